@@ -5,7 +5,7 @@
  *   plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data
  *   plx_route_set, plx_route_remove, plx_route_lookup, plx_mark_dead, plx_is_dead
  *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_destroy
- *   plx_sendrec, plx_asynsend, plx_notify, plx_receive, plx_reply
+ *   plx_sendrec, plx_asynsend, plx_notify, plx_receive, plx_reply, plx_ep_wake
  *   plx_msg_unpack, plx_msg_destroy
  *   plx_trace_set, plx_trace_enabled, plx_type_name, plx_register_types
  *
@@ -160,8 +160,13 @@ int plx_asynsend(plx_ep *self, const plx_request *req, uint64_t *request_id);
 int plx_notify(plx_ep *self, const plx_name *dst, uint32_t type);
 /* Waits up to timeout_ms for the next message: a request, a notify, or the reply to an
  * asynsend. Only the owner thread may call it. Malformed input is answered (or dropped) here
- * and never returned. Sets *msg (caller owns it) and returns 0, or returns -ETIMEDOUT. */
+ * and never returned. Sets *msg (caller owns it) and returns 0, or returns -ETIMEDOUT, or
+ * -EINTR when plx_ep_wake was called and no message is waiting. */
 int plx_receive(plx_ep *self, plx_msg **msg, int timeout_ms);
+/* Makes the owner's plx_receive return -EINTR if it has nothing else to return: a way for
+ * other threads to get the owner's attention (stop, finished work). Thread-safe.
+ * Returns 0 or a negative errno. */
+int plx_ep_wake(plx_ep *self);
 /* Answers request req exactly once with status and an optional body and data. May be called
  * from any thread, at any time before req is destroyed. Returns 0, -PLX_EDEADSRCDST (the
  * requester is gone), -EMSGSIZE, or -EINVAL (req is no request or was answered already). */

@@ -1,0 +1,59 @@
+/*
+ * context.c — the per-process transport context.
+ *
+ * Entry points: plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static bool s_trace_from_environment(void)
+{
+	const char *value = getenv("PLEXUS_TRACE");
+	return value && *value && strcmp(value, "0") != 0;
+}
+
+plx_ctx *plx_ctx_new(void)
+{
+	plx_ctx *self = calloc(1, sizeof *self);
+	if (!self)
+		return NULL;
+	self->zmq = zmq_ctx_new();
+	if (!self->zmq) {
+		free(self);
+		return NULL;
+	}
+	atomic_init(&self->max_data, PLX_DEFAULT_MAX_DATA);
+	atomic_init(&self->trace_on, s_trace_from_environment());
+	pthread_rwlock_init(&self->routes_lock, NULL);
+	pthread_mutex_init(&self->waiters_lock, NULL);
+	return self;
+}
+
+void plx_ctx_destroy(plx_ctx **self_p)
+{
+	plx_ctx *self = self_p ? *self_p : NULL;
+	if (!self)
+		return;
+	while (zmq_ctx_term(self->zmq) == -1 && errno == EINTR)
+		;
+	plx__routes_free(self);
+	pthread_rwlock_destroy(&self->routes_lock);
+	pthread_mutex_destroy(&self->waiters_lock);
+	free(self);
+	*self_p = NULL;
+}
+
+int plx_ctx_set_max_data(plx_ctx *self, size_t bytes)
+{
+	if (bytes == 0)
+		return -EINVAL;
+	atomic_store(&self->max_data, bytes);
+	return 0;
+}
+
+size_t plx_ctx_max_data(const plx_ctx *self)
+{
+	return atomic_load(&self->max_data);
+}

@@ -1,0 +1,270 @@
+/*
+ * frames.c — turning messages into ZeroMQ frames and back, and the one place where inbound
+ * frames are validated.
+ *
+ * Entry points (internal): plx__frames_send, plx__frames_recv, plx__frames_parse,
+ * plx__frames_close.
+ *
+ * A message is [envelope] or [envelope][data], preceded by the routing id on a ROUTER.
+ * Validation, in order: frame count, envelope size, protobuf unpack, version, kind, type,
+ * source label, destination label, declared against actual data size, data maximum.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define S_SMALL_BODY 512
+
+static void s_endpoint_out(Plexus__Endpoint *wire, const plx_name *name)
+{
+	wire->label = (char *)(name ? name->label : "");
+	wire->generation = name ? name->generation : 0;
+}
+
+static void s_free_data(const plx_outgoing *out)
+{
+	if (out->data_free && out->data)
+		out->data_free((void *)out->data, out->data_hint);
+}
+
+/* Packs the envelope for out into a new frame. body_buf holds the packed body. */
+static int s_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
+			    zmq_msg_t *frame)
+{
+	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
+	Plexus__Endpoint src = PLEXUS__ENDPOINT__INIT, dst = PLEXUS__ENDPOINT__INIT;
+	s_endpoint_out(&src, out->source);
+	s_endpoint_out(&dst, out->destination);
+	env.version = PLX_PROTOCOL_VERSION;
+	env.kind = (Plexus__Kind)out->kind;
+	env.type = out->type;
+	env.source = &src;
+	env.destination = &dst;
+	env.request_id = out->request_id;
+	env.status = out->status;
+	env.body.data = (uint8_t *)body;
+	env.body.len = body_size;
+	env.data_size = out->data ? out->data_size : 0;
+	size_t size = protobuf_c_message_get_packed_size(&env.base);
+	if (size > PLX_ENVELOPE_MAX)
+		return -EMSGSIZE;
+	if (zmq_msg_init_size(frame, size) != 0)
+		return -ENOMEM;
+	protobuf_c_message_pack(&env.base, zmq_msg_data(frame));
+	return 0;
+}
+
+static int s_data_frame(const plx_outgoing *out, zmq_msg_t *frame)
+{
+	if (out->data_free)
+		return zmq_msg_init_data(frame, (void *)out->data, out->data_size, out->data_free,
+					 out->data_hint) == 0
+			       ? 0
+			       : -ENOMEM;
+	if (zmq_msg_init_size(frame, out->data_size) != 0)
+		return -ENOMEM;
+	memcpy(zmq_msg_data(frame), out->data, out->data_size);
+	return 0;
+}
+
+/* Sends the frames; on failure closes what was not sent. Returns 0 or a negative errno. */
+static int s_send_frames(void *sock, zmq_msg_t *frames, int n, int flags)
+{
+	for (int i = 0; i < n; i++) {
+		int more = i + 1 < n ? ZMQ_SNDMORE : 0;
+		if (zmq_msg_send(&frames[i], sock, flags | more) < 0) {
+			int err = errno;
+			for (int j = i; j < n; j++)
+				zmq_msg_close(&frames[j]);
+			return -err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Sends out on sock, after routing_id when it is not NULL. flags may hold ZMQ_DONTWAIT.
+ * Returns 0 or a negative errno: -EMSGSIZE over a maximum, -EAGAIN, -EHOSTUNREACH (ROUTER
+ * peer gone), -ENOMEM. With out->data_free set, out->data is released whatever happens.
+ */
+int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t routing_id_size,
+		     const plx_outgoing *out, int flags)
+{
+	bool has_data = out->data && out->data_size > 0;
+	if (has_data && out->data_size > plx_ctx_max_data(ctx)) {
+		s_free_data(out);
+		return -EMSGSIZE;
+	}
+	uint8_t small[S_SMALL_BODY];
+	uint8_t *body = (uint8_t *)out->packed_body;
+	size_t body_size = out->packed_body_size;
+	if (out->body) {
+		body_size = protobuf_c_message_get_packed_size(out->body);
+		body = body_size <= sizeof small ? small : malloc(body_size);
+		if (!body) {
+			s_free_data(out);
+			return -ENOMEM;
+		}
+		protobuf_c_message_pack(out->body, body);
+	}
+	zmq_msg_t frames[3];
+	int n = 0, rc = 0;
+	if (routing_id) {
+		if (zmq_msg_init_size(&frames[n], routing_id_size) != 0) {
+			s_free_data(out);
+			return -ENOMEM;
+		}
+		memcpy(zmq_msg_data(&frames[n++]), routing_id, routing_id_size);
+	}
+	plx_outgoing shown = *out;
+	shown.data_size = has_data ? out->data_size : 0;
+	rc = s_envelope_frame(&shown, body, body_size, &frames[n]);
+	if (body != small && body != out->packed_body)
+		free(body);
+	if (rc == 0)
+		n++;
+	if (rc == 0 && has_data && (rc = s_data_frame(out, &frames[n])) == 0)
+		n++;
+	else if (!has_data || rc != 0)
+		s_free_data(out);
+	if (rc != 0) {
+		plx__frames_close(frames, n);
+		return rc;
+	}
+	size_t size = zmq_msg_size(&frames[routing_id ? 1 : 0]) + shown.data_size;
+	rc = s_send_frames(sock, frames, n, flags);
+	if (rc == 0 && atomic_load_explicit(&ctx->trace_on, memory_order_relaxed))
+		plx__trace_out(ctx, out, size);
+	return rc;
+}
+
+/*
+ * Receives every frame of the next message on sock into frames (at most max; further frames
+ * are read and dropped, and *nframes is set to max + 1 to report the excess).
+ * Returns 0, or -EAGAIN with ZMQ_DONTWAIT semantics when nothing is waiting.
+ */
+int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes)
+{
+	int n = 0;
+	int more = 1;
+	while (more) {
+		zmq_msg_t part;
+		zmq_msg_init(&part);
+		if (zmq_msg_recv(&part, sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+			int err = errno;
+			zmq_msg_close(&part);
+			plx__frames_close(frames, n < max ? n : max);
+			return -err;
+		}
+		more = zmq_msg_more(&part);
+		if (n < max)
+			frames[n] = part;
+		else
+			zmq_msg_close(&part);
+		n++;
+	}
+	*nframes = n > max ? max + 1 : n;
+	return 0;
+}
+
+void plx__frames_close(zmq_msg_t *frames, int nframes)
+{
+	for (int i = 0; i < nframes; i++)
+		zmq_msg_close(&frames[i]);
+}
+
+static int s_copy_name(plx_name *name, const Plexus__Endpoint *wire)
+{
+	if (!wire || !wire->label || strlen(wire->label) >= PLX_LABEL_MAX)
+		return -EBADMSG;
+	memcpy(name->label, wire->label, strlen(wire->label) + 1);
+	name->generation = wire->generation;
+	return 0;
+}
+
+static int s_check_envelope(const Plexus__Envelope *env)
+{
+	if (env->version != PLX_PROTOCOL_VERSION)
+		return -EPROTO;
+	if (env->kind < PLEXUS__KIND__KIND_REQUEST || env->kind > PLEXUS__KIND__KIND_NOTIFY)
+		return -EBADMSG;
+	if (env->type == 0 || !env->source || !env->source->label || !*env->source->label)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Fills msg from its unpacked envelope. */
+static int s_fill(plx_msg *msg, const Plexus__Envelope *env)
+{
+	msg->kind = (plx_kind)env->kind;
+	msg->type = env->type;
+	msg->status = env->status;
+	msg->request_id = env->request_id;
+	msg->body = env->body.len ? env->body.data : NULL;
+	msg->body_size = env->body.len;
+	if (s_copy_name(&msg->source, env->source) != 0)
+		return -EBADMSG;
+	if (env->destination && s_copy_name(&msg->destination, env->destination) != 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static int s_attach_data(plx_ctx *ctx, plx_msg *msg, zmq_msg_t *frames, int nframes)
+{
+	uint64_t declared = msg->priv->envelope->data_size;
+	if (nframes == 1)
+		return declared == 0 ? 0 : -EBADMSG;
+	size_t actual = zmq_msg_size(&frames[1]);
+	if (actual == 0 || declared != actual)
+		return -EBADMSG;
+	if (actual > plx_ctx_max_data(ctx))
+		return -EMSGSIZE;
+	msg->priv->data_frame = frames[1];
+	zmq_msg_init(&frames[1]);
+	msg->priv->has_data = true;
+	msg->data = zmq_msg_data(&msg->priv->data_frame);
+	msg->data_size = actual;
+	return 0;
+}
+
+/*
+ * Validates the frames of one message (without the routing id) and turns them into a new
+ * message, taking the frames over. *msg_p is set whenever the envelope unpacked, even on a
+ * later error, so that the caller can answer the request id; the caller owns it.
+ * Returns 0 or the error to answer with: -EBADMSG, -EMSGSIZE, -EPROTO.
+ */
+int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, plx_msg **msg_p)
+{
+	if (nframes < 1 || nframes > 2) {
+		plx__frames_close(frames, nframes > 2 ? 2 : nframes);
+		return -EBADMSG;
+	}
+	size_t size = zmq_msg_size(&frames[0]);
+	Plexus__Envelope *env = NULL;
+	int rc = size > PLX_ENVELOPE_MAX ? -EMSGSIZE : 0;
+	if (rc == 0) {
+		env = plexus__envelope__unpack(NULL, size, zmq_msg_data(&frames[0]));
+		rc = env ? 0 : -EBADMSG;
+	}
+	plx_msg *msg = env ? plx__msg_new() : NULL;
+	if (env && !msg) {
+		plexus__envelope__free_unpacked(env, NULL);
+		rc = -ENOMEM;
+		env = NULL;
+	}
+	if (msg) {
+		msg->priv->envelope = env;
+		msg->priv->envelope_frame = frames[0];
+		zmq_msg_init(&frames[0]);
+		*msg_p = msg;
+		if (s_fill(msg, env) != 0)
+			rc = -EBADMSG;
+		else
+			rc = s_check_envelope(env);
+		if (rc == 0)
+			rc = s_attach_data(ctx, msg, frames, nframes);
+	}
+	plx__frames_close(frames, nframes);
+	return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * plexus/server.h — the server library: a message loop, a dispatch table, and the calls every
+ * server answers the same way.
+ *
+ * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
+ * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
+ * plx_server_arg, plx_server_ep, plx_call_reply.
+ *
+ * A server declares a table from message type to handler. Before a handler runs, the library
+ * has checked the message (plexus/transport.h validates frames and envelope), checked the
+ * sender against the handler's allow-list (-PLX_ECALLDENIED otherwise) and unpacked the body
+ * with the handler's descriptor (-EBADMSG when it does not parse). Types no table entry
+ * names are answered -ENOSYS. IPC_PING, IPC_SHUTDOWN and IPC_TRACE_LEVEL are answered by the
+ * library itself unless the table overrides them.
+ *
+ * A handler returns the status to reply with (0 or a negative error code), or PLX_SUSPEND when
+ * it has answered with plx_call_reply or will do so later, from any thread. Every request is
+ * answered exactly once; answering twice is a programming error and asserts.
+ */
+#ifndef PLEXUS_SERVER_H
+#define PLEXUS_SERVER_H
+
+#include <plexus/transport.h>
+
+#define PLX_SUSPEND 1 /* handler result: the reply comes through plx_call_reply */
+
+typedef struct plx_server plx_server;
+
+/* One request being handled. msg and body belong to the call and are freed when it is
+ * answered. */
+typedef struct plx_call {
+	plx_server *server;
+	plx_msg *msg;
+	ProtobufCMessage *body; /* unpacked with the handler's descriptor, or NULL */
+	struct plx_call_private *priv;
+} plx_call;
+
+typedef int plx_handler_fn(plx_call *call);
+
+typedef struct plx_handler {
+	uint32_t type;
+	const char *name;			  /* for logs and traces */
+	plx_handler_fn *fn;
+	const ProtobufCMessageDescriptor *body;	  /* NULL: the body is not looked at */
+	const char *const *allowed;		  /* NULL-terminated sender labels; NULL: anyone */
+} plx_handler;
+
+typedef void plx_message_fn(plx_server *server, plx_msg *msg);
+typedef void plx_tick_fn(plx_server *server);
+
+/* Returns a server answering on ep (which it does not own) with the n handlers of table,
+ * which must outlive it. arg is handed back by plx_server_arg. NULL with errno on failure
+ * (EINVAL for a table with a type twice). */
+plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void *arg);
+/* Frees the server and sets *self_p to NULL. Accepts NULL. Calls suspended at that point
+ * must have been answered. */
+void plx_server_destroy(plx_server **self_p);
+/* Runs the message loop in the endpoint's owner thread until plx_server_stop or IPC_SHUTDOWN.
+ * Returns 0, or a negative errno when receiving fails. */
+int plx_server_run(plx_server *self);
+/* Makes plx_server_run return after the message it is handling. Thread-safe. */
+void plx_server_stop(plx_server *self);
+/* Handles one received message as plx_server_run does; takes ownership of msg. */
+void plx_server_dispatch(plx_server *self, plx_msg *msg);
+/* Called for notifies and for asynsend replies; the callee owns msg. Default: drop. */
+void plx_server_on_notify(plx_server *self, plx_message_fn *fn);
+void plx_server_on_reply(plx_server *self, plx_message_fn *fn);
+/* Called about every period_ms from the loop (timers, heartbeats). 0 turns it off. */
+void plx_server_on_tick(plx_server *self, plx_tick_fn *fn, int period_ms);
+void *plx_server_arg(const plx_server *self);
+plx_ep *plx_server_ep(const plx_server *self);
+
+/* Answers call with status and an optional body and data, and frees the call (unless its
+ * handler is still running, in which case it is freed when the handler returns PLX_SUSPEND).
+ * Thread-safe. Returns what plx_reply returns. */
+int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body,
+		   const void *data, size_t data_size);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * port.c — each thread's private side of an endpoint: its cache of outbound connections and
+ * its wake-up eventfd.
+ *
+ * Entry points (internal): plx__port_get, plx__port_destroy, plx__sock_for.
+ *
+ * ZeroMQ sockets may not be shared between threads, so every thread that sends through an
+ * endpoint gets its own DEALER per destination address. That is what lets many worker threads
+ * sendrec at once without a lock on the hot path. The cache keeps the PLX_PORT_CACHE_MAX most
+ * recently used connections and closes the least recently used one beyond that.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define S_LINGER_MS 200
+
+plx_port *plx__port_get(plx_ep *ep)
+{
+	plx_port *port = pthread_getspecific(ep->port_key);
+	if (port)
+		return port;
+	port = calloc(1, sizeof *port);
+	if (!port)
+		return NULL;
+	port->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (port->wake_fd < 0) {
+		free(port);
+		return NULL;
+	}
+	port->owner = plx__is_owner(ep);
+	pthread_mutex_lock(&ep->ports_lock);
+	port->next = ep->ports;
+	ep->ports = port;
+	pthread_mutex_unlock(&ep->ports_lock);
+	pthread_setspecific(ep->port_key, port);
+	return port;
+}
+
+void plx__port_destroy(plx_port *port)
+{
+	for (int i = 0; i < port->nconns; i++)
+		zmq_close(port->conns[i].sock);
+	if (port->mailbox_push)
+		zmq_close(port->mailbox_push);
+	close(port->wake_fd);
+	free(port);
+}
+
+static void *s_dealer_new(plx_ep *ep, const char *address)
+{
+	void *sock = zmq_socket(ep->ctx->zmq, ZMQ_DEALER);
+	if (!sock)
+		return NULL;
+	int linger = S_LINGER_MS;
+	int64_t max = (int64_t)(plx_ctx_max_data(ep->ctx) + PLX_ENVELOPE_MAX);
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+	if (zmq_connect(sock, address) != 0) {
+		zmq_close(sock);
+		return NULL;
+	}
+	return sock;
+}
+
+static int s_least_recent(const plx_port *port)
+{
+	int victim = 0;
+	for (int i = 1; i < port->nconns; i++)
+		if (port->conns[i].last_used < port->conns[victim].last_used)
+			victim = i;
+	return victim;
+}
+
+/*
+ * Returns the calling thread's DEALER connected to address, creating it (and closing the
+ * least recently used one when the cache is full). NULL with errno set when ZeroMQ refuses
+ * the address.
+ */
+void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address)
+{
+	port->use_clock++;
+	for (int i = 0; i < port->nconns; i++)
+		if (strcmp(port->conns[i].address, address) == 0) {
+			port->conns[i].last_used = port->use_clock;
+			return port->conns[i].sock;
+		}
+	void *sock = s_dealer_new(ep, address);
+	if (!sock)
+		return NULL;
+	int slot = port->nconns;
+	if (slot == PLX_PORT_CACHE_MAX) {
+		slot = s_least_recent(port);
+		zmq_close(port->conns[slot].sock);
+	} else {
+		port->nconns++;
+	}
+	snprintf(port->conns[slot].address, sizeof port->conns[slot].address, "%s", address);
+	port->conns[slot].sock = sock;
+	port->conns[slot].last_used = port->use_clock;
+	return sock;
+}

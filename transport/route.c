@@ -1,0 +1,227 @@
+/*
+ * route.c — the local route table (label -> generation, address), dead endpoints, and the
+ * waiters woken when an endpoint dies.
+ *
+ * Entry points: plx_route_set, plx_route_remove, plx_route_lookup, plx_mark_dead, plx_is_dead;
+ * internal plx__resolve, plx__waiter_add, plx__waiter_remove, plx__routes_free.
+ *
+ * The registry keeps this table current from its watch, so resolving a label costs a hash
+ * lookup under a read lock and never a round trip.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uthash.h>
+
+#include "internal.h"
+
+struct plx_route {
+	char label[PLX_LABEL_MAX];
+	uint64_t generation;
+	char address[PLX_ADDRESS_MAX];
+	UT_hash_handle hh;
+};
+
+/* The highest generation of a label known to be dead; every lower one is dead too. */
+struct plx_dead {
+	char label[PLX_LABEL_MAX];
+	uint64_t generation;
+	UT_hash_handle hh;
+};
+
+static bool s_fits(const char *text, size_t size)
+{
+	return text && *text && strlen(text) < size;
+}
+
+static uint64_t s_dead_below(plx_ctx *ctx, const char *label)
+{
+	plx_dead *dead;
+	HASH_FIND_STR(ctx->dead, label, dead);
+	return dead ? dead->generation : 0;
+}
+
+/* Wakes every sendrec waiting on label at a generation up to generation. */
+static void s_wake_waiters(plx_ctx *ctx, const char *label, uint64_t generation)
+{
+	uint64_t one = 1;
+	pthread_mutex_lock(&ctx->waiters_lock);
+	for (plx_waiter *w = ctx->waiters; w; w = w->next)
+		if (w->dst->generation <= generation && strcmp(w->dst->label, label) == 0)
+			if (write(w->wake_fd, &one, sizeof one) < 0) {
+				/* the counter is far from overflow; nothing to do */
+			}
+	pthread_mutex_unlock(&ctx->waiters_lock);
+}
+
+/* Records the dead mark; the caller holds routes_lock for writing. */
+static void s_record_dead(plx_ctx *ctx, const char *label, uint64_t generation)
+{
+	plx_dead *dead;
+	HASH_FIND_STR(ctx->dead, label, dead);
+	if (!dead) {
+		dead = calloc(1, sizeof *dead);
+		if (!dead)
+			return;
+		snprintf(dead->label, sizeof dead->label, "%s", label);
+		HASH_ADD_STR(ctx->dead, label, dead);
+	}
+	if (generation > dead->generation)
+		dead->generation = generation;
+}
+
+void plx_mark_dead(plx_ctx *self, const char *label, uint64_t generation)
+{
+	if (!s_fits(label, PLX_LABEL_MAX))
+		return;
+	pthread_rwlock_wrlock(&self->routes_lock);
+	s_record_dead(self, label, generation);
+	pthread_rwlock_unlock(&self->routes_lock);
+	s_wake_waiters(self, label, generation);
+}
+
+bool plx_is_dead(plx_ctx *self, const char *label, uint64_t generation)
+{
+	pthread_rwlock_rdlock(&self->routes_lock);
+	bool dead = generation <= s_dead_below(self, label);
+	pthread_rwlock_unlock(&self->routes_lock);
+	return dead;
+}
+
+int plx_route_set(plx_ctx *self, const char *label, uint64_t generation, const char *address)
+{
+	if (!s_fits(label, PLX_LABEL_MAX) || !s_fits(address, PLX_ADDRESS_MAX) || generation == 0)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&self->routes_lock);
+	plx_route *route;
+	HASH_FIND_STR(self->routes, label, route);
+	uint64_t replaced = 0;
+	if (!route) {
+		route = calloc(1, sizeof *route);
+		if (!route) {
+			pthread_rwlock_unlock(&self->routes_lock);
+			return -ENOMEM;
+		}
+		snprintf(route->label, sizeof route->label, "%s", label);
+		HASH_ADD_STR(self->routes, label, route);
+	} else if (route->generation != generation) {
+		replaced = route->generation;
+		s_record_dead(self, label, replaced);
+	}
+	route->generation = generation;
+	snprintf(route->address, sizeof route->address, "%s", address);
+	pthread_rwlock_unlock(&self->routes_lock);
+	if (replaced)
+		s_wake_waiters(self, label, replaced);
+	return 0;
+}
+
+int plx_route_remove(plx_ctx *self, const char *label)
+{
+	if (!s_fits(label, PLX_LABEL_MAX))
+		return -ENOENT;
+	pthread_rwlock_wrlock(&self->routes_lock);
+	plx_route *route;
+	HASH_FIND_STR(self->routes, label, route);
+	if (!route) {
+		pthread_rwlock_unlock(&self->routes_lock);
+		return -ENOENT;
+	}
+	uint64_t generation = route->generation;
+	HASH_DEL(self->routes, route);
+	free(route);
+	s_record_dead(self, label, generation);
+	pthread_rwlock_unlock(&self->routes_lock);
+	s_wake_waiters(self, label, generation);
+	return 0;
+}
+
+int plx_route_lookup(plx_ctx *self, const char *label, uint64_t *generation, char *address,
+		     size_t size)
+{
+	if (!s_fits(label, PLX_LABEL_MAX))
+		return -ENOENT;
+	int rc = 0;
+	pthread_rwlock_rdlock(&self->routes_lock);
+	plx_route *route;
+	HASH_FIND_STR(self->routes, label, route);
+	if (!route)
+		rc = -ENOENT;
+	else if (address && strlen(route->address) >= size)
+		rc = -ENAMETOOLONG;
+	else {
+		if (address)
+			memcpy(address, route->address, strlen(route->address) + 1);
+		if (generation)
+			*generation = route->generation;
+	}
+	pthread_rwlock_unlock(&self->routes_lock);
+	return rc;
+}
+
+/*
+ * Turns dst into the concrete instance to send to and its address (PLX_ADDRESS_MAX bytes).
+ * Generation 0 takes the route's generation; an explicit generation is sent as asked and the
+ * receiver judges it. Returns 0, or -PLX_EDEADSRCDST when there is no route or the instance
+ * is marked dead, or -EINVAL for a bad label.
+ */
+int plx__resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *address)
+{
+	if (!s_fits(dst->label, PLX_LABEL_MAX))
+		return -EINVAL;
+	int rc = 0;
+	pthread_rwlock_rdlock(&ctx->routes_lock);
+	plx_route *route;
+	HASH_FIND_STR(ctx->routes, dst->label, route);
+	if (!route) {
+		rc = -PLX_EDEADSRCDST;
+	} else {
+		uint64_t generation = dst->generation ? dst->generation : route->generation;
+		if (generation <= s_dead_below(ctx, dst->label)) {
+			rc = -PLX_EDEADSRCDST;
+		} else {
+			memcpy(resolved->label, dst->label, strlen(dst->label) + 1);
+			resolved->generation = generation;
+			memcpy(address, route->address, strlen(route->address) + 1);
+		}
+	}
+	pthread_rwlock_unlock(&ctx->routes_lock);
+	return rc;
+}
+
+void plx__waiter_add(plx_ctx *ctx, plx_waiter *waiter)
+{
+	pthread_mutex_lock(&ctx->waiters_lock);
+	waiter->next = ctx->waiters;
+	ctx->waiters = waiter;
+	pthread_mutex_unlock(&ctx->waiters_lock);
+}
+
+void plx__waiter_remove(plx_ctx *ctx, plx_waiter *waiter)
+{
+	pthread_mutex_lock(&ctx->waiters_lock);
+	for (plx_waiter **p = &ctx->waiters; *p; p = &(*p)->next)
+		if (*p == waiter) {
+			*p = waiter->next;
+			break;
+		}
+	pthread_mutex_unlock(&ctx->waiters_lock);
+}
+
+void plx__routes_free(plx_ctx *ctx)
+{
+	plx_route *route, *rtmp;
+	HASH_ITER(hh, ctx->routes, route, rtmp)
+	{
+		HASH_DEL(ctx->routes, route);
+		free(route);
+	}
+	plx_dead *dead, *dtmp;
+	HASH_ITER(hh, ctx->dead, dead, dtmp)
+	{
+		HASH_DEL(ctx->dead, dead);
+		free(dead);
+	}
+}

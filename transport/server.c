@@ -1,0 +1,272 @@
+/*
+ * server.c — the server library: message loop, dispatch table, shared control handlers.
+ *
+ * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
+ * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
+ * plx_server_arg, plx_server_ep, plx_call_reply.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <plexus/server.h>
+
+#include "internal.h"
+#include "plexus/proto/ipc.pb-c.h"
+
+/* A call's life: handled inside dispatch, then either answered there or suspended and
+ * answered later. The state makes "exactly once" checkable and decides who frees. */
+enum { S_DISPATCHING, S_ANSWERED_IN_DISPATCH, S_SUSPENDED, S_ANSWERED };
+
+struct plx_call_private {
+	atomic_int state;
+	const plx_handler *handler;
+};
+
+struct plx_server {
+	plx_ep *ep;
+	plx_handler *table; /* sorted by type */
+	size_t n;
+	void *arg;
+	atomic_bool stopping;
+	plx_message_fn *on_notify;
+	plx_message_fn *on_reply;
+	plx_tick_fn *on_tick;
+	int tick_ms;
+};
+
+static int s_do_ping(plx_call *call);
+static int s_do_shutdown(plx_call *call);
+static int s_do_trace_level(plx_call *call);
+
+static const plx_handler s_fallback[] = {
+	{PLEXUS__IPC_TYPE__IPC_PING, "ping", s_do_ping, &plexus__ipc_ping__descriptor, NULL},
+	{PLEXUS__IPC_TYPE__IPC_SHUTDOWN, "shutdown", s_do_shutdown, NULL, NULL},
+	{PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, "trace_level", s_do_trace_level,
+	 &plexus__ipc_trace_level__descriptor, NULL},
+};
+
+static int s_by_type(const void *a, const void *b)
+{
+	uint32_t x = ((const plx_handler *)a)->type, y = ((const plx_handler *)b)->type;
+	return x < y ? -1 : x > y;
+}
+
+plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void *arg)
+{
+	plx_server *self = calloc(1, sizeof *self);
+	if (!self || !(self->table = malloc((n ? n : 1) * sizeof *table))) {
+		free(self);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(self->table, table, n * sizeof *table);
+	qsort(self->table, n, sizeof *table, s_by_type);
+	for (size_t i = 1; i < n; i++)
+		if (self->table[i].type == self->table[i - 1].type) {
+			free(self->table);
+			free(self);
+			errno = EINVAL;
+			return NULL;
+		}
+	self->ep = ep;
+	self->n = n;
+	self->arg = arg;
+	return self;
+}
+
+void plx_server_destroy(plx_server **self_p)
+{
+	plx_server *self = self_p ? *self_p : NULL;
+	if (!self)
+		return;
+	free(self->table);
+	free(self);
+	*self_p = NULL;
+}
+
+static const plx_handler *s_find(const plx_handler *table, size_t n, uint32_t type)
+{
+	plx_handler key = {.type = type};
+	return bsearch(&key, table, n, sizeof *table, s_by_type);
+}
+
+static const plx_handler *s_handler_for(const plx_server *self, uint32_t type)
+{
+	const plx_handler *h = s_find(self->table, self->n, type);
+	return h ? h : s_find(s_fallback, sizeof s_fallback / sizeof *s_fallback, type);
+}
+
+static bool s_allowed(const plx_handler *h, const plx_name *source)
+{
+	if (!h->allowed)
+		return true;
+	for (const char *const *label = h->allowed; *label; label++)
+		if (strcmp(*label, source->label) == 0)
+			return true;
+	return false;
+}
+
+static void s_call_free(plx_call *call)
+{
+	if (call->body)
+		protobuf_c_message_free_unpacked(call->body, NULL);
+	plx_msg_destroy(&call->msg);
+	free(call);
+}
+
+int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body,
+		   const void *data, size_t data_size)
+{
+	int rc = plx_reply(plx_server_ep(call->server), call->msg, status, body, data, data_size);
+	int state = S_DISPATCHING;
+	if (atomic_compare_exchange_strong(&call->priv->state, &state, S_ANSWERED_IN_DISPATCH))
+		return rc; /* the dispatcher frees it when the handler returns */
+	assert(state == S_SUSPENDED && "a request was answered twice");
+	atomic_store(&call->priv->state, S_ANSWERED);
+	s_call_free(call);
+	return rc;
+}
+
+/* Runs the handler and settles the call according to what it returned. */
+static void s_run_handler(plx_call *call, const plx_handler *h)
+{
+	int status = h->fn(call);
+	if (status != PLX_SUSPEND) {
+		assert(atomic_load(&call->priv->state) == S_DISPATCHING &&
+		       "a handler that answered must return PLX_SUSPEND");
+		plx_reply(plx_server_ep(call->server), call->msg, status, NULL, NULL, 0);
+		s_call_free(call);
+		return;
+	}
+	int state = S_DISPATCHING;
+	if (!atomic_compare_exchange_strong(&call->priv->state, &state, S_SUSPENDED))
+		s_call_free(call); /* answered while the handler ran */
+}
+
+static plx_call *s_call_new(plx_server *self, plx_msg *msg, const plx_handler *h)
+{
+	plx_call *call = calloc(1, sizeof *call + sizeof *call->priv);
+	if (!call)
+		return NULL;
+	call->priv = (struct plx_call_private *)(call + 1);
+	call->server = self;
+	call->msg = msg;
+	call->priv->handler = h;
+	atomic_init(&call->priv->state, S_DISPATCHING);
+	return call;
+}
+
+/* Checks the request against the handler and answers it. Takes ownership of msg. */
+static void s_handle_request(plx_server *self, plx_msg *msg)
+{
+	const plx_handler *h = s_handler_for(self, msg->type);
+	int refusal = !h ? -ENOSYS : !s_allowed(h, &msg->source) ? -PLX_ECALLDENIED : 0;
+	ProtobufCMessage *body = NULL;
+	if (refusal == 0 && h->body && !(body = plx_msg_unpack(msg, h->body)))
+		refusal = -EBADMSG;
+	plx_call *call = refusal == 0 ? s_call_new(self, msg, h) : NULL;
+	if (refusal == 0 && !call)
+		refusal = -ENOMEM;
+	if (refusal != 0) {
+		if (body)
+			protobuf_c_message_free_unpacked(body, NULL);
+		plx_reply(self->ep, msg, refusal, NULL, NULL, 0);
+		plx_msg_destroy(&msg);
+		return;
+	}
+	call->body = body;
+	s_run_handler(call, h);
+}
+
+void plx_server_dispatch(plx_server *self, plx_msg *msg)
+{
+	if (msg->kind == PLX_REQUEST)
+		s_handle_request(self, msg);
+	else if (msg->kind == PLX_NOTIFY && self->on_notify)
+		self->on_notify(self, msg);
+	else if (msg->kind == PLX_REPLY && self->on_reply)
+		self->on_reply(self, msg);
+	else
+		plx_msg_destroy(&msg);
+}
+
+int plx_server_run(plx_server *self)
+{
+	uint64_t next_tick = self->tick_ms ? plx__now_us() + (uint64_t)self->tick_ms * 1000u : 0;
+	while (!atomic_load(&self->stopping)) {
+		int wait = PLX_FOREVER;
+		if (next_tick) {
+			uint64_t now = plx__now_us();
+			wait = now >= next_tick ? 0 : (int)((next_tick - now) / 1000u);
+		}
+		plx_msg *msg = NULL;
+		int rc = plx_receive(self->ep, &msg, wait);
+		if (rc == 0)
+			plx_server_dispatch(self, msg);
+		else if (rc != -ETIMEDOUT && rc != -EINTR)
+			return rc;
+		if (next_tick && plx__now_us() >= next_tick) {
+			self->on_tick(self);
+			next_tick = plx__now_us() + (uint64_t)self->tick_ms * 1000u;
+		}
+	}
+	return 0;
+}
+
+void plx_server_stop(plx_server *self)
+{
+	atomic_store(&self->stopping, true);
+	plx_ep_wake(self->ep);
+}
+
+void plx_server_on_notify(plx_server *self, plx_message_fn *fn)
+{
+	self->on_notify = fn;
+}
+
+void plx_server_on_reply(plx_server *self, plx_message_fn *fn)
+{
+	self->on_reply = fn;
+}
+
+void plx_server_on_tick(plx_server *self, plx_tick_fn *fn, int period_ms)
+{
+	self->on_tick = period_ms > 0 ? fn : NULL;
+	self->tick_ms = fn && period_ms > 0 ? period_ms : 0;
+}
+
+void *plx_server_arg(const plx_server *self)
+{
+	return self->arg;
+}
+
+plx_ep *plx_server_ep(const plx_server *self)
+{
+	return self->ep;
+}
+
+/* ---- the calls every server answers ---- */
+
+static int s_do_ping(plx_call *call)
+{
+	const Plexus__IpcPing *ping = (const Plexus__IpcPing *)call->body;
+	Plexus__IpcPing pong = PLEXUS__IPC_PING__INIT;
+	pong.sequence = ping->sequence;
+	plx_call_reply(call, 0, &pong.base, NULL, 0);
+	return PLX_SUSPEND;
+}
+
+static int s_do_shutdown(plx_call *call)
+{
+	atomic_store(&call->server->stopping, true);
+	return 0;
+}
+
+static int s_do_trace_level(plx_call *call)
+{
+	const Plexus__IpcTraceLevel *level = (const Plexus__IpcTraceLevel *)call->body;
+	plx_ctx *ctx = plx_server_ep(call->server)->ctx;
+	plx_trace_set(ctx, level->enabled, ctx->trace_fn, ctx->trace_arg);
+	return 0;
+}

@@ -1,0 +1,135 @@
+/*
+ * trace.c — the message trace and the names of message types.
+ *
+ * Entry points: plx_trace_set, plx_trace_enabled, plx_register_types, plx_type_name;
+ * internal plx__now_us, plx__trace_out, plx__trace_in.
+ *
+ * When tracing is off the transport checks one relaxed atomic flag per message and does
+ * nothing else; clocks are read only while it is on.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "internal.h"
+#include "plexus/proto/ipc.pb-c.h"
+
+#define S_FAMILIES_MAX 32
+
+static const ProtobufCEnumDescriptor *s_families[S_FAMILIES_MAX] = {&plexus__ipc_type__descriptor};
+static atomic_int s_nfamilies = 1;
+static pthread_mutex_t s_families_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int plx_register_types(const ProtobufCEnumDescriptor *family)
+{
+	int rc = 0;
+	pthread_mutex_lock(&s_families_lock);
+	int n = atomic_load(&s_nfamilies);
+	bool known = false;
+	for (int i = 0; i < n; i++)
+		known = known || s_families[i] == family;
+	if (!known && n == S_FAMILIES_MAX)
+		rc = -ENOSPC;
+	else if (!known) {
+		s_families[n] = family;
+		atomic_store(&s_nfamilies, n + 1);
+	}
+	pthread_mutex_unlock(&s_families_lock);
+	return rc;
+}
+
+const char *plx_type_name(uint32_t type)
+{
+	int n = atomic_load(&s_nfamilies);
+	for (int i = 0; i < n; i++) {
+		const ProtobufCEnumValue *value =
+			protobuf_c_enum_descriptor_get_value(s_families[i], (int)type);
+		if (value && type != 0)
+			return value->name;
+	}
+	return "?";
+}
+
+void plx_trace_set(plx_ctx *self, bool enabled, plx_trace_fn *fn, void *arg)
+{
+	atomic_store(&self->trace_on, false);
+	self->trace_fn = fn;
+	self->trace_arg = arg;
+	atomic_store(&self->trace_on, enabled);
+}
+
+bool plx_trace_enabled(const plx_ctx *self)
+{
+	return atomic_load(&self->trace_on);
+}
+
+uint64_t plx__now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static const char *s_kind_name(plx_kind kind)
+{
+	switch (kind) {
+	case PLX_REQUEST:
+		return "request";
+	case PLX_REPLY:
+		return "reply";
+	case PLX_NOTIFY:
+		return "notify";
+	}
+	return "?";
+}
+
+/* One line per message on standard error: direction, kind, type, who to whom, size, status. */
+static void s_print(const plx_trace_event *ev)
+{
+	fprintf(stderr,
+		"plexus-trace %c %-7s %s(%" PRIu32 ") %s/%" PRIu64 " -> %s/%" PRIu64
+		" id=%" PRIu64 " size=%zu status=%" PRId32 " latency=%" PRIu64 "us\n",
+		ev->direction, s_kind_name(ev->kind), plx_type_name(ev->type), ev->type,
+		ev->source->label, ev->source->generation, ev->destination->label,
+		ev->destination->generation, ev->request_id, ev->size, ev->status, ev->latency_us);
+}
+
+static void s_emit(plx_ctx *ctx, const plx_trace_event *ev)
+{
+	if (ctx->trace_fn)
+		ctx->trace_fn(ev, ctx->trace_arg);
+	else
+		s_print(ev);
+}
+
+void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size)
+{
+	static const plx_name nobody = {.label = "", .generation = 0};
+	plx_trace_event ev = {
+		.direction = '>',
+		.kind = out->kind,
+		.type = out->type,
+		.status = out->status,
+		.request_id = out->request_id,
+		.source = out->source ? out->source : &nobody,
+		.destination = out->destination ? out->destination : &nobody,
+		.size = size,
+	};
+	s_emit(ctx, &ev);
+}
+
+void plx__trace_in(plx_ctx *ctx, const plx_msg *msg, uint64_t latency_us)
+{
+	plx_trace_event ev = {
+		.direction = '<',
+		.kind = msg->kind,
+		.type = msg->type,
+		.status = msg->status,
+		.request_id = msg->request_id,
+		.source = &msg->source,
+		.destination = &msg->destination,
+		.size = zmq_msg_size(&msg->priv->envelope_frame) + msg->data_size,
+		.latency_us = latency_us,
+	};
+	s_emit(ctx, &ev);
+}
