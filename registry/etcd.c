@@ -1,0 +1,415 @@
+/*
+ * etcd.c — the etcd client object: members, failover, authentication, one request.
+ *
+ * Entry points: plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint,
+ * reg_call, reg_seterr, reg_curl_error, reg_handle_get, reg_handle_put, reg_configure,
+ * reg_auth_header.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "etcd_internal.h"
+
+#define REG_REPLY_MAX (64u * 1024 * 1024)
+
+static _Thread_local char s_errmsg[512];
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+
+typedef struct s_buf {
+	char *data;
+	size_t size;
+	bool overflow;
+} s_buf;
+
+static void s_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (sodium_init() < 0)
+		abort(); /* libsodium cannot start: nothing sensible to do */
+}
+
+const char *plx_etcd_errmsg(void)
+{
+	return s_errmsg;
+}
+
+int reg_seterr(int code, const char *fmt, ...)
+{
+	char text[sizeof s_errmsg];
+	va_list ap;
+
+	va_start(ap, fmt); /* the arguments may include s_errmsg itself */
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	memcpy(s_errmsg, text, sizeof text);
+	return code;
+}
+
+int reg_curl_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return -EHOSTUNREACH;
+	case CURLE_COULDNT_CONNECT:
+		return -ECONNREFUSED;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case CURLE_WRITE_ERROR:
+		return -EMSGSIZE;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return -EINVAL;
+	default:
+		return -ECONNRESET;
+	}
+}
+
+/* Splits the comma-separated list into self->urls, without trailing slashes. */
+static int s_parse_urls(plx_etcd *self, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	if (!copy)
+		return -ENOMEM;
+	size_t n = 1;
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	self->urls = calloc(n, sizeof *self->urls);
+	for (char *tok = strtok_r(copy, ", ", &save); tok && self->urls;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		size_t len = strlen(tok);
+		while (len > 0 && tok[len - 1] == '/')
+			tok[--len] = '\0';
+		if (len > 0)
+			self->urls[self->nurls++] = strdup(tok);
+	}
+	free(copy);
+	if (!self->urls)
+		return -ENOMEM;
+	for (size_t i = 0; i < self->nurls; i++)
+		if (!self->urls[i])
+			return -ENOMEM;
+	return self->nurls > 0 ? 0 : -EINVAL;
+}
+
+static char *s_dup(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+plx_etcd *plx_etcd_new(const plx_etcd_opts *opts)
+{
+	plx_etcd_opts none = {0};
+	if (!opts)
+		opts = &none;
+	pthread_once(&s_once, s_global_init);
+	plx_etcd *self = calloc(1, sizeof *self);
+	if (!self) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&self->lock, NULL);
+	int rc = s_parse_urls(self, opts->endpoints ? opts->endpoints : PLX_ETCD_DEFAULT_URL);
+	self->user = s_dup(opts->user);
+	self->password = s_dup(opts->password);
+	self->ca_file = s_dup(opts->ca_file);
+	self->cert_file = s_dup(opts->cert_file);
+	self->key_file = s_dup(opts->key_file);
+	self->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : PLX_ETCD_DEFAULT_TIMEOUT_MS;
+	self->connect_timeout_ms =
+	    opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : self->timeout_ms / 2;
+	if (rc < 0) {
+		plx_etcd_destroy(&self);
+		errno = -rc;
+		return NULL;
+	}
+	return self;
+}
+
+void plx_etcd_destroy(plx_etcd **self_p)
+{
+	if (!self_p || !*self_p)
+		return;
+	plx_etcd *self = *self_p;
+	for (size_t i = 0; i < self->nidle; i++)
+		curl_easy_cleanup(self->idle[i]);
+	for (size_t i = 0; i < self->nurls; i++)
+		free(self->urls[i]);
+	free(self->urls);
+	free(self->user);
+	free(self->password);
+	free(self->ca_file);
+	free(self->cert_file);
+	free(self->key_file);
+	free(self->token);
+	pthread_mutex_destroy(&self->lock);
+	free(self);
+	*self_p = NULL;
+}
+
+const char *plx_etcd_endpoint(plx_etcd *self)
+{
+	return self->urls[atomic_load(&self->current) % self->nurls];
+}
+
+CURL *reg_handle_get(plx_etcd *self)
+{
+	CURL *handle = NULL;
+	pthread_mutex_lock(&self->lock);
+	if (self->nidle > 0)
+		handle = self->idle[--self->nidle];
+	pthread_mutex_unlock(&self->lock);
+	return handle ? handle : curl_easy_init();
+}
+
+void reg_handle_put(plx_etcd *self, CURL *handle)
+{
+	if (!handle)
+		return;
+	pthread_mutex_lock(&self->lock);
+	if (self->nidle < REG_POOL_MAX) {
+		self->idle[self->nidle++] = handle;
+		handle = NULL;
+	}
+	pthread_mutex_unlock(&self->lock);
+	if (handle)
+		curl_easy_cleanup(handle);
+}
+
+void reg_configure(plx_etcd *self, CURL *handle)
+{
+	curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, (long)self->connect_timeout_ms);
+	curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(handle, CURLOPT_PROXY, ""); /* never through a proxy from the env */
+	curl_easy_setopt(handle, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(handle, CURLOPT_TCP_KEEPIDLE, 2L);
+	curl_easy_setopt(handle, CURLOPT_TCP_KEEPINTVL, 1L);
+	if (self->ca_file)
+		curl_easy_setopt(handle, CURLOPT_CAINFO, self->ca_file);
+	if (self->cert_file)
+		curl_easy_setopt(handle, CURLOPT_SSLCERT, self->cert_file);
+	if (self->key_file)
+		curl_easy_setopt(handle, CURLOPT_SSLKEY, self->key_file);
+}
+
+static size_t s_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	s_buf *buf = arg;
+	size_t n = size * nmemb;
+	if (buf->size + n > REG_REPLY_MAX) {
+		buf->overflow = true;
+		return 0;
+	}
+	char *grown = realloc(buf->data, buf->size + n + 1);
+	if (!grown)
+		return 0;
+	memcpy(grown + buf->size, data, n);
+	buf->data = grown;
+	buf->size += n;
+	buf->data[buf->size] = '\0';
+	return n;
+}
+
+/* One POST of payload to url. Returns 0 with the answer in *buf, or a transport error. */
+static int s_post(plx_etcd *self, const char *url, const char *payload, const char *auth,
+                  s_buf *buf)
+{
+	CURL *handle = reg_handle_get(self);
+	if (!handle)
+		return reg_seterr(-ENOMEM, "etcd %s: cannot make a curl handle", url);
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (auth)
+		headers = curl_slist_append(headers, auth);
+	reg_configure(self, handle);
+	curl_easy_setopt(handle, CURLOPT_URL, url);
+	curl_easy_setopt(handle, CURLOPT_POSTFIELDS, payload);
+	curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, (long)self->timeout_ms);
+	curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, s_write);
+	curl_easy_setopt(handle, CURLOPT_WRITEDATA, buf);
+	CURLcode rc = curl_easy_perform(handle);
+	curl_easy_setopt(handle, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK) {
+		curl_easy_cleanup(handle); /* its connection may be half-used */
+		if (buf->overflow)
+			return reg_seterr(-EMSGSIZE, "etcd %s: answer larger than %u bytes", url,
+			                  REG_REPLY_MAX);
+		return reg_seterr(reg_curl_error(rc), "etcd %s: %s (after %d ms limit)", url,
+		                  curl_easy_strerror(rc), self->timeout_ms);
+	}
+	reg_handle_put(self, handle);
+	return 0;
+}
+
+/* Maps a gRPC status code from an error answer to a negative errno. */
+static int s_grpc_error(json_int_t code)
+{
+	switch (code) {
+	case 3: /* InvalidArgument */
+		return -EINVAL;
+	case 4: /* DeadlineExceeded */
+		return -ETIMEDOUT;
+	case 5: /* NotFound */
+		return -ENOENT;
+	case 7:  /* PermissionDenied */
+	case 16: /* Unauthenticated */
+		return -EACCES;
+	case 8: /* ResourceExhausted */
+		return -ENOSPC;
+	case 11: /* OutOfRange: a compacted revision */
+		return -ECANCELED;
+	case 14: /* Unavailable: no leader, member stopping */
+		return -EAGAIN;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* Decodes one answer. Returns 0 with *reply, -EAGAIN (try another member), or an error. */
+static int s_decode(const char *url, const s_buf *buf, json_t **reply)
+{
+	json_error_t jerr;
+	json_t *json = json_loadb(buf->data ? buf->data : "", buf->size, 0, &jerr);
+	if (!json || !json_is_object(json)) {
+		json_decref(json);
+		return reg_seterr(-EBADMSG, "etcd %s: answer is not a JSON object: %s", url,
+		                  jerr.text);
+	}
+	json_t *error = json_object_get(json, "error");
+	json_t *code = json_object_get(json, "code");
+	if (error) {
+		json_t *msg = json_is_object(error) ? json_object_get(error, "message") : error;
+		if (json_is_object(error))
+			code = json_object_get(error, "grpc_code");
+		int rc = s_grpc_error(json_integer_value(code));
+		reg_seterr(rc, "etcd %s: %s (gRPC code %lld)", url,
+		           json_is_string(msg) ? json_string_value(msg) : "error",
+		           (long long)json_integer_value(code));
+		json_decref(json);
+		return rc;
+	}
+	json_t *result = json_object_get(json, "result");
+	if (json_is_object(result)) {
+		json_incref(result);
+		json_decref(json);
+		json = result;
+	}
+	*reply = json;
+	return 0;
+}
+
+/* Fetches a fresh token from url. Returns 0 or an error. Called with self->lock held. */
+static int s_authenticate(plx_etcd *self, const char *url)
+{
+	char target[1024];
+	snprintf(target, sizeof target, "%s/v3/auth/authenticate", url);
+	json_t *body = json_pack("{s:s, s:s}", "name", self->user, "password",
+	                         self->password ? self->password : "");
+	char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!payload)
+		return -ENOMEM;
+	s_buf buf = {0};
+	json_t *reply = NULL;
+	int rc = s_post(self, target, payload, NULL, &buf);
+	free(payload);
+	if (rc == 0)
+		rc = s_decode(target, &buf, &reply);
+	free(buf.data);
+	if (rc < 0)
+		return rc == -EACCES || rc == -EPROTO || rc == -EINVAL
+		           ? reg_seterr(-EACCES, "%s (authentication as %s)", s_errmsg, self->user)
+		           : rc;
+	const char *token = json_string_value(json_object_get(reply, "token"));
+	if (!token) {
+		json_decref(reply);
+		return reg_seterr(-EBADMSG, "etcd %s: authenticate answer has no token", url);
+	}
+	free(self->token);
+	self->token = strdup(token);
+	json_decref(reply);
+	return self->token ? 0 : -ENOMEM;
+}
+
+char *reg_auth_header(plx_etcd *self, const char *url, int *err)
+{
+	if (!self->user)
+		return NULL;
+	char *header = NULL;
+	pthread_mutex_lock(&self->lock);
+	int rc = self->token ? 0 : s_authenticate(self, url);
+	if (rc == 0 && asprintf(&header, "Authorization: %s", self->token) < 0)
+		header = NULL, rc = -ENOMEM;
+	pthread_mutex_unlock(&self->lock);
+	*err = rc;
+	return header;
+}
+
+/* Drops the token so the next request authenticates again. */
+static void s_forget_token(plx_etcd *self)
+{
+	pthread_mutex_lock(&self->lock);
+	free(self->token);
+	self->token = NULL;
+	pthread_mutex_unlock(&self->lock);
+}
+
+/* One request to one member, re-authenticating once if the token was refused. */
+static int s_call_one(plx_etcd *self, const char *url, const char *path, const char *payload,
+                      json_t **reply)
+{
+	char target[1024];
+	snprintf(target, sizeof target, "%s%s", url, path);
+	for (int attempt = 0;; attempt++) {
+		int rc = 0;
+		char *auth = reg_auth_header(self, url, &rc);
+		if (rc < 0)
+			return rc;
+		s_buf buf = {0};
+		rc = s_post(self, target, payload, auth, &buf);
+		free(auth);
+		if (rc == 0)
+			rc = s_decode(target, &buf, reply);
+		free(buf.data);
+		if (rc != -EACCES || !self->user || attempt > 0)
+			return rc;
+		s_forget_token(self);
+	}
+}
+
+static bool s_try_next_member(int rc)
+{
+	return rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -ECONNRESET ||
+	       rc == -EHOSTUNREACH || rc == -EAGAIN;
+}
+
+int reg_call(plx_etcd *self, const char *path, json_t *body, json_t **reply)
+{
+	char *payload = json_dumps(body, JSON_COMPACT);
+	if (!payload)
+		return reg_seterr(-ENOMEM, "etcd: cannot encode a request");
+	size_t first = atomic_load(&self->current);
+	int rc = -ECONNREFUSED;
+	for (size_t i = 0; i < self->nurls; i++) {
+		size_t index = (first + i) % self->nurls;
+		rc = s_call_one(self, self->urls[index], path, payload, reply);
+		if (rc == 0)
+			atomic_store(&self->current, index);
+		if (!s_try_next_member(rc))
+			break;
+	}
+	free(payload);
+	if (rc < 0 && self->nurls > 1 && s_try_next_member(rc))
+		reg_seterr(rc, "%s (all %zu etcd members failed)", s_errmsg, self->nurls);
+	return rc;
+}

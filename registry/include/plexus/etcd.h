@@ -1,0 +1,220 @@
+/*
+ * plexus/etcd.h — a small etcd v3 client over etcd's JSON gateway (libcurl + jansson).
+ *
+ * Entry points:
+ *   plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint
+ *   plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_txn, plx_etcd_compact
+ *   plx_kv_free, plx_kvs_free
+ *   plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke
+ *   plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_destroy
+ *   plx_watch_new, plx_watch_revision, plx_watch_destroy
+ *
+ * A client knows one or more etcd members ("http://127.0.0.1:2379,http://..."). A request goes
+ * to the member that answered last; when a member cannot be reached the request moves on to the
+ * next one, and fails only after every member failed. Every request has a time limit, so a
+ * dead etcd gives an error, never a hang. After a failure, plx_etcd_errmsg() describes it (which
+ * URL, what failed) for the calling thread.
+ *
+ * Errors: -ECONNREFUSED / -EHOSTUNREACH no member reachable; -ETIMEDOUT no answer in time;
+ * -EACCES authentication failed; -EBADMSG a malformed answer or value; -ENOENT no such key;
+ * -ECANCELED a watch revision was compacted; -EPROTO etcd rejected the request; -EINVAL bad
+ * arguments; -ENOMEM.
+ *
+ * Threads: a client may be used from any number of threads at once. Leases and watches run
+ * their own background thread; their callbacks run on that thread.
+ */
+#ifndef PLEXUS_ETCD_H
+#define PLEXUS_ETCD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct plx_etcd plx_etcd;
+typedef struct plx_lease plx_lease;
+typedef struct plx_watch plx_watch;
+
+#define PLX_ETCD_DEFAULT_URL        "http://127.0.0.1:2379"
+#define PLX_ETCD_DEFAULT_TIMEOUT_MS 2000
+#define PLX_ETCD_MAX_VALUE          (16u * 1024 * 1024)
+
+/* Options for plx_etcd_new. Unset (NULL / 0) fields take the defaults. Strings are copied. */
+typedef struct plx_etcd_opts {
+	const char *endpoints; /* comma-separated URLs; default PLX_ETCD_DEFAULT_URL */
+	const char *user;      /* with password: authenticate through /v3/auth/authenticate */
+	const char *password;
+	const char *ca_file;    /* TLS: CA bundle to verify members with */
+	const char *cert_file;  /* TLS: client certificate */
+	const char *key_file;   /* TLS: client key */
+	int timeout_ms;         /* per request, default PLX_ETCD_DEFAULT_TIMEOUT_MS */
+	int connect_timeout_ms; /* per connection attempt, default timeout_ms / 2 */
+} plx_etcd_opts;
+
+/* One key and its value. value is NUL-terminated beyond value_size for convenience. */
+typedef struct plx_kv {
+	char *key;
+	uint8_t *value;
+	size_t value_size;
+	int64_t create_revision;
+	int64_t mod_revision;
+	int64_t version;
+	int64_t lease;
+} plx_kv;
+
+/* The answer to a range: count keys in key order, read at revision. */
+typedef struct plx_kvs {
+	plx_kv *kvs;
+	size_t count;
+	int64_t revision;
+} plx_kvs;
+
+/* ---- client ---- */
+
+/* Returns a new client, or NULL with errno EINVAL (no usable endpoint) or ENOMEM. No I/O
+ * happens here: an unreachable etcd shows on the first request. */
+plx_etcd *plx_etcd_new(const plx_etcd_opts *opts);
+/* Frees the client and sets *self_p to NULL. Accepts NULL. Leases and watches made from it
+ * must be destroyed first. */
+void plx_etcd_destroy(plx_etcd **self_p);
+/* Returns a description of the calling thread's last failed etcd request ("" if none). The
+ * string is thread-local and valid until the thread's next request. */
+const char *plx_etcd_errmsg(void);
+/* Returns the URL of the member that answered last. Owned by self. */
+const char *plx_etcd_endpoint(plx_etcd *self);
+
+/* ---- key-value ---- */
+
+/* Reads key. On success sets *kv (caller frees with plx_kv_free) and returns 0; -ENOENT when
+ * the key does not exist. */
+int plx_etcd_get(plx_etcd *self, const char *key, plx_kv **kv);
+/* Reads every key starting with prefix. Sets *kvs (caller frees with plx_kvs_free) and returns
+ * the number of keys (0 included). */
+int plx_etcd_range(plx_etcd *self, const char *prefix, plx_kvs **kvs);
+/* Writes key = value (size bytes), attached to lease (0: none). Sets *revision when not NULL.
+ * Returns 0. */
+int plx_etcd_put(plx_etcd *self, const char *key, const void *value, size_t size, int64_t lease,
+                 int64_t *revision);
+/* Deletes key, or every key starting with it when prefix is true. Returns the number of keys
+ * deleted. */
+int plx_etcd_delete(plx_etcd *self, const char *key, bool prefix);
+/* Compacts the history up to revision (used by tests). Returns 0. */
+int plx_etcd_compact(plx_etcd *self, int64_t revision);
+void plx_kv_free(plx_kv **kv_p);
+void plx_kvs_free(plx_kvs **kvs_p);
+
+/* ---- transactions ---- */
+
+typedef enum plx_cmp_target {
+	PLX_CMP_VERSION,
+	PLX_CMP_CREATE,
+	PLX_CMP_MOD,
+	PLX_CMP_VALUE,
+} plx_cmp_target;
+
+typedef enum plx_cmp_result {
+	PLX_CMP_EQUAL,
+	PLX_CMP_NOT_EQUAL,
+	PLX_CMP_GREATER,
+	PLX_CMP_LESS,
+} plx_cmp_result;
+
+/* A condition on one key: its version, create or mod revision (number) or value. */
+typedef struct plx_cmp {
+	const char *key;
+	plx_cmp_target target;
+	plx_cmp_result result;
+	int64_t number;
+	const void *value;
+	size_t value_size;
+} plx_cmp;
+
+typedef enum plx_op_type {
+	PLX_OP_PUT,
+	PLX_OP_DELETE,
+	PLX_OP_GET,
+} plx_op_type;
+
+typedef struct plx_op {
+	plx_op_type type;
+	const char *key;
+	const void *value; /* PUT */
+	size_t value_size;
+	int64_t lease; /* PUT */
+} plx_op;
+
+typedef struct plx_txn {
+	const plx_cmp *cmp;
+	size_t ncmp;
+	const plx_op *success; /* run when every comparison holds */
+	size_t nsuccess;
+	const plx_op *failure; /* run otherwise */
+	size_t nfailure;
+} plx_txn;
+
+/* Runs a transaction. Returns 1 when the comparisons held (success ops ran), 0 when they did not
+ * (failure ops ran). When got is not NULL, *got receives the keys read by the GET ops of the
+ * branch that ran (caller frees with plx_kvs_free; count may be 0). */
+int plx_etcd_txn(plx_etcd *self, const plx_txn *txn, plx_kvs **got);
+
+/* ---- leases ---- */
+
+/* Grants a lease of ttl_s seconds; sets *id. Returns 0. */
+int plx_etcd_lease_grant(plx_etcd *self, int64_t ttl_s, int64_t *id);
+/* Renews lease id once. Returns the remaining TTL in seconds (> 0), or -ENOENT when the lease
+ * expired or never existed. */
+int plx_etcd_lease_keepalive(plx_etcd *self, int64_t id);
+/* Revokes lease id: every key attached to it is deleted. Returns 0. */
+int plx_etcd_lease_revoke(plx_etcd *self, int64_t id);
+
+/* Grants a lease of ttl_s seconds and keeps it alive from a background thread (a renewal every
+ * ttl/3, retried across members). Returns the lease or NULL with errno set from the grant. */
+plx_lease *plx_lease_new(plx_etcd *etcd, int64_t ttl_s);
+int64_t plx_lease_id(const plx_lease *self);
+/* Returns false once a renewal found the lease gone (it expired while etcd was unreachable);
+ * the lease then stays dead and the owner must make a new one. */
+bool plx_lease_alive(plx_lease *self);
+/* Stops the renewals, revokes the lease when revoke is true (else it expires after its TTL),
+ * frees it and sets *self_p to NULL. Accepts NULL. */
+void plx_lease_destroy(plx_lease **self_p, bool revoke);
+
+/* ---- watches ---- */
+
+typedef enum plx_watch_kind {
+	PLX_WATCH_PUT,
+	PLX_WATCH_DELETE,
+	/* The history the watch needed was compacted: events between the watch's position and
+	 * revision are lost. The watch goes on from revision; the owner should re-read the range.
+	 */
+	PLX_WATCH_COMPACTED,
+	/* The connection to etcd broke (error in event->error, detail in plx_etcd_errmsg on the
+	 * watch thread); the watch reconnects by itself and resumes where it stopped. */
+	PLX_WATCH_DISCONNECTED,
+	/* The watch is connected again after a PLX_WATCH_DISCONNECTED. */
+	PLX_WATCH_RECONNECTED,
+} plx_watch_kind;
+
+/* One watch event. kv.value is empty for deletes. revision is the event's mod revision (for
+ * COMPACTED: the oldest revision still available). Valid only during the callback. */
+typedef struct plx_watch_event {
+	plx_watch_kind kind;
+	const plx_kv *kv;
+	int64_t revision;
+	int error;
+} plx_watch_event;
+
+typedef void plx_watch_fn(const plx_watch_event *event, void *arg);
+
+/* Watches every key starting with prefix, from start_revision (0: from now), calling fn on the
+ * watch's own thread for each event, in revision order. Returns once etcd confirmed the watch,
+ * so no change made after the return is missed; returns NULL with errno set when no member
+ * could create it in time. A broken connection is retried with backoff (across members), resuming
+ * at the revision after the last event seen: no event is lost. */
+plx_watch *plx_watch_new(plx_etcd *etcd, const char *prefix, int64_t start_revision,
+                         plx_watch_fn *fn, void *arg);
+/* Returns the revision the watch has seen everything up to. */
+int64_t plx_watch_revision(plx_watch *self);
+/* Stops the watch (waiting for a running callback to return), frees it and sets *self_p to
+ * NULL. Accepts NULL. Must not be called from the watch's own callback. */
+void plx_watch_destroy(plx_watch **self_p);
+
+#endif

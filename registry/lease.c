@@ -1,0 +1,125 @@
+/*
+ * lease.c — a lease kept alive from a background thread.
+ *
+ * Entry points: plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_destroy.
+ *
+ * The thread renews every ttl/3; a failed renewal (etcd unreachable) is retried every 200 ms
+ * until it works or etcd says the lease is gone, which makes the lease dead for good.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "etcd_internal.h"
+
+#define S_RETRY_MS 200
+
+struct plx_lease {
+	plx_etcd *etcd;
+	int64_t id;
+	int64_t ttl_s;
+	atomic_bool alive;
+	bool stop; /* guarded by lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+};
+
+/* Waits ms milliseconds or until stopped. Returns true when stopped. */
+static bool s_wait(plx_lease *self, int64_t ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&self->lock);
+	while (!self->stop &&
+	       pthread_cond_timedwait(&self->cond, &self->lock, &deadline) != ETIMEDOUT)
+		;
+	bool stop = self->stop;
+	pthread_mutex_unlock(&self->lock);
+	return stop;
+}
+
+static void *s_run(void *arg)
+{
+	plx_lease *self = arg;
+	int64_t period = self->ttl_s * 1000 / 3;
+	if (period < 100)
+		period = 100;
+	int64_t wait = period;
+	while (!s_wait(self, wait)) {
+		int rc = plx_etcd_lease_keepalive(self->etcd, self->id);
+		if (rc == -ENOENT) {
+			atomic_store(&self->alive, false);
+			break;
+		}
+		wait = rc > 0 ? period : S_RETRY_MS;
+	}
+	return NULL;
+}
+
+plx_lease *plx_lease_new(plx_etcd *etcd, int64_t ttl_s)
+{
+	plx_lease *self = calloc(1, sizeof *self);
+	if (!self) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	int rc = plx_etcd_lease_grant(etcd, ttl_s, &self->id);
+	if (rc < 0) {
+		free(self);
+		errno = -rc;
+		return NULL;
+	}
+	self->etcd = etcd;
+	self->ttl_s = ttl_s;
+	atomic_init(&self->alive, true);
+	pthread_mutex_init(&self->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&self->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if ((rc = pthread_create(&self->thread, NULL, s_run, self)) != 0) {
+		plx_etcd_lease_revoke(etcd, self->id);
+		pthread_cond_destroy(&self->cond);
+		pthread_mutex_destroy(&self->lock);
+		free(self);
+		errno = rc;
+		return NULL;
+	}
+	return self;
+}
+
+int64_t plx_lease_id(const plx_lease *self)
+{
+	return self->id;
+}
+
+bool plx_lease_alive(plx_lease *self)
+{
+	return atomic_load(&self->alive);
+}
+
+void plx_lease_destroy(plx_lease **self_p, bool revoke)
+{
+	if (!self_p || !*self_p)
+		return;
+	plx_lease *self = *self_p;
+	pthread_mutex_lock(&self->lock);
+	self->stop = true;
+	pthread_cond_signal(&self->cond);
+	pthread_mutex_unlock(&self->lock);
+	pthread_join(self->thread, NULL);
+	if (revoke && atomic_load(&self->alive))
+		plx_etcd_lease_revoke(self->etcd, self->id);
+	pthread_cond_destroy(&self->cond);
+	pthread_mutex_destroy(&self->lock);
+	free(self);
+	*self_p = NULL;
+}

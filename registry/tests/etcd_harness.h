@@ -1,0 +1,50 @@
+/*
+ * etcd_harness.h — a private etcd (one member or a cluster) for tests and benchmarks.
+ *
+ * Entry points: plx_etcdh_start, plx_etcdh_stop, plx_etcdh_endpoints, plx_etcdh_url,
+ * plx_etcdh_dir, plx_etcdh_members, plx_etcdh_kill, plx_etcdh_restart, plx_etcdh_error.
+ *
+ * Each harness runs /usr/bin/etcd (PLEXUS_ETCD_BIN overrides) on free loopback ports, picked by
+ * binding port 0 and retried when etcd loses a race for one, with its data in a fresh mkdtemp
+ * directory under $TMPDIR (default /tmp) named plexus-etcd-<pid>-XXXXXX. Every member runs in
+ * its own process group and gets SIGKILL if the thread that started it dies (PR_SET_PDEATHSIG),
+ * so call start and restart from a thread that outlives the harness (normally the main thread).
+ * plx_etcdh_stop, an atexit handler and handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT and
+ * SIGABRT kill every member's process group and remove the directory; directories left behind
+ * by a process that died from SIGKILL are removed by the next start on the machine. Two runs at
+ * once never share ports or directories.
+ *
+ * Errors: NULL / negative errno; plx_etcdh_error() says what went wrong (with the etcd log's
+ * path). The harness is for tests: one thread at a time per harness.
+ */
+#ifndef PLEXUS_ETCD_HARNESS_H
+#define PLEXUS_ETCD_HARNESS_H
+
+#include <sys/types.h>
+
+typedef struct plx_etcdh plx_etcdh;
+
+#define PLX_ETCDH_MAX_MEMBERS 5
+
+/* Starts an etcd cluster of members members (1..PLX_ETCDH_MAX_MEMBERS) and waits until it
+ * serves (up to 30 s). Returns the harness, or NULL with errno set. */
+plx_etcdh *plx_etcdh_start(int members);
+/* Kills every member, removes the data directory, frees the harness, sets *self_p to NULL.
+ * Accepts NULL. */
+void plx_etcdh_stop(plx_etcdh **self_p);
+/* Returns the client URLs of every member, comma-separated. Owned by self. */
+const char *plx_etcdh_endpoints(const plx_etcdh *self);
+/* Returns member i's client URL. Owned by self. */
+const char *plx_etcdh_url(const plx_etcdh *self, int i);
+/* Returns the harness's temporary directory. Owned by self. */
+const char *plx_etcdh_dir(const plx_etcdh *self);
+int plx_etcdh_members(const plx_etcdh *self);
+/* Kills member i with SIGKILL and reaps it. Returns 0, -EINVAL or -ESRCH (not running). */
+int plx_etcdh_kill(plx_etcdh *self, int i);
+/* Starts member i again on the same ports and data; waits until the cluster serves through it
+ * (up to 30 s). Returns 0 or a negative errno. */
+int plx_etcdh_restart(plx_etcdh *self, int i);
+/* Describes the last failure of a harness call. Static storage. */
+const char *plx_etcdh_error(void);
+
+#endif

@@ -1,0 +1,354 @@
+/*
+ * test-etcd.c — the etcd client against a private one-member etcd: key-value, transactions,
+ * leases, watches (events, compaction), errors when etcd is down and recovery after.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plexus/etcd.h>
+
+#include "etcd_harness.h"
+
+static plx_etcdh *s_h;
+
+typedef struct s_log {
+	pthread_mutex_t lock;
+	int puts, deletes, compacted, disconnected, reconnected;
+	int64_t last_revision;
+	int64_t compact_revision;
+	char last_key[128];
+	char last_value[128];
+} s_log;
+
+static int s_setup(void **state)
+{
+	(void)state;
+	s_h = plx_etcdh_start(1);
+	if (!s_h)
+		fprintf(stderr, "harness: %s\n", plx_etcdh_error());
+	return s_h ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+	(void)state;
+	plx_etcdh_stop(&s_h);
+	return 0;
+}
+
+static plx_etcd *s_client(void)
+{
+	plx_etcd_opts opts = {.endpoints = plx_etcdh_endpoints(s_h), .timeout_ms = 1000};
+	plx_etcd *etcd = plx_etcd_new(&opts);
+	assert_non_null(etcd);
+	return etcd;
+}
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void s_record(const plx_watch_event *ev, void *arg)
+{
+	s_log *log = arg;
+	pthread_mutex_lock(&log->lock);
+	switch (ev->kind) {
+	case PLX_WATCH_PUT:
+		log->puts++;
+		snprintf(log->last_value, sizeof log->last_value, "%s", (char *)ev->kv->value);
+		break;
+	case PLX_WATCH_DELETE:
+		log->deletes++;
+		break;
+	case PLX_WATCH_COMPACTED:
+		log->compacted++;
+		log->compact_revision = ev->revision;
+		break;
+	case PLX_WATCH_DISCONNECTED:
+		log->disconnected++;
+		break;
+	case PLX_WATCH_RECONNECTED:
+		log->reconnected++;
+		break;
+	}
+	if (ev->kv) {
+		snprintf(log->last_key, sizeof log->last_key, "%s", ev->kv->key);
+		log->last_revision = ev->revision;
+	}
+	pthread_mutex_unlock(&log->lock);
+}
+
+/* Waits up to ms for *counter (under log's lock) to reach want. */
+static bool s_wait_count(s_log *log, const int *counter, int want, int ms)
+{
+	int64_t deadline = s_now_ms() + ms;
+	for (;;) {
+		pthread_mutex_lock(&log->lock);
+		int now = *counter;
+		pthread_mutex_unlock(&log->lock);
+		if (now >= want)
+			return true;
+		if (s_now_ms() > deadline)
+			return false;
+		usleep(10 * 1000);
+	}
+}
+
+static void test_put_get_range_delete(void **state)
+{
+	(void)state;
+	plx_etcd *etcd = s_client();
+	int64_t rev = 0;
+	assert_int_equal(plx_etcd_put(etcd, "/t/kv/a", "alpha", 5, 0, &rev), 0);
+	assert_true(rev > 0);
+	assert_int_equal(plx_etcd_put(etcd, "/t/kv/b", "\0\1\2", 3, 0, NULL), 0);
+	assert_int_equal(plx_etcd_put(etcd, "/t/kva", "outside", 7, 0, NULL), 0);
+
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(etcd, "/t/kv/a", &kv), 0);
+	assert_string_equal(kv->key, "/t/kv/a");
+	assert_int_equal(kv->value_size, 5);
+	assert_memory_equal(kv->value, "alpha", 5);
+	assert_int_equal(kv->mod_revision, rev);
+	plx_kv_free(&kv);
+	assert_null(kv);
+	assert_int_equal(plx_etcd_get(etcd, "/t/kv/none", &kv), -ENOENT);
+	assert_null(kv);
+
+	plx_kvs *kvs = NULL;
+	assert_int_equal(plx_etcd_range(etcd, "/t/kv/", &kvs), 2);
+	assert_string_equal(kvs->kvs[0].key, "/t/kv/a");
+	assert_string_equal(kvs->kvs[1].key, "/t/kv/b");
+	assert_memory_equal(kvs->kvs[1].value, "\0\1\2", 3);
+	plx_kvs_free(&kvs);
+
+	assert_int_equal(plx_etcd_delete(etcd, "/t/kv/", true), 2);
+	assert_int_equal(plx_etcd_range(etcd, "/t/kv/", &kvs), 0);
+	plx_kvs_free(&kvs);
+	assert_int_equal(plx_etcd_delete(etcd, "/t/kva", false), 1);
+	assert_int_equal(plx_etcd_delete(etcd, "/t/kva", false), 0);
+	plx_etcd_destroy(&etcd);
+	assert_null(etcd);
+}
+
+/* Compare-and-swap: create only if absent, then swap only at the revision read. */
+static void test_txn_cas(void **state)
+{
+	(void)state;
+	plx_etcd *etcd = s_client();
+	plx_cmp absent = {.key = "/t/cas", .target = PLX_CMP_VERSION, .number = 0};
+	plx_op put1 = {.type = PLX_OP_PUT, .key = "/t/cas", .value = "1", .value_size = 1};
+	plx_op get = {.type = PLX_OP_GET, .key = "/t/cas"};
+	plx_txn create = {&absent, 1, &put1, 1, &get, 1};
+	plx_kvs *got = NULL;
+	assert_int_equal(plx_etcd_txn(etcd, &create, &got), 1);
+	assert_int_equal(got->count, 0);
+	plx_kvs_free(&got);
+	assert_int_equal(plx_etcd_txn(etcd, &create, &got), 0); /* exists now: failure branch */
+	assert_int_equal(got->count, 1);
+	assert_memory_equal(got->kvs[0].value, "1", 1);
+	int64_t seen = got->kvs[0].mod_revision;
+	plx_kvs_free(&got);
+
+	plx_cmp at_seen = {.key = "/t/cas", .target = PLX_CMP_MOD, .number = seen};
+	plx_op put2 = {.type = PLX_OP_PUT, .key = "/t/cas", .value = "2", .value_size = 1};
+	plx_txn swap = {&at_seen, 1, &put2, 1, NULL, 0};
+	assert_int_equal(plx_etcd_txn(etcd, &swap, NULL), 1);
+	assert_int_equal(plx_etcd_txn(etcd, &swap, NULL), 0); /* revision moved on */
+
+	plx_cmp is_two = {.key = "/t/cas", .target = PLX_CMP_VALUE, .value = "2", .value_size = 1};
+	plx_op del = {.type = PLX_OP_DELETE, .key = "/t/cas"};
+	plx_txn remove = {&is_two, 1, &del, 1, NULL, 0};
+	assert_int_equal(plx_etcd_txn(etcd, &remove, NULL), 1);
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(etcd, "/t/cas", &kv), -ENOENT);
+	plx_etcd_destroy(&etcd);
+}
+
+/* A kept-alive lease outlives its TTL; after destroy without revoke its keys expire. */
+static void test_lease_keepalive_and_expiry(void **state)
+{
+	(void)state;
+	plx_etcd *etcd = s_client();
+	plx_lease *lease = plx_lease_new(etcd, 1);
+	assert_non_null(lease);
+	assert_int_equal(plx_etcd_put(etcd, "/t/lease/k", "v", 1, plx_lease_id(lease), NULL), 0);
+	sleep(3);
+	assert_true(plx_lease_alive(lease));
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(etcd, "/t/lease/k", &kv), 0);
+	assert_int_equal(kv->lease, plx_lease_id(lease));
+	plx_kv_free(&kv);
+	int64_t id = plx_lease_id(lease);
+	plx_lease_destroy(&lease, false);
+	assert_null(lease);
+	int64_t start = s_now_ms();
+	while (plx_etcd_get(etcd, "/t/lease/k", &kv) == 0) {
+		plx_kv_free(&kv);
+		assert_true(s_now_ms() - start < 3000);
+		usleep(50 * 1000);
+	}
+	assert_int_equal(plx_etcd_lease_keepalive(etcd, id), -ENOENT);
+
+	int64_t id2 = 0;
+	assert_int_equal(plx_etcd_lease_grant(etcd, 30, &id2), 0);
+	assert_true(plx_etcd_lease_keepalive(etcd, id2) > 0);
+	assert_int_equal(plx_etcd_put(etcd, "/t/lease/r", "v", 1, id2, NULL), 0);
+	assert_int_equal(plx_etcd_lease_revoke(etcd, id2), 0);
+	assert_int_equal(plx_etcd_get(etcd, "/t/lease/r", &kv), -ENOENT);
+	assert_int_equal(plx_etcd_lease_revoke(etcd, id2), -ENOENT);
+	plx_etcd_destroy(&etcd);
+}
+
+static void test_watch_events(void **state)
+{
+	(void)state;
+	plx_etcd *etcd = s_client();
+	s_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	plx_watch *w = plx_watch_new(etcd, "/t/w/", 0, s_record, &log);
+	assert_non_null(w);
+	assert_int_equal(plx_etcd_put(etcd, "/t/w/one", "1", 1, 0, NULL), 0);
+	assert_int_equal(plx_etcd_put(etcd, "/t/wx", "outside", 7, 0, NULL), 0);
+	int64_t rev = 0;
+	assert_int_equal(plx_etcd_put(etcd, "/t/w/two", "2", 1, 0, &rev), 0);
+	assert_int_equal(plx_etcd_delete(etcd, "/t/w/one", false), 1);
+	assert_true(s_wait_count(&log, &log.deletes, 1, 3000));
+	assert_int_equal(log.puts, 2);
+	assert_string_equal(log.last_key, "/t/w/one");
+	assert_string_equal(log.last_value, "2");
+	assert_int_equal(log.last_revision, rev + 1);
+	assert_int_equal(plx_watch_revision(w), rev + 1);
+	plx_watch_destroy(&w);
+	assert_null(w);
+
+	/* From a past revision: replays history. */
+	s_log replay = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	w = plx_watch_new(etcd, "/t/w/", rev, s_record, &replay);
+	assert_non_null(w);
+	assert_true(s_wait_count(&replay, &replay.deletes, 1, 3000));
+	assert_int_equal(replay.puts, 1);
+	plx_watch_destroy(&w);
+	plx_etcd_destroy(&etcd);
+}
+
+/* A watch that starts at a compacted revision reports it and goes on from what is left. */
+static void test_watch_compacted(void **state)
+{
+	(void)state;
+	plx_etcd *etcd = s_client();
+	int64_t first = 0, last = 0;
+	assert_int_equal(plx_etcd_put(etcd, "/t/c/a", "1", 1, 0, &first), 0);
+	assert_int_equal(plx_etcd_put(etcd, "/t/c/a", "2", 1, 0, NULL), 0);
+	assert_int_equal(plx_etcd_put(etcd, "/t/c/a", "3", 1, 0, &last), 0);
+	assert_int_equal(plx_etcd_compact(etcd, last), 0);
+	s_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	plx_watch *w = plx_watch_new(etcd, "/t/c/", first, s_record, &log);
+	assert_non_null(w);
+	assert_true(s_wait_count(&log, &log.puts, 1, 3000));
+	assert_int_equal(log.compacted, 1);
+	assert_int_equal(log.compact_revision, last);
+	assert_string_equal(log.last_value, "3");
+	plx_watch_destroy(&w);
+	plx_etcd_destroy(&etcd);
+}
+
+/* A value etcd holds that is not what a reader expects is the reader's business; the client
+ * itself must reject answers that are not etcd's JSON. Point a client at a port that speaks
+ * something else (etcd's peer port answers HTTP, but not the v3 gateway). */
+static void test_malformed_answer(void **state)
+{
+	(void)state;
+	char url[128];
+	const char *client = plx_etcdh_url(s_h, 0);
+	/* /version answers JSON that is not a range answer: make the client read it. */
+	snprintf(url, sizeof url, "%s/version#", client);
+	plx_etcd_opts opts = {.endpoints = url, .timeout_ms = 1000};
+	plx_etcd *etcd = plx_etcd_new(&opts);
+	assert_non_null(etcd);
+	plx_kv *kv = NULL;
+	int rc = plx_etcd_get(etcd, "/t/anything", &kv);
+	assert_true(rc == -EBADMSG || rc == -EPROTO);
+	assert_null(kv);
+	assert_non_null(strstr(plx_etcd_errmsg(), client));
+	plx_etcd_destroy(&etcd);
+}
+
+/* etcd down: a clear error naming the URL, in bounded time; a watch rides it out and loses
+ * nothing; requests work again once etcd is back. */
+static void test_down_and_recovery(void **state)
+{
+	(void)state;
+	plx_etcd *etcd = s_client();
+	s_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	plx_watch *w = plx_watch_new(etcd, "/t/down/", 0, s_record, &log);
+	assert_non_null(w);
+	assert_int_equal(plx_etcd_put(etcd, "/t/down/before", "b", 1, 0, NULL), 0);
+	assert_true(s_wait_count(&log, &log.puts, 1, 3000));
+
+	assert_int_equal(plx_etcdh_kill(s_h, 0), 0);
+	int64_t start = s_now_ms();
+	int rc = plx_etcd_put(etcd, "/t/down/x", "x", 1, 0, NULL);
+	int64_t took = s_now_ms() - start;
+	assert_int_equal(rc, -ECONNREFUSED);
+	assert_true(took < 1500);
+	assert_non_null(strstr(plx_etcd_errmsg(), plx_etcdh_url(s_h, 0)));
+	assert_non_null(strstr(plx_etcd_errmsg(), "onnect"));
+	assert_true(s_wait_count(&log, &log.disconnected, 1, 3000));
+
+	/* A fresh watch cannot be created: an error, not a hang. */
+	plx_watch *w2 = plx_watch_new(etcd, "/t/down/", 0, s_record, &log);
+	assert_null(w2);
+	assert_int_equal(errno, ECONNREFUSED);
+
+	assert_int_equal(plx_etcdh_restart(s_h, 0), 0);
+	assert_int_equal(plx_etcd_put(etcd, "/t/down/after", "a", 1, 0, NULL), 0);
+	assert_true(s_wait_count(&log, &log.puts, 2, 5000));
+	assert_int_equal(log.reconnected, 1);
+	assert_string_equal(log.last_key, "/t/down/after");
+	plx_watch_destroy(&w);
+	plx_etcd_destroy(&etcd);
+}
+
+/* Bad arguments never reach etcd. */
+static void test_bad_arguments(void **state)
+{
+	(void)state;
+	plx_etcd_opts none = {.endpoints = " , "};
+	assert_null(plx_etcd_new(&none));
+	assert_int_equal(errno, EINVAL);
+	plx_etcd *etcd = s_client();
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(etcd, "", &kv), -EINVAL);
+	assert_int_equal(plx_etcd_put(etcd, "/t/x", NULL, 3, 0, NULL), -EINVAL);
+	assert_int_equal(plx_etcd_lease_grant(etcd, 0, &(int64_t){0}), -EINVAL);
+	assert_null(plx_watch_new(etcd, "", 0, s_record, NULL));
+	plx_etcd_destroy(&etcd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_put_get_range_delete),
+	    cmocka_unit_test(test_txn_cas),
+	    cmocka_unit_test(test_lease_keepalive_and_expiry),
+	    cmocka_unit_test(test_watch_events),
+	    cmocka_unit_test(test_watch_compacted),
+	    cmocka_unit_test(test_malformed_answer),
+	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_down_and_recovery),
+	};
+	return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
