@@ -76,7 +76,9 @@ static bool s_supported(const char *address)
 static void s_router_options(plx_ep *self)
 {
 	int one = 1, linger = 0, send_timeout = S_REPLY_TIMEOUT_MS;
-	int64_t max = (int64_t)(plx_ctx_max_data(self->ctx) + PLX_ENVELOPE_MAX);
+	/* A hard guard against memory exhaustion: ZeroMQ drops larger messages and disconnects
+	 * their sender. Between the maximum and the guard a sender is answered -EMSGSIZE. */
+	int64_t max = (int64_t)(2 * plx_ctx_max_data(self->ctx) + PLX_ENVELOPE_MAX);
 	zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
 	zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_setsockopt(self->router, ZMQ_SNDTIMEO, &send_timeout, sizeof send_timeout);
