@@ -1,0 +1,217 @@
+/*
+ * test-server.c — the server library: dispatch by type, ENOSYS for unknown types, allow-lists,
+ * body validation, the shared control calls, and answering exactly once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testlib.h"
+
+#define TIMEOUT_MS 20000
+#define T_GUARDED  0x0901 /* a type only "rs" may send */
+#define T_COUNT	   0x0902 /* answers how many calls the server has handled */
+
+typedef struct state {
+	plx_ctx *ctx;
+	plx_ep *ep;
+	plx_server *server;
+	pthread_t thread;
+	int handled;
+	int run_rc;
+	char address[PLX_ADDRESS_MAX];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int ready;
+} state;
+
+static const char *const s_rs_only[] = {"rs", NULL};
+
+static int s_do_guarded(plx_call *call)
+{
+	state *st = plx_server_arg(call->server);
+	st->handled++;
+	return 0;
+}
+
+static int s_do_count(plx_call *call)
+{
+	state *st = plx_server_arg(call->server);
+	st->handled++;
+	Plexus__IpcSinkReply reply = PLEXUS__IPC_SINK_REPLY__INIT;
+	reply.received = (uint64_t)st->handled;
+	plx_call_reply(call, 0, &reply.base, NULL, 0);
+	return PLX_SUSPEND;
+}
+
+static int s_do_echo(plx_call *call)
+{
+	state *st = plx_server_arg(call->server);
+	st->handled++;
+	return -ENOENT; /* a plain status reply, no body */
+}
+
+static const plx_handler s_table[] = {
+	{T_COUNT, "count", s_do_count, NULL, NULL},
+	{T_GUARDED, "guarded", s_do_guarded, NULL, s_rs_only},
+	{PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL},
+};
+
+static void *s_server_main(void *arg)
+{
+	state *st = arg;
+	st->ep = plx_ep_new(st->ctx, "srv", 1);
+	plx_ep_bind(st->ep, "tcp://127.0.0.1:*");
+	snprintf(st->address, sizeof st->address, "%s", plx_ep_address(st->ep));
+	st->server = plx_server_new(st->ep, s_table, sizeof s_table / sizeof *s_table, st);
+	pthread_mutex_lock(&st->lock);
+	st->ready = 1;
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	st->run_rc = plx_server_run(st->server);
+	plx_server_destroy(&st->server);
+	plx_ep_destroy(&st->ep);
+	return NULL;
+}
+
+static int s_setup(void **pstate)
+{
+	state *st = calloc(1, sizeof *st);
+	st->ctx = plx_ctx_new();
+	st->run_rc = 1;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
+	pthread_create(&st->thread, NULL, s_server_main, st);
+	pthread_mutex_lock(&st->lock);
+	while (!st->ready)
+		pthread_cond_wait(&st->cond, &st->lock);
+	pthread_mutex_unlock(&st->lock);
+	plx_route_set(st->ctx, "srv", 1, st->address);
+	*pstate = st;
+	return 0;
+}
+
+static int s_teardown(void **pstate)
+{
+	state *st = *pstate;
+	if (st->server)
+		plx_server_stop(st->server);
+	pthread_join(st->thread, NULL);
+	plx_ctx_destroy(&st->ctx);
+	free(st);
+	return 0;
+}
+
+static int s_call(state *st, const char *as, uint32_t type, const ProtobufCMessage *body,
+		  plx_msg **reply)
+{
+	plx_ep *client = plx_ep_new(st->ctx, as, 1);
+	plx_request req = tl_request("srv", type, body, NULL, 0);
+	int rc = plx_sendrec(client, &req, reply, TIMEOUT_MS);
+	plx_ep_destroy(&client);
+	return rc;
+}
+
+static void test_unknown_type_is_enosys(void **pstate)
+{
+	plx_msg *reply = NULL;
+	assert_int_equal(s_call(*pstate, "client", 0x4242, NULL, &reply), -ENOSYS);
+	assert_int_equal(reply->status, -ENOSYS);
+	plx_msg_destroy(&reply);
+}
+
+static void test_allow_list_refuses_other_senders(void **pstate)
+{
+	state *st = *pstate;
+	plx_msg *reply = NULL;
+	assert_int_equal(s_call(st, "client", T_GUARDED, NULL, &reply), -PLX_ECALLDENIED);
+	plx_msg_destroy(&reply);
+	assert_int_equal(s_call(st, "rs", T_GUARDED, NULL, &reply), 0);
+	plx_msg_destroy(&reply);
+	assert_int_equal(s_call(st, "client", T_COUNT, NULL, &reply), 0);
+	Plexus__IpcSinkReply *count =
+		(Plexus__IpcSinkReply *)plx_msg_unpack(reply, &plexus__ipc_sink_reply__descriptor);
+	assert_int_equal(count->received, 2); /* the refused call never reached its handler */
+	protobuf_c_message_free_unpacked(&count->base, NULL);
+	plx_msg_destroy(&reply);
+}
+
+static void test_status_reply_and_body_validation(void **pstate)
+{
+	state *st = *pstate;
+	Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
+	plx_msg *reply = NULL;
+	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base, &reply),
+			 -ENOENT);
+	assert_null(reply->body);
+	plx_msg_destroy(&reply);
+	/* A body of the wrong type: an IpcSleep's field 1 is a varint, IpcEcho's a string. */
+	Plexus__IpcSleep wrong = PLEXUS__IPC_SLEEP__INIT;
+	wrong.milliseconds = 5;
+	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_ECHO, &wrong.base, &reply),
+			 -EBADMSG);
+	plx_msg_destroy(&reply);
+}
+
+static void test_trace_level_and_shutdown_are_shared_calls(void **pstate)
+{
+	state *st = *pstate;
+	plx_msg *reply = NULL;
+	Plexus__IpcTraceLevel level = PLEXUS__IPC_TRACE_LEVEL__INIT;
+	level.enabled = true;
+	assert_false(plx_trace_enabled(st->ctx));
+	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, &level.base, &reply),
+			 0);
+	plx_msg_destroy(&reply);
+	assert_true(plx_trace_enabled(st->ctx));
+	plx_trace_set(st->ctx, false, NULL, NULL);
+	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_SHUTDOWN, NULL, &reply), 0);
+	plx_msg_destroy(&reply);
+	pthread_join(st->thread, NULL);
+	assert_int_equal(st->run_rc, 0);
+	st->thread = pthread_self(); /* nothing left to join in teardown */
+}
+
+static void test_duplicate_types_are_refused(void **pstate)
+{
+	state *st = *pstate;
+	const plx_handler twice[] = {
+		{T_COUNT, "count", s_do_count, NULL, NULL},
+		{T_COUNT, "count-again", s_do_count, NULL, NULL},
+	};
+	errno = 0;
+	assert_null(plx_server_new(st->ep, twice, 2, NULL));
+	assert_int_equal(errno, EINVAL);
+}
+
+static int s_teardown_joined(void **pstate)
+{
+	state *st = *pstate;
+	if (!pthread_equal(st->thread, pthread_self()))
+		return s_teardown(pstate);
+	plx_ctx_destroy(&st->ctx);
+	free(st);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_unknown_type_is_enosys, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_allow_list_refuses_other_senders, s_setup,
+						s_teardown),
+		cmocka_unit_test_setup_teardown(test_status_reply_and_body_validation, s_setup,
+						s_teardown),
+		cmocka_unit_test_setup_teardown(test_trace_level_and_shutdown_are_shared_calls,
+						s_setup, s_teardown_joined),
+		cmocka_unit_test_setup_teardown(test_duplicate_types_are_refused, s_setup, s_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
