@@ -67,18 +67,27 @@ static int s_events(plx_watch *self, const json_t *events, int64_t floor)
 		return -EBADMSG;
 	json_array_foreach(events, i, item)
 	{
-		plx_kv kv;
+		plx_kv kv, prev = {0};
+		json_t *prev_json = json_object_get(item, "prev_kv");
 		int rc = reg_kv_parse(json_object_get(item, "kv"), &kv);
 		if (rc < 0)
 			return rc;
+		if (prev_json && (rc = reg_kv_parse(prev_json, &prev)) < 0) {
+			reg_kv_clear(&kv);
+			return rc;
+		}
 		const char *type = json_string_value(json_object_get(item, "type"));
 		bool deleted = type && strcmp(type, "DELETE") == 0;
 		if (kv.mod_revision >= floor && !atomic_load(&self->stop)) {
-			s_emit(self, deleted ? PLX_WATCH_DELETE : PLX_WATCH_PUT, &kv,
-			       kv.mod_revision, 0);
+			plx_watch_event event = {.kind = deleted ? PLX_WATCH_DELETE : PLX_WATCH_PUT,
+			                         .kv = &kv,
+			                         .prev = prev_json ? &prev : NULL,
+			                         .revision = kv.mod_revision};
+			self->fn(&event, self->arg);
 			atomic_store(&self->next_rev, kv.mod_revision + 1);
 		}
 		reg_kv_clear(&kv);
+		reg_kv_clear(&prev);
 	}
 	return 0;
 }
@@ -191,9 +200,9 @@ static size_t s_feed(char *data, size_t size, size_t nmemb, void *arg)
 static char *s_body(plx_watch *self)
 {
 	json_t *create =
-	    json_pack("{s:o, s:o, s:I}", "key", reg_b64(self->prefix, strlen(self->prefix)),
+	    json_pack("{s:o, s:o, s:I, s:b}", "key", reg_b64(self->prefix, strlen(self->prefix)),
 	              "range_end", reg_prefix_end(self->prefix), "start_revision",
-	              (json_int_t)atomic_load(&self->next_rev));
+	              (json_int_t)atomic_load(&self->next_rev), "prev_kv", 1);
 	json_t *body = create ? json_pack("{s:o}", "create_request", create) : NULL;
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);

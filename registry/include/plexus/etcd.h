@@ -193,11 +193,13 @@ typedef enum plx_watch_kind {
 	PLX_WATCH_RECONNECTED,
 } plx_watch_kind;
 
-/* One watch event. kv.value is empty for deletes. revision is the event's mod revision (for
+/* One watch event. kv.value is empty for deletes; prev is the key's previous value (for PUT
+ * and DELETE) when etcd still had it, else NULL. revision is the event's mod revision (for
  * COMPACTED: the oldest revision still available). Valid only during the callback. */
 typedef struct plx_watch_event {
 	plx_watch_kind kind;
 	const plx_kv *kv;
+	const plx_kv *prev;
 	int64_t revision;
 	int error;
 } plx_watch_event;

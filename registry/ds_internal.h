@@ -1,0 +1,41 @@
+/*
+ * ds_internal.h — what ds.c and ds_subscribe.c share; not installed.
+ *
+ * Entry points: ds_entry_parse, ds_entry_clear, ds_split, ds_may_see, ds_sub_stop.
+ */
+#ifndef PLEXUS_DS_INTERNAL_H
+#define PLEXUS_DS_INTERNAL_H
+
+#include <pthread.h>
+#include <regex.h>
+
+#include <plexus/ds.h>
+
+struct plx_ds {
+	plx_etcd *etcd;
+	char owner[PLX_DS_OWNER_MAX];
+	char *ds_prefix;  /* /plexus/<cluster>/ds/ */
+	char *idx_prefix; /* /plexus/<cluster>/ds-owner/ */
+	int efd;
+	pthread_mutex_t lock; /* guards everything below */
+	plx_watch *watch;
+	bool subscribed;
+	regex_t regex;
+	int sub_types;
+	plx_ds_change *queue; /* pending changes, one per key, oldest first */
+	size_t nqueue;
+	size_t cap;
+};
+
+/* Fills entry from a record kv found at its path. Returns 0 or -EBADMSG (entry->key and
+ * entry->owner are still set when the path was ours). */
+int ds_entry_parse(const plx_ds *self, const plx_kv *kv, plx_ds_entry *entry);
+void ds_entry_clear(plx_ds_entry *entry);
+/* Splits an etcd path under ds_prefix into owner and key. Returns 0 or -EBADMSG. */
+int ds_split(const plx_ds *self, const char *path, char *owner, char *key);
+/* True when self may read (or hear about) a record of owner published with flags. */
+bool ds_may_see(const plx_ds *self, const char *owner, int flags, int priv);
+/* Stops the subscription's watch (without self->lock held). */
+void ds_sub_stop(plx_ds *self);
+
+#endif
