@@ -1,0 +1,88 @@
+/*
+ * plexus/endpoint.h — endpoint records in the registry, and the local cache the transport
+ * resolves labels from.
+ *
+ * Entry points:
+ *   plx_generation_next, plx_endpoint_publish, plx_endpoint_withdraw, plx_endpoint_lookup,
+ *   plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format
+ *   plx_epcache_new, plx_epcache_destroy, plx_epcache_revision
+ *
+ * Keys (docs/registry.md):
+ *   /plexus/<cluster>/gen/<label>  the label's last generation, decimal; advanced only by
+ *                                  compare-and-swap, never attached to a lease, so two instances
+ *                                  never hold the same generation, even across restarts;
+ *   /plexus/<cluster>/ep/<label>   the current instance, JSON {"label", "generation", "node",
+ *                                  "address", "pid", "state", "start_time"}, attached to the
+ *                                  node's lease so that it vanishes when the node dies.
+ * A record is only written while the counter still holds its generation: a slow old instance
+ * cannot overwrite the record of its successor (-ESTALE).
+ *
+ * The cache (plx_epcache) reads ep/ once, then follows it with a watch and calls the
+ * transport's plx_route_set / plx_route_remove, so plx_route_lookup answers from memory and
+ * requests pending on an instance fail as soon as it is removed or replaced. While etcd is
+ * unreachable the cache keeps the last known routes; the watch resumes without losing events.
+ *
+ * Errors: as plexus/etcd.h, plus -EBADMSG for a record that does not parse, -ESTALE (above).
+ */
+#ifndef PLEXUS_ENDPOINT_H
+#define PLEXUS_ENDPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <plexus/etcd.h>
+#include <plexus/transport.h>
+
+#define PLX_NODE_MAX  64
+#define PLX_STATE_MAX 16
+
+typedef struct plx_endpoint_rec {
+	char label[PLX_LABEL_MAX];
+	uint64_t generation;
+	char node[PLX_NODE_MAX];
+	char address[PLX_ADDRESS_MAX];
+	int64_t pid;
+	char state[PLX_STATE_MAX]; /* "starting", "up", "stopping", ... */
+	int64_t start_time;        /* Unix time, milliseconds */
+	int64_t lease;             /* read only: the lease the record hangs on */
+	int64_t revision;          /* read only: etcd mod revision */
+} plx_endpoint_rec;
+
+typedef struct plx_epcache plx_epcache;
+
+/* Advances label's generation counter by compare-and-swap and sets *generation to the new
+ * value (1 for a new label). Safe against any number of concurrent callers. Returns 0 or an
+ * etcd error (-EAGAIN after 1000 lost races in a row). */
+int plx_generation_next(plx_etcd *etcd, const char *cluster, const char *label,
+                        uint64_t *generation);
+/* Writes rec at ep/<rec->label>, attached to lease (0: none), provided the generation counter
+ * still holds rec->generation. Returns 0, -ESTALE (a newer generation exists), -EINVAL. */
+int plx_endpoint_publish(plx_etcd *etcd, const char *cluster, const plx_endpoint_rec *rec,
+                         int64_t lease);
+/* Deletes ep/<label> if it still holds generation. Returns 0, -ESTALE (another generation
+ * holds it) or -ENOENT. */
+int plx_endpoint_withdraw(plx_etcd *etcd, const char *cluster, const char *label,
+                          uint64_t generation);
+/* Reads ep/<label> into *rec. Returns 0, -ENOENT or -EBADMSG (rec untouched). */
+int plx_endpoint_lookup(plx_etcd *etcd, const char *cluster, const char *label,
+                        plx_endpoint_rec *rec);
+/* Reads every endpoint record in label order into *recs (caller frees with free()). Records
+ * that do not parse are left out and counted in *malformed (may be NULL). Returns the count. */
+int plx_endpoint_list(plx_etcd *etcd, const char *cluster, plx_endpoint_rec **recs,
+                      size_t *malformed);
+/* Parses a record's JSON (size bytes). key_label, when not NULL, must equal its label.
+ * Returns 0 or -EBADMSG (rec untouched). */
+int plx_endpoint_parse(const char *json, size_t size, const char *key_label, plx_endpoint_rec *rec);
+/* Returns the record's JSON text (caller frees), or NULL on ENOMEM / EINVAL. */
+char *plx_endpoint_format(const plx_endpoint_rec *rec);
+
+/* Starts a cache of cluster's endpoints feeding ctx's route table. Returns once the current
+ * records are in the table and the watch runs, or NULL with errno set (etcd unreachable).
+ * etcd and ctx must outlive it. */
+plx_epcache *plx_epcache_new(plx_etcd *etcd, const char *cluster, plx_ctx *ctx);
+/* Returns the etcd revision the cache has applied every change up to. */
+int64_t plx_epcache_revision(plx_epcache *self);
+/* Stops the watch, frees the cache and sets *self_p to NULL (routes stay). Accepts NULL. */
+void plx_epcache_destroy(plx_epcache **self_p);
+
+#endif

@@ -1,0 +1,338 @@
+/*
+ * test-endpoint.c — endpoint records against a private etcd: generations by compare-and-swap
+ * from 8 threads, publish/lookup/withdraw, stale publishers, lease expiry removing a node's
+ * endpoints within TTL + 1 s, and the endpoint cache driving the transport's route table so
+ * that a pending sendrec fails the moment its endpoint is removed or replaced.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plexus/endpoint.h>
+#include <plexus/proto/ipc.pb-c.h>
+
+#include "etcd_harness.h"
+
+#define THREADS          8
+#define BUMPS_PER_THREAD 25
+
+static plx_etcdh *s_h;
+static plx_etcd *s_etcd;
+
+static int s_setup(void **state)
+{
+	(void)state;
+	s_h = plx_etcdh_start(1);
+	if (!s_h) {
+		fprintf(stderr, "harness: %s\n", plx_etcdh_error());
+		return -1;
+	}
+	plx_etcd_opts opts = {.endpoints = plx_etcdh_endpoints(s_h), .timeout_ms = 2000};
+	s_etcd = plx_etcd_new(&opts);
+	return s_etcd ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+	(void)state;
+	plx_etcd_destroy(&s_etcd);
+	plx_etcdh_stop(&s_h);
+	return 0;
+}
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static plx_endpoint_rec s_rec(const char *label, uint64_t generation, const char *address)
+{
+	plx_endpoint_rec rec = {.generation = generation, .pid = 4242, .start_time = 1000};
+	snprintf(rec.label, sizeof rec.label, "%s", label);
+	snprintf(rec.node, sizeof rec.node, "node1");
+	snprintf(rec.address, sizeof rec.address, "%s", address);
+	snprintf(rec.state, sizeof rec.state, "up");
+	return rec;
+}
+
+typedef struct bumper {
+	uint64_t got[BUMPS_PER_THREAD];
+	int rc;
+} bumper;
+
+static void *s_bump(void *arg)
+{
+	bumper *b = arg;
+	for (int i = 0; i < BUMPS_PER_THREAD && b->rc == 0; i++)
+		b->rc = plx_generation_next(s_etcd, "gens", "racy", &b->got[i]);
+	return NULL;
+}
+
+/* 8 threads advance one counter 200 times: every value 1..200 exactly once. */
+static void test_generations_never_repeat(void **state)
+{
+	(void)state;
+	bumper b[THREADS] = {0};
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, s_bump, &b[i]), 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	int seen[THREADS * BUMPS_PER_THREAD + 1] = {0};
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(b[i].rc, 0);
+		for (int j = 0; j < BUMPS_PER_THREAD; j++) {
+			assert_true(b[i].got[j] >= 1 && b[i].got[j] <= THREADS * BUMPS_PER_THREAD);
+			assert_int_equal(seen[b[i].got[j]]++, 0);
+			if (j > 0)
+				assert_true(b[i].got[j] > b[i].got[j - 1]);
+		}
+	}
+	uint64_t next = 0;
+	assert_int_equal(plx_generation_next(s_etcd, "gens", "racy", &next), 0);
+	assert_int_equal(next, THREADS * BUMPS_PER_THREAD + 1);
+}
+
+static void test_publish_lookup_withdraw(void **state)
+{
+	(void)state;
+	uint64_t g1 = 0, g2 = 0;
+	assert_int_equal(plx_generation_next(s_etcd, "pub", "disk", &g1), 0);
+	assert_int_equal(g1, 1);
+	plx_endpoint_rec rec = s_rec("disk", g1, "tcp://10.0.0.1:5000");
+	assert_int_equal(plx_endpoint_publish(s_etcd, "pub", &rec, 0), 0);
+	plx_endpoint_rec got;
+	assert_int_equal(plx_endpoint_lookup(s_etcd, "pub", "disk", &got), 0);
+	assert_string_equal(got.address, "tcp://10.0.0.1:5000");
+	assert_int_equal(got.generation, 1);
+	assert_int_equal(got.pid, 4242);
+	assert_string_equal(got.node, "node1");
+	assert_string_equal(got.state, "up");
+	assert_int_equal(got.start_time, 1000);
+
+	/* A successor takes generation 2; the old instance can no longer publish. */
+	assert_int_equal(plx_generation_next(s_etcd, "pub", "disk", &g2), 0);
+	assert_int_equal(g2, 2);
+	assert_int_equal(plx_endpoint_publish(s_etcd, "pub", &rec, 0), -ESTALE);
+	plx_endpoint_rec rec2 = s_rec("disk", g2, "tcp://10.0.0.2:5000");
+	assert_int_equal(plx_endpoint_publish(s_etcd, "pub", &rec2, 0), 0);
+	assert_int_equal(plx_endpoint_withdraw(s_etcd, "pub", "disk", g1), -ESTALE);
+
+	plx_endpoint_rec *list = NULL;
+	size_t bad = 9;
+	assert_int_equal(plx_endpoint_list(s_etcd, "pub", &list, &bad), 1);
+	assert_int_equal(bad, 0);
+	assert_int_equal(list[0].generation, 2);
+	free(list);
+
+	assert_int_equal(plx_endpoint_withdraw(s_etcd, "pub", "disk", g2), 0);
+	assert_int_equal(plx_endpoint_lookup(s_etcd, "pub", "disk", &got), -ENOENT);
+	assert_int_equal(plx_endpoint_withdraw(s_etcd, "pub", "disk", g2), -ENOENT);
+}
+
+static void test_malformed_records(void **state)
+{
+	(void)state;
+	const char *bad[] = {"garbage", "{\"label\":\"x\"}",
+	                     "{\"label\":\"other\",\"generation\":1,\"node\":\"n\",\"address\":"
+	                     "\"tcp://a:1\",\"pid\":1,\"state\":\"up\",\"start_time\":0}",
+	                     "{\"label\":\"x\",\"generation\":-3,\"node\":\"n\",\"address\":"
+	                     "\"tcp://a:1\",\"pid\":1,\"state\":\"up\",\"start_time\":0}"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(
+		    plx_etcd_put(s_etcd, "/plexus/mal/ep/x", bad[i], strlen(bad[i]), 0, NULL), 0);
+		plx_endpoint_rec got = {.pid = 77};
+		assert_int_equal(plx_endpoint_lookup(s_etcd, "mal", "x", &got), -EBADMSG);
+		assert_int_equal(got.pid, 77);
+	}
+	plx_endpoint_rec *list = NULL;
+	size_t malformed = 0;
+	assert_int_equal(plx_endpoint_list(s_etcd, "mal", &list, &malformed), 0);
+	assert_int_equal(malformed, 1);
+	free(list);
+}
+
+/* A node dies (its keep-alives stop): its endpoints vanish within TTL + 1 s, from etcd and
+ * from the route table of a process that caches them. */
+static void test_lease_expiry_removes_endpoints(void **state)
+{
+	(void)state;
+	plx_ctx *ctx = plx_ctx_new();
+	assert_non_null(ctx);
+	plx_epcache *cache = plx_epcache_new(s_etcd, "lease", ctx);
+	assert_non_null(cache);
+	plx_lease *node = plx_lease_new(s_etcd, 1);
+	assert_non_null(node);
+	const char *labels[] = {"tty", "vdisk", "log"};
+	for (int i = 0; i < 3; i++) {
+		uint64_t g;
+		assert_int_equal(plx_generation_next(s_etcd, "lease", labels[i], &g), 0);
+		plx_endpoint_rec rec = s_rec(labels[i], g, "ipc:///tmp/x");
+		assert_int_equal(plx_endpoint_publish(s_etcd, "lease", &rec, plx_lease_id(node)),
+		                 0);
+	}
+	sleep(2); /* outlive the TTL on keep-alives */
+	plx_endpoint_rec *list = NULL;
+	assert_int_equal(plx_endpoint_list(s_etcd, "lease", &list, NULL), 3);
+	free(list);
+	assert_int_equal(plx_route_lookup(ctx, "vdisk", NULL, NULL, 0), 0);
+
+	int64_t died = s_now_ms();
+	plx_lease_destroy(&node, false); /* no revoke: the node just stops */
+	int64_t gone_etcd = 0, gone_cache = 0;
+	while ((!gone_etcd || !gone_cache) && s_now_ms() - died < 5000) {
+		int n = plx_endpoint_list(s_etcd, "lease", &list, NULL);
+		free(list);
+		if (!gone_etcd && n == 0)
+			gone_etcd = s_now_ms() - died;
+		bool any = false;
+		for (int i = 0; i < 3; i++)
+			any |= plx_route_lookup(ctx, labels[i], NULL, NULL, 0) == 0;
+		if (!gone_cache && !any)
+			gone_cache = s_now_ms() - died;
+		usleep(20 * 1000);
+	}
+	fprintf(stderr, "endpoints gone from etcd after %lld ms, from the cache after %lld ms\n",
+	        (long long)gone_etcd, (long long)gone_cache);
+	assert_true(gone_etcd > 0 && gone_etcd <= 2000);
+	assert_true(gone_cache > 0 && gone_cache <= 2000);
+	plx_epcache_destroy(&cache);
+	plx_ctx_destroy(&ctx);
+}
+
+typedef struct waiter {
+	plx_ctx *ctx;
+	int rc;
+	int64_t done_ms;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool sending;
+} waiter;
+
+/* Sends a request nobody answers and records how it ends. */
+static void *s_send(void *arg)
+{
+	waiter *w = arg;
+	plx_ep *client = plx_ep_new(w->ctx, "client", 1);
+	plx_request req = {.dst = {.label = "srv"}, .type = PLEXUS__IPC_TYPE__IPC_NO_REPLY};
+	plx_msg *reply = NULL;
+	pthread_mutex_lock(&w->lock);
+	w->sending = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	w->rc = client ? plx_sendrec(client, &req, &reply, 10000) : -ENOMEM;
+	w->done_ms = s_now_ms();
+	plx_msg_destroy(&reply);
+	plx_ep_destroy(&client);
+	return NULL;
+}
+
+/* Starts a sendrec to "srv" in a thread and waits until it is under way. */
+static pthread_t s_start_send(waiter *w)
+{
+	pthread_t t;
+	w->sending = false;
+	assert_int_equal(pthread_create(&t, NULL, s_send, w), 0);
+	pthread_mutex_lock(&w->lock);
+	while (!w->sending)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	usleep(200 * 1000); /* the request is out and waiting */
+	return t;
+}
+
+/* Waits until the cache routes label at generation. */
+static void s_wait_route(plx_ctx *ctx, const char *label, uint64_t generation)
+{
+	int64_t start = s_now_ms();
+	uint64_t g = 0;
+	while (plx_route_lookup(ctx, label, &g, NULL, 0) != 0 || g != generation) {
+		assert_true(s_now_ms() - start < 3000);
+		usleep(5 * 1000);
+	}
+}
+
+static void test_cache_fails_pending_requests(void **state)
+{
+	(void)state;
+	waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	w.ctx = plx_ctx_new();
+	assert_non_null(w.ctx);
+	uint64_t g1, g2;
+	assert_int_equal(plx_generation_next(s_etcd, "cache", "srv", &g1), 0);
+	plx_ep *server = plx_ep_new(w.ctx, "srv", g1);
+	assert_non_null(server);
+	assert_int_equal(plx_ep_bind(server, "tcp://127.0.0.1:*"), 0);
+	plx_endpoint_rec rec = s_rec("srv", g1, plx_ep_address(server));
+	assert_int_equal(plx_endpoint_publish(s_etcd, "cache", &rec, 0), 0);
+
+	plx_epcache *cache = plx_epcache_new(s_etcd, "cache", w.ctx);
+	assert_non_null(cache);
+	char address[PLX_ADDRESS_MAX];
+	uint64_t g = 0;
+	assert_int_equal(plx_route_lookup(w.ctx, "srv", &g, address, sizeof address), 0);
+	assert_int_equal(g, g1);
+	assert_string_equal(address, plx_ep_address(server));
+
+	/* Replaced: a new generation is published while a request waits on the old one. */
+	pthread_t t = s_start_send(&w);
+	assert_int_equal(plx_generation_next(s_etcd, "cache", "srv", &g2), 0);
+	rec = s_rec("srv", g2, plx_ep_address(server));
+	int64_t changed = s_now_ms();
+	assert_int_equal(plx_endpoint_publish(s_etcd, "cache", &rec, 0), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(w.rc, -PLX_EDEADSRCDST);
+	assert_true(w.done_ms - changed < 1000);
+	assert_true(plx_is_dead(w.ctx, "srv", g1));
+	assert_false(plx_is_dead(w.ctx, "srv", g2));
+	s_wait_route(w.ctx, "srv", g2);
+
+	/* Removed: the record is withdrawn while a request waits. */
+	t = s_start_send(&w);
+	changed = s_now_ms();
+	assert_int_equal(plx_endpoint_withdraw(s_etcd, "cache", "srv", g2), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(w.rc, -PLX_EDEADSRCDST);
+	assert_true(w.done_ms - changed < 1000);
+	assert_int_equal(plx_route_lookup(w.ctx, "srv", NULL, NULL, 0), -ENOENT);
+	assert_true(plx_is_dead(w.ctx, "srv", g2));
+	assert_true(plx_epcache_revision(cache) > 0);
+
+	/* A malformed record for a label removes its route rather than keep a wrong one. */
+	rec = s_rec("srv", g2, plx_ep_address(server));
+	assert_int_equal(plx_endpoint_publish(s_etcd, "cache", &rec, 0), 0);
+	s_wait_route(w.ctx, "srv", g2);
+	assert_int_equal(plx_etcd_put(s_etcd, "/plexus/cache/ep/srv", "{}", 2, 0, NULL), 0);
+	int64_t start = s_now_ms();
+	while (plx_route_lookup(w.ctx, "srv", NULL, NULL, 0) == 0) {
+		assert_true(s_now_ms() - start < 3000);
+		usleep(5 * 1000);
+	}
+	plx_epcache_destroy(&cache);
+	assert_null(cache);
+	plx_ep_destroy(&server);
+	plx_ctx_destroy(&w.ctx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_generations_never_repeat),
+	    cmocka_unit_test(test_publish_lookup_withdraw),
+	    cmocka_unit_test(test_malformed_records),
+	    cmocka_unit_test(test_lease_expiry_removes_endpoints),
+	    cmocka_unit_test(test_cache_fails_pending_requests),
+	};
+	return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
