@@ -1,0 +1,204 @@
+/*
+ * test-failover.c — etcd going away under a running client:
+ *   - one member killed and restarted in the middle of a stream of writes: the watch reports
+ *     every write exactly once, in order (it resumes from its last revision + 1);
+ *   - a 3-member cluster with the member the client talks to killed: requests move to the other
+ *     members, the watch moves with them, nothing is lost; the killed member rejoins.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plexus/etcd.h>
+
+#include "etcd_harness.h"
+
+#define WRITES 150
+
+typedef struct seen {
+	pthread_mutex_t lock;
+	int values[WRITES * 2];
+	int count;
+	int disconnects;
+	int reconnects;
+} seen;
+
+typedef struct writer {
+	plx_etcd *etcd;
+	atomic_int done; /* writes that etcd confirmed */
+	int failures;    /* attempts that failed (etcd down) */
+} writer;
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void s_record(const plx_watch_event *ev, void *arg)
+{
+	seen *s = arg;
+	pthread_mutex_lock(&s->lock);
+	if (ev->kind == PLX_WATCH_PUT && s->count < WRITES * 2)
+		s->values[s->count++] = atoi((char *)ev->kv->value);
+	s->disconnects += ev->kind == PLX_WATCH_DISCONNECTED;
+	s->reconnects += ev->kind == PLX_WATCH_RECONNECTED;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Writes 0..WRITES-1 to one key, each retried until etcd confirms it. */
+static void *s_write(void *arg)
+{
+	writer *w = arg;
+	for (int i = 0; i < WRITES; i++) {
+		char text[16];
+		snprintf(text, sizeof text, "%d", i);
+		while (plx_etcd_put(w->etcd, "/f/w/key", text, strlen(text), 0, NULL) < 0) {
+			w->failures++;
+			usleep(20 * 1000);
+		}
+		atomic_store(&w->done, i + 1);
+		usleep(10 * 1000);
+	}
+	return NULL;
+}
+
+/* Waits until the writer has done at least n writes. */
+static void s_wait_writes(writer *w, int n)
+{
+	int64_t start = s_now_ms();
+	while (atomic_load(&w->done) < n) {
+		assert_true(s_now_ms() - start < 20000);
+		usleep(5 * 1000);
+	}
+}
+
+/* Every value 0..WRITES-1 exactly once, in order. */
+static void s_check_all_seen(seen *s)
+{
+	int64_t start = s_now_ms();
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		int count = s->count;
+		pthread_mutex_unlock(&s->lock);
+		if (count >= WRITES || s_now_ms() - start > 10000)
+			break;
+		usleep(20 * 1000);
+	}
+	usleep(200 * 1000); /* a duplicate would arrive now */
+	pthread_mutex_lock(&s->lock);
+	assert_int_equal(s->count, WRITES);
+	for (int i = 0; i < WRITES; i++)
+		assert_int_equal(s->values[i], i);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static plx_etcd *s_client(plx_etcdh *h)
+{
+	plx_etcd_opts opts = {.endpoints = plx_etcdh_endpoints(h), .timeout_ms = 1500};
+	plx_etcd *etcd = plx_etcd_new(&opts);
+	assert_non_null(etcd);
+	return etcd;
+}
+
+static void test_restart_mid_watch_loses_nothing(void **state)
+{
+	(void)state;
+	plx_etcdh *h = plx_etcdh_start(1);
+	assert_non_null(h);
+	seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	writer w = {.etcd = s_client(h)};
+	plx_etcd *reader = s_client(h);
+	plx_watch *watch = plx_watch_new(reader, "/f/w/", 0, s_record, &s);
+	assert_non_null(watch);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_write, &w), 0);
+
+	s_wait_writes(&w, WRITES / 3);
+	assert_int_equal(plx_etcdh_kill(h, 0), 0);
+	usleep(700 * 1000);
+	assert_int_equal(plx_etcdh_restart(h, 0), 0);
+	pthread_join(t, NULL);
+	fprintf(stderr, "writer: %d failed attempts while etcd was down\n", w.failures);
+	assert_true(w.failures > 0); /* the kill really happened mid-stream */
+	s_check_all_seen(&s);
+	assert_int_equal(s.disconnects, 1);
+	assert_int_equal(s.reconnects, 1);
+
+	plx_watch_destroy(&watch);
+	plx_etcd_destroy(&reader);
+	plx_etcd_destroy(&w.etcd);
+	plx_etcdh_stop(&h);
+	assert_null(h);
+}
+
+static void test_cluster_survives_member_loss(void **state)
+{
+	(void)state;
+	plx_etcdh *h = plx_etcdh_start(3);
+	if (!h)
+		fprintf(stderr, "harness: %s\n", plx_etcdh_error());
+	assert_non_null(h);
+	seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	writer w = {.etcd = s_client(h)};
+	plx_etcd *reader = s_client(h);
+	plx_watch *watch = plx_watch_new(reader, "/f/w/", 0, s_record, &s);
+	assert_non_null(watch);
+	/* Both clients talk to member 0 first: kill exactly that one. */
+	assert_string_equal(plx_etcd_endpoint(w.etcd), plx_etcdh_url(h, 0));
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_write, &w), 0);
+
+	s_wait_writes(&w, WRITES / 3);
+	assert_int_equal(plx_etcdh_kill(h, 0), 0);
+	s_wait_writes(&w, 2 * WRITES / 3);
+	assert_string_not_equal(plx_etcd_endpoint(w.etcd), plx_etcdh_url(h, 0));
+	/* Plain requests work with one member down. */
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(reader, "/f/w/key", &kv), 0);
+	plx_kv_free(&kv);
+	pthread_join(t, NULL);
+	fprintf(stderr, "writer: %d failed attempts with one member down\n", w.failures);
+	s_check_all_seen(&s);
+	assert_int_equal(s.disconnects, 1);
+
+	/* The member rejoins and serves again. */
+	assert_int_equal(plx_etcdh_restart(h, 0), 0);
+	plx_etcd_opts only0 = {.endpoints = plx_etcdh_url(h, 0), .timeout_ms = 2000};
+	plx_etcd *direct = plx_etcd_new(&only0);
+	assert_non_null(direct);
+	int64_t start = s_now_ms();
+	int rc;
+	while ((rc = plx_etcd_get(direct, "/f/w/key", &kv)) != 0) {
+		assert_true(s_now_ms() - start < 10000);
+		usleep(50 * 1000);
+	}
+	assert_int_equal(atoi((char *)kv->value), WRITES - 1);
+	plx_kv_free(&kv);
+	plx_etcd_destroy(&direct);
+
+	plx_watch_destroy(&watch);
+	plx_etcd_destroy(&reader);
+	plx_etcd_destroy(&w.etcd);
+	plx_etcdh_stop(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_restart_mid_watch_loses_nothing),
+	    cmocka_unit_test(test_cluster_survives_member_loss),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
