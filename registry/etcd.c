@@ -244,8 +244,10 @@ static int s_post(plx_etcd *self, const char *url, const char *payload, const ch
 		if (buf->overflow)
 			return reg_seterr(-EMSGSIZE, "etcd %s: answer larger than %u bytes", url,
 			                  REG_REPLY_MAX);
-		return reg_seterr(reg_curl_error(rc), "etcd %s: %s (after %d ms limit)", url,
-		                  curl_easy_strerror(rc), self->timeout_ms);
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			return reg_seterr(-ETIMEDOUT, "etcd %s: no answer within %d ms", url,
+			                  self->timeout_ms);
+		return reg_seterr(reg_curl_error(rc), "etcd %s: %s", url, curl_easy_strerror(rc));
 	}
 	reg_handle_put(self, handle);
 	return 0;
