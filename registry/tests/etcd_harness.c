@@ -2,7 +2,8 @@
  * etcd_harness.c — private etcd members for tests: ports, processes, clean-up.
  *
  * Entry points: plx_etcdh_start, plx_etcdh_stop, plx_etcdh_endpoints, plx_etcdh_url,
- * plx_etcdh_dir, plx_etcdh_members, plx_etcdh_kill, plx_etcdh_restart, plx_etcdh_error.
+ * plx_etcdh_dir, plx_etcdh_members, plx_etcdh_pid, plx_etcdh_kill, plx_etcdh_restart,
+ * plx_etcdh_error.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -388,6 +389,11 @@ const char *plx_etcdh_dir(const plx_etcdh *self)
 int plx_etcdh_members(const plx_etcdh *self)
 {
 	return self->nmembers;
+}
+
+pid_t plx_etcdh_pid(const plx_etcdh *self, int i)
+{
+	return i >= 0 && i < self->nmembers ? self->members[i].pid : 0;
 }
 
 int plx_etcdh_kill(plx_etcdh *self, int i)

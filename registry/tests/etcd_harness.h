@@ -2,7 +2,8 @@
  * etcd_harness.h — a private etcd (one member or a cluster) for tests and benchmarks.
  *
  * Entry points: plx_etcdh_start, plx_etcdh_stop, plx_etcdh_endpoints, plx_etcdh_url,
- * plx_etcdh_dir, plx_etcdh_members, plx_etcdh_kill, plx_etcdh_restart, plx_etcdh_error.
+ * plx_etcdh_dir, plx_etcdh_members, plx_etcdh_pid, plx_etcdh_kill, plx_etcdh_restart,
+ * plx_etcdh_error.
  *
  * Each harness runs /usr/bin/etcd (PLEXUS_ETCD_BIN overrides) on free loopback ports, picked by
  * binding port 0 and retried when etcd loses a race for one, with its data in a fresh mkdtemp
@@ -39,6 +40,8 @@ const char *plx_etcdh_url(const plx_etcdh *self, int i);
 /* Returns the harness's temporary directory. Owned by self. */
 const char *plx_etcdh_dir(const plx_etcdh *self);
 int plx_etcdh_members(const plx_etcdh *self);
+/* Returns member i's process id (also its process group), or 0 when it is not running. */
+pid_t plx_etcdh_pid(const plx_etcdh *self, int i);
 /* Kills member i with SIGKILL and reaps it. Returns 0, -EINVAL or -ESRCH (not running). */
 int plx_etcdh_kill(plx_etcdh *self, int i);
 /* Starts member i again on the same ports and data; waits until the cluster serves through it
