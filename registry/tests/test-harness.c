@@ -23,6 +23,12 @@
 
 #include "etcd_harness.h"
 
+static bool s_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
 /* True when pid no longer runs (gone, or a zombie nobody reaped yet). */
 static bool s_gone(pid_t pid)
 {
@@ -41,18 +47,17 @@ static bool s_wait_gone(pid_t pid, int ms)
 {
 	for (int waited = 0; waited < ms; waited += 20) {
 		if (s_gone(pid)) {
-			waitpid(pid, NULL, WNOHANG);
+			/* Reparenting may lag behind death: retry the reap for a while. */
+			char path[64];
+			snprintf(path, sizeof path, "/proc/%d", (int)pid);
+			for (int i = 0; i < 100 && s_exists(path); i++)
+				if (waitpid(pid, NULL, WNOHANG) != pid)
+					usleep(10 * 1000);
 			return true;
 		}
 		usleep(20 * 1000);
 	}
 	return s_gone(pid);
-}
-
-static bool s_exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0;
 }
 
 static void test_two_side_by_side(void **state)
