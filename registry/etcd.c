@@ -116,6 +116,7 @@ plx_etcd *plx_etcd_new(const plx_etcd_opts *opts)
 		return NULL;
 	}
 	pthread_mutex_init(&self->lock, NULL);
+	pthread_mutex_init(&self->auth_lock, NULL);
 	int rc = s_parse_urls(self, opts->endpoints ? opts->endpoints : PLX_ETCD_DEFAULT_URL);
 	self->user = s_dup(opts->user);
 	self->password = s_dup(opts->password);
@@ -150,6 +151,7 @@ void plx_etcd_destroy(plx_etcd **self_p)
 	free(self->key_file);
 	free(self->token);
 	pthread_mutex_destroy(&self->lock);
+	pthread_mutex_destroy(&self->auth_lock);
 	free(self);
 	*self_p = NULL;
 }
@@ -310,7 +312,7 @@ static int s_decode(const char *url, const s_buf *buf, json_t **reply)
 	return 0;
 }
 
-/* Fetches a fresh token from url. Returns 0 or an error. Called with self->lock held. */
+/* Fetches a fresh token from url. Returns 0 or an error. Called with self->auth_lock held. */
 static int s_authenticate(plx_etcd *self, const char *url)
 {
 	char target[1024];
@@ -348,11 +350,11 @@ char *reg_auth_header(plx_etcd *self, const char *url, int *err)
 	if (!self->user)
 		return NULL;
 	char *header = NULL;
-	pthread_mutex_lock(&self->lock);
+	pthread_mutex_lock(&self->auth_lock);
 	int rc = self->token ? 0 : s_authenticate(self, url);
 	if (rc == 0 && asprintf(&header, "Authorization: %s", self->token) < 0)
 		header = NULL, rc = -ENOMEM;
-	pthread_mutex_unlock(&self->lock);
+	pthread_mutex_unlock(&self->auth_lock);
 	*err = rc;
 	return header;
 }
@@ -360,10 +362,10 @@ char *reg_auth_header(plx_etcd *self, const char *url, int *err)
 /* Drops the token so the next request authenticates again. */
 static void s_forget_token(plx_etcd *self)
 {
-	pthread_mutex_lock(&self->lock);
+	pthread_mutex_lock(&self->auth_lock);
 	free(self->token);
 	self->token = NULL;
-	pthread_mutex_unlock(&self->lock);
+	pthread_mutex_unlock(&self->auth_lock);
 }
 
 /* One request to one member, re-authenticating once if the token was refused. */

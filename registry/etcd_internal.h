@@ -29,9 +29,10 @@ struct plx_etcd {
 	char *key_file;
 	int timeout_ms;
 	int connect_timeout_ms;
-	pthread_mutex_t lock; /* guards idle, nidle, token */
+	pthread_mutex_t lock; /* guards idle, nidle */
 	CURL *idle[REG_POOL_MAX];
 	size_t nidle;
+	pthread_mutex_t auth_lock; /* guards token; held while authenticating */
 	char *token;
 };
 

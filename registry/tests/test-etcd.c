@@ -338,6 +338,60 @@ static void test_bad_arguments(void **state)
 	plx_etcd_destroy(&etcd);
 }
 
+/* Runs etcdctl against url with the given arguments; returns its exit status. */
+static int s_etcdctl(const char *url, const char *args)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "ETCDCTL_API=3 etcdctl --endpoints=%s %s >/dev/null 2>&1", url,
+	         args);
+	return system(cmd);
+}
+
+/* An etcd with authentication on: the right user and password work, others are refused. */
+static void test_authentication(void **state)
+{
+	(void)state;
+	plx_etcdh *h = plx_etcdh_start(1);
+	assert_non_null(h);
+	const char *url = plx_etcdh_url(h, 0);
+	assert_int_equal(s_etcdctl(url, "user add root --new-user-password=rootpw"), 0);
+	assert_int_equal(s_etcdctl(url, "user add svc --new-user-password=s3cret"), 0);
+	assert_int_equal(s_etcdctl(url, "role add plexus"), 0);
+	assert_int_equal(s_etcdctl(url, "role grant-permission plexus --prefix=true readwrite /a/"),
+	                 0);
+	assert_int_equal(s_etcdctl(url, "user grant-role svc plexus"), 0);
+	assert_int_equal(s_etcdctl(url, "auth enable"), 0);
+
+	plx_etcd_opts good = {.endpoints = url, .user = "svc", .password = "s3cret"};
+	plx_etcd *etcd = plx_etcd_new(&good);
+	assert_non_null(etcd);
+	assert_int_equal(plx_etcd_put(etcd, "/a/k", "v", 1, 0, NULL), 0);
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(etcd, "/a/k", &kv), 0);
+	plx_kv_free(&kv);
+	assert_int_equal(plx_etcd_put(etcd, "/b/k", "v", 1, 0, NULL), -EACCES); /* no permission */
+	s_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	plx_watch *w = plx_watch_new(etcd, "/a/", 0, s_record, &log);
+	assert_non_null(w);
+	assert_int_equal(plx_etcd_put(etcd, "/a/k2", "v", 1, 0, NULL), 0);
+	assert_true(s_wait_count(&log, &log.puts, 1, 3000));
+	plx_watch_destroy(&w);
+	plx_etcd_destroy(&etcd);
+
+	plx_etcd_opts bad = {.endpoints = url, .user = "svc", .password = "wrong"};
+	etcd = plx_etcd_new(&bad);
+	assert_int_equal(plx_etcd_get(etcd, "/a/k", &kv), -EACCES);
+	assert_non_null(strstr(plx_etcd_errmsg(), "authentication"));
+	plx_etcd_destroy(&etcd);
+
+	plx_etcd_opts none = {.endpoints = url};
+	etcd = plx_etcd_new(&none);
+	int rc = plx_etcd_get(etcd, "/a/k", &kv);
+	assert_true(rc == -EACCES || rc == -EINVAL);
+	plx_etcd_destroy(&etcd);
+	plx_etcdh_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +403,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_answer),
 	    cmocka_unit_test(test_bad_arguments),
 	    cmocka_unit_test(test_down_and_recovery),
+	    cmocka_unit_test(test_authentication),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
