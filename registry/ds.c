@@ -223,21 +223,42 @@ static char *s_index(const plx_ds *self, const char *key)
 	return asprintf(&path, "%s%s", self->idx_prefix, key) < 0 ? NULL : path;
 }
 
-/* Reads the owner index of key: *kv (NULL when absent). Returns 0 or an error. */
-static int s_read_index(plx_ds *self, const char *key, plx_kv **kv)
+/* Moves the kv named path out of kvs into *out (NULL when absent). Returns 0 or -ENOMEM. */
+static int s_take(plx_kvs *kvs, const char *path, plx_kv **out)
 {
-	char *idx = s_index(self, key);
-	if (!idx)
-		return -ENOMEM;
-	int rc = plx_etcd_get(self->etcd, idx, kv);
-	free(idx);
-	if (rc == -ENOENT) {
-		*kv = NULL;
+	*out = NULL;
+	for (size_t i = 0; i < kvs->count; i++) {
+		if (!kvs->kvs[i].key || strcmp(kvs->kvs[i].key, path) != 0)
+			continue; /* NULL: taken already */
+		if (!(*out = malloc(sizeof **out)))
+			return -ENOMEM;
+		**out = kvs->kvs[i];
+		memset(&kvs->kvs[i], 0, sizeof kvs->kvs[i]);
 		return 0;
 	}
-	if (rc == 0 && !s_valid_name((char *)(*kv)->value, PLX_DS_OWNER_MAX, false)) {
-		plx_kv_free(kv);
-		return -EBADMSG;
+	return 0;
+}
+
+/* Reads the owner index of key and, in the same round trip, the record key would have if
+ * self owned it (the common case when publishing). Returns 0 or an error. */
+static int s_read_both(plx_ds *self, const char *idx, const char *mine, plx_kv **index,
+                       plx_kv **rec)
+{
+	plx_op gets[2] = {{.type = PLX_OP_GET, .key = idx}, {.type = PLX_OP_GET, .key = mine}};
+	plx_txn txn = {NULL, 0, gets, 2, NULL, 0};
+	plx_kvs *got = NULL;
+	int rc = plx_etcd_txn(self->etcd, &txn, &got);
+	if (rc < 0)
+		return rc;
+	rc = s_take(got, idx, index);
+	if (rc == 0)
+		rc = s_take(got, mine, rec);
+	plx_kvs_free(&got);
+	if (rc == 0 && *index && !s_valid_name((char *)(*index)->value, PLX_DS_OWNER_MAX, false))
+		rc = -EBADMSG;
+	if (rc < 0) {
+		plx_kv_free(index);
+		plx_kv_free(rec);
 	}
 	return rc;
 }
@@ -246,11 +267,19 @@ static int s_read_index(plx_ds *self, const char *key, plx_kv **kv)
  * index names an owner whose record is missing. */
 static int s_read(plx_ds *self, const char *key, plx_kv **index, plx_kv **rec)
 {
-	int rc = s_read_index(self, key, index);
+	char *idx = s_index(self, key), *mine = s_path(self, self->owner, key);
+	int rc = idx && mine ? s_read_both(self, idx, mine, index, rec) : -ENOMEM;
+	free(idx);
+	free(mine);
 	if (rc < 0)
 		return rc;
-	if (!*index)
+	if (!*index) {
+		plx_kv_free(rec); /* a record without index is not published */
 		return -ESRCH;
+	}
+	if (strcmp((char *)(*index)->value, self->owner) == 0)
+		return 0;
+	plx_kv_free(rec);
 	char *path = s_path(self, (char *)(*index)->value, key);
 	rc = path ? plx_etcd_get(self->etcd, path, rec) : -ENOMEM;
 	free(path);
