@@ -67,6 +67,13 @@ int reg_curl_error(CURLcode rc)
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		return -EINVAL;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+		return -EPROTO; /* TLS set-up failed: a configuration problem, not an outage */
 	default:
 		return -ECONNRESET;
 	}

@@ -3,7 +3,7 @@
  *
  * Entry points: plx_etcdh_start, plx_etcdh_stop, plx_etcdh_endpoints, plx_etcdh_url,
  * plx_etcdh_dir, plx_etcdh_members, plx_etcdh_pid, plx_etcdh_kill, plx_etcdh_restart,
- * plx_etcdh_error.
+ * plx_etcdh_error, plx_etcdh_start_opts, plx_etcdh_tls_file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -42,6 +42,10 @@ typedef struct s_member {
 
 struct plx_etcdh {
 	int nmembers;
+	bool tls;
+	char ca[300]; /* TLS files, in dir */
+	char cert[300];
+	char key[300];
 	s_member members[PLX_ETCDH_MAX_MEMBERS];
 	char dir[256];
 	char endpoints[PLX_ETCDH_MAX_MEMBERS * 64];
@@ -185,7 +189,8 @@ static int s_pick_ports(plx_etcdh *self)
 		m->peer_port = s_free_port();
 		if (m->client_port < 0 || m->peer_port < 0 || m->client_port == m->peer_port)
 			return s_fail(-EADDRNOTAVAIL, "no free loopback port");
-		snprintf(m->url, sizeof m->url, "http://127.0.0.1:%d", m->client_port);
+		snprintf(m->url, sizeof m->url, "%s://127.0.0.1:%d", self->tls ? "https" : "http",
+		         m->client_port);
 		off += snprintf(self->cluster + off, sizeof self->cluster - off,
 		                "%sm%d=http://127.0.0.1:%d", i ? "," : "", i, m->peer_port);
 		eoff += snprintf(self->endpoints + eoff, sizeof self->endpoints - eoff, "%s%s",
@@ -210,12 +215,30 @@ static void s_exec_member(plx_etcdh *self, int i)
 		dup2(fd, 2);
 	}
 	const char *bin = getenv("PLEXUS_ETCD_BIN") ? getenv("PLEXUS_ETCD_BIN") : "/usr/bin/etcd";
-	execl(bin, "etcd", "--name", name, "--data-dir", data, "--listen-client-urls", m->url,
-	      "--advertise-client-urls", m->url, "--listen-peer-urls", peer,
-	      "--initial-advertise-peer-urls", peer, "--initial-cluster", self->cluster,
-	      "--initial-cluster-state", "new", "--initial-cluster-token", token,
-	      "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap",
-	      "--log-outputs", "stderr", (char *)NULL);
+	const char *argv[48] = {"etcd",        "--name",
+	                        name,          "--data-dir",
+	                        data,          "--listen-client-urls",
+	                        m->url,        "--advertise-client-urls",
+	                        m->url,        "--listen-peer-urls",
+	                        peer,          "--initial-advertise-peer-urls",
+	                        peer,          "--initial-cluster",
+	                        self->cluster, "--initial-cluster-state",
+	                        "new",         "--initial-cluster-token",
+	                        token,         "--heartbeat-interval",
+	                        "50",          "--election-timeout",
+	                        "500",         "--logger",
+	                        "zap",         "--log-outputs",
+	                        "stderr"};
+	if (self->tls) {
+		const char *tls[] = {"--cert-file",       self->cert,          "--key-file",
+		                     self->key,           "--trusted-ca-file", self->ca,
+		                     "--client-cert-auth"};
+		size_t n = 0;
+		while (argv[n])
+			n++;
+		memcpy(argv + n, tls, sizeof tls);
+	}
+	execv(bin, (char *const *)argv);
 	_exit(127);
 }
 
@@ -244,7 +267,7 @@ static size_t s_sink(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 /* True when url's /health answers 200 (which etcd 3.4 does only with a leader). */
-static bool s_healthy(const char *url)
+static bool s_healthy(const plx_etcdh *self, const char *url)
 {
 	char target[128];
 	long status = 0;
@@ -257,6 +280,11 @@ static bool s_healthy(const char *url)
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 1000L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_sink);
+	if (self->tls) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, self->ca);
+		curl_easy_setopt(h, CURLOPT_SSLCERT, self->cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, self->key);
+	}
 	bool ok = curl_easy_perform(h) == CURLE_OK &&
 	          curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
 	          status == 200;
@@ -291,7 +319,7 @@ static int s_wait_serving(plx_etcdh *self, int i)
 			return s_fail(-ECHILD, "etcd m%d exited early (status %d); see %s/m%d.log",
 			              i, status, self->dir, i);
 		}
-		if (s_healthy(self->members[i].url))
+		if (s_healthy(self, self->members[i].url))
 			return 0;
 		usleep(50 * 1000);
 	}
@@ -299,10 +327,34 @@ static int s_wait_serving(plx_etcdh *self, int i)
 	              S_START_LIMIT_MS, self->dir, i);
 }
 
+/* Makes a CA and one certificate for 127.0.0.1 (server and client use) with openssl. */
+static int s_make_tls(plx_etcdh *self)
+{
+	char cmd[4096];
+	snprintf(self->ca, sizeof self->ca, "%s/ca.pem", self->dir);
+	snprintf(self->cert, sizeof self->cert, "%s/cert.pem", self->dir);
+	snprintf(self->key, sizeof self->key, "%s/key.pem", self->dir);
+	snprintf(cmd, sizeof cmd,
+	         "cd '%s' && printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,"
+	         "clientAuth\\n' > ext.cnf && "
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-keyout ca-key.pem -out ca.pem -days 2 -subj /CN=plexus-test-ca && "
+	         "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-keyout key.pem -out cert.csr -subj /CN=127.0.0.1 && "
+	         "openssl x509 -req -in cert.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial "
+	         "-out cert.pem -days 2 -extfile ext.cnf",
+	         self->dir);
+	char quiet[sizeof cmd + 32];
+	snprintf(quiet, sizeof quiet, "(%s) >/dev/null 2>&1", cmd);
+	return system(quiet) == 0 ? 0 : s_fail(-EIO, "openssl could not make test certificates");
+}
+
 /* Starts every member on fresh ports and waits for all. */
 static int s_start_all(plx_etcdh *self)
 {
-	int rc = s_pick_ports(self);
+	int rc = self->tls ? s_make_tls(self) : 0;
+	if (rc == 0)
+		rc = s_pick_ports(self);
 	for (int i = 0; rc == 0 && i < self->nmembers; i++)
 		rc = s_spawn(self, i);
 	for (int i = 0; rc == 0 && i < self->nmembers; i++)
@@ -328,6 +380,13 @@ static int s_make_dir(plx_etcdh *self)
 
 plx_etcdh *plx_etcdh_start(int members)
 {
+	plx_etcdh_opts opts = {.members = members};
+	return plx_etcdh_start_opts(&opts);
+}
+
+plx_etcdh *plx_etcdh_start_opts(const plx_etcdh_opts *opts)
+{
+	int members = opts->members;
 	if (members < 1 || members > PLX_ETCDH_MAX_MEMBERS) {
 		errno = EINVAL;
 		return NULL;
@@ -339,6 +398,7 @@ plx_etcdh *plx_etcdh_start(int members)
 		return NULL;
 	}
 	self->nmembers = members;
+	self->tls = opts->tls;
 	int rc = -EADDRINUSE;
 	for (int attempt = 0; attempt < S_ATTEMPTS && rc == -EADDRINUSE; attempt++) {
 		s_remove_tree(self->dir);
@@ -389,6 +449,16 @@ const char *plx_etcdh_dir(const plx_etcdh *self)
 int plx_etcdh_members(const plx_etcdh *self)
 {
 	return self->nmembers;
+}
+
+const char *plx_etcdh_tls_file(const plx_etcdh *self, const char *which)
+{
+	if (!self->tls)
+		return NULL;
+	return strcmp(which, "ca") == 0     ? self->ca
+	       : strcmp(which, "cert") == 0 ? self->cert
+	       : strcmp(which, "key") == 0  ? self->key
+	                                    : NULL;
 }
 
 pid_t plx_etcdh_pid(const plx_etcdh *self, int i)

@@ -3,7 +3,7 @@
  *
  * Entry points: plx_etcdh_start, plx_etcdh_stop, plx_etcdh_endpoints, plx_etcdh_url,
  * plx_etcdh_dir, plx_etcdh_members, plx_etcdh_pid, plx_etcdh_kill, plx_etcdh_restart,
- * plx_etcdh_error.
+ * plx_etcdh_error, plx_etcdh_start_opts, plx_etcdh_tls_file.
  *
  * Each harness runs /usr/bin/etcd (PLEXUS_ETCD_BIN overrides) on free loopback ports, picked by
  * binding port 0 and retried when etcd loses a race for one, with its data in a fresh mkdtemp
@@ -21,6 +21,7 @@
 #ifndef PLEXUS_ETCD_HARNESS_H
 #define PLEXUS_ETCD_HARNESS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 typedef struct plx_etcdh plx_etcdh;
@@ -30,6 +31,17 @@ typedef struct plx_etcdh plx_etcdh;
 /* Starts an etcd cluster of members members (1..PLX_ETCDH_MAX_MEMBERS) and waits until it
  * serves (up to 30 s). Returns the harness, or NULL with errno set. */
 plx_etcdh *plx_etcdh_start(int members);
+typedef struct plx_etcdh_opts {
+	int members;
+	/* Serve clients over https only, with a fresh CA and one certificate for 127.0.0.1 made
+	 * by openssl in the harness directory; clients must present it (--client-cert-auth). */
+	bool tls;
+} plx_etcdh_opts;
+
+/* As plx_etcdh_start, with options. */
+plx_etcdh *plx_etcdh_start_opts(const plx_etcdh_opts *opts);
+/* With TLS: the path of "ca", "cert" or "key" (the client may use cert and key); else NULL. */
+const char *plx_etcdh_tls_file(const plx_etcdh *self, const char *which);
 /* Kills every member, removes the data directory, frees the harness, sets *self_p to NULL.
  * Accepts NULL. */
 void plx_etcdh_stop(plx_etcdh **self_p);

@@ -392,6 +392,50 @@ static void test_authentication(void **state)
 	plx_etcdh_stop(&h);
 }
 
+/* An etcd that serves https only and wants client certificates. */
+static void test_tls(void **state)
+{
+	(void)state;
+	plx_etcdh_opts hopts = {.members = 1, .tls = true};
+	plx_etcdh *h = plx_etcdh_start_opts(&hopts);
+	if (!h)
+		fprintf(stderr, "harness: %s\n", plx_etcdh_error());
+	assert_non_null(h);
+	assert_non_null(strstr(plx_etcdh_url(h, 0), "https://"));
+	plx_etcd_opts tls = {.endpoints = plx_etcdh_endpoints(h),
+	                     .ca_file = plx_etcdh_tls_file(h, "ca"),
+	                     .cert_file = plx_etcdh_tls_file(h, "cert"),
+	                     .key_file = plx_etcdh_tls_file(h, "key")};
+	plx_etcd *etcd = plx_etcd_new(&tls);
+	assert_non_null(etcd);
+	s_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	plx_watch *w = plx_watch_new(etcd, "/tls/", 0, s_record, &log);
+	assert_non_null(w);
+	assert_int_equal(plx_etcd_put(etcd, "/tls/k", "v", 1, 0, NULL), 0);
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(etcd, "/tls/k", &kv), 0);
+	plx_kv_free(&kv);
+	assert_true(s_wait_count(&log, &log.puts, 1, 3000));
+	plx_watch_destroy(&w);
+	plx_etcd_destroy(&etcd);
+
+	/* Without the client certificate, or without the CA: refused, with a TLS error. */
+	plx_etcd_opts no_cert = {.endpoints = plx_etcdh_endpoints(h),
+	                         .ca_file = plx_etcdh_tls_file(h, "ca")};
+	etcd = plx_etcd_new(&no_cert);
+	int rc = plx_etcd_get(etcd, "/tls/k", &kv);
+	assert_true(rc == -EPROTO || rc == -ECONNRESET);
+	assert_non_null(strstr(plx_etcd_errmsg(), "https://127.0.0.1"));
+	plx_etcd_destroy(&etcd);
+	plx_etcd_opts no_ca = {.endpoints = plx_etcdh_endpoints(h),
+	                       .cert_file = plx_etcdh_tls_file(h, "cert"),
+	                       .key_file = plx_etcdh_tls_file(h, "key")};
+	etcd = plx_etcd_new(&no_ca);
+	assert_int_equal(plx_etcd_get(etcd, "/tls/k", &kv), -EPROTO);
+	plx_etcd_destroy(&etcd);
+	plx_etcdh_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +448,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_arguments),
 	    cmocka_unit_test(test_down_and_recovery),
 	    cmocka_unit_test(test_authentication),
+	    cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
