@@ -3,7 +3,7 @@
  *
  * Entry points: plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint,
  * reg_call, reg_seterr, reg_curl_error, reg_handle_get, reg_handle_put, reg_configure,
- * reg_auth_header.
+ * reg_auth_header, reg_forget_token.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -366,8 +366,7 @@ char *reg_auth_header(plx_etcd *self, const char *url, int *err)
 	return header;
 }
 
-/* Drops the token so the next request authenticates again. */
-static void s_forget_token(plx_etcd *self)
+void reg_forget_token(plx_etcd *self)
 {
 	pthread_mutex_lock(&self->auth_lock);
 	free(self->token);
@@ -394,7 +393,7 @@ static int s_call_one(plx_etcd *self, const char *url, const char *path, const c
 		free(buf.data);
 		if (rc != -EACCES || !self->user || attempt > 0)
 			return rc;
-		s_forget_token(self);
+		reg_forget_token(self);
 	}
 }
 

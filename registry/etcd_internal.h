@@ -2,8 +2,8 @@
  * etcd_internal.h — what the etcd client's files share; not installed.
  *
  * Entry points: reg_call, reg_seterr, reg_curl_error, reg_handle_get, reg_handle_put,
- * reg_configure, reg_b64, reg_b64_decode, reg_int64, reg_kv_parse, reg_kv_clear,
- * reg_prefix_end, reg_now_ms.
+ * reg_configure, reg_auth_header, reg_forget_token, reg_b64, reg_b64_decode, reg_int64,
+ * reg_kv_parse, reg_kv_clear, reg_kvs_parse, reg_prefix_end, reg_now_ms.
  */
 #ifndef PLEXUS_ETCD_INTERNAL_H
 #define PLEXUS_ETCD_INTERNAL_H
@@ -52,6 +52,8 @@ void reg_configure(plx_etcd *self, CURL *handle);
 /* Returns the authorization header line for the current token, or NULL without auth. Caller
  * frees. Obtains a token first when needed; returns NULL and sets *err on failure. */
 char *reg_auth_header(plx_etcd *self, const char *url, int *err);
+/* Drops the token so that the next request authenticates again. */
+void reg_forget_token(plx_etcd *self);
 
 /* Base64 (the original alphabet, as etcd's gateway uses) of size bytes, as a JSON string. */
 json_t *reg_b64(const void *data, size_t size);

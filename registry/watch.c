@@ -309,6 +309,8 @@ static void *s_run(void *arg)
 			backoff = S_BACKOFF_MIN_MS;
 		if (rc == -ECANCELED)
 			continue; /* compacted: resume from the oldest revision at once */
+		if ((rc == -EPROTO || rc == -EACCES) && self->etcd->user)
+			reg_forget_token(self->etcd); /* perhaps refused for an expired token */
 		if (self->state == 1 && !self->disconnected) {
 			self->disconnected = true;
 			s_emit(self, PLX_WATCH_DISCONNECTED, NULL, atomic_load(&self->next_rev),
