@@ -391,7 +391,7 @@ static void s_print(const s_case *cases, size_t n, bool json)
 		                                "baseline_value", cases[i].baseline_value, "ratio",
 		                                cases[i].plexus / cases[i].baseline_value));
 	json_t *root = json_pack("{s:s, s:o}", "bench", "registry", "cases", list);
-	char *text = json_dumps(root, JSON_PRESERVE_ORDER);
+	char *text = json_dumps(root, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	printf("%s\n", text ? text : "{}");
 	free(text);
 	json_decref(root);
