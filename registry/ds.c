@@ -342,6 +342,13 @@ static int s_may_write(plx_ds *self, const plx_kv *index, const plx_kv *rec, int
 	return perm ? 0 : -EPERM;
 }
 
+/* True when key already holds exactly text, published by self. */
+static bool s_is_mine(const plx_ds *self, const plx_kv *index, const plx_kv *rec, const char *text)
+{
+	return index && rec && strcmp((char *)index->value, self->owner) == 0 &&
+	       rec->value_size == strlen(text) && memcmp(rec->value, text, rec->value_size) == 0;
+}
+
 static int s_publish(plx_ds *self, const char *key, int type, json_t *value, int flags)
 {
 	json_t *record = json_pack("{s:s, s:i, s:o}", "type", s_type_names[s_type_index(type)],
@@ -354,9 +361,12 @@ static int s_publish(plx_ds *self, const char *key, int type, json_t *value, int
 	for (int attempt = 0; attempt < S_RACE_RETRIES && rc == -EAGAIN; attempt++) {
 		plx_kv *index = NULL, *rec = NULL;
 		rc = s_read(self, key, &index, &rec);
-		if (rc == 0 || rc == -ESRCH)
+		/* After a lost race: perhaps our own transaction applied and only its answer was
+		 * lost (a retry on another member then fails its comparison). */
+		bool done = rc == 0 && attempt > 0 && s_is_mine(self, index, rec, text);
+		if (!done && (rc == 0 || rc == -ESRCH))
 			rc = s_may_write(self, index, rec, flags);
-		if (rc == 0) {
+		if (!done && rc == 0) {
 			rc = s_write(self, key, text, index, rec);
 			rc = rc == 1 ? 0 : rc == 0 ? -EAGAIN : rc;
 		}
