@@ -3,7 +3,8 @@
  *   - one member killed and restarted in the middle of a stream of writes: the watch reports
  *     every write exactly once, in order (it resumes from its last revision + 1);
  *   - a 3-member cluster with the member the client talks to killed: requests move to the other
- *     members, the watch moves with them, nothing is lost; the killed member rejoins.
+ *     members, the watch moves with them, nothing is lost; the killed member rejoins;
+ *   - the same with the leader killed: a new one is elected and writes resume within seconds.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
 
 #include <plexus/etcd.h>
 
@@ -194,11 +197,82 @@ static void test_cluster_survives_member_loss(void **state)
 	plx_etcdh_stop(&h);
 }
 
+static size_t s_collect(char *data, size_t size, size_t nmemb, void *arg)
+{
+	char *buf = arg;
+	size_t len = strlen(buf), n = size * nmemb;
+	if (len + n < 4096) {
+		memcpy(buf + len, data, n);
+		buf[len + n] = '\0';
+	}
+	return n;
+}
+
+/* True when the member at url says it is the leader (/v3/maintenance/status). */
+static bool s_is_leader(const char *url)
+{
+	char target[128], answer[4096] = "";
+	snprintf(target, sizeof target, "%s/v3/maintenance/status", url);
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, target);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, "{}");
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
+	bool ok = curl_easy_perform(h) == CURLE_OK;
+	curl_easy_cleanup(h);
+	json_t *json = ok ? json_loads(answer, 0, NULL) : NULL;
+	const char *self =
+	    json_string_value(json_object_get(json_object_get(json, "header"), "member_id"));
+	const char *leader = json_string_value(json_object_get(json, "leader"));
+	bool is = self && leader && strcmp(self, leader) == 0;
+	json_decref(json);
+	return is;
+}
+
+/* The leader dies: an election follows; requests fail over and the watch loses nothing. */
+static void test_cluster_survives_leader_loss(void **state)
+{
+	(void)state;
+	plx_etcdh *h = plx_etcdh_start(3);
+	assert_non_null(h);
+	int leader = -1;
+	for (int i = 0; i < 3 && leader < 0; i++)
+		if (s_is_leader(plx_etcdh_url(h, i)))
+			leader = i;
+	assert_true(leader >= 0);
+	seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	writer w = {.etcd = s_client(h)};
+	plx_etcd *reader = s_client(h);
+	plx_watch *watch = plx_watch_new(reader, "/f/w/", 0, s_record, &s);
+	assert_non_null(watch);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_write, &w), 0);
+	s_wait_writes(&w, WRITES / 3);
+	assert_int_equal(plx_etcdh_kill(h, leader), 0);
+	int64_t killed = s_now_ms();
+	int before = atomic_load(&w.done);
+	while (atomic_load(&w.done) == before) {
+		assert_true(s_now_ms() - killed < 5000); /* serving again within seconds */
+		usleep(5 * 1000);
+	}
+	fprintf(stderr, "leader m%d killed: next write confirmed after %lld ms\n", leader,
+	        (long long)(s_now_ms() - killed));
+	pthread_join(t, NULL);
+	s_check_all_seen(&s);
+	plx_watch_destroy(&watch);
+	plx_etcd_destroy(&reader);
+	plx_etcd_destroy(&w.etcd);
+	plx_etcdh_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_restart_mid_watch_loses_nothing),
 	    cmocka_unit_test(test_cluster_survives_member_loss),
+	    cmocka_unit_test(test_cluster_survives_leader_loss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
