@@ -6,34 +6,36 @@
  *
  * The inbound socket is a ROUTER: it learns each sender's routing id so that replies find
  * their way back, and with ZMQ_ROUTER_MANDATORY a reply to a vanished sender fails instead of
- * disappearing. The mailbox is an inproc PULL socket through which other threads hand replies
- * and asynsends to the owner thread, the only one that touches the ROUTER.
+ * disappearing. The mailbox is a locked queue with an eventfd through which other threads
+ * hand replies and asynsends to the owner thread, the only one that touches the ROUTER.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "internal.h"
 
 #define S_REPLY_TIMEOUT_MS 1000 /* longest a reply may wait for room in a full queue */
 
-static atomic_uint_fast64_t s_mailbox_serial;
+static atomic_uint_fast64_t s_wake_serial;
 
 bool plx__is_owner(const plx_ep *ep)
 {
 	return pthread_equal(ep->owner, pthread_self());
 }
 
-static int s_mailbox_open(plx_ep *self)
+static void s_mailbox_clear(plx_ep *self)
 {
-	snprintf(self->mailbox_address, sizeof self->mailbox_address, "inproc://plexus-mailbox-%p-%lu",
-		 (void *)self, (unsigned long)atomic_fetch_add(&s_mailbox_serial, 1));
-	self->mailbox = zmq_socket(self->ctx->zmq, ZMQ_PULL);
-	if (!self->mailbox)
-		return -errno;
-	if (zmq_bind(self->mailbox, self->mailbox_address) != 0)
-		return -errno;
-	return 0;
+	while (self->mailbox_head) {
+		plx_handover *next = self->mailbox_head->next;
+		plx__frames_close(self->mailbox_head->frames, self->mailbox_head->nframes);
+		free(self->mailbox_head);
+		self->mailbox_head = next;
+	}
+	self->mailbox_tail = NULL;
 }
 
 plx_ep *plx_ep_new(plx_ctx *ctx, const char *label, uint64_t generation)
@@ -49,21 +51,21 @@ plx_ep *plx_ep_new(plx_ctx *ctx, const char *label, uint64_t generation)
 	snprintf(self->name.label, sizeof self->name.label, "%s", label);
 	self->name.generation = generation;
 	self->owner = pthread_self();
-	pthread_mutex_init(&self->ports_lock, NULL);
+	self->router_fd = -1;
 	atomic_init(&self->next_request_id, 1);
-	int rc = pthread_key_create(&self->port_key, NULL);
+	atomic_init(&self->mailbox_news, false);
+	atomic_init(&self->woken, false);
+	self->mailbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int rc = self->mailbox_fd < 0 ? errno : pthread_key_create(&self->port_key, NULL);
 	if (rc != 0) {
-		pthread_mutex_destroy(&self->ports_lock);
+		if (self->mailbox_fd >= 0)
+			close(self->mailbox_fd);
 		free(self);
 		errno = rc;
 		return NULL;
 	}
-	if (s_mailbox_open(self) != 0) {
-		int err = errno;
-		plx_ep_destroy(&self);
-		errno = err;
-		return NULL;
-	}
+	pthread_mutex_init(&self->ports_lock, NULL);
+	pthread_mutex_init(&self->mailbox_lock, NULL);
 	return self;
 }
 
@@ -85,6 +87,17 @@ static void s_router_options(plx_ep *self)
 	zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &max, sizeof max);
 }
 
+/* Binds the router's second, process-local address, where other threads wake the owner.
+ * The token tells a genuine wake-up from a peer's message. */
+static int s_bind_wake(plx_ep *self)
+{
+	if (getrandom(self->wake_token, sizeof self->wake_token, 0) != sizeof self->wake_token)
+		return -EIO;
+	snprintf(self->wake_address, sizeof self->wake_address, "inproc://plexus-wake-%lu",
+		 (unsigned long)atomic_fetch_add(&s_wake_serial, 1));
+	return zmq_bind(self->router, self->wake_address) == 0 ? 0 : -errno;
+}
+
 int plx_ep_bind(plx_ep *self, const char *address)
 {
 	if (!address || !s_supported(address) || strlen(address) >= PLX_ADDRESS_MAX)
@@ -95,10 +108,12 @@ int plx_ep_bind(plx_ep *self, const char *address)
 	if (!self->router)
 		return -errno;
 	s_router_options(self);
-	size_t size = sizeof self->address;
+	size_t size = sizeof self->address, fd_size = sizeof self->router_fd;
 	if (zmq_bind(self->router, address) != 0 ||
-	    zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, self->address, &size) != 0) {
-		int err = errno;
+	    zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, self->address, &size) != 0 ||
+	    zmq_getsockopt(self->router, ZMQ_FD, &self->router_fd, &fd_size) != 0 ||
+	    s_bind_wake(self) != 0) {
+		int err = errno ? errno : EIO;
 		zmq_close(self->router);
 		self->router = NULL;
 		self->address[0] = '\0';
@@ -131,10 +146,11 @@ void plx_ep_destroy(plx_ep **self_p)
 	}
 	if (self->router)
 		zmq_close(self->router);
-	if (self->mailbox)
-		zmq_close(self->mailbox);
+	s_mailbox_clear(self);
+	close(self->mailbox_fd);
 	pthread_key_delete(self->port_key);
 	pthread_mutex_destroy(&self->ports_lock);
+	pthread_mutex_destroy(&self->mailbox_lock);
 	free(self);
 	*self_p = NULL;
 }

@@ -84,12 +84,12 @@ static int s_send_frames(void *sock, zmq_msg_t *frames, int n, int flags)
 }
 
 /*
- * Sends out on sock, after routing_id when it is not NULL. flags may hold ZMQ_DONTWAIT.
- * Returns 0 or a negative errno: -EMSGSIZE over a maximum, -EAGAIN, -EHOSTUNREACH (ROUTER
- * peer gone), -ENOMEM. With out->data_free set, out->data is released whatever happens.
+ * Builds the frames of out (after routing_id when it is not NULL) into frames (room for 3)
+ * and sets *nframes. Returns 0, or -EMSGSIZE over a maximum, or -ENOMEM. With
+ * out->data_free set, out->data is released on failure and owned by the frames on success.
  */
-int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t routing_id_size,
-		     const plx_outgoing *out, int flags)
+int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_size,
+		      const plx_outgoing *out, zmq_msg_t *frames, int *nframes)
 {
 	bool has_data = out->data && out->data_size > 0;
 	if (has_data && out->data_size > plx_ctx_max_data(ctx)) {
@@ -108,22 +108,18 @@ int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t ro
 		}
 		protobuf_c_message_pack(out->body, body);
 	}
-	zmq_msg_t frames[3];
 	int n = 0, rc = 0;
 	if (routing_id) {
-		if (zmq_msg_init_size(&frames[n], routing_id_size) != 0) {
-			s_free_data(out);
-			return -ENOMEM;
-		}
-		memcpy(zmq_msg_data(&frames[n++]), routing_id, routing_id_size);
+		rc = zmq_msg_init_size(&frames[n], routing_id_size) == 0 ? 0 : -ENOMEM;
+		if (rc == 0)
+			memcpy(zmq_msg_data(&frames[n++]), routing_id, routing_id_size);
 	}
 	plx_outgoing shown = *out;
 	shown.data_size = has_data ? out->data_size : 0;
-	rc = s_envelope_frame(&shown, body, body_size, &frames[n]);
+	if (rc == 0 && (rc = s_envelope_frame(&shown, body, body_size, &frames[n])) == 0)
+		n++;
 	if (body != small && body != out->packed_body)
 		free(body);
-	if (rc == 0)
-		n++;
 	if (rc == 0 && has_data && (rc = s_data_frame(out, &frames[n])) == 0)
 		n++;
 	else if (!has_data || rc != 0)
@@ -132,7 +128,26 @@ int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t ro
 		plx__frames_close(frames, n);
 		return rc;
 	}
-	size_t size = zmq_msg_size(&frames[routing_id ? 1 : 0]) + shown.data_size;
+	*nframes = n;
+	return 0;
+}
+
+/*
+ * Sends out on sock, after routing_id when it is not NULL. flags may hold ZMQ_DONTWAIT.
+ * Returns 0 or a negative errno: -EMSGSIZE over a maximum, -EAGAIN, -EHOSTUNREACH (ROUTER
+ * peer gone), -ENOMEM. With out->data_free set, out->data is released whatever happens.
+ */
+int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t routing_id_size,
+		     const plx_outgoing *out, int flags)
+{
+	zmq_msg_t frames[3];
+	int n = 0;
+	int rc = plx__frames_build(ctx, routing_id, routing_id_size, out, frames, &n);
+	if (rc != 0)
+		return rc;
+	size_t size = zmq_msg_size(&frames[routing_id ? 1 : 0]) + (n > (routing_id ? 2 : 1)
+									    ? out->data_size
+									    : 0);
 	rc = s_send_frames(sock, frames, n, flags);
 	if (rc == 0 && atomic_load_explicit(&ctx->trace_on, memory_order_relaxed))
 		plx__trace_out(ctx, out, size);
@@ -141,17 +156,18 @@ int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t ro
 
 /*
  * Receives every frame of the next message on sock into frames (at most max; further frames
- * are read and dropped, and *nframes is set to max + 1 to report the excess).
- * Returns 0, or -EAGAIN with ZMQ_DONTWAIT semantics when nothing is waiting.
+ * are read and dropped, and *nframes is set to max + 1 to report the excess). flags applies
+ * to the first frame: ZMQ_DONTWAIT, or 0 to block up to the socket's ZMQ_RCVTIMEO.
+ * Returns 0, or -EAGAIN when nothing came.
  */
-int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes)
+int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes, int flags)
 {
 	int n = 0;
 	int more = 1;
 	while (more) {
 		zmq_msg_t part;
 		zmq_msg_init(&part);
-		if (zmq_msg_recv(&part, sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+		if (zmq_msg_recv(&part, sock, n == 0 ? flags : 0) < 0) {
 			int err = errno;
 			zmq_msg_close(&part);
 			plx__frames_close(frames, n < max ? n : max);

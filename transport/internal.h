@@ -8,6 +8,7 @@
 #ifndef PLEXUS_TRANSPORT_INTERNAL_H
 #define PLEXUS_TRANSPORT_INTERNAL_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <zmq.h>
@@ -18,6 +19,8 @@
 
 #define PLX_PORT_CACHE_MAX 32 /* outbound connections kept per thread and endpoint */
 #define PLX_RECEIVE_BATCH  64 /* messages drained per receive round (notify coalescing) */
+#define PLX_FAST_WAIT_MS   5  /* a sendrec first blocks in ZeroMQ this long (see send.c) */
+#define PLX_WAKE_TOKEN	   16 /* bytes of the secret that marks a wake-up on the ROUTER */
 
 typedef struct plx_route plx_route;
 typedef struct plx_dead plx_dead;
@@ -47,20 +50,32 @@ struct plx_ctx {
 typedef struct plx_conn {
 	char address[PLX_ADDRESS_MAX];
 	void *sock;
+	int fd;		  /* ZMQ_FD, for poll(2) */
+	int outstanding;  /* owner only: asynsends whose replies have not arrived */
 	uint64_t last_used;
 } plx_conn;
 
-/* A thread's private state for one endpoint: its outbound connections, its wake-up eventfd,
- * and (for threads other than the owner) the PUSH socket into the owner's mailbox. */
+/* A thread's private state for one endpoint: its outbound connections and its wake-up
+ * eventfd. */
 typedef struct plx_port {
 	plx_conn conns[PLX_PORT_CACHE_MAX];
 	int nconns;
 	uint64_t use_clock;
 	int wake_fd;
-	void *mailbox_push;
+	void *wake_sock; /* non-owners: DEALER to the owner's ROUTER, for wake-ups */
 	bool owner;
 	struct plx_port *next;
 } plx_port;
+
+/* Frames another thread hands to the owner: a reply for the ROUTER ('R', routing id first)
+ * or an asynsend for an owner DEALER ('A', with the address). */
+typedef struct plx_handover {
+	char tag;
+	char address[PLX_ADDRESS_MAX];
+	zmq_msg_t frames[3];
+	int nframes;
+	struct plx_handover *next;
+} plx_handover;
 
 /* Messages held back for plx_receive: asynsend replies met by a sendrec, coalesced notifies
  * and the rest of a drained batch. */
@@ -75,15 +90,21 @@ struct plx_ep {
 	pthread_t owner;
 	void *router; /* inbound; NULL until bound */
 	char address[PLX_ADDRESS_MAX];
-	void *mailbox; /* PULL: replies and asynsends handed over by other threads */
-	char mailbox_address[64];
+	int router_fd; /* ZMQ_FD of the router */
+	char wake_address[64]; /* inproc address the router also binds */
+	uint8_t wake_token[PLX_WAKE_TOKEN];
+	/* The mailbox: replies and asynsends handed over by other threads, and wake-ups. */
+	pthread_mutex_t mailbox_lock;
+	plx_handover *mailbox_head, *mailbox_tail;
+	int mailbox_fd; /* eventfd, readable while the mailbox has news */
+	atomic_bool mailbox_news;
 	pthread_key_t port_key;
 	pthread_mutex_t ports_lock;
 	plx_port *ports;
 	atomic_uint_fast64_t next_request_id;
 	plx_queue queue;
 	plx_queue notifies;
-	bool woken; /* a wake-up arrived: plx_receive returns -EINTR when idle */
+	atomic_bool woken; /* plx_ep_wake was called: plx_receive returns -EINTR when idle */
 };
 
 /* The routing and lifetime state of a received message. */
@@ -119,12 +140,15 @@ typedef struct plx_outgoing {
 plx_port *plx__port_get(plx_ep *ep);
 void plx__port_destroy(plx_port *port);
 void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address);
+plx_conn *plx__conn_find(plx_port *port, const char *address);
 
 /* frames.c */
+int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_size,
+		      const plx_outgoing *out, zmq_msg_t *frames, int *nframes);
 int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t routing_id_size,
 		     const plx_outgoing *out, int flags);
 int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, plx_msg **msg_p);
-int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes);
+int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes, int flags);
 void plx__frames_close(zmq_msg_t *frames, int nframes);
 
 /* route.c */
@@ -145,9 +169,11 @@ plx_msg *plx__queue_pop(plx_queue *q);
 void plx__queue_clear(plx_queue *q);
 
 /* send.c */
-void *plx__mailbox_push(plx_ep *ep, plx_port *port);
-int plx__mailbox_send(plx_ep *ep, plx_port *port, char tag, const void *to, size_t to_size,
-		      const plx_outgoing *out);
+int plx__mailbox_send(plx_ep *ep, char tag, const char *address, const void *routing_id,
+		      size_t routing_id_size, const plx_outgoing *out);
+void plx__mailbox_signal(plx_ep *ep, plx_port *port);
+int plx__wait_fds(struct pollfd *fds, int n, int timeout_ms);
+bool plx__sock_readable(void *sock);
 
 /* endpoint.c */
 bool plx__is_owner(const plx_ep *ep);

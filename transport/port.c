@@ -6,8 +6,9 @@
  *
  * ZeroMQ sockets may not be shared between threads, so every thread that sends through an
  * endpoint gets its own DEALER per destination address. That is what lets many worker threads
- * sendrec at once without a lock on the hot path. The cache keeps the PLX_PORT_CACHE_MAX most
- * recently used connections and closes the least recently used one beyond that.
+ * sendrec at once without a lock on the hot path. The cache keeps PLX_PORT_CACHE_MAX
+ * connections and closes the least recently used one beyond that, sparing those that still
+ * wait for asynsend replies.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +46,8 @@ void plx__port_destroy(plx_port *port)
 {
 	for (int i = 0; i < port->nconns; i++)
 		zmq_close(port->conns[i].sock);
-	if (port->mailbox_push)
-		zmq_close(port->mailbox_push);
+	if (port->wake_sock)
+		zmq_close(port->wake_sock);
 	close(port->wake_fd);
 	free(port);
 }
@@ -67,13 +68,29 @@ static void *s_dealer_new(plx_ep *ep, const char *address)
 	return sock;
 }
 
-static int s_least_recent(const plx_port *port)
+/* The connection to close for a new one: the least recently used among those with no
+ * asynsend reply outstanding, or the least recently used of all. */
+static int s_victim(const plx_port *port)
 {
-	int victim = 0;
-	for (int i = 1; i < port->nconns; i++)
-		if (port->conns[i].last_used < port->conns[victim].last_used)
+	int victim = -1, any = 0;
+	for (int i = 0; i < port->nconns; i++) {
+		const plx_conn *c = &port->conns[i];
+		if (c->last_used < port->conns[any].last_used)
+			any = i;
+		if (c->outstanding == 0 &&
+		    (victim < 0 || c->last_used < port->conns[victim].last_used))
 			victim = i;
-	return victim;
+	}
+	return victim >= 0 ? victim : any;
+}
+
+/* Returns the calling thread's connection to address, or NULL when it has none. */
+plx_conn *plx__conn_find(plx_port *port, const char *address)
+{
+	for (int i = 0; i < port->nconns; i++)
+		if (strcmp(port->conns[i].address, address) == 0)
+			return &port->conns[i];
+	return NULL;
 }
 
 /*
@@ -84,23 +101,31 @@ static int s_least_recent(const plx_port *port)
 void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address)
 {
 	port->use_clock++;
-	for (int i = 0; i < port->nconns; i++)
-		if (strcmp(port->conns[i].address, address) == 0) {
-			port->conns[i].last_used = port->use_clock;
-			return port->conns[i].sock;
-		}
+	plx_conn *known = plx__conn_find(port, address);
+	if (known) {
+		known->last_used = port->use_clock;
+		return known->sock;
+	}
 	void *sock = s_dealer_new(ep, address);
+	int fd = -1;
+	size_t fd_size = sizeof fd;
+	if (sock && zmq_getsockopt(sock, ZMQ_FD, &fd, &fd_size) != 0) {
+		zmq_close(sock);
+		sock = NULL;
+	}
 	if (!sock)
 		return NULL;
 	int slot = port->nconns;
 	if (slot == PLX_PORT_CACHE_MAX) {
-		slot = s_least_recent(port);
+		slot = s_victim(port);
 		zmq_close(port->conns[slot].sock);
 	} else {
 		port->nconns++;
 	}
 	snprintf(port->conns[slot].address, sizeof port->conns[slot].address, "%s", address);
 	port->conns[slot].sock = sock;
+	port->conns[slot].fd = fd;
+	port->conns[slot].outstanding = 0;
 	port->conns[slot].last_used = port->use_clock;
 	return sock;
 }

@@ -3,15 +3,17 @@
  *
  * Entry points: plx_receive, plx_reply, plx_ep_wake.
  *
- * plx_receive polls, in the owner thread, the inbound ROUTER, the mailbox and the owner's
- * outbound DEALERs (where asynsend replies return). Each round drains up to
+ * plx_receive polls, in the owner thread, the inbound ROUTER, the mailbox and those of the
+ * owner's outbound DEALERs that await asynsend replies. Each round drains up to
  * PLX_RECEIVE_BATCH messages per socket: requests are validated here (malformed ones and ones
  * for another instance are answered with an error at once and never returned), notifies from
  * the same source and of the same type that meet in a round coalesce into one, and, as in
  * MINIX, pending notifies are delivered before other messages.
  */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "plexus/proto/ipc.pb-c.h"
@@ -75,13 +77,28 @@ static void s_accept(plx_ep *ep, const uint8_t *rid, size_t rid_size, plx_msg *m
 		plx__queue_push(&ep->queue, msg);
 }
 
-/* Reads one message from the ROUTER. Returns false when none was waiting. */
-static bool s_from_router(plx_ep *ep)
+static bool s_empty_mailbox(plx_ep *ep, plx_port *port);
+
+static bool s_is_wake(const plx_ep *ep, zmq_msg_t *frames, int n)
+{
+	return n == 2 && zmq_msg_size(&frames[1]) == PLX_WAKE_TOKEN &&
+	       memcmp(zmq_msg_data(&frames[1]), ep->wake_token, PLX_WAKE_TOKEN) == 0;
+}
+
+/* Reads one message from the ROUTER (flags: ZMQ_DONTWAIT, or 0 to wait up to its
+ * ZMQ_RCVTIMEO). A wake-up from another thread empties the mailbox. Returns false when
+ * nothing came. */
+static bool s_from_router(plx_ep *ep, plx_port *port, int flags)
 {
 	zmq_msg_t frames[3];
 	int n;
-	if (plx__frames_recv(ep->router, frames, 3, &n) != 0)
+	if (plx__frames_recv(ep->router, frames, 3, &n, flags) != 0)
 		return false;
+	if (s_is_wake(ep, frames, n)) {
+		plx__frames_close(frames, n);
+		s_empty_mailbox(ep, port);
+		return true;
+	}
 	uint8_t rid[sizeof ((struct plx_msg_private *)0)->routing_id];
 	size_t rid_size = zmq_msg_size(&frames[0]);
 	if (n < 2 || rid_size == 0 || rid_size > sizeof rid) {
@@ -97,17 +114,20 @@ static bool s_from_router(plx_ep *ep)
 }
 
 /* Reads one asynsend reply from an owner DEALER. Returns false when none was waiting. */
-static bool s_from_dealer(plx_ep *ep, void *sock)
+static bool s_from_dealer(plx_ep *ep, plx_conn *conn)
 {
+	void *sock = conn->sock;
 	zmq_msg_t frames[2];
 	int n;
-	if (plx__frames_recv(sock, frames, 2, &n) != 0)
+	if (plx__frames_recv(sock, frames, 2, &n, ZMQ_DONTWAIT) != 0)
 		return false;
 	plx_msg *msg = NULL;
 	int rc = plx__frames_parse(ep->ctx, frames, n, &msg);
 	if (rc == 0 && msg->kind == PLX_REPLY) {
 		if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
 			plx__trace_in(ep->ctx, msg, 0);
+		if (conn->outstanding > 0)
+			conn->outstanding--;
 		plx__queue_push(&ep->queue, msg);
 	} else {
 		plx_msg_destroy(&msg);
@@ -115,87 +135,136 @@ static bool s_from_dealer(plx_ep *ep, void *sock)
 	return true;
 }
 
-/* Sends the frames a thread handed over, [target][envelope][data], to their destination. */
-static void s_forward(plx_ep *ep, char tag, zmq_msg_t *frames, int n)
+/* Sends the frames another thread handed over to their destination. */
+static void s_forward(plx_ep *ep, plx_port *port, plx_handover *h)
 {
 	void *sock = ep->router;
-	int first = 0;
-	if (tag == 'A') {
-		char address[PLX_ADDRESS_MAX];
-		size_t size = zmq_msg_size(&frames[0]);
-		plx_port *port = plx__port_get(ep);
-		sock = NULL;
-		if (port && size > 0 && size <= sizeof address) {
-			memcpy(address, zmq_msg_data(&frames[0]), size);
-			address[size - 1] = '\0';
-			sock = plx__sock_for(ep, port, address);
-		}
-		first = 1;
-	}
-	for (int i = first; sock && i < n; i++)
-		if (zmq_msg_send(&frames[i], sock, i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
-			break; /* the requester is gone; its frames are closed below */
-	plx__frames_close(frames, n);
+	plx_conn *conn = NULL;
+	if (h->tag == 'A' && (sock = plx__sock_for(ep, port, h->address)))
+		conn = plx__conn_find(port, h->address);
+	int i = 0;
+	for (; sock && i < h->nframes; i++)
+		if (zmq_msg_send(&h->frames[i], sock, i + 1 < h->nframes ? ZMQ_SNDMORE : 0) < 0)
+			break; /* the requester is gone */
+	if (conn && i == h->nframes)
+		conn->outstanding++;
+	plx__frames_close(h->frames + i, h->nframes - i);
+	free(h);
 }
 
-/* Reads one message from the mailbox. Returns false when none was waiting. */
-static bool s_from_mailbox(plx_ep *ep)
+/* Forwards everything other threads handed over. Returns true when there was anything. */
+static bool s_empty_mailbox(plx_ep *ep, plx_port *port)
 {
-	zmq_msg_t frames[4];
-	int n;
-	if (plx__frames_recv(ep->mailbox, frames, 4, &n) != 0)
+	if (!atomic_load(&ep->mailbox_news))
 		return false;
-	char tag = zmq_msg_size(&frames[0]) == 1 ? *(char *)zmq_msg_data(&frames[0]) : 0;
-	zmq_msg_close(&frames[0]);
-	if ((tag == 'A' || tag == 'R') && n >= 3 && n <= 4)
-		s_forward(ep, tag, frames + 1, n - 1);
-	else
-		plx__frames_close(frames + 1, (n > 4 ? 4 : n) - 1);
-	if (tag == 'W')
-		ep->woken = true;
+	uint64_t count;
+	if (read(ep->mailbox_fd, &count, sizeof count) < 0) {
+		/* already drained */
+	}
+	atomic_store(&ep->mailbox_news, false);
+	pthread_mutex_lock(&ep->mailbox_lock);
+	plx_handover *h = ep->mailbox_head;
+	ep->mailbox_head = ep->mailbox_tail = NULL;
+	pthread_mutex_unlock(&ep->mailbox_lock);
+	while (h) {
+		plx_handover *next = h->next;
+		s_forward(ep, port, h);
+		h = next;
+	}
 	return true;
 }
 
-static void s_drain(plx_ep *ep, void *sock, bool (*one)(plx_ep *, void *))
+/* Reads up to PLX_RECEIVE_BATCH messages from conn, or from the router when conn is NULL.
+ * Returns true when the socket may hold more (the batch ran out), false once it answered
+ * "nothing waiting". */
+static bool s_drain(plx_ep *ep, plx_port *port, plx_conn *conn, int *got)
 {
-	for (int i = 0; i < PLX_RECEIVE_BATCH && one(ep, sock); i++)
-		;
+	for (int i = 0; i < PLX_RECEIVE_BATCH; i++) {
+		if (!(conn ? s_from_dealer(ep, conn) : s_from_router(ep, port, ZMQ_DONTWAIT)))
+			return false;
+		(*got)++;
+	}
+	return true;
 }
 
-static bool s_router_one(plx_ep *ep, void *sock)
+/*
+ * Reads whatever is waiting on the endpoint's sockets without blocking. Returns how many
+ * messages (or mailbox batches) it handled; *more is set when a socket may still hold some.
+ */
+static int s_drain_all(plx_ep *ep, plx_port *port, bool *more)
 {
-	(void)sock;
-	return s_from_router(ep);
+	int got = 0;
+	*more = false;
+	if (s_empty_mailbox(ep, port))
+		got++;
+	for (int i = 0; i < port->nconns; i++)
+		if (port->conns[i].outstanding > 0)
+			*more |= s_drain(ep, port, &port->conns[i], &got);
+	if (ep->router)
+		*more |= s_drain(ep, port, NULL, &got);
+	return got;
 }
 
-static bool s_mailbox_one(plx_ep *ep, void *sock)
+static bool s_awaits_replies(const plx_port *port)
 {
-	(void)sock;
-	return s_from_mailbox(ep);
+	for (int i = 0; i < port->nconns; i++)
+		if (port->conns[i].outstanding > 0)
+			return true;
+	return false;
 }
 
-/* Waits up to timeout_ms for any of the endpoint's sockets and drains those that are ready. */
+/*
+ * The common case of a server: only its ROUTER can bring news (other threads wake it
+ * there too), so it blocks in ZeroMQ itself, as a raw ROUTER would. A notify is followed by
+ * a non-blocking drain so that notifies queued behind it coalesce.
+ * Returns the number of messages handled, or -ETERM.
+ */
+static int s_wait_router(plx_ep *ep, plx_port *port, int timeout_ms)
+{
+	zmq_setsockopt(ep->router, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+	if (!s_from_router(ep, port, 0))
+		return errno == ETERM ? -ETERM : 0; /* ETERM: the context is going away */
+	int got = 1;
+	if (ep->notifies.head)
+		s_drain(ep, port, NULL, &got);
+	return got;
+}
+
+/*
+ * Waits up to timeout_ms for any of the endpoint's sockets and drains them. ZeroMQ's ZMQ_FD
+ * is edge-triggered: it is polled only after a non-blocking read found nothing, and
+ * ZMQ_EVENTS is read after it fires so that ZeroMQ processes what woke it.
+ * Returns the number of messages handled, or a negative errno.
+ */
 static int s_poll(plx_ep *ep, plx_port *port, int timeout_ms)
 {
-	zmq_pollitem_t items[2 + PLX_PORT_CACHE_MAX];
+	bool more;
+	if (ep->router && !s_awaits_replies(port) && !atomic_load(&ep->mailbox_news))
+		return s_wait_router(ep, port, timeout_ms);
+	int got = s_drain_all(ep, port, &more);
+	if (got > 0 || more || timeout_ms == 0)
+		return got;
+	struct pollfd fds[2 + PLX_PORT_CACHE_MAX];
+	void *socks[2 + PLX_PORT_CACHE_MAX];
 	int n = 0;
-	items[n++] = (zmq_pollitem_t){.socket = ep->mailbox, .events = ZMQ_POLLIN};
-	if (ep->router)
-		items[n++] = (zmq_pollitem_t){.socket = ep->router, .events = ZMQ_POLLIN};
-	int first_conn = n;
+	fds[n] = (struct pollfd){.fd = ep->mailbox_fd, .events = POLLIN};
+	socks[n++] = NULL;
+	if (ep->router) {
+		fds[n] = (struct pollfd){.fd = ep->router_fd, .events = POLLIN};
+		socks[n++] = ep->router;
+	}
 	for (int i = 0; i < port->nconns; i++)
-		items[n++] = (zmq_pollitem_t){.socket = port->conns[i].sock, .events = ZMQ_POLLIN};
-	int ready = zmq_poll(items, n, timeout_ms);
-	if (ready <= 0)
-		return ready < 0 && errno != EINTR ? -errno : 0;
-	for (int i = first_conn; i < n; i++)
-		if (items[i].revents & ZMQ_POLLIN)
-			s_drain(ep, items[i].socket, s_from_dealer);
-	if (ep->router && (items[1].revents & ZMQ_POLLIN))
-		s_drain(ep, NULL, s_router_one);
-	if (items[0].revents & ZMQ_POLLIN)
-		s_drain(ep, NULL, s_mailbox_one);
-	return ready;
+		if (port->conns[i].outstanding > 0) {
+			fds[n] = (struct pollfd){.fd = port->conns[i].fd, .events = POLLIN};
+			socks[n++] = port->conns[i].sock;
+		}
+	int ready = plx__wait_fds(fds, n, timeout_ms);
+	if (ready < 0)
+		return -errno;
+	for (int i = 1; i < n; i++)
+		if (fds[i].revents & POLLIN)
+			plx__sock_readable(socks[i]);
+	return ready > 0 ? s_drain_all(ep, port, &more) : 0;
 }
 
 int plx_receive(plx_ep *self, plx_msg **msg, int timeout_ms)
@@ -223,10 +292,8 @@ int plx_receive(plx_ep *self, plx_msg **msg, int timeout_ms)
 		int rc = s_poll(self, port, wait);
 		if (rc < 0)
 			return rc;
-		if (self->woken && !self->notifies.head && !self->queue.head) {
-			self->woken = false;
+		if (!self->notifies.head && !self->queue.head && atomic_exchange(&self->woken, false))
 			return -EINTR;
-		}
 		if (timeout_ms == 0 && !self->notifies.head && !self->queue.head)
 			return -ETIMEDOUT;
 	}
@@ -240,7 +307,7 @@ static int s_send_reply(plx_ep *self, const plx_msg *req, const plx_outgoing *ou
 	const uint8_t *rid = req->priv->routing_id;
 	size_t rid_size = req->priv->routing_id_size;
 	if (!port->owner)
-		return plx__mailbox_send(self, port, 'R', rid, rid_size, out);
+		return plx__mailbox_send(self, 'R', NULL, rid, rid_size, out);
 	int rc = plx__frames_send(self->ctx, self->router, rid, rid_size, out, 0);
 	if (rc == -EHOSTUNREACH)
 		return -PLX_EDEADSRCDST;
@@ -281,16 +348,7 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 
 int plx_ep_wake(plx_ep *self)
 {
-	plx_port *port = plx__port_get(self);
-	if (!port)
-		return -ENOMEM;
-	if (port->owner) {
-		self->woken = true;
-		return 0;
-	}
-	void *push = plx__mailbox_push(self, port);
-	char tag = 'W';
-	if (!push || zmq_send(push, &tag, 1, ZMQ_DONTWAIT) != 1)
-		return -errno;
+	atomic_store(&self->woken, true);
+	plx__mailbox_signal(self, plx__port_get(self));
 	return 0;
 }

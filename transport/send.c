@@ -1,16 +1,22 @@
 /*
- * send.c — the sending primitives.
+ * send.c — the sending primitives, and the mailbox through which other threads hand messages
+ * to an endpoint's owner.
  *
- * Entry points: plx_sendrec, plx_asynsend, plx_notify.
+ * Entry points: plx_sendrec, plx_asynsend, plx_notify; internal plx__mailbox_send,
+ * plx__mailbox_signal, plx__wait_fds, plx__sock_readable.
  *
- * sendrec sends on the calling thread's own DEALER to the destination and polls that socket
- * together with the thread's wake-up eventfd, which plx_mark_dead writes when the destination
- * dies; so a sendrec ends with its reply, its deadline or its destination's death, whichever
- * comes first. asynsend from the owner thread goes straight out; from any other thread it is
- * handed to the owner through the mailbox, so that every asynsend reply lands on a socket
- * plx_receive watches.
+ * sendrec sends on the calling thread's own DEALER and waits for the reply in two steps:
+ * first blocked in ZeroMQ for a few milliseconds (the way a raw DEALER waits, which costs the
+ * fewest system calls; almost every reply arrives here), then in poll(2) on the socket's
+ * ZMQ_FD together with the thread's wake-up eventfd, which plx_mark_dead writes when the
+ * destination dies. So a sendrec ends with its reply, its deadline or its destination's
+ * death (noticed within PLX_FAST_WAIT_MS at worst), whichever comes first. Every system call
+ * counts on a virtual machine (docs/performance.md). asynsend from the owner goes
+ * straight out; from any other thread it is handed to the owner through the mailbox, so that
+ * every asynsend reply lands on a socket plx_receive watches.
  */
-#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,6 +64,24 @@ static int s_remaining(uint64_t deadline_us)
 	return now >= deadline_us ? 0 : (int)((deadline_us - now + 999) / 1000);
 }
 
+/* poll(2) that restarts after signals. Returns what poll returns. */
+int plx__wait_fds(struct pollfd *fds, int n, int timeout_ms)
+{
+	int rc;
+	while ((rc = poll(fds, (nfds_t)n, timeout_ms)) < 0 && errno == EINTR)
+		;
+	return rc;
+}
+
+/* Makes ZeroMQ process the commands that woke a socket's ZMQ_FD; true when a message can be
+ * read. Required after ZMQ_FD polls readable, whose signal is edge-triggered. */
+bool plx__sock_readable(void *sock)
+{
+	int events = 0;
+	size_t size = sizeof events;
+	return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
+}
+
 /* Sends without blocking; while the queue is full, waits for room until the deadline. */
 static int s_send_until(plx_ctx *ctx, void *sock, const plx_outgoing *out, uint64_t deadline)
 {
@@ -77,12 +101,12 @@ static int s_send_until(plx_ctx *ctx, void *sock, const plx_outgoing *out, uint6
  * Takes the next message waiting on a sendrec's DEALER. Returns 1 when it is the awaited
  * reply (stored in *reply), 0 when it was set aside or dropped, -1 when none was waiting.
  */
-static int s_take_reply(plx_ep *ep, plx_port *port, void *sock, uint64_t request_id,
-			plx_msg **reply)
+static int s_take_reply(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t request_id,
+			plx_msg **reply, int flags)
 {
 	zmq_msg_t frames[2];
 	int n;
-	if (plx__frames_recv(sock, frames, 2, &n) != 0)
+	if (plx__frames_recv(conn->sock, frames, 2, &n, flags) != 0)
 		return -1;
 	plx_msg *msg = NULL;
 	int rc = plx__frames_parse(ep->ctx, frames, n, &msg);
@@ -90,10 +114,12 @@ static int s_take_reply(plx_ep *ep, plx_port *port, void *sock, uint64_t request
 		*reply = msg;
 		return 1;
 	}
-	if (rc == 0 && msg->kind == PLX_REPLY && port->owner)
+	if (rc == 0 && msg->kind == PLX_REPLY && port->owner && conn->outstanding > 0) {
+		conn->outstanding--;
 		plx__queue_push(&ep->queue, msg); /* an asynsend's reply: for plx_receive */
-	else
+	} else {
 		plx_msg_destroy(&msg); /* late reply to a request that timed out, or garbage */
+	}
 	return 0;
 }
 
@@ -105,29 +131,52 @@ static void s_drain_wake(int fd)
 	}
 }
 
-/* Waits for the reply to request_id on sock. Returns 0, -ETIMEDOUT or -PLX_EDEADSRCDST. */
-static int s_await_reply(plx_ep *ep, plx_port *port, void *sock, const plx_name *dst,
+/*
+ * The fast path: block in ZeroMQ itself for up to PLX_FAST_WAIT_MS, as a raw DEALER would,
+ * which costs the fewest system calls. A death in that window is seen when it ends.
+ * Returns 1 with the reply, 0 to go on waiting.
+ */
+static int s_await_fast(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t request_id,
+			uint64_t deadline, plx_msg **reply)
+{
+	int window = s_remaining(deadline);
+	if (window < 0 || window > PLX_FAST_WAIT_MS)
+		window = PLX_FAST_WAIT_MS;
+	zmq_setsockopt(conn->sock, ZMQ_RCVTIMEO, &window, sizeof window);
+	uint64_t end = plx__now_us() + (uint64_t)window * 1000u;
+	int taken;
+	do
+		taken = s_take_reply(ep, port, conn, request_id, reply, 0);
+	while (taken == 0 && plx__now_us() < end);
+	return taken == 1;
+}
+
+/* Waits for the reply to request_id on conn. Returns 0, -ETIMEDOUT or -PLX_EDEADSRCDST. */
+static int s_await_reply(plx_ep *ep, plx_port *port, plx_conn *conn, const plx_name *dst,
 			 uint64_t request_id, uint64_t deadline, plx_msg **reply)
 {
-	zmq_pollitem_t items[2] = {
-		{.socket = sock, .events = ZMQ_POLLIN},
-		{.fd = port->wake_fd, .events = ZMQ_POLLIN},
-	};
+	if (s_await_fast(ep, port, conn, request_id, deadline, reply))
+		return 0;
+	/* The slow path: poll the socket and the wake-up eventfd, so that a death ends the
+	 * wait at once. */
+	struct pollfd fds[2] = {{.fd = conn->fd, .events = POLLIN},
+				{.fd = port->wake_fd, .events = POLLIN}};
 	for (;;) {
-		if (zmq_poll(items, 2, s_remaining(deadline)) < 0 && errno != EINTR)
-			return -errno;
-		if (items[1].revents & ZMQ_POLLIN) {
-			s_drain_wake(port->wake_fd);
-			if (plx_is_dead(ep->ctx, dst->label, dst->generation))
-				return -PLX_EDEADSRCDST;
-		}
-		int taken = 0;
-		while ((items[0].revents & ZMQ_POLLIN) && taken == 0)
-			taken = s_take_reply(ep, port, sock, request_id, reply);
+		if (plx_is_dead(ep->ctx, dst->label, dst->generation))
+			return -PLX_EDEADSRCDST;
+		int taken;
+		while ((taken = s_take_reply(ep, port, conn, request_id, reply, ZMQ_DONTWAIT)) == 0)
+			;
 		if (taken == 1)
 			return 0;
 		if (deadline && plx__now_us() >= deadline)
 			return -ETIMEDOUT;
+		if (plx__wait_fds(fds, 2, s_remaining(deadline)) < 0)
+			return -errno;
+		if (fds[1].revents & POLLIN)
+			s_drain_wake(port->wake_fd);
+		if (fds[0].revents & POLLIN)
+			plx__sock_readable(conn->sock);
 	}
 }
 
@@ -146,6 +195,7 @@ int plx_sendrec(plx_ep *self, const plx_request *req, plx_msg **reply, int timeo
 		s_drop_data(req);
 		return rc;
 	}
+	plx_conn *conn = plx__conn_find(port, address);
 	uint64_t start = plx__now_us();
 	uint64_t deadline = timeout_ms < 0 ? 0 : start + (uint64_t)timeout_ms * 1000u;
 	plx_waiter waiter = {.dst = &dst, .wake_fd = port->wake_fd};
@@ -160,7 +210,7 @@ int plx_sendrec(plx_ep *self, const plx_request *req, plx_msg **reply, int timeo
 	}
 	plx_msg *answer = NULL;
 	if (rc == 0)
-		rc = s_await_reply(self, port, sock, &dst, out.request_id, deadline, &answer);
+		rc = s_await_reply(self, port, conn, &dst, out.request_id, deadline, &answer);
 	plx__waiter_remove(self->ctx, &waiter);
 	if (rc != 0)
 		return rc;
@@ -170,55 +220,89 @@ int plx_sendrec(plx_ep *self, const plx_request *req, plx_msg **reply, int timeo
 	return answer->status;
 }
 
-/* Returns the calling thread's PUSH socket into the owner's mailbox, opening it once. */
-void *plx__mailbox_push(plx_ep *ep, plx_port *port)
+/* Returns the calling thread's DEALER to the owner's wake address, opening it once. */
+static void *s_wake_sock(plx_ep *ep, plx_port *port)
 {
-	if (port->mailbox_push)
-		return port->mailbox_push;
-	void *sock = zmq_socket(ep->ctx->zmq, ZMQ_PUSH);
-	if (!sock)
-		return NULL;
-	int linger = 0;
-	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-	if (zmq_connect(sock, ep->mailbox_address) != 0) {
-		zmq_close(sock);
-		return NULL;
+	if (!port->wake_sock && (port->wake_sock = zmq_socket(ep->ctx->zmq, ZMQ_DEALER))) {
+		int linger = 0;
+		zmq_setsockopt(port->wake_sock, ZMQ_LINGER, &linger, sizeof linger);
+		if (zmq_connect(port->wake_sock, ep->wake_address) != 0) {
+			zmq_close(port->wake_sock);
+			port->wake_sock = NULL;
+		}
 	}
-	port->mailbox_push = sock;
-	return sock;
+	return port->wake_sock;
 }
 
-/* Hands a message to the owner thread: [tag][address or routing id][envelope][data]. */
-int plx__mailbox_send(plx_ep *ep, plx_port *port, char tag, const void *to, size_t to_size,
-		      const plx_outgoing *out)
+/*
+ * Wakes the owner, once per batch of news. A bound owner may be blocked in ZeroMQ on its
+ * ROUTER, so it gets a message there, marked by the endpoint's secret token; an unbound one
+ * polls mailbox_fd. port is the calling thread's, or NULL when it has none.
+ */
+void plx__mailbox_signal(plx_ep *ep, plx_port *port)
 {
-	void *push = plx__mailbox_push(ep, port);
-	if (!push) {
-		if (out->data_free && out->data)
-			out->data_free((void *)out->data, out->data_hint);
-		return -errno;
+	if (atomic_exchange(&ep->mailbox_news, true))
+		return; /* the owner has not looked yet */
+	void *sock = ep->router && port && !port->owner ? s_wake_sock(ep, port) : NULL;
+	if (sock && zmq_send(sock, ep->wake_token, sizeof ep->wake_token, 0) >= 0)
+		return;
+	uint64_t one = 1;
+	if (write(ep->mailbox_fd, &one, sizeof one) < 0) {
+		/* an eventfd counter cannot overflow here */
 	}
-	if (zmq_send(push, &tag, 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) != 1) {
-		int err = errno;
-		if (out->data_free && out->data)
-			out->data_free((void *)out->data, out->data_hint);
-		return -err;
-	}
-	/* After the first frame of a multipart message the rest are always accepted. */
-	return plx__frames_send(ep->ctx, push, to, to_size, out, ZMQ_DONTWAIT);
 }
 
+/*
+ * Hands a message to the owner thread: a reply ('R', for the ROUTER, after routing_id) or an
+ * asynsend ('A', for the owner's DEALER to address). Returns 0 or a negative errno; with
+ * out->data_free set the data is released on failure.
+ */
+int plx__mailbox_send(plx_ep *ep, char tag, const char *address, const void *routing_id,
+		      size_t routing_id_size, const plx_outgoing *out)
+{
+	plx_handover *h = calloc(1, sizeof *h);
+	if (!h) {
+		if (out->data_free && out->data)
+			out->data_free((void *)out->data, out->data_hint);
+		return -ENOMEM;
+	}
+	h->tag = tag;
+	if (address)
+		snprintf(h->address, sizeof h->address, "%s", address);
+	int rc = plx__frames_build(ep->ctx, routing_id, routing_id_size, out, h->frames,
+				   &h->nframes);
+	if (rc != 0) {
+		free(h);
+		return rc;
+	}
+	if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
+		plx__trace_out(ep->ctx, out, out->data_size);
+	pthread_mutex_lock(&ep->mailbox_lock);
+	if (ep->mailbox_tail)
+		ep->mailbox_tail->next = h;
+	else
+		ep->mailbox_head = h;
+	ep->mailbox_tail = h;
+	pthread_mutex_unlock(&ep->mailbox_lock);
+	plx__mailbox_signal(ep, plx__port_get(ep));
+	return 0;
+}
+
+/* Sends out to address from the owner, or through the owner from any other thread. */
 static int s_post(plx_ep *self, plx_outgoing *out, const char *address)
 {
 	plx_port *port = plx__port_get(self);
 	if (!port)
 		return -ENOMEM;
 	if (!port->owner)
-		return plx__mailbox_send(self, port, 'A', address, strlen(address) + 1, out);
+		return plx__mailbox_send(self, 'A', address, NULL, 0, out);
 	void *sock = plx__sock_for(self, port, address);
 	if (!sock)
 		return -errno;
-	return plx__frames_send(self->ctx, sock, NULL, 0, out, ZMQ_DONTWAIT);
+	int rc = plx__frames_send(self->ctx, sock, NULL, 0, out, ZMQ_DONTWAIT);
+	if (rc == 0 && out->kind == PLX_REQUEST)
+		plx__conn_find(port, address)->outstanding++;
+	return rc;
 }
 
 int plx_asynsend(plx_ep *self, const plx_request *req, uint64_t *request_id)

@@ -1,0 +1,48 @@
+/*
+ * bench.c — `plexus bench NAME`: one table from benchmark name to its runner.
+ *
+ * Entry points: cmd_bench.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "bench.h"
+#include "commands.h"
+
+typedef struct benchmark {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+} benchmark;
+
+static const benchmark s_benchmarks[] = {
+	{"ipc", "sendrec and asynsend over inproc/ipc/tcp vs raw ZeroMQ and TCP", plx_bench_ipc},
+};
+
+static void s_usage(FILE *out)
+{
+	fprintf(out, "usage: plexus bench NAME [--json] [options]\n\n"
+		     "Every benchmark measures its baseline in the same run and reports\n"
+		     "ratio = Plexus cost / baseline cost (docs/performance.md).\n\nBenchmarks:\n");
+	for (size_t i = 0; i < sizeof s_benchmarks / sizeof *s_benchmarks; i++)
+		fprintf(out, "  %-10s %s\n", s_benchmarks[i].name, s_benchmarks[i].summary);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	if (argc < 2) {
+		s_usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		s_usage(stdout);
+		return EX_OK;
+	}
+	for (size_t i = 0; i < sizeof s_benchmarks / sizeof *s_benchmarks; i++)
+		if (strcmp(argv[1], s_benchmarks[i].name) == 0)
+			return s_benchmarks[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "plexus bench: unknown benchmark '%s'\n", argv[1]);
+	s_usage(stderr);
+	return EX_USAGE;
+}

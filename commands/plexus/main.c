@@ -1,0 +1,100 @@
+/*
+ * main.c — the plexus command: one table from subcommand to handler.
+ *
+ * Entry points: main.
+ *
+ * Each handler gets the arguments after its own name and returns a sysexits.h code. `build`
+ * and `test` are listed here but carried out by the ./plexus launcher at the top of the
+ * source tree, because they build this very program.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "commands.h"
+
+typedef struct command {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*fn)(int argc, char **argv);
+} command;
+
+static int s_help(int argc, char **argv);
+static int s_version(int argc, char **argv);
+
+static const command s_commands[] = {
+	{"bench", "NAME [--json]", "run a benchmark against its baseline (ipc)", cmd_bench},
+	{"version", "", "print the version", s_version},
+	{"help", "", "show this help", s_help},
+};
+
+/* Commands the ./plexus launcher handles before this program runs. */
+static const command s_launcher_commands[] = {
+	{"build", "[dev|release|asan]", "install what is missing and build (./plexus only)", NULL},
+	{"test", "[ctest options]", "build and run every test, also under ASan/UBSan (./plexus only)",
+	 NULL},
+};
+
+static void s_list(FILE *out, const command *table, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char usage[64];
+		snprintf(usage, sizeof usage, "%s %s", table[i].name, table[i].args);
+		fprintf(out, "  %-28s %s\n", usage, table[i].summary);
+	}
+}
+
+static void s_usage(FILE *out)
+{
+	fprintf(out, "usage: plexus COMMAND [ARGS...]\n"
+		     "\n"
+		     "Plexus is a multiserver operating system whose servers and drivers run on\n"
+		     "separate, network-booted nodes.\n"
+		     "\n"
+		     "Commands:\n");
+	s_list(out, s_commands, sizeof s_commands / sizeof *s_commands);
+	s_list(out, s_launcher_commands, sizeof s_launcher_commands / sizeof *s_launcher_commands);
+	fprintf(out, "\n'plexus COMMAND --help' describes a command. Exit codes follow sysexits.h.\n");
+}
+
+static int s_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	s_usage(stdout);
+	return EX_OK;
+}
+
+static int s_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("plexus %s\n", PLEXUS_VERSION);
+	return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		s_usage(stderr);
+		return EX_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+		return s_help(0, NULL);
+	if (strcmp(name, "--version") == 0)
+		return s_version(0, NULL);
+	for (size_t i = 0; i < sizeof s_commands / sizeof *s_commands; i++)
+		if (strcmp(name, s_commands[i].name) == 0)
+			return s_commands[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof s_launcher_commands / sizeof *s_launcher_commands; i++)
+		if (strcmp(name, s_launcher_commands[i].name) == 0) {
+			fprintf(stderr, "plexus: '%s' is run by the ./plexus launcher in the source "
+					"tree: ./plexus %s\n",
+				name, name);
+			return EX_USAGE;
+		}
+	fprintf(stderr, "plexus: unknown command '%s' (see plexus --help)\n", name);
+	return EX_USAGE;
+}
