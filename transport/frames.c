@@ -257,17 +257,13 @@ int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, plx_msg **ms
 		return -EBADMSG;
 	}
 	size_t size = zmq_msg_size(&frames[0]);
+	plx_msg *msg = size <= PLX_ENVELOPE_MAX ? plx__msg_new() : NULL;
+	int rc = size > PLX_ENVELOPE_MAX ? -EMSGSIZE : msg ? 0 : -ENOMEM;
 	Plexus__Envelope *env = NULL;
-	int rc = size > PLX_ENVELOPE_MAX ? -EMSGSIZE : 0;
-	if (rc == 0) {
-		env = plexus__envelope__unpack(NULL, size, zmq_msg_data(&frames[0]));
-		rc = env ? 0 : -EBADMSG;
-	}
-	plx_msg *msg = env ? plx__msg_new() : NULL;
-	if (env && !msg) {
-		plexus__envelope__free_unpacked(env, NULL);
-		rc = -ENOMEM;
-		env = NULL;
+	if (msg && !(env = plexus__envelope__unpack(&msg->priv->allocator, size,
+						    zmq_msg_data(&frames[0])))) {
+		plx_msg_destroy(&msg);
+		rc = -EBADMSG;
 	}
 	if (msg) {
 		msg->priv->envelope = env;

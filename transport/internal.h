@@ -9,6 +9,7 @@
 #define PLEXUS_TRANSPORT_INTERNAL_H
 
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <zmq.h>
@@ -107,8 +108,14 @@ struct plx_ep {
 	atomic_bool woken; /* plx_ep_wake was called: plx_receive returns -EINTR when idle */
 };
 
-/* The routing and lifetime state of a received message. */
+#define PLX_ARENA_SIZE 320 /* bytes for the unpacked envelope, inside the message */
+
+/* The routing and lifetime state of a received message. The envelope is unpacked into the
+ * message's own arena, so a message costs one allocation however many fields it has. */
 struct plx_msg_private {
+	ProtobufCAllocator allocator;
+	size_t arena_used;
+	int arena_spills; /* allocations the arena could not hold, made with malloc */
 	zmq_msg_t envelope_frame;
 	zmq_msg_t data_frame;
 	bool has_data;
@@ -117,6 +124,7 @@ struct plx_msg_private {
 	size_t routing_id_size; /* 0: arrived on a DEALER (a reply or a mailbox message) */
 	atomic_bool replied;
 	plx_msg *next; /* in a plx_queue */
+	_Alignas(max_align_t) uint8_t arena[PLX_ARENA_SIZE]; /* last: not zeroed */
 };
 
 /* A message about to go out: the envelope fields and the frames to send. */

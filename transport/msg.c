@@ -5,18 +5,43 @@
  * plx__queue_pop, plx__queue_clear.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
+static void *s_arena_alloc(void *data, size_t size)
+{
+	struct plx_msg_private *priv = data;
+	size_t rounded = (size + 15) & ~(size_t)15;
+	if (rounded <= PLX_ARENA_SIZE - priv->arena_used) {
+		void *p = priv->arena + priv->arena_used;
+		priv->arena_used += rounded;
+		return p;
+	}
+	priv->arena_spills++;
+	return malloc(size);
+}
+
+static void s_arena_free(void *data, void *p)
+{
+	struct plx_msg_private *priv = data;
+	if ((uint8_t *)p < priv->arena || (uint8_t *)p >= priv->arena + PLX_ARENA_SIZE)
+		free(p);
+}
+
+/* Returns a new, empty message whose allocator hands out its arena, or NULL. */
 plx_msg *plx__msg_new(void)
 {
-	plx_msg *msg = calloc(1, sizeof *msg + sizeof *msg->priv);
+	plx_msg *msg = malloc(sizeof *msg + sizeof *msg->priv);
 	if (!msg)
 		return NULL;
-	msg->priv = (struct plx_msg_private *)(msg + 1);
-	zmq_msg_init(&msg->priv->envelope_frame);
-	zmq_msg_init(&msg->priv->data_frame);
-	atomic_init(&msg->priv->replied, false);
+	memset(msg, 0, sizeof *msg + offsetof(struct plx_msg_private, arena));
+	struct plx_msg_private *priv = (struct plx_msg_private *)(msg + 1);
+	msg->priv = priv;
+	priv->allocator = (ProtobufCAllocator){s_arena_alloc, s_arena_free, priv};
+	zmq_msg_init(&priv->envelope_frame);
+	zmq_msg_init(&priv->data_frame);
+	atomic_init(&priv->replied, false);
 	return msg;
 }
 
@@ -27,8 +52,8 @@ void plx_msg_destroy(plx_msg **msg_p)
 		return;
 	zmq_msg_close(&msg->priv->envelope_frame);
 	zmq_msg_close(&msg->priv->data_frame);
-	if (msg->priv->envelope)
-		plexus__envelope__free_unpacked(msg->priv->envelope, NULL);
+	if (msg->priv->envelope && msg->priv->arena_spills)
+		plexus__envelope__free_unpacked(msg->priv->envelope, &msg->priv->allocator);
 	free(msg);
 	*msg_p = NULL;
 }

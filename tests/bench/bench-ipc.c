@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ typedef struct options {
 	bool json;
 	int iterations; /* round trips per case */
 	int only;	/* one transport kind, or -1 for all */
+	bool spread;	/* leave threads where the scheduler puts them */
 } options;
 
 /* ---- servers ---- */
@@ -57,6 +59,7 @@ typedef struct server {
 	plx_server *srv;  /* Plexus server */
 	void *zmq;	  /* raw ZeroMQ server */
 	int listen_fd;	  /* raw TCP server */
+	uint16_t port;	  /* raw TCP server */
 } server;
 
 static char s_ipc_dir[64];
@@ -161,21 +164,23 @@ static bool s_io_all(int fd, void *buf, size_t size, bool out)
 	return true;
 }
 
-/* A TCP server that echoes fixed-size messages (the size comes first, as 4 bytes). */
+/* A TCP server that echoes fixed-size messages, one connection at a time; each connection
+ * starts with the message size as 4 bytes. Ends when the listening socket is shut down. */
 static void *s_tcp_server(void *arg)
 {
 	server *s = arg;
-	int fd = accept(s->listen_fd, NULL, NULL);
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	uint32_t size = 0;
-	char *buf = NULL;
-	if (fd >= 0 && s_io_all(fd, &size, sizeof size, false) && (buf = malloc(size)))
-		while (s_io_all(fd, buf, size, false) && s_io_all(fd, buf, size, true))
-			;
-	free(buf);
-	if (fd >= 0)
+	int fd;
+	while ((fd = accept(s->listen_fd, NULL, NULL)) >= 0) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		uint32_t size = 0;
+		char *buf = NULL;
+		if (s_io_all(fd, &size, sizeof size, false) && (buf = malloc(size)))
+			while (s_io_all(fd, buf, size, false) && s_io_all(fd, buf, size, true))
+				;
+		free(buf);
 		close(fd);
+	}
 	return NULL;
 }
 
@@ -274,7 +279,7 @@ typedef struct peers {
 	server plexus, raw;
 	plx_ep *client;
 	void *dealer;
-	int tcp_fd;
+	bool with_tcp;
 	server tcp;
 } peers;
 
@@ -292,7 +297,8 @@ static int s_start(server *s, kind k, void *(*main_fn)(void *))
 	return 0;
 }
 
-static int s_tcp_connect(server *s)
+/* Starts the TCP echo server on a free loopback port. Returns 0 or -1. */
+static int s_tcp_listen(server *s)
 {
 	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof addr;
@@ -301,12 +307,23 @@ static int s_tcp_connect(server *s)
 	    listen(s->listen_fd, 1) != 0 ||
 	    getsockname(s->listen_fd, (struct sockaddr *)&addr, &len) != 0)
 		return -1;
-	pthread_create(&s->thread, NULL, s_tcp_server, s);
+	s->port = ntohs(addr.sin_port);
+	return pthread_create(&s->thread, NULL, s_tcp_server, s) == 0 ? 0 : -1;
+}
+
+/* Opens a connection for messages of size bytes. Returns the socket or -1. */
+static int s_tcp_connect(const server *s, uint32_t size)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				   .sin_port = htons(s->port)};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(fd, (struct sockaddr *)&addr, len) != 0) {
-		close(fd);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+	    !s_io_all(fd, &size, sizeof size, true)) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	return fd;
@@ -315,7 +332,6 @@ static int s_tcp_connect(server *s)
 static int s_peers_start(peers *p, kind k, plx_ctx *ctx, void *zmq)
 {
 	memset(p, 0, sizeof *p);
-	p->tcp_fd = -1;
 	p->plexus.ctx = ctx;
 	p->raw.zmq = zmq;
 	if (s_start(&p->plexus, k, s_plexus_server) != 0 || s_start(&p->raw, k, s_zmq_server) != 0)
@@ -327,7 +343,8 @@ static int s_peers_start(peers *p, kind k, plx_ctx *ctx, void *zmq)
 	zmq_setsockopt(p->dealer, ZMQ_LINGER, &linger, sizeof linger);
 	if (!p->client || zmq_connect(p->dealer, p->raw.address) != 0)
 		return -1;
-	if (k == K_TCP && (p->tcp_fd = s_tcp_connect(&p->tcp)) < 0)
+	p->with_tcp = k == K_TCP;
+	if (p->with_tcp && s_tcp_listen(&p->tcp) != 0)
 		return -1;
 	return 0;
 }
@@ -344,8 +361,8 @@ static void s_peers_stop(peers *p)
 	pthread_join(p->raw.thread, NULL);
 	zmq_close(p->dealer);
 	plx_ep_destroy(&p->client);
-	if (p->tcp_fd >= 0) {
-		close(p->tcp_fd);
+	if (p->with_tcp) {
+		shutdown(p->tcp.listen_fd, SHUT_RDWR); /* ends the server's accept */
 		pthread_join(p->tcp.thread, NULL);
 		close(p->tcp.listen_fd);
 	}
@@ -366,8 +383,8 @@ static int s_measure_rtt(peers *p, kind k, size_t size, int iterations, bench_re
 	bench_samples *raw = bench_samples_new((size_t)iterations);
 	bench_samples *tcp = bench_samples_new((size_t)iterations);
 	int rc = data && plx && raw && tcp ? 0 : -ENOMEM;
-	uint32_t size32 = (uint32_t)size;
-	if (rc == 0 && p->tcp_fd >= 0 && !s_io_all(p->tcp_fd, &size32, sizeof size32, true))
+	int tcp_fd = -1;
+	if (rc == 0 && p->with_tcp && (tcp_fd = s_tcp_connect(&p->tcp, (uint32_t)size)) < 0)
 		rc = -EIO;
 	int block = iterations / ROUNDS, warm = block / 5 + 1;
 	if (rc == 0)
@@ -378,8 +395,8 @@ static int s_measure_rtt(peers *p, kind k, size_t size, int iterations, bench_re
 		rc = s_plexus_rtt(p->client, data, size, block, plx);
 		if (rc == 0)
 			rc = s_zmq_rtt(p->dealer, data, size, block, raw);
-		if (rc == 0 && p->tcp_fd >= 0)
-			rc = s_tcp_rtt(p->tcp_fd, data, size, block, tcp);
+		if (rc == 0 && tcp_fd >= 0)
+			rc = s_tcp_rtt(tcp_fd, data, size, block, tcp);
 	}
 	if (rc == 0) {
 		char name[64];
@@ -388,13 +405,15 @@ static int s_measure_rtt(peers *p, kind k, size_t size, int iterations, bench_re
 				 "raw zmq dealer/router", bench_samples_percentile(raw, 50), true);
 		bench_report_add(report, name, "p99_us", bench_samples_percentile(plx, 99),
 				 "raw zmq dealer/router", bench_samples_percentile(raw, 99), true);
-		if (p->tcp_fd >= 0) {
+		if (tcp_fd >= 0) {
 			s_case_name(name, sizeof name, "sendrec", k, size, "_vs_tcp");
 			bench_report_add(report, name, "p50_us", bench_samples_percentile(plx, 50),
 					 "raw tcp ping-pong", bench_samples_percentile(tcp, 50),
 					 true);
 		}
 	}
+	if (tcp_fd >= 0)
+		close(tcp_fd);
 	bench_samples_destroy(&plx);
 	bench_samples_destroy(&raw);
 	bench_samples_destroy(&tcp);
@@ -454,7 +473,7 @@ static int s_kind_by_name(const char *name)
 
 static void s_usage(FILE *out)
 {
-	fprintf(out, "usage: plexus bench ipc [--json] [--iterations N] [--transport KIND]\n"
+	fprintf(out, "usage: plexus bench ipc [--json] [--iterations N] [--transport KIND] [--spread]\n"
 		     "\n"
 		     "Measures sendrec round trips (64 B, 64 KiB; p50/p99 in microseconds) and\n"
 		     "asynsend throughput (64 B; messages per second) over inproc, ipc and tcp\n"
@@ -463,7 +482,12 @@ static void s_usage(FILE *out)
 		     "\n"
 		     "  --json          print one JSON object instead of a table\n"
 		     "  --iterations N  round trips per case (default 5000, at least 50)\n"
-		     "  --transport K   measure one kind only: inproc, ipc or tcp\n");
+		     "  --transport K   measure one kind only: inproc, ipc or tcp\n"
+		     "  --spread        do not pin the benchmark's threads to one CPU\n"
+		     "\n"
+		     "By default every thread (clients, servers, ZeroMQ's I/O threads) runs on one\n"
+		     "CPU, so that both sides of a ratio pay the same wake-up costs; see\n"
+		     "docs/performance.md.\n");
 }
 
 static int s_parse(int argc, char **argv, options *opt)
@@ -471,12 +495,13 @@ static int s_parse(int argc, char **argv, options *opt)
 	static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
 					      {"iterations", required_argument, NULL, 'n'},
 					      {"transport", required_argument, NULL, 't'},
+					      {"spread", no_argument, NULL, 's'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	*opt = (options){.iterations = 5000, .only = -1};
 	optind = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, "jn:t:h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jn:t:sh", longs, NULL)) != -1) {
 		if (c == 't' && (opt->only = s_kind_by_name(optarg)) < 0) {
 			fprintf(stderr, "plexus bench ipc: unknown transport '%s'\n", optarg);
 			return EX_USAGE;
@@ -484,6 +509,8 @@ static int s_parse(int argc, char **argv, options *opt)
 			continue;
 		if (c == 'j')
 			opt->json = true;
+		else if (c == 's')
+			opt->spread = true;
 		else if (c == 'n')
 			opt->iterations = atoi(optarg);
 		else if (c == 'h') {
@@ -501,12 +528,29 @@ static int s_parse(int argc, char **argv, options *opt)
 	return EX_OK;
 }
 
+/* Pins the calling thread, and so every thread it starts later, to its first allowed CPU. */
+static void s_pin_to_one_cpu(void)
+{
+	cpu_set_t allowed, one;
+	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+		return;
+	CPU_ZERO(&one);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &allowed)) {
+			CPU_SET(cpu, &one);
+			break;
+		}
+	sched_setaffinity(0, sizeof one, &one);
+}
+
 int plx_bench_ipc(int argc, char **argv)
 {
 	options opt;
 	int rc = s_parse(argc, argv, &opt);
 	if (rc != EX_OK)
 		return rc < 0 ? EX_OK : rc;
+	if (!opt.spread)
+		s_pin_to_one_cpu();
 	snprintf(s_ipc_dir, sizeof s_ipc_dir, "/tmp/plexus-bench-XXXXXX");
 	if (!mkdtemp(s_ipc_dir)) {
 		perror("plexus bench ipc: mkdtemp");
