@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <plexus/registry_cli.h>
+
 #include "bench.h"
 #include "commands.h"
 
@@ -18,6 +20,8 @@ typedef struct benchmark {
 
 static const benchmark s_benchmarks[] = {
 	{"ipc", "sendrec and asynsend over inproc/ipc/tcp vs raw ZeroMQ and TCP", plx_bench_ipc},
+	{"registry", "cached lookups and publish-to-notification vs etcdctl watch",
+	 plx_bench_registry},
 };
 
 static void s_usage(FILE *out)

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <plexus/registry_cli.h>
+
 #include "commands.h"
 
 typedef struct command {
@@ -24,7 +26,10 @@ static int s_help(int argc, char **argv);
 static int s_version(int argc, char **argv);
 
 static const command s_commands[] = {
-	{"bench", "NAME [--json]", "run a benchmark against its baseline (ipc)", cmd_bench},
+	{"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli},
+	{"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli},
+	{"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, registry)",
+	 cmd_bench},
 	{"version", "", "print the version", s_version},
 	{"help", "", "show this help", s_help},
 };
