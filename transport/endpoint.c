@@ -94,7 +94,7 @@ static int s_bind_wake(plx_ep *self)
 	if (getrandom(self->wake_token, sizeof self->wake_token, 0) != sizeof self->wake_token)
 		return -EIO;
 	snprintf(self->wake_address, sizeof self->wake_address, "inproc://plexus-wake-%lu",
-		 (unsigned long)atomic_fetch_add(&s_wake_serial, 1));
+	         (unsigned long)atomic_fetch_add(&s_wake_serial, 1));
 	return zmq_bind(self->router, self->wake_address) == 0 ? 0 : -errno;
 }
 

@@ -30,7 +30,7 @@ static void s_free_data(const plx_outgoing *out)
 
 /* Packs the envelope for out into a new frame. body_buf holds the packed body. */
 static int s_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
-			    zmq_msg_t *frame)
+                            zmq_msg_t *frame)
 {
 	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
 	Plexus__Endpoint src = PLEXUS__ENDPOINT__INIT, dst = PLEXUS__ENDPOINT__INIT;
@@ -59,9 +59,9 @@ static int s_data_frame(const plx_outgoing *out, zmq_msg_t *frame)
 {
 	if (out->data_free)
 		return zmq_msg_init_data(frame, (void *)out->data, out->data_size, out->data_free,
-					 out->data_hint) == 0
-			       ? 0
-			       : -ENOMEM;
+		                         out->data_hint) == 0
+		           ? 0
+		           : -ENOMEM;
 	if (zmq_msg_init_size(frame, out->data_size) != 0)
 		return -ENOMEM;
 	memcpy(zmq_msg_data(frame), out->data, out->data_size);
@@ -89,7 +89,7 @@ static int s_send_frames(void *sock, zmq_msg_t *frames, int n, int flags)
  * out->data_free set, out->data is released on failure and owned by the frames on success.
  */
 int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_size,
-		      const plx_outgoing *out, zmq_msg_t *frames, int *nframes)
+                      const plx_outgoing *out, zmq_msg_t *frames, int *nframes)
 {
 	bool has_data = out->data && out->data_size > 0;
 	if (has_data && out->data_size > plx_ctx_max_data(ctx)) {
@@ -138,16 +138,15 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
  * peer gone), -ENOMEM. With out->data_free set, out->data is released whatever happens.
  */
 int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t routing_id_size,
-		     const plx_outgoing *out, int flags)
+                     const plx_outgoing *out, int flags)
 {
 	zmq_msg_t frames[3];
 	int n = 0;
 	int rc = plx__frames_build(ctx, routing_id, routing_id_size, out, frames, &n);
 	if (rc != 0)
 		return rc;
-	size_t size = zmq_msg_size(&frames[routing_id ? 1 : 0]) + (n > (routing_id ? 2 : 1)
-									    ? out->data_size
-									    : 0);
+	size_t size = zmq_msg_size(&frames[routing_id ? 1 : 0]) +
+	              (n > (routing_id ? 2 : 1) ? out->data_size : 0);
 	rc = s_send_frames(sock, frames, n, flags);
 	if (rc == 0 && atomic_load_explicit(&ctx->trace_on, memory_order_relaxed))
 		plx__trace_out(ctx, out, size);
@@ -261,7 +260,7 @@ int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, plx_msg **ms
 	int rc = size > PLX_ENVELOPE_MAX ? -EMSGSIZE : msg ? 0 : -ENOMEM;
 	Plexus__Envelope *env = NULL;
 	if (msg && !(env = plexus__envelope__unpack(&msg->priv->allocator, size,
-						    zmq_msg_data(&frames[0])))) {
+	                                            zmq_msg_data(&frames[0])))) {
 		plx_msg_destroy(&msg);
 		rc = -EBADMSG;
 	}

@@ -21,7 +21,7 @@
 #define PLX_PORT_CACHE_MAX 32 /* outbound connections kept per thread and endpoint */
 #define PLX_RECEIVE_BATCH  64 /* messages drained per receive round (notify coalescing) */
 #define PLX_FAST_WAIT_MS   5  /* a sendrec first blocks in ZeroMQ this long (see send.c) */
-#define PLX_WAKE_TOKEN	   16 /* bytes of the secret that marks a wake-up on the ROUTER */
+#define PLX_WAKE_TOKEN     16 /* bytes of the secret that marks a wake-up on the ROUTER */
 
 typedef struct plx_route plx_route;
 typedef struct plx_dead plx_dead;
@@ -41,8 +41,8 @@ struct plx_ctx {
 	plx_trace_fn *trace_fn;
 	void *trace_arg;
 	pthread_rwlock_t routes_lock; /* guards routes and dead */
-	plx_route *routes;	      /* uthash by label */
-	plx_dead *dead;		      /* uthash by label: highest dead generation */
+	plx_route *routes;            /* uthash by label */
+	plx_dead *dead;               /* uthash by label: highest dead generation */
 	pthread_mutex_t waiters_lock;
 	plx_waiter *waiters;
 };
@@ -51,8 +51,8 @@ struct plx_ctx {
 typedef struct plx_conn {
 	char address[PLX_ADDRESS_MAX];
 	void *sock;
-	int fd;		  /* ZMQ_FD, for poll(2) */
-	int outstanding;  /* owner only: asynsends whose replies have not arrived */
+	int fd;          /* ZMQ_FD, for poll(2) */
+	int outstanding; /* owner only: asynsends whose replies have not arrived */
 	uint64_t last_used;
 } plx_conn;
 
@@ -91,7 +91,7 @@ struct plx_ep {
 	pthread_t owner;
 	void *router; /* inbound; NULL until bound */
 	char address[PLX_ADDRESS_MAX];
-	int router_fd; /* ZMQ_FD of the router */
+	int router_fd;         /* ZMQ_FD of the router */
 	char wake_address[64]; /* inproc address the router also binds */
 	uint8_t wake_token[PLX_WAKE_TOKEN];
 	/* The mailbox: replies and asynsends handed over by other threads, and wake-ups. */
@@ -123,7 +123,7 @@ struct plx_msg_private {
 	uint8_t routing_id[256];
 	size_t routing_id_size; /* 0: arrived on a DEALER (a reply or a mailbox message) */
 	atomic_bool replied;
-	plx_msg *next; /* in a plx_queue */
+	plx_msg *next;                                       /* in a plx_queue */
 	_Alignas(max_align_t) uint8_t arena[PLX_ARENA_SIZE]; /* last: not zeroed */
 };
 
@@ -152,9 +152,9 @@ plx_conn *plx__conn_find(plx_port *port, const char *address);
 
 /* frames.c */
 int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_size,
-		      const plx_outgoing *out, zmq_msg_t *frames, int *nframes);
+                      const plx_outgoing *out, zmq_msg_t *frames, int *nframes);
 int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t routing_id_size,
-		     const plx_outgoing *out, int flags);
+                     const plx_outgoing *out, int flags);
 int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, plx_msg **msg_p);
 int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes, int flags);
 void plx__frames_close(zmq_msg_t *frames, int nframes);
@@ -178,7 +178,7 @@ void plx__queue_clear(plx_queue *q);
 
 /* send.c */
 int plx__mailbox_send(plx_ep *ep, char tag, const char *address, const void *routing_id,
-		      size_t routing_id_size, const plx_outgoing *out);
+                      size_t routing_id_size, const plx_outgoing *out);
 void plx__mailbox_signal(plx_ep *ep, plx_port *port);
 int plx__wait_fds(struct pollfd *fds, int n, int timeout_ms);
 bool plx__sock_readable(void *sock);

@@ -62,7 +62,7 @@ ProtobufCMessage *plx_msg_unpack(const plx_msg *msg, const ProtobufCMessageDescr
 {
 	static const uint8_t empty[1];
 	ProtobufCMessage *body = protobuf_c_message_unpack(descriptor, NULL, msg->body_size,
-							   msg->body ? msg->body : empty);
+	                                                   msg->body ? msg->body : empty);
 	if (!body)
 		errno = EBADMSG;
 	return body;

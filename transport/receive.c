@@ -22,17 +22,17 @@ static const plx_name s_nobody = {.label = "", .generation = 0};
 
 /* Answers a message that will not be delivered. msg may be NULL (no envelope). */
 static void s_refuse(plx_ep *ep, const uint8_t *rid, size_t rid_size, const plx_msg *msg,
-		     int status)
+                     int status)
 {
 	if (msg && (msg->kind == PLX_REPLY || msg->kind == PLX_NOTIFY))
 		return; /* nobody waits for an answer to a reply or a notify */
 	plx_outgoing out = {
-		.kind = PLX_REPLY,
-		.type = msg && msg->type ? msg->type : PLEXUS__IPC_TYPE__IPC_ERROR,
-		.status = status,
-		.request_id = msg ? msg->request_id : 0,
-		.source = &ep->name,
-		.destination = msg ? &msg->source : &s_nobody,
+	    .kind = PLX_REPLY,
+	    .type = msg && msg->type ? msg->type : PLEXUS__IPC_TYPE__IPC_ERROR,
+	    .status = status,
+	    .request_id = msg ? msg->request_id : 0,
+	    .source = &ep->name,
+	    .destination = msg ? &msg->source : &s_nobody,
 	};
 	plx__frames_send(ep->ctx, ep->router, rid, rid_size, &out, ZMQ_DONTWAIT);
 }
@@ -99,7 +99,7 @@ static bool s_from_router(plx_ep *ep, plx_port *port, int flags)
 		s_empty_mailbox(ep, port);
 		return true;
 	}
-	uint8_t rid[sizeof ((struct plx_msg_private *)0)->routing_id];
+	uint8_t rid[sizeof((struct plx_msg_private *)0)->routing_id];
 	size_t rid_size = zmq_msg_size(&frames[0]);
 	if (n < 2 || rid_size == 0 || rid_size > sizeof rid) {
 		plx__frames_close(frames, n > 3 ? 3 : n);
@@ -292,7 +292,8 @@ int plx_receive(plx_ep *self, plx_msg **msg, int timeout_ms)
 		int rc = s_poll(self, port, wait);
 		if (rc < 0)
 			return rc;
-		if (!self->notifies.head && !self->queue.head && atomic_exchange(&self->woken, false))
+		if (!self->notifies.head && !self->queue.head &&
+		    atomic_exchange(&self->woken, false))
 			return -EINTR;
 		if (timeout_ms == 0 && !self->notifies.head && !self->queue.head)
 			return -ETIMEDOUT;
@@ -315,7 +316,7 @@ static int s_send_reply(plx_ep *self, const plx_msg *req, const plx_outgoing *ou
 }
 
 int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage *body,
-	      const void *data, size_t data_size)
+              const void *data, size_t data_size)
 {
 	if (!req || req->kind != PLX_REQUEST || req->priv->routing_id_size == 0)
 		return -EINVAL;
@@ -323,15 +324,15 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	if (!atomic_compare_exchange_strong(&req->priv->replied, &expected, true))
 		return -EINVAL;
 	plx_outgoing out = {
-		.kind = PLX_REPLY,
-		.type = req->type,
-		.status = status,
-		.request_id = req->request_id,
-		.source = &self->name,
-		.destination = &req->source,
-		.body = body,
-		.data = data,
-		.data_size = data_size,
+	    .kind = PLX_REPLY,
+	    .type = req->type,
+	    .status = status,
+	    .request_id = req->request_id,
+	    .source = &self->name,
+	    .destination = &req->source,
+	    .body = body,
+	    .data = data,
+	    .data_size = data_size,
 	};
 	int rc = s_send_reply(self, req, &out);
 	if (rc == -EMSGSIZE) {

@@ -139,7 +139,7 @@ int plx_route_remove(plx_ctx *self, const char *label)
 }
 
 int plx_route_lookup(plx_ctx *self, const char *label, uint64_t *generation, char *address,
-		     size_t size)
+                     size_t size)
 {
 	if (!s_fits(label, PLX_LABEL_MAX))
 		return -ENOENT;

@@ -33,19 +33,19 @@ static int s_check_request(const plx_request *req)
 }
 
 static void s_request_out(plx_ep *ep, const plx_request *req, const plx_name *dst,
-			  plx_outgoing *out)
+                          plx_outgoing *out)
 {
 	*out = (plx_outgoing){
-		.kind = PLX_REQUEST,
-		.type = req->type,
-		.request_id = atomic_fetch_add(&ep->next_request_id, 1),
-		.source = &ep->name,
-		.destination = dst,
-		.body = req->body,
-		.data = req->data,
-		.data_size = req->data_size,
-		.data_free = req->data_free,
-		.data_hint = req->data_hint,
+	    .kind = PLX_REQUEST,
+	    .type = req->type,
+	    .request_id = atomic_fetch_add(&ep->next_request_id, 1),
+	    .source = &ep->name,
+	    .destination = dst,
+	    .body = req->body,
+	    .data = req->data,
+	    .data_size = req->data_size,
+	    .data_free = req->data_free,
+	    .data_hint = req->data_hint,
 	};
 }
 
@@ -102,7 +102,7 @@ static int s_send_until(plx_ctx *ctx, void *sock, const plx_outgoing *out, uint6
  * reply (stored in *reply), 0 when it was set aside or dropped, -1 when none was waiting.
  */
 static int s_take_reply(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t request_id,
-			plx_msg **reply, int flags)
+                        plx_msg **reply, int flags)
 {
 	zmq_msg_t frames[2];
 	int n;
@@ -137,7 +137,7 @@ static void s_drain_wake(int fd)
  * Returns 1 with the reply, 0 to go on waiting.
  */
 static int s_await_fast(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t request_id,
-			uint64_t deadline, plx_msg **reply)
+                        uint64_t deadline, plx_msg **reply)
 {
 	int window = s_remaining(deadline);
 	if (window < 0 || window > PLX_FAST_WAIT_MS)
@@ -153,14 +153,14 @@ static int s_await_fast(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t req
 
 /* Waits for the reply to request_id on conn. Returns 0, -ETIMEDOUT or -PLX_EDEADSRCDST. */
 static int s_await_reply(plx_ep *ep, plx_port *port, plx_conn *conn, const plx_name *dst,
-			 uint64_t request_id, uint64_t deadline, plx_msg **reply)
+                         uint64_t request_id, uint64_t deadline, plx_msg **reply)
 {
 	if (s_await_fast(ep, port, conn, request_id, deadline, reply))
 		return 0;
 	/* The slow path: poll the socket and the wake-up eventfd, so that a death ends the
 	 * wait at once. */
 	struct pollfd fds[2] = {{.fd = conn->fd, .events = POLLIN},
-				{.fd = port->wake_fd, .events = POLLIN}};
+	                        {.fd = port->wake_fd, .events = POLLIN}};
 	for (;;) {
 		if (plx_is_dead(ep->ctx, dst->label, dst->generation))
 			return -PLX_EDEADSRCDST;
@@ -258,7 +258,7 @@ void plx__mailbox_signal(plx_ep *ep, plx_port *port)
  * out->data_free set the data is released on failure.
  */
 int plx__mailbox_send(plx_ep *ep, char tag, const char *address, const void *routing_id,
-		      size_t routing_id_size, const plx_outgoing *out)
+                      size_t routing_id_size, const plx_outgoing *out)
 {
 	plx_handover *h = calloc(1, sizeof *h);
 	if (!h) {
@@ -269,8 +269,8 @@ int plx__mailbox_send(plx_ep *ep, char tag, const char *address, const void *rou
 	h->tag = tag;
 	if (address)
 		snprintf(h->address, sizeof h->address, "%s", address);
-	int rc = plx__frames_build(ep->ctx, routing_id, routing_id_size, out, h->frames,
-				   &h->nframes);
+	int rc =
+	    plx__frames_build(ep->ctx, routing_id, routing_id_size, out, h->frames, &h->nframes);
 	if (rc != 0) {
 		free(h);
 		return rc;

@@ -40,10 +40,10 @@ static int s_do_shutdown(plx_call *call);
 static int s_do_trace_level(plx_call *call);
 
 static const plx_handler s_fallback[] = {
-	{PLEXUS__IPC_TYPE__IPC_PING, "ping", s_do_ping, &plexus__ipc_ping__descriptor, NULL},
-	{PLEXUS__IPC_TYPE__IPC_SHUTDOWN, "shutdown", s_do_shutdown, NULL, NULL},
-	{PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, "trace_level", s_do_trace_level,
-	 &plexus__ipc_trace_level__descriptor, NULL},
+    {PLEXUS__IPC_TYPE__IPC_PING, "ping", s_do_ping, &plexus__ipc_ping__descriptor, NULL},
+    {PLEXUS__IPC_TYPE__IPC_SHUTDOWN, "shutdown", s_do_shutdown, NULL, NULL},
+    {PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, "trace_level", s_do_trace_level,
+     &plexus__ipc_trace_level__descriptor, NULL},
 };
 
 static int s_by_type(const void *a, const void *b)
@@ -115,8 +115,8 @@ static void s_call_free(plx_call *call)
 	free(call);
 }
 
-int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body,
-		   const void *data, size_t data_size)
+int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body, const void *data,
+                   size_t data_size)
 {
 	int rc = plx_reply(plx_server_ep(call->server), call->msg, status, body, data, data_size);
 	int state = S_DISPATCHING;

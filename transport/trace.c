@@ -43,7 +43,7 @@ const char *plx_type_name(uint32_t type)
 	int n = atomic_load(&s_nfamilies);
 	for (int i = 0; i < n; i++) {
 		const ProtobufCEnumValue *value =
-			protobuf_c_enum_descriptor_get_value(s_families[i], (int)type);
+		    protobuf_c_enum_descriptor_get_value(s_families[i], (int)type);
 		if (value && type != 0)
 			return value->name;
 	}
@@ -87,11 +87,11 @@ static const char *s_kind_name(plx_kind kind)
 static void s_print(const plx_trace_event *ev)
 {
 	fprintf(stderr,
-		"plexus-trace %c %-7s %s(%" PRIu32 ") %s/%" PRIu64 " -> %s/%" PRIu64
-		" id=%" PRIu64 " size=%zu status=%" PRId32 " latency=%" PRIu64 "us\n",
-		ev->direction, s_kind_name(ev->kind), plx_type_name(ev->type), ev->type,
-		ev->source->label, ev->source->generation, ev->destination->label,
-		ev->destination->generation, ev->request_id, ev->size, ev->status, ev->latency_us);
+	        "plexus-trace %c %-7s %s(%" PRIu32 ") %s/%" PRIu64 " -> %s/%" PRIu64 " id=%" PRIu64
+	        " size=%zu status=%" PRId32 " latency=%" PRIu64 "us\n",
+	        ev->direction, s_kind_name(ev->kind), plx_type_name(ev->type), ev->type,
+	        ev->source->label, ev->source->generation, ev->destination->label,
+	        ev->destination->generation, ev->request_id, ev->size, ev->status, ev->latency_us);
 }
 
 static void s_emit(plx_ctx *ctx, const plx_trace_event *ev)
@@ -106,14 +106,14 @@ void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size)
 {
 	static const plx_name nobody = {.label = "", .generation = 0};
 	plx_trace_event ev = {
-		.direction = '>',
-		.kind = out->kind,
-		.type = out->type,
-		.status = out->status,
-		.request_id = out->request_id,
-		.source = out->source ? out->source : &nobody,
-		.destination = out->destination ? out->destination : &nobody,
-		.size = size,
+	    .direction = '>',
+	    .kind = out->kind,
+	    .type = out->type,
+	    .status = out->status,
+	    .request_id = out->request_id,
+	    .source = out->source ? out->source : &nobody,
+	    .destination = out->destination ? out->destination : &nobody,
+	    .size = size,
 	};
 	s_emit(ctx, &ev);
 }
@@ -121,15 +121,15 @@ void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size)
 void plx__trace_in(plx_ctx *ctx, const plx_msg *msg, uint64_t latency_us)
 {
 	plx_trace_event ev = {
-		.direction = '<',
-		.kind = msg->kind,
-		.type = msg->type,
-		.status = msg->status,
-		.request_id = msg->request_id,
-		.source = &msg->source,
-		.destination = &msg->destination,
-		.size = zmq_msg_size(&msg->priv->envelope_frame) + msg->data_size,
-		.latency_us = latency_us,
+	    .direction = '<',
+	    .kind = msg->kind,
+	    .type = msg->type,
+	    .status = msg->status,
+	    .request_id = msg->request_id,
+	    .source = &msg->source,
+	    .destination = &msg->destination,
+	    .size = zmq_msg_size(&msg->priv->envelope_frame) + msg->data_size,
+	    .latency_us = latency_us,
 	};
 	s_emit(ctx, &ev);
 }

@@ -19,16 +19,15 @@ typedef struct benchmark {
 } benchmark;
 
 static const benchmark s_benchmarks[] = {
-	{"ipc", "sendrec and asynsend over inproc/ipc/tcp vs raw ZeroMQ and TCP", plx_bench_ipc},
-	{"registry", "cached lookups and publish-to-notification vs etcdctl watch",
-	 plx_bench_registry},
+    {"ipc", "sendrec and asynsend over inproc/ipc/tcp vs raw ZeroMQ and TCP", plx_bench_ipc},
+    {"registry", "cached lookups and publish-to-notification vs etcdctl watch", plx_bench_registry},
 };
 
 static void s_usage(FILE *out)
 {
 	fprintf(out, "usage: plexus bench NAME [--json] [options]\n\n"
-		     "Every benchmark measures its baseline in the same run and reports\n"
-		     "ratio = Plexus cost / baseline cost (docs/performance.md).\n\nBenchmarks:\n");
+	             "Every benchmark measures its baseline in the same run and reports\n"
+	             "ratio = Plexus cost / baseline cost (docs/performance.md).\n\nBenchmarks:\n");
 	for (size_t i = 0; i < sizeof s_benchmarks / sizeof *s_benchmarks; i++)
 		fprintf(out, "  %-10s %s\n", s_benchmarks[i].name, s_benchmarks[i].summary);
 }

@@ -26,19 +26,18 @@ static int s_help(int argc, char **argv);
 static int s_version(int argc, char **argv);
 
 static const command s_commands[] = {
-	{"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli},
-	{"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli},
-	{"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, registry)",
-	 cmd_bench},
-	{"version", "", "print the version", s_version},
-	{"help", "", "show this help", s_help},
+    {"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli},
+    {"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli},
+    {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, registry)", cmd_bench},
+    {"version", "", "print the version", s_version},
+    {"help", "", "show this help", s_help},
 };
 
 /* Commands the ./plexus launcher handles before this program runs. */
 static const command s_launcher_commands[] = {
-	{"build", "[dev|release|asan]", "install what is missing and build (./plexus only)", NULL},
-	{"test", "[ctest options]", "build and run every test, also under ASan/UBSan (./plexus only)",
-	 NULL},
+    {"build", "[dev|release|asan]", "install what is missing and build (./plexus only)", NULL},
+    {"test", "[ctest options]", "build and run every test, also under ASan/UBSan (./plexus only)",
+     NULL},
 };
 
 static void s_list(FILE *out, const command *table, size_t n)
@@ -53,14 +52,15 @@ static void s_list(FILE *out, const command *table, size_t n)
 static void s_usage(FILE *out)
 {
 	fprintf(out, "usage: plexus COMMAND [ARGS...]\n"
-		     "\n"
-		     "Plexus is a multiserver operating system whose servers and drivers run on\n"
-		     "separate, network-booted nodes.\n"
-		     "\n"
-		     "Commands:\n");
+	             "\n"
+	             "Plexus is a multiserver operating system whose servers and drivers run on\n"
+	             "separate, network-booted nodes.\n"
+	             "\n"
+	             "Commands:\n");
 	s_list(out, s_commands, sizeof s_commands / sizeof *s_commands);
 	s_list(out, s_launcher_commands, sizeof s_launcher_commands / sizeof *s_launcher_commands);
-	fprintf(out, "\n'plexus COMMAND --help' describes a command. Exit codes follow sysexits.h.\n");
+	fprintf(out,
+	        "\n'plexus COMMAND --help' describes a command. Exit codes follow sysexits.h.\n");
 }
 
 static int s_help(int argc, char **argv)
@@ -95,9 +95,10 @@ int main(int argc, char **argv)
 			return s_commands[i].fn(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof s_launcher_commands / sizeof *s_launcher_commands; i++)
 		if (strcmp(name, s_launcher_commands[i].name) == 0) {
-			fprintf(stderr, "plexus: '%s' is run by the ./plexus launcher in the source "
-					"tree: ./plexus %s\n",
-				name, name);
+			fprintf(stderr,
+			        "plexus: '%s' is run by the ./plexus launcher in the source "
+			        "tree: ./plexus %s\n",
+			        name, name);
 			return EX_USAGE;
 		}
 	fprintf(stderr, "plexus: unknown command '%s' (see plexus --help)\n", name);

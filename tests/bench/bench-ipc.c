@@ -29,11 +29,11 @@
 #include "bench.h"
 #include "plexus/proto/ipc.pb-c.h"
 
-#define ROUNDS	     5	 /* alternating blocks per measurement */
-#define WINDOW	     256 /* asynsend requests in flight */
+#define ROUNDS       5   /* alternating blocks per measurement */
+#define WINDOW       256 /* asynsend requests in flight */
 #define TIMEOUT_MS   10000
-#define SMALL	     64
-#define LARGE	     (64 * 1024)
+#define SMALL        64
+#define LARGE        (64 * 1024)
 #define STOP_MESSAGE "q"
 
 typedef enum { K_INPROC, K_IPC, K_TCP } kind;
@@ -42,8 +42,8 @@ static const char *const s_kind_names[] = {"inproc", "ipc", "tcp"};
 typedef struct options {
 	bool json;
 	int iterations; /* round trips per case */
-	int only;	/* one transport kind, or -1 for all */
-	bool spread;	/* leave threads where the scheduler puts them */
+	int only;       /* one transport kind, or -1 for all */
+	bool spread;    /* leave threads where the scheduler puts them */
 } options;
 
 /* ---- servers ---- */
@@ -55,11 +55,11 @@ typedef struct server {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int ready;
-	plx_ctx *ctx;	  /* Plexus server */
-	plx_server *srv;  /* Plexus server */
-	void *zmq;	  /* raw ZeroMQ server */
-	int listen_fd;	  /* raw TCP server */
-	uint16_t port;	  /* raw TCP server */
+	plx_ctx *ctx;    /* Plexus server */
+	plx_server *srv; /* Plexus server */
+	void *zmq;       /* raw ZeroMQ server */
+	int listen_fd;   /* raw TCP server */
+	uint16_t port;   /* raw TCP server */
 } server;
 
 static char s_ipc_dir[64];
@@ -98,7 +98,7 @@ static int s_do_echo(plx_call *call)
 }
 
 static const plx_handler s_table[] = {
-	{PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, NULL, NULL},
+    {PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, NULL, NULL},
 };
 
 static void *s_plexus_server(void *arg)
@@ -156,7 +156,7 @@ static bool s_io_all(int fd, void *buf, size_t size, bool out)
 {
 	for (size_t done = 0; done < size;) {
 		ssize_t n = out ? write(fd, (char *)buf + done, size - done)
-				: read(fd, (char *)buf + done, size - done);
+		                : read(fd, (char *)buf + done, size - done);
 		if (n <= 0)
 			return false;
 		done += (size_t)n;
@@ -243,7 +243,8 @@ static double s_plexus_throughput(plx_ep *client, const void *data, size_t size,
 	int sent = 0, received = 0;
 	uint64_t start = bench_now_ns();
 	while (received < n) {
-		while (sent < n && sent - received < WINDOW && plx_asynsend(client, &req, NULL) == 0)
+		while (sent < n && sent - received < WINDOW &&
+		       plx_asynsend(client, &req, NULL) == 0)
 			sent++;
 		plx_msg *msg = NULL;
 		int rc = plx_receive(client, &msg, TIMEOUT_MS);
@@ -300,7 +301,8 @@ static int s_start(server *s, kind k, void *(*main_fn)(void *))
 /* Starts the TCP echo server on a free loopback port. Returns 0 or -1. */
 static int s_tcp_listen(server *s)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof addr;
 	s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&addr, len) != 0 ||
@@ -315,8 +317,8 @@ static int s_tcp_listen(server *s)
 static int s_tcp_connect(const server *s, uint32_t size)
 {
 	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				   .sin_port = htons(s->port)};
+	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	                           .sin_port = htons(s->port)};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -369,10 +371,10 @@ static void s_peers_stop(peers *p)
 }
 
 static void s_case_name(char *buf, size_t size, const char *primitive, kind k, size_t bytes,
-			const char *suffix)
+                        const char *suffix)
 {
 	snprintf(buf, size, "%s_%s_%s%s", primitive, s_kind_names[k],
-		 bytes == SMALL ? "64B" : "64KiB", suffix);
+	         bytes == SMALL ? "64B" : "64KiB", suffix);
 }
 
 /* Round trips of one size: Plexus and raw ZeroMQ (and raw TCP) in alternating blocks. */
@@ -402,14 +404,14 @@ static int s_measure_rtt(peers *p, kind k, size_t size, int iterations, bench_re
 		char name[64];
 		s_case_name(name, sizeof name, "sendrec", k, size, "");
 		bench_report_add(report, name, "p50_us", bench_samples_percentile(plx, 50),
-				 "raw zmq dealer/router", bench_samples_percentile(raw, 50), true);
+		                 "raw zmq dealer/router", bench_samples_percentile(raw, 50), true);
 		bench_report_add(report, name, "p99_us", bench_samples_percentile(plx, 99),
-				 "raw zmq dealer/router", bench_samples_percentile(raw, 99), true);
+		                 "raw zmq dealer/router", bench_samples_percentile(raw, 99), true);
 		if (tcp_fd >= 0) {
 			s_case_name(name, sizeof name, "sendrec", k, size, "_vs_tcp");
 			bench_report_add(report, name, "p50_us", bench_samples_percentile(plx, 50),
-					 "raw tcp ping-pong", bench_samples_percentile(tcp, 50),
-					 true);
+			                 "raw tcp ping-pong", bench_samples_percentile(tcp, 50),
+			                 true);
 		}
 	}
 	if (tcp_fd >= 0)
@@ -442,8 +444,7 @@ static int s_measure_throughput(peers *p, kind k, int iterations, bench_report *
 	return 0;
 }
 
-static int s_measure_kind(kind k, plx_ctx *ctx, void *zmq, const options *opt,
-			  bench_report *report)
+static int s_measure_kind(kind k, plx_ctx *ctx, void *zmq, const options *opt, bench_report *report)
 {
 	peers p;
 	int rc = s_peers_start(&p, k, ctx, zmq);
@@ -473,31 +474,32 @@ static int s_kind_by_name(const char *name)
 
 static void s_usage(FILE *out)
 {
-	fprintf(out, "usage: plexus bench ipc [--json] [--iterations N] [--transport KIND] [--spread]\n"
-		     "\n"
-		     "Measures sendrec round trips (64 B, 64 KiB; p50/p99 in microseconds) and\n"
-		     "asynsend throughput (64 B; messages per second) over inproc, ipc and tcp\n"
-		     "loopback, next to raw ZeroMQ DEALER/ROUTER and a raw TCP ping-pong measured\n"
-		     "in the same run.\n"
-		     "\n"
-		     "  --json          print one JSON object instead of a table\n"
-		     "  --iterations N  round trips per case (default 5000, at least 50)\n"
-		     "  --transport K   measure one kind only: inproc, ipc or tcp\n"
-		     "  --spread        do not pin the benchmark's threads to one CPU\n"
-		     "\n"
-		     "By default every thread (clients, servers, ZeroMQ's I/O threads) runs on one\n"
-		     "CPU, so that both sides of a ratio pay the same wake-up costs; see\n"
-		     "docs/performance.md.\n");
+	fprintf(out,
+	        "usage: plexus bench ipc [--json] [--iterations N] [--transport KIND] [--spread]\n"
+	        "\n"
+	        "Measures sendrec round trips (64 B, 64 KiB; p50/p99 in microseconds) and\n"
+	        "asynsend throughput (64 B; messages per second) over inproc, ipc and tcp\n"
+	        "loopback, next to raw ZeroMQ DEALER/ROUTER and a raw TCP ping-pong measured\n"
+	        "in the same run.\n"
+	        "\n"
+	        "  --json          print one JSON object instead of a table\n"
+	        "  --iterations N  round trips per case (default 5000, at least 50)\n"
+	        "  --transport K   measure one kind only: inproc, ipc or tcp\n"
+	        "  --spread        do not pin the benchmark's threads to one CPU\n"
+	        "\n"
+	        "By default every thread (clients, servers, ZeroMQ's I/O threads) runs on one\n"
+	        "CPU, so that both sides of a ratio pay the same wake-up costs; see\n"
+	        "docs/performance.md.\n");
 }
 
 static int s_parse(int argc, char **argv, options *opt)
 {
 	static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
-					      {"iterations", required_argument, NULL, 'n'},
-					      {"transport", required_argument, NULL, 't'},
-					      {"spread", no_argument, NULL, 's'},
-					      {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
+	                                      {"iterations", required_argument, NULL, 'n'},
+	                                      {"transport", required_argument, NULL, 't'},
+	                                      {"spread", no_argument, NULL, 's'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
 	*opt = (options){.iterations = 5000, .only = -1};
 	optind = 1;
 	int c;

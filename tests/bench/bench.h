@@ -30,7 +30,7 @@ void bench_samples_destroy(bench_samples **self_p);
  * throughputs, so that a ratio of 1.0 is parity and lower is better either way. */
 bench_report *bench_report_new(const char *bench);
 void bench_report_add(bench_report *self, const char *name, const char *metric, double plexus,
-		      const char *baseline, double baseline_value, bool lower_is_better);
+                      const char *baseline, double baseline_value, bool lower_is_better);
 /* Prints the table (or the JSON object) to standard output. */
 void bench_report_print(const bench_report *self, bool json);
 void bench_report_destroy(bench_report **self_p);

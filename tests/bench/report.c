@@ -103,7 +103,7 @@ bench_report *bench_report_new(const char *bench)
 }
 
 void bench_report_add(bench_report *self, const char *name, const char *metric, double plexus,
-		      const char *baseline, double baseline_value, bool lower_is_better)
+                      const char *baseline, double baseline_value, bool lower_is_better)
 {
 	if (self->n == self->cap) {
 		size_t cap = self->cap ? 2 * self->cap : 16;

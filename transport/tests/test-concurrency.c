@@ -18,8 +18,8 @@
 #include "testlib.h"
 
 #define TIMEOUT_MS 30000
-#define THREADS	   16
-#define CALLS	   200
+#define THREADS    16
+#define CALLS      200
 
 typedef struct fixture {
 	tl_kind kind;
@@ -64,14 +64,15 @@ static void *s_caller(void *arg)
 		tl_pattern(data, size, (uint32_t)sequence);
 		Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
 		echo.sequence = sequence;
-		plx_request req = tl_request("vfs", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base, data, size);
+		plx_request req =
+		    tl_request("vfs", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base, data, size);
 		plx_msg *reply = NULL;
 		if (plx_sendrec(c->ep, &req, &reply, TIMEOUT_MS) != 0) {
 			c->mismatched++;
 			continue;
 		}
 		Plexus__IpcEcho *back =
-			(Plexus__IpcEcho *)plx_msg_unpack(reply, &plexus__ipc_echo__descriptor);
+		    (Plexus__IpcEcho *)plx_msg_unpack(reply, &plexus__ipc_echo__descriptor);
 		if (back && back->sequence == sequence && reply->data_size == size &&
 		    tl_check_pattern(reply->data, size, (uint32_t)sequence))
 			c->matched++;
@@ -145,7 +146,8 @@ static void *s_post_from_worker(void *arg)
 	for (int i = 0; i < 10 && p->rc == 0; i++) {
 		Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
 		echo.sequence = (uint64_t)i;
-		plx_request req = tl_request("vfs", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base, NULL, 0);
+		plx_request req =
+		    tl_request("vfs", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base, NULL, 0);
 		p->rc = plx_asynsend(p->ep, &req, &p->ids[i]);
 	}
 	plx_name dst = {.label = "vfs"};
@@ -224,7 +226,8 @@ static void test_more_destinations_than_the_cache_holds(void **state)
 	for (int round = 0; round < 2; round++)
 		for (int i = 0; i < N; i++) {
 			snprintf(label, sizeof label, "disk%d", i);
-			plx_request req = tl_request(label, PLEXUS__IPC_TYPE__IPC_SINK, NULL, "z", 1);
+			plx_request req =
+			    tl_request(label, PLEXUS__IPC_TYPE__IPC_SINK, NULL, "z", 1);
 			plx_msg *reply = NULL;
 			assert_int_equal(plx_sendrec(f->client, &req, &reply, TIMEOUT_MS), 0);
 			assert_string_equal(reply->source.label, label);
@@ -236,18 +239,18 @@ static void test_more_destinations_than_the_cache_holds(void **state)
 
 #define EACH_KIND(test)                                                                            \
 	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &inproc),              \
-		cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),         \
-		cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
+	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),             \
+	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
 
 int main(void)
 {
 	fixture inproc = {.kind = TL_INPROC}, ipc = {.kind = TL_IPC}, tcp = {.kind = TL_TCP};
 	const struct CMUnitTest tests[] = {
-		EACH_KIND(test_sixteen_threads_sendrec_with_every_reply_matched),
-		EACH_KIND(test_replies_sent_later_from_other_threads_arrive),
-		EACH_KIND(test_asynsend_from_a_worker_replies_to_the_owner),
-		EACH_KIND(test_wake_interrupts_receive),
-		EACH_KIND(test_more_destinations_than_the_cache_holds),
+	    EACH_KIND(test_sixteen_threads_sendrec_with_every_reply_matched),
+	    EACH_KIND(test_replies_sent_later_from_other_threads_arrive),
+	    EACH_KIND(test_asynsend_from_a_worker_replies_to_the_owner),
+	    EACH_KIND(test_wake_interrupts_receive),
+	    EACH_KIND(test_more_destinations_than_the_cache_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

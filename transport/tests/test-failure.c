@@ -139,7 +139,8 @@ static void test_dead_or_unknown_destination_fails_without_sending(void **state)
 	fixture *f = *state;
 	plx_msg *reply = NULL;
 	plx_request unknown = tl_request("nobody", PLEXUS__IPC_TYPE__IPC_ECHO, NULL, NULL, 0);
-	assert_int_equal(plx_sendrec(f->client, &unknown, &reply, LONG_TIMEOUT_MS), -PLX_EDEADSRCDST);
+	assert_int_equal(plx_sendrec(f->client, &unknown, &reply, LONG_TIMEOUT_MS),
+	                 -PLX_EDEADSRCDST);
 	assert_int_equal(plx_asynsend(f->client, &unknown, NULL), -PLX_EDEADSRCDST);
 	plx_mark_dead(f->ctx, "disk", 7);
 	plx_request dead = tl_request("disk", PLEXUS__IPC_TYPE__IPC_ECHO, NULL, NULL, 0);
@@ -204,9 +205,11 @@ static void test_oversize_payload_is_refused_by_sender_and_receiver(void **state
 	plx_ctx *small = plx_ctx_new();
 	assert_int_equal(plx_ctx_set_max_data(small, max), 0);
 	assert_int_equal(plx_ctx_set_max_data(small, 0), -EINVAL);
-	tl_server *strict = tl_server_start(small, "strict", 1, f->kind == TL_INPROC ? TL_IPC : f->kind);
+	tl_server *strict =
+	    tl_server_start(small, "strict", 1, f->kind == TL_INPROC ? TL_IPC : f->kind);
 	assert_int_equal(plx_route_set(f->ctx, "strict", 1, strict->address), 0);
-	plx_request req = tl_request("strict", PLEXUS__IPC_TYPE__IPC_SINK, NULL, big, max + max / 2);
+	plx_request req =
+	    tl_request("strict", PLEXUS__IPC_TYPE__IPC_SINK, NULL, big, max + max / 2);
 	plx_msg *reply = NULL;
 	assert_int_equal(plx_sendrec(f->client, &req, &reply, LONG_TIMEOUT_MS), -EMSGSIZE);
 	assert_int_equal(reply->status, -EMSGSIZE);
@@ -245,22 +248,22 @@ static void test_bad_requests_are_refused_with_einval(void **state)
 
 #define EACH_KIND(test)                                                                            \
 	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &inproc),              \
-		cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),         \
-		cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
+	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),             \
+	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
 
 int main(void)
 {
 	fixture inproc = {.kind = TL_INPROC}, ipc = {.kind = TL_IPC}, tcp = {.kind = TL_TCP};
 	const struct CMUnitTest tests[] = {
-		EACH_KIND(test_no_reply_times_out_and_the_next_call_works),
-		EACH_KIND(test_marking_dead_fails_every_pending_request_at_once),
-		EACH_KIND(test_a_new_generation_fails_requests_to_the_old_one),
-		EACH_KIND(test_removing_the_route_fails_pending_requests),
-		EACH_KIND(test_dead_or_unknown_destination_fails_without_sending),
-		EACH_KIND(test_stale_generation_is_refused_by_the_receiver),
-		EACH_KIND(test_nobody_listening_times_out),
-		EACH_KIND(test_oversize_payload_is_refused_by_sender_and_receiver),
-		EACH_KIND(test_bad_requests_are_refused_with_einval),
+	    EACH_KIND(test_no_reply_times_out_and_the_next_call_works),
+	    EACH_KIND(test_marking_dead_fails_every_pending_request_at_once),
+	    EACH_KIND(test_a_new_generation_fails_requests_to_the_old_one),
+	    EACH_KIND(test_removing_the_route_fails_pending_requests),
+	    EACH_KIND(test_dead_or_unknown_destination_fails_without_sending),
+	    EACH_KIND(test_stale_generation_is_refused_by_the_receiver),
+	    EACH_KIND(test_nobody_listening_times_out),
+	    EACH_KIND(test_oversize_payload_is_refused_by_sender_and_receiver),
+	    EACH_KIND(test_bad_requests_are_refused_with_einval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

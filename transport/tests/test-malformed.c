@@ -52,12 +52,12 @@ static void s_send_frames(void *sock, const void *const *frames, const size_t *s
 {
 	for (int i = 0; i < n; i++)
 		assert_int_equal(zmq_send(sock, frames[i], sizes[i], i + 1 < n ? ZMQ_SNDMORE : 0),
-				 (int)sizes[i]);
+		                 (int)sizes[i]);
 }
 
 /* Packs a well-formed request envelope; the caller may spoil it afterwards. */
-static size_t s_envelope(uint8_t *buf, uint32_t version, uint32_t kind, uint32_t type,
-			 uint64_t id, uint64_t data_size)
+static size_t s_envelope(uint8_t *buf, uint32_t version, uint32_t kind, uint32_t type, uint64_t id,
+                         uint64_t data_size)
 {
 	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
 	Plexus__Endpoint src = PLEXUS__ENDPOINT__INIT, dst = PLEXUS__ENDPOINT__INIT;
@@ -126,7 +126,7 @@ static void test_random_bytes(void **state)
 		Plexus__Envelope *env = plexus__envelope__unpack(NULL, (size_t)n, buf);
 		assert_non_null(env);
 		assert_true(env->status == -EBADMSG || env->status == -EPROTO ||
-			    env->status == -PLX_EDEADSRCDST || env->status == -EMSGSIZE);
+		            env->status == -PLX_EDEADSRCDST || env->status == -EMSGSIZE);
 		plexus__envelope__free_unpacked(env, NULL);
 	}
 	s_still_serving(f);
@@ -137,7 +137,7 @@ static void test_truncated_envelope(void **state)
 	fixture *f = *state;
 	uint8_t buf[256];
 	size_t size = s_envelope(buf, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST,
-				 PLEXUS__IPC_TYPE__IPC_PING, 5, 0);
+	                         PLEXUS__IPC_TYPE__IPC_PING, 5, 0);
 	const void *frames[] = {buf};
 	size_t sizes[] = {size - 3};
 	s_send_frames(f->raw, frames, sizes, 1);
@@ -149,7 +149,8 @@ static void test_wrong_version(void **state)
 {
 	fixture *f = *state;
 	uint8_t buf[256];
-	size_t size = s_envelope(buf, 99, PLEXUS__KIND__KIND_REQUEST, PLEXUS__IPC_TYPE__IPC_PING, 6, 0);
+	size_t size =
+	    s_envelope(buf, 99, PLEXUS__KIND__KIND_REQUEST, PLEXUS__IPC_TYPE__IPC_PING, 6, 0);
 	const void *frames[] = {buf};
 	size_t sizes[] = {size};
 	s_send_frames(f->raw, frames, sizes, 1);
@@ -161,7 +162,8 @@ static void test_unknown_type(void **state)
 {
 	fixture *f = *state;
 	uint8_t buf[256];
-	size_t size = s_envelope(buf, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST, 0x7777, 7, 0);
+	size_t size =
+	    s_envelope(buf, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST, 0x7777, 7, 0);
 	const void *frames[] = {buf};
 	size_t sizes[] = {size};
 	s_send_frames(f->raw, frames, sizes, 1);
@@ -189,7 +191,7 @@ static void test_wrong_frame_count(void **state)
 	fixture *f = *state;
 	uint8_t buf[256];
 	size_t size = s_envelope(buf, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST,
-				 PLEXUS__IPC_TYPE__IPC_ECHO, 10, 1);
+	                         PLEXUS__IPC_TYPE__IPC_ECHO, 10, 1);
 	const void *frames[] = {buf, "a", "b"};
 	size_t sizes[] = {size, 1, 1};
 	s_send_frames(f->raw, frames, sizes, 3);
@@ -249,7 +251,7 @@ static void test_stray_reply_is_ignored(void **state)
 	fixture *f = *state;
 	uint8_t buf[256];
 	size_t size = s_envelope(buf, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REPLY,
-				 PLEXUS__IPC_TYPE__IPC_PING, 12, 0);
+	                         PLEXUS__IPC_TYPE__IPC_PING, 12, 0);
 	const void *frames[] = {buf};
 	size_t sizes[] = {size};
 	s_send_frames(f->raw, frames, sizes, 1);
@@ -263,18 +265,22 @@ static void test_stray_reply_is_ignored(void **state)
 
 #define EACH_KIND(test)                                                                            \
 	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),                 \
-		cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
+	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
 
 int main(void)
 {
 	/* inproc cannot be reached from a second ZeroMQ context; ipc and tcp can. */
 	fixture ipc = {.kind = TL_IPC}, tcp = {.kind = TL_TCP};
 	const struct CMUnitTest tests[] = {
-		EACH_KIND(test_random_bytes),	       EACH_KIND(test_truncated_envelope),
-		EACH_KIND(test_wrong_version),	       EACH_KIND(test_unknown_type),
-		EACH_KIND(test_bad_kind_and_missing_type), EACH_KIND(test_wrong_frame_count),
-		EACH_KIND(test_bad_body_for_the_type), EACH_KIND(test_oversize_envelope),
-		EACH_KIND(test_stray_reply_is_ignored),
+	    EACH_KIND(test_random_bytes),
+	    EACH_KIND(test_truncated_envelope),
+	    EACH_KIND(test_wrong_version),
+	    EACH_KIND(test_unknown_type),
+	    EACH_KIND(test_bad_kind_and_missing_type),
+	    EACH_KIND(test_wrong_frame_count),
+	    EACH_KIND(test_bad_body_for_the_type),
+	    EACH_KIND(test_oversize_envelope),
+	    EACH_KIND(test_stray_reply_is_ignored),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,8 @@ static void test_route_table(void **unused)
 	plx_ctx *ctx = plx_ctx_new();
 	char address[PLX_ADDRESS_MAX];
 	uint64_t generation = 0;
-	assert_int_equal(plx_route_lookup(ctx, "mfs", &generation, address, sizeof address), -ENOENT);
+	assert_int_equal(plx_route_lookup(ctx, "mfs", &generation, address, sizeof address),
+	                 -ENOENT);
 	assert_int_equal(plx_route_set(ctx, "mfs", 3, "tcp://127.0.0.1:5000"), 0);
 	assert_int_equal(plx_route_lookup(ctx, "mfs", &generation, address, sizeof address), 0);
 	assert_int_equal(generation, 3);
@@ -119,9 +120,10 @@ static void test_trace_records_both_directions_only_when_on(void **unused)
 	plx_msg *reply = NULL;
 	assert_int_equal(plx_sendrec(client, &req, &reply, 10000), 0);
 	plx_msg_destroy(&reply);
+	/* The server traces its reply after sending it: stop it before tracing goes off. */
+	tl_server_stop(&server);
 	plx_trace_set(ctx, false, s_record, &r);
 	/* request out, request in at the server, reply out, reply in at the client */
-	tl_server_stop(&server);
 	assert_int_equal(r.events, 4);
 	assert_int_equal(r.sent, 2);
 	assert_int_equal(r.received, 2);
@@ -140,10 +142,10 @@ static void test_trace_records_both_directions_only_when_on(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_route_table),
-		cmocka_unit_test(test_chunks_cover_the_transfer),
-		cmocka_unit_test(test_error_strings_and_type_names),
-		cmocka_unit_test(test_trace_records_both_directions_only_when_on),
+	    cmocka_unit_test(test_route_table),
+	    cmocka_unit_test(test_chunks_cover_the_transfer),
+	    cmocka_unit_test(test_error_strings_and_type_names),
+	    cmocka_unit_test(test_trace_records_both_directions_only_when_on),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,7 +60,7 @@ static void test_sendrec_echoes_body_and_names_both_ends(void **state)
 	assert_string_equal(reply->destination.label, "client");
 	assert_int_equal(reply->destination.generation, 1);
 	Plexus__IpcEcho *back =
-		(Plexus__IpcEcho *)plx_msg_unpack(reply, &plexus__ipc_echo__descriptor);
+	    (Plexus__IpcEcho *)plx_msg_unpack(reply, &plexus__ipc_echo__descriptor);
 	assert_non_null(back);
 	assert_string_equal(back->text, "hello, plexus");
 	assert_int_equal(back->sequence, 42);
@@ -83,7 +83,7 @@ static void test_payload_sizes_from_zero_to_64_mib(void **state)
 		Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
 		echo.sequence = i;
 		plx_request req = tl_request("echo", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base,
-					     size ? buf : NULL, size);
+		                             size ? buf : NULL, size);
 		plx_msg *reply = NULL;
 		assert_int_equal(plx_sendrec(f->client, &req, &reply, TIMEOUT_MS), 0);
 		assert_int_equal(reply->data_size, size);
@@ -116,7 +116,7 @@ static void test_zero_copy_data_is_released_once(void **state)
 	plx_msg *reply = NULL;
 	assert_int_equal(plx_sendrec(f->client, &req, &reply, TIMEOUT_MS), 0);
 	Plexus__IpcSinkReply *sink =
-		(Plexus__IpcSinkReply *)plx_msg_unpack(reply, &plexus__ipc_sink_reply__descriptor);
+	    (Plexus__IpcSinkReply *)plx_msg_unpack(reply, &plexus__ipc_sink_reply__descriptor);
 	assert_int_equal(sink->received, size);
 	protobuf_c_message_free_unpacked(&sink->base, NULL);
 	plx_msg_destroy(&reply);
@@ -133,7 +133,8 @@ static void test_asynsend_reply_arrives_through_receive(void **state)
 	for (int i = 0; i < 8; i++) {
 		Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
 		echo.sequence = (uint64_t)i;
-		plx_request req = tl_request("echo", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base, NULL, 0);
+		plx_request req =
+		    tl_request("echo", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base, NULL, 0);
 		assert_int_equal(plx_asynsend(f->client, &req, &ids[i]), 0);
 	}
 	unsigned seen = 0;
@@ -142,7 +143,7 @@ static void test_asynsend_reply_arrives_through_receive(void **state)
 		assert_int_equal(plx_receive(f->client, &msg, TIMEOUT_MS), 0);
 		assert_int_equal(msg->kind, PLX_REPLY);
 		Plexus__IpcEcho *back =
-			(Plexus__IpcEcho *)plx_msg_unpack(msg, &plexus__ipc_echo__descriptor);
+		    (Plexus__IpcEcho *)plx_msg_unpack(msg, &plexus__ipc_echo__descriptor);
 		assert_non_null(back);
 		assert_in_range(back->sequence, 0, 7);
 		assert_int_equal(msg->request_id, ids[back->sequence]);
@@ -233,7 +234,8 @@ static void test_ping_is_answered_by_the_server_library(void **state)
 	plx_request req = tl_request("echo", PLEXUS__IPC_TYPE__IPC_PING, &ping.base, NULL, 0);
 	plx_msg *reply = NULL;
 	assert_int_equal(plx_sendrec(f->client, &req, &reply, TIMEOUT_MS), 0);
-	Plexus__IpcPing *pong = (Plexus__IpcPing *)plx_msg_unpack(reply, &plexus__ipc_ping__descriptor);
+	Plexus__IpcPing *pong =
+	    (Plexus__IpcPing *)plx_msg_unpack(reply, &plexus__ipc_ping__descriptor);
 	assert_int_equal(pong->sequence, 9);
 	protobuf_c_message_free_unpacked(&pong->base, NULL);
 	plx_msg_destroy(&reply);
@@ -241,20 +243,20 @@ static void test_ping_is_answered_by_the_server_library(void **state)
 
 #define EACH_KIND(test)                                                                            \
 	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &inproc),              \
-		cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),         \
-		cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
+	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),             \
+	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
 
 int main(void)
 {
 	fixture inproc = {.kind = TL_INPROC}, ipc = {.kind = TL_IPC}, tcp = {.kind = TL_TCP};
 	const struct CMUnitTest tests[] = {
-		EACH_KIND(test_sendrec_echoes_body_and_names_both_ends),
-		EACH_KIND(test_payload_sizes_from_zero_to_64_mib),
-		EACH_KIND(test_zero_copy_data_is_released_once),
-		EACH_KIND(test_asynsend_reply_arrives_through_receive),
-		EACH_KIND(test_receive_reply_and_notify_between_two_endpoints),
-		EACH_KIND(test_notify_reaches_a_server),
-		EACH_KIND(test_ping_is_answered_by_the_server_library),
+	    EACH_KIND(test_sendrec_echoes_body_and_names_both_ends),
+	    EACH_KIND(test_payload_sizes_from_zero_to_64_mib),
+	    EACH_KIND(test_zero_copy_data_is_released_once),
+	    EACH_KIND(test_asynsend_reply_arrives_through_receive),
+	    EACH_KIND(test_receive_reply_and_notify_between_two_endpoints),
+	    EACH_KIND(test_notify_reaches_a_server),
+	    EACH_KIND(test_ping_is_answered_by_the_server_library),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 
 #define TIMEOUT_MS 20000
 #define T_GUARDED  0x0901 /* a type only "rs" may send */
-#define T_COUNT	   0x0902 /* answers how many calls the server has handled */
+#define T_COUNT    0x0902 /* answers how many calls the server has handled */
 
 typedef struct state {
 	plx_ctx *ctx;
@@ -59,9 +59,9 @@ static int s_do_echo(plx_call *call)
 }
 
 static const plx_handler s_table[] = {
-	{T_COUNT, "count", s_do_count, NULL, NULL},
-	{T_GUARDED, "guarded", s_do_guarded, NULL, s_rs_only},
-	{PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL},
+    {T_COUNT, "count", s_do_count, NULL, NULL},
+    {T_GUARDED, "guarded", s_do_guarded, NULL, s_rs_only},
+    {PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL},
 };
 
 static void *s_server_main(void *arg)
@@ -110,7 +110,7 @@ static int s_teardown(void **pstate)
 }
 
 static int s_call(state *st, const char *as, uint32_t type, const ProtobufCMessage *body,
-		  plx_msg **reply)
+                  plx_msg **reply)
 {
 	plx_ep *client = plx_ep_new(st->ctx, as, 1);
 	plx_request req = tl_request("srv", type, body, NULL, 0);
@@ -137,7 +137,7 @@ static void test_allow_list_refuses_other_senders(void **pstate)
 	plx_msg_destroy(&reply);
 	assert_int_equal(s_call(st, "client", T_COUNT, NULL, &reply), 0);
 	Plexus__IpcSinkReply *count =
-		(Plexus__IpcSinkReply *)plx_msg_unpack(reply, &plexus__ipc_sink_reply__descriptor);
+	    (Plexus__IpcSinkReply *)plx_msg_unpack(reply, &plexus__ipc_sink_reply__descriptor);
 	assert_int_equal(count->received, 2); /* the refused call never reached its handler */
 	protobuf_c_message_free_unpacked(&count->base, NULL);
 	plx_msg_destroy(&reply);
@@ -149,14 +149,14 @@ static void test_status_reply_and_body_validation(void **pstate)
 	Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
 	plx_msg *reply = NULL;
 	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base, &reply),
-			 -ENOENT);
+	                 -ENOENT);
 	assert_null(reply->body);
 	plx_msg_destroy(&reply);
 	/* A body of the wrong type: an IpcSleep's field 1 is a varint, IpcEcho's a string. */
 	Plexus__IpcSleep wrong = PLEXUS__IPC_SLEEP__INIT;
 	wrong.milliseconds = 5;
 	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_ECHO, &wrong.base, &reply),
-			 -EBADMSG);
+	                 -EBADMSG);
 	plx_msg_destroy(&reply);
 }
 
@@ -167,8 +167,8 @@ static void test_trace_level_and_shutdown_are_shared_calls(void **pstate)
 	Plexus__IpcTraceLevel level = PLEXUS__IPC_TRACE_LEVEL__INIT;
 	level.enabled = true;
 	assert_false(plx_trace_enabled(st->ctx));
-	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, &level.base, &reply),
-			 0);
+	assert_int_equal(
+	    s_call(st, "client", PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, &level.base, &reply), 0);
 	plx_msg_destroy(&reply);
 	assert_true(plx_trace_enabled(st->ctx));
 	plx_trace_set(st->ctx, false, NULL, NULL);
@@ -183,8 +183,8 @@ static void test_duplicate_types_are_refused(void **pstate)
 {
 	state *st = *pstate;
 	const plx_handler twice[] = {
-		{T_COUNT, "count", s_do_count, NULL, NULL},
-		{T_COUNT, "count-again", s_do_count, NULL, NULL},
+	    {T_COUNT, "count", s_do_count, NULL, NULL},
+	    {T_COUNT, "count-again", s_do_count, NULL, NULL},
 	};
 	errno = 0;
 	assert_null(plx_server_new(st->ep, twice, 2, NULL));
@@ -204,14 +204,14 @@ static int s_teardown_joined(void **pstate)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_unknown_type_is_enosys, s_setup, s_teardown),
-		cmocka_unit_test_setup_teardown(test_allow_list_refuses_other_senders, s_setup,
-						s_teardown),
-		cmocka_unit_test_setup_teardown(test_status_reply_and_body_validation, s_setup,
-						s_teardown),
-		cmocka_unit_test_setup_teardown(test_trace_level_and_shutdown_are_shared_calls,
-						s_setup, s_teardown_joined),
-		cmocka_unit_test_setup_teardown(test_duplicate_types_are_refused, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_type_is_enosys, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_allow_list_refuses_other_senders, s_setup,
+	                                    s_teardown),
+	    cmocka_unit_test_setup_teardown(test_status_reply_and_body_validation, s_setup,
+	                                    s_teardown),
+	    cmocka_unit_test_setup_teardown(test_trace_level_and_shutdown_are_shared_calls, s_setup,
+	                                    s_teardown_joined),
+	    cmocka_unit_test_setup_teardown(test_duplicate_types_are_refused, s_setup, s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,10 +101,10 @@ static int s_do_no_reply(plx_call *call)
 }
 
 static const plx_handler s_table[] = {
-	{PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL},
-	{PLEXUS__IPC_TYPE__IPC_SINK, "sink", s_do_sink, NULL, NULL},
-	{PLEXUS__IPC_TYPE__IPC_SLEEP, "sleep", s_do_sleep, &plexus__ipc_sleep__descriptor, NULL},
-	{PLEXUS__IPC_TYPE__IPC_NO_REPLY, "no_reply", s_do_no_reply, NULL, NULL},
+    {PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL},
+    {PLEXUS__IPC_TYPE__IPC_SINK, "sink", s_do_sink, NULL, NULL},
+    {PLEXUS__IPC_TYPE__IPC_SLEEP, "sleep", s_do_sleep, &plexus__ipc_sleep__descriptor, NULL},
+    {PLEXUS__IPC_TYPE__IPC_NO_REPLY, "no_reply", s_do_no_reply, NULL, NULL},
 };
 
 static void s_on_notify(plx_server *server, plx_msg *msg)
@@ -186,7 +186,7 @@ void tl_server_stop(tl_server **server_p)
 }
 
 plx_request tl_request(const char *label, uint32_t type, const ProtobufCMessage *body,
-		       const void *data, size_t size)
+                       const void *data, size_t size)
 {
 	plx_request req = {.type = type, .body = body, .data = data, .data_size = size};
 	snprintf(req.dst.label, sizeof req.dst.label, "%s", label);

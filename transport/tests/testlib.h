@@ -50,7 +50,7 @@ void tl_server_stop(tl_server **server_p);
 
 /* A request to label (current generation) of type with an optional IpcEcho body. */
 plx_request tl_request(const char *label, uint32_t type, const ProtobufCMessage *body,
-		       const void *data, size_t size);
+                       const void *data, size_t size);
 /* Fills buf with a pattern derived from seed; tl_check_pattern verifies it. */
 void tl_pattern(uint8_t *buf, size_t size, uint32_t seed);
 int tl_check_pattern(const uint8_t *buf, size_t size, uint32_t seed);

@@ -39,10 +39,10 @@ typedef int plx_handler_fn(plx_call *call);
 
 typedef struct plx_handler {
 	uint32_t type;
-	const char *name;			  /* for logs and traces */
+	const char *name; /* for logs and traces */
 	plx_handler_fn *fn;
-	const ProtobufCMessageDescriptor *body;	  /* NULL: the body is not looked at */
-	const char *const *allowed;		  /* NULL-terminated sender labels; NULL: anyone */
+	const ProtobufCMessageDescriptor *body; /* NULL: the body is not looked at */
+	const char *const *allowed;             /* NULL-terminated sender labels; NULL: anyone */
 } plx_handler;
 
 typedef void plx_message_fn(plx_server *server, plx_msg *msg);
@@ -73,7 +73,7 @@ plx_ep *plx_server_ep(const plx_server *self);
 /* Answers call with status and an optional body and data, and frees the call (unless its
  * handler is still running, in which case it is freed when the handler returns PLX_SUSPEND).
  * Thread-safe. Returns what plx_reply returns. */
-int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body,
-		   const void *data, size_t data_size);
+int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body, const void *data,
+                   size_t data_size);
 
 #endif

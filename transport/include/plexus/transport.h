@@ -46,11 +46,11 @@
 #include <plexus/error.h>
 
 #define PLX_PROTOCOL_VERSION 1
-#define PLX_LABEL_MAX	     64	 /* bytes, with the terminating NUL */
-#define PLX_ADDRESS_MAX	     256 /* bytes, with the terminating NUL */
+#define PLX_LABEL_MAX        64  /* bytes, with the terminating NUL */
+#define PLX_ADDRESS_MAX      256 /* bytes, with the terminating NUL */
 #define PLX_ENVELOPE_MAX     (256 * 1024)
 #define PLX_DEFAULT_MAX_DATA (64u * 1024 * 1024)
-#define PLX_FOREVER	     (-1) /* a timeout that never expires */
+#define PLX_FOREVER          (-1) /* a timeout that never expires */
 
 typedef struct plx_ctx plx_ctx;
 typedef struct plx_ep plx_ep;
@@ -63,8 +63,8 @@ typedef struct plx_name {
 
 typedef enum plx_kind {
 	PLX_REQUEST = 1, /* expects exactly one reply */
-	PLX_REPLY = 2,	 /* answers the request with the same request_id */
-	PLX_NOTIFY = 3,	 /* bodiless wake-up */
+	PLX_REPLY = 2,   /* answers the request with the same request_id */
+	PLX_NOTIFY = 3,  /* bodiless wake-up */
 } plx_kind;
 
 /* A received message. Fields are read-only; the caller of plx_receive or plx_sendrec owns it
@@ -121,7 +121,7 @@ int plx_route_remove(plx_ctx *self, const char *label);
 /* Looks label up in the local table; no I/O. Copies the address into address (size bytes)
  * and sets *generation. Either output may be NULL. Returns 0, -ENOENT or -ENAMETOOLONG. */
 int plx_route_lookup(plx_ctx *self, const char *label, uint64_t *generation, char *address,
-		     size_t size);
+                     size_t size);
 /* Marks every generation of label up to and including generation dead: requests pending on
  * them fail at once with -PLX_EDEADSRCDST and new ones fail without being sent. */
 void plx_mark_dead(plx_ctx *self, const char *label, uint64_t generation);
@@ -171,7 +171,7 @@ int plx_ep_wake(plx_ep *self);
  * from any thread, at any time before req is destroyed. Returns 0, -PLX_EDEADSRCDST (the
  * requester is gone), -EMSGSIZE, or -EINVAL (req is no request or was answered already). */
 int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage *body,
-	      const void *data, size_t data_size);
+              const void *data, size_t data_size);
 
 /* ---- messages ---- */
 
