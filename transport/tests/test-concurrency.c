@@ -21,31 +21,6 @@
 #define THREADS    16
 #define CALLS      200
 
-typedef struct fixture {
-	tl_kind kind;
-	plx_ctx *ctx;
-	tl_server *server;
-	plx_ep *client;
-} fixture;
-
-static int s_setup(void **state)
-{
-	fixture *f = *state;
-	f->ctx = plx_ctx_new();
-	f->server = tl_server_start(f->ctx, "vfs", 4, f->kind);
-	f->client = plx_ep_new(f->ctx, "worker-pool", 1);
-	return f->ctx && f->client ? 0 : -1;
-}
-
-static int s_teardown(void **state)
-{
-	fixture *f = *state;
-	plx_ep_destroy(&f->client);
-	tl_server_stop(&f->server);
-	plx_ctx_destroy(&f->ctx);
-	return 0;
-}
-
 typedef struct caller {
 	plx_ep *ep;
 	uint32_t id;
@@ -87,7 +62,7 @@ static void *s_caller(void *arg)
 
 static void test_sixteen_threads_sendrec_with_every_reply_matched(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	caller callers[THREADS];
 	pthread_t threads[THREADS];
 	for (uint32_t i = 0; i < THREADS; i++) {
@@ -121,7 +96,7 @@ static void *s_sleep_call(void *arg)
 /* The server answers IPC_SLEEP from a worker thread of its own, through its mailbox. */
 static void test_replies_sent_later_from_other_threads_arrive(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	sleeper sleepers[8];
 	pthread_t threads[8];
 	for (int i = 0; i < 8; i++) {
@@ -159,7 +134,7 @@ static void *s_post_from_worker(void *arg)
 /* Asynsends from a worker go out through the owner, so their replies reach plx_receive. */
 static void test_asynsend_from_a_worker_replies_to_the_owner(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	poster p = {.ep = f->client};
 	pthread_t thread;
 	pthread_create(&thread, NULL, s_post_from_worker, &p);
@@ -202,7 +177,7 @@ static void *s_wake_later(void *arg)
 
 static void test_wake_interrupts_receive(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	pthread_t thread;
 	pthread_create(&thread, NULL, s_wake_later, f->client);
 	plx_msg *msg = NULL;
@@ -215,7 +190,7 @@ static void test_wake_interrupts_receive(void **state)
  * reopened on demand. */
 static void test_more_destinations_than_the_cache_holds(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	enum { N = 40 };
 	tl_server *servers[N];
 	char label[PLX_LABEL_MAX];
@@ -237,20 +212,15 @@ static void test_more_destinations_than_the_cache_holds(void **state)
 		tl_server_stop(&servers[i]);
 }
 
-#define EACH_KIND(test)                                                                            \
-	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &inproc),              \
-	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),             \
-	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
-
 int main(void)
 {
-	fixture inproc = {.kind = TL_INPROC}, ipc = {.kind = TL_IPC}, tcp = {.kind = TL_TCP};
+	TL_FIXTURES("vfs", 4, "worker-pool");
 	const struct CMUnitTest tests[] = {
-	    EACH_KIND(test_sixteen_threads_sendrec_with_every_reply_matched),
-	    EACH_KIND(test_replies_sent_later_from_other_threads_arrive),
-	    EACH_KIND(test_asynsend_from_a_worker_replies_to_the_owner),
-	    EACH_KIND(test_wake_interrupts_receive),
-	    EACH_KIND(test_more_destinations_than_the_cache_holds),
+	    TL_EACH_KIND(test_sixteen_threads_sendrec_with_every_reply_matched),
+	    TL_EACH_KIND(test_replies_sent_later_from_other_threads_arrive),
+	    TL_EACH_KIND(test_asynsend_from_a_worker_replies_to_the_owner),
+	    TL_EACH_KIND(test_wake_interrupts_receive),
+	    TL_EACH_KIND(test_more_destinations_than_the_cache_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,31 +18,6 @@
 
 #define LONG_TIMEOUT_MS 20000
 
-typedef struct fixture {
-	tl_kind kind;
-	plx_ctx *ctx;
-	tl_server *server;
-	plx_ep *client;
-} fixture;
-
-static int s_setup(void **state)
-{
-	fixture *f = *state;
-	f->ctx = plx_ctx_new();
-	f->server = tl_server_start(f->ctx, "disk", 7, f->kind);
-	f->client = plx_ep_new(f->ctx, "vfs", 1);
-	return f->ctx && f->client ? 0 : -1;
-}
-
-static int s_teardown(void **state)
-{
-	fixture *f = *state;
-	plx_ep_destroy(&f->client);
-	tl_server_stop(&f->server);
-	plx_ctx_destroy(&f->ctx);
-	return 0;
-}
-
 static uint64_t s_ms(void)
 {
 	struct timespec ts;
@@ -52,7 +27,7 @@ static uint64_t s_ms(void)
 
 static void test_no_reply_times_out_and_the_next_call_works(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	plx_request req = tl_request("disk", PLEXUS__IPC_TYPE__IPC_NO_REPLY, NULL, NULL, 0);
 	plx_msg *reply = NULL;
 	uint64_t start = s_ms();
@@ -87,7 +62,7 @@ static void *s_wait_forever(void *arg)
 	return NULL;
 }
 
-static void s_kill_while_pending(fixture *f, void (*kill)(fixture *))
+static void s_kill_while_pending(tl_fixture *f, void (*kill)(tl_fixture *))
 {
 	pending p[3];
 	pthread_t threads[3];
@@ -104,17 +79,17 @@ static void s_kill_while_pending(fixture *f, void (*kill)(fixture *))
 	}
 }
 
-static void s_mark_dead(fixture *f)
+static void s_mark_dead(tl_fixture *f)
 {
 	plx_mark_dead(f->ctx, "disk", 7);
 }
 
-static void s_replace(fixture *f)
+static void s_replace(tl_fixture *f)
 {
 	assert_int_equal(plx_route_set(f->ctx, "disk", 8, f->server->address), 0);
 }
 
-static void s_remove(fixture *f)
+static void s_remove(tl_fixture *f)
 {
 	assert_int_equal(plx_route_remove(f->ctx, "disk"), 0);
 }
@@ -136,7 +111,7 @@ static void test_removing_the_route_fails_pending_requests(void **state)
 
 static void test_dead_or_unknown_destination_fails_without_sending(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	plx_msg *reply = NULL;
 	plx_request unknown = tl_request("nobody", PLEXUS__IPC_TYPE__IPC_ECHO, NULL, NULL, 0);
 	assert_int_equal(plx_sendrec(f->client, &unknown, &reply, LONG_TIMEOUT_MS),
@@ -154,7 +129,7 @@ static void test_dead_or_unknown_destination_fails_without_sending(void **state)
 
 static void test_stale_generation_is_refused_by_the_receiver(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	/* A sender holding an old generation reaches the address where generation 7 runs. */
 	plx_request req = tl_request("disk", PLEXUS__IPC_TYPE__IPC_ECHO, NULL, NULL, 0);
 	req.dst.generation = 6;
@@ -175,7 +150,7 @@ static void test_stale_generation_is_refused_by_the_receiver(void **state)
 
 static void test_nobody_listening_times_out(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	char address[PLX_ADDRESS_MAX];
 	if (f->kind == TL_TCP) {
 		/* A port that was free a moment ago: bind one, note it, close it. */
@@ -197,7 +172,7 @@ static void test_nobody_listening_times_out(void **state)
 
 static void test_oversize_payload_is_refused_by_sender_and_receiver(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	size_t max = 1u << 20;
 	uint8_t *big = calloc(1, 2 * max);
 	assert_non_null(big);
@@ -231,7 +206,7 @@ static void test_oversize_payload_is_refused_by_sender_and_receiver(void **state
 
 static void test_bad_requests_are_refused_with_einval(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	plx_msg *reply = NULL;
 	plx_request no_type = tl_request("disk", 0, NULL, NULL, 0);
 	assert_int_equal(plx_sendrec(f->client, &no_type, &reply, 100), -EINVAL);
@@ -246,24 +221,19 @@ static void test_bad_requests_are_refused_with_einval(void **state)
 	assert_int_equal(plx_ep_bind(f->client, "udp://127.0.0.1:1"), -EINVAL);
 }
 
-#define EACH_KIND(test)                                                                            \
-	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &inproc),              \
-	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),             \
-	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
-
 int main(void)
 {
-	fixture inproc = {.kind = TL_INPROC}, ipc = {.kind = TL_IPC}, tcp = {.kind = TL_TCP};
+	TL_FIXTURES("disk", 7, "vfs");
 	const struct CMUnitTest tests[] = {
-	    EACH_KIND(test_no_reply_times_out_and_the_next_call_works),
-	    EACH_KIND(test_marking_dead_fails_every_pending_request_at_once),
-	    EACH_KIND(test_a_new_generation_fails_requests_to_the_old_one),
-	    EACH_KIND(test_removing_the_route_fails_pending_requests),
-	    EACH_KIND(test_dead_or_unknown_destination_fails_without_sending),
-	    EACH_KIND(test_stale_generation_is_refused_by_the_receiver),
-	    EACH_KIND(test_nobody_listening_times_out),
-	    EACH_KIND(test_oversize_payload_is_refused_by_sender_and_receiver),
-	    EACH_KIND(test_bad_requests_are_refused_with_einval),
+	    TL_EACH_KIND(test_no_reply_times_out_and_the_next_call_works),
+	    TL_EACH_KIND(test_marking_dead_fails_every_pending_request_at_once),
+	    TL_EACH_KIND(test_a_new_generation_fails_requests_to_the_old_one),
+	    TL_EACH_KIND(test_removing_the_route_fails_pending_requests),
+	    TL_EACH_KIND(test_dead_or_unknown_destination_fails_without_sending),
+	    TL_EACH_KIND(test_stale_generation_is_refused_by_the_receiver),
+	    TL_EACH_KIND(test_nobody_listening_times_out),
+	    TL_EACH_KIND(test_oversize_payload_is_refused_by_sender_and_receiver),
+	    TL_EACH_KIND(test_bad_requests_are_refused_with_einval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,37 +16,9 @@
 
 #define TIMEOUT_MS 20000
 
-typedef struct fixture {
-	tl_kind kind;
-	plx_ctx *ctx;
-	tl_server *server;
-	plx_ep *client;
-} fixture;
-
-static int s_setup(void **state)
-{
-	fixture *f = *state;
-	f->ctx = plx_ctx_new();
-	assert_non_null(f->ctx);
-	f->server = tl_server_start(f->ctx, "echo", 7, f->kind);
-	f->client = plx_ep_new(f->ctx, "client", 1);
-	assert_non_null(f->client);
-	return 0;
-}
-
-static int s_teardown(void **state)
-{
-	fixture *f = *state;
-	plx_ep_destroy(&f->client);
-	tl_server_stop(&f->server);
-	plx_ctx_destroy(&f->ctx);
-	assert_null(f->ctx);
-	return 0;
-}
-
 static void test_sendrec_echoes_body_and_names_both_ends(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
 	echo.text = "hello, plexus";
 	echo.sequence = 42;
@@ -73,7 +45,7 @@ static void test_sendrec_echoes_body_and_names_both_ends(void **state)
 
 static void test_payload_sizes_from_zero_to_64_mib(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	static const size_t sizes[] = {0, 1, 64, 4095, 65536, 1u << 20, 16u << 20, 64u << 20};
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
 		size_t size = sizes[i];
@@ -104,7 +76,7 @@ static void s_free_buffer(void *data, void *hint)
 
 static void test_zero_copy_data_is_released_once(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	int released = 0;
 	size_t size = 1u << 20;
 	uint8_t *buf = malloc(size);
@@ -128,7 +100,7 @@ static void test_zero_copy_data_is_released_once(void **state)
 
 static void test_asynsend_reply_arrives_through_receive(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	uint64_t ids[8];
 	for (int i = 0; i < 8; i++) {
 		Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
@@ -161,7 +133,7 @@ static void test_asynsend_reply_arrives_through_receive(void **state)
 /* A bound client endpoint receives requests and notifies itself. */
 static void test_receive_reply_and_notify_between_two_endpoints(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	char address[PLX_ADDRESS_MAX];
 	tl_address(f->kind, address, sizeof address);
 	assert_int_equal(plx_ep_bind(f->client, address), 0);
@@ -210,7 +182,7 @@ static void test_receive_reply_and_notify_between_two_endpoints(void **state)
 
 static void test_notify_reaches_a_server(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	plx_name dst = {.label = "echo"};
 	assert_int_equal(plx_notify(f->client, &dst, PLEXUS__IPC_TYPE__IPC_PING), 0);
 	for (int i = 0; i < 400; i++) {
@@ -228,7 +200,7 @@ static void test_notify_reaches_a_server(void **state)
 
 static void test_ping_is_answered_by_the_server_library(void **state)
 {
-	fixture *f = *state;
+	tl_fixture *f = *state;
 	Plexus__IpcPing ping = PLEXUS__IPC_PING__INIT;
 	ping.sequence = 9;
 	plx_request req = tl_request("echo", PLEXUS__IPC_TYPE__IPC_PING, &ping.base, NULL, 0);
@@ -241,22 +213,17 @@ static void test_ping_is_answered_by_the_server_library(void **state)
 	plx_msg_destroy(&reply);
 }
 
-#define EACH_KIND(test)                                                                            \
-	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &inproc),              \
-	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),             \
-	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
-
 int main(void)
 {
-	fixture inproc = {.kind = TL_INPROC}, ipc = {.kind = TL_IPC}, tcp = {.kind = TL_TCP};
+	TL_FIXTURES("echo", 7, "client");
 	const struct CMUnitTest tests[] = {
-	    EACH_KIND(test_sendrec_echoes_body_and_names_both_ends),
-	    EACH_KIND(test_payload_sizes_from_zero_to_64_mib),
-	    EACH_KIND(test_zero_copy_data_is_released_once),
-	    EACH_KIND(test_asynsend_reply_arrives_through_receive),
-	    EACH_KIND(test_receive_reply_and_notify_between_two_endpoints),
-	    EACH_KIND(test_notify_reaches_a_server),
-	    EACH_KIND(test_ping_is_answered_by_the_server_library),
+	    TL_EACH_KIND(test_sendrec_echoes_body_and_names_both_ends),
+	    TL_EACH_KIND(test_payload_sizes_from_zero_to_64_mib),
+	    TL_EACH_KIND(test_zero_copy_data_is_released_once),
+	    TL_EACH_KIND(test_asynsend_reply_arrives_through_receive),
+	    TL_EACH_KIND(test_receive_reply_and_notify_between_two_endpoints),
+	    TL_EACH_KIND(test_notify_reaches_a_server),
+	    TL_EACH_KIND(test_ping_is_answered_by_the_server_library),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * testlib.c — the transport tests' shared test server and helpers.
  *
  * Entry points: tl_kind_name, tl_address, tl_server_start, tl_server_stop, tl_request,
- * tl_pattern, tl_check_pattern.
+ * tl_pattern, tl_check_pattern, tl_fixture_setup, tl_fixture_teardown.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -211,4 +211,24 @@ int tl_check_pattern(const uint8_t *buf, size_t size, uint32_t seed)
 		if (buf[i] != s_pattern_byte(i, seed))
 			return 0;
 	return 1;
+}
+
+int tl_fixture_setup(void **state)
+{
+	tl_fixture *f = *state;
+	f->ctx = plx_ctx_new();
+	if (!f->ctx)
+		return -1;
+	f->server = tl_server_start(f->ctx, f->server_label, f->server_generation, f->kind);
+	f->client = plx_ep_new(f->ctx, f->client_label, 1);
+	return f->client ? 0 : -1;
+}
+
+int tl_fixture_teardown(void **state)
+{
+	tl_fixture *f = *state;
+	plx_ep_destroy(&f->client);
+	tl_server_stop(&f->server);
+	plx_ctx_destroy(&f->ctx);
+	return 0;
 }

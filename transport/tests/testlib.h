@@ -3,7 +3,7 @@
  * addresses for each transport kind, and a raw ZeroMQ peer for sending broken frames.
  *
  * Entry points: tl_kind_name, tl_address, tl_server_start, tl_server_stop, tl_request,
- * tl_pattern, tl_check_pattern.
+ * tl_pattern, tl_check_pattern, tl_fixture_setup, tl_fixture_teardown.
  */
 #ifndef PLEXUS_TRANSPORT_TESTLIB_H
 #define PLEXUS_TRANSPORT_TESTLIB_H
@@ -54,5 +54,36 @@ plx_request tl_request(const char *label, uint32_t type, const ProtobufCMessage 
 /* Fills buf with a pattern derived from seed; tl_check_pattern verifies it. */
 void tl_pattern(uint8_t *buf, size_t size, uint32_t seed);
 int tl_check_pattern(const uint8_t *buf, size_t size, uint32_t seed);
+
+/* The usual fixture: a context, a test server and a client endpoint, over one transport
+ * kind. The first four fields are set before setup (see TL_FIXTURES). */
+typedef struct tl_fixture {
+	tl_kind kind;
+	const char *server_label;
+	uint64_t server_generation;
+	const char *client_label;
+	plx_ctx *ctx;
+	tl_server *server;
+	plx_ep *client;
+} tl_fixture;
+
+/* cmocka setup and teardown for a tl_fixture passed as the test's prestate. */
+int tl_fixture_setup(void **state);
+int tl_fixture_teardown(void **state);
+
+/* Declares the fixtures inproc, ipc and tcp for TL_EACH_KIND. */
+#define TL_FIXTURES(server, generation, client)                                                    \
+	tl_fixture inproc = {TL_INPROC, server, generation, client, NULL, NULL, NULL},             \
+	           ipc = {TL_IPC, server, generation, client, NULL, NULL, NULL},                   \
+	           tcp = {TL_TCP, server, generation, client, NULL, NULL, NULL}
+
+/* Runs test once over each transport kind. */
+#define TL_EACH_KIND(test)                                                                         \
+	cmocka_unit_test_prestate_setup_teardown(test, tl_fixture_setup, tl_fixture_teardown,      \
+	                                         &inproc),                                         \
+	    cmocka_unit_test_prestate_setup_teardown(test, tl_fixture_setup, tl_fixture_teardown,  \
+	                                             &ipc),                                        \
+	    cmocka_unit_test_prestate_setup_teardown(test, tl_fixture_setup, tl_fixture_teardown,  \
+	                                             &tcp)
 
 #endif
