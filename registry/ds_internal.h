@@ -22,6 +22,7 @@ struct plx_ds {
 	bool subscribed;
 	regex_t regex;
 	int sub_types;
+	plx_ep *notify_ep;    /* receives DS_NOTIFY when changes start to wait, or NULL */
 	plx_ds_change *queue; /* pending changes, one per key, oldest first */
 	size_t nqueue;
 	size_t cap;

@@ -2,7 +2,7 @@
  * ds_subscribe.c — DS subscriptions: an etcd watch on the ds/ prefix, filtered by the
  * subscriber's pattern, queued per key and signalled through an eventfd.
  *
- * Entry points: plx_ds_subscribe, plx_ds_fd, plx_ds_check, ds_sub_stop.
+ * Entry points: plx_ds_subscribe, plx_ds_fd, plx_ds_notify_to, plx_ds_check, ds_sub_stop.
  *
  * The watch thread only filters and queues; the subscriber's own loop polls the eventfd and
  * takes changes with plx_ds_check. The eventfd counts 1 while the queue is not empty and is
@@ -16,6 +16,15 @@
 #include <unistd.h>
 
 #include "ds_internal.h"
+#include "plexus/proto/ds.pb-c.h"
+
+/* Tells the subscriber's message loop that changes wait. Called with self->lock. */
+static void s_notify_ep(plx_ds *self)
+{
+	static const plx_name ds = {.label = "ds", .generation = 0};
+	if (self->notify_ep)
+		plx_ep_notify_local(self->notify_ep, &ds, PLEXUS__DS_TYPE__DS_NOTIFY);
+}
 
 /* Queues change (or refreshes the queued one of the same key). Called with self->lock. */
 static void s_enqueue(plx_ds *self, const plx_ds_change *change)
@@ -39,6 +48,7 @@ static void s_enqueue(plx_ds *self, const plx_ds_change *change)
 		uint64_t one = 1;
 		ssize_t n = write(self->efd, &one, sizeof one);
 		(void)n; /* cannot fail short of a counter overflow */
+		s_notify_ep(self);
 	}
 }
 
@@ -165,6 +175,16 @@ int plx_ds_subscribe(plx_ds *self, const char *pattern, int flags)
 	if (rc == 0 && (flags & PLX_DSF_INITIAL))
 		rc = s_offer_all(self);
 	return rc;
+}
+
+int plx_ds_notify_to(plx_ds *self, plx_ep *ep)
+{
+	pthread_mutex_lock(&self->lock);
+	self->notify_ep = ep;
+	if (self->nqueue > 0)
+		s_notify_ep(self);
+	pthread_mutex_unlock(&self->lock);
+	return 0;
 }
 
 int plx_ds_fd(plx_ds *self)

@@ -32,6 +32,7 @@ static void s_mailbox_clear(plx_ep *self)
 	while (self->mailbox_head) {
 		plx_handover *next = self->mailbox_head->next;
 		plx__frames_close(self->mailbox_head->frames, self->mailbox_head->nframes);
+		plx_msg_destroy(&self->mailbox_head->msg);
 		free(self->mailbox_head);
 		self->mailbox_head = next;
 	}

@@ -68,13 +68,15 @@ typedef struct plx_port {
 	struct plx_port *next;
 } plx_port;
 
-/* Frames another thread hands to the owner: a reply for the ROUTER ('R', routing id first)
- * or an asynsend for an owner DEALER ('A', with the address). */
+/* What another thread hands to the owner: frames of a reply for the ROUTER ('R', routing id
+ * first), frames of an asynsend for an owner DEALER ('A', with the address), or a notify
+ * raised inside the process ('N', a message ready for the owner's queue). */
 typedef struct plx_handover {
 	char tag;
 	char address[PLX_ADDRESS_MAX];
 	zmq_msg_t frames[3];
 	int nframes;
+	plx_msg *msg;
 	struct plx_handover *next;
 } plx_handover;
 

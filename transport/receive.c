@@ -135,9 +135,17 @@ static bool s_from_dealer(plx_ep *ep, plx_conn *conn)
 	return true;
 }
 
-/* Sends the frames another thread handed over to their destination. */
+/* Sends the frames another thread handed over to their destination, or queues the notify
+ * it raised. */
 static void s_forward(plx_ep *ep, plx_port *port, plx_handover *h)
 {
+	if (h->tag == 'N') {
+		if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
+			plx__trace_in(ep->ctx, h->msg, 0);
+		s_queue_notify(ep, h->msg);
+		free(h);
+		return;
+	}
 	void *sock = ep->router;
 	plx_conn *conn = NULL;
 	if (h->tag == 'A' && (sock = plx__sock_for(ep, port, h->address)))

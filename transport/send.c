@@ -2,7 +2,8 @@
  * send.c — the sending primitives, and the mailbox through which other threads hand messages
  * to an endpoint's owner.
  *
- * Entry points: plx_sendrec, plx_asynsend, plx_notify; internal plx__mailbox_send,
+ * Entry points: plx_sendrec, plx_asynsend, plx_notify, plx_ep_notify_local; internal
+ * plx__mailbox_send,
  * plx__mailbox_signal, plx__wait_fds, plx__sock_readable.
  *
  * sendrec sends on the calling thread's own DEALER and waits for the reply in two steps:
@@ -252,6 +253,19 @@ void plx__mailbox_signal(plx_ep *ep, plx_port *port)
 	}
 }
 
+/* Appends h to the owner's mailbox and wakes the owner. */
+static void s_mailbox_push(plx_ep *ep, plx_handover *h)
+{
+	pthread_mutex_lock(&ep->mailbox_lock);
+	if (ep->mailbox_tail)
+		ep->mailbox_tail->next = h;
+	else
+		ep->mailbox_head = h;
+	ep->mailbox_tail = h;
+	pthread_mutex_unlock(&ep->mailbox_lock);
+	plx__mailbox_signal(ep, plx__port_get(ep));
+}
+
 /*
  * Hands a message to the owner thread: a reply ('R', for the ROUTER, after routing_id) or an
  * asynsend ('A', for the owner's DEALER to address). Returns 0 or a negative errno; with
@@ -277,14 +291,28 @@ int plx__mailbox_send(plx_ep *ep, char tag, const char *address, const void *rou
 	}
 	if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
 		plx__trace_out(ep->ctx, out, out->data_size);
-	pthread_mutex_lock(&ep->mailbox_lock);
-	if (ep->mailbox_tail)
-		ep->mailbox_tail->next = h;
-	else
-		ep->mailbox_head = h;
-	ep->mailbox_tail = h;
-	pthread_mutex_unlock(&ep->mailbox_lock);
-	plx__mailbox_signal(ep, plx__port_get(ep));
+	s_mailbox_push(ep, h);
+	return 0;
+}
+
+int plx_ep_notify_local(plx_ep *self, const plx_name *source, uint32_t type)
+{
+	if (!source || !source->label[0] || type == 0 ||
+	    strnlen(source->label, PLX_LABEL_MAX) == PLX_LABEL_MAX)
+		return -EINVAL;
+	plx_handover *h = calloc(1, sizeof *h);
+	plx_msg *msg = h ? plx__msg_new() : NULL;
+	if (!msg) {
+		free(h);
+		return -ENOMEM;
+	}
+	msg->kind = PLX_NOTIFY;
+	msg->type = type;
+	msg->source = *source;
+	msg->destination = self->name;
+	h->tag = 'N';
+	h->msg = msg;
+	s_mailbox_push(self, h);
 	return 0;
 }
 

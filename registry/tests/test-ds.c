@@ -17,6 +17,8 @@
 
 #include <plexus/ds.h>
 
+#include "plexus/proto/ds.pb-c.h"
+
 #include "etcd_harness.h"
 
 static plx_etcdh *s_h;
@@ -256,6 +258,46 @@ static void test_subscribe_initial(void **state)
 	plx_ds_destroy(&vfs);
 }
 
+/* The MINIX shape: a server's own message loop gets a notify from "ds", then checks. */
+static void s_expect_ds_notify(plx_ep *ep)
+{
+	plx_msg *msg = NULL;
+	assert_int_equal(plx_receive(ep, &msg, 5000), 0);
+	assert_int_equal(msg->kind, PLX_NOTIFY);
+	assert_int_equal(msg->type, PLEXUS__DS_TYPE__DS_NOTIFY);
+	assert_string_equal(msg->source.label, "ds");
+	plx_msg_destroy(&msg);
+}
+
+static void test_notify_reaches_the_message_loop(void **state)
+{
+	(void)state;
+	plx_ds *rs = s_ds("c7", "rs"), *vfs = s_ds("c7", "vfs");
+	plx_ctx *ctx = plx_ctx_new();
+	plx_ep *ep = plx_ep_new(ctx, "vfs", 1);
+	assert_int_equal(plx_ep_bind(ep, "tcp://127.0.0.1:*"), 0);
+	assert_int_equal(plx_ds_publish_str(rs, "drv.chr.tty", "up", 0), 0);
+	assert_int_equal(plx_ds_subscribe(vfs, "drv\\.chr\\..*", PLX_DSF_INITIAL), 0);
+	assert_int_equal(plx_ds_notify_to(vfs, ep), 0); /* changes already wait: notified now */
+	s_expect_ds_notify(ep);
+	char keys[256];
+	assert_int_equal(s_drain(vfs, keys, sizeof keys), 1);
+	assert_string_equal(keys, "drv.chr.tty");
+	/* A restarted driver announces itself again: another notify, another check. */
+	assert_int_equal(plx_ds_publish_str(rs, "drv.chr.tty", "up", PLX_DSF_OVERWRITE), 0);
+	s_expect_ds_notify(ep);
+	assert_int_equal(s_drain(vfs, keys, sizeof keys), 1);
+	assert_string_equal(keys, "drv.chr.tty");
+	/* Nothing else arrives. */
+	plx_msg *msg = NULL;
+	assert_int_equal(plx_receive(ep, &msg, 300), -ETIMEDOUT);
+	assert_int_equal(plx_ds_notify_to(vfs, NULL), 0);
+	plx_ds_destroy(&vfs);
+	plx_ep_destroy(&ep);
+	plx_ctx_destroy(&ctx);
+	plx_ds_destroy(&rs);
+}
+
 /* Values in etcd that are not DS records: an error on retrieve, type 0 in listings. */
 static void test_malformed_records(void **state)
 {
@@ -315,6 +357,7 @@ int main(void)
 	    cmocka_unit_test(test_ownership_and_privileges),
 	    cmocka_unit_test(test_subscribe_patterns),
 	    cmocka_unit_test(test_subscribe_initial),
+	    cmocka_unit_test(test_notify_reaches_the_message_loop),
 	    cmocka_unit_test(test_malformed_records),
 	    cmocka_unit_test(test_bad_arguments),
 	};

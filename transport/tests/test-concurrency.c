@@ -186,6 +186,33 @@ static void test_wake_interrupts_receive(void **state)
 	pthread_join(thread, NULL);
 }
 
+static void *s_raise_notifies(void *arg)
+{
+	plx_name source = {.label = "timer"};
+	for (int i = 0; i < 5; i++)
+		plx_ep_notify_local(arg, &source, PLEXUS__IPC_TYPE__IPC_PING);
+	return NULL;
+}
+
+/* Notifies raised inside the process by another thread reach the owner's loop, coalesced. */
+static void test_local_notifies_reach_the_owner(void **state)
+{
+	tl_fixture *f = *state;
+	pthread_t thread;
+	pthread_create(&thread, NULL, s_raise_notifies, f->client);
+	pthread_join(thread, NULL);
+	plx_msg *msg = NULL;
+	assert_int_equal(plx_receive(f->client, &msg, TIMEOUT_MS), 0);
+	assert_int_equal(msg->kind, PLX_NOTIFY);
+	assert_string_equal(msg->source.label, "timer");
+	assert_string_equal(msg->destination.label, "worker-pool");
+	plx_msg_destroy(&msg);
+	assert_int_equal(plx_receive(f->client, &msg, 100), -ETIMEDOUT);
+	plx_name nobody = {.label = ""};
+	assert_int_equal(plx_ep_notify_local(f->client, &nobody, 1), -EINVAL);
+	assert_int_equal(plx_ep_notify_local(f->client, NULL, 1), -EINVAL);
+}
+
 /* More destinations than a thread's connection cache holds: old ones are closed and
  * reopened on demand. */
 static void test_more_destinations_than_the_cache_holds(void **state)
@@ -220,6 +247,7 @@ int main(void)
 	    TL_EACH_KIND(test_replies_sent_later_from_other_threads_arrive),
 	    TL_EACH_KIND(test_asynsend_from_a_worker_replies_to_the_owner),
 	    TL_EACH_KIND(test_wake_interrupts_receive),
+	    TL_EACH_KIND(test_local_notifies_reach_the_owner),
 	    TL_EACH_KIND(test_more_destinations_than_the_cache_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

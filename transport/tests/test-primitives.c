@@ -148,7 +148,7 @@ static void test_receive_reply_and_notify_between_two_endpoints(void **state)
 	plx_name dst = {.label = "client"};
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(plx_notify(peer, &dst, PLEXUS__IPC_TYPE__IPC_PING), 0);
-	usleep(100000); /* let all of them reach the client's queue */
+	usleep(300000); /* let all of them reach the client's queue */
 
 	plx_msg *msg = NULL;
 	int notifies = 0, requests = 0;

@@ -6,7 +6,7 @@
  *   plx_ds_publish_u32, plx_ds_publish_str, plx_ds_publish_mem, plx_ds_publish_label
  *   plx_ds_retrieve_u32, plx_ds_retrieve_str, plx_ds_retrieve_mem, plx_ds_retrieve_label
  *   plx_ds_delete, plx_ds_get, plx_ds_list, plx_ds_entry_free, plx_ds_entries_free
- *   plx_ds_subscribe, plx_ds_fd, plx_ds_check
+ *   plx_ds_subscribe, plx_ds_fd, plx_ds_notify_to, plx_ds_check
  *
  * A handle speaks for one owner (a service label). Every key has one owner: the service that
  * published it last. Values are u32, string, memory blob or label (an endpoint: label and
@@ -26,8 +26,10 @@
  *            once. Keys published with PLX_DSF_PRIV_SUBSCRIBE are seen only by their owner.
  *   check    returns the next changed key, once per key however often it changed since the last
  *            check (-ENOENT when none). Unlike MINIX, a deleted key is reported too (deleted).
- * Changes arrive in the subscriber's own loop: plx_ds_fd() is an eventfd that is readable while
- * changes wait; poll it, then call plx_ds_check until it returns -ENOENT.
+ * Changes arrive in the subscriber's own loop, as in MINIX: with plx_ds_notify_to the server's
+ * message loop receives a DS_NOTIFY notify from "ds"; a loop of its own may instead poll
+ * plx_ds_fd(), an eventfd readable while changes wait. Either way, it then calls plx_ds_check
+ * until it returns -ENOENT.
  *
  * Errors: those of plexus/etcd.h (etcd down: -ECONNREFUSED, -ETIMEDOUT, with plx_etcd_errmsg),
  * plus -EBADMSG for a value in etcd that is not a DS record, -EINVAL for a bad key or argument.
@@ -41,6 +43,7 @@
 #include <stdint.h>
 
 #include <plexus/etcd.h>
+#include <plexus/transport.h>
 
 #define PLX_DS_KEY_MAX   256 /* bytes with the NUL */
 #define PLX_DS_OWNER_MAX 64  /* bytes with the NUL; owners contain no '/' */
@@ -132,6 +135,11 @@ int plx_ds_subscribe(plx_ds *self, const char *pattern, int flags);
 /* Returns the eventfd that is readable while plx_ds_check has changes to report. Owned by
  * self; never closed before plx_ds_destroy. */
 int plx_ds_fd(plx_ds *self);
+/* Makes every moment at which changes start to wait also deliver a DS_NOTIFY notify (source
+ * label "ds", proto/ds.proto) into ep's message loop (plx_ep_notify_local), once at once if
+ * changes already wait. ep must outlive the subscription or be replaced with NULL first.
+ * Returns 0. */
+int plx_ds_notify_to(plx_ds *self, plx_ep *ep);
 /* Takes the next change. Returns 0 and fills *change, -ENOENT when none waits, -ESRCH when the
  * handle has no subscription. */
 int plx_ds_check(plx_ds *self, plx_ds_change *change);

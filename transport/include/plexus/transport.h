@@ -5,7 +5,8 @@
  *   plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data
  *   plx_route_set, plx_route_remove, plx_route_lookup, plx_mark_dead, plx_is_dead
  *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_destroy
- *   plx_sendrec, plx_asynsend, plx_notify, plx_receive, plx_reply, plx_ep_wake
+ *   plx_sendrec, plx_asynsend, plx_notify, plx_ep_notify_local, plx_receive, plx_reply,
+ *   plx_ep_wake
  *   plx_msg_unpack, plx_msg_destroy
  *   plx_trace_set, plx_trace_enabled, plx_type_name, plx_register_types
  *
@@ -158,6 +159,11 @@ int plx_sendrec(plx_ep *self, const plx_request *req, plx_msg **reply, int timeo
 int plx_asynsend(plx_ep *self, const plx_request *req, uint64_t *request_id);
 /* Sends a bodiless notify of the given type to dst. Returns 0 or as plx_asynsend. */
 int plx_notify(plx_ep *self, const plx_name *dst, uint32_t type);
+/* Delivers a notify of the given type from source into this endpoint's own queue, as if it
+ * had come over the wire: the way an event source inside the process (a registry
+ * subscription, a timer thread) reaches the owner's message loop. Thread-safe; coalesces with
+ * pending notifies like any other. Returns 0, -EINVAL or -ENOMEM. */
+int plx_ep_notify_local(plx_ep *self, const plx_name *source, uint32_t type);
 /* Waits up to timeout_ms for the next message: a request, a notify, or the reply to an
  * asynsend. Only the owner thread may call it. Malformed input is answered (or dropped) here
  * and never returned. Sets *msg (caller owns it) and returns 0, or returns -ETIMEDOUT, or
