@@ -9,6 +9,7 @@
  * disappearing. The mailbox is a locked queue with an eventfd through which other threads
  * hand replies and asynsends to the owner thread, the only one that touches the ROUTER.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,21 @@ static atomic_uint_fast64_t s_wake_serial;
 bool plx__is_owner(const plx_ep *ep)
 {
 	return pthread_equal(ep->owner, pthread_self());
+}
+
+/*
+ * A wake-up is how another thread ends the owner's loop, after which the owner destroys the
+ * endpoint, possibly while the waking thread is still sending. A hold keeps plx_ep_destroy
+ * waiting until the waker is done with the endpoint.
+ */
+void plx__ep_hold(plx_ep *ep)
+{
+	atomic_fetch_add(&ep->holds, 1);
+}
+
+void plx__ep_release(plx_ep *ep)
+{
+	atomic_fetch_sub(&ep->holds, 1);
 }
 
 static void s_mailbox_clear(plx_ep *self)
@@ -56,6 +72,7 @@ plx_ep *plx_ep_new(plx_ctx *ctx, const char *label, uint64_t generation)
 	atomic_init(&self->next_request_id, 1);
 	atomic_init(&self->mailbox_news, false);
 	atomic_init(&self->woken, false);
+	atomic_init(&self->holds, 0);
 	self->mailbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	int rc = self->mailbox_fd < 0 ? errno : pthread_key_create(&self->port_key, NULL);
 	if (rc != 0) {
@@ -138,6 +155,8 @@ void plx_ep_destroy(plx_ep **self_p)
 	plx_ep *self = self_p ? *self_p : NULL;
 	if (!self)
 		return;
+	while (atomic_load(&self->holds) > 0)
+		sched_yield(); /* a waker is finishing its send; it takes microseconds */
 	plx__queue_clear(&self->queue);
 	plx__queue_clear(&self->notifies);
 	while (self->ports) {

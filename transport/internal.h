@@ -108,6 +108,7 @@ struct plx_ep {
 	plx_queue queue;
 	plx_queue notifies;
 	atomic_bool woken; /* plx_ep_wake was called: plx_receive returns -EINTR when idle */
+	atomic_int holds;  /* threads inside plx_ep_wake & co.: plx_ep_destroy waits for 0 */
 };
 
 #define PLX_ARENA_SIZE 320 /* bytes for the unpacked envelope, inside the message */
@@ -188,5 +189,7 @@ bool plx__sock_readable(void *sock);
 
 /* endpoint.c */
 bool plx__is_owner(const plx_ep *ep);
+void plx__ep_hold(plx_ep *ep);
+void plx__ep_release(plx_ep *ep);
 
 #endif

@@ -360,7 +360,9 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 
 int plx_ep_wake(plx_ep *self)
 {
+	plx__ep_hold(self);
 	atomic_store(&self->woken, true);
 	plx__mailbox_signal(self, plx__port_get(self));
+	plx__ep_release(self);
 	return 0;
 }

@@ -312,7 +312,9 @@ int plx_ep_notify_local(plx_ep *self, const plx_name *source, uint32_t type)
 	msg->destination = self->name;
 	h->tag = 'N';
 	h->msg = msg;
+	plx__ep_hold(self);
 	s_mailbox_push(self, h);
+	plx__ep_release(self);
 	return 0;
 }
 

@@ -216,8 +216,13 @@ int plx_server_run(plx_server *self)
 
 void plx_server_stop(plx_server *self)
 {
+	/* Once stopping is set the loop may end and its thread free self and the endpoint: hold
+	 * the endpoint across the wake-up and touch self no more. */
+	plx_ep *ep = self->ep;
+	plx__ep_hold(ep);
 	atomic_store(&self->stopping, true);
-	plx_ep_wake(self->ep);
+	plx_ep_wake(ep);
+	plx__ep_release(ep);
 }
 
 void plx_server_on_notify(plx_server *self, plx_message_fn *fn)

@@ -138,7 +138,9 @@ static void *s_server_main(void *arg)
 	self->server = plx_server_new(self->ep, s_table, sizeof s_table / sizeof *s_table, self);
 	plx_server_on_notify(self->server, s_on_notify);
 	s_signal_ready(self, 1);
-	plx_server_run(self->server);
+	int rc = plx_server_run(self->server);
+	if (rc != 0) /* a loop that ends without being asked to is a transport bug */
+		fprintf(stderr, "test server %s: loop ended: %s\n", self->label, plx_strerror(rc));
 	for (int i = 0; i < self->nsleepers; i++)
 		pthread_join(self->sleepers[i], NULL);
 	for (int i = 0; i < self->nheld; i++)

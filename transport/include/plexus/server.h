@@ -58,7 +58,9 @@ void plx_server_destroy(plx_server **self_p);
 /* Runs the message loop in the endpoint's owner thread until plx_server_stop or IPC_SHUTDOWN.
  * Returns 0, or a negative errno when receiving fails. */
 int plx_server_run(plx_server *self);
-/* Makes plx_server_run return after the message it is handling. Thread-safe. */
+/* Makes plx_server_run return after the message it is handling. Thread-safe; the loop's
+ * thread may destroy the server and its endpoint as soon as the loop returns (plx_ep_destroy
+ * waits until this call is done with the endpoint). */
 void plx_server_stop(plx_server *self);
 /* Handles one received message as plx_server_run does; takes ownership of msg. */
 void plx_server_dispatch(plx_server *self, plx_msg *msg);

@@ -170,7 +170,9 @@ int plx_ep_notify_local(plx_ep *self, const plx_name *source, uint32_t type);
  * -EINTR when plx_ep_wake was called and no message is waiting. */
 int plx_receive(plx_ep *self, plx_msg **msg, int timeout_ms);
 /* Makes the owner's plx_receive return -EINTR if it has nothing else to return: a way for
- * other threads to get the owner's attention (stop, finished work). Thread-safe.
+ * other threads to get the owner's attention (finished work). Thread-safe; plx_ep_destroy
+ * waits until a wake in progress is done. To end a loop after which the owner destroys the
+ * endpoint, use plx_server_stop, which sets its flag and wakes in a safe order.
  * Returns 0 or a negative errno. */
 int plx_ep_wake(plx_ep *self);
 /* Answers request req exactly once with status and an optional body and data. May be called
