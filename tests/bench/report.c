@@ -142,11 +142,11 @@ static void s_print_table(const bench_report *self)
 	printf("plexus bench %s (ratio = Plexus cost / baseline cost; 1.0 is parity, lower is "
 	       "better)\n\n",
 	       self->bench);
-	printf("%-28s %-11s %12s %12s  %-24s %6s\n", "case", "metric", "plexus", "baseline",
+	printf("%-30s %-11s %12s %12s  %-28s %6s\n", "case", "metric", "plexus", "baseline",
 	       "baseline is", "ratio");
 	for (size_t i = 0; i < self->n; i++) {
 		const bench_case *c = &self->cases[i];
-		printf("%-28s %-11s %12.1f %12.1f  %-24s %6.2f\n", c->name, c->metric, c->plexus,
+		printf("%-30s %-11s %12.1f %12.1f  %-28s %6.2f\n", c->name, c->metric, c->plexus,
 		       c->baseline_value, c->baseline, c->ratio);
 	}
 }
