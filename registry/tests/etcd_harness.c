@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,7 +45,9 @@ typedef struct s_member {
 struct plx_etcdh {
 	int nmembers;
 	bool tls;
-	char ca[300]; /* TLS files, in dir */
+	char host[INET_ADDRSTRLEN]; /* members' address */
+	char netns[256];            /* namespace file, or "" for the caller's */
+	char ca[300];               /* TLS files, in dir */
 	char cert[300];
 	char key[300];
 	s_member members[PLX_ETCDH_MAX_MEMBERS];
@@ -163,12 +167,13 @@ static void s_track(plx_etcdh *self, bool on)
 	}
 }
 
-/* Returns a port the kernel considers free right now, or -1. */
-static int s_free_port(void)
+/* Returns a port the kernel considers free on host right now, or -1. */
+static int s_free_port(const char *host)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in addr = {.sin_family = AF_INET};
 	socklen_t len = sizeof addr;
+	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+		return -1;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -185,14 +190,14 @@ static int s_pick_ports(plx_etcdh *self)
 	size_t off = 0, eoff = 0;
 	for (int i = 0; i < self->nmembers; i++) {
 		s_member *m = &self->members[i];
-		m->client_port = s_free_port();
-		m->peer_port = s_free_port();
+		m->client_port = s_free_port(self->host);
+		m->peer_port = s_free_port(self->host);
 		if (m->client_port < 0 || m->peer_port < 0 || m->client_port == m->peer_port)
-			return s_fail(-EADDRNOTAVAIL, "no free loopback port");
-		snprintf(m->url, sizeof m->url, "%s://127.0.0.1:%d", self->tls ? "https" : "http",
-		         m->client_port);
+			return s_fail(-EADDRNOTAVAIL, "no free port on %s", self->host);
+		snprintf(m->url, sizeof m->url, "%s://%s:%d", self->tls ? "https" : "http",
+		         self->host, m->client_port);
 		off += snprintf(self->cluster + off, sizeof self->cluster - off,
-		                "%sm%d=http://127.0.0.1:%d", i ? "," : "", i, m->peer_port);
+		                "%sm%d=http://%s:%d", i ? "," : "", i, self->host, m->peer_port);
 		eoff += snprintf(self->endpoints + eoff, sizeof self->endpoints - eoff, "%s%s",
 		                 i ? "," : "", m->url);
 	}
@@ -207,7 +212,7 @@ static void s_exec_member(plx_etcdh *self, int i)
 	snprintf(name, sizeof name, "m%d", i);
 	snprintf(data, sizeof data, "%s/m%d.data", self->dir, i);
 	snprintf(log, sizeof log, "%s/m%d.log", self->dir, i);
-	snprintf(peer, sizeof peer, "http://127.0.0.1:%d", m->peer_port);
+	snprintf(peer, sizeof peer, "http://%s:%d", self->host, m->peer_port);
 	snprintf(token, sizeof token, "plexus-%s", strrchr(self->dir, '/') + 1);
 	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd >= 0) {
@@ -327,7 +332,7 @@ static int s_wait_serving(plx_etcdh *self, int i)
 	              S_START_LIMIT_MS, self->dir, i);
 }
 
-/* Makes a CA and one certificate for 127.0.0.1 (server and client use) with openssl. */
+/* Makes a CA and one certificate for the host address (server and client use) with openssl. */
 static int s_make_tls(plx_etcdh *self)
 {
 	char cmd[4096];
@@ -335,18 +340,50 @@ static int s_make_tls(plx_etcdh *self)
 	snprintf(self->cert, sizeof self->cert, "%s/cert.pem", self->dir);
 	snprintf(self->key, sizeof self->key, "%s/key.pem", self->dir);
 	snprintf(cmd, sizeof cmd,
-	         "cd '%s' && printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,"
+	         "cd '%s' && printf 'subjectAltName=IP:%s\\nextendedKeyUsage=serverAuth,"
 	         "clientAuth\\n' > ext.cnf && "
 	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
 	         "-keyout ca-key.pem -out ca.pem -days 2 -subj /CN=plexus-test-ca && "
 	         "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	         "-keyout key.pem -out cert.csr -subj /CN=127.0.0.1 && "
+	         "-keyout key.pem -out cert.csr -subj /CN=%s && "
 	         "openssl x509 -req -in cert.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial "
 	         "-out cert.pem -days 2 -extfile ext.cnf",
-	         self->dir);
+	         self->dir, self->host, self->host);
 	char quiet[sizeof cmd + 32];
 	snprintf(quiet, sizeof quiet, "(%s) >/dev/null 2>&1", cmd);
 	return system(quiet) == 0 ? 0 : s_fail(-EIO, "openssl could not make test certificates");
+}
+
+/* Moves the calling thread into the harness's network namespace, if it has one. Sets *saved
+ * to the thread's own namespace (-1 when nothing changed). Returns 0 or a negative errno. */
+static int s_enter(const plx_etcdh *self, int *saved)
+{
+	*saved = -1;
+	if (!self->netns[0])
+		return 0;
+	int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int fd = open(self->netns, O_RDONLY | O_CLOEXEC);
+	int err = own < 0 || fd < 0 || setns(fd, CLONE_NEWNET) < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		if (own >= 0)
+			close(own);
+		return s_fail(-err, "entering network namespace %s: %s", self->netns,
+		              strerror(err));
+	}
+	*saved = own;
+	return 0;
+}
+
+/* Returns the calling thread to the namespace s_enter saved. */
+static void s_leave(int saved)
+{
+	if (saved < 0)
+		return;
+	if (setns(saved, CLONE_NEWNET) < 0)
+		abort(); /* the thread would go on in the wrong namespace */
+	close(saved);
 }
 
 /* Starts every member on fresh ports and waits for all. */
@@ -387,7 +424,9 @@ plx_etcdh *plx_etcdh_start(int members)
 plx_etcdh *plx_etcdh_start_opts(const plx_etcdh_opts *opts)
 {
 	int members = opts->members;
-	if (members < 1 || members > PLX_ETCDH_MAX_MEMBERS) {
+	struct in_addr host;
+	if (members < 1 || members > PLX_ETCDH_MAX_MEMBERS ||
+	    (opts->host && inet_pton(AF_INET, opts->host, &host) != 1)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -399,13 +438,19 @@ plx_etcdh *plx_etcdh_start_opts(const plx_etcdh_opts *opts)
 	}
 	self->nmembers = members;
 	self->tls = opts->tls;
+	snprintf(self->host, sizeof self->host, "%s", opts->host ? opts->host : "127.0.0.1");
+	snprintf(self->netns, sizeof self->netns, "%s", opts->netns ? opts->netns : "");
 	int rc = -EADDRINUSE;
 	for (int attempt = 0; attempt < S_ATTEMPTS && rc == -EADDRINUSE; attempt++) {
 		s_remove_tree(self->dir);
 		if ((rc = s_make_dir(self)) < 0)
 			break;
 		s_track(self, true);
-		rc = s_start_all(self);
+		int saved;
+		rc = s_enter(self, &saved);
+		if (rc == 0)
+			rc = s_start_all(self);
+		s_leave(saved);
 		if (rc < 0)
 			s_track(self, false);
 	}
@@ -484,6 +529,12 @@ int plx_etcdh_restart(plx_etcdh *self, int i)
 		return -EINVAL;
 	if (self->members[i].pid > 0)
 		return -EALREADY;
-	int rc = s_spawn(self, i);
-	return rc < 0 ? rc : s_wait_serving(self, i);
+	int saved;
+	int rc = s_enter(self, &saved);
+	if (rc == 0)
+		rc = s_spawn(self, i);
+	if (rc == 0)
+		rc = s_wait_serving(self, i);
+	s_leave(saved);
+	return rc;
 }

@@ -13,7 +13,10 @@
  * plx_etcdh_stop, an atexit handler and handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT and
  * SIGABRT kill every member's process group and remove the directory; directories left behind
  * by a process that died from SIGKILL are removed by the next start on the machine. Two runs at
- * once never share ports or directories.
+ * once never share ports or directories. With plx_etcdh_opts.netns and .host the members run
+ * inside another network namespace on another address (the multi-node harness puts etcd on its
+ * hub this way); start, restart and the health checks enter that namespace on the calling
+ * thread only, for their duration.
  *
  * Errors: NULL / negative errno; plx_etcdh_error() says what went wrong (with the etcd log's
  * path). The harness is for tests: one thread at a time per harness.
@@ -36,11 +39,17 @@ typedef struct plx_etcdh_opts {
 	/* Serve clients over https only, with a fresh CA and one certificate for 127.0.0.1 made
 	 * by openssl in the harness directory; clients must present it (--client-cert-auth). */
 	bool tls;
+	/* The IPv4 address members listen on (clients and peers); NULL means 127.0.0.1. */
+	const char *host;
+	/* A network namespace file (/var/run/netns/NAME, /proc/PID/ns/net) the members run in,
+	 * entered with setns; NULL means the caller's namespace. Needs CAP_SYS_ADMIN. */
+	const char *netns;
 } plx_etcdh_opts;
 
-/* As plx_etcdh_start, with options. */
+/* As plx_etcdh_start, with options (see plx_etcdh_opts; zeroed fields take the defaults). */
 plx_etcdh *plx_etcdh_start_opts(const plx_etcdh_opts *opts);
-/* With TLS: the path of "ca", "cert" or "key" (the client may use cert and key); else NULL. */
+/* With TLS: the path of "ca", "cert" or "key" (the client may use cert and key); else NULL.
+ * The certificate names the members' host address. */
 const char *plx_etcdh_tls_file(const plx_etcdh *self, const char *which);
 /* Kills every member, removes the data directory, frees the harness, sets *self_p to NULL.
  * Accepts NULL. */
