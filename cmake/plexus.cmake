@@ -19,6 +19,11 @@ endfunction()
 # plexus_pkgconfig(TARGET DESCRIPTION REQUIRES)
 # Writes and installs <target>.pc for an installed library.
 function(plexus_pkgconfig target description requires)
+  # Relocatable: the prefix is found from where the .pc file is installed. The libraries are
+  # static archives, so what they need is listed in Requires, not Requires.private.
+  file(RELATIVE_PATH pc_up "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+  string(REGEX REPLACE "/$" "" pc_up "${pc_up}")
+  set(PC_PREFIX "\${pcfiledir}/${pc_up}")
   set(PC_NAME ${target})
   set(PC_DESCRIPTION ${description})
   set(PC_REQUIRES ${requires})

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include <plexus/chunk.h>
+
 #include "testlib.h"
 
 #define TIMEOUT_MS 20000
@@ -66,6 +68,40 @@ static void test_payload_sizes_from_zero_to_64_mib(void **state)
 		plx_msg_destroy(&reply);
 		free(buf);
 	}
+}
+
+/* A transfer larger than the maximum data frame goes in chunks (plexus/chunk.h). */
+static void test_chunked_transfer_larger_than_the_maximum(void **state)
+{
+	tl_fixture *f = *state;
+	size_t max = 256 * 1024, total = 4 * max + 3;
+	assert_int_equal(plx_ctx_set_max_data(f->ctx, max), 0);
+	uint8_t *out = malloc(total), *back = calloc(1, total);
+	assert_non_null(out);
+	assert_non_null(back);
+	tl_pattern(out, total, 7);
+	plx_msg *reply = NULL;
+	plx_request whole = tl_request("echo", PLEXUS__IPC_TYPE__IPC_ECHO, NULL, out, total);
+	assert_int_equal(plx_sendrec(f->client, &whole, &reply, TIMEOUT_MS), -EMSGSIZE);
+	plx_chunk it;
+	plx_chunk_init(&it, total, plx_ctx_max_data(f->ctx));
+	size_t chunks = 0;
+	while (plx_chunk_next(&it)) {
+		Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
+		echo.sequence = it.offset;
+		plx_request req = tl_request("echo", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base,
+		                             out + it.offset, it.length);
+		assert_int_equal(plx_sendrec(f->client, &req, &reply, TIMEOUT_MS), 0);
+		assert_int_equal(reply->data_size, it.length);
+		memcpy(back + it.offset, reply->data, reply->data_size);
+		plx_msg_destroy(&reply);
+		chunks++;
+	}
+	assert_int_equal(chunks, plx_chunk_count(total, max));
+	assert_int_equal(chunks, 5);
+	assert_memory_equal(out, back, total);
+	free(out);
+	free(back);
 }
 
 static void s_free_buffer(void *data, void *hint)
@@ -219,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    TL_EACH_KIND(test_sendrec_echoes_body_and_names_both_ends),
 	    TL_EACH_KIND(test_payload_sizes_from_zero_to_64_mib),
+	    TL_EACH_KIND(test_chunked_transfer_larger_than_the_maximum),
 	    TL_EACH_KIND(test_zero_copy_data_is_released_once),
 	    TL_EACH_KIND(test_asynsend_reply_arrives_through_receive),
 	    TL_EACH_KIND(test_receive_reply_and_notify_between_two_endpoints),
