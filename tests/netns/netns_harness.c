@@ -738,11 +738,27 @@ static void s_report_failed(netns_cluster *self)
 		fprintf(stderr, "netns harness: could not keep logs: %s\n", s_error);
 }
 
+/* Blocks (on) or restores (off) the signals the harness handles, so that destroy runs to
+ * its end before a handler sees the cluster half gone. */
+static void s_block_signals(bool on, sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t k = 0; k < sizeof s_signals / sizeof s_signals[0]; k++)
+		sigaddset(&set, s_signals[k]);
+	if (on)
+		pthread_sigmask(SIG_BLOCK, &set, old);
+	else
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 void netns_cluster_destroy(netns_cluster **self_p)
 {
 	if (!self_p || !*self_p)
 		return;
 	netns_cluster *self = *self_p;
+	sigset_t old;
+	s_block_signals(true, &old);
 	s_track(self, false);
 	if (self->owner == getpid()) {
 		for (int i = 0; i < S_MAX_PROCS; i++)
@@ -757,6 +773,7 @@ void netns_cluster_destroy(netns_cluster **self_p)
 	}
 	free(self);
 	*self_p = NULL;
+	s_block_signals(false, &old);
 }
 
 void netns_cluster_failed(netns_cluster *self)
