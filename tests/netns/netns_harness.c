@@ -222,11 +222,13 @@ static void s_kill_ns_procs(const char *path)
 		s_sleep_ms(5);
 }
 
-/* Kills what runs in a namespace and deletes it, as `ip netns del` does. */
+/* Kills what runs in a namespace and deletes it, as `ip netns del` does (unmounting more
+ * than once if two first-ever `ip netns add` raced and stacked the netns directory). */
 static void s_delete_ns(const char *path)
 {
 	s_kill_ns_procs(path);
-	umount2(path, MNT_DETACH);
+	for (int k = 0; k < 8 && umount2(path, MNT_DETACH) == 0; k++)
+		;
 	unlink(path);
 }
 
@@ -728,12 +730,13 @@ static void s_reap_place(netns_cluster *self, int place)
 	}
 }
 
-/* Copies the logs of a failed run and says where. */
+/* Copies the logs of a failed (or kept) run and says where. */
 static void s_report_failed(netns_cluster *self)
 {
 	const char *path = NULL;
 	if (netns_save_logs(self, &path) == 0)
-		fprintf(stderr, "netns harness: logs of the failed run kept in %s\n", path);
+		fprintf(stderr, "netns harness: logs of the %s run kept in %s\n",
+		        self->failed ? "failed" : "finished", path);
 	else
 		fprintf(stderr, "netns harness: could not keep logs: %s\n", s_error);
 }
@@ -763,7 +766,7 @@ void netns_cluster_destroy(netns_cluster **self_p)
 	if (self->owner == getpid()) {
 		for (int i = 0; i < S_MAX_PROCS; i++)
 			s_kill_group(self->procs[i].pid);
-		if (self->failed && self->run_dir[0])
+		if ((self->failed || getenv("PLEXUS_NETNS_KEEP")) && self->run_dir[0])
 			s_report_failed(self);
 		plx_etcdh_stop(&self->etcd);
 		s_teardown(self);
@@ -909,7 +912,10 @@ int netns_exec(netns_cluster *self, int place, char *const argv[], char *const e
 	if (rc == 0 && child < 0)
 		rc = -errno;
 	s_close_all(fds, 3);
-	if (child > 0 && read(rd, &err, sizeof err) == (ssize_t)sizeof err) {
+	ssize_t n = -1;
+	while (child > 0 && (n = read(rd, &err, sizeof err)) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof err) {
 		waitpid(child, NULL, 0);
 		rc = -err;
 	}

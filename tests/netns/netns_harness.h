@@ -29,7 +29,8 @@
  * (/run/plexus-netns by default), locked with flock while the cluster lives; a state file
  * nobody holds is a dead run's, and netns_harness_reap_stale (run by every netns_cluster_new)
  * removes what it lists. A cluster marked failed, or one still alive at exit or on a signal,
- * keeps its logs in $TMPDIR/plexus-netns-failed-<pid>-<tag> and says so on stderr.
+ * keeps its logs in $TMPDIR/plexus-netns-failed-<pid>-<tag> and says so on stderr (so does
+ * every cluster when PLEXUS_NETNS_KEEP is set).
  *
  * Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) and iproute2's ip. Errors: NULL or a negative
  * errno; netns_error() describes the last failure. One thread at a time per cluster.
@@ -74,8 +75,9 @@ const char *netns_error(void);
 netns_cluster *netns_cluster_new(int nodes, const netns_options *opts);
 
 /* Kills every process in the cluster, stops its etcd, deletes its namespaces and run
- * directory (saved first when netns_cluster_failed was called), drops its state file, frees
- * it and sets *self_p to NULL. Accepts NULL. */
+ * directory (saved first when netns_cluster_failed was called or PLEXUS_NETNS_KEEP is set),
+ * drops its state file, frees it and sets *self_p to NULL. The handled signals wait until it
+ * is done. Accepts NULL. */
 void netns_cluster_destroy(netns_cluster **self_p);
 
 /* Marks the run failed: destroy keeps its logs (netns_save_logs) and prints where. */

@@ -4,7 +4,8 @@
  * hub; a cut link isolates a node until it is restored; a killed node loses its address and
  * its processes, and comes back when revived; destroy leaves no namespace, interface, process
  * or file; a run killed with SIGKILL leaves state that the reaper removes (and a live run's
- * state is left alone); without root the harness refuses with EPERM; exec errors.
+ * state is left alone); without root the harness refuses with EPERM; exec errors; logs are
+ * saved on request and when a run is marked failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -631,6 +632,54 @@ static void test_exec_errors(void **state)
 	f->passed = true;
 }
 
+/* ---- logs ---- */
+
+static bool s_file_has(const char *path, const char *text)
+{
+	char buf[65536] = {0};
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	return n > 0 && strstr(buf, text);
+}
+
+static void s_remove_dir(const char *dir)
+{
+	char *out = s_capture((char *[]){"rm", "-rf", "--", (char *)dir, NULL});
+	free(out);
+}
+
+static void test_logs_kept(void **state)
+{
+	fixture *f = *state;
+	netns_cluster *c = f->c;
+	char *hello[] = {"sh", "-c", "echo hello-from-node-2", NULL};
+	char path[400], file[500];
+	const char *saved = NULL;
+	int status = -1;
+	assert_int_equal(netns_hub_etcd_start(c, 1), 0);
+	assert_int_equal(netns_run(c, 2, hello, NULL, 5000, &status), 0);
+	assert_int_equal(netns_save_logs(c, &saved), 0);
+	snprintf(path, sizeof path, "%s", saved);
+	snprintf(file, sizeof file, "%s/node2.log", path);
+	assert_true(s_file_has(file, "hello-from-node-2\n"));
+	snprintf(file, sizeof file, "%s/harness.log", path);
+	assert_true(s_file_has(file, "+ ip netns add"));
+	snprintf(file, sizeof file, "%s/etcd-m0.log", path);
+	assert_true(s_file_has(file, "etcd"));
+	s_remove_dir(path);
+	assert_false(s_exists(path));
+
+	/* a run marked failed keeps the same files when destroyed */
+	netns_cluster_failed(c);
+	netns_cluster_destroy(&f->c);
+	snprintf(file, sizeof file, "%s/node2.log", path);
+	assert_true(s_file_has(file, "hello-from-node-2\n"));
+	s_remove_dir(path);
+	f->passed = true;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -643,6 +692,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_destroy_leaves_nothing, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_reaper_after_sigkill, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_errors, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_logs_kept, s_setup, s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
