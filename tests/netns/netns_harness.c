@@ -370,7 +370,10 @@ static int s_ip(netns_cluster *self, ...)
 	if (status == 0)
 		return 0;
 	s_last_line(log, why, sizeof why);
-	return s_fail(-EIO, "`%s` failed (status %d): %s", cmd, status, why);
+	if (status < 0)
+		return s_fail(-EIO, "`%s` could not run: %s", cmd, strerror(-status));
+	return s_fail(-EIO, "`%s` failed (%s %d): %s", cmd, WIFEXITED(status) ? "exit" : "signal",
+	              WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), why);
 }
 
 /* ---- building ---- */
