@@ -145,7 +145,6 @@ typedef struct plx_outgoing {
 	size_t data_size;
 	void (*data_free)(void *data, void *hint);
 	void *data_hint;
-	zmq_msg_t *data_frame; /* a received frame to send again, shared, instead of data */
 } plx_outgoing;
 
 /* port.c */

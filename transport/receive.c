@@ -342,9 +342,6 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	    .data = data,
 	    .data_size = data_size,
 	};
-	/* Sending back the request's own data (an echo, a read-modify-write) shares its frame. */
-	if (data && data == req->data && data_size == req->data_size)
-		out.data_frame = &req->priv->data_frame;
 	int rc = s_send_reply(self, req, &out);
 	if (rc == -EMSGSIZE) {
 		/* Tell the requester why instead of leaving it to time out. */
