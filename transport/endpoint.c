@@ -122,6 +122,7 @@ int plx_ep_bind(plx_ep *self, const char *address)
 		return -EINVAL;
 	if (self->router)
 		return -EALREADY;
+	self->inproc = strncmp(address, "inproc://", 9) == 0;
 	self->router = zmq_socket(self->ctx->zmq, ZMQ_ROUTER);
 	if (!self->router)
 		return -errno;

@@ -57,6 +57,11 @@ static int s_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t
 
 static int s_data_frame(const plx_outgoing *out, zmq_msg_t *frame)
 {
+	if (out->data_frame) {
+		zmq_msg_init(frame);
+		return zmq_msg_copy(frame, out->data_frame) == 0 ? 0
+		                                                 : -ENOMEM; /* shared, no copy */
+	}
 	if (out->data_free)
 		return zmq_msg_init_data(frame, (void *)out->data, out->data_size, out->data_free,
 		                         out->data_hint) == 0

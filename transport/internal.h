@@ -94,6 +94,7 @@ struct plx_ep {
 	void *router; /* inbound; NULL until bound */
 	char address[PLX_ADDRESS_MAX];
 	int router_fd;         /* ZMQ_FD of the router */
+	bool inproc;           /* bound on inproc://: every peer is in this process */
 	char wake_address[64]; /* inproc address the router also binds */
 	uint8_t wake_token[PLX_WAKE_TOKEN];
 	/* The mailbox: replies and asynsends handed over by other threads, and wake-ups. */
@@ -145,6 +146,7 @@ typedef struct plx_outgoing {
 	size_t data_size;
 	void (*data_free)(void *data, void *hint);
 	void *data_hint;
+	zmq_msg_t *data_frame; /* a received frame to send again, shared, instead of data */
 } plx_outgoing;
 
 /* port.c */

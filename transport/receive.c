@@ -342,6 +342,12 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	    .data = data,
 	    .data_size = data_size,
 	};
+	/* Sending back the request's own data (an echo, a read-modify-write) shares its frame
+	 * when the peers are in this process. Over ipc and tcp the frame may hold ZeroMQ's
+	 * receive buffer, which a copy releases sooner: sharing there made 64 KiB round trips
+	 * about 20 % slower (docs/performance.md). */
+	if (self->inproc && data && data == req->data && data_size == req->data_size)
+		out.data_frame = &req->priv->data_frame;
 	int rc = s_send_reply(self, req, &out);
 	if (rc == -EMSGSIZE) {
 		/* Tell the requester why instead of leaving it to time out. */
