@@ -2,7 +2,7 @@
  * endpoint.c — endpoints: one service instance's name, its inbound socket and its mailbox.
  *
  * Entry points: plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_destroy;
- * internal plx__is_owner.
+ * internal plx__is_owner, plx__address_ok, plx__ep_hold, plx__ep_release.
  *
  * The inbound socket is a ROUTER: it learns each sender's routing id so that replies find
  * their way back, and with ZMQ_ROUTER_MANDATORY a reply to a vanished sender fails instead of
@@ -87,10 +87,17 @@ plx_ep *plx_ep_new(plx_ctx *ctx, const char *label, uint64_t generation)
 	return self;
 }
 
-static bool s_supported(const char *address)
+/* True for the address kinds Plexus speaks: inproc://, ipc:// and tcp://, each with
+ * something after the scheme. */
+bool plx__address_ok(const char *address)
 {
-	return strncmp(address, "inproc://", 9) == 0 || strncmp(address, "ipc://", 6) == 0 ||
-	       strncmp(address, "tcp://", 6) == 0;
+	static const char *const schemes[] = {"inproc://", "ipc://", "tcp://"};
+	for (size_t i = 0; address && i < sizeof schemes / sizeof *schemes; i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(address, schemes[i], n) == 0 && address[n] != '\0')
+			return true;
+	}
+	return false;
 }
 
 static void s_router_options(plx_ep *self)
@@ -118,7 +125,7 @@ static int s_bind_wake(plx_ep *self)
 
 int plx_ep_bind(plx_ep *self, const char *address)
 {
-	if (!address || !s_supported(address) || strlen(address) >= PLX_ADDRESS_MAX)
+	if (!plx__address_ok(address) || strlen(address) >= PLX_ADDRESS_MAX)
 		return -EINVAL;
 	if (self->router)
 		return -EALREADY;

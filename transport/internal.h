@@ -190,6 +190,7 @@ bool plx__sock_readable(void *sock);
 
 /* endpoint.c */
 bool plx__is_owner(const plx_ep *ep);
+bool plx__address_ok(const char *address);
 void plx__ep_hold(plx_ep *ep);
 void plx__ep_release(plx_ep *ep);
 

@@ -92,7 +92,8 @@ bool plx_is_dead(plx_ctx *self, const char *label, uint64_t generation)
 
 int plx_route_set(plx_ctx *self, const char *label, uint64_t generation, const char *address)
 {
-	if (!s_fits(label, PLX_LABEL_MAX) || !s_fits(address, PLX_ADDRESS_MAX) || generation == 0)
+	if (!s_fits(label, PLX_LABEL_MAX) || !s_fits(address, PLX_ADDRESS_MAX) ||
+	    !plx__address_ok(address) || generation == 0)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&self->routes_lock);
 	plx_route *route;

@@ -191,7 +191,7 @@ int plx_sendrec(plx_ep *self, const plx_request *req, plx_msg **reply, int timeo
 	plx_port *port = rc == 0 ? plx__port_get(self) : NULL;
 	void *sock = port ? plx__sock_for(self, port, address) : NULL;
 	if (rc == 0 && !sock)
-		rc = -errno;
+		rc = errno ? -errno : -EINVAL;
 	if (rc != 0) {
 		s_drop_data(req);
 		return rc;
@@ -328,7 +328,7 @@ static int s_post(plx_ep *self, plx_outgoing *out, const char *address)
 		return plx__mailbox_send(self, 'A', address, NULL, 0, out);
 	void *sock = plx__sock_for(self, port, address);
 	if (!sock)
-		return -errno;
+		return errno ? -errno : -EINVAL;
 	int rc = plx__frames_send(self->ctx, sock, NULL, 0, out, ZMQ_DONTWAIT);
 	if (rc == 0 && out->kind == PLX_REQUEST)
 		plx__conn_find(port, address)->outstanding++;

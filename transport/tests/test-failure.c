@@ -204,6 +204,19 @@ static void test_oversize_payload_is_refused_by_sender_and_receiver(void **state
 	free(big);
 }
 
+/* A route whose address ZeroMQ refuses fails the call with an error, never a crash. The
+ * address is numeric: nothing is looked up, nothing leaves the machine. */
+static void test_unusable_address_fails_cleanly(void **state)
+{
+	tl_fixture *f = *state;
+	assert_int_equal(plx_route_set(f->ctx, "odd", 1, "tcp://127.0.0.1:no-port"), 0);
+	plx_request req = tl_request("odd", PLEXUS__IPC_TYPE__IPC_ECHO, NULL, "x", 1);
+	plx_msg *reply = NULL;
+	assert_int_equal(plx_sendrec(f->client, &req, &reply, 300), -EINVAL);
+	assert_null(reply);
+	assert_int_equal(plx_asynsend(f->client, &req, NULL), -EINVAL);
+}
+
 static void test_bad_requests_are_refused_with_einval(void **state)
 {
 	tl_fixture *f = *state;
@@ -233,6 +246,7 @@ int main(void)
 	    TL_EACH_KIND(test_stale_generation_is_refused_by_the_receiver),
 	    TL_EACH_KIND(test_nobody_listening_times_out),
 	    TL_EACH_KIND(test_oversize_payload_is_refused_by_sender_and_receiver),
+	    TL_EACH_KIND(test_unusable_address_fails_cleanly),
 	    TL_EACH_KIND(test_bad_requests_are_refused_with_einval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

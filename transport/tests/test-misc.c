@@ -40,6 +40,8 @@ static void test_route_table(void **unused)
 	assert_int_equal(plx_route_set(ctx, "", 1, "tcp://127.0.0.1:1"), -EINVAL);
 	assert_int_equal(plx_route_set(ctx, "x", 0, "tcp://127.0.0.1:1"), -EINVAL);
 	assert_int_equal(plx_route_set(ctx, "x", 1, ""), -EINVAL);
+	assert_int_equal(plx_route_set(ctx, "x", 1, "udp://127.0.0.1:1"), -EINVAL);
+	assert_int_equal(plx_route_set(ctx, "x", 1, "tcp://"), -EINVAL);
 	char long_label[PLX_LABEL_MAX + 1];
 	memset(long_label, 'a', sizeof long_label - 1);
 	long_label[PLX_LABEL_MAX] = '\0';

@@ -115,7 +115,8 @@ size_t plx_ctx_max_data(const plx_ctx *self);
 
 /* Records that label's current instance is generation at address. Replacing an entry of
  * another generation marks the old generation dead (requests pending on it fail at once).
- * Returns 0, or -EINVAL for an empty or too long label or address, or generation 0. */
+ * Returns 0, or -EINVAL for an empty or too long label, an address that is not inproc://,
+ * ipc:// or tcp://, or generation 0. */
 int plx_route_set(plx_ctx *self, const char *label, uint64_t generation, const char *address);
 /* Forgets label's route and marks its instance dead. Returns 0 or -ENOENT. */
 int plx_route_remove(plx_ctx *self, const char *label);
