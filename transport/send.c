@@ -163,13 +163,13 @@ static int s_await_reply(plx_ep *ep, plx_port *port, plx_conn *conn, const plx_n
 	struct pollfd fds[2] = {{.fd = conn->fd, .events = POLLIN},
 	                        {.fd = port->wake_fd, .events = POLLIN}};
 	for (;;) {
-		if (plx_is_dead(ep->ctx, dst->label, dst->generation))
-			return -PLX_EDEADSRCDST;
 		int taken;
 		while ((taken = s_take_reply(ep, port, conn, request_id, reply, ZMQ_DONTWAIT)) == 0)
 			;
 		if (taken == 1)
-			return 0;
+			return 0; /* a reply that made it counts, even from an instance now dead */
+		if (plx_is_dead(ep->ctx, dst->label, dst->generation))
+			return -PLX_EDEADSRCDST;
 		if (deadline && plx__now_us() >= deadline)
 			return -ETIMEDOUT;
 		if (plx__wait_fds(fds, 2, s_remaining(deadline)) < 0)
