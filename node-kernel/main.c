@@ -1,0 +1,141 @@
+/*
+ * main.c — plexus-node, the per-node daemon: option parsing, set-up, the message loop.
+ *
+ * Entry points: main, do_shutdown.
+ *
+ * The loop (plx_server) dispatches RS's requests through table.c; notifies from the signal
+ * thread make it reap children (NODE_CHILD) or leave (NODE_TERM); replies from RS acknowledge
+ * exit reports; a 100 ms tick sends SIGKILL to services past their stop grace and retries
+ * the reports that wait. On the way out every service is stopped and the lease revoked.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include "node.h"
+
+#define S_TICK_MS 100
+
+int do_shutdown(plx_call *call)
+{
+	fprintf(stderr, "plexus-node: IPC_SHUTDOWN from %s\n", call->msg->source.label);
+	plx_server_stop(call->server);
+	return 0;
+}
+
+static void s_on_notify(plx_server *server, plx_msg *msg)
+{
+	node *n = plx_server_arg(server);
+	if (strcmp(msg->source.label, NODE_SIGNALS_LABEL) == 0) {
+		if (msg->type == PLEXUS__NODE_TYPE__NODE_CHILD)
+			node_reap(n);
+		else if (msg->type == PLEXUS__NODE_TYPE__NODE_TERM) {
+			fprintf(stderr, "plexus-node: termination signal\n");
+			plx_server_stop(server);
+		}
+	}
+	plx_msg_destroy(&msg);
+}
+
+static void s_on_reply(plx_server *server, plx_msg *msg)
+{
+	node *n = plx_server_arg(server);
+	if (msg->type == PLEXUS__NODE_TYPE__NODE_EXIT)
+		node_reports_ack(n->reports, msg);
+	plx_msg_destroy(&msg);
+}
+
+static void s_on_tick(plx_server *server)
+{
+	node *n = plx_server_arg(server);
+	node_services_tick(n->services);
+	node_reports_flush(n->reports);
+}
+
+/* mkdir -p */
+static int s_mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Runs the loop until a signal, IPC_SHUTDOWN or a receive failure. */
+static int s_serve(node *n, plx_ctx *ctx)
+{
+	size_t count;
+	const plx_handler *table = node_table(n->cfg->rs_label, &count);
+	plx_server *srv = plx_server_new(n->ep, table, count, n);
+	n->services = node_services_new(n);
+	n->reports = node_reports_new(ctx, n->ep, n->cfg->rs_label);
+	node_signals *sig = srv && n->services && n->reports ? node_signals_new(n->ep) : NULL;
+	int rc = sig ? 0 : -ENOMEM;
+	if (sig) {
+		plx_server_on_notify(srv, s_on_notify);
+		plx_server_on_reply(srv, s_on_reply);
+		plx_server_on_tick(srv, s_on_tick, S_TICK_MS);
+		fprintf(stderr, "plexus-node: %s serving at %s (cluster %s, etcd %s)\n",
+		        plx_ep_name(n->ep)->label, plx_ep_address(n->ep), n->cfg->cluster,
+		        n->cfg->etcd);
+		rc = plx_server_run(srv);
+	}
+	node_signals_destroy(&sig);
+	if (n->services) {
+		int stopped = node_services_stop_all(n->services, n->cfg->grace_ms);
+		fprintf(stderr,
+		        "plexus-node: leaving: %d services stopped, %zu exit reports unsent\n",
+		        stopped, n->reports ? node_reports_count(n->reports) : 0);
+	}
+	node_services_destroy(&n->services); /* answers what is still suspended */
+	node_reports_destroy(&n->reports);
+	plx_server_destroy(&srv);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	node_config cfg;
+	char err[1024];
+	int rc = node_config_parse(&cfg, argc, argv, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "plexus-node: %s\n%s", err,
+		        rc == EX_USAGE ? node_config_usage : "");
+		return rc;
+	}
+	if (cfg.help) {
+		fputs(node_config_usage, stdout);
+		return EX_OK;
+	}
+	if (node_signals_block() < 0 || (rc = s_mkdirs(cfg.log_dir)) < 0) {
+		fprintf(stderr, "plexus-node: log directory %s: %s\n", cfg.log_dir, strerror(-rc));
+		return EX_CANTCREAT;
+	}
+	plx_register_types(&plexus__node_type__descriptor);
+	plx_ctx *ctx = plx_ctx_new();
+	node n = {.cfg = &cfg};
+	node_register *reg = ctx ? node_register_new(&cfg, ctx, &n, &n.ep, err, sizeof err) : NULL;
+	if (!reg) {
+		fprintf(stderr, "plexus-node: %s\n", ctx ? err : "no ZeroMQ context");
+		plx_ctx_destroy(&ctx);
+		return EX_UNAVAILABLE;
+	}
+	rc = s_serve(&n, ctx);
+	node_register_destroy(&reg);
+	plx_ctx_destroy(&ctx);
+	if (rc < 0)
+		fprintf(stderr, "plexus-node: message loop: %s\n", plx_strerror(rc));
+	else
+		fprintf(stderr, "plexus-node: lease revoked, bye\n");
+	return rc < 0 ? EX_SOFTWARE : EX_OK;
+}

@@ -1,0 +1,152 @@
+/*
+ * node.h — plexus-node's modules and the state they share (docs/node-kernel.md).
+ *
+ * Entry points, by file:
+ *   config.c    node_config_parse, node_config_usage, node_label_ok
+ *   table.c     node_table
+ *   spawn.c     node_services_new, node_services_destroy, do_start, do_stop, do_signal, do_list,
+ *               node_services_exited, node_services_tick, node_services_stop_all, node_now_ms
+ *   exits.c     node_signals_block, node_signals_new, node_signals_destroy, node_reap,
+ *               node_reports_new, node_reports_destroy, node_reports_add, node_reports_flush,
+ *               node_reports_ack, node_reports_count
+ *   register.c  node_register_new, node_register_destroy
+ *   main.c      main (option parsing, set-up, the message loop), do_shutdown
+ */
+#ifndef PLEXUS_NODE_H
+#define PLEXUS_NODE_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <plexus/endpoint.h>
+#include <plexus/server.h>
+
+#include "plexus/proto/node.pb-c.h"
+
+#define NODE_CLUSTER_MAX     64
+#define NODE_ETCD_MAX        1024
+#define NODE_DEFAULT_TTL     2
+#define NODE_DEFAULT_GRACE   2000
+#define NODE_DEFAULT_LOG_DIR "/var/log/plexus"
+#define NODE_SIGNALS_LABEL   "node-signals" /* source of the node's own notifies */
+
+/* ---- config.c ---- */
+
+typedef struct node_config {
+	char name[PLX_NODE_MAX];
+	char etcd[NODE_ETCD_MAX];
+	char addr[16]; /* IPv4, dotted quad */
+	char cluster[NODE_CLUSTER_MAX];
+	int lease_ttl; /* seconds */
+	char rs_label[PLX_LABEL_MAX];
+	char log_dir[PATH_MAX];
+	char bind[PLX_ADDRESS_MAX];
+	int grace_ms; /* SIGTERM to SIGKILL, at NODE_STOP without a grace and at shutdown */
+	bool help;
+} node_config;
+
+/* Fills cfg from argv (options win) and from the kernel command line file (--cmdline FILE,
+ * default /proc/cmdline: plexus.node=, plexus.etcd=, plexus.addr=, plexus.cluster=).
+ * Returns 0, or a sysexits.h code with a one-line reason in err: EX_USAGE (a bad option or
+ * option value), EX_CONFIG (a bad or missing value from the kernel command line, or a
+ * required setting given nowhere), EX_NOINPUT (--cmdline FILE unreadable). cfg is untouched
+ * on failure. */
+int node_config_parse(node_config *cfg, int argc, char **argv, char *err, size_t errsize);
+extern const char node_config_usage[];
+/* True for a service label: 1..PLX_LABEL_MAX-1 bytes of [A-Za-z0-9._-], not starting with '.'
+ * or '-' (it names the service's log file). */
+bool node_label_ok(const char *label);
+
+/* ---- the node ---- */
+
+typedef struct node_services node_services;
+typedef struct node_reports node_reports;
+typedef struct node_signals node_signals;
+typedef struct node_register node_register;
+
+typedef struct node {
+	const node_config *cfg;
+	plx_ep *ep;
+	node_services *services;
+	node_reports *reports;
+	atomic_int running; /* services running, for the node record */
+} node;
+
+/* ---- table.c ---- */
+
+/* Returns the dispatch table (static storage, *n entries). START, STOP and SIGNAL are allowed
+ * from rs_label only; the string must outlive the table. */
+const plx_handler *node_table(const char *rs_label, size_t *n);
+
+/* ---- main.c ---- */
+
+/* IPC_SHUTDOWN from RS: leave the loop, stop every service, revoke the lease. */
+int do_shutdown(plx_call *call);
+
+/* ---- spawn.c ---- */
+
+/* The service table. NULL with errno on failure. */
+node_services *node_services_new(node *self);
+void node_services_destroy(node_services **self_p);
+int do_start(plx_call *call);
+int do_stop(plx_call *call);
+int do_signal(plx_call *call);
+int do_list(plx_call *call);
+/* Records that pid ended with waitpid status wstatus: fills *report (strings point into the
+ * table, valid until the next call), answers a pending NODE_STOP. Returns 0, or -ESRCH when
+ * pid is no service of ours. */
+int node_services_exited(node_services *self, pid_t pid, int wstatus, Plexus__NodeExit *report);
+/* Sends SIGKILL to services whose stop grace ran out. */
+void node_services_tick(node_services *self);
+/* Stops every service (SIGTERM, SIGKILL after grace_ms) and reaps them; blocks up to about
+ * grace_ms plus a second. Returns the number of services that were running. */
+int node_services_stop_all(node_services *self, int grace_ms);
+
+/* ---- exits.c ---- */
+
+/* Blocks SIGCHLD, SIGTERM, SIGINT and SIGPIPE in the calling thread: call first thing in
+ * main, before any thread starts, so that every thread inherits the mask. Returns 0 or a
+ * negative errno. */
+int node_signals_block(void);
+/* Starts a thread that reads those signals from a signalfd and turns them into notifies in
+ * ep's loop: NODE_CHILD for SIGCHLD, NODE_TERM for SIGTERM and SIGINT. NULL with errno. */
+node_signals *node_signals_new(plx_ep *ep);
+void node_signals_destroy(node_signals **self_p);
+/* Reaps every child that ended, records it in the service table and queues its report.
+ * Returns the number reaped. */
+int node_reap(node *self);
+/* The queue of exit reports for RS: kept until RS acknowledges each. */
+node_reports *node_reports_new(plx_ctx *ctx, plx_ep *ep, const char *rs_label);
+void node_reports_destroy(node_reports **self_p);
+/* Queues a copy of report and tries to send it. Returns 0 or -ENOMEM. */
+int node_reports_add(node_reports *self, const Plexus__NodeExit *report);
+/* Sends what is unsent, or unanswered for a second (RS restarted, its route just appeared).
+ * Returns the number still queued. */
+int node_reports_flush(node_reports *self);
+/* Drops the report whose NODE_EXIT request_id is answered by reply (owned by the caller).
+ * Returns 0 or -ENOENT. */
+int node_reports_ack(node_reports *self, const plx_msg *reply);
+/* The number of reports waiting. */
+size_t node_reports_count(const node_reports *self);
+
+/* ---- register.c ---- */
+
+/* Publishes the node: its endpoint node.<name> (a fresh generation) bound at cfg->bind, and
+ * its record nodes/<name>, both on one lease kept alive in the background; refreshes the
+ * record every TTL/2 from its own thread (re-registering if the lease was lost) and keeps an
+ * endpoint cache feeding ctx's routes. Sets *ep to the node's bound endpoint (owned by the
+ * register, created on the calling thread). NULL with errno; err says what failed. */
+node_register *node_register_new(const node_config *cfg, plx_ctx *ctx, node *n, plx_ep **ep,
+                                 char *err, size_t errsize);
+/* Stops the refresh, revokes the lease (removing the records), frees the endpoint cache and
+ * the endpoint. Accepts NULL. */
+void node_register_destroy(node_register **self_p);
+
+/* Unix time in milliseconds. */
+int64_t node_now_ms(void);
+
+#endif

@@ -1,0 +1,237 @@
+/*
+ * register.c — the node in the registry: its endpoint node.<name>, its record nodes/<name>,
+ * the lease both hang on, and the endpoint cache that resolves every other label.
+ *
+ * Entry points: node_register_new, node_register_destroy.
+ *
+ * The lease is renewed by the etcd client's own thread (every TTL/3). A thread of ours rewrites
+ * the node record every TTL/2 (services count, load average) and, when the lease was lost (etcd
+ * unreachable for longer than the TTL), takes a new one and publishes both records again. No
+ * etcd request runs on the message loop's thread after start-up.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "node.h"
+
+struct node_register {
+	const node_config *cfg;
+	node *node;
+	plx_etcd *etcd;
+	plx_lease *lease;
+	plx_epcache *cache;
+	plx_ep *ep;
+	plx_endpoint_rec rec;
+	char key[PATH_MAX];
+	bool failing; /* the last refresh failed (log transitions only) */
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+};
+
+static int s_err(char *err, size_t size, int rc, const char *what)
+{
+	const char *detail = plx_etcd_errmsg();
+	snprintf(err, size, "%s: %s%s%s", what, plx_strerror(rc), *detail ? ": " : "", detail);
+	return rc;
+}
+
+/* The 1, 5 and 15 minute load averages; zeros when /proc/loadavg cannot be read. */
+static void s_loadavg(double load[3])
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	load[0] = load[1] = load[2] = 0;
+	if (f) {
+		if (fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+			load[0] = load[1] = load[2] = 0;
+		fclose(f);
+	}
+}
+
+/* Writes nodes/<name> on the current lease. Returns 0 or an etcd error. */
+static int s_put_record(node_register *self)
+{
+	double load[3];
+	s_loadavg(load);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:i, s:[f,f,f]}", "name",
+	                      self->cfg->name, "addr", self->cfg->addr, "label", self->rec.label,
+	                      "generation", (json_int_t)self->rec.generation, "pid",
+	                      (json_int_t)getpid(), "start_time", (json_int_t)self->rec.start_time,
+	                      "updated", (json_int_t)node_now_ms(), "services",
+	                      atomic_load(&self->node->running), "load", load[0], load[1], load[2]);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	int rc = plx_etcd_put(self->etcd, self->key, text, strlen(text), plx_lease_id(self->lease),
+	                      NULL);
+	free(text);
+	return rc;
+}
+
+/* Publishes the endpoint and the record on the current lease. */
+static int s_publish(node_register *self, char *err, size_t size)
+{
+	int rc = plx_endpoint_publish(self->etcd, self->cfg->cluster, &self->rec,
+	                              plx_lease_id(self->lease));
+	if (rc < 0)
+		return s_err(err, size, rc, "publishing the node's endpoint");
+	rc = s_put_record(self);
+	return rc < 0 ? s_err(err, size, rc, "writing the node record") : 0;
+}
+
+/* One refresh: a new lease and both records if the lease died, else the record. */
+static int s_refresh(node_register *self, char *err, size_t size)
+{
+	if (!plx_lease_alive(self->lease)) {
+		plx_lease *lease = plx_lease_new(self->etcd, self->cfg->lease_ttl);
+		if (!lease)
+			return s_err(err, size, -errno, "renewing the node's lease");
+		plx_lease_destroy(&self->lease, false);
+		self->lease = lease;
+		fprintf(stderr, "plexus-node: lease lost; new lease %" PRId64 "\n",
+		        plx_lease_id(lease));
+		return s_publish(self, err, size);
+	}
+	int rc = s_put_record(self);
+	return rc < 0 ? s_err(err, size, rc, "refreshing the node record") : 0;
+}
+
+static void *s_refresher(void *arg)
+{
+	node_register *self = arg;
+	int period_ms = self->cfg->lease_ttl * 1000 / 2;
+	pthread_mutex_lock(&self->lock);
+	while (!self->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += period_ms / 1000;
+		ts.tv_nsec += (long)(period_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_cond_timedwait(&self->cond, &self->lock, &ts) != ETIMEDOUT ||
+		    self->stop)
+			continue;
+		pthread_mutex_unlock(&self->lock);
+		char err[512];
+		bool failed = s_refresh(self, err, sizeof err) < 0;
+		if (failed != self->failing)
+			fprintf(stderr, "plexus-node: %s\n",
+			        failed ? err : "registry reachable again");
+		self->failing = failed;
+		pthread_mutex_lock(&self->lock);
+	}
+	pthread_mutex_unlock(&self->lock);
+	return NULL;
+}
+
+/* The address peers use: the bound one, with a wildcard host replaced by the node's. */
+static void s_public_address(node_register *self)
+{
+	const char *bound = plx_ep_address(self->ep);
+	const char *port = strrchr(bound, ':');
+	if (strncmp(bound, "tcp://0.0.0.0:", 14) == 0 || strncmp(bound, "tcp://*:", 8) == 0)
+		snprintf(self->rec.address, sizeof self->rec.address, "tcp://%s%s", self->cfg->addr,
+		         port);
+	else
+		snprintf(self->rec.address, sizeof self->rec.address, "%s", bound);
+}
+
+/* Creates the endpoint with a fresh generation and binds it. */
+static int s_endpoint(node_register *self, plx_ctx *ctx, char *err, size_t size)
+{
+	plx_endpoint_rec *rec = &self->rec;
+	snprintf(rec->label, sizeof rec->label, "node.%.58s", self->cfg->name); /* config: <= 58 */
+	int rc = plx_generation_next(self->etcd, self->cfg->cluster, rec->label, &rec->generation);
+	if (rc < 0)
+		return s_err(err, size, rc, "taking a generation");
+	if (!(self->ep = plx_ep_new(ctx, rec->label, rec->generation)))
+		return s_err(err, size, -errno, "making the endpoint");
+	if ((rc = plx_ep_bind(self->ep, self->cfg->bind)) < 0) {
+		snprintf(err, size, "binding %s: %s", self->cfg->bind, plx_strerror(rc));
+		return rc;
+	}
+	s_public_address(self);
+	snprintf(rec->node, sizeof rec->node, "%s", self->cfg->name);
+	snprintf(rec->state, sizeof rec->state, "up");
+	rec->pid = getpid();
+	rec->start_time = node_now_ms();
+	return 0;
+}
+
+static int s_start(node_register *self, plx_ctx *ctx, char *err, size_t size)
+{
+	plx_etcd_opts opts = {.endpoints = self->cfg->etcd};
+	if (!(self->etcd = plx_etcd_new(&opts)))
+		return s_err(err, size, -errno, "etcd client");
+	if (!(self->lease = plx_lease_new(self->etcd, self->cfg->lease_ttl)))
+		return s_err(err, size, -errno, "taking a lease");
+	int rc = s_endpoint(self, ctx, err, size);
+	if (rc == 0)
+		rc = s_publish(self, err, size);
+	if (rc == 0 && !(self->cache = plx_epcache_new(self->etcd, self->cfg->cluster, ctx)))
+		rc = s_err(err, size, -errno, "endpoint cache");
+	if (rc == 0 && (rc = -pthread_create(&self->thread, NULL, s_refresher, self)) < 0)
+		snprintf(err, size, "refresh thread: %s", strerror(-rc));
+	self->thread_started = rc == 0;
+	return rc;
+}
+
+node_register *node_register_new(const node_config *cfg, plx_ctx *ctx, node *n, plx_ep **ep,
+                                 char *err, size_t errsize)
+{
+	node_register *self = calloc(1, sizeof *self);
+	if (!self)
+		return NULL;
+	self->cfg = cfg;
+	self->node = n;
+	snprintf(self->key, sizeof self->key, "/plexus/%s/nodes/%s", cfg->cluster, cfg->name);
+	pthread_mutex_init(&self->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&self->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	int rc = s_start(self, ctx, err, errsize);
+	if (rc < 0) {
+		node_register_destroy(&self);
+		errno = -rc;
+		return NULL;
+	}
+	*ep = self->ep;
+	return self;
+}
+
+void node_register_destroy(node_register **self_p)
+{
+	node_register *self = self_p ? *self_p : NULL;
+	if (!self)
+		return;
+	if (self->thread_started) {
+		pthread_mutex_lock(&self->lock);
+		self->stop = true;
+		pthread_cond_signal(&self->cond);
+		pthread_mutex_unlock(&self->lock);
+		pthread_join(self->thread, NULL);
+	}
+	plx_epcache_destroy(&self->cache);
+	plx_lease_destroy(&self->lease, true); /* the endpoint and the record go with it */
+	plx_ep_destroy(&self->ep);
+	plx_etcd_destroy(&self->etcd);
+	pthread_cond_destroy(&self->cond);
+	pthread_mutex_destroy(&self->lock);
+	free(self);
+	*self_p = NULL;
+}

@@ -1,0 +1,415 @@
+/*
+ * spawn.c — the services of this node: start, stop, signal, list, and the record of how each
+ * one ended.
+ *
+ * Entry points: node_services_new, node_services_destroy, do_start, do_stop, do_signal,
+ * do_list, node_services_exited, node_services_tick, node_services_stop_all.
+ *
+ * A service is a child process in its own process group, started by fork and exec with
+ * PR_SET_PDEATHSIG = SIGKILL (a service never outlives its node kernel), stdin from /dev/null
+ * and stdout and stderr appended to <log-dir>/<label>.log. Only the loop thread touches the
+ * table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node.h"
+
+extern char **environ;
+
+typedef struct s_service {
+	char label[PLX_LABEL_MAX];
+	uint64_t generation;
+	pid_t pid;
+	Plexus__ServiceState state;
+	int64_t start_ms;
+	int64_t kill_at; /* CLOCK_MONOTONIC ms at which STOPPING turns into SIGKILL; 0 none */
+	plx_call *stop_call;
+	bool has_exit;
+	Plexus__NodeExit exit;
+	struct s_service *next;
+} s_service;
+
+struct node_services {
+	node *node;
+	s_service *list;
+};
+
+static int64_t s_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t node_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+node_services *node_services_new(node *n)
+{
+	node_services *self = calloc(1, sizeof *self);
+	if (!self)
+		return NULL;
+	self->node = n;
+	return self;
+}
+
+void node_services_destroy(node_services **self_p)
+{
+	node_services *self = self_p ? *self_p : NULL;
+	if (!self)
+		return;
+	for (s_service *s = self->list, *next; s; s = next) {
+		next = s->next;
+		if (s->stop_call)
+			plx_call_reply(s->stop_call, -ECANCELED, NULL, NULL, 0);
+		free(s);
+	}
+	free(self);
+	*self_p = NULL;
+}
+
+static s_service *s_find(node_services *self, const char *label)
+{
+	for (s_service *s = self->list; s; s = s->next)
+		if (strcmp(s->label, label) == 0)
+			return s;
+	return NULL;
+}
+
+static bool s_running(const s_service *s)
+{
+	return s && s->state != PLEXUS__SERVICE_STATE__SERVICE_EXITED;
+}
+
+static s_service *s_running_service(plx_call *call, const char *label)
+{
+	node *n = plx_server_arg(call->server);
+	s_service *s = s_find(n->services, label);
+	return s_running(s) ? s : NULL;
+}
+
+/* ---- start ---- */
+
+static char *s_var(const char *name, const char *value)
+{
+	size_t size = strlen(name) + strlen(value) + 2;
+	char *var = malloc(size);
+	if (var)
+		snprintf(var, size, "%s=%s", name, value);
+	return var;
+}
+
+static void s_envp_free(char **envp)
+{
+	for (int i = 0; envp && i < 6; i++)
+		free(envp[i]);
+	free(envp);
+}
+
+/* The child's environment: ours first (getenv finds the first), then the request's, then the
+ * node's own. Caller frees the array and the first six strings. */
+static char **s_envp(const node_config *cfg, const Plexus__NodeStart *req)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **envp = calloc(6 + req->n_env + n + 1, sizeof *envp);
+	if (!envp)
+		return NULL;
+	char gen[24];
+	snprintf(gen, sizeof gen, "%" PRIu64, req->generation);
+	envp[0] = s_var("PLEXUS_LABEL", req->label);
+	envp[1] = s_var("PLEXUS_GENERATION", gen);
+	envp[2] = s_var("PLEXUS_NODE", cfg->name);
+	envp[3] = s_var("PLEXUS_ETCD", cfg->etcd);
+	envp[4] = s_var("PLEXUS_CLUSTER", cfg->cluster);
+	envp[5] = s_var("PLEXUS_ADDR", cfg->addr);
+	for (int i = 0; i < 6; i++)
+		if (!envp[i]) {
+			s_envp_free(envp);
+			return NULL;
+		}
+	memcpy(envp + 6, req->env, req->n_env * sizeof *envp);
+	memcpy(envp + 6 + req->n_env, environ, n * sizeof *envp);
+	return envp;
+}
+
+/* In the child: async-signal-safe calls only, then exec. Reports exec's errno on errfd. */
+static void s_child(int logfd, int errfd, pid_t parent, const char *program, char **argv,
+                    char **envp)
+{
+	sigset_t none;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	int null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+		_exit(127);
+	sigaction(SIGPIPE, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	execvpe(program, argv, envp);
+	int err = errno;
+	if (write(errfd, &err, sizeof err) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* Forks and execs; returns the pid, or a negative errno (exec's error included). */
+static pid_t s_spawn(int logfd, const char *program, char **argv, char **envp)
+{
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t parent = getpid(), pid = fork();
+	if (pid == 0)
+		s_child(logfd, pipefd[1], parent, program, argv, envp);
+	int err = pid < 0 ? errno : 0;
+	close(pipefd[1]);
+	if (pid > 0) {
+		setpgid(pid, pid); /* also here, so a signal right after start reaches the group */
+		if (read(pipefd[0], &err, sizeof err) == sizeof err)
+			waitpid(pid, NULL, 0);
+		else
+			err = 0;
+	}
+	close(pipefd[0]);
+	return err ? -err : pid;
+}
+
+static int s_open_log(const node_config *cfg, const char *label)
+{
+	char path[PATH_MAX + PLX_LABEL_MAX + 8];
+	snprintf(path, sizeof path, "%s/%s.log", cfg->log_dir, label);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+static int s_check_start(node *n, const Plexus__NodeStart *req)
+{
+	if (!node_label_ok(req->label) || !req->program[0] || req->generation == 0)
+		return -EINVAL;
+	return s_running(s_find(n->services, req->label)) ? -EEXIST : 0;
+}
+
+/* Starts the service; returns its pid or a negative errno. */
+static pid_t s_start(node *n, const Plexus__NodeStart *req)
+{
+	int logfd = s_open_log(n->cfg, req->label);
+	if (logfd < 0)
+		return logfd;
+	char *argv0[] = {req->program, NULL};
+	char **argv = req->n_argv ? calloc(req->n_argv + 1, sizeof *argv) : argv0;
+	char **envp = s_envp(n->cfg, req);
+	pid_t pid = -ENOMEM;
+	if (argv && envp) {
+		if (argv != argv0)
+			memcpy(argv, req->argv, req->n_argv * sizeof *argv);
+		pid = s_spawn(logfd, req->program, argv, envp);
+	}
+	if (argv != argv0)
+		free(argv);
+	s_envp_free(envp);
+	close(logfd);
+	return pid;
+}
+
+static s_service *s_entry(node_services *self, const char *label)
+{
+	s_service *s = s_find(self, label);
+	if (!s && (s = calloc(1, sizeof *s))) {
+		strcpy(s->label, label);
+		s->next = self->list;
+		self->list = s;
+	}
+	return s;
+}
+
+int do_start(plx_call *call)
+{
+	node *n = plx_server_arg(call->server);
+	const Plexus__NodeStart *req = (const Plexus__NodeStart *)call->body;
+	int rc = s_check_start(n, req);
+	s_service *s = rc == 0 ? s_entry(n->services, req->label) : NULL;
+	if (rc == 0 && !s)
+		rc = -ENOMEM;
+	pid_t pid = rc == 0 ? s_start(n, req) : rc;
+	if (pid < 0) {
+		fprintf(stderr, "plexus-node: start %s generation %" PRIu64 " (%s) failed: %s\n",
+		        req->label, req->generation, req->program, plx_strerror(pid));
+		return pid;
+	}
+	s->generation = req->generation;
+	s->pid = pid;
+	s->state = PLEXUS__SERVICE_STATE__SERVICE_RUNNING;
+	s->start_ms = node_now_ms();
+	s->kill_at = 0;
+	atomic_fetch_add(&n->running, 1);
+	fprintf(stderr, "plexus-node: started %s generation %" PRIu64 " pid %d: %s\n", s->label,
+	        s->generation, (int)pid, req->program);
+	Plexus__NodeStartReply reply = PLEXUS__NODE_START_REPLY__INIT;
+	reply.pid = pid;
+	plx_call_reply(call, 0, &reply.base, NULL, 0);
+	return PLX_SUSPEND;
+}
+
+/* ---- stop, signal ---- */
+
+int do_stop(plx_call *call)
+{
+	node *n = plx_server_arg(call->server);
+	const Plexus__NodeStop *req = (const Plexus__NodeStop *)call->body;
+	s_service *s = s_running_service(call, req->label);
+	if (!s)
+		return -ESRCH;
+	if (s->stop_call)
+		return -EALREADY;
+	int grace = req->grace_ms ? (int)req->grace_ms : n->cfg->grace_ms;
+	kill(-s->pid, SIGTERM);
+	s->state = PLEXUS__SERVICE_STATE__SERVICE_STOPPING;
+	s->kill_at = s_mono_ms() + grace;
+	s->stop_call = call;
+	fprintf(stderr, "plexus-node: stopping %s pid %d (SIGKILL in %d ms)\n", s->label,
+	        (int)s->pid, grace);
+	return PLX_SUSPEND; /* answered with the exit, by node_services_exited */
+}
+
+int do_signal(plx_call *call)
+{
+	const Plexus__NodeSignal *req = (const Plexus__NodeSignal *)call->body;
+	s_service *s = s_running_service(call, req->label);
+	if (req->signo <= 0 || req->signo >= NSIG)
+		return -EINVAL;
+	if (!s)
+		return -ESRCH;
+	fprintf(stderr, "plexus-node: signal %d to %s pid %d\n", req->signo, s->label, (int)s->pid);
+	return kill(s->pid, req->signo) < 0 ? -errno : 0;
+}
+
+/* ---- list ---- */
+
+static void s_fill(Plexus__NodeService *out, s_service *s)
+{
+	plexus__node_service__init(out);
+	out->label = s->label;
+	out->generation = s->generation;
+	out->pid = s->pid;
+	out->state = s->state;
+	out->start_time_ms = s->start_ms;
+	out->last_exit = s->has_exit ? &s->exit : NULL;
+}
+
+int do_list(plx_call *call)
+{
+	node *n = plx_server_arg(call->server);
+	size_t count = 0;
+	for (s_service *s = n->services->list; s; s = s->next)
+		count++;
+	Plexus__NodeService *items = calloc(count + 1, sizeof *items);
+	Plexus__NodeService **ptrs = calloc(count + 1, sizeof *ptrs);
+	if (!items || !ptrs) {
+		free(items);
+		free(ptrs);
+		return -ENOMEM;
+	}
+	size_t i = 0;
+	for (s_service *s = n->services->list; s; s = s->next, i++) {
+		s_fill(&items[i], s);
+		ptrs[i] = &items[i];
+	}
+	Plexus__NodeListReply reply = PLEXUS__NODE_LIST_REPLY__INIT;
+	reply.node = (char *)n->cfg->name;
+	reply.n_services = count;
+	reply.services = ptrs;
+	plx_call_reply(call, 0, &reply.base, NULL, 0);
+	free(items);
+	free(ptrs);
+	return PLX_SUSPEND;
+}
+
+/* ---- exits ---- */
+
+int node_services_exited(node_services *self, pid_t pid, int wstatus, Plexus__NodeExit *report)
+{
+	s_service *s = self->list;
+	while (s && !(s->pid == pid && s_running(s)))
+		s = s->next;
+	if (!s)
+		return -ESRCH;
+	plexus__node_exit__init(&s->exit);
+	s->exit.label = s->label;
+	s->exit.generation = s->generation;
+	s->exit.pid = pid;
+	s->exit.signaled = WIFSIGNALED(wstatus);
+	s->exit.status = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+	s->exit.time_ms = node_now_ms();
+	s->exit.node = (char *)self->node->cfg->name;
+	s->has_exit = true;
+	s->state = PLEXUS__SERVICE_STATE__SERVICE_EXITED;
+	s->kill_at = 0;
+	atomic_fetch_sub(&self->node->running, 1);
+	if (s->stop_call)
+		plx_call_reply(s->stop_call, 0, &s->exit.base, NULL, 0);
+	s->stop_call = NULL;
+	*report = s->exit;
+	return 0;
+}
+
+void node_services_tick(node_services *self)
+{
+	int64_t now = s_mono_ms();
+	for (s_service *s = self->list; s; s = s->next)
+		if (s->state == PLEXUS__SERVICE_STATE__SERVICE_STOPPING && s->kill_at &&
+		    now >= s->kill_at) {
+			fprintf(stderr, "plexus-node: %s pid %d outlived its grace: SIGKILL\n",
+			        s->label, (int)s->pid);
+			kill(-s->pid, SIGKILL);
+			s->kill_at = 0;
+		}
+}
+
+/* Waits for SIGCHLD (blocked, so it stays pending) up to ms, then reaps. */
+static void s_wait_children(node_services *self, int ms)
+{
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+	sigtimedwait(&chld, NULL, &ts);
+	node_reap(self->node);
+}
+
+int node_services_stop_all(node_services *self, int grace_ms)
+{
+	int stopped = 0;
+	for (s_service *s = self->list; s; s = s->next)
+		if (s_running(s)) {
+			kill(-s->pid, SIGTERM);
+			s->state = PLEXUS__SERVICE_STATE__SERVICE_STOPPING;
+			s->kill_at = s_mono_ms() + grace_ms;
+			stopped++;
+		}
+	int64_t end = s_mono_ms() + grace_ms + 1000;
+	while (atomic_load(&self->node->running) > 0 && s_mono_ms() < end) {
+		s_wait_children(self, 20);
+		node_services_tick(self);
+	}
+	return stopped;
+}
