@@ -117,7 +117,11 @@ int main(int argc, char **argv)
 		fputs(node_config_usage, stdout);
 		return EX_OK;
 	}
-	if (node_signals_block() < 0 || (rc = s_mkdirs(cfg.log_dir)) < 0) {
+	if ((rc = node_signals_block()) < 0) {
+		fprintf(stderr, "plexus-node: blocking signals: %s\n", strerror(-rc));
+		return EX_OSERR;
+	}
+	if ((rc = s_mkdirs(cfg.log_dir)) < 0) {
 		fprintf(stderr, "plexus-node: log directory %s: %s\n", cfg.log_dir, strerror(-rc));
 		return EX_CANTCREAT;
 	}

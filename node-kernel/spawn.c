@@ -206,6 +206,9 @@ static int s_check_start(node *n, const Plexus__NodeStart *req)
 {
 	if (!node_label_ok(req->label) || !req->program[0] || req->generation == 0)
 		return -EINVAL;
+	for (size_t i = 0; i < req->n_env; i++)
+		if (!strchr(req->env[i], '=') || req->env[i][0] == '=')
+			return -EINVAL;
 	return s_running(s_find(n->services, req->label)) ? -EEXIST : 0;
 }
 
@@ -281,7 +284,8 @@ int do_stop(plx_call *call)
 		return -ESRCH;
 	if (s->stop_call)
 		return -EALREADY;
-	int grace = req->grace_ms ? (int)req->grace_ms : n->cfg->grace_ms;
+	int grace = req->grace_ms ? (int)(req->grace_ms < 600000 ? req->grace_ms : 600000)
+	                          : n->cfg->grace_ms;
 	kill(-s->pid, SIGTERM);
 	s->state = PLEXUS__SERVICE_STATE__SERVICE_STOPPING;
 	s->kill_at = s_mono_ms() + grace;

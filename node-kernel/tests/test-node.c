@@ -111,10 +111,9 @@ static int64_t s_until_key(fixture *f, const char *kind, const char *name, bool 
 
 static int s_start_node(fixture *f, int i)
 {
-	char name[16], logs[300], *asan = getenv("ASAN_OPTIONS"), *ubsan = getenv("UBSAN_OPTIONS");
+	char name[16], *asan = getenv("ASAN_OPTIONS"), *ubsan = getenv("UBSAN_OPTIONS");
 	char asan_env[512], ubsan_env[512];
 	snprintf(name, sizeof name, "n%d", i);
-	snprintf(logs, sizeof logs, "%s/%s", f->dir, name);
 	snprintf(asan_env, sizeof asan_env, "ASAN_OPTIONS=%s", asan ? asan : "");
 	snprintf(ubsan_env, sizeof ubsan_env, "UBSAN_OPTIONS=%s", ubsan ? ubsan : "");
 	char *argv[] = {PLEXUS_NODE_BIN,
@@ -129,7 +128,7 @@ static int s_start_node(fixture *f, int i)
 	                "--lease-ttl",
 	                "2",
 	                "--log-dir",
-	                logs,
+	                f->dir,
 	                "--grace",
 	                "500",
 	                "--cmdline",
@@ -195,11 +194,12 @@ static int s_prepare(fixture *f)
 		print_error("harness: %s\n", netns_error());
 		return -1;
 	}
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	snprintf(f->dir, sizeof f->dir, "%s/plexus-node-test-XXXXXX", tmp);
+	/* Service logs go to the harness's run directory: removed with the cluster, kept with
+	 * the nodes' own logs when a test fails. */
+	snprintf(f->dir, sizeof f->dir, "%s", netns_run_dir(f->c));
 	/* This thread lives on the hub for the test, as RS would: its sockets, and the threads
 	 * the transport and etcd client start, are there. */
-	if (!mkdtemp(f->dir) || s_enter_hub(f) < 0)
+	if (s_enter_hub(f) < 0)
 		return -1;
 	plx_register_types(&plexus__node_type__descriptor);
 	plx_etcd_opts opts = {.endpoints = netns_hub_etcd_endpoints(f->c)};
@@ -259,13 +259,6 @@ static int s_teardown(void **state)
 	if (!f->passed && f->c)
 		netns_cluster_failed(f->c);
 	netns_cluster_destroy(&f->c);
-	if (f->dir[0]) {
-		char cmd[300];
-		if (!f->passed)
-			fprintf(stderr, "service logs in %s\n", f->dir);
-		else if (snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir) > 0 && system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", f->dir);
-	}
 	free(f);
 	return 0;
 }
@@ -439,6 +432,22 @@ static void s_check_record(fixture *f, int i, int64_t *lease)
 	plx_kv_free(&kv);
 }
 
+/* An integer field of node name's record, or -1. */
+static int64_t s_record_int(fixture *f, const char *name, const char *field)
+{
+	char key[256];
+	plx_kv *kv = NULL;
+	s_key(key, sizeof key, "nodes", name);
+	if (plx_etcd_get(f->etcd, key, &kv) < 0)
+		return -1;
+	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
+	json_t *v = json_object_get(o, field);
+	int64_t value = json_is_integer(v) ? json_integer_value(v) : -1;
+	json_decref(o);
+	plx_kv_free(&kv);
+	return value;
+}
+
 /* Runs `plexus node ls` in this process, capturing its output. */
 static int s_node_ls(fixture *f, char *out, size_t size)
 {
@@ -512,6 +521,13 @@ static void test_sigkill_is_reported(void **state)
 	assert_int_equal(s->generation, 7);
 	assert_null(s->last_exit);
 	protobuf_c_message_free_unpacked(&list->base, NULL);
+	/* the node record counts it at its next refresh (every TTL/2) */
+	int64_t counted = -1;
+	for (int64_t end = s_now_ms() + S_TTL * 1000 + 500; counted != 1 && s_now_ms() < end;) {
+		usleep(50 * 1000);
+		counted = s_record_int(f, "n0", "services");
+	}
+	assert_int_equal(counted, 1);
 
 	int64_t t0 = s_now_ms();
 	assert_int_equal(s_signal(f->rs, 0, "sleeper", SIGKILL), 0);
@@ -568,7 +584,7 @@ static void test_exit_status_and_log(void **state)
 	assert_null(s_expect_exit(f->rs, 1500, 0));
 
 	char path[400];
-	snprintf(path, sizeof path, "%s/n0/three.log", f->dir);
+	snprintf(path, sizeof path, "%s/three.log", f->dir);
 	assert_true(s_file_has(path, "hello from three\n"));
 	f->passed = true;
 }
@@ -595,6 +611,14 @@ static void test_policy_and_bad_requests(void **state)
 	/* bad starts from rs */
 	assert_int_equal(s_start(f->rs, 0, "../x", 1, sleep_argv, &pid), -EINVAL);
 	assert_int_equal(s_start(f->rs, 0, "nogen", 0, sleep_argv, &pid), -EINVAL);
+	Plexus__NodeStart bad = PLEXUS__NODE_START__INIT;
+	bad.label = "badenv";
+	bad.program = "/bin/sleep";
+	bad.generation = 1;
+	bad.env = (char *[]){"NOEQUALS"};
+	bad.n_env = 1;
+	assert_int_equal(s_call(f->rs, "node.n0", PLEXUS__NODE_TYPE__NODE_START, &bad.base, NULL),
+	                 -EINVAL);
 	assert_int_equal(
 	    s_start(f->rs, 0, "missing", 1, (char *[]){"/nonexistent/prog", NULL}, &pid), -ENOENT);
 	assert_int_equal(pid, 0);
@@ -621,7 +645,7 @@ static void test_stop(void **state)
 	                NULL};
 	assert_int_equal(s_start(f->rs, 1, "stubborn", 1, argv, &stubborn), 0);
 	char path[400];
-	snprintf(path, sizeof path, "%s/n1/stubborn.log", f->dir);
+	snprintf(path, sizeof path, "%s/stubborn.log", f->dir);
 	for (int64_t end = s_now_ms() + 3000; !s_file_has(path, "ready") && s_now_ms() < end;)
 		usleep(10 * 1000);
 	assert_true(s_file_has(path, "ready"));
@@ -743,6 +767,25 @@ static void test_sigterm_stops_services(void **state)
 	f->passed = true;
 }
 
+/* IPC_SHUTDOWN from rs: the node answers, stops its service and leaves with its records. */
+static void test_shutdown_from_rs(void **state)
+{
+	fixture *f = *state;
+	int64_t pid = 0;
+	assert_int_equal(s_start(f->rs, 1, "busy", 1, (char *[]){"/bin/sleep", "30", NULL}, &pid),
+	                 0);
+	assert_int_equal(s_call(f->rs, "node.n1", PLEXUS__IPC_TYPE__IPC_SHUTDOWN, NULL, NULL), 0);
+	int status = -1;
+	assert_int_equal(netns_wait(f->c, f->node[1], &status, 5000), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(s_gone((pid_t)pid));
+	assert_false(s_exists(f, "nodes", "n1"));
+	assert_false(s_exists(f, "ep", "node.n1"));
+	assert_true(s_exists(f, "nodes", "n0"));
+	f->passed = true;
+}
+
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
 
 int main(void)
@@ -756,6 +799,7 @@ int main(void)
 	    S_TEST(test_report_waits_for_rs),
 	    S_TEST(test_killed_node_disappears),
 	    S_TEST(test_sigterm_stops_services),
+	    S_TEST(test_shutdown_from_rs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
