@@ -8,8 +8,8 @@
  * again and an answered one is not; START/STOP/SIGNAL/IPC_SHUTDOWN from another label are
  * -PLX_ECALLDENIED while NODE_LIST and IPC_PING are open; bad starts; STOP with SIGTERM and
  * with SIGKILL after the grace; reports wait while rs has no route and arrive once it has one;
- * a killed node's records vanish within TTL + 1 s; SIGTERM stops a node's services and removes
- * its record at once.
+ * a killed node's records vanish within TTL + 1 s; SIGTERM, and IPC_SHUTDOWN from rs, stop a
+ * node's services and remove its records at once.
  */
 #include <errno.h>
 #include <fcntl.h>
