@@ -167,30 +167,11 @@ static int s_enter_hub(fixture *f)
 	return rc;
 }
 
-/* Gives the hub's bridge a fixed MAC address. Without one, Linux gives a bridge the lowest MAC
- * of its ports, so killing a node can change it, and the other nodes, whose ARP caches still
- * hold the old one, lose the hub (and etcd, and their leases) for seconds. The harness names
- * the bridge b<tag> and the hub's ports v<tag>n<i>. */
-static int s_fix_bridge_mac(fixture *f)
-{
-	char tag[8], bridge[16], mac[32];
-	const char *veth = netns_veth(f->c, 0);
-	if (!veth || sscanf(veth, "v%6[0-9a-f]n", tag) != 1)
-		return -1;
-	snprintf(bridge, sizeof bridge, "b%s", tag);
-	snprintf(mac, sizeof mac, "02:%.2s:%.2s:%.2s:fe:fe", tag, tag + 2, tag + 4);
-	char *argv[] = {"ip", "link", "set", "dev", bridge, "address", mac, NULL};
-	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	int status = -1;
-	int rc = netns_run(f->c, NETNS_HUB, argv, envp, 10000, &status);
-	return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
 /* Brings up the cluster, etcd, this process's rs and the two nodes. Returns 0 or -1. */
 static int s_prepare(fixture *f)
 {
 	f->c = netns_cluster_new(S_NODES, NULL);
-	if (!f->c || s_fix_bridge_mac(f) < 0 || netns_hub_etcd_start(f->c, 1) < 0) {
+	if (!f->c || netns_hub_etcd_start(f->c, 1) < 0) {
 		print_error("harness: %s\n", netns_error());
 		return -1;
 	}

@@ -381,15 +381,20 @@ static int s_ip(netns_cluster *self, ...)
 static int s_hub_up(netns_cluster *self)
 {
 	const char *ns = self->hub.ns, *br = self->bridge;
-	char cidr[32];
+	char cidr[32], mac[24];
 	snprintf(cidr, sizeof cidr, "%s/24", self->hub.addr);
+	/* A fixed address: otherwise Linux gives a bridge the lowest address of its ports, so
+	 * killing a node could change it under the other nodes' ARP caches, cutting them off
+	 * from the hub (and etcd, and their leases) for seconds. */
+	snprintf(mac, sizeof mac, "02:%.2s:%.2s:%.2s:fe:fe", self->tag, self->tag + 2,
+	         self->tag + 4);
 	self->hub.up = true;
 	int rc = s_ip(self, "netns", "add", ns, NULL);
 	if (rc == 0)
 		rc = s_ip(self, "-n", ns, "link", "set", "lo", "up", NULL);
 	if (rc == 0)
-		rc = s_ip(self, "-n", ns, "link", "add", br, "type", "bridge", "forward_delay", "0",
-		          NULL);
+		rc = s_ip(self, "-n", ns, "link", "add", br, "address", mac, "type", "bridge",
+		          "forward_delay", "0", NULL);
 	if (rc == 0)
 		rc = s_ip(self, "-n", ns, "addr", "add", cidr, "dev", br, NULL);
 	if (rc == 0)
