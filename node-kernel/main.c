@@ -30,7 +30,9 @@ int do_shutdown(plx_call *call)
 static void s_on_notify(plx_server *server, plx_msg *msg)
 {
 	node *n = plx_server_arg(server);
-	if (strcmp(msg->source.label, NODE_SIGNALS_LABEL) == 0) {
+	/* Only the node's own signal thread may make it reap or leave; a peer claiming its label
+	 * over the wire is ignored. */
+	if (plx_msg_is_local(msg) && strcmp(msg->source.label, NODE_SIGNALS_LABEL) == 0) {
 		if (msg->type == PLEXUS__NODE_TYPE__NODE_CHILD)
 			node_reap(n);
 		else if (msg->type == PLEXUS__NODE_TYPE__NODE_TERM) {

@@ -127,7 +127,8 @@ struct plx_msg_private {
 	uint8_t routing_id[256];
 	size_t routing_id_size; /* 0: arrived on a DEALER (a reply or a mailbox message) */
 	atomic_bool replied;
-	plx_msg *next;                                       /* in a plx_queue */
+	bool local;    /* raised in this process by plx_ep_notify_local */
+	plx_msg *next; /* in a plx_queue */
 	_Alignas(max_align_t) uint8_t arena[PLX_ARENA_SIZE]; /* last: not zeroed */
 };
 

@@ -1,8 +1,8 @@
 /*
  * msg.c — received messages and the queues that hold them back for plx_receive.
  *
- * Entry points: plx_msg_unpack, plx_msg_destroy; internal plx__msg_new, plx__queue_push,
- * plx__queue_pop, plx__queue_clear.
+ * Entry points: plx_msg_unpack, plx_msg_is_local, plx_msg_destroy; internal plx__msg_new,
+ * plx__queue_push, plx__queue_pop, plx__queue_clear.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +56,11 @@ void plx_msg_destroy(plx_msg **msg_p)
 		plexus__envelope__free_unpacked(msg->priv->envelope, &msg->priv->allocator);
 	free(msg);
 	*msg_p = NULL;
+}
+
+bool plx_msg_is_local(const plx_msg *msg)
+{
+	return msg->priv->local;
 }
 
 ProtobufCMessage *plx_msg_unpack(const plx_msg *msg, const ProtobufCMessageDescriptor *descriptor)

@@ -308,6 +308,7 @@ int plx_ep_notify_local(plx_ep *self, const plx_name *source, uint32_t type)
 	}
 	msg->kind = PLX_NOTIFY;
 	msg->type = type;
+	msg->priv->local = true;
 	msg->source = *source;
 	msg->destination = self->name;
 	h->tag = 'N';

@@ -206,6 +206,7 @@ static void test_local_notifies_reach_the_owner(void **state)
 	assert_int_equal(msg->kind, PLX_NOTIFY);
 	assert_string_equal(msg->source.label, "timer");
 	assert_string_equal(msg->destination.label, "worker-pool");
+	assert_true(plx_msg_is_local(msg));
 	plx_msg_destroy(&msg);
 	assert_int_equal(plx_receive(f->client, &msg, 100), -ETIMEDOUT);
 	plx_name nobody = {.label = ""};

@@ -191,6 +191,7 @@ static void test_receive_reply_and_notify_between_two_endpoints(void **state)
 	while (plx_receive(f->client, &msg, 200) == 0) {
 		assert_string_equal(msg->source.label, "peer");
 		assert_int_equal(msg->source.generation, 3);
+		assert_false(plx_msg_is_local(msg)); /* it came over a socket */
 		if (msg->kind == PLX_NOTIFY) {
 			notifies++;
 			assert_int_equal(msg->type, PLEXUS__IPC_TYPE__IPC_PING);

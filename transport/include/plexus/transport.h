@@ -7,7 +7,7 @@
  *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_destroy
  *   plx_sendrec, plx_asynsend, plx_notify, plx_ep_notify_local, plx_receive, plx_reply,
  *   plx_ep_wake
- *   plx_msg_unpack, plx_msg_destroy
+ *   plx_msg_unpack, plx_msg_is_local, plx_msg_destroy
  *   plx_trace_set, plx_trace_enabled, plx_type_name, plx_register_types
  *
  * A context (one per process) holds the ZeroMQ context, the route table that maps a service
@@ -188,6 +188,9 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
  * protobuf_c_message_free_unpacked, or NULL when the body does not parse (errno EBADMSG). An
  * empty body unpacks to the type's defaults. */
 ProtobufCMessage *plx_msg_unpack(const plx_msg *msg, const ProtobufCMessageDescriptor *descriptor);
+/* Returns true when msg was raised inside this process with plx_ep_notify_local, false when
+ * it came over a socket. A peer can claim any source label; only this tells them apart. */
+bool plx_msg_is_local(const plx_msg *msg);
 /* Frees the message and sets *msg_p to NULL. Accepts NULL. */
 void plx_msg_destroy(plx_msg **msg_p);
 
