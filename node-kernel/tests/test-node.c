@@ -193,14 +193,21 @@ static int s_prepare(fixture *f)
 		if (s_start_node(f, i) < 0)
 			return -1;
 	for (int i = 0; i < S_NODES; i++) {
-		char label[16];
+		char label[16], name[16];
 		snprintf(label, sizeof label, "node.n%d", i);
+		snprintf(name, sizeof name, "n%d", i);
 		for (int64_t end = s_now_ms() + 10000;
 		     plx_route_lookup(f->ctx, label, NULL, NULL, 0) != 0; usleep(10 * 1000))
 			if (s_now_ms() > end) {
 				print_error("node %d did not register\n", i);
 				return -1;
 			}
+		/* The node record is written by the node's refresh thread, a moment after the
+		 * endpoint: wait for it too before any test looks. */
+		if (s_until_key(f, "nodes", name, true, 10000) < 0) {
+			print_error("node %d wrote no node record\n", i);
+			return -1;
+		}
 	}
 	return 0;
 }
