@@ -66,18 +66,6 @@ static int64_t s_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool s_gone(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return true;
-	bool zombie = fgets(line, sizeof line, f) && strstr(line, ") Z ");
-	fclose(f);
-	return zombie;
-}
-
 static void s_key(char *buf, size_t size, const char *kind, const char *name)
 {
 	snprintf(buf, size, "/plexus/%s/%s/%s", S_CLUSTER, kind, name);
@@ -531,7 +519,7 @@ static void test_sigkill_is_reported(void **state)
 	assert_int_equal(e->status, SIGKILL);
 	assert_string_equal(e->node, "n0");
 	protobuf_c_message_free_unpacked(&e->base, NULL);
-	assert_true(s_gone((pid_t)pid));
+	assert_true(netns_pid_gone((pid_t)pid));
 
 	list = s_list(f->rs, 0);
 	s = s_find(list, "sleeper");
@@ -618,7 +606,7 @@ static void test_policy_and_bad_requests(void **state)
 	stop.label = "nobody";
 	assert_int_equal(s_call(f->rs, "node.n0", PLEXUS__NODE_TYPE__NODE_STOP, &stop.base, NULL),
 	                 -ESRCH);
-	assert_false(s_gone((pid_t)pid));
+	assert_false(netns_pid_gone((pid_t)pid));
 	f->passed = true;
 }
 
@@ -671,8 +659,8 @@ static void test_stop(void **state)
 		assert_non_null(e);
 		protobuf_c_message_free_unpacked(&e->base, NULL);
 	}
-	assert_true(s_gone((pid_t)pid));
-	assert_true(s_gone((pid_t)stubborn));
+	assert_true(netns_pid_gone((pid_t)pid));
+	assert_true(netns_pid_gone((pid_t)stubborn));
 	f->passed = true;
 }
 
@@ -742,7 +730,7 @@ static void test_sigterm_stops_services(void **state)
 	print_message("node exited %" PRId64 " ms after SIGTERM\n", took);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_true(s_gone((pid_t)pid));
+	assert_true(netns_pid_gone((pid_t)pid));
 	/* the lease was revoked on the way out: no waiting for the TTL */
 	assert_false(s_exists(f, "nodes", "n0"));
 	assert_false(s_exists(f, "ep", "node.n0"));
@@ -767,7 +755,7 @@ static void test_shutdown_from_rs(void **state)
 	assert_int_equal(netns_wait(f->c, f->node[1], &status, 5000), 0);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_true(s_gone((pid_t)pid));
+	assert_true(netns_pid_gone((pid_t)pid));
 	assert_false(s_exists(f, "nodes", "n1"));
 	assert_false(s_exists(f, "ep", "node.n1"));
 	assert_true(s_exists(f, "nodes", "n0"));

@@ -21,7 +21,7 @@
 #include <plexus/endpoint.h>
 #include <plexus/registry_cli.h>
 
-#include "etcd_harness.h"
+#include "etcd_fixture.h"
 
 static plx_etcdh *s_h;
 static char s_out[65536];
@@ -29,16 +29,13 @@ static char s_out[65536];
 static int s_setup(void **state)
 {
 	(void)state;
-	s_h = plx_etcdh_start(1);
-	if (!s_h)
-		fprintf(stderr, "harness: %s\n", plx_etcdh_error());
-	return s_h ? 0 : -1;
+	return etcd_fixture_start(&s_h, NULL);
 }
 
 static int s_teardown(void **state)
 {
 	(void)state;
-	plx_etcdh_stop(&s_h);
+	etcd_fixture_stop(&s_h, NULL);
 	return 0;
 }
 

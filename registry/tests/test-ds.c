@@ -19,7 +19,7 @@
 
 #include "plexus/proto/ds.pb-c.h"
 
-#include "etcd_harness.h"
+#include "etcd_fixture.h"
 
 static plx_etcdh *s_h;
 static plx_etcd *s_etcd;
@@ -27,21 +27,13 @@ static plx_etcd *s_etcd;
 static int s_setup(void **state)
 {
 	(void)state;
-	s_h = plx_etcdh_start(1);
-	if (!s_h) {
-		fprintf(stderr, "harness: %s\n", plx_etcdh_error());
-		return -1;
-	}
-	plx_etcd_opts opts = {.endpoints = plx_etcdh_endpoints(s_h), .timeout_ms = 2000};
-	s_etcd = plx_etcd_new(&opts);
-	return s_etcd ? 0 : -1;
+	return etcd_fixture_start(&s_h, &s_etcd);
 }
 
 static int s_teardown(void **state)
 {
 	(void)state;
-	plx_etcd_destroy(&s_etcd);
-	plx_etcdh_stop(&s_h);
+	etcd_fixture_stop(&s_h, &s_etcd);
 	return 0;
 }
 

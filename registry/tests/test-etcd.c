@@ -17,7 +17,7 @@
 
 #include <plexus/etcd.h>
 
-#include "etcd_harness.h"
+#include "etcd_fixture.h"
 
 static plx_etcdh *s_h;
 
@@ -33,16 +33,13 @@ typedef struct s_log {
 static int s_setup(void **state)
 {
 	(void)state;
-	s_h = plx_etcdh_start(1);
-	if (!s_h)
-		fprintf(stderr, "harness: %s\n", plx_etcdh_error());
-	return s_h ? 0 : -1;
+	return etcd_fixture_start(&s_h, NULL);
 }
 
 static int s_teardown(void **state)
 {
 	(void)state;
-	plx_etcdh_stop(&s_h);
+	etcd_fixture_stop(&s_h, NULL);
 	return 0;
 }
 

@@ -1037,6 +1037,18 @@ static int s_connect_wait(int fd, const struct sockaddr_in *sa, int timeout_ms)
 	return -err;
 }
 
+bool netns_pid_gone(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	bool zombie = fgets(line, sizeof line, f) && strstr(line, ") Z ");
+	fclose(f);
+	return zombie;
+}
+
 int netns_tcp_probe(netns_cluster *self, int place, const char *addr, int port, int timeout_ms)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};

@@ -6,9 +6,9 @@
  * netns_cluster_new, netns_cluster_destroy, netns_cluster_failed, netns_nodes, netns_node_addr,
  * netns_hub_addr, netns_ns_path, netns_veth, netns_run_dir, netns_log_path, netns_exec,
  * netns_wait, netns_run, netns_kill_node, netns_revive_node, netns_node_up, netns_cut_link,
- * netns_restore_link, netns_call, netns_socket, netns_tcp_probe, netns_hub_etcd_start,
- * netns_hub_etcd_endpoints, netns_hub_etcd, netns_hub_etcd_stop, netns_read_log,
- * netns_save_logs.
+ * netns_restore_link, netns_call, netns_socket, netns_tcp_probe, netns_pid_gone,
+ * netns_hub_etcd_start, netns_hub_etcd_endpoints, netns_hub_etcd, netns_hub_etcd_stop,
+ * netns_read_log, netns_save_logs.
  *
  * What a cluster is. Namespaces plx-<pid>-<tag>-hub and plx-<pid>-<tag>-n<i> (tag: 6 random
  * hex digits); in the hub a bridge b<tag> holding <subnet>.1/24; node i has eth0 holding
@@ -151,6 +151,8 @@ int netns_socket(netns_cluster *self, int place, int domain, int type, int proto
  * answered (connected, or refused: nothing listens), -ETIMEDOUT, -EHOSTUNREACH or another
  * negative errno when it did not. */
 int netns_tcp_probe(netns_cluster *self, int place, const char *addr, int port, int timeout_ms);
+/* True when pid no longer runs: gone, or a zombie nobody has reaped yet. */
+bool netns_pid_gone(pid_t pid);
 
 /* Starts a private etcd of members members on the hub address, in the hub namespace (the
  * registry's test harness); nodes reach it at netns_hub_etcd_endpoints. Returns 0, -EALREADY,

@@ -57,24 +57,11 @@ static bool s_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-/* True when pid no longer runs (gone, or a zombie nobody reaped yet). */
-static bool s_gone(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return true;
-	bool zombie = fgets(line, sizeof line, f) && strstr(line, ") Z ");
-	fclose(f);
-	return zombie;
-}
-
 static bool s_wait_gone(pid_t pid, int ms)
 {
-	for (int64_t end = s_now_ms() + ms; !s_gone(pid) && s_now_ms() < end;)
+	for (int64_t end = s_now_ms() + ms; !netns_pid_gone(pid) && s_now_ms() < end;)
 		usleep(5 * 1000);
-	return s_gone(pid);
+	return netns_pid_gone(pid);
 }
 
 static const char *s_addr(netns_cluster *c, int place)
@@ -297,8 +284,8 @@ static void s_start_sleepers(netns_cluster *c, int place, pid_t *direct, pid_t *
 	*daemon = (pid_t)atoi(at + 1);
 	free(log);
 	assert_true(*daemon > 0);
-	assert_false(s_gone(*direct));
-	assert_false(s_gone(*daemon));
+	assert_false(netns_pid_gone(*direct));
+	assert_false(netns_pid_gone(*daemon));
 	assert_true(s_same_netns(*daemon, netns_ns_path(c, place)));
 }
 
@@ -560,7 +547,7 @@ static void test_reaper_after_sigkill(void **state)
 	/* what SIGKILL left: namespaces, a process in one, the run directory, the state file */
 	for (int i = 0; i < 3; i++)
 		assert_true(s_exists(d.ns[i]));
-	assert_false(s_gone(d.daemon));
+	assert_false(netns_pid_gone(d.daemon));
 	assert_true(s_wait_gone(d.direct, 2000)); /* PR_SET_PDEATHSIG */
 	assert_true(s_exists(d.run_dir));
 	assert_int_equal(s_count_state_files(dir), 1);
