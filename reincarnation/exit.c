@@ -1,0 +1,182 @@
+/*
+ * exit.c — what node kernels tell RS: exit reports (NODE_EXIT) and the replies to RS's own
+ * asynsends (NODE_START, NODE_SIGNAL, NODE_STOP, IPC_PING), matched by request id.
+ *
+ * Entry points: do_exit, rs_on_reply, rs_pending_add, rs_pending_expire.
+ *
+ * A report can come twice (the node sends it again when RS's answer is lost) and can come
+ * from a generation RS has already replaced; label + generation + pid say which instance it
+ * is, and only the current one's first report counts.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plexus/proto/ipc.pb-c.h"
+#include "rs.h"
+
+int rs_pending_add(rs *self, uint64_t id, rs_pending_kind kind, const char *label,
+                   uint64_t generation)
+{
+	if (self->npending == RS_PENDING_MAX)
+		rs_pending_expire(self, rs_mono_ms() - 1000);
+	if (self->npending == RS_PENDING_MAX)
+		return -ENOSPC;
+	rs_pending *p = &self->pending[self->npending++];
+	p->request_id = id;
+	p->kind = kind;
+	snprintf(p->label, sizeof p->label, "%s", label);
+	p->generation = generation;
+	p->sent_mono = rs_mono_ms();
+	return 0;
+}
+
+void rs_pending_expire(rs *self, int64_t older_than_mono)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < self->npending; i++)
+		if (self->pending[i].sent_mono >= older_than_mono)
+			self->pending[k++] = self->pending[i];
+	self->npending = k;
+}
+
+/* Takes the pending entry of request id out into *out. Returns false when unknown. */
+static bool s_pending_take(rs *self, uint64_t id, rs_pending *out)
+{
+	for (size_t i = 0; i < self->npending; i++)
+		if (self->pending[i].request_id == id) {
+			*out = self->pending[i];
+			self->pending[i] = self->pending[--self->npending];
+			return true;
+		}
+	return false;
+}
+
+/* The current instance of label, if generation is it and it may still be running. */
+static rs_svc *s_current(rs *self, const char *label, uint64_t generation)
+{
+	rs_svc *svc = rs_find(self, label);
+	if (!svc || svc->generation != generation)
+		return NULL;
+	if (svc->state != RS_STARTING && svc->state != RS_UP && svc->state != RS_STOPPING)
+		return NULL;
+	return svc;
+}
+
+/* An exit of the current instance, from a report or a NODE_STOP reply. */
+static void s_exit(rs *self, const Plexus__NodeExit *e)
+{
+	rs_svc *svc = s_current(self, e->label, e->generation);
+	if (!svc || (svc->pid && e->pid && svc->pid != e->pid))
+		return; /* an older instance, or a report that came twice */
+	if (e->node && *e->node && strcmp(e->node, svc->node) != 0)
+		return;
+	char text[64], reason[RS_REASON_MAX];
+	bool failure = rs_exit_text(e->signaled, e->status, text, sizeof text);
+	if (svc->killing) {
+		snprintf(reason, sizeof reason, "%.80s (%.40s)", svc->kill_reason, text);
+		failure = true;
+	} else if (svc->want_down) {
+		snprintf(reason, sizeof reason, "stopped (%s)", text);
+	} else {
+		snprintf(reason, sizeof reason, "%s", text);
+	}
+	rs_svc_exited(self, svc, reason, failure, false);
+}
+
+int do_exit(plx_call *call)
+{
+	rs *self = plx_server_arg(call->server);
+	const Plexus__NodeExit *e = (const Plexus__NodeExit *)call->body;
+	if (!e->label || !*e->label || e->generation == 0)
+		return -EINVAL;
+	s_exit(self, e);
+	return 0;
+}
+
+static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
+{
+	rs_svc *svc = s_current(self, p->label, p->generation);
+	if (!svc || svc->state != RS_STARTING)
+		return;
+	if (msg->status == 0) {
+		Plexus__NodeStartReply *r = (Plexus__NodeStartReply *)plx_msg_unpack(
+		    msg, &plexus__node_start_reply__descriptor);
+		if (r) {
+			svc->pid = r->pid;
+			protobuf_c_message_free_unpacked(&r->base, NULL);
+		}
+		rs_svc_publish(self, svc);
+		return;
+	}
+	char why[RS_REASON_MAX];
+	snprintf(why, sizeof why, "NODE_START on %s: %s", svc->node, plx_strerror(msg->status));
+	bool exec_error = msg->status == -ENOENT || msg->status == -EACCES ||
+	                  msg->status == -EINVAL || msg->status == -EEXIST ||
+	                  msg->status == -ENOEXEC || msg->status == -PLX_ECALLDENIED;
+	if (exec_error) {
+		rs_svc_exited(self, svc, why, true, false); /* never ready: failed */
+	} else {
+		svc->state = RS_PENDING; /* the node could not be reached: try again */
+		snprintf(svc->last_exit, sizeof svc->last_exit, "%s", why);
+		svc->due_mono = rs_mono_ms() + 1000;
+		svc->since_ms = 0;
+		rs_svc_publish(self, svc);
+	}
+}
+
+static void s_stop_reply(rs *self, const rs_pending *p, plx_msg *msg)
+{
+	if (msg->status == 0) {
+		Plexus__NodeExit *e =
+		    (Plexus__NodeExit *)plx_msg_unpack(msg, &plexus__node_exit__descriptor);
+		if (e) {
+			s_exit(self, e);
+			protobuf_c_message_free_unpacked(&e->base, NULL);
+		}
+		return;
+	}
+	rs_svc *svc = s_current(self, p->label, p->generation);
+	if (svc && svc->state == RS_STOPPING && msg->status == -ESRCH)
+		rs_svc_exited(self, svc, "stopped (not running)", false, false);
+}
+
+void rs_on_reply(plx_server *server, plx_msg *msg)
+{
+	rs *self = plx_server_arg(server);
+	rs_pending p;
+	if (!s_pending_take(self, msg->request_id, &p)) {
+		plx_msg_destroy(&msg);
+		return;
+	}
+	switch (p.kind) {
+	case RS_P_START:
+		s_start_reply(self, &p, msg);
+		break;
+	case RS_P_STOP:
+		s_stop_reply(self, &p, msg);
+		break;
+	case RS_P_PING: {
+		rs_svc *svc = s_current(self, p.label, p.generation);
+		if (svc && msg->status == 0)
+			svc->alive_mono = rs_mono_ms();
+		break;
+	}
+	case RS_P_SIGNAL: {
+		/* Killing an instance the node does not run (it ended while no RS led, and its
+		 * report was lost with a node kernel restart): it is gone all the same. */
+		rs_svc *svc = s_current(self, p.label, p.generation);
+		if (svc && svc->killing && msg->status == -ESRCH) {
+			char reason[RS_REASON_MAX];
+			snprintf(reason, sizeof reason, "%.80s (not running)", svc->kill_reason);
+			rs_svc_exited(self, svc, reason, true, false);
+		} else if (msg->status < 0 && msg->status != -ESRCH) {
+			fprintf(stderr, "plexus-rs: %s: NODE_SIGNAL: %s\n", p.label,
+			        plx_strerror(msg->status));
+		}
+		break;
+	}
+	}
+	plx_msg_destroy(&msg);
+}

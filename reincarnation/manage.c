@@ -1,0 +1,195 @@
+/*
+ * manage.c — the operator's requests (MINIX's `service` command): RS_UP, RS_DOWN, RS_RESTART,
+ * RS_REFRESH and RS_LIST, sent by `plexus service`.
+ *
+ * Entry points: do_up, do_down, do_restart, do_refresh, do_list, rs_svc_describe.
+ *
+ * up, down, restart and refresh answer when the service has settled (up: its new instance is
+ * ready; down: it has exited), like MINIX's late replies, with the service's RsService; a
+ * request that does not settle within the service's init time limit plus its stop grace plus
+ * 5 s is answered -ETIMEDOUT. One such request per service at a time (-EBUSY).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs.h"
+
+void rs_svc_describe(rs_svc *svc, Plexus__RsService *out)
+{
+	out->label = (char *)svc->desc->label;
+	out->node = svc->node;
+	out->generation = svc->generation;
+	out->state = (char *)rs_state_name(svc->state);
+	out->restarts = svc->restarts;
+	out->last_exit = svc->last_exit;
+	out->since_ms = svc->since_ms;
+	out->pid = svc->pid;
+	out->policy = (char *)plx_restart_name(svc->desc->restart);
+	out->next_ms = svc->state == RS_BACKOFF ? rs_now_ms() + (svc->due_mono - rs_mono_ms()) : 0;
+}
+
+/* The service a request names, or NULL (then *status is the error). */
+static rs_svc *s_target(plx_call *call, int *status)
+{
+	rs *self = plx_server_arg(call->server);
+	const Plexus__RsRequest *r = (const Plexus__RsRequest *)call->body;
+	rs_svc *svc = r->label ? rs_find(self, r->label) : NULL;
+	*status = !r->label || !*r->label ? -EINVAL : !svc ? -ESRCH : svc->call ? -EBUSY : 0;
+	return *status ? NULL : svc;
+}
+
+/* Keeps call to be answered when svc settles. */
+static int s_hold(rs_svc *svc, plx_call *call)
+{
+	svc->call = call;
+	svc->call_deadline =
+	    rs_mono_ms() + svc->desc->init_timeout_ms + svc->desc->stop_grace_ms + 7000;
+	return PLX_SUSPEND;
+}
+
+static bool s_running(const rs_svc *svc)
+{
+	return svc->state == RS_STARTING || svc->state == RS_UP;
+}
+
+/* Asks the node to stop svc; then_start makes it a restart. */
+static int s_stop(rs *self, rs_svc *svc, plx_call *call, bool then_start)
+{
+	uint64_t id;
+	svc->want_down = true;
+	svc->then_start = then_start;
+	int rc = req_node_stop(self, svc, &id);
+	if (rc < 0) {
+		svc->want_down = svc->then_start = false;
+		return rc;
+	}
+	rs_pending_add(self, id, RS_P_STOP, svc->desc->label, svc->generation);
+	svc->state = RS_STOPPING;
+	rs_svc_publish(self, svc);
+	return s_hold(svc, call);
+}
+
+/* Starts a service that is not running, as `service up` does. */
+static int s_up(rs *self, rs_svc *svc, plx_call *call)
+{
+	switch (svc->state) {
+	case RS_UP:
+		return 0;
+	case RS_STARTING:
+	case RS_STOPPING:
+		return -EALREADY;
+	default:
+		break;
+	}
+	svc->streak = 0;
+	svc->due_mono = 0;
+	svc->state = RS_PENDING;
+	rs_svc_publish(self, svc);
+	s_hold(svc, call);
+	rs_svc_start_pending(self);
+	return PLX_SUSPEND;
+}
+
+int do_up(plx_call *call)
+{
+	int status;
+	rs_svc *svc = s_target(call, &status);
+	return svc ? s_up(plx_server_arg(call->server), svc, call) : status;
+}
+
+int do_down(plx_call *call)
+{
+	rs *self = plx_server_arg(call->server);
+	int status;
+	rs_svc *svc = s_target(call, &status);
+	if (!svc)
+		return status;
+	if (svc->state == RS_STOPPING)
+		return -EALREADY;
+	if (s_running(svc))
+		return s_stop(self, svc, call, false);
+	svc->state = RS_DOWN;
+	rs_svc_publish(self, svc);
+	return 0;
+}
+
+int do_restart(plx_call *call)
+{
+	rs *self = plx_server_arg(call->server);
+	int status;
+	rs_svc *svc = s_target(call, &status);
+	if (!svc)
+		return status;
+	if (svc->state == RS_STOPPING)
+		return -EALREADY;
+	return s_running(svc) ? s_stop(self, svc, call, true) : s_up(self, svc, call);
+}
+
+/* Takes label's description from a fresh read of the cluster file. */
+static int s_reload(rs *self, const char *label, rs_svc **svc_p)
+{
+	char err[512];
+	plx_cluster *c = plx_cluster_load(self->cfg->cluster_file, NULL, err, sizeof err);
+	if (!c) {
+		fprintf(stderr, "plexus-rs: refresh: %s\n", err);
+		return -EINVAL;
+	}
+	const plx_cluster_service *d = plx_cluster_find_service(c, label);
+	rs_svc *svc = rs_find(self, label);
+	if (!d || !svc) {
+		plx_cluster_destroy(&c);
+		return -ESRCH; /* new labels need a restart of RS */
+	}
+	plx_cluster **old = realloc(self->old, (self->nold + 1) * sizeof *old);
+	if (!old) {
+		plx_cluster_destroy(&c);
+		return -ENOMEM;
+	}
+	self->old = old;
+	self->old[self->nold++] = c; /* kept: other services still point into older ones */
+	svc->desc = d;
+	*svc_p = svc;
+	return 0;
+}
+
+int do_refresh(plx_call *call)
+{
+	rs *self = plx_server_arg(call->server);
+	int status;
+	rs_svc *svc = s_target(call, &status);
+	if (!svc)
+		return status;
+	if (svc->state == RS_STOPPING)
+		return -EALREADY;
+	int rc = s_reload(self, svc->desc->label, &svc);
+	if (rc < 0)
+		return rc;
+	return s_running(svc) ? s_stop(self, svc, call, true) : s_up(self, svc, call);
+}
+
+int do_list(plx_call *call)
+{
+	rs *self = plx_server_arg(call->server);
+	Plexus__RsService *items = calloc(self->nsvcs ? self->nsvcs : 1, sizeof *items);
+	Plexus__RsService **ptrs = calloc(self->nsvcs ? self->nsvcs : 1, sizeof *ptrs);
+	if (!items || !ptrs) {
+		free(items);
+		free(ptrs);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < self->nsvcs; i++) {
+		plexus__rs_service__init(&items[i]);
+		rs_svc_describe(&self->svcs[i], &items[i]);
+		ptrs[i] = &items[i];
+	}
+	Plexus__RsListReply reply = PLEXUS__RS_LIST_REPLY__INIT;
+	reply.leader = (char *)self->cfg->name;
+	reply.services = ptrs;
+	reply.n_services = self->nsvcs;
+	plx_call_reply(call, 0, &reply.base, NULL, 0);
+	free(items);
+	free(ptrs);
+	return PLX_SUSPEND;
+}

@@ -1,0 +1,111 @@
+/*
+ * nodes.c — node-level recovery. A node whose lease expired is dead: each of its services
+ * fails over at once to a live standby node when its description names one, else waits
+ * (RS_WAITING); RS power-cycles the dead node through its power backend, and when the node
+ * rejoins (its record reappears) the services waiting for it start there with new
+ * generations. A node whose kernel came back with another generation before its lease ran out
+ * (plexus-node restarted) lost its services too (they die with their node kernel).
+ *
+ * Entry points: rs_node_up, rs_node_down, rs_nodes_tick, rs_node_power_done.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rs.h"
+
+static void s_power(rs *self, rs_node *node)
+{
+	const plx_cluster_node *desc = plx_cluster_find_node(self->cluster, node->name);
+	if (!desc || desc->power == PLX_POWER_NONE || node->power_busy)
+		return;
+	if (node->power_attempts >= RS_POWER_ATTEMPTS) {
+		if (node->power_attempts == RS_POWER_ATTEMPTS)
+			fprintf(stderr,
+			        "plexus-rs: node %s: still dead after %d power cycles; giving up\n",
+			        node->name, node->power_attempts);
+		node->power_attempts++;
+		return;
+	}
+	node->power_attempts++;
+	node->power_mono = rs_mono_ms();
+	fprintf(stderr, "plexus-rs: node %s: power cycle %d through %s\n", node->name,
+	        node->power_attempts, plx_power_name(desc->power));
+	if (rs_power_cycle(self, desc) == 0)
+		node->power_busy = true;
+}
+
+void rs_node_down(rs *self, const char *name, const char *why)
+{
+	rs_node *node = rs_node_find(self, name);
+	if (!node || !node->alive)
+		return;
+	node->alive = false;
+	node->power_attempts = 0;
+	fprintf(stderr, "plexus-rs: node %s died: %s\n", name, why);
+	char reason[RS_REASON_MAX];
+	snprintf(reason, sizeof reason, "node %s died", name);
+	for (size_t i = 0; i < self->nsvcs; i++) {
+		rs_svc *svc = &self->svcs[i];
+		if (strcmp(svc->node, name) != 0)
+			continue;
+		if (svc->state == RS_STARTING || svc->state == RS_UP || svc->state == RS_STOPPING)
+			rs_svc_exited(self, svc, reason, true, true);
+		else if (svc->state == RS_BACKOFF)
+			rs_svc_relocate(self,
+			                svc); /* nothing runs: fail over now, not at the due time */
+	}
+	s_power(self, node);
+}
+
+void rs_node_up(rs *self, const char *name, uint64_t generation)
+{
+	rs_node *node = rs_node_find(self, name);
+	if (!node)
+		return;
+	if (node->alive && generation && node->generation && generation != node->generation)
+		rs_node_down(self, name, "its node kernel restarted");
+	node->generation = generation;
+	if (node->alive)
+		return;
+	node->alive = true;
+	node->power_attempts = 0;
+	node->power_mono = 0;
+	fprintf(stderr, "plexus-rs: node %s is up (node kernel generation %" PRIu64 ")\n", name,
+	        generation);
+	for (size_t i = 0; i < self->nsvcs; i++) {
+		rs_svc *svc = &self->svcs[i];
+		if (svc->state != RS_WAITING)
+			continue;
+		bool standby = false;
+		for (size_t k = 0; k < svc->desc->nstandby && !standby; k++)
+			standby = strcmp(svc->desc->standby[k], name) == 0;
+		if (strcmp(svc->node, name) == 0 || strcmp(svc->desc->node, name) == 0 || standby)
+			rs_svc_start(self, svc, name, true, false);
+	}
+	rs_svc_start_pending(self);
+}
+
+void rs_node_power_done(rs *self, const char *name, int rc, const char *msg)
+{
+	rs_node *node = rs_node_find(self, name);
+	if (!node)
+		return;
+	node->power_busy = false;
+	if (rc < 0)
+		fprintf(stderr, "plexus-rs: node %s: power cycle failed: %s\n", name, msg);
+	else
+		fprintf(stderr, "plexus-rs: node %s: power cycled%s%s\n", name, *msg ? ": " : "",
+		        msg);
+}
+
+void rs_nodes_tick(rs *self)
+{
+	int64_t now = rs_mono_ms();
+	for (size_t i = 0; i < self->nnodes; i++) {
+		rs_node *node = &self->nodes[i];
+		if (!node->alive && node->power_mono && !node->power_busy &&
+		    now - node->power_mono > RS_POWER_RETRY_MS)
+			s_power(self, node);
+	}
+}

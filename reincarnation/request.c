@@ -1,0 +1,79 @@
+/*
+ * request.c — every request RS sends, one stub each: NODE_START, NODE_SIGNAL and NODE_STOP to
+ * a node kernel (node.<name>), IPC_PING to a service instance. All go by asynsend; the replies
+ * come back through rs_on_reply (exit.c), matched by request id.
+ *
+ * Entry points: req_node_start, req_node_signal, req_node_stop, req_ping.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plexus/proto/ipc.pb-c.h"
+#include "rs.h"
+
+static int s_send(rs *self, const char *label, uint64_t generation, uint32_t type,
+                  const ProtobufCMessage *body, uint64_t *id)
+{
+	plx_request req = {.type = type, .body = body};
+	snprintf(req.dst.label, sizeof req.dst.label, "%s", label);
+	req.dst.generation = generation;
+	return plx_asynsend(self->ep, &req, id);
+}
+
+static int s_to_node(rs *self, const char *node, uint32_t type, const ProtobufCMessage *body,
+                     uint64_t *id)
+{
+	char label[PLX_LABEL_MAX];
+	snprintf(label, sizeof label, "node.%.58s", node);
+	return s_send(self, label, 0, type, body, id);
+}
+
+int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uint64_t *id)
+{
+	const plx_cluster_service *d = svc->desc;
+	Plexus__NodeStart m = PLEXUS__NODE_START__INIT;
+	m.label = (char *)d->label;
+	m.program = (char *)d->program;
+	m.argv = d->argv;
+	m.n_argv = d->argc;
+	char init[32];
+	snprintf(init, sizeof init, "PLEXUS_INIT=%s", as_restart ? "restart" : "fresh");
+	char **env = calloc(d->nenv + 1, sizeof *env);
+	if (!env)
+		return -ENOMEM;
+	env[0] = init;
+	for (size_t i = 0; i < d->nenv; i++)
+		env[i + 1] = d->env[i];
+	m.env = env;
+	m.n_env = d->nenv + 1;
+	m.generation = svc->generation;
+	int rc = s_to_node(self, node, PLEXUS__NODE_TYPE__NODE_START, &m.base, id);
+	free(env);
+	return rc;
+}
+
+int req_node_signal(rs *self, rs_svc *svc, int signo, uint64_t *id)
+{
+	Plexus__NodeSignal m = PLEXUS__NODE_SIGNAL__INIT;
+	m.label = (char *)svc->desc->label;
+	m.signo = signo;
+	return s_to_node(self, svc->node, PLEXUS__NODE_TYPE__NODE_SIGNAL, &m.base, id);
+}
+
+int req_node_stop(rs *self, rs_svc *svc, uint64_t *id)
+{
+	Plexus__NodeStop m = PLEXUS__NODE_STOP__INIT;
+	m.label = (char *)svc->desc->label;
+	m.grace_ms = (uint32_t)svc->desc->stop_grace_ms;
+	return s_to_node(self, svc->node, PLEXUS__NODE_TYPE__NODE_STOP, &m.base, id);
+}
+
+int req_ping(rs *self, rs_svc *svc, uint64_t *id)
+{
+	Plexus__IpcPing m = PLEXUS__IPC_PING__INIT;
+	m.sequence = ++svc->ping_seq;
+	return s_send(self, svc->desc->label, svc->generation, PLEXUS__IPC_TYPE__IPC_PING, &m.base,
+	              id);
+}

@@ -1,0 +1,284 @@
+/*
+ * rs.h — plexus-rs's modules and the state they share (docs/reincarnation.md).
+ *
+ * Entry points, by file:
+ *   main.c      main (options, election, set-up, the loop), rs_now_ms, rs_mono_ms, rs_find,
+ *               rs_node_find
+ *   table.c     rs_table
+ *   leader.c    rs_leader_acquire, rs_leader_key
+ *   policy.c    rs_state_name, rs_state_parse, rs_after_exit, rs_backoff_ms, rs_exit_text
+ *   service.c   rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_died,
+ *               rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call
+ *   exit.c      do_exit, rs_on_reply
+ *   manage.c    do_up, do_down, do_restart, do_refresh, do_list
+ *   nodes.c     rs_node_up, rs_node_down, rs_nodes_tick
+ *   power.c     rs_power_cycle, rs_power_run, rs_power_wait
+ *   qmp.c       rs_qmp_reset
+ *   events.c    rs_events_new, rs_events_destroy, rs_events_drain
+ *   publish.c   rs_publisher_new, rs_publisher_destroy, rs_publish, rs_adopt
+ *   request.c   req_node_start, req_node_signal, req_node_stop, req_ping
+ */
+#ifndef PLEXUS_RS_H
+#define PLEXUS_RS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <plexus/cluster.h>
+#include <plexus/endpoint.h>
+#include <plexus/etcd.h>
+#include <plexus/server.h>
+
+#include "plexus/proto/node.pb-c.h"
+#include "plexus/proto/rs.pb-c.h"
+
+#define RS_LABEL          "rs"
+#define RS_EVENTS_LABEL   "rs-events" /* source of RS's own notifies */
+#define RS_TICK_MS        20
+#define RS_NAME_MAX       64
+#define RS_REASON_MAX     128
+#define RS_PENDING_MAX    1024
+#define RS_POWER_RETRY_MS 60000 /* a node not back this long after a power cycle: cycle again */
+#define RS_POWER_ATTEMPTS 5
+
+typedef enum rs_state {
+	RS_DOWN = 0, /* the operator stopped it (or never started it) */
+	RS_PENDING,  /* waiting for its dependencies or for a node to start on */
+	RS_STARTING, /* NODE_START sent; not ready (its endpoint not published) yet */
+	RS_UP,       /* ready: ep/<label> holds its generation */
+	RS_STOPPING, /* NODE_STOP sent (service down / restart) */
+	RS_BACKOFF,  /* crashed; the next start waits until due_ms */
+	RS_WAITING,  /* its node died and no standby is alive: waiting for the node to rejoin */
+	RS_FAILED,   /* failed during initialization, or failed under policy never */
+	RS_EXITED,   /* exited on its own and the policy says not to restart */
+	RS_GIVEN_UP, /* crashed max_restarts times in a row */
+	RS_NSTATES
+} rs_state;
+
+typedef struct rs_config {
+	char cluster_file[PATH_MAX];
+	char etcd[PLX_CLUSTER_TEXT_MAX];    /* "" : the cluster file's, else the default */
+	char cluster[PLX_CLUSTER_NAME_MAX]; /* "" : the cluster file's */
+	char name[RS_NAME_MAX];             /* this instance, for the leader key and logs */
+	char addr[16];                      /* IPv4 address peers reach RS at */
+	int lease_ttl;                      /* seconds: the leader key's and ep/rs's lease */
+	bool help;
+} rs_config;
+
+/* One service as RS manages it. */
+typedef struct rs_svc {
+	const plx_cluster_service *desc; /* into rs.cluster (or an older one kept alive) */
+	rs_state state;
+	char node[PLX_CLUSTER_NAME_MAX]; /* where it runs or will run */
+	uint64_t generation;
+	int64_t pid;
+	uint32_t restarts;  /* restarted instances that became ready (shown) */
+	uint32_t streak;    /* the same since the last stable run: the backoff exponent */
+	bool as_restart;    /* the current instance was started as a restart */
+	bool crash_restart; /* ... after a crash: counts in restarts once ready */
+	bool ready;
+	int64_t since_ms;   /* wall clock: when the current instance started, 0 none */
+	int64_t start_mono; /* monotonic: when NODE_START went out */
+	int64_t ready_mono; /* monotonic: when it became ready */
+	int64_t due_mono;   /* RS_BACKOFF: when to start again */
+	int64_t alive_mono; /* the last heartbeat reply (or ready) */
+	int64_t ping_mono;  /* the last ping sent */
+	uint64_t ping_seq;
+	bool killing; /* RS sent SIGKILL; kill_reason says why */
+	char kill_reason[RS_REASON_MAX];
+	bool want_down;  /* service down in progress */
+	bool then_start; /* service restart / refresh: start again once stopped */
+	char last_exit[RS_REASON_MAX];
+	plx_call *call;        /* an operator's request answered when this one settles */
+	int64_t call_deadline; /* monotonic */
+} rs_svc;
+
+typedef struct rs_node {
+	char name[PLX_CLUSTER_NAME_MAX];
+	bool alive;
+	uint64_t generation; /* its node kernel's, from nodes/<name> */
+	int power_attempts;  /* power cycles since it died */
+	int64_t power_mono;  /* when the last one was asked for, 0 none */
+	bool power_busy;     /* a power thread runs for it */
+} rs_node;
+
+/* An asynsend RS waits on. */
+typedef enum rs_pending_kind { RS_P_START = 1, RS_P_SIGNAL, RS_P_STOP, RS_P_PING } rs_pending_kind;
+typedef struct rs_pending {
+	uint64_t request_id;
+	rs_pending_kind kind;
+	char label[PLX_CLUSTER_NAME_MAX];
+	uint64_t generation;
+	int64_t sent_mono;
+} rs_pending;
+
+typedef struct rs_events rs_events;
+typedef struct rs_publisher rs_publisher;
+
+typedef struct rs {
+	const rs_config *cfg;
+	char cluster_name[PLX_CLUSTER_NAME_MAX];
+	plx_cluster *cluster;
+	plx_cluster **old; /* earlier descriptions still pointed to */
+	size_t nold;
+	rs_svc *svcs;
+	size_t nsvcs;
+	rs_node *nodes;
+	size_t nnodes;
+	plx_ctx *ctx;
+	plx_ep *ep;
+	plx_server *srv;
+	plx_etcd *etcd;
+	plx_lease *lease; /* the leader's: rs/leader and ep/rs hang on it */
+	plx_epcache *cache;
+	rs_events *events;
+	rs_publisher *pub;
+	rs_pending pending[RS_PENDING_MAX];
+	size_t npending;
+} rs;
+
+/* ---- main.c ---- */
+int64_t rs_now_ms(void);  /* wall clock, Unix ms */
+int64_t rs_mono_ms(void); /* monotonic ms */
+rs_svc *rs_find(rs *self, const char *label);
+rs_node *rs_node_find(rs *self, const char *name);
+
+/* ---- table.c ---- */
+const plx_handler *rs_table(size_t *n);
+
+/* ---- leader.c ---- */
+/* Writes the leader key path into out. */
+void rs_leader_key(const char *cluster, char *out, size_t size);
+/* Blocks until this instance holds cluster's leader key (a put on a fresh lease of ttl seconds
+ * guarded by the key's absence), polling every 200 ms, or *stop becomes true. Returns 0 and
+ * *lease, -ECANCELED (stopped) or an etcd error that persisted for 30 s. */
+int rs_leader_acquire(plx_etcd *etcd, const char *cluster, const char *name, const char *addr,
+                      int ttl, volatile int *stop, plx_lease **lease);
+
+/* ---- policy.c ---- */
+const char *rs_state_name(rs_state state);
+/* Returns 0 and *state, or -EINVAL. */
+int rs_state_parse(const char *name, rs_state *state);
+
+/* What to do after an instance ended without the operator asking. */
+typedef enum rs_action {
+	RS_ACT_RESTART, /* start again after *delay_ms (0: at once) */
+	RS_ACT_FAILED,  /* leave it in RS_FAILED */
+	RS_ACT_EXITED,  /* leave it in RS_EXITED */
+	RS_ACT_GIVE_UP, /* leave it in RS_GIVEN_UP */
+} rs_action;
+
+/* The restart decision after an unexpected end (MINIX RS's, plus policies and giving up):
+ *   failure: crashed, killed, non-zero exit, hung or node death; ready: it had become ready;
+ *   node_death: its node died (not the service's fault: no init-failure or give-up verdict);
+ *   *streak: restarts in a row, reset to 0 when the instance ran for at least the backoff cap.
+ * A service that failed before it became ready is not restarted (RS_ACT_FAILED). The first
+ * restart of a streak is immediate, later ones wait min(backoff * 2^streak, cap). */
+rs_action rs_after_exit(const plx_cluster_service *desc, bool failure, bool ready, bool node_death,
+                        int64_t uptime_ms, uint32_t *streak, int64_t *delay_ms);
+/* min(backoff * 2^streak, cap), 0 for streak 0. */
+int64_t rs_backoff_ms(const plx_cluster_service *desc, uint32_t streak);
+/* "exit 3", "killed by signal 9", ... into out. Returns whether it was a failure. */
+bool rs_exit_text(bool signaled, int status, char *out, size_t size);
+
+/* ---- service.c ---- */
+/* Starts svc on node (a new generation, PLEXUS_INIT restart when as_restart; crash: a restart
+ * after a failure, counted once the instance is ready). When the request cannot even be sent
+ * the service goes back to RS_PENDING and is tried again a second later. */
+void rs_svc_start(rs *self, rs_svc *svc, const char *node, bool as_restart, bool crash);
+/* Its instance ended (exit report, NODE_STOP reply, node death, lost start): reason says how,
+ * failure whether it counts as one, node_death that its node died under it. Applies the
+ * operator's wish (down, restart) or the restart policy. */
+void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool node_death);
+/* ep/<label> now holds generation. */
+void rs_svc_ready(rs *self, const char *label, uint64_t generation);
+/* SIGKILL through the node, remembering why. */
+void rs_svc_kill(rs *self, rs_svc *svc, const char *reason);
+/* Starts every RS_PENDING service whose dependencies are up and whose node (or a standby) is
+ * alive. */
+void rs_svc_start_pending(rs *self);
+/* Heartbeats, init time limits, backoff timers, operators' deadlines. */
+void rs_svc_tick(rs *self);
+/* Answers svc's waiting operator call, if any, with status. */
+void rs_svc_finish_call(rs *self, rs_svc *svc, int status);
+/* Queues svc's record for the registry. */
+void rs_svc_publish(rs *self, rs_svc *svc);
+/* Moves svc to a live node after its node died: its own if alive, else the first live standby
+ * (a restart at once), else RS_WAITING. */
+void rs_svc_relocate(rs *self, rs_svc *svc);
+/* Reads nodes/ and ep/ again and applies the differences (start-up, compaction). */
+int rs_resync(rs *self);
+
+/* ---- exit.c ---- */
+int do_exit(plx_call *call);
+void rs_on_reply(plx_server *server, plx_msg *msg);
+/* Remembers an asynsend; returns 0 or -ENOSPC. */
+int rs_pending_add(rs *self, uint64_t id, rs_pending_kind kind, const char *label,
+                   uint64_t generation);
+void rs_pending_expire(rs *self, int64_t older_than_mono);
+
+/* ---- manage.c ---- */
+int do_up(plx_call *call);
+int do_down(plx_call *call);
+int do_restart(plx_call *call);
+int do_refresh(plx_call *call);
+int do_list(plx_call *call);
+/* Fills an RsService (strings point into svc) for lists and records. */
+void rs_svc_describe(rs_svc *svc, Plexus__RsService *out);
+
+/* ---- nodes.c ---- */
+/* nodes/<name> was written (generation of its node kernel) or deleted. */
+void rs_node_up(rs *self, const char *name, uint64_t generation);
+void rs_node_down(rs *self, const char *name, const char *why);
+/* Power-cycle retries. */
+void rs_nodes_tick(rs *self);
+/* A power thread finished for node: rc 0 or an error, with a message. */
+void rs_node_power_done(rs *self, const char *name, int rc, const char *msg);
+
+/* ---- power.c ---- */
+/* Starts a thread that power-cycles node through its backend and then posts the result as an
+ * event. Returns 0, -ENOTSUP (power none), or an error from pthread_create. */
+int rs_power_cycle(rs *self, const plx_cluster_node *node);
+/* Runs the backend in the calling thread. Returns 0 or a negative errno with msg set. */
+int rs_power_run(const plx_cluster_node *node, char *msg, size_t size);
+/* Waits up to timeout_ms for running power threads (before the events they post to go).
+ * Returns true when none runs. */
+bool rs_power_wait(int timeout_ms);
+
+/* ---- qmp.c ---- */
+/* Connects to the QMP socket at path, negotiates capabilities, resumes a stopped VM and
+ * resets it (a power cycle: the machine boots again). Returns 0 or a negative errno with msg
+ * naming the step that failed. */
+int rs_qmp_reset(const char *path, int timeout_ms, char *msg, size_t size);
+
+/* ---- events.c ---- */
+/* Watches nodes/ and ep/ from now on and queues what changes, waking ep's loop with RS_EVENT.
+ * Returns NULL with errno when a watch cannot start. */
+rs_events *rs_events_new(plx_etcd *etcd, const char *cluster, plx_ep *ep);
+void rs_events_destroy(rs_events **self_p);
+/* Queues a power result (from a power thread). */
+void rs_events_power(rs_events *self, const char *node, int rc, const char *msg);
+/* Handles every queued event in the loop's thread. */
+void rs_events_drain(rs *self);
+
+/* ---- publish.c ---- */
+rs_publisher *rs_publisher_new(plx_etcd *etcd, const char *cluster);
+/* Writes what is queued, stops the thread, frees it. */
+void rs_publisher_destroy(rs_publisher **self_p);
+/* Queues the record (JSON) of label, replacing one still queued. */
+void rs_publish(rs_publisher *self, const char *label, const char *json);
+/* Reads svc/ records and takes over services a previous leader ran. Returns the number
+ * adopted or an etcd error. */
+int rs_adopt(rs *self);
+/* The JSON of svc's record (caller frees). */
+char *rs_svc_json(rs *self, rs_svc *svc);
+
+/* ---- request.c ---- */
+int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uint64_t *id);
+int req_node_signal(rs *self, rs_svc *svc, int signo, uint64_t *id);
+int req_node_stop(rs *self, rs_svc *svc, uint64_t *id);
+int req_ping(rs *self, rs_svc *svc, uint64_t *id);
+
+#endif

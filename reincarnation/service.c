@@ -1,0 +1,318 @@
+/*
+ * service.c — the life of one service under RS: start (a new generation each time), ready,
+ * exit and the restart decision, heartbeats, init time limits, backoff timers, failover to a
+ * standby node.
+ *
+ * Entry points: rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_start_pending,
+ * rs_svc_tick, rs_svc_finish_call, rs_svc_publish, rs_svc_relocate.
+ *
+ * Everything here runs on the message loop's thread. The only blocking call is the
+ * generation bump (one etcd transaction) before a start.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs.h"
+
+#define S_RETRY_MS 1000 /* a start that could not be sent is tried again after this */
+
+void rs_svc_publish(rs *self, rs_svc *svc)
+{
+	char *json = rs_svc_json(self, svc);
+	if (json)
+		rs_publish(self->pub, svc->desc->label, json);
+	free(json);
+}
+
+void rs_svc_finish_call(rs *self, rs_svc *svc, int status)
+{
+	(void)self;
+	if (!svc->call)
+		return;
+	Plexus__RsService body = PLEXUS__RS_SERVICE__INIT;
+	rs_svc_describe(svc, &body);
+	plx_call_reply(svc->call, status, &body.base, NULL, 0);
+	svc->call = NULL;
+}
+
+static void s_set_state(rs *self, rs_svc *svc, rs_state state)
+{
+	if (svc->state != state)
+		fprintf(stderr, "plexus-rs: %s: %s -> %s\n", svc->desc->label,
+		        rs_state_name(svc->state), rs_state_name(state));
+	svc->state = state;
+	rs_svc_publish(self, svc);
+}
+
+static void s_retry_later(rs *self, rs_svc *svc, const char *why)
+{
+	snprintf(svc->last_exit, sizeof svc->last_exit, "%s", why);
+	svc->due_mono = rs_mono_ms() + S_RETRY_MS;
+	s_set_state(self, svc, RS_PENDING);
+}
+
+void rs_svc_start(rs *self, rs_svc *svc, const char *node, bool as_restart, bool crash)
+{
+	const char *label = svc->desc->label;
+	uint64_t gen;
+	int rc = plx_generation_next(self->etcd, self->cluster_name, label, &gen);
+	if (rc < 0) {
+		char why[RS_REASON_MAX];
+		snprintf(why, sizeof why, "registry: %s", plx_strerror(rc));
+		fprintf(stderr, "plexus-rs: %s: no generation: %s %s\n", label, plx_strerror(rc),
+		        plx_etcd_errmsg());
+		s_retry_later(self, svc, why);
+		return;
+	}
+	svc->generation = gen;
+	snprintf(svc->node, sizeof svc->node, "%s", node);
+	svc->pid = 0;
+	svc->ready = false;
+	svc->killing = false;
+	svc->as_restart = as_restart;
+	svc->crash_restart = crash;
+	svc->since_ms = rs_now_ms();
+	svc->start_mono = rs_mono_ms();
+	uint64_t id;
+	rc = req_node_start(self, svc, node, as_restart, &id);
+	if (rc < 0) {
+		char why[RS_REASON_MAX];
+		snprintf(why, sizeof why, "cannot reach node.%s: %s", node, plx_strerror(rc));
+		fprintf(stderr, "plexus-rs: %s: %s\n", label, why);
+		svc->since_ms = 0;
+		s_retry_later(self, svc, why);
+		return;
+	}
+	rs_pending_add(self, id, RS_P_START, label, gen);
+	fprintf(stderr, "plexus-rs: %s: starting generation %" PRIu64 " on %s (%s)\n", label, gen,
+	        node, as_restart ? "restart" : "fresh");
+	s_set_state(self, svc, RS_STARTING);
+}
+
+/* True when node name is alive. */
+static bool s_alive(rs *self, const char *name)
+{
+	rs_node *n = rs_node_find(self, name);
+	return n && n->alive;
+}
+
+void rs_svc_relocate(rs *self, rs_svc *svc)
+{
+	const plx_cluster_service *d = svc->desc;
+	if (s_alive(self, svc->node)) {
+		rs_svc_start(self, svc, svc->node, true, false);
+		return;
+	}
+	if (strcmp(svc->node, d->node) != 0 && s_alive(self, d->node)) {
+		rs_svc_start(self, svc, d->node, true, false);
+		return;
+	}
+	for (size_t i = 0; i < d->nstandby; i++)
+		if (s_alive(self, d->standby[i])) {
+			fprintf(stderr, "plexus-rs: %s: failing over from %s to standby %s\n",
+			        d->label, svc->node, d->standby[i]);
+			rs_svc_start(self, svc, d->standby[i], true, false);
+			return;
+		}
+	s_set_state(self, svc, RS_WAITING);
+}
+
+/* The operator's down or restart finished. */
+static void s_stopped(rs *self, rs_svc *svc)
+{
+	svc->want_down = false;
+	if (svc->then_start) {
+		svc->then_start = false;
+		svc->streak = 0;
+		if (s_alive(self, svc->node))
+			rs_svc_start(self, svc, svc->node, true, false);
+		else
+			rs_svc_relocate(self, svc);
+		return; /* the call is answered once the new instance is ready */
+	}
+	s_set_state(self, svc, RS_DOWN);
+	rs_svc_finish_call(self, svc, 0);
+}
+
+void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool node_death)
+{
+	bool was_ready = svc->ready;
+	int64_t uptime = was_ready ? rs_mono_ms() - svc->ready_mono : 0;
+	snprintf(svc->last_exit, sizeof svc->last_exit, "%s", reason);
+	fprintf(stderr, "plexus-rs: %s: generation %" PRIu64 " on %s ended: %s\n", svc->desc->label,
+	        svc->generation, svc->node, reason);
+	svc->pid = 0;
+	svc->ready = false;
+	svc->killing = false;
+	svc->since_ms = 0;
+	if (svc->want_down) {
+		s_stopped(self, svc);
+		return;
+	}
+	int64_t delay;
+	switch (rs_after_exit(svc->desc, failure, was_ready, node_death, uptime, &svc->streak,
+	                      &delay)) {
+	case RS_ACT_FAILED:
+		s_set_state(self, svc, RS_FAILED);
+		rs_svc_finish_call(self, svc, -EIO);
+		return;
+	case RS_ACT_EXITED:
+		s_set_state(self, svc, RS_EXITED);
+		rs_svc_finish_call(self, svc, 0);
+		return;
+	case RS_ACT_GIVE_UP:
+		fprintf(stderr, "plexus-rs: %s: given up after %" PRIu32 " restarts in a row\n",
+		        svc->desc->label, svc->streak);
+		s_set_state(self, svc, RS_GIVEN_UP);
+		rs_svc_finish_call(self, svc, -EIO);
+		return;
+	case RS_ACT_RESTART:
+		break;
+	}
+	if (node_death || !s_alive(self, svc->node)) {
+		rs_svc_relocate(self, svc);
+	} else if (delay == 0) {
+		rs_svc_start(self, svc, svc->node, true, true);
+	} else {
+		svc->due_mono = rs_mono_ms() + delay;
+		fprintf(stderr, "plexus-rs: %s: restart in %" PRId64 " ms (streak %" PRIu32 ")\n",
+		        svc->desc->label, delay, svc->streak);
+		s_set_state(self, svc, RS_BACKOFF);
+	}
+}
+
+void rs_svc_ready(rs *self, const char *label, uint64_t generation)
+{
+	rs_svc *svc = rs_find(self, label);
+	if (!svc || svc->generation != generation || svc->state != RS_STARTING)
+		return;
+	int64_t now = rs_mono_ms();
+	svc->ready = true;
+	svc->ready_mono = svc->alive_mono = svc->ping_mono = now;
+	if (svc->crash_restart) {
+		svc->restarts++;
+		svc->streak++;
+		svc->crash_restart = false;
+	}
+	fprintf(stderr, "plexus-rs: %s: generation %" PRIu64 " ready after %" PRId64 " ms\n", label,
+	        generation, now - svc->start_mono);
+	s_set_state(self, svc, RS_UP);
+	rs_svc_finish_call(self, svc, 0);
+	rs_svc_start_pending(self);
+}
+
+void rs_svc_kill(rs *self, rs_svc *svc, const char *reason)
+{
+	if (svc->killing)
+		return;
+	svc->killing = true;
+	snprintf(svc->kill_reason, sizeof svc->kill_reason, "%s", reason);
+	fprintf(stderr, "plexus-rs: %s: SIGKILL to generation %" PRIu64 ": %s\n", svc->desc->label,
+	        svc->generation, reason);
+	uint64_t id;
+	if (req_node_signal(self, svc, SIGKILL, &id) == 0)
+		rs_pending_add(self, id, RS_P_SIGNAL, svc->desc->label, svc->generation);
+}
+
+static bool s_deps_up(rs *self, const plx_cluster_service *d)
+{
+	for (size_t i = 0; i < d->ndepends; i++) {
+		rs_svc *dep = rs_find(self, d->depends[i]);
+		if (!dep || dep->state != RS_UP)
+			return false;
+	}
+	return true;
+}
+
+/* The node to start a pending service on: its own, else a live standby; NULL when none. */
+static const char *s_pick_node(rs *self, rs_svc *svc)
+{
+	const plx_cluster_service *d = svc->desc;
+	if (s_alive(self, d->node))
+		return d->node;
+	for (size_t i = 0; i < d->nstandby; i++)
+		if (s_alive(self, d->standby[i]))
+			return d->standby[i];
+	return NULL;
+}
+
+void rs_svc_start_pending(rs *self)
+{
+	int64_t now = rs_mono_ms();
+	for (size_t i = 0; i < self->nsvcs; i++) {
+		rs_svc *svc = &self->svcs[i];
+		if (svc->state != RS_PENDING || now < svc->due_mono || !s_deps_up(self, svc->desc))
+			continue;
+		const char *node = s_pick_node(self, svc);
+		if (node)
+			rs_svc_start(self, svc, node, false, false);
+	}
+}
+
+static void s_heartbeat(rs *self, rs_svc *svc, int64_t now)
+{
+	int period = svc->desc->heartbeat_ms;
+	if (period <= 0 || svc->killing)
+		return;
+	if (now - svc->alive_mono > 2 * (int64_t)period) {
+		char why[RS_REASON_MAX];
+		snprintf(why, sizeof why, "hung: no heartbeat reply for %" PRId64 " ms",
+		         now - svc->alive_mono);
+		rs_svc_kill(self, svc, why);
+		return;
+	}
+	if (now - svc->ping_mono >= period) {
+		uint64_t id;
+		svc->ping_mono = now;
+		if (req_ping(self, svc, &id) == 0)
+			rs_pending_add(self, id, RS_P_PING, svc->desc->label, svc->generation);
+	}
+}
+
+static void s_init_limit(rs *self, rs_svc *svc, int64_t now)
+{
+	if (now - svc->start_mono <= svc->desc->init_timeout_ms)
+		return;
+	char why[RS_REASON_MAX];
+	snprintf(why, sizeof why, "not ready within %d ms", svc->desc->init_timeout_ms);
+	if (svc->pid > 0 && !svc->killing)
+		rs_svc_kill(self, svc, why);
+	else if (svc->pid == 0)
+		rs_svc_exited(self, svc, "no answer to NODE_START", true, false);
+	else if (now - svc->start_mono > 2 * (int64_t)svc->desc->init_timeout_ms)
+		rs_svc_exited(self, svc, why, true, false); /* killed, but no exit report came */
+}
+
+void rs_svc_tick(rs *self)
+{
+	int64_t now = rs_mono_ms();
+	for (size_t i = 0; i < self->nsvcs; i++) {
+		rs_svc *svc = &self->svcs[i];
+		switch (svc->state) {
+		case RS_UP:
+			s_heartbeat(self, svc, now);
+			break;
+		case RS_STARTING:
+			s_init_limit(self, svc, now);
+			break;
+		case RS_BACKOFF:
+			if (now >= svc->due_mono) {
+				if (s_alive(self, svc->node))
+					rs_svc_start(self, svc, svc->node, true, true);
+				else
+					rs_svc_relocate(self, svc);
+			}
+			break;
+		default:
+			break;
+		}
+		if (svc->call && now > svc->call_deadline)
+			rs_svc_finish_call(self, svc, -ETIMEDOUT);
+	}
+	rs_svc_start_pending(self);
+	rs_pending_expire(self, now - 30000);
+}

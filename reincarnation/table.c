@@ -1,0 +1,25 @@
+/*
+ * table.c — plexus-rs's dispatch table: message type to handler. Exit reports come from the
+ * node kernels (any sender: a node's label is node.<name>, checked against the service's node
+ * in exit.c); the management calls from anyone, as MINIX's `service` command may be run by
+ * root (peers are authenticated once links are, docs/transport.md). IPC_PING is the server
+ * library's.
+ *
+ * Entry points: rs_table.
+ */
+#include "rs.h"
+
+static const plx_handler s_table[] = {
+    {PLEXUS__NODE_TYPE__NODE_EXIT, "exit", do_exit, &plexus__node_exit__descriptor, NULL},
+    {PLEXUS__RS_TYPE__RS_UP, "up", do_up, &plexus__rs_request__descriptor, NULL},
+    {PLEXUS__RS_TYPE__RS_DOWN, "down", do_down, &plexus__rs_request__descriptor, NULL},
+    {PLEXUS__RS_TYPE__RS_RESTART, "restart", do_restart, &plexus__rs_request__descriptor, NULL},
+    {PLEXUS__RS_TYPE__RS_REFRESH, "refresh", do_refresh, &plexus__rs_request__descriptor, NULL},
+    {PLEXUS__RS_TYPE__RS_LIST, "list", do_list, NULL, NULL},
+};
+
+const plx_handler *rs_table(size_t *n)
+{
+	*n = sizeof s_table / sizeof *s_table;
+	return s_table;
+}
