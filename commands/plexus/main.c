@@ -13,6 +13,7 @@
 
 #include <plexus/node_cli.h>
 #include <plexus/registry_cli.h>
+#include <plexus/rs_cli.h>
 
 #include "commands.h"
 
@@ -30,6 +31,8 @@ static const command s_commands[] = {
     {"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli},
     {"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli},
     {"node", "ls", "the nodes: address, age, load, services", plx_node_cli},
+    {"service", "VERB [LABEL]", "services under RS: list, up, down, restart, refresh",
+     plx_service_cli},
     {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, registry)", cmd_bench},
     {"version", "", "print the version", s_version},
     {"help", "", "show this help", s_help},

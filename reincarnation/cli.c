@@ -1,0 +1,267 @@
+/*
+ * cli.c — `plexus service ...` (MINIX's `service` command): list from the registry's svc/
+ * records; up, down, restart and refresh through the leading RS (RS_UP, RS_DOWN, RS_RESTART,
+ * RS_REFRESH), which answers once the service has settled.
+ *
+ * Entry points: plx_service_cli.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include <plexus/endpoint.h>
+#include <plexus/rs_cli.h>
+
+#include "plexus/proto/rs.pb-c.h"
+
+static const char s_usage[] =
+    "usage: plexus service list                 every service: label, node, generation, state,\n"
+    "                                           restarts, uptime, last exit\n"
+    "       plexus service up LABEL             start a service that is down, failed or given up\n"
+    "       plexus service down LABEL           stop it and keep it stopped\n"
+    "       plexus service restart LABEL        stop it and start a new generation\n"
+    "       plexus service refresh LABEL        re-read its description from the cluster file\n"
+    "                                           and restart it\n"
+    "options: --etcd URL[,URL...]  etcd members (default $PLEXUS_ETCD, else "
+    "http://127.0.0.1:2379)\n"
+    "         --cluster NAME       (default $PLEXUS_CLUSTER, else \"default\")\n"
+    "         --timeout MS         how long to wait for RS's answer (default 60000)\n"
+    "States: down pending starting up stopping backoff waiting failed exited given-up\n"
+    "(docs/reincarnation.md).\n";
+
+typedef struct s_opts {
+	const char *etcd, *cluster;
+	int timeout_ms;
+	bool help;
+} s_opts;
+
+static const char *s_env(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : fallback;
+}
+
+static int s_parse(int argc, char **argv, s_opts *o)
+{
+	static const struct option longs[] = {{"etcd", required_argument, NULL, 'e'},
+	                                      {"cluster", required_argument, NULL, 'c'},
+	                                      {"timeout", required_argument, NULL, 't'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
+	*o = (s_opts){.etcd = s_env("PLEXUS_ETCD", PLX_ETCD_DEFAULT_URL),
+	              .cluster = s_env("PLEXUS_CLUSTER", "default"),
+	              .timeout_ms = 60000};
+	optind = 0;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'e':
+			o->etcd = optarg;
+			break;
+		case 'c':
+			o->cluster = optarg;
+			break;
+		case 't':
+			o->timeout_ms = (int)strtol(optarg, &end, 10);
+			if (*end || o->timeout_ms <= 0) {
+				fprintf(stderr,
+				        "plexus service: --timeout \"%s\": expected milliseconds\n",
+				        optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'h':
+			o->help = true;
+			break;
+		case ':':
+			fprintf(stderr, "plexus service: %s needs a value\n", argv[optind - 1]);
+			return EX_USAGE;
+		default:
+			fprintf(stderr, "plexus service: unknown option %s\n", argv[optind - 1]);
+			return EX_USAGE;
+		}
+	}
+	return 0;
+}
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "3d4h", "2h5m", "4m10s", "12s", "-" */
+static void s_duration(int64_t ms, char *out, size_t size)
+{
+	if (ms <= 0) {
+		snprintf(out, size, "-");
+		return;
+	}
+	int64_t s = ms / 1000;
+	if (s >= 86400)
+		snprintf(out, size, "%" PRId64 "d%" PRId64 "h", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(out, size, "%" PRId64 "h%" PRId64 "m", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(out, size, "%" PRId64 "m%" PRId64 "s", s / 60, s % 60);
+	else
+		snprintf(out, size, "%" PRId64 ".%" PRId64 "s", s, ms % 1000 / 100);
+}
+
+static int s_list(const s_opts *o, plx_etcd *etcd)
+{
+	char prefix[256];
+	snprintf(prefix, sizeof prefix, "/plexus/%s/svc/", o->cluster);
+	plx_kvs *kvs = NULL;
+	int n = plx_etcd_range(etcd, prefix, &kvs);
+	if (n < 0) {
+		fprintf(stderr, "plexus service: %s: %s\n", plx_strerror(n), plx_etcd_errmsg());
+		return EX_UNAVAILABLE;
+	}
+	int rc = EX_OK;
+	printf("%-16s %-10s %5s %-9s %8s %9s  %s\n", "LABEL", "NODE", "GEN", "STATE", "RESTARTS",
+	       "UPTIME", "LAST EXIT");
+	for (size_t i = 0; i < kvs->count; i++) {
+		const char *label = kvs->kvs[i].key + strlen(prefix);
+		json_t *r =
+		    json_loadb((const char *)kvs->kvs[i].value, kvs->kvs[i].value_size, 0, NULL);
+		const char *state = json_string_value(json_object_get(r, "state"));
+		const char *node = json_string_value(json_object_get(r, "node"));
+		if (!state || !node) {
+			fprintf(stderr, "plexus service: svc/%s: not a service record\n", label);
+			rc = EX_DATAERR;
+			json_decref(r);
+			continue;
+		}
+		int64_t since = json_integer_value(json_object_get(r, "since"));
+		const char *last = json_string_value(json_object_get(r, "last_exit"));
+		char uptime[32];
+		s_duration(strcmp(state, "up") == 0 && since ? s_now_ms() - since : 0, uptime,
+		           sizeof uptime);
+		printf("%-16s %-10s %5" PRId64 " %-9s %8" PRId64 " %9s  %s\n", label, node,
+		       (int64_t)json_integer_value(json_object_get(r, "generation")), state,
+		       (int64_t)json_integer_value(json_object_get(r, "restarts")), uptime,
+		       last && *last ? last : "-");
+		json_decref(r);
+	}
+	plx_kvs_free(&kvs);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	uint32_t type;
+} s_calls[] = {{"up", PLEXUS__RS_TYPE__RS_UP},
+               {"down", PLEXUS__RS_TYPE__RS_DOWN},
+               {"restart", PLEXUS__RS_TYPE__RS_RESTART},
+               {"refresh", PLEXUS__RS_TYPE__RS_REFRESH}};
+
+static void s_print_result(const char *verb, plx_msg *reply)
+{
+	Plexus__RsService *s =
+	    reply ? (Plexus__RsService *)plx_msg_unpack(reply, &plexus__rs_service__descriptor)
+	          : NULL;
+	if (s && s->label && *s->label)
+		printf("%s: %s on %s, generation %" PRIu64 "%s%s\n", s->label, s->state, s->node,
+		       s->generation, s->last_exit && *s->last_exit ? "; last exit: " : "",
+		       s->last_exit ? s->last_exit : "");
+	else
+		printf("%s: done\n", verb);
+	if (s)
+		protobuf_c_message_free_unpacked(&s->base, NULL);
+}
+
+/* Sends one management call to RS and reports its answer. */
+static int s_call(const s_opts *o, plx_etcd *etcd, uint32_t type, const char *verb,
+                  const char *label)
+{
+	plx_endpoint_rec rec;
+	int rc = plx_endpoint_lookup(etcd, o->cluster, "rs", &rec);
+	if (rc < 0) {
+		fprintf(stderr, "plexus service: no RS leads cluster %s (%s)\n", o->cluster,
+		        rc == -ENOENT ? "no ep/rs record" : plx_strerror(rc));
+		return EX_UNAVAILABLE;
+	}
+	plx_register_types(&plexus__rs_type__descriptor);
+	plx_ctx *ctx = plx_ctx_new();
+	plx_ep *ep = ctx ? plx_ep_new(ctx, "plexus-cli", 1) : NULL;
+	if (!ep || plx_route_set(ctx, "rs", rec.generation, rec.address) < 0) {
+		fprintf(stderr, "plexus service: cannot set up a client endpoint\n");
+		plx_ep_destroy(&ep);
+		plx_ctx_destroy(&ctx);
+		return EX_SOFTWARE;
+	}
+	Plexus__RsRequest body = PLEXUS__RS_REQUEST__INIT;
+	body.label = (char *)label;
+	plx_request req = {.dst = {.label = "rs"}, .type = type, .body = &body.base};
+	plx_msg *reply = NULL;
+	rc = plx_sendrec(ep, &req, &reply, o->timeout_ms);
+	int ex = EX_OK;
+	if (rc == -ETIMEDOUT || rc == -PLX_EDEADSRCDST) {
+		fprintf(stderr, "plexus service %s %s: RS did not answer: %s\n", verb, label,
+		        plx_strerror(rc));
+		ex = EX_UNAVAILABLE;
+	} else if (rc == -ESRCH) {
+		fprintf(stderr, "plexus service %s: no service %s in cluster %s\n", verb, label,
+		        o->cluster);
+		ex = EX_NOINPUT;
+	} else if (rc < 0) {
+		fprintf(stderr, "plexus service %s %s: %s\n", verb, label, plx_strerror(rc));
+		if (reply)
+			s_print_result(verb, reply);
+		ex = EX_SOFTWARE;
+	} else {
+		s_print_result(verb, reply);
+	}
+	plx_msg_destroy(&reply);
+	plx_ep_destroy(&ep);
+	plx_ctx_destroy(&ctx);
+	return ex;
+}
+
+int plx_service_cli(int argc, char **argv)
+{
+	s_opts o;
+	int rc = s_parse(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (o.help) {
+		fputs(s_usage, stdout);
+		return EX_OK;
+	}
+	const char *verb = optind < argc ? argv[optind] : NULL;
+	if (!verb) {
+		fputs(s_usage, stderr);
+		return EX_USAGE;
+	}
+	uint32_t type = 0;
+	for (size_t i = 0; i < sizeof s_calls / sizeof *s_calls; i++)
+		if (strcmp(verb, s_calls[i].name) == 0)
+			type = s_calls[i].type;
+	bool list = strcmp(verb, "list") == 0 || strcmp(verb, "ls") == 0;
+	int operands = argc - optind - 1;
+	if ((!list && !type) || (list && operands != 0) || (type && operands != 1)) {
+		fprintf(stderr, "plexus service: %s\n%s",
+		        !list && !type ? "unknown subcommand" : "wrong number of arguments",
+		        s_usage);
+		return EX_USAGE;
+	}
+	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = o.etcd});
+	if (!etcd) {
+		fprintf(stderr, "plexus service: --etcd \"%s\": no usable URL\n", o.etcd);
+		return EX_USAGE;
+	}
+	rc = list ? s_list(&o, etcd) : s_call(&o, etcd, type, verb, argv[optind + 1]);
+	plx_etcd_destroy(&etcd);
+	return rc;
+}

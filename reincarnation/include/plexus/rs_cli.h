@@ -1,0 +1,27 @@
+/*
+ * plexus/rs_cli.h — the reincarnation server's commands for the plexus CLI.
+ *
+ * Entry points: plx_service_cli, plx_bench_recovery.
+ */
+#ifndef PLEXUS_RS_CLI_H
+#define PLEXUS_RS_CLI_H
+
+/* plexus service list | up LABEL | down LABEL | restart LABEL | refresh LABEL
+ *   [--etcd URL[,URL...]] [--cluster NAME] [--timeout MS]
+ * argv[0] is "service". list reads the svc/ records RS keeps in the registry (label, node,
+ * generation, state, restarts, uptime, last exit); the others ask the leading RS (ep/rs) and
+ * wait until the service has settled. Options default to $PLEXUS_ETCD (else
+ * http://127.0.0.1:2379) and $PLEXUS_CLUSTER (else "default"). Returns a sysexits.h code:
+ * EX_OK, EX_USAGE, EX_UNAVAILABLE (etcd or RS unreachable, or no answer in time), EX_NOINPUT
+ * (no such service), EX_DATAERR (a record that does not parse), EX_SOFTWARE (RS refused, e.g.
+ * the service failed to start: the message says why). */
+int plx_service_cli(int argc, char **argv);
+
+/* plexus bench recovery [--json] [--crashes N]: builds a cluster on the network-namespace
+ * harness (etcd, plexus-node on three nodes, plexus-rs) and measures driver_crash (SIGKILL to
+ * the first successful request to the new generation, p50/p99 over N crashes) against a bare
+ * fork+exec+first reply of the same service, and node_death (node killed to service answering
+ * on its standby) against the node lease's TTL. Needs root. */
+int plx_bench_recovery(int argc, char **argv);
+
+#endif
