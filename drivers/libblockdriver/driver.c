@@ -1,0 +1,218 @@
+/*
+ * driver.c — the block driver object, its tie to a server, its start and announcement, and
+ * plx_blockdriver_task, the whole life of a plain block driver.
+ *
+ * Entry points: plx_blockdriver_new, plx_blockdriver_destroy, plx_blockdriver_attach,
+ * plx_blockdriver_start, plx_blockdriver_announce, plx_blockdriver_tick,
+ * plx_blockdriver_open_count, plx_blockdriver_task; bdr_of, bdr_part.
+ *
+ * Handlers find their driver through the server they run in: a small table from server to
+ * driver, so that a server's argument stays its owner's and several libraries' handlers can
+ * share one server.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define S_ATTACH_MAX 16
+
+static struct {
+	const plx_server *server;
+	plx_blockdriver *driver;
+} s_attached[S_ATTACH_MAX];
+static pthread_mutex_t s_attached_lock = PTHREAD_MUTEX_INITIALIZER;
+
+plx_blockdriver *plx_blockdriver_new(const plx_blockdriver_ops *ops, void *arg)
+{
+	if (!ops || !ops->part || !ops->transfer) {
+		errno = EINVAL;
+		return NULL;
+	}
+	plx_blockdriver *self = calloc(1, sizeof *self);
+	if (!self)
+		return NULL;
+	self->ops = ops;
+	self->arg = arg;
+	plx_register_types(&plexus__bdev_type__descriptor);
+	return self;
+}
+
+static void s_detach(plx_blockdriver *self)
+{
+	pthread_mutex_lock(&s_attached_lock);
+	for (int i = 0; i < S_ATTACH_MAX; i++)
+		if (s_attached[i].driver == self)
+			s_attached[i].driver = NULL, s_attached[i].server = NULL;
+	pthread_mutex_unlock(&s_attached_lock);
+}
+
+void plx_blockdriver_destroy(plx_blockdriver **self_p)
+{
+	if (!self_p || !*self_p)
+		return;
+	plx_blockdriver *self = *self_p;
+	s_detach(self);
+	if (self->ops->cleanup)
+		self->ops->cleanup(self->arg);
+	free(self);
+	*self_p = NULL;
+}
+
+static plx_blockdriver *s_lookup(const plx_server *server)
+{
+	plx_blockdriver *found = NULL;
+	pthread_mutex_lock(&s_attached_lock);
+	for (int i = 0; i < S_ATTACH_MAX && !found; i++)
+		if (s_attached[i].server == server)
+			found = s_attached[i].driver;
+	pthread_mutex_unlock(&s_attached_lock);
+	return found;
+}
+
+static void s_on_tick(plx_server *server)
+{
+	plx_blockdriver *self = s_lookup(server);
+	if (self)
+		plx_blockdriver_tick(self);
+}
+
+int plx_blockdriver_attach(plx_blockdriver *self, plx_server *srv)
+{
+	int rc = -ENOSPC;
+	pthread_mutex_lock(&s_attached_lock);
+	for (int i = 0; i < S_ATTACH_MAX; i++)
+		if (s_attached[i].server == srv || s_attached[i].driver == self)
+			rc = -EBUSY;
+	for (int i = 0; i < S_ATTACH_MAX && rc == -ENOSPC; i++)
+		if (!s_attached[i].server) {
+			s_attached[i].server = srv;
+			s_attached[i].driver = self;
+			rc = 0;
+		}
+	pthread_mutex_unlock(&s_attached_lock);
+	if (rc == 0) {
+		self->server = srv;
+		if (self->ops->alarm && self->ops->alarm_ms > 0)
+			plx_server_on_tick(srv, s_on_tick, self->ops->alarm_ms);
+	}
+	return rc;
+}
+
+plx_blockdriver *bdr_of(const plx_call *call)
+{
+	return s_lookup(call->server);
+}
+
+int bdr_part(plx_blockdriver *self, uint32_t minor, plx_bdev_part *part)
+{
+	if (minor >= PLX_BDEV_MINORS)
+		return -ENXIO;
+	plx_bdev_part p = {0};
+	int rc = self->ops->part(self->arg, minor, &p);
+	if (rc < 0)
+		return rc == -ENXIO ? rc : -ENXIO;
+	if (p.sector_size == 0 || (p.sector_size & (p.sector_size - 1)) != 0)
+		return -EIO; /* a driver bug: say so rather than divide by it */
+	*part = p;
+	return 0;
+}
+
+/* The state key: DS keys are one namespace for every owner, so the label is part of it. */
+static void s_state_key(const plx_blockdriver *self, char *key, size_t size)
+{
+	snprintf(key, size, PLX_BDEV_STATE_KEY ".%s", plx_service_config(self->svc)->label);
+}
+
+int bdr_opens_save(plx_blockdriver *self)
+{
+	if (!self->svc)
+		return 0;
+	char key[PLX_DS_KEY_MAX];
+	s_state_key(self, key, sizeof key);
+	size_t n = PLX_BDEV_MINORS;
+	while (n > 0 && self->opens[n - 1] == 0)
+		n--;
+	if (n == 0) {
+		int rc = plx_service_state_drop(self->svc, key);
+		return rc == -ENOENT || rc == -ESRCH ? 0 : rc;
+	}
+	return plx_service_state_save(self->svc, key, self->opens, n * sizeof *self->opens);
+}
+
+int plx_blockdriver_start(plx_blockdriver *self, plx_service *svc)
+{
+	bool restarted = plx_service_restarted(svc);
+	self->svc = svc;
+	memset(self->opens, 0, sizeof self->opens);
+	int rc = 0;
+	if (restarted) {
+		char key[PLX_DS_KEY_MAX];
+		size_t size = sizeof self->opens;
+		s_state_key(self, key, sizeof key);
+		rc = plx_service_state_restore(svc, key, self->opens, &size);
+		if (rc == -ENOENT || rc == -ESRCH)
+			rc = 0; /* nothing was open */
+		else if (rc == 0 && size % sizeof *self->opens != 0)
+			rc = -EBADMSG;
+	} else
+		rc = bdr_opens_save(self); /* drops a previous life's counts */
+	if (rc < 0) {
+		memset(self->opens, 0, sizeof self->opens);
+		return rc;
+	}
+	return self->ops->init ? self->ops->init(self->arg, svc, restarted) : 0;
+}
+
+int plx_blockdriver_announce(plx_blockdriver *self, plx_service *svc)
+{
+	(void)self;
+	char key[PLX_DS_KEY_MAX];
+	snprintf(key, sizeof key, "drv.blk.%s", plx_service_config(svc)->label);
+	return plx_ds_publish_str(plx_service_ds(svc), key, "up", PLX_DSF_OVERWRITE);
+}
+
+void plx_blockdriver_tick(plx_blockdriver *self)
+{
+	if (self->ops->alarm)
+		self->ops->alarm(self->arg);
+}
+
+uint32_t plx_blockdriver_open_count(const plx_blockdriver *self, uint32_t minor)
+{
+	return minor < PLX_BDEV_MINORS ? self->opens[minor] : 0;
+}
+
+static int s_fail(char *err, size_t size, int rc, const char *what)
+{
+	snprintf(err, size, "%s: %s", what, plx_strerror(rc));
+	return rc;
+}
+
+int plx_blockdriver_task(const plx_blockdriver_ops *ops, void *arg, plx_service *svc, char *err,
+                         size_t size)
+{
+	size_t n;
+	const plx_handler *table = plx_blockdriver_handlers(&n);
+	plx_blockdriver *self = plx_blockdriver_new(ops, arg);
+	if (!self)
+		return s_fail(err, size, -errno, "block driver");
+	plx_server *srv = plx_server_new(plx_service_ep(svc), table, n, arg);
+	int rc = srv ? plx_blockdriver_attach(self, srv) : -errno;
+	if (rc < 0)
+		s_fail(err, size, rc, "server");
+	else if ((rc = plx_blockdriver_start(self, svc)) < 0)
+		s_fail(err, size, rc, "start (saved state, init)");
+	else if ((rc = plx_service_publish(svc, "up")) < 0)
+		s_fail(err, size, rc, "publishing the endpoint");
+	else if ((rc = plx_blockdriver_announce(self, svc)) < 0)
+		s_fail(err, size, rc, "announcing drv.blk in DS");
+	else if ((rc = plx_service_run(svc, srv)) < 0)
+		s_fail(err, size, rc, "message loop");
+	plx_server_destroy(&srv);
+	plx_blockdriver_destroy(&self);
+	return rc;
+}

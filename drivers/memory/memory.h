@@ -1,0 +1,33 @@
+/*
+ * memory.h — plexus-memory: what its files share.
+ *
+ * Block devices (ramdisk.c): RAM disks, one per minor, each an anonymous private mapping made
+ * with MAP_NORESERVE, so a disk costs no memory until written (untouched pages read as zeros).
+ */
+#ifndef PLEXUS_MEMORY_H
+#define PLEXUS_MEMORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <plexus/blockdriver.h>
+
+#define RAMDISK_SECTOR 512
+#define RAMDISK_MAX    (1ull << 40) /* 1 TiB per disk */
+
+typedef struct ramdisks ramdisks;
+
+/* Returns an empty set of RAM disks, or NULL (ENOMEM). */
+ramdisks *ramdisks_new(void);
+/* Unmaps every disk, frees the set, sets *self_p to NULL. Accepts NULL. */
+void ramdisks_destroy(ramdisks **self_p);
+/* Adds the disk a "MINOR:SIZE" option describes (SIZE in bytes with an optional K, M, G or T
+ * suffix, a multiple of 512, at most 1T). Returns 0, -EINVAL (bad text, err says why),
+ * -EEXIST (minor given twice) or -ENOMEM (the mapping failed). */
+int ramdisks_add(ramdisks *self, const char *spec, char *err, size_t size);
+/* The number of disks. */
+int ramdisks_count(const ramdisks *self);
+/* The block callbacks; their arg is the ramdisks set. */
+extern const plx_blockdriver_ops ramdisk_ops;
+
+#endif
