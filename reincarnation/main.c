@@ -284,6 +284,7 @@ static int s_lead(rs *self)
 	atomic_store(&s_server, self->srv);
 	if (s_stop)
 		return EX_OK;
+	self->leading = true;
 	rs_svc_start_pending(self);
 	rc = plx_server_run(self->srv);
 	atomic_store(&s_server, NULL);

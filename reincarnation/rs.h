@@ -137,6 +137,7 @@ typedef struct rs {
 	rs_publisher *pub;
 	rs_pending pending[RS_PENDING_MAX];
 	size_t npending;
+	bool leading; /* set-up done: services may be started */
 } rs;
 
 /* ---- main.c ---- */

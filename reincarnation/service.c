@@ -55,9 +55,11 @@ static void s_retry_later(rs *self, rs_svc *svc, const char *why)
 	s_set_state(self, svc, RS_PENDING);
 }
 
-void rs_svc_start(rs *self, rs_svc *svc, const char *node, bool as_restart, bool crash)
+void rs_svc_start(rs *self, rs_svc *svc, const char *where, bool as_restart, bool crash)
 {
 	const char *label = svc->desc->label;
+	char node[PLX_CLUSTER_NAME_MAX]; /* where may be svc->node itself */
+	snprintf(node, sizeof node, "%s", where);
 	uint64_t gen;
 	int rc = plx_generation_next(self->etcd, self->cluster_name, label, &gen);
 	if (rc < 0) {
@@ -128,8 +130,9 @@ static void s_stopped(rs *self, rs_svc *svc)
 	if (svc->then_start) {
 		svc->then_start = false;
 		svc->streak = 0;
-		if (s_alive(self, svc->node))
-			rs_svc_start(self, svc, svc->node, true, false);
+		/* where the (possibly refreshed) description says, else wherever it can run */
+		if (s_alive(self, svc->desc->node))
+			rs_svc_start(self, svc, svc->desc->node, true, false);
 		else
 			rs_svc_relocate(self, svc);
 		return; /* the call is answered once the new instance is ready */
@@ -242,6 +245,8 @@ static const char *s_pick_node(rs *self, rs_svc *svc)
 
 void rs_svc_start_pending(rs *self)
 {
+	if (!self->leading)
+		return; /* still reading the registry: nothing starts before adoption */
 	int64_t now = rs_mono_ms();
 	for (size_t i = 0; i < self->nsvcs; i++) {
 		rs_svc *svc = &self->svcs[i];

@@ -1,0 +1,750 @@
+/*
+ * test-rs.c — plexus-rs on the multi-node harness: four nodes (n0..n3) in network
+ * namespaces, etcd on the hub, plexus-node on every node, plexus-rs on n0 (two of them for the
+ * election test), services played by plexus-testsvc, and this process on the hub as the
+ * operator, a client of the services and the machines' power controller (it revives a node
+ * when RS asks for a power cycle through the netns backend).
+ *
+ * Checks (issue 5, section 6): start in dependency order with PLEXUS_INIT=fresh; a crash by
+ * signal restarts at once with a new generation and PLEXUS_INIT=restart while a request pending
+ * on the old generation fails; a hung service (SIGSTOP) is killed within two heartbeat periods
+ * and restarted; a crash loop backs off then is "given up", and `service up` clears it; a
+ * failure during initialization is not restarted; the policies always / on-failure / never;
+ * a killed node's service fails over to its standby within the lease TTL + 1 s; a killed node
+ * without standby is power-cycled through the netns backend and its service restarts there
+ * when it rejoins; the RS leader killed: the standby takes over without restarting the healthy
+ * service, and restarts it when it crashes afterwards; `plexus service` list, down, up,
+ * restart, refresh and its errors.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include <plexus/endpoint.h>
+#include <plexus/rs_cli.h>
+
+#include "netns_harness.h"
+#include "plexus/proto/ipc.pb-c.h"
+
+#define S_NODES   4
+#define S_CLUSTER "rstest"
+#define S_TTL_MS  2000
+
+typedef struct fixture {
+	netns_cluster *c;
+	int own_ns;
+	char dir[256];
+	char power_dir[300];
+	char file[300];
+	pid_t node[S_NODES];
+	pid_t rs[2];
+	int cycles[S_NODES]; /* power cycles asked for */
+	plx_ctx *ctx;
+	plx_etcd *etcd;
+	plx_epcache *cache;
+	plx_ep *ep;
+	bool passed;
+} fixture;
+
+typedef struct svc_rec {
+	char state[16];
+	char node[16];
+	uint64_t gen;
+	int64_t restarts, pid, since;
+	char last_exit[160];
+} svc_rec;
+
+static const char *s_bin(const char *env, const char *built)
+{
+	const char *v = getenv(env);
+	return v && *v ? v : built;
+}
+
+#define S_NODE_BIN    s_bin("PLEXUS_NODE_BIN", PLEXUS_NODE_BIN)
+#define S_RS_BIN      s_bin("PLEXUS_RS_BIN", PLEXUS_RS_BIN)
+#define S_TESTSVC_BIN s_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN)
+
+static int64_t s_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t s_wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- processes ---- */
+
+static char **s_envp(void)
+{
+	static char asan[512], ubsan[512];
+	static char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", asan, ubsan, NULL};
+	const char *a = getenv("ASAN_OPTIONS"), *u = getenv("UBSAN_OPTIONS");
+	snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s", a ? a : "");
+	snprintf(ubsan, sizeof ubsan, "UBSAN_OPTIONS=%s", u ? u : "");
+	return envp;
+}
+
+static int s_start_node(fixture *f, int i)
+{
+	char name[16];
+	snprintf(name, sizeof name, "n%d", i);
+	char *argv[] = {(char *)S_NODE_BIN,
+	                "--node",
+	                name,
+	                "--addr",
+	                (char *)netns_node_addr(f->c, i),
+	                "--etcd",
+	                (char *)netns_hub_etcd_endpoints(f->c),
+	                "--cluster",
+	                S_CLUSTER,
+	                "--log-dir",
+	                f->dir,
+	                "--grace",
+	                "500",
+	                "--cmdline",
+	                "/dev/null",
+	                NULL};
+	return netns_exec(f->c, i, argv, s_envp(), &f->node[i]);
+}
+
+/* Starts RS instance k (name rsA / rsB) on node i. */
+static int s_start_rs(fixture *f, int k, int i)
+{
+	char *argv[] = {(char *)S_RS_BIN,
+	                "--cluster-file",
+	                f->file,
+	                "--etcd",
+	                (char *)netns_hub_etcd_endpoints(f->c),
+	                "--addr",
+	                (char *)netns_node_addr(f->c, i),
+	                "--name",
+	                k == 0 ? "rsA" : "rsB",
+	                NULL};
+	return netns_exec(f->c, i, argv, s_envp(), &f->rs[k]);
+}
+
+/* Writes the cluster file: the four nodes (power through the netns backend) and services. */
+static void s_write_file(fixture *f, const char *services)
+{
+	FILE *fp = fopen(f->file, "w");
+	assert_non_null(fp);
+	fprintf(fp, "[cluster]\nname = %s\n\n", S_CLUSTER);
+	for (int i = 0; i < S_NODES; i++)
+		fprintf(fp,
+		        "[node n%d]\nmac = 02:00:00:00:00:%02x\naddr = %s\npower = netns\n"
+		        "power.dir = %s\n\n",
+		        i, i + 1, netns_node_addr(f->c, i), f->power_dir);
+	fputs(services, fp);
+	fclose(fp);
+}
+
+/* ---- the power controller: revives nodes RS power-cycles ---- */
+
+static void s_pump(fixture *f)
+{
+	DIR *d = opendir(f->power_dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		int i;
+		char tail[16];
+		if (sscanf(e->d_name, "n%d.%15s", &i, tail) != 2 || strcmp(tail, "cycle") != 0 ||
+		    i < 0 || i >= S_NODES)
+			continue;
+		char path[600];
+		snprintf(path, sizeof path, "%s/%s", f->power_dir, e->d_name);
+		unlink(path);
+		f->cycles[i]++;
+		if (!netns_node_up(f->c, i)) {
+			assert_int_equal(netns_revive_node(f->c, i), 0);
+			assert_int_equal(s_start_node(f, i), 0);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+/* ---- registry ---- */
+
+static bool s_rec(fixture *f, const char *label, svc_rec *r)
+{
+	char key[256];
+	snprintf(key, sizeof key, "/plexus/%s/svc/%s", S_CLUSTER, label);
+	plx_kv *kv = NULL;
+	if (plx_etcd_get(f->etcd, key, &kv) < 0)
+		return false;
+	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
+	plx_kv_free(&kv);
+	if (!o)
+		return false;
+	memset(r, 0, sizeof *r);
+	snprintf(r->state, sizeof r->state, "%s", json_string_value(json_object_get(o, "state")));
+	snprintf(r->node, sizeof r->node, "%s", json_string_value(json_object_get(o, "node")));
+	snprintf(r->last_exit, sizeof r->last_exit, "%s",
+	         json_string_value(json_object_get(o, "last_exit")));
+	r->gen = (uint64_t)json_integer_value(json_object_get(o, "generation"));
+	r->restarts = json_integer_value(json_object_get(o, "restarts"));
+	r->pid = json_integer_value(json_object_get(o, "pid"));
+	r->since = json_integer_value(json_object_get(o, "since"));
+	json_decref(o);
+	return true;
+}
+
+/* Waits until label's record says state with a generation >= min_gen (and, for "up", the
+ * pid known); keeps the power controller going. Returns the ms it took, or -1 (r holds the
+ * last record seen). */
+static int64_t s_wait(fixture *f, const char *label, const char *state, uint64_t min_gen, int ms,
+                      svc_rec *r)
+{
+	int64_t start = s_mono();
+	for (;;) {
+		s_pump(f);
+		if (s_rec(f, label, r) && strcmp(r->state, state) == 0 && r->gen >= min_gen &&
+		    (strcmp(state, "up") != 0 || r->pid > 0))
+			return s_mono() - start;
+		if (s_mono() - start > ms) {
+			print_error("%s: waited %d ms for %s (generation >= %" PRIu64
+			            "); last: %s gen %" PRIu64 " on %s, last exit \"%s\"\n",
+			            label, ms, state, min_gen, r->state, r->gen, r->node,
+			            r->last_exit);
+			return -1;
+		}
+		usleep(10 * 1000);
+	}
+}
+
+/* IPC_ECHO to label's generation gen (0: the current one). Returns the status; *seen is the
+ * generation that answered. */
+static int s_echo(fixture *f, const char *label, uint64_t gen, uint64_t *seen)
+{
+	Plexus__IpcEcho body = PLEXUS__IPC_ECHO__INIT;
+	body.text = "hello";
+	plx_request req = {.type = PLEXUS__IPC_TYPE__IPC_ECHO, .body = &body.base};
+	snprintf(req.dst.label, sizeof req.dst.label, "%s", label);
+	req.dst.generation = gen;
+	plx_msg *reply = NULL;
+	int rc = plx_sendrec(f->ep, &req, &reply, 2000);
+	if (rc == 0 && seen) {
+		Plexus__IpcEcho *e =
+		    (Plexus__IpcEcho *)plx_msg_unpack(reply, &plexus__ipc_echo__descriptor);
+		*seen = e ? e->sequence : 0;
+		if (e)
+			protobuf_c_message_free_unpacked(&e->base, NULL);
+	}
+	plx_msg_destroy(&reply);
+	return rc;
+}
+
+/* Waits until an echo to label's current generation succeeds from generation >= gen. */
+static int64_t s_wait_echo(fixture *f, const char *label, uint64_t gen, int ms)
+{
+	int64_t start = s_mono();
+	uint64_t seen = 0;
+	while (!(s_echo(f, label, 0, &seen) == 0 && seen >= gen)) {
+		s_pump(f);
+		if (s_mono() - start > ms)
+			return -1;
+		usleep(5 * 1000);
+	}
+	return s_mono() - start;
+}
+
+static bool s_log_has(fixture *f, const char *label, const char *text)
+{
+	char path[512], buf[65536];
+	snprintf(path, sizeof path, "%s/%s.log", f->dir, label);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return false;
+	size_t n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+/* Runs `plexus service ARGS...` in this process (NULL-terminated), capturing stdout. */
+static int s_cli(fixture *f, char *out, size_t size, ...)
+{
+	char etcd[512];
+	snprintf(etcd, sizeof etcd, "--etcd=%s", netns_hub_etcd_endpoints(f->c));
+	char *argv[16] = {"service", etcd, "--cluster=" S_CLUSTER};
+	int argc = 3;
+	va_list ap;
+	va_start(ap, size);
+	for (char *a; argc < 15 && (a = va_arg(ap, char *));)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	char path[] = "/tmp/plexus-service-cli-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	fflush(stdout);
+	int saved = dup(1);
+	dup2(fd, 1);
+	int rc = plx_service_cli(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	ssize_t n = pread(fd, out, size - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return rc;
+}
+
+/* ---- fixture ---- */
+
+static int s_enter_hub(fixture *f)
+{
+	int fd = open(netns_ns_path(f->c, NETNS_HUB), O_RDONLY | O_CLOEXEC);
+	f->own_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int rc = fd < 0 || f->own_ns < 0 || setns(fd, CLONE_NEWNET) < 0 ? -1 : 0;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int s_prepare(fixture *f)
+{
+	f->c = netns_cluster_new(S_NODES, NULL);
+	if (!f->c || netns_hub_etcd_start(f->c, 1) < 0) {
+		print_error("harness: %s\n", netns_error());
+		return -1;
+	}
+	snprintf(f->dir, sizeof f->dir, "%s", netns_run_dir(f->c));
+	snprintf(f->power_dir, sizeof f->power_dir, "%s/power", f->dir);
+	snprintf(f->file, sizeof f->file, "%s/cluster.ini", f->dir);
+	if (mkdir(f->power_dir, 0755) < 0 || s_enter_hub(f) < 0)
+		return -1;
+	plx_etcd_opts opts = {.endpoints = netns_hub_etcd_endpoints(f->c)};
+	if (!(f->etcd = plx_etcd_new(&opts)) || !(f->ctx = plx_ctx_new()) ||
+	    !(f->ep = plx_ep_new(f->ctx, "tester", 1)) ||
+	    !(f->cache = plx_epcache_new(f->etcd, S_CLUSTER, f->ctx)))
+		return -1;
+	for (int i = 0; i < S_NODES; i++)
+		if (s_start_node(f, i) < 0)
+			return -1;
+	for (int i = 0; i < S_NODES; i++) {
+		char key[128];
+		snprintf(key, sizeof key, "/plexus/%s/nodes/n%d", S_CLUSTER, i);
+		plx_kv *kv = NULL;
+		for (int64_t end = s_mono() + 10000; plx_etcd_get(f->etcd, key, &kv) != 0;
+		     usleep(10 * 1000))
+			if (s_mono() > end) {
+				print_error("node %d did not register\n", i);
+				return -1;
+			}
+		plx_kv_free(&kv);
+	}
+	return 0;
+}
+
+static int s_teardown(void **state);
+
+static int s_setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	if (!f)
+		return -1;
+	f->own_ns = -1;
+	*state = f;
+	if (s_prepare(f) == 0)
+		return 0;
+	s_teardown(state);
+	*state = NULL;
+	return -1;
+}
+
+static int s_teardown(void **state)
+{
+	fixture *f = *state;
+	if (!f)
+		return 0;
+	plx_epcache_destroy(&f->cache);
+	plx_ep_destroy(&f->ep);
+	plx_etcd_destroy(&f->etcd);
+	plx_ctx_destroy(&f->ctx);
+	if (f->own_ns >= 0) {
+		if (setns(f->own_ns, CLONE_NEWNET) < 0)
+			abort();
+		close(f->own_ns);
+	}
+	if (!f->passed && f->c)
+		netns_cluster_failed(f->c);
+	netns_cluster_destroy(&f->c);
+	free(f);
+	return 0;
+}
+
+/* Writes the file with services and starts RS on n0. */
+static void s_run(fixture *f, const char *services)
+{
+	s_write_file(f, services);
+	assert_int_equal(s_start_rs(f, 0, 0), 0);
+}
+
+/* A [service] section running plexus-testsvc with args on node, plus extra lines. */
+static char *s_svc(const char *label, const char *node, const char *args, const char *extra)
+{
+	char *text = NULL;
+	if (asprintf(&text, "[service %s]\nprogram = %s\nargs = %s\nnode = %s\n%s\n", label,
+	             S_TESTSVC_BIN, args, node, extra) < 0)
+		return NULL;
+	return text;
+}
+
+/* ---- tests ---- */
+
+static void test_dependency_order_and_fresh_start(void **state)
+{
+	fixture *f = *state;
+	char *a = s_svc("alpha", "n1", "--init-delay 700", "heartbeat = 500ms");
+	char *b = s_svc("beta", "n3", "--init-delay 0", "depends = alpha\nheartbeat = 500ms");
+	char text[4096];
+	snprintf(text, sizeof text, "%s%s", b, a); /* the dependent first in the file */
+	free(a);
+	free(b);
+	s_run(f, text);
+	svc_rec ra, rb;
+	assert_true(s_wait(f, "beta", "up", 1, 20000, &rb) >= 0);
+	assert_true(s_rec(f, "alpha", &ra));
+	assert_string_equal(ra.state, "up");
+	assert_string_equal(ra.node, "n1");
+	assert_string_equal(rb.node, "n3");
+	assert_int_equal(ra.gen, 1);
+	assert_int_equal(rb.gen, 1);
+	/* beta was only started once alpha was ready, which took alpha at least 700 ms. */
+	assert_true(rb.since >= ra.since + 700);
+	assert_true(s_log_has(f, "alpha", "alpha generation 1 ready (fresh)"));
+	assert_true(s_log_has(f, "beta", "beta generation 1 ready (fresh)"));
+	uint64_t seen = 0;
+	assert_int_equal(s_echo(f, "beta", 0, &seen), 0);
+	assert_int_equal(seen, 1);
+	/* plexus service list shows both */
+	char out[4096];
+	assert_int_equal(s_cli(f, out, sizeof out, "list", NULL), EX_OK);
+	assert_non_null(strstr(out, "LABEL"));
+	assert_non_null(strstr(out, "alpha "));
+	assert_non_null(strstr(out, "beta "));
+	assert_non_null(strstr(out, " up "));
+	f->passed = true;
+}
+
+typedef struct sleeper {
+	fixture *f;
+	uint64_t gen;
+	int rc;
+	int64_t returned;
+} sleeper;
+
+static void *s_sleeper(void *arg)
+{
+	sleeper *s = arg;
+	Plexus__IpcSleep body = PLEXUS__IPC_SLEEP__INIT;
+	body.milliseconds = 20000;
+	plx_request req = {.dst = {.label = "crashy", .generation = s->gen},
+	                   .type = PLEXUS__IPC_TYPE__IPC_SLEEP,
+	                   .body = &body.base};
+	plx_msg *reply = NULL;
+	s->rc = plx_sendrec(s->f->ep, &req, &reply, 25000);
+	s->returned = s_mono();
+	plx_msg_destroy(&reply);
+	return NULL;
+}
+
+static void test_crash_restarts_new_generation(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("crashy", "n1", "--init-delay 0", "heartbeat = 1s");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "crashy", "up", 1, 20000, &r) >= 0);
+	assert_true(s_wait_echo(f, "crashy", 1, 5000) >= 0);
+	/* A request pending on generation 1 ... */
+	sleeper sl = {.f = f, .gen = r.gen};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_sleeper, &sl), 0);
+	usleep(200 * 1000);
+	int64_t killed = s_mono();
+	assert_int_equal(kill((pid_t)r.pid, SIGKILL), 0);
+	/* ... fails once the new generation replaces it, and the new one answers. */
+	int64_t took = s_wait_echo(f, "crashy", 2, 10000);
+	assert_true(took >= 0);
+	pthread_join(t, NULL);
+	assert_int_equal(sl.rc, -PLX_EDEADSRCDST);
+	assert_true(sl.returned - killed < 5000);
+	assert_true(s_wait(f, "crashy", "up", 2, 5000, &r) >= 0);
+	assert_int_equal(r.gen, 2);
+	assert_int_equal(r.restarts, 1);
+	assert_string_equal(r.node, "n1");
+	assert_non_null(strstr(r.last_exit, "killed by signal 9"));
+	assert_true(s_log_has(f, "crashy", "crashy generation 2 ready (restart)"));
+	/* the old generation is refused, the new one answers */
+	assert_int_equal(s_echo(f, "crashy", 1, NULL), -PLX_EDEADSRCDST);
+	print_message("SIGKILL to the first answer from the new generation: %" PRId64 " ms\n",
+	              took);
+	f->passed = true;
+}
+
+static void test_hung_service_killed(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("sleepy", "n1", "--init-delay 0", "heartbeat = 1s");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "sleepy", "up", 1, 20000, &r) >= 0);
+	usleep(1500 * 1000); /* a few heartbeats answered */
+	assert_true(s_rec(f, "sleepy", &r));
+	assert_int_equal(r.gen, 1);
+	int64_t stopped = s_wall();
+	assert_int_equal(kill((pid_t)r.pid, SIGSTOP), 0);
+	assert_true(s_wait(f, "sleepy", "up", 2, 15000, &r) >= 0);
+	assert_non_null(strstr(r.last_exit, "hung"));
+	assert_non_null(strstr(r.last_exit, "killed by signal 9"));
+	/* detected within two periods (2 s; 1 s more allowed for a loaded machine) */
+	int64_t detected = r.since - stopped;
+	print_message("SIGSTOP to the new generation's start: %" PRId64 " ms (heartbeat 1 s)\n",
+	              detected);
+	assert_true(detected <= 3000);
+	assert_true(detected >= 1000); /* not before a full period of silence */
+	f->passed = true;
+}
+
+static void test_crash_loop_backoff_given_up(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("loopy", "n1", "--crash-after 300",
+	                "heartbeat = 0\nbackoff = 300ms\nbackoff_cap = 5s\nmax_restarts = 3");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	bool saw_backoff = false;
+	int64_t start = s_mono();
+	while (!(s_rec(f, "loopy", &r) && strcmp(r.state, "given-up") == 0)) {
+		saw_backoff |= strcmp(r.state, "backoff") == 0;
+		assert_true(s_mono() - start < 30000);
+		usleep(10 * 1000);
+	}
+	int64_t took = s_mono() - start;
+	/* generation 1, then 3 restarts: immediate, 600 ms and 1200 ms of backoff */
+	assert_int_equal(r.gen, 4);
+	assert_int_equal(r.restarts, 3);
+	assert_true(saw_backoff);
+	assert_true(took >= 4 * 300 + 600 + 1200);
+	assert_non_null(strstr(r.last_exit, "killed by signal 6"));
+	/* given up stays given up */
+	usleep(1500 * 1000);
+	assert_true(s_rec(f, "loopy", &r));
+	assert_string_equal(r.state, "given-up");
+	assert_int_equal(r.gen, 4);
+	/* service up clears it: a new generation becomes ready */
+	char out[1024];
+	assert_int_equal(s_cli(f, out, sizeof out, "up", "loopy", NULL), EX_OK);
+	assert_non_null(strstr(out, "loopy: up on n1, generation 5"));
+	f->passed = true;
+}
+
+static void test_init_failure_and_policies(void **state)
+{
+	fixture *f = *state;
+	char text[4096] = "";
+	char *parts[] = {
+	    s_svc("badinit", "n1", "--fail-init 3", "heartbeat = 0"),
+	    s_svc("quitter", "n2", "--exit-after 300", "heartbeat = 0\nrestart = on-failure"),
+	    s_svc("fragile", "n2", "--crash-after 300", "heartbeat = 0\nrestart = never"),
+	    s_svc("phoenix", "n3", "--exit-after 300", "heartbeat = 0\nrestart = always"),
+	};
+	for (int i = 0; i < 4; i++) {
+		strcat(text, parts[i]);
+		free(parts[i]);
+	}
+	s_run(f, text);
+	svc_rec r;
+	assert_true(s_wait(f, "badinit", "failed", 1, 20000, &r) >= 0);
+	assert_string_equal(r.last_exit, "exit 3");
+	assert_true(s_wait(f, "quitter", "exited", 1, 20000, &r) >= 0);
+	assert_string_equal(r.last_exit, "exit 0");
+	assert_true(s_wait(f, "fragile", "failed", 1, 20000, &r) >= 0);
+	assert_non_null(strstr(r.last_exit, "killed by signal 6"));
+	assert_true(s_wait(f, "phoenix", "up", 2, 20000, &r) >= 0); /* exit 0, restarted */
+	/* none of the stopped ones comes back */
+	usleep(1500 * 1000);
+	const char *still[][2] = {
+	    {"badinit", "failed"}, {"quitter", "exited"}, {"fragile", "failed"}};
+	for (int i = 0; i < 3; i++) {
+		assert_true(s_rec(f, still[i][0], &r));
+		assert_string_equal(r.state, still[i][1]);
+		assert_int_equal(r.gen, 1);
+	}
+	f->passed = true;
+}
+
+static void test_node_death_fails_over(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("mover", "n1", "--init-delay 0", "heartbeat = 1s\nstandby = n2");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "mover", "up", 1, 20000, &r) >= 0);
+	assert_string_equal(r.node, "n1");
+	int64_t killed = s_mono();
+	assert_int_equal(netns_kill_node(f->c, 1), 0);
+	int64_t took = s_wait_echo(f, "mover", 2, 15000);
+	assert_true(took >= 0);
+	int64_t restored = s_mono() - killed;
+	assert_true(s_wait(f, "mover", "up", 2, 5000, &r) >= 0);
+	assert_string_equal(r.node, "n2");
+	assert_non_null(strstr(r.last_exit, "node n1 died"));
+	assert_int_equal(r.restarts, 0); /* not the service's fault */
+	print_message("node killed to service answering on its standby: %" PRId64 " ms (TTL %d)\n",
+	              restored, S_TTL_MS);
+	/* TTL + 1 s, and 1 s more for a loaded machine */
+	assert_true(restored <= S_TTL_MS + 2000);
+	f->passed = true;
+}
+
+static void test_node_death_power_cycle(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("stayer", "n3", "--init-delay 0", "heartbeat = 1s");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "stayer", "up", 1, 20000, &r) >= 0);
+	assert_int_equal(netns_kill_node(f->c, 3), 0);
+	/* no standby: it waits for its node, which RS power-cycles (s_pump revives it) */
+	assert_true(s_wait(f, "stayer", "waiting", 1, 15000, &r) >= 0 ||
+	            strcmp(r.state, "starting") == 0 || strcmp(r.state, "up") == 0);
+	assert_true(s_wait(f, "stayer", "up", 2, 30000, &r) >= 0);
+	assert_string_equal(r.node, "n3");
+	assert_true(f->cycles[3] >= 1);
+	assert_true(netns_node_up(f->c, 3));
+	assert_true(s_wait_echo(f, "stayer", r.gen, 5000) >= 0);
+	f->passed = true;
+}
+
+static void test_leader_failover(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("steady", "n1", "--init-delay 0", "heartbeat = 500ms");
+	s_write_file(f, s);
+	free(s);
+	assert_int_equal(s_start_rs(f, 0, 0), 0);
+	svc_rec r;
+	assert_true(s_wait(f, "steady", "up", 1, 20000, &r) >= 0);
+	assert_int_equal(s_start_rs(f, 1, 2), 0); /* the standby, on n2 */
+	plx_endpoint_rec rs1, rs2;
+	assert_int_equal(plx_endpoint_lookup(f->etcd, S_CLUSTER, "rs", &rs1), 0);
+	usleep(1000 * 1000);
+	assert_int_equal(plx_endpoint_lookup(f->etcd, S_CLUSTER, "rs", &rs2), 0);
+	assert_int_equal(rs2.generation, rs1.generation); /* the standby stands by */
+	int64_t killed = s_mono();
+	assert_int_equal(kill(f->rs[0], SIGKILL), 0);
+	while (plx_endpoint_lookup(f->etcd, S_CLUSTER, "rs", &rs2) != 0 ||
+	       rs2.generation == rs1.generation) {
+		assert_true(s_mono() - killed < 15000);
+		usleep(20 * 1000);
+	}
+	int64_t took = s_mono() - killed;
+	print_message("leader killed to the standby leading: %" PRId64 " ms\n", took);
+	assert_string_equal(rs2.node, "rsB");
+	/* the healthy service was adopted, not restarted */
+	usleep(1500 * 1000); /* a few heartbeats from the new leader */
+	assert_true(s_rec(f, "steady", &r));
+	assert_string_equal(r.state, "up");
+	assert_int_equal(r.gen, 1);
+	assert_int_equal(s_echo(f, "steady", 1, NULL), 0);
+	/* and a crash afterwards is handled by the new leader */
+	assert_int_equal(kill((pid_t)r.pid, SIGKILL), 0);
+	assert_true(s_wait(f, "steady", "up", 2, 10000, &r) >= 0);
+	assert_int_equal(r.restarts, 1);
+	assert_true(s_wait_echo(f, "steady", 2, 5000) >= 0);
+	f->passed = true;
+}
+
+static void test_service_command(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("managed", "n1", "--init-delay 0", "heartbeat = 1s\nstop_grace = 1s");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "managed", "up", 1, 20000, &r) >= 0);
+	pid_t old = (pid_t)r.pid;
+	char out[4096];
+	assert_int_equal(s_cli(f, out, sizeof out, "down", "managed", NULL), EX_OK);
+	assert_non_null(strstr(out, "managed: down on n1, generation 1"));
+	assert_true(s_rec(f, "managed", &r));
+	assert_string_equal(r.state, "down");
+	assert_true(netns_pid_gone(old));
+	usleep(500 * 1000); /* stays down */
+	assert_true(s_rec(f, "managed", &r));
+	assert_string_equal(r.state, "down");
+	assert_int_equal(s_cli(f, out, sizeof out, "up", "managed", NULL), EX_OK);
+	assert_non_null(strstr(out, "managed: up on n1, generation 2"));
+	assert_int_equal(s_cli(f, out, sizeof out, "restart", "managed", NULL), EX_OK);
+	assert_non_null(strstr(out, "managed: up on n1, generation 3"));
+	assert_true(s_rec(f, "managed", &r));
+	assert_int_equal(r.restarts, 0); /* asked for, not crashes */
+	/* refresh takes the new description: the service moves to n3 */
+	char *moved = s_svc("managed", "n3", "--init-delay 0", "heartbeat = 1s");
+	s_write_file(f, moved);
+	free(moved);
+	assert_int_equal(s_cli(f, out, sizeof out, "refresh", "managed", NULL), EX_OK);
+	assert_non_null(strstr(out, "managed: up on n3, generation 4"));
+	assert_int_equal(s_cli(f, out, sizeof out, "list", NULL), EX_OK);
+	assert_non_null(strstr(out, "managed"));
+	/* errors */
+	assert_int_equal(s_cli(f, out, sizeof out, "up", "nosuch", NULL), EX_NOINPUT);
+	assert_int_equal(s_cli(f, out, sizeof out, "frobnicate", "managed", NULL), EX_USAGE);
+	assert_int_equal(s_cli(f, out, sizeof out, "up", NULL), EX_USAGE);
+	kill(f->rs[0], SIGTERM); /* RS gone: no leader to ask */
+	assert_int_equal(netns_wait(f->c, f->rs[0], NULL, 10000), 0);
+	assert_int_equal(s_cli(f, out, sizeof out, "restart", "managed", NULL), EX_UNAVAILABLE);
+	f->passed = true;
+}
+
+#define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    S_TEST(test_dependency_order_and_fresh_start),
+	    S_TEST(test_crash_restarts_new_generation),
+	    S_TEST(test_hung_service_killed),
+	    S_TEST(test_crash_loop_backoff_given_up),
+	    S_TEST(test_init_failure_and_policies),
+	    S_TEST(test_node_death_fails_over),
+	    S_TEST(test_node_death_power_cycle),
+	    S_TEST(test_leader_failover),
+	    S_TEST(test_service_command),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
