@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include <plexus/registry_cli.h>
+#include <plexus/rs_cli.h>
 
 #include "bench.h"
 #include "commands.h"
@@ -21,6 +22,7 @@ typedef struct benchmark {
 static const benchmark s_benchmarks[] = {
     {"ipc", "sendrec and asynsend over inproc/ipc/tcp vs raw ZeroMQ and TCP", plx_bench_ipc},
     {"registry", "cached lookups and publish-to-notification vs etcdctl watch", plx_bench_registry},
+    {"recovery", "RS: driver crash and node death to service restored (root)", plx_bench_recovery},
 };
 
 static void s_usage(FILE *out)

@@ -1,0 +1,384 @@
+/*
+ * bench.c — `plexus bench recovery [--json] [--crashes N] [--deaths N]`: how fast RS brings a
+ * service back, on the network-namespace harness (docs/performance.md).
+ *
+ * Entry points: plx_bench_recovery.
+ *
+ * Set-up: three nodes (n0 runs plexus-rs, n1 and n2 plexus-node), etcd on the hub, and one
+ * service, plexus-testsvc on n1 with n2 as its standby; this process sits on the hub as the
+ * service's client. Cases:
+ *   driver_crash  SIGKILL to the service, to the first IPC_ECHO answered by a newer generation
+ *                 (p50 and p99 over --crashes crashes, 50 by default). Baseline: the same
+ *                 service started by hand (fork + exec in n1, no RS) to its first answer, as
+ *                 many times, interleaved: what a restart costs without the detection, the
+ *                 generation and the node kernel.
+ *   node_death    the service's node killed (netns_kill_node: SIGKILL to all in it, then its
+ *                 network gone) to the first answer from the standby (p50 and max over
+ *                 --deaths deaths, 3 by default; the killed node comes back between rounds).
+ *                 Baseline: the node lease's TTL, the time etcd needs to declare the node dead.
+ * Needs root; binaries are found next to each other in the build tree, or through
+ * PLEXUS_NODE_BIN, PLEXUS_RS_BIN and PLEXUS_TESTSVC_BIN.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <plexus/endpoint.h>
+#include <plexus/rs_cli.h>
+
+#include "bench.h"
+#include "netns_harness.h"
+#include "plexus/proto/ipc.pb-c.h"
+
+#define S_CLUSTER "rsbench"
+#define S_TTL_S   2
+#define S_NODES   3
+
+typedef struct s_bench {
+	netns_cluster *c;
+	int own_ns;
+	char file[512];
+	pid_t node[S_NODES];
+	pid_t rs;
+	plx_ctx *ctx;
+	plx_etcd *etcd;
+	plx_epcache *cache;
+	plx_ep *ep;
+	int bare_count;
+} s_bench;
+
+static const char *s_bin(const char *env, const char *built)
+{
+	const char *v = getenv(env);
+	return v && *v ? v : built;
+}
+
+static double s_ms(uint64_t from_ns)
+{
+	return (double)(bench_now_ns() - from_ns) / 1e6;
+}
+
+static char **s_envp(void)
+{
+	static char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	return envp;
+}
+
+static int s_start_node(s_bench *b, int i)
+{
+	char name[16], ttl[16];
+	snprintf(name, sizeof name, "n%d", i);
+	snprintf(ttl, sizeof ttl, "%d", S_TTL_S);
+	char *argv[] = {(char *)s_bin("PLEXUS_NODE_BIN", PLEXUS_NODE_BIN),
+	                "--node",
+	                name,
+	                "--addr",
+	                (char *)netns_node_addr(b->c, i),
+	                "--etcd",
+	                (char *)netns_hub_etcd_endpoints(b->c),
+	                "--cluster",
+	                S_CLUSTER,
+	                "--lease-ttl",
+	                ttl,
+	                "--log-dir",
+	                (char *)netns_run_dir(b->c),
+	                "--cmdline",
+	                "/dev/null",
+	                NULL};
+	return netns_exec(b->c, i, argv, s_envp(), &b->node[i]);
+}
+
+static int s_write_file(s_bench *b)
+{
+	snprintf(b->file, sizeof b->file, "%s/cluster.ini", netns_run_dir(b->c));
+	FILE *f = fopen(b->file, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "[cluster]\nname = %s\nlease_ttl = %ds\n\n", S_CLUSTER, S_TTL_S);
+	for (int i = 0; i < S_NODES; i++)
+		fprintf(f, "[node n%d]\nmac = 02:00:00:00:01:%02x\naddr = %s\n\n", i, i,
+		        netns_node_addr(b->c, i));
+	fprintf(f,
+	        "[service driver]\nprogram = %s\nnode = n1\nstandby = n2\nheartbeat = 1s\n"
+	        "backoff = 1ms\nbackoff_cap = 1ms\nmax_restarts = 0\n",
+	        s_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN));
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+static int s_enter_hub(s_bench *b)
+{
+	int fd = open(netns_ns_path(b->c, NETNS_HUB), O_RDONLY | O_CLOEXEC);
+	b->own_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int rc = fd < 0 || b->own_ns < 0 || setns(fd, CLONE_NEWNET) < 0 ? -1 : 0;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* IPC_ECHO to label's current generation; returns 0 and the answering generation. */
+static int s_echo(s_bench *b, const char *label, uint64_t *gen)
+{
+	Plexus__IpcEcho body = PLEXUS__IPC_ECHO__INIT;
+	body.text = "ping";
+	plx_request req = {.type = PLEXUS__IPC_TYPE__IPC_ECHO, .body = &body.base};
+	snprintf(req.dst.label, sizeof req.dst.label, "%s", label);
+	plx_msg *reply = NULL;
+	int rc = plx_sendrec(b->ep, &req, &reply, 500);
+	if (rc == 0) {
+		Plexus__IpcEcho *e =
+		    (Plexus__IpcEcho *)plx_msg_unpack(reply, &plexus__ipc_echo__descriptor);
+		*gen = e ? e->sequence : 0;
+		if (e)
+			protobuf_c_message_free_unpacked(&e->base, NULL);
+	}
+	plx_msg_destroy(&reply);
+	return rc;
+}
+
+/* Waits until label answers from a generation above after; returns the generation or 0. */
+static uint64_t s_until_answer(s_bench *b, const char *label, uint64_t after, int ms)
+{
+	uint64_t start = bench_now_ns(), gen = 0;
+	while (!(s_echo(b, label, &gen) == 0 && gen > after)) {
+		if (s_ms(start) > ms)
+			return 0;
+		struct timespec ts = {0, 500000};
+		nanosleep(&ts, NULL);
+	}
+	return gen;
+}
+
+/* The pid and node of the service's current instance, from its endpoint record. */
+static int s_instance(s_bench *b, const char *label, plx_endpoint_rec *rec)
+{
+	return plx_endpoint_lookup(b->etcd, S_CLUSTER, label, rec);
+}
+
+static int s_setup(s_bench *b)
+{
+	b->own_ns = -1;
+	if (!(b->c = netns_cluster_new(S_NODES, NULL)) || netns_hub_etcd_start(b->c, 1) < 0) {
+		fprintf(stderr, "plexus bench recovery: harness: %s\n", netns_error());
+		return EX_UNAVAILABLE;
+	}
+	if (s_write_file(b) < 0 || s_enter_hub(b) < 0)
+		return EX_OSERR;
+	plx_etcd_opts opts = {.endpoints = netns_hub_etcd_endpoints(b->c)};
+	if (!(b->etcd = plx_etcd_new(&opts)) || !(b->ctx = plx_ctx_new()) ||
+	    !(b->ep = plx_ep_new(b->ctx, "bench", 1)) ||
+	    !(b->cache = plx_epcache_new(b->etcd, S_CLUSTER, b->ctx)))
+		return EX_UNAVAILABLE;
+	for (int i = 1; i < S_NODES; i++)
+		if (s_start_node(b, i) < 0)
+			return EX_OSERR;
+	char *argv[] = {(char *)s_bin("PLEXUS_RS_BIN", PLEXUS_RS_BIN),
+	                "--cluster-file",
+	                b->file,
+	                "--etcd",
+	                (char *)netns_hub_etcd_endpoints(b->c),
+	                "--addr",
+	                (char *)netns_node_addr(b->c, 0),
+	                "--name",
+	                "rs-bench",
+	                NULL};
+	if (netns_exec(b->c, 0, argv, s_envp(), &b->rs) < 0)
+		return EX_OSERR;
+	if (!s_until_answer(b, "driver", 0, 30000)) {
+		fprintf(stderr, "plexus bench recovery: the service never answered (logs in %s)\n",
+		        netns_run_dir(b->c));
+		return EX_SOFTWARE;
+	}
+	return 0;
+}
+
+static void s_teardown(s_bench *b)
+{
+	plx_epcache_destroy(&b->cache);
+	plx_ep_destroy(&b->ep);
+	plx_etcd_destroy(&b->etcd);
+	plx_ctx_destroy(&b->ctx);
+	if (b->own_ns >= 0) {
+		if (setns(b->own_ns, CLONE_NEWNET) < 0)
+			abort();
+		close(b->own_ns);
+	}
+	netns_cluster_destroy(&b->c);
+}
+
+/* One crash under RS: ms from SIGKILL to the first answer of the next generation. */
+static double s_crash(s_bench *b)
+{
+	plx_endpoint_rec rec;
+	uint64_t gen = 0;
+	if (s_instance(b, "driver", &rec) < 0 || s_echo(b, "driver", &gen) < 0 ||
+	    gen != rec.generation)
+		return -1;
+	uint64_t start = bench_now_ns();
+	if (kill((pid_t)rec.pid, SIGKILL) < 0)
+		return -1;
+	return s_until_answer(b, "driver", gen, 10000) ? s_ms(start) : -1;
+}
+
+/* The baseline: the same program started by hand in n1, to its first answer. */
+static double s_bare(s_bench *b)
+{
+	char label[32], env_label[64], env_etcd[600], env_cluster[64], env_node[32], env_addr[64];
+	snprintf(label, sizeof label, "bare%d", b->bare_count++);
+	snprintf(env_label, sizeof env_label, "PLEXUS_LABEL=%s", label);
+	snprintf(env_etcd, sizeof env_etcd, "PLEXUS_ETCD=%s", netns_hub_etcd_endpoints(b->c));
+	snprintf(env_cluster, sizeof env_cluster, "PLEXUS_CLUSTER=%s", S_CLUSTER);
+	snprintf(env_node, sizeof env_node, "PLEXUS_NODE=n1");
+	snprintf(env_addr, sizeof env_addr, "PLEXUS_ADDR=%s", netns_node_addr(b->c, 1));
+	char *envp[] = {env_label, env_etcd, env_cluster, env_node, env_addr, NULL};
+	char *argv[] = {(char *)s_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN), NULL};
+	pid_t pid;
+	uint64_t start = bench_now_ns();
+	if (netns_exec(b->c, 1, argv, envp, &pid) < 0)
+		return -1;
+	double ms = s_until_answer(b, label, 0, 10000) ? s_ms(start) : -1;
+	kill(pid, SIGTERM);
+	netns_wait(b->c, pid, NULL, 5000);
+	return ms;
+}
+
+/* One node death: ms from killing the service's node to the first answer from elsewhere. */
+static double s_death(s_bench *b)
+{
+	plx_endpoint_rec rec;
+	uint64_t gen = 0;
+	if (s_instance(b, "driver", &rec) < 0 || s_echo(b, "driver", &gen) < 0)
+		return -1;
+	int i = strcmp(rec.node, "n1") == 0 ? 1 : 2;
+	uint64_t start = bench_now_ns();
+	if (netns_kill_node(b->c, i) < 0)
+		return -1;
+	double ms = s_until_answer(b, "driver", gen, 20000) ? s_ms(start) : -1;
+	/* the node comes back for the next round */
+	if (netns_revive_node(b->c, i) < 0 || s_start_node(b, i) < 0)
+		return -1;
+	char key[128];
+	snprintf(key, sizeof key, "/plexus/%s/nodes/n%d", S_CLUSTER, i);
+	plx_kv *kv = NULL;
+	for (uint64_t t = bench_now_ns(); plx_etcd_get(b->etcd, key, &kv) != 0; usleep(10000))
+		if (s_ms(t) > 10000)
+			return -1;
+	plx_kv_free(&kv);
+	return ms;
+}
+
+static int s_run(s_bench *b, int crashes, int deaths, bool json)
+{
+	bench_samples *crash = bench_samples_new((size_t)crashes);
+	bench_samples *bare = bench_samples_new((size_t)crashes);
+	bench_samples *death = bench_samples_new((size_t)deaths);
+	int rc = crash && bare && death ? EX_OK : EX_OSERR;
+	for (int i = 0; rc == EX_OK && i < crashes; i++) {
+		double c = s_crash(b), r = s_bare(b);
+		if (c < 0 || r < 0) {
+			fprintf(stderr, "plexus bench recovery: round %d failed (logs in %s)\n", i,
+			        netns_run_dir(b->c));
+			rc = EX_SOFTWARE;
+			break;
+		}
+		bench_samples_add(crash, c);
+		bench_samples_add(bare, r);
+		if (!json)
+			fprintf(stderr, "\rdriver_crash %d/%d", i + 1, crashes);
+	}
+	for (int i = 0; rc == EX_OK && i < deaths; i++) {
+		double d = s_death(b);
+		if (d < 0) {
+			fprintf(stderr, "plexus bench recovery: node death %d failed\n", i);
+			rc = EX_SOFTWARE;
+			break;
+		}
+		bench_samples_add(death, d);
+		if (!json)
+			fprintf(stderr, "\rnode_death %d/%d  ", i + 1, deaths);
+	}
+	if (!json)
+		fprintf(stderr, "\n");
+	if (rc == EX_OK) {
+		bench_report *r = bench_report_new("recovery");
+		const char *base = "fork+exec+first reply, no RS";
+		bench_report_add(r, "driver_crash", "p50_ms", bench_samples_percentile(crash, 50),
+		                 base, bench_samples_percentile(bare, 50), true);
+		bench_report_add(r, "driver_crash", "p99_ms", bench_samples_percentile(crash, 99),
+		                 base, bench_samples_percentile(bare, 99), true);
+		bench_report_add(r, "node_death", "p50_ms", bench_samples_percentile(death, 50),
+		                 "node lease TTL", S_TTL_S * 1000.0, true);
+		bench_report_add(r, "node_death", "max_ms", bench_samples_percentile(death, 100),
+		                 "node lease TTL", S_TTL_S * 1000.0, true);
+		bench_report_print(r, json);
+		bench_report_destroy(&r);
+	}
+	bench_samples_destroy(&crash);
+	bench_samples_destroy(&bare);
+	bench_samples_destroy(&death);
+	return rc;
+}
+
+static const char s_usage[] =
+    "usage: plexus bench recovery [--json] [--crashes N] [--deaths N]\n"
+    "  driver_crash: SIGKILL to a service, to the first answer of its next generation\n"
+    "                (baseline: the same service started by hand, fork+exec to first answer)\n"
+    "  node_death:   its node killed, to the first answer from its standby node\n"
+    "                (baseline: the node lease's TTL, 2 s)\n"
+    "Builds a cluster in network namespaces (root needed): etcd, plexus-node, plexus-rs.\n";
+
+int plx_bench_recovery(int argc, char **argv)
+{
+	static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
+	                                      {"crashes", required_argument, NULL, 'c'},
+	                                      {"deaths", required_argument, NULL, 'd'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
+	bool json = false;
+	long crashes = 50, deaths = 3;
+	optind = 0;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+		char *end = NULL;
+		if (c == 'j') {
+			json = true;
+		} else if (c == 'c' || c == 'd') {
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 100000) {
+				fprintf(stderr, "plexus bench recovery: --%s: expected 1..100000\n",
+				        c == 'c' ? "crashes" : "deaths");
+				return EX_USAGE;
+			}
+			*(c == 'c' ? &crashes : &deaths) = v;
+		} else if (c == 'h') {
+			fputs(s_usage, stdout);
+			return EX_OK;
+		} else {
+			fputs(s_usage, stderr);
+			return EX_USAGE;
+		}
+	}
+	if (!*PLEXUS_TESTSVC_BIN && !getenv("PLEXUS_TESTSVC_BIN")) {
+		fprintf(stderr, "plexus bench recovery: plexus-testsvc was not built\n");
+		return EX_UNAVAILABLE;
+	}
+	plx_register_types(&plexus__ipc_type__descriptor);
+	s_bench b = {0};
+	int rc = s_setup(&b);
+	if (rc == 0)
+		rc = s_run(&b, (int)crashes, (int)deaths, json);
+	s_teardown(&b);
+	return rc;
+}
