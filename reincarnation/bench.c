@@ -294,7 +294,7 @@ static int s_run(s_bench *b, int crashes, int deaths, bool json)
 		}
 		bench_samples_add(crash, c);
 		bench_samples_add(bare, r);
-		if (!json)
+		if (!json && isatty(2))
 			fprintf(stderr, "\rdriver_crash %d/%d", i + 1, crashes);
 	}
 	for (int i = 0; rc == EX_OK && i < deaths; i++) {
@@ -305,10 +305,10 @@ static int s_run(s_bench *b, int crashes, int deaths, bool json)
 			break;
 		}
 		bench_samples_add(death, d);
-		if (!json)
+		if (!json && isatty(2))
 			fprintf(stderr, "\rnode_death %d/%d  ", i + 1, deaths);
 	}
-	if (!json)
+	if (!json && isatty(2))
 		fprintf(stderr, "\n");
 	if (rc == EX_OK) {
 		bench_report *r = bench_report_new("recovery");
