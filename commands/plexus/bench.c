@@ -11,6 +11,9 @@
 #include <plexus/rs_cli.h>
 
 #include "bench.h"
+#ifdef PLEXUS_BENCH_BLK
+#include "bench_blk.h"
+#endif
 #include "commands.h"
 
 typedef struct benchmark {
@@ -23,6 +26,9 @@ static const benchmark s_benchmarks[] = {
     {"ipc", "sendrec and asynsend over inproc/ipc/tcp vs raw ZeroMQ and TCP", plx_bench_ipc},
     {"registry", "cached lookups and publish-to-notification vs etcdctl watch", plx_bench_registry},
     {"recovery", "RS: driver crash and node death to service restored (root)", plx_bench_recovery},
+#ifdef PLEXUS_BENCH_BLK
+    {"blk", "block I/O to a RAM disk on another node vs raw TCP (root)", plx_bench_blk},
+#endif
 };
 
 static void s_usage(FILE *out)

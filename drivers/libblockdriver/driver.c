@@ -58,6 +58,7 @@ void plx_blockdriver_destroy(plx_blockdriver **self_p)
 	s_detach(self);
 	if (self->ops->cleanup)
 		self->ops->cleanup(self->arg);
+	free(self->buf);
 	free(self);
 	*self_p = NULL;
 }

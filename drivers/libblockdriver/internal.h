@@ -15,6 +15,8 @@ struct plx_blockdriver {
 	plx_server *server; /* attached to, or NULL */
 	plx_service *svc;   /* after plx_blockdriver_start: where the open counts are saved */
 	uint32_t opens[PLX_BDEV_MINORS];
+	uint8_t *buf; /* reads land here; kept between requests (fresh pages cost a fault each) */
+	size_t buf_size;
 };
 
 /* The block driver attached to the server call runs in, or NULL. */

@@ -113,6 +113,19 @@ static int s_reply(plx_call *call, uint64_t count, const void *data)
 	return PLX_SUSPEND;
 }
 
+/* The read buffer, grown to size bytes when needed; NULL when memory is short. */
+static uint8_t *s_read_buf(plx_blockdriver *self, size_t size)
+{
+	if (size > self->buf_size) {
+		free(self->buf);
+		self->buf_size = 0;
+		if (!(self->buf = malloc(size)))
+			return NULL;
+		self->buf_size = size;
+	}
+	return self->buf;
+}
+
 int do_transfer(plx_call *call)
 {
 	plx_blockdriver *self = bdr_of(call);
@@ -122,7 +135,7 @@ int do_transfer(plx_call *call)
 		return rc;
 	if (x.clipped == 0)
 		return s_reply(call, 0, NULL);
-	uint8_t *buf = x.write ? (uint8_t *)call->msg->data : malloc(x.clipped);
+	uint8_t *buf = x.write ? (uint8_t *)call->msg->data : s_read_buf(self, x.clipped);
 	if (!buf)
 		return -ENOMEM;
 	struct iovec iov[PLX_BDEV_IOV_MAX];
@@ -131,8 +144,5 @@ int do_transfer(plx_call *call)
 	    self->ops->transfer(self->arg, x.minor, x.write, x.position, iov, n, x.flags);
 	if (done >= 0 && (uint64_t)done > x.clipped)
 		done = -EIO; /* a driver that claims more than it was given */
-	rc = done < 0 ? (int)done : s_reply(call, (uint64_t)done, x.write ? NULL : buf);
-	if (!x.write)
-		free(buf);
-	return rc;
+	return done < 0 ? (int)done : s_reply(call, (uint64_t)done, x.write ? NULL : buf);
 }
