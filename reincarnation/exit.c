@@ -64,14 +64,20 @@ static rs_svc *s_current(rs *self, const char *label, uint64_t generation)
 	return svc;
 }
 
-/* An exit of the current instance, from a report or a NODE_STOP reply. */
-static void s_exit(rs *self, const Plexus__NodeExit *e)
+/* An exit of the current instance, from a report or a NODE_STOP reply, sent by from (the
+ * node kernel's label). */
+static void s_exit(rs *self, const Plexus__NodeExit *e, const char *from)
 {
 	rs_svc *svc = s_current(self, e->label, e->generation);
 	if (!svc || (svc->pid && e->pid && svc->pid != e->pid))
 		return; /* an older instance, or a report that came twice */
-	if (e->node && *e->node && strcmp(e->node, svc->node) != 0)
+	char node_label[PLX_LABEL_MAX];
+	snprintf(node_label, sizeof node_label, "node.%.58s", svc->node);
+	if (strcmp(from, node_label) != 0) {
+		fprintf(stderr, "plexus-rs: %s: exit report from %s ignored: it runs on %s\n",
+		        e->label, from, node_label);
 		return;
+	}
 	char text[64], reason[RS_REASON_MAX];
 	bool failure = rs_exit_text(e->signaled, e->status, text, sizeof text);
 	if (svc->killing) {
@@ -91,7 +97,7 @@ int do_exit(plx_call *call)
 	const Plexus__NodeExit *e = (const Plexus__NodeExit *)call->body;
 	if (!e->label || !*e->label || e->generation == 0)
 		return -EINVAL;
-	s_exit(self, e);
+	s_exit(self, e, call->msg->source.label);
 	return 0;
 }
 
@@ -132,7 +138,7 @@ static void s_stop_reply(rs *self, const rs_pending *p, plx_msg *msg)
 		Plexus__NodeExit *e =
 		    (Plexus__NodeExit *)plx_msg_unpack(msg, &plexus__node_exit__descriptor);
 		if (e) {
-			s_exit(self, e);
+			s_exit(self, e, msg->source.label);
 			protobuf_c_message_free_unpacked(&e->base, NULL);
 		}
 		return;

@@ -14,7 +14,7 @@
  * without standby is power-cycled through the netns backend and its service restarts there
  * when it rejoins; the RS leader killed: the standby takes over without restarting the healthy
  * service, and restarts it when it crashes afterwards; `plexus service` list, down, up,
- * restart, refresh and its errors.
+ * restart, refresh and its errors; RS_LIST, bad requests and a forged exit report.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +44,8 @@
 
 #include "netns_harness.h"
 #include "plexus/proto/ipc.pb-c.h"
+#include "plexus/proto/node.pb-c.h"
+#include "plexus/proto/rs.pb-c.h"
 
 #define S_NODES   4
 #define S_CLUSTER "rstest"
@@ -731,6 +733,81 @@ static void test_service_command(void **state)
 	f->passed = true;
 }
 
+/* Sends type with body to rs; returns the status, *reply when wanted. */
+static int s_to_rs(fixture *f, uint32_t type, const ProtobufCMessage *body, plx_msg **reply)
+{
+	plx_request req = {.dst = {.label = "rs"}, .type = type, .body = body};
+	plx_msg *msg = NULL;
+	int rc = plx_sendrec(f->ep, &req, &msg, 5000);
+	if (reply)
+		*reply = msg;
+	else
+		plx_msg_destroy(&msg);
+	return rc;
+}
+
+static void test_bad_requests_and_list(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("solid", "n1", "--init-delay 0", "heartbeat = 1s");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "solid", "up", 1, 20000, &r) >= 0);
+	for (int64_t end = s_mono() + 5000; plx_route_lookup(f->ctx, "rs", NULL, NULL, 0) != 0;
+	     usleep(10 * 1000))
+		assert_true(s_mono() < end);
+	/* RS_LIST names the leader and the service */
+	plx_msg *reply = NULL;
+	assert_int_equal(s_to_rs(f, PLEXUS__RS_TYPE__RS_LIST, NULL, &reply), 0);
+	Plexus__RsListReply *list =
+	    (Plexus__RsListReply *)plx_msg_unpack(reply, &plexus__rs_list_reply__descriptor);
+	plx_msg_destroy(&reply);
+	assert_non_null(list);
+	assert_string_equal(list->leader, "rsA");
+	assert_int_equal(list->n_services, 1);
+	assert_string_equal(list->services[0]->label, "solid");
+	assert_string_equal(list->services[0]->state, "up");
+	assert_int_equal(list->services[0]->generation, 1);
+	protobuf_c_message_free_unpacked(&list->base, NULL);
+	/* bad requests get clear errors */
+	Plexus__RsRequest req = PLEXUS__RS_REQUEST__INIT;
+	req.label = "";
+	assert_int_equal(s_to_rs(f, PLEXUS__RS_TYPE__RS_UP, &req.base, NULL), -EINVAL);
+	req.label = "nosuch";
+	assert_int_equal(s_to_rs(f, PLEXUS__RS_TYPE__RS_RESTART, &req.base, NULL), -ESRCH);
+	req.label = "solid";
+	assert_int_equal(s_to_rs(f, PLEXUS__RS_TYPE__RS_UP, &req.base, NULL), 0); /* already up */
+	assert_int_equal(s_to_rs(f, PLEXUS__RS_TYPE__RS_EVENT, NULL, NULL), -ENOSYS);
+	plx_request junk = {
+	    .dst = {.label = "rs"}, .type = PLEXUS__RS_TYPE__RS_UP, .data = "x", .data_size = 1};
+	Plexus__IpcEcho wrong = PLEXUS__IPC_ECHO__INIT;
+	wrong.sequence = 77;
+	wrong.text = "not an RsRequest at all, but a different message";
+	junk.body = &wrong.base;
+	plx_msg *m = NULL;
+	int rc = plx_sendrec(f->ep, &junk, &m, 5000);
+	plx_msg_destroy(&m);
+	assert_true(rc == -EBADMSG || rc == -ESRCH || rc == -EINVAL);
+	/* an exit report from someone who is not the service's node is ignored */
+	Plexus__NodeExit e = PLEXUS__NODE_EXIT__INIT;
+	e.label = "solid";
+	e.generation = 1;
+	e.pid = r.pid;
+	e.signaled = true;
+	e.status = 9;
+	e.node = "n1";
+	assert_int_equal(s_to_rs(f, PLEXUS__NODE_TYPE__NODE_EXIT, &e.base, NULL), 0);
+	e.label = "";
+	assert_int_equal(s_to_rs(f, PLEXUS__NODE_TYPE__NODE_EXIT, &e.base, NULL), -EINVAL);
+	usleep(500 * 1000);
+	assert_true(s_rec(f, "solid", &r));
+	assert_string_equal(r.state, "up");
+	assert_int_equal(r.gen, 1);
+	assert_int_equal(s_echo(f, "solid", 1, NULL), 0);
+	f->passed = true;
+}
+
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
 
 int main(void)
@@ -745,6 +822,7 @@ int main(void)
 	    S_TEST(test_node_death_power_cycle),
 	    S_TEST(test_leader_failover),
 	    S_TEST(test_service_command),
+	    S_TEST(test_bad_requests_and_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
