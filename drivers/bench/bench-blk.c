@@ -404,10 +404,10 @@ int plx_bench_blk(int argc, char **argv)
 	    {"seq_write_4K", true, false, 4 * S_KB, 2000},
 	    {"rand_read_4K", false, true, 4 * S_KB, 2000},
 	    {"rand_write_4K", true, true, 4 * S_KB, 2000},
-	    {"seq_read_1M", false, false, S_MB, 100},
-	    {"seq_write_1M", true, false, S_MB, 100},
-	    {"rand_read_1M", false, true, S_MB, 100},
-	    {"rand_write_1M", true, true, S_MB, 100},
+	    {"seq_read_1M", false, false, S_MB, 250},
+	    {"seq_write_1M", true, false, S_MB, 250},
+	    {"rand_read_1M", false, true, S_MB, 250},
+	    {"rand_write_1M", true, true, S_MB, 250},
 	};
 	char err[1024] = "";
 	bench_report *report = bench_report_new("blk");
