@@ -482,9 +482,14 @@ static void test_crash_restarts_new_generation(void **state)
 {
 	fixture *f = *state;
 	char *s = s_svc("crashy", "n1", "--init-delay 0", "heartbeat = 1s");
-	s_run(f, s);
+	char *n = s_svc("neighbour", "n1", "--init-delay 0", "heartbeat = 1s");
+	char text[2048];
+	snprintf(text, sizeof text, "%s%s", s, n);
 	free(s);
-	svc_rec r;
+	free(n);
+	s_run(f, text);
+	svc_rec r, nb;
+	assert_true(s_wait(f, "neighbour", "up", 1, 20000, &nb) >= 0);
 	assert_true(s_wait(f, "crashy", "up", 1, 20000, &r) >= 0);
 	assert_true(s_wait_echo(f, "crashy", 1, 5000) >= 0);
 	/* A request pending on generation 1 ... */
@@ -508,6 +513,13 @@ static void test_crash_restarts_new_generation(void **state)
 	assert_true(s_log_has(f, "crashy", "crashy generation 2 ready (restart)"));
 	/* the old generation is refused, the new one answers */
 	assert_int_equal(s_echo(f, "crashy", 1, NULL), -PLX_EDEADSRCDST);
+	/* the neighbour on the same node was not disturbed */
+	svc_rec nb2;
+	assert_true(s_rec(f, "neighbour", &nb2));
+	assert_string_equal(nb2.state, "up");
+	assert_int_equal(nb2.gen, 1);
+	assert_int_equal(nb2.pid, nb.pid);
+	assert_int_equal(s_echo(f, "neighbour", 1, NULL), 0);
 	print_message("SIGKILL to the first answer from the new generation: %" PRId64 " ms\n",
 	              took);
 	f->passed = true;
