@@ -125,6 +125,8 @@ static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
 		rs_svc_exited(self, svc, why, true, false); /* never ready: failed */
 	} else {
 		svc->state = RS_PENDING; /* the node could not be reached: try again */
+		svc->retry_restart = svc->as_restart;
+		svc->retry_crash = svc->crash_restart;
 		snprintf(svc->last_exit, sizeof svc->last_exit, "%s", why);
 		svc->due_mono = rs_mono_ms() + 1000;
 		svc->since_ms = 0;

@@ -85,6 +85,7 @@ static int s_up(rs *self, rs_svc *svc, plx_call *call)
 	}
 	svc->streak = 0;
 	svc->due_mono = 0;
+	svc->retry_restart = svc->retry_crash = false;
 	svc->state = RS_PENDING;
 	rs_svc_publish(self, svc);
 	s_hold(svc, call);

@@ -76,6 +76,8 @@ typedef struct rs_svc {
 	int64_t pid;
 	uint32_t restarts;  /* restarted instances that became ready (shown) */
 	uint32_t streak;    /* the same since the last stable run: the backoff exponent */
+	bool retry_restart; /* RS_PENDING after a start that could not be sent: start it */
+	bool retry_crash;   /* again as a restart (and a counted crash restart) */
 	bool as_restart;    /* the current instance was started as a restart */
 	bool crash_restart; /* ... after a crash: counts in restarts once ready */
 	bool ready;

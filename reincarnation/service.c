@@ -48,8 +48,10 @@ static void s_set_state(rs *self, rs_svc *svc, rs_state state)
 	rs_svc_publish(self, svc);
 }
 
-static void s_retry_later(rs *self, rs_svc *svc, const char *why)
+static void s_retry_later(rs *self, rs_svc *svc, const char *why, bool as_restart, bool crash)
 {
+	svc->retry_restart = as_restart;
+	svc->retry_crash = crash;
 	snprintf(svc->last_exit, sizeof svc->last_exit, "%s", why);
 	svc->due_mono = rs_mono_ms() + S_RETRY_MS;
 	s_set_state(self, svc, RS_PENDING);
@@ -67,7 +69,7 @@ void rs_svc_start(rs *self, rs_svc *svc, const char *where, bool as_restart, boo
 		snprintf(why, sizeof why, "registry: %s", plx_strerror(rc));
 		fprintf(stderr, "plexus-rs: %s: no generation: %s %s\n", label, plx_strerror(rc),
 		        plx_etcd_errmsg());
-		s_retry_later(self, svc, why);
+		s_retry_later(self, svc, why, as_restart, crash);
 		return;
 	}
 	svc->generation = gen;
@@ -86,7 +88,7 @@ void rs_svc_start(rs *self, rs_svc *svc, const char *where, bool as_restart, boo
 		snprintf(why, sizeof why, "cannot reach node.%s: %s", node, plx_strerror(rc));
 		fprintf(stderr, "plexus-rs: %s: %s\n", label, why);
 		svc->since_ms = 0;
-		s_retry_later(self, svc, why);
+		s_retry_later(self, svc, why, as_restart, crash);
 		return;
 	}
 	rs_pending_add(self, id, RS_P_START, label, gen);
@@ -253,8 +255,10 @@ void rs_svc_start_pending(rs *self)
 		if (svc->state != RS_PENDING || now < svc->due_mono || !s_deps_up(self, svc->desc))
 			continue;
 		const char *node = s_pick_node(self, svc);
+		bool as_restart = svc->retry_restart, crash = svc->retry_crash;
+		svc->retry_restart = svc->retry_crash = false;
 		if (node)
-			rs_svc_start(self, svc, node, false, false);
+			rs_svc_start(self, svc, node, as_restart, crash);
 	}
 }
 
