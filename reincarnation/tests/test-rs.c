@@ -541,11 +541,11 @@ static void test_hung_service_killed(void **state)
 	assert_true(s_wait(f, "sleepy", "up", 2, 15000, &r) >= 0);
 	assert_non_null(strstr(r.last_exit, "hung"));
 	assert_non_null(strstr(r.last_exit, "killed by signal 9"));
-	/* detected within two periods (2 s; 1 s more allowed for a loaded machine) */
+	/* detected within two periods (2 s; 1.5 s more allowed for a loaded machine) */
 	int64_t detected = r.since - stopped;
 	print_message("SIGSTOP to the new generation's start: %" PRId64 " ms (heartbeat 1 s)\n",
 	              detected);
-	assert_true(detected <= 3000);
+	assert_true(detected <= 3500);
 	assert_true(detected >= 1000); /* not before a full period of silence */
 	f->passed = true;
 }
