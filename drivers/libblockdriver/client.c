@@ -96,7 +96,12 @@ static ssize_t s_io(plx_bdev *self, uint32_t type, Plexus__BdevIo *body, const v
 		return rc;
 	Plexus__BdevReply *r = s_body(reply);
 	ssize_t count = r ? (ssize_t)r->count : -EBADMSG;
-	if (r && !data && reply->data_size != r->count)
+	size_t asked = 0;
+	for (int i = 0; i < iovcnt; i++)
+		asked += iov[i].iov_len;
+	if (r && !data && (reply->data_size != r->count || r->count > asked))
+		count = -EBADMSG; /* a read must bring what it says, and no more than asked */
+	if (r && data && r->count > size)
 		count = -EBADMSG;
 	for (int i = 0, off = 0; count > 0 && !data && i < iovcnt && off < (int)reply->data_size;
 	     i++) {

@@ -3,10 +3,11 @@
  * as real processes against a private etcd, and this process talks BDEV to them from an
  * endpoint of its own (the conformance suite, blocktest.c, with the driver on the client's
  * node). Also: a 1 TiB RAM disk costs nothing until written; vdisk writes reach the image
- * file, work with O_DIRECT, and are refused read-only; drivers answer heartbeats, announce
- * drv.blk.<label> in DS, and a driver restarted with PLEXUS_INIT=restart has the open counts
- * its predecessor saved while a fresh one starts from none; SIGTERM stops a driver cleanly and
- * withdraws its endpoint; bad options exit with their sysexits codes.
+ * file, work with O_DIRECT, on a real block device (a loop device), and are refused read-only;
+ * drivers answer heartbeats, announce drv.blk.<label> in DS, and a driver restarted with
+ * PLEXUS_INIT=restart has the open counts its predecessor saved while a fresh one starts from none;
+ * SIGTERM stops a driver cleanly and withdraws its endpoint; bad options exit with their sysexits
+ * codes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,7 @@ typedef struct fixture {
 	plx_ds *ds;
 	char dir[256];
 	char label[32]; /* unique per test */
+	char loop[64];  /* a loop device this test attached, detached by teardown */
 } fixture;
 
 static int s_counter;
@@ -98,6 +100,19 @@ static int setup(void **state)
 {
 	fixture *f = *state;
 	snprintf(f->label, sizeof f->label, "blk%d-%d", (int)getpid() % 100000, ++s_counter);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	if (f->loop[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof cmd, "losetup -d %s", f->loop);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not detach %s\n", f->loop);
+		f->loop[0] = '\0';
+	}
 	return 0;
 }
 
@@ -348,6 +363,29 @@ static void test_vdisk_read_only(void **state)
 	s_stop(pid);
 }
 
+/* vdisk on a real block device: a loop device over an image (needs root, as CI is). */
+static void test_vdisk_block_device(void **state)
+{
+	fixture *f = *state;
+	if (geteuid() != 0)
+		fail_msg("test_vdisk_block_device needs root (a loop device); CI runs as root");
+	char *image = s_image(f, "loop", 10 * S_MB);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "losetup --find --show '%s'", image);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	if (!fgets(f->loop, sizeof f->loop, p))
+		f->loop[0] = '\0';
+	pclose(p);
+	f->loop[strcspn(f->loop, "\n")] = '\0';
+	assert_memory_equal(f->loop, "/dev/loop", 9);
+	const char *extra[] = {"--image", f->loop, NULL};
+	pid_t pid = s_start(f, PLEXUS_VDISK_BIN, NULL, extra, NULL);
+	blocktest_target t = s_target(f, 0, 10 * S_MB, 512, 1); /* size from BLKGETSIZE64 */
+	blocktest_run(&t);
+	s_stop(pid);
+}
+
 /* drv.blk.<label> is "up" once the driver serves. */
 static void s_assert_announced(fixture *f)
 {
@@ -474,6 +512,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_vdisk_suite, setup),
 	    cmocka_unit_test_setup(test_vdisk_direct, setup),
 	    cmocka_unit_test_setup(test_vdisk_read_only, setup),
+	    cmocka_unit_test_setup_teardown(test_vdisk_block_device, setup, teardown),
 	    cmocka_unit_test_setup(test_announce_restart_state, setup),
 	    cmocka_unit_test_setup(test_sigterm_withdraws, setup),
 	    cmocka_unit_test_setup(test_options, setup),
