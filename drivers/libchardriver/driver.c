@@ -1,0 +1,195 @@
+/*
+ * driver.c — the character driver object, its tie to a server, its start and announcement,
+ * and plx_chardriver_task, the whole life of a plain character driver.
+ *
+ * Entry points: plx_chardriver_new, plx_chardriver_destroy, plx_chardriver_attach,
+ * plx_chardriver_start, plx_chardriver_announce, plx_chardriver_tick, plx_chardriver_abort,
+ * plx_chardriver_task; cdr_of, cdr_minor.
+ *
+ * Handlers find their driver through the server they run in: a small table from server to
+ * driver, so that a server's argument stays its owner's and several libraries' handlers can
+ * share one server (as libblockdriver does).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define S_ATTACH_MAX 16
+
+static struct {
+	const plx_server *server;
+	plx_chardriver *driver;
+} s_attached[S_ATTACH_MAX];
+static pthread_mutex_t s_attached_lock = PTHREAD_MUTEX_INITIALIZER;
+
+plx_chardriver *plx_chardriver_new(const plx_chardriver_ops *ops, void *arg)
+{
+	if (!ops) {
+		errno = EINVAL;
+		return NULL;
+	}
+	plx_chardriver *self = calloc(1, sizeof *self);
+	if (!self)
+		return NULL;
+	self->ops = ops;
+	self->arg = arg;
+	pthread_mutex_init(&self->lock, NULL);
+	plx_register_types(&plexus__cdev_type__descriptor);
+	return self;
+}
+
+static void s_detach(plx_chardriver *self)
+{
+	pthread_mutex_lock(&s_attached_lock);
+	for (int i = 0; i < S_ATTACH_MAX; i++)
+		if (s_attached[i].driver == self)
+			s_attached[i].driver = NULL, s_attached[i].server = NULL;
+	pthread_mutex_unlock(&s_attached_lock);
+}
+
+void plx_chardriver_destroy(plx_chardriver **self_p)
+{
+	if (!self_p || !*self_p)
+		return;
+	plx_chardriver *self = *self_p;
+	s_detach(self);
+	cdr_selects_clear(self);
+	if (self->ops->cleanup)
+		self->ops->cleanup(self->arg);
+	pthread_mutex_destroy(&self->lock);
+	free(self->buf);
+	free(self);
+	*self_p = NULL;
+}
+
+static plx_chardriver *s_lookup(const plx_server *server)
+{
+	plx_chardriver *found = NULL;
+	pthread_mutex_lock(&s_attached_lock);
+	for (int i = 0; i < S_ATTACH_MAX && !found; i++)
+		if (s_attached[i].server == server)
+			found = s_attached[i].driver;
+	pthread_mutex_unlock(&s_attached_lock);
+	return found;
+}
+
+static void s_on_tick(plx_server *server)
+{
+	plx_chardriver *self = s_lookup(server);
+	if (self)
+		plx_chardriver_tick(self);
+}
+
+int plx_chardriver_attach(plx_chardriver *self, plx_server *srv)
+{
+	int rc = -ENOSPC;
+	pthread_mutex_lock(&s_attached_lock);
+	for (int i = 0; i < S_ATTACH_MAX; i++)
+		if (s_attached[i].server == srv || s_attached[i].driver == self)
+			rc = -EBUSY;
+	for (int i = 0; i < S_ATTACH_MAX && rc == -ENOSPC; i++)
+		if (!s_attached[i].server) {
+			s_attached[i].server = srv;
+			s_attached[i].driver = self;
+			rc = 0;
+		}
+	pthread_mutex_unlock(&s_attached_lock);
+	if (rc == 0) {
+		pthread_mutex_lock(&self->lock);
+		self->server = srv;
+		self->stopped = false;
+		pthread_mutex_unlock(&self->lock);
+		if (self->ops->alarm && self->ops->alarm_ms > 0)
+			plx_server_on_tick(srv, s_on_tick, self->ops->alarm_ms);
+	}
+	return rc;
+}
+
+plx_chardriver *cdr_of(const plx_call *call)
+{
+	return s_lookup(call->server);
+}
+
+int cdr_minor(plx_chardriver *self, uint32_t minor)
+{
+	if (minor >= PLX_CDEV_MINORS)
+		return -ENXIO;
+	if (self->ops->exists && !self->ops->exists(self->arg, minor))
+		return -ENXIO;
+	return 0;
+}
+
+int plx_chardriver_start(plx_chardriver *self, plx_service *svc)
+{
+	bool restarted = plx_service_restarted(svc);
+	return self->ops->init ? self->ops->init(self->arg, svc, restarted) : 0;
+}
+
+int plx_chardriver_announce(plx_chardriver *self, plx_service *svc)
+{
+	(void)self;
+	char key[PLX_DS_KEY_MAX];
+	snprintf(key, sizeof key, "drv.chr.%s", plx_service_config(svc)->label);
+	return plx_ds_publish_str(plx_service_ds(svc), key, "up", PLX_DSF_OVERWRITE);
+}
+
+void plx_chardriver_tick(plx_chardriver *self)
+{
+	if (self->ops->alarm)
+		self->ops->alarm(self->arg);
+}
+
+void plx_chardriver_abort(plx_chardriver *self, int status)
+{
+	pthread_mutex_lock(&self->lock);
+	plx_cdev_req *list = self->pending;
+	self->pending = NULL;
+	self->server = NULL; /* no more select reports: the server is about to go */
+	self->stopped = true;
+	pthread_mutex_unlock(&self->lock);
+	while (list) {
+		plx_cdev_req *next = list->next;
+		plx_cdev_req_reply(list, status < 0 ? status : -EIO, NULL, 0);
+		list = next;
+	}
+	cdr_selects_clear(self);
+}
+
+static int s_fail(char *err, size_t size, int rc, const char *what)
+{
+	snprintf(err, size, "%s: %s", what, plx_strerror(rc));
+	return rc;
+}
+
+int plx_chardriver_task(const plx_chardriver_ops *ops, void *arg, plx_service *svc,
+                        plx_chardriver **self_p, char *err, size_t size)
+{
+	size_t n;
+	const plx_handler *table = plx_chardriver_handlers(&n);
+	plx_chardriver *self = plx_chardriver_new(ops, arg);
+	if (!self)
+		return s_fail(err, size, -errno, "character driver");
+	plx_server *srv = plx_server_new(plx_service_ep(svc), table, n, arg);
+	int rc = srv ? plx_chardriver_attach(self, srv) : -errno;
+	if (self_p)
+		*self_p = self;
+	if (rc < 0)
+		s_fail(err, size, rc, "server");
+	else if ((rc = plx_chardriver_start(self, svc)) < 0)
+		s_fail(err, size, rc, "start (init)");
+	else if ((rc = plx_service_publish(svc, "up")) < 0)
+		s_fail(err, size, rc, "publishing the endpoint");
+	else if ((rc = plx_chardriver_announce(self, svc)) < 0)
+		s_fail(err, size, rc, "announcing drv.chr in DS");
+	else if ((rc = plx_service_run(svc, srv)) < 0)
+		s_fail(err, size, rc, "message loop");
+	plx_chardriver_abort(self, -EIO);
+	plx_server_destroy(&srv);
+	if (self_p)
+		*self_p = NULL;
+	plx_chardriver_destroy(&self);
+	return rc;
+}

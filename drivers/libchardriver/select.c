@@ -1,0 +1,153 @@
+/*
+ * select.c — CDEV_SELECT and the later readiness reports (CDEV_SEL2_REPLY).
+ *
+ * Entry points: do_select, plx_chardriver_ready; cdr_selects_clear.
+ *
+ * A registration is (caller endpoint, minor, id, operations still awaited). It is made before
+ * the driver's select callback is asked, and trimmed by what the callback says is ready, so a
+ * plx_chardriver_ready from another thread in between is never lost. A report ends the
+ * registration (one shot, as MINIX's SEL2_REPLY); a new select with the same caller, minor and
+ * id replaces it; ops 0 withdraws it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define S_OP_BITS                                                                                  \
+	(PLEXUS__CDEV_SEL_OP__CDEV_SEL_RD | PLEXUS__CDEV_SEL_OP__CDEV_SEL_WR |                     \
+	 PLEXUS__CDEV_SEL_OP__CDEV_SEL_ERR)
+
+static bool s_same(const cdr_select *s, const plx_name *caller, uint32_t minor, uint64_t id)
+{
+	return s->minor == minor && s->id == id && s->caller.generation == caller->generation &&
+	       strcmp(s->caller.label, caller->label) == 0;
+}
+
+/* Unlinks and returns the registration (caller, minor, id), or NULL. Under the lock. */
+static cdr_select *s_unlink(plx_chardriver *self, const plx_name *caller, uint32_t minor,
+                            uint64_t id)
+{
+	for (cdr_select **p = &self->selects; *p; p = &(*p)->next)
+		if (s_same(*p, caller, minor, id)) {
+			cdr_select *s = *p;
+			*p = s->next;
+			self->nselects--;
+			return s;
+		}
+	return NULL;
+}
+
+/* Replaces the registration (caller, minor, id) by one for ops (none when ops is 0). Returns 0
+ * or -ENOSPC. */
+static int s_register(plx_chardriver *self, const plx_name *caller, uint32_t minor, uint64_t id,
+                      uint32_t ops)
+{
+	int rc = 0;
+	pthread_mutex_lock(&self->lock);
+	free(s_unlink(self, caller, minor, id));
+	if (ops) {
+		cdr_select *s = self->nselects < PLX_CDEV_SELECT_MAX ? calloc(1, sizeof *s) : NULL;
+		if (s) {
+			s->caller = *caller;
+			s->minor = minor;
+			s->id = id;
+			s->ops = ops;
+			s->next = self->selects;
+			self->selects = s;
+			self->nselects++;
+		} else
+			rc = -ENOSPC;
+	}
+	pthread_mutex_unlock(&self->lock);
+	return rc;
+}
+
+/* Removes ready from the registration (caller, minor, id), if it is still there. */
+static void s_trim(plx_chardriver *self, const plx_name *caller, uint32_t minor, uint64_t id,
+                   uint32_t ready)
+{
+	pthread_mutex_lock(&self->lock);
+	cdr_select *s = s_unlink(self, caller, minor, id);
+	if (s && (s->ops &= ~ready) != 0) {
+		s->next = self->selects;
+		self->selects = s;
+		self->nselects++;
+		s = NULL;
+	}
+	free(s);
+	pthread_mutex_unlock(&self->lock);
+}
+
+int do_select(plx_call *call)
+{
+	const Plexus__CdevSelect *req = (const Plexus__CdevSelect *)call->body;
+	plx_chardriver *self = cdr_of(call);
+	int rc = self ? cdr_minor(self, req->minor) : -ENXIO;
+	if (rc < 0)
+		return rc;
+	if ((req->ops & ~(uint32_t)(S_OP_BITS | PLEXUS__CDEV_SEL_OP__CDEV_SEL_NOTIFY)) != 0)
+		return -EINVAL;
+	if (call->msg->data_size != 0)
+		return -EBADMSG;
+	uint32_t want = req->ops & S_OP_BITS;
+	bool notify = (req->ops & PLEXUS__CDEV_SEL_OP__CDEV_SEL_NOTIFY) != 0;
+	const plx_name *caller = &call->msg->source;
+	if ((rc = s_register(self, caller, req->minor, req->id, notify ? want : 0)) < 0)
+		return rc;
+	uint32_t ready = want;
+	if (self->ops->select && want)
+		ready = self->ops->select(self->arg, req->minor, want) & want;
+	if (notify && want)
+		s_trim(self, caller, req->minor, req->id, ready);
+	Plexus__CdevReply body = PLEXUS__CDEV_REPLY__INIT;
+	body.ops = ready;
+	plx_call_reply(call, 0, &body.base, NULL, 0);
+	return PLX_SUSPEND;
+}
+
+/* Sends one CDEV_SEL2_REPLY from ep. */
+static void s_report(plx_ep *ep, const cdr_select *s, uint32_t ops)
+{
+	Plexus__CdevSelReady body = PLEXUS__CDEV_SEL_READY__INIT;
+	body.minor = s->minor;
+	body.id = s->id;
+	body.ops = ops;
+	plx_request req = {
+	    .dst = s->caller, .type = PLEXUS__CDEV_TYPE__CDEV_SEL2_REPLY, .body = &body.base};
+	(void)plx_asynsend(ep, &req, NULL); /* a caller that has gone has nobody to tell */
+}
+
+int plx_chardriver_ready(plx_chardriver *self, uint32_t minor, uint32_t ops)
+{
+	int sent = 0;
+	ops &= S_OP_BITS;
+	pthread_mutex_lock(&self->lock);
+	plx_ep *ep = self->server ? plx_server_ep(self->server) : NULL;
+	for (cdr_select **p = &self->selects; *p && ep;) {
+		cdr_select *s = *p;
+		if (s->minor != minor || (s->ops & ops) == 0) {
+			p = &s->next;
+			continue;
+		}
+		*p = s->next;
+		self->nselects--;
+		s_report(ep, s, s->ops & ops); /* asynsend queues; it does not wait */
+		free(s);
+		sent++;
+	}
+	pthread_mutex_unlock(&self->lock);
+	return sent;
+}
+
+void cdr_selects_clear(plx_chardriver *self)
+{
+	pthread_mutex_lock(&self->lock);
+	while (self->selects) {
+		cdr_select *s = self->selects;
+		self->selects = s->next;
+		free(s);
+	}
+	self->nselects = 0;
+	pthread_mutex_unlock(&self->lock);
+}
