@@ -58,12 +58,12 @@ plx_cdev_req *cdr_pending_take(plx_chardriver *self, const plx_name *caller, uin
 /* Forgets every select registration. */
 void cdr_selects_clear(plx_chardriver *self);
 
-int do_open(plx_call *call);
-int do_close(plx_call *call);
-int do_read(plx_call *call);
-int do_write(plx_call *call);
-int do_ioctl(plx_call *call);
-int do_select(plx_call *call);
-int do_cancel(plx_call *call);
+int cdr_do_open(plx_call *call);
+int cdr_do_close(plx_call *call);
+int cdr_do_read(plx_call *call);
+int cdr_do_write(plx_call *call);
+int cdr_do_ioctl(plx_call *call);
+int cdr_do_select(plx_call *call);
+int cdr_do_cancel(plx_call *call);
 
 #endif

@@ -2,7 +2,7 @@
  * io.c — CDEV_OPEN, CDEV_CLOSE, CDEV_READ, CDEV_WRITE, CDEV_IOCTL and CDEV_CANCEL: the one place
  * these requests are checked before a callback sees them.
  *
- * Entry points: do_open, do_close, do_read, do_write, do_ioctl, do_cancel.
+ * Entry points: cdr_do_open, cdr_do_close, cdr_do_read, cdr_do_write, cdr_do_ioctl, cdr_do_cancel.
  *
  * The checks and their results, in order, are those of plexus/chardriver.h: -ENXIO for a minor
  * the driver does not have; -EINVAL for unknown access or flag bits, a transfer over
@@ -34,7 +34,7 @@ static bool s_has_frame(const plx_call *call)
 	return call->msg->data_size != 0;
 }
 
-int do_open(plx_call *call)
+int cdr_do_open(plx_call *call)
 {
 	const Plexus__CdevOpen *req = (const Plexus__CdevOpen *)call->body;
 	plx_chardriver *self;
@@ -48,7 +48,7 @@ int do_open(plx_call *call)
 	return self->ops->open ? self->ops->open(self->arg, req->minor, req->access) : 0;
 }
 
-int do_close(plx_call *call)
+int cdr_do_close(plx_call *call)
 {
 	const Plexus__CdevMinor *req = (const Plexus__CdevMinor *)call->body;
 	plx_chardriver *self;
@@ -128,7 +128,7 @@ static int s_finish(plx_cdev_req *req, int rc, size_t count, size_t limit, const
 	return PLX_SUSPEND;
 }
 
-int do_read(plx_call *call)
+int cdr_do_read(plx_call *call)
 {
 	const Plexus__CdevIo *io = (const Plexus__CdevIo *)call->body;
 	plx_chardriver *self;
@@ -146,7 +146,7 @@ int do_read(plx_call *call)
 	return s_finish(req, rc, count, io->size, buf);
 }
 
-int do_write(plx_call *call)
+int cdr_do_write(plx_call *call)
 {
 	const Plexus__CdevIo *io = (const Plexus__CdevIo *)call->body;
 	plx_chardriver *self;
@@ -163,7 +163,7 @@ int do_write(plx_call *call)
 	return s_finish(req, rc, count, io->size, NULL);
 }
 
-int do_ioctl(plx_call *call)
+int cdr_do_ioctl(plx_call *call)
 {
 	const Plexus__CdevIoctl *io = (const Plexus__CdevIoctl *)call->body;
 	plx_chardriver *self;
@@ -192,7 +192,7 @@ int do_ioctl(plx_call *call)
 	return PLX_SUSPEND;
 }
 
-int do_cancel(plx_call *call)
+int cdr_do_cancel(plx_call *call)
 {
 	const Plexus__CdevCancel *req = (const Plexus__CdevCancel *)call->body;
 	plx_chardriver *self;

@@ -1,7 +1,7 @@
 /*
  * select.c — CDEV_SELECT and the later readiness reports (CDEV_SEL2_REPLY).
  *
- * Entry points: do_select, plx_chardriver_ready; cdr_selects_clear.
+ * Entry points: cdr_do_select, plx_chardriver_ready; cdr_selects_clear.
  *
  * A registration is (caller endpoint, minor, id, operations still awaited). It is made before
  * the driver's select callback is asked, and trimmed by what the callback says is ready, so a
@@ -79,7 +79,7 @@ static void s_trim(plx_chardriver *self, const plx_name *caller, uint32_t minor,
 	pthread_mutex_unlock(&self->lock);
 }
 
-int do_select(plx_call *call)
+int cdr_do_select(plx_call *call)
 {
 	const Plexus__CdevSelect *req = (const Plexus__CdevSelect *)call->body;
 	plx_chardriver *self = cdr_of(call);

@@ -10,14 +10,16 @@
 #include "internal.h"
 
 static const plx_handler s_table[] = {
-    {PLEXUS__CDEV_TYPE__CDEV_OPEN, "cdev_open", do_open, &plexus__cdev_open__descriptor, NULL},
-    {PLEXUS__CDEV_TYPE__CDEV_CLOSE, "cdev_close", do_close, &plexus__cdev_minor__descriptor, NULL},
-    {PLEXUS__CDEV_TYPE__CDEV_READ, "cdev_read", do_read, &plexus__cdev_io__descriptor, NULL},
-    {PLEXUS__CDEV_TYPE__CDEV_WRITE, "cdev_write", do_write, &plexus__cdev_io__descriptor, NULL},
-    {PLEXUS__CDEV_TYPE__CDEV_IOCTL, "cdev_ioctl", do_ioctl, &plexus__cdev_ioctl__descriptor, NULL},
-    {PLEXUS__CDEV_TYPE__CDEV_SELECT, "cdev_select", do_select, &plexus__cdev_select__descriptor,
+    {PLEXUS__CDEV_TYPE__CDEV_OPEN, "cdev_open", cdr_do_open, &plexus__cdev_open__descriptor, NULL},
+    {PLEXUS__CDEV_TYPE__CDEV_CLOSE, "cdev_close", cdr_do_close, &plexus__cdev_minor__descriptor,
      NULL},
-    {PLEXUS__CDEV_TYPE__CDEV_CANCEL, "cdev_cancel", do_cancel, &plexus__cdev_cancel__descriptor,
+    {PLEXUS__CDEV_TYPE__CDEV_READ, "cdev_read", cdr_do_read, &plexus__cdev_io__descriptor, NULL},
+    {PLEXUS__CDEV_TYPE__CDEV_WRITE, "cdev_write", cdr_do_write, &plexus__cdev_io__descriptor, NULL},
+    {PLEXUS__CDEV_TYPE__CDEV_IOCTL, "cdev_ioctl", cdr_do_ioctl, &plexus__cdev_ioctl__descriptor,
+     NULL},
+    {PLEXUS__CDEV_TYPE__CDEV_SELECT, "cdev_select", cdr_do_select, &plexus__cdev_select__descriptor,
+     NULL},
+    {PLEXUS__CDEV_TYPE__CDEV_CANCEL, "cdev_cancel", cdr_do_cancel, &plexus__cdev_cancel__descriptor,
      NULL},
 };
 

@@ -1,12 +1,14 @@
 /*
- * main.c — plexus-memory, MINIX's memory driver: RAM disks as block devices (ramdisk.c).
+ * main.c — plexus-memory, MINIX's memory driver: RAM disks as block devices (ramdisk.c) and
+ * null, zero, full and random as character devices (chardevs.c).
  *
  * Entry points: main.
  *
  * One server answers every device family the driver has: its table is the block library's
  * handlers followed by any other family's (s_table), and each library is tied to the server
  * so its handlers find their devices. Then the usual life of a service: start (fresh or
- * restart), publish the endpoint, announce drv.blk.<label>, run until IPC_SHUTDOWN or SIGTERM.
+ * restart), publish the endpoint, announce drv.blk.<label> and drv.chr.<label>, run until
+ * IPC_SHUTDOWN or SIGTERM.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,8 +17,10 @@
 #include <sysexits.h>
 
 #include <plexus/blockdriver.h>
+#include <plexus/chardriver.h>
 #include <plexus/service.h>
 
+#include "chardevs.h"
 #include "memory.h"
 
 #define S_TABLE_MAX 64
@@ -25,7 +29,8 @@ static void s_usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: plexus-memory [options]\n\n"
-	        "MINIX's memory driver: RAM disks as block devices (BDEV, docs/drivers.md).\n\n"
+	        "MINIX's memory driver: RAM disks as block devices (BDEV), and null (minor 3),\n"
+	        "zero (5), full (7), random (8) as character devices (docs/drivers.md).\n\n"
 	        "Driver options:\n"
 	        "  --ramdisk MINOR:SIZE  a RAM disk on block minor MINOR (0..255) of SIZE bytes\n"
 	        "                        (suffix K, M, G or T; a multiple of 512; at most 1T);\n"
@@ -49,20 +54,28 @@ static size_t s_table(plx_handler *table)
 	const plx_handler *blk = plx_blockdriver_handlers(&n);
 	memcpy(table + count, blk, n * sizeof *blk);
 	count += n;
+	const plx_handler *chr = plx_chardriver_handlers(&n);
+	memcpy(table + count, chr, n * sizeof *chr);
+	count += n;
 	return count;
 }
 
 /* Starts, publishes, announces and runs; returns 0 or a negative errno, err saying why. */
-static int s_serve(plx_service *svc, plx_blockdriver *blk, char *err, size_t size)
+static int s_serve(plx_service *svc, plx_blockdriver *blk, plx_chardriver *chr, char *err,
+                   size_t size)
 {
 	static plx_handler table[S_TABLE_MAX];
 	size_t n = s_table(table);
 	plx_server *srv = plx_server_new(plx_service_ep(svc), table, n, NULL);
 	int rc = srv ? plx_blockdriver_attach(blk, srv) : -errno;
+	if (rc == 0)
+		rc = plx_chardriver_attach(chr, srv);
 	const char *step = "server";
 	if (rc == 0 && (step = "start", rc = plx_blockdriver_start(blk, svc)) == 0 &&
+	    (rc = plx_chardriver_start(chr, svc)) == 0 &&
 	    (step = "publishing the endpoint", rc = plx_service_publish(svc, "up")) == 0 &&
-	    (step = "announcing drv.blk", rc = plx_blockdriver_announce(blk, svc)) == 0) {
+	    (step = "announcing drv.blk", rc = plx_blockdriver_announce(blk, svc)) == 0 &&
+	    (step = "announcing drv.chr", rc = plx_chardriver_announce(chr, svc)) == 0) {
 		fprintf(stderr, "plexus-memory: %s/%llu serving at %s (%s start)\n",
 		        plx_service_config(svc)->label,
 		        (unsigned long long)plx_ep_name(plx_service_ep(svc))->generation,
@@ -73,6 +86,7 @@ static int s_serve(plx_service *svc, plx_blockdriver *blk, char *err, size_t siz
 	}
 	if (rc < 0)
 		snprintf(err, size, "%s: %s", step, plx_strerror(rc));
+	plx_chardriver_abort(chr, -EIO);
 	plx_server_destroy(&srv);
 	return rc;
 }
@@ -100,15 +114,18 @@ int main(int argc, char **argv)
 		return rc < 0 ? EX_USAGE : EX_OK;
 	}
 	plx_blockdriver *blk = plx_blockdriver_new(&ramdisk_ops, disks);
-	plx_service *svc = blk ? plx_service_new(&cfg, err, sizeof err) : NULL;
+	plx_chardriver *chr = plx_chardriver_new(&memdev_ops, NULL);
+	plx_service *svc = blk && chr ? plx_service_new(&cfg, err, sizeof err) : NULL;
 	if (!svc) {
-		int code = !blk ? EX_OSERR : errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-		fprintf(stderr, "plexus-memory: %s\n", blk ? err : "out of memory");
+		int code = !blk || !chr ? EX_OSERR : errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+		fprintf(stderr, "plexus-memory: %s\n", blk && chr ? err : "out of memory");
+		plx_chardriver_destroy(&chr);
 		plx_blockdriver_destroy(&blk);
 		ramdisks_destroy(&disks);
 		return code;
 	}
-	rc = s_serve(svc, blk, err, sizeof err);
+	rc = s_serve(svc, blk, chr, err, sizeof err);
+	plx_chardriver_destroy(&chr);
 	plx_blockdriver_destroy(&blk);
 	plx_service_destroy(&svc);
 	ramdisks_destroy(&disks);
