@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <plexus/deploy_cli.h>
 #include <plexus/node_cli.h>
 #include <plexus/registry_cli.h>
 #include <plexus/rs_cli.h>
@@ -33,6 +34,8 @@ static const command s_commands[] = {
     {"node", "ls", "the nodes: address, age, load, services", plx_node_cli},
     {"service", "VERB [LABEL]", "services under RS: list, up, down, restart, refresh",
      plx_service_cli},
+    {"image", "build|info ...", "the netboot image: kernel + initramfs (docs/deploy.md)",
+     plx_image_cli},
     {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, registry)", cmd_bench},
     {"version", "", "print the version", s_version},
     {"help", "", "show this help", s_help},

@@ -1,0 +1,479 @@
+/*
+ * main.c — plexus-init, the netboot image's /init (PID 1).
+ *
+ * Entry points: main.
+ *
+ * Boot stages, each one line "plexus-boot: STAGE ..." on the console (and, with plexus.log=URL,
+ * an HTTP GET URL/stage?node=NAME&stage=STAGE to the PXE server, whose log shows it):
+ *   init      file systems mounted, the kernel command line read (plexus/bootargs.h)
+ *   modules   the image's kernel modules loaded in order (/etc/plexus/modules)
+ *   network   the interface up with a DHCP lease (busybox udhcpc) or plexus.addr
+ *   etcd      an etcd member started, when plexus.role names etcd
+ *   node      plexus-node started (and restarted a second after it exits)
+ *   ready     banner; the console shell runs (and is restarted when it exits)
+ * SIGTERM reboots, SIGUSR1/SIGUSR2 power off (busybox's reboot and poweroff send these).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <plexus/bootargs.h>
+
+#define LEASE_FILE "/run/plexus/lease"
+#define LOG_DIR    "/var/log/plexus"
+
+typedef struct s_child {
+	const char *what;
+	pid_t pid;
+	int64_t due_ms; /* restart time when not running, 0: none */
+} s_child;
+
+static plx_bootargs s_args;
+static char s_ip[16], s_node[PLX_BOOTARGS_NAME_MAX];
+static s_child s_nodek = {"plexus-node", 0, 0}, s_shell = {"shell", 0, 0};
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs argv with stdio as given (-1: /dev/null); returns its pid or -1. */
+static pid_t s_spawn(char *const argv[], int out_fd, bool new_session)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (new_session)
+		setsid();
+	int null = open("/dev/null", O_RDWR);
+	dup2(null, 0);
+	if (out_fd >= 0) {
+		dup2(out_fd, 1);
+		dup2(out_fd, 2);
+	}
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/* Runs argv to its end (output to the console); returns its exit status or -1. */
+static int s_run(char *const argv[])
+{
+	pid_t pid = s_spawn(argv, 1, false);
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* One stage line on the console, and to plexus.log's server when given. */
+static void s_stage(const char *stage, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	printf("plexus-boot: %s: %s\n", stage, text);
+	fflush(stdout);
+	if (!s_args.log[0] || !s_ip[0])
+		return;
+	char url[PLX_BOOTARGS_TEXT_MAX + 128];
+	snprintf(url, sizeof url, "%s/stage?node=%s&stage=%s", s_args.log,
+	         s_node[0] ? s_node : "unknown", stage);
+	char *argv[] = {"/bin/busybox", "wget", "-q", "-T", "3", "-O", "/dev/null", url, NULL};
+	s_spawn(argv, -1, false); /* reaped by the main loop */
+}
+
+static void s_mounts(void)
+{
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mkdir("/run", 0755);
+	mkdir("/tmp", 01777);
+	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	mkdir("/dev/pts", 0755);
+	mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620");
+	mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+	mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	mkdir("/run/plexus", 0755);
+	mkdir("/var", 0755);
+	mkdir("/var/log", 0755);
+	mkdir(LOG_DIR, 0755);
+}
+
+/* Reads a whole small file into buf; returns its length or -1. */
+static ssize_t s_slurp(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Loads the modules listed in /etc/plexus/modules, in order. Returns how many loaded. */
+static int s_modules(int *failed)
+{
+	static char list[16384];
+	int loaded = 0;
+	*failed = 0;
+	if (s_slurp("/etc/plexus/modules", list, sizeof list) < 0)
+		return 0;
+	for (char *line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {
+		int fd = open(line, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && (syscall(SYS_finit_module, fd, "", 0) == 0 || errno == EEXIST)) {
+			loaded++;
+		} else {
+			printf("plexus-boot: modules: %s: %s\n", line, strerror(errno));
+			(*failed)++;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return loaded;
+}
+
+/* Finds the interface to configure: plexus.if, else the first in /sys/class/net that is not
+ * lo (waiting up to 10 s for the driver to make it). Returns 0 or -1. */
+static int s_find_iface(char *name, size_t cap)
+{
+	int64_t deadline = s_now_ms() + 10000;
+	do {
+		if (s_args.iface[0]) {
+			char path[64];
+			snprintf(path, sizeof path, "/sys/class/net/%s", s_args.iface);
+			if (access(path, F_OK) == 0) {
+				snprintf(name, cap, "%s", s_args.iface);
+				return 0;
+			}
+		} else {
+			DIR *d = opendir("/sys/class/net");
+			struct dirent *e;
+			char best[32] = "";
+			while (d && (e = readdir(d)))
+				if (e->d_name[0] != '.' && strcmp(e->d_name, "lo") != 0 &&
+				    (!best[0] || strcmp(e->d_name, best) < 0))
+					snprintf(best, sizeof best, "%.31s", e->d_name);
+			if (d)
+				closedir(d);
+			if (best[0]) {
+				snprintf(name, cap, "%s", best);
+				return 0;
+			}
+		}
+		usleep(50000);
+	} while (s_now_ms() < deadline);
+	return -1;
+}
+
+/* Reads KEY=VALUE from the lease file udhcpc's script wrote. */
+static void s_lease_value(const char *key, char *out, size_t cap)
+{
+	char text[2048];
+	out[0] = '\0';
+	if (s_slurp(LEASE_FILE, text, sizeof text) < 0)
+		return;
+	size_t n = strlen(key);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		if (strncmp(line, key, n) == 0 && line[n] == '=')
+			snprintf(out, cap, "%s", line + n + 1);
+}
+
+static int s_network(void)
+{
+	char ifname[32];
+	char *lo[] = {"/bin/busybox", "ip", "link", "set", "lo", "up", NULL};
+	s_run(lo);
+	if (s_find_iface(ifname, sizeof ifname) < 0) {
+		s_stage("network", "failed: no network interface%s%s", s_args.iface[0] ? " " : "",
+		        s_args.iface);
+		return -1;
+	}
+	char *up[] = {"/bin/busybox", "ip", "link", "set", ifname, "up", NULL};
+	s_run(up);
+	if (s_args.addr[0]) {
+		char *add[] = {"/bin/busybox", "ip",  "addr", "add",
+		               s_args.addr,    "dev", ifname, NULL};
+		s_run(add);
+		if (s_args.gw[0]) {
+			char *gw[] = {"/bin/busybox", "ip",  "route",   "add",
+			              "default",      "via", s_args.gw, NULL};
+			s_run(gw);
+		}
+		snprintf(s_ip, sizeof s_ip, "%.*s", (int)strcspn(s_args.addr, "/"), s_args.addr);
+		s_stage("network", "%s static %s", ifname, s_args.addr);
+		return 0;
+	}
+	char tries[16];
+	snprintf(tries, sizeof tries, "%d", s_args.dhcp_timeout_s);
+	char *dhcp[] = {"/bin/busybox",
+	                "udhcpc",
+	                "-i",
+	                ifname,
+	                "-f",
+	                "-q",
+	                "-n",
+	                "-t",
+	                tries,
+	                "-T",
+	                "1",
+	                "-A",
+	                "1",
+	                "-s",
+	                "/etc/plexus/udhcpc.sh",
+	                NULL};
+	int st = s_run(dhcp);
+	s_lease_value("ip", s_ip, sizeof s_ip);
+	if (st != 0 || !s_ip[0]) {
+		s_stage("network", "failed: no DHCP lease on %s within %d s", ifname,
+		        s_args.dhcp_timeout_s);
+		return -1;
+	}
+	char server[64], host[64];
+	s_lease_value("serverid", server, sizeof server);
+	s_lease_value("hostname", host, sizeof host);
+	if (!s_node[0] && host[0])
+		snprintf(s_node, sizeof s_node, "%s", host);
+	s_stage("network", "%s %s by DHCP from %s", ifname, s_ip, server[0] ? server : "?");
+	return 0;
+}
+
+static void s_start_etcd(void)
+{
+	char client[96], peer[64], cluster[160];
+	snprintf(client, sizeof client, "http://%s:2379,http://127.0.0.1:2379", s_ip);
+	snprintf(peer, sizeof peer, "http://%s:2380", s_ip);
+	snprintf(cluster, sizeof cluster, "%s=%s", s_node, peer);
+	char adv[64];
+	snprintf(adv, sizeof adv, "http://%s:2379", s_ip);
+	char *argv[] = {"/usr/bin/etcd",
+	                "--name",
+	                s_node,
+	                "--data-dir",
+	                "/var/lib/etcd",
+	                "--listen-client-urls",
+	                client,
+	                "--advertise-client-urls",
+	                adv,
+	                "--listen-peer-urls",
+	                peer,
+	                "--initial-advertise-peer-urls",
+	                peer,
+	                "--initial-cluster",
+	                cluster,
+	                NULL};
+	int fd = open(LOG_DIR "/etcd.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	pid_t pid = s_spawn(argv, fd, true);
+	if (fd >= 0)
+		close(fd);
+	if (!s_args.etcd[0])
+		snprintf(s_args.etcd, sizeof s_args.etcd, "http://127.0.0.1:2379");
+	s_stage("etcd", "member %s on %s (pid %d)", s_node, adv, (int)pid);
+}
+
+static void s_start_node(void)
+{
+	char ttl[16];
+	char *argv[20];
+	int n = 0;
+	argv[n++] = "/usr/bin/plexus-node";
+	argv[n++] = "--node";
+	argv[n++] = s_node;
+	argv[n++] = "--addr";
+	argv[n++] = s_ip;
+	argv[n++] = "--cluster";
+	argv[n++] = s_args.cluster;
+	argv[n++] = "--log-dir";
+	argv[n++] = LOG_DIR;
+	if (s_args.etcd[0]) {
+		argv[n++] = "--etcd";
+		argv[n++] = s_args.etcd;
+	}
+	if (s_args.lease_ttl_s) {
+		snprintf(ttl, sizeof ttl, "%d", s_args.lease_ttl_s);
+		argv[n++] = "--lease-ttl";
+		argv[n++] = ttl;
+	}
+	argv[n] = NULL;
+	int fd = open(LOG_DIR "/plexus-node.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	s_nodek.pid = s_spawn(argv, fd, true);
+	if (fd >= 0)
+		close(fd);
+	s_nodek.due_ms = 0;
+	s_stage("node", "plexus-node %s on %s, etcd %s, cluster %s (pid %d, log %s)", s_node, s_ip,
+	        s_args.etcd[0] ? s_args.etcd : "default", s_args.cluster, (int)s_nodek.pid,
+	        LOG_DIR "/plexus-node.log");
+}
+
+/* The console's tty: the last name in /sys/class/tty/console/active, e.g. /dev/ttyS0. */
+static void s_console_tty(char *path, size_t cap)
+{
+	char text[128];
+	snprintf(path, cap, "/dev/console");
+	if (s_slurp("/sys/class/tty/console/active", text, sizeof text) <= 0)
+		return;
+	text[strcspn(text, "\n")] = '\0';
+	char *last = strrchr(text, ' ');
+	snprintf(path, cap, "/dev/%.40s", last ? last + 1 : text);
+}
+
+static void s_start_shell(void)
+{
+	char tty[64];
+	s_console_tty(tty, sizeof tty);
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setsid();
+		int fd = open(tty, O_RDWR);
+		if (fd < 0)
+			_exit(127);
+		ioctl(fd, TIOCSCTTY, 1);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+		char ps1[128];
+		snprintf(ps1, sizeof ps1, "PS1=plexus:%s# ", s_node[0] ? s_node : "node");
+		char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/", "TERM=vt100", ps1,
+		                NULL};
+		char *argv[] = {"/bin/sh", NULL};
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	s_shell.pid = pid;
+	s_shell.due_ms = 0;
+}
+
+static void s_shutdown(int how)
+{
+	printf("plexus-boot: shutdown: %s\n", how == RB_POWER_OFF ? "power off" : "reboot");
+	fflush(stdout);
+	kill(-1, SIGTERM);
+	int64_t deadline = s_now_ms() + 2000;
+	while (s_now_ms() < deadline && waitpid(-1, NULL, WNOHANG) >= 0)
+		usleep(20000);
+	kill(-1, SIGKILL);
+	sync();
+	reboot(how);
+	_exit(0);
+}
+
+/* Reaps children; schedules a restart for plexus-node and the shell. */
+static void s_reap(void)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		s_child *c = pid == s_nodek.pid ? &s_nodek : pid == s_shell.pid ? &s_shell : NULL;
+		if (!c)
+			continue;
+		c->pid = 0;
+		c->due_ms = s_now_ms() + 1000;
+		if (c == &s_nodek)
+			printf("plexus-boot: node: plexus-node exited (%s %d); restarting in 1 s\n",
+			       WIFSIGNALED(status) ? "signal" : "status",
+			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		fflush(stdout);
+	}
+}
+
+static void s_loop(bool node)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGINT);
+	for (;;) {
+		struct timespec tick = {0, 200 * 1000000};
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			s_shutdown(RB_AUTOBOOT);
+		if (sig == SIGUSR1 || sig == SIGUSR2)
+			s_shutdown(RB_POWER_OFF);
+		s_reap();
+		int64_t now = s_now_ms();
+		if (node && !s_nodek.pid && s_nodek.due_ms && now >= s_nodek.due_ms)
+			s_start_node();
+		if (s_args.shell && !s_shell.pid && s_shell.due_ms && now >= s_shell.due_ms)
+			s_start_shell();
+	}
+}
+
+int main(void)
+{
+	sigset_t set;
+	sigfillset(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	s_mounts();
+	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+
+	char cmdline[4096] = "", err[512];
+	s_slurp("/proc/cmdline", cmdline, sizeof cmdline);
+	bool ok = plx_bootargs_parse(cmdline, &s_args, err, sizeof err) == 0;
+	if (!ok)
+		plx_bootargs_parse("", &s_args, NULL, 0);
+	snprintf(s_node, sizeof s_node, "%s", s_args.node);
+	char uptime[64] = "?";
+	s_slurp("/proc/uptime", uptime, sizeof uptime);
+	uptime[strcspn(uptime, " ")] = '\0';
+	s_stage("init", "plexus-init on %s, kernel up %s s", s_node[0] ? s_node : "(no name yet)",
+	        uptime);
+	if (!ok)
+		s_stage("init", "bad kernel command line, node not started: %s", err);
+
+	int failed, loaded = s_modules(&failed);
+	s_stage("modules", "%d loaded, %d failed", loaded, failed);
+
+	bool node = ok && s_network() == 0;
+	if (node && !s_node[0]) {
+		s_stage("node", "not started: no plexus.node= and no host name from DHCP");
+		node = false;
+	}
+	if (node && plx_bootargs_has_role(&s_args, "etcd"))
+		s_start_etcd();
+	if (node)
+		s_start_node();
+	s_stage("ready", "node %s, address %s; console shell %s", s_node[0] ? s_node : "-",
+	        s_ip[0] ? s_ip : "-", s_args.shell ? "on" : "off");
+	if (s_args.shell) {
+		printf("\n  Plexus node %s (%s) -- plexus-node logs in %s; 'poweroff' ends the "
+		       "VM\n\n",
+		       s_node[0] ? s_node : "-", s_ip[0] ? s_ip : "no network", LOG_DIR);
+		fflush(stdout);
+		s_start_shell();
+	}
+	s_loop(node);
+}
