@@ -188,8 +188,8 @@ int plx_chardriver_task(const plx_chardriver_ops *ops, void *arg, plx_service *s
 		s_fail(err, size, rc, "message loop");
 	plx_chardriver_abort(self, -EIO);
 	plx_server_destroy(&srv);
+	plx_chardriver_destroy(&self); /* ops->cleanup may still use *self_p (stopping threads) */
 	if (self_p)
 		*self_p = NULL;
-	plx_chardriver_destroy(&self);
 	return rc;
 }
