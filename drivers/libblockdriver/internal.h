@@ -26,10 +26,10 @@ int bdr_part(plx_blockdriver *self, uint32_t minor, plx_bdev_part *part);
 /* Saves the open counts when the driver has a service. Returns 0 or a DS error. */
 int bdr_opens_save(plx_blockdriver *self);
 
-int do_open(plx_call *call);
-int do_close(plx_call *call);
-int do_transfer(plx_call *call);
-int do_ioctl(plx_call *call);
-int do_flush(plx_call *call);
+int bdr_do_open(plx_call *call);
+int bdr_do_close(plx_call *call);
+int bdr_do_transfer(plx_call *call);
+int bdr_do_ioctl(plx_call *call);
+int bdr_do_flush(plx_call *call);
 
 #endif

@@ -2,7 +2,7 @@
  * io.c — BDEV_READ, BDEV_WRITE, BDEV_GATHER, BDEV_SCATTER: the one place a transfer is checked
  * before the driver's transfer callback sees it.
  *
- * Entry points: do_transfer.
+ * Entry points: bdr_do_transfer.
  *
  * The checks and their results, in order, are those of plexus/blockdriver.h: -ENXIO for an
  * unknown minor; -EINVAL for a bad shape (flags, sizes, alignment, element count, total over
@@ -126,7 +126,7 @@ static uint8_t *s_read_buf(plx_blockdriver *self, size_t size)
 	return self->buf;
 }
 
-int do_transfer(plx_call *call)
+int bdr_do_transfer(plx_call *call)
 {
 	plx_blockdriver *self = bdr_of(call);
 	s_xfer x;

@@ -1,7 +1,7 @@
 /*
  * ioctl.c — BDEV_IOCTL and BDEV_FLUSH.
  *
- * Entry points: do_ioctl, do_flush.
+ * Entry points: bdr_do_ioctl, bdr_do_flush.
  *
  * BDEV_IOC_INFO is answered here from the part callback and the open count; every other
  * request goes to the driver's ioctl callback with the request's data frame as its argument.
@@ -24,7 +24,7 @@ static int s_info(plx_call *call, plx_blockdriver *self, uint32_t minor, const p
 	return PLX_SUSPEND;
 }
 
-int do_ioctl(plx_call *call)
+int bdr_do_ioctl(plx_call *call)
 {
 	plx_blockdriver *self = bdr_of(call);
 	const Plexus__BdevIoctl *req = (const Plexus__BdevIoctl *)call->body;
@@ -54,7 +54,7 @@ int do_ioctl(plx_call *call)
 	return rc;
 }
 
-int do_flush(plx_call *call)
+int bdr_do_flush(plx_call *call)
 {
 	plx_blockdriver *self = bdr_of(call);
 	const Plexus__BdevMinor *req = (const Plexus__BdevMinor *)call->body;

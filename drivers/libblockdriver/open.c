@@ -1,7 +1,7 @@
 /*
  * open.c — BDEV_OPEN and BDEV_CLOSE: the driver's callbacks, and open counting per minor.
  *
- * Entry points: do_open, do_close.
+ * Entry points: bdr_do_open, bdr_do_close.
  *
  * The counts are kept in the service's saved state after every change, so a driver restarted
  * by RS starts with the opens its predecessor had (VFS reopens nothing twice).
@@ -10,7 +10,7 @@
 
 #define S_ACCESS_BITS (PLEXUS__BDEV_ACCESS__BDEV_R_BIT | PLEXUS__BDEV_ACCESS__BDEV_W_BIT)
 
-int do_open(plx_call *call)
+int bdr_do_open(plx_call *call)
 {
 	plx_blockdriver *self = bdr_of(call);
 	const Plexus__BdevOpen *req = (const Plexus__BdevOpen *)call->body;
@@ -36,7 +36,7 @@ int do_open(plx_call *call)
 	return rc;
 }
 
-int do_close(plx_call *call)
+int bdr_do_close(plx_call *call)
 {
 	plx_blockdriver *self = bdr_of(call);
 	const Plexus__BdevMinor *req = (const Plexus__BdevMinor *)call->body;

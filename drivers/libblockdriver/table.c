@@ -9,16 +9,21 @@
 #include "internal.h"
 
 static const plx_handler s_table[] = {
-    {PLEXUS__BDEV_TYPE__BDEV_OPEN, "bdev_open", do_open, &plexus__bdev_open__descriptor, NULL},
-    {PLEXUS__BDEV_TYPE__BDEV_CLOSE, "bdev_close", do_close, &plexus__bdev_minor__descriptor, NULL},
-    {PLEXUS__BDEV_TYPE__BDEV_READ, "bdev_read", do_transfer, &plexus__bdev_io__descriptor, NULL},
-    {PLEXUS__BDEV_TYPE__BDEV_WRITE, "bdev_write", do_transfer, &plexus__bdev_io__descriptor, NULL},
-    {PLEXUS__BDEV_TYPE__BDEV_GATHER, "bdev_gather", do_transfer, &plexus__bdev_io__descriptor,
+    {PLEXUS__BDEV_TYPE__BDEV_OPEN, "bdev_open", bdr_do_open, &plexus__bdev_open__descriptor, NULL},
+    {PLEXUS__BDEV_TYPE__BDEV_CLOSE, "bdev_close", bdr_do_close, &plexus__bdev_minor__descriptor,
      NULL},
-    {PLEXUS__BDEV_TYPE__BDEV_SCATTER, "bdev_scatter", do_transfer, &plexus__bdev_io__descriptor,
+    {PLEXUS__BDEV_TYPE__BDEV_READ, "bdev_read", bdr_do_transfer, &plexus__bdev_io__descriptor,
      NULL},
-    {PLEXUS__BDEV_TYPE__BDEV_IOCTL, "bdev_ioctl", do_ioctl, &plexus__bdev_ioctl__descriptor, NULL},
-    {PLEXUS__BDEV_TYPE__BDEV_FLUSH, "bdev_flush", do_flush, &plexus__bdev_minor__descriptor, NULL},
+    {PLEXUS__BDEV_TYPE__BDEV_WRITE, "bdev_write", bdr_do_transfer, &plexus__bdev_io__descriptor,
+     NULL},
+    {PLEXUS__BDEV_TYPE__BDEV_GATHER, "bdev_gather", bdr_do_transfer, &plexus__bdev_io__descriptor,
+     NULL},
+    {PLEXUS__BDEV_TYPE__BDEV_SCATTER, "bdev_scatter", bdr_do_transfer, &plexus__bdev_io__descriptor,
+     NULL},
+    {PLEXUS__BDEV_TYPE__BDEV_IOCTL, "bdev_ioctl", bdr_do_ioctl, &plexus__bdev_ioctl__descriptor,
+     NULL},
+    {PLEXUS__BDEV_TYPE__BDEV_FLUSH, "bdev_flush", bdr_do_flush, &plexus__bdev_minor__descriptor,
+     NULL},
 };
 
 const plx_handler *plx_blockdriver_handlers(size_t *n)
