@@ -4,7 +4,7 @@
  * Entry points: main.
  *
  * Boot stages, each one line "plexus-boot: STAGE ..." on the console (and, with plexus.log=URL,
- * an HTTP GET URL/stage?node=NAME&stage=STAGE to the PXE server, whose log shows it):
+ * an HTTP GET of URL/NAME/STAGE to the PXE server, whose log shows the path):
  *   init      file systems mounted, the kernel command line read (plexus/bootargs.h)
  *   modules   the image's kernel modules loaded in order (/etc/plexus/modules)
  *   network   the interface up with a DHCP lease (busybox udhcpc) or plexus.addr
@@ -13,6 +13,7 @@
  *   ready     banner; the console shell runs (and is restarted when it exits)
  * SIGTERM reboots, SIGUSR1/SIGUSR2 power off (busybox's reboot and poweroff send these).
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,10 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,12 +42,14 @@
 typedef struct s_child {
 	const char *what;
 	pid_t pid;
-	int64_t due_ms; /* restart time when not running, 0: none */
+	int64_t due_ms;   /* restart time when not running, 0: none */
+	int64_t start_ms; /* when it last started */
+	int backoff_ms;   /* the next restart's wait: 1 s, doubling to 30 s while it fails fast */
 } s_child;
 
 static plx_bootargs s_args;
 static char s_ip[16], s_node[PLX_BOOTARGS_NAME_MAX];
-static s_child s_nodek = {"plexus-node", 0, 0}, s_shell = {"shell", 0, 0};
+static s_child s_nodek = {"plexus-node", 0, 0, 0, 1000}, s_shell = {"shell", 0, 0, 0, 1000};
 
 static int64_t s_now_ms(void)
 {
@@ -83,6 +89,38 @@ static int s_run(char *const argv[])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* GET url/path (url: http://IPv4[:port][/prefix]) with a 3 s limit; the answer is ignored.
+ * busybox-static's wget cannot be used here: it crashes without NSS libraries. */
+static void s_http_get(const char *url, const char *path)
+{
+	char host[64] = "", prefix[PLX_BOOTARGS_TEXT_MAX] = "";
+	int port = 80;
+	const char *h = url + strlen("http://");
+	size_t n = strcspn(h, ":/");
+	if (n >= sizeof host)
+		return;
+	memcpy(host, h, n);
+	h += n;
+	if (*h == ':')
+		port = (int)strtol(h + 1, (char **)&h, 10);
+	snprintf(prefix, sizeof prefix, "%s", h);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {3, 0};
+	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	char req[PLX_BOOTARGS_TEXT_MAX + 256], buf[512];
+	int len =
+	    snprintf(req, sizeof req, "GET %s/%s HTTP/1.0\r\nHost: %s\r\n\r\n", prefix, path, host);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && len > 0 &&
+	    write(fd, req, (size_t)len) == len)
+		while (read(fd, buf, sizeof buf) > 0)
+			continue;
+	close(fd);
+}
+
 /* One stage line on the console, and to plexus.log's server when given. */
 static void s_stage(const char *stage, const char *fmt, ...)
 {
@@ -95,11 +133,12 @@ static void s_stage(const char *stage, const char *fmt, ...)
 	fflush(stdout);
 	if (!s_args.log[0] || !s_ip[0])
 		return;
-	char url[PLX_BOOTARGS_TEXT_MAX + 128];
-	snprintf(url, sizeof url, "%s/stage?node=%s&stage=%s", s_args.log,
-	         s_node[0] ? s_node : "unknown", stage);
-	char *argv[] = {"/bin/busybox", "wget", "-q", "-T", "3", "-O", "/dev/null", url, NULL};
-	s_spawn(argv, -1, false); /* reaped by the main loop */
+	char path[PLX_BOOTARGS_NAME_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", s_node[0] ? s_node : "unknown", stage);
+	if (fork() == 0) { /* reaped by the main loop */
+		s_http_get(s_args.log, path);
+		_exit(0);
+	}
 }
 
 static void s_mounts(void)
@@ -325,6 +364,7 @@ static void s_start_node(void)
 	if (fd >= 0)
 		close(fd);
 	s_nodek.due_ms = 0;
+	s_nodek.start_ms = s_now_ms();
 	s_stage("node", "plexus-node %s on %s, etcd %s, cluster %s (pid %d, log %s)", s_node, s_ip,
 	        s_args.etcd[0] ? s_args.etcd : "default", s_args.cluster, (int)s_nodek.pid,
 	        LOG_DIR "/plexus-node.log");
@@ -396,12 +436,20 @@ static void s_reap(void)
 		s_child *c = pid == s_nodek.pid ? &s_nodek : pid == s_shell.pid ? &s_shell : NULL;
 		if (!c)
 			continue;
+		int64_t now = s_now_ms();
 		c->pid = 0;
-		c->due_ms = s_now_ms() + 1000;
+		if (now - c->start_ms > 60000)
+			c->backoff_ms = 1000; /* it ran a while: not a crash loop */
+		c->due_ms = now + c->backoff_ms;
 		if (c == &s_nodek)
-			printf("plexus-boot: node: plexus-node exited (%s %d); restarting in 1 s\n",
-			       WIFSIGNALED(status) ? "signal" : "status",
-			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			printf(
+			    "plexus-boot: node: plexus-node exited (%s %d); restarting in %d s%s\n",
+			    WIFSIGNALED(status) ? "signal" : "status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+			    c->backoff_ms / 1000,
+			    WIFEXITED(status) && WEXITSTATUS(status) == 69 ? " (etcd unreachable)"
+			                                                   : "");
+		c->backoff_ms = c->backoff_ms * 2 > 30000 ? 30000 : c->backoff_ms * 2;
 		fflush(stdout);
 	}
 }

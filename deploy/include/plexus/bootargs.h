@@ -15,7 +15,7 @@
  *   plexus.addr=IP/PREFIX   a static address instead of DHCP (e.g. 10.0.0.5/24)
  *   plexus.gw=IP            with plexus.addr: the default gateway (optional)
  *   plexus.if=NAME          the interface to configure (default: the first that is not lo)
- *   plexus.log=URL          where init reports its boot stages (an HTTP GET per stage)
+ *   plexus.log=URL          where init reports its boot stages (a GET of URL/NODE/STAGE)
  *   plexus.shell=0|1        a shell on the console (default 1)
  *   plexus.dhcp_timeout=S   seconds to wait for a DHCP lease, 1..600 (default 30)
  *   plexus.lease_ttl=S      plexus-node's lease TTL, 1..3600 (default: plexus-node's)

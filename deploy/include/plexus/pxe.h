@@ -1,0 +1,69 @@
+/*
+ * plexus/pxe.h — the PXE server's files, generated from the cluster description.
+ *
+ * Entry points: plx_pxe_settings_read, plx_pxe_check, plx_pxe_write, plx_pxe_node_cmdline,
+ * plx_pxe_extra_sections.
+ *
+ * The cluster file (plexus/cluster.h) may hold a [pxe] section that `plexus pxe` reads:
+ *
+ *   [pxe]
+ *   server = 10.0.0.1          ; this server's address on the boot network (required)
+ *   interface = eth1           ; where dnsmasq listens (required for serve)
+ *   mode = dhcp                ; dhcp: full DHCP, static leases by MAC; proxy: beside the
+ *                              ; site's DHCP server (nodes then take plexus.addr=)
+ *   netmask = 255.255.255.0    ; the boot network's (default 255.255.255.0)
+ *   router = 10.0.0.254        ; handed out in dhcp mode (optional)
+ *   http_port = 8080           ; kernel, initramfs and scripts (default 8080)
+ *   image = /srv/plexus/image  ; the directory plexus image build wrote
+ *   cmdline = console=ttyS0    ; kernel arguments before the plexus.* ones
+ *
+ * Files written into a state directory: dnsmasq.conf, tftp/undionly.kpxe and tftp/ipxe.efi
+ * (Debian's ipxe), http/boot.ipxe (asks for nodes/<MAC>.ipxe), http/nodes/<MAC>.ipxe per node
+ * (kernel and initrd over HTTP, the node's settings on the kernel command line), and links
+ * http/vmlinuz, http/initramfs.img to the image.
+ */
+#ifndef PLEXUS_PXE_H
+#define PLEXUS_PXE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <plexus/cluster.h>
+
+typedef struct plx_pxe_settings {
+	char server[16];
+	char interface[16];
+	bool proxy;
+	char netmask[16];
+	int prefix;
+	char router[16];
+	int http_port;
+	char image[1024];
+	char cmdline[1024];
+	char etcd[1024];    /* the cluster's etcd, or http://SERVER:2379 */
+	char ipxe_dir[256]; /* where undionly.kpxe and ipxe.efi are (/usr/lib/ipxe) */
+} plx_pxe_settings;
+
+/* The extra section names plexus pxe asks the cluster parser to keep: {"pxe", NULL}. */
+extern const char *const plx_pxe_extra_sections[];
+
+/* Reads the [pxe] section of c into *out, with defaults. Returns 0 or -EINVAL with err set
+ * ("[pxe] server: ... expected ..."). */
+int plx_pxe_settings_read(const plx_cluster *c, plx_pxe_settings *out, char *err, size_t size);
+
+/* The kernel command line node n gets (into out). Returns its length or -ENAMETOOLONG. */
+int plx_pxe_node_cmdline(const plx_cluster *c, const plx_pxe_settings *s, const plx_cluster_node *n,
+                         char *out, size_t size);
+
+/* Explains what every node gets (address, boot files, command line, services) on out, and
+ * checks what a boot needs: nodes on the server's subnet, the image present, the iPXE files
+ * installed. Returns the number of problems found (each one line "problem: ..."). */
+int plx_pxe_check(const plx_cluster *c, const plx_pxe_settings *s, FILE *out);
+
+/* Writes the server's files into dir (created if missing). Returns 0 or a negative errno with
+ * err set. */
+int plx_pxe_write(const plx_cluster *c, const plx_pxe_settings *s, const char *dir, char *err,
+                  size_t size);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * plexus/qemu.h — QEMU launchers: one VM booting the image directly, and a PXE cluster of VMs
+ * on a bridge inside a private network namespace.
+ *
+ * Entry points: plx_vm_argv, plx_vm_argv_free, plx_qcluster_new, plx_qcluster_destroy,
+ * plx_qcluster_start_vm, plx_qcluster_wait_nodes, plx_qcluster_dir, plx_qcluster_etcd,
+ * plx_qcluster_failed, plx_wait_file_text.
+ *
+ * Every VM runs under TCG (no -enable-kvm: nested KVM hangs on these machines; set
+ * PLEXUS_QEMU_ACCEL=kvm to try it), with no display, its serial console on a unix socket
+ * (DIR/NAME.console) whose output is also logged to DIR/NAME.log, and a QMP socket
+ * (DIR/NAME.qmp) for RS's qemu power backend.
+ *
+ * The cluster: a network-namespace harness (tests/netns) with etcd on its hub, a tap per VM on
+ * the hub's bridge, dnsmasq and busybox httpd in the hub serving files plx_pxe_write made
+ * from a cluster file written for the VMs (nodes vm1..vmN, MACs 52:54:00:TT:TT:0i, addresses
+ * <subnet>.(100+i), power = qemu). Nothing leaves the namespaces. plx_qcluster_destroy (and
+ * the harness's signal and exit handlers) kill the VMs and servers and remove everything.
+ */
+#ifndef PLEXUS_QEMU_H
+#define PLEXUS_QEMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct plx_vm_opts {
+	const char *name;   /* used for the socket and log names */
+	const char *dir;    /* where they go */
+	const char *kernel; /* direct boot: kernel, initrd, append; NULL: boot from the network */
+	const char *initrd;
+	const char *append;
+	bool uefi;            /* OVMF firmware instead of SeaBIOS */
+	const char *mac;      /* NULL: QEMU's default */
+	const char *tap;      /* a tap device to use; NULL: user networking, isolated */
+	const char *etcd_fwd; /* user networking: host "IP:PORT" the guest reaches at
+	                         10.0.2.100:2379 (one busybox nc per connection) */
+	int memory_mb;        /* default 256 */
+	bool interactive;     /* serial console and monitor on stdio (-nographic: Ctrl-a x) */
+} plx_vm_opts;
+
+/* The QEMU command line for o, NULL-terminated (caller frees with plx_vm_argv_free). Returns
+ * NULL with errno ENOMEM. */
+char **plx_vm_argv(const plx_vm_opts *o);
+void plx_vm_argv_free(char ***argv_p);
+
+typedef struct plx_qcluster plx_qcluster;
+
+typedef struct plx_qcluster_opts {
+	int nodes;           /* 1..16 VMs */
+	const char *image;   /* an image directory (plexus image build) */
+	const char *cluster; /* registry name; NULL: "qemu" */
+	int memory_mb;       /* per VM; default 256 */
+} plx_qcluster_opts;
+
+/* Builds the namespaces, etcd, the PXE server's files and servers, and a tap per VM (no VM
+ * started yet). Returns the cluster or NULL with err set. Root only. */
+plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t size);
+/* Kills the VMs and servers and removes the namespaces and files (kept when failed). */
+void plx_qcluster_destroy(plx_qcluster **self_p);
+/* Keep the logs when destroyed. */
+void plx_qcluster_failed(plx_qcluster *self);
+/* Powers on VM i (0-based; node vm<i+1>), booting by PXE through BIOS or UEFI firmware.
+ * Returns 0 or a negative errno. */
+int plx_qcluster_start_vm(plx_qcluster *self, int i, bool uefi);
+/* Waits until nodes/vm<i+1> exists in etcd for every i with mask bit i set. Returns 0 or
+ * -ETIMEDOUT. */
+int plx_qcluster_wait_nodes(plx_qcluster *self, unsigned mask, int timeout_ms);
+/* The run directory (cluster.ini, pxe/, VM logs and sockets). */
+const char *plx_qcluster_dir(const plx_qcluster *self);
+/* The etcd URL (reachable inside the hub only). */
+const char *plx_qcluster_etcd(const plx_qcluster *self);
+/* The registry name. */
+const char *plx_qcluster_name(const plx_qcluster *self);
+
+/* Waits up to timeout_ms for the file at path to contain text. Returns 0 or -ETIMEDOUT. */
+int plx_wait_file_text(const char *path, const char *text, int timeout_ms);
+
+#endif

@@ -1,0 +1,382 @@
+/*
+ * qemu.c — QEMU launchers (plexus/qemu.h): the VM command line, and the PXE cluster on the
+ * network-namespace harness.
+ *
+ * Entry points: plx_vm_argv, plx_vm_argv_free, plx_qcluster_new, plx_qcluster_destroy,
+ * plx_qcluster_failed, plx_qcluster_start_vm, plx_qcluster_wait_nodes, plx_qcluster_dir,
+ * plx_qcluster_etcd, plx_qcluster_name, plx_wait_file_text.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <plexus/cluster.h>
+#include <plexus/etcd.h>
+#include <plexus/pxe.h>
+#include <plexus/qemu.h>
+
+#include "netns_harness.h"
+
+#define VM_MAX 16
+
+struct plx_qcluster {
+	netns_cluster *nc;
+	char name[64];
+	char etcd[256];
+	char pxe[PATH_MAX];
+	char bridge[16];
+	char image[PATH_MAX];
+	int nodes, memory_mb;
+	pid_t vm[VM_MAX];
+};
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void s_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+typedef struct s_argv {
+	char **v;
+	size_t n, cap;
+	bool oom;
+} s_argv;
+
+static void s_push(s_argv *a, const char *fmt, ...)
+{
+	if (a->oom)
+		return;
+	if (a->n + 2 > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 32;
+		char **v = realloc(a->v, cap * sizeof *v);
+		if (!v) {
+			a->oom = true;
+			return;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&a->v[a->n], fmt, ap) < 0)
+		a->oom = true;
+	else
+		a->v[++a->n] = NULL;
+	va_end(ap);
+}
+
+char **plx_vm_argv(const plx_vm_opts *o)
+{
+	s_argv a = {0};
+	const char *accel = getenv("PLEXUS_QEMU_ACCEL");
+	s_push(&a, "qemu-system-x86_64");
+	s_push(&a, "-name");
+	s_push(&a, "%s", o->name);
+	s_push(&a, "-accel");
+	s_push(&a, "%s", accel && *accel ? accel : "tcg");
+	s_push(&a, "-m");
+	s_push(&a, "%d", o->memory_mb > 0 ? o->memory_mb : 256);
+	s_push(&a, "-smp");
+	s_push(&a, "1");
+	if (o->uefi) {
+		s_push(&a, "-bios");
+		s_push(&a, "/usr/share/ovmf/OVMF.fd");
+	}
+	if (o->interactive) {
+		s_push(&a, "-nographic");
+	} else {
+		s_push(&a, "-display");
+		s_push(&a, "none");
+		s_push(&a, "-monitor");
+		s_push(&a, "none");
+		s_push(&a, "-chardev");
+		s_push(&a,
+		       "socket,id=console,path=%s/%s.console,server=on,wait=off,logfile=%s/%s.log",
+		       o->dir, o->name, o->dir, o->name);
+		s_push(&a, "-serial");
+		s_push(&a, "chardev:console");
+	}
+	s_push(&a, "-qmp");
+	s_push(&a, "unix:%s/%s.qmp,server=on,wait=off", o->dir, o->name);
+	if (o->kernel) {
+		s_push(&a, "-kernel");
+		s_push(&a, "%s", o->kernel);
+		s_push(&a, "-initrd");
+		s_push(&a, "%s", o->initrd);
+		s_push(&a, "-append");
+		s_push(&a, "%s", o->append ? o->append : "console=ttyS0");
+	}
+	s_push(&a, "-netdev");
+	if (o->tap)
+		s_push(&a, "tap,id=net0,ifname=%s,script=no,downscript=no", o->tap);
+	else if (o->etcd_fwd)
+		s_push(
+		    &a,
+		    "user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:2379-cmd:/bin/busybox nc %s",
+		    o->etcd_fwd);
+	else
+		s_push(&a, "user,id=net0,restrict=on");
+	char mac[40] = "";
+	if (o->mac)
+		snprintf(mac, sizeof mac, ",mac=%s", o->mac);
+	s_push(&a, "-device");
+	s_push(&a, "virtio-net-pci,netdev=net0%s%s", mac, o->kernel ? "" : ",bootindex=1");
+	if (a.oom) {
+		plx_vm_argv_free(&a.v);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return a.v;
+}
+
+void plx_vm_argv_free(char ***argv_p)
+{
+	if (!argv_p || !*argv_p)
+		return;
+	for (char **p = *argv_p; *p; p++)
+		free(*p);
+	free(*argv_p);
+	*argv_p = NULL;
+}
+
+int plx_wait_file_text(const char *path, const char *text, int timeout_ms)
+{
+	int64_t deadline = s_now_ms() + timeout_ms;
+	static char buf[1 << 20];
+	do {
+		FILE *f = fopen(path, "re");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof buf - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			if (memmem(buf, n, text, strlen(text)))
+				return 0;
+		}
+		s_sleep_ms(100);
+	} while (s_now_ms() < deadline);
+	return -ETIMEDOUT;
+}
+
+/* Runs argv in the hub and waits for it (10 s). */
+static int s_hub_run(plx_qcluster *self, char *const argv[])
+{
+	int status;
+	int r = netns_run(self->nc, NETNS_HUB, argv, NULL, 10000, &status);
+	return r < 0 ? r : (WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO);
+}
+
+static int s_taps(plx_qcluster *self)
+{
+	for (int i = 0; i < self->nodes; i++) {
+		char tap[16];
+		snprintf(tap, sizeof tap, "tap%d", i);
+		char *add[] = {"ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL};
+		char *up[] = {"ip", "link", "set", tap, "master", self->bridge, "up", NULL};
+		int r = s_hub_run(self, add);
+		if (r == 0)
+			r = s_hub_run(self, up);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int s_write_cluster(plx_qcluster *self, const char *path)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	const char *hub = netns_hub_addr(self->nc);
+	char subnet[16];
+	snprintf(subnet, sizeof subnet, "%.*s", (int)(strrchr(hub, '.') - hub), hub);
+	fprintf(f,
+	        "; the QEMU PXE cluster (deploy/qemu.c)\n[cluster]\nname = %s\netcd = %s\n"
+	        "lease_ttl = 2s\n\n[node vm[1-%d]]\nmac = 52:54:00:a0:00:01\naddr = %s.101\n"
+	        "power = qemu\npower.qmp = %s/%%n.qmp\n\n[pxe]\nserver = %s\nhttp_port = 8080\n"
+	        "image = %s\ncmdline = console=ttyS0 quiet\n",
+	        self->name, self->etcd, self->nodes, subnet, netns_run_dir(self->nc), hub,
+	        self->image);
+	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+static int s_pxe(plx_qcluster *self, char *err, size_t size)
+{
+	char ini[PATH_MAX + 32];
+	snprintf(ini, sizeof ini, "%s/cluster.ini", netns_run_dir(self->nc));
+	int r = s_write_cluster(self, ini);
+	if (r < 0)
+		return snprintf(err, size, "%s: cannot write", ini), r;
+	plx_cluster_opts copts = {.extra_sections = plx_pxe_extra_sections};
+	plx_cluster *c = plx_cluster_load(ini, &copts, err, size);
+	if (!c)
+		return -EINVAL;
+	plx_pxe_settings s;
+	r = plx_pxe_settings_read(c, &s, err, size);
+	snprintf(self->pxe, sizeof self->pxe, "%s/pxe", netns_run_dir(self->nc));
+	if (r == 0)
+		r = plx_pxe_write(c, &s, self->pxe, err, size);
+	plx_cluster_destroy(&c);
+	if (r < 0)
+		return r;
+	char conf[PATH_MAX + 32], root[PATH_MAX + 32], listen[64];
+	snprintf(conf, sizeof conf, "--conf-file=%s/dnsmasq.conf", self->pxe);
+	snprintf(root, sizeof root, "%s/http", self->pxe);
+	snprintf(listen, sizeof listen, "%s:8080", netns_hub_addr(self->nc));
+	char *dnsmasq[] = {"dnsmasq", "--keep-in-foreground", conf, NULL};
+	char *httpd[] = {"busybox", "httpd", "-f", "-vv", "-p", listen, "-h", root, NULL};
+	pid_t pid;
+	r = netns_exec(self->nc, NETNS_HUB, dnsmasq, NULL, &pid);
+	if (r == 0)
+		r = netns_exec(self->nc, NETNS_HUB, httpd, NULL, &pid);
+	if (r < 0)
+		snprintf(err, size, "starting dnsmasq or busybox httpd in the hub: %s",
+		         strerror(-r));
+	return r;
+}
+
+plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t size)
+{
+	if (o->nodes < 1 || o->nodes > VM_MAX || !o->image) {
+		snprintf(err, size, "qemu cluster: 1..%d VMs and an image directory expected",
+		         VM_MAX);
+		errno = EINVAL;
+		return NULL;
+	}
+	plx_qcluster *self = calloc(1, sizeof *self);
+	if (!self)
+		return NULL;
+	self->nodes = o->nodes;
+	self->memory_mb = o->memory_mb;
+	snprintf(self->name, sizeof self->name, "%s", o->cluster ? o->cluster : "qemu");
+	if (!realpath(o->image, self->image)) {
+		snprintf(err, size, "%s: no image there (plexus image build)", o->image);
+		free(self);
+		return NULL;
+	}
+	self->nc = netns_cluster_new(1, NULL);
+	if (!self->nc) {
+		snprintf(err, size, "network namespaces: %s", netns_error());
+		free(self);
+		return NULL;
+	}
+	const char *veth = netns_veth(self->nc, 0); /* v<tag>n0: the bridge is b<tag> */
+	snprintf(self->bridge, sizeof self->bridge, "b%.*s", (int)strlen(veth) - 3, veth + 1);
+	int r = netns_hub_etcd_start(self->nc, 1);
+	if (r < 0)
+		snprintf(err, size, "etcd in the hub: %s", netns_error());
+	if (r == 0)
+		snprintf(self->etcd, sizeof self->etcd, "%s", netns_hub_etcd_endpoints(self->nc));
+	if (r == 0 && (r = s_taps(self)) < 0)
+		snprintf(err, size, "tap devices: %s", netns_error());
+	if (r == 0)
+		r = s_pxe(self, err, size);
+	if (r < 0) {
+		netns_cluster_failed(self->nc);
+		plx_qcluster_destroy(&self);
+	}
+	return self;
+}
+
+void plx_qcluster_destroy(plx_qcluster **self_p)
+{
+	if (!self_p || !*self_p)
+		return;
+	netns_cluster_destroy(&(*self_p)->nc);
+	free(*self_p);
+	*self_p = NULL;
+}
+
+void plx_qcluster_failed(plx_qcluster *self)
+{
+	netns_cluster_failed(self->nc);
+}
+
+int plx_qcluster_start_vm(plx_qcluster *self, int i, bool uefi)
+{
+	if (i < 0 || i >= self->nodes)
+		return -EINVAL;
+	char name[16], tap[16], mac[32];
+	snprintf(name, sizeof name, "vm%d", i + 1);
+	snprintf(tap, sizeof tap, "tap%d", i);
+	snprintf(mac, sizeof mac, "52:54:00:a0:00:%02x", (unsigned)(i + 1) & 0xff);
+	plx_vm_opts o = {.name = name,
+	                 .dir = netns_run_dir(self->nc),
+	                 .uefi = uefi,
+	                 .mac = mac,
+	                 .tap = tap,
+	                 .memory_mb = self->memory_mb};
+	char **argv = plx_vm_argv(&o);
+	if (!argv)
+		return -ENOMEM;
+	int r = netns_exec(self->nc, NETNS_HUB, argv, NULL, &self->vm[i]);
+	plx_vm_argv_free(&argv);
+	return r;
+}
+
+typedef struct s_probe {
+	const char *etcd, *name;
+	unsigned mask, found;
+} s_probe;
+
+static int s_probe_nodes(void *arg)
+{
+	s_probe *p = arg;
+	plx_etcd_opts eo = {.endpoints = p->etcd, .timeout_ms = 2000};
+	plx_etcd *e = plx_etcd_new(&eo);
+	if (!e)
+		return -ENOMEM;
+	char prefix[128];
+	snprintf(prefix, sizeof prefix, "/plexus/%s/nodes/", p->name);
+	plx_kvs *kvs = NULL;
+	int n = plx_etcd_range(e, prefix, &kvs);
+	p->found = 0;
+	for (int i = 0; i < n; i++) {
+		int k = atoi(kvs->kvs[i].key + strlen(prefix) + 2); /* "vm<k>" */
+		if (strncmp(kvs->kvs[i].key + strlen(prefix), "vm", 2) == 0 && k >= 1 &&
+		    k <= VM_MAX)
+			p->found |= 1u << (k - 1);
+	}
+	plx_kvs_free(&kvs);
+	plx_etcd_destroy(&e);
+	return n < 0 ? n : 0;
+}
+
+int plx_qcluster_wait_nodes(plx_qcluster *self, unsigned mask, int timeout_ms)
+{
+	int64_t deadline = s_now_ms() + timeout_ms;
+	s_probe p = {.etcd = self->etcd, .name = self->name, .mask = mask};
+	do {
+		if (netns_call(self->nc, NETNS_HUB, s_probe_nodes, &p) == 0 &&
+		    (p.found & mask) == mask)
+			return 0;
+		s_sleep_ms(250);
+	} while (s_now_ms() < deadline);
+	return -ETIMEDOUT;
+}
+
+const char *plx_qcluster_dir(const plx_qcluster *self)
+{
+	return netns_run_dir(self->nc);
+}
+
+const char *plx_qcluster_etcd(const plx_qcluster *self)
+{
+	return self->etcd;
+}
+
+const char *plx_qcluster_name(const plx_qcluster *self)
+{
+	return self->name;
+}

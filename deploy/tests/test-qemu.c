@@ -1,0 +1,326 @@
+/*
+ * test-qemu.c — the netboot image booted under QEMU (TCG): one VM booting the kernel directly
+ * and registering in an etcd on the host, driven through its serial console; and a PXE
+ * cluster of three VMs (two BIOS, one UEFI) booting by iPXE from dnsmasq and HTTP inside a
+ * network namespace, each registering its plexus-node.
+ *
+ * Entry points: main.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plexus/etcd.h>
+#include <plexus/image.h>
+#include <plexus/qemu.h>
+
+#include "deploy_paths.h"
+#include "etcd_harness.h"
+
+static char s_image[] = "/tmp/plexus-test-image-XXXXXX";
+
+static void s_rm_rf(const char *dir)
+{
+	char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp("rm", argv);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+/* Builds the image once for every test. */
+static int group_setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(s_image))
+		return -1;
+	plx_image_opts o = {.out_dir = s_image,
+	                    .init = PLEXUS_INIT_BIN,
+	                    .udhcpc_sh = PLEXUS_UDHCPC_SH,
+	                    .programs = {PLEXUS_NODE_BIN}};
+	char err[1024];
+	if (plx_image_build(&o, NULL, err, sizeof err) < 0) {
+		print_error("image build: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	s_rm_rf(s_image);
+	return 0;
+}
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for key to exist in etcd. */
+static int s_wait_key(const char *etcd, const char *key, int timeout_ms)
+{
+	plx_etcd_opts eo = {.endpoints = etcd, .timeout_ms = 2000};
+	plx_etcd *e = plx_etcd_new(&eo);
+	int64_t deadline = s_now_ms() + timeout_ms;
+	int r = -ETIMEDOUT;
+	do {
+		plx_kv *kv = NULL;
+		if (plx_etcd_get(e, key, &kv) == 0) {
+			plx_kv_free(&kv);
+			r = 0;
+			break;
+		}
+		usleep(250000);
+	} while (s_now_ms() < deadline);
+	plx_etcd_destroy(&e);
+	return r;
+}
+
+static int s_console_connect(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+typedef struct single {
+	plx_etcdh *etcd;
+	char dir[64];
+	pid_t vm;
+	bool passed;
+} single;
+
+static int single_setup(void **state)
+{
+	single *f = calloc(1, sizeof *f);
+	f->etcd = plx_etcdh_start(1);
+	snprintf(f->dir, sizeof f->dir, "/tmp/plexus-test-vm-XXXXXX");
+	if (!f->etcd || !mkdtemp(f->dir)) {
+		print_error("etcd: %s\n", plx_etcdh_error());
+		plx_etcdh_stop(&f->etcd);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int single_teardown(void **state)
+{
+	single *f = *state;
+	if (f->vm > 0) {
+		kill(-f->vm, SIGKILL);
+		waitpid(f->vm, NULL, 0);
+	}
+	if (!f->passed) {
+		char log[128];
+		snprintf(log, sizeof log, "cat %s/solo.log >&2", f->dir);
+		if (system(log) != 0)
+			print_error("no console log\n");
+	}
+	s_rm_rf(f->dir);
+	plx_etcdh_stop(&f->etcd);
+	free(f);
+	return 0;
+}
+
+/* The image boots by -kernel/-initrd, plexus-init brings up the network by DHCP and starts
+ * plexus-node, which registers in the host's etcd (reached through one guestfwd); a command
+ * typed on the serial console runs in the shell; poweroff ends the VM. */
+static void test_single_node_boot(void **state)
+{
+	single *f = *state;
+	const char *url = plx_etcdh_url(f->etcd, 0); /* http://127.0.0.1:PORT */
+	char fwd[64], kernel[128], initrd[128], append[256], cluster[32];
+	snprintf(fwd, sizeof fwd, "%s", url + strlen("http://"));
+	snprintf(kernel, sizeof kernel, "%s/vmlinuz", s_image);
+	snprintf(initrd, sizeof initrd, "%s/initramfs.img", s_image);
+	snprintf(cluster, sizeof cluster, "t%d", (int)getpid());
+	snprintf(append, sizeof append,
+	         "console=ttyS0 quiet plexus.node=solo plexus.cluster=%s "
+	         "plexus.etcd=http://10.0.2.100:2379",
+	         cluster);
+	plx_vm_opts o = {.name = "solo",
+	                 .dir = f->dir,
+	                 .kernel = kernel,
+	                 .initrd = initrd,
+	                 .append = append,
+	                 .etcd_fwd = fwd};
+	char **argv = plx_vm_argv(&o);
+	assert_non_null(argv);
+	f->vm = fork();
+	if (f->vm == 0) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	plx_vm_argv_free(&argv);
+	char key[128], log[128], sock[128];
+	snprintf(key, sizeof key, "/plexus/%s/nodes/solo", cluster);
+	snprintf(log, sizeof log, "%s/solo.log", f->dir);
+	snprintf(sock, sizeof sock, "%s/solo.console", f->dir);
+	assert_int_equal(s_wait_key(f->etcd ? plx_etcdh_endpoints(f->etcd) : "", key, 180000), 0);
+	assert_int_equal(plx_wait_file_text(log, "plexus-boot: ready: node solo", 30000), 0);
+	assert_int_equal(plx_wait_file_text(log, "plexus-boot: network: eth0 10.0.2.15 by DHCP", 0),
+	                 0);
+	int fd = s_console_connect(sock);
+	assert_true(fd >= 0);
+	/* the shell may still be starting: type the command until its answer shows */
+	const char *cmd = "\necho plexus-$((6*7))-ok; cat /etc/plexus/image\n";
+	int64_t deadline = s_now_ms() + 60000;
+	int r = -ETIMEDOUT;
+	while (r != 0 && s_now_ms() < deadline) {
+		assert_true(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
+		r = plx_wait_file_text(log, "plexus-42-ok", 3000);
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(plx_wait_file_text(log, "kernel 6.", 5000) == 0 ||
+	                     plx_wait_file_text(log, "kernel ", 5000) == 0,
+	                 1);
+	/* the console stays connected until QEMU exits: a chardev socket whose client left
+	 * stalls the guest's serial output */
+	assert_true(write(fd, "poweroff\n", 9) == 9);
+	int status = 0;
+	deadline = s_now_ms() + 60000;
+	pid_t w = 0;
+	char sink[4096];
+	while ((w = waitpid(f->vm, &status, WNOHANG)) == 0 && s_now_ms() < deadline) {
+		while (recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+			continue;
+		usleep(100000);
+	}
+	close(fd);
+	assert_int_equal(w, f->vm);
+	f->vm = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(plx_wait_file_text(log, "plexus-boot: shutdown: power off", 0), 0);
+	f->passed = true;
+}
+
+typedef struct pxe {
+	plx_qcluster *c;
+	bool passed;
+} pxe;
+
+static int pxe_setup(void **state)
+{
+	pxe *f = calloc(1, sizeof *f);
+	char err[1024];
+	plx_qcluster_opts o = {.nodes = 3, .image = s_image, .memory_mb = 256};
+	f->c = plx_qcluster_new(&o, err, sizeof err);
+	if (!f->c) {
+		print_error("qemu cluster: %s\n", err);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int pxe_teardown(void **state)
+{
+	pxe *f = *state;
+	if (!f->passed)
+		plx_qcluster_failed(f->c);
+	plx_qcluster_destroy(&f->c);
+	free(f);
+	return 0;
+}
+
+static int s_file_has(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return plx_wait_file_text(path, text, 0);
+}
+
+/* Three VMs power on at once and boot by iPXE (vm3 through OVMF's UEFI): DHCP from dnsmasq
+ * (the user class keeps iPXE from loading itself again), the boot script and the node's own
+ * script, kernel and initramfs over HTTP; each plexus-node registers in the hub's etcd; every
+ * stage shows on the VM's console and in the server's log. */
+static void test_pxe_cluster_boot(void **state)
+{
+	pxe *f = *state;
+	assert_int_equal(plx_qcluster_start_vm(f->c, 0, false), 0);
+	assert_int_equal(plx_qcluster_start_vm(f->c, 1, false), 0);
+	assert_int_equal(plx_qcluster_start_vm(f->c, 2, true), 0);
+	assert_int_equal(plx_qcluster_wait_nodes(f->c, 0x7, 420000), 0);
+	const char *dir = plx_qcluster_dir(f->c);
+	static const char *const vms[] = {"vm1", "vm2", "vm3"};
+	for (int i = 0; i < 3; i++) {
+		char log[16], text[128];
+		snprintf(log, sizeof log, "%s.log", vms[i]);
+		snprintf(text, sizeof text, "plexus-boot: network: eth0 10.213.0.%d by DHCP",
+		         101 + i);
+		assert_int_equal(s_file_has(dir, log, text), 0);
+		/* the server's log: DHCP, the scripts, kernel and initramfs, init's stages */
+		snprintf(text, sizeof text, "10.213.0.%d 52:54:00:a0:00:0%d %s", 101 + i, i + 1,
+		         vms[i]);
+		assert_int_equal(s_file_has(dir, "hub.log", text), 0);
+		static const char *const urls[] = {
+		    "boot.ipxe",        "nodes/52:54:00:a0:00:0%d.ipxe",
+		    "vmlinuz",          "initramfs.img",
+		    "stage/%s/network", "stage/%s/node"};
+		for (size_t u = 0; u < sizeof urls / sizeof *urls; u++) {
+			char url[64];
+			if (strstr(urls[u], "%d"))
+				snprintf(url, sizeof url, urls[u], i + 1);
+			else
+				snprintf(url, sizeof url, urls[u], vms[i]);
+			snprintf(text, sizeof text, "10.213.0.%d:", 101 + i);
+			assert_int_equal(s_file_has(dir, "hub.log", text), 0);
+			snprintf(text, sizeof text, "url:/%s", url);
+			assert_int_equal(s_file_has(dir, "hub.log", text), 0);
+		}
+	}
+	/* iPXE asked DHCP again without loading itself: every ACK to an iPXE client named the
+	 * HTTP script, none the TFTP files */
+	assert_int_equal(
+	    s_file_has(dir, "hub.log", "bootfile-name  http://10.213.0.1:8080/boot.ipxe"), 0);
+	assert_int_not_equal(s_file_has(dir, "hub.log", "bootfile-name  undionly.kpxe"), 0);
+	/* OVMF mirrors its console to the serial port: vm3's shows iPXE's own stage lines */
+	assert_int_equal(
+	    s_file_has(dir, "vm3.log", "plexus-boot: ipxe: node vm3, kernel and initramfs"), 0);
+	assert_int_equal(
+	    s_file_has(dir, "vm3.log", "plexus-boot: ipxe: starting the kernel of node vm3"), 0);
+	f->passed = true;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_single_node_boot, single_setup, single_teardown),
+	    cmocka_unit_test_setup_teardown(test_pxe_cluster_boot, pxe_setup, pxe_teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
