@@ -820,6 +820,26 @@ static void test_bad_requests_and_list(void **state)
 	f->passed = true;
 }
 
+static void test_node_kernel_restart(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("orphan", "n1", "--init-delay 0", "heartbeat = 0");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "orphan", "up", 1, 20000, &r) >= 0);
+	/* plexus-node dies (its services die with it) and comes back before its lease expires:
+	 * no exit report, no lease expiry, only a node record with a new node kernel generation */
+	assert_int_equal(kill(f->node[1], SIGKILL), 0);
+	assert_int_equal(netns_wait(f->c, f->node[1], NULL, 5000), 0);
+	assert_int_equal(s_start_node(f, 1), 0);
+	assert_true(s_wait(f, "orphan", "up", 2, 15000, &r) >= 0);
+	assert_string_equal(r.node, "n1");
+	assert_non_null(strstr(r.last_exit, "node n1 died"));
+	assert_true(s_wait_echo(f, "orphan", 2, 5000) >= 0);
+	f->passed = true;
+}
+
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
 
 int main(void)
@@ -832,6 +852,7 @@ int main(void)
 	    S_TEST(test_init_failure_and_policies),
 	    S_TEST(test_node_death_fails_over),
 	    S_TEST(test_node_death_power_cycle),
+	    S_TEST(test_node_kernel_restart),
 	    S_TEST(test_leader_failover),
 	    S_TEST(test_service_command),
 	    S_TEST(test_bad_requests_and_list),
