@@ -1,0 +1,297 @@
+/*
+ * test-pxe.c — the PXE server's files from a cluster file (plexus/pxe.h): settings and their
+ * errors, each node's kernel command line, `pxe check`'s explanation and problems, the
+ * written dnsmasq.conf (accepted by dnsmasq --test), iPXE scripts and image links, full DHCP
+ * and proxy DHCP.
+ *
+ * Entry points: main.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plexus/cluster.h>
+#include <plexus/pxe.h>
+
+static const char s_ini[] = "[cluster]\n"
+                            "name = lab\n"
+                            "etcd = http://10.0.0.2:2379\n"
+                            "[pxe]\n"
+                            "server = 10.0.0.1\n"
+                            "interface = lo\n"
+                            "http_port = 8081\n"
+                            "image = %s\n"
+                            "%s"
+                            "[node head]\n"
+                            "mac = 52:54:00:aa:00:01\n"
+                            "addr = 10.0.0.2\n"
+                            "role = etcd\n"
+                            "[node n[1-3]]\n"
+                            "mac = 52:54:00:00:00:fe\n"
+                            "addr = 10.0.0.11\n"
+                            "[service memory]\n"
+                            "program = plexus-memory\n"
+                            "node = n1\n"
+                            "standby = n2\n";
+
+typedef struct fx {
+	char dir[64];
+	char image[96];
+	plx_cluster *c;
+	plx_pxe_settings s;
+} fx;
+
+static plx_cluster *s_parse(const char *image, const char *extra, char *err, size_t size)
+{
+	char text[4096];
+	snprintf(text, sizeof text, s_ini, image, extra);
+	plx_cluster_opts o = {.extra_sections = plx_pxe_extra_sections};
+	return plx_cluster_parse(text, "lab.ini", &o, err, size);
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/plexus-test-pxe-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->image, sizeof f->image, "%s/image", f->dir);
+	mkdir(f->image, 0755);
+	char path[160];
+	static const char *const files[] = {"vmlinuz", "initramfs.img"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", f->image, files[i]);
+		FILE *fp = fopen(path, "w");
+		fputs(files[i], fp);
+		fclose(fp);
+	}
+	char err[512];
+	f->c = s_parse(f->image, "", err, sizeof err);
+	if (!f->c || plx_pxe_settings_read(f->c, &f->s, err, sizeof err) < 0) {
+		print_error("%s\n", err);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		print_error("could not remove %s\n", f->dir);
+	plx_cluster_destroy(&f->c);
+	free(f);
+	return 0;
+}
+
+static char *s_read(const char *dir, const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return NULL;
+	static char buf[65536];
+	size_t n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void test_settings_and_cmdline(void **state)
+{
+	fx *f = *state;
+	assert_string_equal(f->s.server, "10.0.0.1");
+	assert_int_equal(f->s.prefix, 24);
+	assert_int_equal(f->s.http_port, 8081);
+	assert_false(f->s.proxy);
+	assert_string_equal(f->s.etcd, "http://10.0.0.2:2379");
+	char cmd[1024];
+	assert_true(plx_pxe_node_cmdline(f->c, &f->s, plx_cluster_find_node(f->c, "head"), cmd,
+	                                 sizeof cmd) > 0);
+	assert_string_equal(cmd, "console=ttyS0 plexus.node=head plexus.cluster=lab "
+	                         "plexus.etcd=http://10.0.0.2:2379 plexus.role=etcd "
+	                         "plexus.lease_ttl=2 plexus.log=http://10.0.0.1:8081/stage");
+	assert_int_equal(
+	    plx_pxe_node_cmdline(f->c, &f->s, plx_cluster_find_node(f->c, "n3"), cmd, 20),
+	    -ENAMETOOLONG);
+}
+
+static void test_setting_errors(void **state)
+{
+	fx *f = *state;
+	static const struct {
+		const char *extra, *msg;
+	} cases[] = {
+	    {"server = 10.0.0.300\n", "[pxe] server \"10.0.0.300\": expected an IPv4 address"},
+	    {"mode = relay\n", "[pxe] mode \"relay\": expected dhcp or proxy"},
+	    {"http_port = 0\n", "[pxe] http_port \"0\": expected 1..65535"},
+	    {"netmask = 255.0.255.0\n",
+	     "[pxe] netmask \"255.0.255.0\": expected a contiguous mask"},
+	    {"interface = averyveryverylongname\n",
+	     "[pxe] interface \"averyveryverylongname\": expected a name of 1-15 characters"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char err[512] = "";
+		plx_cluster *c = s_parse(f->image, cases[i].extra, err, sizeof err);
+		assert_non_null(c);
+		plx_pxe_settings s;
+		memset(&s, 0x5a, sizeof s);
+		assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), -EINVAL);
+		assert_string_equal(err, cases[i].msg);
+		assert_int_equal(((unsigned char *)&s)[0], 0x5a);
+		plx_cluster_destroy(&c);
+	}
+	/* no server at all */
+	char err[512];
+	plx_cluster_opts o = {.extra_sections = plx_pxe_extra_sections};
+	plx_cluster *c = plx_cluster_parse("[node a]\nmac = 52:54:00:00:00:01\naddr = 10.0.0.5\n",
+	                                   "x.ini", &o, err, sizeof err);
+	assert_non_null(c);
+	plx_pxe_settings s;
+	assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), -EINVAL);
+	assert_string_equal(err,
+	                    "[pxe] server: missing: expected this server's IPv4 address on the "
+	                    "boot network");
+	plx_cluster_destroy(&c);
+}
+
+static void test_check_explains_and_finds_problems(void **state)
+{
+	fx *f = *state;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	assert_int_equal(plx_pxe_check(f->c, &f->s, out), 0);
+	fclose(out);
+	assert_non_null(strstr(text, "cluster lab: 4 nodes, 1 services"));
+	assert_non_null(strstr(text, "node n3  mac 52:54:00:00:01:00  addr 10.0.0.13  power none"));
+	assert_non_null(
+	    strstr(text, "  script   http://10.0.0.1:8081/nodes/52:54:00:00:01:00.ipxe"));
+	assert_non_null(strstr(text, "node n1  mac 52:54:00:00:00:fe"));
+	assert_non_null(strstr(text, "  services memory\n"));
+	assert_non_null(strstr(text, "  services (memory standby)\n"));
+	assert_non_null(strstr(text, "\n0 problems\n"));
+	free(text);
+
+	/* a node off the server's network, the image gone, iPXE files missing */
+	plx_pxe_settings s = f->s;
+	snprintf(s.server, sizeof s.server, "10.0.1.1");
+	snprintf(s.image, sizeof s.image, "%s/none", f->dir);
+	snprintf(s.ipxe_dir, sizeof s.ipxe_dir, "%s/none", f->dir);
+	out = open_memstream(&text, &size);
+	assert_int_equal(plx_pxe_check(f->c, &s, out), 4 + 2 + 2);
+	fclose(out);
+	assert_non_null(strstr(text, "problem: node n2: address 10.0.0.12 is not on the server's "
+	                             "network 10.0.1.1/24\n"));
+	assert_non_null(strstr(text, "/none/vmlinuz: missing (run plexus image build --out"));
+	assert_non_null(strstr(text, "/none/undionly.kpxe: missing (install Debian's ipxe)"));
+	assert_non_null(strstr(text, "\n8 problems\n"));
+	free(text);
+}
+
+/* dnsmasq itself accepts the configuration. */
+static void s_dnsmasq_test(const char *dir)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "dnsmasq --test --conf-file=%s/dnsmasq.conf >/dev/null 2>&1",
+	         dir);
+	int st = system(cmd);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_write_full_dhcp(void **state)
+{
+	fx *f = *state;
+	char err[512], out[128], path[256];
+	snprintf(out, sizeof out, "%s/srv", f->dir);
+	assert_int_equal(plx_pxe_write(f->c, &f->s, out, err, sizeof err), 0);
+	const char *conf = s_read(out, "dnsmasq.conf");
+	assert_non_null(conf);
+	assert_non_null(strstr(conf, "\nport=0\n"));
+	assert_non_null(strstr(conf, "\ninterface=lo\n"));
+	assert_non_null(strstr(conf, "\ndhcp-range=10.0.0.0,static,255.255.255.0,1h\n"));
+	assert_non_null(strstr(conf, "\ndhcp-host=52:54:00:aa:00:01,10.0.0.2,head\n"));
+	assert_non_null(strstr(conf, "\ndhcp-host=52:54:00:00:01:00,10.0.0.13,n3\n"));
+	assert_non_null(strstr(conf, "\ndhcp-userclass=set:ipxe,iPXE\n"));
+	assert_non_null(strstr(conf, "\ndhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe,,10.0.0.1\n"));
+	assert_non_null(strstr(conf, "\ndhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi,,10.0.0.1\n"));
+	assert_non_null(strstr(conf, "\ndhcp-boot=tag:ipxe,http://10.0.0.1:8081/boot.ipxe\n"));
+	assert_null(strstr(conf, "proxy"));
+	s_dnsmasq_test(out);
+	const char *boot = s_read(out, "http/boot.ipxe");
+	assert_non_null(boot);
+	assert_non_null(strstr(boot, "#!ipxe\n"));
+	assert_non_null(
+	    strstr(boot, "chain http://10.0.0.1:8081/nodes/${mac}.ipxe || goto unknown"));
+	const char *node = s_read(out, "http/nodes/52:54:00:00:00:ff.ipxe");
+	assert_non_null(node);
+	assert_non_null(strstr(node, "kernel http://10.0.0.1:8081/vmlinuz initrd=initramfs.img "
+	                             "console=ttyS0 plexus.node=n2 "));
+	assert_non_null(strstr(node, "\ninitrd http://10.0.0.1:8081/initramfs.img\n"));
+	assert_non_null(strstr(node, "echo plexus-boot: ipxe: node n2,"));
+	assert_non_null(strstr(node, "\nboot\n"));
+	/* TFTP serves Debian's iPXE, HTTP links the image */
+	struct stat st;
+	snprintf(path, sizeof path, "%s/tftp/undionly.kpxe", out);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 10000);
+	snprintf(path, sizeof path, "%s/tftp/ipxe.efi", out);
+	assert_int_equal(stat(path, &st), 0);
+	assert_string_equal(s_read(out, "http/vmlinuz"), "vmlinuz");
+	assert_string_equal(s_read(out, "http/initramfs.img"), "initramfs.img");
+	/* written again: the same files */
+	assert_int_equal(plx_pxe_write(f->c, &f->s, out, err, sizeof err), 0);
+	assert_int_equal(access(path, R_OK), 0);
+}
+
+static void test_write_proxy_dhcp(void **state)
+{
+	fx *f = *state;
+	char err[512], out[128];
+	plx_cluster *c = s_parse(f->image, "mode = proxy\n", err, sizeof err);
+	assert_non_null(c);
+	plx_pxe_settings s;
+	assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), 0);
+	assert_true(s.proxy);
+	snprintf(out, sizeof out, "%s/proxy", f->dir);
+	assert_int_equal(plx_pxe_write(c, &s, out, err, sizeof err), 0);
+	const char *conf = s_read(out, "dnsmasq.conf");
+	assert_non_null(strstr(conf, "\ndhcp-range=10.0.0.0,proxy,255.255.255.0\n"));
+	assert_non_null(strstr(conf, "\npxe-service=tag:!ipxe,x86PC,\"plexus: iPXE (BIOS)\","
+	                             "undionly.kpxe\n"));
+	assert_non_null(strstr(conf, "\npxe-service=tag:ipxe,X86-64_EFI,\"plexus\","
+	                             "http://10.0.0.1:8081/boot.ipxe\n"));
+	assert_null(strstr(conf, "dhcp-host="));
+	s_dnsmasq_test(out);
+	/* nodes keep their cluster addresses: plexus.addr on the command line */
+	const char *node = s_read(out, "http/nodes/52:54:00:00:00:fe.ipxe");
+	assert_non_null(strstr(node, " plexus.addr=10.0.0.11/24 "));
+	plx_cluster_destroy(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_settings_and_cmdline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_setting_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_explains_and_finds_problems, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_write_full_dhcp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_proxy_dhcp, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
