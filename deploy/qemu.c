@@ -303,11 +303,12 @@ void plx_qcluster_failed(plx_qcluster *self)
 	netns_cluster_failed(self->nc);
 }
 
-int plx_qcluster_start_vm(plx_qcluster *self, int i, bool uefi)
+static int s_start(plx_qcluster *self, int i, bool uefi, bool direct)
 {
 	if (i < 0 || i >= self->nodes)
 		return -EINVAL;
-	char name[16], tap[16], mac[32];
+	char name[16], tap[16], mac[32], kernel[PATH_MAX + 16], initrd[PATH_MAX + 16];
+	char script[PATH_MAX + 64], append[4096] = "";
 	snprintf(name, sizeof name, "vm%d", i + 1);
 	snprintf(tap, sizeof tap, "tap%d", i);
 	snprintf(mac, sizeof mac, "52:54:00:a0:00:%02x", (unsigned)(i + 1) & 0xff);
@@ -317,6 +318,25 @@ int plx_qcluster_start_vm(plx_qcluster *self, int i, bool uefi)
 	                 .mac = mac,
 	                 .tap = tap,
 	                 .memory_mb = self->memory_mb};
+	if (direct) {
+		/* the kernel line of the node's iPXE script, after the kernel's URL */
+		snprintf(script, sizeof script, "%s/http/nodes/%s.ipxe", self->pxe, mac);
+		FILE *f = fopen(script, "re");
+		char line[4096];
+		while (f && fgets(line, sizeof line, f))
+			if (strncmp(line, "kernel ", 7) == 0 && strchr(line + 7, ' '))
+				snprintf(append, sizeof append, "%s", strchr(line + 7, ' ') + 1);
+		if (f)
+			fclose(f);
+		append[strcspn(append, "\n")] = '\0';
+		if (!append[0])
+			return -ENOENT;
+		snprintf(kernel, sizeof kernel, "%s/vmlinuz", self->image);
+		snprintf(initrd, sizeof initrd, "%s/initramfs.img", self->image);
+		o.kernel = kernel;
+		o.initrd = initrd;
+		o.append = append;
+	}
 	char **argv = plx_vm_argv(&o);
 	if (!argv)
 		return -ENOMEM;
@@ -361,9 +381,19 @@ int plx_qcluster_wait_nodes(plx_qcluster *self, unsigned mask, int timeout_ms)
 		if (netns_call(self->nc, NETNS_HUB, s_probe_nodes, &p) == 0 &&
 		    (p.found & mask) == mask)
 			return 0;
-		s_sleep_ms(250);
+		s_sleep_ms(100);
 	} while (s_now_ms() < deadline);
 	return -ETIMEDOUT;
+}
+
+int plx_qcluster_start_vm(plx_qcluster *self, int i, bool uefi)
+{
+	return s_start(self, i, uefi, false);
+}
+
+int plx_qcluster_start_vm_direct(plx_qcluster *self, int i)
+{
+	return s_start(self, i, false, true);
 }
 
 const char *plx_qcluster_dir(const plx_qcluster *self)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <plexus/deploy_cli.h>
 #include <plexus/registry_cli.h>
 #include <plexus/rs_cli.h>
 
@@ -26,6 +27,8 @@ static const benchmark s_benchmarks[] = {
     {"ipc", "sendrec and asynsend over inproc/ipc/tcp vs raw ZeroMQ and TCP", plx_bench_ipc},
     {"registry", "cached lookups and publish-to-notification vs etcdctl watch", plx_bench_registry},
     {"recovery", "RS: driver crash and node death to service restored (root)", plx_bench_recovery},
+    {"boot", "QEMU: power-on to node registered, PXE vs direct boot; image size (root)",
+     plx_bench_boot},
 #ifdef PLEXUS_BENCH_BLK
     {"blk", "block I/O to a RAM disk on another node vs raw TCP (root)", plx_bench_blk},
 #endif

@@ -3,8 +3,8 @@
  * on a bridge inside a private network namespace.
  *
  * Entry points: plx_vm_argv, plx_vm_argv_free, plx_qcluster_new, plx_qcluster_destroy,
- * plx_qcluster_start_vm, plx_qcluster_wait_nodes, plx_qcluster_dir, plx_qcluster_etcd,
- * plx_qcluster_failed, plx_wait_file_text.
+ * plx_qcluster_start_vm, plx_qcluster_start_vm_direct, plx_qcluster_wait_nodes, plx_qcluster_dir,
+ * plx_qcluster_etcd, plx_qcluster_failed, plx_wait_file_text.
  *
  * Every VM runs under TCG (no -enable-kvm: nested KVM hangs on these machines; set
  * PLEXUS_QEMU_ACCEL=kvm to try it), with no display, its serial console on a unix socket
@@ -63,6 +63,10 @@ void plx_qcluster_failed(plx_qcluster *self);
 /* Powers on VM i (0-based; node vm<i+1>), booting by PXE through BIOS or UEFI firmware.
  * Returns 0 or a negative errno. */
 int plx_qcluster_start_vm(plx_qcluster *self, int i, bool uefi);
+/* Powers on VM i booting the image directly (-kernel/-initrd, the node's kernel command line
+ * from its iPXE script) on the same network: DHCP from the same dnsmasq, no PXE. The
+ * baseline of `plexus bench boot`. Returns 0 or a negative errno. */
+int plx_qcluster_start_vm_direct(plx_qcluster *self, int i);
 /* Waits until nodes/vm<i+1> exists in etcd for every i with mask bit i set. Returns 0 or
  * -ETIMEDOUT. */
 int plx_qcluster_wait_nodes(plx_qcluster *self, unsigned mask, int timeout_ms);
