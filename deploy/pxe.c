@@ -272,6 +272,8 @@ static int s_dnsmasq_conf(const plx_cluster *c, const plx_pxe_settings *s, const
 	ADD("# iPXE identifies itself by its user class (and option 175): it gets the boot script\n"
 	    "# over HTTP, so it never loads itself again over TFTP\n");
 	ADD("dhcp-userclass=set:ipxe,iPXE\ndhcp-match=set:ipxe,175\n");
+	ADD("# iPXE setting no-pxedhcp (175.176): take this answer, wait for no ProxyDHCP offer\n");
+	ADD("dhcp-option=tag:ipxe,encap:175,176,1b\n");
 	ADD("dhcp-match=set:efi64,option:client-arch,7\ndhcp-match=set:efi64,option:client-arch,"
 	    "9\n");
 	if (s->proxy) {
