@@ -1,0 +1,117 @@
+/*
+ * plexus/service.h — what every Plexus service does to start, be found, keep state across a
+ * restart and stop: MINIX's SEF (system event framework) for a cluster.
+ *
+ * Entry points:
+ *   plx_service_cfg_init, plx_service_cfg_env, plx_service_cfg_set, plx_service_usage
+ *   plx_service_new, plx_service_destroy, plx_service_publish, plx_service_run
+ *   plx_service_ctx, plx_service_ep, plx_service_etcd, plx_service_ds, plx_service_config,
+ *   plx_service_restarted, plx_service_state_save, plx_service_state_restore,
+ *   plx_service_state_drop
+ *
+ * A service started by plexus-node learns who it is from its environment (docs/node-kernel.md):
+ * PLEXUS_LABEL, PLEXUS_GENERATION, PLEXUS_NODE, PLEXUS_ETCD, PLEXUS_CLUSTER, PLEXUS_ADDR, and
+ * PLEXUS_INIT ("fresh" or "restart", set by RS; fresh when absent). The same settings can be
+ * given as options when a service is run by hand (plx_service_cfg_set), options winning.
+ *
+ * plx_service_new makes the context, the endpoint (label + generation, bound to
+ * tcp://ADDR:* unless another bind address is set), an etcd client, a lease of the service's
+ * own (TTL PLEXUS_LEASE_TTL or 2 s, renewed in the background), the endpoint cache that keeps
+ * the route table current, and a DS handle owned by the label. Nothing is published yet:
+ * plx_service_publish writes the endpoint record (ep/<label>, on the lease) once the service is
+ * ready to answer, so nobody sends to a half-initialized service. A dead service's record
+ * vanishes with its lease; a clean stop withdraws it at once.
+ *
+ * Saved state (plx_service_state_*) lives in DS under the label as owner, key
+ * "state.<label>.<key>", private to the label (no other owner may read or overwrite it), and
+ * NOT on the lease: it survives the service's death and is there for the next generation.
+ *
+ * Signals: plx_service_new blocks SIGTERM and SIGINT in the calling thread, so every thread
+ * made afterwards has them blocked too; plx_service_run turns them into plx_server_stop.
+ *
+ * Errors: negative errno values; the char *err buffers get one line naming what failed.
+ */
+#ifndef PLEXUS_SERVICE_H
+#define PLEXUS_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <plexus/ds.h>
+#include <plexus/endpoint.h>
+#include <plexus/etcd.h>
+#include <plexus/server.h>
+#include <plexus/transport.h>
+
+#define PLX_SERVICE_ETCD_MAX    1024
+#define PLX_SERVICE_CLUSTER_MAX 64
+#define PLX_SERVICE_ADDR_MAX    64
+#define PLX_SERVICE_LEASE_TTL   2 /* seconds */
+
+typedef enum plx_init_type {
+	PLX_INIT_FRESH = 0, /* first start: no state to take over */
+	PLX_INIT_RESTART,   /* RS restarted it after a crash, a hang or a node failure */
+} plx_init_type;
+
+typedef struct plx_service_cfg {
+	char label[PLX_LABEL_MAX];
+	uint64_t generation; /* 0: take the next one from the registry */
+	char node[PLX_NODE_MAX];
+	char etcd[PLX_SERVICE_ETCD_MAX];
+	char cluster[PLX_SERVICE_CLUSTER_MAX];
+	char addr[PLX_SERVICE_ADDR_MAX]; /* IPv4 address peers reach the service at */
+	char bind[PLX_ADDRESS_MAX];      /* "": tcp://ADDR:* */
+	int lease_ttl;                   /* seconds */
+	plx_init_type init;
+} plx_service_cfg;
+
+typedef struct plx_service plx_service;
+
+/* Sets the defaults: no label, generation 0, node "local", etcd PLX_ETCD_DEFAULT_URL, cluster
+ * "default", addr 127.0.0.1, lease TTL PLX_SERVICE_LEASE_TTL, init fresh. */
+void plx_service_cfg_init(plx_service_cfg *cfg);
+/* Reads the PLEXUS_* variables that are set. Returns 0, or -EINVAL with err naming the variable
+ * and the value expected (cfg may be partly updated). */
+int plx_service_cfg_env(plx_service_cfg *cfg, char *err, size_t size);
+/* Sets one setting by its option name: "label", "generation", "node", "etcd", "cluster",
+ * "addr", "bind", "lease-ttl", "init" (fresh|restart). Returns 0, -ENOENT for a name that is
+ * not a service setting (the caller's own option), -EINVAL with err for a bad value. */
+int plx_service_cfg_set(plx_service_cfg *cfg, const char *name, const char *value, char *err,
+                        size_t size);
+/* Prints the service options, one per line, for a --help text. */
+void plx_service_usage(FILE *out);
+
+/* Starts the service as described above. Returns NULL with errno and err on failure
+ * (EINVAL no label, ECONNREFUSED/ETIMEDOUT etcd, EADDRINUSE, ...). */
+plx_service *plx_service_new(const plx_service_cfg *cfg, char *err, size_t size);
+/* Withdraws the endpoint record (if published), revokes the lease, closes everything and sets
+ * *self_p to NULL. Accepts NULL. The server made on its endpoint must be destroyed first. */
+void plx_service_destroy(plx_service **self_p);
+
+/* Writes ep/<label> with state (e.g. "up") on the service's lease. Returns 0, -ESTALE (a newer
+ * generation exists: this instance has been replaced and should exit) or an etcd error. */
+int plx_service_publish(plx_service *self, const char *state);
+/* Runs srv's loop until plx_server_stop, IPC_SHUTDOWN, SIGTERM or SIGINT, in the thread that
+ * called plx_service_new (the endpoint's owner). Returns what plx_server_run returns. */
+int plx_service_run(plx_service *self, plx_server *srv);
+
+plx_ctx *plx_service_ctx(plx_service *self);
+plx_ep *plx_service_ep(plx_service *self);
+plx_etcd *plx_service_etcd(plx_service *self);
+plx_ds *plx_service_ds(plx_service *self);
+const plx_service_cfg *plx_service_config(const plx_service *self);
+/* True when RS said this start is a restart (PLEXUS_INIT=restart). */
+bool plx_service_restarted(const plx_service *self);
+
+/* Saves size bytes under key (the whole DS key, "state.<label>.<key>", fits PLX_DS_KEY_MAX).
+ * Returns 0, -EINVAL (empty or too long key) or a DS error. */
+int plx_service_state_save(plx_service *self, const char *key, const void *data, size_t size);
+/* Reads the value saved under key into buf of *size bytes and sets *size to its length.
+ * Returns 0, -ENOENT (nothing saved), -ENOSPC (buf too small; *size says what is needed). */
+int plx_service_state_restore(plx_service *self, const char *key, void *buf, size_t *size);
+/* Deletes the value saved under key. Returns 0 or -ENOENT. */
+int plx_service_state_drop(plx_service *self, const char *key);
+
+#endif
