@@ -147,6 +147,7 @@ void plx_chardriver_abort(plx_chardriver *self, int status)
 	pthread_mutex_lock(&self->lock);
 	plx_cdev_req *list = self->pending;
 	self->pending = NULL;
+	self->npending = 0;
 	self->server = NULL; /* no more select reports: the server is about to go */
 	self->stopped = true;
 	pthread_mutex_unlock(&self->lock);

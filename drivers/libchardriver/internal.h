@@ -39,6 +39,7 @@ struct plx_chardriver {
 	plx_server *server;    /* attached to, or NULL */
 	bool stopped;          /* after plx_chardriver_abort: nothing more is suspended */
 	plx_cdev_req *pending; /* oldest first */
+	size_t npending;
 	cdr_select *selects;
 	size_t nselects;
 	uint8_t *buf; /* immediate reads land here; kept between requests */

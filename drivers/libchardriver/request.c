@@ -86,15 +86,16 @@ int plx_cdev_req_suspend(plx_cdev_req *req)
 		return -EAGAIN;
 	plx_chardriver *self = req->driver;
 	pthread_mutex_lock(&self->lock);
-	if (self->stopped) {
+	if (self->stopped || self->npending >= PLX_CDEV_PENDING_MAX) {
 		pthread_mutex_unlock(&self->lock);
-		return -EIO;
+		return self->stopped ? -EIO : -EBUSY;
 	}
 	plx_cdev_req **p = &self->pending;
 	while (*p)
 		p = &(*p)->next;
 	req->next = NULL;
 	*p = req;
+	self->npending++;
 	pthread_mutex_unlock(&self->lock);
 	return 0;
 }
@@ -126,8 +127,11 @@ plx_cdev_req *plx_chardriver_next(plx_chardriver *self, uint32_t minor, uint32_t
 	while (*p && !s_match(*p, minor, type))
 		p = &(*p)->next;
 	plx_cdev_req *req = *p;
-	if (req)
-		*p = req->next, req->next = NULL;
+	if (req) {
+		*p = req->next;
+		req->next = NULL;
+		self->npending--;
+	}
 	pthread_mutex_unlock(&self->lock);
 	return req;
 }
@@ -154,8 +158,11 @@ plx_cdev_req *cdr_pending_take(plx_chardriver *self, const plx_name *caller, uin
 			break;
 	}
 	plx_cdev_req *req = *p;
-	if (req)
-		*p = req->next, req->next = NULL;
+	if (req) {
+		*p = req->next;
+		req->next = NULL;
+		self->npending--;
+	}
 	pthread_mutex_unlock(&self->lock);
 	return req;
 }

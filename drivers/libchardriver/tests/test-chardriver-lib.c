@@ -4,10 +4,10 @@
  * process tests cannot see from outside: refused requests never reach a callback; suspended
  * reads are kept in order, taken back by the driver from another thread, and counted; a cancel
  * only reaches the caller's own request and tells the driver; CDEV_NONBLOCK never suspends;
- * select registrations are replaced, withdrawn, capped, and reported from another thread to
- * the right caller with minor and id; stopping answers what waits with -EIO; a server takes one
- * character driver and a driver one server; handlers with no driver answer -ENXIO;
- * plx_chardriver_args.
+ * pending requests are capped (-EBUSY); select registrations are replaced, withdrawn, capped, and
+ * reported from another thread to the right caller with minor and id; stopping answers what waits
+ * with -EIO; a server takes one character driver and a driver one server; handlers with no driver
+ * answer -ENXIO; plx_chardriver_args.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -452,6 +452,54 @@ static void test_stop_answers_what_waits(void **state)
 	assert_int_equal(plx_chardriver_ready(f->drv, 1, S_RD), 0);
 }
 
+static void test_pending_cap(void **state)
+{
+	fixture *f = *state;
+	Plexus__CdevIo io = PLEXUS__CDEV_IO__INIT;
+	io.minor = 1;
+	io.size = 8;
+	plx_request req = {.dst = {.label = "chr"}, .type = S_READ, .body = &io.base};
+	for (uint64_t i = 0; i < PLX_CDEV_PENDING_MAX; i++) {
+		io.id = i;
+		int rc;
+		while ((rc = plx_asynsend(f->client, &req, NULL)) == -EAGAIN)
+			usleep(1000); /* the outbound queue drains as the server reads */
+		assert_int_equal(rc, 0);
+	}
+	for (int64_t end = s_now_ms() + S_TIMEOUT;
+	     plx_chardriver_pending(f->drv, 1, S_READ) < PLX_CDEV_PENDING_MAX; usleep(2000))
+		if (s_now_ms() > end)
+			fail_msg("only %zu reads wait", plx_chardriver_pending(f->drv, 1, S_READ));
+	char buf[8];
+	assert_int_equal(plx_cdev_read(f->c, 1, 0, buf, sizeof buf, 0, 999999, NULL), -EBUSY);
+	s_feed(f, 1, "x"); /* one answered: room for one more */
+	assert_int_equal(plx_chardriver_pending(f->drv, 1, S_READ), PLX_CDEV_PENDING_MAX - 1);
+	plx_msg *answer = NULL;
+	assert_int_equal(plx_receive(f->client, &answer, S_TIMEOUT), 0);
+	assert_int_equal(answer->status, 0);
+	assert_int_equal(answer->data_size, 1);
+	plx_msg_destroy(&answer);
+	/* Stopping answers the rest -EIO. The replies come to this thread's endpoint: take them
+	 * while the server sends them (a peer that does not read would hold the sender up). */
+	plx_server_stop(f->srv);
+	size_t eio = 0, other = 0;
+	for (int64_t end = s_now_ms() + S_TIMEOUT; s_now_ms() < end;) {
+		plx_msg *msg = NULL;
+		if (plx_receive(f->client, &msg, 100) < 0) {
+			if (pthread_tryjoin_np(f->thread, NULL) == 0)
+				break;
+			continue;
+		}
+		eio += msg->status == -EIO;
+		other += msg->status != -EIO;
+		plx_msg_destroy(&msg);
+	}
+	f->srv = NULL;
+	assert_int_equal(other, 0);
+	assert_int_equal(eio, PLX_CDEV_PENDING_MAX - 1);
+	assert_int_equal(plx_chardriver_pending(f->drv, 1, 0), 0);
+}
+
 static void test_no_driver_is_enxio(void **state)
 {
 	fixture *f = *state;
@@ -528,6 +576,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_select_registrations, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_select_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_answers_what_waits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pending_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_driver_is_enxio, setup_bare, teardown),
 	    cmocka_unit_test_setup_teardown(test_attach_rules, setup, teardown),
 	    cmocka_unit_test(test_args),

@@ -59,10 +59,11 @@
 #include <plexus/server.h>
 #include <plexus/service.h>
 
-#define PLX_CDEV_MINORS     256                 /* minors 0..255 */
-#define PLX_CDEV_MAX_IO     (16u * 1024 * 1024) /* bytes per READ or WRITE */
-#define PLX_CDEV_IOCTL_MAX  4096                /* ioctl argument and result bytes */
-#define PLX_CDEV_SELECT_MAX 4096                /* select registrations held at once */
+#define PLX_CDEV_MINORS      256                 /* minors 0..255 */
+#define PLX_CDEV_MAX_IO      (16u * 1024 * 1024) /* bytes per READ or WRITE */
+#define PLX_CDEV_IOCTL_MAX   4096                /* ioctl argument and result bytes */
+#define PLX_CDEV_SELECT_MAX  4096                /* select registrations held at once */
+#define PLX_CDEV_PENDING_MAX 4096                /* suspended requests held at once */
 
 /* A READ, WRITE or IOCTL being handled; owned by the library until the driver takes it back
  * with plx_chardriver_next, then the driver's until plx_cdev_req_reply frees it. */
@@ -158,7 +159,8 @@ const void *plx_cdev_req_data(const plx_cdev_req *req, size_t *size);
 /* Sets the position the reply reports (CdevReply.position; default: the request's). */
 void plx_cdev_req_set_position(plx_cdev_req *req, uint64_t position);
 /* Puts req on the pending list; the callback then returns PLX_SUSPEND. Returns 0, or -EAGAIN
- * when the request has CDEV_NONBLOCK (req stays the callback's: return -EAGAIN). Call it
+ * when the request has CDEV_NONBLOCK, -EBUSY when PLX_CDEV_PENDING_MAX requests wait already,
+ * -EIO once the driver stops (req stays the callback's: return that error). Call it
  * under the lock that guards the driver's own data, so that a thread adding data takes req
  * back with plx_chardriver_next and nothing is lost between the two. */
 int plx_cdev_req_suspend(plx_cdev_req *req);
