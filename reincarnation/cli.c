@@ -118,6 +118,25 @@ static void s_duration(int64_t ms, char *out, size_t size)
 		snprintf(out, size, "%" PRId64 ".%" PRId64 "s", s, ms % 1000 / 100);
 }
 
+/* The closing line of list: which RS instance leads. */
+static void s_leader(const s_opts *o, plx_etcd *etcd)
+{
+	char key[256];
+	snprintf(key, sizeof key, "/plexus/%s/rs/leader", o->cluster);
+	plx_kv *kv = NULL;
+	if (plx_etcd_get(etcd, key, &kv) < 0) {
+		printf("rs leader: none\n");
+		return;
+	}
+	json_t *r = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
+	const char *name = json_string_value(json_object_get(r, "name"));
+	const char *addr = json_string_value(json_object_get(r, "addr"));
+	printf("rs leader: %s at %s, pid %" PRId64 "\n", name ? name : "?", addr ? addr : "?",
+	       (int64_t)json_integer_value(json_object_get(r, "pid")));
+	json_decref(r);
+	plx_kv_free(&kv);
+}
+
 static int s_list(const s_opts *o, plx_etcd *etcd)
 {
 	char prefix[256];
@@ -155,6 +174,7 @@ static int s_list(const s_opts *o, plx_etcd *etcd)
 		json_decref(r);
 	}
 	plx_kvs_free(&kvs);
+	s_leader(o, etcd);
 	return rc;
 }
 

@@ -453,6 +453,7 @@ static void test_dependency_order_and_fresh_start(void **state)
 	assert_non_null(strstr(out, "alpha "));
 	assert_non_null(strstr(out, "beta "));
 	assert_non_null(strstr(out, " up "));
+	assert_non_null(strstr(out, "rs leader: rsA at "));
 	f->passed = true;
 }
 
