@@ -60,7 +60,8 @@ plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void 
 		errno = ENOMEM;
 		return NULL;
 	}
-	memcpy(self->table, table, n * sizeof *table);
+	if (n)
+		memcpy(self->table, table, n * sizeof *table);
 	qsort(self->table, n, sizeof *table, s_by_type);
 	for (size_t i = 1; i < n; i++)
 		if (self->table[i].type == self->table[i - 1].type) {
