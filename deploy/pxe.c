@@ -104,6 +104,16 @@ int plx_pxe_settings_read(const plx_cluster *c, plx_pxe_settings *out, char *err
 		snprintf(s.image, sizeof s.image, "%s", v);
 	if ((v = plx_cluster_extra(c, "pxe", "cmdline")))
 		snprintf(s.cmdline, sizeof s.cmdline, "%s", v);
+	if ((v = plx_cluster_extra(c, "pxe", "ipv6_ra"))) {
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return s_fail(err, size, -EINVAL,
+			              "[pxe] ipv6_ra \"%s\": expected yes or no", v);
+		s.ipv6_ra = strcmp(v, "yes") == 0;
+		if (s.ipv6_ra && !s.interface[0])
+			return s_fail(err, size, -EINVAL,
+			              "[pxe] ipv6_ra: needs interface: expected the interface to "
+			              "advertise on");
+	}
 	if ((v = plx_cluster_extra(c, "pxe", "ipxe_dir")))
 		snprintf(s.ipxe_dir, sizeof s.ipxe_dir, "%s", v);
 	if (c->etcd[0])
@@ -298,6 +308,11 @@ static int s_dnsmasq_conf(const plx_cluster *c, const plx_pxe_settings *s, const
 		ADD("dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi,,%s\n", s->server);
 		ADD("dhcp-boot=tag:ipxe,http://%s:%d/boot.ipxe\n", s->server, s->http_port);
 	}
+	if (s->ipv6_ra)
+		ADD("# router advertisements: iPXE's IPv6 set-up ends at once instead of timing "
+		    "out\n"
+		    "enable-ra\ndhcp-range=::,constructor:%s,ra-only\n",
+		    s->interface);
 	ADD("enable-tftp\ntftp-root=%s/tftp\n", dir);
 #undef ADD
 	int r = n >= cap ? s_fail(err, size, -E2BIG, "dnsmasq.conf: too long")

@@ -179,6 +179,11 @@ static int s_hub_run(plx_qcluster *self, char *const argv[])
 
 static int s_taps(plx_qcluster *self)
 {
+	/* an IPv6 address for dnsmasq's router advertisements (a ULA, inside the hub only) */
+	char *v6[] = {"ip", "-6", "addr", "add", "fd00:706c:7873::1/64", "dev", self->bridge, NULL};
+	int r6 = s_hub_run(self, v6);
+	if (r6 < 0)
+		return r6;
 	for (int i = 0; i < self->nodes; i++) {
 		char tap[16];
 		snprintf(tap, sizeof tap, "tap%d", i);
@@ -193,7 +198,7 @@ static int s_taps(plx_qcluster *self)
 	return 0;
 }
 
-static int s_write_cluster(plx_qcluster *self, const char *path)
+static int s_write_cluster_file(plx_qcluster *self, const char *path, bool pxe)
 {
 	FILE *f = fopen(path, "we");
 	if (!f)
@@ -204,13 +209,28 @@ static int s_write_cluster(plx_qcluster *self, const char *path)
 	fprintf(f,
 	        "; the QEMU PXE cluster (deploy/qemu.c)\n[cluster]\nname = %s\netcd = %s\n"
 	        "lease_ttl = 2s\n\n[node vm[1-%d]]\nmac = 52:54:00:a0:00:01\naddr = %s.101\n"
-	        "power = qemu\npower.qmp = %s/%%n.qmp\n\n[pxe]\nserver = %s\nhttp_port = 8080\n"
-	        "image = %s\ncmdline = console=ttyS0 quiet\n",
-	        self->name, self->etcd, self->nodes, subnet, netns_run_dir(self->nc), hub,
-	        self->image);
+	        "power = qemu\npower.qmp = %s/%%n.qmp\n",
+	        self->name, self->etcd, self->nodes, subnet, netns_run_dir(self->nc));
+	if (pxe)
+		fprintf(f,
+		        "\n[pxe]\nserver = %s\ninterface = %s\nipv6_ra = yes\nhttp_port = 8080\n"
+		        "image = %s\ncmdline = console=ttyS0 quiet\n",
+		        hub, self->bridge, self->image);
 	return fclose(f) == 0 ? 0 : -EIO;
 }
 
+/* cluster.ini for plexus pxe, and rs.ini (no [pxe] section) for plexus-rs. */
+static int s_write_cluster(plx_qcluster *self, const char *path)
+{
+	char rs[PATH_MAX + 32];
+	snprintf(rs, sizeof rs, "%s/rs.ini", netns_run_dir(self->nc));
+	for (int pass = 0; pass < 2; pass++) {
+		int r = s_write_cluster_file(self, pass ? rs : path, pass == 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
 static int s_pxe(plx_qcluster *self, char *err, size_t size)
 {
 	char ini[PATH_MAX + 32];
@@ -348,6 +368,7 @@ static int s_start(plx_qcluster *self, int i, bool uefi, bool direct)
 typedef struct s_probe {
 	const char *etcd, *name;
 	unsigned mask, found;
+	int64_t rev[VM_MAX];
 } s_probe;
 
 static int s_probe_nodes(void *arg)
@@ -394,6 +415,25 @@ int plx_qcluster_start_vm(plx_qcluster *self, int i, bool uefi)
 int plx_qcluster_start_vm_direct(plx_qcluster *self, int i)
 {
 	return s_start(self, i, false, true);
+}
+
+int plx_qcluster_node_revision(plx_qcluster *self, int i, int64_t *revision)
+{
+	if (i < 0 || i >= self->nodes)
+		return -EINVAL;
+	s_probe p = {.etcd = self->etcd, .name = self->name};
+	int r = netns_call(self->nc, NETNS_HUB, s_probe_nodes, &p);
+	if (r < 0)
+		return r;
+	if (!(p.found & (1u << i)))
+		return -ENOENT;
+	*revision = p.rev[i];
+	return 0;
+}
+
+struct netns_cluster *plx_qcluster_netns(plx_qcluster *self)
+{
+	return self->nc;
 }
 
 const char *plx_qcluster_dir(const plx_qcluster *self)

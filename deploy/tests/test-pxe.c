@@ -140,6 +140,7 @@ static void test_setting_errors(void **state)
 	    {"http_port = 0\n", "[pxe] http_port \"0\": expected 1..65535"},
 	    {"netmask = 255.0.255.0\n",
 	     "[pxe] netmask \"255.0.255.0\": expected a contiguous mask"},
+	    {"ipv6_ra = maybe\n", "[pxe] ipv6_ra \"maybe\": expected yes or no"},
 	    {"interface = averyveryverylongname\n",
 	     "[pxe] interface \"averyveryverylongname\": expected a name of 1-15 characters"},
 	};
@@ -276,10 +277,38 @@ static void test_write_proxy_dhcp(void **state)
 	assert_non_null(strstr(conf, "\npxe-service=tag:ipxe,X86-64_EFI,\"plexus\","
 	                             "http://10.0.0.1:8081/boot.ipxe\n"));
 	assert_null(strstr(conf, "dhcp-host="));
+	assert_null(strstr(conf, "enable-ra"));
 	s_dnsmasq_test(out);
 	/* nodes keep their cluster addresses: plexus.addr on the command line */
 	const char *node = s_read(out, "http/nodes/52:54:00:00:00:fe.ipxe");
 	assert_non_null(strstr(node, " plexus.addr=10.0.0.11/24 "));
+	plx_cluster_destroy(&c);
+}
+
+/* ipv6_ra: router advertisements on the interface, which must be named. */
+static void test_ipv6_ra(void **state)
+{
+	fx *f = *state;
+	char err[512], out[128];
+	plx_cluster *c = s_parse(f->image, "ipv6_ra = yes\n", err, sizeof err);
+	assert_non_null(c);
+	plx_pxe_settings s;
+	assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), 0);
+	assert_true(s.ipv6_ra);
+	snprintf(out, sizeof out, "%s/ra", f->dir);
+	assert_int_equal(plx_pxe_write(c, &s, out, err, sizeof err), 0);
+	const char *conf = s_read(out, "dnsmasq.conf");
+	assert_non_null(strstr(conf, "\nenable-ra\ndhcp-range=::,constructor:lo,ra-only\n"));
+	s_dnsmasq_test(out);
+	plx_cluster_destroy(&c);
+	/* without an interface */
+	plx_cluster_opts o = {.extra_sections = plx_pxe_extra_sections};
+	c = plx_cluster_parse("[pxe]\nserver = 10.0.0.1\nipv6_ra = yes\n", "ra.ini", &o, err,
+	                      sizeof err);
+	assert_non_null(c);
+	assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), -EINVAL);
+	assert_string_equal(
+	    err, "[pxe] ipv6_ra: needs interface: expected the interface to advertise on");
 	plx_cluster_destroy(&c);
 }
 
@@ -292,6 +321,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_write_full_dhcp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_proxy_dhcp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6_ra, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

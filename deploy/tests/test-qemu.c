@@ -30,6 +30,7 @@
 
 #include "deploy_paths.h"
 #include "etcd_harness.h"
+#include "netns_harness.h"
 
 static char s_image[] = "/tmp/plexus-test-image-XXXXXX";
 
@@ -316,11 +317,129 @@ static void test_pxe_cluster_boot(void **state)
 	f->passed = true;
 }
 
+/* A minimal QMP client: greeting, qmp_capabilities, then command; returns 0 when QEMU
+ * answered {"return": ...}. */
+static int s_qmp(const char *path, const char *command)
+{
+	int fd = s_console_connect(path);
+	if (fd < 0)
+		return -errno;
+	char buf[8192], req[256];
+	size_t len = 0;
+	int answers = 0, need = 2, r = -EIO;
+	snprintf(req, sizeof req, "{\"execute\": \"qmp_capabilities\"}\n");
+	bool sent_cmd = false;
+	int64_t deadline = s_now_ms() + 10000;
+	while (s_now_ms() < deadline) {
+		ssize_t n = recv(fd, buf + len, sizeof buf - len - 1, MSG_DONTWAIT);
+		if (n > 0)
+			len += (size_t)n;
+		buf[len] = '\0';
+		char *nl;
+		while ((nl = strchr(buf, '\n'))) {
+			*nl = '\0';
+			bool greeting = strstr(buf, "\"QMP\"") != NULL;
+			bool answer = strstr(buf, "\"return\"") != NULL;
+			if (greeting || answer) {
+				if (answer && ++answers == need) {
+					r = 0;
+					goto out;
+				}
+				const char *next = !answers ? req : NULL;
+				char cmd[128];
+				if (answers == 1 && !sent_cmd) {
+					snprintf(cmd, sizeof cmd, "{\"execute\": \"%s\"}\n",
+					         command);
+					next = cmd;
+					sent_cmd = true;
+				}
+				if (next && write(fd, next, strlen(next)) != (ssize_t)strlen(next))
+					goto out;
+			}
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len + 1);
+		}
+		usleep(20000);
+	}
+out:
+	close(fd);
+	return r;
+}
+
+/* RS's qemu power backend against a real VM: plexus-rs runs in the hub with the cluster's
+ * file (power = qemu, power.qmp = the VM's QMP socket); the VM is paused (its node lease
+ * expires, as if it hung), RS power-cycles it through QMP (system_reset, cont), the VM
+ * netboots again and its plexus-node registers anew. */
+static void test_rs_power_cycles_vm(void **state)
+{
+	pxe *f = *state;
+	const char *dir = plx_qcluster_dir(f->c);
+	assert_int_equal(plx_qcluster_start_vm(f->c, 0, false), 0);
+	assert_int_equal(plx_qcluster_wait_nodes(f->c, 0x1, 300000), 0);
+	int64_t first = 0, again = 0;
+	assert_int_equal(plx_qcluster_node_revision(f->c, 0, &first), 0);
+	char rs_ini[256];
+	snprintf(rs_ini, sizeof rs_ini, "%s/rs.ini", dir);
+	netns_cluster *nc = plx_qcluster_netns(f->c);
+	char *argv[] = {
+	    PLEXUS_RS_BIN, "--cluster-file", rs_ini, "--addr", (char *)netns_hub_addr(nc),
+	    "--name",      "rs-qemu",        NULL};
+	pid_t rs;
+	assert_int_equal(netns_exec(nc, NETNS_HUB, argv, NULL, &rs), 0);
+	char log[256];
+	snprintf(log, sizeof log, "%s/hub.log", dir);
+	assert_int_equal(plx_wait_file_text(log, "plexus-rs", 30000), 0);
+
+	char qmp[256];
+	snprintf(qmp, sizeof qmp, "%s/vm1.qmp", dir);
+	assert_int_equal(s_qmp(qmp, "stop"), 0);
+	int64_t deadline = s_now_ms() + 15000;
+	int r;
+	while ((r = plx_qcluster_node_revision(f->c, 0, &again)) == 0 && s_now_ms() < deadline)
+		usleep(100000);
+	assert_int_equal(r, -ENOENT); /* the lease expired */
+	assert_int_equal(
+	    plx_wait_file_text(log, "plexus-rs: node vm1: power cycle 1 through qemu", 15000), 0);
+	deadline = s_now_ms() + 300000;
+	while ((r = plx_qcluster_node_revision(f->c, 0, &again)) != 0 && s_now_ms() < deadline)
+		usleep(250000);
+	assert_int_equal(r, 0);
+	assert_true(again > first);
+	assert_int_equal(plx_wait_file_text(log, "plexus-rs: node vm1: power cycled", 0), 0);
+	/* it booted twice: two DHCP answers with the HTTP script, two init runs */
+	snprintf(log, sizeof log, "%s/vm1.log", dir);
+	FILE *fp = fopen(log, "r");
+	assert_non_null(fp);
+	char line[1024];
+	int inits = 0;
+	while (fgets(line, sizeof line, fp))
+		inits += strstr(line, "plexus-boot: init: plexus-init on vm1") != NULL;
+	fclose(fp);
+	assert_int_equal(inits, 2);
+	f->passed = true;
+}
+
+static int pxe1_setup(void **state)
+{
+	pxe *f = calloc(1, sizeof *f);
+	char err[1024];
+	plx_qcluster_opts o = {.nodes = 1, .image = s_image, .memory_mb = 256};
+	f->c = plx_qcluster_new(&o, err, sizeof err);
+	if (!f->c) {
+		print_error("qemu cluster: %s\n", err);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_single_node_boot, single_setup, single_teardown),
 	    cmocka_unit_test_setup_teardown(test_pxe_cluster_boot, pxe_setup, pxe_teardown),
+	    cmocka_unit_test_setup_teardown(test_rs_power_cycles_vm, pxe1_setup, pxe_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -16,6 +16,9 @@
  *   http_port = 8080           ; kernel, initramfs and scripts (default 8080)
  *   image = /srv/plexus/image  ; the directory plexus image build wrote
  *   cmdline = console=ttyS0    ; kernel arguments before the plexus.* ones
+ *   ipv6_ra = no               ; yes: dnsmasq sends IPv6 router advertisements on interface
+ *                              ; (which needs an IPv6 address), so iPXE does not wait ~18 s
+ *                              ; for IPv6 autoconfiguration on a network without a router
  *
  * Files written into a state directory: dnsmasq.conf, tftp/undionly.kpxe and tftp/ipxe.efi
  * (Debian's ipxe), http/boot.ipxe (asks for nodes/<MAC>.ipxe), http/nodes/<MAC>.ipxe per node
@@ -43,6 +46,7 @@ typedef struct plx_pxe_settings {
 	char cmdline[1024];
 	char etcd[1024];    /* the cluster's etcd, or http://SERVER:2379 */
 	char ipxe_dir[256]; /* where undionly.kpxe and ipxe.efi are (/usr/lib/ipxe) */
+	bool ipv6_ra;       /* send IPv6 router advertisements on interface */
 } plx_pxe_settings;
 
 /* The extra section names plexus pxe asks the cluster parser to keep: {"pxe", NULL}. */
