@@ -15,6 +15,9 @@
 #ifdef PLEXUS_BENCH_BLK
 #include "bench_blk.h"
 #endif
+#ifdef PLEXUS_BENCH_CHR
+#include "bench_chr.h"
+#endif
 #include "commands.h"
 
 typedef struct benchmark {
@@ -31,6 +34,10 @@ static const benchmark s_benchmarks[] = {
      plx_bench_boot},
 #ifdef PLEXUS_BENCH_BLK
     {"blk", "block I/O to a RAM disk on another node vs raw TCP (root)", plx_bench_blk},
+#endif
+#ifdef PLEXUS_BENCH_CHR
+    {"chr", "character device reads and a tty wake-up on another node vs raw TCP (root)",
+     plx_bench_chr},
 #endif
 };
 
