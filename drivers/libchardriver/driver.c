@@ -188,9 +188,11 @@ int plx_chardriver_task(const plx_chardriver_ops *ops, void *arg, plx_service *s
 	else if ((rc = plx_service_run(svc, srv)) < 0)
 		s_fail(err, size, rc, "message loop");
 	plx_chardriver_abort(self, -EIO);
-	plx_server_destroy(&srv);
-	plx_chardriver_destroy(&self); /* ops->cleanup may still use *self_p (stopping threads) */
+	/* ops->cleanup stops the driver's threads, which may still answer a request they took
+	 * back before the abort: the server must outlive them. */
+	plx_chardriver_destroy(&self);
 	if (self_p)
 		*self_p = NULL;
+	plx_server_destroy(&srv);
 	return rc;
 }

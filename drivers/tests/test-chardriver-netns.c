@@ -315,7 +315,9 @@ static uint32_t s_hello_count(fixture *f, const char *label)
 	assert_non_null(ds);
 	uint32_t count = 0;
 	size_t size = sizeof count;
-	assert_true(plx_ds_retrieve_mem(ds, "state.open_counter", &count, &size) >= 0);
+	char key[PLX_DS_KEY_MAX];
+	snprintf(key, sizeof key, "state.%s.open_counter", label); /* plexus/service.h's key */
+	assert_true(plx_ds_retrieve_mem(ds, key, &count, &size) >= 0);
 	plx_ds_destroy(&ds);
 	return count;
 }

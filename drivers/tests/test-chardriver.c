@@ -280,7 +280,9 @@ static uint32_t s_hello_count(fixture *f)
 	assert_non_null(ds);
 	uint32_t count = 0;
 	size_t size = sizeof count;
-	assert_int_equal(plx_ds_retrieve_mem(ds, "state.open_counter", &count, &size) >= 0, 1);
+	char key[PLX_DS_KEY_MAX];
+	snprintf(key, sizeof key, "state.%s.open_counter", f->label); /* plexus/service.h's key */
+	assert_int_equal(plx_ds_retrieve_mem(ds, key, &count, &size) >= 0, 1);
 	assert_int_equal(size, sizeof count);
 	plx_ds_destroy(&ds);
 	return count;

@@ -120,7 +120,8 @@ int plx_chardriver_task(const plx_chardriver_ops *ops, void *arg, plx_service *s
  * (or EINVAL for NULL ops). */
 plx_chardriver *plx_chardriver_new(const plx_chardriver_ops *ops, void *arg);
 /* Detaches it from its server, calls ops->cleanup, frees it and sets *self_p to NULL. Accepts
- * NULL. Call plx_chardriver_abort first if requests may be pending. */
+ * NULL. Call plx_chardriver_abort first if requests may be pending, and destroy the server
+ * only afterwards when the driver's own threads (stopped by ops->cleanup) answer requests. */
 void plx_chardriver_destroy(plx_chardriver **self_p);
 /* Returns the CDEV handlers (static storage) and sets *n to their number, for a server's
  * table. They serve the character driver attached to the server they run in, and answer
