@@ -6,10 +6,11 @@
  *   plx_chardriver_new, plx_chardriver_destroy, plx_chardriver_handlers,
  *   plx_chardriver_attach, plx_chardriver_start, plx_chardriver_announce,
  *   plx_chardriver_tick, plx_chardriver_abort, plx_chardriver_args
- *   requests: plx_cdev_req_minor, plx_cdev_req_type, plx_cdev_req_position, plx_cdev_req_size,
- * plx_cdev_req_flags, plx_cdev_req_id, plx_cdev_req_source, plx_cdev_req_data,
- * plx_cdev_req_set_position, plx_cdev_req_suspend, plx_cdev_req_reply, plx_chardriver_next,
- * plx_chardriver_pending select: plx_chardriver_ready
+ *   requests: plx_cdev_req_minor, plx_cdev_req_type, plx_cdev_req_position,
+ *     plx_cdev_req_size, plx_cdev_req_flags, plx_cdev_req_id, plx_cdev_req_source,
+ *     plx_cdev_req_data, plx_cdev_req_set_position, plx_cdev_req_suspend, plx_cdev_req_reply,
+ *     plx_chardriver_next, plx_chardriver_pending
+ *   select: plx_chardriver_ready
  *
  * A driver fills a plx_chardriver_ops with its callbacks and hands it to the library, which
  * answers the CDEV family (proto/cdev.proto, docs/protocol.md). Every request is checked at one
