@@ -122,18 +122,11 @@ int bdr_part(plx_blockdriver *self, uint32_t minor, plx_bdev_part *part)
 	return 0;
 }
 
-/* The state key: DS keys are one namespace for every owner, so the label is part of it. */
-static void s_state_key(const plx_blockdriver *self, char *key, size_t size)
-{
-	snprintf(key, size, PLX_BDEV_STATE_KEY ".%s", plx_service_config(self->svc)->label);
-}
-
 int bdr_opens_save(plx_blockdriver *self)
 {
 	if (!self->svc)
 		return 0;
-	char key[PLX_DS_KEY_MAX];
-	s_state_key(self, key, sizeof key);
+	const char *key = PLX_BDEV_STATE_KEY;
 	size_t n = PLX_BDEV_MINORS;
 	while (n > 0 && self->opens[n - 1] == 0)
 		n--;
@@ -151,10 +144,8 @@ int plx_blockdriver_start(plx_blockdriver *self, plx_service *svc)
 	memset(self->opens, 0, sizeof self->opens);
 	int rc = 0;
 	if (restarted) {
-		char key[PLX_DS_KEY_MAX];
 		size_t size = sizeof self->opens;
-		s_state_key(self, key, sizeof key);
-		rc = plx_service_state_restore(svc, key, self->opens, &size);
+		rc = plx_service_state_restore(svc, PLX_BDEV_STATE_KEY, self->opens, &size);
 		if (rc == -ENOENT || rc == -ESRCH)
 			rc = 0; /* nothing was open */
 		else if (rc == 0 && size % sizeof *self->opens != 0)

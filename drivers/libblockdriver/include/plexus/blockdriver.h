@@ -51,7 +51,7 @@
 #define PLX_BDEV_IOV_MAX   64                  /* elements per GATHER / SCATTER (MINIX NR_IOREQS) */
 #define PLX_BDEV_MINORS    256                 /* minors 0..255 */
 #define PLX_BDEV_IOCTL_MAX 4096                /* ioctl argument and result bytes */
-#define PLX_BDEV_STATE_KEY "blk.opens"         /* the library's saved state: blk.opens.<label> */
+#define PLX_BDEV_STATE_KEY "blk.opens"         /* the library's saved state (plx_service_state_*) */
 
 /* What a minor is: its size in bytes, the sector size positions and sizes are multiples of,
  * and whether it may be written. */
