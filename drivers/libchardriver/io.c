@@ -2,7 +2,8 @@
  * io.c — CDEV_OPEN, CDEV_CLOSE, CDEV_READ, CDEV_WRITE, CDEV_IOCTL and CDEV_CANCEL: the one place
  * these requests are checked before a callback sees them.
  *
- * Entry points: cdr_do_open, cdr_do_close, cdr_do_read, cdr_do_write, cdr_do_ioctl, cdr_do_cancel.
+ * Entry points: cdr_do_open, cdr_do_close, cdr_do_read, cdr_do_write, cdr_do_ioctl,
+ * cdr_do_cancel.
  *
  * The checks and their results, in order, are those of plexus/chardriver.h: -ENXIO for a minor
  * the driver does not have; -EINVAL for unknown access or flag bits, a transfer over
