@@ -5,7 +5,9 @@
  * Entry points (internal): plx__frames_send, plx__frames_recv, plx__frames_parse,
  * plx__frames_close.
  *
- * A message is [envelope] or [envelope][data], preceded by the routing id on a ROUTER.
+ * A message is [envelope] or [envelope][data], preceded by the routing id on a ROUTER. Data of
+ * at most PLX_INLINE_DATA_MAX bytes goes inside the envelope (inline_data) instead of its own
+ * frame, unless it is a received frame sent on again.
  * Validation, in order: frame count, envelope size, protobuf unpack, version, kind, type,
  * source label, destination label, declared against actual data size, data maximum.
  */
@@ -16,11 +18,12 @@
 
 #define S_SMALL_BODY 512
 
-static void s_endpoint_out(Plexus__Endpoint *wire, const plx_name *name)
-{
-	wire->label = (char *)(name ? name->label : "");
-	wire->generation = name ? name->generation : 0;
-}
+/* Room for the envelope's fields apart from the labels and the body: eleven tags, ten varints
+ * of at most 10 bytes and three length prefixes. */
+#define S_ENVELOPE_FIXED 160
+/* Envelopes up to this size are packed on the stack in one pass and copied into their frame;
+ * bigger ones are measured first and packed into the frame. */
+#define S_ENVELOPE_STACK 1024
 
 static void s_free_data(const plx_outgoing *out)
 {
@@ -28,31 +31,58 @@ static void s_free_data(const plx_outgoing *out)
 		out->data_free((void *)out->data, out->data_hint);
 }
 
-/* Packs the envelope for out into a new frame. body_buf holds the packed body. */
+/* Packs env into a new frame: in one pass through a stack buffer when it surely fits there
+ * (computing the exact size first costs as much as packing). */
+static int s_pack_envelope(const Plexus__Envelope *env, size_t bound, zmq_msg_t *frame)
+{
+	uint8_t buf[S_ENVELOPE_STACK];
+	if (bound <= sizeof buf) {
+		size_t size = protobuf_c_message_pack(&env->base, buf);
+		if (zmq_msg_init_size(frame, size) != 0)
+			return -ENOMEM;
+		memcpy(zmq_msg_data(frame), buf, size);
+		return 0;
+	}
+	size_t size = protobuf_c_message_get_packed_size(&env->base);
+	if (size > PLX_ENVELOPE_MAX)
+		return -EMSGSIZE;
+	if (zmq_msg_init_size(frame, size) != 0)
+		return -ENOMEM;
+	protobuf_c_message_pack(&env->base, zmq_msg_data(frame));
+	return 0;
+}
+
+/* Whether out's data goes inside its envelope. */
+static bool s_inline(const plx_outgoing *out)
+{
+	return out->data && out->data_size > 0 && out->data_size <= PLX_INLINE_DATA_MAX &&
+	       !out->data_frame;
+}
+
+/* Packs the envelope for out into a new frame. body holds the packed body. */
 static int s_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
                             zmq_msg_t *frame)
 {
 	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
-	Plexus__Endpoint src = PLEXUS__ENDPOINT__INIT, dst = PLEXUS__ENDPOINT__INIT;
-	s_endpoint_out(&src, out->source);
-	s_endpoint_out(&dst, out->destination);
 	env.version = PLX_PROTOCOL_VERSION;
 	env.kind = (Plexus__Kind)out->kind;
 	env.type = out->type;
-	env.source = &src;
-	env.destination = &dst;
+	env.source_label = (char *)(out->source ? out->source->label : "");
+	env.source_generation = out->source ? out->source->generation : 0;
+	env.destination_label = (char *)(out->destination ? out->destination->label : "");
+	env.destination_generation = out->destination ? out->destination->generation : 0;
 	env.request_id = out->request_id;
 	env.status = out->status;
 	env.body.data = (uint8_t *)body;
 	env.body.len = body_size;
 	env.data_size = out->data ? out->data_size : 0;
-	size_t size = protobuf_c_message_get_packed_size(&env.base);
-	if (size > PLX_ENVELOPE_MAX)
-		return -EMSGSIZE;
-	if (zmq_msg_init_size(frame, size) != 0)
-		return -ENOMEM;
-	protobuf_c_message_pack(&env.base, zmq_msg_data(frame));
-	return 0;
+	if (s_inline(out)) {
+		env.inline_data.data = (uint8_t *)out->data;
+		env.inline_data.len = out->data_size;
+	}
+	size_t bound = S_ENVELOPE_FIXED + strlen(env.source_label) + strlen(env.destination_label) +
+	               body_size + env.inline_data.len;
+	return s_pack_envelope(&env, bound, frame);
 }
 
 static int s_data_frame(const plx_outgoing *out, zmq_msg_t *frame)
@@ -125,9 +155,10 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
 		n++;
 	if (body != small && body != out->packed_body)
 		free(body);
-	if (rc == 0 && has_data && (rc = s_data_frame(out, &frames[n])) == 0)
+	bool own_frame = has_data && !s_inline(out);
+	if (rc == 0 && own_frame && (rc = s_data_frame(out, &frames[n])) == 0)
 		n++;
-	else if (!has_data || rc != 0)
+	else if (!own_frame || rc != 0)
 		s_free_data(out);
 	if (rc != 0) {
 		plx__frames_close(frames, n);
@@ -194,12 +225,13 @@ void plx__frames_close(zmq_msg_t *frames, int nframes)
 		zmq_msg_close(&frames[i]);
 }
 
-static int s_copy_name(plx_name *name, const Plexus__Endpoint *wire)
+static int s_copy_name(plx_name *name, const char *label, uint64_t generation)
 {
-	if (!wire || !wire->label || strlen(wire->label) >= PLX_LABEL_MAX)
+	size_t len = label ? strlen(label) : PLX_LABEL_MAX;
+	if (len >= PLX_LABEL_MAX)
 		return -EBADMSG;
-	memcpy(name->label, wire->label, strlen(wire->label) + 1);
-	name->generation = wire->generation;
+	memcpy(name->label, label, len + 1);
+	name->generation = generation;
 	return 0;
 }
 
@@ -209,7 +241,7 @@ static int s_check_envelope(const Plexus__Envelope *env)
 		return -EPROTO;
 	if (env->kind < PLEXUS__KIND__KIND_REQUEST || env->kind > PLEXUS__KIND__KIND_NOTIFY)
 		return -EBADMSG;
-	if (env->type == 0 || !env->source || !env->source->label || !*env->source->label)
+	if (env->type == 0 || !env->source_label || !*env->source_label)
 		return -EBADMSG;
 	return 0;
 }
@@ -223,16 +255,30 @@ static int s_fill(plx_msg *msg, const Plexus__Envelope *env)
 	msg->request_id = env->request_id;
 	msg->body = env->body.len ? env->body.data : NULL;
 	msg->body_size = env->body.len;
-	if (s_copy_name(&msg->source, env->source) != 0)
+	if (s_copy_name(&msg->source, env->source_label, env->source_generation) != 0 ||
+	    s_copy_name(&msg->destination, env->destination_label, env->destination_generation) !=
+	        0)
 		return -EBADMSG;
-	if (env->destination && s_copy_name(&msg->destination, env->destination) != 0)
+	return 0;
+}
+
+/* Data inside the envelope: declared with its size, small, and no data frame beside it. */
+static int s_attach_inline(plx_msg *msg, int nframes)
+{
+	const Plexus__Envelope *env = msg->priv->envelope;
+	if (nframes != 1 || env->data_size != env->inline_data.len ||
+	    env->inline_data.len > PLX_INLINE_DATA_MAX)
 		return -EBADMSG;
+	msg->data = env->inline_data.data;
+	msg->data_size = env->inline_data.len;
 	return 0;
 }
 
 static int s_attach_data(plx_ctx *ctx, plx_msg *msg, zmq_msg_t *frames, int nframes)
 {
 	uint64_t declared = msg->priv->envelope->data_size;
+	if (msg->priv->envelope->inline_data.len)
+		return s_attach_inline(msg, nframes);
 	if (nframes == 1)
 		return declared == 0 ? 0 : -EBADMSG;
 	size_t actual = zmq_msg_size(&frames[1]);

@@ -112,7 +112,8 @@ struct plx_ep {
 	atomic_int holds;  /* threads inside plx_ep_wake & co.: plx_ep_destroy waits for 0 */
 };
 
-#define PLX_ARENA_SIZE 320 /* bytes for the unpacked envelope, inside the message */
+/* bytes for the unpacked envelope with its inline data, inside the message */
+#define PLX_ARENA_SIZE (320 + PLX_INLINE_DATA_MAX)
 
 /* The routing and lifetime state of a received message. The envelope is unpacked into the
  * message's own arena, so a message costs one allocation however many fields it has. */

@@ -346,7 +346,8 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	 * when the peers are in this process. Over ipc and tcp the frame may hold ZeroMQ's
 	 * receive buffer, which a copy releases sooner: sharing there made 64 KiB round trips
 	 * about 20 % slower (docs/performance.md). */
-	if (self->inproc && data && data == req->data && data_size == req->data_size)
+	if (self->inproc && req->priv->has_data && data && data == req->data &&
+	    data_size == req->data_size)
 		out.data_frame = &req->priv->data_frame;
 	int rc = s_send_reply(self, req, &out);
 	if (rc == -EMSGSIZE) {

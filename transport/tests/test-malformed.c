@@ -60,16 +60,13 @@ static size_t s_envelope(uint8_t *buf, uint32_t version, uint32_t kind, uint32_t
                          uint64_t data_size)
 {
 	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
-	Plexus__Endpoint src = PLEXUS__ENDPOINT__INIT, dst = PLEXUS__ENDPOINT__INIT;
-	src.label = "raw";
-	src.generation = 1;
-	dst.label = "target";
-	dst.generation = 2;
+	env.source_label = "raw";
+	env.source_generation = 1;
+	env.destination_label = "target";
+	env.destination_generation = 2;
 	env.version = version;
 	env.kind = (Plexus__Kind)kind;
 	env.type = type;
-	env.source = &src;
-	env.destination = &dst;
 	env.request_id = id;
 	env.data_size = data_size;
 	return protobuf_c_message_pack(&env.base, buf);
@@ -210,15 +207,12 @@ static void test_bad_body_for_the_type(void **state)
 {
 	fixture *f = *state;
 	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
-	Plexus__Endpoint src = PLEXUS__ENDPOINT__INIT, dst = PLEXUS__ENDPOINT__INIT;
-	src.label = "raw";
-	dst.label = "target";
-	dst.generation = 2;
+	env.source_label = "raw";
+	env.destination_label = "target";
+	env.destination_generation = 2;
 	env.version = PLX_PROTOCOL_VERSION;
 	env.kind = PLEXUS__KIND__KIND_REQUEST;
 	env.type = PLEXUS__IPC_TYPE__IPC_ECHO;
-	env.source = &src;
-	env.destination = &dst;
 	env.request_id = 11;
 	uint8_t body[] = {0x0a, 0x7f, 'x'}; /* field 1, length 127, but 1 byte follows */
 	env.body.data = body;
@@ -229,6 +223,61 @@ static void test_bad_body_for_the_type(void **state)
 	size_t sizes[] = {size};
 	s_send_frames(f->raw, frames, sizes, 1);
 	assert_int_equal(s_reply_status(f, 11), -EBADMSG);
+	s_still_serving(f);
+}
+
+/* Packs a request carrying inline_size bytes inside the envelope, declaring declared. */
+static size_t s_inline_envelope(uint8_t *buf, uint64_t id, size_t inline_size, uint64_t declared)
+{
+	static uint8_t data[PLX_INLINE_DATA_MAX + 1];
+	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
+	env.source_label = "raw";
+	env.destination_label = "target";
+	env.destination_generation = 2;
+	env.version = PLX_PROTOCOL_VERSION;
+	env.kind = PLEXUS__KIND__KIND_REQUEST;
+	env.type = PLEXUS__IPC_TYPE__IPC_ECHO;
+	env.request_id = id;
+	env.data_size = declared;
+	env.inline_data.data = data;
+	env.inline_data.len = inline_size;
+	return protobuf_c_message_pack(&env.base, buf);
+}
+
+static void test_bad_inline_data(void **state)
+{
+	fixture *f = *state;
+	uint8_t buf[1024];
+	/* declared size differs from what is inside */
+	size_t size = s_inline_envelope(buf, 20, 8, 9);
+	const void *frames[] = {buf, "abcdefgh"};
+	size_t sizes[] = {size, 8};
+	s_send_frames(f->raw, frames, sizes, 1);
+	assert_int_equal(s_reply_status(f, 20), -EBADMSG);
+	/* inline data and a data frame as well */
+	size = s_inline_envelope(buf, 21, 8, 8);
+	sizes[0] = size;
+	s_send_frames(f->raw, frames, sizes, 2);
+	assert_int_equal(s_reply_status(f, 21), -EBADMSG);
+	/* more inline than the protocol allows */
+	size = s_inline_envelope(buf, 22, PLX_INLINE_DATA_MAX + 1, PLX_INLINE_DATA_MAX + 1);
+	sizes[0] = size;
+	s_send_frames(f->raw, frames, sizes, 1);
+	assert_int_equal(s_reply_status(f, 22), -EBADMSG);
+	/* well formed: answered with the same bytes, inside the reply's envelope */
+	size = s_inline_envelope(buf, 23, 8, 8);
+	sizes[0] = size;
+	s_send_frames(f->raw, frames, sizes, 1);
+	uint8_t answer[1024];
+	int n = zmq_recv(f->raw, answer, sizeof answer, 0);
+	assert_true(n > 0);
+	Plexus__Envelope *env = plexus__envelope__unpack(NULL, (size_t)n, answer);
+	assert_non_null(env);
+	assert_int_equal(env->request_id, 23);
+	assert_int_equal(env->status, 0);
+	assert_int_equal(env->inline_data.len, 8);
+	assert_int_equal(env->data_size, 8);
+	plexus__envelope__free_unpacked(env, NULL);
 	s_still_serving(f);
 }
 
@@ -279,6 +328,7 @@ int main(void)
 	    EACH_KIND(test_bad_kind_and_missing_type),
 	    EACH_KIND(test_wrong_frame_count),
 	    EACH_KIND(test_bad_body_for_the_type),
+	    EACH_KIND(test_bad_inline_data),
 	    EACH_KIND(test_oversize_envelope),
 	    EACH_KIND(test_stray_reply_is_ignored),
 	};

@@ -48,7 +48,10 @@ static void test_sendrec_echoes_body_and_names_both_ends(void **state)
 static void test_payload_sizes_from_zero_to_64_mib(void **state)
 {
 	tl_fixture *f = *state;
-	static const size_t sizes[] = {0, 1, 64, 4095, 65536, 1u << 20, 16u << 20, 64u << 20};
+	/* around PLX_INLINE_DATA_MAX the data moves from inside the envelope to a frame */
+	static const size_t sizes[] = {
+	    0,    1,     64,       PLX_INLINE_DATA_MAX, PLX_INLINE_DATA_MAX + 1,
+	    4095, 65536, 1u << 20, 16u << 20,           64u << 20};
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
 		size_t size = sizes[i];
 		uint8_t *buf = malloc(size ? size : 1);

@@ -46,10 +46,13 @@
 
 #include <plexus/error.h>
 
-#define PLX_PROTOCOL_VERSION 1
+#define PLX_PROTOCOL_VERSION 2
 #define PLX_LABEL_MAX        64  /* bytes, with the terminating NUL */
 #define PLX_ADDRESS_MAX      256 /* bytes, with the terminating NUL */
 #define PLX_ENVELOPE_MAX     (256 * 1024)
+/* Data up to this size travels inside the envelope's frame rather than in a frame of its own
+ * (docs/protocol.md); receivers accept either form. */
+#define PLX_INLINE_DATA_MAX  256
 #define PLX_DEFAULT_MAX_DATA (64u * 1024 * 1024)
 #define PLX_FOREVER          (-1) /* a timeout that never expires */
 
