@@ -258,19 +258,8 @@ static double s_plexus_throughput(plx_ep *client, const void *data, size_t size,
 	return n / ((double)(bench_now_ns() - start) / 1e9);
 }
 
-/* Sends one message: data alone, or after a header frame of header_size bytes as Plexus
- * frames its envelope. Returns what zmq_send returns for the last frame. */
-static int s_zmq_post(void *dealer, const void *data, size_t size, size_t header_size)
-{
-	static const char header[64];
-	if (header_size && zmq_send(dealer, header, header_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-		return -1;
-	return zmq_send(dealer, data, size, ZMQ_DONTWAIT);
-}
-
-/* Like s_plexus_throughput over a raw DEALER; header_size > 0 adds a header frame. */
-static double s_zmq_throughput(void *dealer, const void *data, size_t size, int n,
-                               size_t header_size)
+/* Like s_plexus_throughput over a raw DEALER: one frame per message. */
+static double s_zmq_throughput(void *dealer, const void *data, size_t size, int n)
 {
 	int sent = 0, received = 0;
 	zmq_msg_t reply;
@@ -278,7 +267,7 @@ static double s_zmq_throughput(void *dealer, const void *data, size_t size, int 
 	uint64_t start = bench_now_ns();
 	while (received < n) {
 		while (sent < n && sent - received < WINDOW &&
-		       s_zmq_post(dealer, data, size, header_size) >= 0)
+		       zmq_send(dealer, data, size, ZMQ_DONTWAIT) >= 0)
 			sent++;
 		do
 			if (zmq_msg_recv(&reply, dealer, 0) < 0)
@@ -439,32 +428,24 @@ static int s_measure_rtt(peers *p, kind k, size_t size, int iterations, bench_re
 	return rc;
 }
 
-#define ENVELOPE_SIZE 40 /* about what a Plexus request envelope packs to */
-
 static int s_measure_throughput(peers *p, kind k, int iterations, bench_report *report)
 {
 	char data[SMALL] = {0};
 	int n = iterations * 4 / ROUNDS;
-	double plx = 0, raw = 0, framed = 0;
+	double plx = 0, raw = 0;
 	s_plexus_throughput(p->client, data, sizeof data, n / 5 + 1);
-	s_zmq_throughput(p->dealer, data, sizeof data, n / 5 + 1, 0);
+	s_zmq_throughput(p->dealer, data, sizeof data, n / 5 + 1);
 	for (int r = 0; r < ROUNDS; r++) {
 		double a = s_plexus_throughput(p->client, data, sizeof data, n);
-		double b = s_zmq_throughput(p->dealer, data, sizeof data, n, 0);
-		double c = s_zmq_throughput(p->dealer, data, sizeof data, n, ENVELOPE_SIZE);
-		if (a <= 0 || b <= 0 || c <= 0)
+		double b = s_zmq_throughput(p->dealer, data, sizeof data, n);
+		if (a <= 0 || b <= 0)
 			return -ETIMEDOUT;
 		plx += a / ROUNDS;
 		raw += b / ROUNDS;
-		framed += c / ROUNDS;
 	}
 	char name[64];
 	s_case_name(name, sizeof name, "asynsend", k, SMALL, "");
 	bench_report_add(report, name, "msgs_per_s", plx, "raw zmq dealer/router", raw, false);
-	/* The same with Plexus's framing: what the two-frame design costs by itself. */
-	s_case_name(name, sizeof name, "asynsend", k, SMALL, "_vs_2frames");
-	bench_report_add(report, name, "msgs_per_s", plx, "raw zmq, header+data frames", framed,
-	                 false);
 	return 0;
 }
 
