@@ -71,12 +71,20 @@ static int s_stop(rs *self, rs_svc *svc, plx_call *call, bool then_start)
 	return s_hold(svc, call);
 }
 
+/* Answers call at once with svc's description. */
+static int s_answer(rs *self, rs_svc *svc, plx_call *call)
+{
+	svc->call = call;
+	rs_svc_finish_call(self, svc, 0);
+	return PLX_SUSPEND;
+}
+
 /* Starts a service that is not running, as `service up` does. */
 static int s_up(rs *self, rs_svc *svc, plx_call *call)
 {
 	switch (svc->state) {
 	case RS_UP:
-		return 0;
+		return s_answer(self, svc, call);
 	case RS_STARTING:
 	case RS_STOPPING:
 		return -EALREADY;
@@ -113,7 +121,7 @@ int do_down(plx_call *call)
 		return s_stop(self, svc, call, false);
 	svc->state = RS_DOWN;
 	rs_svc_publish(self, svc);
-	return 0;
+	return s_answer(self, svc, call);
 }
 
 int do_restart(plx_call *call)

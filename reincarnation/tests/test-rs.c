@@ -722,6 +722,8 @@ static void test_service_command(void **state)
 	usleep(500 * 1000); /* stays down */
 	assert_true(s_rec(f, "managed", &r));
 	assert_string_equal(r.state, "down");
+	assert_int_equal(s_cli(f, out, sizeof out, "down", "managed", NULL), EX_OK); /* again */
+	assert_non_null(strstr(out, "managed: down on n1, generation 1"));
 	assert_int_equal(s_cli(f, out, sizeof out, "up", "managed", NULL), EX_OK);
 	assert_non_null(strstr(out, "managed: up on n1, generation 2"));
 	assert_int_equal(s_cli(f, out, sizeof out, "restart", "managed", NULL), EX_OK);
