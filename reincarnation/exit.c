@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -119,8 +120,17 @@ static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
 	char why[RS_REASON_MAX];
 	snprintf(why, sizeof why, "NODE_START on %s: %s", svc->node, plx_strerror(msg->status));
 	bool exec_error = msg->status == -ENOENT || msg->status == -EACCES ||
-	                  msg->status == -EINVAL || msg->status == -EEXIST ||
-	                  msg->status == -ENOEXEC || msg->status == -PLX_ECALLDENIED;
+	                  msg->status == -EINVAL || msg->status == -ENOEXEC ||
+	                  msg->status == -PLX_ECALLDENIED;
+	if (msg->status == -EEXIST) {
+		/* An instance RS lost track of still runs there under the label (its records were
+		 * lost, or its node was only cut off): kill it, then start again. */
+		uint64_t id;
+		fprintf(stderr, "plexus-rs: %s: an older instance still runs on %s; killing it\n",
+		        svc->desc->label, svc->node);
+		if (req_node_signal(self, svc, SIGKILL, &id) == 0)
+			rs_pending_add(self, id, RS_P_SIGNAL, svc->desc->label, 0);
+	}
 	if (exec_error) {
 		rs_svc_exited(self, svc, why, true, false); /* never ready: failed */
 	} else {
@@ -128,7 +138,7 @@ static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
 		svc->retry_restart = svc->as_restart;
 		svc->retry_crash = svc->crash_restart;
 		snprintf(svc->last_exit, sizeof svc->last_exit, "%s", why);
-		svc->due_mono = rs_mono_ms() + 1000;
+		svc->due_mono = rs_mono_ms() + (msg->status == -EEXIST ? 300 : 1000);
 		svc->since_ms = 0;
 		rs_svc_publish(self, svc);
 	}

@@ -843,6 +843,29 @@ static void test_node_kernel_restart(void **state)
 	f->passed = true;
 }
 
+static void test_lost_instance_replaced(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("lost", "n1", "--init-delay 0", "heartbeat = 1s");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "lost", "up", 1, 20000, &r) >= 0);
+	pid_t old = (pid_t)r.pid;
+	/* RS dies and its records are lost: the next RS knows nothing of the running instance */
+	assert_int_equal(kill(f->rs[0], SIGKILL), 0);
+	char key[128];
+	snprintf(key, sizeof key, "/plexus/%s/svc/lost", S_CLUSTER);
+	assert_int_equal(plx_etcd_delete(f->etcd, key, false), 1);
+	assert_int_equal(s_start_rs(f, 1, 2), 0);
+	/* its fresh start finds the label taken on n1, kills the stray and starts again */
+	assert_true(s_wait(f, "lost", "up", 2, 20000, &r) >= 0);
+	assert_string_equal(r.node, "n1");
+	assert_true(netns_pid_gone(old));
+	assert_true(s_wait_echo(f, "lost", r.gen, 5000) >= 0);
+	f->passed = true;
+}
+
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
 
 int main(void)
@@ -857,6 +880,7 @@ int main(void)
 	    S_TEST(test_node_death_power_cycle),
 	    S_TEST(test_node_kernel_restart),
 	    S_TEST(test_leader_failover),
+	    S_TEST(test_lost_instance_replaced),
 	    S_TEST(test_service_command),
 	    S_TEST(test_bad_requests_and_list),
 	};
