@@ -386,13 +386,25 @@ static void test_vdisk_block_device(void **state)
 	s_stop(pid);
 }
 
-/* drv.blk.<label> is "up" once the driver serves. */
-static void s_assert_announced(fixture *f)
+/* Waits until drv.blk.<label> is "up" and was written after revision after (the announcement
+ * comes a moment after the endpoint record); returns its revision. */
+static int64_t s_wait_announced(fixture *f, int64_t after)
 {
-	char key[128], value[16] = "";
+	char key[128];
 	snprintf(key, sizeof key, "drv.blk.%s", f->label);
-	assert_int_equal(plx_ds_retrieve_str(f->ds, key, value, sizeof value), 2);
-	assert_string_equal(value, "up");
+	for (int64_t end = s_now_ms() + S_TIMEOUT; s_now_ms() < end; usleep(10 * 1000)) {
+		plx_ds_entry *e = NULL;
+		if (plx_ds_get(f->ds, key, &e) == 0 && e->type == PLX_DSF_TYPE_STR &&
+		    strcmp(e->str, "up") == 0 && e->revision > after) {
+			int64_t revision = e->revision;
+			assert_string_equal(e->owner, f->label);
+			plx_ds_entry_free(&e);
+			return revision;
+		}
+		plx_ds_entry_free(&e);
+	}
+	fail_msg("drv.blk.%s was not announced after revision %lld", f->label, (long long)after);
+	return 0;
 }
 
 static void test_announce_restart_state(void **state)
@@ -401,7 +413,7 @@ static void test_announce_restart_state(void **state)
 	const char *extra[] = {"--ramdisk", "0:1M", "--ramdisk", "7:1M", NULL};
 	uint64_t gen1, gen2, gen3;
 	pid_t pid = s_start(f, PLEXUS_MEMORY_BIN, NULL, extra, &gen1);
-	s_assert_announced(f);
+	int64_t announced = s_wait_announced(f, 0);
 	plx_bdev *b = plx_bdev_new(f->ep, f->label, S_TIMEOUT);
 	plx_bdev_info info;
 	assert_int_equal(plx_bdev_open(b, 0, PLEXUS__BDEV_ACCESS__BDEV_R_BIT), 0);
@@ -412,7 +424,7 @@ static void test_announce_restart_state(void **state)
 	s_reap(pid);
 	pid = s_start(f, PLEXUS_MEMORY_BIN, "restart", extra, &gen2);
 	assert_true(gen2 > gen1);
-	s_assert_announced(f);
+	s_wait_announced(f, announced); /* announced again by the new instance */
 	assert_int_equal(plx_bdev_info_get(b, 0, &info), 0);
 	assert_int_equal(info.open_count, 2);
 	assert_int_equal(plx_bdev_info_get(b, 7, &info), 0);
