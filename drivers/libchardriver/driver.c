@@ -125,6 +125,9 @@ int cdr_minor(plx_chardriver *self, uint32_t minor)
 int plx_chardriver_start(plx_chardriver *self, plx_service *svc)
 {
 	bool restarted = plx_service_restarted(svc);
+	pthread_mutex_lock(&self->lock);
+	self->ctx = plx_service_ctx(svc);
+	pthread_mutex_unlock(&self->lock);
 	return self->ops->init ? self->ops->init(self->arg, svc, restarted) : 0;
 }
 

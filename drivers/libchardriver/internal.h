@@ -37,6 +37,7 @@ struct plx_chardriver {
 	void *arg;
 	pthread_mutex_t lock;  /* guards server, stopped, pending and selects */
 	plx_server *server;    /* attached to, or NULL */
+	plx_ctx *ctx;          /* after plx_chardriver_start: where dead callers are known */
 	bool stopped;          /* after plx_chardriver_abort: nothing more is suspended */
 	plx_cdev_req *pending; /* oldest first */
 	size_t npending;

@@ -9,7 +9,8 @@
  *
  * A request on the list belongs to the library (a cancel may answer it); one taken off by
  * plx_chardriver_next belongs to the driver. Both moves happen under the driver's lock, so a
- * request is answered exactly once.
+ * request is answered exactly once. plx_chardriver_next passes over the requests of callers the
+ * registry has declared dead (answering them, to no one), so that input is not spent on them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -120,19 +121,40 @@ static bool s_match(const plx_cdev_req *req, uint32_t minor, uint32_t type)
 	return req->minor == minor && (type == 0 || req->type == type);
 }
 
+/* True when the registry has declared the caller of req dead (it crashed, or a newer
+ * generation replaced it). Under the lock. */
+static bool s_caller_dead(const plx_chardriver *self, const plx_cdev_req *req)
+{
+	const plx_name *src = &req->call->msg->source;
+	return self->ctx && plx_is_dead(self->ctx, src->label, src->generation);
+}
+
 plx_cdev_req *plx_chardriver_next(plx_chardriver *self, uint32_t minor, uint32_t type)
 {
+	plx_cdev_req *dead = NULL, *req = NULL;
 	pthread_mutex_lock(&self->lock);
-	plx_cdev_req **p = &self->pending;
-	while (*p && !s_match(*p, minor, type))
-		p = &(*p)->next;
-	plx_cdev_req *req = *p;
-	if (req) {
-		*p = req->next;
-		req->next = NULL;
+	for (plx_cdev_req **p = &self->pending; *p && !req;) {
+		plx_cdev_req *r = *p;
+		if (!s_match(r, minor, type)) {
+			p = &r->next;
+			continue;
+		}
+		*p = r->next;
 		self->npending--;
+		if (s_caller_dead(self, r)) {
+			r->next = dead; /* nobody to give the data to: do not spend it on them */
+			dead = r;
+		} else {
+			r->next = NULL;
+			req = r;
+		}
 	}
 	pthread_mutex_unlock(&self->lock);
+	while (dead) {
+		plx_cdev_req *next = dead->next;
+		plx_cdev_req_reply(dead, -PLX_EDEADSRCDST, NULL, 0);
+		dead = next;
+	}
 	return req;
 }
 

@@ -132,9 +132,11 @@ int plx_chardriver_ready(plx_chardriver *self, uint32_t minor, uint32_t ops)
 		}
 		*p = s->next;
 		self->nselects--;
-		s_report(ep, s, s->ops & ops); /* asynsend queues; it does not wait */
+		if (!self->ctx || !plx_is_dead(self->ctx, s->caller.label, s->caller.generation)) {
+			s_report(ep, s, s->ops & ops); /* asynsend queues; it does not wait */
+			sent++;
+		}
 		free(s);
-		sent++;
 	}
 	pthread_mutex_unlock(&self->lock);
 	return sent;

@@ -293,7 +293,11 @@ static void test_drivers_on_other_nodes(void **state)
 		chartest_ping(f->rs, labels[i]);
 		char key[64], value[16] = "";
 		snprintf(key, sizeof key, "drv.chr.%s", labels[i]);
-		assert_int_equal(plx_ds_retrieve_str(f->ds, key, value, sizeof value), 2);
+		int rc = -ESRCH; /* announced just after the endpoint is published */
+		for (int64_t end = s_now_ms() + S_WAIT_MS; rc == -ESRCH && s_now_ms() < end;)
+			if ((rc = plx_ds_retrieve_str(f->ds, key, value, sizeof value)) == -ESRCH)
+				usleep(10 * 1000);
+		assert_int_equal(rc, 2);
 		assert_string_equal(value, "up");
 	}
 	chartest_memory(f->rs, "memory");

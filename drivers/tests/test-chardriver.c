@@ -7,7 +7,8 @@
  * (PLEXUS_INIT=restart) but not across a fresh start; tty lines, editing, echo, raw mode, a
  * read that completes later, cancel, select with later reports over several drivers, bad
  * requests; the log's lines, positions, waiting reads, its bound and its file; the console on
- * standard input and output; SIGTERM answers a waiting read and withdraws the endpoint;
+ * standard input and output; a reader declared dead by the registry gets no input; SIGTERM
+ * answers a waiting read and withdraws the endpoint;
  * options and sysexits.
  */
 #include <errno.h>
@@ -63,22 +64,28 @@ static int64_t s_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The client endpoint: bound and published, so that drivers can reach it with reports. */
-static plx_ep *s_client(fixture *f)
+/* A new generation of label: an endpoint bound and published, so that drivers can reach it
+ * with reports. NULL on failure. */
+static plx_ep *s_published(fixture *f, const char *label)
 {
 	uint64_t gen;
-	snprintf(f->client, sizeof f->client, "chrclient%d", (int)getpid() % 100000);
-	if (plx_generation_next(f->etcd, S_CLUSTER, f->client, &gen) < 0)
+	if (plx_generation_next(f->etcd, S_CLUSTER, label, &gen) < 0)
 		return NULL;
-	plx_ep *ep = plx_ep_new(f->ctx, f->client, gen);
+	plx_ep *ep = plx_ep_new(f->ctx, label, gen);
 	plx_endpoint_rec rec = {.generation = gen, .node = "local", .state = "up"};
-	snprintf(rec.label, sizeof rec.label, "%s", f->client);
+	snprintf(rec.label, sizeof rec.label, "%s", label);
 	rec.pid = getpid();
 	if (!ep || plx_ep_bind(ep, "tcp://127.0.0.1:*") < 0 ||
 	    snprintf(rec.address, sizeof rec.address, "%s", plx_ep_address(ep)) <= 0 ||
 	    plx_endpoint_publish(f->etcd, S_CLUSTER, &rec, 0) < 0)
 		plx_ep_destroy(&ep);
 	return ep;
+}
+
+static plx_ep *s_client(fixture *f)
+{
+	snprintf(f->client, sizeof f->client, "chrclient%d", (int)getpid() % 100000);
+	return s_published(f, f->client);
 }
 
 static int group_setup(void **state)
@@ -242,12 +249,16 @@ static int s_run(fixture *f, const char *const *argv, char **out)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* drv.<kind>.<label> is "up". */
+/* drv.<kind>.<label> is "up" (the driver announces it just after publishing its endpoint). */
 static void s_assert_announced(fixture *f, const char *kind, const char *label)
 {
 	char key[128], value[16] = "";
 	snprintf(key, sizeof key, "drv.%s.%s", kind, label);
-	assert_int_equal(plx_ds_retrieve_str(f->ds, key, value, sizeof value), 2);
+	int rc = -ESRCH;
+	for (int64_t end = s_now_ms() + S_TIMEOUT; rc == -ESRCH && s_now_ms() < end;)
+		if ((rc = plx_ds_retrieve_str(f->ds, key, value, sizeof value)) == -ESRCH)
+			usleep(10 * 1000);
+	assert_int_equal(rc, 2);
 	assert_string_equal(value, "up");
 }
 
@@ -415,6 +426,77 @@ static void test_console(void **state)
 	s_stop(pid);
 }
 
+/* Waits until the driver label knows ep's generation: a select from ep is reported to it only
+ * once the driver's routes have it. Pair k's slave is the trigger (raw mode, flushed after). */
+static void s_driver_knows(fixture *f, const char *label, plx_ep *ep, int k)
+{
+	plx_cdev *from = plx_cdev_new(ep, label, S_TIMEOUT),
+	         *dev = plx_cdev_new(f->ep, label, S_TIMEOUT);
+	uint32_t raw = 0;
+	assert_int_equal(plx_cdev_ioctl(dev, 128 + k, PLEXUS__CDEV_IOCTL_REQUEST__TTY_SETMODE, &raw,
+	                                sizeof raw, NULL, NULL, 0),
+	                 0);
+	bool known = false;
+	for (int64_t end = s_now_ms() + S_TIMEOUT; !known && s_now_ms() < end;) {
+		assert_int_equal(plx_cdev_select(from, 128 + k,
+		                                 PLEXUS__CDEV_SEL_OP__CDEV_SEL_RD |
+		                                     PLEXUS__CDEV_SEL_OP__CDEV_SEL_NOTIFY,
+		                                 1),
+		                 0);
+		assert_int_equal(plx_cdev_write(dev, 64 + k, 0, "b", 1, 0, 0), 1);
+		plx_msg *msg = NULL;
+		if (plx_receive(ep, &msg, 200) == 0) {
+			known = msg->type == PLEXUS__CDEV_TYPE__CDEV_SEL2_REPLY;
+			if (msg->kind == PLX_REQUEST)
+				plx_reply(ep, msg, 0, NULL, NULL, 0);
+			plx_msg_destroy(&msg);
+		}
+		assert_int_equal(plx_cdev_ioctl(dev, 128 + k, PLEXUS__CDEV_IOCTL_REQUEST__TTY_FLUSH,
+		                                NULL, 0, NULL, NULL, 0),
+		                 0);
+	}
+	assert_true(known);
+	plx_cdev_destroy(&from);
+	plx_cdev_destroy(&dev);
+}
+
+/* A reader that the registry declares dead (a newer generation of its label replaced it) does
+ * not get the input: the next live read does. */
+static void test_dead_reader_gets_no_input(void **state)
+{
+	fixture *f = *state;
+	const char *extra[] = {"--console", "none", "--ptys", "2", NULL};
+	pid_t pid = s_start(f, PLEXUS_TTY_BIN, NULL, extra);
+	char label[48];
+	snprintf(label, sizeof label, "%sr", f->label);
+	plx_ep *old = s_published(f, label);
+	assert_non_null(old);
+	/* The old instance's read, then a ping on the same connection: when the ping is answered,
+	 * the driver has the read waiting (one connection, one loop: order is kept). */
+	Plexus__CdevIo io = PLEXUS__CDEV_IO__INIT;
+	io.minor = 128;
+	io.size = 64;
+	plx_request req = {.type = PLEXUS__CDEV_TYPE__CDEV_READ, .body = &io.base};
+	snprintf(req.dst.label, sizeof req.dst.label, "%s", f->label);
+	assert_int_equal(plx_asynsend(old, &req, NULL), 0);
+	chartest_ping(old, f->label);
+	/* Its successor appears; once the driver knows it, the old one is dead to the driver. */
+	plx_ep *new = s_published(f, label);
+	assert_non_null(new);
+	s_driver_knows(f, f->label, new, 1);
+	plx_cdev *dev = plx_cdev_new(f->ep, f->label, S_TIMEOUT);
+	assert_int_equal(plx_cdev_write(dev, 64, 0, "in\n", 3, 0, 0), 3);
+	char buf[16];
+	assert_int_equal(
+	    plx_cdev_read(dev, 128, 0, buf, sizeof buf, PLEXUS__CDEV_FLAG__CDEV_NONBLOCK, 0, NULL),
+	    3);
+	assert_memory_equal(buf, "in\n", 3);
+	plx_cdev_destroy(&dev);
+	plx_ep_destroy(&new);
+	plx_ep_destroy(&old);
+	s_stop(pid);
+}
+
 static void test_sigterm_answers_waiting(void **state)
 {
 	fixture *f = *state;
@@ -470,6 +552,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_select, setup),
 	    cmocka_unit_test_setup(test_log, setup),
 	    cmocka_unit_test_setup(test_console, setup),
+	    cmocka_unit_test_setup(test_dead_reader_gets_no_input, setup),
 	    cmocka_unit_test_setup(test_sigterm_answers_waiting, setup),
 	    cmocka_unit_test_setup(test_options, setup),
 	};

@@ -171,7 +171,9 @@ int plx_cdev_req_suspend(plx_cdev_req *req);
  * plx_call_reply returns (-PLX_EDEADSRCDST: the caller has gone). */
 int plx_cdev_req_reply(plx_cdev_req *req, int64_t result, const void *data, size_t size);
 /* Takes back the oldest pending request of type (CDEV_READ, CDEV_WRITE, CDEV_IOCTL; 0 any) on
- * minor, or returns NULL. The caller must answer it with plx_cdev_req_reply. */
+ * minor, or returns NULL. The caller must answer it with plx_cdev_req_reply. Requests whose
+ * caller the registry has declared dead (after plx_chardriver_start: the service's routes) are
+ * passed over and dropped, so that input is not spent on a reader that has gone. */
 plx_cdev_req *plx_chardriver_next(plx_chardriver *self, uint32_t minor, uint32_t type);
 /* The number of pending requests of type (0 any) on minor. */
 size_t plx_chardriver_pending(plx_chardriver *self, uint32_t minor, uint32_t type);
@@ -180,7 +182,7 @@ size_t plx_chardriver_pending(plx_chardriver *self, uint32_t minor, uint32_t typ
 
 /* Reports that ops (CDEV_SEL_RD | CDEV_SEL_WR | CDEV_SEL_ERR) became ready on minor: every
  * caller that selected one of them with CDEV_SEL_NOTIFY gets CDEV_SEL2_REPLY and its
- * registration ends. Returns the number of reports sent. */
+ * registration ends (a dead caller's silently). Returns the number of reports sent. */
 int plx_chardriver_ready(plx_chardriver *self, uint32_t minor, uint32_t ops);
 
 /* ---- command line ---- */
