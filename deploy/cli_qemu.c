@@ -71,8 +71,9 @@ static int s_boot(int argc, char **argv)
 	}
 	snprintf(fwd, sizeof fwd, "%s", etcd);
 	snprintf(append, sizeof append,
-	         "console=ttyS0 quiet plexus.node=%s plexus.etcd=http://10.0.2.100:2379 %s", node,
-	         extra);
+	         "console=ttyS0 quiet no_timer_check plexus.node=%s "
+	         "plexus.etcd=http://10.0.2.100:2379 %s",
+	         node, extra);
 	if (!mkdtemp(dir)) {
 		plx_etcdh_stop(&h);
 		return EX_CANTCREAT;

@@ -214,7 +214,7 @@ static int s_write_cluster_file(plx_qcluster *self, const char *path, bool pxe)
 	if (pxe)
 		fprintf(f,
 		        "\n[pxe]\nserver = %s\ninterface = %s\nipv6_ra = yes\nhttp_port = 8080\n"
-		        "image = %s\ncmdline = console=ttyS0 quiet\n",
+		        "image = %s\ncmdline = console=ttyS0 quiet no_timer_check\n",
 		        hub, self->bridge, self->image);
 	return fclose(f) == 0 ? 0 : -EIO;
 }
@@ -385,9 +385,11 @@ static int s_probe_nodes(void *arg)
 	p->found = 0;
 	for (int i = 0; i < n; i++) {
 		int k = atoi(kvs->kvs[i].key + strlen(prefix) + 2); /* "vm<k>" */
-		if (strncmp(kvs->kvs[i].key + strlen(prefix), "vm", 2) == 0 && k >= 1 &&
-		    k <= VM_MAX)
-			p->found |= 1u << (k - 1);
+		if (strncmp(kvs->kvs[i].key + strlen(prefix), "vm", 2) != 0 || k < 1 || k > VM_MAX)
+			continue;
+		p->found |= 1u << (k - 1);
+		const char *g = strstr((const char *)kvs->kvs[i].value, "\"generation\":");
+		p->rev[k - 1] = g ? strtoll(g + strlen("\"generation\":"), NULL, 10) : 0;
 	}
 	plx_kvs_free(&kvs);
 	plx_etcd_destroy(&e);
@@ -417,7 +419,7 @@ int plx_qcluster_start_vm_direct(plx_qcluster *self, int i)
 	return s_start(self, i, false, true);
 }
 
-int plx_qcluster_node_revision(plx_qcluster *self, int i, int64_t *revision)
+int plx_qcluster_node_generation(plx_qcluster *self, int i, int64_t *generation)
 {
 	if (i < 0 || i >= self->nodes)
 		return -EINVAL;
@@ -427,7 +429,7 @@ int plx_qcluster_node_revision(plx_qcluster *self, int i, int64_t *revision)
 		return r;
 	if (!(p.found & (1u << i)))
 		return -ENOENT;
-	*revision = p.rev[i];
+	*generation = p.rev[i];
 	return 0;
 }
 

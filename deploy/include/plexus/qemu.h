@@ -71,9 +71,10 @@ int plx_qcluster_start_vm_direct(plx_qcluster *self, int i);
 /* Waits until nodes/vm<i+1> exists in etcd for every i with mask bit i set. Returns 0 or
  * -ETIMEDOUT. */
 int plx_qcluster_wait_nodes(plx_qcluster *self, unsigned mask, int timeout_ms);
-/* Sets *revision to the etcd create revision of nodes/vm<i+1> (a node that registers again
- * gets a higher one). Returns 0, -ENOENT (no record) or another negative errno. */
-int plx_qcluster_node_revision(plx_qcluster *self, int i, int64_t *revision);
+/* Sets *generation to the node kernel generation in the record nodes/vm<i+1> (a plexus-node
+ * that starts again gets a higher one). Returns 0, -ENOENT (no record) or another negative
+ * errno. */
+int plx_qcluster_node_generation(plx_qcluster *self, int i, int64_t *generation);
 /* The network-namespace harness under the cluster (to run more programs in its hub). */
 struct netns_cluster *plx_qcluster_netns(plx_qcluster *self);
 /* The run directory (cluster.ini — also rs.ini, the same without [pxe] — pxe/, VM logs and
