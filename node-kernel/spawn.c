@@ -143,8 +143,10 @@ static char **s_envp(const node_config *cfg, const Plexus__NodeStart *req)
 			s_envp_free(envp);
 			return NULL;
 		}
-	memcpy(envp + 6, req->env, req->n_env * sizeof *envp);
-	memcpy(envp + 6 + req->n_env, environ, n * sizeof *envp);
+	if (req->n_env) /* protobuf-c leaves env NULL when there is none */
+		memcpy(envp + 6, req->env, req->n_env * sizeof *envp);
+	if (n)
+		memcpy(envp + 6 + req->n_env, environ, n * sizeof *envp);
 	return envp;
 }
 
