@@ -105,9 +105,9 @@ int do_exit(plx_call *call)
 static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
 {
 	rs_svc *svc = s_current(self, p->label, p->generation);
-	if (!svc || svc->state != RS_STARTING)
+	if (!svc)
 		return;
-	if (msg->status == 0) {
+	if (msg->status == 0) { /* it may be up already: its endpoint can come first */
 		Plexus__NodeStartReply *r = (Plexus__NodeStartReply *)plx_msg_unpack(
 		    msg, &plexus__node_start_reply__descriptor);
 		if (r) {
@@ -117,6 +117,8 @@ static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
 		rs_svc_publish(self, svc);
 		return;
 	}
+	if (svc->state != RS_STARTING)
+		return;
 	char why[RS_REASON_MAX];
 	snprintf(why, sizeof why, "NODE_START on %s: %s", svc->node, plx_strerror(msg->status));
 	bool exec_error = msg->status == -ENOENT || msg->status == -EACCES ||
@@ -177,8 +179,16 @@ void rs_on_reply(plx_server *server, plx_msg *msg)
 		break;
 	case RS_P_PING: {
 		rs_svc *svc = s_current(self, p.label, p.generation);
-		if (svc && msg->status == 0)
+		if (svc && msg->status == 0) {
 			svc->alive_mono = rs_mono_ms();
+			svc->suspect_mono = svc->judge_mono = 0;
+		}
+		break;
+	}
+	case RS_P_NODE_PING: {
+		rs_svc *svc = s_current(self, p.label, p.generation);
+		if (svc && msg->status == 0)
+			rs_svc_node_answered(self, svc, rs_mono_ms() - p.sent_mono);
 		break;
 	}
 	case RS_P_SIGNAL: {

@@ -4,7 +4,7 @@
  * swap). When the holder dies its lease expires, the key vanishes, and the next instance that
  * polls takes it.
  *
- * Entry points: rs_leader_key, rs_leader_acquire.
+ * Entry points: rs_leader_key, rs_leader_acquire, rs_leader_regain.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -83,4 +83,27 @@ int rs_leader_acquire(plx_etcd *etcd, const char *cluster, const char *name, con
 	}
 	*lease_p = lease;
 	return 0;
+}
+
+int rs_leader_regain(plx_etcd *etcd, const char *cluster, const char *name, const char *addr,
+                     int ttl, plx_lease **lease_p)
+{
+	char key[256];
+	rs_leader_key(cluster, key, sizeof key);
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "name", name, "addr", addr, "pid",
+	                      (json_int_t)getpid(), "since", (json_int_t)rs_now_ms());
+	char *value = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!value)
+		return -ENOMEM;
+	plx_lease *lease = plx_lease_new(etcd, ttl);
+	int rc = lease ? s_try(etcd, key, value, lease) : (errno ? -errno : -EIO);
+	free(value);
+	if (rc != 1) {
+		plx_lease_destroy(&lease, true);
+		return rc;
+	}
+	plx_lease_destroy(lease_p, false);
+	*lease_p = lease;
+	return 1;
 }

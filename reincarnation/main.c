@@ -11,8 +11,8 @@
  * the loop: dispatch through table.c, RS_EVENT notifies drain the watch queue, asynsend
  * replies go to exit.c, and a 20 ms tick drives heartbeats and timers (service.c, nodes.c).
  * SIGTERM or SIGINT end it; the lease is revoked so a standby takes over at once. A leader
- * whose lease is lost (etcd unreachable for longer than the TTL) exits with EX_TEMPFAIL:
- * another instance may lead by then.
+ * whose lease is lost (etcd unreachable for longer than the TTL) takes the key again if no
+ * other instance led meanwhile, else exits with EX_TEMPFAIL.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -183,14 +183,45 @@ static void s_on_notify(plx_server *server, plx_msg *msg)
 	plx_msg_destroy(&msg);
 }
 
+static int s_publish_self(rs *self);
+
+/* The leader lease died (etcd unreachable for longer than the TTL). Nothing is started or
+ * killed meanwhile. When etcd answers again: if no other instance led in between (ep/rs can
+ * still be written with this generation), take the key again and go on, writing every record
+ * again; otherwise step down (exit EX_TEMPFAIL). */
+static void s_lease_lost(rs *self, plx_server *server)
+{
+	int64_t now = rs_mono_ms();
+	self->trouble_mono = now;
+	if (now < self->regain_mono)
+		return;
+	if (!self->regain_mono)
+		fprintf(stderr,
+		        "plexus-rs: %s: leader lease lost; taking it again when etcd answers\n",
+		        self->cfg->name);
+	self->regain_mono = now + 500;
+	int rc = rs_leader_regain(self->etcd, self->cluster_name, self->cfg->name, self->cfg->addr,
+	                          self->cfg->lease_ttl, &self->lease);
+	if (rc < 0)
+		return;
+	if (rc == 1 && (rc = s_publish_self(self)) == 0) {
+		fprintf(stderr, "plexus-rs: %s: leading again\n", self->cfg->name);
+		self->regain_mono = 0;
+		for (size_t i = 0; i < self->nsvcs; i++)
+			rs_svc_publish(self, &self->svcs[i]);
+		return;
+	}
+	fprintf(stderr, "plexus-rs: %s: another instance leads (%s); stepping down\n",
+	        self->cfg->name, rc == 0 ? "it holds the leader key" : plx_strerror(rc));
+	s_stop = 2;
+	plx_server_stop(server);
+}
+
 static void s_on_tick(plx_server *server)
 {
 	rs *self = plx_server_arg(server);
 	if (!plx_lease_alive(self->lease)) {
-		fprintf(stderr, "plexus-rs: %s: leader lease lost; stepping down\n",
-		        self->cfg->name);
-		s_stop = 2;
-		plx_server_stop(server);
+		s_lease_lost(self, server);
 		return;
 	}
 	rs_events_drain(self);

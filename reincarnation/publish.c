@@ -1,6 +1,7 @@
 /*
  * publish.c — RS's state in the registry: one record per service, svc/<label> (JSON, no
- * lease: it outlives RS), written by a thread of its own so the loop never waits for etcd,
+ * lease: it outlives RS), written by a thread of its own so the loop never waits for etcd
+ * (a write that fails is tried again every 200 ms until a newer record replaces it),
  * and read back by the next leader, which adopts the services it finds running.
  *
  * Entry points: rs_publisher_new, rs_publisher_destroy, rs_publish, rs_svc_json, rs_adopt.
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -37,7 +39,7 @@ struct rs_publisher {
 	bool failing;
 };
 
-static void s_write(rs_publisher *self, s_item *it)
+static int s_write(rs_publisher *self, s_item *it)
 {
 	char key[512];
 	snprintf(key, sizeof key, "%s%s", self->prefix, it->label);
@@ -47,6 +49,33 @@ static void s_write(rs_publisher *self, s_item *it)
 		        rc < 0 ? plx_strerror(rc) : "written again", rc < 0 ? " " : "",
 		        rc < 0 ? plx_etcd_errmsg() : "");
 	self->failing = rc < 0;
+	return rc;
+}
+
+/* Puts a record whose write failed back at the head of the queue, unless a newer one for the
+ * same label waits. Called with the lock held. Takes it over or frees it. */
+static void s_requeue(rs_publisher *self, s_item it)
+{
+	for (size_t i = 0; i < self->count; i++)
+		if (strcmp(self->queue[i].label, it.label) == 0) {
+			free(it.label);
+			free(it.json);
+			return;
+		}
+	if (self->count == self->cap) {
+		size_t cap = self->cap ? self->cap * 2 : 32;
+		s_item *q = realloc(self->queue, cap * sizeof *q);
+		if (!q) {
+			free(it.label);
+			free(it.json);
+			return;
+		}
+		self->queue = q;
+		self->cap = cap;
+	}
+	memmove(self->queue + 1, self->queue, self->count * sizeof *self->queue);
+	self->queue[0] = it;
+	self->count++;
 }
 
 static void *s_thread(void *arg)
@@ -62,10 +91,23 @@ static void *s_thread(void *arg)
 		memmove(self->queue, self->queue + 1, (self->count - 1) * sizeof *self->queue);
 		self->count--;
 		pthread_mutex_unlock(&self->lock);
-		s_write(self, &it);
-		free(it.label);
-		free(it.json);
+		int rc = s_write(self, &it);
 		pthread_mutex_lock(&self->lock);
+		if (rc < 0 && !self->stop) {
+			/* etcd unreachable: keep the record and try again shortly */
+			s_requeue(self, it);
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&self->cond, &self->lock, &ts);
+		} else {
+			free(it.label);
+			free(it.json);
+		}
 	}
 	pthread_mutex_unlock(&self->lock);
 	return NULL;

@@ -3,7 +3,7 @@
  * a node kernel (node.<name>), IPC_PING to a service instance. All go by asynsend; the replies
  * come back through rs_on_reply (exit.c), matched by request id.
  *
- * Entry points: req_node_start, req_node_signal, req_node_stop, req_ping.
+ * Entry points: req_node_start, req_node_signal, req_node_stop, req_ping, req_node_ping.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,4 +76,11 @@ int req_ping(rs *self, rs_svc *svc, uint64_t *id)
 	m.sequence = ++svc->ping_seq;
 	return s_send(self, svc->desc->label, svc->generation, PLEXUS__IPC_TYPE__IPC_PING, &m.base,
 	              id);
+}
+
+int req_node_ping(rs *self, rs_svc *svc, uint64_t *id)
+{
+	Plexus__IpcPing m = PLEXUS__IPC_PING__INIT;
+	m.sequence = svc->ping_seq;
+	return s_to_node(self, svc->node, PLEXUS__IPC_TYPE__IPC_PING, &m.base, id);
 }

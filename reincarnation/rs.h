@@ -5,7 +5,7 @@
  *   main.c      main (options, election, set-up, the loop), rs_now_ms, rs_mono_ms, rs_find,
  *               rs_node_find
  *   table.c     rs_table
- *   leader.c    rs_leader_acquire, rs_leader_key
+ *   leader.c    rs_leader_acquire, rs_leader_key, rs_leader_regain
  *   policy.c    rs_state_name, rs_state_parse, rs_after_exit, rs_backoff_ms, rs_exit_text
  *   service.c   rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_died,
  *               rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call
@@ -16,7 +16,7 @@
  *   qmp.c       rs_qmp_reset
  *   events.c    rs_events_new, rs_events_destroy, rs_events_drain
  *   publish.c   rs_publisher_new, rs_publisher_destroy, rs_publish, rs_adopt
- *   request.c   req_node_start, req_node_signal, req_node_stop, req_ping
+ *   request.c   req_node_start, req_node_signal, req_node_stop, req_ping, req_node_ping
  */
 #ifndef PLEXUS_RS_H
 #define PLEXUS_RS_H
@@ -88,7 +88,9 @@ typedef struct rs_svc {
 	int64_t alive_mono; /* the last heartbeat reply (or ready) */
 	int64_t ping_mono;  /* the last ping sent */
 	uint64_t ping_seq;
-	bool killing; /* RS sent SIGKILL; kill_reason says why */
+	int64_t suspect_mono; /* silent for two periods: its node was pinged then, 0 none */
+	int64_t judge_mono;   /* after network trouble: killed if still silent by then */
+	bool killing;         /* RS sent SIGKILL; kill_reason says why */
 	char kill_reason[RS_REASON_MAX];
 	bool want_down;  /* service down in progress */
 	bool then_start; /* service restart / refresh: start again once stopped */
@@ -107,7 +109,13 @@ typedef struct rs_node {
 } rs_node;
 
 /* An asynsend RS waits on. */
-typedef enum rs_pending_kind { RS_P_START = 1, RS_P_SIGNAL, RS_P_STOP, RS_P_PING } rs_pending_kind;
+typedef enum rs_pending_kind {
+	RS_P_START = 1,
+	RS_P_SIGNAL,
+	RS_P_STOP,
+	RS_P_PING,      /* a heartbeat to the service */
+	RS_P_NODE_PING, /* to its node kernel, before calling a silent service hung */
+} rs_pending_kind;
 typedef struct rs_pending {
 	uint64_t request_id;
 	rs_pending_kind kind;
@@ -139,7 +147,9 @@ typedef struct rs {
 	rs_publisher *pub;
 	rs_pending pending[RS_PENDING_MAX];
 	size_t npending;
-	bool leading; /* set-up done: services may be started */
+	bool leading;         /* set-up done: services may be started */
+	int64_t regain_mono;  /* the lease died: next attempt to take the leader key again */
+	int64_t trouble_mono; /* the last sign of network trouble (a node silent, lease lost) */
 } rs;
 
 /* ---- main.c ---- */
@@ -159,6 +169,11 @@ void rs_leader_key(const char *cluster, char *out, size_t size);
  * *lease, -ECANCELED (stopped) or an etcd error that persisted for 30 s. */
 int rs_leader_acquire(plx_etcd *etcd, const char *cluster, const char *name, const char *addr,
                       int ttl, volatile int *stop, plx_lease **lease);
+/* One attempt to take the leader key again on a fresh lease after *lease died (this instance
+ * was cut off from etcd for longer than the TTL). Returns 1 and replaces *lease, 0 when another
+ * instance holds the key, or an etcd error. */
+int rs_leader_regain(plx_etcd *etcd, const char *cluster, const char *name, const char *addr,
+                     int ttl, plx_lease **lease);
 
 /* ---- policy.c ---- */
 const char *rs_state_name(rs_state state);
@@ -199,6 +214,10 @@ void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool
 void rs_svc_ready(rs *self, const char *label, uint64_t generation);
 /* SIGKILL through the node, remembering why. */
 void rs_svc_kill(rs *self, rs_svc *svc, const char *reason);
+/* Its node kernel answered a ping sent rtt_ms ago while svc was silent: kill svc if it still
+ * is, unless the answer took longer than a heartbeat period (then the path to the node was
+ * broken, and the silence proves nothing about the service). */
+void rs_svc_node_answered(rs *self, rs_svc *svc, int64_t rtt_ms);
 /* Starts every RS_PENDING service whose dependencies are up and whose node (or a standby) is
  * alive. */
 void rs_svc_start_pending(rs *self);
@@ -283,5 +302,6 @@ int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uin
 int req_node_signal(rs *self, rs_svc *svc, int signo, uint64_t *id);
 int req_node_stop(rs *self, rs_svc *svc, uint64_t *id);
 int req_ping(rs *self, rs_svc *svc, uint64_t *id);
+int req_node_ping(rs *self, rs_svc *svc, uint64_t *id);
 
 #endif

@@ -3,8 +3,8 @@
  * exit and the restart decision, heartbeats, init time limits, backoff timers, failover to a
  * standby node.
  *
- * Entry points: rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_start_pending,
- * rs_svc_tick, rs_svc_finish_call, rs_svc_publish, rs_svc_relocate.
+ * Entry points: rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_answered,
+ * rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call, rs_svc_publish, rs_svc_relocate.
  *
  * Everything here runs on the message loop's thread. The only blocking call is the
  * generation bump (one etcd transaction) before a start.
@@ -18,7 +18,10 @@
 
 #include "rs.h"
 
-#define S_RETRY_MS 1000 /* a start that could not be sent is tried again after this */
+#define S_RETRY_MS        1000  /* a start that could not be sent is tried again after this */
+#define S_START_ANSWER_MS 3000  /* a NODE_START unanswered this long was lost */
+#define S_TROUBLE_MS      10000 /* network trouble this recent makes hang verdicts wait */
+#define S_GRACE_MS        2000  /* ... this long at least */
 
 void rs_svc_publish(rs *self, rs_svc *svc)
 {
@@ -57,11 +60,32 @@ static void s_retry_later(rs *self, rs_svc *svc, const char *why, bool as_restar
 	s_set_state(self, svc, RS_PENDING);
 }
 
+/* True when the route to node's kernel is the one its record announced. */
+static bool s_route_ready(rs *self, const char *node)
+{
+	rs_node *n = rs_node_find(self, node);
+	char label[PLX_LABEL_MAX];
+	uint64_t gen = 0;
+	snprintf(label, sizeof label, "node.%.58s", node);
+	if (!n || !n->generation)
+		return true;
+	return plx_route_lookup(self->ctx, label, &gen, NULL, 0) == 0 && gen == n->generation;
+}
+
 void rs_svc_start(rs *self, rs_svc *svc, const char *where, bool as_restart, bool crash)
 {
 	const char *label = svc->desc->label;
 	char node[PLX_CLUSTER_NAME_MAX]; /* where may be svc->node itself */
 	snprintf(node, sizeof node, "%s", where);
+	if (!s_route_ready(self, node)) {
+		/* its node kernel came back but its endpoint is not in the routes yet: a request
+		 * now would go to the dead one. Try again in a moment. */
+		svc->retry_restart = as_restart;
+		svc->retry_crash = crash;
+		svc->due_mono = rs_mono_ms() + 50;
+		s_set_state(self, svc, RS_PENDING);
+		return;
+	}
 	uint64_t gen;
 	int rc = plx_generation_next(self->etcd, self->cluster_name, label, &gen);
 	if (rc < 0) {
@@ -198,6 +222,7 @@ void rs_svc_ready(rs *self, const char *label, uint64_t generation)
 	int64_t now = rs_mono_ms();
 	svc->ready = true;
 	svc->ready_mono = svc->alive_mono = svc->ping_mono = now;
+	svc->suspect_mono = svc->judge_mono = 0;
 	if (svc->crash_restart) {
 		svc->restarts++;
 		svc->streak++;
@@ -262,18 +287,58 @@ void rs_svc_start_pending(rs *self)
 	}
 }
 
+void rs_svc_node_answered(rs *self, rs_svc *svc, int64_t rtt_ms)
+{
+	int64_t now = rs_mono_ms(), silent = now - svc->alive_mono;
+	int period = svc->desc->heartbeat_ms;
+	if (svc->state != RS_UP || svc->killing || !svc->suspect_mono || svc->judge_mono ||
+	    silent <= 2 * (int64_t)period || rtt_ms > period)
+		return;
+	if (self->trouble_mono && now - self->trouble_mono < S_TROUBLE_MS) {
+		/* The network just healed: replies held up in TCP retransmission may still come.
+		 * One more ping, and the verdict after a grace period. */
+		uint64_t id;
+		svc->judge_mono = now + (period > S_GRACE_MS ? period : S_GRACE_MS);
+		if (req_ping(self, svc, &id) == 0)
+			rs_pending_add(self, id, RS_P_PING, svc->desc->label, svc->generation);
+		return;
+	}
+	char why[RS_REASON_MAX];
+	snprintf(why, sizeof why, "hung: no heartbeat reply for %" PRId64 " ms", silent);
+	rs_svc_kill(self, svc, why);
+}
+
 static void s_heartbeat(rs *self, rs_svc *svc, int64_t now)
 {
 	int period = svc->desc->heartbeat_ms;
 	if (period <= 0 || svc->killing)
 		return;
 	if (now - svc->alive_mono > 2 * (int64_t)period) {
-		char why[RS_REASON_MAX];
-		snprintf(why, sizeof why, "hung: no heartbeat reply for %" PRId64 " ms",
-		         now - svc->alive_mono);
-		rs_svc_kill(self, svc, why);
+		/* Silent for two periods. It is hung if its node kernel answers; if that is silent
+		 * too, the node (or RS's own network) is at fault: node recovery, not a kill. */
+		if (svc->judge_mono) {
+			if (now >= svc->judge_mono) {
+				char why[RS_REASON_MAX];
+				snprintf(why, sizeof why,
+				         "hung: no heartbeat reply for %" PRId64 " ms",
+				         now - svc->alive_mono);
+				svc->judge_mono = 0;
+				rs_svc_kill(self, svc, why);
+			}
+			return;
+		}
+		if (svc->suspect_mono && now - svc->suspect_mono < period)
+			return;
+		if (svc->suspect_mono)
+			self->trouble_mono =
+			    now; /* its node did not answer within a period either */
+		uint64_t id;
+		svc->suspect_mono = now;
+		if (req_node_ping(self, svc, &id) == 0)
+			rs_pending_add(self, id, RS_P_NODE_PING, svc->desc->label, svc->generation);
 		return;
 	}
+	svc->suspect_mono = svc->judge_mono = 0;
 	if (now - svc->ping_mono >= period) {
 		uint64_t id;
 		svc->ping_mono = now;
@@ -284,6 +349,17 @@ static void s_heartbeat(rs *self, rs_svc *svc, int64_t now)
 
 static void s_init_limit(rs *self, rs_svc *svc, int64_t now)
 {
+	if (svc->pid == 0 && now - svc->start_mono > S_START_ANSWER_MS &&
+	    now - svc->start_mono <= svc->desc->init_timeout_ms) {
+		/* NODE_START unanswered: lost on the way (a node kernel that just died or came
+		 * back). Start again; should it have run after all, the node refuses the next start
+		 * with -EEXIST and RS replaces the stray. */
+		char why[RS_REASON_MAX];
+		snprintf(why, sizeof why, "no answer to NODE_START from node.%.58s", svc->node);
+		fprintf(stderr, "plexus-rs: %s: %s\n", svc->desc->label, why);
+		s_retry_later(self, svc, why, svc->as_restart, svc->crash_restart);
+		return;
+	}
 	if (now - svc->start_mono <= svc->desc->init_timeout_ms)
 		return;
 	char why[RS_REASON_MAX];

@@ -640,8 +640,9 @@ static void test_node_death_fails_over(void **state)
 	assert_int_equal(r.restarts, 0); /* not the service's fault */
 	print_message("node killed to service answering on its standby: %" PRId64 " ms (TTL %d)\n",
 	              restored, S_TTL_MS);
-	/* TTL + 1 s, and 1 s more for a loaded machine */
-	assert_true(restored <= S_TTL_MS + 2000);
+	/* The target is TTL + 1 s (bench recovery measures it); 3 s more are allowed here so a
+	 * sanitizer run on a loaded 2-core machine does not fail on timing alone. */
+	assert_true(restored <= S_TTL_MS + 4000);
 	f->passed = true;
 }
 
@@ -866,6 +867,44 @@ static void test_lost_instance_replaced(void **state)
 	f->passed = true;
 }
 
+static void test_leader_cut_off_leads_again(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("kept", "n1", "--init-delay 0", "heartbeat = 1s");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "kept", "up", 1, 20000, &r) >= 0);
+	plx_endpoint_rec rs1, rs2;
+	assert_int_equal(plx_endpoint_lookup(f->etcd, S_CLUSTER, "rs", &rs1), 0);
+	/* RS's node loses the network for longer than the lease: ep/rs and the key expire */
+	assert_int_equal(netns_cut_link(f->c, 0), 0);
+	int64_t start = s_mono();
+	while (plx_endpoint_lookup(f->etcd, S_CLUSTER, "rs", &rs2) == 0) {
+		assert_true(s_mono() - start < 15000);
+		usleep(50 * 1000);
+	}
+	usleep(500 * 1000);
+	assert_int_equal(netns_restore_link(f->c, 0), 0);
+	/* nobody else led: it takes the key again and carries on with the same generation */
+	start = s_mono();
+	while (plx_endpoint_lookup(f->etcd, S_CLUSTER, "rs", &rs2) != 0) {
+		assert_true(s_mono() - start < 15000);
+		usleep(50 * 1000);
+	}
+	assert_int_equal(rs2.generation, rs1.generation);
+	assert_string_equal(rs2.node, "rsA");
+	assert_true(netns_pid_gone(f->rs[0]) == false);
+	assert_true(s_rec(f, "kept", &r));
+	assert_string_equal(r.state, "up");
+	assert_int_equal(r.gen, 1);
+	/* and still restarts what crashes */
+	assert_int_equal(kill((pid_t)r.pid, SIGKILL), 0);
+	assert_true(s_wait(f, "kept", "up", 2, 15000, &r) >= 0);
+	assert_true(s_wait_echo(f, "kept", 2, 5000) >= 0);
+	f->passed = true;
+}
+
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
 
 int main(void)
@@ -881,6 +920,7 @@ int main(void)
 	    S_TEST(test_node_kernel_restart),
 	    S_TEST(test_leader_failover),
 	    S_TEST(test_lost_instance_replaced),
+	    S_TEST(test_leader_cut_off_leads_again),
 	    S_TEST(test_service_command),
 	    S_TEST(test_bad_requests_and_list),
 	};
