@@ -190,6 +190,9 @@ void plx__mailbox_signal(plx_ep *ep, plx_port *port);
 int plx__wait_fds(struct pollfd *fds, int n, int timeout_ms);
 bool plx__sock_readable(void *sock);
 
+/* receive.c */
+void plx__ep_flush_mailbox(plx_ep *ep);
+
 /* endpoint.c */
 bool plx__is_owner(const plx_ep *ep);
 bool plx__address_ok(const char *address);

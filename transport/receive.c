@@ -362,6 +362,15 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	return rc;
 }
 
+/* In the owner thread: sends what other threads handed over (replies above all) without
+ * receiving anything, so that a reply given just before a server stops still leaves. */
+void plx__ep_flush_mailbox(plx_ep *ep)
+{
+	plx_port *port = plx__port_get(ep);
+	if (port && port->owner)
+		s_empty_mailbox(ep, port);
+}
+
 int plx_ep_wake(plx_ep *self)
 {
 	plx__ep_hold(self);

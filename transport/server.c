@@ -212,6 +212,7 @@ int plx_server_run(plx_server *self)
 			next_tick = plx__now_us() + (uint64_t)self->tick_ms * 1000u;
 		}
 	}
+	plx__ep_flush_mailbox(self->ep); /* replies given from other threads before the stop */
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #define TIMEOUT_MS 20000
 #define T_GUARDED  0x0901 /* a type only "rs" may send */
 #define T_COUNT    0x0902 /* answers how many calls the server has handled */
+#define T_LATE     0x0903 /* answered later, from another thread */
 
 typedef struct state {
 	plx_ctx *ctx;
@@ -30,6 +31,7 @@ typedef struct state {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int ready;
+	plx_call *late; /* a T_LATE call waiting for its answer */
 } state;
 
 static const char *const s_rs_only[] = {"rs", NULL};
@@ -58,7 +60,18 @@ static int s_do_echo(plx_call *call)
 	return -ENOENT; /* a plain status reply, no body */
 }
 
+static int s_do_late(plx_call *call)
+{
+	state *st = plx_server_arg(call->server);
+	pthread_mutex_lock(&st->lock);
+	st->late = call;
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return PLX_SUSPEND;
+}
+
 static const plx_handler s_table[] = {
+    {T_LATE, "late", s_do_late, NULL, NULL},
     {T_COUNT, "count", s_do_count, NULL, NULL},
     {T_GUARDED, "guarded", s_do_guarded, NULL, s_rs_only},
     {PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL},
@@ -179,6 +192,42 @@ static void test_trace_level_and_shutdown_are_shared_calls(void **pstate)
 	st->thread = pthread_self(); /* nothing left to join in teardown */
 }
 
+typedef struct late_client {
+	state *st;
+	int rc; /* what plx_sendrec returned: the reply's status, or an error of its own */
+	bool replied;
+} late_client;
+
+static void *s_late_client(void *arg)
+{
+	late_client *c = arg;
+	plx_msg *reply = NULL;
+	c->rc = s_call(c->st, "client", T_LATE, NULL, &reply);
+	c->replied = reply != NULL;
+	plx_msg_destroy(&reply);
+	return NULL;
+}
+
+/* A reply given from another thread right before the server is stopped still reaches the
+ * requester: the loop sends what was handed over before it returns. */
+static void test_reply_given_before_stop_is_sent(void **pstate)
+{
+	state *st = *pstate;
+	late_client c = {.st = st, .rc = 1};
+	pthread_t client;
+	assert_int_equal(pthread_create(&client, NULL, s_late_client, &c), 0);
+	pthread_mutex_lock(&st->lock);
+	while (!st->late)
+		pthread_cond_wait(&st->cond, &st->lock);
+	pthread_mutex_unlock(&st->lock);
+	plx_server *server = st->server;
+	assert_int_equal(plx_call_reply(st->late, -EALREADY, NULL, NULL, 0), 0);
+	plx_server_stop(server);
+	pthread_join(client, NULL);
+	assert_true(c.replied);
+	assert_int_equal(c.rc, -EALREADY);
+}
+
 static void test_duplicate_types_are_refused(void **pstate)
 {
 	state *st = *pstate;
@@ -211,6 +260,8 @@ int main(void)
 	                                    s_teardown),
 	    cmocka_unit_test_setup_teardown(test_trace_level_and_shutdown_are_shared_calls, s_setup,
 	                                    s_teardown_joined),
+	    cmocka_unit_test_setup_teardown(test_reply_given_before_stop_is_sent, s_setup,
+	                                    s_teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_types_are_refused, s_setup, s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

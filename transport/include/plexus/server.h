@@ -55,8 +55,9 @@ plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void 
 /* Frees the server and sets *self_p to NULL. Accepts NULL. Calls suspended at that point
  * must have been answered. */
 void plx_server_destroy(plx_server **self_p);
-/* Runs the message loop in the endpoint's owner thread until plx_server_stop or IPC_SHUTDOWN.
- * Returns 0, or a negative errno when receiving fails. */
+/* Runs the message loop in the endpoint's owner thread until plx_server_stop or IPC_SHUTDOWN;
+ * replies other threads gave before the stop are sent before it returns. Returns 0, or a
+ * negative errno when receiving fails. */
 int plx_server_run(plx_server *self);
 /* Makes plx_server_run return after the message it is handling. Thread-safe; the loop's
  * thread may destroy the server and its endpoint as soon as the loop returns (plx_ep_destroy
