@@ -95,7 +95,11 @@ char **plx_vm_argv(const plx_vm_opts *o)
 		s_push(&a, "/usr/share/ovmf/OVMF.fd");
 	}
 	if (o->interactive) {
+		/* named explicitly: with -qmp given, -nographic alone would not multiplex the
+		 * monitor (and its Ctrl-a commands) onto the console */
 		s_push(&a, "-nographic");
+		s_push(&a, "-serial");
+		s_push(&a, "mon:stdio");
 	} else {
 		s_push(&a, "-display");
 		s_push(&a, "none");
