@@ -4,14 +4,17 @@
  *
  * Entry points: plx_vm_argv, plx_vm_argv_free, plx_qcluster_new, plx_qcluster_destroy,
  * plx_qcluster_failed, plx_qcluster_start_vm, plx_qcluster_wait_nodes, plx_qcluster_dir,
- * plx_qcluster_etcd, plx_qcluster_name, plx_wait_file_text.
+ * plx_qcluster_etcd, plx_qcluster_name, plx_wait_file_text, plx_qemu_accel.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,10 +80,59 @@ static void s_push(s_argv *a, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Boots the newest /boot/vmlinuz-* under KVM for at most 5 s and returns true when the kernel
+ * printed its banner on the serial port (nested KVM can hang without a word instead). */
+static bool s_kvm_probe(void)
+{
+	char log[] = "/tmp/plexus-kvm-probe-XXXXXX";
+	int fd = mkstemp(log);
+	if (fd < 0)
+		return false;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("sh", "sh", "-c",
+		       "k=$(ls /boot/vmlinuz-* | sort -V | tail -n 1) && exec qemu-system-x86_64 "
+		       "-accel kvm -m 128 -display none -monitor none -serial stdio -no-reboot "
+		       "-kernel \"$k\" -append 'console=ttyS0 panic=-1'",
+		       (char *)NULL);
+		_exit(127);
+	}
+	bool ok = false;
+	for (int i = 0; pid > 0 && i < 50 && !ok; i++) {
+		s_sleep_ms(100);
+		char buf[4096] = "";
+		ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+		ok = n > 0 && strstr(buf, "Linux version");
+	}
+	if (pid > 0) { /* a VM stuck in KVM may take long to die: wait 2 s at most */
+		kill(pid, SIGKILL);
+		for (int i = 0; i < 20 && waitpid(pid, NULL, WNOHANG) == 0; i++)
+			s_sleep_ms(100);
+	}
+	close(fd);
+	unlink(log);
+	return ok;
+}
+
+const char *plx_qemu_accel(void)
+{
+	static const char *cached;
+	const char *env = getenv("PLEXUS_QEMU_ACCEL");
+	if (env && *env)
+		return env;
+	if (!cached)
+		cached = access("/dev/kvm", R_OK | W_OK) == 0 && s_kvm_probe() ? "kvm" : "tcg";
+	return cached;
+}
+
 char **plx_vm_argv(const plx_vm_opts *o)
 {
 	s_argv a = {0};
-	const char *accel = getenv("PLEXUS_QEMU_ACCEL");
+	const char *accel = plx_qemu_accel();
 	s_push(&a, "qemu-system-x86_64");
 	s_push(&a, "-name");
 	s_push(&a, "%s", o->name);

@@ -4,10 +4,11 @@
  *
  * Entry points: plx_vm_argv, plx_vm_argv_free, plx_qcluster_new, plx_qcluster_destroy,
  * plx_qcluster_start_vm, plx_qcluster_start_vm_direct, plx_qcluster_wait_nodes, plx_qcluster_dir,
- * plx_qcluster_etcd, plx_qcluster_failed, plx_wait_file_text.
+ * plx_qcluster_etcd, plx_qcluster_name, plx_qcluster_failed, plx_qcluster_node_generation,
+ * plx_qcluster_netns, plx_wait_file_text, plx_qemu_accel.
  *
- * Every VM runs under TCG (no -enable-kvm: nested KVM hangs on these machines; set
- * PLEXUS_QEMU_ACCEL=kvm to try it), with no display, its serial console on a unix socket
+ * Every VM runs under TCG unless a probe proved KVM works (plx_qemu_accel; nested KVM can
+ * hang), with no display, its serial console on a unix socket
  * (DIR/NAME.console) whose output is also logged to DIR/NAME.log, and a QMP socket
  * (DIR/NAME.qmp) for RS's qemu power backend.
  *
@@ -39,6 +40,11 @@ typedef struct plx_vm_opts {
 	int memory_mb;        /* default 256 */
 	bool interactive;     /* serial console and monitor on stdio (-nographic: Ctrl-a x) */
 } plx_vm_opts;
+
+/* The accelerator VMs use: $PLEXUS_QEMU_ACCEL when set; else "kvm" when /dev/kvm is there and
+ * a probe boot under KVM printed the kernel's banner within 5 s (run once per process); else
+ * "tcg". */
+const char *plx_qemu_accel(void);
 
 /* The QEMU command line for o, NULL-terminated (caller frees with plx_vm_argv_free). Returns
  * NULL with errno ENOMEM. */
