@@ -32,6 +32,9 @@
 #include "plexus/proto/ipc.pb-c.h"
 #include "rs.h"
 
+static const char *const s_foreign_sections[] = {"pxe", NULL};
+const plx_cluster_opts rs_cluster_opts = {.extra_sections = s_foreign_sections};
+
 static const char s_usage[] =
     "usage: plexus-rs --cluster-file FILE [options]\n"
     "  --cluster-file FILE  the cluster description (docs/reincarnation.md)\n"
@@ -362,7 +365,7 @@ int main(int argc, char **argv)
 		return EX_OK;
 	}
 	rs self = {.cfg = &cfg};
-	self.cluster = plx_cluster_load(cfg.cluster_file, NULL, err, sizeof err);
+	self.cluster = plx_cluster_load(cfg.cluster_file, &rs_cluster_opts, err, sizeof err);
 	if (!self.cluster) {
 		fprintf(stderr, "plexus-rs: %s\n", err);
 		return errno == EINVAL ? EX_CONFIG : EX_NOINPUT;

@@ -140,7 +140,8 @@ int do_restart(plx_call *call)
 static int s_reload(rs *self, const char *label, rs_svc **svc_p)
 {
 	char err[512];
-	plx_cluster *c = plx_cluster_load(self->cfg->cluster_file, NULL, err, sizeof err);
+	plx_cluster *c =
+	    plx_cluster_load(self->cfg->cluster_file, &rs_cluster_opts, err, sizeof err);
 	if (!c) {
 		fprintf(stderr, "plexus-rs: refresh: %s\n", err);
 		return -EINVAL;

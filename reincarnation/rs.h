@@ -304,4 +304,8 @@ int req_node_stop(rs *self, rs_svc *svc, uint64_t *id);
 int req_ping(rs *self, rs_svc *svc, uint64_t *id);
 int req_node_ping(rs *self, rs_svc *svc, uint64_t *id);
 
+/* Sections of the cluster file that belong to other tools ([pxe]: plexus pxe, plexus qemu);
+ * RS reads past them. */
+extern const plx_cluster_opts rs_cluster_opts;
+
 #endif

@@ -150,12 +150,14 @@ static int s_start_rs(fixture *f, int k, int i)
 	return netns_exec(f->c, i, argv, s_envp(), &f->rs[k]);
 }
 
-/* Writes the cluster file: the four nodes (power through the netns backend) and services. */
+/* Writes the cluster file: the four nodes (power through the netns backend) and services,
+ * with a [pxe] section as the PXE server reads from the same file (RS reads past it). */
 static void s_write_file(fixture *f, const char *services)
 {
 	FILE *fp = fopen(f->file, "w");
 	assert_non_null(fp);
 	fprintf(fp, "[cluster]\nname = %s\n\n", S_CLUSTER);
+	fprintf(fp, "[pxe]\nmode = proxy\n\n");
 	for (int i = 0; i < S_NODES; i++)
 		fprintf(fp,
 		        "[node n%d]\nmac = 02:00:00:00:00:%02x\naddr = %s\npower = netns\n"
