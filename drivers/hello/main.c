@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	/* ...then the command line, which wins. hello has no options of its own: own is NULL. */
-	int rc = plx_chardriver_args(&cfg, argc, argv, NULL, NULL, NULL, err, sizeof err);
+	int rc = plx_service_args(&cfg, argc, argv, NULL, NULL, NULL, err, sizeof err);
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "plexus-hello: %s\n", err);

@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 		ramdisks_destroy(&disks);
 		return EX_CONFIG;
 	}
-	rc = plx_blockdriver_args(&cfg, argc, argv, NULL, s_option, disks, err, sizeof err);
+	rc = plx_service_args(&cfg, argc, argv, NULL, s_option, disks, err, sizeof err);
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "plexus-memory: %s\n", err);

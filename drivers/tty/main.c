@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	options o = {.console = "stdio", .ptys = TTY_PTYS_DEFAULT};
-	int rc = plx_chardriver_args(&cfg, argc, argv, NULL, s_option, &o, err, sizeof err);
+	int rc = plx_service_args(&cfg, argc, argv, NULL, s_option, &o, err, sizeof err);
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "plexus-tty: %s\n", err);

@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 	v->fd = -1;
 	if (plx_service_cfg_env(&cfg, err, sizeof err) < 0)
 		return s_fail(v, EX_CONFIG, err);
-	int rc = plx_blockdriver_args(&cfg, argc, argv, flags, s_option, v, err, sizeof err);
+	int rc = plx_service_args(&cfg, argc, argv, flags, s_option, v, err, sizeof err);
 	if (rc < 0)
 		return s_fail(v, EX_USAGE, err);
 	if (rc == 1) {

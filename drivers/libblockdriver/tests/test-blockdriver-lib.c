@@ -5,7 +5,7 @@
  * request the library refuses, and is called with the clipped, aligned vector; open and close
  * callbacks may refuse without the count changing; ioctl argument and result bytes pass
  * through; the alarm ticks; a server takes one block driver and a driver one server; handlers
- * of a server with no block driver answer -ENXIO; plx_blockdriver_args.
+ * of a server with no block driver answer -ENXIO; plx_service_args.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -333,7 +333,7 @@ static void test_args(void **state)
 	plx_service_cfg_init(&cfg);
 	char *good[] = {"x",      "--label",     "mem",         "--disk", "0:1M",
 	                "--fast", "--disk=1:2M", "--cluster=c", NULL};
-	assert_int_equal(plx_blockdriver_args(&cfg, 8, good, flags, s_own, &o, err, sizeof err), 0);
+	assert_int_equal(plx_service_args(&cfg, 8, good, flags, s_own, &o, err, sizeof err), 0);
 	assert_string_equal(cfg.label, "mem");
 	assert_string_equal(cfg.cluster, "c");
 	assert_int_equal(o.n, 3);
@@ -341,7 +341,7 @@ static void test_args(void **state)
 	assert_string_equal(o.seen[1], "fast=");
 	assert_string_equal(o.seen[2], "disk=1:2M");
 	char *help[] = {"x", "--label", "m", "-h", NULL};
-	assert_int_equal(plx_blockdriver_args(&cfg, 4, help, flags, s_own, &o, err, sizeof err), 1);
+	assert_int_equal(plx_service_args(&cfg, 4, help, flags, s_own, &o, err, sizeof err), 1);
 	char *const bad[][3] = {{"x", "--nope", "1"}, {"x", "--disk", NULL},
 	                        {"x", "plain", NULL}, {"x", "--bad", "1"},
 	                        {"x", "--", NULL},    {"x", "--generation", "0"}};
@@ -350,8 +350,8 @@ static void test_args(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		int argc = bad[i][2] ? 3 : 2;
 		err[0] = '\0';
-		assert_int_equal(plx_blockdriver_args(&cfg, argc, (char **)bad[i], flags, s_own, &o,
-		                                      err, sizeof err),
+		assert_int_equal(plx_service_args(&cfg, argc, (char **)bad[i], flags, s_own, &o,
+		                                  err, sizeof err),
 		                 -EINVAL);
 		if (!strstr(err, why[i]))
 			fail_msg("case %zu: '%s' does not say '%s'", i, err, why[i]);

@@ -7,7 +7,7 @@
  * pending requests are capped (-EBUSY); select registrations are replaced, withdrawn, capped, and
  * reported from another thread to the right caller with minor and id; stopping answers what waits
  * with -EIO; a server takes one character driver and a driver one server; handlers with no driver
- * answer -ENXIO; plx_chardriver_args.
+ * answer -ENXIO; plx_service_args.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -542,26 +542,26 @@ static void test_args(void **state)
 	char err[256], seen[256] = "";
 	const char *flags[] = {"raw", NULL};
 	char *ok[] = {"x", "--label", "tty", "--ptys=3", "--raw", "--cluster", "c1", NULL};
-	assert_int_equal(plx_chardriver_args(&cfg, 7, ok, flags, s_own, seen, err, sizeof err), 0);
+	assert_int_equal(plx_service_args(&cfg, 7, ok, flags, s_own, seen, err, sizeof err), 0);
 	assert_string_equal(cfg.label, "tty");
 	assert_string_equal(cfg.cluster, "c1");
 	assert_string_equal(seen, "ptys=3;raw=;");
 	char *help[] = {"x", "-h", NULL};
-	assert_int_equal(plx_chardriver_args(&cfg, 2, help, NULL, NULL, NULL, err, sizeof err), 1);
+	assert_int_equal(plx_service_args(&cfg, 2, help, NULL, NULL, NULL, err, sizeof err), 1);
 	char *unknown[] = {"x", "--nope", "1", NULL};
-	assert_int_equal(plx_chardriver_args(&cfg, 3, unknown, NULL, s_own, seen, err, sizeof err),
+	assert_int_equal(plx_service_args(&cfg, 3, unknown, NULL, s_own, seen, err, sizeof err),
 	                 -EINVAL);
 	assert_string_equal(err, "unknown option --nope");
 	char *bad[] = {"x", "--bad", "1", NULL};
-	assert_int_equal(plx_chardriver_args(&cfg, 3, bad, NULL, s_own, seen, err, sizeof err),
+	assert_int_equal(plx_service_args(&cfg, 3, bad, NULL, s_own, seen, err, sizeof err),
 	                 -EINVAL);
 	assert_string_equal(err, "--bad: no");
 	char *missing[] = {"x", "--ptys", NULL};
-	assert_int_equal(plx_chardriver_args(&cfg, 2, missing, NULL, s_own, seen, err, sizeof err),
+	assert_int_equal(plx_service_args(&cfg, 2, missing, NULL, s_own, seen, err, sizeof err),
 	                 -EINVAL);
 	assert_string_equal(err, "option --ptys needs a value");
 	char *stray[] = {"x", "stray", NULL};
-	assert_int_equal(plx_chardriver_args(&cfg, 2, stray, NULL, s_own, seen, err, sizeof err),
+	assert_int_equal(plx_service_args(&cfg, 2, stray, NULL, s_own, seen, err, sizeof err),
 	                 -EINVAL);
 }
 

@@ -3,7 +3,8 @@
  * restart and stop: MINIX's SEF (system event framework) for a cluster.
  *
  * Entry points:
- *   plx_service_cfg_init, plx_service_cfg_env, plx_service_cfg_set, plx_service_usage
+ *   plx_service_cfg_init, plx_service_cfg_env, plx_service_cfg_set, plx_service_args,
+ *   plx_service_usage
  *   plx_service_new, plx_service_destroy, plx_service_publish, plx_service_run
  *   plx_service_ctx, plx_service_ep, plx_service_etcd, plx_service_ds, plx_service_config,
  *   plx_service_restarted, plx_service_state_save, plx_service_state_restore,
@@ -80,6 +81,17 @@ int plx_service_cfg_env(plx_service_cfg *cfg, char *err, size_t size);
  * not a service setting (the caller's own option), -EINVAL with err for a bad value. */
 int plx_service_cfg_set(plx_service_cfg *cfg, const char *name, const char *value, char *err,
                         size_t size);
+/* A service's own option: returns 0, -ENOENT (no such option) or -EINVAL with err set. */
+typedef int plx_service_opt_fn(void *arg, const char *name, const char *value, char *err,
+                               size_t size);
+/* Reads a service's command line into cfg (after plx_service_cfg_init and plx_service_cfg_env,
+ * so options win over the environment): "--name value" or "--name=value", service settings
+ * (plx_service_cfg_set) first, then own(arg, name, value) for the service's own options. Flags
+ * without a value are listed in flags (NULL-terminated names, may be NULL) and passed to own
+ * with value "". Returns 0, 1 for --help / -h, or -EINVAL with err naming the bad or unknown
+ * option (the caller prints usage and exits EX_USAGE). */
+int plx_service_args(plx_service_cfg *cfg, int argc, char **argv, const char *const *flags,
+                     plx_service_opt_fn *own, void *arg, char *err, size_t size);
 /* Prints the service options, one per line, for a --help text. */
 void plx_service_usage(FILE *out);
 

@@ -5,7 +5,7 @@
  *   plx_blockdriver_task (the whole life of a plain block driver)
  *   plx_blockdriver_new, plx_blockdriver_destroy, plx_blockdriver_handlers,
  *   plx_blockdriver_attach, plx_blockdriver_start, plx_blockdriver_announce,
- *   plx_blockdriver_tick, plx_blockdriver_open_count, plx_blockdriver_args
+ *   plx_blockdriver_tick, plx_blockdriver_open_count
  *
  * A driver fills a plx_blockdriver_ops with its callbacks and hands it to the library, which
  * answers the BDEV family (proto/bdev.proto, docs/protocol.md). Every request is checked at one
@@ -126,18 +126,5 @@ int plx_blockdriver_announce(plx_blockdriver *self, plx_service *svc);
 void plx_blockdriver_tick(plx_blockdriver *self);
 /* Returns the number of opens of minor not yet closed (0 for an unknown minor). */
 uint32_t plx_blockdriver_open_count(const plx_blockdriver *self, uint32_t minor);
-
-/* A driver's own option: returns 0, -ENOENT (no such option) or -EINVAL with err set. */
-typedef int plx_blockdriver_opt_fn(void *arg, const char *name, const char *value, char *err,
-                                   size_t size);
-
-/* Reads a driver's command line into cfg (after plx_service_cfg_init and plx_service_cfg_env,
- * so options win over the environment): "--name value" or "--name=value", service settings
- * (plx_service_cfg_set) first, then own(arg, name, value) for the driver's options. Flags
- * without a value are listed in flags (NULL-terminated names, may be NULL) and passed to own
- * with value "". Returns 0, 1 for --help / -h, or -EINVAL with err naming the bad or unknown
- * option (the caller prints usage and exits EX_USAGE). */
-int plx_blockdriver_args(plx_service_cfg *cfg, int argc, char **argv, const char *const *flags,
-                         plx_blockdriver_opt_fn *own, void *arg, char *err, size_t size);
 
 #endif

@@ -5,7 +5,7 @@
  *   plx_chardriver_task (the whole life of a plain character driver)
  *   plx_chardriver_new, plx_chardriver_destroy, plx_chardriver_handlers,
  *   plx_chardriver_attach, plx_chardriver_start, plx_chardriver_announce,
- *   plx_chardriver_tick, plx_chardriver_abort, plx_chardriver_args
+ *   plx_chardriver_tick, plx_chardriver_abort
  *   requests: plx_cdev_req_minor, plx_cdev_req_type, plx_cdev_req_position,
  *     plx_cdev_req_size, plx_cdev_req_flags, plx_cdev_req_id, plx_cdev_req_source,
  *     plx_cdev_req_data, plx_cdev_req_set_position, plx_cdev_req_suspend, plx_cdev_req_reply,
@@ -184,18 +184,5 @@ size_t plx_chardriver_pending(plx_chardriver *self, uint32_t minor, uint32_t typ
  * caller that selected one of them with CDEV_SEL_NOTIFY gets CDEV_SEL2_REPLY and its
  * registration ends (a dead caller's silently). Returns the number of reports sent. */
 int plx_chardriver_ready(plx_chardriver *self, uint32_t minor, uint32_t ops);
-
-/* ---- command line ---- */
-
-/* A driver's own option: returns 0, -ENOENT (no such option) or -EINVAL with err set. */
-typedef int plx_chardriver_opt_fn(void *arg, const char *name, const char *value, char *err,
-                                  size_t size);
-/* Reads a driver's command line into cfg (after plx_service_cfg_init and plx_service_cfg_env,
- * so options win): "--name value" or "--name=value", service settings first, then own for the
- * driver's options; flags (NULL-terminated names, may be NULL) take no value and reach own with
- * value "". Returns 0, 1 for --help / -h, or -EINVAL with err naming the bad or unknown option
- * (the caller prints usage and exits EX_USAGE). */
-int plx_chardriver_args(plx_service_cfg *cfg, int argc, char **argv, const char *const *flags,
-                        plx_chardriver_opt_fn *own, void *arg, char *err, size_t size);
 
 #endif

@@ -1,12 +1,13 @@
 /*
- * args.c — a driver's command line: the service options and the driver's own.
+ * service_args.c — a service's command line: the service options and the service's own.
  *
- * Entry points: plx_blockdriver_args.
+ * Entry points: plx_service_args.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include <plexus/service.h>
 
 static bool s_is_flag(const char *const *flags, const char *name)
 {
@@ -18,7 +19,7 @@ static bool s_is_flag(const char *const *flags, const char *name)
 
 /* One option; name is the text after "--" up to any '='. */
 static int s_option(plx_service_cfg *cfg, const char *name, const char *value,
-                    plx_blockdriver_opt_fn *own, void *arg, char *err, size_t size)
+                    plx_service_opt_fn *own, void *arg, char *err, size_t size)
 {
 	int rc = plx_service_cfg_set(cfg, name, value, err, size);
 	if (rc == -ENOENT)
@@ -28,8 +29,8 @@ static int s_option(plx_service_cfg *cfg, const char *name, const char *value,
 	return rc < 0 ? -EINVAL : 0;
 }
 
-int plx_blockdriver_args(plx_service_cfg *cfg, int argc, char **argv, const char *const *flags,
-                         plx_blockdriver_opt_fn *own, void *arg, char *err, size_t size)
+int plx_service_args(plx_service_cfg *cfg, int argc, char **argv, const char *const *flags,
+                     plx_service_opt_fn *own, void *arg, char *err, size_t size)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
