@@ -11,6 +11,7 @@
  * fails with -PLX_EDEADSRCDST when it is killed and replaced, and works on the new generation.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
