@@ -6,6 +6,9 @@
  * plx_server_arg, plx_server_ep, plx_call_reply.
  */
 #include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +36,14 @@ struct plx_server {
 	plx_message_fn *on_reply;
 	plx_tick_fn *on_tick;
 	int tick_ms;
+	struct {
+		_Atomic(const void *) key; /* set last, with release: value is there first */
+		_Atomic(void *) value;
+	} slots[PLX_SERVER_SLOTS];
 };
+
+/* Serializes plx_server_attach (set-up only); readers take no lock. */
+static pthread_mutex_t s_attach_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int s_do_ping(plx_call *call);
 static int s_do_shutdown(plx_call *call);
@@ -225,6 +235,32 @@ void plx_server_stop(plx_server *self)
 	atomic_store(&self->stopping, true);
 	plx_ep_wake(ep);
 	plx__ep_release(ep);
+}
+
+int plx_server_attach(plx_server *self, const void *key, void *value)
+{
+	int rc = -ENOSPC;
+	pthread_mutex_lock(&s_attach_lock);
+	for (int i = 0; i < PLX_SERVER_SLOTS; i++)
+		if (atomic_load(&self->slots[i].key) == key)
+			rc = -EBUSY;
+	for (int i = 0; i < PLX_SERVER_SLOTS && rc == -ENOSPC; i++)
+		if (!atomic_load(&self->slots[i].key)) {
+			atomic_store(&self->slots[i].value, value);
+			atomic_store_explicit(&self->slots[i].key, key, memory_order_release);
+			rc = 0;
+		}
+	pthread_mutex_unlock(&s_attach_lock);
+	return rc;
+}
+
+void *plx_server_attached(const plx_server *self, const void *key)
+{
+	for (int i = 0; i < PLX_SERVER_SLOTS; i++)
+		if (atomic_load_explicit(&((plx_server *)self)->slots[i].key,
+		                         memory_order_acquire) == key)
+			return atomic_load(&((plx_server *)self)->slots[i].value);
+	return NULL;
 }
 
 void plx_server_on_notify(plx_server *self, plx_message_fn *fn)

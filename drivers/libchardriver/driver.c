@@ -17,13 +17,7 @@
 
 #include "internal.h"
 
-#define S_ATTACH_MAX 16
-
-static struct {
-	const plx_server *server;
-	plx_chardriver *driver;
-} s_attached[S_ATTACH_MAX];
-static pthread_mutex_t s_attached_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char s_key = 0; /* this library's slot in a server (plx_server_attach) */
 
 plx_chardriver *plx_chardriver_new(const plx_chardriver_ops *ops, void *arg)
 {
@@ -41,21 +35,11 @@ plx_chardriver *plx_chardriver_new(const plx_chardriver_ops *ops, void *arg)
 	return self;
 }
 
-static void s_detach(plx_chardriver *self)
-{
-	pthread_mutex_lock(&s_attached_lock);
-	for (int i = 0; i < S_ATTACH_MAX; i++)
-		if (s_attached[i].driver == self)
-			s_attached[i].driver = NULL, s_attached[i].server = NULL;
-	pthread_mutex_unlock(&s_attached_lock);
-}
-
 void plx_chardriver_destroy(plx_chardriver **self_p)
 {
 	if (!self_p || !*self_p)
 		return;
 	plx_chardriver *self = *self_p;
-	s_detach(self);
 	cdr_selects_clear(self);
 	if (self->ops->cleanup)
 		self->ops->cleanup(self->arg);
@@ -67,13 +51,7 @@ void plx_chardriver_destroy(plx_chardriver **self_p)
 
 static plx_chardriver *s_lookup(const plx_server *server)
 {
-	plx_chardriver *found = NULL;
-	pthread_mutex_lock(&s_attached_lock);
-	for (int i = 0; i < S_ATTACH_MAX && !found; i++)
-		if (s_attached[i].server == server)
-			found = s_attached[i].driver;
-	pthread_mutex_unlock(&s_attached_lock);
-	return found;
+	return plx_server_attached(server, &s_key);
 }
 
 static void s_on_tick(plx_server *server)
@@ -85,18 +63,8 @@ static void s_on_tick(plx_server *server)
 
 int plx_chardriver_attach(plx_chardriver *self, plx_server *srv)
 {
-	int rc = -ENOSPC;
-	pthread_mutex_lock(&s_attached_lock);
-	for (int i = 0; i < S_ATTACH_MAX; i++)
-		if (s_attached[i].server == srv || s_attached[i].driver == self)
-			rc = -EBUSY;
-	for (int i = 0; i < S_ATTACH_MAX && rc == -ENOSPC; i++)
-		if (!s_attached[i].server) {
-			s_attached[i].server = srv;
-			s_attached[i].driver = self;
-			rc = 0;
-		}
-	pthread_mutex_unlock(&s_attached_lock);
+	/* a driver serves one server; a server has one driver of this kind */
+	int rc = self->server ? -EBUSY : plx_server_attach(srv, &s_key, self);
 	if (rc == 0) {
 		pthread_mutex_lock(&self->lock);
 		self->server = srv;

@@ -228,6 +228,22 @@ static void test_reply_given_before_stop_is_sent(void **pstate)
 	assert_int_equal(c.rc, -EALREADY);
 }
 
+/* Library slots: one value per key, found again by the key, a fixed number of them. */
+static void test_attach_slots(void **pstate)
+{
+	state *st = *pstate;
+	static const char keys[PLX_SERVER_SLOTS + 1] = {0};
+	int values[PLX_SERVER_SLOTS];
+	assert_null(plx_server_attached(st->server, &keys[0]));
+	for (int i = 0; i < PLX_SERVER_SLOTS; i++)
+		assert_int_equal(plx_server_attach(st->server, &keys[i], &values[i]), 0);
+	assert_int_equal(plx_server_attach(st->server, &keys[0], &values[1]), -EBUSY);
+	assert_int_equal(plx_server_attach(st->server, &keys[PLX_SERVER_SLOTS], values), -ENOSPC);
+	for (int i = 0; i < PLX_SERVER_SLOTS; i++)
+		assert_ptr_equal(plx_server_attached(st->server, &keys[i]), &values[i]);
+	assert_null(plx_server_attached(st->server, &keys[PLX_SERVER_SLOTS]));
+}
+
 static void test_duplicate_types_are_refused(void **pstate)
 {
 	state *st = *pstate;
@@ -262,6 +278,7 @@ int main(void)
 	                                    s_teardown_joined),
 	    cmocka_unit_test_setup_teardown(test_reply_given_before_stop_is_sent, s_setup,
 	                                    s_teardown),
+	    cmocka_unit_test_setup_teardown(test_attach_slots, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_types_are_refused, s_setup, s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

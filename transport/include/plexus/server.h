@@ -4,7 +4,7 @@
  *
  * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
  * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
- * plx_server_arg, plx_server_ep, plx_call_reply.
+ * plx_server_arg, plx_server_ep, plx_server_attach, plx_server_attached, plx_call_reply.
  *
  * A server declares a table from message type to handler. Before a handler runs, the library
  * has checked the message (plexus/transport.h validates frames and envelope), checked the
@@ -71,6 +71,14 @@ void plx_server_on_reply(plx_server *self, plx_message_fn *fn);
 /* Called about every period_ms from the loop (timers, heartbeats). 0 turns it off. */
 void plx_server_on_tick(plx_server *self, plx_tick_fn *fn, int period_ms);
 void *plx_server_arg(const plx_server *self);
+/* Slots where a library that adds handlers to a server (the driver libraries) keeps its state,
+ * one per key (the address of something of the library's), so that its handlers find it from
+ * call->server while plx_server_arg stays the server owner's. Set up before the loop runs; the
+ * slots go with the server. Returns 0, -EBUSY (key already attached) or -ENOSPC. */
+#define PLX_SERVER_SLOTS 4
+int plx_server_attach(plx_server *self, const void *key, void *value);
+/* Returns what was attached under key, or NULL. Any thread. */
+void *plx_server_attached(const plx_server *self, const void *key);
 plx_ep *plx_server_ep(const plx_server *self);
 
 /* Answers call with status and an optional body and data, and frees the call (unless its
