@@ -1,0 +1,193 @@
+/*
+ * plexus/plexus.h — libplexus, the system calls of Plexus for programs on any node
+ * (docs/using.md "The library").
+ *
+ * Entry points:
+ *   plexus_connect, plexus_disconnect, plexus_opts_init
+ *   files:        plexus_open, plexus_creat, plexus_close, plexus_read, plexus_write,
+ *                 plexus_pread, plexus_pwrite, plexus_lseek, plexus_fsync, plexus_sync,
+ *                 plexus_truncate, plexus_ftruncate, plexus_ioctl
+ *   descriptors:  plexus_dup, plexus_dup2, plexus_dup3, plexus_fcntl, plexus_pipe,
+ *                 plexus_pipe2, plexus_select, plexus_closeexec
+ *   names:        plexus_stat, plexus_fstat, plexus_lstat, plexus_mkdir, plexus_rmdir,
+ *                 plexus_unlink, plexus_rename, plexus_link, plexus_symlink, plexus_readlink,
+ *                 plexus_mknod, plexus_mkfifo, plexus_chmod, plexus_fchmod, plexus_chown,
+ *                 plexus_fchown, plexus_lchown, plexus_utimens, plexus_futimens, plexus_access,
+ *                 plexus_chdir, plexus_fchdir, plexus_getcwd, plexus_umask
+ *   directories:  plexus_getdents, plexus_opendir, plexus_readdir, plexus_closedir
+ *   file systems: plexus_mount, plexus_umount, plexus_statvfs, plexus_fstatvfs,
+ *                 plexus_mounts, plexus_mounts_free
+ *   processes:    plexus_ps, plexus_ps_free
+ *
+ * A plexus handle is one client process of VFS: plexus_connect finds VFS through the registry
+ * (endpoint record "vfs" unless opts name another label), makes an endpoint of its own whose
+ * record hangs on a lease of its own, and registers with VFS (VFS_REGISTER) with the process's
+ * credentials. VFS keeps the client's descriptors, working directory and umask until
+ * plexus_disconnect, or until the client's lease expires when the process dies or its node
+ * does. A program may hold several handles; each is a separate process to VFS.
+ *
+ * Calls behave as their POSIX namesakes on the descriptors and paths of the Plexus namespace:
+ * they return what POSIX says (-1 and errno on failure). Errors from the system itself map to
+ * errno too: ETIMEDOUT when VFS did not answer within the handle's timeout, EHOSTDOWN when VFS
+ * is gone (its endpoint died), EPROTO for an answer that does not parse. Calls that may wait
+ * (read on a pipe or a tty, select, opening a FIFO) wait without the timeout.
+ *
+ * Threads: every call may be made from any thread, concurrently, on one handle (each waits
+ * for its own answer). plexus_disconnect must not race other calls on the handle.
+ */
+#ifndef PLEXUS_PLEXUS_H
+#define PLEXUS_PLEXUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct plexus plexus;
+
+typedef struct plexus_opts {
+	const char *etcd;    /* etcd URL(s); NULL: $PLEXUS_ETCD, else http://127.0.0.1:2379 */
+	const char *cluster; /* NULL: $PLEXUS_CLUSTER, else "default" */
+	const char *node;    /* the node this process runs on; NULL: $PLEXUS_NODE, else hostname */
+	const char *name;    /* program name for `ps`; NULL: the process's own */
+	const char *vfs;     /* VFS's label; NULL: "vfs" */
+	int timeout_ms;      /* per call that does not wait; 0: 10000 */
+} plexus_opts;
+
+/* Fills *opts with the defaults (all NULL / 0). */
+void plexus_opts_init(plexus_opts *opts);
+/* Returns a registered client, or NULL with errno: EHOSTDOWN (no VFS record), ETIMEDOUT,
+ * ECONNREFUSED (etcd unreachable), ENOMEM. opts may be NULL. The caller owns the result. */
+plexus *plexus_connect(const plexus_opts *opts);
+/* Tells VFS the client exits (its descriptors close), frees the handle, sets *self_p to NULL.
+ * Accepts NULL. */
+void plexus_disconnect(plexus **self_p);
+
+int plexus_open(plexus *self, const char *path, int flags, ...);
+int plexus_creat(plexus *self, const char *path, mode_t mode);
+int plexus_close(plexus *self, int fd);
+ssize_t plexus_read(plexus *self, int fd, void *buf, size_t count);
+ssize_t plexus_write(plexus *self, int fd, const void *buf, size_t count);
+ssize_t plexus_pread(plexus *self, int fd, void *buf, size_t count, off_t offset);
+ssize_t plexus_pwrite(plexus *self, int fd, const void *buf, size_t count, off_t offset);
+off_t plexus_lseek(plexus *self, int fd, off_t offset, int whence);
+int plexus_fsync(plexus *self, int fd);
+int plexus_sync(plexus *self);
+int plexus_truncate(plexus *self, const char *path, off_t length);
+int plexus_ftruncate(plexus *self, int fd, off_t length);
+/* Sends request with in_size argument bytes; copies at most *out_size result bytes to out and
+ * sets *out_size to their number (out and out_size may be NULL when none are expected). */
+int plexus_ioctl(plexus *self, int fd, uint32_t request, const void *in, size_t in_size, void *out,
+                 size_t *out_size);
+
+int plexus_dup(plexus *self, int fd);
+int plexus_dup2(plexus *self, int fd, int fd2);
+int plexus_dup3(plexus *self, int fd, int fd2, int flags);
+/* F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK). */
+int plexus_fcntl(plexus *self, int fd, int cmd, ...);
+int plexus_pipe(plexus *self, int fds[2]);
+int plexus_pipe2(plexus *self, int fds[2], int flags);
+/* As select(2) over Plexus descriptors (each below FD_SETSIZE); timeout NULL waits. */
+int plexus_select(plexus *self, int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                  struct timeval *timeout);
+/* Closes the close-on-exec descriptors, as exec would; for programs that exec. */
+int plexus_closeexec(plexus *self);
+
+int plexus_stat(plexus *self, const char *path, struct stat *st);
+int plexus_fstat(plexus *self, int fd, struct stat *st);
+int plexus_lstat(plexus *self, const char *path, struct stat *st);
+int plexus_mkdir(plexus *self, const char *path, mode_t mode);
+int plexus_rmdir(plexus *self, const char *path);
+int plexus_unlink(plexus *self, const char *path);
+int plexus_rename(plexus *self, const char *oldpath, const char *newpath);
+int plexus_link(plexus *self, const char *oldpath, const char *newpath);
+int plexus_symlink(plexus *self, const char *target, const char *linkpath);
+ssize_t plexus_readlink(plexus *self, const char *path, char *buf, size_t size);
+int plexus_mknod(plexus *self, const char *path, mode_t mode, dev_t dev);
+int plexus_mkfifo(plexus *self, const char *path, mode_t mode);
+int plexus_chmod(plexus *self, const char *path, mode_t mode);
+int plexus_fchmod(plexus *self, int fd, mode_t mode);
+int plexus_chown(plexus *self, const char *path, uid_t uid, gid_t gid);
+int plexus_fchown(plexus *self, int fd, uid_t uid, gid_t gid);
+int plexus_lchown(plexus *self, const char *path, uid_t uid, gid_t gid);
+/* times NULL: both now; UTIME_NOW / UTIME_OMIT honoured; flags AT_SYMLINK_NOFOLLOW or 0. */
+int plexus_utimens(plexus *self, const char *path, const struct timespec times[2], int flags);
+int plexus_futimens(plexus *self, int fd, const struct timespec times[2]);
+int plexus_access(plexus *self, const char *path, int mode);
+int plexus_chdir(plexus *self, const char *path);
+int plexus_fchdir(plexus *self, int fd);
+char *plexus_getcwd(plexus *self, char *buf, size_t size);
+mode_t plexus_umask(plexus *self, mode_t mask);
+
+/* One directory entry. */
+struct plexus_dirent {
+	uint64_t d_ino;
+	unsigned char d_type; /* DT_* */
+	char d_name[256];
+};
+
+/* Reads entries of the directory open on fd into ents (at most n); returns how many, 0 at the
+ * end, or -1 with errno. */
+ssize_t plexus_getdents(plexus *self, int fd, struct plexus_dirent *ents, size_t n);
+
+typedef struct plexus_dir plexus_dir;
+/* As opendir/readdir/closedir. The entry readdir returns stays valid until the next call. */
+plexus_dir *plexus_opendir(plexus *self, const char *path);
+struct plexus_dirent *plexus_readdir(plexus_dir *dir);
+int plexus_closedir(plexus_dir *dir);
+
+/* Mounts the file server labelled fs over target. source: a block special file in the
+ * namespace or "label:minor" of a block driver; NULL or "" for a file server without a device.
+ * flags: MS_RDONLY or 0. */
+int plexus_mount(plexus *self, const char *source, const char *target, const char *fs,
+                 unsigned long flags);
+int plexus_umount(plexus *self, const char *target);
+int plexus_statvfs(plexus *self, const char *path, struct statvfs *buf);
+int plexus_fstatvfs(plexus *self, int fd, struct statvfs *buf);
+
+/* The mount table. */
+typedef struct plexus_mount_info {
+	char *source;
+	char *target;
+	char *fs;
+	int read_only;
+	int has_statvfs; /* the file server answered; then statvfs is filled */
+	struct statvfs statvfs;
+} plexus_mount_info;
+/* Sets *mounts to an array of *n entries (caller frees with plexus_mounts_free). 0 or -1. */
+int plexus_mounts(plexus *self, plexus_mount_info **mounts, size_t *n);
+void plexus_mounts_free(plexus_mount_info *mounts, size_t n);
+
+/* The process table: every client and its open files. */
+typedef struct plexus_proc_file {
+	int fd;
+	char *path;
+	int flags;
+	off_t position;
+} plexus_proc_file;
+typedef struct plexus_proc {
+	char *endpoint;
+	pid_t pid;
+	char *node;
+	char *name;
+	uid_t uid;
+	char *cwd;
+	plexus_proc_file *files;
+	size_t nfiles;
+} plexus_proc;
+/* Sets *procs to an array of *n entries (caller frees with plexus_ps_free). 0 or -1. */
+int plexus_ps(plexus *self, plexus_proc **procs, size_t *n);
+void plexus_ps_free(plexus_proc *procs, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
