@@ -1,0 +1,494 @@
+/*
+ * fsreq.c — FS requests, one stub each (plexus/fsreq.h).
+ *
+ * Entry points: plx_fs_new, plx_fs_destroy, plx_fs_label, plx_fs_readsuper, plx_fs_unmount,
+ * plx_fs_lookup, plx_fs_putnode, plx_fs_create, plx_fs_mkdir, plx_fs_mknod, plx_fs_slink,
+ * plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat, plx_fs_chmod,
+ * plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink, plx_fs_rmdir,
+ * plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush, plx_fs_statvfs,
+ * plx_fs_new_driver.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <plexus/fsreq.h>
+
+#include "plexus/proto/fs.pb-c.h"
+
+struct plx_fs {
+	plx_ep *ep;
+	plx_name dst;
+	int timeout_ms;
+};
+
+plx_fs *plx_fs_new(plx_ep *ep, const char *label, int timeout_ms)
+{
+	if (!ep || !label || !*label || strlen(label) >= PLX_LABEL_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	plx_fs *self = calloc(1, sizeof *self);
+	if (!self)
+		return NULL;
+	self->ep = ep;
+	snprintf(self->dst.label, sizeof self->dst.label, "%s", label);
+	self->timeout_ms = timeout_ms;
+	plx_register_types(&plexus__fs_type__descriptor);
+	return self;
+}
+
+void plx_fs_destroy(plx_fs **self_p)
+{
+	if (!self_p)
+		return;
+	free(*self_p);
+	*self_p = NULL;
+}
+
+const char *plx_fs_label(const plx_fs *self)
+{
+	return self->dst.label;
+}
+
+/* Sends one request. Returns the reply's status (or the transport's error); when it is not
+ * negative and r is not NULL, *r gets the unpacked FsReply (-EBADMSG if it does not parse) and
+ * *reply_p, when not NULL, the message (for its data frame). */
+static int s_call(plx_fs *self, uint32_t type, const ProtobufCMessage *body, const void *data,
+                  size_t size, Plexus__FsReply **r, plx_msg **reply_p)
+{
+	if (!self)
+		return -EINVAL;
+	plx_request req = {
+	    .dst = self->dst, .type = type, .body = body, .data = data, .data_size = size};
+	plx_msg *msg = NULL;
+	int rc = plx_sendrec(self->ep, &req, &msg, self->timeout_ms);
+	if (rc >= 0 && r) {
+		*r = (Plexus__FsReply *)plx_msg_unpack(msg, &plexus__fs_reply__descriptor);
+		if (!*r)
+			rc = -EBADMSG;
+	}
+	if (rc >= 0 && reply_p)
+		*reply_p = msg;
+	else
+		plx_msg_destroy(&msg);
+	return rc;
+}
+
+static void s_free(Plexus__FsReply *r)
+{
+	if (r)
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static void s_attr(const Plexus__FsAttr *a, plx_fs_attr *out)
+{
+	*out = (plx_fs_attr){.ino = a->ino,
+	                     .mode = a->mode,
+	                     .nlink = a->nlink,
+	                     .uid = a->uid,
+	                     .gid = a->gid,
+	                     .size = a->size,
+	                     .rdev = a->rdev,
+	                     .atime_sec = a->atime_sec,
+	                     .atime_nsec = a->atime_nsec,
+	                     .mtime_sec = a->mtime_sec,
+	                     .mtime_nsec = a->mtime_nsec,
+	                     .ctime_sec = a->ctime_sec,
+	                     .ctime_nsec = a->ctime_nsec,
+	                     .blocks = a->blocks,
+	                     .blksize = a->blksize,
+	                     .dev = a->dev};
+}
+
+static void s_statvfs(const Plexus__FsStatvfs *s, struct plx_fs_statvfs *out)
+{
+	*out = (struct plx_fs_statvfs){.bsize = s->bsize,
+	                               .blocks = s->blocks,
+	                               .bfree = s->bfree,
+	                               .files = s->files,
+	                               .ffree = s->ffree,
+	                               .namemax = s->namemax,
+	                               .read_only = s->read_only};
+}
+
+/* A call whose reply carries FsReply.attr: fills *out when out is not NULL. */
+static int s_attr_call(plx_fs *self, uint32_t type, const ProtobufCMessage *body, plx_fs_attr *out)
+{
+	Plexus__FsReply *r = NULL;
+	int rc = s_call(self, type, body, NULL, 0, &r, NULL);
+	if (rc < 0)
+		return rc;
+	if (!r->attr)
+		rc = -EBADMSG;
+	else if (out)
+		s_attr(r->attr, out);
+	s_free(r);
+	return rc < 0 ? rc : 0;
+}
+
+int plx_fs_readsuper(plx_fs *self, const char *driver, uint32_t minor, bool read_only, uint32_t dev,
+                     plx_fs_attr *root, struct plx_fs_statvfs *st)
+{
+	Plexus__FsReadsuper body = PLEXUS__FS_READSUPER__INIT;
+	body.driver = (char *)(driver ? driver : "");
+	body.minor = minor;
+	body.read_only = read_only;
+	body.dev = dev;
+	Plexus__FsReply *r = NULL;
+	int rc = s_call(self, PLEXUS__FS_TYPE__FS_READSUPER, &body.base, NULL, 0, &r, NULL);
+	if (rc < 0)
+		return rc;
+	if (!r->attr) {
+		s_free(r);
+		return -EBADMSG;
+	}
+	if (root)
+		s_attr(r->attr, root);
+	if (st && r->statvfs)
+		s_statvfs(r->statvfs, st);
+	else if (st)
+		memset(st, 0, sizeof *st);
+	s_free(r);
+	return 0;
+}
+
+/* A call whose reply is only a status. */
+static int s_simple(plx_fs *self, uint32_t type, const ProtobufCMessage *body)
+{
+	int rc = s_call(self, type, body, NULL, 0, NULL, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+int plx_fs_unmount(plx_fs *self)
+{
+	return s_simple(self, PLEXUS__FS_TYPE__FS_UNMOUNT, NULL);
+}
+
+int plx_fs_lookup(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out)
+{
+	if (!name)
+		return -EINVAL;
+	Plexus__FsName body = PLEXUS__FS_NAME__INIT;
+	body.dir = dir;
+	body.name = (char *)name;
+	return s_attr_call(self, PLEXUS__FS_TYPE__FS_LOOKUP, &body.base, out);
+}
+
+int plx_fs_putnode(plx_fs *self, uint64_t ino, uint32_t count)
+{
+	Plexus__FsPutnode body = PLEXUS__FS_PUTNODE__INIT;
+	body.ino = ino;
+	body.count = count;
+	return s_simple(self, PLEXUS__FS_TYPE__FS_PUTNODE, &body.base);
+}
+
+/* FS_CREATE, FS_MKDIR, FS_MKNOD, FS_SLINK, FS_NEWNODE: an FsCreate body, an attr reply. */
+static int s_create(plx_fs *self, uint32_t type, uint64_t dir, const char *name, uint32_t mode,
+                    uint64_t rdev, const char *target, uint32_t uid, uint32_t gid, plx_fs_attr *out)
+{
+	if (!name)
+		return -EINVAL;
+	Plexus__FsCred cred = PLEXUS__FS_CRED__INIT;
+	cred.uid = uid;
+	cred.gid = gid;
+	Plexus__FsCreate body = PLEXUS__FS_CREATE__INIT;
+	body.dir = dir;
+	body.name = (char *)name;
+	body.mode = mode;
+	body.cred = &cred;
+	body.rdev = rdev;
+	body.target = (char *)(target ? target : "");
+	return s_attr_call(self, type, &body.base, out);
+}
+
+int plx_fs_create(plx_fs *self, uint64_t dir, const char *name, uint32_t mode, uint32_t uid,
+                  uint32_t gid, plx_fs_attr *out)
+{
+	return s_create(self, PLEXUS__FS_TYPE__FS_CREATE, dir, name, (mode & 07777) | S_IFREG, 0,
+	                NULL, uid, gid, out);
+}
+
+int plx_fs_mkdir(plx_fs *self, uint64_t dir, const char *name, uint32_t mode, uint32_t uid,
+                 uint32_t gid, plx_fs_attr *out)
+{
+	return s_create(self, PLEXUS__FS_TYPE__FS_MKDIR, dir, name, (mode & 07777) | S_IFDIR, 0,
+	                NULL, uid, gid, out);
+}
+
+int plx_fs_mknod(plx_fs *self, uint64_t dir, const char *name, uint32_t mode, uint64_t rdev,
+                 uint32_t uid, uint32_t gid, plx_fs_attr *out)
+{
+	return s_create(self, PLEXUS__FS_TYPE__FS_MKNOD, dir, name, mode, rdev, NULL, uid, gid,
+	                out);
+}
+
+int plx_fs_slink(plx_fs *self, uint64_t dir, const char *name, const char *target, uint32_t uid,
+                 uint32_t gid, plx_fs_attr *out)
+{
+	if (!target)
+		return -EINVAL;
+	return s_create(self, PLEXUS__FS_TYPE__FS_SLINK, dir, name, S_IFLNK | 0777, 0, target, uid,
+	                gid, out);
+}
+
+int plx_fs_newnode(plx_fs *self, uint32_t mode, uint32_t uid, uint32_t gid, plx_fs_attr *out)
+{
+	return s_create(self, PLEXUS__FS_TYPE__FS_NEWNODE, 0, "", mode, 0, NULL, uid, gid, out);
+}
+
+ssize_t plx_fs_read(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, size_t size)
+{
+	if (!buf && size)
+		return -EINVAL;
+	Plexus__FsIo body = PLEXUS__FS_IO__INIT;
+	body.ino = ino;
+	body.position = pos;
+	body.size = size;
+	Plexus__FsReply *r = NULL;
+	plx_msg *reply = NULL;
+	int rc = s_call(self, PLEXUS__FS_TYPE__FS_READ, &body.base, NULL, 0, &r, &reply);
+	if (rc < 0)
+		return rc;
+	ssize_t count = (ssize_t)r->count;
+	/* A read must bring what it says, and no more than asked. */
+	if (r->count > size || reply->data_size != r->count)
+		count = -EBADMSG;
+	else if (count)
+		memcpy(buf, reply->data, (size_t)count);
+	s_free(r);
+	plx_msg_destroy(&reply);
+	return count;
+}
+
+ssize_t plx_fs_write(plx_fs *self, uint64_t ino, uint64_t pos, const void *buf, size_t size,
+                     plx_fs_attr *attr)
+{
+	if (!buf && size)
+		return -EINVAL;
+	Plexus__FsIo body = PLEXUS__FS_IO__INIT;
+	body.ino = ino;
+	body.position = pos;
+	body.size = size;
+	Plexus__FsReply *r = NULL;
+	int rc =
+	    s_call(self, PLEXUS__FS_TYPE__FS_WRITE, &body.base, size ? buf : NULL, size, &r, NULL);
+	if (rc < 0)
+		return rc;
+	ssize_t count = (ssize_t)r->count;
+	if (r->count > size)
+		count = -EBADMSG;
+	else if (attr && r->attr)
+		s_attr(r->attr, attr);
+	else if (attr)
+		count = -EBADMSG;
+	s_free(r);
+	return count;
+}
+
+int plx_fs_getdents(plx_fs *self, uint64_t dir, uint64_t cookie, size_t size, plx_fs_dirent *out,
+                    size_t max, bool *eof)
+{
+	if (!out && max)
+		return -EINVAL;
+	Plexus__FsIo body = PLEXUS__FS_IO__INIT;
+	body.ino = dir;
+	body.position = cookie;
+	body.size = size;
+	Plexus__FsReply *r = NULL;
+	int rc = s_call(self, PLEXUS__FS_TYPE__FS_GETDENTS, &body.base, NULL, 0, &r, NULL);
+	if (rc < 0)
+		return rc;
+	size_t n = r->n_dirents < max ? r->n_dirents : max;
+	for (size_t i = 0; i < n; i++) {
+		const Plexus__FsDirent *d = r->dirents[i];
+		if (!d->name || strlen(d->name) > PLX_FS_NAME_MAX) {
+			s_free(r);
+			return -EBADMSG;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const Plexus__FsDirent *d = r->dirents[i];
+		out[i].ino = d->ino;
+		out[i].next = d->next;
+		out[i].type = d->type;
+		snprintf(out[i].name, sizeof out[i].name, "%s", d->name);
+	}
+	if (eof)
+		*eof = r->eof && n == r->n_dirents; /* entries cut off here still follow */
+	s_free(r);
+	return (int)n;
+}
+
+int plx_fs_stat(plx_fs *self, uint64_t ino, plx_fs_attr *out)
+{
+	Plexus__FsIno body = PLEXUS__FS_INO__INIT;
+	body.ino = ino;
+	return s_attr_call(self, PLEXUS__FS_TYPE__FS_STAT, &body.base, out);
+}
+
+int plx_fs_chmod(plx_fs *self, uint64_t ino, uint32_t mode, plx_fs_attr *out)
+{
+	Plexus__FsSetattr body = PLEXUS__FS_SETATTR__INIT;
+	body.ino = ino;
+	body.flags = PLEXUS__FS_SETATTR_FLAG__FS_SET_MODE;
+	body.mode = mode & 07777;
+	return s_attr_call(self, PLEXUS__FS_TYPE__FS_CHMOD, &body.base, out);
+}
+
+int plx_fs_chown(plx_fs *self, uint64_t ino, uint32_t uid, uint32_t gid, plx_fs_attr *out)
+{
+	Plexus__FsSetattr body = PLEXUS__FS_SETATTR__INIT;
+	body.ino = ino;
+	if (uid != (uint32_t)-1) {
+		body.flags |= PLEXUS__FS_SETATTR_FLAG__FS_SET_UID;
+		body.uid = uid;
+	}
+	if (gid != (uint32_t)-1) {
+		body.flags |= PLEXUS__FS_SETATTR_FLAG__FS_SET_GID;
+		body.gid = gid;
+	}
+	return s_attr_call(self, PLEXUS__FS_TYPE__FS_CHOWN, &body.base, out);
+}
+
+int plx_fs_ftrunc(plx_fs *self, uint64_t ino, uint64_t size, plx_fs_attr *out)
+{
+	Plexus__FsSetattr body = PLEXUS__FS_SETATTR__INIT;
+	body.ino = ino;
+	body.flags = PLEXUS__FS_SETATTR_FLAG__FS_SET_SIZE;
+	body.size = size;
+	return s_attr_call(self, PLEXUS__FS_TYPE__FS_FTRUNC, &body.base, out);
+}
+
+int plx_fs_utime(plx_fs *self, uint64_t ino, const struct timespec times[2], plx_fs_attr *out)
+{
+	Plexus__FsSetattr body = PLEXUS__FS_SETATTR__INIT;
+	body.ino = ino;
+	if (!times) {
+		body.flags = PLEXUS__FS_SETATTR_FLAG__FS_SET_ATIME_NOW |
+		             PLEXUS__FS_SETATTR_FLAG__FS_SET_MTIME_NOW;
+	} else {
+		if (times[0].tv_nsec == UTIME_NOW) {
+			body.flags |= PLEXUS__FS_SETATTR_FLAG__FS_SET_ATIME_NOW;
+		} else if (times[0].tv_nsec != UTIME_OMIT) {
+			if (times[0].tv_nsec < 0 || times[0].tv_nsec >= 1000000000L)
+				return -EINVAL;
+			body.flags |= PLEXUS__FS_SETATTR_FLAG__FS_SET_ATIME;
+			body.atime_sec = times[0].tv_sec;
+			body.atime_nsec = (uint32_t)times[0].tv_nsec;
+		}
+		if (times[1].tv_nsec == UTIME_NOW) {
+			body.flags |= PLEXUS__FS_SETATTR_FLAG__FS_SET_MTIME_NOW;
+		} else if (times[1].tv_nsec != UTIME_OMIT) {
+			if (times[1].tv_nsec < 0 || times[1].tv_nsec >= 1000000000L)
+				return -EINVAL;
+			body.flags |= PLEXUS__FS_SETATTR_FLAG__FS_SET_MTIME;
+			body.mtime_sec = times[1].tv_sec;
+			body.mtime_nsec = (uint32_t)times[1].tv_nsec;
+		}
+	}
+	return s_attr_call(self, PLEXUS__FS_TYPE__FS_UTIME, &body.base, out);
+}
+
+int plx_fs_link(plx_fs *self, uint64_t dir, const char *name, uint64_t ino)
+{
+	if (!name)
+		return -EINVAL;
+	Plexus__FsLink body = PLEXUS__FS_LINK__INIT;
+	body.dir = dir;
+	body.name = (char *)name;
+	body.ino = ino;
+	return s_simple(self, PLEXUS__FS_TYPE__FS_LINK, &body.base);
+}
+
+static int s_name(plx_fs *self, uint32_t type, uint64_t dir, const char *name)
+{
+	if (!name)
+		return -EINVAL;
+	Plexus__FsName body = PLEXUS__FS_NAME__INIT;
+	body.dir = dir;
+	body.name = (char *)name;
+	return s_simple(self, type, &body.base);
+}
+
+int plx_fs_unlink(plx_fs *self, uint64_t dir, const char *name)
+{
+	return s_name(self, PLEXUS__FS_TYPE__FS_UNLINK, dir, name);
+}
+
+int plx_fs_rmdir(plx_fs *self, uint64_t dir, const char *name)
+{
+	return s_name(self, PLEXUS__FS_TYPE__FS_RMDIR, dir, name);
+}
+
+int plx_fs_rename(plx_fs *self, uint64_t old_dir, const char *old_name, uint64_t new_dir,
+                  const char *new_name)
+{
+	if (!old_name || !new_name)
+		return -EINVAL;
+	Plexus__FsRename body = PLEXUS__FS_RENAME__INIT;
+	body.old_dir = old_dir;
+	body.old_name = (char *)old_name;
+	body.new_dir = new_dir;
+	body.new_name = (char *)new_name;
+	return s_simple(self, PLEXUS__FS_TYPE__FS_RENAME, &body.base);
+}
+
+ssize_t plx_fs_rdlink(plx_fs *self, uint64_t ino, char *buf, size_t size)
+{
+	if (!buf && size)
+		return -EINVAL;
+	Plexus__FsIno body = PLEXUS__FS_INO__INIT;
+	body.ino = ino;
+	Plexus__FsReply *r = NULL;
+	int rc = s_call(self, PLEXUS__FS_TYPE__FS_RDLINK, &body.base, NULL, 0, &r, NULL);
+	if (rc < 0)
+		return rc;
+	const char *target = r->target ? r->target : "";
+	ssize_t len = (ssize_t)strlen(target);
+	if (size)
+		snprintf(buf, size, "%s", target);
+	s_free(r);
+	return len;
+}
+
+int plx_fs_sync(plx_fs *self)
+{
+	return s_simple(self, PLEXUS__FS_TYPE__FS_SYNC, NULL);
+}
+
+int plx_fs_fsync(plx_fs *self, uint64_t ino)
+{
+	Plexus__FsIno body = PLEXUS__FS_INO__INIT;
+	body.ino = ino;
+	return s_simple(self, PLEXUS__FS_TYPE__FS_FSYNC, &body.base);
+}
+
+int plx_fs_flush(plx_fs *self)
+{
+	return s_simple(self, PLEXUS__FS_TYPE__FS_FLUSH, NULL);
+}
+
+int plx_fs_statvfs(plx_fs *self, struct plx_fs_statvfs *out)
+{
+	Plexus__FsReply *r = NULL;
+	int rc = s_call(self, PLEXUS__FS_TYPE__FS_STATVFS, NULL, NULL, 0, &r, NULL);
+	if (rc < 0)
+		return rc;
+	rc = r->statvfs ? 0 : -EBADMSG;
+	if (r->statvfs && out)
+		s_statvfs(r->statvfs, out);
+	s_free(r);
+	return rc;
+}
+
+int plx_fs_new_driver(plx_fs *self, const char *driver, uint64_t generation)
+{
+	if (!driver)
+		return -EINVAL;
+	Plexus__FsNewDriver body = PLEXUS__FS_NEW_DRIVER__INIT;
+	body.driver = (char *)driver;
+	body.generation = generation;
+	return s_simple(self, PLEXUS__FS_TYPE__FS_NEW_DRIVER, &body.base);
+}
