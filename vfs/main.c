@@ -1,0 +1,279 @@
+/*
+ * main.c — plexus-vfs, the virtual file system server: the one namespace every client process
+ * of the cluster sees (docs/vfs.md).
+ *
+ * Entry points: main.
+ *
+ * The life of a service (drivers/memory/main.c): options, plx_service_new, the worker pool,
+ * the root file system and further mounts from the options (waiting for their file servers to
+ * appear), the devices side's start, the watch on ep/ that cleans up after dead clients, then
+ * publish and run the loop until IPC_SHUTDOWN or SIGTERM.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vfs.h"
+
+#define S_MOUNTS_MAX 16
+
+typedef struct s_mount_opt {
+	char fs[PLX_LABEL_MAX];
+	char driver[PLX_LABEL_MAX];
+	uint32_t minor;
+	char path[VFS_PATH_MAX];
+} s_mount_opt;
+
+typedef struct s_opts {
+	vfs *vfs;
+	s_mount_opt root;
+	bool has_root;
+	s_mount_opt mounts[S_MOUNTS_MAX];
+	int nmounts;
+	int workers;
+	int wait_s; /* how long to wait for a file server at start */
+} s_opts;
+
+static void s_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: plexus-vfs [options]\n\n"
+	        "The virtual file system server: path resolution, descriptors, mounts; file\n"
+	        "servers (plexus-mfs, plexus-pfs) hold the files (docs/vfs.md).\n\n"
+	        "VFS options:\n"
+	        "  --root FS_LABEL          the file server instance of the root file system\n"
+	        "  --root-dev DRIVER:MINOR  the block device it serves (omit for none)\n"
+	        "  --mount FS_LABEL:DRIVER:MINOR:/path\n"
+	        "                           a further mount at start (DRIVER and MINOR may be\n"
+	        "                           empty for a file server without a device); repeat\n"
+	        "  --workers N              worker threads (default %d)\n"
+	        "  --fs-timeout MS          a file server call unanswered by then fails -EIO\n"
+	        "                           (default %d)\n"
+	        "  --wait S                 how long to wait at start for the file servers of\n"
+	        "                           the mounts to appear (default 30)\n"
+	        "  --help                   this text\n",
+	        VFS_WORKERS, VFS_FS_TIMEOUT_MS);
+	vfs_dev_usage(out);
+	fputc('\n', out);
+	plx_service_usage(out);
+}
+
+/* Parses DRIVER:MINOR into m (an empty DRIVER or "" means no device). */
+static int s_dev(const char *value, s_mount_opt *m)
+{
+	const char *colon = strchr(value, ':');
+	size_t len = colon ? (size_t)(colon - value) : strlen(value);
+	if (len >= sizeof m->driver)
+		return -EINVAL;
+	memcpy(m->driver, value, len);
+	m->driver[len] = '\0';
+	if (!colon)
+		return len == 0 ? 0 : -EINVAL;
+	char *end;
+	unsigned long minor = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || minor > UINT32_MAX || (len > 0 && colon[1] == '\0'))
+		return -EINVAL;
+	m->minor = (uint32_t)minor;
+	return 0;
+}
+
+/* FS_LABEL:DRIVER:MINOR:/path */
+static int s_mount_opt_parse(const char *value, s_mount_opt *m)
+{
+	const char *c1 = strchr(value, ':');
+	if (!c1 || (size_t)(c1 - value) >= sizeof m->fs || c1 == value)
+		return -EINVAL;
+	memcpy(m->fs, value, (size_t)(c1 - value));
+	m->fs[c1 - value] = '\0';
+	const char *c2 = strchr(c1 + 1, ':');
+	const char *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
+	if (!c3 || c3[1] != '/' || strlen(c3 + 1) >= sizeof m->path)
+		return -EINVAL;
+	char dev[PLX_LABEL_MAX + 16];
+	if ((size_t)(c3 - c1 - 1) >= sizeof dev)
+		return -EINVAL;
+	memcpy(dev, c1 + 1, (size_t)(c3 - c1 - 1));
+	dev[c3 - c1 - 1] = '\0';
+	if (strcmp(dev, ":") == 0)
+		dev[0] = '\0';
+	strcpy(m->path, c3 + 1);
+	return s_dev(dev, m);
+}
+
+static int s_option(void *arg, const char *name, const char *value, char *err, size_t size)
+{
+	s_opts *o = arg;
+	int rc = 0;
+	if (strcmp(name, "root") == 0) {
+		if (strlen(value) == 0 || strlen(value) >= sizeof o->root.fs)
+			rc = -EINVAL;
+		else
+			strcpy(o->root.fs, value), o->has_root = true;
+	} else if (strcmp(name, "root-dev") == 0) {
+		rc = s_dev(value, &o->root);
+	} else if (strcmp(name, "mount") == 0) {
+		rc = o->nmounts < S_MOUNTS_MAX ? s_mount_opt_parse(value, &o->mounts[o->nmounts++])
+		                               : -EINVAL;
+	} else if (strcmp(name, "workers") == 0) {
+		o->workers = atoi(value);
+		rc = o->workers >= 1 && o->workers <= 1024 ? 0 : -EINVAL;
+	} else if (strcmp(name, "fs-timeout") == 0) {
+		o->vfs->fs_timeout_ms = atoi(value);
+		rc = o->vfs->fs_timeout_ms >= 1 ? 0 : -EINVAL;
+	} else if (strcmp(name, "wait") == 0) {
+		o->wait_s = atoi(value);
+		rc = o->wait_s >= 0 ? 0 : -EINVAL;
+	} else {
+		return vfs_dev_option(o->vfs, name, value, err, size);
+	}
+	if (rc < 0)
+		snprintf(err, size, "--%s %s: bad value", name, value);
+	return rc;
+}
+
+static double s_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Mounts m (target NULL: the root), retrying while its file server has not appeared yet. */
+static int s_mount(vfs *v, const s_mount_opt *m, const char *target, int wait_s)
+{
+	vfs_req req;
+	memset(&req, 0, sizeof req);
+	req.vfs = v; /* root credentials: cred all zero */
+	char source[PLX_LABEL_MAX + 16] = "";
+	if (m->driver[0])
+		snprintf(source, sizeof source, "%s:%u", m->driver, m->minor);
+	double deadline = s_now() + wait_s;
+	for (;;) {
+		int rc = vfs_mount_fs(&req, m->fs, source, m->driver, m->minor, false, target);
+		if (rc != -PLX_EDEADSRCDST && rc != -ETIMEDOUT && rc != -ENXIO)
+			return rc;
+		if (s_now() >= deadline)
+			return rc;
+		usleep(200 * 1000);
+	}
+}
+
+static int s_mount_all(vfs *v, const s_opts *o, char *err, size_t size)
+{
+	if (o->has_root) {
+		int rc = s_mount(v, &o->root, NULL, o->wait_s);
+		if (rc < 0) {
+			snprintf(err, size, "mounting the root %s: %s", o->root.fs,
+			         plx_strerror(rc));
+			return rc;
+		}
+	}
+	for (int i = 0; i < o->nmounts; i++) {
+		int rc = s_mount(v, &o->mounts[i], o->mounts[i].path, o->wait_s);
+		if (rc < 0) {
+			snprintf(err, size, "mounting %s on %s: %s", o->mounts[i].fs,
+			         o->mounts[i].path, plx_strerror(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void s_on_reply(plx_server *srv, plx_msg *msg)
+{
+	vfs_dev_on_reply(plx_server_arg(srv), msg);
+}
+
+static void s_on_notify(plx_server *srv, plx_msg *msg)
+{
+	vfs_dev_on_notify(plx_server_arg(srv), msg);
+}
+
+/* Starts everything, publishes, runs; returns 0 or a negative errno with err set. */
+static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
+{
+	size_t n;
+	const plx_handler *table = vfs_table(&n);
+	v->ep = plx_service_ep(v->svc);
+	v->srv = plx_server_new(v->ep, table, n, v);
+	if (!v->srv)
+		return snprintf(err, size, "server: %s", strerror(errno)), -errno;
+	plx_server_on_reply(v->srv, s_on_reply);
+	plx_server_on_notify(v->srv, s_on_notify);
+	v->workers = vfs_workers_new(v, o->workers);
+	if (!v->workers)
+		return snprintf(err, size, "workers: %s", strerror(errno)), -errno;
+	int rc = vfs_dev_start(v);
+	if (rc < 0)
+		return snprintf(err, size, "devices: %s", plx_strerror(rc)), rc;
+	if ((rc = s_mount_all(v, o, err, size)) < 0)
+		return rc;
+	if ((rc = vfs_procs_watch(v)) < 0)
+		return snprintf(err, size, "watching ep/: %s", plx_strerror(rc)), rc;
+	if ((rc = plx_service_publish(v->svc, "up")) < 0)
+		return snprintf(err, size, "publishing the endpoint: %s", plx_strerror(rc)), rc;
+	fprintf(stderr, "plexus-vfs: %s/%llu serving at %s (%s start, %d workers)\n",
+	        plx_service_config(v->svc)->label,
+	        (unsigned long long)plx_ep_name(v->ep)->generation, plx_ep_address(v->ep),
+	        plx_service_restarted(v->svc) ? "restart" : "fresh", o->workers);
+	rc = plx_service_run(v->svc, v->srv);
+	if (rc < 0)
+		snprintf(err, size, "message loop: %s", plx_strerror(rc));
+	return rc;
+}
+
+/* Undoes s_serve in reverse. */
+static void s_teardown(vfs *v)
+{
+	vfs_workers_destroy(&v->workers);
+	vfs_dev_stop(v);
+	vfs_procs_unwatch(v);
+	vfs_procs_clear(v);
+	vfs_mounts_clear(v);
+	plx_server_destroy(&v->srv);
+}
+
+int main(int argc, char **argv)
+{
+	char err[1024];
+	static vfs v;
+	if (vfs_init(&v) < 0)
+		return EX_OSERR;
+	s_opts o = {.vfs = &v, .workers = VFS_WORKERS, .wait_s = 30};
+	plx_service_cfg cfg;
+	plx_service_cfg_init(&cfg);
+	snprintf(cfg.label, sizeof cfg.label, "vfs");
+	int rc = plx_service_cfg_env(&cfg, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "plexus-vfs: %s\n", err);
+		return EX_CONFIG;
+	}
+	rc = plx_service_args(&cfg, argc, argv, NULL, s_option, &o, err, sizeof err);
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "plexus-vfs: %s\n", err);
+		s_usage(rc < 0 ? stderr : stdout);
+		return rc < 0 ? EX_USAGE : EX_OK;
+	}
+	plx_register_types(&plexus__vfs_type__descriptor);
+	plx_register_types(&plexus__fs_type__descriptor);
+	v.svc = plx_service_new(&cfg, err, sizeof err);
+	if (!v.svc) {
+		fprintf(stderr, "plexus-vfs: %s\n", err);
+		return errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+	}
+	rc = s_serve(&v, &o, err, sizeof err);
+	s_teardown(&v);
+	plx_service_destroy(&v.svc);
+	vfs_fini(&v);
+	if (rc < 0) {
+		fprintf(stderr, "plexus-vfs: %s\n", err);
+		return EX_SOFTWARE;
+	}
+	fprintf(stderr, "plexus-vfs: stopped\n");
+	return EX_OK;
+}

@@ -1,0 +1,374 @@
+/*
+ * vfs.h — plexus-vfs's tables and the context every handler gets (docs/vfs.md).
+ *
+ * Entry points (by file):
+ *   main.c      the service: options, start, publish, run
+ *   table.c     vfs_table: message type -> do_<call>
+ *   worker.c    vfs_workers_new, vfs_workers_destroy, vfs_workers_submit
+ *   proc.c      vfs_proc_find, vfs_proc_put, vfs_procs_watch, do_register, do_exit, do_ps
+ *   filedesc.c  vfs_fd_get, vfs_fd_install, vfs_fd_alloc, vfs_fd_close, vfs_fds_close_all,
+ *               do_dup, do_dup2, do_fcntl, do_exec
+ *   filp.c      vfs_filp_new, vfs_filp_hold, vfs_filp_put
+ *   vnode.c     vfs_vnode_get, vfs_vnode_hold, vfs_vnode_put, vfs_vnode_attr_set
+ *   path.c      vfs_path_resolve, vfs_path_parent
+ *   mount.c     vfs_mount_* , do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts
+ *   protect.c   vfs_may, do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask
+ *   fileops.c   vfs_fileops_lookup (fileops.h)
+ *   request.c   VFS-side helpers around the FS family stubs (plexus/fsreq.h)
+ *   open.c, read.c, link.c, stat.c, time.c, misc.c: the do_<call> handlers named after them
+ *   device.c, dmap.c, pipe.c, select.c, recovery.c, gc.c, events.c: character and block
+ *               special files, the device map, pipes and FIFOs, select, driver recovery (the
+ *               hooks at the end of this file)
+ *
+ * The server is one process: the main loop thread receives every message and hands each VFS
+ * call to a worker thread (worker.c); it never blocks. A worker runs the call's do_<call> and
+ * answers it, or the handler returns PLX_SUSPEND having taken the call (a pipe read that waits,
+ * select): then whoever finishes it answers with vfs_req_reply / plx_call_reply, from any
+ * thread, and no worker is held meanwhile.
+ *
+ * Tables and their references (all counts are protected by vfs->lock):
+ *   vfs_proc   one per registered client (endpoint label + generation); its fd slots hold
+ *              filp references, its cwd a vnode reference.
+ *   vfs_filp   an open file description: open flags, position, the vnode; one reference per
+ *              fd slot pointing at it (dup shares) and one per call using it.
+ *   vfs_vnode  one per (mount, inode) VFS holds; one reference per filp, cwd, mount (root and
+ *              covered directory) and call using it. fs_refs counts the references the file
+ *              server gave VFS (one per FS_LOOKUP/CREATE/MKDIR/MKNOD/SLINK answered); they go
+ *              back with one FS_PUTNODE when the last VFS reference is put.
+ *   vfs_mount  one per mounted file system: its file server label, device number, root vnode
+ *              and the vnode it covers.
+ *
+ * LOCKING ORDER (take left before right; never the other way):
+ *
+ *     proc->lock  ->  filp->lock  ->  vnode->io  ->  vnode->lock  ->  vfs->lock
+ *
+ *   vfs->lock    (mutex, leaf) the table memberships and every reference count: the proc list,
+ *                the vnode hash, the mount table, filp/vnode/proc refcounts. Held only for a
+ *                few instructions; NEVER across a message to anyone.
+ *   proc->lock   (mutex) one client's fd slots, cwd, umask and credentials. Held to look an fd
+ *                up (taking a filp reference) or to install one; not across messages.
+ *   filp->lock   (mutex) the open file description's position and status flags. Held across
+ *                the file server's read/write so read/write/lseek on one description are
+ *                atomic as POSIX wants; this stalls only users of that description.
+ *   vnode->io    (rwlock) shared for reads, exclusive for writes and truncation, so a write
+ *                (O_APPEND included) lands whole and two clients writing one file see POSIX
+ *                results. Held across FS_READ/FS_WRITE/FS_FTRUNC of that inode only.
+ *   vnode->lock  (mutex) the cached attributes (attr). Short.
+ * No lock is shared between mounts, so a slow file server stalls only calls touching its own
+ * files. Path resolution holds vnode references, never vnode locks, between components.
+ */
+#ifndef VFS_VFS_H
+#define VFS_VFS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <plexus/fsreq.h>
+#include <plexus/proto/fs.pb-c.h>
+#include <plexus/proto/vfs.pb-c.h>
+#include <plexus/server.h>
+#include <plexus/service.h>
+#include <plexus/transport.h>
+
+#define VFS_OPEN_MAX      256  /* descriptors per client */
+#define VFS_PATH_MAX      4096 /* bytes of a path, with the NUL (ENAMETOOLONG past it) */
+#define VFS_NAME_MAX      255  /* bytes of a component (ENAMETOOLONG past it) */
+#define VFS_SYMLOOP_MAX   40   /* symbolic links followed in one resolution (ELOOP past it) */
+#define VFS_NGROUPS_MAX   64   /* supplementary groups kept per client */
+#define VFS_MOUNT_MAX     64
+#define VFS_IO_MAX        (1024 * 1024) /* bytes per FS_READ/FS_WRITE (larger calls loop) */
+#define VFS_WORKERS       16            /* default worker threads */
+#define VFS_FS_TIMEOUT_MS 30000         /* a file server call not answered by then: -EIO */
+
+struct vfs_fileops;
+struct vfs_mount;
+
+/* The cached attributes of an inode: the file server's answer (plexus/fsreq.h). */
+typedef plx_fs_attr vfs_attr;
+
+/* One inode VFS holds. ino and mount never change; attr under lock. */
+typedef struct vfs_vnode {
+	struct vfs_mount *mount; /* the file system it lives on */
+	uint64_t ino;
+	int refs;         /* VFS references (vfs->lock) */
+	uint32_t fs_refs; /* references the file server gave us (vfs->lock) */
+	struct vfs_mount
+	    *mounted;         /* a file system mounted on this directory, or NULL (vfs->lock) */
+	pthread_mutex_t lock; /* attr */
+	pthread_rwlock_t io;  /* reads shared, writes and truncation exclusive */
+	vfs_attr attr;
+	void *dev_state; /* the devices side's per-vnode state (a pipe's buffer), or NULL */
+	struct vfs_vnode *hash_next;
+} vfs_vnode;
+
+/* One mounted file system. Fields but refs/busy never change while it is in the table. */
+typedef struct vfs_mount {
+	uint32_t dev;               /* the device number VFS gave it: st_dev of its files */
+	char fs[PLX_LABEL_MAX];     /* file server label */
+	char source[VFS_PATH_MAX];  /* as given to mount ("" for none) */
+	char target[VFS_PATH_MAX];  /* the absolute path it is mounted on */
+	char driver[PLX_LABEL_MAX]; /* block driver label ("" for none) */
+	plx_fs *client;             /* the file server's stubs (any thread) */
+	uint32_t minor;
+	bool read_only;
+	vfs_vnode *root;    /* its root directory (one reference) */
+	vfs_vnode *covered; /* the directory it covers (one reference), NULL for "/" */
+	bool unmounting;    /* vfs->lock: an umount is under way; lookups into it fail -EBUSY */
+} vfs_mount;
+
+/* An open file description. vnode, ops, mode and path never change; flags and position under
+ * lock. */
+typedef struct vfs_filp {
+	int refs;             /* vfs->lock */
+	pthread_mutex_t lock; /* position, flags */
+	int mode;             /* O_RDONLY, O_WRONLY or O_RDWR */
+	int flags;            /* status flags: O_APPEND, O_NONBLOCK (F_SETFL) */
+	int64_t position;
+	vfs_vnode *vnode;              /* one reference */
+	const struct vfs_fileops *ops; /* by the vnode's type (fileops.h) */
+	void *priv;                    /* the ops' per-open state (device, pipe end), or NULL */
+	char *path;                    /* as opened, for VFS_PS */
+} vfs_filp;
+
+/* One descriptor slot. */
+typedef struct vfs_fd {
+	vfs_filp *filp; /* NULL: free */
+	int fdflags;    /* FD_CLOEXEC */
+} vfs_fd;
+
+/* One client. name and ep never change; the rest under lock. */
+typedef struct vfs_proc {
+	plx_name ep;          /* the client's endpoint: label + generation */
+	int refs;             /* vfs->lock: table membership + calls in flight */
+	bool gone;            /* vfs->lock: out of the table (VFS_EXIT or its record vanished) */
+	pthread_mutex_t lock; /* everything below */
+	uint32_t pid;
+	char node[PLX_NODE_MAX];
+	char name[64];
+	uint32_t uid, gid;   /* effective */
+	uint32_t ruid, rgid; /* real (VFS_ACCESS) */
+	uint32_t groups[VFS_NGROUPS_MAX];
+	int ngroups;
+	uint32_t umask;
+	vfs_vnode *cwd; /* one reference */
+	char *cwd_path; /* absolute */
+	vfs_fd fds[VFS_OPEN_MAX];
+	struct vfs_proc *next;
+} vfs_proc;
+
+/* Credentials a call runs with (copied from its proc at the start of the call). */
+typedef struct vfs_cred {
+	uint32_t uid, gid;
+	uint32_t groups[VFS_NGROUPS_MAX];
+	int ngroups;
+} vfs_cred;
+
+typedef struct vfs_workers vfs_workers;
+
+/* The server: one per process. */
+typedef struct vfs {
+	plx_service *svc;
+	plx_server *srv;
+	plx_ep *ep; /* the service's endpoint; any thread may sendrec/asynsend/reply on it */
+	vfs_workers *workers;
+	pthread_mutex_t lock; /* leaf lock: see above */
+	vfs_proc *procs;
+	vfs_vnode **vnodes; /* hash by (mount, ino) */
+	size_t nbuckets;
+	vfs_mount *mounts[VFS_MOUNT_MAX]; /* mounts[0] is "/" once mounted; NULL slots free */
+	uint32_t next_dev;
+	int fs_timeout_ms;
+	void *dev;   /* the devices side's state (device.c/dmap.c/...), or NULL */
+	void *watch; /* proc.c: the watch on ep/ */
+} vfs;
+
+/* One client call being handled: what every do_<call> gets. */
+typedef struct vfs_req {
+	vfs *vfs;
+	plx_call *call;     /* the request; answered once, by the worker or by the taker */
+	vfs_proc *proc;     /* the caller's table entry (one reference), NULL for VFS_REGISTER */
+	vfs_cred cred;      /* the caller's effective credentials */
+	const plx_msg *msg; /* call->msg */
+	ProtobufCMessage *body; /* call->body: VfsPath, VfsFd, ... per the table */
+	/* What the worker answers with when the handler returns 0 or an error: */
+	Plexus__VfsReply reply;
+	Plexus__FsAttr reply_stat;
+	Plexus__FsStatvfs reply_statvfs;
+	void *data; /* reply data frame (e.g. VFS_READ's bytes), freed with data_free */
+	size_t data_size;
+	void (*data_free)(void *);
+	void (*cleanup)(struct vfs_req *req); /* frees what the handler hung on reply, or NULL */
+	void *cleanup_arg;
+} vfs_req;
+
+typedef int vfs_handler_fn(vfs_req *req);
+
+/* ---- vnode.c: the server state ---- */
+
+/* Sets up v's locks and tables (v zeroed). Returns 0 or -ENOMEM. */
+int vfs_init(vfs *v);
+/* Frees what vfs_init made (every table empty by then). */
+void vfs_fini(vfs *v);
+
+/* ---- table.c ---- */
+
+/* The server's dispatch table (every VFS_* type); *n gets its length. */
+const plx_handler *vfs_table(size_t *n);
+
+/* ---- worker.c ---- */
+
+/* Starts n worker threads. NULL with errno on failure. */
+vfs_workers *vfs_workers_new(vfs *v, int n);
+/* Stops the threads (after the calls they are running) and frees the pool. Calls still queued
+ * are answered -ESHUTDOWN. Accepts NULL. */
+void vfs_workers_destroy(vfs_workers **self_p);
+/* Queues call for fn on a worker; never blocks. Returns 0 or -ENOMEM. */
+int vfs_workers_submit(vfs_workers *self, plx_call *call, vfs_handler_fn *fn);
+/* Answers a call whose handler returned PLX_SUSPEND (taken calls): status, body and data as
+ * plx_call_reply. Any thread; exactly once. */
+int vfs_req_reply(plx_call *call, int32_t status, const Plexus__VfsReply *reply, const void *data,
+                  size_t size);
+
+/* ---- proc.c ---- */
+
+/* Returns the table entry of the client with endpoint ep with one reference, or NULL. */
+vfs_proc *vfs_proc_find(vfs *v, const plx_name *ep);
+/* Puts a reference from vfs_proc_find; the last one frees the entry. Accepts NULL. */
+void vfs_proc_put(vfs *v, vfs_proc *p);
+/* Starts watching ep/ so a client whose endpoint record vanishes is cleaned up. 0 or -errno. */
+int vfs_procs_watch(vfs *v);
+/* Stops that watch. */
+void vfs_procs_unwatch(vfs *v);
+/* Forgets every client (shutdown): all their files closed. */
+void vfs_procs_clear(vfs *v);
+/* Copies p's credentials into cred (takes p->lock). */
+void vfs_proc_cred(vfs_proc *p, vfs_cred *cred);
+
+/* ---- filedesc.c ---- */
+
+/* Returns the filp on descriptor fd of p with one reference (vfs_filp_put it), or NULL when fd
+ * is not open (-EBADF for the caller). */
+vfs_filp *vfs_fd_get(vfs *v, vfs_proc *p, int fd);
+/* Puts filp on the lowest free descriptor >= min of p (taking a reference of its own) with
+ * fdflags (FD_CLOEXEC or 0). Returns the descriptor, or -EMFILE, -EINVAL. */
+int vfs_fd_install(vfs *v, vfs_proc *p, vfs_filp *filp, int min, int fdflags);
+/* Closes descriptor fd of p. Returns 0 or -EBADF. */
+int vfs_fd_close(vfs *v, vfs_proc *p, int fd);
+/* Closes every descriptor of p (with cloexec_only, those with FD_CLOEXEC only). */
+void vfs_fds_close_all(vfs *v, vfs_proc *p, bool cloexec_only);
+
+/* ---- filp.c ---- */
+
+/* Returns a new description of vnode (taking a vnode reference of its own) with one reference,
+ * open flags (O_ACCMODE and status flags) and ops; NULL on ENOMEM. path may be NULL. */
+vfs_filp *vfs_filp_new(vfs *v, vfs_vnode *vn, int oflags, const struct vfs_fileops *ops,
+                       const char *path);
+void vfs_filp_hold(vfs *v, vfs_filp *f);
+/* Puts a reference; the last one calls ops->release, puts the vnode and frees f. NULL ok. */
+void vfs_filp_put(vfs *v, vfs_filp *f);
+
+/* ---- vnode.c ---- */
+
+/* Returns the vnode of (m, attr->ino) with one reference, creating it when VFS has none, and
+ * records one more file server reference on it (the caller got attr from a call that gave one:
+ * lookup, create, mkdir, mknod, slink, readsuper). Its attributes become attr. NULL on ENOMEM
+ * (the file server reference is then given back). */
+vfs_vnode *vfs_vnode_get(vfs *v, vfs_mount *m, const vfs_attr *attr);
+void vfs_vnode_hold(vfs *v, vfs_vnode *vn);
+/* Puts a reference; with the last, the file server references go back (FS_PUTNODE) and the
+ * vnode is freed. Accepts NULL. Never call with any vnode lock held. */
+void vfs_vnode_put(vfs *v, vfs_vnode *vn);
+/* Replaces the cached attributes from a file server answer (dev set from the mount). */
+void vfs_vnode_attr_set(vfs_vnode *vn, const vfs_attr *attr);
+/* Copies the cached attributes. */
+void vfs_vnode_attr(vfs_vnode *vn, vfs_attr *out);
+/* Fills an FsAttr (for replies) from a vfs_attr. */
+void vfs_attr_to_fs(const vfs_attr *a, Plexus__FsAttr *out);
+
+/* ---- path.c ---- */
+
+#define VFS_PATH_NOFOLLOW 1 /* do not follow a symbolic link in the last component */
+#define VFS_PATH_DIR      2 /* the result must be a directory (a trailing '/' implies it) */
+
+/* Resolves path for req's caller (relative paths from its cwd). Sets *out to the vnode with one
+ * reference. Returns 0 or -ENOENT, -ENOTDIR, -EACCES, -ELOOP, -ENAMETOOLONG, -EIO, ... */
+int vfs_path_resolve(vfs_req *req, const char *path, int flags, vfs_vnode **out);
+/* Resolves all of path but its last component: sets *dir (one reference) to the directory and
+ * copies the last component into name (VFS_NAME_MAX + 1 bytes). "/" and paths ending in "." or
+ * ".." answer -EINVAL (callers map it: mkdir "/" is -EEXIST). *trailing_slash says whether the
+ * path ended in '/'. Returns 0 or as vfs_path_resolve. */
+int vfs_path_parent(vfs_req *req, const char *path, vfs_vnode **dir, char *name,
+                    bool *trailing_slash);
+/* Looks name up in directory dir (search permission checked; mount points crossed both ways;
+ * no symbolic link followed): sets *out with one reference. */
+int vfs_path_lookup(vfs_req *req, vfs_vnode *dir, const char *name, vfs_vnode **out);
+/* The absolute path of the call's cwd joined with path, "." and ".." folded lexically; NULL on
+ * ENOMEM. The caller frees it. For getcwd/VFS_PS bookkeeping. */
+char *vfs_path_absolute(vfs_req *req, const char *path);
+
+/* ---- protect.c ---- */
+
+#define VFS_MAY_READ  4
+#define VFS_MAY_WRITE 2
+#define VFS_MAY_EXEC  1
+/* Checks that cred may access vn as want (VFS_MAY_* bits): owner, group (and supplementary
+ * groups), other; root bypasses all but execute (which needs some x bit or a directory).
+ * Returns 0 or -EACCES. Write to a read-only mount: -EROFS. */
+int vfs_may(const vfs_cred *cred, vfs_vnode *vn, int want);
+
+/* ---- mount.c ---- */
+
+/* Mounts file server fs (device driver:minor, "" for none) on target (NULL: as "/"). Returns
+ * 0 or a negative errno; the file server answered FS_READSUPER. For main.c's options and
+ * do_mount. */
+int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *driver,
+                 uint32_t minor, bool read_only, const char *target);
+/* The root mount's root vnode with one reference, or NULL when nothing is mounted. */
+vfs_vnode *vfs_root(vfs *v);
+/* Unmounts every file system (shutdown), leaves first. */
+void vfs_mounts_clear(vfs *v);
+
+/* ---- the do_<call> handlers (table.c) ---- */
+
+vfs_handler_fn do_register, do_exit, do_ps;
+vfs_handler_fn do_open, do_close, do_mkdir, do_mknod, do_mkfifo;
+vfs_handler_fn do_read, do_write, do_pread, do_pwrite, do_lseek, do_getdents, do_ioctl;
+vfs_handler_fn do_stat, do_fstat, do_lstat;
+vfs_handler_fn do_rmdir, do_unlink, do_rename, do_link, do_symlink, do_readlink;
+vfs_handler_fn do_truncate, do_ftruncate, do_fsync, do_sync;
+vfs_handler_fn do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask;
+vfs_handler_fn do_utimens, do_futimens;
+vfs_handler_fn do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts;
+vfs_handler_fn do_dup, do_dup2, do_fcntl, do_exec;
+vfs_handler_fn do_chdir, do_fchdir, do_getcwd;
+/* The devices side's (pipe.c, select.c); table.c has weak -ENOSYS stand-ins until they land. */
+vfs_handler_fn do_pipe, do_select;
+
+/* ---- hooks the devices side (device.c, dmap.c, events.c, recovery.c) implements ----
+ * table.c holds weak defaults so the server links without them. */
+
+/* A service option of theirs (e.g. a device map entry): 0, -ENOENT (not theirs), -EINVAL. */
+int vfs_dev_option(vfs *v, const char *name, const char *value, char *err, size_t size);
+/* Called before the endpoint is published (set up the device map, watch drv.*). 0 or -errno. */
+int vfs_dev_start(vfs *v);
+/* Called after the loop ended, before the tables are cleared. */
+void vfs_dev_stop(vfs *v);
+/* The main loop's asynsend replies (requests to character drivers) and notifies; the callee
+ * owns msg. Runs in the loop thread: must not block. */
+void vfs_dev_on_reply(vfs *v, plx_msg *msg);
+void vfs_dev_on_notify(vfs *v, plx_msg *msg);
+/* The block driver serving device number rdev (a block special file used as mount source):
+ * copies its label into label (PLX_LABEL_MAX). Returns 0 or -ENXIO. */
+int vfs_dmap_block(vfs *v, uint64_t rdev, char *label);
+/* Called with the vnode of a special file or FIFO when its last VFS reference goes (free
+ * dev_state). */
+void vfs_dev_vnode_release(vfs *v, vfs_vnode *vn);
+
+/* Usage lines for the devices side's options (--help). */
+void vfs_dev_usage(FILE *out);
+
+#endif

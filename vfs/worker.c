@@ -1,0 +1,157 @@
+/*
+ * worker.c — the worker threads that run VFS calls (MINIX VFS's worker threads).
+ *
+ * Entry points: vfs_workers_new, vfs_workers_destroy, vfs_workers_submit, vfs_req_reply.
+ *
+ * The main loop thread only queues: every VFS call goes on one FIFO queue and a free worker
+ * takes it, finds the caller's process table entry (-ESRCH when it has none, but for
+ * VFS_REGISTER), runs the handler and answers with what the handler left in the vfs_req,
+ * unless the handler took the call (PLX_SUSPEND).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfs.h"
+
+typedef struct s_job {
+	plx_call *call;
+	vfs_handler_fn *fn;
+	struct s_job *next;
+} s_job;
+
+struct vfs_workers {
+	vfs *vfs;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	s_job *head, *tail;
+	bool stopping;
+	int n;
+	pthread_t *threads;
+};
+
+int vfs_req_reply(plx_call *call, int32_t status, const Plexus__VfsReply *reply, const void *data,
+                  size_t size)
+{
+	return plx_call_reply(call, status, reply ? &reply->base : NULL, data, size);
+}
+
+/* Runs one call on this worker. */
+static void s_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
+{
+	vfs_req req;
+	memset(&req, 0, sizeof req);
+	req.vfs = v;
+	req.call = call;
+	req.msg = call->msg;
+	req.body = call->body;
+	plexus__vfs_reply__init(&req.reply);
+	plexus__fs_attr__init(&req.reply_stat);
+	plexus__fs_statvfs__init(&req.reply_statvfs);
+	int rc;
+	req.proc = vfs_proc_find(v, &call->msg->source);
+	if (!req.proc && fn != do_register) {
+		rc = -ESRCH;
+	} else {
+		if (req.proc)
+			vfs_proc_cred(req.proc, &req.cred);
+		rc = fn(&req);
+	}
+	if (rc != PLX_SUSPEND)
+		vfs_req_reply(call, rc, rc >= 0 ? &req.reply : NULL, rc >= 0 ? req.data : NULL,
+		              rc >= 0 ? req.data_size : 0);
+	if (req.data && req.data_free)
+		req.data_free(req.data);
+	if (req.cleanup)
+		req.cleanup(&req);
+	vfs_proc_put(v, req.proc);
+}
+
+static void *s_thread(void *arg)
+{
+	vfs_workers *self = arg;
+	pthread_mutex_lock(&self->lock);
+	for (;;) {
+		while (!self->head && !self->stopping)
+			pthread_cond_wait(&self->cond, &self->lock);
+		if (!self->head)
+			break;
+		s_job *job = self->head;
+		self->head = job->next;
+		if (!self->head)
+			self->tail = NULL;
+		pthread_mutex_unlock(&self->lock);
+		s_run(self->vfs, job->call, job->fn);
+		free(job);
+		pthread_mutex_lock(&self->lock);
+	}
+	pthread_mutex_unlock(&self->lock);
+	return NULL;
+}
+
+vfs_workers *vfs_workers_new(vfs *v, int n)
+{
+	vfs_workers *self = calloc(1, sizeof *self);
+	if (!self || n < 1 || !(self->threads = calloc((size_t)n, sizeof *self->threads))) {
+		free(self);
+		errno = n < 1 ? EINVAL : ENOMEM;
+		return NULL;
+	}
+	self->vfs = v;
+	pthread_mutex_init(&self->lock, NULL);
+	pthread_cond_init(&self->cond, NULL);
+	for (; self->n < n; self->n++) {
+		if (pthread_create(&self->threads[self->n], NULL, s_thread, self) != 0) {
+			vfs_workers_destroy(&self);
+			errno = EAGAIN;
+			return NULL;
+		}
+	}
+	return self;
+}
+
+void vfs_workers_destroy(vfs_workers **self_p)
+{
+	vfs_workers *self = self_p ? *self_p : NULL;
+	if (!self)
+		return;
+	pthread_mutex_lock(&self->lock);
+	s_job *queued = self->head;
+	self->head = self->tail = NULL;
+	self->stopping = true;
+	pthread_cond_broadcast(&self->cond);
+	pthread_mutex_unlock(&self->lock);
+	for (int i = 0; i < self->n; i++)
+		pthread_join(self->threads[i], NULL);
+	while (queued) {
+		s_job *next = queued->next;
+		plx_call_reply(queued->call, -ESHUTDOWN, NULL, NULL, 0);
+		free(queued);
+		queued = next;
+	}
+	pthread_cond_destroy(&self->cond);
+	pthread_mutex_destroy(&self->lock);
+	free(self->threads);
+	free(self);
+	*self_p = NULL;
+}
+
+int vfs_workers_submit(vfs_workers *self, plx_call *call, vfs_handler_fn *fn)
+{
+	s_job *job = malloc(sizeof *job);
+	if (!job)
+		return -ENOMEM;
+	job->call = call;
+	job->fn = fn;
+	job->next = NULL;
+	pthread_mutex_lock(&self->lock);
+	if (self->tail)
+		self->tail->next = job;
+	else
+		self->head = job;
+	self->tail = job;
+	pthread_cond_signal(&self->cond);
+	pthread_mutex_unlock(&self->lock);
+	return 0;
+}
