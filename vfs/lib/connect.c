@@ -1,0 +1,188 @@
+/*
+ * connect.c — a process becomes a client of VFS, and stops being one.
+ *
+ * Entry points: plexus_opts_init, plexus_connect, plexus_disconnect.
+ *
+ * A handle is an identity of its own, as a service has one (plexus/service.h), without the
+ * service's signal handling: a label c-<node>-<pid>-<n> (n counts the handles this process
+ * made), the next generation of that label, an endpoint bound on tcp, and its record
+ * ep/<label> on a lease of the handle's own, so that VFS forgets the client when the process
+ * or its node dies. The endpoint cache keeps VFS's route current, so a call pending on a VFS
+ * that died fails at once. Then VFS_REGISTER tells VFS the process's credentials.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+static atomic_uint s_handles;
+
+void plexus_opts_init(plexus_opts *opts)
+{
+	memset(opts, 0, sizeof *opts);
+}
+
+static const char *s_or(const char *given, const char *env, const char *dflt)
+{
+	if (given && *given)
+		return given;
+	const char *value = env ? getenv(env) : NULL;
+	return value && *value ? value : dflt;
+}
+
+/* ECONNREFUSED for every way etcd can be out of reach, as plexus.h says. */
+static int s_etcd_errno(int rc)
+{
+	return rc == -EHOSTUNREACH || rc == -ECONNREFUSED ? -ECONNREFUSED : rc;
+}
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The label, generation and bound endpoint; returns 0 or a negative errno. */
+static int s_endpoint(plexus *self, const char *node)
+{
+	unsigned n = atomic_fetch_add(&s_handles, 1) + 1;
+	snprintf(self->label, sizeof self->label, "c-%.32s-%ld-%u", node, (long)getpid(), n);
+	int rc = plx_generation_next(self->etcd, self->cluster, self->label, &self->generation);
+	if (rc < 0)
+		return s_etcd_errno(rc);
+	if (!(self->ep = plx_ep_new(self->ctx, self->label, self->generation)))
+		return -errno;
+	const char *addr = s_or(NULL, "PLEXUS_ADDR", "127.0.0.1");
+	char bind[PLX_ADDRESS_MAX];
+	snprintf(bind, sizeof bind, "tcp://%.64s:*", addr);
+	return plx_ep_bind(self->ep, bind);
+}
+
+/* Writes ep/<label> on the handle's lease. */
+static int s_publish(plexus *self, const char *node)
+{
+	plx_endpoint_rec rec = {.generation = self->generation, .pid = getpid()};
+	snprintf(rec.label, sizeof rec.label, "%s", self->label);
+	snprintf(rec.node, sizeof rec.node, "%s", node);
+	snprintf(rec.address, sizeof rec.address, "%s", plx_ep_address(self->ep));
+	snprintf(rec.state, sizeof rec.state, "client");
+	rec.start_time = s_now_ms();
+	int rc = plx_endpoint_publish(self->etcd, self->cluster, &rec, plx_lease_id(self->lease));
+	if (rc == 0)
+		self->published = true;
+	return s_etcd_errno(rc);
+}
+
+/* VFS_REGISTER with the process's credentials. */
+static int s_register(plexus *self, const char *node, const char *name)
+{
+	gid_t groups[256];
+	int ngroups = getgroups(256, groups);
+	uint32_t gids[256];
+	for (int i = 0; i < ngroups; i++)
+		gids[i] = groups[i];
+	mode_t mask = umask(022);
+	umask(mask);
+	Plexus__VfsRegister reg = PLEXUS__VFS_REGISTER__INIT;
+	reg.pid = (uint32_t)getpid();
+	reg.node = (char *)node;
+	reg.name = (char *)name;
+	reg.uid = geteuid();
+	reg.gid = getegid();
+	reg.ruid = getuid();
+	reg.rgid = getgid();
+	reg.n_groups = ngroups > 0 ? (size_t)ngroups : 0;
+	reg.groups = gids;
+	reg.umask = mask;
+	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_REGISTER, &reg.base, NULL, 0,
+	                          self->timeout_ms, NULL);
+	if (rc >= 0)
+		self->registered = true;
+	return rc < 0 ? (int)rc : 0;
+}
+
+/* Everything but the registration; returns 0 or a negative errno. */
+static int s_start(plexus *self, const plexus_opts *opts, const char *node)
+{
+	plx_etcd_opts eo = {.endpoints = s_or(opts->etcd, "PLEXUS_ETCD", PLX_ETCD_DEFAULT_URL)};
+	if (!(self->ctx = plx_ctx_new()) || !(self->etcd = plx_etcd_new(&eo)))
+		return errno ? -errno : -ENOMEM;
+	self->chunk_max = PLEXUS__CHUNK_MAX;
+	plexus__set_chunk_max(self, PLEXUS__CHUNK_MAX);
+	if (!(self->lease = plx_lease_new(self->etcd, PLEXUS__LEASE_TTL)))
+		return s_etcd_errno(-errno);
+	int rc = s_endpoint(self, node);
+	if (rc < 0)
+		return rc;
+	if (!(self->cache = plx_epcache_new(self->etcd, self->cluster, self->ctx)))
+		return s_etcd_errno(-errno);
+	if (plx_route_lookup(self->ctx, self->vfs, NULL, NULL, 0) < 0)
+		return -EHOSTDOWN; /* no VFS record */
+	return s_publish(self, node);
+}
+
+plexus *plexus_connect(const plexus_opts *opts)
+{
+	plexus_opts none;
+	if (!opts) {
+		plexus_opts_init(&none);
+		opts = &none;
+	}
+	plexus *self = calloc(1, sizeof *self);
+	if (!self)
+		return NULL;
+	snprintf(self->cluster, sizeof self->cluster, "%s",
+	         s_or(opts->cluster, "PLEXUS_CLUSTER", "default"));
+	snprintf(self->vfs, sizeof self->vfs, "%s", s_or(opts->vfs, NULL, "vfs"));
+	self->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : PLEXUS__TIMEOUT_MS;
+	char host[PLX_NODE_MAX] = "local";
+	gethostname(host, sizeof host - 1);
+	const char *node = s_or(opts->node, "PLEXUS_NODE", host);
+	const char *name = s_or(opts->name, NULL, program_invocation_short_name);
+	int rc = s_start(self, opts, node);
+	if (rc == 0)
+		rc = s_register(self, node, name);
+	if (rc < 0) {
+		plexus_disconnect(&self);
+		errno = -rc;
+		return NULL;
+	}
+	return self;
+}
+
+/* Forgets the label's generation counter too: nobody else ever uses the label. */
+static void s_withdraw(plexus *self)
+{
+	if (!self->published)
+		return;
+	(void)plx_endpoint_withdraw(self->etcd, self->cluster, self->label, self->generation);
+	char key[256];
+	snprintf(key, sizeof key, "/plexus/%s/gen/%s", self->cluster, self->label);
+	(void)plx_etcd_delete(self->etcd, key, false);
+}
+
+void plexus_disconnect(plexus **self_p)
+{
+	plexus *self = self_p ? *self_p : NULL;
+	if (!self)
+		return;
+	if (self->registered)
+		(void)plexus__call(self, PLEXUS__VFS_TYPE__VFS_EXIT, NULL, NULL, 0,
+		                   self->timeout_ms, NULL);
+	if (self->etcd)
+		s_withdraw(self);
+	plx_epcache_destroy(&self->cache);
+	plx_lease_destroy(&self->lease, true);
+	plx_ep_destroy(&self->ep);
+	plx_etcd_destroy(&self->etcd);
+	plx_ctx_destroy(&self->ctx);
+	free(self);
+	*self_p = NULL;
+}

@@ -1,0 +1,124 @@
+/*
+ * fs.c — file systems: mounting, unmounting, their statistics and the mount table.
+ *
+ * Entry points: plexus_mount, plexus_umount, plexus_statvfs, plexus_fstatvfs, plexus_mounts,
+ * plexus_mounts_free.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "client.h"
+
+int plexus_mount(plexus *self, const char *source, const char *target, const char *fs,
+                 unsigned long flags)
+{
+	int rc = plexus__check_path(target);
+	if (rc == 0 && !fs)
+		rc = -EFAULT;
+	if (rc == 0 && (flags & ~(unsigned long)MS_RDONLY))
+		rc = -EINVAL;
+	if (rc < 0)
+		return plexus__fail(rc);
+	Plexus__VfsMount req = PLEXUS__VFS_MOUNT__INIT;
+	req.source = (char *)(source ? source : "");
+	req.target = (char *)target;
+	req.fs = (char *)fs;
+	req.read_only = (flags & MS_RDONLY) != 0;
+	int64_t r = plexus__call(self, PLEXUS__VFS_TYPE__VFS_MOUNT, &req.base, NULL, 0,
+	                         self->timeout_ms, NULL);
+	return r < 0 ? plexus__fail(r) : 0;
+}
+
+int plexus_umount(plexus *self, const char *target)
+{
+	int rc = plexus__check_path(target);
+	if (rc < 0)
+		return plexus__fail(rc);
+	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
+	req.path = (char *)target;
+	req.path2 = "";
+	int64_t r = plexus__call(self, PLEXUS__VFS_TYPE__VFS_UMOUNT, &req.base, NULL, 0,
+	                         self->timeout_ms, NULL);
+	return r < 0 ? plexus__fail(r) : 0;
+}
+
+/* A call answered by a statvfs. */
+static int s_statvfs(plexus *self, uint32_t type, const ProtobufCMessage *req, struct statvfs *buf)
+{
+	if (!buf)
+		return plexus__fail(-EFAULT);
+	plexus__answer ans;
+	int64_t rc = plexus__call(self, type, req, NULL, 0, self->timeout_ms, &ans);
+	if (rc < 0)
+		return plexus__fail(rc);
+	bool ok = ans.reply->statvfs != NULL;
+	if (ok)
+		plexus__statvfs_from(ans.reply->statvfs, buf);
+	plexus__answer_free(&ans);
+	return ok ? 0 : plexus__fail(-EPROTO);
+}
+
+int plexus_statvfs(plexus *self, const char *path, struct statvfs *buf)
+{
+	int rc = plexus__check_path(path);
+	if (rc < 0)
+		return plexus__fail(rc);
+	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
+	req.path = (char *)path;
+	return s_statvfs(self, PLEXUS__VFS_TYPE__VFS_STATVFS, &req.base, buf);
+}
+
+int plexus_fstatvfs(plexus *self, int fd, struct statvfs *buf)
+{
+	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
+	req.fd = fd;
+	return s_statvfs(self, PLEXUS__VFS_TYPE__VFS_FSTATVFS, &req.base, buf);
+}
+
+/* Copies one entry; returns false when out of memory. */
+static bool s_mount_copy(const Plexus__VfsMountInfo *in, plexus_mount_info *out)
+{
+	out->source = strdup(in->source);
+	out->target = strdup(in->target);
+	out->fs = strdup(in->fs);
+	out->read_only = in->read_only;
+	out->has_statvfs = in->statvfs != NULL;
+	plexus__statvfs_from(in->statvfs, &out->statvfs);
+	return out->source && out->target && out->fs;
+}
+
+int plexus_mounts(plexus *self, plexus_mount_info **mounts, size_t *n)
+{
+	if (!mounts || !n)
+		return plexus__fail(-EFAULT);
+	plexus__answer ans;
+	int64_t rc =
+	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_MOUNTS, NULL, NULL, 0, self->timeout_ms, &ans);
+	if (rc < 0)
+		return plexus__fail(rc);
+	size_t count = ans.reply->n_mounts;
+	plexus_mount_info *list = calloc(count ? count : 1, sizeof *list);
+	bool ok = list != NULL;
+	for (size_t i = 0; ok && i < count; i++)
+		ok = s_mount_copy(ans.reply->mounts[i], &list[i]);
+	plexus__answer_free(&ans);
+	if (!ok) {
+		plexus_mounts_free(list, count);
+		return plexus__fail(-ENOMEM);
+	}
+	*mounts = list;
+	*n = count;
+	return 0;
+}
+
+void plexus_mounts_free(plexus_mount_info *mounts, size_t n)
+{
+	for (size_t i = 0; mounts && i < n; i++) {
+		free(mounts[i].source);
+		free(mounts[i].target);
+		free(mounts[i].fs);
+	}
+	free(mounts);
+}
