@@ -10,6 +10,7 @@ cmake --install "$build" --prefix "$prefix" > /dev/null
 pc=$(find "$prefix" -name plexus-transport.pc -printf '%h\n' | head -n 1)
 [ -n "$pc" ] || { echo "no plexus-transport.pc installed under $prefix"; exit 1; }
 export PKG_CONFIG_PATH=$pc
-flags=$(pkg-config --cflags --libs plexus-registry plexus-transport)
+flags=$(pkg-config --cflags --libs plexus plexus-registry plexus-transport)
+export LD_LIBRARY_PATH=$(pkg-config --variable=libdir plexus) # libplexus.so
 cc -std=gnu17 -Wall -Wextra -Werror "$src/tests/install/uses-installed.c" -o "$prefix/uses-installed" $flags
 "$prefix/uses-installed"

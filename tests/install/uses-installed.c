@@ -1,11 +1,14 @@
 /*
  * uses-installed.c — a program built only from what `cmake --install` puts in a prefix:
- * headers, static libraries and pkg-config files. It runs a sendrec over inproc.
+ * headers, static libraries and pkg-config files. It runs a sendrec over inproc, and asks
+ * libplexus for a client of an etcd that is not there.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <plexus/ds.h>
+#include <plexus/plexus.h>
 #include <plexus/transport.h>
 
 int main(void)
@@ -30,6 +33,10 @@ int main(void)
 		rc = plx_receive(client, &msg, 5000);
 	int ok = rc == 0 && msg->request_id == id && msg->data_size == 2 &&
 	         memcmp(msg->data, "hi", 2) == 0;
+	plexus_opts opts;
+	plexus_opts_init(&opts);
+	opts.etcd = "http://127.0.0.1:9"; /* nothing listens there */
+	ok = ok && !plexus_connect(&opts) && errno == ECONNREFUSED;
 	printf("installed library: %s\n", ok ? "round trip ok" : plx_strerror(rc));
 	plx_msg_destroy(&msg);
 	plx_ep_destroy(&client);
