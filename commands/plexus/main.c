@@ -15,6 +15,7 @@
 #include <plexus/node_cli.h>
 #include <plexus/registry_cli.h>
 #include <plexus/rs_cli.h>
+#include <plexus/up_cli.h>
 
 #include "commands.h"
 
@@ -29,6 +30,9 @@ static int s_help(int argc, char **argv);
 static int s_version(int argc, char **argv);
 
 static const command s_commands[] = {
+    {"up", "[--tour|--no-tour] ...", "boot a single-node Plexus here and open its shell",
+     plx_up_cli},
+    {"down", "[--state-dir DIR]", "stop everything plexus up started", plx_down_cli},
     {"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli},
     {"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli},
     {"node", "ls", "the nodes: address, age, load, services", plx_node_cli},

@@ -1,0 +1,478 @@
+/*
+ * boot.c — `plexus up`'s boot sequence: a private etcd, the data disk image, the cluster
+ * description, a node kernel per node, RS, then every service as RS brings it up, each step
+ * printed with its time; a step that fails names itself and shows its log's last lines.
+ *
+ * Entry points: up_boot, up_svc_get, up_print_status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <plexus/cluster.h>
+#include <plexus/endpoint.h>
+#include <plexus/etcd.h>
+
+#include "up.h"
+
+#define UP_IMAGE_SIZE (64LL * 1024 * 1024)
+#define UP_POLL_MS    50
+
+/* What one boot needs along the way. */
+typedef struct s_boot {
+	const up_opts *o;
+	up_state *st;
+	int64_t t0;
+	plx_etcd *etcd;
+	plx_cluster *cluster;
+	char logs[PATH_MAX + 16];
+	char cluster_file[PATH_MAX + 16];
+} s_boot;
+
+static void s_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void s_step(s_boot *b, const char *what, const char *node, uint64_t generation)
+{
+	char gen[32] = "";
+	if (generation)
+		snprintf(gen, sizeof gen, "generation %llu", (unsigned long long)generation);
+	if (!b->o->quiet)
+		printf("  %-10s %-8s %-16s %6lld ms\n", what, node ? node : "", gen,
+		       (long long)(up_mono_ms() - b->t0));
+	fflush(stdout);
+}
+
+/* A failed step: what, where, and the log's last lines. Returns code. */
+static int s_fail(s_boot *b, int code, const char *log, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int s_fail(s_boot *b, int code, const char *log, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fprintf(stderr, "plexus up: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	if (log) {
+		char path[PATH_MAX * 2];
+		snprintf(path, sizeof path, "%s/%s.log", b->logs, log);
+		up_log_tail(stderr, path, 10);
+	}
+	return code;
+}
+
+/* Records a started process in the state file. */
+static int s_record(s_boot *b, const char *name, pid_t pid)
+{
+	int rc = up_state_add_proc(b->st, name, pid);
+	return rc < 0 ? rc : up_state_save(b->st);
+}
+
+static int s_spawn(s_boot *b, const char *name, char *const argv[], pid_t *pid)
+{
+	char log[PATH_MAX * 2];
+	snprintf(log, sizeof log, "%s/%s.log", b->logs, name);
+	int rc = up_spawn(log, argv, pid);
+	if (rc < 0)
+		return rc;
+	return s_record(b, name, *pid);
+}
+
+/* Starts etcd on 127.0.0.1 and waits until it answers. */
+static int s_etcd(s_boot *b)
+{
+	char bin[PATH_MAX], data[PATH_MAX + 8], url[64], peer[64], cluster[96], token[64];
+	const char *env = getenv("PLEXUS_ETCD_BIN");
+	snprintf(bin, sizeof bin, "%s", env && *env ? env : "/usr/bin/etcd");
+	if (access(bin, X_OK) < 0 && up_find_program("etcd", bin, sizeof bin) < 0)
+		return s_fail(b, EX_UNAVAILABLE, NULL,
+		              "etcd: no etcd program (apt-get install "
+		              "etcd-server)");
+	int port = b->o->port > 0 ? b->o->port : up_free_port(b->o->port < 0 ? 0 : 2379);
+	int peer_port = up_free_port(0);
+	if (port < 0 || peer_port < 0)
+		return s_fail(b, EX_OSERR, NULL, "etcd: no free port: %s", strerror(-port));
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	snprintf(peer, sizeof peer, "http://127.0.0.1:%d", peer_port);
+	snprintf(cluster, sizeof cluster, "plexus=%s", peer);
+	snprintf(token, sizeof token, "plexus-up-%d-%lld", (int)getpid(), (long long)up_now_ms());
+	snprintf(data, sizeof data, "%s/etcd", b->st->dir);
+	char *const argv[] = {bin,      "--name",
+	                      "plexus", "--data-dir",
+	                      data,     "--listen-client-urls",
+	                      url,      "--advertise-client-urls",
+	                      url,      "--listen-peer-urls",
+	                      peer,     "--initial-advertise-peer-urls",
+	                      peer,     "--initial-cluster",
+	                      cluster,  "--initial-cluster-state",
+	                      "new",    "--initial-cluster-token",
+	                      token,    "--heartbeat-interval",
+	                      "50",     "--election-timeout",
+	                      "500",    "--logger",
+	                      "zap",    "--log-outputs",
+	                      "stderr", NULL};
+	pid_t pid;
+	snprintf(b->st->etcd, sizeof b->st->etcd, "%s", url);
+	int rc = s_spawn(b, "etcd", argv, &pid);
+	if (rc < 0)
+		return s_fail(b, EX_OSERR, NULL, "etcd: cannot start %s: %s", bin, strerror(-rc));
+	plx_etcd_opts eo = {.endpoints = url, .timeout_ms = 1000};
+	b->etcd = plx_etcd_new(&eo);
+	if (!b->etcd)
+		return s_fail(b, EX_SOFTWARE, NULL, "etcd: %s", strerror(errno));
+	int64_t deadline = up_mono_ms() + b->o->timeout_ms;
+	for (;;) {
+		plx_kvs *kvs = NULL;
+		rc = plx_etcd_range(b->etcd, "/plexus-up-probe", &kvs);
+		plx_kvs_free(&kvs);
+		if (rc >= 0)
+			break;
+		int status;
+		if (up_reap(pid, &status))
+			return s_fail(b, EX_UNAVAILABLE, "etcd",
+			              "etcd on %s (127.0.0.1) exited before it answered", url);
+		if (up_mono_ms() > deadline)
+			return s_fail(b, EX_UNAVAILABLE, "etcd",
+			              "etcd on %s did not answer within %d ms", url,
+			              b->o->timeout_ms);
+		s_sleep_ms(UP_POLL_MS);
+	}
+	s_step(b, "etcd", "local", 0);
+	return 0;
+}
+
+/* Runs argv (a path) to completion with its output in logs/NAME.log. Returns its exit
+ * status, or -errno. */
+static int s_run(s_boot *b, const char *name, char *const argv[])
+{
+	pid_t pid;
+	char log[PATH_MAX * 2];
+	snprintf(log, sizeof log, "%s/%s.log", b->logs, name);
+	int rc = up_spawn(log, argv, &pid);
+	if (rc < 0)
+		return rc;
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Makes the data disk image once: 64 MiB, formatted with MINIX FS v3. */
+static int s_image(s_boot *b)
+{
+	struct stat sb;
+	if (stat(b->o->image, &sb) == 0)
+		return 0;
+	char tmp[PATH_MAX + 8], mkfs[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s.new", b->o->image);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, UP_IMAGE_SIZE) < 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return s_fail(b, EX_CANTCREAT, NULL, "data image: cannot make %s: %s", tmp,
+		              strerror(err));
+	}
+	close(fd);
+	int rc;
+	if (up_find_program("plexus", mkfs, sizeof mkfs) == 0) {
+		char *const argv[] = {mkfs, "mkfs", tmp, NULL};
+		rc = s_run(b, "mkfs", argv);
+	} else
+		rc = -ENOENT;
+	if (rc != 0 && (access("/sbin/mkfs.minix", X_OK) == 0)) { /* util-linux's */
+		char *const argv[] = {"/sbin/mkfs.minix", "-3", tmp, NULL};
+		rc = s_run(b, "mkfs", argv);
+	}
+	if (rc != 0) {
+		unlink(tmp);
+		return s_fail(b, EX_SOFTWARE, "mkfs", "data image: formatting %s failed", tmp);
+	}
+	if (rename(tmp, b->o->image) < 0)
+		return s_fail(b, EX_CANTCREAT, NULL, "data image: %s", strerror(errno));
+	s_step(b, "data.img", "local", 0);
+	return 0;
+}
+
+static int s_cluster(s_boot *b)
+{
+	char err[PLX_CLUSTER_TEXT_MAX + 128];
+	if (b->o->cluster_file[0])
+		snprintf(b->cluster_file, sizeof b->cluster_file, "%s", b->o->cluster_file);
+	else {
+		snprintf(b->cluster_file, sizeof b->cluster_file, "%s/cluster.ini", b->st->dir);
+		if (up_cluster_write(b->cluster_file, b->st->cluster, b->st->etcd, b->o->image, err,
+		                     sizeof err) < 0)
+			return s_fail(b, EX_CANTCREAT, NULL, "%s", err);
+	}
+	b->cluster = plx_cluster_load(b->cluster_file, NULL, err, sizeof err);
+	if (!b->cluster)
+		return s_fail(b, EX_CONFIG, NULL, "%s", err);
+	return 0;
+}
+
+/* Reads an integer field of the JSON at key; -ENOENT when the key is absent. */
+static int s_json_int(plx_etcd *etcd, const char *key, const char *field, int64_t *value)
+{
+	plx_kv *kv = NULL;
+	int rc = plx_etcd_get(etcd, key, &kv);
+	if (rc < 0)
+		return rc;
+	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
+	plx_kv_free(&kv);
+	if (!o)
+		return -EBADMSG;
+	*value = json_integer_value(json_object_get(o, field));
+	json_decref(o);
+	return 0;
+}
+
+/* Starts a node kernel for every node of the description, and waits for their records. */
+static int s_nodes(s_boot *b)
+{
+	char bin[PATH_MAX];
+	if (up_find_program("plexus-node", bin, sizeof bin) < 0)
+		return s_fail(b, EX_UNAVAILABLE, NULL, "node: plexus-node is not built");
+	for (size_t i = 0; i < b->cluster->nnodes; i++) {
+		const plx_cluster_node *n = &b->cluster->nodes[i];
+		char name[UP_NAME_MAX + 8], key[256];
+		snprintf(name, sizeof name, "node.%s", n->name);
+		char *const argv[] = {bin,         "--node",        (char *)n->name,
+		                      "--addr",    (char *)n->addr, "--etcd",
+		                      b->st->etcd, "--cluster",     b->st->cluster,
+		                      "--log-dir", b->logs,         NULL};
+		pid_t pid;
+		int rc = s_spawn(b, name, argv, &pid);
+		if (rc < 0)
+			return s_fail(b, EX_OSERR, NULL, "node %s: cannot start: %s", n->name,
+			              strerror(-rc));
+		snprintf(key, sizeof key, "/plexus/%s/nodes/%s", b->st->cluster, n->name);
+		int64_t deadline = up_mono_ms() + b->o->timeout_ms, gen = 0;
+		while (s_json_int(b->etcd, key, "generation", &gen) < 0) {
+			int status;
+			if (up_reap(pid, &status))
+				return s_fail(b, EX_SOFTWARE, name,
+				              "node %s: plexus-node exited (%d)", n->name, status);
+			if (up_mono_ms() > deadline)
+				return s_fail(b, EX_UNAVAILABLE, name,
+				              "node %s: no node record within %d ms", n->name,
+				              b->o->timeout_ms);
+			s_sleep_ms(UP_POLL_MS);
+		}
+		s_step(b, "node", n->name, (uint64_t)gen);
+	}
+	return 0;
+}
+
+static int s_rs(s_boot *b)
+{
+	char bin[PATH_MAX];
+	if (up_find_program("plexus-rs", bin, sizeof bin) < 0)
+		return s_fail(b, EX_UNAVAILABLE, NULL, "rs: plexus-rs is not built");
+	const char *node = b->cluster->nodes[0].name;
+	char *const argv[] = {bin,
+	                      "--cluster-file",
+	                      b->cluster_file,
+	                      "--etcd",
+	                      b->st->etcd,
+	                      "--cluster",
+	                      b->st->cluster,
+	                      "--addr",
+	                      (char *)b->cluster->nodes[0].addr,
+	                      "--name",
+	                      "rs-up",
+	                      NULL};
+	pid_t pid;
+	int rc = s_spawn(b, "rs", argv, &pid);
+	if (rc < 0)
+		return s_fail(b, EX_OSERR, NULL, "rs: cannot start: %s", strerror(-rc));
+	plx_endpoint_rec rec;
+	int64_t deadline = up_mono_ms() + b->o->timeout_ms;
+	while (plx_endpoint_lookup(b->etcd, b->st->cluster, "rs", &rec) < 0) {
+		int status;
+		if (up_reap(pid, &status))
+			return s_fail(b, EX_SOFTWARE, "rs", "rs on node %s: plexus-rs exited (%d)",
+			              node, status);
+		if (up_mono_ms() > deadline)
+			return s_fail(b, EX_UNAVAILABLE, "rs",
+			              "rs on node %s: no ep/rs within %d ms", node,
+			              b->o->timeout_ms);
+		s_sleep_ms(UP_POLL_MS);
+	}
+	s_step(b, "rs", node, rec.generation);
+	return 0;
+}
+
+int up_svc_get(plx_etcd *etcd, const char *cluster, const char *label, up_svc *svc)
+{
+	char key[256];
+	plx_kv *kv = NULL;
+	snprintf(key, sizeof key, "/plexus/%s/svc/%s", cluster, label);
+	int rc = plx_etcd_get(etcd, key, &kv);
+	if (rc < 0)
+		return rc;
+	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
+	plx_kv_free(&kv);
+	const char *state = json_string_value(json_object_get(o, "state"));
+	if (!o || !state) {
+		json_decref(o);
+		return -EBADMSG;
+	}
+	memset(svc, 0, sizeof *svc);
+	snprintf(svc->label, sizeof svc->label, "%s", label);
+	snprintf(svc->state, sizeof svc->state, "%s", state);
+	const char *node = json_string_value(json_object_get(o, "node"));
+	const char *last = json_string_value(json_object_get(o, "last_exit"));
+	snprintf(svc->node, sizeof svc->node, "%s", node ? node : "");
+	snprintf(svc->last_exit, sizeof svc->last_exit, "%s", last ? last : "");
+	svc->generation = (uint64_t)json_integer_value(json_object_get(o, "generation"));
+	svc->pid = json_integer_value(json_object_get(o, "pid"));
+	svc->since_ms = json_integer_value(json_object_get(o, "since"));
+	svc->restarts = (uint32_t)json_integer_value(json_object_get(o, "restarts"));
+	json_decref(o);
+	return 0;
+}
+
+static bool s_settled_badly(const char *state)
+{
+	return strcmp(state, "failed") == 0 || strcmp(state, "given-up") == 0 ||
+	       strcmp(state, "exited") == 0 || strcmp(state, "down") == 0;
+}
+
+/* Waits for every service of the description to be up, printing each as it comes. */
+static int s_services(s_boot *b)
+{
+	size_t n = b->cluster->nservices, done = 0;
+	bool *seen = calloc(n ? n : 1, sizeof *seen);
+	if (!seen)
+		return s_fail(b, EX_OSERR, NULL, "out of memory");
+	int64_t deadline = up_mono_ms() + b->o->timeout_ms;
+	int code = 0;
+	while (done < n && code == 0) {
+		for (size_t i = 0; i < n && code == 0; i++) {
+			const plx_cluster_service *s = &b->cluster->services[i];
+			up_svc svc;
+			if (seen[i] || up_svc_get(b->etcd, b->st->cluster, s->label, &svc) < 0)
+				continue;
+			if (strcmp(svc.state, "up") == 0) {
+				seen[i] = true;
+				done++;
+				deadline = up_mono_ms() + b->o->timeout_ms;
+				s_step(b, s->label, svc.node, svc.generation);
+			} else if (s_settled_badly(svc.state))
+				code = s_fail(b, EX_SOFTWARE, s->label,
+				              "service %s on node %s: %s (generation %llu)%s%s",
+				              s->label, svc.node, svc.state,
+				              (unsigned long long)svc.generation,
+				              svc.last_exit[0] ? ": " : "", svc.last_exit);
+		}
+		if (code == 0 && done < n) {
+			if (up_mono_ms() > deadline) {
+				for (size_t i = 0; i < n; i++)
+					if (!seen[i]) {
+						const plx_cluster_service *s =
+						    &b->cluster->services[i];
+						code = s_fail(
+						    b, EX_UNAVAILABLE, s->label,
+						    "service %s on node %s: not up within %d ms",
+						    s->label, s->node, b->o->timeout_ms);
+						break;
+					}
+			}
+			s_sleep_ms(UP_POLL_MS);
+		}
+	}
+	free(seen);
+	return code;
+}
+
+int up_print_status(const up_state *st, FILE *out)
+{
+	plx_etcd_opts eo = {.endpoints = st->etcd, .timeout_ms = 2000};
+	plx_etcd *etcd = plx_etcd_new(&eo);
+	if (!etcd)
+		return -errno;
+	char prefix[256];
+	plx_kvs *nodes = NULL, *svcs = NULL;
+	snprintf(prefix, sizeof prefix, "/plexus/%s/nodes/", st->cluster);
+	int rc = plx_etcd_range(etcd, prefix, &nodes);
+	snprintf(prefix, sizeof prefix, "/plexus/%s/svc/", st->cluster);
+	if (rc >= 0)
+		rc = plx_etcd_range(etcd, prefix, &svcs);
+	if (rc >= 0) {
+		size_t up = 0;
+		fprintf(out, "  %-10s %-8s %-10s %-9s %s\n", "SERVICE", "NODE", "GENERATION",
+		        "STATE", "RESTARTS");
+		for (size_t i = 0; i < svcs->count; i++) {
+			up_svc s;
+			const char *label = strrchr(svcs->kvs[i].key, '/') + 1;
+			if (up_svc_get(etcd, st->cluster, label, &s) < 0)
+				continue;
+			up += strcmp(s.state, "up") == 0;
+			fprintf(out, "  %-10s %-8s %-10llu %-9s %u\n", s.label, s.node,
+			        (unsigned long long)s.generation, s.state, s.restarts);
+		}
+		fprintf(out, "%zu node%s, %zu of %zu services up; etcd %s, cluster %s, state %s\n",
+		        nodes->count, nodes->count == 1 ? "" : "s", up, svcs->count, st->etcd,
+		        st->cluster, st->dir);
+	}
+	plx_kvs_free(&nodes);
+	plx_kvs_free(&svcs);
+	plx_etcd_destroy(&etcd);
+	return rc < 0 ? rc : 0;
+}
+
+int up_boot(const up_opts *o, up_state *st)
+{
+	s_boot b = {.o = o, .st = st, .t0 = up_mono_ms()};
+	snprintf(b.logs, sizeof b.logs, "%s/logs", st->dir);
+	if (mkdir(b.logs, 0755) < 0 && errno != EEXIST)
+		return s_fail(&b, EX_CANTCREAT, NULL, "cannot make %s: %s", b.logs,
+		              strerror(errno));
+	snprintf(st->cluster, sizeof st->cluster, "%s", o->cluster);
+	st->started_ms = up_now_ms();
+	int code = s_etcd(&b);
+	if (code == 0 && !o->quiet)
+		printf("  (etcd %s, cluster %s, state %s)\n", st->etcd, st->cluster, st->dir);
+	if (code == 0)
+		code = s_cluster(&b);
+	if (code == 0 && plx_cluster_find_service(b.cluster, "vdisk"))
+		code = s_image(&b);
+	if (code == 0)
+		code = s_nodes(&b);
+	if (code == 0)
+		code = s_rs(&b);
+	if (code == 0)
+		code = s_services(&b);
+	if (code == 0 && plx_cluster_find_service(b.cluster, "mfs-data") &&
+	    plx_cluster_find_service(b.cluster, "vfs") && !b.o->cluster_file[0]) {
+		code = up_mount_data(st);
+		if (code == 0)
+			s_step(&b, "/data", "local", 0);
+	}
+	if (code == 0 && !o->quiet) {
+		printf("Plexus is up: %zu node%s, %zu services, ready in %.1f s\n",
+		       b.cluster->nnodes, b.cluster->nnodes == 1 ? "" : "s", b.cluster->nservices,
+		       (double)(up_mono_ms() - b.t0) / 1000.0);
+		up_print_status(st, stdout);
+	}
+	plx_cluster_destroy(&b.cluster);
+	plx_etcd_destroy(&b.etcd);
+	return code;
+}

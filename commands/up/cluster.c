@@ -1,0 +1,107 @@
+/*
+ * cluster.c — the cluster description `plexus up` boots when none is given: one node,
+ * "local", on 127.0.0.1, and the services of a single-machine Plexus, each with its program's
+ * absolute path so that RS and the node kernel need no PATH.
+ *
+ * Entry points: up_cluster_write.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "up.h"
+
+/* A service of the default description. args may hold %I (the data image). A service whose
+ * program is not built is left out, and so are those that depend on it. */
+typedef struct s_service {
+	const char *label;
+	const char *program;
+	const char *args;
+	const char *depends;
+} s_service;
+
+static const s_service s_services[] = {
+    {"memory", "plexus-memory", "--ramdisk 0:64M", NULL},
+    {"log", "plexus-log", NULL, NULL},
+    {"tty", "plexus-tty", NULL, NULL},
+    {"vdisk", "plexus-vdisk", "--image '%I'", NULL},
+    {"mfs-root", "plexus-mfs", NULL, "memory"},
+    {"pfs", "plexus-pfs", NULL, NULL},
+    {"vfs", "plexus-vfs", NULL, "mfs-root, pfs, tty, log"},
+    {"mfs-data", "plexus-mfs", NULL, "vdisk, vfs"},
+};
+
+/* Copies args into out with %I replaced by image. */
+static void s_expand(const char *args, const char *image, char *out, size_t size)
+{
+	size_t o = 0;
+	for (const char *p = args; *p && o + 1 < size; p++) {
+		if (p[0] == '%' && p[1] == 'I') {
+			o += (size_t)snprintf(out + o, size - o, "%s", image);
+			p++;
+		} else
+			out[o++] = *p;
+		if (o >= size)
+			o = size - 1;
+	}
+	out[o] = '\0';
+}
+
+/* True when every label in depends (comma-separated) is in the written list. */
+static bool s_depends_met(const char *depends, const bool *written)
+{
+	if (!depends)
+		return true;
+	char copy[256];
+	snprintf(copy, sizeof copy, "%s", depends);
+	for (char *save = NULL, *d = strtok_r(copy, ", ", &save); d;
+	     d = strtok_r(NULL, ", ", &save)) {
+		bool found = false;
+		for (size_t i = 0; i < sizeof s_services / sizeof *s_services; i++)
+			if (strcmp(s_services[i].label, d) == 0 && written[i])
+				found = true;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
+                     char *err, size_t size)
+{
+	FILE *f = fopen(path, "we");
+	if (!f) {
+		int rc = -errno;
+		snprintf(err, size, "cannot write %s: %s", path, strerror(errno));
+		return rc;
+	}
+	fprintf(f,
+	        "; The single-machine Plexus of `plexus up` (docs/using.md \"Booting with up\").\n"
+	        "[cluster]\nname = %s\netcd = %s\n\n"
+	        "[node local]\nmac = 52:54:00:00:00:01\naddr = 127.0.0.1\n",
+	        cluster, etcd);
+	bool written[sizeof s_services / sizeof *s_services] = {0};
+	for (size_t i = 0; i < sizeof s_services / sizeof *s_services; i++) {
+		const s_service *s = &s_services[i];
+		char program[PATH_MAX], args[PATH_MAX + 256];
+		if (up_find_program(s->program, program, sizeof program) < 0 ||
+		    !s_depends_met(s->depends, written))
+			continue;
+		written[i] = true;
+		fprintf(f, "\n[service %s]\nprogram = %s\nnode = local\nheartbeat = 1s\n", s->label,
+		        program);
+		if (s->args) {
+			s_expand(s->args, image, args, sizeof args);
+			fprintf(f, "args = %s\n", args);
+		}
+		if (s->depends)
+			fprintf(f, "depends = %s\n", s->depends);
+	}
+	if (fclose(f) != 0) {
+		int rc = -errno;
+		snprintf(err, size, "cannot write %s: %s", path, strerror(errno));
+		return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,150 @@
+/*
+ * down.c — stopping what `plexus up` started: FUSE mounts, RS, the node kernels (which stop
+ * their services), etcd, network namespaces; then etcd's data and the state file go. The
+ * logs and the data disk image stay.
+ *
+ * Entry points: up_teardown.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "up.h"
+
+#define UP_STOP_GRACE_MS 10000
+
+static void s_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* True when dir is a mount point in /proc/self/mountinfo. */
+static bool s_mounted(const char *dir)
+{
+	char real[PATH_MAX], line[PATH_MAX * 2 + 256], point[PATH_MAX + 1];
+	if (!realpath(dir, real))
+		snprintf(real, sizeof real, "%s", dir);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f))
+		if (sscanf(line, "%*s %*s %*s %*s %4096s", point) == 1 && strcmp(point, real) == 0)
+			found = true;
+	fclose(f);
+	return found;
+}
+
+/* Runs fusermount3 -u [-z] dir; returns its exit status. */
+static int s_fusermount(const char *dir, bool lazy)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (lazy)
+			execlp("fusermount3", "fusermount3", "-u", "-z", "-q", dir, (char *)NULL);
+		else
+			execlp("fusermount3", "fusermount3", "-u", "-q", dir, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int s_unmount(const char *dir, FILE *out)
+{
+	if (!s_mounted(dir))
+		return 0;
+	if (umount2(dir, 0) == 0 || s_fusermount(dir, false) == 0)
+		return 0;
+	if (umount2(dir, MNT_DETACH) == 0 || s_fusermount(dir, true) == 0) {
+		fprintf(out, "plexus down: %s was busy: detached (lazy unmount)\n", dir);
+		return 0;
+	}
+	fprintf(out, "plexus down: cannot unmount %s\n", dir);
+	return -EBUSY;
+}
+
+/* SIGTERM, then SIGKILL after the grace; waits until p is gone. Returns 0 or -EBUSY. */
+static int s_stop(const up_proc *p, FILE *out)
+{
+	if (!up_proc_alive(p))
+		return 0;
+	kill(p->pid, SIGTERM);
+	int64_t deadline = up_mono_ms() + UP_STOP_GRACE_MS;
+	int status;
+	while (up_proc_alive(p) && up_mono_ms() < deadline) {
+		waitpid(p->pid, &status, WNOHANG); /* ours when up itself tears down */
+		s_sleep_ms(20);
+	}
+	if (!up_proc_alive(p))
+		return 0;
+	fprintf(out, "plexus down: %s (pid %d) ignored SIGTERM for %d ms: SIGKILL\n", p->name,
+	        (int)p->pid, UP_STOP_GRACE_MS);
+	kill(-p->pid, SIGKILL); /* its process group: it leads one (setsid) */
+	kill(p->pid, SIGKILL);
+	deadline = up_mono_ms() + UP_STOP_GRACE_MS;
+	while (up_proc_alive(p) && up_mono_ms() < deadline) {
+		waitpid(p->pid, &status, WNOHANG);
+		s_sleep_ms(20);
+	}
+	return up_proc_alive(p) ? -EBUSY : 0;
+}
+
+static int s_remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void s_netns_delete(const char *name)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("ip", "ip", "netns", "delete", name, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+}
+
+int up_teardown(up_state *st, FILE *out)
+{
+	int rc = 0;
+	for (int i = st->nmounts - 1; i >= 0; i--)
+		if (s_unmount(st->mounts[i], out) < 0)
+			rc = -EBUSY;
+	/* RS first (so nothing is restarted), then node kernels (they stop their services), etcd
+	 * last: the reverse of the start order. */
+	for (int i = st->nprocs - 1; i >= 0; i--)
+		if (s_stop(&st->procs[i], out) < 0)
+			rc = -EBUSY;
+	for (int i = 0; i < st->nnetns; i++)
+		s_netns_delete(st->netns[i]);
+	if (rc < 0)
+		return rc;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/etcd", st->dir);
+	nftw(path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	snprintf(path, sizeof path, "%s/cluster.ini", st->dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/state", st->dir);
+	unlink(path);
+	st->nprocs = st->nmounts = st->nnetns = 0;
+	return 0;
+}

@@ -1,0 +1,264 @@
+/*
+ * tour.c — what `plexus up` does through libplexus once the services are up: the mounts of
+ * the default system (the data disk at /data), and the tour: a file written under /data while
+ * the disk driver is killed with SIGKILL, RS restarting it with a new generation, and the
+ * file read back and checked.
+ *
+ * Entry points: up_mount_data, up_tour.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <plexus/etcd.h>
+
+#include "up.h"
+
+#ifdef PLEXUS_HAVE_CLIENT
+#include <plexus/plexus.h>
+
+#define TOUR_CHUNK       (64 * 1024)
+#define TOUR_CHUNKS      256 /* 16 MiB */
+#define TOUR_KILL_AT     (TOUR_CHUNKS / 4)
+#define TOUR_FSYNC_EVERY 16 /* chunks: so that the disk driver is busy throughout */
+#define TOUR_PATH        "/data/tour.bin"
+
+static void s_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Chunk i's bytes: xorshift64 from a seed per chunk, so any chunk can be made again. */
+static void s_chunk(uint8_t *buf, int i)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
+	for (size_t k = 0; k < TOUR_CHUNK; k += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf + k, &x, 8);
+	}
+}
+
+/* FNV-1a, 64 bits, over size bytes, continuing from h. */
+static uint64_t s_fnv(uint64_t h, const uint8_t *p, size_t size)
+{
+	for (size_t i = 0; i < size; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static plexus *s_connect(const up_state *st)
+{
+	plexus_opts po;
+	plexus_opts_init(&po);
+	po.etcd = st->etcd;
+	po.cluster = st->cluster;
+	po.name = "plexus-up";
+	return plexus_connect(&po);
+}
+
+int up_mount_data(const up_state *st)
+{
+	plexus *p = s_connect(st);
+	if (!p) {
+		fprintf(stderr, "plexus up: cannot reach VFS: %s\n", strerror(errno));
+		return EX_UNAVAILABLE;
+	}
+	int code = EX_OK;
+	if (plexus_mkdir(p, "/data", 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "plexus up: mkdir /data: %s\n", strerror(errno));
+		code = EX_SOFTWARE;
+	} else if (plexus_mount(p, "vdisk:0", "/data", "mfs-data", 0) < 0 && errno != EBUSY) {
+		fprintf(stderr, "plexus up: mount vdisk:0 on /data (mfs-data): %s\n",
+		        strerror(errno));
+		code = EX_SOFTWARE;
+	}
+	plexus_disconnect(&p);
+	return code;
+}
+
+/* The writer: TOUR_CHUNKS chunks with an fsync every few; says how far it got. */
+typedef struct s_writer {
+	plexus *p;
+	int fd;
+	volatile int written;
+	int error;
+} s_writer;
+
+static void *s_write(void *arg)
+{
+	s_writer *w = arg;
+	uint8_t *buf = malloc(TOUR_CHUNK);
+	for (int i = 0; buf && i < TOUR_CHUNKS && !w->error; i++) {
+		s_chunk(buf, i);
+		ssize_t n = plexus_write(w->p, w->fd, buf, TOUR_CHUNK);
+		if (n != TOUR_CHUNK)
+			w->error = n < 0 ? errno : EIO;
+		else if ((i + 1) % TOUR_FSYNC_EVERY == 0 && plexus_fsync(w->p, w->fd) < 0)
+			w->error = errno;
+		__atomic_store_n(&w->written, i + 1, __ATOMIC_RELEASE);
+	}
+	if (!buf)
+		w->error = ENOMEM;
+	if (!w->error && plexus_fsync(w->p, w->fd) < 0)
+		w->error = errno;
+	free(buf);
+	return NULL;
+}
+
+/* Reads the file back; returns its checksum through *sum, or -errno. */
+static int s_read_back(plexus *p, uint64_t *sum, off_t *size)
+{
+	int fd = plexus_open(p, TOUR_PATH, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	uint8_t *buf = malloc(TOUR_CHUNK);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	off_t total = 0;
+	ssize_t n;
+	while (buf && (n = plexus_read(p, fd, buf, TOUR_CHUNK)) > 0) {
+		h = s_fnv(h, buf, (size_t)n);
+		total += n;
+	}
+	int err = !buf ? -ENOMEM : n < 0 ? -errno : 0;
+	free(buf);
+	plexus_close(p, fd);
+	*sum = h;
+	*size = total;
+	return err;
+}
+
+static int s_etcd_svc(const up_state *st, const char *label, up_svc *svc)
+{
+	plx_etcd_opts eo = {.endpoints = st->etcd, .timeout_ms = 2000};
+	plx_etcd *etcd = plx_etcd_new(&eo);
+	if (!etcd)
+		return -errno;
+	int rc = up_svc_get(etcd, st->cluster, label, svc);
+	plx_etcd_destroy(&etcd);
+	return rc;
+}
+
+int up_tour(const up_opts *o, const up_state *st)
+{
+	printf("\nThe tour: a disk driver crashes in the middle of a write\n");
+	plexus *p = s_connect(st);
+	if (!p) {
+		fprintf(stderr, "tour: cannot reach VFS: %s\n", strerror(errno));
+		return EX_UNAVAILABLE;
+	}
+	uint8_t *buf = malloc(TOUR_CHUNK);
+	uint64_t expect = 0xcbf29ce484222325ULL;
+	for (int i = 0; buf && i < TOUR_CHUNKS; i++) {
+		s_chunk(buf, i);
+		expect = s_fnv(expect, buf, TOUR_CHUNK);
+	}
+	free(buf);
+	s_writer w = {.p = p};
+	w.fd = plexus_open(p, TOUR_PATH, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (w.fd < 0) {
+		fprintf(stderr, "tour: open %s: %s\n", TOUR_PATH, strerror(errno));
+		plexus_disconnect(&p);
+		return EX_SOFTWARE;
+	}
+	up_svc before, after;
+	if (s_etcd_svc(st, "vdisk", &before) < 0) {
+		fprintf(stderr, "tour: no vdisk service in the registry\n");
+		plexus_disconnect(&p);
+		return EX_SOFTWARE;
+	}
+	printf("tour: writing %s: %d KiB, fsync every %d KiB, on vdisk generation %llu (pid "
+	       "%lld)\n",
+	       TOUR_PATH, TOUR_CHUNKS * TOUR_CHUNK / 1024, TOUR_FSYNC_EVERY * TOUR_CHUNK / 1024,
+	       (unsigned long long)before.generation, (long long)before.pid);
+	fflush(stdout);
+	pthread_t t;
+	pthread_create(&t, NULL, s_write, &w);
+	int64_t deadline = up_mono_ms() + o->timeout_ms;
+	while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < TOUR_KILL_AT && !w.error &&
+	       up_mono_ms() < deadline)
+		s_sleep_ms(1);
+	int at = __atomic_load_n(&w.written, __ATOMIC_ACQUIRE);
+	int64_t killed = up_mono_ms();
+	int krc = kill((pid_t)before.pid, SIGKILL);
+	printf("tour: SIGKILL to vdisk (pid %lld) after %d KiB: %s\n", (long long)before.pid,
+	       at * TOUR_CHUNK / 1024, krc == 0 ? "killed" : strerror(errno));
+	fflush(stdout);
+	int code = EX_OK;
+	memset(&after, 0, sizeof after);
+	while (up_mono_ms() < killed + o->timeout_ms &&
+	       !(s_etcd_svc(st, "vdisk", &after) == 0 && after.generation > before.generation &&
+	         strcmp(after.state, "up") == 0))
+		s_sleep_ms(5);
+	if (after.generation > before.generation && strcmp(after.state, "up") == 0)
+		printf("tour: RS restarted vdisk: generation %llu (pid %lld) up %lld ms after the "
+		       "kill; last exit: %s\n",
+		       (unsigned long long)after.generation, (long long)after.pid,
+		       (long long)(up_mono_ms() - killed), after.last_exit);
+	else {
+		fprintf(stderr, "tour: vdisk was not restarted within %d ms (state %s)\n",
+		        o->timeout_ms, after.state);
+		code = EX_SOFTWARE;
+	}
+	pthread_join(t, NULL);
+	int64_t done = up_mono_ms();
+	if (w.error) {
+		fprintf(stderr, "tour: the write failed after %d chunks: %s\n", w.written,
+		        strerror(w.error));
+		code = EX_SOFTWARE;
+	} else
+		printf("tour: the write went on and completed %lld ms after the kill (every write "
+		       "and fsync answered without an error)\n",
+		       (long long)(done - killed));
+	plexus_close(p, w.fd);
+	uint64_t sum = 0;
+	off_t size = 0;
+	int rc = s_read_back(p, &sum, &size);
+	if (rc < 0) {
+		fprintf(stderr, "tour: reading %s back: %s\n", TOUR_PATH, strerror(-rc));
+		code = EX_SOFTWARE;
+	} else if (sum != expect || size != (off_t)TOUR_CHUNKS * TOUR_CHUNK) {
+		fprintf(stderr,
+		        "tour: %s differs: %lld bytes, checksum %016llx, expected %016llx\n",
+		        TOUR_PATH, (long long)size, (unsigned long long)sum,
+		        (unsigned long long)expect);
+		code = EX_SOFTWARE;
+	} else
+		printf("tour: %s read back: %lld bytes, checksum %016llx matches\n", TOUR_PATH,
+		       (long long)size, (unsigned long long)sum);
+	plexus_disconnect(&p);
+	if (code == EX_OK)
+		printf("tour: done. Plexus keeps running: plexus sh, plexus mount DIR; plexus down "
+		       "stops it.\n");
+	return code;
+}
+
+#else /* no libplexus yet */
+
+int up_mount_data(const up_state *st)
+{
+	(void)st;
+	return EX_OK;
+}
+
+int up_tour(const up_opts *o, const up_state *st)
+{
+	(void)o, (void)st;
+	fprintf(stderr, "plexus up: the tour needs the file system (libplexus, plexus-vfs), "
+	                "which this build does not have\n");
+	return EX_UNAVAILABLE;
+}
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * up.c — `plexus up` and `plexus down`: their options, the state directory's lock, and what
+ * comes after the boot (the shell with a terminal, the tour without one).
+ *
+ * Entry points: plx_up_cli, plx_down_cli.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <plexus/up_cli.h>
+
+#include "up.h"
+
+static void s_up_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: plexus up [options]\n\n"
+	    "Boots a single-node Plexus on this machine and leaves it running: a private etcd,\n"
+	    "plexus-node, plexus-rs, and the services of the cluster description (by default:\n"
+	    "memory with the root RAM disk, mfs-root, pfs, tty, log, vfs, and vdisk over a disk\n"
+	    "image mounted at /data by mfs-data). Each service is printed as it comes up. With\n"
+	    "a terminal it then opens `plexus sh`; without one it runs the tour (a file under\n"
+	    "/data, the disk driver killed in the middle of a write, RS restarting it, the file\n"
+	    "checked). `plexus down` stops it all.\n\n"
+	    "Options:\n"
+	    "  --state-dir DIR      where the state, logs and data image live (default\n"
+	    "                       $PLEXUS_STATE_DIR, /run/plexus as root, else\n"
+	    "                       $XDG_RUNTIME_DIR/plexus or /tmp/plexus-UID)\n"
+	    "  --cluster-file FILE  boot this description instead of the default\n"
+	    "  --cluster NAME       the registry prefix (default \"default\")\n"
+	    "  --image PATH         the data disk image (default STATE/data.img; made once)\n"
+	    "  --port N|auto        etcd's client port (default 2379 if free, else any;\n"
+	    "                       auto: any free one)\n"
+	    "  --timeout MS         the longest wait for one step (default 60000)\n"
+	    "  --tour               run the tour even with a terminal\n"
+	    "  --no-tour            boot, print the status and exit (no shell, no tour)\n"
+	    "  --quiet              print only errors\n"
+	    "  --help               this text\n\n"
+	    "Exit codes (sysexits.h): 0 up (or already up), EX_USAGE, EX_UNAVAILABLE a step\n"
+	    "did not come up in time, EX_SOFTWARE a service failed, EX_CONFIG a bad cluster\n"
+	    "file; a failed step names the service, the node and its log's last lines.\n");
+}
+
+static int s_parse_int(const char *text, int lo, int hi, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static int s_up_options(int argc, char **argv, up_opts *o)
+{
+	enum { O_STATE = 256, O_FILE, O_CLUSTER, O_IMAGE, O_PORT, O_TIMEOUT, O_TOUR, O_NOTOUR };
+	static const struct option longs[] = {
+	    {"state-dir", required_argument, NULL, O_STATE},
+	    {"cluster-file", required_argument, NULL, O_FILE},
+	    {"cluster", required_argument, NULL, O_CLUSTER},
+	    {"image", required_argument, NULL, O_IMAGE},
+	    {"port", required_argument, NULL, O_PORT},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"tour", no_argument, NULL, O_TOUR},
+	    {"no-tour", no_argument, NULL, O_NOTOUR},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	memset(o, 0, sizeof *o);
+	o->tour = -1;
+	o->timeout_ms = 60000;
+	snprintf(o->cluster, sizeof o->cluster, "default");
+	up_state_dir_default(o->state_dir, sizeof o->state_dir);
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, ":hq", longs, NULL)) != -1) {
+		switch (c) {
+		case O_STATE:
+			snprintf(o->state_dir, sizeof o->state_dir, "%s", optarg);
+			break;
+		case O_FILE:
+			if (!realpath(optarg, o->cluster_file)) {
+				fprintf(stderr, "plexus up: %s: %s\n", optarg, strerror(errno));
+				return EX_NOINPUT;
+			}
+			break;
+		case O_CLUSTER:
+			snprintf(o->cluster, sizeof o->cluster, "%s", optarg);
+			break;
+		case O_IMAGE:
+			snprintf(o->image, sizeof o->image, "%s", optarg);
+			break;
+		case O_PORT:
+			if (strcmp(optarg, "auto") == 0)
+				o->port = -1;
+			else if (s_parse_int(optarg, 1, 65535, &o->port) < 0) {
+				fprintf(stderr,
+				        "plexus up: bad --port '%s': want 1..65535 or auto\n",
+				        optarg);
+				return EX_USAGE;
+			}
+			break;
+		case O_TIMEOUT:
+			if (s_parse_int(optarg, 100, 3600000, &o->timeout_ms) < 0) {
+				fprintf(stderr,
+				        "plexus up: bad --timeout '%s': want 100..3600000 ms\n",
+				        optarg);
+				return EX_USAGE;
+			}
+			break;
+		case O_TOUR:
+			o->tour = 1;
+			break;
+		case O_NOTOUR:
+			o->tour = 0;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			s_up_usage(stdout);
+			return -1;
+		default:
+			fprintf(stderr, "plexus up: bad option '%s' (see plexus up --help)\n",
+			        argv[optind - 1]);
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "plexus up: unexpected '%s' (see plexus up --help)\n",
+		        argv[optind]);
+		return EX_USAGE;
+	}
+	if (!o->image[0])
+		snprintf(o->image, sizeof o->image, "%.4000s/data.img", o->state_dir);
+	return 0;
+}
+
+/* Opens `plexus sh` on the running system (replaces this process). Returns only on failure. */
+static int s_shell(const up_state *st)
+{
+	char plexus[PATH_MAX];
+	setenv("PLEXUS_ETCD", st->etcd, 1);
+	setenv("PLEXUS_CLUSTER", st->cluster, 1);
+	if (up_find_program("plexus", plexus, sizeof plexus) == 0) {
+		printf("Opening plexus sh (exit leaves Plexus running; plexus down stops it).\n");
+		fflush(stdout);
+		execl(plexus, "plexus", "sh", (char *)NULL);
+	}
+	fprintf(stderr, "plexus up: cannot open plexus sh: %s\n", strerror(errno));
+	return EX_UNAVAILABLE;
+}
+
+int plx_up_cli(int argc, char **argv)
+{
+	up_opts o;
+	int code = s_up_options(argc, argv, &o);
+	if (code)
+		return code < 0 ? EX_OK : code;
+	int lock = up_state_lock(o.state_dir);
+	if (lock < 0) {
+		fprintf(stderr, "plexus up: state directory %s: %s\n", o.state_dir,
+		        strerror(-lock));
+		return EX_CANTCREAT;
+	}
+	up_state st;
+	if (up_state_load(o.state_dir, &st) == 0 && up_state_running(&st)) {
+		printf("Plexus is already up (etcd %s, cluster %s, state %s); plexus down stops "
+		       "it.\n",
+		       st.etcd, st.cluster, st.dir);
+		close(lock);
+		return EX_OK;
+	}
+	if (st.nprocs || st.nmounts || st.nnetns) /* a crashed host or up: sweep what is left */
+		up_teardown(&st, stderr);
+	memset(&st, 0, sizeof st);
+	snprintf(st.dir, sizeof st.dir, "%s", o.state_dir);
+	if (!o.quiet)
+		printf("Booting Plexus (state %s)\n", st.dir);
+	code = up_boot(&o, &st);
+	close(lock);
+	if (code != 0) {
+		fprintf(stderr, "plexus up: stopping what was started (logs stay in %s/logs)\n",
+		        st.dir);
+		int lk = up_state_lock(o.state_dir);
+		up_teardown(&st, stderr);
+		if (lk >= 0)
+			close(lk);
+		return code;
+	}
+	if (strcmp(st.etcd, "http://127.0.0.1:2379") != 0 || strcmp(st.cluster, "default") != 0)
+		printf("For plexus sh, plexus mount and the other commands:\n"
+		       "  export PLEXUS_ETCD=%s PLEXUS_CLUSTER=%s\n",
+		       st.etcd, st.cluster);
+	int tour = o.tour >= 0 ? o.tour : !isatty(0);
+	if (tour)
+		return up_tour(&o, &st);
+	if (o.tour < 0 && isatty(0))
+		return s_shell(&st);
+	return EX_OK;
+}
+
+static void s_down_usage(FILE *out)
+{
+	fprintf(out, "usage: plexus down [--state-dir DIR]\n\n"
+	             "Stops everything `plexus up` started from that state directory (default as\n"
+	             "plexus up's): FUSE mounts, RS, the node kernels and their services, etcd,\n"
+	             "network namespaces. The logs and the data disk image stay.\n"
+	             "Exit codes: 0 (also when nothing was up), EX_USAGE, EX_SOFTWARE when\n"
+	             "something would not stop (the message says what).\n");
+}
+
+int plx_down_cli(int argc, char **argv)
+{
+	static const struct option longs[] = {
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	char dir[PATH_MAX];
+	up_state_dir_default(dir, sizeof dir);
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+		if (c == 's')
+			snprintf(dir, sizeof dir, "%s", optarg);
+		else if (c == 'h') {
+			s_down_usage(stdout);
+			return EX_OK;
+		} else {
+			fprintf(stderr, "plexus down: bad option '%s' (see plexus down --help)\n",
+			        argv[optind - 1]);
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "plexus down: unexpected '%s'\n", argv[optind]);
+		return EX_USAGE;
+	}
+	if (access(dir, F_OK) < 0) {
+		printf("Plexus is not up (no state in %s).\n", dir);
+		return EX_OK;
+	}
+	int lock = up_state_lock(dir);
+	if (lock < 0) {
+		fprintf(stderr, "plexus down: state directory %s: %s\n", dir, strerror(-lock));
+		return EX_NOPERM;
+	}
+	up_state st;
+	int rc = up_state_load(dir, &st);
+	if (rc == -ENOENT) {
+		printf("Plexus is not up (no state in %s).\n", dir);
+		close(lock);
+		return EX_OK;
+	}
+	int n = st.nprocs;
+	rc = up_teardown(&st, stderr);
+	close(lock);
+	if (rc < 0)
+		return EX_SOFTWARE;
+	printf("Plexus is down: %d process%s stopped; logs in %s/logs\n", n, n == 1 ? "" : "es",
+	       dir);
+	return EX_OK;
+}

@@ -1,0 +1,141 @@
+/*
+ * up.h — `plexus up` and `plexus down`: what their files share (docs/using.md "Booting with
+ * up").
+ *
+ * Entry points:
+ *   state.c:   up_state_dir_default, up_state_lock, up_state_load, up_state_save,
+ *              up_state_add_proc, up_proc_alive, up_state_running
+ *   spawn.c:   up_find_program, up_free_port, up_spawn, up_reap, up_log_tail, up_now_ms
+ *   cluster.c: up_cluster_write
+ *   boot.c:    up_boot, up_svc_get, up_print_status
+ *   down.c:    up_teardown
+ *   tour.c:    up_mount_data, up_tour
+ *
+ * The state directory holds everything `up` made: `state` (what runs, below), `lock`,
+ * `cluster.ini`, `etcd/` (etcd's data), `logs/` (every process's log, services included) and
+ * the data disk image `data.img`, which `down` keeps so /data survives.
+ */
+#ifndef PLEXUS_UP_H
+#define PLEXUS_UP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define UP_MAX_PROCS  32
+#define UP_MAX_MOUNTS 16
+#define UP_NAME_MAX   64
+
+/* A process `up` started: name ("etcd", "node.local", "rs"), pid, and its start time in clock
+ * ticks since boot (/proc/PID/stat field 22) so that a reused pid is never taken for it. */
+typedef struct up_proc {
+	char name[UP_NAME_MAX];
+	pid_t pid;
+	unsigned long long start;
+} up_proc;
+
+/* The state file, one "key value..." line each:
+ *   etcd URL | cluster NAME | started UNIX_MS | proc NAME PID START | mount DIR | netns NAME */
+typedef struct up_state {
+	char dir[PATH_MAX];
+	char etcd[256];
+	char cluster[UP_NAME_MAX];
+	int64_t started_ms;
+	up_proc procs[UP_MAX_PROCS];
+	int nprocs;
+	char mounts[UP_MAX_MOUNTS][PATH_MAX];
+	int nmounts;
+	char netns[UP_MAX_PROCS][UP_NAME_MAX];
+	int nnetns;
+} up_state;
+
+/* Options of `plexus up`. */
+typedef struct up_opts {
+	char state_dir[PATH_MAX];
+	char cluster_file[PATH_MAX]; /* "" : the default description (cluster.c) */
+	char cluster[UP_NAME_MAX];   /* registry prefix, default "default" */
+	char image[PATH_MAX];        /* the data disk image, default STATE/data.img */
+	int port; /* etcd's client port; 0: 2379 if free, else any free one; -1: any free one */
+	int timeout_ms; /* per step (default 60 s) */
+	int tour;       /* -1: when stdin is not a terminal; 0 no; 1 yes */
+	bool quiet;
+} up_opts;
+
+/* Writes the default state directory into buf: $PLEXUS_STATE_DIR, else /run/plexus for root,
+ * else $XDG_RUNTIME_DIR/plexus, else /tmp/plexus-UID. */
+void up_state_dir_default(char *buf, size_t size);
+/* Creates dir (mode 0700) if need be and takes its lock (flock on dir/lock, waiting). Returns
+ * the lock's descriptor (close it to release) or -errno. */
+int up_state_lock(const char *dir);
+/* Reads dir/state into *st (dir set in any case). Returns 0, -ENOENT (no state file) or
+ * -EBADMSG (a line that does not parse; *st holds what came before it). */
+int up_state_load(const char *dir, up_state *st);
+/* Writes *st to st->dir/state atomically (temporary file renamed). Returns 0 or -errno. */
+int up_state_save(const up_state *st);
+/* Adds a started process. Returns 0 or -ENOSPC. */
+int up_state_add_proc(up_state *st, const char *name, pid_t pid);
+/* True when the process still runs and is the one recorded (same start time). */
+bool up_proc_alive(const up_proc *p);
+/* True when some recorded process still runs. */
+bool up_state_running(const up_state *st);
+
+/* Finds plexus-NAME's binary: beside this program, in ../sbin, in the build tree this program
+ * belongs to, else in PATH. Writes its path into buf; returns 0 or -ENOENT. */
+int up_find_program(const char *name, char *buf, size_t size);
+/* Returns a TCP port on 127.0.0.1 that was free a moment ago (want when it is free and not 0),
+ * or -errno. */
+int up_free_port(int want);
+/* Starts argv[0] (a path) as a daemon: its own session, stdin /dev/null, stdout and stderr
+ * appended to log, every other descriptor closed. Sets *pid. Returns 0 or -errno. */
+int up_spawn(const char *log, char *const argv[], pid_t *pid);
+/* Reaps pid if it ended. Returns 1 with *status set when it did, 0 when it still runs. */
+int up_reap(pid_t pid, int *status);
+/* Prints the last n lines of the file at path to out, each indented. */
+void up_log_tail(FILE *out, const char *path, int n);
+/* Milliseconds since the Unix epoch (now) and on the monotonic clock (mono). */
+int64_t up_now_ms(void);
+int64_t up_mono_ms(void);
+
+/* Writes the default cluster description for this machine to path: one node "local" on
+ * 127.0.0.1, etcd at etcd, the services whose programs exist (memory, vdisk over image, tty,
+ * log; mfs, pfs and vfs once built). Returns 0 or -errno; err says what failed. */
+int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
+                     char *err, size_t size);
+
+/* A service as RS's svc/<label> record describes it. */
+typedef struct up_svc {
+	char label[UP_NAME_MAX];
+	char node[UP_NAME_MAX];
+	uint64_t generation;
+	char state[32];
+	char last_exit[256];
+	int64_t pid;
+	int64_t since_ms;
+	uint32_t restarts;
+} up_svc;
+
+struct plx_etcd;
+/* Reads svc/<label> of cluster. Returns 0, -ENOENT, -EBADMSG or an etcd error. */
+int up_svc_get(struct plx_etcd *etcd, const char *cluster, const char *label, up_svc *svc);
+/* Prints the nodes and services of the running Plexus in *st to out. Returns 0 or an etcd
+ * error. */
+int up_print_status(const up_state *st, FILE *out);
+
+/* Boots: etcd, plexus-node, plexus-rs and the cluster's services, printing progress, then
+ * the status. Records what it started in *st as it goes (saved after each step). Returns a
+ * sysexits.h code; on failure the message names the step, the node and the log's last lines. */
+int up_boot(const up_opts *opts, up_state *st);
+/* Stops everything in *st (mounts, RS, node kernels and their services, etcd, namespaces),
+ * waits for each to go, removes the state file and etcd's data. Returns 0, or -EBUSY when a
+ * process or mount would not go (out says which). */
+int up_teardown(up_state *st, FILE *out);
+/* Makes /data and mounts the data disk there (vdisk:0, served by mfs-data) through
+ * libplexus. Returns a sysexits.h code. */
+int up_mount_data(const up_state *st);
+/* The tour: a file under /data, the disk driver killed in the middle of a write, RS's
+ * restart, the file checked. Returns a sysexits.h code. */
+int up_tour(const up_opts *opts, const up_state *st);
+
+#endif
