@@ -37,6 +37,10 @@ typedef struct s_boot {
 	plx_cluster *cluster;
 	char logs[PATH_MAX + 16];
 	char cluster_file[PATH_MAX + 16];
+	bool two_phase;                        /* the default description with a file system */
+	char shown[UP_MAX_PROCS][UP_NAME_MAX]; /* services printed already */
+	int nshown;
+	pid_t rs_pid;
 } s_boot;
 
 static void s_sleep_ms(int ms)
@@ -210,15 +214,18 @@ static int s_image(s_boot *b)
 	return 0;
 }
 
-static int s_cluster(s_boot *b)
+/* Writes (unless the user gave one) and reads the cluster description; first: the first of
+ * the two default ones. */
+static int s_cluster(s_boot *b, bool first)
 {
 	char err[PLX_CLUSTER_TEXT_MAX + 128];
+	plx_cluster_destroy(&b->cluster);
 	if (b->o->cluster_file[0])
 		snprintf(b->cluster_file, sizeof b->cluster_file, "%s", b->o->cluster_file);
 	else {
 		snprintf(b->cluster_file, sizeof b->cluster_file, "%s/cluster.ini", b->st->dir);
-		if (up_cluster_write(b->cluster_file, b->st->cluster, b->st->etcd, b->o->image, err,
-		                     sizeof err) < 0)
+		if (up_cluster_write(b->cluster_file, b->st->cluster, b->st->etcd, b->o->image,
+		                     first, err, sizeof err) < 0)
 			return s_fail(b, EX_CANTCREAT, NULL, "%s", err);
 	}
 	b->cluster = plx_cluster_load(b->cluster_file, NULL, err, sizeof err);
@@ -302,9 +309,11 @@ static int s_rs(s_boot *b)
 	int rc = s_spawn(b, "rs", argv, &pid);
 	if (rc < 0)
 		return s_fail(b, EX_OSERR, NULL, "rs: cannot start: %s", strerror(-rc));
+	b->rs_pid = pid;
 	plx_endpoint_rec rec;
 	int64_t deadline = up_mono_ms() + b->o->timeout_ms;
-	while (plx_endpoint_lookup(b->etcd, b->st->cluster, "rs", &rec) < 0) {
+	while (plx_endpoint_lookup(b->etcd, b->st->cluster, "rs", &rec) < 0 ||
+	       (pid_t)rec.pid != pid) {
 		int status;
 		if (up_reap(pid, &status))
 			return s_fail(b, EX_SOFTWARE, "rs", "rs on node %s: plexus-rs exited (%d)",
@@ -355,6 +364,14 @@ static bool s_settled_badly(const char *state)
 	       strcmp(state, "exited") == 0 || strcmp(state, "down") == 0;
 }
 
+static bool s_shown(s_boot *b, const char *label)
+{
+	for (int i = 0; i < b->nshown; i++)
+		if (strcmp(b->shown[i], label) == 0)
+			return true;
+	return false;
+}
+
 /* Waits for every service of the description to be up, printing each as it comes. */
 static int s_services(s_boot *b)
 {
@@ -374,7 +391,11 @@ static int s_services(s_boot *b)
 				seen[i] = true;
 				done++;
 				deadline = up_mono_ms() + b->o->timeout_ms;
-				s_step(b, s->label, svc.node, svc.generation);
+				if (!s_shown(b, s->label) && b->nshown < UP_MAX_PROCS) {
+					snprintf(b->shown[b->nshown++], UP_NAME_MAX, "%s",
+					         s->label);
+					s_step(b, s->label, svc.node, svc.generation);
+				}
 			} else if (s_settled_badly(svc.state))
 				code = s_fail(b, EX_SOFTWARE, s->label,
 				              "service %s on node %s: %s (generation %llu)%s%s",
@@ -399,6 +420,63 @@ static int s_services(s_boot *b)
 		}
 	}
 	free(seen);
+	return code;
+}
+
+/* Formats the root RAM disk (memory:0) with plexus mkfs. */
+static int s_format_root(s_boot *b)
+{
+	char plexus[PATH_MAX];
+	if (up_find_program("plexus", plexus, sizeof plexus) < 0)
+		return s_fail(b, EX_UNAVAILABLE, NULL, "mkfs: no plexus command");
+	setenv("PLEXUS_ETCD", b->st->etcd, 1);
+	setenv("PLEXUS_CLUSTER", b->st->cluster, 1);
+	char *const argv[] = {plexus, "mkfs", "memory:0", NULL};
+	int rc = s_run(b, "mkfs-root", argv);
+	if (rc != 0)
+		return s_fail(
+		    b, EX_SOFTWARE, "mkfs-root",
+		    "mkfs: formatting the root RAM disk memory:0 on node local failed (%d)", rc);
+	s_step(b, "mkfs", "local", 0);
+	return 0;
+}
+
+/* Stops the first RS (SIGTERM: its lease is revoked at once, so the next one leads). */
+static int s_stop_rs(s_boot *b)
+{
+	kill(b->rs_pid, SIGTERM);
+	int status;
+	int64_t deadline = up_mono_ms() + b->o->timeout_ms;
+	while (waitpid(b->rs_pid, &status, WNOHANG) == 0) {
+		if (up_mono_ms() > deadline)
+			return s_fail(b, EX_SOFTWARE, "rs", "rs: did not stop within %d ms",
+			              b->o->timeout_ms);
+		s_sleep_ms(10);
+	}
+	for (int i = 0; i < b->st->nprocs; i++)
+		if (b->st->procs[i].pid == b->rs_pid) {
+			memmove(&b->st->procs[i], &b->st->procs[i + 1],
+			        (size_t)(b->st->nprocs - i - 1) * sizeof b->st->procs[0]);
+			b->st->nprocs--;
+			break;
+		}
+	up_state_save(b->st);
+	return 0;
+}
+
+/* The second half of the default boot: the root RAM disk formatted, RS again with the file
+ * system's services. */
+static int s_file_system(s_boot *b)
+{
+	int code = s_format_root(b);
+	if (code == 0)
+		code = s_cluster(b, false);
+	if (code == 0)
+		code = s_stop_rs(b);
+	if (code == 0)
+		code = s_rs(b);
+	if (code == 0)
+		code = s_services(b);
 	return code;
 }
 
@@ -450,8 +528,11 @@ int up_boot(const up_opts *o, up_state *st)
 	int code = s_etcd(&b);
 	if (code == 0 && !o->quiet)
 		printf("  (etcd %s, cluster %s, state %s)\n", st->etcd, st->cluster, st->dir);
+	char mfs[PATH_MAX];
+	b.two_phase = !o->cluster_file[0] && up_find_program("plexus-mfs", mfs, sizeof mfs) == 0 &&
+	              up_find_program("plexus-vfs", mfs, sizeof mfs) == 0;
 	if (code == 0)
-		code = s_cluster(&b);
+		code = s_cluster(&b, b.two_phase);
 	if (code == 0 && plx_cluster_find_service(b.cluster, "vdisk"))
 		code = s_image(&b);
 	if (code == 0)
@@ -460,8 +541,9 @@ int up_boot(const up_opts *o, up_state *st)
 		code = s_rs(&b);
 	if (code == 0)
 		code = s_services(&b);
-	if (code == 0 && plx_cluster_find_service(b.cluster, "mfs-data") &&
-	    plx_cluster_find_service(b.cluster, "vfs") && !b.o->cluster_file[0]) {
+	if (code == 0 && b.two_phase)
+		code = s_file_system(&b);
+	if (code == 0 && b.two_phase) {
 		code = up_mount_data(st);
 		if (code == 0)
 			s_step(&b, "/data", "local", 0);

@@ -3,6 +3,12 @@
  * "local", on 127.0.0.1, and the services of a single-machine Plexus, each with its program's
  * absolute path so that RS and the node kernel need no PATH.
  *
+ * The root file system lives on a RAM disk of plexus-memory, which is empty when the driver
+ * starts, so the boot has two descriptions: the first holds the drivers and pfs; once they are
+ * up, `up` formats the RAM disk (`plexus mkfs memory:0`) and restarts RS with the second, which
+ * adds mfs-root, mfs-data and vfs (the new RS adopts the running services, as it would after
+ * a leader change).
+ *
  * Entry points: up_cluster_write.
  */
 #include <errno.h>
@@ -19,17 +25,21 @@ typedef struct s_service {
 	const char *program;
 	const char *args;
 	const char *depends;
+	bool fs; /* the file system's: left out of the first description (see up_cluster_write) */
 } s_service;
 
 static const s_service s_services[] = {
-    {"memory", "plexus-memory", "--ramdisk 0:64M", NULL},
-    {"log", "plexus-log", NULL, NULL},
-    {"tty", "plexus-tty", NULL, NULL},
-    {"vdisk", "plexus-vdisk", "--image '%I'", NULL},
-    {"mfs-root", "plexus-mfs", NULL, "memory"},
-    {"pfs", "plexus-pfs", NULL, NULL},
-    {"vfs", "plexus-vfs", NULL, "mfs-root, pfs, tty, log"},
-    {"mfs-data", "plexus-mfs", NULL, "vdisk, vfs"},
+    {"memory", "plexus-memory", "--ramdisk 0:64M", NULL, false},
+    {"log", "plexus-log", NULL, NULL, false},
+    {"tty", "plexus-tty", "--console none", NULL, false},
+    {"vdisk", "plexus-vdisk", "--image '%I'", NULL, false},
+    {"pfs", "plexus-pfs", NULL, NULL, false},
+    {"mfs-root", "plexus-mfs", NULL, "memory", true},
+    {"mfs-data", "plexus-mfs", NULL, "vdisk", true},
+    {"vfs", "plexus-vfs",
+     "--root mfs-root --root-dev memory:0 --pfs pfs --dmap 1=memory --dmap 3=vdisk "
+     "--dmap 4=tty --dmap 5=log",
+     "mfs-root, pfs", true},
 };
 
 /* Copies args into out with %I replaced by image. */
@@ -68,7 +78,7 @@ static bool s_depends_met(const char *depends, const bool *written)
 }
 
 int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
-                     char *err, size_t size)
+                     bool first, char *err, size_t size)
 {
 	FILE *f = fopen(path, "we");
 	if (!f) {
@@ -85,7 +95,7 @@ int up_cluster_write(const char *path, const char *cluster, const char *etcd, co
 	for (size_t i = 0; i < sizeof s_services / sizeof *s_services; i++) {
 		const s_service *s = &s_services[i];
 		char program[PATH_MAX], args[PATH_MAX + 256];
-		if (up_find_program(s->program, program, sizeof program) < 0 ||
+		if ((first && s->fs) || up_find_program(s->program, program, sizeof program) < 0 ||
 		    !s_depends_met(s->depends, written))
 			continue;
 		written[i] = true;

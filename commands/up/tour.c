@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,19 @@ static plexus *s_connect(const up_state *st)
 	return plexus_connect(&po);
 }
 
+/* The special files of the default system: name, mode, major, minor (majors as vfs's --dmap
+ * in cluster.c). */
+static const struct {
+	const char *path;
+	mode_t mode;
+	unsigned major, minor;
+} s_devs[] = {
+    {"/dev/null", S_IFCHR | 0666, 1, 3},    {"/dev/zero", S_IFCHR | 0666, 1, 5},
+    {"/dev/full", S_IFCHR | 0666, 1, 7},    {"/dev/random", S_IFCHR | 0666, 1, 8},
+    {"/dev/ram0", S_IFBLK | 0600, 1, 0},    {"/dev/disk0", S_IFBLK | 0600, 3, 0},
+    {"/dev/console", S_IFCHR | 0620, 4, 0}, {"/dev/log", S_IFCHR | 0666, 5, 0},
+};
+
 int up_mount_data(const up_state *st)
 {
 	plexus *p = s_connect(st);
@@ -77,6 +91,15 @@ int up_mount_data(const up_state *st)
 		return EX_UNAVAILABLE;
 	}
 	int code = EX_OK;
+	plexus_mkdir(p, "/dev", 0755);
+	plexus_mkdir(p, "/tmp", 01777);
+	plexus_chmod(p, "/tmp", 01777);
+	for (size_t i = 0; i < sizeof s_devs / sizeof *s_devs; i++)
+		if (plexus_mknod(p, s_devs[i].path, s_devs[i].mode,
+		                 makedev(s_devs[i].major, s_devs[i].minor)) < 0 &&
+		    errno != EEXIST)
+			fprintf(stderr, "plexus up: mknod %s: %s (going on)\n", s_devs[i].path,
+			        strerror(errno));
 	if (plexus_mkdir(p, "/data", 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "plexus up: mkdir /data: %s\n", strerror(errno));
 		code = EX_SOFTWARE;

@@ -99,10 +99,11 @@ int64_t up_now_ms(void);
 int64_t up_mono_ms(void);
 
 /* Writes the default cluster description for this machine to path: one node "local" on
- * 127.0.0.1, etcd at etcd, the services whose programs exist (memory, vdisk over image, tty,
- * log; mfs, pfs and vfs once built). Returns 0 or -errno; err says what failed. */
+ * 127.0.0.1, etcd at etcd, the services whose programs exist: memory (the root RAM disk),
+ * log, tty, vdisk over image, pfs; unless first, also mfs-root, mfs-data and vfs. Returns 0 or
+ * -errno; err says what failed. */
 int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
-                     char *err, size_t size);
+                     bool first, char *err, size_t size);
 
 /* A service as RS's svc/<label> record describes it. */
 typedef struct up_svc {
