@@ -229,9 +229,9 @@ static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
 /* Undoes s_serve in reverse. */
 static void s_teardown(vfs *v)
 {
+	vfs_procs_unwatch(v);
 	vfs_workers_destroy(&v->workers);
 	vfs_dev_stop(v);
-	vfs_procs_unwatch(v);
 	vfs_procs_clear(v);
 	vfs_mounts_clear(v);
 	plx_server_destroy(&v->srv);

@@ -142,9 +142,9 @@ typedef struct vfs_fd {
 
 /* One client. name and ep never change; the rest under lock. */
 typedef struct vfs_proc {
-	plx_name ep;          /* the client's endpoint: label + generation */
-	int refs;             /* vfs->lock: table membership + calls in flight */
-	bool gone;            /* vfs->lock: out of the table (VFS_EXIT or its record vanished) */
+	plx_name ep; /* the client's endpoint: label + generation */
+	int refs;    /* vfs->lock: table membership + calls in flight */
+	bool gone; /* out of the table (VFS_EXIT, record vanished): set under lock and vfs->lock */
 	pthread_mutex_t lock; /* everything below */
 	uint32_t pid;
 	char node[PLX_NODE_MAX];
@@ -228,10 +228,16 @@ vfs_workers *vfs_workers_new(vfs *v, int n);
 void vfs_workers_destroy(vfs_workers **self_p);
 /* Queues call for fn on a worker; never blocks. Returns 0 or -ENOMEM. */
 int vfs_workers_submit(vfs_workers *self, plx_call *call, vfs_handler_fn *fn);
+/* Queues fn(v, arg) for a worker: background work that may wait on file servers or drivers
+ * (cleaning up after a dead client, reopening files). Returns 0 or -ENOMEM. */
+int vfs_workers_defer(vfs_workers *self, void (*fn)(vfs *v, void *arg), void *arg);
 /* Answers a call whose handler returned PLX_SUSPEND (taken calls): status, body and data as
  * plx_call_reply. Any thread; exactly once. */
 int vfs_req_reply(plx_call *call, int32_t status, const Plexus__VfsReply *reply, const void *data,
                   size_t size);
+
+/* A vfs_req cleanup that frees reply.text (a handler's strdup). */
+void vfs_req_free_text(vfs_req *req);
 
 /* ---- proc.c ---- */
 
@@ -306,11 +312,23 @@ int vfs_path_parent(vfs_req *req, const char *path, vfs_vnode **dir, char *name,
 /* Looks name up in directory dir (search permission checked; mount points crossed both ways;
  * no symbolic link followed): sets *out with one reference. */
 int vfs_path_lookup(vfs_req *req, vfs_vnode *dir, const char *name, vfs_vnode **out);
-/* The absolute path of the call's cwd joined with path, "." and ".." folded lexically; NULL on
- * ENOMEM. The caller frees it. For getcwd/VFS_PS bookkeeping. */
-char *vfs_path_absolute(vfs_req *req, const char *path);
+/* As vfs_path_resolve, and sets *canon (caller frees) to the absolute path of the result with
+ * ".", ".." and symbolic links resolved (chdir keeps it for getcwd and VFS_PS). */
+int vfs_path_resolve_canon(vfs_req *req, const char *path, int flags, vfs_vnode **out,
+                           char **canon);
+
+/* ---- open.c ---- */
+
+/* For a call that makes a new name: resolves the directory of path's last component (*dir,
+ * one reference) and copies the component into name (VFS_NAME_MAX + 1 bytes). Returns 0, or
+ * -EEXIST when the name exists (or is "/", "." or ".."), -EACCES/-EROFS when the caller may
+ * not write the directory, or a resolution error. */
+int vfs_new_name(vfs_req *req, const char *path, vfs_vnode **dir, char *name);
 
 /* ---- protect.c ---- */
+
+/* True when gid is cred's effective group or one of its supplementary groups. */
+bool vfs_is_member(const vfs_cred *cred, uint32_t gid);
 
 #define VFS_MAY_READ  4
 #define VFS_MAY_WRITE 2
@@ -319,6 +337,17 @@ char *vfs_path_absolute(vfs_req *req, const char *path);
  * groups), other; root bypasses all but execute (which needs some x bit or a directory).
  * Returns 0 or -EACCES. Write to a read-only mount: -EROFS. */
 int vfs_may(const vfs_cred *cred, vfs_vnode *vn, int want);
+
+/* ---- request.c ---- */
+
+/* Maps a plx_fs_* result for the client: a file server gone, silent or answering nonsense is
+ * -EIO; its own answers pass. */
+int vfs_fs_errno(int rc);
+/* FS_LOOKUP of name in dir (no permission check, no mount crossing): sets *out (one
+ * reference). Returns 0 or a negative errno. */
+int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out);
+/* FS_STAT into vn's cached attributes. Returns 0 or a negative errno. */
+int vfs_fs_refresh(vfs_vnode *vn);
 
 /* ---- mount.c ---- */
 

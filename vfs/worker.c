@@ -1,7 +1,8 @@
 /*
  * worker.c — the worker threads that run VFS calls (MINIX VFS's worker threads).
  *
- * Entry points: vfs_workers_new, vfs_workers_destroy, vfs_workers_submit, vfs_req_reply.
+ * Entry points: vfs_workers_new, vfs_workers_destroy, vfs_workers_submit, vfs_workers_defer,
+ * vfs_req_reply, vfs_req_free_text.
  *
  * The main loop thread only queues: every VFS call goes on one FIFO queue and a free worker
  * takes it, finds the caller's process table entry (-ESRCH when it has none, but for
@@ -16,8 +17,10 @@
 #include "vfs.h"
 
 typedef struct s_job {
-	plx_call *call;
+	plx_call *call; /* NULL: a deferred job */
 	vfs_handler_fn *fn;
+	void (*defer)(vfs *v, void *arg);
+	void *arg;
 	struct s_job *next;
 } s_job;
 
@@ -35,6 +38,12 @@ int vfs_req_reply(plx_call *call, int32_t status, const Plexus__VfsReply *reply,
                   size_t size)
 {
 	return plx_call_reply(call, status, reply ? &reply->base : NULL, data, size);
+}
+
+void vfs_req_free_text(vfs_req *req)
+{
+	free(req->reply.text);
+	req->reply.text = NULL;
 }
 
 /* Runs one call on this worker. */
@@ -82,7 +91,10 @@ static void *s_thread(void *arg)
 		if (!self->head)
 			self->tail = NULL;
 		pthread_mutex_unlock(&self->lock);
-		s_run(self->vfs, job->call, job->fn);
+		if (job->call)
+			s_run(self->vfs, job->call, job->fn);
+		else
+			job->defer(self->vfs, job->arg);
 		free(job);
 		pthread_mutex_lock(&self->lock);
 	}
@@ -126,7 +138,10 @@ void vfs_workers_destroy(vfs_workers **self_p)
 		pthread_join(self->threads[i], NULL);
 	while (queued) {
 		s_job *next = queued->next;
-		plx_call_reply(queued->call, -ESHUTDOWN, NULL, NULL, 0);
+		if (queued->call)
+			plx_call_reply(queued->call, -ESHUTDOWN, NULL, NULL, 0);
+		else
+			queued->defer(self->vfs, queued->arg);
 		free(queued);
 		queued = next;
 	}
@@ -137,13 +152,9 @@ void vfs_workers_destroy(vfs_workers **self_p)
 	*self_p = NULL;
 }
 
-int vfs_workers_submit(vfs_workers *self, plx_call *call, vfs_handler_fn *fn)
+/* Appends job to the queue and wakes a worker. */
+static void s_push(vfs_workers *self, s_job *job)
 {
-	s_job *job = malloc(sizeof *job);
-	if (!job)
-		return -ENOMEM;
-	job->call = call;
-	job->fn = fn;
 	job->next = NULL;
 	pthread_mutex_lock(&self->lock);
 	if (self->tail)
@@ -153,5 +164,26 @@ int vfs_workers_submit(vfs_workers *self, plx_call *call, vfs_handler_fn *fn)
 	self->tail = job;
 	pthread_cond_signal(&self->cond);
 	pthread_mutex_unlock(&self->lock);
+}
+
+int vfs_workers_submit(vfs_workers *self, plx_call *call, vfs_handler_fn *fn)
+{
+	s_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return -ENOMEM;
+	job->call = call;
+	job->fn = fn;
+	s_push(self, job);
+	return 0;
+}
+
+int vfs_workers_defer(vfs_workers *self, void (*fn)(vfs *v, void *arg), void *arg)
+{
+	s_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return -ENOMEM;
+	job->defer = fn;
+	job->arg = arg;
+	s_push(self, job);
 	return 0;
 }

@@ -1,0 +1,130 @@
+/*
+ * fileops.c — the file operations of regular files and directories (through their file
+ * server), and the switch that picks a vnode type's operations.
+ *
+ * Entry points: vfs_fileops_lookup, vfs_regular_ops, vfs_dir_ops.
+ *
+ * Regular file I/O goes to the file server in pieces of at most VFS_IO_MAX bytes, under the
+ * vnode's io lock: shared for reads, exclusive for writes, so a write (O_APPEND included)
+ * lands whole and a read never sees half of one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "fileops.h"
+
+#define S_READ_MAX (16u * 1024 * 1024) /* bytes one read answers at most */
+
+static int s_reg_read(vfs_req *req, vfs_filp *f, size_t size, int64_t *pos)
+{
+	vfs_vnode *vn = f->vnode;
+	if (size > S_READ_MAX)
+		size = S_READ_MAX;
+	char *buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t total = 0;
+	int rc = 0;
+	pthread_rwlock_rdlock(&vn->io);
+	while (total < size) {
+		size_t chunk = size - total < VFS_IO_MAX ? size - total : VFS_IO_MAX;
+		ssize_t n = plx_fs_read(vn->mount->client, vn->ino, (uint64_t)*pos + total,
+		                        buf + total, chunk);
+		if (n < 0) {
+			rc = vfs_fs_errno((int)n);
+			break;
+		}
+		total += (size_t)n;
+		if ((size_t)n < chunk)
+			break;
+	}
+	pthread_rwlock_unlock(&vn->io);
+	if (rc < 0 && total == 0) {
+		free(buf);
+		return rc;
+	}
+	*pos += (int64_t)total;
+	req->reply.value = (int64_t)total;
+	req->data = buf;
+	req->data_size = total;
+	req->data_free = free;
+	return 0;
+}
+
+static int s_reg_write(vfs_req *req, vfs_filp *f, const void *buf, size_t size, int64_t *pos)
+{
+	vfs_vnode *vn = f->vnode;
+	size_t total = 0;
+	int rc = 0;
+	pthread_rwlock_wrlock(&vn->io);
+	if (f->flags & O_APPEND) {
+		vfs_attr a;
+		vfs_vnode_attr(vn, &a);
+		*pos = (int64_t)a.size;
+	}
+	while (total < size) {
+		size_t chunk = size - total < VFS_IO_MAX ? size - total : VFS_IO_MAX;
+		vfs_attr a;
+		ssize_t n = plx_fs_write(vn->mount->client, vn->ino, (uint64_t)*pos + total,
+		                         (const char *)buf + total, chunk, &a);
+		if (n < 0) {
+			rc = vfs_fs_errno((int)n);
+			break;
+		}
+		vfs_vnode_attr_set(vn, &a);
+		total += (size_t)n;
+		if ((size_t)n < chunk)
+			break;
+	}
+	pthread_rwlock_unlock(&vn->io);
+	if (rc < 0 && total == 0)
+		return rc;
+	*pos += (int64_t)total;
+	req->reply.value = (int64_t)total;
+	return 0;
+}
+
+static int s_dir_read(vfs_req *req, vfs_filp *f, size_t size, int64_t *pos)
+{
+	(void)req, (void)f, (void)size, (void)pos;
+	return -EISDIR;
+}
+
+static int s_dir_write(vfs_req *req, vfs_filp *f, const void *buf, size_t size, int64_t *pos)
+{
+	(void)req, (void)f, (void)buf, (void)size, (void)pos;
+	return -EISDIR;
+}
+
+const vfs_fileops vfs_regular_ops = {
+    .name = "regular",
+    .seekable = true,
+    .read = s_reg_read,
+    .write = s_reg_write,
+};
+
+const vfs_fileops vfs_dir_ops = {
+    .name = "directory",
+    .seekable = true,
+    .read = s_dir_read,
+    .write = s_dir_write,
+};
+
+int vfs_fileops_lookup(uint32_t mode, const vfs_fileops **ops)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		*ops = &vfs_regular_ops;
+		return 0;
+	case S_IFDIR:
+		*ops = &vfs_dir_ops;
+		return 0;
+	case S_IFLNK:
+		return -ELOOP;
+	/* The devices side: S_IFCHR, S_IFBLK (device.c), S_IFIFO (pipe.c). */
+	default:
+		return -ENXIO;
+	}
+}

@@ -1,0 +1,348 @@
+/*
+ * mount.c — the mount table.
+ *
+ * Entry points: vfs_root, vfs_mount_fs, vfs_mounts_clear, do_mount, do_umount, do_statvfs,
+ * do_fstatvfs, do_mounts.
+ *
+ * One file server instance per mounted file system. Mounting reserves a slot (so a second
+ * mount on the same directory or of the same file server is -EBUSY at once), asks the file
+ * server to read its super block (FS_READSUPER with the device number VFS gives the mount:
+ * st_dev of its files), then hangs the mounted root on the covered directory. Unmounting is
+ * refused (-EBUSY) while any vnode of the file system but its root is held (open files,
+ * working directories, a mount below) or the root is held by anyone but the mount.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "vfs.h"
+
+vfs_vnode *vfs_root(vfs *v)
+{
+	pthread_mutex_lock(&v->lock);
+	vfs_mount *m = v->mounts[0];
+	vfs_vnode *root = m && m->root ? m->root : NULL;
+	if (root)
+		root->refs++;
+	pthread_mutex_unlock(&v->lock);
+	return root;
+}
+
+static void s_mount_free(vfs_mount *m)
+{
+	if (!m)
+		return;
+	plx_fs_destroy(&m->client);
+	free(m);
+}
+
+/* Reserves a slot for m (vfs->lock held). Returns 0, -EBUSY or -ENOSPC. */
+static int s_reserve(vfs *v, vfs_mount *m)
+{
+	for (int i = 0; i < VFS_MOUNT_MAX; i++) {
+		vfs_mount *o = v->mounts[i];
+		if (!o)
+			continue;
+		if (strcmp(o->fs, m->fs) == 0)
+			return -EBUSY; /* one mount per file server instance */
+		if (m->covered && (o->covered == m->covered || o->root == m->covered))
+			return -EBUSY;
+	}
+	if (!m->covered) {
+		if (v->mounts[0])
+			return -EBUSY;
+		v->mounts[0] = m;
+		return 0;
+	}
+	if (!v->mounts[0])
+		return -ENOENT;
+	for (int i = 1; i < VFS_MOUNT_MAX; i++) {
+		if (!v->mounts[i]) {
+			v->mounts[i] = m;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void s_unreserve(vfs *v, vfs_mount *m)
+{
+	pthread_mutex_lock(&v->lock);
+	for (int i = 0; i < VFS_MOUNT_MAX; i++)
+		if (v->mounts[i] == m)
+			v->mounts[i] = NULL;
+	pthread_mutex_unlock(&v->lock);
+}
+
+int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *driver,
+                 uint32_t minor, bool read_only, const char *target)
+{
+	vfs *v = req->vfs;
+	if (!fs || !*fs || strlen(fs) >= PLX_LABEL_MAX)
+		return -EINVAL;
+	vfs_mount *m = calloc(1, sizeof *m);
+	if (!m)
+		return -ENOMEM;
+	snprintf(m->fs, sizeof m->fs, "%s", fs);
+	snprintf(m->source, sizeof m->source, "%s", source ? source : "");
+	snprintf(m->driver, sizeof m->driver, "%s", driver ? driver : "");
+	m->minor = minor;
+	m->read_only = read_only;
+	m->client = plx_fs_new(v->ep, fs, v->fs_timeout_ms);
+	if (!m->client) {
+		free(m);
+		return -ENOMEM;
+	}
+	char *canon = NULL;
+	int rc = 0;
+	if (target)
+		rc = vfs_path_resolve_canon(req, target, VFS_PATH_DIR, &m->covered, &canon);
+	if (rc < 0) {
+		s_mount_free(m);
+		return rc;
+	}
+	snprintf(m->target, sizeof m->target, "%s", canon ? canon : "/");
+	free(canon);
+	pthread_mutex_lock(&v->lock);
+	rc = s_reserve(v, m);
+	bool reserved = rc == 0;
+	m->dev = v->next_dev++;
+	pthread_mutex_unlock(&v->lock);
+	vfs_attr root;
+	if (rc == 0)
+		rc = vfs_fs_errno(plx_fs_readsuper(m->client, m->driver, m->minor, read_only,
+		                                   m->dev, &root, NULL));
+	if (rc == 0 && !(m->root = vfs_vnode_get(v, m, &root)))
+		rc = -ENOMEM;
+	if (rc < 0) {
+		if (reserved)
+			s_unreserve(v, m);
+		vfs_vnode_put(v, m->covered);
+		s_mount_free(m);
+		return rc;
+	}
+	pthread_mutex_lock(&v->lock);
+	if (m->covered)
+		m->covered->mounted = m;
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+/* Whether m is busy (vfs->lock held): any vnode of it but its root held, or the root held by
+ * more than the mount and extra (the caller's own references). */
+static bool s_busy(vfs *v, vfs_mount *m, int extra)
+{
+	if (m->root->refs > 1 + extra)
+		return true;
+	for (size_t b = 0; b < v->nbuckets; b++)
+		for (vfs_vnode *vn = v->vnodes[b]; vn; vn = vn->hash_next)
+			if (vn->mount == m && vn != m->root)
+				return true;
+	return false;
+}
+
+/* Takes m out of the table (vfs->lock held). */
+static void s_detach(vfs *v, vfs_mount *m)
+{
+	for (int i = 0; i < VFS_MOUNT_MAX; i++)
+		if (v->mounts[i] == m)
+			v->mounts[i] = NULL;
+	if (m->covered)
+		m->covered->mounted = NULL;
+	m->unmounting = true;
+}
+
+/* After s_detach: gives the root back, tells the file server, frees m. */
+static int s_finish_unmount(vfs *v, vfs_mount *m)
+{
+	vfs_vnode_put(v, m->root);
+	int rc = vfs_fs_errno(plx_fs_unmount(m->client));
+	vfs_vnode_put(v, m->covered);
+	s_mount_free(m);
+	return rc;
+}
+
+void vfs_mounts_clear(vfs *v)
+{
+	for (int i = VFS_MOUNT_MAX - 1; i >= 0; i--) {
+		pthread_mutex_lock(&v->lock);
+		vfs_mount *m = v->mounts[i];
+		if (m)
+			s_detach(v, m);
+		pthread_mutex_unlock(&v->lock);
+		if (m)
+			s_finish_unmount(v, m);
+	}
+}
+
+/* Parses a mount source: "" (no device), "label:minor", or a block special file. */
+static int s_source(vfs_req *req, const char *source, char *driver, uint32_t *minor)
+{
+	driver[0] = '\0';
+	*minor = 0;
+	if (!source || !*source)
+		return 0;
+	const char *colon = strrchr(source, ':');
+	if (source[0] != '/' && colon) {
+		char *end;
+		unsigned long n = strtoul(colon + 1, &end, 10);
+		size_t len = (size_t)(colon - source);
+		if (*end || colon[1] == '\0' || len == 0 || len >= PLX_LABEL_MAX || n > UINT32_MAX)
+			return -EINVAL;
+		memcpy(driver, source, len);
+		driver[len] = '\0';
+		*minor = (uint32_t)n;
+		return 0;
+	}
+	vfs_vnode *vn;
+	int rc = vfs_path_resolve(req, source, 0, &vn);
+	if (rc < 0)
+		return rc;
+	vfs_attr a;
+	vfs_vnode_attr(vn, &a);
+	vfs_vnode_put(req->vfs, vn);
+	if ((a.mode & S_IFMT) != S_IFBLK)
+		return -ENOTBLK;
+	rc = vfs_dmap_block(req->vfs, a.rdev, driver);
+	*minor = minor(a.rdev);
+	return rc;
+}
+
+int do_mount(vfs_req *req)
+{
+	const Plexus__VfsMount *m = (const Plexus__VfsMount *)req->body;
+	if (req->cred.uid != 0)
+		return -EPERM;
+	if (!m->fs || !*m->fs || !m->target || !*m->target)
+		return -EINVAL;
+	char driver[PLX_LABEL_MAX];
+	uint32_t minor;
+	int rc = s_source(req, m->source, driver, &minor);
+	if (rc < 0)
+		return rc;
+	return vfs_mount_fs(req, m->fs, m->source, driver, minor, m->read_only, m->target);
+}
+
+int do_umount(vfs_req *req)
+{
+	const Plexus__VfsPath *p = (const Plexus__VfsPath *)req->body;
+	vfs *v = req->vfs;
+	if (req->cred.uid != 0)
+		return -EPERM;
+	vfs_vnode *vn;
+	int rc = vfs_path_resolve(req, p->path, 0, &vn);
+	if (rc < 0)
+		return rc;
+	vfs_mount *m = NULL;
+	pthread_mutex_lock(&v->lock);
+	for (int i = 0; i < VFS_MOUNT_MAX && !m; i++)
+		if (v->mounts[i] && v->mounts[i]->root == vn)
+			m = v->mounts[i];
+	if (!m)
+		rc = -EINVAL;
+	else if (!m->covered || s_busy(v, m, 1))
+		rc = -EBUSY;
+	else
+		s_detach(v, m);
+	pthread_mutex_unlock(&v->lock);
+	vfs_vnode_put(v, vn);
+	if (rc < 0)
+		return rc;
+	return s_finish_unmount(v, m);
+}
+
+/* Asks m's file server for its figures into out. */
+static int s_statvfs(vfs_mount *m, Plexus__FsStatvfs *out)
+{
+	struct plx_fs_statvfs st;
+	int rc = vfs_fs_errno(plx_fs_statvfs(m->client, &st));
+	if (rc < 0)
+		return rc;
+	out->bsize = st.bsize;
+	out->blocks = st.blocks;
+	out->bfree = st.bfree;
+	out->files = st.files;
+	out->ffree = st.ffree;
+	out->namemax = st.namemax ? st.namemax : VFS_NAME_MAX;
+	out->read_only = st.read_only || m->read_only;
+	return 0;
+}
+
+int do_statvfs(vfs_req *req)
+{
+	const Plexus__VfsPath *p = (const Plexus__VfsPath *)req->body;
+	vfs_vnode *vn;
+	int rc = vfs_path_resolve(req, p->path, 0, &vn);
+	if (rc < 0)
+		return rc;
+	rc = s_statvfs(vn->mount, &req->reply_statvfs);
+	if (rc == 0)
+		req->reply.statvfs = &req->reply_statvfs;
+	vfs_vnode_put(req->vfs, vn);
+	return rc;
+}
+
+int do_fstatvfs(vfs_req *req)
+{
+	const Plexus__VfsFd *p = (const Plexus__VfsFd *)req->body;
+	vfs_filp *f = vfs_fd_get(req->vfs, req->proc, p->fd);
+	if (!f)
+		return -EBADF;
+	int rc = s_statvfs(f->vnode->mount, &req->reply_statvfs);
+	if (rc == 0)
+		req->reply.statvfs = &req->reply_statvfs;
+	vfs_filp_put(req->vfs, f);
+	return rc;
+}
+
+typedef struct s_info {
+	Plexus__VfsMountInfo info;
+	Plexus__FsStatvfs st;
+} s_info;
+
+static void s_mounts_free(vfs_req *req)
+{
+	for (size_t i = 0; i < req->reply.n_mounts; i++)
+		free(req->reply.mounts[i]); /* strings point into the copy below */
+	free(req->reply.mounts);
+	free(req->cleanup_arg);
+}
+
+int do_mounts(vfs_req *req)
+{
+	vfs *v = req->vfs;
+	/* Copy the table (the mounts may go while the file servers are asked). */
+	vfs_mount *copy = calloc(VFS_MOUNT_MAX, sizeof *copy);
+	req->reply.mounts = calloc(VFS_MOUNT_MAX, sizeof *req->reply.mounts);
+	req->cleanup = s_mounts_free;
+	req->cleanup_arg = copy;
+	if (!copy || !req->reply.mounts)
+		return -ENOMEM;
+	int n = 0;
+	pthread_mutex_lock(&v->lock);
+	for (int i = 0; i < VFS_MOUNT_MAX; i++)
+		if (v->mounts[i] && v->mounts[i]->root && !v->mounts[i]->unmounting)
+			copy[n++] = *v->mounts[i];
+	pthread_mutex_unlock(&v->lock);
+	for (int i = 0; i < n; i++) {
+		s_info *si = calloc(1, sizeof *si);
+		if (!si)
+			return -ENOMEM;
+		req->reply.mounts[req->reply.n_mounts++] = &si->info;
+		plexus__vfs_mount_info__init(&si->info);
+		plexus__fs_statvfs__init(&si->st);
+		si->info.source = copy[i].source;
+		si->info.target = copy[i].target;
+		si->info.fs = copy[i].fs;
+		si->info.read_only = copy[i].read_only;
+		si->info.dev = copy[i].dev;
+		/* A fresh client: the copied one may be destroyed by a concurrent umount. */
+		copy[i].client = plx_fs_new(v->ep, copy[i].fs, 2000);
+		if (copy[i].client && s_statvfs(&copy[i], &si->st) == 0)
+			si->info.statvfs = &si->st;
+		plx_fs_destroy(&copy[i].client);
+	}
+	return 0;
+}

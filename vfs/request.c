@@ -1,0 +1,48 @@
+/*
+ * request.c — VFS-side helpers around the FS family stubs (plexus/fsreq.h).
+ *
+ * Entry points: vfs_fs_errno, vfs_fs_lookup, vfs_fs_refresh.
+ *
+ * A file server that is gone, silent or answering nonsense is an I/O error to the client
+ * (-EIO); its own answers (-ENOENT, -ENOSPC, ...) pass through.
+ */
+#include <errno.h>
+
+#include "vfs.h"
+
+int vfs_fs_errno(int rc)
+{
+	if (rc >= 0)
+		return rc;
+	switch (-rc) {
+	case PLX_EDEADSRCDST:
+	case PLX_ECALLDENIED:
+	case ETIMEDOUT:
+	case EBADMSG:
+	case EMSGSIZE:
+	case EPROTO:
+	case EAGAIN:
+		return -EIO;
+	default:
+		return rc < -4095 ? -EIO : rc;
+	}
+}
+
+int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out)
+{
+	vfs_attr attr;
+	int rc = vfs_fs_errno(plx_fs_lookup(dir->mount->client, dir->ino, name, &attr));
+	if (rc < 0)
+		return rc;
+	*out = vfs_vnode_get(v, dir->mount, &attr);
+	return *out ? 0 : -ENOMEM;
+}
+
+int vfs_fs_refresh(vfs_vnode *vn)
+{
+	vfs_attr attr;
+	int rc = vfs_fs_errno(plx_fs_stat(vn->mount->client, vn->ino, &attr));
+	if (rc == 0)
+		vfs_vnode_attr_set(vn, &attr);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * stat.c — file status.
+ *
+ * Entry points: do_stat, do_fstat, do_lstat.
+ *
+ * The attributes are asked of the file server afresh (it keeps the times), and st_dev is the
+ * device number of the mount the file lives on.
+ */
+#include <errno.h>
+
+#include "vfs.h"
+
+/* Answers vn's attributes. */
+static int s_stat(vfs_req *req, vfs_vnode *vn)
+{
+	int rc = vfs_fs_refresh(vn);
+	if (rc < 0)
+		return rc;
+	vfs_attr a;
+	vfs_vnode_attr(vn, &a);
+	vfs_attr_to_fs(&a, &req->reply_stat);
+	req->reply.stat = &req->reply_stat;
+	return 0;
+}
+
+static int s_stat_path(vfs_req *req, int flags)
+{
+	const Plexus__VfsPath *m = (const Plexus__VfsPath *)req->body;
+	vfs_vnode *vn;
+	int rc = vfs_path_resolve(req, m->path, flags, &vn);
+	if (rc < 0)
+		return rc;
+	rc = s_stat(req, vn);
+	vfs_vnode_put(req->vfs, vn);
+	return rc;
+}
+
+int do_stat(vfs_req *req)
+{
+	return s_stat_path(req, 0);
+}
+
+int do_lstat(vfs_req *req)
+{
+	return s_stat_path(req, VFS_PATH_NOFOLLOW);
+}
+
+int do_fstat(vfs_req *req)
+{
+	const Plexus__VfsFd *m = (const Plexus__VfsFd *)req->body;
+	vfs_filp *f = vfs_fd_get(req->vfs, req->proc, m->fd);
+	if (!f)
+		return -EBADF;
+	int rc = s_stat(req, f->vnode);
+	vfs_filp_put(req->vfs, f);
+	return rc;
+}

@@ -1,0 +1,140 @@
+/*
+ * vnode.c — the vnode table: one vnode per (mount, inode) VFS holds, and the server state.
+ *
+ * Entry points: vfs_init, vfs_fini, vfs_vnode_get, vfs_vnode_hold, vfs_vnode_put,
+ * vfs_vnode_attr_set, vfs_vnode_attr, vfs_attr_to_fs.
+ *
+ * Each answer of a file server that names an inode (lookup, create, mkdir, mknod, slink,
+ * readsuper) gave VFS one reference on it; the vnode counts them (fs_refs) and gives them all
+ * back with one FS_PUTNODE when its last VFS reference goes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfs.h"
+
+#define S_BUCKETS 1024
+
+int vfs_init(vfs *v)
+{
+	pthread_mutex_init(&v->lock, NULL);
+	v->nbuckets = S_BUCKETS;
+	v->vnodes = calloc(v->nbuckets, sizeof *v->vnodes);
+	v->next_dev = 1;
+	if (v->fs_timeout_ms == 0)
+		v->fs_timeout_ms = VFS_FS_TIMEOUT_MS;
+	return v->vnodes ? 0 : -ENOMEM;
+}
+
+void vfs_fini(vfs *v)
+{
+	free(v->vnodes);
+	v->vnodes = NULL;
+	pthread_mutex_destroy(&v->lock);
+}
+
+static size_t s_bucket(const vfs *v, const vfs_mount *m, uint64_t ino)
+{
+	uint64_t h = ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)m;
+	return (size_t)(h % v->nbuckets);
+}
+
+void vfs_vnode_attr_set(vfs_vnode *vn, const vfs_attr *attr)
+{
+	pthread_mutex_lock(&vn->lock);
+	vn->attr = *attr;
+	vn->attr.dev = vn->mount->dev;
+	pthread_mutex_unlock(&vn->lock);
+}
+
+void vfs_vnode_attr(vfs_vnode *vn, vfs_attr *out)
+{
+	pthread_mutex_lock(&vn->lock);
+	*out = vn->attr;
+	pthread_mutex_unlock(&vn->lock);
+}
+
+vfs_vnode *vfs_vnode_get(vfs *v, vfs_mount *m, const vfs_attr *attr)
+{
+	vfs_vnode *fresh = calloc(1, sizeof *fresh);
+	pthread_mutex_lock(&v->lock);
+	size_t b = s_bucket(v, m, attr->ino);
+	vfs_vnode *vn = v->vnodes[b];
+	while (vn && (vn->mount != m || vn->ino != attr->ino))
+		vn = vn->hash_next;
+	if (vn) {
+		vn->refs++;
+		vn->fs_refs++;
+	} else if (fresh) {
+		vn = fresh;
+		fresh = NULL;
+		vn->mount = m;
+		vn->ino = attr->ino;
+		vn->refs = 1;
+		vn->fs_refs = 1;
+		pthread_mutex_init(&vn->lock, NULL);
+		pthread_rwlock_init(&vn->io, NULL);
+		vn->hash_next = v->vnodes[b];
+		v->vnodes[b] = vn;
+	}
+	pthread_mutex_unlock(&v->lock);
+	free(fresh);
+	if (!vn) {
+		plx_fs_putnode(m->client, attr->ino, 1);
+		return NULL;
+	}
+	vfs_vnode_attr_set(vn, attr);
+	return vn;
+}
+
+void vfs_vnode_hold(vfs *v, vfs_vnode *vn)
+{
+	pthread_mutex_lock(&v->lock);
+	vn->refs++;
+	pthread_mutex_unlock(&v->lock);
+}
+
+void vfs_vnode_put(vfs *v, vfs_vnode *vn)
+{
+	if (!vn)
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (--vn->refs > 0) {
+		pthread_mutex_unlock(&v->lock);
+		return;
+	}
+	vfs_vnode **pp = &v->vnodes[s_bucket(v, vn->mount, vn->ino)];
+	while (*pp != vn)
+		pp = &(*pp)->hash_next;
+	*pp = vn->hash_next;
+	uint32_t fs_refs = vn->fs_refs;
+	pthread_mutex_unlock(&v->lock);
+	if (vn->dev_state)
+		vfs_dev_vnode_release(v, vn);
+	if (fs_refs > 0)
+		plx_fs_putnode(vn->mount->client, vn->ino, fs_refs);
+	pthread_rwlock_destroy(&vn->io);
+	pthread_mutex_destroy(&vn->lock);
+	free(vn);
+}
+
+void vfs_attr_to_fs(const vfs_attr *a, Plexus__FsAttr *out)
+{
+	out->ino = a->ino;
+	out->mode = a->mode;
+	out->nlink = a->nlink;
+	out->uid = a->uid;
+	out->gid = a->gid;
+	out->size = a->size;
+	out->rdev = a->rdev;
+	out->atime_sec = a->atime_sec;
+	out->atime_nsec = a->atime_nsec;
+	out->mtime_sec = a->mtime_sec;
+	out->mtime_nsec = a->mtime_nsec;
+	out->ctime_sec = a->ctime_sec;
+	out->ctime_nsec = a->ctime_nsec;
+	out->blocks = a->blocks;
+	out->blksize = a->blksize;
+	out->dev = a->dev;
+}
