@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "dev.h"
 #include "fileops.h"
 
 #define S_READ_MAX (16u * 1024 * 1024) /* bytes one read answers at most */
@@ -124,6 +125,15 @@ int vfs_fileops_lookup(uint32_t mode, const vfs_fileops **ops)
 	case S_IFLNK:
 		return -ELOOP;
 	/* The devices side: S_IFCHR, S_IFBLK (device.c), S_IFIFO (pipe.c). */
+	case S_IFCHR:
+		*ops = &vfs_chr_ops;
+		return 0;
+	case S_IFBLK:
+		*ops = &vfs_blk_ops;
+		return 0;
+	case S_IFIFO:
+		*ops = &vfs_fifo_ops;
+		return 0;
 	default:
 		return -ENXIO;
 	}

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dev.h"
 #include "vfs.h"
 
 typedef struct s_entry {
@@ -95,7 +96,7 @@ static int s_queue(plx_call *call)
 
 const plx_handler *vfs_table(size_t *n)
 {
-	static plx_handler table[S_N];
+	static plx_handler table[S_N + 1];
 	for (size_t i = 0; i < S_N; i++) {
 		table[i] = (plx_handler){
 		    .type = s_entries[i].type,
@@ -104,7 +105,14 @@ const plx_handler *vfs_table(size_t *n)
 		    .body = s_entries[i].body,
 		};
 	}
-	*n = S_N;
+	/* A driver's later select report (device.c): answered in the loop, never queued. */
+	table[S_N] = (plx_handler){
+	    .type = PLEXUS__CDEV_TYPE__CDEV_SEL2_REPLY,
+	    .name = "CDEV_SEL2_REPLY",
+	    .fn = vfs_dev_sel2,
+	    .body = &plexus__cdev_sel_ready__descriptor,
+	};
+	*n = S_N + 1;
 	return table;
 }
 
