@@ -12,6 +12,7 @@
 #include <sysexits.h>
 
 #include <plexus/deploy_cli.h>
+#include <plexus/mkfs_cli.h>
 #include <plexus/node_cli.h>
 #include <plexus/registry_cli.h>
 #include <plexus/rs_cli.h>
@@ -43,6 +44,8 @@ static const command s_commands[] = {
     {"pxe", "check|serve CLUSTER.INI", "the PXE server: dnsmasq + HTTP from the cluster file",
      plx_pxe_cli},
     {"qemu", "boot|cluster ...", "boot the image in QEMU: one VM, or N VMs by PXE", plx_qemu_cli},
+    {"mkfs", "[-b N] [-i N] [--size S] TARGET", "a new MINIX v3 file system (image or driver)",
+     plx_mkfs_cli},
     {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, registry)", cmd_bench},
     {"version", "", "print the version", s_version},
     {"help", "", "show this help", s_help},

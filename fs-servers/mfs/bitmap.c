@@ -1,0 +1,139 @@
+/*
+ * bitmap.c — allocation of inodes and zones from the on-disk bitmaps (read and changed
+ * through the buffer cache).
+ *
+ * Entry points: bitmap_alloc_zone, bitmap_alloc_inode, bitmap_free_zone, bitmap_free_inode,
+ * bitmap_count.
+ *
+ * Inode bitmap bit i is inode i; zone bitmap bit z - firstdatazone + 1 is zone z (format.h).
+ * Searches start at a hint (the last bit handed out or freed lower), as MINIX's s_isearch and
+ * s_zsearch, and wrap around once.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "mfs.h"
+
+typedef struct s_map {
+	uint64_t first_block; /* of the map */
+	uint32_t blocks;
+	uint64_t nbits; /* valid bits, bit 0 included */
+} s_map;
+
+static s_map s_imap(const mfs *fs)
+{
+	return (s_map){MFS_START_BLOCK, fs->sb.imap_blocks, (uint64_t)fs->sb.ninodes + 1};
+}
+
+static s_map s_zmap(const mfs *fs)
+{
+	return (s_map){MFS_START_BLOCK + fs->sb.imap_blocks, fs->sb.zmap_blocks,
+	               (uint64_t)fs->sb.zones - fs->sb.firstdatazone + 1};
+}
+
+/* Finds and sets a clear bit at or after *hint (wrapping once). Returns it or -ENOSPC. */
+static int64_t s_alloc(mfs *fs, s_map m, uint32_t *hint)
+{
+	uint64_t per = (uint64_t)fs->bs * 8;
+	uint64_t start = *hint < m.nbits ? *hint : 1;
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t from = pass ? 1 : start, to = pass ? start + 1 : m.nbits;
+		if (to > m.nbits)
+			to = m.nbits;
+		for (uint64_t blk = from / per; blk * per < to && blk < m.blocks; blk++) {
+			int rc = 0;
+			mfs_buf *b = cache_get(&fs->cache, m.first_block + blk, MFS_NORMAL, &rc);
+			if (!b)
+				return rc;
+			uint64_t lo = blk * per, hi = lo + per < to ? lo + per : to;
+			uint32_t s = (uint32_t)((from > lo ? from : lo) - lo);
+			int64_t bit = mfs_bit_find_clear(b->data, (uint32_t)(hi - lo), s);
+			if (bit >= 0 && lo + (uint64_t)bit != 0) {
+				mfs_bit_set(b->data, (uint32_t)bit);
+				cache_put(&fs->cache, b, true);
+				*hint = (uint32_t)(lo + (uint64_t)bit + 1);
+				return (int64_t)(lo + (uint64_t)bit);
+			}
+			cache_put(&fs->cache, b, false);
+		}
+	}
+	return -ENOSPC;
+}
+
+static int s_free(mfs *fs, s_map m, uint64_t bit, uint32_t *hint)
+{
+	if (bit == 0 || bit >= m.nbits)
+		return -EIO;
+	uint64_t per = (uint64_t)fs->bs * 8;
+	int rc = 0;
+	mfs_buf *b = cache_get(&fs->cache, m.first_block + bit / per, MFS_NORMAL, &rc);
+	if (!b)
+		return rc;
+	bool was = mfs_bit_get(b->data, (uint32_t)(bit % per));
+	mfs_bit_clear(b->data, (uint32_t)(bit % per));
+	cache_put(&fs->cache, b, true);
+	if (bit < *hint)
+		*hint = (uint32_t)bit;
+	return was ? 0 : -EIO; /* freeing a free bit: the disk disagrees with itself */
+}
+
+int64_t bitmap_alloc_zone(mfs *fs)
+{
+	int64_t bit = s_alloc(fs, s_zmap(fs), &fs->zsearch);
+	if (bit < 0)
+		return bit;
+	fs->free_zones--;
+	return bit + fs->sb.firstdatazone - 1;
+}
+
+int64_t bitmap_alloc_inode(mfs *fs)
+{
+	int64_t bit = s_alloc(fs, s_imap(fs), &fs->isearch);
+	if (bit >= 0)
+		fs->free_inodes--;
+	return bit;
+}
+
+int bitmap_free_zone(mfs *fs, uint32_t zone)
+{
+	if (zone < fs->sb.firstdatazone || zone >= fs->sb.zones)
+		return -EIO;
+	int rc = s_free(fs, s_zmap(fs), (uint64_t)zone - fs->sb.firstdatazone + 1, &fs->zsearch);
+	if (rc == 0)
+		fs->free_zones++;
+	return rc;
+}
+
+int bitmap_free_inode(mfs *fs, uint32_t ino)
+{
+	int rc = s_free(fs, s_imap(fs), ino, &fs->isearch);
+	if (rc == 0)
+		fs->free_inodes++;
+	return rc;
+}
+
+static int64_t s_count(mfs *fs, s_map m)
+{
+	uint64_t per = (uint64_t)fs->bs * 8, free_bits = 0;
+	for (uint32_t blk = 0; blk < m.blocks; blk++) {
+		int rc = 0;
+		mfs_buf *b = cache_get(&fs->cache, m.first_block + blk, MFS_NORMAL, &rc);
+		if (!b)
+			return rc;
+		for (uint64_t i = 0; i < per && blk * per + i < m.nbits; i++)
+			free_bits += !mfs_bit_get(b->data, (uint32_t)i);
+		cache_put(&fs->cache, b, false);
+	}
+	return (int64_t)free_bits;
+}
+
+int bitmap_count(mfs *fs)
+{
+	int64_t z = s_count(fs, s_zmap(fs)), i = z < 0 ? z : s_count(fs, s_imap(fs));
+	if (z < 0 || i < 0)
+		return (int)(z < 0 ? z : i);
+	fs->free_zones = (uint64_t)z;
+	fs->free_inodes = (uint64_t)i;
+	fs->zsearch = fs->isearch = 1;
+	return 0;
+}

@@ -1,0 +1,294 @@
+/*
+ * cache.c — the buffer cache: file system blocks by number in a hash table, the least
+ * recently used reused first, written back (docs/mfs.md "Caches").
+ *
+ * Entry points: cache_init, cache_fini, cache_get, cache_put, cache_prefetch, cache_sync,
+ * cache_invalidate.
+ *
+ * Dirty blocks reach the driver on cache_sync (FS_SYNC, FS_FSYNC, FS_FLUSH, FS_UNMOUNT, the
+ * periodic write-back) and when the cache is full of them; they stay dirty until the driver
+ * acknowledged the write, so a driver that dies meanwhile loses nothing that was
+ * acknowledged. Runs of consecutive blocks go out (and come in, cache_prefetch) in one BDEV
+ * request of at most S_RUN_MAX bytes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mfs.h"
+
+#define S_RUN_MAX (1024u * 1024)
+
+int cache_init(mfs_cache *c, mfs_dev *dev, uint32_t bs, size_t bytes)
+{
+	memset(c, 0, sizeof *c);
+	c->dev = dev;
+	c->bs = bs;
+	c->max = bytes / bs < 64 ? 64 : bytes / bs;
+	c->nhash = 1;
+	while (c->nhash < c->max)
+		c->nhash <<= 1;
+	c->hash = calloc(c->nhash, sizeof *c->hash);
+	return c->hash ? 0 : -ENOMEM;
+}
+
+static size_t s_slot(const mfs_cache *c, uint64_t block)
+{
+	return (size_t)((block * 0x9E3779B97F4A7C15ull) >> 20) & (c->nhash - 1);
+}
+
+static mfs_buf *s_find(const mfs_cache *c, uint64_t block)
+{
+	for (mfs_buf *b = c->hash[s_slot(c, block)]; b; b = b->hnext)
+		if (b->block == block)
+			return b;
+	return NULL;
+}
+
+static void s_unhash(mfs_cache *c, mfs_buf *b)
+{
+	for (mfs_buf **pp = &c->hash[s_slot(c, b->block)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == b) {
+			*pp = b->hnext;
+			return;
+		}
+}
+
+static void s_lru_remove(mfs_cache *c, mfs_buf *b)
+{
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		c->head = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	else
+		c->tail = b->prev;
+	b->prev = b->next = NULL;
+}
+
+static void s_lru_append(mfs_cache *c, mfs_buf *b)
+{
+	b->prev = c->tail;
+	b->next = NULL;
+	if (c->tail)
+		c->tail->next = b;
+	else
+		c->head = b;
+	c->tail = b;
+}
+
+static void s_free(mfs_cache *c, mfs_buf *b)
+{
+	s_unhash(c, b);
+	s_lru_remove(c, b);
+	if (b->dirty)
+		c->ndirty--;
+	c->count--;
+	free(b->data);
+	free(b);
+}
+
+void cache_fini(mfs_cache *c)
+{
+	while (c->head)
+		s_free(c, c->head);
+	free(c->hash);
+	c->hash = NULL;
+}
+
+/* The least recently used clean unpinned buffer, or NULL. */
+static mfs_buf *s_victim(mfs_cache *c)
+{
+	for (mfs_buf *b = c->head; b; b = b->next)
+		if (!b->pins && !b->dirty)
+			return b;
+	return NULL;
+}
+
+/* A buffer for block, not yet hashed in: a new one while there is room, else the least
+ * recently used clean one (writing the dirty ones back first when every one is dirty). */
+static mfs_buf *s_take(mfs_cache *c, uint64_t block, int *rc)
+{
+	mfs_buf *b = NULL;
+	if (c->count >= c->max) {
+		b = s_victim(c);
+		if (!b && c->ndirty) {
+			*rc = cache_sync(c);
+			if (*rc < 0)
+				return NULL;
+			b = s_victim(c);
+		}
+	}
+	if (b) {
+		s_unhash(c, b);
+		s_lru_remove(c, b);
+	} else {
+		b = calloc(1, sizeof *b);
+		if (b && !(b->data = malloc(c->bs))) {
+			free(b);
+			b = NULL;
+		}
+		if (!b) {
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		c->count++;
+	}
+	b->block = block;
+	b->dirty = false;
+	b->pins = 0;
+	return b;
+}
+
+static void s_insert(mfs_cache *c, mfs_buf *b)
+{
+	size_t i = s_slot(c, b->block);
+	b->hnext = c->hash[i];
+	c->hash[i] = b;
+	s_lru_append(c, b);
+}
+
+mfs_buf *cache_get(mfs_cache *c, uint64_t block, int how, int *rc)
+{
+	mfs_buf *b = s_find(c, block);
+	if (b) {
+		c->hits++;
+		s_lru_remove(c, b);
+		s_lru_append(c, b);
+		if (how == MFS_NO_READ) /* a new block: whatever the buffer held is stale */
+			memset(b->data, 0, c->bs);
+		b->pins++;
+		return b;
+	}
+	c->misses++;
+	b = s_take(c, block, rc);
+	if (!b)
+		return NULL;
+	if (how == MFS_NO_READ) {
+		memset(b->data, 0, c->bs);
+	} else {
+		*rc = dev_read(c->dev, block * c->bs, b->data, c->bs);
+		if (*rc < 0) {
+			c->count--;
+			free(b->data);
+			free(b);
+			return NULL;
+		}
+	}
+	s_insert(c, b);
+	b->pins++;
+	return b;
+}
+
+void cache_put(mfs_cache *c, mfs_buf *b, bool dirty)
+{
+	if (!b)
+		return;
+	if (dirty && !b->dirty) {
+		b->dirty = true;
+		c->ndirty++;
+	}
+	b->pins--;
+}
+
+/* Reads blocks first..first+n-1 (none cached) in one request and caches them. */
+static void s_read_run(mfs_cache *c, uint64_t first, size_t n)
+{
+	uint8_t *tmp = malloc(n * c->bs);
+	if (!tmp || dev_read(c->dev, first * c->bs, tmp, n * c->bs) < 0) {
+		free(tmp);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc = 0;
+		if (s_find(c, first + i))
+			continue;
+		mfs_buf *b = s_take(c, first + i, &rc);
+		if (!b)
+			break;
+		memcpy(b->data, tmp + i * c->bs, c->bs);
+		s_insert(c, b);
+		c->readahead++;
+	}
+	free(tmp);
+}
+
+void cache_prefetch(mfs_cache *c, const uint64_t *list, size_t n)
+{
+	size_t run_max = S_RUN_MAX / c->bs, limit = c->max / 2;
+	for (size_t i = 0, done = 0; i < n && done < limit;) {
+		if (!list[i] || s_find(c, list[i])) {
+			i++;
+			continue;
+		}
+		size_t len = 1;
+		while (i + len < n && len < run_max && list[i + len] == list[i] + len &&
+		       !s_find(c, list[i + len]))
+			len++;
+		s_read_run(c, list[i], len);
+		done += len;
+		i += len;
+	}
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+	uint64_t x = (*(mfs_buf *const *)a)->block, y = (*(mfs_buf *const *)b)->block;
+	return x < y ? -1 : x > y;
+}
+
+/* Writes bufs[0..n) (consecutive blocks) in one request; clean when acknowledged. */
+static int s_write_run(mfs_cache *c, mfs_buf **bufs, size_t n, uint8_t *tmp)
+{
+	for (size_t i = 0; i < n; i++)
+		memcpy(tmp + i * c->bs, bufs[i]->data, c->bs);
+	int rc = dev_write(c->dev, bufs[0]->block * c->bs, tmp, n * c->bs);
+	if (rc < 0)
+		return rc;
+	c->writes++;
+	for (size_t i = 0; i < n; i++) {
+		bufs[i]->dirty = false;
+		c->ndirty--;
+	}
+	return 0;
+}
+
+int cache_sync(mfs_cache *c)
+{
+	if (!c->ndirty)
+		return 0;
+	mfs_buf **list = malloc(c->ndirty * sizeof *list);
+	size_t run_max = S_RUN_MAX / c->bs;
+	uint8_t *tmp = malloc(run_max * c->bs);
+	if (!list || !tmp) {
+		free(list);
+		free(tmp);
+		return -ENOMEM;
+	}
+	size_t n = 0;
+	for (mfs_buf *b = c->head; b; b = b->next)
+		if (b->dirty)
+			list[n++] = b;
+	qsort(list, n, sizeof *list, s_cmp);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0;) {
+		size_t len = 1;
+		while (i + len < n && len < run_max && list[i + len]->block == list[i]->block + len)
+			len++;
+		rc = s_write_run(c, list + i, len, tmp);
+		i += len;
+	}
+	free(tmp);
+	free(list);
+	return rc;
+}
+
+void cache_invalidate(mfs_cache *c)
+{
+	for (mfs_buf *b = c->head, *next; b; b = next) {
+		next = b->next;
+		if (!b->pins && !b->dirty)
+			s_free(c, b);
+	}
+}

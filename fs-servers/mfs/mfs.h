@@ -1,0 +1,243 @@
+/*
+ * mfs.h — plexus-mfs's internal interfaces: the device (driver.c), the buffer cache (cache.c),
+ * bitmaps (bitmap.c), zones (zone.c), inodes (inode.c), directories (dir.c), the request
+ * handlers (do_* in super.c, link.c, read.c, stat.c, protect.c, misc.c, dir.c) and the worker
+ * (main.c, table.c). docs/mfs.md describes the whole.
+ *
+ * Threads: the service's loop thread receives every request; FS_NEW_DRIVER and pings are
+ * answered there, everything else is queued to one worker thread that runs the requests one
+ * at a time (file system semantics stay sequential) and owns every structure below except
+ * the device's recovery state (mfs_dev.lock), which both threads touch.
+ */
+#ifndef PLEXUS_MFS_H
+#define PLEXUS_MFS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <plexus/bdev.h>
+#include <plexus/server.h>
+#include <plexus/transport.h>
+
+#include "format.h"
+#include "plexus/proto/fs.pb-c.h"
+
+/* ---- the block device, with MINIX libbdev's retry rules (driver.c) ---- */
+
+#define MFS_EIO_RETRIES  3 /* a transfer answered -EIO is tried this many more times */
+#define MFS_DRV_RESTARTS 3 /* driver restarts one transfer may live through */
+#define MFS_DRV_ROUNDS   5 /* recovery rounds (waits for a driver) per transfer */
+
+typedef struct mfs_dev {
+	plx_ctx *ctx;
+	plx_ep *ep;
+	plx_bdev *bdev;
+	char label[PLX_LABEL_MAX];
+	uint32_t minor;
+	bool read_only;
+	bool open;
+	uint64_t gen;  /* the driver generation the minor is open on */
+	uint64_t size; /* bytes */
+	uint32_t sector;
+	int timeout_ms; /* per BDEV request */
+	int wait_ms;    /* how long a transfer waits for a restarted driver */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t announced;         /* FS_NEW_DRIVER's generation (under lock) */
+	uint64_t retries, restarts; /* counters, for the log */
+} mfs_dev;
+
+void dev_init(mfs_dev *dev, plx_ctx *ctx, plx_ep *ep, int timeout_ms, int wait_ms);
+void dev_fini(mfs_dev *dev);
+/* Opens label's minor (waiting for the driver as a transfer does). Returns 0 or an error. */
+int dev_open(mfs_dev *dev, const char *label, uint32_t minor, bool read_only);
+void dev_close(mfs_dev *dev);
+/* Transfer exactly size bytes, retrying as docs/mfs.md says. Return 0 or a negative error. */
+int dev_read(mfs_dev *dev, uint64_t pos, void *buf, size_t size);
+int dev_write(mfs_dev *dev, uint64_t pos, const void *buf, size_t size);
+int dev_flush(mfs_dev *dev);
+/* From the loop thread: label's new generation is up. Returns 0, -ENXIO (not our driver). */
+int dev_new_driver(mfs_dev *dev, const char *label, uint64_t generation);
+
+/* ---- the buffer cache (cache.c) ---- */
+
+typedef struct mfs_buf {
+	uint64_t block;
+	uint8_t *data;
+	bool dirty;
+	int pins;
+	struct mfs_buf *hnext;
+	struct mfs_buf *prev, *next; /* LRU: head least recently used */
+} mfs_buf;
+
+typedef struct mfs_cache {
+	mfs_dev *dev;
+	uint32_t bs;
+	size_t max; /* buffers */
+	size_t count;
+	size_t ndirty;
+	size_t nhash;
+	mfs_buf **hash;
+	mfs_buf *head, *tail;
+	uint64_t hits, misses, readahead, writes; /* counters */
+} mfs_cache;
+
+#define MFS_NORMAL  0 /* read the block if it is not cached */
+#define MFS_NO_READ 1 /* the caller overwrites the whole block */
+
+int cache_init(mfs_cache *c, mfs_dev *dev, uint32_t bs, size_t bytes);
+/* Drops every buffer, dirty or not. */
+void cache_fini(mfs_cache *c);
+/* Returns the pinned buffer of block (NULL with *rc set on error). */
+mfs_buf *cache_get(mfs_cache *c, uint64_t block, int how, int *rc);
+/* Unpins; dirty marks it to be written back. */
+void cache_put(mfs_cache *c, mfs_buf *b, bool dirty);
+/* Reads the blocks of list (n, 0 entries skipped) that are not cached, contiguous runs in one
+ * BDEV read each. Errors are ignored (the reads that need them retry). */
+void cache_prefetch(mfs_cache *c, const uint64_t *list, size_t n);
+/* Writes every dirty block (contiguous runs in one BDEV write each). Returns 0 or an error
+ * (the blocks not written stay dirty). */
+int cache_sync(mfs_cache *c);
+/* Forgets every clean unpinned block. */
+void cache_invalidate(mfs_cache *c);
+
+/* ---- the mounted file system ---- */
+
+typedef struct mfs_inode {
+	uint32_t ino;
+	mfs_dinode d;
+	uint32_t refs;  /* VFS's references */
+	uint32_t users; /* pins of the request being handled */
+	bool dirty;
+	uint64_t next_read; /* where a sequential read continues (read-ahead) */
+	struct mfs_inode *hnext;
+} mfs_inode;
+
+#define MFS_ITABLE 1024
+
+typedef struct mfs {
+	plx_server *srv;
+	mfs_dev dev;
+	mfs_cache cache;
+	size_t cache_bytes;
+	int sync_ms;   /* write-back period */
+	int readahead; /* blocks */
+	bool mounted;
+	bool read_only;
+	uint32_t devno; /* FsReadsuper.dev */
+	mfs_super sb;
+	uint32_t bs;
+	uint32_t nr_ind; /* zone numbers per indirect block */
+	uint64_t free_zones, free_inodes;
+	uint32_t zsearch, isearch; /* bitmap search hints */
+	mfs_inode *itable[MFS_ITABLE];
+	size_t ninodes_cached;
+	/* worker */
+	pthread_t worker;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct mfs_job *qhead, *qtail;
+	bool stopping;
+	bool tick_queued;
+	int64_t last_sync_ms;
+} mfs;
+
+/* ---- bitmaps (bitmap.c) ---- */
+
+/* Allocate a free zone / inode: the number, or -ENOSPC / an I/O error. */
+int64_t bitmap_alloc_zone(mfs *fs);
+int64_t bitmap_alloc_inode(mfs *fs);
+int bitmap_free_zone(mfs *fs, uint32_t zone);
+int bitmap_free_inode(mfs *fs, uint32_t ino);
+/* Counts the free bits of both maps into fs->free_*. Returns 0 or an I/O error. */
+int bitmap_count(mfs *fs);
+
+/* ---- zones (zone.c) ---- */
+
+/* The zone holding file block n of ip (0 for a hole), allocating the path to it when alloc
+ * (*fresh then says whether the data zone is new). Returns it or a negative error: -EIO for a
+ * zone number outside the data area, -EFBIG past the triple indirect, -ENOSPC. */
+int64_t zone_map(mfs *fs, mfs_inode *ip, uint64_t n, bool alloc, bool *fresh);
+/* Frees the zones past size bytes and zeroes the tail of the last block. Returns 0 or an
+ * error. */
+int zone_truncate(mfs *fs, mfs_inode *ip, uint64_t size);
+/* Checks a zone number read from disk: 0 (hole) or inside the data area. */
+bool zone_ok(const mfs *fs, uint32_t z);
+
+/* ---- inodes (inode.c) ---- */
+
+/* Loads (or finds) inode ino for the current request (users + 1). Returns it, or NULL with *rc
+ * -EINVAL (number out of range) or -ENOENT (a free inode) or an I/O error. */
+mfs_inode *inode_get(mfs *fs, uint64_t ino, int *rc);
+/* A new inode of mode (nlinks 0, no zones); NULL with *rc -ENOSPC or an I/O error. */
+mfs_inode *inode_alloc(mfs *fs, uint32_t mode, uint32_t uid, uint32_t gid, int *rc);
+/* Ends the request's use: written into the cache when dirty; forgotten when nobody holds it,
+ * and freed on disk (zones, bitmap bit) when its link count is 0. */
+void inode_put(mfs *fs, mfs_inode *ip);
+/* Marks ip changed; which times to set to now: 'a', 'm', 'c' in what. */
+void inode_touch(mfs_inode *ip, const char *what);
+/* Writes every dirty cached inode into the cache. */
+int inode_flush_all(mfs *fs);
+/* Drops every cached inode (unmount). */
+void inode_drop_all(mfs *fs);
+/* True when an inode other than the root has VFS references. */
+bool inode_busy(const mfs *fs);
+/* Fills an FsAttr from ip. */
+void inode_attr(const mfs *fs, const mfs_inode *ip, Plexus__FsAttr *a);
+
+/* ---- directories (dir.c) ---- */
+
+/* Checks a component: -EINVAL (empty, '/'), -ENAMETOOLONG (over 60 bytes). */
+int dir_name_ok(const char *name);
+int dir_lookup(mfs *fs, mfs_inode *dp, const char *name, uint32_t *ino);
+int dir_enter(mfs *fs, mfs_inode *dp, const char *name, uint32_t ino);
+int dir_remove(mfs *fs, mfs_inode *dp, const char *name);
+/* Points an existing entry at ino. */
+int dir_set(mfs *fs, mfs_inode *dp, const char *name, uint32_t ino);
+/* 0 when only "." and ".." are left, -ENOTEMPTY otherwise, or an error. */
+int dir_empty(mfs *fs, mfs_inode *dp);
+
+/* ---- requests ---- */
+
+/* What a handler answers besides the status. */
+typedef struct mfs_reply {
+	Plexus__FsReply r;
+	Plexus__FsAttr attr;
+	Plexus__FsStatvfs st;
+	Plexus__FsDirent *ents;
+	Plexus__FsDirent **ptrs;
+	char *names;
+	uint8_t *data; /* malloc'd, freed after the reply */
+	size_t data_size;
+} mfs_reply;
+
+typedef int mfs_do_fn(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out);
+
+/* A request's handler by type, or NULL. table.c. */
+mfs_do_fn *mfs_op(uint32_t type);
+/* The server table: every FS_* type queued to the worker but FS_NEW_DRIVER. */
+const plx_handler *mfs_handlers(size_t *n);
+/* Queues a call for the worker (the handlers' fn). main.c. */
+int mfs_enqueue(plx_call *call);
+int mfs_new_driver(plx_call *call);
+
+/* Writes the superblock into the cache with the clean flag set or cleared. super.c. */
+int super_write(mfs *fs, bool clean);
+/* Sets out->r.statvfs from the counters. misc.c. */
+void mfs_statvfs(mfs *fs, mfs_reply *out);
+/* Sets out->r.attr from ip. */
+void mfs_reply_attr(mfs *fs, mfs_reply *out, const mfs_inode *ip);
+/* -EINVAL unless mounted; -EROFS for a change on a read-only mount when write. */
+int mfs_check(const mfs *fs, bool write);
+int64_t mfs_now_ms(void);
+
+mfs_do_fn do_readsuper, do_unmount, do_lookup, do_putnode, do_create, do_mkdir, do_mknod, do_slink,
+    do_read, do_write, do_getdents, do_stat, do_chmod, do_chown, do_ftrunc, do_utime, do_link,
+    do_unlink, do_rmdir, do_rename, do_rdlink, do_sync, do_fsync, do_flush, do_statvfs;
+
+/* The periodic write-back (misc.c), run by the worker. */
+void mfs_tick(mfs *fs);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * mkfs.c — `plexus mkfs [-b BLOCKSIZE] [-i INODES] [--size SIZE] TARGET`: writes a new MINIX v3
+ * file system (format.c lays it out) to an image file, created or extended to SIZE, or to
+ * LABEL:MINOR of a block driver through BDEV.
+ *
+ * Entry points: plx_mkfs_cli.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <plexus/bdev.h>
+#include <plexus/endpoint.h>
+#include <plexus/etcd.h>
+#include <plexus/mkfs_cli.h>
+
+#include "format.h"
+#include "plexus/proto/bdev.pb-c.h"
+
+static void s_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: plexus mkfs [-b BLOCKSIZE] [-i INODES] [--size SIZE] TARGET\n\n"
+	        "Writes a new, empty MINIX file system (v3, as mkfs.minix -3 does; docs/mfs.md)\n"
+	        "for plexus-mfs. TARGET is an image file (created, or extended to SIZE) or\n"
+	        "LABEL:MINOR of a block driver, written through BDEV.\n\n"
+	        "options:\n"
+	        "  -b, --block-size N   block size: 1024 (default; fsck.minix checks only this),\n"
+	        "                       2048, ..., 32768\n"
+	        "  -i, --inodes N       inodes (default one per three blocks)\n"
+	        "  --size SIZE          bytes to use (suffix K, M, G); default: an image file's\n"
+	        "                       size, a driver minor's size\n"
+	        "  --etcd URL[,URL...]  etcd members, for LABEL:MINOR (default $PLEXUS_ETCD)\n"
+	        "  --cluster NAME       (default $PLEXUS_CLUSTER, else \"default\")\n"
+	        "  --help               this text\n");
+}
+
+static int s_size(const char *text, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	uint64_t mul = 1;
+	if (*end == 'K' || *end == 'k')
+		mul = 1ull << 10;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ull << 20;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1ull << 30;
+	else if (*end == 'T' || *end == 't')
+		mul = 1ull << 40;
+	if (mul > 1)
+		end++;
+	if (errno || end == text || *end || *text == '-' || v > UINT64_MAX / mul)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+static int s_file_write(void *arg, uint64_t pos, const void *buf, size_t size)
+{
+	int fd = *(int *)arg;
+	for (size_t done = 0; done < size;) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, size - done, (off_t)(pos + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+typedef struct s_drv {
+	plx_bdev *bdev;
+	uint32_t minor;
+} s_drv;
+
+static int s_drv_write(void *arg, uint64_t pos, const void *buf, size_t size)
+{
+	s_drv *d = arg;
+	ssize_t n = plx_bdev_write(d->bdev, d->minor, pos, buf, size, 0);
+	return n < 0 ? (int)n : (size_t)n == size ? 0 : -ENOSPC;
+}
+
+static int s_layout(mfs_mkfs_opts *o, mfs_super *sb)
+{
+	char err[256];
+	if (mfs_mkfs_layout(o, sb, err, sizeof err) < 0) {
+		fprintf(stderr, "plexus mkfs: %s\n", err);
+		return EX_USAGE;
+	}
+	return EX_OK;
+}
+
+static void s_report(const char *target, const mfs_super *sb)
+{
+	printf("%s: MINIX v3, %u-byte blocks, %u blocks, %u inodes, first data zone %u\n", target,
+	       sb->block_size, sb->zones, sb->ninodes, sb->firstdatazone);
+}
+
+static int s_to_file(const char *path, mfs_mkfs_opts *o)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "plexus mkfs: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EX_CANTCREAT;
+	}
+	if (!o->size)
+		o->size = (uint64_t)st.st_size;
+	mfs_super sb;
+	int code = s_layout(o, &sb);
+	if (code == EX_OK && S_ISREG(st.st_mode) && (uint64_t)st.st_size < o->size &&
+	    ftruncate(fd, (off_t)o->size) < 0) {
+		fprintf(stderr, "plexus mkfs: %s: extending to %llu bytes: %s\n", path,
+		        (unsigned long long)o->size, strerror(errno));
+		code = EX_IOERR;
+	}
+	int rc = code == EX_OK ? mfs_mkfs_write(&sb, (uint32_t)time(NULL), (uint16_t)getuid(),
+	                                        (uint16_t)getgid(), s_file_write, &fd)
+	                       : 0;
+	if (code == EX_OK && (rc < 0 || fsync(fd) < 0)) {
+		fprintf(stderr, "plexus mkfs: writing %s: %s\n", path,
+		        strerror(rc < 0 ? -rc : errno));
+		code = EX_IOERR;
+	}
+	close(fd);
+	if (code == EX_OK)
+		s_report(path, &sb);
+	return code;
+}
+
+static const char *s_env(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : fallback;
+}
+
+/* Writes to label:minor through BDEV from an endpoint of this process. */
+static int s_to_driver(const char *label, uint32_t minor, mfs_mkfs_opts *o, const char *etcd_url,
+                       const char *cluster)
+{
+	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = etcd_url});
+	plx_ctx *ctx = etcd ? plx_ctx_new() : NULL;
+	plx_epcache *cache = ctx ? plx_epcache_new(etcd, cluster, ctx) : NULL;
+	char name[PLX_LABEL_MAX];
+	snprintf(name, sizeof name, "mkfs-%d", (int)getpid());
+	plx_ep *ep = cache ? plx_ep_new(ctx, name, 1) : NULL;
+	plx_bdev *bdev = ep ? plx_bdev_new(ep, label, 10000) : NULL;
+	int code = EX_OK, rc = 0;
+	if (!bdev) {
+		fprintf(stderr, "plexus mkfs: cannot reach the registry at %s (cluster %s)\n",
+		        etcd_url, cluster);
+		code = EX_UNAVAILABLE;
+	} else if ((rc = plx_bdev_open(bdev, minor,
+	                               PLEXUS__BDEV_ACCESS__BDEV_R_BIT |
+	                                   PLEXUS__BDEV_ACCESS__BDEV_W_BIT)) < 0) {
+		fprintf(stderr, "plexus mkfs: opening %s minor %u: %s\n", label, minor,
+		        plx_strerror(rc));
+		code = EX_UNAVAILABLE;
+	} else {
+		plx_bdev_info info;
+		rc = plx_bdev_info_get(bdev, minor, &info);
+		if (rc == 0 && (!o->size || o->size > info.size))
+			o->size = info.size;
+		mfs_super sb;
+		code = rc < 0 ? EX_IOERR : s_layout(o, &sb);
+		s_drv d = {bdev, minor};
+		if (code == EX_OK)
+			rc = mfs_mkfs_write(&sb, (uint32_t)time(NULL), 0, 0, s_drv_write, &d);
+		if (code == EX_OK && rc == 0)
+			rc = plx_bdev_flush(bdev, minor);
+		if (code == EX_OK && rc < 0) {
+			fprintf(stderr, "plexus mkfs: writing %s minor %u: %s\n", label, minor,
+			        plx_strerror(rc));
+			code = EX_IOERR;
+		}
+		if (code == EX_OK) {
+			char target[PLX_LABEL_MAX + 16];
+			snprintf(target, sizeof target, "%s:%u", label, minor);
+			s_report(target, &sb);
+		}
+		plx_bdev_close(bdev, minor);
+	}
+	plx_bdev_destroy(&bdev);
+	plx_ep_destroy(&ep);
+	plx_epcache_destroy(&cache);
+	plx_ctx_destroy(&ctx);
+	plx_etcd_destroy(&etcd);
+	return code;
+}
+
+/* LABEL:MINOR when target is no existing file and looks like one. */
+static bool s_driver_target(const char *target, char *label, size_t size, uint32_t *minor)
+{
+	struct stat st;
+	const char *colon = strrchr(target, ':');
+	if (!colon || strchr(target, '/') || stat(target, &st) == 0 || colon == target ||
+	    (size_t)(colon - target) >= size)
+		return false;
+	char *end;
+	unsigned long m = strtoul(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || m > UINT32_MAX)
+		return false;
+	snprintf(label, size, "%.*s", (int)(colon - target), target);
+	*minor = (uint32_t)m;
+	return true;
+}
+
+int plx_mkfs_cli(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"block-size", required_argument, NULL, 'b'},
+	                                         {"inodes", required_argument, NULL, 'i'},
+	                                         {"size", required_argument, NULL, 's'},
+	                                         {"etcd", required_argument, NULL, 'e'},
+	                                         {"cluster", required_argument, NULL, 'c'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	mfs_mkfs_opts o = {0};
+	const char *etcd = s_env("PLEXUS_ETCD", PLX_ETCD_DEFAULT_URL);
+	const char *cluster = s_env("PLEXUS_CLUSTER", "default");
+	uint64_t v;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "b:i:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+		case 'i':
+			if (s_size(optarg, &v) < 0 || v > UINT32_MAX) {
+				fprintf(stderr, "plexus mkfs: bad -%c '%s'\n", c, optarg);
+				return EX_USAGE;
+			}
+			*(c == 'b' ? &o.block_size : &o.inodes) = (uint32_t)v;
+			break;
+		case 's':
+			if (s_size(optarg, &o.size) < 0) {
+				fprintf(stderr, "plexus mkfs: bad --size '%s'\n", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'e':
+			etcd = optarg;
+			break;
+		case 'c':
+			cluster = optarg;
+			break;
+		case 'h':
+			s_usage(stdout);
+			return EX_OK;
+		default:
+			s_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		s_usage(stderr);
+		return EX_USAGE;
+	}
+	const char *target = argv[optind];
+	char label[PLX_LABEL_MAX];
+	uint32_t minor;
+	if (s_driver_target(target, label, sizeof label, &minor))
+		return s_to_driver(label, minor, &o, etcd, cluster);
+	return s_to_file(target, &o);
+}

@@ -1,0 +1,189 @@
+/*
+ * read.c — file contents: FS_READ, FS_WRITE, FS_FTRUNC (MINIX's read.c and truncate).
+ *
+ * Entry points: do_read, do_write, do_ftrunc.
+ *
+ * A read first brings the blocks it needs into the cache in as few BDEV reads as the layout
+ * allows (consecutive zones in one request); when it continues where the previous read of
+ * that file ended it also reads ahead fs->readahead blocks. A write fills cache blocks (a
+ * whole new block is never read first) that go to the driver later (cache.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mfs.h"
+
+#define S_IO_MAX (16u * 1024 * 1024) /* bytes per FS_READ reply */
+#define S_WINDOW 256                 /* blocks looked up and prefetched at once */
+
+/* Prefetches file blocks [first, last] of ip (holes skipped). */
+static void s_prefetch(mfs *fs, mfs_inode *ip, uint64_t first, uint64_t last)
+{
+	uint64_t list[S_WINDOW];
+	while (first <= last) {
+		size_t n = 0;
+		for (; first <= last && n < S_WINDOW; first++) {
+			int64_t z = zone_map(fs, ip, first, false, NULL);
+			if (z < 0)
+				return;
+			list[n++] = (uint64_t)z;
+		}
+		cache_prefetch(&fs->cache, list, n);
+	}
+}
+
+/* Copies n bytes of ip from pos into buf (holes read as zeros). */
+static int s_copy_out(mfs *fs, mfs_inode *ip, uint64_t pos, uint8_t *buf, size_t n)
+{
+	uint64_t bs = fs->bs, done = 0, next_window = pos / bs;
+	uint64_t last_block = (pos + n - 1) / bs;
+	while (done < n) {
+		uint64_t blk = (pos + done) / bs, off = (pos + done) % bs;
+		size_t chunk = (size_t)(bs - off < n - done ? bs - off : n - done);
+		if (blk == next_window) {
+			uint64_t end =
+			    blk + S_WINDOW - 1 < last_block ? blk + S_WINDOW - 1 : last_block;
+			s_prefetch(fs, ip, blk, end);
+			next_window = end + 1;
+		}
+		int64_t z = zone_map(fs, ip, blk, false, NULL);
+		if (z < 0)
+			return (int)z;
+		if (z == 0) {
+			memset(buf + done, 0, chunk);
+		} else {
+			int rc = 0;
+			mfs_buf *b = cache_get(&fs->cache, (uint64_t)z, MFS_NORMAL, &rc);
+			if (!b)
+				return rc;
+			memcpy(buf + done, b->data + off, chunk);
+			cache_put(&fs->cache, b, false);
+		}
+		done += chunk;
+	}
+	return 0;
+}
+
+int do_read(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
+{
+	(void)msg;
+	const Plexus__FsIo *io = (const Plexus__FsIo *)body;
+	int rc = mfs_check(fs, false);
+	mfs_inode *ip = rc < 0 ? NULL : inode_get(fs, io->ino, &rc);
+	if (!ip)
+		return rc;
+	if (S_ISDIR(ip->d.mode))
+		rc = -EISDIR;
+	else if (!S_ISREG(ip->d.mode))
+		rc = -EINVAL;
+	uint64_t size = ip->d.size, n = 0;
+	if (rc == 0 && io->position < size && io->size) {
+		n = size - io->position < io->size ? size - io->position : io->size;
+		if (n > S_IO_MAX)
+			n = S_IO_MAX;
+		bool sequential = io->position && io->position == ip->next_read;
+		if (sequential && fs->readahead) { /* the blocks after this read, too */
+			uint64_t from = (io->position + n) / fs->bs, last = (size - 1) / fs->bs;
+			uint64_t to = from + (uint64_t)fs->readahead - 1;
+			s_prefetch(fs, ip, from, to < last ? to : last);
+		}
+		out->data = malloc(n);
+		rc = out->data ? s_copy_out(fs, ip, io->position, out->data, n) : -ENOMEM;
+	}
+	if (rc == 0) {
+		out->data_size = n;
+		out->r.count = n;
+		ip->next_read = io->position + n;
+		if (!fs->read_only && n)
+			inode_touch(ip, "a");
+	}
+	inode_put(fs, ip);
+	return rc;
+}
+
+/* Writes n bytes at pos; returns the bytes written (the error when none were). */
+static int64_t s_copy_in(mfs *fs, mfs_inode *ip, uint64_t pos, const uint8_t *buf, size_t n)
+{
+	uint64_t bs = fs->bs, done = 0;
+	int rc = 0;
+	while (done < n) {
+		uint64_t blk = (pos + done) / bs, off = (pos + done) % bs;
+		size_t chunk = (size_t)(bs - off < n - done ? bs - off : n - done);
+		bool fresh = false;
+		int64_t z = zone_map(fs, ip, blk, true, &fresh);
+		if (z < 0) {
+			rc = (int)z;
+			break;
+		}
+		bool whole = off == 0 && chunk == bs;
+		mfs_buf *b = cache_get(&fs->cache, (uint64_t)z,
+		                       whole || fresh ? MFS_NO_READ : MFS_NORMAL, &rc);
+		if (!b)
+			break;
+		memcpy(b->data + off, buf + done, chunk);
+		cache_put(&fs->cache, b, true);
+		done += chunk;
+	}
+	return done ? (int64_t)done : rc;
+}
+
+int do_write(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
+{
+	const Plexus__FsIo *io = (const Plexus__FsIo *)body;
+	int rc = mfs_check(fs, true);
+	if (rc == 0 && io->size != msg->data_size)
+		rc = -EINVAL; /* the data frame must hold what the body says */
+	mfs_inode *ip = rc < 0 ? NULL : inode_get(fs, io->ino, &rc);
+	if (!ip)
+		return rc;
+	if (S_ISDIR(ip->d.mode))
+		rc = -EISDIR;
+	else if (!S_ISREG(ip->d.mode))
+		rc = -EINVAL;
+	else if (io->size &&
+	         (io->position >= fs->sb.max_size || io->size > fs->sb.max_size - io->position))
+		rc = -EFBIG;
+	int64_t n = 0;
+	if (rc == 0 && io->size) {
+		n = s_copy_in(fs, ip, io->position, msg->data, (size_t)io->size);
+		if (n < 0)
+			rc = (int)n;
+	}
+	if (rc == 0) {
+		if (io->position + (uint64_t)n > ip->d.size)
+			ip->d.size = (uint32_t)(io->position + (uint64_t)n);
+		if (n)
+			inode_touch(ip, "mc");
+		out->r.count = (uint64_t)n;
+		mfs_reply_attr(fs, out, ip);
+	}
+	inode_put(fs, ip);
+	return rc;
+}
+
+int do_ftrunc(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
+{
+	(void)msg;
+	const Plexus__FsSetattr *s = (const Plexus__FsSetattr *)body;
+	int rc = mfs_check(fs, true);
+	mfs_inode *ip = rc < 0 ? NULL : inode_get(fs, s->ino, &rc);
+	if (!ip)
+		return rc;
+	if (S_ISDIR(ip->d.mode))
+		rc = -EISDIR;
+	else if (!S_ISREG(ip->d.mode))
+		rc = -EINVAL;
+	else if (s->size > fs->sb.max_size)
+		rc = -EFBIG;
+	if (rc == 0 && s->size < ip->d.size)
+		rc = zone_truncate(fs, ip, s->size);
+	if (rc == 0) {
+		ip->d.size = (uint32_t)s->size;
+		inode_touch(ip, "mc");
+		mfs_reply_attr(fs, out, ip);
+	}
+	inode_put(fs, ip);
+	return rc;
+}

@@ -1,0 +1,162 @@
+/*
+ * super.c — mounting and unmounting: FS_READSUPER reads and checks the superblock, FS_UNMOUNT
+ * writes everything back and marks the file system clean.
+ *
+ * Entry points: do_readsuper, do_unmount, super_write.
+ *
+ * The superblock's s_flags (offset 14; a pad util-linux leaves 0) carries MINIX's clean flag:
+ * cleared while mounted read-write, set again by a clean unmount. fsck.minix ignores it for v3
+ * (it always checks with -f); a mount of an image not cleanly unmounted says so in the log.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mfs.h"
+
+int super_write(mfs *fs, bool clean)
+{
+	if (fs->read_only)
+		return 0;
+	fs->sb.flags = clean ? fs->sb.flags | MFS_FLAG_CLEAN : fs->sb.flags & ~MFS_FLAG_CLEAN;
+	int rc = 0;
+	mfs_buf *b = cache_get(&fs->cache, MFS_SUPER_OFFSET / fs->bs, MFS_NORMAL, &rc);
+	if (!b)
+		return rc;
+	mfs_super_encode(&fs->sb, b->data + MFS_SUPER_OFFSET % fs->bs);
+	cache_put(&fs->cache, b, true);
+	return 0;
+}
+
+/* Reads and checks the superblock into fs->sb. */
+static int s_read_super(mfs *fs, const char *driver)
+{
+	mfs_dev *dev = &fs->dev;
+	size_t len = 2 * MFS_SUPER_OFFSET;
+	if (len % dev->sector)
+		len = dev->sector;
+	uint8_t *buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	int rc = dev->size < 2 * MFS_SUPER_OFFSET ? -EINVAL : dev_read(dev, 0, buf, len);
+	char err[256] = "device smaller than a superblock";
+	mfs_super sb;
+	if (rc == 0) {
+		mfs_super_decode(buf + MFS_SUPER_OFFSET, &sb);
+		rc = mfs_super_check(&sb, dev->size, err, sizeof err);
+	}
+	free(buf);
+	if (rc == 0 && sb.block_size % dev->sector) {
+		snprintf(err, sizeof err, "block size %u is no multiple of the sector size %u",
+		         sb.block_size, dev->sector);
+		rc = -EINVAL;
+	}
+	if (rc == -EINVAL)
+		fprintf(stderr, "plexus-mfs: %s minor %u: no MINIX v3 file system: %s\n", driver,
+		        dev->minor, err);
+	if (rc == 0)
+		fs->sb = sb;
+	return rc;
+}
+
+/* The mount after the device is open: cache, counts, root, clean flag. */
+static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
+{
+	int rc = s_read_super(fs, driver);
+	if (rc < 0)
+		return rc;
+	fs->bs = fs->sb.block_size;
+	fs->nr_ind = fs->bs / 4;
+	if ((rc = cache_init(&fs->cache, &fs->dev, fs->bs, fs->cache_bytes)) < 0)
+		return rc;
+	rc = bitmap_count(fs);
+	mfs_inode *root = rc < 0 ? NULL : inode_get(fs, MFS_ROOT_INO, &rc);
+	if (root && !S_ISDIR(root->d.mode)) {
+		fprintf(stderr, "plexus-mfs: %s minor %u: the root inode is no directory\n", driver,
+		        fs->dev.minor);
+		rc = -EINVAL;
+	}
+	if (rc == 0 && !fs->read_only) {
+		if (!(fs->sb.flags & MFS_FLAG_CLEAN))
+			fprintf(stderr,
+			        "plexus-mfs: %s minor %u was not cleanly unmounted; "
+			        "fsck.minix -f checks it\n",
+			        driver, fs->dev.minor);
+		rc = super_write(fs, false);
+		if (rc == 0)
+			rc = cache_sync(&fs->cache);
+	}
+	if (rc < 0) {
+		if (root)
+			root->users = 0;
+		inode_drop_all(fs);
+		cache_fini(&fs->cache);
+		return rc;
+	}
+	root->refs++;
+	mfs_reply_attr(fs, out, root);
+	inode_put(fs, root);
+	return 0;
+}
+
+int do_readsuper(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
+{
+	(void)msg;
+	const Plexus__FsReadsuper *rs = (const Plexus__FsReadsuper *)body;
+	if (fs->mounted)
+		return -EBUSY;
+	if (!rs->driver || !*rs->driver)
+		return -EINVAL;
+	fs->read_only = rs->read_only;
+	fs->devno = rs->dev;
+	int rc = dev_open(&fs->dev, rs->driver, rs->minor, rs->read_only);
+	if (rc < 0) {
+		fprintf(stderr, "plexus-mfs: opening %s minor %u: %s\n", rs->driver, rs->minor,
+		        plx_strerror(rc));
+		return rc;
+	}
+	rc = s_mount(fs, rs->driver, out);
+	if (rc < 0) {
+		dev_close(&fs->dev);
+		return rc;
+	}
+	fs->mounted = true;
+	fs->last_sync_ms = mfs_now_ms();
+	mfs_statvfs(fs, out);
+	fprintf(stderr,
+	        "plexus-mfs: mounted %s minor %u%s: %u-byte blocks, %u zones (%llu free), %u "
+	        "inodes (%llu free)\n",
+	        rs->driver, rs->minor, fs->read_only ? " read-only" : "", fs->bs, fs->sb.zones,
+	        (unsigned long long)fs->free_zones, fs->sb.ninodes,
+	        (unsigned long long)fs->free_inodes);
+	return 0;
+}
+
+int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
+{
+	(void)msg, (void)body, (void)out;
+	int rc = mfs_check(fs, false);
+	if (rc < 0)
+		return rc;
+	if (inode_busy(fs))
+		return -EBUSY;
+	rc = inode_flush_all(fs);
+	if (rc == 0)
+		rc = super_write(fs, true);
+	if (rc == 0)
+		rc = cache_sync(&fs->cache);
+	if (rc == 0)
+		rc = dev_flush(&fs->dev);
+	if (rc < 0) {
+		super_write(fs, false);
+		return rc;
+	}
+	inode_drop_all(fs);
+	cache_fini(&fs->cache);
+	dev_close(&fs->dev);
+	fs->mounted = false;
+	fprintf(stderr, "plexus-mfs: unmounted %s minor %u\n", fs->dev.label, fs->dev.minor);
+	return 0;
+}
