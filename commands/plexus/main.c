@@ -17,6 +17,9 @@
 #include <plexus/registry_cli.h>
 #include <plexus/rs_cli.h>
 #include <plexus/up_cli.h>
+#ifdef PLEXUS_MOUNT
+#include <plexus/mount_cli.h>
+#endif
 
 #include "commands.h"
 
@@ -34,6 +37,10 @@ static const command s_commands[] = {
     {"up", "[--tour|--no-tour] ...", "boot a single-node Plexus here and open its shell",
      plx_up_cli},
     {"down", "[--state-dir DIR]", "stop everything plexus up started", plx_down_cli},
+#ifdef PLEXUS_MOUNT
+    {"mount", "[-f] DIR", "mount the Plexus namespace on DIR (FUSE)", plx_mount_cli},
+    {"umount", "DIR", "take a plexus mount down", plx_umount_cli},
+#endif
     {"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli},
     {"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli},
     {"node", "ls", "the nodes: address, age, load, services", plx_node_cli},

@@ -2,9 +2,10 @@
  * up.c — `plexus up` and `plexus down`: their options, the state directory's lock, and what
  * comes after the boot (the shell with a terminal, the tour without one).
  *
- * Entry points: plx_up_cli, plx_down_cli.
+ * Entry points: plx_up_cli, plx_down_cli, plx_up_find, plx_up_note_mount.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,4 +270,54 @@ int plx_down_cli(int argc, char **argv)
 	printf("Plexus is down: %d process%s stopped; logs in %s/logs\n", n, n == 1 ? "" : "es",
 	       dir);
 	return EX_OK;
+}
+
+int plx_up_find(const char *state_dir, char *etcd, size_t etcd_size, char *cluster,
+                size_t cluster_size)
+{
+	char dir[PATH_MAX];
+	up_state st;
+	if (state_dir)
+		snprintf(dir, sizeof dir, "%s", state_dir);
+	else
+		up_state_dir_default(dir, sizeof dir);
+	if (up_state_load(dir, &st) < 0 || !up_state_running(&st) || !st.etcd[0])
+		return -ENOENT;
+	snprintf(etcd, etcd_size, "%s", st.etcd);
+	snprintf(cluster, cluster_size, "%s", st.cluster);
+	return 0;
+}
+
+int plx_up_note_mount(const char *state_dir, const char *dir, bool add)
+{
+	char sdir[PATH_MAX], path[PATH_MAX + 8];
+	up_state st;
+	if (state_dir)
+		snprintf(sdir, sizeof sdir, "%s", state_dir);
+	else
+		up_state_dir_default(sdir, sizeof sdir);
+	snprintf(path, sizeof path, "%s/state", sdir);
+	if (access(path, F_OK) < 0)
+		return -ENOENT;
+	int lock = up_state_lock(sdir);
+	if (lock < 0)
+		return lock;
+	int rc = up_state_load(sdir, &st);
+	if (rc == 0 && !up_state_running(&st))
+		rc = -ENOENT;
+	if (rc == 0) {
+		int i = 0;
+		while (i < st.nmounts && strcmp(st.mounts[i], dir) != 0)
+			i++;
+		if (add && i == st.nmounts && st.nmounts < UP_MAX_MOUNTS)
+			snprintf(st.mounts[st.nmounts++], PATH_MAX, "%s", dir);
+		else if (!add && i < st.nmounts) {
+			memmove(st.mounts[i], st.mounts[i + 1],
+			        (size_t)(st.nmounts - i - 1) * sizeof st.mounts[0]);
+			st.nmounts--;
+		}
+		rc = up_state_save(&st);
+	}
+	close(lock);
+	return rc;
 }

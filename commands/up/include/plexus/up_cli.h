@@ -2,10 +2,13 @@
  * plexus/up_cli.h — `plexus up` and `plexus down` for the plexus CLI (docs/using.md "Booting
  * with up").
  *
- * Entry points: plx_up_cli, plx_down_cli.
+ * Entry points: plx_up_cli, plx_down_cli, plx_up_find, plx_up_note_mount.
  */
 #ifndef PLEXUS_UP_CLI_H
 #define PLEXUS_UP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 /* plexus up [--state-dir DIR] [--cluster-file FILE] [--cluster NAME] [--image PATH] [--port N]
  *   [--timeout MS] [--tour|--no-tour] [--quiet]
@@ -17,5 +20,15 @@ int plx_up_cli(int argc, char **argv);
 /* plexus down [--state-dir DIR]: stops everything `plexus up` started there and removes its
  * state. argv[0] is "down". Returns a sysexits.h code. */
 int plx_down_cli(int argc, char **argv);
+
+/* Fills etcd and cluster (NUL-terminated, at most size bytes each) from the state of a running
+ * `plexus up` in state_dir (NULL: the default one). Returns 0, or -ENOENT when none runs
+ * (outputs untouched). */
+int plx_up_find(const char *state_dir, char *etcd, size_t etcd_size, char *cluster,
+                size_t cluster_size);
+
+/* Notes (add) or forgets a mount point in the state of a running `plexus up` so that
+ * `plexus down` unmounts it. Returns 0, or -ENOENT when no up runs there. */
+int plx_up_note_mount(const char *state_dir, const char *dir, bool add);
 
 #endif
