@@ -16,6 +16,7 @@
 #include <plexus/node_cli.h>
 #include <plexus/registry_cli.h>
 #include <plexus/rs_cli.h>
+#include <plexus/sh_cli.h>
 #include <plexus/up_cli.h>
 #ifdef PLEXUS_MOUNT
 #include <plexus/mount_cli.h>
@@ -41,6 +42,8 @@ static const command s_commands[] = {
     {"mount", "[-f] DIR", "mount the Plexus namespace on DIR (FUSE)", plx_mount_cli},
     {"umount", "DIR", "take a plexus mount down", plx_umount_cli},
 #endif
+    {"sh", "[-c SCRIPT] [FILE]", "the Plexus shell: ls, cat, cp, mount, ps... on Plexus files",
+     plx_sh_cli},
     {"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli},
     {"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli},
     {"node", "ls", "the nodes: address, age, load, services", plx_node_cli},

@@ -1,0 +1,229 @@
+/*
+ * exec.c — running what the parser made: redirections, pipelines of threads joined by Plexus
+ * pipes, ";", "&&", "||" and $?.
+ *
+ * Entry points: sh_run_script, sh_run_text.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sh.h"
+
+/* One command of a pipeline as it runs. */
+typedef struct stage {
+	sh_io io;
+	const sh_cmd *cmd;
+	char **argv;     /* with $? put in */
+	sh_fd own[2];    /* pipe ends this stage closes when done (fd -1: none) */
+	sh_fd opened[8]; /* descriptors its redirections opened */
+	int nopened;
+	int status;
+	pthread_t thread;
+	bool threaded;
+} stage;
+
+/* The word with every $? mark replaced by status. */
+static char *s_expand(const char *word, int status)
+{
+	if (!strchr(word, SH_STATUS_MARK))
+		return strdup(word);
+	char num[16];
+	int nlen = snprintf(num, sizeof num, "%d", status);
+	char *out = malloc(strlen(word) * (size_t)nlen + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *c = word; *c; c++) {
+		if (*c == SH_STATUS_MARK) {
+			memcpy(o, num, (size_t)nlen);
+			o += nlen;
+		} else {
+			*o++ = *c;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+static void s_free_argv(char **argv)
+{
+	for (int i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static char **s_argv(const sh_cmd *cmd, int status)
+{
+	char **argv = calloc((size_t)cmd->argc + 1, sizeof *argv);
+	for (int i = 0; argv && i < cmd->argc; i++)
+		if (!(argv[i] = s_expand(cmd->argv[i], status))) {
+			s_free_argv(argv);
+			return NULL;
+		}
+	return argv;
+}
+
+/* Opens one redirection and points the stage's descriptor at it. Returns 0 or prints why. */
+static int s_redirect(stage *st, const sh_redir *r, int status)
+{
+	if (r->kind == SH_REDIR_ERR_OUT) {
+		st->io.err = st->io.out;
+		return 0;
+	}
+	char *path = s_expand(r->path, status);
+	if (!path)
+		return -ENOMEM;
+	static const int flags[] = {
+	    [SH_REDIR_IN] = O_RDONLY,
+	    [SH_REDIR_OUT] = O_WRONLY | O_CREAT | O_TRUNC,
+	    [SH_REDIR_APPEND] = O_WRONLY | O_CREAT | O_APPEND,
+	    [SH_REDIR_ERR] = O_WRONLY | O_CREAT | O_TRUNC,
+	};
+	int fd = plexus_open(st->io.px, path, flags[r->kind] | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		int err = errno;
+		sh_io report = st->io;
+		report.name = "sh";
+		sh_fail(&report, path, err);
+		free(path);
+		return -err;
+	}
+	free(path);
+	sh_fd to = {fd, false};
+	st->opened[st->nopened++] = to;
+	if (r->kind == SH_REDIR_IN)
+		st->io.in = to;
+	else if (r->kind == SH_REDIR_ERR)
+		st->io.err = to;
+	else
+		st->io.out = to;
+	return 0;
+}
+
+static void s_stage_close(stage *st)
+{
+	for (int i = 0; i < st->nopened; i++)
+		sh_close(&st->io, st->opened[i]);
+	st->nopened = 0;
+	for (int i = 0; i < 2; i++)
+		if (st->own[i].fd >= 0)
+			sh_close(&st->io, st->own[i]);
+	st->own[0].fd = st->own[1].fd = -1;
+}
+
+/* Runs the stage's builtin (its redirections first); sets st->status. */
+static void s_stage_run(stage *st)
+{
+	const sh_cmd *cmd = st->cmd;
+	st->status = 0;
+	for (int i = 0; i < cmd->nredirs && i < 8; i++)
+		if (s_redirect(st, &cmd->redirs[i], st->io.sh->status) < 0) {
+			st->status = 1;
+			break;
+		}
+	if (st->status == 0 && cmd->argc > 0) {
+		const sh_builtin *b = sh_builtin_find(st->argv[0]);
+		st->io.name = st->argv[0];
+		if (b) {
+			st->status = b->fn(&st->io, cmd->argc, st->argv);
+		} else {
+			sh_eprintf(&st->io, "sh: %s: command not found\n", st->argv[0]);
+			st->status = 127;
+		}
+	}
+	s_stage_close(st);
+}
+
+static void *s_stage_thread(void *arg)
+{
+	s_stage_run(arg);
+	return NULL;
+}
+
+/* Makes the pipes between stages: stage i writes into the pipe stage i+1 reads. */
+static int s_plumb(sh_shell *sh, stage *stages, int n)
+{
+	for (int i = 0; i + 1 < n; i++) {
+		int fds[2];
+		if (plexus_pipe2(sh->px, fds, O_CLOEXEC) < 0) {
+			int err = errno;
+			sh_io report = stages[i].io;
+			report.name = "sh";
+			sh_fail(&report, "pipe", err);
+			return -err;
+		}
+		stages[i].io.out = stages[i].own[1] = (sh_fd){fds[1], false};
+		stages[i + 1].io.in = stages[i + 1].own[0] = (sh_fd){fds[0], false};
+	}
+	return 0;
+}
+
+static int s_run_pipeline(sh_shell *sh, const sh_pipeline *pl)
+{
+	int n = pl->ncmds;
+	stage *stages = calloc((size_t)n, sizeof *stages);
+	if (!stages)
+		return 1;
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		stage *st = &stages[i];
+		st->io = (sh_io){sh, sh->px, {0, true}, {1, true}, {2, true}, "sh"};
+		st->cmd = &pl->cmds[i];
+		st->own[0].fd = st->own[1].fd = -1;
+		if (!(st->argv = s_argv(st->cmd, sh->status)))
+			rc = -ENOMEM;
+	}
+	if (rc == 0)
+		rc = s_plumb(sh, stages, n);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		if (n == 1) {
+			s_stage_run(&stages[i]);
+		} else if (pthread_create(&stages[i].thread, NULL, s_stage_thread, &stages[i]) ==
+		           0) {
+			stages[i].threaded = true;
+		} else {
+			s_stage_run(&stages[i]); /* no thread: in order, as far as pipes hold */
+		}
+	}
+	int status = rc == 0 ? 0 : 1;
+	for (int i = 0; i < n; i++) {
+		if (stages[i].threaded)
+			pthread_join(stages[i].thread, NULL);
+		if (rc != 0)
+			s_stage_close(&stages[i]);
+		s_free_argv(stages[i].argv);
+	}
+	if (rc == 0)
+		status = stages[n - 1].status;
+	free(stages);
+	return status;
+}
+
+int sh_run_script(sh_shell *sh, const sh_script *script)
+{
+	for (int i = 0; i < script->npipes && !sh->exit; i++) {
+		const sh_pipeline *pl = &script->pipes[i];
+		if ((pl->join == SH_AND && sh->status != 0) ||
+		    (pl->join == SH_OR && sh->status == 0))
+			continue;
+		sh->status = s_run_pipeline(sh, pl);
+	}
+	return sh->status;
+}
+
+int sh_run_text(sh_shell *sh, const char *text)
+{
+	sh_script script;
+	char err[256];
+	if (sh_parse(text, &script, err, sizeof err) < 0) {
+		fprintf(stderr, "sh: %s\n", err);
+		return sh->status = 2;
+	}
+	int status = sh_run_script(sh, &script);
+	sh_script_free(&script);
+	return status;
+}
