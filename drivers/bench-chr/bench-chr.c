@@ -40,6 +40,7 @@
 
 #include "bench.h"
 #include "bench_chr.h"
+#include "benchnet.h"
 #include "netns_harness.h"
 #include "plexus/proto/cdev.pb-c.h"
 #include "plexus/proto/ipc.pb-c.h"
@@ -67,12 +68,9 @@ typedef struct s_header {
 
 typedef struct s_bench {
 	options opt;
-	netns_cluster *c;
-	int own_ns;
-	plx_etcd *etcd;
-	plx_ctx *ctx;
-	plx_epcache *cache;
-	plx_ep *ep;
+	benchnet *net;
+	netns_cluster *c; /* the net's namespaces */
+	plx_ep *ep;       /* the net's endpoint in node 0 */
 	plx_cdev *mem, *tty, *reader;
 	int listen_fd; /* node 1: the baseline server */
 	pthread_t server;
@@ -175,85 +173,27 @@ static void s_tcp_stop(s_bench *b)
 
 /* ---- set-up ---- */
 
-/* A driver: $<env>, the build tree's, or the one in PATH. */
-static const char *s_bin(const char *env, const char *build, const char *name)
-{
-	const char *value = getenv(env);
-	if (value && *value)
-		return value;
-	if (build && access(build, X_OK) == 0)
-		return build;
-	return name;
-}
-
-static int s_start_driver(s_bench *b, const char *program, const char *label, const char *extra1,
-                          const char *extra2)
-{
-	char *argv[] = {(char *)program,
-	                "--label",
-	                (char *)label,
-	                "--etcd",
-	                (char *)netns_hub_etcd_endpoints(b->c),
-	                "--cluster",
-	                S_CLUSTER,
-	                "--addr",
-	                (char *)netns_node_addr(b->c, 1),
-	                (char *)extra1,
-	                (char *)extra2,
-	                NULL};
-	char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	pid_t pid;
-	int rc = netns_exec(b->c, 1, argv, envp, &pid);
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < 1000; i++, usleep(10 * 1000))
-		if (plx_route_lookup(b->ctx, label, NULL, NULL, 0) == 0)
-			return 0;
-	return -ETIMEDOUT;
-}
-
-static int s_enter_node0(s_bench *b)
-{
-	int fd = open(netns_ns_path(b->c, 0), O_RDONLY | O_CLOEXEC);
-	b->own_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int rc = fd < 0 || b->own_ns < 0 || setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-#ifndef PLEXUS_MEMORY_BUILD_BIN
-#define PLEXUS_MEMORY_BUILD_BIN NULL
-#endif
-#ifndef PLEXUS_TTY_BUILD_BIN
-#define PLEXUS_TTY_BUILD_BIN NULL
-#endif
-
 static int s_setup(s_bench *b, char *err, size_t size)
 {
-	if (!(b->c = netns_cluster_new(2, NULL)) || netns_hub_etcd_start(b->c, 1) < 0) {
-		snprintf(err, size, "cluster: %s", netns_error());
+	if (!(b->net = benchnet_new(2, S_CLUSTER, err, size)))
 		return -EIO;
-	}
-	int rc = s_enter_node0(b);
-	plx_etcd_opts opts = {.endpoints = netns_hub_etcd_endpoints(b->c)};
-	if (rc < 0 || !(b->etcd = plx_etcd_new(&opts)) || !(b->ctx = plx_ctx_new()) ||
-	    !(b->cache = plx_epcache_new(b->etcd, S_CLUSTER, b->ctx)) ||
-	    !(b->ep = plx_ep_new(b->ctx, "benchclient", 1)) ||
-	    !(b->mem = plx_cdev_new(b->ep, S_MEMORY, S_TIMEOUT)) ||
+	b->c = benchnet_netns(b->net);
+	b->ep = benchnet_ep(b->net);
+	if (!(b->mem = plx_cdev_new(b->ep, S_MEMORY, S_TIMEOUT)) ||
 	    !(b->tty = plx_cdev_new(b->ep, S_TTY, S_TIMEOUT)) ||
 	    !(b->reader = plx_cdev_new(b->ep, S_TTY, S_TIMEOUT))) {
-		snprintf(err, size, "client in node 0: %s", strerror(rc < 0 ? -rc : errno));
+		snprintf(err, size, "client in node 0: %s", strerror(errno));
 		return -EIO;
 	}
-	const char *mem = s_bin("PLEXUS_MEMORY_BIN", PLEXUS_MEMORY_BUILD_BIN, "plexus-memory");
-	const char *tty = s_bin("PLEXUS_TTY_BIN", PLEXUS_TTY_BUILD_BIN, "plexus-tty");
-	if ((rc = s_start_driver(b, mem, S_MEMORY, "--ramdisk", "0:1M")) < 0 ||
-	    (rc = s_start_driver(b, tty, S_TTY, "--console", "none")) < 0) {
-		snprintf(err, size, "%s or %s in node 1: %s; see the logs in %s", mem, tty,
-		         strerror(-rc), netns_run_dir(b->c));
+	const char *mem =
+	    benchnet_bin("PLEXUS_MEMORY_BIN", PLEXUS_MEMORY_BUILD_BIN, "plexus-memory");
+	const char *tty = benchnet_bin("PLEXUS_TTY_BIN", PLEXUS_TTY_BUILD_BIN, "plexus-tty");
+	const char *const mem_args[] = {"--ramdisk", "0:1M", NULL};
+	const char *const tty_args[] = {"--console", "none", NULL};
+	int rc;
+	if ((rc = benchnet_start(b->net, 1, mem, S_MEMORY, mem_args, err, size)) < 0 ||
+	    (rc = benchnet_start(b->net, 1, tty, S_TTY, tty_args, err, size)) < 0)
 		return rc;
-	}
 	uint32_t mode = PLEXUS__TTY_MODE__TTY_CANON; /* no echo: the master stays empty */
 	if ((rc = plx_cdev_ioctl(b->tty, S_SLAVE, PLEXUS__CDEV_IOCTL_REQUEST__TTY_SETMODE, &mode,
 	                         sizeof mode, NULL, NULL, 0)) < 0) {
@@ -273,16 +213,7 @@ static void s_teardown(s_bench *b)
 	plx_cdev_destroy(&b->reader);
 	plx_cdev_destroy(&b->tty);
 	plx_cdev_destroy(&b->mem);
-	plx_ep_destroy(&b->ep);
-	plx_epcache_destroy(&b->cache);
-	plx_ctx_destroy(&b->ctx);
-	plx_etcd_destroy(&b->etcd);
-	if (b->own_ns >= 0) {
-		if (setns(b->own_ns, CLONE_NEWNET) < 0)
-			abort(); /* destroying the cluster from inside it would go wrong */
-		close(b->own_ns);
-	}
-	netns_cluster_destroy(&b->c);
+	benchnet_destroy(&b->net);
 }
 
 /* ---- measurements ---- */
@@ -474,7 +405,7 @@ static int s_parse(int argc, char **argv, options *opt)
 
 int plx_bench_chr(int argc, char **argv)
 {
-	s_bench b = {.own_ns = -1, .listen_fd = -1, .rr_fd = -1, .relay_in = -1, .relay_out = -1};
+	s_bench b = {.listen_fd = -1, .rr_fd = -1, .relay_in = -1, .relay_out = -1};
 	int code = s_parse(argc, argv, &b.opt);
 	if (code >= 0)
 		return code;

@@ -16,14 +16,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +30,10 @@
 #include <unistd.h>
 
 #include <plexus/bdev.h>
-#include <plexus/endpoint.h>
-#include <plexus/etcd.h>
 
 #include "bench.h"
 #include "bench_blk.h"
+#include "benchnet.h"
 #include "netns_harness.h"
 #include "plexus/proto/bdev.pb-c.h"
 
@@ -68,12 +65,8 @@ typedef struct s_header {
 
 typedef struct s_bench {
 	options opt;
-	netns_cluster *c;
-	int own_ns;
-	plx_etcd *etcd;
-	plx_ctx *ctx;
-	plx_epcache *cache;
-	plx_ep *ep;
+	benchnet *net;
+	netns_cluster *c; /* the net's namespaces */
 	plx_bdev *bdev;
 	s_tcp_server tcp;
 	int tcp_fd;
@@ -163,77 +156,25 @@ static void s_tcp_stop(s_bench *b)
 
 /* ---- set-up ---- */
 
-/* plexus-memory: $PLEXUS_MEMORY_BIN, the build tree's, or the one in PATH. */
-static const char *s_memory_bin(void)
-{
-	const char *env = getenv("PLEXUS_MEMORY_BIN");
-	if (env && *env)
-		return env;
-#ifdef PLEXUS_MEMORY_BUILD_BIN
-	if (access(PLEXUS_MEMORY_BUILD_BIN, X_OK) == 0)
-		return PLEXUS_MEMORY_BUILD_BIN;
-#endif
-	return "plexus-memory";
-}
-
-static int s_start_driver(s_bench *b)
-{
-	char ramdisk[32];
-	snprintf(ramdisk, sizeof ramdisk, "0:%dM", b->opt.disk_mb);
-	char *argv[] = {(char *)s_memory_bin(),
-	                "--label",
-	                S_LABEL,
-	                "--etcd",
-	                (char *)netns_hub_etcd_endpoints(b->c),
-	                "--cluster",
-	                S_CLUSTER,
-	                "--addr",
-	                (char *)netns_node_addr(b->c, 1),
-	                "--ramdisk",
-	                ramdisk,
-	                NULL};
-	char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	pid_t pid;
-	int rc = netns_exec(b->c, 1, argv, envp, &pid);
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < 1000; i++, usleep(10 * 1000))
-		if (plx_route_lookup(b->ctx, S_LABEL, NULL, NULL, 0) == 0)
-			return 0;
-	return -ETIMEDOUT;
-}
-
-static int s_enter_node0(s_bench *b)
-{
-	int fd = open(netns_ns_path(b->c, 0), O_RDONLY | O_CLOEXEC);
-	b->own_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int rc = fd < 0 || b->own_ns < 0 || setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 static int s_setup(s_bench *b, char *err, size_t size)
 {
 	b->disk = (uint64_t)b->opt.disk_mb * S_MB;
-	if (!(b->c = netns_cluster_new(2, NULL)) || netns_hub_etcd_start(b->c, 1) < 0) {
-		snprintf(err, size, "cluster: %s", netns_error());
+	if (!(b->net = benchnet_new(2, S_CLUSTER, err, size)))
+		return -EIO;
+	b->c = benchnet_netns(b->net);
+	if (!(b->bdev = plx_bdev_new(benchnet_ep(b->net), S_LABEL, S_TIMEOUT)) ||
+	    !(b->buf = malloc(S_MB))) {
+		snprintf(err, size, "client in node 0: %s", strerror(errno));
 		return -EIO;
 	}
-	int rc = s_enter_node0(b);
-	plx_etcd_opts opts = {.endpoints = netns_hub_etcd_endpoints(b->c)};
-	if (rc < 0 || !(b->etcd = plx_etcd_new(&opts)) || !(b->ctx = plx_ctx_new()) ||
-	    !(b->cache = plx_epcache_new(b->etcd, S_CLUSTER, b->ctx)) ||
-	    !(b->ep = plx_ep_new(b->ctx, "benchclient", 1)) ||
-	    !(b->bdev = plx_bdev_new(b->ep, S_LABEL, S_TIMEOUT)) || !(b->buf = malloc(S_MB))) {
-		snprintf(err, size, "client in node 0: %s", strerror(rc < 0 ? -rc : errno));
-		return -EIO;
-	}
-	if ((rc = s_start_driver(b)) < 0) {
-		snprintf(err, size, "plexus-memory (%s) in node 1: %s; see its log in %s",
-		         s_memory_bin(), strerror(-rc), netns_run_dir(b->c));
+	char ramdisk[32];
+	snprintf(ramdisk, sizeof ramdisk, "0:%dM", b->opt.disk_mb);
+	const char *const extra[] = {"--ramdisk", ramdisk, NULL};
+	const char *mem =
+	    benchnet_bin("PLEXUS_MEMORY_BIN", PLEXUS_MEMORY_BUILD_BIN, "plexus-memory");
+	int rc = benchnet_start(b->net, 1, mem, S_LABEL, extra, err, size);
+	if (rc < 0)
 		return rc;
-	}
 	if ((rc = s_tcp_start(b)) < 0) {
 		snprintf(err, size, "baseline TCP server in node 1: %s", strerror(-rc));
 		return rc;
@@ -252,16 +193,7 @@ static void s_teardown(s_bench *b)
 {
 	s_tcp_stop(b);
 	plx_bdev_destroy(&b->bdev);
-	plx_ep_destroy(&b->ep);
-	plx_epcache_destroy(&b->cache);
-	plx_ctx_destroy(&b->ctx);
-	plx_etcd_destroy(&b->etcd);
-	if (b->own_ns >= 0) {
-		if (setns(b->own_ns, CLONE_NEWNET) < 0)
-			abort(); /* destroying the cluster from inside it would go wrong */
-		close(b->own_ns);
-	}
-	netns_cluster_destroy(&b->c);
+	benchnet_destroy(&b->net);
 	free(b->buf);
 }
 
@@ -391,7 +323,7 @@ static int s_parse(int argc, char **argv, options *opt)
 
 int plx_bench_blk(int argc, char **argv)
 {
-	s_bench b = {.own_ns = -1, .tcp_fd = -1, .tcp = {.listen_fd = -1}};
+	s_bench b = {.tcp_fd = -1, .tcp = {.listen_fd = -1}};
 	int code = s_parse(argc, argv, &b.opt);
 	if (code >= 0)
 		return code;
