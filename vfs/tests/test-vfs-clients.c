@@ -1,0 +1,293 @@
+/*
+ * test-vfs-clients.c — clients that die and clients that crowd, on the four-node fixture
+ * (fscluster.h).
+ *
+ * Entry points: main (cmocka).
+ *
+ * test_killed_client: a real process (vfs-test-client, libplexus) on node 0 opens files and
+ *   holds an unlinked 2 MiB file open; it is SIGKILLed. VFS must notice its endpoint record
+ *   vanish, drop its process table entry (VFS_PS) and give its inodes back to MFS: the free
+ *   blocks return to what they were before it started (statvfs).
+ * test_exit_closes: VFS_EXIT from a client with files open frees them the same way.
+ * test_many_clients: 16 clients in threads at once, each working in a directory of its own,
+ *   and all appending records to one shared file with O_APPEND: every record lands whole and
+ *   none is lost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vfscalls.h"
+
+#define S_CLIENTS 16
+#define S_ROUNDS  20
+#define S_RECORDS 50
+#define S_RECLEN  64
+
+static const fscluster_opts s_opts = {.cluster = "vfs-clients",
+                                      .services = (1u << FSCLUSTER_DISK) | (1u << FSCLUSTER_TTY) |
+                                                  (1u << FSCLUSTER_LOG) | (1u << FSCLUSTER_PFS) |
+                                                  (1u << FSCLUSTER_MFS) | (1u << FSCLUSTER_VFS)};
+
+static int setup(void **state)
+{
+	return fscluster_setup(state, &s_opts);
+}
+
+static int teardown(void **state)
+{
+	return fscluster_teardown(state);
+}
+
+/* How many entries VFS_PS lists whose name is name (or all when name is NULL); *files gets
+ * the open files of the last match (may be NULL). */
+static int s_ps_count(fsclient *c, const char *name, size_t *files)
+{
+	Plexus__VfsReply *r = NULL;
+	int rc = vc_ps(c, &r);
+	if (rc < 0)
+		return rc;
+	int n = 0;
+	for (size_t i = 0; i < r->n_procs; i++) {
+		if (!name || strcmp(r->procs[i]->name, name) == 0) {
+			n++;
+			if (files)
+				*files = r->procs[i]->n_files;
+		}
+	}
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return n;
+}
+
+static uint64_t s_bfree(fsclient *c)
+{
+	Plexus__FsStatvfs sv;
+	assert_int_equal(vc_statvfs(c, "/", &sv), 0);
+	return sv.bfree;
+}
+
+/* Waits (up to 30 s) until VFS_PS shows want entries named name, with files open files in
+ * the last one when files is not negative. */
+static void s_wait_ps(fsclient *c, const char *name, int want, int files)
+{
+	int n = -1;
+	size_t got = 0;
+	for (int64_t end = drvcluster_now_ms() + 30000; drvcluster_now_ms() < end;
+	     usleep(50 * 1000)) {
+		n = s_ps_count(c, name, &got);
+		if (n == want && (files < 0 || (int)got == files))
+			return;
+	}
+	fail_msg("VFS_PS: %d entries named %s (%zu files), expected %d", n, name, got, want);
+}
+
+/* Waits until the free blocks come back to want. */
+static void s_wait_bfree(fsclient *c, uint64_t want)
+{
+	uint64_t now = 0;
+	for (int64_t end = drvcluster_now_ms() + 30000; drvcluster_now_ms() < end;
+	     usleep(50 * 1000))
+		if ((now = s_bfree(c)) == want)
+			return;
+	fail_msg("free blocks %llu, expected %llu", (unsigned long long)now,
+	         (unsigned long long)want);
+}
+
+static void test_killed_client(void **state)
+{
+	fscluster *f = *state;
+	fsclient *c = fsclient_new(f, "watcher");
+	uint64_t before = s_bfree(c);
+	char etcd[600], cluster[128], node[64], addr[64];
+	snprintf(etcd, sizeof etcd, "PLEXUS_ETCD=%s", netns_hub_etcd_endpoints(f->d->c));
+	snprintf(cluster, sizeof cluster, "PLEXUS_CLUSTER=%s", f->d->cluster);
+	snprintf(node, sizeof node, "PLEXUS_NODE=n0");
+	snprintf(addr, sizeof addr, "PLEXUS_ADDR=%s", netns_node_addr(f->d->c, 0));
+	char *envp[] = {etcd, cluster, node, addr, NULL};
+	char *argv[] = {VFS_TEST_CLIENT_BIN, "/victim", "5", "2097152", NULL};
+	pid_t pid;
+	assert_int_equal(netns_exec(f->d->c, 0, argv, envp, &pid), 0);
+	/* five files and the unlinked big one */
+	s_wait_ps(c, "vfs-test-client", 1, 6);
+	assert_true(s_bfree(c) < before - 256); /* 2 MiB: 512 blocks of 4 KiB */
+	kill(-pid, SIGKILL);
+	int status;
+	assert_int_equal(netns_wait(f->d->c, pid, &status, 10000), 0);
+	s_wait_ps(c, "vfs-test-client", 0, -1);
+	/* the unlinked file's blocks are back: its inode was put; the 5 files remain */
+	Plexus__FsAttr st;
+	assert_int_equal(vc_stat(c, "/victim/f4", &st), 0);
+	assert_int_equal(vc_stat(c, "/victim/big", NULL), -ENOENT);
+	uint64_t now = 0;
+	for (int64_t end = drvcluster_now_ms() + 30000; drvcluster_now_ms() < end;
+	     usleep(50 * 1000))
+		if ((now = s_bfree(c)) + 64 > before)
+			break;
+	assert_true(now + 64 > before); /* a directory and five small files, not 2 MiB */
+	fsclient_destroy(&c, true);
+	f->passed = true;
+}
+
+static void test_exit_closes(void **state)
+{
+	fscluster *f = *state;
+	fsclient *w = fsclient_new(f, "exit-watcher");
+	fsclient *c = fsclient_new(f, "exit-client");
+	assert_int_equal(vc_mkdir(c, "/exit", 0755), 0);
+	uint64_t before = s_bfree(w);
+	int fd = fsc_open(c, "/exit/big", O_CREAT | O_RDWR, 0644);
+	char *data = calloc(1, 1 << 20);
+	assert_int_equal(fsc_write(c, fd, data, 1 << 20, FSC_WAIT_MS), 1 << 20);
+	free(data);
+	assert_int_equal(fsc_unlink(c, "/exit/big"), 0);
+	assert_true(s_bfree(w) < before - 128); /* 1 MiB: 256 blocks of 4 KiB */
+	assert_int_equal(s_ps_count(w, "exit-client", NULL), 1);
+	fsclient_destroy(&c, true); /* VFS_EXIT */
+	assert_int_equal(s_ps_count(w, "exit-client", NULL), 0);
+	s_wait_bfree(w, before);
+	/* a client that dies without VFS_EXIT goes too (its lease is revoked) */
+	c = fsclient_new(f, "exit-dies");
+	fd = fsc_open(c, "/exit/held", O_CREAT | O_RDWR, 0644);
+	assert_true(fd >= 0);
+	fsclient_destroy(&c, false);
+	s_wait_ps(w, "exit-dies", 0, -1);
+	fsclient_destroy(&w, true);
+	f->passed = true;
+}
+
+typedef struct s_worker {
+	fsclient *c;
+	int id;
+	int failures;
+	char what[256];
+} s_worker;
+
+#define S_CHECK(w, cond)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			snprintf((w)->what, sizeof(w)->what, "client %d line %d: %s", (w)->id,     \
+			         __LINE__, #cond);                                                 \
+			(w)->failures++;                                                           \
+			return NULL;                                                               \
+		}                                                                                  \
+	} while (0)
+
+/* One round: a file written, read back, renamed, listed, removed. */
+static bool s_round(s_worker *w, int round)
+{
+	char path[128], path2[128], data[200], back[200];
+	snprintf(path, sizeof path, "/many/c%d/f%d", w->id, round);
+	snprintf(path2, sizeof path2, "/many/c%d/g%d", w->id, round);
+	int len = snprintf(data, sizeof data, "client %d round %d", w->id, round);
+	int fd = fsc_open(w->c, path, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd < 0 || fsc_write(w->c, fd, data, (size_t)len, FSC_WAIT_MS) != len)
+		return false;
+	if (vc_pread(w->c, fd, back, sizeof back, 0) != len || memcmp(data, back, (size_t)len))
+		return false;
+	if (fsc_close(w->c, fd) < 0 || vc_rename(w->c, path, path2) < 0)
+		return false;
+	Plexus__FsAttr st;
+	if (vc_stat(w->c, path2, &st) < 0 || st.size != (uint64_t)len)
+		return false;
+	return fsc_unlink(w->c, path2) == 0 && vc_stat(w->c, path2, NULL) == -ENOENT;
+}
+
+static void *s_work(void *arg)
+{
+	s_worker *w = arg;
+	char dir[64];
+	snprintf(dir, sizeof dir, "/many/c%d", w->id);
+	S_CHECK(w, vc_mkdir(w->c, dir, 0755) == 0);
+	int shared = fsc_open(w->c, "/many/shared", O_WRONLY | O_APPEND, 0);
+	S_CHECK(w, shared >= 0);
+	for (int r = 0; r < S_ROUNDS; r++)
+		S_CHECK(w, s_round(w, r));
+	char rec[S_RECLEN];
+	for (int i = 0; i < S_RECORDS; i++) {
+		memset(rec, 'a' + w->id, sizeof rec);
+		snprintf(rec, sizeof rec, "%02d:%03d:", w->id, i);
+		rec[7] = 'a' + (char)w->id;
+		rec[S_RECLEN - 1] = '\n';
+		S_CHECK(w, fsc_write(w->c, shared, rec, sizeof rec, FSC_WAIT_MS) == S_RECLEN);
+	}
+	S_CHECK(w, fsc_close(w->c, shared) == 0);
+	char *names = NULL;
+	S_CHECK(w, vc_list(w->c, dir, 4096, &names) == 2); /* . and .. */
+	free(names);
+	S_CHECK(w, vc_rmdir(w->c, dir) == 0);
+	return NULL;
+}
+
+static void test_many_clients(void **state)
+{
+	fscluster *f = *state;
+	fsclient *main_c = fsclient_new(f, "many-main");
+	assert_int_equal(vc_mkdir(main_c, "/many", 0755), 0);
+	assert_int_equal(vc_put_file(main_c, "/many/shared", 0666, NULL, 0), 0);
+	s_worker w[S_CLIENTS];
+	pthread_t t[S_CLIENTS];
+	for (int i = 0; i < S_CLIENTS; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "many-%d", i);
+		w[i] = (s_worker){.c = fsclient_new(f, name), .id = i};
+	}
+	assert_int_equal(s_ps_count(main_c, NULL, NULL), S_CLIENTS + 1);
+	for (int i = 0; i < S_CLIENTS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, s_work, &w[i]), 0);
+	for (int i = 0; i < S_CLIENTS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < S_CLIENTS; i++)
+		if (w[i].failures)
+			fail_msg("%s", w[i].what);
+	/* every record whole, none lost */
+	size_t total = (size_t)S_CLIENTS * S_RECORDS * S_RECLEN;
+	char *all = malloc(total + 1);
+	int fd = fsc_open(main_c, "/many/shared", O_RDONLY, 0);
+	size_t got = 0;
+	ssize_t n;
+	while (got <= total &&
+	       (n = fsc_read(main_c, fd, all + got, total + 1 - got, FSC_WAIT_MS)) > 0)
+		got += (size_t)n;
+	assert_int_equal(got, total);
+	int seen[S_CLIENTS][S_RECORDS] = {{0}};
+	for (size_t off = 0; off < total; off += S_RECLEN) {
+		int id, i;
+		assert_int_equal(sscanf(all + off, "%02d:%03d:", &id, &i), 2);
+		assert_true(id >= 0 && id < S_CLIENTS && i >= 0 && i < S_RECORDS);
+		for (size_t k = 7; k < S_RECLEN - 1; k++)
+			assert_int_equal(all[off + k], 'a' + id);
+		assert_int_equal(all[off + S_RECLEN - 1], '\n');
+		seen[id][i]++;
+	}
+	for (int id = 0; id < S_CLIENTS; id++)
+		for (int i = 0; i < S_RECORDS; i++)
+			assert_int_equal(seen[id][i], 1);
+	free(all);
+	assert_int_equal(fsc_close(main_c, fd), 0);
+	for (int i = 0; i < S_CLIENTS; i++)
+		fsclient_destroy(&w[i].c, true);
+	assert_int_equal(s_ps_count(main_c, NULL, NULL), 1);
+	fsclient_destroy(&main_c, true);
+	f->passed = true;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_killed_client, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exit_closes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_clients, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
