@@ -13,6 +13,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <plexus/deploy_cli.h>
 #include <plexus/up_cli.h>
 
 #include "up.h"
@@ -162,6 +163,9 @@ static int s_shell(const up_state *st)
 
 int plx_up_cli(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++) /* the VMs are deploy/'s (docs/deploy.md) */
+		if (strcmp(argv[i], "--qemu") == 0)
+			return plx_up_qemu(argc, argv);
 	up_opts o;
 	int code = s_up_options(argc, argv, &o);
 	if (code)
