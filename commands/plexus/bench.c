@@ -18,6 +18,9 @@
 #ifdef PLEXUS_BENCH_CHR
 #include "bench_chr.h"
 #endif
+#ifdef PLEXUS_BENCH_FS
+#include "bench_fs.h"
+#endif
 #include "commands.h"
 
 typedef struct benchmark {
@@ -38,6 +41,9 @@ static const benchmark s_benchmarks[] = {
 #ifdef PLEXUS_BENCH_CHR
     {"chr", "character device reads and a tty wake-up on another node vs raw TCP (root)",
      plx_bench_chr},
+#endif
+#ifdef PLEXUS_BENCH_FS
+    {"fs", "files through VFS, MFS and a driver on four nodes vs tmpfs (root)", plx_bench_fs},
 #endif
 };
 
