@@ -1,0 +1,735 @@
+/*
+ * test-mfs.c — plexus-mfs as VFS sees it: a real plexus-vdisk (over an image file) or
+ * plexus-memory and a real plexus-mfs process against a private etcd, driven through
+ * plexus/fsreq.h. Every FS_* call with its error cases; an image made by mkfs.minix -3 mounts,
+ * what MFS writes reads back after a remount, and after FS_SYNC + FS_UNMOUNT fsck.minix -f
+ * finds the image clean; large files through the double and triple indirect zones; a
+ * directory of thousands of entries; rename cases; an unlinked file readable until its last
+ * FS_PUTNODE; `plexus mkfs` on an image file and on a RAM disk; read-only mounts; bad
+ * superblocks and bad zone numbers answered with errors, the server alive afterwards.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plexus/fsreq.h>
+#include <plexus/mkfs_cli.h>
+
+#include "format.h"
+#include "mfstest.h"
+#include "plexus/proto/fs.pb-c.h"
+
+#define S_MB (1024u * 1024)
+
+/* A pattern byte for position i of a file with seed s. */
+static uint8_t s_pat(uint64_t i, unsigned s)
+{
+	return (uint8_t)((i * 2654435761u) >> 13 ^ s);
+}
+
+static void s_fill(uint8_t *buf, size_t n, uint64_t pos, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = s_pat(pos + i, seed);
+}
+
+static void s_check(const uint8_t *buf, size_t n, uint64_t pos, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] != s_pat(pos + i, seed))
+			fail_msg("byte %llu: %u, want %u", (unsigned long long)(pos + i), buf[i],
+			         s_pat(pos + i, seed));
+}
+
+/* Writes n pattern bytes at pos in chunks of 1 MiB. */
+static void s_write_pat(plx_fs *fs, uint64_t ino, uint64_t pos, uint64_t n, unsigned seed)
+{
+	uint8_t *buf = malloc(S_MB);
+	for (uint64_t done = 0; done < n;) {
+		size_t chunk = n - done < S_MB ? (size_t)(n - done) : S_MB;
+		s_fill(buf, chunk, pos + done, seed);
+		assert_int_equal(plx_fs_write(fs, ino, pos + done, buf, chunk, NULL),
+		                 (ssize_t)chunk);
+		done += chunk;
+	}
+	free(buf);
+}
+
+static void s_read_pat(plx_fs *fs, uint64_t ino, uint64_t pos, uint64_t n, unsigned seed)
+{
+	uint8_t *buf = malloc(S_MB);
+	for (uint64_t done = 0; done < n;) {
+		size_t chunk = n - done < S_MB ? (size_t)(n - done) : S_MB;
+		assert_int_equal(plx_fs_read(fs, ino, pos + done, buf, chunk), (ssize_t)chunk);
+		s_check(buf, chunk, pos + done, seed);
+		done += chunk;
+	}
+	free(buf);
+}
+
+static uint64_t s_create(plx_fs *fs, uint64_t dir, const char *name)
+{
+	plx_fs_attr a;
+	int rc = plx_fs_create(fs, dir, name, 0644, 1000, 100, &a);
+	if (rc != 0)
+		fail_msg("create %s: %s", name, plx_strerror(rc));
+	return a.ino;
+}
+
+/* ---- tests ---- */
+
+static void test_mkfs_minix_image(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "ul", 32 * S_MB, true));
+	plx_fs_attr root;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_int_equal(root.ino, 1);
+	assert_true(S_ISDIR(root.mode));
+	assert_int_equal(root.nlink, 2);
+	assert_int_equal(root.dev, 77);
+	assert_int_equal(root.blksize, 1024);
+	struct plx_fs_statvfs st;
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.bsize, 1024);
+	assert_int_equal(st.blocks, 32768);
+	assert_int_equal(st.namemax, 60);
+	assert_false(st.read_only);
+	uint64_t free0 = st.bfree, ffree0 = st.ffree;
+	/* Files, a directory, contents. */
+	uint64_t a = s_create(fs, 1, "hello.txt");
+	plx_fs_attr attr;
+	assert_int_equal(plx_fs_write(fs, a, 0, "hello, minix\n", 13, &attr), 13);
+	assert_int_equal(attr.size, 13);
+	assert_int_equal(attr.uid, 1000);
+	assert_int_equal(attr.gid, 100);
+	assert_int_equal(attr.mode, S_IFREG | 0644);
+	plx_fs_attr d;
+	assert_int_equal(plx_fs_mkdir(fs, 1, "sub", 0755, 0, 0, &d), 0);
+	assert_int_equal(d.nlink, 2);
+	assert_int_equal(plx_fs_stat(fs, 1, &attr), 0);
+	assert_int_equal(attr.nlink, 3);
+	uint64_t b = s_create(fs, d.ino, "data");
+	s_write_pat(fs, b, 0, 3 * S_MB + 123, 7);
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_true(st.bfree < free0 - 3 * 1024);
+	assert_int_equal(st.ffree, ffree0 - 3);
+	assert_int_equal(plx_fs_putnode(fs, a, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, b, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, d.ino, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, 1, 1), 0);
+	mfstest_unmount(t, &fs, image, drv, srv);
+	/* Remounted by a new pair of processes: everything is there. */
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_int_equal(plx_fs_lookup(fs, 1, "sub", &d), 0);
+	assert_int_equal(plx_fs_lookup(fs, d.ino, "data", &attr), 0);
+	assert_int_equal(attr.size, 3 * S_MB + 123);
+	s_read_pat(fs, attr.ino, 0, 3 * S_MB + 123, 7);
+	assert_int_equal(plx_fs_putnode(fs, attr.ino, 1), 0);
+	assert_int_equal(plx_fs_lookup(fs, 1, "hello.txt", &attr), 0);
+	char text[64] = "";
+	assert_int_equal(plx_fs_read(fs, attr.ino, 0, text, sizeof text), 13);
+	assert_memory_equal(text, "hello, minix\n", 13);
+	assert_int_equal(plx_fs_read(fs, attr.ino, 13, text, sizeof text), 0);
+	assert_int_equal(plx_fs_read(fs, attr.ino, 5, text, 2), 2);
+	assert_memory_equal(text, ", ", 2);
+	assert_int_equal(plx_fs_putnode(fs, attr.ino, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, d.ino, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, 2, 1), -EINVAL); /* never looked up here */
+	mfstest_unmount(t, &fs, image, drv, srv);
+	/* And Linux's own checker agrees about the directory tree. */
+	char cmd[1024], out[8192];
+	snprintf(cmd, sizeof cmd, "fsck.minix -fl '%s'", image);
+	assert_int_equal(mfstest_sh(cmd, out, sizeof out), 0);
+	assert_non_null(strstr(out, "/sub/data"));
+	assert_non_null(strstr(out, "/hello.txt"));
+}
+
+static void test_calls_and_errors(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "calls", 16 * S_MB, true));
+	pid_t drv, srv;
+	const char *vd[] = {"--image", image, NULL};
+	drv = mfstest_start(t, PLEXUS_VDISK_BIN, t->drv, NULL, vd, NULL);
+	srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, NULL, NULL, NULL);
+	plx_fs *fs = plx_fs_new(t->ep, t->fs, MFSTEST_TIMEOUT);
+	plx_fs_attr a, root;
+	/* Nothing mounted yet. */
+	assert_int_equal(plx_fs_stat(fs, 1, &a), -EINVAL);
+	assert_int_equal(plx_fs_sync(fs), -EINVAL);
+	assert_int_equal(plx_fs_readsuper(fs, "", 0, false, 1, &root, NULL), -EINVAL);
+	assert_int_equal(plx_fs_newnode(fs, S_IFIFO | 0600, 0, 0, &a), -ENOSYS); /* pfs's */
+	struct plx_fs_statvfs st;
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 5, &root, &st), 0);
+	assert_int_equal(st.blocks, 16384);
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 5, &root, NULL), -EBUSY);
+	/* Lookups. */
+	assert_int_equal(plx_fs_lookup(fs, 1, "missing", &a), -ENOENT);
+	assert_int_equal(plx_fs_lookup(fs, 1, ".", &a), 0);
+	assert_int_equal(a.ino, 1);
+	assert_int_equal(plx_fs_lookup(fs, 1, "..", &a), 0);
+	assert_int_equal(a.ino, 1);
+	char name61[62];
+	memset(name61, 'x', 61);
+	name61[61] = '\0';
+	assert_int_equal(plx_fs_lookup(fs, 1, name61, &a), -ENAMETOOLONG);
+	assert_int_equal(plx_fs_create(fs, 1, name61, 0644, 0, 0, &a), -ENAMETOOLONG);
+	name61[60] = '\0'; /* 60 bytes: the longest name */
+	uint64_t f60 = s_create(fs, 1, name61);
+	assert_int_equal(plx_fs_lookup(fs, 1, name61, &a), 0);
+	assert_int_equal(a.ino, f60);
+	assert_int_equal(plx_fs_lookup(fs, 1, "a/b", &a), -EINVAL);
+	assert_int_equal(plx_fs_lookup(fs, 1, "", &a), -EINVAL);
+	assert_int_equal(plx_fs_lookup(fs, 0, "x", &a), -EINVAL);
+	assert_int_equal(plx_fs_lookup(fs, 1u << 30, "x", &a), -EINVAL);
+	assert_int_equal(plx_fs_lookup(fs, 100, "x", &a), -ENOENT); /* a free inode */
+	assert_int_equal(plx_fs_lookup(fs, f60, "x", &a), -ENOTDIR);
+	/* Creating. */
+	uint64_t f = s_create(fs, 1, "file");
+	assert_int_equal(plx_fs_create(fs, 1, "file", 0644, 0, 0, &a), -EEXIST);
+	assert_int_equal(plx_fs_mkdir(fs, 1, "file", 0755, 0, 0, &a), -EEXIST);
+	assert_int_equal(plx_fs_create(fs, 1, ".", 0644, 0, 0, &a), -EEXIST);
+	assert_int_equal(plx_fs_create(fs, f, "x", 0644, 0, 0, &a), -ENOTDIR);
+	assert_int_equal(plx_fs_create(fs, 1, "big", 0644, 70000, 0, &a), -EINVAL); /* 16-bit uid */
+	plx_fs_attr dir, dev, fifo, lnk;
+	assert_int_equal(plx_fs_mkdir(fs, 1, "dir", 0750, 5, 6, &dir), 0);
+	assert_int_equal(dir.mode, S_IFDIR | 0750);
+	assert_int_equal(plx_fs_mknod(fs, 1, "tty", S_IFCHR | 0620, 0x0401, 0, 5, &dev), 0);
+	assert_int_equal(dev.rdev, 0x0401);
+	assert_true(S_ISCHR(dev.mode));
+	assert_int_equal(plx_fs_mknod(fs, 1, "fifo", S_IFIFO | 0600, 0, 0, 0, &fifo), 0);
+	assert_true(S_ISFIFO(fifo.mode));
+	assert_int_equal(plx_fs_mknod(fs, 1, "bad", S_IFDIR | 0600, 0, 0, 0, &a), -EINVAL);
+	assert_int_equal(plx_fs_slink(fs, 1, "link", "dir/../file", 0, 0, &lnk), 0);
+	assert_true(S_ISLNK(lnk.mode));
+	assert_int_equal(lnk.size, 11);
+	char target[64];
+	assert_int_equal(plx_fs_rdlink(fs, lnk.ino, target, sizeof target), 11);
+	assert_string_equal(target, "dir/../file");
+	assert_int_equal(plx_fs_rdlink(fs, lnk.ino, target, 4), 11); /* cut, still terminated */
+	assert_string_equal(target, "dir");
+	assert_int_equal(plx_fs_rdlink(fs, f, target, sizeof target), -EINVAL);
+	char longtarget[2048];
+	memset(longtarget, 'y', sizeof longtarget - 1);
+	longtarget[sizeof longtarget - 1] = '\0';
+	assert_int_equal(plx_fs_slink(fs, 1, "long", longtarget, 0, 0, &a), -ENAMETOOLONG);
+	/* Reading and writing. */
+	char buf[4096];
+	assert_int_equal(plx_fs_read(fs, dir.ino, 0, buf, 10), -EISDIR);
+	assert_int_equal(plx_fs_write(fs, dir.ino, 0, "x", 1, NULL), -EISDIR);
+	assert_int_equal(plx_fs_write(fs, dev.ino, 0, "x", 1, NULL), -EINVAL);
+	assert_int_equal(plx_fs_write(fs, f, 5000, "tail", 4, &a), 4); /* a hole before */
+	assert_int_equal(a.size, 5004);
+	assert_int_equal(plx_fs_read(fs, f, 0, buf, sizeof buf), (ssize_t)sizeof buf);
+	for (size_t i = 0; i < sizeof buf; i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(plx_fs_read(fs, f, 4998, buf, 100), 6);
+	assert_memory_equal(buf, "\0\0tail", 6);
+	assert_int_equal(plx_fs_write(fs, f, (uint64_t)MFS_MAX_SIZE, "x", 1, NULL), -EFBIG);
+	assert_int_equal(plx_fs_write(fs, f, 0, buf, 0, &a), 0);
+	/* Attributes. */
+	assert_int_equal(plx_fs_chmod(fs, f, 04711, &a), 0);
+	assert_int_equal(a.mode, S_IFREG | 04711);
+	assert_int_equal(plx_fs_chown(fs, f, 42, (uint32_t)-1, &a), 0);
+	assert_int_equal(a.uid, 42);
+	assert_int_equal(a.gid, 100); /* kept */
+	assert_int_equal(plx_fs_chown(fs, f, (uint32_t)-1, 43, &a), 0);
+	assert_int_equal(a.uid, 42);
+	assert_int_equal(a.gid, 43);
+	assert_int_equal(plx_fs_chown(fs, f, 1u << 20, 0, &a), -EINVAL);
+	struct timespec times[2] = {{1000000, 999}, {2000000, 5}};
+	assert_int_equal(plx_fs_utime(fs, f, times, &a), 0);
+	assert_int_equal(a.atime_sec, 1000000);
+	assert_int_equal(a.atime_nsec, 0); /* seconds only in v3 */
+	assert_int_equal(a.mtime_sec, 2000000);
+	times[0].tv_nsec = UTIME_OMIT;
+	times[1].tv_nsec = UTIME_NOW;
+	assert_int_equal(plx_fs_utime(fs, f, times, &a), 0);
+	assert_int_equal(a.atime_sec, 1000000);
+	assert_true(a.mtime_sec > 1600000000);
+	assert_int_equal(plx_fs_ftrunc(fs, f, 100, &a), 0);
+	assert_int_equal(a.size, 100);
+	assert_int_equal(plx_fs_ftrunc(fs, f, 3000, &a), 0);
+	assert_int_equal(plx_fs_read(fs, f, 0, buf, sizeof buf), 3000);
+	for (size_t i = 0; i < 3000; i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(plx_fs_ftrunc(fs, dir.ino, 0, &a), -EISDIR);
+	assert_int_equal(plx_fs_stat(fs, f, &a), 0);
+	assert_int_equal(a.size, 3000);
+	assert_int_equal(a.blocks, 6);
+	/* Links. */
+	assert_int_equal(plx_fs_link(fs, dir.ino, "hard", f), 0);
+	assert_int_equal(plx_fs_stat(fs, f, &a), 0);
+	assert_int_equal(a.nlink, 2);
+	assert_int_equal(plx_fs_link(fs, 1, "dirlink", dir.ino), -EPERM);
+	assert_int_equal(plx_fs_link(fs, 1, "file", f), -EEXIST);
+	assert_int_equal(plx_fs_unlink(fs, 1, "dir"), -EISDIR);
+	assert_int_equal(plx_fs_unlink(fs, 1, "nothing"), -ENOENT);
+	assert_int_equal(plx_fs_rmdir(fs, 1, "file"), -ENOTDIR);
+	assert_int_equal(plx_fs_rmdir(fs, 1, "dir"), -ENOTEMPTY);
+	assert_int_equal(plx_fs_rmdir(fs, dir.ino, "."), -EINVAL);
+	assert_int_equal(plx_fs_unlink(fs, dir.ino, "hard"), 0);
+	assert_int_equal(plx_fs_stat(fs, f, &a), 0);
+	assert_int_equal(a.nlink, 1);
+	assert_int_equal(plx_fs_stat(fs, 1, &a), 0);
+	assert_int_equal(a.nlink, 3);
+	assert_int_equal(plx_fs_rmdir(fs, 1, "dir"), 0);
+	assert_int_equal(plx_fs_stat(fs, 1, &a), 0);
+	assert_int_equal(a.nlink, 2);
+	assert_int_equal(plx_fs_create(fs, dir.ino, "x", 0644, 0, 0, &a), -ENOENT); /* removed */
+	assert_int_equal(plx_fs_lookup(fs, 1, "dir", &a), -ENOENT);
+	/* Directory listing. */
+	plx_fs_dirent ents[16];
+	bool eof = false;
+	int n = plx_fs_getdents(fs, 1, 0, 4096, ents, 16, &eof);
+	assert_true(eof);
+	const char *want[] = {".", "..", name61, "file", "tty", "fifo", "link"};
+	assert_int_equal(n, 7);
+	for (int i = 0; i < n; i++)
+		assert_string_equal(ents[i].name, want[i]);
+	assert_int_equal(ents[0].type, DT_DIR);
+	assert_int_equal(ents[3].type, DT_REG);
+	assert_int_equal(ents[4].type, DT_CHR);
+	assert_int_equal(ents[5].type, DT_FIFO);
+	assert_int_equal(ents[6].type, DT_LNK);
+	n = plx_fs_getdents(fs, 1, ents[3].next, 4096, ents, 16, &eof);
+	assert_int_equal(n, 3);
+	assert_string_equal(ents[0].name, "tty");
+	assert_int_equal(plx_fs_getdents(fs, f, 0, 4096, ents, 16, &eof), -ENOTDIR);
+	/* Sync, fsync, flush, statvfs, putnode. */
+	assert_int_equal(plx_fs_fsync(fs, f), 0);
+	assert_int_equal(plx_fs_flush(fs), 0);
+	assert_int_equal(plx_fs_read(fs, f, 0, buf, 10), 10);
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(plx_fs_putnode(fs, f, 2), -EINVAL); /* holds one */
+	assert_int_equal(plx_fs_putnode(fs, f, 0), -EINVAL);
+	/* Busy while VFS holds inodes. */
+	assert_int_equal(plx_fs_unmount(fs), -EBUSY);
+	assert_int_equal(plx_fs_putnode(fs, f60, 1), 0); /* created, and looked up once */
+	uint64_t held[] = {f60, f, dir.ino, dev.ino, fifo.ino, lnk.ino};
+	for (size_t i = 0; i < sizeof held / sizeof *held; i++)
+		assert_int_equal(plx_fs_putnode(fs, held[i], 1), 0);
+	/* Malformed bodies: a FsRename where FS_READ wants a FsIo. */
+	Plexus__FsRename bad = PLEXUS__FS_RENAME__INIT;
+	bad.old_name = "x";
+	bad.new_name = "y";
+	plx_request req = {
+	    .dst = {.generation = 0}, .type = PLEXUS__FS_TYPE__FS_READ, .body = &bad.base};
+	snprintf(req.dst.label, sizeof req.dst.label, "%s", t->fs);
+	plx_msg *reply = NULL;
+	int rc = plx_sendrec(t->ep, &req, &reply, MFSTEST_TIMEOUT);
+	assert_int_equal(rc, -EBADMSG);
+	plx_msg_destroy(&reply);
+	Plexus__FsIo io = PLEXUS__FS_IO__INIT;
+	io.ino = f;
+	io.size = 100; /* a write whose data frame holds 3 bytes */
+	req = (plx_request){
+	    .type = PLEXUS__FS_TYPE__FS_WRITE, .body = &io.base, .data = "abc", .data_size = 3};
+	snprintf(req.dst.label, sizeof req.dst.label, "%s", t->fs);
+	assert_int_equal(plx_sendrec(t->ep, &req, &reply, MFSTEST_TIMEOUT), -EINVAL);
+	plx_msg_destroy(&reply);
+	assert_int_equal(plx_fs_stat(fs, f, &a), 0); /* still serving */
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
+static void test_large_files(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "large", 160 * S_MB, true));
+	plx_fs_attr root, a;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	struct plx_fs_statvfs st0, st;
+	assert_int_equal(plx_fs_statvfs(fs, &st0), 0);
+	/* 12 MiB: direct, single and double indirect zones. */
+	uint64_t big = s_create(fs, 1, "big");
+	s_write_pat(fs, big, 0, 12 * S_MB + 777, 3);
+	s_read_pat(fs, big, 0, 12 * S_MB + 777, 3);
+	/* Sparse, past the double indirect zones (7 + 256 + 65536 blocks): the triple one. */
+	uint64_t sparse = s_create(fs, 1, "sparse");
+	uint64_t far = 100ull * S_MB + 5;
+	s_write_pat(fs, sparse, far, 10000, 9);
+	assert_int_equal(plx_fs_stat(fs, sparse, &a), 0);
+	assert_int_equal(a.size, far + 10000);
+	s_read_pat(fs, sparse, far, 10000, 9);
+	uint8_t buf[8192];
+	assert_int_equal(plx_fs_read(fs, sparse, far - 4096, buf, 4096), 4096);
+	for (size_t i = 0; i < 4096; i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(plx_fs_read(fs, sparse, 64 * S_MB, buf, sizeof buf), (ssize_t)sizeof buf);
+	for (size_t i = 0; i < sizeof buf; i++)
+		assert_int_equal(buf[i], 0);
+	/* Writes over existing data, unaligned. */
+	s_write_pat(fs, big, 300000 + 3, 70001, 4);
+	s_read_pat(fs, big, 300000 + 3, 70001, 4);
+	s_read_pat(fs, big, 0, 300000 + 3, 3);
+	s_read_pat(fs, big, 370004, 12 * S_MB + 777 - 370004, 3);
+	assert_int_equal(plx_fs_putnode(fs, big, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, sparse, 1), 0);
+	mfstest_unmount(t, &fs, image, drv, srv);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_int_equal(plx_fs_lookup(fs, 1, "big", &a), 0);
+	s_read_pat(fs, a.ino, 300000 + 3, 70001, 4);
+	s_read_pat(fs, a.ino, 370004, 12 * S_MB + 777 - 370004, 3);
+	/* Truncating frees every zone again (indirect blocks included). */
+	assert_int_equal(plx_fs_ftrunc(fs, a.ino, 5000, &a), 0);
+	s_read_pat(fs, a.ino, 0, 5000, 3);
+	assert_int_equal(plx_fs_lookup(fs, 1, "sparse", &a), 0);
+	assert_int_equal(plx_fs_ftrunc(fs, a.ino, 0, &a), 0);
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.bfree, st0.bfree - 5);
+	assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
+	assert_int_equal(plx_fs_lookup(fs, 1, "big", &a), 0);
+	assert_int_equal(plx_fs_putnode(fs, a.ino, 2), 0);
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
+static void test_many_entries(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "many", 32 * S_MB, true));
+	plx_fs_attr root, d, a;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_int_equal(plx_fs_mkdir(fs, 1, "many", 0755, 0, 0, &d), 0);
+	enum { N = 3000 };
+	for (int i = 0; i < N; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "entry-%05d-with-a-longer-name", i);
+		uint64_t ino = s_create(fs, d.ino, name);
+		assert_int_equal(plx_fs_putnode(fs, ino, 1), 0);
+	}
+	assert_int_equal(plx_fs_stat(fs, d.ino, &a), 0);
+	assert_int_equal(a.size, (N + 2) * 64);
+	/* Listed in pages of at most 500 bytes of names: every entry once, in order. */
+	static plx_fs_dirent ents[64];
+	uint64_t cookie = 0;
+	int seen = 0, pages = 0;
+	bool eof = false;
+	while (!eof) {
+		int n = plx_fs_getdents(fs, d.ino, cookie, 500, ents, 64, &eof);
+		assert_true(n >= 0);
+		assert_true(n > 0 || eof);
+		pages++;
+		for (int i = 0; i < n; i++) {
+			if (seen >= 2) {
+				char name[64];
+				snprintf(name, sizeof name, "entry-%05d-with-a-longer-name",
+				         seen - 2);
+				assert_string_equal(ents[i].name, name);
+			}
+			seen++;
+			cookie = ents[i].next;
+		}
+	}
+	assert_int_equal(seen, N + 2);
+	assert_true(pages > N * 29 / 500);
+	/* Every other one removed; their slots are reused before the directory grows. */
+	for (int i = 0; i < N; i += 2) {
+		char name[64];
+		snprintf(name, sizeof name, "entry-%05d-with-a-longer-name", i);
+		assert_int_equal(plx_fs_unlink(fs, d.ino, name), 0);
+	}
+	assert_int_equal(plx_fs_lookup(fs, d.ino, "entry-00002-with-a-longer-name", &a), -ENOENT);
+	assert_int_equal(plx_fs_lookup(fs, d.ino, "entry-02999-with-a-longer-name", &a), 0);
+	assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
+	for (int i = 0; i < 100; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "again-%d", i);
+		assert_int_equal(plx_fs_putnode(fs, s_create(fs, d.ino, name), 1), 0);
+	}
+	assert_int_equal(plx_fs_stat(fs, d.ino, &a), 0);
+	assert_int_equal(a.size, (N + 2) * 64);
+	assert_int_equal(plx_fs_putnode(fs, d.ino, 1), 0);
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
+static void test_rename(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "rename", 16 * S_MB, true));
+	plx_fs_attr root, a, b, d1, d2, sub, e;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	struct plx_fs_statvfs st0, st;
+	assert_int_equal(plx_fs_statvfs(fs, &st0), 0);
+	uint64_t fa = s_create(fs, 1, "a");
+	uint64_t fb = s_create(fs, 1, "b");
+	assert_int_equal(plx_fs_write(fs, fa, 0, "AAAA", 4, NULL), 4);
+	assert_int_equal(plx_fs_write(fs, fb, 0, "BB", 2, NULL), 2);
+	assert_int_equal(plx_fs_putnode(fs, fb, 1), 0);
+	/* Same directory, new name. */
+	assert_int_equal(plx_fs_rename(fs, 1, "a", 1, "c"), 0);
+	assert_int_equal(plx_fs_lookup(fs, 1, "a", &a), -ENOENT);
+	assert_int_equal(plx_fs_lookup(fs, 1, "c", &a), 0);
+	assert_int_equal(a.ino, fa);
+	/* Onto an existing file: replaced, its inode freed (nobody holds it). */
+	assert_int_equal(plx_fs_rename(fs, 1, "c", 1, "b"), 0);
+	assert_int_equal(plx_fs_lookup(fs, 1, "b", &b), 0);
+	assert_int_equal(b.ino, fa);
+	assert_int_equal(b.size, 4);
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.ffree, st0.ffree - 1);
+	/* Onto itself (a hard link to the same inode): nothing happens. */
+	assert_int_equal(plx_fs_link(fs, 1, "b2", fa), 0);
+	assert_int_equal(plx_fs_rename(fs, 1, "b", 1, "b2"), 0);
+	assert_int_equal(plx_fs_lookup(fs, 1, "b", &a), 0);
+	assert_int_equal(plx_fs_stat(fs, fa, &a), 0);
+	assert_int_equal(a.nlink, 2);
+	/* Directories. */
+	assert_int_equal(plx_fs_mkdir(fs, 1, "d1", 0755, 0, 0, &d1), 0);
+	assert_int_equal(plx_fs_mkdir(fs, 1, "d2", 0755, 0, 0, &d2), 0);
+	assert_int_equal(plx_fs_mkdir(fs, d1.ino, "sub", 0755, 0, 0, &sub), 0);
+	uint64_t inner = s_create(fs, sub.ino, "inner");
+	assert_int_equal(plx_fs_rename(fs, d1.ino, "sub", d2.ino, "moved"), 0);
+	assert_int_equal(plx_fs_lookup(fs, sub.ino, "..", &a), 0);
+	assert_int_equal(a.ino, d2.ino); /* ".." follows */
+	assert_int_equal(plx_fs_stat(fs, d1.ino, &a), 0);
+	assert_int_equal(a.nlink, 2);
+	assert_int_equal(plx_fs_stat(fs, d2.ino, &a), 0);
+	assert_int_equal(a.nlink, 3);
+	/* Into itself or below itself. */
+	assert_int_equal(plx_fs_rename(fs, 1, "d2", sub.ino, "loop"), -EINVAL);
+	assert_int_equal(plx_fs_rename(fs, 1, "d2", d2.ino, "loop"), -EINVAL);
+	/* Kinds that do not replace each other. */
+	assert_int_equal(plx_fs_rename(fs, 1, "b", 1, "d1"), -EISDIR);
+	assert_int_equal(plx_fs_rename(fs, 1, "d1", 1, "b"), -ENOTDIR);
+	assert_int_equal(plx_fs_rename(fs, 1, "d1", d2.ino, "moved"), -ENOTEMPTY);
+	assert_int_equal(plx_fs_rename(fs, 1, "nothing", 1, "x"), -ENOENT);
+	assert_int_equal(plx_fs_rename(fs, 1, ".", 1, "x"), -EINVAL);
+	/* A directory onto an empty one: replaced, link counts right. */
+	assert_int_equal(plx_fs_mkdir(fs, 1, "empty", 0755, 0, 0, &e), 0);
+	assert_int_equal(plx_fs_rename(fs, d2.ino, "moved", 1, "empty"), 0);
+	assert_int_equal(plx_fs_lookup(fs, 1, "empty", &a), 0);
+	assert_int_equal(a.ino, sub.ino);
+	assert_int_equal(plx_fs_lookup(fs, a.ino, "inner", &b), 0);
+	assert_int_equal(b.ino, inner);
+	assert_int_equal(plx_fs_stat(fs, e.ino, &b), 0);
+	assert_int_equal(b.nlink, 0); /* replaced, still held */
+	assert_int_equal(plx_fs_stat(fs, 1, &b), 0);
+	assert_int_equal(b.nlink, 2 + 3); /* ".", d1, d2, empty (= sub) */
+	/* The references the calls above gave: creates, mkdirs and lookups. */
+	uint64_t held[][2] = {{fa, 4},    {d1.ino, 1}, {d2.ino, 2}, {sub.ino, 2},
+	                      {inner, 2}, {e.ino, 1},  {1, 1}};
+	for (size_t i = 0; i < sizeof held / sizeof *held; i++)
+		assert_int_equal(plx_fs_putnode(fs, held[i][0], (uint32_t)held[i][1]), 0);
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
+static void test_unlink_while_referenced(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "unlink", 16 * S_MB, true));
+	plx_fs_attr root, a;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	struct plx_fs_statvfs st0, st;
+	assert_int_equal(plx_fs_statvfs(fs, &st0), 0);
+	uint64_t f = s_create(fs, 1, "open-file");
+	assert_int_equal(plx_fs_lookup(fs, 1, "open-file", &a), 0); /* a second reference */
+	s_write_pat(fs, f, 0, 500000, 5);
+	assert_int_equal(plx_fs_unlink(fs, 1, "open-file"), 0);
+	assert_int_equal(plx_fs_lookup(fs, 1, "open-file", &a), -ENOENT);
+	assert_int_equal(plx_fs_stat(fs, f, &a), 0);
+	assert_int_equal(a.nlink, 0);
+	s_read_pat(fs, f, 0, 500000, 5); /* still readable */
+	s_write_pat(fs, f, 500000, 1000, 5);
+	assert_int_equal(plx_fs_sync(fs), 0);
+	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
+	s_read_pat(fs, f, 0, 501000, 5); /* one reference left */
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.ffree, st0.ffree - 1);
+	assert_int_equal(plx_fs_putnode(fs, f, 1), 0); /* the last: freed */
+	assert_int_equal(plx_fs_stat(fs, f, &a), -ENOENT);
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.ffree, st0.ffree);
+	assert_int_equal(st.bfree, st0.bfree);
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
+/* Runs plx_mkfs_cli(argv) in a child (as the plexus command would); returns its exit code. */
+static int s_mkfs(mfstest *t, const char *const *argv)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char log[512];
+		snprintf(log, sizeof log, "%s/mkfs.log", t->dir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		_exit(plx_mkfs_cli(argc, (char **)argv));
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_plexus_mkfs(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s/%s-pm.img", t->dir, t->fs);
+	const char *argv[] = {"mkfs", "--size", "24M", "-i", "4000", image, NULL};
+	assert_int_equal(s_mkfs(t, argv), EX_OK);
+	mfstest_fsck(image);
+	struct stat sbuf;
+	assert_int_equal(stat(image, &sbuf), 0);
+	assert_int_equal(sbuf.st_size, 24 * S_MB);
+	plx_fs_attr root, a;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	struct plx_fs_statvfs st;
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.files, 4000);
+	uint64_t f = s_create(fs, 1, "x");
+	s_write_pat(fs, f, 0, 2 * S_MB, 1);
+	assert_int_equal(plx_fs_mkdir(fs, 1, "y", 0700, 0, 0, &a), 0);
+	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
+	mfstest_unmount(t, &fs, image, drv, srv);
+	const char *bad[] = {"mkfs", "-b", "1000", image, NULL};
+	assert_int_equal(s_mkfs(t, bad), EX_USAGE);
+	const char *none[] = {"mkfs", NULL};
+	assert_int_equal(s_mkfs(t, none), EX_USAGE);
+	const char *help[] = {"mkfs", "--help", NULL};
+	assert_int_equal(s_mkfs(t, help), EX_OK);
+
+	/* On a RAM disk of plexus-memory, through BDEV. */
+	const char *mem[] = {"--ramdisk", "2:8M", NULL};
+	drv = mfstest_start(t, PLEXUS_MEMORY_BIN, t->drv, NULL, mem, NULL);
+	char target[64];
+	snprintf(target, sizeof target, "%s:2", t->drv);
+	const char *argv2[] = {"mkfs",      "--etcd",        plx_etcdh_endpoints(t->h),
+	                       "--cluster", MFSTEST_CLUSTER, target,
+	                       NULL};
+	assert_int_equal(s_mkfs(t, argv2), EX_OK);
+	srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, NULL, NULL, NULL);
+	fs = plx_fs_new(t->ep, t->fs, MFSTEST_TIMEOUT);
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 2, false, 9, &root, &st), 0);
+	assert_int_equal(st.blocks, 8192);
+	f = s_create(fs, 1, "on-ram");
+	s_write_pat(fs, f, 0, 1 * S_MB, 2);
+	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
+	assert_int_equal(plx_fs_unmount(fs), 0);
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 2, true, 9, &root, &st), 0); /* again */
+	assert_true(st.read_only);
+	assert_int_equal(plx_fs_lookup(fs, 1, "on-ram", &a), 0);
+	s_read_pat(fs, a.ino, 0, 1 * S_MB, 2);
+	assert_int_equal(plx_fs_create(fs, 1, "no", 0644, 0, 0, &a), -EROFS);
+	assert_int_equal(plx_fs_write(fs, f, 0, "x", 1, NULL), -EROFS);
+	assert_int_equal(plx_fs_unlink(fs, 1, "on-ram"), -EROFS);
+	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
+	assert_int_equal(plx_fs_unmount(fs), 0);
+	plx_fs_destroy(&fs);
+	mfstest_stop(t, srv);
+	mfstest_stop(t, drv);
+}
+
+static void test_bad_disks(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	/* Zeros: no file system. */
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "zero", 4 * S_MB, false));
+	const char *vd[] = {"--image", image, NULL};
+	pid_t drv = mfstest_start(t, PLEXUS_VDISK_BIN, t->drv, NULL, vd, NULL);
+	pid_t srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, NULL, NULL, NULL);
+	plx_fs *fs = plx_fs_new(t->ep, t->fs, MFSTEST_TIMEOUT);
+	plx_fs_attr root, a;
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 1, &root, NULL), -EINVAL);
+	assert_non_null(strstr(mfstest_log(t, t->fs), "bad magic"));
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 9, false, 1, &root, NULL), -ENXIO);
+	mfstest_stop(t, drv);
+	/* A file system larger than its device. */
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "short", 8 * S_MB, true));
+	assert_int_equal(truncate(image, 4 * S_MB), 0);
+	drv = mfstest_start(t, PLEXUS_VDISK_BIN, t->drv, NULL, vd, NULL);
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 1, &root, NULL), -EINVAL);
+	mfstest_stop(t, drv);
+	/* Good, then an inode with zone numbers outside the data area. */
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "zones", 8 * S_MB, true));
+	pid_t d2;
+	plx_fs_destroy(&fs);
+	mfstest_stop(t, srv);
+	fs = mfstest_mount(t, image, &root, &d2, &srv);
+	uint64_t f = s_create(fs, 1, "victim");
+	s_write_pat(fs, f, 0, 20000, 1);
+	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
+	mfstest_unmount(t, &fs, image, d2, srv);
+	int fd = open(image, O_RDWR);
+	mfs_super sb;
+	uint8_t sbuf[MFS_SUPER_SIZE], ibuf[MFS_INODE_SIZE];
+	assert_int_equal(pread(fd, sbuf, sizeof sbuf, MFS_SUPER_OFFSET), (ssize_t)sizeof sbuf);
+	mfs_super_decode(sbuf, &sb);
+	off_t ipos = (off_t)(MFS_START_BLOCK + sb.imap_blocks + sb.zmap_blocks) * 1024 +
+	             (off_t)(f - 1) * MFS_INODE_SIZE;
+	assert_int_equal(pread(fd, ibuf, sizeof ibuf, ipos), (ssize_t)sizeof ibuf);
+	mfs_dinode d;
+	mfs_inode_decode(ibuf, &d);
+	d.zone[1] = 5;          /* inside the inode table */
+	d.zone[2] = 0x7fffffff; /* past the end */
+	d.zone[7] = 3;
+	mfs_inode_encode(&d, ibuf);
+	assert_int_equal(pwrite(fd, ibuf, sizeof ibuf, ipos), (ssize_t)sizeof ibuf);
+	close(fd);
+	fs = mfstest_mount(t, image, &root, &d2, &srv);
+	uint8_t buf[4096];
+	assert_int_equal(plx_fs_lookup(fs, 1, "victim", &a), 0);
+	assert_int_equal(plx_fs_read(fs, f, 0, buf, 1024), 1024); /* zone 0 is fine */
+	assert_int_equal(plx_fs_read(fs, f, 1024, buf, 1024), -EIO);
+	assert_int_equal(plx_fs_read(fs, f, 2048, buf, 1024), -EIO);
+	assert_int_equal(plx_fs_read(fs, f, 0, buf, sizeof buf), -EIO);
+	assert_int_equal(plx_fs_write(fs, f, 8 * 1024, buf, 10, NULL), -EIO);
+	assert_int_equal(plx_fs_stat(fs, 1, &a), 0); /* still serving */
+	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
+	assert_int_equal(plx_fs_unmount(fs), 0);
+	plx_fs_destroy(&fs);
+	mfstest_stop(t, srv);
+	mfstest_stop(t, d2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_mkfs_minix_image, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_calls_and_errors, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_large_files, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_many_entries, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_rename, mfstest_test_setup, mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_unlink_while_referenced, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_plexus_mkfs, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_disks, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	};
+	return cmocka_run_group_tests(tests, mfstest_setup, mfstest_teardown);
+}
