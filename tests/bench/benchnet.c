@@ -99,7 +99,13 @@ int benchnet_start(benchnet *self, int node, const char *program, const char *la
 	for (; extra && *extra && n < S_MAX_ARGS - 1; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
-	char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	/* $PLEXUS_TRACE passes on, so a run can be traced (logs kept with PLEXUS_NETNS_KEEP). */
+	char trace[64] = "";
+	const char *level = getenv("PLEXUS_TRACE");
+	if (level)
+		snprintf(trace, sizeof trace, "PLEXUS_TRACE=%s", level);
+	char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	                trace[0] ? trace : NULL, NULL};
 	pid_t pid;
 	int rc = netns_exec(self->c, node, (char *const *)argv, envp, &pid);
 	for (int waited = 0; rc == 0; waited += 10, usleep(10 * 1000)) {
