@@ -1,0 +1,664 @@
+/*
+ * test-libplexus.c — libplexus against the real thing, on the four-node fixture
+ * (vfs/tests/fscluster.h): the program on node 0, plexus-vfs on node 1, plexus-mfs and
+ * plexus-pfs on node 2, the disk (plexus-vdisk over a `mkfs.minix -3` image) on node 3.
+ *
+ * Every call of plexus.h once on its way to success and on its errno paths; reads and writes
+ * larger than a chunk; 8 threads on one handle at once; two handles that VFS sees as two
+ * processes (descriptors, working directories, umasks of their own, both in plexus_ps); a
+ * client process killed with SIGKILL that VFS forgets once its lease ends; calls failing with
+ * EHOSTDOWN once VFS is gone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+#include "fscluster.h"
+
+static const fscluster_opts s_opts = {.cluster = "libplexus", .services = FSCLUSTER_ALL};
+static int s_failed;
+
+static int group_setup(void **state)
+{
+	return fscluster_setup(state, &s_opts);
+}
+
+static int group_teardown(void **state)
+{
+	fscluster *f = *state;
+	if (f)
+		f->passed = s_failed == 0;
+	return fscluster_teardown(state);
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	s_failed++;
+	return 0;
+}
+
+static int test_teardown(void **state)
+{
+	(void)state;
+	return 0;
+}
+
+#define PASSED() s_failed--
+
+/* A handle as a program on node 0 makes it. */
+static plexus *s_connect(fscluster *f, const char *name)
+{
+	setenv("PLEXUS_ADDR", netns_node_addr(f->d->c, 0), 1);
+	plexus_opts o;
+	plexus_opts_init(&o);
+	o.etcd = netns_hub_etcd_endpoints(f->d->c);
+	o.cluster = f->d->cluster;
+	o.node = "n0";
+	o.name = name;
+	plexus *px = plexus_connect(&o);
+	if (!px)
+		fail_msg("plexus_connect: %s", strerror(errno));
+	return px;
+}
+
+/* Expects call to have failed with err. */
+#define assert_errno(call, err)                                                                    \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		assert_int_equal((call), -1);                                                      \
+		assert_int_equal(errno, (err));                                                    \
+	} while (0)
+
+static void s_put(plexus *px, const char *path, const char *text)
+{
+	int fd = plexus_open(px, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_write(px, fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(plexus_close(px, fd), 0);
+}
+
+static void test_files(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "files");
+	assert_int_equal(plexus_mkdir(px, "/lf", 0755), 0);
+	int fd = plexus_open(px, "/lf/a", O_RDWR | O_CREAT | O_EXCL, 0640);
+	assert_true(fd >= 0);
+	assert_errno(plexus_open(px, "/lf/a", O_RDWR | O_CREAT | O_EXCL, 0640), EEXIST);
+	assert_errno(plexus_open(px, "/lf/none", O_RDONLY), ENOENT);
+	assert_errno(plexus_open(px, "/lf/a/x", O_RDONLY), ENOTDIR);
+	assert_errno(plexus_open(px, "/lf", O_WRONLY), EISDIR);
+	assert_int_equal(plexus_write(px, fd, "hello world", 11), 11);
+	assert_int_equal(plexus_lseek(px, fd, 0, SEEK_CUR), 11);
+	assert_int_equal(plexus_lseek(px, fd, -5, SEEK_END), 6);
+	char buf[64] = "";
+	assert_int_equal(plexus_read(px, fd, buf, sizeof buf), 5);
+	assert_memory_equal(buf, "world", 5);
+	assert_int_equal(plexus_read(px, fd, buf, sizeof buf), 0);
+	assert_errno(plexus_lseek(px, fd, 0, 99), EINVAL);
+	assert_int_equal(plexus_pwrite(px, fd, "HELLO", 5, 0), 5);
+	assert_int_equal(plexus_pread(px, fd, buf, 11, 0), 11);
+	assert_memory_equal(buf, "HELLO world", 11);
+	assert_errno(plexus_pread(px, fd, buf, 1, -1), EINVAL);
+	assert_int_equal(plexus_fsync(px, fd), 0);
+	assert_int_equal(plexus_sync(px), 0);
+	assert_int_equal(plexus_ftruncate(px, fd, 5), 0);
+	struct stat st;
+	assert_int_equal(plexus_fstat(px, fd, &st), 0);
+	assert_int_equal(st.st_size, 5);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(plexus_truncate(px, "/lf/a", 100), 0);
+	assert_int_equal(plexus_stat(px, "/lf/a", &st), 0);
+	assert_int_equal(st.st_size, 100);
+	assert_errno(plexus_truncate(px, "/lf/none", 1), ENOENT);
+	size_t out_size = 4;
+	assert_errno(plexus_ioctl(px, fd, 0x5401, NULL, 0, buf, &out_size), ENOTTY);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_errno(plexus_close(px, fd), EBADF);
+	assert_errno(plexus_read(px, fd, buf, 1), EBADF);
+	assert_errno(plexus_write(px, 999, buf, 1), EBADF);
+	int rd = plexus_open(px, "/lf/a", O_RDONLY);
+	assert_errno(plexus_write(px, rd, "x", 1), EBADF);
+	assert_int_equal(plexus_close(px, rd), 0);
+	fd = plexus_creat(px, "/lf/a", 0600); /* truncates */
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_fstat(px, fd, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+/* Bytes that differ at every offset. */
+static void s_pattern(uint8_t *buf, size_t size, unsigned seed)
+{
+	for (size_t i = 0; i < size; i++)
+		buf[i] = (uint8_t)((i * 131 + seed) ^ (i >> 9));
+}
+
+static void test_large_io(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "large");
+	plexus__set_chunk_max(px, 100 * 1000); /* not a multiple of any block */
+	size_t size = 3 * 1024 * 1024 + 17;
+	uint8_t *data = malloc(size), *back = malloc(size);
+	s_pattern(data, size, 7);
+	int fd = plexus_open(px, "/large", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_write(px, fd, data, size), (ssize_t)size);
+	assert_int_equal(plexus_pread(px, fd, back, size, 0), (ssize_t)size);
+	assert_memory_equal(back, data, size);
+	assert_int_equal(plexus_lseek(px, fd, 1000, SEEK_SET), 1000);
+	assert_int_equal(plexus_read(px, fd, back, size), (ssize_t)(size - 1000));
+	assert_memory_equal(back, data + 1000, size - 1000);
+	assert_int_equal(plexus_close(px, fd), 0);
+	free(data);
+	free(back);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+static void test_descriptors(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "fds");
+	s_put(px, "/dfile", "0123456789");
+	int fd = plexus_open(px, "/dfile", O_RDWR);
+	assert_true(fd >= 0);
+	int d = plexus_dup(px, fd);
+	assert_true(d > fd);
+	char c;
+	assert_int_equal(plexus_read(px, fd, &c, 1), 1);
+	assert_int_equal(plexus_read(px, d, &c, 1), 1); /* one shared position */
+	assert_int_equal(c, '1');
+	assert_int_equal(plexus_dup2(px, fd, 20), 20);
+	assert_int_equal(plexus_dup2(px, fd, fd), fd);
+	assert_errno(plexus_dup2(px, 77, 78), EBADF);
+	assert_int_equal(plexus_dup3(px, fd, 21, O_CLOEXEC), 21);
+	assert_int_equal(plexus_fcntl(px, 21, F_GETFD), FD_CLOEXEC);
+	assert_int_equal(plexus_fcntl(px, 20, F_GETFD), 0);
+	assert_int_equal(plexus_fcntl(px, 20, F_SETFD, FD_CLOEXEC), 0);
+	assert_int_equal(plexus_fcntl(px, fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	assert_int_equal(plexus_fcntl(px, fd, F_SETFL, O_APPEND), 0);
+	assert_true(plexus_fcntl(px, fd, F_GETFL) & O_APPEND);
+	int low = plexus_fcntl(px, fd, F_DUPFD, 30);
+	assert_true(low >= 30);
+	assert_errno(plexus_fcntl(px, 99, F_GETFD), EBADF);
+	assert_int_equal(plexus_closeexec(px), 0);
+	assert_errno(plexus_fcntl(px, 20, F_GETFD), EBADF);
+	assert_errno(plexus_fcntl(px, 21, F_GETFD), EBADF);
+	assert_int_equal(plexus_fcntl(px, low, F_GETFD), 0);
+	assert_int_equal(plexus_close(px, low), 0);
+	assert_int_equal(plexus_close(px, d), 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+typedef struct reader {
+	plexus *px;
+	int fd;
+	char buf[64];
+	ssize_t n;
+} reader;
+
+static void *s_reader(void *arg)
+{
+	reader *r = arg;
+	r->n = plexus_read(r->px, r->fd, r->buf, sizeof r->buf); /* waits for the writer */
+	return NULL;
+}
+
+static void test_pipes_and_select(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "pipes");
+	int fds[2];
+	assert_int_equal(plexus_pipe(px, fds), 0);
+	assert_errno(plexus_lseek(px, fds[0], 0, SEEK_SET), ESPIPE);
+	fd_set rd;
+	FD_ZERO(&rd);
+	FD_SET(fds[0], &rd);
+	struct timeval tv = {0, 0};
+	assert_int_equal(plexus_select(px, fds[0] + 1, &rd, NULL, NULL, &tv), 0);
+	/* a read that waits, on another thread, until this one writes */
+	reader r = {.px = px, .fd = fds[0]};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_reader, &r), 0);
+	usleep(100 * 1000); /* let it park; the result does not depend on it */
+	assert_int_equal(plexus_write(px, fds[1], "through", 7), 7);
+	pthread_join(t, NULL);
+	assert_int_equal(r.n, 7);
+	assert_memory_equal(r.buf, "through", 7);
+	assert_int_equal(plexus_write(px, fds[1], "x", 1), 1);
+	FD_ZERO(&rd);
+	FD_SET(fds[0], &rd);
+	assert_int_equal(plexus_select(px, fds[0] + 1, &rd, NULL, NULL, NULL), 1);
+	assert_true(FD_ISSET(fds[0], &rd));
+	assert_int_equal(plexus_close(px, fds[1]), 0);
+	char buf[8];
+	assert_int_equal(plexus_read(px, fds[0], buf, sizeof buf), 1);
+	assert_int_equal(plexus_read(px, fds[0], buf, sizeof buf), 0); /* no writer: the end */
+	assert_int_equal(plexus_close(px, fds[0]), 0);
+	/* writing with no reader */
+	assert_int_equal(plexus_pipe2(px, fds, O_NONBLOCK | O_CLOEXEC), 0);
+	assert_int_equal(plexus_fcntl(px, fds[0], F_GETFD), FD_CLOEXEC);
+	assert_int_equal(plexus_read(px, fds[0], buf, 1), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(plexus_close(px, fds[0]), 0);
+	assert_errno(plexus_write(px, fds[1], "x", 1), EPIPE);
+	assert_int_equal(plexus_close(px, fds[1]), 0);
+	assert_errno(plexus_pipe2(px, fds, O_APPEND), EINVAL);
+	/* a FIFO by name */
+	assert_int_equal(plexus_mkfifo(px, "/fifo", 0600), 0);
+	struct stat st;
+	assert_int_equal(plexus_stat(px, "/fifo", &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_errno(plexus_mkfifo(px, "/fifo", 0600), EEXIST);
+	assert_int_equal(plexus_unlink(px, "/fifo"), 0);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+static void test_names(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "names");
+	assert_int_equal(plexus_mkdir(px, "/ln", 0755), 0);
+	assert_errno(plexus_mkdir(px, "/ln", 0755), EEXIST);
+	assert_errno(plexus_mkdir(px, "/nodir/x", 0755), ENOENT);
+	s_put(px, "/ln/f", "data");
+	assert_errno(plexus_rmdir(px, "/ln"), ENOTEMPTY);
+	assert_errno(plexus_rmdir(px, "/ln/f"), ENOTDIR);
+	assert_errno(plexus_unlink(px, "/ln/none"), ENOENT);
+	assert_int_equal(plexus_link(px, "/ln/f", "/ln/hard"), 0);
+	struct stat st;
+	assert_int_equal(plexus_stat(px, "/ln/f", &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	assert_errno(plexus_link(px, "/ln/f", "/ln/hard"), EEXIST);
+	assert_int_equal(plexus_symlink(px, "f", "/ln/soft"), 0);
+	char target[16] = "";
+	assert_int_equal(plexus_readlink(px, "/ln/soft", target, sizeof target), 1);
+	assert_memory_equal(target, "f", 1);
+	assert_errno(plexus_readlink(px, "/ln/f", target, sizeof target), EINVAL);
+	assert_int_equal(plexus_lstat(px, "/ln/soft", &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(plexus_stat(px, "/ln/soft", &st), 0); /* followed */
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(plexus_rename(px, "/ln/hard", "/ln/renamed"), 0);
+	assert_errno(plexus_stat(px, "/ln/hard", &st), ENOENT);
+	assert_errno(plexus_rename(px, "/ln/none", "/ln/x"), ENOENT);
+	assert_int_equal(plexus_mknod(px, "/ln/chr", S_IFCHR | 0600, makedev(FSC_MAJOR_LOG, 0)), 0);
+	assert_int_equal(plexus_stat(px, "/ln/chr", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(major(st.st_rdev), FSC_MAJOR_LOG);
+	/* modes, owners, times, access */
+	assert_int_equal(plexus_chmod(px, "/ln/f", 0600), 0);
+	assert_int_equal(plexus_stat(px, "/ln/f", &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	int fd = plexus_open(px, "/ln/f", O_RDONLY);
+	assert_int_equal(plexus_fchmod(px, fd, 0640), 0);
+	assert_int_equal(plexus_fchown(px, fd, 12, 34), 0);
+	assert_int_equal(plexus_fstat(px, fd, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_uid, 12);
+	assert_int_equal(st.st_gid, 34);
+	assert_int_equal(plexus_chown(px, "/ln/f", (uid_t)-1, 56), 0);
+	assert_int_equal(plexus_lchown(px, "/ln/soft", 7, 7), 0);
+	assert_int_equal(plexus_stat(px, "/ln/f", &st), 0);
+	assert_int_equal(st.st_uid, 12);
+	assert_int_equal(st.st_gid, 56);
+	struct timespec ts[2] = {{1000000, 0}, {2000000, 0}};
+	assert_int_equal(plexus_utimens(px, "/ln/f", ts, 0), 0);
+	assert_int_equal(plexus_stat(px, "/ln/f", &st), 0);
+	assert_int_equal(st.st_atim.tv_sec, 1000000);
+	assert_int_equal(st.st_mtim.tv_sec, 2000000);
+	assert_int_equal(plexus_futimens(px, fd, NULL), 0);
+	assert_int_equal(plexus_fstat(px, fd, &st), 0);
+	assert_true(st.st_mtim.tv_sec > 2000000);
+	assert_errno(plexus_utimens(px, "/ln/none", NULL, 0), ENOENT);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_int_equal(plexus_access(px, "/ln/f", F_OK), 0);
+	assert_int_equal(plexus_access(px, "/ln/f", R_OK | W_OK), 0);
+	assert_errno(plexus_access(px, "/ln/none", F_OK), ENOENT);
+	/* the working directory and the umask */
+	assert_int_equal(plexus_chdir(px, "/ln"), 0);
+	char cwd[64];
+	assert_string_equal(plexus_getcwd(px, cwd, sizeof cwd), "/ln");
+	assert_int_equal(plexus_stat(px, "f", &st), 0); /* relative */
+	assert_errno(plexus_chdir(px, "/ln/f"), ENOTDIR);
+	int root = plexus_open(px, "/", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(plexus_fchdir(px, root), 0);
+	assert_string_equal(plexus_getcwd(px, cwd, sizeof cwd), "/");
+	assert_int_equal(plexus_close(px, root), 0);
+	plexus_umask(px, 077);
+	assert_int_equal(plexus_umask(px, 027), 077);
+	s_put(px, "/ln/masked", "m");
+	assert_int_equal(plexus_stat(px, "/ln/masked", &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_errno(plexus_stat(px, "", &st), ENOENT);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+static void test_directories(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "dirs");
+	assert_int_equal(plexus_mkdir(px, "/many", 0755), 0);
+	char name[64];
+	for (int i = 0; i < 150; i++) {
+		snprintf(name, sizeof name, "/many/entry-with-a-long-name-%03d", i);
+		s_put(px, name, "");
+	}
+	plexus_dir *dir = plexus_opendir(px, "/many");
+	assert_non_null(dir);
+	bool seen[150] = {false};
+	int count = 0, dots = 0;
+	struct plexus_dirent *e;
+	while ((e = plexus_readdir(dir))) {
+		int i;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+			dots++;
+			continue;
+		}
+		assert_int_equal(sscanf(e->d_name, "entry-with-a-long-name-%d", &i), 1);
+		assert_false(seen[i]);
+		seen[i] = true;
+		count++;
+	}
+	assert_int_equal(count, 150);
+	assert_int_equal(dots, 2);
+	assert_int_equal(plexus_closedir(dir), 0);
+	/* getdents with room for 3 entries at a time sees them all too */
+	int fd = plexus_open(px, "/many", O_RDONLY | O_DIRECTORY);
+	struct plexus_dirent ents[3];
+	ssize_t n;
+	count = 0;
+	while ((n = plexus_getdents(px, fd, ents, 3)) > 0) {
+		assert_true(n <= 3);
+		count += (int)n;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(count, 152);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_null(plexus_opendir(px, "/none"));
+	assert_int_equal(errno, ENOENT);
+	s_put(px, "/notdir", "");
+	assert_null(plexus_opendir(px, "/notdir"));
+	assert_int_equal(errno, ENOTDIR);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+static void s_second_fs(fscluster *f)
+{
+	char image[600], cmd[1400];
+	snprintf(image, sizeof image, "%s/lib2.img", f->d->dir);
+	snprintf(cmd, sizeof cmd, "truncate -s 8M %s && /usr/sbin/mkfs.minix -3 %s >/dev/null",
+	         image, image);
+	assert_int_equal(system(cmd), 0);
+	char *disk[] = {PLEXUS_VDISK_BIN, "--image", image, NULL};
+	drvcluster_start_driver(f->d, 3, "lib2disk", NULL, disk);
+	char *mfs[] = {PLEXUS_MFS_BIN, NULL};
+	drvcluster_start_driver(f->d, 2, "lib2mfs", NULL, mfs);
+}
+
+static void test_file_systems(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "fs");
+	s_second_fs(f);
+	assert_int_equal(plexus_mkdir(px, "/m2", 0755), 0);
+	assert_errno(plexus_mount(px, "lib2disk:0", "/nowhere", "lib2mfs", 0), ENOENT);
+	assert_errno(plexus_mount(px, "lib2disk:0", "/m2", "lib2mfs", 0x4000), EINVAL);
+	assert_int_equal(plexus_mount(px, "lib2disk:0", "/m2", "lib2mfs", MS_RDONLY), 0);
+	assert_errno(plexus_mkdir(px, "/m2/x", 0755), EROFS);
+	struct statvfs sv;
+	assert_int_equal(plexus_statvfs(px, "/m2", &sv), 0);
+	assert_true(sv.f_flag & ST_RDONLY);
+	assert_true(sv.f_blocks > 0 && sv.f_bfree <= sv.f_blocks && sv.f_bsize >= 1024);
+	int fd = plexus_open(px, "/", O_RDONLY);
+	assert_int_equal(plexus_fstatvfs(px, fd, &sv), 0);
+	assert_false(sv.f_flag & ST_RDONLY);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_errno(plexus_statvfs(px, "/none", &sv), ENOENT);
+	plexus_mount_info *m;
+	size_t n;
+	assert_int_equal(plexus_mounts(px, &m, &n), 0);
+	assert_int_equal(n, 2);
+	int seen = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].target, "/m2") == 0) {
+			assert_string_equal(m[i].fs, "lib2mfs");
+			assert_string_equal(m[i].source, "lib2disk:0");
+			assert_true(m[i].read_only);
+			assert_true(m[i].has_statvfs);
+			seen++;
+		}
+	assert_int_equal(seen, 1);
+	plexus_mounts_free(m, n);
+	assert_errno(plexus_umount(px, "/"), EBUSY);
+	assert_errno(plexus_umount(px, "/none"), ENOENT);
+	assert_int_equal(plexus_umount(px, "/m2"), 0);
+	assert_errno(plexus_umount(px, "/m2"), EINVAL);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+/* ---- threads and processes ---- */
+
+typedef struct worker {
+	plexus *px;
+	int id;
+	int errors;
+} worker;
+
+/* Each thread its own file: write, read back, stat, list, remove; 20 rounds. */
+static void *s_worker(void *arg)
+{
+	worker *w = arg;
+	char path[64], buf[4096], back[4096];
+	for (int round = 0; round < 20; round++) {
+		snprintf(path, sizeof path, "/threads/t%d-%d", w->id, round);
+		s_pattern((uint8_t *)buf, sizeof buf, (unsigned)(w->id * 100 + round));
+		int fd = plexus_open(w->px, path, O_RDWR | O_CREAT | O_EXCL, 0644);
+		struct stat st;
+		bool ok = fd >= 0 && plexus_write(w->px, fd, buf, sizeof buf) == sizeof buf &&
+		          plexus_pread(w->px, fd, back, sizeof back, 0) == sizeof back &&
+		          memcmp(buf, back, sizeof buf) == 0 && plexus_fstat(w->px, fd, &st) == 0 &&
+		          st.st_size == sizeof buf && plexus_close(w->px, fd) == 0 &&
+		          plexus_unlink(w->px, path) == 0;
+		w->errors += !ok;
+	}
+	return NULL;
+}
+
+static void test_threads_one_handle(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "threads");
+	assert_int_equal(plexus_mkdir(px, "/threads", 0755), 0);
+	worker w[8];
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++) {
+		w[i] = (worker){.px = px, .id = i};
+		assert_int_equal(pthread_create(&t[i], NULL, s_worker, &w[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].errors, 0);
+	}
+	plexus_dir *dir = plexus_opendir(px, "/threads");
+	int left = 0;
+	while (plexus_readdir(dir))
+		left++;
+	plexus_closedir(dir);
+	assert_int_equal(left, 2); /* . and .. */
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+/* The process table entry of the handle with this name, or NULL. */
+static const plexus_proc *s_find(const plexus_proc *p, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(p[i].name, name) == 0)
+			return &p[i];
+	return NULL;
+}
+
+static void test_two_handles(void **state)
+{
+	fscluster *f = *state;
+	plexus *a = s_connect(f, "first"), *b = s_connect(f, "second");
+	assert_int_equal(plexus_mkdir(a, "/two", 0755), 0);
+	s_put(a, "/two/file", "x");
+	int fa = plexus_open(a, "/two/file", O_RDONLY);
+	int fb = plexus_open(b, "/two/file", O_RDONLY);
+	assert_int_equal(fa, fb); /* each has its own table: the same lowest number */
+	assert_int_equal(plexus_close(a, fa), 0);
+	char c;
+	assert_int_equal(plexus_read(b, fb, &c, 1), 1); /* b's is still open */
+	assert_int_equal(plexus_chdir(a, "/two"), 0);
+	char cwd[64];
+	assert_string_equal(plexus_getcwd(b, cwd, sizeof cwd), "/");
+	plexus_proc *p;
+	size_t n;
+	assert_int_equal(plexus_ps(a, &p, &n), 0);
+	const plexus_proc *pa = s_find(p, n, "first"), *pb = s_find(p, n, "second");
+	assert_non_null(pa);
+	assert_non_null(pb);
+	assert_string_not_equal(pa->endpoint, pb->endpoint);
+	assert_int_equal(pa->pid, getpid());
+	assert_string_equal(pa->node, "n0");
+	assert_string_equal(pa->cwd, "/two");
+	assert_int_equal(pa->nfiles, 0);
+	assert_int_equal(pb->nfiles, 1);
+	assert_string_equal(pb->files[0].path, "/two/file");
+	assert_int_equal(pb->files[0].position, 1);
+	plexus_ps_free(p, n);
+	plexus_disconnect(&b);
+	assert_int_equal(plexus_ps(a, &p, &n), 0);
+	assert_null(s_find(p, n, "second")); /* VFS_EXIT */
+	plexus_ps_free(p, n);
+	plexus_disconnect(&a);
+	PASSED();
+}
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A child process with a handle and an open file, killed: VFS forgets it with its lease. */
+static void test_dead_process_forgotten(void **state)
+{
+	fscluster *f = *state;
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		plexus *px = s_connect(f, "doomed");
+		int fd = plexus_open(px, "/doomed", O_WRONLY | O_CREAT, 0644);
+		char ok = fd >= 0 ? 'y' : 'n';
+		if (write(ready[1], &ok, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	char ok = 0;
+	assert_int_equal(read(ready[0], &ok, 1), 1);
+	close(ready[0]);
+	assert_int_equal(ok, 'y');
+	plexus *px = s_connect(f, "watcher");
+	plexus_proc *p;
+	size_t n;
+	assert_int_equal(plexus_ps(px, &p, &n), 0);
+	const plexus_proc *d = s_find(p, n, "doomed");
+	assert_non_null(d);
+	assert_int_equal(d->pid, pid);
+	assert_int_equal(d->nfiles, 1);
+	plexus_ps_free(p, n);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	bool gone = false;
+	for (int64_t end = s_now_ms() + 20000; !gone && s_now_ms() < end;) {
+		assert_int_equal(plexus_ps(px, &p, &n), 0);
+		gone = s_find(p, n, "doomed") == NULL;
+		plexus_ps_free(p, n);
+		if (!gone)
+			usleep(100 * 1000);
+	}
+	assert_true(gone);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+/* Last: VFS stops; a handle's calls fail with EHOSTDOWN, new handles cannot connect. */
+static void test_vfs_gone(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "orphan");
+	struct stat st;
+	assert_int_equal(plexus_stat(px, "/", &st), 0);
+	fscluster_kill(f, FSCLUSTER_VFS, SIGKILL);
+	int rc = 0;
+	for (int64_t end = s_now_ms() + 20000; s_now_ms() < end;) {
+		rc = plexus_stat(px, "/", &st);
+		if (rc < 0 && errno == EHOSTDOWN)
+			break;
+	}
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, EHOSTDOWN);
+	plexus_disconnect(&px);
+	plexus_opts o;
+	plexus_opts_init(&o);
+	o.etcd = netns_hub_etcd_endpoints(f->d->c);
+	o.cluster = f->d->cluster;
+	assert_null(plexus_connect(&o));
+	assert_int_equal(errno, EHOSTDOWN);
+	PASSED();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_files, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_large_io, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_descriptors, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_pipes_and_select, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_names, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_directories, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_file_systems, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_threads_one_handle, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_handles, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_dead_process_forgotten, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_vfs_gone, test_setup, test_teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
