@@ -21,7 +21,7 @@
 static const char s_usage[] =
     "usage: plexus qemu boot [--image DIR] [--node NAME] [--etcd HOST:PORT] [--uefi]\n"
     "                        [--append ARGS]\n"
-    "       plexus qemu cluster [--nodes N] [--image DIR] [--uefi I]\n"
+    "       plexus qemu cluster [--nodes N] [--image DIR] [--uefi I] [--disk I=SIZE|FILE]\n"
     "\n"
     "boot: one VM boots the image directly (-kernel/-initrd, TCG) with its serial console on\n"
     "this terminal; Ctrl-a x leaves. Its plexus-node registers in a private etcd started on\n"
@@ -30,6 +30,10 @@ static const char s_usage[] =
     "cluster: N VMs (default 3, at most 16) boot by PXE (iPXE, dnsmasq, HTTP) on a bridge in a\n"
     "private network namespace with etcd; VM number I (repeatable) boots through UEFI. Prints\n"
     "each node as it registers, then runs until SIGINT and removes everything. Needs root.\n"
+    "--disk I=SIZE|FILE (repeatable) gives VM I a virtio disk (/dev/vda): SIZE (64M) for a\n"
+    "new image in the run directory, or a file kept afterwards (64 MiB when missing); a new\n"
+    "image is formatted once with mkfs.minix -3. A VM whose QEMU ends is started again\n"
+    "powered off, until RS's qemu power backend (QMP system_reset, cont) switches it on.\n"
     "Both use the image in " PLEXUS_IMAGE_DIR " unless --image says otherwise\n"
     "(plexus image build). docs/deploy.md.\n";
 
@@ -131,6 +135,14 @@ static int s_cluster(int argc, char **argv)
 			int k = atoi(argv[++i]);
 			if (k >= 1 && k <= 16)
 				uefi |= 1u << (k - 1);
+		} else if (strcmp(argv[i], "--disk") == 0 && i + 1 < argc) {
+			char *eq = strchr(argv[++i], '=');
+			int k = atoi(argv[i]);
+			if (!eq || k < 1 || k > 16 || !eq[1]) {
+				fputs(s_usage, stderr);
+				return EX_USAGE;
+			}
+			o.disks[k - 1] = eq + 1;
 		} else {
 			fputs(s_usage, strcmp(argv[i], "--help") == 0 ? stdout : stderr);
 			return strcmp(argv[i], "--help") == 0 ? EX_OK : EX_USAGE;
@@ -163,8 +175,14 @@ static int s_cluster(int argc, char **argv)
 	if (!s_stop)
 		printf("all %d nodes registered; Ctrl-c stops the cluster\n", o.nodes);
 	fflush(stdout);
-	while (!s_stop)
-		pause();
+	while (!s_stop) {
+		if (plx_qcluster_supervise(c) > 0) {
+			printf(
+			    "a VM's QEMU ended: started again powered off, for RS to switch on\n");
+			fflush(stdout);
+		}
+		usleep(200000);
+	}
 	plx_qcluster_destroy(&c);
 	return EX_OK;
 }

@@ -4,7 +4,9 @@
  *
  * Entry points: plx_vm_argv, plx_vm_argv_free, plx_qcluster_new, plx_qcluster_destroy,
  * plx_qcluster_failed, plx_qcluster_start_vm, plx_qcluster_wait_nodes, plx_qcluster_dir,
- * plx_qcluster_etcd, plx_qcluster_name, plx_wait_file_text, plx_qemu_accel.
+ * plx_qcluster_etcd, plx_qcluster_name, plx_qcluster_kill_vm, plx_qcluster_supervise,
+ * plx_qcluster_vm_pid, plx_qcluster_disk, plx_qcluster_fs_services, plx_qemu_disk,
+ * plx_wait_file_text, plx_qemu_accel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +38,9 @@ struct plx_qcluster {
 	char image[PATH_MAX];
 	int nodes, memory_mb;
 	pid_t vm[VM_MAX];
+	bool uefi[VM_MAX], direct[VM_MAX]; /* how each VM was last started */
+	char disk[VM_MAX][PATH_MAX];       /* "" : no disk */
+	char *services;
 };
 
 static int64_t s_now_ms(void)
@@ -146,7 +151,19 @@ char **plx_vm_argv(const plx_vm_opts *o)
 		s_push(&a, "-bios");
 		s_push(&a, "/usr/share/ovmf/OVMF.fd");
 	}
-	if (o->interactive) {
+	if (o->interactive && o->dir) {
+		/* the console on stdio, multiplexed with the monitor (Ctrl-a x, Ctrl-a c), and
+		 * logged; Ctrl-c goes to the guest */
+		s_push(&a, "-display");
+		s_push(&a, "none");
+		s_push(&a, "-chardev");
+		s_push(&a, "stdio,id=console,mux=on,signal=off,logfile=%s/%s.log,logappend=on",
+		       o->dir, o->name);
+		s_push(&a, "-serial");
+		s_push(&a, "chardev:console");
+		s_push(&a, "-mon");
+		s_push(&a, "chardev=console,mode=readline");
+	} else if (o->interactive) {
 		/* named explicitly: with -qmp given, -nographic alone would not multiplex the
 		 * monitor (and its Ctrl-a commands) onto the console */
 		s_push(&a, "-nographic");
@@ -159,13 +176,20 @@ char **plx_vm_argv(const plx_vm_opts *o)
 		s_push(&a, "none");
 		s_push(&a, "-chardev");
 		s_push(&a,
-		       "socket,id=console,path=%s/%s.console,server=on,wait=off,logfile=%s/%s.log",
+		       "socket,id=console,path=%s/%s.console,server=on,wait=off,logfile=%s/%s.log,"
+		       "logappend=on",
 		       o->dir, o->name, o->dir, o->name);
 		s_push(&a, "-serial");
 		s_push(&a, "chardev:console");
 	}
 	s_push(&a, "-qmp");
 	s_push(&a, "unix:%s/%s.qmp,server=on,wait=off", o->dir, o->name);
+	if (o->powered_off)
+		s_push(&a, "-S");
+	if (o->disk) {
+		s_push(&a, "-drive");
+		s_push(&a, "file=%s,if=virtio,format=raw,cache=writeback", o->disk);
+	}
 	if (o->kernel) {
 		s_push(&a, "-kernel");
 		s_push(&a, "%s", o->kernel);
@@ -267,6 +291,8 @@ static int s_write_cluster_file(plx_qcluster *self, const char *path, bool pxe)
 	        "lease_ttl = 2s\n\n[node vm[1-%d]]\nmac = 52:54:00:a0:00:01\naddr = %s.101\n"
 	        "power = qemu\npower.qmp = %s/%%n.qmp\n",
 	        self->name, self->etcd, self->nodes, subnet, netns_run_dir(self->nc));
+	if (self->services)
+		fprintf(f, "\n%s\n", self->services);
 	if (pxe)
 		fprintf(f,
 		        "\n[pxe]\nserver = %s\ninterface = %s\nipv6_ra = yes\nhttp_port = 8080\n"
@@ -322,6 +348,67 @@ static int s_pxe(plx_qcluster *self, char *err, size_t size)
 	return r;
 }
 
+/* "64M", "1G", "65536K", "67108864": bytes, or -1 when spec is not a size. */
+static long long s_size(const char *spec)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(spec, &end, 10);
+	if (errno || end == spec || n <= 0)
+		return -1;
+	long long unit = *end == 'K' || *end == 'k'   ? 1024
+	                 : *end == 'M' || *end == 'm' ? 1024 * 1024
+	                 : *end == 'G' || *end == 'g' ? 1024LL * 1024 * 1024
+	                 : *end == '\0'               ? 1
+	                                              : -1;
+	if (unit < 0 || (*end && end[1]) || n > (64LL << 30) / unit)
+		return -1;
+	return n * unit;
+}
+
+int plx_qemu_disk(const char *spec, const char *dir, const char *name, char *path, size_t cap,
+                  char *err, size_t size)
+{
+	long long bytes = s_size(spec);
+	if (bytes >= 0 && bytes < 1024 * 1024) {
+		snprintf(err, size, "disk \"%s\": at least 1M expected", spec);
+		return -EINVAL;
+	}
+	if (bytes >= 0)
+		snprintf(path, cap, "%s/%s.img", dir, name);
+	else
+		snprintf(path, cap, "%s", spec);
+	if (access(path, F_OK) == 0)
+		return 0;
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, bytes > 0 ? bytes : 64LL * 1024 * 1024) < 0) {
+		int e = errno;
+		snprintf(err, size, "disk %s: cannot make it: %s", tmp, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	close(fd);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		execlp("mkfs.minix", "mkfs.minix", "-3", tmp, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		snprintf(err, size, "disk %s: mkfs.minix -3 failed (util-linux)", tmp);
+		return -EIO;
+	}
+	return 0;
+}
+
 plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t size)
 {
 	if (o->nodes < 1 || o->nodes > VM_MAX || !o->image) {
@@ -336,14 +423,20 @@ plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t siz
 	self->nodes = o->nodes;
 	self->memory_mb = o->memory_mb;
 	snprintf(self->name, sizeof self->name, "%s", o->cluster ? o->cluster : "qemu");
+	if (o->services && !(self->services = strdup(o->services))) {
+		free(self);
+		return NULL;
+	}
 	if (!realpath(o->image, self->image)) {
 		snprintf(err, size, "%s: no image there (plexus image build)", o->image);
+		free(self->services);
 		free(self);
 		return NULL;
 	}
 	self->nc = netns_cluster_new(1, NULL);
 	if (!self->nc) {
 		snprintf(err, size, "network namespaces: %s", netns_error());
+		free(self->services);
 		free(self);
 		return NULL;
 	}
@@ -356,6 +449,13 @@ plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t siz
 		snprintf(self->etcd, sizeof self->etcd, "%s", netns_hub_etcd_endpoints(self->nc));
 	if (r == 0 && (r = s_taps(self)) < 0)
 		snprintf(err, size, "tap devices: %s", netns_error());
+	for (int i = 0; r == 0 && i < self->nodes; i++)
+		if (o->disks[i]) {
+			char name[32];
+			snprintf(name, sizeof name, "vm%d-disk", i + 1);
+			r = plx_qemu_disk(o->disks[i], netns_run_dir(self->nc), name, self->disk[i],
+			                  sizeof self->disk[i], err, size);
+		}
 	if (r == 0)
 		r = s_pxe(self, err, size);
 	if (r < 0) {
@@ -370,6 +470,7 @@ void plx_qcluster_destroy(plx_qcluster **self_p)
 	if (!self_p || !*self_p)
 		return;
 	netns_cluster_destroy(&(*self_p)->nc);
+	free((*self_p)->services);
 	free(*self_p);
 	*self_p = NULL;
 }
@@ -379,10 +480,12 @@ void plx_qcluster_failed(plx_qcluster *self)
 	netns_cluster_failed(self->nc);
 }
 
-static int s_start(plx_qcluster *self, int i, bool uefi, bool direct)
+static int s_start(plx_qcluster *self, int i, bool uefi, bool direct, bool off)
 {
 	if (i < 0 || i >= self->nodes)
 		return -EINVAL;
+	self->uefi[i] = uefi;
+	self->direct[i] = direct;
 	char name[16], tap[16], mac[32], kernel[PATH_MAX + 16], initrd[PATH_MAX + 16];
 	char script[PATH_MAX + 64], append[4096] = "";
 	snprintf(name, sizeof name, "vm%d", i + 1);
@@ -393,7 +496,9 @@ static int s_start(plx_qcluster *self, int i, bool uefi, bool direct)
 	                 .uefi = uefi,
 	                 .mac = mac,
 	                 .tap = tap,
-	                 .memory_mb = self->memory_mb};
+	                 .memory_mb = self->memory_mb,
+	                 .disk = self->disk[i][0] ? self->disk[i] : NULL,
+	                 .powered_off = off};
 	if (direct) {
 		/* the kernel line of the node's iPXE script, after the kernel's URL */
 		snprintf(script, sizeof script, "%s/http/nodes/%s.ipxe", self->pxe, mac);
@@ -467,12 +572,46 @@ int plx_qcluster_wait_nodes(plx_qcluster *self, unsigned mask, int timeout_ms)
 
 int plx_qcluster_start_vm(plx_qcluster *self, int i, bool uefi)
 {
-	return s_start(self, i, uefi, false);
+	return s_start(self, i, uefi, false, false);
 }
 
 int plx_qcluster_start_vm_direct(plx_qcluster *self, int i)
 {
-	return s_start(self, i, false, true);
+	return s_start(self, i, false, true, false);
+}
+
+int plx_qcluster_kill_vm(plx_qcluster *self, int i)
+{
+	if (i < 0 || i >= self->nodes || self->vm[i] <= 0)
+		return -EINVAL;
+	kill(self->vm[i], SIGKILL);
+	int r = netns_wait(self->nc, self->vm[i], NULL, 30000);
+	if (r < 0)
+		return r;
+	self->vm[i] = 0;
+	return s_start(self, i, self->uefi[i], self->direct[i], true);
+}
+
+int plx_qcluster_supervise(plx_qcluster *self)
+{
+	int n = 0;
+	for (int i = 0; i < self->nodes; i++)
+		if (self->vm[i] > 0 && netns_wait(self->nc, self->vm[i], NULL, 0) == 0) {
+			self->vm[i] = 0;
+			if (s_start(self, i, self->uefi[i], self->direct[i], true) == 0)
+				n++;
+		}
+	return n;
+}
+
+pid_t plx_qcluster_vm_pid(const plx_qcluster *self, int i)
+{
+	return i >= 0 && i < self->nodes ? self->vm[i] : 0;
+}
+
+const char *plx_qcluster_disk(const plx_qcluster *self, int i)
+{
+	return i >= 0 && i < self->nodes ? self->disk[i] : "";
 }
 
 int plx_qcluster_node_generation(plx_qcluster *self, int i, int64_t *generation)
@@ -507,4 +646,22 @@ const char *plx_qcluster_etcd(const plx_qcluster *self)
 const char *plx_qcluster_name(const plx_qcluster *self)
 {
 	return self->name;
+}
+
+int plx_qcluster_fs_services(int nodes, char *out, size_t size)
+{
+	int vfs = 1, mfs = nodes >= 2 ? 2 : 1, disk = nodes >= 3 ? 3 : nodes;
+	int n =
+	    snprintf(out, size,
+	             "[service vdisk]\nprogram = /usr/bin/plexus-vdisk\nargs = --image /dev/vda\n"
+	             "node = vm%d\nheartbeat = 1s\nbackoff = 500ms\nmax_restarts = 0\n\n"
+	             "[service mfs]\nprogram = /usr/bin/plexus-mfs\nnode = vm%d\n"
+	             "heartbeat = 1s\ndepends = vdisk\n\n"
+	             "[service pfs]\nprogram = /usr/bin/plexus-pfs\nnode = vm%d\n"
+	             "heartbeat = 1s\n\n"
+	             "[service vfs]\nprogram = /usr/bin/plexus-vfs\n"
+	             "args = --root mfs --root-dev vdisk:0 --pfs pfs --dmap 3=vdisk\n"
+	             "node = vm%d\nheartbeat = 1s\ndepends = mfs, pfs\n",
+	             disk, mfs, vfs, vfs);
+	return n < 0 || (size_t)n >= size ? -ENOSPC : disk - 1;
 }

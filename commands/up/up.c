@@ -201,7 +201,8 @@ int plx_up_cli(int argc, char **argv)
 			close(lk);
 		return code;
 	}
-	if (strcmp(st.etcd, "http://127.0.0.1:2379") != 0 || strcmp(st.cluster, "default") != 0)
+	if (!o.quiet &&
+	    (strcmp(st.etcd, "http://127.0.0.1:2379") != 0 || strcmp(st.cluster, "default") != 0))
 		printf("For plexus sh, plexus mount and the other commands:\n"
 		       "  export PLEXUS_ETCD=%s PLEXUS_CLUSTER=%s\n",
 		       st.etcd, st.cluster);

@@ -10,6 +10,8 @@
  *   network   the interface up with a DHCP lease (busybox udhcpc) or plexus.addr
  *   etcd      an etcd member started, when plexus.role names etcd
  *   node      plexus-node started (and restarted a second after it exits)
+ *   up        plexus.role=up instead of network, etcd and node: `plexus up` runs the whole
+ *             single-node system inside this node (the console shell is then `plexus sh`)
  *   ready     banner; the console shell runs (and is restarted when it exits)
  * SIGTERM reboots, SIGUSR1/SIGUSR2 power off (busybox's reboot and poweroff send these).
  */
@@ -38,6 +40,10 @@
 
 #define LEASE_FILE "/run/plexus/lease"
 #define LOG_DIR    "/var/log/plexus"
+#define PLEXUS_CLI "/usr/bin/plexus"
+#define UP_STATE   "/run/plexus/up"
+#define UP_ETCD    "http://127.0.0.1:2379"
+#define UP_DISK    "/dev/vda"
 
 typedef struct s_child {
 	const char *what;
@@ -48,6 +54,7 @@ typedef struct s_child {
 } s_child;
 
 static plx_bootargs s_args;
+static bool s_up; /* plexus.role=up: `plexus up` runs the whole system inside this node */
 static char s_ip[16], s_node[PLX_BOOTARGS_NAME_MAX];
 static s_child s_nodek = {"plexus-node", 0, 0, 0, 1000}, s_shell = {"shell", 0, 0, 0, 1000};
 
@@ -403,14 +410,63 @@ static void s_start_shell(void)
 			close(fd);
 		char ps1[128];
 		snprintf(ps1, sizeof ps1, "PS1=plexus:%s# ", s_node[0] ? s_node : "node");
-		char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/", "TERM=vt100", ps1,
+		char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+		                "HOME=/",
+		                "TERM=vt100",
+		                ps1,
+		                "PLEXUS_ETCD=" UP_ETCD,
+		                "PLEXUS_CLUSTER=default",
+		                "PLEXUS_NODE=local",
 		                NULL};
+		if (s_up && access(PLEXUS_CLI, X_OK) == 0) { /* plexus up ran: its shell */
+			char *argv[] = {PLEXUS_CLI, "sh", NULL};
+			execve(argv[0], argv, envp);
+		}
+		envp[4] = NULL;
 		char *argv[] = {"/bin/sh", NULL};
 		execve(argv[0], argv, envp);
 		_exit(127);
 	}
 	s_shell.pid = pid;
 	s_shell.due_ms = 0;
+}
+
+/* plexus.role=up: loopback up, then `plexus up` (etcd, plexus-node, plexus-rs and the
+ * services of its default description on 127.0.0.1) with its progress on the console; the
+ * data disk is the first virtio disk when there is one. Returns plexus up's exit status. */
+static int s_run_up(void)
+{
+	char *lo[] = {"/bin/busybox", "ip", "link", "set", "lo", "up", NULL};
+	s_run(lo);
+	snprintf(s_ip, sizeof s_ip, "127.0.0.1");
+	if (!s_node[0])
+		snprintf(s_node, sizeof s_node, "local");
+	bool disk = access(UP_DISK, F_OK) == 0;
+	s_stage("up",
+	        "plexus up: etcd, plexus-node, plexus-rs and the services on 127.0.0.1, "
+	        "data disk %s",
+	        disk ? UP_DISK : "a RAM file");
+	char *argv[16];
+	int n = 0;
+	argv[n++] = PLEXUS_CLI;
+	argv[n++] = "up";
+	argv[n++] = "--no-tour";
+	argv[n++] = "--state-dir";
+	argv[n++] = UP_STATE;
+	argv[n++] = "--port";
+	argv[n++] = "2379";
+	argv[n++] = "--timeout";
+	argv[n++] = "120000";
+	if (disk) {
+		argv[n++] = "--image";
+		argv[n++] = UP_DISK;
+	}
+	argv[n] = NULL;
+	setenv("HOME", "/", 1);
+	int st = s_run(argv);
+	if (st != 0)
+		s_stage("up", "failed: plexus up exited with %d (logs in %s/logs)", st, UP_STATE);
+	return st;
 }
 
 static void s_shutdown(int how)
@@ -505,6 +561,29 @@ int main(void)
 	int failed, loaded = s_modules(&failed);
 	s_stage("modules", "%d loaded, %d failed", loaded, failed);
 
+	s_up = ok && plx_bootargs_has_role(&s_args, "up");
+	if (s_up) {
+		int st = s_run_up();
+		char up[64] = "?";
+		s_slurp("/proc/uptime", up, sizeof up);
+		up[strcspn(up, " ")] = '\0';
+		s_stage("ready", "plexus up %s, %s s after the kernel started; console: %s",
+		        st == 0 ? "done" : "failed", up, st == 0 ? "plexus sh" : "/bin/sh");
+		if (st != 0)
+			s_up = false;
+		else
+			printf("\n  Plexus is up inside this VM (etcd, plexus-node, plexus-rs and "
+			       "every "
+			       "service of\n  the default description). This console is plexus sh: "
+			       "try "
+			       "ls /, ps, cat;\n  'exit' opens it again; Ctrl-a x leaves QEMU and "
+			       "stops "
+			       "everything.\n\n");
+		fflush(stdout);
+		if (s_args.shell)
+			s_start_shell();
+		s_loop(false);
+	}
 	bool node = ok && s_network() == 0;
 	if (node && !s_node[0]) {
 		s_stage("node", "not started: no plexus.node= and no host name from DHCP");

@@ -5,7 +5,9 @@
  * Entry points: plx_vm_argv, plx_vm_argv_free, plx_qcluster_new, plx_qcluster_destroy,
  * plx_qcluster_start_vm, plx_qcluster_start_vm_direct, plx_qcluster_wait_nodes, plx_qcluster_dir,
  * plx_qcluster_etcd, plx_qcluster_name, plx_qcluster_failed, plx_qcluster_node_generation,
- * plx_qcluster_netns, plx_wait_file_text, plx_qemu_accel.
+ * plx_qcluster_netns, plx_qcluster_kill_vm, plx_qcluster_supervise, plx_qcluster_vm_pid,
+ * plx_qcluster_disk, plx_qcluster_fs_services, plx_qemu_disk, plx_wait_file_text,
+ * plx_qemu_accel.
  *
  * Every VM runs under TCG unless a probe proved KVM works (plx_qemu_accel; nested KVM can
  * hang), with no display, its serial console on a unix socket
@@ -38,7 +40,11 @@ typedef struct plx_vm_opts {
 	const char *etcd_fwd; /* user networking: host "IP:PORT" the guest reaches at
 	                         10.0.2.100:2379 (one busybox nc per connection) */
 	int memory_mb;        /* default 256 */
-	bool interactive;     /* serial console and monitor on stdio (-nographic: Ctrl-a x) */
+	bool interactive;     /* serial console and monitor on stdio (Ctrl-a x leaves); with dir
+	                         set the console is also logged to DIR/NAME.log */
+	const char *disk;     /* a raw disk image attached as a virtio drive (/dev/vda), or NULL */
+	bool powered_off;     /* -S: the VM waits, off, until QMP's cont (or system_reset + cont
+	                         from RS's qemu power backend) switches it on */
 } plx_vm_opts;
 
 /* The accelerator VMs use: $PLEXUS_QEMU_ACCEL when set; else "kvm" when /dev/kvm is there and
@@ -58,6 +64,14 @@ typedef struct plx_qcluster_opts {
 	const char *image;   /* an image directory (plexus image build) */
 	const char *cluster; /* registry name; NULL: "qemu" */
 	int memory_mb;       /* per VM; default 256 */
+	/* Virtio disks: disks[i] for VM i (NULL: none) is a size ("64M", "1G", "65536K") for an
+	 * image made in the run directory, or a file's path (made with 64 MiB when missing and
+	 * kept). A new image is formatted once with MINIX FS v3 (mkfs.minix -3); the VM sees it
+	 * as /dev/vda, and keeps it across resets and relaunches. */
+	const char *disks[16];
+	/* More cluster file text (e.g. [service ...] sections placing services on vm1..vmN)
+	 * appended to cluster.ini and rs.ini; NULL for none. */
+	const char *services;
 } plx_qcluster_opts;
 
 /* Builds the namespaces, etcd, the PXE server's files and servers, and a tap per VM (no VM
@@ -74,6 +88,17 @@ int plx_qcluster_start_vm(plx_qcluster *self, int i, bool uefi);
  * from its iPXE script) on the same network: DHCP from the same dnsmasq, no PXE. The
  * baseline of `plexus bench boot`. Returns 0 or a negative errno. */
 int plx_qcluster_start_vm_direct(plx_qcluster *self, int i);
+/* Cuts VM i's power: SIGKILLs its QEMU process and reaps it, then starts a new QEMU for the
+ * same machine (MAC, disk, QMP and console sockets) powered off (-S), as a machine whose
+ * power came back and which waits for its power controller: RS's qemu power backend
+ * (system_reset, cont) switches it on and it netboots again. Returns 0 or a negative errno. */
+int plx_qcluster_kill_vm(plx_qcluster *self, int i);
+/* Reaps VMs whose QEMU ended on its own (a poweroff, a crash) and starts them again powered
+ * off, as plx_qcluster_kill_vm does. Returns how many. */
+int plx_qcluster_supervise(plx_qcluster *self);
+/* The QEMU process of VM i (0 when none), and the path of its disk image ("" when none). */
+pid_t plx_qcluster_vm_pid(const plx_qcluster *self, int i);
+const char *plx_qcluster_disk(const plx_qcluster *self, int i);
 /* Waits until nodes/vm<i+1> exists in etcd for every i with mask bit i set. Returns 0 or
  * -ETIMEDOUT. */
 int plx_qcluster_wait_nodes(plx_qcluster *self, unsigned mask, int timeout_ms);
@@ -90,6 +115,21 @@ const char *plx_qcluster_dir(const plx_qcluster *self);
 const char *plx_qcluster_etcd(const plx_qcluster *self);
 /* The registry name. */
 const char *plx_qcluster_name(const plx_qcluster *self);
+
+/* Makes the disk image spec names (as plx_qcluster_opts.disks: a size such as "64M" for
+ * DIR/NAME.img, else a file's path, 64 MiB when missing) unless it exists, formatting a new
+ * one with MINIX FS v3 (mkfs.minix -3); writes its path into path. Returns 0 or a negative
+ * errno with err set. */
+int plx_qemu_disk(const char *spec, const char *dir, const char *name, char *path, size_t cap,
+                  char *err, size_t size);
+
+/* The file system on a QEMU cluster of nodes VMs, as cluster file [service] sections for
+ * plx_qcluster_opts.services (programs in the image's /usr/bin): plexus-vfs ("vfs", root file
+ * system "mfs" on "vdisk" minor 0) and plexus-pfs ("pfs") on vm1, plexus-mfs ("mfs") on vm2,
+ * plexus-vdisk ("vdisk") over /dev/vda on vm3 (fewer VMs: the same in order, the last VM
+ * taking the rest). Writes the text into out and returns the index of the VM that needs the
+ * disk, or -ENOSPC. */
+int plx_qcluster_fs_services(int nodes, char *out, size_t size);
 
 /* Waits up to timeout_ms for the file at path to contain text. Returns 0 or -ETIMEDOUT. */
 int plx_wait_file_text(const char *path, const char *text, int timeout_ms);
