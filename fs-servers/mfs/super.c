@@ -80,10 +80,11 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 	}
 	if (rc == 0 && !fs->read_only) {
 		if (!(fs->sb.flags & MFS_FLAG_CLEAN))
-			fprintf(stderr,
-			        "plexus-mfs: %s minor %u was not cleanly unmounted; "
-			        "fsck.minix -f checks it\n",
-			        driver, fs->dev.minor);
+			fprintf(
+			    stderr,
+			    "plexus-mfs: %s minor %u has no clean flag (new from mkfs.minix, or "
+			    "not cleanly unmounted: fsck.minix -f checks it)\n",
+			    driver, fs->dev.minor);
 		rc = super_write(fs, false);
 		if (rc == 0)
 			rc = cache_sync(&fs->cache);
