@@ -1,0 +1,169 @@
+/*
+ * test-vfs-recovery.c — a block driver crash under a file system workload, on the multi-node
+ * fixture: plexus-vdisk (node 3) over a `mkfs.minix -3` image, MFS (node 2) mounted as root,
+ * VFS (node 1), the client here (node 0).
+ *
+ * What it proves: a client writes 64 MiB through VFS in 1 MiB writes with an fsync every
+ * 8 MiB; the disk driver is SIGKILLed once about a quarter is written and started again with a
+ * new generation as RS would (PLEXUS_INIT=restart); VFS sees the death and the new instance,
+ * reopens and sends FS_NEW_DRIVER, MFS retries; the workload completes with no error, every
+ * byte reads back as written, VFS logged the recovery, and after a sync the image passes
+ * `fsck.minix -f`.
+ *
+ * Entry points: main.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fscluster.h"
+
+#define S_MIB         (1024 * 1024)
+#define S_TOTAL       (64 * S_MIB)
+#define S_CHUNK       S_MIB
+#define S_FSYNC_EVERY (8 * S_MIB)
+#define S_CALL_MS     120000 /* a write or fsync that spans the driver's restart */
+
+static const fscluster_opts s_opts = {
+    .cluster = "vfsrec",
+    .services = (1u << FSCLUSTER_DISK) | (1u << FSCLUSTER_PFS) | (1u << FSCLUSTER_MFS) |
+                (1u << FSCLUSTER_VFS),
+    .disk_mb = 160,
+};
+
+static int s_setup(void **state)
+{
+	return fscluster_setup(state, &s_opts);
+}
+
+/* The byte at offset off of the file. */
+static void s_fill(uint8_t *buf, size_t size, uint64_t off)
+{
+	for (size_t i = 0; i < size; i += 8) {
+		uint64_t v = (off + i) * 0x9e3779b97f4a7c15ull;
+		memcpy(buf + i, &v, 8);
+	}
+}
+
+typedef struct s_work {
+	fsclient *c;
+	int fd;
+	volatile uint64_t written;
+	int error; /* the first failure, 0 when none */
+	uint64_t error_at;
+	volatile bool finished;
+} s_work;
+
+static void *s_writer(void *arg)
+{
+	s_work *w = arg;
+	uint8_t *buf = malloc(S_CHUNK);
+	for (uint64_t off = 0; off < S_TOTAL && !w->error; off += S_CHUNK) {
+		s_fill(buf, S_CHUNK, off);
+		ssize_t n = fsc_write(w->c, w->fd, buf, S_CHUNK, S_CALL_MS);
+		if (n != S_CHUNK) {
+			w->error = n < 0 ? (int)n : -EIO;
+			w->error_at = off;
+			break;
+		}
+		w->written = off + S_CHUNK;
+		if (w->written % S_FSYNC_EVERY == 0) {
+			int rc = fsc_fsync(w->c, w->fd);
+			if (rc < 0) {
+				w->error = rc;
+				w->error_at = off;
+			}
+		}
+	}
+	free(buf);
+	w->finished = true;
+	return NULL;
+}
+
+static void test_vdisk_killed_under_writes(void **state)
+{
+	fscluster *f = *state;
+	fsclient *c = fsclient_new(f, "writer");
+	s_work w = {.c = c};
+	w.fd = fsc_open(c, "/big", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(w.fd >= 0);
+	uint64_t gen1 = fscluster_gen(f, FSCLUSTER_DISK);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_writer, &w), 0);
+	for (int64_t end = drvcluster_now_ms() + S_CALL_MS;
+	     w.written < S_TOTAL / 4 && !w.finished && drvcluster_now_ms() < end;)
+		usleep(10 * 1000);
+	uint64_t at_kill = w.written;
+	assert_false(w.finished);
+	fscluster_kill(f, FSCLUSTER_DISK, SIGKILL);
+	uint64_t gen2 = fscluster_start(f, FSCLUSTER_DISK, "restart");
+	assert_true(gen2 > gen1);
+	pthread_join(t, NULL);
+	if (w.error)
+		fail_msg("the workload failed at %llu: %s", (unsigned long long)w.error_at,
+		         plx_strerror(w.error));
+	assert_int_equal(w.written, S_TOTAL);
+	assert_true(at_kill < S_TOTAL);
+	assert_int_equal(fsc_fsync(c, w.fd), 0);
+	assert_int_equal(fsc_close(c, w.fd), 0);
+	/* Every byte back as written. */
+	int fd = fsc_open(c, "/big", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	uint64_t size = 0;
+	assert_int_equal(fsc_fstat(c, fd, &size, NULL), 0);
+	assert_int_equal(size, S_TOTAL);
+	uint8_t *got = malloc(S_CHUNK), *want = malloc(S_CHUNK);
+	for (uint64_t off = 0; off < S_TOTAL; off += S_CHUNK) {
+		size_t have = 0;
+		while (have < S_CHUNK) {
+			ssize_t n = fsc_read(c, fd, got + have, S_CHUNK - have, S_CALL_MS);
+			assert_true(n > 0);
+			have += (size_t)n;
+		}
+		s_fill(want, S_CHUNK, off);
+		if (memcmp(got, want, S_CHUNK) != 0)
+			fail_msg("the MiB at %llu differs", (unsigned long long)off);
+	}
+	free(got);
+	free(want);
+	assert_int_equal(fsc_close(c, fd), 0);
+	/* VFS saw the death and recovered the block side. */
+	char *log = fscluster_log(f, FSCLUSTER_VFS);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "block driver disk/"));
+	free(log);
+	/* Everything on the disk, then the image checks clean. */
+	Plexus__VfsFd none = PLEXUS__VFS_FD__INIT;
+	assert_int_equal(fsclient_call(c, PLEXUS__VFS_TYPE__VFS_SYNC, &none.base, NULL, 0, NULL,
+	                               NULL, 0, NULL, S_CALL_MS),
+	                 0);
+	fsclient_destroy(&c, true);
+	fscluster_kill(f, FSCLUSTER_VFS, SIGTERM);
+	fscluster_kill(f, FSCLUSTER_MFS, SIGTERM);
+	char *out = NULL;
+	int rc = fscluster_fsck(f, &out);
+	if (rc != 0)
+		fail_msg("fsck.minix -f: status %d\n%s", rc, out ? out : "");
+	free(out);
+	f->passed = true;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_vdisk_killed_under_writes, s_setup,
+	                                    fscluster_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
