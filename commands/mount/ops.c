@@ -46,6 +46,12 @@ static void *s_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	(void)conn;
 	cfg->use_ino = 1;
+	/* No attribute cache: the kernel would keep each name's attributes apart (a hard link's
+	 * new count would show on the new name only) and miss changes made by other clients of
+	 * VFS; names are kept for a second. */
+	cfg->attr_timeout = 0;
+	cfg->entry_timeout = 1;
+	cfg->negative_timeout = 0;
 	cfg->hard_remove = 1; /* an unlinked open file is Plexus's to keep, not a .fuse_hidden */
 	return fuse_get_context()->private_data;
 }

@@ -91,6 +91,7 @@ int up_mount_data(const up_state *st)
 		return EX_UNAVAILABLE;
 	}
 	int code = EX_OK;
+	plexus_umask(p, 0);
 	plexus_mkdir(p, "/dev", 0755);
 	plexus_mkdir(p, "/tmp", 01777);
 	plexus_chmod(p, "/tmp", 01777);

@@ -1,0 +1,154 @@
+/*
+ * test-mount.c — `plexus mount` on a Plexus booted by `plexus up` (private state, etcd on a
+ * free port): a directory tree from the host into Plexus and back with `cp -a` (contents,
+ * modes, symbolic links, file times), `tar c | tar x` inside the mount, `git init && git add
+ * && git commit` inside the mount, errors as Linux reports them, and `plexus umount` leaving
+ * no mount behind. The files live on /data (mfs-data over vdisk) and / (mfs-root over the
+ * RAM disk), so two file servers are crossed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "uptest.h"
+
+/* What find says of a tree: path, type, mode, size, link target, and a file's mtime in whole
+ * seconds (MINIX FS keeps seconds). Directories' times are left out. */
+#define LISTING                                                                                    \
+	"find . \\( -type d -printf '%%p d %%m\\n' \\) -o \\( -type l -printf '%%p l %%l\\n' "     \
+	"\\) -o -printf '%%p f %%m %%s %%T@\\n' | sed 's/\\.[0-9]*$//' | sort"
+
+static int s_setup(void **state)
+{
+	uptest *t = calloc(1, sizeof *t);
+	uptest_new(t);
+	*state = t;
+	if (uptest_sh(t, "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --no-tour") != 0)
+		return -1;
+	/* a tree with what cp -a must keep: sources, an executable, a symbolic link, an empty
+	 * file, a private directory, an old time */
+	if (uptest_sh(t, "mkdir -p \"$T/src\" \"$T/mnt\" && cp -a '" PLEXUS_SOURCE_DIR
+	                 "/transport' '" PLEXUS_SOURCE_DIR "/proto' \"$T/src/\" && "
+	                 "cd \"$T/src\" && printf '#!/bin/sh\\necho hi\\n' > run.sh && "
+	                 "chmod 0750 run.sh && ln -s transport/server.c link && : > empty && "
+	                 "mkdir -m 0700 private && echo secret > private/x && "
+	                 "touch -d '2001-02-03 04:05:06' empty") != 0)
+		return -1;
+	return uptest_sh(t, "\"$PLEXUS\" mount --state-dir \"$STATE\" \"$T/mnt\"") == 0 ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+	uptest *t = *state;
+	uptest_destroy(t);
+	free(t);
+	return 0;
+}
+
+static void test_cp_round_trip(void **state)
+{
+	uptest *t = *state;
+	/* host -> Plexus (/data) -> Plexus (/) -> host */
+	assert_int_equal(uptest_sh(t, "cp -a \"$T/src\" \"$T/mnt/data/tree\" && "
+	                              "diff -r \"$T/src\" \"$T/mnt/data/tree\" && "
+	                              "cp -a \"$T/mnt/data/tree\" \"$T/mnt/tmp/tree\" && "
+	                              "cp -a \"$T/mnt/tmp/tree\" \"$T/back\" && "
+	                              "diff -r \"$T/src\" \"$T/back\" && echo same"),
+	                 0);
+	assert_true(uptest_output(t, "same"));
+	assert_int_equal(uptest_sh(t,
+	                           "(cd \"$T/src\" && " LISTING ") > \"$T/a\" && "
+	                           "(cd \"$T/mnt/data/tree\" && " LISTING ") > \"$T/b\" && "
+	                           "(cd \"$T/back\" && " LISTING ") > \"$T/c\" && "
+	                           "diff \"$T/a\" \"$T/b\" && diff \"$T/a\" \"$T/c\" && "
+	                           "grep -c . \"$T/a\" && grep ' l transport/server.c' \"$T/c\""),
+	                 0);
+	assert_true(uptest_output(t, "./link l transport/server.c"));
+	assert_int_equal(uptest_sh(t, "\"$T/mnt/data/tree/run.sh\""), 0);
+	assert_true(uptest_output(t, "hi"));
+}
+
+static void test_tar_inside(void **state)
+{
+	uptest *t = *state;
+	assert_int_equal(uptest_sh(t,
+	                           "cp -a \"$T/src\" \"$T/mnt/data/t1\" && cd \"$T/mnt/data\" && "
+	                           "mkdir t2 && tar cf - t1 | (cd t2 && tar xpf -) && "
+	                           "diff -r t1 t2/t1 && tar cf t.tar t1 && tar tf t.tar | wc -l "
+	                           "&& echo tar-ok"),
+	                 0);
+	assert_true(uptest_output(t, "tar-ok"));
+}
+
+static void test_git_inside(void **state)
+{
+	uptest *t = *state;
+	assert_int_equal(
+	    uptest_sh(t,
+	              "cp -a \"$T/src\" \"$T/mnt/data/repo\" && cd \"$T/mnt/data/repo\" && "
+	              "git init -q . && git add . && "
+	              "git -c user.name=plexus -c user.email=plexus@localhost commit -q -m first "
+	              "&& echo more >> empty && git -c user.name=plexus -c "
+	              "user.email=plexus@localhost commit -q -am second && "
+	              "git log --oneline | wc -l && git status --porcelain | wc -l && git fsck "
+	              "--strict && echo git-ok"),
+	    0);
+	assert_true(uptest_output(t, "git-ok"));
+	assert_true(uptest_output(t, "2\n0\n"));
+}
+
+static void test_errors_and_rename(void **state)
+{
+	uptest *t = *state;
+	assert_int_equal(uptest_sh(t, "cd \"$T/mnt/data\" && mkdir e && mkdir e 2>&1; "
+	                              "echo x > e/f; rmdir e 2>&1; cat nothing 2>&1; "
+	                              "echo a > a; echo b > b; mv -f a b && cat b; ls a 2>&1; "
+	                              "ln b c && stat -c %%h b; mkfifo p && stat -c %%F p; true"),
+	                 0);
+	assert_true(uptest_output(t, "File exists"));
+	assert_true(uptest_output(t, "Directory not empty"));
+	assert_true(uptest_output(t, "No such file or directory"));
+	assert_true(uptest_output(t, "\na\n"));
+	assert_true(uptest_output(t, "\n2\n"));
+	assert_true(uptest_output(t, "fifo"));
+}
+
+static void test_umount_leaves_nothing(void **state)
+{
+	uptest *t = *state;
+	char mnt[PATH_MAX + 8];
+	snprintf(mnt, sizeof mnt, "%.4000s/mnt", t->dir);
+	assert_true(uptest_mounted(mnt));
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" umount \"$T/mnt\""), 0);
+	assert_false(uptest_mounted(mnt));
+	/* the daemon went with its mount: no plexus mount process on this directory */
+	assert_int_equal(uptest_sh(t, "sleep 1; pgrep -f \"plexus mount --state-dir $STATE\" | "
+	                              "wc -l"),
+	                 0);
+	assert_true(uptest_output(t, "0"));
+	/* and it is mountable again */
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" mount --state-dir \"$STATE\" \"$T/mnt\" && "
+	                              "cat \"$T/mnt/data/tree/private/x\""),
+	                 0);
+	assert_true(uptest_output(t, "secret"));
+	assert_int_equal(uptest_sh(t, "fusermount3 -u \"$T/mnt\""), 0);
+	assert_false(uptest_mounted(mnt));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cp_round_trip),
+	    cmocka_unit_test(test_tar_inside),
+	    cmocka_unit_test(test_git_inside),
+	    cmocka_unit_test(test_errors_and_rename),
+	    cmocka_unit_test(test_umount_leaves_nothing),
+	};
+	return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
