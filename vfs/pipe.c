@@ -325,7 +325,9 @@ static int s_fifo_read(vfs_req *req, vfs_filp *filp, size_t size, int64_t *pos)
 	bool queued_reader = false;
 	for (s_waiter *o = p->waiters; o; o = o->next)
 		queued_reader |= o->kind == S_READ;
-	if (queued_reader || !s_try_read(v, p, w, &done)) /* others first: keep the order */
+	if (queued_reader && (filp->flags & O_NONBLOCK)) /* others first, and no waiting */
+		s_defer_answer(&done, w, -EAGAIN, 0, NULL, 0);
+	else if (queued_reader || !s_try_read(v, p, w, &done)) /* others first: keep the order */
 		s_park(p, w);
 	if (done)
 		s_revive(v, p, &done); /* room was made: writers go on */

@@ -8,7 +8,8 @@
  * new generation as RS would (PLEXUS_INIT=restart); VFS sees the death and the new instance,
  * reopens and sends FS_NEW_DRIVER, MFS retries; the workload completes with no error, every
  * byte reads back as written, VFS logged the recovery, and after a sync the image passes
- * `fsck.minix -f`.
+ * `fsck.minix -f`. The same with a second crash right after the first restart, while VFS and
+ * MFS are recovering: VFS is not wedged and recovers onto the last generation.
  *
  * Entry points: main.
  */
@@ -91,33 +92,9 @@ static void *s_writer(void *arg)
 	return NULL;
 }
 
-static void test_vdisk_killed_under_writes(void **state)
+/* Reads /big back and compares every byte. */
+static void s_verify(fsclient *c)
 {
-	fscluster *f = *state;
-	fsclient *c = fsclient_new(f, "writer");
-	s_work w = {.c = c};
-	w.fd = fsc_open(c, "/big", O_RDWR | O_CREAT | O_TRUNC, 0644);
-	assert_true(w.fd >= 0);
-	uint64_t gen1 = fscluster_gen(f, FSCLUSTER_DISK);
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, s_writer, &w), 0);
-	for (int64_t end = drvcluster_now_ms() + S_CALL_MS;
-	     w.written < S_TOTAL / 4 && !w.finished && drvcluster_now_ms() < end;)
-		usleep(10 * 1000);
-	uint64_t at_kill = w.written;
-	assert_false(w.finished);
-	fscluster_kill(f, FSCLUSTER_DISK, SIGKILL);
-	uint64_t gen2 = fscluster_start(f, FSCLUSTER_DISK, "restart");
-	assert_true(gen2 > gen1);
-	pthread_join(t, NULL);
-	if (w.error)
-		fail_msg("the workload failed at %llu: %s", (unsigned long long)w.error_at,
-		         plx_strerror(w.error));
-	assert_int_equal(w.written, S_TOTAL);
-	assert_true(at_kill < S_TOTAL);
-	assert_int_equal(fsc_fsync(c, w.fd), 0);
-	assert_int_equal(fsc_close(c, w.fd), 0);
-	/* Every byte back as written. */
 	int fd = fsc_open(c, "/big", O_RDONLY, 0);
 	assert_true(fd >= 0);
 	uint64_t size = 0;
@@ -138,10 +115,51 @@ static void test_vdisk_killed_under_writes(void **state)
 	free(got);
 	free(want);
 	assert_int_equal(fsc_close(c, fd), 0);
-	/* VFS saw the death and recovered the block side. */
+}
+
+/* Waits until the workload has written at least bytes (fails if it ended first). */
+static void s_wait_written(s_work *w, uint64_t bytes)
+{
+	for (int64_t end = drvcluster_now_ms() + S_CALL_MS;
+	     w->written < bytes && !w->finished && drvcluster_now_ms() < end;)
+		usleep(5 * 1000);
+	assert_false(w->finished);
+}
+
+/* The workload with the disk killed crashes times (the second right after the first
+ * restart, while VFS and MFS recover), then every check. */
+static void s_run(fscluster *f, int crashes)
+{
+	fsclient *c = fsclient_new(f, "writer");
+	s_work w = {.c = c};
+	w.fd = fsc_open(c, "/big", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(w.fd >= 0);
+	uint64_t gen = fscluster_gen(f, FSCLUSTER_DISK);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_writer, &w), 0);
+	s_wait_written(&w, S_TOTAL / 4);
+	for (int i = 0; i < crashes; i++) {
+		fscluster_kill(f, FSCLUSTER_DISK, SIGKILL);
+		uint64_t next = fscluster_start(f, FSCLUSTER_DISK, "restart");
+		assert_true(next > gen);
+		gen = next;
+	}
+	assert_false(w.finished); /* the crashes came in the middle of the workload */
+	pthread_join(t, NULL);
+	if (w.error)
+		fail_msg("the workload failed at %llu: %s", (unsigned long long)w.error_at,
+		         plx_strerror(w.error));
+	assert_int_equal(w.written, S_TOTAL);
+	assert_int_equal(fsc_fsync(c, w.fd), 0);
+	assert_int_equal(fsc_close(c, w.fd), 0);
+	s_verify(c);
+	/* VFS saw the death and recovered the block side on the last generation. */
 	char *log = fscluster_log(f, FSCLUSTER_VFS);
+	char want[64];
+	snprintf(want, sizeof want, "block driver disk/%llu: reopened", (unsigned long long)gen);
 	assert_non_null(log);
-	assert_non_null(strstr(log, "block driver disk/"));
+	if (!strstr(log, want))
+		fail_msg("no \"%s\" in VFS's log:\n%s", want, log);
 	free(log);
 	/* Everything on the disk, then the image checks clean. */
 	Plexus__VfsFd none = PLEXUS__VFS_FD__INIT;
@@ -159,11 +177,23 @@ static void test_vdisk_killed_under_writes(void **state)
 	f->passed = true;
 }
 
+static void test_vdisk_killed_under_writes(void **state)
+{
+	s_run(*state, 1);
+}
+
+/* A second crash while the first is being recovered does not wedge VFS. */
+static void test_vdisk_killed_twice(void **state)
+{
+	s_run(*state, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_vdisk_killed_under_writes, s_setup,
 	                                    fscluster_teardown),
+	    cmocka_unit_test_setup_teardown(test_vdisk_killed_twice, s_setup, fscluster_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,10 +5,11 @@
  * What it proves: a pty pair opened through special files (mknod) carries a line from master
  * to slave; a read on the slave waits (parked at VFS, no answer) until the master is written;
  * when the tty driver is killed (SIGKILL) while a client waits in such a read, the read fails
- * -EIO promptly (it does not hang), later I/O on the same descriptor fails -EIO at once, and
- * after an RS-style restart (new generation, PLEXUS_INIT=restart) a new open reaches the new
- * driver and works; a client that gives up a waiting read and dies has it cancelled at the
- * driver (CDEV_CANCEL), so a later reader gets the next line.
+ * -EIO promptly (it does not hang), another client's select on it wakes ready, later I/O on the
+ * same descriptor fails -EIO at once, and after an RS-style restart (new generation,
+ * PLEXUS_INIT=restart) a new open reaches the new driver and works; a client that gives up a
+ * waiting read and dies has it cancelled at the driver (CDEV_CANCEL), so a later reader gets the
+ * next line.
  *
  * Entry points: main.
  */
@@ -122,18 +123,51 @@ static void test_tty_lines(void **state)
 	f->passed = true;
 }
 
+/* A select on a thread of its own. */
+typedef struct s_selector {
+	pthread_t t;
+	fsclient *c;
+	int fd;
+	int rc;
+	fd_set rd;
+	volatile bool finished;
+} s_selector;
+
+static void *s_select_run(void *arg)
+{
+	s_selector *s = arg;
+	FD_ZERO(&s->rd);
+	FD_SET(s->fd, &s->rd);
+	s->rc = fsc_select(s->c, s->fd + 1, &s->rd, NULL, -1);
+	s->finished = true;
+	return NULL;
+}
+
 static void test_tty_killed_while_reading(void **state)
 {
 	fscluster *f = *state;
-	fsclient *a = fsclient_new(f, "a");
+	fsclient *a = fsclient_new(f, "a"), *b = fsclient_new(f, "b");
 	int m, s;
 	s_open_pair(a, 1, &m, &s);
 	s_reader r;
 	s_read_start(&r, a, s);
+	/* b waits in a select on the same slave. */
+	s_selector sel = {.c = b, .fd = fsc_open(b, "/ttys1", O_RDONLY, 0)};
+	assert_true(sel.fd >= 0);
+	assert_int_equal(pthread_create(&sel.t, NULL, s_select_run, &sel), 0);
+	usleep(300 * 1000);
+	assert_false(sel.finished);
 	fscluster_kill(f, FSCLUSTER_TTY, SIGKILL);
 	pthread_join(r.t, NULL);
 	assert_int_equal(r.result, -EIO);
 	assert_true(r.took_ms < S_LONG_MS / 2); /* failed, not timed out */
+	/* The select wakes: the descriptor is ready (its read fails at once). */
+	pthread_join(sel.t, NULL);
+	assert_int_equal(sel.rc, 1);
+	assert_true(FD_ISSET(sel.fd, &sel.rd));
+	char one[4];
+	assert_int_equal(fsc_read(b, sel.fd, one, sizeof one, FSC_WAIT_MS), -EIO);
+	fsclient_destroy(&b, true);
 	/* The descriptor is invalid now: -EIO at once, no message to anyone. */
 	char buf[8];
 	assert_int_equal(fsc_read(a, s, buf, sizeof buf, FSC_WAIT_MS), -EIO);
