@@ -264,8 +264,16 @@ int up_tour(const up_opts *o, const up_state *st)
 		       (long long)size, (unsigned long long)sum);
 	plexus_disconnect(&p);
 	if (code == EX_OK)
-		printf("tour: done. Plexus keeps running: plexus sh, plexus mount DIR; plexus down "
-		       "stops it.\n");
+		printf(
+		    "\nWhat happened: the disk driver under /data (vdisk) was killed with %d KiB "
+		    "of\nthe file still to write. Its node kernel reported the exit to RS at once; "
+		    "RS\nstarted generation %llu; VFS reopened the disk and told mfs-data the new "
+		    "driver\n(FS_NEW_DRIVER); mfs-data retried its pending I/O there. The writer "
+		    "saw "
+		    "no error\nand every byte is on the disk.\n"
+		    "tour: done. Plexus keeps running: plexus sh, plexus mount DIR; plexus down "
+		    "stops it.\n",
+		    (TOUR_CHUNKS - at) * TOUR_CHUNK / 1024, (unsigned long long)after.generation);
 	return code;
 }
 
