@@ -12,6 +12,7 @@
  * working directories, a mount below) or the root is held by anyone but the mount.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -154,14 +155,18 @@ static void s_detach(vfs *v, vfs_mount *m)
 	m->unmounting = true;
 }
 
-/* After s_detach: gives the root back, tells the file server, frees m. */
-static int s_finish_unmount(vfs *v, vfs_mount *m)
+/* After s_detach: gives the root back, tells the file server, frees m. The mount is gone
+ * from the namespace whatever the file server answers (a dead one answers nothing), so this
+ * only logs a failure. */
+static void s_finish_unmount(vfs *v, vfs_mount *m)
 {
 	vfs_vnode_put(v, m->root);
-	int rc = vfs_fs_errno(plx_fs_unmount(m->client));
+	int rc = plx_fs_unmount(m->client);
+	if (rc < 0)
+		fprintf(stderr, "plexus-vfs: unmounting %s from %s: %s\n", m->fs, m->target,
+		        plx_strerror(rc));
 	vfs_vnode_put(v, m->covered);
 	s_mount_free(m);
-	return rc;
 }
 
 void vfs_mounts_clear(vfs *v)
@@ -250,7 +255,8 @@ int do_umount(vfs_req *req)
 	vfs_vnode_put(v, vn);
 	if (rc < 0)
 		return rc;
-	return s_finish_unmount(v, m);
+	s_finish_unmount(v, m);
+	return 0;
 }
 
 /* Asks m's file server for its figures into out. */

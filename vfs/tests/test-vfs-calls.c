@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -586,6 +587,75 @@ static void test_mounts(void **state)
 	PASSED();
 }
 
+/* Sends signo to the mfs2 instance through node 2's kernel. */
+static void s_signal_mfs2(fscluster *f, int signo)
+{
+	Plexus__NodeSignal sig = PLEXUS__NODE_SIGNAL__INIT;
+	sig.label = "mfs2";
+	sig.signo = signo;
+	assert_int_equal(
+	    drvcluster_call(f->d, "node.n2", PLEXUS__NODE_TYPE__NODE_SIGNAL, &sig.base, NULL), 0);
+}
+
+typedef struct s_blocked {
+	fsclient *c;
+	int rc;
+	volatile int done;
+} s_blocked;
+
+static void *s_blocked_open(void *arg)
+{
+	s_blocked *b = arg;
+	b->rc = fsc_open(b->c, "/mnt/slow", O_RDONLY, 0);
+	b->done = 1;
+	return NULL;
+}
+
+/* A stopped file server stalls only the calls on its files; a dead one makes them -EIO. */
+static void test_slow_fs(void **state)
+{
+	fscluster *f = *state;
+	fsclient *c = fsclient_new(f, "slow");
+	fsclient *other = fsclient_new(f, "slow-other");
+	assert_int_equal(vc_mount(c, "disk2:0", "/mnt", "mfs2"), 0);
+	assert_int_equal(vc_put_file(c, "/mnt/slow", 0644, "s", 1), 0);
+	assert_int_equal(vc_mkdir(c, "/slow", 0755), 0);
+	s_signal_mfs2(f, SIGSTOP);
+	s_blocked b = {.c = other};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_blocked_open, &b), 0);
+	/* the root file system keeps answering, call after call */
+	char path[64];
+	for (int i = 0; i < 20; i++) {
+		snprintf(path, sizeof path, "/slow/f%d", i);
+		assert_int_equal(vc_put_file(c, path, 0644, path, strlen(path)), 0);
+		assert_int_equal(vc_stat(c, path, NULL), 0);
+		assert_int_equal(fsc_unlink(c, path), 0);
+	}
+	assert_false(b.done); /* mfs2 is stopped: its call cannot have finished */
+	s_signal_mfs2(f, SIGCONT);
+	pthread_join(t, NULL);
+	assert_true(b.rc >= 0);
+	assert_int_equal(fsc_close(other, b.rc), 0);
+	/* killed: its files answer -EIO at once, the rest goes on, and it can be unmounted */
+	s_signal_mfs2(f, SIGKILL);
+	Plexus__NodeExit *e = drvcluster_expect_exit(f->d, "mfs2");
+	assert_non_null(e);
+	protobuf_c_message_free_unpacked(&e->base, NULL);
+	uint64_t gen;
+	for (int64_t end = drvcluster_now_ms() + FSC_WAIT_MS; drvcluster_now_ms() < end;
+	     usleep(50 * 1000))
+		if (plx_route_lookup(f->d->ctx, "mfs2", &gen, NULL, 0) == -ENOENT)
+			break;
+	assert_int_equal(vc_stat(c, "/mnt/slow", NULL), -EIO);
+	assert_int_equal(vc_stat(c, "/slow", NULL), 0);
+	assert_int_equal(vc_umount(c, "/mnt"), 0);
+	assert_int_equal(vc_stat(c, "/mnt/hidden", NULL), 0);
+	fsclient_destroy(&other, true);
+	fsclient_destroy(&c, true);
+	PASSED();
+}
+
 static void test_unregistered(void **state)
 {
 	fscluster *f = *state;
@@ -597,8 +667,8 @@ static void test_unregistered(void **state)
 	assert_int_equal(vc_register(c, 0, 0, NULL, 0), 0);
 	assert_int_equal(vc_stat(c, "/", NULL), 0);
 	/* a message type VFS does not know */
-	assert_int_equal(fsclient_call(c, S_T(VFS_MOUNTS) + 1000, NULL, NULL, 0, NULL, NULL, 0, NULL,
-	                               FSC_WAIT_MS),
+	assert_int_equal(fsclient_call(c, S_T(VFS_MOUNTS) + 1000, NULL, NULL, 0, NULL, NULL, 0,
+	                               NULL, FSC_WAIT_MS),
 	                 -ENOSYS);
 	fsclient_destroy(&c, true);
 	PASSED();
@@ -631,6 +701,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_perms, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_fds, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_mounts, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_slow_fs, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_unregistered, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_fsck, test_setup, test_teardown),
 	};
