@@ -6,11 +6,11 @@
  * dev_new_driver.
  *
  * A transfer answered -EIO is tried MFS_EIO_RETRIES more times. One that finds the driver dead
- * or silent (-PLX_EDEADSRCDST, -ETIMEDOUT) waits up to wait_ms for a new generation — the
- * route the endpoint cache learns from the registry, or the one FS_NEW_DRIVER names — reopens
- * the minor there and goes again; at most MFS_DRV_RESTARTS new generations and MFS_DRV_ROUNDS
- * waits per transfer, then -EIO. The worker thread waits here; the loop thread goes on
- * answering, so FS_NEW_DRIVER gets through while a transfer waits.
+ * or silent (-PLX_EDEADSRCDST, -ETIMEDOUT) waits for a new generation — the route the
+ * endpoint cache learns from the registry, or the one FS_NEW_DRIVER names — reopens the minor
+ * there and goes again: at most MFS_DRV_RESTARTS new generations, MFS_DRV_ROUNDS waits and
+ * wait_ms in all per transfer (from its first failure), then -EIO. The worker thread waits here;
+ * the loop thread goes on answering, so FS_NEW_DRIVER gets through while a transfer waits.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,11 +49,10 @@ static bool s_lost(int rc)
 	return rc == -PLX_EDEADSRCDST || rc == -ETIMEDOUT;
 }
 
-/* Waits until a generation above dev->gen is routed (or announced and routed), up to
- * wait_ms. Returns it, or 0 when none came. */
-static uint64_t s_wait_generation(mfs_dev *dev)
+/* Waits until a generation above dev->gen is routed (or announced and routed), until end
+ * (monotonic ms). Returns it, or 0 when none came. */
+static uint64_t s_wait_generation(mfs_dev *dev, int64_t end)
 {
-	int64_t end = mfs_now_ms() + dev->wait_ms;
 	for (;;) {
 		uint64_t g = 0;
 		plx_route_lookup(dev->ctx, dev->label, &g, NULL, 0);
@@ -81,11 +80,11 @@ static uint64_t s_wait_generation(mfs_dev *dev)
 
 /* One recovery round after a lost driver: wait for a new generation and reopen the minor on
  * it. Returns 0 (go again), -EAGAIN (that generation died too: another round), or -EIO. */
-static int s_recover(mfs_dev *dev, int lost_rc, int *restarts)
+static int s_recover(mfs_dev *dev, int lost_rc, int *restarts, int64_t end)
 {
-	uint64_t g = s_wait_generation(dev);
+	uint64_t g = s_wait_generation(dev, end);
 	if (!g) {
-		if (lost_rc == -ETIMEDOUT && dev->gen)
+		if (lost_rc == -ETIMEDOUT && dev->gen && mfs_now_ms() < end)
 			return 0; /* the same driver, slow: the caller tries once more per round */
 		fprintf(stderr, "plexus-mfs: driver %s: no new instance within %d ms\n", dev->label,
 		        dev->wait_ms);
@@ -143,6 +142,7 @@ static int s_transfer(mfs_dev *dev, s_op op, uint64_t pos, void *buf, size_t siz
 	if (!dev->open)
 		return -ENXIO;
 	int eio = 0, restarts = 0, rounds = 0;
+	int64_t end = 0; /* the recovery deadline, set at the first lost driver */
 	for (;;) {
 		int rc = s_once(dev, op, pos, buf, size);
 		if (rc == 0)
@@ -153,6 +153,8 @@ static int s_transfer(mfs_dev *dev, s_op op, uint64_t pos, void *buf, size_t siz
 		}
 		if (!s_lost(rc))
 			return rc;
+		if (!end)
+			end = mfs_now_ms() + dev->wait_ms;
 		do {
 			if (++rounds > MFS_DRV_ROUNDS) {
 				fprintf(stderr,
@@ -160,7 +162,7 @@ static int s_transfer(mfs_dev *dev, s_op op, uint64_t pos, void *buf, size_t siz
 				        dev->label, MFS_DRV_ROUNDS, plx_strerror(rc));
 				return -EIO;
 			}
-			rc = s_recover(dev, rc, &restarts);
+			rc = s_recover(dev, rc, &restarts, end);
 		} while (rc == -EAGAIN);
 		if (rc < 0)
 			return rc;
@@ -183,8 +185,9 @@ int dev_open(mfs_dev *dev, const char *label, uint32_t minor, bool read_only)
 	dev->announced = 0;
 	pthread_mutex_unlock(&dev->lock);
 	int rounds = 0, restarts = 0, rc;
+	int64_t end = mfs_now_ms() + dev->wait_ms;
 	do { /* the first round also waits for a driver that is not up yet */
-		rc = s_recover(dev, -PLX_EDEADSRCDST, &restarts);
+		rc = s_recover(dev, -PLX_EDEADSRCDST, &restarts, end);
 	} while (rc == -EAGAIN && ++rounds < MFS_DRV_ROUNDS);
 	plx_bdev_info info;
 	if (rc == 0)

@@ -39,8 +39,8 @@ static void s_usage(FILE *out)
 	        "                         5000; 0 turns the periodic write-back off)\n"
 	        "  --readahead N          blocks read ahead on sequential reads (default 64)\n"
 	        "  --driver-timeout-ms N  how long one BDEV request may take (default 10000)\n"
-	        "  --driver-wait-ms N     how long I/O waits for a restarted driver (default\n"
-	        "                         30000)\n"
+	        "  --driver-wait-ms N     how long one transfer waits in all for a restarted\n"
+	        "                         driver (default 20000, under VFS's 30 s)\n"
 	        "  --help                 this text\n\n");
 	plx_service_usage(out);
 }
@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	plx_service_cfg cfg;
 	plx_service_cfg_init(&cfg);
-	s_opts o = {32, 5000, 64, 10000, 30000};
+	s_opts o = {32, 5000, 64, 10000, 20000};
 	int rc = plx_service_cfg_env(&cfg, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "plexus-mfs: %s\n", err);
