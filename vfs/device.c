@@ -53,7 +53,8 @@ static void s_complete_job(vfs *v, void *arg)
 /* Completes p on a worker (or right here when the pool refuses). */
 static void s_complete(vfs *v, vfs_cdev_pending *p, int status, plx_msg *msg)
 {
-	s_completion *c = calloc(1, sizeof *c);
+	vfs_devs *d = vfs_devs_of(v);
+	s_completion *c = d->stopping ? NULL : calloc(1, sizeof *c);
 	if (c) {
 		c->p = p;
 		c->status = status;
@@ -62,8 +63,9 @@ static void s_complete(vfs *v, vfs_cdev_pending *p, int status, plx_msg *msg)
 			return;
 		free(c);
 	}
+	p->done(v, p->arg, msg || status ? status : -ENOMEM,
+	        msg); /* here: stopping, or no memory */
 	plx_msg_destroy(&msg);
-	p->done(v, p->arg, status == 0 ? -ENOMEM : status, NULL);
 	free(p);
 }
 

@@ -43,6 +43,8 @@ void vfs_gc_driver_down(vfs *v, vfs_driver *drv, uint64_t gen)
 {
 	vfs_chr_invalidate(v, drv, gen);
 	vfs_selects_wake_all(v);
+	if (vfs_devs_of(v)->stopping)
+		return;
 	s_gc *g = malloc(sizeof *g);
 	if (!g)
 		return; /* the files stay invalid and listed: their close sends a harmless

@@ -35,6 +35,7 @@ typedef struct s_opts {
 	s_mount_opt mounts[S_MOUNTS_MAX];
 	int nmounts;
 	int workers;
+	int workers_max;
 	int wait_s; /* how long to wait for a file server at start */
 } s_opts;
 
@@ -50,13 +51,15 @@ static void s_usage(FILE *out)
 	        "  --mount FS_LABEL:DRIVER:MINOR:/path\n"
 	        "                           a further mount at start (DRIVER and MINOR may be\n"
 	        "                           empty for a file server without a device); repeat\n"
-	        "  --workers N              worker threads (default %d)\n"
+	        "  --workers N              worker threads at start (default %d)\n"
+	        "  --workers-max N          most worker threads: more start while all are\n"
+	        "                           busy, e.g. waiting on a slow file server (default %d)\n"
 	        "  --fs-timeout MS          a file server call unanswered by then fails -EIO\n"
 	        "                           (default %d)\n"
 	        "  --wait S                 how long to wait at start for the file servers of\n"
 	        "                           the mounts to appear (default 30)\n"
 	        "  --help                   this text\n",
-	        VFS_WORKERS, VFS_FS_TIMEOUT_MS);
+	        VFS_WORKERS, VFS_WORKERS_MAX, VFS_FS_TIMEOUT_MS);
 	vfs_dev_usage(out);
 	fputc('\n', out);
 	plx_service_usage(out);
@@ -121,6 +124,9 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 	} else if (strcmp(name, "workers") == 0) {
 		o->workers = atoi(value);
 		rc = o->workers >= 1 && o->workers <= 1024 ? 0 : -EINVAL;
+	} else if (strcmp(name, "workers-max") == 0) {
+		o->workers_max = atoi(value);
+		rc = o->workers_max >= 1 && o->workers_max <= 4096 ? 0 : -EINVAL;
 	} else if (strcmp(name, "fs-timeout") == 0) {
 		o->vfs->fs_timeout_ms = atoi(value);
 		rc = o->vfs->fs_timeout_ms >= 1 ? 0 : -EINVAL;
@@ -204,7 +210,8 @@ static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
 		return snprintf(err, size, "server: %s", strerror(errno)), -errno;
 	plx_server_on_reply(v->srv, s_on_reply);
 	plx_server_on_notify(v->srv, s_on_notify);
-	v->workers = vfs_workers_new(v, o->workers);
+	v->workers = vfs_workers_new(v, o->workers,
+	                             o->workers_max > o->workers ? o->workers_max : o->workers);
 	if (!v->workers)
 		return snprintf(err, size, "workers: %s", strerror(errno)), -errno;
 	int rc = vfs_dev_start(v);
@@ -230,8 +237,8 @@ static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
 static void s_teardown(vfs *v)
 {
 	vfs_procs_unwatch(v);
+	vfs_dev_stop(v); /* its events thread defers work to the workers: stopped first */
 	vfs_workers_destroy(&v->workers);
-	vfs_dev_stop(v);
 	vfs_procs_clear(v);
 	vfs_mounts_clear(v);
 	plx_server_destroy(&v->srv);
@@ -243,7 +250,7 @@ int main(int argc, char **argv)
 	static vfs v;
 	if (vfs_init(&v) < 0)
 		return EX_OSERR;
-	s_opts o = {.vfs = &v, .workers = VFS_WORKERS, .wait_s = 30};
+	s_opts o = {.vfs = &v, .workers = VFS_WORKERS, .workers_max = VFS_WORKERS_MAX, .wait_s = 30};
 	plx_service_cfg cfg;
 	plx_service_cfg_init(&cfg);
 	snprintf(cfg.label, sizeof cfg.label, "vfs");

@@ -169,8 +169,8 @@ static void s_look_job(vfs *v, void *arg)
 /* Schedules a look at s (devs->lock held). */
 static void s_schedule(vfs *v, vfs_selector *s)
 {
-	if (s->done)
-		return;
+	if (s->done || vfs_devs_of(v)->stopping || !v->workers)
+		return; /* shutting down: nobody looks any more */
 	if (s->busy) {
 		s->again = true;
 		return;
