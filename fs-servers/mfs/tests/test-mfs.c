@@ -712,6 +712,89 @@ static void test_bad_disks(void **state)
 	mfstest_stop(t, d2);
 }
 
+/* Random writes, truncations and reads on a few files, checked against a model in memory, with
+ * a cache small enough that blocks are evicted and written back under way; then a remount,
+ * the same contents, fsck clean. Fixed seed: the same operations every run. */
+static void test_random_workload(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "random", 96 * S_MB, true));
+	const char *vd[] = {"--image", image, NULL};
+	pid_t drv = mfstest_start(t, PLEXUS_VDISK_BIN, t->drv, NULL, vd, NULL);
+	const char *opts[] = {"--cache-mb", "1", "--readahead", "8", NULL};
+	pid_t srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, NULL, opts, NULL);
+	plx_fs *fs = plx_fs_new(t->ep, t->fs, MFSTEST_TIMEOUT);
+	plx_fs_attr root, a;
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 1, &root, NULL), 0);
+	enum { FILES = 3, SPAN = 9 * 1024 * 1024, OPS = 400 };
+	uint8_t *model[FILES], *buf = malloc(SPAN);
+	uint64_t ino[FILES], size[FILES] = {0};
+	for (int i = 0; i < FILES; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "r%d", i);
+		ino[i] = s_create(fs, 1, name);
+		model[i] = calloc(1, SPAN);
+	}
+	uint32_t seed = 12345;
+#define S_RAND() (seed = seed * 1103515245u + 12345u, seed >> 8)
+	for (int op = 0; op < OPS; op++) {
+		int i = (int)(S_RAND() % FILES), kind = (int)(S_RAND() % 10);
+		uint64_t pos = S_RAND() % (SPAN - 1);
+		uint64_t len = S_RAND() % (kind < 2 ? 600000 : 70000) + 1;
+		if (pos + len > SPAN)
+			len = SPAN - pos;
+		if (kind < 6) { /* write */
+			for (uint64_t k = 0; k < len; k++)
+				buf[k] = (uint8_t)S_RAND();
+			assert_int_equal(plx_fs_write(fs, ino[i], pos, buf, len, &a), (ssize_t)len);
+			memcpy(model[i] + pos, buf, len);
+			if (pos + len > size[i])
+				size[i] = pos + len;
+			assert_int_equal(a.size, size[i]);
+		} else if (kind < 8) { /* read and compare */
+			ssize_t want = pos >= size[i]
+			                   ? 0
+			                   : (ssize_t)(size[i] - pos < len ? size[i] - pos : len);
+			assert_int_equal(plx_fs_read(fs, ino[i], pos, buf, len), want);
+			if (want && memcmp(buf, model[i] + pos, (size_t)want) != 0)
+				fail_msg("op %d: file %d differs from the model at %llu+%zd", op, i,
+				         (unsigned long long)pos, want);
+		} else { /* truncate, shorter or longer */
+			uint64_t ns = S_RAND() % SPAN;
+			if (ns < size[i])
+				memset(model[i] + ns, 0, size[i] - ns);
+			assert_int_equal(plx_fs_ftrunc(fs, ino[i], ns, &a), 0);
+			size[i] = ns;
+		}
+	}
+#undef S_RAND
+	assert_int_equal(plx_fs_sync(fs), 0);
+	for (int i = 0; i < FILES; i++)
+		assert_int_equal(plx_fs_putnode(fs, ino[i], 1), 0);
+	mfstest_unmount(t, &fs, image, drv, srv);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	for (int i = 0; i < FILES; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "r%d", i);
+		assert_int_equal(plx_fs_lookup(fs, 1, name, &a), 0);
+		assert_int_equal(a.size, size[i]);
+		for (uint64_t done = 0; done < size[i];) {
+			size_t n = size[i] - done < S_MB ? (size_t)(size[i] - done) : S_MB;
+			assert_int_equal(plx_fs_read(fs, a.ino, done, buf, n), (ssize_t)n);
+			if (memcmp(buf, model[i] + done, n) != 0)
+				fail_msg(
+				    "file %d differs from the model after the remount near %llu", i,
+				    (unsigned long long)done);
+			done += n;
+		}
+		assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
+		free(model[i]);
+	}
+	free(buf);
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +812,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plexus_mkfs, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_disks, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_random_workload, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, mfstest_setup, mfstest_teardown);
