@@ -795,6 +795,127 @@ static void test_random_workload(void **state)
 	mfstest_unmount(t, &fs, image, drv, srv);
 }
 
+/* The names in directory dir, sorted, from FS_GETDENTS without "." and "..". */
+static int s_names(plx_fs *fs, uint64_t dir, char names[][64], int max)
+{
+	static plx_fs_dirent ents[64];
+	uint64_t cookie = 0;
+	bool eof = false;
+	int n = 0;
+	while (!eof) {
+		int got = plx_fs_getdents(fs, dir, cookie, 4096, ents, 64, &eof);
+		assert_true(got >= 0);
+		for (int i = 0; i < got; i++) {
+			cookie = ents[i].next;
+			if (strcmp(ents[i].name, ".") && strcmp(ents[i].name, "..") && n < max)
+				snprintf(names[n++], 64, "%s", ents[i].name);
+		}
+	}
+	qsort(names, (size_t)n, 64, (int (*)(const void *, const void *))strcmp);
+	return n;
+}
+
+/* Random creates, links, unlinks, mkdirs, rmdirs and renames in a small tree, checked against a
+ * model of which names each directory holds; fsck.minix then counts every link. */
+static void test_random_tree(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "tree", 16 * S_MB, true));
+	plx_fs_attr root, a;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	enum { DIRS = 4, NAMES = 12, OPS = 600 };
+	/* model: dir d (0 = root, 1..DIRS = /dK when it exists) holds name n as inode ino[d][n]. */
+	uint64_t dino[DIRS + 1] = {1}, ino[DIRS + 1][NAMES] = {{0}};
+	uint32_t seed = 777;
+#define S_RAND() (seed = seed * 1103515245u + 12345u, seed >> 8)
+	for (int op = 0; op < OPS; op++) {
+		int d = (int)(S_RAND() % (DIRS + 1)), n = (int)(S_RAND() % NAMES);
+		int kind = (int)(S_RAND() % 6);
+		if (!dino[d])
+			continue; /* that directory does not exist now */
+		char name[16];
+		snprintf(name, sizeof name, "n%d", n);
+		if (kind == 0 && d == 0 && n < DIRS) { /* mkdir /dK (K = n + 1) or rmdir it */
+			snprintf(name, sizeof name, "d%d", n + 1);
+			int k = n + 1;
+			if (!dino[k]) {
+				assert_int_equal(plx_fs_mkdir(fs, 1, name, 0755, 0, 0, &a), 0);
+				dino[k] = a.ino;
+				assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
+			} else {
+				bool empty = true;
+				for (int m = 0; m < NAMES; m++)
+					empty &= ino[k][m] == 0;
+				assert_int_equal(plx_fs_rmdir(fs, 1, name), empty ? 0 : -ENOTEMPTY);
+				if (empty)
+					dino[k] = 0;
+			}
+		} else if (kind <= 2) { /* create */
+			int rc = plx_fs_create(fs, dino[d], name, 0644, 0, 0, &a);
+			assert_int_equal(rc, ino[d][n] ? -EEXIST : 0);
+			if (rc == 0) {
+				ino[d][n] = a.ino;
+				assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
+			}
+		} else if (kind == 3) { /* unlink */
+			assert_int_equal(plx_fs_unlink(fs, dino[d], name), ino[d][n] ? 0 : -ENOENT);
+			ino[d][n] = 0;
+		} else if (kind == 4 && ino[d][n]) { /* a hard link elsewhere */
+			int d2 = (int)(S_RAND() % (DIRS + 1)), n2 = (int)(S_RAND() % NAMES);
+			char name2[16];
+			snprintf(name2, sizeof name2, "n%d", n2);
+			if (!dino[d2])
+				continue;
+			int rc = plx_fs_link(fs, dino[d2], name2, ino[d][n]);
+			assert_int_equal(rc, ino[d2][n2] ? -EEXIST : 0);
+			if (rc == 0)
+				ino[d2][n2] = ino[d][n];
+		} else if (kind == 5) { /* rename, maybe onto an existing name */
+			int d2 = (int)(S_RAND() % (DIRS + 1)), n2 = (int)(S_RAND() % NAMES);
+			char name2[16];
+			snprintf(name2, sizeof name2, "n%d", n2);
+			if (!dino[d2])
+				continue;
+			int rc = plx_fs_rename(fs, dino[d], name, dino[d2], name2);
+			assert_int_equal(rc, ino[d][n] ? 0 : -ENOENT);
+			if (rc == 0 && ino[d][n] != ino[d2][n2]) {
+				ino[d2][n2] = ino[d][n];
+				ino[d][n] = 0;
+			}
+		}
+	}
+#undef S_RAND
+	/* Every directory lists what the model says. */
+	for (int d = 0; d <= DIRS; d++) {
+		if (!dino[d])
+			continue;
+		char got[NAMES + DIRS][64], want[NAMES + DIRS][64];
+		int ng = s_names(fs, dino[d], got, NAMES + DIRS), nw = 0;
+		for (int n = 0; n < NAMES; n++)
+			if (ino[d][n])
+				snprintf(want[nw++], 64, "n%d", n);
+		for (int k = 1; d == 0 && k <= DIRS; k++)
+			if (dino[k])
+				snprintf(want[nw++], 64, "d%d", k);
+		qsort(want, (size_t)nw, 64, (int (*)(const void *, const void *))strcmp);
+		assert_int_equal(ng, nw);
+		for (int i = 0; i < ng; i++)
+			assert_string_equal(got[i], want[i]);
+		for (int n = 0; n < NAMES; n++) {
+			char name[16];
+			snprintf(name, sizeof name, "n%d", n);
+			if (!ino[d][n])
+				continue;
+			assert_int_equal(plx_fs_lookup(fs, dino[d], name, &a), 0);
+			assert_int_equal(a.ino, ino[d][n]);
+			assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
+		}
+	}
+	mfstest_unmount(t, &fs, image, drv, srv); /* fsck.minix -f counts every link */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -814,6 +935,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_disks, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_random_workload, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_random_tree, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, mfstest_setup, mfstest_teardown);
