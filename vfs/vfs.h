@@ -82,6 +82,7 @@
 #define VFS_MOUNT_MAX     64
 #define VFS_IO_MAX        (1024 * 1024) /* bytes per FS_READ/FS_WRITE (larger calls loop) */
 #define VFS_WORKERS       16            /* default worker threads */
+#define VFS_WORKERS_MAX   256           /* default most worker threads */
 #define VFS_FS_TIMEOUT_MS 30000         /* a file server call not answered by then: -EIO */
 
 struct vfs_fileops;
@@ -221,8 +222,9 @@ const plx_handler *vfs_table(size_t *n);
 
 /* ---- worker.c ---- */
 
-/* Starts n worker threads. NULL with errno on failure. */
-vfs_workers *vfs_workers_new(vfs *v, int n);
+/* Starts n worker threads; more start (up to max) while every thread is busy and calls wait.
+ * NULL with errno on failure (EINVAL: n < 1 or max < n). */
+vfs_workers *vfs_workers_new(vfs *v, int n, int max);
 /* Stops the threads (after the calls they are running) and frees the pool. Calls still queued
  * are answered -ESHUTDOWN. Accepts NULL. */
 void vfs_workers_destroy(vfs_workers **self_p);

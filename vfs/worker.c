@@ -5,9 +5,10 @@
  * vfs_req_reply, vfs_req_free_text.
  *
  * The main loop thread only queues: every VFS call goes on one FIFO queue and a free worker
- * takes it, finds the caller's process table entry (-ESRCH when it has none, but for
- * VFS_REGISTER), runs the handler and answers with what the handler left in the vfs_req,
- * unless the handler took the call (PLX_SUSPEND).
+ * takes it (when none is free, another thread starts, up to the maximum, so calls stuck on a
+ * slow file server do not starve the others), finds the caller's process table entry (-ESRCH when
+ * it has none, but for VFS_REGISTER), runs the handler and answers with what the handler left in
+ * the vfs_req, unless the handler took the call (PLX_SUSPEND).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,7 +31,10 @@ struct vfs_workers {
 	pthread_cond_t cond;
 	s_job *head, *tail;
 	bool stopping;
-	int n;
+	int n;      /* threads running */
+	int max;    /* most threads */
+	int idle;   /* threads waiting for work */
+	int queued; /* jobs waiting for a thread */
 	pthread_t *threads;
 };
 
@@ -82,11 +86,14 @@ static void *s_thread(void *arg)
 	vfs_workers *self = arg;
 	pthread_mutex_lock(&self->lock);
 	for (;;) {
+		self->idle++;
 		while (!self->head && !self->stopping)
 			pthread_cond_wait(&self->cond, &self->lock);
+		self->idle--;
 		if (!self->head)
 			break;
 		s_job *job = self->head;
+		self->queued--;
 		self->head = job->next;
 		if (!self->head)
 			self->tail = NULL;
@@ -102,15 +109,20 @@ static void *s_thread(void *arg)
 	return NULL;
 }
 
-vfs_workers *vfs_workers_new(vfs *v, int n)
+vfs_workers *vfs_workers_new(vfs *v, int n, int max)
 {
+	if (n < 1 || max < n) {
+		errno = EINVAL;
+		return NULL;
+	}
 	vfs_workers *self = calloc(1, sizeof *self);
-	if (!self || n < 1 || !(self->threads = calloc((size_t)n, sizeof *self->threads))) {
+	if (!self || !(self->threads = calloc((size_t)max, sizeof *self->threads))) {
 		free(self);
-		errno = n < 1 ? EINVAL : ENOMEM;
+		errno = ENOMEM;
 		return NULL;
 	}
 	self->vfs = v;
+	self->max = max;
 	pthread_mutex_init(&self->lock, NULL);
 	pthread_cond_init(&self->cond, NULL);
 	for (; self->n < n; self->n++) {
@@ -162,6 +174,11 @@ static void s_push(vfs_workers *self, s_job *job)
 	else
 		self->head = job;
 	self->tail = job;
+	self->queued++;
+	/* Every thread busy (waiting on slow file servers, say): one more, up to max. */
+	if (self->queued > self->idle && self->n < self->max && !self->stopping &&
+	    pthread_create(&self->threads[self->n], NULL, s_thread, self) == 0)
+		self->n++;
 	pthread_cond_signal(&self->cond);
 	pthread_mutex_unlock(&self->lock);
 }
