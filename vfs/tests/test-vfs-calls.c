@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,7 +27,11 @@
 
 #define S_T(x) PLEXUS__VFS_TYPE__##x
 
+/* Major 7 is the second disk (test_mounts mounts it through a block special file). */
+static const char *const s_vfs_args[] = {"--dmap", "7=disk2", NULL};
+
 static const fscluster_opts s_opts = {.cluster = "vfs-calls",
+                                      .vfs_args = s_vfs_args,
                                       .services = (1u << FSCLUSTER_DISK) | (1u << FSCLUSTER_TTY) |
                                                   (1u << FSCLUSTER_LOG) | (1u << FSCLUSTER_PFS) |
                                                   (1u << FSCLUSTER_MFS) | (1u << FSCLUSTER_VFS)};
@@ -575,8 +580,13 @@ static void test_mounts(void **state)
 	char cmd[700];
 	snprintf(cmd, sizeof cmd, "/usr/sbin/fsck.minix -f %s >/dev/null 2>&1", image);
 	assert_int_equal(system(cmd), 0);
-	/* and mounts again with what was written */
-	assert_int_equal(vc_mount(c, "disk2:0", "/mnt", "mfs2"), 0);
+	/* and mounts again with what was written, named by a block special file this time */
+	assert_int_equal(vc_mkdir(c, "/dev2", 0755), 0);
+	assert_int_equal(fsc_mknod(c, "/dev2/disk2", S_IFBLK | 0600, makedev(7, 0)), 0);
+	assert_int_equal(fsc_mknod(c, "/dev2/nodisk", S_IFBLK | 0600, makedev(9, 0)), 0);
+	assert_int_equal(vc_mount(c, "/dev2/nodisk", "/mnt", "mfs2"), -ENXIO);
+	assert_int_equal(vc_mount(c, "/mnt/hidden", "/mnt", "mfs2"), -ENOTBLK);
+	assert_int_equal(vc_mount(c, "/dev2/disk2", "/mnt", "mfs2"), 0);
 	fd = fsc_open(c, "/mnt/sub/data", O_RDONLY, 0);
 	char buf[16];
 	assert_int_equal(fsc_read(c, fd, buf, sizeof buf, FSC_WAIT_MS), 7);
