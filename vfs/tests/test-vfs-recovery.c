@@ -9,7 +9,8 @@
  * reopens and sends FS_NEW_DRIVER, MFS retries; the workload completes with no error, every
  * byte reads back as written, VFS logged the recovery, and after a sync the image passes
  * `fsck.minix -f`. The same with a second crash right after the first restart, while VFS and
- * MFS are recovering: VFS is not wedged and recovers onto the last generation.
+ * MFS are recovering: VFS is not wedged and recovers onto the last generation. And a block
+ * special file (major 3) reads the image's first 4 KiB, before and after a driver restart.
  *
  * Entry points: main.
  */
@@ -24,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -188,12 +191,59 @@ static void test_vdisk_killed_twice(void **state)
 	s_run(*state, 2);
 }
 
+/* A block special file: reads the image's first 4 KiB through VFS (BDEV under the driver's
+ * mutex), and again through the same descriptor after the driver was killed and restarted. */
+static void test_block_special_file(void **state)
+{
+	fscluster *f = *state;
+	fsclient *c = fsclient_new(f, "blk");
+	assert_int_equal(fsc_mknod(c, "/disk0", S_IFBLK | 0600, makedev(FSC_MAJOR_DISK, 0)), 0);
+	int fd = fsc_open(c, "/disk0", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	uint8_t want[4096], got[4096];
+	FILE *img = fopen(fscluster_image(f), "rb");
+	assert_non_null(img);
+	assert_int_equal(fread(want, 1, sizeof want, img), sizeof want);
+	fclose(img);
+	assert_int_equal(fsc_read(c, fd, got, sizeof got, S_CALL_MS), sizeof got);
+	assert_memory_equal(got, want, sizeof got);
+	uint16_t magic;
+	memcpy(&magic, got + 1024 + 24, 2);
+	assert_int_equal(magic, 0x4d5a); /* MINIX v3's superblock */
+	fscluster_kill(f, FSCLUSTER_DISK, SIGKILL);
+	fscluster_start(f, FSCLUSTER_DISK, "restart");
+	int64_t rc = -1;
+	for (int64_t end = drvcluster_now_ms() + FSC_WAIT_MS; drvcluster_now_ms() < end;
+	     usleep(50 * 1000)) {
+		Plexus__VfsFd q = PLEXUS__VFS_FD__INIT;
+		q.fd = fd;
+		q.size = sizeof got;
+		q.offset = 0;
+		size_t n = 0;
+		Plexus__VfsReply *r = NULL;
+		rc = fsclient_call(c, PLEXUS__VFS_TYPE__VFS_PREAD, &q.base, NULL, 0, &r, got,
+		                   sizeof got, &n, S_CALL_MS);
+		if (r)
+			protobuf_c_message_free_unpacked(&r->base, NULL);
+		if (rc == 0) {
+			rc = (int64_t)n;
+			break;
+		}
+	}
+	assert_int_equal(rc, sizeof got);
+	assert_memory_equal(got, want, sizeof got);
+	assert_int_equal(fsc_close(c, fd), 0);
+	fsclient_destroy(&c, true);
+	f->passed = true;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_vdisk_killed_under_writes, s_setup,
 	                                    fscluster_teardown),
 	    cmocka_unit_test_setup_teardown(test_vdisk_killed_twice, s_setup, fscluster_teardown),
+	    cmocka_unit_test_setup_teardown(test_block_special_file, s_setup, fscluster_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
