@@ -6,8 +6,9 @@
  * sh_b_ps, sh_b_help, sh_b_exit, sh_b_true, sh_b_false.
  *
  * nodes and services are `plexus node ls` and `plexus service list` themselves (their CLI
- * libraries), which print on the host's standard output; when a builtin's output goes
- * elsewhere (a pipe, a file) that output is caught in a host temporary file and passed on.
+ * libraries), which print with printf; when a builtin's output goes elsewhere (a pipe, a
+ * file), stdout points at a host temporary file while they run, and what they printed is
+ * passed on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,17 +117,12 @@ static int s_cli(sh_io *io, int (*fn)(int, char **), const char *cmd, const char
 		argv[argc++] = "--cluster", argv[argc++] = (char *)io->sh->cluster;
 	pthread_mutex_lock(&s_cli_lock);
 	bool direct = io->out.host && io->out.fd == STDOUT_FILENO;
-	FILE *tmp = direct ? NULL : tmpfile();
-	int saved = tmp ? dup(STDOUT_FILENO) : -1;
-	fflush(stdout);
-	if (saved >= 0)
-		dup2(fileno(tmp), STDOUT_FILENO);
+	FILE *tmp = direct ? NULL : tmpfile(), *saved = stdout;
+	if (tmp)
+		stdout = tmp; /* its printf only: the other stages write fd 1 with write(2) */
 	int rc = fn(argc, argv);
 	fflush(stdout);
-	if (saved >= 0) {
-		dup2(saved, STDOUT_FILENO);
-		close(saved);
-	}
+	stdout = saved;
 	pthread_mutex_unlock(&s_cli_lock);
 	if (tmp) {
 		char buf[4096];

@@ -4,10 +4,13 @@
  * 3. Each test runs scripts through the plexus binary and compares what they print (standard
  * output and error apart) and their status with the text expected: every builtin, pipes
  * through Plexus pipes, redirections, ; && || and $?, scripts from standard input, and a
- * host -> Plexus -> host round trip with cp and dd.
+ * host -> Plexus -> host round trip with cp and dd; and the terminal: prompt, line editing's
+ * input, history file.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -313,6 +316,70 @@ static void test_host_copies(void **state)
 	PASSED();
 }
 
+/* Reads the terminal until the child closes it (EIO) or 60 s pass; returns the text. */
+static char *s_read_pty(int master)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *mem = open_memstream(&text, &size);
+	int64_t end = s_now_ms() + 60000;
+	for (;;) {
+		struct pollfd p = {.fd = master, .events = POLLIN};
+		int ms = (int)(end - s_now_ms());
+		if (ms <= 0 || poll(&p, 1, ms) <= 0)
+			break;
+		char buf[1024];
+		ssize_t n = read(master, buf, sizeof buf);
+		if (n <= 0)
+			break; /* EIO: the shell is gone */
+		fwrite(buf, 1, (size_t)n, mem);
+	}
+	fclose(mem);
+	return text;
+}
+
+/* plexus sh on a terminal: a prompt with the working directory, commands read with libedit,
+ * the history saved in $HOME/.plexus_history, exit's status. */
+static void test_terminal(void **state)
+{
+	fscluster *f = *state;
+	char home[600], history[700];
+	snprintf(home, sizeof home, "%s/home", f->d->dir);
+	snprintf(history, sizeof history, "%s/.plexus_history", home);
+	assert_int_equal(mkdir(home, 0700), 0);
+	int master;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("HOME", home, 1);
+		setenv("TERM", "dumb", 1);
+		setenv("PLEXUS_ADDR", netns_node_addr(f->d->c, 0), 1);
+		char *argv[] = {PLEXUS_BIN,  "sh",
+		                "--etcd",    (char *)netns_hub_etcd_endpoints(f->d->c),
+		                "--cluster", (char *)f->d->cluster,
+		                "--node",    "n0",
+		                NULL};
+		execv(PLEXUS_BIN, argv);
+		_exit(126);
+	}
+	const char *input = "mkdir /tty\ncd /tty\necho typed $?\nexit 4\n";
+	assert_int_equal(write(master, input, strlen(input)), (ssize_t)strlen(input));
+	char *out = s_read_pty(master);
+	close(master);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!strstr(out, "plexus:/$ ") || !strstr(out, "plexus:/tty$ ") || !strstr(out, "typed 0"))
+		fail_msg("terminal:\n%s", out);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 4);
+	free(out);
+	char *saved = s_read_file(history);
+	/* libedit's format writes a blank as \040 */
+	assert_true(strstr(saved, "cd\\040/tty") || strstr(saved, "cd /tty"));
+	free(saved);
+	PASSED();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +389,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_system, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_stdin_script, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_host_copies, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_terminal, test_setup, test_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
