@@ -146,7 +146,7 @@ char **plx_vm_argv(const plx_vm_opts *o)
 	s_push(&a, "-m");
 	s_push(&a, "%d", o->memory_mb > 0 ? o->memory_mb : 256);
 	s_push(&a, "-smp");
-	s_push(&a, "1");
+	s_push(&a, "%d", o->cpus > 0 ? o->cpus : 1);
 	if (o->uefi) {
 		s_push(&a, "-bios");
 		s_push(&a, "/usr/share/ovmf/OVMF.fd");
@@ -288,7 +288,7 @@ static int s_write_cluster_file(plx_qcluster *self, const char *path, bool pxe)
 	snprintf(subnet, sizeof subnet, "%.*s", (int)(strrchr(hub, '.') - hub), hub);
 	fprintf(f,
 	        "; the QEMU PXE cluster (deploy/qemu.c)\n[cluster]\nname = %s\netcd = %s\n"
-	        "lease_ttl = 2s\n\n[node vm[1-%d]]\nmac = 52:54:00:a0:00:01\naddr = %s.101\n"
+	        "lease_ttl = 6s\n\n[node vm[1-%d]]\nmac = 52:54:00:a0:00:01\naddr = %s.101\n"
 	        "power = qemu\npower.qmp = %s/%%n.qmp\n",
 	        self->name, self->etcd, self->nodes, subnet, netns_run_dir(self->nc));
 	if (self->services)
@@ -651,17 +651,17 @@ const char *plx_qcluster_name(const plx_qcluster *self)
 int plx_qcluster_fs_services(int nodes, char *out, size_t size)
 {
 	int vfs = 1, mfs = nodes >= 2 ? 2 : 1, disk = nodes >= 3 ? 3 : nodes;
-	int n =
-	    snprintf(out, size,
-	             "[service vdisk]\nprogram = /usr/bin/plexus-vdisk\nargs = --image /dev/vda\n"
-	             "node = vm%d\nheartbeat = 1s\nbackoff = 500ms\nmax_restarts = 0\n\n"
-	             "[service mfs]\nprogram = /usr/bin/plexus-mfs\nnode = vm%d\n"
-	             "heartbeat = 1s\ndepends = vdisk\n\n"
-	             "[service pfs]\nprogram = /usr/bin/plexus-pfs\nnode = vm%d\n"
-	             "heartbeat = 1s\n\n"
-	             "[service vfs]\nprogram = /usr/bin/plexus-vfs\n"
-	             "args = --root mfs --root-dev vdisk:0 --pfs pfs --dmap 3=vdisk\n"
-	             "node = vm%d\nheartbeat = 1s\ndepends = mfs, pfs\n",
-	             disk, mfs, vfs, vfs);
+	int n = snprintf(
+	    out, size,
+	    "[service vdisk]\nprogram = /usr/bin/plexus-vdisk\nargs = --image /dev/vda\n"
+	    "node = vm%d\nheartbeat = 1s\nbackoff = 500ms\nmax_restarts = 0\n\n"
+	    "[service mfs]\nprogram = /usr/bin/plexus-mfs\nargs = --driver-wait-ms 600000\n"
+	    "node = vm%d\nheartbeat = 1s\ndepends = vdisk\n\n"
+	    "[service pfs]\nprogram = /usr/bin/plexus-pfs\nnode = vm%d\nheartbeat = 1s\n\n"
+	    "[service vfs]\nprogram = /usr/bin/plexus-vfs\n"
+	    "args = --root mfs --root-dev vdisk:0 --pfs pfs --dmap 3=vdisk --fs-timeout 600000 "
+	    "--wait 600\n"
+	    "node = vm%d\nheartbeat = 1s\ndepends = mfs, pfs\n",
+	    disk, mfs, vfs, vfs);
 	return n < 0 || (size_t)n >= size ? -ENOSPC : disk - 1;
 }

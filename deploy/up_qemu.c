@@ -176,6 +176,7 @@ static int s_image(const char *dir)
 	deploy_image_defaults(&o);
 	o.out_dir = dir;
 	o.etcd = "/usr/bin/etcd";
+	o.no_compress = true; /* the kernel unpacks a plain cpio seconds sooner under TCG */
 	char initrd[PATH_MAX + 32];
 	snprintf(initrd, sizeof initrd, "%s/initramfs.img", dir);
 	int64_t built = s_mtime(initrd);
@@ -236,8 +237,9 @@ static int s_single(const s_opts *o)
 		fprintf(stderr, "plexus up --qemu: %s: %s\n", o->state, strerror(errno));
 		return EX_CANTCREAT;
 	}
-	snprintf(disk, sizeof disk, "%s/data.img", o->state);
-	if (plx_qemu_disk(disk, o->state, "data", disk, sizeof disk, err, sizeof err) < 0) {
+	char spec[PATH_MAX + 16];
+	snprintf(spec, sizeof spec, "%s/data.img", o->state);
+	if (plx_qemu_disk(spec, o->state, "data", disk, sizeof disk, err, sizeof err) < 0) {
 		fprintf(stderr, "plexus up --qemu: %s\n", err);
 		return EX_CANTCREAT;
 	}
@@ -253,6 +255,7 @@ static int s_single(const s_opts *o)
 	                  .append = "console=ttyS0 quiet no_timer_check plexus.node=local "
 	                            "plexus.role=up",
 	                  .memory_mb = o->memory_mb,
+	                  .cpus = 2, /* etcd, plexus-node, RS and the services start side by side */
 	                  .disk = disk,
 	                  .interactive = tty};
 	const char *accel = plx_qemu_accel();

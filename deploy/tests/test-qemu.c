@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -492,12 +494,94 @@ static int pxe1_setup(void **state)
 	return 0;
 }
 
+/* Reads what the pty gives into buf (NUL-terminated, the oldest half dropped when full) until
+ * it holds text or the child ends. Returns 0 or -ETIMEDOUT. */
+static int s_pty_wait(int fd, char *buf, size_t cap, size_t *len, const char *text, int timeout_ms)
+{
+	int64_t deadline = s_now_ms() + timeout_ms;
+	for (;;) {
+		if (strstr(buf, text))
+			return 0;
+		int left = (int)(deadline - s_now_ms());
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, left < 500 ? left : 500) <= 0)
+			continue;
+		if (*len + 4096 >= cap) {
+			memmove(buf, buf + cap / 2, *len - cap / 2);
+			*len -= cap / 2;
+		}
+		ssize_t n = read(fd, buf + *len, cap - *len - 1);
+		if (n <= 0)
+			return strstr(buf, text) ? 0 : -ETIMEDOUT;
+		*len += (size_t)n;
+		buf[*len] = '\0';
+	}
+}
+
+/* `plexus up --qemu` on a terminal: the command builds the image (etcd and every program),
+ * boots one VM whose init runs plexus up, and the console it hands the terminal becomes
+ * `plexus sh` once Plexus is up inside; a command typed there answers (echo's output, / with
+ * the /data mount), Ctrl-a x leaves, and the command reports how long the VM took to be
+ * ready. */
+static void test_up_qemu(void **state)
+{
+	single *f = *state;
+	char image[128], statedir[128];
+	snprintf(image, sizeof image, "%s/image", f->dir);
+	snprintf(statedir, sizeof statedir, "%s/state", f->dir);
+	int master = -1;
+	f->vm = forkpty(&master, NULL, NULL, NULL);
+	if (f->vm == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(PLEXUS_CLI_BIN, "plexus", "up", "--qemu", "--image", image, "--state-dir",
+		      statedir, "--timeout", "900", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(f->vm > 0);
+	static char out[1 << 20];
+	size_t len = 0;
+	out[0] = '\0';
+	int r = s_pty_wait(master, out, sizeof out, &len, "plexus:/$ ", 900000);
+	if (r != 0)
+		print_error("--- terminal ---\n%s\n", out);
+	assert_int_equal(r, 0);
+	assert_non_null(strstr(out, "plexus-boot: ready: plexus up done"));
+	assert_non_null(strstr(out, "Plexus is up inside this VM"));
+	const char *cmd = "echo up    qemu-ok\r";
+	assert_true(write(master, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
+	assert_int_equal(s_pty_wait(master, out, sizeof out, &len, "up qemu-ok", 60000), 0);
+	cmd = "ls /\r";
+	assert_true(write(master, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
+	assert_int_equal(s_pty_wait(master, out, sizeof out, &len, "data", 60000), 0);
+	assert_true(write(master, "\001x", 2) == 2); /* Ctrl-a x */
+	r = s_pty_wait(master, out, sizeof out, &len, "after QEMU started", 60000);
+	if (r != 0)
+		print_error("--- terminal ---\n%s\n", out);
+	assert_int_equal(r, 0);
+	const char *ready = strstr(out, "The VM was ready");
+	print_message("%.60s\n", ready ? ready : "?");
+	int status = 0;
+	int64_t deadline = s_now_ms() + 60000;
+	pid_t w;
+	while ((w = waitpid(f->vm, &status, WNOHANG)) == 0 && s_now_ms() < deadline)
+		usleep(100000);
+	close(master);
+	assert_int_equal(w, f->vm);
+	f->vm = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	f->passed = true;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_single_node_boot, single_setup, single_teardown),
 	    cmocka_unit_test_setup_teardown(test_single_node_with_etcd, single_setup,
 	                                    single_teardown),
+	    cmocka_unit_test_setup_teardown(test_up_qemu, single_setup, single_teardown),
 	    cmocka_unit_test_setup_teardown(test_pxe_cluster_boot, pxe_setup, pxe_teardown),
 	    cmocka_unit_test_setup_teardown(test_rs_power_cycles_vm, pxe1_setup, pxe_teardown),
 	};

@@ -40,6 +40,7 @@ typedef struct plx_vm_opts {
 	const char *etcd_fwd; /* user networking: host "IP:PORT" the guest reaches at
 	                         10.0.2.100:2379 (one busybox nc per connection) */
 	int memory_mb;        /* default 256 */
+	int cpus;             /* default 1 */
 	bool interactive;     /* serial console and monitor on stdio (Ctrl-a x leaves); with dir
 	                         set the console is also logged to DIR/NAME.log */
 	const char *disk;     /* a raw disk image attached as a virtio drive (/dev/vda), or NULL */

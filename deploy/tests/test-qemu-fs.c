@@ -1,0 +1,390 @@
+/*
+ * test-qemu-fs.c — the file system drill on a PXE-booted QEMU cluster: three VMs booting by
+ * iPXE inside a network namespace (vm2 through UEFI firmware), plexus-rs in the namespace
+ * placing plexus-vfs and plexus-pfs on vm1, plexus-mfs on vm2 and plexus-vdisk over a virtio
+ * disk (/dev/vda, formatted once by mkfs.minix -3) on vm3. A client on the bridge host (a
+ * process of this test in the namespace, through libplexus) writes files with an fsync each;
+ * after the first ones, vm3's QEMU is SIGKILLed (it comes back powered off); RS power-cycles it
+ * through QMP, it netboots again, vdisk comes back with a new generation, MFS and VFS recover,
+ * the writes complete, every byte reads back, and the disk image itself holds each file.
+ *
+ * Entry points: main.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plexus/etcd.h>
+#include <plexus/image.h>
+#include <plexus/plexus.h>
+#include <plexus/qemu.h>
+
+#include "deploy_paths.h"
+#include "netns_harness.h"
+
+#define FILES      8
+#define FILE_BYTES (192 * 1024)
+#define CHUNK      (16 * 1024)
+#define KILL_AFTER 2 /* files written before vm3 is killed */
+
+static char s_image[] = "/tmp/plexus-test-fsimage-XXXXXX";
+
+static void s_rm_rf(const char *dir)
+{
+	char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp("rm", argv);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The image with plexus-node and the file system's programs. */
+static int group_setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(s_image))
+		return -1;
+	static const char *const bins[] = {PLEXUS_NODE_BIN, PLEXUS_OPTIONAL_BINS};
+	plx_image_opts o = {
+	    .out_dir = s_image, .init = PLEXUS_INIT_BIN, .udhcpc_sh = PLEXUS_UDHCPC_SH};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof bins / sizeof *bins; i++)
+		if (bins[i][0] && access(bins[i], X_OK) == 0)
+			o.programs[n++] = bins[i];
+	bool fs = false;
+	for (size_t i = 0; i < n; i++)
+		fs = fs || strstr(o.programs[i], "plexus-vfs");
+	if (!fs) {
+		print_error("plexus-vfs is not built\n");
+		return -1;
+	}
+	char err[1024];
+	if (plx_image_build(&o, NULL, err, sizeof err) < 0) {
+		print_error("image build: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	s_rm_rf(s_image);
+	return 0;
+}
+
+typedef struct drill {
+	plx_qcluster *c;
+	pid_t client;
+	bool passed;
+} drill;
+
+static int drill_setup(void **state)
+{
+	drill *f = calloc(1, sizeof *f);
+	char services[2048], err[1024];
+	int disk = plx_qcluster_fs_services(3, services, sizeof services);
+	plx_qcluster_opts o = {
+	    .nodes = 3, .image = s_image, .memory_mb = 384, .services = services};
+	o.disks[disk] = "64M";
+	f->c = plx_qcluster_new(&o, err, sizeof err);
+	if (!f->c) {
+		print_error("qemu cluster: %s\n", err);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int drill_teardown(void **state)
+{
+	drill *f = *state;
+	if (f->client > 0) {
+		kill(f->client, SIGKILL);
+		waitpid(f->client, NULL, 0);
+	}
+	if (!f->passed) {
+		plx_qcluster_failed(f->c);
+		print_error("logs kept in %s\n", plx_qcluster_dir(f->c));
+	}
+	plx_qcluster_destroy(&f->c);
+	free(f);
+	return 0;
+}
+
+/* A service's record as RS writes it: state and generation. */
+typedef struct s_svc {
+	const char *etcd, *cluster, *label;
+	char state[32];
+	int64_t generation;
+} s_svc;
+
+static int s_svc_read(void *arg)
+{
+	s_svc *s = arg;
+	plx_etcd_opts eo = {.endpoints = s->etcd, .timeout_ms = 2000};
+	plx_etcd *e = plx_etcd_new(&eo);
+	if (!e)
+		return -ENOMEM;
+	char key[256];
+	snprintf(key, sizeof key, "/plexus/%s/svc/%s", s->cluster, s->label);
+	plx_kv *kv = NULL;
+	int r = plx_etcd_get(e, key, &kv);
+	s->state[0] = '\0';
+	s->generation = 0;
+	if (r == 0) {
+		const char *v = (const char *)kv->value;
+		const char *st = strstr(v, "\"state\":");
+		const char *g = strstr(v, "\"generation\":");
+		if (st && (st = strchr(st + 8, '"')))
+			snprintf(s->state, sizeof s->state, "%.*s", (int)strcspn(st + 1, "\""),
+			         st + 1);
+		if (g)
+			s->generation = strtoll(g + strlen("\"generation\":"), NULL, 10);
+	}
+	plx_kv_free(&kv);
+	plx_etcd_destroy(&e);
+	return r;
+}
+
+/* Waits until service label is up with a generation above after. Returns the generation or
+ * -ETIMEDOUT. */
+static int64_t s_wait_svc(drill *f, const char *label, int64_t after, int timeout_ms)
+{
+	s_svc s = {
+	    .etcd = plx_qcluster_etcd(f->c), .cluster = plx_qcluster_name(f->c), .label = label};
+	int64_t deadline = s_now_ms() + timeout_ms;
+	do {
+		if (netns_call(plx_qcluster_netns(f->c), NETNS_HUB, s_svc_read, &s) == 0 &&
+		    strcmp(s.state, "up") == 0 && s.generation > after)
+			return s.generation;
+		usleep(250000);
+	} while (s_now_ms() < deadline);
+	print_error("service %s: state '%s', generation %lld (waited for > %lld)\n", label, s.state,
+	            (long long)s.generation, (long long)after);
+	return -ETIMEDOUT;
+}
+
+static void s_fill(unsigned char *buf, int file, size_t off, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (unsigned char)((off + i) * 31 + (size_t)file * 7 + ((off + i) >> 9));
+	if (off == 0) /* a marker the raw disk image must hold */
+		snprintf((char *)buf, 64, "plexus-drill-file-%d-marker", file);
+}
+
+static int s_fail(const char *step, int file)
+{
+	fprintf(stderr, "drill client: %s (file %d): %s\n", step, file, strerror(errno));
+	return 1;
+}
+
+/* The client: runs in its own process, in the hub's namespace. Tells the test through
+ * signal_fd when KILL_AFTER files are on disk. Returns the exit status. */
+static int s_client(drill *f, int signal_fd)
+{
+	netns_cluster *nc = plx_qcluster_netns(f->c);
+	int ns = open(netns_ns_path(nc, NETNS_HUB), O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
+		return s_fail("setns", -1);
+	setenv("PLEXUS_ADDR", netns_hub_addr(nc), 1);
+	plexus_opts o;
+	plexus_opts_init(&o);
+	o.etcd = plx_qcluster_etcd(f->c);
+	o.cluster = plx_qcluster_name(f->c);
+	o.node = "hub";
+	o.name = "drill";
+	o.timeout_ms = 600000; /* a call may wait for a whole VM reboot */
+	plexus *p = NULL;
+	for (int64_t deadline = s_now_ms() + 120000; !p && s_now_ms() < deadline;)
+		if (!(p = plexus_connect(&o)))
+			usleep(500000);
+	if (!p)
+		return s_fail("connect", -1);
+	if (plexus_mkdir(p, "/drill", 0755) < 0 && errno != EEXIST)
+		return s_fail("mkdir /drill", -1);
+	static unsigned char buf[CHUNK], got[CHUNK];
+	for (int k = 0; k < FILES; k++) {
+		char path[64];
+		snprintf(path, sizeof path, "/drill/f%d", k);
+		int fd = plexus_open(p, path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+		if (fd < 0)
+			return s_fail("open for writing", k);
+		for (size_t off = 0; off < FILE_BYTES; off += CHUNK) {
+			s_fill(buf, k, off, CHUNK);
+			if (plexus_write(p, fd, buf, CHUNK) != CHUNK)
+				return s_fail("write", k);
+		}
+		if (plexus_fsync(p, fd) < 0)
+			return s_fail("fsync", k);
+		if (plexus_close(p, fd) < 0)
+			return s_fail("close", k);
+		fprintf(stderr, "drill client: /drill/f%d written and synced\n", k);
+		if (k + 1 == KILL_AFTER && write(signal_fd, "k", 1) != 1)
+			return s_fail("signal", k);
+	}
+	if (plexus_sync(p) < 0)
+		return s_fail("sync", -1);
+	for (int k = 0; k < FILES; k++) {
+		char path[64];
+		snprintf(path, sizeof path, "/drill/f%d", k);
+		struct stat st;
+		if (plexus_stat(p, path, &st) < 0 || st.st_size != FILE_BYTES)
+			return s_fail("stat (size)", k);
+		int fd = plexus_open(p, path, O_RDONLY);
+		if (fd < 0)
+			return s_fail("open for reading", k);
+		for (size_t off = 0; off < FILE_BYTES; off += CHUNK) {
+			s_fill(buf, k, off, CHUNK);
+			if (plexus_read(p, fd, got, CHUNK) != CHUNK)
+				return s_fail("read", k);
+			if (memcmp(buf, got, CHUNK) != 0) {
+				errno = EILSEQ;
+				return s_fail("verify", k);
+			}
+		}
+		plexus_close(p, fd);
+	}
+	plexus_disconnect(&p);
+	return 0;
+}
+
+/* True when the raw image holds text. */
+static bool s_image_has(const char *path, const char *text)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return false;
+	bool found = memmem(m, (size_t)st.st_size, text, strlen(text)) != NULL;
+	munmap(m, (size_t)st.st_size);
+	return found;
+}
+
+static void test_fs_drill(void **state)
+{
+	drill *f = *state;
+	const char *dir = plx_qcluster_dir(f->c);
+	netns_cluster *nc = plx_qcluster_netns(f->c);
+	assert_int_equal(plx_qcluster_start_vm(f->c, 0, false), 0);
+	assert_int_equal(plx_qcluster_start_vm(f->c, 1, true), 0); /* OVMF */
+	assert_int_equal(plx_qcluster_start_vm(f->c, 2, false), 0);
+	assert_int_equal(plx_qcluster_wait_nodes(f->c, 0x7, 600000), 0);
+	int64_t node3 = 0;
+	assert_int_equal(plx_qcluster_node_generation(f->c, 2, &node3), 0);
+
+	char rs_ini[512];
+	snprintf(rs_ini, sizeof rs_ini, "%s/rs.ini", dir);
+	char *rs_argv[] = {
+	    PLEXUS_RS_BIN, "--cluster-file", rs_ini, "--addr", (char *)netns_hub_addr(nc),
+	    "--name",      "rs-drill",       NULL};
+	pid_t rs;
+	assert_int_equal(netns_exec(nc, NETNS_HUB, rs_argv, NULL, &rs), 0);
+	int64_t vdisk = s_wait_svc(f, "vdisk", 0, 300000);
+	assert_true(vdisk > 0);
+	assert_true(s_wait_svc(f, "mfs", 0, 300000) > 0);
+	assert_true(s_wait_svc(f, "pfs", 0, 300000) > 0);
+	assert_true(s_wait_svc(f, "vfs", 0, 300000) > 0);
+
+	int fds[2];
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	f->client = fork();
+	if (f->client == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(fds[0]);
+		_exit(s_client(f, fds[1]));
+	}
+	close(fds[1]);
+	char k = 0;
+	ssize_t n;
+	while ((n = read(fds[0], &k, 1)) < 0 && errno == EINTR)
+		continue;
+	close(fds[0]);
+	assert_int_equal(n, 1); /* else the client failed before the kill: its message says */
+
+	/* the power cut: vm3's QEMU SIGKILLed, back powered off; RS switches it on by QMP */
+	char hub_log[512];
+	snprintf(hub_log, sizeof hub_log, "%s/hub.log", dir);
+	assert_int_equal(plx_qcluster_kill_vm(f->c, 2), 0);
+	assert_int_equal(
+	    plx_wait_file_text(hub_log, "plexus-rs: node vm3: power cycle 1 through qemu", 120000),
+	    0);
+	int64_t again = 0, deadline = s_now_ms() + 600000;
+	while ((plx_qcluster_node_generation(f->c, 2, &again) != 0 || again <= node3) &&
+	       s_now_ms() < deadline)
+		usleep(250000);
+	assert_true(again > node3);
+	int64_t vdisk2 = s_wait_svc(f, "vdisk", vdisk, 300000);
+	assert_true(vdisk2 > vdisk);
+
+	/* the client finishes: every write synced, every byte read back */
+	int status = -1;
+	deadline = s_now_ms() + 900000;
+	pid_t w = 0;
+	while ((w = waitpid(f->client, &status, WNOHANG)) == 0 && s_now_ms() < deadline)
+		usleep(250000);
+	assert_int_equal(w, f->client);
+	f->client = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* the bytes are on vm3's disk, through the restarted vdisk */
+	for (int i = 0; i < FILES; i++) {
+		char marker[64];
+		snprintf(marker, sizeof marker, "plexus-drill-file-%d-marker", i);
+		assert_true(s_image_has(plx_qcluster_disk(f->c, 2), marker));
+	}
+	/* vm3 booted twice, the second time by RS's power cycle */
+	char vm3_log[512];
+	snprintf(vm3_log, sizeof vm3_log, "%s/vm3.log", dir);
+	FILE *fp = fopen(vm3_log, "r");
+	assert_non_null(fp);
+	char line[1024];
+	int inits = 0;
+	while (fgets(line, sizeof line, fp))
+		inits += strstr(line, "plexus-boot: init: plexus-init on vm3") != NULL;
+	fclose(fp);
+	assert_int_equal(inits, 2);
+	assert_int_equal(plx_wait_file_text(hub_log, "plexus-rs: node vm3: power cycled", 0), 0);
+	f->passed = true;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_fs_drill, drill_setup, drill_teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
