@@ -808,7 +808,7 @@ static int s_names(plx_fs *fs, uint64_t dir, char names[][64], int max)
 		for (int i = 0; i < got; i++) {
 			cookie = ents[i].next;
 			if (strcmp(ents[i].name, ".") && strcmp(ents[i].name, "..") && n < max)
-				snprintf(names[n++], 64, "%s", ents[i].name);
+				snprintf(names[n++], 64, "%.63s", ents[i].name);
 		}
 	}
 	qsort(names, (size_t)n, 64, (int (*)(const void *, const void *))strcmp);
