@@ -229,6 +229,7 @@ static int s_client(drill *f, int signal_fd)
 	if (plexus_mkdir(p, "/drill", 0755) < 0 && errno != EEXIST)
 		return s_fail("mkdir /drill", -1);
 	static unsigned char buf[CHUNK], got[CHUNK];
+	int64_t t0 = s_now_ms();
 	for (int k = 0; k < FILES; k++) {
 		char path[64];
 		snprintf(path, sizeof path, "/drill/f%d", k);
@@ -244,7 +245,8 @@ static int s_client(drill *f, int signal_fd)
 			return s_fail("fsync", k);
 		if (plexus_close(p, fd) < 0)
 			return s_fail("close", k);
-		fprintf(stderr, "drill client: /drill/f%d written and synced\n", k);
+		fprintf(stderr, "drill client: /drill/f%d written and synced at %.1f s\n", k,
+		        (double)(s_now_ms() - t0) / 1000);
 		if (k + 1 == KILL_AFTER && write(signal_fd, "k", 1) != 1)
 			return s_fail("signal", k);
 	}
@@ -338,6 +340,7 @@ static void test_fs_drill(void **state)
 	char hub_log[512];
 	snprintf(hub_log, sizeof hub_log, "%s/hub.log", dir);
 	assert_int_equal(plx_qcluster_kill_vm(f->c, 2), 0);
+	print_message("vm3's QEMU killed; it waits, powered off, for RS\n");
 	assert_int_equal(
 	    plx_wait_file_text(hub_log, "plexus-rs: node vm3: power cycle 1 through qemu", 120000),
 	    0);
@@ -348,6 +351,9 @@ static void test_fs_drill(void **state)
 	assert_true(again > node3);
 	int64_t vdisk2 = s_wait_svc(f, "vdisk", vdisk, 300000);
 	assert_true(vdisk2 > vdisk);
+	print_message("vm3 netbooted again (node generation %lld -> %lld), vdisk generation "
+	              "%lld -> %lld\n",
+	              (long long)node3, (long long)again, (long long)vdisk, (long long)vdisk2);
 
 	/* the client finishes: every write synced, every byte read back */
 	int status = -1;
