@@ -243,6 +243,30 @@ static void test_system(void **state)
 	s_expect(f, "services | head -n 1 | wc -w; nodes | wc -l", 0, "8\n5\n", "");
 	s_expect(f, "mount -r disk:0 /nope mfs", 1, "",
 	         "mount: /nope: No such file or directory\n");
+	/* a second file system: mounted read-only, listed, refused writes, unmounted */
+	char image[600], cmd[1400];
+	snprintf(image, sizeof image, "%s/sh2.img", f->d->dir);
+	snprintf(cmd, sizeof cmd, "truncate -s 8M %s && /usr/sbin/mkfs.minix -3 %s >/dev/null",
+	         image, image);
+	assert_int_equal(system(cmd), 0);
+	char *disk[] = {PLEXUS_VDISK_BIN, "--image", image, NULL};
+	drvcluster_start_driver(f->d, 3, "sh2disk", NULL, disk);
+	char *mfs[] = {PLEXUS_MFS_BIN, NULL};
+	drvcluster_start_driver(f->d, 2, "sh2mfs", NULL, mfs);
+	s_expect(f,
+	         "mkdir /m && mount -r sh2disk:0 /m sh2mfs && mount; df | wc -l; ls -a /m\n"
+	         "mkdir /m/x; umount /m && mount && umount /m",
+	         1,
+	         "disk:0 on / type mfs (rw)\nsh2disk:0 on /m type sh2mfs (ro)\n3\n.\n..\n"
+	         "disk:0 on / type mfs (rw)\n",
+	         "mkdir: /m/x: Read-only file system\numount: /m: Invalid argument\n");
+	/* ls -l: mode, links, owner, size (the time varies) */
+	run l = s_sh_run(f, "mkdir /l; echo 12345 > /l/f; ln /l/f /l/g; ls -l /l/f", false);
+	assert_int_equal(l.status, 0);
+	if (strncmp(l.out, "-rw-r--r--  2    0    0        6 ", 33) != 0 ||
+	    !strstr(l.out, " /l/f\n"))
+		fail_msg("ls -l: %s", l.out);
+	s_free(&l);
 	s_expect(f, "umount /", 1, "", "umount: /: Device or resource busy\n");
 	/* ps: this shell and its open files (a redirection is open while ps runs) */
 	run r = s_sh_run(f, "ps > /psout; cat /psout", false);
