@@ -111,7 +111,12 @@ static int s_etcd(s_boot *b)
 	int peer_port = up_free_port(0);
 	if (port < 0 || peer_port < 0)
 		return s_fail(b, EX_OSERR, NULL, "etcd: no free port: %s", strerror(-port));
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	char listen[160];
+	snprintf(url, sizeof url, "http://%s:%d", b->o->nodes ? b->st->addr : "127.0.0.1", port);
+	snprintf(listen, sizeof listen, "%s", url);
+	if (b->o->nodes) /* the nodes reach it on the bridge, local commands on loopback too */
+		snprintf(listen + strlen(listen), sizeof listen - strlen(listen),
+		         ",http://127.0.0.1:%d", port);
 	snprintf(peer, sizeof peer, "http://127.0.0.1:%d", peer_port);
 	snprintf(cluster, sizeof cluster, "plexus=%s", peer);
 	snprintf(token, sizeof token, "plexus-up-%d-%lld", (int)getpid(), (long long)up_now_ms());
@@ -119,7 +124,7 @@ static int s_etcd(s_boot *b)
 	char *const argv[] = {bin,      "--name",
 	                      "plexus", "--data-dir",
 	                      data,     "--listen-client-urls",
-	                      url,      "--advertise-client-urls",
+	                      listen,   "--advertise-client-urls",
 	                      url,      "--listen-peer-urls",
 	                      peer,     "--initial-advertise-peer-urls",
 	                      peer,     "--initial-cluster",
@@ -224,8 +229,13 @@ static int s_cluster(s_boot *b, bool first)
 		snprintf(b->cluster_file, sizeof b->cluster_file, "%s", b->o->cluster_file);
 	else {
 		snprintf(b->cluster_file, sizeof b->cluster_file, "%s/cluster.ini", b->st->dir);
+		char subnet[40];
+		snprintf(subnet, sizeof subnet, "%s", b->st->addr);
+		if (strrchr(subnet, '.'))
+			*strrchr(subnet, '.') = '\0';
 		if (up_cluster_write(b->cluster_file, b->st->cluster, b->st->etcd, b->o->image,
-		                     first, err, sizeof err) < 0)
+		                     b->o->nodes ? subnet : NULL, b->o->nodes, first, err,
+		                     sizeof err) < 0)
 			return s_fail(b, EX_CANTCREAT, NULL, "%s", err);
 	}
 	b->cluster = plx_cluster_load(b->cluster_file, NULL, err, sizeof err);
@@ -260,10 +270,21 @@ static int s_nodes(s_boot *b)
 		const plx_cluster_node *n = &b->cluster->nodes[i];
 		char name[UP_NAME_MAX + 8], key[256];
 		snprintf(name, sizeof name, "node.%s", n->name);
-		char *const argv[] = {bin,         "--node",        (char *)n->name,
-		                      "--addr",    (char *)n->addr, "--etcd",
-		                      b->st->etcd, "--cluster",     b->st->cluster,
-		                      "--log-dir", b->logs,         NULL};
+		char ip[PATH_MAX];
+		char *argv[16] = {bin,         "--node",        (char *)n->name,
+		                  "--addr",    (char *)n->addr, "--etcd",
+		                  b->st->etcd, "--cluster",     b->st->cluster,
+		                  "--log-dir", b->logs,         NULL};
+		if (b->o->nodes) { /* in node i's namespace: ip netns exec NS plexus-node ... */
+			if (i >= (size_t)b->st->nnetns || up_find_program("ip", ip, sizeof ip) < 0)
+				return s_fail(b, EX_SOFTWARE, NULL, "node %s: no namespace for it",
+				              n->name);
+			memmove(argv + 4, argv, 12 * sizeof *argv);
+			argv[0] = ip;
+			argv[1] = "netns";
+			argv[2] = "exec";
+			argv[3] = b->st->netns[i];
+		}
 		pid_t pid;
 		int rc = s_spawn(b, name, argv, &pid);
 		if (rc < 0)
@@ -292,7 +313,7 @@ static int s_rs(s_boot *b)
 	char bin[PATH_MAX];
 	if (up_find_program("plexus-rs", bin, sizeof bin) < 0)
 		return s_fail(b, EX_UNAVAILABLE, NULL, "rs: plexus-rs is not built");
-	const char *node = b->cluster->nodes[0].name;
+	const char *node = b->o->nodes ? "host" : b->cluster->nodes[0].name;
 	char *const argv[] = {bin,
 	                      "--cluster-file",
 	                      b->cluster_file,
@@ -301,7 +322,7 @@ static int s_rs(s_boot *b)
 	                      "--cluster",
 	                      b->st->cluster,
 	                      "--addr",
-	                      (char *)b->cluster->nodes[0].addr,
+	                      b->o->nodes ? b->st->addr : (char *)b->cluster->nodes[0].addr,
 	                      "--name",
 	                      "rs-up",
 	                      NULL};
@@ -525,7 +546,20 @@ int up_boot(const up_opts *o, up_state *st)
 		              strerror(errno));
 	snprintf(st->cluster, sizeof st->cluster, "%s", o->cluster);
 	st->started_ms = up_now_ms();
-	int code = s_etcd(&b);
+	int code = 0;
+	if (o->nodes) {
+		char log[PATH_MAX + 32], err[512];
+		snprintf(log, sizeof log, "%s/netns.log", b.logs);
+		int rc = up_net_create(st, o->nodes, log, err, sizeof err);
+		if (rc < 0)
+			code = s_fail(&b, EX_OSERR, "netns", "namespaces: %s", err);
+		else {
+			setenv("PLEXUS_ADDR", st->addr, 1); /* clients here bind on the bridge */
+			s_step(&b, "netns", st->bridge, 0);
+		}
+	}
+	if (code == 0)
+		code = s_etcd(&b);
 	if (code == 0 && !o->quiet)
 		printf("  (etcd %s, cluster %s, state %s)\n", st->etcd, st->cluster, st->dir);
 	char mfs[PATH_MAX];

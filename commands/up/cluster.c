@@ -25,21 +25,23 @@ typedef struct s_service {
 	const char *program;
 	const char *args;
 	const char *depends;
-	bool fs; /* the file system's: left out of the first description (see up_cluster_write) */
+	bool fs;   /* the file system's: left out of the first description (see up_cluster_write) */
+	int place; /* with --nodes N: node place % N; the other nodes are standbys when spare */
+	bool spare;
 } s_service;
 
 static const s_service s_services[] = {
-    {"memory", "plexus-memory", "--ramdisk 0:64M", NULL, false},
-    {"log", "plexus-log", NULL, NULL, false},
-    {"tty", "plexus-tty", "--console none", NULL, false},
-    {"vdisk", "plexus-vdisk", "--image '%I'", NULL, false},
-    {"pfs", "plexus-pfs", NULL, NULL, false},
-    {"mfs-root", "plexus-mfs", NULL, "memory", true},
-    {"mfs-data", "plexus-mfs", NULL, "vdisk", true},
+    {"memory", "plexus-memory", "--ramdisk 0:64M", NULL, false, 0, false},
+    {"log", "plexus-log", NULL, NULL, false, 3, true},
+    {"tty", "plexus-tty", "--console none", NULL, false, 3, true},
+    {"vdisk", "plexus-vdisk", "--image '%I'", NULL, false, 2, true},
+    {"pfs", "plexus-pfs", NULL, NULL, false, 1, true},
+    {"mfs-root", "plexus-mfs", NULL, "memory", true, 0, false},
+    {"mfs-data", "plexus-mfs", NULL, "vdisk", true, 2, true},
     {"vfs", "plexus-vfs",
      "--root mfs-root --root-dev memory:0 --pfs pfs --dmap 1=memory --dmap 3=vdisk "
      "--dmap 4=tty --dmap 5=log",
-     "mfs-root, pfs", true},
+     "mfs-root, pfs", true, 1, true},
 };
 
 /* Copies args into out with %I replaced by image. */
@@ -77,8 +79,37 @@ static bool s_depends_met(const char *depends, const bool *written)
 	return true;
 }
 
+/* The nodes: one "local", or n0..n<nodes-1> on subnet. */
+static void s_nodes(FILE *f, const char *subnet, int nodes)
+{
+	if (!subnet) {
+		fprintf(f, "\n[node local]\nmac = 52:54:00:00:00:01\naddr = 127.0.0.1\n");
+		return;
+	}
+	for (int i = 0; i < nodes; i++)
+		fprintf(f, "\n[node n%d]\nmac = 52:54:00:00:01:%02x\naddr = %s.%d\n", i, i + 1,
+		        subnet, 10 + i);
+}
+
+/* The node line (and standbys) of service s. */
+static void s_placement(FILE *f, const s_service *s, const char *subnet, int nodes)
+{
+	if (!subnet) {
+		fprintf(f, "node = local\n");
+		return;
+	}
+	int home = s->place % nodes;
+	fprintf(f, "node = n%d\n", home);
+	if (!s->spare || nodes < 2)
+		return;
+	fprintf(f, "standby = ");
+	for (int k = 1, first = 1; k < nodes; k++, first = 0)
+		fprintf(f, "%sn%d", first ? "" : ", ", (home + k) % nodes);
+	fprintf(f, "\n");
+}
+
 int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
-                     bool first, char *err, size_t size)
+                     const char *subnet, int nodes, bool first, char *err, size_t size)
 {
 	FILE *f = fopen(path, "we");
 	if (!f) {
@@ -88,9 +119,9 @@ int up_cluster_write(const char *path, const char *cluster, const char *etcd, co
 	}
 	fprintf(f,
 	        "; The single-machine Plexus of `plexus up` (docs/using.md \"Booting with up\").\n"
-	        "[cluster]\nname = %s\netcd = %s\n\n"
-	        "[node local]\nmac = 52:54:00:00:00:01\naddr = 127.0.0.1\n",
+	        "[cluster]\nname = %s\netcd = %s\n",
 	        cluster, etcd);
+	s_nodes(f, subnet, nodes);
 	bool written[sizeof s_services / sizeof *s_services] = {0};
 	for (size_t i = 0; i < sizeof s_services / sizeof *s_services; i++) {
 		const s_service *s = &s_services[i];
@@ -99,8 +130,8 @@ int up_cluster_write(const char *path, const char *cluster, const char *etcd, co
 		    !s_depends_met(s->depends, written))
 			continue;
 		written[i] = true;
-		fprintf(f, "\n[service %s]\nprogram = %s\nnode = local\nheartbeat = 1s\n", s->label,
-		        program);
+		fprintf(f, "\n[service %s]\nprogram = %s\nheartbeat = 1s\n", s->label, program);
+		s_placement(f, s, subnet, nodes);
 		if (s->args) {
 			s_expand(s->args, image, args, sizeof args);
 			fprintf(f, "args = %s\n", args);

@@ -110,19 +110,6 @@ static int s_remove_one(const char *path, const struct stat *sb, int flag, struc
 	return 0;
 }
 
-static void s_netns_delete(const char *name)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		execlp("ip", "ip", "netns", "delete", name, (char *)NULL);
-		_exit(127);
-	}
-	int status;
-	if (pid > 0)
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-}
-
 int up_teardown(up_state *st, FILE *out)
 {
 	int rc = 0;
@@ -134,8 +121,9 @@ int up_teardown(up_state *st, FILE *out)
 	for (int i = st->nprocs - 1; i >= 0; i--)
 		if (s_stop(&st->procs[i], out) < 0)
 			rc = -EBUSY;
-	for (int i = 0; i < st->nnetns; i++)
-		s_netns_delete(st->netns[i]);
+	char log[PATH_MAX + 32];
+	snprintf(log, sizeof log, "%s/logs/netns.log", st->dir);
+	up_net_destroy(st, log);
 	if (rc < 0)
 		return rc;
 	char path[PATH_MAX + 16];

@@ -77,6 +77,10 @@ static int s_line(up_state *st, char *line)
 	else if (strcmp(key, "netns") == 0 && *rest && st->nnetns < UP_MAX_PROCS &&
 	         strlen(rest) < UP_NAME_MAX)
 		snprintf(st->netns[st->nnetns++], UP_NAME_MAX, "%s", rest);
+	else if (strcmp(key, "bridge") == 0 && *rest && strlen(rest) < sizeof st->bridge)
+		snprintf(st->bridge, sizeof st->bridge, "%s", rest);
+	else if (strcmp(key, "addr") == 0 && *rest && strlen(rest) < sizeof st->addr)
+		snprintf(st->addr, sizeof st->addr, "%s", rest);
 	else
 		return -EBADMSG;
 	return 0;
@@ -117,6 +121,10 @@ int up_state_save(const up_state *st)
 		fprintf(f, "mount %s\n", st->mounts[i]);
 	for (int i = 0; i < st->nnetns; i++)
 		fprintf(f, "netns %s\n", st->netns[i]);
+	if (st->bridge[0])
+		fprintf(f, "bridge %s\n", st->bridge);
+	if (st->addr[0])
+		fprintf(f, "addr %s\n", st->addr);
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
 		int err = -errno;
 		fclose(f);

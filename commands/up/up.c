@@ -62,7 +62,17 @@ static int s_parse_int(const char *text, int lo, int hi, int *out)
 
 static int s_up_options(int argc, char **argv, up_opts *o)
 {
-	enum { O_STATE = 256, O_FILE, O_CLUSTER, O_IMAGE, O_PORT, O_TIMEOUT, O_TOUR, O_NOTOUR };
+	enum {
+		O_STATE = 256,
+		O_FILE,
+		O_CLUSTER,
+		O_IMAGE,
+		O_PORT,
+		O_TIMEOUT,
+		O_TOUR,
+		O_NOTOUR,
+		O_NODES
+	};
 	static const struct option longs[] = {
 	    {"state-dir", required_argument, NULL, O_STATE},
 	    {"cluster-file", required_argument, NULL, O_FILE},
@@ -72,6 +82,7 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"tour", no_argument, NULL, O_TOUR},
 	    {"no-tour", no_argument, NULL, O_NOTOUR},
+	    {"nodes", required_argument, NULL, O_NODES},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -121,6 +132,19 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 		case O_TOUR:
 			o->tour = 1;
 			break;
+		case O_NODES:
+			if (s_parse_int(optarg, 1, 16, &o->nodes) < 0) {
+				fprintf(stderr, "plexus up: bad --nodes '%s': want 1..16\n",
+				        optarg);
+				return EX_USAGE;
+			}
+			if (geteuid() != 0) {
+				fprintf(stderr,
+				        "plexus up: --nodes makes network namespaces: run it "
+				        "as root\n");
+				return EX_NOPERM;
+			}
+			break;
 		case O_NOTOUR:
 			o->tour = 0;
 			break;
@@ -152,6 +176,8 @@ static int s_shell(const up_state *st)
 	char plexus[PATH_MAX];
 	setenv("PLEXUS_ETCD", st->etcd, 1);
 	setenv("PLEXUS_CLUSTER", st->cluster, 1);
+	if (st->addr[0])
+		setenv("PLEXUS_ADDR", st->addr, 1);
 	if (up_find_program("plexus", plexus, sizeof plexus) == 0) {
 		printf("Opening plexus sh (exit leaves Plexus running; plexus down stops it).\n");
 		fflush(stdout);
@@ -201,11 +227,11 @@ int plx_up_cli(int argc, char **argv)
 			close(lk);
 		return code;
 	}
-	if (!o.quiet &&
-	    (strcmp(st.etcd, "http://127.0.0.1:2379") != 0 || strcmp(st.cluster, "default") != 0))
+	if (!o.quiet && (strcmp(st.etcd, "http://127.0.0.1:2379") != 0 ||
+	                 strcmp(st.cluster, "default") != 0 || st.addr[0]))
 		printf("For plexus sh, plexus mount and the other commands:\n"
-		       "  export PLEXUS_ETCD=%s PLEXUS_CLUSTER=%s\n",
-		       st.etcd, st.cluster);
+		       "  export PLEXUS_ETCD=%s PLEXUS_CLUSTER=%s%s%s\n",
+		       st.etcd, st.cluster, st.addr[0] ? " PLEXUS_ADDR=" : "", st.addr);
 	int tour = o.tour >= 0 ? o.tour : !isatty(0);
 	if (tour)
 		return up_tour(&o, &st);
@@ -278,7 +304,7 @@ int plx_down_cli(int argc, char **argv)
 }
 
 int plx_up_find(const char *state_dir, char *etcd, size_t etcd_size, char *cluster,
-                size_t cluster_size)
+                size_t cluster_size, char *addr, size_t addr_size)
 {
 	char dir[PATH_MAX];
 	up_state st;
@@ -290,6 +316,7 @@ int plx_up_find(const char *state_dir, char *etcd, size_t etcd_size, char *clust
 		return -ENOENT;
 	snprintf(etcd, etcd_size, "%s", st.etcd);
 	snprintf(cluster, cluster_size, "%s", st.cluster);
+	snprintf(addr, addr_size, "%s", st.addr);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
  *   boot.c:    up_boot, up_svc_get, up_print_status
  *   down.c:    up_teardown
  *   tour.c:    up_mount_data, up_tour
+ *   netns.c:   up_net_create, up_net_destroy
  *
  * The state directory holds everything `up` made: `state` (what runs, below), `lock`,
  * `cluster.ini`, `etcd/` (etcd's data), `logs/` (every process's log, services included) and
@@ -37,7 +38,8 @@ typedef struct up_proc {
 } up_proc;
 
 /* The state file, one "key value..." line each:
- *   etcd URL | cluster NAME | started UNIX_MS | proc NAME PID START | mount DIR | netns NAME */
+ *   etcd URL | cluster NAME | started UNIX_MS | proc NAME PID START | mount DIR | netns NAME |
+ *   bridge NAME | addr IP (the host's address on the bridge; clients bind there) */
 typedef struct up_state {
 	char dir[PATH_MAX];
 	char etcd[256];
@@ -49,6 +51,8 @@ typedef struct up_state {
 	int nmounts;
 	char netns[UP_MAX_PROCS][UP_NAME_MAX];
 	int nnetns;
+	char bridge[UP_NAME_MAX];
+	char addr[40];
 } up_state;
 
 /* Options of `plexus up`. */
@@ -60,6 +64,7 @@ typedef struct up_opts {
 	int port; /* etcd's client port; 0: 2379 if free, else any free one; -1: any free one */
 	int timeout_ms; /* per step (default 60 s) */
 	int tour;       /* -1: when stdin is not a terminal; 0 no; 1 yes */
+	int nodes;      /* 0: one node on this host; N: N nodes in network namespaces */
 	bool quiet;
 } up_opts;
 
@@ -98,12 +103,13 @@ void up_log_tail(FILE *out, const char *path, int n);
 int64_t up_now_ms(void);
 int64_t up_mono_ms(void);
 
-/* Writes the default cluster description for this machine to path: one node "local" on
- * 127.0.0.1, etcd at etcd, the services whose programs exist: memory (the root RAM disk),
- * log, tty, vdisk over image, pfs; unless first, also mfs-root, mfs-data and vfs. Returns 0 or
- * -errno; err says what failed. */
+/* Writes the default cluster description for this machine to path: etcd at etcd; with
+ * subnet NULL one node "local" on 127.0.0.1, else nodes n0..n<nodes-1> at subnet.(10 + i)
+ * with the services spread over them; the services whose programs exist: memory (the root
+ * RAM disk), log, tty, vdisk over image, pfs; unless first, also mfs-root, mfs-data and vfs.
+ * Returns 0 or -errno; err says what failed. */
 int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
-                     bool first, char *err, size_t size);
+                     const char *subnet, int nodes, bool first, char *err, size_t size);
 
 /* A service as RS's svc/<label> record describes it. */
 typedef struct up_svc {
@@ -138,5 +144,12 @@ int up_mount_data(const up_state *st);
 /* The tour: a file under /data, the disk driver killed in the middle of a write, RS's
  * restart, the file checked. Returns a sysexits.h code. */
 int up_tour(const up_opts *opts, const up_state *st);
+
+/* Makes the bridge (address st->addr) and one namespace per node, wired to it, noting each
+ * in *st (saved as it goes). Output of ip goes to log. Returns 0 or -errno; err says which
+ * command failed. Needs root. */
+int up_net_create(up_state *st, int nodes, const char *log, char *err, size_t size);
+/* Kills what runs in the namespaces of *st, deletes them and the bridge. */
+void up_net_destroy(up_state *st, const char *log);
 
 #endif
