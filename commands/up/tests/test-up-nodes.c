@@ -1,0 +1,109 @@
+/*
+ * test-up-nodes.c — `plexus up --nodes 3` (root): three nodes in network namespaces on a
+ * bridge, the services spread over them, the tour across nodes, a FUSE mount from the host,
+ * and `plexus down` removing every process, namespace, the bridge and the mount.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "uptest.h"
+
+static int s_setup(void **state)
+{
+	uptest *t = calloc(1, sizeof *t);
+	uptest_new(t);
+	*state = t;
+	return 0;
+}
+
+static int s_teardown(void **state)
+{
+	uptest *t = *state;
+	uptest_destroy(t);
+	free(t);
+	return 0;
+}
+
+/* Reads "key value" of the state file into value; false when absent. */
+static bool s_state_value(const uptest *t, const char *key, char *value, size_t size, int nth)
+{
+	char path[PATH_MAX + 8], line[512], k[64], v[256];
+	snprintf(path, sizeof path, "%.4000s/state", t->state);
+	FILE *f = fopen(path, "re");
+	bool found = false;
+	while (f && !found && fgets(line, sizeof line, f))
+		if (sscanf(line, "%63s %255s", k, v) == 2 && strcmp(k, key) == 0 && nth-- == 0) {
+			snprintf(value, size, "%s", v);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void test_three_nodes(void **state)
+{
+	uptest *t = *state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test-up-nodes needs root (network namespaces)\n");
+		skip();
+	}
+	assert_int_equal(
+	    uptest_sh(t, "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --nodes 3"), 0);
+	assert_true(uptest_output(t, "  node       n0 "));
+	assert_true(uptest_output(t, "  node       n2 "));
+	assert_true(uptest_output(t, "  vdisk      n2 "));
+	assert_true(uptest_output(t, "  vfs        n1 "));
+	assert_true(uptest_output(t, "  mfs-root   n0 "));
+	assert_true(uptest_output(t, "Plexus is up: 3 nodes, 8 services"));
+	assert_true(uptest_output(t, "tour: RS restarted vdisk: generation 2"));
+	assert_true(uptest_output(t, "matches"));
+	assert_true(uptest_output(t, "PLEXUS_ADDR=10.216."));
+
+	char ns[3][256], bridge[256];
+	for (int i = 0; i < 3; i++)
+		assert_true(s_state_value(t, "netns", ns[i], sizeof ns[i], i));
+	assert_true(s_state_value(t, "bridge", bridge, sizeof bridge, 0));
+	pid_t pids[16];
+	int n = uptest_pids(t, pids, 16);
+	assert_int_equal(n, 5); /* etcd, three node kernels, rs */
+
+	/* the tour's file through a FUSE mount on the host, VFS being on n1 */
+	assert_int_equal(uptest_sh(t,
+	                           "mkdir \"$T/mnt\" && \"$PLEXUS\" mount --state-dir "
+	                           "\"$STATE\" \"$T/mnt\" && stat -c %%s \"$T/mnt/data/tour.bin\""),
+	                 0);
+	assert_true(uptest_output(t, "16777216"));
+	char mnt[PATH_MAX + 8];
+	snprintf(mnt, sizeof mnt, "%.4000s/mnt", t->dir);
+	assert_true(uptest_mounted(mnt));
+	assert_int_equal(uptest_sh(t, "ip netns list"), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(uptest_output(t, ns[i]));
+
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
+	assert_true(uptest_output(t, "Plexus is down: 5 processes stopped"));
+	for (int i = 0; i < n; i++)
+		assert_true(uptest_pid_gone(pids[i]));
+	assert_false(uptest_mounted(mnt));
+	assert_int_equal(uptest_sh(t, "ip netns list"), 0);
+	for (int i = 0; i < 3; i++)
+		assert_false(uptest_output(t, ns[i]));
+	assert_int_equal(uptest_sh(t, "ip link show %s 2>&1; true", bridge), 0);
+	assert_true(uptest_output(t, "does not exist"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_three_nodes, s_setup, s_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
