@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +155,9 @@ static int s_interactive(sh_shell *shell)
 		char *cwd = plexus_getcwd(shell->px, NULL, 0), prompt[4200];
 		snprintf(prompt, sizeof prompt, "plexus:%s$ ", cwd ? cwd : "?");
 		free(cwd);
+		signal(SIGINT, SIG_IGN); /* ^C at the prompt does not end the shell */
 		char *line = readline(prompt);
+		signal(SIGINT, SIG_DFL); /* a builtin that waits can still be interrupted */
 		if (!line)
 			break;
 		if (line[strspn(line, " \t")]) {
