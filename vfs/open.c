@@ -148,7 +148,9 @@ static int s_open_filp(vfs_req *req, vfs_vnode *vn, const char *path, int flags)
 		return rc;
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && (rc = s_truncate(vn)) < 0)
 		return rc;
-	vfs_filp *f = vfs_filp_new(req->vfs, vn, flags, ops, path);
+	char *abs = vfs_path_join(req, path);
+	vfs_filp *f = abs ? vfs_filp_new(req->vfs, vn, flags, ops, abs) : NULL;
+	free(abs);
 	if (!f)
 		return -ENOMEM;
 	if (ops->open && (rc = ops->open(req, f, flags)) != 0) {

@@ -1,7 +1,8 @@
 /*
  * path.c — path resolution (MINIX's lookup.c), one component per FS_LOOKUP.
  *
- * Entry points: vfs_path_resolve, vfs_path_resolve_canon, vfs_path_parent, vfs_path_lookup.
+ * Entry points: vfs_path_resolve, vfs_path_resolve_canon, vfs_path_parent, vfs_path_lookup,
+ * vfs_path_join.
  *
  * A path starts at "/" (the root mount's root) or at the caller's working directory. Each
  * component is looked up in the directory reached so far, which must be a directory the
@@ -14,6 +15,7 @@
  * Between components only vnode references are held, never a lock.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -288,4 +290,17 @@ int vfs_path_parent(vfs_req *req, const char *path, vfs_vnode **dir, char *name,
 	if (rc == 0 && (rc = vfs_may(&req->cred, *dir, VFS_MAY_EXEC)) < 0)
 		vfs_vnode_put(req->vfs, *dir);
 	return rc;
+}
+
+char *vfs_path_join(vfs_req *req, const char *path)
+{
+	if (path[0] == '/' || !req->proc)
+		return strdup(path);
+	pthread_mutex_lock(&req->proc->lock);
+	const char *cwd = req->proc->cwd_path ? req->proc->cwd_path : "/";
+	char *out = NULL;
+	if (asprintf(&out, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path) < 0)
+		out = NULL;
+	pthread_mutex_unlock(&req->proc->lock);
+	return out;
 }

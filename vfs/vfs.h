@@ -319,6 +319,10 @@ int vfs_path_lookup(vfs_req *req, vfs_vnode *dir, const char *name, vfs_vnode **
 int vfs_path_resolve_canon(vfs_req *req, const char *path, int flags, vfs_vnode **out,
                            char **canon);
 
+/* path as the caller named it, made absolute from its working directory (no resolution:
+ * for VFS_PS and fchdir). NULL on ENOMEM; the caller frees it. */
+char *vfs_path_join(vfs_req *req, const char *path);
+
 /* ---- open.c ---- */
 
 /* For a call that makes a new name: resolves the directory of path's last component (*dir,

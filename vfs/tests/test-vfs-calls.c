@@ -255,6 +255,23 @@ static void test_dirs(void **state)
 	assert_int_equal(vc_chdir(c, "none"), -ENOENT);
 	fd = fsc_open(c, "sub", O_RDONLY | O_DIRECTORY, 0);
 	assert_true(fd >= 0);
+	/* VFS_PS: this client, its cwd and the file as an absolute path */
+	Plexus__VfsReply *r = NULL;
+	assert_int_equal(vc_ps(c, &r), 0);
+	int found = 0;
+	for (size_t i = 0; i < r->n_procs; i++) {
+		Plexus__VfsProc *p = r->procs[i];
+		if (strcmp(p->name, "dirs") != 0)
+			continue;
+		found++;
+		assert_string_equal(p->cwd, "/dirs");
+		assert_int_equal(p->n_files, 1);
+		assert_int_equal(p->files[0]->fd, fd);
+		assert_string_equal(p->files[0]->path, "/dirs/sub");
+		assert_int_equal(p->files[0]->flags & O_ACCMODE, O_RDONLY);
+	}
+	assert_int_equal(found, 1);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
 	Plexus__VfsFd qd = PLEXUS__VFS_FD__INIT;
 	qd.fd = fd;
 	assert_int_equal(vc_fd(c, S_T(VFS_FCHDIR), &qd, NULL, 0, NULL), 0);
