@@ -916,6 +916,57 @@ static void test_random_tree(void **state)
 	mfstest_unmount(t, &fs, image, drv, srv); /* fsck.minix -f counts every link */
 }
 
+/* A full disk: a write gets what fits (a short count), the next one -ENOSPC; inodes run out
+ * with -ENOSPC too; removing files gives everything back; fsck clean throughout. */
+static void test_full_disk(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "full", 1 * S_MB, false));
+	char cmd[1024], out[4096];
+	snprintf(cmd, sizeof cmd, "mkfs.minix -3 -i 64 '%s' 2>&1", image);
+	assert_int_equal(mfstest_sh(cmd, out, sizeof out), 0);
+	plx_fs_attr root, a;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	struct plx_fs_statvfs st0, st;
+	assert_int_equal(plx_fs_statvfs(fs, &st0), 0);
+	assert_int_equal(st0.files, 64);
+	uint64_t f = s_create(fs, 1, "filler");
+	uint8_t *buf = calloc(1, 2 * S_MB);
+	ssize_t n = plx_fs_write(fs, f, 0, buf, 2 * S_MB, &a);
+	assert_true(n > 512 * 1024 && n < (ssize_t)S_MB); /* what fitted */
+	assert_int_equal(a.size, (uint64_t)n);
+	assert_int_equal(plx_fs_write(fs, f, (uint64_t)n, buf, 4096, NULL), -ENOSPC);
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.bfree, 0);
+	assert_int_equal(plx_fs_mkdir(fs, 1, "nodir", 0755, 0, 0, &a), -ENOSPC); /* needs a block */
+	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
+	assert_int_equal(plx_fs_unlink(fs, 1, "filler"), 0);
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.bfree, st0.bfree);
+	/* Inodes: 64, the root has one. */
+	int made = 0, rc = 0;
+	for (; made < 100; made++) {
+		char name[16];
+		snprintf(name, sizeof name, "i%d", made);
+		if ((rc = plx_fs_create(fs, 1, name, 0644, 0, 0, &a)) < 0)
+			break;
+		assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
+	}
+	assert_int_equal(rc, -ENOSPC);
+	assert_int_equal(made, 63);
+	for (int i = 0; i < made; i += 2) {
+		char name[16];
+		snprintf(name, sizeof name, "i%d", i);
+		assert_int_equal(plx_fs_unlink(fs, 1, name), 0);
+	}
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.ffree, 32);
+	free(buf);
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -937,6 +988,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_random_workload, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_random_tree, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_full_disk, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, mfstest_setup, mfstest_teardown);
