@@ -17,7 +17,8 @@
 
 #include "mfs.h"
 
-#define S_RUN_MAX (1024u * 1024)
+#define S_RUN_MAX     (1024u * 1024)
+#define S_VICTIM_SCAN 256
 
 int cache_init(mfs_cache *c, mfs_dev *dev, uint32_t bs, size_t bytes)
 {
@@ -97,10 +98,12 @@ void cache_fini(mfs_cache *c)
 	c->hash = NULL;
 }
 
-/* The least recently used clean unpinned buffer, or NULL. */
+/* The least recently used clean unpinned buffer among the S_VICTIM_SCAN oldest, or NULL:
+ * when the oldest blocks are dirty it is time to write them back, not to search on. */
 static mfs_buf *s_victim(mfs_cache *c)
 {
-	for (mfs_buf *b = c->head; b; b = b->next)
+	int n = 0;
+	for (mfs_buf *b = c->head; b && n < S_VICTIM_SCAN; b = b->next, n++)
 		if (!b->pins && !b->dirty)
 			return b;
 	return NULL;
