@@ -112,7 +112,8 @@ int sh_path_list(sh_io *io, sh_path p, char ***names, size_t *n)
 		free(list);
 		return rc;
 	}
-	qsort(list, count, sizeof *list, s_cmp);
+	if (count > 1)
+		qsort(list, count, sizeof *list, s_cmp);
 	*names = list;
 	*n = count;
 	return 0;
