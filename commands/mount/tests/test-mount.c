@@ -119,6 +119,41 @@ static void test_errors_and_rename(void **state)
 	assert_true(uptest_output(t, "fifo"));
 }
 
+static void test_make_and_editing(void **state)
+{
+	uptest *t = *state;
+	/* make decides by file times; sed -i saves as editors do (a new file renamed over) */
+	assert_int_equal(
+	    uptest_sh(t, "mkdir \"$T/mnt/data/mk\" && cd \"$T/mnt/data/mk\" && "
+	                 "printf '#include <stdio.h>\\nint main(void) { puts(\"one\"); }\\n' > "
+	                 "hello.c && printf 'hello: hello.c\\n\\tcc -o hello hello.c\\n' > "
+	                 "Makefile && make -s && ./hello && make -q; echo up-to-date=$? && "
+	                 "sleep 1.1 && sed -i 's/one/two/' hello.c && make -s && ./hello && "
+	                 "ls -a | tr '\\n' ' '"),
+	    0);
+	assert_true(uptest_output(t, "one\nup-to-date=0\ntwo\n"));
+	assert_false(uptest_output(t, "sed")); /* no temporary file of sed's left */
+}
+
+static void test_foreground_sigterm(void **state)
+{
+	uptest *t = *state;
+	char fg[PATH_MAX + 8];
+	snprintf(fg, sizeof fg, "%.4000s/fg", t->dir);
+	assert_int_equal(uptest_sh(t, "mkdir \"$T/fg\" && (\"$PLEXUS\" mount -f --state-dir "
+	                              "\"$STATE\" \"$T/fg\" & echo $! > \"$T/fg.pid\") && "
+	                              "for i in $(seq 100); do "
+	                              "  test -d \"$T/fg/data\" && break; sleep 0.1; done && "
+	                              "ls \"$T/fg\" && kill -TERM $(cat \"$T/fg.pid\") && "
+	                              "for i in $(seq 100); do "
+	                              "  kill -0 $(cat \"$T/fg.pid\") 2>/dev/null || break; "
+	                              "  sleep 0.1; done; kill -0 $(cat \"$T/fg.pid\") 2>&1; true"),
+	                 0);
+	assert_true(uptest_output(t, "data\ndev\ntmp\n"));
+	assert_true(uptest_output(t, "No such process")); /* it ended */
+	assert_false(uptest_mounted(fg));                 /* and took its mount down */
+}
+
 static void test_umount_leaves_nothing(void **state)
 {
 	uptest *t = *state;
@@ -148,6 +183,8 @@ int main(void)
 	    cmocka_unit_test(test_tar_inside),
 	    cmocka_unit_test(test_git_inside),
 	    cmocka_unit_test(test_errors_and_rename),
+	    cmocka_unit_test(test_make_and_editing),
+	    cmocka_unit_test(test_foreground_sigterm),
 	    cmocka_unit_test(test_umount_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
