@@ -140,7 +140,9 @@ static void s_run(fscluster *f, int crashes)
 	uint64_t gen = fscluster_gen(f, FSCLUSTER_DISK);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, s_writer, &w), 0);
+	int64_t start = drvcluster_now_ms();
 	s_wait_written(&w, S_TOTAL / 4);
+	int64_t kill_at = drvcluster_now_ms();
 	for (int i = 0; i < crashes; i++) {
 		fscluster_kill(f, FSCLUSTER_DISK, SIGKILL);
 		uint64_t next = fscluster_start(f, FSCLUSTER_DISK, "restart");
@@ -149,6 +151,9 @@ static void s_run(fscluster *f, int crashes)
 	}
 	assert_false(w.finished); /* the crashes came in the middle of the workload */
 	pthread_join(t, NULL);
+	int64_t end = drvcluster_now_ms();
+	print_message("64 MiB written in %lld ms; %lld ms from the first kill to the end\n",
+	              (long long)(end - start), (long long)(end - kill_at));
 	if (w.error)
 		fail_msg("the workload failed at %llu: %s", (unsigned long long)w.error_at,
 		         plx_strerror(w.error));

@@ -157,8 +157,11 @@ static void test_tty_killed_while_reading(void **state)
 	assert_int_equal(pthread_create(&sel.t, NULL, s_select_run, &sel), 0);
 	usleep(300 * 1000);
 	assert_false(sel.finished);
+	int64_t kill_at = drvcluster_now_ms();
 	fscluster_kill(f, FSCLUSTER_TTY, SIGKILL);
 	pthread_join(r.t, NULL);
+	print_message("the waiting read failed %lld ms after the kill was sent\n",
+	              (long long)(drvcluster_now_ms() - kill_at));
 	assert_int_equal(r.result, -EIO);
 	assert_true(r.took_ms < S_LONG_MS / 2); /* failed, not timed out */
 	/* The select wakes: the descriptor is ready (its read fails at once). */
