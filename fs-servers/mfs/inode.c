@@ -255,6 +255,18 @@ int do_putnode(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 	    rc < 0 || p->ino == 0 || p->ino > fs->sb.ninodes ? NULL : s_find(fs, (uint32_t)p->ino);
 	if (rc < 0)
 		return rc;
+	if (fs->adopted && p->count && (!ip || ip->refs < p->count)) {
+		/* References given to the instance before a restart: take them, and free an inode
+		 * that waited for them (unlinked while open). */
+		mfs_inode *held = ip ? ip : inode_get(fs, p->ino, &rc);
+		if (!held)
+			return rc == -ENOENT ? 0 : rc;
+		if (ip)
+			held->users++; /* as inode_get would have */
+		held->refs = 0;
+		inode_put(fs, held);
+		return 0;
+	}
 	if (!ip || ip->refs < p->count || p->count == 0)
 		return -EINVAL; /* VFS gives back no more than it was given */
 	ip->refs -= p->count;

@@ -202,6 +202,10 @@ static int s_serve(plx_service *svc, mfs *fs, char *err, size_t size)
 	plx_server_on_tick(srv, s_tick, 1000);
 	pthread_mutex_init(&fs->qlock, NULL);
 	pthread_cond_init(&fs->qcond, NULL);
+	/* Before anybody can send: a restarted instance mounts what its predecessor had (when that
+	 * fails it serves unmounted, and VFS's next FS_READSUPER decides). */
+	fs->svc = svc;
+	super_restore(fs, plx_service_restarted(svc));
 	int rc = -pthread_create(&fs->worker, NULL, s_worker, fs);
 	const char *step = "worker thread";
 	if (rc == 0) {

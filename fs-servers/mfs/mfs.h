@@ -119,6 +119,8 @@ typedef struct mfs_inode {
 
 typedef struct mfs {
 	plx_server *srv;
+	struct plx_service *svc; /* for the mount saved in DS (super.c) */
+	bool adopted; /* remounted after a restart: VFS's references from before are unknown */
 	mfs_dev dev;
 	mfs_cache cache;
 	size_t cache_bytes;
@@ -223,6 +225,10 @@ const plx_handler *mfs_handlers(size_t *n);
 int mfs_enqueue(plx_call *call);
 int mfs_new_driver(plx_call *call);
 
+/* After a restart (PLEXUS_INIT=restart): mounts again what the previous instance had mounted
+ * (saved in DS at FS_READSUPER, dropped at FS_UNMOUNT). Returns 0 (also when nothing was
+ * mounted) or the mount's error. A fresh start forgets a saved mount. super.c. */
+int super_restore(mfs *fs, bool restarted);
 /* Writes the superblock into the cache with the clean flag set or cleared. super.c. */
 int super_write(mfs *fs, bool clean);
 /* Sets out->r.statvfs from the counters. misc.c. */

@@ -2,11 +2,15 @@
  * super.c — mounting and unmounting: FS_READSUPER reads and checks the superblock, FS_UNMOUNT
  * writes everything back and marks the file system clean.
  *
- * Entry points: do_readsuper, do_unmount, super_write.
+ * Entry points: do_readsuper, do_unmount, super_write, super_restore.
  *
  * The superblock's s_flags (offset 14; a pad util-linux leaves 0) carries MINIX's clean flag:
  * cleared while mounted read-write, set again by a clean unmount. fsck.minix ignores it for v3
  * (it always checks with -f); a mount of an image not cleanly unmounted says so in the log.
+ *
+ * What is mounted is saved in DS (the service's state, key "mount") so that an instance RS
+ * restarts after a crash mounts the same device again before it answers anybody: VFS's
+ * requests by inode number go on working.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +18,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <plexus/service.h>
+
 #include "mfs.h"
+
+#define S_STATE_KEY "mount"
 
 int super_write(mfs *fs, bool clean)
 {
@@ -102,6 +110,17 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 	return 0;
 }
 
+/* Saves the mount for a restarted instance: "driver minor read_only dev". */
+static void s_save(mfs *fs, const Plexus__FsReadsuper *rs)
+{
+	char text[PLX_LABEL_MAX + 64];
+	int n = snprintf(text, sizeof text, "%s %u %d %u", rs->driver, rs->minor,
+	                 rs->read_only ? 1 : 0, rs->dev);
+	int rc = fs->svc ? plx_service_state_save(fs->svc, S_STATE_KEY, text, (size_t)n) : 0;
+	if (rc < 0)
+		fprintf(stderr, "plexus-mfs: saving the mount in DS: %s\n", plx_strerror(rc));
+}
+
 int do_readsuper(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
 {
 	(void)msg;
@@ -125,6 +144,7 @@ int do_readsuper(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_
 	}
 	fs->mounted = true;
 	fs->last_sync_ms = mfs_now_ms();
+	s_save(fs, rs);
 	mfs_statvfs(fs, out);
 	fprintf(stderr,
 	        "plexus-mfs: mounted %s minor %u%s: %u-byte blocks, %u zones (%llu free), %u "
@@ -158,6 +178,41 @@ int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 	cache_fini(&fs->cache);
 	dev_close(&fs->dev);
 	fs->mounted = false;
+	fs->adopted = false;
+	if (fs->svc)
+		plx_service_state_drop(fs->svc, S_STATE_KEY);
 	fprintf(stderr, "plexus-mfs: unmounted %s minor %u\n", fs->dev.label, fs->dev.minor);
 	return 0;
+}
+
+int super_restore(mfs *fs, bool restarted)
+{
+	if (!restarted) {
+		plx_service_state_drop(fs->svc, S_STATE_KEY);
+		return 0;
+	}
+	char text[PLX_LABEL_MAX + 64], driver[PLX_LABEL_MAX];
+	size_t size = sizeof text - 1;
+	if (plx_service_state_restore(fs->svc, S_STATE_KEY, text, &size) < 0)
+		return 0; /* nothing was mounted */
+	text[size] = '\0';
+	unsigned minor, dev;
+	int ro;
+	if (sscanf(text, "%63s %u %d %u", driver, &minor, &ro, &dev) != 4) {
+		fprintf(stderr, "plexus-mfs: the saved mount '%s' does not parse\n", text);
+		return -EINVAL;
+	}
+	Plexus__FsReadsuper rs = PLEXUS__FS_READSUPER__INIT;
+	rs.driver = driver;
+	rs.minor = minor;
+	rs.read_only = ro != 0;
+	rs.dev = dev;
+	mfs_reply out;
+	memset(&out, 0, sizeof out);
+	int rc = do_readsuper(fs, NULL, &rs.base, &out);
+	fprintf(stderr, "plexus-mfs: restart: mounting %s minor %u again: %s\n", driver, minor,
+	        rc == 0 ? "done" : plx_strerror(rc));
+	if (rc == 0)
+		fs->adopted = true;
+	return rc;
 }

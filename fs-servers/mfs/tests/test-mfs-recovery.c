@@ -183,12 +183,63 @@ static void test_driver_never_back(void **state)
 	mfstest_unmount(t, &fs, image, drv, srv);
 }
 
+/* plexus-mfs itself crashes (SIGKILL) and is restarted as RS would (PLEXUS_INIT=restart): the
+ * new instance mounts the same device again before it answers (the mount was saved in DS), so
+ * requests by inode number go on; a file unlinked while held is freed when VFS gives its old
+ * references back; after FS_UNMOUNT fsck is clean. A fresh start forgets the mount. */
+static void test_mfs_restarted(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "mfsrs", 32 * S_MB, true));
+	plx_fs_attr root, f, g;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	struct plx_fs_statvfs st0, st;
+	assert_int_equal(plx_fs_statvfs(fs, &st0), 0);
+	assert_int_equal(plx_fs_create(fs, 1, "kept", 0644, 0, 0, &f), 0);
+	s_write_all(fs, f.ino, 3);
+	assert_int_equal(plx_fs_create(fs, 1, "gone", 0644, 0, 0, &g), 0);
+	assert_int_equal(plx_fs_write(fs, g.ino, 0, "still here", 10, NULL), 10);
+	assert_int_equal(plx_fs_lookup(fs, 1, "gone", &g), 0); /* two references */
+	assert_int_equal(plx_fs_unlink(fs, 1, "gone"), 0);
+	assert_int_equal(plx_fs_sync(fs), 0);
+	mfstest_kill(t, srv);
+	srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, "restart", NULL, NULL);
+	assert_non_null(strstr(mfstest_log(t, t->fs), "mounting disk"));
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 77, &root, NULL), -EBUSY);
+	s_verify(fs, f.ino, 3);
+	char buf[16] = "";
+	assert_int_equal(plx_fs_read(fs, g.ino, 0, buf, sizeof buf), 10);
+	assert_memory_equal(buf, "still here", 10);
+	assert_int_equal(plx_fs_putnode(fs, f.ino, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, g.ino, 2), 0); /* the last: freed now */
+	assert_int_equal(plx_fs_stat(fs, g.ino, &g), -ENOENT);
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.ffree, st0.ffree - 1);
+	assert_int_equal(plx_fs_unmount(fs), 0);
+	mfstest_stop(t, srv);
+	mfstest_fsck(image);
+	/* Unmounted now: a restart mounts nothing; nor does a fresh start. */
+	srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, "restart", NULL, NULL);
+	assert_int_equal(plx_fs_stat(fs, 1, &root), -EINVAL);
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 77, &root, NULL), 0);
+	mfstest_kill(t, srv);
+	srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, NULL, NULL, NULL);
+	assert_int_equal(plx_fs_stat(fs, 1, &root), -EINVAL);
+	plx_fs_destroy(&fs);
+	mfstest_stop(t, srv);
+	mfstest_stop(t, drv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_driver_killed_during_fsync, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_driver_never_back, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_mfs_restarted, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, mfstest_setup, mfstest_teardown);
