@@ -62,6 +62,8 @@ typedef enum fscluster_svc {
 #define FSC_MAJOR_LOG  5
 #define FSC_WAIT_MS    DRVCLUSTER_WAIT_MS
 
+typedef struct fsclient fsclient;
+
 typedef struct fscluster_opts {
 	const char *cluster; /* the registry prefix, one per test file */
 	unsigned services;   /* bits (1 << FSCLUSTER_*) to start at setup; 0: all */
@@ -77,7 +79,8 @@ typedef struct fscluster {
 	unsigned running; /* bits of the services started and not killed */
 	uint64_t gen[FSCLUSTER_NSVC];
 	fscluster_opts opts;
-	bool passed; /* set by a test that passed: logs are kept otherwise */
+	bool passed;       /* set by a test that passed: logs are kept otherwise */
+	fsclient *clients; /* the clients not destroyed yet (teardown ends them) */
 } fscluster;
 
 /* cmocka setup: the cluster up, the disk image made, opts->services started in the order of
@@ -107,8 +110,6 @@ int fscluster_fsck(fscluster *f, char **out);
 char *fscluster_log(fscluster *f, fscluster_svc s);
 
 /* ---- clients ---- */
-
-typedef struct fsclient fsclient;
 
 /* A new client named name (unique within the test; a label is made from it), registered with
  * VFS as uid:gid 0:0. Fails the test on error. */
