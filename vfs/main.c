@@ -250,7 +250,8 @@ int main(int argc, char **argv)
 	static vfs v;
 	if (vfs_init(&v) < 0)
 		return EX_OSERR;
-	s_opts o = {.vfs = &v, .workers = VFS_WORKERS, .workers_max = VFS_WORKERS_MAX, .wait_s = 30};
+	s_opts o = {
+	    .vfs = &v, .workers = VFS_WORKERS, .workers_max = VFS_WORKERS_MAX, .wait_s = 30};
 	plx_service_cfg cfg;
 	plx_service_cfg_init(&cfg);
 	snprintf(cfg.label, sizeof cfg.label, "vfs");

@@ -4,7 +4,8 @@
  * Entry points: vfs_proc_find, vfs_proc_put, vfs_proc_cred, vfs_procs_watch,
  * vfs_procs_unwatch, vfs_procs_clear, do_register, do_exit, do_ps.
  *
- * A client enters with VFS_REGISTER and leaves with VFS_EXIT, or when its endpoint record
+ * A client enters with VFS_REGISTER (-ESRCH when its endpoint record is not in the registry,
+ * or names a newer generation) and leaves with VFS_EXIT, or when its endpoint record
  * ep/<label> vanishes (its lease expired: the process or its node died) or is replaced by a
  * newer generation: a watch on the ep/ prefix sees that and a worker closes everything the
  * client had open. Calls in flight hold a reference on the entry, so it is freed after the
@@ -93,6 +94,18 @@ static void s_set_cred(vfs_proc *p, const Plexus__VfsRegister *m)
 	p->umask = m->umask & 0777;
 }
 
+/* True when ep's endpoint record is missing or names a newer generation (the client is dead
+ * or replaced); false when it is there or etcd cannot say. */
+static bool s_record_gone(vfs *v, const plx_name *ep)
+{
+	if (!v->svc)
+		return false;
+	plx_endpoint_rec rec;
+	int rc = plx_endpoint_lookup(plx_service_etcd(v->svc), plx_service_config(v->svc)->cluster,
+	                             ep->label, &rec);
+	return rc == -ENOENT || (rc == 0 && rec.generation > ep->generation);
+}
+
 int do_register(vfs_req *req)
 {
 	const Plexus__VfsRegister *m = (const Plexus__VfsRegister *)req->body;
@@ -126,8 +139,16 @@ int do_register(vfs_req *req)
 		v->procs = p;
 	}
 	pthread_mutex_unlock(&v->lock);
-	if (dup) /* a concurrent VFS_REGISTER from the same endpoint won */
+	if (dup) { /* a concurrent VFS_REGISTER from the same endpoint won */
 		vfs_proc_put(v, p);
+		return 0;
+	}
+	/* In the table first, then checked: a record deleted from now on is seen by the watch,
+	 * one deleted before by this look. Without etcd the watch settles it later. */
+	if (s_record_gone(v, &p->ep)) {
+		s_remove(v, p);
+		return -ESRCH;
+	}
 	return 0;
 }
 

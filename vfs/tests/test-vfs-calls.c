@@ -48,6 +48,7 @@ static int group_teardown(void **state)
 	fscluster *f = *state;
 	if (f)
 		f->passed = s_failed == 0;
+	vc_clients_drop();
 	return fscluster_teardown(state);
 }
 
@@ -85,7 +86,7 @@ static ssize_t s_read_all(fsclient *c, int fd, char *buf, size_t size)
 static void test_files(void **state)
 {
 	fscluster *f = *state;
-	fsclient *c = fsclient_new(f, "files");
+	fsclient *c = vc_client(f, "files");
 	assert_int_equal(vc_mkdir(c, "/files", 0755), 0);
 	/* create, write, seek, read */
 	int fd = fsc_open(c, "/files/a", O_CREAT | O_RDWR, 0644);
@@ -184,14 +185,14 @@ static void test_files(void **state)
 	assert_int_equal(vc_stat(c, "/files/masked", &st), 0);
 	assert_int_equal(st.mode & 0777, 0600);
 	assert_int_equal(vc_umask(c, 022), 077);
-	fsclient_destroy(&c, true);
+	vc_client_destroy(&c, true);
 	PASSED();
 }
 
 static void test_dirs(void **state)
 {
 	fscluster *f = *state;
-	fsclient *c = fsclient_new(f, "dirs");
+	fsclient *c = vc_client(f, "dirs");
 	assert_int_equal(vc_mkdir(c, "/dirs", 0755), 0);
 	assert_int_equal(vc_mkdir(c, "/dirs", 0755), -EEXIST);
 	assert_int_equal(vc_mkdir(c, "/", 0755), -EEXIST);
@@ -283,14 +284,14 @@ static void test_dirs(void **state)
 	assert_int_equal(vc_stat(c, "/dirs/sub", NULL), -ENOENT);
 	/* empty path */
 	assert_int_equal(vc_stat(c, "", NULL), -ENOENT);
-	fsclient_destroy(&c, true);
+	vc_client_destroy(&c, true);
 	PASSED();
 }
 
 static void test_names(void **state)
 {
 	fscluster *f = *state;
-	fsclient *c = fsclient_new(f, "names");
+	fsclient *c = vc_client(f, "names");
 	assert_int_equal(vc_mkdir(c, "/names", 0755), 0);
 	assert_int_equal(vc_mkdir(c, "/names/d1", 0755), 0);
 	assert_int_equal(vc_mkdir(c, "/names/d1/d2", 0755), 0);
@@ -366,15 +367,15 @@ static void test_names(void **state)
 	longpath[4999] = '\0';
 	assert_int_equal(vc_stat(c, longpath, NULL), -ENAMETOOLONG);
 	free(longpath);
-	fsclient_destroy(&c, true);
+	vc_client_destroy(&c, true);
 	PASSED();
 }
 
 static void test_perms(void **state)
 {
 	fscluster *f = *state;
-	fsclient *root = fsclient_new(f, "perms-root");
-	fsclient *u = fsclient_new(f, "perms-user");
+	fsclient *root = vc_client(f, "perms-root");
+	fsclient *u = vc_client(f, "perms-user");
 	assert_int_equal(vc_mkdir(root, "/perms", 0755), 0);
 	assert_int_equal(vc_put_file(root, "/perms/secret", 0600, "s", 1), 0);
 	assert_int_equal(vc_put_file(root, "/perms/public", 0644, "p", 1), 0);
@@ -447,15 +448,15 @@ static void test_perms(void **state)
 	/* mount and umount are root's */
 	assert_int_equal(vc_mount(u, "", "/perms", "mfs2"), -EPERM);
 	assert_int_equal(vc_umount(u, "/"), -EPERM);
-	fsclient_destroy(&u, true);
-	fsclient_destroy(&root, true);
+	vc_client_destroy(&u, true);
+	vc_client_destroy(&root, true);
 	PASSED();
 }
 
 static void test_fds(void **state)
 {
 	fscluster *f = *state;
-	fsclient *c = fsclient_new(f, "fds");
+	fsclient *c = vc_client(f, "fds");
 	assert_int_equal(vc_mkdir(c, "/fds", 0755), 0);
 	assert_int_equal(vc_put_file(c, "/fds/f", 0644, "0123456789", 10), 0);
 	int fd = fsc_open(c, "/fds/f", O_RDWR, 0);
@@ -508,7 +509,7 @@ static void test_fds(void **state)
 		last = rc;
 	assert_int_equal(rc, -EMFILE);
 	assert_int_equal(last, 255);
-	fsclient_destroy(&c, true);
+	vc_client_destroy(&c, true);
 	PASSED();
 }
 
@@ -530,7 +531,7 @@ static void s_second_fs(fscluster *f, char *image, size_t size)
 static void test_mounts(void **state)
 {
 	fscluster *f = *state;
-	fsclient *c = fsclient_new(f, "mounts");
+	fsclient *c = vc_client(f, "mounts");
 	char image[600];
 	s_second_fs(f, image, sizeof image);
 	assert_int_equal(vc_mkdir(c, "/mnt", 0755), 0);
@@ -610,7 +611,7 @@ static void test_mounts(void **state)
 	assert_memory_equal(buf, "mounted", 7);
 	assert_int_equal(fsc_close(c, fd), 0);
 	assert_int_equal(vc_umount(c, "/mnt"), 0);
-	fsclient_destroy(&c, true);
+	vc_client_destroy(&c, true);
 	PASSED();
 }
 
@@ -642,8 +643,8 @@ static void *s_blocked_open(void *arg)
 static void test_slow_fs(void **state)
 {
 	fscluster *f = *state;
-	fsclient *c = fsclient_new(f, "slow");
-	fsclient *other = fsclient_new(f, "slow-other");
+	fsclient *c = vc_client(f, "slow");
+	fsclient *other = vc_client(f, "slow-other");
 	assert_int_equal(vc_mount(c, "disk2:0", "/mnt", "mfs2"), 0);
 	assert_int_equal(vc_put_file(c, "/mnt/slow", 0644, "s", 1), 0);
 	assert_int_equal(vc_mkdir(c, "/slow", 0755), 0);
@@ -686,15 +687,15 @@ static void test_slow_fs(void **state)
 	assert_int_equal(vc_stat(c, "/slow", NULL), 0);
 	assert_int_equal(vc_umount(c, "/mnt"), 0);
 	assert_int_equal(vc_stat(c, "/mnt/hidden", NULL), 0);
-	fsclient_destroy(&other, true);
-	fsclient_destroy(&c, true);
+	vc_client_destroy(&other, true);
+	vc_client_destroy(&c, true);
 	PASSED();
 }
 
 static void test_unregistered(void **state)
 {
 	fscluster *f = *state;
-	fsclient *c = fsclient_new(f, "unreg");
+	fsclient *c = vc_client(f, "unreg");
 	assert_int_equal(
 	    fsclient_call(c, S_T(VFS_EXIT), NULL, NULL, 0, NULL, NULL, 0, NULL, FSC_WAIT_MS), 0);
 	assert_int_equal(vc_stat(c, "/", NULL), -ESRCH);
@@ -705,7 +706,7 @@ static void test_unregistered(void **state)
 	assert_int_equal(fsclient_call(c, S_T(VFS_MOUNTS) + 1000, NULL, NULL, 0, NULL, NULL, 0,
 	                               NULL, FSC_WAIT_MS),
 	                 -ENOSYS);
-	fsclient_destroy(&c, true);
+	vc_client_destroy(&c, true);
 	PASSED();
 }
 
@@ -713,9 +714,9 @@ static void test_unregistered(void **state)
 static void test_fsck(void **state)
 {
 	fscluster *f = *state;
-	fsclient *c = fsclient_new(f, "fsck");
+	fsclient *c = vc_client(f, "fsck");
 	assert_int_equal(vc_sync(c), 0);
-	fsclient_destroy(&c, true);
+	vc_client_destroy(&c, true);
 	fscluster_kill(f, FSCLUSTER_VFS, SIGTERM);
 	fscluster_kill(f, FSCLUSTER_MFS, SIGTERM);
 	char *out = NULL;

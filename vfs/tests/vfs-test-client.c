@@ -43,7 +43,10 @@ int main(int argc, char **argv)
 		if (fd < 0 || plexus_write(p, fd, path, strlen(path)) < 0)
 			return s_fail("open/write");
 	}
-	char *data = calloc(1, big ? big : 1);
+	char *data = malloc(big ? big : 1);
+	if (data)
+		memset(data, 'x',
+		       big); /* not zeros: a file server may leave zero blocks as holes */
 	snprintf(path, sizeof path, "%s/big", dir);
 	int fd = plexus_open(p, path, O_CREAT | O_RDWR, 0644);
 	if (!data || fd < 0 || plexus_write(p, fd, data, big) != (ssize_t)big ||

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,46 @@
 
 #include "vfscalls.h"
 
-#define S_T(x) PLEXUS__VFS_TYPE__##x
+#define S_T(x)        PLEXUS__VFS_TYPE__##x
+#define S_CLIENTS_MAX 64
+
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static fsclient *s_clients[S_CLIENTS_MAX];
+
+fsclient *vc_client(fscluster *f, const char *name)
+{
+	fsclient *c = fsclient_new(f, name);
+	pthread_mutex_lock(&s_lock);
+	for (int i = 0; i < S_CLIENTS_MAX; i++) {
+		if (!s_clients[i]) {
+			s_clients[i] = c;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s_lock);
+	return c;
+}
+
+void vc_client_destroy(fsclient **c, bool exit)
+{
+	pthread_mutex_lock(&s_lock);
+	for (int i = 0; i < S_CLIENTS_MAX; i++)
+		if (s_clients[i] == *c)
+			s_clients[i] = NULL;
+	pthread_mutex_unlock(&s_lock);
+	fsclient_destroy(c, exit);
+}
+
+void vc_clients_drop(void)
+{
+	for (int i = 0; i < S_CLIENTS_MAX; i++) {
+		pthread_mutex_lock(&s_lock);
+		fsclient *c = s_clients[i];
+		s_clients[i] = NULL;
+		pthread_mutex_unlock(&s_lock);
+		fsclient_destroy(&c, false);
+	}
+}
 
 int vc_path(fsclient *c, uint32_t type, const char *path, const char *path2, int flags,
             uint32_t mode, Plexus__VfsReply **reply)

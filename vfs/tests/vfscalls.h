@@ -7,7 +7,7 @@
  * vc_symlink, vc_readlink, vc_getdents, vc_truncate, vc_ftruncate, vc_chmod, vc_chown,
  * vc_utimens, vc_access, vc_sync, vc_mount, vc_umount, vc_statvfs, vc_dup, vc_dup2,
  * vc_chdir, vc_getcwd, vc_lseek, vc_pread, vc_pwrite, vc_register, vc_umask, vc_exec, vc_ps,
- * vc_mounts, vc_write_all, vc_read_all, vc_put_file.
+ * vc_mounts, vc_put_file, vc_client, vc_client_destroy, vc_clients_drop.
  */
 #ifndef PLEXUS_VFSCALLS_H
 #define PLEXUS_VFSCALLS_H
@@ -17,6 +17,14 @@
 #include <sys/types.h>
 
 #include "fscluster.h"
+
+/* fsclient_new, remembered so that vc_clients_drop can destroy it if the test fails before
+ * it does (its lease would otherwise outlive the fixture's etcd client). */
+fsclient *vc_client(fscluster *f, const char *name);
+/* fsclient_destroy and forget. */
+void vc_client_destroy(fsclient **c, bool exit);
+/* Destroys every client still remembered (a teardown, before fscluster_teardown). */
+void vc_clients_drop(void);
 
 /* A VfsPath call; reply (may be NULL) gets the reply on success (caller frees with
  * protobuf_c_message_free_unpacked). */
