@@ -23,9 +23,24 @@ typedef struct stage {
 	sh_fd opened[8]; /* descriptors its redirections opened */
 	int nopened;
 	int status;
-	pthread_t thread;
-	bool threaded;
+	bool queued; /* handed to the pool; done says when it finished */
+	bool done;
+	struct stage *next_job;
 } stage;
+
+/* The pool that runs pipeline stages. Its threads live as long as the process: the transport
+ * keeps a connection per thread and endpoint until the endpoint goes, so a thread per stage
+ * would leave some behind with every pipeline. It grows to the widest pipeline run. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* a job was queued */
+	pthread_cond_t done; /* a job finished */
+	stage *head, *tail;
+	int idle;   /* threads waiting for work */
+	int queued; /* jobs not taken yet */
+} s_pool = {.lock = PTHREAD_MUTEX_INITIALIZER,
+            .work = PTHREAD_COND_INITIALIZER,
+            .done = PTHREAD_COND_INITIALIZER};
 
 /* The word with every $? mark replaced by status. */
 static char *s_expand(const char *word, int status)
@@ -138,10 +153,72 @@ static void s_stage_run(stage *st)
 	s_stage_close(st);
 }
 
-static void *s_stage_thread(void *arg)
+static void *s_pool_thread(void *arg)
 {
-	s_stage_run(arg);
+	(void)arg;
+	pthread_mutex_lock(&s_pool.lock);
+	for (;;) {
+		s_pool.idle++;
+		pthread_cond_broadcast(&s_pool.done); /* s_pool_start may wait for an idle one */
+		while (!s_pool.head)
+			pthread_cond_wait(&s_pool.work, &s_pool.lock);
+		s_pool.idle--;
+		stage *st = s_pool.head;
+		s_pool.head = st->next_job;
+		if (!s_pool.head)
+			s_pool.tail = NULL;
+		s_pool.queued--;
+		pthread_mutex_unlock(&s_pool.lock);
+		s_stage_run(st);
+		pthread_mutex_lock(&s_pool.lock);
+		st->done = true;
+		pthread_cond_broadcast(&s_pool.done);
+	}
 	return NULL;
+}
+
+/* Queues the stages, with enough idle threads that every one of them runs at once (they
+ * feed each other through pipes). Returns 0, or -errno when no thread could be made (the
+ * stages not queued are left). */
+static int s_pool_start(stage *stages, int n)
+{
+	pthread_mutex_lock(&s_pool.lock);
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		while (s_pool.idle <= s_pool.queued) {
+			pthread_t t;
+			pthread_attr_t attr;
+			pthread_attr_init(&attr);
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			rc = -pthread_create(&t, &attr, s_pool_thread, NULL);
+			pthread_attr_destroy(&attr);
+			if (rc < 0)
+				break;
+			pthread_cond_wait(&s_pool.done, &s_pool.lock); /* until it is idle */
+		}
+		if (rc < 0)
+			break;
+		stages[i].queued = true;
+		stages[i].next_job = NULL;
+		if (s_pool.tail)
+			s_pool.tail->next_job = &stages[i];
+		else
+			s_pool.head = &stages[i];
+		s_pool.tail = &stages[i];
+		s_pool.queued++;
+		pthread_cond_signal(&s_pool.work);
+	}
+	pthread_mutex_unlock(&s_pool.lock);
+	return rc;
+}
+
+static void s_pool_wait(stage *stages, int n)
+{
+	pthread_mutex_lock(&s_pool.lock);
+	for (int i = 0; i < n; i++)
+		while (stages[i].queued && !stages[i].done)
+			pthread_cond_wait(&s_pool.done, &s_pool.lock);
+	pthread_mutex_unlock(&s_pool.lock);
 }
 
 /* Makes the pipes between stages: stage i writes into the pipe stage i+1 reads. */
@@ -179,24 +256,17 @@ static int s_run_pipeline(sh_shell *sh, const sh_pipeline *pl)
 	}
 	if (rc == 0)
 		rc = s_plumb(sh, stages, n);
-	for (int i = 0; rc == 0 && i < n; i++) {
-		if (n == 1) {
-			s_stage_run(&stages[i]);
-		} else if (pthread_create(&stages[i].thread, NULL, s_stage_thread, &stages[i]) ==
-		           0) {
-			stages[i].threaded = true;
-		} else {
-			s_stage_run(&stages[i]); /* no thread: in order, as far as pipes hold */
-		}
-	}
+	if (rc == 0 && n == 1)
+		s_stage_run(&stages[0]);
+	else if (rc == 0 && (rc = s_pool_start(stages, n)) < 0)
+		fprintf(stderr, "sh: no thread for a pipeline stage: %s\n", strerror(-rc));
+	for (int i = 0; rc != 0 && i < n; i++)
+		if (!stages[i].queued)
+			s_stage_close(&stages[i]); /* the others see the end of their pipes */
+	s_pool_wait(stages, n);
 	int status = rc == 0 ? 0 : 1;
-	for (int i = 0; i < n; i++) {
-		if (stages[i].threaded)
-			pthread_join(stages[i].thread, NULL);
-		if (rc != 0)
-			s_stage_close(&stages[i]);
+	for (int i = 0; i < n; i++)
 		s_free_argv(stages[i].argv);
-	}
 	if (rc == 0)
 		status = stages[n - 1].status;
 	free(stages);

@@ -233,6 +233,24 @@ static void test_pipes_and_redirections(void **state)
 	PASSED();
 }
 
+/* Many pipelines in one shell: stage threads are reused, so the connections and descriptors
+ * the transport keeps per thread do not pile up (400 x 3 threads would pass 1024 of them). */
+static void test_many_pipelines(void **state)
+{
+	fscluster *f = *state;
+	size_t n = 400;
+	char *script = malloc(n * 32), *want = malloc(n * 4 + 1);
+	script[0] = want[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		strcat(script, "echo x | cat | wc -c\n");
+		strcat(want, "2\n");
+	}
+	s_expect(f, script, 0, want, "");
+	free(script);
+	free(want);
+	PASSED();
+}
+
 static void test_system(void **state)
 {
 	fscluster *f = *state;
@@ -410,6 +428,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_files_and_dirs, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_errors_and_status, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_pipes_and_redirections, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_many_pipelines, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_system, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_stdin_script, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_host_copies, test_setup, test_teardown),
