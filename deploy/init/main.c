@@ -463,6 +463,9 @@ static int s_run_up(void)
 	}
 	argv[n] = NULL;
 	setenv("HOME", "/", 1);
+	/* etcd is a Go program: under TCG its garbage collector's work is dear; the VM has
+	 * memory to spare for a short-lived member */
+	setenv("GOGC", "400", 1);
 	int st = s_run(argv);
 	if (st != 0)
 		s_stage("up", "failed: plexus up exited with %d (logs in %s/logs)", st, UP_STATE);

@@ -543,11 +543,14 @@ static void test_up_qemu(void **state)
 	static char out[1 << 20];
 	size_t len = 0;
 	out[0] = '\0';
-	int r = s_pty_wait(master, out, sizeof out, &len, "plexus:/$ ", 900000);
+	int r = s_pty_wait(master, out, sizeof out, &len, "plexus-boot: ready: ", 900000);
+	if (r == 0 && !strstr(out, "plexus-boot: ready: plexus up done"))
+		r = -EIO; /* plexus up failed inside: its message is on the console */
+	if (r == 0)
+		r = s_pty_wait(master, out, sizeof out, &len, "plexus:/$ ", 120000);
 	if (r != 0)
 		print_error("--- terminal ---\n%s\n", out);
 	assert_int_equal(r, 0);
-	assert_non_null(strstr(out, "plexus-boot: ready: plexus up done"));
 	assert_non_null(strstr(out, "Plexus is up inside this VM"));
 	const char *cmd = "echo up    qemu-ok\r";
 	assert_true(write(master, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
