@@ -116,16 +116,14 @@ static int s_start(plexus *self, const plexus_opts *opts, const char *node)
 		return errno ? -errno : -ENOMEM;
 	self->chunk_max = PLEXUS__CHUNK_MAX;
 	plexus__set_chunk_max(self, PLEXUS__CHUNK_MAX);
-	if (!(self->lease = plx_lease_new(self->etcd, PLEXUS__LEASE_TTL)))
-		return s_etcd_errno(-errno);
-	int rc = s_endpoint(self, node);
-	if (rc < 0)
-		return rc;
 	if (!(self->cache = plx_epcache_new(self->etcd, self->cluster, self->ctx)))
 		return s_etcd_errno(-errno);
 	if (plx_route_lookup(self->ctx, self->vfs, NULL, NULL, 0) < 0)
-		return -EHOSTDOWN; /* no VFS record */
-	return s_publish(self, node);
+		return -EHOSTDOWN; /* no VFS record: nothing of ours is written */
+	if (!(self->lease = plx_lease_new(self->etcd, PLEXUS__LEASE_TTL)))
+		return s_etcd_errno(-errno);
+	int rc = s_endpoint(self, node);
+	return rc < 0 ? rc : s_publish(self, node);
 }
 
 plexus *plexus_connect(const plexus_opts *opts)
@@ -160,9 +158,11 @@ plexus *plexus_connect(const plexus_opts *opts)
 /* Forgets the label's generation counter too: nobody else ever uses the label. */
 static void s_withdraw(plexus *self)
 {
-	if (!self->published)
+	if (!self->generation)
 		return;
-	(void)plx_endpoint_withdraw(self->etcd, self->cluster, self->label, self->generation);
+	if (self->published)
+		(void)plx_endpoint_withdraw(self->etcd, self->cluster, self->label,
+		                            self->generation);
 	char key[256];
 	snprintf(key, sizeof key, "/plexus/%s/gen/%s", self->cluster, self->label);
 	(void)plx_etcd_delete(self->etcd, key, false);

@@ -359,6 +359,23 @@ static int s_per_test_teardown(void **state)
 	return 0;
 }
 
+/* How many gen/ and ep/ keys of clients (labels c-...) the cluster holds. */
+static int s_client_keys(void)
+{
+	int total = 0;
+	const char *kinds[] = {"gen", "ep"};
+	for (int i = 0; i < 2; i++) {
+		char prefix[128];
+		snprintf(prefix, sizeof prefix, "/plexus/%s/%s/c-", s_cluster, kinds[i]);
+		plx_kvs *kvs = NULL;
+		int n = plx_etcd_range(s_etcd, prefix, &kvs);
+		assert_true(n >= 0);
+		total += n;
+		plx_kvs_free(&kvs);
+	}
+	return total;
+}
+
 static void test_connect_registers_and_publishes(void **state)
 {
 	(void)state;
@@ -388,7 +405,8 @@ static void test_connect_registers_and_publishes(void **state)
 	assert_null(px);
 	assert_true(s_peer.exited);
 	assert_int_equal(plx_endpoint_lookup(s_etcd, s_cluster, label, &rec), -ENOENT);
-	plexus_disconnect(&px); /* NULL is accepted */
+	assert_int_equal(s_client_keys(), 0); /* the generation counters went too */
+	plexus_disconnect(&px);               /* NULL is accepted */
 }
 
 static void test_connect_without_vfs(void **state)
@@ -402,7 +420,8 @@ static void test_connect_without_vfs(void **state)
 	errno = 0;
 	assert_null(plexus_connect(&opts));
 	assert_int_equal(errno, EHOSTDOWN);
-	opts.etcd = "http://127.0.0.1:9"; /* nothing listens */
+	assert_int_equal(s_client_keys(), 0); /* nothing written for a client that never was */
+	opts.etcd = "http://127.0.0.1:9";     /* nothing listens */
 	opts.vfs = s_peer.label;
 	assert_null(plexus_connect(&opts));
 	assert_int_equal(errno, ECONNREFUSED);
