@@ -8,7 +8,11 @@
  * A call is one plx_sendrec from the calling thread on the handle's endpoint: the transport
  * gives each thread its own connection, so threads never wait for one another here. A reply's
  * status is VFS's answer (0 or the call's negated errno); without a reply the transport's
- * error is mapped to the errno plexus.h promises.
+ * error is mapped to the errno plexus.h promises. A VFS that answers -ESRCH no longer knows
+ * the process (it restarted, or dropped the process when its record vanished): the handle
+ * writes its record again (on a new lease if the old one lapsed), registers again and sends
+ * the call once more, so path calls go on while the descriptors
+ * the old VFS held are gone (EBADF).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +36,14 @@ static int64_t s_errno(int rc)
 	}
 }
 
+/* True when an -ESRCH answer to type should make the handle register again: VFS restarted
+ * (or dropped the process) and knows it no more. */
+static bool s_may_register(const plexus *self, uint32_t type)
+{
+	return self->registered && type != PLEXUS__VFS_TYPE__VFS_REGISTER &&
+	       type != PLEXUS__VFS_TYPE__VFS_EXIT;
+}
+
 int64_t plexus__call(plexus *self, uint32_t type, const ProtobufCMessage *body, const void *data,
                      size_t size, int timeout_ms, plexus__answer *ans)
 {
@@ -43,6 +55,10 @@ int64_t plexus__call(plexus *self, uint32_t type, const ProtobufCMessage *body, 
 	snprintf(req.dst.label, sizeof req.dst.label, "%s", self->vfs);
 	plx_msg *msg = NULL;
 	int rc = plx_sendrec(self->ep, &req, &msg, timeout_ms);
+	if (rc == -ESRCH && msg && s_may_register(self, type) && plexus__rejoin(self) == 0) {
+		plx_msg_destroy(&msg); /* VFS had forgotten the process and did nothing: again */
+		rc = plx_sendrec(self->ep, &req, &msg, timeout_ms);
+	}
 	if (rc < 0) {
 		plx_msg_destroy(&msg);
 		return s_errno(rc);

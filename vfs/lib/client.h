@@ -2,13 +2,14 @@
  * client.h — libplexus's inside: the handle, the one call path every system call takes to
  * VFS, and the conversions from VFS's answers to POSIX structures.
  *
- * Entry points: plexus__call, plexus__answer_free, plexus__fail, plexus__check_path,
- * plexus__stat_from, plexus__statvfs_from, plexus__times_to, plexus__set_chunk_max,
- * plexus__chunk_max, plexus__label.
+ * Entry points: plexus__call, plexus__answer_free, plexus__register, plexus__rejoin, plexus__fail,
+ * plexus__check_path, plexus__stat_from, plexus__statvfs_from, plexus__times_to,
+ * plexus__set_chunk_max, plexus__chunk_max, plexus__label.
  */
 #ifndef PLEXUS_CLIENT_H
 #define PLEXUS_CLIENT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,11 +35,14 @@ struct plexus {
 	char cluster[64];
 	char vfs[PLX_LABEL_MAX];
 	char label[PLX_LABEL_MAX];
+	char node[PLX_NODE_MAX];
+	char name[64];
 	uint64_t generation;
 	bool published;
 	bool registered;
 	int timeout_ms;
 	size_t chunk_max;
+	pthread_mutex_t rejoin_lock; /* one plexus__rejoin at a time */
 };
 
 /* What VFS answered: the message (owns the data frame) and its unpacked VfsReply. */
@@ -55,6 +59,12 @@ typedef struct plexus__answer {
 int64_t plexus__call(plexus *self, uint32_t type, const ProtobufCMessage *body, const void *data,
                      size_t size, int timeout_ms, plexus__answer *ans);
 void plexus__answer_free(plexus__answer *ans);
+/* VFS_REGISTER with the process's credentials (again, when VFS forgot the process). Returns
+ * 0 or a negative errno. */
+int plexus__register(plexus *self);
+/* When VFS has forgotten the process: a new lease if the old one lapsed, the endpoint record
+ * written again, VFS_REGISTER. Returns 0 or a negative errno. */
+int plexus__rejoin(plexus *self);
 /* Sets errno to -rc and returns -1: the POSIX way out of a failed call. */
 int plexus__fail(int64_t rc);
 /* 0 for a usable path, -EFAULT (NULL) or -ENAMETOOLONG. */

@@ -8,9 +8,11 @@
  * made), the next generation of that label, an endpoint bound on tcp, and its record
  * ep/<label> on a lease of the handle's own, so that VFS forgets the client when the process
  * or its node dies. The endpoint cache keeps VFS's route current, so a call pending on a VFS
- * that died fails at once. Then VFS_REGISTER tells VFS the process's credentials.
+ * that died fails at once. Then VFS_REGISTER tells VFS the process's credentials (and again
+ * whenever VFS answers that it does not know the process: call.c).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -80,8 +82,28 @@ static int s_publish(plexus *self, const char *node)
 	return s_etcd_errno(rc);
 }
 
-/* VFS_REGISTER with the process's credentials. */
-static int s_register(plexus *self, const char *node, const char *name)
+int plexus__rejoin(plexus *self)
+{
+	pthread_mutex_lock(&self->rejoin_lock);
+	int rc = 0;
+	if (!plx_lease_alive(self->lease)) { /* it lapsed while etcd was out of reach */
+		plx_lease *lease = plx_lease_new(self->etcd, PLEXUS__LEASE_TTL);
+		if (lease) {
+			plx_lease_destroy(&self->lease, false);
+			self->lease = lease;
+		} else {
+			rc = s_etcd_errno(-errno);
+		}
+	}
+	if (rc == 0)
+		rc = s_publish(self, self->node);
+	if (rc == 0)
+		rc = plexus__register(self);
+	pthread_mutex_unlock(&self->rejoin_lock);
+	return rc;
+}
+
+int plexus__register(plexus *self)
 {
 	gid_t groups[256];
 	int ngroups = getgroups(256, groups);
@@ -92,8 +114,8 @@ static int s_register(plexus *self, const char *node, const char *name)
 	umask(mask);
 	Plexus__VfsRegister reg = PLEXUS__VFS_REGISTER__INIT;
 	reg.pid = (uint32_t)getpid();
-	reg.node = (char *)node;
-	reg.name = (char *)name;
+	reg.node = self->node;
+	reg.name = self->name;
 	reg.uid = geteuid();
 	reg.gid = getegid();
 	reg.ruid = getuid();
@@ -136,6 +158,7 @@ plexus *plexus_connect(const plexus_opts *opts)
 	plexus *self = calloc(1, sizeof *self);
 	if (!self)
 		return NULL;
+	pthread_mutex_init(&self->rejoin_lock, NULL);
 	snprintf(self->cluster, sizeof self->cluster, "%s",
 	         s_or(opts->cluster, "PLEXUS_CLUSTER", "default"));
 	snprintf(self->vfs, sizeof self->vfs, "%s", s_or(opts->vfs, NULL, "vfs"));
@@ -144,9 +167,11 @@ plexus *plexus_connect(const plexus_opts *opts)
 	gethostname(host, sizeof host - 1);
 	const char *node = s_or(opts->node, "PLEXUS_NODE", host);
 	const char *name = s_or(opts->name, NULL, program_invocation_short_name);
+	snprintf(self->node, sizeof self->node, "%s", node);
+	snprintf(self->name, sizeof self->name, "%s", name);
 	int rc = s_start(self, opts, node);
 	if (rc == 0)
-		rc = s_register(self, node, name);
+		rc = plexus__register(self);
 	if (rc < 0) {
 		plexus_disconnect(&self);
 		errno = -rc;
@@ -183,6 +208,7 @@ void plexus_disconnect(plexus **self_p)
 	plx_ep_destroy(&self->ep);
 	plx_etcd_destroy(&self->etcd);
 	plx_ctx_destroy(&self->ctx);
+	pthread_mutex_destroy(&self->rejoin_lock);
 	free(self);
 	*self_p = NULL;
 }

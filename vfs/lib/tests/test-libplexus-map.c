@@ -4,7 +4,8 @@
  * registry and its VFS_REGISTER, how POSIX arguments become VfsPath/VfsFd fields and answers
  * become results, reads and writes split under the chunk size (and a read that does not go on
  * past a pipe's first chunk), statuses and transport failures as errno (VFS's errno,
- * ETIMEDOUT, EHOSTDOWN, EPROTO), and VFS_EXIT with the record withdrawn on disconnect.
+ * ETIMEDOUT, EHOSTDOWN, EPROTO), registering again when VFS has forgotten the process, and
+ * VFS_EXIT with the record withdrawn on disconnect.
  * The calls against the real plexus-vfs are test-libplexus's.
  */
 #include <errno.h>
@@ -50,6 +51,9 @@ typedef struct peer {
 	bool pipe;   /* FSTAT says a pipe */
 	int dir_pos; /* GETDENTS: entries handed out */
 	bool exited;
+	int registers; /* VFS_REGISTERs seen */
+	int forget;    /* answer this many calls -ESRCH, as a VFS that lost the process */
+	bool no_entry; /* answer VFS_REGISTER -ESRCH too */
 } peer;
 
 static plx_etcdh *s_h;
@@ -162,6 +166,14 @@ static int s_answer(peer *p, plx_call *call)
 	Plexus__FsAttr attr = PLEXUS__FS_ATTR__INIT;
 	Plexus__FsStatvfs sv = PLEXUS__FS_STATVFS__INIT;
 	int32_t fds[2] = {4, 5};
+	if (call->msg->type == PLEXUS__VFS_TYPE__VFS_REGISTER) {
+		p->registers++;
+		return p->no_entry ? -ESRCH : 0;
+	}
+	if (p->forget > 0) {
+		p->forget--;
+		return -ESRCH;
+	}
 	switch (call->msg->type) {
 	case PLEXUS__VFS_TYPE__VFS_EXIT:
 		p->exited = true;
@@ -603,6 +615,29 @@ static void test_directories(void **state)
 	plexus_disconnect(&px);
 }
 
+/* A VFS that no longer knows the process (it restarted): the handle registers again and the
+ * call goes through; a VFS that refuses the registration too gets no loop. */
+static void test_registers_again(void **state)
+{
+	(void)state;
+	plexus *px = s_connect(0);
+	assert_int_equal(s_peer.registers, 1);
+	s_peer.forget = 1;
+	struct stat st;
+	assert_int_equal(plexus_stat(px, "/f", &st), 0);
+	assert_int_equal(s_peer.registers, 2);
+	assert_int_equal(s_peer.type, PLEXUS__VFS_TYPE__VFS_STAT);
+	assert_int_equal(st.st_ino, 42);
+	s_peer.forget = 5;
+	s_peer.no_entry = true;
+	assert_int_equal(plexus_stat(px, "/f", &st), -1);
+	assert_int_equal(errno, ESRCH);
+	assert_int_equal(s_peer.registers, 3); /* one try, no loop */
+	s_peer.forget = 0;
+	s_peer.no_entry = false;
+	plexus_disconnect(&px);
+}
+
 static void test_transport_errors(void **state)
 {
 	(void)state;
@@ -646,6 +681,8 @@ int main(void)
 	                                    s_per_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_chunked_io, s_per_test_setup, s_per_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_directories, s_per_test_setup,
+	                                    s_per_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_registers_again, s_per_test_setup,
 	                                    s_per_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_transport_errors, s_per_test_setup,
 	                                    s_per_test_teardown),

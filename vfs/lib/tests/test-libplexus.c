@@ -6,8 +6,8 @@
  * Every call of plexus.h once on its way to success and on its errno paths; reads and writes
  * larger than a chunk; 8 threads on one handle at once; two handles that VFS sees as two
  * processes (descriptors, working directories, umasks of their own, both in plexus_ps); a
- * client process killed with SIGKILL that VFS forgets once its lease ends; calls failing with
- * EHOSTDOWN once VFS is gone.
+ * client process killed with SIGKILL that VFS forgets once its lease ends; a handle VFS forgot
+ * (its record gone) that comes back by itself; calls failing with EHOSTDOWN once VFS is gone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -619,6 +619,45 @@ static void test_dead_process_forgotten(void **state)
 	PASSED();
 }
 
+/* VFS forgets the process (its record vanished, as when the lease lapses while etcd is out of
+ * reach): the handle writes its record again and registers again by itself; path calls go
+ * on, the old descriptors are gone. */
+static void test_forgotten_handle_rejoins(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "survivor"), *watch = s_connect(f, "watch");
+	s_put(px, "/before", "kept");
+	int fd = plexus_open(px, "/before", O_RDONLY);
+	assert_true(fd >= 0);
+	uint64_t gen;
+	const char *label = plexus__label(px, &gen);
+	assert_int_equal(plx_endpoint_withdraw(f->d->etcd, f->d->cluster, label, gen), 0);
+	plexus_proc *p;
+	size_t n;
+	bool gone = false;
+	for (int64_t end = s_now_ms() + 20000; !gone && s_now_ms() < end;) {
+		assert_int_equal(plexus_ps(watch, &p, &n), 0);
+		gone = s_find(p, n, "survivor") == NULL;
+		plexus_ps_free(p, n);
+		if (!gone)
+			usleep(50 * 1000);
+	}
+	assert_true(gone);
+	struct stat st;
+	assert_int_equal(plexus_stat(px, "/before", &st), 0);
+	assert_int_equal(st.st_size, 4);
+	char c;
+	assert_errno(plexus_read(px, fd, &c, 1), EBADF);
+	assert_int_equal(plexus_ps(watch, &p, &n), 0);
+	assert_non_null(s_find(p, n, "survivor"));
+	plexus_ps_free(p, n);
+	plx_endpoint_rec rec;
+	assert_int_equal(plx_endpoint_lookup(f->d->etcd, f->d->cluster, label, &rec), 0);
+	plexus_disconnect(&watch);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* Last: VFS stops; a handle's calls fail with EHOSTDOWN, new handles cannot connect. */
 static void test_vfs_gone(void **state)
 {
@@ -658,6 +697,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_threads_one_handle, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_dead_process_forgotten, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_forgotten_handle_rejoins, test_setup,
+	                                    test_teardown),
 	    cmocka_unit_test_setup_teardown(test_vfs_gone, test_setup, test_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
