@@ -47,9 +47,11 @@ struct vfs_selector;
 
 typedef struct vfs_driver {
 	char label[PLX_LABEL_MAX];
-	uint64_t gen;            /* the generation last seen alive (0: never) */
-	bool announced_blk;      /* drv.blk.<label> seen */
-	bool announced_chr;      /* drv.chr.<label> seen */
+	uint64_t gen;       /* the generation last seen alive (0: never) */
+	bool announced_blk; /* drv.blk.<label> seen */
+	bool announced_chr; /* drv.chr.<label> seen */
+	bool reopen;        /* --dmap MAJOR=LABEL,reopen: its character files reopen on a restart */
+	bool reopen_owed;   /* events.c: a generation died, the next one gets the reopen */
 	pthread_mutex_t mutex;   /* serialises requests to a synchronous (block) driver */
 	uint32_t blk_opens[256]; /* per minor: block special files VFS has open on it */
 } vfs_driver;
@@ -85,8 +87,9 @@ typedef struct vfs_chr_open {
 	vfs_driver *drv;
 	uint64_t gen; /* the driver generation it was opened on */
 	uint32_t minor;
-	bool invalid; /* the driver died: I/O answers -EIO at once */
-	int refs;     /* the filp's + one per request in flight (devs->lock) */
+	uint32_t access; /* the CDEV_OPEN access bits, for a reopen */
+	bool invalid;    /* the driver died: I/O answers -EIO at once */
+	int refs;        /* the filp's + one per request in flight (devs->lock) */
 	struct vfs_chr_open *next;
 } vfs_chr_open;
 
@@ -146,6 +149,11 @@ uint64_t vfs_selector_id(const struct vfs_selector *sel);
 /* The character driver drv's generation gen died (or was replaced): invalid files, parked
  * requests answered -EIO, selects woken. Runs on the events worker. */
 void vfs_gc_driver_down(vfs *v, vfs_driver *drv, uint64_t gen);
+
+/* Reopens on generation gen the files of a driver flagged reopen that its death invalidated
+ * (CDEV_OPEN with their access bits); they work again. Runs on the events worker. Returns
+ * how many failed. */
+int vfs_gc_reopen(vfs *v, vfs_driver *drv, uint64_t gen);
 
 /* ---- recovery.c ---- */
 

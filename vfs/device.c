@@ -253,6 +253,7 @@ static int s_chr_open(vfs_req *req, vfs_filp *filp, int oflags)
 	msg.access = (acc != O_WRONLY ? PLEXUS__CDEV_ACCESS__CDEV_R_BIT : 0) |
 	             (acc != O_RDONLY ? PLEXUS__CDEV_ACCESS__CDEV_W_BIT : 0) |
 	             (oflags & O_NOCTTY ? PLEXUS__CDEV_ACCESS__CDEV_NOCTTY : 0);
+	co->access = msg.access;
 	int rc = vfs_cdev_send(v, drv, PLEXUS__CDEV_TYPE__CDEV_OPEN, &msg.base, NULL, 0,
 	                       s_chr_open_done, o);
 	if (rc < 0) {

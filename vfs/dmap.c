@@ -5,7 +5,8 @@
  * Entry points: vfs_devs_of, vfs_dev_option, vfs_dev_usage, vfs_dmap_block, vfs_dmap_driver,
  * vfs_driver_find.
  *
- * --dmap MAJOR=LABEL maps a major number (0..255) to a driver label; the kind (block or
+ * --dmap MAJOR=LABEL[,reopen] maps a major number (0..255) to a driver label (reopen: its
+ * character files are reopened on its next generation, gc.c); the kind (block or
  * character) is the special file's, and the driver announces which it serves (drv.blk.<label>,
  * drv.chr.<label>). Majors that name one label share one vfs_driver and its mutex. --pfs LABEL
  * names the pipe file server (default "pfs").
@@ -87,15 +88,26 @@ int vfs_dev_option(vfs *v, const char *name, const char *value, char *err, size_
 	}
 	if (strcmp(name, "dmap") != 0)
 		return -ENOENT;
-	char *end;
+	char *end, label[PLX_LABEL_MAX];
 	unsigned long maj = strtoul(value, &end, 10);
-	const char *label = end + 1;
-	if (end == value || *end != '=' || maj >= VFS_MAJORS_MAX || !*label ||
-	    strlen(label) >= PLX_LABEL_MAX || strchr(label, '/')) {
-		snprintf(err, size, "bad --dmap '%s': want MAJOR=LABEL, MAJOR 0..255", value);
+	const char *comma = strchr(value, ',');
+	size_t len = comma ? (size_t)(comma - end - 1) : strlen(end + (*end ? 1 : 0));
+	bool reopen = comma && strcmp(comma, ",reopen") == 0;
+	if (end == value || *end != '=' || maj >= VFS_MAJORS_MAX || len == 0 ||
+	    len >= PLX_LABEL_MAX || (comma && !reopen)) {
+		snprintf(err, size, "bad --dmap '%s': want MAJOR=LABEL[,reopen], MAJOR 0..255",
+		         value);
+		return -EINVAL;
+	}
+	memcpy(label, end + 1, len);
+	label[len] = '\0';
+	if (strchr(label, '/')) {
+		snprintf(err, size, "bad --dmap '%s': a label has no '/'", value);
 		return -EINVAL;
 	}
 	int rc = s_map(d, (unsigned)maj, label);
+	if (rc == 0 && reopen)
+		d->drivers[d->major[maj] - 1].reopen = true;
 	if (rc < 0)
 		snprintf(err, size, "--dmap '%s': more than %d drivers", value, VFS_DRIVERS_MAX);
 	return rc;

@@ -72,8 +72,15 @@ static void s_driver_round(vfs *v, vfs_driver *drv, bool *recover)
 		vfs_cdevs_fail(v, drv, dead, -EIO);
 		vfs_gc_driver_down(v, drv, dead);
 		*recover = drv->announced_blk || s_mounted_on(v, drv) || *recover;
+		drv->reopen_owed = drv->reopen;
 	}
 	drv->gen = now;
+	if (now != 0 && drv->reopen_owed) {
+		drv->reopen_owed = false;
+		int failed = vfs_gc_reopen(v, drv, now);
+		fprintf(stderr, "plexus-vfs: driver %s/%llu: files reopened (%d failed)\n",
+		        drv->label, (unsigned long long)now, failed);
+	}
 	if (now != 0 && *recover) {
 		int rc = vfs_recover_block(v, drv, now);
 		fprintf(stderr,

@@ -73,7 +73,7 @@ static void s_argv(fscluster *f, fscluster_svc s, char **argv)
 	static const char *const mfs[] = {PLEXUS_MFS_BIN, NULL};
 	/* VFS: the device map and the root file system (mfs on disk minor 0). */
 	static const char *const vfs[] = {
-	    PLEXUS_VFS_BIN, "--dmap", "3=disk", "--dmap", "4=tty",      "--dmap", "5=log",
+	    PLEXUS_VFS_BIN, "--dmap", "3=disk", "--dmap", "4=tty",      "--dmap", "5=log,reopen",
 	    "--pfs",        "pfs",    "--root", "mfs",    "--root-dev", "disk:0", NULL};
 	int n = 0;
 	switch (s) {

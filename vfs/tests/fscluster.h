@@ -19,7 +19,8 @@
  *   node 3: the block driver ("disk": plexus-vdisk over an image made by `mkfs.minix -3` in
  *           the run directory) and the tty driver ("tty")
  * Device numbers VFS maps (--dmap MAJOR=LABEL): FSC_MAJOR_DISK (3) the disk, FSC_MAJOR_TTY (4)
- * the tty, FSC_MAJOR_LOG (5) the log. The root file system is mfs on disk minor 0.
+ * the tty, FSC_MAJOR_LOG (5) the log (mapped ",reopen": its files are reopened on a restarted
+ * log driver). The root file system is mfs on disk minor 0.
  *
  * A client (fsclient) is what a process with libplexus is: an endpoint of its own, bound on
  * node 0, whose ep/<label> record hangs on a lease of its own, registered with VFS

@@ -38,8 +38,8 @@
 
 static const fscluster_opts s_opts = {
     .cluster = "vfstty",
-    .services = (1u << FSCLUSTER_DISK) | (1u << FSCLUSTER_TTY) | (1u << FSCLUSTER_PFS) |
-                (1u << FSCLUSTER_MFS) | (1u << FSCLUSTER_VFS),
+    .services = (1u << FSCLUSTER_DISK) | (1u << FSCLUSTER_TTY) | (1u << FSCLUSTER_LOG) |
+                (1u << FSCLUSTER_PFS) | (1u << FSCLUSTER_MFS) | (1u << FSCLUSTER_VFS),
 };
 
 static int s_setup(void **state)
@@ -238,6 +238,40 @@ static void test_dead_reader_cancelled(void **state)
 	f->passed = true;
 }
 
+/* The log is mapped ",reopen": a file open on it when it dies fails -EIO until the next
+ * generation is up, then VFS has opened it there again and it works without a new open. */
+static void test_log_reopened(void **state)
+{
+	fscluster *f = *state;
+	fsclient *a = fsclient_new(f, "a");
+	int rc = fsc_mknod(a, "/log", S_IFCHR | 0666, makedev(FSC_MAJOR_LOG, 0));
+	assert_true(rc == 0 || rc == -EEXIST);
+	int fd = fsc_open(a, "/log", O_WRONLY, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fsc_write(a, fd, "before\n", 7, S_LONG_MS), 7);
+	fscluster_kill(f, FSCLUSTER_LOG, SIGKILL);
+	/* Once VFS has seen the death: -EIO (it has when the record is gone). */
+	for (int64_t end = drvcluster_now_ms() + FSC_WAIT_MS; drvcluster_now_ms() < end;
+	     usleep(20 * 1000))
+		if (fsc_write(a, fd, "x\n", 2, S_LONG_MS) == -EIO)
+			break;
+	assert_int_equal(fsc_write(a, fd, "x\n", 2, S_LONG_MS), -EIO);
+	fscluster_start(f, FSCLUSTER_LOG, "restart");
+	int64_t n = -1;
+	for (int64_t end = drvcluster_now_ms() + FSC_WAIT_MS; drvcluster_now_ms() < end;
+	     usleep(50 * 1000))
+		if ((n = fsc_write(a, fd, "after\n", 6, S_LONG_MS)) == 6)
+			break;
+	assert_int_equal(n, 6);
+	char *log = fscluster_log(f, FSCLUSTER_VFS);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "files reopened (0 failed)"));
+	free(log);
+	assert_int_equal(fsc_close(a, fd), 0);
+	fsclient_destroy(&a, true);
+	f->passed = true;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +280,7 @@ int main(void)
 	                                    fscluster_teardown),
 	    cmocka_unit_test_setup_teardown(test_dead_reader_cancelled, s_setup,
 	                                    fscluster_teardown),
+	    cmocka_unit_test_setup_teardown(test_log_reopened, s_setup, fscluster_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
