@@ -39,7 +39,12 @@
 #define S_FSYNC_EVERY (8 * S_MIB)
 #define S_CALL_MS     120000 /* a write or fsync that spans the driver's restart */
 
+/* A file server call may span the driver's restart and MFS's retries (slow under ASan on a
+ * loaded machine): VFS waits for it as long as the client does. */
+static const char *const s_vfs_args[] = {"--fs-timeout", "120000", NULL};
+
 static const fscluster_opts s_opts = {
+    .vfs_args = s_vfs_args,
     .cluster = "vfsrec",
     .services = (1u << FSCLUSTER_DISK) | (1u << FSCLUSTER_PFS) | (1u << FSCLUSTER_MFS) |
                 (1u << FSCLUSTER_VFS),
