@@ -98,7 +98,7 @@ static int s_spawn(s_boot *b, const char *name, char *const argv[], pid_t *pid)
 }
 
 /* Starts etcd on 127.0.0.1 and waits until it answers. */
-static int s_etcd(s_boot *b)
+static int s_etcd_try(s_boot *b, bool last)
 {
 	char bin[PATH_MAX], data[PATH_MAX + 8], url[64], peer[64], cluster[96], token[64];
 	const char *env = getenv("PLEXUS_ETCD_BIN");
@@ -121,6 +121,7 @@ static int s_etcd(s_boot *b)
 	snprintf(cluster, sizeof cluster, "plexus=%s", peer);
 	snprintf(token, sizeof token, "plexus-up-%d-%lld", (int)getpid(), (long long)up_now_ms());
 	snprintf(data, sizeof data, "%s/etcd", b->st->dir);
+	up_rmtree(data); /* a fresh etcd at every boot */
 	char *const argv[] = {bin,      "--name",
 	                      "plexus", "--data-dir",
 	                      data,     "--listen-client-urls",
@@ -152,17 +153,33 @@ static int s_etcd(s_boot *b)
 		if (rc >= 0)
 			break;
 		int status;
-		if (up_reap(pid, &status))
+		if (up_reap(pid, &status) && !last) { /* its port was taken meanwhile? */
+			plx_etcd_destroy(&b->etcd);
+			b->st->nprocs--; /* it was the last one recorded */
+			up_state_save(b->st);
+			return -EAGAIN;
+		}
+		if (up_reap(pid, &status) || kill(pid, 0) < 0)
 			return s_fail(b, EX_UNAVAILABLE, "etcd",
-			              "etcd on %s (127.0.0.1) exited before it answered", url);
+			              "etcd (%s) on this host exited before it answered", url);
 		if (up_mono_ms() > deadline)
 			return s_fail(b, EX_UNAVAILABLE, "etcd",
 			              "etcd on %s did not answer within %d ms", url,
 			              b->o->timeout_ms);
 		s_sleep_ms(UP_POLL_MS);
 	}
-	s_step(b, "etcd", "local", 0);
+	s_step(b, "etcd", b->o->nodes ? "host" : "local", 0);
 	return 0;
+}
+
+/* Starts etcd; on a port picked here, a start that fails at once (another program took the
+ * port between the pick and etcd's bind) is tried again on new ports, twice. */
+static int s_etcd(s_boot *b)
+{
+	int code = -EAGAIN;
+	for (int attempt = 0; code == -EAGAIN; attempt++)
+		code = s_etcd_try(b, b->o->port > 0 || attempt == 2);
+	return code;
 }
 
 /* Runs argv (a path) to completion with its output in logs/NAME.log. Returns its exit

@@ -3,7 +3,7 @@
  * their services), etcd, network namespaces; then etcd's data and the state file go. The
  * logs and the data disk image stay.
  *
- * Entry points: up_teardown.
+ * Entry points: up_teardown, up_rmtree.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -110,6 +110,11 @@ static int s_remove_one(const char *path, const struct stat *sb, int flag, struc
 	return 0;
 }
 
+void up_rmtree(const char *path)
+{
+	nftw(path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int up_teardown(up_state *st, FILE *out)
 {
 	int rc = 0;
@@ -128,7 +133,7 @@ int up_teardown(up_state *st, FILE *out)
 		return rc;
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s/etcd", st->dir);
-	nftw(path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	up_rmtree(path);
 	snprintf(path, sizeof path, "%s/cluster.ini", st->dir);
 	unlink(path);
 	snprintf(path, sizeof path, "%s/state", st->dir);

@@ -8,7 +8,7 @@
  *   spawn.c:   up_find_program, up_free_port, up_spawn, up_reap, up_log_tail, up_now_ms
  *   cluster.c: up_cluster_write
  *   boot.c:    up_boot, up_svc_get, up_print_status
- *   down.c:    up_teardown
+ *   down.c:    up_teardown, up_rmtree
  *   tour.c:    up_mount_data, up_tour
  *   netns.c:   up_net_create, up_net_destroy
  *
@@ -141,6 +141,8 @@ int up_teardown(up_state *st, FILE *out);
 /* Makes /data and mounts the data disk there (vdisk:0, served by mfs-data) through
  * libplexus. Returns a sysexits.h code. */
 int up_mount_data(const up_state *st);
+/* Removes the file or directory tree at path (what can be removed). */
+void up_rmtree(const char *path);
 /* The tour: a file under /data, the disk driver killed in the middle of a write, RS's
  * restart, the file checked. Returns a sysexits.h code. */
 int up_tour(const up_opts *opts, const up_state *st);
