@@ -89,7 +89,7 @@ static int64_t s_now_ms(void)
 
 /* Runs plexus sh (with -c script, or the script on standard input when stdin_script) on node
  * 0 and waits up to a minute. */
-static run s_sh_run(fscluster *f, const char *script, bool stdin_script)
+static run s_sh_exec(fscluster *f, const char *script, bool stdin_script, const char *file)
 {
 	char out[600], err[600], in[600];
 	snprintf(out, sizeof out, "%s/sh.out", f->d->dir);
@@ -121,6 +121,10 @@ static run s_sh_run(fscluster *f, const char *script, bool stdin_script)
 		                stdin_script ? NULL : "-c",
 		                (char *)script,
 		                NULL};
+		if (file) {
+			argv[8] = (char *)file;
+			argv[9] = NULL;
+		}
 		execv(PLEXUS_BIN, argv);
 		_exit(126);
 	}
@@ -137,6 +141,17 @@ static run s_sh_run(fscluster *f, const char *script, bool stdin_script)
 	run r = {.out = s_read_file(out), .err = s_read_file(err)};
 	r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	return r;
+}
+
+static run s_sh_run(fscluster *f, const char *script, bool stdin_script)
+{
+	return s_sh_exec(f, script, stdin_script, NULL);
+}
+
+/* plexus sh FILE */
+static run s_sh_file(fscluster *f, const char *file)
+{
+	return s_sh_exec(f, "", false, file);
 }
 
 static void s_free(run *r)
@@ -321,6 +336,17 @@ static void test_stdin_script(void **state)
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "from stdin\n/in\n"); /* no prompt */
 	assert_string_equal(r.err, "");
+	s_free(&r);
+	/* plexus sh FILE: the script from a host file */
+	char script[600];
+	snprintf(script, sizeof script, "%s/script.psh", f->d->dir);
+	FILE *out = fopen(script, "w");
+	fputs("# a script file\necho 'from a file' | wc -w\nls /nope\nexit 7\n", out);
+	fclose(out);
+	r = s_sh_file(f, script);
+	assert_int_equal(r.status, 7);
+	assert_string_equal(r.out, "3\n");
+	assert_string_equal(r.err, "ls: /nope: No such file or directory\n");
 	s_free(&r);
 	PASSED();
 }
