@@ -31,7 +31,7 @@ static int s_result(int64_t rc)
 int plexus_open(plexus *self, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) { /* O_TMPFILE has O_DIRECTORY */
 		va_list ap;
 		va_start(ap, flags);
 		mode = va_arg(ap, mode_t);

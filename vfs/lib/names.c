@@ -276,8 +276,10 @@ char *plexus_getcwd(plexus *self, char *buf, size_t size)
 	}
 	size_t need = strlen(ans.reply->text) + 1;
 	char *out = buf;
-	if (!buf) /* as glibc: a buffer of the size asked for, or of the size needed */
-		out = malloc(size > need ? size : need), size = size > need ? size : need;
+	if (!buf && size == 0) /* as glibc: a buffer of the size needed, or of the size asked */
+		size = need;
+	if (!buf)
+		out = malloc(size);
 	if (out && need <= size)
 		memcpy(out, ans.reply->text, need);
 	plexus__answer_free(&ans);
