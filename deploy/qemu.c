@@ -654,14 +654,14 @@ int plx_qcluster_fs_services(int nodes, char *out, size_t size)
 	int n = snprintf(
 	    out, size,
 	    "[service vdisk]\nprogram = /usr/bin/plexus-vdisk\nargs = --image /dev/vda\n"
-	    "node = vm%d\nheartbeat = 1s\nbackoff = 500ms\nmax_restarts = 0\n\n"
+	    "node = vm%d\nheartbeat = 5s\nbackoff = 500ms\nmax_restarts = 0\n\n"
 	    "[service mfs]\nprogram = /usr/bin/plexus-mfs\nargs = --driver-wait-ms 600000\n"
-	    "node = vm%d\nheartbeat = 1s\ndepends = vdisk\n\n"
-	    "[service pfs]\nprogram = /usr/bin/plexus-pfs\nnode = vm%d\nheartbeat = 1s\n\n"
+	    "node = vm%d\nheartbeat = 5s\ndepends = vdisk\n\n"
+	    "[service pfs]\nprogram = /usr/bin/plexus-pfs\nnode = vm%d\nheartbeat = 5s\n\n"
 	    "[service vfs]\nprogram = /usr/bin/plexus-vfs\n"
 	    "args = --root mfs --root-dev vdisk:0 --pfs pfs --dmap 3=vdisk --fs-timeout 600000 "
 	    "--wait 600\n"
-	    "node = vm%d\nheartbeat = 1s\ndepends = mfs, pfs\n",
+	    "node = vm%d\nheartbeat = 5s\ndepends = mfs, pfs\n",
 	    disk, mfs, vfs, vfs);
 	return n < 0 || (size_t)n >= size ? -ENOSPC : disk - 1;
 }
