@@ -148,6 +148,30 @@ static double s_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* True when VFS's own table has file server fs mounted. */
+static bool s_have(vfs *v, const char *fs)
+{
+	bool have = false;
+	pthread_mutex_lock(&v->lock);
+	for (int i = 0; i < VFS_MOUNT_MAX; i++)
+		if (v->mounts[i] && strcmp(v->mounts[i]->fs, fs) == 0)
+			have = true;
+	pthread_mutex_unlock(&v->lock);
+	return have;
+}
+
+/* A file server still mounted by a VFS instance that died: asks it to unmount (it refuses
+ * while that instance's clients' files are still referenced). Returns 0 or a negative errno. */
+static int s_take_over(vfs *v, const char *fs)
+{
+	plx_fs *client = plx_fs_new(v->ep, fs, v->fs_timeout_ms);
+	int rc = client ? plx_fs_unmount(client) : -ENOMEM;
+	plx_fs_destroy(&client);
+	fprintf(stderr, "plexus-vfs: %s was mounted by a previous instance; unmounting it: %s\n",
+	        fs, rc == 0 ? "done" : plx_strerror(rc));
+	return rc;
+}
+
 /* Mounts m (target NULL: the root), retrying while its file server has not appeared yet. */
 static int s_mount(vfs *v, const s_mount_opt *m, const char *target, int wait_s)
 {
@@ -158,9 +182,19 @@ static int s_mount(vfs *v, const s_mount_opt *m, const char *target, int wait_s)
 	if (m->driver[0])
 		snprintf(source, sizeof source, "%s:%u", m->driver, m->minor);
 	double deadline = s_now() + wait_s;
+	bool took_over = false;
 	for (;;) {
+		if (!took_over && s_have(v, m->fs))
+			return -EBUSY; /* named twice */
 		int rc = vfs_mount_fs(&req, m->fs, source, m->driver, m->minor, false, target);
-		if (rc != -PLX_EDEADSRCDST && rc != -ETIMEDOUT && rc != -ENXIO)
+		if (rc == -EBUSY && !took_over) {
+			took_over = true;
+			if ((rc = s_take_over(v, m->fs)) == 0)
+				continue;
+			return -EBUSY;
+		}
+		/* -EIO: the file server is not there (yet); -ENXIO: nor its driver */
+		if (rc != -EIO && rc != -ENXIO)
 			return rc;
 		if (s_now() >= deadline)
 			return rc;

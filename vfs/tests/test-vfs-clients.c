@@ -12,6 +12,8 @@
  * test_many_clients: 16 clients in threads at once, each working in a directory of its own,
  *   and all appending records to one shared file with O_APPEND: every record lands whole and
  *   none is lost.
+ * test_vfs_restart: VFS SIGKILLed and started again (as RS would) takes the root file system
+ *   over from its dead predecessor (FS_UNMOUNT, then FS_READSUPER); the files are there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -119,8 +121,13 @@ static void test_killed_client(void **state)
 	char *argv[] = {VFS_TEST_CLIENT_BIN, "/victim", "5", "2097152", NULL};
 	pid_t pid;
 	assert_int_equal(netns_exec(f->d->c, 0, argv, envp, &pid), 0);
-	/* five files and the unlinked big one */
+	/* five files and the big one open (made), then big gone (written and unlinked) */
 	s_wait_ps(c, "vfs-test-client", 1, 6);
+	bool unlinked = false;
+	for (int64_t end = drvcluster_now_ms() + 30000; !unlinked && drvcluster_now_ms() < end;
+	     usleep(50 * 1000))
+		unlinked = vc_stat(c, "/victim/big", NULL) == -ENOENT;
+	assert_true(unlinked);
 	assert_true(s_bfree(c) < before - 256); /* 2 MiB: 512 blocks of 4 KiB */
 	kill(-pid, SIGKILL);
 	int status;
@@ -284,12 +291,35 @@ static void test_many_clients(void **state)
 	f->passed = true;
 }
 
+/* VFS killed and started again (as RS would): it takes the root file system over from its
+ * dead predecessor, and what was written is there for clients that register anew. */
+static void test_vfs_restart(void **state)
+{
+	fscluster *f = *state;
+	fsclient *c = vc_client(f, "before");
+	assert_int_equal(vc_mkdir(c, "/kept", 0755), 0);
+	assert_int_equal(vc_put_file(c, "/kept/file", 0644, "survives", 8), 0);
+	vc_client_destroy(&c, false);
+	fscluster_restart(f, FSCLUSTER_VFS);
+	c = vc_client(f, "after");
+	int fd = fsc_open(c, "/kept/file", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	char buf[16];
+	assert_int_equal(fsc_read(c, fd, buf, sizeof buf, FSC_WAIT_MS), 8);
+	assert_memory_equal(buf, "survives", 8);
+	assert_int_equal(fsc_close(c, fd), 0);
+	assert_int_equal(vc_put_file(c, "/kept/new", 0644, "n", 1), 0);
+	vc_client_destroy(&c, true);
+	f->passed = true;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_killed_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exit_closes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_clients, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vfs_restart, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
