@@ -13,7 +13,8 @@
  *   and all appending records to one shared file with O_APPEND: every record lands whole and
  *   none is lost.
  * test_vfs_restart: VFS SIGKILLed and started again (as RS would) takes the root file system
- *   over from its dead predecessor (FS_UNMOUNT, then FS_READSUPER); the files are there.
+ *   over from its dead predecessor (FS_UNMOUNT, then FS_READSUPER); the files are there, and
+ *   --mount mounted a second file system at start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -299,9 +300,27 @@ static void test_vfs_restart(void **state)
 	fsclient *c = vc_client(f, "before");
 	assert_int_equal(vc_mkdir(c, "/kept", 0755), 0);
 	assert_int_equal(vc_put_file(c, "/kept/file", 0644, "survives", 8), 0);
+	/* the next instance also mounts a second file system at start (--mount) */
+	assert_int_equal(vc_mkdir(c, "/data", 0755), 0);
 	vc_client_destroy(&c, false);
+	char image[600], cmd[1400];
+	snprintf(image, sizeof image, "%s/disk2.img", f->d->dir);
+	snprintf(cmd, sizeof cmd, "truncate -s 8M %s && /usr/sbin/mkfs.minix -3 %s >/dev/null",
+	         image, image);
+	assert_int_equal(system(cmd), 0);
+	char *disk[] = {PLEXUS_VDISK_BIN, "--image", image, NULL};
+	drvcluster_start_driver(f->d, 3, "disk2", NULL, disk);
+	char *mfs[] = {PLEXUS_MFS_BIN, NULL};
+	drvcluster_start_driver(f->d, 2, "mfs2", NULL, mfs);
+	static const char *const more[] = {"--mount", "mfs2:disk2:0:/data", NULL};
+	f->opts.vfs_args = more;
 	fscluster_restart(f, FSCLUSTER_VFS);
 	c = vc_client(f, "after");
+	Plexus__FsAttr root, data;
+	assert_int_equal(vc_stat(c, "/", &root), 0);
+	assert_int_equal(vc_stat(c, "/data", &data), 0);
+	assert_int_not_equal(root.dev, data.dev);
+	assert_int_equal(vc_put_file(c, "/data/on-mfs2", 0644, "2", 1), 0);
 	int fd = fsc_open(c, "/kept/file", O_RDONLY, 0);
 	assert_true(fd >= 0);
 	char buf[16];
