@@ -250,11 +250,15 @@ int mfs_mkfs_write(const mfs_super *sb, uint32_t now, uint16_t uid, uint16_t gid
 	/* Boot area and superblock: bytes 0..2047. */
 	mfs_super_encode(sb, buf + MFS_SUPER_OFFSET);
 	rc = fn(arg, 0, buf, 2 * MFS_SUPER_OFFSET);
-	if (rc == 0 && bs > 2 * MFS_SUPER_OFFSET) { /* the rest of blocks 0 and 1 */
+	/* Zeros up to the inode bitmap (block 2): one stream of consecutive writes from byte 0. */
+	for (uint64_t pos = 2 * MFS_SUPER_OFFSET;
+	     rc == 0 && pos < MFS_START_BLOCK * (uint64_t)bs;) {
 		memset(buf, 0, bs);
-		rc = fn(arg, 2 * MFS_SUPER_OFFSET, buf, bs - 2 * MFS_SUPER_OFFSET);
-		if (rc == 0)
-			rc = fn(arg, bs, buf, bs);
+		size_t n = MFS_START_BLOCK * (uint64_t)bs - pos < bs
+		               ? (size_t)(MFS_START_BLOCK * (uint64_t)bs - pos)
+		               : bs;
+		rc = fn(arg, pos, buf, n);
+		pos += n;
 	}
 	uint64_t block = MFS_START_BLOCK;
 	for (uint32_t i = 0; rc == 0 && i < sb->imap_blocks; i++, block++) {

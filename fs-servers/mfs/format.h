@@ -123,7 +123,8 @@ int mfs_mkfs_layout(const mfs_mkfs_opts *opts, mfs_super *sb, char *err, size_t 
 typedef int mfs_write_fn(void *arg, uint64_t pos, const void *buf, size_t size);
 /* Writes the file system sb describes: zeroed boot block, superblock (clean), bitmaps, inode
  * table, and the root directory (inode 1, mode 040755, owner uid/gid, "." and "..") with
- * times now. Returns 0 or the first error of fn (or -ENOMEM). */
+ * times now, as one stream of consecutive writes from byte 0 to the end of the root
+ * directory's block. Returns 0 or the first error of fn (or -ENOMEM). */
 int mfs_mkfs_write(const mfs_super *sb, uint32_t now, uint16_t uid, uint16_t gid, mfs_write_fn *fn,
                    void *arg);
 

@@ -32,8 +32,8 @@ static void s_usage(FILE *out)
 	        "for plexus-mfs. TARGET is an image file (created, or extended to SIZE) or\n"
 	        "LABEL:MINOR of a block driver, written through BDEV.\n\n"
 	        "options:\n"
-	        "  -b, --block-size N   block size: 1024 (default; fsck.minix checks only this),\n"
-	        "                       2048, ..., 32768\n"
+	        "  -b, --block-size N   block size: 1024 (default; fsck.minix checks only this;\n"
+	        "                       a driver's sector size when larger), 2048, ..., 32768\n"
 	        "  -i, --inodes N       inodes (default one per three blocks)\n"
 	        "  --size SIZE          bytes to use (suffix K, M, G); default: an image file's\n"
 	        "                       size, a driver minor's size\n"
@@ -79,16 +79,59 @@ static int s_file_write(void *arg, uint64_t pos, const void *buf, size_t size)
 	return 0;
 }
 
+/* Writes to a driver go through a staging buffer: mfs_mkfs_write writes one stream of
+ * consecutive pieces from byte 0 on, some smaller than a sector; the driver gets whole
+ * sectors, at most S_STAGE bytes at a time, the last one padded with zeros (free space). */
+#define S_STAGE (1024u * 1024)
+
 typedef struct s_drv {
 	plx_bdev *bdev;
 	uint32_t minor;
+	uint32_t sector;
+	uint64_t base; /* where buf starts on the device */
+	size_t len;
+	uint8_t *buf; /* S_STAGE bytes */
 } s_drv;
+
+/* Writes the staged bytes, padded to whole sectors (all when last). */
+static int s_drv_flush(s_drv *d, bool last)
+{
+	size_t whole = last ? (d->len + d->sector - 1) / d->sector * d->sector
+	                    : d->len / d->sector * d->sector;
+	if (whole == 0)
+		return 0;
+	memset(d->buf + d->len, 0, whole > d->len ? whole - d->len : 0);
+	ssize_t n = plx_bdev_write(d->bdev, d->minor, d->base, d->buf, whole, 0);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != whole)
+		return -ENOSPC;
+	size_t rest = d->len > whole ? d->len - whole : 0;
+	memmove(d->buf, d->buf + whole, rest);
+	d->base += whole;
+	d->len = rest;
+	return 0;
+}
 
 static int s_drv_write(void *arg, uint64_t pos, const void *buf, size_t size)
 {
 	s_drv *d = arg;
-	ssize_t n = plx_bdev_write(d->bdev, d->minor, pos, buf, size, 0);
-	return n < 0 ? (int)n : (size_t)n == size ? 0 : -ENOSPC;
+	if (pos != d->base + d->len)
+		return -EINVAL; /* not the stream mfs_mkfs_write writes */
+	const uint8_t *p = buf;
+	while (size) {
+		size_t room = S_STAGE - d->len, n = size < room ? size : room;
+		memcpy(d->buf + d->len, p, n);
+		d->len += n;
+		p += n;
+		size -= n;
+		if (d->len == S_STAGE) {
+			int rc = s_drv_flush(d, false);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
 }
 
 static int s_layout(mfs_mkfs_opts *o, mfs_super *sb)
@@ -175,10 +218,20 @@ static int s_to_driver(const char *label, uint32_t minor, mfs_mkfs_opts *o, cons
 		if (rc == 0 && (!o->size || o->size > info.size))
 			o->size = info.size;
 		mfs_super sb;
+		if (rc == 0 && !o->block_size) /* blocks no smaller than the driver's sectors */
+			o->block_size = info.sector_size > 1024 ? info.sector_size : 1024;
 		code = rc < 0 ? EX_IOERR : s_layout(o, &sb);
-		s_drv d = {bdev, minor};
-		if (code == EX_OK)
+		s_drv d = {.bdev = bdev,
+		           .minor = minor,
+		           .sector = info.sector_size ? info.sector_size : 512};
+		d.buf = code == EX_OK ? malloc(S_STAGE + d.sector) : NULL;
+		if (code == EX_OK && !d.buf)
+			rc = -ENOMEM;
+		if (code == EX_OK && rc == 0)
 			rc = mfs_mkfs_write(&sb, (uint32_t)time(NULL), 0, 0, s_drv_write, &d);
+		if (code == EX_OK && rc == 0)
+			rc = s_drv_flush(&d, true);
+		free(d.buf);
 		if (code == EX_OK && rc == 0)
 			rc = plx_bdev_flush(bdev, minor);
 		if (code == EX_OK && rc < 0) {

@@ -644,6 +644,27 @@ static void test_plexus_mkfs(void **state)
 	assert_int_equal(plx_fs_unlink(fs, 1, "on-ram"), -EROFS);
 	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
 	assert_int_equal(plx_fs_unmount(fs), 0);
+	mfstest_stop(t, drv);
+
+	/* A driver with 4096-byte sectors: mkfs picks 4096-byte blocks and writes whole sectors. */
+	char image4k[512];
+	snprintf(image4k, sizeof image4k, "%s", mfstest_image(t, "4k", 16 * S_MB, false));
+	const char *vd4k[] = {"--image", image4k, "--sector-size", "4096", NULL};
+	drv = mfstest_start(t, PLEXUS_VDISK_BIN, t->drv, NULL, vd4k, NULL);
+	snprintf(target, sizeof target, "%s:0", t->drv);
+	assert_int_equal(s_mkfs(t, argv2), EX_OK);
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 9, &root, &st), 0);
+	assert_int_equal(st.bsize, 4096);
+	assert_int_equal(st.blocks, 4096);
+	f = s_create(fs, 1, "big-blocks");
+	s_write_pat(fs, f, 0, 5 * S_MB + 17, 6); /* single and double indirect, 1024 per block */
+	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
+	assert_int_equal(plx_fs_unmount(fs), 0);
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 9, &root, &st), 0);
+	assert_int_equal(plx_fs_lookup(fs, 1, "big-blocks", &a), 0);
+	s_read_pat(fs, a.ino, 0, 5 * S_MB + 17, 6);
+	assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
+	assert_int_equal(plx_fs_unmount(fs), 0);
 	plx_fs_destroy(&fs);
 	mfstest_stop(t, srv);
 	mfstest_stop(t, drv);
