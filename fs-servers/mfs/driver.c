@@ -20,6 +20,8 @@
 #include "mfs.h"
 #include "plexus/proto/bdev.pb-c.h"
 
+#define S_SLOW_LOOK_MS 1000 /* how long a timed-out transfer looks for a new driver first */
+
 void dev_init(mfs_dev *dev, plx_ctx *ctx, plx_ep *ep, int timeout_ms, int wait_ms)
 {
 	memset(dev, 0, sizeof *dev);
@@ -82,7 +84,12 @@ static uint64_t s_wait_generation(mfs_dev *dev, int64_t end)
  * it. Returns 0 (go again), -EAGAIN (that generation died too: another round), or -EIO. */
 static int s_recover(mfs_dev *dev, int lost_rc, int *restarts, int64_t end)
 {
-	uint64_t g = s_wait_generation(dev, end);
+	/* A silent driver may be slow rather than dead: after a short look for a new generation,
+	 * the same one is tried again (while the deadline allows). */
+	int64_t until = end;
+	if (lost_rc == -ETIMEDOUT && dev->gen && mfs_now_ms() + S_SLOW_LOOK_MS < end)
+		until = mfs_now_ms() + S_SLOW_LOOK_MS;
+	uint64_t g = s_wait_generation(dev, until);
 	if (!g) {
 		if (lost_rc == -ETIMEDOUT && dev->gen && mfs_now_ms() < end)
 			return 0; /* the same driver, slow: the caller tries once more per round */
@@ -98,7 +105,8 @@ static int s_recover(mfs_dev *dev, int lost_rc, int *restarts, int64_t end)
 	}
 	int rc = plx_bdev_open(dev->bdev, dev->minor, s_access(dev));
 	uint64_t old = dev->gen;
-	dev->gen = g;
+	if (rc == 0 || s_lost(rc))
+		dev->gen = g; /* opened there, or that one is gone too: wait for a newer one */
 	if (rc == 0) {
 		dev->restarts += old != 0;
 		if (old)
@@ -189,13 +197,14 @@ int dev_open(mfs_dev *dev, const char *label, uint32_t minor, bool read_only)
 	do { /* the first round also waits for a driver that is not up yet */
 		rc = s_recover(dev, -PLX_EDEADSRCDST, &restarts, end);
 	} while (rc == -EAGAIN && ++rounds < MFS_DRV_ROUNDS);
+	bool opened = rc == 0;
 	plx_bdev_info info;
 	if (rc == 0)
 		rc = plx_bdev_info_get(dev->bdev, minor, &info);
 	if (rc == 0 && info.read_only && !read_only)
 		rc = -EROFS;
 	if (rc < 0) {
-		if (dev->gen)
+		if (opened)
 			plx_bdev_close(dev->bdev, minor);
 		plx_bdev_destroy(&dev->bdev);
 		return rc == -EAGAIN ? -EIO : rc;
