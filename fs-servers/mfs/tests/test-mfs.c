@@ -988,6 +988,191 @@ static void test_full_disk(void **state)
 	mfstest_unmount(t, &fs, image, drv, srv);
 }
 
+/* Well-formed requests with arbitrary values, every FS type, thousands of them (fixed seed):
+ * each gets a reply, the server stays up, and once every reference is given back the file
+ * system unmounts and passes fsck.minix -f: whatever the requests did, they left it
+ * consistent. Bodies whose fields have the wrong wire types: -EBADMSG. */
+static void test_fuzz_requests(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "fuzz", 16 * S_MB, true));
+	plx_fs_attr root;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	static const char *names[] = {
+	    "a",
+	    "b",
+	    "c",
+	    "dir",
+	    "x/y",
+	    "",
+	    ".",
+	    "..",
+	    "a-name-that-is-exactly-sixty-bytes-long-0123456789abcdefghij",
+	    "a-name-that-is-sixty-one-bytes-long-0123456789abcdefghijklmno"};
+	enum { NNAMES = sizeof names / sizeof *names, OPS = 3000, INOS = 24 };
+	static const uint32_t modes[] = {
+	    0644,           S_IFREG | 0600, S_IFDIR | 0755,  S_IFCHR | 0600,
+	    S_IFIFO | 0600, S_IFLNK | 0777, S_IFSOCK | 0700, 0170000};
+	uint8_t *data = malloc(70000);
+	memset(data, 0xab, 70000);
+	uint32_t seed = 4242;
+#define S_RAND() (seed = seed * 1103515245u + 12345u, seed >> 8)
+	int answered = 0, succeeded = 0;
+	for (int op = 0; op < OPS; op++) {
+		uint32_t type = PLEXUS__FS_TYPE__FS_READSUPER + (uint32_t)(S_RAND() % 27);
+		if (type == PLEXUS__FS_TYPE__FS_UNMOUNT)
+			continue;
+		uint64_t ino = S_RAND() % INOS, dir = S_RAND() % 4 ? 1 : S_RAND() % INOS;
+		const char *name = names[S_RAND() % NNAMES], *name2 = names[S_RAND() % NNAMES];
+		Plexus__FsCred cred = PLEXUS__FS_CRED__INIT;
+		cred.uid = S_RAND() % 3 ? 0 : S_RAND();
+		Plexus__FsCreate c = PLEXUS__FS_CREATE__INIT;
+		c.dir = dir;
+		c.name = (char *)name;
+		c.mode = modes[S_RAND() % 8];
+		c.cred = &cred;
+		c.rdev = S_RAND();
+		c.target = (char *)name2;
+		Plexus__FsIo io = PLEXUS__FS_IO__INIT;
+		io.ino = ino;
+		io.position = S_RAND() % 3 ? S_RAND() % (2 * S_MB) : (uint64_t)S_RAND() << 20;
+		io.size = S_RAND() % 70000;
+		Plexus__FsName nm = PLEXUS__FS_NAME__INIT;
+		nm.dir = dir;
+		nm.name = (char *)name;
+		Plexus__FsPutnode pn = PLEXUS__FS_PUTNODE__INIT;
+		pn.ino = ino;
+		pn.count = S_RAND() % 3;
+		Plexus__FsSetattr sa = PLEXUS__FS_SETATTR__INIT;
+		sa.ino = ino;
+		sa.flags = S_RAND() & 0xff;
+		sa.mode = S_RAND();
+		sa.uid = S_RAND() % 2 ? 7 : S_RAND();
+		sa.gid = S_RAND() % 2 ? 7 : S_RAND();
+		sa.size = S_RAND() % 3 ? S_RAND() % (3 * S_MB) : (uint64_t)S_RAND() << 24;
+		sa.atime_sec = (int64_t)S_RAND() - 1000;
+		sa.mtime_sec = S_RAND();
+		Plexus__FsLink ln = PLEXUS__FS_LINK__INIT;
+		ln.dir = dir;
+		ln.name = (char *)name;
+		ln.ino = ino;
+		Plexus__FsRename rn = PLEXUS__FS_RENAME__INIT;
+		rn.old_dir = dir;
+		rn.old_name = (char *)name;
+		rn.new_dir = S_RAND() % 2 ? 1 : S_RAND() % INOS;
+		rn.new_name = (char *)name2;
+		Plexus__FsIno fi = PLEXUS__FS_INO__INIT;
+		fi.ino = ino;
+		Plexus__FsReadsuper rs = PLEXUS__FS_READSUPER__INIT;
+		rs.driver = t->drv;
+		Plexus__FsNewDriver nd = PLEXUS__FS_NEW_DRIVER__INIT;
+		nd.driver = (char *)name;
+		nd.generation = S_RAND();
+		const ProtobufCMessage *body = NULL;
+		const void *frame = NULL;
+		size_t frame_size = 0;
+		switch (type) {
+		case PLEXUS__FS_TYPE__FS_READSUPER:
+			body = &rs.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_LOOKUP:
+		case PLEXUS__FS_TYPE__FS_UNLINK:
+		case PLEXUS__FS_TYPE__FS_RMDIR:
+			body = &nm.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_PUTNODE:
+			body = &pn.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_CREATE:
+		case PLEXUS__FS_TYPE__FS_MKDIR:
+		case PLEXUS__FS_TYPE__FS_MKNOD:
+		case PLEXUS__FS_TYPE__FS_SLINK:
+		case PLEXUS__FS_TYPE__FS_NEWNODE:
+			body = &c.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_WRITE:
+			frame = data;
+			frame_size = S_RAND() % 8 ? (size_t)io.size : (size_t)(S_RAND() % 70000);
+			body = &io.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_READ:
+		case PLEXUS__FS_TYPE__FS_GETDENTS:
+			body = &io.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_CHMOD:
+		case PLEXUS__FS_TYPE__FS_CHOWN:
+		case PLEXUS__FS_TYPE__FS_FTRUNC:
+		case PLEXUS__FS_TYPE__FS_UTIME:
+			body = &sa.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_LINK:
+			body = &ln.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_RENAME:
+			body = &rn.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_STAT:
+		case PLEXUS__FS_TYPE__FS_RDLINK:
+		case PLEXUS__FS_TYPE__FS_FSYNC:
+			body = &fi.base;
+			break;
+		case PLEXUS__FS_TYPE__FS_NEW_DRIVER:
+			body = &nd.base;
+			break;
+		default:
+			break;
+		}
+		plx_request req = {
+		    .type = type, .body = body, .data = frame, .data_size = frame_size};
+		snprintf(req.dst.label, sizeof req.dst.label, "%s", t->fs);
+		plx_msg *reply = NULL;
+		int rc = plx_sendrec(t->ep, &req, &reply, MFSTEST_TIMEOUT);
+		plx_msg_destroy(&reply);
+		if (rc == -ETIMEDOUT || rc == -PLX_EDEADSRCDST)
+			fail_msg("op %d (%s): no answer (%s); log:\n%s", op, plx_type_name(type),
+			         plx_strerror(rc), mfstest_log(t, t->fs));
+		answered++;
+		succeeded += rc == 0;
+	}
+#undef S_RAND
+	assert_true(answered > OPS * 9 / 10);
+	print_message("%d requests, %d succeeded\n", answered, succeeded);
+	assert_true(succeeded > OPS / 5); /* not all refused at the door */
+	/* Bodies of the wrong wire types (a string where a number goes, and the reverse). */
+	Plexus__FsNewDriver str1 = PLEXUS__FS_NEW_DRIVER__INIT;
+	str1.driver = "junk";
+	Plexus__FsIno num1 = PLEXUS__FS_INO__INIT;
+	num1.ino = 5;
+	for (uint32_t type = PLEXUS__FS_TYPE__FS_READSUPER; type <= PLEXUS__FS_TYPE__FS_FSYNC;
+	     type++) {
+		if (type == PLEXUS__FS_TYPE__FS_UNMOUNT)
+			continue;
+		bool string_first =
+		    type == PLEXUS__FS_TYPE__FS_READSUPER || type == PLEXUS__FS_TYPE__FS_NEW_DRIVER;
+		plx_request req = {.type = type, .body = string_first ? &num1.base : &str1.base};
+		snprintf(req.dst.label, sizeof req.dst.label, "%s", t->fs);
+		plx_msg *reply = NULL;
+		int rc = plx_sendrec(t->ep, &req, &reply, MFSTEST_TIMEOUT);
+		plx_msg_destroy(&reply);
+		bool bodiless = type == PLEXUS__FS_TYPE__FS_SYNC ||
+		                type == PLEXUS__FS_TYPE__FS_FLUSH ||
+		                type == PLEXUS__FS_TYPE__FS_STATVFS;
+		if (type == PLEXUS__FS_TYPE__FS_NEWNODE)
+			assert_int_equal(rc, -ENOSYS);
+		else if (!bodiless && rc != -EBADMSG)
+			fail_msg("%s with a bad body: %s", plx_type_name(type), plx_strerror(rc));
+	}
+	/* Every reference back, then a clean unmount. */
+	for (uint64_t ino = 1; ino < INOS; ino++)
+		while (plx_fs_putnode(fs, ino, 1) == 0)
+			;
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 77, &root, NULL), -EBUSY);
+	free(data);
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1011,6 +1196,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_random_tree, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_full_disk, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_fuzz_requests, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, mfstest_setup, mfstest_teardown);
