@@ -126,6 +126,8 @@ extern const vfs_fileops vfs_fifo_ops;
 
 /* Answers the parked pipe calls of clients that died. */
 void vfs_pipes_tick(vfs *v);
+/* The PFS instance died: every pipe with bytes there is broken (-EIO, parked calls too). */
+void vfs_pipes_pfs_down(vfs *v);
 
 /* ---- select.c ---- */
 

@@ -12,8 +12,9 @@
  *      them invalid and starts their garbage collection (gc.c);
  *   2. once a new instance is up, recovers the block side (recovery.c: reopen, then
  *      FS_NEW_DRIVER), retrying on its next round while that fails.
- * Every round (at most 20 ms apart) it also answers select timeouts and cancels the requests
- * of clients that died (select.c, device.c, pipe.c).
+ * Every round (at most 20 ms apart) it also answers select timeouts, cancels the requests of
+ * clients that died (select.c, device.c, pipe.c), and breaks the pipes of a PFS instance that
+ * died (pipe.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -93,11 +94,28 @@ static void s_driver_round(vfs *v, vfs_driver *drv, bool *recover)
 	}
 }
 
+/* PFS's round: a generation that died broke the pipes it held. */
+static void s_pfs_round(vfs *v, uint64_t *seen)
+{
+	vfs_devs *d = vfs_devs_of(v);
+	uint64_t now = 0;
+	if (plx_route_lookup(plx_service_ctx(v->svc), d->pfs_label, &now, NULL, 0) < 0 ||
+	    plx_is_dead(plx_service_ctx(v->svc), d->pfs_label, now))
+		now = 0;
+	if (*seen != 0 && now != *seen) {
+		fprintf(stderr, "plexus-vfs: pipe server %s/%llu is gone: its pipes fail -EIO\n",
+		        d->pfs_label, (unsigned long long)*seen);
+		vfs_pipes_pfs_down(v);
+	}
+	*seen = now;
+}
+
 static void *s_events(void *arg)
 {
 	vfs *v = arg;
 	vfs_devs *d = vfs_devs_of(v);
 	bool recover[VFS_DRIVERS_MAX] = {false};
+	uint64_t pfs_gen = 0;
 	while (!d->stopping) {
 		struct pollfd fds[2] = {{.fd = plx_ds_fd(d->ds), .events = POLLIN},
 		                        {.fd = d->wake_fd, .events = POLLIN}};
@@ -109,6 +127,7 @@ static void *s_events(void *arg)
 		s_ds_changes(v);
 		for (int i = 0; i < d->ndrivers; i++)
 			s_driver_round(v, &d->drivers[i], &recover[i]);
+		s_pfs_round(v, &pfs_gen);
 		vfs_selects_tick(v);
 		vfs_cdevs_cancel_dead(v);
 		vfs_pipes_tick(v);

@@ -2,7 +2,8 @@
  * pipe.c — pipes and FIFOs (MINIX's pipe.c): pipe(), the FIFO open rendezvous, and the
  * suspend/revive of reads and writes over the bytes PFS keeps.
  *
- * Entry points: vfs_fifo_ops, do_pipe, vfs_dev_vnode_release, vfs_pipes_tick.
+ * Entry points: vfs_fifo_ops, do_pipe, vfs_dev_vnode_release, vfs_pipes_tick,
+ * vfs_pipes_pfs_down.
  *
  * The bytes live in plexus-pfs, which never waits: an empty pipe answers -EAGAIN, a full one
  * takes what fits (all or nothing up to PIPE_BUF). VFS gives the blocking meaning. A read
@@ -22,6 +23,11 @@
  * A pipe's lock (pipe->lock) is held across the PFS calls of a check-and-park, so a write
  * never slips between a read's -EAGAIN and its parking; PFS never waits, so this stalls only
  * that pipe's users. It comes before devs->lock.
+ *
+ * PFS keeps its pipes in memory only: when its instance dies (the events worker sees its
+ * generation go), every pipe that had bytes there is broken: parked calls are answered -EIO,
+ * later reads and writes fail -EIO; a FIFO is whole again after its last close (the next open
+ * makes a node on the new instance), and new pipes work as soon as PFS is back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +63,7 @@ typedef struct vfs_pipe {
 	int readers, writers; /* open ends (filps whose priv is this pipe) */
 	bool anonymous;       /* the vnode is the PFS node itself */
 	bool has_node;        /* pfs_ino is allocated */
+	bool broken;          /* the PFS instance that held pfs_ino died: I/O is -EIO */
 	uint64_t pfs_ino;
 	s_waiter *waiters;          /* in arrival order */
 	struct vfs_pipe *next_pipe; /* devs' list (for the dead-client sweep) */
@@ -117,7 +124,7 @@ void vfs_dev_vnode_release(vfs *v, vfs_vnode *vn)
 			break;
 		}
 	pthread_mutex_unlock(&s_pipes_lock);
-	if (p->has_node && !p->anonymous)
+	if (p->has_node && !p->anonymous && !p->broken)
 		plx_fs_putnode(s_pfs(v), p->pfs_ino, 1);
 	vn->dev_state = NULL;
 	pthread_mutex_destroy(&p->lock);
@@ -203,6 +210,10 @@ static void s_flush(vfs *v, s_done *list)
 /* Tries w (a read): 1 answered (into done), 0 still waiting. */
 static int s_try_read(vfs *v, vfs_pipe *p, s_waiter *w, s_done **done)
 {
+	if (p->broken) {
+		s_defer_answer(done, w, -EIO, 0, NULL, 0);
+		return 1;
+	}
 	uint8_t *buf = malloc(w->size ? w->size : 1);
 	if (!buf) {
 		s_defer_answer(done, w, -ENOMEM, 0, NULL, 0);
@@ -229,6 +240,10 @@ static int s_try_read(vfs *v, vfs_pipe *p, s_waiter *w, s_done **done)
 /* Tries w (a write): 1 answered, 0 still waiting (part written). */
 static int s_try_write(vfs *v, vfs_pipe *p, s_waiter *w, s_done **done)
 {
+	if (p->broken) {
+		s_defer_answer(done, w, -EIO, 0, NULL, 0);
+		return 1;
+	}
 	while (w->done < w->size) {
 		if (p->readers == 0) {
 			if (w->done > 0)
@@ -386,8 +401,10 @@ static void s_fifo_release(vfs *v, vfs_filp *filp)
 	filp->priv = NULL;
 	s_revive(v, p, &done); /* end of file for readers, -EPIPE for writers */
 	if (!p->anonymous && p->readers == 0 && p->writers == 0 && p->has_node) {
-		plx_fs_putnode(s_pfs(v), p->pfs_ino, 1); /* POSIX: the bytes go */
+		if (!p->broken)
+			plx_fs_putnode(s_pfs(v), p->pfs_ino, 1); /* POSIX: the bytes go */
 		p->has_node = false;
+		p->broken = false; /* the next open makes a node on the PFS that is there */
 	}
 	pthread_mutex_unlock(&p->lock);
 	s_flush(v, done);
@@ -559,4 +576,24 @@ void vfs_pipes_tick(vfs *v)
 		}
 	}
 	pthread_mutex_unlock(&s_pipes_lock);
+}
+
+void vfs_pipes_pfs_down(vfs *v)
+{
+	for (;;) {
+		s_done *done = NULL;
+		pthread_mutex_lock(&s_pipes_lock);
+		for (vfs_pipe *p = s_pipes; p && !done; p = p->next_pipe) {
+			pthread_mutex_lock(&p->lock);
+			if (p->has_node && !p->broken) {
+				p->broken = true;
+				s_revive(v, p, &done); /* every parked call: -EIO */
+			}
+			pthread_mutex_unlock(&p->lock);
+		}
+		pthread_mutex_unlock(&s_pipes_lock);
+		if (!done)
+			return;
+		s_flush(v, done); /* may release pipes: not under s_pipes_lock */
+	}
 }

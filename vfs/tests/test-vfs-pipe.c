@@ -10,13 +10,15 @@
  * every byte in order; O_NONBLOCK reads of an empty pipe answer -EAGAIN; a FIFO's read open
  * waits for a writer (and the other way round), a non-blocking write-only open without a
  * reader is -ENXIO, a non-blocking read-only one succeeds at once; a client that dies while
- * its read waits does not keep the pipe's writers blocked (-EPIPE once it is gone).
+ * its read waits does not keep the pipe's writers blocked (-EPIPE once it is gone); PFS killed
+ * while a read waits: the read and the pipe fail -EIO, and new pipes work once PFS is back.
  *
  * Entry points: main.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -262,6 +264,37 @@ static void test_dead_reader(void **state)
 	f->passed = true;
 }
 
+/* PFS dies while a read waits on one of its pipes: the read fails -EIO (no hang), the pipe's
+ * other end too; once PFS is back (a new generation), new pipes work. */
+static void test_pfs_killed(void **state)
+{
+	fscluster *f = *state;
+	fsclient *a = fsclient_new(f, "a");
+	int fds[2];
+	assert_int_equal(fsc_pipe(a, fds, 0), 0);
+	uint8_t buf[16];
+	s_bg r = {.c = a, .fd = fds[0], .buf = buf, .size = sizeof buf, .what = S_BG_READ};
+	s_bg_start(&r);
+	s_still_waiting(&r);
+	fscluster_kill(f, FSCLUSTER_PFS, SIGKILL);
+	assert_int_equal(s_bg_join(&r), -EIO);
+	assert_int_equal(fsc_write(a, fds[1], "x", 1, S_LONG_MS), -EIO);
+	assert_int_equal(fsc_close(a, fds[0]), 0);
+	assert_int_equal(fsc_close(a, fds[1]), 0);
+	fscluster_start(f, FSCLUSTER_PFS, "restart");
+	int rc = -1;
+	for (int64_t end = drvcluster_now_ms() + FSC_WAIT_MS; drvcluster_now_ms() < end;
+	     usleep(50 * 1000))
+		if ((rc = fsc_pipe(a, fds, 0)) == 0)
+			break;
+	assert_int_equal(rc, 0);
+	assert_int_equal(fsc_write(a, fds[1], "back", 4, S_LONG_MS), 4);
+	assert_int_equal(fsc_read(a, fds[0], buf, sizeof buf, S_LONG_MS), 4);
+	assert_memory_equal(buf, "back", 4);
+	fsclient_destroy(&a, true);
+	f->passed = true;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +303,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_big_write, s_setup, fscluster_teardown),
 	    cmocka_unit_test_setup_teardown(test_fifo, s_setup, fscluster_teardown),
 	    cmocka_unit_test_setup_teardown(test_dead_reader, s_setup, fscluster_teardown),
+	    cmocka_unit_test_setup_teardown(test_pfs_killed, s_setup, fscluster_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
