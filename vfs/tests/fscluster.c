@@ -103,8 +103,24 @@ static void s_argv(fscluster *f, fscluster_svc s, char **argv)
 	(void)n;
 }
 
+/* Waits (up to the deadline) until node i's kernel is routed and alive: one that lost its
+ * lease under load is between two records for a moment. */
+static void s_node_ready(fscluster *f, int i)
+{
+	char label[16];
+	snprintf(label, sizeof label, "node.n%d", i);
+	for (int64_t end = drvcluster_now_ms() + FSC_WAIT_MS; drvcluster_now_ms() < end;
+	     usleep(20 * 1000)) {
+		uint64_t gen = 0;
+		if (plx_route_lookup(f->d->ctx, label, &gen, NULL, 0) == 0 &&
+		    !plx_is_dead(f->d->ctx, label, gen))
+			return;
+	}
+}
+
 uint64_t fscluster_start(fscluster *f, fscluster_svc s, const char *init)
 {
+	s_node_ready(f, s_nodes[s]);
 	char *argv[S_ARGV_MAX];
 	s_argv(f, s, argv);
 	f->gen[s] = drvcluster_start_driver(f->d, s_nodes[s], s_labels[s], init, argv);
