@@ -27,6 +27,17 @@ static bool s_all_slashes(const char *path)
 	return path[0] == '/' && path[strspn(path, "/")] == '\0';
 }
 
+/* After vn lost a name: its link count afresh (0 frees it at its last put). A file server
+ * that cannot say is taken to have removed the last link: a wrong guess costs only a lookup. */
+static void s_unlinked(vfs_vnode *vn)
+{
+	if (vn && vfs_fs_refresh(vn) < 0) {
+		pthread_mutex_lock(&vn->lock);
+		vn->attr.nlink = 0;
+		pthread_mutex_unlock(&vn->lock);
+	}
+}
+
 /* The sticky-bit rule for removing vn from dir. */
 static int s_sticky(vfs_req *req, vfs_vnode *dir, vfs_vnode *vn)
 {
@@ -79,7 +90,7 @@ int do_unlink(vfs_req *req)
 	else
 		rc = vfs_fs_errno(plx_fs_unlink(dir->mount->client, dir->ino, name));
 	if (rc == 0)
-		vfs_fs_refresh(vn); /* its link count, for those who hold it open */
+		s_unlinked(vn);
 	vfs_vnode_put(req->vfs, vn);
 	vfs_vnode_put(req->vfs, dir);
 	return rc;
@@ -104,6 +115,8 @@ int do_rmdir(vfs_req *req)
 		rc = -EBUSY;
 	else
 		rc = vfs_fs_errno(plx_fs_rmdir(dir->mount->client, dir->ino, name));
+	if (rc == 0)
+		s_unlinked(vn);
 	vfs_vnode_put(req->vfs, vn);
 	vfs_vnode_put(req->vfs, dir);
 	return rc;
@@ -198,6 +211,8 @@ int do_rename(vfs_req *req)
 		if (rc == 0)
 			rc = vfs_fs_errno(plx_fs_rename(r.odir->mount->client, r.odir->ino, r.oname,
 			                                r.ndir->ino, r.nname));
+		if (rc == 0)
+			s_unlinked(r.nvn); /* the file the new name replaced, if any */
 		if (rc == 1)
 			rc = 0;
 		vfs_vnode_put(req->vfs, r.ndir);

@@ -139,8 +139,8 @@ static bool s_busy(vfs *v, vfs_mount *m, int extra)
 		return true;
 	for (size_t b = 0; b < v->nbuckets; b++)
 		for (vfs_vnode *vn = v->vnodes[b]; vn; vn = vn->hash_next)
-			if (vn->mount == m && vn != m->root)
-				return true;
+			if (vn->mount == m && vn != m->root && vn->refs > 0)
+				return true; /* (unused ones are only cached) */
 	return false;
 }
 
@@ -160,6 +160,7 @@ static void s_detach(vfs *v, vfs_mount *m)
  * only logs a failure. */
 static void s_finish_unmount(vfs *v, vfs_mount *m)
 {
+	vfs_vnode_evict(v, m);
 	vfs_vnode_put(v, m->root);
 	int rc = plx_fs_unmount(m->client);
 	if (rc < 0)

@@ -83,6 +83,7 @@
 #define VFS_IO_MAX        (1024 * 1024) /* bytes per FS_READ/FS_WRITE (larger calls loop) */
 #define VFS_WORKERS       16            /* default worker threads */
 #define VFS_WORKERS_MAX   256           /* default most worker threads */
+#define VFS_VNODE_CACHE   1024          /* default unused vnodes kept */
 #define VFS_FS_TIMEOUT_MS 30000         /* a file server call not answered by then: -EIO */
 
 struct vfs_fileops;
@@ -104,6 +105,7 @@ typedef struct vfs_vnode {
 	vfs_attr attr;
 	void *dev_state; /* the devices side's per-vnode state (a pipe's buffer), or NULL */
 	struct vfs_vnode *hash_next;
+	struct vfs_vnode *lru_prev, *lru_next; /* vfs->lock: on the unused list while refs is 0 */
 } vfs_vnode;
 
 /* One mounted file system. Fields but refs/busy never change while it is in the table. */
@@ -180,6 +182,10 @@ typedef struct vfs {
 	vfs_proc *procs;
 	vfs_vnode **vnodes; /* hash by (mount, ino) */
 	size_t nbuckets;
+	/* Vnodes nobody uses, kept (with their file server references) for the next lookup, most
+	 * recent first; at most lru_max, the oldest given back beyond that. */
+	vfs_vnode *lru_head, *lru_tail;
+	size_t nlru, lru_max;
 	vfs_mount *mounts[VFS_MOUNT_MAX]; /* mounts[0] is "/" once mounted; NULL slots free */
 	uint32_t next_dev;
 	int fs_timeout_ms;
@@ -287,9 +293,14 @@ void vfs_filp_put(vfs *v, vfs_filp *f);
  * (the file server reference is then given back). */
 vfs_vnode *vfs_vnode_get(vfs *v, vfs_mount *m, const vfs_attr *attr);
 void vfs_vnode_hold(vfs *v, vfs_vnode *vn);
-/* Puts a reference; with the last, the file server references go back (FS_PUTNODE) and the
- * vnode is freed. Accepts NULL. Never call with any vnode lock held. */
+/* Puts a reference. With the last, the vnode goes on the unused list (still in the table, its
+ * file server references kept for the next lookup), unless its file has no links left or its
+ * mount is going: then, as for the oldest unused vnode pushed off the list, the file server
+ * references go back (FS_PUTNODE) and the vnode is freed. Accepts NULL. Never call with any
+ * vnode lock held. */
 void vfs_vnode_put(vfs *v, vfs_vnode *vn);
+/* Frees every unused vnode of m (before unmounting it). */
+void vfs_vnode_evict(vfs *v, vfs_mount *m);
 /* Replaces the cached attributes from a file server answer (dev set from the mount). */
 void vfs_vnode_attr_set(vfs_vnode *vn, const vfs_attr *attr);
 /* Copies the cached attributes. */

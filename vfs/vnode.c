@@ -6,7 +6,9 @@
  *
  * Each answer of a file server that names an inode (lookup, create, mkdir, mknod, slink,
  * readsuper) gave VFS one reference on it; the vnode counts them (fs_refs) and gives them all
- * back with one FS_PUTNODE when its last VFS reference goes.
+ * back with one FS_PUTNODE when it is freed. A vnode whose last VFS reference went waits on
+ * the unused list (most recent first, at most lru_max) so that the next lookup of it costs no
+ * FS_PUTNODE; files without links and vnodes of a mount going away are freed at once.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,6 +42,42 @@ static size_t s_bucket(const vfs *v, const vfs_mount *m, uint64_t ino)
 	return (size_t)(h % v->nbuckets);
 }
 
+/* Takes vn off the unused list (vfs->lock held). */
+static void s_lru_unlink(vfs *v, vfs_vnode *vn)
+{
+	if (vn->lru_prev)
+		vn->lru_prev->lru_next = vn->lru_next;
+	else
+		v->lru_head = vn->lru_next;
+	if (vn->lru_next)
+		vn->lru_next->lru_prev = vn->lru_prev;
+	else
+		v->lru_tail = vn->lru_prev;
+	vn->lru_prev = vn->lru_next = NULL;
+	v->nlru--;
+}
+
+/* Takes vn out of the table (vfs->lock held); the caller then calls s_free. */
+static void s_unhash(vfs *v, vfs_vnode *vn)
+{
+	vfs_vnode **pp = &v->vnodes[s_bucket(v, vn->mount, vn->ino)];
+	while (*pp != vn)
+		pp = &(*pp)->hash_next;
+	*pp = vn->hash_next;
+}
+
+/* Gives the file server's references back and frees vn (out of the table, no lock held). */
+static void s_free(vfs *v, vfs_vnode *vn)
+{
+	if (vn->dev_state)
+		vfs_dev_vnode_release(v, vn);
+	if (vn->fs_refs > 0)
+		plx_fs_putnode(vn->mount->client, vn->ino, vn->fs_refs);
+	pthread_rwlock_destroy(&vn->io);
+	pthread_mutex_destroy(&vn->lock);
+	free(vn);
+}
+
 void vfs_vnode_attr_set(vfs_vnode *vn, const vfs_attr *attr)
 {
 	pthread_mutex_lock(&vn->lock);
@@ -64,7 +102,8 @@ vfs_vnode *vfs_vnode_get(vfs *v, vfs_mount *m, const vfs_attr *attr)
 	while (vn && (vn->mount != m || vn->ino != attr->ino))
 		vn = vn->hash_next;
 	if (vn) {
-		vn->refs++;
+		if (vn->refs++ == 0)
+			s_lru_unlink(v, vn);
 		vn->fs_refs++;
 	} else if (fresh) {
 		vn = fresh;
@@ -99,24 +138,54 @@ void vfs_vnode_put(vfs *v, vfs_vnode *vn)
 {
 	if (!vn)
 		return;
+	pthread_mutex_lock(&vn->lock); /* before vfs->lock, as the order says */
+	bool linked = vn->attr.nlink > 0;
+	pthread_mutex_unlock(&vn->lock);
 	pthread_mutex_lock(&v->lock);
 	if (--vn->refs > 0) {
 		pthread_mutex_unlock(&v->lock);
 		return;
 	}
-	vfs_vnode **pp = &v->vnodes[s_bucket(v, vn->mount, vn->ino)];
-	while (*pp != vn)
-		pp = &(*pp)->hash_next;
-	*pp = vn->hash_next;
-	uint32_t fs_refs = vn->fs_refs;
+	vfs_vnode *gone = NULL;
+	if (linked && !vn->dev_state && !vn->mount->unmounting && v->lru_max > 0) {
+		vn->lru_next = v->lru_head;
+		vn->lru_prev = NULL;
+		if (v->lru_head)
+			v->lru_head->lru_prev = vn;
+		else
+			v->lru_tail = vn;
+		v->lru_head = vn;
+		v->nlru++;
+		if (v->nlru > v->lru_max) {
+			gone = v->lru_tail;
+			s_lru_unlink(v, gone);
+			s_unhash(v, gone);
+		}
+	} else {
+		gone = vn;
+		s_unhash(v, gone);
+	}
 	pthread_mutex_unlock(&v->lock);
-	if (vn->dev_state)
-		vfs_dev_vnode_release(v, vn);
-	if (fs_refs > 0)
-		plx_fs_putnode(vn->mount->client, vn->ino, fs_refs);
-	pthread_rwlock_destroy(&vn->io);
-	pthread_mutex_destroy(&vn->lock);
-	free(vn);
+	if (gone)
+		s_free(v, gone);
+}
+
+void vfs_vnode_evict(vfs *v, vfs_mount *m)
+{
+	for (;;) {
+		pthread_mutex_lock(&v->lock);
+		vfs_vnode *vn = v->lru_head;
+		while (vn && vn->mount != m)
+			vn = vn->lru_next;
+		if (vn) {
+			s_lru_unlink(v, vn);
+			s_unhash(v, vn);
+		}
+		pthread_mutex_unlock(&v->lock);
+		if (!vn)
+			return;
+		s_free(v, vn);
+	}
 }
 
 void vfs_attr_to_fs(const vfs_attr *a, Plexus__FsAttr *out)
