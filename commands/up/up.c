@@ -45,6 +45,8 @@ static void s_up_usage(FILE *out)
 	    "  --no-tour            boot, print the status and exit (no shell, no tour)\n"
 	    "  --nodes N            N nodes (1..16), each in a network namespace on a bridge\n"
 	    "                       of this host, the services spread over them (root)\n"
+	    "  --qemu               boot in QEMU VMs from the netboot image instead (see\n"
+	    "                       plexus up --qemu --help, docs/deploy.md)\n"
 	    "  --quiet              print only errors\n"
 	    "  --help               this text\n\n"
 	    "Exit codes (sysexits.h): 0 up (or already up), EX_USAGE, EX_UNAVAILABLE a step\n"
