@@ -1,7 +1,7 @@
 /*
  * table.c — plexus-vfs's dispatch table: VFS_* message type -> do_<call>.
  *
- * Entry points: vfs_table; the weak stand-ins for the devices side's handlers and hooks.
+ * Entry points: vfs_table.
  *
  * The server library checks and unpacks each call with the body descriptor named here, then
  * s_queue hands it to a worker (worker.c), which runs the do_<call>. The loop thread never
@@ -114,66 +114,4 @@ const plx_handler *vfs_table(size_t *n)
 	};
 	*n = S_N + 1;
 	return table;
-}
-
-/* ---- weak stand-ins for the devices side (device.c, dmap.c, pipe.c, select.c, events.c)
- * until their files define these ---- */
-
-#define S_WEAK __attribute__((weak))
-
-S_WEAK int do_pipe(vfs_req *req)
-{
-	(void)req;
-	return -ENOSYS;
-}
-
-S_WEAK int do_select(vfs_req *req)
-{
-	(void)req;
-	return -ENOSYS;
-}
-
-S_WEAK int vfs_dev_option(vfs *v, const char *name, const char *value, char *err, size_t size)
-{
-	(void)v, (void)name, (void)value, (void)err, (void)size;
-	return -ENOENT;
-}
-
-S_WEAK int vfs_dev_start(vfs *v)
-{
-	(void)v;
-	return 0;
-}
-
-S_WEAK void vfs_dev_stop(vfs *v)
-{
-	(void)v;
-}
-
-S_WEAK void vfs_dev_on_reply(vfs *v, plx_msg *msg)
-{
-	(void)v;
-	plx_msg_destroy(&msg);
-}
-
-S_WEAK void vfs_dev_on_notify(vfs *v, plx_msg *msg)
-{
-	(void)v;
-	plx_msg_destroy(&msg);
-}
-
-S_WEAK int vfs_dmap_block(vfs *v, uint64_t rdev, char *label)
-{
-	(void)v, (void)rdev, (void)label;
-	return -ENXIO;
-}
-
-S_WEAK void vfs_dev_vnode_release(vfs *v, vfs_vnode *vn)
-{
-	(void)v, (void)vn;
-}
-
-S_WEAK void vfs_dev_usage(FILE *out)
-{
-	(void)out;
 }

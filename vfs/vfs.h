@@ -14,6 +14,7 @@
  *   mount.c     vfs_mount_* , do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts
  *   protect.c   vfs_may, do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask
  *   fileops.c   vfs_fileops_lookup (fileops.h)
+ *   dcache.c    vfs_dcache_find, vfs_dcache_add, vfs_dcache_drop, vfs_dcache_forget
  *   request.c   VFS-side helpers around the FS family stubs (plexus/fsreq.h)
  *   open.c, read.c, link.c, stat.c, time.c, misc.c: the do_<call> handlers named after them
  *   device.c, dmap.c, pipe.c, select.c, recovery.c, gc.c, events.c: character and block
@@ -84,6 +85,7 @@
 #define VFS_WORKERS       16            /* default worker threads */
 #define VFS_WORKERS_MAX   256           /* default most worker threads */
 #define VFS_VNODE_CACHE   1024          /* default unused vnodes kept */
+#define VFS_DCACHE_MAX    8192          /* default name cache entries */
 #define VFS_FS_TIMEOUT_MS 30000         /* a file server call not answered by then: -EIO */
 
 struct vfs_fileops;
@@ -106,6 +108,7 @@ typedef struct vfs_vnode {
 	void *dev_state; /* the devices side's per-vnode state (a pipe's buffer), or NULL */
 	struct vfs_vnode *hash_next;
 	struct vfs_vnode *lru_prev, *lru_next; /* vfs->lock: on the unused list while refs is 0 */
+	int ndents; /* vfs->lock: name cache entries naming it (as directory or target) */
 } vfs_vnode;
 
 /* One mounted file system. Fields but refs/busy never change while it is in the table. */
@@ -186,6 +189,8 @@ typedef struct vfs {
 	 * recent first; at most lru_max, the oldest given back beyond that. */
 	vfs_vnode *lru_head, *lru_tail;
 	size_t nlru, lru_max;
+	struct vfs_dent **dents; /* the name cache (dcache.c) */
+	size_t ndents, ndents_max;
 	vfs_mount *mounts[VFS_MOUNT_MAX]; /* mounts[0] is "/" once mounted; NULL slots free */
 	uint32_t next_dev;
 	int fs_timeout_ms;
@@ -301,6 +306,21 @@ void vfs_vnode_hold(vfs *v, vfs_vnode *vn);
 void vfs_vnode_put(vfs *v, vfs_vnode *vn);
 /* Frees every unused vnode of m (before unmounting it). */
 void vfs_vnode_evict(vfs *v, vfs_mount *m);
+/* vfs_vnode_hold with vfs->lock held (takes vn off the unused list when it was there). */
+void vfs_vnode_hold_locked(vfs *v, vfs_vnode *vn);
+
+/* ---- dcache.c: the name cache ---- */
+
+/* The vnode name names in dir (one reference), or NULL when the cache does not know. */
+vfs_vnode *vfs_dcache_find(vfs *v, vfs_vnode *dir, const char *name);
+/* Remembers that name in dir is child (a name that exists, found by FS_LOOKUP). */
+void vfs_dcache_add(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode *child);
+/* Forgets name in dir: every call that removes or moves a name calls it. */
+void vfs_dcache_drop(vfs *v, vfs_vnode *dir, const char *name);
+/* Forgets every entry naming vn (it is being freed; vfs->lock held). */
+void vfs_dcache_forget(vfs *v, vfs_vnode *vn);
+/* Frees the cache (shutdown). */
+void vfs_dcache_fini(vfs *v);
 /* Replaces the cached attributes from a file server answer (dev set from the mount). */
 void vfs_vnode_attr_set(vfs_vnode *vn, const vfs_attr *attr);
 /* Copies the cached attributes. */
@@ -360,8 +380,8 @@ int vfs_may(const vfs_cred *cred, vfs_vnode *vn, int want);
 /* Maps a plx_fs_* result for the client: a file server gone, silent or answering nonsense is
  * -EIO; its own answers pass. */
 int vfs_fs_errno(int rc);
-/* FS_LOOKUP of name in dir (no permission check, no mount crossing): sets *out (one
- * reference). Returns 0 or a negative errno. */
+/* name in dir from the name cache, or by FS_LOOKUP (then cached); no permission check, no
+ * mount crossing: sets *out (one reference). Returns 0 or a negative errno. */
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out);
 /* FS_STAT into vn's cached attributes. Returns 0 or a negative errno. */
 int vfs_fs_refresh(vfs_vnode *vn);
@@ -391,11 +411,10 @@ vfs_handler_fn do_utimens, do_futimens;
 vfs_handler_fn do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts;
 vfs_handler_fn do_dup, do_dup2, do_fcntl, do_exec;
 vfs_handler_fn do_chdir, do_fchdir, do_getcwd;
-/* The devices side's (pipe.c, select.c); table.c has weak -ENOSYS stand-ins until they land. */
+/* The devices side's (pipe.c, select.c). */
 vfs_handler_fn do_pipe, do_select;
 
-/* ---- hooks the devices side (device.c, dmap.c, events.c, recovery.c) implements ----
- * table.c holds weak defaults so the server links without them. */
+/* ---- hooks the devices side (device.c, dmap.c, events.c, recovery.c) implements ---- */
 
 /* A service option of theirs (e.g. a device map entry): 0, -ENOENT (not theirs), -EINVAL. */
 int vfs_dev_option(vfs *v, const char *name, const char *value, char *err, size_t size);
