@@ -120,7 +120,8 @@ typedef struct mfs_inode {
 typedef struct mfs {
 	plx_server *srv;
 	struct plx_service *svc; /* for the mount saved in DS (super.c) */
-	bool adopted; /* remounted after a restart: VFS's references from before are unknown */
+	bool adopted;   /* remounted after a restart: VFS's references from before are unknown */
+	bool restoring; /* that remount is under way: unlinked inodes may still be held */
 	mfs_dev dev;
 	mfs_cache cache;
 	size_t cache_bytes;

@@ -8,6 +8,10 @@
  * cleared while mounted read-write, set again by a clean unmount. fsck.minix ignores it for v3
  * (it always checks with -f); a mount of an image not cleanly unmounted says so in the log.
  *
+ * A read-write mount of a file system without the clean flag frees the inodes that were
+ * unlinked while open when it stopped (link count 0, still allocated): MINIX leaves those to
+ * fsck. Not when a restarted instance remounts: VFS may still hold them.
+ *
  * What is mounted is saved in DS (the service's state, key "mount") so that an instance RS
  * restarts after a crash mounts the same device again before it answers anybody: VFS's
  * requests by inode number go on working.
@@ -69,6 +73,51 @@ static int s_read_super(mfs *fs, const char *driver)
 	return rc;
 }
 
+/* After an unclean stop: frees the inodes that were unlinked while held (link count 0, mode
+ * set) — nobody holds them now. Returns how many, or an I/O error. */
+static int s_orphans(mfs *fs)
+{
+	uint32_t per = mfs_inodes_per_block(&fs->sb), blocks = mfs_inode_blocks(&fs->sb);
+	uint64_t first = MFS_START_BLOCK + (uint64_t)fs->sb.imap_blocks + fs->sb.zmap_blocks;
+	uint32_t *found = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	for (uint32_t blk = 0; blk < blocks && rc == 0; blk++) {
+		if (blk % 256 == 0) {
+			uint64_t list[256];
+			size_t k = 0;
+			for (; k < 256 && blk + k < blocks; k++)
+				list[k] = first + blk + k;
+			cache_prefetch(&fs->cache, list, k);
+		}
+		mfs_buf *b = cache_get(&fs->cache, first + blk, MFS_NORMAL, &rc);
+		for (uint32_t i = 0; b && i < per; i++) {
+			uint64_t ino = (uint64_t)blk * per + i + 1;
+			mfs_dinode d;
+			mfs_inode_decode(b->data + (size_t)i * MFS_INODE_SIZE, &d);
+			if (ino > fs->sb.ninodes || d.mode == 0 || d.nlinks != 0)
+				continue;
+			if (n == cap) {
+				uint32_t *more =
+				    realloc(found, (cap = cap ? 2 * cap : 64) * sizeof *found);
+				if (!more) {
+					rc = -ENOMEM;
+					break;
+				}
+				found = more;
+			}
+			found[n++] = (uint32_t)ino;
+		}
+		cache_put(&fs->cache, b, false);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		mfs_inode *ip = inode_get(fs, found[i], &rc);
+		inode_put(fs, ip); /* held by nobody, no links: freed */
+	}
+	free(found);
+	return rc < 0 ? rc : (int)n;
+}
+
 /* The mount after the device is open: cache, counts, root, clean flag. */
 static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 {
@@ -85,6 +134,14 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 		fprintf(stderr, "plexus-mfs: %s minor %u: the root inode is no directory\n", driver,
 		        fs->dev.minor);
 		rc = -EINVAL;
+	}
+	if (rc == 0 && !fs->read_only && !(fs->sb.flags & MFS_FLAG_CLEAN) && !fs->restoring) {
+		int freed = s_orphans(fs);
+		if (freed > 0)
+			fprintf(stderr,
+			        "plexus-mfs: %s minor %u: freed %d inodes unlinked while open\n",
+			        driver, fs->dev.minor, freed);
+		rc = freed < 0 ? freed : 0;
 	}
 	if (rc == 0 && !fs->read_only) {
 		if (!(fs->sb.flags & MFS_FLAG_CLEAN))
@@ -209,7 +266,9 @@ int super_restore(mfs *fs, bool restarted)
 	rs.dev = dev;
 	mfs_reply out;
 	memset(&out, 0, sizeof out);
+	fs->restoring = true;
 	int rc = do_readsuper(fs, NULL, &rs.base, &out);
+	fs->restoring = false;
 	fprintf(stderr, "plexus-mfs: restart: mounting %s minor %u again: %s\n", driver, minor,
 	        rc == 0 ? "done" : plx_strerror(rc));
 	if (rc == 0)

@@ -232,6 +232,35 @@ static void test_mfs_restarted(void **state)
 	mfstest_stop(t, drv);
 }
 
+/* plexus-mfs killed while VFS holds a file it unlinked: the next fresh mount (no clean flag)
+ * frees that inode and its zones, so fsck finds nothing to complain about. */
+static void test_orphans_after_crash(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "orphan", 16 * S_MB, true));
+	plx_fs_attr root, g;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	struct plx_fs_statvfs st0, st;
+	assert_int_equal(plx_fs_statvfs(fs, &st0), 0);
+	assert_int_equal(plx_fs_create(fs, 1, "open-then-gone", 0644, 0, 0, &g), 0);
+	s_write_all(fs, g.ino, 4);
+	assert_int_equal(plx_fs_unlink(fs, 1, "open-then-gone"), 0);
+	assert_int_equal(plx_fs_sync(fs), 0); /* on disk: allocated, no links */
+	mfstest_kill(t, srv);
+	srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, NULL, NULL, NULL);
+	assert_int_equal(plx_fs_readsuper(fs, t->drv, 0, false, 77, &root, NULL), 0);
+	assert_non_null(strstr(mfstest_log(t, t->fs), "freed 1 inodes unlinked while open"));
+	assert_int_equal(plx_fs_stat(fs, g.ino, &g), -ENOENT);
+	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
+	assert_int_equal(st.ffree, st0.ffree);
+	assert_int_equal(st.bfree, st0.bfree);
+	plx_fs_destroy(&fs);
+	fs = plx_fs_new(t->ep, t->fs, MFSTEST_TIMEOUT);
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +269,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_driver_never_back, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_mfs_restarted, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_orphans_after_crash, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, mfstest_setup, mfstest_teardown);
