@@ -24,7 +24,7 @@ static void s_usage(FILE *out)
 	fprintf(
 	    out,
 	    "usage: plexus sh [-c SCRIPT] [FILE] [--etcd URL] [--cluster NAME] [--node NAME]\n"
-	    "                 [--vfs LABEL]\n\n"
+	    "                 [--vfs LABEL] [--timeout MS]\n\n"
 	    "The Plexus shell: commands on the files of the Plexus namespace, as one client\n"
 	    "of VFS (docs/using.md \"The shell\"). Runs SCRIPT, the host file FILE, the\n"
 	    "script on standard input, or reads commands from the terminal with line editing\n"
@@ -41,6 +41,7 @@ static void s_usage(FILE *out)
 	    "  --node NAME      the node this shell says it runs on (default $PLEXUS_NODE,\n"
 	    "                   else the host name)\n"
 	    "  --vfs LABEL      VFS's label (default vfs)\n"
+	    "  --timeout MS     how long a call that does not wait may take (default 10000)\n"
 	    "  -h, --help       this text\n");
 }
 
@@ -52,10 +53,13 @@ typedef struct cli {
 
 static int s_args(cli *c, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"etcd", required_argument, NULL, 'e'}, {"cluster", required_argument, NULL, 'C'},
-	    {"node", required_argument, NULL, 'n'}, {"vfs", required_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"etcd", required_argument, NULL, 'e'},
+	                                      {"cluster", required_argument, NULL, 'C'},
+	                                      {"node", required_argument, NULL, 'n'},
+	                                      {"vfs", required_argument, NULL, 'v'},
+	                                      {"timeout", required_argument, NULL, 't'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
 	plexus_opts_init(&c->opts);
 	c->opts.name = "plexus-sh";
 	optind = 0;
@@ -76,6 +80,12 @@ static int s_args(cli *c, int argc, char **argv)
 			break;
 		case 'v':
 			c->opts.vfs = optarg;
+			break;
+		case 't':
+			if ((c->opts.timeout_ms = atoi(optarg)) <= 0) {
+				fprintf(stderr, "plexus sh: --timeout takes milliseconds > 0\n");
+				return EX_USAGE;
+			}
 			break;
 		case 'h':
 			s_usage(stdout);

@@ -7,7 +7,7 @@
 #define PLEXUS_SH_CLI_H
 
 /* plexus sh [-c SCRIPT] [FILE] [--etcd URL[,URL...]] [--cluster NAME] [--node NAME]
- *           [--vfs LABEL]
+ *           [--vfs LABEL] [--timeout MS]
  * argv[0] is "sh". Connects to VFS as one client (libplexus) and runs SCRIPT, the host file
  * FILE, the script on standard input, or, when standard input is a terminal, reads commands
  * with line editing and history (~/.plexus_history). Options default to $PLEXUS_ETCD,
