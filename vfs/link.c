@@ -89,8 +89,10 @@ int do_unlink(vfs_req *req)
 		rc = -ENOTDIR;
 	else
 		rc = vfs_fs_errno(plx_fs_unlink(dir->mount->client, dir->ino, name));
-	if (rc == 0)
+	if (rc == 0) {
+		vfs_dcache_drop(req->vfs, dir, name);
 		s_unlinked(vn);
+	}
 	vfs_vnode_put(req->vfs, vn);
 	vfs_vnode_put(req->vfs, dir);
 	return rc;
@@ -115,8 +117,10 @@ int do_rmdir(vfs_req *req)
 		rc = -EBUSY;
 	else
 		rc = vfs_fs_errno(plx_fs_rmdir(dir->mount->client, dir->ino, name));
-	if (rc == 0)
+	if (rc == 0) {
+		vfs_dcache_drop(req->vfs, dir, name);
 		s_unlinked(vn);
+	}
 	vfs_vnode_put(req->vfs, vn);
 	vfs_vnode_put(req->vfs, dir);
 	return rc;
@@ -211,8 +215,11 @@ int do_rename(vfs_req *req)
 		if (rc == 0)
 			rc = vfs_fs_errno(plx_fs_rename(r.odir->mount->client, r.odir->ino, r.oname,
 			                                r.ndir->ino, r.nname));
-		if (rc == 0)
+		if (rc == 0) {
+			vfs_dcache_drop(req->vfs, r.odir, r.oname);
+			vfs_dcache_drop(req->vfs, r.ndir, r.nname);
 			s_unlinked(r.nvn); /* the file the new name replaced, if any */
+		}
 		if (rc == 1)
 			rc = 0;
 		vfs_vnode_put(req->vfs, r.ndir);

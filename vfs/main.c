@@ -56,12 +56,14 @@ static void s_usage(FILE *out)
 	        "                           busy, e.g. waiting on a slow file server (default %d)\n"
 	        "  --vnode-cache N          unused vnodes kept with their file server references\n"
 	        "                           for the next lookup (default %d; 0: none)\n"
+	        "  --dcache N               names remembered, so a path resolved before costs no\n"
+	        "                           FS_LOOKUP (default %d; 0: none)\n"
 	        "  --fs-timeout MS          a file server call unanswered by then fails -EIO\n"
 	        "                           (default %d)\n"
 	        "  --wait S                 how long to wait at start for the file servers of\n"
 	        "                           the mounts to appear (default 30)\n"
 	        "  --help                   this text\n",
-	        VFS_WORKERS, VFS_WORKERS_MAX, VFS_VNODE_CACHE, VFS_FS_TIMEOUT_MS);
+	        VFS_WORKERS, VFS_WORKERS_MAX, VFS_VNODE_CACHE, VFS_DCACHE_MAX, VFS_FS_TIMEOUT_MS);
 	vfs_dev_usage(out);
 	fputc('\n', out);
 	plx_service_usage(out);
@@ -134,6 +136,11 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 		unsigned long n = strtoul(value, &end, 10);
 		rc = *value && !*end && n <= 1000000 ? 0 : -EINVAL;
 		o->vfs->lru_max = n;
+	} else if (strcmp(name, "dcache") == 0) {
+		char *end;
+		unsigned long n = strtoul(value, &end, 10);
+		rc = *value && !*end && n <= 10000000 ? 0 : -EINVAL;
+		o->vfs->ndents_max = n;
 	} else if (strcmp(name, "fs-timeout") == 0) {
 		o->vfs->fs_timeout_ms = atoi(value);
 		rc = o->vfs->fs_timeout_ms >= 1 ? 0 : -EINVAL;
@@ -292,6 +299,7 @@ int main(int argc, char **argv)
 	if (vfs_init(&v) < 0)
 		return EX_OSERR;
 	v.lru_max = VFS_VNODE_CACHE;
+	v.ndents_max = VFS_DCACHE_MAX;
 	s_opts o = {
 	    .vfs = &v, .workers = VFS_WORKERS, .workers_max = VFS_WORKERS_MAX, .wait_s = 30};
 	plx_service_cfg cfg;

@@ -30,12 +30,17 @@ int vfs_fs_errno(int rc)
 
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out)
 {
+	if ((*out = vfs_dcache_find(v, dir, name)))
+		return 0;
 	vfs_attr attr;
 	int rc = vfs_fs_errno(plx_fs_lookup(dir->mount->client, dir->ino, name, &attr));
 	if (rc < 0)
 		return rc;
 	*out = vfs_vnode_get(v, dir->mount, &attr);
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	vfs_dcache_add(v, dir, name, *out);
+	return 0;
 }
 
 int vfs_fs_refresh(vfs_vnode *vn)

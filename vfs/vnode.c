@@ -1,7 +1,8 @@
 /*
  * vnode.c — the vnode table: one vnode per (mount, inode) VFS holds, and the server state.
  *
- * Entry points: vfs_init, vfs_fini, vfs_vnode_get, vfs_vnode_hold, vfs_vnode_put,
+ * Entry points: vfs_init, vfs_fini, vfs_vnode_get, vfs_vnode_hold, vfs_vnode_hold_locked,
+ * vfs_vnode_put, vfs_vnode_evict,
  * vfs_vnode_attr_set, vfs_vnode_attr, vfs_attr_to_fs.
  *
  * Each answer of a file server that names an inode (lookup, create, mkdir, mknod, slink,
@@ -31,6 +32,7 @@ int vfs_init(vfs *v)
 
 void vfs_fini(vfs *v)
 {
+	vfs_dcache_fini(v);
 	free(v->vnodes);
 	v->vnodes = NULL;
 	pthread_mutex_destroy(&v->lock);
@@ -60,6 +62,7 @@ static void s_lru_unlink(vfs *v, vfs_vnode *vn)
 /* Takes vn out of the table (vfs->lock held); the caller then calls s_free. */
 static void s_unhash(vfs *v, vfs_vnode *vn)
 {
+	vfs_dcache_forget(v, vn);
 	vfs_vnode **pp = &v->vnodes[s_bucket(v, vn->mount, vn->ino)];
 	while (*pp != vn)
 		pp = &(*pp)->hash_next;
@@ -125,6 +128,12 @@ vfs_vnode *vfs_vnode_get(vfs *v, vfs_mount *m, const vfs_attr *attr)
 	}
 	vfs_vnode_attr_set(vn, attr);
 	return vn;
+}
+
+void vfs_vnode_hold_locked(vfs *v, vfs_vnode *vn)
+{
+	if (vn->refs++ == 0)
+		s_lru_unlink(v, vn);
 }
 
 void vfs_vnode_hold(vfs *v, vfs_vnode *vn)

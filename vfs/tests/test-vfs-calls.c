@@ -354,6 +354,38 @@ static void test_names(void **state)
 	/* unlink takes the link, not its target */
 	assert_int_equal(fsc_unlink(c, "/names/sl"), 0);
 	assert_int_equal(vc_stat(c, "/names/b", NULL), 0);
+	/* names VFS resolved before (its name cache) follow every change, whoever makes it */
+	fsclient *o = vc_client(f, "names-other");
+	Plexus__FsAttr a1, a2;
+	assert_int_equal(vc_mkdir(c, "/names/dc", 0755), 0);
+	assert_int_equal(vc_put_file(c, "/names/dc/x", 0644, "old", 3), 0);
+	assert_int_equal(vc_stat(c, "/names/dc/x", &a1), 0);
+	assert_int_equal(fsc_unlink(o, "/names/dc/x"), 0);
+	assert_int_equal(vc_stat(c, "/names/dc/x", NULL), -ENOENT);
+	assert_int_equal(vc_put_file(o, "/names/dc/x", 0644, "newer", 5), 0);
+	assert_int_equal(vc_stat(c, "/names/dc/x", &a2), 0);
+	assert_int_equal(a2.size, 5);
+	assert_int_equal(vc_mkdir(c, "/names/dc/d", 0755), 0);
+	assert_int_equal(vc_put_file(c, "/names/dc/d/f", 0644, "f", 1), 0);
+	assert_int_equal(vc_stat(c, "/names/dc/d/f", NULL), 0);
+	assert_int_equal(vc_rename(o, "/names/dc/d", "/names/dc/e"), 0);
+	assert_int_equal(vc_stat(c, "/names/dc/d/f", NULL), -ENOENT);
+	assert_int_equal(vc_stat(c, "/names/dc/e/f", NULL), 0);
+	assert_int_equal(fsc_unlink(o, "/names/dc/e/f"), 0);
+	assert_int_equal(vc_rmdir(o, "/names/dc/e"), 0);
+	assert_int_equal(vc_stat(c, "/names/dc/e", NULL), -ENOENT);
+	assert_int_equal(vc_mkdir(o, "/names/dc/e", 0700), 0);
+	assert_int_equal(vc_stat(c, "/names/dc/e", &a1), 0);
+	assert_int_equal(a1.mode & 0777, 0700);
+	assert_int_equal(vc_link(o, "/names/dc/x", "/names/dc/y"), 0);
+	assert_int_equal(vc_rename(o, "/names/dc/x", "/names/dc/y"), 0); /* same file: a no-op */
+	assert_int_equal(vc_stat(c, "/names/dc/x", NULL), 0);
+	assert_int_equal(vc_put_file(o, "/names/dc/z", 0644, "zz", 2), 0);
+	assert_int_equal(vc_rename(o, "/names/dc/z", "/names/dc/x"), 0);
+	assert_int_equal(vc_stat(c, "/names/dc/x", &a1), 0);
+	assert_int_equal(a1.size, 2);
+	assert_int_equal(vc_stat(c, "/names/dc/z", NULL), -ENOENT);
+	vc_client_destroy(&o, true);
 	/* names too long */
 	char name[300];
 	memset(name, 'n', 257);
