@@ -2,7 +2,8 @@
  * dcache.c — the name cache: (directory vnode, name) -> vnode, so a path VFS resolved before
  * costs no FS_LOOKUP (MINIX's VFS asks the file server each time; Linux keeps dentries).
  *
- * Entry points: vfs_dcache_find, vfs_dcache_add, vfs_dcache_drop, vfs_dcache_forget.
+ * Entry points: vfs_dcache_find, vfs_dcache_gen, vfs_dcache_add, vfs_dcache_drop,
+ * vfs_dcache_forget, vfs_dcache_fini.
  *
  * Every change of a name goes through this VFS (one VFS serves the namespace), so the cache
  * stays true as long as the calls that remove or move a name drop its entry (unlink, rmdir,
@@ -10,6 +11,10 @@
  * never are. Entries hold no reference: a vnode that is freed takes its entries (as directory
  * or as target) with it. At most VFS_DCACHE_MAX entries; beyond that new names are not added.
  * All under vfs->lock.
+ *
+ * A lookup that raced a removal must not put back what the removal dropped: every drop bumps
+ * a generation, and an entry found by an FS_LOOKUP that began under an older generation is not
+ * added (a drop that comes after the add removes it as usual).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +69,15 @@ vfs_vnode *vfs_dcache_find(vfs *v, vfs_vnode *dir, const char *name)
 	return vn;
 }
 
-void vfs_dcache_add(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode *child)
+uint64_t vfs_dcache_gen(vfs *v)
+{
+	pthread_mutex_lock(&v->lock);
+	uint64_t gen = v->dgen;
+	pthread_mutex_unlock(&v->lock);
+	return gen;
+}
+
+void vfs_dcache_add(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode *child, uint64_t gen)
 {
 	if (!s_cacheable(name) || v->ndents_max == 0)
 		return;
@@ -81,7 +94,7 @@ void vfs_dcache_add(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode *child)
 	vfs_dent *old = t ? t[b] : NULL;
 	while (old && (old->dir != dir || strcmp(old->name, name) != 0))
 		old = old->next;
-	if (t && !old && v->ndents < v->ndents_max) {
+	if (t && !old && v->ndents < v->ndents_max && v->dgen == gen) {
 		d->next = t[b];
 		t[b] = d;
 		v->ndents++;
@@ -107,6 +120,7 @@ static void s_remove(vfs *v, vfs_dent **pp)
 void vfs_dcache_drop(vfs *v, vfs_vnode *dir, const char *name)
 {
 	pthread_mutex_lock(&v->lock);
+	v->dgen++;
 	if (v->dents) {
 		vfs_dent **pp = &v->dents[s_bucket(dir, name)];
 		while (*pp && ((*pp)->dir != dir || strcmp((*pp)->name, name) != 0))

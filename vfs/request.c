@@ -32,6 +32,7 @@ int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out)
 {
 	if ((*out = vfs_dcache_find(v, dir, name)))
 		return 0;
+	uint64_t gen = vfs_dcache_gen(v);
 	vfs_attr attr;
 	int rc = vfs_fs_errno(plx_fs_lookup(dir->mount->client, dir->ino, name, &attr));
 	if (rc < 0)
@@ -39,7 +40,7 @@ int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out)
 	*out = vfs_vnode_get(v, dir->mount, &attr);
 	if (!*out)
 		return -ENOMEM;
-	vfs_dcache_add(v, dir, name, *out);
+	vfs_dcache_add(v, dir, name, *out, gen);
 	return 0;
 }
 

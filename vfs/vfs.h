@@ -191,6 +191,7 @@ typedef struct vfs {
 	size_t nlru, lru_max;
 	struct vfs_dent **dents; /* the name cache (dcache.c) */
 	size_t ndents, ndents_max;
+	uint64_t dgen;                    /* bumped by every vfs_dcache_drop */
 	vfs_mount *mounts[VFS_MOUNT_MAX]; /* mounts[0] is "/" once mounted; NULL slots free */
 	uint32_t next_dev;
 	int fs_timeout_ms;
@@ -313,8 +314,11 @@ void vfs_vnode_hold_locked(vfs *v, vfs_vnode *vn);
 
 /* The vnode name names in dir (one reference), or NULL when the cache does not know. */
 vfs_vnode *vfs_dcache_find(vfs *v, vfs_vnode *dir, const char *name);
-/* Remembers that name in dir is child (a name that exists, found by FS_LOOKUP). */
-void vfs_dcache_add(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode *child);
+/* The generation to pass to vfs_dcache_add, read before the FS_LOOKUP. */
+uint64_t vfs_dcache_gen(vfs *v);
+/* Remembers that name in dir is child (a name that exists, found by an FS_LOOKUP begun at
+ * generation gen; nothing when a drop came since). */
+void vfs_dcache_add(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode *child, uint64_t gen);
 /* Forgets name in dir: every call that removes or moves a name calls it. */
 void vfs_dcache_drop(vfs *v, vfs_vnode *dir, const char *name);
 /* Forgets every entry naming vn (it is being freed; vfs->lock held). */
