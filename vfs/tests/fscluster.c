@@ -118,14 +118,62 @@ static void s_node_ready(fscluster *f, int i)
 	}
 }
 
-uint64_t fscluster_start(fscluster *f, fscluster_svc s, const char *init)
+/* Starts service s as RS does (NODE_START with a new generation; the node is asked again
+ * while its kernel re-registers) and waits up to FSC_START_MS for its endpoint. Returns the
+ * generation, or 0 with the reason printed (the service's log included). */
+static uint64_t s_start(fscluster *f, fscluster_svc s, const char *init)
 {
-	s_node_ready(f, s_nodes[s]);
+	drvcluster *d = f->d;
 	char *argv[S_ARGV_MAX];
 	s_argv(f, s, argv);
-	f->gen[s] = drvcluster_start_driver(f->d, s_nodes[s], s_labels[s], init, argv);
+	s_node_ready(f, s_nodes[s]);
+	uint64_t gen = 0, before = 0, now = 0;
+	plx_route_lookup(d->ctx, s_labels[s], &before, NULL, 0);
+	if (plx_generation_next(d->etcd, d->cluster, s_labels[s], &gen) < 0) {
+		print_error("no generation for %s\n", s_labels[s]);
+		return 0;
+	}
+	Plexus__NodeStart start = PLEXUS__NODE_START__INIT;
+	start.label = (char *)s_labels[s];
+	start.program = argv[0];
+	start.argv = argv;
+	while (argv[start.n_argv])
+		start.n_argv++;
+	start.generation = gen;
+	char *env[] = {(char *)d->env_marker, "PLEXUS_INIT=restart"};
+	start.env = env;
+	start.n_env = init ? 2 : 1;
+	char node[16];
+	snprintf(node, sizeof node, "node.n%d", s_nodes[s]);
+	int rc = -1;
+	int64_t end = drvcluster_now_ms() + FSC_START_MS;
+	/* Again only when it was not sent (a timed-out start may have happened). */
+	while (drvcluster_now_ms() < end &&
+	       (rc = drvcluster_call(d, node, PLEXUS__NODE_TYPE__NODE_START, &start.base, NULL)) ==
+	           -PLX_EDEADSRCDST)
+		usleep(50 * 1000);
+	for (; rc == 0 && drvcluster_now_ms() < end; usleep(10 * 1000))
+		if (plx_route_lookup(d->ctx, s_labels[s], &now, NULL, 0) == 0 && now > before)
+			break;
+	if (rc == 0 && now == gen)
+		return gen;
+	char *log = fscluster_log(f, s);
+	print_error(
+	    "%s on n%d: NODE_START %s, generation %llu routed (wanted %llu); its log:\n%s\n",
+	    s_labels[s], s_nodes[s], plx_strerror(rc), (unsigned long long)now,
+	    (unsigned long long)gen, log ? log : "(none)");
+	free(log);
+	return 0;
+}
+
+uint64_t fscluster_start(fscluster *f, fscluster_svc s, const char *init)
+{
+	uint64_t gen = s_start(f, s, init);
+	if (!gen)
+		fail_msg("%s did not start", s_labels[s]);
+	f->gen[s] = gen;
 	f->running |= 1u << s;
-	return f->gen[s];
+	return gen;
 }
 
 void fscluster_kill(fscluster *f, fscluster_svc s, int signo)
@@ -265,9 +313,18 @@ int fscluster_setup(void **state, const fscluster_opts *opts)
 		*state = NULL;
 		return -1;
 	}
-	for (int s = 0; s < FSCLUSTER_NSVC; s++)
-		if (f->opts.services & (1u << s))
-			fscluster_start(f, (fscluster_svc)s, NULL);
+	/* No cmocka asserts here: a setup that fails must clean up itself (cmocka runs no
+	 * teardown after a failed setup). */
+	for (int s = 0; s < FSCLUSTER_NSVC; s++) {
+		if (!(f->opts.services & (1u << s)))
+			continue;
+		if (!(f->gen[s] = s_start(f, (fscluster_svc)s, NULL))) {
+			fscluster_teardown(state);
+			*state = NULL;
+			return -1;
+		}
+		f->running |= 1u << s;
+	}
 	return 0;
 }
 

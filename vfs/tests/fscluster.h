@@ -62,6 +62,7 @@ typedef enum fscluster_svc {
 #define FSC_MAJOR_TTY  4
 #define FSC_MAJOR_LOG  5
 #define FSC_WAIT_MS    DRVCLUSTER_WAIT_MS
+#define FSC_START_MS   60000 /* a service's start (slow under ASan on a loaded machine) */
 
 typedef struct fsclient fsclient;
 
@@ -92,8 +93,8 @@ int fscluster_setup(void **state, const fscluster_opts *opts);
 int fscluster_teardown(void **state);
 
 /* Starts service s with a new generation (init: NULL for a fresh start, "restart" as RS after
- * a crash) and waits until its endpoint is published; fails the test otherwise. Returns the
- * generation. */
+ * a crash) and waits up to FSC_START_MS until its endpoint is published; fails the test
+ * otherwise (with the service's log). Returns the generation. */
 uint64_t fscluster_start(fscluster *f, fscluster_svc s, const char *init);
 /* Sends signo to service s through its node kernel; with SIGKILL (or any signal that ends
  * it) waits for its exit report. Fails the test when the node refuses. */
