@@ -532,6 +532,12 @@ static int s_collect(s_image *im, const plx_image_opts *o, const char *kernel, c
 		r = s_add_libs(im, o->init);
 	if (r == 0)
 		r = s_add_busybox(im, o->busybox ? o->busybox : "/bin/busybox");
+	/* terminal descriptions for the console's line editing (plexus sh's libedit), when the
+	 * build machine has them (ncurses-base) */
+	static const char *const terms[] = {"/lib/terminfo/v/vt100", "/lib/terminfo/l/linux"};
+	for (size_t i = 0; r == 0 && i < sizeof terms / sizeof *terms; i++)
+		if (access(terms[i], R_OK) == 0)
+			r = s_add_file(im, terms[i], terms[i], 0644);
 	if (r == 0)
 		r = s_add_file(im, "etc/plexus/udhcpc.sh", o->udhcpc_sh, 0755);
 	for (size_t i = 0; r == 0 && i < PLX_IMAGE_MAX_PROGRAMS && o->programs[i]; i++) {
