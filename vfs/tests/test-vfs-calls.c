@@ -477,6 +477,50 @@ static void test_perms(void **state)
 	/* root is not stopped by the bits */
 	assert_int_equal(vc_chmod(root, "/perms/closed", 0), 0);
 	assert_int_equal(vc_stat(root, "/perms/closed/inner", NULL), 0);
+	/* the descriptor forms: fchmod, fchown, futimens, fstatvfs */
+	int fdm = fsc_open(root, "/perms/public", O_RDONLY, 0);
+	assert_true(fdm >= 0);
+	Plexus__VfsFd q = PLEXUS__VFS_FD__INIT;
+	q.fd = fdm;
+	q.arg = 0604;
+	assert_int_equal(vc_fd(root, S_T(VFS_FCHMOD), &q, NULL, 0, NULL), 0);
+	q.uid = 1000;
+	q.gid = 100;
+	assert_int_equal(vc_fd(root, S_T(VFS_FCHOWN), &q, NULL, 0, NULL), 0);
+	Plexus__VfsTimes vt = PLEXUS__VFS_TIMES__INIT;
+	vt.atime_sec = 111;
+	vt.mtime_sec = 222;
+	q.times = &vt;
+	assert_int_equal(vc_fd(root, S_T(VFS_FUTIMENS), &q, NULL, 0, NULL), 0);
+	assert_int_equal(vc_stat(root, "/perms/public", &st), 0);
+	assert_int_equal(st.mode & 07777, 0604);
+	assert_int_equal(st.uid, 1000);
+	assert_int_equal(st.gid, 100);
+	assert_int_equal(st.atime_sec, 111);
+	assert_int_equal(st.mtime_sec, 222);
+	Plexus__VfsReply *r = NULL;
+	assert_true(vc_fd(root, S_T(VFS_FSTATVFS), &q, NULL, 0, &r) >= 0);
+	assert_non_null(r->statvfs);
+	assert_true(r->statvfs->blocks > 0);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	q.fd = 99;
+	assert_int_equal(vc_fd(root, S_T(VFS_FCHMOD), &q, NULL, 0, NULL), -EBADF);
+	assert_int_equal(fsc_close(root, fdm), 0);
+	/* lchown changes the link, chown its target */
+	assert_int_equal(vc_symlink(root, "public", "/perms/ln"), 0);
+	assert_int_equal(vc_chown(root, "/perms/ln", 7, 7, PLEXUS__VFS_FLAG__VFS_NOFOLLOW), 0);
+	assert_int_equal(vc_lstat(root, "/perms/ln", &st), 0);
+	assert_int_equal(st.uid, 7);
+	assert_int_equal(vc_stat(root, "/perms/ln", &st), 0);
+	assert_int_equal(st.uid, 1000);
+	/* mknod: devices are root's, the type must be one */
+	assert_int_equal(fsc_mknod(u, "/perms/tmp/dev", S_IFCHR | 0600, makedev(4, 1)), -EPERM);
+	assert_int_equal(fsc_mknod(root, "/perms/dev", S_IFCHR | 0600, makedev(4, 1)), 0);
+	assert_int_equal(fsc_mknod(root, "/perms/dev", S_IFCHR | 0600, makedev(4, 1)), -EEXIST);
+	assert_int_equal(fsc_mknod(root, "/perms/bad", S_IFDIR | 0755, 0), -EINVAL);
+	assert_int_equal(vc_lstat(root, "/perms/dev", &st), 0);
+	assert_true(S_ISCHR(st.mode));
+	assert_int_equal(st.rdev, makedev(4, 1));
 	/* mount and umount are root's */
 	assert_int_equal(vc_mount(u, "", "/perms", "mfs2"), -EPERM);
 	assert_int_equal(vc_umount(u, "/"), -EPERM);
