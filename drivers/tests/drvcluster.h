@@ -18,7 +18,7 @@
 #include "plexus/proto/node.pb-c.h"
 
 #define DRVCLUSTER_NODES   4
-#define DRVCLUSTER_WAIT_MS 10000
+#define DRVCLUSTER_WAIT_MS 30000 /* generous: sanitizer builds on a loaded 2-core machine */
 
 typedef struct drvcluster_opts {
 	const char *cluster;                  /* the registry prefix, one per test file */
