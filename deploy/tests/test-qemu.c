@@ -555,7 +555,7 @@ static void test_up_qemu(void **state)
 	static char out[1 << 20];
 	size_t len = 0;
 	out[0] = '\0';
-	int r = s_pty_wait(master, out, sizeof out, &len, "plexus-boot: ready: ", 900000);
+	int r = s_pty_wait(master, out, sizeof out, &len, " s after the kernel started", 900000);
 	if (r == 0 && !strstr(out, "plexus-boot: ready: plexus up done"))
 		r = -EIO; /* plexus up failed inside: its message is on the console */
 	if (r == 0)
