@@ -216,6 +216,22 @@ void inode_drop_all(mfs *fs)
 			s_remove(fs, fs->itable[i]);
 }
 
+void inode_release_refs(mfs *fs)
+{
+	for (bool found = true; found;) {
+		found = false;
+		for (size_t i = 0; i < MFS_ITABLE && !found; i++)
+			for (mfs_inode *ip = fs->itable[i]; ip && !found; ip = ip->hnext)
+				if (ip->refs) {
+					found = true;
+					ip->refs = 0;
+					ip->users++; /* as inode_get would have */
+					inode_put(fs,
+					          ip); /* freed when unlinked, stored when dirty */
+				}
+	}
+}
+
 bool inode_busy(const mfs *fs)
 {
 	for (size_t i = 0; i < MFS_ITABLE; i++)

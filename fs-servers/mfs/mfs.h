@@ -120,8 +120,9 @@ typedef struct mfs_inode {
 typedef struct mfs {
 	plx_server *srv;
 	struct plx_service *svc; /* for the mount saved in DS (super.c) */
-	bool adopted;   /* remounted after a restart: VFS's references from before are unknown */
-	bool restoring; /* that remount is under way: unlinked inodes may still be held */
+	bool adopted;     /* remounted after a restart: VFS's references from before are unknown */
+	bool restoring;   /* that remount is under way: unlinked inodes may still be held */
+	plx_name mounter; /* who sent FS_READSUPER (empty after a restart's own remount) */
 	mfs_dev dev;
 	mfs_cache cache;
 	size_t cache_bytes;
@@ -186,6 +187,9 @@ int inode_flush_all(mfs *fs);
 /* Drops every cached inode (unmount). */
 void inode_drop_all(mfs *fs);
 /* True when an inode other than the root has VFS references. */
+/* Gives up every reference VFS holds (its instance died; a successor takes the file system
+ * over): unlinked inodes they kept are freed, dirty ones stored. */
+void inode_release_refs(mfs *fs);
 bool inode_busy(const mfs *fs);
 /* Fills an FsAttr from ip. */
 void inode_attr(const mfs *fs, const mfs_inode *ip, Plexus__FsAttr *a);

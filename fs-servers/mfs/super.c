@@ -201,6 +201,9 @@ int do_readsuper(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_
 	}
 	fs->mounted = true;
 	fs->last_sync_ms = mfs_now_ms();
+	memset(&fs->mounter, 0, sizeof fs->mounter);
+	if (msg)
+		fs->mounter = msg->source;
 	s_save(fs, rs);
 	mfs_statvfs(fs, out);
 	fprintf(stderr,
@@ -212,12 +215,28 @@ int do_readsuper(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_
 	return 0;
 }
 
+/* True when msg comes from a later generation of the VFS that mounted: that instance is gone
+ * (generations only grow), and so are the references it held. */
+static bool s_from_successor(const mfs *fs, const plx_msg *msg)
+{
+	return msg && fs->mounter.label[0] && strcmp(msg->source.label, fs->mounter.label) == 0 &&
+	       msg->source.generation > fs->mounter.generation;
+}
+
 int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
 {
-	(void)msg, (void)body, (void)out;
+	(void)body, (void)out;
 	int rc = mfs_check(fs, false);
 	if (rc < 0)
 		return rc;
+	if (inode_busy(fs) && s_from_successor(fs, msg)) {
+		fprintf(stderr,
+		        "plexus-mfs: %s generation %llu takes over from generation %llu: its "
+		        "references are given up\n",
+		        msg->source.label, (unsigned long long)msg->source.generation,
+		        (unsigned long long)fs->mounter.generation);
+		inode_release_refs(fs);
+	}
 	if (inode_busy(fs))
 		return -EBUSY;
 	rc = inode_flush_all(fs);

@@ -14,8 +14,9 @@
  *   none is lost.
  * test_vfs_restart: VFS SIGKILLed and started again (as RS would) takes the root file system
  *   over from its dead predecessor (FS_UNMOUNT, then FS_READSUPER); the files are there, and
- *   --mount mounted a second file system at start. (Only when the dead instance held no inode
- *   but the root: these instances run with --vnode-cache 0; docs/vfs.md "A restarted VFS".)
+ *   --mount mounted a second file system at start. The dead instance held inodes (its vnode
+ *   cache, a file open, a file unlinked while open): the file server gives them up to the
+ *   successor (a later generation of the same label).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -298,16 +299,16 @@ static void test_many_clients(void **state)
 static void test_vfs_restart(void **state)
 {
 	fscluster *f = *state;
-	/* Taking over needs the dead instance to hold no inode but the root: a VFS that keeps
-	 * unused vnodes (the default) holds more. This one runs without, from before any call. */
-	static const char *const nocache[] = {"--vnode-cache", "0", NULL};
-	f->opts.vfs_args = nocache;
-	fscluster_restart(f, FSCLUSTER_VFS);
 	fsclient *c = vc_client(f, "before");
 	assert_int_equal(vc_mkdir(c, "/kept", 0755), 0);
 	assert_int_equal(vc_put_file(c, "/kept/file", 0644, "survives", 8), 0);
 	/* the next instance also mounts a second file system at start (--mount) */
 	assert_int_equal(vc_mkdir(c, "/data", 0755), 0);
+	/* held by the instance that dies: a file open, and one unlinked while open */
+	assert_true(fsc_open(c, "/kept/file", O_RDONLY, 0) >= 0);
+	assert_int_equal(vc_put_file(c, "/kept/orphan", 0644, "o", 1), 0);
+	assert_true(fsc_open(c, "/kept/orphan", O_RDONLY, 0) >= 0);
+	assert_int_equal(fsc_unlink(c, "/kept/orphan"), 0);
 	vc_client_destroy(&c, false);
 	char image[600], cmd[1400];
 	snprintf(image, sizeof image, "%s/disk2.img", f->d->dir);
@@ -318,8 +319,7 @@ static void test_vfs_restart(void **state)
 	drvcluster_start_driver(f->d, 3, "disk2", NULL, disk);
 	char *mfs[] = {PLEXUS_MFS_BIN, NULL};
 	drvcluster_start_driver(f->d, 2, "mfs2", NULL, mfs);
-	static const char *const more[] = {"--vnode-cache", "0", "--mount", "mfs2:disk2:0:/data",
-	                                   NULL};
+	static const char *const more[] = {"--mount", "mfs2:disk2:0:/data", NULL};
 	f->opts.vfs_args = more;
 	fscluster_restart(f, FSCLUSTER_VFS);
 	c = vc_client(f, "after");
