@@ -461,7 +461,8 @@ static int s_services(s_boot *b)
 	return code;
 }
 
-/* Formats the root RAM disk (memory:0) with plexus mkfs. */
+/* Formats the root RAM disk (memory:0) with plexus mkfs. A driver that is being restarted
+ * (mkfs exits EX_UNAVAILABLE: the endpoint died under it) is tried again, a few times. */
 static int s_format_root(s_boot *b)
 {
 	char plexus[PATH_MAX];
@@ -471,6 +472,10 @@ static int s_format_root(s_boot *b)
 	setenv("PLEXUS_CLUSTER", b->st->cluster, 1);
 	char *const argv[] = {plexus, "mkfs", "memory:0", NULL};
 	int rc = s_run(b, "mkfs-root", argv);
+	for (int again = 0; rc == EX_UNAVAILABLE && again < 5; again++) {
+		sleep(1);
+		rc = s_run(b, "mkfs-root", argv);
+	}
 	if (rc != 0)
 		return s_fail(
 		    b, EX_SOFTWARE, "mkfs-root",
