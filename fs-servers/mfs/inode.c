@@ -216,19 +216,23 @@ void inode_drop_all(mfs *fs)
 			s_remove(fs, fs->itable[i]);
 }
 
+/* The first inode VFS holds a reference on, or NULL. */
+static mfs_inode *s_referenced(const mfs *fs)
+{
+	for (size_t i = 0; i < MFS_ITABLE; i++)
+		for (mfs_inode *ip = fs->itable[i]; ip; ip = ip->hnext)
+			if (ip->refs)
+				return ip;
+	return NULL;
+}
+
 void inode_release_refs(mfs *fs)
 {
-	for (bool found = true; found;) {
-		found = false;
-		for (size_t i = 0; i < MFS_ITABLE && !found; i++)
-			for (mfs_inode *ip = fs->itable[i]; ip && !found; ip = ip->hnext)
-				if (ip->refs) {
-					found = true;
-					ip->refs = 0;
-					ip->users++; /* as inode_get would have */
-					inode_put(fs,
-					          ip); /* freed when unlinked, stored when dirty */
-				}
+	/* inode_put may free the inode: look again from the start each time */
+	for (mfs_inode *ip; (ip = s_referenced(fs));) {
+		ip->refs = 0;
+		ip->users++;       /* as inode_get would have */
+		inode_put(fs, ip); /* freed when unlinked, stored when dirty */
 	}
 }
 
