@@ -172,23 +172,26 @@ void vfs_cdevs_cancel_dead(vfs *v)
 		uint32_t minor;
 		uint64_t id;
 	} s_cancel;
-	s_cancel todo[64];
-	int n = 0;
-	pthread_mutex_lock(&d->lock);
-	for (vfs_cdev_pending *p = d->pending; p && n < 64; p = p->next)
-		if (p->cdev_id && !p->cancelled && p->client.label[0] &&
-		    plx_is_dead(ctx, p->client.label, p->client.generation)) {
-			p->cancelled = true;
-			todo[n++] = (s_cancel){p->drv, p->minor, p->cdev_id};
+	s_cancel batch[64];
+	int n;
+	do { /* in batches, sent outside the lock, until none is left */
+		n = 0;
+		pthread_mutex_lock(&d->lock);
+		for (vfs_cdev_pending *p = d->pending; p && n < 64; p = p->next)
+			if (p->cdev_id && !p->cancelled && p->client.label[0] &&
+			    plx_is_dead(ctx, p->client.label, p->client.generation)) {
+				p->cancelled = true;
+				batch[n++] = (s_cancel){p->drv, p->minor, p->cdev_id};
+			}
+		pthread_mutex_unlock(&d->lock);
+		for (int i = 0; i < n; i++) {
+			Plexus__CdevCancel c = PLEXUS__CDEV_CANCEL__INIT;
+			c.minor = batch[i].minor;
+			c.id = batch[i].id;
+			vfs_cdev_send(v, batch[i].drv, PLEXUS__CDEV_TYPE__CDEV_CANCEL, &c.base,
+			              NULL, 0, s_ignore, NULL);
 		}
-	pthread_mutex_unlock(&d->lock);
-	for (int i = 0; i < n; i++) {
-		Plexus__CdevCancel c = PLEXUS__CDEV_CANCEL__INIT;
-		c.minor = todo[i].minor;
-		c.id = todo[i].id;
-		vfs_cdev_send(v, todo[i].drv, PLEXUS__CDEV_TYPE__CDEV_CANCEL, &c.base, NULL, 0,
-		              s_ignore, NULL);
-	}
+	} while (n == 64);
 }
 
 /* ---- character special files ---- */
