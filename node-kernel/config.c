@@ -22,7 +22,8 @@ const char node_config_usage[] =
     "  --addr IP            this node's IPv4 address, published for peers (plexus.addr=)\n"
     "  --etcd URL[,URL...]  etcd members (plexus.etcd=; default http://127.0.0.1:2379)\n"
     "  --cluster NAME       cluster name (plexus.cluster=; default \"default\")\n"
-    "  --lease-ttl SECONDS  TTL of the node's lease, 1..3600 (default 2)\n"
+    "  --lease-ttl SECONDS  TTL of the node's lease, 1..3600 (default $PLEXUS_LEASE_TTL,\n"
+    "                       else 2)\n"
     "  --rs-label LABEL     the label allowed to start, stop and signal services, and to\n"
     "                       which exits are reported (default rs)\n"
     "  --log-dir DIR        where <label>.log files go (default /var/log/plexus)\n"
@@ -240,9 +241,10 @@ static int s_identity(node_config *cfg, const s_raw *raw, const s_kernel *k, cha
 /* Validates the settings that come from options only. */
 static int s_settings(node_config *cfg, const s_raw *raw, char *err, size_t size)
 {
-	if (raw->ttl && !s_int_ok(raw->ttl, 1, 3600, &cfg->lease_ttl))
-		return s_err(err, size, EX_USAGE, "bad --lease-ttl '%s' (1..3600 seconds)",
-		             raw->ttl);
+	const char *ttl = raw->ttl ? raw->ttl : getenv("PLEXUS_LEASE_TTL");
+	if (ttl && !s_int_ok(ttl, 1, 3600, &cfg->lease_ttl))
+		return s_err(err, size, EX_USAGE, "bad %s '%s' (1..3600 seconds)",
+		             raw->ttl ? "--lease-ttl" : "$PLEXUS_LEASE_TTL", ttl);
 	if (raw->grace && !s_int_ok(raw->grace, 0, 600000, &cfg->grace_ms))
 		return s_err(err, size, EX_USAGE, "bad --grace '%s' (0..600000 ms)", raw->grace);
 	if (raw->rs && !node_label_ok(raw->rs))

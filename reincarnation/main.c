@@ -44,7 +44,8 @@ static const char s_usage[] =
     "  --name NAME          this instance's name, for the leader key and logs\n"
     "                       (default rs-<hostname>-<pid>)\n"
     "  --addr IP            the IPv4 address node kernels reach RS at (default 127.0.0.1)\n"
-    "  --lease-ttl SECONDS  TTL of the leader lease, 1..3600 (default 2)\n"
+    "  --lease-ttl SECONDS  TTL of the leader lease, 1..3600 (default $PLEXUS_LEASE_TTL,\n"
+    "                       else 2)\n"
     "Two or more instances elect one leader through etcd; the others stand by and take over\n"
     "when its lease expires, adopting the services it ran.\n";
 
@@ -83,6 +84,20 @@ rs_node *rs_node_find(rs *self, const char *name)
 
 /* ---- options ---- */
 
+/* Sets the leader lease's TTL from text (whole seconds, 1..3600) named what in errors. */
+static int s_lease_ttl(rs_config *cfg, const char *what, const char *text, char *err, size_t size)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < 1 || v > 3600) {
+		snprintf(err, size, "%s \"%s\": expected 1..3600 seconds", what, text);
+		return -1;
+	}
+	cfg->lease_ttl = (int)v;
+	return 0;
+}
+
 static int s_options(rs_config *cfg, int argc, char **argv, char *err, size_t size)
 {
 	static const struct option longs[] = {{"cluster-file", required_argument, NULL, 'f'},
@@ -96,6 +111,9 @@ static int s_options(rs_config *cfg, int argc, char **argv, char *err, size_t si
 	memset(cfg, 0, sizeof *cfg);
 	strcpy(cfg->addr, "127.0.0.1");
 	cfg->lease_ttl = 2;
+	const char *env_ttl = getenv("PLEXUS_LEASE_TTL");
+	if (env_ttl && s_lease_ttl(cfg, "$PLEXUS_LEASE_TTL", env_ttl, err, size) < 0)
+		return EX_USAGE;
 	char host[32] = "host";
 	gethostname(host, sizeof host - 1);
 	snprintf(cfg->name, sizeof cfg->name, "rs-%.30s-%d", host, (int)getpid());
@@ -105,8 +123,6 @@ static int s_options(rs_config *cfg, int argc, char **argv, char *err, size_t si
 	while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
 		size_t n = optarg ? strlen(optarg) : 0;
 		struct in_addr a;
-		char *end;
-		long v;
 		switch (c) {
 		case 'f':
 			if (n >= sizeof cfg->cluster_file)
@@ -136,13 +152,8 @@ static int s_options(rs_config *cfg, int argc, char **argv, char *err, size_t si
 			strcpy(cfg->addr, optarg);
 			break;
 		case 't':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 3600)
-				return snprintf(err, size,
-				                "--lease-ttl \"%s\": expected 1..3600 seconds",
-				                optarg),
-				       EX_USAGE;
-			cfg->lease_ttl = (int)v;
+			if (s_lease_ttl(cfg, "--lease-ttl", optarg, err, size) < 0)
+				return EX_USAGE;
 			break;
 		case 'h':
 			cfg->help = true;

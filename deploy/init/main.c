@@ -466,8 +466,9 @@ static int s_run_up(void)
 	/* etcd is a Go program: under TCG its garbage collector's work is dear; the VM has
 	 * memory to spare for a short-lived member */
 	setenv("GOGC", "400", 1);
-	/* the services' registry leases (plx_service reads PLEXUS_LEASE_TTL; plexus-node passes
-	 * its environment on): 2 s is short when etcd answers late under TCG */
+	/* the registry leases of plexus-node, plexus-rs and the services (all read
+	 * PLEXUS_LEASE_TTL; plexus-node passes its environment on): 2 s is short when etcd
+	 * answers late under TCG */
 	setenv("PLEXUS_LEASE_TTL", "10", 1);
 	int st = s_run(argv);
 	if (st != 0)

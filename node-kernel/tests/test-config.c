@@ -138,6 +138,24 @@ static void s_bad(int code, const char *what, ...)
 	assert_memory_equal(&cfg, &before, sizeof cfg);
 }
 
+/* $PLEXUS_LEASE_TTL sets the default lease TTL (plexus-init sets it under TCG); --lease-ttl
+ * wins over it, and a bad value is refused by name. */
+static void test_lease_ttl_environment(void **state)
+{
+	(void)state;
+	node_config cfg;
+	s_write_cmdline("");
+	setenv("PLEXUS_LEASE_TTL", "10", 1);
+	assert_int_equal(s_parse(&cfg, "--node", "n1", "--addr", "127.0.0.1", NULL), 0);
+	assert_int_equal(cfg.lease_ttl, 10);
+	assert_int_equal(
+	    s_parse(&cfg, "--node", "n1", "--addr", "127.0.0.1", "--lease-ttl", "3", NULL), 0);
+	assert_int_equal(cfg.lease_ttl, 3);
+	setenv("PLEXUS_LEASE_TTL", "ten", 1);
+	s_bad(EX_USAGE, "bad $PLEXUS_LEASE_TTL 'ten'", "--node", "n", "--addr", "10.0.0.1", NULL);
+	unsetenv("PLEXUS_LEASE_TTL");
+}
+
 static void test_bad_options(void **state)
 {
 	(void)state;
@@ -202,6 +220,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_options),
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_lease_ttl_environment),
 	    cmocka_unit_test(test_kernel_cmdline),
 	    cmocka_unit_test(test_bad_options),
 	    cmocka_unit_test(test_bad_kernel_cmdline),
