@@ -5,8 +5,9 @@
  * Entry points: plx_vm_argv, plx_vm_argv_free, plx_qcluster_new, plx_qcluster_destroy,
  * plx_qcluster_failed, plx_qcluster_start_vm, plx_qcluster_wait_nodes, plx_qcluster_dir,
  * plx_qcluster_etcd, plx_qcluster_name, plx_qcluster_kill_vm, plx_qcluster_supervise,
- * plx_qcluster_vm_pid, plx_qcluster_disk, plx_qcluster_fs_services, plx_qemu_disk,
- * plx_wait_file_text, plx_qemu_accel.
+ * plx_qcluster_vm_pid, plx_qcluster_disk, plx_qcluster_fs_services, plx_qcluster_start_rs,
+ * plx_qcluster_services, plx_qcluster_wait_ready, plx_qemu_disk, plx_wait_file_text,
+ * plx_qemu_accel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -564,6 +565,76 @@ int plx_qcluster_wait_nodes(plx_qcluster *self, unsigned mask, int timeout_ms)
 	do {
 		if (netns_call(self->nc, NETNS_HUB, s_probe_nodes, &p) == 0 &&
 		    (p.found & mask) == mask)
+			return 0;
+		s_sleep_ms(100);
+	} while (s_now_ms() < deadline);
+	return -ETIMEDOUT;
+}
+
+int plx_qcluster_start_rs(plx_qcluster *self, const char *rs_bin, const char *name)
+{
+	char ini[PATH_MAX + 16];
+	snprintf(ini, sizeof ini, "%s/rs.ini", netns_run_dir(self->nc));
+	char *argv[] = {
+	    (char *)rs_bin, "--cluster-file", ini, "--addr", (char *)netns_hub_addr(self->nc),
+	    "--name",       (char *)name,     NULL};
+	pid_t pid;
+	return netns_exec(self->nc, NETNS_HUB, argv, NULL, &pid);
+}
+
+/* svc/ records read in the hub. */
+typedef struct s_svc_probe {
+	const char *etcd, *name;
+	plx_qcluster_svcs *out;
+} s_svc_probe;
+
+static int s_probe_services(void *arg)
+{
+	s_svc_probe *p = arg;
+	plx_etcd_opts eo = {.endpoints = p->etcd, .timeout_ms = 2000};
+	plx_etcd *e = plx_etcd_new(&eo);
+	if (!e)
+		return -ENOMEM;
+	char prefix[128];
+	snprintf(prefix, sizeof prefix, "/plexus/%s/svc/", p->name);
+	plx_kvs *kvs = NULL;
+	int n = plx_etcd_range(e, prefix, &kvs);
+	plx_qcluster_svcs *o = p->out;
+	o->up = 0;
+	o->total = n > 0 ? n : 0;
+	size_t len = 0;
+	o->text[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		const char *v = (const char *)kvs->kvs[i].value;
+		o->up += strstr(v, "\"state\":\"up\"") || strstr(v, "\"state\": \"up\"");
+		if (len < sizeof o->text)
+			len +=
+			    (size_t)snprintf(o->text + len, sizeof o->text - len, "  %s: %.200s\n",
+			                     kvs->kvs[i].key + strlen(prefix), v);
+	}
+	plx_kvs_free(&kvs);
+	plx_etcd_destroy(&e);
+	return n < 0 ? n : 0;
+}
+
+int plx_qcluster_services(plx_qcluster *self, plx_qcluster_svcs *out)
+{
+	s_svc_probe p = {.etcd = self->etcd, .name = self->name, .out = out};
+	memset(out, 0, sizeof *out);
+	for (const char *t = self->services; t && (t = strstr(t, "[service ")); t++)
+		out->placed++;
+	int placed = out->placed;
+	int r = netns_call(self->nc, NETNS_HUB, s_probe_services, &p);
+	out->placed = placed;
+	return r;
+}
+
+int plx_qcluster_wait_ready(plx_qcluster *self, plx_qcluster_svcs *out, int timeout_ms)
+{
+	int64_t deadline = s_now_ms() + timeout_ms;
+	do {
+		if (plx_qcluster_services(self, out) == 0 && out->placed > 0 &&
+		    out->total >= out->placed && out->up == out->total)
 			return 0;
 		s_sleep_ms(100);
 	} while (s_now_ms() < deadline);

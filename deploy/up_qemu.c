@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include <plexus/deploy_cli.h>
-#include <plexus/etcd.h>
 #include <plexus/image.h>
 #include <plexus/qemu.h>
 
@@ -334,43 +333,6 @@ static int s_single(const s_opts *o)
 	return ready_ms >= 0 ? EX_OK : EX_UNAVAILABLE;
 }
 
-/* svc/<label> state of every service, read in the hub. */
-typedef struct s_svcs {
-	const char *etcd, *cluster;
-	char text[4096];
-	int up, total;
-} s_svcs;
-
-static int s_read_svcs(void *arg)
-{
-	s_svcs *s = arg;
-	plx_etcd_opts eo = {.endpoints = s->etcd, .timeout_ms = 2000};
-	plx_etcd *e = plx_etcd_new(&eo);
-	if (!e)
-		return -ENOMEM;
-	char prefix[128];
-	snprintf(prefix, sizeof prefix, "/plexus/%s/svc/", s->cluster);
-	plx_kvs *kvs = NULL;
-	int n = plx_etcd_range(e, prefix, &kvs);
-	s->up = 0;
-	s->total = n > 0 ? n : 0;
-	s->text[0] = '\0';
-	size_t len = 0;
-	for (int i = 0; i < n; i++) {
-		const char *v = (const char *)kvs->kvs[i].value;
-		bool up = strstr(v, "\"state\":\"up\"") || strstr(v, "\"state\": \"up\"");
-		s->up += up;
-		len +=
-		    (size_t)snprintf(s->text + len, len < sizeof s->text ? sizeof s->text - len : 0,
-		                     "  %s: %.200s\n", kvs->kvs[i].key + strlen(prefix), v);
-		if (len >= sizeof s->text)
-			len = sizeof s->text - 1;
-	}
-	plx_kvs_free(&kvs);
-	plx_etcd_destroy(&e);
-	return n < 0 ? n : 0;
-}
-
 /* N VMs booting by PXE, RS placing the file system on them. */
 static int s_cluster(const s_opts *o)
 {
@@ -406,29 +368,20 @@ static int s_cluster(const s_opts *o)
 				fflush(stdout);
 			}
 	int code = EX_OK;
-	netns_cluster *nc = plx_qcluster_netns(c);
-	char rs_ini[PATH_MAX + 16];
-	snprintf(rs_ini, sizeof rs_ini, "%s/rs.ini", plx_qcluster_dir(c));
-	char *rs_argv[] = {
-	    PLEXUS_RS_BIN, "--cluster-file", rs_ini, "--addr", (char *)netns_hub_addr(nc),
-	    "--name",      "rs-qemu",        NULL};
-	pid_t rs;
-	if (!s_stop && done == all && netns_exec(nc, NETNS_HUB, rs_argv, NULL, &rs) < 0) {
+	if (!s_stop && done == all && plx_qcluster_start_rs(c, PLEXUS_RS_BIN, "rs-qemu") < 0) {
 		fprintf(stderr, "plexus up --qemu: plexus-rs: %s\n", netns_error());
 		code = EX_UNAVAILABLE;
 	}
-	s_svcs sv = {.etcd = plx_qcluster_etcd(c), .cluster = plx_qcluster_name(c)};
-	while (code == EX_OK && !s_stop && done == all && s_now_ms() < deadline) {
-		if (netns_call(nc, NETNS_HUB, s_read_svcs, &sv) == 0 && sv.total >= 4 &&
-		    sv.up == sv.total)
-			break;
-		usleep(250000);
-	}
-	if (code == EX_OK && !s_stop && (done != all || sv.total < 4 || sv.up != sv.total)) {
+	plx_qcluster_svcs sv = {0};
+	int ready = -ETIMEDOUT;
+	while (code == EX_OK && !s_stop && done == all && s_now_ms() < deadline &&
+	       (ready = plx_qcluster_wait_ready(c, &sv, 250)) < 0)
+		continue;
+	if (code == EX_OK && !s_stop && ready < 0) {
 		fprintf(stderr,
 		        "plexus up --qemu: not ready within %d s (%d of %d services up); logs in "
 		        "%s\n%s",
-		        o->timeout_s, sv.up, sv.total, plx_qcluster_dir(c), sv.text);
+		        o->timeout_s, sv.up, sv.placed, plx_qcluster_dir(c), sv.text);
 		plx_qcluster_failed(c);
 		code = EX_UNAVAILABLE;
 	}

@@ -299,7 +299,6 @@ static void test_fs_drill(void **state)
 {
 	drill *f = *state;
 	const char *dir = plx_qcluster_dir(f->c);
-	netns_cluster *nc = plx_qcluster_netns(f->c);
 	assert_int_equal(plx_qcluster_start_vm(f->c, 0, false), 0);
 	assert_int_equal(plx_qcluster_start_vm(f->c, 1, true), 0); /* OVMF */
 	assert_int_equal(plx_qcluster_start_vm(f->c, 2, false), 0);
@@ -307,13 +306,7 @@ static void test_fs_drill(void **state)
 	int64_t node3 = 0;
 	assert_int_equal(plx_qcluster_node_generation(f->c, 2, &node3), 0);
 
-	char rs_ini[512];
-	snprintf(rs_ini, sizeof rs_ini, "%s/rs.ini", dir);
-	char *rs_argv[] = {
-	    PLEXUS_RS_BIN, "--cluster-file", rs_ini, "--addr", (char *)netns_hub_addr(nc),
-	    "--name",      "rs-drill",       NULL};
-	pid_t rs;
-	assert_int_equal(netns_exec(nc, NETNS_HUB, rs_argv, NULL, &rs), 0);
+	assert_int_equal(plx_qcluster_start_rs(f->c, PLEXUS_RS_BIN, "rs-drill"), 0);
 	int64_t vdisk = s_wait_svc(f, "vdisk", 0, 300000);
 	assert_true(vdisk > 0);
 	assert_true(s_wait_svc(f, "mfs", 0, 300000) > 0);

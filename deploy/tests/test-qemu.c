@@ -437,14 +437,7 @@ static void test_rs_power_cycles_vm(void **state)
 	assert_int_equal(plx_qcluster_wait_nodes(f->c, 0x1, 300000), 0);
 	int64_t first = 0, again = 0;
 	assert_int_equal(plx_qcluster_node_generation(f->c, 0, &first), 0);
-	char rs_ini[256];
-	snprintf(rs_ini, sizeof rs_ini, "%s/rs.ini", dir);
-	netns_cluster *nc = plx_qcluster_netns(f->c);
-	char *argv[] = {
-	    PLEXUS_RS_BIN, "--cluster-file", rs_ini, "--addr", (char *)netns_hub_addr(nc),
-	    "--name",      "rs-qemu",        NULL};
-	pid_t rs;
-	assert_int_equal(netns_exec(nc, NETNS_HUB, argv, NULL, &rs), 0);
+	assert_int_equal(plx_qcluster_start_rs(f->c, PLEXUS_RS_BIN, "rs-qemu"), 0);
 	char log[256];
 	snprintf(log, sizeof log, "%s/hub.log", dir);
 	assert_int_equal(plx_wait_file_text(log, "plexus-rs", 30000), 0);

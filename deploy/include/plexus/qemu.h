@@ -6,8 +6,8 @@
  * plx_qcluster_start_vm, plx_qcluster_start_vm_direct, plx_qcluster_wait_nodes, plx_qcluster_dir,
  * plx_qcluster_etcd, plx_qcluster_name, plx_qcluster_failed, plx_qcluster_node_generation,
  * plx_qcluster_netns, plx_qcluster_kill_vm, plx_qcluster_supervise, plx_qcluster_vm_pid,
- * plx_qcluster_disk, plx_qcluster_fs_services, plx_qemu_disk, plx_wait_file_text,
- * plx_qemu_accel.
+ * plx_qcluster_disk, plx_qcluster_fs_services, plx_qcluster_start_rs, plx_qcluster_services,
+ * plx_qcluster_wait_ready, plx_qemu_disk, plx_wait_file_text, plx_qemu_accel.
  *
  * Every VM runs under TCG unless a probe proved KVM works (plx_qemu_accel; nested KVM can
  * hang), with no display, its serial console on a unix socket
@@ -131,6 +131,25 @@ int plx_qemu_disk(const char *spec, const char *dir, const char *name, char *pat
  * taking the rest). Writes the text into out and returns the index of the VM that needs the
  * disk, or -ENOSPC. */
 int plx_qcluster_fs_services(int nodes, char *out, size_t size);
+
+/* Starts plexus-rs (the program rs_bin) in the hub on DIR/rs.ini as instance name, reachable
+ * at the hub's address: it places the [service] sections on the VMs and power-cycles dead VMs
+ * through QMP. Start it once the VMs registered (a node RS never saw is one it powers on).
+ * It is killed with the cluster. Returns 0 or a negative errno (netns_error() says why). */
+int plx_qcluster_start_rs(plx_qcluster *self, const char *rs_bin, const char *name);
+
+/* The services' state as RS publishes it (svc/<label>). */
+typedef struct plx_qcluster_svcs {
+	int placed;      /* [service] sections in plx_qcluster_opts.services */
+	int total, up;   /* svc/ records, and how many say "up" */
+	char text[4096]; /* "  label: record\n" per service */
+} plx_qcluster_svcs;
+
+/* Reads the svc/ records into *out. Returns 0 or a negative errno. */
+int plx_qcluster_services(plx_qcluster *self, plx_qcluster_svcs *out);
+/* Waits until the cluster is ready: every placed service has a record and every record is
+ * up. Returns 0 or -ETIMEDOUT (*out holds the last reading either way). */
+int plx_qcluster_wait_ready(plx_qcluster *self, plx_qcluster_svcs *out, int timeout_ms);
 
 /* Waits up to timeout_ms for the file at path to contain text. Returns 0 or -ETIMEDOUT. */
 int plx_wait_file_text(const char *path, const char *text, int timeout_ms);
