@@ -87,6 +87,12 @@ plx_ep *plx_ep_new(plx_ctx *ctx, const char *label, uint64_t generation)
 	return self;
 }
 
+/* True for an in-process address (inproc://): the peer is in this process. */
+bool plx__address_local(const char *address)
+{
+	return strncmp(address, "inproc://", 9) == 0;
+}
+
 /* True for the address kinds Plexus speaks: inproc://, ipc:// and tcp://, each with
  * something after the scheme. */
 bool plx__address_ok(const char *address)
@@ -129,7 +135,7 @@ int plx_ep_bind(plx_ep *self, const char *address)
 		return -EINVAL;
 	if (self->router)
 		return -EALREADY;
-	self->inproc = strncmp(address, "inproc://", 9) == 0;
+	self->inproc = plx__address_local(address);
 	self->router = zmq_socket(self->ctx->zmq, ZMQ_ROUTER);
 	if (!self->router)
 		return -errno;

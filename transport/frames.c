@@ -8,8 +8,18 @@
  * A message is [envelope] or [envelope][data], preceded by the routing id on a ROUTER. Data of
  * at most PLX_INLINE_DATA_MAX bytes goes inside the envelope (inline_data) instead of its own
  * frame, unless it is a received frame sent on again.
- * Validation, in order: frame count, envelope size, protobuf unpack, version, kind, type,
- * source label, destination label, declared against actual data size, data maximum.
+ *
+ * Between endpoints of one process (inproc://) the envelope is not protobuf-encoded: it is a
+ * local envelope, the fields in this program's own layout followed by the packed body and the
+ * inline data (plx_local_envelope, internal.h). Both ends are the same program, so there is no
+ * format to agree on; the frame is checked as strictly as a protobuf envelope. It starts with
+ * 0xff, which can never start a protobuf envelope, and is accepted only on in-process
+ * sockets. A request sent with a local envelope is answered with one, any other with a
+ * protobuf envelope (docs/protocol.md).
+ *
+ * Validation, in order: frame count, envelope size, protobuf unpack (or the local envelope's
+ * marker and sizes), version, kind, type, source label, destination label, declared against
+ * actual data size, data maximum.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +34,18 @@
 /* Envelopes up to this size are packed on the stack in one pass and copied into their frame;
  * bigger ones are measured first and packed into the frame. */
 #define S_ENVELOPE_STACK 1024
+
+const uint8_t plx__local_marker[8] = {0xff, 'p', 'l', 'x', 'l', 'o', 'c', 0};
+
+/* What an envelope of either kind says about the message's data and its own version and
+ * kind, for the checks both share. */
+typedef struct s_declared {
+	uint32_t version;
+	uint32_t kind;
+	uint64_t data_size;
+	const uint8_t *inline_data;
+	size_t inline_size;
+} s_declared;
 
 static void s_free_data(const plx_outgoing *out)
 {
@@ -83,6 +105,43 @@ static int s_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t
 	size_t bound = S_ENVELOPE_FIXED + strlen(env.source_label) + strlen(env.destination_label) +
 	               body_size + env.inline_data.len;
 	return s_pack_envelope(&env, bound, frame);
+}
+
+/* The name as is (senders hold valid names; the receiver checks the label's length). */
+static plx_name s_local_name(const plx_name *name)
+{
+	return name ? *name : (plx_name){.label = "", .generation = 0};
+}
+
+/* Writes the local envelope for out (a peer in this process) into a new frame. */
+static int plx_local_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
+                                    zmq_msg_t *frame)
+{
+	plx_local_envelope h = {
+	    .version = PLX_PROTOCOL_VERSION,
+	    .kind = (uint32_t)out->kind,
+	    .type = out->type,
+	    .status = out->status,
+	    .request_id = out->request_id,
+	    .data_size = out->data ? out->data_size : 0,
+	    .body_size = (uint32_t)body_size,
+	    .inline_size = s_inline(out) ? (uint32_t)out->data_size : 0,
+	    .source = s_local_name(out->source),
+	    .destination = s_local_name(out->destination),
+	};
+	memcpy(h.marker, plx__local_marker, sizeof h.marker);
+	size_t size = sizeof h + body_size + h.inline_size;
+	if (size > PLX_ENVELOPE_MAX)
+		return -EMSGSIZE;
+	if (zmq_msg_init_size(frame, size) != 0)
+		return -ENOMEM;
+	uint8_t *p = zmq_msg_data(frame);
+	memcpy(p, &h, sizeof h);
+	if (body_size)
+		memcpy(p + sizeof h, body, body_size);
+	if (h.inline_size)
+		memcpy(p + sizeof h + body_size, out->data, h.inline_size);
+	return 0;
 }
 
 static int s_data_frame(const plx_outgoing *out, zmq_msg_t *frame)
@@ -151,7 +210,10 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
 	}
 	plx_outgoing shown = *out;
 	shown.data_size = has_data ? out->data_size : 0;
-	if (rc == 0 && (rc = s_envelope_frame(&shown, body, body_size, &frames[n])) == 0)
+	if (rc == 0)
+		rc = out->local ? plx_local_envelope_frame(&shown, body, body_size, &frames[n])
+		                : s_envelope_frame(&shown, body, body_size, &frames[n]);
+	if (rc == 0)
 		n++;
 	if (body != small && body != out->packed_body)
 		free(body);
@@ -235,19 +297,8 @@ static int s_copy_name(plx_name *name, const char *label, uint64_t generation)
 	return 0;
 }
 
-static int s_check_envelope(const Plexus__Envelope *env)
-{
-	if (env->version != PLX_PROTOCOL_VERSION)
-		return -EPROTO;
-	if (env->kind < PLEXUS__KIND__KIND_REQUEST || env->kind > PLEXUS__KIND__KIND_NOTIFY)
-		return -EBADMSG;
-	if (env->type == 0 || !env->source_label || !*env->source_label)
-		return -EBADMSG;
-	return 0;
-}
-
-/* Fills msg from its unpacked envelope. */
-static int s_fill(plx_msg *msg, const Plexus__Envelope *env)
+/* Fills msg from its unpacked protobuf envelope. */
+static int s_fill(plx_msg *msg, const Plexus__Envelope *env, s_declared *d)
 {
 	msg->kind = (plx_kind)env->kind;
 	msg->type = env->type;
@@ -255,6 +306,11 @@ static int s_fill(plx_msg *msg, const Plexus__Envelope *env)
 	msg->request_id = env->request_id;
 	msg->body = env->body.len ? env->body.data : NULL;
 	msg->body_size = env->body.len;
+	*d = (s_declared){.version = env->version,
+	                  .kind = (uint32_t)env->kind,
+	                  .data_size = env->data_size,
+	                  .inline_data = env->inline_data.data,
+	                  .inline_size = env->inline_data.len};
 	if (s_copy_name(&msg->source, env->source_label, env->source_generation) != 0 ||
 	    s_copy_name(&msg->destination, env->destination_label, env->destination_generation) !=
 	        0)
@@ -262,27 +318,81 @@ static int s_fill(plx_msg *msg, const Plexus__Envelope *env)
 	return 0;
 }
 
-/* Data inside the envelope: declared with its size, small, and no data frame beside it. */
-static int s_attach_inline(plx_msg *msg, int nframes)
+/* Unpacks the protobuf envelope p (size bytes) into msg. Returns 0, -EBADMSG with msg filled
+ * as far as it could be, or -ENOMSG when it does not unpack at all (nothing to answer). */
+static int s_read_envelope(plx_msg *msg, const uint8_t *p, size_t size, s_declared *d)
 {
-	const Plexus__Envelope *env = msg->priv->envelope;
-	if (nframes != 1 || env->data_size != env->inline_data.len ||
-	    env->inline_data.len > PLX_INLINE_DATA_MAX)
+	Plexus__Envelope *env = plexus__envelope__unpack(&msg->priv->allocator, size, p);
+	if (!env)
+		return -ENOMSG;
+	msg->priv->envelope = env;
+	return s_fill(msg, env, d);
+}
+
+static bool s_name_ok(const plx_name *name)
+{
+	return strnlen(name->label, PLX_LABEL_MAX) < PLX_LABEL_MAX;
+}
+
+/* Reads the local envelope p (size bytes, starting with the marker) into msg. Returns like
+ * s_read_envelope. */
+static int s_read_local(plx_msg *msg, const uint8_t *p, size_t size, s_declared *d)
+{
+	plx_local_envelope h;
+	if (size < sizeof h)
+		return -ENOMSG;
+	memcpy(&h, p, sizeof h);
+	if ((uint64_t)h.body_size + h.inline_size != size - sizeof h)
+		return -ENOMSG;
+	msg->kind = (plx_kind)h.kind;
+	msg->type = h.type;
+	msg->status = h.status;
+	msg->request_id = h.request_id;
+	msg->body = h.body_size ? p + sizeof h : NULL;
+	msg->body_size = h.body_size;
+	*d = (s_declared){.version = h.version,
+	                  .kind = h.kind,
+	                  .data_size = h.data_size,
+	                  .inline_data = p + sizeof h + h.body_size,
+	                  .inline_size = h.inline_size};
+	if (!s_name_ok(&h.source) || !s_name_ok(&h.destination))
 		return -EBADMSG;
-	msg->data = env->inline_data.data;
-	msg->data_size = env->inline_data.len;
+	msg->source = h.source;
+	msg->destination = h.destination;
+	msg->priv->local_envelope = true;
 	return 0;
 }
 
-static int s_attach_data(plx_ctx *ctx, plx_msg *msg, zmq_msg_t *frames, int nframes)
+static int s_check_envelope(const plx_msg *msg, const s_declared *d)
 {
-	uint64_t declared = msg->priv->envelope->data_size;
-	if (msg->priv->envelope->inline_data.len)
-		return s_attach_inline(msg, nframes);
+	if (d->version != PLX_PROTOCOL_VERSION)
+		return -EPROTO;
+	if (d->kind < PLEXUS__KIND__KIND_REQUEST || d->kind > PLEXUS__KIND__KIND_NOTIFY)
+		return -EBADMSG;
+	if (msg->type == 0 || !msg->source.label[0])
+		return -EBADMSG;
+	return 0;
+}
+
+/* Data inside the envelope: declared with its size, small, and no data frame beside it. */
+static int s_attach_inline(plx_msg *msg, const s_declared *d, int nframes)
+{
+	if (nframes != 1 || d->data_size != d->inline_size || d->inline_size > PLX_INLINE_DATA_MAX)
+		return -EBADMSG;
+	msg->data = d->inline_data;
+	msg->data_size = d->inline_size;
+	return 0;
+}
+
+static int s_attach_data(plx_ctx *ctx, plx_msg *msg, const s_declared *d, zmq_msg_t *frames,
+                         int nframes)
+{
+	if (d->inline_size)
+		return s_attach_inline(msg, d, nframes);
 	if (nframes == 1)
-		return declared == 0 ? 0 : -EBADMSG;
+		return d->data_size == 0 ? 0 : -EBADMSG;
 	size_t actual = zmq_msg_size(&frames[1]);
-	if (actual == 0 || declared != actual)
+	if (actual == 0 || d->data_size != actual)
 		return -EBADMSG;
 	if (actual > plx_ctx_max_data(ctx))
 		return -EMSGSIZE;
@@ -294,38 +404,49 @@ static int s_attach_data(plx_ctx *ctx, plx_msg *msg, zmq_msg_t *frames, int nfra
 	return 0;
 }
 
+/* Whether the envelope frame p (size bytes) is a local one: only peers in this process may
+ * send those. */
+static bool s_is_local(bool local_peer, const uint8_t *p, size_t size)
+{
+	return local_peer && size >= sizeof plx__local_marker &&
+	       memcmp(p, plx__local_marker, sizeof plx__local_marker) == 0;
+}
+
 /*
  * Validates the frames of one message (without the routing id) and turns them into a new
- * message, taking the frames over. *msg_p is set whenever the envelope unpacked, even on a
- * later error, so that the caller can answer the request id; the caller owns it.
+ * message, taking the frames over. local_peer: they came through an in-process socket, so
+ * the envelope may be a local one. *msg_p is set whenever the envelope could be read, even
+ * on a later error, so that the caller can answer the request id; the caller owns it.
  * Returns 0 or the error to answer with: -EBADMSG, -EMSGSIZE, -EPROTO.
  */
-int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, plx_msg **msg_p)
+int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, bool local_peer,
+                      plx_msg **msg_p)
 {
 	if (nframes < 1 || nframes > 2) {
 		plx__frames_close(frames, nframes > 2 ? 2 : nframes);
 		return -EBADMSG;
 	}
 	size_t size = zmq_msg_size(&frames[0]);
-	plx_msg *msg = size <= PLX_ENVELOPE_MAX ? plx__msg_new() : NULL;
+	const uint8_t *p = zmq_msg_data(&frames[0]);
+	bool local = s_is_local(local_peer, p, size);
+	plx_msg *msg = size <= PLX_ENVELOPE_MAX ? plx__msg_new(local ? 0 : PLX_ARENA_SIZE) : NULL;
 	int rc = size > PLX_ENVELOPE_MAX ? -EMSGSIZE : msg ? 0 : -ENOMEM;
-	Plexus__Envelope *env = NULL;
-	if (msg && !(env = plexus__envelope__unpack(&msg->priv->allocator, size,
-	                                            zmq_msg_data(&frames[0])))) {
-		plx_msg_destroy(&msg);
-		rc = -EBADMSG;
-	}
 	if (msg) {
-		msg->priv->envelope = env;
 		msg->priv->envelope_frame = frames[0];
 		zmq_msg_init(&frames[0]);
-		*msg_p = msg;
-		if (s_fill(msg, env) != 0)
+		p = zmq_msg_data(&msg->priv->envelope_frame); /* small frames hold their bytes */
+		s_declared d = {0};
+		rc = local ? s_read_local(msg, p, size, &d) : s_read_envelope(msg, p, size, &d);
+		if (rc == -ENOMSG) {
+			plx_msg_destroy(&msg);
 			rc = -EBADMSG;
-		else
-			rc = s_check_envelope(env);
-		if (rc == 0)
-			rc = s_attach_data(ctx, msg, frames, nframes);
+		} else {
+			*msg_p = msg;
+			if (rc == 0)
+				rc = s_check_envelope(msg, &d);
+			if (rc == 0)
+				rc = s_attach_data(ctx, msg, &d, frames, nframes);
+		}
 	}
 	plx__frames_close(frames, nframes);
 	return rc;

@@ -115,8 +115,10 @@ struct plx_ep {
 /* bytes for the unpacked envelope with its inline data, inside the message */
 #define PLX_ARENA_SIZE (320 + PLX_INLINE_DATA_MAX)
 
-/* The routing and lifetime state of a received message. The envelope is unpacked into the
- * message's own arena, so a message costs one allocation however many fields it has. */
+/* The routing and lifetime state of a received message. A protobuf envelope is unpacked into
+ * the message's own arena, so a message costs one allocation however many fields it has; a
+ * message with a local envelope has no arena, which keeps it small enough for malloc's
+ * per-thread cache. */
 struct plx_msg_private {
 	ProtobufCAllocator allocator;
 	size_t arena_used;
@@ -128,10 +130,31 @@ struct plx_msg_private {
 	uint8_t routing_id[256];
 	size_t routing_id_size; /* 0: arrived on a DEALER (a reply or a mailbox message) */
 	atomic_bool replied;
-	bool local;    /* raised in this process by plx_ep_notify_local */
-	plx_msg *next; /* in a plx_queue */
-	_Alignas(max_align_t) uint8_t arena[PLX_ARENA_SIZE]; /* last: not zeroed */
+	bool local;                            /* raised in this process by plx_ep_notify_local */
+	bool local_envelope;                   /* came with a local envelope: answered with one */
+	plx_msg *next;                         /* in a plx_queue */
+	size_t arena_size;                     /* PLX_ARENA_SIZE, or 0 (local envelopes) */
+	_Alignas(max_align_t) uint8_t arena[]; /* arena_size bytes, not zeroed */
 };
+
+/* The envelope of a message between endpoints of one process (inproc://), instead of the
+ * protobuf one: these fields in this program's own layout, then body_size bytes of packed
+ * body and inline_size bytes of inline data, in one frame (frames.c). */
+typedef struct plx_local_envelope {
+	uint8_t marker[8]; /* plx__local_marker: 0xff never starts a protobuf envelope */
+	uint32_t version;
+	uint32_t kind;
+	uint32_t type;
+	int32_t status;
+	uint64_t request_id;
+	uint64_t data_size;   /* of the message's data, inline or in its own frame */
+	uint32_t body_size;   /* bytes of packed body after this header */
+	uint32_t inline_size; /* bytes of inline data after the body */
+	plx_name source;
+	plx_name destination;
+} plx_local_envelope;
+
+extern const uint8_t plx__local_marker[8];
 
 /* A message about to go out: the envelope fields and the frames to send. */
 typedef struct plx_outgoing {
@@ -149,6 +172,8 @@ typedef struct plx_outgoing {
 	void (*data_free)(void *data, void *hint);
 	void *data_hint;
 	zmq_msg_t *data_frame; /* a received frame to send again, shared, instead of data */
+	bool local;            /* the addressee is in this process (inproc://): the envelope
+	                          goes as a local one, not protobuf-encoded (frames.c) */
 } plx_outgoing;
 
 /* port.c */
@@ -162,7 +187,8 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
                       const plx_outgoing *out, zmq_msg_t *frames, int *nframes);
 int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t routing_id_size,
                      const plx_outgoing *out, int flags);
-int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, plx_msg **msg_p);
+int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, bool local_peer,
+                      plx_msg **msg_p);
 int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes, int flags);
 void plx__frames_close(zmq_msg_t *frames, int nframes);
 
@@ -178,7 +204,7 @@ void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size);
 void plx__trace_in(plx_ctx *ctx, const plx_msg *msg, uint64_t latency_us);
 
 /* msg.c */
-plx_msg *plx__msg_new(void);
+plx_msg *plx__msg_new(size_t arena_size);
 void plx__queue_push(plx_queue *q, plx_msg *msg);
 plx_msg *plx__queue_pop(plx_queue *q);
 void plx__queue_clear(plx_queue *q);
@@ -196,6 +222,7 @@ void plx__ep_flush_mailbox(plx_ep *ep);
 /* endpoint.c */
 bool plx__is_owner(const plx_ep *ep);
 bool plx__address_ok(const char *address);
+bool plx__address_local(const char *address);
 void plx__ep_hold(plx_ep *ep);
 void plx__ep_release(plx_ep *ep);
 

@@ -13,7 +13,7 @@ static void *s_arena_alloc(void *data, size_t size)
 {
 	struct plx_msg_private *priv = data;
 	size_t rounded = (size + 15) & ~(size_t)15;
-	if (rounded <= PLX_ARENA_SIZE - priv->arena_used) {
+	if (rounded <= priv->arena_size - priv->arena_used) {
 		void *p = priv->arena + priv->arena_used;
 		priv->arena_used += rounded;
 		return p;
@@ -25,19 +25,21 @@ static void *s_arena_alloc(void *data, size_t size)
 static void s_arena_free(void *data, void *p)
 {
 	struct plx_msg_private *priv = data;
-	if ((uint8_t *)p < priv->arena || (uint8_t *)p >= priv->arena + PLX_ARENA_SIZE)
+	if ((uint8_t *)p < priv->arena || (uint8_t *)p >= priv->arena + priv->arena_size)
 		free(p);
 }
 
-/* Returns a new, empty message whose allocator hands out its arena, or NULL. */
-plx_msg *plx__msg_new(void)
+/* Returns a new, empty message whose allocator hands out its arena of arena_size bytes (0 for
+ * none), or NULL. */
+plx_msg *plx__msg_new(size_t arena_size)
 {
-	plx_msg *msg = malloc(sizeof *msg + sizeof *msg->priv);
+	plx_msg *msg = malloc(sizeof *msg + sizeof *msg->priv + arena_size);
 	if (!msg)
 		return NULL;
-	memset(msg, 0, sizeof *msg + offsetof(struct plx_msg_private, arena));
+	memset(msg, 0, sizeof *msg + sizeof *msg->priv);
 	struct plx_msg_private *priv = (struct plx_msg_private *)(msg + 1);
 	msg->priv = priv;
+	priv->arena_size = arena_size;
 	priv->allocator = (ProtobufCAllocator){s_arena_alloc, s_arena_free, priv};
 	zmq_msg_init(&priv->envelope_frame);
 	zmq_msg_init(&priv->data_frame);

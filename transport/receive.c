@@ -33,6 +33,7 @@ static void s_refuse(plx_ep *ep, const uint8_t *rid, size_t rid_size, const plx_
 	    .request_id = msg ? msg->request_id : 0,
 	    .source = &ep->name,
 	    .destination = msg ? &msg->source : &s_nobody,
+	    .local = msg && msg->priv->local_envelope,
 	};
 	plx__frames_send(ep->ctx, ep->router, rid, rid_size, &out, ZMQ_DONTWAIT);
 }
@@ -108,7 +109,7 @@ static bool s_from_router(plx_ep *ep, plx_port *port, int flags)
 	memcpy(rid, zmq_msg_data(&frames[0]), rid_size);
 	zmq_msg_close(&frames[0]);
 	plx_msg *msg = NULL;
-	int rc = plx__frames_parse(ep->ctx, frames + 1, n - 1, &msg);
+	int rc = plx__frames_parse(ep->ctx, frames + 1, n - 1, ep->inproc, &msg);
 	s_accept(ep, rid, rid_size, msg, rc);
 	return true;
 }
@@ -122,7 +123,7 @@ static bool s_from_dealer(plx_ep *ep, plx_conn *conn)
 	if (plx__frames_recv(sock, frames, 2, &n, ZMQ_DONTWAIT) != 0)
 		return false;
 	plx_msg *msg = NULL;
-	int rc = plx__frames_parse(ep->ctx, frames, n, &msg);
+	int rc = plx__frames_parse(ep->ctx, frames, n, plx__address_local(conn->address), &msg);
 	if (rc == 0 && msg->kind == PLX_REPLY) {
 		if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
 			plx__trace_in(ep->ctx, msg, 0);
@@ -341,6 +342,7 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	    .body = body,
 	    .data = data,
 	    .data_size = data_size,
+	    .local = req->priv->local_envelope,
 	};
 	/* Sending back the request's own data (an echo, a read-modify-write) shares its frame
 	 * when the peers are in this process. Over ipc and tcp the frame may hold ZeroMQ's

@@ -34,7 +34,7 @@ static int s_check_request(const plx_request *req)
 }
 
 static void s_request_out(plx_ep *ep, const plx_request *req, const plx_name *dst,
-                          plx_outgoing *out)
+                          const char *address, plx_outgoing *out)
 {
 	*out = (plx_outgoing){
 	    .kind = PLX_REQUEST,
@@ -47,6 +47,7 @@ static void s_request_out(plx_ep *ep, const plx_request *req, const plx_name *ds
 	    .data_size = req->data_size,
 	    .data_free = req->data_free,
 	    .data_hint = req->data_hint,
+	    .local = plx__address_local(address),
 	};
 }
 
@@ -110,7 +111,7 @@ static int s_take_reply(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t req
 	if (plx__frames_recv(conn->sock, frames, 2, &n, flags) != 0)
 		return -1;
 	plx_msg *msg = NULL;
-	int rc = plx__frames_parse(ep->ctx, frames, n, &msg);
+	int rc = plx__frames_parse(ep->ctx, frames, n, plx__address_local(conn->address), &msg);
 	if (rc == 0 && msg->kind == PLX_REPLY && msg->request_id == request_id) {
 		*reply = msg;
 		return 1;
@@ -202,7 +203,7 @@ int plx_sendrec(plx_ep *self, const plx_request *req, plx_msg **reply, int timeo
 	plx_waiter waiter = {.dst = &dst, .wake_fd = port->wake_fd};
 	plx__waiter_add(self->ctx, &waiter);
 	plx_outgoing out;
-	s_request_out(self, req, &dst, &out);
+	s_request_out(self, req, &dst, address, &out);
 	if (plx_is_dead(self->ctx, dst.label, dst.generation)) {
 		s_drop_data(req);
 		rc = -PLX_EDEADSRCDST;
@@ -301,7 +302,7 @@ int plx_ep_notify_local(plx_ep *self, const plx_name *source, uint32_t type)
 	    strnlen(source->label, PLX_LABEL_MAX) == PLX_LABEL_MAX)
 		return -EINVAL;
 	plx_handover *h = calloc(1, sizeof *h);
-	plx_msg *msg = h ? plx__msg_new() : NULL;
+	plx_msg *msg = h ? plx__msg_new(0) : NULL;
 	if (!msg) {
 		free(h);
 		return -ENOMEM;
@@ -348,7 +349,7 @@ int plx_asynsend(plx_ep *self, const plx_request *req, uint64_t *request_id)
 		return rc;
 	}
 	plx_outgoing out;
-	s_request_out(self, req, &dst, &out);
+	s_request_out(self, req, &dst, address, &out);
 	rc = s_post(self, &out, address);
 	if (rc == 0 && request_id)
 		*request_id = out.request_id;
@@ -369,7 +370,7 @@ int plx_notify(plx_ep *self, const plx_name *dst, uint32_t type)
 	if (rc != 0)
 		return rc;
 	plx_outgoing out;
-	s_request_out(self, &req, &resolved, &out);
+	s_request_out(self, &req, &resolved, address, &out);
 	out.kind = PLX_NOTIFY;
 	return s_post(self, &out, address);
 }
