@@ -17,9 +17,12 @@
  * sockets. A request sent with a local envelope is answered with one, any other with a
  * protobuf envelope (docs/protocol.md).
  *
+ * The protobuf envelope carries its head (version, kind, type, source, destination) packed in a
+ * bytes field; head.c packs a given head once and decodes a given one once per thread.
+ *
  * Validation, in order: frame count, envelope size, protobuf unpack (or the local envelope's
- * marker and sizes), version, kind, type, source label, destination label, declared against
- * actual data size, data maximum.
+ * marker and sizes), the head's unpack and labels, version, kind, type, source label,
+ * declared against actual data size, data maximum.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +31,9 @@
 
 #define S_SMALL_BODY 512
 
-/* Room for the envelope's fields apart from the labels and the body: eleven tags, ten varints
- * of at most 10 bytes and three length prefixes. */
-#define S_ENVELOPE_FIXED 160
+/* Room for the envelope's fields apart from the head, the body and the inline data: six tags,
+ * three varints of at most 10 bytes and three length prefixes of at most 10. */
+#define S_ENVELOPE_FIXED 96
 /* Envelopes up to this size are packed on the stack in one pass and copied into their frame;
  * bigger ones are measured first and packed into the frame. */
 #define S_ENVELOPE_STACK 1024
@@ -51,6 +54,13 @@ static void s_free_data(const plx_outgoing *out)
 {
 	if (out->data_free && out->data)
 		out->data_free((void *)out->data, out->data_hint);
+}
+
+/* Whether out's data goes inside its envelope. */
+static bool s_inline(const plx_outgoing *out)
+{
+	return out->data && out->data_size > 0 && out->data_size <= PLX_INLINE_DATA_MAX &&
+	       !out->data_frame;
 }
 
 /* Packs env into a new frame: in one pass through a stack buffer when it surely fits there
@@ -74,36 +84,27 @@ static int s_pack_envelope(const Plexus__Envelope *env, size_t bound, zmq_msg_t 
 	return 0;
 }
 
-/* Whether out's data goes inside its envelope. */
-static bool s_inline(const plx_outgoing *out)
-{
-	return out->data && out->data_size > 0 && out->data_size <= PLX_INLINE_DATA_MAX &&
-	       !out->data_frame;
-}
-
 /* Packs the envelope for out into a new frame. body holds the packed body. */
 static int s_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
                             zmq_msg_t *frame)
 {
+	const plx_head *head = plx__head_for(out);
+	if (!head)
+		return -EINVAL;
 	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
-	env.version = PLX_PROTOCOL_VERSION;
-	env.kind = (Plexus__Kind)out->kind;
-	env.type = out->type;
-	env.source_label = (char *)(out->source ? out->source->label : "");
-	env.source_generation = out->source ? out->source->generation : 0;
-	env.destination_label = (char *)(out->destination ? out->destination->label : "");
-	env.destination_generation = out->destination ? out->destination->generation : 0;
+	env.head.data = (uint8_t *)head->bytes;
+	env.head.len = head->size;
 	env.request_id = out->request_id;
 	env.status = out->status;
 	env.body.data = (uint8_t *)body;
 	env.body.len = body_size;
-	env.data_size = out->data ? out->data_size : 0;
 	if (s_inline(out)) {
 		env.inline_data.data = (uint8_t *)out->data;
 		env.inline_data.len = out->data_size;
+	} else {
+		env.data_size = out->data ? out->data_size : 0;
 	}
-	size_t bound = S_ENVELOPE_FIXED + strlen(env.source_label) + strlen(env.destination_label) +
-	               body_size + env.inline_data.len;
+	size_t bound = S_ENVELOPE_FIXED + head->size + body_size + env.inline_data.len;
 	return s_pack_envelope(&env, bound, frame);
 }
 
@@ -123,7 +124,7 @@ static int plx_local_envelope_frame(const plx_outgoing *out, const uint8_t *body
 	    .type = out->type,
 	    .status = out->status,
 	    .request_id = out->request_id,
-	    .data_size = out->data ? out->data_size : 0,
+	    .data_size = out->data && !s_inline(out) ? out->data_size : 0,
 	    .body_size = (uint32_t)body_size,
 	    .inline_size = s_inline(out) ? (uint32_t)out->data_size : 0,
 	    .source = s_local_name(out->source),
@@ -287,34 +288,25 @@ void plx__frames_close(zmq_msg_t *frames, int nframes)
 		zmq_msg_close(&frames[i]);
 }
 
-static int s_copy_name(plx_name *name, const char *label, uint64_t generation)
-{
-	size_t len = label ? strlen(label) : PLX_LABEL_MAX;
-	if (len >= PLX_LABEL_MAX)
-		return -EBADMSG;
-	memcpy(name->label, label, len + 1);
-	name->generation = generation;
-	return 0;
-}
-
-/* Fills msg from its unpacked protobuf envelope. */
+/* Fills msg from its unpacked protobuf envelope and the head inside it. */
 static int s_fill(plx_msg *msg, const Plexus__Envelope *env, s_declared *d)
 {
-	msg->kind = (plx_kind)env->kind;
-	msg->type = env->type;
 	msg->status = env->status;
 	msg->request_id = env->request_id;
 	msg->body = env->body.len ? env->body.data : NULL;
 	msg->body_size = env->body.len;
-	*d = (s_declared){.version = env->version,
-	                  .kind = (uint32_t)env->kind,
+	const plx_head *head = plx__head_read(env->head.data, env->head.len);
+	if (!head)
+		return -EBADMSG;
+	msg->kind = (plx_kind)head->kind;
+	msg->type = head->type;
+	msg->source = head->source;
+	msg->destination = head->destination;
+	*d = (s_declared){.version = head->version,
+	                  .kind = head->kind,
 	                  .data_size = env->data_size,
 	                  .inline_data = env->inline_data.data,
 	                  .inline_size = env->inline_data.len};
-	if (s_copy_name(&msg->source, env->source_label, env->source_generation) != 0 ||
-	    s_copy_name(&msg->destination, env->destination_label, env->destination_generation) !=
-	        0)
-		return -EBADMSG;
 	return 0;
 }
 
@@ -344,6 +336,7 @@ static int s_read_local(plx_msg *msg, const uint8_t *p, size_t size, s_declared 
 	memcpy(&h, p, sizeof h);
 	if ((uint64_t)h.body_size + h.inline_size != size - sizeof h)
 		return -ENOMSG;
+	msg->priv->local_envelope = true; /* answered in kind, even when refused */
 	msg->kind = (plx_kind)h.kind;
 	msg->type = h.type;
 	msg->status = h.status;
@@ -359,7 +352,6 @@ static int s_read_local(plx_msg *msg, const uint8_t *p, size_t size, s_declared 
 		return -EBADMSG;
 	msg->source = h.source;
 	msg->destination = h.destination;
-	msg->priv->local_envelope = true;
 	return 0;
 }
 
@@ -374,10 +366,10 @@ static int s_check_envelope(const plx_msg *msg, const s_declared *d)
 	return 0;
 }
 
-/* Data inside the envelope: declared with its size, small, and no data frame beside it. */
+/* Data inside the envelope: small, no data frame beside it and none declared. */
 static int s_attach_inline(plx_msg *msg, const s_declared *d, int nframes)
 {
-	if (nframes != 1 || d->data_size != d->inline_size || d->inline_size > PLX_INLINE_DATA_MAX)
+	if (nframes != 1 || d->data_size != 0 || d->inline_size > PLX_INLINE_DATA_MAX)
 		return -EBADMSG;
 	msg->data = d->inline_data;
 	msg->data_size = d->inline_size;
@@ -429,7 +421,8 @@ int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, bool local_p
 	size_t size = zmq_msg_size(&frames[0]);
 	const uint8_t *p = zmq_msg_data(&frames[0]);
 	bool local = s_is_local(local_peer, p, size);
-	plx_msg *msg = size <= PLX_ENVELOPE_MAX ? plx__msg_new(local ? 0 : PLX_ARENA_SIZE) : NULL;
+	plx_msg *msg =
+	    size <= PLX_ENVELOPE_MAX ? plx__msg_new(local ? 0 : PLX_ARENA_FOR(size)) : NULL;
 	int rc = size > PLX_ENVELOPE_MAX ? -EMSGSIZE : msg ? 0 : -ENOMEM;
 	if (msg) {
 		msg->priv->envelope_frame = frames[0];

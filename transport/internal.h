@@ -1,9 +1,9 @@
 /*
  * internal.h — private structures shared by the transport's source files.
  *
- * Entry points (internal): plx__port_get, plx__port_destroy, plx__sock_for, plx__frames_send,
- * plx__frames_parse, plx__waiter_add, plx__waiter_remove, plx__trace, plx__now_us,
- * plx__msg_new, plx__mailbox_address.
+ * Entry points (internal): plx__head_for, plx__head_read, plx__port_get, plx__port_destroy,
+ * plx__sock_for, plx__frames_send, plx__frames_parse, plx__waiter_add, plx__waiter_remove,
+ * plx__trace, plx__now_us, plx__msg_new, plx__mailbox_address.
  */
 #ifndef PLEXUS_TRANSPORT_INTERNAL_H
 #define PLEXUS_TRANSPORT_INTERNAL_H
@@ -112,13 +112,15 @@ struct plx_ep {
 	atomic_int holds;  /* threads inside plx_ep_wake & co.: plx_ep_destroy waits for 0 */
 };
 
-/* bytes for the unpacked envelope with its inline data, inside the message */
-#define PLX_ARENA_SIZE (320 + PLX_INLINE_DATA_MAX)
+/* Bytes of arena that always hold a protobuf envelope of size packed bytes once unpacked:
+ * the structure, and its byte fields (no bigger than the packed bytes together), each rounded
+ * up to 16 bytes. */
+#define PLX_ARENA_FOR(size) (((sizeof(Plexus__Envelope) + 15) & ~(size_t)15) + (size) + 4 * 16)
 
 /* The routing and lifetime state of a received message. A protobuf envelope is unpacked into
- * the message's own arena, so a message costs one allocation however many fields it has; a
- * message with a local envelope has no arena, which keeps it small enough for malloc's
- * per-thread cache. */
+ * the message's own arena, sized from the envelope's frame, so a message costs one allocation
+ * however many fields it has; a message with a local envelope has no arena. Small messages
+ * stay small enough for malloc's per-thread cache. */
 struct plx_msg_private {
 	ProtobufCAllocator allocator;
 	size_t arena_used;
@@ -133,7 +135,7 @@ struct plx_msg_private {
 	bool local;                            /* raised in this process by plx_ep_notify_local */
 	bool local_envelope;                   /* came with a local envelope: answered with one */
 	plx_msg *next;                         /* in a plx_queue */
-	size_t arena_size;                     /* PLX_ARENA_SIZE, or 0 (local envelopes) */
+	size_t arena_size;                     /* PLX_ARENA_FOR(envelope), or 0 (local envelopes) */
 	_Alignas(max_align_t) uint8_t arena[]; /* arena_size bytes, not zeroed */
 };
 
@@ -147,7 +149,7 @@ typedef struct plx_local_envelope {
 	uint32_t type;
 	int32_t status;
 	uint64_t request_id;
-	uint64_t data_size;   /* of the message's data, inline or in its own frame */
+	uint64_t data_size;   /* of the data frame; 0 when the data is inline or none */
 	uint32_t body_size;   /* bytes of packed body after this header */
 	uint32_t inline_size; /* bytes of inline data after the body */
 	plx_name source;
@@ -155,6 +157,19 @@ typedef struct plx_local_envelope {
 } plx_local_envelope;
 
 extern const uint8_t plx__local_marker[8];
+
+/* A packed envelope head and its fields (head.c). At most PLX_HEAD_MAX bytes: 7 tags, 5 varints
+ * of at most 10 bytes and 2 labels of at most 63 bytes with their length byte fit in 175. */
+#define PLX_HEAD_MAX 192
+typedef struct plx_head {
+	uint32_t version;
+	uint32_t kind;
+	uint32_t type;
+	plx_name source;
+	plx_name destination;
+	size_t size; /* 0: unused */
+	uint8_t bytes[PLX_HEAD_MAX];
+} plx_head;
 
 /* A message about to go out: the envelope fields and the frames to send. */
 typedef struct plx_outgoing {
@@ -191,6 +206,13 @@ int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, bool local_p
                       plx_msg **msg_p);
 int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes, int flags);
 void plx__frames_close(zmq_msg_t *frames, int nframes);
+
+/* head.c: the packed head for out, from this thread's cache or packed now (NULL: a label is
+ * too long); the fields of a packed head, from this thread's cache or unpacked now (NULL: not
+ * a head with valid labels, or longer than PLX_HEAD_MAX). Either stays valid until the thread
+ * handles PLX_HEADS other heads. */
+const plx_head *plx__head_for(const plx_outgoing *out);
+const plx_head *plx__head_read(const uint8_t *bytes, size_t size);
 
 /* route.c */
 int plx__resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *address);

@@ -1,8 +1,10 @@
 /*
  * test-malformed.c — a raw ZeroMQ peer sends what no Plexus sender would: random bytes,
- * truncated envelopes, a wrong version, unknown types, wrong frame counts, lying sizes.
- * Each is answered with an error (or, for a stray reply, ignored) and the server keeps
- * serving.
+ * truncated envelopes, broken heads, a wrong version, unknown types, wrong frame counts, lying
+ * sizes, and, in-process, broken local envelopes. Each is answered with an error (or, for a
+ * stray reply, ignored) and the server keeps serving. Over inproc the raw peer lives in the
+ * server's own ZeroMQ context (white box: the context and the local envelope's layout come
+ * from the transport's internal.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <cmocka.h>
 #include <zmq.h>
 
+#include "internal.h"
 #include "plexus/proto/envelope.pb-c.h"
 #include "testlib.h"
 
@@ -30,8 +33,9 @@ static int s_setup(void **state)
 	fixture *f = *state;
 	f->ctx = plx_ctx_new();
 	f->server = tl_server_start(f->ctx, "target", 2, f->kind);
-	f->zmq = zmq_ctx_new();
-	f->raw = zmq_socket(f->zmq, ZMQ_DEALER);
+	/* inproc is reachable only from the same ZeroMQ context */
+	f->zmq = f->kind == TL_INPROC ? NULL : zmq_ctx_new();
+	f->raw = zmq_socket(f->zmq ? f->zmq : f->ctx->zmq, ZMQ_DEALER);
 	int linger = 0, timeout = 10000;
 	zmq_setsockopt(f->raw, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_setsockopt(f->raw, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
@@ -42,7 +46,8 @@ static int s_teardown(void **state)
 {
 	fixture *f = *state;
 	zmq_close(f->raw);
-	zmq_ctx_term(f->zmq);
+	if (f->zmq)
+		zmq_ctx_term(f->zmq);
 	tl_server_stop(&f->server);
 	plx_ctx_destroy(&f->ctx);
 	return 0;
@@ -55,21 +60,40 @@ static void s_send_frames(void *sock, const void *const *frames, const size_t *s
 		                 (int)sizes[i]);
 }
 
+/* Packs a head from "raw" (generation 1) to "target" (generation 2) into buf. */
+static size_t s_head(uint8_t *buf, uint32_t version, uint32_t kind, uint32_t type)
+{
+	Plexus__EnvelopeHead head = PLEXUS__ENVELOPE_HEAD__INIT;
+	head.source_label = "raw";
+	head.source_generation = 1;
+	head.destination_label = "target";
+	head.destination_generation = 2;
+	head.version = version;
+	head.kind = (Plexus__Kind)kind;
+	head.type = type;
+	return protobuf_c_message_pack(&head.base, buf);
+}
+
 /* Packs a well-formed request envelope; the caller may spoil it afterwards. */
 static size_t s_envelope(uint8_t *buf, uint32_t version, uint32_t kind, uint32_t type, uint64_t id,
                          uint64_t data_size)
 {
+	uint8_t head[PLX_HEAD_MAX];
 	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
-	env.source_label = "raw";
-	env.source_generation = 1;
-	env.destination_label = "target";
-	env.destination_generation = 2;
-	env.version = version;
-	env.kind = (Plexus__Kind)kind;
-	env.type = type;
+	env.head.data = head;
+	env.head.len = s_head(head, version, kind, type);
 	env.request_id = id;
 	env.data_size = data_size;
 	return protobuf_c_message_pack(&env.base, buf);
+}
+
+/* Unpacks the head of env; fails the test when it does not unpack. */
+static Plexus__EnvelopeHead *s_head_of(const Plexus__Envelope *env)
+{
+	Plexus__EnvelopeHead *head =
+	    plexus__envelope_head__unpack(NULL, env->head.len, env->head.data);
+	assert_non_null(head);
+	return head;
 }
 
 /* Reads the error reply and returns its status; fails the test on anything but a reply. */
@@ -84,7 +108,9 @@ static int s_reply_status(fixture *f, uint64_t expected_id)
 	assert_int_equal(more, 0);
 	Plexus__Envelope *env = plexus__envelope__unpack(NULL, (size_t)n, buf);
 	assert_non_null(env);
-	assert_int_equal(env->kind, PLEXUS__KIND__KIND_REPLY);
+	Plexus__EnvelopeHead *head = s_head_of(env);
+	assert_int_equal(head->kind, PLEXUS__KIND__KIND_REPLY);
+	plexus__envelope_head__free_unpacked(head, NULL);
 	assert_int_equal(env->request_id, expected_id);
 	int status = env->status;
 	plexus__envelope__free_unpacked(env, NULL);
@@ -206,13 +232,11 @@ static void test_wrong_frame_count(void **state)
 static void test_bad_body_for_the_type(void **state)
 {
 	fixture *f = *state;
+	uint8_t head[PLX_HEAD_MAX];
 	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
-	env.source_label = "raw";
-	env.destination_label = "target";
-	env.destination_generation = 2;
-	env.version = PLX_PROTOCOL_VERSION;
-	env.kind = PLEXUS__KIND__KIND_REQUEST;
-	env.type = PLEXUS__IPC_TYPE__IPC_ECHO;
+	env.head.data = head;
+	env.head.len = s_head(head, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST,
+	                      PLEXUS__IPC_TYPE__IPC_ECHO);
 	env.request_id = 11;
 	uint8_t body[] = {0x0a, 0x7f, 'x'}; /* field 1, length 127, but 1 byte follows */
 	env.body.data = body;
@@ -230,13 +254,11 @@ static void test_bad_body_for_the_type(void **state)
 static size_t s_inline_envelope(uint8_t *buf, uint64_t id, size_t inline_size, uint64_t declared)
 {
 	static uint8_t data[PLX_INLINE_DATA_MAX + 1];
+	uint8_t head[PLX_HEAD_MAX];
 	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
-	env.source_label = "raw";
-	env.destination_label = "target";
-	env.destination_generation = 2;
-	env.version = PLX_PROTOCOL_VERSION;
-	env.kind = PLEXUS__KIND__KIND_REQUEST;
-	env.type = PLEXUS__IPC_TYPE__IPC_ECHO;
+	env.head.data = head;
+	env.head.len = s_head(head, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST,
+	                      PLEXUS__IPC_TYPE__IPC_ECHO);
 	env.request_id = id;
 	env.data_size = declared;
 	env.inline_data.data = data;
@@ -264,8 +286,13 @@ static void test_bad_inline_data(void **state)
 	sizes[0] = size;
 	s_send_frames(f->raw, frames, sizes, 1);
 	assert_int_equal(s_reply_status(f, 22), -EBADMSG);
+	/* inline data with a data size declared as well (only a data frame has one) */
+	size = s_inline_envelope(buf, 24, 8, 8);
+	sizes[0] = size;
+	s_send_frames(f->raw, frames, sizes, 1);
+	assert_int_equal(s_reply_status(f, 24), -EBADMSG);
 	/* well formed: answered with the same bytes, inside the reply's envelope */
-	size = s_inline_envelope(buf, 23, 8, 8);
+	size = s_inline_envelope(buf, 23, 8, 0);
 	sizes[0] = size;
 	s_send_frames(f->raw, frames, sizes, 1);
 	uint8_t answer[1024];
@@ -276,8 +303,198 @@ static void test_bad_inline_data(void **state)
 	assert_int_equal(env->request_id, 23);
 	assert_int_equal(env->status, 0);
 	assert_int_equal(env->inline_data.len, 8);
-	assert_int_equal(env->data_size, 8);
+	assert_int_equal(env->data_size, 0);
 	plexus__envelope__free_unpacked(env, NULL);
+	s_still_serving(f);
+}
+
+/* Sends an envelope whose head is the given bytes. */
+static void s_send_with_head(fixture *f, const uint8_t *head, size_t head_size, uint64_t id)
+{
+	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
+	env.head.data = (uint8_t *)head;
+	env.head.len = head_size;
+	env.request_id = id;
+	uint8_t buf[1024];
+	const void *frames[] = {buf};
+	size_t sizes[] = {protobuf_c_message_pack(&env.base, buf)};
+	s_send_frames(f->raw, frames, sizes, 1);
+}
+
+/* A head that is missing, not a head, too long or with a label too long is refused, and the
+ * refusal still carries the request id. */
+static void test_bad_head(void **state)
+{
+	fixture *f = *state;
+	s_send_with_head(f, NULL, 0, 30);
+	assert_int_equal(s_reply_status(f, 30), -EBADMSG);
+	static const uint8_t junk[] = {0x0a, 0x7f, 'x'}; /* field 1, length 127, 1 byte */
+	s_send_with_head(f, junk, sizeof junk, 31);
+	assert_int_equal(s_reply_status(f, 31), -EBADMSG);
+	char label[PLX_LABEL_MAX + 1];
+	memset(label, 'l', PLX_LABEL_MAX);
+	label[PLX_LABEL_MAX] = '\0';
+	Plexus__EnvelopeHead head = PLEXUS__ENVELOPE_HEAD__INIT;
+	head.version = PLX_PROTOCOL_VERSION;
+	head.kind = PLEXUS__KIND__KIND_REQUEST;
+	head.type = PLEXUS__IPC_TYPE__IPC_PING;
+	head.source_label = label;
+	head.destination_label = "target";
+	head.destination_generation = 2;
+	uint8_t buf[512];
+	s_send_with_head(f, buf, protobuf_c_message_pack(&head.base, buf), 32);
+	assert_int_equal(s_reply_status(f, 32), -EBADMSG);
+	/* valid fields, but padded past PLX_HEAD_MAX with an unknown field */
+	head.source_label = "raw";
+	size_t size = protobuf_c_message_pack(&head.base, buf);
+	buf[size++] = (15 << 3) | 2; /* field 15, length-delimited, */
+	buf[size++] = 0xc0;          /* of PLX_HEAD_MAX (192) bytes */
+	buf[size++] = 0x01;
+	memset(buf + size, 0, PLX_HEAD_MAX);
+	s_send_with_head(f, buf, size + PLX_HEAD_MAX, 33);
+	assert_int_equal(s_reply_status(f, 33), -EBADMSG);
+	s_still_serving(f);
+}
+
+/* More distinct heads than a thread remembers, twice over: every reply names the sender
+ * whose head came with its request (a head recognised by its bytes is the right one). */
+static void test_many_heads(void **state)
+{
+	fixture *f = *state;
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 9; i++) {
+			char source[16];
+			snprintf(source, sizeof source, "raw%d", i);
+			Plexus__EnvelopeHead head = PLEXUS__ENVELOPE_HEAD__INIT;
+			head.version = PLX_PROTOCOL_VERSION;
+			head.kind = PLEXUS__KIND__KIND_REQUEST;
+			head.type = i % 2 ? PLEXUS__IPC_TYPE__IPC_PING : 0x7777;
+			head.source_label = source;
+			head.source_generation = (uint64_t)i + 1;
+			head.destination_label = "target";
+			head.destination_generation = 2;
+			uint8_t buf[PLX_HEAD_MAX];
+			uint64_t id = 100 + (uint64_t)(round * 10 + i);
+			s_send_with_head(f, buf, protobuf_c_message_pack(&head.base, buf), id);
+			uint8_t answer[1024];
+			int n = zmq_recv(f->raw, answer, sizeof answer, 0);
+			assert_true(n > 0);
+			Plexus__Envelope *env = plexus__envelope__unpack(NULL, (size_t)n, answer);
+			assert_non_null(env);
+			Plexus__EnvelopeHead *reply = s_head_of(env);
+			assert_int_equal(env->request_id, id);
+			assert_int_equal(env->status, i % 2 ? 0 : -ENOSYS);
+			assert_string_equal(reply->destination_label, source);
+			assert_int_equal(reply->destination_generation, (uint64_t)i + 1);
+			assert_string_equal(reply->source_label, "target");
+			plexus__envelope_head__free_unpacked(reply, NULL);
+			plexus__envelope__free_unpacked(env, NULL);
+		}
+	s_still_serving(f);
+}
+
+/* A well-formed local envelope from "raw" to "target": a request of type with the given
+ * inline bytes. */
+static plx_local_envelope s_local(uint32_t type, uint64_t id, uint32_t inline_size)
+{
+	plx_local_envelope h = {.version = PLX_PROTOCOL_VERSION,
+	                        .kind = PLX_REQUEST,
+	                        .type = type,
+	                        .request_id = id,
+	                        .inline_size = inline_size,
+	                        .source = {.label = "raw", .generation = 1},
+	                        .destination = {.label = "target", .generation = 2}};
+	memcpy(h.marker, plx__local_marker, sizeof h.marker);
+	return h;
+}
+
+/* Sends h followed by extra bytes (its body and inline data, or lies). */
+static void s_send_local(fixture *f, const plx_local_envelope *h, const void *extra, size_t n)
+{
+	uint8_t buf[sizeof *h + 512];
+	memcpy(buf, h, sizeof *h);
+	if (n)
+		memcpy(buf + sizeof *h, extra, n);
+	const void *frames[] = {buf};
+	size_t sizes[] = {sizeof *h + n};
+	s_send_frames(f->raw, frames, sizes, 1);
+}
+
+/* Reads a reply with a local envelope; returns its status and copies its inline data. */
+static int s_local_reply(fixture *f, uint64_t expected_id, void *data, size_t *data_size)
+{
+	uint8_t buf[1024];
+	int n = zmq_recv(f->raw, buf, sizeof buf, 0);
+	assert_true(n >= (int)sizeof(plx_local_envelope));
+	plx_local_envelope h;
+	memcpy(&h, buf, sizeof h);
+	assert_memory_equal(h.marker, plx__local_marker, sizeof h.marker);
+	assert_int_equal(h.kind, PLX_REPLY);
+	assert_int_equal(h.request_id, expected_id);
+	assert_int_equal((size_t)n, sizeof h + h.body_size + h.inline_size);
+	if (data) {
+		memcpy(data, buf + sizeof h + h.body_size, h.inline_size);
+		*data_size = h.inline_size;
+	}
+	return h.status;
+}
+
+/* In-process: local envelopes that lie about their sizes, names, version, kind or data are
+ * refused as protobuf ones are; a good one is answered with a local envelope. */
+static void test_bad_local_envelope(void **state)
+{
+	fixture *f = *state;
+	plx_local_envelope h = s_local(PLEXUS__IPC_TYPE__IPC_ECHO, 40, 4);
+	/* shorter than its header: nothing to answer, so answered as unreadable */
+	const void *frames[] = {&h};
+	size_t sizes[] = {sizeof h - 1};
+	s_send_frames(f->raw, frames, sizes, 1);
+	assert_int_equal(s_reply_status(f, 0), -EBADMSG);
+	/* four inline bytes announced, three present; then five */
+	s_send_local(f, &h, "abc", 3);
+	assert_int_equal(s_reply_status(f, 0), -EBADMSG);
+	s_send_local(f, &h, "abcde", 5);
+	assert_int_equal(s_reply_status(f, 0), -EBADMSG);
+	/* a source label without its terminating NUL */
+	h = s_local(PLEXUS__IPC_TYPE__IPC_ECHO, 41, 0);
+	memset(h.source.label, 'x', sizeof h.source.label);
+	s_send_local(f, &h, NULL, 0);
+	assert_int_equal(s_local_reply(f, 41, NULL, NULL), -EBADMSG);
+	h = s_local(PLEXUS__IPC_TYPE__IPC_ECHO, 42, 0);
+	h.version = 99;
+	s_send_local(f, &h, NULL, 0);
+	assert_int_equal(s_local_reply(f, 42, NULL, NULL), -EPROTO);
+	h = s_local(PLEXUS__IPC_TYPE__IPC_ECHO, 43, 0);
+	h.kind = 9;
+	s_send_local(f, &h, NULL, 0);
+	assert_int_equal(s_local_reply(f, 43, NULL, NULL), -EBADMSG);
+	/* inline data with a data frame size declared as well, and too much inline data */
+	h = s_local(PLEXUS__IPC_TYPE__IPC_ECHO, 44, 4);
+	h.data_size = 4;
+	s_send_local(f, &h, "abcd", 4);
+	assert_int_equal(s_local_reply(f, 44, NULL, NULL), -EBADMSG);
+	static uint8_t big[PLX_INLINE_DATA_MAX + 1];
+	h = s_local(PLEXUS__IPC_TYPE__IPC_ECHO, 45, sizeof big);
+	s_send_local(f, &h, big, sizeof big);
+	assert_int_equal(s_local_reply(f, 45, NULL, NULL), -EBADMSG);
+	/* well formed: echoed */
+	h = s_local(PLEXUS__IPC_TYPE__IPC_ECHO, 46, 4);
+	s_send_local(f, &h, "wxyz", 4);
+	char echo[PLX_INLINE_DATA_MAX];
+	size_t echo_size = 0;
+	assert_int_equal(s_local_reply(f, 46, echo, &echo_size), 0);
+	assert_int_equal(echo_size, 4);
+	assert_memory_equal(echo, "wxyz", 4);
+	s_still_serving(f);
+}
+
+/* Over ipc and tcp a local envelope is not accepted: it is read as protobuf, and fails. */
+static void test_local_envelope_from_another_process(void **state)
+{
+	fixture *f = *state;
+	plx_local_envelope h = s_local(PLEXUS__IPC_TYPE__IPC_ECHO, 50, 4);
+	s_send_local(f, &h, "wxyz", 4);
+	assert_int_equal(s_reply_status(f, 0), -EBADMSG);
 	s_still_serving(f);
 }
 
@@ -313,16 +530,18 @@ static void test_stray_reply_is_ignored(void **state)
 }
 
 #define EACH_KIND(test)                                                                            \
-	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),                 \
+	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &inproc),              \
+	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),             \
 	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &tcp)
 
 int main(void)
 {
-	/* inproc cannot be reached from a second ZeroMQ context; ipc and tcp can. */
-	fixture ipc = {.kind = TL_IPC}, tcp = {.kind = TL_TCP};
+	fixture inproc = {.kind = TL_INPROC}, ipc = {.kind = TL_IPC}, tcp = {.kind = TL_TCP};
 	const struct CMUnitTest tests[] = {
 	    EACH_KIND(test_random_bytes),
 	    EACH_KIND(test_truncated_envelope),
+	    EACH_KIND(test_bad_head),
+	    EACH_KIND(test_many_heads),
 	    EACH_KIND(test_wrong_version),
 	    EACH_KIND(test_unknown_type),
 	    EACH_KIND(test_bad_kind_and_missing_type),
@@ -331,6 +550,12 @@ int main(void)
 	    EACH_KIND(test_bad_inline_data),
 	    EACH_KIND(test_oversize_envelope),
 	    EACH_KIND(test_stray_reply_is_ignored),
+	    cmocka_unit_test_prestate_setup_teardown(test_bad_local_envelope, s_setup, s_teardown,
+	                                             &inproc),
+	    cmocka_unit_test_prestate_setup_teardown(test_local_envelope_from_another_process,
+	                                             s_setup, s_teardown, &ipc),
+	    cmocka_unit_test_prestate_setup_teardown(test_local_envelope_from_another_process,
+	                                             s_setup, s_teardown, &tcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,7 +46,7 @@
 
 #include <plexus/error.h>
 
-#define PLX_PROTOCOL_VERSION 2
+#define PLX_PROTOCOL_VERSION 3
 #define PLX_LABEL_MAX        64  /* bytes, with the terminating NUL */
 #define PLX_ADDRESS_MAX      256 /* bytes, with the terminating NUL */
 #define PLX_ENVELOPE_MAX     (256 * 1024)
