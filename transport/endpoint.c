@@ -69,6 +69,7 @@ plx_ep *plx_ep_new(plx_ctx *ctx, const char *label, uint64_t generation)
 	self->name.generation = generation;
 	self->owner = pthread_self();
 	self->router_fd = -1;
+	self->router_timeout = -1; /* ZeroMQ's default: block */
 	atomic_init(&self->next_request_id, 1);
 	atomic_init(&self->mailbox_news, false);
 	atomic_init(&self->woken, false);

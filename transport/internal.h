@@ -94,6 +94,7 @@ struct plx_ep {
 	void *router; /* inbound; NULL until bound */
 	char address[PLX_ADDRESS_MAX];
 	int router_fd;         /* ZMQ_FD of the router */
+	int router_timeout;    /* the ZMQ_RCVTIMEO last set on the router (owner only) */
 	bool inproc;           /* bound on inproc://: every peer is in this process */
 	char wake_address[64]; /* inproc address the router also binds */
 	uint8_t wake_token[PLX_WAKE_TOKEN];
@@ -129,14 +130,15 @@ struct plx_msg_private {
 	zmq_msg_t data_frame;
 	bool has_data;
 	Plexus__Envelope *envelope;
-	uint8_t routing_id[256];
 	size_t routing_id_size; /* 0: arrived on a DEALER (a reply or a mailbox message) */
 	atomic_bool replied;
-	bool local;                            /* raised in this process by plx_ep_notify_local */
-	bool local_envelope;                   /* came with a local envelope: answered with one */
-	plx_msg *next;                         /* in a plx_queue */
-	size_t arena_size;                     /* PLX_ARENA_FOR(envelope), or 0 (local envelopes) */
-	_Alignas(max_align_t) uint8_t arena[]; /* arena_size bytes, not zeroed */
+	bool local;          /* raised in this process by plx_ep_notify_local */
+	bool local_envelope; /* came with a local envelope: answered with one */
+	plx_msg *next;       /* in a plx_queue */
+	size_t arena_size;   /* PLX_ARENA_FOR(envelope), or 0 (local envelopes) */
+	/* not zeroed from here on */
+	uint8_t routing_id[256];               /* routing_id_size bytes */
+	_Alignas(max_align_t) uint8_t arena[]; /* arena_size bytes */
 };
 
 /* The envelope of a message between endpoints of one process (inproc://), instead of the

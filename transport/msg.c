@@ -36,7 +36,7 @@ plx_msg *plx__msg_new(size_t arena_size)
 	plx_msg *msg = malloc(sizeof *msg + sizeof *msg->priv + arena_size);
 	if (!msg)
 		return NULL;
-	memset(msg, 0, sizeof *msg + sizeof *msg->priv);
+	memset(msg, 0, sizeof *msg + offsetof(struct plx_msg_private, routing_id));
 	struct plx_msg_private *priv = (struct plx_msg_private *)(msg + 1);
 	msg->priv = priv;
 	priv->arena_size = arena_size;

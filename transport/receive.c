@@ -230,7 +230,9 @@ static bool s_awaits_replies(const plx_port *port)
  */
 static int s_wait_router(plx_ep *ep, plx_port *port, int timeout_ms)
 {
-	zmq_setsockopt(ep->router, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+	if (timeout_ms != ep->router_timeout &&
+	    zmq_setsockopt(ep->router, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms) == 0)
+		ep->router_timeout = timeout_ms;
 	if (!s_from_router(ep, port, 0))
 		return errno == ETERM ? -ETERM : 0; /* ETERM: the context is going away */
 	int got = 1;
