@@ -33,7 +33,7 @@ static const benchmark s_benchmarks[] = {
     {"ipc", "sendrec and asynsend over inproc/ipc/tcp vs raw ZeroMQ and TCP", plx_bench_ipc},
     {"registry", "cached lookups and publish-to-notification vs etcdctl watch", plx_bench_registry},
     {"recovery", "RS: driver crash and node death to service restored (root)", plx_bench_recovery},
-    {"boot", "QEMU: power-on to node registered, PXE vs direct boot; image size (root)",
+    {"boot", "QEMU: power-on to registered and to cluster ready, PXE vs direct; image size (root)",
      plx_bench_boot},
 #ifdef PLEXUS_BENCH_BLK
     {"blk", "block I/O to a RAM disk on another node vs raw TCP (root)", plx_bench_blk},

@@ -55,7 +55,8 @@ static const command s_commands[] = {
      plx_pxe_cli},
     {"qemu", "boot|cluster ...", "boot the image in QEMU: one VM, or N VMs by PXE", plx_qemu_cli},
     {"mkfs", "[-b N] [-i N] TARGET", "a new MINIX v3 file system (image or driver)", plx_mkfs_cli},
-    {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, registry)", cmd_bench},
+    {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, fs, boot...)",
+     cmd_bench},
     {"version", "", "print the version", s_version},
     {"help", "", "show this help", s_help},
 };
