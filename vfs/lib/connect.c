@@ -134,6 +134,7 @@ int plexus__register(plexus *self)
 static int s_start(plexus *self, const plexus_opts *opts, const char *node)
 {
 	plx_etcd_opts eo = {.endpoints = s_or(opts->etcd, "PLEXUS_ETCD", PLX_ETCD_DEFAULT_URL)};
+	plx_register_types(&plexus__vfs_type__descriptor); /* names in traces (PLEXUS_TRACE=1) */
 	if (!(self->ctx = plx_ctx_new()) || !(self->etcd = plx_etcd_new(&eo)))
 		return errno ? -errno : -ENOMEM;
 	self->chunk_max = PLEXUS__CHUNK_MAX;
