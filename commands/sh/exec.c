@@ -18,7 +18,8 @@
 typedef struct stage {
 	sh_io io;
 	const sh_cmd *cmd;
-	char **argv;     /* with $? put in */
+	char **argv; /* with $? put in and patterns expanded */
+	int argc;
 	sh_fd own[2];    /* pipe ends this stage closes when done (fd -1: none) */
 	sh_fd opened[8]; /* descriptors its redirections opened */
 	int nopened;
@@ -71,15 +72,61 @@ static void s_free_argv(char **argv)
 	free(argv);
 }
 
-static char **s_argv(const sh_cmd *cmd, int status)
+/* Appends word to argv (count *n, room *cap), taking it. */
+static int s_push_word(char ***argv, size_t *n, size_t *cap, char *word)
 {
-	char **argv = calloc((size_t)cmd->argc + 1, sizeof *argv);
-	for (int i = 0; argv && i < cmd->argc; i++)
-		if (!(argv[i] = s_expand(cmd->argv[i], status))) {
-			s_free_argv(argv);
-			return NULL;
+	if (*n + 1 >= *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		char **v = realloc(*argv, c * sizeof *v);
+		if (!v) {
+			free(word);
+			return -ENOMEM;
 		}
-	return argv;
+		*argv = v;
+		*cap = c;
+	}
+	(*argv)[(*n)++] = word;
+	return 0;
+}
+
+/* One word of the command, $? put in, and a pattern replaced by the names it matches. */
+static int s_word(stage *st, int i, int status, char ***argv, size_t *n, size_t *cap)
+{
+	const sh_cmd *cmd = st->cmd;
+	char *word = s_expand(cmd->argv[i], status);
+	if (!word)
+		return -ENOMEM;
+	if (!cmd->patterns || !cmd->patterns[i])
+		return s_push_word(argv, n, cap, word);
+	char *pattern = s_expand(cmd->patterns[i], status);
+	int rc = pattern ? sh_glob(&st->io, pattern, argv, n, cap) : -ENOMEM;
+	free(pattern);
+	if (rc == -E2BIG)
+		sh_eprintf(&st->io, "sh: %s: more than %d names match\n", word, SH_GLOB_MAX);
+	if (rc == 0)
+		return s_push_word(argv, n, cap, word); /* no match: the word as written */
+	free(word);
+	return rc < 0 ? rc : 0;
+}
+
+/* Sets st->argv and st->argc from the command: $? put in, patterns expanded. */
+static int s_argv(stage *st, int status)
+{
+	size_t n = 0, cap = (size_t)st->cmd->argc + 1;
+	char **argv = malloc(cap * sizeof *argv);
+	int rc = argv ? 0 : -ENOMEM;
+	for (int i = 0; rc == 0 && i < st->cmd->argc; i++)
+		rc = s_word(st, i, status, &argv, &n, &cap);
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(argv[i]);
+		free(argv);
+		return rc;
+	}
+	argv[n] = NULL;
+	st->argv = argv;
+	st->argc = (int)n;
+	return 0;
 }
 
 /* Opens one redirection and points the stage's descriptor at it. Returns 0 or prints why. */
@@ -140,11 +187,11 @@ static void s_stage_run(stage *st)
 			st->status = 1;
 			break;
 		}
-	if (st->status == 0 && cmd->argc > 0) {
+	if (st->status == 0 && st->argc > 0) {
 		const sh_builtin *b = sh_builtin_find(st->argv[0]);
 		st->io.name = st->argv[0];
 		if (b) {
-			st->status = b->fn(&st->io, cmd->argc, st->argv);
+			st->status = b->fn(&st->io, st->argc, st->argv);
 		} else {
 			sh_eprintf(&st->io, "sh: %s: command not found\n", st->argv[0]);
 			st->status = 127;
@@ -251,8 +298,8 @@ static int s_run_pipeline(sh_shell *sh, const sh_pipeline *pl)
 		st->io = (sh_io){sh, sh->px, {0, true}, {1, true}, {2, true}, "sh"};
 		st->cmd = &pl->cmds[i];
 		st->own[0].fd = st->own[1].fd = -1;
-		if (!(st->argv = s_argv(st->cmd, sh->status)))
-			rc = -ENOMEM;
+		if (rc == 0)
+			rc = s_argv(st, sh->status);
 	}
 	if (rc == 0)
 		rc = s_plumb(sh, stages, n);

@@ -1,12 +1,15 @@
 /*
- * parse.c — the shell's grammar: words with single and double quotes, $?, comments, and the
- * operators ; && || | < > >> 2> 2>&1; newlines end a pipeline as ";" does.
+ * parse.c — the shell's grammar: words with single and double quotes, $?, comments, file name
+ * patterns (* ? [...]), and the operators ; && || | < > >> 2> 2>&1; newlines end a pipeline as
+ * ";" does.
  *
  * Entry points: sh_parse, sh_script_free.
  *
  * Two steps: the text becomes tokens (words, with their quotes removed and $? kept as
  * SH_STATUS_MARK so that it is read when the command runs), then tokens become pipelines of
- * commands with their redirections.
+ * commands with their redirections. A word with an unquoted *, ? or [ also gets a pattern for
+ * fnmatch(3): the word again, with every quoted or escaped pattern character behind a
+ * backslash, so that only the unquoted ones match (glob.c expands it when the command runs).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@ enum { T_WORD, T_SEMI, T_AND, T_OR, T_PIPE, T_IN, T_OUT, T_APPEND, T_ERR, T_ERR_
 typedef struct token {
 	int type;
 	char *word;
+	char *pattern; /* NULL: the word has no unquoted pattern character */
 } token;
 
 typedef struct lexer {
@@ -28,10 +32,28 @@ typedef struct lexer {
 	size_t n, cap;
 	char *word; /* the word being built */
 	size_t len, wcap;
+	char *pat; /* its pattern */
+	size_t plen, pcap;
 	bool in_word;
+	bool glob; /* an unquoted *, ? or [ is in the word */
 } lexer;
 
-static int s_push(lexer *lx, int type, char *word)
+static int s_grow(char **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 32;
+	while (c < need)
+		c *= 2;
+	char *b = realloc(*buf, c);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*cap = c;
+	return 0;
+}
+
+static int s_push(lexer *lx, int type, char *word, char *pattern)
 {
 	if (lx->n == lx->cap) {
 		size_t cap = lx->cap ? lx->cap * 2 : 16;
@@ -41,24 +63,37 @@ static int s_push(lexer *lx, int type, char *word)
 		lx->toks = toks;
 		lx->cap = cap;
 	}
-	lx->toks[lx->n++] = (token){type, word};
+	lx->toks[lx->n++] = (token){type, word, pattern};
+	return 0;
+}
+
+/* Adds c to the word; quoted says whether it was quoted or escaped (then it never matches as
+ * a pattern character). */
+static int s_add(lexer *lx, char c, bool quoted)
+{
+	if (s_grow(&lx->word, &lx->wcap, lx->len + 2) < 0 ||
+	    s_grow(&lx->pat, &lx->pcap, lx->plen + 3) < 0)
+		return -ENOMEM;
+	lx->word[lx->len++] = c;
+	lx->word[lx->len] = 0;
+	bool special = strchr("*?[]\\", c) != NULL;
+	if (quoted && special)
+		lx->pat[lx->plen++] = '\\';
+	lx->pat[lx->plen++] = c;
+	lx->pat[lx->plen] = 0;
+	lx->glob = lx->glob || (!quoted && (c == '*' || c == '?' || c == '['));
+	lx->in_word = true;
 	return 0;
 }
 
 static int s_addc(lexer *lx, char c)
 {
-	if (lx->len + 2 > lx->wcap) {
-		size_t cap = lx->wcap ? lx->wcap * 2 : 32;
-		char *w = realloc(lx->word, cap);
-		if (!w)
-			return -ENOMEM;
-		lx->word = w;
-		lx->wcap = cap;
-	}
-	lx->word[lx->len++] = c;
-	lx->word[lx->len] = 0;
-	lx->in_word = true;
-	return 0;
+	return s_add(lx, c, false);
+}
+
+static int s_addq(lexer *lx, char c)
+{
+	return s_add(lx, c, true);
 }
 
 /* Ends the word being built, if any. */
@@ -67,13 +102,15 @@ static int s_end_word(lexer *lx)
 	if (!lx->in_word)
 		return 0;
 	char *w = strndup(lx->word ? lx->word : "", lx->len);
-	lx->len = 0;
-	lx->in_word = false;
-	if (!w)
-		return -ENOMEM;
-	int rc = s_push(lx, T_WORD, w);
-	if (rc < 0)
+	char *pattern = lx->glob ? strndup(lx->pat, lx->plen) : NULL;
+	bool failed = !w || (lx->glob && !pattern);
+	lx->len = lx->plen = 0;
+	lx->in_word = lx->glob = false;
+	int rc = failed ? -ENOMEM : s_push(lx, T_WORD, w, pattern);
+	if (rc < 0) {
 		free(w);
+		free(pattern);
+	}
 	return rc;
 }
 
@@ -96,7 +133,7 @@ static int s_single(lexer *lx, char *err, size_t size)
 	}
 	lx->in_word = true;
 	for (const char *c = lx->p + 1; c < end; c++)
-		if (s_addc(lx, *c) < 0)
+		if (s_addq(lx, *c) < 0)
 			return -ENOMEM;
 	lx->p = end + 1;
 	return 0;
@@ -109,11 +146,11 @@ static int s_double(lexer *lx, char *err, size_t size)
 	while (*lx->p && *lx->p != '"') {
 		int rc;
 		if (*lx->p == '\\' && strchr("\"\\$", lx->p[1]))
-			rc = s_addc(lx, lx->p[1]), lx->p += 2;
+			rc = s_addq(lx, lx->p[1]), lx->p += 2;
 		else if (*lx->p == '$')
 			rc = s_dollar(lx);
 		else
-			rc = s_addc(lx, *lx->p++);
+			rc = s_addq(lx, *lx->p++);
 		if (rc < 0)
 			return rc;
 	}
@@ -142,7 +179,7 @@ static int s_operator(lexer *lx)
 			continue; /* "a2>b" is the word a2 and a redirection */
 		int rc = s_end_word(lx);
 		if (rc == 0)
-			rc = s_push(lx, ops[i].type, NULL);
+			rc = s_push(lx, ops[i].type, NULL, NULL);
 		lx->p += len;
 		return rc < 0 ? rc : 1;
 	}
@@ -170,7 +207,7 @@ static int s_lex(lexer *lx, char *err, size_t size)
 		} else if (c == '"') {
 			rc = s_double(lx, err, size);
 		} else if (c == '\\' && lx->p[1]) {
-			rc = s_addc(lx, lx->p[1]);
+			rc = s_addq(lx, lx->p[1]);
 			lx->p += 2;
 		} else if (c == '$') {
 			rc = s_dollar(lx);
@@ -186,14 +223,20 @@ static int s_lex(lexer *lx, char *err, size_t size)
 
 /* ---- tokens to pipelines ---- */
 
-static int s_cmd_word(sh_cmd *cmd, char *word)
+static int s_cmd_word(sh_cmd *cmd, char *word, char *pattern)
 {
 	char **argv = realloc(cmd->argv, (size_t)(cmd->argc + 2) * sizeof *argv);
-	if (!argv)
+	if (argv)
+		cmd->argv = argv;
+	char **patterns =
+	    argv ? realloc(cmd->patterns, (size_t)(cmd->argc + 2) * sizeof *argv) : NULL;
+	if (!patterns)
 		return -ENOMEM;
+	cmd->patterns = patterns;
+	patterns[cmd->argc] = pattern;
 	argv[cmd->argc++] = word;
 	argv[cmd->argc] = NULL;
-	cmd->argv = argv;
+	patterns[cmd->argc] = NULL;
 	return 0;
 }
 
@@ -294,7 +337,9 @@ static int s_build(token *toks, size_t n, sh_script *s, char *err, size_t size)
 		if (!cmd && !(cmd = s_new_cmd(pl)))
 			return -ENOMEM;
 		if (t->type == T_WORD) {
-			rc = s_cmd_word(cmd, t->word);
+			rc = s_cmd_word(cmd, t->word, t->pattern);
+			if (rc == 0)
+				t->pattern = NULL;
 		} else if (t->type == T_ERR_OUT) {
 			rc = s_cmd_redir(cmd, SH_REDIR_ERR_OUT, NULL);
 		} else {
@@ -320,10 +365,13 @@ int sh_parse(const char *text, sh_script *script, char *err, size_t size)
 	int rc = s_lex(&lx, err, size);
 	if (rc == 0)
 		rc = s_build(lx.toks, lx.n, script, err, size);
-	for (size_t i = 0; i < lx.n; i++)
+	for (size_t i = 0; i < lx.n; i++) {
 		free(lx.toks[i].word);
+		free(lx.toks[i].pattern);
+	}
 	free(lx.toks);
 	free(lx.word);
+	free(lx.pat);
 	if (rc == -ENOMEM)
 		snprintf(err, size, "out of memory");
 	if (rc < 0)
@@ -337,9 +385,12 @@ void sh_script_free(sh_script *script)
 		sh_pipeline *pl = &script->pipes[i];
 		for (int j = 0; j < pl->ncmds; j++) {
 			sh_cmd *c = &pl->cmds[j];
-			for (int k = 0; k < c->argc; k++)
+			for (int k = 0; k < c->argc; k++) {
 				free(c->argv[k]);
+				free(c->patterns[k]);
+			}
 			free(c->argv);
+			free(c->patterns);
 			for (int k = 0; k < c->nredirs; k++)
 				free(c->redirs[k].path);
 			free(c->redirs);

@@ -72,7 +72,8 @@ typedef struct sh_redir {
 } sh_redir;
 
 typedef struct sh_cmd {
-	char **argv; /* NULL-terminated */
+	char **argv;     /* NULL-terminated */
+	char **patterns; /* per word: its fnmatch pattern, or NULL when it has none */
 	int argc;
 	sh_redir *redirs;
 	int nredirs;
@@ -135,6 +136,15 @@ int sh_path_mkdir(sh_io *io, sh_path p, mode_t mode);
 int sh_path_list(sh_io *io, sh_path p, char ***names, size_t *n);
 /* dir + "/" + name, in a buffer the caller frees. */
 char *sh_path_join(const char *dir, const char *name);
+
+/* ---- glob.c ---- */
+
+/* The names pattern matches (as fnmatch(3) with FNM_PERIOD, one path component at a time;
+ * host:PATTERN matches host files), sorted, appended to *names (count *n, room *cap; free each
+ * and the array). Returns how many it appended (0: none, so the word stays as written), or
+ * -ENOMEM, or -E2BIG past SH_GLOB_MAX names. */
+#define SH_GLOB_MAX 65536
+int sh_glob(sh_io *io, const char *pattern, char ***names, size_t *n, size_t *cap);
 
 /* ---- opts.c ---- */
 

@@ -47,6 +47,32 @@ static void test_words_and_quotes(void **state)
 	sh_script_free(&s);
 }
 
+/* A word with an unquoted *, ? or [ gets a pattern; quoted or escaped ones are escaped in it
+ * and do not make one. */
+static void test_patterns(void **state)
+{
+	(void)state;
+	sh_script s = s_parse_ok("ls *.c a?b '*' \\? \"x*\" d[ab]'*'e plain");
+	sh_cmd *c = &s.pipes[0].cmds[0];
+	assert_int_equal(c->argc, 8);
+	assert_null(c->patterns[0]);
+	assert_string_equal(c->argv[1], "*.c");
+	assert_string_equal(c->patterns[1], "*.c");
+	assert_string_equal(c->patterns[2], "a?b");
+	assert_string_equal(c->argv[3], "*");
+	assert_null(c->patterns[3]); /* quoted: a word, not a pattern */
+	assert_string_equal(c->argv[4], "?");
+	assert_null(c->patterns[4]);
+	assert_null(c->patterns[5]);
+	assert_string_equal(c->argv[6], "d[ab]*e");
+	assert_string_equal(c->patterns[6], "d[ab]\\*e"); /* the quoted * matches only itself */
+	assert_null(c->patterns[7]);
+	sh_script_free(&s);
+	s = s_parse_ok("echo x$?*");
+	assert_string_equal(s.pipes[0].cmds[0].patterns[1], "x\001*");
+	sh_script_free(&s);
+}
+
 static void test_pipelines_and_joins(void **state)
 {
 	(void)state;
@@ -133,9 +159,9 @@ static void test_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_words_and_quotes), cmocka_unit_test(test_pipelines_and_joins),
-	    cmocka_unit_test(test_redirections),     cmocka_unit_test(test_syntax_errors),
-	    cmocka_unit_test(test_options),
+	    cmocka_unit_test(test_words_and_quotes),    cmocka_unit_test(test_patterns),
+	    cmocka_unit_test(test_pipelines_and_joins), cmocka_unit_test(test_redirections),
+	    cmocka_unit_test(test_syntax_errors),       cmocka_unit_test(test_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -387,6 +387,48 @@ static void test_host_copies(void **state)
 	PASSED();
 }
 
+/* File name patterns: matched in Plexus directories, component by component, sorted; hidden
+ * names only by a leading '.'; no match leaves the word; quotes make a pattern character
+ * plain; host:PATTERN matches host files. */
+static void test_patterns(void **state)
+{
+	fscluster *f = *state;
+	s_expect(
+	    f,
+	    "mkdir -p /g/a /g/b /g/c.d && touch /g/a/x.c /g/a/y.c /g/a/z.h /g/b/x.c /g/a/.h.c\n"
+	    "touch '/g/a/*'\n"
+	    "echo /g/a/*.c\n"
+	    "echo /g/*/x.c\n"
+	    "cd /g/a && echo ?.c [xz].* && cd /\n"
+	    "echo /g/a/.*.c\n"
+	    "echo /g/a/*.none\n"
+	    "echo '/g/a/*' /g/a/\\*\n"
+	    "ls /g/a/'*'\n"
+	    "rm /g/a/*.c && ls -a /g/a\n"
+	    "echo /g/*.d/\n",
+	    0,
+	    "/g/a/x.c /g/a/y.c\n"
+	    "/g/a/x.c /g/b/x.c\n"
+	    "x.c y.c x.c z.h\n"
+	    "/g/a/.h.c\n"
+	    "/g/a/*.none\n"
+	    "/g/a/* /g/a/*\n"
+	    "/g/a/*\n"
+	    ".\n..\n*\n.h.c\nz.h\n"
+	    "/g/c.d/\n",
+	    "");
+	char dir[600], cmd[2600];
+	snprintf(dir, sizeof dir, "%s/globhost", f->d->dir);
+	snprintf(cmd, sizeof cmd, "mkdir -p %s && touch %s/one.txt %s/two.txt %s/three.log", dir,
+	         dir, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	char script[1400], want[1400];
+	snprintf(script, sizeof script, "echo host:%s/*.txt", dir);
+	snprintf(want, sizeof want, "host:%s/one.txt host:%s/two.txt\n", dir, dir);
+	s_expect(f, script, 0, want, "");
+	PASSED();
+}
+
 /* Reads the terminal until the child closes it (EIO) or 300 s pass; returns the text. */
 static char *s_read_pty(int master)
 {
@@ -461,6 +503,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_system, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_stdin_script, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_host_copies, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_patterns, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_terminal, test_setup, test_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
