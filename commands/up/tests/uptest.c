@@ -3,7 +3,9 @@
  *
  * Entry points: see uptest.h.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,13 +22,81 @@
 
 #include "uptest.h"
 
+#define S_PREFIX "plexus-uptest-"
+
+static void s_unmount_under(const char *dir);
+
+/* Takes down what a dead run left in dir: its plexus up (plexus down on its state), its FUSE
+ * mounts, the directory. */
+static void s_sweep(const char *dir)
+{
+	char cmd[PATH_MAX * 2 + 64];
+	fprintf(stderr, "uptest: sweeping the remains of a dead run in %s\n", dir);
+	snprintf(cmd, sizeof cmd, "'%s' down --state-dir '%s/state' >/dev/null 2>&1", PLEXUS_BIN,
+	         dir);
+	if (system(cmd) != 0) {
+		/* nothing was up */
+	}
+	s_unmount_under(dir);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "uptest: could not remove %s\n", dir);
+}
+
+/* Whether dir belongs to a dead run: its lock can be taken and its owner had written the
+ * owner file while holding it (so a run that is only starting is left alone). */
+static bool s_dead_run(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%.4000s/lock", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool dead = false;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		snprintf(path, sizeof path, "%.4000s/owner", dir);
+		dead = access(path, F_OK) == 0;
+	}
+	close(fd); /* drops the lock */
+	return dead;
+}
+
+/* The runs killed before their clean-up (SIGKILL, a ctest timeout) are swept by the next. */
+static void s_reap_stale(void)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, S_PREFIX, strlen(S_PREFIX)) != 0)
+			continue;
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "/tmp/%.200s", e->d_name);
+		if (s_dead_run(dir))
+			s_sweep(dir);
+	}
+	if (d)
+		closedir(d);
+}
+
 void uptest_new(uptest *t)
 {
+	s_reap_stale();
 	memset(t, 0, sizeof *t);
-	snprintf(t->dir, sizeof t->dir, "/tmp/plexus-uptest-XXXXXX");
+	t->lock_fd = -1;
+	snprintf(t->dir, sizeof t->dir, "/tmp/" S_PREFIX "XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
 	snprintf(t->state, sizeof t->state, "%.4000s/state", t->dir);
 	snprintf(t->out, sizeof t->out, "%s/out", t->dir);
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%.4000s/lock", t->dir);
+	t->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(t->lock_fd >= 0);
+	assert_int_equal(flock(t->lock_fd, LOCK_EX), 0); /* held while this process lives */
+	snprintf(path, sizeof path, "%.4000s/owner", t->dir);
+	FILE *f = fopen(path, "we");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
 }
 
 /* Unmounts every FUSE mount under dir (lazily if busy). */
@@ -60,7 +131,10 @@ void uptest_destroy(uptest *t)
 	if (system(cmd) != 0)
 		fprintf(stderr, "uptest: could not remove %s\n", t->dir);
 	free(t->text);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
 	memset(t, 0, sizeof *t);
+	t->lock_fd = -1;
 }
 
 /* Reads the file at path whole (caller frees); "" when it cannot. */

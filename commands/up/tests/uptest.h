@@ -18,9 +18,12 @@ typedef struct uptest {
 	char state[PATH_MAX];   /* dir/state: plexus up's state directory */
 	char out[PATH_MAX + 8]; /* dir/out: the last command's standard output and error */
 	char *text;             /* the last command's output (uptest_output) */
+	int lock_fd;            /* dir/lock, flocked while the test runs */
 } uptest;
 
-/* Makes the temporary directory. Fails the test on error. */
+/* Sweeps what dead runs left (their directory's lock is free: plexus down on their state,
+ * their FUSE mounts, the directory), then makes the temporary directory and locks it. Fails
+ * the test on error. */
 void uptest_new(uptest *t);
 /* Runs `plexus down` on the state, unmounts anything under dir, removes dir. Accepts a
  * zeroed t. */
