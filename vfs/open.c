@@ -4,9 +4,10 @@
  * Entry points: do_open, do_mkdir, do_mknod, do_mkfifo, vfs_open_complete, vfs_new_name.
  *
  * open: O_CREAT looks the last component up in its directory and creates a regular file when
- * it is missing (O_EXCL: -EEXIST when it is there, and no link followed); otherwise the path
- * is resolved (O_NOFOLLOW: -ELOOP for a link as last component). Then the type checks
- * (O_DIRECTORY, writing a directory), the permission check (not for a file just created),
+ * it is missing (O_EXCL: -EEXIST when it is there, and no link followed); a symbolic link
+ * there is followed, and when its target is missing the target is created, as on Linux;
+ * otherwise the path is resolved (O_NOFOLLOW: -ELOOP for a link as last component). Then the type
+ * checks (O_DIRECTORY, writing a directory), the permission check (not for a file just created),
  * O_TRUNC, the file operations' open, and a descriptor (O_CLOEXEC sets FD_CLOEXEC).
  * New inodes get the caller's effective uid, and its effective gid unless the directory is
  * set-group-id (then the directory's gid, and a new directory inherits S_ISGID); the mode is
@@ -66,9 +67,49 @@ static int s_create(vfs_req *req, vfs_vnode *dir, const char *name, uint32_t mod
 	return *out ? 0 : -ENOMEM;
 }
 
+static int s_open_creat_at(vfs_req *req, const char *path, int flags, uint32_t mode,
+                           vfs_vnode **out, bool *created, int links);
+
+/* path's last component is the symbolic link vn whose target does not exist: as Linux does,
+ * O_CREAT creates the target (relative to the link's directory), following further links. */
+static int s_creat_target(vfs_req *req, const char *path, vfs_vnode *vn, int flags, uint32_t mode,
+                          vfs_vnode **out, bool *created, int links)
+{
+	if (links >= VFS_SYMLOOP_MAX)
+		return -ELOOP;
+	char *target = malloc(VFS_PATH_MAX), *next = malloc(VFS_PATH_MAX);
+	int rc = target && next ? 0 : -ENOMEM;
+	ssize_t n = 0;
+	if (rc == 0) {
+		n = plx_fs_rdlink(vn->mount->client, vn->ino, target, VFS_PATH_MAX - 1);
+		rc = n < 0 ? vfs_fs_errno((int)n) : n == 0 ? -ENOENT : 0;
+	}
+	if (rc == 0) {
+		target[n] = '\0';
+		const char *slash = strrchr(path, '/');
+		int dir_len = target[0] == '/' || !slash ? 0 : (int)(slash - path + 1);
+		if ((size_t)dir_len + (size_t)n + 1 > VFS_PATH_MAX)
+			rc = -ENAMETOOLONG;
+		else
+			snprintf(next, VFS_PATH_MAX, "%.*s%s", dir_len, path, target);
+	}
+	if (rc == 0)
+		rc = s_open_creat_at(req, next, flags, mode, out, created, links + 1);
+	free(target);
+	free(next);
+	return rc;
+}
+
 /* The O_CREAT half of open: finds or creates the file. *created says which. */
 static int s_open_creat(vfs_req *req, const char *path, int flags, uint32_t mode, vfs_vnode **out,
                         bool *created)
+{
+	return s_open_creat_at(req, path, flags, mode, out, created, 0);
+}
+
+/* s_open_creat after links dangling symbolic links were followed. */
+static int s_open_creat_at(vfs_req *req, const char *path, int flags, uint32_t mode,
+                           vfs_vnode **out, bool *created, int links)
 {
 	vfs_vnode *dir;
 	char name[VFS_NAME_MAX + 1];
@@ -91,9 +132,12 @@ static int s_open_creat(vfs_req *req, const char *path, int flags, uint32_t mode
 		rc = -EEXIST;
 	}
 	if (rc == 0 && !*created && s_type(vn) == S_IFLNK) {
-		vfs_vnode_put(req->vfs, vn);
+		vfs_vnode *link = vn;
 		vn = NULL;
 		rc = (flags & O_NOFOLLOW) ? -ELOOP : vfs_path_resolve(req, path, 0, &vn);
+		if (rc == -ENOENT)
+			rc = s_creat_target(req, path, link, flags, mode, &vn, created, links);
+		vfs_vnode_put(req->vfs, link);
 	}
 	vfs_vnode_put(req->vfs, dir);
 	if (rc < 0) {

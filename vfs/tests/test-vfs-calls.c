@@ -351,6 +351,26 @@ static void test_names(void **state)
 	/* a dangling link */
 	assert_int_equal(vc_symlink(c, "nothing", "/names/dangling"), 0);
 	assert_int_equal(vc_stat(c, "/names/dangling", NULL), -ENOENT);
+	/* O_CREAT through it: O_EXCL refuses the link; without it the target is made (relative to
+	 * the link's directory), also through a second dangling link and an absolute one, but not
+	 * in a directory that does not exist */
+	assert_int_equal(fsc_open(c, "/names/dangling", O_WRONLY | O_CREAT | O_EXCL, 0644),
+	                 -EEXIST);
+	assert_int_equal(vc_stat(c, "/names/nothing", NULL), -ENOENT);
+	fd = fsc_open(c, "/names/dangling", O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fsc_close(c, fd), 0);
+	assert_int_equal(vc_stat(c, "/names/nothing", &st), 0);
+	assert_true(S_ISREG(st.mode));
+	assert_int_equal(vc_symlink(c, "chain2", "/names/chain1"), 0);
+	assert_int_equal(vc_symlink(c, "/names/d1/chained", "/names/chain2"), 0);
+	fd = fsc_open(c, "/names/chain1", O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fsc_close(c, fd), 0);
+	assert_int_equal(vc_stat(c, "/names/d1/chained", &st), 0);
+	assert_int_equal(vc_symlink(c, "nodir/file", "/names/nodirlink"), 0);
+	assert_int_equal(fsc_open(c, "/names/nodirlink", O_WRONLY | O_CREAT, 0644), -ENOENT);
+	assert_int_equal(fsc_open(c, "/names/loop1", O_WRONLY | O_CREAT, 0644), -ELOOP);
 	/* unlink takes the link, not its target */
 	assert_int_equal(fsc_unlink(c, "/names/sl"), 0);
 	assert_int_equal(vc_stat(c, "/names/b", NULL), 0);
