@@ -583,22 +583,22 @@ static void test_up_qemu(void **state)
 	f->passed = true;
 }
 
-int main(void)
+/* Two groups, two ctests: "test-qemu" runs the boots, "test-qemu up" runs plexus up --qemu
+ * alone (test-qemu-up, RUN_SERIAL): the whole system inside one TCG VM is the slowest of these
+ * and the first to suffer from a loaded host. */
+int main(int argc, char **argv)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest boots[] = {
 	    cmocka_unit_test_setup_teardown(test_single_node_boot, single_setup, single_teardown),
 	    cmocka_unit_test_setup_teardown(test_single_node_with_etcd, single_setup,
 	                                    single_teardown),
-	    cmocka_unit_test_setup_teardown(test_up_qemu, single_setup, single_teardown),
 	    cmocka_unit_test_setup_teardown(test_pxe_cluster_boot, pxe_setup, pxe_teardown),
 	    cmocka_unit_test_setup_teardown(test_rs_power_cycles_vm, pxe1_setup, pxe_teardown),
 	};
-	/* test_up_qemu runs as its own ctest (test-qemu-up, PLEXUS_TEST_FILTER=test_up_qemu):
-	 * the whole system inside one TCG VM is the slowest of these and the first to suffer
-	 * from a loaded host */
-	if (getenv("PLEXUS_TEST_FILTER"))
-		cmocka_set_test_filter(getenv("PLEXUS_TEST_FILTER"));
-	else
-		cmocka_set_skip_filter("test_up_qemu");
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	const struct CMUnitTest up[] = {
+	    cmocka_unit_test_setup_teardown(test_up_qemu, single_setup, single_teardown),
+	};
+	if (argc > 1 && strcmp(argv[1], "up") == 0)
+		return cmocka_run_group_tests_name("up", up, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("boots", boots, group_setup, group_teardown);
 }
