@@ -115,8 +115,8 @@ static plx_name s_local_name(const plx_name *name)
 }
 
 /* Writes the local envelope for out (a peer in this process) into a new frame. */
-static int plx_local_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
-                                    zmq_msg_t *frame)
+static int s_local_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
+                                  zmq_msg_t *frame)
 {
 	plx_local_envelope h = {
 	    .version = PLX_PROTOCOL_VERSION,
@@ -212,7 +212,7 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
 	plx_outgoing shown = *out;
 	shown.data_size = has_data ? out->data_size : 0;
 	if (rc == 0)
-		rc = out->local ? plx_local_envelope_frame(&shown, body, body_size, &frames[n])
+		rc = out->local ? s_local_envelope_frame(&shown, body, body_size, &frames[n])
 		                : s_envelope_frame(&shown, body, body_size, &frames[n]);
 	if (rc == 0)
 		n++;

@@ -21,25 +21,28 @@ static _Thread_local unsigned s_packed_next;
 static _Thread_local plx_head s_read[PLX_HEADS];
 static _Thread_local unsigned s_read_next;
 
-static bool s_same_name(const plx_name *cached, const plx_name *name)
+/* Copies a label and generation into to. Returns false when the label is too long. */
+static bool s_copy_label(plx_name *to, const char *label, uint64_t generation)
 {
-	return name ? cached->generation == name->generation &&
-	                  strcmp(cached->label, name->label) == 0
-	            : cached->generation == 0 && !cached->label[0];
+	size_t len = strnlen(label, PLX_LABEL_MAX);
+	if (len == PLX_LABEL_MAX)
+		return false;
+	memcpy(to->label, label, len + 1);
+	to->generation = generation;
+	return true;
 }
 
 /* Copies name (NULL: the empty name) into to. Returns false when its label is too long. */
 static bool s_copy_name(plx_name *to, const plx_name *name)
 {
-	*to = (plx_name){.label = "", .generation = 0};
-	if (!name)
-		return true;
-	size_t len = strnlen(name->label, PLX_LABEL_MAX);
-	if (len == PLX_LABEL_MAX)
-		return false;
-	memcpy(to->label, name->label, len + 1);
-	to->generation = name->generation;
-	return true;
+	return name ? s_copy_label(to, name->label, name->generation) : s_copy_label(to, "", 0);
+}
+
+static bool s_same_name(const plx_name *cached, const plx_name *name)
+{
+	return name ? cached->generation == name->generation &&
+	                  strcmp(cached->label, name->label) == 0
+	            : cached->generation == 0 && !cached->label[0];
 }
 
 const plx_head *plx__head_for(const plx_outgoing *out)
@@ -69,17 +72,6 @@ const plx_head *plx__head_for(const plx_outgoing *out)
 	head.destination_generation = h->destination.generation;
 	h->size = protobuf_c_message_pack(&head.base, h->bytes);
 	return h;
-}
-
-/* Copies an unpacked label into to. Returns false when it is too long. */
-static bool s_copy_label(plx_name *to, const char *label, uint64_t generation)
-{
-	size_t len = strnlen(label, PLX_LABEL_MAX);
-	if (len == PLX_LABEL_MAX)
-		return false;
-	memcpy(to->label, label, len + 1);
-	to->generation = generation;
-	return true;
 }
 
 /* Unpacks size bytes into h. Returns false when they are not a head with valid labels. */
