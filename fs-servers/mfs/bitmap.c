@@ -7,7 +7,8 @@
  *
  * Inode bitmap bit i is inode i; zone bitmap bit z - firstdatazone + 1 is zone z (format.h).
  * Searches start at a hint (the last bit handed out or freed lower), as MINIX's s_isearch and
- * s_zsearch, and wrap around once.
+ * s_zsearch, and wrap around once. A zone freed in the open journal transaction is not
+ * handed out before it committed (journal.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,8 +32,19 @@ static s_map s_zmap(const mfs *fs)
 	               (uint64_t)fs->sb.zones - fs->sb.firstdatazone + 1};
 }
 
+/* The first clear bit of map at or after s that may be handed out: for zones, not one freed
+ * in the open transaction (journal.c). -1 when none. */
+static int64_t s_find_clear(const mfs *fs, const uint8_t *map, uint64_t lo, uint32_t nbits,
+                            uint32_t s, bool zones)
+{
+	int64_t bit = mfs_bit_find_clear(map, nbits, s);
+	while (zones && bit >= 0 && journal_zone_busy(fs, lo + (uint64_t)bit))
+		bit = mfs_bit_find_clear(map, nbits, (uint32_t)bit + 1);
+	return bit;
+}
+
 /* Finds and sets a clear bit at or after *hint (wrapping once). Returns it or -ENOSPC. */
-static int64_t s_alloc(mfs *fs, s_map m, uint32_t *hint)
+static int64_t s_alloc(mfs *fs, s_map m, uint32_t *hint, bool zones)
 {
 	uint64_t per = (uint64_t)fs->bs * 8;
 	uint64_t start = *hint < m.nbits ? *hint : 1;
@@ -47,7 +59,7 @@ static int64_t s_alloc(mfs *fs, s_map m, uint32_t *hint)
 				return rc;
 			uint64_t lo = blk * per, hi = lo + per < to ? lo + per : to;
 			uint32_t s = (uint32_t)((from > lo ? from : lo) - lo);
-			int64_t bit = mfs_bit_find_clear(b->data, (uint32_t)(hi - lo), s);
+			int64_t bit = s_find_clear(fs, b->data, lo, (uint32_t)(hi - lo), s, zones);
 			if (bit >= 0 && lo + (uint64_t)bit != 0) {
 				mfs_bit_set(b->data, (uint32_t)bit);
 				cache_put(&fs->cache, b, true);
@@ -79,7 +91,7 @@ static int s_free(mfs *fs, s_map m, uint64_t bit, uint32_t *hint)
 
 int64_t bitmap_alloc_zone(mfs *fs)
 {
-	int64_t bit = s_alloc(fs, s_zmap(fs), &fs->zsearch);
+	int64_t bit = s_alloc(fs, s_zmap(fs), &fs->zsearch, true);
 	if (bit < 0)
 		return bit;
 	fs->free_zones--;
@@ -88,7 +100,7 @@ int64_t bitmap_alloc_zone(mfs *fs)
 
 int64_t bitmap_alloc_inode(mfs *fs)
 {
-	int64_t bit = s_alloc(fs, s_imap(fs), &fs->isearch);
+	int64_t bit = s_alloc(fs, s_imap(fs), &fs->isearch, false);
 	if (bit >= 0)
 		fs->free_inodes--;
 	return bit;
@@ -98,9 +110,12 @@ int bitmap_free_zone(mfs *fs, uint32_t zone)
 {
 	if (zone < fs->sb.firstdatazone || zone >= fs->sb.zones)
 		return -EIO;
-	int rc = s_free(fs, s_zmap(fs), (uint64_t)zone - fs->sb.firstdatazone + 1, &fs->zsearch);
-	if (rc == 0)
+	uint64_t bit = (uint64_t)zone - fs->sb.firstdatazone + 1;
+	int rc = s_free(fs, s_zmap(fs), bit, &fs->zsearch);
+	if (rc == 0) {
 		fs->free_zones++;
+		journal_zone_freed(fs, bit);
+	}
 	return rc;
 }
 

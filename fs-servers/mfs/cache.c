@@ -2,14 +2,20 @@
  * cache.c — the buffer cache: file system blocks by number in a hash table, the least
  * recently used reused first, written back (docs/mfs.md "Caches").
  *
- * Entry points: cache_init, cache_fini, cache_get, cache_put, cache_prefetch, cache_sync,
- * cache_invalidate.
+ * Entry points: cache_init, cache_fini, cache_get, cache_put, cache_put_data, cache_prefetch,
+ * cache_sync, cache_write_data, cache_dirty_meta, cache_write_bufs, cache_invalidate.
  *
- * Dirty blocks reach the driver on cache_sync (FS_SYNC, FS_FSYNC, FS_FLUSH, FS_UNMOUNT, the
- * periodic write-back) and when the cache is full of them; they stay dirty until the driver
- * acknowledged the write, so a driver that dies meanwhile loses nothing that was
- * acknowledged. Runs of consecutive blocks go out (and come in, cache_prefetch) in one BDEV
- * request of at most S_RUN_MAX bytes.
+ * A dirty block is metadata (cache_put: bitmaps, inodes, directories, indirect blocks, the
+ * superblock) or file data (cache_put_data). On a journaled file system (c->ordered) metadata
+ * reaches the device only through a journal transaction (journal.c), which takes the lists
+ * this file hands out; data may be written in place at any time. So when the cache is full,
+ * dirty data is written back to make room, and when only dirty metadata is left the cache
+ * grows past its size until the next transaction (at the next request's start) cleans it.
+ * Without a journal everything dirty is written back, as MINIX does.
+ *
+ * Blocks stay dirty until the driver acknowledged the write, so a driver that dies meanwhile
+ * loses nothing that was acknowledged. Runs of consecutive blocks go out (and come in,
+ * cache_prefetch) in one BDEV request of at most S_RUN_MAX bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -85,6 +91,8 @@ static void s_free(mfs_cache *c, mfs_buf *b)
 	s_lru_remove(c, b);
 	if (b->dirty)
 		c->ndirty--;
+	if (b->dirty && b->meta)
+		c->ndirty_meta--;
 	c->count--;
 	free(b->data);
 	free(b);
@@ -109,15 +117,25 @@ static mfs_buf *s_victim(mfs_cache *c)
 	return NULL;
 }
 
+/* Room when the oldest blocks are dirty: their data written back (everything without a
+ * journal). Returns 0 or the write's error. */
+static int s_make_room(mfs_cache *c)
+{
+	if (!c->ordered)
+		return cache_sync(c);
+	return c->ndirty > c->ndirty_meta ? cache_write_data(c) : 0;
+}
+
 /* A buffer for block, not yet hashed in: a new one while there is room, else the least
- * recently used clean one (writing the dirty ones back first when every one is dirty). */
+ * recently used clean one (writing dirty ones back first when the oldest are all dirty; a new
+ * one past the size when only journaled metadata is dirty). */
 static mfs_buf *s_take(mfs_cache *c, uint64_t block, int *rc)
 {
 	mfs_buf *b = NULL;
 	if (c->count >= c->max) {
 		b = s_victim(c);
 		if (!b && c->ndirty) {
-			*rc = cache_sync(c);
+			*rc = s_make_room(c);
 			if (*rc < 0)
 				return NULL;
 			b = s_victim(c);
@@ -139,7 +157,7 @@ static mfs_buf *s_take(mfs_cache *c, uint64_t block, int *rc)
 		c->count++;
 	}
 	b->block = block;
-	b->dirty = false;
+	b->dirty = b->meta = false;
 	b->pins = 0;
 	return b;
 }
@@ -188,7 +206,18 @@ void cache_put(mfs_cache *c, mfs_buf *b, bool dirty)
 {
 	if (!b)
 		return;
-	if (dirty && !b->dirty) {
+	if (dirty && !b->dirty)
+		c->ndirty++;
+	if (dirty && !(b->dirty && b->meta))
+		c->ndirty_meta++;
+	if (dirty)
+		b->dirty = b->meta = true;
+	b->pins--;
+}
+
+void cache_put_data(mfs_cache *c, mfs_buf *b)
+{
+	if (!b->dirty) {
 		b->dirty = true;
 		c->ndirty++;
 	}
@@ -246,34 +275,47 @@ static int s_write_run(mfs_cache *c, mfs_buf **bufs, size_t n, uint8_t *tmp)
 {
 	for (size_t i = 0; i < n; i++)
 		memcpy(tmp + i * c->bs, bufs[i]->data, c->bs);
+	c->unflushed = true;
 	int rc = dev_write(c->dev, bufs[0]->block * c->bs, tmp, n * c->bs);
 	if (rc < 0)
 		return rc;
 	c->writes++;
 	for (size_t i = 0; i < n; i++) {
-		bufs[i]->dirty = false;
+		if (!bufs[i]->dirty)
+			continue;
+		if (bufs[i]->meta)
+			c->ndirty_meta--;
+		bufs[i]->dirty = bufs[i]->meta = false;
 		c->ndirty--;
 	}
 	return 0;
 }
 
-int cache_sync(mfs_cache *c)
+/* The dirty buffers that want (1: metadata, 0: data, -1: any), sorted by block, in a new
+ * array (*out, caller frees; NULL when none). Returns how many, or -ENOMEM. */
+static int64_t s_dirty_list(mfs_cache *c, int want, mfs_buf ***out)
 {
+	*out = NULL;
 	if (!c->ndirty)
 		return 0;
 	mfs_buf **list = malloc(c->ndirty * sizeof *list);
-	size_t run_max = S_RUN_MAX / c->bs;
-	uint8_t *tmp = malloc(run_max * c->bs);
-	if (!list || !tmp) {
-		free(list);
-		free(tmp);
+	if (!list)
 		return -ENOMEM;
-	}
 	size_t n = 0;
 	for (mfs_buf *b = c->head; b; b = b->next)
-		if (b->dirty)
+		if (b->dirty && (want < 0 || (int)b->meta == want))
 			list[n++] = b;
 	qsort(list, n, sizeof *list, s_cmp);
+	*out = list;
+	return (int64_t)n;
+}
+
+int cache_write_bufs(mfs_cache *c, mfs_buf **list, size_t n)
+{
+	size_t run_max = S_RUN_MAX / c->bs;
+	uint8_t *tmp = n ? malloc(run_max * c->bs) : NULL;
+	if (n && !tmp)
+		return -ENOMEM;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0;) {
 		size_t len = 1;
@@ -283,8 +325,32 @@ int cache_sync(mfs_cache *c)
 		i += len;
 	}
 	free(tmp);
+	return rc;
+}
+
+/* Writes the dirty buffers that want (see s_dirty_list). */
+static int s_write_dirty(mfs_cache *c, int want)
+{
+	mfs_buf **list;
+	int64_t n = s_dirty_list(c, want, &list);
+	int rc = n < 0 ? (int)n : cache_write_bufs(c, list, (size_t)n);
 	free(list);
 	return rc;
+}
+
+int cache_sync(mfs_cache *c)
+{
+	return s_write_dirty(c, -1);
+}
+
+int cache_write_data(mfs_cache *c)
+{
+	return s_write_dirty(c, 0);
+}
+
+int64_t cache_dirty_meta(mfs_cache *c, mfs_buf ***list)
+{
+	return s_dirty_list(c, 1, list);
 }
 
 void cache_invalidate(mfs_cache *c)

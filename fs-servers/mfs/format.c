@@ -4,12 +4,15 @@
  *
  * Entry points: mfs_super_decode, mfs_super_encode, mfs_super_check, mfs_inode_blocks,
  * mfs_inode_decode, mfs_inode_encode, mfs_dirent_ino, mfs_dirent_name, mfs_dirent_set,
- * mfs_bit_find_clear, mfs_mkfs_layout, mfs_mkfs_write.
+ * mfs_bit_find_clear, mfs_mkfs_layout, mfs_mkfs_write, mfs_jheader_encode, mfs_jheader_decode,
+ * mfs_journal_default, mfs_journal_write_empty.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "format.h"
 
@@ -185,6 +188,12 @@ int mfs_mkfs_layout(const mfs_mkfs_opts *opts, mfs_super *sb, char *err, size_t 
 		return -EINVAL;
 	}
 	uint64_t blocks = opts->size / bs;
+	if (opts->journal && (opts->journal < MFS_JNL_MIN || opts->journal >= blocks)) {
+		snprintf(err, size, "a journal of %u blocks: want %u..%llu for this size",
+		         opts->journal, MFS_JNL_MIN, (unsigned long long)(blocks / 2));
+		return -EINVAL;
+	}
+	blocks -= opts->journal;
 	if (blocks > UINT32_MAX)
 		blocks = UINT32_MAX;
 	uint32_t per = bs / MFS_INODE_SIZE, bits = bs * 8;
@@ -293,6 +302,78 @@ int mfs_mkfs_write(const mfs_super *sb, uint32_t now, uint16_t uid, uint16_t gid
 		mfs_dirent_set(buf + MFS_DIRENT_SIZE, MFS_ROOT_INO, "..");
 		rc = fn(arg, (uint64_t)sb->firstdatazone * bs, buf, bs);
 	}
+	free(buf);
+	return rc;
+}
+
+/* Header layout: magic @0, version @4, block size @8, blocks @12, fs_zones @16, state @20,
+ * count @24, seq (u64) @32, sum @40, then the seal (a hash of bytes 0..55) @56. */
+#define S_JH_SEAL 56
+
+static void s_put64(uint8_t *p, uint64_t v)
+{
+	s_put32(p, (uint32_t)v);
+	s_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static void s_jseal(const uint8_t *buf, uint8_t *out)
+{
+	crypto_generichash(out, MFS_JNL_SUM, buf, S_JH_SEAL, NULL, 0);
+}
+
+void mfs_jheader_encode(const mfs_jheader *h, uint8_t *buf)
+{
+	memset(buf, 0, h->block_size);
+	s_put32(buf, MFS_JNL_MAGIC);
+	s_put32(buf + 4, MFS_JNL_VERSION);
+	s_put32(buf + 8, h->block_size);
+	s_put32(buf + 12, h->blocks);
+	s_put32(buf + 16, h->fs_zones);
+	s_put32(buf + 20, h->state);
+	s_put32(buf + 24, h->count);
+	s_put64(buf + 32, h->seq);
+	memcpy(buf + 40, h->sum, MFS_JNL_SUM);
+	s_jseal(buf, buf + S_JH_SEAL);
+}
+
+int mfs_jheader_decode(const uint8_t *buf, size_t size, mfs_jheader *h)
+{
+	uint8_t seal[MFS_JNL_SUM];
+	if (size < S_JH_SEAL + MFS_JNL_SUM || s_get32(buf) != MFS_JNL_MAGIC ||
+	    s_get32(buf + 4) != MFS_JNL_VERSION)
+		return -EINVAL;
+	s_jseal(buf, seal);
+	if (memcmp(seal, buf + S_JH_SEAL, MFS_JNL_SUM) != 0)
+		return -EINVAL;
+	*h = (mfs_jheader){.block_size = s_get32(buf + 8),
+	                   .blocks = s_get32(buf + 12),
+	                   .fs_zones = s_get32(buf + 16),
+	                   .state = s_get32(buf + 20),
+	                   .count = s_get32(buf + 24),
+	                   .seq = s_get32(buf + 32) | (uint64_t)s_get32(buf + 36) << 32};
+	memcpy(h->sum, buf + 40, MFS_JNL_SUM);
+	return 0;
+}
+
+uint32_t mfs_journal_default(uint64_t size, uint32_t bs)
+{
+	uint64_t blocks = size / bs, j = blocks / 32;
+	if (blocks < 64 * MFS_JNL_MIN)
+		return 0;
+	return (uint32_t)(j < MFS_JNL_MIN ? MFS_JNL_MIN : j > MFS_JNL_MAX ? MFS_JNL_MAX : j);
+}
+
+int mfs_journal_write_empty(const mfs_super *sb, uint32_t blocks, mfs_write_fn *fn, void *arg)
+{
+	uint8_t *buf = malloc(sb->block_size);
+	if (!buf)
+		return -ENOMEM;
+	mfs_jheader h = {.block_size = sb->block_size,
+	                 .blocks = blocks,
+	                 .fs_zones = sb->zones,
+	                 .state = MFS_JNL_EMPTY};
+	mfs_jheader_encode(&h, buf);
+	int rc = fn(arg, (uint64_t)sb->zones * sb->block_size, buf, sb->block_size);
 	free(buf);
 	return rc;
 }

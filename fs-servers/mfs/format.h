@@ -6,12 +6,15 @@
  *
  * Entry points: mfs_super_decode, mfs_super_encode, mfs_super_check, mfs_inode_decode,
  * mfs_inode_encode, mfs_dirent_ino, mfs_dirent_name, mfs_dirent_set, mfs_bit_get, mfs_bit_set,
- * mfs_bit_clear, mfs_bit_find_clear, mfs_mkfs_layout, mfs_mkfs_write.
+ * mfs_bit_clear, mfs_bit_find_clear, mfs_mkfs_layout, mfs_mkfs_write, mfs_jheader_encode,
+ * mfs_jheader_decode, mfs_journal_default, mfs_jdesc_blocks, mfs_journal_write_empty.
  *
  * Layout (block size B, a power of two 1024..32768; zones are blocks: log_zone_size 0):
  *   bytes 1024..2047   superblock (in block 1 for B = 1024, inside block 0 otherwise)
  *   block 2 ...        inode bitmap (imap_blocks), zone bitmap (zmap_blocks), inode table
  *   firstdatazone ...  data zones up to zones - 1
+ *   zones ...          plexus-mfs's journal, when the device has one (below): past the file
+ *                      system, where MINIX's and Linux's tools never look
  * Inode bitmap bit i is inode i (bit 0 reserved, set); zone bitmap bit z - firstdatazone + 1
  * is zone z (bit 0 reserved, set); bits past the end are set so nobody allocates them.
  */
@@ -113,6 +116,7 @@ typedef struct mfs_mkfs_opts {
 	uint32_t block_size; /* 0: 1024 (what fsck.minix checks) */
 	uint32_t inodes;     /* 0: one per three blocks, rounded up to fill the last inode block */
 	uint64_t size;       /* bytes of the device */
+	uint32_t journal;    /* blocks kept after the file system for the journal; 0: none */
 } mfs_mkfs_opts;
 
 /* Computes the superblock for opts, as util-linux's mkfs.minix -3 lays it out. Returns 0 or
@@ -127,5 +131,45 @@ typedef int mfs_write_fn(void *arg, uint64_t pos, const void *buf, size_t size);
  * directory's block. Returns 0 or the first error of fn (or -ENOMEM). */
 int mfs_mkfs_write(const mfs_super *sb, uint32_t now, uint16_t uid, uint16_t gid, mfs_write_fn *fn,
                    void *arg);
+
+/* ---- the journal (docs/mfs.md "The journal") ----
+ * `journal` blocks from block s_zones on: block 0 the header, then the last committed
+ * transaction: its descriptor blocks (the u32 block numbers, little-endian, B/4 a block,
+ * zero-padded), then the images of those blocks in that order. The header is written only
+ * after the rest is on stable storage, and its sum covers the rest, so a header that checks
+ * out names a whole transaction. */
+#define MFS_JNL_MAGIC     0x4a584c50u /* "PLXJ" */
+#define MFS_JNL_VERSION   1
+#define MFS_JNL_EMPTY     0 /* nothing to replay */
+#define MFS_JNL_COMMITTED 1 /* the transaction is whole; replaying it is harmless */
+#define MFS_JNL_SUM       16
+#define MFS_JNL_MIN       16   /* blocks: the smallest journal plexus-mfs uses */
+#define MFS_JNL_MAX       4096 /* blocks: what plexus mkfs reserves at most by default */
+
+typedef struct mfs_jheader {
+	uint32_t block_size;
+	uint32_t blocks;          /* the journal's, header included */
+	uint32_t fs_zones;        /* s_zones of the file system it belongs to: where it starts */
+	uint32_t state;           /* MFS_JNL_EMPTY or MFS_JNL_COMMITTED */
+	uint32_t count;           /* blocks in the committed transaction */
+	uint64_t seq;             /* transactions committed on this journal */
+	uint8_t sum[MFS_JNL_SUM]; /* BLAKE2b of seq, count, the descriptor blocks and images */
+} mfs_jheader;
+
+/* Encodes h into buf (block_size bytes, zeroed first), sealed by a hash of the header. */
+void mfs_jheader_encode(const mfs_jheader *h, uint8_t *buf);
+/* Decodes a header from buf (size bytes). Returns 0, or -EINVAL when buf holds none (wrong
+ * magic or version, or a seal that does not match: never written, or torn). */
+int mfs_jheader_decode(const uint8_t *buf, size_t size, mfs_jheader *h);
+/* The journal plexus mkfs keeps by default on a device of size bytes: size/32 in blocks of
+ * bs, between MFS_JNL_MIN and MFS_JNL_MAX; 0 for a device under 64 journal minimums. */
+uint32_t mfs_journal_default(uint64_t size, uint32_t bs);
+/* Descriptor blocks a transaction of n blocks needs. */
+static inline uint32_t mfs_jdesc_blocks(uint32_t n, uint32_t bs)
+{
+	return (uint32_t)(((uint64_t)n * 4 + bs - 1) / bs);
+}
+/* Writes an empty journal header for sb's file system (at block sb->zones). */
+int mfs_journal_write_empty(const mfs_super *sb, uint32_t blocks, mfs_write_fn *fn, void *arg);
 
 #endif

@@ -134,6 +134,8 @@ static void s_run(mfs *fs, plx_call *call, bool stopping)
 	memset(&out, 0, sizeof out);
 	plexus__fs_reply__init(&out.r);
 	mfs_do_fn *fn = mfs_op(call->msg->type);
+	if (!stopping)
+		mfs_boundary(fs);
 	int rc = stopping ? -ESHUTDOWN : fn ? fn(fs, call->msg, call->body, &out) : -ENOSYS;
 	int sent = plx_call_reply(call, rc, rc < 0 ? NULL : &out.r.base, rc < 0 ? NULL : out.data,
 	                          rc < 0 ? 0 : out.data_size);
@@ -176,12 +178,10 @@ static void s_final_sync(mfs *fs)
 	memset(&out, 0, sizeof out);
 	int rc = do_unmount(fs, NULL, NULL, &out);
 	if (rc == -EBUSY) { /* VFS still holds inodes: write back, leave the clean flag unset */
-		inode_flush_all(fs);
-		rc = cache_sync(&fs->cache);
-		if (rc == 0)
-			rc = dev_flush(&fs->dev);
+		rc = journal_commit(fs);
 		inode_drop_all(fs);
 		cache_fini(&fs->cache);
+		journal_unmount(fs);
 		dev_close(&fs->dev);
 		fs->mounted = false;
 	}

@@ -67,6 +67,7 @@ typedef struct mfs_buf {
 	uint64_t block;
 	uint8_t *data;
 	bool dirty;
+	bool meta; /* dirty metadata: reaches the device through the journal only */
 	int pins;
 	struct mfs_buf *hnext;
 	struct mfs_buf *prev, *next; /* LRU: head least recently used */
@@ -77,7 +78,9 @@ typedef struct mfs_cache {
 	uint32_t bs;
 	size_t max; /* buffers */
 	size_t count;
-	size_t ndirty;
+	size_t ndirty, ndirty_meta;
+	bool ordered;   /* journaled: dirty metadata is never written back to make room */
+	bool unflushed; /* written since the last BDEV_FLUSH (journal.c clears it) */
 	size_t nhash;
 	mfs_buf **hash;
 	mfs_buf *head, *tail;
@@ -92,14 +95,24 @@ int cache_init(mfs_cache *c, mfs_dev *dev, uint32_t bs, size_t bytes);
 void cache_fini(mfs_cache *c);
 /* Returns the pinned buffer of block (NULL with *rc set on error). */
 mfs_buf *cache_get(mfs_cache *c, uint64_t block, int how, int *rc);
-/* Unpins; dirty marks it to be written back. */
+/* Unpins; dirty marks it as changed metadata, to be written back (through the journal). */
 void cache_put(mfs_cache *c, mfs_buf *b, bool dirty);
+/* Unpins a block of file data the caller changed: written back in place, at any time. */
+void cache_put_data(mfs_cache *c, mfs_buf *b);
 /* Reads the blocks of list (n, 0 entries skipped) that are not cached, contiguous runs in one
  * BDEV read each. Errors are ignored (the reads that need them retry). */
 void cache_prefetch(mfs_cache *c, const uint64_t *list, size_t n);
 /* Writes every dirty block (contiguous runs in one BDEV write each). Returns 0 or an error
- * (the blocks not written stay dirty). */
+ * (the blocks not written stay dirty). Without a journal only. */
 int cache_sync(mfs_cache *c);
+/* Writes every dirty block of file data in place. Returns 0 or an error. */
+int cache_write_data(mfs_cache *c);
+/* The dirty metadata buffers sorted by block, in a new array (*list, caller frees; NULL when
+ * none). Returns how many, or -ENOMEM. */
+int64_t cache_dirty_meta(mfs_cache *c, mfs_buf ***list);
+/* Writes list's n buffers (sorted by block) in place; each is clean once acknowledged.
+ * Returns 0 or an error. */
+int cache_write_bufs(mfs_cache *c, mfs_buf **list, size_t n);
 /* Forgets every clean unpinned block. */
 void cache_invalidate(mfs_cache *c);
 
@@ -117,6 +130,19 @@ typedef struct mfs_inode {
 
 #define MFS_ITABLE 1024
 
+/* The journal (journal.c): where it is and the zones the open transaction freed. */
+typedef struct mfs_journal {
+	uint64_t start;   /* its header's block (s_zones) */
+	uint32_t blocks;  /* 0: the device has none */
+	uint64_t seq;     /* of the last transaction committed */
+	uint64_t commits; /* by this instance, for the log */
+	uint8_t *pending; /* zone bitmap bits freed in the open transaction */
+	uint64_t nbits;
+	uint32_t *freed; /* the same bits as a list, to clear after the commit */
+	size_t nfreed, cap;
+	bool warned; /* said once that a transaction was too big for it */
+} mfs_journal;
+
 typedef struct mfs {
 	plx_server *srv;
 	struct plx_service *svc; /* for the mount saved in DS (super.c) */
@@ -125,6 +151,7 @@ typedef struct mfs {
 	plx_name mounter; /* who sent FS_READSUPER (empty after a restart's own remount) */
 	mfs_dev dev;
 	mfs_cache cache;
+	mfs_journal jnl;
 	size_t cache_bytes;
 	int sync_ms;   /* write-back period */
 	int readahead; /* blocks */
@@ -157,6 +184,25 @@ int bitmap_free_zone(mfs *fs, uint32_t zone);
 int bitmap_free_inode(mfs *fs, uint32_t ino);
 /* Counts the free bits of both maps into fs->free_*. Returns 0 or an I/O error. */
 int bitmap_count(mfs *fs);
+
+/* ---- the journal (journal.c) ---- */
+
+/* At mount, before the cache is used: finds the device's journal and replays a committed
+ * transaction. Returns 1 (replayed: read the superblock again), 0, or an I/O error. */
+int journal_mount(mfs *fs, const char *driver);
+void journal_unmount(mfs *fs);
+/* Writes everything changed back as one transaction and flushes the device: what fsync, sync,
+ * the periodic write-back and unmount do. At a request boundary only. Returns 0 or an error
+ * (what was not written stays dirty). */
+int journal_commit(mfs *fs);
+/* After the last commit of a clean unmount: the journal says it holds nothing. */
+int journal_quiesce(mfs *fs);
+/* True when a transaction should commit before the next request (the journal half full, or
+ * zones waiting for a commit needed soon). */
+bool journal_due(const mfs *fs);
+/* Zone bitmap bit freed in the open transaction: not handed out until it committed. */
+void journal_zone_freed(mfs *fs, uint64_t bit);
+bool journal_zone_busy(const mfs *fs, uint64_t bit);
 
 /* ---- zones (zone.c) ---- */
 
@@ -250,5 +296,7 @@ mfs_do_fn do_readsuper, do_unmount, do_lookup, do_putnode, do_create, do_mkdir, 
 
 /* The periodic write-back (misc.c), run by the worker. */
 void mfs_tick(mfs *fs);
+/* Before each request (misc.c): commits a transaction when the journal says it is due. */
+void mfs_boundary(mfs *fs);
 
 #endif

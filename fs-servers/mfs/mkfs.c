@@ -1,7 +1,8 @@
 /*
- * mkfs.c — `plexus mkfs [-b BLOCKSIZE] [-i INODES] [--size SIZE] TARGET`: writes a new MINIX v3
- * file system (format.c lays it out) to an image file, created or extended to SIZE, or to
- * LABEL:MINOR of a block driver through BDEV.
+ * mkfs.c — `plexus mkfs [-b BLOCKSIZE] [-i INODES] [--size SIZE] [--journal SIZE] TARGET`:
+ * writes a new MINIX v3 file system (format.c lays it out) to an image file, created or
+ * extended to SIZE, or to LABEL:MINOR of a block driver through BDEV, followed by an empty
+ * journal for plexus-mfs past the file system's last zone.
  *
  * Entry points: plx_mkfs_cli.
  */
@@ -27,7 +28,8 @@
 static void s_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: plexus mkfs [-b BLOCKSIZE] [-i INODES] [--size SIZE] TARGET\n\n"
+	        "usage: plexus mkfs [-b BLOCKSIZE] [-i INODES] [--size SIZE] [--journal SIZE]\n"
+	        "                   TARGET\n\n"
 	        "Writes a new, empty MINIX file system (v3, as mkfs.minix -3 does; docs/mfs.md)\n"
 	        "for plexus-mfs. TARGET is an image file (created, or extended to SIZE) or\n"
 	        "LABEL:MINOR of a block driver, written through BDEV.\n\n"
@@ -37,6 +39,10 @@ static void s_usage(FILE *out)
 	        "  -i, --inodes N       inodes (default one per three blocks)\n"
 	        "  --size SIZE          bytes to use (suffix K, M, G); default: an image file's\n"
 	        "                       size, a driver minor's size\n"
+	        "  --journal SIZE       room kept after the file system for plexus-mfs's journal\n"
+	        "                       (crash consistency; docs/mfs.md); default SIZE/32 between\n"
+	        "                       16 and 4096 blocks, none under 1024 blocks; 0: none (the\n"
+	        "                       device then holds exactly what mkfs.minix -3 writes)\n"
 	        "  --etcd URL[,URL...]  etcd members, for LABEL:MINOR (default $PLEXUS_ETCD)\n"
 	        "  --cluster NAME       (default $PLEXUS_CLUSTER, else \"default\")\n"
 	        "  --help               this text\n");
@@ -116,8 +122,13 @@ static int s_drv_flush(s_drv *d, bool last)
 static int s_drv_write(void *arg, uint64_t pos, const void *buf, size_t size)
 {
 	s_drv *d = arg;
-	if (pos != d->base + d->len)
-		return -EINVAL; /* not the stream mfs_mkfs_write writes */
+	if (pos != d->base + d->len) { /* a new stream (the journal's header): whole sectors */
+		int rc = pos % d->sector ? -EINVAL : s_drv_flush(d, true);
+		if (rc < 0)
+			return rc;
+		d->base = pos;
+		d->len = 0;
+	}
 	const uint8_t *p = buf;
 	while (size) {
 		size_t room = S_STAGE - d->len, n = size < room ? size : room;
@@ -134,6 +145,16 @@ static int s_drv_write(void *arg, uint64_t pos, const void *buf, size_t size)
 	return 0;
 }
 
+/* The journal's size in blocks: --journal's bytes, or the default for the size. */
+static void s_journal(mfs_mkfs_opts *o, int64_t journal_bytes)
+{
+	uint32_t bs = o->block_size ? o->block_size : MFS_BLOCK_MIN;
+	if (journal_bytes < 0)
+		o->journal = mfs_journal_default(o->size, bs);
+	else
+		o->journal = (uint32_t)((uint64_t)journal_bytes / bs);
+}
+
 static int s_layout(mfs_mkfs_opts *o, mfs_super *sb)
 {
 	char err[256];
@@ -144,13 +165,15 @@ static int s_layout(mfs_mkfs_opts *o, mfs_super *sb)
 	return EX_OK;
 }
 
-static void s_report(const char *target, const mfs_super *sb)
+static void s_report(const char *target, const mfs_super *sb, uint32_t journal)
 {
+	if (journal)
+		printf("%s: journal of %u blocks after block %u\n", target, journal, sb->zones);
 	printf("%s: MINIX v3, %u-byte blocks, %u blocks, %u inodes, first data zone %u\n", target,
 	       sb->block_size, sb->zones, sb->ninodes, sb->firstdatazone);
 }
 
-static int s_to_file(const char *path, mfs_mkfs_opts *o)
+static int s_to_file(const char *path, mfs_mkfs_opts *o, int64_t journal_bytes)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	struct stat st;
@@ -162,6 +185,7 @@ static int s_to_file(const char *path, mfs_mkfs_opts *o)
 	}
 	if (!o->size)
 		o->size = (uint64_t)st.st_size;
+	s_journal(o, journal_bytes);
 	mfs_super sb;
 	int code = s_layout(o, &sb);
 	if (code == EX_OK && S_ISREG(st.st_mode) && (uint64_t)st.st_size < o->size &&
@@ -173,6 +197,8 @@ static int s_to_file(const char *path, mfs_mkfs_opts *o)
 	int rc = code == EX_OK ? mfs_mkfs_write(&sb, (uint32_t)time(NULL), (uint16_t)getuid(),
 	                                        (uint16_t)getgid(), s_file_write, &fd)
 	                       : 0;
+	if (code == EX_OK && rc == 0 && o->journal)
+		rc = mfs_journal_write_empty(&sb, o->journal, s_file_write, &fd);
 	if (code == EX_OK && (rc < 0 || fsync(fd) < 0)) {
 		fprintf(stderr, "plexus mkfs: writing %s: %s\n", path,
 		        strerror(rc < 0 ? -rc : errno));
@@ -180,7 +206,7 @@ static int s_to_file(const char *path, mfs_mkfs_opts *o)
 	}
 	close(fd);
 	if (code == EX_OK)
-		s_report(path, &sb);
+		s_report(path, &sb, o->journal);
 	return code;
 }
 
@@ -191,8 +217,8 @@ static const char *s_env(const char *name, const char *fallback)
 }
 
 /* Writes to label:minor through BDEV from an endpoint of this process. */
-static int s_to_driver(const char *label, uint32_t minor, mfs_mkfs_opts *o, const char *etcd_url,
-                       const char *cluster)
+static int s_to_driver(const char *label, uint32_t minor, mfs_mkfs_opts *o, int64_t journal_bytes,
+                       const char *etcd_url, const char *cluster)
 {
 	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = etcd_url});
 	plx_ctx *ctx = etcd ? plx_ctx_new() : NULL;
@@ -220,6 +246,8 @@ static int s_to_driver(const char *label, uint32_t minor, mfs_mkfs_opts *o, cons
 		mfs_super sb;
 		if (rc == 0 && !o->block_size) /* blocks no smaller than the driver's sectors */
 			o->block_size = info.sector_size > 1024 ? info.sector_size : 1024;
+		if (rc == 0)
+			s_journal(o, journal_bytes);
 		code = rc < 0 ? EX_IOERR : s_layout(o, &sb);
 		s_drv d = {.bdev = bdev,
 		           .minor = minor,
@@ -229,6 +257,8 @@ static int s_to_driver(const char *label, uint32_t minor, mfs_mkfs_opts *o, cons
 			rc = -ENOMEM;
 		if (code == EX_OK && rc == 0)
 			rc = mfs_mkfs_write(&sb, (uint32_t)time(NULL), 0, 0, s_drv_write, &d);
+		if (code == EX_OK && rc == 0 && o->journal)
+			rc = mfs_journal_write_empty(&sb, o->journal, s_drv_write, &d);
 		if (code == EX_OK && rc == 0)
 			rc = s_drv_flush(&d, true);
 		free(d.buf);
@@ -242,7 +272,7 @@ static int s_to_driver(const char *label, uint32_t minor, mfs_mkfs_opts *o, cons
 		if (code == EX_OK) {
 			char target[PLX_LABEL_MAX + 16];
 			snprintf(target, sizeof target, "%s:%u", label, minor);
-			s_report(target, &sb);
+			s_report(target, &sb, o->journal);
 		}
 		plx_bdev_close(bdev, minor);
 	}
@@ -278,9 +308,11 @@ int plx_mkfs_cli(int argc, char **argv)
 	                                         {"size", required_argument, NULL, 's'},
 	                                         {"etcd", required_argument, NULL, 'e'},
 	                                         {"cluster", required_argument, NULL, 'c'},
+	                                         {"journal", required_argument, NULL, 'j'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	mfs_mkfs_opts o = {0};
+	int64_t journal = -1; /* bytes; -1: the default for the size */
 	const char *etcd = s_env("PLEXUS_ETCD", PLX_ETCD_DEFAULT_URL);
 	const char *cluster = s_env("PLEXUS_CLUSTER", "default");
 	uint64_t v;
@@ -301,6 +333,13 @@ int plx_mkfs_cli(int argc, char **argv)
 				fprintf(stderr, "plexus mkfs: bad --size '%s'\n", optarg);
 				return EX_USAGE;
 			}
+			break;
+		case 'j':
+			if (s_size(optarg, &v) < 0 || v > INT64_MAX) {
+				fprintf(stderr, "plexus mkfs: bad --journal '%s'\n", optarg);
+				return EX_USAGE;
+			}
+			journal = (int64_t)v;
 			break;
 		case 'e':
 			etcd = optarg;
@@ -324,6 +363,6 @@ int plx_mkfs_cli(int argc, char **argv)
 	char label[PLX_LABEL_MAX];
 	uint32_t minor;
 	if (s_driver_target(target, label, sizeof label, &minor))
-		return s_to_driver(label, minor, &o, etcd, cluster);
-	return s_to_file(target, &o);
+		return s_to_driver(label, minor, &o, journal, etcd, cluster);
+	return s_to_file(target, &o, journal);
 }

@@ -123,7 +123,10 @@ static int64_t s_copy_in(mfs *fs, mfs_inode *ip, uint64_t pos, const uint8_t *bu
 		if (!b)
 			break;
 		memcpy(b->data + off, buf + done, chunk);
-		cache_put(&fs->cache, b, true);
+		if (S_ISREG(ip->d.mode))
+			cache_put_data(&fs->cache, b);
+		else
+			cache_put(&fs->cache, b, true);
 		done += chunk;
 	}
 	return done ? (int64_t)done : rc;

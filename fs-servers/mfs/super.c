@@ -12,6 +12,9 @@
  * unlinked while open when it stopped (link count 0, still allocated): MINIX leaves those to
  * fsck. Not when a restarted instance remounts: VFS may still hold them.
  *
+ * A mount replays the journal's committed transaction first, if there is one (journal.c);
+ * an unmount commits the last transaction, with the clean flag, and empties the journal.
+ *
  * What is mounted is saved in DS (the service's state, key "mount") so that an instance RS
  * restarts after a crash mounts the same device again before it answers anybody: VFS's
  * requests by inode number go on working.
@@ -126,8 +129,16 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 		return rc;
 	fs->bs = fs->sb.block_size;
 	fs->nr_ind = fs->bs / 4;
-	if ((rc = cache_init(&fs->cache, &fs->dev, fs->bs, fs->cache_bytes)) < 0)
+	rc = journal_mount(fs, driver);
+	if (rc == 1) /* the transaction may have changed the superblock */
+		rc = s_read_super(fs, driver);
+	if (rc == 0)
+		rc = cache_init(&fs->cache, &fs->dev, fs->bs, fs->cache_bytes);
+	if (rc < 0) {
+		journal_unmount(fs);
 		return rc;
+	}
+	fs->cache.ordered = fs->jnl.blocks > 0;
 	rc = bitmap_count(fs);
 	mfs_inode *root = rc < 0 ? NULL : inode_get(fs, MFS_ROOT_INO, &rc);
 	if (root && !S_ISDIR(root->d.mode)) {
@@ -152,13 +163,14 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 			    driver, fs->dev.minor);
 		rc = super_write(fs, false);
 		if (rc == 0)
-			rc = cache_sync(&fs->cache);
+			rc = journal_commit(fs);
 	}
 	if (rc < 0) {
 		if (root)
 			root->users = 0;
 		inode_drop_all(fs);
 		cache_fini(&fs->cache);
+		journal_unmount(fs);
 		return rc;
 	}
 	root->refs++;
@@ -239,19 +251,18 @@ int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 	}
 	if (inode_busy(fs))
 		return -EBUSY;
-	rc = inode_flush_all(fs);
+	rc = super_write(fs, true);
 	if (rc == 0)
-		rc = super_write(fs, true);
+		rc = journal_commit(fs);
 	if (rc == 0)
-		rc = cache_sync(&fs->cache);
-	if (rc == 0)
-		rc = dev_flush(&fs->dev);
+		rc = journal_quiesce(fs);
 	if (rc < 0) {
 		super_write(fs, false);
 		return rc;
 	}
 	inode_drop_all(fs);
 	cache_fini(&fs->cache);
+	journal_unmount(fs);
 	dev_close(&fs->dev);
 	fs->mounted = false;
 	fs->adopted = false;

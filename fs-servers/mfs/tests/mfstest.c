@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "etcd_fixture.h"
+#include "format.h"
 #include "mfstest.h"
 
 static int s_counter;
@@ -207,20 +208,43 @@ int mfstest_sh(const char *cmd, char *out, size_t size)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-const char *mfstest_image(mfstest *t, const char *name, uint64_t size, bool mkfs)
+static int s_pwrite(void *arg, uint64_t pos, const void *buf, size_t size)
+{
+	return pwrite(*(int *)arg, buf, size, (off_t)pos) == (ssize_t)size ? 0 : -EIO;
+}
+
+/* An empty journal after the file system mkfs.minix wrote into path's first fs_size bytes. */
+static void s_add_journal(const char *path, uint32_t journal)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t buf[MFS_SUPER_SIZE];
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, sizeof buf, MFS_SUPER_OFFSET), (ssize_t)sizeof buf);
+	mfs_super sb;
+	mfs_super_decode(buf, &sb);
+	assert_int_equal(mfs_journal_write_empty(&sb, journal, s_pwrite, &fd), 0);
+	close(fd);
+}
+
+const char *mfstest_image(mfstest *t, const char *name, uint64_t size, int how)
 {
 	static char path[512];
 	snprintf(path, sizeof path, "%s/%s-%s.img", t->dir, t->fs, name);
+	uint32_t journal = how == MFSTEST_JOURNALED ? mfs_journal_default(size, MFS_BLOCK_MIN) : 0;
+	assert_true(how != MFSTEST_JOURNALED || journal > 0);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	assert_int_equal(ftruncate(fd, (off_t)(size - (uint64_t)journal * MFS_BLOCK_MIN)), 0);
 	close(fd);
-	if (mkfs) {
+	if (how != MFSTEST_BLANK) {
 		char cmd[1024], out[4096];
 		snprintf(cmd, sizeof cmd, "mkfs.minix -3 '%s' 2>&1", path);
 		if (mfstest_sh(cmd, out, sizeof out) != 0)
 			fail_msg("%s: %s", cmd, out);
 	}
+	assert_int_equal(truncate(path, (off_t)size), 0);
+	if (journal)
+		s_add_journal(path, journal);
 	return path;
 }
 

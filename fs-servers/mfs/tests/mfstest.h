@@ -56,8 +56,14 @@ pid_t mfstest_start(mfstest *t, const char *program, const char *label, const ch
 void mfstest_stop(mfstest *t, pid_t pid);
 /* SIGKILL and reap. */
 void mfstest_kill(mfstest *t, pid_t pid);
-/* A new image file <dir>/<name>.img of size bytes; with mkfs, made by mkfs.minix -3. */
-const char *mfstest_image(mfstest *t, const char *name, uint64_t size, bool mkfs);
+/* How mfstest_image formats. */
+#define MFSTEST_BLANK 0 /* zeros */
+#define MFSTEST_MKFS  1 /* mkfs.minix -3 over the whole image: no journal */
+#define MFSTEST_JOURNALED                                                                          \
+	2 /* mkfs.minix -3 over all but the journal plexus mkfs would keep,                        \
+	   * and an empty journal after it */
+/* A new image file <dir>/<name>.img of size bytes, formatted as how says. */
+const char *mfstest_image(mfstest *t, const char *name, uint64_t size, int how);
 /* Runs a shell command; returns its exit status, its output in out (size bytes). */
 int mfstest_sh(const char *cmd, char *out, size_t size);
 /* fsck.minix -f on image: exit 0 and nothing reported but the forced check. */

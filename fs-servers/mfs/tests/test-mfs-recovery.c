@@ -100,7 +100,7 @@ static void test_driver_killed_during_fsync(void **state)
 {
 	mfstest *t = *state;
 	char image[512];
-	snprintf(image, sizeof image, "%s", mfstest_image(t, "rec", 64 * S_MB, true));
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "rec", 64 * S_MB, MFSTEST_JOURNALED));
 	const char *vd[] = {"--image", image, NULL};
 	uint64_t gen1, gen2;
 	pid_t drv = mfstest_start(t, PLEXUS_VDISK_BIN, t->drv, NULL, vd, &gen1);
@@ -153,7 +153,7 @@ static void test_driver_never_back(void **state)
 {
 	mfstest *t = *state;
 	char image[512];
-	snprintf(image, sizeof image, "%s", mfstest_image(t, "gone", 32 * S_MB, true));
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "gone", 32 * S_MB, MFSTEST_JOURNALED));
 	const char *vd[] = {"--image", image, NULL};
 	pid_t drv = mfstest_start(t, PLEXUS_VDISK_BIN, t->drv, NULL, vd, NULL);
 	const char *opts[] = {"--sync-interval-ms",
@@ -191,7 +191,8 @@ static void test_mfs_restarted(void **state)
 {
 	mfstest *t = *state;
 	char image[512];
-	snprintf(image, sizeof image, "%s", mfstest_image(t, "mfsrs", 32 * S_MB, true));
+	snprintf(image, sizeof image, "%s",
+	         mfstest_image(t, "mfsrs", 32 * S_MB, MFSTEST_JOURNALED));
 	plx_fs_attr root, f, g;
 	pid_t drv, srv;
 	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
@@ -238,7 +239,8 @@ static void test_orphans_after_crash(void **state)
 {
 	mfstest *t = *state;
 	char image[512];
-	snprintf(image, sizeof image, "%s", mfstest_image(t, "orphan", 16 * S_MB, true));
+	snprintf(image, sizeof image, "%s",
+	         mfstest_image(t, "orphan", 16 * S_MB, MFSTEST_JOURNALED));
 	plx_fs_attr root, g;
 	pid_t drv, srv;
 	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
