@@ -297,13 +297,95 @@ static void test_mkfs_bad_requests(void **state)
 	assert_int_equal(mfs_super_check(&sb, 64u << 20, err, sizeof err), 0);
 }
 
+/* The journal's header: a round trip; a wrong magic, version or any flipped byte (a torn or
+ * never written header) is no header. */
+static void test_journal_header(void **state)
+{
+	(void)state;
+	uint8_t buf[1024];
+	mfs_jheader h = {.block_size = 1024,
+	                 .blocks = 256,
+	                 .fs_zones = 7936,
+	                 .state = MFS_JNL_COMMITTED,
+	                 .count = 17,
+	                 .seq = 0x123456789abcull},
+	            back;
+	for (int i = 0; i < MFS_JNL_SUM; i++)
+		h.sum[i] = (uint8_t)(i * 7);
+	mfs_jheader_encode(&h, buf);
+	assert_int_equal(mfs_jheader_decode(buf, sizeof buf, &back), 0);
+	assert_int_equal(back.block_size, h.block_size);
+	assert_int_equal(back.blocks, h.blocks);
+	assert_int_equal(back.fs_zones, h.fs_zones);
+	assert_int_equal(back.state, h.state);
+	assert_int_equal(back.count, h.count);
+	assert_int_equal(back.seq, h.seq);
+	assert_memory_equal(back.sum, h.sum, MFS_JNL_SUM);
+	for (size_t at = 0; at < 72; at++) {
+		buf[at] ^= 0x10;
+		assert_int_equal(mfs_jheader_decode(buf, sizeof buf, &back), -EINVAL);
+		buf[at] ^= 0x10;
+	}
+	assert_int_equal(mfs_jheader_decode(buf, 40, &back), -EINVAL);
+	memset(buf, 0, sizeof buf);
+	assert_int_equal(mfs_jheader_decode(buf, sizeof buf, &back), -EINVAL);
+	/* Sizes: size/32, at least MFS_JNL_MIN, at most MFS_JNL_MAX, none for small devices. */
+	assert_int_equal(mfs_journal_default(8u << 20, 1024), 256);
+	assert_int_equal(mfs_journal_default(1u << 20, 1024), 32);
+	assert_int_equal(mfs_journal_default(512u << 10, 1024), 0);
+	assert_int_equal(mfs_journal_default(1ull << 30, 1024), MFS_JNL_MAX);
+	assert_int_equal(mfs_journal_default(64u << 20, 4096), 512);
+	assert_int_equal(mfs_jdesc_blocks(256, 1024), 1);
+	assert_int_equal(mfs_jdesc_blocks(257, 1024), 2);
+}
+
+/* A layout with a journal: the file system is mkfs.minix's for the size less the journal,
+ * the empty journal header sits at block s_zones, and fsck.minix -f finds the file system
+ * clean with the journal after it. */
+static void test_layout_with_journal(void **state)
+{
+	(void)state;
+	char path[512], cmd[1024], out[4096], err[256];
+	uint64_t size = 8u << 20;
+	snprintf(path, sizeof path, "%s/journaled.img", s_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	mfs_mkfs_opts o = {.size = size, .journal = mfs_journal_default(size, 1024)}, plain;
+	plain = (mfs_mkfs_opts){.size = size - (uint64_t)o.journal * 1024};
+	mfs_super sb, sb_plain;
+	assert_int_equal(mfs_mkfs_layout(&o, &sb, err, sizeof err), 0);
+	assert_int_equal(mfs_mkfs_layout(&plain, &sb_plain, err, sizeof err), 0);
+	assert_memory_equal(&sb, &sb_plain, sizeof sb);
+	assert_int_equal(sb.zones, 8192 - 256);
+	assert_int_equal(mfs_mkfs_write(&sb, 1700000000u, 0, 0, s_write, &fd), 0);
+	assert_int_equal(mfs_journal_write_empty(&sb, o.journal, s_write, &fd), 0);
+	uint8_t buf[1024];
+	mfs_jheader h;
+	assert_int_equal(pread(fd, buf, sizeof buf, (off_t)sb.zones * 1024), (ssize_t)sizeof buf);
+	close(fd);
+	assert_int_equal(mfs_jheader_decode(buf, sizeof buf, &h), 0);
+	assert_int_equal(h.state, MFS_JNL_EMPTY);
+	assert_int_equal(h.blocks, 256);
+	assert_int_equal(h.fs_zones, sb.zones);
+	snprintf(cmd, sizeof cmd, "fsck.minix -fs '%s' 2>&1", path);
+	int rc = s_sh(cmd, out, sizeof out);
+	if (rc != 0 || strstr(out, "bad") || strstr(out, "not") || strstr(out, "Zone "))
+		fail_msg("fsck.minix -f says (exit %d):\n%s", rc, out);
+	o.journal = 8; /* under MFS_JNL_MIN */
+	assert_int_equal(mfs_mkfs_layout(&o, &sb, err, sizeof err), -EINVAL);
+	o.journal = 8192; /* the whole device */
+	assert_int_equal(mfs_mkfs_layout(&o, &sb, err, sizeof err), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_super_roundtrip),        cmocka_unit_test(test_super_bad),
 	    cmocka_unit_test(test_inode_and_dirent),       cmocka_unit_test(test_bitmap),
 	    cmocka_unit_test(test_layout_like_mkfs_minix), cmocka_unit_test(test_mkfs_passes_fsck),
-	    cmocka_unit_test(test_mkfs_bad_requests),
+	    cmocka_unit_test(test_mkfs_bad_requests),      cmocka_unit_test(test_journal_header),
+	    cmocka_unit_test(test_layout_with_journal),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
