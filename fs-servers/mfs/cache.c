@@ -107,13 +107,24 @@ void cache_fini(mfs_cache *c)
 }
 
 /* The least recently used clean unpinned buffer among the S_VICTIM_SCAN oldest, or NULL:
- * when the oldest blocks are dirty it is time to write them back, not to search on. */
+ * when the oldest blocks are dirty it is time to write them back, not to search on. With a
+ * journal, dirty metadata met on the way goes to the young end: only a transaction cleans it,
+ * and left at the old end it would hide every clean buffer behind it. */
 static mfs_buf *s_victim(mfs_cache *c)
 {
 	int n = 0;
-	for (mfs_buf *b = c->head; b && n < S_VICTIM_SCAN; b = b->next, n++)
+	size_t moved = 0;
+	for (mfs_buf *b = c->head, *next; b && n < S_VICTIM_SCAN; b = next) {
+		next = b->next;
 		if (!b->pins && !b->dirty)
 			return b;
+		if (c->ordered && b->dirty && b->meta && moved++ < c->ndirty_meta) {
+			s_lru_remove(c, b);
+			s_lru_append(c, b);
+			continue;
+		}
+		n++;
+	}
 	return NULL;
 }
 

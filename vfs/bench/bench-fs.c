@@ -4,9 +4,9 @@
  * Entry points: plx_bench_fs.
  *
  * Builds a four-node cluster of the multi-node harness (benchnet.h): plexus-vfs on node 1,
- * plexus-mfs on node 2, plexus-vdisk on node 3 over a MINIX v3 image made by `mkfs.minix -3`
- * in /dev/shm, and the client, libplexus, on node 0. It measures, through the whole stack
- * (client -> VFS -> MFS -> driver):
+ * plexus-mfs on node 2, plexus-vdisk on node 3 over a MINIX v3 image in /dev/shm made by
+ * `plexus mkfs` (with a journal) or, with --no-journal, by `mkfs.minix -3`, and the client,
+ * libplexus, on node 0. It measures, through the whole stack (client -> VFS -> MFS -> driver):
  *   seq_write_<N>M  write a file of N MiB in 1 MiB calls, fsync, close        (MiB/s)
  *   seq_read_<N>M   read it back in 1 MiB calls, every chunk checked          (MiB/s)
  *   create          open(O_CREAT|O_EXCL) + close of --files files in a directory (ops/s)
@@ -29,6 +29,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <plexus/mkfs_cli.h>
 #include <plexus/plexus.h>
 
 #include "bench.h"
@@ -43,6 +44,7 @@ typedef struct options {
 	int rounds;
 	int file_mb;
 	int files;
+	bool no_journal; /* mkfs.minix -3: MFS writes back without its journal */
 } options;
 
 /* The calls a workload makes, on Plexus (through libplexus) or on the host (POSIX). */
@@ -303,7 +305,8 @@ static int s_measure(s_bench *b, bench_report *report, char *err, size_t size)
 
 /* ---- set-up ---- */
 
-/* Makes the image: a file of the size asked for, formatted by util-linux's mkfs.minix -3. */
+/* Makes the image: a file of the size asked for, formatted by `plexus mkfs` (a journal after
+ * the file system) or util-linux's mkfs.minix -3 (none). */
 static int s_make_image(s_bench *b, char *err, size_t size)
 {
 	snprintf(b->image, sizeof b->image, "/dev/shm/plexus-benchfs-%d.img", (int)getpid());
@@ -320,13 +323,18 @@ static int s_make_image(s_bench *b, char *err, size_t size)
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, STDOUT_FILENO);
+		if (!b->opt.no_journal) {
+			char *argv[] = {"mkfs", b->image, NULL};
+			_exit(plx_mkfs_cli(2, argv));
+		}
 		execlp("mkfs.minix", "mkfs.minix", "-3", b->image, (char *)NULL);
 		_exit(127);
 	}
 	int status = 0;
 	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
-		snprintf(err, size, "mkfs.minix -3 %s failed (util-linux)", b->image);
+		snprintf(err, size, "%s %s failed",
+		         b->opt.no_journal ? "mkfs.minix -3" : "plexus mkfs", b->image);
 		return -EIO;
 	}
 	return 0;
@@ -410,26 +418,31 @@ static void s_teardown(s_bench *b)
 static void s_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: plexus bench fs [--json] [--rounds N] [--file-mb N] [--files N]\n\n"
+	        "usage: plexus bench fs [--json] [--rounds N] [--file-mb N] [--files N]\n"
+	        "                       [--no-journal]\n\n"
 	        "Sequential write and read of a file, and create/stat/unlink of many files,\n"
 	        "through libplexus -> plexus-vfs -> plexus-mfs -> plexus-vdisk, each on its own\n"
 	        "node of a four-node network-namespace cluster; next to the same calls on this\n"
-	        "machine's tmpfs (/dev/shm) in the same run. Needs root and util-linux's\n"
-	        "mkfs.minix.\n\n"
+	        "machine's tmpfs (/dev/shm) in the same run. Needs root.\n\n"
 	        "  --json        print one JSON object instead of a table\n"
 	        "  --rounds N    measured rounds, alternating with the baseline (default 3)\n"
 	        "  --file-mb N   the file's size in MiB (default 256)\n"
 	        "  --files N     files created, stat'ed and unlinked per round (default 500)\n"
+	        "  --no-journal  format with util-linux's mkfs.minix -3 instead of plexus mkfs:\n"
+	        "                no journal, MFS writes back as before it had one\n"
 	        "The servers are taken from $PLEXUS_VFS_BIN, $PLEXUS_MFS_BIN, $PLEXUS_VDISK_BIN,\n"
 	        "the build tree, or PATH.\n");
 }
 
 static int s_parse(int argc, char **argv, options *opt)
 {
-	static const struct option longs[] = {
-	    {"json", no_argument, NULL, 'j'},          {"rounds", required_argument, NULL, 'r'},
-	    {"file-mb", required_argument, NULL, 'm'}, {"files", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
+	                                      {"rounds", required_argument, NULL, 'r'},
+	                                      {"file-mb", required_argument, NULL, 'm'},
+	                                      {"files", required_argument, NULL, 'f'},
+	                                      {"no-journal", no_argument, NULL, 'n'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
 	*opt = (options){.rounds = 3, .file_mb = 256, .files = 500};
 	optind = 1;
 	int ch;
@@ -446,6 +459,9 @@ static int s_parse(int argc, char **argv, options *opt)
 			break;
 		case 'f':
 			opt->files = atoi(optarg);
+			break;
+		case 'n':
+			opt->no_journal = true;
 			break;
 		case 'h':
 			s_usage(stdout);
