@@ -26,6 +26,8 @@ typedef struct s_mount_opt {
 	char driver[PLX_LABEL_MAX];
 	uint32_t minor;
 	char path[VFS_PATH_MAX];
+	bool read_only;
+	bool recorded; /* from the record of a previous instance's VFS_MOUNTs */
 } s_mount_opt;
 
 typedef struct s_opts {
@@ -200,7 +202,8 @@ static int s_mount(vfs *v, const s_mount_opt *m, const char *target, int wait_s)
 	for (;;) {
 		if (!took_over && s_have(v, m->fs))
 			return -EBUSY; /* named twice */
-		int rc = vfs_mount_fs(&req, m->fs, source, m->driver, m->minor, false, target);
+		int rc = vfs_mount_fs(&req, m->fs, source, m->driver, m->minor, m->read_only,
+		                      target, m->recorded);
 		if (rc == -EBUSY && !took_over) {
 			took_over = true;
 			if ((rc = s_take_over(v, m->fs)) == 0)
@@ -237,6 +240,45 @@ static int s_mount_all(vfs *v, const s_opts *o, char *err, size_t size)
 	return 0;
 }
 
+/* One line of the recorded mounts ("FS\tDRIVER:MINOR\tRO\tTARGET") into m. */
+static int s_record_parse(char *line, s_mount_opt *m)
+{
+	memset(m, 0, sizeof *m);
+	char *save = NULL, *fs = strtok_r(line, "\t", &save), *dev = strtok_r(NULL, "\t", &save);
+	char *ro = strtok_r(NULL, "\t", &save), *target = strtok_r(NULL, "", &save);
+	if (!fs || !dev || !ro || !target || strlen(fs) >= sizeof m->fs || target[0] != '/' ||
+	    strlen(target) >= sizeof m->path)
+		return -EINVAL;
+	strcpy(m->fs, fs);
+	strcpy(m->path, target);
+	m->read_only = strcmp(ro, "1") == 0;
+	m->recorded = true;
+	return strcmp(dev, "-") == 0 ? 0 : s_dev(dev, m);
+}
+
+/* A restarted VFS mounts again what its predecessors mounted by VFS_MOUNT (mount.c records
+ * it in DS), taking each file server over from the dead instance; a fresh one forgets. A
+ * mount that fails is logged and left out: the rest of the namespace is served. */
+static void s_mount_recorded(vfs *v, const s_opts *o)
+{
+	if (!plx_service_restarted(v->svc)) {
+		vfs_mounts_forget(v);
+		return;
+	}
+	char *text = vfs_mounts_recorded(v), *save = NULL;
+	for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		s_mount_opt m;
+		int rc = s_record_parse(line, &m);
+		if (rc == 0)
+			rc = s_mount(v, &m, m.path, o->wait_s);
+		fprintf(stderr, "plexus-vfs: restart: mounting %s on %s again: %s\n",
+		        rc == -EINVAL && !m.fs[0] ? "a bad record" : m.fs, m.path,
+		        rc == 0 ? "done" : plx_strerror(rc));
+	}
+	free(text);
+}
+
 static void s_on_reply(plx_server *srv, plx_msg *msg)
 {
 	vfs_dev_on_reply(plx_server_arg(srv), msg);
@@ -267,6 +309,7 @@ static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
 		return snprintf(err, size, "devices: %s", plx_strerror(rc)), rc;
 	if ((rc = s_mount_all(v, o, err, size)) < 0)
 		return rc;
+	s_mount_recorded(v, o);
 	if ((rc = vfs_procs_watch(v)) < 0)
 		return snprintf(err, size, "watching ep/: %s", plx_strerror(rc)), rc;
 	if ((rc = plx_service_publish(v->svc, "up")) < 0)

@@ -1,8 +1,9 @@
 /*
  * mount.c — the mount table.
  *
- * Entry points: vfs_root, vfs_mount_fs, vfs_mounts_clear, do_mount, do_umount, do_statvfs,
- * do_fstatvfs, do_mounts.
+ * Entry points: vfs_root, vfs_mount_fs, vfs_mounts_clear, vfs_mounts_recorded,
+ * vfs_mounts_forget, do_mount,
+ * do_umount, do_statvfs, do_fstatvfs, do_mounts.
  *
  * One file server instance per mounted file system. Mounting reserves a slot (so a second
  * mount on the same directory or of the same file server is -EBUSY at once), asks the file
@@ -10,6 +11,10 @@
  * st_dev of its files), then hangs the mounted root on the covered directory. Unmounting is
  * refused (-EBUSY) while any vnode of the file system but its root is held (open files,
  * working directories, a mount below) or the root is held by anyone but the mount.
+ *
+ * Mounts made by VFS_MOUNT are recorded in DS (the service's state, key "mounts") after each
+ * mount and umount, so that an instance RS restarts mounts them again (main.c); the mounts of
+ * the command line come from the command line. A fresh start forgets the record.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +23,11 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <plexus/service.h>
+
 #include "vfs.h"
+
+#define S_RECORD_KEY "mounts"
 
 vfs_vnode *vfs_root(vfs *v)
 {
@@ -78,7 +87,7 @@ static void s_unreserve(vfs *v, vfs_mount *m)
 }
 
 int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *driver,
-                 uint32_t minor, bool read_only, const char *target)
+                 uint32_t minor, bool read_only, const char *target, bool recorded)
 {
 	vfs *v = req->vfs;
 	if (!fs || !*fs || strlen(fs) >= PLX_LABEL_MAX)
@@ -91,6 +100,7 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *d
 	snprintf(m->driver, sizeof m->driver, "%s", driver ? driver : "");
 	m->minor = minor;
 	m->read_only = read_only;
+	m->recorded = recorded;
 	m->client = plx_fs_new(v->ep, fs, v->fs_timeout_ms);
 	if (!m->client) {
 		free(m);
@@ -183,6 +193,61 @@ void vfs_mounts_clear(vfs *v)
 	}
 }
 
+/* The recorded mounts' lines (v->lock held), in a new string; NULL when none. */
+static char *s_record_text(vfs *v)
+{
+	size_t cap = 1, len = 0;
+	for (int i = 0; i < VFS_MOUNT_MAX; i++)
+		if (v->mounts[i] && v->mounts[i]->recorded)
+			cap += 2 * PLX_LABEL_MAX + VFS_PATH_MAX + 32;
+	char *text = cap > 1 ? malloc(cap) : NULL;
+	for (int i = 0; text && i < VFS_MOUNT_MAX; i++) {
+		vfs_mount *m = v->mounts[i];
+		if (!m || !m->recorded)
+			continue;
+		char dev[PLX_LABEL_MAX + 16] = "-";
+		if (m->driver[0])
+			snprintf(dev, sizeof dev, "%s:%u", m->driver, m->minor);
+		len += (size_t)snprintf(text + len, cap - len, "%s\t%s\t%d\t%s\n", m->fs, dev,
+		                        m->read_only ? 1 : 0, m->target);
+	}
+	return text;
+}
+
+/* Saves the recorded mounts in DS (or drops the key when none is left). One log line when DS
+ * cannot be reached: the mount stands, a restart would not bring it back. */
+static void s_record(vfs *v)
+{
+	if (!v->svc)
+		return;
+	pthread_mutex_lock(&v->record_lock);
+	pthread_mutex_lock(&v->lock);
+	char *text = s_record_text(v);
+	pthread_mutex_unlock(&v->lock);
+	int rc = text ? plx_service_state_save(v->svc, S_RECORD_KEY, text, strlen(text))
+	              : plx_service_state_drop(v->svc, S_RECORD_KEY);
+	pthread_mutex_unlock(&v->record_lock);
+	if (rc < 0 && rc != -ENOENT)
+		fprintf(stderr, "plexus-vfs: recording the mounts in DS: %s\n", plx_strerror(rc));
+	free(text);
+}
+
+char *vfs_mounts_recorded(vfs *v)
+{
+	char buf[16384];
+	size_t size = sizeof buf - 1;
+	if (!v->svc || plx_service_state_restore(v->svc, S_RECORD_KEY, buf, &size) < 0)
+		return NULL;
+	buf[size] = '\0';
+	return strdup(buf);
+}
+
+void vfs_mounts_forget(vfs *v)
+{
+	if (v->svc)
+		plx_service_state_drop(v->svc, S_RECORD_KEY);
+}
+
 /* Parses a mount source: "" (no device), "label:minor", or a block special file. */
 static int s_source(vfs_req *req, const char *source, char *driver, uint32_t *minor)
 {
@@ -228,7 +293,12 @@ int do_mount(vfs_req *req)
 	int rc = s_source(req, m->source, driver, &minor);
 	if (rc < 0)
 		return rc;
-	return vfs_mount_fs(req, m->fs, m->source, driver, minor, m->read_only, m->target);
+	if (strchr(m->target, '\n') || strchr(m->target, '\t'))
+		return -EINVAL; /* the record keeps one mount per line */
+	rc = vfs_mount_fs(req, m->fs, m->source, driver, minor, m->read_only, m->target, true);
+	if (rc == 0)
+		s_record(req->vfs);
+	return rc;
 }
 
 int do_umount(vfs_req *req)
@@ -256,7 +326,10 @@ int do_umount(vfs_req *req)
 	vfs_vnode_put(v, vn);
 	if (rc < 0)
 		return rc;
+	bool recorded = m->recorded;
 	s_finish_unmount(v, m);
+	if (recorded)
+		s_record(v);
 	return 0;
 }
 

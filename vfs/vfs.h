@@ -121,6 +121,7 @@ typedef struct vfs_mount {
 	plx_fs *client;             /* the file server's stubs (any thread) */
 	uint32_t minor;
 	bool read_only;
+	bool recorded;      /* mounted by VFS_MOUNT: kept in DS for a restarted VFS */
 	vfs_vnode *root;    /* its root directory (one reference) */
 	vfs_vnode *covered; /* the directory it covers (one reference), NULL for "/" */
 	bool unmounting;    /* vfs->lock: an umount is under way; lookups into it fail -EBUSY */
@@ -193,6 +194,7 @@ typedef struct vfs {
 	size_t ndents, ndents_max;
 	uint64_t dgen;                    /* bumped by every vfs_dcache_drop */
 	vfs_mount *mounts[VFS_MOUNT_MAX]; /* mounts[0] is "/" once mounted; NULL slots free */
+	pthread_mutex_t record_lock;      /* one writer of the recorded mounts at a time */
 	uint32_t next_dev;
 	int fs_timeout_ms;
 	void *dev;   /* the devices side's state (device.c/dmap.c/...), or NULL */
@@ -394,9 +396,15 @@ int vfs_fs_refresh(vfs_vnode *vn);
 
 /* Mounts file server fs (device driver:minor, "" for none) on target (NULL: as "/"). Returns
  * 0 or a negative errno; the file server answered FS_READSUPER. For main.c's options and
- * do_mount. */
+ * do_mount; a recorded mount is kept in DS (key "mounts" of the service's state) so that a
+ * restarted VFS mounts it again. */
 int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *driver,
-                 uint32_t minor, bool read_only, const char *target);
+                 uint32_t minor, bool read_only, const char *target, bool recorded);
+/* The recorded mounts as a restarted VFS finds them: "FS\tDRIVER:MINOR\tRO\tTARGET" lines
+ * (DRIVER:MINOR "-" for none), in a new string (caller frees), or NULL when none. */
+char *vfs_mounts_recorded(vfs *v);
+/* Drops the record (a fresh start). */
+void vfs_mounts_forget(vfs *v);
 /* The root mount's root vnode with one reference, or NULL when nothing is mounted. */
 vfs_vnode *vfs_root(vfs *v);
 /* Unmounts every file system (shutdown), leaves first. */

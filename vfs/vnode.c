@@ -22,6 +22,7 @@
 int vfs_init(vfs *v)
 {
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_mutex_init(&v->record_lock, NULL);
 	v->nbuckets = S_BUCKETS;
 	v->vnodes = calloc(v->nbuckets, sizeof *v->vnodes);
 	v->next_dev = 1;

@@ -148,7 +148,7 @@ typedef struct mfs {
 	struct plx_service *svc; /* for the mount saved in DS (super.c) */
 	bool adopted;     /* remounted after a restart: VFS's references from before are unknown */
 	bool restoring;   /* that remount is under way: unlinked inodes may still be held */
-	plx_name mounter; /* who sent FS_READSUPER (empty after a restart's own remount) */
+	plx_name mounter; /* who sent FS_READSUPER (a restart keeps its predecessor's, from DS) */
 	mfs_dev dev;
 	mfs_cache cache;
 	mfs_journal jnl;

@@ -179,12 +179,15 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 	return 0;
 }
 
-/* Saves the mount for a restarted instance: "driver minor read_only dev". */
+/* Saves the mount for a restarted instance: "driver minor read_only dev mounter generation"
+ * (mounter "-" when unknown). */
 static void s_save(mfs *fs, const Plexus__FsReadsuper *rs)
 {
-	char text[PLX_LABEL_MAX + 64];
-	int n = snprintf(text, sizeof text, "%s %u %d %u", rs->driver, rs->minor,
-	                 rs->read_only ? 1 : 0, rs->dev);
+	char text[2 * PLX_LABEL_MAX + 64];
+	int n =
+	    snprintf(text, sizeof text, "%s %u %d %u %s %llu", rs->driver, rs->minor,
+	             rs->read_only ? 1 : 0, rs->dev, fs->mounter.label[0] ? fs->mounter.label : "-",
+	             (unsigned long long)fs->mounter.generation);
 	int rc = fs->svc ? plx_service_state_save(fs->svc, S_STATE_KEY, text, (size_t)n) : 0;
 	if (rc < 0)
 		fprintf(stderr, "plexus-mfs: saving the mount in DS: %s\n", plx_strerror(rc));
@@ -213,8 +216,7 @@ int do_readsuper(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_
 	}
 	fs->mounted = true;
 	fs->last_sync_ms = mfs_now_ms();
-	memset(&fs->mounter, 0, sizeof fs->mounter);
-	if (msg)
+	if (msg) /* a restart's own remount keeps the mounter super_restore found */
 		fs->mounter = msg->source;
 	s_save(fs, rs);
 	mfs_statvfs(fs, out);
@@ -278,16 +280,22 @@ int super_restore(mfs *fs, bool restarted)
 		plx_service_state_drop(fs->svc, S_STATE_KEY);
 		return 0;
 	}
-	char text[PLX_LABEL_MAX + 64], driver[PLX_LABEL_MAX];
+	char text[2 * PLX_LABEL_MAX + 64], driver[PLX_LABEL_MAX], mounter[PLX_LABEL_MAX] = "-";
 	size_t size = sizeof text - 1;
 	if (plx_service_state_restore(fs->svc, S_STATE_KEY, text, &size) < 0)
 		return 0; /* nothing was mounted */
 	text[size] = '\0';
 	unsigned minor, dev;
+	unsigned long long gen = 0;
 	int ro;
-	if (sscanf(text, "%63s %u %d %u", driver, &minor, &ro, &dev) != 4) {
+	if (sscanf(text, "%63s %u %d %u %63s %llu", driver, &minor, &ro, &dev, mounter, &gen) < 4) {
 		fprintf(stderr, "plexus-mfs: the saved mount '%s' does not parse\n", text);
 		return -EINVAL;
+	}
+	memset(&fs->mounter, 0, sizeof fs->mounter);
+	if (strcmp(mounter, "-") != 0) { /* its successor may take the file system over */
+		snprintf(fs->mounter.label, sizeof fs->mounter.label, "%s", mounter);
+		fs->mounter.generation = gen;
 	}
 	Plexus__FsReadsuper rs = PLEXUS__FS_READSUPER__INIT;
 	rs.driver = driver;
