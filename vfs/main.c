@@ -28,6 +28,7 @@ typedef struct s_mount_opt {
 	char path[VFS_PATH_MAX];
 	bool read_only;
 	bool recorded; /* from the record of a previous instance's VFS_MOUNTs */
+	uint32_t dev;  /* the device number it had there */
 } s_mount_opt;
 
 typedef struct s_opts {
@@ -203,7 +204,7 @@ static int s_mount(vfs *v, const s_mount_opt *m, const char *target, int wait_s)
 		if (!took_over && s_have(v, m->fs))
 			return -EBUSY; /* named twice */
 		int rc = vfs_mount_fs(&req, m->fs, source, m->driver, m->minor, m->read_only,
-		                      target, m->recorded);
+		                      target, m->recorded, m->dev);
 		if (rc == -EBUSY && !took_over) {
 			took_over = true;
 			if ((rc = s_take_over(v, m->fs)) == 0)
@@ -240,15 +241,17 @@ static int s_mount_all(vfs *v, const s_opts *o, char *err, size_t size)
 	return 0;
 }
 
-/* One line of the recorded mounts ("FS\tDRIVER:MINOR\tRO\tTARGET") into m. */
+/* One line of the recorded mounts ("FS\tDRIVER:MINOR\tRO\tDEV\tTARGET") into m. */
 static int s_record_parse(char *line, s_mount_opt *m)
 {
 	memset(m, 0, sizeof *m);
 	char *save = NULL, *fs = strtok_r(line, "\t", &save), *dev = strtok_r(NULL, "\t", &save);
-	char *ro = strtok_r(NULL, "\t", &save), *target = strtok_r(NULL, "", &save);
-	if (!fs || !dev || !ro || !target || strlen(fs) >= sizeof m->fs || target[0] != '/' ||
-	    strlen(target) >= sizeof m->path)
+	char *ro = strtok_r(NULL, "\t", &save), *devno = strtok_r(NULL, "\t", &save);
+	char *target = strtok_r(NULL, "", &save);
+	if (!fs || !dev || !ro || !devno || !target || strlen(fs) >= sizeof m->fs ||
+	    target[0] != '/' || strlen(target) >= sizeof m->path)
 		return -EINVAL;
+	m->dev = (uint32_t)strtoul(devno, NULL, 10);
 	strcpy(m->fs, fs);
 	strcpy(m->path, target);
 	m->read_only = strcmp(ro, "1") == 0;

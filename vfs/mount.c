@@ -86,8 +86,23 @@ static void s_unreserve(vfs *v, vfs_mount *m)
 	pthread_mutex_unlock(&v->lock);
 }
 
+/* The device number of a new mount (vfs->lock held): want when it is free, else the next
+ * one. Numbers follow the order of mounting, so a restarted VFS that mounts the same file
+ * systems in the same order gives their files the same st_dev; recorded mounts keep theirs. */
+static uint32_t s_devno(vfs *v, uint32_t want)
+{
+	for (int i = 0; want && i < VFS_MOUNT_MAX; i++)
+		if (v->mounts[i] && v->mounts[i]->dev == want)
+			want = 0;
+	if (!want)
+		return v->next_dev++;
+	if (want >= v->next_dev)
+		v->next_dev = want + 1;
+	return want;
+}
+
 int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *driver,
-                 uint32_t minor, bool read_only, const char *target, bool recorded)
+                 uint32_t minor, bool read_only, const char *target, bool recorded, uint32_t dev)
 {
 	vfs *v = req->vfs;
 	if (!fs || !*fs || strlen(fs) >= PLX_LABEL_MAX)
@@ -119,7 +134,7 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *d
 	pthread_mutex_lock(&v->lock);
 	rc = s_reserve(v, m);
 	bool reserved = rc == 0;
-	m->dev = v->next_dev++;
+	m->dev = s_devno(v, dev);
 	pthread_mutex_unlock(&v->lock);
 	vfs_attr root;
 	if (rc == 0)
@@ -128,6 +143,10 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *d
 	if (rc == 0 && !(m->root = vfs_vnode_get(v, m, &root)))
 		rc = -ENOMEM;
 	if (rc < 0) {
+		pthread_mutex_lock(&v->lock);
+		if (m->dev == v->next_dev - 1) /* the next try (a take-over) gets the same number */
+			v->next_dev--;
+		pthread_mutex_unlock(&v->lock);
 		if (reserved)
 			s_unreserve(v, m);
 		vfs_vnode_put(v, m->covered);
@@ -208,8 +227,8 @@ static char *s_record_text(vfs *v)
 		char dev[PLX_LABEL_MAX + 16] = "-";
 		if (m->driver[0])
 			snprintf(dev, sizeof dev, "%s:%u", m->driver, m->minor);
-		len += (size_t)snprintf(text + len, cap - len, "%s\t%s\t%d\t%s\n", m->fs, dev,
-		                        m->read_only ? 1 : 0, m->target);
+		len += (size_t)snprintf(text + len, cap - len, "%s\t%s\t%d\t%u\t%s\n", m->fs, dev,
+		                        m->read_only ? 1 : 0, m->dev, m->target);
 	}
 	return text;
 }
@@ -295,7 +314,7 @@ int do_mount(vfs_req *req)
 		return rc;
 	if (strchr(m->target, '\n') || strchr(m->target, '\t'))
 		return -EINVAL; /* the record keeps one mount per line */
-	rc = vfs_mount_fs(req, m->fs, m->source, driver, minor, m->read_only, m->target, true);
+	rc = vfs_mount_fs(req, m->fs, m->source, driver, minor, m->read_only, m->target, true, 0);
 	if (rc == 0)
 		s_record(req->vfs);
 	return rc;

@@ -204,9 +204,13 @@ static int s_open_filp(vfs_req *req, vfs_vnode *vn, const char *path, int flags)
 	}
 	rc = vfs_fd_install(req->vfs, req->proc, f, 0, flags & O_CLOEXEC ? FD_CLOEXEC : 0);
 	vfs_filp_put(req->vfs, f);
-	if (rc >= 0)
-		req->reply.value = rc, rc = 0;
-	return rc;
+	if (rc < 0)
+		return rc;
+	req->reply.value =
+	    rc; /* and what was opened: a client reopening it checks it is the same */
+	vfs_attr_to_fs(&a, &req->reply_stat);
+	req->reply.stat = &req->reply_stat;
+	return 0;
 }
 
 int do_open(vfs_req *req)
@@ -235,12 +239,19 @@ int do_open(vfs_req *req)
 void vfs_open_complete(vfs *v, plx_call *call, vfs_proc *p, vfs_filp *filp, int fdflags, int status)
 {
 	Plexus__VfsReply reply = PLEXUS__VFS_REPLY__INIT;
+	Plexus__FsAttr stat = PLEXUS__FS_ATTR__INIT;
 	if (status == 0) {
 		int fd = vfs_fd_install(v, p, filp, 0, fdflags);
 		if (fd < 0)
 			status = fd;
 		else
 			reply.value = fd;
+	}
+	if (status == 0) { /* what was opened: a client reopening it later checks it is the same */
+		vfs_attr a;
+		vfs_vnode_attr(filp->vnode, &a);
+		vfs_attr_to_fs(&a, &stat);
+		reply.stat = &stat;
 	}
 	vfs_req_reply(call, status, status == 0 ? &reply : NULL, NULL, 0);
 	vfs_filp_put(v, filp);

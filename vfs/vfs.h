@@ -397,10 +397,10 @@ int vfs_fs_refresh(vfs_vnode *vn);
 /* Mounts file server fs (device driver:minor, "" for none) on target (NULL: as "/"). Returns
  * 0 or a negative errno; the file server answered FS_READSUPER. For main.c's options and
  * do_mount; a recorded mount is kept in DS (key "mounts" of the service's state) so that a
- * restarted VFS mounts it again. */
+ * restarted VFS mounts it again. dev: the device number wanted (0: the next one). */
 int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *driver,
-                 uint32_t minor, bool read_only, const char *target, bool recorded);
-/* The recorded mounts as a restarted VFS finds them: "FS\tDRIVER:MINOR\tRO\tTARGET" lines
+                 uint32_t minor, bool read_only, const char *target, bool recorded, uint32_t dev);
+/* The recorded mounts as a restarted VFS finds them: "FS\tDRIVER:MINOR\tRO\tDEV\tTARGET" lines
  * (DRIVER:MINOR "-" for none), in a new string (caller frees), or NULL when none. */
 char *vfs_mounts_recorded(vfs *v);
 /* Drops the record (a fresh start). */

@@ -2,9 +2,10 @@
  * client.h — libplexus's inside: the handle, the one call path every system call takes to
  * VFS, and the conversions from VFS's answers to POSIX structures.
  *
- * Entry points: plexus__call, plexus__answer_free, plexus__register, plexus__rejoin, plexus__fail,
- * plexus__check_path, plexus__stat_from, plexus__statvfs_from, plexus__times_to,
- * plexus__set_chunk_max, plexus__chunk_max, plexus__label.
+ * Entry points: plexus__call, plexus__call_raw, plexus__answer_free, plexus__register,
+ * plexus__rejoin, plexus__fail, plexus__check_path, plexus__stat_from, plexus__statvfs_from,
+ * plexus__times_to, plexus__set_chunk_max, plexus__chunk_max, plexus__label, and the
+ * descriptor table's (fds.c) plexus__fd_*, plexus__fds_restore, plexus__fds_free.
  */
 #ifndef PLEXUS_CLIENT_H
 #define PLEXUS_CLIENT_H
@@ -25,6 +26,20 @@
 #define PLEXUS__PATH_MAX   4096
 #define PLEXUS__LEASE_TTL  2 /* seconds: how long VFS keeps a dead process */
 #define PLEXUS__WAIT       PLX_FOREVER
+#define PLEXUS__FD_MAX     4096 /* descriptors the table follows (VFS gives out fewer) */
+
+/* A descriptor as the process holds it (fds.c): what reopening it on a new VFS takes. */
+typedef struct plexus__fd {
+	bool used;
+	bool stale;       /* its VFS is gone and it could not be opened again: -ESTALE */
+	uint64_t vfs_gen; /* the VFS generation it belongs to */
+	int flags;        /* as opened */
+	char *path;       /* absolute; NULL: not opened again (pipe ends, devices) */
+	uint32_t mode;    /* type bits of what it opened */
+	uint64_t ino;
+	uint32_t dev;
+	int64_t offset; /* where read/write/lseek left it */
+} plexus__fd;
 
 struct plexus {
 	plx_ctx *ctx;
@@ -43,7 +58,37 @@ struct plexus {
 	int timeout_ms;
 	size_t chunk_max;
 	pthread_mutex_t rejoin_lock; /* one plexus__rejoin at a time */
+	uint64_t vfs_gen;            /* the VFS instance registered with (atomic access) */
+	pthread_mutex_t fds_lock;    /* the table below and cwd */
+	plexus__fd *fds;             /* by descriptor number */
+	size_t nfds;
+	char cwd[PLEXUS__PATH_MAX]; /* the working directory as this process set it */
 };
+
+/* ---- fds.c ---- */
+
+/* The VFS generation a call naming fd must go to (0: any; fd unknown here) into *generation.
+ * Returns 0, or -ESTALE for a descriptor its VFS's restart left stale. */
+int plexus__fd_bind(plexus *self, int fd, uint64_t *generation);
+/* fd was opened by path (as given; relative to cwd) with flags; attr from VFS_OPEN's answer
+ * (NULL: not opened again after a restart). */
+void plexus__fd_opened(plexus *self, int fd, const char *path, int flags,
+                       const Plexus__FsAttr *attr);
+/* to is a copy of from (dup, dup2, F_DUPFD). */
+void plexus__fd_copied(plexus *self, int from, int to);
+void plexus__fd_closed(plexus *self, int fd);
+/* fd's position: offset bytes on (relative) or at offset. */
+void plexus__fd_moved(plexus *self, int fd, int64_t offset, bool relative);
+/* fd's close-on-exec flag (F_SETFD, F_DUPFD_CLOEXEC). */
+void plexus__fd_cloexec(plexus *self, int fd, bool on);
+/* VFS_EXEC closed the close-on-exec descriptors: forgets them. */
+void plexus__fds_exec(plexus *self);
+/* The working directory is now path (relative to the old one), or fd's when path is NULL. */
+void plexus__fd_cwd(plexus *self, const char *path, int fd);
+/* After registering with a new VFS: the working directory and every descriptor opened again
+ * at its number. Returns how many turned stale. */
+int plexus__fds_restore(plexus *self);
+void plexus__fds_free(plexus *self);
 
 /* What VFS answered: the message (owns the data frame) and its unpacked VfsReply. */
 typedef struct plexus__answer {
@@ -58,13 +103,20 @@ typedef struct plexus__answer {
  * the answer (free with plexus__answer_free); it is zeroed otherwise. */
 int64_t plexus__call(plexus *self, uint32_t type, const ProtobufCMessage *body, const void *data,
                      size_t size, int timeout_ms, plexus__answer *ans);
+/* The same to the current VFS, never registering again (for the restore inside a rejoin). */
+int64_t plexus__call_raw(plexus *self, uint32_t type, const ProtobufCMessage *body, int timeout_ms,
+                         plexus__answer *ans);
 void plexus__answer_free(plexus__answer *ans);
 /* VFS_REGISTER with the process's credentials (again, when VFS forgot the process). Returns
  * 0 or a negative errno. */
 int plexus__register(plexus *self);
-/* When VFS has forgotten the process: a new lease if the old one lapsed, the endpoint record
- * written again, VFS_REGISTER. Returns 0 or a negative errno. */
-int plexus__rejoin(plexus *self);
+/* When VFS has forgotten the process (it restarted): a new lease if the old one lapsed, the
+ * endpoint record written again, VFS_REGISTER, the descriptors opened again (fds.c). Nothing
+ * when another thread did so since the caller saw generation seen. Returns 0 or a negative
+ * errno. */
+int plexus__rejoin(plexus *self, uint64_t seen);
+/* The VFS generation registered with. */
+uint64_t plexus__vfs_gen(plexus *self);
 /* Sets errno to -rc and returns -1: the POSIX way out of a failed call. */
 int plexus__fail(int64_t rc);
 /* 0 for a usable path, -EFAULT (NULL) or -ENAMETOOLONG. */

@@ -82,9 +82,13 @@ static int s_publish(plexus *self, const char *node)
 	return s_etcd_errno(rc);
 }
 
-int plexus__rejoin(plexus *self)
+int plexus__rejoin(plexus *self, uint64_t seen)
 {
 	pthread_mutex_lock(&self->rejoin_lock);
+	if (plexus__vfs_gen(self) != seen) { /* another thread did it meanwhile */
+		pthread_mutex_unlock(&self->rejoin_lock);
+		return 0;
+	}
 	int rc = 0;
 	if (!plx_lease_alive(self->lease)) { /* it lapsed while etcd was out of reach */
 		plx_lease *lease = plx_lease_new(self->etcd, PLEXUS__LEASE_TTL);
@@ -99,6 +103,8 @@ int plexus__rejoin(plexus *self)
 		rc = s_publish(self, self->node);
 	if (rc == 0)
 		rc = plexus__register(self);
+	if (rc == 0)
+		plexus__fds_restore(self); /* those it cannot open again fail with ESTALE */
 	pthread_mutex_unlock(&self->rejoin_lock);
 	return rc;
 }
@@ -123,10 +129,14 @@ int plexus__register(plexus *self)
 	reg.n_groups = ngroups > 0 ? (size_t)ngroups : 0;
 	reg.groups = gids;
 	reg.umask = mask;
+	plexus__answer ans;
 	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_REGISTER, &reg.base, NULL, 0,
-	                          self->timeout_ms, NULL);
-	if (rc >= 0)
+	                          self->timeout_ms, &ans);
+	if (rc >= 0) {
+		__atomic_store_n(&self->vfs_gen, ans.msg->source.generation, __ATOMIC_RELEASE);
 		self->registered = true;
+		plexus__answer_free(&ans);
+	}
 	return rc < 0 ? (int)rc : 0;
 }
 
@@ -160,6 +170,8 @@ plexus *plexus_connect(const plexus_opts *opts)
 	if (!self)
 		return NULL;
 	pthread_mutex_init(&self->rejoin_lock, NULL);
+	pthread_mutex_init(&self->fds_lock, NULL);
+	snprintf(self->cwd, sizeof self->cwd, "/");
 	snprintf(self->cluster, sizeof self->cluster, "%s",
 	         s_or(opts->cluster, "PLEXUS_CLUSTER", "default"));
 	snprintf(self->vfs, sizeof self->vfs, "%s", s_or(opts->vfs, NULL, "vfs"));
@@ -210,6 +222,8 @@ void plexus_disconnect(plexus **self_p)
 	plx_etcd_destroy(&self->etcd);
 	plx_ctx_destroy(&self->ctx);
 	pthread_mutex_destroy(&self->rejoin_lock);
+	plexus__fds_free(self);
+	pthread_mutex_destroy(&self->fds_lock);
 	free(self);
 	*self_p = NULL;
 }

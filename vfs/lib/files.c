@@ -45,8 +45,14 @@ int plexus_open(plexus *self, const char *path, int flags, ...)
 	req.flags = flags;
 	req.mode = mode;
 	/* Opening a FIFO waits for its other end. */
-	return s_result(
-	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_OPEN, &req.base, NULL, 0, PLEXUS__WAIT, NULL));
+	plexus__answer ans;
+	int64_t fd =
+	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_OPEN, &req.base, NULL, 0, PLEXUS__WAIT, &ans);
+	if (fd < 0)
+		return plexus__fail(fd);
+	plexus__fd_opened(self, (int)fd, path, flags, ans.reply->stat);
+	plexus__answer_free(&ans);
+	return (int)fd;
 }
 
 int plexus_creat(plexus *self, const char *path, mode_t mode)
@@ -58,7 +64,16 @@ int plexus_close(plexus *self, int fd)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_CLOSE, &req, self->timeout_ms));
+	uint64_t generation;
+	int64_t rc;
+	if (self && plexus__fd_bind(self, fd, &generation) == -ESTALE) /* its placeholder */
+		rc = plexus__call_raw(self, PLEXUS__VFS_TYPE__VFS_CLOSE, &req.base,
+		                      self->timeout_ms, NULL);
+	else
+		rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_CLOSE, &req, self->timeout_ms);
+	if (self && (rc >= 0 || rc == -EBADF))
+		plexus__fd_closed(self, fd);
+	return s_result(rc);
 }
 
 /* One VFS_READ or VFS_PREAD of at most one chunk into buf. Returns the count or -errno. */
@@ -78,6 +93,8 @@ static int64_t s_read_chunk(plexus *self, uint32_t type, int fd, void *buf, size
 		rc = -EPROTO; /* more than asked, or a count that is not what came */
 	else if (got)
 		memcpy(buf, ans.msg->data, got);
+	if (rc > 0 && type == PLEXUS__VFS_TYPE__VFS_READ)
+		plexus__fd_moved(self, fd, rc, true);
 	plexus__answer_free(&ans);
 	return rc;
 }
@@ -143,6 +160,8 @@ static ssize_t s_write(plexus *self, uint32_t type, int fd, const void *buf, siz
 			return done ? (ssize_t)done : (ssize_t)put;
 		if ((uint64_t)put > want)
 			return -EPROTO;
+		if (type == PLEXUS__VFS_TYPE__VFS_WRITE)
+			plexus__fd_moved(self, fd, put, true);
 		done += (size_t)put;
 		if ((size_t)put < want)
 			break;
@@ -171,6 +190,8 @@ off_t plexus_lseek(plexus *self, int fd, off_t offset, int whence)
 	req.offset = offset;
 	req.whence = whence;
 	int64_t rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_LSEEK, &req, self->timeout_ms);
+	if (rc >= 0)
+		plexus__fd_moved(self, fd, rc, false);
 	return rc < 0 ? plexus__fail(rc) : (off_t)rc;
 }
 
@@ -235,7 +256,10 @@ int plexus_dup(plexus *self, int fd)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_DUP, &req, self->timeout_ms));
+	int64_t rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_DUP, &req, self->timeout_ms);
+	if (rc >= 0)
+		plexus__fd_copied(self, fd, (int)rc);
+	return s_result(rc);
 }
 
 int plexus_dup3(plexus *self, int fd, int fd2, int flags)
@@ -246,7 +270,10 @@ int plexus_dup3(plexus *self, int fd, int fd2, int flags)
 	req.fd = fd;
 	req.fd2 = fd2;
 	req.arg = flags;
-	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_DUP2, &req, self->timeout_ms));
+	int64_t rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_DUP2, &req, self->timeout_ms);
+	if (rc >= 0)
+		plexus__fd_copied(self, fd, (int)rc);
+	return s_result(rc);
 }
 
 int plexus_dup2(plexus *self, int fd, int fd2)
@@ -280,7 +307,13 @@ int plexus_fcntl(plexus *self, int fd, int cmd, ...)
 	default:
 		return plexus__fail(-EINVAL);
 	}
-	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_FCNTL, &req, self->timeout_ms));
+	int64_t rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_FCNTL, &req, self->timeout_ms);
+	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		plexus__fd_copied(self, fd, (int)rc);
+	if (rc >= 0 && (cmd == F_DUPFD_CLOEXEC || cmd == F_SETFD))
+		plexus__fd_cloexec(self, cmd == F_SETFD ? fd : (int)rc,
+		                   cmd == F_DUPFD_CLOEXEC || (req.arg & FD_CLOEXEC));
+	return s_result(rc);
 }
 
 int plexus_pipe2(plexus *self, int fds[2], int flags)
@@ -300,6 +333,8 @@ int plexus_pipe2(plexus *self, int fds[2], int flags)
 	if (ok) {
 		fds[0] = ans.reply->fds[0];
 		fds[1] = ans.reply->fds[1];
+		plexus__fd_opened(self, fds[0], NULL, O_RDONLY | flags, NULL); /* not reopened */
+		plexus__fd_opened(self, fds[1], NULL, O_WRONLY | flags, NULL);
 	}
 	plexus__answer_free(&ans);
 	return ok ? 0 : plexus__fail(-EPROTO);
@@ -361,6 +396,9 @@ int plexus_select(plexus *self, int nfds, fd_set *readfds, fd_set *writefds, fd_
 
 int plexus_closeexec(plexus *self)
 {
-	return s_result(
-	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_EXEC, NULL, NULL, 0, self->timeout_ms, NULL));
+	int64_t rc =
+	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_EXEC, NULL, NULL, 0, self->timeout_ms, NULL);
+	if (rc >= 0)
+		plexus__fds_exec(self);
+	return s_result(rc);
 }

@@ -125,9 +125,19 @@ int plexus_access(plexus *self, const char *path, int mode)
 	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_ACCESS, path, (mode_t)mode);
 }
 
+/* After a chdir: the handle keeps the new working directory, as VFS names it, to set it
+ * again on a restarted VFS (fds.c). */
+static int s_chdir_done(plexus *self, int rc)
+{
+	char cwd[PLEXUS__PATH_MAX];
+	if (rc == 0 && plexus_getcwd(self, cwd, sizeof cwd))
+		plexus__fd_cwd(self, cwd, -1);
+	return rc;
+}
+
 int plexus_chdir(plexus *self, const char *path)
 {
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_CHDIR, path, 0);
+	return s_chdir_done(self, s_path_mode(self, PLEXUS__VFS_TYPE__VFS_CHDIR, path, 0));
 }
 
 /* A call on two names. */
@@ -258,7 +268,7 @@ int plexus_fchdir(plexus *self, int fd)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	return s_fd(self, PLEXUS__VFS_TYPE__VFS_FCHDIR, &req);
+	return s_chdir_done(self, s_fd(self, PLEXUS__VFS_TYPE__VFS_FCHDIR, &req));
 }
 
 char *plexus_getcwd(plexus *self, char *buf, size_t size)
