@@ -87,6 +87,34 @@ const plx_handler *node_table(const char *rs_label, size_t *n);
 /* IPC_SHUTDOWN from RS: leave the loop, stop every service, revoke the lease. */
 int do_shutdown(plx_call *call);
 
+/* ---- fdstore.c ---- */
+
+#define NODE_KEPT_MAX  16 /* descriptors one service may keep */
+#define NODE_KEPT_NAME 64 /* bytes of a name, its end included */
+
+/* What a service's instances keep for their successors (docs/node-kernel.md). */
+typedef struct node_fdstore {
+	int sock; /* the node's end of the running instance's store socket; -1 none */
+	int nkept;
+	struct {
+		char name[NODE_KEPT_NAME];
+		int fd;
+	} kept[NODE_KEPT_MAX];
+} node_fdstore;
+
+void node_fdstore_init(node_fdstore *self);
+/* Before an instance starts: the kept descriptors stay for a restart and go for a fresh
+ * start; a new store socket, the instance's end in *child (the caller closes it after the
+ * fork). Returns 0 or a negative errno. */
+int node_fdstore_prepare(node_fdstore *self, bool restart, int *child);
+/* "PLEXUS_FDS=name=4,..." into buf. Returns 0 or -ENAMETOOLONG. */
+int node_fdstore_env(const node_fdstore *self, char *buf, size_t size);
+/* In the forked child (async-signal-safe): the store at 3, the kept descriptors from 4. */
+void node_fdstore_child(const node_fdstore *self, int child);
+/* After the instance exited: takes the descriptors it sent (the last under a name wins). */
+void node_fdstore_collect(node_fdstore *self);
+void node_fdstore_fini(node_fdstore *self);
+
 /* ---- spawn.c ---- */
 
 /* The service table. NULL with errno on failure. */

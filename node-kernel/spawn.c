@@ -7,7 +7,8 @@
  *
  * A service is a child process in its own process group, started by fork and exec with
  * PR_SET_PDEATHSIG = SIGKILL (a service never outlives its node kernel), stdin from /dev/null
- * and stdout and stderr appended to <log-dir>/<label>.log. Only the loop thread touches the
+ * and stdout and stderr appended to <log-dir>/<label>.log, and the descriptor store's socket
+ * and the descriptors its predecessor kept (fdstore.c). Only the loop thread touches the
  * table.
  */
 #include <errno.h>
@@ -36,8 +37,11 @@ typedef struct s_service {
 	plx_call *stop_call;
 	bool has_exit;
 	Plexus__NodeExit exit;
+	node_fdstore fds; /* what its instances keep for their successors */
 	struct s_service *next;
 } s_service;
+
+#define S_OWN_VARS 8 /* the environment strings s_envp makes */
 
 struct node_services {
 	node *node;
@@ -76,6 +80,7 @@ void node_services_destroy(node_services **self_p)
 		next = s->next;
 		if (s->stop_call)
 			plx_call_reply(s->stop_call, -ECANCELED, NULL, NULL, 0);
+		node_fdstore_fini(&s->fds);
 		free(s);
 	}
 	free(self);
@@ -115,22 +120,24 @@ static char *s_var(const char *name, const char *value)
 
 static void s_envp_free(char **envp)
 {
-	for (int i = 0; envp && i < 6; i++)
+	for (int i = 0; envp && i < S_OWN_VARS; i++)
 		free(envp[i]);
 	free(envp);
 }
 
 /* The child's environment: ours first (getenv finds the first), then the request's, then the
- * node's own. Caller frees the array and the first six strings. */
-static char **s_envp(const node_config *cfg, const Plexus__NodeStart *req)
+ * node's own. Caller frees the array and the first S_OWN_VARS strings. */
+static char **s_envp(const node_config *cfg, const Plexus__NodeStart *req, const node_fdstore *fds)
 {
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **envp = calloc(6 + req->n_env + n + 1, sizeof *envp);
-	if (!envp)
+	char **envp = calloc(S_OWN_VARS + req->n_env + n + 1, sizeof *envp);
+	char gen[24], kept[NODE_KEPT_MAX * (NODE_KEPT_NAME + 8) + 16];
+	if (!envp || node_fdstore_env(fds, kept, sizeof kept) < 0) {
+		free(envp);
 		return NULL;
-	char gen[24];
+	}
 	snprintf(gen, sizeof gen, "%" PRIu64, req->generation);
 	envp[0] = s_var("PLEXUS_LABEL", req->label);
 	envp[1] = s_var("PLEXUS_GENERATION", gen);
@@ -138,21 +145,32 @@ static char **s_envp(const node_config *cfg, const Plexus__NodeStart *req)
 	envp[3] = s_var("PLEXUS_ETCD", cfg->etcd);
 	envp[4] = s_var("PLEXUS_CLUSTER", cfg->cluster);
 	envp[5] = s_var("PLEXUS_ADDR", cfg->addr);
-	for (int i = 0; i < 6; i++)
+	envp[6] = s_var("PLEXUS_FDSTORE", "3");
+	envp[7] = strdup(kept);
+	for (int i = 0; i < S_OWN_VARS; i++)
 		if (!envp[i]) {
 			s_envp_free(envp);
 			return NULL;
 		}
 	if (req->n_env) /* protobuf-c leaves env NULL when there is none */
-		memcpy(envp + 6, req->env, req->n_env * sizeof *envp);
+		memcpy(envp + S_OWN_VARS, req->env, req->n_env * sizeof *envp);
 	if (n)
-		memcpy(envp + 6 + req->n_env, environ, n * sizeof *envp);
+		memcpy(envp + S_OWN_VARS + req->n_env, environ, n * sizeof *envp);
 	return envp;
+}
+
+/* True when RS starts this instance as a restart (PLEXUS_INIT=restart in its environment). */
+static bool s_is_restart(const Plexus__NodeStart *req)
+{
+	for (size_t i = 0; i < req->n_env; i++)
+		if (strcmp(req->env[i], "PLEXUS_INIT=restart") == 0)
+			return true;
+	return false;
 }
 
 /* In the child: async-signal-safe calls only, then exec. Reports exec's errno on errfd. */
 static void s_child(int logfd, int errfd, pid_t parent, const char *program, char **argv,
-                    char **envp)
+                    char **envp, const node_fdstore *fds, int store)
 {
 	sigset_t none;
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -166,7 +184,9 @@ static void s_child(int logfd, int errfd, pid_t parent, const char *program, cha
 	sigaction(SIGPIPE, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 64); /* out of the way of 3 and up */
+	node_fdstore_child(fds, store); /* descriptors 3 (the store) and 4 on (what was kept) */
+	close_range(4 + (unsigned)fds->nkept, ~0U, CLOSE_RANGE_CLOEXEC);
 	execvpe(program, argv, envp);
 	int err = errno;
 	if (write(errfd, &err, sizeof err) < 0)
@@ -175,14 +195,15 @@ static void s_child(int logfd, int errfd, pid_t parent, const char *program, cha
 }
 
 /* Forks and execs; returns the pid, or a negative errno (exec's error included). */
-static pid_t s_spawn(int logfd, const char *program, char **argv, char **envp)
+static pid_t s_spawn(int logfd, const char *program, char **argv, char **envp,
+                     const node_fdstore *fds, int store)
 {
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	pid_t parent = getpid(), pid = fork();
 	if (pid == 0)
-		s_child(logfd, pipefd[1], parent, program, argv, envp);
+		s_child(logfd, pipefd[1], parent, program, argv, envp, fds, store);
 	int err = pid < 0 ? errno : 0;
 	close(pipefd[1]);
 	if (pid > 0) {
@@ -215,24 +236,30 @@ static int s_check_start(node *n, const Plexus__NodeStart *req)
 }
 
 /* Starts the service; returns its pid or a negative errno. */
-static pid_t s_start(node *n, const Plexus__NodeStart *req)
+static pid_t s_start(node *n, s_service *s, const Plexus__NodeStart *req)
 {
-	int logfd = s_open_log(n->cfg, req->label);
+	int store = -1, logfd = s_open_log(n->cfg, req->label);
 	if (logfd < 0)
 		return logfd;
+	int rc = node_fdstore_prepare(&s->fds, s_is_restart(req), &store);
+	if (rc < 0) {
+		close(logfd);
+		return rc;
+	}
 	char *argv0[] = {req->program, NULL};
 	char **argv = req->n_argv ? calloc(req->n_argv + 1, sizeof *argv) : argv0;
-	char **envp = s_envp(n->cfg, req);
+	char **envp = s_envp(n->cfg, req, &s->fds);
 	pid_t pid = -ENOMEM;
 	if (argv && envp) {
 		if (argv != argv0)
 			memcpy(argv, req->argv, req->n_argv * sizeof *argv);
-		pid = s_spawn(logfd, req->program, argv, envp);
+		pid = s_spawn(logfd, req->program, argv, envp, &s->fds, store);
 	}
 	if (argv != argv0)
 		free(argv);
 	s_envp_free(envp);
 	close(logfd);
+	close(store);
 	return pid;
 }
 
@@ -241,6 +268,7 @@ static s_service *s_entry(node_services *self, const char *label)
 	s_service *s = s_find(self, label);
 	if (!s && (s = calloc(1, sizeof *s))) {
 		strcpy(s->label, label);
+		node_fdstore_init(&s->fds);
 		s->next = self->list;
 		self->list = s;
 	}
@@ -255,7 +283,7 @@ int do_start(plx_call *call)
 	s_service *s = rc == 0 ? s_entry(n->services, req->label) : NULL;
 	if (rc == 0 && !s)
 		rc = -ENOMEM;
-	pid_t pid = rc == 0 ? s_start(n, req) : rc;
+	pid_t pid = rc == 0 ? s_start(n, s, req) : rc;
 	if (pid < 0) {
 		fprintf(stderr, "plexus-node: start %s generation %" PRIu64 " (%s) failed: %s\n",
 		        req->label, req->generation, req->program, plx_strerror(pid));
@@ -369,6 +397,7 @@ int node_services_exited(node_services *self, pid_t pid, int wstatus, Plexus__No
 	s->exit.node = (char *)self->node->cfg->name;
 	s->has_exit = true;
 	s->state = PLEXUS__SERVICE_STATE__SERVICE_EXITED;
+	node_fdstore_collect(&s->fds); /* what it kept, for a restart */
 	s->kill_at = 0;
 	atomic_fetch_sub(&self->node->running, 1);
 	if (s->stop_call)

@@ -113,6 +113,11 @@ int main(int argc, char **argv)
 		ramdisks_destroy(&disks);
 		return rc < 0 ? EX_USAGE : EX_OK;
 	}
+	if ((rc = ramdisks_map(disks, err, sizeof err)) < 0) {
+		fprintf(stderr, "plexus-memory: %s\n", err);
+		ramdisks_destroy(&disks);
+		return EX_OSERR;
+	}
 	plx_blockdriver *blk = plx_blockdriver_new(&ramdisk_ops, disks);
 	plx_chardriver *chr = plx_chardriver_new(&memdev_ops, NULL);
 	plx_service *svc = blk && chr ? plx_service_new(&cfg, err, sizeof err) : NULL;

@@ -1,8 +1,10 @@
 /*
  * memory.h — plexus-memory: what its files share.
  *
- * Block devices (ramdisk.c): RAM disks, one per minor, each an anonymous private mapping made
- * with MAP_NORESERVE, so a disk costs no memory until written (untouched pages read as zeros).
+ * Block devices (ramdisk.c): RAM disks, one per minor, each a memfd mapped shared, so a disk
+ * costs no memory until written (untouched pages read as zeros); the memfd is kept in the node
+ * kernel's descriptor store, so the disk outlives a crash of the driver and the next instance
+ * RS starts serves the same bytes.
  */
 #ifndef PLEXUS_MEMORY_H
 #define PLEXUS_MEMORY_H
@@ -22,9 +24,13 @@ ramdisks *ramdisks_new(void);
 /* Unmaps every disk, frees the set, sets *self_p to NULL. Accepts NULL. */
 void ramdisks_destroy(ramdisks **self_p);
 /* Adds the disk a "MINOR:SIZE" option describes (SIZE in bytes with an optional K, M, G or T
- * suffix, a multiple of 512, at most 1T). Returns 0, -EINVAL (bad text, err says why),
- * -EEXIST (minor given twice) or -ENOMEM (the mapping failed). */
+ * suffix, a multiple of 512, at most 1T). Returns 0, -EINVAL (bad text, err says why) or
+ * -EEXIST (minor given twice). */
 int ramdisks_add(ramdisks *self, const char *spec, char *err, size_t size);
+/* Maps every disk: the memory a previous instance kept under "ramdisk.MINOR" when it has the
+ * size asked for, else a new memfd, kept in turn for the next instance. Returns 0, or a
+ * negative errno with err set (a disk that could not be made). */
+int ramdisks_map(ramdisks *self, char *err, size_t size);
 /* The number of disks. */
 int ramdisks_count(const ramdisks *self);
 /* The block callbacks; their arg is the ramdisks set. */

@@ -1,8 +1,10 @@
 /*
  * ramdisk.c — plexus-memory's block devices: RAM disks of any size up to 1 TiB, allocated
- * lazily by the kernel page by page as they are written.
+ * lazily by the kernel page by page as they are written, in memfds the node kernel keeps for
+ * the driver's next generation (docs/drivers.md "memory").
  *
- * Entry points: ramdisks_new, ramdisks_destroy, ramdisks_add, ramdisks_count, ramdisk_ops.
+ * Entry points: ramdisks_new, ramdisks_destroy, ramdisks_add, ramdisks_map, ramdisks_count,
+ * ramdisk_ops.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <plexus/service.h>
 
 #include "memory.h"
 
@@ -89,19 +95,68 @@ int ramdisks_add(ramdisks *self, const char *spec, char *err, size_t size)
 		         spec, PLX_BDEV_MINORS - 1, RAMDISK_SECTOR);
 		return -EINVAL;
 	}
-	if (self->disk[minor].base) {
+	if (self->disk[minor].size) {
 		snprintf(err, size, "--ramdisk: minor %lu given twice", minor);
 		return -EEXIST;
 	}
-	void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED) {
-		snprintf(err, size, "--ramdisk %s: cannot map %" PRIu64 " bytes: %s", spec, bytes,
-		         strerror(errno));
-		return -ENOMEM;
-	}
-	self->disk[minor] = (ramdisk){.base = base, .size = bytes};
+	self->disk[minor] = (ramdisk){.size = bytes};
 	self->count++;
+	return 0;
+}
+
+/* The memory of disk minor: kept by the previous instance (*kept) or new. Returns an fd or a
+ * negative errno. */
+static int s_memory(uint32_t minor, uint64_t bytes, bool *kept)
+{
+	char name[32];
+	snprintf(name, sizeof name, "ramdisk.%u", minor);
+	int fd = plx_service_fd_restore(name);
+	struct stat st;
+	*kept = fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size == bytes;
+	if (*kept)
+		return fd;
+	if (fd >= 0)
+		close(fd); /* another size: the disk is new */
+	fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)bytes) < 0) {
+		int rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	int rc = plx_service_fd_store(name, fd);
+	if (rc < 0 && rc != -ENOTSUP) /* -ENOTSUP: run by hand, nobody to keep it */
+		fprintf(stderr, "plexus-memory: keeping RAM disk %u for a restart: %s\n", minor,
+		        strerror(-rc));
+	return fd;
+}
+
+int ramdisks_map(ramdisks *self, char *err, size_t size)
+{
+	for (uint32_t minor = 0; minor < PLX_BDEV_MINORS; minor++) {
+		ramdisk *d = &self->disk[minor];
+		if (!d->size || d->base)
+			continue;
+		bool kept = false;
+		int fd = s_memory(minor, d->size, &kept);
+		void *base = fd < 0
+		                 ? MAP_FAILED
+		                 : mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		int e = fd < 0 ? -fd : errno;
+		if (fd >= 0)
+			close(fd); /* the mapping and the store hold it */
+		if (base == MAP_FAILED) {
+			snprintf(err, size, "RAM disk %u: cannot map %" PRIu64 " bytes: %s", minor,
+			         d->size, strerror(e));
+			return -ENOMEM;
+		}
+		d->base = base;
+		if (kept)
+			fprintf(stderr,
+			        "plexus-memory: RAM disk %u: %" PRIu64
+			        " bytes kept from the previous instance\n",
+			        minor, d->size);
+	}
 	return 0;
 }
 

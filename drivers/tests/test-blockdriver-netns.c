@@ -8,7 +8,9 @@
  * NODE_SIGNAL SIGKILL brings a NODE_EXIT naming the signal; a driver killed on one node and
  * started with PLEXUS_INIT=restart on another has the open counts its predecessor saved,
  * announces drv.blk.<label> again and answers heartbeats; a request pending on a hung driver
- * fails with -PLX_EDEADSRCDST when it is killed and replaced, and works on the new generation.
+ * fails with -PLX_EDEADSRCDST when it is killed and replaced, and works on the new generation;
+ * plexus-memory SIGKILLed and started again on its node as a restart serves the bytes its RAM
+ * disks held (the node kernel kept their memory), and a fresh start gets empty disks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -209,6 +211,74 @@ static void test_restart_on_another_node(void **state)
 	f->passed = true;
 }
 
+static void s_pattern(uint8_t *buf, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)((i * 2654435761u) >> 7 ^ seed);
+}
+
+/* Kills label on node n1 and waits for its exit report. */
+static void s_kill_n1(fixture *f, const char *label)
+{
+	Plexus__NodeSignal sig = PLEXUS__NODE_SIGNAL__INIT;
+	sig.label = (char *)label;
+	sig.signo = SIGKILL;
+	assert_int_equal(
+	    drvcluster_call(f, "node.n1", PLEXUS__NODE_TYPE__NODE_SIGNAL, &sig.base, NULL), 0);
+	Plexus__NodeExit *e = drvcluster_expect_exit(f, label);
+	assert_non_null(e);
+	protobuf_c_message_free_unpacked(&e->base, NULL);
+}
+
+/* A RAM disk outlives its driver: the node kernel keeps its memory for the next instance
+ * started as a restart, with the same bytes on both disks; a disk of another size is new;
+ * a fresh start drops what was kept. */
+static void test_ramdisk_outlives_driver(void **state)
+{
+	fixture *f = *state;
+	char *margv[] = {PLEXUS_MEMORY_BIN, "--ramdisk", "0:4M", "--ramdisk", "7:1M", NULL};
+	drvcluster_start_driver(f, 1, "memkeep", NULL, margv);
+	plx_bdev *b = plx_bdev_new(f->rs, "memkeep", S_WAIT_MS);
+	uint8_t *w = malloc(S_MB), *r = malloc(S_MB);
+	s_pattern(w, S_MB, 7);
+	assert_int_equal(plx_bdev_open(b, 0, PLEXUS__BDEV_ACCESS__BDEV_W_BIT), 0);
+	assert_int_equal(plx_bdev_open(b, 7, PLEXUS__BDEV_ACCESS__BDEV_W_BIT), 0);
+	assert_int_equal(plx_bdev_write(b, 0, 3 * S_MB, w, S_MB, 0), (ssize_t)S_MB);
+	assert_int_equal(plx_bdev_write(b, 7, 0, w, 4096, 0), 4096);
+	for (int round = 0; round < 2; round++) {
+		s_kill_n1(f, "memkeep");
+		drvcluster_start_driver(f, 1, "memkeep", "restart", margv);
+		assert_int_equal(plx_bdev_open(b, 0, PLEXUS__BDEV_ACCESS__BDEV_R_BIT), 0);
+		assert_int_equal(plx_bdev_read(b, 0, 3 * S_MB, r, S_MB, 0), (ssize_t)S_MB);
+		assert_memory_equal(r, w, S_MB);
+		assert_int_equal(plx_bdev_open(b, 7, PLEXUS__BDEV_ACCESS__BDEV_R_BIT), 0);
+		assert_int_equal(plx_bdev_read(b, 7, 0, r, 4096, 0), 4096);
+		assert_memory_equal(r, w, 4096);
+	}
+	/* Minor 0 asked with another size: a new disk; minor 7 kept. */
+	char *bigger[] = {PLEXUS_MEMORY_BIN, "--ramdisk", "0:8M", "--ramdisk", "7:1M", NULL};
+	s_kill_n1(f, "memkeep");
+	drvcluster_start_driver(f, 1, "memkeep", "restart", bigger);
+	assert_int_equal(plx_bdev_open(b, 0, PLEXUS__BDEV_ACCESS__BDEV_R_BIT), 0);
+	assert_int_equal(plx_bdev_read(b, 0, 3 * S_MB, r, 4096, 0), 4096);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(r[i], 0);
+	assert_int_equal(plx_bdev_open(b, 7, PLEXUS__BDEV_ACCESS__BDEV_R_BIT), 0);
+	assert_int_equal(plx_bdev_read(b, 7, 0, r, 4096, 0), 4096);
+	assert_memory_equal(r, w, 4096);
+	/* A fresh start: nothing kept. */
+	s_kill_n1(f, "memkeep");
+	drvcluster_start_driver(f, 1, "memkeep", NULL, margv);
+	assert_int_equal(plx_bdev_open(b, 7, PLEXUS__BDEV_ACCESS__BDEV_R_BIT), 0);
+	assert_int_equal(plx_bdev_read(b, 7, 0, r, 4096, 0), 4096);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(r[i], 0);
+	free(w);
+	free(r);
+	plx_bdev_destroy(&b);
+	f->passed = true;
+}
+
 /* A read sent to one generation of a driver from another thread. */
 typedef struct s_pending {
 	fixture *f;
@@ -280,6 +350,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_stop_and_exit_reports, s_setup,
 	                                    drvcluster_teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_on_another_node, s_setup,
+	                                    drvcluster_teardown),
+	    cmocka_unit_test_setup_teardown(test_ramdisk_outlives_driver, s_setup,
 	                                    drvcluster_teardown),
 	    cmocka_unit_test_setup_teardown(test_pending_request_fails_on_restart, s_setup,
 	                                    drvcluster_teardown),

@@ -8,7 +8,7 @@
  *   plx_service_new, plx_service_destroy, plx_service_publish, plx_service_run
  *   plx_service_ctx, plx_service_ep, plx_service_etcd, plx_service_ds, plx_service_config,
  *   plx_service_restarted, plx_service_state_save, plx_service_state_restore,
- *   plx_service_state_drop
+ *   plx_service_state_drop, plx_service_fd_store, plx_service_fd_restore
  *
  * A service started by plexus-node learns who it is from its environment (docs/node-kernel.md):
  * PLEXUS_LABEL, PLEXUS_GENERATION, PLEXUS_NODE, PLEXUS_ETCD, PLEXUS_CLUSTER, PLEXUS_ADDR, and
@@ -125,5 +125,17 @@ int plx_service_state_save(plx_service *self, const char *key, const void *data,
 int plx_service_state_restore(plx_service *self, const char *key, void *buf, size_t *size);
 /* Deletes the value saved under key. Returns 0 or -ENOENT. */
 int plx_service_state_drop(plx_service *self, const char *key);
+
+#define PLX_SERVICE_FD_NAME 64 /* bytes of a kept descriptor's name, its end included */
+
+/* Hands a copy of fd to the node kernel, kept under name (no '=' or ',') for the next
+ * instance of this service that RS starts as a restart; the last one stored under a name
+ * wins, and a fresh start drops them all (docs/node-kernel.md "The descriptor store"). The
+ * caller keeps fd. Returns 0, -EINVAL, -ENOTSUP (not started by a node kernel) or the
+ * socket's error. */
+int plx_service_fd_store(const char *name, int fd);
+/* The descriptor a previous instance kept under name (the caller owns it; close-on-exec),
+ * or -ENOENT. */
+int plx_service_fd_restore(const char *name);
 
 #endif
