@@ -486,6 +486,7 @@ static int s_service_begin(s_parser *p, const char *label)
 	s->backoff_ms = 1000;
 	s->backoff_cap_ms = 60000;
 	s->max_restarts = 10;
+	s->init_retries = 5;
 	s->init_timeout_ms = 30000;
 	s->line = p->lineno;
 	return 1;
@@ -725,10 +726,12 @@ static int s_service_key(s_parser *p, const char *key, const char *value)
 	if (strcmp(key, "stop_grace") == 0)
 		return s_once(p, 8, key) &&
 		       s_duration_key(p, key, value, 1, 600 * 1000, &s->stop_grace_ms);
+	if (strcmp(key, "init_retries") == 0)
+		return s_once(p, 9, key) && s_count_key(p, key, value, &s->init_retries);
 	return s_fail(p, p->lineno,
 	              "unknown key \"%s\" in [%s]: expected program, args, env, node, standby, "
 	              "restart, heartbeat, depends, backoff, backoff_cap, max_restarts, "
-	              "init_timeout or stop_grace",
+	              "init_timeout, init_retries or stop_grace",
 	              key, p->section);
 }
 

@@ -91,7 +91,7 @@ static int s_up(rs *self, rs_svc *svc, plx_call *call)
 	default:
 		break;
 	}
-	svc->streak = 0;
+	svc->streak = svc->init_fails = 0;
 	svc->due_mono = 0;
 	svc->retry_restart = svc->retry_crash = false;
 	svc->state = RS_PENDING;

@@ -42,7 +42,8 @@ int64_t rs_backoff_ms(const plx_cluster_service *desc, uint32_t streak)
 }
 
 rs_action rs_after_exit(const plx_cluster_service *desc, bool failure, bool ready, bool node_death,
-                        int64_t uptime_ms, uint32_t *streak, int64_t *delay_ms)
+                        int64_t uptime_ms, uint32_t *streak, uint32_t *init_fails,
+                        int64_t *delay_ms)
 {
 	*delay_ms = 0;
 	if (desc->restart == PLX_RESTART_NEVER)
@@ -51,8 +52,12 @@ rs_action rs_after_exit(const plx_cluster_service *desc, bool failure, bool read
 		return RS_ACT_EXITED;
 	if (node_death)
 		return RS_ACT_RESTART; /* not the service's fault: no verdict, no wait */
-	if (!ready)
-		return RS_ACT_FAILED; /* failed during initialization: not restarted in a loop */
+	if (!ready) { /* failed during initialization: a few tries, spaced out, not a loop */
+		if (*init_fails >= (uint32_t)desc->init_retries)
+			return RS_ACT_FAILED;
+		*delay_ms = rs_backoff_ms(desc, ++*init_fails);
+		return RS_ACT_RESTART;
+	}
 	if (uptime_ms >= desc->backoff_cap_ms)
 		*streak = 0; /* it ran long enough: a new streak starts with an immediate restart */
 	if (desc->max_restarts > 0 && *streak >= (uint32_t)desc->max_restarts)

@@ -74,12 +74,13 @@ typedef struct rs_svc {
 	char node[PLX_CLUSTER_NAME_MAX]; /* where it runs or will run */
 	uint64_t generation;
 	int64_t pid;
-	uint32_t restarts;  /* restarted instances that became ready (shown) */
-	uint32_t streak;    /* the same since the last stable run: the backoff exponent */
-	bool retry_restart; /* RS_PENDING after a start that could not be sent: start it */
-	bool retry_crash;   /* again as a restart (and a counted crash restart) */
-	bool as_restart;    /* the current instance was started as a restart */
-	bool crash_restart; /* ... after a crash: counts in restarts once ready */
+	uint32_t restarts;   /* restarted instances that became ready (shown) */
+	uint32_t streak;     /* the same since the last stable run: the backoff exponent */
+	uint32_t init_fails; /* failed initializations in a row (reset when one becomes ready) */
+	bool retry_restart;  /* RS_PENDING after a start that could not be sent: start it */
+	bool retry_crash;    /* again as a restart (and a counted crash restart) */
+	bool as_restart;     /* the current instance was started as a restart */
+	bool crash_restart;  /* ... after a crash: counts in restarts once ready */
 	bool ready;
 	int64_t since_ms;   /* wall clock: when the current instance started, 0 none */
 	int64_t start_mono; /* monotonic: when NODE_START went out */
@@ -191,11 +192,14 @@ typedef enum rs_action {
 /* The restart decision after an unexpected end (MINIX RS's, plus policies and giving up):
  *   failure: crashed, killed, non-zero exit, hung or node death; ready: it had become ready;
  *   node_death: its node died (not the service's fault: no init-failure or give-up verdict);
- *   *streak: restarts in a row, reset to 0 when the instance ran for at least the backoff cap.
- * A service that failed before it became ready is not restarted (RS_ACT_FAILED). The first
- * restart of a streak is immediate, later ones wait min(backoff * 2^streak, cap). */
+ *   *streak: restarts in a row, reset to 0 when the instance ran for at least the backoff cap;
+ *   *init_fails: initializations failed in a row.
+ * A service that failed before it became ready is tried again after min(backoff * 2^n, cap)
+ * for its n-th failed initialization, at most init_retries times, then RS_ACT_FAILED. The
+ * first restart of a crash streak is immediate, later ones wait min(backoff * 2^streak, cap). */
 rs_action rs_after_exit(const plx_cluster_service *desc, bool failure, bool ready, bool node_death,
-                        int64_t uptime_ms, uint32_t *streak, int64_t *delay_ms);
+                        int64_t uptime_ms, uint32_t *streak, uint32_t *init_fails,
+                        int64_t *delay_ms);
 /* min(backoff * 2^streak, cap), 0 for streak 0. */
 int64_t rs_backoff_ms(const plx_cluster_service *desc, uint32_t streak);
 /* "exit 3", "killed by signal 9", ... into out. Returns whether it was a failure. */

@@ -184,8 +184,13 @@ void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool
 	}
 	int64_t delay;
 	switch (rs_after_exit(svc->desc, failure, was_ready, node_death, uptime, &svc->streak,
-	                      &delay)) {
+	                      &svc->init_fails, &delay)) {
 	case RS_ACT_FAILED:
+		if (!was_ready && svc->init_fails) /* the reason says how often it was tried */
+			snprintf(svc->last_exit, sizeof svc->last_exit,
+			         "failed during initialization %" PRIu32 " times: %.60s",
+			         svc->init_fails + 1, reason);
+		fprintf(stderr, "plexus-rs: %s: failed: %s\n", svc->desc->label, svc->last_exit);
 		s_set_state(self, svc, RS_FAILED);
 		rs_svc_finish_call(self, svc, -EIO);
 		return;
@@ -208,8 +213,10 @@ void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool
 		rs_svc_start(self, svc, svc->node, true, true);
 	} else {
 		svc->due_mono = rs_mono_ms() + delay;
-		fprintf(stderr, "plexus-rs: %s: restart in %" PRId64 " ms (streak %" PRIu32 ")\n",
-		        svc->desc->label, delay, svc->streak);
+		fprintf(stderr,
+		        "plexus-rs: %s: restart in %" PRId64 " ms (streak %" PRIu32
+		        ", failed initializations %" PRIu32 ")\n",
+		        svc->desc->label, delay, svc->streak, svc->init_fails);
 		s_set_state(self, svc, RS_BACKOFF);
 	}
 }
@@ -221,6 +228,7 @@ void rs_svc_ready(rs *self, const char *label, uint64_t generation)
 		return;
 	int64_t now = rs_mono_ms();
 	svc->ready = true;
+	svc->init_fails = 0;
 	svc->ready_mono = svc->alive_mono = svc->ping_mono = now;
 	svc->suspect_mono = svc->judge_mono = 0;
 	if (svc->crash_restart) {

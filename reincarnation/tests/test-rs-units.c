@@ -73,31 +73,34 @@ static void test_crash_loop(void **state)
 {
 	(void)state;
 	plx_cluster_service d = s_desc(PLX_RESTART_ALWAYS);
-	uint32_t streak = 0;
+	uint32_t streak = 0, fails = 0;
 	int64_t delay = -1;
 	/* first crash: at once */
-	assert_int_equal(rs_after_exit(&d, true, true, false, 50, &streak, &delay), RS_ACT_RESTART);
+	assert_int_equal(rs_after_exit(&d, true, true, false, 50, &streak, &fails, &delay),
+	                 RS_ACT_RESTART);
 	assert_int_equal(delay, 0);
 	/* RS counts a restart once the new instance is ready (service.c): streak 1, 2, ... */
 	int64_t want[] = {200, 400, 800};
 	for (uint32_t s = 1; s <= 3; s++) {
 		streak = s;
-		assert_int_equal(rs_after_exit(&d, true, true, false, 50, &streak, &delay),
+		assert_int_equal(rs_after_exit(&d, true, true, false, 50, &streak, &fails, &delay),
 		                 RS_ACT_RESTART);
 		assert_int_equal(delay, want[s - 1]);
 	}
 	streak = 4;
-	assert_int_equal(rs_after_exit(&d, true, true, false, 50, &streak, &delay), RS_ACT_GIVE_UP);
+	assert_int_equal(rs_after_exit(&d, true, true, false, 50, &streak, &fails, &delay),
+	                 RS_ACT_GIVE_UP);
 	/* a run as long as the cap starts a new streak: immediate again */
 	streak = 4;
-	assert_int_equal(rs_after_exit(&d, true, true, false, 1000, &streak, &delay),
+	assert_int_equal(rs_after_exit(&d, true, true, false, 1000, &streak, &fails, &delay),
 	                 RS_ACT_RESTART);
 	assert_int_equal(streak, 0);
 	assert_int_equal(delay, 0);
 	/* max_restarts 0: never gives up */
 	d.max_restarts = 0;
 	streak = 1000;
-	assert_int_equal(rs_after_exit(&d, true, true, false, 0, &streak, &delay), RS_ACT_RESTART);
+	assert_int_equal(rs_after_exit(&d, true, true, false, 0, &streak, &fails, &delay),
+	                 RS_ACT_RESTART);
 	assert_int_equal(delay, 1000);
 }
 
@@ -105,14 +108,30 @@ static void test_init_failure_and_node_death(void **state)
 {
 	(void)state;
 	plx_cluster_service d = s_desc(PLX_RESTART_ALWAYS);
-	uint32_t streak = 0;
+	uint32_t streak = 0, fails = 0;
 	int64_t delay;
-	/* never ready: failed, whatever the policy says */
-	assert_int_equal(rs_after_exit(&d, true, false, false, 0, &streak, &delay), RS_ACT_FAILED);
-	assert_int_equal(rs_after_exit(&d, false, false, false, 0, &streak, &delay), RS_ACT_FAILED);
+	/* never ready: tried again init_retries times, 2, 4, 8, ... backoff units apart (capped),
+	 * then failed, whatever the policy says */
+	d.init_retries = 3;
+	int64_t want[] = {200, 400, 800};
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rs_after_exit(&d, i % 2, false, false, 0, &streak, &fails, &delay),
+		                 RS_ACT_RESTART);
+		assert_int_equal(fails, i + 1);
+		assert_int_equal(delay, want[i]);
+	}
+	assert_int_equal(rs_after_exit(&d, true, false, false, 0, &streak, &fails, &delay),
+	                 RS_ACT_FAILED);
+	assert_int_equal(streak, 0); /* a crash streak is another count */
+	/* init_retries 0: MINIX's rule, failed at once */
+	d.init_retries = 0;
+	fails = 0;
+	assert_int_equal(rs_after_exit(&d, true, false, false, 0, &streak, &fails, &delay),
+	                 RS_ACT_FAILED);
 	/* a node death is not the service's fault: restart, even before ready, with no wait */
 	streak = 3;
-	assert_int_equal(rs_after_exit(&d, true, false, true, 0, &streak, &delay), RS_ACT_RESTART);
+	assert_int_equal(rs_after_exit(&d, true, false, true, 0, &streak, &fails, &delay),
+	                 RS_ACT_RESTART);
 	assert_int_equal(delay, 0);
 	assert_int_equal(streak, 3);
 }
@@ -120,24 +139,24 @@ static void test_init_failure_and_node_death(void **state)
 static void test_policies(void **state)
 {
 	(void)state;
-	uint32_t streak = 0;
+	uint32_t streak = 0, fails = 0;
 	int64_t delay;
 	plx_cluster_service always = s_desc(PLX_RESTART_ALWAYS);
 	plx_cluster_service onfail = s_desc(PLX_RESTART_ON_FAILURE);
 	plx_cluster_service never = s_desc(PLX_RESTART_NEVER);
-	assert_int_equal(rs_after_exit(&always, false, true, false, 50, &streak, &delay),
+	assert_int_equal(rs_after_exit(&always, false, true, false, 50, &streak, &fails, &delay),
 	                 RS_ACT_RESTART);
-	assert_int_equal(rs_after_exit(&onfail, false, true, false, 50, &streak, &delay),
+	assert_int_equal(rs_after_exit(&onfail, false, true, false, 50, &streak, &fails, &delay),
 	                 RS_ACT_EXITED);
-	assert_int_equal(rs_after_exit(&onfail, true, true, false, 50, &streak, &delay),
+	assert_int_equal(rs_after_exit(&onfail, true, true, false, 50, &streak, &fails, &delay),
 	                 RS_ACT_RESTART);
-	assert_int_equal(rs_after_exit(&never, false, true, false, 50, &streak, &delay),
+	assert_int_equal(rs_after_exit(&never, false, true, false, 50, &streak, &fails, &delay),
 	                 RS_ACT_EXITED);
-	assert_int_equal(rs_after_exit(&never, true, true, false, 50, &streak, &delay),
+	assert_int_equal(rs_after_exit(&never, true, true, false, 50, &streak, &fails, &delay),
 	                 RS_ACT_FAILED);
-	assert_int_equal(rs_after_exit(&never, true, true, true, 50, &streak, &delay),
+	assert_int_equal(rs_after_exit(&never, true, true, true, 50, &streak, &fails, &delay),
 	                 RS_ACT_FAILED);
-	assert_int_equal(rs_after_exit(&onfail, true, true, true, 50, &streak, &delay),
+	assert_int_equal(rs_after_exit(&onfail, true, true, true, 50, &streak, &fails, &delay),
 	                 RS_ACT_RESTART);
 }
 

@@ -592,7 +592,7 @@ static void test_init_failure_and_policies(void **state)
 	fixture *f = *state;
 	char text[4096] = "";
 	char *parts[] = {
-	    s_svc("badinit", "n1", "--fail-init 3", "heartbeat = 0"),
+	    s_svc("badinit", "n1", "--fail-init 3", "heartbeat = 0\ninit_retries = 2"),
 	    s_svc("quitter", "n2", "--exit-after 300", "heartbeat = 0\nrestart = on-failure"),
 	    s_svc("fragile", "n2", "--crash-after 300", "heartbeat = 0\nrestart = never"),
 	    s_svc("phoenix", "n3", "--exit-after 300", "heartbeat = 0\nrestart = always"),
@@ -603,8 +603,9 @@ static void test_init_failure_and_policies(void **state)
 	}
 	s_run(f, text);
 	svc_rec r;
-	assert_true(s_wait(f, "badinit", "failed", 1, 20000, &r) >= 0);
-	assert_string_equal(r.last_exit, "exit 3");
+	/* tried twice more, 2 and 4 backoff units later, then failed with the reason */
+	assert_true(s_wait(f, "badinit", "failed", 3, 20000, &r) >= 0);
+	assert_string_equal(r.last_exit, "failed during initialization 3 times: exit 3");
 	assert_true(s_wait(f, "quitter", "exited", 1, 20000, &r) >= 0);
 	assert_string_equal(r.last_exit, "exit 0");
 	assert_true(s_wait(f, "fragile", "failed", 1, 20000, &r) >= 0);
@@ -617,7 +618,7 @@ static void test_init_failure_and_policies(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_true(s_rec(f, still[i][0], &r));
 		assert_string_equal(r.state, still[i][1]);
-		assert_int_equal(r.gen, 1);
+		assert_int_equal(r.gen, i == 0 ? 3 : 1);
 	}
 	f->passed = true;
 }
