@@ -88,7 +88,7 @@ static int s_sendrec(plexus *self, const plx_request *req, int fd, plx_msg **msg
 		if (rc < 0)
 			return rc;
 		rc = s_send(self, generation, req, msg, timeout_ms);
-		bool forgotten = (rc == -ESRCH && *msg) || (rc == -PLX_EDEADSRCDST && generation);
+		bool forgotten = (rc == -ESRCH && *msg) || rc == -PLX_EDEADSRCDST;
 		if (!forgotten || attempt > 0 || !s_may_register(self, req->type))
 			return rc;
 		plx_msg_destroy(msg);

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "client.h"
 
 static atomic_uint s_handles;
@@ -82,6 +84,38 @@ static int s_publish(plexus *self, const char *node)
 	return s_etcd_errno(rc);
 }
 
+/* True when RS is bringing VFS back (its svc/ record says it is starting, waiting for its
+ * backoff or already up again): worth waiting for. */
+static bool s_vfs_coming_back(plexus *self)
+{
+	char key[256];
+	snprintf(key, sizeof key, "/plexus/%s/svc/%s", self->cluster, self->vfs);
+	plx_kv *kv = NULL;
+	if (plx_etcd_get(self->etcd, key, &kv) < 0)
+		return false;
+	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
+	const char *state = json_string_value(json_object_get(o, "state"));
+	static const char *const back[] = {"pending", "starting", "backoff", "waiting", "up"};
+	bool coming = false;
+	for (size_t i = 0; state && i < sizeof back / sizeof *back; i++)
+		coming |= strcmp(state, back[i]) == 0;
+	json_decref(o);
+	plx_kv_free(&kv);
+	return coming;
+}
+
+/* VFS_REGISTER, waiting (up to the handle's time limit) while VFS is being restarted. */
+static int s_register_waiting(plexus *self)
+{
+	int64_t deadline = s_now_ms() + (self->timeout_ms > 0 ? self->timeout_ms : 10000);
+	for (;;) {
+		int rc = plexus__register(self);
+		if (rc != -EHOSTDOWN || s_now_ms() >= deadline || !s_vfs_coming_back(self))
+			return rc;
+		usleep(100 * 1000);
+	}
+}
+
 int plexus__rejoin(plexus *self, uint64_t seen)
 {
 	pthread_mutex_lock(&self->rejoin_lock);
@@ -102,7 +136,7 @@ int plexus__rejoin(plexus *self, uint64_t seen)
 	if (rc == 0)
 		rc = s_publish(self, self->node);
 	if (rc == 0)
-		rc = plexus__register(self);
+		rc = s_register_waiting(self);
 	if (rc == 0)
 		plexus__fds_restore(self); /* those it cannot open again fail with ESTALE */
 	pthread_mutex_unlock(&self->rejoin_lock);
