@@ -1,0 +1,276 @@
+/*
+ * test-up-restarts.c — servers that restart without harm (docs/vfs.md "What survives a
+ * restart"), on a real `plexus up` with RS, through a real FUSE mount:
+ *
+ *  - a writer appends and fsyncs through the mount for 10 s while plexus-vfs is SIGKILLed
+ *    three times: the file ends with exactly the records whose write and fsync returned, every
+ *    call returned, and no other file changed;
+ *  - vfs, mfs-root, mfs-data, pfs, memory and vdisk SIGKILLed one after another so that every
+ *    ordered pair of them follows each other once (an Eulerian circuit of the complete directed
+ *    graph on the six): after each kill RS brings the service back, and /, /data (mounted at
+ *    run time) and every file written so far are there, on the root RAM disk and on the disk
+ *    image; a pipe works.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "uptest.h"
+
+#define S_NSVC 6
+
+static const char *const s_svcs[S_NSVC] = {"vfs", "mfs-root", "mfs-data", "pfs", "memory", "vdisk"};
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int s_setup(void **state)
+{
+	uptest *t = calloc(1, sizeof *t);
+	uptest_new(t);
+	*state = t;
+	assert_int_equal(
+	    uptest_sh(t, "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --no-tour"), 0);
+	assert_int_equal(
+	    uptest_sh(t, "mkdir \"$T/mnt\" && \"$PLEXUS\" mount --state-dir \"$STATE\" \"$T/mnt\""),
+	    0);
+	return 0;
+}
+
+static int s_teardown(void **state)
+{
+	uptest *t = *state;
+	uptest_destroy(t);
+	free(t);
+	return 0;
+}
+
+/* "plexus ep ls" and "plexus service list" need the state's etcd. */
+#define S_ENV "PLEXUS_ETCD=$(awk '/^etcd/{print $2}' \"$STATE/state\") "
+
+/* The pid and generation of label's endpoint; 0 when it has none. */
+static long s_pid(uptest *t, const char *label, long *gen)
+{
+	*gen = 0;
+	if (uptest_sh(t, S_ENV "\"$PLEXUS\" ep ls | awk '$1==\"%s\"{print $2, $5}'", label) != 0)
+		return 0;
+	long pid = 0;
+	return sscanf(t->text, "%ld %ld", gen, &pid) == 2 ? pid : 0;
+}
+
+/* Waits (60 s at most) until every service of the system is up, label at a generation above
+ * gen. */
+static void s_wait_all_up(uptest *t, const char *label, long gen)
+{
+	int64_t end = s_now_ms() + 60000;
+	for (;;) {
+		long g;
+		int rc =
+		    uptest_sh(t, S_ENV "\"$PLEXUS\" service list | awk 'NR>1 && $3 ~ /^[0-9]+$/ && "
+		                       "$4!=\"up\"{n++} END{exit n>0}'");
+		if (rc == 0 && s_pid(t, label, &g) && g > gen)
+			return;
+		if (s_now_ms() > end)
+			fail_msg("%s did not come back within 60 s:\n%s", label, t->text);
+		usleep(200 * 1000);
+	}
+}
+
+/* SIGKILL to label's process; waits until RS has it (and everything) up again. */
+static void s_kill_and_wait(uptest *t, const char *label)
+{
+	long gen, pid = s_pid(t, label, &gen);
+	assert_true(pid > 0);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	s_wait_all_up(t, label, gen);
+}
+
+static void s_put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fflush(f), 0);
+	assert_int_equal(fsync(fileno(f)), 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void s_expect(const char *path, const char *text)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("%s: %s", path, strerror(errno));
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (strcmp(buf, text) != 0)
+		fail_msg("%s holds \"%s\", not \"%s\"", path, buf, text);
+}
+
+/* ---- the writer ---- */
+
+typedef struct s_writer {
+	const char *path;
+	volatile bool stop;
+	char *acked; /* every record whose write and fsync returned */
+	size_t len, cap;
+	int records, errors;
+	char error[160];
+} s_writer;
+
+static void *s_write_loop(void *arg)
+{
+	s_writer *w = arg;
+	int fd = open(w->path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0) {
+		snprintf(w->error, sizeof w->error, "open: %s", strerror(errno));
+		w->errors++;
+		return NULL;
+	}
+	while (!w->stop) {
+		char rec[96];
+		int n = snprintf(rec, sizeof rec, "record %06d of the writer that outlives VFS\n",
+		                 w->records);
+		ssize_t put = write(fd, rec, (size_t)n);
+		if (put != n || fsync(fd) != 0) {
+			snprintf(w->error, sizeof w->error, "record %d: %s", w->records,
+			         put != n ? "short write or error" : strerror(errno));
+			w->errors++;
+			break;
+		}
+		if (w->len + (size_t)n >= w->cap)
+			w->acked = realloc(w->acked, w->cap = 2 * w->cap + 4096);
+		memcpy(w->acked + w->len, rec, (size_t)n);
+		w->len += (size_t)n;
+		w->records++;
+		usleep(20 * 1000);
+	}
+	close(fd);
+	return NULL;
+}
+
+static void test_writer_outlives_vfs(void **state)
+{
+	uptest *t = *state;
+	char path[PATH_MAX + 64], data[PATH_MAX + 64], root[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/mnt/data/keep.log", t->dir);
+	snprintf(data, sizeof data, "%s/mnt/data/bystander", t->dir);
+	snprintf(root, sizeof root, "%s/mnt/tmp-bystander", t->dir);
+	s_put(data, "not to be touched\n");
+	s_put(root, "nor this\n");
+	s_writer w = {.path = path};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, s_write_loop, &w), 0);
+	int64_t end = s_now_ms() + 10000;
+	for (int kill_no = 0; kill_no < 3; kill_no++) {
+		usleep(1500 * 1000);
+		s_kill_and_wait(t, "vfs");
+	}
+	while (s_now_ms() < end)
+		usleep(100 * 1000);
+	w.stop = true;
+	assert_int_equal(pthread_join(th, NULL), 0);
+	if (w.errors)
+		fail_msg("the writer's calls failed: %s", w.error);
+	assert_true(w.records > 20);
+	/* exactly the acknowledged records, read back through the mount */
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *got = malloc(w.len + 2);
+	size_t n = fread(got, 1, w.len + 1, f);
+	fclose(f);
+	if (n != w.len || memcmp(got, w.acked, w.len) != 0)
+		fail_msg("keep.log holds %zu bytes, %zu acknowledged (%d records)", n, w.len,
+		         w.records);
+	free(got);
+	free(w.acked);
+	s_expect(data, "not to be touched\n");
+	s_expect(root, "nor this\n");
+	print_message("%d records appended and fsynced across 3 VFS restarts\n", w.records);
+}
+
+/* ---- every ordered pair ---- */
+
+/* An Eulerian circuit of the complete directed graph on n vertices (Hierholzer): out[] gets
+ * n*(n-1)+1 vertices, each ordered pair consecutive once. */
+static int s_circuit(int n, int *out)
+{
+	bool used[S_NSVC][S_NSVC] = {{false}};
+	int stack[S_NSVC * S_NSVC + 1], top = 0, len = 0;
+	stack[top++] = 0;
+	while (top) {
+		int v = stack[top - 1], u = -1;
+		for (int k = 0; k < n && u < 0; k++)
+			if (k != v && !used[v][k])
+				u = k;
+		if (u < 0) {
+			out[len++] = stack[--top];
+		} else {
+			used[v][u] = true;
+			stack[top++] = u;
+		}
+	}
+	return len; /* reversed, still a circuit of every edge of the complete graph */
+}
+
+static void s_check_files(uptest *t, int upto)
+{
+	char path[PATH_MAX + 64], text[64];
+	for (int i = 0; i <= upto; i++) {
+		snprintf(text, sizeof text, "written after kill %d\n", i);
+		snprintf(path, sizeof path, "%s/mnt/root-%d", t->dir, i);
+		s_expect(path, text);
+		snprintf(path, sizeof path, "%s/mnt/data/data-%d", t->dir, i);
+		s_expect(path, text);
+	}
+}
+
+static void test_every_pair_of_restarts(void **state)
+{
+	uptest *t = *state;
+	int order[S_NSVC * (S_NSVC - 1) + 1];
+	int n = s_circuit(S_NSVC, order);
+	assert_int_equal(n, S_NSVC * (S_NSVC - 1) + 1);
+	char path[PATH_MAX + 64], text[64];
+	for (int i = 0; i < n; i++) {
+		s_kill_and_wait(t, s_svcs[order[i]]);
+		snprintf(text, sizeof text, "written after kill %d\n", i);
+		snprintf(path, sizeof path, "%s/mnt/root-%d", t->dir, i);
+		s_put(path, text);
+		snprintf(path, sizeof path, "%s/mnt/data/data-%d", t->dir, i);
+		s_put(path, text);
+		s_check_files(t, i);
+		assert_int_equal(uptest_sh(t, S_ENV "\"$PLEXUS\" sh -c 'echo piped | cat'"), 0);
+		if (!uptest_output(t, "piped"))
+			fail_msg("after killing %s, a pipe in plexus sh: %s", s_svcs[order[i]],
+			         t->text);
+	}
+	print_message("%d kills, every ordered pair of %d services\n", n, S_NSVC);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_writer_outlives_vfs, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_every_pair_of_restarts, s_setup, s_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
