@@ -153,10 +153,26 @@ static int s_flush(const char *path, struct fuse_file_info *fi)
 	return 0; /* writes went to VFS already; fsync asks for the disk */
 }
 
+/* fsync(2) and fdatasync(2) on a file of the mount: the file server's commit (docs/mfs.md
+ * "Guarantees"). */
 static int s_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	(void)path, (void)datasync;
-	return plexus_fsync(s_p(), (int)fi->fh) < 0 ? s_err() : 0;
+	(void)path;
+	int rc = datasync ? plexus_fdatasync(s_p(), (int)fi->fh) : plexus_fsync(s_p(), (int)fi->fh);
+	return rc < 0 ? s_err() : 0;
+}
+
+/* fsync(2) on a directory (how programs make a create or a rename durable): the directory has
+ * no handle here (readdir opens it each time), so it is opened for the call. */
+static int s_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)datasync, (void)fi;
+	int fd = plexus_open(s_p(), path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return s_err();
+	int rc = plexus_fsync(s_p(), fd) < 0 ? s_err() : 0;
+	plexus_close(s_p(), fd);
+	return rc;
 }
 
 static int s_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -270,6 +286,7 @@ static const struct fuse_operations s_ops = {
     .release = s_release,
     .flush = s_flush,
     .fsync = s_fsync,
+    .fsyncdir = s_fsyncdir,
     .truncate = s_truncate,
     .mkdir = s_mkdir,
     .rmdir = s_rmdir,

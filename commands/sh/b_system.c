@@ -95,11 +95,39 @@ int sh_b_umount(sh_io *io, int argc, char **argv)
 	return plexus_umount(io->px, argv[1]) < 0 ? sh_fail(io, argv[1], errno) : 0;
 }
 
+/* One FILE of sync: fsync (-d fdatasync, -f syncfs), as coreutils' sync does. */
+static int s_sync_file(sh_io *io, const char *path, char how)
+{
+	int fd = plexus_open(io->px, path, O_RDONLY | O_NONBLOCK);
+	if (fd < 0)
+		return sh_fail(io, path, errno);
+	int rc = how == 'f'   ? plexus_syncfs(io->px, fd)
+	         : how == 'd' ? plexus_fdatasync(io->px, fd)
+	                      : plexus_fsync(io->px, fd);
+	int err = errno;
+	plexus_close(io->px, fd);
+	return rc < 0 ? sh_fail(io, path, err) : 0;
+}
+
 int sh_b_sync(sh_io *io, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return plexus_sync(io->px) < 0 ? sh_fail(io, NULL, errno) : 0;
+	char how = 0;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (strcmp(argv[i], "-f") != 0 && strcmp(argv[i], "-d") != 0) {
+			sh_fail(io, argv[i], EINVAL);
+			return 2;
+		}
+		how = argv[i][1];
+	}
+	if (i == argc)
+		return how ? (sh_fail(io, "sync", EINVAL), 2)
+		           : (plexus_sync(io->px) < 0 ? sh_fail(io, NULL, errno) : 0);
+	int rc = 0;
+	for (; i < argc; i++)
+		if (s_sync_file(io, argv[i], how) != 0)
+			rc = 1;
+	return rc;
 }
 
 /* The CLI libraries read options with getopt and print on stdout: one at a time. */

@@ -1,7 +1,7 @@
 /*
  * dirs.c — reading directories.
  *
- * Entry points: plexus_getdents, plexus_opendir, plexus_readdir, plexus_closedir.
+ * Entry points: plexus_getdents, plexus_opendir, plexus_readdir, plexus_closedir, plexus_dirfd.
  *
  * VFS_GETDENTS answers as many entries as fit the bytes of names asked for. When more come
  * than the caller has room for, the directory's position goes back to the cookie after the
@@ -96,6 +96,15 @@ struct plexus_dirent *plexus_readdir(plexus_dir *dir)
 		errno = saved;
 	}
 	return dir->next < dir->n ? &dir->ents[dir->next++] : NULL;
+}
+
+int plexus_dirfd(plexus_dir *dir)
+{
+	if (!dir) {
+		errno = EINVAL;
+		return -1;
+	}
+	return dir->fd;
 }
 
 int plexus_closedir(plexus_dir *dir)

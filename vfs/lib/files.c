@@ -2,7 +2,8 @@
  * files.c — descriptors: open, read and write them, move in them, copy and close them.
  *
  * Entry points: plexus_open, plexus_creat, plexus_close, plexus_read, plexus_write,
- * plexus_pread, plexus_pwrite, plexus_lseek, plexus_fsync, plexus_sync, plexus_truncate,
+ * plexus_pread, plexus_pwrite, plexus_lseek, plexus_fsync, plexus_fdatasync, plexus_syncfs,
+ * plexus_sync, plexus_truncate,
  * plexus_ftruncate, plexus_ioctl, plexus_dup, plexus_dup2, plexus_dup3, plexus_fcntl,
  * plexus_pipe, plexus_pipe2, plexus_select, plexus_closeexec.
  *
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "client.h"
 
@@ -200,6 +202,23 @@ int plexus_fsync(plexus *self, int fd)
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
 	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_FSYNC, &req, self->timeout_ms));
+}
+
+int plexus_fdatasync(plexus *self, int fd)
+{
+	return plexus_fsync(self, fd); /* MFS commits whole transactions: data and metadata */
+}
+
+int plexus_syncfs(plexus *self, int fd)
+{
+	int rc = plexus_fsync(self, fd); /* FS_FSYNC commits every change of that file system */
+	if (rc < 0 && errno == EINVAL) { /* a pipe or a device: every file system then */
+		struct stat st;
+		if (plexus_fstat(self, fd, &st) == 0)
+			return plexus_sync(self);
+		return -1;
+	}
+	return rc;
 }
 
 int plexus_sync(plexus *self)

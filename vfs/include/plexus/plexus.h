@@ -5,7 +5,8 @@
  * Entry points:
  *   plexus_connect, plexus_disconnect, plexus_opts_init
  *   files:        plexus_open, plexus_creat, plexus_close, plexus_read, plexus_write,
- *                 plexus_pread, plexus_pwrite, plexus_lseek, plexus_fsync, plexus_sync,
+ *                 plexus_pread, plexus_pwrite, plexus_lseek, plexus_fsync, plexus_fdatasync,
+ *                 plexus_syncfs, plexus_sync,
  *                 plexus_truncate, plexus_ftruncate, plexus_ioctl
  *   descriptors:  plexus_dup, plexus_dup2, plexus_dup3, plexus_fcntl, plexus_pipe,
  *                 plexus_pipe2, plexus_select, plexus_closeexec
@@ -78,7 +79,14 @@ ssize_t plexus_write(plexus *self, int fd, const void *buf, size_t count);
 ssize_t plexus_pread(plexus *self, int fd, void *buf, size_t count, off_t offset);
 ssize_t plexus_pwrite(plexus *self, int fd, const void *buf, size_t count, off_t offset);
 off_t plexus_lseek(plexus *self, int fd, off_t offset, int whence);
+/* fsync, fdatasync: when they return 0, the file's data and everything needed to reach it
+ * after a crash (its inode, the directory entries on its path, the bitmaps) and every change
+ * made before on that file system are on stable storage (docs/mfs.md "Guarantees"; MFS
+ * commits the whole file system, so fdatasync is fsync). On a directory too; on a pipe or a
+ * device: EINVAL. syncfs: the same for the file system fd is on. sync: every file system. */
 int plexus_fsync(plexus *self, int fd);
+int plexus_fdatasync(plexus *self, int fd);
+int plexus_syncfs(plexus *self, int fd);
 int plexus_sync(plexus *self);
 int plexus_truncate(plexus *self, const char *path, off_t length);
 int plexus_ftruncate(plexus *self, int fd, off_t length);
@@ -142,6 +150,8 @@ typedef struct plexus_dir plexus_dir;
 plexus_dir *plexus_opendir(plexus *self, const char *path);
 struct plexus_dirent *plexus_readdir(plexus_dir *dir);
 int plexus_closedir(plexus_dir *dir);
+/* The descriptor dir reads (as dirfd): for fsync of a directory, fchdir. */
+int plexus_dirfd(plexus_dir *dir);
 
 /* Mounts the file server labelled fs over target. source: a block special file in the
  * namespace or "label:minor" of a block driver; NULL or "" for a file server without a device.
