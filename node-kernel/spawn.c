@@ -38,6 +38,7 @@ typedef struct s_service {
 	bool has_exit;
 	Plexus__NodeExit exit;
 	node_fdstore fds; /* what its instances keep for their successors */
+	int rank;         /* PLEXUS_STOP_RANK: stopped before every lower rank */
 	struct s_service *next;
 } s_service;
 
@@ -157,6 +158,15 @@ static char **s_envp(const node_config *cfg, const Plexus__NodeStart *req, const
 	if (n)
 		memcpy(envp + S_OWN_VARS + req->n_env, environ, n * sizeof *envp);
 	return envp;
+}
+
+/* PLEXUS_STOP_RANK of the request's environment (RS: its depth in the dependency graph). */
+static int s_stop_rank(const Plexus__NodeStart *req)
+{
+	for (size_t i = 0; i < req->n_env; i++)
+		if (strncmp(req->env[i], "PLEXUS_STOP_RANK=", 17) == 0)
+			return atoi(req->env[i] + 17);
+	return 0;
 }
 
 /* True when RS starts this instance as a restart (PLEXUS_INIT=restart in its environment). */
@@ -290,6 +300,7 @@ int do_start(plx_call *call)
 		return pid;
 	}
 	s->generation = req->generation;
+	s->rank = s_stop_rank(req);
 	s->pid = pid;
 	s->state = PLEXUS__SERVICE_STATE__SERVICE_RUNNING;
 	s->start_ms = node_now_ms();
@@ -431,17 +442,48 @@ static void s_wait_children(node_services *self, int ms)
 	node_reap(self->node);
 }
 
+/* The highest stop rank among running services not yet told to stop; -1 when none. */
+static int s_next_rank(node_services *self)
+{
+	int rank = -1;
+	for (s_service *s = self->list; s; s = s->next)
+		if (s->state == PLEXUS__SERVICE_STATE__SERVICE_RUNNING && s->rank > rank)
+			rank = s->rank;
+	return rank;
+}
+
+/* True while a service of rank or above still runs. */
+static bool s_rank_running(node_services *self, int rank)
+{
+	for (s_service *s = self->list; s; s = s->next)
+		if (s_running(s) && s->rank >= rank)
+			return true;
+	return false;
+}
+
+/* In dependency order: the services that depend on others (highest PLEXUS_STOP_RANK) first,
+ * each rank gone before the next gets SIGTERM (VFS unmounts before the file servers write
+ * back, which happens before their drivers go). grace_ms is the deadline for all of it: what
+ * still runs then gets SIGKILL, logged by name. */
 int node_services_stop_all(node_services *self, int grace_ms)
 {
-	int stopped = 0;
-	for (s_service *s = self->list; s; s = s->next)
-		if (s_running(s)) {
-			kill(-s->pid, SIGTERM);
-			s->state = PLEXUS__SERVICE_STATE__SERVICE_STOPPING;
-			s->kill_at = s_mono_ms() + grace_ms;
-			stopped++;
+	int stopped = 0, rank;
+	int64_t kill_at = s_mono_ms() + grace_ms, end = kill_at + 1000;
+	while ((rank = s_next_rank(self)) >= 0) {
+		for (s_service *s = self->list; s; s = s->next)
+			if (s->state == PLEXUS__SERVICE_STATE__SERVICE_RUNNING && s->rank == rank) {
+				fprintf(stderr, "plexus-node: stopping %s pid %d (rank %d)\n",
+				        s->label, (int)s->pid, rank);
+				kill(-s->pid, SIGTERM);
+				s->state = PLEXUS__SERVICE_STATE__SERVICE_STOPPING;
+				s->kill_at = kill_at;
+				stopped++;
+			}
+		while (s_rank_running(self, rank) && s_mono_ms() < end) {
+			s_wait_children(self, 20);
+			node_services_tick(self);
 		}
-	int64_t end = s_mono_ms() + grace_ms + 1000;
+	}
 	while (atomic_load(&self->node->running) > 0 && s_mono_ms() < end) {
 		s_wait_children(self, 20);
 		node_services_tick(self);

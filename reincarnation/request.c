@@ -30,6 +30,18 @@ static int s_to_node(rs *self, const char *node, uint32_t type, const ProtobufCM
 	return s_send(self, label, 0, type, body, id);
 }
 
+/* A service's depth in the dependency graph: 0 with no dependencies, else one more than its
+ * deepest dependency. The node kernel stops the deepest first (docs/node-kernel.md). */
+static int s_stop_rank(const plx_cluster *c, const plx_cluster_service *d, int guard)
+{
+	int rank = 0;
+	for (size_t i = 0; d && i < d->ndepends && guard < 64; i++) {
+		int r = 1 + s_stop_rank(c, plx_cluster_find_service(c, d->depends[i]), guard + 1);
+		rank = r > rank ? r : rank;
+	}
+	return rank;
+}
+
 int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uint64_t *id)
 {
 	const plx_cluster_service *d = svc->desc;
@@ -38,16 +50,18 @@ int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uin
 	m.program = (char *)d->program;
 	m.argv = d->argv;
 	m.n_argv = d->argc;
-	char init[32];
+	char init[32], rank[40];
 	snprintf(init, sizeof init, "PLEXUS_INIT=%s", as_restart ? "restart" : "fresh");
-	char **env = calloc(d->nenv + 1, sizeof *env);
+	snprintf(rank, sizeof rank, "PLEXUS_STOP_RANK=%d", s_stop_rank(self->cluster, d, 0));
+	char **env = calloc(d->nenv + 2, sizeof *env);
 	if (!env)
 		return -ENOMEM;
 	env[0] = init;
+	env[1] = rank;
 	for (size_t i = 0; i < d->nenv; i++)
-		env[i + 1] = d->env[i];
+		env[i + 2] = d->env[i];
 	m.env = env;
-	m.n_env = d->nenv + 1;
+	m.n_env = d->nenv + 2;
 	m.generation = svc->generation;
 	int rc = s_to_node(self, node, PLEXUS__NODE_TYPE__NODE_START, &m.base, id);
 	free(env);

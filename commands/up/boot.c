@@ -288,15 +288,26 @@ static int s_nodes(s_boot *b)
 		char name[UP_NAME_MAX + 8], key[256];
 		snprintf(name, sizeof name, "node.%s", n->name);
 		char ip[PATH_MAX];
-		char *argv[16] = {bin,         "--node",        (char *)n->name,
-		                  "--addr",    (char *)n->addr, "--etcd",
-		                  b->st->etcd, "--cluster",     b->st->cluster,
-		                  "--log-dir", b->logs,         NULL};
+		/* --grace: a file server's last write-back must fit (docs/using.md) */
+		char *argv[20] = {bin,
+		                  "--node",
+		                  (char *)n->name,
+		                  "--addr",
+		                  (char *)n->addr,
+		                  "--etcd",
+		                  b->st->etcd,
+		                  "--cluster",
+		                  b->st->cluster,
+		                  "--log-dir",
+		                  b->logs,
+		                  "--grace",
+		                  "10000",
+		                  NULL};
 		if (b->o->nodes) { /* in node i's namespace: ip netns exec NS plexus-node ... */
 			if (i >= (size_t)b->st->nnetns || up_find_program("ip", ip, sizeof ip) < 0)
 				return s_fail(b, EX_SOFTWARE, NULL, "node %s: no namespace for it",
 				              n->name);
-			memmove(argv + 4, argv, 12 * sizeof *argv);
+			memmove(argv + 4, argv, 14 * sizeof *argv);
 			argv[0] = ip;
 			argv[1] = "netns";
 			argv[2] = "exec";

@@ -41,7 +41,7 @@ static const s_service s_services[] = {
     {"vfs", "plexus-vfs",
      "--root mfs-root --root-dev memory:0 --pfs pfs --dmap 1=memory --dmap 3=vdisk "
      "--dmap 4=tty --dmap 5=log",
-     "mfs-root, pfs", true, 1, true},
+     "mfs-root, mfs-data, pfs", true, 1, true},
 };
 
 /* Copies args into out with %I replaced by image. */

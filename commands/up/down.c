@@ -1,11 +1,14 @@
 /*
- * down.c — stopping what `plexus up` started: FUSE mounts, RS, the node kernels (which stop
- * their services), etcd, network namespaces; then etcd's data and the state file go. The
- * logs and the data disk image stay.
+ * down.c — stopping what `plexus up` started: FUSE mounts; the services, through RS, in the
+ * reverse of their dependency order (VFS first: it unmounts, so the file servers write back
+ * and set their clean flags; then the file servers; the drivers last), each step printed; RS;
+ * the node kernels (which stop whatever is left, in the same order); etcd; network
+ * namespaces; then etcd's data and the state file go. The logs and the data disk image stay.
  *
  * Entry points: up_teardown, up_rmtree.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,12 +16,17 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <plexus/cluster.h>
+#include <plexus/rs_cli.h>
+
 #include "up.h"
 
-#define UP_STOP_GRACE_MS 10000
+#define UP_STOP_GRACE_MS     30000 /* SIGTERM to SIGKILL for a node kernel: past its own grace */
+#define UP_SERVICES_GRACE_MS 60000 /* every service stopped through RS, in all */
 
 static void s_sleep_ms(int ms)
 {
@@ -115,12 +123,87 @@ void up_rmtree(const char *path)
 	nftw(path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* `plexus service down LABEL` against this state's etcd, in a child (the CLI reads options
+ * with getopt and prints); its output goes to the log. Returns its exit status. */
+static int s_service_down(const up_state *st, const char *label, const char *log)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		char *argv[] = {"service",           "--etcd", (char *)st->etcd, "--cluster",
+		                (char *)st->cluster, "down",   (char *)label,    NULL};
+		_exit(plx_service_cli(7, argv));
+	}
+	int status;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* How label's last instance ended, as `plexus service list` says it ("-" unknown). */
+static void s_last_exit(const up_state *st, const char *label, char *out, size_t size)
+{
+	char cmd[PATH_MAX * 2 + 256];
+	snprintf(cmd, sizeof cmd,
+	         "grep -h 'plexus-node: %s pid [0-9]* outlived its grace' '%s'/logs/node*.log "
+	         "2>/dev/null | tail -n 1",
+	         label, st->dir);
+	snprintf(out, size, "-");
+	FILE *p = popen(cmd, "r");
+	if (p && fgets(out, (int)size, p))
+		out[strcspn(out, "\n")] = '\0';
+	if (p)
+		pclose(p);
+}
+
+/* The services, through RS, in the reverse of the description's dependency order (the
+ * description lists each service after what it depends on), one at a time, within
+ * UP_SERVICES_GRACE_MS in all. Each step is printed; a service its node kernel had to kill
+ * is named with what that may cost. Nothing to do without a description or RS. */
+static void s_stop_services(up_state *st, FILE *out)
+{
+	char path[PATH_MAX + 16], log[PATH_MAX + 32], err[512];
+	snprintf(path, sizeof path, "%s/cluster.ini", st->dir);
+	snprintf(log, sizeof log, "%s/logs/down.log", st->dir);
+	plx_cluster *c = plx_cluster_load(path, NULL, err, sizeof err);
+	if (!c)
+		return;
+	int64_t start = up_mono_ms(), deadline = start + UP_SERVICES_GRACE_MS;
+	fprintf(out, "Stopping Plexus in dependency order (clients first, drivers last)\n");
+	for (size_t i = c->nservices; i-- > 0 && up_mono_ms() < deadline;) {
+		const plx_cluster_service *s = &c->services[i];
+		int64_t t0 = up_mono_ms();
+		int rc = s_service_down(st, s->label, log);
+		char killed[512];
+		s_last_exit(st, s->label, killed, sizeof killed);
+		fprintf(out, "  %-10s %-8s %6lld ms%s\n", s->label, s->node,
+		        (long long)(up_mono_ms() - t0),
+		        rc == 0                ? ""
+		        : rc == EX_UNAVAILABLE ? "  (RS not reachable)"
+		                               : "  (failed)");
+		if (strcmp(killed, "-") != 0)
+			fprintf(
+			    out,
+			    "  %s had to be killed (%s): what it had not written back may be lost; "
+			    "a file server's image is checked and repaired from its journal at the "
+			    "next mount\n",
+			    s->label, killed);
+	}
+	plx_cluster_destroy(&c);
+}
+
 int up_teardown(up_state *st, FILE *out)
 {
 	int rc = 0;
 	for (int i = st->nmounts - 1; i >= 0; i--)
 		if (s_unmount(st->mounts[i], out) < 0)
 			rc = -EBUSY;
+	s_stop_services(st, out);
 	/* RS first (so nothing is restarted), then node kernels (they stop their services), etcd
 	 * last: the reverse of the start order. */
 	for (int i = st->nprocs - 1; i >= 0; i--)
