@@ -19,6 +19,7 @@
 #include "bench_chr.h"
 #endif
 #ifdef PLEXUS_BENCH_FS
+#include "bench_crash.h"
 #include "bench_fs.h"
 #endif
 #include "commands.h"
@@ -44,6 +45,10 @@ static const benchmark s_benchmarks[] = {
 #endif
 #ifdef PLEXUS_BENCH_FS
     {"fs", "files through VFS, MFS and a driver on four nodes vs tmpfs (root)", plx_bench_fs},
+    {"crash",
+     "crash-point soak: mfs and its driver killed under writers, every acknowledged "
+     "state and fsck checked",
+     plx_bench_crash},
 #endif
 };
 

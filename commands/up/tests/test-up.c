@@ -157,14 +157,18 @@ static void test_failed_service_is_named(void **state)
 	                              "program = /bin/sh\n"
 	                              "args = -c 'echo broken-says-goodbye; exit 3'\n"
 	                              "node = local\n"
+	                              "init_retries = 1\n"
+	                              "backoff = 100ms\n"
 	                              "EOF\n"),
 	                 0);
 	int rc = uptest_sh(t, "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --no-tour "
 	                      "--cluster-file \"$T/bad.ini\"");
 	assert_int_equal(rc, EX_SOFTWARE);
 	assert_true(uptest_output(t, "service broken on node local: failed"));
-	assert_true(uptest_output(t, "failed (generation 1): exit 3")); /* RS's last exit */
-	assert_true(uptest_output(t, "broken-says-goodbye"));           /* the log's last lines */
+	/* RS tried once more, then gave its last exit */
+	assert_true(uptest_output(t, "failed (generation 2): failed during initialization 2 times: "
+	                             "exit 3"));
+	assert_true(uptest_output(t, "broken-says-goodbye")); /* the log's last lines */
 	assert_true(uptest_output(t, "stopping what was started"));
 	/* nothing left: down finds no state */
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
