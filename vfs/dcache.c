@@ -2,7 +2,7 @@
  * dcache.c — the name cache: (directory vnode, name) -> vnode, so a path VFS resolved before
  * costs no FS_LOOKUP (MINIX's VFS asks the file server each time; Linux keeps dentries).
  *
- * Entry points: vfs_dcache_find, vfs_dcache_gen, vfs_dcache_add, vfs_dcache_drop,
+ * Entry points: vfs_dcache_find, vfs_dcache_check, vfs_dcache_gen, vfs_dcache_add, vfs_dcache_drop,
  * vfs_dcache_forget, vfs_dcache_fini.
  *
  * Every change of a name goes through this VFS (one VFS serves the namespace), so the cache
@@ -51,10 +51,60 @@ static vfs_dent **s_table(vfs *v)
 	return v->dents;
 }
 
+/* Unlinks *pp (vfs->lock held). */
+static void s_remove(vfs *v, vfs_dent **pp)
+{
+	vfs_dent *d = *pp;
+	*pp = d->next;
+	d->dir->ndents--;
+	d->child->ndents--;
+	v->ndents--;
+	free(d);
+}
+
+/* Drops every name of file system m (vfs->lock held). */
+static void s_forget_mount(vfs *v, vfs_mount *m)
+{
+	v->dgen++;
+	for (size_t b = 0; v->dents && b < S_BUCKETS; b++)
+		for (vfs_dent **pp = &v->dents[b]; *pp;)
+			if ((*pp)->dir->mount == m || (*pp)->child->mount == m)
+				s_remove(v, pp);
+			else
+				pp = &(*pp)->next;
+}
+
+/* When m's file server is a newer generation than the one the caches were filled from (it
+ * restarted, and went back to its last committed state: names and inodes made since may be
+ * gone), its names and unused vnodes are forgotten. True when that happened (vfs->lock held;
+ * the caller evicts the vnodes once it is released). */
+static bool s_server_changed(vfs *v, vfs_mount *m)
+{
+	uint64_t gen = 0;
+	if (!m || !v->svc || plx_route_lookup(plx_service_ctx(v->svc), m->fs, &gen, NULL, 0) < 0 ||
+	    gen == m->fs_gen)
+		return false;
+	bool known = m->fs_gen != 0;
+	m->fs_gen = gen;
+	if (known)
+		s_forget_mount(v, m);
+	return known;
+}
+
+void vfs_dcache_check(vfs *v, vfs_mount *m)
+{
+	pthread_mutex_lock(&v->lock);
+	bool changed = s_server_changed(v, m);
+	pthread_mutex_unlock(&v->lock);
+	if (changed)
+		vfs_vnode_evict(v, m);
+}
+
 vfs_vnode *vfs_dcache_find(vfs *v, vfs_vnode *dir, const char *name)
 {
 	if (!s_cacheable(name))
 		return NULL;
+	vfs_dcache_check(v, dir->mount);
 	vfs_vnode *vn = NULL;
 	pthread_mutex_lock(&v->lock);
 	vfs_dent **t = s_table(v);
@@ -103,17 +153,6 @@ void vfs_dcache_add(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode *child, 
 		d = NULL;
 	}
 	pthread_mutex_unlock(&v->lock);
-	free(d);
-}
-
-/* Unlinks *pp (vfs->lock held). */
-static void s_remove(vfs *v, vfs_dent **pp)
-{
-	vfs_dent *d = *pp;
-	*pp = d->next;
-	d->dir->ndents--;
-	d->child->ndents--;
-	v->ndents--;
 	free(d);
 }
 

@@ -14,7 +14,8 @@
  *   mount.c     vfs_mount_* , do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts
  *   protect.c   vfs_may, do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask
  *   fileops.c   vfs_fileops_lookup (fileops.h)
- *   dcache.c    vfs_dcache_find, vfs_dcache_add, vfs_dcache_drop, vfs_dcache_forget
+ *   dcache.c    vfs_dcache_find, vfs_dcache_check, vfs_dcache_add, vfs_dcache_drop,
+ *               vfs_dcache_forget
  *   request.c   VFS-side helpers around the FS family stubs (plexus/fsreq.h)
  *   open.c, read.c, link.c, stat.c, time.c, misc.c: the do_<call> handlers named after them
  *   device.c, dmap.c, pipe.c, select.c, recovery.c, gc.c, events.c: character and block
@@ -125,6 +126,7 @@ typedef struct vfs_mount {
 	vfs_vnode *root;    /* its root directory (one reference) */
 	vfs_vnode *covered; /* the directory it covers (one reference), NULL for "/" */
 	bool unmounting;    /* vfs->lock: an umount is under way; lookups into it fail -EBUSY */
+	uint64_t fs_gen;    /* vfs->lock: the file server generation the caches were filled from */
 } vfs_mount;
 
 /* An open file description. vnode, ops, mode and path never change; flags and position under
@@ -314,6 +316,9 @@ void vfs_vnode_hold_locked(vfs *v, vfs_vnode *vn);
 
 /* ---- dcache.c: the name cache ---- */
 
+/* Forgets m's cached names and unused vnodes when its file server restarted since they were
+ * cached (a restarted MFS may have gone back to its last commit). vfs->lock not held. */
+void vfs_dcache_check(vfs *v, struct vfs_mount *m);
 /* The vnode name names in dir (one reference), or NULL when the cache does not know. */
 vfs_vnode *vfs_dcache_find(vfs *v, vfs_vnode *dir, const char *name);
 /* The generation to pass to vfs_dcache_add, read before the FS_LOOKUP. */

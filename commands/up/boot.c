@@ -251,8 +251,8 @@ static int s_cluster(s_boot *b, bool first)
 		if (strrchr(subnet, '.'))
 			*strrchr(subnet, '.') = '\0';
 		if (up_cluster_write(b->cluster_file, b->st->cluster, b->st->etcd, b->o->image,
-		                     b->o->nodes ? subnet : NULL, b->o->nodes, first, err,
-		                     sizeof err) < 0)
+		                     b->o->nodes ? subnet : NULL, b->o->nodes, first,
+		                     b->o->service_extra, err, sizeof err) < 0)
 			return s_fail(b, EX_CANTCREAT, NULL, "%s", err);
 	}
 	b->cluster = plx_cluster_load(b->cluster_file, NULL, err, sizeof err);

@@ -109,7 +109,8 @@ static void s_placement(FILE *f, const s_service *s, const char *subnet, int nod
 }
 
 int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
-                     const char *subnet, int nodes, bool first, char *err, size_t size)
+                     const char *subnet, int nodes, bool first, const char *extra, char *err,
+                     size_t size)
 {
 	FILE *f = fopen(path, "we");
 	if (!f) {
@@ -138,6 +139,8 @@ int up_cluster_write(const char *path, const char *cluster, const char *etcd, co
 		}
 		if (s->depends)
 			fprintf(f, "depends = %s\n", s->depends);
+		if (extra)
+			fputs(extra, f);
 	}
 	if (fclose(f) != 0) {
 		int rc = -errno;

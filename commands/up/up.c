@@ -43,6 +43,9 @@ static void s_up_usage(FILE *out)
 	    "  --timeout MS         the longest wait for one step (default 60000)\n"
 	    "  --tour               run the tour even with a terminal\n"
 	    "  --no-tour            boot, print the status and exit (no shell, no tour)\n"
+	    "  --service-option KEY=VALUE\n"
+	    "                       add KEY = VALUE to every service of the default description\n"
+	    "                       (e.g. backoff_cap=200ms; repeatable; docs/reincarnation.md)\n"
 	    "  --nodes N            N nodes (1..16), each in a network namespace on a bridge\n"
 	    "                       of this host, the services spread over them (root)\n"
 	    "  --qemu               boot in QEMU VMs from the netboot image instead (see\n"
@@ -76,6 +79,7 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 		O_TIMEOUT,
 		O_TOUR,
 		O_NOTOUR,
+		O_SVCOPT,
 		O_NODES
 	};
 	static const struct option longs[] = {
@@ -87,6 +91,7 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"tour", no_argument, NULL, O_TOUR},
 	    {"no-tour", no_argument, NULL, O_NOTOUR},
+	    {"service-option", required_argument, NULL, O_SVCOPT},
 	    {"nodes", required_argument, NULL, O_NODES},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -153,6 +158,20 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 		case O_NOTOUR:
 			o->tour = 0;
 			break;
+		case O_SVCOPT: {
+			const char *eq = strchr(optarg, '=');
+			size_t len = strlen(o->service_extra);
+			if (!eq || eq == optarg || strchr(optarg, '\n') ||
+			    len + strlen(optarg) + 4 >= sizeof o->service_extra) {
+				fprintf(stderr,
+				        "plexus up: bad --service-option '%s': want KEY=VALUE\n",
+				        optarg);
+				return EX_USAGE;
+			}
+			snprintf(o->service_extra + len, sizeof o->service_extra - len,
+			         "%.*s = %s\n", (int)(eq - optarg), optarg, eq + 1);
+			break;
+		}
 		case 'q':
 			o->quiet = true;
 			break;

@@ -66,6 +66,7 @@ typedef struct up_opts {
 	int tour;       /* -1: when stdin is not a terminal; 0 no; 1 yes */
 	int nodes;      /* 0: one node on this host; N: N nodes in network namespaces */
 	bool quiet;
+	char service_extra[1024]; /* --service-option lines ("key = value\n") for every service */
 } up_opts;
 
 /* Writes the default state directory into buf: $PLEXUS_STATE_DIR, else /run/plexus for root,
@@ -109,7 +110,8 @@ int64_t up_mono_ms(void);
  * RAM disk), log, tty, vdisk over image, pfs; unless first, also mfs-root, mfs-data and vfs.
  * Returns 0 or -errno; err says what failed. */
 int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
-                     const char *subnet, int nodes, bool first, char *err, size_t size);
+                     const char *subnet, int nodes, bool first, const char *extra, char *err,
+                     size_t size);
 
 /* A service as RS's svc/<label> record describes it. */
 typedef struct up_svc {

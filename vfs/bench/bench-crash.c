@@ -413,7 +413,12 @@ static int s_boot(s_bench *b)
 	if (n < 0)
 		return -errno;
 	b->exe[n] = '\0';
-	if (s_sh("'%s' up --state-dir '%s' --port auto --no-tour --quiet > '%s/up.log' 2>&1",
+	/* RS's backoff resets after a run as long as its cap: a short cap, so that a kill every
+	 * second or two is met by an immediate restart each time, not a growing wait */
+	if (s_sh("'%s' up --state-dir '%s' --port auto --no-tour --quiet "
+	         "--service-option backoff=50ms --service-option backoff_cap=200ms "
+	         "--service-option max_restarts=0 > '%s/up.log' "
+	         "2>&1",
 	         b->exe, b->state, b->dir) != 0) {
 		fprintf(stderr, "bench crash: plexus up failed (see %s/up.log)\n", b->dir);
 		return -EIO;
