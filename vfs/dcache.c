@@ -2,8 +2,8 @@
  * dcache.c — the name cache: (directory vnode, name) -> vnode, so a path VFS resolved before
  * costs no FS_LOOKUP (MINIX's VFS asks the file server each time; Linux keeps dentries).
  *
- * Entry points: vfs_dcache_find, vfs_dcache_check, vfs_dcache_gen, vfs_dcache_add, vfs_dcache_drop,
- * vfs_dcache_forget, vfs_dcache_fini.
+ * Entry points: vfs_dcache_find, vfs_dcache_check, vfs_dcache_check_fs, vfs_dcache_gen,
+ * vfs_dcache_add, vfs_dcache_drop, vfs_dcache_forget, vfs_dcache_fini.
  *
  * Every change of a name goes through this VFS (one VFS serves the namespace), so the cache
  * stays true as long as the calls that remove or move a name drop its entry (unlink, rmdir,
@@ -91,13 +91,58 @@ static bool s_server_changed(vfs *v, vfs_mount *m)
 	return known;
 }
 
+/* Names to the restarted server every inode VFS still holds on m (FS_STAT), so that it keeps
+ * those it found unlinked (open files whose names are gone) and frees the rest. */
+static void s_name_held(vfs *v, vfs_mount *m)
+{
+	size_t n = 0, cap = 64;
+	uint64_t *inos = malloc(cap * sizeof *inos);
+	pthread_mutex_lock(&v->lock);
+	for (size_t b = 0; inos && b < v->nbuckets; b++)
+		for (vfs_vnode *vn = v->vnodes[b]; vn && inos; vn = vn->hash_next) {
+			if (vn->mount != m || vn->refs <= 0)
+				continue;
+			if (n == cap) {
+				uint64_t *more = realloc(inos, (cap *= 2) * sizeof *inos);
+				if (!more)
+					break;
+				inos = more;
+			}
+			inos[n++] = vn->ino;
+		}
+	pthread_mutex_unlock(&v->lock);
+	for (size_t i = 0; i < n; i++) {
+		plx_fs_attr a;
+		(void)plx_fs_stat(m->client, inos[i], &a);
+	}
+	free(inos);
+}
+
 void vfs_dcache_check(vfs *v, vfs_mount *m)
 {
 	pthread_mutex_lock(&v->lock);
 	bool changed = s_server_changed(v, m);
 	pthread_mutex_unlock(&v->lock);
-	if (changed)
+	if (changed) {
 		vfs_vnode_evict(v, m);
+		s_name_held(v, m);
+	}
+}
+
+void vfs_dcache_check_fs(vfs *v, const char *fs)
+{
+	vfs_vnode *root = NULL;
+	pthread_mutex_lock(&v->lock);
+	for (int i = 0; i < VFS_MOUNT_MAX && !root; i++)
+		if (v->mounts[i] && v->mounts[i]->root && strcmp(v->mounts[i]->fs, fs) == 0) {
+			root = v->mounts[i]->root;
+			vfs_vnode_hold_locked(v, root); /* keeps the mount while it is checked */
+		}
+	pthread_mutex_unlock(&v->lock);
+	if (root) {
+		vfs_dcache_check(v, root->mount);
+		vfs_vnode_put(v, root);
+	}
 }
 
 vfs_vnode *vfs_dcache_find(vfs *v, vfs_vnode *dir, const char *name)

@@ -24,6 +24,10 @@ int do_sync(vfs_req *req)
 		if (v->mounts[i] && v->mounts[i]->root)
 			memcpy(labels[n++], v->mounts[i]->fs, PLX_LABEL_MAX);
 	pthread_mutex_unlock(&v->lock);
+	/* A restarted file server learns first which inodes VFS still holds: FS_SYNC frees the
+	 * unlinked ones nobody named (dcache.c, docs/mfs.md). */
+	for (int i = 0; i < n; i++)
+		vfs_dcache_check_fs(v, labels[i]);
 	int rc = 0;
 	for (int i = 0; i < n; i++) {
 		plx_fs *fs = plx_fs_new(v->ep, labels[i], v->fs_timeout_ms);

@@ -319,6 +319,8 @@ void vfs_vnode_hold_locked(vfs *v, vfs_vnode *vn);
 /* Forgets m's cached names and unused vnodes when its file server restarted since they were
  * cached (a restarted MFS may have gone back to its last commit). vfs->lock not held. */
 void vfs_dcache_check(vfs *v, struct vfs_mount *m);
+/* The same for the mount of file server fs, if there is one. */
+void vfs_dcache_check_fs(vfs *v, const char *fs);
 /* The vnode name names in dir (one reference), or NULL when the cache does not know. */
 vfs_vnode *vfs_dcache_find(vfs *v, vfs_vnode *dir, const char *name);
 /* The generation to pass to vfs_dcache_add, read before the FS_LOOKUP. */

@@ -98,6 +98,8 @@ mfs_inode *inode_get(mfs *fs, uint64_t ino, int *rc)
 		*rc = -EINVAL;
 		return NULL;
 	}
+	if (fs->norphans)
+		super_orphans_claim(fs, ino);
 	mfs_inode *ip = s_find(fs, (uint32_t)ino);
 	if (!ip) {
 		mfs_dinode d;

@@ -146,8 +146,12 @@ typedef struct mfs_journal {
 typedef struct mfs {
 	plx_server *srv;
 	struct plx_service *svc; /* for the mount saved in DS (super.c) */
-	bool adopted;     /* remounted after a restart: VFS's references from before are unknown */
-	bool restoring;   /* that remount is under way: unlinked inodes may still be held */
+	bool adopted;   /* remounted after a restart: VFS's references from before are unknown */
+	bool restoring; /* that remount is under way: unlinked inodes may still be held */
+	uint32_t
+	    *orphans; /* found at that remount: freed at orphans_due_ms unless VFS names them */
+	size_t norphans;
+	int64_t orphans_due_ms;
 	plx_name mounter; /* who sent FS_READSUPER (a restart keeps its predecessor's, from DS) */
 	mfs_dev dev;
 	mfs_cache cache;
@@ -280,6 +284,13 @@ int mfs_new_driver(plx_call *call);
  * (saved in DS at FS_READSUPER, dropped at FS_UNMOUNT). Returns 0 (also when nothing was
  * mounted) or the mount's error. A fresh start forgets a saved mount. super.c. */
 int super_restore(mfs *fs, bool restarted);
+/* A request named ino: if the restart found it unlinked, VFS still holds it. super.c. */
+void super_orphans_claim(mfs *fs, uint64_t ino);
+/* Frees the inodes a restart found unlinked and nobody named since (the predecessor's VFS
+ * references were given back before it crashed). super.c. */
+void super_orphans_reap(mfs *fs);
+#define MFS_ORPHAN_GRACE_MS 5000
+
 /* Writes the superblock into the cache with the clean flag set or cleared. super.c. */
 int super_write(mfs *fs, bool clean);
 /* Sets out->r.statvfs from the counters. misc.c. */
@@ -298,5 +309,7 @@ mfs_do_fn do_readsuper, do_unmount, do_lookup, do_putnode, do_create, do_mkdir, 
 void mfs_tick(mfs *fs);
 /* Before each request (misc.c): commits a transaction when the journal says it is due. */
 void mfs_boundary(mfs *fs);
+/* Frees, once their grace is over, the inodes a restart found unlinked and nobody named. */
+void mfs_orphans_tick(mfs *fs);
 
 #endif

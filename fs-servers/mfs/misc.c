@@ -2,8 +2,8 @@
  * misc.c — writing back and figures: FS_SYNC, FS_FSYNC, FS_FLUSH, FS_STATVFS, the periodic
  * write-back, and the helpers every handler uses.
  *
- * Entry points: do_sync, do_fsync, do_flush, do_statvfs, mfs_tick, mfs_boundary, mfs_statvfs,
- * mfs_reply_attr, mfs_check, mfs_now_ms.
+ * Entry points: do_sync, do_fsync, do_flush, do_statvfs, mfs_tick, mfs_boundary, mfs_orphans_tick,
+ * mfs_statvfs, mfs_reply_attr, mfs_check, mfs_now_ms.
  *
  * FS_FSYNC commits everything changed, not only the file's (as MINIX writes every dirty
  * block): one journal transaction (journal.c) holds the file's data, its inode, the directory
@@ -61,6 +61,10 @@ int do_sync(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply
 {
 	(void)msg, (void)body, (void)out;
 	int rc = mfs_check(fs, false);
+	if (rc == 0 && !fs->read_only) { /* VFS named what it holds before it asked (vfs.md) */
+		fs->orphans_due_ms = 0;
+		super_orphans_reap(fs);
+	}
 	return rc < 0 ? rc : s_sync(fs);
 }
 
@@ -99,6 +103,7 @@ int do_statvfs(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 
 void mfs_tick(mfs *fs)
 {
+	mfs_orphans_tick(fs);
 	if (!fs->mounted || fs->read_only || mfs_now_ms() - fs->last_sync_ms < fs->sync_ms)
 		return;
 	journal_commit(fs);
@@ -106,6 +111,13 @@ void mfs_tick(mfs *fs)
 
 void mfs_boundary(mfs *fs)
 {
+	mfs_orphans_tick(fs);
 	if (fs->mounted && journal_due(fs))
 		journal_commit(fs);
+}
+
+void mfs_orphans_tick(mfs *fs)
+{
+	if (fs->mounted && !fs->read_only)
+		super_orphans_reap(fs);
 }

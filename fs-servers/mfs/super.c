@@ -113,12 +113,48 @@ static int s_orphans(mfs *fs)
 		}
 		cache_put(&fs->cache, b, false);
 	}
+	if (fs->restoring && rc == 0) { /* VFS may still hold some: freed later unless named */
+		free(fs->orphans);
+		fs->orphans = found;
+		fs->norphans = n;
+		fs->orphans_due_ms = mfs_now_ms() + MFS_ORPHAN_GRACE_MS;
+		return (int)n;
+	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		mfs_inode *ip = inode_get(fs, found[i], &rc);
 		inode_put(fs, ip); /* held by nobody, no links: freed */
 	}
 	free(found);
 	return rc < 0 ? rc : (int)n;
+}
+
+void super_orphans_claim(mfs *fs, uint64_t ino)
+{
+	for (size_t i = 0; i < fs->norphans; i++)
+		if (fs->orphans[i] == ino)
+			fs->orphans[i] = 0; /* VFS still uses it: freed at its FS_PUTNODE */
+}
+
+void super_orphans_reap(mfs *fs)
+{
+	if (!fs->norphans || mfs_now_ms() < fs->orphans_due_ms)
+		return;
+	int freed = 0, rc = 0;
+	uint32_t *list = fs->orphans;
+	size_t n = fs->norphans;
+	fs->orphans = NULL;
+	fs->norphans = 0;
+	for (size_t i = 0; i < n; i++) {
+		mfs_inode *ip = list[i] ? inode_get(fs, list[i], &rc) : NULL;
+		if (ip && ip->d.nlinks == 0 && ip->refs == 0)
+			freed++;
+		inode_put(fs, ip); /* no links, nobody named it: freed */
+	}
+	free(list);
+	if (freed)
+		fprintf(stderr,
+		        "plexus-mfs: freed %d inodes left unlinked by the crashed instance\n",
+		        freed);
 }
 
 /* The mount after the device is open: cache, counts, root, clean flag. */
@@ -146,7 +182,7 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 		        fs->dev.minor);
 		rc = -EINVAL;
 	}
-	if (rc == 0 && !fs->read_only && !(fs->sb.flags & MFS_FLAG_CLEAN) && !fs->restoring) {
+	if (rc == 0 && !fs->read_only && !(fs->sb.flags & MFS_FLAG_CLEAN)) {
 		int freed = s_orphans(fs);
 		if (freed > 0)
 			fprintf(stderr,
@@ -253,6 +289,8 @@ int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 	}
 	if (inode_busy(fs))
 		return -EBUSY;
+	fs->orphans_due_ms = 0; /* nobody holds anything now */
+	super_orphans_reap(fs);
 	rc = super_write(fs, true);
 	if (rc == 0)
 		rc = journal_commit(fs);
