@@ -25,22 +25,6 @@
 #include "minixvm.h"
 #include "uptest.h"
 
-static int s_setup(void **state)
-{
-	uptest *t = calloc(1, sizeof *t);
-	uptest_new(t);
-	*state = t;
-	return 0;
-}
-
-static int s_teardown(void **state)
-{
-	uptest *t = *state;
-	uptest_destroy(t);
-	free(t);
-	return 0;
-}
-
 #define S_UP "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --no-tour"
 
 /* Where needle starts in t's last output, or -1. */
@@ -142,8 +126,10 @@ static void test_node_sigterm_stops_in_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_down_keeps_unsynced_files, s_setup, s_teardown),
-	    cmocka_unit_test_setup_teardown(test_node_sigterm_stops_in_order, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_down_keeps_unsynced_files, uptest_setup,
+	                                    uptest_teardown),
+	    cmocka_unit_test_setup_teardown(test_node_sigterm_stops_in_order, uptest_setup,
+	                                    uptest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,22 +15,6 @@
 
 #include "uptest.h"
 
-static int s_setup(void **state)
-{
-	uptest *t = calloc(1, sizeof *t);
-	uptest_new(t);
-	*state = t;
-	return 0;
-}
-
-static int s_teardown(void **state)
-{
-	uptest *t = *state;
-	uptest_destroy(t);
-	free(t);
-	return 0;
-}
-
 /* Reads "key value" of the state file into value; false when absent. */
 static bool s_state_value(const uptest *t, const char *key, char *value, size_t size, int nth)
 {
@@ -101,7 +85,7 @@ static void test_three_nodes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_three_nodes, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_three_nodes, uptest_setup, uptest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,22 +47,13 @@ static int64_t s_now_ms(void)
 
 static int s_setup(void **state)
 {
-	uptest *t = calloc(1, sizeof *t);
-	uptest_new(t);
-	*state = t;
+	uptest_setup(state);
+	uptest *t = *state;
 	assert_int_equal(
 	    uptest_sh(t, "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --no-tour"), 0);
 	assert_int_equal(
 	    uptest_sh(t, "mkdir \"$T/mnt\" && \"$PLEXUS\" mount --state-dir \"$STATE\" \"$T/mnt\""),
 	    0);
-	return 0;
-}
-
-static int s_teardown(void **state)
-{
-	uptest *t = *state;
-	uptest_destroy(t);
-	free(t);
 	return 0;
 }
 
@@ -350,9 +341,10 @@ static void test_synced_survives_mfs_kill(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_writer_outlives_vfs, s_setup, s_teardown),
-	    cmocka_unit_test_setup_teardown(test_every_pair_of_restarts, s_setup, s_teardown),
-	    cmocka_unit_test_setup_teardown(test_synced_survives_mfs_kill, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_outlives_vfs, s_setup, uptest_teardown),
+	    cmocka_unit_test_setup_teardown(test_every_pair_of_restarts, s_setup, uptest_teardown),
+	    cmocka_unit_test_setup_teardown(test_synced_survives_mfs_kill, s_setup,
+	                                    uptest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,22 +24,6 @@
 
 #define MAX_PIDS 64
 
-static int s_setup(void **state)
-{
-	uptest *t = calloc(1, sizeof *t);
-	uptest_new(t);
-	*state = t;
-	return 0;
-}
-
-static int s_teardown(void **state)
-{
-	uptest *t = *state;
-	uptest_destroy(t);
-	free(t);
-	return 0;
-}
-
 /* Adds to pids (n so far, at most MAX_PIDS) every process whose parent is in pids[0..n). */
 static int s_add_children(pid_t *pids, int n)
 {
@@ -178,8 +162,10 @@ static void test_failed_service_is_named(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_up_tour_sh_mount_down, s_setup, s_teardown),
-	    cmocka_unit_test_setup_teardown(test_failed_service_is_named, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_up_tour_sh_mount_down, uptest_setup,
+	                                    uptest_teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_service_is_named, uptest_setup,
+	                                    uptest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,3 +233,19 @@ bool uptest_mounted(const char *path)
 		fclose(f);
 	return found;
 }
+
+int uptest_setup(void **state)
+{
+	uptest *t = calloc(1, sizeof *t);
+	uptest_new(t);
+	*state = t;
+	return 0;
+}
+
+int uptest_teardown(void **state)
+{
+	uptest *t = *state;
+	uptest_destroy(t);
+	free(t);
+	return 0;
+}

@@ -3,8 +3,8 @@
  * state directory, the plexus command run through the shell with its output kept, and the
  * checks that nothing is left behind.
  *
- * Entry points: uptest_new, uptest_destroy, uptest_sh, uptest_output, uptest_pids,
- * uptest_pid_gone, uptest_mounted.
+ * Entry points: uptest_new, uptest_destroy, uptest_setup, uptest_teardown, uptest_sh,
+ * uptest_output, uptest_pids, uptest_pid_gone, uptest_mounted.
  */
 #ifndef PLEXUS_UPTEST_H
 #define PLEXUS_UPTEST_H
@@ -28,6 +28,9 @@ void uptest_new(uptest *t);
 /* Runs `plexus down` on the state, unmounts anything under dir, removes dir. Accepts a
  * zeroed t. */
 void uptest_destroy(uptest *t);
+/* cmocka fixtures: *state a new uptest (uptest_new), then uptest_destroy and free. */
+int uptest_setup(void **state);
+int uptest_teardown(void **state);
 /* Runs the shell command (printf format; "$PLEXUS" is the plexus binary, "$STATE" the state
  * directory, "$T" the temporary directory) with its output in t->out and t->text. Returns its
  * exit status (128 + signal when killed). */
