@@ -416,7 +416,7 @@ static const bad_case s_bad[] = {
     {NODE_A "[service s]\nrestarts = always\n",
      "c.ini:5: unknown key \"restarts\" in [service s]: expected program, args, env, node, "
      "standby, restart, heartbeat, depends, backoff, backoff_cap, max_restarts, "
-     "init_timeout or stop_grace"},
+     "init_timeout, init_retries or stop_grace"},
     {NODE_A "[service s]\ndepends = a/b\n",
      "c.ini:5: depends \"a/b\": expected service labels (letters, digits, '_', '-', '.')"},
 };

@@ -685,7 +685,7 @@ static void test_vfs_restart_descriptors(void **state)
 	for (int round = 0; round < 2; round++) {
 		fscluster_restart(f, FSCLUSTER_VFS);
 		if (round == 0) { /* replaced while nobody looked, as editors do: written aside
-		                   * and renamed over it, another inode at that name */
+			           * and renamed over it, another inode at that name */
 			s_put(other, "/replaced.tmp", "new");
 			assert_int_equal(plexus_rename(other, "/replaced.tmp", "/replaced"), 0);
 		}
