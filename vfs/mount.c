@@ -199,16 +199,35 @@ static void s_finish_unmount(vfs *v, vfs_mount *m)
 	s_mount_free(m);
 }
 
-void vfs_mounts_clear(vfs *v)
+/* A mount on which no other is mounted (vfs->lock held), so the deepest goes first; NULL
+ * when the table is empty. */
+static vfs_mount *s_deepest(vfs *v)
 {
 	for (int i = VFS_MOUNT_MAX - 1; i >= 0; i--) {
-		pthread_mutex_lock(&v->lock);
 		vfs_mount *m = v->mounts[i];
+		bool below = false;
+		for (int k = 0; m && k < VFS_MOUNT_MAX && !below; k++)
+			below = v->mounts[k] && v->mounts[k]->covered &&
+			        v->mounts[k]->covered->mount == m;
+		if (m && !below)
+			return m;
+	}
+	return NULL;
+}
+
+void vfs_mounts_clear(vfs *v)
+{
+	for (;;) {
+		pthread_mutex_lock(&v->lock);
+		vfs_mount *m = s_deepest(v);
 		if (m)
 			s_detach(v, m);
 		pthread_mutex_unlock(&v->lock);
-		if (m)
-			s_finish_unmount(v, m);
+		if (!m)
+			return;
+		fprintf(stderr, "plexus-vfs: unmounting %s from %s\n", m->fs,
+		        m->target[0] ? m->target : "/");
+		s_finish_unmount(v, m);
 	}
 }
 
