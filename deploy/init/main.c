@@ -13,7 +13,9 @@
  *   up        plexus.role=up instead of network, etcd and node: `plexus up` runs the whole
  *             single-node system inside this node (the console shell is then `plexus sh`)
  *   ready     banner; the console shell runs (and is restarted when it exits)
- * SIGTERM reboots, SIGUSR1/SIGUSR2 power off (busybox's reboot and poweroff send these).
+ * SIGTERM reboots, SIGUSR1/SIGUSR2 power off (busybox's reboot and poweroff send these); either
+ * first stops Plexus in dependency order (plexus-node's SIGTERM, or `plexus down`), then
+ * everything else.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -38,12 +40,13 @@
 
 #include <plexus/bootargs.h>
 
-#define LEASE_FILE "/run/plexus/lease"
-#define LOG_DIR    "/var/log/plexus"
-#define PLEXUS_CLI "/usr/bin/plexus"
-#define UP_STATE   "/run/plexus/up"
-#define UP_ETCD    "http://127.0.0.1:2379"
-#define UP_DISK    "/dev/vda"
+#define LEASE_FILE   "/run/plexus/lease"
+#define LOG_DIR      "/var/log/plexus"
+#define PLEXUS_CLI   "/usr/bin/plexus"
+#define UP_STATE     "/run/plexus/up"
+#define NODE_STOP_MS 4000 /* plexus-node's grace (2 s) for its ordered stop, and a margin */
+#define UP_ETCD      "http://127.0.0.1:2379"
+#define UP_DISK      "/dev/vda"
 
 typedef struct s_child {
 	const char *what;
@@ -476,10 +479,30 @@ static int s_run_up(void)
 	return st;
 }
 
+/* Stops Plexus in its own order before everything else gets SIGTERM: `plexus down` when this
+ * node runs `plexus up` (its services through RS, dependents first), else SIGTERM to
+ * plexus-node, which stops its services in the order RS gave it (VFS, file servers writing
+ * back and marking their images clean, then drivers) within its grace. */
+static void s_stop_plexus(void)
+{
+	if (s_up) {
+		char *argv[] = {PLEXUS_CLI, "down", "--state-dir", UP_STATE, NULL};
+		s_run(argv);
+		return;
+	}
+	if (s_nodek.pid <= 0 || kill(s_nodek.pid, SIGTERM) < 0)
+		return;
+	int64_t deadline = s_now_ms() + NODE_STOP_MS;
+	while (s_now_ms() < deadline && waitpid(s_nodek.pid, NULL, WNOHANG) == 0)
+		usleep(20000);
+	s_nodek.pid = 0;
+}
+
 static void s_shutdown(int how)
 {
 	printf("plexus-boot: shutdown: %s\n", how == RB_POWER_OFF ? "power off" : "reboot");
 	fflush(stdout);
+	s_stop_plexus();
 	kill(-1, SIGTERM);
 	int64_t deadline = s_now_ms() + 2000;
 	while (s_now_ms() < deadline && waitpid(-1, NULL, WNOHANG) >= 0)
