@@ -89,6 +89,13 @@ typedef struct s_bench {
 	bench_samples *recovery, *baseline;
 } s_bench;
 
+static volatile sig_atomic_t s_interrupted; /* SIGINT/SIGTERM: finish the round, clean up */
+
+static void s_on_signal(int sig)
+{
+	s_interrupted = sig;
+}
+
 static int64_t s_now_ms(void)
 {
 	return (int64_t)(bench_now_ns() / 1000000);
@@ -649,6 +656,9 @@ int plx_bench_crash(int argc, char **argv)
 		return code;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = s_on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	b->recovery = bench_samples_new((size_t)b->o.iterations);
 	b->baseline = bench_samples_new(64);
 	int rc = s_boot(b);
@@ -661,7 +671,7 @@ int plx_bench_crash(int argc, char **argv)
 		if (!b->o.json)
 			fprintf(stderr, "bench crash: seed %u, %d writers, state %s\n", b->o.seed,
 			        b->o.writers, b->state);
-		for (; rounds < b->o.iterations; rounds++)
+		for (; rounds < b->o.iterations && !s_interrupted; rounds++)
 			s_round(b, rounds, &seed);
 		for (int i = 0; i < b->o.writers; i++)
 			ops += b->w[i].ops;
@@ -674,5 +684,7 @@ int plx_bench_crash(int argc, char **argv)
 	bench_samples_destroy(&b->recovery);
 	bench_samples_destroy(&b->baseline);
 	free(b);
+	if (s_interrupted)
+		return 128 + s_interrupted; /* after plexus down and the directory's removal */
 	return rc < 0 ? EX_SOFTWARE : violations ? 1 : EX_OK;
 }
