@@ -237,6 +237,12 @@ static int s_call(const s_opts *o, plx_etcd *etcd, uint32_t type, const char *ve
 		ex = EX_NOINPUT;
 	} else if (rc < 0) {
 		fprintf(stderr, "plexus service %s %s: %s\n", verb, label, plx_strerror(rc));
+		if (rc == -EBUSY && strcmp(verb, "down") == 0)
+			fprintf(
+			    stderr,
+			    "plexus service down: a service that depends on %s still runs: stop "
+			    "it first (plexus service list; the description's depends = lines)\n",
+			    label);
 		if (reply)
 			s_print_result(verb, reply);
 		ex = EX_SOFTWARE;

@@ -108,6 +108,20 @@ int do_up(plx_call *call)
 	return svc ? s_up(plx_server_arg(call->server), svc, call) : status;
 }
 
+/* A running service that depends on svc (NULL when none): stopping svc under it would take
+ * its file system or device away first (a file server's last write-back needs its driver). */
+static const rs_svc *s_running_dependent(const rs *self, const rs_svc *svc)
+{
+	for (size_t i = 0; i < self->nsvcs; i++) {
+		const rs_svc *o = &self->svcs[i];
+		for (size_t k = 0; o != svc && k < o->desc->ndepends; k++)
+			if (strcmp(o->desc->depends[k], svc->desc->label) == 0 &&
+			    (s_running(o) || o->state == RS_STOPPING))
+				return o;
+	}
+	return NULL;
+}
+
 int do_down(plx_call *call)
 {
 	rs *self = plx_server_arg(call->server);
@@ -117,6 +131,12 @@ int do_down(plx_call *call)
 		return status;
 	if (svc->state == RS_STOPPING)
 		return -EALREADY;
+	const rs_svc *dep = s_running_dependent(self, svc);
+	if (dep) { /* dependency order: the dependents first (plexus down does so) */
+		fprintf(stderr, "plexus-rs: down %s refused: %s depends on it and runs\n",
+		        svc->desc->label, dep->desc->label);
+		return -EBUSY;
+	}
 	if (s_running(svc))
 		return s_stop(self, svc, call, false);
 	svc->state = RS_DOWN;

@@ -456,6 +456,14 @@ static void test_dependency_order_and_fresh_start(void **state)
 	assert_non_null(strstr(out, "beta "));
 	assert_non_null(strstr(out, " up "));
 	assert_non_null(strstr(out, "rs leader: rsA at "));
+	/* stopping goes the other way: alpha is refused while beta, which depends on it, runs */
+	assert_int_equal(s_cli(f, out, sizeof out, "down", "alpha", NULL), EX_SOFTWARE);
+	assert_true(s_rec(f, "alpha", &ra));
+	assert_string_equal(ra.state, "up");
+	assert_int_equal(s_cli(f, out, sizeof out, "down", "beta", NULL), EX_OK);
+	assert_int_equal(s_cli(f, out, sizeof out, "down", "alpha", NULL), EX_OK);
+	assert_true(s_rec(f, "alpha", &ra));
+	assert_string_equal(ra.state, "down");
 	f->passed = true;
 }
 
