@@ -15,7 +15,8 @@
  * again at the same number before any other call goes out, checks that the path still leads
  * to the same device and inode, and puts the position back. A descriptor that cannot be
  * opened again (a pipe end, a device, a file removed or replaced meanwhile) keeps its number
- * on a placeholder (so that no new open gets it) and fails with ESTALE until it is closed.
+ * on a stand-in descriptor ("/" opened read-only, so that no new open gets it) and fails with
+ * ESTALE until it is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -205,7 +206,7 @@ static int s_place(plexus *self, int nfd, int fd)
 	return rc < 0 ? (int)rc : 0;
 }
 
-/* A placeholder at fd: "/" opened read-only, so that the new instance hands the number to
+/* A stand-in at fd: "/" opened read-only, so that the new instance hands the number to
  * nobody else while the process still holds its stale descriptor. */
 static void s_hold(plexus *self, int fd)
 {

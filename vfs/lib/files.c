@@ -68,7 +68,7 @@ int plexus_close(plexus *self, int fd)
 	req.fd = fd;
 	uint64_t generation;
 	int64_t rc;
-	if (self && plexus__fd_bind(self, fd, &generation) == -ESTALE) /* its placeholder */
+	if (self && plexus__fd_bind(self, fd, &generation) == -ESTALE) /* its stand-in on "/" */
 		rc = plexus__call_raw(self, PLEXUS__VFS_TYPE__VFS_CLOSE, &req.base,
 		                      self->timeout_ms, NULL);
 	else
