@@ -596,6 +596,16 @@ static int s_blk_write(vfs_req *req, vfs_filp *filp, const void *buf, size_t siz
 	return 0;
 }
 
+/* fsync of a block special file, as Linux's: what the driver took is made stable
+ * (BDEV_FLUSH of the minor). */
+static int s_blk_fsync(vfs *v, vfs_filp *filp)
+{
+	s_blkdev *bo = filp->priv;
+	Plexus__BdevMinor m = PLEXUS__BDEV_MINOR__INIT;
+	m.minor = bo->minor;
+	return s_bdev_call(v, bo->drv, PLEXUS__BDEV_TYPE__BDEV_FLUSH, &m.base, NULL, 0, NULL);
+}
+
 const vfs_fileops vfs_blk_ops = {
     .name = "blk",
     .seekable = true,
@@ -603,4 +613,5 @@ const vfs_fileops vfs_blk_ops = {
     .release = s_blk_release,
     .read = s_blk_read,
     .write = s_blk_write,
+    .fsync = s_blk_fsync,
 };

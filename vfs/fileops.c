@@ -99,11 +99,25 @@ static int s_dir_write(vfs_req *req, vfs_filp *f, const void *buf, size_t size, 
 	return -EISDIR;
 }
 
+/* FS_FSYNC of the file; then a loss on its file system f has not reported is -EIO
+ * (errseq.c), so an fsync never answers 0 for changes a dead file server took with it. */
+static int s_fs_fsync(vfs *v, vfs_filp *f)
+{
+	vfs_vnode *vn = f->vnode;
+	uint64_t snap = vfs_errseq_begin(v, vn->mount->fs);
+	int rc = vfs_fs_errno(plx_fs_fsync(vn->mount->client, vn->ino));
+	if (rc == 0)
+		vfs_errseq_end(v, vn->mount->fs, snap);
+	int lost = vfs_errseq_check(v, f);
+	return rc < 0 ? rc : lost;
+}
+
 const vfs_fileops vfs_regular_ops = {
     .name = "regular",
     .seekable = true,
     .read = s_reg_read,
     .write = s_reg_write,
+    .fsync = s_fs_fsync,
 };
 
 const vfs_fileops vfs_dir_ops = {
@@ -111,6 +125,7 @@ const vfs_fileops vfs_dir_ops = {
     .seekable = true,
     .read = s_dir_read,
     .write = s_dir_write,
+    .fsync = s_fs_fsync,
 };
 
 int vfs_fileops_lookup(uint32_t mode, const vfs_fileops **ops)

@@ -54,6 +54,11 @@ typedef struct vfs_fileops {
 	 * the op remembers sel and tells select.c later that filp became ready (select.c's
 	 * interface). NULL: always ready (regular files and directories). */
 	int (*select)(vfs *v, vfs_filp *filp, int want, struct vfs_selector *sel);
+	/* fsync: the file's data and what reaches it on stable storage (a file system's file:
+	 * and a loss not yet reported by filp, errseq.c), or the device's cache flushed (a block
+	 * special file). 0 or a negative errno. NULL: -EINVAL, as Linux for pipes and character
+	 * devices. */
+	int (*fsync)(vfs *v, vfs_filp *filp);
 } vfs_fileops;
 
 extern const vfs_fileops vfs_regular_ops;

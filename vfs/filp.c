@@ -29,6 +29,7 @@ vfs_filp *vfs_filp_new(vfs *v, vfs_vnode *vn, int oflags, const vfs_fileops *ops
 	f->vnode = vn;
 	f->ops = ops;
 	vfs_vnode_hold(v, vn);
+	vfs_errseq_sample(v, f);
 	return f;
 }
 

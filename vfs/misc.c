@@ -1,7 +1,7 @@
 /*
- * misc.c — sync, fsync, truncate, working directories.
+ * misc.c — sync, syncfs, fsync, truncate, working directories.
  *
- * Entry points: do_sync, do_fsync, do_truncate, do_ftruncate, do_chdir, do_fchdir,
+ * Entry points: do_sync, do_syncfs, do_fsync, do_truncate, do_ftruncate, do_chdir, do_fchdir,
  * do_getcwd.
  */
 #include <errno.h>
@@ -10,13 +10,31 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileops.h"
 #include "vfs.h"
 
+/* FS_SYNC to file server label: 0, its error, or -EIO for changes an earlier generation
+ * acknowledged and took with it (errseq.c). */
+static int s_sync_fs(vfs *v, const char *label)
+{
+	plx_fs *fs = plx_fs_new(v->ep, label, v->fs_timeout_ms);
+	if (!fs)
+		return -ENOMEM;
+	plx_fs_observe(fs, vfs_errseq_observe, v);
+	uint64_t snap = vfs_errseq_begin(v, label);
+	int rc = vfs_fs_errno(plx_fs_sync(fs));
+	if (rc == 0)
+		rc = vfs_errseq_end(v, label, snap);
+	plx_fs_destroy(&fs);
+	return rc;
+}
+
+/* sync: every mounted file server, each asked even when one fails; the first failure is the
+ * answer. The table may change meanwhile, so the labels are taken first and fresh stubs used
+ * (an unmount writes everything back itself). */
 int do_sync(vfs_req *req)
 {
 	vfs *v = req->vfs;
-	/* Ask each mounted file server in turn; the table may change meanwhile, so take the
-	 * labels first and use fresh stubs. */
 	char labels[VFS_MOUNT_MAX][PLX_LABEL_MAX];
 	int n = 0;
 	pthread_mutex_lock(&v->lock);
@@ -30,28 +48,41 @@ int do_sync(vfs_req *req)
 		vfs_dcache_check_fs(v, labels[i]);
 	int rc = 0;
 	for (int i = 0; i < n; i++) {
-		plx_fs *fs = plx_fs_new(v->ep, labels[i], v->fs_timeout_ms);
-		int r = fs ? vfs_fs_errno(plx_fs_sync(fs)) : -ENOMEM;
+		int r = s_sync_fs(v, labels[i]);
 		if (r < 0 && rc == 0)
 			rc = r;
-		plx_fs_destroy(&fs);
 	}
 	return rc;
 }
 
+/* syncfs: the file system holding fd (an anonymous pipe's is PFS's, which has nothing to
+ * write); a loss on it fd has not reported is -EIO, as fsync. */
+int do_syncfs(vfs_req *req)
+{
+	const Plexus__VfsFd *m = (const Plexus__VfsFd *)req->body;
+	vfs_filp *f = vfs_fd_get(req->vfs, req->proc, m->fd);
+	if (!f)
+		return -EBADF;
+	vfs_mount *mnt = f->vnode->mount;
+	uint64_t snap = vfs_errseq_begin(req->vfs, mnt->fs);
+	int rc = vfs_fs_errno(plx_fs_sync(mnt->client));
+	if (rc == 0)
+		vfs_errseq_end(req->vfs, mnt->fs, snap);
+	int lost = vfs_errseq_check(req->vfs, f);
+	vfs_filp_put(req->vfs, f);
+	return rc < 0 ? rc : lost;
+}
+
+/* fsync and fdatasync (one call: the file servers write the file's data and metadata alike):
+ * the file's operations say what it means (fileops.h); -EINVAL for pipes, FIFOs and
+ * character devices, as Linux. */
 int do_fsync(vfs_req *req)
 {
 	const Plexus__VfsFd *m = (const Plexus__VfsFd *)req->body;
 	vfs_filp *f = vfs_fd_get(req->vfs, req->proc, m->fd);
 	if (!f)
 		return -EBADF;
-	vfs_vnode *vn = f->vnode;
-	vfs_attr a;
-	vfs_vnode_attr(vn, &a);
-	uint32_t type = a.mode & S_IFMT;
-	int rc = type == S_IFREG || type == S_IFDIR
-	             ? vfs_fs_errno(plx_fs_fsync(vn->mount->client, vn->ino))
-	             : -EINVAL;
+	int rc = f->ops && f->ops->fsync ? f->ops->fsync(req->vfs, f) : -EINVAL;
 	vfs_filp_put(req->vfs, f);
 	return rc;
 }

@@ -121,6 +121,7 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *d
 		free(m);
 		return -ENOMEM;
 	}
+	plx_fs_observe(m->client, vfs_errseq_observe, v);
 	char *canon = NULL;
 	int rc = 0;
 	if (target)

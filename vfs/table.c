@@ -78,6 +78,7 @@ static const s_entry s_entries[] = {
     E(VFS_EXEC, do_exec, NULL),
     E(VFS_PS, do_ps, NULL),
     E(VFS_MOUNTS, do_mounts, NULL),
+    E(VFS_SYNCFS, do_syncfs, FD),
 };
 #define S_N (sizeof s_entries / sizeof s_entries[0])
 

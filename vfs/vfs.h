@@ -17,6 +17,7 @@
  *   dcache.c    vfs_dcache_find, vfs_dcache_check, vfs_dcache_add, vfs_dcache_drop,
  *               vfs_dcache_forget
  *   request.c   VFS-side helpers around the FS family stubs (plexus/fsreq.h)
+ *   errseq.c    vfs_errseq_*: changes a dying file server lost, reported by fsync and sync
  *   open.c, read.c, link.c, stat.c, time.c, misc.c: the do_<call> handlers named after them
  *   device.c, dmap.c, pipe.c, select.c, recovery.c, gc.c, events.c: character and block
  *               special files, the device map, pipes and FIFOs, select, driver recovery (the
@@ -127,6 +128,11 @@ typedef struct vfs_mount {
 	vfs_vnode *covered; /* the directory it covers (one reference), NULL for "/" */
 	bool unmounting;    /* vfs->lock: an umount is under way; lookups into it fail -EBUSY */
 	uint64_t fs_gen;    /* vfs->lock: the file server generation the caches were filled from */
+	/* Changes acknowledged and maybe lost (errseq.c), all under vfs->lock: */
+	uint64_t dirty_gen; /* the file server generation that acknowledged unsynced changes */
+	uint64_t changes;   /* changes acknowledged so far */
+	uint32_t err_seq;   /* losses found so far (a generation died with unsynced changes) */
+	bool err_seen;      /* the last loss was reported by some fsync or syncfs */
 } vfs_mount;
 
 /* An open file description. vnode, ops, mode and path never change; flags and position under
@@ -141,6 +147,7 @@ typedef struct vfs_filp {
 	const struct vfs_fileops *ops; /* by the vnode's type (fileops.h) */
 	void *priv;                    /* the ops' per-open state (device, pipe end), or NULL */
 	char *path;                    /* as opened, for VFS_PS */
+	uint32_t err_seq;              /* vfs->lock: the mount's err_seq reported (errseq.c) */
 } vfs_filp;
 
 /* One descriptor slot. */
@@ -399,6 +406,24 @@ int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out);
 /* FS_STAT into vn's cached attributes. Returns 0 or a negative errno. */
 int vfs_fs_refresh(vfs_vnode *vn);
 
+/* ---- errseq.c ---- */
+
+/* The plx_fs_observer of every mounted file server's stubs (arg: the vfs): counts the changes
+ * each generation acknowledged, and a loss when another generation answers while some are not
+ * known to be synced. */
+void vfs_errseq_observe(void *arg, const plx_fs *fs, uint32_t type, int status,
+                        uint64_t generation);
+/* Sets f's error cursor from its mount (at open). */
+void vfs_errseq_sample(vfs *v, vfs_filp *f);
+/* Before an FS_SYNC / FS_FSYNC to file server label: the count of its changes so far. */
+uint64_t vfs_errseq_begin(vfs *v, const char *label);
+/* After that sync answered 0 on this thread (snap from vfs_errseq_begin): the changes counted
+ * by then are on the disk, unless another generation had acknowledged them: then a loss is
+ * counted and -EIO returned. Otherwise 0. */
+int vfs_errseq_end(vfs *v, const char *label, uint64_t snap);
+/* -EIO once for each loss on f's file system that f has not reported yet; else 0. */
+int vfs_errseq_check(vfs *v, vfs_filp *f);
+
 /* ---- mount.c ---- */
 
 /* Mounts file server fs (device driver:minor, "" for none) on target (NULL: as "/"). Returns
@@ -424,7 +449,7 @@ vfs_handler_fn do_open, do_close, do_mkdir, do_mknod, do_mkfifo;
 vfs_handler_fn do_read, do_write, do_pread, do_pwrite, do_lseek, do_getdents, do_ioctl;
 vfs_handler_fn do_stat, do_fstat, do_lstat;
 vfs_handler_fn do_rmdir, do_unlink, do_rename, do_link, do_symlink, do_readlink;
-vfs_handler_fn do_truncate, do_ftruncate, do_fsync, do_sync;
+vfs_handler_fn do_truncate, do_ftruncate, do_fsync, do_syncfs, do_sync;
 vfs_handler_fn do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask;
 vfs_handler_fn do_utimens, do_futimens;
 vfs_handler_fn do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts;

@@ -6,7 +6,7 @@
  * plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat, plx_fs_chmod,
  * plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink, plx_fs_rmdir,
  * plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush, plx_fs_statvfs,
- * plx_fs_new_driver.
+ * plx_fs_new_driver, plx_fs_observe.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,8 @@ struct plx_fs {
 	plx_ep *ep;
 	plx_name dst;
 	int timeout_ms;
+	plx_fs_observer *observe; /* may be NULL */
+	void *observe_arg;
 };
 
 plx_fs *plx_fs_new(plx_ep *ep, const char *label, int timeout_ms)
@@ -52,6 +54,12 @@ const char *plx_fs_label(const plx_fs *self)
 	return self->dst.label;
 }
 
+void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg)
+{
+	self->observe = fn;
+	self->observe_arg = arg;
+}
+
 /* Sends one request. Returns the reply's status (or the transport's error); when it is not
  * negative and r is not NULL, *r gets the unpacked FsReply (-EBADMSG if it does not parse) and
  * *reply_p, when not NULL, the message (for its data frame). */
@@ -64,6 +72,8 @@ static int s_call(plx_fs *self, uint32_t type, const ProtobufCMessage *body, con
 	    .dst = self->dst, .type = type, .body = body, .data = data, .data_size = size};
 	plx_msg *msg = NULL;
 	int rc = plx_sendrec(self->ep, &req, &msg, self->timeout_ms);
+	if (msg && self->observe)
+		self->observe(self->observe_arg, self, type, msg->status, msg->source.generation);
 	if (rc >= 0 && r) {
 		*r = (Plexus__FsReply *)plx_msg_unpack(msg, &plexus__fs_reply__descriptor);
 		if (!*r)

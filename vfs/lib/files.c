@@ -10,6 +10,9 @@
  * Reads and writes larger than the handle's chunk go as several requests of one chunk each.
  * A write goes on until every chunk is written or one is short; a read goes on past its first
  * chunk only on a regular file or a block device (a pipe or a tty answers what it has).
+ *
+ * The sync calls wait without the handle's timeout: writing a file system back may take long
+ * (a disk driver restarting), and VFS bounds each file server request itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -201,7 +204,7 @@ int plexus_fsync(plexus *self, int fd)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_FSYNC, &req, self->timeout_ms));
+	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_FSYNC, &req, PLEXUS__WAIT));
 }
 
 int plexus_fdatasync(plexus *self, int fd)
@@ -211,20 +214,15 @@ int plexus_fdatasync(plexus *self, int fd)
 
 int plexus_syncfs(plexus *self, int fd)
 {
-	int rc = plexus_fsync(self, fd); /* FS_FSYNC commits every change of that file system */
-	if (rc < 0 && errno == EINVAL) { /* a pipe or a device: every file system then */
-		struct stat st;
-		if (plexus_fstat(self, fd, &st) == 0)
-			return plexus_sync(self);
-		return -1;
-	}
-	return rc;
+	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
+	req.fd = fd;
+	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_SYNCFS, &req, PLEXUS__WAIT));
 }
 
 int plexus_sync(plexus *self)
 {
 	return s_result(
-	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_SYNC, NULL, NULL, 0, self->timeout_ms, NULL));
+	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_SYNC, NULL, NULL, 0, PLEXUS__WAIT, NULL));
 }
 
 int plexus_truncate(plexus *self, const char *path, off_t length)

@@ -82,8 +82,13 @@ off_t plexus_lseek(plexus *self, int fd, off_t offset, int whence);
 /* fsync, fdatasync: when they return 0, the file's data and everything needed to reach it
  * after a crash (its inode, the directory entries on its path, the bitmaps) and every change
  * made before on that file system are on stable storage (docs/mfs.md "Guarantees"; MFS
- * commits the whole file system, so fdatasync is fsync). On a directory too; on a pipe or a
- * device: EINVAL. syncfs: the same for the file system fd is on. sync: every file system. */
+ * commits the whole file system, so fdatasync is fsync). On a directory too; a block special
+ * file's flushes its driver; on a pipe, a FIFO or a character device: EINVAL. EIO when the
+ * file server or its disk failed, or when a file server that had acknowledged changes on this
+ * file system died before they were written (reported once per open file, as Linux reports
+ * write-back errors). syncfs: the same for the file system fd is on (0 for a pipe). sync:
+ * every file system, each asked even when one fails. The sync calls wait without the
+ * handle's timeout. */
 int plexus_fsync(plexus *self, int fd);
 int plexus_fdatasync(plexus *self, int fd);
 int plexus_syncfs(plexus *self, int fd);

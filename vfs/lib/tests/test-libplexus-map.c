@@ -178,6 +178,11 @@ static int s_answer(peer *p, plx_call *call)
 	case PLEXUS__VFS_TYPE__VFS_EXIT:
 		p->exited = true;
 		return 0;
+	case PLEXUS__VFS_TYPE__VFS_FSYNC:
+	case PLEXUS__VFS_TYPE__VFS_SYNCFS:
+		if (p->fd->fd == 77) /* a slow disk */
+			usleep(600 * 1000);
+		return 0;
 	case PLEXUS__VFS_TYPE__VFS_OPEN:
 		if (strcmp(p->path->path, "/slow") == 0)
 			usleep(600 * 1000);
@@ -263,7 +268,7 @@ static const plx_handler s_table[] = {
     S_ENTRY(VFS_PIPE),     S_ENTRY(VFS_MKFIFO),    S_ENTRY(VFS_SELECT),   S_ENTRY(VFS_IOCTL),
     S_ENTRY(VFS_DUP),      S_ENTRY(VFS_DUP2),      S_ENTRY(VFS_FCNTL),    S_ENTRY(VFS_CHDIR),
     S_ENTRY(VFS_FCHDIR),   S_ENTRY(VFS_GETCWD),    S_ENTRY(VFS_UMASK),    S_ENTRY(VFS_EXEC),
-    S_ENTRY(VFS_PS),       S_ENTRY(VFS_MOUNTS),
+    S_ENTRY(VFS_PS),       S_ENTRY(VFS_MOUNTS),    S_ENTRY(VFS_SYNCFS),
 };
 
 static void s_ready(peer *p, int state)
@@ -529,6 +534,15 @@ static void test_fd_arguments(void **state)
 	assert_int_equal(s_peer.fd->arg, O_NONBLOCK);
 	assert_int_equal(plexus_ftruncate(px, 3, 99), 0);
 	assert_int_equal(s_peer.fd->offset, 99);
+	assert_int_equal(plexus_fsync(px, 6), 0);
+	assert_int_equal(s_peer.type, PLEXUS__VFS_TYPE__VFS_FSYNC);
+	assert_int_equal(s_peer.fd->fd, 6);
+	assert_int_equal(plexus_fdatasync(px, 7), 0);
+	assert_int_equal(s_peer.type, PLEXUS__VFS_TYPE__VFS_FSYNC);
+	assert_int_equal(s_peer.fd->fd, 7);
+	assert_int_equal(plexus_syncfs(px, 8), 0);
+	assert_int_equal(s_peer.type, PLEXUS__VFS_TYPE__VFS_SYNCFS);
+	assert_int_equal(s_peer.fd->fd, 8);
 	int fds[2];
 	assert_int_equal(plexus_pipe2(px, fds, O_CLOEXEC), 0);
 	assert_int_equal(fds[0], 4);
@@ -643,6 +657,8 @@ static void test_transport_errors(void **state)
 	(void)state;
 	plexus *px = s_connect(200);
 	assert_int_equal(plexus_open(px, "/slow", O_RDONLY), 3); /* may wait: no timeout */
+	assert_int_equal(plexus_fsync(px, 77), 0);               /* the sync calls too */
+	assert_int_equal(plexus_syncfs(px, 77), 0);
 	assert_int_equal(plexus_stat(px, "/f", NULL), -1);
 	assert_int_equal(errno, EFAULT);
 	/* a call that must not wait gives up after the handle's 200 ms */

@@ -8,6 +8,9 @@
  * processes (descriptors, working directories, umasks of their own, both in plexus_ps); a
  * client process killed with SIGKILL that VFS forgets once its lease ends; a handle VFS forgot
  * (its record gone) that comes back by itself; calls failing with EHOSTDOWN once VFS is gone.
+ * Durability: fsync, fdatasync, syncfs and sync on every kind of file; what they answered 0
+ * for still there after plexus-mfs is SIGKILLed and restarted (MFS runs without periodic
+ * write-back here); changes it acknowledged and lost reported EIO once per description.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +34,11 @@
 #include "client.h"
 #include "fscluster.h"
 
-static const fscluster_opts s_opts = {.cluster = "libplexus", .services = FSCLUSTER_ALL};
+/* No periodic write-back: what MFS has not been asked to sync lives only in its cache, so a
+ * kill of MFS after an fsync shows what the fsync wrote (test_durability). */
+static const char *const s_mfs_args[] = {"--sync-interval-ms", "0", NULL};
+static const fscluster_opts s_opts = {
+    .cluster = "libplexus", .services = FSCLUSTER_ALL, .mfs_args = s_mfs_args};
 static int s_failed;
 
 static int group_setup(void **state)
@@ -466,6 +473,162 @@ static void test_file_systems(void **state)
 	PASSED();
 }
 
+/* ---- durability ---- */
+
+/* What each kind of file answers to fsync, fdatasync and syncfs; sync. */
+static void test_sync_calls(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "synccalls");
+	assert_int_equal(plexus_mkdir(px, "/sy", 0755), 0);
+	int fd = plexus_open(px, "/sy/f", O_RDWR | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_write(px, fd, "data", 4), 4);
+	assert_int_equal(plexus_fsync(px, fd), 0);
+	assert_int_equal(plexus_fdatasync(px, fd), 0);
+	assert_int_equal(plexus_syncfs(px, fd), 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+	int rd = plexus_open(px, "/sy/f", O_RDONLY); /* read-only descriptors sync too */
+	assert_int_equal(plexus_fsync(px, rd), 0);
+	assert_int_equal(plexus_close(px, rd), 0);
+	int dir = plexus_open(px, "/sy", O_RDONLY | O_DIRECTORY);
+	assert_true(dir >= 0);
+	assert_int_equal(plexus_fsync(px, dir), 0);
+	assert_int_equal(plexus_fdatasync(px, dir), 0);
+	assert_int_equal(plexus_syncfs(px, dir), 0);
+	assert_int_equal(plexus_close(px, dir), 0);
+	int fds[2];
+	assert_int_equal(plexus_pipe(px, fds), 0);
+	assert_errno(plexus_fsync(px, fds[1]), EINVAL); /* as Linux: pipes have no fsync */
+	assert_errno(plexus_fdatasync(px, fds[0]), EINVAL);
+	assert_int_equal(plexus_syncfs(px, fds[0]), 0);
+	assert_int_equal(plexus_close(px, fds[0]), 0);
+	assert_int_equal(plexus_close(px, fds[1]), 0);
+	assert_int_equal(plexus_mkfifo(px, "/sy/fifo", 0600), 0);
+	int ff = plexus_open(px, "/sy/fifo", O_RDONLY | O_NONBLOCK);
+	assert_errno(plexus_fsync(px, ff), EINVAL);
+	assert_int_equal(plexus_syncfs(px, ff), 0);
+	assert_int_equal(plexus_close(px, ff), 0);
+	assert_int_equal(plexus_mknod(px, "/sy/log", S_IFCHR | 0600, makedev(FSC_MAJOR_LOG, 0)), 0);
+	int chr = plexus_open(px, "/sy/log", O_WRONLY);
+	assert_errno(plexus_fsync(px, chr), EINVAL);
+	assert_int_equal(plexus_close(px, chr), 0);
+	assert_int_equal(plexus_mknod(px, "/sy/disk", S_IFBLK | 0600, makedev(FSC_MAJOR_DISK, 0)),
+	                 0);
+	int blk = plexus_open(px, "/sy/disk", O_RDONLY);
+	assert_int_equal(plexus_fsync(px, blk), 0); /* BDEV_FLUSH */
+	assert_int_equal(plexus_close(px, blk), 0);
+	assert_errno(plexus_fsync(px, 999), EBADF);
+	assert_errno(plexus_fdatasync(px, 999), EBADF);
+	assert_errno(plexus_syncfs(px, 999), EBADF);
+	assert_int_equal(plexus_sync(px), 0);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+/* Reads the whole of path and compares it with want. */
+static void s_expect_file(plexus *px, const char *path, const uint8_t *want, size_t size)
+{
+	uint8_t *back = malloc(size + 1);
+	assert_non_null(back);
+	int fd = plexus_open(px, path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_read(px, fd, back, size + 1), (ssize_t)size);
+	assert_memory_equal(back, want, size);
+	assert_int_equal(plexus_close(px, fd), 0);
+	free(back);
+}
+
+/* Writes size bytes of seed's pattern to a new path, fsyncs, closes. */
+static void s_write_synced(plexus *px, const char *path, uint8_t *buf, size_t size, unsigned seed)
+{
+	s_pattern(buf, size, seed);
+	int fd = plexus_open(px, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_write(px, fd, buf, size), (ssize_t)size);
+	assert_int_equal(plexus_fsync(px, fd), 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+}
+
+/* What fsync, fdatasync, syncfs and sync answered 0 for is there after MFS is SIGKILLed
+ * (its cache lost; no periodic write-back here) and restarted as RS does: a file written and
+ * fsynced, one written through a temporary name renamed into place and made durable by the
+ * directory's fsync, one by fdatasync, one by syncfs, a directory made before a sync. */
+static void test_durability(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "durable");
+	enum { S = 300 * 1024 };
+	uint8_t *a = malloc(S), *b = malloc(S), *c = malloc(S), *d = malloc(S);
+	assert_true(a && b && c && d);
+	assert_int_equal(plexus_mkdir(px, "/du", 0755), 0);
+	s_write_synced(px, "/du/a", a, S, 1);
+	s_write_synced(px, "/du/b.tmp", b, S, 2);
+	assert_int_equal(plexus_rename(px, "/du/b.tmp", "/du/b"), 0);
+	int dir = plexus_open(px, "/du", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(plexus_fsync(px, dir), 0);
+	assert_int_equal(plexus_close(px, dir), 0);
+	s_pattern(c, S, 3);
+	int fd = plexus_open(px, "/du/c", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_int_equal(plexus_write(px, fd, c, S), S);
+	assert_int_equal(plexus_fdatasync(px, fd), 0);
+	assert_int_equal(plexus_pwrite(px, fd, "C", 1, 7), 1);
+	c[7] = 'C';
+	assert_int_equal(plexus_syncfs(px, fd), 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+	s_pattern(d, S, 4);
+	fd = plexus_open(px, "/du/d", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_int_equal(plexus_write(px, fd, d, S), S);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_int_equal(plexus_mkdir(px, "/du/sub", 0700), 0);
+	assert_int_equal(plexus_sync(px), 0);
+	fscluster_restart(f, FSCLUSTER_MFS);
+	s_expect_file(px, "/du/a", a, S);
+	s_expect_file(px, "/du/b", b, S);
+	s_expect_file(px, "/du/c", c, S);
+	s_expect_file(px, "/du/d", d, S);
+	struct stat st;
+	assert_int_equal(plexus_stat(px, "/du/sub", &st), 0);
+	assert_true(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
+	assert_errno(plexus_stat(px, "/du/b.tmp", &st), ENOENT);
+	free(a), free(b), free(c), free(d);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
+/* Changes MFS acknowledged and never wrote (it was killed first) make the next fsync of every
+ * description open on that file system fail EIO, once each, and the next sync too; a
+ * description opened after the loss was reported does not see it. Whether the bytes survived
+ * does not matter: VFS cannot know, so it says they may not have. */
+static void test_lost_changes_reported(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "lost");
+	int w = plexus_open(px, "/lost", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int r = plexus_open(px, "/du/a", O_RDONLY);
+	assert_true(w >= 0 && r >= 0);
+	assert_int_equal(plexus_fsync(px, w), 0);
+	assert_int_equal(plexus_write(px, w, "acknowledged, not synced", 24), 24);
+	fscluster_restart(f, FSCLUSTER_MFS);
+	assert_errno(plexus_fsync(px, w), EIO);
+	assert_int_equal(plexus_fsync(px, w), 0); /* reported once */
+	assert_errno(plexus_syncfs(px, r), EIO);  /* to each description open before */
+	assert_int_equal(plexus_fsync(px, r), 0);
+	int later = plexus_open(px, "/du/a", O_RDONLY);
+	assert_int_equal(plexus_fsync(px, later), 0);
+	assert_int_equal(plexus_close(px, later), 0);
+	/* a loss found by sync itself */
+	assert_int_equal(plexus_write(px, w, "again", 5), 5);
+	fscluster_restart(f, FSCLUSTER_MFS);
+	assert_errno(plexus_sync(px), EIO);
+	assert_int_equal(plexus_sync(px), 0);
+	assert_errno(plexus_fsync(px, w), EIO); /* not reported to w yet */
+	assert_int_equal(plexus_close(px, w), 0);
+	assert_int_equal(plexus_close(px, r), 0);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* ---- threads and processes ---- */
 
 typedef struct worker {
@@ -757,6 +920,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_names, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_directories, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_file_systems, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_calls, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_durability, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_changes_reported, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_threads_one_handle, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_dead_process_forgotten, test_setup, test_teardown),

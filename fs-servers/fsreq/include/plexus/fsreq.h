@@ -7,7 +7,7 @@
  * plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat, plx_fs_chmod,
  * plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink, plx_fs_rmdir,
  * plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush, plx_fs_statvfs,
- * plx_fs_new_driver.
+ * plx_fs_new_driver, plx_fs_observe.
  *
  * A plx_fs names one file server instance (a label; generation 0, whichever the routes know)
  * and sends from an endpoint the caller owns, with sendrec. Callers never touch protobuf: the
@@ -81,6 +81,14 @@ plx_fs *plx_fs_new(plx_ep *ep, const char *label, int timeout_ms);
 void plx_fs_destroy(plx_fs **self_p);
 /* Returns the file server's label. Owned by self. */
 const char *plx_fs_label(const plx_fs *self);
+
+/* Called on the requesting thread after each request of self that got a reply: its type
+ * (FS_*), the reply's status and the generation of the instance that sent it. Requests that
+ * got none (-ETIMEDOUT, -PLX_EDEADSRCDST) are not reported. */
+typedef void plx_fs_observer(void *arg, const plx_fs *fs, uint32_t type, int status,
+                             uint64_t generation);
+/* Sets self's observer (NULL: none). Set it before self is used from several threads. */
+void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg);
 
 /* FS_READSUPER: mounts the block driver's minor (mfs; driver NULL or "" for pfs). The server
  * reports dev back in every attribute. Fills *root (one reference on it) and, when st is not
