@@ -5,7 +5,7 @@
  *            that the harness, playing the machine's power controller, acts on;
  *   command  an operator's command template (power.cycle, e.g. an ipmitool call), run by
  *            /bin/sh -c with %n/%m/%a expanded, killed after power.timeout; exit 0 = done;
- *   qemu     QEMU's QMP socket (power.qmp): system_reset, which reboots the VM (qmp.c).
+ *   qemu     QEMU's QMP socket (power.qmp): system_reset, which reboots the VM (plexus/qmp.h).
  * The result comes back to the loop as an event (rs_events_power).
  *
  * Entry points: rs_power_cycle, rs_power_run, rs_power_wait.
@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plexus/qmp.h"
 #include "rs.h"
 
 #define S_DEFAULT_TIMEOUT_MS 30000
@@ -125,7 +126,7 @@ int rs_power_run(const plx_cluster_node *node, char *msg, size_t size)
 		}
 		int timeout =
 		    node->power_timeout_ms ? node->power_timeout_ms : S_DEFAULT_TIMEOUT_MS;
-		return rs_qmp_reset(path, timeout, msg, size);
+		return plx_qmp_reset(path, timeout, msg, size);
 	}
 	default:
 		snprintf(msg, size, "no power backend");

@@ -1,11 +1,13 @@
 /*
- * qmp.c — the qemu power backend: a small QEMU Machine Protocol client over QEMU's unix socket
- * (-qmp unix:PATH,server=on,wait=off). A power cycle is: read the greeting, negotiate
- * capabilities, query the status, system_reset (the VM reboots and netboots again) and, for a
- * VM that was paused or stopped, cont. Each answer is one JSON object per line; asynchronous
+ * qmp.c — plexus-qmp: a small QEMU Machine Protocol client over QEMU's unix socket
+ * (-qmp unix:PATH,server=on,wait=off), for RS's qemu power backend and `plexus up --qemu`.
+ * A session reads the greeting, negotiates capabilities and queries the status. A power
+ * cycle then sends system_reset (the VM reboots and netboots again) and, for a VM that was
+ * paused or stopped, cont; a power-down sends system_powerdown (the ACPI power button: the
+ * guest shuts down in its own order). Each answer is one JSON object per line; asynchronous
  * events ({"event": ...}) in between are skipped.
  *
- * Entry points: rs_qmp_reset.
+ * Entry points: plx_qmp_reset, plx_qmp_powerdown.
  */
 #include <errno.h>
 #include <poll.h>
@@ -14,11 +16,19 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
-#include "rs.h"
+#include "plexus/qmp.h"
+
+static int64_t s_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 typedef struct s_conn {
 	int fd;
@@ -61,7 +71,7 @@ static json_t *s_read(s_conn *c, int *rc)
 			*rc = -EMSGSIZE;
 			return NULL;
 		}
-		int left = (int)(c->deadline - rs_mono_ms());
+		int left = (int)(c->deadline - s_mono_ms());
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
 		int n = left > 0 ? poll(&p, 1, left) : 0;
 		if (n <= 0) {
@@ -122,7 +132,8 @@ static int s_connect(s_conn *c, const char *path)
 	return 0;
 }
 
-static int s_session(s_conn *c, const char *path)
+/* Connects, negotiates and queries the status: *running and status (size 32). */
+static int s_session(s_conn *c, const char *path, bool *running, char *status)
 {
 	int rc = s_connect(c, path);
 	if (rc < 0)
@@ -139,36 +150,76 @@ static int s_session(s_conn *c, const char *path)
 	json_t *st = s_execute(c, "query-status", &rc);
 	if (!st)
 		return rc;
-	char status[32];
 	json_t *s = json_object_get(st, "status");
-	snprintf(status, sizeof status, "%s", json_is_string(s) ? json_string_value(s) : "?");
-	bool running = json_is_true(json_object_get(st, "running"));
+	snprintf(status, 32, "%s", json_is_string(s) ? json_string_value(s) : "?");
+	*running = json_is_true(json_object_get(st, "running"));
 	json_decref(st);
-	if (!(r = s_execute(c, "system_reset", &rc)))
-		return rc;
-	json_decref(r);
-	if (!running) {
-		if (!(r = s_execute(c, "cont", &rc)))
-			return rc;
-		json_decref(r);
-	}
-	snprintf(c->msg, c->size, "QMP %s: system_reset (the VM was %s)%s", path, status,
-	         running ? "" : ", cont");
 	return 0;
 }
 
-int rs_qmp_reset(const char *path, int timeout_ms, char *msg, size_t size)
+/* Runs one command; 0 or its error. */
+static int s_command(s_conn *c, const char *cmd)
+{
+	int rc;
+	json_t *r = s_execute(c, cmd, &rc);
+	json_decref(r);
+	return r ? 0 : rc;
+}
+
+static int s_reset(s_conn *c, const char *path)
+{
+	bool running;
+	char status[32];
+	int rc = s_session(c, path, &running, status);
+	if (rc == 0)
+		rc = s_command(c, "system_reset");
+	if (rc == 0 && !running)
+		rc = s_command(c, "cont");
+	if (rc == 0)
+		snprintf(c->msg, c->size, "QMP %s: system_reset (the VM was %s)%s", path, status,
+		         running ? "" : ", cont");
+	return rc;
+}
+
+static int s_powerdown(s_conn *c, const char *path)
+{
+	bool running;
+	char status[32];
+	int rc = s_session(c, path, &running, status);
+	if (rc == 0 && !running)
+		return s_fail(c, -EAGAIN, "QMP %s: the VM is not running (nothing to shut down)",
+		              path);
+	if (rc == 0)
+		rc = s_command(c, "system_powerdown");
+	if (rc == 0)
+		snprintf(c->msg, c->size, "QMP %s: system_powerdown", path);
+	return rc;
+}
+
+/* One session of fn on a fresh connection. */
+static int s_run(int (*fn)(s_conn *, const char *), const char *path, int timeout_ms, char *msg,
+                 size_t size)
 {
 	s_conn *c = calloc(1, sizeof *c);
 	if (!c)
 		return -ENOMEM;
 	c->fd = -1;
-	c->deadline = rs_mono_ms() + timeout_ms;
+	c->deadline = s_mono_ms() + timeout_ms;
 	c->msg = msg;
 	c->size = size;
-	int rc = s_session(c, path);
+	int rc = fn(c, path);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
 	return rc;
+}
+
+int plx_qmp_reset(const char *path, int timeout_ms, char *msg, size_t size)
+{
+	return s_run(s_reset, path, timeout_ms, msg, size);
+}
+
+int plx_qmp_powerdown(const char *path, int timeout_ms, char *msg, size_t size)
+{
+	return s_run(s_powerdown, path, timeout_ms, msg, size);
 }

@@ -13,7 +13,6 @@
  *   manage.c    do_up, do_down, do_restart, do_refresh, do_list
  *   nodes.c     rs_node_up, rs_node_down, rs_nodes_tick
  *   power.c     rs_power_cycle, rs_power_run, rs_power_wait
- *   qmp.c       rs_qmp_reset
  *   events.c    rs_events_new, rs_events_destroy, rs_events_drain
  *   publish.c   rs_publisher_new, rs_publisher_destroy, rs_publish, rs_adopt
  *   request.c   req_node_start, req_node_signal, req_node_stop, req_ping, req_node_ping
@@ -272,12 +271,6 @@ int rs_power_run(const plx_cluster_node *node, char *msg, size_t size);
 /* Waits up to timeout_ms for running power threads (before the events they post to go).
  * Returns true when none runs. */
 bool rs_power_wait(int timeout_ms);
-
-/* ---- qmp.c ---- */
-/* Connects to the QMP socket at path, negotiates capabilities, resumes a stopped VM and
- * resets it (a power cycle: the machine boots again). Returns 0 or a negative errno with msg
- * naming the step that failed. */
-int rs_qmp_reset(const char *path, int timeout_ms, char *msg, size_t size);
 
 /* ---- events.c ---- */
 /* Watches nodes/ and ep/ from now on and queues what changes, waking ep's loop with RS_EVENT.

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "plexus/qmp.h"
 #include "rs.h"
 
 /* power.c posts results to the loop and reads the clocks of main.c; these stand in. */
@@ -319,7 +320,10 @@ out:
 	return NULL;
 }
 
-static int s_qmp_run(const char *const *answers, char *got, char *msg, size_t size)
+/* Serves answers on a fresh socket while RS's qemu backend (or, with powerdown,
+ * plx_qmp_powerdown) talks to it; got: the commands it sent. */
+static int s_qmp_serve(const char *const *answers, char *got, char *msg, size_t size,
+                       bool powerdown)
 {
 	qmp_peer p = {.answers = answers};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -334,11 +338,17 @@ static int s_qmp_run(const char *const *answers, char *got, char *msg, size_t si
 	plx_cluster_node n = s_node(PLX_POWER_QEMU);
 	snprintf(n.power_qmp, sizeof n.power_qmp, "%s", sa.sun_path);
 	n.power_timeout_ms = 5000;
-	int rc = rs_power_run(&n, msg, size);
+	int rc = powerdown ? plx_qmp_powerdown(n.power_qmp, 5000, msg, size)
+	                   : rs_power_run(&n, msg, size);
 	pthread_join(t, NULL);
 	close(p.listen_fd);
 	strcpy(got, p.got);
 	return rc;
+}
+
+static int s_qmp_run(const char *const *answers, char *got, char *msg, size_t size)
+{
+	return s_qmp_serve(answers, got, msg, size, false);
 }
 
 static void test_power_qmp(void **state)
@@ -375,6 +385,26 @@ static void test_power_qmp(void **state)
 	assert_int_equal(rs_power_run(&n, msg, sizeof msg), -ENOENT);
 }
 
+/* plx_qmp_powerdown: the ACPI power button of a running VM; a paused one is refused. */
+static void test_qmp_powerdown(void **state)
+{
+	(void)state;
+	char msg[512], got[1024];
+	const char *const running[] = {"{\"return\": {}}",
+	                               "{\"return\": {\"status\": \"running\", \"running\": true}}",
+	                               "{\"return\": {}}", NULL};
+	assert_int_equal(s_qmp_serve(running, got, msg, sizeof msg, true), 0);
+	assert_string_equal(got, "qmp_capabilities query-status system_powerdown ");
+	assert_non_null(strstr(msg, "system_powerdown"));
+
+	const char *const paused[] = {
+	    "{\"return\": {}}", "{\"return\": {\"status\": \"prelaunch\", \"running\": false}}",
+	    NULL};
+	assert_int_equal(s_qmp_serve(paused, got, msg, sizeof msg, true), -EAGAIN);
+	assert_string_equal(got, "qmp_capabilities query-status ");
+	assert_non_null(strstr(msg, "not running"));
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -387,6 +417,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_power_netns, s_setup_dir, s_teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_power_command, s_setup_dir, s_teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_power_qmp, s_setup_dir, s_teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_qmp_powerdown, s_setup_dir, s_teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
