@@ -37,8 +37,10 @@ typedef struct s_image {
 	size_t errsize;
 } s_image;
 
-static const char *s_default_modules[] = {"virtio_pci", "virtio_net", "virtio_blk",
-                                          "e1000",      "e1000e",     NULL};
+/* The NICs and disks QEMU and common machines offer, and the ACPI power button with the
+ * event interface plexus-init reads it from (an orderly power-off). */
+static const char *s_default_modules[] = {"virtio_pci", "virtio_net", "virtio_blk", "e1000",
+                                          "e1000e",     "button",     "evdev",      NULL};
 
 static int s_fail(s_image *im, int code, const char *fmt, ...)
 {

@@ -13,11 +13,14 @@
  *   up        plexus.role=up instead of network, etcd and node: `plexus up` runs the whole
  *             single-node system inside this node (the console shell is then `plexus sh`)
  *   ready     banner; the console shell runs (and is restarted when it exits)
- * SIGTERM reboots, SIGUSR1/SIGUSR2 power off (busybox's reboot and poweroff send these); either
- * first stops Plexus in dependency order (plexus-node's SIGTERM, or `plexus down`), then
+ * SIGTERM reboots, SIGUSR1/SIGUSR2 power off (busybox's reboot and poweroff send these), and
+ * so does a press of the power button (ACPI: QEMU's system_powerdown, a BMC's soft power-off;
+ * read from the input devices that have KEY_POWER, the image carrying button.ko and evdev.ko).
+ * Each first stops Plexus in dependency order (plexus-node's SIGTERM, or `plexus down`), then
  * everything else.
  */
 #include <arpa/inet.h>
+#include <linux/input.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +51,9 @@
 #define UP_ETCD      "http://127.0.0.1:2379"
 #define UP_DISK      "/dev/vda"
 
+#define BUTTONS_MAX  8
+#define BUTTON_TICKS 150 /* ticks of the loop (30 s) to look for power buttons in */
+
 typedef struct s_child {
 	const char *what;
 	pid_t pid;
@@ -57,6 +63,7 @@ typedef struct s_child {
 } s_child;
 
 static plx_bootargs s_args;
+static int s_buttons[BUTTONS_MAX], s_nbuttons; /* input devices with a power key */
 static bool s_up; /* plexus.role=up: `plexus up` runs the whole system inside this node */
 static char s_ip[16], s_node[PLX_BOOTARGS_NAME_MAX];
 static s_child s_nodek = {"plexus-node", 0, 0, 0, 1000}, s_shell = {"shell", 0, 0, 0, 1000};
@@ -540,6 +547,49 @@ static void s_reap(void)
 	}
 }
 
+/* True when fd's device reports KEY_POWER. */
+static bool s_has_power_key(int fd)
+{
+	unsigned long keys[KEY_MAX / (8 * sizeof(unsigned long)) + 1] = {0};
+	if (ioctl(fd, EVIOCGBIT(EV_KEY, sizeof keys), keys) < 0)
+		return false;
+	return keys[KEY_POWER / (8 * sizeof(unsigned long))] &
+	       (1UL << (KEY_POWER % (8 * sizeof(unsigned long))));
+}
+
+/* Opens (non-blocking) the input devices that have a power key; the button driver makes
+ * them a moment after its module loaded, so this is tried again until one is found. */
+static void s_open_buttons(void)
+{
+	DIR *d = opendir("/dev/input");
+	struct dirent *e;
+	while (d && (e = readdir(d)) && s_nbuttons < BUTTONS_MAX) {
+		if (strncmp(e->d_name, "event", 5) != 0)
+			continue;
+		char path[300];
+		snprintf(path, sizeof path, "/dev/input/%s", e->d_name);
+		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && s_has_power_key(fd)) {
+			s_buttons[s_nbuttons++] = fd;
+			printf("plexus-boot: power button: %s\n", path);
+		} else if (fd >= 0)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* True when a power key was pressed since the last call. */
+static bool s_power_pressed(void)
+{
+	struct input_event ev;
+	for (int i = 0; i < s_nbuttons; i++)
+		while (read(s_buttons[i], &ev, sizeof ev) == (ssize_t)sizeof ev)
+			if (ev.type == EV_KEY && ev.code == KEY_POWER && ev.value == 1)
+				return true;
+	return false;
+}
+
 static void s_loop(bool node)
 {
 	sigset_t set;
@@ -549,13 +599,19 @@ static void s_loop(bool node)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGINT);
-	for (;;) {
+	for (int ticks = 0;; ticks++) {
+		if (!s_nbuttons && ticks % 5 == 0 && ticks <= BUTTON_TICKS)
+			s_open_buttons();
 		struct timespec tick = {0, 200 * 1000000};
 		int sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			s_shutdown(RB_AUTOBOOT);
 		if (sig == SIGUSR1 || sig == SIGUSR2)
 			s_shutdown(RB_POWER_OFF);
+		if (s_power_pressed()) {
+			printf("plexus-boot: power button pressed\n");
+			s_shutdown(RB_POWER_OFF);
+		}
 		s_reap();
 		int64_t now = s_now_ms();
 		if (node && !s_nodek.pid && s_nodek.due_ms && now >= s_nodek.due_ms)
@@ -602,13 +658,12 @@ int main(void)
 		if (st != 0)
 			s_up = false;
 		else
-			printf("\n  Plexus is up inside this VM (etcd, plexus-node, plexus-rs and "
-			       "every "
-			       "service of\n  the default description). This console is plexus sh: "
-			       "try "
-			       "ls /, ps, cat;\n  'exit' opens it again; Ctrl-a x leaves QEMU and "
-			       "stops "
-			       "everything.\n\n");
+			printf(
+			    "\n  Plexus is up inside this VM (etcd, plexus-node, plexus-rs and "
+			    "every service of\n  the default description). This console is plexus "
+			    "sh: try ls /, ps, cat;\n  'exit' opens it again. The power button "
+			    "(Ctrl-a c, then system_powerdown)\n  stops Plexus in order and powers "
+			    "off; Ctrl-a x pulls the plug.\n\n");
 		fflush(stdout);
 		if (s_args.shell)
 			s_start_shell();

@@ -516,7 +516,9 @@ static int s_pty_wait(int fd, char *buf, size_t cap, size_t *len, const char *te
 /* `plexus up --qemu` on a terminal: the command builds the image (etcd and every program),
  * boots one VM whose init runs plexus up, and the console it hands the terminal becomes
  * `plexus sh` once Plexus is up inside; a command typed there answers (echo's output, / with
- * the /data mount), Ctrl-a x leaves, and the command reports how long the VM took to be
+ * the /data mount). A file written there without a sync is on the data disk after the power
+ * button (QEMU's system_powerdown): plexus-init runs plexus down (nothing killed), powers off,
+ * and the image is clean for fsck.minix. The command reports how long the VM took to be
  * ready. */
 /* The terminal's text on the test's error output, a line at a time (cmocka's messages are
  * short). */
@@ -528,6 +530,26 @@ static void s_print_terminal(const char *out)
 		print_error("%.*s\n", (int)(n > 400 ? 400 : n), p);
 		p += n + (p[n] == '\n');
 	}
+}
+
+/* The data disk left by an orderly power-off: the clean flag set (s_flags bit 0 at byte
+ * 1038), fsck.minix -f clean and listing /kept, and text's bytes on the disk. */
+static void s_check_data_image(const char *statedir, const char *text)
+{
+	char img[256], cmd[1024];
+	snprintf(img, sizeof img, "%s/data.img", statedir);
+	int fd = open(img, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	uint8_t flags[2];
+	assert_int_equal(pread(fd, flags, 2, 1038), 2);
+	close(fd);
+	assert_true(flags[0] & 1);
+	snprintf(cmd, sizeof cmd, "fsck.minix -f -l '%s' 2>&1 | grep -q '^/kept$'", img);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "fsck.minix -f '%s' >/dev/null 2>&1", img);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "grep -q -a '%s' '%s'", text, img);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_up_qemu(void **state)
@@ -563,13 +585,34 @@ static void test_up_qemu(void **state)
 	cmd = "ls /\r";
 	assert_true(write(master, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
 	assert_int_equal(s_pty_wait(master, out, sizeof out, &len, "data", 60000), 0);
-	assert_true(write(master, "\001x", 2) == 2); /* Ctrl-a x */
-	r = s_pty_wait(master, out, sizeof out, &len, "after QEMU started", 60000);
+	/* written without a sync: only an orderly stop puts it on the disk */
+	cmd = "echo kept-by-an-orderly-power-off > /data/kept\r";
+	assert_true(write(master, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
+	cmd = "cat /data/kept\r";
+	assert_true(write(master, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
+	assert_int_equal(
+	    s_pty_wait(master, out, sizeof out, &len, "\nkept-by-an-orderly-power-off", 60000), 0);
+	/* the power button, from QEMU's monitor (Ctrl-a c) */
+	cmd = "\001c";
+	assert_true(write(master, cmd, 2) == 2);
+	assert_int_equal(s_pty_wait(master, out, sizeof out, &len, "(qemu)", 30000), 0);
+	cmd = "system_powerdown\r";
+	assert_true(write(master, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
+	r = s_pty_wait(master, out, sizeof out, &len, "after QEMU started", 300000);
 	if (r != 0)
 		s_print_terminal(out);
 	assert_int_equal(r, 0);
 	const char *ready = strstr(out, "The VM was ready");
 	print_message("%.60s\n", ready ? ready : "?");
+	const char *pressed = strstr(out, "plexus-boot: power button pressed");
+	if (!pressed || !strstr(pressed, "Plexus is down") || strstr(pressed, "had to be killed"))
+		s_print_terminal(out);
+	assert_non_null(pressed);
+	assert_non_null(strstr(pressed, "Stopping Plexus in dependency order"));
+	assert_non_null(strstr(pressed, "Plexus is down"));
+	assert_null(strstr(pressed, "had to be killed"));
+	assert_non_null(strstr(pressed, "plexus-boot: shutdown: power off"));
+	s_check_data_image(statedir, "kept-by-an-orderly-power-off");
 	int status = 0;
 	int64_t deadline = s_now_ms() + 60000;
 	pid_t w;
