@@ -6,8 +6,8 @@
  * plx_qcluster_failed, plx_qcluster_start_vm, plx_qcluster_wait_nodes, plx_qcluster_dir,
  * plx_qcluster_etcd, plx_qcluster_name, plx_qcluster_kill_vm, plx_qcluster_supervise,
  * plx_qcluster_vm_pid, plx_qcluster_disk, plx_qcluster_fs_services, plx_qcluster_start_rs,
- * plx_qcluster_services, plx_qcluster_wait_ready, plx_qemu_disk, plx_wait_file_text,
- * plx_qemu_accel.
+ * plx_qcluster_services, plx_qcluster_wait_ready, plx_qcluster_shutdown, plx_qemu_disk,
+ * plx_wait_file_text, plx_qemu_accel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +25,7 @@
 #include <plexus/etcd.h>
 #include <plexus/pxe.h>
 #include <plexus/qemu.h>
+#include <plexus/qmp.h>
 
 #include "netns_harness.h"
 
@@ -42,7 +43,10 @@ struct plx_qcluster {
 	bool uefi[VM_MAX], direct[VM_MAX]; /* how each VM was last started */
 	char disk[VM_MAX][PATH_MAX];       /* "" : no disk */
 	char *services;
+	pid_t rs; /* plexus-rs in the hub, 0: none */
 };
+
+#define POWERDOWN_MS 120000 /* a VM stopping Plexus in order and powering off, under TCG */
 
 static int64_t s_now_ms(void)
 {
@@ -578,8 +582,87 @@ int plx_qcluster_start_rs(plx_qcluster *self, const char *rs_bin, const char *na
 	char *argv[] = {
 	    (char *)rs_bin, "--cluster-file", ini, "--addr", (char *)netns_hub_addr(self->nc),
 	    "--name",       (char *)name,     NULL};
-	pid_t pid;
-	return netns_exec(self->nc, NETNS_HUB, argv, NULL, &pid);
+	return netns_exec(self->nc, NETNS_HUB, argv, NULL, &self->rs);
+}
+
+/* The services through RS (`plexus service down`, run in the hub), in the reverse of the
+ * description's order (each service is listed after what it depends on). */
+static void s_services_down(plx_qcluster *self, const char *cli_bin, FILE *out)
+{
+	char ini[PATH_MAX + 16], err[512];
+	snprintf(ini, sizeof ini, "%s/rs.ini", netns_run_dir(self->nc));
+	plx_cluster *c = plx_cluster_load(ini, NULL, err, sizeof err);
+	if (!c) {
+		fprintf(out, "  %s: %s\n", ini, err);
+		return;
+	}
+	for (size_t i = c->nservices; i-- > 0;) {
+		const plx_cluster_service *sv = &c->services[i];
+		char *argv[] = {(char *)cli_bin, "service",         "--etcd",
+		                self->etcd,      "--cluster",       self->name,
+		                "down",          (char *)sv->label, NULL};
+		int64_t t0 = s_now_ms();
+		int status = -1;
+		int r = netns_run(self->nc, NETNS_HUB, argv, NULL, 60000, &status);
+		fprintf(out, "  %-10s %-6s %6lld ms%s\n", sv->label, sv->node,
+		        (long long)(s_now_ms() - t0),
+		        r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0
+		            ? "  (failed: its node may cut it off at power-off)"
+		            : "");
+		fflush(out);
+	}
+	plx_cluster_destroy(&c);
+}
+
+/* Presses every running VM's power button and waits for each QEMU to end; SIGKILL for one
+ * that does not within POWERDOWN_MS. */
+static void s_power_down_vms(plx_qcluster *self, FILE *out)
+{
+	bool pressed[VM_MAX] = {0};
+	for (int i = 0; i < self->nodes; i++) {
+		if (self->vm[i] <= 0)
+			continue;
+		char qmp[PATH_MAX + 16], msg[PATH_MAX + 256];
+		snprintf(qmp, sizeof qmp, "%s/vm%d.qmp", netns_run_dir(self->nc), i + 1);
+		pressed[i] = plx_qmp_powerdown(qmp, 5000, msg, sizeof msg) == 0;
+		if (!pressed[i])
+			fprintf(out, "  vm%d: %s\n", i + 1, msg);
+	}
+	int64_t t0 = s_now_ms();
+	for (int i = 0; i < self->nodes; i++) {
+		if (self->vm[i] <= 0)
+			continue;
+		int left = (int)(t0 + POWERDOWN_MS - s_now_ms());
+		bool off =
+		    pressed[i] && netns_wait(self->nc, self->vm[i], NULL, left > 0 ? left : 0) == 0;
+		if (!off) {
+			kill(self->vm[i], SIGKILL);
+			netns_wait(self->nc, self->vm[i], NULL, 30000);
+		}
+		fprintf(out, "  vm%d    %s %6.1f s\n", i + 1, off ? "powered off" : "killed     ",
+		        (double)(s_now_ms() - t0) / 1000);
+		fflush(out);
+		self->vm[i] = 0;
+	}
+}
+
+void plx_qcluster_shutdown(plx_qcluster *self, const char *cli_bin, FILE *out)
+{
+	if (self->rs > 0) {
+		fprintf(out, "Stopping the services through RS in dependency order (clients first, "
+		             "drivers last)\n");
+		s_services_down(self, cli_bin, out);
+		kill(self->rs, SIGTERM); /* before the VMs go: it would power them on again */
+		if (netns_wait(self->nc, self->rs, NULL, 10000) < 0) {
+			kill(self->rs, SIGKILL);
+			netns_wait(self->nc, self->rs, NULL, 10000);
+		}
+		self->rs = 0;
+	}
+	fprintf(out, "Powering the VMs down (their power buttons: each stops what is left on it "
+	             "in order)\n");
+	fflush(out);
+	s_power_down_vms(self, out);
 }
 
 /* svc/ records read in the hub. */

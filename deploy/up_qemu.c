@@ -8,7 +8,8 @@
  * plexus-init runs `plexus up` inside the VM — etcd, plexus-node, plexus-rs and the services of
  * up's own default description, on the VM's 127.0.0.1 — and then opens `plexus sh` on the
  * serial console with a banner. The data disk is a virtio drive (/dev/vda) over STATE/data.img,
- * made and formatted once. With a terminal, the console is this terminal (Ctrl-a x leaves);
+ * made and formatted once. With a terminal, the console is this terminal (Ctrl-a x pulls the
+ * plug; the monitor's system_powerdown presses the power button);
  * without one, the console is a unix socket STATE/local.console and the command waits for
  * SIGINT. Either way it reports how long the VM took to be ready.
  *
@@ -37,12 +38,14 @@
 #include <plexus/deploy_cli.h>
 #include <plexus/image.h>
 #include <plexus/qemu.h>
+#include <plexus/qmp.h>
 
 #include "deploy.h"
 #include "deploy_paths.h"
 #include "netns_harness.h"
 
-#define READY_TEXT "plexus-boot: ready: plexus up done"
+#define READY_TEXT   "plexus-boot: ready: plexus up done"
+#define POWERDOWN_MS 120000 /* a VM shutting down in order (plexus down inside, under TCG) */
 
 typedef struct s_opts {
 	int nodes; /* 0: one VM running plexus up */
@@ -76,11 +79,14 @@ static void s_usage(FILE *out)
 	    "Without --nodes: one VM whose init runs `plexus up` inside it (etcd, plexus-node,\n"
 	    "plexus-rs and every service of the default description), its data disk a virtio\n"
 	    "drive over STATE/data.img (made and formatted once); the serial console then is\n"
-	    "`plexus sh`, on this terminal when there is one (Ctrl-a x leaves and stops the\n"
-	    "VM), else on the socket STATE/local.console until SIGINT.\n"
+	    "`plexus sh`, on this terminal when there is one (Ctrl-a c, then system_powerdown\n"
+	    "at the (qemu) prompt shuts the VM down in order; Ctrl-a x pulls the plug), else on\n"
+	    "the socket STATE/local.console until SIGINT, which presses the VM's power button:\n"
+	    "Plexus inside stops in dependency order and the VM powers off.\n"
 	    "--nodes N: N VMs boot by PXE on a bridge in a private network namespace (dnsmasq,\n"
 	    "HTTP, etcd there) and plexus-rs there places the file system on them: vfs and pfs\n"
-	    "on vm1, mfs on vm2, vdisk over a virtio disk on vm3. Runs until SIGINT (root).\n\n"
+	    "on vm1, mfs on vm2, vdisk over a virtio disk on vm3. Runs until SIGINT (root),\n"
+	    "which stops the services through RS in dependency order, then powers the VMs down.\n\n"
 	    "  --image DIR      the image (default %s, -pxe with --nodes;\n"
 	    "                   built or rebuilt with etcd and this build's programs when\n"
 	    "                   older than they are)\n"
@@ -230,6 +236,39 @@ static int s_console_connect(const char *path)
 	return fd;
 }
 
+/* Shuts the VM down in its own order: the ACPI power button (QMP system_powerdown), on
+ * which plexus-init stops Plexus (plexus down: VFS, file servers writing back and marking
+ * their images clean, drivers) and powers off; waits up to POWERDOWN_MS for QEMU to end, a
+ * second signal cutting the wait short; then SIGTERM (a power cut). */
+static void s_power_down(const char *state, pid_t pid, int *status)
+{
+	char qmp[PATH_MAX + 16], msg[PATH_MAX + 256];
+	snprintf(qmp, sizeof qmp, "%s/local.qmp", state);
+	int rc = plx_qmp_powerdown(qmp, 5000, msg, sizeof msg);
+	if (rc == 0)
+		printf("Shutting the VM down in order (its power button; a second Ctrl-c pulls the "
+		       "plug)\n");
+	else
+		printf("plexus up --qemu: %s; stopping QEMU\n", msg);
+	fflush(stdout);
+	s_stop = 0;
+	int64_t t0 = s_now_ms();
+	while (rc == 0 && !s_stop && s_now_ms() - t0 < POWERDOWN_MS) {
+		if (waitpid(pid, status, WNOHANG) == pid) {
+			printf("The VM powered off %.1f s after its power button was pressed\n",
+			       (double)(s_now_ms() - t0) / 1000);
+			return;
+		}
+		usleep(100000);
+	}
+	if (rc == 0)
+		printf("The VM did not power off%s: stopping QEMU (writes not yet on the disk are "
+		       "lost; /data is repaired from its journal at the next start)\n",
+		       s_stop ? "" : " in time");
+	kill(pid, SIGTERM);
+	waitpid(pid, status, 0);
+}
+
 /* One VM running plexus up. */
 static int s_single(const s_opts *o)
 {
@@ -267,8 +306,9 @@ static int s_single(const s_opts *o)
 	printf("Booting one VM (%s, %d MB) from %s: plexus up runs inside it; data disk %s\n",
 	       accel, o->memory_mb, o->image, disk);
 	if (tty)
-		printf("The console follows; it opens plexus sh once Plexus is up. Ctrl-a x "
-		       "leaves.\n\n");
+		printf(
+		    "The console follows; it opens plexus sh once Plexus is up. Ctrl-a c, then "
+		    "system_powerdown, shuts the VM down in order; Ctrl-a x pulls the plug.\n\n");
 	fflush(stdout);
 	int64_t t0 = s_now_ms(), ready_ms = -1;
 	pid_t pid = fork();
@@ -316,7 +356,11 @@ static int s_single(const s_opts *o)
 			        o->timeout_s, log);
 			s_stop = SIGTERM;
 		}
-		if (s_stop) {
+		if (s_stop && ready_ms >= 0) {
+			s_power_down(o->state, pid, &status);
+			break;
+		}
+		if (s_stop) { /* plexus up inside has not finished: nothing to stop in order */
 			kill(pid, SIGTERM);
 			waitpid(pid, &status, 0);
 			break;
@@ -399,6 +443,8 @@ static int s_cluster(const s_opts *o)
 			usleep(200000);
 		}
 	}
+	if (code == EX_OK)
+		plx_qcluster_shutdown(c, PLEXUS_CLI_BIN, stdout);
 	plx_qcluster_destroy(&c);
 	return code;
 }

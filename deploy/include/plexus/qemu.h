@@ -24,6 +24,7 @@
 #define PLEXUS_QEMU_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -137,6 +138,13 @@ int plx_qcluster_fs_services(int nodes, char *out, size_t size);
  * through QMP. Start it once the VMs registered (a node RS never saw is one it powers on).
  * It is killed with the cluster. Returns 0 or a negative errno (netns_error() says why). */
 int plx_qcluster_start_rs(plx_qcluster *self, const char *rs_bin, const char *name);
+
+/* Stops the cluster in order, printing each step to out: the services through RS (the
+ * `plexus` command cli_bin runs `service down` in the hub for each, dependents first), then
+ * RS, then every VM's power button (QMP system_powerdown: its plexus-init stops what is left
+ * in order and powers off), waiting for each QEMU to end (SIGKILL after 2 minutes). Call it
+ * before plx_qcluster_destroy, which cuts the power of whatever still runs. */
+void plx_qcluster_shutdown(plx_qcluster *self, const char *cli_bin, FILE *out);
 
 /* The services' state as RS publishes it (svc/<label>). */
 typedef struct plx_qcluster_svcs {
