@@ -27,8 +27,9 @@ typedef struct s_mount_opt {
 	uint32_t minor;
 	char path[VFS_PATH_MAX];
 	bool read_only;
-	bool recorded; /* from the record of a previous instance's VFS_MOUNTs */
-	uint32_t dev;  /* the device number it had there */
+	uint32_t flags; /* VFS_MNT_* in force (recorded mounts) */
+	bool recorded;  /* from the record of a previous instance's VFS_MOUNTs */
+	uint32_t dev;   /* the device number it had there */
 } s_mount_opt;
 
 typedef struct s_opts {
@@ -203,8 +204,8 @@ static int s_mount(vfs *v, const s_mount_opt *m, const char *target, int wait_s)
 	for (;;) {
 		if (!took_over && s_have(v, m->fs))
 			return -EBUSY; /* named twice */
-		int rc = vfs_mount_fs(&req, m->fs, source, m->driver, m->minor, m->read_only,
-		                      target, m->recorded, m->dev);
+		vfs_mount_how how = {m->driver, m->minor, m->read_only, m->flags};
+		int rc = vfs_mount_fs(&req, m->fs, source, &how, target, m->recorded, m->dev);
 		if (rc == -EBUSY && !took_over) {
 			took_over = true;
 			if ((rc = s_take_over(v, m->fs)) == 0)
@@ -241,13 +242,23 @@ static int s_mount_all(vfs *v, const s_opts *o, char *err, size_t size)
 	return 0;
 }
 
-/* One line of the recorded mounts ("FS\tDRIVER:MINOR\tRO\tDEV\tTARGET") into m. */
+/* One line of the recorded mounts ("FS\tDRIVER:MINOR\tRO\tDEV\tFLAGS\tTARGET"; a record
+ * without FLAGS, from before they were kept, as nodev,nosuid) into m. */
 static int s_record_parse(char *line, s_mount_opt *m)
 {
 	memset(m, 0, sizeof *m);
 	char *save = NULL, *fs = strtok_r(line, "\t", &save), *dev = strtok_r(NULL, "\t", &save);
 	char *ro = strtok_r(NULL, "\t", &save), *devno = strtok_r(NULL, "\t", &save);
 	char *target = strtok_r(NULL, "", &save);
+	m->flags = PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV | PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOSUID;
+	if (target && target[0] != '/') {
+		char *tab = strchr(target, '\t');
+		if (!tab)
+			return -EINVAL;
+		*tab = '\0';
+		m->flags = (uint32_t)strtoul(target, NULL, 10);
+		target = tab + 1;
+	}
 	if (!fs || !dev || !ro || !devno || !target || strlen(fs) >= sizeof m->fs ||
 	    target[0] != '/' || strlen(target) >= sizeof m->path)
 		return -EINVAL;

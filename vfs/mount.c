@@ -101,9 +101,12 @@ static uint32_t s_devno(vfs *v, uint32_t want)
 	return want;
 }
 
-int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *driver,
-                 uint32_t minor, bool read_only, const char *target, bool recorded, uint32_t dev)
+int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const vfs_mount_how *how,
+                 const char *target, bool recorded, uint32_t dev)
 {
+	const char *driver = how->driver;
+	uint32_t minor = how->minor;
+	bool read_only = how->read_only;
 	vfs *v = req->vfs;
 	if (!fs || !*fs || strlen(fs) >= PLX_LABEL_MAX)
 		return -EINVAL;
@@ -115,6 +118,9 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *d
 	snprintf(m->driver, sizeof m->driver, "%s", driver ? driver : "");
 	m->minor = minor;
 	m->read_only = read_only;
+	m->flags = how->flags &
+	           (PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV | PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOSUID |
+	            PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOEXEC);
 	m->recorded = recorded;
 	m->client = plx_fs_new(v->ep, fs, v->fs_timeout_ms);
 	if (!m->client) {
@@ -238,7 +244,7 @@ static char *s_record_text(vfs *v)
 	size_t cap = 1, len = 0;
 	for (int i = 0; i < VFS_MOUNT_MAX; i++)
 		if (v->mounts[i] && v->mounts[i]->recorded)
-			cap += 2 * PLX_LABEL_MAX + VFS_PATH_MAX + 32;
+			cap += 2 * PLX_LABEL_MAX + VFS_PATH_MAX + 48;
 	char *text = cap > 1 ? malloc(cap) : NULL;
 	for (int i = 0; text && i < VFS_MOUNT_MAX; i++) {
 		vfs_mount *m = v->mounts[i];
@@ -247,8 +253,8 @@ static char *s_record_text(vfs *v)
 		char dev[PLX_LABEL_MAX + 16] = "-";
 		if (m->driver[0])
 			snprintf(dev, sizeof dev, "%s:%u", m->driver, m->minor);
-		len += (size_t)snprintf(text + len, cap - len, "%s\t%s\t%d\t%u\t%s\n", m->fs, dev,
-		                        m->read_only ? 1 : 0, m->dev, m->target);
+		len += (size_t)snprintf(text + len, cap - len, "%s\t%s\t%d\t%u\t%u\t%s\n", m->fs,
+		                        dev, m->read_only ? 1 : 0, m->dev, m->flags, m->target);
 	}
 	return text;
 }
@@ -312,12 +318,29 @@ static int s_source(vfs_req *req, const char *source, char *driver, uint32_t *mi
 		return rc;
 	vfs_attr a;
 	vfs_vnode_attr(vn, &a);
+	bool nodev = vn->mount->flags & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV;
 	vfs_vnode_put(req->vfs, vn);
 	if ((a.mode & S_IFMT) != S_IFBLK)
 		return -ENOTBLK;
+	if (nodev)
+		return -EACCES; /* as Linux: a device node on a nodev mount names no device */
 	rc = vfs_dmap_block(req->vfs, a.rdev, driver);
 	*minor = minor(a.rdev);
 	return rc;
+}
+
+/* The flags in force for a VFS_MOUNT's: nodev and nosuid unless dev and suid ask otherwise
+ * (an image not named in the cluster file may hold anything). */
+static uint32_t s_flags(uint32_t asked)
+{
+	uint32_t f = asked & (PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV |
+	                      PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOSUID |
+	                      PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOEXEC);
+	if (!(asked & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_DEV))
+		f |= PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV;
+	if (!(asked & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_SUID))
+		f |= PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOSUID;
+	return f;
 }
 
 int do_mount(vfs_req *req)
@@ -334,7 +357,8 @@ int do_mount(vfs_req *req)
 		return rc;
 	if (strchr(m->target, '\n') || strchr(m->target, '\t'))
 		return -EINVAL; /* the record keeps one mount per line */
-	rc = vfs_mount_fs(req, m->fs, m->source, driver, minor, m->read_only, m->target, true, 0);
+	vfs_mount_how how = {driver, minor, m->read_only, s_flags(m->flags)};
+	rc = vfs_mount_fs(req, m->fs, m->source, &how, m->target, true, 0);
 	if (rc == 0)
 		s_record(req->vfs);
 	return rc;
@@ -386,6 +410,7 @@ static int s_statvfs(vfs_mount *m, Plexus__FsStatvfs *out)
 	out->ffree = st.ffree;
 	out->namemax = st.namemax ? st.namemax : VFS_NAME_MAX;
 	out->read_only = st.read_only || m->read_only;
+	out->mount_flags = m->flags;
 	return 0;
 }
 
@@ -456,6 +481,7 @@ int do_mounts(vfs_req *req)
 		si->info.target = copy[i].target;
 		si->info.fs = copy[i].fs;
 		si->info.read_only = copy[i].read_only;
+		si->info.flags = copy[i].flags;
 		si->info.dev = copy[i].dev;
 		/* A fresh client: the copied one may be destroyed by a concurrent umount. */
 		copy[i].client = plx_fs_new(v->ep, copy[i].fs, 2000);

@@ -190,6 +190,10 @@ static int s_open_filp(vfs_req *req, vfs_vnode *vn, const char *path, int flags)
 	int rc = vfs_fileops_lookup(a.mode, &ops);
 	if (rc < 0)
 		return rc;
+	uint32_t type = a.mode & S_IFMT;
+	if ((type == S_IFCHR || type == S_IFBLK) &&
+	    (vn->mount->flags & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV))
+		return -EACCES; /* as Linux: device nodes on a nodev mount open nothing */
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && (rc = s_truncate(vn)) < 0)
 		return rc;
 	char *abs = vfs_path_join(req, path);

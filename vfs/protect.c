@@ -34,6 +34,9 @@ int vfs_may(const vfs_cred *cred, vfs_vnode *vn, int want)
 	if ((want & VFS_MAY_WRITE) && vn->mount->read_only &&
 	    (type == S_IFREG || type == S_IFDIR || type == S_IFLNK))
 		return -EROFS;
+	if ((want & VFS_MAY_EXEC) && type != S_IFDIR &&
+	    (vn->mount->flags & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOEXEC))
+		return -EACCES; /* a noexec mount: nothing on it runs, even for root */
 	if (cred->uid == 0) {
 		if ((want & VFS_MAY_EXEC) && type != S_IFDIR && !(a.mode & 0111))
 			return -EACCES;

@@ -123,6 +123,7 @@ typedef struct vfs_mount {
 	plx_fs *client;             /* the file server's stubs (any thread) */
 	uint32_t minor;
 	bool read_only;
+	uint32_t flags;     /* VFS_MNT_NODEV, _NOSUID, _NOEXEC in force (proto/vfs.proto) */
 	bool recorded;      /* mounted by VFS_MOUNT: kept in DS for a restarted VFS */
 	vfs_vnode *root;    /* its root directory (one reference) */
 	vfs_vnode *covered; /* the directory it covers (one reference), NULL for "/" */
@@ -426,14 +427,22 @@ int vfs_errseq_check(vfs *v, vfs_filp *f);
 
 /* ---- mount.c ---- */
 
-/* Mounts file server fs (device driver:minor, "" for none) on target (NULL: as "/"). Returns
- * 0 or a negative errno; the file server answered FS_READSUPER. For main.c's options and
- * do_mount; a recorded mount is kept in DS (key "mounts" of the service's state) so that a
- * restarted VFS mounts it again. dev: the device number wanted (0: the next one). */
-int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const char *driver,
-                 uint32_t minor, bool read_only, const char *target, bool recorded, uint32_t dev);
-/* The recorded mounts as a restarted VFS finds them: "FS\tDRIVER:MINOR\tRO\tDEV\tTARGET" lines
- * (DRIVER:MINOR "-" for none), in a new string (caller frees), or NULL when none. */
+/* How to mount: the device (driver "" for none) and the flags. */
+typedef struct vfs_mount_how {
+	const char *driver;
+	uint32_t minor;
+	bool read_only;
+	uint32_t flags; /* VFS_MNT_NODEV, _NOSUID, _NOEXEC */
+} vfs_mount_how;
+
+/* Mounts file server fs (source as given, for the mount table) on target (NULL: as "/").
+ * Returns 0 or a negative errno; the file server answered FS_READSUPER. For main.c's options
+ * and do_mount; a recorded mount is kept in DS (key "mounts" of the service's state) so that
+ * a restarted VFS mounts it again. dev: the device number wanted (0: the next one). */
+int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const vfs_mount_how *how,
+                 const char *target, bool recorded, uint32_t dev);
+/* The recorded mounts as a restarted VFS finds them: "FS\tDRIVER:MINOR\tRO\tDEV\tFLAGS\tTARGET"
+ * lines (DRIVER:MINOR "-" for none), in a new string (caller frees), or NULL when none. */
 char *vfs_mounts_recorded(vfs *v);
 /* Drops the record (a fresh start). */
 void vfs_mounts_forget(vfs *v);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <plexus/node_cli.h>
@@ -60,28 +61,66 @@ static int s_mount_table(sh_io *io)
 	if (plexus_mounts(io->px, &m, &n) < 0)
 		return sh_fail(io, NULL, errno);
 	for (size_t i = 0; i < n; i++)
-		sh_printf(io, "%s on %s type %s (%s)\n", *m[i].source ? m[i].source : "none",
-		          m[i].target, m[i].fs, m[i].read_only ? "ro" : "rw");
+		sh_printf(io, "%s on %s type %s (%s%s%s%s)\n", *m[i].source ? m[i].source : "none",
+		          m[i].target, m[i].fs, m[i].read_only ? "ro" : "rw",
+		          m[i].flags & ST_NOSUID ? ",nosuid" : "",
+		          m[i].flags & ST_NODEV ? ",nodev" : "",
+		          m[i].flags & ST_NOEXEC ? ",noexec" : "");
 	plexus_mounts_free(m, n);
+	return 0;
+}
+
+/* mount -o's list (ro, rw, nodev, dev, nosuid, suid, noexec, exec) into *flags. Returns 0,
+ * or -1 naming the one it does not know. */
+static int s_mount_options(sh_io *io, const char *list, unsigned long *flags)
+{
+	static const struct {
+		const char *name;
+		unsigned long set, clear;
+	} opts[] = {
+	    {"ro", MS_RDONLY, 0},
+	    {"rw", 0, MS_RDONLY},
+	    {"nodev", MS_NODEV, PLEXUS_MS_DEV},
+	    {"dev", PLEXUS_MS_DEV, MS_NODEV},
+	    {"nosuid", MS_NOSUID, PLEXUS_MS_SUID},
+	    {"suid", PLEXUS_MS_SUID, MS_NOSUID},
+	    {"noexec", MS_NOEXEC, 0},
+	    {"exec", 0, MS_NOEXEC},
+	};
+	char copy[256];
+	snprintf(copy, sizeof copy, "%s", list);
+	char *save = NULL;
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+		while (i < sizeof opts / sizeof opts[0] && strcmp(opts[i].name, w) != 0)
+			i++;
+		if (i == sizeof opts / sizeof opts[0]) {
+			sh_eprintf(io, "mount: unknown option %s\n", w);
+			return -1;
+		}
+		*flags = (*flags & ~opts[i].clear) | opts[i].set;
+	}
 	return 0;
 }
 
 int sh_b_mount(sh_io *io, int argc, char **argv)
 {
 	sh_opts o;
-	if (sh_getopts(io, argc, argv, "r", &o))
+	if (sh_getopts(io, argc, argv, "ro:", &o))
 		return 2;
-	if (o.next == argc && !o.set['r'])
+	if (o.next == argc && !o.set['r'] && !o.set['o'])
 		return s_mount_table(io);
-	if (argc - o.next != 3) {
-		sh_eprintf(io, "usage: mount [-r] SOURCE TARGET FS   (SOURCE none: no device)\n");
+	unsigned long flags = o.set['r'] ? MS_RDONLY : 0;
+	if (argc - o.next != 3 || (o.set['o'] && s_mount_options(io, o.value['o'], &flags) < 0)) {
+		sh_eprintf(io,
+		           "usage: mount [-r] [-o ro,nodev,dev,nosuid,suid,noexec] SOURCE TARGET "
+		           "FS   (SOURCE none: no device; nodev,nosuid unless dev,suid)\n");
 		return 2;
 	}
 	const char *src = argv[o.next];
 	if (strcmp(src, "none") == 0)
 		src = "";
-	if (plexus_mount(io->px, src, argv[o.next + 1], argv[o.next + 2],
-	                 o.set['r'] ? MS_RDONLY : 0) < 0)
+	if (plexus_mount(io->px, src, argv[o.next + 1], argv[o.next + 2], flags) < 0)
 		return sh_fail(io, argv[o.next + 1], errno);
 	return 0;
 }

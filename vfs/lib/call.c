@@ -213,7 +213,15 @@ void plexus__statvfs_from(const Plexus__FsStatvfs *fs, struct statvfs *buf)
 	buf->f_ffree = fs->ffree;
 	buf->f_favail = fs->ffree;
 	buf->f_namemax = fs->namemax;
-	buf->f_flag = fs->read_only ? ST_RDONLY : 0;
+	buf->f_flag = plexus__mount_flags(fs->read_only, fs->mount_flags);
+}
+
+unsigned long plexus__mount_flags(bool read_only, uint32_t flags)
+{
+	return (read_only ? ST_RDONLY : 0) |
+	       (flags & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV ? ST_NODEV : 0) |
+	       (flags & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOSUID ? ST_NOSUID : 0) |
+	       (flags & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOEXEC ? ST_NOEXEC : 0);
 }
 
 void plexus__times_to(const struct timespec times[2], Plexus__VfsTimes *out)

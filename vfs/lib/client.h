@@ -4,6 +4,7 @@
  *
  * Entry points: plexus__call, plexus__call_raw, plexus__answer_free, plexus__register,
  * plexus__rejoin, plexus__fail, plexus__check_path, plexus__stat_from, plexus__statvfs_from,
+ * plexus__mount_flags,
  * plexus__times_to, plexus__set_chunk_max, plexus__chunk_max, plexus__label, and the
  * descriptor table's (fds.c) plexus__fd_*, plexus__fds_restore, plexus__fds_free.
  */
@@ -123,6 +124,8 @@ int plexus__fail(int64_t rc);
 int plexus__check_path(const char *path);
 void plexus__stat_from(const Plexus__FsAttr *attr, struct stat *st);
 void plexus__statvfs_from(const Plexus__FsStatvfs *fs, struct statvfs *buf);
+/* statvfs's f_flag bits (ST_RDONLY, ST_NODEV, ST_NOSUID, ST_NOEXEC) from VFS_MNT_* flags. */
+unsigned long plexus__mount_flags(bool read_only, uint32_t flags);
 /* Fills *out from POSIX times (NULL: both now). */
 void plexus__times_to(const struct timespec times[2], Plexus__VfsTimes *out);
 /* Tests and tools: the largest data frame one request carries (>= 1). */

@@ -17,7 +17,10 @@ int plexus_mount(plexus *self, const char *source, const char *target, const cha
 	int rc = plexus__check_path(target);
 	if (rc == 0 && !fs)
 		rc = -EFAULT;
-	if (rc == 0 && (flags & ~(unsigned long)MS_RDONLY))
+	const unsigned long known =
+	    MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC | PLEXUS_MS_DEV | PLEXUS_MS_SUID;
+	if (rc == 0 && ((flags & ~known) || ((flags & MS_NODEV) && (flags & PLEXUS_MS_DEV)) ||
+	                ((flags & MS_NOSUID) && (flags & PLEXUS_MS_SUID))))
 		rc = -EINVAL;
 	if (rc < 0)
 		return plexus__fail(rc);
@@ -26,6 +29,11 @@ int plexus_mount(plexus *self, const char *source, const char *target, const cha
 	req.target = (char *)target;
 	req.fs = (char *)fs;
 	req.read_only = (flags & MS_RDONLY) != 0;
+	req.flags = (flags & MS_NODEV ? PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV : 0) |
+	            (flags & MS_NOSUID ? PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOSUID : 0) |
+	            (flags & MS_NOEXEC ? PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOEXEC : 0) |
+	            (flags & PLEXUS_MS_DEV ? PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_DEV : 0) |
+	            (flags & PLEXUS_MS_SUID ? PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_SUID : 0);
 	int64_t r = plexus__call(self, PLEXUS__VFS_TYPE__VFS_MOUNT, &req.base, NULL, 0,
 	                         self->timeout_ms, NULL);
 	return r < 0 ? plexus__fail(r) : 0;
@@ -84,6 +92,7 @@ static bool s_mount_copy(const Plexus__VfsMountInfo *in, plexus_mount_info *out)
 	out->target = strdup(in->target);
 	out->fs = strdup(in->fs);
 	out->read_only = in->read_only;
+	out->flags = plexus__mount_flags(in->read_only, in->flags);
 	out->has_statvfs = in->statvfs != NULL;
 	plexus__statvfs_from(in->statvfs, &out->statvfs);
 	return out->source && out->target && out->fs;

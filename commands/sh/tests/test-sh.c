@@ -289,13 +289,19 @@ static void test_system(void **state)
 	drvcluster_start_driver(f->d, 3, "sh2disk", NULL, disk);
 	char *mfs[] = {PLEXUS_MFS_BIN, NULL};
 	drvcluster_start_driver(f->d, 2, "sh2mfs", NULL, mfs);
-	s_expect(f,
-	         "mkdir /m && mount -r sh2disk:0 /m sh2mfs && mount; df | wc -l; ls -a /m\n"
-	         "mkdir /m/x; umount /m && mount && umount /m",
-	         1,
-	         "disk:0 on / type mfs (rw)\nsh2disk:0 on /m type sh2mfs (ro)\n3\n.\n..\n"
-	         "disk:0 on / type mfs (rw)\n",
-	         "mkdir: /m/x: Read-only file system\numount: /m: Invalid argument\n");
+	s_expect(
+	    f,
+	    "mkdir /m && mount -r sh2disk:0 /m sh2mfs && mount; df | wc -l; ls -a /m\n"
+	    "mkdir /m/x; umount /m && mount && umount /m\n"
+	    "mount -o noexec,dev sh2disk:0 /m sh2mfs && mount && umount /m\n"
+	    "mount -o frob sh2disk:0 /m sh2mfs",
+	    2,
+	    "disk:0 on / type mfs (rw)\nsh2disk:0 on /m type sh2mfs (ro,nosuid,nodev)\n3\n.\n..\n"
+	    "disk:0 on / type mfs (rw)\ndisk:0 on / type mfs (rw)\n"
+	    "sh2disk:0 on /m type sh2mfs (rw,nosuid,noexec)\n",
+	    "mkdir: /m/x: Read-only file system\numount: /m: Invalid argument\n"
+	    "mount: unknown option frob\nusage: mount [-r] [-o ro,nodev,dev,nosuid,suid,noexec] "
+	    "SOURCE TARGET FS   (SOURCE none: no device; nodev,nosuid unless dev,suid)\n");
 	/* ls -l: mode, links, owner, size (the time varies) */
 	run l = s_sh_run(f, "mkdir /l; echo 12345 > /l/f; ln /l/f /l/g; ls -l /l/f", false);
 	assert_int_equal(l.status, 0);

@@ -158,9 +158,15 @@ int plexus_closedir(plexus_dir *dir);
 /* The descriptor dir reads (as dirfd): for fsync of a directory, fchdir. */
 int plexus_dirfd(plexus_dir *dir);
 
-/* Mounts the file server labelled fs over target. source: a block special file in the
- * namespace or "label:minor" of a block driver; NULL or "" for a file server without a device.
- * flags: MS_RDONLY or 0. */
+/* Mounts the file server labelled fs over target (root only). source: a block special file
+ * in the namespace or "label:minor" of a block driver; NULL or "" for a file server without a
+ * device. flags: MS_RDONLY, MS_NOEXEC, MS_NODEV, MS_NOSUID, PLEXUS_MS_DEV, PLEXUS_MS_SUID or
+ * 0. A mount is nodev and nosuid unless PLEXUS_MS_DEV and PLEXUS_MS_SUID ask for device files
+ * and set-ID bits (an image may hold anything; docs/security.md). nodev: device special files
+ * on it open nothing (EACCES); noexec: access(X_OK) of a file on it fails EACCES. Each in force
+ * shows in statvfs's f_flag (ST_NODEV, ST_NOSUID, ST_NOEXEC). */
+#define PLEXUS_MS_DEV  (1UL << 28) /* device special files work on this mount */
+#define PLEXUS_MS_SUID (1UL << 29) /* set-ID bits are honoured on this mount */
 int plexus_mount(plexus *self, const char *source, const char *target, const char *fs,
                  unsigned long flags);
 int plexus_umount(plexus *self, const char *target);
@@ -173,7 +179,8 @@ typedef struct plexus_mount_info {
 	char *target;
 	char *fs;
 	int read_only;
-	int has_statvfs; /* the file server answered; then statvfs is filled */
+	unsigned long flags; /* ST_RDONLY, ST_NODEV, ST_NOSUID, ST_NOEXEC in force */
+	int has_statvfs;     /* the file server answered; then statvfs is filled */
 	struct statvfs statvfs;
 } plexus_mount_info;
 /* Sets *mounts to an array of *n entries (caller frees with plexus_mounts_free). 0 or -1. */

@@ -431,6 +431,66 @@ static void s_second_fs(fscluster *f)
 	drvcluster_start_driver(f->d, 2, "lib2mfs", NULL, mfs);
 }
 
+/* The flags in force on /m2, as statvfs and the mount table say. */
+static unsigned long s_m2_flags(plexus *px)
+{
+	struct statvfs sv;
+	assert_int_equal(plexus_statvfs(px, "/m2/", &sv), 0);
+	plexus_mount_info *m;
+	size_t n;
+	assert_int_equal(plexus_mounts(px, &m, &n), 0);
+	unsigned long table = ~0UL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].target, "/m2") == 0)
+			table = m[i].flags;
+	plexus_mounts_free(m, n);
+	assert_int_equal(table, sv.f_flag);
+	return sv.f_flag;
+}
+
+/* Mount flags: a mount is nodev,nosuid by default (device nodes on it open nothing and cannot
+ * be mounted from), dev and suid ask otherwise, noexec makes access(X_OK) fail; a restarted
+ * VFS mounts it again with the same flags; the command line's root is neither. */
+static void s_mount_flags(fscluster *f, plexus *px)
+{
+	assert_errno(plexus_mount(px, "lib2disk:0", "/m2", "lib2mfs", MS_NODEV | PLEXUS_MS_DEV),
+	             EINVAL);
+	assert_errno(plexus_mount(px, "lib2disk:0", "/m2", "lib2mfs", MS_NOSUID | PLEXUS_MS_SUID),
+	             EINVAL);
+	assert_int_equal(plexus_mount(px, "lib2disk:0", "/m2", "lib2mfs", 0), 0);
+	assert_int_equal(s_m2_flags(px), ST_NODEV | ST_NOSUID);
+	assert_int_equal(plexus_mknod(px, "/m2/disk", S_IFBLK | 0600, makedev(FSC_MAJOR_DISK, 0)),
+	                 0);
+	int fd = plexus_open(px, "/m2/prog", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_errno(plexus_open(px, "/m2/disk", O_RDONLY), EACCES);
+	assert_int_equal(plexus_mkdir(px, "/m3", 0755), 0);
+	assert_errno(plexus_mount(px, "/m2/disk", "/m3", "lib2mfs", 0), EACCES);
+	assert_int_equal(plexus_access(px, "/m2/prog", X_OK), 0);
+	assert_int_equal(plexus_umount(px, "/m2"), 0);
+
+	assert_int_equal(
+	    plexus_mount(px, "lib2disk:0", "/m2", "lib2mfs", PLEXUS_MS_DEV | MS_NOEXEC), 0);
+	assert_int_equal(s_m2_flags(px), ST_NOSUID | ST_NOEXEC);
+	fscluster_restart(f, FSCLUSTER_VFS); /* the record in DS keeps the flags */
+	assert_int_equal(s_m2_flags(px), ST_NOSUID | ST_NOEXEC);
+	fd = plexus_open(px, "/m2/disk", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_errno(plexus_access(px, "/m2/prog", X_OK), EACCES);
+	assert_int_equal(plexus_access(px, "/m2/prog", R_OK), 0);
+	assert_int_equal(plexus_access(px, "/m2", X_OK), 0); /* directories are still searched */
+	assert_int_equal(plexus_umount(px, "/m2"), 0);
+
+	assert_int_equal(plexus_mount(px, "lib2disk:0", "/m2", "lib2mfs", PLEXUS_MS_SUID), 0);
+	assert_int_equal(s_m2_flags(px), ST_NODEV);
+	assert_int_equal(plexus_umount(px, "/m2"), 0);
+	struct statvfs sv;
+	assert_int_equal(plexus_statvfs(px, "/", &sv), 0);
+	assert_int_equal(sv.f_flag & (ST_NODEV | ST_NOSUID | ST_NOEXEC), 0);
+}
+
 static void test_file_systems(void **state)
 {
 	fscluster *f = *state;
@@ -469,6 +529,7 @@ static void test_file_systems(void **state)
 	assert_errno(plexus_umount(px, "/none"), ENOENT);
 	assert_int_equal(plexus_umount(px, "/m2"), 0);
 	assert_errno(plexus_umount(px, "/m2"), EINVAL);
+	s_mount_flags(f, px);
 	plexus_disconnect(&px);
 	PASSED();
 }
