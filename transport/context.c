@@ -3,6 +3,7 @@
  *
  * Entry points: plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@ void plx_ctx_destroy(plx_ctx **self_p)
 		return;
 	while (zmq_ctx_term(self->zmq) == -1 && errno == EINTR)
 		;
+	plx__secure_free(self);
 	plx__routes_free(self);
 	pthread_rwlock_destroy(&self->routes_lock);
 	pthread_mutex_destroy(&self->waiters_lock);

@@ -99,6 +99,9 @@ bool plx__address_local(const char *address)
 bool plx__address_ok(const char *address)
 {
 	static const char *const schemes[] = {"inproc://", "ipc://", "tcp://"};
+	char key[PLX_KEY_TEXT];
+	if (address && strncmp(address, "curve:", 6) == 0) /* a secured endpoint's: its key first */
+		address = plx__address_plain(address, key);
 	for (size_t i = 0; address && i < sizeof schemes / sizeof *schemes; i++) {
 		size_t n = strlen(schemes[i]);
 		if (strncmp(address, schemes[i], n) == 0 && address[n] != '\0')
@@ -142,7 +145,10 @@ int plx_ep_bind(plx_ep *self, const char *address)
 		return -errno;
 	s_router_options(self);
 	size_t size = sizeof self->address, fd_size = sizeof self->router_fd;
-	if (zmq_bind(self->router, address) != 0 ||
+	int secure = plx__secure_router(self);
+	if (secure < 0)
+		errno = -secure;
+	if (secure < 0 || zmq_bind(self->router, address) != 0 ||
 	    zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, self->address, &size) != 0 ||
 	    zmq_getsockopt(self->router, ZMQ_FD, &self->router_fd, &fd_size) != 0 ||
 	    s_bind_wake(self) != 0) {
@@ -151,6 +157,18 @@ int plx_ep_bind(plx_ep *self, const char *address)
 		self->router = NULL;
 		self->address[0] = '\0';
 		return -err;
+	}
+	if (self->keyed && !self->inproc) { /* the published address carries the key */
+		char plain[PLX_ADDRESS_MAX];
+		snprintf(plain, sizeof plain, "%s", self->address);
+		int n = snprintf(self->address, sizeof self->address, "curve:%.40s@%.200s",
+		                 self->keys.public_key, plain);
+		if (n < 0 || (size_t)n >= sizeof self->address || strlen(plain) > 200) {
+			zmq_close(self->router);
+			self->router = NULL;
+			self->address[0] = '\0';
+			return -ENAMETOOLONG;
+		}
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <zmq.h>
 
+#include <plexus/link_security.h>
 #include <plexus/transport.h>
 
 #include "plexus/proto/envelope.pb-c.h"
@@ -22,6 +23,8 @@
 #define PLX_RECEIVE_BATCH  64 /* messages drained per receive round (notify coalescing) */
 #define PLX_FAST_WAIT_MS   5  /* a sendrec first blocks in ZeroMQ this long (see send.c) */
 #define PLX_WAKE_TOKEN     16 /* bytes of the secret that marks a wake-up on the ROUTER */
+#define PLX_KNOWN_KEYS     64 /* peer keys whose certificates an endpoint remembers */
+#define PLX_REFUSED_LOGGED 16 /* peer keys an endpoint logs a refusal of once */
 
 typedef struct plx_route plx_route;
 typedef struct plx_dead plx_dead;
@@ -45,6 +48,11 @@ struct plx_ctx {
 	plx_dead *dead;               /* uthash by label: highest dead generation */
 	pthread_mutex_t waiters_lock;
 	plx_waiter *waiters;
+	/* link security (security.c): set once by plx_ctx_trust */
+	bool secure;
+	uint8_t trust[PLX_TRUST_PUBLIC];
+	void *zap_sock;
+	pthread_t zap_thread;
 };
 
 /* An outbound DEALER socket to one address, cached per thread. */
@@ -111,6 +119,19 @@ struct plx_ep {
 	plx_queue notifies;
 	atomic_bool woken; /* plx_ep_wake was called: plx_receive returns -EINTR when idle */
 	atomic_int holds;  /* threads inside plx_ep_wake & co.: plx_ep_destroy waits for 0 */
+	/* link security (security.c): keys set before bind; the rest the owner's */
+	bool keyed;
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	atomic_uint_fast64_t refused;
+	struct {
+		char key[PLX_KEY_TEXT];
+		plx_name who;
+	} known[PLX_KNOWN_KEYS];
+	int nknown;
+	unsigned known_next;
+	char logged[PLX_REFUSED_LOGGED][PLX_KEY_TEXT];
+	int nlogged;
 };
 
 /* Bytes of arena that always hold a protobuf envelope of size packed bytes once unpacked:
@@ -246,6 +267,27 @@ void plx__ep_flush_mailbox(plx_ep *ep);
 /* endpoint.c */
 bool plx__is_owner(const plx_ep *ep);
 bool plx__address_ok(const char *address);
+
+/* ---- security.c ---- */
+
+/* The ROUTER's CURVE server options (keyed endpoints of a secured context) and the ZAP
+ * domain. Before bind. Returns 0 or -errno. */
+int plx__secure_router(plx_ep *ep);
+/* The ZeroMQ address inside address ("curve:KEY@tcp://..." gives "tcp://..." and KEY;
+ * otherwise address itself and key ""). NULL for a malformed key part. */
+const char *plx__address_plain(const char *address, char key[PLX_KEY_TEXT]);
+/* A DEALER's CURVE client options towards server_key ("" none) with ep's keys and
+ * certificate. Returns 0, -EACCES (a secured context with a key missing on either side) or
+ * -errno. local: an in-process peer, which needs none. */
+int plx__secure_dealer(plx_ep *ep, void *sock, const char *server_key, bool local);
+/* The name the certificate of frame's link vouches for (its User-Id and X-Plexus-Cert).
+ * Returns 0 or -EACCES (counted and logged). */
+int plx__vouched_key(plx_ep *ep, zmq_msg_t *frame, plx_name *who);
+/* True when who may send msg (same label; the generation too unless who's is 0); otherwise
+ * counted and logged. */
+bool plx__vouched_name(plx_ep *ep, const plx_name *who, const plx_msg *msg, zmq_msg_t *frame);
+/* Joins the ZAP thread after zmq_ctx_term. */
+void plx__secure_free(plx_ctx *ctx);
 bool plx__address_local(const char *address);
 void plx__ep_hold(plx_ep *ep);
 void plx__ep_release(plx_ep *ep);

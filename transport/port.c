@@ -54,14 +54,26 @@ void plx__port_destroy(plx_port *port)
 
 static void *s_dealer_new(plx_ep *ep, const char *address)
 {
+	char key[PLX_KEY_TEXT];
+	const char *plain = plx__address_plain(address, key);
+	if (!plain) {
+		errno = EINVAL;
+		return NULL;
+	}
 	void *sock = zmq_socket(ep->ctx->zmq, ZMQ_DEALER);
 	if (!sock)
 		return NULL;
+	int secure = plx__secure_dealer(ep, sock, key, plx__address_local(plain));
+	if (secure < 0) {
+		zmq_close(sock);
+		errno = -secure;
+		return NULL;
+	}
 	int linger = S_LINGER_MS;
 	int64_t max = (int64_t)(2 * plx_ctx_max_data(ep->ctx) + PLX_ENVELOPE_MAX);
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
-	if (zmq_connect(sock, address) != 0) {
+	if (zmq_connect(sock, plain) != 0) {
 		zmq_close(sock);
 		return NULL;
 	}

@@ -108,8 +108,19 @@ static bool s_from_router(plx_ep *ep, plx_port *port, int flags)
 	}
 	memcpy(rid, zmq_msg_data(&frames[0]), rid_size);
 	zmq_msg_close(&frames[0]);
+	/* a secured endpoint answers only what a trusted key sent, in its own name */
+	plx_name who;
+	bool checked = ep->ctx->secure && !ep->inproc;
+	if (checked && plx__vouched_key(ep, &frames[1], &who) < 0) {
+		plx__frames_close(frames + 1, (n > 3 ? 3 : n) - 1);
+		return true;
+	}
 	plx_msg *msg = NULL;
 	int rc = plx__frames_parse(ep->ctx, frames + 1, n - 1, ep->inproc, &msg);
+	if (checked && msg && !plx__vouched_name(ep, &who, msg, &msg->priv->envelope_frame)) {
+		plx_msg_destroy(&msg);
+		return true;
+	}
 	s_accept(ep, rid, rid_size, msg, rc);
 	return true;
 }

@@ -1,0 +1,310 @@
+/*
+ * test-security.c — secured links over tcp loopback (plexus/link_security.h), with real
+ * ZeroMQ sockets and CURVE handshakes:
+ *   certificates: issued, checked, refused when tampered with, from another root, malformed;
+ *   a secured server answers a client whose certificate names its declared source, on one
+ *   thread and on several (each its own connection);
+ *   a client with the cluster's root but a certificate for another label, a client whose
+ *   certificate comes from another root, and a plain (unsecured) client all get no answer
+ *   at all, and the server counts each dropped message;
+ *   a certificate that names another key or another endpoint is refused by plx_ep_set_keys.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <plexus/link_security.h>
+#include <plexus/transport.h>
+
+#include "internal.h" /* white box: a forger's endpoint keyed past plx_ep_set_keys's checks */
+#include "plexus/proto/ipc.pb-c.h"
+
+static uint8_t s_root_pk[PLX_TRUST_PUBLIC], s_root_sk[PLX_TRUST_SECRET];
+static uint8_t s_other_pk[PLX_TRUST_PUBLIC], s_other_sk[PLX_TRUST_SECRET];
+
+/* What a forger does with its own copy of the library: keys and a certificate that do not
+ * prove the endpoint's name. */
+static void s_force_keys(plx_ep *ep, const plx_link_keys *keys, const char *cert)
+{
+	ep->keys = *keys;
+	snprintf(ep->cert, sizeof ep->cert, "%s", cert);
+	ep->keyed = true;
+}
+
+/* A secured echo server thread: answers every request with status 0. */
+typedef struct server {
+	plx_ctx *ctx;
+	plx_ep *ep;
+	pthread_t thread;
+	volatile int stop;
+	volatile int ready;
+	volatile int served;
+} server;
+
+static void *s_serve(void *arg)
+{
+	server *s = arg;
+	while (!s->stop) {
+		plx_msg *m = NULL;
+		if (plx_receive(s->ep, &m, 50) != 0)
+			continue;
+		if (m->kind == PLX_REQUEST && plx_reply(s->ep, m, 0, NULL, NULL, 0) == 0)
+			s->served++;
+		plx_msg_destroy(&m);
+	}
+	return NULL;
+}
+
+/* Keys and a certificate for label/generation from the root (sk). */
+static void s_identity(const uint8_t *sk, const char *label, uint64_t gen, plx_link_keys *keys,
+                       char *cert)
+{
+	assert_int_equal(plx_link_keys_new(keys), 0);
+	plx_name who = {.generation = gen};
+	snprintf(who.label, sizeof who.label, "%s", label);
+	assert_int_equal(plx_cert_issue(sk, &who, keys->public_key, cert, PLX_CERT_MAX), 0);
+}
+
+/* Makes the server's endpoint on the server thread (its owner): keys, certificate, bound on
+ * tcp loopback; ready 1 or -1. */
+static void *s_server_thread(void *arg)
+{
+	server *s = arg;
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	plx_name who = {.label = "srv", .generation = 1};
+	bool ok = plx_link_keys_new(&keys) == 0 &&
+	          plx_cert_issue(s_root_sk, &who, keys.public_key, cert, sizeof cert) == 0 &&
+	          (s->ep = plx_ep_new(s->ctx, "srv", 1)) != NULL &&
+	          plx_ep_set_keys(s->ep, &keys, cert) == 0 &&
+	          plx_ep_bind(s->ep, "tcp://127.0.0.1:*") == 0 &&
+	          strncmp(plx_ep_address(s->ep), "curve:", 6) == 0 &&
+	          strstr(plx_ep_address(s->ep), keys.public_key) &&
+	          plx_ep_set_keys(s->ep, &keys, cert) == -EALREADY;
+	s->ready = ok ? 1 : -1;
+	return ok ? s_serve(s) : NULL;
+}
+
+static server *s_server_start(void)
+{
+	server *s = calloc(1, sizeof *s);
+	assert_non_null(s);
+	s->ctx = plx_ctx_new();
+	assert_int_equal(plx_ctx_trust(s->ctx, s_root_pk), 0);
+	assert_int_equal(plx_ctx_trust(s->ctx, s_root_pk), -EALREADY);
+	assert_int_equal(pthread_create(&s->thread, NULL, s_server_thread, s), 0);
+	while (!s->ready)
+		sched_yield();
+	assert_int_equal(s->ready, 1);
+	return s;
+}
+
+static void s_server_stop(server *s)
+{
+	s->stop = 1;
+	pthread_join(s->thread, NULL);
+	plx_ep_destroy(&s->ep);
+	plx_ctx_destroy(&s->ctx);
+	free(s);
+}
+
+/* A client context: secured with root (NULL: plain), its endpoint keyed with a certificate
+ * for cert_label from issuer (NULL: none), routed to the server. */
+typedef struct client {
+	plx_ctx *ctx;
+	plx_ep *ep;
+} client;
+
+static client s_client(server *s, const uint8_t *root, const uint8_t *issuer,
+                       const char *cert_label)
+{
+	client c = {.ctx = plx_ctx_new()};
+	assert_non_null(c.ctx);
+	if (root)
+		assert_int_equal(plx_ctx_trust(c.ctx, root), 0);
+	c.ep = plx_ep_new(c.ctx, "cli", 1);
+	assert_non_null(c.ep);
+	if (issuer) {
+		plx_link_keys keys;
+		char cert[PLX_CERT_MAX];
+		s_identity(issuer, cert_label, 0, &keys, cert);
+		if (issuer == s_root_sk)
+			assert_int_equal(plx_ep_set_keys(c.ep, &keys, cert),
+			                 strcmp(cert_label, "cli") == 0 ? 0 : -EINVAL);
+		else
+			assert_int_equal(plx_ep_set_keys(c.ep, &keys, cert), -EACCES);
+		if (issuer != s_root_sk || strcmp(cert_label, "cli") != 0) /* the forger's copy */
+			s_force_keys(c.ep, &keys, cert);
+	}
+	const char *address = plx_ep_address(s->ep);
+	if (!root) { /* a plain peer only knows the plain address */
+		address = address + 6 + PLX_KEY_TEXT;
+	}
+	assert_int_equal(plx_route_set(c.ctx, "srv", 1, address), 0);
+	return c;
+}
+
+static void s_client_end(client *c)
+{
+	plx_ep_destroy(&c->ep);
+	plx_ctx_destroy(&c->ctx);
+}
+
+static int s_ping(client *c, int timeout_ms)
+{
+	plx_request req = {.dst = {.label = "srv", .generation = 1},
+	                   .type = PLEXUS__IPC_TYPE__IPC_ECHO};
+	plx_msg *reply = NULL;
+	int rc = plx_sendrec(c->ep, &req, &reply, timeout_ms);
+	plx_msg_destroy(&reply);
+	return rc;
+}
+
+static void test_certificates(void **state)
+{
+	(void)state;
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	s_identity(s_root_sk, "vfs", 7, &keys, cert);
+	plx_name who;
+	char key[PLX_KEY_TEXT];
+	assert_int_equal(plx_cert_check(s_root_pk, cert, &who, key), 0);
+	assert_string_equal(who.label, "vfs");
+	assert_int_equal(who.generation, 7);
+	assert_string_equal(key, keys.public_key);
+	assert_int_equal(plx_cert_check(s_other_pk, cert, NULL, NULL), -EACCES);
+	char forged[PLX_CERT_MAX];
+	snprintf(forged, sizeof forged, "plx1 rs%s", strchr(cert + 5, ' '));
+	assert_int_equal(plx_cert_check(s_root_pk, forged, NULL, NULL), -EACCES);
+	snprintf(forged, sizeof forged, "%s", cert);
+	forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == '0' ? '1' : '0';
+	assert_int_equal(plx_cert_check(s_root_pk, forged, NULL, NULL), -EACCES);
+	assert_int_equal(plx_cert_check(s_root_pk, "plx1 vfs 7", NULL, NULL), -EBADMSG);
+	assert_int_equal(plx_cert_check(s_root_pk, "", NULL, NULL), -EBADMSG);
+	assert_int_equal(plx_cert_check(s_root_pk, NULL, NULL, NULL), -EBADMSG);
+	char longer[PLX_CERT_MAX + 8];
+	snprintf(longer, sizeof longer, "%s extra", cert);
+	snprintf(forged, sizeof forged, "%.*s", (int)sizeof forged - 1, longer);
+	assert_int_equal(plx_cert_check(s_root_pk, forged, NULL, NULL), -EBADMSG);
+	plx_name bad = {.label = "two words"};
+	assert_int_equal(plx_cert_issue(s_root_sk, &bad, keys.public_key, cert, sizeof cert),
+	                 -EINVAL);
+	plx_name ok = {.label = "ok"};
+	assert_int_equal(plx_cert_issue(s_root_sk, &ok, "short", cert, sizeof cert), -EINVAL);
+	assert_int_equal(plx_cert_issue(s_root_sk, &ok, keys.public_key, cert, 20), -ENOSPC);
+	/* an endpoint takes only a certificate for itself and its own key */
+	plx_ctx *ctx = plx_ctx_new();
+	plx_ep *ep = plx_ep_new(ctx, "vfs", 7);
+	assert_int_equal(plx_ep_set_keys(ep, &keys, cert), -EPERM); /* no root trusted yet */
+	assert_int_equal(plx_ctx_trust(ctx, s_root_pk), 0);
+	s_identity(s_root_sk, "vfs", 7, &keys, cert);
+	plx_link_keys other;
+	assert_int_equal(plx_link_keys_new(&other), 0);
+	assert_int_equal(plx_ep_set_keys(ep, &other, cert), -EINVAL);
+	s_identity(s_root_sk, "vfs", 8, &keys, cert);
+	assert_int_equal(plx_ep_set_keys(ep, &keys, cert), -EINVAL);
+	s_identity(s_root_sk, "vfs", 0, &keys, cert); /* every generation */
+	assert_int_equal(plx_ep_set_keys(ep, &keys, cert), 0);
+	plx_ep_destroy(&ep);
+	plx_ctx_destroy(&ctx);
+}
+
+/* A client whose certificate from the cluster's root names it is answered, from several
+ * threads at once too. */
+static void *s_pings(void *arg)
+{
+	client *c = arg;
+	intptr_t ok = 0;
+	for (int i = 0; i < 50; i++)
+		ok += s_ping(c, 5000) == 0;
+	return (void *)ok;
+}
+
+static void test_trusted_client_answered(void **state)
+{
+	(void)state;
+	server *s = s_server_start();
+	client c = s_client(s, s_root_pk, s_root_sk, "cli");
+	assert_int_equal(s_ping(&c, 5000), 0);
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, s_pings, &c), 0);
+	for (int i = 0; i < 4; i++) {
+		void *ok;
+		pthread_join(t[i], &ok);
+		assert_int_equal((intptr_t)ok, 50);
+	}
+	assert_int_equal(plx_ep_refused(s->ep), 0);
+	s_client_end(&c);
+	s_server_stop(s);
+}
+
+/* Whoever cannot prove the source it declares gets no answer at all, and is counted. */
+static void test_untrusted_clients_dropped(void **state)
+{
+	(void)state;
+	server *s = s_server_start();
+	/* a certificate from the root, but for another label than the source it sends */
+	client liar = s_client(s, s_root_pk, s_root_sk, "rs");
+	assert_int_equal(s_ping(&liar, 800), -ETIMEDOUT);
+	assert_int_equal(s_ping(&liar, 800), -ETIMEDOUT);
+	assert_int_equal(plx_ep_refused(s->ep), 2);
+	/* a certificate for its own name, from another root */
+	client stranger = s_client(s, s_root_pk, s_other_sk, "cli");
+	assert_int_equal(s_ping(&stranger, 800), -ETIMEDOUT);
+	assert_int_equal(plx_ep_refused(s->ep), 3);
+	/* no CURVE at all: the handshake is refused, nothing arrives */
+	client plain = s_client(s, NULL, NULL, "cli");
+	assert_int_equal(s_ping(&plain, 800), -ETIMEDOUT);
+	assert_int_equal(plx_ep_refused(s->ep), 3);
+	assert_int_equal(s->served, 0);
+	/* and the server still answers who may speak */
+	client good = s_client(s, s_root_pk, s_root_sk, "cli");
+	assert_int_equal(s_ping(&good, 5000), 0);
+	assert_int_equal(s->served, 1);
+	s_client_end(&liar);
+	s_client_end(&stranger);
+	s_client_end(&plain);
+	s_client_end(&good);
+	s_server_stop(s);
+}
+
+/* A secured client refuses to connect where it has no key to check the server by. */
+static void test_no_server_key_no_connection(void **state)
+{
+	(void)state;
+	server *s = s_server_start();
+	client c = s_client(s, s_root_pk, s_root_sk, "cli");
+	assert_int_equal(plx_route_set(c.ctx, "srv", 2, plx_ep_address(s->ep) + 6 + PLX_KEY_TEXT),
+	                 0);
+	plx_request req = {.dst = {.label = "srv", .generation = 2},
+	                   .type = PLEXUS__IPC_TYPE__IPC_ECHO};
+	plx_msg *reply = NULL;
+	assert_true(plx_sendrec(c.ep, &req, &reply, 800) < 0);
+	assert_int_equal(s->served, 0);
+	assert_int_equal(plx_route_set(c.ctx, "srv", 3, "curve:short@tcp://127.0.0.1:1"), -EINVAL);
+	s_client_end(&c);
+	s_server_stop(s);
+}
+
+int main(void)
+{
+	assert_int_equal(plx_trust_new(s_root_pk, s_root_sk), 0);
+	assert_int_equal(plx_trust_new(s_other_pk, s_other_sk), 0);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_certificates),
+	    cmocka_unit_test(test_trusted_client_answered),
+	    cmocka_unit_test(test_untrusted_clients_dropped),
+	    cmocka_unit_test(test_no_server_key_no_connection),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
