@@ -6,8 +6,9 @@
  * For each transport kind (inproc, ipc, tcp loopback) it measures sendrec round trips with
  * 64 B and 64 KiB of data (p50, p99) and asynsend throughput with 64 B (a window of
  * requests in flight, every reply received), and the same over a raw libzmq DEALER/ROUTER
- * pair; over tcp also a raw TCP ping-pong. Plexus and baseline blocks alternate so that the
- * machine's noise falls on both alike.
+ * pair; over tcp also a raw TCP ping-pong, and sendrec over secured links (CURVE, a
+ * certificate checked per message) next to the same without. Plexus and baseline blocks
+ * alternate so that the machine's noise falls on both alike.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -24,6 +25,7 @@
 
 #include <zmq.h>
 
+#include <plexus/link_security.h>
 #include <plexus/server.h>
 
 #include "bench.h"
@@ -55,11 +57,12 @@ typedef struct server {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int ready;
-	plx_ctx *ctx;    /* Plexus server */
-	plx_server *srv; /* Plexus server */
-	void *zmq;       /* raw ZeroMQ server */
-	int listen_fd;   /* raw TCP server */
-	uint16_t port;   /* raw TCP server */
+	plx_ctx *ctx;           /* Plexus server */
+	plx_server *srv;        /* Plexus server */
+	void *zmq;              /* raw ZeroMQ server */
+	int listen_fd;          /* raw TCP server */
+	uint16_t port;          /* raw TCP server */
+	const uint8_t *root_sk; /* Plexus server on a secured context: its certificate's issuer */
 } server;
 
 static char s_ipc_dir[64];
@@ -101,13 +104,24 @@ static const plx_handler s_table[] = {
     {PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, NULL, NULL},
 };
 
+/* Gives ep CURVE keys and a certificate from root_sk for its name. Returns 0 or an error. */
+static int s_secure(plx_ep *ep, const uint8_t *root_sk)
+{
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	int rc = plx_link_keys_new(&keys);
+	if (rc == 0)
+		rc = plx_cert_issue(root_sk, plx_ep_name(ep), keys.public_key, cert, sizeof cert);
+	return rc == 0 ? plx_ep_set_keys(ep, &keys, cert) : rc;
+}
+
 static void *s_plexus_server(void *arg)
 {
 	server *s = arg;
 	char address[PLX_ADDRESS_MAX];
-	s_address(s->kind, "plexus", address, sizeof address);
+	s_address(s->kind, s->root_sk ? "plexus-curve" : "plexus", address, sizeof address);
 	plx_ep *ep = plx_ep_new(s->ctx, "bench", 1);
-	if (!ep || plx_ep_bind(ep, address) != 0) {
+	if (!ep || (s->root_sk && s_secure(ep, s->root_sk) != 0) || plx_ep_bind(ep, address) != 0) {
 		plx_ep_destroy(&ep);
 		s_ready(s, -1);
 		return NULL;
@@ -449,6 +463,54 @@ static int s_measure_throughput(peers *p, kind k, int iterations, bench_report *
 	return 0;
 }
 
+/* sendrec over tcp with CURVE (both ends keyed, certificates from a fresh trust root, every
+ * message checked against its link's certificate) against the same without, in alternating
+ * blocks. */
+static int s_measure_curve(peers *p, int iterations, bench_report *report)
+{
+	uint8_t root_pk[PLX_TRUST_PUBLIC], root_sk[PLX_TRUST_SECRET];
+	server sec = {.root_sk = root_sk};
+	plx_ctx *ctx = plx_ctx_new();
+	int rc =
+	    ctx && plx_trust_new(root_pk, root_sk) == 0 ? plx_ctx_trust(ctx, root_pk) : -ENOMEM;
+	sec.ctx = ctx;
+	bool started = rc == 0 && s_start(&sec, K_TCP, s_plexus_server) == 0;
+	plx_ep *client = started ? plx_ep_new(ctx, "bench-client", 1) : NULL;
+	if (rc == 0 && (!started || !client || s_secure(client, root_sk) != 0 ||
+	                plx_route_set(ctx, "bench", 1, sec.address) != 0))
+		rc = -EIO;
+	char data[SMALL] = {0};
+	bench_samples *cur = bench_samples_new((size_t)iterations);
+	bench_samples *plain = bench_samples_new((size_t)iterations);
+	int block = iterations / ROUNDS;
+	if (rc == 0 && !(cur && plain))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = s_plexus_rtt(client, data, sizeof data, block / 5 + 1, NULL);
+	for (int r = 0; r < ROUNDS && rc == 0; r++) {
+		rc = s_plexus_rtt(client, data, sizeof data, block, cur);
+		if (rc == 0)
+			rc = s_plexus_rtt(p->client, data, sizeof data, block, plain);
+	}
+	if (rc == 0) {
+		bench_report_add(report, "sendrec_tcp_64B_curve", "p50_us",
+		                 bench_samples_percentile(cur, 50), "plexus sendrec without CURVE",
+		                 bench_samples_percentile(plain, 50), true);
+		bench_report_add(report, "sendrec_tcp_64B_curve", "p99_us",
+		                 bench_samples_percentile(cur, 99), "plexus sendrec without CURVE",
+		                 bench_samples_percentile(plain, 99), true);
+	}
+	bench_samples_destroy(&cur);
+	bench_samples_destroy(&plain);
+	plx_ep_destroy(&client);
+	if (started) {
+		plx_server_stop(sec.srv);
+		pthread_join(sec.thread, NULL);
+	}
+	plx_ctx_destroy(&ctx);
+	return rc;
+}
+
 static int s_measure_kind(kind k, plx_ctx *ctx, void *zmq, const options *opt, bench_report *report)
 {
 	peers p;
@@ -459,6 +521,8 @@ static int s_measure_kind(kind k, plx_ctx *ctx, void *zmq, const options *opt, b
 		rc = s_measure_rtt(&p, k, LARGE, opt->iterations / 2, report);
 	if (rc == 0)
 		rc = s_measure_throughput(&p, k, opt->iterations, report);
+	if (rc == 0 && k == K_TCP)
+		rc = s_measure_curve(&p, opt->iterations, report);
 	s_peers_stop(&p);
 	if (rc != 0)
 		fprintf(stderr, "plexus bench ipc: %s: %s\n", s_kind_names[k], plx_strerror(rc));
@@ -485,7 +549,8 @@ static void s_usage(FILE *out)
 	        "Measures sendrec round trips (64 B, 64 KiB; p50/p99 in microseconds) and\n"
 	        "asynsend throughput (64 B; messages per second) over inproc, ipc and tcp\n"
 	        "loopback, next to raw ZeroMQ DEALER/ROUTER and a raw TCP ping-pong measured\n"
-	        "in the same run.\n"
+	        "in the same run; over tcp also sendrec on secured links (CURVE, certificates\n"
+	        "checked per message) next to the same without.\n"
 	        "\n"
 	        "  --json          print one JSON object instead of a table\n"
 	        "  --iterations N  round trips per case (default 5000, at least 50)\n"
