@@ -20,6 +20,8 @@
 
 #include <jansson.h>
 
+#include <plexus/link_keys.h>
+
 #include "node.h"
 
 struct node_register {
@@ -137,18 +139,6 @@ static void *s_refresher(void *arg)
 	return NULL;
 }
 
-/* The address peers use: the bound one, with a wildcard host replaced by the node's. */
-static void s_public_address(node_register *self)
-{
-	const char *bound = plx_ep_address(self->ep);
-	const char *port = strrchr(bound, ':');
-	if (strncmp(bound, "tcp://0.0.0.0:", 14) == 0 || strncmp(bound, "tcp://*:", 8) == 0)
-		snprintf(self->rec.address, sizeof self->rec.address, "tcp://%s%s", self->cfg->addr,
-		         port);
-	else
-		snprintf(self->rec.address, sizeof self->rec.address, "%s", bound);
-}
-
 /* Creates the endpoint with a fresh generation and binds it. */
 static int s_endpoint(node_register *self, plx_ctx *ctx, char *err, size_t size)
 {
@@ -159,11 +149,14 @@ static int s_endpoint(node_register *self, plx_ctx *ctx, char *err, size_t size)
 		return s_err(err, size, rc, "taking a generation");
 	if (!(self->ep = plx_ep_new(ctx, rec->label, rec->generation)))
 		return s_err(err, size, -errno, "making the endpoint");
+	if ((rc = plx_link_secure(ctx, self->ep, err, size)) < 0)
+		return rc;
 	if ((rc = plx_ep_bind(self->ep, self->cfg->bind)) < 0) {
 		snprintf(err, size, "binding %s: %s", self->cfg->bind, plx_strerror(rc));
 		return rc;
 	}
-	s_public_address(self);
+	plx_endpoint_public_address(plx_ep_address(self->ep), self->cfg->addr, rec->address,
+	                            sizeof rec->address);
 	snprintf(rec->node, sizeof rec->node, "%s", self->cfg->name);
 	snprintf(rec->state, sizeof rec->state, "up");
 	rec->pid = getpid();

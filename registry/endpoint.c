@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include <plexus/endpoint.h>
+#include <plexus/link_security.h>
 
 #define S_CAS_ATTEMPTS 1000
 
@@ -238,4 +239,16 @@ int plx_endpoint_list(plx_etcd *etcd, const char *cluster, plx_endpoint_rec **re
 		*malformed = bad;
 	*recs = out;
 	return (int)n;
+}
+
+void plx_endpoint_public_address(const char *bound, const char *addr, char *out, size_t size)
+{
+	size_t key = strncmp(bound, "curve:", 6) == 0 ? 6 + PLX_KEY_TEXT : 0; /* "curve:KEY@" */
+	if (strlen(bound) < key)
+		key = 0;
+	const char *plain = bound + key, *port = strrchr(plain, ':');
+	if (strncmp(plain, "tcp://0.0.0.0:", 14) == 0 || strncmp(plain, "tcp://*:", 8) == 0)
+		snprintf(out, size, "%.*stcp://%s%s", (int)key, bound, addr, port);
+	else
+		snprintf(out, size, "%s", bound);
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <plexus/link_keys.h>
 #include <plexus/service.h>
 
 #define S_STATE_PREFIX "state."
@@ -53,18 +54,6 @@ static int64_t s_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The address peers use: the bound one, with a wildcard host replaced by ADDR. */
-static void s_public_address(plx_service *self)
-{
-	const char *bound = plx_ep_address(self->ep);
-	const char *port = strrchr(bound, ':');
-	if (strncmp(bound, "tcp://0.0.0.0:", 14) == 0 || strncmp(bound, "tcp://*:", 8) == 0)
-		snprintf(self->rec.address, sizeof self->rec.address, "tcp://%s%s", self->cfg.addr,
-		         port);
-	else
-		snprintf(self->rec.address, sizeof self->rec.address, "%s", bound);
-}
-
 static int s_endpoint(plx_service *self, char *err, size_t size)
 {
 	plx_endpoint_rec *rec = &self->rec;
@@ -78,6 +67,8 @@ static int s_endpoint(plx_service *self, char *err, size_t size)
 		snprintf(err, size, "making endpoint %s: %s", rec->label, strerror(errno));
 		return -errno;
 	}
+	if ((rc = plx_link_secure(self->ctx, self->ep, err, size)) < 0)
+		return rc;
 	char bind[PLX_ADDRESS_MAX];
 	if (self->cfg.bind[0])
 		snprintf(bind, sizeof bind, "%s", self->cfg.bind);
@@ -87,7 +78,8 @@ static int s_endpoint(plx_service *self, char *err, size_t size)
 		snprintf(err, size, "binding %s: %s", bind, plx_strerror(rc));
 		return rc;
 	}
-	s_public_address(self);
+	plx_endpoint_public_address(plx_ep_address(self->ep), self->cfg.addr, rec->address,
+	                            sizeof rec->address);
 	snprintf(rec->node, sizeof rec->node, "%s", self->cfg.node);
 	rec->pid = getpid();
 	rec->start_time = s_now_ms();

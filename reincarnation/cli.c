@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include <plexus/link_keys.h>
 #include <plexus/endpoint.h>
 #include <plexus/rs_cli.h>
 
@@ -215,6 +216,13 @@ static int s_call(const s_opts *o, plx_etcd *etcd, uint32_t type, const char *ve
 	plx_register_types(&plexus__rs_type__descriptor);
 	plx_ctx *ctx = plx_ctx_new();
 	plx_ep *ep = ctx ? plx_ep_new(ctx, "plexus-cli", 1) : NULL;
+	char err[512];
+	if (ep && plx_link_secure(ctx, ep, err, sizeof err) < 0) {
+		fprintf(stderr, "plexus service: %s\n", err);
+		plx_ep_destroy(&ep);
+		plx_ctx_destroy(&ctx);
+		return EX_NOPERM;
+	}
 	if (!ep || plx_route_set(ctx, "rs", rec.generation, rec.address) < 0) {
 		fprintf(stderr, "plexus service: cannot set up a client endpoint\n");
 		plx_ep_destroy(&ep);

@@ -30,6 +30,8 @@
 #include <arpa/inet.h>
 
 #include "plexus/proto/ipc.pb-c.h"
+#include <plexus/link_keys.h>
+
 #include "rs.h"
 
 static const char *const s_foreign_sections[] = {"pxe", NULL};
@@ -297,10 +299,15 @@ static int s_lead(rs *self)
 		return s_fail("generation for rs", rc);
 	char bind[64];
 	snprintf(bind, sizeof bind, "tcp://%s:*", self->cfg->addr);
-	if (!(self->ep = plx_ep_new(self->ctx, RS_LABEL, gen)) ||
-	    (rc = plx_ep_bind(self->ep, bind)) < 0) {
-		fprintf(stderr, "plexus-rs: binding %s: %s\n", bind,
-		        plx_strerror(self->ep ? rc : -errno));
+	char err[512];
+	if (!(self->ep = plx_ep_new(self->ctx, RS_LABEL, gen)))
+		return s_fail("endpoint", -errno);
+	if ((rc = plx_link_secure(self->ctx, self->ep, err, sizeof err)) < 0) {
+		fprintf(stderr, "plexus-rs: %s\n", err);
+		return EX_NOPERM;
+	}
+	if ((rc = plx_ep_bind(self->ep, bind)) < 0) {
+		fprintf(stderr, "plexus-rs: binding %s: %s\n", bind, plx_strerror(rc));
 		return EX_OSERR;
 	}
 	if (!(self->cache = plx_epcache_new(self->etcd, self->cluster_name, self->ctx)))

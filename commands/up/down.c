@@ -203,6 +203,7 @@ int up_teardown(up_state *st, FILE *out)
 	for (int i = st->nmounts - 1; i >= 0; i--)
 		if (s_unmount(st->mounts[i], out) < 0)
 			rc = -EBUSY;
+	up_keys_env(st->dir); /* a secured up's services answer only its keys */
 	s_stop_services(st, out);
 	/* RS first (so nothing is restarted), then node kernels (they stop their services), etcd
 	 * last: the reverse of the start order. */

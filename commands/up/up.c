@@ -50,6 +50,10 @@ static void s_up_usage(FILE *out)
 	    "                       of this host, the services spread over them (root)\n"
 	    "  --qemu               boot in QEMU VMs from the netboot image instead (see\n"
 	    "                       plexus up --qemu --help, docs/deploy.md)\n"
+	    "  --secure             secured links: a new trust root in STATE/keys, every link\n"
+	    "                       CURVE and every message checked against its sender's key;\n"
+	    "                       other commands need PLEXUS_KEYS=STATE/keys and a user who\n"
+	    "                       can read STATE/keys/root.key (docs/security.md)\n"
 	    "  --quiet              print only errors\n"
 	    "  --help               this text\n\n"
 	    "Exit codes (sysexits.h): 0 up (or already up), EX_USAGE, EX_UNAVAILABLE a step\n"
@@ -80,7 +84,8 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 		O_TOUR,
 		O_NOTOUR,
 		O_SVCOPT,
-		O_NODES
+		O_NODES,
+		O_SECURE
 	};
 	static const struct option longs[] = {
 	    {"state-dir", required_argument, NULL, O_STATE},
@@ -93,6 +98,7 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 	    {"no-tour", no_argument, NULL, O_NOTOUR},
 	    {"service-option", required_argument, NULL, O_SVCOPT},
 	    {"nodes", required_argument, NULL, O_NODES},
+	    {"secure", no_argument, NULL, O_SECURE},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -157,6 +163,9 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 			break;
 		case O_NOTOUR:
 			o->tour = 0;
+			break;
+		case O_SECURE:
+			o->secure = true;
 			break;
 		case O_SVCOPT: {
 			const char *eq = strchr(optarg, '=');
@@ -240,7 +249,9 @@ int plx_up_cli(int argc, char **argv)
 	snprintf(st.dir, sizeof st.dir, "%s", o.state_dir);
 	if (!o.quiet)
 		printf("Booting Plexus (state %s)\n", st.dir);
-	code = up_boot(&o, &st);
+	code = up_keys(&o);
+	if (code == 0)
+		code = up_boot(&o, &st);
 	close(lock);
 	if (code != 0) {
 		fprintf(stderr, "plexus up: stopping what was started (logs stay in %s/logs)\n",
@@ -252,10 +263,11 @@ int plx_up_cli(int argc, char **argv)
 		return code;
 	}
 	if (!o.quiet && (strcmp(st.etcd, "http://127.0.0.1:2379") != 0 ||
-	                 strcmp(st.cluster, "default") != 0 || st.addr[0]))
+	                 strcmp(st.cluster, "default") != 0 || st.addr[0] || o.secure))
 		printf("For plexus sh, plexus mount and the other commands:\n"
-		       "  export PLEXUS_ETCD=%s PLEXUS_CLUSTER=%s%s%s\n",
-		       st.etcd, st.cluster, st.addr[0] ? " PLEXUS_ADDR=" : "", st.addr);
+		       "  export PLEXUS_ETCD=%s PLEXUS_CLUSTER=%s%s%s%s%s\n",
+		       st.etcd, st.cluster, st.addr[0] ? " PLEXUS_ADDR=" : "", st.addr,
+		       o.secure ? " PLEXUS_KEYS=" : "", o.secure ? getenv("PLEXUS_KEYS") : "");
 	int tour = o.tour >= 0 ? o.tour : !isatty(0);
 	if (tour)
 		return up_tour(&o, &st);
@@ -338,6 +350,7 @@ int plx_up_find(const char *state_dir, char *etcd, size_t etcd_size, char *clust
 		up_state_dir_default(dir, sizeof dir);
 	if (up_state_load(dir, &st) < 0 || !up_state_running(&st) || !st.etcd[0])
 		return -ENOENT;
+	up_keys_env(dir);
 	snprintf(etcd, etcd_size, "%s", st.etcd);
 	snprintf(cluster, cluster_size, "%s", st.cluster);
 	snprintf(addr, addr_size, "%s", st.addr);

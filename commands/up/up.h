@@ -11,10 +11,12 @@
  *   down.c:    up_teardown, up_rmtree
  *   tour.c:    up_mount_data, up_tour
  *   netns.c:   up_net_create, up_net_destroy
+ *   keys.c:    up_keys, up_keys_env
  *
  * The state directory holds everything `up` made: `state` (what runs, below), `lock`,
- * `cluster.ini`, `etcd/` (etcd's data), `logs/` (every process's log, services included) and
- * the data disk image `data.img`, which `down` keeps so /data survives.
+ * `cluster.ini`, `etcd/` (etcd's data), `logs/` (every process's log, services included),
+ * `keys/` (the trust root of `up --secure`) and the data disk image `data.img`, which `down`
+ * keeps so /data survives.
  */
 #ifndef PLEXUS_UP_H
 #define PLEXUS_UP_H
@@ -67,7 +69,16 @@ typedef struct up_opts {
 	int nodes;      /* 0: one node on this host; N: N nodes in network namespaces */
 	bool quiet;
 	char service_extra[1024]; /* --service-option lines ("key = value\n") for every service */
+	bool secure;              /* --secure: links secured with a trust root in STATE/keys */
 } up_opts;
+
+/* --secure: makes STATE/keys (a new trust root) and exports PLEXUS_KEYS for everything up
+ * starts; otherwise removes a trust root an earlier secured up left there. Returns 0 or
+ * EX_CANTCREAT with the reason printed. */
+int up_keys(const up_opts *o);
+/* Exports PLEXUS_KEYS=dir/keys when that state directory holds a trust root and the
+ * environment names none (for the commands that talk to a running up). */
+void up_keys_env(const char *dir);
 
 /* Writes the default state directory into buf: $PLEXUS_STATE_DIR, else /run/plexus for root,
  * else $XDG_RUNTIME_DIR/plexus, else /tmp/plexus-UID. */

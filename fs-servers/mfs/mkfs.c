@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <plexus/link_keys.h>
 #include <plexus/bdev.h>
 #include <plexus/endpoint.h>
 #include <plexus/etcd.h>
@@ -226,6 +227,11 @@ static int s_to_driver(const char *label, uint32_t minor, mfs_mkfs_opts *o, int6
 	char name[PLX_LABEL_MAX];
 	snprintf(name, sizeof name, "mkfs-%d", (int)getpid());
 	plx_ep *ep = cache ? plx_ep_new(ctx, name, 1) : NULL;
+	char err[512];
+	if (ep && plx_link_secure(ctx, ep, err, sizeof err) < 0) {
+		fprintf(stderr, "plexus mkfs: %s\n", err);
+		plx_ep_destroy(&ep);
+	}
 	plx_bdev *bdev = ep ? plx_bdev_new(ep, label, 10000) : NULL;
 	int code = EX_OK, rc = 0;
 	if (!bdev) {

@@ -23,6 +23,8 @@
 
 #include <jansson.h>
 
+#include <plexus/link_keys.h>
+
 #include "client.h"
 
 static atomic_uint s_handles;
@@ -63,6 +65,11 @@ static int s_endpoint(plexus *self, const char *node)
 		return s_etcd_errno(rc);
 	if (!(self->ep = plx_ep_new(self->ctx, self->label, self->generation)))
 		return -errno;
+	char err[512];
+	if ((rc = plx_link_secure(self->ctx, self->ep, err, sizeof err)) < 0) {
+		fprintf(stderr, "libplexus: %s\n", err);
+		return rc;
+	}
 	const char *addr = s_or(NULL, "PLEXUS_ADDR", "127.0.0.1");
 	char bind[PLX_ADDRESS_MAX];
 	snprintf(bind, sizeof bind, "tcp://%.64s:*", addr);

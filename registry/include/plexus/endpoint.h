@@ -4,7 +4,7 @@
  *
  * Entry points:
  *   plx_generation_next, plx_endpoint_publish, plx_endpoint_withdraw, plx_endpoint_lookup,
- *   plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format
+ *   plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format, plx_endpoint_public_address
  *   plx_epcache_new, plx_epcache_destroy, plx_epcache_revision
  *
  * Keys (docs/registry.md):
@@ -84,5 +84,10 @@ plx_epcache *plx_epcache_new(plx_etcd *etcd, const char *cluster, plx_ctx *ctx);
 int64_t plx_epcache_revision(plx_epcache *self);
 /* Stops the watch, frees the cache and sets *self_p to NULL (routes stay). Accepts NULL. */
 void plx_epcache_destroy(plx_epcache **self_p);
+
+/* The address peers use for an endpoint bound at bound (plx_ep_address): a wildcard host
+ * (tcp://0.0.0.0:PORT, or the star host) replaced by addr; a secured endpoint's key prefix
+ * ("curve:KEY@") kept. Writes it into out (size bytes). */
+void plx_endpoint_public_address(const char *bound, const char *addr, char *out, size_t size);
 
 #endif

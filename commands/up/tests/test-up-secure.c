@@ -1,0 +1,160 @@
+/*
+ * test-up-secure.c — `plexus up --secure` (docs/security.md): the probe of a forged
+ * NODE_START replayed against a plain and a secured system.
+ *
+ *  - plain `up`: a process with no key, whose envelope claims to be RS, makes the node kernel
+ *    run a program (the hole the secured links close; shown so the check can fail);
+ *  - `up --secure`: every published address carries a CURVE key; the same forgery, and one
+ *    made with keys and a certificate from another trust root, get no answer and run
+ *    nothing; `plexus sh` with PLEXUS_KEYS works, without it gets no answer, and as uid 65534
+ *    (who cannot read the keys) it is refused with a message naming the file; `plexus down`
+ *    stops every service through RS in order.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plexus/endpoint.h>
+#include <plexus/etcd.h>
+#include <plexus/link_security.h>
+#include <plexus/transport.h>
+
+#include "plexus/proto/node.pb-c.h"
+#include "uptest.h"
+
+#define S_UP  "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --no-tour"
+#define S_ENV "PLEXUS_ETCD=$(awk '/^etcd/{print $2}' \"$STATE/state\") "
+
+/* The etcd URL of the running up (its state file). */
+static void s_etcd(uptest *t, char *url, size_t size)
+{
+	assert_int_equal(uptest_sh(t, "awk '/^etcd/{print $2}' \"$STATE/state\""), 0);
+	const char *text = t->text;
+	if (strncmp(text, "$ ", 2) == 0) /* the command line itself */
+		text = strchr(text, '\n') + 1;
+	snprintf(url, size, "%.*s", (int)strcspn(text, "\n"), text);
+	assert_int_equal(strncmp(url, "http://", 7), 0);
+}
+
+/* Sends NODE_START as "rs" to the node kernel (label pwn, running `touch FILE`) from a
+ * context that trusts root_pk (NULL: plain) with keys signed by root_sk (NULL: none).
+ * Returns sendrec's result. */
+static int s_forge_node_start(uptest *t, const char *file, const uint8_t *root_pk,
+                              const uint8_t *root_sk)
+{
+	char url[256];
+	s_etcd(t, url, sizeof url);
+	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = url});
+	assert_non_null(etcd);
+	plx_endpoint_rec node, rs;
+	assert_int_equal(plx_endpoint_lookup(etcd, "default", "node.local", &node), 0);
+	assert_int_equal(plx_endpoint_lookup(etcd, "default", "rs", &rs), 0);
+	plx_etcd_destroy(&etcd);
+	plx_ctx *ctx = plx_ctx_new();
+	if (root_pk)
+		assert_int_equal(plx_ctx_trust(ctx, root_pk), 0);
+	plx_ep *ep = plx_ep_new(ctx, "rs", rs.generation);
+	if (root_sk) { /* keys of its own, signed by a root it made up */
+		plx_link_keys keys;
+		char cert[PLX_CERT_MAX];
+		assert_int_equal(plx_link_keys_new(&keys), 0);
+		assert_int_equal(
+		    plx_cert_issue(root_sk, plx_ep_name(ep), keys.public_key, cert, sizeof cert),
+		    0);
+		assert_int_equal(plx_ep_set_keys(ep, &keys, cert), 0);
+	}
+	assert_int_equal(plx_route_set(ctx, node.label, node.generation, node.address), 0);
+	char *argv[] = {"sh", "-c", NULL};
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "touch '%s'", file);
+	argv[2] = cmd;
+	Plexus__NodeStart body = PLEXUS__NODE_START__INIT;
+	body.label = "pwn";
+	body.program = "/bin/sh";
+	body.argv = argv;
+	body.n_argv = 3;
+	body.generation = 77;
+	plx_request req = {.dst = {.generation = node.generation},
+	                   .type = PLEXUS__NODE_TYPE__NODE_START,
+	                   .body = &body.base};
+	snprintf(req.dst.label, sizeof req.dst.label, "%s", node.label);
+	plx_msg *reply = NULL;
+	int rc = plx_sendrec(ep, &req, &reply, 3000);
+	plx_msg_destroy(&reply);
+	plx_ep_destroy(&ep);
+	plx_ctx_destroy(&ctx);
+	return rc;
+}
+
+static void test_forged_node_start(void **state)
+{
+	uptest *t = *state;
+	char file[PATH_MAX + 16];
+	snprintf(file, sizeof file, "%s/pwned", t->dir);
+	/* plain: the envelope is believed */
+	assert_int_equal(uptest_sh(t, S_UP), 0);
+	assert_int_equal(s_forge_node_start(t, file, NULL, NULL), 0);
+	for (int i = 0; i < 50 && access(file, F_OK) != 0; i++)
+		usleep(100000);
+	assert_int_equal(access(file, F_OK), 0);
+	unlink(file);
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
+
+	/* secured: nothing without the cluster's keys */
+	assert_int_equal(uptest_sh(t, S_UP " --secure"), 0);
+	assert_true(uptest_output(t, "Secured links: trust root in"));
+	assert_true(uptest_output(t, "PLEXUS_KEYS="));
+	assert_int_equal(uptest_sh(t, S_ENV "\"$PLEXUS\" ep ls"), 0);
+	assert_true(uptest_output(t, "curve:"));
+	assert_false(uptest_output(t, " tcp://"));
+	assert_int_equal(s_forge_node_start(t, file, NULL, NULL), -ETIMEDOUT);
+	uint8_t pk[PLX_TRUST_PUBLIC], sk[PLX_TRUST_SECRET];
+	assert_int_equal(plx_trust_new(pk, sk), 0);
+	assert_int_equal(s_forge_node_start(t, file, pk, sk), -ETIMEDOUT);
+	sleep(1);
+	assert_int_not_equal(access(file, F_OK), 0);
+	assert_int_equal(
+	    uptest_sh(t, "grep -c 'dropped a message from key' \"$STATE\"/logs/node*.log"), 0);
+
+	/* the user who started it, with the keys */
+	assert_int_equal(uptest_sh(t, S_ENV "PLEXUS_KEYS=\"$STATE/keys\" \"$PLEXUS\" sh -c "
+	                                    "'echo secured > /data/s; cat /data/s'"),
+	                 0);
+	assert_true(uptest_output(t, "secured"));
+	/* without them: no answer */
+	assert_int_not_equal(uptest_sh(t, S_ENV "\"$PLEXUS\" sh -c 'cat /data/s'"), 0);
+	assert_true(uptest_output(t, "cannot reach VFS"));
+	/* another user: the keys cannot be read */
+	assert_int_equal(uptest_sh(t, "chmod 755 \"$T\" \"$STATE\""), 0);
+	assert_int_not_equal(uptest_sh(t,
+	                               S_ENV "PLEXUS_KEYS=\"$STATE/keys\" setpriv --reuid 65534 "
+	                                     "--regid 65534 --clear-groups \"$PLEXUS\" sh -c 'cat "
+	                                     "/data/s'"),
+	                     0);
+	assert_true(uptest_output(t, "Permission denied"));
+	assert_false(uptest_output(t, "secured\n"));
+
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
+	assert_false(uptest_output(t, "RS not reachable"));
+	assert_false(uptest_output(t, "had to be killed"));
+	assert_true(uptest_output(t, "Plexus is down"));
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		print_message("test-up-secure: needs root (setpriv to another user)\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_forged_node_start, uptest_setup, uptest_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

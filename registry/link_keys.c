@@ -1,0 +1,116 @@
+/*
+ * link_keys.c — the cluster's trust root on disk and securing an endpoint from it
+ * (plexus/link_keys.h).
+ *
+ * Entry points: plx_link_keys_make, plx_link_secure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include <plexus/link_keys.h>
+#include <plexus/link_security.h>
+
+static int s_fail(char *err, size_t size, int rc, const char *what, const char *path)
+{
+	snprintf(err, size, "%s %s: %s", what, path, strerror(-rc));
+	return rc;
+}
+
+/* Writes bytes as hex and a newline to path, created with mode (not replaced). */
+static int s_write_hex(const char *path, const uint8_t *bytes, size_t n, mode_t mode)
+{
+	char hex[2 * PLX_TRUST_SECRET + 2];
+	sodium_bin2hex(hex, sizeof hex, bytes, n);
+	strcat(hex, "\n");
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	ssize_t len = (ssize_t)strlen(hex);
+	int rc = write(fd, hex, (size_t)len) == len ? 0 : -EIO;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+/* Reads n bytes written as hex from path. Returns 0, -errno or -EBADMSG. */
+static int s_read_hex(const char *path, uint8_t *bytes, size_t n)
+{
+	char hex[2 * PLX_TRUST_SECRET + 8];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t got = read(fd, hex, sizeof hex - 1);
+	int e = errno;
+	close(fd);
+	if (got < 0)
+		return -e;
+	hex[got] = '\0';
+	size_t len = 0;
+	if (sodium_hex2bin(bytes, n, hex, strcspn(hex, "\n"), NULL, &len, NULL) != 0 || len != n)
+		return -EBADMSG;
+	return 0;
+}
+
+int plx_link_keys_make(const char *dir, char *err, size_t size)
+{
+	char pub[4096], key[4096];
+	snprintf(pub, sizeof pub, "%s/root.pub", dir);
+	snprintf(key, sizeof key, "%s/root.key", dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return s_fail(err, size, -errno, "making", dir);
+	if (access(pub, F_OK) == 0 && access(key, F_OK) == 0)
+		return 0;
+	uint8_t pk[PLX_TRUST_PUBLIC], sk[PLX_TRUST_SECRET];
+	int rc = plx_trust_new(pk, sk);
+	if (rc < 0)
+		return s_fail(err, size, rc, "making a trust root for", dir);
+	unlink(pub);
+	unlink(key);
+	if ((rc = s_write_hex(key, sk, sizeof sk, 0600)) < 0)
+		s_fail(err, size, rc, "writing", key);
+	else if ((rc = s_write_hex(pub, pk, sizeof pk, 0644)) < 0)
+		s_fail(err, size, rc, "writing", pub);
+	sodium_memzero(sk, sizeof sk);
+	return rc;
+}
+
+int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size)
+{
+	const char *dir = getenv("PLEXUS_KEYS");
+	if (!dir || !*dir)
+		return 0;
+	char pub[4096], key[4096];
+	snprintf(pub, sizeof pub, "%s/root.pub", dir);
+	snprintf(key, sizeof key, "%s/root.key", dir);
+	uint8_t pk[PLX_TRUST_PUBLIC], sk[PLX_TRUST_SECRET];
+	int rc = s_read_hex(pub, pk, sizeof pk);
+	if (rc < 0)
+		return s_fail(err, size, rc, "the cluster's trust root (PLEXUS_KEYS)", pub);
+	if ((rc = plx_ctx_trust(ctx, pk)) < 0 && rc != -EALREADY)
+		return s_fail(err, size, rc, "securing the links with", pub);
+	if ((rc = s_read_hex(key, sk, sizeof sk)) < 0)
+		return s_fail(err, size, rc,
+		              rc == -EACCES ? "this user may not speak for the cluster: reading"
+		                            : "reading",
+		              key);
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	rc = plx_link_keys_new(&keys);
+	if (rc == 0)
+		rc = plx_cert_issue(sk, plx_ep_name(ep), keys.public_key, cert, sizeof cert);
+	sodium_memzero(sk, sizeof sk);
+	if (rc == 0)
+		rc = plx_ep_set_keys(ep, &keys, cert);
+	sodium_memzero(&keys, sizeof keys);
+	if (rc < 0)
+		snprintf(err, size, "securing endpoint %s: %s", plx_ep_name(ep)->label,
+		         strerror(-rc));
+	return rc;
+}
