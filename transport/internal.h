@@ -277,8 +277,9 @@ int plx__secure_router(plx_ep *ep);
  * otherwise address itself and key ""). NULL for a malformed key part. */
 const char *plx__address_plain(const char *address, char key[PLX_KEY_TEXT]);
 /* A DEALER's CURVE client options towards server_key ("" none) with ep's keys and
- * certificate. Returns 0, -EACCES (a secured context with a key missing on either side) or
- * -errno. local: an in-process peer, which needs none. */
+ * certificate. Returns 0, -EACCES (a key missing on either side: a secured context without
+ * a server key or its own, or a plain context towards a secured peer) or -errno. local: an
+ * in-process peer, which needs none. */
 int plx__secure_dealer(plx_ep *ep, void *sock, const char *server_key, bool local);
 /* The name the certificate of frame's link vouches for (its User-Id and X-Plexus-Cert).
  * Returns 0 or -EACCES (counted and logged). */

@@ -277,8 +277,10 @@ const char *plx__address_plain(const char *address, char key[PLX_KEY_TEXT])
 
 int plx__secure_dealer(plx_ep *ep, void *sock, const char *server_key, bool local)
 {
-	if (!ep->ctx->secure || local)
+	if (local)
 		return 0;
+	if (!ep->ctx->secure)
+		return server_key[0] ? -EACCES : 0; /* a secured peer would never answer */
 	if (!server_key[0] || !ep->keyed)
 		return -EACCES; /* no key to prove who either side is */
 	char meta[PLX_CERT_MAX + 32];

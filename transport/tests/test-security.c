@@ -7,7 +7,8 @@
  *   a client with the cluster's root but a certificate for another label, a client whose
  *   certificate comes from another root, and a plain (unsecured) client all get no answer
  *   at all, and the server counts each dropped message;
- *   a certificate that names another key or another endpoint is refused by plx_ep_set_keys.
+ *   a certificate that names another key or another endpoint is refused by plx_ep_set_keys;
+ *   a plain client refuses a secured address at once (EACCES).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -270,6 +272,8 @@ static void test_untrusted_clients_dropped(void **state)
 	/* and the server still answers who may speak */
 	client good = s_client(s, s_root_pk, s_root_sk, "cli");
 	assert_int_equal(s_ping(&good, 5000), 0);
+	for (int i = 0; i < 100 && s->served < 1; i++) /* it counts after its reply went out */
+		usleep(10000);
 	assert_int_equal(s->served, 1);
 	s_client_end(&liar);
 	s_client_end(&stranger);
@@ -292,6 +296,12 @@ static void test_no_server_key_no_connection(void **state)
 	assert_true(plx_sendrec(c.ep, &req, &reply, 800) < 0);
 	assert_int_equal(s->served, 0);
 	assert_int_equal(plx_route_set(c.ctx, "srv", 3, "curve:short@tcp://127.0.0.1:1"), -EINVAL);
+	/* and a plain client does not wait for a secured server that would never answer */
+	client plain = s_client(s, NULL, NULL, "cli");
+	assert_int_equal(plx_route_set(plain.ctx, "srv", 4, plx_ep_address(s->ep)), 0);
+	req.dst.generation = 4;
+	assert_int_equal(plx_sendrec(plain.ep, &req, &reply, 5000), -EACCES);
+	s_client_end(&plain);
 	s_client_end(&c);
 	s_server_stop(s);
 }

@@ -226,6 +226,10 @@ plexus *plexus_connect(const plexus_opts *opts)
 	int rc = s_start(self, opts, node);
 	if (rc == 0)
 		rc = plexus__register(self);
+	if (rc == -EACCES && !getenv("PLEXUS_KEYS"))
+		fprintf(stderr,
+		        "libplexus: the system's links are secured: set PLEXUS_KEYS to its keys "
+		        "directory (plexus up --secure prints it)\n");
 	if (rc < 0) {
 		plexus_disconnect(&self);
 		errno = -rc;

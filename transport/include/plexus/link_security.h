@@ -14,7 +14,8 @@
  * handshake's metadata. Each message that reaches a secured ROUTER must come over a CURVE
  * link whose key has a certificate from the trusted root naming the message's declared
  * source; any other message is dropped without an answer, counted (plx_ep_refused) and
- * logged once per key. Peers inside the process (inproc://) are not checked.
+ * logged once per key. Peers inside the process (inproc://) are not checked. A context that
+ * trusts no root does not connect to a secured address (-EACCES at once, not a silent wait).
  */
 #ifndef PLEXUS_LINK_SECURITY_H
 #define PLEXUS_LINK_SECURITY_H
