@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -263,7 +264,11 @@ static void *s_signal_waiter(void *arg)
 
 int plx_service_run(plx_service *self, plx_server *srv)
 {
-	(void)self;
+	if (self->cfg.callers[0] && plx_server_set_callers(srv, self->cfg.callers) < 0) {
+		fprintf(stderr, "%s: callers \"%s\": more than 32 patterns or one too long\n",
+		        self->cfg.label, self->cfg.callers);
+		return -EINVAL;
+	}
 	s_waiter w = {.srv = srv};
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_t thread;

@@ -27,6 +27,7 @@ static const s_setting s_settings[] = {
     {"bind", "PLEXUS_BIND", "ADDRESS     where to bind (default tcp://ADDR:*)"},
     {"lease-ttl", "PLEXUS_LEASE_TTL", "S   TTL of its registry lease (default 2)"},
     {"init", "PLEXUS_INIT", "fresh|restart  how RS started it (default fresh)"},
+    {"callers", "PLEXUS_CALLERS", "PATTERNS  who may call it (default anyone)"},
 };
 
 void plx_service_cfg_init(plx_service_cfg *cfg)
@@ -131,6 +132,8 @@ int plx_service_cfg_set(plx_service_cfg *cfg, const char *name, const char *valu
 		return s_bind(cfg, value, err, size);
 	if (strcmp(name, "init") == 0)
 		return s_init(cfg, value, err, size);
+	if (strcmp(name, "callers") == 0)
+		return s_copy(cfg->callers, sizeof cfg->callers, name, value, err, size);
 	return -ENOENT;
 }
 

@@ -649,6 +649,29 @@ static int s_node_key(s_parser *p, const char *key, const char *value)
 	              key, p->section);
 }
 
+/* callers = PATTERN, PATTERN...: label patterns (letters, digits, '.', '_', '-', and the
+ * wildcards '*', '?'), at most 32. */
+static int s_callers_key(s_parser *p, plx_cluster_service *s, const char *value)
+{
+	size_t n = 0;
+	const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-*?";
+	for (const char *c = value; *c;) {
+		size_t len = strspn(c, ok);
+		if (len >= PLX_CLUSTER_NAME_MAX || (len == 0 && !strchr(", \t", *c)))
+			return s_fail(
+			    p, p->lineno,
+			    "callers: bad pattern at \"%s\": expected labels and patterns "
+			    "(letters, digits, '.', '_', '-', '*', '?') separated by commas",
+			    c);
+		n += len > 0;
+		c += len;
+		c += strspn(c, ", \t");
+	}
+	if (n == 0 || n > 32)
+		return s_fail(p, p->lineno, "callers: expected 1 to 32 patterns");
+	return s_copy(p, "callers", value, s->callers, sizeof s->callers);
+}
+
 static int s_env_key(s_parser *p, plx_cluster_service *s, const char *value)
 {
 	const char *eq = strchr(value, '=');
@@ -728,10 +751,12 @@ static int s_service_key(s_parser *p, const char *key, const char *value)
 		       s_duration_key(p, key, value, 1, 600 * 1000, &s->stop_grace_ms);
 	if (strcmp(key, "init_retries") == 0)
 		return s_once(p, 9, key) && s_count_key(p, key, value, &s->init_retries);
+	if (strcmp(key, "callers") == 0)
+		return s_once(p, 10, key) && s_callers_key(p, s, value);
 	return s_fail(p, p->lineno,
 	              "unknown key \"%s\" in [%s]: expected program, args, env, node, standby, "
 	              "restart, heartbeat, depends, backoff, backoff_cap, max_restarts, "
-	              "init_timeout, init_retries or stop_grace",
+	              "init_timeout, init_retries, stop_grace or callers",
 	              key, p->section);
 }
 

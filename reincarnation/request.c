@@ -50,18 +50,22 @@ int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uin
 	m.program = (char *)d->program;
 	m.argv = d->argv;
 	m.n_argv = d->argc;
-	char init[32], rank[40];
+	char init[32], rank[40], callers[PLX_CLUSTER_TEXT_MAX + 16];
 	snprintf(init, sizeof init, "PLEXUS_INIT=%s", as_restart ? "restart" : "fresh");
 	snprintf(rank, sizeof rank, "PLEXUS_STOP_RANK=%d", s_stop_rank(self->cluster, d, 0));
-	char **env = calloc(d->nenv + 2, sizeof *env);
+	snprintf(callers, sizeof callers, "PLEXUS_CALLERS=%s", d->callers);
+	char **env = calloc(d->nenv + 3, sizeof *env);
 	if (!env)
 		return -ENOMEM;
-	env[0] = init;
-	env[1] = rank;
+	size_t n = 0;
+	env[n++] = init;
+	env[n++] = rank;
+	if (d->callers[0]) /* who may call it (plx_service_run enforces it) */
+		env[n++] = callers;
 	for (size_t i = 0; i < d->nenv; i++)
-		env[i + 2] = d->env[i];
+		env[n++] = d->env[i];
 	m.env = env;
-	m.n_env = d->nenv + 2;
+	m.n_env = n;
 	m.generation = svc->generation;
 	int rc = s_to_node(self, node, PLEXUS__NODE_TYPE__NODE_START, &m.base, id);
 	free(env);

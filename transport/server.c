@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@ struct plx_call_private {
 	const plx_handler *handler;
 };
 
+#define S_CALLERS_MAX  32   /* label patterns in a server's callers */
+#define S_CALLERS_TEXT 2048 /* their text */
+
 struct plx_server {
 	plx_ep *ep;
 	plx_handler *table; /* sorted by type */
@@ -40,6 +44,10 @@ struct plx_server {
 		_Atomic(const void *) key; /* set last, with release: value is there first */
 		_Atomic(void *) value;
 	} slots[PLX_SERVER_SLOTS];
+	/* plx_server_set_callers (set-up only) */
+	char caller_text[S_CALLERS_MAX][PLX_LABEL_MAX];
+	const char *callers[S_CALLERS_MAX + 1];
+	size_t ncallers;
 };
 
 /* Serializes plx_server_attach (set-up only); readers take no lock. */
@@ -49,11 +57,15 @@ static int s_do_ping(plx_call *call);
 static int s_do_shutdown(plx_call *call);
 static int s_do_trace_level(plx_call *call);
 
+/* Who may stop a server or switch its tracing when its table does not say: RS, the node
+ * kernels, and operators' commands (plexus-cli, plexus-*). */
+static const char *const s_control[] = {"rs", "node.*", "plexus-*", NULL};
+
 static const plx_handler s_fallback[] = {
     {PLEXUS__IPC_TYPE__IPC_PING, "ping", s_do_ping, &plexus__ipc_ping__descriptor, NULL},
-    {PLEXUS__IPC_TYPE__IPC_SHUTDOWN, "shutdown", s_do_shutdown, NULL, NULL},
+    {PLEXUS__IPC_TYPE__IPC_SHUTDOWN, "shutdown", s_do_shutdown, NULL, s_control},
     {PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, "trace_level", s_do_trace_level,
-     &plexus__ipc_trace_level__descriptor, NULL},
+     &plexus__ipc_trace_level__descriptor, s_control},
 };
 
 static int s_by_type(const void *a, const void *b)
@@ -108,14 +120,46 @@ static const plx_handler *s_handler_for(const plx_server *self, uint32_t type)
 	return h ? h : s_find(s_fallback, sizeof s_fallback / sizeof *s_fallback, type);
 }
 
-static bool s_allowed(const plx_handler *h, const plx_name *source)
+/* True when label matches one of the NULL-terminated patterns (fnmatch: '*', '?'). */
+static bool s_matches(const char *const *patterns, const char *label)
 {
-	if (!h->allowed)
-		return true;
-	for (const char *const *label = h->allowed; *label; label++)
-		if (strcmp(*label, source->label) == 0)
+	for (const char *const *p = patterns; *p; p++)
+		if (fnmatch(*p, label, 0) == 0)
 			return true;
 	return false;
+}
+
+/* The handler's own list decides; without one, the server's callers (plx_server_set_callers),
+ * except for IPC_PING, which anyone may send. */
+static bool s_allowed(const plx_server *self, const plx_handler *h, const plx_name *source)
+{
+	if (h->allowed)
+		return s_matches(h->allowed, source->label);
+	if (self->ncallers && h->type != PLEXUS__IPC_TYPE__IPC_PING)
+		return s_matches((const char *const *)self->callers, source->label);
+	return true;
+}
+
+int plx_server_set_callers(plx_server *self, const char *list)
+{
+	char copy[S_CALLERS_TEXT];
+	if (!list || strlen(list) >= sizeof copy)
+		return -EINVAL;
+	snprintf(copy, sizeof copy, "%s", list);
+	char *save = NULL, *words[S_CALLERS_MAX];
+	size_t n = 0;
+	for (char *w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+		if (n == S_CALLERS_MAX || strlen(w) >= PLX_LABEL_MAX)
+			return -EINVAL; /* nothing changed */
+		words[n++] = w;
+	}
+	for (size_t i = 0; i < n; i++)
+		snprintf(self->caller_text[i], PLX_LABEL_MAX, "%s", words[i]);
+	for (size_t i = 0; i < n; i++)
+		self->callers[i] = self->caller_text[i];
+	self->callers[n] = NULL;
+	self->ncallers = n;
+	return 0;
 }
 
 static void s_call_free(plx_call *call)
@@ -175,7 +219,7 @@ static plx_call *s_call_new(plx_server *self, plx_msg *msg, const plx_handler *h
 static void s_handle_request(plx_server *self, plx_msg *msg)
 {
 	const plx_handler *h = s_handler_for(self, msg->type);
-	int refusal = !h ? -ENOSYS : !s_allowed(h, &msg->source) ? -PLX_ECALLDENIED : 0;
+	int refusal = !h ? -ENOSYS : !s_allowed(self, h, &msg->source) ? -PLX_ECALLDENIED : 0;
 	ProtobufCMessage *body = NULL;
 	if (refusal == 0 && h->body && !(body = plx_msg_unpack(msg, h->body)))
 		refusal = -EBADMSG;

@@ -25,23 +25,29 @@ typedef struct s_service {
 	const char *program;
 	const char *args;
 	const char *depends;
+	const char *callers; /* who may call it (docs/security.md); NULL: anyone */
 	bool fs;   /* the file system's: left out of the first description (see up_cluster_write) */
 	int place; /* with --nodes N: node place % N; the other nodes are standbys when spare */
 	bool spare;
 } s_service;
 
+/* File servers answer VFS; block drivers their file servers, VFS (block special files) and
+ * plexus mkfs. */
+#define S_FS_CALLERS   "vfs"
+#define S_DISK_CALLERS "mfs-*, vfs, mkfs-*"
+
 static const s_service s_services[] = {
-    {"memory", "plexus-memory", "--ramdisk 0:64M", NULL, false, 0, false},
-    {"log", "plexus-log", NULL, NULL, false, 3, true},
-    {"tty", "plexus-tty", "--console none", NULL, false, 3, true},
-    {"vdisk", "plexus-vdisk", "--image '%I'", NULL, false, 2, true},
-    {"pfs", "plexus-pfs", NULL, NULL, false, 1, true},
-    {"mfs-root", "plexus-mfs", NULL, "memory", true, 0, false},
-    {"mfs-data", "plexus-mfs", NULL, "vdisk", true, 2, true},
+    {"memory", "plexus-memory", "--ramdisk 0:64M", NULL, S_DISK_CALLERS, false, 0, false},
+    {"log", "plexus-log", NULL, NULL, NULL, false, 3, true},
+    {"tty", "plexus-tty", "--console none", NULL, NULL, false, 3, true},
+    {"vdisk", "plexus-vdisk", "--image '%I'", NULL, S_DISK_CALLERS, false, 2, true},
+    {"pfs", "plexus-pfs", NULL, NULL, S_FS_CALLERS, false, 1, true},
+    {"mfs-root", "plexus-mfs", NULL, "memory", S_FS_CALLERS, true, 0, false},
+    {"mfs-data", "plexus-mfs", NULL, "vdisk", S_FS_CALLERS, true, 2, true},
     {"vfs", "plexus-vfs",
      "--root mfs-root --root-dev memory:0 --pfs pfs --dmap 1=memory --dmap 3=vdisk "
      "--dmap 4=tty --dmap 5=log",
-     "mfs-root, mfs-data, pfs", true, 1, true},
+     "mfs-root, mfs-data, pfs", NULL, true, 1, true},
 };
 
 /* Copies args into out with %I replaced by image. */
@@ -139,6 +145,8 @@ int up_cluster_write(const char *path, const char *cluster, const char *etcd, co
 		}
 		if (s->depends)
 			fprintf(f, "depends = %s\n", s->depends);
+		if (s->callers)
+			fprintf(f, "callers = %s\n", s->callers);
 		if (extra)
 			fputs(extra, f);
 	}

@@ -54,6 +54,7 @@ static const char s_good[] = "; a lab of ten machines\n"
                              "depends = memory, ds\n"
                              "\n"
                              "[service memory]\n"
+                             "callers = vfs, mfs-*,rs\n"
                              "program = /sbin/plexus-memory\n"
                              "args = --size 64M 'two words' \"say \\\"hi\\\"\" a\\ b\n"
                              "  --verbose\n"
@@ -161,6 +162,8 @@ static void test_good_file(void **state)
 	assert_int_equal(v->ndepends, 2);
 	assert_string_equal(v->depends[0], "memory");
 	assert_string_equal(v->depends[1], "ds");
+	assert_string_equal(v->callers, ""); /* anyone */
+	assert_string_equal(plx_cluster_find_service(c, "memory")->callers, "vfs, mfs-*,rs");
 	assert_int_equal(v->restart, PLX_RESTART_ALWAYS);
 	assert_int_equal(v->heartbeat_ms, 5000);
 	assert_int_equal(v->backoff_ms, 1000);
@@ -416,7 +419,14 @@ static const bad_case s_bad[] = {
     {NODE_A "[service s]\nrestarts = always\n",
      "c.ini:5: unknown key \"restarts\" in [service s]: expected program, args, env, node, "
      "standby, restart, heartbeat, depends, backoff, backoff_cap, max_restarts, "
-     "init_timeout, init_retries or stop_grace"},
+     "init_timeout, init_retries, stop_grace or callers"},
+    {NODE_A "[service s]\nprogram = x\nnode = a\ncallers = vfs; rm\n",
+     "c.ini:7: callers: bad pattern at \"; rm\": expected labels and patterns (letters, "
+     "digits, '.', '_', '-', '*', '?') separated by commas"},
+    {NODE_A "[service s]\nprogram = x\nnode = a\ncallers = ,\n",
+     "c.ini:7: callers: expected 1 to 32 patterns"},
+    {NODE_A "[service s]\nprogram = x\nnode = a\ncallers = a\ncallers = b\n",
+     "c.ini:8: callers given twice in [service s]: expected it once"},
     {NODE_A "[service s]\ndepends = a/b\n",
      "c.ini:5: depends \"a/b\": expected service labels (letters, digits, '_', '-', '.')"},
 };

@@ -1,7 +1,9 @@
 /*
  * test-server.c — the server library: dispatch by type, ENOSYS for unknown types, allow-lists,
- * body validation, the shared control calls, and answering exactly once.
+ * a server's callers (label patterns), body validation, the shared control calls (only from
+ * RS, node kernels and operators' commands), and answering exactly once.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,7 +33,9 @@ typedef struct state {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int ready;
-	plx_call *late; /* a T_LATE call waiting for its answer */
+	plx_call *late;      /* a T_LATE call waiting for its answer */
+	const char *callers; /* plx_server_set_callers before the loop, or NULL */
+	int callers_rc;
 } state;
 
 static const char *const s_rs_only[] = {"rs", NULL};
@@ -84,6 +88,8 @@ static void *s_server_main(void *arg)
 	plx_ep_bind(st->ep, "tcp://127.0.0.1:*");
 	snprintf(st->address, sizeof st->address, "%s", plx_ep_address(st->ep));
 	st->server = plx_server_new(st->ep, s_table, sizeof s_table / sizeof *s_table, st);
+	if (st->callers)
+		st->callers_rc = plx_server_set_callers(st->server, st->callers);
 	pthread_mutex_lock(&st->lock);
 	st->ready = 1;
 	pthread_cond_signal(&st->cond);
@@ -94,9 +100,10 @@ static void *s_server_main(void *arg)
 	return NULL;
 }
 
-static int s_setup(void **pstate)
+static int s_setup_with(void **pstate, const char *callers)
 {
 	state *st = calloc(1, sizeof *st);
+	st->callers = callers;
 	st->ctx = plx_ctx_new();
 	st->run_rc = 1;
 	pthread_mutex_init(&st->lock, NULL);
@@ -109,6 +116,16 @@ static int s_setup(void **pstate)
 	plx_route_set(st->ctx, "srv", 1, st->address);
 	*pstate = st;
 	return 0;
+}
+
+static int s_setup(void **pstate)
+{
+	return s_setup_with(pstate, NULL);
+}
+
+static int s_setup_callers(void **pstate)
+{
+	return s_setup_with(pstate, "vfs, mfs-*,rs");
 }
 
 static int s_teardown(void **pstate)
@@ -180,16 +197,64 @@ static void test_trace_level_and_shutdown_are_shared_calls(void **pstate)
 	Plexus__IpcTraceLevel level = PLEXUS__IPC_TRACE_LEVEL__INIT;
 	level.enabled = true;
 	assert_false(plx_trace_enabled(st->ctx));
+	/* only RS, node kernels and operators' commands may switch tracing or stop a server */
 	assert_int_equal(
-	    s_call(st, "client", PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, &level.base, &reply), 0);
+	    s_call(st, "client", PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, &level.base, &reply),
+	    -PLX_ECALLDENIED);
+	plx_msg_destroy(&reply);
+	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_SHUTDOWN, NULL, &reply),
+	                 -PLX_ECALLDENIED);
+	plx_msg_destroy(&reply);
+	assert_false(plx_trace_enabled(st->ctx));
+	assert_int_equal(
+	    s_call(st, "plexus-cli", PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, &level.base, &reply), 0);
 	plx_msg_destroy(&reply);
 	assert_true(plx_trace_enabled(st->ctx));
 	plx_trace_set(st->ctx, false, NULL, NULL);
-	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_SHUTDOWN, NULL, &reply), 0);
+	assert_int_equal(s_call(st, "node.n1", PLEXUS__IPC_TYPE__IPC_SHUTDOWN, NULL, &reply), 0);
 	plx_msg_destroy(&reply);
 	pthread_join(st->thread, NULL);
 	assert_int_equal(st->run_rc, 0);
 	st->thread = pthread_self(); /* nothing left to join in teardown */
+}
+
+/* A server's callers: the patterns may call what has no allow-list of its own; others get
+ * -PLX_ECALLDENIED; anyone may ping; a handler's own list still decides for it. */
+static void test_callers(void **pstate)
+{
+	state *st = *pstate;
+	assert_int_equal(st->callers_rc, 0);
+	plx_msg *reply = NULL;
+	assert_int_equal(s_call(st, "client", T_COUNT, NULL, &reply), -PLX_ECALLDENIED);
+	plx_msg_destroy(&reply);
+	assert_int_equal(s_call(st, "mfs", T_COUNT, NULL, &reply), -PLX_ECALLDENIED);
+	plx_msg_destroy(&reply);
+	assert_int_equal(s_call(st, "vfs", T_COUNT, NULL, &reply), 0);
+	plx_msg_destroy(&reply);
+	assert_int_equal(s_call(st, "mfs-data", T_COUNT, NULL, &reply), 0);
+	plx_msg_destroy(&reply);
+	Plexus__IpcPing ping = PLEXUS__IPC_PING__INIT;
+	assert_int_equal(s_call(st, "client", PLEXUS__IPC_TYPE__IPC_PING, &ping.base, &reply), 0);
+	plx_msg_destroy(&reply);
+	assert_int_equal(s_call(st, "vfs", T_GUARDED, NULL, &reply), -PLX_ECALLDENIED);
+	plx_msg_destroy(&reply);
+	assert_int_equal(s_call(st, "rs", T_GUARDED, NULL, &reply), 0);
+	plx_msg_destroy(&reply);
+	assert_int_equal(st->handled, 3);
+	/* too many patterns, or one too long, are refused (on a server of its own: set-up only) */
+	plx_ep *ep = plx_ep_new(st->ctx, "other", 1);
+	plx_server *other = plx_server_new(ep, s_table, 1, NULL);
+	char many[2048] = "";
+	for (int i = 0; i < 33; i++)
+		strcat(many, "a,");
+	assert_int_equal(plx_server_set_callers(other, many), -EINVAL);
+	char longer[100];
+	memset(longer, 'x', sizeof longer - 1);
+	longer[sizeof longer - 1] = '\0';
+	assert_int_equal(plx_server_set_callers(other, longer), -EINVAL);
+	assert_int_equal(plx_server_set_callers(other, "a, b"), 0);
+	plx_server_destroy(&other);
+	plx_ep_destroy(&ep);
 }
 
 typedef struct late_client {
@@ -279,6 +344,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reply_given_before_stop_is_sent, s_setup,
 	                                    s_teardown),
 	    cmocka_unit_test_setup_teardown(test_attach_slots, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_callers, s_setup_callers, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_types_are_refused, s_setup, s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

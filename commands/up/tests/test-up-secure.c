@@ -7,8 +7,9 @@
  *  - `up --secure`: every published address carries a CURVE key; the same forgery, and one
  *    made with keys and a certificate from another trust root, get no answer and run
  *    nothing; `plexus sh` with PLEXUS_KEYS works, without it gets no answer, and as uid 65534
- *    (who cannot read the keys) it is refused with a message naming the file; `plexus down`
- *    stops every service through RS in order.
+ *    (who cannot read the keys) it is refused with a message naming the file; vdisk, whose
+ *    callers are its file servers, VFS and mkfs, refuses another key holder (-ECALLDENIED);
+ *    `plexus down` stops every service through RS in order.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,9 +24,11 @@
 
 #include <plexus/endpoint.h>
 #include <plexus/etcd.h>
+#include <plexus/link_keys.h>
 #include <plexus/link_security.h>
 #include <plexus/transport.h>
 
+#include "plexus/proto/bdev.pb-c.h"
 #include "plexus/proto/node.pb-c.h"
 #include "uptest.h"
 
@@ -97,6 +100,36 @@ static int s_forge_node_start(uptest *t, const char *file, const uint8_t *root_p
 	return rc;
 }
 
+/* Sends BDEV_OPEN (minor 0, read-only) to vdisk as label, with the keys of PLEXUS_KEYS (the
+ * state's). Returns sendrec's result. */
+static int s_open_disk_as(uptest *t, const char *label)
+{
+	char url[256], keys[PATH_MAX + 8], err[512];
+	s_etcd(t, url, sizeof url);
+	snprintf(keys, sizeof keys, "%s/keys", t->state);
+	setenv("PLEXUS_KEYS", keys, 1);
+	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = url});
+	assert_non_null(etcd);
+	plx_endpoint_rec disk;
+	assert_int_equal(plx_endpoint_lookup(etcd, "default", "vdisk", &disk), 0);
+	plx_etcd_destroy(&etcd);
+	plx_ctx *ctx = plx_ctx_new();
+	plx_ep *ep = plx_ep_new(ctx, label, 1);
+	assert_int_equal(plx_link_secure(ctx, ep, err, sizeof err), 0);
+	unsetenv("PLEXUS_KEYS");
+	assert_int_equal(plx_route_set(ctx, "vdisk", disk.generation, disk.address), 0);
+	Plexus__BdevOpen body = PLEXUS__BDEV_OPEN__INIT;
+	plx_request req = {.dst = {.label = "vdisk", .generation = disk.generation},
+	                   .type = PLEXUS__BDEV_TYPE__BDEV_OPEN,
+	                   .body = &body.base};
+	plx_msg *reply = NULL;
+	int rc = plx_sendrec(ep, &req, &reply, 5000);
+	plx_msg_destroy(&reply);
+	plx_ep_destroy(&ep);
+	plx_ctx_destroy(&ctx);
+	return rc;
+}
+
 static void test_forged_node_start(void **state)
 {
 	uptest *t = *state;
@@ -145,6 +178,10 @@ static void test_forged_node_start(void **state)
 	                     0);
 	assert_true(uptest_output(t, "Permission denied"));
 	assert_false(uptest_output(t, "secured\n"));
+
+	/* who may call what: vdisk answers its file server (mfs-*), not another key holder */
+	assert_int_equal(s_open_disk_as(t, "intruder"), -PLX_ECALLDENIED);
+	assert_int_not_equal(s_open_disk_as(t, "mfs-probe"), -PLX_ECALLDENIED);
 
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 	assert_false(uptest_output(t, "RS not reachable"));

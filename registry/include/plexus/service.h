@@ -56,6 +56,8 @@ typedef enum plx_init_type {
 	PLX_INIT_RESTART,   /* RS restarted it after a crash, a hang or a node failure */
 } plx_init_type;
 
+#define PLX_SERVICE_CALLERS_MAX 1024 /* the callers list, comma-separated patterns */
+
 typedef struct plx_service_cfg {
 	char label[PLX_LABEL_MAX];
 	uint64_t generation; /* 0: take the next one from the registry */
@@ -66,6 +68,7 @@ typedef struct plx_service_cfg {
 	char bind[PLX_ADDRESS_MAX];      /* "": tcp://ADDR:* */
 	int lease_ttl;                   /* seconds */
 	plx_init_type init;
+	char callers[PLX_SERVICE_CALLERS_MAX]; /* "": anyone (plx_server_set_callers) */
 } plx_service_cfg;
 
 typedef struct plx_service plx_service;
@@ -77,8 +80,10 @@ void plx_service_cfg_init(plx_service_cfg *cfg);
  * and the value expected (cfg may be partly updated). */
 int plx_service_cfg_env(plx_service_cfg *cfg, char *err, size_t size);
 /* Sets one setting by its option name: "label", "generation", "node", "etcd", "cluster",
- * "addr", "bind", "lease-ttl", "init" (fresh|restart). Returns 0, -ENOENT for a name that is
- * not a service setting (the caller's own option), -EINVAL with err for a bad value. */
+ * "addr", "bind", "lease-ttl", "init" (fresh|restart), "callers" (label patterns that may call
+ * it, enforced by plx_service_run; PLEXUS_CALLERS, from the cluster file's callers key). Returns 0,
+ * -ENOENT for a name that is not a service setting (the caller's own option), -EINVAL with err for
+ * a bad value. */
 int plx_service_cfg_set(plx_service_cfg *cfg, const char *name, const char *value, char *err,
                         size_t size);
 /* A service's own option: returns 0, -ENOENT (no such option) or -EINVAL with err set. */
@@ -106,7 +111,9 @@ void plx_service_destroy(plx_service **self_p);
  * generation exists: this instance has been replaced and should exit) or an etcd error. */
 int plx_service_publish(plx_service *self, const char *state);
 /* Runs srv's loop until plx_server_stop, IPC_SHUTDOWN, SIGTERM or SIGINT, in the thread that
- * called plx_service_new (the endpoint's owner). Returns what plx_server_run returns. */
+ * called plx_service_new (the endpoint's owner), after giving srv the configured callers
+ * (plx_server_set_callers). Returns what plx_server_run returns, or -EINVAL for callers it
+ * cannot take. */
 int plx_service_run(plx_service *self, plx_server *srv);
 
 plx_ctx *plx_service_ctx(plx_service *self);

@@ -4,14 +4,16 @@
  *
  * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
  * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
- * plx_server_arg, plx_server_ep, plx_server_attach, plx_server_attached, plx_call_reply.
+ * plx_server_arg, plx_server_ep, plx_server_attach, plx_server_attached, plx_server_set_callers,
+ * plx_call_reply.
  *
  * A server declares a table from message type to handler. Before a handler runs, the library
  * has checked the message (plexus/transport.h validates frames and envelope), checked the
  * sender against the handler's allow-list (-PLX_ECALLDENIED otherwise) and unpacked the body
  * with the handler's descriptor (-EBADMSG when it does not parse). Types no table entry
  * names are answered -ENOSYS. IPC_PING, IPC_SHUTDOWN and IPC_TRACE_LEVEL are answered by the
- * library itself unless the table overrides them.
+ * library itself unless the table overrides them (the last two only to RS, node kernels and
+ * operators' commands). Allow-lists hold label patterns (fnmatch).
  *
  * A handler returns the status to reply with (0 or a negative error code), or PLX_SUSPEND when
  * it has answered with plx_call_reply or will do so later, from any thread. Every request is
@@ -42,7 +44,7 @@ typedef struct plx_handler {
 	const char *name; /* for logs and traces */
 	plx_handler_fn *fn;
 	const ProtobufCMessageDescriptor *body; /* NULL: the body is not looked at */
-	const char *const *allowed;             /* NULL-terminated sender labels; NULL: anyone */
+	const char *const *allowed; /* NULL-terminated label patterns; NULL: the server's callers */
 } plx_handler;
 
 typedef void plx_message_fn(plx_server *server, plx_msg *msg);
@@ -77,6 +79,14 @@ void *plx_server_arg(const plx_server *self);
  * slots go with the server. Returns 0, -EBUSY (key already attached) or -ENOSPC. */
 #define PLX_SERVER_SLOTS 4
 int plx_server_attach(plx_server *self, const void *key, void *value);
+/* Who may call the handlers that have no allow-list of their own (IPC_PING excepted, which
+ * anyone may send): list is label patterns (fnmatch: "mfs-*"), separated by commas or spaces;
+ * others are answered -PLX_ECALLDENIED. Without it, anyone may; IPC_SHUTDOWN and
+ * IPC_TRACE_LEVEL then still only from "rs", "node.*" and "plexus-*". A sender's label is
+ * what its link proved on secured links (plexus/link_security.h), what it claims otherwise.
+ * Set-up only. Returns 0 or -EINVAL (more than 32 patterns, one too long). */
+int plx_server_set_callers(plx_server *self, const char *list);
+
 /* Returns what was attached under key, or NULL. Any thread. */
 void *plx_server_attached(const plx_server *self, const void *key);
 plx_ep *plx_server_ep(const plx_server *self);
