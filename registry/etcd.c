@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -111,6 +112,55 @@ static char *s_dup(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
+/* Reads a secret from the first line of path into a new string, or NULL. */
+static char *s_read_secret(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char line[512] = "";
+	bool ok = fgets(line, sizeof line, f) != NULL;
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	return ok ? strdup(line) : NULL;
+}
+
+/* The credentials of a process not given any (docs/registry.md "Authentication"): TLS files
+ * from PLEXUS_ETCD_CACERT / _CERT / _KEY; a user from PLEXUS_ETCD_USER with
+ * PLEXUS_ETCD_PASSWORD or the first line of PLEXUS_ETCD_PASSWORD_FILE; else, when PLEXUS_KEYS
+ * names a directory with etcd.password (`plexus up --secure`), user root with that password.
+ * Returns 0, or -EACCES when a password file named cannot be read. */
+static int s_credentials_from_env(plx_etcd *self)
+{
+	const char *ca = getenv("PLEXUS_ETCD_CACERT"), *cert = getenv("PLEXUS_ETCD_CERT");
+	const char *key = getenv("PLEXUS_ETCD_KEY"), *user = getenv("PLEXUS_ETCD_USER");
+	const char *keys = getenv("PLEXUS_KEYS");
+	if (!self->ca_file && ca && *ca)
+		self->ca_file = strdup(ca);
+	if (!self->cert_file && cert && *cert)
+		self->cert_file = strdup(cert);
+	if (!self->key_file && key && *key)
+		self->key_file = strdup(key);
+	char file[4096] = "";
+	if (user && *user) {
+		const char *pw = getenv("PLEXUS_ETCD_PASSWORD"),
+		           *pwf = getenv("PLEXUS_ETCD_PASSWORD_FILE");
+		self->user = strdup(user);
+		if (pw)
+			self->password = strdup(pw);
+		else if (pwf && *pwf)
+			snprintf(file, sizeof file, "%s", pwf);
+	} else if (keys && *keys) {
+		snprintf(file, sizeof file, "%s/etcd.password", keys);
+		if (access(file, F_OK) != 0 && errno == ENOENT)
+			return 0; /* a secured system whose etcd takes everyone */
+		self->user = strdup("root");
+	}
+	if (file[0] && !(self->password = s_read_secret(file)))
+		return reg_seterr(-EACCES, "etcd password %s: %s", file, strerror(errno));
+	return 0;
+}
+
 plx_etcd *plx_etcd_new(const plx_etcd_opts *opts)
 {
 	plx_etcd_opts none = {0};
@@ -130,6 +180,8 @@ plx_etcd *plx_etcd_new(const plx_etcd_opts *opts)
 	self->ca_file = s_dup(opts->ca_file);
 	self->cert_file = s_dup(opts->cert_file);
 	self->key_file = s_dup(opts->key_file);
+	if (rc == 0 && !opts->user)
+		rc = s_credentials_from_env(self);
 	self->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : PLX_ETCD_DEFAULT_TIMEOUT_MS;
 	self->connect_timeout_ms =
 	    opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : self->timeout_ms / 2;
@@ -303,6 +355,9 @@ static int s_decode(const char *url, const s_buf *buf, json_t **reply)
 		if (json_is_object(error))
 			code = json_object_get(error, "grpc_code");
 		int rc = s_grpc_error(json_integer_value(code));
+		if (rc == -EINVAL && json_is_string(msg) &&
+		    strstr(json_string_value(msg), "user name is empty"))
+			rc = -EACCES; /* authentication is on and this client has no credentials */
 		reg_seterr(rc, "etcd %s: %s (gRPC code %lld)", url,
 		           json_is_string(msg) ? json_string_value(msg) : "error",
 		           (long long)json_integer_value(code));

@@ -2,6 +2,7 @@
  * etcd_kv.c — key-value, transaction and lease requests, one function per gateway call.
  *
  * Entry points: plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_compact,
+ * plx_etcd_auth_enable,
  * plx_etcd_txn, plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke.
  */
 #include <errno.h>
@@ -143,6 +144,21 @@ int plx_etcd_compact(plx_etcd *self, int64_t revision)
 {
 	json_t *body = json_pack("{s:I, s:b}", "revision", (json_int_t)revision, "physical", 1);
 	return s_send(self, "/v3/kv/compaction", body, NULL);
+}
+
+int plx_etcd_auth_enable(plx_etcd *self, const char *root_password)
+{
+	if (!root_password || !*root_password)
+		return -EINVAL;
+	json_t *user = json_pack("{s:s, s:s}", "name", "root", "password", root_password);
+	int rc = s_send(self, "/v3/auth/user/add", user, NULL);
+	if (rc == 0) {
+		json_t *grant = json_pack("{s:s, s:s}", "user", "root", "role", "root");
+		rc = s_send(self, "/v3/auth/user/grant", grant, NULL);
+	}
+	if (rc == 0)
+		rc = s_send(self, "/v3/auth/enable", json_object(), NULL);
+	return rc;
 }
 
 /* ---- transactions ---- */

@@ -168,6 +168,14 @@ static int s_etcd_try(s_boot *b, bool last)
 			              b->o->timeout_ms);
 		s_sleep_ms(UP_POLL_MS);
 	}
+	if (b->o->secure) { /* from here on every client needs the password (plx_etcd_new) */
+		char err[PATH_MAX + 128];
+		if (up_keys_etcd(b->o, b->etcd, err, sizeof err) < 0)
+			return s_fail(b, EX_SOFTWARE, "etcd", "etcd: %s", err);
+		plx_etcd_destroy(&b->etcd);
+		if (!(b->etcd = plx_etcd_new(&eo)))
+			return s_fail(b, EX_SOFTWARE, "etcd", "etcd: %s", strerror(errno));
+	}
 	s_step(b, "etcd", b->o->nodes ? "host" : "local", 0);
 	return 0;
 }

@@ -1,22 +1,27 @@
 /*
  * keys.c — the trust root of `plexus up --secure` (docs/security.md "Keys on one machine").
  *
- * Entry points: up_keys, up_keys_env.
+ * Entry points: up_keys, up_keys_etcd, up_keys_env.
  *
  * STATE/keys holds root.pub and root.key (plexus/link_keys.h). A secured up makes a new one
  * and exports PLEXUS_KEYS, which every process it starts inherits (etcd ignores it; plexus-node
  * passes it on to the services), so each secures its endpoint at start. An up without
  * --secure removes a trust root left there, so that no command mistakes the system for a
- * secured one.
+ * secured one. A secured up also turns etcd's authentication on (user root, a random password
+ * in STATE/keys/etcd.password, mode 0600), which every client then finds through PLEXUS_KEYS
+ * (plx_etcd_new).
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/random.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <plexus/etcd.h>
 #include <plexus/link_keys.h>
 
 #include "up.h"
@@ -29,6 +34,8 @@ int up_keys(const up_opts *o)
 		snprintf(path, sizeof path, "%s/root.key", dir);
 		unlink(path);
 		snprintf(path, sizeof path, "%s/root.pub", dir);
+		unlink(path);
+		snprintf(path, sizeof path, "%s/etcd.password", dir);
 		unlink(path);
 		rmdir(dir);
 		unsetenv("PLEXUS_KEYS");
@@ -47,6 +54,31 @@ int up_keys(const up_opts *o)
 		printf("Secured links: trust root in %s (root.key readable by this user only)\n",
 		       dir);
 	return 0;
+}
+
+int up_keys_etcd(const up_opts *o, plx_etcd *etcd, char *err, size_t size)
+{
+	char path[PATH_MAX + 32], pw[65];
+	uint8_t bytes[32];
+	if (getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+		snprintf(err, size, "random bytes for etcd's password: %s", strerror(errno));
+		return -EIO;
+	}
+	for (size_t i = 0; i < sizeof bytes; i++)
+		snprintf(pw + 2 * i, 3, "%02x", bytes[i]);
+	snprintf(path, sizeof path, "%s/keys/etcd.password", o->state_dir);
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || dprintf(fd, "%s\n", pw) < 0 || close(fd) < 0) {
+		int e = errno;
+		snprintf(err, size, "writing %s: %s", path, strerror(e));
+		return -e;
+	}
+	int rc = plx_etcd_auth_enable(etcd, pw);
+	explicit_bzero(pw, sizeof pw);
+	if (rc < 0)
+		snprintf(err, size, "turning etcd's authentication on: %s", plx_etcd_errmsg());
+	return rc;
 }
 
 void up_keys_env(const char *dir)

@@ -11,7 +11,7 @@
  *   down.c:    up_teardown, up_rmtree
  *   tour.c:    up_mount_data, up_tour
  *   netns.c:   up_net_create, up_net_destroy
- *   keys.c:    up_keys, up_keys_env
+ *   keys.c:    up_keys, up_keys_etcd, up_keys_env
  *
  * The state directory holds everything `up` made: `state` (what runs, below), `lock`,
  * `cluster.ini`, `etcd/` (etcd's data), `logs/` (every process's log, services included),
@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#include <plexus/etcd.h>
 
 #define UP_MAX_PROCS  32
 #define UP_MAX_MOUNTS 16
@@ -76,6 +78,9 @@ typedef struct up_opts {
  * starts; otherwise removes a trust root an earlier secured up left there. Returns 0 or
  * EX_CANTCREAT with the reason printed. */
 int up_keys(const up_opts *o);
+/* --secure: turns etcd's authentication on (user root, a new random password written to
+ * STATE/keys/etcd.password, 0600). Returns 0 or a negative errno with err set. */
+int up_keys_etcd(const up_opts *o, plx_etcd *etcd, char *err, size_t size);
 /* Exports PLEXUS_KEYS=dir/keys when that state directory holds a trust root and the
  * environment names none (for the commands that talk to a running up). */
 void up_keys_env(const char *dir);

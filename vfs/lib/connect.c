@@ -227,9 +227,9 @@ plexus *plexus_connect(const plexus_opts *opts)
 	if (rc == 0)
 		rc = plexus__register(self);
 	if (rc == -EACCES && !getenv("PLEXUS_KEYS"))
-		fprintf(stderr,
-		        "libplexus: the system's links are secured: set PLEXUS_KEYS to its keys "
-		        "directory (plexus up --secure prints it)\n");
+		fprintf(stderr, "libplexus: the system is secured (links, registry): set "
+		                "PLEXUS_KEYS to its keys "
+		                "directory (plexus up --secure prints it)\n");
 	if (rc < 0) {
 		plexus_disconnect(&self);
 		errno = -rc;

@@ -54,7 +54,13 @@ static int s_forge_node_start(uptest *t, const char *file, const uint8_t *root_p
 {
 	char url[256];
 	s_etcd(t, url, sizeof url);
+	/* the addresses, read with the cluster's etcd password when it has one (the forger is
+	 * given them: etcd's own protection is checked apart) */
+	char keydir[PATH_MAX + 8];
+	snprintf(keydir, sizeof keydir, "%s/keys", t->state);
+	setenv("PLEXUS_KEYS", keydir, 1);
 	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = url});
+	unsetenv("PLEXUS_KEYS");
 	assert_non_null(etcd);
 	plx_endpoint_rec node, rs;
 	assert_int_equal(plx_endpoint_lookup(etcd, "default", "node.local", &node), 0);
@@ -148,9 +154,17 @@ static void test_forged_node_start(void **state)
 	assert_int_equal(uptest_sh(t, S_UP " --secure"), 0);
 	assert_true(uptest_output(t, "Secured links: trust root in"));
 	assert_true(uptest_output(t, "PLEXUS_KEYS="));
-	assert_int_equal(uptest_sh(t, S_ENV "\"$PLEXUS\" ep ls"), 0);
+	assert_int_equal(uptest_sh(t, S_ENV "PLEXUS_KEYS=\"$STATE/keys\" \"$PLEXUS\" ep ls"), 0);
 	assert_true(uptest_output(t, "curve:"));
 	assert_false(uptest_output(t, " tcp://"));
+	/* etcd takes only the cluster's password (user root, STATE/keys/etcd.password) */
+	assert_int_not_equal(uptest_sh(t, S_ENV "\"$PLEXUS\" ep ls"), 0);
+	assert_int_not_equal(
+	    uptest_sh(t, "etcdctl --endpoints $(awk '/^etcd/{print $2}' \"$STATE/state\") "
+	                 "put /plexus/default/ep/vfs forged"),
+	    0);
+	assert_int_equal(uptest_sh(t, "stat -c %%a \"$STATE/keys/etcd.password\""), 0);
+	assert_true(uptest_output(t, "600"));
 	assert_int_equal(s_forge_node_start(t, file, NULL, NULL), -ETIMEDOUT);
 	uint8_t pk[PLX_TRUST_PUBLIC], sk[PLX_TRUST_SECRET];
 	assert_int_equal(plx_trust_new(pk, sk), 0);

@@ -3,7 +3,8 @@
  *
  * Entry points:
  *   plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint
- *   plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_txn, plx_etcd_compact
+ *   plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_txn, plx_etcd_compact,
+ *   plx_etcd_auth_enable
  *   plx_kv_free, plx_kvs_free
  *   plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke
  *   plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_destroy
@@ -70,8 +71,12 @@ typedef struct plx_kvs {
 
 /* ---- client ---- */
 
-/* Returns a new client, or NULL with errno EINVAL (no usable endpoint) or ENOMEM. No I/O
- * happens here: an unreachable etcd shows on the first request. */
+/* Returns a new client, or NULL with errno EINVAL (no usable endpoint), ENOMEM or EACCES (a
+ * password file it cannot read). No I/O happens here: an unreachable etcd shows on the first
+ * request. Without opts->user the credentials come from the environment: PLEXUS_ETCD_USER
+ * with PLEXUS_ETCD_PASSWORD or PLEXUS_ETCD_PASSWORD_FILE, else user root with
+ * $PLEXUS_KEYS/etcd.password when that file exists (`plexus up --secure`); TLS files from
+ * PLEXUS_ETCD_CACERT, PLEXUS_ETCD_CERT, PLEXUS_ETCD_KEY when opts has none. */
 plx_etcd *plx_etcd_new(const plx_etcd_opts *opts);
 /* Frees the client and sets *self_p to NULL. Accepts NULL. Leases and watches made from it
  * must be destroyed first. */
@@ -99,6 +104,10 @@ int plx_etcd_put(plx_etcd *self, const char *key, const void *value, size_t size
 int plx_etcd_delete(plx_etcd *self, const char *key, bool prefix);
 /* Compacts the history up to revision (used by tests). Returns 0. */
 int plx_etcd_compact(plx_etcd *self, int64_t revision);
+/* Turns etcd's authentication on: user root (role root) with root_password, then
+ * /v3/auth/enable; from then on every client needs the credentials. Returns 0 or an error
+ * (-EPROTO when etcd refuses, e.g. the user exists). */
+int plx_etcd_auth_enable(plx_etcd *self, const char *root_password);
 void plx_kv_free(plx_kv **kv_p);
 void plx_kvs_free(plx_kvs **kvs_p);
 
