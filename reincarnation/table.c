@@ -1,20 +1,25 @@
 /*
  * table.c — plexus-rs's dispatch table: message type to handler. Exit reports come from the
  * node kernels (any sender: a node's label is node.<name>, checked against the service's node
- * in exit.c); the management calls from anyone, as MINIX's `service` command may be run by
- * root (peers are authenticated once links are, docs/transport.md). IPC_PING is the server
- * library's.
+ * in exit.c); the calls that change services (up, down, restart, refresh) from operators'
+ * commands (plexus-*: `plexus service`, `plexus down`) and RS peers, as MINIX's `service`
+ * command is root's; the list from anyone. Labels are proved on secured links
+ * (docs/security.md). IPC_PING is the server library's.
  *
  * Entry points: rs_table.
  */
 #include "rs.h"
 
+static const char *const s_operators[] = {"plexus-*", "rs", NULL};
+
 static const plx_handler s_table[] = {
     {PLEXUS__NODE_TYPE__NODE_EXIT, "exit", do_exit, &plexus__node_exit__descriptor, NULL},
-    {PLEXUS__RS_TYPE__RS_UP, "up", do_up, &plexus__rs_request__descriptor, NULL},
-    {PLEXUS__RS_TYPE__RS_DOWN, "down", do_down, &plexus__rs_request__descriptor, NULL},
-    {PLEXUS__RS_TYPE__RS_RESTART, "restart", do_restart, &plexus__rs_request__descriptor, NULL},
-    {PLEXUS__RS_TYPE__RS_REFRESH, "refresh", do_refresh, &plexus__rs_request__descriptor, NULL},
+    {PLEXUS__RS_TYPE__RS_UP, "up", do_up, &plexus__rs_request__descriptor, s_operators},
+    {PLEXUS__RS_TYPE__RS_DOWN, "down", do_down, &plexus__rs_request__descriptor, s_operators},
+    {PLEXUS__RS_TYPE__RS_RESTART, "restart", do_restart, &plexus__rs_request__descriptor,
+     s_operators},
+    {PLEXUS__RS_TYPE__RS_REFRESH, "refresh", do_refresh, &plexus__rs_request__descriptor,
+     s_operators},
     {PLEXUS__RS_TYPE__RS_LIST, "list", do_list, NULL, NULL},
 };
 

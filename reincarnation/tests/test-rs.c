@@ -346,7 +346,7 @@ static int s_prepare(fixture *f)
 		return -1;
 	plx_etcd_opts opts = {.endpoints = netns_hub_etcd_endpoints(f->c)};
 	if (!(f->etcd = plx_etcd_new(&opts)) || !(f->ctx = plx_ctx_new()) ||
-	    !(f->ep = plx_ep_new(f->ctx, "tester", 1)) ||
+	    !(f->ep = plx_ep_new(f->ctx, "plexus-tester", 1)) || /* an operator's command */
 	    !(f->cache = plx_epcache_new(f->etcd, S_CLUSTER, f->ctx)))
 		return -1;
 	for (int i = 0; i < S_NODES; i++)
@@ -806,6 +806,14 @@ static void test_bad_requests_and_list(void **state)
 	req.label = "solid";
 	assert_int_equal(s_to_rs(f, PLEXUS__RS_TYPE__RS_UP, &req.base, NULL), 0); /* already up */
 	assert_int_equal(s_to_rs(f, PLEXUS__RS_TYPE__RS_EVENT, NULL, NULL), -ENOSYS);
+	/* changing services is for operators' commands (plexus-*) and RS: a service may not */
+	plx_ep *svc = plx_ep_new(f->ctx, "solid", 9);
+	plx_request down = {
+	    .dst = {.label = "rs"}, .type = PLEXUS__RS_TYPE__RS_DOWN, .body = &req.base};
+	plx_msg *refused = NULL;
+	assert_int_equal(plx_sendrec(svc, &down, &refused, 5000), -PLX_ECALLDENIED);
+	plx_msg_destroy(&refused);
+	plx_ep_destroy(&svc);
 	plx_request junk = {
 	    .dst = {.label = "rs"}, .type = PLEXUS__RS_TYPE__RS_UP, .data = "x", .data_size = 1};
 	Plexus__IpcEcho wrong = PLEXUS__IPC_ECHO__INIT;
