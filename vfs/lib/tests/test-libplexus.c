@@ -593,6 +593,8 @@ static void s_expect_file(plexus *px, const char *path, const uint8_t *want, siz
 	uint8_t *back = malloc(size + 1);
 	assert_non_null(back);
 	int fd = plexus_open(px, path, O_RDONLY);
+	if (fd < 0)
+		print_error("open %s: %s\n", path, strerror(errno));
 	assert_true(fd >= 0);
 	assert_int_equal(plexus_read(px, fd, back, size + 1), (ssize_t)size);
 	assert_memory_equal(back, want, size);
