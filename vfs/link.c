@@ -28,14 +28,21 @@ static bool s_all_slashes(const char *path)
 }
 
 /* After vn lost a name: its link count afresh (0 frees it at its last put). A file server
- * that cannot say is taken to have removed the last link: a wrong guess costs only a lookup. */
+ * that cannot say is taken to have removed the last link: a wrong guess costs only a lookup.
+ * Without links it stays so: an inode never gets a name back, and an answer (a lookup's, a
+ * write's) that left the file server before the unlink must not put it on the unused list,
+ * where its blocks would stay claimed until it is evicted. */
 static void s_unlinked(vfs_vnode *vn)
 {
-	if (vn && vfs_fs_refresh(vn) < 0) {
-		pthread_mutex_lock(&vn->lock);
+	if (!vn)
+		return;
+	bool known = vfs_fs_refresh(vn) == 0;
+	pthread_mutex_lock(&vn->lock);
+	if (!known || vn->attr.nlink == 0) {
 		vn->attr.nlink = 0;
-		pthread_mutex_unlock(&vn->lock);
+		vn->unlinked = true;
 	}
+	pthread_mutex_unlock(&vn->lock);
 }
 
 /* The sticky-bit rule for removing vn from dir. */

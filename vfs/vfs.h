@@ -107,6 +107,7 @@ typedef struct vfs_vnode {
 	pthread_mutex_t lock; /* attr */
 	pthread_rwlock_t io;  /* reads shared, writes and truncation exclusive */
 	vfs_attr attr;
+	bool unlinked;   /* lock: lost its last name; attr.nlink stays 0 whatever answers arrive */
 	void *dev_state; /* the devices side's per-vnode state (a pipe's buffer), or NULL */
 	struct vfs_vnode *hash_next;
 	struct vfs_vnode *lru_prev, *lru_next; /* vfs->lock: on the unused list while refs is 0 */

@@ -87,6 +87,8 @@ void vfs_vnode_attr_set(vfs_vnode *vn, const vfs_attr *attr)
 	pthread_mutex_lock(&vn->lock);
 	vn->attr = *attr;
 	vn->attr.dev = vn->mount->dev;
+	if (vn->unlinked) /* an answer that left the file server before the unlink */
+		vn->attr.nlink = 0;
 	pthread_mutex_unlock(&vn->lock);
 }
 

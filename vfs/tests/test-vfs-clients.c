@@ -9,6 +9,9 @@
  *   vanish, drop its process table entry (VFS_PS) and give its inodes back to MFS: the free
  *   blocks return to what they were before it started (statvfs).
  * test_exit_closes: VFS_EXIT from a client with files open frees them the same way.
+ * test_unlink_races_stat: one client writes, unlinks and closes files over and over while
+ *   another stats them without pause; an answer about a file that left the file server before
+ *   its unlink must not keep its inode in VFS's cache: every block comes back.
  * test_many_clients: 16 clients in threads at once, each working in a directory of its own,
  *   and all appending records to one shared file with O_APPEND: every record lands whole and
  *   none is lost.
@@ -178,6 +181,56 @@ static void test_exit_closes(void **state)
 	f->passed = true;
 }
 
+#define S_RACE_ROUNDS 150
+#define S_RACE_BYTES  (64 * 1024)
+
+typedef struct s_racer {
+	fsclient *c;
+	volatile int stop;
+	long stats;
+} s_racer;
+
+/* Stats the race file without pause until told to stop. */
+static void *s_stat_loop(void *arg)
+{
+	s_racer *r = arg;
+	while (!r->stop) {
+		vc_stat(r->c, "/race/f", NULL);
+		r->stats++;
+	}
+	return NULL;
+}
+
+static void test_unlink_races_stat(void **state)
+{
+	fscluster *f = *state;
+	fsclient *c = vc_client(f, "race-writer");
+	s_racer r = {.c = vc_client(f, "race-stat")};
+	assert_int_equal(vc_mkdir(c, "/race", 0755), 0);
+	uint64_t before = s_bfree(c);
+	char *data = malloc(S_RACE_BYTES);
+	assert_non_null(data);
+	memset(data, 'r', S_RACE_BYTES);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_stat_loop, &r), 0);
+	int failed_round = -1;
+	for (int i = 0; i < S_RACE_ROUNDS && failed_round < 0; i++) {
+		int fd = fsc_open(c, "/race/f", O_CREAT | O_EXCL | O_RDWR, 0644);
+		if (fd < 0 || fsc_write(c, fd, data, S_RACE_BYTES, FSC_WAIT_MS) != S_RACE_BYTES ||
+		    fsc_unlink(c, "/race/f") != 0 || fsc_close(c, fd) != 0)
+			failed_round = i;
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+	free(data);
+	assert_int_equal(failed_round, -1);
+	assert_true(r.stats > 0);
+	s_wait_bfree(c, before); /* no unlinked file's blocks stay claimed */
+	vc_client_destroy(&r.c, true);
+	vc_client_destroy(&c, true);
+	f->passed = true;
+}
+
 typedef struct s_worker {
 	fsclient *c;
 	int id;
@@ -344,6 +397,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_killed_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exit_closes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unlink_races_stat, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_clients, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vfs_restart, setup, teardown),
 	};
