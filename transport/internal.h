@@ -127,6 +127,8 @@ struct plx_ep {
 	struct {
 		char key[PLX_KEY_TEXT];
 		plx_name who;
+		bool user; /* a user certificate: cred is what it vouched for */
+		plx_cred cred;
 	} known[PLX_KNOWN_KEYS];
 	int nknown;
 	unsigned known_next;
@@ -155,8 +157,10 @@ struct plx_msg_private {
 	atomic_bool replied;
 	bool local;          /* raised in this process by plx_ep_notify_local */
 	bool local_envelope; /* came with a local envelope: answered with one */
-	plx_msg *next;       /* in a plx_queue */
-	size_t arena_size;   /* PLX_ARENA_FOR(envelope), or 0 (local envelopes) */
+	bool vouched_user; /* a user certificate proved the sender: vouched holds its credentials */
+	plx_cred vouched;
+	plx_msg *next;     /* in a plx_queue */
+	size_t arena_size; /* PLX_ARENA_FOR(envelope), or 0 (local envelopes) */
 	/* not zeroed from here on */
 	uint8_t routing_id[256];               /* routing_id_size bytes */
 	_Alignas(max_align_t) uint8_t arena[]; /* arena_size bytes */
@@ -281,9 +285,10 @@ const char *plx__address_plain(const char *address, char key[PLX_KEY_TEXT]);
  * a server key or its own, or a plain context towards a secured peer) or -errno. local: an
  * in-process peer, which needs none. */
 int plx__secure_dealer(plx_ep *ep, void *sock, const char *server_key, bool local);
-/* The name the certificate of frame's link vouches for (its User-Id and X-Plexus-Cert).
- * Returns 0 or -EACCES (counted and logged). */
-int plx__vouched_key(plx_ep *ep, zmq_msg_t *frame, plx_name *who);
+/* The name the certificate of frame's link vouches for (its User-Id and X-Plexus-Cert), and
+ * for a user certificate its credentials (*cred). Returns 1 (a user's), 0 (a service's) or
+ * -EACCES (counted and logged). */
+int plx__vouched_key(plx_ep *ep, zmq_msg_t *frame, plx_name *who, plx_cred *cred);
 /* True when who may send msg (same label; the generation too unless who's is 0); otherwise
  * counted and logged. */
 bool plx__vouched_name(plx_ep *ep, const plx_name *who, const plx_msg *msg, zmq_msg_t *frame);

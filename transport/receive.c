@@ -110,8 +110,10 @@ static bool s_from_router(plx_ep *ep, plx_port *port, int flags)
 	zmq_msg_close(&frames[0]);
 	/* a secured endpoint answers only what a trusted key sent, in its own name */
 	plx_name who;
+	plx_cred cred;
 	bool checked = ep->ctx->secure && !ep->inproc;
-	if (checked && plx__vouched_key(ep, &frames[1], &who) < 0) {
+	int vouched = checked ? plx__vouched_key(ep, &frames[1], &who, &cred) : 0;
+	if (vouched < 0) {
 		plx__frames_close(frames + 1, (n > 3 ? 3 : n) - 1);
 		return true;
 	}
@@ -120,6 +122,10 @@ static bool s_from_router(plx_ep *ep, plx_port *port, int flags)
 	if (checked && msg && !plx__vouched_name(ep, &who, msg, &msg->priv->envelope_frame)) {
 		plx_msg_destroy(&msg);
 		return true;
+	}
+	if (msg && vouched == 1) {
+		msg->priv->vouched_user = true;
+		msg->priv->vouched = cred;
 	}
 	s_accept(ep, rid, rid_size, msg, rc);
 	return true;

@@ -1,9 +1,10 @@
 /*
  * security.c — CURVE links, the ZAP handler and certificates (plexus/link_security.h).
  *
- * Entry points: plx_link_keys_new, plx_trust_new, plx_cert_issue, plx_cert_check,
- * plx_ctx_trust, plx_ep_set_keys, plx_ep_refused, plx__secure_router, plx__secure_dealer,
- * plx__vouched_key, plx__vouched_name, plx__secure_free.
+ * Entry points: plx_link_keys_new, plx_trust_new, plx_cert_issue, plx_cert_issue_user,
+ * plx_cert_check, plx_cert_check_user, plx_ctx_trust, plx_ep_set_keys, plx_ep_refused,
+ * plx_msg_vouched, plx__secure_router, plx__secure_dealer, plx__vouched_key,
+ * plx__vouched_name, plx__secure_free.
  *
  * The ZAP handler (RFC 27) runs on a thread of the context: it admits every CURVE client
  * (the handshake already proved it holds the secret half of its key) and names it by its
@@ -33,6 +34,7 @@
 #define ZMQ_METADATA 95
 #endif
 #define S_CERT_PREFIX "plx1"
+#define S_USER_PREFIX "plxu"
 
 int plx_link_keys_new(plx_link_keys *out)
 {
@@ -65,45 +67,119 @@ static bool s_label_ok(const char *label)
 	return true;
 }
 
-/* The bytes a certificate's signature covers. */
-static int s_signed_text(const plx_name *who, const char *key, char *out, size_t size)
+/* cred as text: "UID GID GROUPS", GROUPS a comma list or "-". */
+static int s_cred_text(const plx_cred *cred, char *out, size_t size)
 {
-	return snprintf(out, size, "plexus-certificate-1 %s %" PRIu64 " %s", who->label,
-	                who->generation, key);
+	int n = snprintf(out, size, "%" PRIu32 " %" PRIu32 " ", cred->uid, cred->gid);
+	if (cred->ngroups == 0)
+		n += snprintf(out + n, size - (size_t)n, "-");
+	for (uint32_t i = 0; i < cred->ngroups && (size_t)n < size; i++)
+		n += snprintf(out + n, size - (size_t)n, "%s%" PRIu32, i ? "," : "",
+		              cred->groups[i]);
+	return n;
+}
+
+/* The bytes a certificate's signature covers (cred NULL: a service's). */
+static int s_signed_text(const plx_name *who, const char *key, const plx_cred *cred, char *out,
+                         size_t size)
+{
+	if (!cred)
+		return snprintf(out, size, "plexus-certificate-1 %s %" PRIu64 " %s", who->label,
+		                who->generation, key);
+	char ids[PLX_CERT_MAX];
+	s_cred_text(cred, ids, sizeof ids);
+	return snprintf(out, size, "plexus-user-certificate-1 %s %" PRIu64 " %s %s", who->label,
+	                who->generation, key, ids);
+}
+
+static int s_issue(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *who,
+                   const char *public_key, const plx_cred *cred, char *cert, size_t size)
+{
+	if (!who || !s_label_ok(who->label) || !s_key_ok(public_key) ||
+	    (cred && cred->ngroups > PLX_CRED_GROUPS))
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -EIO;
+	char text[PLX_CERT_MAX];
+	int len = s_signed_text(who, public_key, cred, text, sizeof text);
+	uint8_t sig[crypto_sign_BYTES];
+	crypto_sign_detached(sig, NULL, (const uint8_t *)text, (size_t)len, secret_key);
+	char hex[2 * crypto_sign_BYTES + 1];
+	sodium_bin2hex(hex, sizeof hex, sig, sizeof sig);
+	char ids[PLX_CERT_MAX] = "";
+	if (cred)
+		s_cred_text(cred, ids, sizeof ids);
+	int n = snprintf(cert, size, "%s %s %" PRIu64 " %s %s%s%s",
+	                 cred ? S_USER_PREFIX : S_CERT_PREFIX, who->label, who->generation,
+	                 public_key, ids, cred ? " " : "", hex);
+	return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
 }
 
 int plx_cert_issue(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *who,
                    const char *public_key, char *cert, size_t size)
 {
-	if (!who || !s_label_ok(who->label) || !s_key_ok(public_key))
-		return -EINVAL;
-	if (sodium_init() < 0)
-		return -EIO;
-	char text[PLX_CERT_MAX];
-	int len = s_signed_text(who, public_key, text, sizeof text);
-	uint8_t sig[crypto_sign_BYTES];
-	crypto_sign_detached(sig, NULL, (const uint8_t *)text, (size_t)len, secret_key);
-	char hex[2 * crypto_sign_BYTES + 1];
-	sodium_bin2hex(hex, sizeof hex, sig, sizeof sig);
-	int n = snprintf(cert, size, S_CERT_PREFIX " %s %" PRIu64 " %s %s", who->label,
-	                 who->generation, public_key, hex);
-	return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
+	return s_issue(secret_key, who, public_key, NULL, cert, size);
 }
 
-int plx_cert_check(const uint8_t public_key[PLX_TRUST_PUBLIC], const char *cert, plx_name *who,
-                   char public_key_out[PLX_KEY_TEXT])
+int plx_cert_issue_user(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *who,
+                        const char *public_key, const plx_cred *cred, char *cert, size_t size)
+{
+	return cred ? s_issue(secret_key, who, public_key, cred, cert, size) : -EINVAL;
+}
+
+/* A decimal number that fits 32 bits, all of text. */
+static bool s_u32(const char *text, uint32_t *out)
+{
+	char *end = NULL;
+	if (!text || !*text || *text == '-' || *text == '+')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (*end || errno || v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* Parses "UID", "GID" and "GROUPS" into *cred. */
+static bool s_cred_parse(const char *uid, const char *gid, char *groups, plx_cred *cred)
+{
+	*cred = (plx_cred){0};
+	if (!s_u32(uid, &cred->uid) || !s_u32(gid, &cred->gid) || !groups)
+		return false;
+	if (strcmp(groups, "-") == 0)
+		return true;
+	char *save = NULL;
+	for (char *g = strtok_r(groups, ",", &save); g; g = strtok_r(NULL, ",", &save))
+		if (cred->ngroups >= PLX_CRED_GROUPS || !s_u32(g, &cred->groups[cred->ngroups++]))
+			return false;
+	return cred->ngroups > 0;
+}
+
+int plx_cert_check_user(const uint8_t public_key[PLX_TRUST_PUBLIC], const char *cert, plx_name *who,
+                        char public_key_out[PLX_KEY_TEXT], plx_cred *cred)
 {
 	char copy[PLX_CERT_MAX];
 	if (!cert || strlen(cert) >= sizeof copy)
 		return -EBADMSG;
 	strcpy(copy, cert);
-	char *save = NULL, *tag = strtok_r(copy, " ", &save), *label = strtok_r(NULL, " ", &save);
-	char *gen = strtok_r(NULL, " ", &save), *key = strtok_r(NULL, " ", &save);
-	char *hex = strtok_r(NULL, " ", &save), *extra = strtok_r(NULL, " ", &save);
+	char *f[9] = {0}, *save = NULL;
+	int n = 0;
+	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
+		if (n < 9)
+			f[n++] = t;
+		else
+			return -EBADMSG;
+	bool user = n == 8 && strcmp(f[0], S_USER_PREFIX) == 0;
+	if (!user && (n != 5 || strcmp(f[0], S_CERT_PREFIX) != 0))
+		return -EBADMSG;
+	const char *label = f[1], *gen = f[2], *key = f[3], *hex = f[n - 1];
 	char *end = NULL;
 	plx_name w = {0};
-	if (!tag || strcmp(tag, S_CERT_PREFIX) != 0 || !s_label_ok(label) || !gen || !key || !hex ||
-	    extra || !s_key_ok(key))
+	plx_cred c;
+	if (!s_label_ok(label) || !s_key_ok(key) || (user && !s_cred_parse(f[4], f[5], f[6], &c)))
+		return -EBADMSG;
+	if (!*gen || *gen == '-')
 		return -EBADMSG;
 	w.generation = strtoull(gen, &end, 10);
 	uint8_t sig[crypto_sign_BYTES];
@@ -115,14 +191,28 @@ int plx_cert_check(const uint8_t public_key[PLX_TRUST_PUBLIC], const char *cert,
 	if (sodium_init() < 0)
 		return -EIO;
 	char text[PLX_CERT_MAX];
-	int len = s_signed_text(&w, key, text, sizeof text);
+	int len = s_signed_text(&w, key, user ? &c : NULL, text, sizeof text);
 	if (crypto_sign_verify_detached(sig, (const uint8_t *)text, (size_t)len, public_key) != 0)
 		return -EACCES;
 	if (who)
 		*who = w;
 	if (public_key_out)
 		snprintf(public_key_out, PLX_KEY_TEXT, "%s", key);
-	return 0;
+	if (cred && user)
+		*cred = c;
+	return user ? 1 : 0;
+}
+
+int plx_cert_check(const uint8_t public_key[PLX_TRUST_PUBLIC], const char *cert, plx_name *who,
+                   char public_key_out[PLX_KEY_TEXT])
+{
+	int rc = plx_cert_check_user(public_key, cert, who, public_key_out, NULL);
+	return rc > 0 ? 0 : rc;
+}
+
+const plx_cred *plx_msg_vouched(const plx_msg *msg)
+{
+	return msg && msg->priv && msg->priv->vouched_user ? &msg->priv->vouched : NULL;
 }
 
 /* ---- the ZAP handler ---- */
@@ -310,7 +400,7 @@ static void s_log_refusal(plx_ep *ep, const char *user, const char *why)
 	        ep->name.label, ep->name.generation, *user ? user : "(none)", why, n);
 }
 
-int plx__vouched_key(plx_ep *ep, zmq_msg_t *frame, plx_name *who)
+int plx__vouched_key(plx_ep *ep, zmq_msg_t *frame, plx_name *who, plx_cred *cred)
 {
 	const char *user = zmq_msg_gets(frame, "User-Id");
 	if (!user || !*user) {
@@ -320,12 +410,13 @@ int plx__vouched_key(plx_ep *ep, zmq_msg_t *frame, plx_name *who)
 	for (int i = 0; i < ep->nknown; i++)
 		if (strcmp(ep->known[i].key, user) == 0) {
 			*who = ep->known[i].who;
-			return 0;
+			*cred = ep->known[i].cred;
+			return ep->known[i].user ? 1 : 0;
 		}
 	const char *cert = zmq_msg_gets(frame, "X-Plexus-Cert");
 	char key[PLX_KEY_TEXT];
-	int rc = cert ? plx_cert_check(ep->ctx->trust, cert, who, key) : -ENOENT;
-	if (rc == 0 && strcmp(key, user) != 0)
+	int rc = cert ? plx_cert_check_user(ep->ctx->trust, cert, who, key, cred) : -ENOENT;
+	if (rc >= 0 && strcmp(key, user) != 0)
 		rc = -EINVAL;
 	if (rc < 0) {
 		s_log_refusal(ep, user,
@@ -338,7 +429,9 @@ int plx__vouched_key(plx_ep *ep, zmq_msg_t *frame, plx_name *who)
 	    ep->nknown < PLX_KNOWN_KEYS ? ep->nknown++ : (int)(ep->known_next++ % PLX_KNOWN_KEYS);
 	snprintf(ep->known[slot].key, PLX_KEY_TEXT, "%s", user);
 	ep->known[slot].who = *who;
-	return 0;
+	ep->known[slot].user = rc == 1;
+	ep->known[slot].cred = rc == 1 ? *cred : (plx_cred){0};
+	return rc;
 }
 
 bool plx__vouched_name(plx_ep *ep, const plx_name *who, const plx_msg *msg, zmq_msg_t *frame)

@@ -8,7 +8,10 @@
  *   certificate comes from another root, and a plain (unsecured) client all get no answer
  *   at all, and the server counts each dropped message;
  *   a certificate that names another key or another endpoint is refused by plx_ep_set_keys;
- *   a plain client refuses a secured address at once (EACCES).
+ *   a plain client refuses a secured address at once (EACCES);
+ *   user certificates: the credentials they carry come back from the check and with each
+ *   message (plx_msg_vouched), none for a service's certificate; a changed uid, gid or group
+ *   breaks the signature; malformed credentials are refused.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -50,6 +53,8 @@ typedef struct server {
 	volatile int stop;
 	volatile int ready;
 	volatile int served;
+	volatile int vouched_user; /* the last request's: 1 a user certificate, 0 not */
+	plx_cred vouched;
 } server;
 
 static void *s_serve(void *arg)
@@ -59,6 +64,10 @@ static void *s_serve(void *arg)
 		plx_msg *m = NULL;
 		if (plx_receive(s->ep, &m, 50) != 0)
 			continue;
+		const plx_cred *cred = plx_msg_vouched(m);
+		s->vouched_user = cred != NULL;
+		if (cred)
+			s->vouched = *cred;
 		if (m->kind == PLX_REQUEST && plx_reply(s->ep, m, 0, NULL, NULL, 0) == 0)
 			s->served++;
 		plx_msg_destroy(&m);
@@ -306,6 +315,95 @@ static void test_no_server_key_no_connection(void **state)
 	s_server_stop(s);
 }
 
+static void test_user_certificates(void **state)
+{
+	(void)state;
+	plx_link_keys keys;
+	assert_int_equal(plx_link_keys_new(&keys), 0);
+	plx_name who = {.label = "c-n0-42-0", .generation = 3};
+	plx_cred cred = {.uid = 1000, .gid = 100, .ngroups = 3, .groups = {100, 27, 4000000000u}};
+	char cert[PLX_CERT_MAX];
+	assert_int_equal(
+	    plx_cert_issue_user(s_root_sk, &who, keys.public_key, &cred, cert, sizeof cert), 0);
+	assert_int_equal(strncmp(cert, "plxu c-n0-42-0 3 ", 17), 0);
+	plx_cred back;
+	plx_name w;
+	assert_int_equal(plx_cert_check_user(s_root_pk, cert, &w, NULL, &back), 1);
+	assert_string_equal(w.label, "c-n0-42-0");
+	assert_int_equal(back.uid, 1000);
+	assert_int_equal(back.gid, 100);
+	assert_int_equal(back.ngroups, 3);
+	assert_int_equal(back.groups[2], 4000000000u);
+	assert_int_equal(plx_cert_check(s_root_pk, cert, NULL, NULL), 0);
+	assert_int_equal(plx_cert_check_user(s_other_pk, cert, NULL, NULL, NULL), -EACCES);
+	/* no credential can be changed: uid 0, another gid, one more group */
+	const char *const changes[][2] = {
+	    {" 1000 100 ", " 0 100 "}, {" 1000 100 ", " 1000 0 "}, {",27,", ",27,0,"}};
+	for (size_t i = 0; i < sizeof changes / sizeof *changes; i++) {
+		char forged[PLX_CERT_MAX];
+		const char *at = strstr(cert, changes[i][0]);
+		assert_non_null(at);
+		snprintf(forged, sizeof forged, "%.*s%s%s", (int)(at - cert), cert, changes[i][1],
+		         at + strlen(changes[i][0]));
+		assert_int_equal(plx_cert_check_user(s_root_pk, forged, NULL, NULL, NULL), -EACCES);
+	}
+	/* a user certificate without groups; malformed ones */
+	cred.ngroups = 0;
+	assert_int_equal(
+	    plx_cert_issue_user(s_root_sk, &who, keys.public_key, &cred, cert, sizeof cert), 0);
+	assert_int_equal(plx_cert_check_user(s_root_pk, cert, NULL, NULL, &back), 1);
+	assert_int_equal(back.ngroups, 0);
+	cred.ngroups = PLX_CRED_GROUPS + 1;
+	assert_int_equal(
+	    plx_cert_issue_user(s_root_sk, &who, keys.public_key, &cred, cert, sizeof cert),
+	    -EINVAL);
+	const char *const bad[] = {"plxu a 1 K -1 0 - 00", "plxu a 1 K 1 x - 00",
+	                           "plxu a 1 K 1 1 1,,2 00", "plxu a 1 K 99999999999 1 - 00",
+	                           "plxu a 1 K 1 1 - 00 more"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char text[PLX_CERT_MAX];
+		char *k = NULL;
+		snprintf(text, sizeof text, "%s", bad[i]);
+		k = strstr(text, " K ");
+		char full[PLX_CERT_MAX];
+		snprintf(full, sizeof full, "%.*s %s %s", (int)(k - text), text, keys.public_key,
+		         k + 3);
+		assert_int_equal(plx_cert_check_user(s_root_pk, full, NULL, NULL, NULL), -EBADMSG);
+	}
+}
+
+/* The server sees the credentials of a user certificate with each message, none for a
+ * service's. */
+static void test_user_credentials_vouched(void **state)
+{
+	(void)state;
+	server *s = s_server_start();
+	client svc = s_client(s, s_root_pk, s_root_sk, "cli");
+	assert_int_equal(s_ping(&svc, 5000), 0);
+	assert_int_equal(s->vouched_user, 0);
+	client user = s_client(s, s_root_pk, NULL, NULL);
+	plx_link_keys keys;
+	assert_int_equal(plx_link_keys_new(&keys), 0);
+	plx_name who = {.label = "cli", .generation = 1};
+	plx_cred cred = {.uid = 1234, .gid = 55, .ngroups = 1, .groups = {55}};
+	char cert[PLX_CERT_MAX];
+	assert_int_equal(
+	    plx_cert_issue_user(s_root_sk, &who, keys.public_key, &cred, cert, sizeof cert), 0);
+	assert_int_equal(plx_ep_set_keys(user.ep, &keys, cert), 0);
+	assert_int_equal(s_ping(&user, 5000), 0);
+	assert_int_equal(s->vouched_user, 1);
+	assert_int_equal(s->vouched.uid, 1234);
+	assert_int_equal(s->vouched.gid, 55);
+	assert_int_equal(s->vouched.groups[0], 55);
+	assert_int_equal(s_ping(&user, 5000), 0); /* the second from the cache of known keys */
+	assert_int_equal(s->vouched.uid, 1234);
+	assert_int_equal(s_ping(&svc, 5000), 0);
+	assert_int_equal(s->vouched_user, 0);
+	s_client_end(&svc);
+	s_client_end(&user);
+	s_server_stop(s);
+}
+
 int main(void)
 {
 	assert_int_equal(plx_trust_new(s_root_pk, s_root_sk), 0);
@@ -315,6 +413,8 @@ int main(void)
 	    cmocka_unit_test(test_trusted_client_answered),
 	    cmocka_unit_test(test_untrusted_clients_dropped),
 	    cmocka_unit_test(test_no_server_key_no_connection),
+	    cmocka_unit_test(test_user_certificates),
+	    cmocka_unit_test(test_user_credentials_vouched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
