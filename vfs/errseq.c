@@ -14,7 +14,9 @@
  * is set means they may be lost, and the mount's error count (err_seq) goes up. An open file
  * description samples the count when it is made; its next fsync or syncfs answers -EIO once
  * for each change of the count. A count nobody has reported yet is reported to descriptions
- * opened later too, as Linux does, so `sync FILE` after the loss still sees it. Unknowable
+ * opened later too, as Linux does, so `sync FILE` after the loss still sees it. A sync that
+ * finds the instance dead (VFS has not yet seen its successor) counts the loss at once, so it
+ * is reported once whichever generation the next sync reaches. Unknowable
  * from here: whether the periodic write-back had saved the changes; they are reported lost.
  */
 #include <errno.h>
@@ -105,9 +107,11 @@ uint64_t vfs_errseq_begin(vfs *v, const char *label)
 	return snap;
 }
 
-int vfs_errseq_end(vfs *v, const char *label, uint64_t snap)
+int vfs_errseq_end(vfs *v, const char *label, uint64_t snap, int status)
 {
-	uint64_t gen = s_sync_gen;
+	if (status < 0 && status != -PLX_EDEADSRCDST)
+		return 0; /* it may have worked: the next sync tells */
+	uint64_t gen = status < 0 ? 0 : s_sync_gen;
 	bool lost = false;
 	pthread_mutex_lock(&v->lock);
 	vfs_mount *m = s_find(v, label);

@@ -105,9 +105,9 @@ static int s_fs_fsync(vfs *v, vfs_filp *f)
 {
 	vfs_vnode *vn = f->vnode;
 	uint64_t snap = vfs_errseq_begin(v, vn->mount->fs);
-	int rc = vfs_fs_errno(plx_fs_fsync(vn->mount->client, vn->ino));
-	if (rc == 0)
-		vfs_errseq_end(v, vn->mount->fs, snap);
+	int status = plx_fs_fsync(vn->mount->client, vn->ino);
+	int rc = vfs_fs_errno(status);
+	vfs_errseq_end(v, vn->mount->fs, snap, status);
 	int lost = vfs_errseq_check(v, f);
 	return rc < 0 ? rc : lost;
 }

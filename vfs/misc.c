@@ -22,9 +22,11 @@ static int s_sync_fs(vfs *v, const char *label)
 		return -ENOMEM;
 	plx_fs_observe(fs, vfs_errseq_observe, v);
 	uint64_t snap = vfs_errseq_begin(v, label);
-	int rc = vfs_fs_errno(plx_fs_sync(fs));
+	int status = plx_fs_sync(fs);
+	int rc = vfs_fs_errno(status);
+	int lost = vfs_errseq_end(v, label, snap, status);
 	if (rc == 0)
-		rc = vfs_errseq_end(v, label, snap);
+		rc = lost;
 	plx_fs_destroy(&fs);
 	return rc;
 }
@@ -65,9 +67,9 @@ int do_syncfs(vfs_req *req)
 		return -EBADF;
 	vfs_mount *mnt = f->vnode->mount;
 	uint64_t snap = vfs_errseq_begin(req->vfs, mnt->fs);
-	int rc = vfs_fs_errno(plx_fs_sync(mnt->client));
-	if (rc == 0)
-		vfs_errseq_end(req->vfs, mnt->fs, snap);
+	int status = plx_fs_sync(mnt->client);
+	int rc = vfs_fs_errno(status);
+	vfs_errseq_end(req->vfs, mnt->fs, snap, status);
 	int lost = vfs_errseq_check(req->vfs, f);
 	vfs_filp_put(req->vfs, f);
 	return rc < 0 ? rc : lost;

@@ -71,6 +71,7 @@
 #include <sys/types.h>
 
 #include <plexus/fsreq.h>
+#include <plexus/link_security.h>
 #include <plexus/proto/fs.pb-c.h>
 #include <plexus/proto/vfs.pb-c.h>
 #include <plexus/server.h>
@@ -419,10 +420,11 @@ void vfs_errseq_observe(void *arg, const plx_fs *fs, uint32_t type, int status,
 void vfs_errseq_sample(vfs *v, vfs_filp *f);
 /* Before an FS_SYNC / FS_FSYNC to file server label: the count of its changes so far. */
 uint64_t vfs_errseq_begin(vfs *v, const char *label);
-/* After that sync answered 0 on this thread (snap from vfs_errseq_begin): the changes counted
- * by then are on the disk, unless another generation had acknowledged them: then a loss is
- * counted and -EIO returned. Otherwise 0. */
-int vfs_errseq_end(vfs *v, const char *label, uint64_t snap);
+/* After that sync answered status on this thread (snap from vfs_errseq_begin; status as the
+ * stubs gave it). 0: the changes counted by then are on the disk, unless another generation
+ * had acknowledged them. -PLX_EDEADSRCDST: the instance that acknowledged them is gone, so
+ * they are. Either loss is counted and -EIO returned; otherwise 0. */
+int vfs_errseq_end(vfs *v, const char *label, uint64_t snap, int status);
 /* -EIO once for each loss on f's file system that f has not reported yet; else 0. */
 int vfs_errseq_check(vfs *v, vfs_filp *f);
 

@@ -602,6 +602,18 @@ static void s_expect_file(plexus *px, const char *path, const uint8_t *want, siz
 	free(back);
 }
 
+/* Restarts MFS and waits until VFS reaches the new instance (a stat of "/" asks it): a call
+ * VFS sends in the moment before it sees the successor fails EIO, as calls to a dead file
+ * server do. */
+static void s_restart_mfs(fscluster *f, plexus *px)
+{
+	fscluster_restart(f, FSCLUSTER_MFS);
+	struct stat st;
+	for (int i = 0; i < 200 && plexus_stat(px, "/", &st) < 0; i++)
+		usleep(50 * 1000);
+	assert_int_equal(plexus_stat(px, "/", &st), 0);
+}
+
 /* Writes size bytes of seed's pattern to a new path, fsyncs, closes. */
 static void s_write_synced(plexus *px, const char *path, uint8_t *buf, size_t size, unsigned seed)
 {
@@ -645,7 +657,7 @@ static void test_durability(void **state)
 	assert_int_equal(plexus_close(px, fd), 0);
 	assert_int_equal(plexus_mkdir(px, "/du/sub", 0700), 0);
 	assert_int_equal(plexus_sync(px), 0);
-	fscluster_restart(f, FSCLUSTER_MFS);
+	s_restart_mfs(f, px);
 	s_expect_file(px, "/du/a", a, S);
 	s_expect_file(px, "/du/b", b, S);
 	s_expect_file(px, "/du/c", c, S);
@@ -660,7 +672,8 @@ static void test_durability(void **state)
 }
 
 /* Changes MFS acknowledged and never wrote (it was killed first) make the next fsync of every
- * description open on that file system fail EIO, once each, and the next sync too; a
+ * description open on that file system fail EIO, once each (also when the fsync finds MFS
+ * dead, before its successor answers), and the next sync too; a
  * description opened after the loss was reported does not see it. Whether the bytes survived
  * does not matter: VFS cannot know, so it says they may not have. */
 static void test_lost_changes_reported(void **state)
@@ -672,7 +685,7 @@ static void test_lost_changes_reported(void **state)
 	assert_true(w >= 0 && r >= 0);
 	assert_int_equal(plexus_fsync(px, w), 0);
 	assert_int_equal(plexus_write(px, w, "acknowledged, not synced", 24), 24);
-	fscluster_restart(f, FSCLUSTER_MFS);
+	s_restart_mfs(f, px);
 	assert_errno(plexus_fsync(px, w), EIO);
 	assert_int_equal(plexus_fsync(px, w), 0); /* reported once */
 	assert_errno(plexus_syncfs(px, r), EIO);  /* to each description open before */
@@ -682,10 +695,21 @@ static void test_lost_changes_reported(void **state)
 	assert_int_equal(plexus_close(px, later), 0);
 	/* a loss found by sync itself */
 	assert_int_equal(plexus_write(px, w, "again", 5), 5);
-	fscluster_restart(f, FSCLUSTER_MFS);
+	s_restart_mfs(f, px);
 	assert_errno(plexus_sync(px), EIO);
 	assert_int_equal(plexus_sync(px), 0);
 	assert_errno(plexus_fsync(px, w), EIO); /* not reported to w yet */
+	/* a loss found while the file server is down is reported then, and not again when the
+	 * successor answers */
+	assert_int_equal(plexus_write(px, w, "third", 5), 5);
+	fscluster_kill(f, FSCLUSTER_MFS, SIGKILL);
+	assert_errno(plexus_fsync(px, w), EIO);
+	fscluster_start(f, FSCLUSTER_MFS, "restart");
+	struct stat st;
+	for (int i = 0; i < 200 && plexus_stat(px, "/", &st) < 0; i++)
+		usleep(50 * 1000);
+	assert_int_equal(plexus_fsync(px, w), 0);
+	assert_int_equal(plexus_sync(px), 0);
 	assert_int_equal(plexus_close(px, w), 0);
 	assert_int_equal(plexus_close(px, r), 0);
 	plexus_disconnect(&px);
