@@ -6,7 +6,9 @@
  * The loop (plx_server) dispatches RS's requests through table.c; notifies from the signal
  * thread make it reap children (NODE_CHILD) or leave (NODE_TERM); replies from RS acknowledge
  * exit reports; a 100 ms tick sends SIGKILL to services past their stop grace and retries
- * the reports that wait. On the way out every service is stopped and the lease revoked.
+ * the reports that wait. On a secured system a thread vouches for the machine's other users'
+ * processes (plexus/link_keys.h). On the way out every service is stopped and the lease
+ * revoked.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+
+#include <plexus/link_keys.h>
 
 #include "node.h"
 
@@ -136,7 +140,11 @@ int main(int argc, char **argv)
 		plx_ctx_destroy(&ctx);
 		return EX_UNAVAILABLE;
 	}
+	plx_voucher *voucher = NULL;
+	if (plx_voucher_start(cfg.name, &voucher, err, sizeof err) < 0)
+		fprintf(stderr, "plexus-node: %s (other users' processes cannot connect)\n", err);
 	rc = s_serve(&n, ctx);
+	plx_voucher_stop(&voucher);
 	node_register_destroy(&reg);
 	plx_ctx_destroy(&ctx);
 	if (rc < 0)

@@ -128,7 +128,8 @@ static char *s_read_secret(const char *path)
 /* The credentials of a process not given any (docs/registry.md "Authentication"): TLS files
  * from PLEXUS_ETCD_CACERT / _CERT / _KEY; a user from PLEXUS_ETCD_USER with
  * PLEXUS_ETCD_PASSWORD or the first line of PLEXUS_ETCD_PASSWORD_FILE; else, when PLEXUS_KEYS
- * names a directory with etcd.password (`plexus up --secure`), user root with that password.
+ * names a directory with etcd.password (`plexus up --secure`), user root with that password,
+ * or for a user who cannot read it user plexus-client with etcd.client's (mode 0644).
  * Returns 0, or -EACCES when a password file named cannot be read. */
 static int s_credentials_from_env(plx_etcd *self)
 {
@@ -155,6 +156,11 @@ static int s_credentials_from_env(plx_etcd *self)
 		if (access(file, F_OK) != 0 && errno == ENOENT)
 			return 0; /* a secured system whose etcd takes everyone */
 		self->user = strdup("root");
+		if (access(file, R_OK) != 0 && errno == EACCES) { /* another user: a client */
+			snprintf(file, sizeof file, "%s/etcd.client", keys);
+			free(self->user);
+			self->user = strdup(PLX_ETCD_CLIENT);
+		}
 	}
 	if (file[0] && !(self->password = s_read_secret(file)))
 		return reg_seterr(-EACCES, "etcd password %s: %s", file, strerror(errno));

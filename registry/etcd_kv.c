@@ -2,7 +2,7 @@
  * etcd_kv.c — key-value, transaction and lease requests, one function per gateway call.
  *
  * Entry points: plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_compact,
- * plx_etcd_auth_enable,
+ * plx_etcd_auth_enable, plx_etcd_auth_client,
  * plx_etcd_txn, plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke.
  */
 #include <errno.h>
@@ -158,6 +158,43 @@ int plx_etcd_auth_enable(plx_etcd *self, const char *root_password)
 	}
 	if (rc == 0)
 		rc = s_send(self, "/v3/auth/enable", json_object(), NULL);
+	return rc;
+}
+
+/* Grants role perm ("READ", "READWRITE") on every key starting with prefix. */
+static int s_grant_prefix(plx_etcd *self, const char *role, const char *perm, const char *prefix)
+{
+	json_t *body =
+	    json_pack("{s:s, s:{s:s, s:o, s:o}}", "name", role, "perm", "permType", perm, "key",
+	              reg_b64(prefix, strlen(prefix)), "range_end", reg_prefix_end(prefix));
+	return s_send(self, "/v3/auth/role/grant", body, NULL);
+}
+
+int plx_etcd_auth_client(plx_etcd *self, const char *cluster, const char *password)
+{
+	if (!cluster || !*cluster || !password || !*password)
+		return -EINVAL;
+	char all[256], ep[256], gen[256];
+	snprintf(all, sizeof all, "/plexus/%s/", cluster);
+	snprintf(ep, sizeof ep, "/plexus/%s/ep/c-", cluster);
+	snprintf(gen, sizeof gen, "/plexus/%s/gen/c-", cluster);
+	int rc =
+	    s_send(self, "/v3/auth/role/add", json_pack("{s:s}", "name", PLX_ETCD_CLIENT), NULL);
+	if (rc == 0)
+		rc = s_grant_prefix(self, PLX_ETCD_CLIENT, "READ", all);
+	if (rc == 0)
+		rc = s_grant_prefix(self, PLX_ETCD_CLIENT, "READWRITE", ep);
+	if (rc == 0)
+		rc = s_grant_prefix(self, PLX_ETCD_CLIENT, "READWRITE", gen);
+	if (rc == 0)
+		rc = s_send(self, "/v3/auth/user/add",
+		            json_pack("{s:s, s:s}", "name", PLX_ETCD_CLIENT, "password", password),
+		            NULL);
+	if (rc == 0)
+		rc = s_send(
+		    self, "/v3/auth/user/grant",
+		    json_pack("{s:s, s:s}", "user", PLX_ETCD_CLIENT, "role", PLX_ETCD_CLIENT),
+		    NULL);
 	return rc;
 }
 

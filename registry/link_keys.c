@@ -63,7 +63,7 @@ int plx_link_keys_make(const char *dir, char *err, size_t size)
 	char pub[4096], key[4096];
 	snprintf(pub, sizeof pub, "%s/root.pub", dir);
 	snprintf(key, sizeof key, "%s/root.key", dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || chmod(dir, 0755) < 0)
 		return s_fail(err, size, -errno, "making", dir);
 	if (access(pub, F_OK) == 0 && access(key, F_OK) == 0)
 		return 0;

@@ -79,11 +79,24 @@ static void s_remove(vfs *v, vfs_proc *p)
 	vfs_proc_put(v, p);
 }
 
-static void s_set_cred(vfs_proc *p, const Plexus__VfsRegister *m)
+/* The credentials VFS_REGISTER claims, unless the sender's user certificate says otherwise:
+ * a process its node kernel vouched for is who the kernel saw (uid, gid, groups), whatever it
+ * claims, unless that is root, who may become anyone (as setuid(2) allows). */
+static void s_set_cred(vfs_proc *p, const Plexus__VfsRegister *m, const plx_cred *vouched)
 {
 	p->pid = m->pid;
 	snprintf(p->node, sizeof p->node, "%s", m->node ? m->node : "");
 	snprintf(p->name, sizeof p->name, "%s", m->name ? m->name : "");
+	p->umask = m->umask & 0777;
+	if (vouched && vouched->uid != 0) {
+		p->uid = p->ruid = vouched->uid;
+		p->gid = p->rgid = vouched->gid;
+		p->ngroups =
+		    vouched->ngroups < VFS_NGROUPS_MAX ? (int)vouched->ngroups : VFS_NGROUPS_MAX;
+		for (int i = 0; i < p->ngroups; i++)
+			p->groups[i] = vouched->groups[i];
+		return;
+	}
 	p->uid = m->uid;
 	p->gid = m->gid;
 	p->ruid = m->ruid;
@@ -91,7 +104,6 @@ static void s_set_cred(vfs_proc *p, const Plexus__VfsRegister *m)
 	p->ngroups = m->n_groups < VFS_NGROUPS_MAX ? (int)m->n_groups : VFS_NGROUPS_MAX;
 	for (int i = 0; i < p->ngroups; i++)
 		p->groups[i] = m->groups[i];
-	p->umask = m->umask & 0777;
 }
 
 /* True when ep's endpoint record is missing or names a newer generation (the client is dead
@@ -112,7 +124,7 @@ int do_register(vfs_req *req)
 	vfs *v = req->vfs;
 	if (req->proc) {
 		pthread_mutex_lock(&req->proc->lock);
-		s_set_cred(req->proc, m);
+		s_set_cred(req->proc, m, plx_msg_vouched(req->msg));
 		pthread_mutex_unlock(&req->proc->lock);
 		return 0;
 	}
@@ -122,7 +134,7 @@ int do_register(vfs_req *req)
 	p->ep = req->msg->source;
 	p->refs = 1;
 	pthread_mutex_init(&p->lock, NULL);
-	s_set_cred(p, m);
+	s_set_cred(p, m, plx_msg_vouched(req->msg));
 	p->cwd = vfs_root(v);
 	p->cwd_path = strdup("/");
 	if (!p->cwd_path) {

@@ -9,7 +9,8 @@
  * --secure removes a trust root left there, so that no command mistakes the system for a
  * secured one. A secured up also turns etcd's authentication on (user root, a random password
  * in STATE/keys/etcd.password, mode 0600), which every client then finds through PLEXUS_KEYS
- * (plx_etcd_new).
+ * (plx_etcd_new); other users' processes log in as plexus-client (STATE/keys/etcd.client,
+ * mode 0644), who may read the cluster's keys and write client records only.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -36,6 +38,8 @@ int up_keys(const up_opts *o)
 		snprintf(path, sizeof path, "%s/root.pub", dir);
 		unlink(path);
 		snprintf(path, sizeof path, "%s/etcd.password", dir);
+		unlink(path);
+		snprintf(path, sizeof path, "%s/etcd.client", dir);
 		unlink(path);
 		rmdir(dir);
 		unsetenv("PLEXUS_KEYS");
@@ -56,9 +60,11 @@ int up_keys(const up_opts *o)
 	return 0;
 }
 
-int up_keys_etcd(const up_opts *o, plx_etcd *etcd, char *err, size_t size)
+/* A new random password written to STATE/keys/NAME with mode. */
+static int s_password(const up_opts *o, const char *name, mode_t mode, char pw[65], char *err,
+                      size_t size)
 {
-	char path[PATH_MAX + 32], pw[65];
+	char path[PATH_MAX + 32];
 	uint8_t bytes[32];
 	if (getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
 		snprintf(err, size, "random bytes for etcd's password: %s", strerror(errno));
@@ -66,18 +72,27 @@ int up_keys_etcd(const up_opts *o, plx_etcd *etcd, char *err, size_t size)
 	}
 	for (size_t i = 0; i < sizeof bytes; i++)
 		snprintf(pw + 2 * i, 3, "%02x", bytes[i]);
-	snprintf(path, sizeof path, "%s/keys/etcd.password", o->state_dir);
+	snprintf(path, sizeof path, "%s/keys/%s", o->state_dir, name);
 	unlink(path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || dprintf(fd, "%s\n", pw) < 0 || close(fd) < 0) {
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0 || fchmod(fd, mode) < 0 || dprintf(fd, "%s\n", pw) < 0 || close(fd) < 0) {
 		int e = errno;
 		snprintf(err, size, "writing %s: %s", path, strerror(e));
 		return -e;
 	}
-	int rc = plx_etcd_auth_enable(etcd, pw);
-	explicit_bzero(pw, sizeof pw);
-	if (rc < 0)
+	return 0;
+}
+
+int up_keys_etcd(const up_opts *o, plx_etcd *etcd, char *err, size_t size)
+{
+	char pw[65], client[65];
+	int rc = s_password(o, "etcd.password", 0600, pw, err, size);
+	if (rc == 0 && (rc = s_password(o, "etcd.client", 0644, client, err, size)) == 0 &&
+	    (rc = plx_etcd_auth_client(etcd, o->cluster, client)) < 0)
+		snprintf(err, size, "etcd's user for clients: %s", plx_etcd_errmsg());
+	if (rc == 0 && (rc = plx_etcd_auth_enable(etcd, pw)) < 0)
 		snprintf(err, size, "turning etcd's authentication on: %s", plx_etcd_errmsg());
+	explicit_bzero(pw, sizeof pw);
 	return rc;
 }
 

@@ -9,7 +9,9 @@
  * ep/<label> on a lease of the handle's own, so that VFS forgets the client when the process
  * or its node dies. The endpoint cache keeps VFS's route current, so a call pending on a VFS
  * that died fails at once. Then VFS_REGISTER tells VFS the process's credentials (and again
- * whenever VFS answers that it does not know the process: call.c).
+ * whenever VFS answers that it does not know the process: call.c). On a secured system a
+ * process that cannot read root.key gets its certificate from its node kernel, which vouches
+ * for its uid and groups: VFS believes those, not VFS_REGISTER's (docs/security.md).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -66,7 +68,10 @@ static int s_endpoint(plexus *self, const char *node)
 	if (!(self->ep = plx_ep_new(self->ctx, self->label, self->generation)))
 		return -errno;
 	char err[512];
-	if ((rc = plx_link_secure(self->ctx, self->ep, err, sizeof err)) < 0) {
+	rc = plx_link_secure(self->ctx, self->ep, err, sizeof err);
+	if (rc == -EACCES) /* another user's process: the node kernel vouches for it */
+		rc = plx_link_secure_vouched(self->ctx, self->ep, node, err, sizeof err);
+	if (rc < 0) {
 		fprintf(stderr, "libplexus: %s\n", err);
 		return rc;
 	}
@@ -181,6 +186,17 @@ int plexus__register(plexus *self)
 	return rc < 0 ? (int)rc : 0;
 }
 
+/* True on a secured system whose root.key this user cannot read. */
+static bool s_cannot_sign(void)
+{
+	const char *dir = getenv("PLEXUS_KEYS");
+	char key[4096];
+	if (!dir || !*dir)
+		return false;
+	snprintf(key, sizeof key, "%s/root.key", dir);
+	return access(key, R_OK) != 0;
+}
+
 /* Everything but the registration; returns 0 or a negative errno. */
 static int s_start(plexus *self, const plexus_opts *opts, const char *node)
 {
@@ -219,6 +235,10 @@ plexus *plexus_connect(const plexus_opts *opts)
 	self->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : PLEXUS__TIMEOUT_MS;
 	char host[PLX_NODE_MAX] = "local";
 	gethostname(host, sizeof host - 1);
+	char vouching[PLX_NODE_MAX];
+	if (!s_or(opts->node, "PLEXUS_NODE", NULL) && s_cannot_sign() &&
+	    plx_vouch_node(vouching, sizeof vouching) == 0)
+		snprintf(host, sizeof host, "%s", vouching); /* its node kernel names it */
 	const char *node = s_or(opts->node, "PLEXUS_NODE", host);
 	const char *name = s_or(opts->name, NULL, program_invocation_short_name);
 	snprintf(self->node, sizeof self->node, "%s", node);

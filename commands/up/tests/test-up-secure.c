@@ -6,12 +6,15 @@
  *    run a program (the hole the secured links close; shown so the check can fail);
  *  - `up --secure`: every published address carries a CURVE key; the same forgery, and one
  *    made with keys and a certificate from another trust root, get no answer and run
- *    nothing; `plexus sh` with PLEXUS_KEYS works, without it gets no answer, and as uid 65534
- *    (who cannot read the keys) it is refused with a message naming the file; vdisk, whose
+ *    nothing; `plexus sh` with PLEXUS_KEYS works, without it gets no answer; as uid 65534
+ *    (who cannot read root.key) it works with the node kernel's user certificate, as 65534:
+ *    it writes where everyone may and cannot read root's 0600 file, also when it claims uid 0
+ *    in VFS_REGISTER (an LD_PRELOAD shim answers 0 to getuid and the like); vdisk, whose
  *    callers are its file servers, VFS and mkfs, refuses another key holder (-ECALLDENIED);
  *    `plexus down` stops every service through RS in order.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +29,7 @@
 #include <plexus/etcd.h>
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
+#include <plexus/plexus.h>
 #include <plexus/transport.h>
 
 #include "plexus/proto/bdev.pb-c.h"
@@ -34,6 +38,9 @@
 
 #define S_UP  "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --no-tour"
 #define S_ENV "PLEXUS_ETCD=$(awk '/^etcd/{print $2}' \"$STATE/state\") "
+
+#define S_AS_NOBODY                                                                                \
+	S_ENV "PLEXUS_KEYS=\"$STATE/keys\" setpriv --reuid 65534 --regid 65534 --clear-groups "
 
 /* The etcd URL of the running up (its state file). */
 static void s_etcd(uptest *t, char *url, size_t size)
@@ -44,6 +51,59 @@ static void s_etcd(uptest *t, char *url, size_t size)
 		text = strchr(text, '\n') + 1;
 	snprintf(url, size, "%.*s", (int)strcspn(text, "\n"), text);
 	assert_int_equal(strncmp(url, "http://", 7), 0);
+}
+
+/* As the user who started it, through libplexus: /data/p only root may read, /data/pub where
+ * everyone may write. */
+static void s_root_files(uptest *t)
+{
+	char url[256], keys[PATH_MAX + 8];
+	s_etcd(t, url, sizeof url);
+	snprintf(keys, sizeof keys, "%s/keys", t->state);
+	setenv("PLEXUS_KEYS", keys, 1);
+	plexus_opts o;
+	plexus_opts_init(&o);
+	o.etcd = url;
+	plexus *px = plexus_connect(&o);
+	assert_non_null(px);
+	int fd = plexus_open(px, "/data/p", O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_write(px, fd, "root only\n", 10), 10);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_int_equal(plexus_mkdir(px, "/data/pub", 0755), 0);
+	assert_int_equal(plexus_chmod(px, "/data/pub", 01777), 0);
+	plexus_disconnect(&px);
+	unsetenv("PLEXUS_KEYS");
+}
+
+/* Asks the node kernel "local" for a certificate for label; returns the result. */
+static int s_vouch(const char *label)
+{
+	plx_ctx *ctx = plx_ctx_new();
+	plx_ep *ep = plx_ep_new(ctx, label, 1);
+	char err[512] = "";
+	int rc = plx_link_secure_vouched(ctx, ep, "local", err, sizeof err);
+	if (rc < 0)
+		print_message("%s: %s\n", label, err);
+	plx_ep_destroy(&ep);
+	plx_ctx_destroy(&ctx);
+	return rc;
+}
+
+static void s_vouch_labels(uptest *t)
+{
+	char keys[PATH_MAX + 8], label[64];
+	snprintf(keys, sizeof keys, "%s/keys", t->state);
+	setenv("PLEXUS_KEYS", keys, 1);
+	snprintf(label, sizeof label, "c-local-%ld-1", (long)getpid());
+	assert_int_equal(s_vouch(label), 0);
+	assert_int_equal(s_vouch("rs"), -EACCES);
+	assert_int_equal(s_vouch("c-local-1-1"), -EACCES);           /* another process's */
+	snprintf(label, sizeof label, "c-n9-%ld-1", (long)getpid()); /* another node's */
+	assert_int_equal(s_vouch(label), -EACCES);
+	snprintf(label, sizeof label, "c-local-%ld-1x", (long)getpid());
+	assert_int_equal(s_vouch(label), -EACCES);
+	unsetenv("PLEXUS_KEYS");
 }
 
 /* Sends NODE_START as "rs" to the node kernel (label pwn, running `touch FILE`) from a
@@ -183,15 +243,39 @@ static void test_forged_node_start(void **state)
 	assert_int_not_equal(uptest_sh(t, S_ENV "\"$PLEXUS\" sh -c 'cat /data/s'"), 0);
 	assert_true(uptest_output(t, "cannot reach VFS"));
 	assert_true(uptest_output(t, "set PLEXUS_KEYS"));
-	/* another user: the keys cannot be read */
+	/* another user: the node kernel vouches for what the kernel says it is */
+	s_root_files(t);
 	assert_int_equal(uptest_sh(t, "chmod 755 \"$T\" \"$STATE\""), 0);
-	assert_int_not_equal(uptest_sh(t,
-	                               S_ENV "PLEXUS_KEYS=\"$STATE/keys\" setpriv --reuid 65534 "
-	                                     "--regid 65534 --clear-groups \"$PLEXUS\" sh -c 'cat "
-	                                     "/data/s'"),
-	                     0);
+	assert_int_equal(uptest_sh(t, S_AS_NOBODY "\"$PLEXUS\" sh -c 'cat /data/s; echo mine > "
+	                                          "/data/pub/m; stat /data/pub/m; ps'"),
+	                 0);
+	assert_true(uptest_output(t, "secured"));
+	assert_true(uptest_output(t, "65534"));
+	assert_int_not_equal(uptest_sh(t, S_AS_NOBODY "\"$PLEXUS\" sh -c 'cat /data/p'"), 0);
 	assert_true(uptest_output(t, "Permission denied"));
-	assert_false(uptest_output(t, "secured\n"));
+	assert_false(uptest_output(t, "root only"));
+	/* claiming root in VFS_REGISTER changes nothing: VFS believes the certificate */
+	assert_int_not_equal(uptest_sh(t, S_AS_NOBODY "env LD_PRELOAD=" PLEXUS_CLAIMS_ROOT
+	                                              " \"$PLEXUS\" sh -c 'ps; cat /data/p'"),
+	                     0);
+	assert_true(uptest_output(t, "65534"));
+	assert_true(uptest_output(t, "Permission denied"));
+	assert_false(uptest_output(t, "root only"));
+	/* etcd's user for clients (its password readable by all) writes client records only */
+	assert_int_not_equal(
+	    uptest_sh(t, "etcdctl --endpoints $(awk '/^etcd/{print $2}' \"$STATE/state\") --user "
+	                 "plexus-client:$(cat \"$STATE/keys/etcd.client\") put "
+	                 "/plexus/default/ep/vfs forged"),
+	    0);
+	assert_true(uptest_output(t, "permission denied"));
+	assert_int_equal(
+	    uptest_sh(
+	        t, "etcdctl --endpoints $(awk '/^etcd/{print $2}' \"$STATE/state\") --user "
+	           "plexus-client:$(cat \"$STATE/keys/etcd.client\") get /plexus/default/ep/vfs"),
+	    0);
+	assert_true(uptest_output(t, "curve:"));
+	/* the node kernel vouches only for the asking process's own client labels */
+	s_vouch_labels(t);
 
 	/* who may call what: vdisk answers its file server (mfs-*), not another key holder */
 	assert_int_equal(s_open_disk_as(t, "intruder"), -PLX_ECALLDENIED);

@@ -4,7 +4,7 @@
  * Entry points:
  *   plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint
  *   plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_txn, plx_etcd_compact,
- *   plx_etcd_auth_enable
+ *   plx_etcd_auth_enable, plx_etcd_auth_client
  *   plx_kv_free, plx_kvs_free
  *   plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke
  *   plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_destroy
@@ -108,6 +108,13 @@ int plx_etcd_compact(plx_etcd *self, int64_t revision);
  * /v3/auth/enable; from then on every client needs the credentials. Returns 0 or an error
  * (-EPROTO when etcd refuses, e.g. the user exists). */
 int plx_etcd_auth_enable(plx_etcd *self, const char *root_password);
+
+#define PLX_ETCD_CLIENT "plexus-client" /* the etcd user and role of libplexus clients */
+
+/* Adds user and role PLX_ETCD_CLIENT (before plx_etcd_auth_enable): read everything under
+ * /plexus/CLUSTER/, write only client records and counters (ep/c-*, gen/c-*), which is what
+ * a libplexus process of any user needs (docs/security.md). Returns 0 or an etcd error. */
+int plx_etcd_auth_client(plx_etcd *self, const char *cluster, const char *password);
 void plx_kv_free(plx_kv **kv_p);
 void plx_kvs_free(plx_kvs **kvs_p);
 

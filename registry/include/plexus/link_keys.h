@@ -2,13 +2,16 @@
  * link_keys.h — the cluster's keys on disk, and securing a process's endpoint from them
  * (docs/security.md "Keys on one machine").
  *
- * Entry points: plx_link_keys_make, plx_link_secure.
+ * Entry points: plx_link_keys_make, plx_link_secure, plx_vouch_path, plx_vouch_node,
+ * plx_voucher_start, plx_voucher_stop, plx_link_secure_vouched.
  *
  * A keys directory holds the cluster's trust root: root.pub (its Ed25519 public key, hex,
  * mode 0644) and root.key (its secret key, hex, mode 0600). PLEXUS_KEYS names the directory;
  * a process whose environment has it secures its endpoint: it trusts root.pub, makes a fresh
  * CURVE key pair and signs its own certificate with root.key. So every process of the user
- * who can read root.key speaks on secured links, and nobody else is answered.
+ * who can read root.key speaks on secured links. Other users' processes are vouched for by a
+ * node kernel of their machine (vouch.c): it hands them user certificates that carry the
+ * uid, gid and groups the kernel reports for them (SO_PEERCRED), for client labels only.
  */
 #ifndef PLEXUS_LINK_KEYS_H
 #define PLEXUS_LINK_KEYS_H
@@ -17,13 +20,37 @@
 
 #include <plexus/transport.h>
 
-/* Makes dir (mode 0700) with a new trust root unless it has one already. Returns 0 or a
- * negative errno with err set. */
+/* Makes dir (mode 0755: root.pub and the node kernels' sockets are for every user) with a new trust
+ * root unless it has one already. Returns 0 or a negative errno with err set. */
 int plx_link_keys_make(const char *dir, char *err, size_t size);
 
 /* Secures ep's links when PLEXUS_KEYS is set (its context trusts the root; ep gets keys and
  * a certificate for its name); nothing otherwise. Before plx_ep_bind and before ep sends.
  * Returns 0 or a negative errno with err set (-EACCES: root.key cannot be read by this user). */
 int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size);
+
+/* DIR/vouch-NODE.sock, where the node kernel of NODE vouches for its machine's processes.
+ * Returns 0 or -ENAMETOOLONG (no Unix socket takes so long a path). */
+int plx_vouch_path(const char *dir, const char *node, char *out, size_t size);
+
+/* The node of a voucher socket in $PLEXUS_KEYS (for a process not told its node). Returns 0
+ * or -ENOENT. */
+int plx_vouch_node(char *node, size_t size);
+
+typedef struct plx_voucher plx_voucher;
+
+/* Starts vouching for this machine's processes as node: a thread answering on
+ * plx_vouch_path's socket (mode 0666) with user certificates signed by $PLEXUS_KEYS/root.key.
+ * *out stays NULL (and 0 is returned) when PLEXUS_KEYS is not set. Returns 0 or a negative
+ * errno with err set. */
+int plx_voucher_start(const char *node, plx_voucher **out, char *err, size_t size);
+/* Stops it and removes its socket. Accepts NULL and *self NULL. */
+void plx_voucher_stop(plx_voucher **self);
+
+/* Secures ep (a client label c-NODE-PID-N) with a user certificate from node's node kernel,
+ * for a process that cannot read root.key. Nothing when PLEXUS_KEYS is not set. Returns 0 or
+ * a negative errno with err set (-EACCES: the node kernel refused; -ENOENT, -ECONNREFUSED: no
+ * node kernel vouches there). */
+int plx_link_secure_vouched(plx_ctx *ctx, plx_ep *ep, const char *node, char *err, size_t size);
 
 #endif

@@ -1,0 +1,333 @@
+/*
+ * vouch.c — a node kernel vouches for the processes of its machine (plexus/link_keys.h,
+ * docs/security.md "Credentials").
+ *
+ * Entry points: plx_vouch_path, plx_vouch_node, plx_voucher_start, plx_voucher_stop,
+ * plx_link_secure_vouched.
+ *
+ * A process that cannot read root.key (any user but the one who runs Plexus) still gets a
+ * certificate: it makes a CURVE key pair and sends its public key and its label over a Unix
+ * socket (SOCK_SEQPACKET, mode 0666) to the node kernel, which reads who it is from the kernel
+ * (SO_PEERCRED: pid, uid, gid; SO_PEERGROUPS: supplementary groups) and answers a user
+ * certificate carrying exactly those credentials. The label must be a client label of this
+ * node and of the asking pid, c-NODE-PID-N, so nobody gets a certificate for a service's name
+ * or for another process. One request per connection:
+ *     "plexus-vouch-1 LABEL PUBLIC_KEY"  ->  "ok CERTIFICATE" | "error REASON"
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include <plexus/link_keys.h>
+#include <plexus/link_security.h>
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
+#define S_PREFIX  "plexus-vouch-1"
+#define S_MSG_MAX (PLX_CERT_MAX + 64)
+
+struct plx_voucher {
+	char node[PLX_LABEL_MAX];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uint8_t sk[PLX_TRUST_SECRET];
+	int listen_fd;
+	int stop_pipe[2];
+	pthread_t thread;
+};
+
+int plx_vouch_path(const char *dir, const char *node, char *out, size_t size)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
+	int n = snprintf(out, size, "%s/vouch-%s.sock", dir, node);
+	return n < 0 || (size_t)n >= size || (size_t)n >= max ? -ENAMETOOLONG : 0;
+}
+
+int plx_vouch_node(char *node, size_t size)
+{
+	const char *dir = getenv("PLEXUS_KEYS");
+	DIR *d = dir && *dir ? opendir(dir) : NULL;
+	if (!d)
+		return -ENOENT;
+	int rc = -ENOENT;
+	for (struct dirent *e; rc < 0 && (e = readdir(d));) {
+		size_t len = strlen(e->d_name);
+		if (strncmp(e->d_name, "vouch-", 6) == 0 && len > 11 &&
+		    strcmp(e->d_name + len - 5, ".sock") == 0 && len - 11 < size) {
+			snprintf(node, size, "%.*s", (int)(len - 11), e->d_name + 6);
+			rc = 0;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* ---- the node kernel's side ---- */
+
+/* True when label is c-NODE-PID-N for this node and this pid (N decimal). */
+static bool s_label_of(const char *label, const char *node, pid_t pid)
+{
+	char prefix[PLX_LABEL_MAX + 32];
+	int n = snprintf(prefix, sizeof prefix, "c-%.32s-%ld-", node, (long)pid);
+	if (strlen(label) >= PLX_LABEL_MAX || strncmp(label, prefix, (size_t)n) != 0 || !label[n])
+		return false;
+	return strspn(label + n, "0123456789") == strlen(label + n);
+}
+
+/* The peer's credentials as the kernel knows them. */
+static int s_peer(int fd, struct ucred *uc, plx_cred *cred)
+{
+	socklen_t len = sizeof *uc;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, uc, &len) < 0)
+		return -errno;
+	gid_t groups[PLX_CRED_GROUPS];
+	len = sizeof groups;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return errno == ERANGE ? -E2BIG : -errno;
+	*cred = (plx_cred){.uid = uc->uid, .gid = uc->gid, .ngroups = len / sizeof(gid_t)};
+	for (uint32_t i = 0; i < cred->ngroups; i++)
+		cred->groups[i] = groups[i];
+	return 0;
+}
+
+/* The answer to one request on fd (reply gets "ok ..." or "error ..."). */
+static void s_answer(plx_voucher *v, int fd, const char *req, char *reply, size_t size)
+{
+	struct ucred uc;
+	plx_cred cred;
+	char label[PLX_LABEL_MAX + 1] = "", key[PLX_KEY_TEXT + 1] = "", tail;
+	int rc = s_peer(fd, &uc, &cred);
+	if (rc < 0) {
+		snprintf(reply, size, "error the kernel does not say who you are: %s",
+		         rc == -E2BIG ? "more than 32 groups" : strerror(-rc));
+		return;
+	}
+	if (sscanf(req, S_PREFIX " %64s %41s %c", label, key, &tail) != 2) {
+		snprintf(reply, size, "error expected \"" S_PREFIX " LABEL PUBLIC_KEY\"");
+		return;
+	}
+	if (!s_label_of(label, v->node, uc.pid)) {
+		snprintf(reply, size, "error label %s is not c-%s-%ld-N", label, v->node,
+		         (long)uc.pid);
+		return;
+	}
+	plx_name who = {0};
+	snprintf(who.label, sizeof who.label, "%s", label);
+	char cert[PLX_CERT_MAX];
+	rc = plx_cert_issue_user(v->sk, &who, key, &cred, cert, sizeof cert);
+	if (rc < 0)
+		snprintf(reply, size, "error %s",
+		         rc == -EINVAL ? "not a CURVE public key" : strerror(-rc));
+	else
+		snprintf(reply, size, "ok %s", cert);
+}
+
+static void s_serve_one(plx_voucher *v, int fd)
+{
+	struct timeval tv = {.tv_sec = 1};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	char req[S_MSG_MAX], reply[S_MSG_MAX];
+	ssize_t n = recv(fd, req, sizeof req - 1, 0);
+	if (n <= 0)
+		return;
+	req[n] = '\0';
+	s_answer(v, fd, req, reply, sizeof reply);
+	(void)send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+}
+
+static void *s_loop(void *arg)
+{
+	plx_voucher *v = arg;
+	for (;;) {
+		struct pollfd p[2] = {{.fd = v->listen_fd, .events = POLLIN},
+		                      {.fd = v->stop_pipe[0], .events = POLLIN}};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		int fd = accept4(v->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			s_serve_one(v, fd);
+			close(fd);
+		}
+	}
+	return NULL;
+}
+
+static int s_listen(plx_voucher *v)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", v->path);
+	v->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (v->listen_fd < 0)
+		return -errno;
+	unlink(v->path);
+	if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(v->path, 0666) < 0 ||
+	    listen(v->listen_fd, 64) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Reads n bytes written as hex from path. */
+static int s_read_hex(const char *path, uint8_t *bytes, size_t n)
+{
+	char hex[2 * PLX_TRUST_SECRET + 8];
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	size_t got = fread(hex, 1, sizeof hex - 1, f);
+	fclose(f);
+	hex[got] = '\0';
+	size_t len = 0;
+	if (sodium_hex2bin(bytes, n, hex, strcspn(hex, "\n"), NULL, &len, NULL) != 0 || len != n)
+		return -EBADMSG;
+	return 0;
+}
+
+int plx_voucher_start(const char *node, plx_voucher **out, char *err, size_t size)
+{
+	*out = NULL;
+	const char *dir = getenv("PLEXUS_KEYS");
+	if (!dir || !*dir)
+		return 0;
+	plx_voucher *v = calloc(1, sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	v->listen_fd = v->stop_pipe[0] = v->stop_pipe[1] = -1;
+	snprintf(v->node, sizeof v->node, "%s", node);
+	char key[4096];
+	snprintf(key, sizeof key, "%s/root.key", dir);
+	int rc = plx_vouch_path(dir, node, v->path, sizeof v->path);
+	const char *what = "the socket path";
+	if (rc == 0 && (rc = s_read_hex(key, v->sk, sizeof v->sk)) < 0)
+		what = key;
+	if (rc == 0 && (rc = s_listen(v)) < 0)
+		what = v->path;
+	if (rc == 0 && pipe2(v->stop_pipe, O_CLOEXEC) < 0)
+		rc = -errno, what = "a pipe";
+	if (rc == 0 && (rc = -pthread_create(&v->thread, NULL, s_loop, v)) < 0)
+		what = "a thread";
+	if (rc < 0) {
+		snprintf(err, size, "vouching for local processes: %s: %s", what, strerror(-rc));
+		if (v->stop_pipe[0] >= 0)
+			close(v->stop_pipe[0]), close(v->stop_pipe[1]);
+		v->stop_pipe[0] = -1;
+		plx_voucher_stop(&v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+void plx_voucher_stop(plx_voucher **self)
+{
+	plx_voucher *v = self ? *self : NULL;
+	if (!v)
+		return;
+	if (v->stop_pipe[1] >= 0) {
+		(void)!write(v->stop_pipe[1], "x", 1);
+		pthread_join(v->thread, NULL);
+		close(v->stop_pipe[0]);
+		close(v->stop_pipe[1]);
+	}
+	if (v->listen_fd >= 0) {
+		close(v->listen_fd);
+		unlink(v->path);
+	}
+	sodium_memzero(v->sk, sizeof v->sk);
+	free(v);
+	*self = NULL;
+}
+
+/* ---- the client's side ---- */
+
+/* Asks the voucher at path for a certificate of label and public_key. */
+static int s_ask(const char *path, const char *label, const char *public_key, char *cert, char *err,
+                 size_t size)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path)
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, size, "asking the node kernel at %s: %s", path, strerror(e));
+		return -e;
+	}
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	char msg[S_MSG_MAX];
+	int len = snprintf(msg, sizeof msg, S_PREFIX " %s %s", label, public_key);
+	ssize_t n =
+	    send(fd, msg, (size_t)len, MSG_NOSIGNAL) == len ? recv(fd, msg, sizeof msg - 1, 0) : -1;
+	int e = errno;
+	close(fd);
+	if (n <= 0) {
+		snprintf(err, size, "the node kernel at %s did not answer: %s", path,
+		         n == 0 ? "connection closed" : strerror(e));
+		return n == 0 ? -EPROTO : -e;
+	}
+	msg[n] = '\0';
+	if (strncmp(msg, "ok ", 3) != 0) {
+		snprintf(err, size, "the node kernel refused a certificate: %s",
+		         strncmp(msg, "error ", 6) == 0 ? msg + 6 : msg);
+		return -EACCES;
+	}
+	if (strlen(msg + 3) >= PLX_CERT_MAX) {
+		snprintf(err, size, "the node kernel's certificate is too long");
+		return -EPROTO;
+	}
+	memcpy(cert, msg + 3, strlen(msg + 3) + 1);
+	return 0;
+}
+
+int plx_link_secure_vouched(plx_ctx *ctx, plx_ep *ep, const char *node, char *err, size_t size)
+{
+	const char *dir = getenv("PLEXUS_KEYS");
+	char path[4096], pub[4096];
+	if (!dir || !*dir)
+		return 0;
+	uint8_t pk[PLX_TRUST_PUBLIC];
+	snprintf(pub, sizeof pub, "%s/root.pub", dir);
+	int rc = s_read_hex(pub, pk, sizeof pk);
+	if (rc < 0) {
+		snprintf(err, size, "the cluster's trust root (PLEXUS_KEYS) %s: %s", pub,
+		         strerror(-rc));
+		return rc;
+	}
+	if ((rc = plx_ctx_trust(ctx, pk)) < 0 && rc != -EALREADY) {
+		snprintf(err, size, "securing the links with %s: %s", pub, strerror(-rc));
+		return rc;
+	}
+	if ((rc = plx_vouch_path(dir, node, path, sizeof path)) < 0) {
+		snprintf(err, size, "the node kernel's socket in %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	if ((rc = plx_link_keys_new(&keys)) == 0 &&
+	    (rc = s_ask(path, plx_ep_name(ep)->label, keys.public_key, cert, err, size)) == 0 &&
+	    (rc = plx_ep_set_keys(ep, &keys, cert)) < 0)
+		snprintf(err, size, "the node kernel's certificate: %s", strerror(-rc));
+	sodium_memzero(&keys, sizeof keys);
+	return rc;
+}
