@@ -118,15 +118,10 @@ static int s_options(int argc, char **argv, s_opts *o)
 		fprintf(stderr, "plexus mount: %s: not a directory\n", argv[optind]);
 		return EX_NOINPUT;
 	}
-	/* etcd and cluster: options, then the environment, then a running plexus up */
-	char etcd[256] = "", cluster[64] = "", addr[40] = "";
-	plx_up_find(o->state_dir, etcd, sizeof etcd, cluster, sizeof cluster, addr, sizeof addr);
-	if (addr[0] && !getenv("PLEXUS_ADDR")) /* up --nodes: bind where the nodes reach us */
-		setenv("PLEXUS_ADDR", addr, 1);
-	if (!o->etcd[0] && !getenv("PLEXUS_ETCD") && etcd[0])
-		snprintf(o->etcd, sizeof o->etcd, "%s", etcd);
-	if (!o->cluster[0] && !getenv("PLEXUS_CLUSTER") && cluster[0])
-		snprintf(o->cluster, sizeof o->cluster, "%s", cluster);
+	/* etcd, cluster and keys: options, then the environment, then a running plexus up */
+	if (o->etcd[0]) /* then only that system's keys are taken */
+		setenv("PLEXUS_ETCD", o->etcd, 1);
+	plx_up_env(o->state_dir);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  * and `test` are listed here but carried out by the ./plexus launcher at the top of the
  * source tree, because they build this very program.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -29,6 +30,7 @@ typedef struct command {
 	const char *args;
 	const char *summary;
 	int (*fn)(int argc, char **argv);
+	bool uses_system; /* talks to a running system: `plexus up`'s is found (plx_up_env) */
 } command;
 
 static int s_help(int argc, char **argv);
@@ -36,36 +38,41 @@ static int s_version(int argc, char **argv);
 
 static const command s_commands[] = {
     {"up", "[--tour|--no-tour] ...", "boot a single-node Plexus here and open its shell",
-     plx_up_cli},
-    {"down", "[--state-dir DIR]", "stop everything plexus up started", plx_down_cli},
+     plx_up_cli, false},
+    {"down", "[--state-dir DIR]", "stop everything plexus up started", plx_down_cli, false},
+    {"env", "[--state-dir DIR]", "shell lines that point programs at the running plexus up",
+     plx_env_cli, false},
 #ifdef PLEXUS_MOUNT
-    {"mount", "[-f] DIR", "mount the Plexus namespace on DIR (FUSE)", plx_mount_cli},
-    {"umount", "DIR", "take a plexus mount down", plx_umount_cli},
+    {"mount", "[-f] DIR", "mount the Plexus namespace on DIR (FUSE)", plx_mount_cli, false},
+    {"umount", "DIR", "take a plexus mount down", plx_umount_cli, false},
 #endif
     {"sh", "[-c SCRIPT] [FILE]", "the Plexus shell: ls, cat, cp, mount, ps... on Plexus files",
-     plx_sh_cli},
-    {"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli},
-    {"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli},
-    {"node", "ls", "the nodes: address, age, load, services", plx_node_cli},
+     plx_sh_cli, true},
+    {"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli, true},
+    {"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli, true},
+    {"node", "ls", "the nodes: address, age, load, services", plx_node_cli, true},
     {"service", "VERB [LABEL]", "services under RS: list, up, down, restart, refresh",
-     plx_service_cli},
+     plx_service_cli, true},
     {"image", "build|info ...", "the netboot image: kernel + initramfs (docs/deploy.md)",
-     plx_image_cli},
+     plx_image_cli, false},
     {"pxe", "check|serve CLUSTER.INI", "the PXE server: dnsmasq + HTTP from the cluster file",
-     plx_pxe_cli},
-    {"qemu", "boot|cluster ...", "boot the image in QEMU: one VM, or N VMs by PXE", plx_qemu_cli},
-    {"mkfs", "[-b N] [-i N] TARGET", "a new MINIX v3 file system (image or driver)", plx_mkfs_cli},
-    {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, fs, boot...)",
-     cmd_bench},
-    {"version", "", "print the version", s_version},
-    {"help", "", "show this help", s_help},
+     plx_pxe_cli, false},
+    {"qemu", "boot|cluster ...", "boot the image in QEMU: one VM, or N VMs by PXE", plx_qemu_cli,
+     false},
+    {"mkfs", "[-b N] [-i N] TARGET", "a new MINIX v3 file system (image or driver)", plx_mkfs_cli,
+     true},
+    {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, fs, boot...)", cmd_bench,
+     false},
+    {"version", "", "print the version", s_version, false},
+    {"help", "", "show this help", s_help, false},
 };
 
 /* Commands the ./plexus launcher handles before this program runs. */
 static const command s_launcher_commands[] = {
-    {"build", "[dev|release|asan]", "install what is missing and build (./plexus only)", NULL},
+    {"build", "[dev|release|asan]", "install what is missing and build (./plexus only)", NULL,
+     false},
     {"test", "[ctest options]", "build and run every test, also under ASan/UBSan (./plexus only)",
-     NULL},
+     NULL, false},
 };
 
 static void s_list(FILE *out, const command *table, size_t n)
@@ -119,8 +126,11 @@ int main(int argc, char **argv)
 	if (strcmp(name, "--version") == 0)
 		return s_version(0, NULL);
 	for (size_t i = 0; i < sizeof s_commands / sizeof *s_commands; i++)
-		if (strcmp(name, s_commands[i].name) == 0)
+		if (strcmp(name, s_commands[i].name) == 0) {
+			if (s_commands[i].uses_system)
+				plx_up_env(NULL); /* before any thread starts */
 			return s_commands[i].fn(argc - 1, argv + 1);
+		}
 	for (size_t i = 0; i < sizeof s_launcher_commands / sizeof *s_launcher_commands; i++)
 		if (strcmp(name, s_launcher_commands[i].name) == 0) {
 			fprintf(stderr,

@@ -582,7 +582,7 @@ int up_boot(const up_opts *o, up_state *st)
 {
 	s_boot b = {.o = o, .st = st, .t0 = up_mono_ms()};
 	snprintf(b.logs, sizeof b.logs, "%s/logs", st->dir);
-	if (mkdir(b.logs, 0755) < 0 && errno != EEXIST)
+	if (mkdir(b.logs, 0700) < 0 && errno != EEXIST)
 		return s_fail(&b, EX_CANTCREAT, NULL, "cannot make %s: %s", b.logs,
 		              strerror(errno));
 	snprintf(st->cluster, sizeof st->cluster, "%s", o->cluster);

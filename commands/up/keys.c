@@ -31,26 +31,20 @@
 int up_keys(const up_opts *o)
 {
 	char dir[PATH_MAX + 8], path[PATH_MAX + 24], err[PATH_MAX + 128];
+	static const char *const files[] = {"root.key", "root.pub", "etcd.password",
+	                                    "etcd.client"};
 	snprintf(dir, sizeof dir, "%s/keys", o->state_dir);
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		unlink(path); /* new ones for each boot: nothing of an earlier one is trusted */
+	}
 	if (!o->secure) {
-		snprintf(path, sizeof path, "%s/root.key", dir);
-		unlink(path);
-		snprintf(path, sizeof path, "%s/root.pub", dir);
-		unlink(path);
-		snprintf(path, sizeof path, "%s/etcd.password", dir);
-		unlink(path);
-		snprintf(path, sizeof path, "%s/etcd.client", dir);
-		unlink(path);
 		rmdir(dir);
 		unsetenv("PLEXUS_KEYS");
 		return 0;
 	}
-	snprintf(path, sizeof path, "%s/root.pub", dir);
-	unlink(path); /* a new root for each boot: nothing an earlier one signed is trusted */
-	snprintf(path, sizeof path, "%s/root.key", dir);
-	unlink(path);
 	if (plx_link_keys_make(dir, err, sizeof err) < 0) {
-		fprintf(stderr, "plexus up: --secure: %s\n", err);
+		fprintf(stderr, "plexus up: the trust root: %s\n", err);
 		return EX_CANTCREAT;
 	}
 	setenv("PLEXUS_KEYS", dir, 1);

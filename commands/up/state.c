@@ -34,7 +34,7 @@ void up_state_dir_default(char *buf, size_t size)
 int up_state_lock(const char *dir)
 {
 	char path[PATH_MAX + 8];
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0711) < 0 && errno != EEXIST) /* others reach state, env and keys/ */
 		return -errno;
 	snprintf(path, sizeof path, "%s/lock", dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

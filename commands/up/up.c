@@ -2,7 +2,7 @@
  * up.c — `plexus up` and `plexus down`: their options, the state directory's lock, and what
  * comes after the boot (the shell with a terminal, the tour without one).
  *
- * Entry points: plx_up_cli, plx_down_cli, plx_up_find, plx_up_note_mount.
+ * Entry points: plx_up_cli, plx_down_cli, plx_up_env, plx_env_cli, plx_up_note_mount.
  */
 #include <errno.h>
 #include <limits.h>
@@ -50,11 +50,10 @@ static void s_up_usage(FILE *out)
 	    "                       of this host, the services spread over them (root)\n"
 	    "  --qemu               boot in QEMU VMs from the netboot image instead (see\n"
 	    "                       plexus up --qemu --help, docs/deploy.md)\n"
-	    "  --secure             secured links: a new trust root in STATE/keys, every link\n"
-	    "                       CURVE and every message checked against its sender's key,\n"
-	    "                       etcd's authentication on; other commands need\n"
-	    "                       PLEXUS_KEYS=STATE/keys and a user who can read it\n"
-	    "                       (docs/security.md)\n"
+	    "  --insecure           plain links and an etcd without authentication (by\n"
+	    "                       default every link is CURVE with a new trust root in\n"
+	    "                       STATE/keys, every message is checked against its sender's\n"
+	    "                       key and etcd wants a password; docs/security.md)\n"
 	    "  --quiet              print only errors\n"
 	    "  --help               this text\n\n"
 	    "Exit codes (sysexits.h): 0 up (or already up), EX_USAGE, EX_UNAVAILABLE a step\n"
@@ -86,7 +85,8 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 		O_NOTOUR,
 		O_SVCOPT,
 		O_NODES,
-		O_SECURE
+		O_SECURE,
+		O_INSECURE
 	};
 	static const struct option longs[] = {
 	    {"state-dir", required_argument, NULL, O_STATE},
@@ -99,13 +99,15 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 	    {"no-tour", no_argument, NULL, O_NOTOUR},
 	    {"service-option", required_argument, NULL, O_SVCOPT},
 	    {"nodes", required_argument, NULL, O_NODES},
-	    {"secure", no_argument, NULL, O_SECURE},
+	    {"secure", no_argument, NULL, O_SECURE}, /* the default; kept for scripts */
+	    {"insecure", no_argument, NULL, O_INSECURE},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	memset(o, 0, sizeof *o);
 	o->tour = -1;
+	o->secure = true;
 	o->timeout_ms = 60000;
 	snprintf(o->cluster, sizeof o->cluster, "default");
 	up_state_dir_default(o->state_dir, sizeof o->state_dir);
@@ -167,6 +169,9 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 			break;
 		case O_SECURE:
 			o->secure = true;
+			break;
+		case O_INSECURE:
+			o->secure = false;
 			break;
 		case O_SVCOPT: {
 			const char *eq = strchr(optarg, '=');
@@ -265,7 +270,8 @@ int plx_up_cli(int argc, char **argv)
 	}
 	if (!o.quiet && (strcmp(st.etcd, "http://127.0.0.1:2379") != 0 ||
 	                 strcmp(st.cluster, "default") != 0 || st.addr[0] || o.secure))
-		printf("For plexus sh, plexus mount and the other commands:\n"
+		printf("The plexus commands find this system themselves; for other programs "
+		       "(libplexus):\n"
 		       "  export PLEXUS_ETCD=%s PLEXUS_CLUSTER=%s%s%s%s%s\n",
 		       st.etcd, st.cluster, st.addr[0] ? " PLEXUS_ADDR=" : "", st.addr,
 		       o.secure ? " PLEXUS_KEYS=" : "", o.secure ? getenv("PLEXUS_KEYS") : "");
@@ -340,22 +346,102 @@ int plx_down_cli(int argc, char **argv)
 	return EX_OK;
 }
 
-int plx_up_find(const char *state_dir, char *etcd, size_t etcd_size, char *cluster,
-                size_t cluster_size, char *addr, size_t addr_size)
+/* Fills the variables not set yet from the running up whose state is in dir, if it is the
+ * system PLEXUS_ETCD names (or PLEXUS_ETCD is unset). Returns 0 or -ENOENT. */
+static int s_env_from(const char *dir)
 {
-	char dir[PATH_MAX];
 	up_state st;
-	if (state_dir)
-		snprintf(dir, sizeof dir, "%s", state_dir);
-	else
-		up_state_dir_default(dir, sizeof dir);
+	const char *etcd = getenv("PLEXUS_ETCD");
 	if (up_state_load(dir, &st) < 0 || !up_state_running(&st) || !st.etcd[0])
 		return -ENOENT;
+	if (etcd && *etcd && strcmp(etcd, st.etcd) != 0)
+		return -ENOENT; /* another system was named */
+	setenv("PLEXUS_ETCD", st.etcd, 0);
+	setenv("PLEXUS_CLUSTER", st.cluster, 0);
+	if (st.addr[0]) /* up --nodes: clients bind where the nodes reach them */
+		setenv("PLEXUS_ADDR", st.addr, 0);
 	up_keys_env(dir);
-	snprintf(etcd, etcd_size, "%s", st.etcd);
-	snprintf(cluster, cluster_size, "%s", st.cluster);
-	snprintf(addr, addr_size, "%s", st.addr);
 	return 0;
+}
+
+int plx_up_env(const char *state_dir)
+{
+	char dir[PATH_MAX];
+	if (state_dir)
+		return s_env_from(state_dir);
+	up_state_dir_default(dir, sizeof dir);
+	if (s_env_from(dir) == 0)
+		return 0;
+	if (getenv("PLEXUS_STATE_DIR") || geteuid() == 0)
+		return -ENOENT;
+	return s_env_from("/run/plexus"); /* root's up, used by another user */
+}
+
+static void s_env_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: plexus env [--state-dir DIR]\n\n"
+	        "Prints the shell lines that point programs at the running `plexus up` (its\n"
+	        "etcd, cluster, bridge address and keys):  eval \"$(plexus env)\"\n"
+	        "The plexus commands find a running up themselves; programs built on libplexus\n"
+	        "read these variables. The state is looked for in DIR, else the default state\n"
+	        "directory (as plexus up's), then root's /run/plexus.\n"
+	        "Exit codes: 0, EX_USAGE, EX_UNAVAILABLE when no plexus up runs there.\n");
+}
+
+/* Prints `export NAME='VALUE'` for a variable that is set (a ' in it quoted as '\''). */
+static void s_export(const char *name)
+{
+	const char *v = getenv(name);
+	if (!v)
+		return;
+	printf("export %s='", name);
+	for (; *v; v++) {
+		if (*v == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*v);
+	}
+	printf("'\n");
+}
+
+int plx_env_cli(int argc, char **argv)
+{
+	static const struct option longs[] = {
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	const char *dir = NULL;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+		if (c == 's')
+			dir = optarg;
+		else if (c == 'h') {
+			s_env_usage(stdout);
+			return EX_OK;
+		} else {
+			s_env_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		s_env_usage(stderr);
+		return EX_USAGE;
+	}
+	static const char *const names[] = {"PLEXUS_ETCD", "PLEXUS_CLUSTER", "PLEXUS_ADDR",
+	                                    "PLEXUS_KEYS"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		unsetenv(names[i]); /* this up's values, not the caller's */
+	if (plx_up_env(dir) < 0) {
+		fprintf(stderr, "plexus env: no plexus up runs (state in %s)\n",
+		        dir ? dir : "the default directories");
+		return EX_UNAVAILABLE;
+	}
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		s_export(names[i]);
+	return EX_OK;
 }
 
 int plx_up_note_mount(const char *state_dir, const char *dir, bool add)

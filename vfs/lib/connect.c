@@ -246,10 +246,11 @@ plexus *plexus_connect(const plexus_opts *opts)
 	int rc = s_start(self, opts, node);
 	if (rc == 0)
 		rc = plexus__register(self);
-	if (rc == -EACCES && !getenv("PLEXUS_KEYS"))
+	const char *keys = getenv("PLEXUS_KEYS");
+	if (rc == -EACCES && !(keys && *keys))
 		fprintf(stderr, "libplexus: the system is secured (links, registry): set "
-		                "PLEXUS_KEYS to its keys "
-		                "directory (plexus up --secure prints it)\n");
+		                "PLEXUS_KEYS to its keys directory (eval \"$(plexus env)\" sets "
+		                "it)\n");
 	if (rc < 0) {
 		plexus_disconnect(&self);
 		errno = -rc;

@@ -205,7 +205,7 @@ static void test_forged_node_start(void **state)
 	char file[PATH_MAX + 16];
 	snprintf(file, sizeof file, "%s/pwned", t->dir);
 	/* plain: the envelope is believed */
-	assert_int_equal(uptest_sh(t, S_UP), 0);
+	assert_int_equal(uptest_sh(t, S_UP " --insecure"), 0);
 	assert_int_equal(s_forge_node_start(t, file, NULL, NULL), 0);
 	for (int i = 0; i < 50 && access(file, F_OK) != 0; i++)
 		usleep(100000);
@@ -213,15 +213,15 @@ static void test_forged_node_start(void **state)
 	unlink(file);
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 
-	/* secured: nothing without the cluster's keys */
-	assert_int_equal(uptest_sh(t, S_UP " --secure"), 0);
+	/* secured (the default): nothing without the cluster's keys */
+	assert_int_equal(uptest_sh(t, S_UP), 0);
 	assert_true(uptest_output(t, "Secured links: trust root in"));
 	assert_true(uptest_output(t, "PLEXUS_KEYS="));
 	assert_int_equal(uptest_sh(t, S_ENV "PLEXUS_KEYS=\"$STATE/keys\" \"$PLEXUS\" ep ls"), 0);
 	assert_true(uptest_output(t, "curve:"));
 	assert_false(uptest_output(t, " tcp://"));
 	/* etcd takes only the cluster's password (user root, STATE/keys/etcd.password) */
-	assert_int_not_equal(uptest_sh(t, S_ENV "\"$PLEXUS\" ep ls"), 0);
+	assert_int_not_equal(uptest_sh(t, S_ENV "PLEXUS_KEYS= \"$PLEXUS\" ep ls"), 0);
 	assert_int_not_equal(
 	    uptest_sh(t, "etcdctl --endpoints $(awk '/^etcd/{print $2}' \"$STATE/state\") "
 	                 "put /plexus/default/ep/vfs forged"),
@@ -242,8 +242,14 @@ static void test_forged_node_start(void **state)
 	                                    "'echo secured > /data/s; cat /data/s'"),
 	                 0);
 	assert_true(uptest_output(t, "secured"));
+	/* found by the commands themselves (the up's state directory) */
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" sh -c 'cat /data/s'"), 0);
+	assert_true(uptest_output(t, "secured"));
+	assert_int_equal(uptest_sh(t, "eval \"$(\"$PLEXUS\" env)\" && echo \"keys=$PLEXUS_KEYS\""),
+	                 0);
+	assert_true(uptest_output(t, "keys=/"));
 	/* without them: no answer */
-	assert_int_not_equal(uptest_sh(t, S_ENV "\"$PLEXUS\" sh -c 'cat /data/s'"), 0);
+	assert_int_not_equal(uptest_sh(t, S_ENV "PLEXUS_KEYS= \"$PLEXUS\" sh -c 'cat /data/s'"), 0);
 	assert_true(uptest_output(t, "cannot reach VFS"));
 	assert_true(uptest_output(t, "set PLEXUS_KEYS"));
 	/* another user: the node kernel vouches for what the kernel says it is */

@@ -163,6 +163,7 @@ int uptest_sh(uptest *t, const char *fmt, ...)
 	va_end(ap);
 	setenv("PLEXUS", PLEXUS_BIN, 1);
 	setenv("STATE", t->state, 1);
+	setenv("PLEXUS_STATE_DIR", t->state, 1); /* where the commands find the up (its keys) */
 	setenv("T", t->dir, 1);
 	unsetenv("PLEXUS_ETCD");
 	unsetenv("PLEXUS_CLUSTER");

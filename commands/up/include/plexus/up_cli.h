@@ -2,7 +2,7 @@
  * plexus/up_cli.h — `plexus up` and `plexus down` for the plexus CLI (docs/using.md "Booting
  * with up").
  *
- * Entry points: plx_up_cli, plx_down_cli, plx_up_find, plx_up_note_mount.
+ * Entry points: plx_up_cli, plx_down_cli, plx_up_env, plx_env_cli, plx_up_note_mount.
  */
 #ifndef PLEXUS_UP_CLI_H
 #define PLEXUS_UP_CLI_H
@@ -21,12 +21,18 @@ int plx_up_cli(int argc, char **argv);
  * state. argv[0] is "down". Returns a sysexits.h code. */
 int plx_down_cli(int argc, char **argv);
 
-/* Fills etcd, cluster and addr (the address local clients must bind on: "" for loopback,
- * the bridge's with --nodes) from the state of a running `plexus up` in state_dir (NULL: the
- * default one); each NUL-terminated, at most its size. Returns 0, or -ENOENT when none runs
- * (outputs untouched). */
-int plx_up_find(const char *state_dir, char *etcd, size_t etcd_size, char *cluster,
-                size_t cluster_size, char *addr, size_t addr_size);
+/* Points this process at a running `plexus up`: sets PLEXUS_ETCD, PLEXUS_CLUSTER,
+ * PLEXUS_ADDR (the bridge address clients bind on with --nodes) and PLEXUS_KEYS (a secured
+ * up's keys) from its state, each only if not set already (an empty value stays: "none"). The
+ * state is looked for in state_dir, else the default state directory, then (for users other
+ * than root) root's /run/plexus; an up whose etcd is not the one PLEXUS_ETCD names is passed
+ * over. Not thread-safe (setenv): call it before starting threads. Returns 0, or -ENOENT when
+ * no such up runs (nothing set). */
+int plx_up_env(const char *state_dir);
+
+/* plexus env [--state-dir DIR]: prints `export NAME='VALUE'` lines for the variables
+ * plx_up_env finds. argv[0] is "env". Returns a sysexits.h code (EX_UNAVAILABLE: none runs). */
+int plx_env_cli(int argc, char **argv);
 
 /* Notes (add) or forgets a mount point in the state of a running `plexus up` so that
  * `plexus down` unmounts it. Returns 0, or -ENOENT when no up runs there. */
