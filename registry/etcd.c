@@ -6,13 +6,17 @@
  * reg_auth_header, reg_forget_token.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <sodium.h>
+
+#include <plexus/etcd_tls.h>
 
 #include "etcd_internal.h"
 
@@ -125,12 +129,40 @@ static char *s_read_secret(const char *path)
 	return ok ? strdup(line) : NULL;
 }
 
+/* TLS files from $PLEXUS_KEYS when it holds etcd's authority (plexus/etcd_tls.h) and none
+ * were given. */
+static void s_tls_from_keys(plx_etcd *self, const char *keys)
+{
+	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	if (self->ca_file || self->cert_file || plx_etcd_tls_files(keys, ca, cert, key) < 0)
+		return;
+	self->ca_file = strdup(ca);
+	self->cert_file = strdup(cert);
+	self->key_file = strdup(key);
+}
+
+/* The password file of $PLEXUS_KEYS: root's, or for a user who cannot read it the client's
+ * (mode 0644). Sets self->user; file "" when the system's etcd takes everyone. */
+static void s_user_from_keys(plx_etcd *self, const char *keys, char *file, size_t size)
+{
+	snprintf(file, size, "%s/etcd.password", keys);
+	if (access(file, F_OK) != 0 && errno == ENOENT) {
+		file[0] = '\0'; /* a secured system whose etcd takes everyone */
+		return;
+	}
+	bool client = access(file, R_OK) != 0 && errno == EACCES;
+	if (client)
+		snprintf(file, size, "%s/etcd.client", keys);
+	self->user = strdup(client ? PLX_ETCD_CLIENT : "root");
+}
+
 /* The credentials of a process not given any (docs/registry.md "Authentication"): TLS files
- * from PLEXUS_ETCD_CACERT / _CERT / _KEY; a user from PLEXUS_ETCD_USER with
- * PLEXUS_ETCD_PASSWORD or the first line of PLEXUS_ETCD_PASSWORD_FILE; else, when PLEXUS_KEYS
- * names a directory with etcd.password (`plexus up --secure`), user root with that password,
- * or for a user who cannot read it user plexus-client with etcd.client's (mode 0644).
- * Returns 0, or -EACCES when a password file named cannot be read. */
+ * from PLEXUS_ETCD_CACERT / _CERT / _KEY, else from PLEXUS_KEYS (plexus/etcd_tls.h); a user
+ * from PLEXUS_ETCD_USER with PLEXUS_ETCD_PASSWORD or the first line of
+ * PLEXUS_ETCD_PASSWORD_FILE; else, when PLEXUS_KEYS names a directory with etcd.password
+ * (`plexus up`), user root with that password, or for a user who cannot read it user
+ * plexus-client with etcd.client's (mode 0644). Returns 0, or -EACCES when a password file
+ * named cannot be read. */
 static int s_credentials_from_env(plx_etcd *self)
 {
 	const char *ca = getenv("PLEXUS_ETCD_CACERT"), *cert = getenv("PLEXUS_ETCD_CERT");
@@ -142,6 +174,8 @@ static int s_credentials_from_env(plx_etcd *self)
 		self->cert_file = strdup(cert);
 	if (!self->key_file && key && *key)
 		self->key_file = strdup(key);
+	if (keys && *keys)
+		s_tls_from_keys(self, keys);
 	char file[4096] = "";
 	if (user && *user) {
 		const char *pw = getenv("PLEXUS_ETCD_PASSWORD"),
@@ -151,17 +185,8 @@ static int s_credentials_from_env(plx_etcd *self)
 			self->password = strdup(pw);
 		else if (pwf && *pwf)
 			snprintf(file, sizeof file, "%s", pwf);
-	} else if (keys && *keys) {
-		snprintf(file, sizeof file, "%s/etcd.password", keys);
-		if (access(file, F_OK) != 0 && errno == ENOENT)
-			return 0; /* a secured system whose etcd takes everyone */
-		self->user = strdup("root");
-		if (access(file, R_OK) != 0 && errno == EACCES) { /* another user: a client */
-			snprintf(file, sizeof file, "%s/etcd.client", keys);
-			free(self->user);
-			self->user = strdup(PLX_ETCD_CLIENT);
-		}
-	}
+	} else if (keys && *keys)
+		s_user_from_keys(self, keys, file, sizeof file);
 	if (file[0] && !(self->password = s_read_secret(file)))
 		return reg_seterr(-EACCES, "etcd password %s: %s", file, strerror(errno));
 	return 0;

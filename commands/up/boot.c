@@ -111,31 +111,53 @@ static int s_etcd_try(s_boot *b, bool last)
 	int peer_port = up_free_port(0);
 	if (port < 0 || peer_port < 0)
 		return s_fail(b, EX_OSERR, NULL, "etcd: no free port: %s", strerror(-port));
-	char listen[160];
-	snprintf(url, sizeof url, "http://%s:%d", b->o->nodes ? b->st->addr : "127.0.0.1", port);
+	char listen[160], tls[3][PATH_MAX + 32], err[PATH_MAX + 128];
+	const char *scheme = b->o->secure ? "https" : "http";
+	snprintf(url, sizeof url, "%s://%s:%d", scheme, b->o->nodes ? b->st->addr : "127.0.0.1",
+	         port);
 	snprintf(listen, sizeof listen, "%s", url);
 	if (b->o->nodes) /* the nodes reach it on the bridge, local commands on loopback too */
 		snprintf(listen + strlen(listen), sizeof listen - strlen(listen),
-		         ",http://127.0.0.1:%d", port);
+		         ",%s://127.0.0.1:%d", scheme, port);
+	if (b->o->secure && up_keys_tls(b->o, b->st->addr, tls, err, sizeof err) < 0)
+		return s_fail(b, EX_SOFTWARE, "etcd", "etcd's certificates: %s", err);
 	snprintf(peer, sizeof peer, "http://127.0.0.1:%d", peer_port);
 	snprintf(cluster, sizeof cluster, "plexus=%s", peer);
 	snprintf(token, sizeof token, "plexus-up-%d-%lld", (int)getpid(), (long long)up_now_ms());
 	snprintf(data, sizeof data, "%s/etcd", b->st->dir);
 	up_rmtree(data); /* a fresh etcd at every boot */
-	char *const argv[] = {bin,      "--name",
-	                      "plexus", "--data-dir",
-	                      data,     "--listen-client-urls",
-	                      listen,   "--advertise-client-urls",
-	                      url,      "--listen-peer-urls",
-	                      peer,     "--initial-advertise-peer-urls",
-	                      peer,     "--initial-cluster",
-	                      cluster,  "--initial-cluster-state",
-	                      "new",    "--initial-cluster-token",
-	                      token,    "--heartbeat-interval",
-	                      "50",     "--election-timeout",
-	                      "500",    "--logger",
-	                      "zap",    "--log-outputs",
-	                      "stderr", NULL};
+	char *const argv[] = {bin,
+	                      "--name",
+	                      "plexus",
+	                      "--data-dir",
+	                      data,
+	                      "--listen-client-urls",
+	                      listen,
+	                      "--advertise-client-urls",
+	                      url,
+	                      "--listen-peer-urls",
+	                      peer,
+	                      "--initial-advertise-peer-urls",
+	                      peer,
+	                      "--initial-cluster",
+	                      cluster,
+	                      "--initial-cluster-state",
+	                      "new",
+	                      "--initial-cluster-token",
+	                      token,
+	                      "--heartbeat-interval",
+	                      "50",
+	                      "--election-timeout",
+	                      "500",
+	                      "--logger",
+	                      "zap",
+	                      "--log-outputs",
+	                      "stderr",
+	                      b->o->secure ? tls[0] : NULL,
+	                      tls[1],
+	                      tls[2],
+	                      "--client-cert-auth",
+	                      NULL};
 	pid_t pid;
 	snprintf(b->st->etcd, sizeof b->st->etcd, "%s", url);
 	int rc = s_spawn(b, "etcd", argv, &pid);
@@ -169,7 +191,6 @@ static int s_etcd_try(s_boot *b, bool last)
 		s_sleep_ms(UP_POLL_MS);
 	}
 	if (b->o->secure) { /* from here on every client needs the password (plx_etcd_new) */
-		char err[PATH_MAX + 128];
 		if (up_keys_etcd(b->o, b->etcd, err, sizeof err) < 0)
 			return s_fail(b, EX_SOFTWARE, "etcd", "etcd: %s", err);
 		plx_etcd_destroy(&b->etcd);

@@ -1,7 +1,7 @@
 /*
  * keys.c — the trust root of `plexus up --secure` (docs/security.md "Keys on one machine").
  *
- * Entry points: up_keys, up_keys_etcd, up_keys_env.
+ * Entry points: up_keys, up_keys_etcd, up_keys_tls, up_keys_env.
  *
  * STATE/keys holds root.pub and root.key (plexus/link_keys.h). A secured up makes a new one
  * and exports PLEXUS_KEYS, which every process it starts inherits (etcd ignores it; plexus-node
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <plexus/etcd.h>
+#include <plexus/etcd_tls.h>
 #include <plexus/link_keys.h>
 
 #include "up.h"
@@ -31,8 +32,10 @@
 int up_keys(const up_opts *o)
 {
 	char dir[PATH_MAX + 8], path[PATH_MAX + 24], err[PATH_MAX + 128];
-	static const char *const files[] = {"root.key", "root.pub", "etcd.password",
-	                                    "etcd.client"};
+	static const char *const files[] = {"root.key",        "root.pub",       "etcd.password",
+	                                    "etcd.client",     "etcd-ca.crt",    "etcd-server.crt",
+	                                    "etcd-server.key", "etcd-root.crt",  "etcd-root.key",
+	                                    "etcd-client.crt", "etcd-client.key"};
 	snprintf(dir, sizeof dir, "%s/keys", o->state_dir);
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -87,6 +90,19 @@ int up_keys_etcd(const up_opts *o, plx_etcd *etcd, char *err, size_t size)
 	if (rc == 0 && (rc = plx_etcd_auth_enable(etcd, pw)) < 0)
 		snprintf(err, size, "turning etcd's authentication on: %s", plx_etcd_errmsg());
 	explicit_bzero(pw, sizeof pw);
+	return rc;
+}
+
+int up_keys_tls(const up_opts *o, const char *addr, char tls[3][PATH_MAX + 32], char *err,
+                size_t size)
+{
+	char dir[PATH_MAX + 8];
+	const char *ips[] = {addr};
+	snprintf(dir, sizeof dir, "%.4000s/keys", o->state_dir);
+	int rc = plx_etcd_tls_make(dir, ips, addr && *addr ? 1 : 0, err, size);
+	snprintf(tls[0], sizeof tls[0], "--trusted-ca-file=%.4000s/etcd-ca.crt", dir);
+	snprintf(tls[1], sizeof tls[1], "--cert-file=%.4000s/etcd-server.crt", dir);
+	snprintf(tls[2], sizeof tls[2], "--key-file=%.4000s/etcd-server.key", dir);
 	return rc;
 }
 

@@ -11,7 +11,7 @@
  *   down.c:    up_teardown, up_rmtree
  *   tour.c:    up_mount_data, up_tour
  *   netns.c:   up_net_create, up_net_destroy
- *   keys.c:    up_keys, up_keys_etcd, up_keys_env
+ *   keys.c:    up_keys, up_keys_etcd, up_keys_tls, up_keys_env
  *
  * The state directory holds everything `up` made: `state` (what runs, below), `lock`,
  * `cluster.ini`, `etcd/` (etcd's data), `logs/` (every process's log, services included),
@@ -74,13 +74,19 @@ typedef struct up_opts {
 	bool secure;              /* --secure: links secured with a trust root in STATE/keys */
 } up_opts;
 
-/* --secure: makes STATE/keys (a new trust root) and exports PLEXUS_KEYS for everything up
- * starts; otherwise removes a trust root an earlier secured up left there. Returns 0 or
+/* Secured (the default): makes STATE/keys (a new trust root) and exports PLEXUS_KEYS for everything
+ * up starts; otherwise removes a trust root an earlier secured up left there. Returns 0 or
  * EX_CANTCREAT with the reason printed. */
 int up_keys(const up_opts *o);
 /* --secure: turns etcd's authentication on (user root, a new random password written to
  * STATE/keys/etcd.password, 0600). Returns 0 or a negative errno with err set. */
 int up_keys_etcd(const up_opts *o, plx_etcd *etcd, char *err, size_t size);
+/* Secured: makes etcd's authority and key pairs in STATE/keys (plexus/etcd_tls.h), its
+ * server certificate naming addr ("" or NULL: loopback only) too; fills tls with etcd's
+ * --trusted-ca-file, --cert-file and --key-file options. Returns 0 or a negative errno with
+ * err set. */
+int up_keys_tls(const up_opts *o, const char *addr, char tls[3][PATH_MAX + 32], char *err,
+                size_t size);
 /* Exports PLEXUS_KEYS=dir/keys when that state directory holds a trust root and the
  * environment names none (for the commands that talk to a running up). */
 void up_keys_env(const char *dir);

@@ -247,7 +247,7 @@ plexus *plexus_connect(const plexus_opts *opts)
 	if (rc == 0)
 		rc = plexus__register(self);
 	const char *keys = getenv("PLEXUS_KEYS");
-	if (rc == -EACCES && !(keys && *keys))
+	if ((rc == -EACCES || rc == -EPROTO) && !(keys && *keys)) /* a password, TLS */
 		fprintf(stderr, "libplexus: the system is secured (links, registry): set "
 		                "PLEXUS_KEYS to its keys directory (eval \"$(plexus env)\" sets "
 		                "it)\n");

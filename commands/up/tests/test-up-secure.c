@@ -42,6 +42,12 @@
 #define S_AS_NOBODY                                                                                \
 	S_ENV "PLEXUS_KEYS=\"$STATE/keys\" setpriv --reuid 65534 --regid 65534 --clear-groups "
 
+/* etcdctl with etcd's authority and the clients' certificate (plexus/etcd_tls.h) */
+#define S_ETCDCTL                                                                                  \
+	"etcdctl --endpoints $(awk '/^etcd/{print $2}' \"$STATE/state\") --cacert "                \
+	"\"$STATE/keys/etcd-ca.crt\" --cert \"$STATE/keys/etcd-client.crt\" --key "                \
+	"\"$STATE/keys/etcd-client.key\" "
+
 /* A preloaded library comes before AddressSanitizer's runtime, which it would refuse. */
 #define S_PRELOAD_ASAN "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 "
 
@@ -53,7 +59,7 @@ static void s_etcd(uptest *t, char *url, size_t size)
 	if (strncmp(text, "$ ", 2) == 0) /* the command line itself */
 		text = strchr(text, '\n') + 1;
 	snprintf(url, size, "%.*s", (int)strcspn(text, "\n"), text);
-	assert_int_equal(strncmp(url, "http://", 7), 0);
+	assert_true(strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
 }
 
 /* As the user who started it, through libplexus: /data/p only root may read, /data/pub where
@@ -217,15 +223,27 @@ static void test_forged_node_start(void **state)
 	assert_int_equal(uptest_sh(t, S_UP), 0);
 	assert_true(uptest_output(t, "Secured links: trust root in"));
 	assert_true(uptest_output(t, "PLEXUS_KEYS="));
+	assert_true(uptest_output(t, "PLEXUS_ETCD=https://")); /* etcd speaks TLS only */
 	assert_int_equal(uptest_sh(t, S_ENV "PLEXUS_KEYS=\"$STATE/keys\" \"$PLEXUS\" ep ls"), 0);
 	assert_true(uptest_output(t, "curve:"));
 	assert_false(uptest_output(t, " tcp://"));
 	/* etcd takes only the cluster's password (user root, STATE/keys/etcd.password) */
 	assert_int_not_equal(uptest_sh(t, S_ENV "PLEXUS_KEYS= \"$PLEXUS\" ep ls"), 0);
-	assert_int_not_equal(
-	    uptest_sh(t, "etcdctl --endpoints $(awk '/^etcd/{print $2}' \"$STATE/state\") "
-	                 "put /plexus/default/ep/vfs forged"),
-	    0);
+	assert_int_not_equal(uptest_sh(t, S_ETCDCTL "put /plexus/default/ep/vfs forged"), 0);
+	assert_true(uptest_output(t, "permission denied"));
+	/* TLS with a certificate from etcd's authority only: nothing without one, nor in plain */
+	assert_int_not_equal(uptest_sh(t, "etcdctl --endpoints $(awk '/^etcd/{print $2}' "
+	                                  "\"$STATE/state\") --cacert \"$STATE/keys/etcd-ca.crt\" "
+	                                  "--dial-timeout 2s get /plexus/default/ep/vfs"),
+	                     0);
+	assert_false(uptest_output(t, "curve:"));
+	assert_int_not_equal(uptest_sh(t, "curl -sS --max-time 5 $(awk '/^etcd/{print $2}' "
+	                                  "\"$STATE/state\" | sed 's/^https/http/')/v3/kv/range "
+	                                  "-d '{\"key\":\"Lw==\",\"range_end\":\"MA==\"}'"),
+	                     0);
+	assert_false(uptest_output(t, "\"kvs\""));
+	assert_int_equal(uptest_sh(t, "stat -c %%a \"$STATE/keys/etcd-server.key\""), 0);
+	assert_true(uptest_output(t, "600"));
 	assert_int_equal(uptest_sh(t, "stat -c %%a \"$STATE/keys/etcd.password\""), 0);
 	assert_true(uptest_output(t, "600"));
 	assert_int_equal(s_forge_node_start(t, file, NULL, NULL), -ETIMEDOUT);
@@ -273,16 +291,14 @@ static void test_forged_node_start(void **state)
 	assert_false(uptest_output(t, "root only"));
 	/* etcd's user for clients (its password readable by all) writes client records only */
 	assert_int_not_equal(
-	    uptest_sh(t, "etcdctl --endpoints $(awk '/^etcd/{print $2}' \"$STATE/state\") --user "
-	                 "plexus-client:$(cat \"$STATE/keys/etcd.client\") put "
-	                 "/plexus/default/ep/vfs forged"),
+	    uptest_sh(t, S_ETCDCTL "--user plexus-client:$(cat \"$STATE/keys/etcd.client\") put "
+	                           "/plexus/default/ep/vfs forged"),
 	    0);
 	assert_true(uptest_output(t, "permission denied"));
-	assert_int_equal(
-	    uptest_sh(
-	        t, "etcdctl --endpoints $(awk '/^etcd/{print $2}' \"$STATE/state\") --user "
-	           "plexus-client:$(cat \"$STATE/keys/etcd.client\") get /plexus/default/ep/vfs"),
-	    0);
+	assert_int_equal(uptest_sh(t, S_ETCDCTL
+	                           "--user plexus-client:$(cat \"$STATE/keys/etcd.client\") get "
+	                           "/plexus/default/ep/vfs"),
+	                 0);
 	assert_true(uptest_output(t, "curve:"));
 	/* the node kernel vouches only for the asking process's own client labels */
 	s_vouch_labels(t);
