@@ -29,6 +29,8 @@
 
 #include <curl/curl.h>
 
+#include <plexus/etcd_tls.h>
+
 #include "etcd_harness.h"
 
 #define S_ATTEMPTS       5
@@ -50,6 +52,8 @@ struct plx_etcdh {
 	char ca[300];               /* TLS files, in dir */
 	char cert[300];
 	char key[300];
+	char server_cert[300]; /* etcd's own pair */
+	char server_key[300];
 	s_member members[PLX_ETCDH_MAX_MEMBERS];
 	char dir[256];
 	char endpoints[PLX_ETCDH_MAX_MEMBERS * 64];
@@ -235,8 +239,8 @@ static void s_exec_member(plx_etcdh *self, int i)
 	                        "zap",         "--log-outputs",
 	                        "stderr"};
 	if (self->tls) {
-		const char *tls[] = {"--cert-file",       self->cert,          "--key-file",
-		                     self->key,           "--trusted-ca-file", self->ca,
+		const char *tls[] = {"--cert-file",       self->server_cert,   "--key-file",
+		                     self->server_key,    "--trusted-ca-file", self->ca,
 		                     "--client-cert-auth"};
 		size_t n = 0;
 		while (argv[n])
@@ -332,26 +336,19 @@ static int s_wait_serving(plx_etcdh *self, int i)
 	              S_START_LIMIT_MS, self->dir, i);
 }
 
-/* Makes a CA and one certificate for the host address (server and client use) with openssl. */
+/* Makes an authority, etcd's pair for the host address and the clients' pair in the harness
+ * directory, as a secured `plexus up` does (plexus/etcd_tls.h). */
 static int s_make_tls(plx_etcdh *self)
 {
-	char cmd[4096];
-	snprintf(self->ca, sizeof self->ca, "%s/ca.pem", self->dir);
-	snprintf(self->cert, sizeof self->cert, "%s/cert.pem", self->dir);
-	snprintf(self->key, sizeof self->key, "%s/key.pem", self->dir);
-	snprintf(cmd, sizeof cmd,
-	         "cd '%s' && printf 'subjectAltName=IP:%s\\nextendedKeyUsage=serverAuth,"
-	         "clientAuth\\n' > ext.cnf && "
-	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	         "-keyout ca-key.pem -out ca.pem -days 2 -subj /CN=plexus-test-ca && "
-	         "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	         "-keyout key.pem -out cert.csr -subj /CN=%s && "
-	         "openssl x509 -req -in cert.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial "
-	         "-out cert.pem -days 2 -extfile ext.cnf",
-	         self->dir, self->host, self->host);
-	char quiet[sizeof cmd + 32];
-	snprintf(quiet, sizeof quiet, "(%s) >/dev/null 2>&1", cmd);
-	return system(quiet) == 0 ? 0 : s_fail(-EIO, "openssl could not make test certificates");
+	char err[512];
+	const char *ips[] = {self->host};
+	snprintf(self->ca, sizeof self->ca, "%s/etcd-ca.crt", self->dir);
+	snprintf(self->cert, sizeof self->cert, "%s/etcd-client.crt", self->dir);
+	snprintf(self->key, sizeof self->key, "%s/etcd-client.key", self->dir);
+	snprintf(self->server_cert, sizeof self->server_cert, "%s/etcd-server.crt", self->dir);
+	snprintf(self->server_key, sizeof self->server_key, "%s/etcd-server.key", self->dir);
+	int rc = plx_etcd_tls_make(self->dir, ips, 1, err, sizeof err);
+	return rc < 0 ? s_fail(rc, "etcd's certificates: %s", err) : 0;
 }
 
 /* Moves the calling thread into the harness's network namespace, if it has one. Sets *saved

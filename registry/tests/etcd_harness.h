@@ -36,8 +36,9 @@ typedef struct plx_etcdh plx_etcdh;
 plx_etcdh *plx_etcdh_start(int members);
 typedef struct plx_etcdh_opts {
 	int members;
-	/* Serve clients over https only, with a fresh CA and one certificate for 127.0.0.1 made
-	 * by openssl in the harness directory; clients must present it (--client-cert-auth). */
+	/* Serve clients over https only, with a fresh authority and pairs for etcd and its clients
+	 * made in the harness directory by plx_etcd_tls_make (plexus/etcd_tls.h); clients must
+	 * present theirs (--client-cert-auth). */
 	bool tls;
 	/* The IPv4 address members listen on (clients and peers); NULL means 127.0.0.1. */
 	const char *host;

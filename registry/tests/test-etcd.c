@@ -3,6 +3,7 @@
  * leases, watches (events, compaction), errors when etcd is down and recovery after.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include <plexus/etcd.h>
+#include <plexus/etcd_tls.h>
 
 #include "etcd_fixture.h"
 
@@ -390,6 +393,34 @@ static void test_authentication(void **state)
 }
 
 /* An etcd that serves https only and wants client certificates. */
+/* The files plx_etcd_tls_make wrote (the harness's directory): etcd's key for its owner only,
+ * the clients' for all; a client given only PLEXUS_KEYS finds them (plexus/etcd_tls.h). */
+static void s_tls_from_keys_dir(plx_etcdh *h)
+{
+	char path[PATH_MAX], err[256];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/etcd-server.key", plx_etcdh_dir(h));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof path, "%s/etcd-client.key", plx_etcdh_dir(h));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	setenv("PLEXUS_KEYS", plx_etcdh_dir(h), 1);
+	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = plx_etcdh_endpoints(h)});
+	unsetenv("PLEXUS_KEYS");
+	assert_non_null(etcd);
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(etcd, "/tls/k", &kv), 0);
+	assert_non_null(kv);
+	plx_kv_free(&kv);
+	plx_etcd_destroy(&etcd);
+	const char *bad[] = {"10.0.0.300"};
+	assert_int_equal(plx_etcd_tls_make(plx_etcdh_dir(h), bad, 1, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "10.0.0.300"));
+	assert_true(plx_etcd_tls_make("/nonexistent/keys", NULL, 0, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "/nonexistent/keys"));
+}
+
 static void test_tls(void **state)
 {
 	(void)state;
@@ -430,6 +461,7 @@ static void test_tls(void **state)
 	etcd = plx_etcd_new(&no_ca);
 	assert_int_equal(plx_etcd_get(etcd, "/tls/k", &kv), -EPROTO);
 	plx_etcd_destroy(&etcd);
+	s_tls_from_keys_dir(h);
 	plx_etcdh_stop(&h);
 }
 
