@@ -147,13 +147,15 @@ static int s_serve(const s_opts *o, int fd)
 	po.cluster = o->cluster[0] ? o->cluster : NULL;
 	po.vfs = o->vfs;
 	po.name = "plexus-mount";
-	mount_ctx ctx = {.p = plexus_connect(&po)};
-	if (!ctx.p) {
+	plexus *own = plexus_connect(&po);
+	if (!own) {
 		fprintf(stderr, "plexus mount: cannot reach VFS: %s\n", strerror(errno));
 		s_report(&fd, EX_UNAVAILABLE);
 		return EX_UNAVAILABLE;
 	}
-	plexus_umask(ctx.p, 0); /* the kernel applied the caller's umask already */
+	plexus_umask(own, 0); /* the kernel applied the caller's umask already */
+	static mount_ctx ctx; /* large (the sessions); lives as long as the mount */
+	mount_sessions_init(&ctx, own, &po, geteuid() == 0);
 	char mopts[1024];
 	snprintf(mopts, sizeof mopts, "fsname=plexus,subtype=plexus%s%s%s",
 	         geteuid() == 0 ? ",allow_other" : "", o->fuse_opts ? "," : "",
@@ -165,7 +167,7 @@ static int s_serve(const s_opts *o, int fd)
 		fprintf(stderr, "plexus mount: FUSE mount on %s failed\n", o->dir);
 		if (f)
 			fuse_destroy(f);
-		plexus_disconnect(&ctx.p);
+		mount_sessions_close(&ctx);
 		s_report(&fd, EX_OSERR);
 		return EX_OSERR;
 	}
@@ -189,7 +191,7 @@ static int s_serve(const s_opts *o, int fd)
 	fuse_remove_signal_handlers(fuse_get_session(f));
 	fuse_unmount(f);
 	fuse_destroy(f);
-	plexus_disconnect(&ctx.p);
+	mount_sessions_close(&ctx);
 	plx_up_note_mount(o->state_dir, o->dir, false);
 	return rc == 0 ? EX_OK : EX_SOFTWARE;
 }

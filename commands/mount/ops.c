@@ -6,7 +6,9 @@
  * Entry points: mount_ops.
  *
  * Permissions are Plexus's: the kernel's default_permissions is off, so VFS checks every call
- * against the credentials the handle registered with (those of the process that mounted).
+ * against the credentials its client registered with: the calling user's own on a mount made
+ * by root (a session per user, sessions.c), else the mounter's. A call on an open file goes
+ * to the session that opened it (fi->fh names both).
  * Directories are read whole on each readdir (offset 0 filling). RENAME_NOREPLACE is checked
  * with an lstat first (no atomic form in the VFS protocol); RENAME_EXCHANGE is EINVAL.
  */
@@ -24,15 +26,34 @@
 
 #include "mount.h"
 
-static plexus *s_p(void)
+static mount_ctx *s_ctx(void)
 {
-	return ((mount_ctx *)fuse_get_context()->private_data)->p;
+	return fuse_get_context()->private_data;
 }
 
 /* -errno of a failed call (EIO if a call failed without saying why). */
 static int s_err(void)
 {
 	return errno ? -errno : -EIO;
+}
+
+/* The answer of a call made on s (rc < 0: it failed with errno), letting go of s. */
+static int s_end(mount_session *s, int rc)
+{
+	int answer = rc < 0 ? s_err() : 0;
+	mount_session_put(s_ctx(), s);
+	return answer;
+}
+
+/* The client an open file lives in, and its descriptor there. */
+static plexus *s_fp(const struct fuse_file_info *fi)
+{
+	return mount_fh_session(s_ctx(), fi->fh)->p;
+}
+
+static int s_fd(const struct fuse_file_info *fi)
+{
+	return mount_fh_fd(fi->fh);
 }
 
 /* Plexus inode numbers are per file system; the mount shows one device, so the number of
@@ -58,20 +79,23 @@ static void *s_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static int s_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	int rc = fi ? plexus_fstat(s_p(), (int)fi->fh, st) : plexus_lstat(s_p(), path, st);
-	if (rc < 0)
-		return s_err();
-	s_fix_stat(st);
-	return 0;
+	int rc;
+	if (fi)
+		rc = plexus_fstat(s_fp(fi), s_fd(fi), st) < 0 ? s_err() : 0;
+	else {
+		mount_session *s = mount_session_caller(s_ctx());
+		if (!s)
+			return s_err();
+		rc = s_end(s, plexus_lstat(s->p, path, st));
+	}
+	if (rc == 0)
+		s_fix_stat(st);
+	return rc;
 }
 
-static int s_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-                     struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+/* Fills buf from the open directory d; -errno of a failed read, else 0. */
+static int s_fill(plexus_dir *d, void *buf, fuse_fill_dir_t fill)
 {
-	(void)off, (void)fi, (void)flags;
-	plexus_dir *d = plexus_opendir(s_p(), path);
-	if (!d)
-		return s_err();
 	struct plexus_dirent *e;
 	errno = 0;
 	while ((e = plexus_readdir(d)) != NULL) {
@@ -80,8 +104,21 @@ static int s_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t of
 			break;
 		errno = 0;
 	}
-	int rc = errno ? -errno : 0;
-	plexus_closedir(d);
+	return errno ? -errno : 0;
+}
+
+static int s_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+                     struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	(void)off, (void)fi, (void)flags;
+	mount_session *s = mount_session_caller(s_ctx());
+	if (!s)
+		return s_err();
+	plexus_dir *d = plexus_opendir(s->p, path);
+	int rc = d ? s_fill(d, buf, fill) : s_err();
+	if (d)
+		plexus_closedir(d);
+	mount_session_put(s_ctx(), s);
 	return rc;
 }
 
@@ -92,31 +129,36 @@ static int s_flags(int flags)
 	return flags & (O_ACCMODE | O_TRUNC | O_NONBLOCK | O_DIRECTORY | O_NOFOLLOW | O_EXCL);
 }
 
+/* Opens path for the caller; the file handle holds its session. */
+static int s_open_as_caller(const char *path, int flags, mode_t mode, struct fuse_file_info *fi)
+{
+	mount_session *s = mount_session_caller(s_ctx());
+	if (!s)
+		return s_err();
+	int fd = plexus_open(s->p, path, flags, mode);
+	if (fd >= 0)
+		fi->fh = mount_fh(s_ctx(), s, fd);
+	return s_end(s, fd);
+}
+
 static int s_open(const char *path, struct fuse_file_info *fi)
 {
-	int fd = plexus_open(s_p(), path, s_flags(fi->flags));
-	if (fd < 0)
-		return s_err();
-	fi->fh = (uint64_t)fd;
-	return 0;
+	return s_open_as_caller(path, s_flags(fi->flags), 0, fi);
 }
 
 static int s_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	int fd = plexus_open(s_p(), path, s_flags(fi->flags) | O_CREAT, mode);
-	if (fd < 0)
-		return s_err();
-	fi->fh = (uint64_t)fd;
-	return 0;
+	return s_open_as_caller(path, s_flags(fi->flags) | O_CREAT, mode, fi);
 }
 
 static int s_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	(void)path;
+	int fd = s_fd(fi);
+	plexus *p = s_fp(fi);
 	size_t done = 0;
 	while (done < size) {
-		ssize_t n =
-		    plexus_pread(s_p(), (int)fi->fh, buf + done, size - done, off + (off_t)done);
+		ssize_t n = plexus_pread(p, fd, buf + done, size - done, off + (off_t)done);
 		if (n < 0)
 			return done ? (int)done : s_err();
 		if (n == 0)
@@ -130,10 +172,11 @@ static int s_write(const char *path, const char *buf, size_t size, off_t off,
                    struct fuse_file_info *fi)
 {
 	(void)path;
+	int fd = s_fd(fi);
+	plexus *p = s_fp(fi);
 	size_t done = 0;
 	while (done < size) {
-		ssize_t n =
-		    plexus_pwrite(s_p(), (int)fi->fh, buf + done, size - done, off + (off_t)done);
+		ssize_t n = plexus_pwrite(p, fd, buf + done, size - done, off + (off_t)done);
 		if (n <= 0)
 			return done ? (int)done : n == 0 ? -EIO : s_err();
 		done += (size_t)n;
@@ -144,7 +187,10 @@ static int s_write(const char *path, const char *buf, size_t size, off_t off,
 static int s_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
-	return plexus_close(s_p(), (int)fi->fh) < 0 ? s_err() : 0;
+	int fd = s_fd(fi);
+	plexus *p = s_fp(fi);
+	/* the file's hold on its session goes with it */
+	return s_end(mount_fh_session(s_ctx(), fi->fh), plexus_close(p, fd));
 }
 
 static int s_flush(const char *path, struct fuse_file_info *fi)
@@ -158,7 +204,9 @@ static int s_flush(const char *path, struct fuse_file_info *fi)
 static int s_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	(void)path;
-	int rc = datasync ? plexus_fdatasync(s_p(), (int)fi->fh) : plexus_fsync(s_p(), (int)fi->fh);
+	int fd = s_fd(fi);
+	plexus *p = s_fp(fi);
+	int rc = datasync ? plexus_fdatasync(p, fd) : plexus_fsync(p, fd);
 	return rc < 0 ? s_err() : 0;
 }
 
@@ -167,34 +215,42 @@ static int s_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 static int s_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	(void)datasync, (void)fi;
-	int fd = plexus_open(s_p(), path, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
+	mount_session *s = mount_session_caller(s_ctx());
+	if (!s)
 		return s_err();
-	int rc = plexus_fsync(s_p(), fd) < 0 ? s_err() : 0;
-	plexus_close(s_p(), fd);
+	int fd = plexus_open(s->p, path, O_RDONLY | O_DIRECTORY);
+	int rc = fd < 0 ? -1 : plexus_fsync(s->p, fd);
+	rc = rc < 0 ? s_err() : 0;
+	if (fd >= 0)
+		plexus_close(s->p, fd);
+	mount_session_put(s_ctx(), s);
 	return rc;
 }
 
 static int s_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
-	int rc =
-	    fi ? plexus_ftruncate(s_p(), (int)fi->fh, size) : plexus_truncate(s_p(), path, size);
-	return rc < 0 ? s_err() : 0;
+	if (fi)
+		return plexus_ftruncate(s_fp(fi), s_fd(fi), size) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_truncate(s->p, path, size)) : s_err();
 }
 
 static int s_mkdir(const char *path, mode_t mode)
 {
-	return plexus_mkdir(s_p(), path, mode) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_mkdir(s->p, path, mode)) : s_err();
 }
 
 static int s_rmdir(const char *path)
 {
-	return plexus_rmdir(s_p(), path) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_rmdir(s->p, path)) : s_err();
 }
 
 static int s_unlink(const char *path)
 {
-	return plexus_unlink(s_p(), path) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_unlink(s->p, path)) : s_err();
 }
 
 static int s_rename(const char *from, const char *to, unsigned int flags)
@@ -204,75 +260,93 @@ static int s_rename(const char *from, const char *to, unsigned int flags)
 		return -EINVAL;
 	if (flags & ~(unsigned)RENAME_NOREPLACE)
 		return -EINVAL;
-	if ((flags & RENAME_NOREPLACE) && plexus_lstat(s_p(), to, &st) == 0)
+	mount_session *s = mount_session_caller(s_ctx());
+	if (!s)
+		return s_err();
+	if ((flags & RENAME_NOREPLACE) && plexus_lstat(s->p, to, &st) == 0) {
+		mount_session_put(s_ctx(), s);
 		return -EEXIST;
-	return plexus_rename(s_p(), from, to) < 0 ? s_err() : 0;
+	}
+	return s_end(s, plexus_rename(s->p, from, to));
 }
 
 static int s_link(const char *from, const char *to)
 {
-	return plexus_link(s_p(), from, to) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_link(s->p, from, to)) : s_err();
 }
 
 static int s_symlink(const char *target, const char *path)
 {
-	return plexus_symlink(s_p(), target, path) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_symlink(s->p, target, path)) : s_err();
 }
 
 static int s_readlink(const char *path, char *buf, size_t size)
 {
 	if (size == 0)
 		return -EINVAL;
-	ssize_t n = plexus_readlink(s_p(), path, buf, size - 1);
-	if (n < 0)
+	mount_session *s = mount_session_caller(s_ctx());
+	if (!s)
 		return s_err();
-	buf[n] = '\0';
-	return 0;
+	ssize_t n = plexus_readlink(s->p, path, buf, size - 1);
+	if (n >= 0)
+		buf[n] = '\0';
+	return s_end(s, n < 0 ? -1 : 0);
 }
 
 static int s_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	int rc = fi ? plexus_fchmod(s_p(), (int)fi->fh, mode) : plexus_chmod(s_p(), path, mode);
-	return rc < 0 ? s_err() : 0;
+	if (fi)
+		return plexus_fchmod(s_fp(fi), s_fd(fi), mode) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_chmod(s->p, path, mode)) : s_err();
 }
 
 static int s_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	int rc =
-	    fi ? plexus_fchown(s_p(), (int)fi->fh, uid, gid) : plexus_lchown(s_p(), path, uid, gid);
-	return rc < 0 ? s_err() : 0;
+	if (fi)
+		return plexus_fchown(s_fp(fi), s_fd(fi), uid, gid) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_lchown(s->p, path, uid, gid)) : s_err();
 }
 
 static int s_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	int rc = fi ? plexus_futimens(s_p(), (int)fi->fh, tv)
-	            : plexus_utimens(s_p(), path, tv, AT_SYMLINK_NOFOLLOW);
-	return rc < 0 ? s_err() : 0;
+	if (fi)
+		return plexus_futimens(s_fp(fi), s_fd(fi), tv) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_utimens(s->p, path, tv, AT_SYMLINK_NOFOLLOW)) : s_err();
 }
 
 static int s_statfs(const char *path, struct statvfs *buf)
 {
-	return plexus_statvfs(s_p(), path, buf) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_statvfs(s->p, path, buf)) : s_err();
 }
 
 static int s_access(const char *path, int mask)
 {
-	return plexus_access(s_p(), path, mask) < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, plexus_access(s->p, path, mask)) : s_err();
+}
+
+/* mknod(2) of what Plexus makes through other calls: a regular file (open and close), a FIFO
+ * (mkfifo), a special file (mknod). Returns 0 or -1 with errno. */
+static int s_make_node(plexus *p, const char *path, mode_t mode, dev_t rdev)
+{
+	if (S_ISFIFO(mode))
+		return plexus_mkfifo(p, path, mode & 07777);
+	if (!S_ISREG(mode))
+		return plexus_mknod(p, path, mode, rdev);
+	int fd = plexus_open(p, path, O_WRONLY | O_CREAT | O_EXCL, mode & 07777);
+	return fd < 0 ? -1 : plexus_close(p, fd);
 }
 
 static int s_mknod(const char *path, mode_t mode, dev_t rdev)
 {
-	int rc;
-	if (S_ISREG(mode)) {
-		int fd = plexus_open(s_p(), path, O_WRONLY | O_CREAT | O_EXCL, mode & 07777);
-		if (fd < 0)
-			return s_err();
-		rc = plexus_close(s_p(), fd);
-	} else if (S_ISFIFO(mode))
-		rc = plexus_mkfifo(s_p(), path, mode & 07777);
-	else
-		rc = plexus_mknod(s_p(), path, mode, rdev);
-	return rc < 0 ? s_err() : 0;
+	mount_session *s = mount_session_caller(s_ctx());
+	return s ? s_end(s, s_make_node(s->p, path, mode, rdev)) : s_err();
 }
 
 static const struct fuse_operations s_ops = {

@@ -53,6 +53,8 @@ struct plexus {
 	char label[PLX_LABEL_MAX];
 	char node[PLX_NODE_MAX];
 	char name[64];
+	bool as_user; /* registers with creds below, not the process's own */
+	plexus_creds creds;
 	uint64_t generation;
 	bool published;
 	bool registered;

@@ -155,25 +155,33 @@ int plexus__rejoin(plexus *self, uint64_t seen)
 	return rc;
 }
 
-int plexus__register(plexus *self)
+/* The credentials VFS_REGISTER states: the handle's creds, else the process's own. */
+static void s_creds(const plexus *self, Plexus__VfsRegister *reg, uint32_t gids[256])
 {
 	gid_t groups[256];
-	int ngroups = getgroups(256, groups);
-	uint32_t gids[256];
+	int ngroups = self->as_user ? self->creds.ngroups : getgroups(256, groups);
 	for (int i = 0; i < ngroups; i++)
-		gids[i] = groups[i];
+		gids[i] = self->as_user ? self->creds.groups[i] : groups[i];
+	reg->uid = reg->ruid = self->as_user ? self->creds.uid : geteuid();
+	reg->gid = reg->rgid = self->as_user ? self->creds.gid : getegid();
+	if (!self->as_user) {
+		reg->ruid = getuid();
+		reg->rgid = getgid();
+	}
+	reg->n_groups = ngroups > 0 ? (size_t)ngroups : 0;
+	reg->groups = gids;
+}
+
+int plexus__register(plexus *self)
+{
+	uint32_t gids[256];
 	mode_t mask = umask(022);
 	umask(mask);
 	Plexus__VfsRegister reg = PLEXUS__VFS_REGISTER__INIT;
 	reg.pid = (uint32_t)getpid();
 	reg.node = self->node;
 	reg.name = self->name;
-	reg.uid = geteuid();
-	reg.gid = getegid();
-	reg.ruid = getuid();
-	reg.rgid = getgid();
-	reg.n_groups = ngroups > 0 ? (size_t)ngroups : 0;
-	reg.groups = gids;
+	s_creds(self, &reg, gids);
 	reg.umask = mask;
 	plexus__answer ans;
 	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_REGISTER, &reg.base, NULL, 0,
@@ -243,6 +251,15 @@ plexus *plexus_connect(const plexus_opts *opts)
 	const char *name = s_or(opts->name, NULL, program_invocation_short_name);
 	snprintf(self->node, sizeof self->node, "%s", node);
 	snprintf(self->name, sizeof self->name, "%s", name);
+	if (opts->creds) {
+		if (opts->creds->ngroups < 0 || opts->creds->ngroups > PLEXUS_CREDS_GROUPS) {
+			plexus_disconnect(&self);
+			errno = EINVAL;
+			return NULL;
+		}
+		self->as_user = true;
+		self->creds = *opts->creds;
+	}
 	int rc = s_start(self, opts, node);
 	if (rc == 0)
 		rc = plexus__register(self);

@@ -2,9 +2,9 @@
  * test-mount.c — `plexus mount` on a Plexus booted by `plexus up` (private state, etcd on a
  * free port): a directory tree from the host into Plexus and back with `cp -a` (contents,
  * modes, symbolic links, file times), `tar c | tar x` inside the mount, `git init && git add
- * && git commit` inside the mount, errors as Linux reports them, and `plexus umount` leaving
- * no mount behind. The files live on /data (mfs-data over vdisk) and / (mfs-root over the
- * RAM disk), so two file servers are crossed.
+ * && git commit` inside the mount, errors as Linux reports them, other users acting as
+ * themselves through root's mount, and `plexus umount` leaving no mount behind. The files live on
+ * /data (mfs-data over vdisk) and / (mfs-root over the RAM disk), so two file servers are crossed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,6 +154,55 @@ static void test_foreground_sigterm(void **state)
 	assert_false(uptest_mounted(fg));                 /* and took its mount down */
 }
 
+/* Another user through root's mount acts as that user, as on ext4: files are theirs, a 0600
+ * file of root's is closed to them, root's file in a sticky directory cannot be changed,
+ * removed or renamed by them, a setgid directory gives its group; more users than the mount
+ * keeps sessions for all work, and a file one of them holds open stays usable meanwhile. */
+static void test_other_users(void **state)
+{
+	uptest *t = *state;
+	if (geteuid() != 0)
+		skip(); /* setpriv to other users */
+	assert_int_equal(uptest_sh(t, "chmod 755 \"$T\" && cd \"$T/mnt/data\" && mkdir users && "
+	                              "cd users && echo secret > p && chmod 600 p && "
+	                              "mkdir -m 1777 pub && echo rootfile > pub/r && "
+	                              "mkdir -m 2775 sg && chgrp 100 sg"),
+	                 0);
+	assert_int_equal(
+	    uptest_sh(t, "cd \"$T/mnt/data/users\" && setpriv --reuid 65534 --regid 65534 "
+	                 "--clear-groups sh -c 'cat p; echo mine > pub/m; stat -c owner=%%u:%%g "
+	                 "pub/m; chmod 666 pub/r; rm -f pub/r; mv pub/r pub/r2; chmod 600 pub/m "
+	                 "&& echo own-chmod-ok; true' 2>&1; ls pub"),
+	    0);
+	assert_true(uptest_output(t, "cat: p: Permission denied"));
+	assert_false(uptest_output(t, "secret"));
+	assert_true(uptest_output(t, "owner=65534:65534"));
+	assert_true(uptest_output(t, "changing permissions of 'pub/r': Operation not permitted"));
+	assert_true(uptest_output(t, "cannot remove 'pub/r': Operation not permitted"));
+	assert_true(uptest_output(t, "cannot move 'pub/r'"));
+	assert_true(uptest_output(t, "own-chmod-ok"));
+	assert_true(uptest_output(t, "\nm\nr\n")); /* root's file is still there, unrenamed */
+	assert_int_equal(uptest_sh(t, "cd \"$T/mnt/data/users\" && setpriv --reuid 1000 --regid "
+	                              "1000 --groups 100 sh -c 'touch sg/f && stat -c "
+	                              "owner=%%u:%%g sg/f; cat pub/m; true' 2>&1"),
+	                 0);
+	assert_true(uptest_output(t, "owner=1000:100"));
+	assert_true(uptest_output(t, "cat: pub/m: Permission denied"));
+	/* 41 users, more than the mount's 32 sessions, while 65534 holds pub/m open */
+	assert_int_equal(
+	    uptest_sh(t, "cd \"$T/mnt/data/users\" && (setpriv --reuid 65534 --regid 65534 "
+	                 "--clear-groups sh -c 'exec 3< pub/m; sleep 3; cat <&3' > \"$T/held\" &) "
+	                 "&& for u in $(seq 3000 3040); do setpriv --reuid $u --regid $u "
+	                 "--clear-groups sh -c 'id -u > pub/u$(id -u)' || exit 1; done; "
+	                 "stat -c '%%u %%n' pub/u3000 pub/u3040; cat pub/u3017; sleep 3; "
+	                 "cat \"$T/held\""),
+	    0);
+	assert_true(uptest_output(t, "3000 pub/u3000"));
+	assert_true(uptest_output(t, "3040 pub/u3040"));
+	assert_true(uptest_output(t, "\n3017\n"));
+	assert_true(uptest_output(t, "\nmine\n"));
+}
+
 static void test_umount_leaves_nothing(void **state)
 {
 	uptest *t = *state;
@@ -179,13 +228,10 @@ static void test_umount_leaves_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cp_round_trip),
-	    cmocka_unit_test(test_tar_inside),
-	    cmocka_unit_test(test_git_inside),
-	    cmocka_unit_test(test_errors_and_rename),
-	    cmocka_unit_test(test_make_and_editing),
-	    cmocka_unit_test(test_foreground_sigterm),
-	    cmocka_unit_test(test_umount_leaves_nothing),
+	    cmocka_unit_test(test_cp_round_trip),    cmocka_unit_test(test_tar_inside),
+	    cmocka_unit_test(test_git_inside),       cmocka_unit_test(test_errors_and_rename),
+	    cmocka_unit_test(test_make_and_editing), cmocka_unit_test(test_foreground_sigterm),
+	    cmocka_unit_test(test_other_users),      cmocka_unit_test(test_umount_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -53,6 +53,15 @@ extern "C" {
 
 typedef struct plexus plexus;
 
+/* The user a handle acts as: effective and real uid and gid, supplementary groups. */
+#define PLEXUS_CREDS_GROUPS 32
+typedef struct plexus_creds {
+	uid_t uid;
+	gid_t gid;
+	int ngroups; /* 0..PLEXUS_CREDS_GROUPS */
+	gid_t groups[PLEXUS_CREDS_GROUPS];
+} plexus_creds;
+
 typedef struct plexus_opts {
 	const char *etcd;    /* etcd URL(s); NULL: $PLEXUS_ETCD, else http://127.0.0.1:2379 */
 	const char *cluster; /* NULL: $PLEXUS_CLUSTER, else "default" */
@@ -60,12 +69,17 @@ typedef struct plexus_opts {
 	const char *name;    /* program name for `ps`; NULL: the process's own */
 	const char *vfs;     /* VFS's label; NULL: "vfs" */
 	int timeout_ms;      /* per call that does not wait; 0: 10000 */
+	/* Act for this user (a daemon serving others, as the FUSE mount run by root does); NULL:
+	 * the process's own credentials. VFS believes it only from a client that may become
+	 * anyone (uid 0, as setuid(2) allows); anyone else registers as itself. */
+	const plexus_creds *creds;
 } plexus_opts;
 
 /* Fills *opts with the defaults (all NULL / 0). */
 void plexus_opts_init(plexus_opts *opts);
 /* Returns a registered client, or NULL with errno: EHOSTDOWN (no VFS record), ETIMEDOUT,
- * ECONNREFUSED (etcd unreachable), ENOMEM. opts may be NULL. The caller owns the result. */
+ * ECONNREFUSED (etcd unreachable), ENOMEM, EINVAL (creds with a bad group count). opts may be
+ * NULL. The caller owns the result. */
 plexus *plexus_connect(const plexus_opts *opts);
 /* Tells VFS the client exits (its descriptors close), frees the handle, sets *self_p to NULL.
  * Accepts NULL. */

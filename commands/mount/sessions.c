@@ -1,0 +1,189 @@
+/*
+ * sessions.c — one client of VFS per user of the mount (docs/using.md "Other users of the
+ * mount").
+ *
+ * Entry points: mount_sessions_init, mount_sessions_close, mount_session_caller,
+ * mount_session_put, mount_fh, mount_fh_session, mount_fh_fd.
+ *
+ * VFS checks every call against the credentials its client registered with. A mount made by
+ * root serves every user of the machine (allow_other), so each caller (FUSE's uid, gid and
+ * supplementary groups of the calling process) gets a client of its own, registered as that
+ * user: root may, as setuid(2) allows. Sessions are made on first use, kept while a call runs
+ * or a file is open on them, and the least recently used idle one is closed when all
+ * MOUNT_SESSIONS are taken. Open files stay on the session that opened them: a descriptor
+ * lives in one VFS process, as a Linux descriptor acts with the credentials it was opened with.
+ */
+#define FUSE_USE_VERSION 31
+#include <errno.h>
+#include <fuse.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mount.h"
+
+static int s_gid_cmp(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void s_sort(plexus_creds *c)
+{
+	qsort(c->groups, (size_t)c->ngroups, sizeof c->groups[0], s_gid_cmp);
+}
+
+static bool s_same(const plexus_creds *a, const plexus_creds *b)
+{
+	return a->uid == b->uid && a->gid == b->gid && a->ngroups == b->ngroups &&
+	       memcmp(a->groups, b->groups, (size_t)a->ngroups * sizeof a->groups[0]) == 0;
+}
+
+/* The calling process's credentials, as the kernel gave them to FUSE (at most
+ * PLEXUS_CREDS_GROUPS groups; none if the kernel cannot say). */
+static void s_caller_creds(plexus_creds *c)
+{
+	const struct fuse_context *fc = fuse_get_context();
+	memset(c, 0, sizeof *c);
+	c->uid = fc->uid;
+	c->gid = fc->gid;
+	int n = fuse_getgroups(PLEXUS_CREDS_GROUPS, c->groups);
+	c->ngroups = n < 0 ? 0 : n > PLEXUS_CREDS_GROUPS ? PLEXUS_CREDS_GROUPS : n;
+	s_sort(c);
+}
+
+static void s_own_creds(plexus_creds *c)
+{
+	memset(c, 0, sizeof *c);
+	c->uid = geteuid();
+	c->gid = getegid();
+	int n = getgroups(PLEXUS_CREDS_GROUPS, c->groups);
+	c->ngroups = n < 0 ? 0 : n;
+	s_sort(c);
+}
+
+void mount_sessions_init(mount_ctx *ctx, plexus *own, const plexus_opts *opts, bool per_caller)
+{
+	memset(ctx, 0, sizeof *ctx);
+	pthread_mutex_init(&ctx->lock, NULL);
+	ctx->per_caller = per_caller;
+	ctx->opts = *opts;
+	ctx->sessions[0].p = own;
+	ctx->sessions[0].users = 1; /* never idle: it is the mount's own */
+	s_own_creds(&ctx->sessions[0].creds);
+}
+
+void mount_sessions_close(mount_ctx *ctx)
+{
+	for (int i = 0; i < MOUNT_SESSIONS; i++)
+		plexus_disconnect(&ctx->sessions[i].p);
+	pthread_mutex_destroy(&ctx->lock);
+}
+
+/* Under the lock: a hold on s. */
+static mount_session *s_hold(mount_ctx *ctx, mount_session *s)
+{
+	s->users++;
+	s->used = ++ctx->clock;
+	return s;
+}
+
+/* Under the lock: the session of c, or NULL. */
+static mount_session *s_find(mount_ctx *ctx, const plexus_creds *c)
+{
+	for (int i = 0; i < MOUNT_SESSIONS; i++)
+		if (ctx->sessions[i].p && s_same(&ctx->sessions[i].creds, c))
+			return &ctx->sessions[i];
+	return NULL;
+}
+
+/* Under the lock: a free slot, else the least recently used idle one, whose client goes to
+ * *evicted (closed by the caller after unlocking); NULL when every one is busy. */
+static mount_session *s_slot(mount_ctx *ctx, plexus **evicted)
+{
+	mount_session *lru = NULL;
+	for (int i = 1; i < MOUNT_SESSIONS; i++) {
+		mount_session *s = &ctx->sessions[i];
+		if (!s->p)
+			return s;
+		if (s->users == 0 && (!lru || s->used < lru->used))
+			lru = s;
+	}
+	if (lru) {
+		*evicted = lru->p;
+		lru->p = NULL;
+	}
+	return lru;
+}
+
+/* Connects a client registered as c (outside the lock: it takes etcd and VFS round trips). */
+static plexus *s_connect(const mount_ctx *ctx, const plexus_creds *c)
+{
+	plexus_opts o = ctx->opts;
+	o.creds = c;
+	plexus *p = plexus_connect(&o);
+	if (p)
+		plexus_umask(p, 0); /* the kernel applied the caller's umask already */
+	return p;
+}
+
+mount_session *mount_session_caller(mount_ctx *ctx)
+{
+	plexus_creds want;
+	if (!ctx->per_caller) {
+		pthread_mutex_lock(&ctx->lock);
+		mount_session *s = s_hold(ctx, &ctx->sessions[0]);
+		pthread_mutex_unlock(&ctx->lock);
+		return s;
+	}
+	s_caller_creds(&want);
+	pthread_mutex_lock(&ctx->lock);
+	mount_session *s = s_find(ctx, &want);
+	if (s)
+		s_hold(ctx, s);
+	pthread_mutex_unlock(&ctx->lock);
+	if (s)
+		return s;
+	plexus *p = s_connect(ctx, &want), *evicted = NULL;
+	if (!p)
+		return NULL;
+	pthread_mutex_lock(&ctx->lock);
+	if ((s = s_find(ctx, &want)) != NULL) /* another call of the same user was quicker */
+		evicted = p;
+	else if ((s = s_slot(ctx, &evicted)) != NULL)
+		*s = (mount_session){.p = p, .creds = want};
+	else
+		evicted = p;
+	if (s)
+		s_hold(ctx, s);
+	pthread_mutex_unlock(&ctx->lock);
+	plexus_disconnect(&evicted);
+	if (!s)
+		errno = ENFILE;
+	return s;
+}
+
+void mount_session_put(mount_ctx *ctx, mount_session *s)
+{
+	pthread_mutex_lock(&ctx->lock);
+	s->users--;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+uint64_t mount_fh(mount_ctx *ctx, mount_session *s, int fd)
+{
+	pthread_mutex_lock(&ctx->lock);
+	s_hold(ctx, s);
+	pthread_mutex_unlock(&ctx->lock);
+	return (uint64_t)(s - ctx->sessions) << 32 | (uint32_t)fd;
+}
+
+mount_session *mount_fh_session(mount_ctx *ctx, uint64_t fh)
+{
+	return &ctx->sessions[(fh >> 32) % MOUNT_SESSIONS];
+}
+
+int mount_fh_fd(uint64_t fh)
+{
+	return (int)(uint32_t)fh;
+}
