@@ -8,7 +8,8 @@
  * Inode bitmap bit i is inode i; zone bitmap bit z - firstdatazone + 1 is zone z (format.h).
  * Searches start at a hint (the last bit handed out or freed lower), as MINIX's s_isearch and
  * s_zsearch, and wrap around once. A zone freed in the open journal transaction is not
- * handed out before it committed (journal.c).
+ * handed out before it committed (journal.c); one a file uses is never handed out, whatever
+ * the bitmap says (verify.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -95,7 +96,9 @@ int64_t bitmap_alloc_zone(mfs *fs)
 	if (bit < 0)
 		return bit;
 	fs->free_zones--;
-	return bit + fs->sb.firstdatazone - 1;
+	int64_t z = bit + fs->sb.firstdatazone - 1;
+	int rc = verify_zone_taken(fs, (uint32_t)z); /* the bitmap may lie (verify.c) */
+	return rc < 0 ? rc : z;
 }
 
 int64_t bitmap_alloc_inode(mfs *fs)
@@ -115,6 +118,7 @@ int bitmap_free_zone(mfs *fs, uint32_t zone)
 	if (rc == 0) {
 		fs->free_zones++;
 		journal_zone_freed(fs, bit);
+		verify_zone_freed(fs, zone);
 	}
 	return rc;
 }

@@ -310,6 +310,10 @@ int do_lookup(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_rep
 	else
 		rc = -ENOTDIR;
 	mfs_inode *ip = rc < 0 ? NULL : inode_get(fs, ino, &rc);
+	if (ip && (rc = verify_dir_named(fs, dp, n->name, ip)) < 0) {
+		inode_put(fs, ip);
+		ip = NULL;
+	}
 	if (ip) {
 		ip->refs++;
 		mfs_reply_attr(fs, out, ip);

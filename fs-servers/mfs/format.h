@@ -96,6 +96,12 @@ size_t mfs_dirent_name(const uint8_t *p, char *out);
 /* Fills the entry. Returns 0, -ENAMETOOLONG (over 60 bytes) or -EINVAL (empty). */
 int mfs_dirent_set(uint8_t *p, uint32_t ino, const char *name);
 
+/* A little-endian 32-bit number at p (zone numbers in indirect blocks). */
+static inline uint32_t mfs_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static inline bool mfs_bit_get(const uint8_t *map, uint32_t bit)
 {
 	return (map[bit >> 3] >> (bit & 7)) & 1;

@@ -127,6 +127,13 @@ mfs_inode *inode_alloc(mfs *fs, uint32_t mode, uint32_t uid, uint32_t gid, int *
 		*rc = (int)ino;
 		return NULL;
 	}
+	mfs_dinode disk;
+	if ((*rc = s_load(fs, (uint32_t)ino, &disk)) < 0) {
+		bitmap_free_inode(fs, (uint32_t)ino);
+		return NULL;
+	}
+	if ((*rc = verify_inode_free(fs, &disk, (uint32_t)ino)) < 0)
+		return NULL; /* in use: its bit stays set, as it should have been */
 	uint32_t now = (uint32_t)time(NULL);
 	mfs_dinode d = {.mode = (uint16_t)mode,
 	                .uid = (uint16_t)uid,

@@ -182,6 +182,7 @@ static void s_final_sync(mfs *fs)
 		inode_drop_all(fs);
 		cache_fini(&fs->cache);
 		journal_unmount(fs);
+		verify_unmount(fs);
 		dev_close(&fs->dev);
 		fs->mounted = false;
 	}

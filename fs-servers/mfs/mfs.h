@@ -167,6 +167,9 @@ typedef struct mfs {
 	uint32_t nr_ind; /* zone numbers per indirect block */
 	uint64_t free_zones, free_inodes;
 	uint32_t zsearch, isearch; /* bitmap search hints */
+	uint8_t *zones_used;       /* verify.c: the zones files use, as the zone bitmap's bits */
+	uint64_t zones_used_bits;
+	bool zone_lie_told; /* said once that the bitmap offered a zone in use */
 	mfs_inode *itable[MFS_ITABLE];
 	size_t ninodes_cached;
 	/* worker */
@@ -178,6 +181,21 @@ typedef struct mfs {
 	bool tick_queued;
 	int64_t last_sync_ms;
 } mfs;
+
+/* ---- what is checked of an untrusted image (verify.c) ---- */
+
+/* At mount, after the bitmaps were counted: the map of zones in use, from every inode; damage
+ * reported on stderr. Returns 0 or an I/O error. */
+int verify_mount(mfs *fs, const char *driver);
+void verify_unmount(mfs *fs);
+/* Zone z was just taken from the bitmap: 0, or -EIO when a file uses it already. */
+int verify_zone_taken(mfs *fs, uint32_t z);
+void verify_zone_freed(mfs *fs, uint32_t z);
+/* The inode the bitmap offered (d as on disk): 0 when free, -EIO when in use. */
+int verify_inode_free(mfs *fs, const mfs_dinode *d, uint32_t ino);
+/* ip was found as name in dp: 0, or -EIO when ip is a directory whose .. is not dp (another
+ * name of a directory: a hard link or a cycle). */
+int verify_dir_named(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip);
 
 /* ---- bitmaps (bitmap.c) ---- */
 

@@ -176,6 +176,8 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 	}
 	fs->cache.ordered = fs->jnl.blocks > 0;
 	rc = bitmap_count(fs);
+	if (rc == 0)
+		rc = verify_mount(fs, driver); /* before orphans free zones through the map */
 	mfs_inode *root = rc < 0 ? NULL : inode_get(fs, MFS_ROOT_INO, &rc);
 	if (root && !S_ISDIR(root->d.mode)) {
 		fprintf(stderr, "plexus-mfs: %s minor %u: the root inode is no directory\n", driver,
@@ -207,6 +209,7 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 		inode_drop_all(fs);
 		cache_fini(&fs->cache);
 		journal_unmount(fs);
+		verify_unmount(fs);
 		return rc;
 	}
 	root->refs++;
@@ -303,6 +306,7 @@ int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 	inode_drop_all(fs);
 	cache_fini(&fs->cache);
 	journal_unmount(fs);
+	verify_unmount(fs);
 	dev_close(&fs->dev);
 	fs->mounted = false;
 	fs->adopted = false;

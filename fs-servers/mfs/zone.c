@@ -13,8 +13,7 @@
 
 static uint32_t s_get(const uint8_t *p, uint32_t i)
 {
-	p += 4 * (size_t)i;
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return mfs_le32(p + 4 * (size_t)i);
 }
 
 static void s_set(uint8_t *p, uint32_t i, uint32_t v)

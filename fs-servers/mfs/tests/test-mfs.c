@@ -737,6 +737,166 @@ static void test_bad_disks(void **state)
 	mfstest_stop(t, d2);
 }
 
+/* ---- untrusted images: damage made by hand in a mkfs.minix image ---- */
+
+/* Opens image for editing and reads its superblock. */
+static int s_image_open(const char *image, mfs_super *sb)
+{
+	uint8_t buf[MFS_SUPER_SIZE];
+	int fd = open(image, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, sizeof buf, MFS_SUPER_OFFSET), (ssize_t)sizeof buf);
+	mfs_super_decode(buf, sb);
+	return fd;
+}
+
+/* Zeroes the inode bitmap, or the zone bitmap, all but bit 0 (never handed out). */
+static void s_zero_map(const char *image, bool zones)
+{
+	mfs_super sb;
+	int fd = s_image_open(image, &sb);
+	uint8_t *zero = calloc(1, sb.block_size);
+	uint64_t first = MFS_START_BLOCK + (zones ? sb.imap_blocks : 0);
+	uint32_t n = zones ? sb.zmap_blocks : sb.imap_blocks;
+	for (uint32_t i = 0; i < n; i++) {
+		zero[0] = i == 0; /* bit 0 */
+		assert_int_equal(
+		    pwrite(fd, zero, sb.block_size, (off_t)((first + i) * sb.block_size)),
+		    (ssize_t)sb.block_size);
+	}
+	free(zero);
+	close(fd);
+}
+
+/* In directory inode dir, makes entry from name inode ino as to. */
+static void s_edit_dirent(const char *image, uint64_t dir, const char *from, const char *to,
+                          uint64_t ino)
+{
+	mfs_super sb;
+	int fd = s_image_open(image, &sb);
+	uint8_t raw[MFS_INODE_SIZE], *block = malloc(sb.block_size);
+	off_t ipos = (off_t)((MFS_START_BLOCK + sb.imap_blocks + sb.zmap_blocks) * sb.block_size +
+	                     (dir - 1) * MFS_INODE_SIZE);
+	assert_int_equal(pread(fd, raw, sizeof raw, ipos), (ssize_t)sizeof raw);
+	mfs_dinode d;
+	mfs_inode_decode(raw, &d);
+	off_t zpos = (off_t)d.zone[0] * sb.block_size;
+	assert_int_equal(pread(fd, block, sb.block_size, zpos), (ssize_t)sb.block_size);
+	bool done = false;
+	for (size_t off = 0; off < sb.block_size && !done; off += MFS_DIRENT_SIZE) {
+		char name[MFS_NAME_MAX + 1];
+		mfs_dirent_name(block + off, name);
+		if (mfs_dirent_ino(block + off) && strcmp(name, from) == 0)
+			done = mfs_dirent_set(block + off, (uint32_t)ino, to) == 0;
+	}
+	assert_true(done);
+	assert_int_equal(pwrite(fd, block, sb.block_size, zpos), (ssize_t)sb.block_size);
+	free(block);
+	close(fd);
+}
+
+/* What a test mount of a damaged image is: stopped without the fsck mfstest_unmount runs. */
+static void s_unmount_damaged(mfstest *t, plx_fs **fs, pid_t drv, pid_t srv)
+{
+	assert_int_equal(plx_fs_sync(*fs), 0);
+	assert_int_equal(plx_fs_unmount(*fs), 0);
+	plx_fs_destroy(fs);
+	mfstest_stop(t, srv);
+	mfstest_stop(t, drv);
+}
+
+/* keep (20,000 pattern bytes over 20 zones), a/b/x; the inode numbers of a and b. */
+static void s_untrusted_tree(mfstest *t, const char *image, uint64_t *a, uint64_t *b)
+{
+	plx_fs_attr root, at;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	uint64_t keep = s_create(fs, 1, "keep");
+	s_write_pat(fs, keep, 0, 20000, 7);
+	assert_int_equal(plx_fs_mkdir(fs, 1, "a", 0755, 0, 0, &at), 0);
+	*a = at.ino;
+	assert_int_equal(plx_fs_mkdir(fs, *a, "b", 0755, 0, 0, &at), 0);
+	*b = at.ino;
+	uint64_t x = s_create(fs, *b, "x");
+	assert_int_equal(plx_fs_putnode(fs, x, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, *b, 1), 0); /* the mkdirs' references */
+	assert_int_equal(plx_fs_putnode(fs, *a, 1), 0);
+	assert_int_equal(plx_fs_putnode(fs, keep, 1), 0);
+	mfstest_unmount(t, &fs, image, drv, srv); /* fsck.minix: clean before the damage */
+}
+
+/* The files of s_untrusted_tree as they were: nothing overwritten. */
+static void s_untrusted_intact(plx_fs *fs, uint64_t a, uint64_t b)
+{
+	plx_fs_attr at;
+	assert_int_equal(plx_fs_lookup(fs, 1, "keep", &at), 0);
+	assert_int_equal(at.size, 20000);
+	s_read_pat(fs, at.ino, 0, 20000, 7);
+	assert_int_equal(plx_fs_putnode(fs, at.ino, 1), 0);
+	assert_int_equal(plx_fs_lookup(fs, 1, "a", &at), 0);
+	assert_int_equal(at.ino, a);
+	assert_int_equal(plx_fs_putnode(fs, a, 1), 0);
+	assert_int_equal(plx_fs_lookup(fs, a, "b", &at), 0);
+	assert_int_equal(at.ino, b);
+	assert_int_equal(plx_fs_putnode(fs, b, 1), 0);
+}
+
+/* Images whose bitmaps lie, and directories named twice: MFS never overwrites what a file
+ * uses (a zeroed zone bitmap, a zeroed inode bitmap cost EIO), says at mount what is damaged,
+ * and refuses (EIO) a directory reached under a second name, a cycle included. */
+static void test_untrusted_images(void **state)
+{
+	mfstest *t = *state;
+	plx_fs_attr root, at;
+	pid_t drv, srv;
+	uint64_t a, b;
+	char image[512];
+	uint8_t buf[4096];
+	snprintf(image, sizeof image, "%s", mfstest_image(t, "lying", 8 * S_MB, MFSTEST_MKFS));
+	s_untrusted_tree(t, image, &a, &b);
+	assert_null(strstr(mfstest_log(t, t->fs), "is damaged")); /* a sound image says nothing */
+
+	/* the zone bitmap zeroed: the first zones it offers are the root directory's, keep's */
+	s_zero_map(image, true);
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_non_null(strstr(mfstest_log(t, t->fs), "zones in use are free in the zone bitmap"));
+	uint64_t n = s_create(fs, 1, "new");
+	memset(buf, 0xee, sizeof buf);
+	assert_int_equal(plx_fs_write(fs, n, 0, buf, sizeof buf, NULL), -EIO);
+	assert_non_null(strstr(mfstest_log(t, t->fs), "which a file uses: refused (EIO)"));
+	assert_int_equal(plx_fs_putnode(fs, n, 1), 0);
+	assert_int_equal(plx_fs_sync(fs), 0);
+	s_untrusted_intact(fs, a, b);
+	s_unmount_damaged(t, &fs, drv, srv);
+
+	/* the inode bitmap zeroed: the first inode it offers is the root's */
+	s_untrusted_tree(t, mfstest_image(t, "lying", 8 * S_MB, MFSTEST_MKFS), &a, &b);
+	s_zero_map(image, false);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_int_equal(plx_fs_create(fs, 1, "new", 0644, 0, 0, &at), -EIO);
+	assert_non_null(strstr(mfstest_log(t, t->fs), "which is in use: refused (EIO)"));
+	assert_int_equal(plx_fs_stat(fs, 1, &at), 0);
+	assert_true(S_ISDIR(at.mode));
+	s_untrusted_intact(fs, a, b);
+	s_unmount_damaged(t, &fs, drv, srv);
+
+	/* a cycle (a/b/loop names a) and a second name of a directory (/b2 names b) */
+	s_untrusted_tree(t, mfstest_image(t, "lying", 8 * S_MB, MFSTEST_MKFS), &a, &b);
+	s_edit_dirent(image, b, "x", "loop", a);
+	s_edit_dirent(image, 1, "keep", "b2", b);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_int_equal(plx_fs_lookup(fs, b, "loop", &at), -EIO);
+	assert_int_equal(plx_fs_lookup(fs, 1, "b2", &at), -EIO);
+	assert_non_null(strstr(mfstest_log(t, t->fs), "a second name or a cycle"));
+	assert_int_equal(plx_fs_lookup(fs, 1, "a", &at), 0); /* the first names still work */
+	assert_int_equal(plx_fs_lookup(fs, a, "b", &at), 0);
+	assert_int_equal(plx_fs_lookup(fs, b, "..", &at), 0);
+	assert_int_equal(at.ino, a);
+	assert_int_equal(plx_fs_putnode(fs, a, 2), 0);
+	assert_int_equal(plx_fs_putnode(fs, b, 1), 0);
+	s_unmount_damaged(t, &fs, drv, srv);
+}
+
 /* Random writes, truncations and reads on a few files, checked against a model in memory, with
  * a cache small enough that blocks are evicted and written back under way; then a remount,
  * the same contents, fsck clean. Fixed seed: the same operations every run. */
@@ -1193,6 +1353,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unlink_while_referenced, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_plexus_mkfs, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_untrusted_images, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_disks, mfstest_test_setup,
 	                                    mfstest_test_teardown),
