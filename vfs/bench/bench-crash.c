@@ -441,6 +441,11 @@ static int s_boot(s_bench *b)
 		return -EIO;
 	}
 	fclose(f);
+	snprintf(path, sizeof path, "%s/keys/root.pub", b->state);
+	if (access(path, F_OK) == 0) { /* up is secured by default: its keys, for every client */
+		snprintf(path, sizeof path, "%s/keys", b->state);
+		setenv("PLEXUS_KEYS", path, 1);
+	}
 	b->etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = b->etcd_url});
 	return b->etcd ? 0 : -ENOMEM;
 }
