@@ -102,6 +102,29 @@ int do_exit(plx_call *call)
 	return 0;
 }
 
+/* A heartbeat reply saying the server cannot serve (IpcPing.trouble), S_SICK_REPLIES in a
+ * row: restarted as a hung one is. */
+#define S_SICK_REPLIES 3
+static void s_ping_health(rs *self, rs_svc *svc, plx_msg *msg)
+{
+	Plexus__IpcPing *pong =
+	    (Plexus__IpcPing *)plx_msg_unpack(msg, &plexus__ipc_ping__descriptor);
+	char why[RS_REASON_MAX];
+	bool sick = pong && pong->trouble && pong->trouble[0];
+	if (sick)
+		snprintf(why, sizeof why, "unhealthy: %.100s", pong->trouble);
+	if (pong)
+		protobuf_c_message_free_unpacked(&pong->base, NULL);
+	svc->sick = sick ? svc->sick + 1 : 0;
+	if (svc->sick == 1)
+		fprintf(stderr, "plexus-rs: %s generation %" PRIu64 " answers but says it is %s\n",
+		        svc->desc->label, svc->generation, why);
+	if (svc->sick >= S_SICK_REPLIES && svc->state == RS_UP && !svc->killing) {
+		svc->sick = 0;
+		rs_svc_kill(self, svc, why);
+	}
+}
+
 static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
 {
 	rs_svc *svc = s_current(self, p->label, p->generation);
@@ -182,6 +205,7 @@ void rs_on_reply(plx_server *server, plx_msg *msg)
 		if (svc && msg->status == 0) {
 			svc->alive_mono = rs_mono_ms();
 			svc->suspect_mono = svc->judge_mono = 0;
+			s_ping_health(self, svc, msg);
 		}
 		break;
 	}

@@ -86,7 +86,8 @@ typedef struct rs_svc {
 	int64_t ready_mono; /* monotonic: when it became ready */
 	int64_t due_mono;   /* RS_BACKOFF: when to start again */
 	int64_t alive_mono; /* the last heartbeat reply (or ready) */
-	int64_t ping_mono;  /* the last ping sent */
+	int sick;          /* heartbeat replies in a row saying it cannot serve (IpcPing.trouble) */
+	int64_t ping_mono; /* the last ping sent */
 	uint64_t ping_seq;
 	int64_t suspect_mono; /* silent for two periods: its node was pinged then, 0 none */
 	int64_t judge_mono;   /* after network trouble: killed if still silent by then */

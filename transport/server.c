@@ -6,12 +6,15 @@
  * plx_server_arg, plx_server_ep, plx_call_reply.
  */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <plexus/server.h>
 
@@ -48,6 +51,7 @@ struct plx_server {
 	char caller_text[S_CALLERS_MAX][PLX_LABEL_MAX];
 	const char *callers[S_CALLERS_MAX + 1];
 	size_t ncallers;
+	plx_health_fn *health; /* plx_server_set_health (set-up only) */
 };
 
 /* Serializes plx_server_attach (set-up only); readers take no lock. */
@@ -338,11 +342,46 @@ plx_ep *plx_server_ep(const plx_server *self)
 
 /* ---- the calls every server answers ---- */
 
+void plx_server_set_health(plx_server *self, plx_health_fn *fn)
+{
+	self->health = fn;
+}
+
+/* Open descriptors, counted in /proc/self/fd (the directory's own included); -1 unknown. */
+static long s_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	long n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+bool plx_server_health(plx_server *self, char *why, size_t size)
+{
+	struct rlimit lim;
+	long fds = s_open_fds();
+	if (fds >= 0 && getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)fds * 10 >= lim.rlim_cur * 9) {
+		snprintf(why, size, "%ld of %llu file descriptors open", fds,
+		         (unsigned long long)lim.rlim_cur);
+		return false;
+	}
+	return !self->health || self->health(self, why, size);
+}
+
 static int s_do_ping(plx_call *call)
 {
 	const Plexus__IpcPing *ping = (const Plexus__IpcPing *)call->body;
 	Plexus__IpcPing pong = PLEXUS__IPC_PING__INIT;
+	char why[256] = "";
 	pong.sequence = ping->sequence;
+	if (!plx_server_health(call->server, why, sizeof why))
+		pong.trouble = why[0] ? why : "cannot serve";
 	plx_call_reply(call, 0, &pong.base, NULL, 0);
 	return PLX_SUSPEND;
 }

@@ -303,6 +303,13 @@ static void s_on_notify(plx_server *srv, plx_msg *msg)
 	vfs_dev_on_notify(plx_server_arg(srv), msg);
 }
 
+/* What IPC_PING reports to RS besides the library's descriptor check: the worker pool. */
+static bool s_health(plx_server *srv, char *why, size_t size)
+{
+	vfs *v = plx_server_arg(srv);
+	return !v->workers || vfs_workers_health(v->workers, why, size);
+}
+
 /* Starts everything, publishes, runs; returns 0 or a negative errno with err set. */
 static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
 {
@@ -314,6 +321,7 @@ static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
 		return snprintf(err, size, "server: %s", strerror(errno)), -errno;
 	plx_server_on_reply(v->srv, s_on_reply);
 	plx_server_on_notify(v->srv, s_on_notify);
+	plx_server_set_health(v->srv, s_health);
 	v->workers = vfs_workers_new(v, o->workers,
 	                             o->workers_max > o->workers ? o->workers_max : o->workers);
 	if (!v->workers)

@@ -4,7 +4,7 @@
  * Entry points (by file):
  *   main.c      the service: options, start, publish, run
  *   table.c     vfs_table: message type -> do_<call>
- *   worker.c    vfs_workers_new, vfs_workers_destroy, vfs_workers_submit
+ *   worker.c    vfs_workers_new, vfs_workers_destroy, vfs_workers_submit, vfs_workers_health
  *   proc.c      vfs_proc_find, vfs_proc_put, vfs_procs_watch, do_register, do_exit, do_ps
  *   filedesc.c  vfs_fd_get, vfs_fd_install, vfs_fd_alloc, vfs_fd_close, vfs_fds_close_all,
  *               do_dup, do_dup2, do_fcntl, do_exec
@@ -87,6 +87,7 @@
 #define VFS_IO_MAX        (1024 * 1024) /* bytes per FS_READ/FS_WRITE (larger calls loop) */
 #define VFS_WORKERS       16            /* default worker threads */
 #define VFS_WORKERS_MAX   256           /* default most worker threads */
+#define VFS_STALL_MS      30000         /* a call queued this long: VFS cannot serve (its health) */
 #define VFS_VNODE_CACHE   1024          /* default unused vnodes kept */
 #define VFS_DCACHE_MAX    8192          /* default name cache entries */
 #define VFS_FS_TIMEOUT_MS 30000         /* a file server call not answered by then: -EIO */
@@ -259,6 +260,9 @@ int vfs_workers_submit(vfs_workers *self, plx_call *call, vfs_handler_fn *fn);
 /* Queues fn(v, arg) for a worker: background work that may wait on file servers or drivers
  * (cleaning up after a dead client, reopening files). Returns 0 or -ENOMEM. */
 int vfs_workers_defer(vfs_workers *self, void (*fn)(vfs *v, void *arg), void *arg);
+/* VFS's health as IPC_PING reports it (plx_server_set_health): false, with why, when the oldest
+ * queued call has waited VFS_STALL_MS for a worker (every one stuck). Any thread. */
+bool vfs_workers_health(vfs_workers *self, char *why, size_t size);
 /* Answers a call whose handler returned PLX_SUSPEND (taken calls): status, body and data as
  * plx_call_reply. Any thread; exactly once. */
 int vfs_req_reply(plx_call *call, int32_t status, const Plexus__VfsReply *reply, const void *data,

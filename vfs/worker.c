@@ -2,7 +2,7 @@
  * worker.c — the worker threads that run VFS calls (MINIX VFS's worker threads).
  *
  * Entry points: vfs_workers_new, vfs_workers_destroy, vfs_workers_submit, vfs_workers_defer,
- * vfs_req_reply, vfs_req_free_text.
+ * vfs_workers_health, vfs_req_reply, vfs_req_free_text.
  *
  * The main loop thread only queues: every VFS call goes on one FIFO queue and a free worker
  * takes it (when none is free, another thread starts, up to the maximum, so calls stuck on a
@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "vfs.h"
 
@@ -22,6 +24,7 @@ typedef struct s_job {
 	vfs_handler_fn *fn;
 	void (*defer)(vfs *v, void *arg);
 	void *arg;
+	struct timespec queued_at; /* CLOCK_MONOTONIC */
 	struct s_job *next;
 } s_job;
 
@@ -168,6 +171,7 @@ void vfs_workers_destroy(vfs_workers **self_p)
 static void s_push(vfs_workers *self, s_job *job)
 {
 	job->next = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &job->queued_at);
 	pthread_mutex_lock(&self->lock);
 	if (self->tail)
 		self->tail->next = job;
@@ -203,4 +207,23 @@ int vfs_workers_defer(vfs_workers *self, void (*fn)(vfs *v, void *arg), void *ar
 	job->arg = arg;
 	s_push(self, job);
 	return 0;
+}
+
+bool vfs_workers_health(vfs_workers *self, char *why, size_t size)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&self->lock);
+	int64_t waited = 0;
+	int queued = self->queued, busy = self->n - self->idle;
+	if (self->head)
+		waited = (int64_t)(now.tv_sec - self->head->queued_at.tv_sec) * 1000 +
+		         (now.tv_nsec - self->head->queued_at.tv_nsec) / 1000000;
+	pthread_mutex_unlock(&self->lock);
+	if (waited < VFS_STALL_MS)
+		return true;
+	snprintf(why, size,
+	         "%d calls waiting for a worker, the oldest for %lld ms; %d workers busy", queued,
+	         (long long)waited, busy);
+	return false;
 }

@@ -561,6 +561,25 @@ static void test_hung_service_killed(void **state)
 	f->passed = true;
 }
 
+/* A service that answers its heartbeats but says it cannot serve is restarted after three
+ * such replies, as a hung one. */
+static void test_sick_service_restarted(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("sick", "n1", "--init-delay 0 --sick-after 1500", "heartbeat = 500ms");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "sick", "up", 1, 20000, &r) >= 0);
+	int64_t up = s_wall();
+	assert_true(s_wait(f, "sick", "up", 2, 15000, &r) >= 0);
+	assert_non_null(strstr(r.last_exit, "unhealthy: sick as asked"));
+	assert_non_null(strstr(r.last_exit, "killed by signal 9"));
+	/* sick 1.5 s after ready, then three replies 0.5 s apart */
+	assert_true(r.since - up >= 2000);
+	f->passed = true;
+}
+
 static void test_crash_loop_backoff_given_up(void **state)
 {
 	fixture *f = *state;
@@ -932,6 +951,7 @@ int main(void)
 	    S_TEST(test_dependency_order_and_fresh_start),
 	    S_TEST(test_crash_restarts_new_generation),
 	    S_TEST(test_hung_service_killed),
+	    S_TEST(test_sick_service_restarted),
 	    S_TEST(test_crash_loop_backoff_given_up),
 	    S_TEST(test_init_failure_and_policies),
 	    S_TEST(test_node_death_fails_over),

@@ -13,6 +13,8 @@
  *   --crash-after MS   abort() (SIGABRT) MS after being ready
  *   --exit-after MS    exit(0) MS after being ready (a clean exit)
  *   --hang-after MS    stop answering anything MS after being ready (the loop blocks)
+ *   --sick-after MS    MS after being ready, go on answering IPC_PING but say it cannot
+ *                      serve (its health check fails)
  * Each line it logs names its label, generation and whether RS said fresh or restart.
  */
 #include <errno.h>
@@ -29,12 +31,13 @@
 #include "plexus/proto/ipc.pb-c.h"
 
 typedef struct knobs {
-	long init_delay, fail_init, crash_after, exit_after, hang_after;
+	long init_delay, fail_init, crash_after, exit_after, hang_after, sick_after;
 	struct timespec ready;
 	uint64_t generation;
 } knobs;
 
-static knobs s_k = {.fail_init = -1, .crash_after = -1, .exit_after = -1, .hang_after = -1};
+static knobs s_k = {
+    .fail_init = -1, .crash_after = -1, .exit_after = -1, .hang_after = -1, .sick_after = -1};
 
 static void s_sleep_ms(long ms)
 {
@@ -114,6 +117,16 @@ static void s_tick(plx_server *srv)
 	}
 }
 
+/* The health IPC_PING reports: sick from --sick-after on. */
+static bool s_health(plx_server *srv, char *why, size_t size)
+{
+	(void)srv;
+	if (s_k.sick_after < 0 || s_since_ready_ms() < s_k.sick_after)
+		return true;
+	snprintf(why, size, "sick as asked (--sick-after %ld)", s_k.sick_after);
+	return false;
+}
+
 /* Parses the arguments: service options first, the knobs otherwise. */
 static int s_args(plx_service_cfg *cfg, int argc, char **argv, char *err, size_t size)
 {
@@ -122,7 +135,7 @@ static int s_args(plx_service_cfg *cfg, int argc, char **argv, char *err, size_t
 			printf("usage: plexus-testsvc [service options] [--init-delay MS] "
 			       "[--fail-init "
 			       "CODE]\n       [--crash-after MS] [--exit-after MS] [--hang-after "
-			       "MS]\n");
+			       "MS] [--sick-after MS]\n");
 			plx_service_usage(stdout);
 			exit(EX_OK);
 		}
@@ -145,6 +158,7 @@ static int s_args(plx_service_cfg *cfg, int argc, char **argv, char *err, size_t
 		             : strcmp(name, "crash-after") == 0 ? &s_k.crash_after
 		             : strcmp(name, "exit-after") == 0  ? &s_k.exit_after
 		             : strcmp(name, "hang-after") == 0  ? &s_k.hang_after
+		             : strcmp(name, "sick-after") == 0  ? &s_k.sick_after
 		                                                : NULL;
 		if (!slot || *end || v < 0) {
 			snprintf(err, size, "--%s %s: unknown option or not a number", name, value);
@@ -189,6 +203,7 @@ int main(int argc, char **argv)
 	        (unsigned long long)s_k.generation,
 	        plx_service_restarted(svc) ? "restart" : "fresh");
 	plx_server_on_tick(srv, s_tick, 10);
+	plx_server_set_health(srv, s_health);
 	rc = plx_service_run(svc, srv);
 	plx_server_destroy(&srv);
 	plx_service_destroy(&svc);

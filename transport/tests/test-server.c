@@ -3,14 +3,18 @@
  * a server's callers (label patterns), body validation, the shared control calls (only from
  * RS, node kernels and operators' commands), and answering exactly once.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -36,6 +40,7 @@ typedef struct state {
 	plx_call *late;      /* a T_LATE call waiting for its answer */
 	const char *callers; /* plx_server_set_callers before the loop, or NULL */
 	int callers_rc;
+	atomic_int sick; /* what the health check says: 1 cannot serve */
 } state;
 
 static const char *const s_rs_only[] = {"rs", NULL};
@@ -81,6 +86,15 @@ static const plx_handler s_table[] = {
     {PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL},
 };
 
+static bool s_health(plx_server *server, char *why, size_t size)
+{
+	state *st = plx_server_arg(server);
+	if (!atomic_load(&st->sick))
+		return true;
+	snprintf(why, size, "sick for the test");
+	return false;
+}
+
 static void *s_server_main(void *arg)
 {
 	state *st = arg;
@@ -90,6 +104,7 @@ static void *s_server_main(void *arg)
 	st->server = plx_server_new(st->ep, s_table, sizeof s_table / sizeof *s_table, st);
 	if (st->callers)
 		st->callers_rc = plx_server_set_callers(st->server, st->callers);
+	plx_server_set_health(st->server, s_health);
 	pthread_mutex_lock(&st->lock);
 	st->ready = 1;
 	pthread_cond_signal(&st->cond);
@@ -275,6 +290,60 @@ static void *s_late_client(void *arg)
 
 /* A reply given from another thread right before the server is stopped still reaches the
  * requester: the loop sends what was handed over before it returns. */
+/* IPC_PING's reply says why the server cannot serve: its own check's reason, or nine tenths of
+ * its descriptors in use; healthy again, it says nothing. */
+static char *s_ping_trouble(state *st)
+{
+	plx_msg *reply = NULL;
+	Plexus__IpcPing ping = PLEXUS__IPC_PING__INIT;
+	assert_int_equal(s_call(st, "rs", PLEXUS__IPC_TYPE__IPC_PING, &ping.base, &reply), 0);
+	Plexus__IpcPing *pong =
+	    (Plexus__IpcPing *)plx_msg_unpack(reply, &plexus__ipc_ping__descriptor);
+	assert_non_null(pong);
+	char *trouble = strdup(pong->trouble ? pong->trouble : "");
+	protobuf_c_message_free_unpacked(&pong->base, NULL);
+	plx_msg_destroy(&reply);
+	return trouble;
+}
+
+static void test_health_in_ping(void **pstate)
+{
+	state *st = *pstate;
+	char *t = s_ping_trouble(st);
+	assert_string_equal(t, "");
+	free(t);
+	atomic_store(&st->sick, 1);
+	t = s_ping_trouble(st);
+	assert_string_equal(t, "sick for the test");
+	free(t);
+	atomic_store(&st->sick, 0);
+	/* descriptors: a limit of 512, 470 of them open */
+	struct rlimit old, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 512;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int fds[512], n = 0, null = open("/dev/null", O_RDONLY);
+	DIR *d = opendir("/proc/self/fd");
+	long open_now = -3; /* ".", ".." and the directory's own descriptor are not counted */
+	while (readdir(d))
+		open_now++;
+	closedir(d);
+	while (open_now + n < 470 && (fds[n] = dup(null)) >= 0)
+		n++;
+	assert_int_equal(open_now + n, 470);
+	t = s_ping_trouble(st);
+	assert_non_null(strstr(t, "of 512 file descriptors open"));
+	free(t);
+	while (n > 0)
+		close(fds[--n]);
+	close(null);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	t = s_ping_trouble(st);
+	assert_string_equal(t, "");
+	free(t);
+}
+
 static void test_reply_given_before_stop_is_sent(void **pstate)
 {
 	state *st = *pstate;
@@ -344,6 +413,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reply_given_before_stop_is_sent, s_setup,
 	                                    s_teardown),
 	    cmocka_unit_test_setup_teardown(test_attach_slots, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_health_in_ping, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_callers, s_setup_callers, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_types_are_refused, s_setup, s_teardown),
 	};

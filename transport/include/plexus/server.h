@@ -5,7 +5,7 @@
  * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
  * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
  * plx_server_arg, plx_server_ep, plx_server_attach, plx_server_attached, plx_server_set_callers,
- * plx_call_reply.
+ * plx_server_set_health, plx_server_health, plx_call_reply.
  *
  * A server declares a table from message type to handler. Before a handler runs, the library
  * has checked the message (plexus/transport.h validates frames and envelope), checked the
@@ -86,6 +86,18 @@ int plx_server_attach(plx_server *self, const void *key, void *value);
  * what its link proved on secured links (plexus/link_security.h), what it claims otherwise.
  * Set-up only. Returns 0 or -EINVAL (more than 32 patterns, one too long). */
 int plx_server_set_callers(plx_server *self, const char *list);
+
+/* A server's own health check: returns true when it can serve; otherwise writes why into why
+ * (NUL-terminated, at most size). Runs in the loop's thread at each IPC_PING: it must not
+ * block. */
+typedef bool plx_health_fn(plx_server *server, char *why, size_t size);
+/* Sets the check IPC_PING's reply reports (IpcPing.trouble), besides the library's own: a
+ * process using nine tenths of its descriptor limit (RLIMIT_NOFILE) cannot serve. RS restarts
+ * a server whose replies say it cannot serve three heartbeats in a row (docs/reincarnation.md).
+ * Set-up only. */
+void plx_server_set_health(plx_server *self, plx_health_fn *fn);
+/* The health IPC_PING reports now: true, or false with why filled. */
+bool plx_server_health(plx_server *self, char *why, size_t size);
 
 /* Returns what was attached under key, or NULL. Any thread. */
 void *plx_server_attached(const plx_server *self, const void *key);
