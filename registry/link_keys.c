@@ -2,7 +2,8 @@
  * link_keys.c — the cluster's trust root on disk and securing an endpoint from it
  * (plexus/link_keys.h).
  *
- * Entry points: plx_link_keys_make, plx_link_secure.
+ * Entry points: plx_link_keys_make, plx_link_secure; reg_read_hex, reg_trust_root
+ * (keys_internal.h, for vouch.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,8 @@
 
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
+
+#include "keys_internal.h"
 
 static int s_fail(char *err, size_t size, int rc, const char *what, const char *path)
 {
@@ -39,8 +42,7 @@ static int s_write_hex(const char *path, const uint8_t *bytes, size_t n, mode_t 
 	return rc;
 }
 
-/* Reads n bytes written as hex from path. Returns 0, -errno or -EBADMSG. */
-static int s_read_hex(const char *path, uint8_t *bytes, size_t n)
+int reg_read_hex(const char *path, uint8_t *bytes, size_t n)
 {
 	char hex[2 * PLX_TRUST_SECRET + 8];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -81,21 +83,31 @@ int plx_link_keys_make(const char *dir, char *err, size_t size)
 	return rc;
 }
 
+int reg_trust_root(plx_ctx *ctx, const char *dir, char *err, size_t size)
+{
+	char pub[4096];
+	uint8_t pk[PLX_TRUST_PUBLIC];
+	snprintf(pub, sizeof pub, "%s/root.pub", dir);
+	int rc = reg_read_hex(pub, pk, sizeof pk);
+	if (rc < 0)
+		return s_fail(err, size, rc, "the cluster's trust root (PLEXUS_KEYS)", pub);
+	if ((rc = plx_ctx_trust(ctx, pk)) < 0 && rc != -EALREADY)
+		return s_fail(err, size, rc, "securing the links with", pub);
+	return 0;
+}
+
 int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size)
 {
 	const char *dir = getenv("PLEXUS_KEYS");
 	if (!dir || !*dir)
 		return 0;
-	char pub[4096], key[4096];
-	snprintf(pub, sizeof pub, "%s/root.pub", dir);
+	char key[4096];
 	snprintf(key, sizeof key, "%s/root.key", dir);
-	uint8_t pk[PLX_TRUST_PUBLIC], sk[PLX_TRUST_SECRET];
-	int rc = s_read_hex(pub, pk, sizeof pk);
+	uint8_t sk[PLX_TRUST_SECRET];
+	int rc = reg_trust_root(ctx, dir, err, size);
 	if (rc < 0)
-		return s_fail(err, size, rc, "the cluster's trust root (PLEXUS_KEYS)", pub);
-	if ((rc = plx_ctx_trust(ctx, pk)) < 0 && rc != -EALREADY)
-		return s_fail(err, size, rc, "securing the links with", pub);
-	if ((rc = s_read_hex(key, sk, sizeof sk)) < 0)
+		return rc;
+	if ((rc = reg_read_hex(key, sk, sizeof sk)) < 0)
 		return s_fail(err, size, rc,
 		              rc == -EACCES ? "this user may not speak for the cluster: reading"
 		                            : "reading",

@@ -11,7 +11,9 @@
  * (SO_PEERCRED: pid, uid, gid; SO_PEERGROUPS: supplementary groups) and answers a user
  * certificate carrying exactly those credentials. The label must be a client label of this
  * node and of the asking pid, c-NODE-PID-N, so nobody gets a certificate for a service's name
- * or for another process. One request per connection:
+ * or for another process. One request per connection; the node kernel waits for it at most a
+ * second, and keeps at most four connections of one user waiting (silent clients cannot hold
+ * others up):
  *     "plexus-vouch-1 LABEL PUBLIC_KEY"  ->  "ok CERTIFICATE" | "error REASON"
  */
 #include <dirent.h>
@@ -26,12 +28,15 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
+
+#include "keys_internal.h"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
@@ -135,38 +140,99 @@ static void s_answer(plx_voucher *v, int fd, const char *req, char *reply, size_
 		snprintf(reply, size, "ok %s", cert);
 }
 
+/* Answers the request waiting on fd (non-blocking: SOCK_SEQPACKET delivers it whole). */
 static void s_serve_one(plx_voucher *v, int fd)
 {
-	struct timeval tv = {.tv_sec = 1};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	char req[S_MSG_MAX], reply[S_MSG_MAX];
-	ssize_t n = recv(fd, req, sizeof req - 1, 0);
+	ssize_t n = recv(fd, req, sizeof req - 1, MSG_DONTWAIT);
 	if (n <= 0)
 		return;
 	req[n] = '\0';
 	s_answer(v, fd, req, reply, sizeof reply);
-	(void)send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+	(void)send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connections waiting for their request: a slow or silent client holds one slot for at most
+ * S_CONN_MS, and one user at most S_PER_UID of them, so nobody can keep others waiting. */
+#define S_CONNS   64
+#define S_PER_UID 4
+#define S_CONN_MS 1000
+
+typedef struct s_conn {
+	int fd;
+	uid_t uid;
+	int64_t deadline;
+} s_conn;
+
+/* Takes a new connection, unless its user has S_PER_UID waiting or every slot is taken. */
+static void s_accept(plx_voucher *v, s_conn *c, int *n)
+{
+	int fd = accept4(v->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct ucred uc;
+	socklen_t len = sizeof uc;
+	if (fd < 0)
+		return;
+	int same = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0)
+		for (int i = 0; i < *n; i++)
+			same += c[i].uid == uc.uid;
+	if (len != sizeof uc || same >= S_PER_UID || *n == S_CONNS) {
+		close(fd);
+		return;
+	}
+	c[(*n)++] = (s_conn){.fd = fd, .uid = uc.uid, .deadline = s_now_ms() + S_CONN_MS};
+}
+
+/* Serves what poll found ready in p (for c[0..n)), closes those done or past their time. */
+static void s_sweep(plx_voucher *v, s_conn *c, int *n, const struct pollfd *p)
+{
+	int64_t now = s_now_ms();
+	int kept = 0;
+	for (int k = 0; k < *n; k++) {
+		bool ready = p[k].revents != 0;
+		if (ready)
+			s_serve_one(v, c[k].fd);
+		if (ready || now >= c[k].deadline)
+			close(c[k].fd);
+		else
+			c[kept++] = c[k];
+	}
+	*n = kept;
 }
 
 static void *s_loop(void *arg)
 {
 	plx_voucher *v = arg;
+	s_conn c[S_CONNS];
+	int n = 0;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = v->listen_fd, .events = POLLIN},
-		                      {.fd = v->stop_pipe[0], .events = POLLIN}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		int fd = accept4(v->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0) {
-			s_serve_one(v, fd);
-			close(fd);
+		struct pollfd p[S_CONNS + 2];
+		int64_t wait = -1, now = s_now_ms();
+		for (int i = 0; i < n; i++) {
+			p[i] = (struct pollfd){.fd = c[i].fd, .events = POLLIN};
+			int64_t left = c[i].deadline > now ? c[i].deadline - now : 0;
+			wait = wait < 0 || left < wait ? left : wait;
 		}
+		p[n] = (struct pollfd){.fd = v->listen_fd, .events = POLLIN};
+		p[n + 1] = (struct pollfd){.fd = v->stop_pipe[0], .events = POLLIN};
+		if (poll(p, (nfds_t)n + 2, (int)wait) < 0 && errno != EINTR)
+			break;
+		if (p[n + 1].revents)
+			break;
+		bool incoming = p[n].revents & POLLIN;
+		s_sweep(v, c, &n, p);
+		if (incoming)
+			s_accept(v, c, &n);
 	}
+	for (int i = 0; i < n; i++)
+		close(c[i].fd);
 	return NULL;
 }
 
@@ -181,22 +247,6 @@ static int s_listen(plx_voucher *v)
 	if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(v->path, 0666) < 0 ||
 	    listen(v->listen_fd, 64) < 0)
 		return -errno;
-	return 0;
-}
-
-/* Reads n bytes written as hex from path. */
-static int s_read_hex(const char *path, uint8_t *bytes, size_t n)
-{
-	char hex[2 * PLX_TRUST_SECRET + 8];
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	size_t got = fread(hex, 1, sizeof hex - 1, f);
-	fclose(f);
-	hex[got] = '\0';
-	size_t len = 0;
-	if (sodium_hex2bin(bytes, n, hex, strcspn(hex, "\n"), NULL, &len, NULL) != 0 || len != n)
-		return -EBADMSG;
 	return 0;
 }
 
@@ -215,7 +265,7 @@ int plx_voucher_start(const char *node, plx_voucher **out, char *err, size_t siz
 	snprintf(key, sizeof key, "%s/root.key", dir);
 	int rc = plx_vouch_path(dir, node, v->path, sizeof v->path);
 	const char *what = "the socket path";
-	if (rc == 0 && (rc = s_read_hex(key, v->sk, sizeof v->sk)) < 0)
+	if (rc == 0 && (rc = reg_read_hex(key, v->sk, sizeof v->sk)) < 0)
 		what = key;
 	if (rc == 0 && (rc = s_listen(v)) < 0)
 		what = v->path;
@@ -303,21 +353,12 @@ static int s_ask(const char *path, const char *label, const char *public_key, ch
 int plx_link_secure_vouched(plx_ctx *ctx, plx_ep *ep, const char *node, char *err, size_t size)
 {
 	const char *dir = getenv("PLEXUS_KEYS");
-	char path[4096], pub[4096];
+	char path[4096];
 	if (!dir || !*dir)
 		return 0;
-	uint8_t pk[PLX_TRUST_PUBLIC];
-	snprintf(pub, sizeof pub, "%s/root.pub", dir);
-	int rc = s_read_hex(pub, pk, sizeof pk);
-	if (rc < 0) {
-		snprintf(err, size, "the cluster's trust root (PLEXUS_KEYS) %s: %s", pub,
-		         strerror(-rc));
+	int rc = reg_trust_root(ctx, dir, err, size);
+	if (rc < 0)
 		return rc;
-	}
-	if ((rc = plx_ctx_trust(ctx, pk)) < 0 && rc != -EALREADY) {
-		snprintf(err, size, "securing the links with %s: %s", pub, strerror(-rc));
-		return rc;
-	}
 	if ((rc = plx_vouch_path(dir, node, path, sizeof path)) < 0) {
 		snprintf(err, size, "the node kernel's socket in %s: %s", dir, strerror(-rc));
 		return rc;
