@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,9 +131,21 @@ static void *s_refresher(void *arg)
 	return NULL;
 }
 
+/* A service may open as many descriptors as the system lets it (the soft limit raised to the
+ * hard one), so that its ZeroMQ context, sized from it, holds every connection it needs. */
+static void s_raise_nofile(void)
+{
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &lim);
+	}
+}
+
 static int s_start(plx_service *self, char *err, size_t size)
 {
 	plx_etcd_opts opts = {.endpoints = self->cfg.etcd};
+	s_raise_nofile();
 	if (!(self->ctx = plx_ctx_new())) {
 		snprintf(err, size, "transport context: %s", strerror(errno));
 		return -errno;

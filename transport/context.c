@@ -1,11 +1,13 @@
 /*
  * context.c — the per-process transport context.
  *
- * Entry points: plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data.
+ * Entry points: plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data,
+ * plx_ctx_max_sockets.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "internal.h"
 
@@ -13,6 +15,18 @@ static bool s_trace_from_environment(void)
 {
 	const char *value = getenv("PLEXUS_TRACE");
 	return value && *value && strcmp(value, "0") != 0;
+}
+
+/* ZeroMQ's socket limit from RLIMIT_NOFILE (plexus/transport.h): so that sockets run out
+ * with a clear EMFILE before the descriptors files and etcd need do. */
+static int s_socket_budget(void)
+{
+	struct rlimit lim;
+	long soft = getrlimit(RLIMIT_NOFILE, &lim) < 0 ? 1024
+	            : lim.rlim_cur == RLIM_INFINITY    ? 131072
+	                                               : (long)lim.rlim_cur;
+	long n = (soft - 64) / 2;
+	return n < 64 ? 64 : n > 65535 ? 65535 : (int)n;
 }
 
 plx_ctx *plx_ctx_new(void)
@@ -25,6 +39,8 @@ plx_ctx *plx_ctx_new(void)
 		free(self);
 		return NULL;
 	}
+	self->max_sockets = s_socket_budget();
+	zmq_ctx_set(self->zmq, ZMQ_MAX_SOCKETS, self->max_sockets);
 	atomic_init(&self->max_data, PLX_DEFAULT_MAX_DATA);
 	atomic_init(&self->trace_on, s_trace_from_environment());
 	pthread_rwlock_init(&self->routes_lock, NULL);
@@ -58,4 +74,9 @@ int plx_ctx_set_max_data(plx_ctx *self, size_t bytes)
 size_t plx_ctx_max_data(const plx_ctx *self)
 {
 	return atomic_load(&self->max_data);
+}
+
+int plx_ctx_max_sockets(const plx_ctx *self)
+{
+	return self->max_sockets;
 }

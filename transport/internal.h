@@ -19,7 +19,6 @@
 
 #include "plexus/proto/envelope.pb-c.h"
 
-#define PLX_PORT_CACHE_MAX 32 /* outbound connections kept per thread and endpoint */
 #define PLX_RECEIVE_BATCH  64 /* messages drained per receive round (notify coalescing) */
 #define PLX_FAST_WAIT_MS   5  /* a sendrec first blocks in ZeroMQ this long (see send.c) */
 #define PLX_WAKE_TOKEN     16 /* bytes of the secret that marks a wake-up on the ROUTER */
@@ -39,6 +38,7 @@ struct plx_waiter {
 
 struct plx_ctx {
 	void *zmq;
+	int max_sockets; /* ZMQ_MAX_SOCKETS, from RLIMIT_NOFILE (context.c) */
 	atomic_size_t max_data;
 	atomic_bool trace_on;
 	plx_trace_fn *trace_fn;

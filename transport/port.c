@@ -2,7 +2,8 @@
  * port.c — each thread's private side of an endpoint: its cache of outbound connections and
  * its wake-up eventfd.
  *
- * Entry points (internal): plx__port_get, plx__port_destroy, plx__sock_for.
+ * Entry points: plx_ep_thread_done; (internal) plx__port_get, plx__port_destroy,
+ * plx__sock_for.
  *
  * ZeroMQ sockets may not be shared between threads, so every thread that sends through an
  * endpoint gets its own DEALER per destination address. That is what lets many worker threads
@@ -50,6 +51,22 @@ void plx__port_destroy(plx_port *port)
 		zmq_close(port->wake_sock);
 	close(port->wake_fd);
 	free(port);
+}
+
+void plx_ep_thread_done(plx_ep *ep)
+{
+	plx_port *port = pthread_getspecific(ep->port_key);
+	if (!port)
+		return;
+	pthread_mutex_lock(&ep->ports_lock);
+	for (plx_port **pp = &ep->ports; *pp; pp = &(*pp)->next)
+		if (*pp == port) {
+			*pp = port->next;
+			break;
+		}
+	pthread_mutex_unlock(&ep->ports_lock);
+	pthread_setspecific(ep->port_key, NULL);
+	plx__port_destroy(port);
 }
 
 static void *s_dealer_new(plx_ep *ep, const char *address)

@@ -40,6 +40,7 @@ typedef struct s_opts {
 	int nmounts;
 	int workers;
 	int workers_max;
+	int workers_idle_ms;
 	int wait_s; /* how long to wait for a file server at start */
 } s_opts;
 
@@ -57,7 +58,10 @@ static void s_usage(FILE *out)
 	        "                           empty for a file server without a device); repeat\n"
 	        "  --workers N              worker threads at start (default %d)\n"
 	        "  --workers-max N          most worker threads: more start while all are\n"
-	        "                           busy, e.g. waiting on a slow file server (default %d)\n"
+	        "                           busy, e.g. waiting on a slow file server (default %d;\n"
+	        "                           fewer when the descriptors allow fewer connections)\n"
+	        "  --workers-idle MS        a worker beyond --workers idle this long ends, its\n"
+	        "                           connections closed (default %d)\n"
 	        "  --vnode-cache N          unused vnodes kept with their file server references\n"
 	        "                           for the next lookup (default %d; 0: none)\n"
 	        "  --dcache N               names remembered, so a path resolved before costs no\n"
@@ -67,7 +71,8 @@ static void s_usage(FILE *out)
 	        "  --wait S                 how long to wait at start for the file servers of\n"
 	        "                           the mounts to appear (default 30)\n"
 	        "  --help                   this text\n",
-	        VFS_WORKERS, VFS_WORKERS_MAX, VFS_VNODE_CACHE, VFS_DCACHE_MAX, VFS_FS_TIMEOUT_MS);
+	        VFS_WORKERS, VFS_WORKERS_MAX, VFS_WORKER_IDLE_MS, VFS_VNODE_CACHE, VFS_DCACHE_MAX,
+	        VFS_FS_TIMEOUT_MS);
 	vfs_dev_usage(out);
 	fputc('\n', out);
 	plx_service_usage(out);
@@ -135,6 +140,9 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 	} else if (strcmp(name, "workers-max") == 0) {
 		o->workers_max = atoi(value);
 		rc = o->workers_max >= 1 && o->workers_max <= 4096 ? 0 : -EINVAL;
+	} else if (strcmp(name, "workers-idle") == 0) {
+		o->workers_idle_ms = atoi(value);
+		rc = o->workers_idle_ms >= 10 && o->workers_idle_ms <= 3600000 ? 0 : -EINVAL;
 	} else if (strcmp(name, "vnode-cache") == 0) {
 		char *end;
 		unsigned long n = strtoul(value, &end, 10);
@@ -303,6 +311,17 @@ static void s_on_notify(plx_server *srv, plx_msg *msg)
 	vfs_dev_on_notify(plx_server_arg(srv), msg);
 }
 
+/* The most workers: as asked, but never more than the ZeroMQ context's sockets allow each to
+ * keep its connections (PLX_PORT_CACHE_MAX), a quarter of them left for the rest. */
+static int s_workers_max(vfs *v, const s_opts *o)
+{
+	int max = o->workers_max > o->workers ? o->workers_max : o->workers;
+	int budget = plx_ctx_max_sockets(plx_service_ctx(v->svc)) * 3 / 4 / PLX_PORT_CACHE_MAX;
+	if (max > budget)
+		max = budget;
+	return max < o->workers ? o->workers : max;
+}
+
 /* What IPC_PING reports to RS besides the library's descriptor check: the worker pool. */
 static bool s_health(plx_server *srv, char *why, size_t size)
 {
@@ -322,8 +341,7 @@ static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
 	plx_server_on_reply(v->srv, s_on_reply);
 	plx_server_on_notify(v->srv, s_on_notify);
 	plx_server_set_health(v->srv, s_health);
-	v->workers = vfs_workers_new(v, o->workers,
-	                             o->workers_max > o->workers ? o->workers_max : o->workers);
+	v->workers = vfs_workers_new(v, o->workers, s_workers_max(v, o), o->workers_idle_ms);
 	if (!v->workers)
 		return snprintf(err, size, "workers: %s", strerror(errno)), -errno;
 	int rc = vfs_dev_start(v);

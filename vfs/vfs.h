@@ -78,19 +78,20 @@
 #include <plexus/service.h>
 #include <plexus/transport.h>
 
-#define VFS_OPEN_MAX      256  /* descriptors per client */
-#define VFS_PATH_MAX      4096 /* bytes of a path, with the NUL (ENAMETOOLONG past it) */
-#define VFS_NAME_MAX      255  /* bytes of a component (ENAMETOOLONG past it) */
-#define VFS_SYMLOOP_MAX   40   /* symbolic links followed in one resolution (ELOOP past it) */
-#define VFS_NGROUPS_MAX   64   /* supplementary groups kept per client */
-#define VFS_MOUNT_MAX     64
-#define VFS_IO_MAX        (1024 * 1024) /* bytes per FS_READ/FS_WRITE (larger calls loop) */
-#define VFS_WORKERS       16            /* default worker threads */
-#define VFS_WORKERS_MAX   256           /* default most worker threads */
-#define VFS_STALL_MS      30000         /* a call queued this long: VFS cannot serve (its health) */
-#define VFS_VNODE_CACHE   1024          /* default unused vnodes kept */
-#define VFS_DCACHE_MAX    8192          /* default name cache entries */
-#define VFS_FS_TIMEOUT_MS 30000         /* a file server call not answered by then: -EIO */
+#define VFS_OPEN_MAX       256  /* descriptors per client */
+#define VFS_PATH_MAX       4096 /* bytes of a path, with the NUL (ENAMETOOLONG past it) */
+#define VFS_NAME_MAX       255  /* bytes of a component (ENAMETOOLONG past it) */
+#define VFS_SYMLOOP_MAX    40   /* symbolic links followed in one resolution (ELOOP past it) */
+#define VFS_NGROUPS_MAX    64   /* supplementary groups kept per client */
+#define VFS_MOUNT_MAX      64
+#define VFS_IO_MAX         (1024 * 1024) /* bytes per FS_READ/FS_WRITE (larger calls loop) */
+#define VFS_WORKERS        16            /* default worker threads */
+#define VFS_WORKERS_MAX    256           /* default most worker threads */
+#define VFS_STALL_MS       30000 /* a call queued this long: VFS cannot serve (its health) */
+#define VFS_WORKER_IDLE_MS 10000 /* a worker beyond --workers idle this long ends */
+#define VFS_VNODE_CACHE    1024  /* default unused vnodes kept */
+#define VFS_DCACHE_MAX     8192  /* default name cache entries */
+#define VFS_FS_TIMEOUT_MS  30000 /* a file server call not answered by then: -EIO */
 
 struct vfs_fileops;
 struct vfs_mount;
@@ -249,9 +250,10 @@ const plx_handler *vfs_table(size_t *n);
 
 /* ---- worker.c ---- */
 
-/* Starts n worker threads; more start (up to max) while every thread is busy and calls wait.
+/* Starts n worker threads; more start (up to max) while every thread is busy and calls wait,
+ * and end again after idle_ms idle (0: VFS_WORKER_IDLE_MS).
  * NULL with errno on failure (EINVAL: n < 1 or max < n). */
-vfs_workers *vfs_workers_new(vfs *v, int n, int max);
+vfs_workers *vfs_workers_new(vfs *v, int n, int max, int idle_ms);
 /* Stops the threads (after the calls they are running) and frees the pool. Calls still queued
  * are answered -ESHUTDOWN. Accepts NULL. */
 void vfs_workers_destroy(vfs_workers **self_p);

@@ -6,9 +6,11 @@
  *
  * The main loop thread only queues: every VFS call goes on one FIFO queue and a free worker
  * takes it (when none is free, another thread starts, up to the maximum, so calls stuck on a
- * slow file server do not starve the others), finds the caller's process table entry (-ESRCH when
- * it has none, but for VFS_REGISTER), runs the handler and answers with what the handler left in
- * the vfs_req, unless the handler took the call (PLX_SUSPEND).
+ * slow file server do not starve the others; a thread beyond the initial number that stays
+ * idle VFS_WORKER_IDLE_MS ends, its connections closed, so a burst leaves nothing behind), finds
+ * the caller's process table entry (-ESRCH when it has none, but for VFS_REGISTER), runs the
+ * handler and answers with what the handler left in the vfs_req, unless the handler took the call
+ * (PLX_SUSPEND).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,12 +34,16 @@ struct vfs_workers {
 	vfs *vfs;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	pthread_cond_t left; /* a thread leaving (idle) has taken itself out of threads */
 	s_job *head, *tail;
 	bool stopping;
-	int n;      /* threads running */
-	int max;    /* most threads */
-	int idle;   /* threads waiting for work */
-	int queued; /* jobs waiting for a thread */
+	int n;       /* threads running (in threads[0..n)) */
+	int min;     /* kept however idle */
+	int max;     /* most threads */
+	int idle;    /* threads waiting for work */
+	int queued;  /* jobs waiting for a thread */
+	int leaving; /* threads past their idle time, closing their connections */
+	int idle_ms; /* a thread beyond min idle this long ends */
 	pthread_t *threads;
 };
 
@@ -84,17 +90,62 @@ static void s_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
 	vfs_proc_put(v, req.proc);
 }
 
+/* Under the lock: waits for work; false when this thread should end (stopping, or idle past
+ * idle_ms while more than min run). */
+static bool s_wait_work(vfs_workers *self)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += self->idle_ms / 1000;
+	until.tv_nsec += (long)(self->idle_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	self->idle++;
+	int rc = 0;
+	while (!self->head && !self->stopping && rc != ETIMEDOUT)
+		rc = self->n - self->leaving > self->min
+		         ? pthread_cond_timedwait(&self->cond, &self->lock, &until)
+		         : pthread_cond_wait(&self->cond, &self->lock);
+	self->idle--;
+	if (self->head)
+		return true;
+	if (!self->stopping && self->n - self->leaving <= self->min)
+		return true; /* others left first: this one stays */
+	return false;
+}
+
+/* An idle thread beyond min ends: its connections closed (they would stay open with the
+ * endpoint otherwise), itself taken out of threads and detached. Called under the lock;
+ * returns with it released. */
+static void s_leave(vfs_workers *self)
+{
+	self->leaving++;
+	pthread_mutex_unlock(&self->lock);
+	plx_ep_thread_done(self->vfs->ep);
+	pthread_mutex_lock(&self->lock);
+	pthread_t me = pthread_self();
+	for (int i = 0; i < self->n; i++)
+		if (pthread_equal(self->threads[i], me)) {
+			self->threads[i] = self->threads[--self->n];
+			break;
+		}
+	self->leaving--;
+	pthread_detach(me);
+	pthread_cond_broadcast(&self->left);
+	pthread_mutex_unlock(&self->lock);
+}
+
 static void *s_thread(void *arg)
 {
 	vfs_workers *self = arg;
 	pthread_mutex_lock(&self->lock);
 	for (;;) {
-		self->idle++;
-		while (!self->head && !self->stopping)
-			pthread_cond_wait(&self->cond, &self->lock);
-		self->idle--;
-		if (!self->head)
+		if (!s_wait_work(self))
 			break;
+		if (!self->head)
+			continue;
 		s_job *job = self->head;
 		self->queued--;
 		self->head = job->next;
@@ -108,11 +159,15 @@ static void *s_thread(void *arg)
 		free(job);
 		pthread_mutex_lock(&self->lock);
 	}
+	if (!self->stopping) {
+		s_leave(self);
+		return NULL;
+	}
 	pthread_mutex_unlock(&self->lock);
 	return NULL;
 }
 
-vfs_workers *vfs_workers_new(vfs *v, int n, int max)
+vfs_workers *vfs_workers_new(vfs *v, int n, int max, int idle_ms)
 {
 	if (n < 1 || max < n) {
 		errno = EINVAL;
@@ -125,9 +180,12 @@ vfs_workers *vfs_workers_new(vfs *v, int n, int max)
 		return NULL;
 	}
 	self->vfs = v;
+	self->min = n;
 	self->max = max;
+	self->idle_ms = idle_ms > 0 ? idle_ms : VFS_WORKER_IDLE_MS;
 	pthread_mutex_init(&self->lock, NULL);
 	pthread_cond_init(&self->cond, NULL);
+	pthread_cond_init(&self->left, NULL);
 	for (; self->n < n; self->n++) {
 		if (pthread_create(&self->threads[self->n], NULL, s_thread, self) != 0) {
 			vfs_workers_destroy(&self);
@@ -148,8 +206,11 @@ void vfs_workers_destroy(vfs_workers **self_p)
 	self->head = self->tail = NULL;
 	self->stopping = true;
 	pthread_cond_broadcast(&self->cond);
+	while (self->leaving > 0) /* detached once out of threads: not joined */
+		pthread_cond_wait(&self->left, &self->lock);
+	int n = self->n;
 	pthread_mutex_unlock(&self->lock);
-	for (int i = 0; i < self->n; i++)
+	for (int i = 0; i < n; i++)
 		pthread_join(self->threads[i], NULL);
 	while (queued) {
 		s_job *next = queued->next;
@@ -161,6 +222,7 @@ void vfs_workers_destroy(vfs_workers **self_p)
 		queued = next;
 	}
 	pthread_cond_destroy(&self->cond);
+	pthread_cond_destroy(&self->left);
 	pthread_mutex_destroy(&self->lock);
 	free(self->threads);
 	free(self);

@@ -21,6 +21,7 @@
  *   cache, a file open, a file unlinked while open): the file server gives them up to the
  *   successor (a later generation of the same label).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -43,7 +44,11 @@
 #define S_RECORDS 50
 #define S_RECLEN  64
 
+/* Workers beyond the 16 at start end after 300 ms idle (test_burst_shrinks). */
+static const char *const s_vfs_args[] = {"--workers-idle", "300", NULL};
+
 static const fscluster_opts s_opts = {.cluster = "vfs-clients",
+                                      .vfs_args = s_vfs_args,
                                       .services = (1u << FSCLUSTER_DISK) | (1u << FSCLUSTER_TTY) |
                                                   (1u << FSCLUSTER_LOG) | (1u << FSCLUSTER_PFS) |
                                                   (1u << FSCLUSTER_MFS) | (1u << FSCLUSTER_VFS)};
@@ -349,6 +354,93 @@ static void test_many_clients(void **state)
 
 /* VFS killed and started again (as RS would): it takes the root file system over from its
  * dead predecessor, and what was written is there for clients that register anew. */
+/* A field of VFS's /proc/PID/status ("Threads:") or its open descriptors (field NULL). */
+static long s_vfs_proc(fscluster *f, const char *field)
+{
+	plx_endpoint_rec rec;
+	assert_int_equal(plx_endpoint_lookup(f->d->etcd, s_opts.cluster, "vfs", &rec), 0);
+	char path[64], line[256];
+	long n = -1;
+	if (!field) {
+		snprintf(path, sizeof path, "/proc/%lld/fd", (long long)rec.pid);
+		DIR *d = opendir(path);
+		assert_non_null(d);
+		for (n = -2; readdir(d);) /* "." and ".." */
+			n++;
+		closedir(d);
+		return n;
+	}
+	snprintf(path, sizeof path, "/proc/%lld/status", (long long)rec.pid);
+	FILE *fp = fopen(path, "re");
+	assert_non_null(fp);
+	while (fgets(line, sizeof line, fp))
+		if (strncmp(line, field, strlen(field)) == 0)
+			n = atol(line + strlen(field));
+	fclose(fp);
+	return n;
+}
+
+/* n requests pipelined at once from c: every one answered. */
+static void s_burst(fsclient *c, int n)
+{
+	Plexus__VfsPath q = PLEXUS__VFS_PATH__INIT;
+	q.path = "/";
+	uint64_t id;
+	for (int i = 0; i < n; i++) {
+		plx_request req = {
+		    .dst = {.label = "vfs"}, .type = PLEXUS__VFS_TYPE__VFS_STAT, .body = &q.base};
+		assert_int_equal(plx_asynsend(fsclient_ep(c), &req, &id), 0);
+	}
+	for (int got = 0; got < n; got++) {
+		plx_msg *m = NULL;
+		assert_int_equal(plx_receive(fsclient_ep(c), &m, 20000), 0);
+		assert_int_equal(m->status, 0);
+		plx_msg_destroy(&m);
+	}
+}
+
+/* Waits (up to 20 s) until VFS runs at most threads threads and holds at most fds
+ * descriptors (closed sockets linger a little); sets both to what it found. */
+static void s_wait_idle(fscluster *f, long *threads, long *fds)
+{
+	long t = 0, d = 0;
+	for (int64_t end = drvcluster_now_ms() + 20000; drvcluster_now_ms() < end;
+	     usleep(100 * 1000))
+		if ((t = s_vfs_proc(f, "Threads:")) <= *threads &&
+		    (d = s_vfs_proc(f, NULL)) <= *fds)
+			break;
+	*threads = t;
+	*fds = d;
+}
+
+/* 400 requests pipelined at once from one client grow VFS's worker pool; once they are
+ * answered and the pool idles, the extra workers end and their connections close: threads and
+ * descriptors come back to where the first burst left them (the 16 first workers keep their
+ * connections), and VFS serves as before. */
+static void test_burst_shrinks(void **state)
+{
+	fscluster *f = *state;
+	fsclient *c = fsclient_new(f, "burst");
+	long threads0 = s_vfs_proc(f, "Threads:"), fds0 = 1 << 20, threads = threads0;
+	s_burst(c, 400);
+	long grown = s_vfs_proc(f, "Threads:");
+	assert_true(grown > threads0);
+	s_wait_idle(f, &threads, &fds0); /* the first workers' connections now made */
+	assert_true(threads <= threads0);
+	s_burst(c, 400);
+	long fds = fds0 + 8;
+	s_wait_idle(f, &threads, &fds);
+	print_message("VFS threads: %ld, %ld after a burst, %ld after idling; descriptors %ld "
+	              "after the first burst, %ld after the second\n",
+	              threads0, grown, threads, fds0, fds);
+	assert_true(threads <= threads0);
+	assert_true(fds <= fds0 + 8);
+	Plexus__FsAttr st;
+	assert_int_equal(vc_stat(c, "/", &st), 0);
+	fsclient_destroy(&c, true);
+	f->passed = true;
+}
+
 static void test_vfs_restart(void **state)
 {
 	fscluster *f = *state;
@@ -399,6 +491,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_exit_closes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unlink_races_stat, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_clients, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_burst_shrinks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vfs_restart, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,9 +2,9 @@
  * plexus/transport.h — Plexus IPC primitives over ZeroMQ.
  *
  * Entry points:
- *   plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data
+ *   plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data, plx_ctx_max_sockets
  *   plx_route_set, plx_route_remove, plx_route_lookup, plx_mark_dead, plx_is_dead
- *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_destroy
+ *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_destroy, plx_ep_thread_done
  *   plx_sendrec, plx_asynsend, plx_notify, plx_ep_notify_local, plx_receive, plx_reply,
  *   plx_ep_wake
  *   plx_msg_unpack, plx_msg_is_local, plx_msg_destroy
@@ -113,6 +113,11 @@ void plx_ctx_destroy(plx_ctx **self_p);
  * Affects endpoints bound afterwards. Returns 0 or -EINVAL for 0. */
 int plx_ctx_set_max_data(plx_ctx *self, size_t bytes);
 size_t plx_ctx_max_data(const plx_ctx *self);
+/* The most ZeroMQ sockets the context opens (ZMQ_MAX_SOCKETS), sized when it was made from the
+ * descriptors the process may open (RLIMIT_NOFILE): a connected socket holds two, 64 are left
+ * for everything else; between 64 and 65535. A socket past it fails with EMFILE. */
+int plx_ctx_max_sockets(const plx_ctx *self);
+#define PLX_PORT_CACHE_MAX 32 /* outbound connections kept per thread and endpoint */
 
 /* ---- routes and dead endpoints ---- */
 
@@ -148,6 +153,10 @@ const char *plx_ep_address(const plx_ep *self);
 const plx_name *plx_ep_name(const plx_ep *self);
 /* Closes every socket of the endpoint, frees it and sets *self_p to NULL. Accepts NULL. */
 void plx_ep_destroy(plx_ep **self_p);
+/* Closes the calling thread's own connections through ep (each thread that sends keeps up to
+ * PLX_PORT_CACHE_MAX; docs/transport.md): for a thread that ends before the endpoint does,
+ * with no asynsend reply outstanding. Sending again later makes new ones. */
+void plx_ep_thread_done(plx_ep *ep);
 
 /* ---- primitives ---- */
 
