@@ -62,6 +62,8 @@ static void s_usage(FILE *out)
 	        "                           fewer when the descriptors allow fewer connections)\n"
 	        "  --workers-idle MS        a worker beyond --workers idle this long ends, its\n"
 	        "                           connections closed (default %d)\n"
+	        "  --procs-per-uid N        clients one user (not root) may register at once;\n"
+	        "                           VFS_REGISTER past it fails EAGAIN (default %d)\n"
 	        "  --vnode-cache N          unused vnodes kept with their file server references\n"
 	        "                           for the next lookup (default %d; 0: none)\n"
 	        "  --dcache N               names remembered, so a path resolved before costs no\n"
@@ -71,8 +73,8 @@ static void s_usage(FILE *out)
 	        "  --wait S                 how long to wait at start for the file servers of\n"
 	        "                           the mounts to appear (default 30)\n"
 	        "  --help                   this text\n",
-	        VFS_WORKERS, VFS_WORKERS_MAX, VFS_WORKER_IDLE_MS, VFS_VNODE_CACHE, VFS_DCACHE_MAX,
-	        VFS_FS_TIMEOUT_MS);
+	        VFS_WORKERS, VFS_WORKERS_MAX, VFS_WORKER_IDLE_MS, VFS_PROCS_PER_UID,
+	        VFS_VNODE_CACHE, VFS_DCACHE_MAX, VFS_FS_TIMEOUT_MS);
 	vfs_dev_usage(out);
 	fputc('\n', out);
 	plx_service_usage(out);
@@ -140,6 +142,11 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 	} else if (strcmp(name, "workers-max") == 0) {
 		o->workers_max = atoi(value);
 		rc = o->workers_max >= 1 && o->workers_max <= 4096 ? 0 : -EINVAL;
+	} else if (strcmp(name, "procs-per-uid") == 0) {
+		char *end;
+		unsigned long n = strtoul(value, &end, 10);
+		rc = *value && !*end && n >= 1 && n <= 1000000 ? 0 : -EINVAL;
+		o->vfs->procs_per_uid = n;
 	} else if (strcmp(name, "workers-idle") == 0) {
 		o->workers_idle_ms = atoi(value);
 		rc = o->workers_idle_ms >= 10 && o->workers_idle_ms <= 3600000 ? 0 : -EINVAL;

@@ -118,16 +118,39 @@ static bool s_record_gone(vfs *v, const plx_name *ep)
 	return rc == -ENOENT || (rc == 0 && rec.generation > ep->generation);
 }
 
+/* Clients registered as uid; v->lock held. */
+static size_t s_count_uid(const vfs *v, uint32_t uid)
+{
+	size_t n = 0;
+	for (const vfs_proc *q = v->procs; q; q = q->next)
+		n += q->uid == uid;
+	return n;
+}
+
+/* VFS_REGISTER from a client registered already: new credentials (setuid), within the limit
+ * of clients per user. */
+static int s_reregister(vfs *v, vfs_proc *p, const Plexus__VfsRegister *m, const plx_cred *vouched)
+{
+	vfs_proc probe = {0};
+	s_set_cred(&probe, m, vouched);
+	pthread_mutex_lock(&v->lock);
+	bool over =
+	    probe.uid != 0 && probe.uid != p->uid && s_count_uid(v, probe.uid) >= v->procs_per_uid;
+	pthread_mutex_unlock(&v->lock);
+	if (over)
+		return -EAGAIN;
+	pthread_mutex_lock(&p->lock);
+	s_set_cred(p, m, vouched);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
 int do_register(vfs_req *req)
 {
 	const Plexus__VfsRegister *m = (const Plexus__VfsRegister *)req->body;
 	vfs *v = req->vfs;
-	if (req->proc) {
-		pthread_mutex_lock(&req->proc->lock);
-		s_set_cred(req->proc, m, plx_msg_vouched(req->msg));
-		pthread_mutex_unlock(&req->proc->lock);
-		return 0;
-	}
+	if (req->proc)
+		return s_reregister(v, req->proc, m, plx_msg_vouched(req->msg));
 	vfs_proc *p = calloc(1, sizeof *p);
 	if (!p)
 		return -ENOMEM;
@@ -143,17 +166,19 @@ int do_register(vfs_req *req)
 	}
 	pthread_mutex_lock(&v->lock);
 	vfs_proc *dup = v->procs;
+	size_t same_uid = s_count_uid(v, p->uid);
 	while (dup &&
 	       (dup->ep.generation != p->ep.generation || strcmp(dup->ep.label, p->ep.label) != 0))
 		dup = dup->next;
-	if (!dup) {
+	bool over = !dup && p->uid != 0 && same_uid >= v->procs_per_uid;
+	if (!dup && !over) {
 		p->next = v->procs;
 		v->procs = p;
 	}
 	pthread_mutex_unlock(&v->lock);
-	if (dup) { /* a concurrent VFS_REGISTER from the same endpoint won */
+	if (dup || over) { /* a concurrent VFS_REGISTER from the same endpoint won, or too many */
 		vfs_proc_put(v, p);
-		return 0;
+		return over ? -EAGAIN : 0;
 	}
 	/* In the table first, then checked: a record deleted from now on is seen by the watch,
 	 * one deleted before by this look. Without etcd the watch settles it later. */
@@ -172,36 +197,56 @@ int do_exit(vfs_req *req)
 
 /* ---- VFS_PS ---- */
 
+static void s_ps_proc_free(Plexus__VfsProc *pr)
+{
+	if (!pr)
+		return;
+	for (size_t j = 0; j < pr->n_files; j++) {
+		free(pr->files[j]->path);
+		free(pr->files[j]);
+	}
+	free(pr->files);
+	free(pr->endpoint);
+	free(pr->node);
+	free(pr->name);
+	free(pr->cwd);
+	free(pr);
+}
+
 static void s_ps_free(vfs_req *req)
 {
 	Plexus__VfsReply *r = &req->reply;
-	for (size_t i = 0; i < r->n_procs; i++) {
-		Plexus__VfsProc *pr = r->procs[i];
-		for (size_t j = 0; j < pr->n_files; j++) {
-			free(pr->files[j]->path);
-			free(pr->files[j]);
-		}
-		free(pr->files);
-		free(pr->endpoint);
-		free(pr->node);
-		free(pr->name);
-		free(pr->cwd);
-		free(pr);
-	}
+	for (size_t i = 0; i < r->n_procs; i++)
+		s_ps_proc_free(r->procs[i]);
 	free(r->procs);
 }
 
-/* Describes p's open files into pr. Returns 0 or -ENOMEM. */
-static int s_ps_files(vfs *v, vfs_proc *p, Plexus__VfsProc *pr)
+/* Frees the last process of a VFS_PS reply (it did not fit: the next page starts there). */
+static void s_ps_drop_last(Plexus__VfsReply *r)
 {
-	(void)v;
+	r->n_procs--;
+	s_ps_proc_free(r->procs[r->n_procs]);
+	r->procs[r->n_procs] = NULL;
+}
+
+/* Describes p's open files into pr, their paths at most budget bytes in all (files_cut past
+ * it). Returns 0 or -ENOMEM. */
+static int s_ps_files(vfs_proc *p, Plexus__VfsProc *pr, size_t budget)
+{
 	pr->files = calloc(VFS_OPEN_MAX, sizeof *pr->files);
 	if (!pr->files)
 		return -ENOMEM;
+	size_t used = 0;
 	for (int fd = 0; fd < VFS_OPEN_MAX; fd++) {
 		vfs_filp *f = p->fds[fd].filp;
 		if (!f)
 			continue;
+		size_t len = f->path ? strlen(f->path) : 0;
+		if (used + len + 32 > budget) {
+			pr->files_cut = true;
+			break;
+		}
+		used += len + 32;
 		Plexus__VfsProcFile *pf = calloc(1, sizeof *pf);
 		if (!pf)
 			return -ENOMEM;
@@ -220,7 +265,7 @@ static int s_ps_files(vfs *v, vfs_proc *p, Plexus__VfsProc *pr)
 }
 
 /* Describes p into a new VfsProc (*out). Returns 0 or -ENOMEM. */
-static int s_ps_one(vfs *v, vfs_proc *p, Plexus__VfsProc **out)
+static int s_ps_one(vfs_proc *p, Plexus__VfsProc **out)
 {
 	Plexus__VfsProc *pr = calloc(1, sizeof *pr);
 	if (!pr)
@@ -238,26 +283,50 @@ static int s_ps_one(vfs *v, vfs_proc *p, Plexus__VfsProc **out)
 	if (rc == 0 && (!pr->node || !pr->name || !pr->cwd))
 		rc = -ENOMEM;
 	if (rc == 0)
-		rc = s_ps_files(v, p, pr);
+		rc = s_ps_files(p, pr, VFS_PS_PAGE / 2);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
+}
+
+/* One process of the table, with the endpoint text VFS_PS sorts by. */
+typedef struct s_ps_entry {
+	char key[PLX_LABEL_MAX + 24];
+	vfs_proc *p;
+} s_ps_entry;
+
+static int s_ps_cmp(const void *a, const void *b)
+{
+	return strcmp(((const s_ps_entry *)a)->key, ((const s_ps_entry *)b)->key);
+}
+
+/* Every process of the table, held (refs), sorted by endpoint; *n of them. NULL: no memory. */
+static s_ps_entry *s_ps_all(vfs *v, size_t *n)
+{
+	pthread_mutex_lock(&v->lock);
+	*n = 0;
+	for (vfs_proc *p = v->procs; p; p = p->next)
+		(*n)++;
+	s_ps_entry *all = calloc(*n ? *n : 1, sizeof *all);
+	size_t i = 0;
+	for (vfs_proc *p = v->procs; all && p; p = p->next, i++) {
+		snprintf(all[i].key, sizeof all[i].key, "%s.%" PRIu64, p->ep.label,
+		         p->ep.generation);
+		all[i].p = p;
+		p->refs++;
+	}
+	pthread_mutex_unlock(&v->lock);
+	if (all)
+		qsort(all, *n, sizeof *all, s_ps_cmp);
+	return all;
 }
 
 int do_ps(vfs_req *req)
 {
 	vfs *v = req->vfs;
-	/* Take a reference on every entry, then describe each without the table lock. */
-	pthread_mutex_lock(&v->lock);
-	size_t n = 0;
-	for (vfs_proc *p = v->procs; p; p = p->next)
-		n++;
-	vfs_proc **all = calloc(n ? n : 1, sizeof *all);
-	if (all) {
-		size_t i = 0;
-		for (vfs_proc *p = v->procs; p; p = p->next)
-			all[i++] = p, p->refs++;
-	}
-	pthread_mutex_unlock(&v->lock);
+	const Plexus__VfsPsQuery *q = (const Plexus__VfsPsQuery *)req->body;
+	const char *after = q && q->after ? q->after : "";
+	size_t n, used = 0;
+	s_ps_entry *all = s_ps_all(v, &n);
 	if (!all)
 		return -ENOMEM;
 	int rc = 0;
@@ -266,9 +335,19 @@ int do_ps(vfs_req *req)
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0 && !req->reply.procs)
 			rc = -ENOMEM;
-		if (rc == 0)
-			rc = s_ps_one(v, all[i], &req->reply.procs[req->reply.n_procs++]);
-		vfs_proc_put(v, all[i]);
+		if (rc == 0 && !req->reply.more && strcmp(all[i].key, after) > 0) {
+			Plexus__VfsProc **slot = &req->reply.procs[req->reply.n_procs];
+			rc = s_ps_one(all[i].p, slot);
+			size_t size =
+			    *slot ? protobuf_c_message_get_packed_size(&(*slot)->base) : 0;
+			req->reply.n_procs++;
+			if (rc == 0 && used + size > VFS_PS_PAGE && req->reply.n_procs > 1) {
+				req->reply.more = true; /* this one starts the next page */
+				s_ps_drop_last(&req->reply);
+			}
+			used += size;
+		}
+		vfs_proc_put(v, all[i].p);
 	}
 	free(all);
 	return rc;

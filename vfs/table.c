@@ -76,7 +76,7 @@ static const s_entry s_entries[] = {
     E(VFS_GETCWD, do_getcwd, NULL),
     E(VFS_UMASK, do_umask, FD),
     E(VFS_EXEC, do_exec, NULL),
-    E(VFS_PS, do_ps, NULL),
+    E(VFS_PS, do_ps, &plexus__vfs_ps_query__descriptor),
     E(VFS_MOUNTS, do_mounts, NULL),
     E(VFS_SYNCFS, do_syncfs, FD),
 };

@@ -87,11 +87,13 @@
 #define VFS_IO_MAX         (1024 * 1024) /* bytes per FS_READ/FS_WRITE (larger calls loop) */
 #define VFS_WORKERS        16            /* default worker threads */
 #define VFS_WORKERS_MAX    256           /* default most worker threads */
-#define VFS_STALL_MS       30000 /* a call queued this long: VFS cannot serve (its health) */
-#define VFS_WORKER_IDLE_MS 10000 /* a worker beyond --workers idle this long ends */
-#define VFS_VNODE_CACHE    1024  /* default unused vnodes kept */
-#define VFS_DCACHE_MAX     8192  /* default name cache entries */
-#define VFS_FS_TIMEOUT_MS  30000 /* a file server call not answered by then: -EIO */
+#define VFS_STALL_MS       30000        /* a call queued this long: VFS cannot serve (its health) */
+#define VFS_WORKER_IDLE_MS 10000        /* a worker beyond --workers idle this long ends */
+#define VFS_PS_PAGE        (128 * 1024) /* bytes of processes in one VFS_PS reply */
+#define VFS_PROCS_PER_UID  512          /* default clients of one user (not root): EAGAIN past it */
+#define VFS_VNODE_CACHE    1024         /* default unused vnodes kept */
+#define VFS_DCACHE_MAX     8192         /* default name cache entries */
+#define VFS_FS_TIMEOUT_MS  30000        /* a file server call not answered by then: -EIO */
 
 struct vfs_fileops;
 struct vfs_mount;
@@ -204,6 +206,7 @@ typedef struct vfs {
 	 * recent first; at most lru_max, the oldest given back beyond that. */
 	vfs_vnode *lru_head, *lru_tail;
 	size_t nlru, lru_max;
+	size_t procs_per_uid;    /* --procs-per-uid: VFS_REGISTER past it is EAGAIN (root exempt) */
 	struct vfs_dent **dents; /* the name cache (dcache.c) */
 	size_t ndents, ndents_max;
 	uint64_t dgen;                    /* bumped by every vfs_dcache_drop */

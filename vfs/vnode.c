@@ -28,6 +28,7 @@ int vfs_init(vfs *v)
 	v->next_dev = 1;
 	if (v->fs_timeout_ms == 0)
 		v->fs_timeout_ms = VFS_FS_TIMEOUT_MS;
+	v->procs_per_uid = VFS_PROCS_PER_UID;
 	return v->vnodes ? 0 : -ENOMEM;
 }
 

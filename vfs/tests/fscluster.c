@@ -35,6 +35,7 @@ struct fsclient {
 	plx_ep *ep;
 	plx_lease *lease;
 	char label[PLX_LABEL_MAX];
+	struct fsclient *next; /* in f->clients until destroyed */
 };
 
 static const char *const s_labels[FSCLUSTER_NSVC] = {"disk", "tty", "log", "pfs", "mfs", "vfs"};
@@ -336,6 +337,10 @@ int fscluster_teardown(void **state)
 	void *dstate = f->d;
 	if (f->d)
 		f->d->passed = f->passed;
+	while (f->clients) { /* their lease threads use the etcd client the cluster frees */
+		fsclient *c = f->clients;
+		fsclient_destroy(&c, false);
+	}
 	drvcluster_teardown(&dstate);
 	free(f);
 	*state = NULL;
@@ -379,6 +384,8 @@ fsclient *fsclient_new(fscluster *f, const char *name)
 	fsclient *c = calloc(1, sizeof *c);
 	assert_non_null(c);
 	c->f = f;
+	c->next = f->clients; /* a test that fails leaves it to teardown */
+	f->clients = c;
 	snprintf(c->label, sizeof c->label, "client.%s", name);
 	uint64_t gen = 0;
 	assert_int_equal(plx_generation_next(d->etcd, d->cluster, c->label, &gen), 0);
@@ -418,6 +425,11 @@ void fsclient_destroy(fsclient **self_p, bool exit)
 	if (exit)
 		fsclient_call(c, PLEXUS__VFS_TYPE__VFS_EXIT, NULL, NULL, 0, NULL, NULL, 0, NULL,
 		              FSC_WAIT_MS);
+	for (fsclient **pp = &c->f->clients; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
 	plx_lease_destroy(&c->lease, true);
 	plx_ep_destroy(&c->ep);
 	free(c);

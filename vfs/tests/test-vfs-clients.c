@@ -44,8 +44,9 @@
 #define S_RECORDS 50
 #define S_RECLEN  64
 
-/* Workers beyond the 16 at start end after 300 ms idle (test_burst_shrinks). */
-static const char *const s_vfs_args[] = {"--workers-idle", "300", NULL};
+/* Workers beyond the 16 at start end after 300 ms idle (test_burst_shrinks); three clients
+ * per user but root (test_limits_and_ps_pages). */
+static const char *const s_vfs_args[] = {"--workers-idle", "300", "--procs-per-uid", "3", NULL};
 
 static const fscluster_opts s_opts = {.cluster = "vfs-clients",
                                       .vfs_args = s_vfs_args,
@@ -441,6 +442,101 @@ static void test_burst_shrinks(void **state)
 	f->passed = true;
 }
 
+/* One VFS_PS page after after: its endpoints appended to seen (n of them), more set. */
+static void s_ps_page(fsclient *c, const char *after, char seen[][PLX_LABEL_MAX + 24], size_t *n,
+                      bool *more, bool *cut)
+{
+	Plexus__VfsPsQuery q = PLEXUS__VFS_PS_QUERY__INIT;
+	q.after = (char *)after;
+	Plexus__VfsReply *r = NULL;
+	assert_int_equal(
+	    fsclient_call(c, PLEXUS__VFS_TYPE__VFS_PS, &q.base, NULL, 0, &r, NULL, 0, NULL, 10000),
+	    0);
+	for (size_t i = 0; i < r->n_procs; i++) {
+		for (size_t k = 0; k < *n; k++)
+			assert_string_not_equal(seen[k],
+			                        r->procs[i]->endpoint); /* no page repeats */
+		snprintf(seen[(*n)++], PLX_LABEL_MAX + 24, "%s", r->procs[i]->endpoint);
+		*cut |= r->procs[i]->files_cut;
+	}
+	*more = r->more;
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+/* Opens n files under dir (names long enough that VFS_PS needs pages for them). */
+static void s_open_many(fsclient *c, const char *dir, int n)
+{
+	char path[512];
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/f%d", dir, i);
+		assert_true(fsc_open(c, path, O_CREAT | O_RDWR, 0644) >= 0);
+	}
+}
+
+/* A user (not root) may hold three clients here: a fourth, or a client turning into that
+ * user, gets EAGAIN while another user and root go on. VFS_PS answers in pages of 128 KiB, no
+ * process twice and none left out, and cuts one process's long file list. */
+static void test_limits_and_ps_pages(void **state)
+{
+	fscluster *f = *state;
+	fsclient *u[5];
+	char name[16];
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof name, "user%d", i);
+		u[i] = fsclient_new(f, name);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vc_register(u[i], 1000, 100, NULL, 0), 0);
+	assert_int_equal(vc_register(u[3], 1000, 100, NULL, 0), -EAGAIN);
+	assert_int_equal(vc_register(u[3], 1001, 100, NULL, 0), 0);
+	assert_int_equal(vc_register(u[0], 1000, 100, NULL, 0), 0); /* already one of them */
+	fsclient *root = fsclient_new(f, "rootagain");
+	/* a directory 3 x 59 bytes deep (MINIX names hold 60 bytes): 200-byte paths */
+	char dir[256] = "/pages";
+	assert_int_equal(vc_mkdir(root, dir, 0777), 0);
+	for (int level = 0; level < 3; level++) {
+		size_t len = strlen(dir);
+		snprintf(dir + len, sizeof dir - len, "/%059d", level);
+		assert_int_equal(vc_mkdir(root, dir, 0777), 0);
+	}
+	/* 12 clients with 60 files each of 200-byte paths, one with 250 longer ones: more than a
+	 * page */
+	enum { NC = 12 };
+	fsclient *many[NC];
+	for (int i = 0; i < NC; i++) {
+		snprintf(name, sizeof name, "files%d", i);
+		many[i] = fsclient_new(f, name);
+		s_open_many(many[i], dir, 60);
+	}
+	strcat(dir, "/000000000000000000000000000000000000000000000000000000000004");
+	assert_int_equal(vc_mkdir(root, dir, 0777), 0);
+	s_open_many(u[4], dir, 250); /* 250 x 266 bytes: more than half a page */
+	static char seen[64][PLX_LABEL_MAX + 24];
+	size_t n = 0, pages = 0;
+	bool more = true, cut = false;
+	while (more) {
+		s_ps_page(root, n ? seen[n - 1] : "", seen, &n, &more, &cut);
+		pages++;
+	}
+	print_message("VFS_PS: %zu processes in %zu pages\n", n, pages);
+	assert_true(pages >= 2);
+	assert_true(cut);
+	for (int i = 0; i < NC; i++) {
+		bool found = false;
+		char label[32];
+		snprintf(label, sizeof label, "client.files%d.", i);
+		for (size_t k = 0; k < n; k++)
+			found |= strncmp(seen[k], label, strlen(label)) == 0;
+		assert_true(found);
+	}
+	for (int i = 0; i < NC; i++)
+		fsclient_destroy(&many[i], true);
+	for (int i = 0; i < 5; i++)
+		fsclient_destroy(&u[i], true);
+	fsclient_destroy(&root, true);
+	f->passed = true;
+}
+
 static void test_vfs_restart(void **state)
 {
 	fscluster *f = *state;
@@ -492,6 +588,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unlink_races_stat, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_clients, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_burst_shrinks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limits_and_ps_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vfs_restart, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
