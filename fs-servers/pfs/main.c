@@ -9,6 +9,7 @@
  * restarted PFS starts empty, and VFS fails the pipes it had open on the old instance.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 typedef struct s_opts {
 	size_t capacity;
+	size_t user_memory;
 	uint32_t dev;
 } s_opts;
 
@@ -30,6 +32,9 @@ static void s_usage(FILE *out)
 	        "The pipe file server: anonymous pipes and the data of named FIFOs for VFS.\n\n"
 	        "Server options:\n"
 	        "  --capacity BYTES  bytes one pipe holds (4096..16777216, default 65536)\n"
+	        "  --user-memory BYTES\n"
+	        "                    pipe capacity one user but root may hold in all; a new pipe\n"
+	        "                    past it fails ENFILE (default 67108864)\n"
 	        "  --dev N           device number reported in the pipes' attributes\n"
 	        "  --help            this text\n\n");
 	plx_service_usage(out);
@@ -57,6 +62,14 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 			return -EINVAL;
 		}
 		o->capacity = (size_t)v;
+		return 0;
+	}
+	if (strcmp(name, "user-memory") == 0) {
+		if (s_number(value, SIZE_MAX / 2, &v) < 0) {
+			snprintf(err, size, "bad --user-memory '%s': want bytes", value);
+			return -EINVAL;
+		}
+		o->user_memory = (size_t)v;
 		return 0;
 	}
 	if (strcmp(name, "dev") == 0) {
@@ -98,7 +111,7 @@ int main(int argc, char **argv)
 {
 	char err[1024];
 	plx_service_cfg cfg;
-	s_opts opts = {.capacity = PFS_CAPACITY};
+	s_opts opts = {.capacity = PFS_CAPACITY, .user_memory = PFS_USER_MEMORY};
 	plx_service_cfg_init(&cfg);
 	snprintf(cfg.label, sizeof cfg.label, "pfs");
 	int rc = plx_service_cfg_env(&cfg, err, sizeof err);
@@ -113,7 +126,7 @@ int main(int argc, char **argv)
 		s_usage(rc < 0 ? stderr : stdout);
 		return rc < 0 ? EX_USAGE : EX_OK;
 	}
-	pfs *state = pfs_new(opts.capacity, opts.dev);
+	pfs *state = pfs_new(opts.capacity, opts.dev, opts.user_memory);
 	if (!state) {
 		fprintf(stderr, "plexus-pfs: out of memory\n");
 		return EX_OSERR;

@@ -28,14 +28,16 @@
 #define PFS_PIPE_BUF     4096         /* writes up to this size are atomic (POSIX PIPE_BUF) */
 #define PFS_CAPACITY     (64u * 1024) /* default bytes a pipe holds */
 #define PFS_CAPACITY_MAX (16u * 1024 * 1024)
-#define PFS_PIPES_MAX    65536 /* pipes held at once */
+#define PFS_PIPES_MAX    65536               /* pipes held at once */
+#define PFS_USER_MEMORY  (64u * 1024 * 1024) /* default pipe bytes one user may hold (root: any) */
 
 typedef struct pfs pfs;
 typedef struct pfs_pipe pfs_pipe;
 
 /* Returns a server state whose pipes hold capacity bytes each (PFS_PIPE_BUF..PFS_CAPACITY_MAX)
- * and report dev in their attributes, or NULL with errno EINVAL or ENOMEM. */
-pfs *pfs_new(size_t capacity, uint32_t dev);
+ * and report dev in their attributes, one user but root holding pipes of at most user_memory
+ * bytes of capacity in all (at least one pipe), or NULL with errno EINVAL or ENOMEM. */
+pfs *pfs_new(size_t capacity, uint32_t dev, size_t user_memory);
 /* Frees every pipe and the state; sets *self_p to NULL. Accepts NULL. */
 void pfs_destroy(pfs **self_p);
 /* The number of pipes held. */
@@ -44,7 +46,8 @@ size_t pfs_count(const pfs *self);
 size_t pfs_capacity(const pfs *self);
 
 /* Makes a pipe with mode (S_IFIFO and permission bits), owner uid:gid and one reference.
- * Returns it (owned by self) or NULL with errno ENOSPC (too many pipes) or ENOMEM. */
+ * Returns it (owned by self) or NULL with errno ENOSPC (too many pipes), ENFILE (uid holds its
+ * share of pipe memory) or ENOMEM. */
 pfs_pipe *pfs_pipe_new(pfs *self, uint32_t mode, uint32_t uid, uint32_t gid);
 /* Returns the pipe ino, or NULL. */
 pfs_pipe *pfs_pipe_find(pfs *self, uint64_t ino);

@@ -5,7 +5,10 @@
  * pfs_pipe_put, pfs_pipe_read, pfs_pipe_write, pfs_pipe_truncate, pfs_pipe_attr.
  *
  * Inode numbers start at 1 and are never reused while the server lives, so a stale number
- * from VFS finds nothing (-EINVAL from the handlers) rather than another pipe.
+ * from VFS finds nothing (-EINVAL from the handlers) rather than another pipe. Each user but
+ * root may hold pipes of user_memory bytes of capacity in all (--user-memory): past it a new
+ * pipe is ENFILE, as Linux's pipe(2) past pipe-user-pages-hard, so one user filling pipes
+ * cannot take the memory others need.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,15 +31,24 @@ struct pfs_pipe {
 	UT_hash_handle hh;
 };
 
+/* The pipes one user holds: each counts its whole capacity against user_memory. */
+typedef struct s_user {
+	uint32_t uid;
+	size_t pipes;
+	UT_hash_handle hh;
+} s_user;
+
 struct pfs {
 	pfs_pipe *pipes;
 	size_t count;
 	size_t capacity;
+	size_t user_pipes; /* the most pipes one user (not root) holds: user_memory / capacity */
+	s_user *users;
 	uint64_t next_ino;
 	uint32_t dev;
 };
 
-pfs *pfs_new(size_t capacity, uint32_t dev)
+pfs *pfs_new(size_t capacity, uint32_t dev, size_t user_memory)
 {
 	if (capacity < PFS_PIPE_BUF || capacity > PFS_CAPACITY_MAX) {
 		errno = EINVAL;
@@ -46,13 +58,36 @@ pfs *pfs_new(size_t capacity, uint32_t dev)
 	if (!self)
 		return NULL;
 	self->capacity = capacity;
+	self->user_pipes = user_memory / capacity ? user_memory / capacity : 1;
 	self->next_ino = 1;
 	self->dev = dev;
 	return self;
 }
 
+/* uid's entry, made when add and it has none. NULL: none (or no memory). */
+static s_user *s_user_of(pfs *self, uint32_t uid, bool add)
+{
+	s_user *u = NULL;
+	HASH_FIND(hh, self->users, &uid, sizeof uid, u);
+	if (!u && add && (u = calloc(1, sizeof *u)) != NULL) {
+		u->uid = uid;
+		HASH_ADD(hh, self->users, uid, sizeof u->uid, u);
+	}
+	return u;
+}
+
+static void s_user_release(pfs *self, uint32_t uid)
+{
+	s_user *u = s_user_of(self, uid, false);
+	if (u && --u->pipes == 0) {
+		HASH_DEL(self->users, u);
+		free(u);
+	}
+}
+
 static void s_pipe_free(pfs *self, pfs_pipe *p)
 {
+	s_user_release(self, p->uid);
 	HASH_DEL(self->pipes, p);
 	self->count--;
 	free(p->buf);
@@ -67,6 +102,12 @@ void pfs_destroy(pfs **self_p)
 	pfs_pipe *p, *tmp;
 	HASH_ITER(hh, self->pipes, p, tmp)
 	s_pipe_free(self, p);
+	s_user *u, *utmp;
+	HASH_ITER(hh, self->users, u, utmp)
+	{
+		HASH_DEL(self->users, u);
+		free(u);
+	}
 	free(self);
 	*self_p = NULL;
 }
@@ -87,9 +128,22 @@ pfs_pipe *pfs_pipe_new(pfs *self, uint32_t mode, uint32_t uid, uint32_t gid)
 		errno = ENOSPC;
 		return NULL;
 	}
-	pfs_pipe *p = calloc(1, sizeof *p);
-	if (!p)
+	s_user *u = s_user_of(self, uid, true);
+	if (!u) {
+		errno = ENOMEM;
 		return NULL;
+	}
+	if (uid != 0 && u->pipes >= self->user_pipes) {
+		errno = ENFILE; /* as Linux's pipe(2) past the user's pipe memory */
+		return NULL;
+	}
+	pfs_pipe *p = calloc(1, sizeof *p);
+	if (!p) {
+		if (u->pipes == 0)
+			s_user_release(self, uid);
+		return NULL;
+	}
+	u->pipes++;
 	p->ino = self->next_ino++;
 	p->refs = 1;
 	p->mode = S_IFIFO | (mode & 07777);

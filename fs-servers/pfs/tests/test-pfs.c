@@ -391,6 +391,44 @@ static int s_run(const char *const *argv)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* FS_NEWNODE as uid: the status, the inode in *ino. */
+static int s_newnode_as(fixture *f, uint32_t uid, uint64_t *ino)
+{
+	Plexus__FsCreate c = PLEXUS__FS_CREATE__INIT;
+	Plexus__FsCred cred = PLEXUS__FS_CRED__INIT;
+	cred.uid = uid;
+	c.cred = &cred;
+	c.mode = S_IFIFO | 0600;
+	Plexus__FsReply *r = NULL;
+	int rc = s_call(f, PLEXUS__FS_TYPE__FS_NEWNODE, &c.base, NULL, 0, &r, NULL, 0, NULL);
+	if (rc == 0) {
+		*ino = r->attr->ino;
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+	}
+	return rc;
+}
+
+/* One user holds 64 MiB of pipes (1024 of 64 KiB): the next is ENFILE, while another user and
+ * root go on; a pipe given back makes room again. */
+static void test_user_pipe_memory(void **state)
+{
+	fixture *f = *state;
+	enum { N = 1024 }; /* --user-memory 64 MiB / --capacity 64 KiB, the defaults */
+	static uint64_t mine[N];
+	uint64_t other, spare;
+	for (int i = 0; i < N; i++)
+		assert_int_equal(s_newnode_as(f, 2000, &mine[i]), 0);
+	assert_int_equal(s_newnode_as(f, 2000, &spare), -ENFILE);
+	assert_int_equal(s_newnode_as(f, 2001, &other), 0);
+	assert_int_equal(s_newnode_as(f, 0, &spare), 0);
+	assert_int_equal(s_put(f, spare, 1), 0);
+	assert_int_equal(s_put(f, mine[0], 1), 0);
+	assert_int_equal(s_newnode_as(f, 2000, &mine[0]), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(s_put(f, mine[i], 1), 0);
+	assert_int_equal(s_put(f, other, 1), 0);
+}
+
 static void test_options(void **state)
 {
 	(void)state;
@@ -408,7 +446,7 @@ int main(void)
 	    cmocka_unit_test(test_bytes_in_order), cmocka_unit_test(test_full_pipe_and_wrap),
 	    cmocka_unit_test(test_truncate),       cmocka_unit_test(test_references),
 	    cmocka_unit_test(test_bad_requests),   cmocka_unit_test(test_statvfs_sync),
-	    cmocka_unit_test(test_options),
+	    cmocka_unit_test(test_options),        cmocka_unit_test(test_user_pipe_memory),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
