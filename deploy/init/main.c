@@ -461,6 +461,7 @@ static int s_run_up(void)
 	argv[n++] = PLEXUS_CLI;
 	argv[n++] = "up";
 	argv[n++] = "--no-tour";
+	argv[n++] = "--insecure"; /* the netboot path carries no keys yet (docs/security.md) */
 	argv[n++] = "--state-dir";
 	argv[n++] = UP_STATE;
 	argv[n++] = "--port";
