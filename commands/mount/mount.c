@@ -163,6 +163,7 @@ static int s_serve(const s_opts *o, int fd)
 	char *fargv[] = {"plexus-mount", "-o", mopts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	struct fuse *f = fuse_new(&args, mount_ops(), sizeof(struct fuse_operations), &ctx);
+	fuse_opt_free_args(&args); /* what fuse_new added to them */
 	if (!f || fuse_mount(f, o->dir) != 0) {
 		fprintf(stderr, "plexus mount: FUSE mount on %s failed\n", o->dir);
 		if (f)

@@ -73,10 +73,26 @@ void mount_sessions_init(mount_ctx *ctx, plexus *own, const plexus_opts *opts, b
 	s_own_creds(&ctx->sessions[0].creds);
 }
 
+static void *s_disconnect(void *arg)
+{
+	plexus_disconnect(arg);
+	return NULL;
+}
+
 void mount_sessions_close(mount_ctx *ctx)
 {
+	/* each tells VFS and etcd it is gone: all at once, not one round trip after another */
+	pthread_t threads[MOUNT_SESSIONS];
+	bool started[MOUNT_SESSIONS] = {false};
 	for (int i = 0; i < MOUNT_SESSIONS; i++)
-		plexus_disconnect(&ctx->sessions[i].p);
+		started[i] = ctx->sessions[i].p && pthread_create(&threads[i], NULL, s_disconnect,
+		                                                  &ctx->sessions[i].p) == 0;
+	for (int i = 0; i < MOUNT_SESSIONS; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		else
+			plexus_disconnect(&ctx->sessions[i].p);
+	}
 	pthread_mutex_destroy(&ctx->lock);
 }
 
