@@ -324,6 +324,8 @@ static int64_t s_dirty_list(mfs_cache *c, int want, mfs_buf ***out)
 int cache_write_bufs(mfs_cache *c, mfs_buf **list, size_t n)
 {
 	size_t run_max = S_RUN_MAX / c->bs;
+	if (run_max > n)
+		run_max = n; /* no run is longer than the list */
 	uint8_t *tmp = n ? malloc(run_max * c->bs) : NULL;
 	if (n && !tmp)
 		return -ENOMEM;

@@ -31,8 +31,10 @@ static int s_scan(mfs *fs, mfs_inode *dp, uint64_t from, s_visit_fn *fn, void *a
 		int64_t z = zone_map(fs, dp, blk, false, NULL);
 		if (z < 0)
 			return (int)z;
-		if (z == 0)
+		if (z == 0) { /* a hole: skip what the missing pointer would have covered */
+			blk += zone_hole(fs, dp, blk) - 1;
 			continue;
+		}
 		if (blk % 32 == 0 || blk == from / bs) { /* read ahead the next blocks in one go */
 			uint64_t list[32];
 			size_t n = 0;
@@ -195,7 +197,7 @@ int dir_empty(mfs *fs, mfs_inode *dp)
 
 typedef struct s_dents {
 	mfs_reply *out;
-	size_t n;
+	size_t n, max;   /* entries taken, and room for */
 	uint64_t budget; /* bytes of names left */
 	uint64_t end;    /* where the last entry taken ends */
 } s_dents;
@@ -247,7 +249,7 @@ static int s_dent(mfs *fs, uint8_t *ent, uint64_t pos, void *arg, bool *dirty)
 	}
 	char *name = d->out->names + d->n * (MFS_NAME_MAX + 1);
 	size_t len = mfs_dirent_name(ent, name);
-	if (len == 0 || d->n == S_DENTS_MAX || (d->n && len > d->budget))
+	if (len == 0 || d->n == d->max || (d->n && len > d->budget))
 		return 1;
 	d->budget = len > d->budget ? 0 : d->budget - len;
 	Plexus__FsDirent *e = &d->out->ents[d->n];
@@ -261,6 +263,19 @@ static int s_dent(mfs *fs, uint8_t *ent, uint64_t pos, void *arg, bool *dirty)
 	return 0;
 }
 
+/* The entries one FS_GETDENTS reply can hold: at most S_DENTS_MAX, one per slot left in the
+ * directory, and (every name taking a byte of the budget at least) budget + 1. */
+static size_t s_dents_room(const mfs_inode *dp, uint64_t pos, uint64_t budget)
+{
+	uint64_t slots = pos < dp->d.size ? (dp->d.size - pos) / MFS_DIRENT_SIZE + 1 : 1;
+	uint64_t max = S_DENTS_MAX;
+	if (slots < max)
+		max = slots;
+	if (budget + 1 < max)
+		max = budget + 1;
+	return (size_t)max;
+}
+
 int do_getdents(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
 {
 	(void)msg;
@@ -270,12 +285,13 @@ int do_getdents(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_r
 	if (!dp)
 		return rc;
 	rc = S_ISDIR(dp->d.mode) ? 0 : -ENOTDIR;
-	out->ents = calloc(S_DENTS_MAX, sizeof *out->ents);
-	out->ptrs = calloc(S_DENTS_MAX, sizeof *out->ptrs);
-	out->names = malloc(S_DENTS_MAX * (MFS_NAME_MAX + 1));
+	s_dents d = {.out = out, .budget = io->size ? io->size : 1, .end = io->position};
+	d.max = s_dents_room(dp, io->position, d.budget);
+	out->ents = calloc(d.max, sizeof *out->ents);
+	out->ptrs = calloc(d.max, sizeof *out->ptrs);
+	out->names = malloc(d.max * (MFS_NAME_MAX + 1));
 	if (rc == 0 && (!out->ents || !out->ptrs || !out->names))
 		rc = -ENOMEM;
-	s_dents d = {.out = out, .budget = io->size ? io->size : 1, .end = io->position};
 	if (rc == 0 && io->position < dp->d.size) {
 		rc = s_scan(fs, dp, io->position, s_dent, &d);
 		if (rc == 1)
@@ -310,7 +326,7 @@ int do_lookup(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_rep
 	else
 		rc = -ENOTDIR;
 	mfs_inode *ip = rc < 0 ? NULL : inode_get(fs, ino, &rc);
-	if (ip && (rc = verify_dir_named(fs, dp, n->name, ip)) < 0) {
+	if (ip && (rc = verify_named(fs, dp, n->name, ip)) < 0) {
 		inode_put(fs, ip);
 		ip = NULL;
 	}

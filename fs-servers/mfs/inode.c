@@ -98,8 +98,7 @@ mfs_inode *inode_get(mfs *fs, uint64_t ino, int *rc)
 		*rc = -EINVAL;
 		return NULL;
 	}
-	if (fs->norphans)
-		super_orphans_claim(fs, ino);
+	bool orphan = fs->norphans && super_orphans_claim(fs, ino);
 	mfs_inode *ip = s_find(fs, (uint32_t)ino);
 	if (!ip) {
 		mfs_dinode d;
@@ -111,6 +110,7 @@ mfs_inode *inode_get(mfs *fs, uint64_t ino, int *rc)
 		}
 		if (!(ip = s_insert(fs, (uint32_t)ino, &d, rc)))
 			return NULL;
+		ip->keep = d.nlinks == 0 && !orphan; /* s_orphans and the reap clear it */
 	}
 	ip->users++;
 	return ip;
@@ -185,7 +185,7 @@ void inode_put(mfs *fs, mfs_inode *ip)
 		s_remove(fs, ip);
 		return;
 	}
-	if (ip->d.nlinks == 0)
+	if (ip->d.nlinks == 0 && !ip->keep)
 		s_release(fs, ip);
 	else if (ip->dirty && s_store(fs, ip) < 0)
 		return; /* keep it (and its change) cached; the next sync tries again */

@@ -3,7 +3,7 @@
  * instant leaves the file system as it was after some request (docs/mfs.md "The journal").
  *
  * Entry points: journal_mount, journal_unmount, journal_commit, journal_quiesce, journal_due,
- * journal_zone_freed, journal_zone_busy.
+ * journal_zone_freed, journal_zone_busy, journal_sum.
  *
  * Ordered mode, as ext3's: a transaction is all changed metadata (inodes, bitmaps,
  * directories, indirect blocks, the superblock) at a request boundary. File data goes to its
@@ -62,8 +62,7 @@ static int s_header(mfs *fs, uint32_t state, uint32_t count, const uint8_t *sum)
 	return rc;
 }
 
-/* The sum of a transaction: seq, count, then its descriptor blocks and images (body). */
-static void s_sum(uint64_t seq, uint32_t count, const uint8_t *body, size_t size, uint8_t *out)
+void journal_sum(uint64_t seq, uint32_t count, const uint8_t *body, size_t size, uint8_t *out)
 {
 	crypto_generichash_state st;
 	uint8_t head[12];
@@ -112,7 +111,7 @@ static int s_replay(mfs *fs, const mfs_jheader *h, const char *driver)
 		return -ENOMEM;
 	int rc = dev_read(&fs->dev, (j->start + 1) * fs->bs, body, size);
 	if (rc == 0)
-		s_sum(h->seq, h->count, body, size, sum);
+		journal_sum(h->seq, h->count, body, size, sum);
 	if (rc == 0 && memcmp(sum, h->sum, MFS_JNL_SUM) != 0) {
 		fprintf(stderr,
 		        "plexus-mfs: %s minor %u: journal transaction %llu does not match its "
@@ -265,7 +264,7 @@ static int s_journaled(mfs *fs, mfs_buf **list, uint32_t n)
 	uint8_t *body = s_body(fs, list, n, &size), sum[MFS_JNL_SUM];
 	if (!body)
 		return -ENOMEM;
-	s_sum(j->seq + 1, n, body, size, sum);
+	journal_sum(j->seq + 1, n, body, size, sum);
 	int rc = dev_write(&fs->dev, (j->start + 1) * fs->bs, body, size);
 	free(body);
 	if (rc == 0)

@@ -179,12 +179,7 @@ static void s_final_sync(mfs *fs)
 	int rc = do_unmount(fs, NULL, NULL, &out);
 	if (rc == -EBUSY) { /* VFS still holds inodes: write back, leave the clean flag unset */
 		rc = journal_commit(fs);
-		inode_drop_all(fs);
-		cache_fini(&fs->cache);
-		journal_unmount(fs);
-		verify_unmount(fs);
-		dev_close(&fs->dev);
-		fs->mounted = false;
+		super_release(fs);
 	}
 	if (rc < 0)
 		fprintf(stderr, "plexus-mfs: final write-back failed: %s\n", plx_strerror(rc));

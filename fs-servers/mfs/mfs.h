@@ -124,6 +124,7 @@ typedef struct mfs_inode {
 	uint32_t refs;  /* VFS's references */
 	uint32_t users; /* pins of the request being handled */
 	bool dirty;
+	bool keep; /* read with no links but no orphan: a directory may name it, never freed */
 	uint64_t next_read; /* where a sequential read continues (read-ahead) */
 	struct mfs_inode *hnext;
 } mfs_inode;
@@ -193,9 +194,10 @@ int verify_zone_taken(mfs *fs, uint32_t z);
 void verify_zone_freed(mfs *fs, uint32_t z);
 /* The inode the bitmap offered (d as on disk): 0 when free, -EIO when in use. */
 int verify_inode_free(mfs *fs, const mfs_dinode *d, uint32_t ino);
-/* ip was found as name in dp: 0, or -EIO when ip is a directory whose .. is not dp (another
- * name of a directory: a hard link or a cycle). */
-int verify_dir_named(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip);
+/* ip was found as name in dp: 0, or -EIO when ip has no links (a named inode would be freed
+ * under its name) or is a directory whose .. is not dp (another name of a directory: a hard
+ * link or a cycle). */
+int verify_named(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip);
 
 /* ---- bitmaps (bitmap.c) ---- */
 
@@ -225,6 +227,9 @@ bool journal_due(const mfs *fs);
 /* Zone bitmap bit freed in the open transaction: not handed out until it committed. */
 void journal_zone_freed(mfs *fs, uint64_t bit);
 bool journal_zone_busy(const mfs *fs, uint64_t bit);
+/* The sum of a transaction (MFS_JNL_SUM bytes into out): BLAKE2b of seq, count, then its
+ * descriptor blocks and images (body), as the header records it. */
+void journal_sum(uint64_t seq, uint32_t count, const uint8_t *body, size_t size, uint8_t *out);
 
 /* ---- zones (zone.c) ---- */
 
@@ -232,6 +237,9 @@ bool journal_zone_busy(const mfs *fs, uint64_t bit);
  * (*fresh then says whether the data zone is new). Returns it or a negative error: -EIO for a
  * zone number outside the data area, -EFBIG past the triple indirect, -ENOSPC. */
 int64_t zone_map(mfs *fs, mfs_inode *ip, uint64_t n, bool alloc, bool *fresh);
+/* For block n, a hole: how many blocks from n on are holes as well, at least 1 (those under
+ * the indirect pointer that is missing), so that a scan of a sparse file skips them. */
+uint64_t zone_hole(mfs *fs, mfs_inode *ip, uint64_t n);
 /* Frees the zones past size bytes and zeroes the tail of the last block. Returns 0 or an
  * error. */
 int zone_truncate(mfs *fs, mfs_inode *ip, uint64_t size);
@@ -302,13 +310,17 @@ int mfs_new_driver(plx_call *call);
  * (saved in DS at FS_READSUPER, dropped at FS_UNMOUNT). Returns 0 (also when nothing was
  * mounted) or the mount's error. A fresh start forgets a saved mount. super.c. */
 int super_restore(mfs *fs, bool restarted);
-/* A request named ino: if the restart found it unlinked, VFS still holds it. super.c. */
-void super_orphans_claim(mfs *fs, uint64_t ino);
+/* A request named ino: if the restart found it unlinked, VFS still holds it (true then).
+ * super.c. */
+bool super_orphans_claim(mfs *fs, uint64_t ino);
 /* Frees the inodes a restart found unlinked and nobody named since (the predecessor's VFS
  * references were given back before it crashed). super.c. */
 void super_orphans_reap(mfs *fs);
 #define MFS_ORPHAN_GRACE_MS 5000
 
+/* Lets go of the mounted file system without writing anything: the inodes and the cache
+ * dropped, the journal and the zone-use map put away, the device closed. super.c. */
+void super_release(mfs *fs);
 /* Writes the superblock into the cache with the clean flag set or cleared. super.c. */
 int super_write(mfs *fs, bool clean);
 /* Sets out->r.statvfs from the counters. misc.c. */

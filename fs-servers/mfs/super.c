@@ -122,17 +122,23 @@ static int s_orphans(mfs *fs)
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		mfs_inode *ip = inode_get(fs, found[i], &rc);
-		inode_put(fs, ip); /* held by nobody, no links: freed */
+		if (ip)
+			ip->keep = false; /* an orphan */
+		inode_put(fs, ip);        /* held by nobody, no links: freed */
 	}
 	free(found);
 	return rc < 0 ? rc : (int)n;
 }
 
-void super_orphans_claim(mfs *fs, uint64_t ino)
+bool super_orphans_claim(mfs *fs, uint64_t ino)
 {
+	bool claimed = false;
 	for (size_t i = 0; i < fs->norphans; i++)
-		if (fs->orphans[i] == ino)
+		if (fs->orphans[i] == ino) {
 			fs->orphans[i] = 0; /* VFS still uses it: freed at its FS_PUTNODE */
+			claimed = true;
+		}
+	return claimed;
 }
 
 void super_orphans_reap(mfs *fs)
@@ -148,7 +154,9 @@ void super_orphans_reap(mfs *fs)
 		mfs_inode *ip = list[i] ? inode_get(fs, list[i], &rc) : NULL;
 		if (ip && ip->d.nlinks == 0 && ip->refs == 0)
 			freed++;
-		inode_put(fs, ip); /* no links, nobody named it: freed */
+		if (ip)
+			ip->keep = false; /* an orphan */
+		inode_put(fs, ip);        /* no links, nobody named it: freed */
 	}
 	free(list);
 	if (freed)
@@ -276,6 +284,16 @@ static bool s_from_successor(const mfs *fs, const plx_msg *msg)
 	       msg->source.generation > fs->mounter.generation;
 }
 
+void super_release(mfs *fs)
+{
+	inode_drop_all(fs);
+	cache_fini(&fs->cache);
+	journal_unmount(fs);
+	verify_unmount(fs);
+	dev_close(&fs->dev);
+	fs->mounted = false;
+}
+
 int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
 {
 	(void)body, (void)out;
@@ -303,12 +321,7 @@ int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 		super_write(fs, false);
 		return rc;
 	}
-	inode_drop_all(fs);
-	cache_fini(&fs->cache);
-	journal_unmount(fs);
-	verify_unmount(fs);
-	dev_close(&fs->dev);
-	fs->mounted = false;
+	super_release(fs);
 	fs->adopted = false;
 	if (fs->svc)
 		plx_service_state_drop(fs->svc, S_STATE_KEY);

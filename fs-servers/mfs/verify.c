@@ -4,13 +4,15 @@
  * and a directory is reached under one name only.
  *
  * Entry points: verify_mount, verify_unmount, verify_zone_taken, verify_zone_freed,
- * verify_inode_free, verify_dir_named.
+ * verify_inode_free, verify_named.
  *
  * At mount every inode in use (mode set) is read and each zone it uses, indirect blocks
  * included, marked in a map kept in memory; the zone bitmap saying such a zone is free, or a
  * zone claimed twice, is reported then. An allocation that the bitmap allows but the map
  * refuses costs the caller EIO (the zone keeps its bit, now right) instead of overwriting a
- * file. An inode is handed out only if its mode on disk is 0. A directory looked up under a
+ * file. An inode is handed out only if its mode on disk is 0. An inode found under a name must
+ * have links (one read with none that is no orphan is never freed: inode.c). A directory looked
+ * up under a
  * name other than ".." must name the directory it is in as its "..": a second name of a
  * directory (a hard link, or a cycle such as a/b/loop -> a) costs EIO, so no walk recurses
  * forever.
@@ -26,6 +28,7 @@
 /* What the scan at mount found. */
 typedef struct s_found {
 	uint64_t marked, twice, unmarked;
+	uint8_t *walked[3]; /* bit per zone: its contents marked as an indirect block of level */
 	int rc;
 } s_found;
 
@@ -51,10 +54,11 @@ static void s_mark_tree(mfs *fs, s_found *f, uint32_t z, int level)
 {
 	if (!s_has(fs, z) || f->rc < 0)
 		return;
-	bool seen = mfs_bit_get(fs->zones_used, z - fs->sb.firstdatazone + 1);
 	s_mark(fs, f, z);
-	if (seen) /* claimed twice: its contents were counted through the first claim */
+	uint32_t bit = z - fs->sb.firstdatazone + 1;
+	if (mfs_bit_get(f->walked[level], bit)) /* claimed again at this level: marked already */
 		return;
+	mfs_bit_set(f->walked[level], bit);
 	mfs_buf *b = cache_get(&fs->cache, z, MFS_NORMAL, &f->rc);
 	if (!b)
 		return;
@@ -138,7 +142,13 @@ int verify_mount(mfs *fs, const char *driver)
 	if (!fs->zones_used)
 		return -ENOMEM;
 	s_found f = {0};
-	s_scan(fs, &f);
+	for (int level = 0; level < 3; level++)
+		if (!(f.walked[level] = calloc((size_t)(fs->zones_used_bits + 7) / 8, 1)))
+			f.rc = -ENOMEM;
+	if (f.rc == 0)
+		s_scan(fs, &f);
+	for (int level = 0; level < 3; level++)
+		free(f.walked[level]);
 	if (f.rc == 0)
 		s_compare(fs, &f);
 	if (f.rc < 0) {
@@ -199,9 +209,16 @@ int verify_inode_free(mfs *fs, const mfs_dinode *d, uint32_t ino)
 	return -EIO;
 }
 
-int verify_dir_named(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip)
+int verify_named(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip)
 {
 	uint32_t parent = 0;
+	if (ip->d.nlinks == 0 && ip != dp) {
+		fprintf(stderr,
+		        "plexus-mfs: minor %u: inode %u is named \"%s\" in directory %u but has no "
+		        "links: EIO; fsck.minix repairs the count\n",
+		        fs->dev.minor, ip->ino, name, dp->ino);
+		return -EIO;
+	}
 	if (!S_ISDIR(ip->d.mode) || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
 		return 0;
 	int rc = dir_lookup(fs, ip, "..", &parent);

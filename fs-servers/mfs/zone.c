@@ -2,7 +2,7 @@
  * zone.c — where a file's blocks are: 7 direct zones, then a single, a double and a triple
  * indirect block (MINIX's read_map / write_map / truncate).
  *
- * Entry points: zone_map, zone_truncate, zone_ok.
+ * Entry points: zone_map, zone_hole, zone_truncate, zone_ok.
  *
  * Every zone number read from disk is checked (zone_ok) before use: a bad one is -EIO.
  */
@@ -71,7 +71,9 @@ static int64_t s_step(mfs *fs, uint32_t zone, uint32_t i, bool alloc, bool leaf,
 	return z;
 }
 
-int64_t zone_map(mfs *fs, mfs_inode *ip, uint64_t n, bool alloc, bool *fresh)
+/* zone_map, and when block n is a hole (without alloc), in *hole the number of blocks from n on
+ * that are holes too: the rest of what the missing pointer would have covered. */
+static int64_t s_map(mfs *fs, mfs_inode *ip, uint64_t n, bool alloc, bool *fresh, uint64_t *hole)
 {
 	if (fresh)
 		*fresh = false;
@@ -95,7 +97,11 @@ int64_t zone_map(mfs *fs, mfs_inode *ip, uint64_t n, bool alloc, bool *fresh)
 	uint32_t z = ip->d.zone[slot];
 	if (!zone_ok(fs, z))
 		return -EIO;
+	uint64_t span = 1;
+	for (int k = 0; k < level; k++)
+		span *= nr;
 	if (z == 0) {
+		*hole = level ? span - n : 1;
 		if (!alloc)
 			return 0;
 		int64_t nz = s_new_zone(fs, level > 0);
@@ -107,16 +113,28 @@ int64_t zone_map(mfs *fs, mfs_inode *ip, uint64_t n, bool alloc, bool *fresh)
 			*fresh = true;
 	}
 	for (int l = level; l > 0; l--) {
-		uint64_t span = 1;
-		for (int k = 1; k < l; k++)
-			span *= nr;
+		span /= nr;
 		int64_t next = s_step(fs, z, (uint32_t)(n / span), alloc, l == 1, fresh);
+		if (next == 0)
+			*hole = span - n % span;
 		if (next <= 0)
 			return next;
 		z = (uint32_t)next;
 		n %= span;
 	}
 	return z;
+}
+
+int64_t zone_map(mfs *fs, mfs_inode *ip, uint64_t n, bool alloc, bool *fresh)
+{
+	uint64_t hole;
+	return s_map(fs, ip, n, alloc, fresh, &hole);
+}
+
+uint64_t zone_hole(mfs *fs, mfs_inode *ip, uint64_t n)
+{
+	uint64_t hole = 1;
+	return s_map(fs, ip, n, false, NULL, &hole) == 0 ? hole : 1;
 }
 
 /* Frees the part of the tree under *zp (level 0: a data zone) covering file blocks from

@@ -795,6 +795,26 @@ static void s_edit_dirent(const char *image, uint64_t dir, const char *from, con
 	close(fd);
 }
 
+/* Sets the size of inode ino in image (size >= 0), its link count (links >= 0). */
+static void s_edit_inode(const char *image, uint64_t ino, int64_t size, int links)
+{
+	mfs_super sb;
+	int fd = s_image_open(image, &sb);
+	uint8_t raw[MFS_INODE_SIZE];
+	off_t ipos = (off_t)((MFS_START_BLOCK + sb.imap_blocks + sb.zmap_blocks) * sb.block_size +
+	                     (ino - 1) * MFS_INODE_SIZE);
+	assert_int_equal(pread(fd, raw, sizeof raw, ipos), (ssize_t)sizeof raw);
+	mfs_dinode d;
+	mfs_inode_decode(raw, &d);
+	if (size >= 0)
+		d.size = (uint32_t)size;
+	if (links >= 0)
+		d.nlinks = (uint16_t)links;
+	mfs_inode_encode(&d, raw);
+	assert_int_equal(pwrite(fd, raw, sizeof raw, ipos), (ssize_t)sizeof raw);
+	close(fd);
+}
+
 /* What a test mount of a damaged image is: stopped without the fsck mfstest_unmount runs. */
 static void s_unmount_damaged(mfstest *t, plx_fs **fs, pid_t drv, pid_t srv)
 {
@@ -841,9 +861,10 @@ static void s_untrusted_intact(plx_fs *fs, uint64_t a, uint64_t b)
 	assert_int_equal(plx_fs_putnode(fs, b, 1), 0);
 }
 
-/* Images whose bitmaps lie, and directories named twice: MFS never overwrites what a file
- * uses (a zeroed zone bitmap, a zeroed inode bitmap cost EIO), says at mount what is damaged,
- * and refuses (EIO) a directory reached under a second name, a cycle included. */
+/* Images whose bitmaps lie, directories named twice, a directory whose size lies: MFS never
+ * overwrites what a file uses (a zeroed zone bitmap, a zeroed inode bitmap cost EIO), says at
+ * mount what is damaged, refuses (EIO) a directory reached under a second name, a cycle
+ * included, and skips a directory's holes. */
 static void test_untrusted_images(void **state)
 {
 	mfstest *t = *state;
@@ -894,6 +915,43 @@ static void test_untrusted_images(void **state)
 	assert_int_equal(at.ino, a);
 	assert_int_equal(plx_fs_putnode(fs, a, 2), 0);
 	assert_int_equal(plx_fs_putnode(fs, b, 1), 0);
+	s_unmount_damaged(t, &fs, drv, srv);
+
+	/* a directory 4 GiB long, all holes past its first block: a lookup skips what a missing
+	 * indirect block would cover rather than visiting four million blocks */
+	s_untrusted_tree(t, mfstest_image(t, "lying", 8 * S_MB, MFSTEST_MKFS), &a, &b);
+	s_edit_inode(image, a, UINT32_MAX - MFS_DIRENT_SIZE + 1, -1);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_int_equal(plx_fs_lookup(fs, a, "none", &at), -ENOENT);
+	assert_int_equal(plx_fs_lookup(fs, a, "b", &at), 0);
+	assert_int_equal(at.ino, b);
+	assert_int_equal(plx_fs_putnode(fs, b, 1), 0);
+	assert_int_equal(plx_fs_rmdir(fs, 1, "a"), -ENOTEMPTY);
+	s_unmount_damaged(t, &fs, drv, srv);
+
+	/* keep named in the root with a link count of 0: the lookup is EIO, and neither it nor a
+	 * listing frees keep (a new file would then take its inode and zones) */
+	s_untrusted_tree(t, mfstest_image(t, "lying", 8 * S_MB, MFSTEST_MKFS), &a, &b);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_int_equal(plx_fs_lookup(fs, 1, "keep", &at), 0);
+	uint64_t keep = at.ino;
+	assert_int_equal(plx_fs_putnode(fs, keep, 1), 0);
+	s_unmount_damaged(t, &fs, drv, srv);
+	s_edit_inode(image, keep, -1, 0);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	assert_int_equal(plx_fs_lookup(fs, 1, "keep", &at), -EIO);
+	assert_non_null(strstr(mfstest_log(t, t->fs), "but has no links"));
+	plx_fs_dirent ents[16];
+	bool eof;
+	assert_true(plx_fs_getdents(fs, 1, 0, 4096, ents, 16, &eof) > 0);
+	n = s_create(fs, 1, "new");
+	assert_int_not_equal(n, keep);
+	s_write_pat(fs, n, 0, 20000, 9);
+	assert_int_equal(plx_fs_putnode(fs, n, 1), 0);
+	s_unmount_damaged(t, &fs, drv, srv);
+	s_edit_inode(image, keep, -1, 1);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	s_untrusted_intact(fs, a, b);
 	s_unmount_damaged(t, &fs, drv, srv);
 }
 
