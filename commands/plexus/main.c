@@ -69,10 +69,12 @@ static const command s_commands[] = {
 
 /* Commands the ./plexus launcher handles before this program runs. */
 static const command s_launcher_commands[] = {
-    {"build", "[dev|release|asan]", "install what is missing and build (./plexus only)", NULL,
+    {"build", "[PRESET]", "install packages, build dev|release|asan|fuzz (./plexus only)", NULL,
      false},
-    {"test", "[ctest options]", "build and run every test, also under ASan/UBSan (./plexus only)",
+    {"test", "[ctest options]", "run every test, under ASan/UBSan and fuzzers too (./plexus only)",
      NULL, false},
+    {"fuzz", "TARGET [--time S] [--runs N]|list", "run a fuzz target (./plexus only)", NULL,
+     false},
 };
 
 static void s_list(FILE *out, const command *table, size_t n)

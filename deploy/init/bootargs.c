@@ -56,7 +56,7 @@ static bool s_urls_ok(const char *v)
 			break;
 		v = comma + 1;
 	}
-	return v[strlen(v) - 1] != ',';
+	return *v != '\0'; /* after a trailing comma nothing is left */
 }
 
 /* "IP/PREFIX" with PREFIX 1..32. */

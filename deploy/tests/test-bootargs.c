@@ -96,6 +96,9 @@ static void test_errors(void **state)
 	    {"plexus.etcd=http://a,",
 	     "plexus.etcd=\"http://a,\": expected http:// or https:// URLs, "
 	     "comma-separated"},
+	    {"plexus.etcd=http://a,http://b,", /* found by fuzz-bootargs (clang's UBSan) */
+	     "plexus.etcd=\"http://a,http://b,\": expected http:// or https:// URLs, "
+	     "comma-separated"},
 	    {"plexus.etcd=http://", "plexus.etcd=\"http://\": expected http:// or https:// URLs, "
 	                            "comma-separated"},
 	    {"plexus.addr=10.0.0.5", "plexus.addr=\"10.0.0.5\": expected an IPv4 address with its "
