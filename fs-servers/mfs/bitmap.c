@@ -113,6 +113,8 @@ int bitmap_free_zone(mfs *fs, uint32_t zone)
 {
 	if (zone < fs->sb.firstdatazone || zone >= fs->sb.zones)
 		return -EIO;
+	if (verify_zone_shared(fs, zone))
+		return 0; /* another file claims it too: left to that one (fsck.minix repairs it) */
 	uint64_t bit = (uint64_t)zone - fs->sb.firstdatazone + 1;
 	int rc = s_free(fs, s_zmap(fs), bit, &fs->zsearch);
 	if (rc == 0) {

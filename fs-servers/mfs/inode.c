@@ -164,13 +164,15 @@ static void s_release(mfs *fs, mfs_inode *ip)
 	uint16_t type = ip->d.mode & S_IFMT;
 	if (type == S_IFREG || type == S_IFDIR || type == S_IFLNK)
 		rc = zone_truncate(fs, ip, 0);
-	memset(&ip->d, 0, sizeof ip->d);
 	if (rc == 0)
-		rc = s_store(fs, ip);
-	if (rc == 0)
+		memset(&ip->d, 0, sizeof ip->d);
+	int stored = s_store(fs, ip); /* or what is left of it: the zones not freed stay its own */
+	if (rc == 0 && stored == 0)
 		rc = bitmap_free_inode(fs, ip->ino);
-	if (rc < 0)
-		fprintf(stderr, "plexus-mfs: freeing inode %u: %s\n", ip->ino, plx_strerror(rc));
+	if (rc < 0 || stored < 0)
+		fprintf(stderr,
+		        "plexus-mfs: freeing inode %u: %s (an orphan still: fsck.minix frees it)\n",
+		        ip->ino, plx_strerror(rc < 0 ? rc : stored));
 }
 
 void inode_put(mfs *fs, mfs_inode *ip)

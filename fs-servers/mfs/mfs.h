@@ -169,6 +169,7 @@ typedef struct mfs {
 	uint64_t free_zones, free_inodes;
 	uint32_t zsearch, isearch; /* bitmap search hints */
 	uint8_t *zones_used;       /* verify.c: the zones files use, as the zone bitmap's bits */
+	uint8_t *zones_shared;     /* verify.c: those two files claimed at mount */
 	uint64_t zones_used_bits;
 	bool zone_lie_told; /* said once that the bitmap offered a zone in use */
 	mfs_inode *itable[MFS_ITABLE];
@@ -192,6 +193,9 @@ void verify_unmount(mfs *fs);
 /* Zone z was just taken from the bitmap: 0, or -EIO when a file uses it already. */
 int verify_zone_taken(mfs *fs, uint32_t z);
 void verify_zone_freed(mfs *fs, uint32_t z);
+/* Zone z was claimed by two files at mount: the one freeing it must leave it to the other
+ * (its bit stays set in the zone bitmap). */
+bool verify_zone_shared(const mfs *fs, uint32_t z);
 /* The inode the bitmap offered (d as on disk): 0 when free, -EIO when in use. */
 int verify_inode_free(mfs *fs, const mfs_dinode *d, uint32_t ino);
 /* ip was found as name in dp: 0, or -EIO when ip has no links (a named inode would be freed

@@ -4,15 +4,15 @@
  * and a directory is reached under one name only.
  *
  * Entry points: verify_mount, verify_unmount, verify_zone_taken, verify_zone_freed,
- * verify_inode_free, verify_named.
+ * verify_zone_shared, verify_inode_free, verify_named.
  *
  * At mount every inode in use (mode set) is read and each zone it uses, indirect blocks
  * included, marked in a map kept in memory; the zone bitmap saying such a zone is free, or a
  * zone claimed twice, is reported then. An allocation that the bitmap allows but the map
  * refuses costs the caller EIO (the zone keeps its bit, now right) instead of overwriting a
- * file. An inode is handed out only if its mode on disk is 0. An inode found under a name must
- * have links (one read with none that is no orphan is never freed: inode.c). A directory looked
- * up under a
+ * file; a zone claimed twice stays in use when one of its files lets it go. An inode is
+ * handed out only if its mode on disk is 0. An inode found under a name must have links (one
+ * read with none that is no orphan is never freed: inode.c). A directory looked up under a
  * name other than ".." must name the directory it is in as its "..": a second name of a
  * directory (a hard link, or a cycle such as a/b/loop -> a) costs EIO, so no walk recurses
  * forever.
@@ -43,8 +43,10 @@ static void s_mark(mfs *fs, s_found *f, uint32_t z)
 	if (!s_has(fs, z))
 		return;
 	uint32_t bit = z - fs->sb.firstdatazone + 1;
-	if (mfs_bit_get(fs->zones_used, bit))
+	if (mfs_bit_get(fs->zones_used, bit) && !mfs_bit_get(fs->zones_shared, bit)) {
+		mfs_bit_set(fs->zones_shared, bit);
 		f->twice++;
+	}
 	mfs_bit_set(fs->zones_used, bit);
 	f->marked++;
 }
@@ -138,9 +140,12 @@ int verify_mount(mfs *fs, const char *driver)
 {
 	fs->zones_used_bits = (uint64_t)fs->sb.zones - fs->sb.firstdatazone + 1;
 	fs->zones_used = calloc((size_t)(fs->zones_used_bits + 7) / 8, 1);
+	fs->zones_shared = calloc((size_t)(fs->zones_used_bits + 7) / 8, 1);
 	fs->zone_lie_told = false;
-	if (!fs->zones_used)
+	if (!fs->zones_used || !fs->zones_shared) {
+		verify_unmount(fs);
 		return -ENOMEM;
+	}
 	s_found f = {0};
 	for (int level = 0; level < 3; level++)
 		if (!(f.walked[level] = calloc((size_t)(fs->zones_used_bits + 7) / 8, 1)))
@@ -168,7 +173,8 @@ int verify_mount(mfs *fs, const char *driver)
 void verify_unmount(mfs *fs)
 {
 	free(fs->zones_used);
-	fs->zones_used = NULL;
+	free(fs->zones_shared);
+	fs->zones_used = fs->zones_shared = NULL;
 	fs->zones_used_bits = 0;
 }
 
@@ -196,6 +202,12 @@ void verify_zone_freed(mfs *fs, uint32_t z)
 	uint32_t bit = z - fs->sb.firstdatazone + 1;
 	if (fs->zones_used && bit < fs->zones_used_bits)
 		mfs_bit_clear(fs->zones_used, bit);
+}
+
+bool verify_zone_shared(const mfs *fs, uint32_t z)
+{
+	uint32_t bit = z - fs->sb.firstdatazone + 1;
+	return fs->zones_shared && bit < fs->zones_used_bits && mfs_bit_get(fs->zones_shared, bit);
 }
 
 int verify_inode_free(mfs *fs, const mfs_dinode *d, uint32_t ino)
