@@ -42,6 +42,8 @@ plx_ctx *plx_ctx_new(void)
 	self->max_sockets = s_socket_budget();
 	zmq_ctx_set(self->zmq, ZMQ_MAX_SOCKETS, self->max_sockets);
 	atomic_init(&self->max_data, PLX_DEFAULT_MAX_DATA);
+	atomic_init(&self->reply_queue_peer, PLX_DEFAULT_REPLY_QUEUE_PEER);
+	atomic_init(&self->reply_queue_all, PLX_DEFAULT_REPLY_QUEUE_ALL);
 	atomic_init(&self->trace_on, s_trace_from_environment());
 	pthread_rwlock_init(&self->routes_lock, NULL);
 	pthread_mutex_init(&self->waiters_lock, NULL);
@@ -74,6 +76,15 @@ int plx_ctx_set_max_data(plx_ctx *self, size_t bytes)
 size_t plx_ctx_max_data(const plx_ctx *self)
 {
 	return atomic_load(&self->max_data);
+}
+
+int plx_ctx_set_reply_queue(plx_ctx *self, size_t per_peer, size_t all)
+{
+	if (per_peer == 0 || all == 0)
+		return -EINVAL;
+	atomic_store(&self->reply_queue_peer, per_peer);
+	atomic_store(&self->reply_queue_all, all);
+	return 0;
 }
 
 int plx_ctx_max_sockets(const plx_ctx *self)

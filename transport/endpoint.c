@@ -140,6 +140,8 @@ int plx_ep_bind(plx_ep *self, const char *address)
 	if (self->router)
 		return -EALREADY;
 	self->inproc = plx__address_local(address);
+	if (!self->inproc && !self->peerq && !(self->peerq = plx__peerq_new()))
+		return -ENOMEM;
 	self->router = zmq_socket(self->ctx->zmq, ZMQ_ROUTER);
 	if (!self->router)
 		return -errno;
@@ -199,6 +201,7 @@ void plx_ep_destroy(plx_ep **self_p)
 	}
 	if (self->router)
 		zmq_close(self->router);
+	plx__peerq_release(&self->peerq); /* freed when ZeroMQ let go of its last counted frame */
 	s_mailbox_clear(self);
 	close(self->mailbox_fd);
 	pthread_key_delete(self->port_key);

@@ -145,13 +145,16 @@ static int s_local_envelope_frame(const plx_outgoing *out, const uint8_t *body, 
 	return 0;
 }
 
-static int s_data_frame(const plx_outgoing *out, zmq_msg_t *frame)
+static int s_data_frame(const plx_outgoing *out, const void *routing_id, size_t routing_id_size,
+                        zmq_msg_t *frame)
 {
 	if (out->data_frame) {
 		zmq_msg_init(frame);
 		return zmq_msg_copy(frame, out->data_frame) == 0 ? 0
 		                                                 : -ENOMEM; /* shared, no copy */
 	}
+	if (out->queue && routing_id) /* a reply over the network: counted toward its peer */
+		return plx__peerq_track(out->queue, routing_id, routing_id_size, out, frame);
 	if (out->data_free)
 		return zmq_msg_init_data(frame, (void *)out->data, out->data_size, out->data_free,
 		                         out->data_hint) == 0
@@ -219,7 +222,8 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
 	if (body != small && body != out->packed_body)
 		free(body);
 	bool own_frame = has_data && !s_inline(out);
-	if (rc == 0 && own_frame && (rc = s_data_frame(out, &frames[n])) == 0)
+	if (rc == 0 && own_frame &&
+	    (rc = s_data_frame(out, routing_id, routing_id_size, &frames[n])) == 0)
 		n++;
 	else if (!own_frame || rc != 0)
 		s_free_data(out);

@@ -28,6 +28,7 @@
 typedef struct plx_route plx_route;
 typedef struct plx_dead plx_dead;
 typedef struct plx_waiter plx_waiter;
+typedef struct plx_peerq plx_peerq;
 
 /* One pending sendrec: woken through its eventfd when its destination is marked dead. */
 struct plx_waiter {
@@ -40,6 +41,7 @@ struct plx_ctx {
 	void *zmq;
 	int max_sockets; /* ZMQ_MAX_SOCKETS, from RLIMIT_NOFILE (context.c) */
 	atomic_size_t max_data;
+	atomic_size_t reply_queue_peer, reply_queue_all; /* plx_ctx_set_reply_queue */
 	atomic_bool trace_on;
 	plx_trace_fn *trace_fn;
 	void *trace_arg;
@@ -105,6 +107,7 @@ struct plx_ep {
 	int router_timeout;    /* the ZMQ_RCVTIMEO last set on the router (owner only) */
 	bool inproc;           /* bound on inproc://: every peer is in this process */
 	char wake_address[64]; /* inproc address the router also binds */
+	plx_peerq *peerq;      /* bytes of replies queued per peer (peerq.c); NULL on inproc */
 	uint8_t wake_token[PLX_WAKE_TOKEN];
 	/* The mailbox: replies and asynsends handed over by other threads, and wake-ups. */
 	pthread_mutex_t mailbox_lock;
@@ -216,7 +219,17 @@ typedef struct plx_outgoing {
 	zmq_msg_t *data_frame; /* a received frame to send again, shared, instead of data */
 	bool local;            /* the addressee is in this process (inproc://): the envelope
 	                          goes as a local one, not protobuf-encoded (frames.c) */
+	plx_peerq *queue;      /* a reply whose data frame is counted toward its peer (peerq.c) */
 } plx_outgoing;
+
+/* peerq.c: the table of an endpoint's ROUTER peers and their queued reply bytes; a data
+ * frame counted toward routing id rid (0, or -ENOMEM with out->data still the caller's); whether
+ * a request from rid (who) is to be refused -ENOBUFS. */
+plx_peerq *plx__peerq_new(void);
+void plx__peerq_release(plx_peerq **q_p);
+int plx__peerq_track(plx_peerq *q, const uint8_t *rid, size_t rid_size, const plx_outgoing *out,
+                     zmq_msg_t *frame);
+bool plx__peerq_over(plx_ep *ep, const uint8_t *rid, size_t rid_size, const plx_name *who);
 
 /* port.c */
 plx_port *plx__port_get(plx_ep *ep);

@@ -63,6 +63,9 @@ static void s_accept(plx_ep *ep, const uint8_t *rid, size_t rid_size, plx_msg *m
 		rc = -EBADMSG; /* replies come back on DEALERs, never to the ROUTER */
 	else if (rc == 0 && !s_for_me(ep, msg))
 		rc = -PLX_EDEADSRCDST;
+	else if (rc == 0 && msg->kind == PLX_REQUEST &&
+	         plx__peerq_over(ep, rid, rid_size, &msg->source))
+		rc = -ENOBUFS; /* it has not read what it asked for before (peerq.c) */
 	if (rc != 0) {
 		s_refuse(ep, rid, rid_size, msg, rc);
 		plx_msg_destroy(&msg);
@@ -362,6 +365,7 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	    .data = data,
 	    .data_size = data_size,
 	    .local = req->priv->local_envelope,
+	    .queue = self->peerq,
 	};
 	/* Sending back the request's own data (an echo, a read-modify-write) shares its frame
 	 * when the peers are in this process. Over ipc and tcp the frame may hold ZeroMQ's

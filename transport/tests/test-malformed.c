@@ -2,7 +2,8 @@
  * test-malformed.c — a raw ZeroMQ peer sends what no Plexus sender would: random bytes,
  * truncated envelopes, broken heads, a wrong version, unknown types, wrong frame counts, lying
  * sizes, and, in-process, broken local envelopes. Each is answered with an error (or, for a
- * stray reply, ignored) and the server keeps serving. Over inproc the raw peer lives in the
+ * stray reply, ignored) and the server keeps serving. And a peer that does not read its
+ * replies is refused once they fill their bytes (peerq.c). Over inproc the raw peer lives in the
  * server's own ZeroMQ context (white box: the context and the local envelope's layout come
  * from the transport's internal.h).
  */
@@ -529,6 +530,106 @@ static void test_stray_reply_is_ignored(void **state)
 	s_still_serving(f);
 }
 
+/* Reads one reply on sock into *status; its data frame, if any, into data (room for size).
+ * Returns the request id and sets *got to the data's length. */
+static uint64_t s_read_reply(void *sock, int *status, uint8_t *data, size_t size, size_t *got)
+{
+	uint8_t buf[4096];
+	int n = zmq_recv(sock, buf, sizeof buf, 0);
+	assert_true(n > 0);
+	Plexus__Envelope *env = plexus__envelope__unpack(NULL, (size_t)n, buf);
+	assert_non_null(env);
+	uint64_t id = env->request_id;
+	*status = env->status;
+	plexus__envelope__free_unpacked(env, NULL);
+	int more = 0;
+	size_t more_size = sizeof more;
+	zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &more_size);
+	*got = 0;
+	if (more) {
+		n = zmq_recv(sock, data, size, 0);
+		assert_true(n >= 0);
+		*got = (size_t)n;
+	}
+	return id;
+}
+
+#define S_UNREAD    48
+#define S_UNREAD_MB (1024 * 1024)
+
+/* A peer that asks for 48 replies of 1 MiB and does not read them: once 4 MiB of them wait
+ * in the server, its requests are refused (ENOBUFS) without running, while another client is
+ * still served; once it has read them, it is served again. */
+static void test_unread_replies_are_bounded_in_bytes(void **state)
+{
+	fixture *f = *state;
+	assert_int_equal(plx_ctx_set_reply_queue(f->ctx, 4 * S_UNREAD_MB, 64 * S_UNREAD_MB), 0);
+	void *slow = zmq_socket(f->zmq, ZMQ_DEALER);
+	int one = 1, small = 64 * 1024, linger = 0, timeout = 20000;
+	zmq_setsockopt(slow, ZMQ_RCVHWM, &one, sizeof one); /* reads nothing ahead */
+	zmq_setsockopt(slow, ZMQ_RCVBUF, &small, sizeof small);
+	zmq_setsockopt(slow, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(slow, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+	assert_int_equal(zmq_connect(slow, f->server->address), 0);
+	uint8_t *data = malloc(S_UNREAD_MB), *back = malloc(S_UNREAD_MB);
+	assert_true(data && back);
+	tl_pattern(data, S_UNREAD_MB, 3);
+	for (uint64_t id = 1; id <= S_UNREAD; id++) {
+		uint8_t env[256];
+		const void *frames[] = {env, data};
+		size_t sizes[] = {s_envelope(env, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST,
+		                             PLEXUS__IPC_TYPE__IPC_ECHO, id, S_UNREAD_MB),
+		                  S_UNREAD_MB};
+		s_send_frames(slow, frames, sizes, 2);
+	}
+	/* another client, meanwhile: served, data and all */
+	plx_ep *client = plx_ep_new(f->ctx, "client", 1);
+	Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
+	plx_request req =
+	    tl_request("target", PLEXUS__IPC_TYPE__IPC_ECHO, &echo.base, data, S_UNREAD_MB);
+	plx_msg *reply = NULL;
+	assert_int_equal(plx_sendrec(client, &req, &reply, 20000), 0);
+	assert_int_equal(reply->data_size, S_UNREAD_MB);
+	assert_true(tl_check_pattern(reply->data, reply->data_size, 3));
+	plx_msg_destroy(&reply);
+	/* the slow peer reads now: each request answered once, the later ones refused */
+	int answered = 0, refused = 0;
+	bool seen[S_UNREAD + 1] = {false};
+	while (answered + refused < S_UNREAD) {
+		int status;
+		size_t got;
+		uint64_t id = s_read_reply(slow, &status, back, S_UNREAD_MB, &got);
+		assert_true(id >= 1 && id <= S_UNREAD && !seen[id]);
+		seen[id] = true;
+		if (status == -ENOBUFS) {
+			assert_int_equal(got, 0);
+			assert_true(answered >= 4); /* 4 MiB were queued before the first refusal */
+			refused++;
+		} else {
+			assert_int_equal(status, 0);
+			assert_int_equal(got, S_UNREAD_MB);
+			answered++;
+		}
+	}
+	assert_true(refused > 0);
+	/* read up: served again */
+	uint8_t env[256];
+	const void *frames[] = {env, data};
+	size_t sizes[] = {s_envelope(env, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST,
+	                             PLEXUS__IPC_TYPE__IPC_ECHO, 99, S_UNREAD_MB),
+	                  S_UNREAD_MB};
+	s_send_frames(slow, frames, sizes, 2);
+	int status;
+	size_t got;
+	assert_int_equal(s_read_reply(slow, &status, back, S_UNREAD_MB, &got), 99);
+	assert_int_equal(status, 0);
+	assert_int_equal(got, S_UNREAD_MB);
+	zmq_close(slow);
+	plx_ep_destroy(&client);
+	free(data);
+	free(back);
+}
+
 #define EACH_KIND(test)                                                                            \
 	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &inproc),              \
 	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),             \
@@ -555,6 +656,11 @@ int main(void)
 	    cmocka_unit_test_prestate_setup_teardown(test_local_envelope_from_another_process,
 	                                             s_setup, s_teardown, &ipc),
 	    cmocka_unit_test_prestate_setup_teardown(test_local_envelope_from_another_process,
+	                                             s_setup, s_teardown, &tcp),
+	    /* inproc peers share the process's memory: only ipc and tcp replies are counted */
+	    cmocka_unit_test_prestate_setup_teardown(test_unread_replies_are_bounded_in_bytes,
+	                                             s_setup, s_teardown, &ipc),
+	    cmocka_unit_test_prestate_setup_teardown(test_unread_replies_are_bounded_in_bytes,
 	                                             s_setup, s_teardown, &tcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
