@@ -7,8 +7,10 @@
  *
  * A service is a child process in its own process group, started by fork and exec with
  * PR_SET_PDEATHSIG = SIGKILL (a service never outlives its node kernel), stdin from /dev/null
- * and stdout and stderr appended to <log-dir>/<label>.log, and the descriptor store's socket
- * and the descriptors its predecessor kept (fdstore.c). Only the loop thread touches the
+ * (or, on a secured system, a pipe holding the keys and certificate RS issued for this
+ * instance: PLEXUS_LINK=stdin, plexus/link_keys.h) and stdout and stderr appended to
+ * <log-dir>/<label>.log, and the descriptor store's socket and the descriptors its
+ * predecessor kept (fdstore.c). Only the loop thread touches the
  * table.
  */
 #include <errno.h>
@@ -22,6 +24,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <plexus/link_keys.h>
 
 #include "node.h"
 
@@ -42,7 +46,7 @@ typedef struct s_service {
 	struct s_service *next;
 } s_service;
 
-#define S_OWN_VARS 8 /* the environment strings s_envp makes */
+#define S_OWN_VARS 9 /* the environment strings s_envp makes */
 
 struct node_services {
 	node *node;
@@ -148,6 +152,7 @@ static char **s_envp(const node_config *cfg, const Plexus__NodeStart *req, const
 	envp[5] = s_var("PLEXUS_ADDR", cfg->addr);
 	envp[6] = s_var("PLEXUS_FDSTORE", "3");
 	envp[7] = strdup(kept);
+	envp[8] = s_var("PLEXUS_LINK", req->link_cert[0] ? "stdin" : ""); /* keys on stdin */
 	for (int i = 0; i < S_OWN_VARS; i++)
 		if (!envp[i]) {
 			s_envp_free(envp);
@@ -178,9 +183,36 @@ static bool s_is_restart(const Plexus__NodeStart *req)
 	return false;
 }
 
+/* The keys and certificate RS issued for the instance, in a pipe whose read end becomes its
+ * standard input: -1 when RS sent none, else that end or a negative errno. */
+static int s_handover(const Plexus__NodeStart *req)
+{
+	if (!req->link_cert[0])
+		return -1;
+	plx_link_keys keys;
+	char text[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64];
+	if (strlen(req->link_public_key) != PLX_KEY_TEXT - 1 ||
+	    strlen(req->link_secret_key) != PLX_KEY_TEXT - 1)
+		return -EINVAL;
+	memcpy(keys.public_key, req->link_public_key, PLX_KEY_TEXT);
+	memcpy(keys.secret_key, req->link_secret_key, PLX_KEY_TEXT);
+	int len = plx_link_handover(&keys, req->link_cert, text, sizeof text);
+	explicit_bzero(&keys, sizeof keys);
+	int fds[2] = {-1, -1};
+	int rc = len < 0 ? len : pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
+	if (rc == 0) /* far less than a pipe holds: never blocks */
+		rc = write(fds[1], text, (size_t)len) == len ? 0 : -EIO;
+	explicit_bzero(text, sizeof text);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (rc < 0 && fds[0] >= 0)
+		close(fds[0]);
+	return rc < 0 ? rc : fds[0];
+}
+
 /* In the child: async-signal-safe calls only, then exec. Reports exec's errno on errfd. */
 static void s_child(int logfd, int errfd, pid_t parent, const char *program, char **argv,
-                    char **envp, const node_fdstore *fds, int store)
+                    char **envp, const node_fdstore *fds, int store, int in)
 {
 	sigset_t none;
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -188,7 +220,7 @@ static void s_child(int logfd, int errfd, pid_t parent, const char *program, cha
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(127);
-	int null = open("/dev/null", O_RDONLY);
+	int null = in >= 0 ? in : open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
 		_exit(127);
 	sigaction(SIGPIPE, &dfl, NULL);
@@ -206,14 +238,14 @@ static void s_child(int logfd, int errfd, pid_t parent, const char *program, cha
 
 /* Forks and execs; returns the pid, or a negative errno (exec's error included). */
 static pid_t s_spawn(int logfd, const char *program, char **argv, char **envp,
-                     const node_fdstore *fds, int store)
+                     const node_fdstore *fds, int store, int in)
 {
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	pid_t parent = getpid(), pid = fork();
 	if (pid == 0)
-		s_child(logfd, pipefd[1], parent, program, argv, envp, fds, store);
+		s_child(logfd, pipefd[1], parent, program, argv, envp, fds, store, in);
 	int err = pid < 0 ? errno : 0;
 	close(pipefd[1]);
 	if (pid > 0) {
@@ -259,12 +291,15 @@ static pid_t s_start(node *n, s_service *s, const Plexus__NodeStart *req)
 	char *argv0[] = {req->program, NULL};
 	char **argv = req->n_argv ? calloc(req->n_argv + 1, sizeof *argv) : argv0;
 	char **envp = s_envp(n->cfg, req, &s->fds);
-	pid_t pid = -ENOMEM;
-	if (argv && envp) {
+	int in = s_handover(req);
+	pid_t pid = in < -1 ? in : -ENOMEM;
+	if (argv && envp && in >= -1) {
 		if (argv != argv0)
 			memcpy(argv, req->argv, req->n_argv * sizeof *argv);
-		pid = s_spawn(logfd, req->program, argv, envp, &s->fds, store);
+		pid = s_spawn(logfd, req->program, argv, envp, &s->fds, store, in);
 	}
+	if (in >= 0)
+		close(in);
 	if (argv != argv0)
 		free(argv);
 	s_envp_free(envp);

@@ -2,8 +2,8 @@
  * link_keys.c — the cluster's trust root on disk and securing an endpoint from it
  * (plexus/link_keys.h).
  *
- * Entry points: plx_link_keys_make, plx_link_secure; reg_read_hex, reg_trust_root
- * (keys_internal.h, for vouch.c).
+ * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue,
+ * plx_link_handover; reg_read_hex, reg_trust_root (keys_internal.h, for vouch.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +96,95 @@ int reg_trust_root(plx_ctx *ctx, const char *dir, char *err, size_t size)
 	return 0;
 }
 
+#define S_HANDOVER "plexus-link-1" /* the first line of a node kernel's handover */
+
+int plx_link_issuer(uint8_t secret_key[PLX_TRUST_SECRET])
+{
+	const char *dir = getenv("PLEXUS_KEYS");
+	if (!dir || !*dir)
+		return -ENOENT;
+	char key[4096];
+	snprintf(key, sizeof key, "%s/root.key", dir);
+	return reg_read_hex(key, secret_key, PLX_TRUST_SECRET);
+}
+
+int plx_link_issue(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *who,
+                   plx_link_keys *keys, char *cert, size_t size)
+{
+	int rc = plx_link_keys_new(keys);
+	if (rc == 0)
+		rc = plx_cert_issue(secret_key, who, keys->public_key, cert, size);
+	if (rc < 0)
+		sodium_memzero(keys, sizeof *keys);
+	return rc;
+}
+
+int plx_link_handover(const plx_link_keys *keys, const char *cert, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s\n%s\n%s\n%s\n", S_HANDOVER, keys->public_key,
+	                 keys->secret_key, cert);
+	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}
+
+/* Splits the handover text into keys and cert. Returns 0 or -EBADMSG. */
+static int s_parse_handover(char *text, plx_link_keys *keys, char *cert, size_t size)
+{
+	char *save = NULL;
+	const char *magic = strtok_r(text, "\n", &save);
+	const char *pub = strtok_r(NULL, "\n", &save), *sec = strtok_r(NULL, "\n", &save);
+	const char *crt = strtok_r(NULL, "\n", &save);
+	if (!magic || strcmp(magic, S_HANDOVER) != 0 || !pub || !sec || !crt ||
+	    strlen(pub) != PLX_KEY_TEXT - 1 || strlen(sec) != PLX_KEY_TEXT - 1 ||
+	    strlen(crt) >= size)
+		return -EBADMSG;
+	memcpy(keys->public_key, pub, PLX_KEY_TEXT);
+	memcpy(keys->secret_key, sec, PLX_KEY_TEXT);
+	memcpy(cert, crt, strlen(crt) + 1);
+	return 0;
+}
+
+/* Takes what the node kernel handed over on standard input (PLEXUS_LINK=stdin), then puts
+ * /dev/null there and forgets the variable. Returns 0, -EBADMSG or -errno. */
+static int s_take_handover(plx_link_keys *keys, char *cert, size_t size)
+{
+	char text[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64];
+	size_t got = 0;
+	ssize_t n = 0;
+	while (got < sizeof text - 1 && (n = read(0, text + got, sizeof text - 1 - got)) != 0) {
+		if (n < 0 && errno != EINTR)
+			break;
+		got += n > 0 ? (size_t)n : 0;
+	}
+	int rc = n < 0 ? -errno : 0;
+	text[got] = '\0';
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		close(null);
+	}
+	unsetenv("PLEXUS_LINK");
+	if (rc == 0)
+		rc = s_parse_handover(text, keys, cert, size);
+	sodium_memzero(text, sizeof text);
+	return rc;
+}
+
+/* Secures ep with the keys its node kernel handed over. */
+static int s_secure_handed(plx_ep *ep, char *err, size_t size)
+{
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	int rc = s_take_handover(&keys, cert, sizeof cert);
+	if (rc == 0)
+		rc = plx_ep_set_keys(ep, &keys, cert);
+	sodium_memzero(&keys, sizeof keys);
+	if (rc < 0)
+		snprintf(err, size,
+		         "securing endpoint %s with the keys its node kernel handed over: %s",
+		         plx_ep_name(ep)->label, strerror(-rc));
+	return rc;
+}
+
 int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size)
 {
 	const char *dir = getenv("PLEXUS_KEYS");
@@ -107,6 +196,9 @@ int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size)
 	int rc = reg_trust_root(ctx, dir, err, size);
 	if (rc < 0)
 		return rc;
+	const char *link = getenv("PLEXUS_LINK");
+	if (link && strcmp(link, "stdin") == 0)
+		return s_secure_handed(ep, err, size);
 	if ((rc = reg_read_hex(key, sk, sizeof sk)) < 0)
 		return s_fail(err, size, rc,
 		              rc == -EACCES ? "this user may not speak for the cluster: reading"

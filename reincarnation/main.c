@@ -306,6 +306,7 @@ static int s_lead(rs *self)
 		fprintf(stderr, "plexus-rs: %s\n", err);
 		return EX_NOPERM;
 	}
+	self->issues = plx_link_issuer(self->root_key) == 0; /* secured: keys for each instance */
 	if ((rc = plx_ep_bind(self->ep, bind)) < 0) {
 		fprintf(stderr, "plexus-rs: binding %s: %s\n", bind, plx_strerror(rc));
 		return EX_OSERR;
@@ -349,6 +350,7 @@ static int s_lead(rs *self)
 
 static void s_teardown(rs *self)
 {
+	explicit_bzero(self->root_key, sizeof self->root_key);
 	for (size_t i = 0; i < self->nsvcs; i++)
 		if (self->svcs[i].call)
 			rs_svc_finish_call(self, &self->svcs[i], -ESHUTDOWN);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <plexus/link_keys.h>
+
 #include "plexus/proto/ipc.pb-c.h"
 #include "rs.h"
 
@@ -67,7 +69,19 @@ int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uin
 	m.env = env;
 	m.n_env = n;
 	m.generation = svc->generation;
-	int rc = s_to_node(self, node, PLEXUS__NODE_TYPE__NODE_START, &m.base, id);
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	plx_name who = {.generation = svc->generation};
+	snprintf(who.label, sizeof who.label, "%s", d->label);
+	int rc = self->issues ? plx_link_issue(self->root_key, &who, &keys, cert, sizeof cert) : 0;
+	if (self->issues && rc == 0) { /* on a CURVE link to the node kernel */
+		m.link_public_key = keys.public_key;
+		m.link_secret_key = keys.secret_key;
+		m.link_cert = cert;
+	}
+	if (rc == 0)
+		rc = s_to_node(self, node, PLEXUS__NODE_TYPE__NODE_START, &m.base, id);
+	explicit_bzero(&keys, sizeof keys);
 	free(env);
 	return rc;
 }

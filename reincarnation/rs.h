@@ -28,6 +28,7 @@
 #include <plexus/cluster.h>
 #include <plexus/endpoint.h>
 #include <plexus/etcd.h>
+#include <plexus/link_security.h>
 #include <plexus/server.h>
 
 #include "plexus/proto/node.pb-c.h"
@@ -148,7 +149,9 @@ typedef struct rs {
 	rs_publisher *pub;
 	rs_pending pending[RS_PENDING_MAX];
 	size_t npending;
-	bool leading;         /* set-up done: services may be started */
+	bool leading; /* set-up done: services may be started */
+	bool issues;  /* holds the trust root: issues each instance its keys */
+	uint8_t root_key[PLX_TRUST_SECRET];
 	int64_t regain_mono;  /* the lease died: next attempt to take the leader key again */
 	int64_t trouble_mono; /* the last sign of network trouble (a node silent, lease lost) */
 } rs;

@@ -11,7 +11,9 @@
  *    it writes where everyone may and cannot read root's 0600 file, also when it claims uid 0
  *    in VFS_REGISTER (an LD_PRELOAD shim answers 0 to getuid and the like); vdisk, whose
  *    callers are its file servers, VFS and mkfs, refuses another key holder (-ECALLDENIED);
- *    `plexus down` stops every service through RS in order.
+ *    `plexus down` stops every service through RS in order; services secure themselves with
+ *    the keys RS issued them (handed over on stdin), and one killed while root.key is away
+ *    comes back secured.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -244,6 +246,39 @@ static int s_open_disk_as(uptest *t, const char *label)
 	return rc;
 }
 
+#define S_GEN_OF(label)                                                                            \
+	S_ENV "PLEXUS_KEYS=\"$STATE/keys\" \"$PLEXUS\" ep ls | awk '$1==\"" label "\"{print $2}'"
+
+/* Services take their keys from RS, not from root.key: the node kernel hands them over on the
+ * service's standard input (then /dev/null); with root.key gone, a killed service comes back
+ * secured and serves (a pipe goes through the new pfs). */
+static void s_keys_from_rs(uptest *t)
+{
+	assert_int_equal(uptest_sh(t,
+	                           "p=$(pgrep -x plexus-pfs) && tr '\\0' '\\n' < /proc/$p/environ "
+	                           "| grep PLEXUS_LINK && readlink /proc/$p/fd/0"),
+	                 0);
+	assert_true(uptest_output(t, "PLEXUS_LINK=stdin"));
+	assert_true(uptest_output(t, "/dev/null"));
+	assert_int_equal(uptest_sh(t, S_GEN_OF("pfs")), 0);
+	char before[64];
+	snprintf(before, sizeof before, "%s", t->text);
+	assert_int_equal(uptest_sh(t, "mv \"$STATE/keys/root.key\" \"$STATE/root.key.away\" && "
+	                              "pkill -KILL -x plexus-pfs"),
+	                 0);
+	bool back = false;
+	for (int i = 0; i < 100 && !back; i++) {
+		usleep(100000);
+		back = uptest_sh(t, S_GEN_OF("pfs")) == 0 && t->text[0] && strcmp(t->text, before);
+	}
+	int restored = uptest_sh(t, "mv \"$STATE/root.key.away\" \"$STATE/keys/root.key\"");
+	assert_true(back);
+	assert_int_equal(restored, 0);
+	assert_int_equal(uptest_sh(t, "grep -c 'securing' \"$STATE\"/logs/pfs.log"), 1); /* none */
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" sh -c 'echo through-pipe | cat'"), 0);
+	assert_true(uptest_output(t, "through-pipe"));
+}
+
 static void test_forged_node_start(void **state)
 {
 	uptest *t = *state;
@@ -345,6 +380,8 @@ static void test_forged_node_start(void **state)
 	/* who may call what: vdisk answers its file server (mfs-*), not another key holder */
 	assert_int_equal(s_open_disk_as(t, "intruder"), -PLX_ECALLDENIED);
 	assert_int_not_equal(s_open_disk_as(t, "mfs-probe"), -PLX_ECALLDENIED);
+
+	s_keys_from_rs(t);
 
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 	assert_false(uptest_output(t, "RS not reachable"));

@@ -2,22 +2,27 @@
  * link_keys.h — the cluster's keys on disk, and securing a process's endpoint from them
  * (docs/security.md "Keys on one machine").
  *
- * Entry points: plx_link_keys_make, plx_link_secure, plx_vouch_path, plx_vouch_node,
- * plx_voucher_start, plx_voucher_stop, plx_link_secure_vouched.
+ * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue,
+ * plx_link_handover, plx_vouch_path, plx_vouch_node, plx_voucher_start, plx_voucher_stop,
+ * plx_link_secure_vouched.
  *
  * A keys directory holds the cluster's trust root: root.pub (its Ed25519 public key, hex,
  * mode 0644) and root.key (its secret key, hex, mode 0600). PLEXUS_KEYS names the directory;
  * a process whose environment has it secures its endpoint: it trusts root.pub, makes a fresh
  * CURVE key pair and signs its own certificate with root.key. So every process of the user
- * who can read root.key speaks on secured links. Other users' processes are vouched for by a
- * node kernel of their machine (vouch.c): it hands them user certificates that carry the
- * uid, gid and groups the kernel reports for them (SO_PEERCRED), for client labels only.
+ * who can read root.key speaks on secured links. A service RS starts needs no root.key: RS
+ * issues a key pair and a certificate for its label and generation with each NODE_START, and
+ * the node kernel hands them to the new process on its standard input (PLEXUS_LINK=stdin),
+ * which plx_link_secure reads and replaces with /dev/null. Other users' processes are vouched for
+ * by a node kernel of their machine (vouch.c): it hands them user certificates that carry the uid,
+ * gid and groups the kernel reports for them (SO_PEERCRED), for client labels only.
  */
 #ifndef PLEXUS_LINK_KEYS_H
 #define PLEXUS_LINK_KEYS_H
 
 #include <stddef.h>
 
+#include <plexus/link_security.h>
 #include <plexus/transport.h>
 
 /* Makes dir (mode 0755: root.pub and the node kernels' sockets are for every user) with a new trust
@@ -28,6 +33,15 @@ int plx_link_keys_make(const char *dir, char *err, size_t size);
  * a certificate for its name); nothing otherwise. Before plx_ep_bind and before ep sends.
  * Returns 0 or a negative errno with err set (-EACCES: root.key cannot be read by this user). */
 int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size);
+/* The trust root's secret key from $PLEXUS_KEYS/root.key, for a process that issues
+ * certificates to others (RS). Returns 0, -ENOENT (no PLEXUS_KEYS) or -errno. */
+int plx_link_issuer(uint8_t secret_key[PLX_TRUST_SECRET]);
+/* A new key pair for who and its certificate signed with secret_key. Returns 0 or -errno. */
+int plx_link_issue(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *who,
+                   plx_link_keys *keys, char *cert, size_t size);
+/* The text a node kernel writes on a new instance's standard input (PLEXUS_LINK=stdin): the
+ * keys and the certificate issued for it. Returns its length, or -ENOSPC. */
+int plx_link_handover(const plx_link_keys *keys, const char *cert, char *out, size_t size);
 
 /* DIR/vouch-NODE.sock, where the node kernel of NODE vouches for its machine's processes.
  * Returns 0 or -ENAMETOOLONG (no Unix socket takes so long a path). */
