@@ -3,7 +3,7 @@
  * one, FS_PUTNODE takes them back) and those the current request uses.
  *
  * Entry points: inode_get, inode_alloc, inode_put, inode_touch, inode_flush_all,
- * inode_drop_all, inode_busy, inode_attr.
+ * inode_drop_all, inode_busy, inode_attr, inode_scan.
  *
  * A changed inode is encoded into its block in the buffer cache when the request is done with
  * it, so a sync writes blocks only. An inode nobody holds is forgotten; if its link count is
@@ -114,6 +114,36 @@ mfs_inode *inode_get(mfs *fs, uint64_t ino, int *rc)
 	}
 	ip->users++;
 	return ip;
+}
+
+int inode_scan(mfs *fs, inode_scan_fn *fn, void *arg)
+{
+	uint32_t per = mfs_inodes_per_block(&fs->sb), blocks = mfs_inode_blocks(&fs->sb);
+	uint64_t first = MFS_START_BLOCK + (uint64_t)fs->sb.imap_blocks + fs->sb.zmap_blocks;
+	int rc = 0;
+	for (uint32_t blk = 0; blk < blocks && rc == 0; blk++) {
+		if (blk % 256 == 0) { /* read ahead: the table is read in order */
+			uint64_t list[256];
+			size_t k = 0;
+			for (; k < 256 && blk + k < blocks; k++)
+				list[k] = first + blk + k;
+			cache_prefetch(&fs->cache, list, k);
+		}
+		mfs_buf *b = cache_get(&fs->cache, first + blk, MFS_NORMAL, &rc);
+		if (!b)
+			break;
+		mfs_dinode d[MFS_BLOCK_MAX / MFS_INODE_SIZE];
+		uint32_t ino[MFS_BLOCK_MAX / MFS_INODE_SIZE], n = 0;
+		for (uint32_t i = 0; i < per && (uint64_t)blk * per + i < fs->sb.ninodes; i++) {
+			mfs_inode_decode(b->data + (size_t)i * MFS_INODE_SIZE, &d[n]);
+			ino[n] = blk * per + i + 1;
+			n += d[n].mode != 0;
+		}
+		cache_put(&fs->cache, b, false); /* not held while fn reads other blocks */
+		for (uint32_t i = 0; i < n && rc == 0; i++)
+			rc = fn(fs, ino[i], &d[i], arg);
+	}
+	return rc;
 }
 
 mfs_inode *inode_alloc(mfs *fs, uint32_t mode, uint32_t uid, uint32_t gid, int *rc)

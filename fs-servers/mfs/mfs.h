@@ -255,6 +255,11 @@ bool zone_ok(const mfs *fs, uint32_t z);
 /* Loads (or finds) inode ino for the current request (users + 1). Returns it, or NULL with *rc
  * -EINVAL (number out of range) or -ENOENT (a free inode) or an I/O error. */
 mfs_inode *inode_get(mfs *fs, uint64_t ino, int *rc);
+/* Calls fn for every inode in use (mode set) in the table on disk, in order, with its number
+ * and its fields; no block is held while fn runs. Stops at fn's non-zero result. Returns that,
+ * an I/O error or 0. */
+typedef int inode_scan_fn(mfs *fs, uint32_t ino, const mfs_dinode *d, void *arg);
+int inode_scan(mfs *fs, inode_scan_fn *fn, void *arg);
 /* A new inode of mode (nlinks 0, no zones); NULL with *rc -ENOSPC or an I/O error. */
 mfs_inode *inode_alloc(mfs *fs, uint32_t mode, uint32_t uid, uint32_t gid, int *rc);
 /* Ends the request's use: written into the cache when dirty; forgotten when nobody holds it,

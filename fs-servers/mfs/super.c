@@ -76,43 +76,37 @@ static int s_read_super(mfs *fs, const char *driver)
 	return rc;
 }
 
+/* The inode numbers s_orphans collects. */
+typedef struct s_found {
+	uint32_t *list;
+	size_t n, cap;
+} s_found;
+
+static int s_orphan_found(mfs *fs, uint32_t ino, const mfs_dinode *d, void *arg)
+{
+	(void)fs;
+	s_found *f = arg;
+	if (d->nlinks != 0)
+		return 0;
+	if (f->n == f->cap) {
+		uint32_t *more =
+		    realloc(f->list, (f->cap = f->cap ? 2 * f->cap : 64) * sizeof *more);
+		if (!more)
+			return -ENOMEM;
+		f->list = more;
+	}
+	f->list[f->n++] = ino;
+	return 0;
+}
+
 /* After an unclean stop: frees the inodes that were unlinked while held (link count 0, mode
  * set) — nobody holds them now. Returns how many, or an I/O error. */
 static int s_orphans(mfs *fs)
 {
-	uint32_t per = mfs_inodes_per_block(&fs->sb), blocks = mfs_inode_blocks(&fs->sb);
-	uint64_t first = MFS_START_BLOCK + (uint64_t)fs->sb.imap_blocks + fs->sb.zmap_blocks;
-	uint32_t *found = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	for (uint32_t blk = 0; blk < blocks && rc == 0; blk++) {
-		if (blk % 256 == 0) {
-			uint64_t list[256];
-			size_t k = 0;
-			for (; k < 256 && blk + k < blocks; k++)
-				list[k] = first + blk + k;
-			cache_prefetch(&fs->cache, list, k);
-		}
-		mfs_buf *b = cache_get(&fs->cache, first + blk, MFS_NORMAL, &rc);
-		for (uint32_t i = 0; b && i < per; i++) {
-			uint64_t ino = (uint64_t)blk * per + i + 1;
-			mfs_dinode d;
-			mfs_inode_decode(b->data + (size_t)i * MFS_INODE_SIZE, &d);
-			if (ino > fs->sb.ninodes || d.mode == 0 || d.nlinks != 0)
-				continue;
-			if (n == cap) {
-				uint32_t *more =
-				    realloc(found, (cap = cap ? 2 * cap : 64) * sizeof *found);
-				if (!more) {
-					rc = -ENOMEM;
-					break;
-				}
-				found = more;
-			}
-			found[n++] = (uint32_t)ino;
-		}
-		cache_put(&fs->cache, b, false);
-	}
+	s_found f = {0};
+	int rc = inode_scan(fs, s_orphan_found, &f);
+	uint32_t *found = f.list;
+	size_t n = f.n;
 	if (fs->restoring && rc == 0) { /* VFS may still hold some: freed later unless named */
 		free(fs->orphans);
 		fs->orphans = found;

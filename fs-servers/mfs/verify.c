@@ -94,35 +94,23 @@ static void s_mark_inode(mfs *fs, s_found *f, const mfs_dinode *d)
 		s_mark_tree(fs, f, d->zone[MFS_NR_DZONES + level], level);
 }
 
+/* inode_scan's visit: marks what the inode uses; stops at an I/O error. */
+static int s_mark_used(mfs *fs, uint32_t ino, const mfs_dinode *d, void *arg)
+{
+	(void)ino;
+	s_found *f = arg;
+	s_mark_inode(fs, f, d);
+	return f->rc;
+}
+
 /* Reads the whole inode table and marks every zone in use. */
 static void s_scan(mfs *fs, s_found *f)
 {
-	uint32_t per = mfs_inodes_per_block(&fs->sb), blocks = mfs_inode_blocks(&fs->sb);
-	uint64_t first = MFS_START_BLOCK + (uint64_t)fs->sb.imap_blocks + fs->sb.zmap_blocks;
-	for (uint32_t blk = 0; blk < blocks && f->rc == 0; blk++) {
-		if (blk % 256 == 0) {
-			uint64_t list[256];
-			size_t k = 0;
-			for (; k < 256 && blk + k < blocks; k++)
-				list[k] = first + blk + k;
-			cache_prefetch(&fs->cache, list, k);
-		}
-		mfs_buf *b = cache_get(&fs->cache, first + blk, MFS_NORMAL, &f->rc);
-		if (!b)
-			return;
-		mfs_dinode d[MFS_BLOCK_MAX / MFS_INODE_SIZE];
-		uint32_t n = 0;
-		for (uint32_t i = 0; i < per && (uint64_t)blk * per + i < fs->sb.ninodes; i++) {
-			mfs_inode_decode(b->data + (size_t)i * MFS_INODE_SIZE, &d[n]);
-			n += d[n].mode != 0;
-		}
-		cache_put(&fs->cache, b, false);
-		for (uint32_t i = 0; i < n; i++)
-			s_mark_inode(fs, f, &d[i]);
-	}
+	int rc = inode_scan(fs, s_mark_used, f);
+	if (f->rc == 0)
+		f->rc = rc;
 }
 
-/* Counts the zones in use whose bitmap bit is clear. */
 static void s_compare(mfs *fs, s_found *f)
 {
 	uint64_t per = (uint64_t)fs->bs * 8, nbits = fs->zones_used_bits;
