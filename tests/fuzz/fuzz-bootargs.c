@@ -22,22 +22,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool s_terminated(const char *field, size_t size)
-{
-	return memchr(field, '\0', size) != NULL;
-}
-
 /* Every string field ends inside its array; the numbers are in their ranges. */
 static void s_check_fields(const plx_bootargs *a)
 {
-	FUZZ_CHECK(s_terminated(a->node, sizeof a->node));
-	FUZZ_CHECK(s_terminated(a->etcd, sizeof a->etcd));
-	FUZZ_CHECK(s_terminated(a->cluster, sizeof a->cluster));
-	FUZZ_CHECK(s_terminated(a->role, sizeof a->role));
-	FUZZ_CHECK(s_terminated(a->addr, sizeof a->addr));
-	FUZZ_CHECK(s_terminated(a->gw, sizeof a->gw));
-	FUZZ_CHECK(s_terminated(a->iface, sizeof a->iface));
-	FUZZ_CHECK(s_terminated(a->log, sizeof a->log));
+	FUZZ_CHECK(fuzz_terminated(a->node, sizeof a->node));
+	FUZZ_CHECK(fuzz_terminated(a->etcd, sizeof a->etcd));
+	FUZZ_CHECK(fuzz_terminated(a->cluster, sizeof a->cluster));
+	FUZZ_CHECK(fuzz_terminated(a->role, sizeof a->role));
+	FUZZ_CHECK(fuzz_terminated(a->addr, sizeof a->addr));
+	FUZZ_CHECK(fuzz_terminated(a->gw, sizeof a->gw));
+	FUZZ_CHECK(fuzz_terminated(a->iface, sizeof a->iface));
+	FUZZ_CHECK(fuzz_terminated(a->log, sizeof a->log));
 	FUZZ_CHECK(a->cluster[0] != '\0');
 	FUZZ_CHECK(!a->etcd[0] || strncmp(a->etcd, "http", 4) == 0);
 	FUZZ_CHECK(!a->log[0] || strncmp(a->log, "http://", 7) == 0);
@@ -117,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rc == 0 || rc == -EINVAL);
 	if (rc < 0) {
 		FUZZ_CHECK(memcmp(&a, &untouched, sizeof a) == 0);
-		FUZZ_CHECK(err[0] && s_terminated(err, sizeof err));
+		FUZZ_CHECK(err[0] && fuzz_terminated(err, sizeof err));
 	} else {
 		s_check_fields(&a);
 		s_check_round_trip(&a);

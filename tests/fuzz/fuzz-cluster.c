@@ -25,19 +25,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool s_terminated(const char *field, size_t size)
-{
-	return memchr(field, '\0', size) != NULL;
-}
-
 /* A node's text fields are terminated and say what its bytes say. */
 static void s_check_node(const plx_cluster *c, const plx_cluster_node *n)
 {
-	FUZZ_CHECK(s_terminated(n->name, sizeof n->name) && n->name[0]);
-	FUZZ_CHECK(s_terminated(n->role, sizeof n->role));
-	FUZZ_CHECK(s_terminated(n->power_dir, sizeof n->power_dir));
-	FUZZ_CHECK(s_terminated(n->power_cycle, sizeof n->power_cycle));
-	FUZZ_CHECK(s_terminated(n->power_qmp, sizeof n->power_qmp));
+	FUZZ_CHECK(fuzz_terminated(n->name, sizeof n->name) && n->name[0]);
+	FUZZ_CHECK(fuzz_terminated(n->role, sizeof n->role));
+	FUZZ_CHECK(fuzz_terminated(n->power_dir, sizeof n->power_dir));
+	FUZZ_CHECK(fuzz_terminated(n->power_cycle, sizeof n->power_cycle));
+	FUZZ_CHECK(fuzz_terminated(n->power_qmp, sizeof n->power_qmp));
 	char mac[18], addr[16];
 	snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1], n->mac[2],
 	         n->mac[3], n->mac[4], n->mac[5]);
@@ -110,9 +105,9 @@ static long s_service_index(const plx_cluster *c, const char *label)
 static void s_check_service(const plx_cluster *c, size_t i)
 {
 	const plx_cluster_service *s = &c->services[i];
-	FUZZ_CHECK(s_terminated(s->label, sizeof s->label) && s->label[0]);
-	FUZZ_CHECK(s_terminated(s->program, sizeof s->program) && s->program[0]);
-	FUZZ_CHECK(s_terminated(s->callers, sizeof s->callers));
+	FUZZ_CHECK(fuzz_terminated(s->label, sizeof s->label) && s->label[0]);
+	FUZZ_CHECK(fuzz_terminated(s->program, sizeof s->program) && s->program[0]);
+	FUZZ_CHECK(fuzz_terminated(s->callers, sizeof s->callers));
 	FUZZ_CHECK(plx_cluster_find_service(c, s->label) == s);
 	FUZZ_CHECK(plx_cluster_find_node(c, s->node) != NULL);
 	FUZZ_CHECK(s->argc >= 1 && s->argv && strcmp(s->argv[0], s->program) == 0);
@@ -133,8 +128,8 @@ static void s_check_service(const plx_cluster *c, size_t i)
 
 static void s_check(const plx_cluster *c)
 {
-	FUZZ_CHECK(s_terminated(c->name, sizeof c->name) && c->name[0]);
-	FUZZ_CHECK(s_terminated(c->etcd, sizeof c->etcd));
+	FUZZ_CHECK(fuzz_terminated(c->name, sizeof c->name) && c->name[0]);
+	FUZZ_CHECK(fuzz_terminated(c->etcd, sizeof c->etcd));
 	FUZZ_CHECK(c->nnodes <= PLX_CLUSTER_MAX_NODES);
 	for (size_t i = 0; i < c->nnodes; i++)
 		s_check_node(c, &c->nodes[i]);
@@ -162,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	plx_cluster *c = plx_cluster_parse(text, "fuzz.ini", &opts, err, sizeof err);
 	if (!c) {
 		FUZZ_CHECK(errno == EINVAL || errno == ENOMEM);
-		FUZZ_CHECK(strncmp(err, "fuzz.ini", 8) == 0 && s_terminated(err, sizeof err));
+		FUZZ_CHECK(strncmp(err, "fuzz.ini", 8) == 0 && fuzz_terminated(err, sizeof err));
 	} else {
 		s_check(c);
 		plx_cluster_destroy(&c);

@@ -30,11 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static plx_ctx *s_ctx;
 
-static bool s_terminated(const char *field, size_t size)
-{
-	return memchr(field, '\0', size) != NULL;
-}
-
 /* The trace callback: formats the event as the default trace line does, into nowhere. */
 static void s_trace(const plx_trace_event *ev, void *arg)
 {
@@ -52,9 +47,9 @@ static void s_check_msg(const plx_msg *msg)
 {
 	FUZZ_CHECK(msg->kind >= PLX_REQUEST && msg->kind <= PLX_NOTIFY);
 	FUZZ_CHECK(msg->type != 0);
-	FUZZ_CHECK(s_terminated(msg->source.label, sizeof msg->source.label) &&
+	FUZZ_CHECK(fuzz_terminated(msg->source.label, sizeof msg->source.label) &&
 	           msg->source.label[0]);
-	FUZZ_CHECK(s_terminated(msg->destination.label, sizeof msg->destination.label));
+	FUZZ_CHECK(fuzz_terminated(msg->destination.label, sizeof msg->destination.label));
 	FUZZ_CHECK(msg->body_size == 0 || msg->body != NULL);
 	FUZZ_CHECK(msg->data_size == 0 || msg->data != NULL);
 	FUZZ_CHECK(msg->data_size <= plx_ctx_max_data(s_ctx));

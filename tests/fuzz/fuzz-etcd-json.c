@@ -44,11 +44,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static plx_etcd *s_etcd;
 static plx_ds *s_ds;
 
-static bool s_terminated(const char *field, size_t size)
-{
-	return memchr(field, '\0', size) != NULL;
-}
-
 /* base64 of the bytes decodes to the same bytes. */
 static void s_check_b64(const uint8_t *bytes, size_t size)
 {
@@ -95,12 +90,12 @@ static void s_check_endpoint(const plx_kv *kv)
 		FUZZ_CHECK(memcmp(&rec, &untouched, sizeof rec) == 0);
 		return;
 	}
-	FUZZ_CHECK(s_terminated(rec.label, sizeof rec.label) && rec.label[0]);
+	FUZZ_CHECK(fuzz_terminated(rec.label, sizeof rec.label) && rec.label[0]);
 	FUZZ_CHECK(!strchr(rec.label, '/') && (!label || strcmp(label, rec.label) == 0));
 	FUZZ_CHECK(rec.generation > 0 && rec.generation <= INT64_MAX);
-	FUZZ_CHECK(s_terminated(rec.node, sizeof rec.node));
-	FUZZ_CHECK(s_terminated(rec.address, sizeof rec.address) && rec.address[0]);
-	FUZZ_CHECK(s_terminated(rec.state, sizeof rec.state));
+	FUZZ_CHECK(fuzz_terminated(rec.node, sizeof rec.node));
+	FUZZ_CHECK(fuzz_terminated(rec.address, sizeof rec.address) && rec.address[0]);
+	FUZZ_CHECK(fuzz_terminated(rec.state, sizeof rec.state));
 }
 
 static void s_check_ds(const plx_kv *kv)
@@ -109,8 +104,8 @@ static void s_check_ds(const plx_kv *kv)
 	int rc = ds_entry_parse(s_ds, kv, &e);
 	FUZZ_CHECK(rc == 0 || rc == -EBADMSG || rc == -ENOMEM);
 	if (rc == 0) {
-		FUZZ_CHECK(s_terminated(e.key, sizeof e.key) && e.key[0]);
-		FUZZ_CHECK(s_terminated(e.owner, sizeof e.owner) && e.owner[0]);
+		FUZZ_CHECK(fuzz_terminated(e.key, sizeof e.key) && e.key[0]);
+		FUZZ_CHECK(fuzz_terminated(e.owner, sizeof e.owner) && e.owner[0]);
 		FUZZ_CHECK((e.flags & ~PLX_DSF_MASK_PRIV) == 0);
 		switch (e.type) {
 		case PLX_DSF_TYPE_U32:
@@ -122,7 +117,7 @@ static void s_check_ds(const plx_kv *kv)
 			FUZZ_CHECK(e.mem || e.mem_size == 0);
 			break;
 		case PLX_DSF_TYPE_LABEL:
-			FUZZ_CHECK(s_terminated(e.label, sizeof e.label) && e.label[0]);
+			FUZZ_CHECK(fuzz_terminated(e.label, sizeof e.label) && e.label[0]);
 			FUZZ_CHECK(e.generation > 0);
 			break;
 		default:
