@@ -119,6 +119,32 @@ static void test_errors_and_rename(void **state)
 	assert_true(uptest_output(t, "fifo"));
 }
 
+/* What the MINIX v3 format cannot hold is refused or dropped as Linux's own minix driver
+ * does, and each file system reports its own limits (docs/using.md, "Limits"). */
+static void test_format_limits(void **state)
+{
+	uptest *t = *state;
+	assert_int_equal(
+	    uptest_sh(t, "cd \"$T/mnt/data\" && getconf NAME_MAX . && stat -f -c "
+	                 "'namelen=%%l' . && touch $(printf 'n%%.0s' $(seq 60)) && "
+	                 "echo sixty-ok; touch $(printf 'n%%.0s' $(seq 61)) 2>&1; "
+	                 "touch -d '2020-01-02 03:04:05.123456789' t && stat -c "
+	                 "'mtime=%%y' t; truncate -s 5G big 2>&1; stat -c 'size=%%s' big"),
+	    0);
+	assert_true(uptest_output(t, "60\n"));
+	assert_true(uptest_output(t, "namelen=60"));
+	assert_true(uptest_output(t, "sixty-ok"));
+	assert_true(uptest_output(t, "File name too long"));
+	assert_true(uptest_output(t, "mtime=2020-01-02 03:04:05.000000000"));
+	assert_true(uptest_output(t, "File too large"));
+	assert_true(uptest_output(t, "size=0"));
+	/* statfs per file system: /data (mfs-data) is not / (mfs-root) */
+	assert_int_equal(uptest_sh(t, "cd \"$T/mnt\" && echo x > data/used && sync && "
+	                              "stat -f -c '%%f %%a' . data | uniq | wc -l"),
+	                 0);
+	assert_true(uptest_output(t, "2\n"));
+}
+
 static void test_make_and_editing(void **state)
 {
 	uptest *t = *state;
@@ -232,10 +258,15 @@ static void test_umount_leaves_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cp_round_trip),    cmocka_unit_test(test_tar_inside),
-	    cmocka_unit_test(test_git_inside),       cmocka_unit_test(test_errors_and_rename),
-	    cmocka_unit_test(test_make_and_editing), cmocka_unit_test(test_foreground_sigterm),
-	    cmocka_unit_test(test_other_users),      cmocka_unit_test(test_umount_leaves_nothing),
+	    cmocka_unit_test(test_cp_round_trip),
+	    cmocka_unit_test(test_tar_inside),
+	    cmocka_unit_test(test_git_inside),
+	    cmocka_unit_test(test_errors_and_rename),
+	    cmocka_unit_test(test_make_and_editing),
+	    cmocka_unit_test(test_foreground_sigterm),
+	    cmocka_unit_test(test_other_users),
+	    cmocka_unit_test(test_format_limits),
+	    cmocka_unit_test(test_umount_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
