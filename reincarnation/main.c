@@ -2,7 +2,7 @@
  * main.c — plexus-rs, the reincarnation server: options, the cluster file, leader election,
  * set-up, the message loop.
  *
- * Entry points: main, rs_now_ms, rs_mono_ms, rs_find, rs_node_find.
+ * Entry points: main.
  *
  * An instance first waits to become leader (leader.c); a standby stays there, polling. The
  * leader takes a generation for label "rs", binds its endpoint, watches nodes/ and ep/
@@ -53,36 +53,6 @@ static const char s_usage[] =
 
 static volatile int s_stop;
 static _Atomic(plx_server *) s_server;
-
-int64_t rs_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t rs_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-rs_svc *rs_find(rs *self, const char *label)
-{
-	for (size_t i = 0; label && i < self->nsvcs; i++)
-		if (strcmp(self->svcs[i].desc->label, label) == 0)
-			return &self->svcs[i];
-	return NULL;
-}
-
-rs_node *rs_node_find(rs *self, const char *name)
-{
-	for (size_t i = 0; name && i < self->nnodes; i++)
-		if (strcmp(self->nodes[i].name, name) == 0)
-			return &self->nodes[i];
-	return NULL;
-}
 
 /* ---- options ---- */
 

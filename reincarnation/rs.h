@@ -2,8 +2,8 @@
  * rs.h — plexus-rs's modules and the state they share (docs/reincarnation.md).
  *
  * Entry points, by file:
- *   main.c      main (options, election, set-up, the loop), rs_now_ms, rs_mono_ms, rs_find,
- *               rs_node_find
+ *   main.c      main (options, election, set-up, the loop)
+ *   lookup.c    rs_now_ms, rs_mono_ms, rs_find, rs_node_find (below every other file)
  *   table.c     rs_table
  *   leader.c    rs_leader_acquire, rs_leader_key, rs_leader_regain
  *   policy.c    rs_state_name, rs_state_parse, rs_after_exit, rs_backoff_ms, rs_exit_text
@@ -156,7 +156,7 @@ typedef struct rs {
 	int64_t trouble_mono; /* the last sign of network trouble (a node silent, lease lost) */
 } rs;
 
-/* ---- main.c ---- */
+/* ---- lookup.c ---- */
 int64_t rs_now_ms(void);  /* wall clock, Unix ms */
 int64_t rs_mono_ms(void); /* monotonic ms */
 rs_svc *rs_find(rs *self, const char *label);
