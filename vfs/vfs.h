@@ -18,7 +18,7 @@
  *               vfs_dcache_forget
  *   request.c   VFS-side helpers around the FS family stubs (plexus/fsreq.h)
  *   errseq.c    vfs_errseq_*: changes a dying file server lost, reported by fsync and sync
- *   open.c, read.c, link.c, stat.c, time.c, misc.c: the do_<call> handlers named after them
+ *   open.c, read.c, link.c, stat.c, time.c, sync.c, cwd.c: the do_<call> handlers named after them
  *   device.c, dmap.c, pipe.c, select.c, recovery.c, gc.c, events.c: character and block
  *               special files, the device map, pipes and FIFOs, select, driver recovery (the
  *               hooks at the end of this file)

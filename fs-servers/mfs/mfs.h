@@ -1,7 +1,7 @@
 /*
  * mfs.h — plexus-mfs's internal interfaces: the device (driver.c), the buffer cache (cache.c),
  * bitmaps (bitmap.c), zones (zone.c), inodes (inode.c), directories (dir.c), the request
- * handlers (do_* in super.c, link.c, read.c, stat.c, protect.c, misc.c, dir.c) and the worker
+ * handlers (do_* in super.c, link.c, read.c, stat.c, protect.c, sync.c, dir.c) and the worker
  * (main.c, table.c). docs/mfs.md describes the whole.
  *
  * Threads: the service's loop thread receives every request; FS_NEW_DRIVER and pings are
@@ -332,7 +332,7 @@ void super_orphans_reap(mfs *fs);
 void super_release(mfs *fs);
 /* Writes the superblock into the cache with the clean flag set or cleared. super.c. */
 int super_write(mfs *fs, bool clean);
-/* Sets out->r.statvfs from the counters. misc.c. */
+/* Sets out->r.statvfs from the counters. sync.c. */
 void mfs_statvfs(mfs *fs, mfs_reply *out);
 /* Sets out->r.attr from ip. */
 void mfs_reply_attr(mfs *fs, mfs_reply *out, const mfs_inode *ip);
@@ -344,9 +344,9 @@ mfs_do_fn do_readsuper, do_unmount, do_lookup, do_putnode, do_create, do_mkdir, 
     do_read, do_write, do_getdents, do_stat, do_chmod, do_chown, do_ftrunc, do_utime, do_link,
     do_unlink, do_rmdir, do_rename, do_rdlink, do_sync, do_fsync, do_flush, do_statvfs;
 
-/* The periodic write-back (misc.c), run by the worker. */
+/* The periodic write-back (sync.c), run by the worker. */
 void mfs_tick(mfs *fs);
-/* Before each request (misc.c): commits a transaction when the journal says it is due. */
+/* Before each request (sync.c): commits a transaction when the journal says it is due. */
 void mfs_boundary(mfs *fs);
 /* Frees, once their grace is over, the inodes a restart found unlinked and nobody named. */
 void mfs_orphans_tick(mfs *fs);

@@ -5,7 +5,7 @@
  *   pipes (pipe.c): pfs_new, pfs_destroy, pfs_pipe_new, pfs_pipe_find, pfs_pipe_put,
  *     pfs_pipe_read, pfs_pipe_write, pfs_pipe_truncate, pfs_pipe_attr, pfs_count
  *   handlers: pfs_do_newnode, pfs_do_putnode, pfs_do_stat, pfs_do_ftrunc (node.c);
- *     pfs_do_read, pfs_do_write (rw.c); pfs_do_sync, pfs_do_statvfs (misc.c)
+ *     pfs_do_read, pfs_do_write (rw.c); pfs_do_sync, pfs_do_statvfs (sync.c)
  *   table (table.c): pfs_handlers
  *
  * A pipe is an inode with a bounded byte buffer (a ring of the server's capacity, allocated

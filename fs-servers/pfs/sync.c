@@ -1,5 +1,5 @@
 /*
- * misc.c — the requests plexus-pfs answers without a pipe: FS_SYNC, FS_FSYNC (nothing to
+ * sync.c — the requests plexus-pfs answers without a pipe: FS_SYNC, FS_FSYNC (nothing to
  * write: pipes live in memory) and FS_STATVFS.
  *
  * Entry points: pfs_do_sync, pfs_do_statvfs.

@@ -1,5 +1,5 @@
 /*
- * misc.c — writing back and figures: FS_SYNC, FS_FSYNC, FS_FLUSH, FS_STATVFS, the periodic
+ * sync.c — writing back and figures: FS_SYNC, FS_FSYNC, FS_FLUSH, FS_STATVFS, the periodic
  * write-back, and the helpers every handler uses.
  *
  * Entry points: do_sync, do_fsync, do_flush, do_statvfs, mfs_tick, mfs_boundary, mfs_orphans_tick,
