@@ -157,8 +157,9 @@ int dir_enter(mfs *fs, mfs_inode *dp, const char *name, uint32_t ino)
 	if (rc != -ENOENT)
 		return rc;
 	bool grow = pos == UINT64_MAX;
-	if (grow) {
-		pos = dp->d.size;
+	if (grow) { /* at the end, on an entry's boundary even when a damaged size is not */
+		pos =
+		    dp->d.size + (MFS_DIRENT_SIZE - dp->d.size % MFS_DIRENT_SIZE) % MFS_DIRENT_SIZE;
 		if (pos + MFS_DIRENT_SIZE > fs->sb.max_size)
 			return -EFBIG;
 	}

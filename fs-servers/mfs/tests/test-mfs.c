@@ -929,6 +929,27 @@ static void test_untrusted_images(void **state)
 	assert_int_equal(plx_fs_rmdir(fs, 1, "a"), -ENOTEMPTY);
 	s_unmount_damaged(t, &fs, drv, srv);
 
+	/* a directory size that ends inside an entry, past a hole: a new entry goes on the next
+	 * entry boundary, never across the end of a block */
+	s_untrusted_tree(t, mfstest_image(t, "lying", 8 * S_MB, MFSTEST_MKFS), &a, &b);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	for (int i = 0; i < 13; i++) { /* ".", "..", "b" and these fill a's first block */
+		char name[16];
+		snprintf(name, sizeof name, "fill%d", i);
+		assert_int_equal(plx_fs_putnode(fs, s_create(fs, a, name), 1), 0);
+	}
+	mfstest_unmount(t, &fs, image, drv, srv);
+	s_edit_inode(image, a, 2000, -1);
+	fs = mfstest_mount(t, image, &root, &drv, &srv);
+	n = s_create(fs, a, "after-the-end");
+	assert_int_equal(plx_fs_putnode(fs, n, 1), 0);
+	assert_int_equal(plx_fs_lookup(fs, a, "after-the-end", &at), 0);
+	assert_int_equal(at.ino, n);
+	assert_int_equal(plx_fs_putnode(fs, n, 1), 0);
+	assert_int_equal(plx_fs_stat(fs, a, &at), 0);
+	assert_int_equal(at.size, 2048 + MFS_DIRENT_SIZE);
+	s_unmount_damaged(t, &fs, drv, srv);
+
 	/* keep named in the root with a link count of 0: the lookup is EIO, and neither it nor a
 	 * listing frees keep (a new file would then take its inode and zones) */
 	s_untrusted_tree(t, mfstest_image(t, "lying", 8 * S_MB, MFSTEST_MKFS), &a, &b);
