@@ -73,8 +73,7 @@ static const command s_launcher_commands[] = {
      false},
     {"test", "[ctest options]", "run every test, under ASan/UBSan and fuzzers too (./plexus only)",
      NULL, false},
-    {"fuzz", "TARGET [--time S] [--runs N]|list", "run a fuzz target (./plexus only)", NULL,
-     false},
+    {"fuzz", "TARGET [--time S] [--runs N]|list", "run a fuzz target (./plexus only)", NULL, false},
 };
 
 static void s_list(FILE *out, const command *table, size_t n)

@@ -246,25 +246,30 @@ static int s_open_disk_as(uptest *t, const char *label)
 	return rc;
 }
 
-#define S_GEN_OF(label)                                                                            \
-	S_ENV "PLEXUS_KEYS=\"$STATE/keys\" \"$PLEXUS\" ep ls | awk '$1==\"" label "\"{print $2}'"
+/* A column of the endpoint record of label in `plexus ep ls`: 2 the generation, 5 the pid (this
+ * up's own, not a process of the same name that another test started). */
+#define S_EP_COLUMN(label, column)                                                                 \
+	S_ENV "PLEXUS_KEYS=\"$STATE/keys\" \"$PLEXUS\" ep ls | awk '$1==\"" label                  \
+	      "\"{print $" column "}'"
+#define S_GEN_OF(label) S_EP_COLUMN(label, "2")
+#define S_PFS_PID       "p=$(" S_EP_COLUMN("pfs", "5") ") && [ -n \"$p\" ] && "
 
 /* Services take their keys from RS, not from root.key: the node kernel hands them over on the
  * service's standard input (then /dev/null); with root.key gone, a killed service comes back
  * secured and serves (a pipe goes through the new pfs). */
 static void s_keys_from_rs(uptest *t)
 {
-	assert_int_equal(uptest_sh(t,
-	                           "p=$(pgrep -x plexus-pfs) && tr '\\0' '\\n' < /proc/$p/environ "
-	                           "| grep PLEXUS_LINK && readlink /proc/$p/fd/0"),
+	assert_int_equal(uptest_sh(t, S_PFS_PID "tr '\\0' '\\n' < /proc/$p/environ | grep "
+	                                        "PLEXUS_LINK && readlink /proc/$p/fd/0"),
 	                 0);
 	assert_true(uptest_output(t, "PLEXUS_LINK=stdin"));
 	assert_true(uptest_output(t, "/dev/null"));
 	assert_int_equal(uptest_sh(t, S_GEN_OF("pfs")), 0);
 	char before[64];
 	snprintf(before, sizeof before, "%s", t->text);
-	assert_int_equal(uptest_sh(t, "mv \"$STATE/keys/root.key\" \"$STATE/root.key.away\" && "
-	                              "pkill -KILL -x plexus-pfs"),
+	assert_int_equal(uptest_sh(t,
+	                           S_PFS_PID "mv \"$STATE/keys/root.key\" \"$STATE/root.key.away\" "
+	                                     "&& kill -KILL $p"),
 	                 0);
 	bool back = false;
 	for (int i = 0; i < 100 && !back; i++) {
