@@ -90,9 +90,10 @@ static void s_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
 	vfs_proc_put(v, req.proc);
 }
 
-/* Under the lock: waits for work; false when this thread should end (stopping, or idle past
- * idle_ms while more than min run). */
-static bool s_wait_work(vfs_workers *self)
+/* Under the lock: waits for work; false when this thread should end (stopping, or, for a
+ * thread started beyond the initial ones, idle past idle_ms while more than min run). The
+ * initial (core) threads stay, and so do their connections. */
+static bool s_wait_work(vfs_workers *self, bool core)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -105,15 +106,15 @@ static bool s_wait_work(vfs_workers *self)
 	self->idle++;
 	int rc = 0;
 	while (!self->head && !self->stopping && rc != ETIMEDOUT)
-		rc = self->n - self->leaving > self->min
+		rc = !core && self->n - self->leaving > self->min
 		         ? pthread_cond_timedwait(&self->cond, &self->lock, &until)
 		         : pthread_cond_wait(&self->cond, &self->lock);
 	self->idle--;
 	if (self->head)
 		return true;
-	if (!self->stopping && self->n - self->leaving <= self->min)
-		return true; /* others left first: this one stays */
-	return false;
+	if (self->stopping)
+		return false;
+	return core || self->n - self->leaving <= self->min; /* others left first: it stays */
 }
 
 /* An idle thread beyond min ends: its connections closed (they would stay open with the
@@ -137,12 +138,11 @@ static void s_leave(vfs_workers *self)
 	pthread_mutex_unlock(&self->lock);
 }
 
-static void *s_thread(void *arg)
+static void s_loop(vfs_workers *self, bool core)
 {
-	vfs_workers *self = arg;
 	pthread_mutex_lock(&self->lock);
 	for (;;) {
-		if (!s_wait_work(self))
+		if (!s_wait_work(self, core))
 			break;
 		if (!self->head)
 			continue;
@@ -161,9 +161,22 @@ static void *s_thread(void *arg)
 	}
 	if (!self->stopping) {
 		s_leave(self);
-		return NULL;
+		return;
 	}
 	pthread_mutex_unlock(&self->lock);
+}
+
+/* One of the threads vfs_workers_new starts: kept however idle. */
+static void *s_core_thread(void *arg)
+{
+	s_loop(arg, true);
+	return NULL;
+}
+
+/* One started for a burst: ends when idle long enough. */
+static void *s_extra_thread(void *arg)
+{
+	s_loop(arg, false);
 	return NULL;
 }
 
@@ -187,7 +200,7 @@ vfs_workers *vfs_workers_new(vfs *v, int n, int max, int idle_ms)
 	pthread_cond_init(&self->cond, NULL);
 	pthread_cond_init(&self->left, NULL);
 	for (; self->n < n; self->n++) {
-		if (pthread_create(&self->threads[self->n], NULL, s_thread, self) != 0) {
+		if (pthread_create(&self->threads[self->n], NULL, s_core_thread, self) != 0) {
 			vfs_workers_destroy(&self);
 			errno = EAGAIN;
 			return NULL;
@@ -243,7 +256,7 @@ static void s_push(vfs_workers *self, s_job *job)
 	self->queued++;
 	/* Every thread busy (waiting on slow file servers, say): one more, up to max. */
 	if (self->queued > self->idle && self->n < self->max && !self->stopping &&
-	    pthread_create(&self->threads[self->n], NULL, s_thread, self) == 0)
+	    pthread_create(&self->threads[self->n], NULL, s_extra_thread, self) == 0)
 		self->n++;
 	pthread_cond_signal(&self->cond);
 	pthread_mutex_unlock(&self->lock);
