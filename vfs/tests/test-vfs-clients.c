@@ -414,10 +414,16 @@ static void s_wait_idle(fscluster *f, long *threads, long *fds)
 	*fds = d;
 }
 
+/* Descriptors a kept worker may hold once it has served a call: its wake-up eventfd, and a
+ * connection to the file server (the socket's mailbox and the TCP connection). */
+#define S_KEPT_WORKERS   16
+#define S_FDS_PER_WORKER 3
+
 /* 400 requests pipelined at once from one client grow VFS's worker pool; once they are
- * answered and the pool idles, the extra workers end and their connections close: threads and
- * descriptors come back to where the first burst left them (the 16 first workers keep their
- * connections), and VFS serves as before. */
+ * answered and the pool idles, the extra workers end and their connections close: threads come
+ * back to where they were and descriptors to where the first burst left them, give or take the
+ * kept workers that served their first call only in the second burst (a leak of the extra
+ * workers' connections would be hundreds), and VFS serves as before. */
 static void test_burst_shrinks(void **state)
 {
 	fscluster *f = *state;
@@ -429,13 +435,13 @@ static void test_burst_shrinks(void **state)
 	s_wait_idle(f, &threads, &fds0); /* the first workers' connections now made */
 	assert_true(threads <= threads0);
 	s_burst(c, 400);
-	long fds = fds0 + 8;
+	long slack = S_KEPT_WORKERS * S_FDS_PER_WORKER, fds = fds0 + slack;
 	s_wait_idle(f, &threads, &fds);
 	print_message("VFS threads: %ld, %ld after a burst, %ld after idling; descriptors %ld "
 	              "after the first burst, %ld after the second\n",
 	              threads0, grown, threads, fds0, fds);
 	assert_true(threads <= threads0);
-	assert_true(fds <= fds0 + 8);
+	assert_true(fds <= fds0 + slack);
 	Plexus__FsAttr st;
 	assert_int_equal(vc_stat(c, "/", &st), 0);
 	fsclient_destroy(&c, true);
