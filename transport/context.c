@@ -42,8 +42,8 @@ plx_ctx *plx_ctx_new(void)
 	self->max_sockets = s_socket_budget();
 	zmq_ctx_set(self->zmq, ZMQ_MAX_SOCKETS, self->max_sockets);
 	atomic_init(&self->max_data, PLX_DEFAULT_MAX_DATA);
-	atomic_init(&self->reply_queue_peer, PLX_DEFAULT_REPLY_QUEUE_PEER);
-	atomic_init(&self->reply_queue_all, PLX_DEFAULT_REPLY_QUEUE_ALL);
+	atomic_init(&self->peer_bytes, PLX_DEFAULT_PEER_BYTES);
+	atomic_init(&self->peer_bytes_all, PLX_DEFAULT_PEER_BYTES_ALL);
 	atomic_init(&self->trace_on, s_trace_from_environment());
 	pthread_rwlock_init(&self->routes_lock, NULL);
 	pthread_mutex_init(&self->waiters_lock, NULL);
@@ -78,12 +78,12 @@ size_t plx_ctx_max_data(const plx_ctx *self)
 	return atomic_load(&self->max_data);
 }
 
-int plx_ctx_set_reply_queue(plx_ctx *self, size_t per_peer, size_t all)
+int plx_ctx_set_peer_bytes(plx_ctx *self, size_t per_peer, size_t all)
 {
 	if (per_peer == 0 || all == 0)
 		return -EINVAL;
-	atomic_store(&self->reply_queue_peer, per_peer);
-	atomic_store(&self->reply_queue_all, all);
+	atomic_store(&self->peer_bytes, per_peer);
+	atomic_store(&self->peer_bytes_all, all);
 	return 0;
 }
 

@@ -19,11 +19,12 @@
 
 #include "plexus/proto/envelope.pb-c.h"
 
-#define PLX_RECEIVE_BATCH  64 /* messages drained per receive round (notify coalescing) */
-#define PLX_FAST_WAIT_MS   5  /* a sendrec first blocks in ZeroMQ this long (see send.c) */
-#define PLX_WAKE_TOKEN     16 /* bytes of the secret that marks a wake-up on the ROUTER */
-#define PLX_KNOWN_KEYS     64 /* peer keys whose certificates an endpoint remembers */
-#define PLX_REFUSED_LOGGED 16 /* peer keys an endpoint logs a refusal of once */
+#define PLX_RECEIVE_BATCH  64   /* messages drained per receive round (notify coalescing) */
+#define PLX_READ_AHEAD_US  1000 /* an owner busy this long drains its ROUTER (receive.c) */
+#define PLX_FAST_WAIT_MS   5    /* a sendrec first blocks in ZeroMQ this long (see send.c) */
+#define PLX_WAKE_TOKEN     16   /* bytes of the secret that marks a wake-up on the ROUTER */
+#define PLX_KNOWN_KEYS     64   /* peer keys whose certificates an endpoint remembers */
+#define PLX_REFUSED_LOGGED 16   /* peer keys an endpoint logs a refusal of once */
 
 typedef struct plx_route plx_route;
 typedef struct plx_dead plx_dead;
@@ -41,7 +42,7 @@ struct plx_ctx {
 	void *zmq;
 	int max_sockets; /* ZMQ_MAX_SOCKETS, from RLIMIT_NOFILE (context.c) */
 	atomic_size_t max_data;
-	atomic_size_t reply_queue_peer, reply_queue_all; /* plx_ctx_set_reply_queue */
+	atomic_size_t peer_bytes, peer_bytes_all; /* plx_ctx_set_peer_bytes */
 	atomic_bool trace_on;
 	plx_trace_fn *trace_fn;
 	void *trace_arg;
@@ -105,6 +106,7 @@ struct plx_ep {
 	char address[PLX_ADDRESS_MAX];
 	int router_fd;         /* ZMQ_FD of the router */
 	int router_timeout;    /* the ZMQ_RCVTIMEO last set on the router (owner only) */
+	uint64_t handed_at_us; /* when plx_receive last returned a message (owner only) */
 	bool inproc;           /* bound on inproc://: every peer is in this process */
 	char wake_address[64]; /* inproc address the router also binds */
 	plx_peerq *peerq;      /* bytes of replies queued per peer (peerq.c); NULL on inproc */
@@ -148,6 +150,13 @@ struct plx_ep {
  * the message's own arena, sized from the envelope's frame, so a message costs one allocation
  * however many fields it has; a message with a local envelope has no arena. Small messages
  * stay small enough for malloc's per-thread cache. */
+/* A request's bytes counted toward its peer (peerq.c) until the message is destroyed. */
+typedef struct plx_held {
+	plx_peerq *q; /* NULL: not counted */
+	void *peer;
+	size_t size;
+} plx_held;
+
 struct plx_msg_private {
 	ProtobufCAllocator allocator;
 	size_t arena_used;
@@ -163,6 +172,7 @@ struct plx_msg_private {
 	bool vouched_user; /* a user certificate proved the sender: vouched holds its credentials */
 	plx_cred vouched;
 	plx_msg *next;     /* in a plx_queue */
+	plx_held held;     /* a request counted toward its peer (peerq.c) */
 	size_t arena_size; /* PLX_ARENA_FOR(envelope), or 0 (local envelopes) */
 	/* not zeroed from here on */
 	uint8_t routing_id[256];               /* routing_id_size bytes */
@@ -222,14 +232,16 @@ typedef struct plx_outgoing {
 	plx_peerq *queue;      /* a reply whose data frame is counted toward its peer (peerq.c) */
 } plx_outgoing;
 
-/* peerq.c: the table of an endpoint's ROUTER peers and their queued reply bytes; a data
- * frame counted toward routing id rid (0, or -ENOMEM with out->data still the caller's); whether
- * a request from rid (who) is to be refused -ENOBUFS. */
+/* peerq.c: the table of an endpoint's ROUTER peers and the bytes held for them; a data
+ * frame counted toward routing id rid (0, or -ENOMEM with out->data still the caller's); a
+ * request from rid admitted and counted until plx_msg_destroy (which calls
+ * plx__peerq_unhold), or refused: -ENOBUFS past the limits, -ENOMEM. */
 plx_peerq *plx__peerq_new(void);
 void plx__peerq_release(plx_peerq **q_p);
 int plx__peerq_track(plx_peerq *q, const uint8_t *rid, size_t rid_size, const plx_outgoing *out,
                      zmq_msg_t *frame);
-bool plx__peerq_over(plx_ep *ep, const uint8_t *rid, size_t rid_size, const plx_name *who);
+int plx__peerq_admit(plx_ep *ep, const uint8_t *rid, size_t rid_size, plx_msg *msg);
+void plx__peerq_unhold(plx_msg *msg);
 
 /* port.c */
 plx_port *plx__port_get(plx_ep *ep);

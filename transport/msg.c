@@ -52,6 +52,7 @@ void plx_msg_destroy(plx_msg **msg_p)
 	plx_msg *msg = msg_p ? *msg_p : NULL;
 	if (!msg)
 		return;
+	plx__peerq_unhold(msg);
 	zmq_msg_close(&msg->priv->envelope_frame);
 	zmq_msg_close(&msg->priv->data_frame);
 	if (msg->priv->envelope && msg->priv->arena_spills)

@@ -563,7 +563,7 @@ static uint64_t s_read_reply(void *sock, int *status, uint8_t *data, size_t size
 static void test_unread_replies_are_bounded_in_bytes(void **state)
 {
 	fixture *f = *state;
-	assert_int_equal(plx_ctx_set_reply_queue(f->ctx, 4 * S_UNREAD_MB, 64 * S_UNREAD_MB), 0);
+	assert_int_equal(plx_ctx_set_peer_bytes(f->ctx, 4 * S_UNREAD_MB, 64 * S_UNREAD_MB), 0);
 	void *slow = zmq_socket(f->zmq, ZMQ_DEALER);
 	int one = 1, small = 64 * 1024, linger = 0, timeout = 20000;
 	zmq_setsockopt(slow, ZMQ_RCVHWM, &one, sizeof one); /* reads nothing ahead */
@@ -592,7 +592,8 @@ static void test_unread_replies_are_bounded_in_bytes(void **state)
 	assert_int_equal(reply->data_size, S_UNREAD_MB);
 	assert_true(tl_check_pattern(reply->data, reply->data_size, 3));
 	plx_msg_destroy(&reply);
-	/* the slow peer reads now: each request answered once, the later ones refused */
+	/* the slow peer reads now: each request answered once, the later ones refused (their
+	 * refusals may come first: a request is refused as it is read) */
 	int answered = 0, refused = 0;
 	bool seen[S_UNREAD + 1] = {false};
 	while (answered + refused < S_UNREAD) {
@@ -603,7 +604,7 @@ static void test_unread_replies_are_bounded_in_bytes(void **state)
 		seen[id] = true;
 		if (status == -ENOBUFS) {
 			assert_int_equal(got, 0);
-			assert_true(answered >= 4); /* 4 MiB were queued before the first refusal */
+			assert_true(id > 4); /* 4 MiB were held before the first refusal */
 			refused++;
 		} else {
 			assert_int_equal(status, 0);
@@ -611,7 +612,7 @@ static void test_unread_replies_are_bounded_in_bytes(void **state)
 			answered++;
 		}
 	}
-	assert_true(refused > 0);
+	assert_true(answered >= 4 && refused > 0);
 	/* read up: served again */
 	uint8_t env[256];
 	const void *frames[] = {env, data};
@@ -628,6 +629,65 @@ static void test_unread_replies_are_bounded_in_bytes(void **state)
 	plx_ep_destroy(&client);
 	free(data);
 	free(back);
+}
+
+#define S_HELD    16
+#define S_HELD_MS 4000
+
+/* A peer that sends 16 requests of 1 MiB that the server holds (each sleeps 4 s in a thread
+ * before its reply): once 4 MiB of them are in the server's hands, the rest are refused
+ * (ENOBUFS) at once, without running, while another client is still served; once the held
+ * ones are answered, the peer is served again. */
+static void test_unserved_requests_are_bounded_in_bytes(void **state)
+{
+	fixture *f = *state;
+	assert_int_equal(plx_ctx_set_peer_bytes(f->ctx, 4 * S_UNREAD_MB, 64 * S_UNREAD_MB), 0);
+	plx_ep *hog = plx_ep_new(f->ctx, "hog", 1), *client = plx_ep_new(f->ctx, "client", 1);
+	uint8_t *data = malloc(S_UNREAD_MB);
+	assert_true(hog && client && data);
+	tl_pattern(data, S_UNREAD_MB, 5);
+	Plexus__IpcSleep sleep = PLEXUS__IPC_SLEEP__INIT;
+	sleep.milliseconds = S_HELD_MS;
+	plx_request req =
+	    tl_request("target", PLEXUS__IPC_TYPE__IPC_SLEEP, &sleep.base, data, S_UNREAD_MB);
+	for (int i = 0; i < S_HELD; i++)
+		assert_int_equal(plx_asynsend(hog, &req, NULL), 0);
+	/* the refusals come first, at once; the held requests' replies after their sleep */
+	int answered = 0, refused = 0;
+	while (answered + refused < S_HELD) {
+		plx_msg *reply = NULL;
+		assert_int_equal(plx_receive(hog, &reply, 3 * S_HELD_MS), 0);
+		if (reply->status == -ENOBUFS) {
+			assert_int_equal(answered, 0); /* none had slept its time yet */
+			refused++;
+		} else {
+			assert_int_equal(reply->status, 0);
+			answered++;
+		}
+		if (refused == S_HELD - 4 && answered == 0) {
+			/* the peer's 4 MiB are held: another client is served meanwhile */
+			Plexus__IpcEcho echo = PLEXUS__IPC_ECHO__INIT;
+			plx_request other = tl_request("target", PLEXUS__IPC_TYPE__IPC_ECHO,
+			                               &echo.base, data, S_UNREAD_MB);
+			plx_msg *back = NULL;
+			assert_int_equal(plx_sendrec(client, &other, &back, 20000), 0);
+			assert_true(tl_check_pattern(back->data, back->data_size, 5));
+			plx_msg_destroy(&back);
+		}
+		plx_msg_destroy(&reply);
+	}
+	/* 4 requests of 1 MiB and their envelopes make 4 MiB and a little: the fifth is refused */
+	assert_int_equal(answered, 4);
+	assert_int_equal(refused, S_HELD - 4);
+	/* answered: served again */
+	sleep.milliseconds = 0;
+	plx_msg *reply = NULL;
+	assert_int_equal(plx_sendrec(hog, &req, &reply, 20000), 0);
+	assert_int_equal(reply->status, 0);
+	plx_msg_destroy(&reply);
+	plx_ep_destroy(&hog);
+	plx_ep_destroy(&client);
+	free(data);
 }
 
 #define EACH_KIND(test)                                                                            \
@@ -661,6 +721,10 @@ int main(void)
 	    cmocka_unit_test_prestate_setup_teardown(test_unread_replies_are_bounded_in_bytes,
 	                                             s_setup, s_teardown, &ipc),
 	    cmocka_unit_test_prestate_setup_teardown(test_unread_replies_are_bounded_in_bytes,
+	                                             s_setup, s_teardown, &tcp),
+	    cmocka_unit_test_prestate_setup_teardown(test_unserved_requests_are_bounded_in_bytes,
+	                                             s_setup, s_teardown, &ipc),
+	    cmocka_unit_test_prestate_setup_teardown(test_unserved_requests_are_bounded_in_bytes,
 	                                             s_setup, s_teardown, &tcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

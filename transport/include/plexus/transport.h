@@ -3,7 +3,7 @@
  *
  * Entry points:
  *   plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data, plx_ctx_max_sockets,
- *   plx_ctx_set_reply_queue
+ *   plx_ctx_set_peer_bytes
  *   plx_route_set, plx_route_remove, plx_route_lookup, plx_mark_dead, plx_is_dead
  *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_destroy, plx_ep_thread_done
  *   plx_sendrec, plx_asynsend, plx_notify, plx_ep_notify_local, plx_receive, plx_reply,
@@ -118,15 +118,17 @@ size_t plx_ctx_max_data(const plx_ctx *self);
  * descriptors the process may open (RLIMIT_NOFILE): a connected socket holds two, 64 are left
  * for everything else; between 64 and 65535. A socket past it fails with EMFILE. */
 int plx_ctx_max_sockets(const plx_ctx *self);
-/* Bounds the bytes of reply data an endpoint holds for one peer (a connection to its ROUTER)
- * that the peer has not read yet: a request from a peer with per_peer bytes or more still
- * queued is answered -ENOBUFS without being delivered, and so is one from a peer with any
- * queued while all peers together have all bytes or more. A peer with nothing queued is always
- * served. Defaults PLX_DEFAULT_REPLY_QUEUE_PEER and _ALL. Returns 0 or -EINVAL for 0. */
-int plx_ctx_set_reply_queue(plx_ctx *self, size_t per_peer, size_t all);
-#define PLX_DEFAULT_REPLY_QUEUE_PEER (64u * 1024 * 1024)
-#define PLX_DEFAULT_REPLY_QUEUE_ALL  (256u * 1024 * 1024)
-#define PLX_PORT_CACHE_MAX           32 /* outbound connections kept per thread and endpoint */
+/* Bounds the bytes an endpoint holds for one peer (a connection to its ROUTER): the reply
+ * data the peer has not read yet, and the requests it sent that the endpoint has read and not
+ * yet let go of (queued, or in a handler's hands until plx_msg_destroy). A request from a peer
+ * with per_peer bytes or more held is answered -ENOBUFS without being delivered, and so is one
+ * from a peer holding any while all peers together hold all bytes or more. A peer holding
+ * nothing is always served. Defaults PLX_DEFAULT_PEER_BYTES and _ALL. Returns 0 or -EINVAL
+ * for 0. */
+int plx_ctx_set_peer_bytes(plx_ctx *self, size_t per_peer, size_t all);
+#define PLX_DEFAULT_PEER_BYTES     (64u * 1024 * 1024)
+#define PLX_DEFAULT_PEER_BYTES_ALL (256u * 1024 * 1024)
+#define PLX_PORT_CACHE_MAX         32 /* outbound connections kept per thread and endpoint */
 
 /* ---- routes and dead endpoints ---- */
 
