@@ -89,7 +89,7 @@ static int hello_read(void *arg, plx_cdev_req *req, void *buf, size_t *count)
 	size_t n = len - (size_t)position;
 	if (n > plx_cdev_req_size(req))
 		n = (size_t)plx_cdev_req_size(req); /* never more than the caller asked for */
-	memcpy(buf, HELLO_MESSAGE + position, n);
+	memcpy(buf, &HELLO_MESSAGE[position], n);
 	*count = n;
 	return 0;
 }
