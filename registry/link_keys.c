@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
 
+#include "etcd_internal.h"
 #include "keys_internal.h"
 
 static int s_fail(char *err, size_t size, int rc, const char *what, const char *path)
@@ -143,20 +145,47 @@ static int s_parse_handover(char *text, plx_link_keys *keys, char *cert, size_t 
 	return 0;
 }
 
+#define S_HANDOVER_MS 5000 /* the node kernel writes the keys before it execs the service */
+
+/* Reads standard input to its end into text (room for size - 1 bytes, then a NUL), waiting
+ * at most S_HANDOVER_MS in all. Returns 0, -EPROTO when standard input is not a pipe (a
+ * service started by hand with PLEXUS_LINK=stdin left in its environment), -ETIMEDOUT or
+ * -errno. */
+static int s_read_handover(char *text, size_t size)
+{
+	struct stat st;
+	if (fstat(0, &st) != 0 || !S_ISFIFO(st.st_mode))
+		return -EPROTO;
+	int64_t deadline = reg_now_ms() + S_HANDOVER_MS;
+	size_t got = 0;
+	for (;;) {
+		int64_t now = reg_now_ms();
+		struct pollfd in = {.fd = 0, .events = POLLIN};
+		int ready = now >= deadline ? 0 : poll(&in, 1, (int)(deadline - now));
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0)
+			return ready == 0 ? -ETIMEDOUT : -errno;
+		ssize_t n = read(0, text + got, size - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		got += (size_t)n;
+		text[got] = '\0';
+		if (n == 0 || got == size - 1)
+			return 0;
+	}
+}
+
 /* Takes what the node kernel handed over on standard input (PLEXUS_LINK=stdin), then puts
- * /dev/null there and forgets the variable. Returns 0, -EBADMSG or -errno. */
+ * /dev/null there and forgets the variable. Returns 0, -EBADMSG, -EPROTO, -ETIMEDOUT or
+ * -errno. */
 static int s_take_handover(plx_link_keys *keys, char *cert, size_t size)
 {
 	char text[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64];
-	size_t got = 0;
-	ssize_t n = 0;
-	while (got < sizeof text - 1 && (n = read(0, text + got, sizeof text - 1 - got)) != 0) {
-		if (n < 0 && errno != EINTR)
-			break;
-		got += n > 0 ? (size_t)n : 0;
-	}
-	int rc = n < 0 ? -errno : 0;
-	text[got] = '\0';
+	text[0] = '\0';
+	int rc = s_read_handover(text, sizeof text);
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, 0);
@@ -180,8 +209,12 @@ static int s_secure_handed(plx_ep *ep, char *err, size_t size)
 	sodium_memzero(&keys, sizeof keys);
 	if (rc < 0)
 		snprintf(err, size,
-		         "securing endpoint %s with the keys its node kernel handed over: %s",
-		         plx_ep_name(ep)->label, strerror(-rc));
+		         "securing endpoint %s with the keys its node kernel handed over: %s%s",
+		         plx_ep_name(ep)->label, strerror(-rc),
+		         rc == -EPROTO ? " (PLEXUS_LINK=stdin, but standard input is not the node "
+		                         "kernel's pipe)"
+		         : rc == -ETIMEDOUT ? " (nothing came on standard input)"
+		                            : "");
 	return rc;
 }
 

@@ -1,0 +1,161 @@
+/*
+ * test-link-keys.c — a service taking the keys its node kernel hands over on standard input
+ * (PLEXUS_LINK=stdin): from the node kernel's pipe it is secured; from anything else (a
+ * terminal or a file, when someone starts it by hand with the variable left set), from a pipe
+ * that never brings anything, or with garbage, it fails with a clear error instead of waiting
+ * forever. Each case leaves standard input on /dev/null and the variable unset.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include <plexus/link_keys.h>
+
+typedef struct {
+	char dir[PATH_MAX];
+	plx_ctx *ctx;
+	plx_ep *ep;
+	char err[512];
+} fixture;
+
+static int s_setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	snprintf(f->dir, sizeof f->dir, "%s/plexus-link-XXXXXX", tmp);
+	if (!mkdtemp(f->dir))
+		return -1;
+	strncat(f->dir, "/keys", sizeof f->dir - strlen(f->dir) - 1);
+	if (plx_link_keys_make(f->dir, f->err, sizeof f->err) != 0)
+		return -1;
+	setenv("PLEXUS_KEYS", f->dir, 1);
+	f->ctx = plx_ctx_new();
+	f->ep = plx_ep_new(f->ctx, "svc", 3);
+	*state = f;
+	return f->ctx && f->ep ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+	fixture *f = *state;
+	plx_ep_destroy(&f->ep);
+	plx_ctx_destroy(&f->ctx);
+	char cmd[PATH_MAX + 32];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	*strrchr(cmd, '/') = '\0'; /* the temporary directory above keys */
+	strcat(cmd, "'");
+	int rc = system(cmd);
+	unsetenv("PLEXUS_KEYS");
+	unsetenv("PLEXUS_LINK");
+	free(f);
+	return rc == 0 ? 0 : -1;
+}
+
+/* The text a node kernel would hand over for svc/3. Returns its length. */
+static size_t s_handover_text(char *out, size_t size)
+{
+	uint8_t sk[PLX_TRUST_SECRET];
+	assert_int_equal(plx_link_issuer(sk), 0);
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	plx_name who = {.label = "svc", .generation = 3};
+	assert_int_equal(plx_link_issue(sk, &who, &keys, cert, sizeof cert), 0);
+	int n = plx_link_handover(&keys, cert, out, size);
+	assert_true(n > 0);
+	sodium_memzero(sk, sizeof sk);
+	sodium_memzero(&keys, sizeof keys);
+	return (size_t)n;
+}
+
+/* Puts fd on standard input. */
+static void s_stdin(int fd)
+{
+	assert_int_equal(dup2(fd, 0), 0);
+	close(fd);
+}
+
+/* Secures the fixture's endpoint as a service started with PLEXUS_LINK=stdin would. */
+static int s_secure(fixture *f)
+{
+	setenv("PLEXUS_LINK", "stdin", 1);
+	int rc = plx_link_secure(f->ctx, f->ep, f->err, sizeof f->err);
+	struct stat st, null;
+	assert_int_equal(fstat(0, &st), 0);
+	assert_int_equal(stat("/dev/null", &null), 0);
+	assert_true(st.st_rdev == null.st_rdev && S_ISCHR(st.st_mode)); /* stdin is /dev/null */
+	assert_null(getenv("PLEXUS_LINK"));
+	return rc;
+}
+
+static void test_from_the_node_kernels_pipe(void **state)
+{
+	fixture *f = *state;
+	char text[2048];
+	size_t n = s_handover_text(text, sizeof text);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], text, n), (ssize_t)n);
+	close(p[1]);
+	s_stdin(p[0]);
+	assert_int_equal(s_secure(f), 0);
+}
+
+static void test_not_a_pipe(void **state)
+{
+	fixture *f = *state;
+	/* even the right text, from a file, is not taken: only a node kernel's pipe brings it */
+	char text[2048], path[PATH_MAX + 16];
+	size_t n = s_handover_text(text, sizeof text);
+	snprintf(path, sizeof path, "%s/handover", f->dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, n), (ssize_t)n);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	s_stdin(fd);
+	assert_int_equal(s_secure(f), -EPROTO);
+	assert_non_null(strstr(f->err, "standard input is not the node kernel's pipe"));
+}
+
+static void test_silent_pipe(void **state)
+{
+	fixture *f = *state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	s_stdin(p[0]); /* the write end stays open and says nothing */
+	assert_int_equal(s_secure(f), -ETIMEDOUT);
+	assert_non_null(strstr(f->err, "nothing came on standard input"));
+	close(p[1]);
+}
+
+static void test_garbage(void **state)
+{
+	fixture *f = *state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	const char junk[] = "plx1 svc 3 not-a-key\n";
+	assert_int_equal(write(p[1], junk, sizeof junk - 1), (ssize_t)(sizeof junk - 1));
+	close(p[1]);
+	s_stdin(p[0]);
+	assert_int_equal(s_secure(f), -EBADMSG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_from_the_node_kernels_pipe, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_not_a_pipe, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_silent_pipe, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage, s_setup, s_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
