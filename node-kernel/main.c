@@ -6,9 +6,10 @@
  * The loop (plx_server) dispatches RS's requests through table.c; notifies from the signal
  * thread make it reap children (NODE_CHILD) or leave (NODE_TERM); replies from RS acknowledge
  * exit reports; a 100 ms tick sends SIGKILL to services past their stop grace and retries
- * the reports that wait. On a secured system a thread vouches for the machine's other users'
- * processes (plexus/link_keys.h). On the way out every service is stopped and the lease
- * revoked.
+ * the reports that wait, and fences the node when its lease may expire (fence.c): if it did,
+ * the node kernel executes itself again on the way out. On a secured system a thread vouches for
+ * the machine's other users' processes (plexus/link_keys.h). On the way out every service is
+ * stopped and the lease revoked.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <plexus/link_keys.h>
 
@@ -58,6 +60,10 @@ static void s_on_reply(plx_server *server, plx_msg *msg)
 static void s_on_tick(plx_server *server)
 {
 	node *n = plx_server_arg(server);
+	if (node_fence_tick(n)) {
+		n->again = true;
+		plx_server_stop(server);
+	}
 	node_services_tick(n->services);
 	node_reports_flush(n->reports);
 }
@@ -109,6 +115,15 @@ static int s_serve(node *n, plx_ctx *ctx)
 	return rc;
 }
 
+/* Executes this program again with its arguments and environment (fence.c): same pid, a new
+ * generation and lease. Returns only when exec failed. */
+static void s_exec_again(char **argv)
+{
+	fflush(NULL);
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "plexus-node: executing %s again: %s\n", argv[0], strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	node_config cfg;
@@ -140,6 +155,7 @@ int main(int argc, char **argv)
 		plx_ctx_destroy(&ctx);
 		return EX_UNAVAILABLE;
 	}
+	n.reg = reg;
 	plx_voucher *voucher = NULL;
 	if (plx_voucher_start(cfg.name, &voucher, err, sizeof err) < 0)
 		fprintf(stderr, "plexus-node: %s (other users' processes cannot connect)\n", err);
@@ -149,7 +165,9 @@ int main(int argc, char **argv)
 	plx_ctx_destroy(&ctx);
 	if (rc < 0)
 		fprintf(stderr, "plexus-node: message loop: %s\n", plx_strerror(rc));
+	else if (n.again)
+		s_exec_again(argv);
 	else
 		fprintf(stderr, "plexus-node: lease revoked, bye\n");
-	return rc < 0 ? EX_SOFTWARE : EX_OK;
+	return rc < 0 || n.again ? EX_SOFTWARE : EX_OK;
 }

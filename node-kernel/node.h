@@ -5,11 +5,14 @@
  *   config.c    node_config_parse, node_config_usage, node_label_ok
  *   table.c     node_table
  *   spawn.c     node_services_new, node_services_destroy, do_start, do_stop, do_signal, do_list,
- *               node_services_exited, node_services_tick, node_services_stop_all, node_now_ms
+ *               node_services_exited, node_services_tick, node_services_stop_all,
+ *               node_services_kill_all, node_now_ms, node_mono_ms
  *   exits.c     node_signals_block, node_signals_new, node_signals_destroy, node_reap,
  *               node_reports_new, node_reports_destroy, node_reports_add, node_reports_flush,
  *               node_reports_ack, node_reports_count
- *   register.c  node_register_new, node_register_destroy
+ *   register.c  node_register_new, node_register_destroy, node_register_safe_until,
+ *               node_register_expired
+ *   fence.c     node_fence_tick, node_fenced, node_fence_margin_ms
  *   main.c      main (option parsing, set-up, the message loop), do_shutdown
  */
 #ifndef PLEXUS_NODE_H
@@ -73,7 +76,10 @@ typedef struct node {
 	plx_ep *ep;
 	node_services *services;
 	node_reports *reports;
+	node_register *reg;
 	atomic_int running; /* services running, for the node record */
+	bool fenced;        /* fence.c (loop thread only) */
+	bool again;         /* the lease expired: exec this program again on the way out */
 } node;
 
 /* ---- table.c ---- */
@@ -133,6 +139,9 @@ void node_services_tick(node_services *self);
 /* Stops every service (SIGTERM, SIGKILL after grace_ms) and reaps them; blocks up to about
  * grace_ms plus a second. Returns the number of services that were running. */
 int node_services_stop_all(node_services *self, int grace_ms);
+/* SIGKILLs the process group of every service running or stopping (fence.c). Returns how
+ * many. */
+int node_services_kill_all(node_services *self);
 
 /* ---- exits.c ---- */
 
@@ -173,8 +182,27 @@ node_register *node_register_new(const node_config *cfg, plx_ctx *ctx, node *n, 
 /* Stops the refresh, revokes the lease (removing the records), frees the endpoint cache and
  * the endpoint. Accepts NULL. */
 void node_register_destroy(node_register **self_p);
+/* Until when the node's lease surely lives at etcd (plx_lease_safe_until), in node_mono_ms()
+ * milliseconds. Any thread. */
+int64_t node_register_safe_until(const node_register *self);
+/* Whether a renewal found the lease expired at etcd. Any thread. */
+bool node_register_expired(const node_register *self);
+
+/* ---- fence.c ---- */
+
+/* On the loop's tick: SIGKILL every service once the lease could expire within the margin,
+ * and log when the node is safe again. Returns true once the lease has expired: the node
+ * kernel must then start again as a new generation. */
+bool node_fence_tick(node *self);
+/* Whether the node is fenced (its lease may expire soon): NODE_START is refused meanwhile. */
+bool node_fenced(const node *self);
+/* The margin before the lease's bound at which the node fences: a quarter of the TTL, at
+ * least 250 ms. */
+int64_t node_fence_margin_ms(const node_config *cfg);
 
 /* Unix time in milliseconds. */
 int64_t node_now_ms(void);
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t node_mono_ms(void);
 
 #endif

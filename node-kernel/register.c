@@ -2,12 +2,13 @@
  * register.c — the node in the registry: its endpoint node.<name>, its record nodes/<name>,
  * the lease both hang on, and the endpoint cache that resolves every other label.
  *
- * Entry points: node_register_new, node_register_destroy.
+ * Entry points: node_register_new, node_register_destroy, node_register_safe_until,
+ * node_register_expired.
  *
  * The lease is renewed by the etcd client's own thread (every TTL/3). A thread of ours rewrites
- * the node record every TTL/2 (services count, load average) and, when the lease was lost (etcd
- * unreachable for longer than the TTL), takes a new one and publishes both records again. No
- * etcd request runs on the message loop's thread after start-up.
+ * the node record every TTL/2 (services count, load average) and notes when the lease was found
+ * expired (etcd unreachable for longer than the TTL): the loop then fences and starts the node
+ * kernel again (fence.c). No etcd request runs on the message loop's thread after start-up.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +30,7 @@ struct node_register {
 	node *node;
 	plx_etcd *etcd;
 	plx_lease *lease;
+	atomic_bool expired; /* the lease expired at etcd (a renewal found it gone) */
 	plx_epcache *cache;
 	plx_ep *ep;
 	plx_endpoint_rec rec;
@@ -92,18 +94,14 @@ static int s_publish(node_register *self, char *err, size_t size)
 	return rc < 0 ? s_err(err, size, rc, "writing the node record") : 0;
 }
 
-/* One refresh: a new lease and both records if the lease died, else the record. */
+/* One refresh of the record. A lease found expired is not replaced: the cluster took the node
+ * for dead and its endpoint's generation with it, so the node starts again as a new
+ * generation (fence.c, main.c). */
 static int s_refresh(node_register *self, char *err, size_t size)
 {
 	if (!plx_lease_alive(self->lease)) {
-		plx_lease *lease = plx_lease_new(self->etcd, self->cfg->lease_ttl);
-		if (!lease)
-			return s_err(err, size, -errno, "renewing the node's lease");
-		plx_lease_destroy(&self->lease, false);
-		self->lease = lease;
-		fprintf(stderr, "plexus-node: lease lost; new lease %" PRId64 "\n",
-		        plx_lease_id(lease));
-		return s_publish(self, err, size);
+		atomic_store(&self->expired, true);
+		return 0;
 	}
 	int rc = s_put_record(self);
 	return rc < 0 ? s_err(err, size, rc, "refreshing the node record") : 0;
@@ -227,4 +225,14 @@ void node_register_destroy(node_register **self_p)
 	pthread_mutex_destroy(&self->lock);
 	free(self);
 	*self_p = NULL;
+}
+
+int64_t node_register_safe_until(const node_register *self)
+{
+	return plx_lease_safe_until(self->lease);
+}
+
+bool node_register_expired(const node_register *self)
+{
+	return atomic_load(&self->expired);
 }

@@ -3,7 +3,8 @@
  * one ended.
  *
  * Entry points: node_services_new, node_services_destroy, do_start, do_stop, do_signal,
- * do_list, node_services_exited, node_services_tick, node_services_stop_all.
+ * do_list, node_services_exited, node_services_tick, node_services_stop_all,
+ * node_services_kill_all, node_now_ms, node_mono_ms.
  *
  * A service is a child process in its own process group, started by fork and exec with
  * PR_SET_PDEATHSIG = SIGKILL (a service never outlives its node kernel), stdin from /dev/null
@@ -53,7 +54,7 @@ struct node_services {
 	s_service *list;
 };
 
-static int64_t s_mono_ms(void)
+int64_t node_mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -324,7 +325,7 @@ int do_start(plx_call *call)
 {
 	node *n = plx_server_arg(call->server);
 	const Plexus__NodeStart *req = (const Plexus__NodeStart *)call->body;
-	int rc = s_check_start(n, req);
+	int rc = node_fenced(n) ? -EHOSTDOWN : s_check_start(n, req); /* see fence.c */
 	s_service *s = rc == 0 ? s_entry(n->services, req->label) : NULL;
 	if (rc == 0 && !s)
 		rc = -ENOMEM;
@@ -364,7 +365,7 @@ int do_stop(plx_call *call)
 	                          : n->cfg->grace_ms;
 	kill(-s->pid, SIGTERM);
 	s->state = PLEXUS__SERVICE_STATE__SERVICE_STOPPING;
-	s->kill_at = s_mono_ms() + grace;
+	s->kill_at = node_mono_ms() + grace;
 	s->stop_call = call;
 	fprintf(stderr, "plexus-node: stopping %s pid %d (SIGKILL in %d ms)\n", s->label,
 	        (int)s->pid, grace);
@@ -455,7 +456,7 @@ int node_services_exited(node_services *self, pid_t pid, int wstatus, Plexus__No
 
 void node_services_tick(node_services *self)
 {
-	int64_t now = s_mono_ms();
+	int64_t now = node_mono_ms();
 	for (s_service *s = self->list; s; s = s->next)
 		if (s->state == PLEXUS__SERVICE_STATE__SERVICE_STOPPING && s->kill_at &&
 		    now >= s->kill_at) {
@@ -500,10 +501,26 @@ static bool s_rank_running(node_services *self, int rank)
  * each rank gone before the next gets SIGTERM (VFS unmounts before the file servers write
  * back, which happens before their drivers go). grace_ms is the deadline for all of it: what
  * still runs then gets SIGKILL, logged by name. */
+int node_services_kill_all(node_services *self)
+{
+	int killed = 0;
+	for (s_service *s = self->list; s; s = s->next)
+		if (s->state == PLEXUS__SERVICE_STATE__SERVICE_RUNNING ||
+		    s->state == PLEXUS__SERVICE_STATE__SERVICE_STOPPING) {
+			fprintf(stderr,
+			        "plexus-node: fencing %s generation %" PRIu64 " pid %d: SIGKILL\n",
+			        s->label, s->generation, (int)s->pid);
+			kill(-s->pid, SIGKILL);
+			s->kill_at = 0;
+			killed++;
+		}
+	return killed;
+}
+
 int node_services_stop_all(node_services *self, int grace_ms)
 {
 	int stopped = 0, rank;
-	int64_t kill_at = s_mono_ms() + grace_ms, end = kill_at + 1000;
+	int64_t kill_at = node_mono_ms() + grace_ms, end = kill_at + 1000;
 	while ((rank = s_next_rank(self)) >= 0) {
 		for (s_service *s = self->list; s; s = s->next)
 			if (s->state == PLEXUS__SERVICE_STATE__SERVICE_RUNNING && s->rank == rank) {
@@ -514,12 +531,12 @@ int node_services_stop_all(node_services *self, int grace_ms)
 				s->kill_at = kill_at;
 				stopped++;
 			}
-		while (s_rank_running(self, rank) && s_mono_ms() < end) {
+		while (s_rank_running(self, rank) && node_mono_ms() < end) {
 			s_wait_children(self, 20);
 			node_services_tick(self);
 		}
 	}
-	while (atomic_load(&self->node->running) > 0 && s_mono_ms() < end) {
+	while (atomic_load(&self->node->running) > 0 && node_mono_ms() < end) {
 		s_wait_children(self, 20);
 		node_services_tick(self);
 	}

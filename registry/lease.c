@@ -1,10 +1,14 @@
 /*
  * lease.c — a lease kept alive from a background thread.
  *
- * Entry points: plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_destroy.
+ * Entry points: plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_safe_until,
+ * plx_lease_destroy.
  *
  * The thread renews every ttl/3; a failed renewal (etcd unreachable) is retried every 200 ms
- * until it works or etcd says the lease is gone, which makes the lease dead for good.
+ * until it works or etcd says the lease is gone, which makes the lease dead for good. Each
+ * success moves the time until which the lease surely lives: etcd counts a TTL from when it
+ * handles the renewal, which is after we sent it, so the send time plus the TTL is a bound
+ * that needs no clock shared with etcd.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +23,8 @@ struct plx_lease {
 	int64_t id;
 	int64_t ttl_s;
 	atomic_bool alive;
-	bool stop; /* guarded by lock */
+	atomic_int_fast64_t safe_until; /* reg_now_ms() */
+	bool stop;                      /* guarded by lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t thread;
@@ -53,11 +58,15 @@ static void *s_run(void *arg)
 		period = 100;
 	int64_t wait = period;
 	while (!s_wait(self, wait)) {
+		int64_t sent = reg_now_ms();
 		int rc = plx_etcd_lease_keepalive(self->etcd, self->id);
 		if (rc == -ENOENT) {
 			atomic_store(&self->alive, false);
 			break;
 		}
+		if (rc > 0) /* the TTL etcd reports, never more than the one asked for */
+			atomic_store(&self->safe_until,
+			             sent + (rc < self->ttl_s ? rc : self->ttl_s) * 1000);
 		wait = rc > 0 ? period : S_RETRY_MS;
 	}
 	return NULL;
@@ -70,6 +79,7 @@ plx_lease *plx_lease_new(plx_etcd *etcd, int64_t ttl_s)
 		errno = ENOMEM;
 		return NULL;
 	}
+	int64_t sent = reg_now_ms();
 	int rc = plx_etcd_lease_grant(etcd, ttl_s, &self->id);
 	if (rc < 0) {
 		free(self);
@@ -79,6 +89,7 @@ plx_lease *plx_lease_new(plx_etcd *etcd, int64_t ttl_s)
 	self->etcd = etcd;
 	self->ttl_s = ttl_s;
 	atomic_init(&self->alive, true);
+	atomic_init(&self->safe_until, sent + ttl_s * 1000);
 	pthread_mutex_init(&self->lock, NULL);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -104,6 +115,11 @@ int64_t plx_lease_id(const plx_lease *self)
 bool plx_lease_alive(plx_lease *self)
 {
 	return atomic_load(&self->alive);
+}
+
+int64_t plx_lease_safe_until(const plx_lease *self)
+{
+	return atomic_load(&self->safe_until);
 }
 
 void plx_lease_destroy(plx_lease **self_p, bool revoke)

@@ -8,8 +8,9 @@
  * again and an answered one is not; START/STOP/SIGNAL/IPC_SHUTDOWN from another label are
  * -PLX_ECALLDENIED while NODE_LIST and IPC_PING are open; bad starts; STOP with SIGTERM and
  * with SIGKILL after the grace; reports wait while rs has no route and arrive once it has one;
- * a killed node's records vanish within TTL + 1 s; SIGTERM, and IPC_SHUTDOWN from rs, stop a
- * node's services and remove its records at once.
+ * a killed node's records vanish within TTL + 1 s; a node cut off from etcd kills its services
+ * before its record vanishes and comes back afterwards as a new generation; SIGTERM, and
+ * IPC_SHUTDOWN from rs, stop a node's services and remove its records at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -762,6 +763,49 @@ static void test_shutdown_from_rs(void **state)
 	f->passed = true;
 }
 
+/* A node cut off from etcd kills its services before its lease can expire there (fence.c):
+ * the sleeper on n1 is gone before n1's record vanishes. Once the link is back, the node
+ * kernel finds its lease expired and starts again (same pid) as a new generation, which
+ * registers and starts services; its log says why. */
+static void test_cut_node_fences_itself(void **state)
+{
+	fixture *f = *state;
+	int64_t pid = 0;
+	uint64_t old_gen = 0, new_gen = 0;
+	assert_int_equal(plx_route_lookup(f->ctx, "node.n1", &old_gen, NULL, 0), 0);
+	assert_int_equal(
+	    s_start(f->rs, 1, "sleeper", 9, (char *[]){"/bin/sleep", "60", NULL}, &pid), 0);
+	int64_t t0 = s_now_ms(), killed = -1, expired = -1;
+	assert_int_equal(netns_cut_link(f->c, 1), 0);
+	while ((killed < 0 || expired < 0) && s_now_ms() - t0 < (S_TTL + 3) * 1000) {
+		if (killed < 0 && netns_pid_gone((pid_t)pid))
+			killed = s_now_ms() - t0;
+		if (expired < 0 && !s_exists(f, "nodes", "n1"))
+			expired = s_now_ms() - t0;
+		usleep(10 * 1000);
+	}
+	print_message("link cut: service killed after %" PRId64
+	              " ms, node record gone after %" PRId64 " ms (TTL %d s)\n",
+	              killed, expired, S_TTL);
+	assert_true(killed >= 0 && expired >= 0);
+	assert_true(killed < expired);
+	assert_int_equal(netns_restore_link(f->c, 1), 0);
+	assert_true(s_until_key(f, "nodes", "n1", true, (S_TTL + 5) * 1000) >= 0);
+	for (int64_t end = s_now_ms() + 3000; new_gen <= old_gen && s_now_ms() < end;
+	     usleep(20 * 1000))
+		plx_route_lookup(f->ctx, "node.n1", &new_gen, NULL, 0);
+	assert_true(new_gen > old_gen);
+	assert_false(netns_pid_gone(f->node[1])); /* the same process, executed again */
+	int rc = s_start(f->rs, 1, "sleeper", 10, (char *[]){"/bin/sleep", "60", NULL}, &pid);
+	assert_int_equal(rc, 0);
+	char *log = NULL;
+	assert_int_equal(netns_read_log(f->c, 1, &log), 0);
+	assert_non_null(strstr(log, "plexus-node: fenced: no lease renewal for too long"));
+	assert_non_null(strstr(log, "starting again as a new generation"));
+	free(log);
+	f->passed = true;
+}
+
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
 
 int main(void)
@@ -774,6 +818,7 @@ int main(void)
 	    S_TEST(test_stop),
 	    S_TEST(test_report_waits_for_rs),
 	    S_TEST(test_killed_node_disappears),
+	    S_TEST(test_cut_node_fences_itself),
 	    S_TEST(test_sigterm_stops_services),
 	    S_TEST(test_shutdown_from_rs),
 	};

@@ -7,7 +7,7 @@
  *   plx_etcd_auth_enable, plx_etcd_auth_client
  *   plx_kv_free, plx_kvs_free
  *   plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke
- *   plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_destroy
+ *   plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_safe_until, plx_lease_destroy
  *   plx_watch_new, plx_watch_revision, plx_watch_destroy
  *
  * A client knows one or more etcd members ("http://127.0.0.1:2379,http://..."). A request goes
@@ -189,6 +189,11 @@ int64_t plx_lease_id(const plx_lease *self);
 /* Returns false once a renewal found the lease gone (it expired while etcd was unreachable);
  * the lease then stays dead and the owner must make a new one. */
 bool plx_lease_alive(plx_lease *self);
+/* Until when etcd cannot have expired the lease: the moment just before the last grant or
+ * renewal that succeeded was sent, plus the TTL it was given, in milliseconds of
+ * CLOCK_MONOTONIC. A holder that must stop acting before others may think it dead (a node
+ * kernel fencing its services) acts on this, not on whether renewals fail. */
+int64_t plx_lease_safe_until(const plx_lease *self);
 /* Stops the renewals, revokes the lease when revoke is true (else it expires after its TTL),
  * frees it and sets *self_p to NULL. Accepts NULL. */
 void plx_lease_destroy(plx_lease **self_p, bool revoke);
