@@ -17,9 +17,10 @@
  * generation and lease, as after a reboot; RS sees the node join again.
  *
  * With renewals every TTL/3 the bound is normally at least two thirds of the TTL ahead; the
- * margin is a quarter of the TTL (at least 250 ms), which covers a tick and the kill. So a
- * node fences after three quarters of the TTL without a successful renewal (1.5 s with the
- * default TTL of 2 s), and never while renewals work. Only the loop thread runs this; it
+ * margin is an eighth of the TTL (at least 250 ms), which covers a tick and the kill (RS then
+ * still needs to see the expiry and start a replacement). So a node fences after seven eighths
+ * of the TTL without a successful renewal (1.75 s with the default TTL of 2 s), and never
+ * while renewals work and answer within half the TTL. Only the loop thread runs this; it
  * never blocks on etcd.
  */
 #include <inttypes.h>
@@ -31,7 +32,7 @@
 
 int64_t node_fence_margin_ms(const node_config *cfg)
 {
-	int64_t margin = (int64_t)cfg->lease_ttl * 1000 / 4;
+	int64_t margin = (int64_t)cfg->lease_ttl * 1000 / 8;
 	return margin < S_MARGIN_MIN_MS ? S_MARGIN_MIN_MS : margin;
 }
 

@@ -196,7 +196,7 @@ bool node_register_expired(const node_register *self);
 bool node_fence_tick(node *self);
 /* Whether the node is fenced (its lease may expire soon): NODE_START is refused meanwhile. */
 bool node_fenced(const node *self);
-/* The margin before the lease's bound at which the node fences: a quarter of the TTL, at
+/* The margin before the lease's bound at which the node fences: an eighth of the TTL, at
  * least 250 ms. */
 int64_t node_fence_margin_ms(const node_config *cfg);
 
