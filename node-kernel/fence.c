@@ -1,7 +1,7 @@
 /*
  * fence.c — a node that may be declared dead stops its services first.
  *
- * Entry points: node_fence_tick, node_fenced, node_fence_margin_ms.
+ * Entry points: node_fence_tick, node_fence_margin_ms.
  *
  * RS declares a node dead when the node's lease expires at etcd, and then starts the node's
  * services elsewhere. A node cut off from etcd cannot learn when that happens, but it knows a
@@ -43,11 +43,6 @@ static int64_t s_left_ms(const node *self)
 	       node_mono_ms();
 }
 
-bool node_fenced(const node *self)
-{
-	return self->reg && s_left_ms(self) < 0;
-}
-
 bool node_fence_tick(node *self)
 {
 	if (!self->reg)
@@ -59,7 +54,8 @@ bool node_fence_tick(node *self)
 		self->fenced = false;
 		return false;
 	}
-	/* a service started or left running since the last tick is killed too */
+	/* a service started since the last tick (NODE_START is refused only once fenced is set)
+	 * is killed too */
 	int killed = node_services_kill_all(self->services);
 	if (!self->fenced || killed > 0)
 		fprintf(

@@ -12,7 +12,7 @@
  *               node_reports_ack, node_reports_count
  *   register.c  node_register_new, node_register_destroy, node_register_safe_until,
  *               node_register_expired
- *   fence.c     node_fence_tick, node_fenced, node_fence_margin_ms
+ *   fence.c     node_fence_tick, node_fence_margin_ms
  *   main.c      main (option parsing, set-up, the message loop), do_shutdown
  */
 #ifndef PLEXUS_NODE_H
@@ -78,7 +78,8 @@ typedef struct node {
 	node_reports *reports;
 	node_register *reg;
 	atomic_int running; /* services running, for the node record */
-	bool fenced;        /* fence.c (loop thread only) */
+	bool fenced;        /* the lease may expire soon: services killed, NODE_START refused
+	                     * (set by fence.c on the tick; loop thread only) */
 	bool again;         /* the lease expired: exec this program again on the way out */
 } node;
 
@@ -194,8 +195,6 @@ bool node_register_expired(const node_register *self);
  * and log when the node is safe again. Returns true once the lease has expired: the node
  * kernel must then start again as a new generation. */
 bool node_fence_tick(node *self);
-/* Whether the node is fenced (its lease may expire soon): NODE_START is refused meanwhile. */
-bool node_fenced(const node *self);
 /* The margin before the lease's bound at which the node fences: an eighth of the TTL, at
  * least 250 ms. */
 int64_t node_fence_margin_ms(const node_config *cfg);

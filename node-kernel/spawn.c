@@ -325,7 +325,7 @@ int do_start(plx_call *call)
 {
 	node *n = plx_server_arg(call->server);
 	const Plexus__NodeStart *req = (const Plexus__NodeStart *)call->body;
-	int rc = node_fenced(n) ? -EHOSTDOWN : s_check_start(n, req); /* see fence.c */
+	int rc = n->fenced ? -EHOSTDOWN : s_check_start(n, req); /* set by fence.c */
 	s_service *s = rc == 0 ? s_entry(n->services, req->label) : NULL;
 	if (rc == 0 && !s)
 		rc = -ENOMEM;
