@@ -440,6 +440,40 @@ static void test_options(void **state)
 	assert_int_equal(s_run(junk), EX_USAGE);
 }
 
+/* FS_STATVFS's free inodes: pipes that may still be made. */
+static uint64_t s_pipes_free(fixture *f)
+{
+	Plexus__FsReply *r = NULL;
+	assert_int_equal(s_call(f, PLEXUS__FS_TYPE__FS_STATVFS, NULL, NULL, 0, &r, NULL, 0, NULL),
+	                 0);
+	uint64_t ffree = r->statvfs->ffree;
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return ffree;
+}
+
+/* Pipes in all (65,536): root, whom no user limit binds, fills the server; then a new pipe is
+ * ENOSPC for everyone, as statvfs foretold, and one freed makes room again. */
+static void test_pipes_in_all(void **state)
+{
+	fixture *f = *state;
+	enum { ALL = 65536 };
+	uint64_t room = s_pipes_free(f), spare;
+	assert_true(room > 0 && room <= ALL);
+	uint64_t *mine = calloc(room, sizeof *mine);
+	assert_non_null(mine);
+	for (uint64_t i = 0; i < room; i++)
+		assert_int_equal(s_newnode_as(f, 0, &mine[i]), 0);
+	assert_int_equal(s_pipes_free(f), 0);
+	assert_int_equal(s_newnode_as(f, 0, &spare), -ENOSPC);
+	assert_int_equal(s_newnode_as(f, 2002, &spare), -ENOSPC);
+	assert_int_equal(s_put(f, mine[0], 1), 0);
+	assert_int_equal(s_newnode_as(f, 2002, &mine[0]), 0);
+	for (uint64_t i = 0; i < room; i++)
+		assert_int_equal(s_put(f, mine[i], 1), 0);
+	assert_int_equal(s_pipes_free(f), room);
+	free(mine);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +481,7 @@ int main(void)
 	    cmocka_unit_test(test_truncate),       cmocka_unit_test(test_references),
 	    cmocka_unit_test(test_bad_requests),   cmocka_unit_test(test_statvfs_sync),
 	    cmocka_unit_test(test_options),        cmocka_unit_test(test_user_pipe_memory),
+	    cmocka_unit_test(test_pipes_in_all),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
