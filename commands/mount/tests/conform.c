@@ -266,6 +266,10 @@ static void check_names(void)
 	/* PATH_MAX applies to the string a program passes, not to where it leads: a relative
 	 * path of 4,080 bytes below this directory, made one level at a time */
 	int top = open(".", O_RDONLY | O_DIRECTORY);
+	if (top < 0) {
+		s_report("names.deep-dirs", false, "this directory: %s", strerrorname_np(errno));
+		return;
+	}
 	int rc = mkdir("deep", 0755) == 0 && chdir("deep") == 0 ? 0 : -1;
 	char path[PATH_MAX];
 	size_t len = 0;
