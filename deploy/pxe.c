@@ -114,6 +114,15 @@ int plx_pxe_settings_read(const plx_cluster *c, plx_pxe_settings *out, char *err
 			              "[pxe] ipv6_ra: needs interface: expected the interface to "
 			              "advertise on");
 	}
+	if ((v = plx_cluster_extra(c, "pxe", "keys"))) {
+		if (v[0] != '/' || strlen(v) >= sizeof s.keys)
+			return s_fail(
+			    err, size, -EINVAL,
+			    "[pxe] keys \"%s\": expected an absolute path (plexus keys init "
+			    "DIR)",
+			    v);
+		snprintf(s.keys, sizeof s.keys, "%s", v);
+	}
 	if ((v = plx_cluster_extra(c, "pxe", "ipxe_dir")))
 		snprintf(s.ipxe_dir, sizeof s.ipxe_dir, "%s", v);
 	if (c->etcd[0])
@@ -127,16 +136,18 @@ int plx_pxe_settings_read(const plx_cluster *c, plx_pxe_settings *out, char *err
 int plx_pxe_node_cmdline(const plx_cluster *c, const plx_pxe_settings *s, const plx_cluster_node *n,
                          char *out, size_t size)
 {
-	char addr[48] = "", role[PLX_CLUSTER_NAME_MAX + 16] = "";
+	char addr[48] = "", role[PLX_CLUSTER_NAME_MAX + 16] = "", keys[160] = "", url[128];
+	if (s->keys[0] && plx_pxe_keys_url(s, url, sizeof url) > 0)
+		snprintf(keys, sizeof keys, " plexus.keys=%s", url);
 	if (s->proxy)
 		snprintf(addr, sizeof addr, " plexus.addr=%s/%d", n->addr, s->prefix);
 	if (n->role[0])
 		snprintf(role, sizeof role, " plexus.role=%s", n->role);
 	int len = snprintf(out, size,
 	                   "%s plexus.node=%s plexus.cluster=%s plexus.etcd=%s%s%s "
-	                   "plexus.lease_ttl=%d plexus.log=http://%s:%d/stage",
+	                   "plexus.lease_ttl=%d plexus.log=http://%s:%d/stage%s",
 	                   s->cmdline, n->name, c->name, s->etcd, role, addr,
-	                   c->lease_ttl_ms / 1000, s->server, s->http_port);
+	                   c->lease_ttl_ms / 1000, s->server, s->http_port, keys);
 	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
 }
 
@@ -199,6 +210,8 @@ int plx_pxe_check(const plx_cluster *c, const plx_pxe_settings *s, FILE *out)
 			problems++;
 		}
 	}
+	fprintf(out, "\n");
+	problems += plx_pxe_keys_check(s, out);
 	char path[PATH_MAX + 64];
 	if (s->image[0]) {
 		static const char *const files[] = {"vmlinuz", "initramfs.img"};
@@ -398,5 +411,5 @@ int plx_pxe_write(const plx_cluster *c, const plx_pxe_settings *s, const char *d
 			              src);
 		r = s_link(real, path, err, size);
 	}
-	return r;
+	return r < 0 ? r : plx_pxe_keys_write(c, s, dir, err, size);
 }

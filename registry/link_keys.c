@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +101,10 @@ int reg_trust_root(plx_ctx *ctx, const char *dir, char *err, size_t size)
 
 #define S_HANDOVER "plexus-link-1" /* the first line of a node kernel's handover */
 
-int plx_link_issuer(uint8_t secret_key[PLX_TRUST_SECRET])
+int plx_link_issuer(const char *dir, uint8_t secret_key[PLX_TRUST_SECRET])
 {
-	const char *dir = getenv("PLEXUS_KEYS");
+	if (!dir)
+		dir = getenv("PLEXUS_KEYS");
 	if (!dir || !*dir)
 		return -ENOENT;
 	char key[4096];
@@ -198,16 +200,48 @@ static int s_take_handover(plx_link_keys *keys, char *cert, size_t size)
 	return rc;
 }
 
-/* Secures ep with the keys its node kernel handed over. */
-static int s_secure_handed(plx_ep *ep, char *err, size_t size)
+/* Reads the keys issued once for this process from path (PLEXUS_LINK=FILE: a netbooted node
+ * kernel's, docs/security.md "Keys on a rack"): a regular file of this user that nobody else
+ * may read or write. Returns 0, -EPERM (another owner, or a mode wider than 0600), -EBADMSG
+ * or -errno. */
+static int s_take_file(const char *path, plx_link_keys *keys, char *cert, size_t size)
+{
+	char text[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int rc = fstat(fd, &st) != 0 ? -errno : 0;
+	if (rc == 0 && (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)))
+		rc = -EPERM;
+	ssize_t got = rc == 0 ? read(fd, text, sizeof text - 1) : 0;
+	if (got < 0)
+		rc = -errno;
+	close(fd);
+	text[got > 0 ? got : 0] = '\0';
+	if (rc == 0)
+		rc = s_parse_handover(text, keys, cert, size);
+	sodium_memzero(text, sizeof text);
+	return rc;
+}
+
+/* Secures ep with the keys handed over: on standard input by its node kernel (link "stdin"),
+ * or issued once into the file link names. */
+static int s_secure_handed(plx_ep *ep, const char *link, char *err, size_t size)
 {
 	plx_link_keys keys;
 	char cert[PLX_CERT_MAX];
-	int rc = s_take_handover(&keys, cert, sizeof cert);
+	bool file = strcmp(link, "stdin") != 0;
+	int rc = file ? s_take_file(link, &keys, cert, sizeof cert)
+	              : s_take_handover(&keys, cert, sizeof cert);
 	if (rc == 0)
 		rc = plx_ep_set_keys(ep, &keys, cert);
 	sodium_memzero(&keys, sizeof keys);
-	if (rc < 0)
+	if (rc < 0 && file)
+		snprintf(err, size, "securing endpoint %s with the keys in %s (PLEXUS_LINK): %s%s",
+		         plx_ep_name(ep)->label, link, strerror(-rc),
+		         rc == -EPERM ? " (it must be a file of this user, mode 0600)" : "");
+	else if (rc < 0)
 		snprintf(err, size,
 		         "securing endpoint %s with the keys its node kernel handed over: %s%s",
 		         plx_ep_name(ep)->label, strerror(-rc),
@@ -230,8 +264,8 @@ int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size)
 	if (rc < 0)
 		return rc;
 	const char *link = getenv("PLEXUS_LINK");
-	if (link && strcmp(link, "stdin") == 0)
-		return s_secure_handed(ep, err, size);
+	if (link && (strcmp(link, "stdin") == 0 || link[0] == '/'))
+		return s_secure_handed(ep, link, err, size);
 	if ((rc = reg_read_hex(key, sk, sizeof sk)) < 0)
 		return s_fail(err, size, rc,
 		              rc == -EACCES ? "this user may not speak for the cluster: reading"

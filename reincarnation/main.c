@@ -276,7 +276,8 @@ static int s_lead(rs *self)
 		fprintf(stderr, "plexus-rs: %s\n", err);
 		return EX_NOPERM;
 	}
-	self->issues = plx_link_issuer(self->root_key) == 0; /* secured: keys for each instance */
+	self->issues =
+	    plx_link_issuer(NULL, self->root_key) == 0; /* secured: keys for each instance */
 	if ((rc = plx_ep_bind(self->ep, bind)) < 0) {
 		fprintf(stderr, "plexus-rs: binding %s: %s\n", bind, plx_strerror(rc));
 		return EX_OSERR;

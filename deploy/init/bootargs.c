@@ -147,6 +147,11 @@ static int s_apply(plx_bootargs *a, const char *key, const char *v, char *err, s
 			return s_fail(err, size, "plexus.log=\"%s\": expected an http:// URL", v);
 		return s_copy(a->log, sizeof a->log, key, v, err, size);
 	}
+	if (strcmp(key, "keys") == 0) {
+		if (strncmp(v, "http://", 7) != 0 || !v[7])
+			return s_fail(err, size, "plexus.keys=\"%s\": expected an http:// URL", v);
+		return s_copy(a->keys, sizeof a->keys, key, v, err, size);
+	}
 	if (strcmp(key, "shell") == 0) {
 		if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
 			return s_fail(err, size, "plexus.shell=\"%s\": expected 0 or 1", v);
@@ -169,7 +174,7 @@ static int s_apply(plx_bootargs *a, const char *key, const char *v, char *err, s
 	}
 	return s_fail(err, size,
 	              "plexus.%s: unknown setting: expected node, etcd, cluster, role, addr, gw, "
-	              "if, log, shell, dhcp_timeout or lease_ttl",
+	              "if, log, keys, shell, dhcp_timeout or lease_ttl",
 	              key);
 }
 

@@ -1,17 +1,24 @@
 /*
- * test-bootargs.c — plexus-init's reading of the kernel command line (plexus/bootargs.h).
+ * test-bootargs.c — plexus-init's reading of the kernel command line (plexus/bootargs.h) and of
+ * the key bundle a node fetches (plexus/keybundle.h).
  *
  * Entry points: main.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <plexus/bootargs.h>
+#include <plexus/keybundle.h>
 
 static void test_full_line(void **state)
 {
@@ -23,7 +30,7 @@ static void test_full_line(void **state)
 	    "plexus.node=n1 plexus.etcd=\"http://10.0.0.1:2379,http://10.0.0.2:2379\" "
 	    "plexus.cluster=lab plexus.role=driver,etcd plexus.if=eth1 "
 	    "plexus.log=http://10.0.0.1:8080 plexus.shell=0 plexus.dhcp_timeout=12 "
-	    "plexus.lease_ttl=3\n";
+	    "plexus.lease_ttl=3 plexus.keys=http://10.0.0.1:8080/cgi-bin/keys\n";
 	assert_int_equal(plx_bootargs_parse(line, &a, err, sizeof err), 0);
 	assert_string_equal(a.node, "n1");
 	assert_string_equal(a.etcd, "http://10.0.0.1:2379,http://10.0.0.2:2379");
@@ -31,6 +38,7 @@ static void test_full_line(void **state)
 	assert_string_equal(a.role, "driver,etcd");
 	assert_string_equal(a.iface, "eth1");
 	assert_string_equal(a.log, "http://10.0.0.1:8080");
+	assert_string_equal(a.keys, "http://10.0.0.1:8080/cgi-bin/keys");
 	assert_false(a.shell);
 	assert_int_equal(a.dhcp_timeout_s, 12);
 	assert_int_equal(a.lease_ttl_s, 3);
@@ -85,7 +93,7 @@ static void test_errors(void **state)
 	} cases[] = {
 	    {"plexus.nodes=n1",
 	     "plexus.nodes: unknown setting: expected node, etcd, cluster, role, "
-	     "addr, gw, if, log, shell, dhcp_timeout or lease_ttl"},
+	     "addr, gw, if, log, keys, shell, dhcp_timeout or lease_ttl"},
 	    {"plexus.node", "plexus.node: expected plexus.KEY=VALUE"},
 	    {"plexus.node=", "plexus.node=\"\": expected 1-58 letters, digits, '_' or '-'"},
 	    {"plexus.node=n/1", "plexus.node=\"n/1\": expected 1-58 letters, digits, '_' or '-'"},
@@ -112,6 +120,7 @@ static void test_errors(void **state)
 	    {"plexus.if=averyveryverylongname",
 	     "plexus.if=\"averyveryverylongname\": expected an interface name of 1-15 characters"},
 	    {"plexus.log=ftp://x", "plexus.log=\"ftp://x\": expected an http:// URL"},
+	    {"plexus.keys=https://x", "plexus.keys=\"https://x\": expected an http:// URL"},
 	    {"plexus.shell=yes", "plexus.shell=\"yes\": expected 0 or 1"},
 	    {"plexus.dhcp_timeout=0", "plexus.dhcp_timeout=\"0\": expected whole seconds, 1..600"},
 	    {"plexus.dhcp_timeout=5s",
@@ -144,13 +153,72 @@ static void test_errors(void **state)
 	                    "plexus.role: value of 1038 bytes is too long: expected at most 1023");
 }
 
+/* Reads dir/name into out; returns its mode. */
+static mode_t s_read(const char *dir, const char *name, char *out, size_t size)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	struct stat st;
+	assert_int_equal(fstat(fileno(f), &st), 0);
+	fclose(f);
+	return st.st_mode & 07777;
+}
+
+static void test_key_bundle(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/plexus-keybundle-XXXXXX", buf[4096], text[256], err[256];
+	assert_non_null(mkdtemp(dir));
+	size_t len = 0;
+	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &len, "root.pub", 0644, "abc\n", 4), 0);
+	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &len, "node.link", 0600, "x\ny", 3), 0);
+	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &len, "empty", 0600, "", 0), 0);
+	assert_int_equal(plx_keybundle_unpack(buf, len, dir, err, sizeof err), 3);
+	assert_int_equal(s_read(dir, "root.pub", text, sizeof text), 0644);
+	assert_string_equal(text, "abc\n");
+	assert_int_equal(s_read(dir, "node.link", text, sizeof text), 0600);
+	assert_string_equal(text, "x\ny");
+	/* what the writer refuses */
+	size_t at = len;
+	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &at, "../etc", 0600, "", 0), -EINVAL);
+	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &at, ".hidden", 0600, "", 0), -EINVAL);
+	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &at, "a", 0755, "", 0), -EINVAL);
+	assert_int_equal(plx_keybundle_add(buf, 16, &at, "a", 0600, "", 0), -ENOSPC);
+	assert_int_equal(at, len);
+	/* what the reader refuses, writing nothing: every file is checked before any is written */
+	static const char *const bad[] = {
+	    "plexus-keys-2\n",
+	    "plexus-keys-1\nok 600 1\nA../x 600 1\nB",
+	    "plexus-keys-1\nok 600 1\nAsecret 755 1\nB",
+	    "plexus-keys-1\nok 600 1\nAshort 600 9\nB",
+	    "plexus-keys-1\nok 600 1\nAbig 600 99999\nB",
+	    "plexus-keys-1\nok 600 1\nAnoline",
+	    "plexus-keys-1\nok 600 1\nAsub/dir 600 1\nB",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		err[0] = '\0';
+		assert_int_equal(plx_keybundle_unpack(bad[i], strlen(bad[i]), dir, err, sizeof err),
+		                 -EBADMSG);
+		assert_non_null(strstr(err, "key bundle: "));
+	}
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/ok", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_line),
-	    cmocka_unit_test(test_defaults_and_kernel_words),
-	    cmocka_unit_test(test_static_address),
-	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_full_line),      cmocka_unit_test(test_defaults_and_kernel_words),
+	    cmocka_unit_test(test_static_address), cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_key_bundle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

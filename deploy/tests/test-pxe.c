@@ -2,7 +2,7 @@
  * test-pxe.c — the PXE server's files from a cluster file (plexus/pxe.h): settings and their
  * errors, each node's kernel command line, `pxe check`'s explanation and problems, the
  * written dnsmasq.conf (accepted by dnsmasq --test), iPXE scripts and image links, full DHCP
- * and proxy DHCP.
+ * and proxy DHCP, and each node's keys with the CGI that hands them only to its address.
  *
  * Entry points: main.
  */
@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include <plexus/cluster.h>
+#include <plexus/keybundle.h>
+#include <plexus/link_keys.h>
 #include <plexus/pxe.h>
 
 static const char s_ini[] = "[cluster]\n"
@@ -312,6 +314,118 @@ static void test_ipv6_ra(void **state)
 	plx_cluster_destroy(&c);
 }
 
+/* Runs the keys CGI as busybox httpd would for a request from addr; its output in out. */
+static void s_cgi(const char *srv, const char *addr, char *out, size_t size)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "REMOTE_ADDR='%s' %s/http/cgi-bin/keys", addr, srv);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+}
+
+/* Secures an endpoint named label as plexus-node would with the unpacked keys. */
+static int s_secure_as(const char *keys, const char *label)
+{
+	char link[256], err[512];
+	snprintf(link, sizeof link, "%s/node.link", keys);
+	setenv("PLEXUS_KEYS", keys, 1);
+	setenv("PLEXUS_LINK", link, 1);
+	plx_ctx *ctx = plx_ctx_new();
+	plx_ep *ep = plx_ep_new(ctx, label, 7);
+	int rc = plx_link_secure(ctx, ep, err, sizeof err);
+	plx_ep_destroy(&ep);
+	plx_ctx_destroy(&ctx);
+	unsetenv("PLEXUS_KEYS");
+	unsetenv("PLEXUS_LINK");
+	return rc;
+}
+
+static void test_keys_per_node(void **state)
+{
+	fx *f = *state;
+	char err[512], keys[128], extra[192], srv[128], path[256], got[8192];
+	snprintf(keys, sizeof keys, "%s/trust", f->dir);
+	assert_int_equal(plx_link_keys_make(keys, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/etcd.password", keys);
+	FILE *pw = fopen(path, "w");
+	fputs("secret\n", pw);
+	fclose(pw);
+	snprintf(extra, sizeof extra, "keys = %s\n", keys);
+	plx_cluster *c = s_parse(f->image, extra, err, sizeof err);
+	assert_non_null(c);
+	plx_pxe_settings s;
+	assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), 0);
+	assert_string_equal(s.keys, keys);
+	char cmd[1024];
+	assert_true(plx_pxe_node_cmdline(c, &s, plx_cluster_find_node(c, "n2"), cmd, sizeof cmd) >
+	            0);
+	assert_non_null(strstr(cmd, " plexus.keys=http://10.0.0.1:8081/cgi-bin/keys"));
+	snprintf(srv, sizeof srv, "%s/srv", f->dir);
+	assert_int_equal(plx_pxe_write(c, &s, srv, err, sizeof err), 0);
+	/* a bundle per node address, readable by the server only */
+	struct stat st;
+	snprintf(path, sizeof path, "%s/keys", srv);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	snprintf(path, sizeof path, "%s/keys/10.0.0.12", srv);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* the CGI: n2's own bundle to n2's address only */
+	s_cgi(srv, "10.0.0.12", got, sizeof got);
+	const char *head = "Content-Type: application/octet-stream\r\n\r\n";
+	assert_memory_equal(got, head, strlen(head));
+	const char *bundle = got + strlen(head);
+	assert_string_equal(bundle, s_read(srv, "keys/10.0.0.12"));
+	s_cgi(srv, "::ffff:10.0.0.12", got, sizeof got);
+	assert_string_equal(got + strlen(head), bundle);
+	static const char *const others[] = {"10.0.0.99", "10.0.0.1",   "../keys/10.0.0.12",
+	                                     "",          "10.0.0.12 ", "*"};
+	for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+		s_cgi(srv, others[i], got, sizeof got);
+		assert_non_null(strstr(got, "Status: 403 Forbidden\r\n"));
+		assert_null(strstr(got, "plexus-keys-1"));
+	}
+	/* unpacked as plexus-init does: root.pub, node.link for node.n2, etcd's password */
+	char unpacked[128];
+	snprintf(unpacked, sizeof unpacked, "%s/n2keys", f->dir);
+	assert_int_equal(mkdir(unpacked, 0755), 0);
+	char *text = strdup(s_read(srv, "keys/10.0.0.12"));
+	assert_int_equal(plx_keybundle_unpack(text, strlen(text), unpacked, err, sizeof err), 3);
+	free(text);
+	char *pub = strdup(s_read(keys, "root.pub"));
+	assert_string_equal(s_read(unpacked, "root.pub"), pub);
+	free(pub);
+	assert_string_equal(s_read(unpacked, "etcd.password"), "secret\n");
+	assert_int_equal(s_secure_as(unpacked, "node.n2"), 0);
+	assert_int_not_equal(s_secure_as(unpacked, "node.n1"), 0); /* not another node's */
+	assert_int_not_equal(s_secure_as(unpacked, "rs"), 0);
+	/* check explains it; without root.key it is a problem */
+	char *explained = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&explained, &len);
+	assert_int_equal(plx_pxe_keys_check(&s, out), 0);
+	fclose(out);
+	assert_non_null(strstr(explained, "each node fetches its own from "
+	                                  "http://10.0.0.1:8081/cgi-bin/keys"));
+	free(explained);
+	snprintf(path, sizeof path, "%s/root.key", keys);
+	assert_int_equal(unlink(path), 0);
+	out = open_memstream(&explained, &len);
+	assert_int_equal(plx_pxe_keys_check(&s, out), 1);
+	fclose(out);
+	assert_non_null(strstr(explained, "root.key: No such file or directory"));
+	free(explained);
+	assert_int_equal(plx_pxe_write(c, &s, srv, err, sizeof err), -ENOENT);
+	plx_cluster_destroy(&c);
+	c = s_parse(f->image, "keys = relative/dir\n", err, sizeof err);
+	assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "[pxe] keys \"relative/dir\": expected an absolute path"));
+	plx_cluster_destroy(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +436,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_full_dhcp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_proxy_dhcp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_ra, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keys_per_node, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

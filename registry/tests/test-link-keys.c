@@ -3,7 +3,9 @@
  * (PLEXUS_LINK=stdin): from the node kernel's pipe it is secured; from anything else (a
  * terminal or a file, when someone starts it by hand with the variable left set), from a pipe
  * that never brings anything, or with garbage, it fails with a clear error instead of waiting
- * forever. Each case leaves standard input on /dev/null and the variable unset.
+ * forever. Each case leaves standard input on /dev/null and the variable unset. A netbooted
+ * node kernel's keys, issued once into a file (PLEXUS_LINK=FILE), are taken only from a file of
+ * its own that nobody else may read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,20 +63,27 @@ static int s_teardown(void **state)
 	return rc == 0 ? 0 : -1;
 }
 
-/* The text a node kernel would hand over for svc/3. Returns its length. */
-static size_t s_handover_text(char *out, size_t size)
+/* The text issued for label/generation. Returns its length. */
+static size_t s_issued_text(const char *label, uint64_t generation, char *out, size_t size)
 {
 	uint8_t sk[PLX_TRUST_SECRET];
-	assert_int_equal(plx_link_issuer(sk), 0);
+	assert_int_equal(plx_link_issuer(NULL, sk), 0);
 	plx_link_keys keys;
 	char cert[PLX_CERT_MAX];
-	plx_name who = {.label = "svc", .generation = 3};
+	plx_name who = {.generation = generation};
+	snprintf(who.label, sizeof who.label, "%s", label);
 	assert_int_equal(plx_link_issue(sk, &who, &keys, cert, sizeof cert), 0);
 	int n = plx_link_handover(&keys, cert, out, size);
 	assert_true(n > 0);
 	sodium_memzero(sk, sizeof sk);
 	sodium_memzero(&keys, sizeof keys);
 	return (size_t)n;
+}
+
+/* The text a node kernel would hand over for svc/3. Returns its length. */
+static size_t s_handover_text(char *out, size_t size)
+{
+	return s_issued_text("svc", 3, out, size);
 }
 
 /* Puts fd on standard input. */
@@ -149,6 +158,50 @@ static void test_garbage(void **state)
 	assert_int_equal(s_secure(f), -EBADMSG);
 }
 
+/* Writes text to DIR/name with mode; returns the path in out. */
+static void s_write_file(fixture *f, const char *name, const char *text, mode_t mode, char *out,
+                         size_t size)
+{
+	snprintf(out, size, "%s/%s", f->dir, name);
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* A netbooted node kernel: keys issued once into a file of its own (PLEXUS_LINK=FILE), no
+ * root.key beside root.pub. Taken only from a 0600 file of this user that names this
+ * endpoint; the variable stays (the node kernel execs itself again with it). */
+static void test_from_a_file_issued_once(void **state)
+{
+	fixture *f = *state;
+	char text[2048], path[PATH_MAX + 16], other[PATH_MAX + 16], root[PATH_MAX + 16];
+	s_issued_text("svc", 0, text, sizeof text); /* generation 0: every generation */
+	s_write_file(f, "node.link", text, 0600, path, sizeof path);
+	s_issued_text("vfs", 0, text, sizeof text);
+	s_write_file(f, "other.link", text, 0600, other, sizeof other);
+	snprintf(root, sizeof root, "%s/root.key", f->dir);
+	assert_int_equal(unlink(root), 0);
+
+	setenv("PLEXUS_LINK", path, 1);
+	assert_int_equal(chmod(path, 0640), 0); /* readable by the group: refused */
+	assert_int_equal(plx_link_secure(f->ctx, f->ep, f->err, sizeof f->err), -EPERM);
+	assert_non_null(strstr(f->err, "mode 0600"));
+	setenv("PLEXUS_LINK", other, 1); /* a certificate for vfs does not make svc */
+	assert_int_not_equal(plx_link_secure(f->ctx, f->ep, f->err, sizeof f->err), 0);
+	char link[PATH_MAX + 16];
+	snprintf(link, sizeof link, "%s/link", f->dir);
+	assert_int_equal(symlink(path, link), 0);
+	setenv("PLEXUS_LINK", link, 1); /* no symbolic link is followed */
+	assert_int_equal(plx_link_secure(f->ctx, f->ep, f->err, sizeof f->err), -ELOOP);
+
+	assert_int_equal(chmod(path, 0600), 0);
+	setenv("PLEXUS_LINK", path, 1);
+	assert_int_equal(plx_link_secure(f->ctx, f->ep, f->err, sizeof f->err), 0);
+	assert_string_equal(getenv("PLEXUS_LINK"), path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +209,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_a_pipe, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_pipe, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_from_a_file_issued_once, s_setup, s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

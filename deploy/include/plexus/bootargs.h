@@ -16,6 +16,8 @@
  *   plexus.gw=IP            with plexus.addr: the default gateway (optional)
  *   plexus.if=NAME          the interface to configure (default: the first that is not lo)
  *   plexus.log=URL          where init reports its boot stages (a GET of URL/NODE/STAGE)
+ *   plexus.keys=URL         where init fetches the node's keys (plexus/keybundle.h); the node
+ *                           then runs secured, and does not start without them
  *   plexus.shell=0|1        a shell on the console (default 1)
  *   plexus.dhcp_timeout=S   seconds to wait for a DHCP lease, 1..600 (default 30)
  *   plexus.lease_ttl=S      plexus-node's lease TTL, 1..3600 (default: plexus-node's)
@@ -38,6 +40,7 @@ typedef struct plx_bootargs {
 	char gw[16];                         /* "" when not given */
 	char iface[16];                      /* "" for the first interface that is not lo */
 	char log[PLX_BOOTARGS_TEXT_MAX];     /* "" for no remote stage log */
+	char keys[PLX_BOOTARGS_TEXT_MAX];    /* "" for plain links */
 	bool shell;                          /* default true */
 	int dhcp_timeout_s;                  /* default 30 */
 	int lease_ttl_s;                     /* 0: plexus-node's default */

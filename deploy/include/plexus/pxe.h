@@ -2,7 +2,7 @@
  * plexus/pxe.h — the PXE server's files, generated from the cluster description.
  *
  * Entry points: plx_pxe_settings_read, plx_pxe_check, plx_pxe_write, plx_pxe_node_cmdline,
- * plx_pxe_extra_sections.
+ * plx_pxe_extra_sections, plx_pxe_keys_url, plx_pxe_keys_check, plx_pxe_keys_write.
  *
  * The cluster file (plexus/cluster.h) may hold a [pxe] section that `plexus pxe` reads:
  *
@@ -19,11 +19,14 @@
  *   ipv6_ra = no               ; yes: dnsmasq sends IPv6 router advertisements on interface
  *                              ; (which needs an IPv6 address), so iPXE does not wait ~18 s
  *                              ; for IPv6 autoconfiguration on a network without a router
+ *   keys = /etc/plexus/keys    ; the trust root (plexus keys init): every node fetches keys
+ *                              ; issued for it at boot (plexus.keys=), only from its address
  *
  * Files written into a state directory: dnsmasq.conf, tftp/undionly.kpxe and tftp/ipxe.efi
  * (Debian's ipxe), http/boot.ipxe (asks for nodes/<MAC>.ipxe), http/nodes/<MAC>.ipxe per node
  * (kernel and initrd over HTTP, the node's settings on the kernel command line), and links
- * http/vmlinuz, http/initramfs.img to the image.
+ * http/vmlinuz, http/initramfs.img to the image; with keys, keys/<ADDRESS> per node (mode 0600,
+ * its key bundle) and http/cgi-bin/keys, which serves each address its own (pxe_keys.c).
  */
 #ifndef PLEXUS_PXE_H
 #define PLEXUS_PXE_H
@@ -47,6 +50,7 @@ typedef struct plx_pxe_settings {
 	char etcd[1024];    /* the cluster's etcd, or http://SERVER:2379 */
 	char ipxe_dir[256]; /* where undionly.kpxe and ipxe.efi are (/usr/lib/ipxe) */
 	bool ipv6_ra;       /* send IPv6 router advertisements on interface */
+	char keys[1024];    /* the cluster's keys directory (plexus keys init), "": plain links */
 } plx_pxe_settings;
 
 /* The extra section names plexus pxe asks the cluster parser to keep: {"pxe", NULL}. */
@@ -64,6 +68,19 @@ int plx_pxe_node_cmdline(const plx_cluster *c, const plx_pxe_settings *s, const 
  * checks what a boot needs: nodes on the server's subnet, the image present, the iPXE files
  * installed. Returns the number of problems found (each one line "problem: ..."). */
 int plx_pxe_check(const plx_cluster *c, const plx_pxe_settings *s, FILE *out);
+
+/* The URL a node fetches its keys from: http://SERVER:PORT/cgi-bin/keys. Returns its length or
+ * -ENAMETOOLONG. */
+int plx_pxe_keys_url(const plx_pxe_settings *s, char *out, size_t size);
+
+/* Explains where nodes get their keys on out; returns 1 (one line "problem: ...") when
+ * [pxe] keys names a directory without a readable root.key, else 0. */
+int plx_pxe_keys_check(const plx_pxe_settings *s, FILE *out);
+
+/* With [pxe] keys: issues every node its keys into dir/keys/ADDRESS and writes the CGI that
+ * serves them (plx_pxe_write calls it). Returns 0 or a negative errno with err set. */
+int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const char *dir, char *err,
+                       size_t size);
 
 /* Writes the server's files into dir (created if missing). Returns 0 or a negative errno with
  * err set. */

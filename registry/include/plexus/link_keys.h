@@ -13,7 +13,10 @@
  * who can read root.key speaks on secured links. A service RS starts needs no root.key: RS
  * issues a key pair and a certificate for its label and generation with each NODE_START, and
  * the node kernel hands them to the new process on its standard input (PLEXUS_LINK=stdin),
- * which plx_link_secure reads and replaces with /dev/null. Other users' processes are vouched for
+ * which plx_link_secure reads and replaces with /dev/null. A netbooted node kernel, which holds
+ * no root.key either, gets keys issued once for node.NAME from the PXE server; plexus-init puts
+ * them in a file of mode 0600 that PLEXUS_LINK names (PLEXUS_LINK=/run/plexus/keys/node.link).
+ * Other users' processes are vouched for
  * by a node kernel of their machine (vouch.c): it hands them user certificates that carry the uid,
  * gid and groups the kernel reports for them (SO_PEERCRED), for client labels only.
  */
@@ -30,12 +33,16 @@
 int plx_link_keys_make(const char *dir, char *err, size_t size);
 
 /* Secures ep's links when PLEXUS_KEYS is set (its context trusts the root; ep gets keys and
- * a certificate for its name); nothing otherwise. Before plx_ep_bind and before ep sends.
- * Returns 0 or a negative errno with err set (-EACCES: root.key cannot be read by this user). */
+ * a certificate for its name); nothing otherwise. Before plx_ep_bind and before ep sends. The
+ * keys come from PLEXUS_LINK when it is set ("stdin": the node kernel's pipe; an absolute
+ * path: a file of this user, mode 0600, with keys issued once), else ep signs its own with
+ * root.key. Returns 0 or a negative errno with err set (-EACCES: root.key cannot be read by
+ * this user; -EPERM: PLEXUS_LINK's file is another user's or readable by others). */
 int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size);
-/* The trust root's secret key from $PLEXUS_KEYS/root.key, for a process that issues
- * certificates to others (RS). Returns 0, -ENOENT (no PLEXUS_KEYS) or -errno. */
-int plx_link_issuer(uint8_t secret_key[PLX_TRUST_SECRET]);
+/* The trust root's secret key from DIR/root.key (dir NULL: $PLEXUS_KEYS), for a process that
+ * issues certificates to others (RS, `plexus pxe`). Returns 0, -ENOENT (no directory) or
+ * -errno. */
+int plx_link_issuer(const char *dir, uint8_t secret_key[PLX_TRUST_SECRET]);
 /* A new key pair for who and its certificate signed with secret_key. Returns 0 or -errno. */
 int plx_link_issue(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *who,
                    plx_link_keys *keys, char *cert, size_t size);
