@@ -23,6 +23,7 @@
 
 #include <plexus/cluster.h>
 #include <plexus/etcd.h>
+#include <plexus/link_keys.h>
 #include <plexus/pxe.h>
 #include <plexus/qemu.h>
 #include <plexus/qmp.h>
@@ -43,7 +44,8 @@ struct plx_qcluster {
 	bool uefi[VM_MAX], direct[VM_MAX]; /* how each VM was last started */
 	char disk[VM_MAX][PATH_MAX];       /* "" : no disk */
 	char *services;
-	pid_t rs; /* plexus-rs in the hub, 0: none */
+	pid_t rs;            /* plexus-rs in the hub, 0: none */
+	char keys[PATH_MAX]; /* the trust root in the run directory, "": plain links */
 };
 
 #define POWERDOWN_MS 120000 /* a VM stopping Plexus in order and powering off, under TCG */
@@ -301,8 +303,9 @@ static int s_write_cluster_file(plx_qcluster *self, const char *path, bool pxe)
 	if (pxe)
 		fprintf(f,
 		        "\n[pxe]\nserver = %s\ninterface = %s\nipv6_ra = yes\nhttp_port = 8080\n"
-		        "image = %s\ncmdline = console=ttyS0 quiet no_timer_check\n",
-		        hub, self->bridge, self->image);
+		        "image = %s\ncmdline = console=ttyS0 quiet no_timer_check\n%s%s%s",
+		        hub, self->bridge, self->image, self->keys[0] ? "keys = " : "", self->keys,
+		        self->keys[0] ? "\n" : "");
 	return fclose(f) == 0 ? 0 : -EIO;
 }
 
@@ -350,6 +353,17 @@ static int s_pxe(plx_qcluster *self, char *err, size_t size)
 	if (r < 0)
 		snprintf(err, size, "starting dnsmasq or busybox httpd in the hub: %s",
 		         strerror(-r));
+	return r;
+}
+
+/* A trust root in RUN/keys, in PLEXUS_KEYS for what this process starts and makes (RS, the
+ * CLI, clients); plexus pxe then issues every VM its own keys (pxe_keys.c). */
+static int s_keys(plx_qcluster *self, char *err, size_t size)
+{
+	snprintf(self->keys, sizeof self->keys, "%s/keys", netns_run_dir(self->nc));
+	int r = plx_link_keys_make(self->keys, err, size);
+	if (r == 0)
+		setenv("PLEXUS_KEYS", self->keys, 1);
 	return r;
 }
 
@@ -461,6 +475,8 @@ plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t siz
 			r = plx_qemu_disk(o->disks[i], netns_run_dir(self->nc), name, self->disk[i],
 			                  sizeof self->disk[i], err, size);
 		}
+	if (r == 0 && !o->insecure)
+		r = s_keys(self, err, size);
 	if (r == 0)
 		r = s_pxe(self, err, size);
 	if (r < 0) {

@@ -53,6 +53,8 @@ static const command s_commands[] = {
     {"node", "ls", "the nodes: address, age, load, services", plx_node_cli, true},
     {"service", "VERB [LABEL]", "services under RS: list, up, down, restart, refresh",
      plx_service_cli, true},
+    {"keys", "init DIR", "a cluster's trust root for a rack (docs/security.md)", plx_keys_cli,
+     false},
     {"image", "build|info ...", "the netboot image: kernel + initramfs (docs/deploy.md)",
      plx_image_cli, false},
     {"pxe", "check|serve CLUSTER.INI", "the PXE server: dnsmasq + HTTP from the cluster file",

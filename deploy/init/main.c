@@ -8,6 +8,9 @@
  *   init      file systems mounted, the kernel command line read (plexus/bootargs.h)
  *   modules   the image's kernel modules loaded in order (/etc/plexus/modules)
  *   network   the interface up with a DHCP lease (busybox udhcpc) or plexus.addr
+ *   keys      with plexus.keys=URL: the node's keys fetched from the PXE server into
+ *             /run/plexus/keys (plexus/keybundle.h); plexus-node then runs secured
+ *             (PLEXUS_KEYS, PLEXUS_LINK=/run/plexus/keys/node.link), or not at all
  *   etcd      an etcd member started, when plexus.role names etcd
  *   node      plexus-node started (and restarted a second after it exits)
  *   up        plexus.role=up instead of network, etcd and node: `plexus up` runs the whole
@@ -42,8 +45,11 @@
 #include <unistd.h>
 
 #include <plexus/bootargs.h>
+#include <plexus/keybundle.h>
 
 #define LEASE_FILE   "/run/plexus/lease"
+#define KEYS_DIR     "/run/plexus/keys"
+#define KEYS_TRIES   20 /* a fetch every 3 s: a minute for the PXE server to answer */
 #define LOG_DIR      "/var/log/plexus"
 #define PLEXUS_CLI   "/usr/bin/plexus"
 #define UP_STATE     "/run/plexus/up"
@@ -64,7 +70,8 @@ typedef struct s_child {
 
 static plx_bootargs s_args;
 static int s_buttons[BUTTONS_MAX], s_nbuttons; /* input devices with a power key */
-static bool s_up; /* plexus.role=up: `plexus up` runs the whole system inside this node */
+static bool s_up;    /* plexus.role=up: `plexus up` runs the whole system inside this node */
+static bool s_keyed; /* plexus.keys: this node's keys are in KEYS_DIR */
 static char s_ip[16], s_node[PLX_BOOTARGS_NAME_MAX];
 static s_child s_nodek = {"plexus-node", 0, 0, 0, 1000}, s_shell = {"shell", 0, 0, 0, 1000};
 
@@ -106,16 +113,17 @@ static int s_run(char *const argv[])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* GET url/path (url: http://IPv4[:port][/prefix]) with a 3 s limit; the answer is ignored.
+/* GET url[/path] (url: http://IPv4[:port][/prefix]) with a 3 s limit per step; the answer,
+ * up to cap - 1 bytes, into buf. Returns the answer's length or -1.
  * busybox-static's wget cannot be used here: it crashes without NSS libraries. */
-static void s_http_get(const char *url, const char *path)
+static ssize_t s_http_get_raw(const char *url, const char *path, char *buf, size_t cap)
 {
 	char host[64] = "", prefix[PLX_BOOTARGS_TEXT_MAX] = "";
 	int port = 80;
 	const char *h = url + strlen("http://");
 	size_t n = strcspn(h, ":/");
 	if (n >= sizeof host)
-		return;
+		return -1;
 	memcpy(host, h, n);
 	h += n;
 	if (*h == ':')
@@ -124,18 +132,48 @@ static void s_http_get(const char *url, const char *path)
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct timeval tv = {3, 0};
-	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-		return;
+	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	char req[PLX_BOOTARGS_TEXT_MAX + 256], buf[512];
-	int len =
-	    snprintf(req, sizeof req, "GET %s/%s HTTP/1.0\r\nHost: %s\r\n\r\n", prefix, path, host);
+	char req[PLX_BOOTARGS_TEXT_MAX + 256];
+	int len = snprintf(req, sizeof req, "GET %s%s%s HTTP/1.0\r\nHost: %s\r\n\r\n", prefix,
+	                   path ? "/" : "", path ? path : "", host);
+	ssize_t got = -1, r;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && len > 0 &&
 	    write(fd, req, (size_t)len) == len)
-		while (read(fd, buf, sizeof buf) > 0)
-			continue;
+		for (got = 0;
+		     (size_t)got < cap - 1 && (r = read(fd, buf + got, cap - 1 - (size_t)got)) > 0;)
+			got += r;
 	close(fd);
+	if (got >= 0)
+		buf[got] = '\0';
+	return got;
+}
+
+/* GET url/path; the answer is ignored. */
+static void s_http_get(const char *url, const char *path)
+{
+	char buf[512];
+	s_http_get_raw(url, path, buf, sizeof buf);
+}
+
+/* GET url: the body of a 200 answer at the start of buf (the headers dropped). Returns its
+ * length, or -1 (no answer, another status, a cut answer). */
+static ssize_t s_http_fetch(const char *url, char *buf, size_t cap)
+{
+	ssize_t n = s_http_get_raw(url, NULL, buf, cap);
+	char *body = n > 0 ? strstr(buf, "\r\n\r\n") : NULL;
+	if (!body || strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0 ||
+	    (size_t)n == cap - 1)
+		return -1;
+	body += 4;
+	size_t len = (size_t)(buf + n - body);
+	memmove(buf, body, len + 1);
+	return (ssize_t)len;
 }
 
 /* One stage line on the console, and to plexus.log's server when given. */
@@ -352,6 +390,36 @@ static void s_start_etcd(void)
 	s_stage("etcd", "member %s on %s (pid %d)", s_node, adv, (int)pid);
 }
 
+/* plexus.keys=URL: this node's keys (root.pub, node.link, etcd's files: plexus/keybundle.h)
+ * from the PXE server into KEYS_DIR, a try every 3 s for a minute. Returns 0 or -1. */
+static int s_keys(void)
+{
+	static char bundle[PLX_KEYBUNDLE_MAX];
+	char err[256] = "no answer, or not 200";
+	mkdir(KEYS_DIR, 0755);
+	for (int i = 0; i < KEYS_TRIES; i++) {
+		ssize_t n = s_http_fetch(s_args.keys, bundle, sizeof bundle);
+		int files =
+		    n > 0 ? plx_keybundle_unpack(bundle, (size_t)n, KEYS_DIR, err, sizeof err) : -1;
+		explicit_bzero(bundle, sizeof bundle);
+		if (files > 0 && access(KEYS_DIR "/node.link", F_OK) == 0) {
+			setenv("PLEXUS_KEYS", KEYS_DIR, 1);
+			s_keyed = true;
+			s_stage("keys", "%d files from %s into %s", files, s_args.keys, KEYS_DIR);
+			return 0;
+		}
+		if (i == 0)
+			s_stage("keys", "none from %s yet (%s); trying every 3 s for a minute",
+			        s_args.keys, files == -1 ? "no answer, or not 200" : err);
+		sleep(3);
+	}
+	s_stage("keys",
+	        "none from %s: plexus-node not started (a node without keys runs nothing; RS's "
+	        "power backend may boot it again)",
+	        s_args.keys);
+	return -1;
+}
+
 static void s_start_node(void)
 {
 	char ttl[16];
@@ -377,14 +445,17 @@ static void s_start_node(void)
 	}
 	argv[n] = NULL;
 	int fd = open(LOG_DIR "/plexus-node.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (s_keyed) /* its own keys: for plexus-node only, not the console shell */
+		setenv("PLEXUS_LINK", KEYS_DIR "/node.link", 1);
 	s_nodek.pid = s_spawn(argv, fd, true);
+	unsetenv("PLEXUS_LINK");
 	if (fd >= 0)
 		close(fd);
 	s_nodek.due_ms = 0;
 	s_nodek.start_ms = s_now_ms();
-	s_stage("node", "plexus-node %s on %s, etcd %s, cluster %s (pid %d, log %s)", s_node, s_ip,
-	        s_args.etcd[0] ? s_args.etcd : "default", s_args.cluster, (int)s_nodek.pid,
-	        LOG_DIR "/plexus-node.log");
+	s_stage("node", "plexus-node %s on %s, etcd %s, cluster %s, %s links (pid %d, log %s)",
+	        s_node, s_ip, s_args.etcd[0] ? s_args.etcd : "default", s_args.cluster,
+	        s_keyed ? "secured" : "plain", (int)s_nodek.pid, LOG_DIR "/plexus-node.log");
 }
 
 /* The console's tty: the last name in /sys/class/tty/console/active, e.g. /dev/ttyS0. */
@@ -461,7 +532,6 @@ static int s_run_up(void)
 	argv[n++] = PLEXUS_CLI;
 	argv[n++] = "up";
 	argv[n++] = "--no-tour";
-	argv[n++] = "--insecure"; /* the netboot path carries no keys yet (docs/security.md) */
 	argv[n++] = "--state-dir";
 	argv[n++] = UP_STATE;
 	argv[n++] = "--port";
@@ -474,6 +544,9 @@ static int s_run_up(void)
 	}
 	argv[n] = NULL;
 	setenv("HOME", "/", 1);
+	/* up secures the links and etcd with keys it makes in UP_STATE/keys; the console's
+	 * plexus sh and plexus down find them there */
+	setenv("PLEXUS_STATE_DIR", UP_STATE, 1);
 	/* etcd is a Go program: under TCG its garbage collector's work is dear; the VM has
 	 * memory to spare for a short-lived member */
 	setenv("GOGC", "400", 1);
@@ -675,6 +748,8 @@ int main(void)
 		s_stage("node", "not started: no plexus.node= and no host name from DHCP");
 		node = false;
 	}
+	if (node && s_args.keys[0] && s_keys() < 0)
+		node = false;
 	if (node && plx_bootargs_has_role(&s_args, "etcd"))
 		s_start_etcd();
 	if (node)

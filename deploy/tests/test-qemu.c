@@ -26,13 +26,19 @@
 
 #include <cmocka.h>
 
+#include <plexus/endpoint.h>
 #include <plexus/etcd.h>
 #include <plexus/image.h>
+#include <plexus/link_keys.h>
+#include <plexus/link_security.h>
 #include <plexus/qemu.h>
+#include <plexus/transport.h>
 
 #include "deploy_paths.h"
 #include "etcd_harness.h"
 #include "netns_harness.h"
+#include "plexus/proto/ipc.pb-c.h"
+#include "plexus/proto/node.pb-c.h"
 
 static char s_image[] = "/tmp/plexus-test-image-XXXXXX";
 
@@ -324,10 +330,98 @@ static int s_file_has(const char *dir, const char *name, const char *text)
 	return plx_wait_file_text(path, text, 0);
 }
 
+/* Who speaks to vm1's node kernel from the hub in s_speak_to_vm1. */
+enum { SPEAK_KEYED, SPEAK_PLAIN, SPEAK_OTHER_ROOT };
+
+typedef struct s_speaker {
+	const char *etcd, *cluster;
+	int who;           /* SPEAK_* */
+	int type;          /* IPC_PING, or NODE_START (as "rs", running `touch /tmp/pwned`) */
+	char address[512]; /* out: vm1's node kernel's published address */
+} s_speaker;
+
+/* Sends one request to vm1's node kernel (run in the hub by netns_call): as "probe" with a
+ * certificate from the cluster's root (PLEXUS_KEYS), or as "rs" with no keys at all (to the
+ * address without its key part, as an attacker would dial it), or as "rs" with keys from a
+ * root it made up. Returns sendrec's result. */
+static int s_speak_to_vm1(void *arg)
+{
+	s_speaker *sp = arg;
+	plx_etcd *e = plx_etcd_new(&(plx_etcd_opts){.endpoints = sp->etcd, .timeout_ms = 2000});
+	plx_endpoint_rec node;
+	int rc = e ? plx_endpoint_lookup(e, sp->cluster, "node.vm1", &node) : -ENOMEM;
+	plx_etcd_destroy(&e);
+	if (rc < 0)
+		return rc;
+	snprintf(sp->address, sizeof sp->address, "%s", node.address);
+	plx_ctx *ctx = plx_ctx_new();
+	plx_ep *ep = plx_ep_new(ctx, sp->who == SPEAK_KEYED ? "probe" : "rs", 1);
+	const char *address = node.address;
+	char err[512];
+	if (sp->who == SPEAK_KEYED)
+		rc = plx_link_secure(ctx, ep, err, sizeof err);
+	else if (sp->who == SPEAK_PLAIN && strncmp(address, "curve:", 6) == 0)
+		address += 6 + PLX_KEY_TEXT;
+	if (sp->who == SPEAK_OTHER_ROOT) {
+		uint8_t pk[PLX_TRUST_PUBLIC], sk[PLX_TRUST_SECRET];
+		plx_link_keys keys;
+		char cert[PLX_CERT_MAX];
+		if ((rc = plx_trust_new(pk, sk)) == 0 && (rc = plx_ctx_trust(ctx, pk)) == 0 &&
+		    (rc = plx_link_issue(sk, plx_ep_name(ep), &keys, cert, sizeof cert)) == 0)
+			rc = plx_ep_set_keys(ep, &keys, cert);
+	}
+	if (rc == 0)
+		rc = plx_route_set(ctx, node.label, node.generation, address);
+	char *argv[] = {"sh", "-c", "touch /tmp/pwned", NULL};
+	Plexus__NodeStart start = PLEXUS__NODE_START__INIT;
+	start.label = "pwn";
+	start.program = "/bin/sh";
+	start.argv = argv;
+	start.n_argv = 3;
+	start.generation = 77;
+	Plexus__IpcPing ping = PLEXUS__IPC_PING__INIT;
+	plx_request req = {.dst = {.generation = node.generation},
+	                   .type = sp->type,
+	                   .body =
+	                       sp->type == PLEXUS__IPC_TYPE__IPC_PING ? &ping.base : &start.base};
+	snprintf(req.dst.label, sizeof req.dst.label, "%s", node.label);
+	plx_msg *reply = NULL;
+	if (rc == 0)
+		rc = plx_sendrec(ep, &req, &reply, 3000);
+	plx_msg_destroy(&reply);
+	plx_ep_destroy(&ep);
+	plx_ctx_destroy(&ctx);
+	return rc;
+}
+
+/* The cluster is secured (plx_qcluster_opts.insecure false): vm1's node kernel published a
+ * CURVE key and answers a key holder; a forged NODE_START claiming to come from rs, with no
+ * keys or with keys from another root, gets no answer at all. */
+static void s_vm1_refuses_forgers(pxe *f)
+{
+	s_speaker sp = {.etcd = plx_qcluster_etcd(f->c),
+	                .cluster = plx_qcluster_name(f->c),
+	                .who = SPEAK_KEYED,
+	                .type = PLEXUS__IPC_TYPE__IPC_PING};
+	netns_cluster *nc = plx_qcluster_netns(f->c);
+	assert_int_equal(netns_call(nc, NETNS_HUB, s_speak_to_vm1, &sp), 0);
+	assert_memory_equal(sp.address, "curve:", 6);
+	sp.who = SPEAK_PLAIN;
+	assert_int_equal(netns_call(nc, NETNS_HUB, s_speak_to_vm1, &sp), -ETIMEDOUT);
+	sp.type = PLEXUS__NODE_TYPE__NODE_START;
+	assert_int_equal(netns_call(nc, NETNS_HUB, s_speak_to_vm1, &sp), -ETIMEDOUT);
+	sp.who = SPEAK_OTHER_ROOT;
+	assert_int_equal(netns_call(nc, NETNS_HUB, s_speak_to_vm1, &sp), -ETIMEDOUT);
+	sp.who = SPEAK_KEYED; /* and it still answers a key holder */
+	sp.type = PLEXUS__IPC_TYPE__IPC_PING;
+	assert_int_equal(netns_call(nc, NETNS_HUB, s_speak_to_vm1, &sp), 0);
+}
+
 /* Three VMs power on at once and boot by iPXE (vm3 through OVMF's UEFI): DHCP from dnsmasq
  * (the user class keeps iPXE from loading itself again), the boot script and the node's own
- * script, kernel and initramfs over HTTP; each plexus-node registers in the hub's etcd; every
- * stage shows on the VM's console and in the server's log. */
+ * script, kernel and initramfs over HTTP, and the node's keys (only to its address); each
+ * plexus-node registers in the hub's etcd on secured links; every stage shows on the VM's
+ * console and in the server's log; forgers get no answer from a node kernel. */
 static void test_pxe_cluster_boot(void **state)
 {
 	pxe *f = *state;
@@ -343,6 +437,13 @@ static void test_pxe_cluster_boot(void **state)
 		snprintf(text, sizeof text, "plexus-boot: network: eth0 10.213.0.%d by DHCP",
 		         101 + i);
 		assert_int_equal(s_file_has(dir, log, text), 0);
+		/* its own keys from the PXE server, then plexus-node on secured links */
+		assert_int_equal(
+		    s_file_has(dir, log,
+		               "plexus-boot: keys: 2 files from "
+		               "http://10.213.0.1:8080/cgi-bin/keys into /run/plexus/keys"),
+		    0);
+		assert_int_equal(s_file_has(dir, log, ", secured links (pid "), 0);
 		/* the server's log: DHCP, the scripts, kernel and initramfs, init's stages */
 		snprintf(text, sizeof text, "10.213.0.%d 52:54:00:a0:00:0%d %s", 101 + i, i + 1,
 		         vms[i]);
@@ -350,7 +451,8 @@ static void test_pxe_cluster_boot(void **state)
 		static const char *const urls[] = {
 		    "boot.ipxe",        "nodes/52:54:00:a0:00:0%d.ipxe",
 		    "vmlinuz",          "initramfs.img",
-		    "stage/%s/network", "stage/%s/node"};
+		    "stage/%s/network", "stage/%s/keys",
+		    "cgi-bin/keys",     "stage/%s/node"};
 		for (size_t u = 0; u < sizeof urls / sizeof *urls; u++) {
 			char url[64];
 			if (strstr(urls[u], "%d"))
@@ -373,6 +475,7 @@ static void test_pxe_cluster_boot(void **state)
 	    s_file_has(dir, "vm3.log", "plexus-boot: ipxe: node vm3, kernel and initramfs"), 0);
 	assert_int_equal(
 	    s_file_has(dir, "vm3.log", "plexus-boot: ipxe: starting the kernel of node vm3"), 0);
+	s_vm1_refuses_forgers(f);
 	f->passed = true;
 }
 

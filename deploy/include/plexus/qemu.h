@@ -74,6 +74,11 @@ typedef struct plx_qcluster_opts {
 	/* More cluster file text (e.g. [service ...] sections placing services on vm1..vmN)
 	 * appended to cluster.ini and rs.ini; NULL for none. */
 	const char *services;
+	/* false (the default): secured links. A trust root is made in the run directory and
+	 * set as PLEXUS_KEYS in this process (RS, the CLI and clients it starts or makes trust
+	 * it and sign their own certificates); each VM fetches keys issued for node.NAME at
+	 * boot ([pxe] keys, docs/security.md "Keys on a rack"). true: plain links. */
+	bool insecure;
 } plx_qcluster_opts;
 
 /* Builds the namespaces, etcd, the PXE server's files and servers, and a tap per VM (no VM

@@ -1,7 +1,7 @@
 /*
  * plexus/registry_cli.h — the registry's commands for the plexus CLI.
  *
- * Entry points: plx_ds_cli, plx_ep_cli, plx_bench_registry.
+ * Entry points: plx_ds_cli, plx_ep_cli, plx_keys_cli, plx_bench_registry.
  *
  * Each takes the arguments that follow "plexus": argv[0] is the command word ("ds", "ep",
  * "registry" for `plexus bench registry`), the rest its subcommand and options. Each prints
@@ -22,6 +22,8 @@
 int plx_ds_cli(int argc, char **argv);
 /* plexus ep ls */
 int plx_ep_cli(int argc, char **argv);
+/* plexus keys init DIR: a trust root for a rack (cli_keys.c); needs no etcd */
+int plx_keys_cli(int argc, char **argv);
 /* plexus bench registry [--json] [--rounds N]: starts a private etcd (never touches the one in
  * --etcd) and measures cached lookups and publish-to-notification latency against `etcdctl
  * watch` in the same run. Defined in the plexus-registry-bench library. */
