@@ -22,6 +22,7 @@ static const char s_usage[] =
     "usage: plexus qemu boot [--image DIR] [--node NAME] [--etcd HOST:PORT] [--uefi]\n"
     "                        [--append ARGS]\n"
     "       plexus qemu cluster [--nodes N] [--image DIR] [--uefi I] [--disk I=SIZE|FILE]\n"
+    "                           [--insecure]\n"
     "\n"
     "boot: one VM boots the image directly (-kernel/-initrd, TCG) with its serial console on\n"
     "this terminal; Ctrl-a x leaves. Its plexus-node registers in a private etcd started on\n"
@@ -34,6 +35,8 @@ static const char s_usage[] =
     "new image in the run directory, or a file kept afterwards (64 MiB when missing); a new\n"
     "image is formatted once with mkfs.minix -3. A VM whose QEMU ends is started again\n"
     "powered off, until RS's qemu power backend (QMP system_reset, cont) switches it on.\n"
+    "Links are secured: a trust root in the run directory, keys for each VM from the PXE\n"
+    "server at boot (docs/security.md); --insecure boots plain links instead.\n"
     "Both use the image in " PLEXUS_IMAGE_DIR " unless --image says otherwise\n"
     "(plexus image build). docs/deploy.md.\n";
 
@@ -143,6 +146,8 @@ static int s_cluster(int argc, char **argv)
 				return EX_USAGE;
 			}
 			o.disks[k - 1] = eq + 1;
+		} else if (strcmp(argv[i], "--insecure") == 0) {
+			o.insecure = true;
 		} else {
 			fputs(s_usage, strcmp(argv[i], "--help") == 0 ? stdout : stderr);
 			return strcmp(argv[i], "--help") == 0 ? EX_OK : EX_USAGE;
@@ -160,8 +165,9 @@ static int s_cluster(int argc, char **argv)
 	}
 	signal(SIGINT, s_on_signal);
 	signal(SIGTERM, s_on_signal);
-	printf("cluster %s: %d VMs, etcd %s in the namespace, files and logs in %s\n",
-	       plx_qcluster_name(c), o.nodes, plx_qcluster_etcd(c), plx_qcluster_dir(c));
+	printf("cluster %s: %d VMs, etcd %s in the namespace, files and logs in %s; %s\n",
+	       plx_qcluster_name(c), o.nodes, plx_qcluster_etcd(c), plx_qcluster_dir(c),
+	       o.insecure ? "plain links" : "secured links (trust root in keys/ there)");
 	for (int i = 0; i < o.nodes; i++)
 		plx_qcluster_start_vm(c, i, uefi & (1u << i));
 	unsigned done = 0, all = (1u << o.nodes) - 1;

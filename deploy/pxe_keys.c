@@ -1,18 +1,18 @@
 /*
- * pxe_keys.c — the keys the PXE server hands each node at boot (plexus/pxe.h, docs/security.md
- * "Keys on a rack").
+ * pxe_keys.c — certificates the PXE server issues to nodes at boot (plexus/pxe.h,
+ * docs/security.md "Keys on a rack").
  *
- * Entry points: plx_pxe_keys_url, plx_pxe_keys_check, plx_pxe_keys_write.
+ * Entry points: plx_pxe_keys_url, plx_pxe_keys_check, plx_pxe_keys_write, plx_pxe_keys_issue.
  *
- * With [pxe] keys = DIR (a trust root: root.pub, root.key), `plexus pxe` issues every node a
- * CURVE key pair and a certificate for node.NAME (generation 0: every boot) and packs them with
- * root.pub and the etcd client files found in DIR into one bundle (plexus/keybundle.h) per
- * node, kept in STATE/keys/ADDRESS (mode 0600, outside the HTTP root). busybox httpd runs
- * STATE/http/cgi-bin/keys for GET /cgi-bin/keys, which answers the bundle of the address
- * asking and 403 to any other. The node's kernel command line names the URL (plexus.keys=).
+ * With [pxe] keys = DIR (a trust root: root.pub, root.key), `plexus pxe` writes one file per
+ * node, STATE/keys/ADDRESS, holding the node's name, and a CGI, STATE/http/cgi-bin/keys, that
+ * busybox httpd runs for GET /cgi-bin/keys?HEX. A node makes its own CURVE key pair and sends
+ * the public half (plx_link_fetch); the CGI runs `plexus pxe issue DIR NAME HEX` for the node
+ * of the address asking, which answers a certificate for node.NAME (every generation) and
+ * that key. Another address, or anything but 80 hex digits, gets 403. The server keeps no
+ * node secret and none crosses the network.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,44 +22,22 @@
 
 #include <sodium.h>
 
-#include <plexus/keybundle.h>
 #include <plexus/link_keys.h>
+#include <plexus/link_security.h>
 #include <plexus/pxe.h>
 
-/* The etcd client files a node gets when DIR has them (what plx_etcd_new looks for). */
-static const struct {
-	const char *name;
-	mode_t mode;
-} s_etcd_files[] = {{"etcd-ca.crt", 0644},
-                    {"etcd-client.crt", 0644},
-                    {"etcd-client.key", 0600},
-                    {"etcd.password", 0600}};
-
-static int s_fail(char *err, size_t size, int rc, const char *fmt, const char *a, const char *b)
+static int s_fail(char *err, size_t size, int rc, const char *what, const char *path)
 {
-	snprintf(err, size, fmt, a, b);
-	return rc;
+	snprintf(err, size, "%s%s%s", what, path, rc ? ": " : "");
+	if (rc)
+		strncat(err, strerror(-rc), size - strlen(err) - 1);
+	return rc ? rc : -EINVAL;
 }
 
 int plx_pxe_keys_url(const plx_pxe_settings *s, char *out, size_t size)
 {
 	int n = snprintf(out, size, "http://%s:%d/cgi-bin/keys", s->server, s->http_port);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
-}
-
-/* Reads dir/name (at most PLX_KEYBUNDLE_FILE_MAX bytes) into buf. Returns its length or
- * -errno (-EFBIG when longer). */
-static ssize_t s_slurp(const char *dir, const char *name, char *buf, size_t cap)
-{
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, cap);
-	int e = errno;
-	close(fd);
-	return n < 0 ? -e : (size_t)n == cap ? -EFBIG : n;
 }
 
 int plx_pxe_keys_check(const plx_pxe_settings *s, FILE *out)
@@ -74,7 +52,9 @@ int plx_pxe_keys_check(const plx_pxe_settings *s, FILE *out)
 	sodium_memzero(sk, sizeof sk);
 	char url[128];
 	plx_pxe_keys_url(s, url, sizeof url);
-	fprintf(out, "keys     %s: each node fetches its own from %s (only from its address)\n",
+	fprintf(out,
+	        "keys     %s: each node makes its key pair at boot and gets a certificate from "
+	        "%s (only at its address)\n",
 	        s->keys, url);
 	if (rc < 0)
 		fprintf(out, "problem: %s/root.key: %s (run plexus keys init %s)\n", s->keys,
@@ -82,83 +62,48 @@ int plx_pxe_keys_check(const plx_pxe_settings *s, FILE *out)
 	return rc < 0;
 }
 
-/* The bundle for node n: root.pub, node.link (its keys and certificate), etcd's files. */
-static int s_bundle(const plx_pxe_settings *s, const uint8_t *sk, const plx_cluster_node *n,
-                    char *buf, size_t cap, size_t *len, char *err, size_t size)
-{
-	char file[PLX_KEYBUNDLE_FILE_MAX];
-	ssize_t got = s_slurp(s->keys, "root.pub", file, sizeof file);
-	if (got < 0)
-		return s_fail(err, size, (int)got, "%s/root.pub: %s", s->keys, strerror(-(int)got));
-	*len = 0;
-	int rc = plx_keybundle_add(buf, cap, len, "root.pub", 0644, file, (size_t)got);
-	plx_link_keys keys;
-	plx_name who = {.generation = 0};
-	if ((size_t)snprintf(who.label, sizeof who.label, "node.%.*s", (int)sizeof who.label,
-	                     n->name) >= sizeof who.label)
-		rc = -ENAMETOOLONG;
-	char cert[PLX_CERT_MAX];
-	if (rc == 0)
-		rc = plx_link_issue(sk, &who, &keys, cert, sizeof cert);
-	int handed = rc == 0 ? plx_link_handover(&keys, cert, file, sizeof file) : rc;
-	rc = handed < 0 ? handed
-	                : plx_keybundle_add(buf, cap, len, "node.link", 0600, file, (size_t)handed);
-	sodium_memzero(&keys, sizeof keys);
-	for (size_t i = 0; rc == 0 && i < sizeof s_etcd_files / sizeof *s_etcd_files; i++) {
-		got = s_slurp(s->keys, s_etcd_files[i].name, file, sizeof file);
-		if (got == -ENOENT)
-			continue;
-		rc = got < 0 ? (int)got
-		             : plx_keybundle_add(buf, cap, len, s_etcd_files[i].name,
-		                                 s_etcd_files[i].mode, file, (size_t)got);
-	}
-	sodium_memzero(file, sizeof file);
-	return rc < 0 ? s_fail(err, size, rc, "node %s's keys: %s", n->name, strerror(-rc)) : 0;
-}
-
-/* Writes data into path with mode 0600, replacing it. */
-static int s_write_secret(const char *path, const char *data, size_t n)
+/* Writes text into path with mode, replacing it. Returns 0 or -errno. */
+static int s_write(const char *path, const char *text, mode_t mode)
 {
 	unlink(path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	FILE *f = fopen(path, "wx");
+	if (!f)
 		return -errno;
-	int rc = write(fd, data, n) == (ssize_t)n ? 0 : -EIO;
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
+	int rc = fputs(text, f) >= 0 && fchmod(fileno(f), mode) == 0 ? 0 : -EIO;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -EIO;
 	return rc;
 }
 
-/* http/cgi-bin/keys: the bundle of the address asking (REMOTE_ADDR), 403 for any other. */
-static int s_cgi(const char *dir, const char *keys_dir, char *err, size_t size)
+/* http/cgi-bin/keys: `plexus pxe issue` for the node at the address asking, 403 otherwise. */
+static int s_cgi(const char *dir, const char *keys_dir, const plx_pxe_settings *s, char *err,
+                 size_t size)
 {
-	char path[PATH_MAX + 64], text[2 * PATH_MAX + 1024];
-	if (strchr(keys_dir, '\''))
-		return s_fail(err, size, -EINVAL, "%s%s: a quote in the path", keys_dir, "");
+	char path[PATH_MAX + 64], text[4 * PATH_MAX + 1024], cli[PATH_MAX];
+	if (!realpath(s->cli[0] ? s->cli : "/proc/self/exe", cli))
+		return s_fail(err, size, -errno, "the plexus command for the CGI: ", s->cli);
+	if (strchr(keys_dir, '\'') || strchr(s->keys, '\'') || strchr(cli, '\''))
+		return s_fail(err, size, 0, "a quote in a path: ", keys_dir);
 	snprintf(path, sizeof path, "%s/http/cgi-bin", dir);
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
-		return s_fail(err, size, -errno, "%s: %s", path, strerror(errno));
+		return s_fail(err, size, -errno, path, "");
 	snprintf(text, sizeof text,
 	         "#!/bin/sh\n"
-	         "# plexus pxe: a node's keys, only to the address they were issued for.\n"
+	         "# plexus pxe: a certificate for the node at the address asking, for the public\n"
+	         "# key it sends (80 hex digits); nothing for any other address.\n"
 	         "a=\"${REMOTE_ADDR#::ffff:}\"\n"
-	         "case \"$a\" in\n"
-	         "'' | *[!0-9.]*) ;;\n"
-	         "*)\n"
-	         "\tif [ -f '%s/'\"$a\" ]; then\n"
-	         "\t\tprintf 'Content-Type: application/octet-stream\\r\\n\\r\\n'\n"
-	         "\t\texec cat '%s/'\"$a\"\n"
-	         "\tfi\n"
-	         "\t;;\n"
-	         "esac\n"
+	         "k=\"$QUERY_STRING\"\n"
+	         "case \"$a\" in '' | *[!0-9.]*) a= ;; esac\n"
+	         "case \"$k\" in *[!0-9a-f]*) k= ;; esac\n"
+	         "if [ -n \"$a\" ] && [ ${#k} -eq 80 ] && [ -f '%s/'\"$a\" ]; then\n"
+	         "\texec '%s' pxe issue '%s' \"$(cat '%s/'\"$a\")\" \"$k\"\n"
+	         "fi\n"
 	         "printf 'Status: 403 Forbidden\\r\\nContent-Type: text/plain\\r\\n\\r\\n'\n"
-	         "echo \"no keys for $a\"\n",
-	         keys_dir, keys_dir);
+	         "echo \"no certificate for $a\"\n",
+	         keys_dir, cli, s->keys, keys_dir);
 	snprintf(path, sizeof path, "%s/http/cgi-bin/keys", dir);
-	FILE *f = fopen(path, "we");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0 || chmod(path, 0755) != 0)
-		return s_fail(err, size, -EIO, "%s: cannot write%s", path, "");
-	return 0;
+	int rc = s_write(path, text, 0755);
+	return rc < 0 ? s_fail(err, size, rc, path, "") : 0;
 }
 
 int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const char *dir, char *err,
@@ -168,27 +113,64 @@ int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const ch
 		return 0;
 	char keys_dir[PATH_MAX + 16], real[PATH_MAX], path[PATH_MAX + 64];
 	if (!realpath(dir, real))
-		return s_fail(err, size, -errno, "%s: %s", dir, strerror(errno));
+		return s_fail(err, size, -errno, dir, "");
 	snprintf(keys_dir, sizeof keys_dir, "%s/keys", real);
 	if ((mkdir(keys_dir, 0700) != 0 && errno != EEXIST) || chmod(keys_dir, 0700) != 0)
-		return s_fail(err, size, -errno, "%s: %s", keys_dir, strerror(errno));
+		return s_fail(err, size, -errno, keys_dir, "");
 	uint8_t sk[PLX_TRUST_SECRET];
 	int rc = plx_link_issuer(s->keys, sk);
-	if (rc < 0)
-		return s_fail(err, size, rc, "[pxe] keys: %s/root.key: %s", s->keys, strerror(-rc));
-	char *buf = malloc(PLX_KEYBUNDLE_MAX);
-	for (size_t i = 0; rc == 0 && buf && i < c->nnodes; i++) {
-		size_t len = 0;
-		rc = s_bundle(s, sk, &c->nodes[i], buf, PLX_KEYBUNDLE_MAX, &len, err, size);
-		snprintf(path, sizeof path, "%s/%s", keys_dir, c->nodes[i].addr);
-		if (rc == 0 && (rc = s_write_secret(path, buf, len)) < 0)
-			s_fail(err, size, rc, "%s: %s", path, strerror(-rc));
-	}
 	sodium_memzero(sk, sizeof sk);
-	if (buf)
-		sodium_memzero(buf, PLX_KEYBUNDLE_MAX);
-	free(buf);
-	if (!buf)
-		return s_fail(err, size, -ENOMEM, "%s%s: out of memory", "", "");
-	return rc < 0 ? rc : s_cgi(real, keys_dir, err, size);
+	if (rc < 0)
+		return s_fail(err, size, rc, "[pxe] keys: root.key in ", s->keys);
+	for (size_t i = 0; i < c->nnodes; i++) {
+		char name[PLX_CLUSTER_NAME_MAX + 2];
+		snprintf(path, sizeof path, "%s/%s", keys_dir, c->nodes[i].addr);
+		snprintf(name, sizeof name, "%s\n", c->nodes[i].name);
+		if ((rc = s_write(path, name, 0600)) < 0)
+			return s_fail(err, size, rc, path, "");
+	}
+	return s_cgi(real, keys_dir, s, err, size);
+}
+
+/* The certificate for node.NAME and the key in hex (the Z85 text's bytes), "plexus-cert-1",
+ * the root and the certificate, into out. Returns 0 or a negative errno with err set. */
+static int s_issue(const char *keys, const char *node, const char *hex, char *out, size_t size,
+                   char *err, size_t err_size)
+{
+	char key[PLX_KEY_TEXT] = "", cert[PLX_CERT_MAX];
+	size_t len = 0;
+	if (strlen(hex) != 2 * (PLX_KEY_TEXT - 1) ||
+	    sodium_hex2bin((unsigned char *)key, PLX_KEY_TEXT - 1, hex, strlen(hex), NULL, &len,
+	                   NULL) != 0 ||
+	    len != PLX_KEY_TEXT - 1)
+		return s_fail(err, err_size, 0, "expected a key of 80 hex digits", "");
+	plx_name who = {.generation = 0};
+	if ((size_t)snprintf(who.label, sizeof who.label, "node.%s", node) >= sizeof who.label)
+		return s_fail(err, err_size, 0, "a node name too long: ", node);
+	uint8_t sk[PLX_TRUST_SECRET], pk[PLX_TRUST_PUBLIC];
+	int rc = plx_link_issuer(keys, sk);
+	if (rc < 0)
+		return s_fail(err, err_size, rc, "root.key in ", keys);
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+	rc = plx_cert_issue(sk, &who, key, cert, sizeof cert);
+	sodium_memzero(sk, sizeof sk);
+	if (rc < 0)
+		return s_fail(err, err_size, rc, "a certificate for ", who.label);
+	char pub[2 * PLX_TRUST_PUBLIC + 1];
+	sodium_bin2hex(pub, sizeof pub, pk, sizeof pk);
+	snprintf(out, size, "plexus-cert-1\n%s\n%s\n", pub, cert);
+	return 0;
+}
+
+int plx_pxe_keys_issue(const char *keys, const char *node, const char *hex, FILE *out)
+{
+	char text[PLX_CERT_MAX + 256], err[512];
+	int rc = s_issue(keys, node, hex, text, sizeof text, err, sizeof err);
+	if (rc < 0)
+		fprintf(out, "Status: 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n%s\n",
+		        err);
+	else
+		fprintf(out, "Content-Type: text/plain\r\n\r\n%s", text);
+	fflush(out);
+	return rc;
 }

@@ -46,6 +46,7 @@ struct plx_qcluster {
 	char *services;
 	pid_t rs;            /* plexus-rs in the hub, 0: none */
 	char keys[PATH_MAX]; /* the trust root in the run directory, "": plain links */
+	char cli[PATH_MAX];  /* the plexus command the keys CGI runs, "": this program */
 };
 
 #define POWERDOWN_MS 120000 /* a VM stopping Plexus in order and powering off, under TCG */
@@ -334,6 +335,7 @@ static int s_pxe(plx_qcluster *self, char *err, size_t size)
 		return -EINVAL;
 	plx_pxe_settings s;
 	r = plx_pxe_settings_read(c, &s, err, size);
+	snprintf(s.cli, sizeof s.cli, "%s", self->cli);
 	snprintf(self->pxe, sizeof self->pxe, "%s/pxe", netns_run_dir(self->nc));
 	if (r == 0)
 		r = plx_pxe_write(c, &s, self->pxe, err, size);
@@ -357,7 +359,7 @@ static int s_pxe(plx_qcluster *self, char *err, size_t size)
 }
 
 /* A trust root in RUN/keys, in PLEXUS_KEYS for what this process starts and makes (RS, the
- * CLI, clients); plexus pxe then issues every VM its own keys (pxe_keys.c). */
+ * CLI, clients); the PXE server then certifies the key each VM makes (pxe_keys.c). */
 static int s_keys(plx_qcluster *self, char *err, size_t size)
 {
 	snprintf(self->keys, sizeof self->keys, "%s/keys", netns_run_dir(self->nc));
@@ -442,6 +444,7 @@ plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t siz
 	self->nodes = o->nodes;
 	self->memory_mb = o->memory_mb;
 	snprintf(self->name, sizeof self->name, "%s", o->cluster ? o->cluster : "qemu");
+	snprintf(self->cli, sizeof self->cli, "%s", o->cli ? o->cli : "");
 	if (o->services && !(self->services = strdup(o->services))) {
 		free(self);
 		return NULL;

@@ -395,9 +395,11 @@ static int s_cluster(const s_opts *o)
 	signal(SIGINT, s_on_signal);
 	signal(SIGTERM, s_on_signal);
 	int64_t t0 = s_now_ms();
-	printf("cluster %s: %d VMs (%s), etcd %s in the namespace, files and logs in %s\n",
+	printf("cluster %s: %d VMs (%s), etcd %s in the namespace, files and logs in %s\n"
+	       "secured links: every VM fetches keys of its own at boot; clients need "
+	       "PLEXUS_KEYS=%s/keys\n",
 	       plx_qcluster_name(c), o->nodes, plx_qemu_accel(), plx_qcluster_etcd(c),
-	       plx_qcluster_dir(c));
+	       plx_qcluster_dir(c), plx_qcluster_dir(c));
 	fflush(stdout);
 	for (int i = 0; i < o->nodes; i++)
 		plx_qcluster_start_vm(c, i, false);

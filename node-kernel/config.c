@@ -18,6 +18,7 @@
 
 const char node_config_usage[] =
     "usage: plexus-node --node NAME --addr IP [options]\n"
+    "       plexus-node --fetch-keys URL LABEL DIR\n"
     "  --node NAME          this node's name (plexus.node=)\n"
     "  --addr IP            this node's IPv4 address, published for peers (plexus.addr=)\n"
     "  --etcd URL[,URL...]  etcd members (plexus.etcd=; default http://127.0.0.1:2379)\n"
@@ -29,7 +30,10 @@ const char node_config_usage[] =
     "  --log-dir DIR        where <label>.log files go (default /var/log/plexus)\n"
     "  --bind tcp://IP:PORT the node's inbound address (default tcp://ADDR:*)\n"
     "  --grace MS           SIGTERM to SIGKILL when stopping services (default 2000)\n"
-    "  --cmdline FILE       the kernel command line to fall back on (default /proc/cmdline)\n";
+    "  --cmdline FILE       the kernel command line to fall back on (default /proc/cmdline)\n"
+    "--fetch-keys: makes a key pair, has the PXE server at URL certify its public half for\n"
+    "LABEL (node.NAME), and writes DIR/root.pub and DIR/LABEL.link (mode 0600) for\n"
+    "PLEXUS_KEYS=DIR PLEXUS_LINK=DIR/LABEL.link; plexus-init runs it (docs/security.md).\n";
 
 /* Settings as strings, before validation; NULL = not given. */
 typedef struct s_raw {

@@ -7,7 +7,8 @@
  * thread make it reap children (NODE_CHILD) or leave (NODE_TERM); replies from RS acknowledge
  * exit reports; a 100 ms tick sends SIGKILL to services past their stop grace and retries
  * the reports that wait, and fences the node when its lease may expire (fence.c): if it did,
- * the node kernel executes itself again on the way out. On a secured system a thread vouches for
+ * the node kernel executes itself again on the way out. `plexus-node --fetch-keys` instead gets a
+ * netbooted node's keys and exits. On a secured system a thread vouches for
  * the machine's other users' processes (plexus/link_keys.h). On the way out every service is
  * stopped and the lease revoked.
  */
@@ -124,8 +125,22 @@ static void s_exec_again(char **argv)
 	fprintf(stderr, "plexus-node: executing %s again: %s\n", argv[0], strerror(errno));
 }
 
+/* plexus-node --fetch-keys URL LABEL DIR: a netbooted node's key pair and its certificate from
+ * the PXE server (plx_link_fetch), for plexus-init before the node kernel starts. */
+static int s_fetch_keys(char **argv)
+{
+	char err[1024];
+	if (plx_link_fetch(argv[2], argv[3], argv[4], err, sizeof err) < 0) {
+		fprintf(stderr, "plexus-node: keys for %s: %s\n", argv[3], err);
+		return EX_UNAVAILABLE;
+	}
+	return EX_OK;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "--fetch-keys") == 0)
+		return s_fetch_keys(argv);
 	node_config cfg;
 	char err[1024];
 	int rc = node_config_parse(&cfg, argc, argv, err, sizeof err);

@@ -8,9 +8,10 @@
  *   init      file systems mounted, the kernel command line read (plexus/bootargs.h)
  *   modules   the image's kernel modules loaded in order (/etc/plexus/modules)
  *   network   the interface up with a DHCP lease (busybox udhcpc) or plexus.addr
- *   keys      with plexus.keys=URL: the node's keys fetched from the PXE server into
- *             /run/plexus/keys (plexus/keybundle.h); plexus-node then runs secured
- *             (PLEXUS_KEYS, PLEXUS_LINK=/run/plexus/keys/node.link), or not at all
+ *   keys      with plexus.keys=URL: a key pair made here and a certificate for node.NAME
+ *             from the PXE server (plexus-node --fetch-keys) in /run/plexus/keys; plexus-node
+ *             then runs secured (PLEXUS_KEYS, PLEXUS_LINK=/run/plexus/keys/node.NAME.link),
+ *             or not at all
  *   etcd      an etcd member started, when plexus.role names etcd
  *   node      plexus-node started (and restarted a second after it exits)
  *   up        plexus.role=up instead of network, etcd and node: `plexus up` runs the whole
@@ -45,16 +46,15 @@
 #include <unistd.h>
 
 #include <plexus/bootargs.h>
-#include <plexus/keybundle.h>
 
 #define LEASE_FILE   "/run/plexus/lease"
 #define KEYS_DIR     "/run/plexus/keys"
+#define NODE_BIN     "/usr/bin/plexus-node"
 #define KEYS_TRIES   20 /* a fetch every 3 s: a minute for the PXE server to answer */
 #define LOG_DIR      "/var/log/plexus"
 #define PLEXUS_CLI   "/usr/bin/plexus"
 #define UP_STATE     "/run/plexus/up"
 #define NODE_STOP_MS 4000 /* plexus-node's grace (2 s) for its ordered stop, and a margin */
-#define UP_ETCD      "http://127.0.0.1:2379"
 #define UP_DISK      "/dev/vda"
 
 #define BUTTONS_MAX  8
@@ -70,8 +70,8 @@ typedef struct s_child {
 
 static plx_bootargs s_args;
 static int s_buttons[BUTTONS_MAX], s_nbuttons; /* input devices with a power key */
-static bool s_up;    /* plexus.role=up: `plexus up` runs the whole system inside this node */
-static bool s_keyed; /* plexus.keys: this node's keys are in KEYS_DIR */
+static bool s_up; /* plexus.role=up: `plexus up` runs the whole system inside this node */
+static char s_link[PLX_BOOTARGS_NAME_MAX + 64]; /* plexus.keys: KEYS_DIR/node.NAME.link */
 static char s_ip[16], s_node[PLX_BOOTARGS_NAME_MAX];
 static s_child s_nodek = {"plexus-node", 0, 0, 0, 1000}, s_shell = {"shell", 0, 0, 0, 1000};
 
@@ -113,17 +113,16 @@ static int s_run(char *const argv[])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* GET url[/path] (url: http://IPv4[:port][/prefix]) with a 3 s limit per step; the answer,
- * up to cap - 1 bytes, into buf. Returns the answer's length or -1.
+/* GET url/path (url: http://IPv4[:port][/prefix]) with a 3 s limit; the answer is ignored.
  * busybox-static's wget cannot be used here: it crashes without NSS libraries. */
-static ssize_t s_http_get_raw(const char *url, const char *path, char *buf, size_t cap)
+static void s_http_get(const char *url, const char *path)
 {
 	char host[64] = "", prefix[PLX_BOOTARGS_TEXT_MAX] = "";
 	int port = 80;
 	const char *h = url + strlen("http://");
 	size_t n = strcspn(h, ":/");
 	if (n >= sizeof host)
-		return -1;
+		return;
 	memcpy(host, h, n);
 	h += n;
 	if (*h == ':')
@@ -132,48 +131,18 @@ static ssize_t s_http_get_raw(const char *url, const char *path, char *buf, size
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct timeval tv = {3, 0};
-	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
+	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	char req[PLX_BOOTARGS_TEXT_MAX + 256];
-	int len = snprintf(req, sizeof req, "GET %s%s%s HTTP/1.0\r\nHost: %s\r\n\r\n", prefix,
-	                   path ? "/" : "", path ? path : "", host);
-	ssize_t got = -1, r;
+	char req[PLX_BOOTARGS_TEXT_MAX + 256], buf[512];
+	int len =
+	    snprintf(req, sizeof req, "GET %s/%s HTTP/1.0\r\nHost: %s\r\n\r\n", prefix, path, host);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && len > 0 &&
 	    write(fd, req, (size_t)len) == len)
-		for (got = 0;
-		     (size_t)got < cap - 1 && (r = read(fd, buf + got, cap - 1 - (size_t)got)) > 0;)
-			got += r;
+		while (read(fd, buf, sizeof buf) > 0)
+			continue;
 	close(fd);
-	if (got >= 0)
-		buf[got] = '\0';
-	return got;
-}
-
-/* GET url/path; the answer is ignored. */
-static void s_http_get(const char *url, const char *path)
-{
-	char buf[512];
-	s_http_get_raw(url, path, buf, sizeof buf);
-}
-
-/* GET url: the body of a 200 answer at the start of buf (the headers dropped). Returns its
- * length, or -1 (no answer, another status, a cut answer). */
-static ssize_t s_http_fetch(const char *url, char *buf, size_t cap)
-{
-	ssize_t n = s_http_get_raw(url, NULL, buf, cap);
-	char *body = n > 0 ? strstr(buf, "\r\n\r\n") : NULL;
-	if (!body || strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0 ||
-	    (size_t)n == cap - 1)
-		return -1;
-	body += 4;
-	size_t len = (size_t)(buf + n - body);
-	memmove(buf, body, len + 1);
-	return (ssize_t)len;
 }
 
 /* One stage line on the console, and to plexus.log's server when given. */
@@ -390,27 +359,26 @@ static void s_start_etcd(void)
 	s_stage("etcd", "member %s on %s (pid %d)", s_node, adv, (int)pid);
 }
 
-/* plexus.keys=URL: this node's keys (root.pub, node.link, etcd's files: plexus/keybundle.h)
- * from the PXE server into KEYS_DIR, a try every 3 s for a minute. Returns 0 or -1. */
+/* plexus.keys=URL: this node's key pair, made here, and a certificate for it from the PXE
+ * server (`plexus-node --fetch-keys`, plx_link_fetch) into KEYS_DIR; a try every 3 s for a
+ * minute. Returns 0 or -1. */
 static int s_keys(void)
 {
-	static char bundle[PLX_KEYBUNDLE_MAX];
-	char err[256] = "no answer, or not 200";
+	char label[PLX_BOOTARGS_NAME_MAX + 8];
+	snprintf(label, sizeof label, "node.%s", s_node);
+	char *argv[] = {NODE_BIN, "--fetch-keys", s_args.keys, label, KEYS_DIR, NULL};
 	mkdir(KEYS_DIR, 0755);
 	for (int i = 0; i < KEYS_TRIES; i++) {
-		ssize_t n = s_http_fetch(s_args.keys, bundle, sizeof bundle);
-		int files =
-		    n > 0 ? plx_keybundle_unpack(bundle, (size_t)n, KEYS_DIR, err, sizeof err) : -1;
-		explicit_bzero(bundle, sizeof bundle);
-		if (files > 0 && access(KEYS_DIR "/node.link", F_OK) == 0) {
+		if (s_run(argv) == 0) {
 			setenv("PLEXUS_KEYS", KEYS_DIR, 1);
-			s_keyed = true;
-			s_stage("keys", "%d files from %s into %s", files, s_args.keys, KEYS_DIR);
+			snprintf(s_link, sizeof s_link, "%s/%s.link", KEYS_DIR, label);
+			s_stage("keys", "a certificate for %s from %s in %s", label, s_args.keys,
+			        KEYS_DIR);
 			return 0;
 		}
 		if (i == 0)
-			s_stage("keys", "none from %s yet (%s); trying every 3 s for a minute",
-			        s_args.keys, files == -1 ? "no answer, or not 200" : err);
+			s_stage("keys", "none from %s yet; trying every 3 s for a minute",
+			        s_args.keys);
 		sleep(3);
 	}
 	s_stage("keys",
@@ -425,7 +393,7 @@ static void s_start_node(void)
 	char ttl[16];
 	char *argv[20];
 	int n = 0;
-	argv[n++] = "/usr/bin/plexus-node";
+	argv[n++] = NODE_BIN;
 	argv[n++] = "--node";
 	argv[n++] = s_node;
 	argv[n++] = "--addr";
@@ -445,8 +413,8 @@ static void s_start_node(void)
 	}
 	argv[n] = NULL;
 	int fd = open(LOG_DIR "/plexus-node.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (s_keyed) /* its own keys: for plexus-node only, not the console shell */
-		setenv("PLEXUS_LINK", KEYS_DIR "/node.link", 1);
+	if (s_link[0]) /* its own keys: for plexus-node only, not the console shell */
+		setenv("PLEXUS_LINK", s_link, 1);
 	s_nodek.pid = s_spawn(argv, fd, true);
 	unsetenv("PLEXUS_LINK");
 	if (fd >= 0)
@@ -455,7 +423,7 @@ static void s_start_node(void)
 	s_nodek.start_ms = s_now_ms();
 	s_stage("node", "plexus-node %s on %s, etcd %s, cluster %s, %s links (pid %d, log %s)",
 	        s_node, s_ip, s_args.etcd[0] ? s_args.etcd : "default", s_args.cluster,
-	        s_keyed ? "secured" : "plain", (int)s_nodek.pid, LOG_DIR "/plexus-node.log");
+	        s_link[0] ? "secured" : "plain", (int)s_nodek.pid, LOG_DIR "/plexus-node.log");
 }
 
 /* The console's tty: the last name in /sys/class/tty/console/active, e.g. /dev/ttyS0. */
@@ -495,7 +463,7 @@ static void s_start_shell(void)
 		                "HOME=/",
 		                "TERM=vt100",
 		                ps1,
-		                "PLEXUS_ETCD=" UP_ETCD,
+		                "PLEXUS_STATE_DIR=" UP_STATE, /* etcd, keys */
 		                "PLEXUS_CLUSTER=default",
 		                "PLEXUS_NODE=local",
 		                NULL};

@@ -1,24 +1,17 @@
 /*
- * test-bootargs.c — plexus-init's reading of the kernel command line (plexus/bootargs.h) and of
- * the key bundle a node fetches (plexus/keybundle.h).
+ * test-bootargs.c — plexus-init's reading of the kernel command line (plexus/bootargs.h).
  *
  * Entry points: main.
  */
 #include <errno.h>
-#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <plexus/bootargs.h>
-#include <plexus/keybundle.h>
 
 static void test_full_line(void **state)
 {
@@ -153,72 +146,13 @@ static void test_errors(void **state)
 	                    "plexus.role: value of 1038 bytes is too long: expected at most 1023");
 }
 
-/* Reads dir/name into out; returns its mode. */
-static mode_t s_read(const char *dir, const char *name, char *out, size_t size)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	size_t n = fread(out, 1, size - 1, f);
-	out[n] = '\0';
-	struct stat st;
-	assert_int_equal(fstat(fileno(f), &st), 0);
-	fclose(f);
-	return st.st_mode & 07777;
-}
-
-static void test_key_bundle(void **state)
-{
-	(void)state;
-	char dir[] = "/tmp/plexus-keybundle-XXXXXX", buf[4096], text[256], err[256];
-	assert_non_null(mkdtemp(dir));
-	size_t len = 0;
-	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &len, "root.pub", 0644, "abc\n", 4), 0);
-	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &len, "node.link", 0600, "x\ny", 3), 0);
-	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &len, "empty", 0600, "", 0), 0);
-	assert_int_equal(plx_keybundle_unpack(buf, len, dir, err, sizeof err), 3);
-	assert_int_equal(s_read(dir, "root.pub", text, sizeof text), 0644);
-	assert_string_equal(text, "abc\n");
-	assert_int_equal(s_read(dir, "node.link", text, sizeof text), 0600);
-	assert_string_equal(text, "x\ny");
-	/* what the writer refuses */
-	size_t at = len;
-	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &at, "../etc", 0600, "", 0), -EINVAL);
-	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &at, ".hidden", 0600, "", 0), -EINVAL);
-	assert_int_equal(plx_keybundle_add(buf, sizeof buf, &at, "a", 0755, "", 0), -EINVAL);
-	assert_int_equal(plx_keybundle_add(buf, 16, &at, "a", 0600, "", 0), -ENOSPC);
-	assert_int_equal(at, len);
-	/* what the reader refuses, writing nothing: every file is checked before any is written */
-	static const char *const bad[] = {
-	    "plexus-keys-2\n",
-	    "plexus-keys-1\nok 600 1\nA../x 600 1\nB",
-	    "plexus-keys-1\nok 600 1\nAsecret 755 1\nB",
-	    "plexus-keys-1\nok 600 1\nAshort 600 9\nB",
-	    "plexus-keys-1\nok 600 1\nAbig 600 99999\nB",
-	    "plexus-keys-1\nok 600 1\nAnoline",
-	    "plexus-keys-1\nok 600 1\nAsub/dir 600 1\nB",
-	};
-	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		err[0] = '\0';
-		assert_int_equal(plx_keybundle_unpack(bad[i], strlen(bad[i]), dir, err, sizeof err),
-		                 -EBADMSG);
-		assert_non_null(strstr(err, "key bundle: "));
-	}
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/ok", dir);
-	assert_int_not_equal(access(path, F_OK), 0);
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_line),      cmocka_unit_test(test_defaults_and_kernel_words),
-	    cmocka_unit_test(test_static_address), cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_key_bundle),
+	    cmocka_unit_test(test_full_line),
+	    cmocka_unit_test(test_defaults_and_kernel_words),
+	    cmocka_unit_test(test_static_address),
+	    cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

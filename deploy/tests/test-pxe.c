@@ -2,27 +2,35 @@
  * test-pxe.c — the PXE server's files from a cluster file (plexus/pxe.h): settings and their
  * errors, each node's kernel command line, `pxe check`'s explanation and problems, the
  * written dnsmasq.conf (accepted by dnsmasq --test), iPXE scripts and image links, full DHCP
- * and proxy DHCP, and each node's keys with the CGI that hands them only to its address.
+ * and proxy DHCP, and the CGI that certifies a node's key at its own address only, with the
+ * node's side of it (plx_link_fetch) against busybox httpd.
  *
  * Entry points: main.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include <plexus/cluster.h>
-#include <plexus/keybundle.h>
 #include <plexus/link_keys.h>
+#include <plexus/link_security.h>
 #include <plexus/pxe.h>
+
+#include "deploy_paths.h"
 
 static const char s_ini[] = "[cluster]\n"
                             "name = lab\n"
@@ -50,6 +58,7 @@ typedef struct fx {
 	char image[96];
 	plx_cluster *c;
 	plx_pxe_settings s;
+	pid_t httpd; /* busybox httpd of a test, 0: none */
 } fx;
 
 static plx_cluster *s_parse(const char *image, const char *extra, char *err, size_t size)
@@ -89,6 +98,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx *f = *state;
+	if (f->httpd > 0) {
+		kill(f->httpd, SIGKILL);
+		waitpid(f->httpd, NULL, 0);
+	}
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
 	if (system(cmd) != 0)
@@ -314,25 +327,28 @@ static void test_ipv6_ra(void **state)
 	plx_cluster_destroy(&c);
 }
 
-/* Runs the keys CGI as busybox httpd would for a request from addr; its output in out. */
-static void s_cgi(const char *srv, const char *addr, char *out, size_t size)
+/* Runs the keys CGI as busybox httpd would for GET /cgi-bin/keys?query from addr; its output
+ * in out. */
+static void s_cgi(const char *srv, const char *addr, const char *query, char *out, size_t size)
 {
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "REMOTE_ADDR='%s' %s/http/cgi-bin/keys", addr, srv);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "REMOTE_ADDR='%s' QUERY_STRING='%s' %s/http/cgi-bin/keys", addr,
+	         query, srv);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	size_t n = fread(out, 1, size - 1, p);
 	out[n] = '\0';
-	assert_int_equal(pclose(p), 0);
+	pclose(p);
 }
 
-/* Secures an endpoint named label as plexus-node would with the unpacked keys. */
-static int s_secure_as(const char *keys, const char *label)
+/* Secures an endpoint named label as plexus-node would with the keys in dir (PLEXUS_LINK
+ * naming link). */
+static int s_secure_as(const char *dir, const char *link, const char *label)
 {
-	char link[256], err[512];
-	snprintf(link, sizeof link, "%s/node.link", keys);
-	setenv("PLEXUS_KEYS", keys, 1);
-	setenv("PLEXUS_LINK", link, 1);
+	char path[256], err[512];
+	snprintf(path, sizeof path, "%s/%s", dir, link);
+	setenv("PLEXUS_KEYS", dir, 1);
+	setenv("PLEXUS_LINK", path, 1);
 	plx_ctx *ctx = plx_ctx_new();
 	plx_ep *ep = plx_ep_new(ctx, label, 7);
 	int rc = plx_link_secure(ctx, ep, err, sizeof err);
@@ -343,73 +359,90 @@ static int s_secure_as(const char *keys, const char *label)
 	return rc;
 }
 
-static void test_keys_per_node(void **state)
+/* The cluster file with [pxe] keys = a new trust root in the fixture's directory; the
+ * settings in *s, the keys directory in keys. */
+static plx_cluster *s_keyed(fx *f, plx_pxe_settings *s, char *keys, size_t size)
 {
-	fx *f = *state;
-	char err[512], keys[128], extra[192], srv[128], path[256], got[8192];
-	snprintf(keys, sizeof keys, "%s/trust", f->dir);
+	char err[512], extra[192];
+	snprintf(keys, size, "%s/trust", f->dir);
 	assert_int_equal(plx_link_keys_make(keys, err, sizeof err), 0);
-	snprintf(path, sizeof path, "%s/etcd.password", keys);
-	FILE *pw = fopen(path, "w");
-	fputs("secret\n", pw);
-	fclose(pw);
 	snprintf(extra, sizeof extra, "keys = %s\n", keys);
 	plx_cluster *c = s_parse(f->image, extra, err, sizeof err);
 	assert_non_null(c);
+	assert_int_equal(plx_pxe_settings_read(c, s, err, sizeof err), 0);
+	assert_string_equal(s->keys, keys);
+	snprintf(s->cli, sizeof s->cli, "%s", PLEXUS_CLI_BIN);
+	return c;
+}
+
+/* The CGI certifies the key a node sends, for the node at the address asking: the answer's
+ * certificate is the trust root's, for node.n2 and that key; any other address, or a query
+ * that is not 80 lowercase hex digits, gets 403. */
+static void test_keys_certified_per_address(void **state)
+{
+	fx *f = *state;
+	char err[512], keys[128], srv[128], path[256], got[4096];
 	plx_pxe_settings s;
-	assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), 0);
-	assert_string_equal(s.keys, keys);
+	plx_cluster *c = s_keyed(f, &s, keys, sizeof keys);
 	char cmd[1024];
 	assert_true(plx_pxe_node_cmdline(c, &s, plx_cluster_find_node(c, "n2"), cmd, sizeof cmd) >
 	            0);
 	assert_non_null(strstr(cmd, " plexus.keys=http://10.0.0.1:8081/cgi-bin/keys"));
 	snprintf(srv, sizeof srv, "%s/srv", f->dir);
 	assert_int_equal(plx_pxe_write(c, &s, srv, err, sizeof err), 0);
-	/* a bundle per node address, readable by the server only */
 	struct stat st;
 	snprintf(path, sizeof path, "%s/keys", srv);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
-	snprintf(path, sizeof path, "%s/keys/10.0.0.12", srv);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0600);
-	/* the CGI: n2's own bundle to n2's address only */
-	s_cgi(srv, "10.0.0.12", got, sizeof got);
-	const char *head = "Content-Type: application/octet-stream\r\n\r\n";
+	assert_string_equal(s_read(srv, "keys/10.0.0.12"), "n2\n");
+
+	plx_link_keys node;
+	assert_int_equal(plx_link_keys_new(&node), 0);
+	char hex[2 * PLX_KEY_TEXT];
+	sodium_bin2hex(hex, sizeof hex, (const unsigned char *)node.public_key, PLX_KEY_TEXT - 1);
+	s_cgi(srv, "10.0.0.12", hex, got, sizeof got);
+	const char *head = "Content-Type: text/plain\r\n\r\nplexus-cert-1\n";
 	assert_memory_equal(got, head, strlen(head));
-	const char *bundle = got + strlen(head);
-	assert_string_equal(bundle, s_read(srv, "keys/10.0.0.12"));
-	s_cgi(srv, "::ffff:10.0.0.12", got, sizeof got);
-	assert_string_equal(got + strlen(head), bundle);
-	static const char *const others[] = {"10.0.0.99", "10.0.0.1",   "../keys/10.0.0.12",
-	                                     "",          "10.0.0.12 ", "*"};
-	for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
-		s_cgi(srv, others[i], got, sizeof got);
-		assert_non_null(strstr(got, "Status: 403 Forbidden\r\n"));
-		assert_null(strstr(got, "plexus-keys-1"));
-	}
-	/* unpacked as plexus-init does: root.pub, node.link for node.n2, etcd's password */
-	char unpacked[128];
-	snprintf(unpacked, sizeof unpacked, "%s/n2keys", f->dir);
-	assert_int_equal(mkdir(unpacked, 0755), 0);
-	char *text = strdup(s_read(srv, "keys/10.0.0.12"));
-	assert_int_equal(plx_keybundle_unpack(text, strlen(text), unpacked, err, sizeof err), 3);
-	free(text);
-	char *pub = strdup(s_read(keys, "root.pub"));
-	assert_string_equal(s_read(unpacked, "root.pub"), pub);
-	free(pub);
-	assert_string_equal(s_read(unpacked, "etcd.password"), "secret\n");
-	assert_int_equal(s_secure_as(unpacked, "node.n2"), 0);
-	assert_int_not_equal(s_secure_as(unpacked, "node.n1"), 0); /* not another node's */
-	assert_int_not_equal(s_secure_as(unpacked, "rs"), 0);
-	/* check explains it; without root.key it is a problem */
-	char *explained = NULL;
+	uint8_t pk[PLX_TRUST_PUBLIC];
 	size_t len = 0;
+	const char *root = got + strlen(head), *cert = strchr(root, '\n') + 1;
+	assert_int_equal(sodium_hex2bin(pk, sizeof pk, root, 64, NULL, &len, NULL), 0);
+	char pub[80];
+	snprintf(pub, sizeof pub, "%.64s\n", root);
+	assert_string_equal(s_read(keys, "root.pub"), pub); /* the cluster's own root */
+	*strchr(cert, '\n') = '\0';
+	plx_name who;
+	char key[PLX_KEY_TEXT];
+	assert_int_equal(plx_cert_check(pk, cert, &who, key), 0);
+	assert_string_equal(who.label, "node.n2");
+	assert_int_equal(who.generation, 0);
+	assert_string_equal(key, node.public_key);
+	s_cgi(srv, "::ffff:10.0.0.12", hex, got, sizeof got);
+	assert_non_null(strstr(got, "plexus-cert-1\n"));
+
+	static const char *const addrs[] = {"10.0.0.99", "10.0.0.1",   "../keys/10.0.0.12",
+	                                    "",          "10.0.0.12 ", "*"};
+	for (size_t i = 0; i < sizeof addrs / sizeof *addrs; i++) {
+		s_cgi(srv, addrs[i], hex, got, sizeof got);
+		assert_non_null(strstr(got, "Status: 403 Forbidden\r\n"));
+		assert_null(strstr(got, "plexus-cert-1"));
+	}
+	char upper[2 * PLX_KEY_TEXT];
+	snprintf(upper, sizeof upper, "%s", hex);
+	upper[0] = 'A';
+	const char *queries[] = {"", "abc", upper, "x;touch${IFS}/tmp/pwned"};
+	for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+		s_cgi(srv, "10.0.0.12", queries[i], got, sizeof got);
+		assert_non_null(strstr(got, "Status: 403 Forbidden\r\n"));
+	}
+	/* check explains it; without root.key it is a problem and nothing is written */
+	char *explained = NULL;
 	FILE *out = open_memstream(&explained, &len);
 	assert_int_equal(plx_pxe_keys_check(&s, out), 0);
 	fclose(out);
-	assert_non_null(strstr(explained, "each node fetches its own from "
-	                                  "http://10.0.0.1:8081/cgi-bin/keys"));
+	assert_non_null(strstr(explained,
+	                       "gets a certificate from "
+	                       "http://10.0.0.1:8081/cgi-bin/keys (only at its address)"));
 	free(explained);
 	snprintf(path, sizeof path, "%s/root.key", keys);
 	assert_int_equal(unlink(path), 0);
@@ -426,6 +459,76 @@ static void test_keys_per_node(void **state)
 	plx_cluster_destroy(&c);
 }
 
+/* A free TCP port on 127.0.0.1. */
+static int s_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* The node's side against busybox httpd serving the CGI on 127.0.0.1 (taken as node n2's
+ * address): plx_link_fetch makes a key pair, gets it certified, and writes root.pub and
+ * node.n2.link (0600) that secure node.n2 and nothing else; a fetch for another label, or
+ * from an address the server does not know, fails and writes nothing. */
+static void test_node_fetches_its_certificate(void **state)
+{
+	fx *f = *state;
+	char err[512], keys[128], srv[128], path[256], url[128], dir[128];
+	plx_pxe_settings s;
+	plx_cluster *c = s_keyed(f, &s, keys, sizeof keys);
+	snprintf(srv, sizeof srv, "%s/srv", f->dir);
+	assert_int_equal(plx_pxe_write(c, &s, srv, err, sizeof err), 0);
+	plx_cluster_destroy(&c);
+	snprintf(path, sizeof path, "%s/keys/127.0.0.1", srv);
+	FILE *fp = fopen(path, "w");
+	fputs("n2\n", fp);
+	fclose(fp);
+	char listen[32], root[160];
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", s_free_port());
+	snprintf(root, sizeof root, "%s/http", srv);
+	f->httpd = fork();
+	if (f->httpd == 0) {
+		execlp("busybox", "busybox", "httpd", "-f", "-p", listen, "-h", root, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(url, sizeof url, "http://%s/cgi-bin/keys", listen);
+	snprintf(dir, sizeof dir, "%s/node", f->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	int rc = -1;
+	for (int i = 0; i < 50 && rc != 0; i++) { /* httpd starting */
+		rc = plx_link_fetch(url, "node.n2", dir, err, sizeof err);
+		if (rc != 0)
+			usleep(100000);
+	}
+	if (rc != 0)
+		print_error("%s\n", err);
+	assert_int_equal(rc, 0);
+	struct stat st;
+	snprintf(path, sizeof path, "%s/node.n2.link", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	char *pub = strdup(s_read(keys, "root.pub"));
+	assert_string_equal(s_read(dir, "root.pub"), pub);
+	free(pub);
+	assert_int_equal(s_secure_as(dir, "node.n2.link", "node.n2"), 0);
+	assert_int_not_equal(s_secure_as(dir, "node.n2.link", "node.n1"), 0);
+	assert_int_not_equal(s_secure_as(dir, "node.n2.link", "rs"), 0);
+	/* the server certifies n2 at this address, whatever label is asked for */
+	assert_int_equal(plx_link_fetch(url, "node.n1", dir, err, sizeof err), -EBADMSG);
+	assert_non_null(strstr(err, "not the root's for node.n1"));
+	snprintf(path, sizeof path, "%s/node.n1.link", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof path, "%s/keys/127.0.0.1", srv);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(plx_link_fetch(url, "node.n2", dir, err, sizeof err), -EACCES);
+	assert_non_null(strstr(err, "HTTP 403"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,7 +539,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_full_dhcp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_proxy_dhcp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_ra, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_keys_per_node, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keys_certified_per_address, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_node_fetches_its_certificate, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

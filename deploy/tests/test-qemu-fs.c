@@ -108,8 +108,11 @@ static int drill_setup(void **state)
 	drill *f = calloc(1, sizeof *f);
 	char services[2048], err[1024];
 	int disk = plx_qcluster_fs_services(3, services, sizeof services);
-	plx_qcluster_opts o = {
-	    .nodes = 3, .image = s_image, .memory_mb = 384, .services = services};
+	plx_qcluster_opts o = {.nodes = 3,
+	                       .image = s_image,
+	                       .memory_mb = 384,
+	                       .services = services,
+	                       .cli = PLEXUS_CLI_BIN};
 	o.disks[disk] = "64M";
 	f->c = plx_qcluster_new(&o, err, sizeof err);
 	if (!f->c) {

@@ -302,7 +302,8 @@ static int pxe_setup(void **state)
 {
 	pxe *f = calloc(1, sizeof *f);
 	char err[1024];
-	plx_qcluster_opts o = {.nodes = 3, .image = s_image, .memory_mb = 256};
+	plx_qcluster_opts o = {
+	    .nodes = 3, .image = s_image, .memory_mb = 256, .cli = PLEXUS_CLI_BIN};
 	f->c = plx_qcluster_new(&o, err, sizeof err);
 	if (!f->c) {
 		print_error("qemu cluster: %s\n", err);
@@ -419,7 +420,8 @@ static void s_vm1_refuses_forgers(pxe *f)
 
 /* Three VMs power on at once and boot by iPXE (vm3 through OVMF's UEFI): DHCP from dnsmasq
  * (the user class keeps iPXE from loading itself again), the boot script and the node's own
- * script, kernel and initramfs over HTTP, and the node's keys (only to its address); each
+ * script, kernel and initramfs over HTTP, and a certificate for the key the node made (only at
+ * its address); each
  * plexus-node registers in the hub's etcd on secured links; every stage shows on the VM's
  * console and in the server's log; forgers get no answer from a node kernel. */
 static void test_pxe_cluster_boot(void **state)
@@ -437,12 +439,13 @@ static void test_pxe_cluster_boot(void **state)
 		snprintf(text, sizeof text, "plexus-boot: network: eth0 10.213.0.%d by DHCP",
 		         101 + i);
 		assert_int_equal(s_file_has(dir, log, text), 0);
-		/* its own keys from the PXE server, then plexus-node on secured links */
-		assert_int_equal(
-		    s_file_has(dir, log,
-		               "plexus-boot: keys: 2 files from "
-		               "http://10.213.0.1:8080/cgi-bin/keys into /run/plexus/keys"),
-		    0);
+		/* a certificate for its own key from the PXE server, then plexus-node on
+		 * secured links */
+		snprintf(text, sizeof text,
+		         "plexus-boot: keys: a certificate for node.%s from "
+		         "http://10.213.0.1:8080/cgi-bin/keys in /run/plexus/keys",
+		         vms[i]);
+		assert_int_equal(s_file_has(dir, log, text), 0);
 		assert_int_equal(s_file_has(dir, log, ", secured links (pid "), 0);
 		/* the server's log: DHCP, the scripts, kernel and initramfs, init's stages */
 		snprintf(text, sizeof text, "10.213.0.%d 52:54:00:a0:00:0%d %s", 101 + i, i + 1,
@@ -579,7 +582,8 @@ static int pxe1_setup(void **state)
 {
 	pxe *f = calloc(1, sizeof *f);
 	char err[1024];
-	plx_qcluster_opts o = {.nodes = 1, .image = s_image, .memory_mb = 256};
+	plx_qcluster_opts o = {
+	    .nodes = 1, .image = s_image, .memory_mb = 256, .cli = PLEXUS_CLI_BIN};
 	f->c = plx_qcluster_new(&o, err, sizeof err);
 	if (!f->c) {
 		print_error("qemu cluster: %s\n", err);

@@ -2,7 +2,8 @@
  * plexus/pxe.h — the PXE server's files, generated from the cluster description.
  *
  * Entry points: plx_pxe_settings_read, plx_pxe_check, plx_pxe_write, plx_pxe_node_cmdline,
- * plx_pxe_extra_sections, plx_pxe_keys_url, plx_pxe_keys_check, plx_pxe_keys_write.
+ * plx_pxe_extra_sections, plx_pxe_keys_url, plx_pxe_keys_check, plx_pxe_keys_write,
+ * plx_pxe_keys_issue.
  *
  * The cluster file (plexus/cluster.h) may hold a [pxe] section that `plexus pxe` reads:
  *
@@ -19,14 +20,16 @@
  *   ipv6_ra = no               ; yes: dnsmasq sends IPv6 router advertisements on interface
  *                              ; (which needs an IPv6 address), so iPXE does not wait ~18 s
  *                              ; for IPv6 autoconfiguration on a network without a router
- *   keys = /etc/plexus/keys    ; the trust root (plexus keys init): every node fetches keys
- *                              ; issued for it at boot (plexus.keys=), only from its address
+ *   keys = /etc/plexus/keys    ; the trust root (plexus keys init): every node gets a
+ *                              ; certificate for the key pair it makes at boot (plexus.keys=),
+ *                              ; only at its own address
  *
  * Files written into a state directory: dnsmasq.conf, tftp/undionly.kpxe and tftp/ipxe.efi
  * (Debian's ipxe), http/boot.ipxe (asks for nodes/<MAC>.ipxe), http/nodes/<MAC>.ipxe per node
  * (kernel and initrd over HTTP, the node's settings on the kernel command line), and links
- * http/vmlinuz, http/initramfs.img to the image; with keys, keys/<ADDRESS> per node (mode 0600,
- * its key bundle) and http/cgi-bin/keys, which serves each address its own (pxe_keys.c).
+ * http/vmlinuz, http/initramfs.img to the image; with keys, keys/<ADDRESS> per node (its name)
+ * and http/cgi-bin/keys, which certifies the key a node sends, for the node at the address
+ * asking only (pxe_keys.c).
  */
 #ifndef PLEXUS_PXE_H
 #define PLEXUS_PXE_H
@@ -51,6 +54,7 @@ typedef struct plx_pxe_settings {
 	char ipxe_dir[256]; /* where undionly.kpxe and ipxe.efi are (/usr/lib/ipxe) */
 	bool ipv6_ra;       /* send IPv6 router advertisements on interface */
 	char keys[1024];    /* the cluster's keys directory (plexus keys init), "": plain links */
+	char cli[4096];     /* the plexus command the keys CGI runs; "": this program */
 } plx_pxe_settings;
 
 /* The extra section names plexus pxe asks the cluster parser to keep: {"pxe", NULL}. */
@@ -77,10 +81,16 @@ int plx_pxe_keys_url(const plx_pxe_settings *s, char *out, size_t size);
  * [pxe] keys names a directory without a readable root.key, else 0. */
 int plx_pxe_keys_check(const plx_pxe_settings *s, FILE *out);
 
-/* With [pxe] keys: issues every node its keys into dir/keys/ADDRESS and writes the CGI that
- * serves them (plx_pxe_write calls it). Returns 0 or a negative errno with err set. */
+/* With [pxe] keys: writes dir/keys/ADDRESS (each node's name) and the CGI that certifies a
+ * node's key (plx_pxe_write calls it). Returns 0 or a negative errno with err set. */
 int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const char *dir, char *err,
                        size_t size);
+
+/* `plexus pxe issue KEYS NODE HEX`, which the CGI runs: prints on out a CGI answer with the
+ * certificate for node.NODE (every generation) and the CURVE key whose Z85 text HEX spells in
+ * hex, signed with KEYS/root.key ("plexus-cert-1", the root's public key in hex, the
+ * certificate, one per line), or "Status: 400" and why. Returns 0 or a negative errno. */
+int plx_pxe_keys_issue(const char *keys, const char *node, const char *hex, FILE *out);
 
 /* Writes the server's files into dir (created if missing). Returns 0 or a negative errno with
  * err set. */

@@ -76,9 +76,13 @@ typedef struct plx_qcluster_opts {
 	const char *services;
 	/* false (the default): secured links. A trust root is made in the run directory and
 	 * set as PLEXUS_KEYS in this process (RS, the CLI and clients it starts or makes trust
-	 * it and sign their own certificates); each VM fetches keys issued for node.NAME at
-	 * boot ([pxe] keys, docs/security.md "Keys on a rack"). true: plain links. */
+	 * it and sign their own certificates); each VM makes its key pair at boot and gets a
+	 * certificate for node.NAME ([pxe] keys, docs/security.md "Keys on a rack"). true: plain
+	 * links. */
 	bool insecure;
+	/* The plexus command the PXE server's keys CGI runs (plexus pxe issue); NULL: this
+	 * program, which must then be plexus. */
+	const char *cli;
 } plx_qcluster_opts;
 
 /* Builds the namespaces, etcd, the PXE server's files and servers, and a tap per VM (no VM

@@ -3,8 +3,8 @@
  * (docs/security.md "Keys on one machine").
  *
  * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue,
- * plx_link_handover, plx_vouch_path, plx_vouch_node, plx_voucher_start, plx_voucher_stop,
- * plx_link_secure_vouched.
+ * plx_link_handover, plx_link_fetch, plx_vouch_path, plx_vouch_node, plx_voucher_start,
+ * plx_voucher_stop, plx_link_secure_vouched.
  *
  * A keys directory holds the cluster's trust root: root.pub (its Ed25519 public key, hex,
  * mode 0644) and root.key (its secret key, hex, mode 0600). PLEXUS_KEYS names the directory;
@@ -14,8 +14,8 @@
  * issues a key pair and a certificate for its label and generation with each NODE_START, and
  * the node kernel hands them to the new process on its standard input (PLEXUS_LINK=stdin),
  * which plx_link_secure reads and replaces with /dev/null. A netbooted node kernel, which holds
- * no root.key either, gets keys issued once for node.NAME from the PXE server; plexus-init puts
- * them in a file of mode 0600 that PLEXUS_LINK names (PLEXUS_LINK=/run/plexus/keys/node.link).
+ * no root.key either, makes its key pair at boot and gets a certificate for node.NAME from the
+ * PXE server (plx_link_fetch); they stay in a file of mode 0600 that PLEXUS_LINK names.
  * Other users' processes are vouched for
  * by a node kernel of their machine (vouch.c): it hands them user certificates that carry the uid,
  * gid and groups the kernel reports for them (SO_PEERCRED), for client labels only.
@@ -49,6 +49,14 @@ int plx_link_issue(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *w
 /* The text a node kernel writes on a new instance's standard input (PLEXUS_LINK=stdin): the
  * keys and the certificate issued for it. Returns its length, or -ENOSPC. */
 int plx_link_handover(const plx_link_keys *keys, const char *cert, char *out, size_t size);
+
+/* A netbooted node's keys (link_fetch.c): makes a CURVE key pair, sends its public half to url
+ * (the PXE server's /cgi-bin/keys, GET url?HEX), checks the certificate that comes back (the
+ * answer's root, label, every generation, this key), and writes DIR/root.pub and
+ * DIR/LABEL.link (mode 0600, for PLEXUS_LINK). No secret crosses the network. Returns 0,
+ * -EACCES (the server refused this address), -EHOSTUNREACH (no answer), -EBADMSG (a bad
+ * answer) or -errno, with err set. */
+int plx_link_fetch(const char *url, const char *label, const char *dir, char *err, size_t size);
 
 /* DIR/vouch-NODE.sock, where the node kernel of NODE vouches for its machine's processes.
  * Returns 0 or -ENAMETOOLONG (no Unix socket takes so long a path). */
