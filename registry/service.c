@@ -277,6 +277,8 @@ static void *s_signal_waiter(void *arg)
 
 int plx_service_run(plx_service *self, plx_server *srv)
 {
+	if (self->cfg.node[0])
+		plx_server_set_node(srv, self->cfg.node);
 	if (self->cfg.callers[0] && plx_server_set_callers(srv, self->cfg.callers) < 0) {
 		fprintf(stderr, "%s: callers \"%s\": more than 32 patterns or one too long\n",
 		        self->cfg.label, self->cfg.callers);

@@ -51,7 +51,8 @@ struct plx_server {
 	char caller_text[S_CALLERS_MAX][PLX_LABEL_MAX];
 	const char *callers[S_CALLERS_MAX + 1];
 	size_t ncallers;
-	plx_health_fn *health; /* plx_server_set_health (set-up only) */
+	plx_health_fn *health;           /* plx_server_set_health (set-up only) */
+	char node_kernel[PLX_LABEL_MAX]; /* plx_server_set_node: "node.NAME", "" any node kernel */
 };
 
 /* Serializes plx_server_attach (set-up only); readers take no lock. */
@@ -137,11 +138,25 @@ static bool s_matches(const char *const *patterns, const char *label)
  * except for IPC_PING, which anyone may send. */
 static bool s_allowed(const plx_server *self, const plx_handler *h, const plx_name *source)
 {
+	if (h->allowed == s_control && self->node_kernel[0] &&
+	    strncmp(source->label, "node.", 5) == 0)
+		return strcmp(source->label, self->node_kernel) == 0; /* its own node's only */
 	if (h->allowed)
 		return s_matches(h->allowed, source->label);
 	if (self->ncallers && h->type != PLEXUS__IPC_TYPE__IPC_PING)
 		return s_matches((const char *const *)self->callers, source->label);
 	return true;
+}
+
+int plx_server_set_node(plx_server *self, const char *node)
+{
+	if (!node || !*node ||
+	    (size_t)snprintf(self->node_kernel, sizeof self->node_kernel, "node.%s", node) >=
+	        sizeof self->node_kernel) {
+		self->node_kernel[0] = '\0';
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int plx_server_set_callers(plx_server *self, const char *list)

@@ -104,6 +104,8 @@ static void *s_server_main(void *arg)
 	st->server = plx_server_new(st->ep, s_table, sizeof s_table / sizeof *s_table, st);
 	if (st->callers)
 		st->callers_rc = plx_server_set_callers(st->server, st->callers);
+	if (st->server)
+		plx_server_set_node(st->server, "n1"); /* node.n1's kernel stops it, no other */
 	plx_server_set_health(st->server, s_health);
 	pthread_mutex_lock(&st->lock);
 	st->ready = 1;
@@ -226,6 +228,15 @@ static void test_trace_level_and_shutdown_are_shared_calls(void **pstate)
 	plx_msg_destroy(&reply);
 	assert_true(plx_trace_enabled(st->ctx));
 	plx_trace_set(st->ctx, false, NULL, NULL);
+	/* a node kernel only stops the servers of its own node */
+	assert_int_equal(s_call(st, "node.n2", PLEXUS__IPC_TYPE__IPC_SHUTDOWN, NULL, &reply),
+	                 -PLX_ECALLDENIED);
+	plx_msg_destroy(&reply);
+	assert_int_equal(
+	    s_call(st, "node.n10", PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, &level.base, &reply),
+	    -PLX_ECALLDENIED);
+	plx_msg_destroy(&reply);
+	assert_false(plx_trace_enabled(st->ctx));
 	assert_int_equal(s_call(st, "node.n1", PLEXUS__IPC_TYPE__IPC_SHUTDOWN, NULL, &reply), 0);
 	plx_msg_destroy(&reply);
 	pthread_join(st->thread, NULL);

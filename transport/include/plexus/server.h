@@ -5,6 +5,7 @@
  * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
  * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
  * plx_server_arg, plx_server_ep, plx_server_attach, plx_server_attached, plx_server_set_callers,
+ * plx_server_set_node,
  * plx_server_set_health, plx_server_health, plx_call_reply.
  *
  * A server declares a table from message type to handler. Before a handler runs, the library
@@ -86,6 +87,10 @@ int plx_server_attach(plx_server *self, const void *key, void *value);
  * what its link proved on secured links (plexus/link_security.h), what it claims otherwise.
  * Set-up only. Returns 0 or -EINVAL (more than 32 patterns, one too long). */
 int plx_server_set_callers(plx_server *self, const char *list);
+/* The node this server runs on: IPC_SHUTDOWN and IPC_TRACE_LEVEL are then taken from that
+ * node's kernel ("node.NODE") only, not from every node kernel's label. Set-up only. Returns 0
+ * or -EINVAL (an empty or too long name). */
+int plx_server_set_node(plx_server *self, const char *node);
 
 /* A server's own health check: returns true when it can serve; otherwise writes why into why
  * (NUL-terminated, at most size). Runs in the loop's thread at each IPC_PING: it must not
