@@ -19,7 +19,7 @@
 static const char s_usage[] =
     "usage: plexus pxe check CLUSTER.INI\n"
     "       plexus pxe serve CLUSTER.INI [--dir DIR] [--dry-run]\n"
-    "       plexus pxe issue KEYS NODE HEX\n"
+    "       plexus pxe issue KEYS NODE ADDR HEX ETCD_HEX\n"
     "\n"
     "check: validates the cluster description and its [pxe] section and explains what every\n"
     "node will get: its address, boot files, kernel command line and services. Exit 0 when\n"
@@ -30,7 +30,9 @@ static const char s_usage[] =
     "--dry-run writes the files and prints the two commands instead. Needs root.\n"
     "With [pxe] keys, each node gets a certificate at boot for the key pair it makes.\n"
     "issue: what the keys CGI runs for a node: a CGI answer with a certificate for node.NODE\n"
-    "and the CURVE key HEX spells (its Z85 text in hex), signed with KEYS/root.key.\n"
+    "and the CURVE key HEX spells (its Z85 text in hex), signed with KEYS/root.key, and an\n"
+    "etcd certificate for the key ETCD_HEX spells (PEM in hex), for ADDR too, when KEYS holds\n"
+    "etcd's authority (plexus keys init --etcd).\n"
     "See docs/operators.md.\n";
 
 static plx_cluster *s_load(const char *path, plx_pxe_settings *s, int *code)
@@ -161,9 +163,10 @@ int plx_pxe_cli(int argc, char **argv)
 		return s_check(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
 		return s_serve(argc - 1, argv + 1);
-	if (argc == 5 && strcmp(argv[1], "issue") == 0)
-		return plx_pxe_keys_issue(argv[2], argv[3], argv[4], stdout) < 0 ? EX_DATAERR
-		                                                                 : EX_OK;
+	if (argc == 7 && strcmp(argv[1], "issue") == 0)
+		return plx_pxe_keys_issue(argv[2], argv[3], argv[4], argv[5], argv[6], stdout) < 0
+		           ? EX_DATAERR
+		           : EX_OK;
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(s_usage, stdout);
 		return EX_OK;

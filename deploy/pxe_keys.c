@@ -22,13 +22,16 @@
 
 #include <sodium.h>
 
+#include <plexus/etcd_tls.h>
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
 #include <plexus/pxe.h>
 
+#define S_PEM_MAX 4096
+
 static int s_fail(char *err, size_t size, int rc, const char *what, const char *path)
 {
-	snprintf(err, size, "%s%s%s", what, path, rc ? ": " : "");
+	snprintf(err, size, "%.200s%.300s%s", what, path, rc ? ": " : "");
 	if (rc)
 		strncat(err, strerror(-rc), size - strlen(err) - 1);
 	return rc ? rc : -EINVAL;
@@ -87,20 +90,24 @@ static int s_cgi(const char *dir, const char *keys_dir, const plx_pxe_settings *
 	snprintf(path, sizeof path, "%s/http/cgi-bin", dir);
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		return s_fail(err, size, -errno, path, "");
-	snprintf(text, sizeof text,
-	         "#!/bin/sh\n"
-	         "# plexus pxe: a certificate for the node at the address asking, for the public\n"
-	         "# key it sends (80 hex digits); nothing for any other address.\n"
-	         "a=\"${REMOTE_ADDR#::ffff:}\"\n"
-	         "k=\"$QUERY_STRING\"\n"
-	         "case \"$a\" in '' | *[!0-9.]*) a= ;; esac\n"
-	         "case \"$k\" in *[!0-9a-f]*) k= ;; esac\n"
-	         "if [ -n \"$a\" ] && [ ${#k} -eq 80 ] && [ -f '%s/'\"$a\" ]; then\n"
-	         "\texec '%s' pxe issue '%s' \"$(cat '%s/'\"$a\")\" \"$k\"\n"
-	         "fi\n"
-	         "printf 'Status: 403 Forbidden\\r\\nContent-Type: text/plain\\r\\n\\r\\n'\n"
-	         "echo \"no certificate for $a\"\n",
-	         keys_dir, cli, s->keys, keys_dir);
+	snprintf(
+	    text, sizeof text,
+	    "#!/bin/sh\n"
+	    "# plexus pxe: certificates for the node at the address asking, for the public\n"
+	    "# keys it sends (CURVE&ETCD, in lowercase hex); nothing for any other address.\n"
+	    "a=\"${REMOTE_ADDR#::ffff:}\"\n"
+	    "k=\"$QUERY_STRING\"\n"
+	    "c=\"${k%%%%&*}\"\n"
+	    "e=\"${k#*&}\"\n"
+	    "case \"$a\" in '' | *[!0-9.]*) a= ;; esac\n"
+	    "case \"$c$e\" in *[!0-9a-f]*) c= ;; esac\n"
+	    "if [ -n \"$a\" ] && [ ${#c} -eq 80 ] && [ \"$e\" != \"$k\" ] && [ ${#e} -gt 0 ] &&\n"
+	    "\t[ ${#e} -le 4096 ] && [ -f '%s/'\"$a\" ]; then\n"
+	    "\texec '%s' pxe issue '%s' \"$(cat '%s/'\"$a\")\" \"$a\" \"$c\" \"$e\"\n"
+	    "fi\n"
+	    "printf 'Status: 403 Forbidden\\r\\nContent-Type: text/plain\\r\\n\\r\\n'\n"
+	    "echo \"no certificate for $a\"\n",
+	    keys_dir, cli, s->keys, keys_dir);
 	snprintf(path, sizeof path, "%s/http/cgi-bin/keys", dir);
 	int rc = s_write(path, text, 0755);
 	return rc < 0 ? s_fail(err, size, rc, path, "") : 0;
@@ -132,45 +139,95 @@ int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const ch
 	return s_cgi(real, keys_dir, s, err, size);
 }
 
-/* The certificate for node.NAME and the key in hex (the Z85 text's bytes), "plexus-cert-1",
- * the root and the certificate, into out. Returns 0 or a negative errno with err set. */
-static int s_issue(const char *keys, const char *node, const char *hex, char *out, size_t size,
-                   char *err, size_t err_size)
+/* Hex text of the bytes in data into out (2 * n + 1 bytes). */
+static void s_hex(const char *data, char *out, size_t size)
 {
-	char key[PLX_KEY_TEXT] = "", cert[PLX_CERT_MAX];
+	sodium_bin2hex(out, size, (const unsigned char *)data, strlen(data));
+}
+
+/* The certificate for node.NAME and the CURVE key in hex (its Z85 text's bytes) into cert, and
+ * the trust root's public key in hex into pub. Returns 0 or a negative errno with err set. */
+static int s_issue_link(const char *keys, const char *node, const char *hex, char *cert,
+                        size_t cert_size, char pub[2 * PLX_TRUST_PUBLIC + 1], char *err,
+                        size_t size)
+{
+	char key[PLX_KEY_TEXT] = "";
 	size_t len = 0;
 	if (strlen(hex) != 2 * (PLX_KEY_TEXT - 1) ||
 	    sodium_hex2bin((unsigned char *)key, PLX_KEY_TEXT - 1, hex, strlen(hex), NULL, &len,
 	                   NULL) != 0 ||
 	    len != PLX_KEY_TEXT - 1)
-		return s_fail(err, err_size, 0, "expected a key of 80 hex digits", "");
+		return s_fail(err, size, 0, "expected a CURVE key of 80 hex digits", "");
 	plx_name who = {.generation = 0};
 	if ((size_t)snprintf(who.label, sizeof who.label, "node.%s", node) >= sizeof who.label)
-		return s_fail(err, err_size, 0, "a node name too long: ", node);
+		return s_fail(err, size, 0, "a node name too long: ", node);
 	uint8_t sk[PLX_TRUST_SECRET], pk[PLX_TRUST_PUBLIC];
 	int rc = plx_link_issuer(keys, sk);
 	if (rc < 0)
-		return s_fail(err, err_size, rc, "root.key in ", keys);
+		return s_fail(err, size, rc, "root.key in ", keys);
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
-	rc = plx_cert_issue(sk, &who, key, cert, sizeof cert);
+	rc = plx_cert_issue(sk, &who, key, cert, cert_size);
 	sodium_memzero(sk, sizeof sk);
 	if (rc < 0)
-		return s_fail(err, err_size, rc, "a certificate for ", who.label);
-	char pub[2 * PLX_TRUST_PUBLIC + 1];
-	sodium_bin2hex(pub, sizeof pub, pk, sizeof pk);
-	snprintf(out, size, "plexus-cert-1\n%s\n%s\n", pub, cert);
+		return s_fail(err, size, rc, "a certificate for ", who.label);
+	sodium_bin2hex(pub, 2 * PLX_TRUST_PUBLIC + 1, pk, sizeof pk);
 	return 0;
 }
 
-int plx_pxe_keys_issue(const char *keys, const char *node, const char *hex, FILE *out)
+/* The node's etcd certificate for the public key whose PEM etcd_hex spells, serving at addr
+ * too, and the authority, as two lines of hex into out; "-" twice when KEYS has no etcd
+ * authority. Returns 0 or a negative errno with err set. */
+static int s_issue_etcd(const char *keys, const char *addr, const char *etcd_hex, char *out,
+                        size_t size, char *err, size_t err_size)
 {
-	char text[PLX_CERT_MAX + 256], err[512];
-	int rc = s_issue(keys, node, hex, text, sizeof text, err, sizeof err);
+	char pub[S_PEM_MAX] = "", cert[S_PEM_MAX], ca[S_PEM_MAX], path[PATH_MAX + 16];
+	size_t len = 0;
+	snprintf(path, sizeof path, "%s/etcd-ca.key", keys);
+	if (access(path, F_OK) != 0)
+		return snprintf(out, size, "-\n-\n"), 0;
+	if (sodium_hex2bin((unsigned char *)pub, sizeof pub - 1, etcd_hex, strlen(etcd_hex), NULL,
+	                   &len, NULL) != 0)
+		return s_fail(err, err_size, 0, "expected an etcd key in hex", "");
+	pub[len] = '\0';
+	const char *ips[] = {addr};
+	int rc = plx_etcd_tls_sign(keys, pub, ips, 1, cert, sizeof cert, err, err_size);
+	snprintf(path, sizeof path, "%s/etcd-ca.crt", keys);
+	FILE *f = rc == 0 ? fopen(path, "re") : NULL;
+	size_t n = f ? fread(ca, 1, sizeof ca - 1, f) : 0;
+	if (f)
+		fclose(f);
+	if (rc == 0 && !n)
+		rc = s_fail(err, err_size, -EIO, "reading ", path);
+	if (rc < 0)
+		return rc;
+	ca[n] = '\0';
+	char *hex = malloc(4 * S_PEM_MAX + 4);
+	if (!hex)
+		return -ENOMEM;
+	s_hex(ca, hex, 2 * S_PEM_MAX + 1);
+	int used = snprintf(out, size, "%s\n", hex);
+	s_hex(cert, hex, 2 * S_PEM_MAX + 1);
+	snprintf(out + used, size - (size_t)used, "%s\n", hex);
+	free(hex);
+	return 0;
+}
+
+int plx_pxe_keys_issue(const char *keys, const char *node, const char *addr, const char *hex,
+                       const char *etcd_hex, FILE *out)
+{
+	char cert[PLX_CERT_MAX], pub[2 * PLX_TRUST_PUBLIC + 1], err[512];
+	char *etcd = malloc(4 * S_PEM_MAX + 8);
+	int rc =
+	    etcd ? s_issue_link(keys, node, hex, cert, sizeof cert, pub, err, sizeof err) : -ENOMEM;
+	if (rc == 0)
+		rc = s_issue_etcd(keys, addr, etcd_hex, etcd, 4 * S_PEM_MAX + 8, err, sizeof err);
 	if (rc < 0)
 		fprintf(out, "Status: 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n%s\n",
-		        err);
+		        etcd ? err : "out of memory");
 	else
-		fprintf(out, "Content-Type: text/plain\r\n\r\n%s", text);
+		fprintf(out, "Content-Type: text/plain\r\n\r\nplexus-cert-1\n%s\n%s\n%s", pub, cert,
+		        etcd);
 	fflush(out);
+	free(etcd);
 	return rc;
 }

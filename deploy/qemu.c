@@ -358,12 +358,49 @@ static int s_pxe(plx_qcluster *self, char *err, size_t size)
 	return r;
 }
 
+/* Copies src to dst with mode. Returns 0 or -errno. */
+static int s_copy_file(const char *src, const char *dst, mode_t mode)
+{
+	char buf[16384];
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	ssize_t n = in >= 0 ? read(in, buf, sizeof buf) : -1;
+	int e = errno;
+	if (in >= 0)
+		close(in);
+	if (n < 0 || n == (ssize_t)sizeof buf)
+		return n < 0 ? -e : -EFBIG;
+	unlink(dst);
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (out < 0)
+		return -errno;
+	int r = write(out, buf, (size_t)n) == n ? 0 : -EIO;
+	close(out);
+	return r;
+}
+
 /* A trust root in RUN/keys, in PLEXUS_KEYS for what this process starts and makes (RS, the
- * CLI, clients); the PXE server then certifies the key each VM makes (pxe_keys.c). */
+ * CLI, clients); the PXE server then certifies the keys each VM makes (pxe_keys.c). The hub's
+ * etcd serves https with client certificates: its authority (with the key that signs the VMs'
+ * etcd certificates) and a client pair for this side join the keys. */
 static int s_keys(plx_qcluster *self, char *err, size_t size)
 {
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} etcd[] = {{"etcd-ca.key", 0600},
+	            {"etcd-client.crt", 0644},
+	            {"etcd-client.key", 0600},
+	            {"etcd-ca.crt", 0644}}; /* last: its presence says TLS */
 	snprintf(self->keys, sizeof self->keys, "%s/keys", netns_run_dir(self->nc));
 	int r = plx_link_keys_make(self->keys, err, size);
+	const char *from = plx_etcdh_dir(netns_hub_etcd(self->nc));
+	for (size_t i = 0; r == 0 && i < sizeof etcd / sizeof *etcd; i++) {
+		char src[PATH_MAX + 32], dst[PATH_MAX + 32];
+		snprintf(src, sizeof src, "%s/%s", from, etcd[i].name);
+		snprintf(dst, sizeof dst, "%s/%s", self->keys, etcd[i].name);
+		if ((r = s_copy_file(src, dst, etcd[i].mode)) < 0)
+			snprintf(err, size, "%s: %s", src, strerror(-r));
+	}
 	if (r == 0)
 		setenv("PLEXUS_KEYS", self->keys, 1);
 	return r;
@@ -464,7 +501,8 @@ plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t siz
 	}
 	const char *veth = netns_veth(self->nc, 0); /* v<tag>n0: the bridge is b<tag> */
 	snprintf(self->bridge, sizeof self->bridge, "b%.*s", (int)strlen(veth) - 3, veth + 1);
-	int r = netns_hub_etcd_start(self->nc, 1);
+	int r =
+	    o->insecure ? netns_hub_etcd_start(self->nc, 1) : netns_hub_etcd_start_tls(self->nc, 1);
 	if (r < 0)
 		snprintf(err, size, "etcd in the hub: %s", netns_error());
 	if (r == 0)

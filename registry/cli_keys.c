@@ -1,6 +1,6 @@
 /*
- * cli_keys.c — `plexus keys init DIR`: a cluster's trust root for a rack (docs/security.md
- * "Keys on a rack").
+ * cli_keys.c — `plexus keys init DIR [--etcd IPS]`: a cluster's trust root for a rack, and its
+ * etcd's authority (docs/security.md "Keys on a rack").
  *
  * Entry points: plx_keys_cli.
  */
@@ -11,18 +11,45 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 
+#include <plexus/etcd_tls.h>
 #include <plexus/link_keys.h>
 #include <plexus/registry_cli.h>
 
 static const char s_usage[] =
-    "usage: plexus keys init DIR\n"
+    "usage: plexus keys init DIR [--etcd IP[,IP...]]\n"
     "\n"
     "Makes the cluster's trust root in DIR (created, mode 0755): root.pub, the public key\n"
     "every component trusts (mode 0644), and root.key, the secret key that signs every\n"
     "certificate (mode 0600). A DIR that holds both is left as it is. Keep DIR on the machine\n"
     "that runs plexus-rs and plexus pxe serve: RS issues each service its keys, and the PXE\n"
     "server each node its own ([pxe] keys = DIR); root.key never leaves it. Give plexus-rs\n"
-    "and the plexus commands PLEXUS_KEYS=DIR. See docs/security.md.\n";
+    "and the plexus commands PLEXUS_KEYS=DIR.\n"
+    "--etcd also makes an authority for the cluster's etcd (etcd-ca.crt, etcd-ca.key 0600;\n"
+    "made anew each time), a pair for an etcd serving at those addresses (etcd-server.*) and\n"
+    "one for the commands here (etcd-client.*): the PXE server then certifies each node's\n"
+    "etcd key too, and a role = etcd node serves https only. See docs/security.md.\n";
+
+/* The etcd authority and pairs in dir for the comma-separated addresses. */
+static int s_etcd(const char *dir, const char *list)
+{
+	char copy[512], err[4096 + 128], key[4096 + 32];
+	const char *ips[8];
+	size_t n = 0;
+	snprintf(copy, sizeof copy, "%s", list);
+	for (char *save = NULL, *ip = strtok_r(copy, ",", &save); ip && n < 8;
+	     ip = strtok_r(NULL, ",", &save))
+		ips[n++] = ip;
+	if (plx_etcd_tls_make(dir, ips, n, err, sizeof err) < 0) {
+		fprintf(stderr, "plexus keys: etcd's authority: %s\n", err);
+		return EX_DATAERR;
+	}
+	snprintf(key, sizeof key, "%s/etcd-client.key", dir);
+	chmod(key, 0600); /* this operator's alone */
+	printf("Made an etcd authority in %s: etcd-ca.crt, etcd-ca.key (mode 0600), etcd-server.* "
+	       "for %s, etcd-client.*\n",
+	       dir, list);
+	return EX_OK;
+}
 
 int plx_keys_cli(int argc, char **argv)
 {
@@ -30,7 +57,8 @@ int plx_keys_cli(int argc, char **argv)
 		fputs(s_usage, stdout);
 		return EX_OK;
 	}
-	if (argc != 3 || strcmp(argv[1], "init") != 0) {
+	bool etcd = argc == 5 && strcmp(argv[3], "--etcd") == 0;
+	if ((argc != 3 && !etcd) || strcmp(argv[1], "init") != 0) {
 		fputs(s_usage, stderr);
 		return EX_USAGE;
 	}
@@ -45,5 +73,5 @@ int plx_keys_cli(int argc, char **argv)
 	}
 	printf("%s trust root in %s: root.pub (share it), root.key (mode 0600, keep it here)\n",
 	       had ? "Kept the" : "Made a new", argv[2]);
-	return EX_OK;
+	return etcd ? s_etcd(argv[2], argv[4]) : EX_OK;
 }

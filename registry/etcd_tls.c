@@ -2,7 +2,7 @@
  * etcd_tls.c — the certificate authority and key pairs of a secured etcd, made with
  * OpenSSL's libcrypto (plexus/etcd_tls.h).
  *
- * Entry points: plx_etcd_tls_make, plx_etcd_tls_files.
+ * Entry points: plx_etcd_tls_make, plx_etcd_tls_files, plx_etcd_tls_key_new, plx_etcd_tls_sign.
  *
  * Each boot of a secured system makes new ones, so they are short-lived by construction; they
  * are still valid for a year so that a long-running system never sees them expire.
@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -130,20 +131,32 @@ static X509 *s_ca_cert(EVP_PKEY *ca_key)
 	return ca;
 }
 
-/* Makes leaf's key pair and certificate (alt: its subjectAltName, or NULL) signed by ca. */
-static int s_leaf_make(const char *dir, const s_leaf *leaf, const char *alt, X509 *ca,
-                       EVP_PKEY *ca_key, char *err, size_t size)
+/* leaf's certificate for key (alt: its subjectAltName, or NULL) signed by ca, or NULL. */
+static X509 *s_leaf_cert(EVP_PKEY *key, const s_leaf *leaf, const char *alt, X509 *ca,
+                         EVP_PKEY *ca_key)
 {
-	char name[64];
-	EVP_PKEY *key = EVP_EC_gen("P-256");
 	X509 *cert = key ? s_cert_new(key, leaf->cn, ca) : NULL;
-	int rc = -EIO;
 	if (!cert || s_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
 	    s_ext(cert, ca, NID_key_usage, "critical,digitalSignature,keyEncipherment") < 0 ||
 	    s_ext(cert, ca, NID_ext_key_usage, leaf->usage) < 0 ||
 	    s_ext(cert, ca, NID_authority_key_identifier, "keyid") < 0 ||
 	    (alt && s_ext(cert, ca, NID_subject_alt_name, alt) < 0) ||
 	    !X509_sign(cert, ca_key, EVP_sha256())) {
+		X509_free(cert);
+		return NULL;
+	}
+	return cert;
+}
+
+/* Makes leaf's key pair and certificate (alt: its subjectAltName, or NULL) signed by ca. */
+static int s_leaf_make(const char *dir, const s_leaf *leaf, const char *alt, X509 *ca,
+                       EVP_PKEY *ca_key, char *err, size_t size)
+{
+	char name[64];
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *cert = s_leaf_cert(key, leaf, alt, ca, ca_key);
+	int rc = -EIO;
+	if (!cert) {
 		rc = s_fail(err, size, leaf->stem);
 		goto out;
 	}
@@ -195,6 +208,8 @@ int plx_etcd_tls_make(const char *dir, const char *const *ips, size_t nips, char
 		rc = s_fail(err, size, "etcd's authority");
 	for (size_t i = 0; rc == 0 && i < sizeof leaves / sizeof *leaves; i++)
 		rc = s_leaf_make(dir, &leaves[i], i == 0 ? alt : NULL, ca, ca_key, err, size);
+	if (rc == 0) /* for plx_etcd_tls_sign (a PXE server certifying nodes) */
+		rc = s_write_pem(dir, "etcd-ca.key", 0600, NULL, ca_key, err, size);
 	if (rc == 0) /* last: its presence says the set is complete */
 		rc = s_write_pem(dir, "etcd-ca.crt", 0644, ca, NULL, err, size);
 	X509_free(ca);
@@ -210,4 +225,87 @@ int plx_etcd_tls_files(const char *dir, char *ca, char *cert, char *key)
 	snprintf(cert, PATH_MAX, "%s/etcd-client.crt", dir);
 	snprintf(key, PATH_MAX, "%s/etcd-client.key", dir);
 	return 0;
+}
+
+/* PEM text of cert, or of key's private (private true) or public half, into out. */
+static int s_pem(X509 *cert, EVP_PKEY *key, bool private, char *out, size_t size)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	int ok = bio && (cert      ? PEM_write_bio_X509(bio, cert)
+	                 : private ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+	                           : PEM_write_bio_PUBKEY(bio, key));
+	char *data = NULL;
+	long len = ok ? BIO_get_mem_data(bio, &data) : 0;
+	int rc = ok && len > 0 && (size_t)len < size ? 0 : -ENOSPC;
+	if (rc == 0) {
+		memcpy(out, data, (size_t)len);
+		out[len] = '\0';
+	}
+	BIO_free(bio);
+	return ok ? rc : -EIO;
+}
+
+int plx_etcd_tls_key_new(char *key_pem, size_t key_size, char *pub_pem, size_t pub_size)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	int rc = key ? s_pem(NULL, key, true, key_pem, key_size) : -EIO;
+	if (rc == 0)
+		rc = s_pem(NULL, key, false, pub_pem, pub_size);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return rc;
+}
+
+/* The authority of dir: its certificate and key. Returns 0, -ENOENT or -EIO. */
+static int s_authority(const char *dir, X509 **ca, EVP_PKEY **ca_key)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/etcd-ca.crt", dir);
+	FILE *f = fopen(path, "re");
+	*ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof path, "%s/etcd-ca.key", dir);
+	f = *ca ? fopen(path, "re") : NULL;
+	*ca_key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	int e = errno;
+	if (f)
+		fclose(f);
+	ERR_clear_error();
+	return *ca && *ca_key                    ? 0
+	       : !*ca && access(path, F_OK) != 0 ? -ENOENT
+	       : e == ENOENT                     ? -ENOENT
+	                                         : -EIO;
+}
+
+int plx_etcd_tls_sign(const char *dir, const char *pub_pem, const char *const *ips, size_t nips,
+                      char *out, size_t out_size, char *err, size_t size)
+{
+	static const s_leaf member = {"etcd-node", NULL, "serverAuth,clientAuth", 0600};
+	char alt[512];
+	int rc = s_alt_names(ips, nips, alt, sizeof alt, err, size);
+	if (rc < 0)
+		return rc;
+	BIO *bio = BIO_new_mem_buf(pub_pem, -1);
+	EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	X509 *ca = NULL, *cert = NULL;
+	EVP_PKEY *ca_key = NULL;
+	if (!key) {
+		snprintf(err, size, "not a public key in PEM");
+		rc = -EINVAL;
+	} else if ((rc = s_authority(dir, &ca, &ca_key)) < 0) {
+		snprintf(err, size, "etcd's authority in %s (etcd-ca.crt, etcd-ca.key): %s", dir,
+		         strerror(-rc));
+	} else if (!(cert = s_leaf_cert(key, &member, alt, ca, ca_key))) {
+		rc = s_fail(err, size, "a certificate");
+	} else if ((rc = s_pem(cert, NULL, false, out, out_size)) < 0) {
+		snprintf(err, size, "a certificate: %s", strerror(-rc));
+	}
+	X509_free(cert);
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return rc;
 }

@@ -1,14 +1,18 @@
 /*
- * link_fetch.c — a netbooted node asking its PXE server for a certificate (plexus/link_keys.h,
- * docs/security.md "Keys on a rack").
+ * link_fetch.c — a netbooted node asking its PXE server for its certificates
+ * (plexus/link_keys.h, docs/security.md "Keys on a rack").
  *
  * Entry points: plx_link_fetch.
  *
- * The node makes its CURVE key pair itself and sends only the public half: GET URL?HEX, HEX
- * being the key's Z85 text in hex (80 characters, nothing a URL must escape). The server
- * answers "plexus-cert-1\nROOT_PUBLIC_HEX\nCERTIFICATE\n". The certificate must be signed by
- * that root and name the label asked for, every generation, and this key; then DIR/root.pub
- * and DIR/LABEL.link (the handover text, mode 0600) are written. No secret crosses the wire.
+ * The node makes its CURVE key pair and an etcd key (P-256) itself and sends only the public
+ * halves: GET URL?CURVE_HEX&ETCD_HEX, the CURVE key's Z85 text and the etcd key's PEM in hex
+ * (nothing a URL must escape). The server answers five lines: "plexus-cert-1", the trust
+ * root's public key in hex, the certificate, and etcd's authority and the node's etcd
+ * certificate as PEM in hex ("-" for both when the cluster's etcd has no authority). The
+ * certificate must be signed by that root and name the label asked for, every generation, and
+ * this key; then DIR/root.pub, DIR/LABEL.link (the handover text, mode 0600) and, with etcd's,
+ * DIR/etcd-client.key (0600), DIR/etcd-client.crt and DIR/etcd-ca.crt are written: what
+ * plx_link_secure and plx_etcd_new look for in PLEXUS_KEYS. No secret crosses the wire.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,10 +26,12 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include <plexus/etcd_tls.h>
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
 
-#define S_ANSWER_MAX 4096
+#define S_ANSWER_MAX 16384
+#define S_PEM_MAX    4096
 #define S_MAGIC      "plexus-cert-1"
 
 typedef struct s_answer {
@@ -48,12 +54,15 @@ static size_t s_collect(char *data, size_t size, size_t n, void *arg)
 	return bytes;
 }
 
-/* GET url?HEX(public_key) into *a. Returns 0 or -errno with err set. */
-static int s_get(const char *url, const char *public_key, s_answer *a, char *err, size_t size)
+/* GET url?HEX(public_key)&HEX(etcd_pub) into *a. Returns 0 or -errno with err set. */
+static int s_get(const char *url, const char *public_key, const char *etcd_pub, s_answer *a,
+                 char *err, size_t size)
 {
-	char hex[2 * PLX_KEY_TEXT + 1], full[2048];
+	char hex[2 * PLX_KEY_TEXT + 1], etcd_hex[2 * S_PEM_MAX + 1], full[2 * S_PEM_MAX + 2048];
 	sodium_bin2hex(hex, sizeof hex, (const unsigned char *)public_key, strlen(public_key));
-	if ((size_t)snprintf(full, sizeof full, "%s?%s", url, hex) >= sizeof full)
+	sodium_bin2hex(etcd_hex, sizeof etcd_hex, (const unsigned char *)etcd_pub,
+	               strlen(etcd_pub));
+	if ((size_t)snprintf(full, sizeof full, "%s?%s&%s", url, hex, etcd_hex) >= sizeof full)
 		return snprintf(err, size, "%s: too long", url), -ENAMETOOLONG;
 	CURL *curl = curl_easy_init();
 	if (!curl)
@@ -82,32 +91,59 @@ static int s_get(const char *url, const char *public_key, s_answer *a, char *err
 	return status == 403 ? -EACCES : -EHOSTUNREACH;
 }
 
+/* A PEM certificate in hex (line) into out, or "" for "-". Returns 0 or -EBADMSG. */
+static int s_pem_line(const char *line, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	if (line && strcmp(line, "-") == 0)
+		return 0;
+	if (!line || sodium_hex2bin((unsigned char *)out, size - 1, line, strlen(line), NULL, &len,
+	                            NULL) != 0)
+		return -EBADMSG;
+	out[len] = '\0';
+	return strncmp(out, "-----BEGIN CERTIFICATE-----", 27) == 0 ? 0 : -EBADMSG;
+}
+
+/* What the server answered, checked. */
+typedef struct s_granted {
+	uint8_t root_pk[PLX_TRUST_PUBLIC];
+	char cert[PLX_CERT_MAX];
+	char etcd_ca[S_PEM_MAX], etcd_cert[S_PEM_MAX]; /* "": the cluster's etcd is plain */
+} s_granted;
+
 /* Checks the answer: the magic line, a root, a certificate of that root for label (every
- * generation) and public_key. Fills root_pk and cert. Returns 0 or -EBADMSG with err set. */
-static int s_check(char *text, const char *label, const char *public_key,
-                   uint8_t root_pk[PLX_TRUST_PUBLIC], char *cert, size_t cert_size, char *err,
+ * generation) and public_key, etcd's authority and certificate or "-" for both. Fills *g.
+ * Returns 0 or -EBADMSG with err set. */
+static int s_check(char *text, const char *label, const char *public_key, s_granted *g, char *err,
                    size_t size)
 {
 	char *save = NULL;
 	const char *magic = strtok_r(text, "\n", &save), *root = strtok_r(NULL, "\n", &save);
-	const char *crt = strtok_r(NULL, "\n", &save);
+	const char *crt = strtok_r(NULL, "\n", &save), *ca = strtok_r(NULL, "\n", &save);
+	const char *mine = strtok_r(NULL, "\n", &save);
 	size_t len = 0;
-	if (!magic || strcmp(magic, S_MAGIC) != 0 || !root || !crt || strlen(crt) >= cert_size ||
-	    sodium_hex2bin(root_pk, PLX_TRUST_PUBLIC, root, strlen(root), NULL, &len, NULL) != 0 ||
-	    len != PLX_TRUST_PUBLIC)
-		return snprintf(err, size, "the answer is not \"%s\", a root and a certificate",
+	if (!magic || strcmp(magic, S_MAGIC) != 0 || !root || !crt ||
+	    strlen(crt) >= sizeof g->cert ||
+	    sodium_hex2bin(g->root_pk, PLX_TRUST_PUBLIC, root, strlen(root), NULL, &len, NULL) !=
+	        0 ||
+	    len != PLX_TRUST_PUBLIC || s_pem_line(ca, g->etcd_ca, sizeof g->etcd_ca) < 0 ||
+	    s_pem_line(mine, g->etcd_cert, sizeof g->etcd_cert) < 0 ||
+	    !g->etcd_ca[0] != !g->etcd_cert[0])
+		return snprintf(err, size,
+		                "the answer is not \"%s\", a root, a certificate and etcd's two",
 		                S_MAGIC),
 		       -EBADMSG;
 	plx_name who;
 	char key[PLX_KEY_TEXT];
-	int rc = plx_cert_check(root_pk, crt, &who, key);
+	int rc = plx_cert_check(g->root_pk, crt, &who, key);
 	if (rc < 0 || strcmp(who.label, label) != 0 || who.generation != 0 ||
 	    strcmp(key, public_key) != 0)
 		return snprintf(err, size,
 		                "the certificate is not the root's for %s and this node's key (%s)",
 		                label, rc < 0 ? strerror(-rc) : "another name or key"),
 		       -EBADMSG;
-	memcpy(cert, crt, strlen(crt) + 1);
+	memcpy(g->cert, crt, strlen(crt) + 1);
 	return 0;
 }
 
@@ -132,39 +168,48 @@ static int s_write(const char *dir, const char *name, const char *text, mode_t m
 	return rc;
 }
 
-/* DIR/root.pub and DIR/LABEL.link from what was checked. */
-static int s_save(const char *dir, const char *label, const uint8_t root_pk[PLX_TRUST_PUBLIC],
-                  const plx_link_keys *keys, const char *cert, char *err, size_t size)
+/* DIR/root.pub, DIR/LABEL.link and etcd's files from what was checked. */
+static int s_save(const char *dir, const char *label, const s_granted *g, const plx_link_keys *keys,
+                  const char *etcd_key, char *err, size_t size)
 {
 	char pub[2 * PLX_TRUST_PUBLIC + 2], link[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64], name[96];
-	sodium_bin2hex(pub, sizeof pub - 1, root_pk, PLX_TRUST_PUBLIC);
+	sodium_bin2hex(pub, sizeof pub - 1, g->root_pk, PLX_TRUST_PUBLIC);
 	strcat(pub, "\n");
 	snprintf(name, sizeof name, "%s.link", label);
-	int rc = plx_link_handover(keys, cert, link, sizeof link);
+	int rc = plx_link_handover(keys, g->cert, link, sizeof link);
 	if (rc >= 0 && (rc = s_write(dir, name, link, 0600)) == 0)
 		rc = s_write(dir, "root.pub", pub, 0644);
+	if (rc == 0 && g->etcd_ca[0] &&
+	    (rc = s_write(dir, "etcd-client.key", etcd_key, 0600)) == 0 &&
+	    (rc = s_write(dir, "etcd-client.crt", g->etcd_cert, 0644)) == 0)
+		rc =
+		    s_write(dir, "etcd-ca.crt", g->etcd_ca, 0644); /* last: its presence says TLS */
 	sodium_memzero(link, sizeof link);
 	if (rc < 0)
-		snprintf(err, size, "writing %s/%s and root.pub: %s", dir, name, strerror(-rc));
+		snprintf(err, size, "writing %s/%s, root.pub and etcd's files: %s", dir, name,
+		         strerror(-rc));
 	return rc;
 }
 
 int plx_link_fetch(const char *url, const char *label, const char *dir, char *err, size_t size)
 {
 	plx_link_keys keys;
+	char etcd_key[S_PEM_MAX], etcd_pub[S_PEM_MAX];
 	int rc = plx_link_keys_new(&keys);
+	if (rc == 0)
+		rc = plx_etcd_tls_key_new(etcd_key, sizeof etcd_key, etcd_pub, sizeof etcd_pub);
 	if (rc < 0)
-		return snprintf(err, size, "a key pair: %s", strerror(-rc)), rc;
+		return snprintf(err, size, "key pairs: %s", strerror(-rc)), rc;
 	s_answer *a = calloc(1, sizeof *a);
-	uint8_t root_pk[PLX_TRUST_PUBLIC];
-	char cert[PLX_CERT_MAX];
-	rc = a ? s_get(url, keys.public_key, a, err, size) : -ENOMEM;
+	s_granted *g = calloc(1, sizeof *g);
+	rc = a && g ? s_get(url, keys.public_key, etcd_pub, a, err, size) : -ENOMEM;
 	if (rc == 0)
-		rc =
-		    s_check(a->text, label, keys.public_key, root_pk, cert, sizeof cert, err, size);
+		rc = s_check(a->text, label, keys.public_key, g, err, size);
 	if (rc == 0)
-		rc = s_save(dir, label, root_pk, &keys, cert, err, size);
+		rc = s_save(dir, label, g, &keys, etcd_key, err, size);
 	sodium_memzero(&keys, sizeof keys);
+	sodium_memzero(etcd_key, sizeof etcd_key);
 	free(a);
+	free(g);
 	return rc;
 }

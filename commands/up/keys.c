@@ -32,10 +32,10 @@
 int up_keys(const up_opts *o)
 {
 	char dir[PATH_MAX + 8], path[PATH_MAX + 24], err[PATH_MAX + 128];
-	static const char *const files[] = {"root.key",        "root.pub",       "etcd.password",
-	                                    "etcd.client",     "etcd-ca.crt",    "etcd-server.crt",
-	                                    "etcd-server.key", "etcd-root.crt",  "etcd-root.key",
-	                                    "etcd-client.crt", "etcd-client.key"};
+	static const char *const files[] = {"root.key",        "root.pub",        "etcd.password",
+	                                    "etcd.client",     "etcd-ca.crt",     "etcd-server.crt",
+	                                    "etcd-server.key", "etcd-root.crt",   "etcd-root.key",
+	                                    "etcd-client.crt", "etcd-client.key", "etcd-ca.key"};
 	snprintf(dir, sizeof dir, "%s/keys", o->state_dir);
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, files[i]);

@@ -328,12 +328,16 @@ static int s_network(void)
 
 static void s_start_etcd(void)
 {
-	char client[96], peer[64], cluster[160];
-	snprintf(client, sizeof client, "http://%s:2379,http://127.0.0.1:2379", s_ip);
+	/* with keys (plexus.keys=) and etcd's certificate among them: https only, every client
+	 * showing a certificate from the cluster's etcd authority; the node's own certificate
+	 * names its address and serves as etcd's */
+	bool tls = s_link[0] && access(KEYS_DIR "/etcd-ca.crt", F_OK) == 0;
+	const char *scheme = tls ? "https" : "http";
+	char client[96], peer[64], cluster[160], adv[64];
+	snprintf(client, sizeof client, "%s://%s:2379,%s://127.0.0.1:2379", scheme, s_ip, scheme);
 	snprintf(peer, sizeof peer, "http://%s:2380", s_ip);
 	snprintf(cluster, sizeof cluster, "%s=%s", s_node, peer);
-	char adv[64];
-	snprintf(adv, sizeof adv, "http://%s:2379", s_ip);
+	snprintf(adv, sizeof adv, "%s://%s:2379", scheme, s_ip);
 	char *argv[] = {"/usr/bin/etcd",
 	                "--name",
 	                s_node,
@@ -349,14 +353,23 @@ static void s_start_etcd(void)
 	                peer,
 	                "--initial-cluster",
 	                cluster,
+	                tls ? "--cert-file" : NULL,
+	                KEYS_DIR "/etcd-client.crt",
+	                "--key-file",
+	                KEYS_DIR "/etcd-client.key",
+	                "--trusted-ca-file",
+	                KEYS_DIR "/etcd-ca.crt",
+	                "--client-cert-auth",
 	                NULL};
 	int fd = open(LOG_DIR "/etcd.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	pid_t pid = s_spawn(argv, fd, true);
 	if (fd >= 0)
 		close(fd);
 	if (!s_args.etcd[0])
-		snprintf(s_args.etcd, sizeof s_args.etcd, "http://127.0.0.1:2379");
-	s_stage("etcd", "member %s on %s (pid %d)", s_node, adv, (int)pid);
+		snprintf(s_args.etcd, sizeof s_args.etcd, "%s://127.0.0.1:2379", scheme);
+	s_stage("etcd", "member %s on %s%s (pid %d)", s_node, adv,
+	        tls ? ", clients with a certificate of the cluster's etcd authority only" : "",
+	        (int)pid);
 }
 
 /* plexus.keys=URL: this node's key pair, made here, and a certificate for it from the PXE

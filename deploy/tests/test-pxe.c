@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,9 +24,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
 
 #include <plexus/cluster.h>
+#include <plexus/etcd_tls.h>
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
 #include <plexus/pxe.h>
@@ -375,13 +380,60 @@ static plx_cluster *s_keyed(fx *f, plx_pxe_settings *s, char *keys, size_t size)
 	return c;
 }
 
-/* The CGI certifies the key a node sends, for the node at the address asking: the answer's
- * certificate is the trust root's, for node.n2 and that key; any other address, or a query
- * that is not 80 lowercase hex digits, gets 403. */
+/* A node's two public keys as the CGI's query: CURVE_HEX&ETCD_HEX; the etcd key's PEM in
+ * etcd_pub. */
+static void s_query(plx_link_keys *node, char *etcd_pub, size_t pub_size, char *query, size_t size)
+{
+	char key[4096];
+	assert_int_equal(plx_link_keys_new(node), 0);
+	assert_int_equal(plx_etcd_tls_key_new(key, sizeof key, etcd_pub, pub_size), 0);
+	char hex[2 * PLX_KEY_TEXT], ehex[8192];
+	sodium_bin2hex(hex, sizeof hex, (const unsigned char *)node->public_key, PLX_KEY_TEXT - 1);
+	sodium_bin2hex(ehex, sizeof ehex, (const unsigned char *)etcd_pub, strlen(etcd_pub));
+	snprintf(query, size, "%s&%s", hex, ehex);
+}
+
+/* A PEM certificate from a line of hex (ends at '\n'). */
+static X509 *s_x509(const char *hex)
+{
+	static char pem[8192];
+	size_t len = 0;
+	assert_int_equal(sodium_hex2bin((unsigned char *)pem, sizeof pem - 1, hex,
+	                                strcspn(hex, "\n"), NULL, &len, NULL),
+	                 0);
+	pem[len] = '\0';
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	assert_non_null(x);
+	return x;
+}
+
+/* The etcd lines of an answer: the authority signed the certificate, which is for pub and
+ * names addr. */
+static void s_check_etcd(const char *lines, const char *pub, const char *addr)
+{
+	X509 *ca = s_x509(lines), *cert = s_x509(strchr(lines, '\n') + 1);
+	assert_int_equal(X509_verify(cert, X509_get0_pubkey(ca)), 1);
+	BIO *bio = BIO_new_mem_buf(pub, -1);
+	EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	assert_int_equal(EVP_PKEY_eq(key, X509_get0_pubkey(cert)), 1);
+	assert_int_equal(X509_check_ip_asc(cert, addr, 0), 1);
+	assert_int_equal(X509_check_ip_asc(cert, "10.0.0.99", 0), 0);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	X509_free(ca);
+}
+
+/* The CGI certifies the keys a node sends, for the node at the address asking: the answer's
+ * certificate is the trust root's, for node.n2 and that key, and etcd's (once the keys
+ * directory has etcd's authority) is the authority's for that key and address; any other
+ * address, or a query that is not two keys in lowercase hex, gets 403. */
 static void test_keys_certified_per_address(void **state)
 {
 	fx *f = *state;
-	char err[512], keys[128], srv[128], path[256], got[4096];
+	char err[512], keys[128], srv[128], path[256], got[16384];
 	plx_pxe_settings s;
 	plx_cluster *c = s_keyed(f, &s, keys, sizeof keys);
 	char cmd[1024];
@@ -397,19 +449,20 @@ static void test_keys_certified_per_address(void **state)
 	assert_string_equal(s_read(srv, "keys/10.0.0.12"), "n2\n");
 
 	plx_link_keys node;
-	assert_int_equal(plx_link_keys_new(&node), 0);
-	char hex[2 * PLX_KEY_TEXT];
-	sodium_bin2hex(hex, sizeof hex, (const unsigned char *)node.public_key, PLX_KEY_TEXT - 1);
-	s_cgi(srv, "10.0.0.12", hex, got, sizeof got);
+	char etcd_pub[4096], query[16384];
+	s_query(&node, etcd_pub, sizeof etcd_pub, query, sizeof query);
+	s_cgi(srv, "10.0.0.12", query, got, sizeof got);
 	const char *head = "Content-Type: text/plain\r\n\r\nplexus-cert-1\n";
 	assert_memory_equal(got, head, strlen(head));
 	uint8_t pk[PLX_TRUST_PUBLIC];
 	size_t len = 0;
-	const char *root = got + strlen(head), *cert = strchr(root, '\n') + 1;
+	char *root = got + strlen(head), *cert = strchr(root, '\n') + 1;
+	char *etcd = strchr(cert, '\n') + 1;
 	assert_int_equal(sodium_hex2bin(pk, sizeof pk, root, 64, NULL, &len, NULL), 0);
 	char pub[80];
 	snprintf(pub, sizeof pub, "%.64s\n", root);
 	assert_string_equal(s_read(keys, "root.pub"), pub); /* the cluster's own root */
+	assert_string_equal(etcd, "-\n-\n");                /* no etcd authority yet */
 	*strchr(cert, '\n') = '\0';
 	plx_name who;
 	char key[PLX_KEY_TEXT];
@@ -417,24 +470,38 @@ static void test_keys_certified_per_address(void **state)
 	assert_string_equal(who.label, "node.n2");
 	assert_int_equal(who.generation, 0);
 	assert_string_equal(key, node.public_key);
-	s_cgi(srv, "::ffff:10.0.0.12", hex, got, sizeof got);
+	s_cgi(srv, "::ffff:10.0.0.12", query, got, sizeof got);
 	assert_non_null(strstr(got, "plexus-cert-1\n"));
+	/* with etcd's authority (plexus keys init --etcd): etcd's certificate too */
+	const char *ips[] = {"10.0.0.2"};
+	assert_int_equal(plx_etcd_tls_make(keys, ips, 1, err, sizeof err), 0);
+	s_cgi(srv, "10.0.0.12", query, got, sizeof got);
+	assert_memory_equal(got, head, strlen(head));
+	etcd = strchr(strchr(got + strlen(head), '\n') + 1, '\n') + 1;
+	s_check_etcd(etcd, etcd_pub, "10.0.0.12");
 
 	static const char *const addrs[] = {"10.0.0.99", "10.0.0.1",   "../keys/10.0.0.12",
 	                                    "",          "10.0.0.12 ", "*"};
 	for (size_t i = 0; i < sizeof addrs / sizeof *addrs; i++) {
-		s_cgi(srv, addrs[i], hex, got, sizeof got);
+		s_cgi(srv, addrs[i], query, got, sizeof got);
 		assert_non_null(strstr(got, "Status: 403 Forbidden\r\n"));
 		assert_null(strstr(got, "plexus-cert-1"));
 	}
-	char upper[2 * PLX_KEY_TEXT];
-	snprintf(upper, sizeof upper, "%s", hex);
+	char upper[16384], curve_only[96], extra[16500];
+	snprintf(upper, sizeof upper, "%s", query);
 	upper[0] = 'A';
-	const char *queries[] = {"", "abc", upper, "x;touch${IFS}/tmp/pwned"};
+	snprintf(curve_only, sizeof curve_only, "%.80s", query);
+	snprintf(extra, sizeof extra, "%s&00", query);
+	const char *queries[] = {"", "abc", upper, curve_only, extra, "x;touch${IFS}/tmp/pwned"};
 	for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
 		s_cgi(srv, "10.0.0.12", queries[i], got, sizeof got);
 		assert_non_null(strstr(got, "Status: 403 Forbidden\r\n"));
 	}
+	/* a query of the right shape that is no key: refused by plexus pxe issue */
+	snprintf(extra, sizeof extra, "%.80s&00", query);
+	s_cgi(srv, "10.0.0.12", extra, got, sizeof got);
+	assert_non_null(strstr(got, "Status: 400 Bad Request\r\n"));
+	assert_null(strstr(got, "plexus-cert-1"));
 	/* check explains it; without root.key it is a problem and nothing is written */
 	char *explained = NULL;
 	FILE *out = open_memstream(&explained, &len);
@@ -472,15 +539,18 @@ static int s_free_port(void)
 }
 
 /* The node's side against busybox httpd serving the CGI on 127.0.0.1 (taken as node n2's
- * address): plx_link_fetch makes a key pair, gets it certified, and writes root.pub and
- * node.n2.link (0600) that secure node.n2 and nothing else; a fetch for another label, or
- * from an address the server does not know, fails and writes nothing. */
+ * address), with etcd's authority in the keys directory: plx_link_fetch makes its key pairs,
+ * gets them certified, and writes root.pub, node.n2.link (0600) that secures node.n2 and
+ * nothing else, and etcd's client files (the key 0600); a fetch for another label, or from an
+ * address the server does not know, fails and writes nothing. */
 static void test_node_fetches_its_certificate(void **state)
 {
 	fx *f = *state;
 	char err[512], keys[128], srv[128], path[256], url[128], dir[128];
 	plx_pxe_settings s;
 	plx_cluster *c = s_keyed(f, &s, keys, sizeof keys);
+	const char *ips[] = {"10.0.0.2"};
+	assert_int_equal(plx_etcd_tls_make(keys, ips, 1, err, sizeof err), 0);
 	snprintf(srv, sizeof srv, "%s/srv", f->dir);
 	assert_int_equal(plx_pxe_write(c, &s, srv, err, sizeof err), 0);
 	plx_cluster_destroy(&c);
@@ -518,6 +588,24 @@ static void test_node_fetches_its_certificate(void **state)
 	assert_int_equal(s_secure_as(dir, "node.n2.link", "node.n2"), 0);
 	assert_int_not_equal(s_secure_as(dir, "node.n2.link", "node.n1"), 0);
 	assert_int_not_equal(s_secure_as(dir, "node.n2.link", "rs"), 0);
+	/* etcd's files, where plx_etcd_new looks (plexus/etcd_tls.h) */
+	snprintf(path, sizeof path, "%s/etcd-client.key", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	char *ca = strdup(s_read(keys, "etcd-ca.crt"));
+	assert_string_equal(s_read(dir, "etcd-ca.crt"), ca);
+	free(ca);
+	char ca_path[PATH_MAX], cert_path[PATH_MAX], key_path[PATH_MAX];
+	assert_int_equal(plx_etcd_tls_files(dir, ca_path, cert_path, key_path), 0);
+	FILE *cf = fopen(cert_path, "r"), *kf = fopen(key_path, "r"), *af = fopen(ca_path, "r");
+	X509 *mine = PEM_read_X509(cf, NULL, NULL, NULL),
+	     *auth = PEM_read_X509(af, NULL, NULL, NULL);
+	EVP_PKEY *priv = PEM_read_PrivateKey(kf, NULL, NULL, NULL);
+	fclose(cf), fclose(kf), fclose(af);
+	assert_int_equal(X509_verify(mine, X509_get0_pubkey(auth)), 1);
+	assert_int_equal(X509_check_private_key(mine, priv), 1);
+	assert_int_equal(X509_check_ip_asc(mine, "127.0.0.1", 0), 1);
+	X509_free(mine), X509_free(auth), EVP_PKEY_free(priv);
 	/* the server certifies n2 at this address, whatever label is asked for */
 	assert_int_equal(plx_link_fetch(url, "node.n1", dir, err, sizeof err), -EBADMSG);
 	assert_non_null(strstr(err, "not the root's for node.n1"));

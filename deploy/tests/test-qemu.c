@@ -395,6 +395,22 @@ static int s_speak_to_vm1(void *arg)
 	return rc;
 }
 
+/* Looks node.vm1 up in the hub's etcd without the cluster's keys (run in the hub by
+ * netns_call). Returns the lookup's result. */
+static int s_etcd_without_keys(void *arg)
+{
+	s_speaker *sp = arg;
+	char *keys = strdup(getenv("PLEXUS_KEYS"));
+	unsetenv("PLEXUS_KEYS");
+	plx_etcd *e = plx_etcd_new(&(plx_etcd_opts){.endpoints = sp->etcd, .timeout_ms = 2000});
+	plx_endpoint_rec node;
+	int rc = e ? plx_endpoint_lookup(e, sp->cluster, "node.vm1", &node) : -ENOMEM;
+	plx_etcd_destroy(&e);
+	setenv("PLEXUS_KEYS", keys, 1);
+	free(keys);
+	return rc;
+}
+
 /* The cluster is secured (plx_qcluster_opts.insecure false): vm1's node kernel published a
  * CURVE key and answers a key holder; a forged NODE_START claiming to come from rs, with no
  * keys or with keys from another root, gets no answer at all. */
@@ -416,6 +432,9 @@ static void s_vm1_refuses_forgers(pxe *f)
 	sp.who = SPEAK_KEYED; /* and it still answers a key holder */
 	sp.type = PLEXUS__IPC_TYPE__IPC_PING;
 	assert_int_equal(netns_call(nc, NETNS_HUB, s_speak_to_vm1, &sp), 0);
+	/* the registry serves https only, to certificates of its authority */
+	assert_memory_equal(sp.etcd, "https://", 8);
+	assert_true(netns_call(nc, NETNS_HUB, s_etcd_without_keys, &sp) < 0);
 }
 
 /* Three VMs power on at once and boot by iPXE (vm3 through OVMF's UEFI): DHCP from dnsmasq
@@ -423,7 +442,8 @@ static void s_vm1_refuses_forgers(pxe *f)
  * script, kernel and initramfs over HTTP, and a certificate for the key the node made (only at
  * its address); each
  * plexus-node registers in the hub's etcd on secured links; every stage shows on the VM's
- * console and in the server's log; forgers get no answer from a node kernel. */
+ * console and in the server's log; forgers get no answer from a node kernel, and etcd none
+ * without a certificate of its authority. */
 static void test_pxe_cluster_boot(void **state)
 {
 	pxe *f = *state;
@@ -447,6 +467,7 @@ static void test_pxe_cluster_boot(void **state)
 		         vms[i]);
 		assert_int_equal(s_file_has(dir, log, text), 0);
 		assert_int_equal(s_file_has(dir, log, ", secured links (pid "), 0);
+		assert_int_equal(s_file_has(dir, log, ", etcd https://10.213.0.1:"), 0);
 		/* the server's log: DHCP, the scripts, kernel and initramfs, init's stages */
 		snprintf(text, sizeof text, "10.213.0.%d 52:54:00:a0:00:0%d %s", 101 + i, i + 1,
 		         vms[i]);

@@ -7,6 +7,7 @@
  * netns_hub_addr, netns_ns_path, netns_veth, netns_run_dir, netns_log_path, netns_exec,
  * netns_wait, netns_run, netns_kill_node, netns_revive_node, netns_node_up, netns_cut_link,
  * netns_restore_link, netns_call, netns_socket, netns_tcp_probe, netns_hub_etcd_start,
+ * netns_hub_etcd_start_tls,
  * netns_hub_etcd_endpoints, netns_hub_etcd, netns_hub_etcd_stop, netns_read_log,
  * netns_save_logs.
  *
@@ -1135,11 +1136,12 @@ int netns_restore_link(netns_cluster *self, int i)
 
 /* ---- etcd on the hub ---- */
 
-int netns_hub_etcd_start(netns_cluster *self, int members)
+static int s_hub_etcd_start(netns_cluster *self, int members, bool tls)
 {
 	if (self->etcd)
 		return s_fail(-EALREADY, "the hub etcd already runs");
-	plx_etcdh_opts opts = {.members = members, .host = self->hub.addr, .netns = self->hub.path};
+	plx_etcdh_opts opts = {
+	    .members = members, .host = self->hub.addr, .netns = self->hub.path, .tls = tls};
 	plx_etcdh *etcd = plx_etcdh_start_opts(&opts);
 	if (!etcd) {
 		int err = errno;
@@ -1148,6 +1150,16 @@ int netns_hub_etcd_start(netns_cluster *self, int members)
 	}
 	self->etcd = etcd;
 	return 0;
+}
+
+int netns_hub_etcd_start(netns_cluster *self, int members)
+{
+	return s_hub_etcd_start(self, members, false);
+}
+
+int netns_hub_etcd_start_tls(netns_cluster *self, int members)
+{
+	return s_hub_etcd_start(self, members, true);
 }
 
 const char *netns_hub_etcd_endpoints(const netns_cluster *self)

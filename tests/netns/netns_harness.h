@@ -158,6 +158,9 @@ bool netns_pid_gone(pid_t pid);
  * registry's test harness); nodes reach it at netns_hub_etcd_endpoints. Returns 0, -EALREADY,
  * or the harness's error (netns_error says more). */
 int netns_hub_etcd_start(netns_cluster *self, int members);
+/* The same serving https only, with client certificates (plx_etcdh_opts.tls): the authority
+ * and pairs are in the harness's directory (plx_etcdh_dir of netns_hub_etcd). */
+int netns_hub_etcd_start_tls(netns_cluster *self, int members);
 
 /* The hub etcd's client URLs, comma-separated, or NULL when none runs. Owned by self. */
 const char *netns_hub_etcd_endpoints(const netns_cluster *self);

@@ -22,7 +22,8 @@
 int plx_ds_cli(int argc, char **argv);
 /* plexus ep ls */
 int plx_ep_cli(int argc, char **argv);
-/* plexus keys init DIR: a trust root for a rack (cli_keys.c); needs no etcd */
+/* plexus keys init DIR [--etcd IP[,IP...]]: a trust root for a rack and its etcd's authority
+ * (cli_keys.c); needs no etcd */
 int plx_keys_cli(int argc, char **argv);
 /* plexus bench registry [--json] [--rounds N]: starts a private etcd (never touches the one in
  * --etcd) and measures cached lookups and publish-to-notification latency against `etcdctl
