@@ -97,54 +97,60 @@ static int s_spawn(s_boot *b, const char *name, char *const argv[], pid_t *pid)
 	return s_record(b, name, *pid);
 }
 
-/* Starts etcd on 127.0.0.1 and waits until it answers. */
-static int s_etcd_try(s_boot *b, bool last)
+/* One etcd member's ports, names and URLs. */
+typedef struct s_member {
+	int port, peer_port;
+	char name[16], log[16], url[64], listen[160], peer[64], data[PATH_MAX + 16];
+	pid_t pid;
+} s_member;
+
+/* Picks member i's ports and fills its names: "plexus" and STATE/etcd alone, else "plexus<i>"
+ * and STATE/etcd/m<i>; the first member takes --port. Returns 0 or -errno. */
+static int s_member_plan(s_boot *b, int i, s_member *m)
 {
-	char bin[PATH_MAX], data[PATH_MAX + 8], url[64], peer[64], cluster[96], token[64];
-	const char *env = getenv("PLEXUS_ETCD_BIN");
-	snprintf(bin, sizeof bin, "%s", env && *env ? env : "/usr/bin/etcd");
-	if (access(bin, X_OK) < 0 && up_find_program("etcd", bin, sizeof bin) < 0)
-		return s_fail(b, EX_UNAVAILABLE, NULL,
-		              "etcd: no etcd program (apt-get install "
-		              "etcd-server)");
-	int port = b->o->port > 0 ? b->o->port : up_free_port(b->o->port < 0 ? 0 : 2379);
-	int peer_port = up_free_port(0);
-	if (port < 0 || peer_port < 0)
-		return s_fail(b, EX_OSERR, NULL, "etcd: no free port: %s", strerror(-port));
-	char listen[160], tls[3][PATH_MAX + 32], err[PATH_MAX + 128];
+	bool alone = b->o->etcd_members == 1;
 	const char *scheme = b->o->secure ? "https" : "http";
-	snprintf(url, sizeof url, "%s://%s:%d", scheme, b->o->nodes ? b->st->addr : "127.0.0.1",
-	         port);
-	snprintf(listen, sizeof listen, "%s", url);
+	m->port = i == 0 && b->o->port > 0 ? b->o->port
+	                                   : up_free_port(i == 0 && b->o->port == 0 ? 2379 : 0);
+	m->peer_port = up_free_port(0);
+	if (m->port < 0 || m->peer_port < 0)
+		return m->port < 0 ? m->port : m->peer_port;
+	snprintf(m->name, sizeof m->name, alone ? "plexus" : "plexus%d", i);
+	snprintf(m->log, sizeof m->log, i ? "etcd%d" : "etcd", i);
+	snprintf(m->url, sizeof m->url, "%s://%s:%d", scheme,
+	         b->o->nodes ? b->st->addr : "127.0.0.1", m->port);
+	snprintf(m->listen, sizeof m->listen, "%s", m->url);
 	if (b->o->nodes) /* the nodes reach it on the bridge, local commands on loopback too */
-		snprintf(listen + strlen(listen), sizeof listen - strlen(listen),
-		         ",%s://127.0.0.1:%d", scheme, port);
-	if (b->o->secure && up_keys_tls(b->o, b->st->addr, tls, err, sizeof err) < 0)
-		return s_fail(b, EX_SOFTWARE, "etcd", "etcd's certificates: %s", err);
-	snprintf(peer, sizeof peer, "http://127.0.0.1:%d", peer_port);
-	snprintf(cluster, sizeof cluster, "plexus=%s", peer);
-	snprintf(token, sizeof token, "plexus-up-%d-%lld", (int)getpid(), (long long)up_now_ms());
-	snprintf(data, sizeof data, "%s/etcd", b->st->dir);
-	up_rmtree(data); /* a fresh etcd at every boot */
-	char *const argv[] = {bin,
+		snprintf(m->listen + strlen(m->listen), sizeof m->listen - strlen(m->listen),
+		         ",%s://127.0.0.1:%d", scheme, m->port);
+	snprintf(m->peer, sizeof m->peer, "http://127.0.0.1:%d", m->peer_port);
+	snprintf(m->data, sizeof m->data, alone ? "%s/etcd" : "%s/etcd/m%d", b->st->dir, i);
+	return 0;
+}
+
+/* Starts member m of the cluster `initial` (name=peer,...). Returns 0 or -errno. */
+static int s_member_start(s_boot *b, const char *bin, s_member *m, const char *initial,
+                          const char *token, char tls[3][PATH_MAX + 32])
+{
+	char *const argv[] = {(char *)bin,
 	                      "--name",
-	                      "plexus",
+	                      m->name,
 	                      "--data-dir",
-	                      data,
+	                      m->data,
 	                      "--listen-client-urls",
-	                      listen,
+	                      m->listen,
 	                      "--advertise-client-urls",
-	                      url,
+	                      m->url,
 	                      "--listen-peer-urls",
-	                      peer,
+	                      m->peer,
 	                      "--initial-advertise-peer-urls",
-	                      peer,
+	                      m->peer,
 	                      "--initial-cluster",
-	                      cluster,
+	                      (char *)initial,
 	                      "--initial-cluster-state",
 	                      "new",
 	                      "--initial-cluster-token",
-	                      token,
+	                      (char *)token,
 	                      "--heartbeat-interval",
 	                      "50",
 	                      "--election-timeout",
@@ -160,38 +166,88 @@ static int s_etcd_try(s_boot *b, bool last)
 	                      "--bcrypt-cost", /* passwords of 256 random bits: the 2^10 rounds */
 	                      "4",             /* of the default per log-in buy nothing; 2^4 */
 	                      NULL};
-	pid_t pid;
-	snprintf(b->st->etcd, sizeof b->st->etcd, "%s", url);
-	int rc = s_spawn(b, "etcd", argv, &pid);
-	if (rc < 0)
-		return s_fail(b, EX_OSERR, NULL, "etcd: cannot start %s: %s", bin, strerror(-rc));
-	plx_etcd_opts eo = {.endpoints = url, .timeout_ms = 1000};
-	b->etcd = plx_etcd_new(&eo);
-	if (!b->etcd)
-		return s_fail(b, EX_SOFTWARE, NULL, "etcd: %s", strerror(errno));
+	return s_spawn(b, m->log, argv, &m->pid);
+}
+
+/* Waits until the cluster answers through b->etcd. Returns 0, -EAGAIN (a member exited at
+ * once: its port was taken meanwhile, unless last) or a sysexits code. */
+static int s_etcd_wait(s_boot *b, s_member *m, int n, bool last)
+{
 	int64_t deadline = up_mono_ms() + b->o->timeout_ms;
 	for (;;) {
 		plx_kvs *kvs = NULL;
-		rc = plx_etcd_range(b->etcd, "/plexus-up-probe", &kvs);
+		int rc = plx_etcd_range(b->etcd, "/plexus-up-probe", &kvs);
 		plx_kvs_free(&kvs);
 		if (rc >= 0)
-			break;
-		int status;
-		if (up_reap(pid, &status) && !last) { /* its port was taken meanwhile? */
-			plx_etcd_destroy(&b->etcd);
-			b->st->nprocs--; /* it was the last one recorded */
-			up_state_save(b->st);
-			return -EAGAIN;
+			return 0;
+		for (int i = 0; i < n; i++) {
+			int status;
+			bool gone = up_reap(m[i].pid, &status) || kill(m[i].pid, 0) < 0;
+			if (gone && !last) {
+				plx_etcd_destroy(&b->etcd);
+				for (int j = 0; j < n; j++)
+					if (j != i)
+						kill(m[j].pid, SIGKILL), up_reap(m[j].pid, &status);
+				b->st->nprocs -= n; /* they were the last ones recorded */
+				up_state_save(b->st);
+				return -EAGAIN;
+			}
+			if (gone)
+				return s_fail(b, EX_UNAVAILABLE, m[i].log,
+				              "etcd (%s) on this host exited before it answered",
+				              m[i].url);
 		}
-		if (up_reap(pid, &status) || kill(pid, 0) < 0)
-			return s_fail(b, EX_UNAVAILABLE, "etcd",
-			              "etcd (%s) on this host exited before it answered", url);
 		if (up_mono_ms() > deadline)
 			return s_fail(b, EX_UNAVAILABLE, "etcd",
-			              "etcd on %s did not answer within %d ms", url,
+			              "etcd on %s did not answer within %d ms", b->st->etcd,
 			              b->o->timeout_ms);
 		s_sleep_ms(UP_POLL_MS);
 	}
+}
+
+/* Starts etcd's members (--etcd-members) on this host and waits until the cluster answers. */
+static int s_etcd_try(s_boot *b, bool last)
+{
+	char bin[PATH_MAX], data[PATH_MAX + 8], initial[512] = "", token[64];
+	const char *env = getenv("PLEXUS_ETCD_BIN");
+	snprintf(bin, sizeof bin, "%s", env && *env ? env : "/usr/bin/etcd");
+	if (access(bin, X_OK) < 0 && up_find_program("etcd", bin, sizeof bin) < 0)
+		return s_fail(b, EX_UNAVAILABLE, NULL,
+		              "etcd: no etcd program (apt-get install "
+		              "etcd-server)");
+	s_member m[UP_ETCD_MEMBERS_MAX];
+	int n = b->o->etcd_members;
+	b->st->etcd[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		int rc = s_member_plan(b, i, &m[i]);
+		if (rc < 0)
+			return s_fail(b, EX_OSERR, NULL, "etcd: no free port: %s", strerror(-rc));
+		size_t at = strlen(initial), eat = strlen(b->st->etcd);
+		snprintf(initial + at, sizeof initial - at, "%s%s=%s", i ? "," : "", m[i].name,
+		         m[i].peer);
+		snprintf(b->st->etcd + eat, sizeof b->st->etcd - eat, "%s%s", i ? "," : "",
+		         m[i].url);
+	}
+	char tls[3][PATH_MAX + 32], err[PATH_MAX + 128];
+	if (b->o->secure && up_keys_tls(b->o, b->st->addr, tls, err, sizeof err) < 0)
+		return s_fail(b, EX_SOFTWARE, "etcd", "etcd's certificates: %s", err);
+	snprintf(token, sizeof token, "plexus-up-%d-%lld", (int)getpid(), (long long)up_now_ms());
+	snprintf(data, sizeof data, "%s/etcd", b->st->dir);
+	up_rmtree(data); /* a fresh etcd at every boot */
+	if (n > 1)
+		mkdir(data, 0700);
+	for (int i = 0; i < n; i++) {
+		int rc = s_member_start(b, bin, &m[i], initial, token, tls);
+		if (rc < 0)
+			return s_fail(b, EX_OSERR, NULL, "etcd: cannot start %s: %s", bin,
+			              strerror(-rc));
+	}
+	plx_etcd_opts eo = {.endpoints = b->st->etcd, .timeout_ms = 1000};
+	if (!(b->etcd = plx_etcd_new(&eo)))
+		return s_fail(b, EX_SOFTWARE, NULL, "etcd: %s", strerror(errno));
+	int rc = s_etcd_wait(b, m, n, last);
+	if (rc != 0)
+		return rc;
 	if (b->o->secure) { /* from here on every client needs the password (plx_etcd_new) */
 		if (up_keys_etcd(b->o, b->etcd, err, sizeof err) < 0)
 			return s_fail(b, EX_SOFTWARE, "etcd", "etcd: %s", err);
@@ -199,7 +255,12 @@ static int s_etcd_try(s_boot *b, bool last)
 		if (!(b->etcd = plx_etcd_new(&eo)))
 			return s_fail(b, EX_SOFTWARE, "etcd", "etcd: %s", strerror(errno));
 	}
-	s_step(b, "etcd", b->o->nodes ? "host" : "local", 0);
+	char where[32];
+	if (n > 1)
+		snprintf(where, sizeof where, "host x%d", n);
+	else
+		snprintf(where, sizeof where, "%s", b->o->nodes ? "host" : "local");
+	s_step(b, "etcd", where, 0);
 	return 0;
 }
 

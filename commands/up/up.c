@@ -50,6 +50,9 @@ static void s_up_usage(FILE *out)
 	    "                       of this host, the services spread over them (root)\n"
 	    "  --qemu               boot in QEMU VMs from the netboot image instead (see\n"
 	    "                       plexus up --qemu --help, docs/deploy.md)\n"
+	    "  --etcd-members N     run etcd as a cluster of N members on this host (1, 3 or\n"
+	    "                       5; default 1): every component is given all of them and\n"
+	    "                       rides through the death of one (docs/registry.md)\n"
 	    "  --insecure           plain links and an etcd without authentication (by\n"
 	    "                       default every link is CURVE with a new trust root in\n"
 	    "                       STATE/keys, every message is checked against its sender's\n"
@@ -86,7 +89,8 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 		O_SVCOPT,
 		O_NODES,
 		O_SECURE,
-		O_INSECURE
+		O_INSECURE,
+		O_MEMBERS
 	};
 	static const struct option longs[] = {
 	    {"state-dir", required_argument, NULL, O_STATE},
@@ -101,6 +105,7 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 	    {"nodes", required_argument, NULL, O_NODES},
 	    {"secure", no_argument, NULL, O_SECURE}, /* the default; kept for scripts */
 	    {"insecure", no_argument, NULL, O_INSECURE},
+	    {"etcd-members", required_argument, NULL, O_MEMBERS},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -109,6 +114,7 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 	o->tour = -1;
 	o->secure = true;
 	o->timeout_ms = 60000;
+	o->etcd_members = 1;
 	snprintf(o->cluster, sizeof o->cluster, "default");
 	up_state_dir_default(o->state_dir, sizeof o->state_dir);
 	optind = 1;
@@ -172,6 +178,15 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 			break;
 		case O_INSECURE:
 			o->secure = false;
+			break;
+		case O_MEMBERS:
+			if (s_parse_int(optarg, 1, UP_ETCD_MEMBERS_MAX, &o->etcd_members) < 0 ||
+			    o->etcd_members % 2 == 0) {
+				fprintf(stderr,
+				        "plexus up: bad --etcd-members '%s': want 1, 3 or 5\n",
+				        optarg);
+				return EX_USAGE;
+			}
 			break;
 		case O_SVCOPT: {
 			const char *eq = strchr(optarg, '=');

@@ -29,9 +29,10 @@
 
 #include <plexus/etcd.h>
 
-#define UP_MAX_PROCS  32
-#define UP_MAX_MOUNTS 16
-#define UP_NAME_MAX   64
+#define UP_MAX_PROCS        32
+#define UP_MAX_MOUNTS       16
+#define UP_NAME_MAX         64
+#define UP_ETCD_MEMBERS_MAX 5
 
 /* A process `up` started: name ("etcd", "node.local", "rs"), pid, and its start time in clock
  * ticks since boot (/proc/PID/stat field 22) so that a reused pid is never taken for it. */
@@ -46,7 +47,7 @@ typedef struct up_proc {
  *   bridge NAME | addr IP (the host's address on the bridge; clients bind there) */
 typedef struct up_state {
 	char dir[PATH_MAX];
-	char etcd[256];
+	char etcd[512]; /* every member's client URL, comma-separated */
 	char cluster[UP_NAME_MAX];
 	int64_t started_ms;
 	up_proc procs[UP_MAX_PROCS];
@@ -66,9 +67,10 @@ typedef struct up_opts {
 	char cluster[UP_NAME_MAX];   /* registry prefix, default "default" */
 	char image[PATH_MAX];        /* the data disk image, default STATE/data.img */
 	int port; /* etcd's client port; 0: 2379 if free, else any free one; -1: any free one */
-	int timeout_ms; /* per step (default 60 s) */
-	int tour;       /* -1: when stdin is not a terminal; 0 no; 1 yes */
-	int nodes;      /* 0: one node on this host; N: N nodes in network namespaces */
+	int timeout_ms;   /* per step (default 60 s) */
+	int tour;         /* -1: when stdin is not a terminal; 0 no; 1 yes */
+	int nodes;        /* 0: one node on this host; N: N nodes in network namespaces */
+	int etcd_members; /* etcd's members on this host: 1, 3 or 5 (--etcd-members) */
 	bool quiet;
 	char service_extra[1024]; /* --service-option lines ("key = value\n") for every service */
 	bool secure;              /* --secure: links secured with a trust root in STATE/keys */

@@ -1,7 +1,8 @@
 /*
  * test-up-nodes.c — `plexus up --nodes 3` (root): three nodes in network namespaces on a
  * bridge, the services spread over them, the tour across nodes, a FUSE mount from the host,
- * and `plexus down` removing every process, namespace, the bridge and the mount.
+ * and `plexus down` removing every process, namespace, the bridge and the mount; and etcd as
+ * three members (--etcd-members 3) riding through the death of its leader.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,10 +83,71 @@ static void test_three_nodes(void **state)
 	assert_true(uptest_output(t, "does not exist"));
 }
 
+/* etcd's client files and every member, for etcdctl in uptest_sh. */
+#define S_ETCDCTL                                                                                  \
+	"etcdctl --endpoints $(awk '/^etcd /{print $2}' \"$STATE/state\") --cacert "               \
+	"\"$STATE/keys/etcd-ca.crt\" --cert \"$STATE/keys/etcd-client.crt\" --key "                \
+	"\"$STATE/keys/etcd-client.key\" "
+
+/* The registry with no single point of failure: etcd as three members on the host
+ * (--etcd-members 3), every component given all of them. SIGKILL to the member that leads
+ * restarts no service (every generation stays 1, no restart counted), the node kernels live
+ * on, and a client writes and reads a file afterwards. An even member count is refused. */
+static void test_etcd_member_dies(void **state)
+{
+	uptest *t = *state;
+	if (geteuid() != 0)
+		fail_msg("test-up-nodes needs root (network namespaces)");
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" up --etcd-members 2 --no-tour"), 64);
+	assert_true(uptest_output(t, "bad --etcd-members '2': want 1, 3 or 5"));
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --nodes 2 "
+	                              "--etcd-members 3 --no-tour"),
+	                 0);
+	assert_true(uptest_output(t, "  etcd       host x3 "));
+	assert_true(uptest_output(t, "Plexus is up: 2 nodes, 8 services"));
+	char etcd[512];
+	assert_true(s_state_value(t, "etcd", etcd, sizeof etcd, 0));
+	int commas = 0;
+	for (const char *c = etcd; *c; c++)
+		commas += *c == ',';
+	assert_int_equal(commas, 2); /* every member's URL, for every component */
+	pid_t pids[16];
+	int n = uptest_pids(t, pids, 16);
+	assert_int_equal(n, 6); /* three etcd members, two node kernels, rs */
+
+	/* the leader: its URL's place in the list names its process (etcd, etcd1, etcd2) */
+	assert_int_equal(
+	    uptest_sh(t,
+	              "L=$(" S_ETCDCTL "endpoint status -w simple | awk -F', ' '$5==\"true\"{print "
+	              "$1}') && i=$(awk '/^etcd /{print $2}' \"$STATE/state\" | tr , '\\n' | "
+	              "grep -n \"^$L$\" | cut -d: -f1) && if [ \"$i\" = 1 ]; then m=etcd; else "
+	              "m=etcd$((i-1)); fi && p=$(awk -v m=$m '$1==\"proc\" && $2==m {print $3}' "
+	              "\"$STATE/state\") && echo \"leader $m pid $p\" && kill -9 $p"),
+	    0);
+	assert_true(uptest_output(t, "leader etcd"));
+	sleep(8); /* four lease TTLs */
+	assert_int_equal(uptest_sh(t, "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" service list"), 0);
+	assert_true(uptest_output(t, "vfs "));
+	assert_int_equal(uptest_sh(t, "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" service list | awk "
+	                              "'NR>1 && $1!=\"rs\" && ($3!=1 || $4!=\"up\" || $5!=0) "
+	                              "{print \"restarted: \" $0; bad=1} END{exit bad}'"),
+	                 0);
+	int alive = 0;
+	for (int i = 0; i < n; i++)
+		alive += !uptest_pid_gone(pids[i]);
+	assert_int_equal(alive, n - 1); /* the leader only */
+	assert_int_equal(uptest_sh(t, "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" sh -c 'echo "
+	                              "after-the-leader > /data/m; cat /data/m'"),
+	                 0);
+	assert_true(uptest_output(t, "after-the-leader"));
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_three_nodes, uptest_setup, uptest_teardown),
+	    cmocka_unit_test_setup_teardown(test_etcd_member_dies, uptest_setup, uptest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
