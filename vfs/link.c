@@ -216,7 +216,9 @@ int do_rename(vfs_req *req)
 	int rc = s_victim(req, m->path, &r.odir, &r.ovn, r.oname, &r.otrail);
 	if (rc < 0)
 		return rc;
+	req->at_cur = 1; /* path2 starts where renameat's newdirfd says */
 	rc = vfs_path_parent(req, m->path2, &r.ndir, r.nname, &r.ntrail);
+	req->at_cur = 0;
 	if (rc == 0) {
 		rc = s_rename_check(req, &r);
 		if (rc == 0)
@@ -242,14 +244,17 @@ int do_link(vfs_req *req)
 	const Plexus__VfsPath *m = (const Plexus__VfsPath *)req->body;
 	vfs_vnode *ovn, *dir;
 	char name[VFS_NAME_MAX + 1];
-	int rc = vfs_path_resolve(req, m->path, VFS_PATH_NOFOLLOW, &ovn);
+	bool follow = m->flags & PLEXUS__VFS_FLAG__VFS_FOLLOW; /* linkat's AT_SYMLINK_FOLLOW */
+	int rc = vfs_path_resolve(req, m->path, follow ? 0 : VFS_PATH_NOFOLLOW, &ovn);
 	if (rc < 0)
 		return rc;
 	if (s_type(ovn) == S_IFDIR) {
 		vfs_vnode_put(req->vfs, ovn);
 		return -EPERM;
 	}
+	req->at_cur = 1; /* path2 starts where linkat's newdirfd says */
 	rc = vfs_new_name(req, m->path2, &dir, name);
+	req->at_cur = 0;
 	if (rc == 0) {
 		if (dir->mount != ovn->mount)
 			rc = -EXDEV;

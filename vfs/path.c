@@ -2,9 +2,10 @@
  * path.c — path resolution (MINIX's lookup.c), one component per FS_LOOKUP.
  *
  * Entry points: vfs_path_resolve, vfs_path_resolve_canon, vfs_path_parent, vfs_path_lookup,
- * vfs_path_join.
+ * vfs_path_join, vfs_path_at_begin, vfs_path_at_end.
  *
- * A path starts at "/" (the root mount's root) or at the caller's working directory. Each
+ * A path starts at "/" (the root mount's root), at the directory an *at call names by its
+ * descriptor (VfsPath.at, .at2), or at the caller's working directory. Each
  * component is looked up in the directory reached so far, which must be a directory the
  * caller may search. Going down onto a directory something is mounted on continues at the
  * mounted root; ".." at a mounted root continues at the directory it covers (and ".." at "/"
@@ -15,6 +16,7 @@
  * Between components only vnode references are held, never a lock.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +38,19 @@ static uint32_t s_type(vfs_vnode *vn)
 	return a.mode & S_IFMT;
 }
 
-/* The start of a walk: "/" or the caller's cwd, with one reference; NULL if none. */
+/* The start of a walk: "/", the *at directory of the request, or the caller's cwd, with one
+ * reference; NULL if none. */
 static vfs_vnode *s_start(vfs_req *req, bool absolute, char **canon)
 {
 	vfs *v = req->vfs;
 	vfs_vnode *vn = NULL;
+	if (!absolute && (vn = req->at[req->at_cur])) {
+		vfs_vnode_hold(v, vn);
+		if (canon) /* as fchdir: the directory's path as opened, when there is one */
+			snprintf(*canon, VFS_PATH_MAX, "%s",
+			         req->at_path[req->at_cur] ? req->at_path[req->at_cur] : "?");
+		return vn;
+	}
 	if (!absolute && req->proc) {
 		pthread_mutex_lock(&req->proc->lock);
 		if ((vn = req->proc->cwd)) {
@@ -294,13 +304,57 @@ int vfs_path_parent(vfs_req *req, const char *path, vfs_vnode **dir, char *name,
 
 char *vfs_path_join(vfs_req *req, const char *path)
 {
+	const char *at = req->at[req->at_cur] ? req->at_path[req->at_cur] : NULL;
+	char *out = NULL;
+	if (path[0] != '/' && at) {
+		if (asprintf(&out, "%s%s%s", at, strcmp(at, "/") == 0 ? "" : "/", path) < 0)
+			out = NULL;
+		return out;
+	}
 	if (path[0] == '/' || !req->proc)
 		return strdup(path);
 	pthread_mutex_lock(&req->proc->lock);
 	const char *cwd = req->proc->cwd_path ? req->proc->cwd_path : "/";
-	char *out = NULL;
 	if (asprintf(&out, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path) < 0)
 		out = NULL;
 	pthread_mutex_unlock(&req->proc->lock);
 	return out;
+}
+
+/* The directory open as descriptor at - 1 of the caller into req->at[i]. */
+static int s_at_one(vfs_req *req, uint32_t at, int i)
+{
+	if (at == 0)
+		return 0;
+	vfs_filp *f =
+	    req->proc && at <= INT32_MAX ? vfs_fd_get(req->vfs, req->proc, (int)(at - 1)) : NULL;
+	if (!f)
+		return -EBADF;
+	int rc = s_type(f->vnode) == S_IFDIR ? 0 : -ENOTDIR;
+	if (rc == 0) {
+		vfs_vnode_hold(req->vfs, f->vnode);
+		req->at[i] = f->vnode;
+		req->at_path[i] = f->path ? strdup(f->path) : NULL;
+	}
+	vfs_filp_put(req->vfs, f);
+	return rc;
+}
+
+int vfs_path_at_begin(vfs_req *req)
+{
+	if (!req->body || req->body->descriptor != &plexus__vfs_path__descriptor)
+		return 0;
+	const Plexus__VfsPath *m = (const Plexus__VfsPath *)req->body;
+	int rc = s_at_one(req, m->at, 0);
+	return rc < 0 ? rc : s_at_one(req, m->at2, 1);
+}
+
+void vfs_path_at_end(vfs_req *req)
+{
+	for (int i = 0; i < 2; i++) {
+		vfs_vnode_put(req->vfs, req->at[i]);
+		free(req->at_path[i]);
+		req->at[i] = NULL;
+		req->at_path[i] = NULL;
+	}
 }

@@ -235,6 +235,12 @@ typedef struct vfs_req {
 	void (*data_free)(void *);
 	void (*cleanup)(struct vfs_req *req); /* frees what the handler hung on reply, or NULL */
 	void *cleanup_arg;
+	/* The *at calls (VfsPath.at, .at2): the directories relative paths start from, one
+	 * reference each, with their paths as opened; at_cur picks the one the next resolution
+	 * uses (0: path's, 1: path2's). NULL: the working directory. */
+	vfs_vnode *at[2];
+	char *at_path[2];
+	int at_cur;
 } vfs_req;
 
 typedef int vfs_handler_fn(vfs_req *req);
@@ -385,6 +391,11 @@ int vfs_path_resolve_canon(vfs_req *req, const char *path, int flags, vfs_vnode 
 /* path as the caller named it, made absolute from its working directory (no resolution:
  * for VFS_PS and fchdir). NULL on ENOMEM; the caller frees it. */
 char *vfs_path_join(vfs_req *req, const char *path);
+/* The *at directories of a VfsPath request (VfsPath.at, .at2: a descriptor + 1) into req->at:
+ * each must be an open directory of the caller. Returns 0, -EBADF or -ENOTDIR. */
+int vfs_path_at_begin(vfs_req *req);
+/* Drops what vfs_path_at_begin took. */
+void vfs_path_at_end(vfs_req *req);
 
 /* ---- open.c ---- */
 

@@ -78,7 +78,9 @@ static void s_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
 	} else {
 		if (req.proc)
 			vfs_proc_cred(req.proc, &req.cred);
-		rc = fn(&req);
+		rc = vfs_path_at_begin(&req);
+		if (rc == 0)
+			rc = fn(&req);
 	}
 	if (rc != PLX_SUSPEND)
 		vfs_req_reply(call, rc, rc >= 0 ? &req.reply : NULL, rc >= 0 ? req.data : NULL,
@@ -87,6 +89,7 @@ static void s_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
 		req.data_free(req.data);
 	if (req.cleanup)
 		req.cleanup(&req);
+	vfs_path_at_end(&req);
 	vfs_proc_put(v, req.proc);
 }
 

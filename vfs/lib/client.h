@@ -73,6 +73,9 @@ struct plexus {
 /* The VFS generation a call naming fd must go to (0: any; fd unknown here) into *generation.
  * Returns 0, or -ESTALE for a descriptor its VFS's restart left stale. */
 int plexus__fd_bind(plexus *self, int fd, uint64_t *generation);
+/* The absolute path descriptor fd was opened by (for openat's files), in a new string, or
+ * NULL when it is not known (not opened by a path, or no such descriptor). */
+char *plexus__fd_path(plexus *self, int fd);
 /* fd was opened by path (as given; relative to cwd) with flags; attr from VFS_OPEN's answer
  * (NULL: not opened again after a restart). */
 void plexus__fd_opened(plexus *self, int fd, const char *path, int flags,

@@ -2,7 +2,8 @@
  * fds.c — the process's descriptors as libplexus keeps them, so that they survive a restart
  * of VFS (docs/using.md "When VFS restarts").
  *
- * Entry points: plexus__fd_bind, plexus__fd_opened, plexus__fd_copied, plexus__fd_closed,
+ * Entry points: plexus__fd_bind, plexus__fd_opened, plexus__fd_path, plexus__fd_copied,
+ * plexus__fd_closed,
  * plexus__fd_moved, plexus__fd_cloexec, plexus__fd_cwd, plexus__fds_exec, plexus__fds_restore,
  * plexus__fds_free.
  *
@@ -73,6 +74,15 @@ static char *s_absolute(plexus *self, const char *path)
 	if (abs)
 		snprintf(abs, n, "%s%s%s", self->cwd, strcmp(self->cwd, "/") ? "/" : "", path);
 	return abs;
+}
+
+char *plexus__fd_path(plexus *self, int fd)
+{
+	pthread_mutex_lock(&self->fds_lock);
+	plexus__fd *f = s_slot(self, fd, false);
+	char *path = f && f->used && f->path ? strdup(f->path) : NULL;
+	pthread_mutex_unlock(&self->fds_lock);
+	return path;
 }
 
 void plexus__fd_opened(plexus *self, int fd, const char *path, int flags,

@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -33,15 +35,9 @@ static int s_result(int64_t rc)
 	return rc < 0 ? plexus__fail(rc) : (int)rc;
 }
 
-int plexus_open(plexus *self, const char *path, int flags, ...)
+/* open and openat: path relative to dirfd (AT_FDCWD: the working directory). */
+static int s_open(plexus *self, int dirfd, const char *path, int flags, mode_t mode)
 {
-	mode_t mode = 0;
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) { /* O_TMPFILE has O_DIRECTORY */
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
 	int rc = plexus__check_path(path);
 	if (rc < 0)
 		return plexus__fail(rc);
@@ -49,15 +45,52 @@ int plexus_open(plexus *self, const char *path, int flags, ...)
 	req.path = (char *)path;
 	req.flags = flags;
 	req.mode = mode;
+	char *abs = NULL; /* what a restarted VFS opens again: dirfd's path joined with path */
+	if (path[0] != '/' && dirfd != AT_FDCWD) {
+		if (dirfd < 0)
+			return plexus__fail(-EBADF);
+		req.at = (uint32_t)dirfd + 1;
+		char *dir = plexus__fd_path(self, dirfd);
+		size_t n = dir ? strlen(dir) + strlen(path) + 2 : 0;
+		if (dir && (abs = malloc(n)))
+			snprintf(abs, n, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", path);
+		free(dir);
+	}
 	/* Opening a FIFO waits for its other end. */
 	plexus__answer ans;
 	int64_t fd =
 	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_OPEN, &req.base, NULL, 0, PLEXUS__WAIT, &ans);
-	if (fd < 0)
-		return plexus__fail(fd);
-	plexus__fd_opened(self, (int)fd, path, flags, ans.reply->stat);
-	plexus__answer_free(&ans);
-	return (int)fd;
+	if (fd >= 0) {
+		plexus__fd_opened(self, (int)fd, req.at ? abs : path, flags, ans.reply->stat);
+		plexus__answer_free(&ans);
+	}
+	free(abs);
+	return fd < 0 ? plexus__fail(fd) : (int)fd;
+}
+
+/* The mode argument of open and openat, when flags need one. */
+#define S_MODE_ARG(flags, mode)                                                                    \
+	do {                                                                                       \
+		if (((flags)&O_CREAT) || ((flags)&O_TMPFILE) == O_TMPFILE) {                       \
+			va_list ap;                                                                \
+			va_start(ap, flags);                                                       \
+			(mode) = va_arg(ap, mode_t);                                               \
+			va_end(ap);                                                                \
+		}                                                                                  \
+	} while (0)
+
+int plexus_open(plexus *self, const char *path, int flags, ...)
+{
+	mode_t mode = 0; /* O_TMPFILE has O_DIRECTORY: both bits say it */
+	S_MODE_ARG(flags, mode);
+	return s_open(self, AT_FDCWD, path, flags, mode);
+}
+
+int plexus_openat(plexus *self, int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	S_MODE_ARG(flags, mode);
+	return s_open(self, dirfd, path, flags, mode);
 }
 
 int plexus_creat(plexus *self, const char *path, mode_t mode)

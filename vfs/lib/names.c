@@ -6,7 +6,13 @@
  * plexus_unlink, plexus_rename, plexus_link, plexus_symlink, plexus_readlink, plexus_mknod,
  * plexus_mkfifo, plexus_chmod, plexus_fchmod, plexus_chown, plexus_fchown, plexus_lchown,
  * plexus_utimens, plexus_futimens, plexus_access, plexus_chdir, plexus_fchdir, plexus_getcwd,
- * plexus_umask.
+ * plexus_umask, and the *at calls: plexus_fstatat, plexus_mkdirat, plexus_unlinkat,
+ * plexus_renameat, plexus_linkat, plexus_symlinkat, plexus_readlinkat, plexus_fchmodat,
+ * plexus_fchownat, plexus_utimensat, plexus_faccessat.
+ *
+ * Each name call is its *at call on AT_FDCWD. A relative path of an *at call starts at the
+ * directory open on dirfd (VfsPath.at, .at2: VFS resolves from there); an absolute one ignores
+ * dirfd, as POSIX says.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,14 +21,31 @@
 
 #include "client.h"
 
-/* One VfsPath call on path (and path2 when not NULL); ans as plexus__call. Returns the value
- * or a negative errno. */
-static int64_t s_path_call(plexus *self, uint32_t type, Plexus__VfsPath *req, const char *path,
-                           const char *path2, plexus__answer *ans)
+/* VfsPath.at for path relative to dirfd: 0 for an absolute path or AT_FDCWD, else the
+ * descriptor + 1. Returns 0 or -EBADF. */
+static int s_at(int dirfd, const char *path, uint32_t *at)
+{
+	*at = 0;
+	if (!path || path[0] == '/' || dirfd == AT_FDCWD)
+		return 0;
+	if (dirfd < 0)
+		return -EBADF;
+	*at = (uint32_t)dirfd + 1;
+	return 0;
+}
+
+/* One VfsPath call on path relative to dirfd (and path2 relative to dirfd2 when not NULL); ans
+ * as plexus__call. Returns the value or a negative errno. */
+static int64_t s_path_call(plexus *self, uint32_t type, Plexus__VfsPath *req, int dirfd,
+                           const char *path, int dirfd2, const char *path2, plexus__answer *ans)
 {
 	int rc = plexus__check_path(path);
 	if (rc == 0 && path2 != NULL)
 		rc = plexus__check_path(path2);
+	if (rc == 0)
+		rc = s_at(dirfd, path, &req->at);
+	if (rc == 0 && path2 != NULL)
+		rc = s_at(dirfd2, path2, &req->at2);
 	if (rc < 0) {
 		if (ans)
 			*ans = (plexus__answer){0};
@@ -39,13 +62,13 @@ static int s_result(int64_t rc)
 }
 
 /* A path call whose answer is a stat. */
-static int s_stat(plexus *self, uint32_t type, const char *path, struct stat *st)
+static int s_stat(plexus *self, uint32_t type, int dirfd, const char *path, struct stat *st)
 {
 	if (!st)
 		return plexus__fail(-EFAULT);
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	plexus__answer ans;
-	int64_t rc = s_path_call(self, type, &req, path, NULL, &ans);
+	int64_t rc = s_path_call(self, type, &req, dirfd, path, AT_FDCWD, NULL, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	if (!ans.reply->stat) {
@@ -59,12 +82,24 @@ static int s_stat(plexus *self, uint32_t type, const char *path, struct stat *st
 
 int plexus_stat(plexus *self, const char *path, struct stat *st)
 {
-	return s_stat(self, PLEXUS__VFS_TYPE__VFS_STAT, path, st);
+	return plexus_fstatat(self, AT_FDCWD, path, st, 0);
 }
 
 int plexus_lstat(plexus *self, const char *path, struct stat *st)
 {
-	return s_stat(self, PLEXUS__VFS_TYPE__VFS_LSTAT, path, st);
+	return plexus_fstatat(self, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+int plexus_fstatat(plexus *self, int dirfd, const char *path, struct stat *st, int flags)
+{
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return plexus__fail(-EINVAL);
+	if ((flags & AT_EMPTY_PATH) && path && !*path) /* the descriptor itself */
+		return dirfd == AT_FDCWD ? plexus_stat(self, ".", st)
+		                         : plexus_fstat(self, dirfd, st);
+	uint32_t type =
+	    flags & AT_SYMLINK_NOFOLLOW ? PLEXUS__VFS_TYPE__VFS_LSTAT : PLEXUS__VFS_TYPE__VFS_STAT;
+	return s_stat(self, type, dirfd, path, st);
 }
 
 int plexus_fstat(plexus *self, int fd, struct stat *st)
@@ -86,43 +121,70 @@ int plexus_fstat(plexus *self, int fd, struct stat *st)
 }
 
 /* A path call with a mode. */
-static int s_path_mode(plexus *self, uint32_t type, const char *path, mode_t mode)
+static int s_path_mode(plexus *self, uint32_t type, int dirfd, const char *path, mode_t mode)
 {
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	req.mode = mode;
-	return s_result(s_path_call(self, type, &req, path, NULL, NULL));
+	return s_result(s_path_call(self, type, &req, dirfd, path, AT_FDCWD, NULL, NULL));
 }
 
 int plexus_mkdir(plexus *self, const char *path, mode_t mode)
 {
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_MKDIR, path, mode);
+	return plexus_mkdirat(self, AT_FDCWD, path, mode);
+}
+
+int plexus_mkdirat(plexus *self, int dirfd, const char *path, mode_t mode)
+{
+	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_MKDIR, dirfd, path, mode);
 }
 
 int plexus_rmdir(plexus *self, const char *path)
 {
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_RMDIR, path, 0);
+	return plexus_unlinkat(self, AT_FDCWD, path, AT_REMOVEDIR);
 }
 
 int plexus_unlink(plexus *self, const char *path)
 {
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_UNLINK, path, 0);
+	return plexus_unlinkat(self, AT_FDCWD, path, 0);
+}
+
+int plexus_unlinkat(plexus *self, int dirfd, const char *path, int flags)
+{
+	if (flags & ~AT_REMOVEDIR)
+		return plexus__fail(-EINVAL);
+	uint32_t type = flags ? PLEXUS__VFS_TYPE__VFS_RMDIR : PLEXUS__VFS_TYPE__VFS_UNLINK;
+	return s_path_mode(self, type, dirfd, path, 0);
 }
 
 int plexus_mkfifo(plexus *self, const char *path, mode_t mode)
 {
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_MKFIFO, path, mode);
+	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_MKFIFO, AT_FDCWD, path, mode);
 }
 
 int plexus_chmod(plexus *self, const char *path, mode_t mode)
 {
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_CHMOD, path, mode);
+	return plexus_fchmodat(self, AT_FDCWD, path, mode, 0);
+}
+
+int plexus_fchmodat(plexus *self, int dirfd, const char *path, mode_t mode, int flags)
+{
+	if (flags & AT_SYMLINK_NOFOLLOW) /* as Linux: a link's own mode cannot change */
+		return plexus__fail(-EOPNOTSUPP);
+	if (flags)
+		return plexus__fail(-EINVAL);
+	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_CHMOD, dirfd, path, mode);
 }
 
 int plexus_access(plexus *self, const char *path, int mode)
 {
-	if (mode & ~(R_OK | W_OK | X_OK))
+	return plexus_faccessat(self, AT_FDCWD, path, mode, 0);
+}
+
+int plexus_faccessat(plexus *self, int dirfd, const char *path, int mode, int flags)
+{
+	if ((mode & ~(R_OK | W_OK | X_OK)) || flags)
 		return plexus__fail(-EINVAL);
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_ACCESS, path, (mode_t)mode);
+	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_ACCESS, dirfd, path, (mode_t)mode);
 }
 
 /* After a chdir: the handle keeps the new working directory, as VFS names it, to set it
@@ -137,37 +199,65 @@ static int s_chdir_done(plexus *self, int rc)
 
 int plexus_chdir(plexus *self, const char *path)
 {
-	return s_chdir_done(self, s_path_mode(self, PLEXUS__VFS_TYPE__VFS_CHDIR, path, 0));
+	return s_chdir_done(self,
+	                    s_path_mode(self, PLEXUS__VFS_TYPE__VFS_CHDIR, AT_FDCWD, path, 0));
 }
 
-/* A call on two names. */
-static int s_two(plexus *self, uint32_t type, const char *path, const char *path2)
+/* A call on two names, each relative to its directory; flags as VfsPath.flags. */
+static int s_two(plexus *self, uint32_t type, int dirfd, const char *path, int dirfd2,
+                 const char *path2, int flags)
 {
 	if (!path2)
 		return plexus__fail(-EFAULT);
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
-	return s_result(s_path_call(self, type, &req, path, path2, NULL));
+	req.flags = flags;
+	return s_result(s_path_call(self, type, &req, dirfd, path, dirfd2, path2, NULL));
 }
 
 int plexus_rename(plexus *self, const char *oldpath, const char *newpath)
 {
-	return s_two(self, PLEXUS__VFS_TYPE__VFS_RENAME, oldpath, newpath);
+	return plexus_renameat(self, AT_FDCWD, oldpath, AT_FDCWD, newpath);
+}
+
+int plexus_renameat(plexus *self, int olddirfd, const char *oldpath, int newdirfd,
+                    const char *newpath)
+{
+	return s_two(self, PLEXUS__VFS_TYPE__VFS_RENAME, olddirfd, oldpath, newdirfd, newpath, 0);
 }
 
 int plexus_link(plexus *self, const char *oldpath, const char *newpath)
 {
-	return s_two(self, PLEXUS__VFS_TYPE__VFS_LINK, oldpath, newpath);
+	return plexus_linkat(self, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0);
+}
+
+int plexus_linkat(plexus *self, int olddirfd, const char *oldpath, int newdirfd,
+                  const char *newpath, int flags)
+{
+	if (flags & ~AT_SYMLINK_FOLLOW)
+		return plexus__fail(-EINVAL);
+	return s_two(self, PLEXUS__VFS_TYPE__VFS_LINK, olddirfd, oldpath, newdirfd, newpath,
+	             flags ? PLEXUS__VFS_FLAG__VFS_FOLLOW : 0);
 }
 
 int plexus_symlink(plexus *self, const char *target, const char *linkpath)
 {
-	/* VFS_SYMLINK: path is the new link, path2 what it points to. */
+	return plexus_symlinkat(self, target, AT_FDCWD, linkpath);
+}
+
+int plexus_symlinkat(plexus *self, const char *target, int newdirfd, const char *linkpath)
+{
+	/* VFS_SYMLINK: path is the new link, path2 what it points to (text, never resolved). */
 	if (!target)
 		return plexus__fail(-EFAULT);
-	return s_two(self, PLEXUS__VFS_TYPE__VFS_SYMLINK, linkpath, target);
+	return s_two(self, PLEXUS__VFS_TYPE__VFS_SYMLINK, newdirfd, linkpath, AT_FDCWD, target, 0);
 }
 
 ssize_t plexus_readlink(plexus *self, const char *path, char *buf, size_t size)
+{
+	return plexus_readlinkat(self, AT_FDCWD, path, buf, size);
+}
+
+ssize_t plexus_readlinkat(plexus *self, int dirfd, const char *path, char *buf, size_t size)
 {
 	if (!buf)
 		return plexus__fail(-EFAULT);
@@ -175,7 +265,8 @@ ssize_t plexus_readlink(plexus *self, const char *path, char *buf, size_t size)
 		return plexus__fail(-EINVAL);
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	plexus__answer ans;
-	int64_t rc = s_path_call(self, PLEXUS__VFS_TYPE__VFS_READLINK, &req, path, NULL, &ans);
+	int64_t rc = s_path_call(self, PLEXUS__VFS_TYPE__VFS_READLINK, &req, dirfd, path, AT_FDCWD,
+	                         NULL, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	size_t n = strlen(ans.reply->text);
@@ -191,7 +282,8 @@ int plexus_mknod(plexus *self, const char *path, mode_t mode, dev_t dev)
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	req.mode = mode;
 	req.dev = dev;
-	return s_result(s_path_call(self, PLEXUS__VFS_TYPE__VFS_MKNOD, &req, path, NULL, NULL));
+	return s_result(s_path_call(self, PLEXUS__VFS_TYPE__VFS_MKNOD, &req, AT_FDCWD, path,
+	                            AT_FDCWD, NULL, NULL));
 }
 
 /* An id as VFS takes it: -1 keeps the current one. */
@@ -200,26 +292,38 @@ static int64_t s_id(unsigned id)
 	return id == (unsigned)-1 ? -1 : (int64_t)id;
 }
 
-static int s_chown(plexus *self, const char *path, uid_t uid, gid_t gid, int flags)
-{
-	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
-	req.uid = s_id(uid);
-	req.gid = s_id(gid);
-	req.flags = flags;
-	return s_result(s_path_call(self, PLEXUS__VFS_TYPE__VFS_CHOWN, &req, path, NULL, NULL));
-}
-
 int plexus_chown(plexus *self, const char *path, uid_t uid, gid_t gid)
 {
-	return s_chown(self, path, uid, gid, 0);
+	return plexus_fchownat(self, AT_FDCWD, path, uid, gid, 0);
 }
 
 int plexus_lchown(plexus *self, const char *path, uid_t uid, gid_t gid)
 {
-	return s_chown(self, path, uid, gid, PLEXUS__VFS_FLAG__VFS_NOFOLLOW);
+	return plexus_fchownat(self, AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
+int plexus_fchownat(plexus *self, int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return plexus__fail(-EINVAL);
+	if ((flags & AT_EMPTY_PATH) && path && !*path) /* the descriptor itself */
+		return dirfd == AT_FDCWD ? plexus_chown(self, ".", uid, gid)
+		                         : plexus_fchown(self, dirfd, uid, gid);
+	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
+	req.uid = s_id(uid);
+	req.gid = s_id(gid);
+	req.flags = flags & AT_SYMLINK_NOFOLLOW ? PLEXUS__VFS_FLAG__VFS_NOFOLLOW : 0;
+	return s_result(s_path_call(self, PLEXUS__VFS_TYPE__VFS_CHOWN, &req, dirfd, path, AT_FDCWD,
+	                            NULL, NULL));
 }
 
 int plexus_utimens(plexus *self, const char *path, const struct timespec times[2], int flags)
+{
+	return plexus_utimensat(self, AT_FDCWD, path, times, flags);
+}
+
+int plexus_utimensat(plexus *self, int dirfd, const char *path, const struct timespec times[2],
+                     int flags)
 {
 	if (flags & ~AT_SYMLINK_NOFOLLOW)
 		return plexus__fail(-EINVAL);
@@ -228,7 +332,8 @@ int plexus_utimens(plexus *self, const char *path, const struct timespec times[2
 	plexus__times_to(times, &t);
 	req.times = times ? &t : NULL;
 	req.flags = flags ? PLEXUS__VFS_FLAG__VFS_NOFOLLOW : 0;
-	return s_result(s_path_call(self, PLEXUS__VFS_TYPE__VFS_UTIMENS, &req, path, NULL, NULL));
+	return s_result(s_path_call(self, PLEXUS__VFS_TYPE__VFS_UTIMENS, &req, dirfd, path,
+	                            AT_FDCWD, NULL, NULL));
 }
 
 /* A VfsFd call that answers nothing but its status. */

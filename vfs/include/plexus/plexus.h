@@ -15,6 +15,9 @@
  *                 plexus_mknod, plexus_mkfifo, plexus_chmod, plexus_fchmod, plexus_chown,
  *                 plexus_fchown, plexus_lchown, plexus_utimens, plexus_futimens, plexus_access,
  *                 plexus_chdir, plexus_fchdir, plexus_getcwd, plexus_umask
+ *   *at calls:    plexus_openat, plexus_fstatat, plexus_mkdirat, plexus_unlinkat,
+ *                 plexus_renameat, plexus_linkat, plexus_symlinkat, plexus_readlinkat,
+ *                 plexus_fchmodat, plexus_fchownat, plexus_utimensat, plexus_faccessat
  *   directories:  plexus_getdents, plexus_opendir, plexus_readdir, plexus_closedir
  *   file systems: plexus_mount, plexus_umount, plexus_statvfs, plexus_fstatvfs,
  *                 plexus_mounts, plexus_mounts_free
@@ -148,6 +151,27 @@ int plexus_lchown(plexus *self, const char *path, uid_t uid, gid_t gid);
 int plexus_utimens(plexus *self, const char *path, const struct timespec times[2], int flags);
 int plexus_futimens(plexus *self, int fd, const struct timespec times[2]);
 int plexus_access(plexus *self, const char *path, int mode);
+/* The *at calls: a relative path starts at the directory open on dirfd (AT_FDCWD: the working
+ * directory), an absolute one ignores dirfd. Flags as Linux's: fstatat AT_SYMLINK_NOFOLLOW,
+ * AT_EMPTY_PATH; unlinkat AT_REMOVEDIR; linkat AT_SYMLINK_FOLLOW; fchmodat none
+ * (AT_SYMLINK_NOFOLLOW: EOPNOTSUPP, as Linux); fchownat AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH;
+ * utimensat AT_SYMLINK_NOFOLLOW; faccessat none (it checks with the real ids, as access).
+ * Others: EINVAL. A dirfd that is not open: EBADF; not a directory: ENOTDIR. */
+int plexus_openat(plexus *self, int dirfd, const char *path, int flags, ...);
+int plexus_fstatat(plexus *self, int dirfd, const char *path, struct stat *st, int flags);
+int plexus_mkdirat(plexus *self, int dirfd, const char *path, mode_t mode);
+int plexus_unlinkat(plexus *self, int dirfd, const char *path, int flags);
+int plexus_renameat(plexus *self, int olddirfd, const char *oldpath, int newdirfd,
+                    const char *newpath);
+int plexus_linkat(plexus *self, int olddirfd, const char *oldpath, int newdirfd,
+                  const char *newpath, int flags);
+int plexus_symlinkat(plexus *self, const char *target, int newdirfd, const char *linkpath);
+ssize_t plexus_readlinkat(plexus *self, int dirfd, const char *path, char *buf, size_t size);
+int plexus_fchmodat(plexus *self, int dirfd, const char *path, mode_t mode, int flags);
+int plexus_fchownat(plexus *self, int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+int plexus_utimensat(plexus *self, int dirfd, const char *path, const struct timespec times[2],
+                     int flags);
+int plexus_faccessat(plexus *self, int dirfd, const char *path, int mode, int flags);
 int plexus_chdir(plexus *self, const char *path);
 int plexus_fchdir(plexus *self, int fd);
 char *plexus_getcwd(plexus *self, char *buf, size_t size);

@@ -368,6 +368,108 @@ static void test_names(void **state)
 	PASSED();
 }
 
+/* The *at calls: relative paths start at the directory open on dirfd, not at the working
+ * directory; absolute ones ignore it; AT_FDCWD is the working directory; flags as Linux's; a
+ * closed dirfd is EBADF, a file's ENOTDIR; the directory may be renamed meanwhile (the open
+ * descriptor, not its path, decides); a file openat opened is opened again after a restart of
+ * VFS by its full path. */
+static void test_at_calls(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "at");
+	assert_int_equal(plexus_mkdir(px, "/at", 0755), 0);
+	assert_int_equal(plexus_mkdir(px, "/at/d", 0755), 0);
+	int d = plexus_open(px, "/at/d", O_RDONLY | O_DIRECTORY);
+	assert_true(d >= 0);
+	assert_int_equal(plexus_chdir(px, "/"), 0); /* the cwd is elsewhere */
+	int fd = plexus_openat(px, d, "f", O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_write(px, fd, "abc", 3), 3);
+	assert_int_equal(plexus_close(px, fd), 0);
+	struct stat st;
+	assert_int_equal(plexus_stat(px, "/at/d/f", &st), 0);
+	assert_int_equal(st.st_size, 3);
+	assert_errno(plexus_stat(px, "f", &st), ENOENT); /* not in the cwd */
+	assert_int_equal(plexus_fstatat(px, d, "f", &st, 0), 0);
+	assert_int_equal(st.st_size, 3);
+	assert_int_equal(plexus_fstatat(px, d, "", &st, AT_EMPTY_PATH), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(plexus_fstatat(px, d, "/at", &st, 0), 0); /* absolute: dirfd ignored */
+	assert_int_equal(plexus_fstatat(px, AT_FDCWD, "at/d/f", &st, 0), 0);
+	assert_int_equal(plexus_mkdirat(px, d, "sub", 0700), 0);
+	assert_int_equal(plexus_fstatat(px, d, "sub/..", &st, 0), 0); /* ".." from there */
+	assert_int_equal(plexus_fstatat(px, d, "../d/sub", &st, 0), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(plexus_symlinkat(px, "f", d, "soft"), 0);
+	char target[8] = "";
+	assert_int_equal(plexus_readlinkat(px, d, "soft", target, sizeof target), 1);
+	assert_int_equal(plexus_fstatat(px, d, "soft", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(plexus_fstatat(px, d, "soft", &st, 0), 0);
+	assert_true(S_ISREG(st.st_mode));
+	int other = plexus_open(px, "/at", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(plexus_renameat(px, d, "f", other, "g"), 0);
+	assert_int_equal(plexus_stat(px, "/at/g", &st), 0);
+	assert_int_equal(plexus_linkat(px, other, "g", d, "hard", 0), 0);
+	assert_int_equal(plexus_stat(px, "/at/g", &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	/* linkat follows a symbolic link only when asked */
+	assert_int_equal(plexus_symlinkat(px, "../g", d, "tog"), 0);
+	assert_int_equal(plexus_linkat(px, d, "tog", d, "lnk", 0), 0);
+	assert_int_equal(plexus_fstatat(px, d, "lnk", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(plexus_linkat(px, d, "tog", d, "followed", AT_SYMLINK_FOLLOW), 0);
+	assert_int_equal(plexus_fstatat(px, d, "followed", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_nlink, 3);
+	assert_int_equal(plexus_fchmodat(px, d, "hard", 0640, 0), 0);
+	assert_errno(plexus_fchmodat(px, d, "hard", 0640, AT_SYMLINK_NOFOLLOW), EOPNOTSUPP);
+	assert_int_equal(plexus_fchownat(px, d, "hard", 12, 34, 0), 0);
+	assert_int_equal(plexus_fchownat(px, d, "soft", 5, 6, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(plexus_fstatat(px, d, "soft", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_uid, 5);
+	struct timespec ts[2] = {{1000000, 0}, {2000000, 0}};
+	assert_int_equal(plexus_utimensat(px, d, "hard", ts, 0), 0);
+	assert_int_equal(plexus_stat(px, "/at/g", &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(st.st_uid, 12);
+	assert_int_equal(st.st_mtim.tv_sec, 2000000);
+	assert_int_equal(plexus_faccessat(px, d, "hard", R_OK, 0), 0);
+	assert_errno(plexus_faccessat(px, d, "none", F_OK, 0), ENOENT);
+	assert_errno(plexus_faccessat(px, d, "hard", R_OK, AT_EACCESS), EINVAL);
+	assert_errno(plexus_unlinkat(px, d, "sub", 0), EISDIR);
+	assert_int_equal(plexus_unlinkat(px, d, "sub", AT_REMOVEDIR), 0);
+	assert_int_equal(plexus_unlinkat(px, d, "lnk", 0), 0);
+	assert_errno(plexus_unlinkat(px, d, "x", 0x4000), EINVAL);
+	/* bad directories */
+	int file = plexus_open(px, "/at/g", O_RDONLY);
+	assert_errno(plexus_fstatat(px, file, "x", &st, 0), ENOTDIR);
+	assert_errno(plexus_openat(px, 977, "x", O_RDONLY), EBADF);
+	assert_errno(plexus_mkdirat(px, -7, "x", 0755), EBADF);
+	assert_int_equal(plexus_mkdirat(px, -7, "/at/abs", 0755), 0); /* absolute: ignored */
+	/* the descriptor decides, not its path: the directory renamed meanwhile */
+	assert_int_equal(plexus_rename(px, "/at/d", "/at/moved"), 0);
+	assert_int_equal(plexus_fstatat(px, d, "hard", &st, 0), 0);
+	int later = plexus_openat(px, d, "made-after", O_CREAT | O_WRONLY, 0644);
+	assert_true(later >= 0);
+	assert_int_equal(plexus_stat(px, "/at/moved/made-after", &st), 0);
+	assert_int_equal(plexus_close(px, later), 0);
+	assert_int_equal(plexus_rename(px, "/at/moved", "/at/d"), 0);
+	/* a file openat opened comes back after a restart of VFS (by /at/d/hard) */
+	int kept = plexus_openat(px, d, "hard", O_RDONLY);
+	assert_true(kept >= 0);
+	fscluster_restart(f, FSCLUSTER_VFS);
+	char buf[8] = "";
+	assert_int_equal(plexus_read(px, kept, buf, sizeof buf), 3);
+	assert_memory_equal(buf, "abc", 3);
+	plexus_close(px, kept);
+	plexus_close(px, file);
+	plexus_close(px, other);
+	plexus_close(px, d);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 static void test_directories(void **state)
 {
 	fscluster *f = *state;
@@ -1005,6 +1107,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_descriptors, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_pipes_and_select, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_names, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_at_calls, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_directories, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_file_systems, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_calls, test_setup, test_teardown),
