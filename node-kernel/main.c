@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 	}
 	n.reg = reg;
 	plx_voucher *voucher = NULL;
-	if (plx_voucher_start(cfg.name, &voucher, err, sizeof err) < 0)
+	if (plx_voucher_start(cfg.name, cfg.cluster, cfg.etcd, &voucher, err, sizeof err) < 0)
 		fprintf(stderr, "plexus-node: %s (other users' processes cannot connect)\n", err);
 	rc = s_serve(&n, ctx);
 	plx_voucher_stop(&voucher);

@@ -163,11 +163,11 @@ static void s_user_from_keys(plx_etcd *self, const char *keys, char *file, size_
  * (`plexus up`), user root with that password, or for a user who cannot read it user
  * plexus-client with etcd.client's (mode 0644). Returns 0, or -EACCES when a password file
  * named cannot be read. */
-static int s_credentials_from_env(plx_etcd *self)
+/* The TLS files not given: PLEXUS_ETCD_CACERT / _CERT / _KEY, else from PLEXUS_KEYS. */
+static void s_tls_from_env(plx_etcd *self)
 {
 	const char *ca = getenv("PLEXUS_ETCD_CACERT"), *cert = getenv("PLEXUS_ETCD_CERT");
-	const char *key = getenv("PLEXUS_ETCD_KEY"), *user = getenv("PLEXUS_ETCD_USER");
-	const char *keys = getenv("PLEXUS_KEYS");
+	const char *key = getenv("PLEXUS_ETCD_KEY"), *keys = getenv("PLEXUS_KEYS");
 	if (!self->ca_file && ca && *ca)
 		self->ca_file = strdup(ca);
 	if (!self->cert_file && cert && *cert)
@@ -176,6 +176,12 @@ static int s_credentials_from_env(plx_etcd *self)
 		self->key_file = strdup(key);
 	if (keys && *keys)
 		s_tls_from_keys(self, keys);
+}
+
+static int s_credentials_from_env(plx_etcd *self)
+{
+	const char *user = getenv("PLEXUS_ETCD_USER"), *keys = getenv("PLEXUS_KEYS");
+	s_tls_from_env(self);
 	char file[4096] = "";
 	if (user && *user) {
 		const char *pw = getenv("PLEXUS_ETCD_PASSWORD"),
@@ -213,6 +219,8 @@ plx_etcd *plx_etcd_new(const plx_etcd_opts *opts)
 	self->key_file = s_dup(opts->key_file);
 	if (rc == 0 && !opts->user)
 		rc = s_credentials_from_env(self);
+	else if (rc == 0) /* a user given: TLS still as the environment says */
+		s_tls_from_env(self);
 	self->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : PLX_ETCD_DEFAULT_TIMEOUT_MS;
 	self->connect_timeout_ms =
 	    opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : self->timeout_ms / 2;

@@ -170,32 +170,50 @@ static int s_grant_prefix(plx_etcd *self, const char *role, const char *perm, co
 	return s_send(self, "/v3/auth/role/grant", body, NULL);
 }
 
+/* Adds role and user name (password) that read everything under /plexus/CLUSTER/ and write
+ * the keys starting with each of the nwrite prefixes; a user and role of that name from
+ * before are replaced. */
+static int s_auth_user(plx_etcd *self, const char *cluster, const char *name,
+                       const char *const *write, size_t nwrite, const char *password)
+{
+	char all[256], key[256];
+	snprintf(all, sizeof all, "/plexus/%s/", cluster);
+	s_send(self, "/v3/auth/user/delete", json_pack("{s:s}", "name", name), NULL);
+	s_send(self, "/v3/auth/role/delete", json_pack("{s:s}", "role", name), NULL);
+	int rc = s_send(self, "/v3/auth/role/add", json_pack("{s:s}", "name", name), NULL);
+	if (rc == 0)
+		rc = s_grant_prefix(self, name, "READ", all);
+	for (size_t i = 0; rc == 0 && i < nwrite; i++) {
+		snprintf(key, sizeof key, "/plexus/%s/%s", cluster, write[i]);
+		rc = s_grant_prefix(self, name, "READWRITE", key);
+	}
+	if (rc == 0)
+		rc = s_send(self, "/v3/auth/user/add",
+		            json_pack("{s:s, s:s}", "name", name, "password", password), NULL);
+	if (rc == 0)
+		rc = s_send(self, "/v3/auth/user/grant",
+		            json_pack("{s:s, s:s}", "user", name, "role", name), NULL);
+	return rc;
+}
+
 int plx_etcd_auth_client(plx_etcd *self, const char *cluster, const char *password)
 {
 	if (!cluster || !*cluster || !password || !*password)
 		return -EINVAL;
-	char all[256], ep[256], gen[256];
-	snprintf(all, sizeof all, "/plexus/%s/", cluster);
-	snprintf(ep, sizeof ep, "/plexus/%s/ep/c-", cluster);
-	snprintf(gen, sizeof gen, "/plexus/%s/gen/c-", cluster);
-	int rc =
-	    s_send(self, "/v3/auth/role/add", json_pack("{s:s}", "name", PLX_ETCD_CLIENT), NULL);
-	if (rc == 0)
-		rc = s_grant_prefix(self, PLX_ETCD_CLIENT, "READ", all);
-	if (rc == 0)
-		rc = s_grant_prefix(self, PLX_ETCD_CLIENT, "READWRITE", ep);
-	if (rc == 0)
-		rc = s_grant_prefix(self, PLX_ETCD_CLIENT, "READWRITE", gen);
-	if (rc == 0)
-		rc = s_send(self, "/v3/auth/user/add",
-		            json_pack("{s:s, s:s}", "name", PLX_ETCD_CLIENT, "password", password),
-		            NULL);
-	if (rc == 0)
-		rc = s_send(
-		    self, "/v3/auth/user/grant",
-		    json_pack("{s:s, s:s}", "user", PLX_ETCD_CLIENT, "role", PLX_ETCD_CLIENT),
-		    NULL);
-	return rc;
+	return s_auth_user(self, cluster, PLX_ETCD_CLIENT, NULL, 0, password);
+}
+
+int plx_etcd_auth_prefix_user(plx_etcd *self, const char *cluster, const char *name,
+                              const char *prefix, const char *password)
+{
+	if (!cluster || !*cluster || !name || !*name || !prefix || strlen(prefix) < 3 ||
+	    !password || !*password)
+		return -EINVAL;
+	char ep[128], gen[128];
+	snprintf(ep, sizeof ep, "ep/%s", prefix);
+	snprintf(gen, sizeof gen, "gen/%s", prefix);
+	const char *write[] = {ep, gen};
+	return s_auth_user(self, cluster, name, write, 2, password);
 }
 
 /* ---- transactions ---- */

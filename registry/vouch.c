@@ -3,18 +3,23 @@
  * docs/security.md "Credentials").
  *
  * Entry points: plx_vouch_path, plx_vouch_node, plx_voucher_start, plx_voucher_stop,
- * plx_link_secure_vouched.
+ * plx_link_secure_vouched, plx_vouch_etcd.
  *
  * A process that cannot read root.key (any user but the one who runs Plexus) still gets a
  * certificate: it makes a CURVE key pair and sends its public key and its label over a Unix
  * socket (SOCK_SEQPACKET, mode 0666) to the node kernel, which reads who it is from the kernel
  * (SO_PEERCRED: pid, uid, gid; SO_PEERGROUPS: supplementary groups) and answers a user
  * certificate carrying exactly those credentials. The label must be a client label of this
- * node and of the asking pid, c-NODE-PID-N, so nobody gets a certificate for a service's name
- * or for another process. One request per connection; the node kernel waits for it at most a
- * second, and keeps at most four connections of one user waiting (silent clients cannot hold
- * others up):
+ * node, the asking user and the asking pid, c-NODE-UID-PID-N, so nobody gets a certificate for
+ * a service's name or for another process. It also gives each local user an etcd user of its
+ * own, u-NODE-UID, that may write only ep/c-NODE-UID-* and gen/c-NODE-UID-* (made on the
+ * user's first request with a random password, kept while the node kernel runs): no user can
+ * rewrite or delete another's client records, nor revoke their leases. One request per
+ * connection; the node kernel waits for it at most a second, and keeps at most four
+ * connections of one user waiting (silent clients cannot hold others up):
  *     "plexus-vouch-1 LABEL PUBLIC_KEY"  ->  "ok CERTIFICATE" | "error REASON"
+ *     "plexus-etcd-1"                    ->  "ok USER PASSWORD" | "ok - -" (etcd takes
+ *                                            everyone) | "error REASON"
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +38,7 @@
 
 #include <sodium.h>
 
+#include <plexus/etcd.h>
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
 
@@ -43,12 +49,24 @@
 #endif
 
 #define S_PREFIX  "plexus-vouch-1"
+#define S_ETCD    "plexus-etcd-1"
 #define S_MSG_MAX (PLX_CERT_MAX + 64)
+#define S_USERS   256 /* local users with an etcd user of their own */
+#define S_PW_MAX  33  /* 16 random bytes in hex */
+
+typedef struct s_user {
+	uid_t uid;
+	char password[S_PW_MAX];
+} s_user;
 
 struct plx_voucher {
 	char node[PLX_LABEL_MAX];
+	char cluster[PLX_LABEL_MAX];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint8_t sk[PLX_TRUST_SECRET];
+	plx_etcd *etcd; /* as root, to make users; NULL when etcd takes everyone */
+	s_user users[S_USERS];
+	int nusers;
 	int listen_fd;
 	int stop_pipe[2];
 	pthread_t thread;
@@ -82,11 +100,11 @@ int plx_vouch_node(char *node, size_t size)
 
 /* ---- the node kernel's side ---- */
 
-/* True when label is c-NODE-PID-N for this node and this pid (N decimal). */
-static bool s_label_of(const char *label, const char *node, pid_t pid)
+/* True when label is c-NODE-UID-PID-N for this node, this user and this pid (N decimal). */
+static bool s_label_of(const char *label, const char *node, uid_t uid, pid_t pid)
 {
-	char prefix[PLX_LABEL_MAX + 32];
-	int n = snprintf(prefix, sizeof prefix, "c-%.32s-%ld-", node, (long)pid);
+	char prefix[PLX_LABEL_MAX + 48];
+	int n = snprintf(prefix, sizeof prefix, "c-%.28s-%u-%ld-", node, (unsigned)uid, (long)pid);
 	if (strlen(label) >= PLX_LABEL_MAX || strncmp(label, prefix, (size_t)n) != 0 || !label[n])
 		return false;
 	return strspn(label + n, "0123456789") == strlen(label + n);
@@ -108,6 +126,39 @@ static int s_peer(int fd, struct ucred *uc, plx_cred *cred)
 	return 0;
 }
 
+/* "plexus-etcd-1": the asking user's etcd user, made on its first request. */
+static void s_answer_etcd(plx_voucher *v, uid_t uid, char *reply, size_t size)
+{
+	if (!v->etcd) {
+		snprintf(reply, size, "ok - -");
+		return;
+	}
+	char name[PLX_LABEL_MAX + 16], prefix[PLX_LABEL_MAX + 16];
+	snprintf(name, sizeof name, "u-%.28s-%u", v->node, (unsigned)uid);
+	for (int i = 0; i < v->nusers; i++)
+		if (v->users[i].uid == uid) {
+			snprintf(reply, size, "ok %s %s", name, v->users[i].password);
+			return;
+		}
+	if (v->nusers == S_USERS) {
+		snprintf(reply, size, "error more than %d users on this node", S_USERS);
+		return;
+	}
+	s_user *u = &v->users[v->nusers];
+	uint8_t bytes[(S_PW_MAX - 1) / 2];
+	randombytes_buf(bytes, sizeof bytes);
+	sodium_bin2hex(u->password, sizeof u->password, bytes, sizeof bytes);
+	snprintf(prefix, sizeof prefix, "c-%.28s-%u-", v->node, (unsigned)uid);
+	int rc = plx_etcd_auth_prefix_user(v->etcd, v->cluster, name, prefix, u->password);
+	if (rc < 0) {
+		snprintf(reply, size, "error etcd did not make user %s: %s", name, strerror(-rc));
+		return;
+	}
+	u->uid = uid;
+	v->nusers++;
+	snprintf(reply, size, "ok %s %s", name, u->password);
+}
+
 /* The answer to one request on fd (reply gets "ok ..." or "error ..."). */
 static void s_answer(plx_voucher *v, int fd, const char *req, char *reply, size_t size)
 {
@@ -120,13 +171,17 @@ static void s_answer(plx_voucher *v, int fd, const char *req, char *reply, size_
 		         rc == -E2BIG ? "more than 32 groups" : strerror(-rc));
 		return;
 	}
+	if (strcmp(req, S_ETCD) == 0) {
+		s_answer_etcd(v, uc.uid, reply, size);
+		return;
+	}
 	if (sscanf(req, S_PREFIX " %64s %41s %c", label, key, &tail) != 2) {
 		snprintf(reply, size, "error expected \"" S_PREFIX " LABEL PUBLIC_KEY\"");
 		return;
 	}
-	if (!s_label_of(label, v->node, uc.pid)) {
-		snprintf(reply, size, "error label %s is not c-%s-%ld-N", label, v->node,
-		         (long)uc.pid);
+	if (!s_label_of(label, v->node, uc.uid, uc.pid)) {
+		snprintf(reply, size, "error label %s is not c-%.28s-%u-%ld-N", label, v->node,
+		         (unsigned)uc.uid, (long)uc.pid);
 		return;
 	}
 	plx_name who = {0};
@@ -250,7 +305,8 @@ static int s_listen(plx_voucher *v)
 	return 0;
 }
 
-int plx_voucher_start(const char *node, plx_voucher **out, char *err, size_t size)
+int plx_voucher_start(const char *node, const char *cluster, const char *etcd, plx_voucher **out,
+                      char *err, size_t size)
 {
 	*out = NULL;
 	const char *dir = getenv("PLEXUS_KEYS");
@@ -261,10 +317,19 @@ int plx_voucher_start(const char *node, plx_voucher **out, char *err, size_t siz
 		return -ENOMEM;
 	v->listen_fd = v->stop_pipe[0] = v->stop_pipe[1] = -1;
 	snprintf(v->node, sizeof v->node, "%s", node);
+	snprintf(v->cluster, sizeof v->cluster, "%s", cluster);
 	char key[4096];
+	snprintf(key, sizeof key, "%s/etcd.password", dir);
+	int rc = 0;
+	const char *what = "etcd";
+	if (access(key, F_OK) == 0 && /* etcd wants users: make them as root */
+	    !(v->etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = etcd, .timeout_ms = 3000})))
+		rc = -errno;
 	snprintf(key, sizeof key, "%s/root.key", dir);
-	int rc = plx_vouch_path(dir, node, v->path, sizeof v->path);
-	const char *what = "the socket path";
+	if (rc == 0) {
+		rc = plx_vouch_path(dir, node, v->path, sizeof v->path);
+		what = "the socket path";
+	}
 	if (rc == 0 && (rc = reg_read_hex(key, v->sk, sizeof v->sk)) < 0)
 		what = key;
 	if (rc == 0 && (rc = s_listen(v)) < 0)
@@ -301,14 +366,17 @@ void plx_voucher_stop(plx_voucher **self)
 		unlink(v->path);
 	}
 	sodium_memzero(v->sk, sizeof v->sk);
+	sodium_memzero(v->users, sizeof v->users);
+	plx_etcd_destroy(&v->etcd);
 	free(v);
 	*self = NULL;
 }
 
 /* ---- the client's side ---- */
 
-/* Asks the voucher at path for a certificate of label and public_key. */
-static int s_ask(const char *path, const char *label, const char *public_key, char *cert, char *err,
+/* Sends msg to the voucher at path; its answer after "ok " into out. Returns 0, -EACCES (it
+ * refused: err says why) or -errno, with err set. */
+static int s_ask(const char *path, const char *msg, char *out, size_t out_size, char *err,
                  size_t size)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -325,10 +393,11 @@ static int s_ask(const char *path, const char *label, const char *public_key, ch
 	}
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	char msg[S_MSG_MAX];
-	int len = snprintf(msg, sizeof msg, S_PREFIX " %s %s", label, public_key);
-	ssize_t n =
-	    send(fd, msg, (size_t)len, MSG_NOSIGNAL) == len ? recv(fd, msg, sizeof msg - 1, 0) : -1;
+	char answer[S_MSG_MAX];
+	ssize_t len = (ssize_t)strlen(msg);
+	ssize_t n = send(fd, msg, (size_t)len, MSG_NOSIGNAL) == len
+	                ? recv(fd, answer, sizeof answer - 1, 0)
+	                : -1;
 	int e = errno;
 	close(fd);
 	if (n <= 0) {
@@ -336,38 +405,74 @@ static int s_ask(const char *path, const char *label, const char *public_key, ch
 		         n == 0 ? "connection closed" : strerror(e));
 		return n == 0 ? -EPROTO : -e;
 	}
-	msg[n] = '\0';
-	if (strncmp(msg, "ok ", 3) != 0) {
-		snprintf(err, size, "the node kernel refused a certificate: %s",
-		         strncmp(msg, "error ", 6) == 0 ? msg + 6 : msg);
+	answer[n] = '\0';
+	if (strncmp(answer, "ok ", 3) != 0) {
+		snprintf(err, size, "the node kernel refused: %s",
+		         strncmp(answer, "error ", 6) == 0 ? answer + 6 : answer);
 		return -EACCES;
 	}
-	if (strlen(msg + 3) >= PLX_CERT_MAX) {
-		snprintf(err, size, "the node kernel's certificate is too long");
+	if (strlen(answer + 3) >= out_size) {
+		snprintf(err, size, "the node kernel's answer is too long");
 		return -EPROTO;
 	}
-	memcpy(cert, msg + 3, strlen(msg + 3) + 1);
+	memcpy(out, answer + 3, strlen(answer + 3) + 1);
+	return 0;
+}
+
+/* The voucher socket of node in $PLEXUS_KEYS into path. Returns 0, 1 (no PLEXUS_KEYS) or
+ * -errno with err set. */
+static int s_voucher_path(const char *node, char *path, size_t path_size, char *err, size_t size)
+{
+	const char *dir = getenv("PLEXUS_KEYS");
+	if (!dir || !*dir)
+		return 1;
+	int rc = plx_vouch_path(dir, node, path, path_size);
+	if (rc < 0)
+		snprintf(err, size, "the node kernel's socket in %s: %s", dir, strerror(-rc));
+	return rc;
+}
+
+int plx_vouch_etcd(const char *node, char *user, size_t user_size, char *password,
+                   size_t password_size, char *err, size_t size)
+{
+	char path[4096], answer[S_MSG_MAX], name[S_MSG_MAX], pw[S_MSG_MAX], tail;
+	user[0] = password[0] = '\0';
+	int rc = s_voucher_path(node, path, sizeof path, err, size);
+	if (rc != 0)
+		return rc > 0 ? 0 : rc;
+	if ((rc = s_ask(path, S_ETCD, answer, sizeof answer, err, size)) < 0)
+		return rc;
+	if (sscanf(answer, "%s %s %c", name, pw, &tail) != 2 || strlen(name) >= user_size ||
+	    strlen(pw) >= password_size) {
+		snprintf(err, size, "the node kernel's etcd user: \"%.64s\" is not USER PASSWORD",
+		         answer);
+		return -EPROTO;
+	}
+	if (strcmp(name, "-") != 0) {
+		snprintf(user, user_size, "%s", name);
+		snprintf(password, password_size, "%s", pw);
+	}
+	sodium_memzero(pw, sizeof pw);
+	sodium_memzero(answer, sizeof answer);
 	return 0;
 }
 
 int plx_link_secure_vouched(plx_ctx *ctx, plx_ep *ep, const char *node, char *err, size_t size)
 {
-	const char *dir = getenv("PLEXUS_KEYS");
-	char path[4096];
-	if (!dir || !*dir)
-		return 0;
-	int rc = reg_trust_root(ctx, dir, err, size);
-	if (rc < 0)
+	char path[4096], msg[S_MSG_MAX];
+	int rc = s_voucher_path(node, path, sizeof path, err, size);
+	if (rc != 0)
+		return rc > 0 ? 0 : rc;
+	if ((rc = reg_trust_root(ctx, getenv("PLEXUS_KEYS"), err, size)) < 0)
 		return rc;
-	if ((rc = plx_vouch_path(dir, node, path, sizeof path)) < 0) {
-		snprintf(err, size, "the node kernel's socket in %s: %s", dir, strerror(-rc));
-		return rc;
-	}
 	plx_link_keys keys;
 	char cert[PLX_CERT_MAX];
-	if ((rc = plx_link_keys_new(&keys)) == 0 &&
-	    (rc = s_ask(path, plx_ep_name(ep)->label, keys.public_key, cert, err, size)) == 0 &&
-	    (rc = plx_ep_set_keys(ep, &keys, cert)) < 0)
+	if ((rc = plx_link_keys_new(&keys)) == 0) {
+		snprintf(msg, sizeof msg, S_PREFIX " %s %s", plx_ep_name(ep)->label,
+		         keys.public_key);
+		rc = s_ask(path, msg, cert, sizeof cert, err, size);
+	}
+	if (rc == 0 && (rc = plx_ep_set_keys(ep, &keys, cert)) < 0)
 		snprintf(err, size, "the node kernel's certificate: %s", strerror(-rc));
 	sodium_memzero(&keys, sizeof keys);
 	return rc;

@@ -4,14 +4,15 @@
  * Entry points: plexus_opts_init, plexus_connect, plexus_disconnect.
  *
  * A handle is an identity of its own, as a service has one (plexus/service.h), without the
- * service's signal handling: a label c-<node>-<pid>-<n> (n counts the handles this process
- * made), the next generation of that label, an endpoint bound on tcp, and its record
- * ep/<label> on a lease of the handle's own, so that VFS forgets the client when the process
- * or its node dies. The endpoint cache keeps VFS's route current, so a call pending on a VFS
- * that died fails at once. Then VFS_REGISTER tells VFS the process's credentials (and again
- * whenever VFS answers that it does not know the process: call.c). On a secured system a
- * process that cannot read root.key gets its certificate from its node kernel, which vouches
- * for its uid and groups: VFS believes those, not VFS_REGISTER's (docs/security.md).
+ * service's signal handling: a label c-<node>-<uid>-<pid>-<n> (n counts the handles this
+ * process made; uid as the node kernel knows the process when it vouches for it), the next
+ * generation of that label, an endpoint bound on tcp, and its record ep/<label> on a lease of the
+ * handle's own, so that VFS forgets the client when the process or its node dies. The endpoint
+ * cache keeps VFS's route current, so a call pending on a VFS that died fails at once. Then
+ * VFS_REGISTER tells VFS the process's credentials (and again whenever VFS answers that it does not
+ * know the process: call.c). On a secured system a process that cannot read root.key gets its
+ * certificate from its node kernel, which vouches for its uid and groups: VFS believes those, not
+ * VFS_REGISTER's (docs/security.md).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -57,11 +58,13 @@ static int64_t s_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The label, generation and bound endpoint; returns 0 or a negative errno. */
-static int s_endpoint(plexus *self, const char *node)
+/* The label c-NODE-UID-PID-N (uid: the user the node kernel knows this process as, when it
+ * vouches for it), generation and bound endpoint; returns 0 or a negative errno. */
+static int s_endpoint(plexus *self, const char *node, unsigned uid)
 {
 	unsigned n = atomic_fetch_add(&s_handles, 1) + 1;
-	snprintf(self->label, sizeof self->label, "c-%.32s-%ld-%u", node, (long)getpid(), n);
+	snprintf(self->label, sizeof self->label, "c-%.28s-%u-%ld-%u", node, uid, (long)getpid(),
+	         n);
 	int rc = plx_generation_next(self->etcd, self->cluster, self->label, &self->generation);
 	if (rc < 0)
 		return s_etcd_errno(rc);
@@ -209,8 +212,25 @@ static bool s_cannot_sign(void)
 static int s_start(plexus *self, const plexus_opts *opts, const char *node)
 {
 	plx_etcd_opts eo = {.endpoints = s_or(opts->etcd, "PLEXUS_ETCD", PLX_ETCD_DEFAULT_URL)};
+	char user[PLX_LABEL_MAX + 16] = "", password[128], err[512];
+	unsigned uid = (unsigned)geteuid();
+	if (s_cannot_sign()) { /* another user's process: its node kernel's etcd user for it */
+		int rc = plx_vouch_etcd(node, user, sizeof user, password, sizeof password, err,
+		                        sizeof err);
+		if (rc < 0) {
+			fprintf(stderr, "libplexus: %s\n", err);
+			return rc;
+		}
+		eo.user = user[0] ? user : NULL;
+		eo.password = user[0] ? password : NULL;
+		const char *dash = strrchr(user, '-'); /* u-NODE-UID: who the kernel says it is */
+		if (dash)
+			uid = (unsigned)strtoul(dash + 1, NULL, 10);
+	}
 	plx_register_types(&plexus__vfs_type__descriptor); /* names in traces (PLEXUS_TRACE=1) */
-	if (!(self->ctx = plx_ctx_new()) || !(self->etcd = plx_etcd_new(&eo)))
+	self->etcd = plx_etcd_new(&eo);
+	explicit_bzero(password, sizeof password);
+	if (!self->etcd || !(self->ctx = plx_ctx_new()))
 		return errno ? -errno : -ENOMEM;
 	self->chunk_max = PLEXUS__CHUNK_MAX;
 	plexus__set_chunk_max(self, PLEXUS__CHUNK_MAX);
@@ -220,7 +240,7 @@ static int s_start(plexus *self, const plexus_opts *opts, const char *node)
 		return -EHOSTDOWN; /* no VFS record: nothing of ours is written */
 	if (!(self->lease = plx_lease_new(self->etcd, PLEXUS__LEASE_TTL)))
 		return s_etcd_errno(-errno);
-	int rc = s_endpoint(self, node);
+	int rc = s_endpoint(self, node, uid);
 	return rc < 0 ? rc : s_publish(self, node);
 }
 

@@ -132,11 +132,83 @@ static void s_vouch_despite_silent_clients(const char *keys)
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &x, 1), 1);
 	close(ready[0]);
-	snprintf(label, sizeof label, "c-local-%ld-2", (long)getpid());
+	snprintf(label, sizeof label, "c-local-%u-%ld-2", (unsigned)geteuid(), (long)getpid());
 	int rc = s_vouch(label);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	assert_int_equal(rc, 0);
+}
+
+/* The etcd user the node kernel makes for uid 65534, asked for twice as that user (the same
+ * both times), into user and password. */
+static void s_etcd_user_of_nobody(const char *keys, char *user, size_t usize, char *password,
+                                  size_t psize)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(p[0]);
+		char u[2][80], pw[2][80], err[512];
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(1);
+		setenv("PLEXUS_KEYS", keys, 1);
+		for (int i = 0; i < 2; i++)
+			if (plx_vouch_etcd("local", u[i], sizeof u[i], pw[i], sizeof pw[i], err,
+			                   sizeof err) < 0) {
+				dprintf(p[1], "error %s\n", err);
+				_exit(2);
+			}
+		bool same = strcmp(u[0], u[1]) == 0 && strcmp(pw[0], pw[1]) == 0;
+		dprintf(p[1], "%s %s\n", same ? u[0] : "changed", pw[0]);
+		_exit(0);
+	}
+	close(p[1]);
+	char line[256] = "";
+	ssize_t n = read(p[0], line, sizeof line - 1);
+	close(p[0]);
+	int status;
+	waitpid(child, &status, 0);
+	line[n > 0 ? n : 0] = '\0';
+	print_message("etcd user of uid 65534: %.*s\n", (int)strcspn(line, " "), line);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(sscanf(line, "%79s %79s", user, password), 2);
+	(void)usize, (void)psize;
+}
+
+/* Client records belong to their user: uid 65534's etcd user (from its node kernel) writes
+ * ep/c-local-65534-*, not another user's records nor a service's; plexus-client, whose
+ * password every user can read, writes nothing. */
+static void s_client_records_per_user(uptest *t)
+{
+	char keys[PATH_MAX + 8], user[80], password[80];
+	snprintf(keys, sizeof keys, "%s/keys", t->state);
+	s_etcd_user_of_nobody(keys, user, sizeof user, password, sizeof password);
+	assert_string_equal(user, "u-local-65534");
+	assert_int_equal(uptest_sh(t,
+	                           S_ETCDCTL "--user %s:%s put "
+	                                     "/plexus/default/ep/c-local-65534-1-1 mine",
+	                           user, password),
+	                 0);
+	static const char *const others[] = {"put /plexus/default/ep/c-local-0-1-1 forged",
+	                                     "del --prefix /plexus/default/ep/c-local-0-",
+	                                     "put /plexus/default/ep/vfs forged",
+	                                     "put /plexus/default/gen/c-local-0-1-1 9"};
+	for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+		assert_int_not_equal(
+		    uptest_sh(t, S_ETCDCTL "--user %s:%s %s", user, password, others[i]), 0);
+		assert_true(uptest_output(t, "permission denied"));
+	}
+	assert_int_not_equal(
+	    uptest_sh(t, S_ETCDCTL "--user plexus-client:$(cat \"$STATE/keys/etcd.client\") put "
+	                           "/plexus/default/ep/c-local-65534-1-1 forged"),
+	    0);
+	assert_true(uptest_output(t, "permission denied"));
+	assert_int_equal(uptest_sh(t, S_ETCDCTL
+	                           "del /plexus/default/ep/c-local-65534-1-1 " /* tidy: as root */
+	                           "--user root:$(cat \"$STATE/keys/etcd.password\")"),
+	                 0);
 }
 
 static void s_vouch_labels(uptest *t)
@@ -144,13 +216,18 @@ static void s_vouch_labels(uptest *t)
 	char keys[PATH_MAX + 8], label[64];
 	snprintf(keys, sizeof keys, "%s/keys", t->state);
 	setenv("PLEXUS_KEYS", keys, 1);
-	snprintf(label, sizeof label, "c-local-%ld-1", (long)getpid());
+	unsigned uid = (unsigned)geteuid();
+	long pid = (long)getpid();
+	snprintf(label, sizeof label, "c-local-%u-%ld-1", uid, pid);
 	assert_int_equal(s_vouch(label), 0);
 	assert_int_equal(s_vouch("rs"), -EACCES);
-	assert_int_equal(s_vouch("c-local-1-1"), -EACCES);           /* another process's */
-	snprintf(label, sizeof label, "c-n9-%ld-1", (long)getpid()); /* another node's */
+	snprintf(label, sizeof label, "c-local-%u-1-1", uid); /* another process's */
 	assert_int_equal(s_vouch(label), -EACCES);
-	snprintf(label, sizeof label, "c-local-%ld-1x", (long)getpid());
+	snprintf(label, sizeof label, "c-local-%u-%ld-1", uid + 1, pid); /* another user's */
+	assert_int_equal(s_vouch(label), -EACCES);
+	snprintf(label, sizeof label, "c-n9-%u-%ld-1", uid, pid); /* another node's */
+	assert_int_equal(s_vouch(label), -EACCES);
+	snprintf(label, sizeof label, "c-local-%u-%ld-1x", uid, pid);
 	assert_int_equal(s_vouch(label), -EACCES);
 	s_vouch_despite_silent_clients(keys);
 	unsetenv("PLEXUS_KEYS");
@@ -368,7 +445,7 @@ static void test_forged_node_start(void **state)
 	assert_true(uptest_output(t, "65534"));
 	assert_true(uptest_output(t, "Permission denied"));
 	assert_false(uptest_output(t, "root only"));
-	/* etcd's user for clients (its password readable by all) writes client records only */
+	/* etcd's user for clients (its password readable by all) only reads */
 	assert_int_not_equal(
 	    uptest_sh(t, S_ETCDCTL "--user plexus-client:$(cat \"$STATE/keys/etcd.client\") put "
 	                           "/plexus/default/ep/vfs forged"),
@@ -381,6 +458,7 @@ static void test_forged_node_start(void **state)
 	assert_true(uptest_output(t, "curve:"));
 	/* the node kernel vouches only for the asking process's own client labels */
 	s_vouch_labels(t);
+	s_client_records_per_user(t);
 
 	/* who may call what: vdisk answers its file server (mfs-*), not another key holder */
 	assert_int_equal(s_open_disk_as(t, "intruder"), -PLX_ECALLDENIED);

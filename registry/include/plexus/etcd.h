@@ -4,7 +4,7 @@
  * Entry points:
  *   plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint
  *   plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_txn, plx_etcd_compact,
- *   plx_etcd_auth_enable, plx_etcd_auth_client
+ *   plx_etcd_auth_enable, plx_etcd_auth_client, plx_etcd_auth_prefix_user
  *   plx_kv_free, plx_kvs_free
  *   plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke
  *   plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_safe_until, plx_lease_destroy
@@ -75,8 +75,9 @@ typedef struct plx_kvs {
  * password file it cannot read). No I/O happens here: an unreachable etcd shows on the first
  * request. Without opts->user the credentials come from the environment: PLEXUS_ETCD_USER
  * with PLEXUS_ETCD_PASSWORD or PLEXUS_ETCD_PASSWORD_FILE, else user root with
- * $PLEXUS_KEYS/etcd.password when that file exists (`plexus up --secure`); TLS files from
- * PLEXUS_ETCD_CACERT, PLEXUS_ETCD_CERT, PLEXUS_ETCD_KEY when opts has none. */
+ * $PLEXUS_KEYS/etcd.password when that file exists (`plexus up --secure`). TLS files, with or
+ * without opts->user, from PLEXUS_ETCD_CACERT, PLEXUS_ETCD_CERT, PLEXUS_ETCD_KEY (else
+ * $PLEXUS_KEYS/etcd-*) when opts has none. */
 plx_etcd *plx_etcd_new(const plx_etcd_opts *opts);
 /* Frees the client and sets *self_p to NULL. Accepts NULL. Leases and watches made from it
  * must be destroyed first. */
@@ -112,9 +113,17 @@ int plx_etcd_auth_enable(plx_etcd *self, const char *root_password);
 #define PLX_ETCD_CLIENT "plexus-client" /* the etcd user and role of libplexus clients */
 
 /* Adds user and role PLX_ETCD_CLIENT (before plx_etcd_auth_enable): read everything under
- * /plexus/CLUSTER/, write only client records and counters (ep/c-*, gen/c-*), which is what
- * a libplexus process of any user needs (docs/security.md). Returns 0 or an etcd error. */
+ * /plexus/CLUSTER/ and write nothing — what a process of another user needs to look the
+ * system up (`plexus ep ls`); its own records it writes as the user its node kernel makes for
+ * it (plx_etcd_auth_prefix_user, docs/security.md). Returns 0 or an etcd error. */
 int plx_etcd_auth_client(plx_etcd *self, const char *cluster, const char *password);
+
+/* Adds (or replaces) user and role name with password: read everything under
+ * /plexus/CLUSTER/, write only ep/PREFIX* and gen/PREFIX* — a node kernel makes one per local
+ * user for that user's client records (prefix c-NODE-UID-), so that no user can rewrite,
+ * delete or revoke the lease of another user's. Returns 0, -EINVAL or an etcd error. */
+int plx_etcd_auth_prefix_user(plx_etcd *self, const char *cluster, const char *name,
+                              const char *prefix, const char *password);
 void plx_kv_free(plx_kv **kv_p);
 void plx_kvs_free(plx_kvs **kvs_p);
 

@@ -4,7 +4,7 @@
  *
  * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue,
  * plx_link_handover, plx_link_fetch, plx_vouch_path, plx_vouch_node, plx_voucher_start,
- * plx_voucher_stop, plx_link_secure_vouched.
+ * plx_voucher_stop, plx_link_secure_vouched, plx_vouch_etcd.
  *
  * A keys directory holds the cluster's trust root: root.pub (its Ed25519 public key, hex,
  * mode 0644) and root.key (its secret key, hex, mode 0600). PLEXUS_KEYS names the directory;
@@ -68,15 +68,23 @@ int plx_vouch_node(char *node, size_t size);
 
 typedef struct plx_voucher plx_voucher;
 
-/* Starts vouching for this machine's processes as node: a thread answering on
- * plx_vouch_path's socket (mode 0666) with user certificates signed by $PLEXUS_KEYS/root.key.
- * *out stays NULL (and 0 is returned) when PLEXUS_KEYS is not set. Returns 0 or a negative
- * errno with err set. */
-int plx_voucher_start(const char *node, plx_voucher **out, char *err, size_t size);
+/* Starts vouching for this machine's processes as node of cluster: a thread answering on
+ * plx_vouch_path's socket (mode 0666) with user certificates signed by $PLEXUS_KEYS/root.key,
+ * and with an etcd user per local user (made through etcd, the members' URLs, as root) when
+ * etcd wants users. *out stays NULL (and 0 is returned) when PLEXUS_KEYS is not set. Returns 0
+ * or a negative errno with err set. */
+int plx_voucher_start(const char *node, const char *cluster, const char *etcd, plx_voucher **out,
+                      char *err, size_t size);
 /* Stops it and removes its socket. Accepts NULL and *self NULL. */
 void plx_voucher_stop(plx_voucher **self);
 
-/* Secures ep (a client label c-NODE-PID-N) with a user certificate from node's node kernel,
+/* The etcd user node's node kernel made for this process's user (u-NODE-UID, writing only
+ * ep/c-NODE-UID-* and gen/c-NODE-UID-*) and its password; both "" when PLEXUS_KEYS is not set
+ * or etcd takes everyone. Returns 0 or a negative errno with err set (-EACCES: refused). */
+int plx_vouch_etcd(const char *node, char *user, size_t user_size, char *password,
+                   size_t password_size, char *err, size_t size);
+
+/* Secures ep (a client label c-NODE-UID-PID-N) with a user certificate from node's node kernel,
  * for a process that cannot read root.key. Nothing when PLEXUS_KEYS is not set. Returns 0 or
  * a negative errno with err set (-EACCES: the node kernel refused; -ENOENT, -ECONNREFUSED: no
  * node kernel vouches there). */
