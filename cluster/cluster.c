@@ -994,6 +994,62 @@ static int s_order(s_parser *p)
 	return 1;
 }
 
+/* ---- who may call a service that does not say ---- */
+
+enum { S_OTHER, S_FILE_SERVER, S_BLOCK_DRIVER, S_VFS };
+
+/* What a program is, by its file name. */
+static int s_program_kind(const char *program)
+{
+	const char *base = strrchr(program, '/');
+	base = base ? base + 1 : program;
+	if (strcmp(base, "plexus-mfs") == 0 || strcmp(base, "plexus-pfs") == 0)
+		return S_FILE_SERVER;
+	if (strcmp(base, "plexus-memory") == 0 || strcmp(base, "plexus-vdisk") == 0)
+		return S_BLOCK_DRIVER;
+	return strcmp(base, "plexus-vfs") == 0 ? S_VFS : S_OTHER;
+}
+
+/* Appends label to the comma-separated list out (size bytes). */
+static void s_list_add(char *out, size_t size, const char *label)
+{
+	size_t len = strlen(out);
+	snprintf(out + len, size - len, "%s%s", len ? ", " : "", label);
+}
+
+/* True when service d depends on label. */
+static bool s_depends_on(const plx_cluster_service *d, const char *label)
+{
+	for (size_t k = 0; k < d->ndepends; k++)
+		if (strcmp(d->depends[k], label) == 0)
+			return true;
+	return false;
+}
+
+/* Safe callers for a file server or block driver the file gives none: a file server answers
+ * the file's VFS services; a block driver the services that depend on it, the VFS services
+ * (block special files) and plexus mkfs (mkfs-*). With none of them in the file it stays open
+ * to all, as every other service without callers (callers = * says so explicitly). */
+static void s_default_callers(plx_cluster *c)
+{
+	for (size_t i = 0; i < c->nservices; i++) {
+		plx_cluster_service *s = &c->services[i];
+		int kind = s_program_kind(s->program);
+		if (s->callers[0] || (kind != S_FILE_SERVER && kind != S_BLOCK_DRIVER))
+			continue;
+		char list[sizeof s->callers] = "";
+		for (size_t j = 0; j < c->nservices; j++) {
+			const plx_cluster_service *d = &c->services[j];
+			if (j != i && (s_program_kind(d->program) == S_VFS ||
+			               (kind == S_BLOCK_DRIVER && s_depends_on(d, s->label))))
+				s_list_add(list, sizeof list, d->label);
+		}
+		if (list[0] && kind == S_BLOCK_DRIVER)
+			s_list_add(list, sizeof list, "mkfs-*");
+		snprintf(s->callers, sizeof s->callers, "%s", list);
+	}
+}
+
 static int s_check(s_parser *p)
 {
 	if (!s_check_nodes(p))
@@ -1001,7 +1057,10 @@ static int s_check(s_parser *p)
 	for (size_t i = 0; i < p->c->nservices; i++)
 		if (!s_check_service(p, i))
 			return 0;
-	return s_order(p);
+	if (!s_order(p))
+		return 0;
+	s_default_callers(p->c);
+	return 1;
 }
 
 /* ---- entry points ---- */

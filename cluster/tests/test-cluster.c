@@ -209,6 +209,41 @@ static void test_defaults_and_padding(void **state)
 	plx_cluster_destroy(&c);
 }
 
+/* Who may call a file server or block driver whose section does not say: worked out from the
+ * file (its VFS services, what depends on the driver, mkfs-*); given callers and other
+ * programs untouched; a driver nothing names stays open. */
+static void test_default_callers(void **state)
+{
+	(void)state;
+	plx_cluster *c = s_parse("[node a]\nmac = 02:00:00:00:00:01\naddr = 10.0.0.1\n"
+	                         "[service disk]\nprogram = /usr/bin/plexus-vdisk\nnode = a\n"
+	                         "[service ram]\nprogram = plexus-memory\nnode = a\n"
+	                         "[service lonely]\nprogram = plexus-memory\nnode = a\n"
+	                         "[service open]\nprogram = plexus-vdisk\nnode = a\ncallers = *\n"
+	                         "[service data]\nprogram = plexus-mfs\nnode = a\ndepends = disk\n"
+	                         "[service rootfs]\nprogram = plexus-mfs\nnode = a\ndepends = ram\n"
+	                         "[service pipes]\nprogram = plexus-pfs\nnode = a\n"
+	                         "[service fs]\nprogram = plexus-vfs\nnode = a\n"
+	                         "depends = data, rootfs, pipes\n"
+	                         "[service hello]\nprogram = plexus-hello\nnode = a\n");
+	assert_non_null(c);
+	assert_string_equal(plx_cluster_find_service(c, "disk")->callers, "data, fs, mkfs-*");
+	assert_string_equal(plx_cluster_find_service(c, "ram")->callers, "rootfs, fs, mkfs-*");
+	assert_string_equal(plx_cluster_find_service(c, "lonely")->callers, "fs, mkfs-*");
+	assert_string_equal(plx_cluster_find_service(c, "open")->callers, "*");
+	assert_string_equal(plx_cluster_find_service(c, "data")->callers, "fs");
+	assert_string_equal(plx_cluster_find_service(c, "pipes")->callers, "fs");
+	assert_string_equal(plx_cluster_find_service(c, "fs")->callers, "");    /* its clients */
+	assert_string_equal(plx_cluster_find_service(c, "hello")->callers, ""); /* not known */
+	plx_cluster_destroy(&c);
+	/* no VFS and nothing depending on it: nobody to name, so open (as the example rack) */
+	c = s_parse("[node a]\nmac = 02:00:00:00:00:01\naddr = 10.0.0.1\n"
+	            "[service memory]\nprogram = plexus-memory\nnode = a\n");
+	assert_non_null(c);
+	assert_string_equal(plx_cluster_find_service(c, "memory")->callers, "");
+	plx_cluster_destroy(&c);
+}
+
 static void test_extra_sections_and_expand(void **state)
 {
 	(void)state;
@@ -475,6 +510,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good_file),
 	    cmocka_unit_test(test_defaults_and_padding),
+	    cmocka_unit_test(test_default_callers),
 	    cmocka_unit_test(test_extra_sections_and_expand),
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_bad_inputs),

@@ -31,6 +31,7 @@
  *   restart = always                 ; always | on-failure | never
  *   heartbeat = 1s                   ; 0 turns pings off
  *   depends = ds, vfs
+ *   callers = vfs, mfs-*             ; who may call it (label patterns; default below)
  *
  * Every error names the file, the line and what was expected there, e.g.
  * "cluster.ini:12: mac \"52:54:zz\": expected six hex byte pairs like 52:54:00:12:34:56".
@@ -94,16 +95,20 @@ typedef struct plx_cluster_service {
 	size_t nstandby;
 	char (*depends)[PLX_CLUSTER_NAME_MAX]; /* ndepends labels */
 	size_t ndepends;
-	char callers[PLX_CLUSTER_TEXT_MAX]; /* who may call it: label patterns; "": anyone */
-	plx_restart_policy restart;         /* default always */
-	int heartbeat_ms;                   /* default 5000; 0: no pings */
-	int backoff_ms;      /* the backoff unit: waits are backoff * 2^restarts (1 s) */
-	int backoff_cap_ms;  /* the longest wait (default 60 s) */
-	int max_restarts;    /* crashes in a row before "given up" (default 10) */
-	int init_retries;    /* failed initializations retried before "failed" (default 5) */
-	int init_timeout_ms; /* start to ready, else an init failure (default 30 s) */
-	int stop_grace_ms;   /* SIGTERM to SIGKILL on `service down` (default 0: node's) */
-	int line;            /* where the service's section starts */
+	/* who may call it: label patterns; "": anyone. Not given for a file server (plexus-mfs,
+	 * plexus-pfs): the file's VFS services; for a block driver (plexus-memory, plexus-vdisk):
+	 * the services that depend on it, the VFS services and mkfs-*; "" when the file has none
+	 * of those (docs/security.md "Who may call what"). */
+	char callers[PLX_CLUSTER_TEXT_MAX];
+	plx_restart_policy restart; /* default always */
+	int heartbeat_ms;           /* default 5000; 0: no pings */
+	int backoff_ms;             /* the backoff unit: waits are backoff * 2^restarts (1 s) */
+	int backoff_cap_ms;         /* the longest wait (default 60 s) */
+	int max_restarts;           /* crashes in a row before "given up" (default 10) */
+	int init_retries;           /* failed initializations retried before "failed" (default 5) */
+	int init_timeout_ms;        /* start to ready, else an init failure (default 30 s) */
+	int stop_grace_ms;          /* SIGTERM to SIGKILL on `service down` (default 0: node's) */
+	int line;                   /* where the service's section starts */
 } plx_cluster_service;
 
 /* One key = value line of an extra section (plx_cluster_opts.extra_sections). */
