@@ -19,6 +19,9 @@
 #include <plexus/rs_cli.h>
 #include <plexus/sh_cli.h>
 #include <plexus/up_cli.h>
+#ifdef PLEXUS_DRILL
+#include <plexus/drill_cli.h>
+#endif
 #ifdef PLEXUS_MOUNT
 #include <plexus/mount_cli.h>
 #endif
@@ -42,6 +45,10 @@ static const command s_commands[] = {
     {"down", "[--state-dir DIR]", "stop everything plexus up started", plx_down_cli, false},
     {"env", "[--state-dir DIR]", "shell lines that point programs at the running plexus up",
      plx_env_cli, false},
+#ifdef PLEXUS_DRILL
+    {"drill", "SCENARIO|soak|list", "a failover drill: faults under writers, every byte checked",
+     plx_drill_cli, true},
+#endif
 #ifdef PLEXUS_MOUNT
     {"mount", "[-f] DIR", "mount the Plexus namespace on DIR (FUSE)", plx_mount_cli, false},
     {"umount", "DIR", "take a plexus mount down", plx_umount_cli, false},

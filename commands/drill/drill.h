@@ -1,0 +1,106 @@
+/*
+ * drill.h — what the parts of `plexus drill` share (docs/drills.md).
+ *
+ * Entry points: drill_workload_start, drill_workload_stop, drill_workload_verify,
+ * drill_workload_clean,
+ * drill_scenario_find, drill_scenarios, drill_inject, drill_report_text, drill_report_json.
+ *
+ * A drill runs a workload of writers against a running system, injects faults into it one
+ * after another, times each fault's course from what RS publishes (svc/ records) and from what
+ * the writers saw, and in the end checks every state the writers had acknowledged.
+ */
+#ifndef PLEXUS_DRILL_H
+#define PLEXUS_DRILL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <plexus/etcd.h>
+
+#define DRILL_WRITERS_MAX 64
+#define DRILL_FAULTS_MAX  64
+#define DRILL_ERRNO_MAX   134 /* errno values counted one by one */
+
+/* Milliseconds on the drill's clock (CLOCK_MONOTONIC, 0 at the drill's start). */
+int64_t drill_ms(void);
+
+/* ---- workload.c: writers with a journal of what was acknowledged ---- */
+
+typedef struct drill_workload drill_workload;
+
+typedef struct drill_counts {
+	uint64_t ops;                       /* calls that succeeded */
+	uint64_t errors;                    /* calls that failed */
+	uint64_t by_errno[DRILL_ERRNO_MAX]; /* failures by errno (others in [0]) */
+	uint64_t hung;                      /* calls that got no answer in time (ETIMEDOUT) */
+} drill_counts;
+
+typedef struct drill_verdict {
+	uint64_t files;    /* acknowledged files checked */
+	uint64_t verified; /* found whole, under a name the journal allows */
+	uint64_t lost;     /* missing, or not what was acknowledged */
+	char first_loss[256];
+} drill_verdict;
+
+/* Starts writers threads, each a libplexus client of its own writing, renaming, removing and
+ * fsyncing checksummed files under DIR/wN (DIR made here). Returns NULL with errno set. */
+drill_workload *drill_workload_start(const char *dir, int writers, unsigned seed);
+/* The first time (drill_ms) any writer's call succeeded at or after t, or -1. */
+int64_t drill_workload_first_ok(drill_workload *self, int64_t t);
+/* Stops the writers (each finishes its call) and sums what they counted into *counts. */
+void drill_workload_stop(drill_workload *self, drill_counts *counts);
+/* Checks every acknowledged file through a new client. Returns 0 or -errno (no client). */
+int drill_workload_verify(drill_workload *self, drill_verdict *out);
+/* Removes the writers' files and directories. Returns 0 or the last -errno. */
+int drill_workload_clean(drill_workload *self);
+void drill_workload_free(drill_workload **self);
+
+/* ---- faults.c: the scenarios and their course ---- */
+
+typedef struct drill_fault {
+	char scenario[32]; /* kill-driver, hang-driver, kill-fs, kill-vfs, kill-pfs */
+	char label[64];    /* the service hit */
+	uint64_t generation;
+	long pid;
+	int64_t injected_ms, detected_ms, restarted_ms, first_ok_ms; /* -1: never */
+	uint64_t new_generation;
+	char error[128]; /* "" or why the fault could not be injected */
+} drill_fault;
+
+typedef struct drill_scenario {
+	const char *name;
+	const char *label; /* the service it hits */
+	int signal;        /* SIGKILL, or SIGSTOP for a hang (RS's heartbeat finds it) */
+	const char *what;
+} drill_scenario;
+
+/* The built-in scenarios, NULL-terminated by name. */
+extern const drill_scenario drill_scenarios[];
+const drill_scenario *drill_scenario_find(const char *name);
+
+/* Injects sc into the system (its service's process from its ep/ record) and follows it until
+ * RS has the service up again under a new generation, or timeout_ms passed. Fills *f. */
+void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
+                  int timeout_ms, drill_fault *f);
+
+/* ---- report.c ---- */
+
+typedef struct drill_result {
+	const char *scenario;
+	unsigned seed;
+	int writers;
+	int64_t duration_ms;
+	drill_fault faults[DRILL_FAULTS_MAX];
+	int nfaults;
+	drill_counts counts;
+	drill_verdict verdict;
+	int services_down; /* services not up at the end */
+	char down[256];    /* their labels */
+	bool passed;
+} drill_result;
+
+void drill_report_text(const drill_result *r, FILE *out);
+void drill_report_json(const drill_result *r, FILE *out);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * report.c — what a drill prints: text for a person, JSON for a program (drill.h,
+ * docs/drills.md "Reading the report").
+ *
+ * Entry points: drill_report_text, drill_report_json.
+ *
+ * Times are milliseconds on the drill's clock; each fault's detection, restart and first
+ * client success are also given after its injection (+N ms). Errors are counted by errno.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strerrorname_np */
+#endif
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drill.h"
+
+/* "+N ms" after t0, or "never". */
+static void s_after(int64_t t, int64_t t0, char *out, size_t size)
+{
+	if (t < 0)
+		snprintf(out, size, "never");
+	else
+		snprintf(out, size, "%.3f s (+%lld ms)", (double)t / 1000, (long long)(t - t0));
+}
+
+static void s_fault_text(const drill_fault *f, int i, FILE *out)
+{
+	if (f->error[0]) {
+		fprintf(out, "  fault %d: %s: not injected: %s\n", i + 1, f->scenario, f->error);
+		return;
+	}
+	char det[64], res[64], ok[64];
+	s_after(f->detected_ms, f->injected_ms, det, sizeof det);
+	s_after(f->restarted_ms, f->injected_ms, res, sizeof res);
+	s_after(f->first_ok_ms, f->injected_ms, ok, sizeof ok);
+	fprintf(out,
+	        "  fault %d: %s: %s generation %llu (pid %ld) at %.3f s\n"
+	        "           detected by RS %s; restarted %s as generation %llu;\n"
+	        "           first client success %s\n",
+	        i + 1, f->scenario, f->label, (unsigned long long)f->generation, f->pid,
+	        (double)f->injected_ms / 1000, det, res, (unsigned long long)f->new_generation, ok);
+}
+
+void drill_report_text(const drill_result *r, FILE *out)
+{
+	fprintf(out, "drill %s: %d writers, seed %u, %.1f s\n", r->scenario, r->writers, r->seed,
+	        (double)r->duration_ms / 1000);
+	for (int i = 0; i < r->nfaults; i++)
+		s_fault_text(&r->faults[i], i, out);
+	const drill_counts *c = &r->counts;
+	fprintf(out, "  clients: %llu calls answered, %llu failed", (unsigned long long)c->ops,
+	        (unsigned long long)c->errors);
+	const char *sep = " (";
+	for (int e = 0; e < DRILL_ERRNO_MAX; e++)
+		if (c->by_errno[e]) {
+			fprintf(out, "%s%s %llu", sep, e ? strerrorname_np(e) : "other",
+			        (unsigned long long)c->by_errno[e]);
+			sep = ", ";
+		}
+	fprintf(out, "%s, %llu hung\n", strcmp(sep, ", ") == 0 ? ")" : "",
+	        (unsigned long long)c->hung);
+	const drill_verdict *v = &r->verdict;
+	fprintf(out, "  data: %llu acknowledged files, %llu verified, %llu lost%s%s\n",
+	        (unsigned long long)v->files, (unsigned long long)v->verified,
+	        (unsigned long long)v->lost, v->lost ? ": first " : "", v->first_loss);
+	if (r->services_down)
+		fprintf(out, "  services not back: %s\n", r->down);
+	else
+		fprintf(out, "  services: all up\n");
+	fprintf(out, "%s\n", r->passed ? "PASS" : "FAIL");
+}
+
+static json_t *s_fault_json(const drill_fault *f)
+{
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "scenario", f->scenario, "service",
+	    f->label, "generation", (json_int_t)f->generation, "pid", (json_int_t)f->pid,
+	    "injected_ms", (json_int_t)f->injected_ms, "detected_ms", (json_int_t)f->detected_ms,
+	    "restarted_ms", (json_int_t)f->restarted_ms, "first_ok_ms", (json_int_t)f->first_ok_ms,
+	    "new_generation", (json_int_t)f->new_generation);
+	if (o && f->error[0])
+		json_object_set_new(o, "error", json_string(f->error));
+	return o;
+}
+
+void drill_report_json(const drill_result *r, FILE *out)
+{
+	json_t *faults = json_array(), *errnos = json_object();
+	for (int i = 0; i < r->nfaults; i++)
+		json_array_append_new(faults, s_fault_json(&r->faults[i]));
+	for (int e = 0; e < DRILL_ERRNO_MAX; e++)
+		if (r->counts.by_errno[e])
+			json_object_set_new(errnos, e ? strerrorname_np(e) : "other",
+			                    json_integer((json_int_t)r->counts.by_errno[e]));
+	json_t *o = json_pack(
+	    "{s:s, s:I, s:i, s:I, s:o, s:{s:I, s:I, s:I, s:o}, s:{s:I, s:I, s:I, s:s}, s:s, "
+	    "s:b}",
+	    "scenario", r->scenario, "seed", (json_int_t)r->seed, "writers", r->writers,
+	    "duration_ms", (json_int_t)r->duration_ms, "faults", faults, "clients", "calls",
+	    (json_int_t)r->counts.ops, "failed", (json_int_t)r->counts.errors, "hung",
+	    (json_int_t)r->counts.hung, "errors", errnos, "data", "files",
+	    (json_int_t)r->verdict.files, "verified", (json_int_t)r->verdict.verified, "lost",
+	    (json_int_t)r->verdict.lost, "first_loss", r->verdict.first_loss, "services_not_back",
+	    r->down, "passed", r->passed);
+	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+	fprintf(out, "%s\n", text ? text : "{}");
+	free(text);
+	json_decref(o);
+}
