@@ -2,7 +2,7 @@
  * drill.h — what the parts of `plexus drill` share (docs/drills.md).
  *
  * Entry points: drill_workload_start, drill_workload_stop, drill_workload_verify,
- * drill_workload_clean,
+ * drill_workload_clean, drill_fsck,
  * drill_scenario_find, drill_scenarios, drill_inject, drill_report_text, drill_report_json.
  *
  * A drill runs a workload of writers against a running system, injects faults into it one
@@ -84,6 +84,12 @@ const drill_scenario *drill_scenario_find(const char *name);
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
                   int timeout_ms, drill_fault *f);
 
+/* ---- fsck.c ---- */
+
+/* fsck.minix -f on a copy of /data's disk image after a sync: verdict "clean", "not clean
+ * (...)" or "skipped: why". Returns 0 (clean or skipped) or -1 (not clean). */
+int drill_fsck(char *verdict, size_t size);
+
 /* ---- report.c ---- */
 
 typedef struct drill_result {
@@ -95,6 +101,7 @@ typedef struct drill_result {
 	int nfaults;
 	drill_counts counts;
 	drill_verdict verdict;
+	char fsck[256];    /* drill_fsck's verdict */
 	int services_down; /* services not up at the end */
 	char down[256];    /* their labels */
 	bool passed;

@@ -177,8 +177,9 @@ static int s_run(const s_opts *o, const drill_scenario *sc, drill_result *r)
 	if (drill_workload_verify(w, &r->verdict) < 0)
 		snprintf(r->verdict.first_loss, sizeof r->verdict.first_loss,
 		         "could not check: no client");
+	bool clean = drill_fsck(r->fsck, sizeof r->fsck) == 0;
 	s_services(etcd, cluster, r);
-	r->passed = s_passed(r) && r->verdict.files > 0;
+	r->passed = s_passed(r) && r->verdict.files > 0 && clean;
 	if (r->passed)
 		drill_workload_clean(w);
 	drill_workload_free(&w);

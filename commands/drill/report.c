@@ -65,6 +65,7 @@ void drill_report_text(const drill_result *r, FILE *out)
 	fprintf(out, "  data: %llu acknowledged files, %llu verified, %llu lost%s%s\n",
 	        (unsigned long long)v->files, (unsigned long long)v->verified,
 	        (unsigned long long)v->lost, v->lost ? ": first " : "", v->first_loss);
+	fprintf(out, "  fsck.minix -f of /data's image: %s\n", r->fsck);
 	if (r->services_down)
 		fprintf(out, "  services not back: %s\n", r->down);
 	else
@@ -104,6 +105,8 @@ void drill_report_json(const drill_result *r, FILE *out)
 	    (json_int_t)r->verdict.files, "verified", (json_int_t)r->verdict.verified, "lost",
 	    (json_int_t)r->verdict.lost, "first_loss", r->verdict.first_loss, "services_not_back",
 	    r->down, "passed", r->passed);
+	if (o)
+		json_object_set_new(o, "fsck", json_string(r->fsck));
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	fprintf(out, "%s\n", text ? text : "{}");
 	free(text);

@@ -294,7 +294,8 @@ static bool s_check(plexus *px, s_writer *wr, const s_file *f, uint8_t *buf, cha
 	bool there = f->either && plexus_stat(px, name[1], &st) == 0;
 	if (f->gone || (f->uncertain && !f->either)) { /* unlinked, or maybe */
 		if (f->gone && (here || plexus_stat(px, name[1], &st) == 0)) {
-			snprintf(why, size, "%.200s: back after its unlink was acknowledged", name[0]);
+			snprintf(why, size, "%.200s: back after its unlink was acknowledged",
+			         name[0]);
 			return false;
 		}
 		if (!here)

@@ -373,6 +373,7 @@ static int s_env_from(const char *dir)
 		return -ENOENT; /* another system was named */
 	setenv("PLEXUS_ETCD", st.etcd, 0);
 	setenv("PLEXUS_CLUSTER", st.cluster, 0);
+	setenv("PLEXUS_STATE_DIR", dir, 0); /* where it was found (plexus drill reads it) */
 	if (st.addr[0]) /* up --nodes: clients bind where the nodes reach them */
 		setenv("PLEXUS_ADDR", st.addr, 0);
 	up_keys_env(dir);

@@ -2,8 +2,8 @@
  * test-drill.c — `plexus drill` against a real `plexus up` (docs/drills.md): each built-in
  * scenario injects its fault, RS brings the service back under a new generation, the writers
  * carry on and lose no acknowledged file; the JSON report says so in numbers. A soak of random
- * faults from a seed repeats the same faults, in the same order, for the same seed. Unknown scenarios are usage
- * errors; a drill without a running system fails with EX_UNAVAILABLE.
+ * faults from a seed repeats the same faults, in the same order, for the same seed. Unknown
+ * scenarios are usage errors; a drill without a running system fails with EX_UNAVAILABLE.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,6 +65,7 @@ static void s_scenario(uptest *t, const char *scenario, const char *label)
 	assert_int_equal(s_int(o, "data", "verified"), s_int(o, "data", "files"));
 	assert_int_equal(s_int(o, "clients", "hung"), 0);
 	assert_true(s_int(o, "clients", "calls") > 0);
+	assert_string_equal(json_string_value(json_object_get(o, "fsck")), "clean");
 	json_decref(o);
 }
 
@@ -86,6 +87,7 @@ static void test_scenarios(void **state)
 	assert_true(uptest_output(t, "fault 1: kill-driver: vdisk generation"));
 	assert_true(uptest_output(t, "detected by RS"));
 	assert_true(uptest_output(t, ", 0 lost\n"));
+	assert_true(uptest_output(t, "fsck.minix -f of /data's image: clean"));
 	assert_true(uptest_output(t, "services: all up"));
 	assert_true(uptest_output(t, "PASS"));
 	/* soak: random faults from a seed, the same ones again for the same seed */

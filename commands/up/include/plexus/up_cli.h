@@ -22,8 +22,9 @@ int plx_up_cli(int argc, char **argv);
 int plx_down_cli(int argc, char **argv);
 
 /* Points this process at a running `plexus up`: sets PLEXUS_ETCD, PLEXUS_CLUSTER,
- * PLEXUS_ADDR (the bridge address clients bind on with --nodes) and PLEXUS_KEYS (a secured
- * up's keys) from its state, each only if not set already (an empty value stays: "none"). The
+ * PLEXUS_ADDR (the bridge address clients bind on with --nodes), PLEXUS_KEYS (a secured up's
+ * keys) and PLEXUS_STATE_DIR (where its state was found) from its state, each only if not set
+ * already (an empty value stays: "none"). The
  * state is looked for in state_dir, else the default state directory, then (for users other
  * than root) root's /run/plexus; an up whose etcd is not the one PLEXUS_ETCD names is passed
  * over. Not thread-safe (setenv): call it before starting threads. Returns 0, or -ENOENT when
