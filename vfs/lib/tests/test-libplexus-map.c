@@ -407,7 +407,7 @@ static void test_connect_registers_and_publishes(void **state)
 	char label[PLX_LABEL_MAX];
 	snprintf(label, sizeof label, "%s", plexus__label(px, &gen));
 	char want[PLX_LABEL_MAX];
-	snprintf(want, sizeof want, "c-n1-%d-", (int)getpid());
+	snprintf(want, sizeof want, "c-n1-%u-%d-", (unsigned)geteuid(), (int)getpid());
 	assert_memory_equal(label, want, strlen(want));
 	plx_endpoint_rec rec;
 	assert_int_equal(plx_endpoint_lookup(s_etcd, s_cluster, label, &rec), 0);
