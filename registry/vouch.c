@@ -13,7 +13,8 @@
  * node, the asking user and the asking pid, c-NODE-UID-PID-N, so nobody gets a certificate for
  * a service's name or for another process. It also gives each local user an etcd user of its
  * own, u-NODE-UID, that may write only ep/c-NODE-UID-* and gen/c-NODE-UID-* (made on the
- * user's first request with a random password, kept while the node kernel runs): no user can
+ * user's first request, its password keyed from the trust root's secret and the name, so the
+ * same after the node kernel starts again): no user can
  * rewrite or delete another's client records, nor revoke their leases. One request per
  * connection; the node kernel waits for it at most a second, and keeps at most four
  * connections of one user waiting (silent clients cannot hold others up):
@@ -145,9 +146,13 @@ static void s_answer_etcd(plx_voucher *v, uid_t uid, char *reply, size_t size)
 		return;
 	}
 	s_user *u = &v->users[v->nusers];
+	/* the password follows from the trust root and the name, so a node kernel that starts
+	 * again makes the same one: its users' clients log in again as they were */
 	uint8_t bytes[(S_PW_MAX - 1) / 2];
-	randombytes_buf(bytes, sizeof bytes);
+	crypto_generichash(bytes, sizeof bytes, (const uint8_t *)name, strlen(name), v->sk,
+	                   crypto_generichash_KEYBYTES);
 	sodium_bin2hex(u->password, sizeof u->password, bytes, sizeof bytes);
+	sodium_memzero(bytes, sizeof bytes);
 	snprintf(prefix, sizeof prefix, "c-%.28s-%u-", v->node, (unsigned)uid);
 	int rc = plx_etcd_auth_prefix_user(v->etcd, v->cluster, name, prefix, u->password);
 	if (rc < 0) {
