@@ -16,6 +16,13 @@
 
 #include "drill.h"
 
+/* errno e's name (EIO), "other" for 0 and values without one. */
+static const char *s_errname(int e)
+{
+	const char *name = e ? strerrorname_np(e) : NULL;
+	return name ? name : "other";
+}
+
 /* "+N ms" after t0, or "never". */
 static void s_after(int64_t t, int64_t t0, char *out, size_t size)
 {
@@ -55,7 +62,7 @@ void drill_report_text(const drill_result *r, FILE *out)
 	const char *sep = " (";
 	for (int e = 0; e < DRILL_ERRNO_MAX; e++)
 		if (c->by_errno[e]) {
-			fprintf(out, "%s%s %llu", sep, e ? strerrorname_np(e) : "other",
+			fprintf(out, "%s%s %llu", sep, s_errname(e),
 			        (unsigned long long)c->by_errno[e]);
 			sep = ", ";
 		}
@@ -93,7 +100,7 @@ void drill_report_json(const drill_result *r, FILE *out)
 		json_array_append_new(faults, s_fault_json(&r->faults[i]));
 	for (int e = 0; e < DRILL_ERRNO_MAX; e++)
 		if (r->counts.by_errno[e])
-			json_object_set_new(errnos, e ? strerrorname_np(e) : "other",
+			json_object_set_new(errnos, s_errname(e),
 			                    json_integer((json_int_t)r->counts.by_errno[e]));
 	json_t *o = json_pack(
 	    "{s:s, s:I, s:i, s:I, s:o, s:{s:I, s:I, s:I, s:o}, s:{s:I, s:I, s:I, s:s}, s:s, "
