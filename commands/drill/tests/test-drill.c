@@ -2,7 +2,8 @@
  * test-drill.c — `plexus drill` against a real `plexus up` (docs/drills.md): each built-in
  * scenario injects its fault, RS brings the service back under a new generation, the writers
  * carry on and lose no acknowledged file; the JSON report says so in numbers. A soak of random
- * faults from a seed repeats the same faults, in the same order, for the same seed. Unknown
+ * faults from a seed repeats the same faults, in the same order, for the same seed. Then the
+ * driver, the file server and VFS of a three-node `up --nodes 3` (root). Unknown
  * scenarios are usage errors; a drill without a running system fails with EX_UNAVAILABLE.
  */
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -120,10 +122,25 @@ static void test_scenarios(void **state)
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 }
 
+/* The same drills on three nodes in network namespaces (root): the services hit live on other
+ * nodes than the writers' host, and come back there or on a standby. */
+static void test_three_nodes(void **state)
+{
+	uptest *t = *state;
+	if (geteuid() != 0)
+		fail_msg("test-drill's three nodes need root (network namespaces)");
+	assert_int_equal(uptest_sh(t, S_UP " --nodes 3"), 0);
+	s_scenario(t, "kill-driver", "vdisk");
+	s_scenario(t, "kill-fs", "mfs-data");
+	s_scenario(t, "kill-vfs", "vfs");
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_scenarios, uptest_setup, uptest_teardown),
+	    cmocka_unit_test_setup_teardown(test_three_nodes, uptest_setup, uptest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
