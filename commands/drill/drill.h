@@ -65,13 +65,17 @@ typedef struct drill_fault {
 	long pid;
 	int64_t injected_ms, detected_ms, restarted_ms, first_ok_ms; /* -1: never */
 	uint64_t new_generation;
-	char error[128]; /* "" or why the fault could not be injected */
+	char error[256]; /* "" or why the fault failed: not injected, or a service restarted */
 } drill_fault;
+
+enum { DRILL_SERVICE, DRILL_NODE, DRILL_ETCD };
 
 typedef struct drill_scenario {
 	const char *name;
-	const char *label; /* the service it hits */
+	const char *label; /* the service it hits (DRILL_NODE: whose node it kills) */
 	int signal;        /* SIGKILL, or SIGSTOP for a hang (RS's heartbeat finds it) */
+	int kind;          /* DRILL_SERVICE: its process; DRILL_NODE: every process of its node
+	                    * (plexus up --nodes); DRILL_ETCD: an etcd member (--etcd-members) */
 	const char *what;
 } drill_scenario;
 

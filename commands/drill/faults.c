@@ -6,12 +6,16 @@
  *
  * A fault hits the process of a service's current instance, found from its endpoint record
  * (ep/LABEL: pid and generation), with a signal: SIGKILL for a crash, SIGSTOP for a hang that
- * only RS's heartbeat can find. The process must be a Plexus program of this machine (its
- * /proc entry says so), so a drill never signals a stranger. Then RS's record of the service
- * (svc/LABEL) is read every 10 ms: "detected" is the first time it is no longer the same
- * generation up (RS's verdict), "restarted" the first time a newer generation is up; "first
- * success" is the first call of any writer that succeeded after the injection.
+ * only RS's heartbeat can find; or every process of the node it runs on (kill-node: the node's
+ * network namespace under plexus up --nodes), which RS finds by the node's lease and answers
+ * by starting the services on a standby; or an etcd member (kill-etcd-member, its pid from the
+ * running up's state), after which no service may restart at all. The process must be a Plexus
+ * program of this machine (its /proc entry says so), so a drill never signals a stranger. Then RS's
+ * record of the service (svc/LABEL) is read every 10 ms: "detected" is the first time it is no
+ * longer the same generation up (RS's verdict), "restarted" the first time a newer generation is
+ * up; "first success" is the first call of any writer that succeeded after the injection.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -28,12 +32,17 @@
 #define S_POLL_MS 10
 
 const drill_scenario drill_scenarios[] = {
-    {"kill-driver", "vdisk", SIGKILL, "SIGKILL to the disk driver under /data"},
-    {"hang-driver", "vdisk", SIGSTOP, "SIGSTOP to the disk driver: RS's heartbeat finds it"},
-    {"kill-fs", "mfs-data", SIGKILL, "SIGKILL to the file server of /data"},
-    {"kill-vfs", "vfs", SIGKILL, "SIGKILL to VFS"},
-    {"kill-pfs", "pfs", SIGKILL, "SIGKILL to the pipe server"},
-    {NULL, NULL, 0, NULL},
+    {"kill-driver", "vdisk", SIGKILL, DRILL_SERVICE, "SIGKILL to the disk driver under /data"},
+    {"hang-driver", "vdisk", SIGSTOP, DRILL_SERVICE,
+     "SIGSTOP to the disk driver: RS's heartbeat finds it"},
+    {"kill-fs", "mfs-data", SIGKILL, DRILL_SERVICE, "SIGKILL to the file server of /data"},
+    {"kill-vfs", "vfs", SIGKILL, DRILL_SERVICE, "SIGKILL to VFS"},
+    {"kill-pfs", "pfs", SIGKILL, DRILL_SERVICE, "SIGKILL to the pipe server"},
+    {"kill-node", "vfs", SIGKILL, DRILL_NODE,
+     "SIGKILL to every process of VFS's node (up --nodes): RS moves its services"},
+    {"kill-etcd-member", "etcd1", SIGKILL, DRILL_ETCD,
+     "SIGKILL to an etcd member (up --etcd-members 3): no service may restart"},
+    {NULL, NULL, 0, 0, NULL},
 };
 
 const drill_scenario *drill_scenario_find(const char *name)
@@ -105,6 +114,140 @@ static void s_follow(plx_etcd *etcd, const char *cluster, drill_workload *w, int
 	}
 }
 
+/* The network namespace of pid (its /proc link text), or "" when it cannot be read. */
+static void s_netns(long pid, char *out, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/ns/net", pid);
+	ssize_t n = readlink(path, out, size - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+/* SIGKILL to every process in the network namespace of the node kernel of node. Returns how
+ * many, or -errno with f->error set. */
+static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
+{
+	char label[80], ns[64], mine[64], other[64];
+	plx_endpoint_rec rec;
+	snprintf(label, sizeof label, "node.%s", node);
+	if (plx_endpoint_lookup(etcd, cluster, label, &rec) < 0 || !s_ours((long)rec.pid)) {
+		snprintf(f->error, sizeof f->error, "no node kernel of node %.40s here", node);
+		return -ENOENT;
+	}
+	s_netns((long)rec.pid, ns, sizeof ns);
+	s_netns((long)getpid(), mine, sizeof mine);
+	if (!ns[0] || strcmp(ns, mine) == 0) {
+		snprintf(
+		    f->error, sizeof f->error,
+		    "node %.40s shares this machine's network: kill-node needs plexus up --nodes N",
+		    node);
+		return -EINVAL;
+	}
+	DIR *d = opendir("/proc");
+	int killed = 0;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		long pid = strtol(e->d_name, NULL, 10);
+		if (pid <= 1)
+			continue;
+		s_netns(pid, other, sizeof other);
+		if (strcmp(other, ns) == 0 && kill((pid_t)pid, SIGKILL) == 0)
+			killed++;
+	}
+	if (d)
+		closedir(d);
+	return killed;
+}
+
+/* The pid of etcd member name ("etcd1") from the running up's state file, or -1; *members
+ * gets how many it lists. */
+static long s_etcd_member(const char *name, int *members)
+{
+	const char *dir = getenv("PLEXUS_STATE_DIR");
+	char path[4096], line[512], key[64], proc[64];
+	long pid = -1, p;
+	*members = 0;
+	snprintf(path, sizeof path, "%s/state", dir ? dir : "");
+	FILE *f = dir ? fopen(path, "re") : NULL;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "%63s %63s %ld", key, proc, &p) == 3 && strcmp(key, "proc") == 0 &&
+		    strncmp(proc, "etcd", 4) == 0) {
+			(*members)++;
+			if (strcmp(proc, name) == 0)
+				pid = p;
+		}
+	if (f)
+		fclose(f);
+	return pid;
+}
+
+#define S_SERVICES_MAX 64
+#define S_ETCD_WAIT_MS 4000 /* two lease TTLs: what would restart has restarted by then */
+
+typedef struct s_gens {
+	char labels[S_SERVICES_MAX][64];
+	uint64_t gens[S_SERVICES_MAX];
+	int n;
+} s_gens;
+
+/* Every service's generation from RS's records. */
+static void s_generations(plx_etcd *etcd, const char *cluster, s_gens *g)
+{
+	char prefix[256];
+	snprintf(prefix, sizeof prefix, "/plexus/%s/svc/", cluster);
+	plx_kvs *kvs = NULL;
+	g->n = 0;
+	if (plx_etcd_range(etcd, prefix, &kvs) < 0)
+		return;
+	for (size_t i = 0; i < kvs->count && g->n < S_SERVICES_MAX; i++) {
+		json_t *o =
+		    json_loadb((const char *)kvs->kvs[i].value, kvs->kvs[i].value_size, 0, NULL);
+		snprintf(g->labels[g->n], sizeof g->labels[g->n], "%s",
+		         strrchr(kvs->kvs[i].key, '/') + 1);
+		g->gens[g->n++] = (uint64_t)json_integer_value(json_object_get(o, "generation"));
+		json_decref(o);
+	}
+	plx_kvs_free(&kvs);
+}
+
+/* kill-etcd-member: the member dies; for S_ETCD_WAIT_MS after, no service may restart. */
+static void s_etcd_fault(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
+                         drill_workload *w, drill_fault *f)
+{
+	int members;
+	f->pid = s_etcd_member(sc->label, &members);
+	if (members < 3 || f->pid <= 1) {
+		snprintf(f->error, sizeof f->error,
+		         "%d etcd member%s here: kill-etcd-member needs plexus up --etcd-members 3",
+		         members, members == 1 ? "" : "s");
+		return;
+	}
+	s_gens before, after;
+	s_generations(etcd, cluster, &before);
+	drill_workload_first_ok(w, drill_ms());
+	f->injected_ms = drill_ms();
+	if (kill((pid_t)f->pid, SIGKILL) < 0) {
+		snprintf(f->error, sizeof f->error, "kill %ld: %s", f->pid, strerror(errno));
+		f->injected_ms = -1;
+		return;
+	}
+	drill_workload_first_ok(w, f->injected_ms);
+	struct timespec ts = {S_ETCD_WAIT_MS / 1000, (S_ETCD_WAIT_MS % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	f->first_ok_ms = drill_workload_first_ok(w, f->injected_ms);
+	s_generations(etcd, cluster, &after);
+	for (int i = 0; i < before.n; i++)
+		for (int j = 0; j < after.n; j++)
+			if (strcmp(before.labels[i], after.labels[j]) == 0 &&
+			    before.gens[i] != after.gens[j]) {
+				snprintf(f->error, sizeof f->error,
+				         "%s restarted (generation %llu to %llu)", before.labels[i],
+				         (unsigned long long)before.gens[i],
+				         (unsigned long long)after.gens[j]);
+				return;
+			}
+	f->restarted_ms = f->injected_ms; /* nothing had to come back */
+}
+
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
                   int timeout_ms, drill_fault *f)
 {
@@ -112,6 +255,10 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	    .injected_ms = -1, .detected_ms = -1, .restarted_ms = -1, .first_ok_ms = -1};
 	snprintf(f->scenario, sizeof f->scenario, "%s", sc->name);
 	snprintf(f->label, sizeof f->label, "%s", sc->label);
+	if (sc->kind == DRILL_ETCD) {
+		s_etcd_fault(etcd, cluster, sc, w, f);
+		return;
+	}
 	plx_endpoint_rec rec;
 	char state[32];
 	uint64_t gen;
@@ -132,7 +279,15 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	}
 	drill_workload_first_ok(w, drill_ms()); /* reset before the fault */
 	f->injected_ms = drill_ms();
-	if (kill((pid_t)f->pid, sc->signal) < 0) {
+	if (sc->kind == DRILL_NODE) {
+		if (s_kill_node(etcd, cluster, rec.node, f) <= 0) {
+			f->injected_ms = -1;
+			if (!f->error[0])
+				snprintf(f->error, sizeof f->error, "nothing to kill on %s",
+				         rec.node);
+			return;
+		}
+	} else if (kill((pid_t)f->pid, sc->signal) < 0) {
 		snprintf(f->error, sizeof f->error, "kill %ld: %s", f->pid, strerror(errno));
 		f->injected_ms = -1;
 		return;

@@ -35,7 +35,8 @@ static void s_after(int64_t t, int64_t t0, char *out, size_t size)
 static void s_fault_text(const drill_fault *f, int i, FILE *out)
 {
 	if (f->error[0]) {
-		fprintf(out, "  fault %d: %s: not injected: %s\n", i + 1, f->scenario, f->error);
+		fprintf(out, "  fault %d: %s: %s: %s\n", i + 1, f->scenario,
+		        f->injected_ms < 0 ? "not injected" : "failed", f->error);
 		return;
 	}
 	char det[64], res[64], ok[64];

@@ -116,23 +116,39 @@ static void test_scenarios(void **state)
 			                                                 : strlen(first));
 		json_decref(o);
 	}
+	/* what needs another kind of up says so, and fails */
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-node --writers 2"), 1);
+	assert_true(uptest_output(t, "kill-node needs plexus up --nodes N"));
+	assert_true(uptest_output(t, "FAIL"));
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-etcd-member --writers 2"), 1);
+	assert_true(uptest_output(t, "kill-etcd-member needs plexus up --etcd-members 3"));
 	assert_int_equal(uptest_sh(t, S_DRILL "frob"), 64);
 	assert_true(uptest_output(t, "unknown scenario 'frob'"));
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-driver --writers 0"), 64);
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 }
 
-/* The same drills on three nodes in network namespaces (root): the services hit live on other
- * nodes than the writers' host, and come back there or on a standby. */
+/* The same drills on three nodes in network namespaces and a three-member etcd (root): the
+ * services hit live on other nodes than the writers' host and come back there or on a
+ * standby; an etcd member's death restarts nothing; a whole node's death moves its services. */
 static void test_three_nodes(void **state)
 {
 	uptest *t = *state;
 	if (geteuid() != 0)
 		fail_msg("test-drill's three nodes need root (network namespaces)");
-	assert_int_equal(uptest_sh(t, S_UP " --nodes 3"), 0);
+	assert_int_equal(uptest_sh(t, S_UP " --nodes 3 --etcd-members 3"), 0);
 	s_scenario(t, "kill-driver", "vdisk");
 	s_scenario(t, "kill-fs", "mfs-data");
 	s_scenario(t, "kill-vfs", "vfs");
+	/* an etcd member: nothing restarts, nothing fails */
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-etcd-member --writers 4 --json"), 0);
+	json_t *o = s_report(t);
+	assert_true(json_is_true(json_object_get(o, "passed")));
+	assert_int_equal(s_int(o, "data", "lost"), 0);
+	assert_int_equal(s_int(o, "clients", "failed"), 0);
+	json_decref(o);
+	/* VFS's node, every process of it: RS starts its services on a standby */
+	s_scenario(t, "kill-node", "vfs");
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 }
 
