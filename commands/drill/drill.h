@@ -3,7 +3,8 @@
  *
  * Entry points: drill_workload_start, drill_workload_stop, drill_workload_verify,
  * drill_workload_clean, drill_fsck,
- * drill_scenario_find, drill_scenarios, drill_inject, drill_report_text, drill_report_json.
+ * drill_scenario_find, drill_scenarios, drill_inject, drill_report_text, drill_report_json,
+ * drill_timeline_svg.
  *
  * A drill runs a workload of writers against a running system, injects faults into it one
  * after another, times each fault's course from what RS publishes (svc/ records) and from what
@@ -29,11 +30,16 @@ int64_t drill_ms(void);
 
 typedef struct drill_workload drill_workload;
 
+#define DRILL_SLICE_MS 100  /* the timeline's resolution */
+#define DRILL_SLICES   6000 /* ten minutes; later calls count in the last slice */
+
 typedef struct drill_counts {
 	uint64_t ops;                       /* calls that succeeded */
 	uint64_t errors;                    /* calls that failed */
 	uint64_t by_errno[DRILL_ERRNO_MAX]; /* failures by errno (others in [0]) */
 	uint64_t hung;                      /* calls that got no answer in time (ETIMEDOUT) */
+	uint32_t ok_at[DRILL_SLICES];       /* calls answered, per DRILL_SLICE_MS of the drill */
+	uint32_t failed_at[DRILL_SLICES];   /* calls failed, likewise */
 } drill_counts;
 
 typedef struct drill_verdict {
@@ -113,5 +119,12 @@ typedef struct drill_result {
 
 void drill_report_text(const drill_result *r, FILE *out);
 void drill_report_json(const drill_result *r, FILE *out);
+
+/* ---- timeline.c ---- */
+
+/* The drill as a picture (a self-contained SVG): a lane per service hit, with each fault's
+ * injection, RS's detection and the restart on one time axis, and a lane of the writers'
+ * calls answered and failed per DRILL_SLICE_MS. Returns 0 or -errno. */
+int drill_timeline_svg(const drill_result *r, const char *path);
 
 #endif

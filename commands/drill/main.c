@@ -32,13 +32,14 @@ typedef struct s_opts {
 	int writers, seconds, timeout_s;
 	unsigned seed;
 	bool json;
+	const char *svg; /* --svg FILE: the timeline, or NULL */
 } s_opts;
 
 static void s_usage(FILE *out)
 {
 	fprintf(out, "usage: plexus drill SCENARIO|soak|list [--writers W] [--seconds S] "
 	             "[--seed N]\n"
-	             "                    [--timeout S] [--json]\n\n"
+	             "                    [--timeout S] [--json] [--svg FILE]\n\n"
 	             "Runs W writers (default 8) on /data through libplexus, injects the "
 	             "scenario's fault\ninto the running system (plexus up), follows it until RS "
 	             "has the service back,\nthen checks every state the writers had "
@@ -49,6 +50,8 @@ static void s_usage(FILE *out)
 	        "  %-12s a fault of a random one of the first five every 2-4 s for --seconds\n"
 	        "               (default 30), chosen from --seed (default: the clock), so a run\n"
 	        "               can be repeated\n"
+	        "--svg FILE: the drill as a timeline (faults, RS's detection and restart, the\n"
+	        "writers' calls) in one SVG file a browser shows.\n"
 	        "--timeout S: longest wait for a service to come back (default 60). Exit 0 "
 	        "when\nnothing acknowledged was lost, no call hung and every service came "
 	        "back; 1 else;\n64 usage; 69 no system. docs/drills.md.\n",
@@ -58,13 +61,10 @@ static void s_usage(FILE *out)
 static int s_options(int argc, char **argv, s_opts *o)
 {
 	static const struct option longs[] = {
-	    {"writers", required_argument, NULL, 'w'},
-	    {"seconds", required_argument, NULL, 's'},
-	    {"seed", required_argument, NULL, 'r'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"writers", required_argument, NULL, 'w'}, {"seconds", required_argument, NULL, 's'},
+	    {"seed", required_argument, NULL, 'r'},    {"timeout", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'j'},          {"svg", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},          {0},
 	};
 	*o = (s_opts){.writers = 8, .seconds = 30, .timeout_s = 60, .seed = (unsigned)time(NULL)};
 	optind = 0;
@@ -82,6 +82,8 @@ static int s_options(int argc, char **argv, s_opts *o)
 			o->seed = (unsigned)v;
 		else if (c == 'j')
 			o->json = true;
+		else if (c == 'g')
+			o->svg = optarg;
 		else if (c == 'h')
 			return s_usage(stdout), -1;
 		else
@@ -213,6 +215,9 @@ int plx_drill_cli(int argc, char **argv)
 	code = s_run(&o, sc, r);
 	if (code == EX_OK || code == 1)
 		(o.json ? drill_report_json : drill_report_text)(r, stdout);
+	int rc = (code == EX_OK || code == 1) && o.svg ? drill_timeline_svg(r, o.svg) : 0;
+	if (rc < 0)
+		fprintf(stderr, "plexus drill: the timeline %s: %s\n", o.svg, strerror(-rc));
 	free(r);
 	return code;
 }

@@ -91,17 +91,25 @@ static void s_name(const s_writer *wr, const s_file *f, bool renamed, char *out,
 }
 
 /* Counts a call's outcome (rc < 0: it failed with errno). Returns rc. */
+static int s_slice(int64_t ms)
+{
+	int64_t i = ms / DRILL_SLICE_MS;
+	return i < 0 ? 0 : i >= DRILL_SLICES ? DRILL_SLICES - 1 : (int)i;
+}
+
 static int s_count(s_writer *wr, int rc)
 {
 	if (rc >= 0) {
 		wr->counts.ops++;
 		int64_t now = drill_ms(), since = atomic_load(&wr->w->since), none = -1;
+		wr->counts.ok_at[s_slice(now)]++;
 		if (since >= 0 && now >= since)
 			atomic_compare_exchange_strong(&wr->w->first_ok, &none, (long long)now);
 		return rc;
 	}
 	int e = errno;
 	wr->counts.errors++;
+	wr->counts.failed_at[s_slice(drill_ms())]++;
 	wr->counts.by_errno[e > 0 && e < DRILL_ERRNO_MAX ? e : 0]++;
 	if (e == ETIMEDOUT)
 		wr->counts.hung++;
@@ -242,7 +250,8 @@ drill_workload *drill_workload_start(const char *dir, int writers, unsigned seed
 	int e = errno;
 	plexus_disconnect(&px);
 	if (w->n < writers) {
-		drill_workload_stop(w, &(drill_counts){0});
+		static drill_counts unused; /* the writers that started stop; nothing to report */
+		drill_workload_stop(w, &unused);
 		drill_workload_free(&w);
 		errno = e ? e : EIO;
 		return NULL;
@@ -280,6 +289,10 @@ void drill_workload_stop(drill_workload *self, drill_counts *counts)
 		counts->hung += wr->counts.hung;
 		for (int e = 0; e < DRILL_ERRNO_MAX; e++)
 			counts->by_errno[e] += wr->counts.by_errno[e];
+		for (int k = 0; k < DRILL_SLICES; k++) {
+			counts->ok_at[k] += wr->counts.ok_at[k];
+			counts->failed_at[k] += wr->counts.failed_at[k];
+		}
 	}
 }
 

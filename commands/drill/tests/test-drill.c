@@ -2,11 +2,14 @@
  * test-drill.c — `plexus drill` against a real `plexus up` (docs/drills.md): each built-in
  * scenario injects its fault, RS brings the service back under a new generation, the writers
  * carry on and lose no acknowledged file; the JSON report says so in numbers. A soak of random
- * faults from a seed repeats the same faults, in the same order, for the same seed. Then the
+ * faults from a seed repeats the same faults, in the same order, for the same seed, and its
+ * timeline (--svg) is a picture headless Chromium draws with marks on it. Then the
  * driver, the file server and VFS of a three-node `up --nodes 3` (root). Unknown
  * scenarios are usage errors; a drill without a running system fails with EX_UNAVAILABLE.
  */
+#include <limits.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <zlib.h>
 
 #include "uptest.h"
 
@@ -43,6 +47,86 @@ static json_int_t s_int(json_t *o, const char *path1, const char *path2)
 		v = json_object_get(v, path2);
 	assert_true(json_is_integer(v));
 	return json_integer_value(v);
+}
+
+/* Big-endian 32 bits. */
+static uint32_t s_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint8_t s_paeth(int a, int b, int c)
+{
+	int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+	return (uint8_t)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+}
+
+/* How many pixels of an 8-bit RGB or RGBA PNG are not white (any channel below 0xe0), read
+ * with zlib; -1 when it is not such a PNG. */
+static long s_png_inked(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	static uint8_t file[8 << 20], raw[64 << 20];
+	size_t n = f ? fread(file, 1, sizeof file, f) : 0;
+	if (f)
+		fclose(f);
+	if (n < 33 || memcmp(file, "\x89PNG\r\n\x1a\n", 8) != 0)
+		return -1;
+	uint32_t w = s_be32(file + 16), h = s_be32(file + 20);
+	int bpp = file[25] == 6 ? 4 : file[25] == 2 ? 3 : 0;
+	if (file[24] != 8 || !bpp || (size_t)w * h * bpp + h > sizeof raw)
+		return -1;
+	z_stream z = {0};
+	inflateInit(&z);
+	z.next_out = raw;
+	z.avail_out = sizeof raw;
+	for (size_t at = 8; at + 12 <= n;) { /* the IDAT chunks, in order */
+		uint32_t len = s_be32(file + at);
+		if (memcmp(file + at + 4, "IDAT", 4) == 0) {
+			z.next_in = file + at + 8;
+			z.avail_in = len;
+			inflate(&z, Z_NO_FLUSH);
+		}
+		at += 12 + len;
+	}
+	inflateEnd(&z);
+	size_t stride = (size_t)w * bpp;
+	if (z.total_out != (stride + 1) * h)
+		return -1;
+	long inked = 0;
+	uint8_t *prev = NULL;
+	for (uint32_t y = 0; y < h; y++) {
+		uint8_t *row = raw + y * (stride + 1), type = row[0], *px = row + 1;
+		for (size_t i = 0; i < stride; i++) {
+			int a = i >= (size_t)bpp ? px[i - bpp] : 0, b = prev ? prev[i] : 0;
+			int c = prev && i >= (size_t)bpp ? prev[i - bpp] : 0;
+			px[i] += type == 1   ? a
+			         : type == 2 ? b
+			         : type == 3 ? (a + b) / 2
+			         : type == 4 ? s_paeth(a, b, c)
+			                     : 0;
+		}
+		for (uint32_t x = 0; x < w; x++)
+			inked +=
+			    px[x * bpp] < 0xe0 || px[x * bpp + 1] < 0xe0 || px[x * bpp + 2] < 0xe0;
+		prev = px;
+	}
+	return inked;
+}
+
+/* The timeline as headless Chromium draws it: a picture with marks on it, not a blank page. */
+static void s_timeline_drawn(uptest *t)
+{
+	assert_int_equal(
+	    uptest_sh(t, "chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
+	                 "--window-size=1000,400 --screenshot=\"$T/timeline.png\" "
+	                 "\"file://$T/timeline.svg\" > \"$T/chromium.log\" 2>&1"),
+	    0);
+	char png[PATH_MAX + 32];
+	snprintf(png, sizeof png, "%s/timeline.png", t->dir);
+	long inked = s_png_inked(png);
+	print_message("timeline: %ld pixels drawn of 1000x400\n", inked);
+	assert_true(inked > 5000); /* lanes, marks, bars and text: well over a blank page's 0 */
 }
 
 /* One fault of scenario on service label: injected, detected, restarted as a newer generation,
@@ -95,8 +179,10 @@ static void test_scenarios(void **state)
 	/* soak: random faults from a seed, the same ones again for the same seed */
 	char first[512] = "";
 	for (int run = 0; run < 2; run++) {
-		assert_int_equal(
-		    uptest_sh(t, S_DRILL "soak --seconds 8 --seed 42 --writers 3 --json"), 0);
+		assert_int_equal(uptest_sh(t,
+		                           S_DRILL "soak --seconds 8 --seed 42 --writers 3 --json "
+		                                   "--svg \"$T/timeline.svg\""),
+		                 0);
 		json_t *o = s_report(t);
 		assert_true(json_is_true(json_object_get(o, "passed")));
 		json_t *faults = json_object_get(o, "faults");
@@ -116,6 +202,8 @@ static void test_scenarios(void **state)
 			                                                 : strlen(first));
 		json_decref(o);
 	}
+	assert_int_equal(uptest_sh(t, "grep -c '<title>fault' \"$T/timeline.svg\""), 0);
+	s_timeline_drawn(t);
 	/* what needs another kind of up says so, and fails */
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-node --writers 2"), 1);
 	assert_true(uptest_output(t, "kill-node needs plexus up --nodes N"));
