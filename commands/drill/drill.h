@@ -70,11 +70,13 @@ typedef struct drill_fault {
 	uint64_t generation;
 	long pid;
 	int64_t injected_ms, detected_ms, restarted_ms, first_ok_ms; /* -1: never */
+	int64_t old_gone_ms; /* when the hit instance's process was gone (-1: it was not) */
+	int64_t healed_ms;   /* partition: when the cut node was back, healed (-1: not) */
 	uint64_t new_generation;
 	char error[256]; /* "" or why the fault failed: not injected, or a service restarted */
 } drill_fault;
 
-enum { DRILL_SERVICE, DRILL_NODE, DRILL_ETCD };
+enum { DRILL_SERVICE, DRILL_NODE, DRILL_ETCD, DRILL_PARTITION };
 
 typedef struct drill_scenario {
 	const char *name;

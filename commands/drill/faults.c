@@ -9,7 +9,10 @@
  * only RS's heartbeat can find; or every process of the node it runs on (kill-node: the node's
  * network namespace under plexus up --nodes), which RS finds by the node's lease and answers
  * by starting the services on a standby; or an etcd member (kill-etcd-member, its pid from the
- * running up's state), after which no service may restart at all. The process must be a Plexus
+ * running up's state), after which no service may restart at all; or the link of VFS's node
+ * (partition: `ip link set` down on its host end), after which the cut-off instance must be gone
+ * — the node fenced itself (docs/node-kernel.md "Fencing") — before RS has the new one up, and
+ * the node must come back once the link is mended. The process must be a Plexus
  * program of this machine (its /proc entry says so), so a drill never signals a stranger. Then RS's
  * record of the service (svc/LABEL) is read every 10 ms: "detected" is the first time it is no
  * longer the same generation up (RS's verdict), "restarted" the first time a newer generation is
@@ -17,11 +20,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +47,9 @@ const drill_scenario drill_scenarios[] = {
      "SIGKILL to every process of VFS's node (up --nodes): RS moves its services"},
     {"kill-etcd-member", "etcd1", SIGKILL, DRILL_ETCD,
      "SIGKILL to an etcd member (up --etcd-members 3): no service may restart"},
+    {"partition", "vfs", 0, DRILL_PARTITION,
+     "cut VFS's node off (up --nodes): it must stop its services before RS starts them "
+     "elsewhere; then the link is mended"},
     {NULL, NULL, 0, 0, NULL},
 };
 
@@ -107,7 +115,9 @@ static void s_follow(plx_etcd *etcd, const char *cluster, drill_workload *w, int
 		}
 		if (f->first_ok_ms < 0)
 			f->first_ok_ms = drill_workload_first_ok(w, f->injected_ms);
-		if (f->restarted_ms >= 0 && f->first_ok_ms >= 0)
+		if (f->old_gone_ms < 0 && kill((pid_t)f->pid, 0) < 0 && errno == ESRCH)
+			f->old_gone_ms = now;
+		if (f->restarted_ms >= 0 && f->first_ok_ms >= 0 && f->old_gone_ms >= 0)
 			return;
 		struct timespec ts = {0, S_POLL_MS * 1000000L};
 		nanosleep(&ts, NULL);
@@ -248,11 +258,121 @@ static void s_etcd_fault(plx_etcd *etcd, const char *cluster, const drill_scenar
 	f->restarted_ms = f->injected_ms; /* nothing had to come back */
 }
 
+/* The value of key in the running up's state file into out; false when absent. */
+static bool s_state_value(const char *key, char *out, size_t size)
+{
+	const char *dir = getenv("PLEXUS_STATE_DIR");
+	char path[4096], line[512], k[64], v[256];
+	snprintf(path, sizeof path, "%s/state", dir ? dir : "");
+	FILE *f = dir ? fopen(path, "re") : NULL;
+	bool found = false;
+	while (f && !found && fgets(line, sizeof line, f))
+		if (sscanf(line, "%63s %255s", k, v) == 2 && strcmp(k, key) == 0) {
+			snprintf(out, size, "%.*s", (int)size - 1, v);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* `ip link set LINK up|down`. Returns its exit status or -1. */
+static int s_link(const char *link, const char *how)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("ip", "ip", "link", "set", link, how, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The host's end of node's link under plexus up --nodes (plxv<tag>n<i>, the bridge being
+ * plxb<tag>), into out. Returns 0 or -ENOENT with f->error set. */
+static int s_node_link(const char *node, char *out, size_t size, drill_fault *f)
+{
+	char bridge[128];
+	if (!s_state_value("bridge", bridge, sizeof bridge) || strncmp(bridge, "plxb", 4) != 0 ||
+	    node[0] != 'n') {
+		snprintf(
+		    f->error, sizeof f->error,
+		    "node %.40s has no link of plexus up --nodes: partition needs up --nodes N",
+		    node);
+		return -ENOENT;
+	}
+	snprintf(out, size, "plxv%.60s%.40s", bridge + 4, node);
+	return 0;
+}
+
+#define S_HEAL_MS 30000 /* a mended node's kernel starts again and registers within this */
+
+/* After the link is back: waits until node's kernel registered again (a newer generation). */
+static void s_heal(plx_etcd *etcd, const char *cluster, const char *node, uint64_t before,
+                   drill_fault *f)
+{
+	char label[80];
+	snprintf(label, sizeof label, "node.%s", node);
+	for (int64_t deadline = drill_ms() + S_HEAL_MS; drill_ms() < deadline;) {
+		plx_endpoint_rec rec;
+		if (plx_endpoint_lookup(etcd, cluster, label, &rec) == 0 &&
+		    rec.generation > before) {
+			f->healed_ms = drill_ms();
+			return;
+		}
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* partition: VFS's node cut off at its link; followed as a kill; then the old instance must
+ * have been gone (the node fenced itself) before the new one was up, and once the link is
+ * mended the node comes back. */
+static void s_partition(plx_etcd *etcd, const char *cluster, const plx_endpoint_rec *rec,
+                        drill_workload *w, int timeout_ms, drill_fault *f)
+{
+	char link[160], label[80];
+	plx_endpoint_rec kernel = {0};
+	snprintf(label, sizeof label, "node.%s", rec->node);
+	if (s_node_link(rec->node, link, sizeof link, f) < 0 ||
+	    plx_endpoint_lookup(etcd, cluster, label, &kernel) < 0)
+		return;
+	drill_workload_first_ok(w, drill_ms());
+	f->injected_ms = drill_ms();
+	if (s_link(link, "down") != 0) {
+		snprintf(f->error, sizeof f->error, "ip link set %s down failed", link);
+		f->injected_ms = -1;
+		return;
+	}
+	drill_workload_first_ok(w, f->injected_ms);
+	s_follow(etcd, cluster, w, timeout_ms, f);
+	if (s_link(link, "up") != 0)
+		snprintf(f->error, sizeof f->error, "ip link set %s up failed", link);
+	else if (f->restarted_ms >= 0 && (f->old_gone_ms < 0 || f->old_gone_ms > f->restarted_ms))
+		snprintf(
+		    f->error, sizeof f->error,
+		    "the cut-off %s (pid %ld) still ran when generation %llu was up: two at once",
+		    f->label, f->pid, (unsigned long long)f->new_generation);
+	s_heal(etcd, cluster, rec->node, kernel.generation, f);
+	if (!f->error[0] && f->healed_ms < 0)
+		snprintf(f->error, sizeof f->error, "node %.40s did not come back after the mend",
+		         rec->node);
+}
+
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
                   int timeout_ms, drill_fault *f)
 {
-	*f = (drill_fault){
-	    .injected_ms = -1, .detected_ms = -1, .restarted_ms = -1, .first_ok_ms = -1};
+	*f = (drill_fault){.injected_ms = -1,
+	                   .detected_ms = -1,
+	                   .restarted_ms = -1,
+	                   .first_ok_ms = -1,
+	                   .old_gone_ms = -1,
+	                   .healed_ms = -1};
 	snprintf(f->scenario, sizeof f->scenario, "%s", sc->name);
 	snprintf(f->label, sizeof f->label, "%s", sc->label);
 	if (sc->kind == DRILL_ETCD) {
@@ -275,6 +395,10 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	if (f->pid <= 1 || !s_ours(f->pid)) {
 		snprintf(f->error, sizeof f->error,
 		         "%s's pid %ld is not a Plexus process of this machine", sc->label, f->pid);
+		return;
+	}
+	if (sc->kind == DRILL_PARTITION) {
+		s_partition(etcd, cluster, &rec, w, timeout_ms, f);
 		return;
 	}
 	drill_workload_first_ok(w, drill_ms()); /* reset before the fault */

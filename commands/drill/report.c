@@ -49,6 +49,12 @@ static void s_fault_text(const drill_fault *f, int i, FILE *out)
 	        "           first client success %s\n",
 	        i + 1, f->scenario, f->label, (unsigned long long)f->generation, f->pid,
 	        (double)f->injected_ms / 1000, det, res, (unsigned long long)f->new_generation, ok);
+	char gone[64], healed[64];
+	s_after(f->old_gone_ms, f->injected_ms, gone, sizeof gone);
+	s_after(f->healed_ms, f->injected_ms, healed, sizeof healed);
+	fprintf(out, "           the hit instance gone %s%s%s\n", gone,
+	        f->healed_ms >= 0 ? "; its node back after the mend " : "",
+	        f->healed_ms >= 0 ? healed : "");
 }
 
 void drill_report_text(const drill_result *r, FILE *out)
@@ -89,6 +95,10 @@ static json_t *s_fault_json(const drill_fault *f)
 	    "injected_ms", (json_int_t)f->injected_ms, "detected_ms", (json_int_t)f->detected_ms,
 	    "restarted_ms", (json_int_t)f->restarted_ms, "first_ok_ms", (json_int_t)f->first_ok_ms,
 	    "new_generation", (json_int_t)f->new_generation);
+	if (o) {
+		json_object_set_new(o, "old_gone_ms", json_integer((json_int_t)f->old_gone_ms));
+		json_object_set_new(o, "healed_ms", json_integer((json_int_t)f->healed_ms));
+	}
 	if (o && f->error[0])
 		json_object_set_new(o, "error", json_string(f->error));
 	return o;

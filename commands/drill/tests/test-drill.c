@@ -218,7 +218,8 @@ static void test_scenarios(void **state)
 
 /* The same drills on three nodes in network namespaces and a three-member etcd (root): the
  * services hit live on other nodes than the writers' host and come back there or on a
- * standby; an etcd member's death restarts nothing; a whole node's death moves its services. */
+ * standby; an etcd member's death restarts nothing; a whole node's death moves its services;
+ * a node cut off stops its services before RS starts them elsewhere, and comes back. */
 static void test_three_nodes(void **state)
 {
 	uptest *t = *state;
@@ -237,6 +238,14 @@ static void test_three_nodes(void **state)
 	json_decref(o);
 	/* VFS's node, every process of it: RS starts its services on a standby */
 	s_scenario(t, "kill-node", "vfs");
+	/* VFS's node cut off: it fences itself (the old VFS gone before the new one is up), RS
+	 * moves VFS, and the node comes back once the link is mended */
+	s_scenario(t, "partition", "vfs");
+	o = s_report(t);
+	json_t *f = json_array_get(json_object_get(o, "faults"), 0);
+	assert_true(s_int(f, "old_gone_ms", NULL) <= s_int(f, "restarted_ms", NULL));
+	assert_true(s_int(f, "healed_ms", NULL) > s_int(f, "restarted_ms", NULL));
+	json_decref(o);
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 }
 
