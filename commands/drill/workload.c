@@ -6,13 +6,14 @@
  *
  * Each writer is a libplexus client of its own with a directory DIR/wN. It repeats: create a
  * file fID of 1 byte to 16 KiB whose every byte follows from (writer, ID, offset), write it,
- * fsync, close; or rename a file fID to rID and fsync the directory; or unlink one and fsync
- * the directory. The journal, kept here outside Plexus, records what was acknowledged: a file
- * once its fsync returned 0, a rename or unlink once the directory's fsync returned 0. A call
- * that fails leaves its file uncertain in just the way it could have ended (a rename: either
- * name; an unlink: there or not), and the writer touches that file no more. In the end every
- * acknowledged file must be there whole under a name the journal allows, and every
- * acknowledged unlink must have stayed done.
+ * fsync, close; or append to one (O_APPEND, the bytes that follow, fsync); or rename a file fID
+ * to rID and fsync the directory; or unlink one and fsync the directory. The journal, kept here
+ * outside Plexus, records what was acknowledged: a file once its fsync returned 0, a rename or
+ * unlink once the directory's fsync returned 0. A call that fails leaves its file uncertain in just
+ * the way it could have ended (a rename: either name; an unlink: there or not; an append: any
+ * length between), and the writer touches that file no more. In the end every acknowledged file
+ * must be there whole under a name the journal allows, and every acknowledged unlink must have
+ * stayed done.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,10 +35,11 @@
 
 typedef struct s_file {
 	uint32_t id, len;
-	bool renamed;   /* named rID, else fID */
-	bool gone;      /* its unlink was acknowledged */
-	bool uncertain; /* a rename or unlink of it failed: either outcome is right */
-	bool either;    /* the failed call was a rename (either name), else an unlink */
+	uint32_t len_max; /* an append failed: any length from len to len_max is right */
+	bool renamed;     /* named rID, else fID */
+	bool gone;        /* its unlink was acknowledged */
+	bool uncertain;   /* a rename or unlink of it failed: either outcome is right */
+	bool either;      /* the failed call was a rename (either name), else an unlink */
 } s_file;
 
 typedef struct s_writer {
@@ -142,6 +144,7 @@ static void s_create(s_writer *wr)
 	bool ok = s_count(wr, (int)plexus_write(wr->px, fd, wr->buf, f.len)) == (int)f.len &&
 	          s_count(wr, plexus_fsync(wr->px, fd)) == 0;
 	plexus_close(wr->px, fd);
+	f.len_max = f.len;
 	if (ok) /* acknowledged: on the disk whatever happens next */
 		wr->files[wr->nfiles++] = f;
 }
@@ -152,7 +155,32 @@ static s_file *s_pick(s_writer *wr, bool unrenamed)
 	if (wr->nfiles == 0)
 		return NULL;
 	s_file *f = &wr->files[rand_r(&wr->seed) % wr->nfiles];
-	return f->gone || f->uncertain || (unrenamed && f->renamed) ? NULL : f;
+	bool settled = !f->gone && !f->uncertain && f->len_max == f->len;
+	return !settled || (unrenamed && f->renamed) ? NULL : f;
+}
+
+/* Appends to a file (O_APPEND) the bytes that follow its content, then fsync. */
+static void s_append(s_writer *wr)
+{
+	s_file *f = s_pick(wr, false);
+	if (!f || f->len >= S_LEN_MAX)
+		return;
+	uint32_t add = 1 + (uint32_t)rand_r(&wr->seed) %
+	                       (S_LEN_MAX - f->len < 4096 ? S_LEN_MAX - f->len : 4096);
+	char path[300];
+	s_name(wr, f, f->renamed, path, sizeof path);
+	for (uint32_t i = 0; i < add; i++)
+		wr->buf[i] = s_byte(wr->index, f->id, f->len + i);
+	int fd = s_count(wr, plexus_open(wr->px, path, O_WRONLY | O_APPEND));
+	if (fd < 0)
+		return;
+	bool ok = s_count(wr, (int)plexus_write(wr->px, fd, wr->buf, add)) == (int)add &&
+	          s_count(wr, plexus_fsync(wr->px, fd)) == 0;
+	plexus_close(wr->px, fd);
+	if (ok)
+		f->len = f->len_max = f->len + add;
+	else
+		f->len_max = f->len + add; /* somewhere between; the writer leaves it */
 }
 
 static void s_rename(s_writer *wr)
@@ -190,9 +218,11 @@ static void *s_writer_main(void *arg)
 	while (!atomic_load(&wr->w->stop)) {
 		int r = rand_r(&wr->seed) % 10;
 		uint64_t errors = wr->counts.errors;
-		if (r < 6)
+		if (r < 5)
 			s_create(wr);
-		else if (r < 8)
+		else if (r < 7)
+			s_append(wr);
+		else if (r < 9)
 			s_rename(wr);
 		else
 			s_unlink(wr);
@@ -322,11 +352,11 @@ static bool s_check(plexus *px, s_writer *wr, const s_file *f, uint8_t *buf, cha
 	ssize_t n = fd >= 0 ? plexus_read(px, fd, buf, S_LEN_MAX + 1) : -1;
 	if (fd >= 0)
 		plexus_close(px, fd);
-	if (n != (ssize_t)f->len) {
+	if (n < (ssize_t)f->len || n > (ssize_t)f->len_max) {
 		snprintf(why, size, "%.200s: %zd bytes read, %u acknowledged", path, n, f->len);
 		return false;
 	}
-	for (uint32_t i = 0; i < f->len; i++)
+	for (uint32_t i = 0; i < (uint32_t)n; i++)
 		if (buf[i] != s_byte(wr->index, f->id, i)) {
 			snprintf(why, size, "%.200s: byte %u is not what was written", path, i);
 			return false;
