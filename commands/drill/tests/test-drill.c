@@ -216,7 +216,7 @@ static void test_scenarios(void **state)
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 }
 
-/* The same drills on three nodes in network namespaces and a three-member etcd (root): the
+/* Every drill on three nodes in network namespaces and a three-member etcd (root): the
  * services hit live on other nodes than the writers' host and come back there or on a
  * standby; an etcd member's death restarts nothing; a whole node's death moves its services;
  * a node cut off stops its services before RS starts them elsewhere, and comes back. */
@@ -227,8 +227,12 @@ static void test_three_nodes(void **state)
 		fail_msg("test-drill's three nodes need root (network namespaces)");
 	assert_int_equal(uptest_sh(t, S_UP " --nodes 3 --etcd-members 3"), 0);
 	s_scenario(t, "kill-driver", "vdisk");
+	s_scenario(t, "hang-driver", "vdisk");
 	s_scenario(t, "kill-fs", "mfs-data");
 	s_scenario(t, "kill-vfs", "vfs");
+	s_scenario(t, "kill-pfs", "pfs");
+	assert_int_equal(uptest_sh(t, S_DRILL "soak --seconds 4 --seed 3 --writers 3"), 0);
+	assert_true(uptest_output(t, "PASS"));
 	/* an etcd member: nothing restarts, nothing fails */
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-etcd-member --writers 4 --json"), 0);
 	json_t *o = s_report(t);
