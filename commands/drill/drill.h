@@ -76,7 +76,7 @@ typedef struct drill_fault {
 	char error[256]; /* "" or why the fault failed: not injected, or a service restarted */
 } drill_fault;
 
-enum { DRILL_SERVICE, DRILL_NODE, DRILL_ETCD, DRILL_PARTITION };
+enum { DRILL_SERVICE, DRILL_NODE, DRILL_ETCD, DRILL_PARTITION, DRILL_RS };
 
 typedef struct drill_scenario {
 	const char *name;

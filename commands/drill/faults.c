@@ -47,6 +47,8 @@ const drill_scenario drill_scenarios[] = {
      "SIGKILL to every process of VFS's node (up --nodes): RS moves its services"},
     {"kill-etcd-member", "etcd1", SIGKILL, DRILL_ETCD,
      "SIGKILL to an etcd member (up --etcd-members 3): no service may restart"},
+    {"kill-rs", "rs", SIGKILL, DRILL_RS,
+     "SIGKILL to the RS leader (up --rs-standby): the standby takes over, nothing restarts"},
     {"partition", "vfs", 0, DRILL_PARTITION,
      "cut VFS's node off (up --nodes): it must stop its services before RS starts them "
      "elsewhere; then the link is mended"},
@@ -364,6 +366,91 @@ static void s_partition(plx_etcd *etcd, const char *cluster, const plx_endpoint_
 		         rec->node);
 }
 
+/* The RS leader's name and pid from rs/leader; false when none holds it. */
+static bool s_rs_leader(plx_etcd *etcd, const char *cluster, char *name, size_t size, long *pid)
+{
+	char key[256];
+	snprintf(key, sizeof key, "/plexus/%s/rs/leader", cluster);
+	plx_kv *kv = NULL;
+	if (plx_etcd_get(etcd, key, &kv) < 0)
+		return false;
+	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
+	const char *n = json_string_value(json_object_get(o, "name"));
+	snprintf(name, size, "%s", n ? n : "");
+	*pid = (long)json_integer_value(json_object_get(o, "pid"));
+	json_decref(o);
+	plx_kv_free(&kv);
+	return n != NULL;
+}
+
+/* kill-rs: the leader dies; detected when its key is gone, "restarted" when the standby
+ * holds it; then for S_ETCD_WAIT_MS no service may restart (none started twice). */
+static void s_rs_fault(plx_etcd *etcd, const char *cluster, drill_workload *w, int timeout_ms,
+                       drill_fault *f)
+{
+	char leader[64];
+	if (!s_rs_leader(etcd, cluster, leader, sizeof leader, &f->pid) || !s_ours(f->pid)) {
+		snprintf(f->error, sizeof f->error, "no RS leader of this machine to kill");
+		return;
+	}
+	char path[4096], line[512]; /* the running up's state lists a standby RS */
+	const char *dir = getenv("PLEXUS_STATE_DIR");
+	snprintf(path, sizeof path, "%s/state", dir ? dir : "");
+	FILE *st = dir ? fopen(path, "re") : NULL;
+	bool has_standby = false;
+	while (st && fgets(line, sizeof line, st))
+		has_standby = has_standby || strncmp(line, "proc rs-standby ", 16) == 0;
+	if (st)
+		fclose(st);
+	if (!has_standby) {
+		snprintf(f->error, sizeof f->error,
+		         "no standby RS here: kill-rs needs plexus up --rs-standby");
+		return;
+	}
+	s_gens before, after;
+	s_generations(etcd, cluster, &before);
+	drill_workload_first_ok(w, drill_ms());
+	f->injected_ms = drill_ms();
+	if (kill((pid_t)f->pid, SIGKILL) < 0) {
+		snprintf(f->error, sizeof f->error, "kill %ld: %s", f->pid, strerror(errno));
+		f->injected_ms = -1;
+		return;
+	}
+	drill_workload_first_ok(w, f->injected_ms);
+	for (int64_t deadline = f->injected_ms + timeout_ms; drill_ms() < deadline;) {
+		char now_leader[64] = "";
+		long pid = 0;
+		bool held = s_rs_leader(etcd, cluster, now_leader, sizeof now_leader, &pid);
+		int64_t now = drill_ms();
+		if (f->old_gone_ms < 0 && kill((pid_t)f->pid, 0) < 0 && errno == ESRCH)
+			f->old_gone_ms = now;
+		if (f->detected_ms < 0 && (!held || pid != f->pid))
+			f->detected_ms = now;
+		if (held && pid != f->pid) {
+			f->restarted_ms = now;
+			snprintf(f->label, sizeof f->label, "rs (%.40s)", now_leader);
+			break;
+		}
+		struct timespec ts = {0, S_POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (f->restarted_ms < 0)
+		return;
+	struct timespec ts = {S_ETCD_WAIT_MS / 1000, (S_ETCD_WAIT_MS % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	f->first_ok_ms = drill_workload_first_ok(w, f->injected_ms);
+	s_generations(etcd, cluster, &after);
+	for (int i = 0; i < before.n; i++)
+		for (int j = 0; j < after.n; j++)
+			if (strcmp(before.labels[i], after.labels[j]) == 0 &&
+			    before.gens[i] != after.gens[j])
+				snprintf(
+				    f->error, sizeof f->error,
+				    "%s started again by the new leader (generation %llu to %llu)",
+				    before.labels[i], (unsigned long long)before.gens[i],
+				    (unsigned long long)after.gens[j]);
+}
+
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
                   int timeout_ms, drill_fault *f)
 {
@@ -377,6 +464,10 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	snprintf(f->label, sizeof f->label, "%s", sc->label);
 	if (sc->kind == DRILL_ETCD) {
 		s_etcd_fault(etcd, cluster, sc, w, f);
+		return;
+	}
+	if (sc->kind == DRILL_RS) {
+		s_rs_fault(etcd, cluster, w, timeout_ms, f);
 		return;
 	}
 	plx_endpoint_rec rec;

@@ -428,12 +428,12 @@ static int s_nodes(s_boot *b)
 	return 0;
 }
 
-static int s_rs(s_boot *b)
+/* Starts plexus-rs as name (its log and state entry: log); its pid in *pid. */
+static int s_rs_start(s_boot *b, const char *name, const char *log, pid_t *pid)
 {
 	char bin[PATH_MAX];
 	if (up_find_program("plexus-rs", bin, sizeof bin) < 0)
 		return s_fail(b, EX_UNAVAILABLE, NULL, "rs: plexus-rs is not built");
-	const char *node = b->o->nodes ? "host" : b->cluster->nodes[0].name;
 	char *const argv[] = {bin,
 	                      "--cluster-file",
 	                      b->cluster_file,
@@ -444,12 +444,30 @@ static int s_rs(s_boot *b)
 	                      "--addr",
 	                      b->o->nodes ? b->st->addr : (char *)b->cluster->nodes[0].addr,
 	                      "--name",
-	                      "rs-up",
+	                      (char *)name,
 	                      NULL};
+	int rc = s_spawn(b, log, argv, pid);
+	return rc < 0 ? s_fail(b, EX_OSERR, NULL, "%s: cannot start: %s", log, strerror(-rc)) : 0;
+}
+
+/* --rs-standby: a second RS, started once everything is up, waits for the leader's lease
+ * (docs/reincarnation.md "Leader and standby"). */
+static int s_rs_standby(s_boot *b)
+{
 	pid_t pid;
-	int rc = s_spawn(b, "rs", argv, &pid);
-	if (rc < 0)
-		return s_fail(b, EX_OSERR, NULL, "rs: cannot start: %s", strerror(-rc));
+	int rc = s_rs_start(b, "rs-up-standby", "rs-standby", &pid);
+	if (rc == 0)
+		s_step(b, "rs", b->o->nodes ? "host" : b->cluster->nodes[0].name, 0);
+	return rc;
+}
+
+static int s_rs(s_boot *b)
+{
+	const char *node = b->o->nodes ? "host" : b->cluster->nodes[0].name;
+	pid_t pid;
+	int rc = s_rs_start(b, "rs-up", "rs", &pid);
+	if (rc != 0)
+		return rc;
 	b->rs_pid = pid;
 	plx_endpoint_rec rec;
 	int64_t deadline = up_mono_ms() + b->o->timeout_ms;
@@ -707,6 +725,8 @@ int up_boot(const up_opts *o, up_state *st)
 		if (code == 0)
 			s_step(&b, "/data", "local", 0);
 	}
+	if (code == 0 && o->rs_standby)
+		code = s_rs_standby(&b);
 	if (code == 0 && !o->quiet) {
 		printf("Plexus is up: %zu node%s, %zu services, ready in %.1f s\n",
 		       b.cluster->nnodes, b.cluster->nnodes == 1 ? "" : "s", b.cluster->nservices,

@@ -53,6 +53,8 @@ static void s_up_usage(FILE *out)
 	    "  --etcd-members N     run etcd as a cluster of N members on this host (1, 3 or\n"
 	    "                       5; default 1): every component is given all of them and\n"
 	    "                       rides through the death of one (docs/registry.md)\n"
+	    "  --rs-standby         a second RS that takes over when the first dies (its\n"
+	    "                       lease expires; docs/reincarnation.md)\n"
 	    "  --insecure           plain links and an etcd without authentication (by\n"
 	    "                       default every link is CURVE with a new trust root in\n"
 	    "                       STATE/keys, every message is checked against its sender's\n"
@@ -90,7 +92,8 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 		O_NODES,
 		O_SECURE,
 		O_INSECURE,
-		O_MEMBERS
+		O_MEMBERS,
+		O_STANDBY
 	};
 	static const struct option longs[] = {
 	    {"state-dir", required_argument, NULL, O_STATE},
@@ -106,6 +109,7 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 	    {"secure", no_argument, NULL, O_SECURE}, /* the default; kept for scripts */
 	    {"insecure", no_argument, NULL, O_INSECURE},
 	    {"etcd-members", required_argument, NULL, O_MEMBERS},
+	    {"rs-standby", no_argument, NULL, O_STANDBY},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -178,6 +182,9 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 			break;
 		case O_INSECURE:
 			o->secure = false;
+			break;
+		case O_STANDBY:
+			o->rs_standby = true;
 			break;
 		case O_MEMBERS:
 			if (s_parse_int(optarg, 1, UP_ETCD_MEMBERS_MAX, &o->etcd_members) < 0 ||

@@ -71,6 +71,7 @@ typedef struct up_opts {
 	int tour;         /* -1: when stdin is not a terminal; 0 no; 1 yes */
 	int nodes;        /* 0: one node on this host; N: N nodes in network namespaces */
 	int etcd_members; /* etcd's members on this host: 1, 3 or 5 (--etcd-members) */
+	bool rs_standby;  /* --rs-standby: a second RS waits for the leader's lease */
 	bool quiet;
 	char service_extra[1024]; /* --service-option lines ("key = value\n") for every service */
 	bool secure;              /* --secure: links secured with a trust root in STATE/keys */

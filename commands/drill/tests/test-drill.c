@@ -210,6 +210,8 @@ static void test_scenarios(void **state)
 	assert_true(uptest_output(t, "FAIL"));
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-etcd-member --writers 2"), 1);
 	assert_true(uptest_output(t, "kill-etcd-member needs plexus up --etcd-members 3"));
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-rs --writers 2"), 1);
+	assert_true(uptest_output(t, "kill-rs needs plexus up --rs-standby"));
 	assert_int_equal(uptest_sh(t, S_DRILL "frob"), 64);
 	assert_true(uptest_output(t, "unknown scenario 'frob'"));
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-driver --writers 0"), 64);
@@ -219,13 +221,14 @@ static void test_scenarios(void **state)
 /* Every drill on three nodes in network namespaces and a three-member etcd (root): the
  * services hit live on other nodes than the writers' host and come back there or on a
  * standby; an etcd member's death restarts nothing; a whole node's death moves its services;
- * a node cut off stops its services before RS starts them elsewhere, and comes back. */
+ * a node cut off stops its services before RS starts them elsewhere, and comes back; the RS
+ * leader's death hands over to the standby without starting anything again. */
 static void test_three_nodes(void **state)
 {
 	uptest *t = *state;
 	if (geteuid() != 0)
 		fail_msg("test-drill's three nodes need root (network namespaces)");
-	assert_int_equal(uptest_sh(t, S_UP " --nodes 3 --etcd-members 3"), 0);
+	assert_int_equal(uptest_sh(t, S_UP " --nodes 3 --etcd-members 3 --rs-standby"), 0);
 	s_scenario(t, "kill-driver", "vdisk");
 	s_scenario(t, "hang-driver", "vdisk");
 	s_scenario(t, "kill-fs", "mfs-data");
@@ -249,6 +252,14 @@ static void test_three_nodes(void **state)
 	json_t *f = json_array_get(json_object_get(o, "faults"), 0);
 	assert_true(s_int(f, "old_gone_ms", NULL) <= s_int(f, "restarted_ms", NULL));
 	assert_true(s_int(f, "healed_ms", NULL) > s_int(f, "restarted_ms", NULL));
+	json_decref(o);
+	/* the RS leader: the standby takes over, no service is started again */
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-rs --writers 4 --json"), 0);
+	o = s_report(t);
+	assert_true(json_is_true(json_object_get(o, "passed")));
+	f = json_array_get(json_object_get(o, "faults"), 0);
+	assert_true(s_int(f, "restarted_ms", NULL) > s_int(f, "injected_ms", NULL));
+	assert_string_equal(json_string_value(json_object_get(f, "service")), "rs (rs-up-standby)");
 	json_decref(o);
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 }
