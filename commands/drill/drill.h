@@ -2,7 +2,7 @@
  * drill.h — what the parts of `plexus drill` share (docs/drills.md).
  *
  * Entry points: drill_workload_start, drill_workload_stop, drill_workload_verify,
- * drill_workload_clean, drill_fsck,
+ * drill_workload_clean, drill_fsck, drill_plan_load,
  * drill_scenario_find, drill_scenarios, drill_inject, drill_report_text, drill_report_json,
  * drill_timeline_svg.
  *
@@ -95,6 +95,25 @@ const drill_scenario *drill_scenario_find(const char *name);
  * RS has the service up again under a new generation, or timeout_ms passed. Fills *f. */
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
                   int timeout_ms, drill_fault *f);
+
+/* ---- plan.c: a drill written in an INI file ---- */
+
+typedef struct drill_plan_step {
+	const drill_scenario *scenario;
+	int after_ms; /* quiet time before it */
+} drill_plan_step;
+
+typedef struct drill_plan {
+	int writers, timeout_s; /* 0: the command line's */
+	unsigned seed;
+	bool has_seed;
+	drill_plan_step steps[DRILL_FAULTS_MAX];
+	int n;
+} drill_plan;
+
+/* Reads path ([drill] writers, seed, timeout; [fault NAME] scenario, after, in order) into
+ * *plan. Returns 0 or a negative errno with err naming the file, line and what was expected. */
+int drill_plan_load(const char *path, drill_plan *plan, char *err, size_t size);
 
 /* ---- fsck.c ---- */
 

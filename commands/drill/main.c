@@ -32,14 +32,16 @@ typedef struct s_opts {
 	int writers, seconds, timeout_s;
 	unsigned seed;
 	bool json;
-	const char *svg; /* --svg FILE: the timeline, or NULL */
+	const char *svg;        /* --svg FILE: the timeline, or NULL */
+	const drill_plan *plan; /* a drill from an INI file, or NULL */
 } s_opts;
 
 static void s_usage(FILE *out)
 {
 	fprintf(out, "usage: plexus drill SCENARIO|soak|list [--writers W] [--seconds S] "
 	             "[--seed N]\n"
-	             "                    [--timeout S] [--json] [--svg FILE]\n\n"
+	             "                    [--timeout S] [--json] [--svg FILE]\n"
+	             "       plexus drill FILE.ini [options]\n\n"
 	             "Runs W writers (default 8) on /data through libplexus, injects the "
 	             "scenario's fault\ninto the running system (plexus up), follows it until RS "
 	             "has the service back,\nthen checks every state the writers had "
@@ -50,6 +52,8 @@ static void s_usage(FILE *out)
 	        "  %-12s a fault of a random one of the first five every 2-4 s for --seconds\n"
 	        "               (default 30), chosen from --seed (default: the clock), so a run\n"
 	        "               can be repeated\n"
+	        "FILE.ini: faults in order from a file ([drill] writers, seed, timeout;\n"
+	        "[fault NAME] scenario, after = 2s of quiet before it; docs/drills.md).\n"
 	        "--svg FILE: the drill as a timeline (faults, RS's detection and restart, the\n"
 	        "writers' calls) in one SVG file a browser shows.\n"
 	        "--timeout S: longest wait for a service to come back (default 60). Exit 0 "
@@ -137,6 +141,13 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 	int nsc = 0; /* soak draws from the scenarios on one service: they work on any up */
 	while (drill_scenarios[nsc].name && drill_scenarios[nsc].kind == DRILL_SERVICE)
 		nsc++;
+	for (int i = 0; o->plan && i < o->plan->n; i++) { /* a drill from a file, in order */
+		s_sleep_ms(o->plan->steps[i].after_ms);
+		drill_inject(etcd, cluster, o->plan->steps[i].scenario, w, o->timeout_s * 1000,
+		             &r->faults[r->nfaults++]);
+	}
+	if (o->plan)
+		return;
 	do {
 		const drill_scenario *now =
 		    sc ? sc : &drill_scenarios[rand_r(&seed) % (unsigned)nsc];
@@ -199,8 +210,23 @@ int plx_drill_cli(int argc, char **argv)
 		s_usage(stdout);
 		return EX_OK;
 	}
+	static drill_plan plan;
+	char err[512];
+	bool file =
+	    strchr(o.scenario, '/') ||
+	    (strlen(o.scenario) > 4 && strcmp(o.scenario + strlen(o.scenario) - 4, ".ini") == 0);
+	if (file && drill_plan_load(o.scenario, &plan, err, sizeof err) < 0) {
+		fprintf(stderr, "plexus drill: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (file) { /* the file's settings win over the defaults */
+		o.plan = &plan;
+		o.writers = plan.writers ? plan.writers : o.writers;
+		o.timeout_s = plan.timeout_s ? plan.timeout_s : o.timeout_s;
+		o.seed = plan.has_seed ? plan.seed : o.seed;
+	}
 	const drill_scenario *sc = drill_scenario_find(o.scenario);
-	if (!sc && strcmp(o.scenario, "soak") != 0) {
+	if (!sc && !file && strcmp(o.scenario, "soak") != 0) {
 		fprintf(stderr, "plexus drill: unknown scenario '%s' (plexus drill list)\n",
 		        o.scenario);
 		return EX_USAGE;

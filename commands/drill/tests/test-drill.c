@@ -204,6 +204,42 @@ static void test_scenarios(void **state)
 	}
 	assert_int_equal(uptest_sh(t, "grep -c '<title>fault' \"$T/timeline.svg\""), 0);
 	s_timeline_drawn(t);
+	/* a drill from a file: its faults in order, its settings */
+	assert_int_equal(
+	    uptest_sh(t, "printf '[drill]\\nwriters = 2\\nseed = 9\\n[fault one]\\n"
+	                 "scenario = kill-pfs\\nafter = 500ms\\n[fault two]\\n"
+	                 "after = 1s\\nscenario = kill-driver\\n' > \"$T/plan.ini\" && " S_DRILL
+	                 "\"$T/plan.ini\" --json"),
+	    0);
+	json_t *plan = s_report(t);
+	assert_true(json_is_true(json_object_get(plan, "passed")));
+	assert_int_equal(s_int(plan, "writers", NULL), 2);
+	assert_int_equal(s_int(plan, "seed", NULL), 9);
+	json_t *faults = json_object_get(plan, "faults");
+	assert_int_equal(json_array_size(faults), 2);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(faults, 0), "scenario")), "kill-pfs");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(faults, 1), "scenario")),
+	    "kill-driver");
+	json_decref(plan);
+	static const char *const bad[][2] = {
+	    {"[fault a]\\nscenario = frob\\n", "plan.ini:2: scenario \"frob\": not a scenario"},
+	    {"[drill]\\nwriters = 0\\n[fault a]\\nscenario = kill-pfs\\n",
+	     "plan.ini:2: [drill] writers = \"0\": expected"},
+	    {"[fault a]\\nscenario = kill-pfs\\nafter = soon\\n",
+	     "plan.ini:3: [fault a] after: expected scenario = NAME or after = 2s"},
+	    {"[faults]\\nx = 1\\n", "plan.ini:2: [faults]: expected [drill] or [fault NAME]"},
+	    {"[drill]\\nseed = 1\\n", "plan.ini: no [fault NAME] section"},
+	    {"[fault a]\\nafter = 1s\\n", "plan.ini: fault 1 has no scenario = NAME"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		assert_int_equal(
+		    uptest_sh(t, "printf '%s' > \"$T/plan.ini\" && " S_DRILL "\"$T/plan.ini\"",
+		              bad[i][0]),
+		    78);
+		assert_true(uptest_output(t, bad[i][1]));
+	}
 	/* what needs another kind of up says so, and fails */
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-node --writers 2"), 1);
 	assert_true(uptest_output(t, "kill-node needs plexus up --nodes N"));
