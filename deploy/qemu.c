@@ -469,8 +469,11 @@ int plx_qemu_disk(const char *spec, const char *dir, const char *name, char *pat
 
 plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t size)
 {
-	if (o->nodes < 1 || o->nodes > VM_MAX || !o->image) {
-		snprintf(err, size, "qemu cluster: 1..%d VMs and an image directory expected",
+	int members = o->etcd_members ? o->etcd_members : 1;
+	if (o->nodes < 1 || o->nodes > VM_MAX || !o->image || members % 2 == 0 || members > 5) {
+		snprintf(err, size,
+		         "qemu cluster: 1..%d VMs, an image directory and 1, 3 or 5 etcd members "
+		         "expected",
 		         VM_MAX);
 		errno = EINVAL;
 		return NULL;
@@ -501,8 +504,8 @@ plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t siz
 	}
 	const char *veth = netns_veth(self->nc, 0); /* v<tag>n0: the bridge is b<tag> */
 	snprintf(self->bridge, sizeof self->bridge, "b%.*s", (int)strlen(veth) - 3, veth + 1);
-	int r =
-	    o->insecure ? netns_hub_etcd_start(self->nc, 1) : netns_hub_etcd_start_tls(self->nc, 1);
+	int r = o->insecure ? netns_hub_etcd_start(self->nc, members)
+	                    : netns_hub_etcd_start_tls(self->nc, members);
 	if (r < 0)
 		snprintf(err, size, "etcd in the hub: %s", netns_error());
 	if (r == 0)

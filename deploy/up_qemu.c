@@ -48,7 +48,8 @@
 #define POWERDOWN_MS 120000 /* a VM shutting down in order (plexus down inside, under TCG) */
 
 typedef struct s_opts {
-	int nodes; /* 0: one VM running plexus up */
+	int nodes;        /* 0: one VM running plexus up */
+	int etcd_members; /* with --nodes: etcd's members in the hub (1, 3 or 5) */
 	char image[PATH_MAX];
 	char state[PATH_MAX];
 	int memory_mb;
@@ -74,7 +75,7 @@ static void s_usage(FILE *out)
 	fprintf(
 	    out,
 	    "usage: plexus up --qemu [--nodes N] [--image DIR] [--state-dir DIR] [--memory MB]\n"
-	    "                        [--timeout S]\n\n"
+	    "                        [--timeout S] [--etcd-members 1|3|5]\n\n"
 	    "Boots Plexus in QEMU (TCG unless KVM is proven to work) from the netboot image.\n"
 	    "Without --nodes: one VM whose init runs `plexus up` inside it (etcd, plexus-node,\n"
 	    "plexus-rs and every service of the default description), its data disk a virtio\n"
@@ -94,6 +95,8 @@ static void s_usage(FILE *out)
 	    "                   as root, else /tmp/plexus-qemu-UID)\n"
 	    "  --memory MB      per VM (default 1024 for one VM, 384 per cluster VM)\n"
 	    "  --timeout S      how long to wait for ready (default 300)\n"
+	    "  --etcd-members N with --nodes: etcd as N members in the namespace (1, 3 or 5);\n"
+	    "                   every VM and RS are given them all\n"
 	    "docs/deploy.md \"plexus up --qemu\".\n",
 	    PLEXUS_UP_IMAGE_DIR);
 }
@@ -101,10 +104,15 @@ static void s_usage(FILE *out)
 static int s_options(int argc, char **argv, s_opts *o)
 {
 	static const struct option longs[] = {
-	    {"qemu", no_argument, NULL, 'q'},         {"nodes", required_argument, NULL, 'n'},
-	    {"image", required_argument, NULL, 'i'},  {"state-dir", required_argument, NULL, 's'},
-	    {"memory", required_argument, NULL, 'm'}, {"timeout", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},         {0},
+	    {"qemu", no_argument, NULL, 'q'},
+	    {"nodes", required_argument, NULL, 'n'},
+	    {"image", required_argument, NULL, 'i'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"etcd-members", required_argument, NULL, 'e'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	memset(o, 0, sizeof *o);
 	o->timeout_s = 300;
@@ -145,6 +153,15 @@ static int s_options(int argc, char **argv, s_opts *o)
 			o->timeout_s = atoi(optarg);
 			if (o->timeout_s < 1 || o->timeout_s > 3600) {
 				fprintf(stderr, "plexus up: bad --timeout '%s': want 1..3600\n",
+				        optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'e':
+			o->etcd_members = atoi(optarg);
+			if (o->etcd_members != 1 && o->etcd_members != 3 && o->etcd_members != 5) {
+				fprintf(stderr,
+				        "plexus up: bad --etcd-members '%s': want 1, 3 or 5\n",
 				        optarg);
 				return EX_USAGE;
 			}
@@ -384,8 +401,11 @@ static int s_cluster(const s_opts *o)
 	int disk_vm = plx_qcluster_fs_services(o->nodes, services, sizeof services);
 	if (disk_vm < 0)
 		return EX_SOFTWARE;
-	plx_qcluster_opts qo = {
-	    .nodes = o->nodes, .image = o->image, .memory_mb = o->memory_mb, .services = services};
+	plx_qcluster_opts qo = {.nodes = o->nodes,
+	                        .image = o->image,
+	                        .memory_mb = o->memory_mb,
+	                        .services = services,
+	                        .etcd_members = o->etcd_members};
 	qo.disks[disk_vm] = "64M";
 	plx_qcluster *c = plx_qcluster_new(&qo, err, sizeof err);
 	if (!c) {

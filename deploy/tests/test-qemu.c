@@ -302,8 +302,11 @@ static int pxe_setup(void **state)
 {
 	pxe *f = calloc(1, sizeof *f);
 	char err[1024];
-	plx_qcluster_opts o = {
-	    .nodes = 3, .image = s_image, .memory_mb = 256, .cli = PLEXUS_CLI_BIN};
+	plx_qcluster_opts o = {.nodes = 3,
+	                       .image = s_image,
+	                       .memory_mb = 256,
+	                       .cli = PLEXUS_CLI_BIN,
+	                       .etcd_members = 3};
 	f->c = plx_qcluster_new(&o, err, sizeof err);
 	if (!f->c) {
 		print_error("qemu cluster: %s\n", err);
@@ -437,13 +440,29 @@ static void s_vm1_refuses_forgers(pxe *f)
 	assert_true(netns_call(nc, NETNS_HUB, s_etcd_without_keys, &sp) < 0);
 }
 
+/* The hub's etcd has three members and every VM was given them all: one member killed, each
+ * node kernel keeps its lease (the same generation, still registered) through two lease TTLs. */
+static void s_etcd_member_dies(pxe *f)
+{
+	int64_t before[3], after[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(plx_qcluster_node_generation(f->c, i, &before[i]), 0);
+	assert_non_null(strchr(plx_qcluster_etcd(f->c), ','));
+	assert_int_equal(plx_etcdh_kill(netns_hub_etcd(plx_qcluster_netns(f->c)), 0), 0);
+	sleep(13); /* the cluster's lease is 6 s */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(plx_qcluster_node_generation(f->c, i, &after[i]), 0);
+		assert_int_equal(after[i], before[i]);
+	}
+}
+
 /* Three VMs power on at once and boot by iPXE (vm3 through OVMF's UEFI): DHCP from dnsmasq
  * (the user class keeps iPXE from loading itself again), the boot script and the node's own
  * script, kernel and initramfs over HTTP, and a certificate for the key the node made (only at
  * its address); each
  * plexus-node registers in the hub's etcd on secured links; every stage shows on the VM's
  * console and in the server's log; forgers get no answer from a node kernel, and etcd none
- * without a certificate of its authority. */
+ * without a certificate of its authority; etcd, three members, loses one and no node notices. */
 static void test_pxe_cluster_boot(void **state)
 {
 	pxe *f = *state;
@@ -500,6 +519,7 @@ static void test_pxe_cluster_boot(void **state)
 	assert_int_equal(
 	    s_file_has(dir, "vm3.log", "plexus-boot: ipxe: starting the kernel of node vm3"), 0);
 	s_vm1_refuses_forgers(f);
+	s_etcd_member_dies(f);
 	f->passed = true;
 }
 

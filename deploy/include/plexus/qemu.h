@@ -83,6 +83,8 @@ typedef struct plx_qcluster_opts {
 	/* The plexus command the PXE server's keys CGI runs (plexus pxe issue); NULL: this
 	 * program, which must then be plexus. */
 	const char *cli;
+	/* etcd's members in the hub: 1 (0 means 1), 3 or 5; every VM and RS get them all. */
+	int etcd_members;
 } plx_qcluster_opts;
 
 /* Builds the namespaces, etcd, the PXE server's files and servers, and a tap per VM (no VM
