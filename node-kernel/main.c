@@ -98,9 +98,10 @@ static int s_serve(node *n, plx_ctx *ctx)
 		plx_server_on_notify(srv, s_on_notify);
 		plx_server_on_reply(srv, s_on_reply);
 		plx_server_on_tick(srv, s_on_tick, S_TICK_MS);
-		fprintf(stderr, "plexus-node: %s serving at %s (cluster %s, etcd %s)\n",
+		fprintf(stderr,
+		        "plexus-node: %s serving at %s (cluster %s, etcd %s, lease TTL %d s)\n",
 		        plx_ep_name(n->ep)->label, plx_ep_address(n->ep), n->cfg->cluster,
-		        n->cfg->etcd);
+		        n->cfg->etcd, n->cfg->lease_ttl);
 		rc = plx_server_run(srv);
 	}
 	node_signals_destroy(&sig);

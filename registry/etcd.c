@@ -497,6 +497,18 @@ static bool s_try_next_member(int rc)
 	       rc == -EHOSTUNREACH || rc == -EAGAIN;
 }
 
+int reg_call_member(plx_etcd *self, size_t index, const char *path, json_t *body, json_t **reply)
+{
+	if (index >= self->nurls)
+		return reg_seterr(-EINVAL, "etcd: no member %zu (%zu listed)", index, self->nurls);
+	char *payload = json_dumps(body, JSON_COMPACT);
+	if (!payload)
+		return reg_seterr(-ENOMEM, "etcd: cannot encode a request");
+	int rc = s_call_one(self, self->urls[index], path, payload, reply);
+	free(payload);
+	return rc;
+}
+
 int reg_call(plx_etcd *self, const char *path, json_t *body, json_t **reply)
 {
 	char *payload = json_dumps(body, JSON_COMPACT);

@@ -3,7 +3,8 @@
  *
  * Entry points: plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_compact,
  * plx_etcd_auth_enable, plx_etcd_auth_client,
- * plx_etcd_txn, plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke.
+ * plx_etcd_txn, plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke,
+ * plx_etcd_lease_granted_ttl.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -377,4 +378,24 @@ int plx_etcd_lease_keepalive(plx_etcd *self, int64_t id)
 int plx_etcd_lease_revoke(plx_etcd *self, int64_t id)
 {
 	return s_send(self, "/v3/lease/revoke", json_pack("{s:I}", "ID", (json_int_t)id), NULL);
+}
+
+int plx_etcd_lease_granted_ttl(plx_etcd *self, int64_t id)
+{
+	json_t *reply = NULL;
+	int rc =
+	    s_send(self, "/v3/lease/timetolive", json_pack("{s:I}", "ID", (json_int_t)id), &reply);
+	if (rc < 0)
+		return rc;
+	int64_t ttl = 0, granted = 0;
+	rc = reg_int64(reply, "TTL", &ttl);
+	if (rc == 0)
+		rc = reg_int64(reply, "grantedTTL", &granted);
+	json_decref(reply);
+	if (rc < 0)
+		return reg_seterr(rc, "etcd %s: malformed timetolive answer",
+		                  plx_etcd_endpoint(self));
+	if (ttl < 0 || granted <= 0)
+		return reg_seterr(-ENOENT, "etcd: lease %lld is gone", (long long)id);
+	return granted > INT32_MAX ? INT32_MAX : (int)granted;
 }

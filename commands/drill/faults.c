@@ -45,8 +45,8 @@ const drill_scenario drill_scenarios[] = {
     {"kill-pfs", "pfs", SIGKILL, DRILL_SERVICE, "SIGKILL to the pipe server"},
     {"kill-node", "vfs", SIGKILL, DRILL_NODE,
      "SIGKILL to every process of VFS's node (up --nodes): RS moves its services"},
-    {"kill-etcd-member", "etcd1", SIGKILL, DRILL_ETCD,
-     "SIGKILL to an etcd member (up --etcd-members 3): no service may restart"},
+    {"kill-etcd-member", "leader", SIGKILL, DRILL_ETCD,
+     "SIGKILL to the etcd member that leads (up --etcd-members 3): no service may restart"},
     {"kill-rs", "rs", SIGKILL, DRILL_RS,
      "SIGKILL to the RS leader (up --rs-standby): the standby takes over, nothing restarts"},
     {"partition", "vfs", 0, DRILL_PARTITION,
@@ -170,14 +170,18 @@ static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, dr
 	return killed;
 }
 
-/* The pid of etcd member name ("etcd1") from the running up's state file, or -1; *members
- * gets how many it lists. */
-static long s_etcd_member(const char *name, int *members)
+/* The pid of the etcd member at index (0 is "etcd", i is "etcdI") in the running up's state
+ * file, or -1; *members gets how many it lists. */
+static long s_etcd_member(int index, int *members)
 {
 	const char *dir = getenv("PLEXUS_STATE_DIR");
-	char path[4096], line[512], key[64], proc[64];
+	char path[4096], line[512], key[64], proc[64], name[16];
 	long pid = -1, p;
 	*members = 0;
+	if (index == 0)
+		snprintf(name, sizeof name, "etcd");
+	else
+		snprintf(name, sizeof name, "etcd%d", index);
 	snprintf(path, sizeof path, "%s/state", dir ? dir : "");
 	FILE *f = dir ? fopen(path, "re") : NULL;
 	while (f && fgets(line, sizeof line, f))
@@ -192,8 +196,24 @@ static long s_etcd_member(const char *name, int *members)
 	return pid;
 }
 
+/* The longest TTL the nodes' leases were granted with, in ms (2 s when none answers). */
+static int s_node_ttl_ms(plx_etcd *etcd, const char *cluster)
+{
+	char prefix[256];
+	snprintf(prefix, sizeof prefix, "/plexus/%s/nodes/", cluster);
+	plx_kvs *kvs = NULL;
+	int ttl = 2;
+	if (plx_etcd_range(etcd, prefix, &kvs) < 0)
+		return ttl * 1000;
+	for (size_t i = 0; i < kvs->count; i++) {
+		int t = kvs->kvs[i].lease ? plx_etcd_lease_granted_ttl(etcd, kvs->kvs[i].lease) : 0;
+		ttl = t > ttl ? t : ttl;
+	}
+	plx_kvs_free(&kvs);
+	return ttl * 1000;
+}
+
 #define S_SERVICES_MAX 64
-#define S_ETCD_WAIT_MS 4000 /* two lease TTLs: what would restart has restarted by then */
 
 typedef struct s_gens {
 	char labels[S_SERVICES_MAX][64];
@@ -221,43 +241,67 @@ static void s_generations(plx_etcd *etcd, const char *cluster, s_gens *g)
 	plx_kvs_free(&kvs);
 }
 
-/* kill-etcd-member: the member dies; for S_ETCD_WAIT_MS after, no service may restart. */
-static void s_etcd_fault(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
-                         drill_workload *w, drill_fault *f)
+/* SIGKILL to f->pid, noting when; false (with f->error) when it could not be sent. */
+static bool s_kill_noted(drill_workload *w, drill_fault *f)
 {
-	int members;
-	f->pid = s_etcd_member(sc->label, &members);
+	drill_workload_first_ok(w, drill_ms());
+	f->injected_ms = drill_ms();
+	if (kill((pid_t)f->pid, SIGKILL) < 0) {
+		snprintf(f->error, sizeof f->error, "kill %ld: %s", f->pid, strerror(errno));
+		f->injected_ms = -1;
+		return false;
+	}
+	drill_workload_first_ok(w, f->injected_ms);
+	return true;
+}
+
+/* Waits two of the nodes' lease TTLs (what would restart has restarted by then), notes the
+ * first client success, and sets f->error ("LABEL restarted_how ...") when a generation
+ * differs from before's. Returns true when none does. */
+static bool s_none_restarted(plx_etcd *etcd, const char *cluster, const s_gens *before,
+                             const char *restarted_how, drill_workload *w, drill_fault *f)
+{
+	int wait_ms = 2 * s_node_ttl_ms(etcd, cluster);
+	struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	f->first_ok_ms = drill_workload_first_ok(w, f->injected_ms);
+	s_gens after;
+	s_generations(etcd, cluster, &after);
+	for (int i = 0; i < before->n; i++)
+		for (int j = 0; j < after.n; j++)
+			if (strcmp(before->labels[i], after.labels[j]) == 0 &&
+			    before->gens[i] != after.gens[j]) {
+				snprintf(f->error, sizeof f->error,
+				         "%s %s (generation %llu to %llu)", before->labels[i],
+				         restarted_how, (unsigned long long)before->gens[i],
+				         (unsigned long long)after.gens[j]);
+				return false;
+			}
+	return true;
+}
+
+/* kill-etcd-member: the member that leads dies; for two of the nodes' lease TTLs after (what
+ * would restart has restarted by then), no service may restart. */
+static void s_etcd_fault(plx_etcd *etcd, const char *cluster, drill_workload *w, drill_fault *f)
+{
+	int members, leader = plx_etcd_leader(etcd);
+	f->pid = s_etcd_member(leader < 0 ? 0 : leader, &members);
+	if (members >= 3 && leader < 0) {
+		snprintf(f->error, sizeof f->error, "no etcd member leads: %s", plx_etcd_errmsg());
+		return;
+	}
+	snprintf(f->label, sizeof f->label, leader > 0 ? "etcd%d (leader)" : "etcd (leader)",
+	         leader);
 	if (members < 3 || f->pid <= 1) {
 		snprintf(f->error, sizeof f->error,
 		         "%d etcd member%s here: kill-etcd-member needs plexus up --etcd-members 3",
 		         members, members == 1 ? "" : "s");
 		return;
 	}
-	s_gens before, after;
+	s_gens before;
 	s_generations(etcd, cluster, &before);
-	drill_workload_first_ok(w, drill_ms());
-	f->injected_ms = drill_ms();
-	if (kill((pid_t)f->pid, SIGKILL) < 0) {
-		snprintf(f->error, sizeof f->error, "kill %ld: %s", f->pid, strerror(errno));
-		f->injected_ms = -1;
-		return;
-	}
-	drill_workload_first_ok(w, f->injected_ms);
-	struct timespec ts = {S_ETCD_WAIT_MS / 1000, (S_ETCD_WAIT_MS % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-	f->first_ok_ms = drill_workload_first_ok(w, f->injected_ms);
-	s_generations(etcd, cluster, &after);
-	for (int i = 0; i < before.n; i++)
-		for (int j = 0; j < after.n; j++)
-			if (strcmp(before.labels[i], after.labels[j]) == 0 &&
-			    before.gens[i] != after.gens[j]) {
-				snprintf(f->error, sizeof f->error,
-				         "%s restarted (generation %llu to %llu)", before.labels[i],
-				         (unsigned long long)before.gens[i],
-				         (unsigned long long)after.gens[j]);
-				return;
-			}
-	f->restarted_ms = f->injected_ms; /* nothing had to come back */
+	if (s_kill_noted(w, f) && s_none_restarted(etcd, cluster, &before, "restarted", w, f))
+		f->restarted_ms = f->injected_ms; /* nothing had to come back */
 }
 
 /* The value of key in the running up's state file into out; false when absent. */
@@ -384,7 +428,7 @@ static bool s_rs_leader(plx_etcd *etcd, const char *cluster, char *name, size_t 
 }
 
 /* kill-rs: the leader dies; detected when its key is gone, "restarted" when the standby
- * holds it; then for S_ETCD_WAIT_MS no service may restart (none started twice). */
+ * holds it; then for two lease TTLs no service may restart (none started twice). */
 static void s_rs_fault(plx_etcd *etcd, const char *cluster, drill_workload *w, int timeout_ms,
                        drill_fault *f)
 {
@@ -407,16 +451,10 @@ static void s_rs_fault(plx_etcd *etcd, const char *cluster, drill_workload *w, i
 		         "no standby RS here: kill-rs needs plexus up --rs-standby");
 		return;
 	}
-	s_gens before, after;
+	s_gens before;
 	s_generations(etcd, cluster, &before);
-	drill_workload_first_ok(w, drill_ms());
-	f->injected_ms = drill_ms();
-	if (kill((pid_t)f->pid, SIGKILL) < 0) {
-		snprintf(f->error, sizeof f->error, "kill %ld: %s", f->pid, strerror(errno));
-		f->injected_ms = -1;
+	if (!s_kill_noted(w, f))
 		return;
-	}
-	drill_workload_first_ok(w, f->injected_ms);
 	for (int64_t deadline = f->injected_ms + timeout_ms; drill_ms() < deadline;) {
 		char now_leader[64] = "";
 		long pid = 0;
@@ -434,21 +472,8 @@ static void s_rs_fault(plx_etcd *etcd, const char *cluster, drill_workload *w, i
 		struct timespec ts = {0, S_POLL_MS * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	if (f->restarted_ms < 0)
-		return;
-	struct timespec ts = {S_ETCD_WAIT_MS / 1000, (S_ETCD_WAIT_MS % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-	f->first_ok_ms = drill_workload_first_ok(w, f->injected_ms);
-	s_generations(etcd, cluster, &after);
-	for (int i = 0; i < before.n; i++)
-		for (int j = 0; j < after.n; j++)
-			if (strcmp(before.labels[i], after.labels[j]) == 0 &&
-			    before.gens[i] != after.gens[j])
-				snprintf(
-				    f->error, sizeof f->error,
-				    "%s started again by the new leader (generation %llu to %llu)",
-				    before.labels[i], (unsigned long long)before.gens[i],
-				    (unsigned long long)after.gens[j]);
+	if (f->restarted_ms >= 0)
+		s_none_restarted(etcd, cluster, &before, "started again by the new leader", w, f);
 }
 
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
@@ -463,7 +488,7 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	snprintf(f->scenario, sizeof f->scenario, "%s", sc->name);
 	snprintf(f->label, sizeof f->label, "%s", sc->label);
 	if (sc->kind == DRILL_ETCD) {
-		s_etcd_fault(etcd, cluster, sc, w, f);
+		s_etcd_fault(etcd, cluster, w, f);
 		return;
 	}
 	if (sc->kind == DRILL_RS) {

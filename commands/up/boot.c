@@ -155,6 +155,7 @@ static int s_member_start(s_boot *b, const char *bin, s_member *m, const char *i
 	                      "50",
 	                      "--election-timeout",
 	                      "500",
+	                      "--pre-vote", /* a member back from a partition does not depose */
 	                      "--logger",
 	                      "zap",
 	                      "--log-outputs",
@@ -255,6 +256,8 @@ static int s_etcd_try(s_boot *b, bool last)
 		if (!(b->etcd = plx_etcd_new(&eo)))
 			return s_fail(b, EX_SOFTWARE, "etcd", "etcd: %s", strerror(errno));
 	}
+	if (n > 1) /* docs/registry.md, "Members": a leader's death must not fence the nodes */
+		setenv("PLEXUS_LEASE_TTL", UP_MEMBERS_LEASE_TTL, 0);
 	char where[32];
 	if (n > 1)
 		snprintf(where, sizeof where, "host x%d", n);

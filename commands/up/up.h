@@ -33,6 +33,9 @@
 #define UP_MAX_MOUNTS       16
 #define UP_NAME_MAX         64
 #define UP_ETCD_MEMBERS_MAX 5
+/* The lease TTL (s) node kernels and RS get when etcd has several members, unless
+ * $PLEXUS_LEASE_TTL says otherwise: it outlasts an election (docs/registry.md, "Members"). */
+#define UP_MEMBERS_LEASE_TTL "4"
 
 /* A process `up` started: name ("etcd", "node.local", "rs"), pid, and its start time in clock
  * ticks since boot (/proc/PID/stat field 22) so that a reused pid is never taken for it. */

@@ -206,10 +206,12 @@ static void test_lease_keepalive_and_expiry(void **state)
 	int64_t id2 = 0;
 	assert_int_equal(plx_etcd_lease_grant(etcd, 30, &id2), 0);
 	assert_true(plx_etcd_lease_keepalive(etcd, id2) > 0);
+	assert_int_equal(plx_etcd_lease_granted_ttl(etcd, id2), 30);
 	assert_int_equal(plx_etcd_put(etcd, "/t/lease/r", "v", 1, id2, NULL), 0);
 	assert_int_equal(plx_etcd_lease_revoke(etcd, id2), 0);
 	assert_int_equal(plx_etcd_get(etcd, "/t/lease/r", &kv), -ENOENT);
 	assert_int_equal(plx_etcd_lease_revoke(etcd, id2), -ENOENT);
+	assert_int_equal(plx_etcd_lease_granted_ttl(etcd, id2), -ENOENT);
 	plx_etcd_destroy(&etcd);
 }
 

@@ -272,10 +272,14 @@ static void test_three_nodes(void **state)
 	s_scenario(t, "kill-pfs", "pfs");
 	assert_int_equal(uptest_sh(t, S_DRILL "soak --seconds 4 --seed 3 --writers 3"), 0);
 	assert_true(uptest_output(t, "PASS"));
-	/* an etcd member: nothing restarts, nothing fails */
+	/* the etcd member that leads: nothing restarts, nothing fails */
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-etcd-member --writers 4 --json"), 0);
 	json_t *o = s_report(t);
 	assert_true(json_is_true(json_object_get(o, "passed")));
+	const char *member = json_string_value(
+	    json_object_get(json_array_get(json_object_get(o, "faults"), 0), "service"));
+	assert_non_null(member);
+	assert_non_null(strstr(member, "(leader)"));
 	assert_int_equal(s_int(o, "data", "lost"), 0);
 	assert_int_equal(s_int(o, "clients", "failed"), 0);
 	json_decref(o);

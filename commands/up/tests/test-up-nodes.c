@@ -90,9 +90,10 @@ static void test_three_nodes(void **state)
 	"\"$STATE/keys/etcd-client.key\" "
 
 /* The registry with no single point of failure: etcd as three members on the host
- * (--etcd-members 3), every component given all of them. SIGKILL to the member that leads
- * restarts no service (every generation stays 1, no restart counted), the node kernels live
- * on, and a client writes and reads a file afterwards. An even member count is refused. */
+ * (--etcd-members 3), every component given all of them, the nodes' leases 4 s long. SIGKILL to the
+ * member that leads restarts no service (every generation stays 1, no restart counted), the node
+ * kernels live on, and a client writes and reads a file afterwards. An even member count is
+ * refused. */
 static void test_etcd_member_dies(void **state)
 {
 	uptest *t = *state;
@@ -114,6 +115,8 @@ static void test_etcd_member_dies(void **state)
 	pid_t pids[16];
 	int n = uptest_pids(t, pids, 16);
 	assert_int_equal(n, 6); /* three etcd members, two node kernels, rs */
+	assert_int_equal(uptest_sh(t, "grep -h 'serving at' \"$STATE\"/logs/node.n*.log"), 0);
+	assert_int_equal(uptest_count(t, "lease TTL 4 s)"), 2); /* both node kernels */
 
 	/* the leader: its URL's place in the list names its process (etcd, etcd1, etcd2) */
 	assert_int_equal(
@@ -125,7 +128,7 @@ static void test_etcd_member_dies(void **state)
 	              "\"$STATE/state\") && echo \"leader $m pid $p\" && kill -9 $p"),
 	    0);
 	assert_true(uptest_output(t, "leader etcd"));
-	sleep(8); /* four lease TTLs */
+	sleep(8); /* two lease TTLs: up gives 4 s with three members (docs/registry.md) */
 	assert_int_equal(uptest_sh(t, "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" service list"), 0);
 	assert_true(uptest_output(t, "vfs "));
 	assert_int_equal(uptest_sh(t, "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" service list | awk "

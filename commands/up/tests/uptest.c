@@ -192,6 +192,14 @@ bool uptest_output(const uptest *t, const char *needle)
 	return t->text && strstr(t->text, needle) != NULL;
 }
 
+int uptest_count(const uptest *t, const char *needle)
+{
+	int n = 0;
+	for (const char *at = t->text; at && *needle && (at = strstr(at, needle)); at++)
+		n++;
+	return n;
+}
+
 int uptest_pids(const uptest *t, pid_t *pids, int n)
 {
 	char path[PATH_MAX + 8], line[512], name[128];

@@ -37,6 +37,8 @@ int uptest_teardown(void **state);
 int uptest_sh(uptest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when t->text holds needle. */
 bool uptest_output(const uptest *t, const char *needle);
+/* How many times t->text holds needle. */
+int uptest_count(const uptest *t, const char *needle);
 /* Reads the pids of the processes plexus up recorded in its state file into pids (at most n).
  * Returns how many. */
 int uptest_pids(const uptest *t, pid_t *pids, int n);

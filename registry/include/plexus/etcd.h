@@ -190,6 +190,15 @@ int plx_etcd_lease_grant(plx_etcd *self, int64_t ttl_s, int64_t *id);
 int plx_etcd_lease_keepalive(plx_etcd *self, int64_t id);
 /* Revokes lease id: every key attached to it is deleted. Returns 0. */
 int plx_etcd_lease_revoke(plx_etcd *self, int64_t id);
+/* The TTL lease id was granted with, in seconds (> 0), or -ENOENT when it is gone. */
+int plx_etcd_lease_granted_ttl(plx_etcd *self, int64_t id);
+
+/* ---- members ---- */
+
+/* Which member of the client's list leads the etcd cluster: its index (0-based), from each
+ * member's own status. Returns the index, or -EAGAIN when no member that answered names
+ * itself leader (an election under way), or the last member's error. */
+int plx_etcd_leader(plx_etcd *self);
 
 /* Grants a lease of ttl_s seconds and keeps it alive from a background thread (a renewal every
  * ttl/3, retried across members). Returns the lease or NULL with errno set from the grant. */
