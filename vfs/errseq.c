@@ -2,32 +2,115 @@
  * errseq.c — changes a file server acknowledged and then lost by dying, reported by fsync,
  * syncfs and sync as Linux reports write-back errors (its errseq_t).
  *
- * Entry points: vfs_errseq_observe, vfs_errseq_sample, vfs_errseq_begin, vfs_errseq_end,
- * vfs_errseq_check.
+ * Entry points: vfs_errseq_observe, vfs_errseq_sample, vfs_errseq_free, vfs_errseq_begin,
+ * vfs_errseq_end, vfs_errseq_check, vfs_errseq_check_file.
  *
  * plexus-mfs answers a write (or a create, a rename, ...) once the change is in its cache; the
  * change reaches the disk with its write-back or an FS_SYNC / FS_FSYNC. When the instance dies
  * first, RS starts the next generation, which mounts the disk again and serves on without it.
  * VFS sees every reply of a mounted file server (plx_fs_observe on its stubs): a mount keeps
  * the generation that acknowledged changes not known to be on the disk (dirty_gen, cleared by
- * a sync from that generation that began after them). A reply from another generation while it
- * is set means they may be lost, and the mount's error count (err_seq) goes up. An open file
- * description samples the count when it is made; its next fsync or syncfs answers -EIO once
- * for each change of the count. A count nobody has reported yet is reported to descriptions
- * opened later too, as Linux does, so `sync FILE` after the loss still sees it. A sync that
- * finds the instance dead (VFS has not yet seen its successor) counts the loss at once, so it
- * is reported once whichever generation the next sync reaches. Unknowable
- * from here: whether the periodic write-back had saved the changes; they are reported lost.
+ * a sync from that generation that began after them) and the inodes those changes touched
+ * (dirty: the inodes each request named — a write's file, a create's directory and the inode
+ * it made, a rename's two directories — each with when). A reply from another generation
+ * while dirty_gen is set means they may be lost: the mount's error count (err_seq) goes up,
+ * and so does the count of every inode in dirty (lost). Unknowable from here: whether the
+ * periodic write-back had saved the changes; they are reported lost.
+ *
+ * As in Linux, fsync reports a file's own losses and syncfs the file system's: an open file
+ * description samples both counts when it is made, and its next fsync (its inode's count) or
+ * syncfs (the mount's) answers -EIO once for each change of the count. A loss nobody has
+ * reported yet is reported to descriptions opened later too, so `sync FILE` after the loss
+ * still sees it; an inode a later generation made afresh (a number the lost changes had
+ * used) starts clean. A sync that finds the instance dead (VFS has not yet seen its
+ * successor) counts the loss at once. When more inodes changed between syncs than dirty
+ * holds, which ones is not known: the loss then counts for every inode of the file system
+ * (wide_seq), as before files were told apart.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vfs.h"
 
 #include "plexus/proto/fs.pb-c.h"
 
+#define S_INOS_MAX 8192 /* per set; a power of two, at most three quarters used */
+
+/* One inode in a set: dirty (value: the mount's change count when last changed) or lost
+ * (value: its losses; seen: the last one reported). */
+typedef struct s_ino {
+	uint64_t ino; /* 0: a free slot */
+	uint64_t value;
+	bool seen;
+} s_ino;
+
+struct vfs_inoset {
+	size_t n;
+	bool overflow; /* an inode did not fit: which were changed (or lost) is not known */
+	s_ino slots[S_INOS_MAX];
+};
+
 /* The generation that answered this thread's last FS_SYNC or FS_FSYNC. */
 static _Thread_local uint64_t s_sync_gen;
+
+/* ---- the inode sets: open addressing, linear probing ---- */
+
+/* ino's slot in set: its own, or the free one where it would go; NULL when set is NULL. */
+static s_ino *s_slot(struct vfs_inoset *set, uint64_t ino)
+{
+	if (!set)
+		return NULL;
+	size_t i = (size_t)(ino * 0x9E3779B97F4A7C15ull >> 40) & (S_INOS_MAX - 1);
+	while (set->slots[i].ino && set->slots[i].ino != ino)
+		i = (i + 1) & (S_INOS_MAX - 1);
+	return &set->slots[i];
+}
+
+/* ino's entry in *set_p (made, and the set with it, when absent), or NULL when full. */
+static s_ino *s_get(struct vfs_inoset **set_p, uint64_t ino)
+{
+	if (!*set_p && !(*set_p = calloc(1, sizeof **set_p)))
+		return NULL;
+	s_ino *e = s_slot(*set_p, ino);
+	if (e->ino)
+		return e;
+	if ((*set_p)->n >= S_INOS_MAX / 4 * 3) {
+		(*set_p)->overflow = true;
+		return NULL;
+	}
+	(*set_p)->n++;
+	*e = (s_ino){.ino = ino};
+	return e;
+}
+
+/* ino's entry in set, or NULL. */
+static const s_ino *s_find_ino(struct vfs_inoset *set, uint64_t ino)
+{
+	s_ino *e = s_slot(set, ino);
+	return e && e->ino ? e : NULL;
+}
+
+/* Keeps only the entries of set whose value is above floor (an overflow stays: the inodes
+ * that did not fit may have changed after floor). */
+static void s_keep_above(struct vfs_inoset *set, uint64_t floor)
+{
+	if (!set)
+		return;
+	s_ino *old = malloc(sizeof set->slots);
+	if (!old)
+		return; /* all kept: a later loss blames more inodes than it must */
+	memcpy(old, set->slots, sizeof set->slots);
+	bool overflow = set->overflow;
+	memset(set, 0, sizeof *set);
+	for (size_t i = 0; i < S_INOS_MAX; i++)
+		if (old[i].ino && old[i].value > floor)
+			*s_get(&set, old[i].ino) = old[i];
+	set->overflow = overflow;
+	free(old);
+}
+
+/* ---- counting ---- */
 
 /* The mount of file server label in the table, or NULL. vfs->lock held. */
 static vfs_mount *s_find(vfs *v, const char *label)
@@ -61,33 +144,92 @@ static bool s_changes(uint32_t type)
 	}
 }
 
-/* The changes m's file server acknowledged may be lost. vfs->lock held. */
+/* ino was changed (m->changes counts the change); when it does not fit, the set says so and
+ * a loss counts for every inode (s_lost). vfs->lock held. */
+static void s_dirty(vfs_mount *m, uint64_t ino)
+{
+	s_ino *e = ino ? s_get(&m->dirty, ino) : NULL;
+	if (e)
+		e->value = m->changes;
+}
+
+/* The changes m's file server acknowledged may be lost: the mount's count and every dirty
+ * inode's go up (every inode's when dirty overflowed). vfs->lock held. */
 static void s_lost(vfs_mount *m)
 {
 	m->err_seq++;
 	m->err_seen = false;
+	bool all_known = !m->dirty || !m->dirty->overflow;
+	for (size_t i = 0; m->dirty && i < S_INOS_MAX; i++) {
+		s_ino *d = &m->dirty->slots[i];
+		s_ino *e = d->ino ? s_get(&m->lost, d->ino) : NULL;
+		if (e) {
+			e->value++;
+			e->seen = false;
+		} else if (d->ino)
+			all_known = false;
+	}
+	if (!all_known) {
+		m->wide_seq++;
+		m->wide_seen = false;
+	}
+	if (m->dirty)
+		memset(m->dirty, 0, sizeof *m->dirty);
 }
 
-void vfs_errseq_observe(void *arg, const plx_fs *fs, uint32_t type, int status, uint64_t generation)
+/* ino was made afresh by a live generation: its number's old losses are not its own. */
+static void s_made(vfs_mount *m, uint64_t ino)
+{
+	s_ino *e = s_slot(m->lost, ino);
+	if (e && e->ino)
+		e->seen = true;
+}
+
+void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event)
 {
 	vfs *v = arg;
-	if (status < 0)
+	if (event->status < 0)
 		return;
-	if (type == PLEXUS__FS_TYPE__FS_SYNC || type == PLEXUS__FS_TYPE__FS_FSYNC) {
-		s_sync_gen = generation;
+	if (event->type == PLEXUS__FS_TYPE__FS_SYNC || event->type == PLEXUS__FS_TYPE__FS_FSYNC) {
+		s_sync_gen = event->generation;
 		return;
 	}
-	if (!s_changes(type))
+	if (!s_changes(event->type))
 		return;
 	pthread_mutex_lock(&v->lock);
 	vfs_mount *m = s_find(v, plx_fs_label(fs));
 	if (m) {
-		if (m->dirty_gen && m->dirty_gen != generation)
+		if (m->dirty_gen && m->dirty_gen != event->generation)
 			s_lost(m);
-		m->dirty_gen = generation;
+		m->dirty_gen = event->generation;
 		m->changes++;
+		for (size_t i = 0; i < event->ninos; i++)
+			s_dirty(m, event->inos[i]);
+		if (event->made) {
+			s_made(m, event->made);
+			s_dirty(m, event->made);
+		}
 	}
 	pthread_mutex_unlock(&v->lock);
+}
+
+void vfs_errseq_free(vfs_mount *m)
+{
+	free(m->dirty);
+	free(m->lost);
+	m->dirty = m->lost = NULL;
+}
+
+/* ---- reporting ---- */
+
+/* ino's loss count in m (its own and the file system's losses of unknown inodes), and in
+ * *unseen whether one of them is not reported yet. vfs->lock held. */
+static uint32_t s_ino_seq(vfs_mount *m, uint64_t ino, bool *unseen)
+{
+	const s_ino *e = s_find_ino(m->lost, ino);
+	uint32_t own = e ? (uint32_t)e->value : 0;
+	*unseen = (own && !e->seen) || (m->wide_seq && !m->wide_seen);
+	return own + m->wide_seq;
 }
 
 void vfs_errseq_sample(vfs *v, vfs_filp *f)
@@ -95,6 +237,9 @@ void vfs_errseq_sample(vfs *v, vfs_filp *f)
 	vfs_mount *m = f->vnode->mount;
 	pthread_mutex_lock(&v->lock);
 	f->err_seq = m->err_seen || m->err_seq == 0 ? m->err_seq : m->err_seq - 1;
+	bool unseen;
+	uint32_t seq = s_ino_seq(m, f->vnode->ino, &unseen);
+	f->ino_seq = unseen ? seq - 1 : seq;
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -119,10 +264,14 @@ int vfs_errseq_end(vfs *v, const char *label, uint64_t snap, int status)
 		lost = m->dirty_gen && m->dirty_gen != gen;
 		if (lost)
 			s_lost(m);
-		if (m->changes == snap)
+		if (m->changes == snap) {
 			m->dirty_gen = 0;
-		else if (lost)
+			if (m->dirty)
+				memset(m->dirty, 0, sizeof *m->dirty);
+		} else if (lost)
 			m->dirty_gen = gen;
+		else
+			s_keep_above(m->dirty, snap); /* those counted by then are on the disk */
 	}
 	pthread_mutex_unlock(&v->lock);
 	return lost ? -EIO : 0;
@@ -136,6 +285,25 @@ int vfs_errseq_check(vfs *v, vfs_filp *f)
 	if (f->err_seq != m->err_seq) {
 		f->err_seq = m->err_seq;
 		m->err_seen = true;
+		rc = -EIO;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
+int vfs_errseq_check_file(vfs *v, vfs_filp *f)
+{
+	vfs_mount *m = f->vnode->mount;
+	int rc = 0;
+	pthread_mutex_lock(&v->lock);
+	bool unseen;
+	uint32_t seq = s_ino_seq(m, f->vnode->ino, &unseen);
+	if (f->ino_seq != seq) {
+		f->ino_seq = seq;
+		s_ino *e = s_slot(m->lost, f->vnode->ino);
+		if (e && e->ino)
+			e->seen = true;
+		m->wide_seen = true;
 		rc = -EIO;
 	}
 	pthread_mutex_unlock(&v->lock);

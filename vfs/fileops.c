@@ -99,8 +99,9 @@ static int s_dir_write(vfs_req *req, vfs_filp *f, const void *buf, size_t size, 
 	return -EISDIR;
 }
 
-/* FS_FSYNC of the file; then a loss on its file system f has not reported is -EIO
- * (errseq.c), so an fsync never answers 0 for changes a dead file server took with it. */
+/* FS_FSYNC of the file; then a loss of a change to it that f has not reported is -EIO
+ * (errseq.c), so an fsync never answers 0 for changes to the file a dead file server took
+ * with it. */
 static int s_fs_fsync(vfs *v, vfs_filp *f)
 {
 	vfs_vnode *vn = f->vnode;
@@ -108,7 +109,7 @@ static int s_fs_fsync(vfs *v, vfs_filp *f)
 	int status = plx_fs_fsync(vn->mount->client, vn->ino);
 	int rc = vfs_fs_errno(status);
 	vfs_errseq_end(v, vn->mount->fs, snap, status);
-	int lost = vfs_errseq_check(v, f);
+	int lost = vfs_errseq_check_file(v, f);
 	return rc < 0 ? rc : lost;
 }
 

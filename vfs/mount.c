@@ -45,6 +45,7 @@ static void s_mount_free(vfs_mount *m)
 	if (!m)
 		return;
 	plx_fs_destroy(&m->client);
+	vfs_errseq_free(m);
 	free(m);
 }
 

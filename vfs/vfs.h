@@ -139,7 +139,11 @@ typedef struct vfs_mount {
 	uint64_t dirty_gen; /* the file server generation that acknowledged unsynced changes */
 	uint64_t changes;   /* changes acknowledged so far */
 	uint32_t err_seq;   /* losses found so far (a generation died with unsynced changes) */
-	bool err_seen;      /* the last loss was reported by some fsync or syncfs */
+	bool err_seen;      /* the last loss was reported by some syncfs or sync */
+	struct vfs_inoset *dirty; /* inodes the unsynced changes touched, each with when */
+	struct vfs_inoset *lost;  /* inodes whose changes were lost: a count each, and seen */
+	uint32_t wide_seq;        /* losses whose inodes are not known (dirty overflowed) */
+	bool wide_seen;
 } vfs_mount;
 
 /* An open file description. vnode, ops, mode and path never change; flags and position under
@@ -155,6 +159,7 @@ typedef struct vfs_filp {
 	void *priv;                    /* the ops' per-open state (device, pipe end), or NULL */
 	char *path;                    /* as opened, for VFS_PS */
 	uint32_t err_seq;              /* vfs->lock: the mount's err_seq reported (errseq.c) */
+	uint32_t ino_seq;              /* vfs->lock: its inode's losses reported (errseq.c) */
 } vfs_filp;
 
 /* One descriptor slot. */
@@ -434,10 +439,11 @@ int vfs_fs_refresh(vfs_vnode *vn);
 /* The plx_fs_observer of every mounted file server's stubs (arg: the vfs): counts the changes
  * each generation acknowledged, and a loss when another generation answers while some are not
  * known to be synced. */
-void vfs_errseq_observe(void *arg, const plx_fs *fs, uint32_t type, int status,
-                        uint64_t generation);
-/* Sets f's error cursor from its mount (at open). */
+void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event);
+/* Sets f's error cursors from its mount and its inode (at open). */
 void vfs_errseq_sample(vfs *v, vfs_filp *f);
+/* Frees m's records of changed and lost inodes. */
+void vfs_errseq_free(vfs_mount *m);
 /* Before an FS_SYNC / FS_FSYNC to file server label: the count of its changes so far. */
 uint64_t vfs_errseq_begin(vfs *v, const char *label);
 /* After that sync answered status on this thread (snap from vfs_errseq_begin; status as the
@@ -445,8 +451,11 @@ uint64_t vfs_errseq_begin(vfs *v, const char *label);
  * had acknowledged them. -PLX_EDEADSRCDST: the instance that acknowledged them is gone, so
  * they are. Either loss is counted and -EIO returned; otherwise 0. */
 int vfs_errseq_end(vfs *v, const char *label, uint64_t snap, int status);
-/* -EIO once for each loss on f's file system that f has not reported yet; else 0. */
+/* syncfs: -EIO once for each loss on f's file system that f has not reported yet; else 0. */
 int vfs_errseq_check(vfs *v, vfs_filp *f);
+/* fsync: -EIO once for each loss of a change to f's inode (its data, attributes or creation;
+ * a directory's entries) that f has not reported yet; else 0. */
+int vfs_errseq_check_file(vfs *v, vfs_filp *f);
 
 /* ---- mount.c ---- */
 

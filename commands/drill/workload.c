@@ -46,7 +46,6 @@ typedef struct s_writer {
 	drill_workload *w;
 	int index;
 	plexus *px;
-	int dir_fd; /* its directory, for fsync (-1: not open) */
 	pthread_t thread;
 	unsigned seed;
 	char dir[256];
@@ -119,20 +118,15 @@ static int s_count(s_writer *wr, int rc)
 	return rc;
 }
 
-/* fsync of the writer's directory. */
-/* fsync of the writer's directory, through one descriptor the writer keeps open: a loss is
- * reported to the descriptions open before it. (One opened afresh after another file of the
- * mount reported the loss is not told: docs/vfs.md "Lost changes", a known gap.) */
+/* fsync of the writer's directory, opened afresh as most programs do: a loss of a change in
+ * it is reported to every description until one has reported it (docs/using.md). */
 static int s_sync_dir(s_writer *wr)
 {
-	if (wr->dir_fd < 0 &&
-	    (wr->dir_fd = s_count(wr, plexus_open(wr->px, wr->dir, O_RDONLY | O_DIRECTORY))) < 0)
+	int fd = s_count(wr, plexus_open(wr->px, wr->dir, O_RDONLY | O_DIRECTORY));
+	if (fd < 0)
 		return -1;
-	int rc = s_count(wr, plexus_fsync(wr->px, wr->dir_fd));
-	if (rc < 0 && errno != EIO) { /* a stale descriptor: open the directory again next time */
-		plexus_close(wr->px, wr->dir_fd);
-		wr->dir_fd = -1;
-	}
+	int rc = s_count(wr, plexus_fsync(wr->px, fd));
+	plexus_close(wr->px, fd);
 	return rc;
 }
 
@@ -273,8 +267,7 @@ drill_workload *drill_workload_start(const char *dir, int writers, unsigned seed
 	}
 	for (int i = 0; i < writers; i++) {
 		s_writer *wr = &w->writers[i];
-		*wr = (s_writer){
-		    .w = w, .index = i, .seed = seed * 7919u + (unsigned)i, .dir_fd = -1};
+		*wr = (s_writer){.w = w, .index = i, .seed = seed * 7919u + (unsigned)i};
 		snprintf(wr->dir, sizeof wr->dir, "%s/w%d", dir, i);
 		if (plexus_mkdir(px, wr->dir, 0755) < 0 && errno != EEXIST)
 			break;

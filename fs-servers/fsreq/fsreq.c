@@ -60,6 +60,41 @@ void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg)
 	self->observe_arg = arg;
 }
 
+/* The inodes body names, by its fields ino, dir, old_dir and new_dir (at most two are set in
+ * any FS_* request), into e. */
+static void s_event_inos(const ProtobufCMessage *body, plx_fs_event *e)
+{
+	static const char *const names[] = {"ino", "dir", "old_dir", "new_dir"};
+	for (size_t i = 0; body && i < sizeof names / sizeof names[0]; i++) {
+		const ProtobufCFieldDescriptor *fd =
+		    protobuf_c_message_descriptor_get_field_by_name(body->descriptor, names[i]);
+		if (!fd || fd->type != PROTOBUF_C_TYPE_UINT64 ||
+		    fd->label == PROTOBUF_C_LABEL_REPEATED)
+			continue;
+		uint64_t ino = *(const uint64_t *)((const char *)body + fd->offset);
+		bool known = false;
+		for (size_t j = 0; j < e->ninos; j++)
+			known = known || e->inos[j] == ino;
+		if (ino && !known && e->ninos < sizeof e->inos / sizeof e->inos[0])
+			e->inos[e->ninos++] = ino;
+	}
+}
+
+/* Tells self's observer of a request of type with body that msg answered (r: its unpacked
+ * reply, or NULL). */
+static void s_observe(plx_fs *self, uint32_t type, const ProtobufCMessage *body, const plx_msg *msg,
+                      const Plexus__FsReply *r)
+{
+	plx_fs_event e = {
+	    .type = type, .status = msg->status, .generation = msg->source.generation};
+	s_event_inos(body, &e);
+	bool makes = type == PLEXUS__FS_TYPE__FS_CREATE || type == PLEXUS__FS_TYPE__FS_MKDIR ||
+	             type == PLEXUS__FS_TYPE__FS_MKNOD || type == PLEXUS__FS_TYPE__FS_SLINK;
+	if (makes && r && r->attr)
+		e.made = r->attr->ino;
+	self->observe(self->observe_arg, self, &e);
+}
+
 /* Sends one request. Returns the reply's status (or the transport's error); when it is not
  * negative and r is not NULL, *r gets the unpacked FsReply (-EBADMSG if it does not parse) and
  * *reply_p, when not NULL, the message (for its data frame). */
@@ -72,13 +107,13 @@ static int s_call(plx_fs *self, uint32_t type, const ProtobufCMessage *body, con
 	    .dst = self->dst, .type = type, .body = body, .data = data, .data_size = size};
 	plx_msg *msg = NULL;
 	int rc = plx_sendrec(self->ep, &req, &msg, self->timeout_ms);
-	if (msg && self->observe)
-		self->observe(self->observe_arg, self, type, msg->status, msg->source.generation);
 	if (rc >= 0 && r) {
 		*r = (Plexus__FsReply *)plx_msg_unpack(msg, &plexus__fs_reply__descriptor);
 		if (!*r)
 			rc = -EBADMSG;
 	}
+	if (msg && self->observe)
+		s_observe(self, type, body, msg, rc >= 0 && r ? *r : NULL);
 	if (rc >= 0 && reply_p)
 		*reply_p = msg;
 	else

@@ -82,11 +82,19 @@ void plx_fs_destroy(plx_fs **self_p);
 /* Returns the file server's label. Owned by self. */
 const char *plx_fs_label(const plx_fs *self);
 
-/* Called on the requesting thread after each request of self that got a reply: its type
- * (FS_*), the reply's status and the generation of the instance that sent it. Requests that
+/* What an observer is told of one request that got a reply. */
+typedef struct plx_fs_event {
+	uint32_t type;       /* FS_* */
+	int status;          /* the reply's */
+	uint64_t generation; /* of the instance that answered */
+	uint64_t inos[2];    /* the inodes the request names (its ino, dir, old_dir, new_dir) */
+	size_t ninos;
+	uint64_t made; /* the inode a create, mkdir, mknod or slink made (its reply's), or 0 */
+} plx_fs_event;
+
+/* Called on the requesting thread after each request of self that got a reply. Requests that
  * got none (-ETIMEDOUT, -PLX_EDEADSRCDST) are not reported. */
-typedef void plx_fs_observer(void *arg, const plx_fs *fs, uint32_t type, int status,
-                             uint64_t generation);
+typedef void plx_fs_observer(void *arg, const plx_fs *fs, const plx_fs_event *event);
 /* Sets self's observer (NULL: none). Set it before self is used from several threads. */
 void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg);
 
