@@ -123,14 +123,14 @@ static int s_member_plan(s_boot *b, int i, s_member *m)
 	if (b->o->nodes) /* the nodes reach it on the bridge, local commands on loopback too */
 		snprintf(m->listen + strlen(m->listen), sizeof m->listen - strlen(m->listen),
 		         ",%s://127.0.0.1:%d", scheme, m->port);
-	snprintf(m->peer, sizeof m->peer, "http://127.0.0.1:%d", m->peer_port);
+	snprintf(m->peer, sizeof m->peer, "%s://127.0.0.1:%d", scheme, m->peer_port);
 	snprintf(m->data, sizeof m->data, alone ? "%s/etcd" : "%s/etcd/m%d", b->st->dir, i);
 	return 0;
 }
 
 /* Starts member m of the cluster `initial` (name=peer,...). Returns 0 or -errno. */
 static int s_member_start(s_boot *b, const char *bin, s_member *m, const char *initial,
-                          const char *token, char tls[3][PATH_MAX + 32])
+                          const char *token, char tls[UP_TLS_ARGS][PATH_MAX + 32])
 {
 	char *const argv[] = {(char *)bin,
 	                      "--name",
@@ -164,6 +164,11 @@ static int s_member_start(s_boot *b, const char *bin, s_member *m, const char *i
 	                      tls[1],
 	                      tls[2],
 	                      "--client-cert-auth",
+	                      tls[3],
+	                      tls[4],
+	                      tls[5],
+	                      tls[6],
+	                      "--peer-client-cert-auth",
 	                      "--bcrypt-cost", /* passwords of 256 random bits: the 2^10 rounds */
 	                      "4",             /* of the default per log-in buy nothing; 2^4 */
 	                      NULL};
@@ -229,7 +234,7 @@ static int s_etcd_try(s_boot *b, bool last)
 		snprintf(b->st->etcd + eat, sizeof b->st->etcd - eat, "%s%s", i ? "," : "",
 		         m[i].url);
 	}
-	char tls[3][PATH_MAX + 32], err[PATH_MAX + 128];
+	char tls[UP_TLS_ARGS][PATH_MAX + 32], err[PATH_MAX + 128];
 	if (b->o->secure && up_keys_tls(b->o, b->st->addr, tls, err, sizeof err) < 0)
 		return s_fail(b, EX_SOFTWARE, "etcd", "etcd's certificates: %s", err);
 	snprintf(token, sizeof token, "plexus-up-%d-%lld", (int)getpid(), (long long)up_now_ms());

@@ -93,7 +93,7 @@ int up_keys_etcd(const up_opts *o, plx_etcd *etcd, char *err, size_t size)
 	return rc;
 }
 
-int up_keys_tls(const up_opts *o, const char *addr, char tls[3][PATH_MAX + 32], char *err,
+int up_keys_tls(const up_opts *o, const char *addr, char tls[UP_TLS_ARGS][PATH_MAX + 32], char *err,
                 size_t size)
 {
 	char dir[PATH_MAX + 8];
@@ -103,6 +103,11 @@ int up_keys_tls(const up_opts *o, const char *addr, char tls[3][PATH_MAX + 32], 
 	snprintf(tls[0], sizeof tls[0], "--trusted-ca-file=%.4000s/etcd-ca.crt", dir);
 	snprintf(tls[1], sizeof tls[1], "--cert-file=%.4000s/etcd-server.crt", dir);
 	snprintf(tls[2], sizeof tls[2], "--key-file=%.4000s/etcd-server.key", dir);
+	/* members talk to each other with the server's pair, whose CN only they hold (0600) */
+	snprintf(tls[3], sizeof tls[3], "--peer-trusted-ca-file=%.4000s/etcd-ca.crt", dir);
+	snprintf(tls[4], sizeof tls[4], "--peer-cert-file=%.4000s/etcd-server.crt", dir);
+	snprintf(tls[5], sizeof tls[5], "--peer-key-file=%.4000s/etcd-server.key", dir);
+	snprintf(tls[6], sizeof tls[6], "--peer-cert-allowed-cn=etcd");
 	return rc;
 }
 

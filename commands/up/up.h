@@ -33,6 +33,7 @@
 #define UP_MAX_MOUNTS       16
 #define UP_NAME_MAX         64
 #define UP_ETCD_MEMBERS_MAX 5
+#define UP_TLS_ARGS         7 /* etcd's TLS options: three for clients, four for peers */
 /* The lease TTL (s) node kernels and RS get when etcd has several members, unless
  * $PLEXUS_LEASE_TTL says otherwise: it outlasts an election (docs/registry.md, "Members"). */
 #define UP_MEMBERS_LEASE_TTL "4"
@@ -89,9 +90,10 @@ int up_keys(const up_opts *o);
 int up_keys_etcd(const up_opts *o, plx_etcd *etcd, char *err, size_t size);
 /* Secured: makes etcd's authority and key pairs in STATE/keys (plexus/etcd_tls.h), its
  * server certificate naming addr ("" or NULL: loopback only) too; fills tls with etcd's
- * --trusted-ca-file, --cert-file and --key-file options. Returns 0 or a negative errno with
- * err set. */
-int up_keys_tls(const up_opts *o, const char *addr, char tls[3][PATH_MAX + 32], char *err,
+ * --trusted-ca-file, --cert-file and --key-file options, then the --peer-* ones that make
+ * members accept only each other (the server's pair, CN "etcd"). Returns 0 or a negative
+ * errno with err set. */
+int up_keys_tls(const up_opts *o, const char *addr, char tls[UP_TLS_ARGS][PATH_MAX + 32], char *err,
                 size_t size);
 /* Exports PLEXUS_KEYS=dir/keys when that state directory holds a trust root and the
  * environment names none (for the commands that talk to a running up). */

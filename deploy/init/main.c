@@ -335,7 +335,9 @@ static void s_start_etcd(void)
 	const char *scheme = tls ? "https" : "http";
 	char client[96], peer[64], cluster[160], adv[64];
 	snprintf(client, sizeof client, "%s://%s:2379,%s://127.0.0.1:2379", scheme, s_ip, scheme);
-	snprintf(peer, sizeof peer, "http://%s:2380", s_ip);
+	/* one member: its peer port serves nobody, so loopback only (on the LAN address anyone
+	 * there could speak raft to it) */
+	snprintf(peer, sizeof peer, "http://127.0.0.1:2380");
 	snprintf(cluster, sizeof cluster, "%s=%s", s_node, peer);
 	snprintf(adv, sizeof adv, "%s://%s:2379", scheme, s_ip);
 	char *argv[] = {"/usr/bin/etcd",

@@ -200,8 +200,9 @@ static int s_pick_ports(plx_etcdh *self)
 			return s_fail(-EADDRNOTAVAIL, "no free port on %s", self->host);
 		snprintf(m->url, sizeof m->url, "%s://%s:%d", self->tls ? "https" : "http",
 		         self->host, m->client_port);
-		off += snprintf(self->cluster + off, sizeof self->cluster - off,
-		                "%sm%d=http://%s:%d", i ? "," : "", i, self->host, m->peer_port);
+		off += snprintf(self->cluster + off, sizeof self->cluster - off, "%sm%d=%s://%s:%d",
+		                i ? "," : "", i, self->tls ? "https" : "http", self->host,
+		                m->peer_port);
 		eoff += snprintf(self->endpoints + eoff, sizeof self->endpoints - eoff, "%s%s",
 		                 i ? "," : "", m->url);
 	}
@@ -216,7 +217,8 @@ static void s_exec_member(plx_etcdh *self, int i)
 	snprintf(name, sizeof name, "m%d", i);
 	snprintf(data, sizeof data, "%s/m%d.data", self->dir, i);
 	snprintf(log, sizeof log, "%s/m%d.log", self->dir, i);
-	snprintf(peer, sizeof peer, "http://%s:%d", self->host, m->peer_port);
+	snprintf(peer, sizeof peer, "%s://%s:%d", self->tls ? "https" : "http", self->host,
+	         m->peer_port);
 	snprintf(token, sizeof token, "plexus-%s", strrchr(self->dir, '/') + 1);
 	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd >= 0) {
@@ -239,9 +241,23 @@ static void s_exec_member(plx_etcdh *self, int i)
 	                        "zap",         "--log-outputs",
 	                        "stderr"};
 	if (self->tls) {
-		const char *tls[] = {"--cert-file",       self->server_cert,   "--key-file",
-		                     self->server_key,    "--trusted-ca-file", self->ca,
-		                     "--client-cert-auth"};
+		/* members accept only each other: the server's pair, whose CN only they hold */
+		const char *tls[] = {"--cert-file",
+		                     self->server_cert,
+		                     "--key-file",
+		                     self->server_key,
+		                     "--trusted-ca-file",
+		                     self->ca,
+		                     "--client-cert-auth",
+		                     "--peer-cert-file",
+		                     self->server_cert,
+		                     "--peer-key-file",
+		                     self->server_key,
+		                     "--peer-trusted-ca-file",
+		                     self->ca,
+		                     "--peer-client-cert-auth",
+		                     "--peer-cert-allowed-cn",
+		                     "etcd"};
 		size_t n = 0;
 		while (argv[n])
 			n++;

@@ -54,6 +54,15 @@
 	"\"$STATE/keys/etcd-ca.crt\" --cert \"$STATE/keys/etcd-client.crt\" --key "                \
 	"\"$STATE/keys/etcd-client.key\" "
 
+/* P: the peer URL of the up's first etcd member (from its command line) */
+#define S_PEER                                                                                     \
+	"P=$(tr '\\0' '\\n' < /proc/$(awk '$1==\"proc\" && $2==\"etcd\" {print $3}' "              \
+	"\"$STATE/state\")/cmdline | grep -A1 -x -- --listen-peer-urls | tail -1) && "
+/* curl's options for etcd's authority and the pair STATE/keys/NAME.crt, .key */
+#define S_KEY(name)                                                                                \
+	"--cacert \"$STATE/keys/etcd-ca.crt\" --cert \"$STATE/keys/" name                          \
+	".crt\" --key \"$STATE/keys/" name ".key\" "
+
 /* A preloaded library comes before AddressSanitizer's runtime, which it would refuse. */
 #define S_PRELOAD_ASAN "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 "
 
@@ -398,6 +407,19 @@ static void test_forged_node_start(void **state)
 	                                  "-d '{\"key\":\"Lw==\",\"range_end\":\"MA==\"}'"),
 	                     0);
 	assert_false(uptest_output(t, "\"kvs\""));
+	/* etcd's peer port: the members' own pair (CN etcd, 0600) only; not a client's pair */
+	assert_int_equal(uptest_sh(t, S_PEER "curl -sS --http1.1 --max-time 5 " S_KEY(
+	                                  "etcd-server") "\"$P/members\""),
+	                 0);
+	assert_true(uptest_output(t, "\"peerURLs\""));
+	assert_int_not_equal(uptest_sh(t, S_PEER "curl -sS --http1.1 --max-time 5 " S_KEY(
+	                                      "etcd-client") "\"$P/members\""),
+	                     0);
+	assert_false(uptest_output(t, "\"peerURLs\""));
+	assert_int_not_equal(uptest_sh(t, S_PEER "curl -sS --http1.1 --max-time 5 --cacert "
+	                                         "\"$STATE/keys/etcd-ca.crt\" \"$P/members\""),
+	                     0);
+	assert_false(uptest_output(t, "\"peerURLs\""));
 	assert_int_equal(uptest_sh(t, "stat -c %%a \"$STATE/keys/etcd-server.key\""), 0);
 	assert_true(uptest_output(t, "600"));
 	assert_int_equal(uptest_sh(t, "stat -c %%a \"$STATE/keys/etcd.password\""), 0);
