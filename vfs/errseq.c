@@ -31,40 +31,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uthash.h>
+
 #include "vfs.h"
 
 #include "plexus/proto/fs.pb-c.h"
 
-#define S_INOS_MAX 8192 /* per set; a power of two, at most three quarters used */
+#define S_INOS_MAX 6144 /* inodes per set */
 
 /* One inode in a set: dirty (value: the mount's change count when last changed) or lost
  * (value: its losses; seen: the last one reported). */
 typedef struct s_ino {
-	uint64_t ino; /* 0: a free slot */
+	uint64_t ino;
 	uint64_t value;
 	bool seen;
+	UT_hash_handle hh;
 } s_ino;
 
 struct vfs_inoset {
+	s_ino *by_ino; /* uthash */
 	size_t n;
 	bool overflow; /* an inode did not fit: which were changed (or lost) is not known */
-	s_ino slots[S_INOS_MAX];
 };
 
 /* The generation that answered this thread's last FS_SYNC or FS_FSYNC. */
 static _Thread_local uint64_t s_sync_gen;
 
-/* ---- the inode sets: open addressing, linear probing ---- */
+/* ---- the inode sets ---- */
 
-/* ino's slot in set: its own, or the free one where it would go; NULL when set is NULL. */
-static s_ino *s_slot(struct vfs_inoset *set, uint64_t ino)
+/* ino's entry in set, or NULL. */
+static s_ino *s_find_ino(struct vfs_inoset *set, uint64_t ino)
 {
-	if (!set)
-		return NULL;
-	size_t i = (size_t)(ino * 0x9E3779B97F4A7C15ull >> 40) & (S_INOS_MAX - 1);
-	while (set->slots[i].ino && set->slots[i].ino != ino)
-		i = (i + 1) & (S_INOS_MAX - 1);
-	return &set->slots[i];
+	s_ino *e = NULL;
+	if (set)
+		HASH_FIND(hh, set->by_ino, &ino, sizeof ino, e);
+	return e;
 }
 
 /* ino's entry in *set_p (made, and the set with it, when absent), or NULL when full. */
@@ -72,42 +73,38 @@ static s_ino *s_get(struct vfs_inoset **set_p, uint64_t ino)
 {
 	if (!*set_p && !(*set_p = calloc(1, sizeof **set_p)))
 		return NULL;
-	s_ino *e = s_slot(*set_p, ino);
-	if (e->ino)
+	struct vfs_inoset *set = *set_p;
+	s_ino *e = s_find_ino(set, ino);
+	if (e)
 		return e;
-	if ((*set_p)->n >= S_INOS_MAX / 4 * 3) {
-		(*set_p)->overflow = true;
+	if (set->n >= S_INOS_MAX || !(e = calloc(1, sizeof *e))) {
+		set->overflow = true;
 		return NULL;
 	}
-	(*set_p)->n++;
-	*e = (s_ino){.ino = ino};
+	e->ino = ino;
+	HASH_ADD(hh, set->by_ino, ino, sizeof e->ino, e);
+	set->n++;
 	return e;
 }
 
-/* ino's entry in set, or NULL. */
-static const s_ino *s_find_ino(struct vfs_inoset *set, uint64_t ino)
-{
-	s_ino *e = s_slot(set, ino);
-	return e && e->ino ? e : NULL;
-}
-
-/* Keeps only the entries of set whose value is above floor (an overflow stays: the inodes
- * that did not fit may have changed after floor). */
-static void s_keep_above(struct vfs_inoset *set, uint64_t floor)
+/* Removes the entries of set whose value is at most floor (all: UINT64_MAX, which also
+ * forgets an overflow; otherwise an overflow stays, as the inodes that did not fit may have
+ * changed after floor). */
+static void s_drop_upto(struct vfs_inoset *set, uint64_t floor)
 {
 	if (!set)
 		return;
-	s_ino *old = malloc(sizeof set->slots);
-	if (!old)
-		return; /* all kept: a later loss blames more inodes than it must */
-	memcpy(old, set->slots, sizeof set->slots);
-	bool overflow = set->overflow;
-	memset(set, 0, sizeof *set);
-	for (size_t i = 0; i < S_INOS_MAX; i++)
-		if (old[i].ino && old[i].value > floor)
-			*s_get(&set, old[i].ino) = old[i];
-	set->overflow = overflow;
-	free(old);
+	s_ino *e, *next;
+	HASH_ITER(hh, set->by_ino, e, next)
+	{
+		if (e->value <= floor) {
+			HASH_DEL(set->by_ino, e);
+			free(e);
+			set->n--;
+		}
+	}
+	if (floor == UINT64_MAX)
+		set->overflow = false;
 }
 
 /* ---- counting ---- */
@@ -160,28 +157,26 @@ static void s_lost(vfs_mount *m)
 	m->err_seq++;
 	m->err_seen = false;
 	bool all_known = !m->dirty || !m->dirty->overflow;
-	for (size_t i = 0; m->dirty && i < S_INOS_MAX; i++) {
-		s_ino *d = &m->dirty->slots[i];
-		s_ino *e = d->ino ? s_get(&m->lost, d->ino) : NULL;
+	for (s_ino *d = m->dirty ? m->dirty->by_ino : NULL; d; d = d->hh.next) {
+		s_ino *e = s_get(&m->lost, d->ino);
 		if (e) {
 			e->value++;
 			e->seen = false;
-		} else if (d->ino)
+		} else
 			all_known = false;
 	}
 	if (!all_known) {
 		m->wide_seq++;
 		m->wide_seen = false;
 	}
-	if (m->dirty)
-		memset(m->dirty, 0, sizeof *m->dirty);
+	s_drop_upto(m->dirty, UINT64_MAX);
 }
 
 /* ino was made afresh by a live generation: its number's old losses are not its own. */
 static void s_made(vfs_mount *m, uint64_t ino)
 {
-	s_ino *e = s_slot(m->lost, ino);
-	if (e && e->ino)
+	s_ino *e = s_find_ino(m->lost, ino);
+	if (e)
 		e->seen = true;
 }
 
@@ -215,6 +210,8 @@ void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event)
 
 void vfs_errseq_free(vfs_mount *m)
 {
+	s_drop_upto(m->dirty, UINT64_MAX);
+	s_drop_upto(m->lost, UINT64_MAX);
 	free(m->dirty);
 	free(m->lost);
 	m->dirty = m->lost = NULL;
@@ -266,12 +263,11 @@ int vfs_errseq_end(vfs *v, const char *label, uint64_t snap, int status)
 			s_lost(m);
 		if (m->changes == snap) {
 			m->dirty_gen = 0;
-			if (m->dirty)
-				memset(m->dirty, 0, sizeof *m->dirty);
+			s_drop_upto(m->dirty, UINT64_MAX);
 		} else if (lost)
 			m->dirty_gen = gen;
 		else
-			s_keep_above(m->dirty, snap); /* those counted by then are on the disk */
+			s_drop_upto(m->dirty, snap); /* those counted by then are on the disk */
 	}
 	pthread_mutex_unlock(&v->lock);
 	return lost ? -EIO : 0;
@@ -300,8 +296,8 @@ int vfs_errseq_check_file(vfs *v, vfs_filp *f)
 	uint32_t seq = s_ino_seq(m, f->vnode->ino, &unseen);
 	if (f->ino_seq != seq) {
 		f->ino_seq = seq;
-		s_ino *e = s_slot(m->lost, f->vnode->ino);
-		if (e && e->ino)
+		s_ino *e = s_find_ino(m->lost, f->vnode->ino);
+		if (e)
 			e->seen = true;
 		m->wide_seen = true;
 		rc = -EIO;
