@@ -1,9 +1,9 @@
 /*
  * etcd_internal.h — what the etcd client's files share; not installed.
  *
- * Entry points: reg_call, reg_call_member, reg_seterr, reg_curl_error, reg_handle_get, reg_handle_put,
- * reg_configure, reg_auth_header, reg_forget_token, reg_b64, reg_b64_decode, reg_int64,
- * reg_kv_parse, reg_kv_clear, reg_kvs_parse, reg_prefix_end, reg_now_ms.
+ * Entry points: reg_call, reg_call_member, reg_seterr, reg_curl_error, reg_handle_get,
+ * reg_handle_put, reg_configure, reg_auth_header, reg_forget_token, reg_b64, reg_b64_decode,
+ * reg_int64, reg_kv_parse, reg_kv_clear, reg_kvs_parse, reg_prefix_end, reg_now_ms.
  */
 #ifndef PLEXUS_ETCD_INTERNAL_H
 #define PLEXUS_ETCD_INTERNAL_H
@@ -41,8 +41,7 @@ struct plx_etcd {
  * decrefs) and returns 0. */
 int reg_call(plx_etcd *self, const char *path, json_t *body, json_t **reply);
 /* The same to member index of the list only, without failing over. */
-int reg_call_member(plx_etcd *self, size_t index, const char *path, json_t *body,
-                    json_t **reply);
+int reg_call_member(plx_etcd *self, size_t index, const char *path, json_t *body, json_t **reply);
 /* Records the calling thread's error description; returns code. */
 int reg_seterr(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Maps a libcurl result to a negative errno. */

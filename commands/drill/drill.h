@@ -2,7 +2,8 @@
  * drill.h — what the parts of `plexus drill` share (docs/drills.md).
  *
  * Entry points: drill_workload_start, drill_workload_stop, drill_workload_verify,
- * drill_workload_clean, drill_fsck, drill_plan_load,
+ * drill_workload_clean, drill_fsck, drill_data_image, drill_diskwatch_start,
+ * drill_diskwatch_count, drill_diskwatch_stop, drill_plan_load,
  * drill_scenario_find, drill_scenarios, drill_inject, drill_report_text, drill_report_json,
  * drill_timeline_svg.
  *
@@ -72,6 +73,9 @@ typedef struct drill_fault {
 	int64_t injected_ms, detected_ms, restarted_ms, first_ok_ms; /* -1: never */
 	int64_t old_gone_ms; /* when the hit instance's process was gone (-1: it was not) */
 	int64_t healed_ms;   /* partition: when the cut node was back, healed (-1: not) */
+	/* partition: writes to /data's image by processes of the cut-off side (diskwatch.c),
+	 * before RS had the service up elsewhere and after; -1 when not watched */
+	int64_t cut_writes, cut_writes_late;
 	uint64_t new_generation;
 	char error[256]; /* "" or why the fault failed: not injected, or a service restarted */
 } drill_fault;
@@ -120,6 +124,20 @@ int drill_plan_load(const char *path, drill_plan *plan, char *err, size_t size);
 /* fsck.minix -f on a copy of /data's disk image after a sync: verdict "clean", "not clean
  * (...)" or "skipped: why". Returns 0 (clean or skipped) or -1 (not clean). */
 int drill_fsck(char *verdict, size_t size);
+/* The image the disk driver of /data (vdisk) serves, from the running up's cluster file.
+ * Returns 0 or -ENOENT. */
+int drill_data_image(char *out, size_t size);
+
+/* ---- diskwatch.c: who writes /data's image ---- */
+
+typedef struct drill_diskwatch drill_diskwatch;
+/* Starts noting every write to image and its process (fanotify). NULL with errno set
+ * (EPERM without CAP_SYS_ADMIN). */
+drill_diskwatch *drill_diskwatch_start(const char *image);
+/* How many writes noted in [from_ms, to_ms) (drill_ms) came from one of pids. */
+int64_t drill_diskwatch_count(drill_diskwatch *self, const long *pids, size_t npids,
+                              int64_t from_ms, int64_t to_ms);
+void drill_diskwatch_stop(drill_diskwatch **self_p);
 
 /* ---- report.c ---- */
 

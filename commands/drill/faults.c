@@ -52,6 +52,9 @@ const drill_scenario drill_scenarios[] = {
     {"partition", "vfs", 0, DRILL_PARTITION,
      "cut VFS's node off (up --nodes): it must stop its services before RS starts them "
      "elsewhere; then the link is mended"},
+    {"partition-fs", "mfs-data", 0, DRILL_PARTITION,
+     "cut the node of /data's file server off (up --nodes): the same, and no write of the "
+     "cut-off side may reach the disk image after failover"},
     {NULL, NULL, 0, 0, NULL},
 };
 
@@ -135,11 +138,33 @@ static void s_netns(long pid, char *out, size_t size)
 	out[n > 0 ? n : 0] = '\0';
 }
 
+#define S_NODE_PIDS_MAX 4096
+
+/* The processes in network namespace ns (s_netns's text) into pids, at most max. Returns how
+ * many. */
+static size_t s_netns_pids(const char *ns, long *pids, size_t max)
+{
+	char other[64];
+	size_t n = 0;
+	DIR *d = opendir("/proc");
+	for (struct dirent *e; d && n < max && (e = readdir(d));) {
+		long pid = strtol(e->d_name, NULL, 10);
+		if (pid <= 1)
+			continue;
+		s_netns(pid, other, sizeof other);
+		if (strcmp(other, ns) == 0)
+			pids[n++] = pid;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* SIGKILL to every process in the network namespace of the node kernel of node. Returns how
  * many, or -errno with f->error set. */
 static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
 {
-	char label[80], ns[64], mine[64], other[64];
+	char label[80], ns[64], mine[64];
 	plx_endpoint_rec rec;
 	snprintf(label, sizeof label, "node.%s", node);
 	if (plx_endpoint_lookup(etcd, cluster, label, &rec) < 0 || !s_ours((long)rec.pid)) {
@@ -155,18 +180,11 @@ static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, dr
 		    node);
 		return -EINVAL;
 	}
-	DIR *d = opendir("/proc");
+	long pids[S_NODE_PIDS_MAX];
+	size_t n = s_netns_pids(ns, pids, S_NODE_PIDS_MAX);
 	int killed = 0;
-	for (struct dirent *e; d && (e = readdir(d));) {
-		long pid = strtol(e->d_name, NULL, 10);
-		if (pid <= 1)
-			continue;
-		s_netns(pid, other, sizeof other);
-		if (strcmp(other, ns) == 0 && kill((pid_t)pid, SIGKILL) == 0)
-			killed++;
-	}
-	if (d)
-		closedir(d);
+	for (size_t i = 0; i < n; i++)
+		killed += kill((pid_t)pids[i], SIGKILL) == 0;
 	return killed;
 }
 
@@ -376,6 +394,22 @@ static void s_heal(plx_etcd *etcd, const char *cluster, const char *node, uint64
 	}
 }
 
+/* The disk watch's verdict on the cut-off side's processes: writes before failover (while the
+ * fence was pending) are allowed, any after RS had the service up elsewhere is an error. */
+static void s_disk_verdict(drill_diskwatch *disk, const long *cut, size_t ncut, drill_fault *f)
+{
+	if (!disk || f->injected_ms < 0)
+		return; /* not watched: the report leaves the counts out */
+	int64_t failover = f->restarted_ms >= 0 ? f->restarted_ms : INT64_MAX;
+	f->cut_writes = drill_diskwatch_count(disk, cut, ncut, f->injected_ms, failover);
+	f->cut_writes_late = drill_diskwatch_count(disk, cut, ncut, failover, INT64_MAX);
+	if (f->cut_writes_late > 0 && !f->error[0])
+		snprintf(f->error, sizeof f->error,
+		         "%lld writes of the cut-off side reached /data's image after generation "
+		         "%llu was up",
+		         (long long)f->cut_writes_late, (unsigned long long)f->new_generation);
+}
+
 /* partition: VFS's node cut off at its link; followed as a kill; then the old instance must
  * have been gone (the node fenced itself) before the new one was up, and once the link is
  * mended the node comes back. */
@@ -388,11 +422,19 @@ static void s_partition(plx_etcd *etcd, const char *cluster, const plx_endpoint_
 	if (s_node_link(rec->node, link, sizeof link, f) < 0 ||
 	    plx_endpoint_lookup(etcd, cluster, label, &kernel) < 0)
 		return;
+	/* the cut-off side: every process of the node now; the kernel tells who writes the disk */
+	char ns[64], image[4096];
+	static long cut[S_NODE_PIDS_MAX];
+	s_netns((long)kernel.pid, ns, sizeof ns);
+	size_t ncut = ns[0] ? s_netns_pids(ns, cut, S_NODE_PIDS_MAX) : 0;
+	drill_diskwatch *disk =
+	    drill_data_image(image, sizeof image) == 0 ? drill_diskwatch_start(image) : NULL;
 	drill_workload_first_ok(w, drill_ms());
 	f->injected_ms = drill_ms();
 	if (s_link(link, "down") != 0) {
 		snprintf(f->error, sizeof f->error, "ip link set %s down failed", link);
 		f->injected_ms = -1;
+		drill_diskwatch_stop(&disk);
 		return;
 	}
 	drill_workload_first_ok(w, f->injected_ms);
@@ -408,6 +450,8 @@ static void s_partition(plx_etcd *etcd, const char *cluster, const plx_endpoint_
 	if (!f->error[0] && f->healed_ms < 0)
 		snprintf(f->error, sizeof f->error, "node %.40s did not come back after the mend",
 		         rec->node);
+	s_disk_verdict(disk, cut, ncut, f);
+	drill_diskwatch_stop(&disk);
 }
 
 /* The RS leader's name and pid from rs/leader; false when none holds it. */
@@ -484,7 +528,9 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	                   .restarted_ms = -1,
 	                   .first_ok_ms = -1,
 	                   .old_gone_ms = -1,
-	                   .healed_ms = -1};
+	                   .healed_ms = -1,
+	                   .cut_writes = -1,
+	                   .cut_writes_late = -1};
 	snprintf(f->scenario, sizeof f->scenario, "%s", sc->name);
 	snprintf(f->label, sizeof f->label, "%s", sc->label);
 	if (sc->kind == DRILL_ETCD) {

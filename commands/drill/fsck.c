@@ -2,7 +2,7 @@
  * fsck.c — the drill's last check: fsck.minix -f on a copy of /data's disk image (drill.h,
  * docs/drills.md "The workload").
  *
- * Entry points: drill_fsck.
+ * Entry points: drill_fsck, drill_data_image.
  *
  * With the writers stopped, a sync puts every dirty block on the disk; the image that the
  * disk driver of /data (the service vdisk: its --image in the cluster file of the running
@@ -26,8 +26,7 @@
 
 extern char **environ;
 
-/* The image vdisk serves, from the cluster file of the running up. Returns 0 or -ENOENT. */
-static int s_image(char *out, size_t size)
+int drill_data_image(char *out, size_t size)
 {
 	const char *dir = getenv("PLEXUS_STATE_DIR");
 	char path[PATH_MAX], err[512];
@@ -84,7 +83,7 @@ int drill_fsck(char *verdict, size_t size)
 {
 	char image[PATH_MAX], dir[] = "/tmp/plexus-drill-XXXXXX", copy[PATH_MAX + 16];
 	char out[PATH_MAX + 16];
-	if (s_image(image, sizeof image) < 0)
+	if (drill_data_image(image, sizeof image) < 0)
 		return snprintf(verdict, size, "skipped: no disk image of /data known"), 0;
 	if (!mkdtemp(dir))
 		return snprintf(verdict, size, "skipped: %s", strerror(errno)), 0;

@@ -55,6 +55,11 @@ static void s_fault_text(const drill_fault *f, int i, FILE *out)
 	fprintf(out, "           the hit instance gone %s%s%s\n", gone,
 	        f->healed_ms >= 0 ? "; its node back after the mend " : "",
 	        f->healed_ms >= 0 ? healed : "");
+	if (f->cut_writes >= 0)
+		fprintf(out,
+		        "           writes to /data's image by the cut-off side: %lld before "
+		        "failover, %lld after\n",
+		        (long long)f->cut_writes, (long long)f->cut_writes_late);
 }
 
 void drill_report_text(const drill_result *r, FILE *out)
@@ -98,6 +103,9 @@ static json_t *s_fault_json(const drill_fault *f)
 	if (o) {
 		json_object_set_new(o, "old_gone_ms", json_integer((json_int_t)f->old_gone_ms));
 		json_object_set_new(o, "healed_ms", json_integer((json_int_t)f->healed_ms));
+		json_object_set_new(o, "cut_writes", json_integer((json_int_t)f->cut_writes));
+		json_object_set_new(o, "cut_writes_after_failover",
+		                    json_integer((json_int_t)f->cut_writes_late));
 	}
 	if (o && f->error[0])
 		json_object_set_new(o, "error", json_string(f->error));

@@ -292,6 +292,15 @@ static void test_three_nodes(void **state)
 	json_t *f = json_array_get(json_object_get(o, "faults"), 0);
 	assert_true(s_int(f, "old_gone_ms", NULL) <= s_int(f, "restarted_ms", NULL));
 	assert_true(s_int(f, "healed_ms", NULL) > s_int(f, "restarted_ms", NULL));
+	assert_int_equal(s_int(f, "cut_writes_after_failover", NULL), 0); /* watched (root) */
+	json_decref(o);
+	/* /data's file server's node cut off (it holds vdisk too): the kernel's own witness
+	 * (fanotify) sees no write of the cut-off side reach the image after failover */
+	s_scenario(t, "partition-fs", "mfs-data");
+	o = s_report(t);
+	f = json_array_get(json_object_get(o, "faults"), 0);
+	assert_true(s_int(f, "cut_writes", NULL) >= 0);
+	assert_int_equal(s_int(f, "cut_writes_after_failover", NULL), 0);
 	json_decref(o);
 	/* the RS leader: the standby takes over, no service is started again */
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-rs --writers 4 --json"), 0);
