@@ -37,7 +37,8 @@ typedef struct s_boot {
 	plx_cluster *cluster;
 	char logs[PATH_MAX + 16];
 	char cluster_file[PATH_MAX + 16];
-	bool two_phase;                        /* the default description with a file system */
+	bool two_phase;  /* the default description with a file system */
+	bool root_image; /* STATE/root.img made: the root RAM disk starts formatted from it */
 	char shown[UP_MAX_PROCS][UP_NAME_MAX]; /* services printed already */
 	int nshown;
 	pid_t rs_pid;
@@ -336,6 +337,26 @@ static int s_image(s_boot *b)
 	return 0;
 }
 
+/* The root RAM disk's boot image, made anew at each boot: an empty file system (plexus mkfs
+ * of a 64 MiB file, as of the disk), which plexus-memory loads when it starts; once /data is
+ * mounted, up_root_save replaces it with the root as booted. Without a plexus mkfs, no image:
+ * the RAM disk is formatted through its driver instead (s_format_root). */
+static void s_root_image(s_boot *b)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 24], mkfs[PATH_MAX];
+	snprintf(path, sizeof path, "%s/root.img", b->st->dir);
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	unlink(path);
+	unlink(tmp);
+	if (up_find_program("plexus", mkfs, sizeof mkfs) < 0)
+		return;
+	char *const argv[] = {mkfs, "mkfs", "--size", "64M", tmp, NULL};
+	if (s_run(b, "mkfs-root", argv) == 0 && rename(tmp, path) == 0)
+		b->root_image = true;
+	else
+		unlink(tmp);
+}
+
 /* Writes (unless the user gave one) and reads the cluster description; first: the first of
  * the two default ones. */
 static int s_cluster(s_boot *b, bool first)
@@ -350,9 +371,17 @@ static int s_cluster(s_boot *b, bool first)
 		snprintf(subnet, sizeof subnet, "%s", b->st->addr);
 		if (strrchr(subnet, '.'))
 			*strrchr(subnet, '.') = '\0';
-		if (up_cluster_write(b->cluster_file, b->st->cluster, b->st->etcd, b->o->image,
-		                     b->o->nodes ? subnet : NULL, b->o->nodes, first,
-		                     b->o->service_extra, err, sizeof err) < 0)
+		char root[PATH_MAX + 16];
+		snprintf(root, sizeof root, "%s/root.img", b->st->dir);
+		up_cluster_desc d = {.cluster = b->st->cluster,
+		                     .etcd = b->st->etcd,
+		                     .image = b->o->image,
+		                     .root_image = access(root, R_OK) == 0 ? root : NULL,
+		                     .subnet = b->o->nodes ? subnet : NULL,
+		                     .nodes = b->o->nodes,
+		                     .first = first,
+		                     .extra = b->o->service_extra};
+		if (up_cluster_write(b->cluster_file, &d, err, sizeof err) < 0)
 			return s_fail(b, EX_CANTCREAT, NULL, "%s", err);
 	}
 	b->cluster = plx_cluster_load(b->cluster_file, NULL, err, sizeof err);
@@ -636,11 +665,24 @@ static int s_stop_rs(s_boot *b)
 	return 0;
 }
 
+/* The root as booted becomes the RAM disk's boot image (up_root_save). */
+static int s_root_save(s_boot *b)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/root.img", b->st->dir);
+	int rc = up_root_save(b->st, path);
+	if (rc < 0)
+		return s_fail(b, EX_SOFTWARE, "root.img", "saving the root as %s: %s", path,
+		              strerror(-rc));
+	s_step(b, "root.img", "local", 0);
+	return 0;
+}
+
 /* The second half of the default boot: the root RAM disk formatted, RS again with the file
  * system's services. */
 static int s_file_system(s_boot *b)
 {
-	int code = s_format_root(b);
+	int code = b->root_image ? 0 : s_format_root(b);
 	if (code == 0)
 		code = s_cluster(b, false);
 	if (code == 0)
@@ -716,6 +758,8 @@ int up_boot(const up_opts *o, up_state *st)
 	char mfs[PATH_MAX];
 	b.two_phase = !o->cluster_file[0] && up_find_program("plexus-mfs", mfs, sizeof mfs) == 0 &&
 	              up_find_program("plexus-vfs", mfs, sizeof mfs) == 0;
+	if (code == 0 && b.two_phase)
+		s_root_image(&b);
 	if (code == 0)
 		code = s_cluster(&b, b.two_phase);
 	if (code == 0 && plx_cluster_find_service(b.cluster, "vdisk"))
@@ -733,6 +777,8 @@ int up_boot(const up_opts *o, up_state *st)
 		if (code == 0)
 			s_step(&b, "/data", "local", 0);
 	}
+	if (code == 0 && b.root_image)
+		code = s_root_save(&b);
 	if (code == 0 && o->rs_standby)
 		code = s_rs_standby(&b);
 	if (code == 0 && !o->quiet) {

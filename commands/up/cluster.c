@@ -18,8 +18,9 @@
 
 #include "up.h"
 
-/* A service of the default description. args may hold %I (the data image). A service whose
- * program is not built is left out, and so are those that depend on it. */
+/* A service of the default description. args may hold %I (the data image) and %R (the root
+ * RAM disk's image: dropped with its colon when there is none). A service whose program is
+ * not built is left out, and so are those that depend on it. */
 typedef struct s_service {
 	const char *label;
 	const char *program;
@@ -37,7 +38,7 @@ typedef struct s_service {
 #define S_DISK_CALLERS "mfs-*, vfs, mkfs-*"
 
 static const s_service s_services[] = {
-    {"memory", "plexus-memory", "--ramdisk 0:64M", NULL, S_DISK_CALLERS, false, 0, false},
+    {"memory", "plexus-memory", "--ramdisk '0:64M:%R'", NULL, S_DISK_CALLERS, false, 0, false},
     {"log", "plexus-log", NULL, NULL, NULL, false, 3, true},
     {"tty", "plexus-tty", "--console none", NULL, NULL, false, 3, true},
     {"vdisk", "plexus-vdisk", "--image '%I'", NULL, S_DISK_CALLERS, false, 2, true},
@@ -50,14 +51,18 @@ static const s_service s_services[] = {
      "mfs-root, mfs-data, pfs", NULL, true, 1, true},
 };
 
-/* Copies args into out with %I replaced by image. */
-static void s_expand(const char *args, const char *image, char *out, size_t size)
+/* Copies args into out with %I replaced by image and %R by root (or ":%R" by nothing). */
+static void s_expand(const char *args, const char *image, const char *root, char *out, size_t size)
 {
 	size_t o = 0;
 	for (const char *p = args; *p && o + 1 < size; p++) {
 		if (p[0] == '%' && p[1] == 'I') {
 			o += (size_t)snprintf(out + o, size - o, "%s", image);
 			p++;
+		} else if (p[0] == ':' && p[1] == '%' && p[2] == 'R') {
+			if (root)
+				o += (size_t)snprintf(out + o, size - o, ":%s", root);
+			p += 2;
 		} else
 			out[o++] = *p;
 		if (o >= size)
@@ -114,9 +119,7 @@ static void s_placement(FILE *f, const s_service *s, const char *subnet, int nod
 	fprintf(f, "\n");
 }
 
-int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
-                     const char *subnet, int nodes, bool first, const char *extra, char *err,
-                     size_t size)
+int up_cluster_write(const char *path, const up_cluster_desc *d, char *err, size_t size)
 {
 	FILE *f = fopen(path, "we");
 	if (!f) {
@@ -127,28 +130,29 @@ int up_cluster_write(const char *path, const char *cluster, const char *etcd, co
 	fprintf(f,
 	        "; The single-machine Plexus of `plexus up` (docs/using.md \"Booting with up\").\n"
 	        "[cluster]\nname = %s\netcd = %s\n",
-	        cluster, etcd);
-	s_nodes(f, subnet, nodes);
+	        d->cluster, d->etcd);
+	s_nodes(f, d->subnet, d->nodes);
 	bool written[sizeof s_services / sizeof *s_services] = {0};
 	for (size_t i = 0; i < sizeof s_services / sizeof *s_services; i++) {
 		const s_service *s = &s_services[i];
 		char program[PATH_MAX], args[PATH_MAX + 256];
-		if ((first && s->fs) || up_find_program(s->program, program, sizeof program) < 0 ||
+		if ((d->first && s->fs) ||
+		    up_find_program(s->program, program, sizeof program) < 0 ||
 		    !s_depends_met(s->depends, written))
 			continue;
 		written[i] = true;
 		fprintf(f, "\n[service %s]\nprogram = %s\nheartbeat = 1s\n", s->label, program);
-		s_placement(f, s, subnet, nodes);
+		s_placement(f, s, d->subnet, d->nodes);
 		if (s->args) {
-			s_expand(s->args, image, args, sizeof args);
+			s_expand(s->args, d->image, d->root_image, args, sizeof args);
 			fprintf(f, "args = %s\n", args);
 		}
 		if (s->depends)
 			fprintf(f, "depends = %s\n", s->depends);
 		if (s->callers)
 			fprintf(f, "callers = %s\n", s->callers);
-		if (extra)
-			fputs(extra, f);
+		if (d->extra)
+			fputs(d->extra, f);
 	}
 	if (fclose(f) != 0) {
 		int rc = -errno;

@@ -2,9 +2,12 @@
  * tour.c — what `plexus up` does through libplexus once the services are up: the mounts of
  * the default system (the data disk at /data), and the tour: a file written under /data while
  * the disk driver is killed with SIGKILL, RS restarting it with a new generation, and the
- * file read back and checked.
+ * file read back and checked. Once /data is mounted, the root RAM disk as it then is (/dev,
+ * /tmp, the mount point) is saved as the root's boot image (up_root_save), which plexus-memory
+ * loads whenever it starts anew: on another node after its node died, as a machine boots
+ * its root RAM disk from its boot image.
  *
- * Entry points: up_mount_data, up_tour.
+ * Entry points: up_mount_data, up_root_save, up_tour.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +114,68 @@ int up_mount_data(const up_state *st)
 	}
 	plexus_disconnect(&p);
 	return code;
+}
+
+/* True when size bytes at p are all zero. */
+static bool s_zero(const uint8_t *p, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Copies what fd (the RAM disk, through VFS) holds into out, leaving zero blocks as holes.
+ * Returns 0 or -errno. */
+static int s_copy_sparse(plexus *p, int fd, int out)
+{
+	enum { S_BLOCK = 1024 * 1024 };
+	uint8_t *buf = malloc(S_BLOCK);
+	int rc = buf ? 0 : -ENOMEM;
+	off_t at = 0;
+	for (ssize_t n = 1; rc == 0 && n > 0; at += n) {
+		n = plexus_read(p, fd, buf, S_BLOCK);
+		if (n < 0)
+			rc = -errno;
+		else if (n > 0 && !s_zero(buf, (size_t)n) && pwrite(out, buf, (size_t)n, at) != n)
+			rc = -errno;
+		if (n <= 0)
+			break;
+	}
+	if (rc == 0 && ftruncate(out, at) < 0)
+		rc = -errno;
+	free(buf);
+	return rc;
+}
+
+int up_root_save(const up_state *st, const char *path)
+{
+	plexus *p = s_connect(st);
+	if (!p)
+		return -errno;
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	int rc = plexus_sync(p) < 0 ? -errno : 0; /* the RAM disk as the file server sees it */
+	int fd = rc == 0 ? plexus_open(p, "/dev/ram0", O_RDONLY) : -1;
+	if (rc == 0 && fd < 0)
+		rc = -errno;
+	int out = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	if (rc == 0 && out < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = s_copy_sparse(p, fd, out);
+	if (rc == 0 && fsync(out) < 0)
+		rc = -errno;
+	if (out >= 0)
+		close(out);
+	if (fd >= 0)
+		plexus_close(p, fd);
+	plexus_disconnect(&p);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
 }
 
 /* The writer: TOUR_CHUNKS chunks with an fsync every few; says how far it got. */
@@ -283,6 +348,12 @@ int up_mount_data(const up_state *st)
 {
 	(void)st;
 	return EX_OK;
+}
+
+int up_root_save(const up_state *st, const char *path)
+{
+	(void)st, (void)path;
+	return -ENOTSUP;
 }
 
 int up_tour(const up_opts *o, const up_state *st)

@@ -9,7 +9,7 @@
  *   cluster.c: up_cluster_write
  *   boot.c:    up_boot, up_svc_get, up_print_status
  *   down.c:    up_teardown, up_rmtree
- *   tour.c:    up_mount_data, up_tour
+ *   tour.c:    up_mount_data, up_root_save, up_tour
  *   netns.c:   up_net_create, up_net_destroy
  *   keys.c:    up_keys, up_keys_etcd, up_keys_tls, up_keys_env
  *
@@ -134,14 +134,23 @@ void up_log_tail(FILE *out, const char *path, int n);
 int64_t up_now_ms(void);
 int64_t up_mono_ms(void);
 
-/* Writes the default cluster description for this machine to path: etcd at etcd; with
- * subnet NULL one node "local" on 127.0.0.1, else nodes n0..n<nodes-1> at subnet.(10 + i)
+/* What the default cluster description is written from. */
+typedef struct up_cluster_desc {
+	const char *cluster, *etcd;
+	const char *image;      /* the data disk image (vdisk) */
+	const char *root_image; /* what the root RAM disk starts with (memory), or NULL */
+	const char *subnet;     /* NULL: one node "local" on 127.0.0.1 */
+	int nodes;
+	bool first;        /* the first of the two descriptions: no file system services */
+	const char *extra; /* lines for every service (--service-option), or NULL */
+} up_cluster_desc;
+
+/* Writes the default cluster description for this machine to path: etcd at d->etcd; with
+ * no subnet one node "local" on 127.0.0.1, else nodes n0..n<nodes-1> at subnet.(10 + i)
  * with the services spread over them; the services whose programs exist: memory (the root
- * RAM disk), log, tty, vdisk over image, pfs; unless first, also mfs-root, mfs-data and vfs.
- * Returns 0 or -errno; err says what failed. */
-int up_cluster_write(const char *path, const char *cluster, const char *etcd, const char *image,
-                     const char *subnet, int nodes, bool first, const char *extra, char *err,
-                     size_t size);
+ * RAM disk, loaded from root_image when it starts anew), log, tty, vdisk over image, pfs;
+ * unless first, also mfs-root, mfs-data and vfs. Returns 0 or -errno; err says what failed. */
+int up_cluster_write(const char *path, const up_cluster_desc *d, char *err, size_t size);
 
 /* A service as RS's svc/<label> record describes it. */
 typedef struct up_svc {
@@ -175,6 +184,9 @@ int up_teardown(up_state *st, FILE *out);
 int up_mount_data(const up_state *st);
 /* Removes the file or directory tree at path (what can be removed). */
 void up_rmtree(const char *path);
+/* Saves the root RAM disk (/dev/ram0 through VFS, after a sync) as path, the image
+ * plexus-memory loads when it starts anew; zero blocks stay holes. Returns 0 or -errno. */
+int up_root_save(const up_state *st, const char *path);
 /* The tour: a file under /data, the disk driver killed in the middle of a write, RS's
  * restart, the file checked. Returns a sysexits.h code. */
 int up_tour(const up_opts *opts, const up_state *st);

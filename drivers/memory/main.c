@@ -32,10 +32,13 @@ static void s_usage(FILE *out)
 	        "MINIX's memory driver: RAM disks as block devices (BDEV), and null (minor 3),\n"
 	        "zero (5), full (7), random (8) as character devices (docs/drivers.md).\n\n"
 	        "Driver options:\n"
-	        "  --ramdisk MINOR:SIZE  a RAM disk on block minor MINOR (0..255) of SIZE bytes\n"
+	        "  --ramdisk MINOR:SIZE[:IMAGE]\n"
+	        "                        a RAM disk on block minor MINOR (0..255) of SIZE bytes\n"
 	        "                        (suffix K, M, G or T; a multiple of 512; at most 1T);\n"
 	        "                        repeat for more disks. Memory is taken only as the\n"
-	        "                        disk is written.\n"
+	        "                        disk is written. IMAGE: a new disk (a fresh start, or\n"
+	        "                        a start on another node) begins with that file's\n"
+	        "                        bytes, as a boot image fills MINIX's RAM disk.\n"
 	        "  --help                this text\n\n");
 	plx_service_usage(out);
 }
@@ -116,7 +119,7 @@ int main(int argc, char **argv)
 	if ((rc = ramdisks_map(disks, err, sizeof err)) < 0) {
 		fprintf(stderr, "plexus-memory: %s\n", err);
 		ramdisks_destroy(&disks);
-		return EX_OSERR;
+		return rc == -ENOENT ? EX_NOINPUT : EX_OSERR;
 	}
 	plx_blockdriver *blk = plx_blockdriver_new(&ramdisk_ops, disks);
 	plx_chardriver *chr = plx_chardriver_new(&memdev_ops, NULL);

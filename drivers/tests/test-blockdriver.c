@@ -309,6 +309,48 @@ static void test_memory_big_disk_is_sparse(void **state)
 	s_stop(pid);
 }
 
+/* --ramdisk MINOR:SIZE:IMAGE: a new disk begins with the image's bytes (its holes read as
+ * zeros); an image larger than the disk, or missing, stops the driver with the file named. */
+static void test_memory_disk_from_image(void **state)
+{
+	fixture *f = *state;
+	char *image = s_image(f, "boot", S_MB);
+	uint8_t w[2048], r[4096];
+	for (size_t i = 0; i < sizeof w; i++)
+		w[i] = (uint8_t)(i * 13 + 5);
+	int fd = open(image, O_WRONLY);
+	assert_int_equal(pwrite(fd, w, sizeof w, 0), sizeof w);
+	assert_int_equal(pwrite(fd, w, sizeof w, 512 * 1024), sizeof w);
+	close(fd);
+	char spec[600];
+	snprintf(spec, sizeof spec, "0:2M:%s", image);
+	const char *extra[] = {"--ramdisk", spec, NULL};
+	pid_t pid = s_start(f, PLEXUS_MEMORY_BIN, NULL, extra, NULL);
+	plx_bdev *b = plx_bdev_new(f->ep, f->label, S_TIMEOUT);
+	assert_int_equal(plx_bdev_read(b, 0, 0, r, sizeof r, 0), sizeof r);
+	assert_memory_equal(r, w, sizeof w);
+	for (size_t i = sizeof w; i < sizeof r; i++)
+		assert_int_equal(r[i], 0); /* the image's hole */
+	assert_int_equal(plx_bdev_read(b, 0, 512 * 1024, r, sizeof w, 0), sizeof w);
+	assert_memory_equal(r, w, sizeof w);
+	assert_int_equal(plx_bdev_read(b, 0, S_MB, r, sizeof r, 0), sizeof r);
+	for (size_t i = 0; i < sizeof r; i++)
+		assert_int_equal(r[i], 0); /* past the image: zeros up to the disk's 2 MiB */
+	plx_bdev_destroy(&b);
+	s_stop(pid);
+	char *out = NULL;
+	snprintf(spec, sizeof spec, "0:512K:%s", image);
+	const char *big[] = {PLEXUS_MEMORY_BIN, "--label", "x", "--ramdisk", spec, NULL};
+	assert_int_equal(s_run(f, big, NULL, &out), EX_OSERR);
+	assert_non_null(strstr(out, "File too large"));
+	free(out);
+	const char *none[] = {
+	    PLEXUS_MEMORY_BIN, "--label", "x", "--ramdisk", "0:1M:/nonexistent/root.img", NULL};
+	assert_int_equal(s_run(f, none, NULL, &out), EX_NOINPUT);
+	assert_non_null(strstr(out, "/nonexistent/root.img"));
+	free(out);
+}
+
 static void test_vdisk_suite(void **state)
 {
 	fixture *f = *state;
@@ -487,7 +529,8 @@ static void test_options(void **state)
 	    {PLEXUS_MEMORY_BIN, "--ramdisk", "0:1M", "--ramdisk", "0:1M", NULL},
 	    {PLEXUS_MEMORY_BIN, "--frobnicate", "1", NULL},
 	    {PLEXUS_MEMORY_BIN, "--ramdisk", NULL},
-	    {PLEXUS_VDISK_BIN, "--label", "x", NULL}, /* no --image */
+	    {PLEXUS_MEMORY_BIN, "--ramdisk", "0:1M:", NULL}, /* an empty image name */
+	    {PLEXUS_VDISK_BIN, "--label", "x", NULL},        /* no --image */
 	    {PLEXUS_VDISK_BIN, "--image", "/x", "--sector-size", "1000", NULL},
 	    {PLEXUS_VDISK_BIN, "--image", "/x", "--direct=yes", NULL},
 	    {PLEXUS_VDISK_BIN, "--generation", "zero", NULL},
@@ -521,6 +564,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_memory_suite, setup),
 	    cmocka_unit_test_setup(test_memory_big_disk_is_sparse, setup),
+	    cmocka_unit_test_setup(test_memory_disk_from_image, setup),
 	    cmocka_unit_test_setup(test_vdisk_suite, setup),
 	    cmocka_unit_test_setup(test_vdisk_direct, setup),
 	    cmocka_unit_test_setup(test_vdisk_read_only, setup),

@@ -83,6 +83,54 @@ static void test_three_nodes(void **state)
 	assert_true(uptest_output(t, "does not exist"));
 }
 
+/* The root RAM disk outlives the node it lives on, as a booted machine's does: n0 (memory
+ * and mfs-root, which have no standby) cut off until it fenced and the cluster took it for
+ * dead, then mended; its node kernel starts again as a new generation, RS starts memory there
+ * afresh, which loads STATE/root.img (the root as booted: /dev, /tmp, the mount point), and
+ * VFS mounts the root and /data again. What was written to /tmp is gone with the RAM; /data's
+ * file is there. */
+static void test_root_outlives_its_node(void **state)
+{
+	uptest *t = *state;
+	if (geteuid() != 0)
+		fail_msg("test-up-nodes needs root (network namespaces)");
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --nodes 3 "
+	                              "--no-tour"),
+	                 0);
+	assert_true(uptest_output(t, "  root.img   local "));
+	assert_int_equal(uptest_sh(t, "grep -c \"ramdisk '0:64M:$STATE/root.img'\" "
+	                              "\"$STATE/cluster.ini\""),
+	                 0);
+	assert_int_equal(
+	    uptest_sh(t, "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" sh -c 'echo ram > "
+	                 "/tmp/in-ram; echo disk > /data/on-disk; sync; cat /tmp/in-ram'"),
+	    0);
+	assert_true(uptest_output(t, "ram"));
+	char bridge[256];
+	assert_true(s_state_value(t, "bridge", bridge, sizeof bridge, 0));
+	assert_int_equal(
+	    uptest_sh(t, "ip link set plxv%sn0 down && sleep 5 && ip link set plxv%sn0 up",
+	              bridge + 4, bridge + 4),
+	    0);
+	/* RS starts memory, mfs-root and VFS again once n0 is back: the root answers again */
+	assert_int_equal(
+	    uptest_sh(t, "for i in $(seq 150); do PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" sh -c "
+	                 "'ls /dev' 2>/dev/null | grep -q null && break; sleep 0.2; done; "
+	                 "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" service list"),
+	    0);
+	assert_true(uptest_output(t, "node n0 died"));
+	assert_int_equal(
+	    uptest_sh(t, "grep -c 'RAM disk 0: loaded from' \"$STATE\"/logs/memory.log"), 0);
+	assert_true(uptest_output(t, "2")); /* at the boot, and on n0's return */
+	assert_int_equal(uptest_sh(t, "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" sh -c 'cat "
+	                              "/data/on-disk; ls /dev; cat /tmp/in-ram'"),
+	                 1);
+	assert_true(uptest_output(t, "disk"));
+	assert_true(uptest_output(t, "null"));   /* from the boot image */
+	assert_false(uptest_output(t, "ram\n")); /* RAM's: gone with its node */
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
+}
+
 /* etcd's client files and every member, for etcdctl in uptest_sh. */
 #define S_ETCDCTL                                                                                  \
 	"etcdctl --endpoints $(awk '/^etcd /{print $2}' \"$STATE/state\") --cacert "               \
@@ -151,6 +199,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_three_nodes, uptest_setup, uptest_teardown),
 	    cmocka_unit_test_setup_teardown(test_etcd_member_dies, uptest_setup, uptest_teardown),
+	    cmocka_unit_test_setup_teardown(test_root_outlives_its_node, uptest_setup,
+	                                    uptest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
