@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -118,7 +119,8 @@ static int s_serve(node *n, plx_ctx *ctx)
 }
 
 /* Executes this program again with its arguments and environment (fence.c): same pid, a new
- * generation and lease. Returns only when exec failed. */
+ * generation and lease (main names the process plexus-node again: the kernel names it after
+ * the file executed, here "exe"). Returns only when exec failed. */
 static void s_exec_again(char **argv)
 {
 	fflush(NULL);
@@ -140,6 +142,7 @@ static int s_fetch_keys(char **argv)
 
 int main(int argc, char **argv)
 {
+	prctl(PR_SET_NAME, "plexus-node");
 	if (argc == 5 && strcmp(argv[1], "--fetch-keys") == 0)
 		return s_fetch_keys(argv);
 	node_config cfg;

@@ -796,6 +796,13 @@ static void test_cut_node_fences_itself(void **state)
 		plx_route_lookup(f->ctx, "node.n1", &new_gen, NULL, 0);
 	assert_true(new_gen > old_gen);
 	assert_false(netns_pid_gone(f->node[1])); /* the same process, executed again */
+	char path[64], comm[32] = "";
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)f->node[1]);
+	FILE *c = fopen(path, "re");
+	assert_non_null(c);
+	assert_non_null(fgets(comm, sizeof comm, c));
+	fclose(c);
+	assert_string_equal(comm, "plexus-node\n"); /* its name kept for ps, pkill and drills */
 	int rc = s_start(f->rs, 1, "sleeper", 10, (char *[]){"/bin/sleep", "60", NULL}, &pid);
 	assert_int_equal(rc, 0);
 	char *log = NULL;
