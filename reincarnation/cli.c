@@ -1,12 +1,15 @@
 /*
  * cli.c — `plexus service ...` (MINIX's `service` command): list from the registry's svc/
  * records; up, down, restart and refresh through the leading RS (RS_UP, RS_DOWN, RS_RESTART,
- * RS_REFRESH), which answers once the service has settled.
+ * RS_REFRESH), which answers once the service has settled; kill (RS_SIGNAL), a signal to the
+ * running instance wherever it runs, for drills (also plx_rs_signal, which plexus drill uses).
  *
- * Entry points: plx_service_cli.
+ * Entry points: plx_service_cli, plx_rs_signal.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <strings.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,9 @@ static const char s_usage[] =
     "       plexus service restart LABEL        stop it and start a new generation\n"
     "       plexus service refresh LABEL        re-read its description from the cluster file\n"
     "                                           and restart it\n"
+    "       plexus service kill LABEL [SIGNAL]  a signal (default KILL; STOP makes a hang) to\n"
+    "                                           its running instance, on whatever node: RS\n"
+    "                                           then meets the crash as any other\n"
     "options: --etcd URL[,URL...]  etcd members (default $PLEXUS_ETCD, else "
     "http://127.0.0.1:2379)\n"
     "         --cluster NAME       (default $PLEXUS_CLUSTER, else \"default\")\n"
@@ -202,40 +208,52 @@ static void s_print_result(const char *verb, plx_msg *reply)
 		protobuf_c_message_free_unpacked(&s->base, NULL);
 }
 
-/* Sends one management call to RS and reports its answer. */
-static int s_call(const s_opts *o, plx_etcd *etcd, uint32_t type, const char *verb,
-                  const char *label)
+/* One call to the leading RS of cluster: its status, and its answer in *reply (caller
+ * destroys) when one came. err says why when no answer could be asked for. */
+static int s_rs_call(plx_etcd *etcd, const char *cluster, uint32_t type, const char *label,
+                     int signo, int timeout_ms, plx_msg **reply, char *err, size_t size)
 {
 	plx_endpoint_rec rec;
-	int rc = plx_endpoint_lookup(etcd, o->cluster, "rs", &rec);
+	int rc = plx_endpoint_lookup(etcd, cluster, "rs", &rec);
 	if (rc < 0) {
-		fprintf(stderr, "plexus service: no RS leads cluster %s (%s)\n", o->cluster,
-		        rc == -ENOENT ? "no ep/rs record" : plx_strerror(rc));
-		return EX_UNAVAILABLE;
+		snprintf(err, size, "no RS leads cluster %s (%s)", cluster,
+		         rc == -ENOENT ? "no ep/rs record" : plx_strerror(rc));
+		return -EHOSTUNREACH;
 	}
 	plx_register_types(&plexus__rs_type__descriptor);
 	plx_ctx *ctx = plx_ctx_new();
 	plx_ep *ep = ctx ? plx_ep_new(ctx, "plexus-cli", 1) : NULL;
+	if (ep && plx_link_secure(ctx, ep, err, size) < 0)
+		rc = -EACCES;
+	else if (!ep || plx_route_set(ctx, "rs", rec.generation, rec.address) < 0) {
+		snprintf(err, size, "cannot set up a client endpoint");
+		rc = -ENOMEM;
+	} else {
+		Plexus__RsRequest body = PLEXUS__RS_REQUEST__INIT;
+		body.label = (char *)label;
+		body.signal = signo;
+		plx_request req = {.dst = {.label = "rs"}, .type = type, .body = &body.base};
+		rc = plx_sendrec(ep, &req, reply, timeout_ms);
+		snprintf(err, size, "%s", plx_strerror(rc));
+	}
+	plx_ep_destroy(&ep);
+	plx_ctx_destroy(&ctx);
+	return rc;
+}
+
+/* Sends one management call to RS and reports its answer. */
+static int s_call(const s_opts *o, plx_etcd *etcd, uint32_t type, const char *verb,
+                  const char *label, int signo)
+{
 	char err[512];
-	if (ep && plx_link_secure(ctx, ep, err, sizeof err) < 0) {
-		fprintf(stderr, "plexus service: %s\n", err);
-		plx_ep_destroy(&ep);
-		plx_ctx_destroy(&ctx);
-		return EX_NOPERM;
-	}
-	if (!ep || plx_route_set(ctx, "rs", rec.generation, rec.address) < 0) {
-		fprintf(stderr, "plexus service: cannot set up a client endpoint\n");
-		plx_ep_destroy(&ep);
-		plx_ctx_destroy(&ctx);
-		return EX_SOFTWARE;
-	}
-	Plexus__RsRequest body = PLEXUS__RS_REQUEST__INIT;
-	body.label = (char *)label;
-	plx_request req = {.dst = {.label = "rs"}, .type = type, .body = &body.base};
 	plx_msg *reply = NULL;
-	rc = plx_sendrec(ep, &req, &reply, o->timeout_ms);
+	int rc =
+	    s_rs_call(etcd, o->cluster, type, label, signo, o->timeout_ms, &reply, err, sizeof err);
 	int ex = EX_OK;
-	if (rc == -ETIMEDOUT || rc == -PLX_EDEADSRCDST) {
+	if (rc == -EHOSTUNREACH || rc == -EACCES || rc == -ENOMEM) {
+		fprintf(stderr, "plexus service: %s\n", err);
+		ex = rc == -EACCES ? EX_NOPERM : rc == -ENOMEM ? EX_SOFTWARE : EX_UNAVAILABLE;
+	} else if (rc == -ETIMEDOUT || rc == -PLX_EDEADSRCDST) {
 		fprintf(stderr, "plexus service %s %s: RS did not answer: %s\n", verb, label,
 		        plx_strerror(rc));
 		ex = EX_UNAVAILABLE;
@@ -243,6 +261,10 @@ static int s_call(const s_opts *o, plx_etcd *etcd, uint32_t type, const char *ve
 		fprintf(stderr, "plexus service %s: no service %s in cluster %s\n", verb, label,
 		        o->cluster);
 		ex = EX_NOINPUT;
+	} else if (rc == -ENXIO) {
+		fprintf(stderr, "plexus service %s: %s has no running instance to signal\n", verb,
+		        label);
+		ex = EX_UNAVAILABLE;
 	} else if (rc < 0) {
 		fprintf(stderr, "plexus service %s %s: %s\n", verb, label, plx_strerror(rc));
 		if (rc == -EBUSY && strcmp(verb, "down") == 0)
@@ -258,9 +280,49 @@ static int s_call(const s_opts *o, plx_etcd *etcd, uint32_t type, const char *ve
 		s_print_result(verb, reply);
 	}
 	plx_msg_destroy(&reply);
-	plx_ep_destroy(&ep);
-	plx_ctx_destroy(&ctx);
 	return ex;
+}
+
+int plx_rs_signal(plx_etcd *etcd, const char *cluster, const char *label, int signo, int timeout_ms,
+                  uint64_t *generation, char *err, size_t size)
+{
+	plx_msg *reply = NULL;
+	int rc = s_rs_call(etcd, cluster, PLEXUS__RS_TYPE__RS_SIGNAL, label, signo, timeout_ms,
+	                   &reply, err, size);
+	Plexus__RsService *s =
+	    rc >= 0 && reply
+	        ? (Plexus__RsService *)plx_msg_unpack(reply, &plexus__rs_service__descriptor)
+	        : NULL;
+	if (rc >= 0 && !s) {
+		snprintf(err, size, "RS's answer to RS_SIGNAL does not parse");
+		rc = -EBADMSG;
+	}
+	if (s && generation)
+		*generation = s->generation;
+	if (s)
+		protobuf_c_message_free_unpacked(&s->base, NULL);
+	plx_msg_destroy(&reply);
+	return rc;
+}
+
+/* A signal by name (KILL, SIGKILL, stop) or number, 1..31; -1 if none. */
+static int s_signal(const char *text)
+{
+	static const struct {
+		const char *name;
+		int signo;
+	} names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ABRT", SIGABRT},
+	             {"KILL", SIGKILL}, {"SEGV", SIGSEGV}, {"TERM", SIGTERM}, {"USR1", SIGUSR1},
+	             {"USR2", SIGUSR2}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"BUS", SIGBUS}};
+	char *end;
+	long n = strtol(text, &end, 10);
+	if (*text && !*end)
+		return n >= 1 && n <= 31 ? (int)n : -1;
+	const char *name = strncasecmp(text, "SIG", 3) == 0 ? text + 3 : text;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strcasecmp(name, names[i].name) == 0)
+			return names[i].signo;
+	return -1;
 }
 
 int plx_service_cli(int argc, char **argv)
@@ -283,7 +345,19 @@ int plx_service_cli(int argc, char **argv)
 		if (strcmp(verb, s_calls[i].name) == 0)
 			type = s_calls[i].type;
 	bool list = strcmp(verb, "list") == 0 || strcmp(verb, "ls") == 0;
-	int operands = argc - optind - 1;
+	bool kill = strcmp(verb, "kill") == 0;
+	int operands = argc - optind - 1, signo = SIGKILL;
+	if (kill) {
+		type = PLEXUS__RS_TYPE__RS_SIGNAL;
+		if (operands == 2 && (signo = s_signal(argv[optind + 2])) < 0) {
+			fprintf(stderr,
+			        "plexus service kill: bad signal '%s' (a name such as KILL, "
+			        "STOP, SEGV, or a number 1..31)\n",
+			        argv[optind + 2]);
+			return EX_USAGE;
+		}
+		operands = operands == 2 ? 1 : operands;
+	}
 	if ((!list && !type) || (list && operands != 0) || (type && operands != 1)) {
 		fprintf(stderr, "plexus service: %s\n%s",
 		        !list && !type ? "unknown subcommand" : "wrong number of arguments",
@@ -295,7 +369,7 @@ int plx_service_cli(int argc, char **argv)
 		fprintf(stderr, "plexus service: --etcd \"%s\": no usable URL\n", o.etcd);
 		return EX_USAGE;
 	}
-	rc = list ? s_list(&o, etcd) : s_call(&o, etcd, type, verb, argv[optind + 1]);
+	rc = list ? s_list(&o, etcd) : s_call(&o, etcd, type, verb, argv[optind + 1], signo);
 	plx_etcd_destroy(&etcd);
 	return rc;
 }

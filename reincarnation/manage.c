@@ -1,8 +1,8 @@
 /*
  * manage.c — the operator's requests (MINIX's `service` command): RS_UP, RS_DOWN, RS_RESTART,
- * RS_REFRESH and RS_LIST, sent by `plexus service`.
+ * RS_REFRESH, RS_SIGNAL and RS_LIST, sent by `plexus service` (and RS_SIGNAL by plexus drill).
  *
- * Entry points: do_up, do_down, do_restart, do_refresh, do_list, rs_svc_describe.
+ * Entry points: do_up, do_down, do_restart, do_refresh, do_signal, do_list, rs_svc_describe.
  *
  * up, down, restart and refresh answer when the service has settled (up: its new instance is
  * ready; down: it has exited), like MINIX's late replies, with the service's RsService; a
@@ -197,6 +197,31 @@ int do_refresh(plx_call *call)
 	if (rc < 0)
 		return rc;
 	return s_running(svc) ? s_stop(self, svc, call, true) : s_up(self, svc, call);
+}
+
+/* RS_SIGNAL: the signal to the service's running instance through its node kernel (a drill's
+ * crash or hang, wherever the service runs); RS then meets the exit or the silence as any
+ * other. Answered once sent, with the instance signalled; -ENXIO when none runs. */
+int do_signal(plx_call *call)
+{
+	rs *self = plx_server_arg(call->server);
+	const Plexus__RsRequest *r = (const Plexus__RsRequest *)call->body;
+	int status;
+	rs_svc *svc = s_target(call, &status);
+	if (!svc)
+		return status;
+	if (r->signal < 1 || r->signal > 31)
+		return -EINVAL;
+	if (!s_running(svc) || svc->pid <= 0)
+		return -ENXIO;
+	uint64_t id;
+	int rc = req_node_signal(self, svc, r->signal, &id);
+	if (rc < 0)
+		return rc;
+	rs_pending_add(self, id, RS_P_SIGNAL, svc->desc->label, svc->generation);
+	fprintf(stderr, "plexus-rs: %s: signal %d to generation %llu on %s, as asked\n",
+	        svc->desc->label, r->signal, (unsigned long long)svc->generation, svc->node);
+	return s_answer(self, svc, call);
 }
 
 int do_list(plx_call *call)

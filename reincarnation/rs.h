@@ -10,7 +10,7 @@
  *   service.c   rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_died,
  *               rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call
  *   exit.c      do_exit, rs_on_reply
- *   manage.c    do_up, do_down, do_restart, do_refresh, do_list
+ *   manage.c    do_up, do_down, do_restart, do_refresh, do_signal, do_list
  *   nodes.c     rs_node_up, rs_node_down, rs_nodes_tick
  *   power.c     rs_power_cycle, rs_power_run, rs_power_wait
  *   events.c    rs_events_new, rs_events_destroy, rs_events_drain
@@ -253,6 +253,7 @@ int do_up(plx_call *call);
 int do_down(plx_call *call);
 int do_restart(plx_call *call);
 int do_refresh(plx_call *call);
+int do_signal(plx_call *call);
 int do_list(plx_call *call);
 /* Fills an RsService (strings point into svc) for lists and records. */
 void rs_svc_describe(rs_svc *svc, Plexus__RsService *out);

@@ -77,6 +77,8 @@ typedef struct drill_fault {
 	 * before RS had the service up elsewhere and after; -1 when not watched */
 	int64_t cut_writes, cut_writes_late;
 	uint64_t new_generation;
+	bool here;       /* its process is on this machine: old_gone_ms is measured */
+	char how[16];    /* "" (kill(2) here) or "through RS" (RS_SIGNAL) */
 	char error[256]; /* "" or why the fault failed: not injected, or a service restarted */
 } drill_fault;
 
@@ -95,10 +97,15 @@ typedef struct drill_scenario {
 extern const drill_scenario drill_scenarios[];
 const drill_scenario *drill_scenario_find(const char *name);
 
-/* Injects sc into the system (its service's process from its ep/ record) and follows it until
- * RS has the service up again under a new generation, or timeout_ms passed. Fills *f. */
+/* Injects sc into the system (its service's process from its ep/ record: with kill(2) when it
+ * runs on this machine, else, or with how->through_rs, through RS) and follows it until RS
+ * has the service up again under a new generation, or how->timeout_ms passed. Fills *f. */
+typedef struct drill_how {
+	int timeout_ms;  /* the longest wait for the service to come back */
+	bool through_rs; /* a service's signal by RS_SIGNAL even when it runs here */
+} drill_how;
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
-                  int timeout_ms, drill_fault *f);
+                  const drill_how *how, drill_fault *f);
 
 /* ---- plan.c: a drill written in an INI file ---- */
 

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <plexus/endpoint.h>
+#include <plexus/rs_cli.h>
 
 #include "drill.h"
 
@@ -120,9 +121,10 @@ static void s_follow(plx_etcd *etcd, const char *cluster, drill_workload *w, int
 		}
 		if (f->first_ok_ms < 0)
 			f->first_ok_ms = drill_workload_first_ok(w, f->injected_ms);
-		if (f->old_gone_ms < 0 && kill((pid_t)f->pid, 0) < 0 && errno == ESRCH)
+		if (f->here && f->old_gone_ms < 0 && kill((pid_t)f->pid, 0) < 0 && errno == ESRCH)
 			f->old_gone_ms = now;
-		if (f->restarted_ms >= 0 && f->first_ok_ms >= 0 && f->old_gone_ms >= 0)
+		if (f->restarted_ms >= 0 && f->first_ok_ms >= 0 &&
+		    (f->old_gone_ms >= 0 || !f->here))
 			return;
 		struct timespec ts = {0, S_POLL_MS * 1000000L};
 		nanosleep(&ts, NULL);
@@ -520,9 +522,31 @@ static void s_rs_fault(plx_etcd *etcd, const char *cluster, drill_workload *w, i
 		s_none_restarted(etcd, cluster, &before, "started again by the new leader", w, f);
 }
 
-void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
-                  int timeout_ms, drill_fault *f)
+/* A service's crash or hang sent by RS through the service's node kernel (RS_SIGNAL), as an
+ * operator asks for it: what a drill does where the service does not run on this machine. */
+static void s_signal_through_rs(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
+                                drill_workload *w, int timeout_ms, drill_fault *f)
 {
+	char err[512];
+	uint64_t gen = 0;
+	drill_workload_first_ok(w, drill_ms());
+	f->injected_ms = drill_ms();
+	int rc = plx_rs_signal(etcd, cluster, sc->label, sc->signal, 10000, &gen, err, sizeof err);
+	if (rc < 0) {
+		snprintf(f->error, sizeof f->error, "RS_SIGNAL %.40s: %.180s", sc->label, err);
+		f->injected_ms = -1;
+		return;
+	}
+	f->generation = gen ? gen : f->generation;
+	snprintf(f->how, sizeof f->how, "through RS");
+	drill_workload_first_ok(w, f->injected_ms);
+	s_follow(etcd, cluster, w, timeout_ms, f);
+}
+
+void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
+                  const drill_how *how, drill_fault *f)
+{
+	int timeout_ms = how->timeout_ms;
 	*f = (drill_fault){.injected_ms = -1,
 	                   .detected_ms = -1,
 	                   .restarted_ms = -1,
@@ -554,7 +578,12 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	}
 	f->generation = rec.generation;
 	f->pid = (long)rec.pid;
-	if (f->pid <= 1 || !s_ours(f->pid)) {
+	bool here = f->here = f->pid > 1 && s_ours(f->pid);
+	if (sc->kind == DRILL_SERVICE && (how->through_rs || !here)) {
+		s_signal_through_rs(etcd, cluster, sc, w, timeout_ms, f);
+		return;
+	}
+	if (!here) {
 		snprintf(f->error, sizeof f->error,
 		         "%s's pid %ld is not a Plexus process of this machine", sc->label, f->pid);
 		return;

@@ -32,6 +32,7 @@ typedef struct s_opts {
 	int writers, seconds, timeout_s;
 	unsigned seed;
 	bool json;
+	bool through_rs;        /* --through-rs: service faults as RS_SIGNAL */
 	const char *svg;        /* --svg FILE: the timeline, or NULL */
 	const drill_plan *plan; /* a drill from an INI file, or NULL */
 } s_opts;
@@ -40,7 +41,7 @@ static void s_usage(FILE *out)
 {
 	fprintf(out, "usage: plexus drill SCENARIO|soak|list [--writers W] [--seconds S] "
 	             "[--seed N]\n"
-	             "                    [--timeout S] [--json] [--svg FILE]\n"
+	             "                    [--timeout S] [--json] [--svg FILE] [--through-rs]\n"
 	             "       plexus drill FILE.ini [options]\n\n"
 	             "Runs W writers (default 8) on /data through libplexus, injects the "
 	             "scenario's fault\ninto the running system (plexus up), follows it until RS "
@@ -56,6 +57,9 @@ static void s_usage(FILE *out)
 	        "[fault NAME] scenario, after = 2s of quiet before it; docs/drills.md).\n"
 	        "--svg FILE: the drill as a timeline (faults, RS's detection and restart, the\n"
 	        "writers' calls) in one SVG file a browser shows.\n"
+	        "--through-rs: a service's crash or hang sent by RS through its node kernel\n"
+	        "(RS_SIGNAL), as it is for services not on this machine (a QEMU or PXE\n"
+	        "cluster); else this machine's kill(2).\n"
 	        "--timeout S: longest wait for a service to come back (default 60). Exit 0 "
 	        "when\nnothing acknowledged was lost, no call hung and every service came "
 	        "back; 1 else;\n64 usage; 69 no system. docs/drills.md.\n",
@@ -65,10 +69,15 @@ static void s_usage(FILE *out)
 static int s_options(int argc, char **argv, s_opts *o)
 {
 	static const struct option longs[] = {
-	    {"writers", required_argument, NULL, 'w'}, {"seconds", required_argument, NULL, 's'},
-	    {"seed", required_argument, NULL, 'r'},    {"timeout", required_argument, NULL, 't'},
-	    {"json", no_argument, NULL, 'j'},          {"svg", required_argument, NULL, 'g'},
-	    {"help", no_argument, NULL, 'h'},          {0},
+	    {"writers", required_argument, NULL, 'w'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"seed", required_argument, NULL, 'r'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"svg", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"through-rs", no_argument, NULL, 'R'},
+	    {0},
 	};
 	*o = (s_opts){.writers = 8, .seconds = 30, .timeout_s = 60, .seed = (unsigned)time(NULL)};
 	optind = 0;
@@ -86,6 +95,8 @@ static int s_options(int argc, char **argv, s_opts *o)
 			o->seed = (unsigned)v;
 		else if (c == 'j')
 			o->json = true;
+		else if (c == 'R')
+			o->through_rs = true;
 		else if (c == 'g')
 			o->svg = optarg;
 		else if (c == 'h')
@@ -138,12 +149,13 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 {
 	unsigned seed = o->seed;
 	int64_t end = drill_ms() + (int64_t)o->seconds * 1000;
+	drill_how how = {.timeout_ms = o->timeout_s * 1000, .through_rs = o->through_rs};
 	int nsc = 0; /* soak draws from the scenarios on one service: they work on any up */
 	while (drill_scenarios[nsc].name && drill_scenarios[nsc].kind == DRILL_SERVICE)
 		nsc++;
 	for (int i = 0; o->plan && i < o->plan->n; i++) { /* a drill from a file, in order */
 		s_sleep_ms(o->plan->steps[i].after_ms);
-		drill_inject(etcd, cluster, o->plan->steps[i].scenario, w, o->timeout_s * 1000,
+		drill_inject(etcd, cluster, o->plan->steps[i].scenario, w, &how,
 		             &r->faults[r->nfaults++]);
 	}
 	if (o->plan)
@@ -152,7 +164,7 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 		const drill_scenario *now =
 		    sc ? sc : &drill_scenarios[rand_r(&seed) % (unsigned)nsc];
 		drill_fault *f = &r->faults[r->nfaults++];
-		drill_inject(etcd, cluster, now, w, o->timeout_s * 1000, f);
+		drill_inject(etcd, cluster, now, w, &how, f);
 		if (!sc)
 			s_sleep_ms(2000 + (int)(rand_r(&seed) % 2000));
 	} while (!sc && drill_ms() < end && r->nfaults < DRILL_FAULTS_MAX);

@@ -44,11 +44,12 @@ static void s_fault_text(const drill_fault *f, int i, FILE *out)
 	s_after(f->restarted_ms, f->injected_ms, res, sizeof res);
 	s_after(f->first_ok_ms, f->injected_ms, ok, sizeof ok);
 	fprintf(out,
-	        "  fault %d: %s: %s generation %llu (pid %ld) at %.3f s\n"
+	        "  fault %d: %s: %s generation %llu (pid %ld%s%s) at %.3f s\n"
 	        "           detected by RS %s; restarted %s as generation %llu;\n"
 	        "           first client success %s\n",
 	        i + 1, f->scenario, f->label, (unsigned long long)f->generation, f->pid,
-	        (double)f->injected_ms / 1000, det, res, (unsigned long long)f->new_generation, ok);
+	        f->how[0] ? ", " : "", f->how, (double)f->injected_ms / 1000, det, res,
+	        (unsigned long long)f->new_generation, ok);
 	char gone[64], healed[64];
 	s_after(f->old_gone_ms, f->injected_ms, gone, sizeof gone);
 	s_after(f->healed_ms, f->injected_ms, healed, sizeof healed);
@@ -103,6 +104,7 @@ static json_t *s_fault_json(const drill_fault *f)
 	if (o) {
 		json_object_set_new(o, "old_gone_ms", json_integer((json_int_t)f->old_gone_ms));
 		json_object_set_new(o, "healed_ms", json_integer((json_int_t)f->healed_ms));
+		json_object_set_new(o, "how", json_string(f->how[0] ? f->how : "kill"));
 		json_object_set_new(o, "cut_writes", json_integer((json_int_t)f->cut_writes));
 		json_object_set_new(o, "cut_writes_after_failover",
 		                    json_integer((json_int_t)f->cut_writes_late));

@@ -769,6 +769,20 @@ static void test_service_command(void **state)
 	assert_non_null(strstr(out, "managed: up on n3, generation 4"));
 	assert_int_equal(s_cli(f, out, sizeof out, "list", NULL), EX_OK);
 	assert_non_null(strstr(out, "managed"));
+	/* kill: a crash and a hang sent by RS through n3's node kernel, met as any other */
+	assert_int_equal(s_cli(f, out, sizeof out, "kill", "managed", NULL), EX_OK);
+	assert_non_null(strstr(out, "managed: up on n3, generation 4"));
+	assert_true(s_wait(f, "managed", "up", 5, 10000, &r) >= 0);
+	assert_int_equal(r.restarts, 1);
+	assert_int_equal(s_cli(f, out, sizeof out, "kill", "managed", "SIGSTOP", NULL), EX_OK);
+	assert_true(s_wait(f, "managed", "up", 6, 15000, &r) >= 0); /* its heartbeat found it */
+	assert_int_equal(s_cli(f, out, sizeof out, "list", NULL), EX_OK);
+	assert_non_null(strstr(out, "hung"));
+	assert_int_equal(s_cli(f, out, sizeof out, "kill", "managed", "FROB", NULL), EX_USAGE);
+	assert_int_equal(s_cli(f, out, sizeof out, "kill", "managed", "0", NULL), EX_USAGE);
+	assert_int_equal(s_cli(f, out, sizeof out, "kill", "nosuch", NULL), EX_NOINPUT);
+	assert_int_equal(s_cli(f, out, sizeof out, "down", "managed", NULL), EX_OK);
+	assert_int_equal(s_cli(f, out, sizeof out, "kill", "managed", NULL), EX_UNAVAILABLE);
 	/* errors */
 	assert_int_equal(s_cli(f, out, sizeof out, "up", "nosuch", NULL), EX_NOINPUT);
 	assert_int_equal(s_cli(f, out, sizeof out, "frobnicate", "managed", NULL), EX_USAGE);

@@ -176,6 +176,11 @@ static void test_scenarios(void **state)
 	assert_true(uptest_output(t, "fsck.minix -f of /data's image: clean"));
 	assert_true(uptest_output(t, "services: all up"));
 	assert_true(uptest_output(t, "PASS"));
+	/* the crash sent by RS through the node kernel (RS_SIGNAL), as for a service that runs
+	 * on another machine (a QEMU or PXE cluster) */
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-driver --writers 2 --through-rs"), 0);
+	assert_true(uptest_output(t, ", through RS) at "));
+	assert_true(uptest_output(t, "PASS"));
 	/* soak: random faults from a seed, the same ones again for the same seed */
 	char first[512] = "";
 	for (int run = 0; run < 2; run++) {

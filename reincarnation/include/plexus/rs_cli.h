@@ -1,13 +1,18 @@
 /*
  * plexus/rs_cli.h — the reincarnation server's commands for the plexus CLI.
  *
- * Entry points: plx_service_cli, plx_bench_recovery.
+ * Entry points: plx_service_cli, plx_rs_signal, plx_bench_recovery.
  */
 #ifndef PLEXUS_RS_CLI_H
 #define PLEXUS_RS_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include <plexus/etcd.h>
+
 /* plexus service list | up LABEL | down LABEL | restart LABEL | refresh LABEL
- *   [--etcd URL[,URL...]] [--cluster NAME] [--timeout MS]
+ *   | kill LABEL [SIGNAL] [--etcd URL[,URL...]] [--cluster NAME] [--timeout MS]
  * argv[0] is "service". list reads the svc/ records RS keeps in the registry (label, node,
  * generation, state, restarts, uptime, last exit); the others ask the leading RS (ep/rs) and
  * wait until the service has settled. Options default to $PLEXUS_ETCD (else
@@ -16,6 +21,14 @@
  * (no such service), EX_DATAERR (a record that does not parse), EX_SOFTWARE (RS refused, e.g.
  * the service failed to start: the message says why). */
 int plx_service_cli(int argc, char **argv);
+
+/* Asks the leading RS of cluster to send signo (1..31) to label's running instance through
+ * its node kernel, wherever it runs (RS_SIGNAL, as an operator: this process's keys). Sets
+ * *generation (may be NULL) to the instance signalled. Returns 0 or a negative errno with err
+ * set: -ESRCH no such service, -ENXIO none runs, -EHOSTUNREACH no RS, -EACCES no keys, or
+ * the transport's (-ETIMEDOUT). */
+int plx_rs_signal(plx_etcd *etcd, const char *cluster, const char *label, int signo, int timeout_ms,
+                  uint64_t *generation, char *err, size_t size);
 
 /* plexus bench recovery [--json] [--crashes N]: builds a cluster on the network-namespace
  * harness (etcd, plexus-node on three nodes, plexus-rs) and measures driver_crash (SIGKILL to
