@@ -162,7 +162,8 @@ static int s_data_frame(const plx_outgoing *out, const void *routing_id, size_t 
 		           : -ENOMEM;
 	if (zmq_msg_init_size(frame, out->data_size) != 0)
 		return -ENOMEM;
-	memcpy(zmq_msg_data(frame), out->data, out->data_size);
+	if (out->data_size)
+		memcpy(zmq_msg_data(frame), out->data, out->data_size);
 	return 0;
 }
 

@@ -181,7 +181,8 @@ int plx__peerq_track(plx_peerq *q, const uint8_t *rid, size_t rid_size, const pl
 		f->data_free = out->data_free;
 		f->data_hint = out->data_hint;
 	} else {
-		memcpy(f->copy, out->data, size);
+		if (size)
+			memcpy(f->copy, out->data, size);
 		bytes = f->copy;
 	}
 	if (zmq_msg_init_data(frame, bytes, size, s_frame_free, f) != 0) {

@@ -564,7 +564,8 @@ static int s_blk_read(vfs_req *req, vfs_filp *filp, size_t size, int64_t *pos)
 		plx_msg_destroy(&msg);
 		return -ENOMEM;
 	}
-	memcpy(req->data, msg->data, msg->data_size);
+	if (msg->data_size) /* the end of the disk: no bytes, and no data pointer */
+		memcpy(req->data, msg->data, msg->data_size);
 	req->data_size = msg->data_size;
 	req->data_free = free;
 	req->reply.value = (int64_t)msg->data_size;

@@ -242,6 +242,24 @@ static void test_block_special_file(void **state)
 	}
 	assert_int_equal(rc, sizeof got);
 	assert_memory_equal(got, want, sizeof got);
+	/* at the disk's end the driver sends no bytes at all: 0, the end of the file */
+	struct stat st;
+	assert_int_equal(stat(fscluster_image(f), &st), 0);
+	Plexus__VfsFd q = PLEXUS__VFS_FD__INIT;
+	q.fd = fd;
+	q.size = sizeof got;
+	q.offset = st.st_size;
+	size_t n = 1;
+	Plexus__VfsReply *r = NULL;
+	assert_int_equal(fsclient_call(c, PLEXUS__VFS_TYPE__VFS_PREAD, &q.base, NULL, 0, &r, got,
+	                               sizeof got, &n, S_CALL_MS),
+	                 0);
+	assert_non_null(r);
+	assert_int_equal(r->value, 0);
+	assert_int_equal(n, 0);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(fsc_read(c, fd, got, sizeof got, S_CALL_MS),
+	                 sizeof got); /* VFS still there */
 	assert_int_equal(fsc_close(c, fd), 0);
 	fsclient_destroy(&c, true);
 	f->passed = true;
