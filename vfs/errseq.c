@@ -3,7 +3,8 @@
  * syncfs and sync as Linux reports write-back errors (its errseq_t).
  *
  * Entry points: vfs_errseq_observe, vfs_errseq_sample, vfs_errseq_free, vfs_errseq_begin,
- * vfs_errseq_end, vfs_errseq_check, vfs_errseq_check_file.
+ * vfs_errseq_end, vfs_errseq_check, vfs_errseq_check_file, vfs_errseq_request_begin,
+ * vfs_errseq_request_end.
  *
  * plexus-mfs answers a write (or a create, a rename, ...) once the change is in its cache; the
  * change reaches the disk with its write-back or an FS_SYNC / FS_FSYNC. When the instance dies
@@ -26,6 +27,11 @@
  * successor) counts the loss at once. When more inodes changed between syncs than dirty
  * holds, which ones is not known: the loss then counts for every inode of the file system
  * (wide_seq), as before files were told apart.
+ *
+ * What VFS counts dies with VFS. So each reply also names the instance that acknowledged the
+ * request's change, or answered its sync (VfsReply fs_label, changed_gen, synced_gen), and
+ * libplexus, which outlives both, keeps what its process changed and reports the loss itself
+ * (vfs/lib/durable.c) when VFS and the file server died together.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -56,6 +62,13 @@ struct vfs_inoset {
 
 /* The generation that answered this thread's last FS_SYNC or FS_FSYNC. */
 static _Thread_local uint64_t s_sync_gen;
+
+/* The file server instance behind this thread's request (vfs_errseq_request_*): the first
+ * that acknowledged a change of it, the last that answered a sync of it. */
+static _Thread_local struct {
+	char label[PLX_LABEL_MAX];
+	uint64_t changed_gen, synced_gen;
+} s_req;
 
 /* ---- the inode sets ---- */
 
@@ -186,11 +199,16 @@ void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event)
 	if (event->status < 0)
 		return;
 	if (event->type == PLEXUS__FS_TYPE__FS_SYNC || event->type == PLEXUS__FS_TYPE__FS_FSYNC) {
-		s_sync_gen = event->generation;
+		s_sync_gen = s_req.synced_gen = event->generation;
+		snprintf(s_req.label, sizeof s_req.label, "%s", plx_fs_label(fs));
 		return;
 	}
 	if (!s_changes(event->type))
 		return;
+	if (!s_req.changed_gen && !s_req.synced_gen) {
+		s_req.changed_gen = event->generation;
+		snprintf(s_req.label, sizeof s_req.label, "%s", plx_fs_label(fs));
+	}
 	pthread_mutex_lock(&v->lock);
 	vfs_mount *m = s_find(v, plx_fs_label(fs));
 	if (m) {
@@ -206,6 +224,21 @@ void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event)
 		}
 	}
 	pthread_mutex_unlock(&v->lock);
+}
+
+void vfs_errseq_request_begin(void)
+{
+	s_req.label[0] = '\0';
+	s_req.changed_gen = s_req.synced_gen = 0;
+}
+
+void vfs_errseq_request_end(Plexus__VfsReply *reply)
+{
+	if (!s_req.label[0])
+		return;
+	reply->fs_label = s_req.label; /* this thread's: the reply is packed before its next */
+	reply->changed_gen = s_req.changed_gen;
+	reply->synced_gen = s_req.synced_gen;
 }
 
 void vfs_errseq_free(vfs_mount *m)

@@ -456,6 +456,10 @@ int vfs_errseq_check(vfs *v, vfs_filp *f);
 /* fsync: -EIO once for each loss of a change to f's inode (its data, attributes or creation;
  * a directory's entries) that f has not reported yet; else 0. */
 int vfs_errseq_check_file(vfs *v, vfs_filp *f);
+/* Around one request on this thread: which file server instance acknowledged its change or
+ * answered its sync, written into reply (fs_label, changed_gen, synced_gen) at the end. */
+void vfs_errseq_request_begin(void);
+void vfs_errseq_request_end(Plexus__VfsReply *reply);
 
 /* ---- mount.c ---- */
 

@@ -78,9 +78,12 @@ static void s_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
 	} else {
 		if (req.proc)
 			vfs_proc_cred(req.proc, &req.cred);
+		vfs_errseq_request_begin();
 		rc = vfs_path_at_begin(&req);
 		if (rc == 0)
 			rc = fn(&req);
+		if (rc >= 0 && rc != PLX_SUSPEND)
+			vfs_errseq_request_end(&req.reply);
 	}
 	if (rc != PLX_SUSPEND)
 		vfs_req_reply(call, rc, rc >= 0 ? &req.reply : NULL, rc >= 0 ? req.data : NULL,

@@ -99,8 +99,8 @@ static int s_sendrec(plexus *self, const plx_request *req, int fd, plx_msg **msg
 	}
 }
 
-/* The answer of msg (consumed) as plexus__call returns it. */
-static int64_t s_answer(plx_msg *msg, plexus__answer *ans)
+/* The answer of msg (consumed) to self's call of type naming fd as plexus__call returns it. */
+static int64_t s_answer(plexus *self, uint32_t type, int fd, plx_msg *msg, plexus__answer *ans)
 {
 	Plexus__VfsReply *reply =
 	    (Plexus__VfsReply *)plx_msg_unpack(msg, &plexus__vfs_reply__descriptor);
@@ -111,7 +111,9 @@ static int64_t s_answer(plx_msg *msg, plexus__answer *ans)
 	int64_t value = reply->value;
 	if (value < 0)
 		value = -EPROTO; /* a success never counts below zero */
-	if (ans) {
+	else
+		value = plexus__durable_answer(self, type, fd, reply, value);
+	if (ans && value >= 0) {
 		ans->msg = msg;
 		ans->reply = reply;
 	} else {
@@ -130,12 +132,15 @@ int64_t plexus__call(plexus *self, uint32_t type, const ProtobufCMessage *body, 
 		return -EINVAL;
 	plx_request req = {.type = type, .body = body, .data = data, .data_size = size};
 	plx_msg *msg = NULL;
-	int rc = s_sendrec(self, &req, s_fd_of(type, body), &msg, timeout_ms);
+	int fd = s_fd_of(type, body);
+	int rc = s_sendrec(self, &req, fd, &msg, timeout_ms);
 	if (rc < 0) {
 		plx_msg_destroy(&msg);
+		if (rc == -EIO)
+			plexus__durable_reported(self, type, fd);
 		return s_errno(rc);
 	}
-	return s_answer(msg, ans);
+	return s_answer(self, type, fd, msg, ans);
 }
 
 int64_t plexus__call_raw(plexus *self, uint32_t type, const ProtobufCMessage *body, int timeout_ms,
@@ -150,7 +155,7 @@ int64_t plexus__call_raw(plexus *self, uint32_t type, const ProtobufCMessage *bo
 		plx_msg_destroy(&msg);
 		return s_errno(rc);
 	}
-	return s_answer(msg, ans);
+	return s_answer(self, type, s_fd_of(type, body), msg, ans);
 }
 
 uint64_t plexus__vfs_gen(plexus *self)

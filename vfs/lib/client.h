@@ -5,8 +5,9 @@
  * Entry points: plexus__call, plexus__call_raw, plexus__answer_free, plexus__register,
  * plexus__rejoin, plexus__fail, plexus__check_path, plexus__stat_from, plexus__statvfs_from,
  * plexus__mount_flags,
- * plexus__times_to, plexus__set_chunk_max, plexus__chunk_max, plexus__label, and the
- * descriptor table's (fds.c) plexus__fd_*, plexus__fds_restore, plexus__fds_free.
+ * plexus__times_to, plexus__set_chunk_max, plexus__chunk_max, plexus__label, the
+ * descriptor table's (fds.c) plexus__fd_*, plexus__fds_restore, plexus__fds_free, and the
+ * lost changes' (durable.c) plexus__durable_*.
  */
 #ifndef PLEXUS_CLIENT_H
 #define PLEXUS_CLIENT_H
@@ -40,7 +41,13 @@ typedef struct plexus__fd {
 	uint64_t ino;
 	uint32_t dev;
 	int64_t offset; /* where read/write/lseek left it */
+	/* writes through it no sync has confirmed: the file server (1 + its index in the
+	 * handle's fs table) and instance that acknowledged the first (durable.c) */
+	uint16_t dirty_fs;
+	uint64_t dirty_gen;
 } plexus__fd;
+
+#define PLEXUS__FS_MAX 16 /* file servers whose instances a handle follows (durable.c) */
 
 struct plexus {
 	plx_ctx *ctx;
@@ -66,6 +73,11 @@ struct plexus {
 	plexus__fd *fds;             /* by descriptor number */
 	size_t nfds;
 	char cwd[PLEXUS__PATH_MAX]; /* the working directory as this process set it */
+	struct {                    /* fds_lock: the instance holding unsynced namespace changes */
+		char label[PLX_LABEL_MAX];
+		uint64_t ns_gen;
+	} fs[PLEXUS__FS_MAX];
+	int nfs;
 };
 
 /* ---- fds.c ---- */
@@ -95,6 +107,17 @@ void plexus__fd_cwd(plexus *self, const char *path, int fd);
  * at its number. Returns how many turned stale. */
 int plexus__fds_restore(plexus *self);
 void plexus__fds_free(plexus *self);
+
+/* ---- durable.c ---- */
+
+/* After VFS answered value (>= 0) with r to a call of type naming descriptor fd (-1: none):
+ * notes the change an instance of a file server acknowledged, or, for fsync and syncfs, checks
+ * the instance that synced against those that took this process's changes. Returns value, or
+ * -EIO when changes went to an instance that died before a sync (reported once). */
+int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus__VfsReply *r,
+                               int64_t value);
+/* VFS answered EIO to an fsync or syncfs of fd: the loss is reported; not again. */
+void plexus__durable_reported(plexus *self, uint32_t type, int fd);
 
 /* What VFS answered: the message (owns the data frame) and its unpacked VfsReply. */
 typedef struct plexus__answer {

@@ -860,6 +860,45 @@ static void test_lost_changes_per_file(void **state)
 	PASSED();
 }
 
+/* VFS and the file server die together, as with a node lost with both: neither next instance
+ * knows what the dead pair acknowledged, the process does (vfs/lib/durable.c). With VFS alone
+ * killed, the file server still holds the write and the next fsync saves it. */
+static void test_lost_with_vfs(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "pair");
+	uint8_t buf[4096];
+	assert_int_equal(plexus_mkdir(px, "/lv", 0755), 0);
+	s_write_synced(px, "/lv/kept", buf, sizeof buf, 21);
+	int w = plexus_open(px, "/lv/w", O_RDWR | O_CREAT, 0644);
+	int dir = plexus_open(px, "/lv", O_RDONLY | O_DIRECTORY);
+	assert_true(w >= 0 && dir >= 0);
+	assert_int_equal(plexus_fsync(px, dir), 0);
+	assert_int_equal(plexus_write(px, w, "held", 4), 4);
+	fscluster_restart(f, FSCLUSTER_VFS);
+	assert_int_equal(plexus_fsync(px, w), 0); /* the same file server instance: saved now */
+	assert_int_equal(plexus_write(px, w, "gone", 4), 4);
+	assert_int_equal(plexus_rename(px, "/lv/kept", "/lv/renamed"), 0);
+	fscluster_kill(f, FSCLUSTER_VFS, SIGKILL);
+	fscluster_restart(f, FSCLUSTER_MFS);
+	fscluster_start(f, FSCLUSTER_VFS, "restart");
+	assert_errno(plexus_fsync(px, w), EIO);   /* "gone" went with them */
+	assert_int_equal(plexus_fsync(px, w), 0); /* reported once */
+	assert_errno(plexus_fsync(px, dir), EIO); /* and the rename */
+	assert_int_equal(plexus_fsync(px, dir), 0);
+	struct stat st;
+	assert_int_equal(plexus_fstat(px, w, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(plexus_stat(px, "/lv/kept", &st), 0);
+	assert_errno(plexus_stat(px, "/lv/renamed", &st), ENOENT);
+	assert_int_equal(plexus_write(px, w, "new", 3), 3); /* a change after the loss: no EIO */
+	assert_int_equal(plexus_fsync(px, w), 0);
+	assert_int_equal(plexus_close(px, w), 0);
+	assert_int_equal(plexus_close(px, dir), 0);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* ---- threads and processes ---- */
 
 typedef struct worker {
@@ -1156,6 +1195,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_durability, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_changes_reported, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_changes_per_file, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_with_vfs, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_threads_one_handle, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_dead_process_forgotten, test_setup, test_teardown),

@@ -1,0 +1,129 @@
+/*
+ * durable.c — changes this process made that a file server instance took with it when it
+ * died, reported by the process's next fsync or syncfs even when VFS died too.
+ *
+ * Entry points: plexus__durable_answer, plexus__durable_reported.
+ *
+ * VFS reports such losses itself (vfs/errseq.c) as long as it lives; what it counted dies with
+ * it. A node lost with both VFS and the file server on it is the case that matters: the next
+ * VFS and the next file server know nothing of the writes the dead pair acknowledged, and an
+ * fsync through the restored descriptor would answer 0 for bytes that are gone. So every reply
+ * names the instance that acknowledged the call's change, or answered its sync (VfsReply
+ * fs_label with changed_gen or synced_gen), and the process keeps:
+ *
+ *   - per descriptor, the instance holding its unsynced writes (dirty_fs, dirty_gen: the first
+ *     since the last sync; a later one leaves it, the older changes being the ones at risk);
+ *   - per file server, the instance holding its unsynced namespace changes (ns_gen): creates,
+ *     renames, unlinks, attribute changes made by path.
+ *
+ * An FS_FSYNC commits everything the instance holds (docs/mfs.md), so a sync answered by the
+ * instance that acknowledged a change makes that change durable, and one answered by another
+ * instance means it is lost: the fsync of the descriptor that wrote, or any fsync of a
+ * directory or syncfs on that file system for a namespace change, answers EIO, once. As with
+ * Linux's write-back errors, a loss a sync reported is not reported again. sync(2) reports
+ * nothing; its reply names the last file system it synced, whose changes it made durable.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "client.h"
+
+/* The handle's slot for file server label (1-based; 0: the table is full). fds_lock held. */
+static int s_fs_slot(plexus *self, const char *label)
+{
+	for (int i = 0; i < self->nfs; i++)
+		if (strcmp(self->fs[i].label, label) == 0)
+			return i + 1;
+	if (self->nfs == PLEXUS__FS_MAX || strlen(label) >= sizeof self->fs[0].label)
+		return 0; /* not followed: such losses are VFS's to report */
+	strcpy(self->fs[self->nfs].label, label);
+	self->fs[self->nfs].ns_gen = 0;
+	return ++self->nfs;
+}
+
+static bool s_data_change(uint32_t type)
+{
+	return type == PLEXUS__VFS_TYPE__VFS_WRITE || type == PLEXUS__VFS_TYPE__VFS_PWRITE ||
+	       type == PLEXUS__VFS_TYPE__VFS_FTRUNCATE;
+}
+
+static plexus__fd *s_fd(plexus *self, int fd)
+{
+	return fd >= 0 && (size_t)fd < self->nfds && self->fds[fd].used ? &self->fds[fd] : NULL;
+}
+
+/* A change instance gen of file server slot acknowledged. fds_lock held. */
+static void s_changed(plexus *self, uint32_t type, plexus__fd *f, int slot, uint64_t gen)
+{
+	if (f && s_data_change(type)) {
+		if (!f->dirty_gen) {
+			f->dirty_fs = (uint16_t)slot;
+			f->dirty_gen = gen;
+		}
+	} else if (!self->fs[slot - 1].ns_gen) {
+		self->fs[slot - 1].ns_gen = gen;
+	}
+}
+
+/* A sync instance gen of file server slot answered, through f (directory or syncfs: ns, the
+ * namespace changes, are its to report). Returns true when a change is lost. fds_lock held. */
+static bool s_synced(plexus *self, plexus__fd *f, bool ns, int slot, uint64_t gen)
+{
+	bool lost = false;
+	if (f && f->dirty_gen && f->dirty_fs == slot) {
+		lost = f->dirty_gen != gen;
+		f->dirty_gen = 0;
+	}
+	for (size_t i = 0; i < self->nfds; i++) { /* committed with it: other descriptors' writes */
+		plexus__fd *o = &self->fds[i];
+		if (o->used && o->dirty_fs == slot && o->dirty_gen == gen)
+			o->dirty_gen = 0;
+	}
+	uint64_t *ns_gen = &self->fs[slot - 1].ns_gen;
+	if (*ns_gen == gen || (*ns_gen && ns)) {
+		lost = lost || *ns_gen != gen;
+		*ns_gen = 0;
+	}
+	return lost;
+}
+
+int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus__VfsReply *r,
+                               int64_t value)
+{
+	if (!self || !r || !r->fs_label || !r->fs_label[0] || (!r->changed_gen && !r->synced_gen))
+		return value;
+	bool lost = false;
+	pthread_mutex_lock(&self->fds_lock);
+	int slot = s_fs_slot(self, r->fs_label);
+	plexus__fd *f = s_fd(self, fd);
+	if (slot && r->changed_gen)
+		s_changed(self, type, f, slot, r->changed_gen);
+	if (slot && r->synced_gen &&
+	    (type == PLEXUS__VFS_TYPE__VFS_FSYNC || type == PLEXUS__VFS_TYPE__VFS_SYNCFS)) {
+		bool ns = type == PLEXUS__VFS_TYPE__VFS_SYNCFS || (f && S_ISDIR(f->mode));
+		lost = s_synced(self, f, ns, slot, r->synced_gen);
+	} else if (slot && r->synced_gen && type == PLEXUS__VFS_TYPE__VFS_SYNC) {
+		s_synced(self, NULL, false, slot,
+		         r->synced_gen); /* what it made durable; sync
+		                          * reports nothing (void in POSIX) */
+	}
+	pthread_mutex_unlock(&self->fds_lock);
+	return lost ? -EIO : value;
+}
+
+void plexus__durable_reported(plexus *self, uint32_t type, int fd)
+{
+	if (!self || (type != PLEXUS__VFS_TYPE__VFS_FSYNC && type != PLEXUS__VFS_TYPE__VFS_SYNCFS))
+		return;
+	pthread_mutex_lock(&self->fds_lock);
+	plexus__fd *f = s_fd(self, fd);
+	if (f) /* VFS reported the loss (errseq.c): not again */
+		f->dirty_gen = 0;
+	/* and the namespace's, on a file system the error does not name: every one's, which
+	 * misses only a loss with VFS's death on one while VFS reports another's */
+	if (type == PLEXUS__VFS_TYPE__VFS_SYNCFS || (f && S_ISDIR(f->mode)))
+		for (int i = 0; i < self->nfs; i++)
+			self->fs[i].ns_gen = 0;
+	pthread_mutex_unlock(&self->fds_lock);
+}
