@@ -164,6 +164,24 @@ static size_t s_netns_pids(const char *ns, long *pids, size_t max)
 
 /* SIGKILL to every process in the network namespace of the node kernel of node. Returns how
  * many, or -errno with f->error set. */
+/* True when a node other than node is up to take its services; else says so in f->error. */
+static bool s_failover_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
+{
+	plx_endpoint_rec *recs = NULL;
+	int n = plx_endpoint_list(etcd, cluster, &recs, NULL);
+	char mine[PLX_LABEL_MAX + 8];
+	snprintf(mine, sizeof mine, "node.%s", node);
+	int others = 0;
+	for (int i = 0; i < n; i++)
+		others +=
+		    strncmp(recs[i].label, "node.", 5) == 0 && strcmp(recs[i].label, mine) != 0;
+	free(recs);
+	if (others == 0)
+		snprintf(f->error, sizeof f->error,
+		         "node %.40s is the only node up: no other to take its services", node);
+	return others > 0;
+}
+
 static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
 {
 	char label[80], ns[64], mine[64];
@@ -182,6 +200,8 @@ static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, dr
 		    node);
 		return -EINVAL;
 	}
+	if (!s_failover_node(etcd, cluster, node, f))
+		return -EHOSTDOWN;
 	long pids[S_NODE_PIDS_MAX];
 	size_t n = s_netns_pids(ns, pids, S_NODE_PIDS_MAX);
 	int killed = 0;
@@ -422,7 +442,8 @@ static void s_partition(plx_etcd *etcd, const char *cluster, const plx_endpoint_
 	plx_endpoint_rec kernel = {0};
 	snprintf(label, sizeof label, "node.%s", rec->node);
 	if (s_node_link(rec->node, link, sizeof link, f) < 0 ||
-	    plx_endpoint_lookup(etcd, cluster, label, &kernel) < 0)
+	    plx_endpoint_lookup(etcd, cluster, label, &kernel) < 0 ||
+	    !s_failover_node(etcd, cluster, rec->node, f))
 		return;
 	/* the cut-off side: every process of the node now; the kernel tells who writes the disk */
 	char ns[64], image[4096];

@@ -7,9 +7,9 @@
  * (or, for soak, a fault of a random scenario after every quiet spell, chosen from --seed, for
  * --seconds) and followed until its service is back; then the writers stop, every state they
  * had acknowledged is checked, and RS's records say whether every service is up. The drill
- * passes (exit 0) only when every fault was injected and its service came back, no
- * acknowledged data was lost, no call hung and every service is up; else it exits 1 (and the
- * writers' files stay in /data/drill-PID for a look).
+ * passes (exit 0) only when every fault was injected, its service came back and a writer's
+ * call succeeded after it, no acknowledged data was lost, no call hung and every service is
+ * up; else it exits 1 (and the writers' files stay in /data/drill-PID for a look).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -61,8 +61,9 @@ static void s_usage(FILE *out)
 	        "(RS_SIGNAL), as it is for services not on this machine (a QEMU or PXE\n"
 	        "cluster); else this machine's kill(2).\n"
 	        "--timeout S: longest wait for a service to come back (default 60). Exit 0 "
-	        "when\nnothing acknowledged was lost, no call hung and every service came "
-	        "back; 1 else;\n64 usage; 69 no system. docs/drills.md.\n",
+	        "when\nnothing acknowledged was lost, no call hung, every service came "
+	        "back and\nthe writers were served again after each fault; 1 else; 64 usage; "
+	        "69 no system.\ndocs/drills.md.\n",
 	        "soak");
 }
 
@@ -174,7 +175,8 @@ static bool s_passed(const drill_result *r)
 {
 	bool ok = r->verdict.lost == 0 && r->counts.hung == 0 && r->services_down == 0;
 	for (int i = 0; i < r->nfaults; i++)
-		ok = ok && !r->faults[i].error[0] && r->faults[i].restarted_ms >= 0;
+		ok = ok && !r->faults[i].error[0] && r->faults[i].restarted_ms >= 0 &&
+		     r->faults[i].first_ok_ms >= 0; /* a service "up" that serves nobody is not back */
 	return ok;
 }
 

@@ -38,12 +38,12 @@ typedef struct s_service {
 #define S_DISK_CALLERS "mfs-*, vfs, mkfs-*"
 
 static const s_service s_services[] = {
-    {"memory", "plexus-memory", "--ramdisk '0:64M:%R'", NULL, S_DISK_CALLERS, false, 0, false},
+    {"memory", "plexus-memory", "--ramdisk '0:64M:%R'", NULL, S_DISK_CALLERS, false, 0, true},
     {"log", "plexus-log", NULL, NULL, NULL, false, 3, true},
     {"tty", "plexus-tty", "--console none", NULL, NULL, false, 3, true},
     {"vdisk", "plexus-vdisk", "--image '%I'", NULL, S_DISK_CALLERS, false, 2, true},
     {"pfs", "plexus-pfs", NULL, NULL, S_FS_CALLERS, false, 1, true},
-    {"mfs-root", "plexus-mfs", NULL, "memory", S_FS_CALLERS, true, 0, false},
+    {"mfs-root", "plexus-mfs", NULL, "memory", S_FS_CALLERS, true, 0, true},
     {"mfs-data", "plexus-mfs", NULL, "vdisk", S_FS_CALLERS, true, 2, true},
     {"vfs", "plexus-vfs",
      "--root mfs-root --root-dev memory:0 --pfs pfs --dmap 1=memory --dmap 3=vdisk "

@@ -84,11 +84,10 @@ static void test_three_nodes(void **state)
 }
 
 /* The root RAM disk outlives the node it lives on, as a booted machine's does: n0 (memory
- * and mfs-root, which have no standby) cut off until it fenced and the cluster took it for
- * dead, then mended; its node kernel starts again as a new generation, RS starts memory there
- * afresh, which loads STATE/root.img (the root as booted: /dev, /tmp, the mount point), and
- * VFS mounts the root and /data again. What was written to /tmp is gone with the RAM; /data's
- * file is there. */
+ * and mfs-root) cut off until it fenced and the cluster took it for dead, then mended; RS
+ * starts memory afresh on a standby node, which loads STATE/root.img (the root as booted:
+ * /dev, /tmp, the mount point), and VFS mounts the root and /data again. What was written to
+ * /tmp is gone with the RAM; /data's file is there. */
 static void test_root_outlives_its_node(void **state)
 {
 	uptest *t = *state;
@@ -112,13 +111,15 @@ static void test_root_outlives_its_node(void **state)
 	    uptest_sh(t, "ip link set plxv%sn0 down && sleep 5 && ip link set plxv%sn0 up",
 	              bridge + 4, bridge + 4),
 	    0);
-	/* RS starts memory, mfs-root and VFS again once n0 is back: the root answers again */
+	/* RS starts memory and mfs-root on a standby, VFS mounts again: the root answers */
 	assert_int_equal(
 	    uptest_sh(t, "for i in $(seq 150); do PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" sh -c "
 	                 "'ls /dev' 2>/dev/null | grep -q null && break; sleep 0.2; done; "
 	                 "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" service list"),
 	    0);
 	assert_true(uptest_output(t, "node n0 died"));
+	assert_false(uptest_output(t, "memory           n0")); /* moved, not waiting for n0 */
+	assert_false(uptest_output(t, "mfs-root         n0"));
 	assert_int_equal(
 	    uptest_sh(t, "grep -c 'RAM disk 0: loaded from' \"$STATE\"/logs/memory.log"), 0);
 	assert_true(uptest_output(t, "2")); /* at the boot, and on n0's return */
