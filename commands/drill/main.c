@@ -174,9 +174,9 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 static bool s_passed(const drill_result *r)
 {
 	bool ok = r->verdict.lost == 0 && r->counts.hung == 0 && r->services_down == 0;
-	for (int i = 0; i < r->nfaults; i++)
+	for (int i = 0; i < r->nfaults; i++) /* a service "up" that serves nobody is not back */
 		ok = ok && !r->faults[i].error[0] && r->faults[i].restarted_ms >= 0 &&
-		     r->faults[i].first_ok_ms >= 0; /* a service "up" that serves nobody is not back */
+		     r->faults[i].first_ok_ms >= 0;
 	return ok;
 }
 
