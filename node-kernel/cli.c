@@ -18,7 +18,8 @@
 #include <plexus/node_cli.h>
 
 static const char s_usage[] =
-    "usage: plexus node ls    list the nodes: name, address, age, load, services, pid\n"
+    "usage: plexus node ls            list the nodes: name, address, age, load, services, pid\n"
+    "       plexus node cycle NODE    RS power-cycles NODE (plexus node cycle --help)\n"
     "options: --etcd URL[,URL...]  etcd members (default $PLEXUS_ETCD, else "
     "http://127.0.0.1:2379)\n"
     "         --cluster NAME       (default $PLEXUS_CLUSTER, else \"default\")\n";

@@ -305,6 +305,70 @@ int plx_rs_signal(plx_etcd *etcd, const char *cluster, const char *label, int si
 	return rc;
 }
 
+int plx_rs_power(plx_etcd *etcd, const char *cluster, const char *node, int timeout_ms, char *err,
+                 size_t size)
+{
+	plx_msg *reply = NULL;
+	int rc = s_rs_call(etcd, cluster, PLEXUS__RS_TYPE__RS_POWER, node, 0, timeout_ms, &reply,
+	                   err, size);
+	plx_msg_destroy(&reply);
+	return rc;
+}
+
+static const char s_node_usage[] =
+    "usage: plexus node cycle NODE [--etcd URL[,URL...]] [--cluster NAME] [--timeout MS]\n"
+    "Asks RS to power-cycle NODE through its power backend (the cluster file's power =\n"
+    "netns, command or qemu): its processes die at once, as in a power failure; RS finds it\n"
+    "dead by its lease, moves or waits for its services, and the node boots again. Answers\n"
+    "once the backend has the request; RS's log tells the outcome. Operators only\n"
+    "(docs/reincarnation.md \"Power backends\").\n";
+
+int plx_node_cycle_cli(int argc, char **argv)
+{
+	s_opts o;
+	int rc = s_parse(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (o.help) {
+		fputs(s_node_usage, stdout);
+		return EX_OK;
+	}
+	if (argc - optind != 2 || strcmp(argv[optind], "cycle") != 0) {
+		fputs(s_node_usage, stderr);
+		return EX_USAGE;
+	}
+	const char *node = argv[optind + 1];
+	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = o.etcd});
+	if (!etcd) {
+		fprintf(stderr, "plexus node: --etcd \"%s\": no usable URL\n", o.etcd);
+		return EX_USAGE;
+	}
+	char err[512];
+	rc = plx_rs_power(etcd, o.cluster, node, o.timeout_ms, err, sizeof err);
+	plx_etcd_destroy(&etcd);
+	if (rc == 0) {
+		printf("%s: power cycle asked of RS (its log tells the outcome)\n", node);
+		return EX_OK;
+	}
+	if (rc == -ESRCH)
+		fprintf(stderr, "plexus node cycle: no node %s in cluster %s\n", node, o.cluster);
+	else if (rc == -ENOTSUP)
+		fprintf(stderr,
+		        "plexus node cycle: %s has no power backend (power = none in the cluster "
+		        "file)\n",
+		        node);
+	else if (rc == -EBUSY)
+		fprintf(stderr, "plexus node cycle: a power cycle of %s is under way\n", node);
+	else
+		fprintf(stderr, "plexus node cycle %s: %s\n", node, err);
+	return rc == -ESRCH    ? EX_NOINPUT
+	       : rc == -EBUSY  ? EX_TEMPFAIL
+	       : rc == -EACCES ? EX_NOPERM
+	       : rc == -EPERM  ? EX_NOPERM
+	       : rc == -ENOMEM ? EX_SOFTWARE
+	                       : EX_UNAVAILABLE;
+}
+
 /* A signal by name (KILL, SIGKILL, stop) or number, 1..31; -1 if none. */
 static int s_signal(const char *text)
 {

@@ -6,8 +6,9 @@
  * generations. A node whose kernel came back with another generation before its lease ran out
  * (plexus-node restarted) lost its services too (they die with their node kernel).
  *
- * Entry points: rs_node_up, rs_node_down, rs_nodes_tick, rs_node_power_done.
+ * Entry points: rs_node_up, rs_node_down, rs_nodes_tick, rs_node_power_done, do_power.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,8 @@ static void s_power(rs *self, rs_node *node)
 	const plx_cluster_node *desc = plx_cluster_find_node(self->cluster, node->name);
 	if (!desc || desc->power == PLX_POWER_NONE || node->power_busy)
 		return;
+	if (node->power_mono && rs_mono_ms() - node->power_mono < RS_POWER_RETRY_MS)
+		return; /* cycled a moment ago (an operator's RS_POWER): it is booting */
 	if (node->power_attempts >= RS_POWER_ATTEMPTS) {
 		if (node->power_attempts == RS_POWER_ATTEMPTS)
 			fprintf(stderr,
@@ -35,11 +38,10 @@ static void s_power(rs *self, rs_node *node)
 		node->power_busy = true;
 }
 
-void rs_node_down(rs *self, const char *name, const char *why)
+/* node is lost with its services; power: cycle it too (not when it evidently runs: its node
+ * kernel came back on its own). */
+static void s_node_lost(rs *self, rs_node *node, const char *name, const char *why, bool power)
 {
-	rs_node *node = rs_node_find(self, name);
-	if (!node || !node->alive)
-		return;
 	node->alive = false;
 	node->power_attempts = 0;
 	fprintf(stderr, "plexus-rs: node %s died: %s\n", name, why);
@@ -55,7 +57,15 @@ void rs_node_down(rs *self, const char *name, const char *why)
 			rs_svc_relocate(self,
 			                svc); /* nothing runs: fail over now, not at the due time */
 	}
-	s_power(self, node);
+	if (power)
+		s_power(self, node);
+}
+
+void rs_node_down(rs *self, const char *name, const char *why)
+{
+	rs_node *node = rs_node_find(self, name);
+	if (node && node->alive)
+		s_node_lost(self, node, name, why, true);
 }
 
 void rs_node_up(rs *self, const char *name, uint64_t generation)
@@ -64,7 +74,7 @@ void rs_node_up(rs *self, const char *name, uint64_t generation)
 	if (!node)
 		return;
 	if (node->alive && generation && node->generation && generation != node->generation)
-		rs_node_down(self, name, "its node kernel restarted");
+		s_node_lost(self, node, name, "its node kernel restarted", false);
 	node->generation = generation;
 	if (node->alive)
 		return;
@@ -97,6 +107,34 @@ void rs_node_power_done(rs *self, const char *name, int rc, const char *msg)
 	else
 		fprintf(stderr, "plexus-rs: node %s: power cycled%s%s\n", name, *msg ? ": " : "",
 		        msg);
+}
+
+/* RS_POWER: an operator's power cycle of a node through its backend, whatever its state: a
+ * drill's kill-node where the node is a VM or a machine. Its processes die at once, as in a
+ * power failure; RS finds the node dead by its lease, as any lost node, and it boots again.
+ * Answered once the backend has the request (the result is logged, as RS's own cycles). */
+int do_power(plx_call *call)
+{
+	rs *self = plx_server_arg(call->server);
+	const Plexus__RsRequest *r = (const Plexus__RsRequest *)call->body;
+	if (!r->label || !*r->label)
+		return -EINVAL;
+	rs_node *node = rs_node_find(self, r->label);
+	const plx_cluster_node *desc = plx_cluster_find_node(self->cluster, r->label);
+	if (!node || !desc)
+		return -ESRCH;
+	if (desc->power == PLX_POWER_NONE)
+		return -ENOTSUP;
+	if (node->power_busy)
+		return -EBUSY;
+	int rc = rs_power_cycle(self, desc);
+	if (rc < 0)
+		return rc;
+	node->power_busy = true;
+	node->power_mono = rs_mono_ms(); /* its death by lease, soon, needs no second cycle */
+	fprintf(stderr, "plexus-rs: node %s: power cycle through %s, as asked\n", node->name,
+	        plx_power_name(desc->power));
+	return 0;
 }
 
 void rs_nodes_tick(rs *self)

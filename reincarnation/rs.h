@@ -11,7 +11,7 @@
  *               rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call
  *   exit.c      do_exit, rs_on_reply
  *   manage.c    do_up, do_down, do_restart, do_refresh, do_signal, do_list
- *   nodes.c     rs_node_up, rs_node_down, rs_nodes_tick
+ *   nodes.c     rs_node_up, rs_node_down, rs_nodes_tick, do_power
  *   power.c     rs_power_cycle, rs_power_run, rs_power_wait
  *   events.c    rs_events_new, rs_events_destroy, rs_events_drain
  *   publish.c   rs_publisher_new, rs_publisher_destroy, rs_publish, rs_adopt
@@ -259,6 +259,8 @@ int do_list(plx_call *call);
 void rs_svc_describe(rs_svc *svc, Plexus__RsService *out);
 
 /* ---- nodes.c ---- */
+/* RS_POWER: an operator's power cycle of a node through its backend. */
+int do_power(plx_call *call);
 /* nodes/<name> was written (generation of its node kernel) or deleted. */
 void rs_node_up(rs *self, const char *name, uint64_t generation);
 void rs_node_down(rs *self, const char *name, const char *why);

@@ -1,9 +1,9 @@
 /*
  * table.c — plexus-rs's dispatch table: message type to handler. Exit reports come from the
  * node kernels (any sender: a node's label is node.<name>, checked against the service's node
- * in exit.c); the calls that change services (up, down, restart, refresh, signal) from operators'
- * commands (plexus-*: `plexus service`, `plexus down`) and RS peers, as MINIX's `service`
- * command is root's; the list from anyone. Labels are proved on secured links
+ * in exit.c); the calls that change services (up, down, restart, refresh, signal) and power nodes
+ * from operators' commands (plexus-*: `plexus service`, `plexus down`) and RS peers, as MINIX's
+ * `service` command is root's; the list from anyone. Labels are proved on secured links
  * (docs/security.md). IPC_PING is the server library's.
  *
  * Entry points: rs_table.
@@ -21,6 +21,7 @@ static const plx_handler s_table[] = {
     {PLEXUS__RS_TYPE__RS_REFRESH, "refresh", do_refresh, &plexus__rs_request__descriptor,
      s_operators},
     {PLEXUS__RS_TYPE__RS_SIGNAL, "signal", do_signal, &plexus__rs_request__descriptor, s_operators},
+    {PLEXUS__RS_TYPE__RS_POWER, "power", do_power, &plexus__rs_request__descriptor, s_operators},
     {PLEXUS__RS_TYPE__RS_LIST, "list", do_list, NULL, NULL},
 };
 

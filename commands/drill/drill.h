@@ -78,7 +78,7 @@ typedef struct drill_fault {
 	int64_t cut_writes, cut_writes_late;
 	uint64_t new_generation;
 	bool here;       /* its process is on this machine: old_gone_ms is measured */
-	char how[16];    /* "" (kill(2) here) or "through RS" (RS_SIGNAL) */
+	char how[32];    /* "" (kill(2) here), "through RS" (RS_SIGNAL) or "power cycle by RS" */
 	char error[256]; /* "" or why the fault failed: not injected, or a service restarted */
 } drill_fault;
 

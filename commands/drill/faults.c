@@ -45,7 +45,8 @@ const drill_scenario drill_scenarios[] = {
     {"kill-vfs", "vfs", SIGKILL, DRILL_SERVICE, "SIGKILL to VFS"},
     {"kill-pfs", "pfs", SIGKILL, DRILL_SERVICE, "SIGKILL to the pipe server"},
     {"kill-node", "vfs", SIGKILL, DRILL_NODE,
-     "SIGKILL to every process of VFS's node (up --nodes): RS moves its services"},
+     "SIGKILL to every process of VFS's node (up --nodes; elsewhere RS power-cycles it): "
+     "RS moves its services"},
     {"kill-etcd-member", "leader", SIGKILL, DRILL_ETCD,
      "SIGKILL to the etcd member that leads (up --etcd-members 3): no service may restart"},
     {"kill-rs", "rs", SIGKILL, DRILL_RS,
@@ -564,6 +565,28 @@ static void s_signal_through_rs(plx_etcd *etcd, const char *cluster, const drill
 	s_follow(etcd, cluster, w, timeout_ms, f);
 }
 
+/* kill-node where the node is a VM or a machine: RS power-cycles it through its backend
+ * (RS_POWER, as plexus node cycle does); every process of it dies at once. */
+static void s_power_through_rs(plx_etcd *etcd, const char *cluster, const char *node,
+                               drill_workload *w, int timeout_ms, drill_fault *f)
+{
+	if (!s_failover_node(etcd, cluster, node, f))
+		return;
+	char err[512];
+	drill_workload_first_ok(w, drill_ms());
+	f->injected_ms = drill_ms();
+	int rc = plx_rs_power(etcd, cluster, node, 10000, err, sizeof err);
+	if (rc < 0) {
+		snprintf(f->error, sizeof f->error, "RS_POWER %.40s: %.180s", node,
+		         rc == -ENOTSUP ? "it has no power backend (power = none)" : err);
+		f->injected_ms = -1;
+		return;
+	}
+	snprintf(f->how, sizeof f->how, "power cycle by RS");
+	drill_workload_first_ok(w, f->injected_ms);
+	s_follow(etcd, cluster, w, timeout_ms, f);
+}
+
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
                   const drill_how *how, drill_fault *f)
 {
@@ -602,6 +625,10 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	bool here = f->here = f->pid > 1 && s_ours(f->pid);
 	if (sc->kind == DRILL_SERVICE && (how->through_rs || !here)) {
 		s_signal_through_rs(etcd, cluster, sc, w, timeout_ms, f);
+		return;
+	}
+	if (sc->kind == DRILL_NODE && (how->through_rs || !here)) {
+		s_power_through_rs(etcd, cluster, rec.node, w, timeout_ms, f);
 		return;
 	}
 	if (!here) {

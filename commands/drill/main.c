@@ -59,7 +59,8 @@ static void s_usage(FILE *out)
 	        "writers' calls) in one SVG file a browser shows.\n"
 	        "--through-rs: a service's crash or hang sent by RS through its node kernel\n"
 	        "(RS_SIGNAL), as it is for services not on this machine (a QEMU or PXE\n"
-	        "cluster); else this machine's kill(2).\n"
+	        "cluster), and kill-node as a power cycle by RS through the node's power\n"
+	        "backend (RS_POWER, plexus node cycle); else this machine's kill(2).\n"
 	        "--timeout S: longest wait for a service to come back (default 60). Exit 0 "
 	        "when\nnothing acknowledged was lost, no call hung, every service came "
 	        "back and\nthe writers were served again after each fault; 1 else; 64 usage; "
@@ -171,12 +172,21 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 	} while (!sc && drill_ms() < end && r->nfaults < DRILL_FAULTS_MAX);
 }
 
+/* True when a writer's call succeeded after ms (in a later slice of the timeline). */
+static bool s_served_after(const drill_result *r, int64_t ms)
+{
+	for (int64_t k = ms / DRILL_SLICE_MS + 1; k < DRILL_SLICES; k++)
+		if (r->counts.ok_at[k])
+			return true;
+	return false;
+}
+
 static bool s_passed(const drill_result *r)
 {
 	bool ok = r->verdict.lost == 0 && r->counts.hung == 0 && r->services_down == 0;
 	for (int i = 0; i < r->nfaults; i++) /* a service "up" that serves nobody is not back */
 		ok = ok && !r->faults[i].error[0] && r->faults[i].restarted_ms >= 0 &&
-		     r->faults[i].first_ok_ms >= 0;
+		     r->faults[i].first_ok_ms >= 0 && s_served_after(r, r->faults[i].restarted_ms);
 	return ok;
 }
 

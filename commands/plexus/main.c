@@ -39,6 +39,15 @@ typedef struct command {
 static int s_help(int argc, char **argv);
 static int s_version(int argc, char **argv);
 
+/* plexus node ls (the node kernels' records) or cycle NODE (RS's power backends). */
+static int s_node(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "cycle") == 0)
+			return plx_node_cycle_cli(argc, argv);
+	return plx_node_cli(argc, argv);
+}
+
 static const command s_commands[] = {
     {"up", "[--tour|--no-tour] ...", "boot a single-node Plexus here and open its shell",
      plx_up_cli, false},
@@ -57,7 +66,8 @@ static const command s_commands[] = {
      plx_sh_cli, true},
     {"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli, true},
     {"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli, true},
-    {"node", "ls", "the nodes: address, age, load, services", plx_node_cli, true},
+    {"node", "ls|cycle NODE", "the nodes: address, age, load, services; a power cycle", s_node,
+     true},
     {"service", "VERB [LABEL]", "services under RS: list, up, down, restart, refresh",
      plx_service_cli, true},
     {"keys", "init DIR [--etcd IPS]", "a rack's trust root and etcd authority (docs/security.md)",

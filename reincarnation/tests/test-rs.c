@@ -60,6 +60,8 @@ typedef struct fixture {
 	pid_t node[S_NODES];
 	pid_t rs[2];
 	int cycles[S_NODES]; /* power cycles asked for */
+	bool cycle_running;  /* a cycle turns a running node off and on (else only dead ones
+	                      * boot: RS's own node, cut off, is not turned off under it) */
 	plx_ctx *ctx;
 	plx_etcd *etcd;
 	plx_epcache *cache;
@@ -183,7 +185,10 @@ static void s_pump(fixture *f)
 		snprintf(path, sizeof path, "%s/%s", f->power_dir, e->d_name);
 		unlink(path);
 		f->cycles[i]++;
-		if (!netns_node_up(f->c, i)) {
+		bool up = netns_node_up(f->c, i);
+		if (up && f->cycle_running) /* a running machine: off first */
+			assert_int_equal(netns_kill_node(f->c, i), 0);
+		if (!up || f->cycle_running) {
 			assert_int_equal(netns_revive_node(f->c, i), 0);
 			assert_int_equal(s_start_node(f, i), 0);
 		}
@@ -291,17 +296,15 @@ static bool s_log_has(fixture *f, const char *label, const char *text)
 }
 
 /* Runs `plexus service ARGS...` in this process (NULL-terminated), capturing stdout. */
-static int s_cli(fixture *f, char *out, size_t size, ...)
+static int s_cli_run(fixture *f, int (*cli)(int, char **), char *cmd, char *out, size_t size,
+                     va_list ap)
 {
 	char etcd[512];
 	snprintf(etcd, sizeof etcd, "--etcd=%s", netns_hub_etcd_endpoints(f->c));
-	char *argv[16] = {"service", etcd, "--cluster=" S_CLUSTER};
+	char *argv[16] = {cmd, etcd, "--cluster=" S_CLUSTER};
 	int argc = 3;
-	va_list ap;
-	va_start(ap, size);
 	for (char *a; argc < 15 && (a = va_arg(ap, char *));)
 		argv[argc++] = a;
-	va_end(ap);
 	argv[argc] = NULL;
 	char path[] = "/tmp/plexus-service-cli-XXXXXX";
 	int fd = mkstemp(path);
@@ -310,13 +313,32 @@ static int s_cli(fixture *f, char *out, size_t size, ...)
 	fflush(stdout);
 	int saved = dup(1);
 	dup2(fd, 1);
-	int rc = plx_service_cli(argc, argv);
+	int rc = cli(argc, argv);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
 	ssize_t n = pread(fd, out, size - 1, 0);
 	out[n > 0 ? n : 0] = '\0';
 	close(fd);
+	return rc;
+}
+
+static int s_cli(fixture *f, char *out, size_t size, ...)
+{
+	va_list ap;
+	va_start(ap, size);
+	int rc = s_cli_run(f, plx_service_cli, "service", out, size, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* plexus node ARGS... (NULL-terminated), as an operator. */
+static int s_node_cli(fixture *f, char *out, size_t size, ...)
+{
+	va_list ap;
+	va_start(ap, size);
+	int rc = s_cli_run(f, plx_node_cycle_cli, "node", out, size, ap);
+	va_end(ap);
 	return rc;
 }
 
@@ -696,6 +718,31 @@ static void test_node_death_power_cycle(void **state)
 	f->passed = true;
 }
 
+/* An operator's power cycle (plexus node cycle, RS_POWER), a drill's kill-node on machines:
+ * the netns backend asks this test, the power controller, which turns the running node off
+ * and on; RS finds it dead, and its service, which has no standby, starts there again. */
+static void test_node_cycle_command(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("cycled", "n2", "--init-delay 0", "heartbeat = 1s");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "cycled", "up", 1, 20000, &r) >= 0);
+	f->cycle_running = true;
+	char out[4096];
+	assert_int_equal(s_node_cli(f, out, sizeof out, "cycle", "n2", NULL), EX_OK);
+	assert_non_null(strstr(out, "n2: power cycle asked of RS"));
+	assert_true(s_wait(f, "cycled", "up", 2, 30000, &r) >= 0);
+	assert_string_equal(r.node, "n2");
+	assert_true(f->cycles[2] >= 1);
+	assert_true(strstr(r.last_exit, "node n2 died") != NULL);
+	assert_true(s_wait_echo(f, "cycled", r.gen, 5000) >= 0);
+	assert_int_equal(s_node_cli(f, out, sizeof out, "cycle", "n9", NULL), EX_NOINPUT);
+	assert_int_equal(s_node_cli(f, out, sizeof out, "cycle", NULL), EX_USAGE);
+	f->passed = true;
+}
+
 static void test_leader_failover(void **state)
 {
 	fixture *f = *state;
@@ -970,6 +1017,7 @@ int main(void)
 	    S_TEST(test_init_failure_and_policies),
 	    S_TEST(test_node_death_fails_over),
 	    S_TEST(test_node_death_power_cycle),
+	    S_TEST(test_node_cycle_command),
 	    S_TEST(test_node_kernel_restart),
 	    S_TEST(test_leader_failover),
 	    S_TEST(test_lost_instance_replaced),

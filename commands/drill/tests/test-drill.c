@@ -288,6 +288,9 @@ static void test_three_nodes(void **state)
 	assert_int_equal(s_int(o, "data", "lost"), 0);
 	assert_int_equal(s_int(o, "clients", "failed"), 0);
 	json_decref(o);
+	/* through RS, kill-node is a power cycle by the node's backend: up's nodes have none */
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-node --through-rs --writers 2"), 1);
+	assert_true(uptest_output(t, "RS_POWER n1: it has no power backend (power = none)"));
 	/* VFS's node, every process of it: RS starts its services on a standby */
 	s_scenario(t, "kill-node", "vfs");
 	/* VFS's node cut off: it fences itself (the old VFS gone before the new one is up), RS

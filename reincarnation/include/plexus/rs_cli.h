@@ -30,6 +30,18 @@ int plx_service_cli(int argc, char **argv);
 int plx_rs_signal(plx_etcd *etcd, const char *cluster, const char *label, int signo, int timeout_ms,
                   uint64_t *generation, char *err, size_t size);
 
+/* Asks the leading RS of cluster to power-cycle node through its power backend (RS_POWER, as
+ * an operator). Returns 0 once the backend has the request, or a negative errno with err set:
+ * -ESRCH no such node, -ENOTSUP it has no power backend, -EBUSY a cycle is under way,
+ * -EHOSTUNREACH no RS, -EACCES no keys, or the transport's. */
+int plx_rs_power(plx_etcd *etcd, const char *cluster, const char *node, int timeout_ms, char *err,
+                 size_t size);
+
+/* plexus node cycle NODE [--etcd URL[,URL...]] [--cluster NAME] [--timeout MS]: RS_POWER.
+ * argv[0] is "node". Returns EX_OK, EX_USAGE, EX_NOINPUT (no such node), EX_UNAVAILABLE (no
+ * power backend, no RS), EX_TEMPFAIL (a cycle under way), EX_NOPERM, EX_SOFTWARE. */
+int plx_node_cycle_cli(int argc, char **argv);
+
 /* plexus bench recovery [--json] [--crashes N]: builds a cluster on the network-namespace
  * harness (etcd, plexus-node on three nodes, plexus-rs) and measures driver_crash (SIGKILL to
  * the first successful request to the new generation, p50/p99 over N crashes) against a bare
