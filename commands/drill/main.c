@@ -199,9 +199,14 @@ static int s_run(const s_opts *o, const drill_scenario *sc, drill_result *r)
 	char dir[64];
 	snprintf(dir, sizeof dir, "/data/drill-%ld", (long)getpid());
 	drill_workload *w = etcd ? drill_workload_start(dir, o->writers, o->seed) : NULL;
-	if (!w) {
+	if (!w && errno == ENOENT) /* connected, but the writers' directory has no parent */
+		fprintf(stderr,
+		        "plexus drill: the writers work in /data, which this system does not "
+		        "have (plexus sh -c 'mkdir /data', or mount a file system there)\n");
+	else if (!w)
 		fprintf(stderr, "plexus drill: no system to drill: %s (is plexus up running?)\n",
 		        strerror(errno));
+	if (!w) {
 		plx_etcd_destroy(&etcd);
 		return EX_UNAVAILABLE;
 	}
