@@ -68,7 +68,7 @@ static _Thread_local uint64_t s_sync_gen;
 static _Thread_local struct {
 	char label[PLX_LABEL_MAX];
 	uint64_t changed_gen, synced_gen;
-} s_req;
+} s_request;
 
 /* ---- the inode sets ---- */
 
@@ -199,15 +199,15 @@ void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event)
 	if (event->status < 0)
 		return;
 	if (event->type == PLEXUS__FS_TYPE__FS_SYNC || event->type == PLEXUS__FS_TYPE__FS_FSYNC) {
-		s_sync_gen = s_req.synced_gen = event->generation;
-		snprintf(s_req.label, sizeof s_req.label, "%s", plx_fs_label(fs));
+		s_sync_gen = s_request.synced_gen = event->generation;
+		snprintf(s_request.label, sizeof s_request.label, "%s", plx_fs_label(fs));
 		return;
 	}
 	if (!s_changes(event->type))
 		return;
-	if (!s_req.changed_gen && !s_req.synced_gen) {
-		s_req.changed_gen = event->generation;
-		snprintf(s_req.label, sizeof s_req.label, "%s", plx_fs_label(fs));
+	if (!s_request.changed_gen && !s_request.synced_gen) {
+		s_request.changed_gen = event->generation;
+		snprintf(s_request.label, sizeof s_request.label, "%s", plx_fs_label(fs));
 	}
 	pthread_mutex_lock(&v->lock);
 	vfs_mount *m = s_find(v, plx_fs_label(fs));
@@ -228,17 +228,17 @@ void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event)
 
 void vfs_errseq_request_begin(void)
 {
-	s_req.label[0] = '\0';
-	s_req.changed_gen = s_req.synced_gen = 0;
+	s_request.label[0] = '\0';
+	s_request.changed_gen = s_request.synced_gen = 0;
 }
 
 void vfs_errseq_request_end(Plexus__VfsReply *reply)
 {
-	if (!s_req.label[0])
+	if (!s_request.label[0])
 		return;
-	reply->fs_label = s_req.label; /* this thread's: the reply is packed before its next */
-	reply->changed_gen = s_req.changed_gen;
-	reply->synced_gen = s_req.synced_gen;
+	reply->fs_label = s_request.label; /* this thread's: the reply is packed before its next */
+	reply->changed_gen = s_request.changed_gen;
+	reply->synced_gen = s_request.synced_gen;
 }
 
 void vfs_errseq_free(vfs_mount *m)
