@@ -104,9 +104,8 @@ int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus
 		bool ns = type == PLEXUS__VFS_TYPE__VFS_SYNCFS || (f && S_ISDIR(f->mode));
 		lost = s_synced(self, f, ns, slot, r->synced_gen);
 	} else if (slot && r->synced_gen && type == PLEXUS__VFS_TYPE__VFS_SYNC) {
-		s_synced(self, NULL, false, slot,
-		         r->synced_gen); /* what it made durable; sync
-		                          * reports nothing (void in POSIX) */
+		/* what it made durable; sync reports nothing (void in POSIX) */
+		s_synced(self, NULL, false, slot, r->synced_gen);
 	}
 	pthread_mutex_unlock(&self->fds_lock);
 	return lost ? -EIO : value;
