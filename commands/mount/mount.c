@@ -1,7 +1,7 @@
 /*
  * mount.c — `plexus mount DIR` and `plexus umount DIR`: the Plexus namespace on a Linux
- * directory through FUSE 3 (high-level API, multi-threaded loop), one libplexus client behind
- * it (ops.c).
+ * directory through FUSE 3 (the inode-based low-level API, multi-threaded loop), libplexus
+ * clients behind it (ops.c, sessions.c).
  *
  * Entry points: plx_mount_cli, plx_umount_cli.
  *
@@ -12,10 +12,8 @@
  * unmount from outside (`plexus umount`, `fusermount3 -u`) ends it too. A mount made while
  * `plexus up` runs is noted in its state so that `plexus down` takes it down.
  */
-#define FUSE_USE_VERSION 31
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -156,23 +154,26 @@ static int s_serve(const s_opts *o, int fd)
 	plexus_umask(own, 0); /* the kernel applied the caller's umask already */
 	static mount_ctx ctx; /* large (the sessions); lives as long as the mount */
 	mount_sessions_init(&ctx, own, &po, geteuid() == 0);
+	mount_nodes_init(&ctx);
 	char mopts[1024];
 	snprintf(mopts, sizeof mopts, "fsname=plexus,subtype=plexus%s%s%s",
 	         geteuid() == 0 ? ",allow_other" : "", o->fuse_opts ? "," : "",
 	         o->fuse_opts ? o->fuse_opts : "");
 	char *fargv[] = {"plexus-mount", "-o", mopts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
-	struct fuse *f = fuse_new(&args, mount_ops(), sizeof(struct fuse_operations), &ctx);
-	fuse_opt_free_args(&args); /* what fuse_new added to them */
-	if (!f || fuse_mount(f, o->dir) != 0) {
+	struct fuse_session *se =
+	    fuse_session_new(&args, mount_ops(), sizeof(struct fuse_lowlevel_ops), &ctx);
+	fuse_opt_free_args(&args); /* what fuse_session_new added to them */
+	if (!se || fuse_session_mount(se, o->dir) != 0) {
 		fprintf(stderr, "plexus mount: FUSE mount on %s failed\n", o->dir);
-		if (f)
-			fuse_destroy(f);
+		if (se)
+			fuse_session_destroy(se);
+		mount_nodes_free(&ctx);
 		mount_sessions_close(&ctx);
 		s_report(&fd, EX_OSERR);
 		return EX_OSERR;
 	}
-	fuse_set_signal_handlers(fuse_get_session(f));
+	fuse_set_signal_handlers(se);
 	plx_up_note_mount(o->state_dir, o->dir, true);
 	if (fd >= 0) { /* the daemon: no terminal, no working directory to pin */
 		int null = open("/dev/null", O_RDWR);
@@ -188,10 +189,11 @@ static int s_serve(const s_opts *o, int fd)
 		}
 	}
 	s_report(&fd, EX_OK);
-	int rc = fuse_loop_mt(f, 0);
-	fuse_remove_signal_handlers(fuse_get_session(f));
-	fuse_unmount(f);
-	fuse_destroy(f);
+	int rc = fuse_session_loop_mt(se, 0);
+	fuse_remove_signal_handlers(se);
+	fuse_session_unmount(se);
+	fuse_session_destroy(se);
+	mount_nodes_free(&ctx);
 	mount_sessions_close(&ctx);
 	plx_up_note_mount(o->state_dir, o->dir, false);
 	return rc == 0 ? EX_OK : EX_SOFTWARE;

@@ -1,22 +1,24 @@
 /*
  * mount.h — `plexus mount`: what its files share.
  *
- * Entry points: mount_ops (ops.c); mount_sessions_init, mount_sessions_close,
- * mount_session_caller, mount_session_put, mount_fh, mount_fh_session, mount_fh_fd
- * (sessions.c).
+ * Entry points: mount_ops (ops.c, the table; names.c, attrs.c, files.c, dirs.c, the
+ * operations); mount_sessions_init, mount_sessions_close, mount_session_caller,
+ * mount_session_put (sessions.c); mount_nodes_init, mount_nodes_free, mount_node_*,
+ * mount_file_* (nodes.c); mount_path_call, mount_path2_call (paths.c).
  */
 #ifndef PLEXUS_MOUNT_H
 #define PLEXUS_MOUNT_H
 
+#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <plexus/plexus.h>
 
-struct fuse_operations;
-
-#define MOUNT_SESSIONS 32 /* clients of VFS at most, one per user acting at a time */
+#define MOUNT_SESSIONS        32   /* clients of VFS at most, one per user acting at a time */
+#define PLEXUS_PATH_MAX_BYTES 4096 /* the longest path VFS takes, with the NUL */
 
 /* One client of VFS registered as one user (uid, gid, groups). */
 typedef struct mount_session {
@@ -24,9 +26,25 @@ typedef struct mount_session {
 	plexus_creds creds; /* groups sorted */
 	int users;          /* calls in progress on it and its open files: never closed before 0 */
 	uint64_t used; /* the pool's clock at its last use (the least recent idle goes first) */
+	pthread_mutex_t cwd_lock; /* its working directory, for calls by long paths (paths.c) */
 } mount_session;
 
-/* What every operation finds in fuse_get_context()->private_data. */
+typedef struct mount_node mount_node;
+typedef struct mount_name mount_name;
+
+/* A file or directory the kernel opened: a Plexus descriptor on the session of its opener. */
+typedef struct mount_file {
+	mount_session *s;
+	int fd;
+	mount_node *node;              /* the node it is open on; NULL once released */
+	int refs;                      /* the kernel's handle and the calls borrowing it */
+	struct mount_file *next;       /* the node's other open files */
+	pthread_mutex_t lock;          /* the listing */
+	struct plexus_dirent *listing; /* a directory's entries, read at offset 0 */
+	size_t entries;
+} mount_file;
+
+/* What every operation finds in fuse_req_userdata(). */
 typedef struct mount_ctx {
 	/* Mounted by root (allow_other): each caller acts as itself, through a session of its
 	 * own; else every call is the mounter's, through sessions[0]. */
@@ -35,26 +53,68 @@ typedef struct mount_ctx {
 	pthread_mutex_t lock; /* the sessions and the clock */
 	mount_session sessions[MOUNT_SESSIONS]; /* [0]: the mounter's own, never closed */
 	uint64_t clock;
+	/* the inode table (nodes.c), under nodes_lock */
+	pthread_mutex_t nodes_lock;
+	mount_node *nodes, *inodes, *root; /* by id, by (device, inode) */
+	mount_name *names;                 /* by (parent, name) */
+	fuse_ino_t next_id;
 } mount_ctx;
 
 /* The operations table. */
-const struct fuse_operations *mount_ops(void);
+const struct fuse_lowlevel_ops *mount_ops(void);
 
 /* Sets ctx up around own, the mounter's client (opts: how it connected; per_caller: root's
  * mount). */
 void mount_sessions_init(mount_ctx *ctx, plexus *own, const plexus_opts *opts, bool per_caller);
 /* Disconnects every session, the mounter's own too. */
 void mount_sessions_close(mount_ctx *ctx);
-/* The session of the user making the current FUSE call (connected on first use), held until
+/* The session of the user making req (connected on first use), held until
  * mount_session_put. Returns NULL with errno set when it cannot be made (ENFILE: every session
  * is busy). */
-mount_session *mount_session_caller(mount_ctx *ctx);
+mount_session *mount_session_caller(mount_ctx *ctx, fuse_req_t req);
 /* Lets go of a hold (a call's, or an open file's once it is closed). */
 void mount_session_put(mount_ctx *ctx, mount_session *s);
-/* The file handle of descriptor fd opened on s; the open file holds s. */
-uint64_t mount_fh(mount_ctx *ctx, mount_session *s, int fd);
-/* The session and the descriptor a file handle names. */
-mount_session *mount_fh_session(mount_ctx *ctx, uint64_t fh);
-int mount_fh_fd(uint64_t fh);
+
+/* The inode table: node 1 is "/". */
+void mount_nodes_init(mount_ctx *ctx);
+void mount_nodes_free(mount_ctx *ctx);
+/* The absolute path of node id, with "/name" appended when name is not NULL, in *path (the
+ * caller frees it). Returns 0, -ESTALE (no such node, or no name left), -ELOOP, -ENOMEM. */
+int mount_node_path(mount_ctx *ctx, fuse_ino_t id, const char *name, char **path);
+/* Whether st is node id's inode (the root: any). */
+bool mount_node_same(mount_ctx *ctx, fuse_ino_t id, const struct stat *st);
+/* name in directory node parent is st's inode: its node (made if need be) counts one more
+ * lookup by the kernel. Returns the node's id, or 0 (out of memory, no such parent). */
+fuse_ino_t mount_node_learn(mount_ctx *ctx, fuse_ino_t parent, const char *name,
+                            const struct stat *st);
+/* name in parent is gone (unlink, rmdir, or a lookup found nothing). */
+void mount_node_unlearn(mount_ctx *ctx, fuse_ino_t parent, const char *name);
+/* from in fromdir was renamed to to in todir (what to named before is gone). */
+void mount_node_moved(mount_ctx *ctx, fuse_ino_t fromdir, const char *from, fuse_ino_t todir,
+                      const char *to);
+/* The kernel gave back lookups of node id. */
+void mount_node_forget(mount_ctx *ctx, fuse_ino_t id, uint64_t lookups);
+
+/* A file open on node id: descriptor fd of session s, whose hold it takes over. The kernel's
+ * handle holds it until mount_file_release. NULL when out of memory (fd stays the caller's). */
+mount_file *mount_file_open(mount_ctx *ctx, fuse_ino_t id, mount_session *s, int fd);
+/* A file open on node id (on session s; any when s is NULL), borrowed until mount_file_put;
+ * NULL when none is. */
+mount_file *mount_node_file(mount_ctx *ctx, fuse_ino_t id, const mount_session *s);
+/* One more hold on f (a call using it), until mount_file_put. */
+void mount_file_hold(mount_ctx *ctx, mount_file *f);
+/* Lets go of a hold; the last closes the descriptor. Returns 0 or the close's -errno. */
+int mount_file_put(mount_ctx *ctx, mount_file *f);
+/* The kernel let go of its handle (release, releasedir). Returns as mount_file_put. */
+int mount_file_release(mount_ctx *ctx, mount_file *f);
+
+/* A call by path(s) on a session: returns what fn returns (-1 with errno on failure). b is
+ * NULL for one path. */
+typedef long (*mount_path_fn)(plexus *p, const char *a, const char *b, void *arg);
+/* fn(p, path, NULL, arg), with path of any length. */
+long mount_path_call(mount_session *s, const char *path, mount_path_fn fn, void *arg);
+/* fn(p, a, b, arg), with a and b of any length as long as what is left of each below the
+ * directory both are in fits (else ENAMETOOLONG). */
+long mount_path2_call(mount_session *s, const char *a, const char *b, mount_path_fn fn, void *arg);
 
 #endif

@@ -3,7 +3,7 @@
  * mount").
  *
  * Entry points: mount_sessions_init, mount_sessions_close, mount_session_caller,
- * mount_session_put, mount_fh, mount_fh_session, mount_fh_fd.
+ * mount_session_put.
  *
  * VFS checks every call against the credentials its client registered with. A mount made by
  * root serves every user of the machine (allow_other), so each caller (FUSE's uid, gid and
@@ -13,9 +13,7 @@
  * MOUNT_SESSIONS are taken. Open files stay on the session that opened them: a descriptor
  * lives in one VFS process, as a Linux descriptor acts with the credentials it was opened with.
  */
-#define FUSE_USE_VERSION 31
 #include <errno.h>
-#include <fuse.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,13 +39,13 @@ static bool s_same(const plexus_creds *a, const plexus_creds *b)
 
 /* The calling process's credentials, as the kernel gave them to FUSE (at most
  * PLEXUS_CREDS_GROUPS groups; none if the kernel cannot say). */
-static void s_caller_creds(plexus_creds *c)
+static void s_caller_creds(fuse_req_t req, plexus_creds *c)
 {
-	const struct fuse_context *fc = fuse_get_context();
+	const struct fuse_ctx *fc = fuse_req_ctx(req);
 	memset(c, 0, sizeof *c);
 	c->uid = fc->uid;
 	c->gid = fc->gid;
-	int n = fuse_getgroups(PLEXUS_CREDS_GROUPS, c->groups);
+	int n = fuse_req_getgroups(req, PLEXUS_CREDS_GROUPS, c->groups);
 	c->ngroups = n < 0 ? 0 : n > PLEXUS_CREDS_GROUPS ? PLEXUS_CREDS_GROUPS : n;
 	s_sort(c);
 }
@@ -66,6 +64,8 @@ void mount_sessions_init(mount_ctx *ctx, plexus *own, const plexus_opts *opts, b
 {
 	memset(ctx, 0, sizeof *ctx);
 	pthread_mutex_init(&ctx->lock, NULL);
+	for (int i = 0; i < MOUNT_SESSIONS; i++)
+		pthread_mutex_init(&ctx->sessions[i].cwd_lock, NULL);
 	ctx->per_caller = per_caller;
 	ctx->opts = *opts;
 	ctx->sessions[0].p = own;
@@ -92,6 +92,7 @@ void mount_sessions_close(mount_ctx *ctx)
 			pthread_join(threads[i], NULL);
 		else
 			plexus_disconnect(&ctx->sessions[i].p);
+		pthread_mutex_destroy(&ctx->sessions[i].cwd_lock);
 	}
 	pthread_mutex_destroy(&ctx->lock);
 }
@@ -143,7 +144,7 @@ static plexus *s_connect(const mount_ctx *ctx, const plexus_creds *c)
 	return p;
 }
 
-mount_session *mount_session_caller(mount_ctx *ctx)
+mount_session *mount_session_caller(mount_ctx *ctx, fuse_req_t req)
 {
 	plexus_creds want;
 	if (!ctx->per_caller) {
@@ -152,7 +153,7 @@ mount_session *mount_session_caller(mount_ctx *ctx)
 		pthread_mutex_unlock(&ctx->lock);
 		return s;
 	}
-	s_caller_creds(&want);
+	s_caller_creds(req, &want);
 	pthread_mutex_lock(&ctx->lock);
 	mount_session *s = s_find(ctx, &want);
 	if (s)
@@ -167,7 +168,7 @@ mount_session *mount_session_caller(mount_ctx *ctx)
 	if ((s = s_find(ctx, &want)) != NULL) /* another call of the same user was quicker */
 		evicted = p;
 	else if ((s = s_slot(ctx, &evicted)) != NULL)
-		*s = (mount_session){.p = p, .creds = want};
+		s->p = p, s->creds = want, s->users = 0;
 	else
 		evicted = p;
 	if (s)
@@ -184,22 +185,4 @@ void mount_session_put(mount_ctx *ctx, mount_session *s)
 	pthread_mutex_lock(&ctx->lock);
 	s->users--;
 	pthread_mutex_unlock(&ctx->lock);
-}
-
-uint64_t mount_fh(mount_ctx *ctx, mount_session *s, int fd)
-{
-	pthread_mutex_lock(&ctx->lock);
-	s_hold(ctx, s);
-	pthread_mutex_unlock(&ctx->lock);
-	return (uint64_t)(s - ctx->sessions) << 32 | (uint32_t)fd;
-}
-
-mount_session *mount_fh_session(mount_ctx *ctx, uint64_t fh)
-{
-	return &ctx->sessions[(fh >> 32) % MOUNT_SESSIONS];
-}
-
-int mount_fh_fd(uint64_t fh)
-{
-	return (int)(uint32_t)fh;
 }
