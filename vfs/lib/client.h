@@ -47,7 +47,8 @@ typedef struct plexus__fd {
 	uint64_t dirty_gen;
 } plexus__fd;
 
-#define PLEXUS__FS_MAX 16 /* file servers whose instances a handle follows (durable.c) */
+#define PLEXUS__FS_MAX     16 /* file servers whose instances a handle follows (durable.c) */
+#define PLEXUS__CLOSED_MAX 64 /* files closed with unsynced writes it follows (durable.c) */
 
 struct plexus {
 	plx_ctx *ctx;
@@ -78,6 +79,14 @@ struct plexus {
 		uint64_t ns_gen;
 	} fs[PLEXUS__FS_MAX];
 	int nfs;
+	/* fds_lock: unsynced writes of descriptors closed since, per file (durable.c) */
+	struct {
+		uint16_t fs; /* as plexus__fd's dirty_fs */
+		uint32_t dev;
+		uint64_t ino;
+		uint64_t gen;
+	} closed[PLEXUS__CLOSED_MAX];
+	int nclosed;
 };
 
 /* ---- fds.c ---- */
@@ -118,6 +127,9 @@ int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus
                                int64_t value);
 /* VFS answered EIO to an fsync or syncfs of fd: the loss is reported; not again. */
 void plexus__durable_reported(plexus *self, uint32_t type, int fd);
+/* Descriptor f is being closed (fds_lock held): its unsynced writes stay the file's, for the
+ * next fsync of the file through any descriptor, or syncfs. */
+void plexus__durable_closed(plexus *self, const plexus__fd *f);
 
 /* What VFS answered: the message (owns the data frame) and its unpacked VfsReply. */
 typedef struct plexus__answer {

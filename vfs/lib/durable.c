@@ -2,7 +2,7 @@
  * durable.c — changes this process made that a file server instance took with it when it
  * died, reported by the process's next fsync or syncfs even when VFS died too.
  *
- * Entry points: plexus__durable_answer, plexus__durable_reported.
+ * Entry points: plexus__durable_answer, plexus__durable_reported, plexus__durable_closed.
  *
  * VFS reports such losses itself (vfs/errseq.c) as long as it lives; what it counted dies with
  * it. A node lost with both VFS and the file server on it is the case that matters: the next
@@ -14,7 +14,12 @@
  *   - per descriptor, the instance holding its unsynced writes (dirty_fs, dirty_gen: the first
  *     since the last sync; a later one leaves it, the older changes being the ones at risk);
  *   - per file server, the instance holding its unsynced namespace changes (ns_gen): creates,
- *     renames, unlinks, attribute changes made by path.
+ *     renames, unlinks, attribute changes made by path;
+ *   - per file (device and inode), the writes of descriptors closed before a sync confirmed
+ *     them (closed[]): as Linux keeps a write-back error with the file, not the descriptor,
+ *     the next fsync of that file through any descriptor reports them, or a syncfs. A file
+ *     still open on another descriptor takes them over there. Past PLEXUS__CLOSED_MAX such
+ *     files, the oldest goes to its file system's namespace record (reported by syncfs).
  *
  * An FS_FSYNC commits everything the instance holds (docs/mfs.md), so a sync answered by the
  * instance that acknowledged a change makes that change durable, and one answered by another
@@ -66,11 +71,35 @@ static void s_changed(plexus *self, uint32_t type, plexus__fd *f, int slot, uint
 	}
 }
 
-/* A sync instance gen of file server slot answered, through f (directory or syncfs: ns, the
- * namespace changes, are its to report). Returns true when a change is lost. fds_lock held. */
-static bool s_synced(plexus *self, plexus__fd *f, bool ns, int slot, uint64_t gen)
+static void s_closed_drop(plexus *self, int i)
+{
+	self->closed[i] = self->closed[--self->nclosed];
+}
+
+/* The closed files' writes a sync instance gen of file server slot answered through f: made
+ * durable (the same instance), or lost, when they are f's file's or (whole) the file
+ * system's. Returns true when one is lost. fds_lock held. */
+static bool s_synced_closed(plexus *self, const plexus__fd *f, bool whole, int slot, uint64_t gen)
 {
 	bool lost = false;
+	for (int i = 0; i < self->nclosed;) {
+		bool mine = f && self->closed[i].dev == f->dev && self->closed[i].ino == f->ino;
+		if (self->closed[i].fs == slot && (self->closed[i].gen == gen || mine || whole)) {
+			lost = lost || self->closed[i].gen != gen;
+			s_closed_drop(self, i);
+		} else {
+			i++;
+		}
+	}
+	return lost;
+}
+
+/* A sync instance gen of file server slot answered, through f (directory or syncfs: ns, the
+ * namespace changes, are its to report; syncfs: whole, every file's). Returns true when a
+ * change is lost. fds_lock held. */
+static bool s_synced(plexus *self, plexus__fd *f, bool ns, bool whole, int slot, uint64_t gen)
+{
+	bool lost = s_synced_closed(self, f, whole, slot, gen);
 	if (f && f->dirty_gen && f->dirty_fs == slot) {
 		lost = f->dirty_gen != gen;
 		f->dirty_gen = 0;
@@ -101,11 +130,12 @@ int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus
 		s_changed(self, type, f, slot, r->changed_gen);
 	if (slot && r->synced_gen &&
 	    (type == PLEXUS__VFS_TYPE__VFS_FSYNC || type == PLEXUS__VFS_TYPE__VFS_SYNCFS)) {
-		bool ns = type == PLEXUS__VFS_TYPE__VFS_SYNCFS || (f && S_ISDIR(f->mode));
-		lost = s_synced(self, f, ns, slot, r->synced_gen);
+		bool whole = type == PLEXUS__VFS_TYPE__VFS_SYNCFS;
+		bool ns = whole || (f && S_ISDIR(f->mode));
+		lost = s_synced(self, f, ns, whole, slot, r->synced_gen);
 	} else if (slot && r->synced_gen && type == PLEXUS__VFS_TYPE__VFS_SYNC) {
 		/* what it made durable; sync reports nothing (void in POSIX) */
-		s_synced(self, NULL, false, slot, r->synced_gen);
+		s_synced(self, NULL, false, false, slot, r->synced_gen);
 	}
 	pthread_mutex_unlock(&self->fds_lock);
 	return lost ? -EIO : value;
@@ -117,12 +147,52 @@ void plexus__durable_reported(plexus *self, uint32_t type, int fd)
 		return;
 	pthread_mutex_lock(&self->fds_lock);
 	plexus__fd *f = s_fd(self, fd);
+	bool whole = type == PLEXUS__VFS_TYPE__VFS_SYNCFS;
 	if (f) /* VFS reported the loss (errseq.c): not again */
 		f->dirty_gen = 0;
+	for (int i = 0; i < self->nclosed;)
+		if (whole || (f && self->closed[i].dev == f->dev && self->closed[i].ino == f->ino))
+			s_closed_drop(self, i);
+		else
+			i++;
 	/* and the namespace's, on a file system the error does not name: every one's, which
 	 * misses only a loss with VFS's death on one while VFS reports another's */
 	if (type == PLEXUS__VFS_TYPE__VFS_SYNCFS || (f && S_ISDIR(f->mode)))
 		for (int i = 0; i < self->nfs; i++)
 			self->fs[i].ns_gen = 0;
 	pthread_mutex_unlock(&self->fds_lock);
+}
+
+/* Another open descriptor of f's file, or NULL. fds_lock held. */
+static plexus__fd *s_same_file(plexus *self, const plexus__fd *f)
+{
+	for (size_t i = 0; i < self->nfds; i++) {
+		plexus__fd *o = &self->fds[i];
+		if (o != f && o->used && o->dev == f->dev && o->ino == f->ino)
+			return o;
+	}
+	return NULL;
+}
+
+void plexus__durable_closed(plexus *self, const plexus__fd *f)
+{
+	if (!f->dirty_gen || !f->dirty_fs || !f->ino)
+		return; /* nothing at risk, or no file to keep it with */
+	plexus__fd *o = s_same_file(self, f);
+	if (o) { /* the file's: the other descriptor's fsync reports them */
+		if (!o->dirty_gen || o->dirty_fs != f->dirty_fs || f->dirty_gen < o->dirty_gen)
+			o->dirty_fs = f->dirty_fs, o->dirty_gen = f->dirty_gen; /* the older */
+		return;
+	}
+	if (self->nclosed == PLEXUS__CLOSED_MAX) { /* the oldest to its file system's record */
+		uint64_t *ns_gen = &self->fs[self->closed[0].fs - 1].ns_gen;
+		if (!*ns_gen)
+			*ns_gen = self->closed[0].gen;
+		memmove(&self->closed[0], &self->closed[1],
+		        (size_t)(--self->nclosed) * sizeof self->closed[0]);
+	}
+	self->closed[self->nclosed].fs = f->dirty_fs;
+	self->closed[self->nclosed].dev = f->dev;
+	self->closed[self->nclosed].ino = f->ino;
+	self->closed[self->nclosed++].gen = f->dirty_gen;
 }

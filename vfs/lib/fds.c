@@ -54,6 +54,14 @@ static void s_clear(plexus__fd *f)
 	memset(f, 0, sizeof *f);
 }
 
+/* f is closed: its unsynced writes stay its file's (durable.c). */
+static void s_close(plexus *self, plexus__fd *f)
+{
+	if (f->used)
+		plexus__durable_closed(self, f);
+	s_clear(f);
+}
+
 int plexus__fd_bind(plexus *self, int fd, uint64_t *generation)
 {
 	pthread_mutex_lock(&self->fds_lock);
@@ -108,7 +116,7 @@ void plexus__fd_copied(plexus *self, int from, int to)
 	pthread_mutex_lock(&self->fds_lock);
 	plexus__fd *b = s_slot(self, to, true), *a = s_slot(self, from, false); /* b may move a */
 	if (b && a != b) {
-		s_clear(b);
+		s_close(self, b);
 		if (a && a->used) {
 			*b = *a;
 			b->path = a->path ? strdup(a->path) : NULL;
@@ -125,7 +133,7 @@ void plexus__fd_closed(plexus *self, int fd)
 	pthread_mutex_lock(&self->fds_lock);
 	plexus__fd *f = s_slot(self, fd, false);
 	if (f)
-		s_clear(f);
+		s_close(self, f);
 	pthread_mutex_unlock(&self->fds_lock);
 }
 
@@ -152,7 +160,7 @@ void plexus__fds_exec(plexus *self)
 	pthread_mutex_lock(&self->fds_lock);
 	for (size_t i = 0; i < self->nfds; i++)
 		if (self->fds[i].used && (self->fds[i].flags & O_CLOEXEC))
-			s_clear(&self->fds[i]);
+			s_close(self, &self->fds[i]);
 	pthread_mutex_unlock(&self->fds_lock);
 }
 

@@ -893,6 +893,28 @@ static void test_lost_with_vfs(void **state)
 	assert_errno(plexus_stat(px, "/lv/renamed", &st), ENOENT);
 	assert_int_equal(plexus_write(px, w, "new", 3), 3); /* a change after the loss: no EIO */
 	assert_int_equal(plexus_fsync(px, w), 0);
+	/* writes through descriptors closed before a sync stay their files' */
+	int c1 = plexus_open(px, "/lv/c1", O_RDWR | O_CREAT, 0644);
+	int c2 = plexus_open(px, "/lv/c2", O_RDWR | O_CREAT, 0644);
+	assert_true(c1 >= 0 && c2 >= 0);
+	assert_int_equal(plexus_fsync(px, dir), 0); /* both names are durable */
+	assert_int_equal(plexus_write(px, c1, "lost", 4), 4);
+	assert_int_equal(plexus_write(px, c2, "lost", 4), 4);
+	assert_int_equal(plexus_close(px, c1), 0);
+	assert_int_equal(plexus_close(px, c2), 0);
+	fscluster_kill(f, FSCLUSTER_VFS, SIGKILL);
+	fscluster_restart(f, FSCLUSTER_MFS);
+	fscluster_start(f, FSCLUSTER_VFS, "restart");
+	assert_int_equal(plexus_fsync(px, w), 0); /* another file's fsync: not its loss */
+	c1 = plexus_open(px, "/lv/c1", O_RDONLY);
+	assert_true(c1 >= 0);
+	assert_errno(plexus_fsync(px, c1), EIO); /* c1's write went with them */
+	assert_int_equal(plexus_fsync(px, c1), 0);
+	assert_int_equal(plexus_fstat(px, c1, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_errno(plexus_syncfs(px, w), EIO); /* and c2's, to the file system's sync */
+	assert_int_equal(plexus_syncfs(px, w), 0);
+	assert_int_equal(plexus_close(px, c1), 0);
 	assert_int_equal(plexus_close(px, w), 0);
 	assert_int_equal(plexus_close(px, dir), 0);
 	plexus_disconnect(&px);
