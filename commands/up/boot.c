@@ -371,14 +371,19 @@ static int s_cluster(s_boot *b, bool first)
 		snprintf(subnet, sizeof subnet, "%s", b->st->addr);
 		if (strrchr(subnet, '.'))
 			*strrchr(subnet, '.') = '\0';
-		char root[PATH_MAX + 16];
+		char root[PATH_MAX + 16], power[PATH_MAX + 16];
 		snprintf(root, sizeof root, "%s/root.img", b->st->dir);
+		snprintf(power, sizeof power, "%s/power", b->st->dir);
+		if (b->o->nodes && mkdir(power, 0700) < 0 && errno != EEXIST)
+			return s_fail(b, EX_CANTCREAT, NULL, "cannot make %s: %s", power,
+			              strerror(errno));
 		up_cluster_desc d = {.cluster = b->st->cluster,
 		                     .etcd = b->st->etcd,
 		                     .image = b->o->image,
 		                     .root_image = access(root, R_OK) == 0 ? root : NULL,
 		                     .subnet = b->o->nodes ? subnet : NULL,
 		                     .nodes = b->o->nodes,
+		                     .power_dir = b->o->nodes ? power : NULL,
 		                     .first = first,
 		                     .extra = b->o->service_extra};
 		if (up_cluster_write(b->cluster_file, &d, err, sizeof err) < 0)
@@ -409,41 +414,20 @@ static int s_json_int(plx_etcd *etcd, const char *key, const char *field, int64_
 /* Starts a node kernel for every node of the description, and waits for their records. */
 static int s_nodes(s_boot *b)
 {
-	char bin[PATH_MAX];
-	if (up_find_program("plexus-node", bin, sizeof bin) < 0)
-		return s_fail(b, EX_UNAVAILABLE, NULL, "node: plexus-node is not built");
 	for (size_t i = 0; i < b->cluster->nnodes; i++) {
 		const plx_cluster_node *n = &b->cluster->nodes[i];
 		char name[UP_NAME_MAX + 8], key[256];
 		snprintf(name, sizeof name, "node.%s", n->name);
-		char ip[PATH_MAX];
-		/* --grace: a file server's last write-back must fit (docs/using.md) */
-		char *argv[20] = {bin,
-		                  "--node",
-		                  (char *)n->name,
-		                  "--addr",
-		                  (char *)n->addr,
-		                  "--etcd",
-		                  b->st->etcd,
-		                  "--cluster",
-		                  b->st->cluster,
-		                  "--log-dir",
-		                  b->logs,
-		                  "--grace",
-		                  "10000",
-		                  NULL};
-		if (b->o->nodes) { /* in node i's namespace: ip netns exec NS plexus-node ... */
-			if (i >= (size_t)b->st->nnetns || up_find_program("ip", ip, sizeof ip) < 0)
-				return s_fail(b, EX_SOFTWARE, NULL, "node %s: no namespace for it",
-				              n->name);
-			memmove(argv + 4, argv, 14 * sizeof *argv);
-			argv[0] = ip;
-			argv[1] = "netns";
-			argv[2] = "exec";
-			argv[3] = b->st->netns[i];
-		}
+		if (b->o->nodes && i >= (size_t)b->st->nnetns)
+			return s_fail(b, EX_SOFTWARE, NULL, "node %s: no namespace for it",
+			              n->name);
 		pid_t pid;
-		int rc = s_spawn(b, name, argv, &pid);
+		int rc = up_node_spawn(b->st, n->name, n->addr,
+		                       b->o->nodes ? b->st->netns[i] : NULL, &pid);
+		if (rc == 0)
+			rc = s_record(b, name, pid);
+		if (rc == -ENOENT)
+			return s_fail(b, EX_UNAVAILABLE, NULL, "node: plexus-node is not built");
 		if (rc < 0)
 			return s_fail(b, EX_OSERR, NULL, "node %s: cannot start: %s", n->name,
 			              strerror(-rc));
@@ -781,6 +765,14 @@ int up_boot(const up_opts *o, up_state *st)
 		code = s_root_save(&b);
 	if (code == 0 && o->rs_standby)
 		code = s_rs_standby(&b);
+	if (code == 0 && o->nodes) {
+		int rc = up_power_start(st);
+		if (rc < 0)
+			code = s_fail(&b, EX_OSERR, "power", "the nodes' power controller: %s",
+			              strerror(-rc));
+		else
+			s_step(&b, "power", "host", 0);
+	}
 	if (code == 0 && !o->quiet) {
 		printf("Plexus is up: %zu node%s, %zu services, ready in %.1f s\n",
 		       b.cluster->nnodes, b.cluster->nnodes == 1 ? "" : "s", b.cluster->nservices,

@@ -90,16 +90,20 @@ static bool s_depends_met(const char *depends, const bool *written)
 	return true;
 }
 
-/* The nodes: one "local", or n0..n<nodes-1> on subnet. */
-static void s_nodes(FILE *f, const char *subnet, int nodes)
+/* The nodes: one "local", or n0..n<nodes-1> on subnet, which up's power controller cycles
+ * (power.c). */
+static void s_nodes(FILE *f, const char *subnet, int nodes, const char *power_dir)
 {
 	if (!subnet) {
 		fprintf(f, "\n[node local]\nmac = 52:54:00:00:00:01\naddr = 127.0.0.1\n");
 		return;
 	}
-	for (int i = 0; i < nodes; i++)
+	for (int i = 0; i < nodes; i++) {
 		fprintf(f, "\n[node n%d]\nmac = 52:54:00:00:01:%02x\naddr = %s.%d\n", i, i + 1,
 		        subnet, 10 + i);
+		if (power_dir)
+			fprintf(f, "power = netns\npower.dir = %s\n", power_dir);
+	}
 }
 
 /* The node line (and standbys) of service s. */
@@ -131,7 +135,7 @@ int up_cluster_write(const char *path, const up_cluster_desc *d, char *err, size
 	        "; The single-machine Plexus of `plexus up` (docs/using.md \"Booting with up\").\n"
 	        "[cluster]\nname = %s\netcd = %s\n",
 	        d->cluster, d->etcd);
-	s_nodes(f, d->subnet, d->nodes);
+	s_nodes(f, d->subnet, d->nodes, d->power_dir);
 	bool written[sizeof s_services / sizeof *s_services] = {0};
 	for (size_t i = 0; i < sizeof s_services / sizeof *s_services; i++) {
 		const s_service *s = &s_services[i];

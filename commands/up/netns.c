@@ -4,7 +4,7 @@
  * the host's own namespace, so etcd, RS and the commands run here reach every node), and their
  * removal.
  *
- * Entry points: up_net_create, up_net_destroy.
+ * Entry points: up_net_create, up_net_kill, up_net_destroy.
  *
  * Names carry a random tag: bridge plxb<tag>, namespaces plexus-<tag>-n<i>, links
  * plxv<tag>n<i>. The subnet is 10.216.X.0/24 with X chosen so that no address of this host
@@ -160,6 +160,13 @@ static void s_kill_inside(const char *path)
 		struct timespec ts = {0, 5000000};
 		nanosleep(&ts, NULL);
 	}
+}
+
+void up_net_kill(const up_state *st, int i)
+{
+	char path[UP_NAME_MAX + 32];
+	snprintf(path, sizeof path, "/run/netns/%s", st->netns[i]);
+	s_kill_inside(path);
 }
 
 void up_net_destroy(up_state *st, const char *log)

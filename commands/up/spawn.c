@@ -138,6 +138,37 @@ int up_spawn(const char *log, char *const argv[], pid_t *pid)
 	return 0;
 }
 
+int up_node_spawn(const up_state *st, const char *node, const char *addr, const char *netns,
+                  pid_t *pid)
+{
+	char bin[PATH_MAX], ip[PATH_MAX], logs[PATH_MAX + 8], log[PATH_MAX + UP_NAME_MAX + 32];
+	if (up_find_program("plexus-node", bin, sizeof bin) < 0 ||
+	    (netns && up_find_program("ip", ip, sizeof ip) < 0))
+		return -ENOENT;
+	snprintf(logs, sizeof logs, "%s/logs", st->dir);
+	snprintf(log, sizeof log, "%s/node.%s.log", logs, node);
+	/* --grace: a file server's last write-back must fit (docs/using.md) */
+	char *argv[] = {ip,
+	                "netns",
+	                "exec",
+	                (char *)netns,
+	                bin,
+	                "--node",
+	                (char *)node,
+	                "--addr",
+	                (char *)addr,
+	                "--etcd",
+	                (char *)st->etcd,
+	                "--cluster",
+	                (char *)st->cluster,
+	                "--log-dir",
+	                logs,
+	                "--grace",
+	                "10000",
+	                NULL};
+	return up_spawn(log, netns ? argv : argv + 4, pid); /* in netns: ip netns exec NS ... */
+}
+
 int up_reap(pid_t pid, int *status)
 {
 	int st = 0;

@@ -253,6 +253,10 @@ int plx_up_cli(int argc, char **argv)
 	for (int i = 1; i < argc; i++) /* the VMs are deploy/'s (docs/deploy.md) */
 		if (strcmp(argv[i], "--qemu") == 0)
 			return plx_up_qemu(argc, argv);
+	/* what up starts itself with --nodes (power.c): not for people */
+	if (argc == 4 && strcmp(argv[1], "--serve-power") == 0 &&
+	    strcmp(argv[2], "--state-dir") == 0)
+		return up_power_serve(argv[3]);
 	up_opts o;
 	int code = s_up_options(argc, argv, &o);
 	if (code)

@@ -5,12 +5,14 @@
  * Entry points:
  *   state.c:   up_state_dir_default, up_state_lock, up_state_load, up_state_save,
  *              up_state_add_proc, up_proc_alive, up_state_running
- *   spawn.c:   up_find_program, up_free_port, up_spawn, up_reap, up_log_tail, up_now_ms
+ *   spawn.c:   up_find_program, up_free_port, up_spawn, up_node_spawn, up_reap, up_log_tail,
+ *              up_now_ms
  *   cluster.c: up_cluster_write
  *   boot.c:    up_boot, up_svc_get, up_print_status
  *   down.c:    up_teardown, up_rmtree
  *   tour.c:    up_mount_data, up_root_save, up_tour
- *   netns.c:   up_net_create, up_net_destroy
+ *   netns.c:   up_net_create, up_net_kill, up_net_destroy
+ *   power.c:   up_power_start, up_power_serve
  *   keys.c:    up_keys, up_keys_etcd, up_keys_tls, up_keys_env
  *
  * The state directory holds everything `up` made: `state` (what runs, below), `lock`,
@@ -128,6 +130,11 @@ int up_free_port(int want);
 int up_spawn(const char *log, char *const argv[], pid_t *pid);
 /* Reaps pid if it ended. Returns 1 with *status set when it did, 0 when it still runs. */
 int up_reap(pid_t pid, int *status);
+/* Starts plexus-node for node at addr, in network namespace netns (NULL: on this host), on
+ * st's etcd and cluster, its log STATE/logs/node.NODE.log. Returns 0 (*pid) or -errno
+ * (-ENOENT: plexus-node or ip is not to be found). */
+int up_node_spawn(const up_state *st, const char *node, const char *addr, const char *netns,
+                  pid_t *pid);
 /* Prints the last n lines of the file at path to out, each indented. */
 void up_log_tail(FILE *out, const char *path, int n);
 /* Milliseconds since the Unix epoch (now) and on the monotonic clock (mono). */
@@ -141,8 +148,9 @@ typedef struct up_cluster_desc {
 	const char *root_image; /* what the root RAM disk starts with (memory), or NULL */
 	const char *subnet;     /* NULL: one node "local" on 127.0.0.1 */
 	int nodes;
-	bool first;        /* the first of the two descriptions: no file system services */
-	const char *extra; /* lines for every service (--service-option), or NULL */
+	const char *power_dir; /* with subnet: the nodes' power = netns requests (power.c) */
+	bool first;            /* the first of the two descriptions: no file system services */
+	const char *extra;     /* lines for every service (--service-option), or NULL */
 } up_cluster_desc;
 
 /* Writes the default cluster description for this machine to path: etcd at d->etcd; with
@@ -197,5 +205,14 @@ int up_tour(const up_opts *opts, const up_state *st);
 int up_net_create(up_state *st, int nodes, const char *log, char *err, size_t size);
 /* Kills what runs in the namespaces of *st, deletes them and the bridge. */
 void up_net_destroy(up_state *st, const char *log);
+/* SIGKILL to every process in node i's network namespace (a power cut). */
+void up_net_kill(const up_state *st, int i);
+
+/* --nodes: starts the power controller (`plexus up --serve-power`, state entry "power") that
+ * acts on RS's power cycles of the nodes (STATE/power). Returns 0 or -errno. */
+int up_power_start(up_state *st);
+/* The power controller's loop over the up in state_dir; returns only when it cannot start
+ * (an exit code, printed why). */
+int up_power_serve(const char *state_dir);
 
 #endif

@@ -56,7 +56,7 @@ static void test_three_nodes(void **state)
 	assert_true(s_state_value(t, "bridge", bridge, sizeof bridge, 0));
 	pid_t pids[16];
 	int n = uptest_pids(t, pids, 16);
-	assert_int_equal(n, 5); /* etcd, three node kernels, rs */
+	assert_int_equal(n, 6); /* etcd, three node kernels, rs, the nodes' power controller */
 
 	/* the tour's file through a FUSE mount on the host, VFS being on n1 */
 	assert_int_equal(uptest_sh(t,
@@ -71,10 +71,31 @@ static void test_three_nodes(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_true(uptest_output(t, ns[i]));
 
+	/* n2's power cut (every process in its namespace killed): RS moves vdisk and mfs-data
+	 * and power-cycles n2 through up's power controller (power = netns); its kernel comes
+	 * back, the file is still there, and down stops the new kernel too */
+	assert_int_equal(uptest_sh(t, "ip netns pids %s | xargs -r kill -9", ns[2]), 0);
+	assert_int_equal(
+	    uptest_sh(
+	        t, "for i in $(seq 300); do grep -q 'node n2: plexus-node started' "
+	           "\"$STATE/logs/power.log\" && PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" node ls | "
+	           "grep -q '^n2 ' && break; sleep 0.1; done; cat \"$STATE/logs/power.log\"; "
+	           "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" node ls; stat -c %%s "
+	           "\"$T/mnt/data/tour.bin\""),
+	    0);
+	assert_true(uptest_output(t, "node n2: power cycle: every process in"));
+	assert_true(uptest_output(t, "\nn2 "));
+	assert_true(uptest_output(t, "16777216"));
+	pid_t after[16];
+	int m = uptest_pids(t, after, 16);
+	assert_int_equal(m, 6);
+
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
-	assert_true(uptest_output(t, "Plexus is down: 5 processes stopped"));
+	assert_true(uptest_output(t, "Plexus is down: 6 processes stopped"));
 	for (int i = 0; i < n; i++)
 		assert_true(uptest_pid_gone(pids[i]));
+	for (int i = 0; i < m; i++)
+		assert_true(uptest_pid_gone(after[i]));
 	assert_false(uptest_mounted(mnt));
 	assert_int_equal(uptest_sh(t, "ip netns list"), 0);
 	for (int i = 0; i < 3; i++)
@@ -163,7 +184,7 @@ static void test_etcd_member_dies(void **state)
 	assert_int_equal(commas, 2); /* every member's URL, for every component */
 	pid_t pids[16];
 	int n = uptest_pids(t, pids, 16);
-	assert_int_equal(n, 6); /* three etcd members, two node kernels, rs */
+	assert_int_equal(n, 7); /* three etcd members, two node kernels, rs, power */
 	assert_int_equal(uptest_sh(t, "grep -h 'serving at' \"$STATE\"/logs/node.n*.log"), 0);
 	assert_int_equal(uptest_count(t, "lease TTL 4 s)"), 2); /* both node kernels */
 
