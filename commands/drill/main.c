@@ -48,9 +48,10 @@ static void s_usage(FILE *out)
 	             "has the service back,\nthen checks every state the writers had "
 	             "acknowledged. Scenarios:\n");
 	for (const drill_scenario *s = drill_scenarios; s->name; s++)
-		fprintf(out, "  %-12s %s (%s)\n", s->name, s->what, s->label);
+		fprintf(out, "  %-12s %s (%s%s%s)\n", s->name, s->what, s->label,
+		        s->also ? ", " : "", s->also ? s->also : "");
 	fprintf(out,
-	        "  %-12s a fault of a random one of the first five every 2-4 s for --seconds\n"
+	        "  %-12s a fault of a random one of the first six every 2-4 s for --seconds\n"
 	        "               (default 30), chosen from --seed (default: the clock), so a run\n"
 	        "               can be repeated\n"
 	        "FILE.ini: faults in order from a file ([drill] writers, seed, timeout;\n"
@@ -152,7 +153,8 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 	unsigned seed = o->seed;
 	int64_t end = drill_ms() + (int64_t)o->seconds * 1000;
 	drill_how how = {.timeout_ms = o->timeout_s * 1000, .through_rs = o->through_rs};
-	int nsc = 0; /* soak draws from the scenarios on one service: they work on any up */
+	int nsc =
+	    0; /* soak draws from the leading ones that signal services: they work on any up */
 	while (drill_scenarios[nsc].name && drill_scenarios[nsc].kind == DRILL_SERVICE)
 		nsc++;
 	for (int i = 0; o->plan && i < o->plan->n; i++) { /* a drill from a file, in order */
@@ -172,21 +174,15 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 	} while (!sc && drill_ms() < end && r->nfaults < DRILL_FAULTS_MAX);
 }
 
-/* True when a writer's call succeeded after ms (in a later slice of the timeline). */
-static bool s_served_after(const drill_result *r, int64_t ms)
-{
-	for (int64_t k = ms / DRILL_SLICE_MS + 1; k < DRILL_SLICES; k++)
-		if (r->counts.ok_at[k])
-			return true;
-	return false;
-}
-
 static bool s_passed(const drill_result *r)
 {
 	bool ok = r->verdict.lost == 0 && r->counts.hung == 0 && r->services_down == 0;
-	for (int i = 0; i < r->nfaults; i++) /* a service "up" that serves nobody is not back */
-		ok = ok && !r->faults[i].error[0] && r->faults[i].restarted_ms >= 0 &&
-		     r->faults[i].first_ok_ms >= 0 && s_served_after(r, r->faults[i].restarted_ms);
+	for (int i = 0; i < r->nfaults; i++) { /* a service "up" that serves nobody is not back */
+		const drill_fault *f = &r->faults[i];
+		int64_t back = drill_fault_back_ms(f); /* both of a pair */
+		ok = ok && !f->error[0] && back >= 0 && f->first_ok_ms >= 0 &&
+		     drill_calls_after(&r->counts, back) > 0;
+	}
 	return ok;
 }
 

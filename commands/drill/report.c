@@ -32,6 +32,21 @@ static void s_after(int64_t t, int64_t t0, char *out, size_t size)
 		snprintf(out, size, "%.3f s (+%lld ms)", (double)t / 1000, (long long)(t - t0));
 }
 
+/* The second service of a pair's fault: its course on two lines under the first's. */
+static void s_also_text(const drill_fault *f, FILE *out)
+{
+	const drill_hit *h = &f->also;
+	char det[64], res[64], gone[64];
+	s_after(h->detected_ms, f->injected_ms, det, sizeof det);
+	s_after(h->restarted_ms, f->injected_ms, res, sizeof res);
+	s_after(h->old_gone_ms, f->injected_ms, gone, sizeof gone);
+	fprintf(out,
+	        "           and %s generation %llu (pid %ld) at once: detected by RS %s;\n"
+	        "           restarted %s as generation %llu; gone %s\n",
+	        h->label, (unsigned long long)h->generation, h->pid, det, res,
+	        (unsigned long long)h->new_generation, gone);
+}
+
 static void s_fault_text(const drill_fault *f, int i, FILE *out)
 {
 	if (f->error[0]) {
@@ -61,6 +76,8 @@ static void s_fault_text(const drill_fault *f, int i, FILE *out)
 		        "           writes to /data's image by the cut-off side: %lld before "
 		        "failover, %lld after\n",
 		        (long long)f->cut_writes, (long long)f->cut_writes_late);
+	if (f->also.label[0])
+		s_also_text(f, out);
 }
 
 void drill_report_text(const drill_result *r, FILE *out)
@@ -93,7 +110,18 @@ void drill_report_text(const drill_result *r, FILE *out)
 	fprintf(out, "%s\n", r->passed ? "PASS" : "FAIL");
 }
 
-static json_t *s_fault_json(const drill_fault *f)
+static json_t *s_also_json(const drill_hit *h)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "service", h->label, "generation",
+	                 (json_int_t)h->generation, "pid", (json_int_t)h->pid, "detected_ms",
+	                 (json_int_t)h->detected_ms, "restarted_ms", (json_int_t)h->restarted_ms,
+	                 "new_generation", (json_int_t)h->new_generation, "old_gone_ms",
+	                 (json_int_t)h->old_gone_ms);
+}
+
+/* A fault's course; calls_after_restart counts the writers' calls answered once every service
+ * it hit was back (in later slices of the timeline). */
+static json_t *s_fault_json(const drill_fault *f, const drill_counts *c)
 {
 	json_t *o = json_pack(
 	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "scenario", f->scenario, "service",
@@ -108,7 +136,12 @@ static json_t *s_fault_json(const drill_fault *f)
 		json_object_set_new(o, "cut_writes", json_integer((json_int_t)f->cut_writes));
 		json_object_set_new(o, "cut_writes_after_failover",
 		                    json_integer((json_int_t)f->cut_writes_late));
+		json_object_set_new(
+		    o, "calls_after_restart",
+		    json_integer((json_int_t)drill_calls_after(c, drill_fault_back_ms(f))));
 	}
+	if (o && f->also.label[0])
+		json_object_set_new(o, "also", s_also_json(&f->also));
 	if (o && f->error[0])
 		json_object_set_new(o, "error", json_string(f->error));
 	return o;
@@ -118,7 +151,7 @@ void drill_report_json(const drill_result *r, FILE *out)
 {
 	json_t *faults = json_array(), *errnos = json_object();
 	for (int i = 0; i < r->nfaults; i++)
-		json_array_append_new(faults, s_fault_json(&r->faults[i]));
+		json_array_append_new(faults, s_fault_json(&r->faults[i], &r->counts));
 	for (int e = 0; e < DRILL_ERRNO_MAX; e++)
 		if (r->counts.by_errno[e])
 			json_object_set_new(errnos, s_errname(e),
