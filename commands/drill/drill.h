@@ -168,6 +168,8 @@ typedef struct drill_result {
 	const char *scenario;
 	unsigned seed;
 	int writers;
+	int64_t delay_ms; /* the writers alone before the first fault */
+	bool drawn;       /* delay_ms was drawn from the seed (a single scenario) */
 	int64_t duration_ms;
 	drill_fault faults[DRILL_FAULTS_MAX];
 	int nfaults;

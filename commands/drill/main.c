@@ -3,13 +3,15 @@
  *
  * Entry points: plx_drill_cli.
  *
- * The writers start and run alone for a moment; then one fault of the scenario is injected
- * (or, for soak, a fault of a random scenario after every quiet spell, chosen from --seed, for
- * --seconds) and followed until its service is back; then the writers stop, every state they
- * had acknowledged is checked, and RS's records say whether every service is up. The drill
- * passes (exit 0) only when every fault was injected, its service came back and a writer's
- * call succeeded after it, no acknowledged data was lost, no call hung and every service is
- * up; else it exits 1 (and the writers' files stay in /data/drill-PID for a look).
+ * The writers start and run alone for a moment (for one scenario, 1.5 to 3.5 s drawn from
+ * --seed, so that the fault lands at another point of their work for another seed and at the
+ * same for the same); then one fault of the scenario is injected (or, for soak, a fault of a
+ * random scenario after every quiet spell, chosen from --seed, for --seconds) and followed
+ * until its service is back; then the writers stop, every state they had acknowledged is
+ * checked, and RS's records say whether every service is up. The drill passes (exit 0) only
+ * when every fault was injected, its service came back and a writer's call succeeded after it,
+ * no acknowledged data was lost, no call hung and every service is up; else it exits 1 (and
+ * the writers' files stay in /data/drill-PID for a look).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +28,7 @@
 #include "drill.h"
 
 #define S_SETTLE_MS 1500 /* the writers alone, before the first fault and after the last */
+#define S_DELAY_MS  2000 /* one scenario's fault: S_SETTLE_MS plus up to this, from the seed */
 
 typedef struct s_opts {
 	const char *scenario;
@@ -56,6 +59,8 @@ static void s_usage(FILE *out)
 	        "               can be repeated\n"
 	        "FILE.ini: faults in order from a file ([drill] writers, seed, timeout;\n"
 	        "[fault NAME] scenario, after = 2s of quiet before it; docs/drills.md).\n"
+	        "--seed N: what the writers do, when a scenario's fault comes (1.5-3.5 s after\n"
+	        "they start) and soak's faults; default: the clock. The report gives it.\n"
 	        "--svg FILE: the drill as a timeline (faults, RS's detection and restart, the\n"
 	        "writers' calls) in one SVG file a browser shows.\n"
 	        "--through-rs: a service's crash or hang sent by RS through its node kernel\n"
@@ -186,6 +191,14 @@ static bool s_passed(const drill_result *r)
 	return ok;
 }
 
+/* The writers' time alone before the first fault: for one scenario drawn from the seed (its
+ * own stream: the writers' and soak's draws stay as they were), else S_SETTLE_MS. */
+static int64_t s_delay_ms(const s_opts *o, const drill_scenario *sc)
+{
+	unsigned seed = o->seed ^ 0x5eedu;
+	return sc ? S_SETTLE_MS + rand_r(&seed) % (S_DELAY_MS + 1) : S_SETTLE_MS;
+}
+
 /* The drill itself, once the options are read. */
 static int s_run(const s_opts *o, const drill_scenario *sc, drill_result *r)
 {
@@ -207,7 +220,9 @@ static int s_run(const s_opts *o, const drill_scenario *sc, drill_result *r)
 		return EX_UNAVAILABLE;
 	}
 	int64_t t0 = drill_ms();
-	s_sleep_ms(S_SETTLE_MS);
+	r->delay_ms = s_delay_ms(o, sc);
+	r->drawn = sc != NULL;
+	s_sleep_ms((int)r->delay_ms);
 	s_faults(etcd, cluster, sc, o, w, r);
 	s_sleep_ms(S_SETTLE_MS);
 	drill_workload_stop(w, &r->counts);

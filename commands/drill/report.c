@@ -82,8 +82,10 @@ static void s_fault_text(const drill_fault *f, int i, FILE *out)
 
 void drill_report_text(const drill_result *r, FILE *out)
 {
-	fprintf(out, "drill %s: %d writers, seed %u, %.1f s\n", r->scenario, r->writers, r->seed,
-	        (double)r->duration_ms / 1000);
+	fprintf(out, "drill %s: %d writers, seed %u, %.1f s; %s after %.3f s of writing%s\n",
+	        r->scenario, r->writers, r->seed, (double)r->duration_ms / 1000,
+	        r->drawn ? "the fault" : "the first fault", (double)r->delay_ms / 1000,
+	        r->drawn ? " (from the seed)" : "");
 	for (int i = 0; i < r->nfaults; i++)
 		s_fault_text(&r->faults[i], i, out);
 	const drill_counts *c = &r->counts;
@@ -157,10 +159,11 @@ void drill_report_json(const drill_result *r, FILE *out)
 			json_object_set_new(errnos, s_errname(e),
 			                    json_integer((json_int_t)r->counts.by_errno[e]));
 	json_t *o = json_pack(
-	    "{s:s, s:I, s:i, s:I, s:o, s:{s:I, s:I, s:I, s:o}, s:{s:I, s:I, s:I, s:s}, s:s, "
-	    "s:b}",
-	    "scenario", r->scenario, "seed", (json_int_t)r->seed, "writers", r->writers,
-	    "duration_ms", (json_int_t)r->duration_ms, "faults", faults, "clients", "calls",
+	    "{s:s, s:I, s:i, s:I, s:b, s:I, s:o, s:{s:I, s:I, s:I, s:o}, s:{s:I, s:I, s:I, s:s}, "
+	    "s:s, s:b}",
+	    "scenario", r->scenario, "seed", (json_int_t)r->seed, "writers", r->writers, "delay_ms",
+	    (json_int_t)r->delay_ms, "delay_from_seed", r->drawn, "duration_ms",
+	    (json_int_t)r->duration_ms, "faults", faults, "clients", "calls",
 	    (json_int_t)r->counts.ops, "failed", (json_int_t)r->counts.errors, "hung",
 	    (json_int_t)r->counts.hung, "errors", errnos, "data", "files",
 	    (json_int_t)r->verdict.files, "verified", (json_int_t)r->verdict.verified, "lost",
