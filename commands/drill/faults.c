@@ -197,8 +197,6 @@ static size_t s_netns_pids(const char *ns, long *pids, size_t max)
 	return n;
 }
 
-/* SIGKILL to every process in the network namespace of the node kernel of node. Returns how
- * many, or -errno with f->error set. */
 /* True when a node other than node is up to take its services; else says so in f->error. */
 static bool s_failover_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
 {
@@ -217,6 +215,8 @@ static bool s_failover_node(plx_etcd *etcd, const char *cluster, const char *nod
 	return others > 0;
 }
 
+/* SIGKILL to every process in the network namespace of the node kernel of node. Returns how
+ * many, or -errno with f->error set. */
 static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
 {
 	char label[80], ns[64], mine[64];
