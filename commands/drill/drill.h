@@ -2,9 +2,9 @@
  * drill.h — what the parts of `plexus drill` share (docs/drills.md).
  *
  * Entry points: drill_workload_start, drill_workload_stop, drill_workload_verify,
- * drill_workload_clean, drill_fsck, drill_data_image, drill_diskwatch_start,
- * drill_diskwatch_count, drill_diskwatch_stop, drill_plan_load,
- * drill_scenario_find, drill_scenarios, drill_inject, drill_report_text, drill_report_json,
+ * drill_workload_clean, drill_calls_after, drill_fsck, drill_data_image, drill_diskwatch_start,
+ * drill_diskwatch_count, drill_diskwatch_stop, drill_plan_load, drill_scenario_find,
+ * drill_scenarios, drill_inject, drill_fault_back_ms, drill_report_text, drill_report_json,
  * drill_timeline_svg.
  *
  * A drill runs a workload of writers against a running system, injects faults into it one
@@ -55,6 +55,8 @@ typedef struct drill_verdict {
 drill_workload *drill_workload_start(const char *dir, int writers, unsigned seed);
 /* The first time (drill_ms) any writer's call succeeded at or after t, or -1. */
 int64_t drill_workload_first_ok(drill_workload *self, int64_t t);
+/* How many calls were answered in the slices after the one of ms (0 for ms < 0). */
+uint64_t drill_calls_after(const drill_counts *counts, int64_t ms);
 /* Stops the writers (each finishes its call) and sums what they counted into *counts. */
 void drill_workload_stop(drill_workload *self, drill_counts *counts);
 /* Checks every acknowledged file through a new client. Returns 0 or -errno (no client). */
@@ -65,8 +67,17 @@ void drill_workload_free(drill_workload **self);
 
 /* ---- faults.c: the scenarios and their course ---- */
 
+/* A second service a fault hits at the same moment (kill-vfs-fs: mfs-data with VFS), followed
+ * as the fault's own. */
+typedef struct drill_hit {
+	char label[64]; /* "" when the fault hits one service */
+	uint64_t generation, new_generation;
+	long pid;
+	int64_t detected_ms, restarted_ms, old_gone_ms; /* -1: never */
+} drill_hit;
+
 typedef struct drill_fault {
-	char scenario[32]; /* kill-driver, hang-driver, kill-fs, kill-vfs, kill-pfs */
+	char scenario[32]; /* kill-driver, hang-driver, kill-fs, kill-vfs, kill-pfs, ... */
 	char label[64];    /* the service hit */
 	uint64_t generation;
 	long pid;
@@ -77,6 +88,7 @@ typedef struct drill_fault {
 	 * before RS had the service up elsewhere and after; -1 when not watched */
 	int64_t cut_writes, cut_writes_late;
 	uint64_t new_generation;
+	drill_hit also;  /* the other service a pair's fault hits (label "" for one) */
 	bool here;       /* its process is on this machine: old_gone_ms is measured */
 	char how[32];    /* "" (kill(2) here), "through RS" (RS_SIGNAL) or "power cycle by RS" */
 	char error[256]; /* "" or why the fault failed: not injected, or a service restarted */
@@ -87,6 +99,7 @@ enum { DRILL_SERVICE, DRILL_NODE, DRILL_ETCD, DRILL_PARTITION, DRILL_RS };
 typedef struct drill_scenario {
 	const char *name;
 	const char *label; /* the service it hits (DRILL_NODE: whose node it kills) */
+	const char *also;  /* DRILL_SERVICE: a second service hit at the same moment, or NULL */
 	int signal;        /* SIGKILL, or SIGSTOP for a hang (RS's heartbeat finds it) */
 	int kind;          /* DRILL_SERVICE: its process; DRILL_NODE: every process of its node
 	                    * (plexus up --nodes); DRILL_ETCD: an etcd member (--etcd-members) */
@@ -106,6 +119,9 @@ typedef struct drill_how {
 } drill_how;
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
                   const drill_how *how, drill_fault *f);
+/* When every service f hit was up again (the later restart of a pair), or -1 when one was
+ * not. */
+int64_t drill_fault_back_ms(const drill_fault *f);
 
 /* ---- plan.c: a drill written in an INI file ---- */
 
@@ -152,6 +168,8 @@ typedef struct drill_result {
 	const char *scenario;
 	unsigned seed;
 	int writers;
+	int64_t delay_ms; /* the writers alone before the first fault */
+	bool drawn;       /* delay_ms was drawn from the seed (a single scenario) */
 	int64_t duration_ms;
 	drill_fault faults[DRILL_FAULTS_MAX];
 	int nfaults;

@@ -2,11 +2,13 @@
  * faults.c — the drill's scenarios: what each hits, how, and the course of each fault
  * (drill.h, docs/drills.md "Scenarios").
  *
- * Entry points: drill_scenarios, drill_scenario_find, drill_inject.
+ * Entry points: drill_scenarios, drill_scenario_find, drill_inject, drill_fault_back_ms.
  *
  * A fault hits the process of a service's current instance, found from its endpoint record
  * (ep/LABEL: pid and generation), with a signal: SIGKILL for a crash, SIGSTOP for a hang that
- * only RS's heartbeat can find; or every process of the node it runs on (kill-node: the node's
+ * only RS's heartbeat can find; or the processes of two services at the same moment
+ * (kill-vfs-fs: VFS and /data's file server, whose recoveries then overlap), each followed
+ * until it is back; or every process of the node it runs on (kill-node: the node's
  * network namespace under plexus up --nodes), which RS finds by the node's lease and answers
  * by starting the services on a standby; or an etcd member (kill-etcd-member, its pid from the
  * running up's state), after which no service may restart at all; or the link of VFS's node
@@ -38,26 +40,29 @@
 #define S_POLL_MS 10
 
 const drill_scenario drill_scenarios[] = {
-    {"kill-driver", "vdisk", SIGKILL, DRILL_SERVICE, "SIGKILL to the disk driver under /data"},
-    {"hang-driver", "vdisk", SIGSTOP, DRILL_SERVICE,
+    {"kill-driver", "vdisk", NULL, SIGKILL, DRILL_SERVICE,
+     "SIGKILL to the disk driver under /data"},
+    {"hang-driver", "vdisk", NULL, SIGSTOP, DRILL_SERVICE,
      "SIGSTOP to the disk driver: RS's heartbeat finds it"},
-    {"kill-fs", "mfs-data", SIGKILL, DRILL_SERVICE, "SIGKILL to the file server of /data"},
-    {"kill-vfs", "vfs", SIGKILL, DRILL_SERVICE, "SIGKILL to VFS"},
-    {"kill-pfs", "pfs", SIGKILL, DRILL_SERVICE, "SIGKILL to the pipe server"},
-    {"kill-node", "vfs", SIGKILL, DRILL_NODE,
+    {"kill-fs", "mfs-data", NULL, SIGKILL, DRILL_SERVICE, "SIGKILL to the file server of /data"},
+    {"kill-vfs", "vfs", NULL, SIGKILL, DRILL_SERVICE, "SIGKILL to VFS"},
+    {"kill-pfs", "pfs", NULL, SIGKILL, DRILL_SERVICE, "SIGKILL to the pipe server"},
+    {"kill-vfs-fs", "vfs", "mfs-data", SIGKILL, DRILL_SERVICE,
+     "SIGKILL to VFS and the file server of /data at once"},
+    {"kill-node", "vfs", NULL, SIGKILL, DRILL_NODE,
      "SIGKILL to every process of VFS's node (up --nodes; elsewhere RS power-cycles it): "
      "RS moves its services"},
-    {"kill-etcd-member", "leader", SIGKILL, DRILL_ETCD,
+    {"kill-etcd-member", "leader", NULL, SIGKILL, DRILL_ETCD,
      "SIGKILL to the etcd member that leads (up --etcd-members 3): no service may restart"},
-    {"kill-rs", "rs", SIGKILL, DRILL_RS,
+    {"kill-rs", "rs", NULL, SIGKILL, DRILL_RS,
      "SIGKILL to the RS leader (up --rs-standby): the standby takes over, nothing restarts"},
-    {"partition", "vfs", 0, DRILL_PARTITION,
+    {"partition", "vfs", NULL, 0, DRILL_PARTITION,
      "cut VFS's node off (up --nodes): it must stop its services before RS starts them "
      "elsewhere; then the link is mended"},
-    {"partition-fs", "mfs-data", 0, DRILL_PARTITION,
+    {"partition-fs", "mfs-data", NULL, 0, DRILL_PARTITION,
      "cut the node of /data's file server off (up --nodes): the same, and no write of the "
      "cut-off side may reach the disk image after failover"},
-    {NULL, NULL, 0, 0, NULL},
+    {NULL, NULL, NULL, 0, 0, NULL},
 };
 
 const drill_scenario *drill_scenario_find(const char *name)
@@ -101,7 +106,34 @@ static bool s_ours(long pid)
 	return strncmp(comm, "plexus-", 7) == 0;
 }
 
-/* Follows fault f until its service is up again (or timeout_ms). */
+/* One look at the second service f hit (f->also) at now: RS's record of it, and its process. */
+static void s_track_also(plx_etcd *etcd, const char *cluster, drill_fault *f, int64_t now)
+{
+	drill_hit *h = &f->also;
+	char state[32];
+	uint64_t gen = 0;
+	if (s_svc(etcd, cluster, h->label, state, sizeof state, &gen) == 0) {
+		bool up = strcmp(state, "up") == 0;
+		if (!(up && gen == h->generation) && h->detected_ms < 0)
+			h->detected_ms = now;
+		if (up && gen > h->generation && h->restarted_ms < 0) {
+			h->restarted_ms = now;
+			h->new_generation = gen;
+		}
+	}
+	if (f->here && h->old_gone_ms < 0 && kill((pid_t)h->pid, 0) < 0 && errno == ESRCH)
+		h->old_gone_ms = now;
+}
+
+/* True when f hit no second service, or it is up again and its old process gone. */
+static bool s_also_back(const drill_fault *f)
+{
+	const drill_hit *h = &f->also;
+	return !h->label[0] || (h->restarted_ms >= 0 && (h->old_gone_ms >= 0 || !f->here));
+}
+
+/* Follows fault f until its service (and the second one, for a pair) is up again (or
+ * timeout_ms). */
 static void s_follow(plx_etcd *etcd, const char *cluster, drill_workload *w, int timeout_ms,
                      drill_fault *f)
 {
@@ -124,8 +156,10 @@ static void s_follow(plx_etcd *etcd, const char *cluster, drill_workload *w, int
 			f->first_ok_ms = drill_workload_first_ok(w, f->injected_ms);
 		if (f->here && f->old_gone_ms < 0 && kill((pid_t)f->pid, 0) < 0 && errno == ESRCH)
 			f->old_gone_ms = now;
+		if (f->also.label[0])
+			s_track_also(etcd, cluster, f, now);
 		if (f->restarted_ms >= 0 && f->first_ok_ms >= 0 &&
-		    (f->old_gone_ms >= 0 || !f->here))
+		    (f->old_gone_ms >= 0 || !f->here) && s_also_back(f))
 			return;
 		struct timespec ts = {0, S_POLL_MS * 1000000L};
 		nanosleep(&ts, NULL);
@@ -163,8 +197,6 @@ static size_t s_netns_pids(const char *ns, long *pids, size_t max)
 	return n;
 }
 
-/* SIGKILL to every process in the network namespace of the node kernel of node. Returns how
- * many, or -errno with f->error set. */
 /* True when a node other than node is up to take its services; else says so in f->error. */
 static bool s_failover_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
 {
@@ -183,6 +215,8 @@ static bool s_failover_node(plx_etcd *etcd, const char *cluster, const char *nod
 	return others > 0;
 }
 
+/* SIGKILL to every process in the network namespace of the node kernel of node. Returns how
+ * many, or -errno with f->error set. */
 static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
 {
 	char label[80], ns[64], mine[64];
@@ -545,21 +579,34 @@ static void s_rs_fault(plx_etcd *etcd, const char *cluster, drill_workload *w, i
 }
 
 /* A service's crash or hang sent by RS through the service's node kernel (RS_SIGNAL), as an
- * operator asks for it: what a drill does where the service does not run on this machine. */
-static void s_signal_through_rs(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
-                                drill_workload *w, int timeout_ms, drill_fault *f)
+ * operator asks for it: what a drill does where the service does not run on this machine.
+ * Returns false with f->error set when RS did not send it. */
+static bool s_rs_signal(plx_etcd *etcd, const char *cluster, const char *label, int signo,
+                        uint64_t *generation, drill_fault *f)
 {
 	char err[512];
 	uint64_t gen = 0;
+	if (plx_rs_signal(etcd, cluster, label, signo, 10000, &gen, err, sizeof err) < 0) {
+		snprintf(f->error, sizeof f->error, "RS_SIGNAL %.40s: %.180s", label, err);
+		return false;
+	}
+	*generation = gen ? gen : *generation;
+	return true;
+}
+
+/* The same for sc's service and, right after, the second one of a pair (its failure is the
+ * fault's error, the first one being hit already). */
+static void s_signal_through_rs(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
+                                drill_workload *w, int timeout_ms, drill_fault *f)
+{
 	drill_workload_first_ok(w, drill_ms());
 	f->injected_ms = drill_ms();
-	int rc = plx_rs_signal(etcd, cluster, sc->label, sc->signal, 10000, &gen, err, sizeof err);
-	if (rc < 0) {
-		snprintf(f->error, sizeof f->error, "RS_SIGNAL %.40s: %.180s", sc->label, err);
+	if (!s_rs_signal(etcd, cluster, sc->label, sc->signal, &f->generation, f)) {
 		f->injected_ms = -1;
 		return;
 	}
-	f->generation = gen ? gen : f->generation;
+	if (sc->also)
+		s_rs_signal(etcd, cluster, sc->also, sc->signal, &f->also.generation, f);
 	snprintf(f->how, sizeof f->how, "through RS");
 	drill_workload_first_ok(w, f->injected_ms);
 	s_follow(etcd, cluster, w, timeout_ms, f);
@@ -587,6 +634,68 @@ static void s_power_through_rs(plx_etcd *etcd, const char *cluster, const char *
 	s_follow(etcd, cluster, w, timeout_ms, f);
 }
 
+/* The current instance of label: its endpoint record, once RS has a record of it too. Returns 0
+ * or -errno with f->error set. */
+static int s_instance(plx_etcd *etcd, const char *cluster, const char *label, plx_endpoint_rec *rec,
+                      drill_fault *f)
+{
+	char state[32];
+	uint64_t gen;
+	int rc = plx_endpoint_lookup(etcd, cluster, label, rec);
+	if (rc == 0)
+		rc = s_svc(etcd, cluster, label, state, sizeof state, &gen);
+	if (rc < 0)
+		snprintf(f->error, sizeof f->error, "no record of %s: %s", label, strerror(-rc));
+	return rc;
+}
+
+/* The instances sc hits into f (the second one of a pair into f->also); f->here when all run
+ * on this machine as Plexus programs. Returns 0 or -errno with f->error set. */
+static int s_instances(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
+                       plx_endpoint_rec *rec, drill_fault *f)
+{
+	plx_endpoint_rec also;
+	if (s_instance(etcd, cluster, sc->label, rec, f) < 0 ||
+	    (sc->also && s_instance(etcd, cluster, sc->also, &also, f) < 0))
+		return -ENOENT;
+	f->generation = rec->generation;
+	f->pid = (long)rec->pid;
+	f->here = f->pid > 1 && s_ours(f->pid);
+	if (sc->also) {
+		snprintf(f->also.label, sizeof f->also.label, "%s", sc->also);
+		f->also.generation = also.generation;
+		f->also.pid = (long)also.pid;
+		f->here = f->here && f->also.pid > 1 && s_ours(f->also.pid);
+	}
+	return 0;
+}
+
+/* sc's signal to f's process and, for a pair, to the other's right after: one moment, two
+ * kill(2) calls in a row. False with f->error set when the first could not be sent (the
+ * second's failure is the fault's error too, but the first is hit and followed). */
+static bool s_signal_here(const drill_scenario *sc, drill_fault *f)
+{
+	if (kill((pid_t)f->pid, sc->signal) < 0) {
+		snprintf(f->error, sizeof f->error, "kill %ld: %s", f->pid, strerror(errno));
+		return false;
+	}
+	if (sc->also && kill((pid_t)f->also.pid, sc->signal) < 0)
+		snprintf(f->error, sizeof f->error, "kill %ld (%s): %s", f->also.pid, f->also.label,
+		         strerror(errno));
+	return true;
+}
+
+/* kill-node here: SIGKILL to every process of node's network namespace. False with f->error
+ * set when nothing was killed. */
+static bool s_node_here(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
+{
+	if (s_kill_node(etcd, cluster, node, f) > 0)
+		return true;
+	if (!f->error[0])
+		snprintf(f->error, sizeof f->error, "nothing to kill on %s", node);
+	return false;
+}
+
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
                   const drill_how *how, drill_fault *f)
 {
@@ -598,7 +707,8 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	                   .old_gone_ms = -1,
 	                   .healed_ms = -1,
 	                   .cut_writes = -1,
-	                   .cut_writes_late = -1};
+	                   .cut_writes_late = -1,
+	                   .also = {.detected_ms = -1, .restarted_ms = -1, .old_gone_ms = -1}};
 	snprintf(f->scenario, sizeof f->scenario, "%s", sc->name);
 	snprintf(f->label, sizeof f->label, "%s", sc->label);
 	if (sc->kind == DRILL_ETCD) {
@@ -610,28 +720,17 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 		return;
 	}
 	plx_endpoint_rec rec;
-	char state[32];
-	uint64_t gen;
-	int rc = plx_endpoint_lookup(etcd, cluster, sc->label, &rec);
-	if (rc == 0)
-		rc = s_svc(etcd, cluster, sc->label, state, sizeof state, &gen);
-	if (rc < 0) {
-		snprintf(f->error, sizeof f->error, "no record of %s: %s", sc->label,
-		         strerror(-rc));
+	if (s_instances(etcd, cluster, sc, &rec, f) < 0)
 		return;
-	}
-	f->generation = rec.generation;
-	f->pid = (long)rec.pid;
-	bool here = f->here = f->pid > 1 && s_ours(f->pid);
-	if (sc->kind == DRILL_SERVICE && (how->through_rs || !here)) {
+	if (sc->kind == DRILL_SERVICE && (how->through_rs || !f->here)) {
 		s_signal_through_rs(etcd, cluster, sc, w, timeout_ms, f);
 		return;
 	}
-	if (sc->kind == DRILL_NODE && (how->through_rs || !here)) {
+	if (sc->kind == DRILL_NODE && (how->through_rs || !f->here)) {
 		s_power_through_rs(etcd, cluster, rec.node, w, timeout_ms, f);
 		return;
 	}
-	if (!here) {
+	if (!f->here) {
 		snprintf(f->error, sizeof f->error,
 		         "%s's pid %ld is not a Plexus process of this machine", sc->label, f->pid);
 		return;
@@ -642,19 +741,19 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 	}
 	drill_workload_first_ok(w, drill_ms()); /* reset before the fault */
 	f->injected_ms = drill_ms();
-	if (sc->kind == DRILL_NODE) {
-		if (s_kill_node(etcd, cluster, rec.node, f) <= 0) {
-			f->injected_ms = -1;
-			if (!f->error[0])
-				snprintf(f->error, sizeof f->error, "nothing to kill on %s",
-				         rec.node);
-			return;
-		}
-	} else if (kill((pid_t)f->pid, sc->signal) < 0) {
-		snprintf(f->error, sizeof f->error, "kill %ld: %s", f->pid, strerror(errno));
+	if (sc->kind == DRILL_NODE ? !s_node_here(etcd, cluster, rec.node, f)
+	                           : !s_signal_here(sc, f)) {
 		f->injected_ms = -1;
 		return;
 	}
 	drill_workload_first_ok(w, f->injected_ms);
 	s_follow(etcd, cluster, w, timeout_ms, f);
+}
+
+int64_t drill_fault_back_ms(const drill_fault *f)
+{
+	int64_t a = f->restarted_ms, b = f->also.restarted_ms;
+	if (!f->also.label[0])
+		return a;
+	return a < 0 || b < 0 ? -1 : a > b ? a : b;
 }

@@ -3,13 +3,15 @@
  *
  * Entry points: plx_drill_cli.
  *
- * The writers start and run alone for a moment; then one fault of the scenario is injected
- * (or, for soak, a fault of a random scenario after every quiet spell, chosen from --seed, for
- * --seconds) and followed until its service is back; then the writers stop, every state they
- * had acknowledged is checked, and RS's records say whether every service is up. The drill
- * passes (exit 0) only when every fault was injected, its service came back and a writer's
- * call succeeded after it, no acknowledged data was lost, no call hung and every service is
- * up; else it exits 1 (and the writers' files stay in /data/drill-PID for a look).
+ * The writers start and run alone for a moment (for one scenario, 1.5 to 3.5 s drawn from
+ * --seed, so that the fault lands at another point of their work for another seed and at the
+ * same for the same); then one fault of the scenario is injected (or, for soak, a fault of a
+ * random scenario after every quiet spell, chosen from --seed, for --seconds) and followed
+ * until its service is back; then the writers stop, every state they had acknowledged is
+ * checked, and RS's records say whether every service is up. The drill passes (exit 0) only
+ * when every fault was injected, its service came back and a writer's call succeeded after it,
+ * no acknowledged data was lost, no call hung and every service is up; else it exits 1 (and
+ * the writers' files stay in /data/drill-PID for a look).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +28,7 @@
 #include "drill.h"
 
 #define S_SETTLE_MS 1500 /* the writers alone, before the first fault and after the last */
+#define S_DELAY_MS  2000 /* one scenario's fault: S_SETTLE_MS plus up to this, from the seed */
 
 typedef struct s_opts {
 	const char *scenario;
@@ -48,13 +51,16 @@ static void s_usage(FILE *out)
 	             "has the service back,\nthen checks every state the writers had "
 	             "acknowledged. Scenarios:\n");
 	for (const drill_scenario *s = drill_scenarios; s->name; s++)
-		fprintf(out, "  %-12s %s (%s)\n", s->name, s->what, s->label);
+		fprintf(out, "  %-12s %s (%s%s%s)\n", s->name, s->what, s->label,
+		        s->also ? ", " : "", s->also ? s->also : "");
 	fprintf(out,
-	        "  %-12s a fault of a random one of the first five every 2-4 s for --seconds\n"
+	        "  %-12s a fault of a random one of the first six every 2-4 s for --seconds\n"
 	        "               (default 30), chosen from --seed (default: the clock), so a run\n"
 	        "               can be repeated\n"
 	        "FILE.ini: faults in order from a file ([drill] writers, seed, timeout;\n"
 	        "[fault NAME] scenario, after = 2s of quiet before it; docs/drills.md).\n"
+	        "--seed N: what the writers do, when a scenario's fault comes (1.5-3.5 s after\n"
+	        "they start) and soak's faults; default: the clock. The report gives it.\n"
 	        "--svg FILE: the drill as a timeline (faults, RS's detection and restart, the\n"
 	        "writers' calls) in one SVG file a browser shows.\n"
 	        "--through-rs: a service's crash or hang sent by RS through its node kernel\n"
@@ -152,7 +158,8 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 	unsigned seed = o->seed;
 	int64_t end = drill_ms() + (int64_t)o->seconds * 1000;
 	drill_how how = {.timeout_ms = o->timeout_s * 1000, .through_rs = o->through_rs};
-	int nsc = 0; /* soak draws from the scenarios on one service: they work on any up */
+	int nsc =
+	    0; /* soak draws from the leading ones that signal services: they work on any up */
 	while (drill_scenarios[nsc].name && drill_scenarios[nsc].kind == DRILL_SERVICE)
 		nsc++;
 	for (int i = 0; o->plan && i < o->plan->n; i++) { /* a drill from a file, in order */
@@ -172,22 +179,24 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 	} while (!sc && drill_ms() < end && r->nfaults < DRILL_FAULTS_MAX);
 }
 
-/* True when a writer's call succeeded after ms (in a later slice of the timeline). */
-static bool s_served_after(const drill_result *r, int64_t ms)
-{
-	for (int64_t k = ms / DRILL_SLICE_MS + 1; k < DRILL_SLICES; k++)
-		if (r->counts.ok_at[k])
-			return true;
-	return false;
-}
-
 static bool s_passed(const drill_result *r)
 {
 	bool ok = r->verdict.lost == 0 && r->counts.hung == 0 && r->services_down == 0;
-	for (int i = 0; i < r->nfaults; i++) /* a service "up" that serves nobody is not back */
-		ok = ok && !r->faults[i].error[0] && r->faults[i].restarted_ms >= 0 &&
-		     r->faults[i].first_ok_ms >= 0 && s_served_after(r, r->faults[i].restarted_ms);
+	for (int i = 0; i < r->nfaults; i++) { /* a service "up" that serves nobody is not back */
+		const drill_fault *f = &r->faults[i];
+		int64_t back = drill_fault_back_ms(f); /* both of a pair */
+		ok = ok && !f->error[0] && back >= 0 && f->first_ok_ms >= 0 &&
+		     drill_calls_after(&r->counts, back) > 0;
+	}
 	return ok;
+}
+
+/* The writers' time alone before the first fault: for one scenario drawn from the seed (its
+ * own stream: the writers' and soak's draws stay as they were), else S_SETTLE_MS. */
+static int64_t s_delay_ms(const s_opts *o, const drill_scenario *sc)
+{
+	unsigned seed = o->seed ^ 0x5eedu;
+	return sc ? S_SETTLE_MS + rand_r(&seed) % (S_DELAY_MS + 1) : S_SETTLE_MS;
 }
 
 /* The drill itself, once the options are read. */
@@ -211,7 +220,9 @@ static int s_run(const s_opts *o, const drill_scenario *sc, drill_result *r)
 		return EX_UNAVAILABLE;
 	}
 	int64_t t0 = drill_ms();
-	s_sleep_ms(S_SETTLE_MS);
+	r->delay_ms = s_delay_ms(o, sc);
+	r->drawn = sc != NULL;
+	s_sleep_ms((int)r->delay_ms);
 	s_faults(etcd, cluster, sc, o, w, r);
 	s_sleep_ms(S_SETTLE_MS);
 	drill_workload_stop(w, &r->counts);

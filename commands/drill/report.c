@@ -32,6 +32,21 @@ static void s_after(int64_t t, int64_t t0, char *out, size_t size)
 		snprintf(out, size, "%.3f s (+%lld ms)", (double)t / 1000, (long long)(t - t0));
 }
 
+/* The second service of a pair's fault: its course on two lines under the first's. */
+static void s_also_text(const drill_fault *f, FILE *out)
+{
+	const drill_hit *h = &f->also;
+	char det[64], res[64], gone[64];
+	s_after(h->detected_ms, f->injected_ms, det, sizeof det);
+	s_after(h->restarted_ms, f->injected_ms, res, sizeof res);
+	s_after(h->old_gone_ms, f->injected_ms, gone, sizeof gone);
+	fprintf(out,
+	        "           and %s generation %llu (pid %ld) at once: detected by RS %s;\n"
+	        "           restarted %s as generation %llu; gone %s\n",
+	        h->label, (unsigned long long)h->generation, h->pid, det, res,
+	        (unsigned long long)h->new_generation, gone);
+}
+
 static void s_fault_text(const drill_fault *f, int i, FILE *out)
 {
 	if (f->error[0]) {
@@ -61,12 +76,16 @@ static void s_fault_text(const drill_fault *f, int i, FILE *out)
 		        "           writes to /data's image by the cut-off side: %lld before "
 		        "failover, %lld after\n",
 		        (long long)f->cut_writes, (long long)f->cut_writes_late);
+	if (f->also.label[0])
+		s_also_text(f, out);
 }
 
 void drill_report_text(const drill_result *r, FILE *out)
 {
-	fprintf(out, "drill %s: %d writers, seed %u, %.1f s\n", r->scenario, r->writers, r->seed,
-	        (double)r->duration_ms / 1000);
+	fprintf(out, "drill %s: %d writers, seed %u, %.1f s; %s after %.3f s of writing%s\n",
+	        r->scenario, r->writers, r->seed, (double)r->duration_ms / 1000,
+	        r->drawn ? "the fault" : "the first fault", (double)r->delay_ms / 1000,
+	        r->drawn ? " (from the seed)" : "");
 	for (int i = 0; i < r->nfaults; i++)
 		s_fault_text(&r->faults[i], i, out);
 	const drill_counts *c = &r->counts;
@@ -93,7 +112,18 @@ void drill_report_text(const drill_result *r, FILE *out)
 	fprintf(out, "%s\n", r->passed ? "PASS" : "FAIL");
 }
 
-static json_t *s_fault_json(const drill_fault *f)
+static json_t *s_also_json(const drill_hit *h)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "service", h->label, "generation",
+	                 (json_int_t)h->generation, "pid", (json_int_t)h->pid, "detected_ms",
+	                 (json_int_t)h->detected_ms, "restarted_ms", (json_int_t)h->restarted_ms,
+	                 "new_generation", (json_int_t)h->new_generation, "old_gone_ms",
+	                 (json_int_t)h->old_gone_ms);
+}
+
+/* A fault's course; calls_after_restart counts the writers' calls answered once every service
+ * it hit was back (in later slices of the timeline). */
+static json_t *s_fault_json(const drill_fault *f, const drill_counts *c)
 {
 	json_t *o = json_pack(
 	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "scenario", f->scenario, "service",
@@ -108,7 +138,12 @@ static json_t *s_fault_json(const drill_fault *f)
 		json_object_set_new(o, "cut_writes", json_integer((json_int_t)f->cut_writes));
 		json_object_set_new(o, "cut_writes_after_failover",
 		                    json_integer((json_int_t)f->cut_writes_late));
+		json_object_set_new(
+		    o, "calls_after_restart",
+		    json_integer((json_int_t)drill_calls_after(c, drill_fault_back_ms(f))));
 	}
+	if (o && f->also.label[0])
+		json_object_set_new(o, "also", s_also_json(&f->also));
 	if (o && f->error[0])
 		json_object_set_new(o, "error", json_string(f->error));
 	return o;
@@ -118,16 +153,17 @@ void drill_report_json(const drill_result *r, FILE *out)
 {
 	json_t *faults = json_array(), *errnos = json_object();
 	for (int i = 0; i < r->nfaults; i++)
-		json_array_append_new(faults, s_fault_json(&r->faults[i]));
+		json_array_append_new(faults, s_fault_json(&r->faults[i], &r->counts));
 	for (int e = 0; e < DRILL_ERRNO_MAX; e++)
 		if (r->counts.by_errno[e])
 			json_object_set_new(errnos, s_errname(e),
 			                    json_integer((json_int_t)r->counts.by_errno[e]));
 	json_t *o = json_pack(
-	    "{s:s, s:I, s:i, s:I, s:o, s:{s:I, s:I, s:I, s:o}, s:{s:I, s:I, s:I, s:s}, s:s, "
-	    "s:b}",
-	    "scenario", r->scenario, "seed", (json_int_t)r->seed, "writers", r->writers,
-	    "duration_ms", (json_int_t)r->duration_ms, "faults", faults, "clients", "calls",
+	    "{s:s, s:I, s:i, s:I, s:b, s:I, s:o, s:{s:I, s:I, s:I, s:o}, s:{s:I, s:I, s:I, s:s}, "
+	    "s:s, s:b}",
+	    "scenario", r->scenario, "seed", (json_int_t)r->seed, "writers", r->writers, "delay_ms",
+	    (json_int_t)r->delay_ms, "delay_from_seed", r->drawn, "duration_ms",
+	    (json_int_t)r->duration_ms, "faults", faults, "clients", "calls",
 	    (json_int_t)r->counts.ops, "failed", (json_int_t)r->counts.errors, "hung",
 	    (json_int_t)r->counts.hung, "errors", errnos, "data", "files",
 	    (json_int_t)r->verdict.files, "verified", (json_int_t)r->verdict.verified, "lost",

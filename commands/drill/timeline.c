@@ -4,12 +4,12 @@
  *
  * Entry points: drill_timeline_svg.
  *
- * One time axis for the whole drill. A lane per service the faults hit: a red line where a
- * fault was injected, an orange span until RS saw it (detected), a yellow span while RS brought
- * the service back, a green mark with the new generation where it was up again. Below, the
- * writers' lane: their calls answered (grey) and failed (red) per DRILL_SLICE_MS, scaled to the
- * busiest slice, and a blue mark at each fault's first client success. Every mark has a
- * <title>, so a browser shows the times on hover.
+ * One time axis for the whole drill. A lane per service the faults hit (two for a fault that
+ * hits a pair at once): a red line where a fault was injected, an orange span until RS saw it
+ * (detected), a yellow span while RS brought the service back, a green mark with the new generation
+ * where it was up again. Below, the writers' lane: their calls answered (grey) and failed (red) per
+ * DRILL_SLICE_MS, scaled to the busiest slice, and a blue mark at each fault's first client
+ * success. Every mark has a <title>, so a browser shows the times on hover.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -119,6 +119,20 @@ static void s_fault(s_svg *g, const drill_fault *f, int i, int clients_y)
 		    s_x(g, f->first_ok_ms), clients_y + 6, i + 1, (double)f->first_ok_ms / 1000);
 }
 
+/* The second service of a pair's fault (kill-vfs-fs) in its own lane, drawn as a fault of its
+ * own at the same moment (its first client success is the fault's, drawn once). */
+static void s_also(s_svg *g, const drill_fault *f, int i, int clients_y)
+{
+	drill_fault second = *f;
+	snprintf(second.label, sizeof second.label, "%s", f->also.label);
+	second.generation = f->also.generation;
+	second.detected_ms = f->also.detected_ms;
+	second.restarted_ms = f->also.restarted_ms;
+	second.new_generation = f->also.new_generation;
+	second.first_ok_ms = -1;
+	s_fault(g, &second, i, clients_y);
+}
+
 /* The writers' lane: answered (grey, up) and failed (red, down) per slice. */
 static void s_clients(s_svg *g, const drill_counts *c, int y)
 {
@@ -202,8 +216,11 @@ int drill_timeline_svg(const drill_result *r, const char *path)
 	if (!f)
 		return -errno;
 	s_svg g = {.f = f, .span = r->duration_ms > 1000 ? r->duration_ms : 1000};
-	for (int i = 0; i < r->nfaults; i++)
+	for (int i = 0; i < r->nfaults; i++) {
 		s_lane(&g, r->faults[i].label);
+		if (r->faults[i].also.label[0])
+			s_lane(&g, r->faults[i].also.label);
+	}
 	int clients_y = S_TOP + g.nlanes * S_LANE + 10, height = clients_y + S_CLIENT + 40;
 	fprintf(f,
 	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "
@@ -212,8 +229,11 @@ int drill_timeline_svg(const drill_result *r, const char *path)
 	        "fill=\"white\"/>\n",
 	        S_W, height, S_W, height);
 	s_clients(&g, &r->counts, clients_y);
-	for (int i = 0; i < r->nfaults; i++)
+	for (int i = 0; i < r->nfaults; i++) {
 		s_fault(&g, &r->faults[i], i, clients_y);
+		if (r->faults[i].also.label[0])
+			s_also(&g, &r->faults[i], i, clients_y);
+	}
 	s_frame(&g, r, clients_y, height);
 	fprintf(f, "</svg>\n");
 	return fclose(f) == 0 ? 0 : -EIO;

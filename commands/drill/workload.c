@@ -1,8 +1,8 @@
 /*
  * workload.c — the drill's writers and their journal (drill.h, docs/drills.md "The workload").
  *
- * Entry points: drill_workload_start, drill_workload_first_ok, drill_workload_stop,
- * drill_workload_verify, drill_workload_clean, drill_workload_free.
+ * Entry points: drill_workload_start, drill_workload_first_ok, drill_calls_after,
+ * drill_workload_stop, drill_workload_verify, drill_workload_clean, drill_workload_free.
  *
  * Each writer is a libplexus client of its own with a directory DIR/wN. It repeats: create a
  * file fID of 1 byte to 16 KiB whose every byte follows from (writer, ID, offset), write it,
@@ -303,6 +303,14 @@ int64_t drill_workload_first_ok(drill_workload *self, int64_t t)
 		return -1;
 	}
 	return got;
+}
+
+uint64_t drill_calls_after(const drill_counts *counts, int64_t ms)
+{
+	uint64_t n = 0;
+	for (int64_t k = ms / DRILL_SLICE_MS + 1; ms >= 0 && k < DRILL_SLICES; k++)
+		n += counts->ok_at[k];
+	return n;
 }
 
 void drill_workload_stop(drill_workload *self, drill_counts *counts)

@@ -3,7 +3,8 @@
  * scenario injects its fault, RS brings the service back under a new generation, the writers
  * carry on and lose no acknowledged file; the JSON report says so in numbers. A soak of random
  * faults from a seed repeats the same faults, in the same order, for the same seed, and its
- * timeline (--svg) is a picture headless Chromium draws with marks on it. Then the
+ * timeline (--svg) is a picture headless Chromium draws with marks on it. VFS and /data's file
+ * server killed together both come back, and the writers lose nothing acknowledged. Then the
  * driver, the file server and VFS of a three-node `up --nodes 3` (root). Unknown
  * scenarios are usage errors; a drill without a running system fails with EX_UNAVAILABLE.
  */
@@ -130,12 +131,19 @@ static void s_timeline_drawn(uptest *t)
 }
 
 /* One fault of scenario on service label: injected, detected, restarted as a newer generation,
- * a client call answered after it; nothing lost, nothing hung. */
+ * a client call answered after it; nothing lost, nothing hung. The fault came 1.5 to 3.5 s
+ * after the writers started, the same for every drill of seed 7. */
 static void s_scenario(uptest *t, const char *scenario, const char *label)
 {
+	static json_int_t seed7_delay = -1;
 	assert_int_equal(uptest_sh(t, S_DRILL "%s --writers 4 --seed 7 --json", scenario), 0);
 	json_t *o = s_report(t);
 	assert_true(json_is_true(json_object_get(o, "passed")));
+	json_int_t delay = s_int(o, "delay_ms", NULL);
+	assert_true(json_is_true(json_object_get(o, "delay_from_seed")));
+	assert_true(delay >= 1500 && delay <= 3500);
+	assert_true(seed7_delay < 0 || delay == seed7_delay);
+	seed7_delay = delay;
 	json_t *faults = json_object_get(o, "faults");
 	assert_int_equal(json_array_size(faults), 1);
 	json_t *f = json_array_get(faults, 0);
@@ -152,6 +160,30 @@ static void s_scenario(uptest *t, const char *scenario, const char *label)
 	assert_int_equal(s_int(o, "clients", "hung"), 0);
 	assert_true(s_int(o, "clients", "calls") > 0);
 	assert_string_equal(json_string_value(json_object_get(o, "fsck")), "clean");
+	assert_true(s_int(f, "calls_after_restart", NULL) > 0);
+	json_decref(o);
+}
+
+/* kill-vfs-fs: VFS and /data's file server killed at the same moment; s_scenario's checks for
+ * VFS, and the file server too back under a newer generation, its old process gone; the
+ * writers served once both were back (calls_after_restart counts from the later restart). */
+static void s_pair(uptest *t)
+{
+	s_scenario(t, "kill-vfs-fs", "vfs");
+	json_t *o = s_report(t);
+	json_t *f = json_array_get(json_object_get(o, "faults"), 0);
+	json_t *also = json_object_get(f, "also");
+	assert_string_equal(json_string_value(json_object_get(also, "service")), "mfs-data");
+	json_int_t injected = s_int(f, "injected_ms", NULL);
+	assert_true(s_int(also, "old_gone_ms", NULL) >= injected);
+	assert_true(s_int(also, "detected_ms", NULL) >= injected);
+	assert_true(s_int(also, "restarted_ms", NULL) >= s_int(also, "detected_ms", NULL));
+	assert_true(s_int(also, "new_generation", NULL) > s_int(also, "generation", NULL));
+	assert_true(s_int(f, "calls_after_restart", NULL) > 0);
+	print_message("kill-vfs-fs: vfs back +%lld ms, mfs-data +%lld ms; %lld calls failed\n",
+	              (long long)(s_int(f, "restarted_ms", NULL) - injected),
+	              (long long)(s_int(also, "restarted_ms", NULL) - injected),
+	              (long long)s_int(o, "clients", "failed"));
 	json_decref(o);
 }
 
@@ -168,8 +200,10 @@ static void test_scenarios(void **state)
 	s_scenario(t, "kill-fs", "mfs-data");
 	s_scenario(t, "kill-vfs", "vfs");
 	s_scenario(t, "kill-pfs", "pfs");
+	s_pair(t);
 	/* the text report, for a person */
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-driver --writers 2"), 0);
+	assert_true(uptest_output(t, "(from the seed)\n"));
 	assert_true(uptest_output(t, "fault 1: kill-driver: vdisk generation"));
 	assert_true(uptest_output(t, "detected by RS"));
 	assert_true(uptest_output(t, ", 0 lost\n"));
@@ -275,6 +309,7 @@ static void test_three_nodes(void **state)
 	s_scenario(t, "kill-fs", "mfs-data");
 	s_scenario(t, "kill-vfs", "vfs");
 	s_scenario(t, "kill-pfs", "pfs");
+	s_pair(t);
 	assert_int_equal(uptest_sh(t, S_DRILL "soak --seconds 4 --seed 3 --writers 3"), 0);
 	assert_true(uptest_output(t, "PASS"));
 	/* the etcd member that leads: nothing restarts, nothing fails */
