@@ -1,8 +1,9 @@
 /*
  * power.c — power-cycling a dead node through its backend, on a thread of its own so the
  * message loop never waits for a BMC or a hypervisor:
- *   netns    the test harness: a request file <power.dir>/<node>.cycle (written atomically)
- *            that the harness, playing the machine's power controller, acts on;
+ *   netns    a request file <power.dir>/<node>.cycle (written atomically) that the machine's
+ *            power controller acts on: plexus up --nodes's (commands/up/power.c), or the
+ *            test harness's;
  *   command  an operator's command template (power.cycle, e.g. an ipmitool call), run by
  *            /bin/sh -c with %n/%m/%a expanded, killed after power.timeout; exit 0 = done;
  *   qemu     QEMU's QMP socket (power.qmp): system_reset, which reboots the VM (plexus/qmp.h).

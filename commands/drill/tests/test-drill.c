@@ -323,9 +323,19 @@ static void test_three_nodes(void **state)
 	assert_int_equal(s_int(o, "data", "lost"), 0);
 	assert_int_equal(s_int(o, "clients", "failed"), 0);
 	json_decref(o);
-	/* through RS, kill-node is a power cycle by the node's backend: up's nodes have none */
-	assert_int_equal(uptest_sh(t, S_DRILL "kill-node --through-rs --writers 2"), 1);
-	assert_true(uptest_output(t, "RS_POWER n1: it has no power backend (power = none)"));
+	/* through RS, kill-node is a power cycle by the node's backend: up's power controller
+	 * kills what runs in VFS's node and starts its kernel again; RS moves VFS */
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-node --through-rs --writers 2 --json"), 0);
+	o = s_report(t);
+	assert_true(json_is_true(json_object_get(o, "passed")));
+	json_t *cycled = json_array_get(json_object_get(o, "faults"), 0);
+	assert_string_equal(json_string_value(json_object_get(cycled, "how")), "power cycle by RS");
+	assert_true(s_int(cycled, "restarted_ms", NULL) > s_int(cycled, "injected_ms", NULL));
+	assert_int_equal(s_int(o, "data", "lost"), 0);
+	json_decref(o);
+	assert_int_equal(uptest_sh(t, "grep -c 'power cycle: every process in' "
+	                              "\"$STATE/logs/power.log\""),
+	                 0);
 	/* VFS's node, every process of it: RS starts its services on a standby */
 	s_scenario(t, "kill-node", "vfs");
 	/* VFS's node cut off: it fences itself (the old VFS gone before the new one is up), RS
