@@ -18,7 +18,8 @@
  * program of this machine (its /proc entry says so), so a drill never signals a stranger. Then RS's
  * record of the service (svc/LABEL) is read every 10 ms: "detected" is the first time it is no
  * longer the same generation up (RS's verdict), "restarted" the first time a newer generation is
- * up; "first success" is the first call of any writer that succeeded after the injection.
+ * up; "first success" is the first call of any writer that succeeded after the injection (after
+ * a power cycle by RS, after the detection: RS's backend cuts the power after RS answered).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -138,6 +139,10 @@ static void s_follow(plx_etcd *etcd, const char *cluster, drill_workload *w, int
                      drill_fault *f)
 {
 	int64_t deadline = f->injected_ms + timeout_ms;
+	/* RS answers RS_POWER before its backend has cut the power: until RS finds the node dead,
+	 * a call may have been answered by the old instance, so the first success is counted from
+	 * the detection */
+	bool power = strcmp(f->how, "power cycle by RS") == 0;
 	while (drill_ms() < deadline) {
 		char state[32];
 		uint64_t gen = 0;
@@ -152,8 +157,9 @@ static void s_follow(plx_etcd *etcd, const char *cluster, drill_workload *w, int
 				f->new_generation = gen;
 			}
 		}
-		if (f->first_ok_ms < 0)
-			f->first_ok_ms = drill_workload_first_ok(w, f->injected_ms);
+		int64_t since = power ? f->detected_ms : f->injected_ms;
+		if (f->first_ok_ms < 0 && since >= 0)
+			f->first_ok_ms = drill_workload_first_ok(w, since);
 		if (f->here && f->old_gone_ms < 0 && kill((pid_t)f->pid, 0) < 0 && errno == ESRCH)
 			f->old_gone_ms = now;
 		if (f->also.label[0])
