@@ -38,7 +38,8 @@
 
 #include "drill.h"
 
-#define S_POLL_MS 10
+#define S_POLL_MS          10
+#define S_RECORD_WITHIN_MS 120000 /* a service's record follows its start within this */
 
 const drill_scenario drill_scenarios[] = {
     {"kill-driver", "vdisk", NULL, SIGKILL, DRILL_SERVICE,
@@ -93,8 +94,40 @@ static int s_svc(plx_etcd *etcd, const char *cluster, const char *label, char *s
 	return st ? 0 : -EBADMSG;
 }
 
-/* True when pid runs a Plexus program of this machine ("plexus-..." in /proc/PID/comm). */
-static bool s_ours(long pid)
+/* When process pid started (Unix ms, from /proc/PID/stat's start time after boot and
+ * /proc/stat's boot time), or -1. */
+static int64_t s_started_ms(long pid)
+{
+	char path[64], line[1024];
+	unsigned long long ticks = 0, btime = 0;
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "re");
+	char *end = f && fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+	if (f)
+		fclose(f);
+	if (!end || sscanf(end + 2,
+	                   "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+	                   "%*s %*s %*s %*s %llu",
+	                   &ticks) != 1)
+		return -1;
+	f = fopen("/proc/stat", "re");
+	while (f && fgets(line, sizeof line, f) && sscanf(line, "btime %llu", &btime) != 1)
+		;
+	if (f)
+		fclose(f);
+	long hz = sysconf(_SC_CLK_TCK);
+	return btime && hz > 0
+	           ? (int64_t)btime * 1000 + (int64_t)(ticks * 1000 / (unsigned long long)hz)
+	           : -1;
+}
+
+/* True when pid runs a Plexus program of this machine ("plexus-..." in /proc/PID/comm) that
+ * can be the instance whose record says it started at start_ms (-1: not known): no record
+ * predates its process, and a service writes its record within S_RECORD_WITHIN_MS of its
+ * start (a node kernel writes a new one whenever it registers again: within false), so a
+ * process of this machine that merely has the same number as one on another machine (a VM's)
+ * is not taken for it. */
+static bool s_ours(long pid, int64_t start_ms, bool within)
 {
 	char path[64], comm[64] = "";
 	snprintf(path, sizeof path, "/proc/%ld/comm", pid);
@@ -104,7 +137,11 @@ static bool s_ours(long pid)
 			comm[0] = '\0';
 		fclose(f);
 	}
-	return strncmp(comm, "plexus-", 7) == 0;
+	if (strncmp(comm, "plexus-", 7) != 0)
+		return false;
+	int64_t started = start_ms < 0 ? -1 : s_started_ms(pid);
+	return start_ms < 0 || (started >= 0 && start_ms >= started - 1000 &&
+	                        (!within || start_ms <= started + S_RECORD_WITHIN_MS));
 }
 
 /* One look at the second service f hit (f->also) at now: RS's record of it, and its process. */
@@ -228,7 +265,8 @@ static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, dr
 	char label[80], ns[64], mine[64];
 	plx_endpoint_rec rec;
 	snprintf(label, sizeof label, "node.%s", node);
-	if (plx_endpoint_lookup(etcd, cluster, label, &rec) < 0 || !s_ours((long)rec.pid)) {
+	if (plx_endpoint_lookup(etcd, cluster, label, &rec) < 0 ||
+	    !s_ours((long)rec.pid, rec.start_time, false)) {
 		snprintf(f->error, sizeof f->error, "no node kernel of node %.40s here", node);
 		return -ENOENT;
 	}
@@ -541,7 +579,8 @@ static void s_rs_fault(plx_etcd *etcd, const char *cluster, drill_workload *w, i
                        drill_fault *f)
 {
 	char leader[64];
-	if (!s_rs_leader(etcd, cluster, leader, sizeof leader, &f->pid) || !s_ours(f->pid)) {
+	if (!s_rs_leader(etcd, cluster, leader, sizeof leader, &f->pid) ||
+	    !s_ours(f->pid, -1, false)) {
 		snprintf(f->error, sizeof f->error, "no RS leader of this machine to kill");
 		return;
 	}
@@ -666,12 +705,12 @@ static int s_instances(plx_etcd *etcd, const char *cluster, const drill_scenario
 		return -ENOENT;
 	f->generation = rec->generation;
 	f->pid = (long)rec->pid;
-	f->here = f->pid > 1 && s_ours(f->pid);
+	f->here = f->pid > 1 && s_ours(f->pid, rec->start_time, true);
 	if (sc->also) {
 		snprintf(f->also.label, sizeof f->also.label, "%s", sc->also);
 		f->also.generation = also.generation;
 		f->also.pid = (long)also.pid;
-		f->here = f->here && f->also.pid > 1 && s_ours(f->also.pid);
+		f->here = f->here && f->also.pid > 1 && s_ours(f->also.pid, also.start_time, true);
 	}
 	return 0;
 }
