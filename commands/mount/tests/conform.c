@@ -225,13 +225,24 @@ static void check_open_unlinked(void)
 	         "%s", strerrorname_np(errno));
 	s_zero("unlinked.ftruncate", ftruncate(fd, 1));
 	s_zero("unlinked.fchmod", fchmod(fd, 0600));
+	s_report("unlinked.fstat-after", fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0600 &&
+	                                     st.st_size == 1,
+	         "mode %o size %lld", (unsigned)st.st_mode & 07777, (long long)st.st_size);
 	close(fd);
 	s_zero("unlinked.dir-setup", mkdir("gone", 0755));
 	int dfd = open("gone", O_RDONLY | O_DIRECTORY);
 	s_zero("unlinked.rmdir", rmdir("gone"));
-	s_report("unlinked.dir-fstat", dfd >= 0 && fstat(dfd, &st) == 0, "fstat: %s",
-	         strerrorname_np(errno));
-	close(dfd);
+	s_report("unlinked.dir-fstat", dfd >= 0 && fstat(dfd, &st) == 0 && st.st_nlink == 0,
+	         "fstat: %s, %ld links", strerrorname_np(errno), (long)st.st_nlink);
+	/* a removed directory lists nothing (Linux: getdents fails ENOENT) */
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	errno = 0;
+	struct dirent *e = d ? readdir(d) : NULL;
+	s_report("unlinked.dir-readdir", d && !e, "%s", e ? e->d_name : "no directory stream");
+	if (d)
+		closedir(d);
+	else if (dfd >= 0)
+		close(dfd);
 }
 
 static void check_symlinks(void)
