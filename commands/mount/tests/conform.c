@@ -225,8 +225,8 @@ static void check_open_unlinked(void)
 	         "%s", strerrorname_np(errno));
 	s_zero("unlinked.ftruncate", ftruncate(fd, 1));
 	s_zero("unlinked.fchmod", fchmod(fd, 0600));
-	s_report("unlinked.fstat-after", fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0600 &&
-	                                     st.st_size == 1,
+	s_report("unlinked.fstat-after",
+	         fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0600 && st.st_size == 1,
 	         "mode %o size %lld", (unsigned)st.st_mode & 07777, (long long)st.st_size);
 	close(fd);
 	s_zero("unlinked.dir-setup", mkdir("gone", 0755));
