@@ -100,6 +100,7 @@ int reg_trust_root(plx_ctx *ctx, const char *dir, char *err, size_t size)
 }
 
 #define S_HANDOVER "plexus-link-1" /* the first line of a node kernel's handover */
+#define S_OPERATOR "plexus-op-"    /* an operator's label: plexus-op-NAME */
 
 int plx_link_issuer(const char *dir, uint8_t secret_key[PLX_TRUST_SECRET])
 {
@@ -226,8 +227,8 @@ static int s_take_file(const char *path, plx_link_keys *keys, char *cert, size_t
 }
 
 /* Secures ep with the keys handed over: on standard input by its node kernel (link "stdin"),
- * or issued once into the file link names. */
-static int s_secure_handed(plx_ep *ep, const char *link, char *err, size_t size)
+ * or issued once into the file link names (var: the variable that named it). */
+static int s_secure_handed(plx_ep *ep, const char *link, const char *var, char *err, size_t size)
 {
 	plx_link_keys keys;
 	char cert[PLX_CERT_MAX];
@@ -238,9 +239,11 @@ static int s_secure_handed(plx_ep *ep, const char *link, char *err, size_t size)
 		rc = plx_ep_set_keys(ep, &keys, cert);
 	sodium_memzero(&keys, sizeof keys);
 	if (rc < 0 && file)
-		snprintf(err, size, "securing endpoint %s with the keys in %s (PLEXUS_LINK): %s%s",
-		         plx_ep_name(ep)->label, link, strerror(-rc),
-		         rc == -EPERM ? " (it must be a file of this user, mode 0600)" : "");
+		snprintf(err, size, "securing endpoint %s with the keys in %s (%s): %s%s",
+		         plx_ep_name(ep)->label, link, var, strerror(-rc),
+		         rc == -EPERM    ? " (it must be a file of this user, mode 0600)"
+		         : rc == -EACCES ? " (not a certificate of this cluster's trust root)"
+		                         : "");
 	else if (rc < 0)
 		snprintf(err, size,
 		         "securing endpoint %s with the keys its node kernel handed over: %s%s",
@@ -265,12 +268,21 @@ int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size)
 		return rc;
 	const char *link = getenv("PLEXUS_LINK");
 	if (link && (strcmp(link, "stdin") == 0 || link[0] == '/'))
-		return s_secure_handed(ep, link, err, size);
-	if ((rc = reg_read_hex(key, sk, sizeof sk)) < 0)
-		return s_fail(err, size, rc,
-		              rc == -EACCES ? "this user may not speak for the cluster: reading"
-		                            : "reading",
-		              key);
+		return s_secure_handed(ep, link, "PLEXUS_LINK", err, size);
+	const char *op = getenv("PLEXUS_OPERATOR");
+	if (op && *op && strncmp(plx_ep_name(ep)->label, S_OPERATOR, strlen(S_OPERATOR)) == 0)
+		return s_secure_handed(ep, op, "PLEXUS_OPERATOR", err, size); /* an operator's */
+	if ((rc = reg_read_hex(key, sk, sizeof sk)) < 0) {
+		s_fail(err, size, rc,
+		       rc == -EACCES ? "this user may not speak for the cluster: reading"
+		                     : "reading",
+		       key);
+		if (rc == -EACCES) /* what such a user can do instead */
+			snprintf(err + strlen(err), size - strlen(err),
+			         " (an operator's commands take PLEXUS_OPERATOR=FILE, from plexus "
+			         "keys operator)");
+		return rc;
+	}
 	plx_link_keys keys;
 	char cert[PLX_CERT_MAX];
 	rc = plx_link_keys_new(&keys);
@@ -284,4 +296,61 @@ int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size)
 		snprintf(err, size, "securing endpoint %s: %s", plx_ep_name(ep)->label,
 		         strerror(-rc));
 	return rc;
+}
+
+/* Whether name can be an operator's: 1-32 of [a-z0-9_-]. */
+static bool s_operator_name(const char *name)
+{
+	size_t n = strlen(name);
+	return n >= 1 && n <= 32 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+int plx_link_operator_issue(const char *dir, const char *name, const char *path, char *err,
+                            size_t size)
+{
+	plx_name who = {.generation = 0};
+	if (!s_operator_name(name))
+		return s_fail(err, size, -EINVAL,
+		              "an operator's name is 1-32 of a-z 0-9 _ -:", name);
+	snprintf(who.label, sizeof who.label, "%s%s", S_OPERATOR, name);
+	uint8_t sk[PLX_TRUST_SECRET];
+	int rc = plx_link_issuer(dir, sk);
+	if (rc < 0)
+		return s_fail(err, size, rc, "reading the trust root's secret key in", dir);
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX], text[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64];
+	rc = plx_link_issue(sk, &who, &keys, cert, sizeof cert);
+	sodium_memzero(sk, sizeof sk);
+	int n = rc < 0 ? rc : plx_link_handover(&keys, cert, text, sizeof text);
+	sodium_memzero(&keys, sizeof keys);
+	int fd =
+	    n < 0 ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	rc = n < 0 ? n : fd < 0 ? -errno : 0;
+	if (rc == 0 && write(fd, text, (size_t)n) != n)
+		rc = -EIO;
+	sodium_memzero(text, sizeof text);
+	if (fd >= 0 && close(fd) != 0 && rc == 0)
+		rc = -EIO;
+	if (rc < 0 && fd >= 0)
+		unlink(path);
+	return rc < 0 ? s_fail(err, size, rc, "writing", path) : 0;
+}
+
+int plx_link_operator(char *label, size_t size)
+{
+	const char *path = getenv("PLEXUS_OPERATOR");
+	if (!path || !*path)
+		return 0;
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX], who[PLX_LABEL_MAX] = "";
+	int rc = s_take_file(path, &keys, cert, sizeof cert);
+	sodium_memzero(&keys, sizeof keys);
+	if (rc < 0)
+		return rc;
+	/* "plx1 LABEL GENERATION KEY SIGNATURE": the label it was issued for */
+	if (sscanf(cert, "plx1 %63s", who) != 1 ||
+	    strncmp(who, S_OPERATOR, strlen(S_OPERATOR)) != 0 || strlen(who) >= size)
+		return -EBADMSG;
+	snprintf(label, size, "%s", who);
+	return 1;
 }

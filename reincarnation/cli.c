@@ -221,8 +221,19 @@ static int s_rs_call(plx_etcd *etcd, const char *cluster, uint32_t type, const c
 		return -EHOSTUNREACH;
 	}
 	plx_register_types(&plexus__rs_type__descriptor);
+	char me[PLX_LABEL_MAX] = "plexus-cli"; /* or an operator's (PLEXUS_OPERATOR) */
+	int op = plx_link_operator(me, sizeof me);
+	if (op < 0) {
+		snprintf(err, size, "PLEXUS_OPERATOR=%s: %s%s", getenv("PLEXUS_OPERATOR"),
+		         strerror(-op),
+		         op == -EPERM     ? " (it must be a file of this user, mode 0600)"
+		         : op == -EBADMSG ? " (not an operator's certificate: plexus keys operator "
+		                            "makes one)"
+		                          : "");
+		return -EACCES;
+	}
 	plx_ctx *ctx = plx_ctx_new();
-	plx_ep *ep = ctx ? plx_ep_new(ctx, "plexus-cli", 1) : NULL;
+	plx_ep *ep = ctx ? plx_ep_new(ctx, me, 1) : NULL;
 	if (ep && plx_link_secure(ctx, ep, err, size) < 0)
 		rc = -EACCES;
 	else if (!ep || plx_route_set(ctx, "rs", rec.generation, rec.address) < 0) {

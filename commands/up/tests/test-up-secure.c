@@ -340,6 +340,62 @@ static int s_open_disk_as(uptest *t, const char *label)
 #define S_GEN_OF(label) S_EP_COLUMN(label, "2")
 #define S_PFS_PID       "p=$(" S_EP_COLUMN("pfs", "5") ") && [ -n \"$p\" ] && "
 
+/* Operator certificates: uid 65534, who cannot read root.key, is refused RS's management calls
+ * (and told of PLEXUS_OPERATOR); with a certificate for plexus-op-tester of its own (mode
+ * 0600) RS kills and restarts vdisk for it; the same file readable by others, or a
+ * certificate for another label than an operator's, or one of another trust root, is refused
+ * before anything is sent. */
+static void s_operator(uptest *t)
+{
+	assert_int_equal(uptest_sh(t, S_AS_NOBODY "\"$PLEXUS\" service kill vdisk"), 77);
+	assert_true(uptest_output(t, "PLEXUS_OPERATOR=FILE"));
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" keys operator \"$STATE/keys\" tester "
+	                              "\"$T/op.link\" && chown 65534:65534 \"$T/op.link\" && "
+	                              "stat -c %%a \"$T/op.link\""),
+	                 0);
+	assert_true(uptest_output(t, "\n600\n"));
+	assert_int_not_equal(
+	    uptest_sh(t, "\"$PLEXUS\" keys operator \"$STATE/keys\" tester \"$T/op.link\""), 0);
+	assert_true(uptest_output(t, "File exists"));
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" keys operator \"$STATE/keys\" 'Bad/Name' "
+	                              "\"$T/bad.link\"; test ! -e \"$T/bad.link\""),
+	                 0);
+	assert_true(uptest_output(t, "an operator's name"));
+	assert_int_equal(uptest_sh(t, S_AS_NOBODY "env PLEXUS_OPERATOR=\"$T/op.link\" \"$PLEXUS\" "
+	                                          "service kill vdisk"),
+	                 0);
+	assert_int_equal(uptest_sh(t,
+	                           "for i in $(seq 100); do grep -q 'vdisk: starting generation 2' "
+	                           "\"$STATE\"/logs/rs*.log && break; sleep 0.1; done; grep -h "
+	                           "'vdisk: signal 9' \"$STATE\"/logs/rs*.log"),
+	                 0);
+	assert_true(uptest_output(t, "as asked"));
+	assert_int_equal(uptest_sh(t, "chmod 644 \"$T/op.link\" && " S_AS_NOBODY
+	                              "env PLEXUS_OPERATOR=\"$T/op.link\" \"$PLEXUS\" service kill "
+	                              "vdisk; chmod 600 \"$T/op.link\""),
+	                 0);
+	assert_true(uptest_output(t, "mode 0600"));
+	/* a node's certificate in an operator's place: not an operator's label */
+	assert_int_equal(
+	    uptest_sh(t, "grep -v '^plx1 plexus-op-' \"$T/op.link\" > \"$T/odd.link\"; "
+	                 "grep '^plx1' \"$T/op.link\" | sed 's/plexus-op-tester/node.local/' "
+	                 ">> \"$T/odd.link\"; chmod 600 \"$T/odd.link\"; "
+	                 "PLEXUS_OPERATOR=\"$T/odd.link\" \"$PLEXUS\" service kill vdisk; "
+	                 "echo rc=$?"),
+	    0);
+	assert_true(uptest_output(t, "not an operator's certificate"));
+	assert_true(uptest_output(t, "rc=77"));
+	/* another trust root's operator: refused here */
+	assert_int_equal(uptest_sh(t,
+	                           "\"$PLEXUS\" keys init \"$T/other\" >/dev/null && \"$PLEXUS\" "
+	                           "keys operator \"$T/other\" tester \"$T/other.link\" && "
+	                           "PLEXUS_OPERATOR=\"$T/other.link\" timeout 60 \"$PLEXUS\" "
+	                           "service --timeout 2000 kill vdisk; echo rc=$?"),
+	                 0);
+	assert_true(uptest_output(t, "not a certificate of this cluster's trust root"));
+	assert_true(uptest_output(t, "rc=77"));
+}
+
 /* Services take their keys from RS, not from root.key: the node kernel hands them over on the
  * service's standard input (then /dev/null); with root.key gone, a killed service comes back
  * secured and serves (a pipe goes through the new pfs). */
@@ -487,6 +543,7 @@ static void test_forged_node_start(void **state)
 	assert_int_not_equal(s_open_disk_as(t, "mfs-probe"), -PLX_ECALLDENIED);
 
 	s_keys_from_rs(t);
+	s_operator(t);
 
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 	assert_false(uptest_output(t, "RS not reachable"));

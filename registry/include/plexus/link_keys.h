@@ -4,7 +4,8 @@
  *
  * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue,
  * plx_link_handover, plx_link_fetch, plx_vouch_path, plx_vouch_node, plx_voucher_start,
- * plx_voucher_stop, plx_link_secure_vouched, plx_vouch_etcd.
+ * plx_voucher_stop, plx_link_secure_vouched, plx_vouch_etcd, plx_link_operator_issue,
+ * plx_link_operator.
  *
  * A keys directory holds the cluster's trust root: root.pub (its Ed25519 public key, hex,
  * mode 0644) and root.key (its secret key, hex, mode 0600). PLEXUS_KEYS names the directory;
@@ -16,6 +17,9 @@
  * which plx_link_secure reads and replaces with /dev/null. A netbooted node kernel, which holds
  * no root.key either, makes its key pair at boot and gets a certificate for node.NAME from the
  * PXE server (plx_link_fetch); they stay in a file of mode 0600 that PLEXUS_LINK names.
+ * An operator's commands need no root.key either: `plexus keys operator` issues a key pair and
+ * a certificate for plexus-op-NAME (every generation) into a file of mode 0600 that
+ * PLEXUS_OPERATOR names; a command's endpoint named so takes its keys from there.
  * Other users' processes are vouched for
  * by a node kernel of their machine (vouch.c): it hands them user certificates that carry the uid,
  * gid and groups the kernel reports for them (SO_PEERCRED), for client labels only.
@@ -89,5 +93,16 @@ int plx_vouch_etcd(const char *node, char *user, size_t user_size, char *passwor
  * a negative errno with err set (-EACCES: the node kernel refused; -ENOENT, -ECONNREFUSED: no
  * node kernel vouches there). */
 int plx_link_secure_vouched(plx_ctx *ctx, plx_ep *ep, const char *node, char *err, size_t size);
+
+/* Issues operator name (1-32 of a-z 0-9 _ -) a key pair and a certificate for plexus-op-NAME,
+ * every generation, signed with DIR/root.key, into path (made, mode 0600; an existing file is
+ * not replaced). Returns 0 or a negative errno with err set. */
+int plx_link_operator_issue(const char *dir, const char *name, const char *path, char *err,
+                            size_t size);
+/* The label of the operator certificate PLEXUS_OPERATOR names, into label: 1, or 0 when it is
+ * not set, -EPERM (not a 0600 file of this user), -EBADMSG (not an operator's) or -errno. A
+ * command makes its endpoint with that label, and plx_link_secure then takes its keys from the
+ * file. */
+int plx_link_operator(char *label, size_t size);
 
 #endif
