@@ -43,6 +43,7 @@ struct mount_node {
 	int pins;          /* names of other nodes under it, open files on it */
 	mount_name *names; /* newest first */
 	mount_file *files; /* open on it, newest first */
+	bool indexed;      /* in ctx->inodes (the current node of its inode) */
 	UT_hash_handle by_id, by_inode;
 };
 
@@ -125,7 +126,8 @@ static void s_node_maybe_free(mount_ctx *ctx, mount_node *n)
 	if (n == ctx->root || n->lookups > 0 || n->pins > 0)
 		return;
 	HASH_DELETE(by_id, ctx->nodes, n);
-	HASH_DELETE(by_inode, ctx->inodes, n);
+	if (n->indexed)
+		HASH_DELETE(by_inode, ctx->inodes, n);
 	while (n->names)
 		s_name_drop(ctx, n->names);
 	free(n);
@@ -228,18 +230,26 @@ bool mount_node_same(mount_ctx *ctx, fuse_ino_t id, const struct stat *st)
 	return same;
 }
 
-/* Under the lock: the node of st's inode, made if need be; NULL when out of memory. */
+/* Under the lock: the node of st's inode, made if need be; NULL when out of memory. A node
+ * whose names are all gone is an earlier file's, whose inode number the file system gave
+ * again: the new file gets a node of its own, so the kernel never takes it for the removed
+ * one (a removed directory's inode is dead to the kernel). */
 static mount_node *s_node_of(mount_ctx *ctx, const struct stat *st)
 {
 	s_inode_key key = {(uint64_t)st->st_dev, (uint64_t)st->st_ino};
 	mount_node *n = NULL;
 	HASH_FIND(by_inode, ctx->inodes, &key, sizeof key, n);
-	if (n)
+	if (n && n->names)
 		return n;
+	if (n) { /* left to its open files and the kernel's lookups until forgotten */
+		HASH_DELETE(by_inode, ctx->inodes, n);
+		n->indexed = false;
+	}
 	if (!(n = calloc(1, sizeof *n)))
 		return NULL;
 	n->id = ctx->next_id++;
 	n->inode = key;
+	n->indexed = true;
 	HASH_ADD(by_id, ctx->nodes, id, sizeof n->id, n);
 	HASH_ADD(by_inode, ctx->inodes, inode, sizeof n->inode, n);
 	return n;
@@ -250,6 +260,8 @@ fuse_ino_t mount_node_learn(mount_ctx *ctx, fuse_ino_t parent_id, const char *na
 {
 	s_lock(ctx);
 	mount_node *parent = s_node(ctx, parent_id);
+	if (parent)
+		parent->pins++; /* outlives the old name's drop below */
 	mount_name *old = parent ? s_name_find(ctx, parent, name) : NULL;
 	mount_node *n = parent ? s_node_of(ctx, st) : NULL;
 	fuse_ino_t id = 0;
@@ -262,6 +274,10 @@ fuse_ino_t mount_node_learn(mount_ctx *ctx, fuse_ino_t parent_id, const char *na
 		else
 			n->lookups--;
 		s_node_maybe_free(ctx, n);
+	}
+	if (parent) {
+		parent->pins--;
+		s_node_maybe_free(ctx, parent);
 	}
 	s_unlock(ctx);
 	return id;

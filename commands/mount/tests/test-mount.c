@@ -117,6 +117,15 @@ static void test_errors_and_rename(void **state)
 	assert_true(uptest_output(t, "\na\n"));
 	assert_true(uptest_output(t, "\n2\n"));
 	assert_true(uptest_output(t, "fifo"));
+	/* a directory removed while a shell stands in it, and made again (the file system gives
+	 * it the same inode number): the new one is a directory of its own to the kernel */
+	assert_int_equal(uptest_sh(t,
+	                           "cd \"$T/mnt/data\" && mkdir again && (cd again && sleep 2; "
+	                           "ls . >/dev/null 2>&1; true) & sleep 1; cd \"$T/mnt/data\" && "
+	                           "rmdir again && mkdir again && touch again/x && ls again; "
+	                           "wait"),
+	                 0);
+	assert_true(uptest_output(t, "x\n"));
 }
 
 /* What the MINIX v3 format cannot hold is refused or dropped as Linux's own minix driver
