@@ -2,9 +2,9 @@
  * mount.h — `plexus mount`: what its files share.
  *
  * Entry points: mount_ops (ops.c, the table; names.c, attrs.c, files.c, dirs.c, the
- * operations); mount_sessions_init, mount_sessions_close, mount_session_caller,
- * mount_session_put (sessions.c); mount_nodes_init, mount_nodes_free, mount_node_*,
- * mount_file_* (nodes.c); mount_path_call, mount_path2_call (paths.c).
+ * operations; calls.c, what they share); mount_sessions_init, mount_sessions_close,
+ * mount_session_caller, mount_session_put (sessions.c); mount_nodes_init, mount_nodes_free,
+ * mount_node_*, mount_file_* (nodes.c); mount_path_call, mount_path2_call (paths.c).
  */
 #ifndef PLEXUS_MOUNT_H
 #define PLEXUS_MOUNT_H

@@ -1,6 +1,6 @@
 /*
- * ops.h — what the FUSE operations of `plexus mount` share (ops.c), and the handlers the
- * table names (names.c, attrs.c, files.c, dirs.c).
+ * ops.h — what the FUSE operations of `plexus mount` share (calls.c), and the handlers the
+ * table (ops.c) names (names.c, attrs.c, files.c, dirs.c).
  */
 #ifndef PLEXUS_MOUNT_OPS_H
 #define PLEXUS_MOUNT_OPS_H
