@@ -155,6 +155,7 @@ static int s_name_add(mount_ctx *ctx, mount_node *n, mount_node *parent, const c
 void mount_nodes_free(mount_ctx *ctx)
 {
 	mount_node *n, *tmp;
+	HASH_CLEAR(by_inode, ctx->inodes); /* its table only, while the nodes are still there */
 	HASH_ITER(by_id, ctx->nodes, n, tmp)
 	{
 		while (n->names) { /* without s_name_drop: the parents go in this loop too */
@@ -167,7 +168,6 @@ void mount_nodes_free(mount_ctx *ctx)
 		HASH_DELETE(by_id, ctx->nodes, n);
 		free(n);
 	}
-	HASH_CLEAR(by_inode, ctx->inodes);
 	pthread_mutex_destroy(&ctx->nodes_lock);
 }
 
@@ -267,9 +267,10 @@ fuse_ino_t mount_node_learn(mount_ctx *ctx, fuse_ino_t parent_id, const char *na
 	fuse_ino_t id = 0;
 	if (n) {
 		n->lookups++; /* before the old name goes: it may have been n's last hold */
-		if (old && old->node != n)
-			s_name_drop(ctx, old);
-		if ((old && old->node == n) || s_name_add(ctx, n, parent, name) == 0)
+		bool known = old && old->node == n;
+		if (old && !known)
+			s_name_drop(ctx, old); /* old is freed */
+		if (known || s_name_add(ctx, n, parent, name) == 0)
 			id = n->id;
 		else
 			n->lookups--;
