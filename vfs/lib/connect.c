@@ -119,6 +119,20 @@ static bool s_vfs_coming_back(plexus *self)
 	return coming;
 }
 
+/* VFS's route, waiting (up to the handle's time limit) while RS brings VFS back: a program
+ * started while VFS restarts waits for it, as one already connected does. Returns 0 or
+ * -EHOSTDOWN. */
+static int s_vfs_route_waiting(plexus *self)
+{
+	int64_t deadline = s_now_ms() + (self->timeout_ms > 0 ? self->timeout_ms : 10000);
+	while (plx_route_lookup(self->ctx, self->vfs, NULL, NULL, 0) < 0) {
+		if (s_now_ms() >= deadline || !s_vfs_coming_back(self))
+			return -EHOSTDOWN;
+		usleep(100 * 1000);
+	}
+	return 0;
+}
+
 /* VFS_REGISTER, waiting (up to the handle's time limit) while VFS is being restarted. */
 static int s_register_waiting(plexus *self)
 {
@@ -236,7 +250,7 @@ static int s_start(plexus *self, const plexus_opts *opts, const char *node)
 	plexus__set_chunk_max(self, PLEXUS__CHUNK_MAX);
 	if (!(self->cache = plx_epcache_new(self->etcd, self->cluster, self->ctx)))
 		return s_etcd_errno(-errno);
-	if (plx_route_lookup(self->ctx, self->vfs, NULL, NULL, 0) < 0)
+	if (s_vfs_route_waiting(self) < 0)
 		return -EHOSTDOWN; /* no VFS record: nothing of ours is written */
 	if (!(self->lease = plx_lease_new(self->etcd, PLEXUS__LEASE_TTL)))
 		return s_etcd_errno(-errno);
@@ -282,7 +296,7 @@ plexus *plexus_connect(const plexus_opts *opts)
 	}
 	int rc = s_start(self, opts, node);
 	if (rc == 0)
-		rc = plexus__register(self);
+		rc = s_register_waiting(self);
 	const char *keys = getenv("PLEXUS_KEYS");
 	if ((rc == -EACCES || rc == -EPROTO) && !(keys && *keys)) /* a password, TLS */
 		fprintf(stderr, "libplexus: the system is secured (links, registry): set "

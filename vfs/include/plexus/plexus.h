@@ -80,7 +80,8 @@ typedef struct plexus_opts {
 
 /* Fills *opts with the defaults (all NULL / 0). */
 void plexus_opts_init(plexus_opts *opts);
-/* Returns a registered client, or NULL with errno: EHOSTDOWN (no VFS record), ETIMEDOUT,
+/* Returns a registered client, or NULL with errno: EHOSTDOWN (no VFS record, and RS is not
+ * bringing VFS back: while its svc/ record says so, it waits up to the time limit), ETIMEDOUT,
  * ECONNREFUSED (etcd unreachable), ENOMEM, EINVAL (creds with a bad group count). opts may be
  * NULL. The caller owns the result. */
 plexus *plexus_connect(const plexus_opts *opts);

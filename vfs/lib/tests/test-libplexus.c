@@ -1177,6 +1177,11 @@ static void test_vfs_restart_descriptors(void **state)
 }
 
 /* Last: VFS stops; a handle's calls fail with EHOSTDOWN, new handles cannot connect. */
+static void *s_connect_thread(void *opts)
+{
+	return plexus_connect(opts);
+}
+
 static void test_vfs_gone(void **state)
 {
 	fscluster *f = *state;
@@ -1199,6 +1204,21 @@ static void test_vfs_gone(void **state)
 	o.cluster = f->d->cluster;
 	assert_null(plexus_connect(&o));
 	assert_int_equal(errno, EHOSTDOWN);
+	/* while RS says VFS is starting, a new program waits for it instead */
+	char key[256];
+	snprintf(key, sizeof key, "/plexus/%s/svc/vfs", f->d->cluster);
+	const char *starting = "{\"label\":\"vfs\",\"state\":\"starting\"}";
+	assert_int_equal(plx_etcd_put(f->d->etcd, key, starting, strlen(starting), 0, NULL), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_connect_thread, &o), 0);
+	usleep(1000 * 1000);
+	fscluster_start(f, FSCLUSTER_VFS, "restart");
+	void *late = NULL;
+	pthread_join(t, &late);
+	assert_non_null(late);
+	px = late;
+	assert_int_equal(plexus_stat(px, "/", &st), 0);
+	plexus_disconnect(&px);
 	PASSED();
 }
 
