@@ -8,7 +8,9 @@
  * (nodes.c), which may be longer than VFS takes (PLEXUS_PATH_MAX_BYTES, with the NUL) deep
  * in a tree. Such a call changes the session's working directory down the path in steps that
  * fit (each needing search permission only, as the kernel's walk did), makes the call with
- * what is left, relative, and goes back to "/". The working directory is the session's own
+ * what is left, relative, and goes back to "/". With two paths (rename, link) it enters the
+ * long one's directory and gives the other as it is, or, both long, the directory both are
+ * below. The working directory is the session's own
  * (no call of the mount uses it otherwise), and such calls take turns on it.
  */
 #include <errno.h>
@@ -57,21 +59,17 @@ static size_t s_dir_len(const char *path, size_t len)
 }
 
 /* Under s's working directory lock: enters the directory the first dir_len bytes of the
- * absolute paths name, calls fn with what is left of each (NULL b stays NULL), and goes back
- * to "/". */
-static long s_call_below(mount_session *s, size_t dir_len, const char *a, const char *b,
-                         mount_path_fn fn, void *arg)
+ * absolute path dir name, calls fn with a and b (relative to it, or absolute; NULL b stays
+ * NULL), and goes back to "/". */
+static long s_call_below(mount_session *s, const char *dir, size_t dir_len, const char *a,
+                         const char *b, mount_path_fn fn, void *arg)
 {
 	long rc = -1;
 	pthread_mutex_lock(&s->cwd_lock);
-	if (s_enter(s->p, a, dir_len) == 0) {
-		const char *ra = a + dir_len + (dir_len > 1),
-		           *rb = b ? b + dir_len + (dir_len > 1) : NULL;
-		if (strlen(ra) > S_MAX || (rb && strlen(rb) > S_MAX))
-			errno = ENAMETOOLONG;
-		else
-			rc = fn(s->p, ra, rb, arg);
-	}
+	if (strlen(a) > S_MAX || (b && strlen(b) > S_MAX))
+		errno = ENAMETOOLONG;
+	else if (s_enter(s->p, dir, dir_len) == 0)
+		rc = fn(s->p, a, b, arg);
 	int saved = errno;
 	if (plexus_chdir(s->p, "/") < 0) {
 		/* the next long call enters from "/" by an absolute path anyway */
@@ -81,12 +79,19 @@ static long s_call_below(mount_session *s, size_t dir_len, const char *a, const 
 	return rc;
 }
 
+/* What is left of path below its first dir_len bytes. */
+static const char *s_below(const char *path, size_t dir_len)
+{
+	return path + dir_len + (dir_len > 1);
+}
+
 long mount_path_call(mount_session *s, const char *path, mount_path_fn fn, void *arg)
 {
 	size_t len = strlen(path);
 	if (len <= S_MAX)
 		return fn(s->p, path, NULL, arg);
-	return s_call_below(s, s_dir_len(path, len), path, NULL, fn, arg);
+	size_t dir = s_dir_len(path, len);
+	return s_call_below(s, path, dir, s_below(path, dir), NULL, fn, arg);
 }
 
 long mount_path2_call(mount_session *s, const char *a, const char *b, mount_path_fn fn, void *arg)
@@ -94,10 +99,19 @@ long mount_path2_call(mount_session *s, const char *a, const char *b, mount_path
 	size_t la = strlen(a), lb = strlen(b);
 	if (la <= S_MAX && lb <= S_MAX)
 		return fn(s->p, a, b, arg);
-	/* the directory both are below: their common prefix up to a '/' */
+	if (lb <= S_MAX) { /* from a's directory, to b as it is */
+		size_t dir = s_dir_len(a, la);
+		return s_call_below(s, a, dir, s_below(a, dir), b, fn, arg);
+	}
+	if (la <= S_MAX) {
+		size_t dir = s_dir_len(b, lb);
+		return s_call_below(s, b, dir, a, s_below(b, dir), fn, arg);
+	}
+	/* both long: from the directory both are below, their common prefix up to a '/' */
 	size_t common = 0;
 	for (size_t i = 0; i < la && i < lb && a[i] == b[i]; i++)
 		if (a[i] == '/')
 			common = i;
-	return s_call_below(s, common ? common : 1, a, b, fn, arg);
+	size_t dir = common ? common : 1;
+	return s_call_below(s, a, dir, s_below(a, dir), s_below(b, dir), fn, arg);
 }

@@ -292,6 +292,13 @@ static void check_names(void)
 	memcpy(path + len, "file", 5);
 	rc = fchdir(top) == 0 && chdir("deep") == 0 ? s_put(path, "x", 0644) : -1;
 	s_zero("names.long-relative-path", rc);
+	/* a rename out of the deepest directory to this one and back: each path is short as
+	 * passed (the file's name there, this directory's descriptor) */
+	memcpy(path + len, "", 1);
+	rc = rc == 0 && chdir(path) == 0 ? renameat(AT_FDCWD, "file", top, "up") : -1;
+	if (rc == 0)
+		rc = renameat(top, "up", AT_FDCWD, "file");
+	s_zero("names.rename-from-deep", rc);
 	if (fchdir(top) != 0)
 		abort(); /* the remaining checks would run elsewhere */
 	close(top);
