@@ -6,7 +6,8 @@
  * An open directory is a Plexus descriptor (files.c, nodes.c), so fstat, fchdir-style use and
  * fsync work on it after it is removed. Its entries are read whole when the kernel reads from
  * offset 0 (the opening read, or rewinddir) and served from that listing at the offsets the
- * kernel asks for: an entry's offset is its index + 1.
+ * kernel asks for: an entry's offset is its index + 1. An entry's inode number is folded with
+ * the directory's device as stat's are (calls.c), so `ls -i` and `stat` agree.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,8 +33,10 @@ void mount_do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static int s_list(mount_file *f)
 {
 	f->entries = 0;
-	if (plexus_lseek(f->s->p, f->fd, 0, SEEK_SET) < 0)
+	struct stat st;
+	if (plexus_fstat(f->s->p, f->fd, &st) < 0 || plexus_lseek(f->s->p, f->fd, 0, SEEK_SET) < 0)
 		return -mount_errno();
+	f->dev = st.st_dev;
 	size_t room = 0;
 	for (;;) {
 		if (room - f->entries < S_BATCH) {
@@ -58,7 +61,10 @@ static size_t s_fill(fuse_req_t req, const mount_file *f, char *buf, size_t size
 	size_t used = 0;
 	for (size_t i = (size_t)off; i < f->entries; i++) {
 		const struct plexus_dirent *e = &f->listing[i];
-		struct stat st = {.st_ino = (ino_t)e->d_ino, .st_mode = (mode_t)DTTOIF(e->d_type)};
+		struct stat st = {.st_dev = f->dev,
+		                  .st_ino = (ino_t)e->d_ino,
+		                  .st_mode = (mode_t)DTTOIF(e->d_type)};
+		mount_fix_stat(&st); /* the number stat shows for it */
 		size_t n =
 		    fuse_add_direntry(req, buf + used, size - used, e->d_name, &st, (off_t)i + 1);
 		if (n > size - used)

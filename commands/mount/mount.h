@@ -42,6 +42,7 @@ typedef struct mount_file {
 	pthread_mutex_t lock;          /* the listing */
 	struct plexus_dirent *listing; /* a directory's entries, read at offset 0 */
 	size_t entries;
+	dev_t dev; /* the directory's device, folded into its entries' inode numbers */
 } mount_file;
 
 /* What every operation finds in fuse_req_userdata(). */

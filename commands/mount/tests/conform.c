@@ -355,16 +355,24 @@ static void check_readdir(void)
 {
 	DIR *d = opendir(".");
 	bool dot = false, dotdot = false, f = false, ghost = false;
+	ino_t f_ino = 0;
 	for (struct dirent *e; d && (e = readdir(d));) {
 		dot |= strcmp(e->d_name, ".") == 0;
 		dotdot |= strcmp(e->d_name, "..") == 0;
 		f |= strcmp(e->d_name, "f") == 0;
 		ghost |= strcmp(e->d_name, "ghost") == 0;
+		if (strcmp(e->d_name, "f") == 0)
+			f_ino = e->d_ino;
 	}
 	if (d)
 		closedir(d);
 	s_report("readdir.entries", dot && dotdot && f && !ghost, ". %d .. %d f %d ghost %d", dot,
 	         dotdot, f, ghost);
+	/* the inode number a listing gives (ls -i, find's fast paths) is stat's */
+	struct stat st;
+	s_report("readdir.d_ino", stat("f", &st) == 0 && st.st_ino == f_ino,
+	         "d_ino %llu, st_ino %llu", (unsigned long long)f_ino,
+	         (unsigned long long)st.st_ino);
 }
 
 static void check_devices(void)
