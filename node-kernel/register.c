@@ -153,8 +153,7 @@ static int s_endpoint(node_register *self, plx_ctx *ctx, char *err, size_t size)
 		snprintf(err, size, "binding %s: %s", self->cfg->bind, plx_strerror(rc));
 		return rc;
 	}
-	plx_endpoint_public_address(plx_ep_address(self->ep), self->cfg->addr, rec->address,
-	                            sizeof rec->address);
+	plx_endpoint_rec_address(rec, self->ep, self->cfg->addr);
 	snprintf(rec->node, sizeof rec->node, "%s", self->cfg->name);
 	snprintf(rec->state, sizeof rec->state, "up");
 	rec->pid = getpid();

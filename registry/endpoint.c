@@ -2,7 +2,8 @@
  * endpoint.c — endpoint records and generation counters in etcd.
  *
  * Entry points: plx_generation_next, plx_endpoint_publish, plx_endpoint_withdraw,
- * plx_endpoint_lookup, plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format.
+ * plx_endpoint_lookup, plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format,
+ * plx_endpoint_public_address, plx_endpoint_rec_address.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -95,6 +96,11 @@ char *plx_endpoint_format(const plx_endpoint_rec *rec)
 	                         "generation", (json_int_t)rec->generation, "node", rec->node,
 	                         "address", rec->address, "pid", (json_int_t)rec->pid, "state",
 	                         rec->state, "start_time", (json_int_t)rec->start_time);
+	if (json && rec->cert[0] &&
+	    json_object_set_new(json, "cert", json_string(rec->cert)) != 0) {
+		json_decref(json);
+		return NULL;
+	}
 	char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
 	json_decref(json);
 	return text;
@@ -176,6 +182,8 @@ int plx_endpoint_parse(const char *text, size_t size, const char *key_label, plx
 	          s_int(json, "pid", &got.pid) &&
 	          s_string(json, "state", got.state, sizeof got.state, false) &&
 	          s_int(json, "start_time", &got.start_time) && !strchr(got.label, '/') &&
+	          (!json_object_get(json, "cert") ||
+	           s_string(json, "cert", got.cert, sizeof got.cert, false)) &&
 	          (!key_label || strcmp(key_label, got.label) == 0);
 	json_decref(json);
 	if (!ok)
@@ -251,4 +259,16 @@ void plx_endpoint_public_address(const char *bound, const char *addr, char *out,
 		snprintf(out, size, "%.*stcp://%s%s", (int)key, bound, addr, port);
 	else
 		snprintf(out, size, "%s", bound);
+}
+
+void plx_endpoint_rec_address(plx_endpoint_rec *rec, const plx_ep *ep, const char *addr)
+{
+	const char *bound = plx_ep_address(ep);
+	if (!bound)
+		rec->address[0] = '\0';
+	else if (addr)
+		plx_endpoint_public_address(bound, addr, rec->address, sizeof rec->address);
+	else
+		snprintf(rec->address, sizeof rec->address, "%s", bound);
+	snprintf(rec->cert, sizeof rec->cert, "%s", plx_ep_cert(ep));
 }

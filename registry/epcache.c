@@ -5,10 +5,13 @@
  *
  * The cache reads ep/ once, sets a route per record, then watches ep/ from the revision after
  * that read. A put sets the route (a new generation marks the old one dead in the transport);
- * a delete, or a record that does not parse, removes it. When etcd compacted the history the
- * watch needed, the cache reads ep/ again and removes the labels that disappeared meanwhile.
+ * a delete, or a record that does not parse, removes it. On a secured context a record whose
+ * key its certificate does not vouch for removes it too (plx_route_set_certified): whoever may
+ * write ep/ still cannot make clients talk to a key of their own. When etcd compacted the history
+ * the watch needed, the cache reads ep/ again and removes the labels that disappeared meanwhile.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,8 +26,9 @@ struct plx_epcache {
 	char *prefix; /* /plexus/<cluster>/ep/ */
 	plx_watch *watch;
 	atomic_int_least64_t revision;
-	pthread_mutex_t lock; /* guards labels */
-	char **labels;        /* labels with a route set by this cache */
+	atomic_int_least64_t refused_revision; /* the last record refused, logged once */
+	pthread_mutex_t lock;                  /* guards labels */
+	char **labels;                         /* labels with a route set by this cache */
 	size_t nlabels;
 };
 
@@ -58,6 +62,21 @@ static void s_remember(plx_epcache *self, const char *label, bool known)
 	pthread_mutex_unlock(&self->lock);
 }
 
+/* Sets the route of a record; says so once per record when its key is not certified. */
+static int s_route(plx_epcache *self, const plx_endpoint_rec *rec, int64_t revision)
+{
+	int rc = plx_route_set_certified(self->ctx, rec->label, rec->generation, rec->address,
+	                                 rec->cert);
+	if (rc == -EACCES && atomic_exchange(&self->refused_revision, revision) != revision)
+		fprintf(stderr,
+		        "plexus: ep/%s generation %" PRIu64 ": not used: %s (a forged record?)\n",
+		        rec->label, rec->generation,
+		        rec->cert[0] ? "its certificate is not the cluster root's for this label, "
+		                       "generation and key"
+		                     : "a secured address without a certificate");
+	return rc;
+}
+
 /* Applies one record (kv) or its deletion (kv NULL) for the label at path. */
 static void s_apply(plx_epcache *self, const char *path, const plx_kv *kv)
 {
@@ -66,7 +85,7 @@ static void s_apply(plx_epcache *self, const char *path, const plx_kv *kv)
 	if (!*label || strchr(label, '/'))
 		return;
 	if (kv && plx_endpoint_parse((char *)kv->value, kv->value_size, label, &rec) == 0 &&
-	    plx_route_set(self->ctx, label, rec.generation, rec.address) == 0) {
+	    s_route(self, &rec, kv->mod_revision) == 0) {
 		s_remember(self, label, true);
 		return;
 	}

@@ -80,8 +80,7 @@ static int s_endpoint(plx_service *self, char *err, size_t size)
 		snprintf(err, size, "binding %s: %s", bind, plx_strerror(rc));
 		return rc;
 	}
-	plx_endpoint_public_address(plx_ep_address(self->ep), self->cfg.addr, rec->address,
-	                            sizeof rec->address);
+	plx_endpoint_rec_address(rec, self->ep, self->cfg.addr);
 	snprintf(rec->node, sizeof rec->node, "%s", self->cfg.node);
 	rec->pid = getpid();
 	rec->start_time = s_now_ms();

@@ -236,10 +236,16 @@ static int s_rs_call(plx_etcd *etcd, const char *cluster, uint32_t type, const c
 	plx_ep *ep = ctx ? plx_ep_new(ctx, me, 1) : NULL;
 	if (ep && plx_link_secure(ctx, ep, err, size) < 0)
 		rc = -EACCES;
-	else if (!ep || plx_route_set(ctx, "rs", rec.generation, rec.address) < 0) {
+	else if (!ep) {
 		snprintf(err, size, "cannot set up a client endpoint");
 		rc = -ENOMEM;
-	} else {
+	} else if ((rc = plx_route_set_certified(ctx, "rs", rec.generation, rec.address,
+	                                         rec.cert)) < 0)
+		snprintf(err, size, "ep/rs: %s",
+		         rc == -EACCES ? "no certificate of the cluster's root for rs and its key "
+		                         "(a forged record?)"
+		                       : plx_strerror(rc));
+	else {
 		Plexus__RsRequest body = PLEXUS__RS_REQUEST__INIT;
 		body.label = (char *)label;
 		body.signal = signo;

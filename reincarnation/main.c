@@ -244,7 +244,7 @@ static int s_publish_self(rs *self)
 	snprintf(rec.label, sizeof rec.label, "%s", RS_LABEL);
 	rec.generation = plx_ep_name(self->ep)->generation;
 	snprintf(rec.node, sizeof rec.node, "%s", self->cfg->name);
-	snprintf(rec.address, sizeof rec.address, "%s", plx_ep_address(self->ep));
+	plx_endpoint_rec_address(&rec, self->ep, NULL);
 	rec.pid = getpid();
 	snprintf(rec.state, sizeof rec.state, "up");
 	rec.start_time = rs_now_ms();

@@ -305,6 +305,13 @@ int plx__secure_router(plx_ep *ep);
 /* The ZeroMQ address inside address ("curve:KEY@tcp://..." gives "tcp://..." and KEY;
  * otherwise address itself and key ""). NULL for a malformed key part. */
 const char *plx__address_plain(const char *address, char key[PLX_KEY_TEXT]);
+/* 0 when ctx trusts no root, when address carries no key, or when cert is from ctx's root
+ * for label at generation (or every one) and the address's key; else -EACCES. */
+int plx__cert_names(const plx_ctx *ctx, const char *cert, const char *label, uint64_t generation,
+                    const char *address);
+/* Makes ctx secure (plx_ctx_trust, its root set) under the route table's lock, and drops the
+ * routes learned from the registry whose certificates do not prove their keys. */
+void plx__routes_secure(plx_ctx *ctx);
 /* A DEALER's CURVE client options towards server_key ("" none) with ep's keys and
  * certificate. Returns 0, -EACCES (a key missing on either side: a secured context without
  * a server key or its own, or a plain context towards a secured peer) or -errno. local: an

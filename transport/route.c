@@ -2,12 +2,16 @@
  * route.c — the local route table (label -> generation, address), dead endpoints, and the
  * waiters woken when an endpoint dies.
  *
- * Entry points: plx_route_set, plx_route_remove, plx_route_lookup, plx_mark_dead, plx_is_dead;
- * internal plx__resolve, plx__waiter_add, plx__waiter_remove, plx__routes_free.
+ * Entry points: plx_route_set, plx_route_set_certified, plx_route_remove, plx_route_lookup,
+ * plx_mark_dead, plx_is_dead; internal plx__resolve, plx__waiter_add, plx__waiter_remove,
+ * plx__routes_secure, plx__routes_free.
  *
  * The registry keeps this table current from its watch, so resolving a label costs a hash
- * lookup under a read lock and never a round trip.
+ * lookup under a read lock and never a round trip. A route from the registry keeps the
+ * certificate that came with it: on a secured context (plx_ctx_trust, before or after the
+ * route came) a keyed address stands only while its certificate proves that key.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,9 @@ struct plx_route {
 	char label[PLX_LABEL_MAX];
 	uint64_t generation;
 	char address[PLX_ADDRESS_MAX];
+	char *cert; /* from the registry: the certificate that came with it; NULL: the caller's */
+	bool from_registry;
+	struct plx_route *dropped; /* plx__routes_secure's list of what it took out */
 	UT_hash_handle hh;
 };
 
@@ -90,33 +97,99 @@ bool plx_is_dead(plx_ctx *self, const char *label, uint64_t generation)
 	return dead;
 }
 
-int plx_route_set(plx_ctx *self, const char *label, uint64_t generation, const char *address)
+static void s_route_free(plx_route *route)
 {
-	if (!s_fits(label, PLX_LABEL_MAX) || !s_fits(address, PLX_ADDRESS_MAX) ||
-	    !plx__address_ok(address) || generation == 0)
-		return -EINVAL;
-	pthread_rwlock_wrlock(&self->routes_lock);
+	free(route->cert);
+	free(route);
+}
+
+/* Sets label's route; the caller holds routes_lock for writing. cert: from the registry (""
+ * none), NULL: the caller vouches for the address. Returns 0 or -ENOMEM; *replaced the
+ * generation it marked dead (0 none). */
+static int s_set(plx_ctx *self, const char *label, uint64_t generation, const char *address,
+                 const char *cert, uint64_t *replaced)
+{
+	char *copy = cert ? strdup(cert) : NULL;
 	plx_route *route;
 	HASH_FIND_STR(self->routes, label, route);
-	uint64_t replaced = 0;
+	*replaced = 0;
+	if (cert && !copy)
+		return -ENOMEM;
 	if (!route) {
-		route = calloc(1, sizeof *route);
-		if (!route) {
-			pthread_rwlock_unlock(&self->routes_lock);
+		if (!(route = calloc(1, sizeof *route))) {
+			free(copy);
 			return -ENOMEM;
 		}
 		snprintf(route->label, sizeof route->label, "%s", label);
 		HASH_ADD_STR(self->routes, label, route);
 	} else if (route->generation != generation) {
-		replaced = route->generation;
-		s_record_dead(self, label, replaced);
+		*replaced = route->generation;
+		s_record_dead(self, label, *replaced);
 	}
 	route->generation = generation;
 	snprintf(route->address, sizeof route->address, "%s", address);
+	free(route->cert);
+	route->cert = copy;
+	route->from_registry = cert != NULL;
+	return 0;
+}
+
+static int s_route_set(plx_ctx *self, const char *label, uint64_t generation, const char *address,
+                       const char *cert)
+{
+	if (!s_fits(label, PLX_LABEL_MAX) || !s_fits(address, PLX_ADDRESS_MAX) ||
+	    !plx__address_ok(address) || generation == 0)
+		return -EINVAL;
+	uint64_t replaced = 0;
+	pthread_rwlock_wrlock(&self->routes_lock);
+	int rc = cert ? plx__cert_names(self, cert, label, generation, address) : 0;
+	if (rc == 0)
+		rc = s_set(self, label, generation, address, cert, &replaced);
 	pthread_rwlock_unlock(&self->routes_lock);
 	if (replaced)
 		s_wake_waiters(self, label, replaced);
-	return 0;
+	return rc;
+}
+
+int plx_route_set(plx_ctx *self, const char *label, uint64_t generation, const char *address)
+{
+	return s_route_set(self, label, generation, address, NULL);
+}
+
+int plx_route_set_certified(plx_ctx *self, const char *label, uint64_t generation,
+                            const char *address, const char *cert)
+{
+	return s_route_set(self, label, generation, address, cert ? cert : "");
+}
+
+void plx__routes_secure(plx_ctx *ctx)
+{
+	plx_route *route, *tmp, *gone = NULL;
+	pthread_rwlock_wrlock(&ctx->routes_lock);
+	ctx->secure = true;
+	HASH_ITER(hh, ctx->routes, route, tmp)
+	{
+		if (!route->from_registry ||
+		    plx__cert_names(ctx, route->cert, route->label, route->generation,
+		                    route->address) == 0)
+			continue;
+		HASH_DEL(ctx->routes, route);
+		s_record_dead(ctx, route->label, route->generation);
+		route->dropped = gone; /* their waiters are woken once the lock is free */
+		gone = route;
+	}
+	pthread_rwlock_unlock(&ctx->routes_lock);
+	while (gone) {
+		route = gone;
+		gone = route->dropped;
+		fprintf(stderr,
+		        "plexus: %s/%" PRIu64
+		        ": route from the registry dropped: no certificate of "
+		        "the cluster's root for its key (a forged record?)\n",
+		        route->label, route->generation);
+		s_wake_waiters(ctx, route->label, route->generation);
+		s_route_free(route);
+	}
 }
 
 int plx_route_remove(plx_ctx *self, const char *label)
@@ -132,7 +205,7 @@ int plx_route_remove(plx_ctx *self, const char *label)
 	}
 	uint64_t generation = route->generation;
 	HASH_DEL(self->routes, route);
-	free(route);
+	s_route_free(route);
 	s_record_dead(self, label, generation);
 	pthread_rwlock_unlock(&self->routes_lock);
 	s_wake_waiters(self, label, generation);
@@ -217,7 +290,7 @@ void plx__routes_free(plx_ctx *ctx)
 	HASH_ITER(hh, ctx->routes, route, rtmp)
 	{
 		HASH_DEL(ctx->routes, route);
-		free(route);
+		s_route_free(route);
 	}
 	plx_dead *dead, *dtmp;
 	HASH_ITER(hh, ctx->dead, dead, dtmp)

@@ -3,8 +3,8 @@
  *
  * Entry points: plx_link_keys_new, plx_trust_new, plx_cert_issue, plx_cert_issue_user,
  * plx_cert_check, plx_cert_check_user, plx_ctx_trust, plx_ep_set_keys, plx_ep_refused,
- * plx_msg_vouched, plx__secure_router, plx__secure_dealer, plx__vouched_key,
- * plx__vouched_name, plx__secure_free.
+ * plx_ep_cert, plx_msg_vouched, plx__cert_names, plx__secure_router, plx__secure_dealer,
+ * plx__vouched_key, plx__vouched_name, plx__secure_free.
  *
  * The ZAP handler (RFC 27) runs on a thread of the context: it admits every CURVE client
  * (the handshake already proved it holds the secret half of its key) and names it by its
@@ -296,7 +296,7 @@ int plx_ctx_trust(plx_ctx *self, const uint8_t public_key[PLX_TRUST_PUBLIC])
 		zmq_close(self->zap_sock);
 		return -rc;
 	}
-	self->secure = true;
+	plx__routes_secure(self); /* routes the registry gave before: certified now too */
 	return 0;
 }
 
@@ -332,6 +332,27 @@ int plx_ep_set_keys(plx_ep *self, const plx_link_keys *keys, const char *cert)
 uint64_t plx_ep_refused(const plx_ep *self)
 {
 	return atomic_load(&self->refused);
+}
+
+const char *plx_ep_cert(const plx_ep *self)
+{
+	return self->keyed ? self->cert : "";
+}
+
+int plx__cert_names(const plx_ctx *ctx, const char *cert, const char *label, uint64_t generation,
+                    const char *address)
+{
+	char key[PLX_KEY_TEXT], certified[PLX_KEY_TEXT];
+	if (!ctx->secure || strncmp(address, "curve:", 6) != 0)
+		return 0;
+	plx_name who;
+	if (!plx__address_plain(address, key) || !cert || !*cert ||
+	    plx_cert_check_user(ctx->trust, cert, &who, certified, NULL) < 0)
+		return -EACCES;
+	bool same = strcmp(who.label, label) == 0 &&
+	            (who.generation == 0 || who.generation == generation) &&
+	            strcmp(certified, key) == 0;
+	return same ? 0 : -EACCES;
 }
 
 int plx__secure_router(plx_ep *ep)

@@ -2,7 +2,8 @@
  * test-endpoint.c — endpoint records against a private etcd: generations by compare-and-swap
  * from 8 threads, publish/lookup/withdraw, stale publishers, lease expiry removing a node's
  * endpoints within TTL + 1 s, and the endpoint cache driving the transport's route table so
- * that a pending sendrec fails the moment its endpoint is removed or replaced.
+ * that a pending sendrec fails the moment its endpoint is removed or replaced; on a secured
+ * context the cache takes a keyed address only with the root's certificate for it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -140,7 +141,10 @@ static void test_malformed_records(void **state)
 	                     "{\"label\":\"other\",\"generation\":1,\"node\":\"n\",\"address\":"
 	                     "\"tcp://a:1\",\"pid\":1,\"state\":\"up\",\"start_time\":0}",
 	                     "{\"label\":\"x\",\"generation\":-3,\"node\":\"n\",\"address\":"
-	                     "\"tcp://a:1\",\"pid\":1,\"state\":\"up\",\"start_time\":0}"};
+	                     "\"tcp://a:1\",\"pid\":1,\"state\":\"up\",\"start_time\":0}",
+	                     "{\"label\":\"x\",\"generation\":3,\"node\":\"n\",\"address\":"
+	                     "\"tcp://a:1\",\"pid\":1,\"state\":\"up\",\"start_time\":0,"
+	                     "\"cert\":5}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(
 		    plx_etcd_put(s_etcd, "/plexus/mal/ep/x", bad[i], strlen(bad[i]), 0, NULL), 0);
@@ -317,6 +321,83 @@ static void test_cache_fails_pending_requests(void **state)
 	plx_ctx_destroy(&w.ctx);
 }
 
+/* A secured server's keys and certificate for label/generation, from root sk. */
+static plx_ep *s_secured_ep(plx_ctx *ctx, const uint8_t *sk, const char *label, uint64_t gen,
+                            const char *cert_label)
+{
+	plx_link_keys keys;
+	char cert[PLX_CERT_MAX];
+	plx_name who = {.generation = gen};
+	snprintf(who.label, sizeof who.label, "%s", cert_label);
+	assert_int_equal(plx_link_keys_new(&keys), 0);
+	assert_int_equal(plx_cert_issue(sk, &who, keys.public_key, cert, sizeof cert), 0);
+	plx_ep *ep = plx_ep_new(ctx, label, gen);
+	assert_non_null(ep);
+	assert_int_equal(plx_ep_set_keys(ep, &keys, cert), 0);
+	assert_int_equal(plx_ep_bind(ep, "tcp://127.0.0.1:*"), 0);
+	return ep;
+}
+
+static void s_wait_no_route(plx_ctx *ctx, const char *label)
+{
+	int64_t start = s_now_ms();
+	while (plx_route_lookup(ctx, label, NULL, NULL, 0) == 0) {
+		assert_true(s_now_ms() - start < 3000);
+		usleep(5 * 1000);
+	}
+}
+
+/* On a secured context the cache takes a record's keyed address only with the cluster root's
+ * certificate for that label, generation and key: whoever may write ep/ cannot point clients
+ * at a key of their own. */
+static void test_cache_takes_certified_records(void **state)
+{
+	(void)state;
+	uint8_t pk[PLX_TRUST_PUBLIC], sk[PLX_TRUST_SECRET];
+	assert_int_equal(plx_trust_new(pk, sk), 0);
+	plx_ctx *ctx = plx_ctx_new(), *intruders = plx_ctx_new();
+	assert_int_equal(plx_ctx_trust(ctx, pk), 0);
+	assert_int_equal(plx_ctx_trust(intruders, pk), 0);
+	uint64_t g;
+	assert_int_equal(plx_generation_next(s_etcd, "cert", "vfs", &g), 0);
+	plx_ep *vfs = s_secured_ep(ctx, sk, "vfs", g, "vfs");
+	/* a key holder of another label (a node kernel taken over) with a server of its own */
+	plx_ep *intruder = s_secured_ep(intruders, sk, "intruder", 1, "intruder");
+	plx_endpoint_rec rec = s_rec("vfs", g, "");
+	plx_endpoint_rec_address(&rec, vfs, NULL);
+	assert_string_equal(rec.cert, plx_ep_cert(vfs));
+	assert_int_equal(plx_endpoint_publish(s_etcd, "cert", &rec, 0), 0);
+	plx_endpoint_rec got;
+	assert_int_equal(plx_endpoint_lookup(s_etcd, "cert", "vfs", &got), 0);
+	assert_string_equal(got.cert, rec.cert);
+	plx_epcache *cache = plx_epcache_new(s_etcd, "cert", ctx);
+	assert_non_null(cache);
+	s_wait_route(ctx, "vfs", g);
+
+	plx_endpoint_rec forged = rec; /* the intruder's address, with its own certificate */
+	plx_endpoint_rec_address(&forged, intruder, NULL);
+	assert_int_equal(plx_endpoint_publish(s_etcd, "cert", &forged, 0), 0);
+	s_wait_no_route(ctx, "vfs");
+	plx_endpoint_publish(s_etcd, "cert", &rec, 0);
+	s_wait_route(ctx, "vfs", g);
+	snprintf(forged.cert, sizeof forged.cert, "%s", rec.cert); /* vfs's, for another key */
+	assert_int_equal(plx_endpoint_publish(s_etcd, "cert", &forged, 0), 0);
+	s_wait_no_route(ctx, "vfs");
+	forged.cert[0] = '\0'; /* none at all */
+	assert_int_equal(plx_endpoint_publish(s_etcd, "cert", &forged, 0), 0);
+	s_wait_no_route(ctx, "vfs");
+	plx_endpoint_publish(s_etcd, "cert", &rec, 0);
+	s_wait_route(ctx, "vfs", g);
+	char address[PLX_ADDRESS_MAX];
+	assert_int_equal(plx_route_lookup(ctx, "vfs", NULL, address, sizeof address), 0);
+	assert_string_equal(address, plx_ep_address(vfs));
+	plx_epcache_destroy(&cache);
+	plx_ep_destroy(&intruder);
+	plx_ep_destroy(&vfs);
+	plx_ctx_destroy(&intruders);
+	plx_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +406,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_records),
 	    cmocka_unit_test(test_lease_expiry_removes_endpoints),
 	    cmocka_unit_test(test_cache_fails_pending_requests),
+	    cmocka_unit_test(test_cache_takes_certified_records),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -9,6 +9,8 @@
  *   at all, and the server counts each dropped message;
  *   a certificate that names another key or another endpoint is refused by plx_ep_set_keys;
  *   a plain client refuses a secured address at once (EACCES);
+ *   a route from the registry needs the root's certificate for its label, generation and key
+ *   on a secured context (plx_route_set_certified), and is set as given on a plain one;
  *   user certificates: the credentials they carry come back from the check and with each
  *   message (plx_msg_vouched), none for a service's certificate; a changed uid, gid or group
  *   breaks the signature; malformed credentials are refused.
@@ -315,6 +317,75 @@ static void test_no_server_key_no_connection(void **state)
 	s_server_stop(s);
 }
 
+/* A route learned from the registry (plx_route_set_certified): a secured client takes the
+ * server's address only with the root's certificate for that label, generation and key. */
+static void test_routes_need_certificates(void **state)
+{
+	(void)state;
+	server *s = s_server_start();
+	client c = s_client(s, s_root_pk, s_root_sk, "cli");
+	const char *address = plx_ep_address(s->ep), *good = plx_ep_cert(s->ep);
+	assert_true(strncmp(good, "plx1 srv 1 ", 11) == 0);
+	plx_link_keys keys;
+	char other_key[PLX_CERT_MAX], other_label[PLX_CERT_MAX], other_gen[PLX_CERT_MAX],
+	    other_root[PLX_CERT_MAX], every_gen[PLX_CERT_MAX];
+	s_identity(s_root_sk, "srv", 1, &keys, other_key); /* srv/1, but not the server's key */
+	s_identity(s_root_sk, "intruder", 0, &keys, other_label);
+	s_identity(s_root_sk, "srv", 7, &keys, other_gen);
+	s_identity(s_other_sk, "srv", 1, &keys, other_root);
+	const char *bad[] = {NULL,        "",        "plx1 garbage", other_key,
+	                     other_label, other_gen, other_root};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(plx_route_set_certified(c.ctx, "srv", 1, address, bad[i]),
+		                 -EACCES);
+	assert_int_equal(plx_route_set_certified(c.ctx, "srv", 2, address, good), -EACCES);
+	/* refused means untouched: the route s_client set stands */
+	uint64_t gen = 0;
+	assert_int_equal(plx_route_lookup(c.ctx, "srv", &gen, NULL, 0), 0);
+	assert_int_equal(gen, 1);
+	assert_int_equal(plx_route_set_certified(c.ctx, "srv", 1, address, good), 0);
+	assert_int_equal(s_ping(&c, 5000), 0);
+	/* a certificate for every generation (a node kernel's) names each of them */
+	plx_name srv = {.label = "srv", .generation = 0};
+	char any[PLX_CERT_MAX], key[PLX_KEY_TEXT];
+	assert_non_null(plx__address_plain(address, key));
+	assert_int_equal(plx_cert_issue(s_root_sk, &srv, key, every_gen, sizeof every_gen), 0);
+	assert_int_equal(plx_route_set_certified(c.ctx, "srv", 9, address, every_gen), 0);
+	/* a plain context and an address without a key are set as given */
+	snprintf(any, sizeof any, "%s", address + 6 + PLX_KEY_TEXT);
+	assert_int_equal(plx_route_set_certified(c.ctx, "plain", 1, any, NULL), 0);
+	client plain = s_client(s, NULL, NULL, "cli");
+	assert_string_equal(plx_ep_cert(plain.ep), "");
+	assert_int_equal(plx_route_set_certified(plain.ctx, "srv", 1, address, NULL), 0);
+	assert_int_equal(plx_route_set_certified(plain.ctx, "srv", 1, NULL, NULL), -EINVAL);
+	s_client_end(&plain);
+	s_client_end(&c);
+	s_server_stop(s);
+}
+
+/* Routes the registry gave a context before it trusted a root are checked when it does: the
+ * uncertified go (and count as dead), the certified and the caller's own stay. */
+static void test_routes_checked_when_trust_comes(void **state)
+{
+	(void)state;
+	server *s = s_server_start();
+	const char *address = plx_ep_address(s->ep);
+	plx_ctx *ctx = plx_ctx_new();
+	assert_non_null(ctx);
+	assert_int_equal(plx_route_set_certified(ctx, "srv", 1, address, plx_ep_cert(s->ep)), 0);
+	assert_int_equal(plx_route_set_certified(ctx, "forged", 1, address, plx_ep_cert(s->ep)), 0);
+	assert_int_equal(plx_route_set_certified(ctx, "bare", 1, address, NULL), 0);
+	assert_int_equal(plx_route_set(ctx, "given", 1, address), 0);
+	assert_int_equal(plx_ctx_trust(ctx, s_root_pk), 0);
+	assert_int_equal(plx_route_lookup(ctx, "srv", NULL, NULL, 0), 0);
+	assert_int_equal(plx_route_lookup(ctx, "given", NULL, NULL, 0), 0);
+	assert_int_equal(plx_route_lookup(ctx, "forged", NULL, NULL, 0), -ENOENT);
+	assert_int_equal(plx_route_lookup(ctx, "bare", NULL, NULL, 0), -ENOENT);
+	assert_true(plx_is_dead(ctx, "forged", 1));
+	plx_ctx_destroy(&ctx);
+	s_server_stop(s);
+}
+
 static void test_user_certificates(void **state)
 {
 	(void)state;
@@ -413,6 +484,8 @@ int main(void)
 	    cmocka_unit_test(test_trusted_client_answered),
 	    cmocka_unit_test(test_untrusted_clients_dropped),
 	    cmocka_unit_test(test_no_server_key_no_connection),
+	    cmocka_unit_test(test_routes_need_certificates),
+	    cmocka_unit_test(test_routes_checked_when_trust_comes),
 	    cmocka_unit_test(test_user_certificates),
 	    cmocka_unit_test(test_user_credentials_vouched),
 	};

@@ -90,7 +90,7 @@ static int s_publish(plexus *self, const char *node)
 	plx_endpoint_rec rec = {.generation = self->generation, .pid = getpid()};
 	snprintf(rec.label, sizeof rec.label, "%s", self->label);
 	snprintf(rec.node, sizeof rec.node, "%s", node);
-	snprintf(rec.address, sizeof rec.address, "%s", plx_ep_address(self->ep));
+	plx_endpoint_rec_address(&rec, self->ep, NULL);
 	snprintf(rec.state, sizeof rec.state, "client");
 	rec.start_time = s_now_ms();
 	int rc = plx_endpoint_publish(self->etcd, self->cluster, &rec, plx_lease_id(self->lease));

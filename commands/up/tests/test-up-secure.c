@@ -332,6 +332,65 @@ static int s_open_disk_as(uptest *t, const char *label)
 	return rc;
 }
 
+/* Counts what reaches ep within ms (requests and notifications alike). */
+static int s_received(plx_ep *ep, int ms)
+{
+	int n = 0;
+	plx_msg *m = NULL;
+	for (int i = 0; i < ms / 50; i++)
+		if (plx_receive(ep, &m, 50) == 0) {
+			n++;
+			plx_msg_destroy(&m);
+		}
+	return n;
+}
+
+/* Writes a copy of ep/vfs naming impostor's address and cert ("" none). */
+static void s_forge_vfs(plx_etcd *etcd, plx_ep *impostor, bool cert)
+{
+	plx_endpoint_rec vfs, forged;
+	assert_int_equal(plx_endpoint_lookup(etcd, "default", "vfs", &vfs), 0);
+	assert_true(strncmp(vfs.cert, "plx1 vfs ", 9) == 0); /* records carry their certificate */
+	forged = vfs;
+	plx_endpoint_rec_address(&forged, impostor, NULL);
+	if (!cert)
+		forged.cert[0] = '\0';
+	assert_int_equal(plx_endpoint_publish(etcd, "default", &forged, vfs.lease), 0);
+}
+
+/* Whoever may write the registry (a node's etcd certificate taken over, a key holder gone
+ * bad) rewrites ep/vfs to name a server of their own, certified for their own label, or with
+ * no certificate: clients and RS refuse the record, so nothing reaches the impostor; RS,
+ * which cannot reach VFS through it either, starts VFS again, whose record is true, and
+ * clients are served. */
+static void s_forged_record(uptest *t)
+{
+	char url[256], keys[PATH_MAX + 8], err[512];
+	s_etcd(t, url, sizeof url);
+	snprintf(keys, sizeof keys, "%s/keys", t->state);
+	setenv("PLEXUS_KEYS", keys, 1);
+	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = url});
+	assert_non_null(etcd);
+	plx_ctx *ctx = plx_ctx_new();
+	plx_ep *impostor = plx_ep_new(ctx, "intruder", 1);
+	assert_int_equal(plx_link_secure(ctx, impostor, err, sizeof err), 0);
+	assert_int_equal(plx_ep_bind(impostor, "tcp://127.0.0.1:*"), 0);
+	for (int cert = 1; cert >= 0; cert--) {
+		s_forge_vfs(etcd, impostor, cert);
+		assert_int_equal(uptest_sh(t, "timeout 60 \"$PLEXUS\" sh -c 'cat /data/s'"), 0);
+		assert_true(uptest_output(t, "secured"));
+		assert_true(uptest_output(t, "a forged record?"));
+		assert_int_equal(s_received(impostor, 500), 0);
+	}
+	assert_int_equal(uptest_sh(t, "grep -c 'ep/vfs generation.*a forged record' "
+	                              "\"$STATE\"/logs/rs*.log"),
+	                 0);
+	plx_ep_destroy(&impostor);
+	plx_ctx_destroy(&ctx);
+	plx_etcd_destroy(&etcd);
+	unsetenv("PLEXUS_KEYS");
+}
+
 /* A column of the endpoint record of label in `plexus ep ls`: 2 the generation, 5 the pid (this
  * up's own, not a process of the same name that another test started). */
 #define S_EP_COLUMN(label, column)                                                                 \
@@ -544,6 +603,7 @@ static void test_forged_node_start(void **state)
 
 	s_keys_from_rs(t);
 	s_operator(t);
+	s_forged_record(t);
 
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 	assert_false(uptest_output(t, "RS not reachable"));

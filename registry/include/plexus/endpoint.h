@@ -4,7 +4,8 @@
  *
  * Entry points:
  *   plx_generation_next, plx_endpoint_publish, plx_endpoint_withdraw, plx_endpoint_lookup,
- *   plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format, plx_endpoint_public_address
+ *   plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format, plx_endpoint_public_address,
+ *   plx_endpoint_rec_address,
  *   plx_epcache_new, plx_epcache_destroy, plx_epcache_revision
  *
  * Keys (docs/registry.md):
@@ -12,14 +13,17 @@
  *                                  compare-and-swap, never attached to a lease, so two instances
  *                                  never hold the same generation, even across restarts;
  *   /plexus/<cluster>/ep/<label>   the current instance, JSON {"label", "generation", "node",
- *                                  "address", "pid", "state", "start_time"}, attached to the
- *                                  node's lease so that it vanishes when the node dies.
+ *                                  "address", "pid", "state", "start_time"} and, for a secured
+ *                                  endpoint, "cert" (its certificate), attached to its
+ *                                  publisher's lease so that it vanishes when that dies.
  * A record is only written while the counter still holds its generation: a slow old instance
  * cannot overwrite the record of its successor (-ESTALE).
  *
  * The cache (plx_epcache) reads ep/ once, then follows it with a watch and calls the
- * transport's plx_route_set / plx_route_remove, so plx_route_lookup answers from memory and
- * requests pending on an instance fail as soon as it is removed or replaced. While etcd is
+ * transport's plx_route_set_certified / plx_route_remove, so plx_route_lookup answers from
+ * memory and requests pending on an instance fail as soon as it is removed or replaced. A
+ * secured context takes a keyed address only with its certificate: the registry is not
+ * trusted to say who holds a key. While etcd is
  * unreachable the cache keeps the last known routes; the watch resumes without losing events.
  *
  * Errors: as plexus/etcd.h, plus -EBADMSG for a record that does not parse, -ESTALE (above).
@@ -31,6 +35,7 @@
 #include <stdint.h>
 
 #include <plexus/etcd.h>
+#include <plexus/link_security.h>
 #include <plexus/transport.h>
 
 #define PLX_NODE_MAX  64
@@ -44,6 +49,7 @@ typedef struct plx_endpoint_rec {
 	int64_t pid;
 	char state[PLX_STATE_MAX]; /* "starting", "up", "stopping", ... */
 	int64_t start_time;        /* Unix time, milliseconds */
+	char cert[PLX_CERT_MAX];   /* a secured endpoint's certificate for its key, else "" */
 	int64_t lease;             /* read only: the lease the record hangs on */
 	int64_t revision;          /* read only: etcd mod revision */
 } plx_endpoint_rec;
@@ -75,6 +81,9 @@ int plx_endpoint_list(plx_etcd *etcd, const char *cluster, plx_endpoint_rec **re
 int plx_endpoint_parse(const char *json, size_t size, const char *key_label, plx_endpoint_rec *rec);
 /* Returns the record's JSON text (caller frees), or NULL on ENOMEM / EINVAL. */
 char *plx_endpoint_format(const plx_endpoint_rec *rec);
+/* Sets rec's address to ep's bound address as others reach it (a wildcard host replaced by
+ * addr, plx_endpoint_public_address; addr NULL: as bound) and its cert to ep's certificate. */
+void plx_endpoint_rec_address(plx_endpoint_rec *rec, const plx_ep *ep, const char *addr);
 
 /* Starts a cache of cluster's endpoints feeding ctx's route table. Returns once the current
  * records are in the table and the watch runs, or NULL with errno set (etcd unreachable).

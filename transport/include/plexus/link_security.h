@@ -4,7 +4,7 @@
  *
  * Entry points: plx_link_keys_new, plx_trust_new, plx_cert_issue, plx_cert_issue_user,
  * plx_cert_check, plx_cert_check_user, plx_ctx_trust, plx_ep_set_keys, plx_ep_refused,
- * plx_msg_vouched.
+ * plx_ep_cert, plx_route_set_certified, plx_msg_vouched.
  *
  * The cluster's trust root is an Ed25519 key pair (libsodium). Whoever holds its secret half
  * issues certificates: "plx1 LABEL GENERATION CURVE_PUBLIC_KEY SIGNATURE", one line of text
@@ -88,6 +88,18 @@ int plx_ep_set_keys(plx_ep *self, const plx_link_keys *keys, const char *cert);
 
 /* Messages self's ROUTER dropped because their link did not prove their declared source. */
 uint64_t plx_ep_refused(const plx_ep *self);
+
+/* The certificate self was given (plx_ep_set_keys), or "" when it has none. Owned by self. */
+const char *plx_ep_cert(const plx_ep *self);
+
+/* plx_route_set for an address learned from someone else (the registry): on a context that
+ * trusts a root, an address carrying a key is taken only with a certificate from that root
+ * for label (that generation, or every one) and that very key, so whoever can write the
+ * registry cannot send a secured client to a key of their own. Addresses without a key, and
+ * every address on a plain context, are set as given. Returns plx_route_set's answers, or
+ * -EACCES (no certificate, another root's, another label's, generation's or key's). */
+int plx_route_set_certified(plx_ctx *self, const char *label, uint64_t generation,
+                            const char *address, const char *cert);
 
 /* The credentials the sender's user certificate vouched for, or NULL when a service's
  * certificate proved it, or its link is not secured (then its claims are all there is). */
