@@ -1,7 +1,7 @@
 /*
  * power.c — the power controller of `plexus up --nodes N`: what a rack's BMCs are to RS.
  *
- * Entry points: up_power_start, up_power_serve.
+ * Entry points: up_power_start, up_power_serve, up_power_retry_ms.
  *
  * Each node of `up --nodes` has `power = netns` in the cluster description, so RS power-cycles
  * a dead node by writing STATE/power/NODE.cycle (reincarnation/power.c). `plexus up
@@ -9,9 +9,12 @@
  * acts on each request as a machine's power button would: every process in the node's network
  * namespace gets SIGKILL and a new plexus-node starts there, whose pid replaces the node's in
  * the state file, so that `plexus down` stops it in order. A node kernel that cannot come up
- * (its link is cut, etcd is out of reach) exits; the controller starts it again every
- * S_RETRY_MS until one has run for S_SETTLED_MS, as a machine boots again until it finds its
- * network. It logs each step to STATE/logs/power.log.
+ * (its link is cut, etcd is out of reach) exits; the controller starts it again, as a
+ * machine's BMC retries a boot until it finds its network, backing off: S_RETRY_FIRST_MS after
+ * the first exit, twice as long after each next one, at most S_RETRY_CAP_MS (2, 4, 8, 16, 30,
+ * 30 ... s: up_power_retry_ms). A kernel that ran S_SETTLED_MS has settled: the count starts
+ * again, and its later exits are its own (RS power-cycles a node whose lease expired). It logs
+ * each step to STATE/logs/power.log, each retry with its number and delay.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,15 +31,17 @@
 
 #include "up.h"
 
-#define S_POLL_MS    100
-#define S_RETRY_MS   2000  /* a node kernel that exited starts again after this */
-#define S_SETTLED_MS 30000 /* one that ran this long is no longer watched */
+#define S_POLL_MS        100
+#define S_RETRY_FIRST_MS 2000  /* a node kernel that exited starts again after this, */
+#define S_RETRY_CAP_MS   30000 /* doubled after each exit up to this */
+#define S_SETTLED_MS     30000 /* one that ran this long has settled: the count restarts */
 
 /* A node the controller started a kernel for. */
 typedef struct s_node {
 	pid_t pid;          /* 0: none running of ours */
-	int64_t started;    /* when (monotonic ms) */
+	int64_t started;    /* when (monotonic ms); 0 once settled */
 	int64_t restart_at; /* > 0: start again then */
+	int retries;        /* restarts since a kernel of this node last settled */
 } s_node;
 
 typedef struct s_ctl {
@@ -147,22 +152,67 @@ static void s_requests(s_ctl *c)
 	}
 }
 
-/* Kernels of ours that exited before they settled start again after S_RETRY_MS. */
+int64_t up_power_retry_ms(int attempt)
+{
+	int64_t delay = S_RETRY_FIRST_MS;
+	for (int i = 1; i < attempt && delay < S_RETRY_CAP_MS; i++)
+		delay *= 2;
+	return delay < S_RETRY_CAP_MS ? delay : S_RETRY_CAP_MS;
+}
+
+/* A wait status as the log says it: "exit N" or "signal N". */
+static const char *s_status(int status, char *buf, size_t size)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, size, "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, size, "exit %d", WEXITSTATUS(status));
+	return buf;
+}
+
+/* Node i's kernel exited with status at now: one that had not settled starts again after the
+ * next delay of its retries. */
+static void s_exited(s_ctl *c, int i, int status, int64_t now)
+{
+	s_node *sn = &c->nodes[i];
+	const char *name = c->cluster->nodes[i].name;
+	char how[32];
+	s_status(status, how, sizeof how);
+	sn->pid = 0;
+	sn->restart_at = 0;
+	if (!sn->started || now - sn->started >= S_SETTLED_MS) {
+		s_log("node %s: plexus-node exited (%s)", name, how);
+		return;
+	}
+	int64_t delay = up_power_retry_ms(++sn->retries);
+	sn->restart_at = now + delay;
+	s_log("node %s: plexus-node exited (%s) after %.1f s; retry %d in %lld s", name, how,
+	      (double)(now - sn->started) / 1000, sn->retries, (long long)(delay / 1000));
+}
+
+/* Node i's kernel ran S_SETTLED_MS: its later exits are its own, its retries count afresh. */
+static void s_settled(s_ctl *c, int i)
+{
+	s_node *sn = &c->nodes[i];
+	if (sn->retries > 0)
+		s_log("node %s: plexus-node (pid %d) settled after %d retries",
+		      c->cluster->nodes[i].name, (int)sn->pid, sn->retries);
+	sn->started = 0;
+	sn->retries = 0;
+}
+
+/* Reaps kernels of ours that exited, notes those that settled, and starts again those whose
+ * retry is due. */
 static void s_watch(s_ctl *c)
 {
 	int64_t now = up_mono_ms();
 	for (int i = 0; i < c->st.nnetns; i++) {
 		s_node *sn = &c->nodes[i];
 		int status;
-		if (sn->pid > 0 && waitpid(sn->pid, &status, WNOHANG) == sn->pid) {
-			bool early = now - sn->started < S_SETTLED_MS;
-			s_log("node %s: plexus-node exited (status %d)%s",
-			      c->cluster->nodes[i].name, status, early ? "; again in 2 s" : "");
-			sn->pid = 0;
-			sn->restart_at = early ? now + S_RETRY_MS : 0;
-		}
-		if (sn->pid > 0 && now - sn->started >= S_SETTLED_MS)
-			sn->started = 0; /* settled: its later exits are its own */
+		if (sn->pid > 0 && waitpid(sn->pid, &status, WNOHANG) == sn->pid)
+			s_exited(c, i, status, now);
+		if (sn->pid > 0 && sn->started && now - sn->started >= S_SETTLED_MS)
+			s_settled(c, i);
 		if (!sn->pid && sn->restart_at && now >= sn->restart_at)
 			s_boot(c, i);
 	}

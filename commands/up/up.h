@@ -12,7 +12,7 @@
  *   down.c:    up_teardown, up_rmtree
  *   tour.c:    up_mount_data, up_root_save, up_tour
  *   netns.c:   up_net_create, up_net_kill, up_net_destroy
- *   power.c:   up_power_start, up_power_serve
+ *   power.c:   up_power_start, up_power_serve, up_power_retry_ms
  *   keys.c:    up_keys, up_keys_etcd, up_keys_tls, up_keys_env
  *
  * The state directory holds everything `up` made: `state` (what runs, below), `lock`,
@@ -214,5 +214,9 @@ int up_power_start(up_state *st);
 /* The power controller's loop over the up in state_dir; returns only when it cannot start
  * (an exit code, printed why). */
 int up_power_serve(const char *state_dir);
+/* How long the power controller waits before it starts a node kernel again after its
+ * attempt-th early exit since the node last settled (attempt 1 is the first; less counts as
+ * 1): 2 s, doubled for each further attempt, at most 30 s. */
+int64_t up_power_retry_ms(int attempt);
 
 #endif

@@ -16,7 +16,10 @@
  * kill-node (VFS's node vm1 power-cycled by RS through QMP) and kill-driver (vdisk killed by
  * RS through vm3's node kernel), each with two writers; each JSON report must say passed, the
  * fault detected and the service restarted as a newer generation, every acknowledged file
- * verified and none lost, and fsck skipped (the disk is inside vm3).
+ * verified and none lost (the drill's own fsck is skipped: the disk is inside vm3). Then the
+ * cluster stops in order (the services through RS, MFS writing its cache back as it stops,
+ * then each VM's power button) and, with vm3's QEMU gone, fsck.minix -f checks the disk
+ * image itself: it must be clean.
  *
  * Entry points: main.
  */
@@ -470,8 +473,9 @@ static json_int_t s_int(json_t *o, const char *key)
 /* `plexus drill SCENARIO --writers 2 --json` in the hub; checks its report: it passed (exit 0:
  * besides what is checked here, a writer's call succeeded after the restart), one fault on
  * label, sent how, detected and restarted as a newer generation, the writers' files all
- * verified and none lost, no call hung, every service up, and fsck skipped (no image of /data
- * on this machine: the disk is inside vm3). Prints the figures. */
+ * verified and none lost, no call hung, every service up, and fsck skipped (the drill knows
+ * no image of /data: the disk is inside vm3; s_fsck_data checks it once vm3 is off). Prints
+ * the figures. */
 static void s_drill(drill *f, const char *scenario, const char *label, const char *how)
 {
 	char out[PATH_MAX];
@@ -523,11 +527,68 @@ static void s_drill(drill *f, const char *scenario, const char *label, const cha
 	json_decref(o);
 }
 
+/* Runs argv with its output into the file out. Returns its exit status, or -1. */
+static int s_run_into(char *const argv[], const char *out)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int status = -1;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Prints the file at path (at most 4 KiB of it) through cmocka. */
+static void s_print_file(const char *what, const char *path)
+{
+	char text[4096] = "";
+	FILE *fp = fopen(path, "re");
+	size_t n = fp ? fread(text, 1, sizeof text - 1, fp) : 0;
+	text[n] = '\0';
+	if (fp)
+		fclose(fp);
+	print_message("%s:\n%s", what, text);
+}
+
+/* Stops the cluster in order and checks /data's image where vm3 left it. The stop is
+ * plx_qcluster_shutdown: the services down through RS, dependents first (MFS, stopping while
+ * mounted, writes every dirty block back through vdisk, which stops after it), RS, then each
+ * VM's power button, waiting for its QEMU to end. Only then is the image still: fsck.minix
+ * -f without -a or -r opens it read-only (util-linux's check mode; it has no -n), and must
+ * find it clean (exit 0). The stop's steps and fsck's output (-v: its counts of inodes,
+ * zones and files) are printed. No sync is asked for first: MFS's write-back as it stops is
+ * the one this checks, and runs here found the image clean without one. */
+static void s_fsck_data(drill *f)
+{
+	char steps[PATH_MAX], out[PATH_MAX];
+	snprintf(steps, sizeof steps, "%s/shutdown.out", plx_qcluster_dir(f->c));
+	snprintf(out, sizeof out, "%s/fsck-data.out", plx_qcluster_dir(f->c));
+	FILE *fp = fopen(steps, "we");
+	assert_non_null(fp);
+	plx_qcluster_shutdown(f->c, PLEXUS_CLI_BIN, fp);
+	fclose(fp);
+	s_print_file("the cluster stopped", steps);
+	assert_int_equal(plx_qcluster_vm_pid(f->c, 2), 0);
+	assert_int_equal(plx_wait_file_text(steps, "vm3    powered off", 0), 0); /* not killed */
+	char *fsck[] = {"fsck.minix", "-f", "-v", (char *)plx_qcluster_disk(f->c, 2), NULL};
+	int rc = s_run_into(fsck, out);
+	print_message("fsck.minix -f -v %s: exit %d\n", plx_qcluster_disk(f->c, 2), rc);
+	s_print_file("its output", out);
+	assert_int_equal(rc, 0);
+}
+
 /* The real `plexus drill` on the cluster, run from the hub as docs/drills.md says: /data made
  * first (the root is mfs and nothing is mounted there), then kill-node — vm1, VFS's node,
  * power-cycled by RS through QMP; it netboots again and RS starts vfs and pfs there — and
  * kill-driver, vdisk on vm3 killed by RS through its node kernel (the drill's machine cannot
- * signal a VM's process). */
+ * signal a VM's process); then the cluster stops and fsck.minix checks vm3's disk image (the
+ * last test: the cluster is off afterwards). */
 static void test_drill_command(void **state)
 {
 	drill *f = *state;
@@ -542,6 +603,8 @@ static void test_drill_command(void **state)
 	for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)
 		assert_true(s_wait_svc(f, labels[i], 0, 300000) > 0);
 	s_drill(f, "kill-driver", "vdisk", "through RS");
+	print_message("the drills: %.1f s\n", (double)(s_now_ms() - t0) / 1000);
+	s_fsck_data(f);
 	print_message("the drill test: %.1f s\n", (double)(s_now_ms() - t0) / 1000);
 	f->ok = true;
 }
