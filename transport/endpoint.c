@@ -1,7 +1,7 @@
 /*
  * endpoint.c — endpoints: one service instance's name, its inbound socket and its mailbox.
  *
- * Entry points: plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_destroy;
+ * Entry points: plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_ctx, plx_ep_destroy;
  * internal plx__is_owner, plx__address_ok, plx__ep_hold, plx__ep_release.
  *
  * The inbound socket is a ROUTER: it learns each sender's routing id so that replies find
@@ -183,6 +183,11 @@ const char *plx_ep_address(const plx_ep *self)
 const plx_name *plx_ep_name(const plx_ep *self)
 {
 	return &self->name;
+}
+
+plx_ctx *plx_ep_ctx(const plx_ep *self)
+{
+	return self->ctx;
 }
 
 void plx_ep_destroy(plx_ep **self_p)

@@ -94,6 +94,7 @@
 #define VFS_VNODE_CACHE    1024         /* default unused vnodes kept */
 #define VFS_DCACHE_MAX     8192         /* default name cache entries */
 #define VFS_FS_TIMEOUT_MS  30000        /* a file server call not answered by then: -EIO */
+#define VFS_FS_FAILOVER_MS 10000        /* calls wait this long for a file server RS restarts */
 
 struct vfs_fileops;
 struct vfs_mount;

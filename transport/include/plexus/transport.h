@@ -5,7 +5,8 @@
  *   plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data, plx_ctx_max_sockets,
  *   plx_ctx_set_peer_bytes
  *   plx_route_set, plx_route_remove, plx_route_lookup, plx_mark_dead, plx_is_dead
- *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_destroy, plx_ep_thread_done
+ *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_ctx, plx_ep_destroy,
+ *   plx_ep_thread_done
  *   plx_sendrec, plx_asynsend, plx_notify, plx_ep_notify_local, plx_receive, plx_reply,
  *   plx_ep_wake
  *   plx_msg_unpack, plx_msg_is_local, plx_msg_destroy
@@ -162,6 +163,8 @@ int plx_ep_bind(plx_ep *self, const char *address);
 const char *plx_ep_address(const plx_ep *self);
 /* Returns the endpoint's name. Owned by self. */
 const plx_name *plx_ep_name(const plx_ep *self);
+/* Returns the context the endpoint was made in (its route table). */
+plx_ctx *plx_ep_ctx(const plx_ep *self);
 /* Closes every socket of the endpoint, frees it and sets *self_p to NULL. Accepts NULL. */
 void plx_ep_destroy(plx_ep **self_p);
 /* Closes the calling thread's own connections through ep (each thread that sends keeps up to

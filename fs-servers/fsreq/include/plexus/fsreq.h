@@ -7,7 +7,7 @@
  * plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat, plx_fs_chmod,
  * plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink, plx_fs_rmdir,
  * plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush, plx_fs_statvfs,
- * plx_fs_new_driver, plx_fs_observe.
+ * plx_fs_new_driver, plx_fs_observe, plx_fs_set_failover.
  *
  * A plx_fs names one file server instance (a label; generation 0, whichever the routes know)
  * and sends from an endpoint the caller owns, with sendrec. Callers never touch protobuf: the
@@ -97,6 +97,13 @@ typedef struct plx_fs_event {
 typedef void plx_fs_observer(void *arg, const plx_fs *fs, const plx_fs_event *event);
 /* Sets self's observer (NULL: none). Set it before self is used from several threads. */
 void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg);
+/* Rides through the file server's failover (RS starting it again), for up to wait_ms (0: not
+ * at all, the default): a request waits for a live instance rather than fail at once with
+ * -PLX_EDEADSRCDST while there is none, and one that changes nothing (lookup, read, getdents,
+ * stat, readlink, statvfs) is sent again to the new instance when the one it was sent to
+ * dies. A request that changes something and was sent to the instance that died still fails
+ * (-PLX_EDEADSRCDST): whether it took effect is unknown. */
+void plx_fs_set_failover(plx_fs *self, int wait_ms);
 
 /* FS_READSUPER: mounts the block driver's minor (mfs; driver NULL or "" for pfs). The server
  * reports dev back in every attribute. Fills *root (one reference on it) and, when st is not
