@@ -429,6 +429,8 @@ int vfs_may(const vfs_cred *cred, vfs_vnode *vn, int want);
 /* Maps a plx_fs_* result for the client: a file server gone, silent or answering nonsense is
  * -EIO; its own answers pass. */
 int vfs_fs_errno(int rc);
+/* plx_fs_coming_back for VFS's mounts (arg: the vfs): RS's record says label is coming back. */
+bool vfs_fs_coming_back(void *arg, const char *label);
 /* name in dir from the name cache, or by FS_LOOKUP (then cached); no permission check, no
  * mount crossing: sets *out (one reference). Returns 0 or a negative errno. */
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out);

@@ -19,12 +19,15 @@
 #include "plexus/proto/fs.pb-c.h"
 
 #define S_LIVE_POLL_MS 20
+#define S_ASK_MS       500 /* coming_back asked again after this */
 
 struct plx_fs {
 	plx_ep *ep;
 	plx_name dst;
 	int timeout_ms;
-	int failover_ms;          /* plx_fs_set_failover: 0 none */
+	int failover_ms; /* plx_fs_set_failover: 0 none */
+	plx_fs_coming_back *coming_back;
+	void *coming_back_arg;
 	plx_fs_observer *observe; /* may be NULL */
 	void *observe_arg;
 };
@@ -58,24 +61,33 @@ const char *plx_fs_label(const plx_fs *self)
 	return self->dst.label;
 }
 
-void plx_fs_set_failover(plx_fs *self, int wait_ms)
+void plx_fs_set_failover(plx_fs *self, int wait_ms, plx_fs_coming_back *coming_back, void *arg)
 {
-	self->failover_ms = wait_ms > 0 ? wait_ms : 0;
+	self->failover_ms = wait_ms > 0 && coming_back ? wait_ms : 0;
+	self->coming_back = coming_back;
+	self->coming_back_arg = arg;
 }
 
-/* Waits, failover_ms at most, until the label has a live instance; true once it has. */
-static bool s_wait_live(plx_fs *self)
+static bool s_live(plx_fs *self)
 {
 	plx_ctx *ctx = plx_ep_ctx(self->ep);
-	for (int waited = 0;; waited += S_LIVE_POLL_MS) {
-		uint64_t gen = 0;
-		if (plx_route_lookup(ctx, self->dst.label, &gen, NULL, 0) == 0 &&
-		    !plx_is_dead(ctx, self->dst.label, gen))
-			return true;
-		if (waited >= self->failover_ms)
+	uint64_t gen = 0;
+	return plx_route_lookup(ctx, self->dst.label, &gen, NULL, 0) == 0 &&
+	       !plx_is_dead(ctx, self->dst.label, gen);
+}
+
+/* Waits, failover_ms at most and while the label is coming back, until it has a live
+ * instance; true once it has. */
+static bool s_wait_live(plx_fs *self)
+{
+	for (int waited = 0; !s_live(self); waited += S_LIVE_POLL_MS) {
+		if (waited >= self->failover_ms ||
+		    (waited % S_ASK_MS == 0 &&
+		     !self->coming_back(self->coming_back_arg, self->dst.label)))
 			return false;
 		usleep(S_LIVE_POLL_MS * 1000);
 	}
+	return true;
 }
 
 /* Requests that change nothing: sent again to the next instance when theirs died on them. */

@@ -24,9 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include <plexus/link_keys.h>
+#include <plexus/svc.h>
 
 #include "client.h"
 
@@ -99,24 +98,10 @@ static int s_publish(plexus *self, const char *node)
 	return s_etcd_errno(rc);
 }
 
-/* True when RS is bringing VFS back (its svc/ record says it is starting, waiting for its
- * backoff or already up again): worth waiting for. */
+/* True when RS is bringing VFS back: worth waiting for. */
 static bool s_vfs_coming_back(plexus *self)
 {
-	char key[256];
-	snprintf(key, sizeof key, "/plexus/%s/svc/%s", self->cluster, self->vfs);
-	plx_kv *kv = NULL;
-	if (plx_etcd_get(self->etcd, key, &kv) < 0)
-		return false;
-	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
-	const char *state = json_string_value(json_object_get(o, "state"));
-	static const char *const back[] = {"pending", "starting", "backoff", "waiting", "up"};
-	bool coming = false;
-	for (size_t i = 0; state && i < sizeof back / sizeof *back; i++)
-		coming |= strcmp(state, back[i]) == 0;
-	json_decref(o);
-	plx_kv_free(&kv);
-	return coming;
+	return plx_svc_coming_back(self->etcd, self->cluster, self->vfs);
 }
 
 /* VFS's route, waiting (up to the handle's time limit) while RS brings VFS back: a program

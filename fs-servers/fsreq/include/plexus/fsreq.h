@@ -97,13 +97,17 @@ typedef struct plx_fs_event {
 typedef void plx_fs_observer(void *arg, const plx_fs *fs, const plx_fs_event *event);
 /* Sets self's observer (NULL: none). Set it before self is used from several threads. */
 void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg);
-/* Rides through the file server's failover (RS starting it again), for up to wait_ms (0: not
- * at all, the default): a request waits for a live instance rather than fail at once with
- * -PLX_EDEADSRCDST while there is none, and one that changes nothing (lookup, read, getdents,
- * stat, readlink, statvfs) is sent again to the new instance when the one it was sent to
- * dies. A request that changes something and was sent to the instance that died still fails
+/* Asked while the file server has no live instance: true while one is worth waiting for (RS
+ * is starting it again: plx_svc_coming_back). */
+typedef bool plx_fs_coming_back(void *arg, const char *label);
+/* Rides through the file server's failover, for up to wait_ms (0: not at all, the default),
+ * as long as coming_back(arg, label) says it is worth it (asked at most every 500 ms): a
+ * request waits for a live instance rather than fail at once with -PLX_EDEADSRCDST while
+ * there is none, and one that changes nothing (lookup, read, getdents, stat, readlink,
+ * statvfs) is sent again to the new instance when the one it was sent to dies. A request
+ * that changes something and was sent to the instance that died still fails
  * (-PLX_EDEADSRCDST): whether it took effect is unknown. */
-void plx_fs_set_failover(plx_fs *self, int wait_ms);
+void plx_fs_set_failover(plx_fs *self, int wait_ms, plx_fs_coming_back *coming_back, void *arg);
 
 /* FS_READSUPER: mounts the block driver's minor (mfs; driver NULL or "" for pfs). The server
  * reports dev back in every attribute. Fills *root (one reference on it) and, when st is not
