@@ -77,9 +77,9 @@ void mount_reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, stru
 	mount_fix_stat(st);
 	e.attr = *st;
 	/* No attribute cache: the kernel would miss changes made by other clients of VFS; names
-	 * are kept for a second. */
+	 * are kept for --entry-timeout (a second). */
 	e.attr_timeout = 0;
-	e.entry_timeout = 1;
+	e.entry_timeout = ctx->entry_timeout;
 	if (fuse_reply_entry(req, &e) != 0) /* the request was interrupted: no lookup counted */
 		mount_node_forget(ctx, e.ino, 1);
 }

@@ -124,7 +124,7 @@ void mount_do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	}
 	mount_fix_stat(&o.st);
 	e.attr = o.st;
-	e.entry_timeout = 1; /* attributes uncached, as mount_reply_entry says */
+	e.entry_timeout = ctx->entry_timeout; /* attributes uncached, as mount_reply_entry says */
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		mount_file_release(ctx, mount_fi_file(fi));
 		mount_node_forget(ctx, e.ino, 1);

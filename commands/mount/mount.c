@@ -38,6 +38,7 @@ typedef struct s_opts {
 	const char *vfs;
 	const char *fuse_opts;
 	const char *state_dir;
+	int entry_timeout; /* seconds the kernel keeps a name */
 } s_opts;
 
 static void s_usage(FILE *out)
@@ -58,6 +59,9 @@ static void s_usage(FILE *out)
 	    "                     else default)\n"
 	    "  --vfs LABEL        VFS's label (default vfs)\n"
 	    "  --state-dir DIR    the plexus up state to look in (default as plexus up's)\n"
+	    "  --entry-timeout S  seconds the kernel keeps a name it looked up (default 1,\n"
+	    "                     0..3600); names other clients of VFS change meanwhile are\n"
+	    "                     seen only after it\n"
 	    "  -o OPTS            more FUSE mount options (comma-separated)\n"
 	    "  --help             this text\n\n"
 	    "Exit codes (sysexits.h): 0, EX_USAGE, EX_NOINPUT (DIR is not a directory),\n"
@@ -72,10 +76,12 @@ static int s_options(int argc, char **argv, s_opts *o)
 	    {"cluster", required_argument, NULL, 'c'},
 	    {"vfs", required_argument, NULL, 'v'},
 	    {"state-dir", required_argument, NULL, 's'},
+	    {"entry-timeout", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	memset(o, 0, sizeof *o);
+	o->entry_timeout = 1;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, ":fho:", longs, NULL)) != -1) {
@@ -98,6 +104,18 @@ static int s_options(int argc, char **argv, s_opts *o)
 		case 'o':
 			o->fuse_opts = optarg;
 			break;
+		case 't': {
+			char *end = NULL;
+			long n = strtol(optarg, &end, 10);
+			if (!*optarg || *end || n < 0 || n > 3600) {
+				fprintf(stderr,
+				        "plexus mount: bad --entry-timeout '%s': want 0..3600\n",
+				        optarg);
+				return EX_USAGE;
+			}
+			o->entry_timeout = (int)n;
+			break;
+		}
 		case 'h':
 			s_usage(stdout);
 			return -1;
@@ -155,6 +173,7 @@ static int s_serve(const s_opts *o, int fd)
 	static mount_ctx ctx; /* large (the sessions); lives as long as the mount */
 	mount_sessions_init(&ctx, own, &po, geteuid() == 0);
 	mount_nodes_init(&ctx);
+	ctx.entry_timeout = o->entry_timeout;
 	char mopts[1024];
 	snprintf(mopts, sizeof mopts, "fsname=plexus,subtype=plexus%s%s%s",
 	         geteuid() == 0 ? ",allow_other" : "", o->fuse_opts ? "," : "",
@@ -174,6 +193,12 @@ static int s_serve(const s_opts *o, int fd)
 		return EX_OSERR;
 	}
 	fuse_set_signal_handlers(se);
+	int watching = mount_servers_watch(&ctx, se);
+	if (watching < 0)
+		fprintf(stderr,
+		        "plexus mount: not watching for file servers that restart (%s): a name one "
+		        "lost stays in the kernel's cache until --entry-timeout\n",
+		        strerror(-watching));
 	plx_up_note_mount(o->state_dir, o->dir, true);
 	if (fd >= 0) { /* the daemon: no terminal, no working directory to pin */
 		int null = open("/dev/null", O_RDWR);
@@ -190,6 +215,7 @@ static int s_serve(const s_opts *o, int fd)
 	}
 	s_report(&fd, EX_OK);
 	int rc = fuse_session_loop_mt(se, 0);
+	mount_servers_unwatch(&ctx);
 	fuse_remove_signal_handlers(se);
 	fuse_session_unmount(se);
 	fuse_session_destroy(se);

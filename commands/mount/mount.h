@@ -59,6 +59,8 @@ typedef struct mount_ctx {
 	mount_node *nodes, *inodes, *root; /* by id, by (device, inode) */
 	mount_name *names;                 /* by (parent, name) */
 	fuse_ino_t next_id;
+	struct mount_servers *servers; /* servers.c, NULL when not watching */
+	int entry_timeout;             /* seconds the kernel keeps a name (--entry-timeout) */
 } mount_ctx;
 
 /* The operations table. */
@@ -95,6 +97,22 @@ void mount_node_moved(mount_ctx *ctx, fuse_ino_t fromdir, const char *from, fuse
                       const char *to);
 /* The kernel gave back lookups of node id. */
 void mount_node_forget(mount_ctx *ctx, fuse_ino_t id, uint64_t lookups);
+
+/* A name the table knows: node is name in directory parent. */
+typedef struct mount_known {
+	fuse_ino_t parent, node;
+	char *name;
+} mount_known;
+/* Copies of every name the table knows into *out (the caller frees with mount_known_free).
+ * Returns the count, or -ENOMEM. */
+long mount_nodes_known(mount_ctx *ctx, mount_known **out);
+void mount_known_free(mount_known *known, long n);
+
+/* The kernel forgets what a restarted file server may have lost (servers.c): from a watch on
+ * the services' records, started once the session is mounted. Returns 0, or -errno when the
+ * registry cannot be watched (the mount works on, with the kernel's cache as it is). */
+int mount_servers_watch(mount_ctx *ctx, struct fuse_session *se);
+void mount_servers_unwatch(mount_ctx *ctx);
 
 /* A file open on node id: descriptor fd of session s, whose hold it takes over. The kernel's
  * handle holds it until mount_file_release. NULL when out of memory (fd stays the caller's). */

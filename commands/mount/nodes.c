@@ -4,7 +4,8 @@
  *
  * Entry points: mount_nodes_init, mount_nodes_free, mount_node_path, mount_node_same,
  * mount_node_learn, mount_node_unlearn, mount_node_moved, mount_node_forget, mount_file_open,
- * mount_node_file, mount_file_hold, mount_file_put, mount_file_release.
+ * mount_node_file, mount_file_hold, mount_file_put, mount_file_release, mount_nodes_known,
+ * mount_known_free.
  *
  * The kernel names files by the node ids the mount hands out in its entry replies (lookup,
  * mkdir, mknod, symlink, link, create), counts those replies and gives them back with FORGET.
@@ -407,4 +408,28 @@ int mount_file_release(mount_ctx *ctx, mount_file *f)
 	}
 	s_unlock(ctx);
 	return mount_file_put(ctx, f);
+}
+
+long mount_nodes_known(mount_ctx *ctx, mount_known **out)
+{
+	s_lock(ctx);
+	long n = (long)HASH_CNT(hh, ctx->names), i = 0;
+	mount_known *known = calloc((size_t)n + 1, sizeof *known);
+	for (mount_name *nm = ctx->names; known && nm; nm = nm->hh.next, i++) {
+		known[i] = (mount_known){.parent = nm->parent->id, .node = nm->node->id};
+		if (!(known[i].name = strndup(nm->key + sizeof nm->parent->id, nm->len))) {
+			mount_known_free(known, i);
+			known = NULL;
+		}
+	}
+	s_unlock(ctx);
+	*out = known;
+	return known ? n : -ENOMEM;
+}
+
+void mount_known_free(mount_known *known, long n)
+{
+	for (long i = 0; known && i < n; i++)
+		free(known[i].name);
+	free(known);
 }

@@ -90,10 +90,16 @@ static bool s_wait_live(plx_fs *self)
 	return true;
 }
 
-/* Requests that change nothing: sent again to the next instance when theirs died on them. */
-static bool s_read_only(uint32_t type)
+/* Requests that change nothing, or set a value outright (a second time changes nothing
+ * more): sent again to the next instance when theirs died on them. Not writes (an append's
+ * position), not syncs (the new instance never held what the old one lost). */
+static bool s_idempotent(uint32_t type)
 {
 	switch (type) {
+	case PLEXUS__FS_TYPE__FS_CHMOD:
+	case PLEXUS__FS_TYPE__FS_CHOWN:
+	case PLEXUS__FS_TYPE__FS_UTIME:
+	case PLEXUS__FS_TYPE__FS_FTRUNC:
 	case PLEXUS__FS_TYPE__FS_LOOKUP:
 	case PLEXUS__FS_TYPE__FS_READ:
 	case PLEXUS__FS_TYPE__FS_GETDENTS:
@@ -107,14 +113,14 @@ static bool s_read_only(uint32_t type)
 }
 
 /* sendrec, riding through the file server's failover when self has one: nothing is sent
- * while no instance lives, and a request that changes nothing is sent again to the instance
- * that replaces one that died with it. */
+ * while no instance lives, and an idempotent request is sent again to the instance that
+ * replaces one that died with it. */
 static int s_sendrec(plx_fs *self, const plx_request *req, plx_msg **msg)
 {
 	if (self->failover_ms > 0)
 		s_wait_live(self);
 	int rc = plx_sendrec(self->ep, req, msg, self->timeout_ms);
-	if (rc == -PLX_EDEADSRCDST && self->failover_ms > 0 && s_read_only(req->type) &&
+	if (rc == -PLX_EDEADSRCDST && self->failover_ms > 0 && s_idempotent(req->type) &&
 	    s_wait_live(self))
 		rc = plx_sendrec(self->ep, req, msg, self->timeout_ms);
 	return rc;

@@ -103,10 +103,10 @@ typedef bool plx_fs_coming_back(void *arg, const char *label);
 /* Rides through the file server's failover, for up to wait_ms (0: not at all, the default),
  * as long as coming_back(arg, label) says it is worth it (asked at most every 500 ms): a
  * request waits for a live instance rather than fail at once with -PLX_EDEADSRCDST while
- * there is none, and one that changes nothing (lookup, read, getdents, stat, readlink,
- * statvfs) is sent again to the new instance when the one it was sent to dies. A request
- * that changes something and was sent to the instance that died still fails
- * (-PLX_EDEADSRCDST): whether it took effect is unknown. */
+ * there is none, and an idempotent one (lookup, read, getdents, stat, readlink, statvfs, and
+ * chmod, chown, utime, ftrunc, which set a value outright) is sent again to the new instance
+ * when the one it was sent to dies. Any other request sent to the instance that died still
+ * fails (-PLX_EDEADSRCDST): whether it took effect is unknown. */
 void plx_fs_set_failover(plx_fs *self, int wait_ms, plx_fs_coming_back *coming_back, void *arg);
 
 /* FS_READSUPER: mounts the block driver's minor (mfs; driver NULL or "" for pfs). The server
