@@ -76,6 +76,35 @@ static void test_paths(void **state)
 	assert_int_equal(s_path_rc(999), -ESTALE); /* no such node */
 }
 
+/* Finds (parent, name) in known[0..n); its node, or 0. */
+static fuse_ino_t s_known(const mount_known *known, long n, fuse_ino_t parent, const char *name)
+{
+	for (long i = 0; i < n; i++)
+		if (known[i].parent == parent && strcmp(known[i].name, name) == 0)
+			return known[i].node;
+	return 0;
+}
+
+/* What the mount has the kernel forget when a file server restarts: every name it knows. */
+static void test_known_names(void **state)
+{
+	(void)state;
+	fuse_ino_t a = s_learn(FUSE_ROOT_ID, "a", 5);
+	fuse_ino_t b = s_learn(a, "b", 6);
+	assert_int_equal(s_learn(FUSE_ROOT_ID, "link", 6), b); /* a hard link: one node */
+	mount_known *known = NULL;
+	long n = mount_nodes_known(&s_ctx, &known);
+	assert_int_equal(n, 3);
+	assert_int_equal(s_known(known, n, FUSE_ROOT_ID, "a"), a);
+	assert_int_equal(s_known(known, n, a, "b"), b);
+	assert_int_equal(s_known(known, n, FUSE_ROOT_ID, "link"), b);
+	mount_known_free(known, n);
+	mount_node_unlearn(&s_ctx, FUSE_ROOT_ID, "link");
+	assert_int_equal(n = mount_nodes_known(&s_ctx, &known), 2);
+	assert_int_equal(s_known(known, n, FUSE_ROOT_ID, "link"), 0);
+	mount_known_free(known, n);
+}
+
 static void test_rename_and_unlink(void **state)
 {
 	(void)state;
@@ -169,6 +198,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_paths, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_rename_and_unlink, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_known_names, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_hard_links_and_reuse, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_forget_keeps_parents, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_long_paths, s_setup, s_teardown),
