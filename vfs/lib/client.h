@@ -45,6 +45,7 @@ typedef struct plexus__fd {
 	 * handle's fs table) and instance that acknowledged the first (durable.c) */
 	uint16_t dirty_fs;
 	uint64_t dirty_gen;
+	bool dirty_told; /* their loss was told through another descriptor of the file */
 } plexus__fd;
 
 #define PLEXUS__FS_MAX     16 /* file servers whose instances a handle follows (durable.c) */

@@ -13,6 +13,9 @@
  *
  *   - per descriptor, the instance holding its unsynced writes (dirty_fs, dirty_gen: the first
  *     since the last sync; a later one leaves it, the older changes being the ones at risk);
+ *     as Linux tells a write-back error to each description of the file, a sync through
+ *     another descriptor of the same file (or a syncfs) reports their loss too, once for all
+ *     such descriptors (dirty_told), and the writing descriptor's own fsync once more;
  *   - per file server, the instance holding its unsynced namespace changes (ns_gen): creates,
  *     renames, unlinks, attribute changes made by path;
  *   - per file (device and inode), the writes of descriptors closed before a sync confirmed
@@ -65,6 +68,7 @@ static void s_changed(plexus *self, uint32_t type, plexus__fd *f, int slot, uint
 		if (!f->dirty_gen) {
 			f->dirty_fs = (uint16_t)slot;
 			f->dirty_gen = gen;
+			f->dirty_told = false;
 		}
 	} else if (!self->fs[slot - 1].ns_gen) {
 		self->fs[slot - 1].ns_gen = gen;
@@ -94,14 +98,34 @@ static bool s_synced_closed(plexus *self, const plexus__fd *f, bool whole, int s
 	return lost;
 }
 
+/* The lost writes of other descriptors open on f's file (whole: on any file) that a sync
+ * instance gen of file server slot answered through f: told now, once for all descriptors
+ * (each writing descriptor's own fsync tells it too). Returns true when there are some.
+ * fds_lock held. */
+static bool s_synced_others(plexus *self, const plexus__fd *f, bool whole, int slot, uint64_t gen)
+{
+	bool lost = false;
+	for (size_t i = 0; i < self->nfds; i++) {
+		plexus__fd *o = &self->fds[i];
+		bool same = f && o->dev == f->dev && o->ino == f->ino && f->ino;
+		if (o != f && o->used && (same || whole) && o->dirty_gen && o->dirty_fs == slot &&
+		    o->dirty_gen != gen && !o->dirty_told) {
+			o->dirty_told = true;
+			lost = true;
+		}
+	}
+	return lost;
+}
+
 /* A sync instance gen of file server slot answered, through f (directory or syncfs: ns, the
  * namespace changes, are its to report; syncfs: whole, every file's). Returns true when a
  * change is lost. fds_lock held. */
 static bool s_synced(plexus *self, plexus__fd *f, bool ns, bool whole, int slot, uint64_t gen)
 {
 	bool lost = s_synced_closed(self, f, whole, slot, gen);
+	lost = s_synced_others(self, f, whole, slot, gen) || lost;
 	if (f && f->dirty_gen && f->dirty_fs == slot) {
-		lost = f->dirty_gen != gen;
+		lost = lost || f->dirty_gen != gen; /* its own, besides what closed ones lost */
 		f->dirty_gen = 0;
 	}
 	for (size_t i = 0; i < self->nfds; i++) { /* committed with it: other descriptors' writes */
@@ -176,12 +200,14 @@ static plexus__fd *s_same_file(plexus *self, const plexus__fd *f)
 
 void plexus__durable_closed(plexus *self, const plexus__fd *f)
 {
-	if (!f->dirty_gen || !f->dirty_fs || !f->ino)
-		return; /* nothing at risk, or no file to keep it with */
+	if (!f->dirty_gen || !f->dirty_fs || !f->ino || f->dirty_told)
+		return; /* nothing at risk, no file to keep it with, or told already */
 	plexus__fd *o = s_same_file(self, f);
 	if (o) { /* the file's: the other descriptor's fsync reports them */
-		if (!o->dirty_gen || o->dirty_fs != f->dirty_fs || f->dirty_gen < o->dirty_gen)
+		if (!o->dirty_gen || o->dirty_fs != f->dirty_fs || f->dirty_gen < o->dirty_gen) {
 			o->dirty_fs = f->dirty_fs, o->dirty_gen = f->dirty_gen; /* the older */
+			o->dirty_told = false;
+		}
 		return;
 	}
 	if (self->nclosed == PLEXUS__CLOSED_MAX) { /* the oldest to its file system's record */
