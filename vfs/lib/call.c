@@ -99,8 +99,10 @@ static int s_sendrec(plexus *self, const plx_request *req, int fd, plx_msg **msg
 	}
 }
 
-/* The answer of msg (consumed) to self's call of type naming fd as plexus__call returns it. */
-static int64_t s_answer(plexus *self, uint32_t type, int fd, plx_msg *msg, plexus__answer *ans)
+/* The answer of msg (consumed) to self's call of type with body naming fd as plexus__call
+ * returns it. */
+static int64_t s_answer(plexus *self, uint32_t type, const ProtobufCMessage *body, int fd,
+                        plx_msg *msg, plexus__answer *ans)
 {
 	Plexus__VfsReply *reply =
 	    (Plexus__VfsReply *)plx_msg_unpack(msg, &plexus__vfs_reply__descriptor);
@@ -112,7 +114,7 @@ static int64_t s_answer(plexus *self, uint32_t type, int fd, plx_msg *msg, plexu
 	if (value < 0)
 		value = -EPROTO; /* a success never counts below zero */
 	else
-		value = plexus__durable_answer(self, type, fd, reply, value);
+		value = plexus__durable_answer(self, type, body, fd, reply, value);
 	if (ans && value >= 0) {
 		ans->msg = msg;
 		ans->reply = reply;
@@ -140,7 +142,7 @@ int64_t plexus__call(plexus *self, uint32_t type, const ProtobufCMessage *body, 
 			plexus__durable_reported(self, type, fd);
 		return s_errno(rc);
 	}
-	return s_answer(self, type, fd, msg, ans);
+	return s_answer(self, type, body, fd, msg, ans);
 }
 
 int64_t plexus__call_raw(plexus *self, uint32_t type, const ProtobufCMessage *body, int timeout_ms,
@@ -156,7 +158,7 @@ int64_t plexus__call_raw(plexus *self, uint32_t type, const ProtobufCMessage *bo
 		return s_errno(rc);
 	}
 	/* no lost-change bookkeeping: the restore calls it with fds_lock held (durable.c) */
-	return s_answer(NULL, type, s_fd_of(type, body), msg, ans);
+	return s_answer(NULL, type, body, s_fd_of(type, body), msg, ans);
 }
 
 uint64_t plexus__vfs_gen(plexus *self)

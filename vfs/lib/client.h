@@ -50,6 +50,7 @@ typedef struct plexus__fd {
 
 #define PLEXUS__FS_MAX     16 /* file servers whose instances a handle follows (durable.c) */
 #define PLEXUS__CLOSED_MAX 64 /* files closed with unsynced writes it follows (durable.c) */
+#define PLEXUS__DIRS_MAX   64 /* directories with unsynced entry changes it follows (durable.c) */
 
 struct plexus {
 	plx_ctx *ctx;
@@ -88,6 +89,13 @@ struct plexus {
 		uint64_t gen;
 	} closed[PLEXUS__CLOSED_MAX];
 	int nclosed;
+	/* fds_lock: directories whose entries changed since a sync, by path (durable.c) */
+	struct {
+		uint16_t fs;
+		uint64_t gen;
+		char *dir; /* absolute, normalized; owned */
+	} dirs[PLEXUS__DIRS_MAX];
+	int ndirs;
 };
 
 /* ---- fds.c ---- */
@@ -120,17 +128,20 @@ void plexus__fds_free(plexus *self);
 
 /* ---- durable.c ---- */
 
-/* After VFS answered value (>= 0) with r to a call of type naming descriptor fd (-1: none):
- * notes the change an instance of a file server acknowledged, or, for fsync and syncfs, checks
- * the instance that synced against those that took this process's changes. Returns value, or
- * -EIO when changes went to an instance that died before a sync (reported once). */
-int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus__VfsReply *r,
-                               int64_t value);
+/* After VFS answered value (>= 0) with r to a call of type with body naming descriptor fd
+ * (-1: none): notes the change an instance of a file server acknowledged (a call by path: in
+ * the directories of its names), or, for fsync and syncfs, checks the instance that synced
+ * against those that took this process's changes. Returns value, or -EIO when changes went to
+ * an instance that died before a sync (reported once). */
+int64_t plexus__durable_answer(plexus *self, uint32_t type, const ProtobufCMessage *body, int fd,
+                               const Plexus__VfsReply *r, int64_t value);
 /* VFS answered EIO to an fsync or syncfs of fd: the loss is reported; not again. */
 void plexus__durable_reported(plexus *self, uint32_t type, int fd);
 /* Descriptor f is being closed (fds_lock held): its unsynced writes stay the file's, for the
  * next fsync of the file through any descriptor, or syncfs. */
 void plexus__durable_closed(plexus *self, const plexus__fd *f);
+/* Frees what the handle keeps of changed directories. */
+void plexus__durable_free(plexus *self);
 
 /* What VFS answered: the message (owns the data frame) and its unpacked VfsReply. */
 typedef struct plexus__answer {

@@ -2,7 +2,8 @@
  * durable.c — changes this process made that a file server instance took with it when it
  * died, reported by the process's next fsync or syncfs even when VFS died too.
  *
- * Entry points: plexus__durable_answer, plexus__durable_reported, plexus__durable_closed.
+ * Entry points: plexus__durable_answer, plexus__durable_reported, plexus__durable_closed,
+ * plexus__durable_free.
  *
  * VFS reports such losses itself (vfs/errseq.c) as long as it lives; what it counted dies with
  * it. A node lost with both VFS and the file server on it is the case that matters: the next
@@ -17,7 +18,13 @@
  *     another descriptor of the same file (or a syncfs) reports their loss too, once for all
  *     such descriptors (dirty_told), and the writing descriptor's own fsync once more;
  *   - per file server, the instance holding its unsynced namespace changes (ns_gen): creates,
- *     renames, unlinks, attribute changes made by path;
+ *     renames, unlinks, attribute changes made by path; reported to the next fsync of any
+ *     directory on it, or syncfs;
+ *   - per directory (its absolute path, dirs[]), the instance holding unsynced changes made
+ *     by path to its entries: the fsync of that directory reports their loss even when
+ *     another directory's fsync took the file server's record first, as it does when many
+ *     programs share one handle (plexus mount's users). Past PLEXUS__DIRS_MAX directories
+ *     the oldest goes to its file system's record;
  *   - per file (device and inode), the writes of descriptors closed before a sync confirmed
  *     them (closed[]): as Linux keeps a write-back error with the file, not the descriptor,
  *     the next fsync of that file through any descriptor reports them, or a syncfs. A file
@@ -32,6 +39,8 @@
  * nothing; its reply names the last file system it synced, whose changes it made durable.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -61,8 +70,116 @@ static plexus__fd *s_fd(plexus *self, int fd)
 	return fd >= 0 && (size_t)fd < self->nfds && self->fds[fd].used ? &self->fds[fd] : NULL;
 }
 
+/* ---- the directories whose entries changed ---- */
+
+/* path (absolute) as out: no empty components, no trailing "/". False when "." or ".." is in
+ * it (the text alone does not tell the directory) or it does not fit. */
+static bool s_normal(const char *path, char *out, size_t size)
+{
+	char copy[PLEXUS__PATH_MAX * 2];
+	if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy || size < 2)
+		return false;
+	size_t len = 0;
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int n = snprintf(out + len, size - len, "/%s", c);
+		if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0 || n < 0 || (size_t)n >= size - len)
+			return false;
+		len += (size_t)n;
+	}
+	if (len == 0)
+		strcpy(out, "/");
+	return true;
+}
+
+/* The directory that holds path (relative to the working directory, or to the directory open
+ * at descriptor at - 1), absolute and normalized, in out. False when it is not known. fds_lock
+ * held. */
+static bool s_parent(plexus *self, const char *path, uint32_t at, char *out, size_t size)
+{
+	const plexus__fd *d = at ? s_fd(self, (int)at - 1) : NULL;
+	const char *base = path[0] == '/' ? "" : at ? (d ? d->path : NULL) : self->cwd;
+	char full[PLEXUS__PATH_MAX * 2];
+	if (!base || snprintf(full, sizeof full, "%s/%s", base, path) >= (int)sizeof full ||
+	    !s_normal(full, out, size) || strcmp(out, "/") == 0)
+		return false;
+	char *slash = strrchr(out, '/');
+	slash[slash == out] = '\0'; /* "/a/b" -> "/a", "/a" -> "/" */
+	return true;
+}
+
+static void s_dir_drop(plexus *self, int i)
+{
+	free(self->dirs[i].dir);
+	self->dirs[i] = self->dirs[--self->ndirs];
+}
+
+/* A change instance gen of file server slot acknowledged in the entries of dir. fds_lock
+ * held. */
+static void s_dir_changed(plexus *self, int slot, uint64_t gen, const char *dir)
+{
+	for (int i = 0; i < self->ndirs; i++)
+		if (self->dirs[i].fs == slot && strcmp(self->dirs[i].dir, dir) == 0)
+			return; /* the older change is the one at risk */
+	char *copy = strdup(dir);
+	if (!copy)
+		return;                        /* the file system's record has it */
+	if (self->ndirs == PLEXUS__DIRS_MAX) { /* the oldest to its file system's record */
+		uint64_t *ns_gen = &self->fs[self->dirs[0].fs - 1].ns_gen;
+		if (!*ns_gen)
+			*ns_gen = self->dirs[0].gen;
+		free(self->dirs[0].dir);
+		memmove(&self->dirs[0], &self->dirs[1],
+		        (size_t)(--self->ndirs) * sizeof self->dirs[0]);
+	}
+	self->dirs[self->ndirs].fs = (uint16_t)slot;
+	self->dirs[self->ndirs].gen = gen;
+	self->dirs[self->ndirs++].dir = copy;
+}
+
+/* The directories whose entries a call by path (body a VfsPath) changed: its name's, and its
+ * second name's (a rename's, a link's). fds_lock held. */
+static void s_dirs_changed(plexus *self, uint32_t type, const ProtobufCMessage *body, int slot,
+                           uint64_t gen)
+{
+	if (!body || body->descriptor != &plexus__vfs_path__descriptor)
+		return;
+	const Plexus__VfsPath *req = (const Plexus__VfsPath *)body;
+	char dir[PLEXUS__PATH_MAX];
+	if (req->path && req->path[0] && s_parent(self, req->path, req->at, dir, sizeof dir))
+		s_dir_changed(self, slot, gen, dir);
+	bool named = type != PLEXUS__VFS_TYPE__VFS_SYMLINK; /* there path2 is the link's text */
+	if (named && req->path2 && req->path2[0] &&
+	    s_parent(self, req->path2, req->at2, dir, sizeof dir))
+		s_dir_changed(self, slot, gen, dir);
+}
+
+/* The directories' changes a sync instance gen of file server slot answered through f:
+ * durable (the same instance), or lost, when they are in f's directory (ns) or on the whole
+ * file system. Returns true when one is lost. fds_lock held. */
+static bool s_synced_dirs(plexus *self, const plexus__fd *f, bool ns, bool whole, int slot,
+                          uint64_t gen)
+{
+	char dir[PLEXUS__PATH_MAX];
+	bool known = ns && f && f->path && s_normal(f->path, dir, sizeof dir);
+	bool lost = false;
+	for (int i = 0; i < self->ndirs;) {
+		bool mine = known && strcmp(self->dirs[i].dir, dir) == 0;
+		if (self->dirs[i].fs == slot && (self->dirs[i].gen == gen || mine || whole)) {
+			lost = lost || self->dirs[i].gen != gen;
+			s_dir_drop(self, i);
+		} else {
+			i++;
+		}
+	}
+	return lost;
+}
+
+/* ---- what was changed, what was synced ---- */
+
 /* A change instance gen of file server slot acknowledged. fds_lock held. */
-static void s_changed(plexus *self, uint32_t type, plexus__fd *f, int slot, uint64_t gen)
+static void s_changed(plexus *self, uint32_t type, const ProtobufCMessage *body, plexus__fd *f,
+                      int slot, uint64_t gen)
 {
 	if (f && s_data_change(type)) {
 		if (!f->dirty_gen) {
@@ -70,8 +187,10 @@ static void s_changed(plexus *self, uint32_t type, plexus__fd *f, int slot, uint
 			f->dirty_gen = gen;
 			f->dirty_told = false;
 		}
-	} else if (!self->fs[slot - 1].ns_gen) {
-		self->fs[slot - 1].ns_gen = gen;
+	} else {
+		if (!self->fs[slot - 1].ns_gen)
+			self->fs[slot - 1].ns_gen = gen;
+		s_dirs_changed(self, type, body, slot, gen);
 	}
 }
 
@@ -124,6 +243,7 @@ static bool s_synced(plexus *self, plexus__fd *f, bool ns, bool whole, int slot,
 {
 	bool lost = s_synced_closed(self, f, whole, slot, gen);
 	lost = s_synced_others(self, f, whole, slot, gen) || lost;
+	lost = s_synced_dirs(self, f, ns, whole, slot, gen) || lost;
 	if (f && f->dirty_gen && f->dirty_fs == slot) {
 		lost = lost || f->dirty_gen != gen; /* its own, besides what closed ones lost */
 		f->dirty_gen = 0;
@@ -141,8 +261,8 @@ static bool s_synced(plexus *self, plexus__fd *f, bool ns, bool whole, int slot,
 	return lost;
 }
 
-int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus__VfsReply *r,
-                               int64_t value)
+int64_t plexus__durable_answer(plexus *self, uint32_t type, const ProtobufCMessage *body, int fd,
+                               const Plexus__VfsReply *r, int64_t value)
 {
 	if (!self || !r || !r->fs_label || !r->fs_label[0] || (!r->changed_gen && !r->synced_gen))
 		return value;
@@ -151,7 +271,7 @@ int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus
 	int slot = s_fs_slot(self, r->fs_label);
 	plexus__fd *f = s_fd(self, fd);
 	if (slot && r->changed_gen)
-		s_changed(self, type, f, slot, r->changed_gen);
+		s_changed(self, type, body, f, slot, r->changed_gen);
 	if (slot && r->synced_gen &&
 	    (type == PLEXUS__VFS_TYPE__VFS_FSYNC || type == PLEXUS__VFS_TYPE__VFS_SYNCFS)) {
 		bool whole = type == PLEXUS__VFS_TYPE__VFS_SYNCFS;
@@ -163,6 +283,19 @@ int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus
 	}
 	pthread_mutex_unlock(&self->fds_lock);
 	return lost ? -EIO : value;
+}
+
+/* VFS reported the loss of directory f's entries (or, whole, the file system's): its
+ * record here is told. fds_lock held. */
+static void s_dirs_reported(plexus *self, const plexus__fd *f, bool whole)
+{
+	char dir[PLEXUS__PATH_MAX];
+	bool known = f && f->path && s_normal(f->path, dir, sizeof dir);
+	for (int i = 0; i < self->ndirs;)
+		if (whole || (known && strcmp(self->dirs[i].dir, dir) == 0))
+			s_dir_drop(self, i);
+		else
+			i++;
 }
 
 void plexus__durable_reported(plexus *self, uint32_t type, int fd)
@@ -184,6 +317,7 @@ void plexus__durable_reported(plexus *self, uint32_t type, int fd)
 	if (type == PLEXUS__VFS_TYPE__VFS_SYNCFS || (f && S_ISDIR(f->mode)))
 		for (int i = 0; i < self->nfs; i++)
 			self->fs[i].ns_gen = 0;
+	s_dirs_reported(self, f && S_ISDIR(f->mode) ? f : NULL, whole);
 	pthread_mutex_unlock(&self->fds_lock);
 }
 
@@ -221,4 +355,10 @@ void plexus__durable_closed(plexus *self, const plexus__fd *f)
 	self->closed[self->nclosed].dev = f->dev;
 	self->closed[self->nclosed].ino = f->ino;
 	self->closed[self->nclosed++].gen = f->dirty_gen;
+}
+
+void plexus__durable_free(plexus *self)
+{
+	while (self->ndirs > 0)
+		s_dir_drop(self, self->ndirs - 1);
 }

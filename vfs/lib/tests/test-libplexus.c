@@ -977,6 +977,49 @@ static void test_lost_through_another_descriptor(void **state)
 	PASSED();
 }
 
+/* VFS and the file server die together after renames and an unlink in two directories,
+ * acknowledged through one handle (as every user's calls through `plexus mount` go through
+ * one): each directory's fsync answers EIO for the changes to its own entries, once, even
+ * when the other's fsync reported first; a directory the lost changes did not touch, opened
+ * after the first report, is not blamed. */
+static void test_lost_names_per_directory(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "perdir");
+	uint8_t buf[512];
+	const char *dirs[] = {"/nd", "/nd/a", "/nd/b", "/nd/c"};
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+		assert_int_equal(plexus_mkdir(px, dirs[i], 0755), 0);
+	s_write_synced(px, "/nd/a/x", buf, sizeof buf, 41);
+	s_write_synced(px, "/nd/b/y", buf, sizeof buf, 42);
+	s_write_synced(px, "/nd/b/z", buf, sizeof buf, 43);
+	assert_int_equal(plexus_sync(px), 0); /* every name durable */
+	assert_int_equal(plexus_rename(px, "/nd/a/x", "/nd/a/x2"), 0);
+	assert_int_equal(plexus_rename(px, "/nd/b/y", "/nd/b/y2"), 0);
+	assert_int_equal(plexus_unlink(px, "/nd/b/z"), 0);
+	fscluster_kill(f, FSCLUSTER_VFS, SIGKILL);
+	fscluster_restart(f, FSCLUSTER_MFS);
+	fscluster_start(f, FSCLUSTER_VFS, "restart");
+	int a = plexus_open(px, "/nd/a", O_RDONLY | O_DIRECTORY);
+	assert_true(a >= 0);
+	assert_errno(plexus_fsync(px, a), EIO); /* x's rename went with them */
+	assert_int_equal(plexus_fsync(px, a), 0);
+	int c = plexus_open(px, "/nd/c", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(plexus_fsync(px, c), 0); /* untouched */
+	int b = plexus_open(px, "/nd/b", O_RDONLY | O_DIRECTORY);
+	assert_true(b >= 0);
+	assert_errno(plexus_fsync(px, b), EIO); /* y's rename and z's unlink, though a reported */
+	assert_int_equal(plexus_fsync(px, b), 0);
+	struct stat st;
+	assert_int_equal(plexus_stat(px, "/nd/a/x", &st), 0);
+	assert_int_equal(plexus_stat(px, "/nd/b/z", &st), 0);
+	int fds[] = {a, b, c};
+	for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+		assert_int_equal(plexus_close(px, fds[i]), 0);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* ---- threads and processes ---- */
 
 typedef struct worker {
@@ -1295,6 +1338,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lost_changes_per_file, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_with_vfs, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_through_another_descriptor, test_setup,
+	                                    test_teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_names_per_directory, test_setup,
 	                                    test_teardown),
 	    cmocka_unit_test_setup_teardown(test_threads_one_handle, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles, test_setup, test_teardown),
