@@ -74,7 +74,9 @@ typedef struct drill_counts {
 	uint64_t ops;                       /* calls that succeeded */
 	uint64_t errors;                    /* calls that failed */
 	uint64_t by_errno[DRILL_ERRNO_MAX]; /* failures by errno (others in [0]) */
-	uint64_t hung; /* calls answered after DRILL_HUNG_MS or never, or ETIMEDOUT */
+	uint64_t hung;               /* calls answered after DRILL_HUNG_MS or never, or ETIMEDOUT */
+	uint64_t synced_after_close; /* writes acknowledged by an fsync after their close */
+	uint64_t lost_after_close;   /* such an fsync failed */
 	uint32_t ok_at[DRILL_SLICES];     /* calls answered, per DRILL_SLICE_MS of the drill */
 	uint32_t failed_at[DRILL_SLICES]; /* calls failed, likewise */
 } drill_counts;

@@ -119,6 +119,9 @@ void drill_report_text(const drill_result *r, FILE *out)
 		}
 	fprintf(out, "%s, %llu hung\n", strcmp(sep, ", ") == 0 ? ")" : "",
 	        (unsigned long long)c->hung);
+	fprintf(out,
+	        "  fsync of a file opened again after its close: %llu answered 0, %llu failed\n",
+	        (unsigned long long)c->synced_after_close, (unsigned long long)c->lost_after_close);
 	s_data_text(r, out);
 	fprintf(out, "  fsck.minix -f of /data's image: %s\n", r->fsck);
 	if (r->services_down)
@@ -173,7 +176,7 @@ static json_t *s_verdict_json(const drill_verdict *v)
 }
 
 /* What the report's first json_pack leaves out: fsck, the writers' way in, the check through
- * the mount. */
+ * the mount, the fsyncs after a close. */
 static void s_more_json(json_t *o, const drill_result *r)
 {
 	json_object_set_new(o, "fsck", json_string(r->fsck));
@@ -181,6 +184,11 @@ static void s_more_json(json_t *o, const drill_result *r)
 	json_object_set_new(o, "mount", r->mount ? json_string(r->mount) : json_null());
 	if (r->mount)
 		json_object_set_new(o, "data_through_mount", s_verdict_json(&r->mount_verdict));
+	json_t *clients = json_object_get(o, "clients");
+	json_object_set_new(clients, "synced_after_close",
+	                    json_integer((json_int_t)r->counts.synced_after_close));
+	json_object_set_new(clients, "lost_after_close",
+	                    json_integer((json_int_t)r->counts.lost_after_close));
 }
 
 void drill_report_json(const drill_result *r, FILE *out)

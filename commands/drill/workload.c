@@ -7,15 +7,16 @@
  * Each writer is a client of its own (libplexus's, or plain POSIX calls through a `plexus
  * mount`: a table of file calls, fileops.c) with a directory DIR/wN. It repeats: create a file
  * fID of 1 byte to 16 KiB whose every byte follows from (writer, ID, offset), write it, fsync,
- * close; or append to one (O_APPEND, the bytes that follow, fsync); or rename a file fID to
- * rID and fsync the directory; or unlink one and fsync the directory. The journal, kept here
- * outside Plexus, records what was acknowledged: a file once its fsync returned 0, a rename or
- * unlink once the directory's fsync returned 0. A call that fails leaves its file uncertain in just
- * the way it could have ended (a rename: either name; an unlink: there or not; an append: any
- * length between), and the writer touches that file no more. The journal says so before the calls
- * go out, so a writer given up on in a call (drill_workload_stop) leaves it right. In the end every
- * acknowledged file must be there whole under a name the journal allows, and every acknowledged
- * unlink must have stayed done.
+ * close; or append to one (O_APPEND, the bytes that follow, fsync); or either of these closed
+ * without an fsync and then opened again and fsynced, as `sync FILE` does after a program's
+ * close; or rename a file fID to rID and fsync the directory; or unlink one and fsync the
+ * directory. The journal, kept here outside Plexus, records what was acknowledged: a file once
+ * its fsync returned 0, a rename or unlink once the directory's fsync returned 0. A call that
+ * fails leaves its file uncertain in just the way it could have ended (a rename: either name;
+ * an unlink: there or not; an append: any length between), and the writer touches that file
+ * no more. The journal says so before the calls go out, so a writer given up on in a call
+ * (drill_workload_stop) leaves it right. In the end every acknowledged file must be there
+ * whole under a name the journal allows, and every acknowledged unlink must have stayed done.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -222,19 +223,28 @@ static int s_sync_dir(s_writer *wr)
 	return rc;
 }
 
-/* Writes wr->buf[0, n) to path opened with flags, fsyncs, closes. True once the fsync
- * returned 0. */
-static bool s_write_durable(s_writer *wr, const char *path, int flags, uint32_t n)
+/* Writes wr->buf[0, n) to path opened with flags and makes it durable: an fsync before the
+ * close, or (after_close) an fsync of a descriptor opened again once the writing one was
+ * closed, as `sync FILE` after a program's close. True once that fsync returned 0. */
+static bool s_write_durable(s_writer *wr, const char *path, int flags, uint32_t n, bool after_close)
 {
 	int fd = s_open(wr, path, flags);
 	if (fd < 0)
 		return false;
-	bool ok = s_write(wr, fd, n) == (ssize_t)n && s_fsync(wr, fd) == 0;
+	bool ok = s_write(wr, fd, n) == (ssize_t)n && (after_close || s_fsync(wr, fd) == 0);
 	s_close(wr, fd);
+	if (!ok || !after_close)
+		return ok;
+	fd = s_open(wr, path, O_RDONLY);
+	ok = fd >= 0 && s_fsync(wr, fd) == 0;
+	if (fd >= 0)
+		s_close(wr, fd);
+	wr->counts.synced_after_close += ok;
+	wr->counts.lost_after_close += !ok;
 	return ok;
 }
 
-static void s_create(s_writer *wr)
+static void s_create(s_writer *wr, bool after_close)
 {
 	if (wr->nfiles == S_FILES)
 		return;
@@ -244,7 +254,7 @@ static void s_create(s_writer *wr)
 	for (uint32_t i = 0; i < f.len; i++)
 		wr->buf[i] = s_byte(wr->index, f.id, i);
 	f.len_max = f.len;
-	if (s_write_durable(wr, path, O_CREAT | O_WRONLY | O_TRUNC, f.len))
+	if (s_write_durable(wr, path, O_CREAT | O_WRONLY | O_TRUNC, f.len, after_close))
 		wr->files[wr->nfiles++] = f; /* acknowledged: on the disk whatever happens next */
 }
 
@@ -258,8 +268,9 @@ static s_file *s_pick(s_writer *wr, bool unrenamed)
 	return !settled || (unrenamed && f->renamed) ? NULL : f;
 }
 
-/* Appends to a file (O_APPEND) the bytes that follow its content, then fsync. */
-static void s_append(s_writer *wr)
+/* Appends to a file (O_APPEND) the bytes that follow its content, made durable as
+ * s_write_durable says. */
+static void s_append(s_writer *wr, bool after_close)
 {
 	s_file *f = s_pick(wr, false);
 	if (!f || f->len >= S_LEN_MAX)
@@ -271,7 +282,7 @@ static void s_append(s_writer *wr)
 	for (uint32_t i = 0; i < add; i++)
 		wr->buf[i] = s_byte(wr->index, f->id, f->len + i);
 	f->len_max = f->len + add; /* somewhere between until acknowledged */
-	if (s_write_durable(wr, path, O_WRONLY | O_APPEND, add))
+	if (s_write_durable(wr, path, O_WRONLY | O_APPEND, add, after_close))
 		f->len = f->len_max;
 }
 
@@ -309,13 +320,13 @@ static void *s_writer_main(void *arg)
 	s_writer *wr = arg;
 	pthread_mutex_lock(&wr->lock);
 	while (!atomic_load(&wr->w->stop)) {
-		int r = rand_r(&wr->seed) % 10;
+		int r = rand_r(&wr->seed) % 20;
 		uint64_t errors = wr->counts.errors;
-		if (r < 5)
-			s_create(wr);
-		else if (r < 7)
-			s_append(wr);
-		else if (r < 9)
+		if (r < 9)
+			s_create(wr, r >= 7);
+		else if (r < 14)
+			s_append(wr, r >= 12);
+		else if (r < 18)
 			s_rename(wr);
 		else
 			s_unlink(wr);
@@ -459,6 +470,8 @@ static void s_sum(drill_counts *to, const drill_counts *from)
 	to->ops += from->ops;
 	to->errors += from->errors;
 	to->hung += from->hung;
+	to->synced_after_close += from->synced_after_close;
+	to->lost_after_close += from->lost_after_close;
 	for (int e = 0; e < DRILL_ERRNO_MAX; e++)
 		to->by_errno[e] += from->by_errno[e];
 	for (int k = 0; k < DRILL_SLICES; k++) {
