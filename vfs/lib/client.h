@@ -46,6 +46,7 @@ typedef struct plexus__fd {
 	uint16_t dirty_fs;
 	uint64_t dirty_gen;
 	bool dirty_told; /* their loss was told through another descriptor of the file */
+	uint64_t serial; /* which opening this is: a close notes its own only (fds.c) */
 } plexus__fd;
 
 #define PLEXUS__FS_MAX     16 /* file servers whose instances a handle follows (durable.c) */
@@ -75,6 +76,7 @@ struct plexus {
 	pthread_mutex_t fds_lock;    /* the table below and cwd */
 	plexus__fd *fds;             /* by descriptor number */
 	size_t nfds;
+	uint64_t fd_serial;         /* the last plexus__fd serial given */
 	char cwd[PLEXUS__PATH_MAX]; /* the working directory as this process set it */
 	struct {                    /* fds_lock: the instance holding unsynced namespace changes */
 		char label[PLX_LABEL_MAX];
@@ -112,7 +114,11 @@ void plexus__fd_opened(plexus *self, int fd, const char *path, int flags,
                        const Plexus__FsAttr *attr);
 /* to is a copy of from (dup, dup2, F_DUPFD). */
 void plexus__fd_copied(plexus *self, int from, int to);
-void plexus__fd_closed(plexus *self, int fd);
+/* Which opening descriptor fd is (0: none), for plexus__fd_closed. */
+uint64_t plexus__fd_serial(plexus *self, int fd);
+/* VFS closed descriptor fd, the opening serial: forgotten, unless VFS has given the number to
+ * another opening meanwhile (that one's answer may come first, in another thread). */
+void plexus__fd_closed(plexus *self, int fd, uint64_t serial);
 /* fd's position: offset bytes on (relative) or at offset. */
 void plexus__fd_moved(plexus *self, int fd, int64_t offset, bool relative);
 /* fd's close-on-exec flag (F_SETFD, F_DUPFD_CLOEXEC). */

@@ -4,7 +4,8 @@
  * plexus-pfs on node 2, the disk (plexus-vdisk over a `mkfs.minix -3` image) on node 3.
  *
  * Every call of plexus.h once on its way to success and on its errno paths; reads and writes
- * larger than a chunk; 8 threads on one handle at once; two handles that VFS sees as two
+ * larger than a chunk; 8 threads on one handle at once; threads closing and opening at once,
+ * each descriptor still known to the handle; two handles that VFS sees as two
  * processes (descriptors, working directories, umasks of their own, both in plexus_ps); a
  * client process killed with SIGKILL that VFS forgets once its lease ends; a handle VFS forgot
  * (its record gone) that comes back by itself; calls failing with EHOSTDOWN once VFS is gone.
@@ -18,6 +19,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1073,6 +1075,68 @@ static void test_threads_one_handle(void **state)
 	PASSED();
 }
 
+/* One thread opens and closes files as fast as it can while another opens files and keeps
+ * them, on one handle (as plexus mount's threads do): VFS gives a number just closed by one to
+ * the other, maybe before the closing thread has noted its close. Every kept descriptor
+ * still names its file after VFS restarts (the handle's table kept it and opened it again). */
+typedef struct s_churn {
+	plexus *px;
+	atomic_bool stop;
+	int errors;
+} s_churn;
+
+static void *s_churner(void *arg)
+{
+	s_churn *c = arg;
+	for (int i = 0; !atomic_load(&c->stop); i++) {
+		char path[64];
+		snprintf(path, sizeof path, "/race/churn%d", i % 8);
+		int fd = plexus_open(c->px, path, O_WRONLY | O_CREAT, 0644);
+		c->errors +=
+		    fd < 0 || plexus_write(c->px, fd, "x", 1) != 1 || plexus_close(c->px, fd) != 0;
+	}
+	return NULL;
+}
+
+static void test_close_open_race(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "race");
+	assert_int_equal(plexus_mkdir(px, "/race", 0755), 0);
+	s_churn c = {.px = px};
+	pthread_t t[6];
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, s_churner, &c), 0);
+	enum { KEPT = 200 };
+	int kept[KEPT];
+	for (int i = 0; i < KEPT; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "/race/kept%d", i);
+		kept[i] = plexus_open(px, path, O_RDWR | O_CREAT, 0644);
+		assert_true(kept[i] >= 0);
+		plexus_close(px, plexus_open(px, "/race", O_RDONLY | O_DIRECTORY));
+	}
+	atomic_store(&c.stop, true);
+	for (int i = 0; i < 6; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(c.errors, 0);
+	fscluster_restart(f, FSCLUSTER_VFS);
+	int lost = 0;
+	for (int i = 0; i < KEPT; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "/race/kept%d", i);
+		struct stat a, b;
+		bool same = plexus_fstat(px, kept[i], &a) == 0 && plexus_stat(px, path, &b) == 0 &&
+		            a.st_ino == b.st_ino;
+		lost += !same;
+		plexus_close(px, kept[i]);
+	}
+	print_message("%d of %d kept descriptors lost\n", lost, KEPT);
+	assert_int_equal(lost, 0);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* The process table entry of the handle with this name, or NULL. */
 static const plexus_proc *s_find(const plexus_proc *p, size_t n, const char *name)
 {
@@ -1342,6 +1406,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lost_names_per_directory, test_setup,
 	                                    test_teardown),
 	    cmocka_unit_test_setup_teardown(test_threads_one_handle, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_close_open_race, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_dead_process_forgotten, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_forgotten_handle_rejoins, test_setup,
