@@ -85,7 +85,10 @@ typedef struct drill_verdict {
 	uint64_t files;    /* acknowledged files checked */
 	uint64_t verified; /* found whole, under a name the journal allows */
 	uint64_t lost;     /* missing, or not what was acknowledged */
-	bool checked;      /* the check ran (else first_loss says why not) */
+	/* of the files with an unacknowledged tail, those holding zeros there: blocks a dead
+	 * instance never wrote, whose size it did (allowed: nobody acknowledged them) */
+	uint64_t zero_tails;
+	bool checked; /* the check ran (else first_loss says why not) */
 	char first_loss[256];
 } drill_verdict;
 

@@ -87,6 +87,9 @@ static void s_data_text(const drill_result *r, FILE *out)
 	fprintf(out, "  data: %llu acknowledged files, %llu verified, %llu lost%s%s\n",
 	        (unsigned long long)v->files, (unsigned long long)v->verified,
 	        (unsigned long long)v->lost, v->lost ? ": first " : "", v->first_loss);
+	if (v->zero_tails)
+		fprintf(out, "        %llu with zeros in a tail nobody acknowledged\n",
+		        (unsigned long long)v->zero_tails);
 	v = &r->mount_verdict;
 	if (r->mount && !v->checked)
 		fprintf(out, "  data read through the mount: not checked: %s\n", v->first_loss);
@@ -211,8 +214,11 @@ void drill_report_json(const drill_result *r, FILE *out)
 	    (json_int_t)r->verdict.files, "verified", (json_int_t)r->verdict.verified, "lost",
 	    (json_int_t)r->verdict.lost, "first_loss", r->verdict.first_loss, "services_not_back",
 	    r->down, "passed", r->passed);
-	if (o)
+	if (o) {
 		s_more_json(o, r);
+		json_object_set_new(json_object_get(o, "data"), "zero_tails",
+		                    json_integer((json_int_t)r->verdict.zero_tails));
+	}
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	fprintf(out, "%s\n", text ? text : "{}");
 	free(text);

@@ -498,10 +498,31 @@ void drill_workload_stop(drill_workload *self, drill_counts *counts)
 
 /* ---- the check ---- */
 
+/* Whether the n bytes read of f are its pattern: all of what was acknowledged, and of the
+ * uncertain rest each byte the pattern's or 0 (*zeros set: a block of a write nobody
+ * acknowledged that a dead file server instance never wrote, while the file's size it did).
+ * False with why set when not. */
+static bool s_bytes(const s_writer *wr, const s_file *f, const uint8_t *buf, ssize_t n,
+                    const char *path, bool *zeros, char *why, size_t size)
+{
+	for (uint32_t i = 0; i < (uint32_t)n; i++) {
+		if (buf[i] == s_byte(wr->index, f->id, i))
+			continue;
+		if (i >= f->len && buf[i] == 0) {
+			*zeros = true;
+			continue;
+		}
+		snprintf(why, size, "%.150s: byte %u is not what was written (%u acknowledged%s)",
+		         path, i, f->len, i >= f->len ? ", the rest uncertain" : "");
+		return false;
+	}
+	return true;
+}
+
 /* Checks one acknowledged file through fs; false with why set when it is not as the journal
- * says. */
+ * says (*zeros as s_bytes). */
 static bool s_check(const drill_fileops *ops, drill_fs *fs, s_writer *wr, const s_file *f,
-                    uint8_t *buf, char *why, size_t size)
+                    uint8_t *buf, bool *zeros, char *why, size_t size)
 {
 	char name[2][300];
 	s_name(wr, f, f->renamed, name[0], sizeof name[0]);
@@ -530,14 +551,7 @@ static bool s_check(const drill_fileops *ops, drill_fs *fs, s_writer *wr, const 
 		snprintf(why, size, "%.200s: %zd bytes read, %u acknowledged", path, n, f->len);
 		return false;
 	}
-	for (uint32_t i = 0; i < (uint32_t)n; i++)
-		if (buf[i] != s_byte(wr->index, f->id, i)) {
-			snprintf(why, size,
-			         "%.150s: byte %u is not what was written (%u acknowledged%s)",
-			         path, i, f->len, i >= f->len ? ", the rest uncertain" : "");
-			return false;
-		}
-	return true;
+	return s_bytes(wr, f, buf, n, path, zeros, why, size);
 }
 
 int drill_workload_verify(drill_workload *self, bool through_mount, drill_verdict *out)
@@ -558,11 +572,13 @@ int drill_workload_verify(drill_workload *self, bool through_mount, drill_verdic
 		s_writer *wr = &self->writers[i];
 		for (int k = 0; k < wr->nfiles; k++) {
 			char why[256];
+			bool zeros = false;
 			out->files++;
-			if (s_check(ops, fs, wr, &wr->files[k], buf, why, sizeof why))
+			if (s_check(ops, fs, wr, &wr->files[k], buf, &zeros, why, sizeof why))
 				out->verified++;
 			else if (out->lost++ == 0)
 				snprintf(out->first_loss, sizeof out->first_loss, "%s", why);
+			out->zero_tails += zeros;
 		}
 	}
 	free(buf);
