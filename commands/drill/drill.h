@@ -2,7 +2,8 @@
  * drill.h — what the parts of `plexus drill` share (docs/drills.md).
  *
  * Entry points: drill_workload_start, drill_workload_stop, drill_workload_verify,
- * drill_workload_clean, drill_calls_after, drill_fsck, drill_data_image, drill_diskwatch_start,
+ * drill_workload_clean, drill_calls_after, drill_fileops_libplexus, drill_fileops_mount,
+ * drill_mount_check, drill_fsck, drill_data_image, drill_diskwatch_start,
  * drill_diskwatch_count, drill_diskwatch_stop, drill_plan_load, drill_scenario_find,
  * drill_scenarios, drill_inject, drill_fault_back_ms, drill_report_text, drill_report_json,
  * drill_timeline_svg.
@@ -17,15 +18,50 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include <plexus/etcd.h>
 
 #define DRILL_WRITERS_MAX 64
 #define DRILL_FAULTS_MAX  64
-#define DRILL_ERRNO_MAX   134 /* errno values counted one by one */
+#define DRILL_ERRNO_MAX   134   /* errno values counted one by one */
+#define DRILL_HUNG_MS     30000 /* a call without an answer this long hung */
 
 /* Milliseconds on the drill's clock (CLOCK_MONOTONIC, 0 at the drill's start). */
 int64_t drill_ms(void);
+
+/* ---- fileops.c: the calls the writers make, through libplexus or a FUSE mount ---- */
+
+typedef struct drill_fs drill_fs; /* one client: a libplexus handle, or the mount's root */
+
+/* A table of file calls on Plexus paths; each returns as its POSIX namesake (-1 and errno).
+ * read and write transfer the whole count unless end of file or an error stops them. */
+typedef struct drill_fileops {
+	const char *through; /* "libplexus" or "mount" */
+	/* A client of its own (root: the mount's directory, unused by libplexus). NULL with
+	 * errno set. The caller owns the result. */
+	drill_fs *(*connect)(const char *root, const char *name);
+	void (*disconnect)(drill_fs **self_p);
+	int (*open)(drill_fs *self, const char *path, int flags, mode_t mode);
+	ssize_t (*read)(drill_fs *self, int fd, void *buf, size_t n);
+	ssize_t (*write)(drill_fs *self, int fd, const void *buf, size_t n);
+	int (*fsync)(drill_fs *self, int fd);
+	int (*close)(drill_fs *self, int fd);
+	int (*rename)(drill_fs *self, const char *from, const char *to);
+	int (*unlink)(drill_fs *self, const char *path);
+	int (*mkdir)(drill_fs *self, const char *path, mode_t mode);
+	int (*stat)(drill_fs *self, const char *path, struct stat *st);
+} drill_fileops;
+
+/* libplexus's calls, each client a handle of its own (DRILL_HUNG_MS per call). */
+extern const drill_fileops drill_fileops_libplexus;
+/* open(2), write(2), fsync(2), ... on root + the Plexus path: through a `plexus mount`. */
+extern const drill_fileops drill_fileops_mount;
+/* Whether dir is a FUSE mount (statfs(2)'s f_type): 0 with its absolute path in root, or a
+ * negative errno with why saying what is wrong. Whether it shows this system is seen once the
+ * writers' directories are made through it (drill_workload_start: EXDEV). */
+int drill_mount_check(const char *dir, char *root, size_t size, char *why, size_t why_size);
 
 /* ---- workload.c: writers with a journal of what was acknowledged ---- */
 
@@ -38,29 +74,43 @@ typedef struct drill_counts {
 	uint64_t ops;                       /* calls that succeeded */
 	uint64_t errors;                    /* calls that failed */
 	uint64_t by_errno[DRILL_ERRNO_MAX]; /* failures by errno (others in [0]) */
-	uint64_t hung;                      /* calls that got no answer in time (ETIMEDOUT) */
-	uint32_t ok_at[DRILL_SLICES];       /* calls answered, per DRILL_SLICE_MS of the drill */
-	uint32_t failed_at[DRILL_SLICES];   /* calls failed, likewise */
+	uint64_t hung;               /* calls answered after DRILL_HUNG_MS or never, or ETIMEDOUT */
+	uint64_t synced_after_close; /* writes acknowledged by an fsync after their close */
+	uint64_t lost_after_close;   /* such an fsync failed */
+	uint32_t ok_at[DRILL_SLICES];     /* calls answered, per DRILL_SLICE_MS of the drill */
+	uint32_t failed_at[DRILL_SLICES]; /* calls failed, likewise */
 } drill_counts;
 
 typedef struct drill_verdict {
 	uint64_t files;    /* acknowledged files checked */
 	uint64_t verified; /* found whole, under a name the journal allows */
 	uint64_t lost;     /* missing, or not what was acknowledged */
+	/* of the files with an unacknowledged tail, those holding zeros there: blocks a dead
+	 * instance never wrote, whose size it did (allowed: nobody acknowledged them) */
+	uint64_t zero_tails;
+	bool checked; /* the check ran (else first_loss says why not) */
 	char first_loss[256];
 } drill_verdict;
 
-/* Starts writers threads, each a libplexus client of its own writing, renaming, removing and
- * fsyncing checksummed files under DIR/wN (DIR made here). Returns NULL with errno set. */
-drill_workload *drill_workload_start(const char *dir, int writers, unsigned seed);
+/* Starts writers threads, each a client of its own writing, renaming, removing and fsyncing
+ * checksummed files under DIR/wN (DIR made here through libplexus, DIR/wN through the
+ * writers' calls): libplexus's, or with mount (the root of a `plexus mount`, else NULL) plain
+ * POSIX calls on mount + DIR/wN. Returns NULL with errno set: EXDEV when the mount does not
+ * show DIR (a mount of another system). */
+drill_workload *drill_workload_start(const char *dir, int writers, unsigned seed,
+                                     const char *mount);
 /* The first time (drill_ms) any writer's call succeeded at or after t, or -1. */
 int64_t drill_workload_first_ok(drill_workload *self, int64_t t);
 /* How many calls were answered in the slices after the one of ms (0 for ms < 0). */
 uint64_t drill_calls_after(const drill_counts *counts, int64_t ms);
-/* Stops the writers (each finishes its call) and sums what they counted into *counts. */
+/* Stops the writers (each finishes what it does) and sums what they counted into *counts. A
+ * writer waiting in a call longer than DRILL_HUNG_MS, or in any once the stop has waited a
+ * minute, is given up on and counted hung: the stop never waits for ever. */
 void drill_workload_stop(drill_workload *self, drill_counts *counts);
-/* Checks every acknowledged file through a new client. Returns 0 or -errno (no client). */
-int drill_workload_verify(drill_workload *self, drill_verdict *out);
+/* Checks every acknowledged file through a new client: libplexus's (the system's own view),
+ * or with through_mount the mount's. Returns 0 or -errno (no client; EBUSY through the mount
+ * when writers were given up on in its calls: the check would wait as they do). */
+int drill_workload_verify(drill_workload *self, bool through_mount, drill_verdict *out);
 /* Removes the writers' files and directories. Returns 0 or the last -errno. */
 int drill_workload_clean(drill_workload *self);
 void drill_workload_free(drill_workload **self);
@@ -134,11 +184,12 @@ typedef struct drill_plan {
 	int writers, timeout_s; /* 0: the command line's */
 	unsigned seed;
 	bool has_seed;
+	char mount[4096]; /* the writers through this plexus mount; "": the command line's */
 	drill_plan_step steps[DRILL_FAULTS_MAX];
 	int n;
 } drill_plan;
 
-/* Reads path ([drill] writers, seed, timeout; [fault NAME] scenario, after, in order) into
+/* Reads path ([drill] writers, seed, timeout, mount; [fault NAME] scenario, after, in order) into
  * *plan. Returns 0 or a negative errno with err naming the file, line and what was expected. */
 int drill_plan_load(const char *path, drill_plan *plan, char *err, size_t size);
 
@@ -168,16 +219,19 @@ typedef struct drill_result {
 	const char *scenario;
 	unsigned seed;
 	int writers;
-	int64_t delay_ms; /* the writers alone before the first fault */
-	bool drawn;       /* delay_ms was drawn from the seed (a single scenario) */
+	const char *through; /* the writers' calls: "libplexus", or "mount" (POSIX through it) */
+	const char *mount;   /* the mount's directory, or NULL */
+	int64_t delay_ms;    /* the writers alone before the first fault */
+	bool drawn;          /* delay_ms was drawn from the seed (a single scenario) */
 	int64_t duration_ms;
 	drill_fault faults[DRILL_FAULTS_MAX];
 	int nfaults;
 	drill_counts counts;
-	drill_verdict verdict;
-	char fsck[256];    /* drill_fsck's verdict */
-	int services_down; /* services not up at the end */
-	char down[256];    /* their labels */
+	drill_verdict verdict;       /* checked through libplexus */
+	drill_verdict mount_verdict; /* checked again through the mount (with mount) */
+	char fsck[256];              /* drill_fsck's verdict */
+	int services_down;           /* services not up at the end */
+	char down[256];              /* their labels */
 	bool passed;
 } drill_result;
 

@@ -11,11 +11,14 @@
  * checked, and RS's records say whether every service is up. The drill passes (exit 0) only
  * when every fault was injected, its service came back and a writer's call succeeded after it,
  * no acknowledged data was lost, no call hung and every service is up; else it exits 1 (and
- * the writers' files stay in /data/drill-PID for a look).
+ * the writers' files stay in /data/drill-PID for a look). With --mount DIR the writers make
+ * plain POSIX calls through a running `plexus mount` on DIR instead of libplexus's (fileops.c),
+ * as Linux programs do; the check reads through libplexus, then through the mount as well.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,8 @@ typedef struct s_opts {
 	bool json;
 	bool through_rs;        /* --through-rs: service faults as RS_SIGNAL */
 	const char *svg;        /* --svg FILE: the timeline, or NULL */
+	const char *mount;      /* --mount DIR: the writers through this plexus mount, or NULL */
+	char root[PATH_MAX];    /* its absolute path, once checked */
 	const drill_plan *plan; /* a drill from an INI file, or NULL */
 } s_opts;
 
@@ -45,11 +50,12 @@ static void s_usage(FILE *out)
 	fprintf(out, "usage: plexus drill SCENARIO|soak|list [--writers W] [--seconds S] "
 	             "[--seed N]\n"
 	             "                    [--timeout S] [--json] [--svg FILE] [--through-rs]\n"
+	             "                    [--mount DIR]\n"
 	             "       plexus drill FILE.ini [options]\n\n"
-	             "Runs W writers (default 8) on /data through libplexus, injects the "
-	             "scenario's fault\ninto the running system (plexus up), follows it until RS "
-	             "has the service back,\nthen checks every state the writers had "
-	             "acknowledged. Scenarios:\n");
+	             "Runs W writers (default 8) on /data through libplexus (or, with --mount, "
+	             "through\nthe FUSE mount), injects the scenario's fault into the running "
+	             "system (plexus up),\nfollows it until RS has the service back, then checks "
+	             "every state the writers\nhad acknowledged. Scenarios:\n");
 	for (const drill_scenario *s = drill_scenarios; s->name; s++)
 		fprintf(out, "  %-12s %s (%s%s%s)\n", s->name, s->what, s->label,
 		        s->also ? ", " : "", s->also ? s->also : "");
@@ -57,7 +63,7 @@ static void s_usage(FILE *out)
 	        "  %-12s a fault of a random one of the first six every 2-4 s for --seconds\n"
 	        "               (default 30), chosen from --seed (default: the clock), so a run\n"
 	        "               can be repeated\n"
-	        "FILE.ini: faults in order from a file ([drill] writers, seed, timeout;\n"
+	        "FILE.ini: faults in order from a file ([drill] writers, seed, timeout, mount;\n"
 	        "[fault NAME] scenario, after = 2s of quiet before it; docs/drills.md).\n"
 	        "--seed N: what the writers do, when a scenario's fault comes (1.5-3.5 s after\n"
 	        "they start) and soak's faults; default: the clock. The report gives it.\n"
@@ -67,6 +73,11 @@ static void s_usage(FILE *out)
 	        "(RS_SIGNAL), as it is for services not on this machine (a QEMU or PXE\n"
 	        "cluster), and kill-node as a power cycle by RS through the node's power\n"
 	        "backend (RS_POWER, plexus node cycle); else this machine's kill(2).\n"
+	        "--mount DIR: the writers make plain POSIX calls (open, write, fsync, close,\n"
+	        "rename, unlink, mkdir, a directory's fsync) on DIR/data/drill-PID, DIR being\n"
+	        "where a running `plexus mount DIR` has Plexus's root, as Linux programs do;\n"
+	        "what they acknowledged is checked through libplexus, then through DIR. A DIR\n"
+	        "that is not such a mount is a usage error.\n"
 	        "--timeout S: longest wait for a service to come back (default 60). Exit 0 "
 	        "when\nnothing acknowledged was lost, no call hung, every service came "
 	        "back and\nthe writers were served again after each fault; 1 else; 64 usage; "
@@ -85,6 +96,7 @@ static int s_options(int argc, char **argv, s_opts *o)
 	    {"svg", required_argument, NULL, 'g'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"through-rs", no_argument, NULL, 'R'},
+	    {"mount", required_argument, NULL, 'm'}, /* the writers through a plexus mount */
 	    {0},
 	};
 	*o = (s_opts){.writers = 8, .seconds = 30, .timeout_s = 60, .seed = (unsigned)time(NULL)};
@@ -107,6 +119,8 @@ static int s_options(int argc, char **argv, s_opts *o)
 			o->through_rs = true;
 		else if (c == 'g')
 			o->svg = optarg;
+		else if (c == 'm')
+			o->mount = optarg;
 		else if (c == 'h')
 			return s_usage(stdout), -1;
 		else
@@ -181,7 +195,8 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 
 static bool s_passed(const drill_result *r)
 {
-	bool ok = r->verdict.lost == 0 && r->counts.hung == 0 && r->services_down == 0;
+	bool ok = r->verdict.lost == 0 && r->mount_verdict.lost == 0 && r->counts.hung == 0 &&
+	          r->services_down == 0;
 	for (int i = 0; i < r->nfaults; i++) { /* a service "up" that serves nobody is not back */
 		const drill_fault *f = &r->faults[i];
 		int64_t back = drill_fault_back_ms(f); /* both of a pair */
@@ -199,6 +214,38 @@ static int64_t s_delay_ms(const s_opts *o, const drill_scenario *sc)
 	return sc ? S_SETTLE_MS + rand_r(&seed) % (S_DELAY_MS + 1) : S_SETTLE_MS;
 }
 
+/* Why the writers could not start (errno), on standard error; the exit code. */
+static int s_start_failed(const s_opts *o, const char *dir)
+{
+	if (errno == EXDEV) { /* made through libplexus, not seen through the mount */
+		fprintf(stderr,
+		        "plexus drill: --mount %s does not show this system's %s: a mount of "
+		        "another system, or not its root?\n",
+		        o->mount, dir);
+		return EX_USAGE;
+	}
+	if (errno == ENOENT) /* connected, but the writers' directory has no parent */
+		fprintf(stderr,
+		        "plexus drill: the writers work in /data, which this system does not "
+		        "have (plexus sh -c 'mkdir /data', or mount a file system there)\n");
+	else
+		fprintf(stderr, "plexus drill: no system to drill: %s (is plexus up running?)\n",
+		        strerror(errno));
+	return EX_UNAVAILABLE;
+}
+
+/* Checks what the writers acknowledged through libplexus and, with a mount, through it. */
+static void s_verify(drill_workload *w, const s_opts *o, drill_result *r)
+{
+	if (drill_workload_verify(w, false, &r->verdict) < 0)
+		snprintf(r->verdict.first_loss, sizeof r->verdict.first_loss,
+		         "could not check: no client");
+	int rc = o->mount ? drill_workload_verify(w, true, &r->mount_verdict) : 0;
+	if (rc < 0)
+		snprintf(r->mount_verdict.first_loss, sizeof r->mount_verdict.first_loss, "%s",
+		         rc == -EBUSY ? "writers are stuck in its calls" : strerror(-rc));
+}
+
 /* The drill itself, once the options are read. */
 static int s_run(const s_opts *o, const drill_scenario *sc, drill_result *r)
 {
@@ -207,17 +254,12 @@ static int s_run(const s_opts *o, const drill_scenario *sc, drill_result *r)
 	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = getenv("PLEXUS_ETCD")});
 	char dir[64];
 	snprintf(dir, sizeof dir, "/data/drill-%ld", (long)getpid());
-	drill_workload *w = etcd ? drill_workload_start(dir, o->writers, o->seed) : NULL;
-	if (!w && errno == ENOENT) /* connected, but the writers' directory has no parent */
-		fprintf(stderr,
-		        "plexus drill: the writers work in /data, which this system does not "
-		        "have (plexus sh -c 'mkdir /data', or mount a file system there)\n");
-	else if (!w)
-		fprintf(stderr, "plexus drill: no system to drill: %s (is plexus up running?)\n",
-		        strerror(errno));
+	drill_workload *w =
+	    etcd ? drill_workload_start(dir, o->writers, o->seed, o->mount ? o->root : NULL) : NULL;
 	if (!w) {
+		int code = s_start_failed(o, dir);
 		plx_etcd_destroy(&etcd);
-		return EX_UNAVAILABLE;
+		return code;
 	}
 	int64_t t0 = drill_ms();
 	r->delay_ms = s_delay_ms(o, sc);
@@ -227,9 +269,7 @@ static int s_run(const s_opts *o, const drill_scenario *sc, drill_result *r)
 	s_sleep_ms(S_SETTLE_MS);
 	drill_workload_stop(w, &r->counts);
 	r->duration_ms = drill_ms() - t0;
-	if (drill_workload_verify(w, &r->verdict) < 0)
-		snprintf(r->verdict.first_loss, sizeof r->verdict.first_loss,
-		         "could not check: no client");
+	s_verify(w, o, r);
 	bool clean = drill_fsck(r->fsck, sizeof r->fsck) == 0;
 	s_services(etcd, cluster, r);
 	r->passed = s_passed(r) && r->verdict.files > 0 && clean;
@@ -264,11 +304,16 @@ int plx_drill_cli(int argc, char **argv)
 		o.writers = plan.writers ? plan.writers : o.writers;
 		o.timeout_s = plan.timeout_s ? plan.timeout_s : o.timeout_s;
 		o.seed = plan.has_seed ? plan.seed : o.seed;
+		o.mount = plan.mount[0] ? plan.mount : o.mount;
 	}
 	const drill_scenario *sc = drill_scenario_find(o.scenario);
 	if (!sc && !file && strcmp(o.scenario, "soak") != 0) {
 		fprintf(stderr, "plexus drill: unknown scenario '%s' (plexus drill list)\n",
 		        o.scenario);
+		return EX_USAGE;
+	}
+	if (o.mount && drill_mount_check(o.mount, o.root, sizeof o.root, err, sizeof err) < 0) {
+		fprintf(stderr, "plexus drill: --mount %s\n", err);
 		return EX_USAGE;
 	}
 	drill_ms(); /* the drill's clock starts */
@@ -278,6 +323,8 @@ int plx_drill_cli(int argc, char **argv)
 	r->scenario = o.scenario;
 	r->seed = o.seed;
 	r->writers = o.writers;
+	r->through = o.mount ? "mount" : "libplexus";
+	r->mount = o.mount ? o.root : NULL;
 	code = s_run(&o, sc, r);
 	if (code == EX_OK || code == 1)
 		(o.json ? drill_report_json : drill_report_text)(r, stdout);

@@ -7,6 +7,7 @@
  *   writers = 4          ; as --writers
  *   seed = 7             ; as --seed
  *   timeout = 60s        ; as --timeout
+ *   mount = /mnt/plexus  ; as --mount
  *   [fault first]        ; faults run in the file's order; each NAME names one
  *   scenario = kill-driver
  *   after = 2s           ; quiet time before it (ms, s; default 2s)
@@ -69,9 +70,13 @@ static int s_drill_key(s_parser *p, const char *key, const char *value)
 		p->plan->seed = (unsigned)n, p->plan->has_seed = true;
 	else if (strcmp(key, "timeout") == 0 && s_duration(value, &ms) && ms >= 1000)
 		p->plan->timeout_s = ms / 1000;
+	else if (strcmp(key, "mount") == 0 && *value && strlen(value) < sizeof p->plan->mount)
+		snprintf(p->plan->mount, sizeof p->plan->mount, "%s", value);
 	else
 		return s_fail(
-		    p, "[drill] %s = \"%s\": expected writers (1-64), seed or timeout (1s..1h)",
+		    p,
+		    "[drill] %s = \"%s\": expected writers (1-64), seed, timeout (1s..1h) "
+		    "or mount (a directory)",
 		    key, value);
 	return 1;
 }

@@ -80,10 +80,32 @@ static void s_fault_text(const drill_fault *f, int i, FILE *out)
 		s_also_text(f, out);
 }
 
+/* The data lines: what was checked through libplexus and, with a mount, through it. */
+static void s_data_text(const drill_result *r, FILE *out)
+{
+	const drill_verdict *v = &r->verdict;
+	fprintf(out, "  data: %llu acknowledged files, %llu verified, %llu lost%s%s\n",
+	        (unsigned long long)v->files, (unsigned long long)v->verified,
+	        (unsigned long long)v->lost, v->lost ? ": first " : "", v->first_loss);
+	if (v->zero_tails)
+		fprintf(out, "        %llu with zeros in a tail nobody acknowledged\n",
+		        (unsigned long long)v->zero_tails);
+	v = &r->mount_verdict;
+	if (r->mount && !v->checked)
+		fprintf(out, "  data read through the mount: not checked: %s\n", v->first_loss);
+	else if (r->mount)
+		fprintf(out, "  data read through the mount: %llu verified, %llu lost%s%s\n",
+		        (unsigned long long)v->verified, (unsigned long long)v->lost,
+		        v->lost ? ": first " : "", v->first_loss);
+}
+
 void drill_report_text(const drill_result *r, FILE *out)
 {
-	fprintf(out, "drill %s: %d writers, seed %u, %.1f s; %s after %.3f s of writing%s\n",
-	        r->scenario, r->writers, r->seed, (double)r->duration_ms / 1000,
+	char through[4200] = "";
+	if (r->mount)
+		snprintf(through, sizeof through, " through the mount %s", r->mount);
+	fprintf(out, "drill %s: %d writers%s, seed %u, %.1f s; %s after %.3f s of writing%s\n",
+	        r->scenario, r->writers, through, r->seed, (double)r->duration_ms / 1000,
 	        r->drawn ? "the fault" : "the first fault", (double)r->delay_ms / 1000,
 	        r->drawn ? " (from the seed)" : "");
 	for (int i = 0; i < r->nfaults; i++)
@@ -100,10 +122,10 @@ void drill_report_text(const drill_result *r, FILE *out)
 		}
 	fprintf(out, "%s, %llu hung\n", strcmp(sep, ", ") == 0 ? ")" : "",
 	        (unsigned long long)c->hung);
-	const drill_verdict *v = &r->verdict;
-	fprintf(out, "  data: %llu acknowledged files, %llu verified, %llu lost%s%s\n",
-	        (unsigned long long)v->files, (unsigned long long)v->verified,
-	        (unsigned long long)v->lost, v->lost ? ": first " : "", v->first_loss);
+	fprintf(out,
+	        "  fsync of a file opened again after its close: %llu answered 0, %llu failed\n",
+	        (unsigned long long)c->synced_after_close, (unsigned long long)c->lost_after_close);
+	s_data_text(r, out);
 	fprintf(out, "  fsck.minix -f of /data's image: %s\n", r->fsck);
 	if (r->services_down)
 		fprintf(out, "  services not back: %s\n", r->down);
@@ -149,6 +171,29 @@ static json_t *s_fault_json(const drill_fault *f, const drill_counts *c)
 	return o;
 }
 
+static json_t *s_verdict_json(const drill_verdict *v)
+{
+	return json_pack("{s:I, s:I, s:I, s:s, s:b}", "files", (json_int_t)v->files, "verified",
+	                 (json_int_t)v->verified, "lost", (json_int_t)v->lost, "first_loss",
+	                 v->first_loss, "checked", v->checked);
+}
+
+/* What the report's first json_pack leaves out: fsck, the writers' way in, the check through
+ * the mount, the fsyncs after a close. */
+static void s_more_json(json_t *o, const drill_result *r)
+{
+	json_object_set_new(o, "fsck", json_string(r->fsck));
+	json_object_set_new(o, "through", json_string(r->through ? r->through : "libplexus"));
+	json_object_set_new(o, "mount", r->mount ? json_string(r->mount) : json_null());
+	if (r->mount)
+		json_object_set_new(o, "data_through_mount", s_verdict_json(&r->mount_verdict));
+	json_t *clients = json_object_get(o, "clients");
+	json_object_set_new(clients, "synced_after_close",
+	                    json_integer((json_int_t)r->counts.synced_after_close));
+	json_object_set_new(clients, "lost_after_close",
+	                    json_integer((json_int_t)r->counts.lost_after_close));
+}
+
 void drill_report_json(const drill_result *r, FILE *out)
 {
 	json_t *faults = json_array(), *errnos = json_object();
@@ -169,8 +214,11 @@ void drill_report_json(const drill_result *r, FILE *out)
 	    (json_int_t)r->verdict.files, "verified", (json_int_t)r->verdict.verified, "lost",
 	    (json_int_t)r->verdict.lost, "first_loss", r->verdict.first_loss, "services_not_back",
 	    r->down, "passed", r->passed);
-	if (o)
-		json_object_set_new(o, "fsck", json_string(r->fsck));
+	if (o) {
+		s_more_json(o, r);
+		json_object_set_new(json_object_get(o, "data"), "zero_tails",
+		                    json_integer((json_int_t)r->verdict.zero_tails));
+	}
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	fprintf(out, "%s\n", text ? text : "{}");
 	free(text);

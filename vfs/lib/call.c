@@ -47,6 +47,13 @@ static bool s_may_register(const plexus *self, uint32_t type)
 	       type != PLEXUS__VFS_TYPE__VFS_EXIT;
 }
 
+/* Whether a call of type makes changes durable (fsync, fdatasync, syncfs, sync). */
+static bool s_syncs(uint32_t type)
+{
+	return type == PLEXUS__VFS_TYPE__VFS_FSYNC || type == PLEXUS__VFS_TYPE__VFS_SYNCFS ||
+	       type == PLEXUS__VFS_TYPE__VFS_SYNC;
+}
+
 /* The descriptor a request names (-1: none): the fd of a VfsFd body. */
 static int s_fd_of(uint32_t type, const ProtobufCMessage *body)
 {
@@ -99,8 +106,10 @@ static int s_sendrec(plexus *self, const plx_request *req, int fd, plx_msg **msg
 	}
 }
 
-/* The answer of msg (consumed) to self's call of type naming fd as plexus__call returns it. */
-static int64_t s_answer(plexus *self, uint32_t type, int fd, plx_msg *msg, plexus__answer *ans)
+/* The answer of msg (consumed) to self's call of type with body naming fd, sent at mark
+ * (plexus__durable_mark), as plexus__call returns it. */
+static int64_t s_answer(plexus *self, uint32_t type, const ProtobufCMessage *body, int fd,
+                        uint64_t mark, plx_msg *msg, plexus__answer *ans)
 {
 	Plexus__VfsReply *reply =
 	    (Plexus__VfsReply *)plx_msg_unpack(msg, &plexus__vfs_reply__descriptor);
@@ -112,7 +121,7 @@ static int64_t s_answer(plexus *self, uint32_t type, int fd, plx_msg *msg, plexu
 	if (value < 0)
 		value = -EPROTO; /* a success never counts below zero */
 	else
-		value = plexus__durable_answer(self, type, fd, reply, value);
+		value = plexus__durable_answer(self, type, body, fd, reply, value, mark);
 	if (ans && value >= 0) {
 		ans->msg = msg;
 		ans->reply = reply;
@@ -133,6 +142,7 @@ int64_t plexus__call(plexus *self, uint32_t type, const ProtobufCMessage *body, 
 	plx_request req = {.type = type, .body = body, .data = data, .data_size = size};
 	plx_msg *msg = NULL;
 	int fd = s_fd_of(type, body);
+	uint64_t mark = s_syncs(type) ? plexus__durable_mark(self) : 0; /* before it goes out */
 	int rc = s_sendrec(self, &req, fd, &msg, timeout_ms);
 	if (rc < 0) {
 		plx_msg_destroy(&msg);
@@ -140,7 +150,7 @@ int64_t plexus__call(plexus *self, uint32_t type, const ProtobufCMessage *body, 
 			plexus__durable_reported(self, type, fd);
 		return s_errno(rc);
 	}
-	return s_answer(self, type, fd, msg, ans);
+	return s_answer(self, type, body, fd, mark, msg, ans);
 }
 
 int64_t plexus__call_raw(plexus *self, uint32_t type, const ProtobufCMessage *body, int timeout_ms,
@@ -156,7 +166,7 @@ int64_t plexus__call_raw(plexus *self, uint32_t type, const ProtobufCMessage *bo
 		return s_errno(rc);
 	}
 	/* no lost-change bookkeeping: the restore calls it with fds_lock held (durable.c) */
-	return s_answer(NULL, type, s_fd_of(type, body), msg, ans);
+	return s_answer(NULL, type, body, s_fd_of(type, body), 0, msg, ans);
 }
 
 uint64_t plexus__vfs_gen(plexus *self)

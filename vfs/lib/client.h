@@ -45,10 +45,14 @@ typedef struct plexus__fd {
 	 * handle's fs table) and instance that acknowledged the first (durable.c) */
 	uint16_t dirty_fs;
 	uint64_t dirty_gen;
+	bool dirty_told;    /* their loss was told through another descriptor of the file */
+	uint64_t serial;    /* which opening this is: a close notes its own only (fds.c) */
+	uint64_t dirty_seq; /* the handle's acks at its latest unsynced write (durable.c) */
 } plexus__fd;
 
 #define PLEXUS__FS_MAX     16 /* file servers whose instances a handle follows (durable.c) */
 #define PLEXUS__CLOSED_MAX 64 /* files closed with unsynced writes it follows (durable.c) */
+#define PLEXUS__DIRS_MAX   64 /* directories with unsynced entry changes it follows (durable.c) */
 
 struct plexus {
 	plx_ctx *ctx;
@@ -73,10 +77,12 @@ struct plexus {
 	pthread_mutex_t fds_lock;    /* the table below and cwd */
 	plexus__fd *fds;             /* by descriptor number */
 	size_t nfds;
+	uint64_t fd_serial;         /* the last plexus__fd serial given */
 	char cwd[PLEXUS__PATH_MAX]; /* the working directory as this process set it */
 	struct {                    /* fds_lock: the instance holding unsynced namespace changes */
 		char label[PLX_LABEL_MAX];
 		uint64_t ns_gen;
+		uint64_t ns_seq; /* the handle's acks at the latest */
 	} fs[PLEXUS__FS_MAX];
 	int nfs;
 	/* fds_lock: unsynced writes of descriptors closed since, per file (durable.c) */
@@ -85,8 +91,18 @@ struct plexus {
 		uint32_t dev;
 		uint64_t ino;
 		uint64_t gen;
+		uint64_t seq; /* as plexus__fd's dirty_seq */
 	} closed[PLEXUS__CLOSED_MAX];
 	int nclosed;
+	/* fds_lock: directories whose entries changed since a sync, by path (durable.c) */
+	struct {
+		uint16_t fs;
+		uint64_t gen;
+		uint64_t seq; /* the handle's acks at the latest */
+		char *dir;    /* absolute, normalized; owned */
+	} dirs[PLEXUS__DIRS_MAX];
+	int ndirs;
+	uint64_t acks; /* fds_lock: changes noted so far (durable.c) */
 };
 
 /* ---- fds.c ---- */
@@ -103,7 +119,11 @@ void plexus__fd_opened(plexus *self, int fd, const char *path, int flags,
                        const Plexus__FsAttr *attr);
 /* to is a copy of from (dup, dup2, F_DUPFD). */
 void plexus__fd_copied(plexus *self, int from, int to);
-void plexus__fd_closed(plexus *self, int fd);
+/* Which opening descriptor fd is (0: none), for plexus__fd_closed. */
+uint64_t plexus__fd_serial(plexus *self, int fd);
+/* VFS closed descriptor fd, the opening serial: forgotten, unless VFS has given the number to
+ * another opening meanwhile (that one's answer may come first, in another thread). */
+void plexus__fd_closed(plexus *self, int fd, uint64_t serial);
 /* fd's position: offset bytes on (relative) or at offset. */
 void plexus__fd_moved(plexus *self, int fd, int64_t offset, bool relative);
 /* fd's close-on-exec flag (F_SETFD, F_DUPFD_CLOEXEC). */
@@ -119,17 +139,23 @@ void plexus__fds_free(plexus *self);
 
 /* ---- durable.c ---- */
 
-/* After VFS answered value (>= 0) with r to a call of type naming descriptor fd (-1: none):
- * notes the change an instance of a file server acknowledged, or, for fsync and syncfs, checks
- * the instance that synced against those that took this process's changes. Returns value, or
- * -EIO when changes went to an instance that died before a sync (reported once). */
-int64_t plexus__durable_answer(plexus *self, uint32_t type, int fd, const Plexus__VfsReply *r,
-                               int64_t value);
+/* The changes noted so far: taken before a sync's request goes out, it is that sync's mark. */
+uint64_t plexus__durable_mark(plexus *self);
+/* After VFS answered value (>= 0) with r to a call of type with body naming descriptor fd
+ * (-1: none), sent at mark: notes the change an instance of a file server acknowledged (a
+ * call by path: in the directories of its names), or, for fsync, syncfs and sync, checks the
+ * instance that synced against those that took this process's changes (the ones noted by
+ * mark, when the same instance: durable). Returns value, or -EIO when changes went to an
+ * instance that died before a sync (reported once). */
+int64_t plexus__durable_answer(plexus *self, uint32_t type, const ProtobufCMessage *body, int fd,
+                               const Plexus__VfsReply *r, int64_t value, uint64_t mark);
 /* VFS answered EIO to an fsync or syncfs of fd: the loss is reported; not again. */
 void plexus__durable_reported(plexus *self, uint32_t type, int fd);
 /* Descriptor f is being closed (fds_lock held): its unsynced writes stay the file's, for the
  * next fsync of the file through any descriptor, or syncfs. */
 void plexus__durable_closed(plexus *self, const plexus__fd *f);
+/* Frees what the handle keeps of changed directories. */
+void plexus__durable_free(plexus *self);
 
 /* What VFS answered: the message (owns the data frame) and its unpacked VfsReply. */
 typedef struct plexus__answer {

@@ -325,6 +325,7 @@ void plexus_disconnect(plexus **self_p)
 	plx_ctx_destroy(&self->ctx);
 	pthread_mutex_destroy(&self->rejoin_lock);
 	plexus__fds_free(self);
+	plexus__durable_free(self);
 	pthread_mutex_destroy(&self->fds_lock);
 	free(self);
 	*self_p = NULL;

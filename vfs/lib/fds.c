@@ -3,7 +3,7 @@
  * of VFS (docs/using.md "When VFS restarts").
  *
  * Entry points: plexus__fd_bind, plexus__fd_opened, plexus__fd_path, plexus__fd_copied,
- * plexus__fd_closed,
+ * plexus__fd_serial, plexus__fd_closed,
  * plexus__fd_moved, plexus__fd_cloexec, plexus__fd_cwd, plexus__fds_exec, plexus__fds_restore,
  * plexus__fds_free.
  *
@@ -18,6 +18,11 @@
  * opened again (a pipe end, a device, a file removed or replaced meanwhile) keeps its number
  * on a stand-in descriptor ("/" opened read-only, so that no new open gets it) and fails with
  * ESTALE until it is closed.
+ *
+ * The table follows VFS's order even when threads share the handle: a number VFS gives to a
+ * new opening while the table still holds an older one (its close's answer not yet noted by
+ * the closing thread) closes the older one here first, its unsynced writes kept with its file
+ * (durable.c), and each opening has a serial, so that the late close forgets only its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,8 +104,11 @@ void plexus__fd_opened(plexus *self, int fd, const char *path, int flags,
 	pthread_mutex_lock(&self->fds_lock);
 	plexus__fd *f = s_slot(self, fd, true);
 	if (f) {
-		s_clear(f);
-		*f = (plexus__fd){.used = true, .vfs_gen = self->vfs_gen, .flags = flags};
+		s_close(self, f); /* VFS closed what the number named, if anything */
+		*f = (plexus__fd){.used = true,
+		                  .vfs_gen = self->vfs_gen,
+		                  .flags = flags,
+		                  .serial = ++self->fd_serial};
 		if (path && attr && (S_ISREG(attr->mode) || S_ISDIR(attr->mode))) {
 			f->path = s_absolute(self, path); /* NULL: not reopened */
 			f->mode = attr->mode;
@@ -124,15 +132,25 @@ void plexus__fd_copied(plexus *self, int from, int to)
 		} else {
 			*b = (plexus__fd){.used = true, .vfs_gen = self->vfs_gen};
 		}
+		b->serial = ++self->fd_serial;
 	}
 	pthread_mutex_unlock(&self->fds_lock);
 }
 
-void plexus__fd_closed(plexus *self, int fd)
+uint64_t plexus__fd_serial(plexus *self, int fd)
 {
 	pthread_mutex_lock(&self->fds_lock);
 	plexus__fd *f = s_slot(self, fd, false);
-	if (f)
+	uint64_t serial = f && f->used ? f->serial : 0;
+	pthread_mutex_unlock(&self->fds_lock);
+	return serial;
+}
+
+void plexus__fd_closed(plexus *self, int fd, uint64_t serial)
+{
+	pthread_mutex_lock(&self->fds_lock);
+	plexus__fd *f = s_slot(self, fd, false);
+	if (f && f->used && f->serial == serial)
 		s_close(self, f);
 	pthread_mutex_unlock(&self->fds_lock);
 }

@@ -102,7 +102,7 @@ int plexus_close(plexus *self, int fd)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	uint64_t generation;
+	uint64_t generation, serial = self ? plexus__fd_serial(self, fd) : 0;
 	int64_t rc;
 	if (self && plexus__fd_bind(self, fd, &generation) == -ESTALE) /* its stand-in on "/" */
 		rc = plexus__call_raw(self, PLEXUS__VFS_TYPE__VFS_CLOSE, &req.base,
@@ -110,7 +110,7 @@ int plexus_close(plexus *self, int fd)
 	else
 		rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_CLOSE, &req, self->timeout_ms);
 	if (self && (rc >= 0 || rc == -EBADF))
-		plexus__fd_closed(self, fd);
+		plexus__fd_closed(self, fd, serial);
 	return s_result(rc);
 }
 

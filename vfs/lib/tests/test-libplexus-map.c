@@ -5,7 +5,8 @@
  * become results, reads and writes split under the chunk size (and a read that does not go on
  * past a pipe's first chunk), statuses and transport failures as errno (VFS's errno,
  * ETIMEDOUT, EHOSTDOWN, EPROTO), registering again when VFS has forgotten the process, and
- * VFS_EXIT with the record withdrawn on disconnect.
+ * VFS_EXIT with the record withdrawn on disconnect; a write answered while another thread's
+ * fsync was under way is not made durable by it (the file server instance each answer names).
  * The calls against the real plexus-vfs are test-libplexus's.
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +53,12 @@ typedef struct peer {
 	bool pipe;   /* FSTAT says a pipe */
 	int dir_pos; /* GETDENTS: entries handed out */
 	bool exited;
-	int registers; /* VFS_REGISTERs seen */
-	int forget;    /* answer this many calls -ESRCH, as a VFS that lost the process */
-	bool no_entry; /* answer VFS_REGISTER -ESRCH too */
+	int registers;  /* VFS_REGISTERs seen */
+	int forget;     /* answer this many calls -ESRCH, as a VFS that lost the process */
+	bool no_entry;  /* answer VFS_REGISTER -ESRCH too */
+	uint64_t gen;   /* writes and syncs answered by instance gen of "mfs" (0: no such word) */
+	bool hold_sync; /* keep the next fsync's call in held, unanswered */
+	plx_call *held;
 } peer;
 
 static plx_etcdh *s_h;
@@ -123,6 +128,8 @@ static int s_io(peer *p, plx_call *call, Plexus__VfsReply *reply)
 	    msg->type == PLEXUS__VFS_TYPE__VFS_PREAD || msg->type == PLEXUS__VFS_TYPE__VFS_PWRITE;
 	size_t pos = at ? (size_t)p->fd->offset : p->pos;
 	if (msg->type == PLEXUS__VFS_TYPE__VFS_WRITE || msg->type == PLEXUS__VFS_TYPE__VFS_PWRITE) {
+		reply->fs_label = p->gen ? "mfs" : "";
+		reply->changed_gen = p->gen;
 		size_t n = msg->data_size;
 		if (pos + n > S_FILE_MAX)
 			return -EFBIG;
@@ -182,7 +189,13 @@ static int s_answer(peer *p, plx_call *call)
 	case PLEXUS__VFS_TYPE__VFS_SYNCFS:
 		if (p->fd->fd == 77) /* a slow disk */
 			usleep(600 * 1000);
-		return 0;
+		if (p->hold_sync && !p->held) { /* answered later, by the test */
+			p->held = call;
+			return PLX_SUSPEND;
+		}
+		reply.fs_label = p->gen ? "mfs" : "";
+		reply.synced_gen = p->gen;
+		return s_reply(call, 0, &reply, NULL, 0);
 	case PLEXUS__VFS_TYPE__VFS_OPEN:
 		if (strcmp(p->path->path, "/slow") == 0)
 			usleep(600 * 1000);
@@ -684,6 +697,66 @@ static void test_transport_errors(void **state)
 	pthread_mutex_unlock(&s_peer.lock);
 }
 
+static void *s_fsync_78(void *arg)
+{
+	return (void *)(intptr_t)plexus_fsync(arg, 78);
+}
+
+/* The fsync the peer holds, once it does. */
+static plx_call *s_held(void)
+{
+	for (;;) {
+		pthread_mutex_lock(&s_peer.lock);
+		plx_call *call = s_peer.held;
+		pthread_mutex_unlock(&s_peer.lock);
+		if (call)
+			return call;
+		usleep(1000);
+	}
+}
+
+static void s_peer_gen(uint64_t gen, bool hold_sync)
+{
+	pthread_mutex_lock(&s_peer.lock);
+	s_peer.gen = gen;
+	s_peer.hold_sync = hold_sync;
+	s_peer.held = NULL;
+	pthread_mutex_unlock(&s_peer.lock);
+}
+
+/* A sync commits what the file server held when its request got there, and threads sharing a
+ * handle see answers in another order: here the peer holds one descriptor's fsync, answers a
+ * write through another (acknowledged by instance 1 of "mfs") meanwhile, then the fsync
+ * (synced by instance 1). The write may have come after that commit: when instance 2 answers
+ * the writing descriptor's fsync, the write went with instance 1, EIO. A write answered
+ * before a sync went out is made durable by it: then 0. */
+static void test_sync_during_write(void **state)
+{
+	(void)state;
+	plexus *px = s_connect(0);
+	assert_int_equal(plexus_open(px, "/w", O_WRONLY), 3);
+	s_peer_gen(1, true);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_fsync_78, px), 0);
+	plx_call *held = s_held();
+	assert_int_equal(plexus_pwrite(px, 3, "x", 1, 0), 1); /* while the fsync is under way */
+	Plexus__VfsReply reply = PLEXUS__VFS_REPLY__INIT;
+	reply.fs_label = "mfs";
+	reply.synced_gen = 1;
+	assert_int_equal(plx_call_reply(held, 0, &reply.base, NULL, 0), 0);
+	void *rc;
+	pthread_join(t, &rc);
+	assert_int_equal((intptr_t)rc, 0);
+	s_peer_gen(2, false);
+	assert_int_equal(plexus_fsync(px, 3), -1);
+	assert_int_equal(errno, EIO);
+	assert_int_equal(plexus_pwrite(px, 3, "y", 1, 0), 1); /* before the sync went out */
+	assert_int_equal(plexus_fsync(px, 78), 0);
+	s_peer_gen(3, false);
+	assert_int_equal(plexus_fsync(px, 3), 0);
+	plexus_disconnect(&px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -701,6 +774,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_registers_again, s_per_test_setup,
 	                                    s_per_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_transport_errors, s_per_test_setup,
+	                                    s_per_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_during_write, s_per_test_setup,
 	                                    s_per_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
