@@ -23,10 +23,11 @@
 
 #include <plexus/etcd.h>
 
-#define DRILL_WRITERS_MAX 64
-#define DRILL_FAULTS_MAX  64
-#define DRILL_ERRNO_MAX   134   /* errno values counted one by one */
-#define DRILL_HUNG_MS     30000 /* a call without an answer this long hung */
+#define DRILL_WRITERS_MAX   64
+#define DRILL_FAULTS_MAX    64
+#define DRILL_ERRNO_MAX     134   /* errno values counted one by one */
+#define DRILL_HUNG_MS       30000 /* a call without an answer this long hung */
+#define DRILL_HUNG_SLACK_MS 5000  /* a call this long past DRILL_HUNG_MS hung */
 
 /* Milliseconds on the drill's clock (CLOCK_MONOTONIC, 0 at the drill's start). */
 int64_t drill_ms(void);

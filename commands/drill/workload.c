@@ -148,7 +148,9 @@ static int64_t s_call_end(s_writer *wr)
 static long s_count(s_writer *wr, long rc, int64_t took)
 {
 	int e = errno;
-	if (took > DRILL_HUNG_MS || (rc < 0 && e == ETIMEDOUT))
+	/* libplexus answers at its limit (DRILL_HUNG_MS: EHOSTDOWN while VFS stays away), which is
+	 * an answer; a call still out well past it (a FUSE call has no limit) hung */
+	if (took > DRILL_HUNG_MS + DRILL_HUNG_SLACK_MS || (rc < 0 && e == ETIMEDOUT))
 		wr->counts.hung++;
 	if (rc >= 0) {
 		wr->counts.ops++;
@@ -191,7 +193,7 @@ static void s_close(s_writer *wr, int fd)
 {
 	s_call_begin(wr);
 	wr->w->ops->close(wr->fs, fd);
-	if (s_call_end(wr) > DRILL_HUNG_MS)
+	if (s_call_end(wr) > DRILL_HUNG_MS + DRILL_HUNG_SLACK_MS)
 		wr->counts.hung++;
 }
 
@@ -427,12 +429,14 @@ uint64_t drill_calls_after(const drill_counts *counts, int64_t ms)
 	return n;
 }
 
-/* Whether wr waits in a call the stop gives up on: one out longer than DRILL_HUNG_MS, or any
+/* Whether wr waits in a call the stop gives up on: one out longer than DRILL_HUNG_MS and its
+ * slack, or any
  * once the stop (begun at began) has waited S_STOP_MS. */
 static bool s_stuck(s_writer *wr, int64_t began)
 {
 	int64_t since = atomic_load(&wr->call_since), now = drill_ms();
-	return since >= 0 && (now - since > DRILL_HUNG_MS || now - began > S_STOP_MS);
+	return since >= 0 &&
+	       (now - since > DRILL_HUNG_MS + DRILL_HUNG_SLACK_MS || now - began > S_STOP_MS);
 }
 
 /* Gives up on wr if it is still stuck in its call: that call counts hung, and the writer ends
