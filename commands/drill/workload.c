@@ -430,8 +430,7 @@ uint64_t drill_calls_after(const drill_counts *counts, int64_t ms)
 }
 
 /* Whether wr waits in a call the stop gives up on: one out longer than DRILL_HUNG_MS and its
- * slack, or any
- * once the stop (begun at began) has waited S_STOP_MS. */
+ * slack, or any once the stop (begun at began) has waited S_STOP_MS. */
 static bool s_stuck(s_writer *wr, int64_t began)
 {
 	int64_t since = atomic_load(&wr->call_since), now = drill_ms();
