@@ -129,7 +129,6 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const vfs_mou
 		return -ENOMEM;
 	}
 	plx_fs_observe(m->client, vfs_errseq_observe, v);
-	plx_fs_set_failover(m->client, VFS_FS_FAILOVER_MS, vfs_fs_coming_back, v);
 	char *canon = NULL;
 	int rc = 0;
 	if (target)

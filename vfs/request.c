@@ -1,14 +1,12 @@
 /*
  * request.c — VFS-side helpers around the FS family stubs (plexus/fsreq.h).
  *
- * Entry points: vfs_fs_errno, vfs_fs_coming_back, vfs_fs_lookup, vfs_fs_refresh.
+ * Entry points: vfs_fs_errno, vfs_fs_lookup, vfs_fs_refresh.
  *
  * A file server that is gone, silent or answering nonsense is an I/O error to the client
  * (-EIO); its own answers (-ENOENT, -ENOSPC, ...) pass through.
  */
 #include <errno.h>
-
-#include <plexus/svc.h>
 
 #include "vfs.h"
 
@@ -28,13 +26,6 @@ int vfs_fs_errno(int rc)
 	default:
 		return rc < -4095 ? -EIO : rc;
 	}
-}
-
-bool vfs_fs_coming_back(void *arg, const char *label)
-{
-	vfs *v = arg;
-	return v->svc && plx_svc_coming_back(plx_service_etcd(v->svc),
-	                                     plx_service_config(v->svc)->cluster, label);
 }
 
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out)

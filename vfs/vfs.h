@@ -94,7 +94,6 @@
 #define VFS_VNODE_CACHE    1024         /* default unused vnodes kept */
 #define VFS_DCACHE_MAX     8192         /* default name cache entries */
 #define VFS_FS_TIMEOUT_MS  30000        /* a file server call not answered by then: -EIO */
-#define VFS_FS_FAILOVER_MS 10000        /* calls wait this long for a file server RS restarts */
 
 struct vfs_fileops;
 struct vfs_mount;
@@ -429,8 +428,6 @@ int vfs_may(const vfs_cred *cred, vfs_vnode *vn, int want);
 /* Maps a plx_fs_* result for the client: a file server gone, silent or answering nonsense is
  * -EIO; its own answers pass. */
 int vfs_fs_errno(int rc);
-/* plx_fs_coming_back for VFS's mounts (arg: the vfs): RS's record says label is coming back. */
-bool vfs_fs_coming_back(void *arg, const char *label);
 /* name in dir from the name cache, or by FS_LOOKUP (then cached); no permission check, no
  * mount crossing: sets *out (one reference). Returns 0 or a negative errno. */
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out);

@@ -6,28 +6,21 @@
  * plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat, plx_fs_chmod,
  * plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink, plx_fs_rmdir,
  * plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush, plx_fs_statvfs,
- * plx_fs_new_driver, plx_fs_observe, plx_fs_set_failover.
+ * plx_fs_new_driver, plx_fs_observe.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <plexus/fsreq.h>
 
 #include "plexus/proto/fs.pb-c.h"
 
-#define S_LIVE_POLL_MS 20
-#define S_ASK_MS       500 /* coming_back asked again after this */
-
 struct plx_fs {
 	plx_ep *ep;
 	plx_name dst;
 	int timeout_ms;
-	int failover_ms; /* plx_fs_set_failover: 0 none */
-	plx_fs_coming_back *coming_back;
-	void *coming_back_arg;
 	plx_fs_observer *observe; /* may be NULL */
 	void *observe_arg;
 };
@@ -59,71 +52,6 @@ void plx_fs_destroy(plx_fs **self_p)
 const char *plx_fs_label(const plx_fs *self)
 {
 	return self->dst.label;
-}
-
-void plx_fs_set_failover(plx_fs *self, int wait_ms, plx_fs_coming_back *coming_back, void *arg)
-{
-	self->failover_ms = wait_ms > 0 && coming_back ? wait_ms : 0;
-	self->coming_back = coming_back;
-	self->coming_back_arg = arg;
-}
-
-static bool s_live(plx_fs *self)
-{
-	plx_ctx *ctx = plx_ep_ctx(self->ep);
-	uint64_t gen = 0;
-	return plx_route_lookup(ctx, self->dst.label, &gen, NULL, 0) == 0 &&
-	       !plx_is_dead(ctx, self->dst.label, gen);
-}
-
-/* Waits, failover_ms at most and while the label is coming back, until it has a live
- * instance; true once it has. */
-static bool s_wait_live(plx_fs *self)
-{
-	for (int waited = 0; !s_live(self); waited += S_LIVE_POLL_MS) {
-		if (waited >= self->failover_ms ||
-		    (waited % S_ASK_MS == 0 &&
-		     !self->coming_back(self->coming_back_arg, self->dst.label)))
-			return false;
-		usleep(S_LIVE_POLL_MS * 1000);
-	}
-	return true;
-}
-
-/* Requests that change nothing, or set a value outright (a second time changes nothing
- * more): sent again to the next instance when theirs died on them. Not writes (an append's
- * position), not syncs (the new instance never held what the old one lost). */
-static bool s_idempotent(uint32_t type)
-{
-	switch (type) {
-	case PLEXUS__FS_TYPE__FS_CHMOD:
-	case PLEXUS__FS_TYPE__FS_CHOWN:
-	case PLEXUS__FS_TYPE__FS_UTIME:
-	case PLEXUS__FS_TYPE__FS_FTRUNC:
-	case PLEXUS__FS_TYPE__FS_LOOKUP:
-	case PLEXUS__FS_TYPE__FS_READ:
-	case PLEXUS__FS_TYPE__FS_GETDENTS:
-	case PLEXUS__FS_TYPE__FS_STAT:
-	case PLEXUS__FS_TYPE__FS_RDLINK:
-	case PLEXUS__FS_TYPE__FS_STATVFS:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* sendrec, riding through the file server's failover when self has one: nothing is sent
- * while no instance lives, and an idempotent request is sent again to the instance that
- * replaces one that died with it. */
-static int s_sendrec(plx_fs *self, const plx_request *req, plx_msg **msg)
-{
-	if (self->failover_ms > 0)
-		s_wait_live(self);
-	int rc = plx_sendrec(self->ep, req, msg, self->timeout_ms);
-	if (rc == -PLX_EDEADSRCDST && self->failover_ms > 0 && s_idempotent(req->type) &&
-	    s_wait_live(self))
-		rc = plx_sendrec(self->ep, req, msg, self->timeout_ms);
-	return rc;
 }
 
 void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg)
@@ -178,7 +106,7 @@ static int s_call(plx_fs *self, uint32_t type, const ProtobufCMessage *body, con
 	plx_request req = {
 	    .dst = self->dst, .type = type, .body = body, .data = data, .data_size = size};
 	plx_msg *msg = NULL;
-	int rc = s_sendrec(self, &req, &msg);
+	int rc = plx_sendrec(self->ep, &req, &msg, self->timeout_ms);
 	if (rc >= 0 && r) {
 		*r = (Plexus__FsReply *)plx_msg_unpack(msg, &plexus__fs_reply__descriptor);
 		if (!*r)

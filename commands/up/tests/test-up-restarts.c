@@ -13,10 +13,9 @@
  *  - durability through the mount: a file fsynced, one fdatasynced, a rename made durable by an
  *    fsync of its directory, a file `sync FILE` (coreutils) covered, one written by `plexus sh`
  *    and covered by its `sync -f FILE`: plexus-mfs (and, in a second round, mfs and its driver
- *    together) SIGKILLed at once afterwards loses none of them; meanwhile a reader stats,
- *    reads and lists a synced file through the mount without a single failed call; a name
- *    the restarted mfs-data lost can be created again at once through a mount whose kernel
- *    keeps names for a minute.
+ *    together) SIGKILLed at once afterwards loses none of them; a name the restarted
+ *    mfs-data lost can be created again at once through a mount whose kernel keeps names for
+ *    a minute.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -333,54 +332,6 @@ static void s_durable_round(uptest *t, int round, const char *const *victims, in
 	assert_int_equal(stat(tmp, &st), -1); /* the old name is gone for good */
 }
 
-/* ---- a reader that rides through the file server's failover ---- */
-
-typedef struct s_reader {
-	char dir[PATH_MAX + 64], file[PATH_MAX + 96];
-	volatile bool stop;
-	int rounds, errors;
-	char error[PATH_MAX + 160];
-} s_reader;
-
-/* One round of what changes nothing: stat, open and read the file, list the directory. */
-static int s_read_round(s_reader *r)
-{
-	struct stat st;
-	char buf[64] = "";
-	if (stat(r->file, &st) != 0)
-		return snprintf(r->error, sizeof r->error, "stat: %s", strerror(errno));
-	int fd = open(r->file, O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-	int e = errno;
-	if (fd >= 0)
-		close(fd);
-	if (n != 7 || memcmp(buf, "steady\n", 7) != 0)
-		return snprintf(r->error, sizeof r->error, "read %zd bytes: %s", n,
-		                n < 0 ? strerror(e) : "not what was written");
-	DIR *dir = opendir(r->dir);
-	int entries = 0;
-	while (dir && readdir(dir))
-		entries++;
-	e = errno;
-	if (dir)
-		closedir(dir);
-	if (entries != 3) /* ., .. and the file */
-		return snprintf(r->error, sizeof r->error, "listed %d entries: %s", entries,
-		                strerror(e));
-	return 0;
-}
-
-static void *s_read_loop(void *arg)
-{
-	s_reader *r = arg;
-	while (!r->stop) {
-		if (s_read_round(r) > 0 && r->errors++ == 0)
-			fprintf(stderr, "the reader, round %d: %s\n", r->rounds, r->error);
-		r->rounds++;
-	}
-	return NULL;
-}
-
 /* A name a restarted file server lost is forgotten by the kernel too: through a second mount
  * whose names the kernel keeps 60 s, a file created (not synced) and looked up just before
  * mfs-data is killed can be created again at once afterwards (O_CREAT; without the mount's
@@ -407,31 +358,12 @@ static void s_lost_name_forgotten(uptest *t)
 	close(fd);
 }
 
-/* While mfs-data, then mfs-data and vdisk, are killed and come back, a reader stats, reads and
- * lists a synced file and its directory through the mount: VFS holds its calls until the new
- * instance answers (plx_fs_set_failover), so none fails. */
 static void test_synced_survives_mfs_kill(void **state)
 {
 	uptest *t = *state;
 	const char *mfs[] = {"mfs-data"}, *both[] = {"mfs-data", "vdisk"};
-	s_reader r = {0};
-	snprintf(r.dir, sizeof r.dir, "%s/mnt/data/steady", t->dir);
-	snprintf(r.file, sizeof r.file, "%s/file", r.dir);
-	assert_int_equal(mkdir(r.dir, 0755), 0);
-	s_write_sync(r.file, "steady\n", false);
-	assert_int_equal(uptest_sh(t, "sync '%s' '%s/mnt/data'", r.dir, t->dir), 0);
-	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, s_read_loop, &r), 0);
 	s_durable_round(t, 0, mfs, 1);
 	s_durable_round(t, 1, both, 2);
-	r.stop = true;
-	assert_int_equal(pthread_join(th, NULL), 0);
-	print_message("the reader: %d rounds, %d failed across 2 file server restarts\n", r.rounds,
-	              r.errors);
-	if (r.errors)
-		fail_msg("%d of the reader's %d rounds failed, the first: %s", r.errors, r.rounds,
-		         r.error);
-	assert_true(r.rounds > 10);
 	s_lost_name_forgotten(t);
 }
 

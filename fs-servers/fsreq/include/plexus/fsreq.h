@@ -7,7 +7,7 @@
  * plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat, plx_fs_chmod,
  * plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink, plx_fs_rmdir,
  * plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush, plx_fs_statvfs,
- * plx_fs_new_driver, plx_fs_observe, plx_fs_set_failover.
+ * plx_fs_new_driver, plx_fs_observe.
  *
  * A plx_fs names one file server instance (a label; generation 0, whichever the routes know)
  * and sends from an endpoint the caller owns, with sendrec. Callers never touch protobuf: the
@@ -97,17 +97,6 @@ typedef struct plx_fs_event {
 typedef void plx_fs_observer(void *arg, const plx_fs *fs, const plx_fs_event *event);
 /* Sets self's observer (NULL: none). Set it before self is used from several threads. */
 void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg);
-/* Asked while the file server has no live instance: true while one is worth waiting for (RS
- * is starting it again: plx_svc_coming_back). */
-typedef bool plx_fs_coming_back(void *arg, const char *label);
-/* Rides through the file server's failover, for up to wait_ms (0: not at all, the default),
- * as long as coming_back(arg, label) says it is worth it (asked at most every 500 ms): a
- * request waits for a live instance rather than fail at once with -PLX_EDEADSRCDST while
- * there is none, and an idempotent one (lookup, read, getdents, stat, readlink, statvfs, and
- * chmod, chown, utime, ftrunc, which set a value outright) is sent again to the new instance
- * when the one it was sent to dies. Any other request sent to the instance that died still
- * fails (-PLX_EDEADSRCDST): whether it took effect is unknown. */
-void plx_fs_set_failover(plx_fs *self, int wait_ms, plx_fs_coming_back *coming_back, void *arg);
 
 /* FS_READSUPER: mounts the block driver's minor (mfs; driver NULL or "" for pfs). The server
  * reports dev back in every attribute. Fills *root (one reference on it) and, when st is not
