@@ -27,7 +27,6 @@
 
 #include "uptest.h"
 
-#define S_ENV      "PLEXUS_ETCD=$(awk '/^etcd/{print $2}' \"$STATE/state\") "
 #define S_WORKLOAD PLEXUS_SOURCE_DIR "/commands/up/tests/programs-workload.sh"
 
 static int64_t s_now_ms(void)
@@ -35,31 +34,6 @@ static int64_t s_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The pid and generation of label's endpoint; 0 when it has none. */
-static long s_pid(uptest *t, const char *label, long *gen)
-{
-	*gen = 0;
-	if (uptest_sh(t, S_ENV "\"$PLEXUS\" ep ls | awk '$1==\"%s\"{print $2, $5}'", label) != 0)
-		return 0;
-	long pid = 0;
-	return sscanf(t->text, "%ld %ld", gen, &pid) == 2 ? pid : 0;
-}
-
-/* Waits (60 s at most) until RS has every service up, label above generation gen. */
-static void s_wait_back(uptest *t, const char *label, long gen)
-{
-	for (int64_t end = s_now_ms() + 60000;; usleep(200 * 1000)) {
-		long g;
-		int rc =
-		    uptest_sh(t, S_ENV "\"$PLEXUS\" service list | awk 'NR>1 && $3 ~ /^[0-9]+$/ && "
-		                       "$4!=\"up\"{n++} END{exit n>0}'");
-		if (rc == 0 && s_pid(t, label, &g) && g > gen)
-			return;
-		if (s_now_ms() > end)
-			fail_msg("%s did not come back within 60 s:\n%s", label, t->text);
-	}
 }
 
 /* Starts the workload in $T/mnt/data/runN, made durable first (its own creation is not the
@@ -93,13 +67,13 @@ static void s_kill_under(uptest *t, long work, const char *const *victims, int n
 	usleep((useconds_t)delay_ms * 1000);
 	long gen0 = 0;
 	for (int i = 0; i < n; i++) {
-		long gen, pid = s_pid(t, victims[i], &gen);
+		long gen, pid = uptest_service_pid(t, victims[i], &gen);
 		assert_true(pid > 0);
 		if (i == 0)
 			gen0 = gen;
 		assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
 	}
-	s_wait_back(t, victims[0], gen0);
+	uptest_wait_back(t, victims[0], gen0);
 	for (int64_t end = s_now_ms() + 300000; kill((pid_t)work, 0) == 0; usleep(200 * 1000))
 		if (s_now_ms() > end)
 			fail_msg("the programs did not finish within 5 minutes");

@@ -62,41 +62,13 @@ static int s_setup(void **state)
 /* "plexus ep ls" and "plexus service list" need the state's etcd. */
 #define S_ENV "PLEXUS_ETCD=$(awk '/^etcd/{print $2}' \"$STATE/state\") "
 
-/* The pid and generation of label's endpoint; 0 when it has none. */
-static long s_pid(uptest *t, const char *label, long *gen)
-{
-	*gen = 0;
-	if (uptest_sh(t, S_ENV "\"$PLEXUS\" ep ls | awk '$1==\"%s\"{print $2, $5}'", label) != 0)
-		return 0;
-	long pid = 0;
-	return sscanf(t->text, "%ld %ld", gen, &pid) == 2 ? pid : 0;
-}
-
-/* Waits (60 s at most) until every service of the system is up, label at a generation above
- * gen. */
-static void s_wait_all_up(uptest *t, const char *label, long gen)
-{
-	int64_t end = s_now_ms() + 60000;
-	for (;;) {
-		long g;
-		int rc =
-		    uptest_sh(t, S_ENV "\"$PLEXUS\" service list | awk 'NR>1 && $3 ~ /^[0-9]+$/ && "
-		                       "$4!=\"up\"{n++} END{exit n>0}'");
-		if (rc == 0 && s_pid(t, label, &g) && g > gen)
-			return;
-		if (s_now_ms() > end)
-			fail_msg("%s did not come back within 60 s:\n%s", label, t->text);
-		usleep(200 * 1000);
-	}
-}
-
 /* SIGKILL to label's process; waits until RS has it (and everything) up again. */
 static void s_kill_and_wait(uptest *t, const char *label)
 {
-	long gen, pid = s_pid(t, label, &gen);
+	long gen, pid = uptest_service_pid(t, label, &gen);
 	assert_true(pid > 0);
 	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
-	s_wait_all_up(t, label, gen);
+	uptest_wait_back(t, label, gen);
 }
 
 static void s_put(const char *path, const char *text)
@@ -314,13 +286,13 @@ static void s_durable_round(uptest *t, int round, const char *const *victims, in
 	                 0);
 	long gen0 = 0;
 	for (int i = 0; i < nvictims; i++) { /* at once: nothing left to write back later */
-		long gen, pid = s_pid(t, victims[i], &gen);
+		long gen, pid = uptest_service_pid(t, victims[i], &gen);
 		assert_true(pid > 0);
 		if (i == 0)
 			gen0 = gen;
 		assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
 	}
-	s_wait_all_up(t, victims[0], gen0);
+	uptest_wait_back(t, victims[0], gen0);
 	s_expect(a, text);
 	s_expect(b, text);
 	s_expect(c, text);

@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -257,4 +258,37 @@ int uptest_teardown(void **state)
 	uptest_destroy(t);
 	free(t);
 	return 0;
+}
+
+/* "plexus ep ls" and "plexus service list" need the state's etcd. */
+#define S_ENV "PLEXUS_ETCD=$(awk '/^etcd/{print $2}' \"$STATE/state\") "
+
+long uptest_service_pid(uptest *t, const char *label, long *gen)
+{
+	*gen = 0;
+	if (uptest_sh(t, S_ENV "\"$PLEXUS\" ep ls | awk '$1==\"%s\"{print $2, $5}'", label) != 0)
+		return 0;
+	long pid = 0;
+	return sscanf(t->text, "%ld %ld", gen, &pid) == 2 ? pid : 0;
+}
+
+static long long s_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void uptest_wait_back(uptest *t, const char *label, long gen)
+{
+	for (long long end = s_mono_ms() + 60000;; usleep(200 * 1000)) {
+		long g;
+		int rc =
+		    uptest_sh(t, S_ENV "\"$PLEXUS\" service list | awk 'NR>1 && $3 ~ /^[0-9]+$/ && "
+		                       "$4!=\"up\"{n++} END{exit n>0}'");
+		if (rc == 0 && uptest_service_pid(t, label, &g) && g > gen)
+			return;
+		if (s_mono_ms() > end)
+			fail_msg("%s did not come back within 60 s:\n%s", label, t->text);
+	}
 }

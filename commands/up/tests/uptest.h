@@ -4,7 +4,8 @@
  * checks that nothing is left behind.
  *
  * Entry points: uptest_new, uptest_destroy, uptest_setup, uptest_teardown, uptest_sh,
- * uptest_output, uptest_pids, uptest_pid_gone, uptest_mounted.
+ * uptest_output, uptest_pids, uptest_pid_gone, uptest_mounted, uptest_service_pid,
+ * uptest_wait_back.
  */
 #ifndef PLEXUS_UPTEST_H
 #define PLEXUS_UPTEST_H
@@ -46,5 +47,10 @@ int uptest_pids(const uptest *t, pid_t *pids, int n);
 bool uptest_pid_gone(pid_t pid);
 /* True when a mount point at or under path is in /proc/self/mountinfo. */
 bool uptest_mounted(const char *path);
+/* The pid of label's endpoint (plexus ep ls) and its generation in *gen; 0 when it has none. */
+long uptest_service_pid(uptest *t, const char *label, long *gen);
+/* Waits (60 s at most, else fails the test) until RS has every service up, label at a
+ * generation above gen. */
+void uptest_wait_back(uptest *t, const char *label, long gen);
 
 #endif
