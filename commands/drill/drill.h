@@ -106,8 +106,9 @@ int64_t drill_workload_first_ok(drill_workload *self, int64_t t);
 uint64_t drill_calls_after(const drill_counts *counts, int64_t ms);
 /* Stops the writers (each finishes what it does) and sums what they counted into *counts. A
  * writer waiting in a call longer than DRILL_HUNG_MS, or in any once the stop has waited a
- * minute, is given up on and counted hung: the stop never waits for ever. */
-void drill_workload_stop(drill_workload *self, drill_counts *counts);
+ * minute, is given up on and counted hung: the stop never waits for ever. Returns how many
+ * writers were given up on (still in their calls). */
+int drill_workload_stop(drill_workload *self, drill_counts *counts);
 /* Checks every acknowledged file through a new client: libplexus's (the system's own view),
  * or with through_mount the mount's. Returns 0 or -errno (no client; EBUSY through the mount
  * when writers were given up on in its calls: the check would wait as they do). */

@@ -483,7 +483,7 @@ static void s_sum(drill_counts *to, const drill_counts *from)
 	}
 }
 
-void drill_workload_stop(drill_workload *self, drill_counts *counts)
+int drill_workload_stop(drill_workload *self, drill_counts *counts)
 {
 	atomic_store(&self->stop, true);
 	int64_t began = drill_ms();
@@ -497,6 +497,7 @@ void drill_workload_stop(drill_workload *self, drill_counts *counts)
 	memset(counts, 0, sizeof *counts);
 	for (int i = 0; i < self->n; i++) /* a writer given up on counts no more */
 		s_sum(counts, &self->writers[i].counts);
+	return self->abandoned;
 }
 
 /* ---- the check ---- */
