@@ -7,6 +7,10 @@
  * server killed together both come back, and the writers lose nothing acknowledged. Then the
  * driver, the file server and VFS of a three-node `up --nodes 3` (root). Unknown
  * scenarios are usage errors; a drill without a running system fails with EX_UNAVAILABLE.
+ * Through a FUSE mount (--mount, root): the writers' plain POSIX calls survive VFS, /data's
+ * file server and both killed with nothing acknowledged lost; a mount stopped under them is
+ * reported as hung writers without the drill waiting for it; a directory that is not a
+ * plexus mount is refused.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -366,11 +371,121 @@ static void test_three_nodes(void **state)
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
 }
 
+/* `plexus mount -f` on $T/mnt in the background, its pid in $T/mount.pid; returns once
+ * statfs says FUSE is there (10 s at most). */
+static void s_mount(uptest *t)
+{
+	assert_int_equal(
+	    uptest_sh(t, "mkdir -p \"$T/mnt\" && (\"$PLEXUS\" mount -f --state-dir \"$STATE\" "
+	                 "\"$T/mnt\" > \"$T/mount.log\" 2>&1 & echo $! > \"$T/mount.pid\") && "
+	                 "for i in $(seq 100); do [ \"$(stat -f -c %%t \"$T/mnt\")\" = 65735546 ] "
+	                 "&& exit 0; sleep 0.1; done; exit 1"),
+	    0);
+}
+
+/* The mount's daemon gone whatever happened: continued if stopped, unmounted (lazily), killed
+ * if it still runs; then uptest's teardown (plexus down, the directory). */
+static int s_mount_teardown(void **state)
+{
+	uptest *t = *state;
+	uptest_sh(t, "P=$(cat \"$T/mount.pid\" 2>/dev/null); [ -n \"$P\" ] && kill -CONT $P; "
+	             "fusermount3 -u -z \"$T/mnt\" 2>/dev/null; for i in $(seq 20); do "
+	             "[ -n \"$P\" ] && [ -e /proc/$P ] || exit 0; sleep 0.1; done; "
+	             "[ \"$(cat /proc/$P/comm)\" = plexus ] && kill -9 $P; exit 0");
+	return uptest_teardown(state);
+}
+
+/* A drill through the mount (args after `plexus drill`, with --json): passed, the writers'
+ * calls through the mount, the fault's service (label) back, every acknowledged file there
+ * read through libplexus and through the mount, none lost, nothing hung, fsck clean, and
+ * writes acknowledged by an fsync after their close. */
+static void s_through_mount(uptest *t, const char *args, const char *label)
+{
+	assert_int_equal(uptest_sh(t, S_DRILL "%s --json", args), 0);
+	json_t *o = s_report(t);
+	assert_true(json_is_true(json_object_get(o, "passed")));
+	assert_string_equal(json_string_value(json_object_get(o, "through")), "mount");
+	const char *mount = json_string_value(json_object_get(o, "mount"));
+	assert_non_null(mount);
+	assert_non_null(strstr(mount, "/mnt"));
+	json_t *f = json_array_get(json_object_get(o, "faults"), 0);
+	assert_string_equal(json_string_value(json_object_get(f, "service")), label);
+	assert_true(s_int(f, "new_generation", NULL) > s_int(f, "generation", NULL));
+	assert_true(s_int(f, "calls_after_restart", NULL) > 0);
+	json_int_t files = s_int(o, "data", "files");
+	assert_true(files > 0);
+	assert_int_equal(s_int(o, "data", "lost"), 0);
+	assert_int_equal(s_int(o, "data", "verified"), files);
+	assert_int_equal(s_int(o, "data_through_mount", "lost"), 0);
+	assert_int_equal(s_int(o, "data_through_mount", "verified"), files);
+	assert_int_equal(s_int(o, "clients", "hung"), 0);
+	assert_true(s_int(o, "clients", "synced_after_close") > 0);
+	assert_string_equal(json_string_value(json_object_get(o, "fsck")), "clean");
+	print_message("%s through the mount: %lld files verified, %lld calls failed, %s back "
+	              "+%lld ms\n",
+	              json_string_value(json_object_get(o, "scenario")), (long long)files,
+	              (long long)s_int(o, "clients", "failed"), label,
+	              (long long)(s_int(f, "restarted_ms", NULL) - s_int(f, "injected_ms", NULL)));
+	json_decref(o);
+}
+
+/* The mount's daemon stopped (SIGSTOP) a second into a drill: its writers wait in their
+ * calls; the drill gives up on them after 30 s, counts them hung, reads neither through the
+ * mount nor with fsck.minix (a program it starts could wait as well), and fails, its report
+ * out while the daemon is still stopped (continued only then). */
+static void s_hung_mount(uptest *t)
+{
+	int rc = uptest_sh(
+	    t, S_DRILL "kill-pfs --mount \"$T/mnt\" --writers 2 --seed 5 --timeout 2 --json "
+	               "> \"$T/hung.json\" 2> \"$T/hung.err\" & D=$!; sleep 1; "
+	               "kill -STOP $(cat \"$T/mount.pid\"); i=0; while ! grep -q '\"passed\"' "
+	               "\"$T/hung.json\" && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done; "
+	               "echo $i > \"$T/hung.tenths\"; kill -CONT $(cat \"$T/mount.pid\"); wait $D");
+	assert_int_equal(rc, 1);
+	assert_int_equal(uptest_sh(t, "cat \"$T/hung.tenths\""), 0);
+	long tenths = strtol(t->text, NULL, 10);
+	assert_int_equal(uptest_sh(t, "cat \"$T/hung.json\""), 0);
+	json_t *o = s_report(t);
+	assert_true(json_is_false(json_object_get(o, "passed")));
+	assert_true(s_int(o, "clients", "hung") >= 1);
+	assert_int_equal(s_int(o, "data", "lost"), 0);
+	json_t *mounted = json_object_get(o, "data_through_mount");
+	assert_true(json_is_false(json_object_get(mounted, "checked")));
+	assert_non_null(strstr(json_string_value(json_object_get(o, "fsck")), "skipped"));
+	print_message("a stopped mount: %lld calls hung, the report after %.1f s\n",
+	              (long long)s_int(o, "clients", "hung"), (double)tenths / 10);
+	assert_true(tenths < 900); /* out before the daemon was continued */
+	json_decref(o);
+}
+
+/* Through the FUSE mount (root and /dev/fuse): kill-vfs, kill-fs (from a file that names the
+ * mount) and kill-vfs-fs, each with another seed; a stopped mount; a directory that is not a
+ * plexus mount refused as a usage error. */
+static void test_through_mount(void **state)
+{
+	uptest *t = *state;
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-vfs --mount /tmp"), 64);
+	assert_true(uptest_output(t, "--mount /tmp is not a FUSE mount"));
+	if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0)
+		fail_msg("test-drill's mount drills need root and /dev/fuse");
+	assert_int_equal(uptest_sh(t, S_UP), 0);
+	s_mount(t);
+	s_through_mount(t, "kill-vfs --mount \"$T/mnt\" --writers 3 --seed 11", "vfs");
+	assert_int_equal(uptest_sh(t, "printf '[drill]\\nwriters = 3\\nseed = 12\\nmount = %%s\\n"
+	                              "[fault fs]\\nscenario = kill-fs\\n' \"$T/mnt\" > "
+	                              "\"$T/mount.ini\""),
+	                 0);
+	s_through_mount(t, "\"$T/mount.ini\"", "mfs-data");
+	s_through_mount(t, "kill-vfs-fs --mount \"$T/mnt\" --writers 3 --seed 13", "vfs");
+	s_hung_mount(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_scenarios, uptest_setup, uptest_teardown),
 	    cmocka_unit_test_setup_teardown(test_three_nodes, uptest_setup, uptest_teardown),
+	    cmocka_unit_test_setup_teardown(test_through_mount, uptest_setup, s_mount_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
