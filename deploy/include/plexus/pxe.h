@@ -50,12 +50,18 @@ typedef struct plx_pxe_settings {
 	int http_port;
 	char image[1024];
 	char cmdline[1024];
-	char etcd[1024];    /* the cluster's etcd, or http://SERVER:2379 */
-	char ipxe_dir[256]; /* where undionly.kpxe and ipxe.efi are (/usr/lib/ipxe) */
-	bool ipv6_ra;       /* send IPv6 router advertisements on interface */
-	char keys[1024];    /* the cluster's keys directory (plexus keys init), "": plain links */
-	char cli[4096];     /* the plexus command the keys CGI runs; "": this program */
+	char etcd[1024];       /* [cluster] etcd, else the role = etcd nodes' client URLs, else
+	                          http://SERVER:2379 */
+	char etcd_peers[1024]; /* NAME=URL of each role = etcd node's peer port when there are
+	                          several, "" otherwise */
+	char ipxe_dir[256];    /* where undionly.kpxe and ipxe.efi are (/usr/lib/ipxe) */
+	bool ipv6_ra;          /* send IPv6 router advertisements on interface */
+	char keys[1024]; /* the cluster's keys directory (plexus keys init), "": plain links */
+	char cli[4096];  /* the plexus command the keys CGI runs; "": this program */
 } plx_pxe_settings;
+
+/* True when the node's role (comma-separated words) names etcd. */
+bool plx_pxe_is_etcd_node(const plx_cluster_node *n);
 
 /* The extra section names plexus pxe asks the cluster parser to keep: {"pxe", NULL}. */
 extern const char *const plx_pxe_extra_sections[];
