@@ -493,9 +493,9 @@ static X509 *s_x509(const char *hex)
 	return x;
 }
 
-/* The etcd lines of an answer: the authority signed the certificate, which is for pub and
- * names addr. */
-static void s_check_etcd(const char *lines, const char *pub, const char *addr)
+/* The etcd lines of an answer: the authority signed the certificate, which is for pub, names
+ * addr, and has the common name cn (NULL: none). */
+static void s_check_etcd(const char *lines, const char *pub, const char *addr, const char *cn)
 {
 	X509 *ca = s_x509(lines), *cert = s_x509(strchr(lines, '\n') + 1);
 	assert_int_equal(X509_verify(cert, X509_get0_pubkey(ca)), 1);
@@ -505,6 +505,13 @@ static void s_check_etcd(const char *lines, const char *pub, const char *addr)
 	assert_int_equal(EVP_PKEY_eq(key, X509_get0_pubkey(cert)), 1);
 	assert_int_equal(X509_check_ip_asc(cert, addr, 0), 1);
 	assert_int_equal(X509_check_ip_asc(cert, "10.0.0.99", 0), 0);
+	char got[64] = "";
+	int n =
+	    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, got, sizeof got);
+	if (cn)
+		assert_string_equal(got, cn);
+	else
+		assert_int_equal(n, -1);
 	EVP_PKEY_free(key);
 	X509_free(cert);
 	X509_free(ca);
@@ -562,7 +569,14 @@ static void test_keys_certified_per_address(void **state)
 	s_cgi(srv, "10.0.0.12", query, got, sizeof got);
 	assert_memory_equal(got, head, strlen(head));
 	etcd = strchr(strchr(got + strlen(head), '\n') + 1, '\n') + 1;
-	s_check_etcd(etcd, etcd_pub, "10.0.0.12");
+	s_check_etcd(etcd, etcd_pub, "10.0.0.12", NULL);
+	assert_int_equal(access(strcat(strcpy(path, srv), "/keys/10.0.0.12.member"), F_OK), -1);
+	/* head is role = etcd: its certificate is a member's (CN etcd, for its peer port) */
+	assert_string_equal(s_read(srv, "keys/10.0.0.2.member"), "");
+	s_cgi(srv, "10.0.0.2", query, got, sizeof got);
+	assert_memory_equal(got, head, strlen(head));
+	etcd = strchr(strchr(got + strlen(head), '\n') + 1, '\n') + 1;
+	s_check_etcd(etcd, etcd_pub, "10.0.0.2", "etcd");
 
 	static const char *const addrs[] = {"10.0.0.99", "10.0.0.1",   "../keys/10.0.0.12",
 	                                    "",          "10.0.0.12 ", "*"};

@@ -92,15 +92,16 @@ int plx_pxe_keys_check(const plx_pxe_settings *s, FILE *out);
 int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const char *dir, char *err,
                        size_t size);
 
-/* `plexus pxe issue KEYS NODE ADDR HEX ETCD_HEX`, which the CGI runs for the node NODE at ADDR:
+/* `plexus pxe issue KEYS NODE ADDR HEX ETCD_HEX [member]`, which the CGI runs for the node NODE
+ * at ADDR (member, when the cluster file makes it a role = etcd node):
  * prints on out a CGI answer, five lines: "plexus-cert-1", the trust root's public key in hex,
  * a certificate signed with KEYS/root.key for node.NODE (every generation) and the CURVE key
  * whose Z85 text HEX spells in hex, then etcd's authority and a certificate it signs for the
- * public key whose PEM ETCD_HEX spells (a client, and an etcd member at ADDR), both PEM in hex,
- * or "-" twice when KEYS holds no etcd-ca.key; or "Status: 400" and why. Returns 0 or a
- * negative errno. */
+ * public key whose PEM ETCD_HEX spells (a client, and an etcd member at ADDR; with member its
+ * common name is "etcd", which a member's peer port demands), both PEM in hex, or "-" twice
+ * when KEYS holds no etcd-ca.key; or "Status: 400" and why. Returns 0 or a negative errno. */
 int plx_pxe_keys_issue(const char *keys, const char *node, const char *addr, const char *hex,
-                       const char *etcd_hex, FILE *out);
+                       const char *etcd_hex, bool member, FILE *out);
 
 /* Writes the server's files into dir (created if missing). Returns 0 or a negative errno with
  * err set. */
