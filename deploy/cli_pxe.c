@@ -19,7 +19,7 @@
 static const char s_usage[] =
     "usage: plexus pxe check CLUSTER.INI\n"
     "       plexus pxe serve CLUSTER.INI [--dir DIR] [--dry-run]\n"
-    "       plexus pxe issue KEYS NODE ADDR HEX ETCD_HEX\n"
+    "       plexus pxe issue KEYS NODE ADDR HEX ETCD_HEX [member]\n"
     "\n"
     "check: validates the cluster description and its [pxe] section and explains what every\n"
     "node will get: its address, boot files, kernel command line and services. Exit 0 when\n"
@@ -32,7 +32,8 @@ static const char s_usage[] =
     "issue: what the keys CGI runs for a node: a CGI answer with a certificate for node.NODE\n"
     "and the CURVE key HEX spells (its Z85 text in hex), signed with KEYS/root.key, and an\n"
     "etcd certificate for the key ETCD_HEX spells (PEM in hex), for ADDR too, when KEYS holds\n"
-    "etcd's authority (plexus keys init --etcd).\n"
+    "etcd's authority (plexus keys init --etcd); with member (a role = etcd node) that\n"
+    "certificate's common name is etcd, which the members' peer ports demand.\n"
     "See docs/operators.md.\n";
 
 static plx_cluster *s_load(const char *path, plx_pxe_settings *s, int *code)
@@ -163,8 +164,10 @@ int plx_pxe_cli(int argc, char **argv)
 		return s_check(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
 		return s_serve(argc - 1, argv + 1);
-	if (argc == 7 && strcmp(argv[1], "issue") == 0)
-		return plx_pxe_keys_issue(argv[2], argv[3], argv[4], argv[5], argv[6], stdout) < 0
+	if ((argc == 7 || (argc == 8 && strcmp(argv[7], "member") == 0)) &&
+	    strcmp(argv[1], "issue") == 0)
+		return plx_pxe_keys_issue(argv[2], argv[3], argv[4], argv[5], argv[6], argc == 8,
+		                          stdout) < 0
 		           ? EX_DATAERR
 		           : EX_OK;
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

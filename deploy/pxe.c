@@ -2,7 +2,7 @@
  * pxe.c — the PXE server's files from the cluster description (plexus/pxe.h).
  *
  * Entry points: plx_pxe_settings_read, plx_pxe_node_cmdline, plx_pxe_check, plx_pxe_write,
- * plx_pxe_extra_sections.
+ * plx_pxe_extra_sections, plx_pxe_is_etcd_node.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,6 +57,47 @@ static int s_copy_ip(const plx_cluster *c, const char *key, char *out, char *err
 		              v);
 	snprintf(out, 16, "%s", v);
 	return 0;
+}
+
+bool plx_pxe_is_etcd_node(const plx_cluster_node *n)
+{
+	for (const char *p = n->role; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == 4 && strncmp(p, "etcd", 4) == 0)
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+/* The role = etcd nodes' URLs into s: clients' at :2379 into s->etcd (unless [cluster] etcd
+ * named them), and, when there are several, NAME=URL of their peer ports at :2380 into
+ * s->etcd_peers. https when the keys directory holds etcd's authority (each member then gets
+ * its certificate from the keys CGI). */
+static void s_etcd_members(const plx_cluster *c, plx_pxe_settings *s)
+{
+	char path[1100], clients[sizeof s->etcd] = "", peers[sizeof s->etcd_peers] = "";
+	snprintf(path, sizeof path, "%s/etcd-ca.key", s->keys);
+	const char *scheme = s->keys[0] && access(path, F_OK) == 0 ? "https" : "http";
+	size_t nc = 0, np = 0, members = 0;
+	for (size_t i = 0; i < c->nnodes; i++) {
+		const plx_cluster_node *n = &c->nodes[i];
+		if (!plx_pxe_is_etcd_node(n))
+			continue;
+		const char *sep = members++ ? "," : "";
+		nc += (size_t)snprintf(clients + nc, nc < sizeof clients ? sizeof clients - nc : 0,
+		                       "%s%s://%s:2379", sep, scheme, n->addr);
+		np += (size_t)snprintf(peers + np, np < sizeof peers ? sizeof peers - np : 0,
+		                       "%s%s=%s://%s:2380", sep, n->name, scheme, n->addr);
+	}
+	if (c->etcd[0])
+		snprintf(s->etcd, sizeof s->etcd, "%s", c->etcd);
+	else if (members && nc < sizeof clients)
+		snprintf(s->etcd, sizeof s->etcd, "%s", clients);
+	else
+		snprintf(s->etcd, sizeof s->etcd, "http://%s:2379", s->server);
+	if (members > 1 && np < sizeof peers)
+		snprintf(s->etcd_peers, sizeof s->etcd_peers, "%s", peers);
 }
 
 int plx_pxe_settings_read(const plx_cluster *c, plx_pxe_settings *out, char *err, size_t size)
@@ -125,10 +166,7 @@ int plx_pxe_settings_read(const plx_cluster *c, plx_pxe_settings *out, char *err
 	}
 	if ((v = plx_cluster_extra(c, "pxe", "ipxe_dir")))
 		snprintf(s.ipxe_dir, sizeof s.ipxe_dir, "%s", v);
-	if (c->etcd[0])
-		snprintf(s.etcd, sizeof s.etcd, "%s", c->etcd);
-	else
-		snprintf(s.etcd, sizeof s.etcd, "http://%s:2379", s.server);
+	s_etcd_members(c, &s);
 	*out = s;
 	return 0;
 }
@@ -137,6 +175,9 @@ int plx_pxe_node_cmdline(const plx_cluster *c, const plx_pxe_settings *s, const 
                          char *out, size_t size)
 {
 	char addr[48] = "", role[PLX_CLUSTER_NAME_MAX + 16] = "", keys[160] = "", url[128];
+	char peers[sizeof s->etcd_peers + 32] = "";
+	if (s->etcd_peers[0] && plx_pxe_is_etcd_node(n))
+		snprintf(peers, sizeof peers, " plexus.etcd_peers=%s", s->etcd_peers);
 	if (s->keys[0] && plx_pxe_keys_url(s, url, sizeof url) > 0)
 		snprintf(keys, sizeof keys, " plexus.keys=%s", url);
 	if (s->proxy)
@@ -144,9 +185,9 @@ int plx_pxe_node_cmdline(const plx_cluster *c, const plx_pxe_settings *s, const 
 	if (n->role[0])
 		snprintf(role, sizeof role, " plexus.role=%s", n->role);
 	int len = snprintf(out, size,
-	                   "%s plexus.node=%s plexus.cluster=%s plexus.etcd=%s%s%s "
+	                   "%s plexus.node=%s plexus.cluster=%s plexus.etcd=%s%s%s%s "
 	                   "plexus.lease_ttl=%d plexus.log=http://%s:%d/stage%s",
-	                   s->cmdline, n->name, c->name, s->etcd, role, addr,
+	                   s->cmdline, n->name, c->name, s->etcd, peers, role, addr,
 	                   c->lease_ttl_ms / 1000, s->server, s->http_port, keys);
 	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
 }

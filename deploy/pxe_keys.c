@@ -82,7 +82,7 @@ static int s_write(const char *path, const char *text, mode_t mode)
 static int s_cgi(const char *dir, const char *keys_dir, const plx_pxe_settings *s, char *err,
                  size_t size)
 {
-	char path[PATH_MAX + 64], text[4 * PATH_MAX + 1024], cli[PATH_MAX];
+	char path[PATH_MAX + 64], text[5 * PATH_MAX + 1024], cli[PATH_MAX];
 	if (!realpath(s->cli[0] ? s->cli : "/proc/self/exe", cli))
 		return s_fail(err, size, -errno, "the plexus command for the CGI: ", s->cli);
 	if (strchr(keys_dir, '\'') || strchr(s->keys, '\'') || strchr(cli, '\''))
@@ -103,14 +103,27 @@ static int s_cgi(const char *dir, const char *keys_dir, const plx_pxe_settings *
 	    "case \"$c$e\" in *[!0-9a-f]*) c= ;; esac\n"
 	    "if [ -n \"$a\" ] && [ ${#c} -eq 80 ] && [ \"$e\" != \"$k\" ] && [ ${#e} -gt 0 ] &&\n"
 	    "\t[ ${#e} -le 4096 ] && [ -f '%s/'\"$a\" ]; then\n"
-	    "\texec '%s' pxe issue '%s' \"$(cat '%s/'\"$a\")\" \"$a\" \"$c\" \"$e\"\n"
+	    "\tm=\n"
+	    "\t[ -f '%s/'\"$a.member\" ] && m=member\n"
+	    "\texec '%s' pxe issue '%s' \"$(cat '%s/'\"$a\")\" \"$a\" \"$c\" \"$e\" $m\n"
 	    "fi\n"
 	    "printf 'Status: 403 Forbidden\\r\\nContent-Type: text/plain\\r\\n\\r\\n'\n"
 	    "echo \"no certificate for $a\"\n",
-	    keys_dir, cli, s->keys, keys_dir);
+	    keys_dir, keys_dir, cli, s->keys, keys_dir);
 	snprintf(path, sizeof path, "%s/http/cgi-bin/keys", dir);
 	int rc = s_write(path, text, 0755);
 	return rc < 0 ? s_fail(err, size, rc, path, "") : 0;
+}
+
+/* keys/ADDRESS.member beside keys/ADDRESS when the node is a role = etcd node (the CGI then has
+ * its etcd certificate made a member's), removed otherwise. Returns 0 or -errno. */
+static int s_member_mark(const char *path, bool member)
+{
+	char mark[PATH_MAX + 80];
+	snprintf(mark, sizeof mark, "%s.member", path);
+	if (member)
+		return s_write(mark, "", 0600);
+	return unlink(mark) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const char *dir, char *err,
@@ -135,6 +148,8 @@ int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const ch
 		snprintf(name, sizeof name, "%s\n", c->nodes[i].name);
 		if ((rc = s_write(path, name, 0600)) < 0)
 			return s_fail(err, size, rc, path, "");
+		if ((rc = s_member_mark(path, plx_pxe_is_etcd_node(&c->nodes[i]))) < 0)
+			return s_fail(err, size, rc, path, ".member");
 	}
 	return s_cgi(real, keys_dir, s, err, size);
 }
@@ -177,8 +192,8 @@ static int s_issue_link(const char *keys, const char *node, const char *hex, cha
 /* The node's etcd certificate for the public key whose PEM etcd_hex spells, serving at addr
  * too, and the authority, as two lines of hex into out; "-" twice when KEYS has no etcd
  * authority. Returns 0 or a negative errno with err set. */
-static int s_issue_etcd(const char *keys, const char *addr, const char *etcd_hex, char *out,
-                        size_t size, char *err, size_t err_size)
+static int s_issue_etcd(const char *keys, const char *addr, const char *etcd_hex, bool member,
+                        char *out, size_t size, char *err, size_t err_size)
 {
 	char pub[S_PEM_MAX] = "", cert[S_PEM_MAX], ca[S_PEM_MAX], path[PATH_MAX + 16];
 	size_t len = 0;
@@ -190,7 +205,9 @@ static int s_issue_etcd(const char *keys, const char *addr, const char *etcd_hex
 		return s_fail(err, err_size, 0, "expected an etcd key in hex", "");
 	pub[len] = '\0';
 	const char *ips[] = {addr};
-	int rc = plx_etcd_tls_sign(keys, pub, ips, 1, cert, sizeof cert, err, err_size);
+	int rc = member
+	             ? plx_etcd_tls_sign_member(keys, pub, ips, 1, cert, sizeof cert, err, err_size)
+	             : plx_etcd_tls_sign(keys, pub, ips, 1, cert, sizeof cert, err, err_size);
 	snprintf(path, sizeof path, "%s/etcd-ca.crt", keys);
 	FILE *f = rc == 0 ? fopen(path, "re") : NULL;
 	size_t n = f ? fread(ca, 1, sizeof ca - 1, f) : 0;
@@ -213,14 +230,15 @@ static int s_issue_etcd(const char *keys, const char *addr, const char *etcd_hex
 }
 
 int plx_pxe_keys_issue(const char *keys, const char *node, const char *addr, const char *hex,
-                       const char *etcd_hex, FILE *out)
+                       const char *etcd_hex, bool member, FILE *out)
 {
 	char cert[PLX_CERT_MAX], pub[2 * PLX_TRUST_PUBLIC + 1], err[512];
 	char *etcd = malloc(4 * S_PEM_MAX + 8);
 	int rc =
 	    etcd ? s_issue_link(keys, node, hex, cert, sizeof cert, pub, err, sizeof err) : -ENOMEM;
 	if (rc == 0)
-		rc = s_issue_etcd(keys, addr, etcd_hex, etcd, 4 * S_PEM_MAX + 8, err, sizeof err);
+		rc = s_issue_etcd(keys, addr, etcd_hex, member, etcd, 4 * S_PEM_MAX + 8, err,
+		                  sizeof err);
 	if (rc < 0)
 		fprintf(out, "Status: 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n%s\n",
 		        etcd ? err : "out of memory");

@@ -2,7 +2,8 @@
  * etcd_tls.c — the certificate authority and key pairs of a secured etcd, made with
  * OpenSSL's libcrypto (plexus/etcd_tls.h).
  *
- * Entry points: plx_etcd_tls_make, plx_etcd_tls_files, plx_etcd_tls_key_new, plx_etcd_tls_sign.
+ * Entry points: plx_etcd_tls_make, plx_etcd_tls_files, plx_etcd_tls_key_new, plx_etcd_tls_sign,
+ * plx_etcd_tls_sign_member.
  *
  * Each boot of a secured system makes new ones, so they are short-lived by construction; they
  * are still valid for a year so that a long-running system never sees them expire.
@@ -278,10 +279,10 @@ static int s_authority(const char *dir, X509 **ca, EVP_PKEY **ca_key)
 	                                         : -EIO;
 }
 
-int plx_etcd_tls_sign(const char *dir, const char *pub_pem, const char *const *ips, size_t nips,
-                      char *out, size_t out_size, char *err, size_t size)
+/* Signs pub_pem as leaf for ips with the authority in dir, PEM into out (plx_etcd_tls_sign). */
+static int s_sign(const char *dir, const s_leaf *leaf, const char *pub_pem, const char *const *ips,
+                  size_t nips, char *out, size_t out_size, char *err, size_t size)
 {
-	static const s_leaf member = {"etcd-node", NULL, "serverAuth,clientAuth", 0600};
 	char alt[512];
 	int rc = s_alt_names(ips, nips, alt, sizeof alt, err, size);
 	if (rc < 0)
@@ -297,7 +298,7 @@ int plx_etcd_tls_sign(const char *dir, const char *pub_pem, const char *const *i
 	} else if ((rc = s_authority(dir, &ca, &ca_key)) < 0) {
 		snprintf(err, size, "etcd's authority in %s (etcd-ca.crt, etcd-ca.key): %s", dir,
 		         strerror(-rc));
-	} else if (!(cert = s_leaf_cert(key, &member, alt, ca, ca_key))) {
+	} else if (!(cert = s_leaf_cert(key, leaf, alt, ca, ca_key))) {
 		rc = s_fail(err, size, "a certificate");
 	} else if ((rc = s_pem(cert, NULL, false, out, out_size)) < 0) {
 		snprintf(err, size, "a certificate: %s", strerror(-rc));
@@ -308,4 +309,18 @@ int plx_etcd_tls_sign(const char *dir, const char *pub_pem, const char *const *i
 	EVP_PKEY_free(key);
 	ERR_clear_error();
 	return rc;
+}
+
+int plx_etcd_tls_sign(const char *dir, const char *pub_pem, const char *const *ips, size_t nips,
+                      char *out, size_t out_size, char *err, size_t size)
+{
+	static const s_leaf node = {"etcd-node", NULL, "serverAuth,clientAuth", 0600};
+	return s_sign(dir, &node, pub_pem, ips, nips, out, out_size, err, size);
+}
+
+int plx_etcd_tls_sign_member(const char *dir, const char *pub_pem, const char *const *ips,
+                             size_t nips, char *out, size_t out_size, char *err, size_t size)
+{
+	static const s_leaf member = {"etcd-member", "etcd", "serverAuth,clientAuth", 0600};
+	return s_sign(dir, &member, pub_pem, ips, nips, out, out_size, err, size);
 }

@@ -59,6 +59,30 @@ static bool s_urls_ok(const char *v)
 	return *v != '\0'; /* after a trailing comma nothing is left */
 }
 
+/* Every comma-separated member is NAME=URL: a node name, then an http:// or https:// URL. */
+static bool s_peers_ok(const char *v)
+{
+	char name[64];
+	if (!*v)
+		return false;
+	while (*v) {
+		const char *eq = strchr(v, '='), *comma = strchr(v, ',');
+		if (!eq || (comma && comma < eq) || (size_t)(eq - v) >= sizeof name)
+			return false;
+		memcpy(name, v, (size_t)(eq - v));
+		name[eq - v] = '\0';
+		size_t skip = strncmp(eq + 1, "http://", 7) == 0    ? 7
+		              : strncmp(eq + 1, "https://", 8) == 0 ? 8
+		                                                    : 0;
+		if (!s_name_ok(name) || skip == 0 || eq[1 + skip] == '\0' || eq[1 + skip] == ',')
+			return false;
+		if (!comma)
+			return true;
+		v = comma + 1;
+	}
+	return false; /* a trailing comma */
+}
+
 /* "IP/PREFIX" with PREFIX 1..32. */
 static bool s_cidr_ok(const char *v)
 {
@@ -119,6 +143,14 @@ static int s_apply(plx_bootargs *a, const char *key, const char *v, char *err, s
 			              v);
 		return s_copy(a->etcd, sizeof a->etcd, key, v, err, size);
 	}
+	if (strcmp(key, "etcd_peers") == 0) {
+		if (!s_peers_ok(v))
+			return s_fail(err, size,
+			              "plexus.etcd_peers=\"%s\": expected NAME=URL members "
+			              "(http:// or https://), comma-separated",
+			              v);
+		return s_copy(a->etcd_peers, sizeof a->etcd_peers, key, v, err, size);
+	}
 	if (strcmp(key, "role") == 0)
 		return s_copy(a->role, sizeof a->role, key, v, err, size);
 	if (strcmp(key, "addr") == 0) {
@@ -172,10 +204,11 @@ static int s_apply(plx_bootargs *a, const char *key, const char *v, char *err, s
 			              v);
 		return 0;
 	}
-	return s_fail(err, size,
-	              "plexus.%s: unknown setting: expected node, etcd, cluster, role, addr, gw, "
-	              "if, log, keys, shell, dhcp_timeout or lease_ttl",
-	              key);
+	return s_fail(
+	    err, size,
+	    "plexus.%s: unknown setting: expected node, etcd, etcd_peers, cluster, role, addr, gw, "
+	    "if, log, keys, shell, dhcp_timeout or lease_ttl",
+	    key);
 }
 
 /* Copies the next word of *p into word (quotes removed) and advances *p. Returns 1 for a word,

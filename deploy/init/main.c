@@ -326,6 +326,35 @@ static int s_network(void)
 	return 0;
 }
 
+/* This node's peer URL from plexus.etcd_peers (NAME=URL,...) into out. Returns true when the
+ * list names it. */
+static bool s_own_peer(char *out, size_t size)
+{
+	size_t n = strlen(s_node);
+	for (const char *p = s_args.etcd_peers; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len > n + 1 && strncmp(p, s_node, n) == 0 && p[n] == '=') {
+			snprintf(out, size, "%.*s", (int)(len - n - 1), p + n + 1);
+			return true;
+		}
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+/* Appends etcd's peer TLS options to argv at *n: only members (certificates of the cluster's
+ * etcd authority with common name etcd, which the keys CGI issues role = etcd nodes alone)
+ * may speak raft to this one. */
+static void s_peer_tls(char **argv, size_t *n)
+{
+	static char *const opts[] = {
+	    "--peer-cert-file",          KEYS_DIR "/etcd-client.crt", "--peer-key-file",
+	    KEYS_DIR "/etcd-client.key", "--peer-trusted-ca-file",    KEYS_DIR "/etcd-ca.crt",
+	    "--peer-client-cert-auth",   "--peer-cert-allowed-cn",    "etcd"};
+	for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
+		argv[(*n)++] = opts[i];
+}
+
 static void s_start_etcd(void)
 {
 	/* with keys (plexus.keys=) and etcd's certificate among them: https only, every client
@@ -333,45 +362,62 @@ static void s_start_etcd(void)
 	 * names its address and serves as etcd's */
 	bool tls = s_link[0] && access(KEYS_DIR "/etcd-ca.crt", F_OK) == 0;
 	const char *scheme = tls ? "https" : "http";
-	char client[96], peer[64], cluster[160], adv[64];
+	static char client[96], peer[PLX_BOOTARGS_TEXT_MAX], cluster[PLX_BOOTARGS_TEXT_MAX + 80],
+	    adv[64];
 	snprintf(client, sizeof client, "%s://%s:2379,%s://127.0.0.1:2379", scheme, s_ip, scheme);
 	/* one member: its peer port serves nobody, so loopback only (on the LAN address anyone
-	 * there could speak raft to it) */
-	snprintf(peer, sizeof peer, "http://127.0.0.1:2380");
-	snprintf(cluster, sizeof cluster, "%s=%s", s_node, peer);
+	 * there could speak raft to it); several (plexus.etcd_peers): the LAN address the list
+	 * gives this node, and the list is the initial cluster */
+	bool several = s_args.etcd_peers[0] && s_own_peer(peer, sizeof peer);
+	if (s_args.etcd_peers[0] && !several)
+		s_stage("etcd", "plexus.etcd_peers does not name %s: a member of its own", s_node);
+	if (several) {
+		snprintf(cluster, sizeof cluster, "%s", s_args.etcd_peers);
+	} else {
+		snprintf(peer, sizeof peer, "http://127.0.0.1:2380");
+		snprintf(cluster, sizeof cluster, "%s=%s", s_node, peer);
+	}
 	snprintf(adv, sizeof adv, "%s://%s:2379", scheme, s_ip);
-	char *argv[] = {"/usr/bin/etcd",
-	                "--name",
-	                s_node,
-	                "--data-dir",
-	                "/var/lib/etcd",
-	                "--listen-client-urls",
-	                client,
-	                "--advertise-client-urls",
-	                adv,
-	                "--listen-peer-urls",
-	                peer,
-	                "--initial-advertise-peer-urls",
-	                peer,
-	                "--initial-cluster",
-	                cluster,
-	                tls ? "--cert-file" : NULL,
-	                KEYS_DIR "/etcd-client.crt",
-	                "--key-file",
-	                KEYS_DIR "/etcd-client.key",
-	                "--trusted-ca-file",
-	                KEYS_DIR "/etcd-ca.crt",
-	                "--client-cert-auth",
-	                NULL};
+	char *argv[48] = {"/usr/bin/etcd",
+	                  "--name",
+	                  s_node,
+	                  "--data-dir",
+	                  "/var/lib/etcd",
+	                  "--listen-client-urls",
+	                  client,
+	                  "--advertise-client-urls",
+	                  adv,
+	                  "--listen-peer-urls",
+	                  peer,
+	                  "--initial-advertise-peer-urls",
+	                  peer,
+	                  "--initial-cluster",
+	                  cluster,
+	                  "--initial-cluster-token",
+	                  s_args.cluster,
+	                  "--initial-cluster-state",
+	                  "new"};
+	size_t n = 19;
+	if (tls) {
+		static char *const opts[] = {"--cert-file",       KEYS_DIR "/etcd-client.crt",
+		                             "--key-file",        KEYS_DIR "/etcd-client.key",
+		                             "--trusted-ca-file", KEYS_DIR "/etcd-ca.crt",
+		                             "--client-cert-auth"};
+		for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
+			argv[n++] = opts[i];
+		if (several)
+			s_peer_tls(argv, &n);
+	}
+	argv[n] = NULL;
 	int fd = open(LOG_DIR "/etcd.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	pid_t pid = s_spawn(argv, fd, true);
 	if (fd >= 0)
 		close(fd);
 	if (!s_args.etcd[0])
 		snprintf(s_args.etcd, sizeof s_args.etcd, "%s://127.0.0.1:2379", scheme);
-	s_stage("etcd", "member %s on %s%s (pid %d)", s_node, adv,
+	s_stage("etcd", "member %s on %s%s%s%s (pid %d)", s_node, adv,
 	        tls ? ", clients with a certificate of the cluster's etcd authority only" : "",
-	        (int)pid);
+	        several ? ", one of " : "", several ? cluster : "", (int)pid);
 }
 
 /* plexus.keys=URL: this node's key pair, made here, and a certificate for it from the PXE

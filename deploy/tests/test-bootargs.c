@@ -65,6 +65,22 @@ static void test_defaults_and_kernel_words(void **state)
 	assert_string_equal(a.role, "etcd");
 }
 
+/* Several etcd members: each NAME=URL, its own among them. */
+static void test_etcd_peers(void **state)
+{
+	(void)state;
+	plx_bootargs a;
+	char err[256] = "";
+	assert_int_equal(plx_bootargs_parse("plexus.etcd_peers=e1=https://10.0.0.11:2380,"
+	                                    "e2=https://10.0.0.12:2380,e3=http://10.0.0.13:2380",
+	                                    &a, err, sizeof err),
+	                 0);
+	assert_string_equal(a.etcd_peers, "e1=https://10.0.0.11:2380,e2=https://10.0.0.12:2380,"
+	                                  "e3=http://10.0.0.13:2380");
+	assert_int_equal(plx_bootargs_parse("plexus.node=e1", &a, err, sizeof err), 0);
+	assert_string_equal(a.etcd_peers, "");
+}
+
 static void test_static_address(void **state)
 {
 	(void)state;
@@ -85,7 +101,7 @@ static void test_errors(void **state)
 		const char *line, *msg;
 	} cases[] = {
 	    {"plexus.nodes=n1",
-	     "plexus.nodes: unknown setting: expected node, etcd, cluster, role, "
+	     "plexus.nodes: unknown setting: expected node, etcd, etcd_peers, cluster, role, "
 	     "addr, gw, if, log, keys, shell, dhcp_timeout or lease_ttl"},
 	    {"plexus.node", "plexus.node: expected plexus.KEY=VALUE"},
 	    {"plexus.node=", "plexus.node=\"\": expected 1-58 letters, digits, '_' or '-'"},
@@ -102,6 +118,21 @@ static void test_errors(void **state)
 	     "comma-separated"},
 	    {"plexus.etcd=http://", "plexus.etcd=\"http://\": expected http:// or https:// URLs, "
 	                            "comma-separated"},
+	    {"plexus.etcd_peers=http://10.0.0.1:2380",
+	     "plexus.etcd_peers=\"http://10.0.0.1:2380\": expected NAME=URL members (http:// or "
+	     "https://), comma-separated"},
+	    {"plexus.etcd_peers=e1=10.0.0.1:2380",
+	     "plexus.etcd_peers=\"e1=10.0.0.1:2380\": expected NAME=URL members (http:// or "
+	     "https://), comma-separated"},
+	    {"plexus.etcd_peers=e1=http://a,",
+	     "plexus.etcd_peers=\"e1=http://a,\": expected NAME=URL members (http:// or "
+	     "https://), comma-separated"},
+	    {"plexus.etcd_peers=e.1=http://a",
+	     "plexus.etcd_peers=\"e.1=http://a\": expected NAME=URL members (http:// or "
+	     "https://), comma-separated"},
+	    {"plexus.etcd_peers=e1=https://,e2=https://b",
+	     "plexus.etcd_peers=\"e1=https://,e2=https://b\": expected NAME=URL members (http:// "
+	     "or https://), comma-separated"},
 	    {"plexus.addr=10.0.0.5", "plexus.addr=\"10.0.0.5\": expected an IPv4 address with its "
 	                             "prefix, like 10.0.0.5/24"},
 	    {"plexus.addr=10.0.0.500/24", "plexus.addr=\"10.0.0.500/24\": expected an IPv4 address "
@@ -149,9 +180,8 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_line),
-	    cmocka_unit_test(test_defaults_and_kernel_words),
-	    cmocka_unit_test(test_static_address),
+	    cmocka_unit_test(test_full_line),  cmocka_unit_test(test_defaults_and_kernel_words),
+	    cmocka_unit_test(test_etcd_peers), cmocka_unit_test(test_static_address),
 	    cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

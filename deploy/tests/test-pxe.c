@@ -149,6 +149,90 @@ static void test_settings_and_cmdline(void **state)
 	    -ENAMETOOLONG);
 }
 
+/* A cluster file of three role = etcd nodes (one also a driver) and a client node, with
+ * [cluster] etcd unset and extra [pxe] lines. */
+static plx_cluster *s_three_etcd(const char *image, const char *extra)
+{
+	char text[2048], err[512];
+	snprintf(text, sizeof text,
+	         "[cluster]\nname = rack\n[pxe]\nserver = 10.0.0.1\nimage = %s\n%s"
+	         "[node e1]\nmac = 52:54:00:ee:00:01\naddr = 10.0.0.21\nrole = etcd\n"
+	         "[node e2]\nmac = 52:54:00:ee:00:02\naddr = 10.0.0.22\nrole = driver,etcd\n"
+	         "[node e3]\nmac = 52:54:00:ee:00:03\naddr = 10.0.0.23\nrole = etcd\n"
+	         "[node w1]\nmac = 52:54:00:ee:00:04\naddr = 10.0.0.24\nrole = etcdx\n",
+	         image, extra);
+	plx_cluster_opts o = {.extra_sections = plx_pxe_extra_sections};
+	plx_cluster *c = plx_cluster_parse(text, "rack.ini", &o, err, sizeof err);
+	if (!c)
+		print_error("%s\n", err);
+	assert_non_null(c);
+	return c;
+}
+
+/* Several role = etcd nodes and no [cluster] etcd: every node is given all members' client
+ * URLs, the etcd nodes alone every member's peer URL too; the written iPXE scripts carry the
+ * same; with one etcd node, no peers; an explicit [cluster] etcd still wins for clients. */
+static void test_several_etcd_members(void **state)
+{
+	fx *f = *state;
+	char err[512], cmd[2048];
+	plx_cluster *c = s_three_etcd(f->image, "");
+	plx_pxe_settings s;
+	assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), 0);
+	static const char clients[] =
+	    "http://10.0.0.21:2379,http://10.0.0.22:2379,http://10.0.0.23:2379";
+	static const char peers[] =
+	    "e1=http://10.0.0.21:2380,e2=http://10.0.0.22:2380,e3=http://10.0.0.23:2380";
+	assert_string_equal(s.etcd, clients);
+	assert_string_equal(s.etcd_peers, peers);
+	assert_true(plx_pxe_is_etcd_node(plx_cluster_find_node(c, "e2")));
+	assert_false(plx_pxe_is_etcd_node(plx_cluster_find_node(c, "w1")));
+	assert_true(plx_pxe_node_cmdline(c, &s, plx_cluster_find_node(c, "e2"), cmd, sizeof cmd) >
+	            0);
+	char want[2048];
+	snprintf(want, sizeof want,
+	         "console=ttyS0 plexus.node=e2 plexus.cluster=rack plexus.etcd=%s "
+	         "plexus.etcd_peers=%s plexus.role=driver,etcd plexus.lease_ttl=2 "
+	         "plexus.log=http://10.0.0.1:8080/stage",
+	         clients, peers);
+	assert_string_equal(cmd, want);
+	assert_true(plx_pxe_node_cmdline(c, &s, plx_cluster_find_node(c, "w1"), cmd, sizeof cmd) >
+	            0);
+	assert_non_null(strstr(cmd, clients));
+	assert_null(strstr(cmd, "etcd_peers"));
+
+	/* the scripts pxe serve writes */
+	char dir[128];
+	snprintf(dir, sizeof dir, "%s/serve", f->dir);
+	snprintf(s.ipxe_dir, sizeof s.ipxe_dir, "%s", f->image); /* stands in for Debian's ipxe */
+	FILE *fp;
+	static const char *const boot[] = {"undionly.kpxe", "ipxe.efi"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof cmd, "%s/%s", f->image, boot[i]);
+		assert_non_null(fp = fopen(cmd, "w"));
+		fclose(fp);
+	}
+	assert_int_equal(plx_pxe_write(c, &s, dir, err, sizeof err), 0);
+	const char *script = s_read(dir, "http/nodes/52:54:00:ee:00:03.ipxe");
+	assert_non_null(script);
+	snprintf(want, sizeof want, "plexus.etcd=%s plexus.etcd_peers=%s plexus.role=etcd ",
+	         clients, peers);
+	assert_non_null(strstr(script, want));
+	script = s_read(dir, "http/nodes/52:54:00:ee:00:04.ipxe");
+	assert_non_null(strstr(script, clients));
+	assert_null(strstr(script, "etcd_peers"));
+	plx_cluster_destroy(&c);
+
+	/* one etcd node: its client URL, no peers */
+	c = s_parse(f->image, "", err, sizeof err);
+	assert_non_null(c);
+	snprintf(c->etcd, sizeof c->etcd, "%s", "");
+	assert_int_equal(plx_pxe_settings_read(c, &s, err, sizeof err), 0);
+	assert_string_equal(s.etcd, "http://10.0.0.2:2379");
+	assert_string_equal(s.etcd_peers, "");
+	plx_cluster_destroy(&c);
+}
+
 static void test_setting_errors(void **state)
 {
 	fx *f = *state;
@@ -409,9 +493,9 @@ static X509 *s_x509(const char *hex)
 	return x;
 }
 
-/* The etcd lines of an answer: the authority signed the certificate, which is for pub and
- * names addr. */
-static void s_check_etcd(const char *lines, const char *pub, const char *addr)
+/* The etcd lines of an answer: the authority signed the certificate, which is for pub, names
+ * addr, and has the common name cn (NULL: none). */
+static void s_check_etcd(const char *lines, const char *pub, const char *addr, const char *cn)
 {
 	X509 *ca = s_x509(lines), *cert = s_x509(strchr(lines, '\n') + 1);
 	assert_int_equal(X509_verify(cert, X509_get0_pubkey(ca)), 1);
@@ -421,6 +505,13 @@ static void s_check_etcd(const char *lines, const char *pub, const char *addr)
 	assert_int_equal(EVP_PKEY_eq(key, X509_get0_pubkey(cert)), 1);
 	assert_int_equal(X509_check_ip_asc(cert, addr, 0), 1);
 	assert_int_equal(X509_check_ip_asc(cert, "10.0.0.99", 0), 0);
+	char got[64] = "";
+	int n =
+	    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, got, sizeof got);
+	if (cn)
+		assert_string_equal(got, cn);
+	else
+		assert_int_equal(n, -1);
 	EVP_PKEY_free(key);
 	X509_free(cert);
 	X509_free(ca);
@@ -478,7 +569,14 @@ static void test_keys_certified_per_address(void **state)
 	s_cgi(srv, "10.0.0.12", query, got, sizeof got);
 	assert_memory_equal(got, head, strlen(head));
 	etcd = strchr(strchr(got + strlen(head), '\n') + 1, '\n') + 1;
-	s_check_etcd(etcd, etcd_pub, "10.0.0.12");
+	s_check_etcd(etcd, etcd_pub, "10.0.0.12", NULL);
+	assert_int_equal(access(strcat(strcpy(path, srv), "/keys/10.0.0.12.member"), F_OK), -1);
+	/* head is role = etcd: its certificate is a member's (CN etcd, for its peer port) */
+	assert_string_equal(s_read(srv, "keys/10.0.0.2.member"), "");
+	s_cgi(srv, "10.0.0.2", query, got, sizeof got);
+	assert_memory_equal(got, head, strlen(head));
+	etcd = strchr(strchr(got + strlen(head), '\n') + 1, '\n') + 1;
+	s_check_etcd(etcd, etcd_pub, "10.0.0.2", "etcd");
 
 	static const char *const addrs[] = {"10.0.0.99", "10.0.0.1",   "../keys/10.0.0.12",
 	                                    "",          "10.0.0.12 ", "*"};
@@ -621,6 +719,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_settings_and_cmdline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_several_etcd_members, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_setting_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_explains_and_finds_problems, setup,
 	                                    teardown),

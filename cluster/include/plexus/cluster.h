@@ -18,7 +18,8 @@
  *   [node n[1-8]]                    ; a range: n1..n8 (n[01-16] keeps the zero padding)
  *   mac = 52:54:00:00:00:01          ; the first node's; the others count up from it
  *   addr = 10.0.0.11                 ; likewise
- *   role = driver                    ; free text for tools (optional)
+ *   role = driver                    ; free words for tools (optional); "etcd": the node runs
+ *                                    ; an etcd member (several form one cluster; plexus pxe)
  *   power = qemu                     ; none | netns | command | qemu
  *   power.qmp = /run/plexus/qmp-%n.sock
  *

@@ -10,6 +10,9 @@
  *
  *   plexus.node=NAME        the node's name (letters, digits, _ and -, at most 58)
  *   plexus.etcd=URL[,URL]   etcd members (http:// or https://)
+ *   plexus.etcd_peers=NAME=URL[,NAME=URL...]
+ *                           on an etcd node of several: every member's name and peer URL
+ *                           (its own among them); init starts a member of that cluster
  *   plexus.cluster=NAME     registry prefix (default "default")
  *   plexus.role=R[,R...]    free words; "etcd" makes init start an etcd member on the node
  *   plexus.addr=IP/PREFIX   a static address instead of DHCP (e.g. 10.0.0.5/24)
@@ -32,18 +35,19 @@
 #define PLX_BOOTARGS_TEXT_MAX 1024
 
 typedef struct plx_bootargs {
-	char node[PLX_BOOTARGS_NAME_MAX];    /* "" when not given */
-	char etcd[PLX_BOOTARGS_TEXT_MAX];    /* "" when not given */
-	char cluster[PLX_BOOTARGS_NAME_MAX]; /* "default" when not given */
-	char role[PLX_BOOTARGS_TEXT_MAX];    /* "" when not given */
-	char addr[24];                       /* "IP/PREFIX", "" for DHCP */
-	char gw[16];                         /* "" when not given */
-	char iface[16];                      /* "" for the first interface that is not lo */
-	char log[PLX_BOOTARGS_TEXT_MAX];     /* "" for no remote stage log */
-	char keys[PLX_BOOTARGS_TEXT_MAX];    /* "" for plain links */
-	bool shell;                          /* default true */
-	int dhcp_timeout_s;                  /* default 30 */
-	int lease_ttl_s;                     /* 0: plexus-node's default */
+	char node[PLX_BOOTARGS_NAME_MAX];       /* "" when not given */
+	char etcd[PLX_BOOTARGS_TEXT_MAX];       /* "" when not given */
+	char etcd_peers[PLX_BOOTARGS_TEXT_MAX]; /* "" when not given */
+	char cluster[PLX_BOOTARGS_NAME_MAX];    /* "default" when not given */
+	char role[PLX_BOOTARGS_TEXT_MAX];       /* "" when not given */
+	char addr[24];                          /* "IP/PREFIX", "" for DHCP */
+	char gw[16];                            /* "" when not given */
+	char iface[16];                         /* "" for the first interface that is not lo */
+	char log[PLX_BOOTARGS_TEXT_MAX];        /* "" for no remote stage log */
+	char keys[PLX_BOOTARGS_TEXT_MAX];       /* "" for plain links */
+	bool shell;                             /* default true */
+	int dhcp_timeout_s;                     /* default 30 */
+	int lease_ttl_s;                        /* 0: plexus-node's default */
 } plx_bootargs;
 
 /* Parses cmdline (the contents of /proc/cmdline) into *out. Returns 0, or -EINVAL with err set

@@ -50,12 +50,18 @@ typedef struct plx_pxe_settings {
 	int http_port;
 	char image[1024];
 	char cmdline[1024];
-	char etcd[1024];    /* the cluster's etcd, or http://SERVER:2379 */
-	char ipxe_dir[256]; /* where undionly.kpxe and ipxe.efi are (/usr/lib/ipxe) */
-	bool ipv6_ra;       /* send IPv6 router advertisements on interface */
-	char keys[1024];    /* the cluster's keys directory (plexus keys init), "": plain links */
-	char cli[4096];     /* the plexus command the keys CGI runs; "": this program */
+	char etcd[1024];       /* [cluster] etcd, else the role = etcd nodes' client URLs, else
+	                          http://SERVER:2379 */
+	char etcd_peers[1024]; /* NAME=URL of each role = etcd node's peer port when there are
+	                          several, "" otherwise */
+	char ipxe_dir[256];    /* where undionly.kpxe and ipxe.efi are (/usr/lib/ipxe) */
+	bool ipv6_ra;          /* send IPv6 router advertisements on interface */
+	char keys[1024]; /* the cluster's keys directory (plexus keys init), "": plain links */
+	char cli[4096];  /* the plexus command the keys CGI runs; "": this program */
 } plx_pxe_settings;
+
+/* True when the node's role (comma-separated words) names etcd. */
+bool plx_pxe_is_etcd_node(const plx_cluster_node *n);
 
 /* The extra section names plexus pxe asks the cluster parser to keep: {"pxe", NULL}. */
 extern const char *const plx_pxe_extra_sections[];
@@ -86,15 +92,16 @@ int plx_pxe_keys_check(const plx_pxe_settings *s, FILE *out);
 int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const char *dir, char *err,
                        size_t size);
 
-/* `plexus pxe issue KEYS NODE ADDR HEX ETCD_HEX`, which the CGI runs for the node NODE at ADDR:
+/* `plexus pxe issue KEYS NODE ADDR HEX ETCD_HEX [member]`, which the CGI runs for the node NODE
+ * at ADDR (member, when the cluster file makes it a role = etcd node):
  * prints on out a CGI answer, five lines: "plexus-cert-1", the trust root's public key in hex,
  * a certificate signed with KEYS/root.key for node.NODE (every generation) and the CURVE key
  * whose Z85 text HEX spells in hex, then etcd's authority and a certificate it signs for the
- * public key whose PEM ETCD_HEX spells (a client, and an etcd member at ADDR), both PEM in hex,
- * or "-" twice when KEYS holds no etcd-ca.key; or "Status: 400" and why. Returns 0 or a
- * negative errno. */
+ * public key whose PEM ETCD_HEX spells (a client, and an etcd member at ADDR; with member its
+ * common name is "etcd", which a member's peer port demands), both PEM in hex, or "-" twice
+ * when KEYS holds no etcd-ca.key; or "Status: 400" and why. Returns 0 or a negative errno. */
 int plx_pxe_keys_issue(const char *keys, const char *node, const char *addr, const char *hex,
-                       const char *etcd_hex, FILE *out);
+                       const char *etcd_hex, bool member, FILE *out);
 
 /* Writes the server's files into dir (created if missing). Returns 0 or a negative errno with
  * err set. */

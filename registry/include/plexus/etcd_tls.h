@@ -2,7 +2,8 @@
  * plexus/etcd_tls.h — the certificates of a secured etcd (docs/security.md "etcd: TLS with
  * client certificates").
  *
- * Entry points: plx_etcd_tls_make, plx_etcd_tls_files, plx_etcd_tls_key_new, plx_etcd_tls_sign.
+ * Entry points: plx_etcd_tls_make, plx_etcd_tls_files, plx_etcd_tls_key_new, plx_etcd_tls_sign,
+ * plx_etcd_tls_sign_member.
  *
  * A keys directory (PLEXUS_KEYS) of a secured system holds one certificate authority for
  * its etcd and two key pairs it signed, all ECDSA P-256:
@@ -41,5 +42,11 @@ int plx_etcd_tls_key_new(char *key_pem, size_t key_size, char *pub_pem, size_t p
  * (no authority in dir), -EINVAL (not a key, a bad address), -ENOSPC or -EIO, with err set. */
 int plx_etcd_tls_sign(const char *dir, const char *pub_pem, const char *const *ips, size_t nips,
                       char *out, size_t out_size, char *err, size_t size);
+
+/* As plx_etcd_tls_sign, for a node that is an etcd member of several: the certificate's common
+ * name is "etcd", which members' peer ports demand of each other (--peer-cert-allowed-cn etcd),
+ * so only a role = etcd node can speak raft. Same returns. */
+int plx_etcd_tls_sign_member(const char *dir, const char *pub_pem, const char *const *ips,
+                             size_t nips, char *out, size_t out_size, char *err, size_t size);
 
 #endif
