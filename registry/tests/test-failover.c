@@ -235,12 +235,80 @@ static void test_cluster_survives_leader_loss(void **state)
 	plx_etcdh_stop(&h);
 }
 
+/* How a member with an empty data directory starts (plx_etcd_join): as new when nobody
+ * answers; a member that ran before (killed, its data gone) has its entry replaced by one
+ * that never started, at the same peer URL, with a new ID, and the initial cluster names the
+ * others and it; asked again, it is that never-started entry: new, nothing changed. */
+static void test_join_replaces_a_member_that_ran(void **state)
+{
+	(void)state;
+	char initial[1024] = "";
+	plx_etcd *nobody = plx_etcd_new(&(plx_etcd_opts){.endpoints = "http://127.0.0.1:1",
+	                                                 .timeout_ms = 1000});
+	assert_non_null(nobody);
+	assert_int_equal(plx_etcd_join(nobody, "m9", "http://127.0.0.1:2", initial, sizeof initial),
+	                 PLX_ETCD_JOIN_NEW);
+	plx_etcd_destroy(&nobody);
+
+	plx_etcdh *h = plx_etcdh_start(3);
+	assert_non_null(h);
+	plx_etcd *e = s_client(h);
+	plx_etcd_member before[8], after[8];
+	assert_int_equal(plx_etcd_members(e, before, 8), 3);
+	int gone = -1;
+	for (int i = 0; i < 3; i++) {
+		assert_true(before[i].name[0] != '\0');
+		assert_memory_equal(before[i].peer_url, "http://127.0.0.1:", 17);
+	}
+	assert_int_equal(plx_etcdh_kill(h, 2), 0);
+	for (int i = 0; i < 3; i++) /* the harness names its members m0, m1, m2 */
+		if (strcmp(before[i].name, "m2") == 0)
+			gone = i;
+	assert_true(gone >= 0);
+	plx_etcd_member *m = &before[gone];
+	/* etcd adds a member only when the others have been connected for 5 s (HealthInterval) */
+	sleep(6);
+	assert_int_equal(plx_etcd_join(e, m->name, m->peer_url, initial, sizeof initial),
+	                 PLX_ETCD_JOIN_EXISTING);
+	assert_int_equal(plx_etcd_members(e, after, 8), 3);
+	int fresh = 0;
+	char fresh_id[24] = "";
+	for (int i = 0; i < 3; i++)
+		if (strcmp(after[i].peer_url, m->peer_url) == 0) {
+			fresh++;
+			memcpy(fresh_id, after[i].id, sizeof fresh_id);
+			assert_string_equal(after[i].name, "");
+			assert_string_not_equal(after[i].id, m->id);
+		}
+	assert_int_equal(fresh, 1);
+	char entry[256];
+	for (int i = 0; i < 3; i++) {
+		snprintf(entry, sizeof entry, "%s=%s", before[i].name, before[i].peer_url);
+		assert_non_null(strstr(initial, entry));
+	}
+	assert_int_equal(strlen(initial), strlen(before[0].name) + strlen(before[0].peer_url) +
+	                                      strlen(before[1].name) + strlen(before[1].peer_url) +
+	                                      strlen(before[2].name) + strlen(before[2].peer_url) +
+	                                      5);
+	/* asked again: its entry never started, so the bootstrap goes on as new */
+	assert_int_equal(plx_etcd_join(e, m->name, m->peer_url, initial, sizeof initial),
+	                 PLX_ETCD_JOIN_NEW);
+	plx_etcd_member again[8];
+	assert_int_equal(plx_etcd_members(e, again, 8), 3);
+	for (int i = 0; i < 3; i++)
+		if (strcmp(again[i].peer_url, m->peer_url) == 0)
+			assert_string_equal(again[i].id, fresh_id);
+	plx_etcd_destroy(&e);
+	plx_etcdh_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_restart_mid_watch_loses_nothing),
 	    cmocka_unit_test(test_cluster_survives_member_loss),
 	    cmocka_unit_test(test_cluster_survives_leader_loss),
+	    cmocka_unit_test(test_join_replaces_a_member_that_ran),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

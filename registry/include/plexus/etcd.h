@@ -7,6 +7,7 @@
  *   plx_etcd_auth_enable, plx_etcd_auth_client, plx_etcd_auth_prefix_user
  *   plx_kv_free, plx_kvs_free
  *   plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke
+ *   plx_etcd_leader, plx_etcd_members, plx_etcd_member_remove, plx_etcd_member_add, plx_etcd_join
  *   plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_safe_until, plx_lease_destroy
  *   plx_watch_new, plx_watch_revision, plx_watch_destroy
  *
@@ -199,6 +200,37 @@ int plx_etcd_lease_granted_ttl(plx_etcd *self, int64_t id);
  * member's own status. Returns the index, or -EAGAIN when no member that answered names
  * itself leader (an election under way), or the last member's error. */
 int plx_etcd_leader(plx_etcd *self);
+
+/* A member of the etcd cluster as the member list gives it: its ID (decimal text, 64 bits),
+ * its name (empty while the member never started) and first peer URL. */
+typedef struct plx_etcd_member {
+	char id[24];
+	char name[64];
+	char peer_url[128];
+} plx_etcd_member;
+
+/* The cluster's members (at most max) into out, from the first member of the client's list
+ * that answers. Returns how many, or a negative errno (-ECONNREFUSED, -ETIMEDOUT: no member
+ * answered; -EBADMSG: an answer that is not a member list). */
+int plx_etcd_members(plx_etcd *self, plx_etcd_member *out, size_t max);
+/* Removes member id from the cluster. Returns 0 or a negative errno (etcd refuses while the
+ * rest would lose their quorum). */
+int plx_etcd_member_remove(plx_etcd *self, const char *id);
+/* Adds a member that will speak raft at peer_url; the members after the change (the new one
+ * without a name) into out. Returns how many, or a negative errno. */
+int plx_etcd_member_add(plx_etcd *self, const char *peer_url, plx_etcd_member *out, size_t max);
+
+/* How a member named name with peer URL peer_url starts on an empty data directory, asked of
+ * the cluster in the client's list (docs/deploy.md "Several etcd members"):
+ *   PLX_ETCD_JOIN_NEW       no member answered, or the cluster lists name's entry as never
+ *                           started: start with --initial-cluster-state new (the first boot)
+ *   PLX_ETCD_JOIN_EXISTING  name ran before (its data is gone): its old entry was removed and
+ *                           a new one added; start with --initial-cluster-state existing and
+ *                           --initial-cluster initial (NAME=URL,...)
+ * Returns one of them, or a negative errno (the cluster answered but would not change). */
+enum { PLX_ETCD_JOIN_NEW = 0, PLX_ETCD_JOIN_EXISTING = 1 };
+int plx_etcd_join(plx_etcd *self, const char *name, const char *peer_url, char *initial,
+                  size_t size);
 
 /* Grants a lease of ttl_s seconds and keeps it alive from a background thread (a renewal every
  * ttl/3, retried across members). Returns the lease or NULL with errno set from the grant. */
