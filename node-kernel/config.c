@@ -19,6 +19,7 @@
 const char node_config_usage[] =
     "usage: plexus-node --node NAME --addr IP [options]\n"
     "       plexus-node --fetch-keys URL LABEL DIR\n"
+    "       plexus-node --join-etcd URLS NAME PEER_URL FILE\n"
     "  --node NAME          this node's name (plexus.node=)\n"
     "  --addr IP            this node's IPv4 address, published for peers (plexus.addr=)\n"
     "  --etcd URL[,URL...]  etcd members (plexus.etcd=; default http://127.0.0.1:2379)\n"
@@ -33,7 +34,12 @@ const char node_config_usage[] =
     "  --cmdline FILE       the kernel command line to fall back on (default /proc/cmdline)\n"
     "--fetch-keys: makes a key pair, has the PXE server at URL certify its public half for\n"
     "LABEL (node.NAME), and writes DIR/root.pub and DIR/LABEL.link (mode 0600) for\n"
-    "PLEXUS_KEYS=DIR PLEXUS_LINK=DIR/LABEL.link; plexus-init runs it (docs/security.md).\n";
+    "PLEXUS_KEYS=DIR PLEXUS_LINK=DIR/LABEL.link; plexus-init runs it (docs/security.md).\n"
+    "--join-etcd: asks the etcd members at URLS how member NAME (raft at PEER_URL) starts on\n"
+    "an empty data directory: exit 0 when it ran before and was replaced by a new entry, FILE\n"
+    "then holding --initial-cluster for --initial-cluster-state existing; 75 (EX_TEMPFAIL)\n"
+    "to start as new (nobody answered, or its entry never started); plexus-init runs it\n"
+    "(docs/deploy.md \"Several etcd members\").\n";
 
 /* Settings as strings, before validation; NULL = not given. */
 typedef struct s_raw {

@@ -22,6 +22,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <plexus/etcd.h>
 #include <plexus/link_keys.h>
 
 #include "node.h"
@@ -140,11 +141,37 @@ static int s_fetch_keys(char **argv)
 	return EX_OK;
 }
 
+/* plexus-node --join-etcd URLS NAME PEER_URL FILE: how this node's etcd member starts on its
+ * empty data directory (plx_etcd_join), for plexus-init: exit 0 with FILE holding the
+ * --initial-cluster of an existing cluster it joined again, EX_TEMPFAIL (75) to start as new,
+ * another status when the cluster answered but would not take it back. */
+static int s_join_etcd(char **argv)
+{
+	plx_etcd_opts o = {.endpoints = argv[2], .timeout_ms = 5000, .connect_timeout_ms = 2000};
+	plx_etcd *etcd = plx_etcd_new(&o);
+	char initial[2048];
+	int rc = etcd ? plx_etcd_join(etcd, argv[3], argv[4], initial, sizeof initial) : -errno;
+	if (rc < 0)
+		fprintf(stderr, "plexus-node: joining etcd as %s: %s\n", argv[3],
+		        etcd ? plx_etcd_errmsg() : strerror(-rc));
+	plx_etcd_destroy(&etcd);
+	if (rc == PLX_ETCD_JOIN_NEW)
+		return EX_TEMPFAIL;
+	FILE *f = rc == PLX_ETCD_JOIN_EXISTING ? fopen(argv[5], "we") : NULL;
+	if (f) {
+		fprintf(f, "%s\n", initial);
+		rc = fclose(f) == 0 ? 0 : -EIO;
+	}
+	return f && rc == 0 ? EX_OK : EX_UNAVAILABLE;
+}
+
 int main(int argc, char **argv)
 {
 	prctl(PR_SET_NAME, "plexus-node");
 	if (argc == 5 && strcmp(argv[1], "--fetch-keys") == 0)
 		return s_fetch_keys(argv);
+	if (argc == 6 && strcmp(argv[1], "--join-etcd") == 0)
+		return s_join_etcd(argv);
 	node_config cfg;
 	char err[1024];
 	int rc = node_config_parse(&cfg, argc, argv, err, sizeof err);

@@ -42,6 +42,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -355,6 +356,35 @@ static void s_peer_tls(char **argv, size_t *n)
 		argv[(*n)++] = opts[i];
 }
 
+/* Whether this member of several starts as new or joins its cluster again (its data directory
+ * is in RAM: a member that ran before lost everything and must be replaced, not restarted
+ * under its old identity): `plexus-node --join-etcd` asks the other members, every 3 s for a
+ * minute while they answer but refuse. Returns "new", "existing" with cluster replaced by the
+ * members it joined, or NULL: do not start. */
+static const char *s_etcd_state(const char *peer, char *cluster, size_t size)
+{
+	char *argv[] = {NODE_BIN,          "--join-etcd", s_args.etcd,
+	                s_node,            (char *)peer,  "/run/plexus/etcd-initial",
+	                NULL};
+	for (int i = 0; i < KEYS_TRIES; i++) {
+		int st = s_run(argv);
+		if (st == EX_TEMPFAIL)
+			return "new";
+		if (st == 0 && s_slurp("/run/plexus/etcd-initial", cluster, size) > 0) {
+			cluster[strcspn(cluster, "\n")] = '\0';
+			s_stage("etcd", "%s ran before: a new member of the running cluster", s_node);
+			return "existing";
+		}
+		if (i == 0)
+			s_stage("etcd", "the other members refuse to take %s back yet; trying every 3 s "
+			        "for a minute", s_node);
+		sleep(3);
+	}
+	s_stage("etcd", "not started: the other members would not take %s back (docs/deploy.md "
+	        "\"Several etcd members\")", s_node);
+	return NULL;
+}
+
 static void s_start_etcd(void)
 {
 	/* with keys (plexus.keys=) and etcd's certificate among them: https only, every client
@@ -371,8 +401,11 @@ static void s_start_etcd(void)
 	bool several = s_args.etcd_peers[0] && s_own_peer(peer, sizeof peer);
 	if (s_args.etcd_peers[0] && !several)
 		s_stage("etcd", "plexus.etcd_peers does not name %s: a member of its own", s_node);
+	const char *state = "new";
 	if (several) {
 		snprintf(cluster, sizeof cluster, "%s", s_args.etcd_peers);
+		if (!(state = s_etcd_state(peer, cluster, sizeof cluster)))
+			return;
 	} else {
 		snprintf(peer, sizeof peer, "http://127.0.0.1:2380");
 		snprintf(cluster, sizeof cluster, "%s=%s", s_node, peer);
@@ -396,7 +429,7 @@ static void s_start_etcd(void)
 	                  "--initial-cluster-token",
 	                  s_args.cluster,
 	                  "--initial-cluster-state",
-	                  "new"};
+	                  (char *)state};
 	size_t n = 19;
 	if (tls) {
 		static char *const opts[] = {"--cert-file",       KEYS_DIR "/etcd-client.crt",
@@ -415,9 +448,10 @@ static void s_start_etcd(void)
 		close(fd);
 	if (!s_args.etcd[0])
 		snprintf(s_args.etcd, sizeof s_args.etcd, "%s://127.0.0.1:2379", scheme);
-	s_stage("etcd", "member %s on %s%s%s%s (pid %d)", s_node, adv,
+	s_stage("etcd", "member %s on %s%s%s%s%s (pid %d)", s_node, adv,
 	        tls ? ", clients with a certificate of the cluster's etcd authority only" : "",
-	        several ? ", one of " : "", several ? cluster : "", (int)pid);
+	        several ? ", one of " : "", several ? cluster : "",
+	        strcmp(state, "new") ? " (existing)" : "", (int)pid);
 }
 
 /* plexus.keys=URL: this node's key pair, made here, and a certificate for it from the PXE
