@@ -120,8 +120,10 @@ static int s_initial_cluster(const plx_etcd_member *members, int n, const char *
 		const plx_etcd_member *m = &members[i];
 		bool self = strcmp(m->peer_url, peer_url) == 0;
 		int w = snprintf(out + len, size - len, "%s%s%s=%s", len ? "," : "",
-		                 self ? name : m->name[0] ? m->name : "m", self || m->name[0] ? "" : m->id,
-		                 m->peer_url);
+		                 self         ? name
+		                 : m->name[0] ? m->name
+		                              : "m",
+		                 self || m->name[0] ? "" : m->id, m->peer_url);
 		if (w < 0 || (size_t)w >= size - len)
 			return reg_seterr(-ENOSPC, "etcd: the initial cluster is too long");
 		len += (size_t)w;
@@ -140,7 +142,8 @@ int plx_etcd_join(plx_etcd *self, const char *name, const char *peer_url, char *
 		return n;
 	const plx_etcd_member *old = NULL;
 	for (int i = 0; i < n; i++)
-		if (strcmp(members[i].peer_url, peer_url) == 0 || strcmp(members[i].name, name) == 0)
+		if (strcmp(members[i].peer_url, peer_url) == 0 ||
+		    strcmp(members[i].name, name) == 0)
 			old = &members[i];
 	if (old && !old->name[0] && strcmp(old->peer_url, peer_url) == 0)
 		return PLX_ETCD_JOIN_NEW; /* listed, never started: the bootstrap goes on */

@@ -363,8 +363,8 @@ static void s_peer_tls(char **argv, size_t *n)
  * members it joined, or NULL: do not start. */
 static const char *s_etcd_state(const char *peer, char *cluster, size_t size)
 {
-	char *argv[] = {NODE_BIN,          "--join-etcd", s_args.etcd,
-	                s_node,            (char *)peer,  "/run/plexus/etcd-initial",
+	char *argv[] = {NODE_BIN, "--join-etcd", s_args.etcd,
+	                s_node,   (char *)peer,  "/run/plexus/etcd-initial",
 	                NULL};
 	for (int i = 0; i < KEYS_TRIES; i++) {
 		int st = s_run(argv);
@@ -372,16 +372,21 @@ static const char *s_etcd_state(const char *peer, char *cluster, size_t size)
 			return "new";
 		if (st == 0 && s_slurp("/run/plexus/etcd-initial", cluster, size) > 0) {
 			cluster[strcspn(cluster, "\n")] = '\0';
-			s_stage("etcd", "%s ran before: a new member of the running cluster", s_node);
+			s_stage("etcd", "%s ran before: a new member of the running cluster",
+			        s_node);
 			return "existing";
 		}
 		if (i == 0)
-			s_stage("etcd", "the other members refuse to take %s back yet; trying every 3 s "
-			        "for a minute", s_node);
+			s_stage("etcd",
+			        "the other members refuse to take %s back yet; trying every 3 s "
+			        "for a minute",
+			        s_node);
 		sleep(3);
 	}
-	s_stage("etcd", "not started: the other members would not take %s back (docs/deploy.md "
-	        "\"Several etcd members\")", s_node);
+	s_stage("etcd",
+	        "not started: the other members would not take %s back (docs/deploy.md "
+	        "\"Several etcd members\")",
+	        s_node);
 	return NULL;
 }
 

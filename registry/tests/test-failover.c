@@ -243,8 +243,8 @@ static void test_join_replaces_a_member_that_ran(void **state)
 {
 	(void)state;
 	char initial[1024] = "";
-	plx_etcd *nobody = plx_etcd_new(&(plx_etcd_opts){.endpoints = "http://127.0.0.1:1",
-	                                                 .timeout_ms = 1000});
+	plx_etcd *nobody =
+	    plx_etcd_new(&(plx_etcd_opts){.endpoints = "http://127.0.0.1:1", .timeout_ms = 1000});
 	assert_non_null(nobody);
 	assert_int_equal(plx_etcd_join(nobody, "m9", "http://127.0.0.1:2", initial, sizeof initial),
 	                 PLX_ETCD_JOIN_NEW);
