@@ -23,6 +23,7 @@
 
 #include <plexus/cluster.h>
 #include <plexus/etcd.h>
+#include <plexus/etcd_tls.h>
 #include <plexus/link_keys.h>
 #include <plexus/pxe.h>
 #include <plexus/qemu.h>
@@ -47,6 +48,7 @@ struct plx_qcluster {
 	pid_t rs;            /* plexus-rs in the hub, 0: none */
 	char keys[PATH_MAX]; /* the trust root in the run directory, "": plain links */
 	char cli[PATH_MAX];  /* the plexus command the keys CGI runs, "": this program */
+	bool vm_etcd;        /* the VMs are the etcd members */
 };
 
 #define POWERDOWN_MS 120000 /* a VM stopping Plexus in order and powering off, under TCG */
@@ -286,6 +288,13 @@ static int s_taps(plx_qcluster *self)
 	return 0;
 }
 
+/* The first three numbers of the hub's (and the VMs') IPv4 addresses into out. */
+static void s_subnet(plx_qcluster *self, char out[16])
+{
+	const char *hub = netns_hub_addr(self->nc);
+	snprintf(out, 16, "%.*s", (int)(strrchr(hub, '.') - hub), hub);
+}
+
 static int s_write_cluster_file(plx_qcluster *self, const char *path, bool pxe)
 {
 	FILE *f = fopen(path, "we");
@@ -293,12 +302,13 @@ static int s_write_cluster_file(plx_qcluster *self, const char *path, bool pxe)
 		return -errno;
 	const char *hub = netns_hub_addr(self->nc);
 	char subnet[16];
-	snprintf(subnet, sizeof subnet, "%.*s", (int)(strrchr(hub, '.') - hub), hub);
+	s_subnet(self, subnet);
 	fprintf(f,
 	        "; the QEMU PXE cluster (deploy/qemu.c)\n[cluster]\nname = %s\netcd = %s\n"
 	        "lease_ttl = 6s\n\n[node vm[1-%d]]\nmac = 52:54:00:a0:00:01\naddr = %s.101\n"
-	        "power = qemu\npower.qmp = %s/%%n.qmp\n",
-	        self->name, self->etcd, self->nodes, subnet, netns_run_dir(self->nc));
+	        "power = qemu\npower.qmp = %s/%%n.qmp\n%s",
+	        self->name, self->etcd, self->nodes, subnet, netns_run_dir(self->nc),
+	        self->vm_etcd ? "role = etcd\n" : "");
 	if (self->services)
 		fprintf(f, "\n%s\n", self->services);
 	if (pxe)
@@ -393,6 +403,11 @@ static int s_keys(plx_qcluster *self, char *err, size_t size)
 	            {"etcd-ca.crt", 0644}}; /* last: its presence says TLS */
 	snprintf(self->keys, sizeof self->keys, "%s/keys", netns_run_dir(self->nc));
 	int r = plx_link_keys_make(self->keys, err, size);
+	if (r == 0 && self->vm_etcd) { /* a new authority: its server pair serves nobody */
+		if ((r = plx_etcd_tls_make(self->keys, NULL, 0, err, size)) == 0)
+			setenv("PLEXUS_KEYS", self->keys, 1);
+		return r;
+	}
 	const char *from = plx_etcdh_dir(netns_hub_etcd(self->nc));
 	for (size_t i = 0; r == 0 && i < sizeof etcd / sizeof *etcd; i++) {
 		char src[PATH_MAX + 32], dst[PATH_MAX + 32];
@@ -467,13 +482,27 @@ int plx_qemu_disk(const char *spec, const char *dir, const char *name, char *pat
 	return 0;
 }
 
+/* The VMs' etcd members' client URLs into self->etcd (role = etcd VMs). Returns 0. */
+static int s_vm_etcd(plx_qcluster *self, bool insecure)
+{
+	char subnet[16];
+	s_subnet(self, subnet);
+	size_t len = 0;
+	for (int i = 0; i < self->nodes; i++)
+		len +=
+		    (size_t)snprintf(self->etcd + len, sizeof self->etcd - len, "%s%s://%s.%d:2379",
+		                     i ? "," : "", insecure ? "http" : "https", subnet, 101 + i);
+	return 0;
+}
+
 plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t size)
 {
 	int members = o->etcd_members ? o->etcd_members : 1;
-	if (o->nodes < 1 || o->nodes > VM_MAX || !o->image || members % 2 == 0 || members > 5) {
+	if (o->nodes < 1 || o->nodes > VM_MAX || !o->image || members % 2 == 0 || members > 5 ||
+	    (o->vm_etcd && (o->nodes % 2 == 0 || o->nodes > 5))) {
 		snprintf(err, size,
 		         "qemu cluster: 1..%d VMs, an image directory and 1, 3 or 5 etcd members "
-		         "expected",
+		         "(in the hub, or VMs) expected",
 		         VM_MAX);
 		errno = EINVAL;
 		return NULL;
@@ -504,11 +533,13 @@ plx_qcluster *plx_qcluster_new(const plx_qcluster_opts *o, char *err, size_t siz
 	}
 	const char *veth = netns_veth(self->nc, 0); /* v<tag>n0: the bridge is b<tag> */
 	snprintf(self->bridge, sizeof self->bridge, "b%.*s", (int)strlen(veth) - 3, veth + 1);
-	int r = o->insecure ? netns_hub_etcd_start(self->nc, members)
-	                    : netns_hub_etcd_start_tls(self->nc, members);
+	self->vm_etcd = o->vm_etcd;
+	int r = o->vm_etcd    ? s_vm_etcd(self, o->insecure)
+	        : o->insecure ? netns_hub_etcd_start(self->nc, members)
+	                      : netns_hub_etcd_start_tls(self->nc, members);
 	if (r < 0)
 		snprintf(err, size, "etcd in the hub: %s", netns_error());
-	if (r == 0)
+	if (r == 0 && !o->vm_etcd)
 		snprintf(self->etcd, sizeof self->etcd, "%s", netns_hub_etcd_endpoints(self->nc));
 	if (r == 0 && (r = s_taps(self)) < 0)
 		snprintf(err, size, "tap devices: %s", netns_error());

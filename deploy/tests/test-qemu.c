@@ -32,6 +32,7 @@
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
 #include <plexus/qemu.h>
+#include <plexus/qmp.h>
 #include <plexus/transport.h>
 
 #include "deploy_paths.h"
@@ -635,6 +636,150 @@ static int pxe1_setup(void **state)
 	return 0;
 }
 
+/* An image with etcd (plexus-init starts a member on a role = etcd node) and plexus-node. */
+static char s_etcd_image[] = "/tmp/plexus-test-etcd-image-XXXXXX";
+
+static int etcd_group_setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(s_etcd_image))
+		return -1;
+	plx_image_opts o = {.out_dir = s_etcd_image,
+	                    .init = PLEXUS_INIT_BIN,
+	                    .udhcpc_sh = PLEXUS_UDHCPC_SH,
+	                    .etcd = "/usr/bin/etcd",
+	                    .programs = {PLEXUS_NODE_BIN}};
+	char err[1024];
+	if (plx_image_build(&o, NULL, err, sizeof err) < 0) {
+		print_error("image build: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int etcd_group_teardown(void **state)
+{
+	(void)state;
+	s_rm_rf(s_etcd_image);
+	return 0;
+}
+
+static int pxe_etcd_setup(void **state)
+{
+	pxe *f = calloc(1, sizeof *f);
+	char err[1024];
+	plx_qcluster_opts o = {.nodes = 3,
+	                       .image = s_etcd_image,
+	                       .memory_mb = 512,
+	                       .cli = PLEXUS_CLI_BIN,
+	                       .vm_etcd = true};
+	f->c = plx_qcluster_new(&o, err, sizeof err);
+	if (!f->c) {
+		print_error("qemu cluster: %s\n", err);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+typedef struct s_members {
+	const char *etcd;
+	plx_etcd_member m[8];
+	int n;
+} s_members;
+
+/* The etcd cluster's member list as the VMs' members give it (netns_call in the hub). */
+static int s_members_get(void *arg)
+{
+	s_members *p = arg;
+	plx_etcd *e = plx_etcd_new(&(plx_etcd_opts){.endpoints = p->etcd, .timeout_ms = 3000});
+	p->n = e ? plx_etcd_members(e, p->m, 8) : -ENOMEM;
+	plx_etcd_destroy(&e);
+	return p->n < 0 ? p->n : 0;
+}
+
+/* Waits until the member list shows every one of vm1..vm3 started (named). Returns 0 or
+ * -ETIMEDOUT. */
+static int s_members_started(pxe *f, s_members *p, int timeout_ms)
+{
+	int64_t deadline = s_now_ms() + timeout_ms;
+	p->etcd = plx_qcluster_etcd(f->c);
+	do {
+		int named = 0;
+		if (netns_call(plx_qcluster_netns(f->c), NETNS_HUB, s_members_get, p) == 0)
+			for (int i = 0; i < p->n; i++)
+				named += strncmp(p->m[i].name, "vm", 2) == 0;
+		if (p->n == 3 && named == 3)
+			return 0;
+		usleep(500000);
+	} while (s_now_ms() < deadline);
+	return -ETIMEDOUT;
+}
+
+/* The generations of vm1..vm3's node kernels (0: none registered) into gen. */
+static void s_generations(pxe *f, int64_t gen[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (plx_qcluster_node_generation(f->c, i, &gen[i]) < 0)
+			gen[i] = 0;
+}
+
+/* Three VMs are the etcd cluster (role = etcd: plexus-init starts a member on each, peers
+ * with certificates of common name etcd); every node kernel registers in it. vm3's power is
+ * cut: vm1 and vm2 keep their leases through two lease TTLs. vm3 powers on again with an
+ * empty data directory: its init finds that vm3 ran before, has the others replace its entry
+ * and starts it as a new member of the running cluster (not under its old identity). Then
+ * vm1 is cut: vm2 and the member vm3 came back as are the quorum, and vm2's node kernel keeps
+ * its lease. */
+static void test_etcd_members_in_vms(void **state)
+{
+	pxe *f = *state;
+	const char *dir = plx_qcluster_dir(f->c);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(plx_qcluster_start_vm(f->c, i, false), 0);
+	assert_int_equal(plx_qcluster_wait_nodes(f->c, 0x7, 300000), 0);
+	s_members before;
+	assert_int_equal(s_members_started(f, &before, 60000), 0);
+	char old_id[24] = "";
+	for (int i = 0; i < before.n; i++)
+		if (strcmp(before.m[i].name, "vm3") == 0)
+			snprintf(old_id, sizeof old_id, "%s", before.m[i].id);
+	assert_true(old_id[0] != '\0');
+
+	int64_t gen[3], now[3];
+	s_generations(f, gen);
+	assert_int_equal(plx_qcluster_kill_vm(f->c, 2), 0);
+	sleep(13); /* the cluster's lease is 6 s */
+	s_generations(f, now);
+	assert_true(gen[0] > 0 && gen[1] > 0);
+	assert_int_equal(now[0], gen[0]);
+	assert_int_equal(now[1], gen[1]);
+
+	char qmp[256], log[256], msg[256];
+	snprintf(qmp, sizeof qmp, "%s/vm3.qmp", dir);
+	assert_int_equal(plx_qmp_reset(qmp, 5000, msg, sizeof msg), 0);
+	snprintf(log, sizeof log, "%s/vm3.log", dir);
+	assert_int_equal(
+	    plx_wait_file_text(log, "plexus-boot: etcd: vm3 ran before: a new member", 300000), 0);
+	assert_int_equal(plx_wait_file_text(log, "(existing)", 30000), 0);
+	s_members after;
+	assert_int_equal(s_members_started(f, &after, 120000), 0);
+	for (int i = 0; i < after.n; i++)
+		if (strcmp(after.m[i].name, "vm3") == 0)
+			assert_string_not_equal(after.m[i].id, old_id);
+	assert_int_equal(plx_qcluster_wait_nodes(f->c, 0x4, 120000), 0);
+
+	s_generations(f, gen);
+	assert_int_equal(plx_qcluster_kill_vm(f->c, 0), 0);
+	sleep(13);
+	s_generations(f, now);
+	assert_true(gen[1] > 0);
+	assert_int_equal(now[1], gen[1]);
+	assert_true(now[2] > 0);
+	f->passed = true;
+}
+
 /* Reads what the pty gives into buf (NUL-terminated, the oldest half dropped when full) until
  * it holds text or the child ends. Returns 0 or -ETIMEDOUT. */
 static int s_pty_wait(int fd, char *buf, size_t cap, size_t *len, const char *text, int timeout_ms)
@@ -774,9 +919,10 @@ static void test_up_qemu(void **state)
 	f->passed = true;
 }
 
-/* Two groups, two ctests: "test-qemu" runs the boots, "test-qemu up" runs plexus up --qemu
+/* Three groups, three ctests: "test-qemu" runs the boots, "test-qemu up" runs plexus up --qemu
  * alone (test-qemu-up, RUN_SERIAL): the whole system inside one TCG VM is the slowest of these
- * and the first to suffer from a loaded host. */
+ * and the first to suffer from a loaded host; "test-qemu etcd" the VMs that are the etcd
+ * cluster (test-qemu-etcd, RUN_SERIAL: three etcd members under TCG). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest boots[] = {
@@ -789,7 +935,13 @@ int main(int argc, char **argv)
 	const struct CMUnitTest up[] = {
 	    cmocka_unit_test_setup_teardown(test_up_qemu, single_setup, single_teardown),
 	};
+	const struct CMUnitTest etcd[] = {
+	    cmocka_unit_test_setup_teardown(test_etcd_members_in_vms, pxe_etcd_setup, pxe_teardown),
+	};
 	if (argc > 1 && strcmp(argv[1], "up") == 0)
 		return cmocka_run_group_tests_name("up", up, group_setup, group_teardown);
+	if (argc > 1 && strcmp(argv[1], "etcd") == 0)
+		return cmocka_run_group_tests_name("etcd", etcd, etcd_group_setup,
+		                                   etcd_group_teardown);
 	return cmocka_run_group_tests_name("boots", boots, group_setup, group_teardown);
 }

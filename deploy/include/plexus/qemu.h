@@ -85,6 +85,10 @@ typedef struct plx_qcluster_opts {
 	const char *cli;
 	/* etcd's members in the hub: 1 (0 means 1), 3 or 5; every VM and RS get them all. */
 	int etcd_members;
+	/* true: no etcd in the hub; the VMs (1, 3 or 5, an image built with etcd, memory for
+	 * it) are role = etcd nodes whose plexus-init starts the members, one cluster, every
+	 * node given them all ([pxe] keys with etcd's authority made here: https). */
+	bool vm_etcd;
 } plx_qcluster_opts;
 
 /* Builds the namespaces, etcd, the PXE server's files and servers, and a tap per VM (no VM
