@@ -57,6 +57,8 @@
 #define UP_STATE     "/run/plexus/up"
 #define NODE_STOP_MS 4000 /* plexus-node's grace (2 s) for its ordered stop, and a margin */
 #define UP_DISK      "/dev/vda"
+#define ETCD_DATA    "/var/lib/etcd"
+#define ETCD_JOIN_MS 5000 /* between questions to the other members while they refuse */
 
 #define BUTTONS_MAX  8
 #define BUTTON_TICKS 150 /* ticks of the loop (30 s) to look for power buttons in */
@@ -75,6 +77,7 @@ static bool s_up; /* plexus.role=up: `plexus up` runs the whole system inside th
 static char s_link[PLX_BOOTARGS_NAME_MAX + 64]; /* plexus.keys: KEYS_DIR/node.NAME.link */
 static char s_ip[16], s_node[PLX_BOOTARGS_NAME_MAX];
 static s_child s_nodek = {"plexus-node", 0, 0, 0, 1000}, s_shell = {"shell", 0, 0, 0, 1000};
+static s_child s_etcd = {"etcd", 0, 0, 0, 1000}; /* plexus.role=etcd: this node's member */
 
 static int64_t s_now_ms(void)
 {
@@ -358,35 +361,31 @@ static void s_peer_tls(char **argv, size_t *n)
 
 /* Whether this member of several starts as new or joins its cluster again (its data directory
  * is in RAM: a member that ran before lost everything and must be replaced, not restarted
- * under its old identity): `plexus-node --join-etcd` asks the other members, every 3 s for a
- * minute while they answer but refuse. Returns "new", "existing" with cluster replaced by the
- * members it joined, or NULL: do not start. */
+ * under its old identity): `plexus-node --join-etcd` asks the other members. Returns "new",
+ * "existing" with cluster replaced by the members it joined, or NULL when they answered but
+ * would not take it back (the main loop asks again, s_etcd.due_ms). */
 static const char *s_etcd_state(const char *peer, char *cluster, size_t size)
 {
 	char *argv[] = {NODE_BIN, "--join-etcd", s_args.etcd,
 	                s_node,   (char *)peer,  "/run/plexus/etcd-initial",
 	                NULL};
-	for (int i = 0; i < KEYS_TRIES; i++) {
-		int st = s_run(argv);
-		if (st == EX_TEMPFAIL)
-			return "new";
-		if (st == 0 && s_slurp("/run/plexus/etcd-initial", cluster, size) > 0) {
-			cluster[strcspn(cluster, "\n")] = '\0';
-			s_stage("etcd", "%s ran before: a new member of the running cluster",
-			        s_node);
-			return "existing";
-		}
-		if (i == 0)
-			s_stage("etcd",
-			        "the other members refuse to take %s back yet; trying every 3 s "
-			        "for a minute",
-			        s_node);
-		sleep(3);
+	int st = s_run(argv);
+	if (st == EX_TEMPFAIL)
+		return "new";
+	if (st == 0 && s_slurp("/run/plexus/etcd-initial", cluster, size) > 0) {
+		cluster[strcspn(cluster, "\n")] = '\0';
+		s_stage("etcd", "%s ran before: a new member of the running cluster", s_node);
+		return "existing";
 	}
-	s_stage("etcd",
-	        "not started: the other members would not take %s back (docs/deploy.md "
-	        "\"Several etcd members\")",
-	        s_node);
+	static bool said; /* once: the loop asks every ETCD_JOIN_MS */
+	if (!said)
+		s_stage(
+		    "etcd",
+		    "the other members refuse to take %s back yet (more than half of them down, "
+		    "or one not connected); asking again every %d s",
+		    s_node, ETCD_JOIN_MS / 1000);
+	said = true;
+	s_etcd.due_ms = s_now_ms() + ETCD_JOIN_MS;
 	return NULL;
 }
 
@@ -404,12 +403,15 @@ static void s_start_etcd(void)
 	 * there could speak raft to it); several (plexus.etcd_peers): the LAN address the list
 	 * gives this node, and the list is the initial cluster */
 	bool several = s_args.etcd_peers[0] && s_own_peer(peer, sizeof peer);
-	if (s_args.etcd_peers[0] && !several)
+	if (s_args.etcd_peers[0] && !several && !s_etcd.start_ms && !s_etcd.due_ms)
 		s_stage("etcd", "plexus.etcd_peers does not name %s: a member of its own", s_node);
+	/* a member that ran in this boot keeps its data directory: etcd goes on from it (the
+	 * state flags are ignored then) */
+	bool ran = access(ETCD_DATA "/member", F_OK) == 0;
 	const char *state = "new";
 	if (several) {
 		snprintf(cluster, sizeof cluster, "%s", s_args.etcd_peers);
-		if (!(state = s_etcd_state(peer, cluster, sizeof cluster)))
+		if (!ran && !(state = s_etcd_state(peer, cluster, sizeof cluster)))
 			return;
 	} else {
 		snprintf(peer, sizeof peer, "http://127.0.0.1:2380");
@@ -420,7 +422,7 @@ static void s_start_etcd(void)
 	                  "--name",
 	                  s_node,
 	                  "--data-dir",
-	                  "/var/lib/etcd",
+	                  ETCD_DATA,
 	                  "--listen-client-urls",
 	                  client,
 	                  "--advertise-client-urls",
@@ -451,6 +453,9 @@ static void s_start_etcd(void)
 	pid_t pid = s_spawn(argv, fd, true);
 	if (fd >= 0)
 		close(fd);
+	s_etcd.pid = pid > 0 ? pid : 0;
+	s_etcd.start_ms = s_now_ms();
+	s_etcd.due_ms = pid > 0 ? 0 : s_etcd.start_ms + ETCD_JOIN_MS;
 	if (!s_args.etcd[0])
 		snprintf(s_args.etcd, sizeof s_args.etcd, "%s://127.0.0.1:2379", scheme);
 	s_stage("etcd", "member %s on %s%s%s%s%s (pid %d)", s_node, adv,
@@ -662,13 +667,16 @@ static void s_shutdown(int how)
 	_exit(0);
 }
 
-/* Reaps children; schedules a restart for plexus-node and the shell. */
+/* Reaps children; schedules a restart for plexus-node, the shell and the etcd member. */
 static void s_reap(void)
 {
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		s_child *c = pid == s_nodek.pid ? &s_nodek : pid == s_shell.pid ? &s_shell : NULL;
+		s_child *c = pid == s_nodek.pid   ? &s_nodek
+		             : pid == s_shell.pid ? &s_shell
+		             : pid == s_etcd.pid  ? &s_etcd
+		                                  : NULL;
 		if (!c)
 			continue;
 		int64_t now = s_now_ms();
@@ -684,6 +692,11 @@ static void s_reap(void)
 			    c->backoff_ms / 1000,
 			    WIFEXITED(status) && WEXITSTATUS(status) == 69 ? " (etcd unreachable)"
 			                                                   : "");
+		if (c == &s_etcd)
+			printf("plexus-boot: etcd: member exited (%s %d); restarting in %d s\n",
+			       WIFSIGNALED(status) ? "signal" : "status",
+			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+			       c->backoff_ms / 1000);
 		c->backoff_ms = c->backoff_ms * 2 > 30000 ? 30000 : c->backoff_ms * 2;
 		fflush(stdout);
 	}
@@ -760,6 +773,8 @@ static void s_loop(bool node)
 			s_start_node();
 		if (s_args.shell && !s_shell.pid && s_shell.due_ms && now >= s_shell.due_ms)
 			s_start_shell();
+		if (!s_etcd.pid && s_etcd.due_ms && now >= s_etcd.due_ms)
+			s_start_etcd();
 	}
 }
 

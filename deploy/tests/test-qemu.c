@@ -717,6 +717,19 @@ static int s_members_started(pxe *f, s_members *p, int timeout_ms)
 	return -ETIMEDOUT;
 }
 
+/* How many lines of the file at path hold text. */
+static int s_count_lines(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "re");
+	char line[4096];
+	int n = 0;
+	while (f && fgets(line, sizeof line, f))
+		n += strstr(line, text) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* The generations of vm1..vm3's node kernels (0: none registered) into gen. */
 static void s_generations(pxe *f, int64_t gen[3])
 {
@@ -726,7 +739,8 @@ static void s_generations(pxe *f, int64_t gen[3])
 }
 
 /* Three VMs are the etcd cluster (role = etcd: plexus-init starts a member on each, peers
- * with certificates of common name etcd); every node kernel registers in it. vm3's power is
+ * with certificates of common name etcd); every node kernel registers in it. vm2's etcd
+ * process is killed: init starts it again, the same member on its data. vm3's power is
  * cut: vm1 and vm2 keep their leases through two lease TTLs. vm3 powers on again with an
  * empty data directory: its init finds that vm3 ran before, has the others replace its entry
  * and starts it as a new member of the running cluster (not under its old identity). Then
@@ -747,6 +761,40 @@ static void test_etcd_members_in_vms(void **state)
 			snprintf(old_id, sizeof old_id, "%s", before.m[i].id);
 	assert_true(old_id[0] != '\0');
 
+	/* vm2's etcd process killed from its console: init starts it again on the same data */
+	char console[256], log[256];
+	snprintf(console, sizeof console, "%s/vm2.console", dir);
+	snprintf(log, sizeof log, "%s/vm2.log", dir);
+	int fd = s_console_connect(console);
+	assert_true(fd >= 0);
+	/* typed again until it shows: the shell's line editor may take the first keys as the
+	 * answer to its cursor position question */
+	const char *cmd = "\nkillall -9 etcd\n",
+	           *exited = "plexus-boot: etcd: member exited (signal 9)";
+	int r = -ETIMEDOUT;
+	char sink[4096];
+	for (int64_t end = s_now_ms() + 60000; r != 0 && s_now_ms() < end;) {
+		assert_true(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
+		r = plx_wait_file_text(log, exited, 4000);
+		while (recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+			continue;
+	}
+	close(fd);
+	assert_int_equal(r, 0);
+	sleep(2); /* a second kill, if the first showed late, would show by now */
+	int kills = s_count_lines(log, exited);
+	const char *started = "plexus-boot: etcd: member vm2 on";
+	int64_t deadline = s_now_ms() + 30000;
+	while (s_count_lines(log, started) < kills + 1 && s_now_ms() < deadline)
+		usleep(200000);
+	assert_int_equal(s_count_lines(log, started), kills + 1);
+	s_members again;
+	assert_int_equal(s_members_started(f, &again, 60000), 0);
+	for (int i = 0; i < again.n; i++) /* the same members: vm2 went on from its data */
+		for (int j = 0; j < before.n; j++)
+			if (strcmp(again.m[i].name, before.m[j].name) == 0)
+				assert_string_equal(again.m[i].id, before.m[j].id);
+
 	int64_t gen[3], now[3];
 	s_generations(f, gen);
 	assert_int_equal(plx_qcluster_kill_vm(f->c, 2), 0);
@@ -756,7 +804,7 @@ static void test_etcd_members_in_vms(void **state)
 	assert_int_equal(now[0], gen[0]);
 	assert_int_equal(now[1], gen[1]);
 
-	char qmp[256], log[256], msg[256];
+	char qmp[256], msg[256];
 	snprintf(qmp, sizeof qmp, "%s/vm3.qmp", dir);
 	assert_int_equal(plx_qmp_reset(qmp, 5000, msg, sizeof msg), 0);
 	snprintf(log, sizeof log, "%s/vm3.log", dir);
