@@ -4,9 +4,9 @@
  * Entry points: drill_workload_start, drill_workload_stop, drill_workload_verify,
  * drill_workload_clean, drill_calls_after, drill_fileops_libplexus, drill_fileops_mount,
  * drill_mount_check, drill_fsck, drill_data_image, drill_diskwatch_start,
- * drill_diskwatch_count, drill_diskwatch_stop, drill_plan_load, drill_scenario_find,
- * drill_scenarios, drill_inject, drill_fault_back_ms, drill_report_text, drill_report_json,
- * drill_timeline_svg.
+ * drill_diskwatch_count, drill_diskwatch_stop, drill_bridge_port, drill_plan_load,
+ * drill_scenario_find, drill_scenarios, drill_inject, drill_fault_back_ms, drill_report_text,
+ * drill_report_json, drill_timeline_svg.
  *
  * A drill runs a workload of writers against a running system, injects faults into it one
  * after another, times each fault's course from what RS publishes (svc/ records) and from what
@@ -214,6 +214,13 @@ drill_diskwatch *drill_diskwatch_start(const char *image);
 int64_t drill_diskwatch_count(drill_diskwatch *self, const long *pids, size_t npids,
                               int64_t from_ms, int64_t to_ms);
 void drill_diskwatch_stop(drill_diskwatch **self_p);
+
+/* ---- link.c: the bridge port of a node's link ---- */
+
+/* The interface of this machine's bridge port behind which the IPv4 address ip was learned
+ * (its neighbour entry's MAC in the bridge's forwarding database), into out. Returns 0 or
+ * -ENOENT (no neighbour entry, or no bridge here holds it). */
+int drill_bridge_port(const char *ip, char *out, size_t size);
 
 /* ---- report.c ---- */
 

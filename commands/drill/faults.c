@@ -458,32 +458,42 @@ static int s_link(const char *link, const char *how)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* The host's end of node's link under plexus up --nodes (plxv<tag>n<i>, the bridge being
- * plxb<tag>), into out. Returns 0 or -ENOENT with f->error set. */
-static int s_node_link(const char *node, char *out, size_t size, drill_fault *f)
+/* The link to cut for node, into out: the host's end of its veth under plexus up --nodes
+ * (plxv<tag>n<i>, the bridge being plxb<tag>), else the port of a bridge of this machine
+ * behind which its kernel's address lives (a QEMU cluster's tap, run in its hub). Returns 0
+ * or -ENOENT with f->error set. */
+static int s_node_link(const plx_endpoint_rec *kernel, char *out, size_t size, drill_fault *f)
 {
-	char bridge[128];
-	if (!s_state_value("bridge", bridge, sizeof bridge) || strncmp(bridge, "plxb", 4) != 0 ||
-	    node[0] != 'n') {
-		snprintf(
-		    f->error, sizeof f->error,
-		    "node %.40s has no link of plexus up --nodes: partition needs up --nodes N",
-		    node);
-		return -ENOENT;
+	char bridge[128], ip[64] = "";
+	const char *node = kernel->node;
+	if (s_state_value("bridge", bridge, sizeof bridge) && strncmp(bridge, "plxb", 4) == 0 &&
+	    node[0] == 'n') {
+		snprintf(out, size, "plxv%.60s%.40s", bridge + 4, node);
+		return 0;
 	}
-	snprintf(out, size, "plxv%.60s%.40s", bridge + 4, node);
-	return 0;
+	const char *tcp = strstr(kernel->address, "tcp://");
+	if (tcp)
+		snprintf(ip, sizeof ip, "%.*s", (int)strcspn(tcp + 6, ":"), tcp + 6);
+	if (ip[0] && drill_bridge_port(ip, out, size) == 0)
+		return 0;
+	snprintf(f->error, sizeof f->error,
+	         "no link of node %.40s (%.40s) here: partition needs plexus up --nodes N, or a "
+	         "bridge of this machine the node hangs on (a QEMU cluster's hub)",
+	         node, ip[0] ? ip : "no address");
+	return -ENOENT;
 }
 
 #define S_HEAL_MS 30000 /* a mended node's kernel starts again and registers within this */
+#define S_MEND_MS 10000 /* the link mended this long after RS's verdict when nothing restarted */
 
-/* After the link is back: waits until node's kernel registered again (a newer generation). */
+/* After the link is back: waits until node's kernel registered again (a newer generation),
+ * for at most within_ms. */
 static void s_heal(plx_etcd *etcd, const char *cluster, const char *node, uint64_t before,
-                   drill_fault *f)
+                   int within_ms, drill_fault *f)
 {
 	char label[80];
 	snprintf(label, sizeof label, "node.%s", node);
-	for (int64_t deadline = drill_ms() + S_HEAL_MS; drill_ms() < deadline;) {
+	for (int64_t deadline = drill_ms() + within_ms; drill_ms() < deadline;) {
 		plx_endpoint_rec rec;
 		if (plx_endpoint_lookup(etcd, cluster, label, &rec) == 0 &&
 		    rec.generation > before) {
@@ -511,28 +521,49 @@ static void s_disk_verdict(drill_diskwatch *disk, const long *cut, size_t ncut, 
 		         (long long)f->cut_writes_late, (unsigned long long)f->new_generation);
 }
 
-/* partition: VFS's node cut off at its link; followed as a kill; then the old instance must
- * have been gone (the node fenced itself) before the new one was up, and once the link is
- * mended the node comes back. */
+/* The cut: followed until the service restarted elsewhere, or for S_MEND_MS after RS's
+ * verdict when it has nowhere else to go (no standby: RS power-cycles the node, which comes
+ * back once mended). */
+static void s_follow_cut(plx_etcd *etcd, const char *cluster, drill_workload *w, int timeout_ms,
+                         drill_fault *f)
+{
+	int64_t end = f->injected_ms + timeout_ms;
+	while (drill_ms() < end && f->restarted_ms < 0 &&
+	       (f->detected_ms < 0 || drill_ms() < f->detected_ms + S_MEND_MS))
+		s_follow(etcd, cluster, w, (int)(drill_ms() - f->injected_ms) + 500, f);
+}
+
+/* partition: VFS's node cut off at its link; followed as a kill; then (when it ran here) the
+ * old instance must have been gone (the node fenced itself) before the new one was up, and
+ * once the link is mended the node comes back. A node elsewhere (a QEMU VM behind this
+ * machine's bridge) is cut at its bridge port: its processes are not seen from here, so
+ * "gone before" and the disk witness are not measured; that it fenced shows as its kernel's
+ * new generation after the mend. */
 static void s_partition(plx_etcd *etcd, const char *cluster, const plx_endpoint_rec *rec,
                         drill_workload *w, int timeout_ms, drill_fault *f)
 {
 	char link[160], label[80];
 	plx_endpoint_rec kernel = {0};
 	snprintf(label, sizeof label, "node.%s", rec->node);
-	if (s_node_link(rec->node, link, sizeof link, f) < 0 ||
-	    plx_endpoint_lookup(etcd, cluster, label, &kernel) < 0 ||
+	if (plx_endpoint_lookup(etcd, cluster, label, &kernel) < 0) {
+		snprintf(f->error, sizeof f->error, "no node kernel of node %.40s", rec->node);
+		return;
+	}
+	if (s_node_link(&kernel, link, sizeof link, f) < 0 ||
 	    !s_failover_node(etcd, cluster, rec->node, f))
 		return;
 	/* the cut-off side: every process of the node now; the kernel tells who writes the disk */
-	char ns[64], image[4096];
+	char ns[64] = "", image[4096];
 	static long cut[S_NODE_PIDS_MAX];
-	s_netns((long)kernel.pid, ns, sizeof ns);
+	if (f->here)
+		s_netns((long)kernel.pid, ns, sizeof ns);
 	size_t ncut = ns[0] ? s_netns_pids(ns, cut, S_NODE_PIDS_MAX) : 0;
-	drill_diskwatch *disk =
-	    drill_data_image(image, sizeof image) == 0 ? drill_diskwatch_start(image) : NULL;
+	drill_diskwatch *disk = f->here && drill_data_image(image, sizeof image) == 0
+	                            ? drill_diskwatch_start(image)
+	                            : NULL;
 	drill_workload_first_ok(w, drill_ms());
 	f->injected_ms = drill_ms();
+	snprintf(f->how, sizeof f->how, "link %.22s cut", link);
 	if (s_link(link, "down") != 0) {
 		snprintf(f->error, sizeof f->error, "ip link set %s down failed", link);
 		f->injected_ms = -1;
@@ -540,15 +571,17 @@ static void s_partition(plx_etcd *etcd, const char *cluster, const plx_endpoint_
 		return;
 	}
 	drill_workload_first_ok(w, f->injected_ms);
-	s_follow(etcd, cluster, w, timeout_ms, f);
+	s_follow_cut(etcd, cluster, w, timeout_ms, f);
 	if (s_link(link, "up") != 0)
 		snprintf(f->error, sizeof f->error, "ip link set %s up failed", link);
-	else if (f->restarted_ms >= 0 && (f->old_gone_ms < 0 || f->old_gone_ms > f->restarted_ms))
+	s_follow(etcd, cluster, w, timeout_ms, f);
+	if (!f->error[0] && f->here && f->restarted_ms >= 0 &&
+	    (f->old_gone_ms < 0 || f->old_gone_ms > f->restarted_ms))
 		snprintf(
 		    f->error, sizeof f->error,
 		    "the cut-off %s (pid %ld) still ran when generation %llu was up: two at once",
 		    f->label, f->pid, (unsigned long long)f->new_generation);
-	s_heal(etcd, cluster, rec->node, kernel.generation, f);
+	s_heal(etcd, cluster, rec->node, kernel.generation, f->here ? S_HEAL_MS : timeout_ms, f);
 	if (!f->error[0] && f->healed_ms < 0)
 		snprintf(f->error, sizeof f->error, "node %.40s did not come back after the mend",
 		         rec->node);
@@ -775,13 +808,13 @@ void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc,
 		s_power_through_rs(etcd, cluster, rec.node, w, timeout_ms, f);
 		return;
 	}
+	if (sc->kind == DRILL_PARTITION) {
+		s_partition(etcd, cluster, &rec, w, timeout_ms, f);
+		return;
+	}
 	if (!f->here) {
 		snprintf(f->error, sizeof f->error,
 		         "%s's pid %ld is not a Plexus process of this machine", sc->label, f->pid);
-		return;
-	}
-	if (sc->kind == DRILL_PARTITION) {
-		s_partition(etcd, cluster, &rec, w, timeout_ms, f);
 		return;
 	}
 	drill_workload_first_ok(w, drill_ms()); /* reset before the fault */

@@ -585,10 +585,12 @@ static void s_fsck_data(drill *f)
 
 /* The real `plexus drill` on the cluster, run from the hub as docs/drills.md says: /data made
  * first (the root is mfs and nothing is mounted there), then kill-node — vm1, VFS's node,
- * power-cycled by RS through QMP; it netboots again and RS starts vfs and pfs there — and
+ * power-cycled by RS through QMP; it netboots again and RS starts vfs and pfs there —,
  * kill-driver, vdisk on vm3 killed by RS through its node kernel (the drill's machine cannot
- * signal a VM's process); then the cluster stops and fsck.minix checks vm3's disk image (the
- * last test: the cluster is off afterwards). */
+ * signal a VM's process), and partition — vm1's link (its tap on the hub's bridge) cut until
+ * RS gave its verdict and 10 s more, then mended, vm1 back with a new node kernel generation;
+ * then the cluster stops and fsck.minix checks vm3's disk image (the last test: the cluster
+ * is off afterwards). */
 static void test_drill_command(void **state)
 {
 	drill *f = *state;
@@ -603,6 +605,11 @@ static void test_drill_command(void **state)
 	for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)
 		assert_true(s_wait_svc(f, labels[i], 0, 300000) > 0);
 	s_drill(f, "kill-driver", "vdisk", "through RS");
+	for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)
+		assert_true(s_wait_svc(f, labels[i], 0, 300000) > 0);
+	/* vm1's tap in the hub is its link: no standby for vfs, so RS power-cycles vm1, which
+	 * netboots once the drill mended the link, and vfs comes back there */
+	s_drill(f, "partition", "vfs", "link tap0 cut");
 	print_message("the drills: %.1f s\n", (double)(s_now_ms() - t0) / 1000);
 	s_fsck_data(f);
 	print_message("the drill test: %.1f s\n", (double)(s_now_ms() - t0) / 1000);
