@@ -315,6 +315,68 @@ static long s_etcd_member(int index, int *members)
 	return pid;
 }
 
+/* The client URL at index of the comma-separated list urls into out; false past its end. */
+static bool s_url_at(const char *urls, int index, char *out, size_t size)
+{
+	for (int i = 0; urls && *urls; i++) {
+		size_t len = strcspn(urls, ",");
+		if (i == index) {
+			snprintf(out, size, "%.*s", (int)len, urls);
+			return len > 0;
+		}
+		urls += len + (urls[len] == ',');
+	}
+	return false;
+}
+
+/* Whether process pid is an etcd whose --listen-client-urls names url. */
+static bool s_etcd_serves(long pid, const char *url)
+{
+	char path[64], comm[32] = "", cmd[8192];
+	snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+	FILE *f = fopen(path, "re");
+	bool named = f && fgets(comm, sizeof comm, f) && strcmp(comm, "etcd\n") == 0;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+	f = named ? fopen(path, "re") : NULL;
+	size_t n = f ? fread(cmd, 1, sizeof cmd - 1, f) : 0;
+	if (f)
+		fclose(f);
+	cmd[n] = '\0';
+	for (size_t i = 0; i < n; i += strlen(cmd + i) + 1) /* arguments, NUL-separated */
+		if (strcmp(cmd + i, "--listen-client-urls") == 0 && i + strlen(cmd + i) + 1 < n) {
+			const char *value = cmd + i + strlen(cmd + i) + 1, *at = strstr(value, url);
+			size_t len = strlen(url);
+			return at && (at[len] == '\0' || at[len] == ',' || at[len] == '/');
+		}
+	return false;
+}
+
+/* Not under plexus up: the etcd process of this machine serving the member at index of the
+ * drill's own list ($PLEXUS_ETCD, whose order plx_etcd_leader counts in) — a QEMU cluster's
+ * hub members, seen from the hub — or -1; *members gets how many the list names. */
+static long s_etcd_process(int index, int *members)
+{
+	const char *urls = getenv("PLEXUS_ETCD");
+	char url[256];
+	*members = 0;
+	while (s_url_at(urls, *members, url, sizeof url))
+		(*members)++;
+	if (!s_url_at(urls, index, url, sizeof url))
+		return -1;
+	DIR *d = opendir("/proc");
+	long pid = -1;
+	for (struct dirent *e; d && pid < 0 && (e = readdir(d));) {
+		long p = strtol(e->d_name, NULL, 10);
+		if (p > 1 && s_etcd_serves(p, url))
+			pid = p;
+	}
+	if (d)
+		closedir(d);
+	return pid;
+}
+
 /* The longest TTL the nodes' leases were granted with, in ms (2 s when none answers). */
 static int s_node_ttl_ms(plx_etcd *etcd, const char *cluster)
 {
@@ -405,6 +467,8 @@ static void s_etcd_fault(plx_etcd *etcd, const char *cluster, drill_workload *w,
 {
 	int members, leader = plx_etcd_leader(etcd);
 	f->pid = s_etcd_member(leader < 0 ? 0 : leader, &members);
+	if (members == 0)
+		f->pid = s_etcd_process(leader < 0 ? 0 : leader, &members);
 	if (members >= 3 && leader < 0) {
 		snprintf(f->error, sizeof f->error, "no etcd member leads: %s", plx_etcd_errmsg());
 		return;
@@ -413,8 +477,13 @@ static void s_etcd_fault(plx_etcd *etcd, const char *cluster, drill_workload *w,
 	         leader);
 	if (members < 3 || f->pid <= 1) {
 		snprintf(f->error, sizeof f->error,
-		         "%d etcd member%s here: kill-etcd-member needs plexus up --etcd-members 3",
-		         members, members == 1 ? "" : "s");
+		         members < 3
+		             ? "%d etcd member%s: kill-etcd-member needs three (plexus up "
+		               "--etcd-members 3, or PLEXUS_ETCD naming three of this machine)"
+		             : "the leading etcd member (%d of the list%s) is no process of "
+		               "this machine",
+		         members < 3 ? members : leader + 1,
+		         members < 3 ? (members == 1 ? "" : "s") : "");
 		return;
 	}
 	s_gens before;

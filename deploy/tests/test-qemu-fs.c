@@ -125,7 +125,8 @@ static int group_setup(void **state)
 	                       .image = s_image,
 	                       .memory_mb = 384,
 	                       .services = services,
-	                       .cli = PLEXUS_CLI_BIN};
+	                       .cli = PLEXUS_CLI_BIN,
+	                       .etcd_members = 3};
 	o.disks[disk] = "64M";
 	if (!f || !(f->c = plx_qcluster_new(&o, err, sizeof err))) {
 		print_error("qemu cluster: %s\n", err);
@@ -527,6 +528,44 @@ static void s_drill(drill *f, const char *scenario, const char *label, const cha
 	json_decref(o);
 }
 
+/* `plexus drill kill-etcd-member --writers 2 --json` in the hub: the leading member of the
+ * hub's three is a process there; the drill kills it and for two lease TTLs no service may
+ * restart. Checks it passed with no client call failed or hung and nothing lost. */
+static void s_drill_etcd(drill *f)
+{
+	char out[PATH_MAX];
+	snprintf(out, sizeof out, "%s/drill-kill-etcd-member.json", plx_qcluster_dir(f->c));
+	char *args[] = {PLEXUS_CLI_BIN, "drill", "kill-etcd-member", "--writers", "2",
+	                "--timeout",    "300",   "--json",           NULL};
+	int code = s_cli_run(f, args, out, 420000);
+	json_error_t e;
+	json_t *o = json_load_file(out, 0, &e);
+	if (!o || code != 0) {
+		char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+		print_error("plexus drill kill-etcd-member: exit %d, report: %s\n", code,
+		            text ? text : e.text);
+		free(text);
+	}
+	assert_non_null(o);
+	assert_int_equal(code, 0);
+	assert_true(json_is_true(json_object_get(o, "passed")));
+	json_t *fault = json_array_get(json_object_get(o, "faults"), 0);
+	assert_non_null(fault);
+	assert_null(json_object_get(fault, "error"));
+	assert_true(strstr(json_string_value(json_object_get(fault, "service")), "(leader)"));
+	json_t *clients = json_object_get(o, "clients"), *data = json_object_get(o, "data");
+	assert_int_equal(s_int(clients, "failed"), 0);
+	assert_int_equal(s_int(clients, "hung"), 0);
+	assert_true(s_int(data, "files") > 0);
+	assert_int_equal(s_int(data, "verified"), s_int(data, "files"));
+	assert_int_equal(s_int(data, "lost"), 0);
+	print_message("plexus drill kill-etcd-member (%s): %lld files verified, 0 lost; %lld "
+	              "calls, none failed\n",
+	              json_string_value(json_object_get(fault, "service")),
+	              (long long)s_int(data, "verified"), (long long)s_int(clients, "calls"));
+	json_decref(o);
+}
+
 /* Runs argv with its output into the file out. Returns its exit status, or -1. */
 static int s_run_into(char *const argv[], const char *out)
 {
@@ -610,6 +649,9 @@ static void test_drill_command(void **state)
 	/* vm1's tap in the hub is its link: no standby for vfs, so RS power-cycles vm1, which
 	 * netboots once the drill mended the link, and vfs comes back there */
 	s_drill(f, "partition", "vfs", "link tap0 cut");
+	for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)
+		assert_true(s_wait_svc(f, labels[i], 0, 300000) > 0);
+	s_drill_etcd(f); /* the last: the member stays dead */
 	print_message("the drills: %.1f s\n", (double)(s_now_ms() - t0) / 1000);
 	s_fsck_data(f);
 	print_message("the drill test: %.1f s\n", (double)(s_now_ms() - t0) / 1000);
