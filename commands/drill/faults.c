@@ -478,8 +478,9 @@ static void s_etcd_fault(plx_etcd *etcd, const char *cluster, drill_workload *w,
 	if (members < 3 || f->pid <= 1) {
 		snprintf(f->error, sizeof f->error,
 		         members < 3
-		             ? "%d etcd member%s: kill-etcd-member needs three (plexus up "
-		               "--etcd-members 3, or PLEXUS_ETCD naming three of this machine)"
+		             ? "%d etcd member%s here: kill-etcd-member needs plexus up "
+		               "--etcd-members 3 (or, not under up, three of this machine in "
+		               "PLEXUS_ETCD)"
 		             : "the leading etcd member (%d of the list%s) is no process of "
 		               "this machine",
 		         members < 3 ? members : leader + 1,
