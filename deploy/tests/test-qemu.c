@@ -54,15 +54,16 @@ static void s_rm_rf(const char *dir)
 	waitpid(pid, NULL, 0);
 }
 
-/* Builds the image once for every test. */
-static int group_setup(void **state)
+/* Builds an image with plexus-node (and etcd when etcd is not NULL) into a new directory
+ * made from the template dir (mkdtemp). Returns 0 or -1. */
+static int s_image_make(char *dir, const char *etcd)
 {
-	(void)state;
-	if (!mkdtemp(s_image))
+	if (!mkdtemp(dir))
 		return -1;
-	plx_image_opts o = {.out_dir = s_image,
+	plx_image_opts o = {.out_dir = dir,
 	                    .init = PLEXUS_INIT_BIN,
 	                    .udhcpc_sh = PLEXUS_UDHCPC_SH,
+	                    .etcd = etcd,
 	                    .programs = {PLEXUS_NODE_BIN}};
 	char err[1024];
 	if (plx_image_build(&o, NULL, err, sizeof err) < 0) {
@@ -70,6 +71,13 @@ static int group_setup(void **state)
 		return -1;
 	}
 	return 0;
+}
+
+/* Builds the image once for every test. */
+static int group_setup(void **state)
+{
+	(void)state;
+	return s_image_make(s_image, NULL);
 }
 
 static int group_teardown(void **state)
@@ -642,19 +650,7 @@ static char s_etcd_image[] = "/tmp/plexus-test-etcd-image-XXXXXX";
 static int etcd_group_setup(void **state)
 {
 	(void)state;
-	if (!mkdtemp(s_etcd_image))
-		return -1;
-	plx_image_opts o = {.out_dir = s_etcd_image,
-	                    .init = PLEXUS_INIT_BIN,
-	                    .udhcpc_sh = PLEXUS_UDHCPC_SH,
-	                    .etcd = "/usr/bin/etcd",
-	                    .programs = {PLEXUS_NODE_BIN}};
-	char err[1024];
-	if (plx_image_build(&o, NULL, err, sizeof err) < 0) {
-		print_error("image build: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return s_image_make(s_etcd_image, "/usr/bin/etcd");
 }
 
 static int etcd_group_teardown(void **state)

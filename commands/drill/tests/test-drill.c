@@ -451,7 +451,10 @@ static void s_hung_mount(uptest *t)
 	assert_int_equal(s_int(o, "data", "lost"), 0);
 	json_t *mounted = json_object_get(o, "data_through_mount");
 	assert_true(json_is_false(json_object_get(mounted, "checked")));
-	assert_non_null(strstr(json_string_value(json_object_get(o, "fsck")), "skipped"));
+	/* fsck.minix is not run on purpose (it could wait on the stuck mount too): the report
+	 * says so, and why */
+	assert_string_equal(json_string_value(json_object_get(o, "fsck")),
+	                    "skipped: writers are stuck in calls through the mount");
 	print_message("a stopped mount: %lld calls hung, the report after %.1f s\n",
 	              (long long)s_int(o, "clients", "hung"), (double)tenths / 10);
 	assert_true(tenths < 900); /* out before the daemon was continued */
