@@ -191,7 +191,7 @@ static int s_handover(const Plexus__NodeStart *req)
 	if (!req->link_cert[0])
 		return -1;
 	plx_link_keys keys;
-	char text[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64];
+	char text[2 * PLX_KEY_TEXT + PLX_CERT_MAX + PLX_HANDOVER_USER_MAX + 128];
 	if (strlen(req->link_public_key) != PLX_KEY_TEXT - 1 ||
 	    strlen(req->link_secret_key) != PLX_KEY_TEXT - 1)
 		return -EINVAL;
@@ -199,6 +199,8 @@ static int s_handover(const Plexus__NodeStart *req)
 	memcpy(keys.secret_key, req->link_secret_key, PLX_KEY_TEXT);
 	int len = plx_link_handover(&keys, req->link_cert, text, sizeof text);
 	explicit_bzero(&keys, sizeof keys);
+	if (len >= 0 && req->etcd_user[0]) /* the etcd user RS made for the service */
+		len = plx_link_handover_etcd(text, sizeof text, req->etcd_user, req->etcd_password);
 	int fds[2] = {-1, -1};
 	int rc = len < 0 ? len : pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
 	if (rc == 0) /* far less than a pipe holds: never blocks */

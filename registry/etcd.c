@@ -1,7 +1,7 @@
 /*
  * etcd.c — the etcd client object: members, failover, authentication, one request.
  *
- * Entry points: plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint,
+ * Entry points: plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint, plx_etcd_user,
  * reg_call, reg_seterr, reg_curl_error, reg_handle_get, reg_handle_put, reg_configure,
  * reg_auth_header, reg_forget_token.
  */
@@ -19,6 +19,7 @@
 #include <plexus/etcd_tls.h>
 
 #include "etcd_internal.h"
+#include "keys_internal.h"
 
 #define REG_REPLY_MAX (64u * 1024 * 1024)
 
@@ -178,11 +179,26 @@ static void s_tls_from_env(plx_etcd *self)
 		s_tls_from_keys(self, keys);
 }
 
+/* The etcd user RS made for this service, handed over with its keys (plexus/link_keys.h);
+ * a handover that fails is reported by plx_link_secure, which reads the same. */
+static bool s_user_handed(plx_etcd *self)
+{
+	char user[PLX_HANDOVER_USER_MAX], password[PLX_ETCD_PASSWORD_MAX];
+	if (reg_handover_etcd(user, sizeof user, password, sizeof password) != 1)
+		return false;
+	self->user = strdup(user);
+	self->password = strdup(password);
+	sodium_memzero(password, sizeof password);
+	return true;
+}
+
 static int s_credentials_from_env(plx_etcd *self)
 {
 	const char *user = getenv("PLEXUS_ETCD_USER"), *keys = getenv("PLEXUS_KEYS");
 	s_tls_from_env(self);
 	char file[4096] = "";
+	if (s_user_handed(self))
+		return 0;
 	if (user && *user) {
 		const char *pw = getenv("PLEXUS_ETCD_PASSWORD"),
 		           *pwf = getenv("PLEXUS_ETCD_PASSWORD_FILE");
@@ -252,6 +268,11 @@ void plx_etcd_destroy(plx_etcd **self_p)
 	pthread_mutex_destroy(&self->auth_lock);
 	free(self);
 	*self_p = NULL;
+}
+
+const char *plx_etcd_user(const plx_etcd *self)
+{
+	return self->user;
 }
 
 const char *plx_etcd_endpoint(plx_etcd *self)

@@ -2,7 +2,8 @@
  * etcd_kv.c — key-value, transaction and lease requests, one function per gateway call.
  *
  * Entry points: plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_compact,
- * plx_etcd_auth_enable, plx_etcd_auth_client,
+ * plx_etcd_auth_enable, plx_etcd_auth_client, plx_etcd_auth_prefix_user,
+ * plx_etcd_auth_service_user,
  * plx_etcd_txn, plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke,
  * plx_etcd_lease_granted_ttl.
  */
@@ -162,12 +163,18 @@ int plx_etcd_auth_enable(plx_etcd *self, const char *root_password)
 	return rc;
 }
 
-/* Grants role perm ("READ", "READWRITE") on every key starting with prefix. */
+/* Grants role perm ("READ", "READWRITE") on every key starting with prefix, or on the key
+ * prefix alone when it ends in '$' (which is not part of the key). */
 static int s_grant_prefix(plx_etcd *self, const char *role, const char *perm, const char *prefix)
 {
-	json_t *body =
-	    json_pack("{s:s, s:{s:s, s:o, s:o}}", "name", role, "perm", "permType", perm, "key",
-	              reg_b64(prefix, strlen(prefix)), "range_end", reg_prefix_end(prefix));
+	size_t len = strlen(prefix);
+	if (len && prefix[len - 1] == '$')
+		return s_send(self, "/v3/auth/role/grant",
+		              json_pack("{s:s, s:{s:s, s:o}}", "name", role, "perm", "permType",
+		                        perm, "key", reg_b64(prefix, len - 1)),
+		              NULL);
+	json_t *body = json_pack("{s:s, s:{s:s, s:o, s:o}}", "name", role, "perm", "permType", perm,
+	                         "key", reg_b64(prefix, len), "range_end", reg_prefix_end(prefix));
 	return s_send(self, "/v3/auth/role/grant", body, NULL);
 }
 
@@ -215,6 +222,31 @@ int plx_etcd_auth_prefix_user(plx_etcd *self, const char *cluster, const char *n
 	snprintf(gen, sizeof gen, "gen/%s", prefix);
 	const char *write[] = {ep, gen};
 	return s_auth_user(self, cluster, name, write, 2, password);
+}
+
+int plx_etcd_auth_service_user(plx_etcd *self, const char *cluster, const char *label,
+                               const char *password)
+{
+	if (!cluster || !*cluster || !label || !*label || strlen(label) > 64 ||
+	    strchr(label, '/') || !password || !*password)
+		return -EINVAL;
+	char name[80];
+	snprintf(name, sizeof name, PLX_ETCD_SERVICE_USER "%.64s", label);
+	/* a user made before (an earlier RS, instances still running): the same password again,
+	 * which its instances log in with when their tokens are renewed */
+	int rc = s_send(self, "/v3/auth/user/changepw",
+	                json_pack("{s:s, s:s}", "name", name, "password", password), NULL);
+	if (rc != -EPROTO && rc != -ENOENT) /* done, or etcd away: not worth more calls */
+		return rc;
+	char ep[96], gen[96], ds[96], state[96], blk[96], chr[96];
+	snprintf(ep, sizeof ep, "ep/%.64s$", label);
+	snprintf(gen, sizeof gen, "gen/%.64s$", label);
+	snprintf(ds, sizeof ds, "ds/%.64s/", label);
+	snprintf(state, sizeof state, "ds-owner/state.%.64s.", label);
+	snprintf(blk, sizeof blk, "ds-owner/drv.blk.%.64s$", label);
+	snprintf(chr, sizeof chr, "ds-owner/drv.chr.%.64s$", label);
+	const char *write[] = {ep, gen, ds, state, blk, chr};
+	return s_auth_user(self, cluster, name, write, sizeof write / sizeof *write, password);
 }
 
 /* ---- transactions ---- */

@@ -2,12 +2,11 @@
  * link_keys.c — the cluster's trust root on disk and securing an endpoint from it
  * (plexus/link_keys.h).
  *
- * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue,
- * plx_link_handover; reg_read_hex, reg_trust_root (keys_internal.h, for vouch.c).
+ * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue;
+ * reg_read_hex, reg_trust_root (keys_internal.h, for vouch.c and link_handover.c).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,8 +98,7 @@ int reg_trust_root(plx_ctx *ctx, const char *dir, char *err, size_t size)
 	return 0;
 }
 
-#define S_HANDOVER "plexus-link-1" /* the first line of a node kernel's handover */
-#define S_OPERATOR "plexus-op-"    /* an operator's label: plexus-op-NAME */
+#define S_OPERATOR "plexus-op-" /* an operator's label: plexus-op-NAME */
 
 int plx_link_issuer(const char *dir, uint8_t secret_key[PLX_TRUST_SECRET])
 {
@@ -124,120 +122,16 @@ int plx_link_issue(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *w
 	return rc;
 }
 
-int plx_link_handover(const plx_link_keys *keys, const char *cert, char *out, size_t size)
-{
-	int n = snprintf(out, size, "%s\n%s\n%s\n%s\n", S_HANDOVER, keys->public_key,
-	                 keys->secret_key, cert);
-	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
-}
-
-/* Splits the handover text into keys and cert. Returns 0 or -EBADMSG. */
-static int s_parse_handover(char *text, plx_link_keys *keys, char *cert, size_t size)
-{
-	char *save = NULL;
-	const char *magic = strtok_r(text, "\n", &save);
-	const char *pub = strtok_r(NULL, "\n", &save), *sec = strtok_r(NULL, "\n", &save);
-	const char *crt = strtok_r(NULL, "\n", &save);
-	if (!magic || strcmp(magic, S_HANDOVER) != 0 || !pub || !sec || !crt ||
-	    strlen(pub) != PLX_KEY_TEXT - 1 || strlen(sec) != PLX_KEY_TEXT - 1 ||
-	    strlen(crt) >= size)
-		return -EBADMSG;
-	memcpy(keys->public_key, pub, PLX_KEY_TEXT);
-	memcpy(keys->secret_key, sec, PLX_KEY_TEXT);
-	memcpy(cert, crt, strlen(crt) + 1);
-	return 0;
-}
-
-#define S_HANDOVER_MS 5000 /* the node kernel writes the keys before it execs the service */
-
-/* Reads standard input to its end into text (room for size - 1 bytes, then a NUL), waiting
- * at most S_HANDOVER_MS in all. Returns 0, -EPROTO when standard input is not a pipe (a
- * service started by hand with PLEXUS_LINK=stdin left in its environment), -ETIMEDOUT or
- * -errno. */
-static int s_read_handover(char *text, size_t size)
-{
-	struct stat st;
-	if (fstat(0, &st) != 0 || !S_ISFIFO(st.st_mode))
-		return -EPROTO;
-	int64_t deadline = reg_now_ms() + S_HANDOVER_MS;
-	size_t got = 0;
-	for (;;) {
-		int64_t now = reg_now_ms();
-		struct pollfd in = {.fd = 0, .events = POLLIN};
-		int ready = now >= deadline ? 0 : poll(&in, 1, (int)(deadline - now));
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready <= 0)
-			return ready == 0 ? -ETIMEDOUT : -errno;
-		ssize_t n = read(0, text + got, size - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		got += (size_t)n;
-		text[got] = '\0';
-		if (n == 0 || got == size - 1)
-			return 0;
-	}
-}
-
-/* Takes what the node kernel handed over on standard input (PLEXUS_LINK=stdin), then puts
- * /dev/null there and forgets the variable. Returns 0, -EBADMSG, -EPROTO, -ETIMEDOUT or
- * -errno. */
-static int s_take_handover(plx_link_keys *keys, char *cert, size_t size)
-{
-	char text[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64];
-	text[0] = '\0';
-	int rc = s_read_handover(text, sizeof text);
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, 0);
-		close(null);
-	}
-	unsetenv("PLEXUS_LINK");
-	if (rc == 0)
-		rc = s_parse_handover(text, keys, cert, size);
-	sodium_memzero(text, sizeof text);
-	return rc;
-}
-
-/* Reads the keys issued once for this process from path (PLEXUS_LINK=FILE: a netbooted node
- * kernel's, docs/security.md "Keys on a rack"): a regular file of this user that nobody else
- * may read or write. Returns 0, -EPERM (another owner, or a mode wider than 0600), -EBADMSG
- * or -errno. */
-static int s_take_file(const char *path, plx_link_keys *keys, char *cert, size_t size)
-{
-	char text[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64];
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	int rc = fstat(fd, &st) != 0 ? -errno : 0;
-	if (rc == 0 && (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)))
-		rc = -EPERM;
-	ssize_t got = rc == 0 ? read(fd, text, sizeof text - 1) : 0;
-	if (got < 0)
-		rc = -errno;
-	close(fd);
-	text[got > 0 ? got : 0] = '\0';
-	if (rc == 0)
-		rc = s_parse_handover(text, keys, cert, size);
-	sodium_memzero(text, sizeof text);
-	return rc;
-}
-
 /* Secures ep with the keys handed over: on standard input by its node kernel (link "stdin"),
  * or issued once into the file link names (var: the variable that named it). */
 static int s_secure_handed(plx_ep *ep, const char *link, const char *var, char *err, size_t size)
 {
-	plx_link_keys keys;
-	char cert[PLX_CERT_MAX];
+	reg_handed h;
 	bool file = strcmp(link, "stdin") != 0;
-	int rc = file ? s_take_file(link, &keys, cert, sizeof cert)
-	              : s_take_handover(&keys, cert, sizeof cert);
+	int rc = reg_handover_take(link, &h);
 	if (rc == 0)
-		rc = plx_ep_set_keys(ep, &keys, cert);
-	sodium_memzero(&keys, sizeof keys);
+		rc = plx_ep_set_keys(ep, &h.keys, h.cert);
+	sodium_memzero(&h, sizeof h);
 	if (rc < 0 && file)
 		snprintf(err, size, "securing endpoint %s with the keys in %s (%s): %s%s",
 		         plx_ep_name(ep)->label, link, var, strerror(-rc),
@@ -267,7 +161,9 @@ int plx_link_secure(plx_ctx *ctx, plx_ep *ep, char *err, size_t size)
 	if (rc < 0)
 		return rc;
 	const char *link = getenv("PLEXUS_LINK");
-	if (link && (strcmp(link, "stdin") == 0 || link[0] == '/'))
+	if (reg_handover_pending())
+		return s_secure_handed(ep, "stdin", "PLEXUS_LINK", err, size);
+	if (link && link[0] == '/')
 		return s_secure_handed(ep, link, "PLEXUS_LINK", err, size);
 	const char *op = getenv("PLEXUS_OPERATOR");
 	if (op && *op && strncmp(plx_ep_name(ep)->label, S_OPERATOR, strlen(S_OPERATOR)) == 0)
@@ -341,14 +237,14 @@ int plx_link_operator(char *label, size_t size)
 	const char *path = getenv("PLEXUS_OPERATOR");
 	if (!path || !*path)
 		return 0;
-	plx_link_keys keys;
-	char cert[PLX_CERT_MAX], who[PLX_LABEL_MAX] = "";
-	int rc = s_take_file(path, &keys, cert, sizeof cert);
-	sodium_memzero(&keys, sizeof keys);
+	reg_handed h;
+	char who[PLX_LABEL_MAX] = "";
+	int rc = reg_handover_take(path, &h);
+	sodium_memzero(&h.keys, sizeof h.keys);
 	if (rc < 0)
 		return rc;
 	/* "plx1 LABEL GENERATION KEY SIGNATURE": the label it was issued for */
-	if (sscanf(cert, "plx1 %63s", who) != 1 ||
+	if (sscanf(h.cert, "plx1 %63s", who) != 1 ||
 	    strncmp(who, S_OPERATOR, strlen(S_OPERATOR)) != 0 || strlen(who) >= size)
 		return -EBADMSG;
 	snprintf(label, size, "%s", who);

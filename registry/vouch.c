@@ -53,7 +53,7 @@
 #define S_ETCD    "plexus-etcd-1"
 #define S_MSG_MAX (PLX_CERT_MAX + 64)
 #define S_USERS   256 /* local users with an etcd user of their own */
-#define S_PW_MAX  33  /* 16 random bytes in hex */
+#define S_PW_MAX  PLX_ETCD_PASSWORD_MAX
 
 typedef struct s_user {
 	uid_t uid;
@@ -148,11 +148,7 @@ static void s_answer_etcd(plx_voucher *v, uid_t uid, char *reply, size_t size)
 	s_user *u = &v->users[v->nusers];
 	/* the password follows from the trust root and the name, so a node kernel that starts
 	 * again makes the same one: its users' clients log in again as they were */
-	uint8_t bytes[(S_PW_MAX - 1) / 2];
-	crypto_generichash(bytes, sizeof bytes, (const uint8_t *)name, strlen(name), v->sk,
-	                   crypto_generichash_KEYBYTES);
-	sodium_bin2hex(u->password, sizeof u->password, bytes, sizeof bytes);
-	sodium_memzero(bytes, sizeof bytes);
+	plx_link_etcd_password(v->sk, name, u->password, sizeof u->password);
 	snprintf(prefix, sizeof prefix, "c-%.28s-%u-", v->node, (unsigned)uid);
 	int rc = plx_etcd_auth_prefix_user(v->etcd, v->cluster, name, prefix, u->password);
 	if (rc < 0) {

@@ -82,11 +82,12 @@ typedef struct rs_svc {
 	bool as_restart;     /* the current instance was started as a restart */
 	bool crash_restart;  /* ... after a crash: counts in restarts once ready */
 	bool ready;
-	int64_t since_ms;   /* wall clock: when the current instance started, 0 none */
-	int64_t start_mono; /* monotonic: when NODE_START went out */
-	int64_t ready_mono; /* monotonic: when it became ready */
-	int64_t due_mono;   /* RS_BACKOFF: when to start again */
-	int64_t alive_mono; /* the last heartbeat reply (or ready) */
+	bool etcd_user_made; /* its etcd user exists with the password RS hands its instances */
+	int64_t since_ms;    /* wall clock: when the current instance started, 0 none */
+	int64_t start_mono;  /* monotonic: when NODE_START went out */
+	int64_t ready_mono;  /* monotonic: when it became ready */
+	int64_t due_mono;    /* RS_BACKOFF: when to start again */
+	int64_t alive_mono;  /* the last heartbeat reply (or ready) */
 	int sick;          /* heartbeat replies in a row saying it cannot serve (IpcPing.trouble) */
 	int64_t ping_mono; /* the last ping sent */
 	uint64_t ping_seq;

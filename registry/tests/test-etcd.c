@@ -394,6 +394,74 @@ static void test_authentication(void **state)
 	plx_etcdh_stop(&h);
 }
 
+/* Puts key (under /plexus/t/) as etcd. Returns what plx_etcd_put returns. */
+static int s_put_as(plx_etcd *etcd, const char *key)
+{
+	char full[256];
+	snprintf(full, sizeof full, "/plexus/t/%s", key);
+	return plx_etcd_put(etcd, full, "v", 1, 0, NULL);
+}
+
+/* A service's etcd user (plx_etcd_auth_service_user): it writes its own records and no one
+ * else's — ep/mfs is not ep/mfs-data — revokes its own lease, and keeps working when RS
+ * gives it its password again (a new RS's first start of it). */
+static void test_service_user(void **state)
+{
+	(void)state;
+	plx_etcdh *h = plx_etcdh_start(1);
+	assert_non_null(h);
+	const char *url = plx_etcdh_url(h, 0);
+	plx_etcd *root = plx_etcd_new(&(plx_etcd_opts){.endpoints = url});
+	assert_int_equal(plx_etcd_auth_service_user(root, "t", "mfs", "pw1"), 0);
+	assert_int_equal(plx_etcd_auth_enable(root, "rootpw"), 0);
+	plx_etcd_destroy(&root);
+	root =
+	    plx_etcd_new(&(plx_etcd_opts){.endpoints = url, .user = "root", .password = "rootpw"});
+	assert_int_equal(plx_etcd_auth_service_user(root, "t", "a/b", "pw"), -EINVAL);
+	plx_etcd *mfs =
+	    plx_etcd_new(&(plx_etcd_opts){.endpoints = url, .user = "s-mfs", .password = "pw1"});
+	assert_string_equal(plx_etcd_user(mfs), "s-mfs");
+	const char *mine[] = {"ep/mfs",
+	                      "gen/mfs",
+	                      "ds/mfs/state.mfs.x",
+	                      "ds-owner/state.mfs.x",
+	                      "ds-owner/drv.blk.mfs",
+	                      "ds-owner/drv.chr.mfs"};
+	for (size_t i = 0; i < sizeof mine / sizeof *mine; i++)
+		assert_int_equal(s_put_as(mfs, mine[i]), 0);
+	const char *others[] = {"ep/mfs-data",
+	                        "ep/vfs",
+	                        "gen/mfs-data",
+	                        "ds/vfs/x",
+	                        "ds/mfs-data/x",
+	                        "ds-owner/state.vfs.x",
+	                        "ds-owner/drv.blk.mfs2",
+	                        "nodes/n1",
+	                        "svc/mfs",
+	                        "rs/leader"};
+	for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+		assert_int_equal(s_put_as(mfs, others[i]), -EACCES);
+	assert_int_equal(s_put_as(root, "ep/vfs"), 0);
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(mfs, "/plexus/t/ep/vfs", &kv), 0); /* reads everything */
+	plx_kv_free(&kv);
+	assert_int_equal(plx_etcd_delete(mfs, "/plexus/t/ep/vfs", false), -EACCES);
+	plx_lease *lease = plx_lease_new(mfs, 5);
+	assert_non_null(lease);
+	assert_int_equal(plx_etcd_put(mfs, "/plexus/t/ep/mfs", "v", 1, plx_lease_id(lease), NULL),
+	                 0);
+	plx_lease_destroy(&lease, true); /* revoked: the record goes with it */
+	assert_int_equal(plx_etcd_get(mfs, "/plexus/t/ep/mfs", &kv), -ENOENT);
+	/* made again by a new RS: same password, the running client carries on */
+	assert_int_equal(plx_etcd_auth_service_user(root, "t", "mfs", "pw1"), 0);
+	assert_int_equal(s_put_as(mfs, "ep/mfs"), 0);
+	assert_int_equal(plx_etcd_auth_service_user(root, "t", "mfs", "pw2"), 0);
+	assert_int_equal(s_put_as(mfs, "ep/mfs"), -EACCES); /* the old password no longer */
+	plx_etcd_destroy(&mfs);
+	plx_etcd_destroy(&root);
+	plx_etcdh_stop(&h);
+}
+
 /* An etcd that serves https only and wants client certificates. */
 /* The files plx_etcd_tls_make wrote (the harness's directory): etcd's key for its owner only,
  * the clients' for all; a client given only PLEXUS_KEYS finds them (plexus/etcd_tls.h). */
@@ -479,6 +547,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_arguments),
 	    cmocka_unit_test(test_down_and_recovery),
 	    cmocka_unit_test(test_authentication),
+	    cmocka_unit_test(test_service_user),
 	    cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);

@@ -5,7 +5,8 @@
  * that never brings anything, or with garbage, it fails with a clear error instead of waiting
  * forever. Each case leaves standard input on /dev/null and the variable unset. A netbooted
  * node kernel's keys, issued once into a file (PLEXUS_LINK=FILE), are taken only from a file of
- * its own that nobody else may read.
+ * its own that nobody else may read. The etcd user RS made for a service comes in the same
+ * handover, and its etcd client logs in as it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include <plexus/etcd.h>
 #include <plexus/link_keys.h>
 
 typedef struct {
@@ -119,6 +121,73 @@ static void test_from_the_node_kernels_pipe(void **state)
 	assert_int_equal(s_secure(f), 0);
 }
 
+/* Puts text on standard input through a pipe whose write end is closed. */
+static void s_stdin_text(const char *text)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], text, strlen(text)), (ssize_t)strlen(text));
+	close(p[1]);
+	s_stdin(p[0]);
+}
+
+/* RS's etcd user for the service comes with its keys: the etcd client, made first (as the
+ * service runtime does), logs in as it, and the endpoint still gets the keys after. */
+static void test_etcd_user_handed_over(void **state)
+{
+	fixture *f = *state;
+	char text[2048], pw[PLX_ETCD_PASSWORD_MAX], again[PLX_ETCD_PASSWORD_MAX];
+	uint8_t sk[PLX_TRUST_SECRET];
+	assert_int_equal(plx_link_issuer(NULL, sk), 0);
+	assert_int_equal(plx_link_etcd_password(sk, "s-svc", pw, sizeof pw), 0);
+	assert_int_equal(plx_link_etcd_password(sk, "s-svc", again, sizeof again), 0);
+	assert_string_equal(pw, again); /* whoever holds the root makes the same one */
+	assert_int_equal(strlen(pw), PLX_ETCD_PASSWORD_MAX - 1);
+	assert_int_equal(plx_link_etcd_password(sk, "s-vfs", again, sizeof again), 0);
+	assert_string_not_equal(pw, again);
+	assert_int_equal(plx_link_etcd_password(sk, "s-svc", again, 8), -ENOSPC);
+	sodium_memzero(sk, sizeof sk);
+
+	s_handover_text(text, sizeof text);
+	assert_int_equal(plx_link_handover_etcd(text, sizeof text, "s svc", pw), -EINVAL);
+	assert_int_equal(plx_link_handover_etcd(text, sizeof text, "s-svc", ""), -EINVAL);
+	assert_int_equal(plx_link_handover_etcd(text, 64, "s-svc", pw), -ENOSPC);
+	assert_true(plx_link_handover_etcd(text, sizeof text, "s-svc", pw) > 0);
+	s_stdin_text(text);
+	setenv("PLEXUS_LINK", "stdin", 1);
+	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = "http://127.0.0.1:1"});
+	assert_non_null(etcd);
+	assert_string_equal(plx_etcd_user(etcd), "s-svc");
+	plx_etcd_destroy(&etcd);
+	assert_null(getenv("PLEXUS_LINK"));
+	assert_int_equal(plx_link_secure(f->ctx, f->ep, f->err, sizeof f->err), 0);
+	etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = "http://127.0.0.1:1"});
+	assert_string_equal(plx_etcd_user(etcd), "s-svc"); /* a second client of the service */
+	plx_etcd_destroy(&etcd);
+	/* the keys went to the endpoint once: a second endpoint signs its own (root.key here) */
+	plx_ep *second = plx_ep_new(f->ctx, "svc", 3);
+	assert_int_equal(plx_link_secure(f->ctx, second, f->err, sizeof f->err), 0);
+	plx_ep_destroy(&second);
+}
+
+/* A handover whose etcd line is not "etcd USER PASSWORD" secures nothing. */
+static void test_etcd_line_garbage(void **state)
+{
+	fixture *f = *state;
+	const char *tails[] = {"etcd s-svc\n", "etcd s-svc pw extra\n",
+	                       "etcd s-svc "
+	                       "0123456789abcdef0123456789"
+	                       "abcdef0\n",
+	                       "etcd s-svc pw\nmore\n"};
+	for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+		char text[2048];
+		s_handover_text(text, sizeof text);
+		strcat(text, tails[i]);
+		s_stdin_text(text);
+		assert_int_equal(s_secure(f), -EBADMSG);
+	}
+}
+
 static void test_not_a_pipe(void **state)
 {
 	fixture *f = *state;
@@ -206,6 +275,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_from_the_node_kernels_pipe, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_etcd_user_handed_over, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_etcd_line_garbage, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_not_a_pipe, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_pipe, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage, s_setup, s_teardown),

@@ -13,7 +13,8 @@
  *    callers are its file servers, VFS and mkfs, refuses another key holder (-ECALLDENIED);
  *    `plexus down` stops every service through RS in order; services secure themselves with
  *    the keys RS issued them (handed over on stdin), and one killed while root.key is away
- *    comes back secured.
+ *    comes back secured; each logs into etcd as the user RS made for it (s-LABEL), which
+ *    writes only its own records.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -485,6 +486,44 @@ static void s_keys_from_rs(uptest *t)
 	assert_true(uptest_output(t, "through-pipe"));
 }
 
+/* etcdctl as root (STATE/keys/etcd.password) */
+#define S_ETCD_ROOT S_ETCDCTL "--user root:$(cat \"$STATE/keys/etcd.password\") "
+
+/* Each service logs into etcd as the user RS made for it (s-LABEL, handed over with its
+ * keys), which writes only its own records: with that role's right to ep/pfs taken away, a
+ * new pfs cannot publish (its log says so); given back, RS's next start of it comes up. */
+static void s_service_etcd_users(uptest *t)
+{
+	assert_int_equal(uptest_sh(t, S_ETCD_ROOT "user list"), 0);
+	static const char *const users[] = {"s-vfs", "s-mfs-root", "s-mfs-data",
+	                                    "s-pfs", "s-vdisk",    "s-memory"};
+	for (size_t i = 0; i < sizeof users / sizeof *users; i++)
+		assert_true(uptest_output(t, users[i]));
+	assert_int_equal(uptest_sh(t, S_ETCD_ROOT "role get s-pfs"), 0);
+	assert_true(uptest_output(t, "/plexus/default/ep/pfs"));
+	assert_false(uptest_output(t, "/plexus/default/ep/vfs"));
+	assert_int_equal(uptest_sh(t, S_ETCD_ROOT "role revoke-permission s-pfs "
+	                                          "/plexus/default/ep/pfs"),
+	                 0);
+	assert_int_equal(uptest_sh(t, S_PFS_PID "kill -KILL $p"), 0);
+	bool refused = false;
+	for (int i = 0; i < 100 && !refused; i++) {
+		usleep(100000);
+		refused = uptest_sh(t, "grep -ci 'permission denied' \"$STATE\"/logs/pfs.log") == 0;
+	}
+	int granted = uptest_sh(t, S_ETCD_ROOT "role grant-permission s-pfs readwrite "
+	                                       "/plexus/default/ep/pfs");
+	assert_true(refused);
+	assert_int_equal(granted, 0);
+	bool back = false;
+	for (int i = 0; i < 300 && !back; i++) {
+		usleep(100000);
+		back = uptest_sh(t, "\"$PLEXUS\" sh -c 'echo after-grant | cat'") == 0 &&
+		       uptest_output(t, "after-grant");
+	}
+	assert_true(back);
+}
+
 static void test_forged_node_start(void **state)
 {
 	uptest *t = *state;
@@ -602,6 +641,7 @@ static void test_forged_node_start(void **state)
 	assert_int_not_equal(s_open_disk_as(t, "mfs-probe"), -PLX_ECALLDENIED);
 
 	s_keys_from_rs(t);
+	s_service_etcd_users(t);
 	s_operator(t);
 	s_forged_record(t);
 

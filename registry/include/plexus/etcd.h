@@ -125,6 +125,18 @@ int plx_etcd_auth_client(plx_etcd *self, const char *cluster, const char *passwo
  * delete or revoke the lease of another user's. Returns 0, -EINVAL or an etcd error. */
 int plx_etcd_auth_prefix_user(plx_etcd *self, const char *cluster, const char *name,
                               const char *prefix, const char *password);
+#define PLX_ETCD_SERVICE_USER "s-" /* + label: the etcd user RS makes for a service */
+
+/* Makes user and role s-LABEL with password, or when the user exists gives it password
+ * again: read everything under /plexus/CLUSTER/, write only the service's own records —
+ * ep/LABEL and gen/LABEL (those keys alone: ep/mfs is not ep/mfs-data), its DS records
+ * ds/LABEL/..., and the DS index entries of the names it publishes (state.LABEL.*,
+ * drv.blk.LABEL, drv.chr.LABEL). RS hands it to each instance it starts (docs/security.md).
+ * Returns 0, -EINVAL or an etcd error. */
+int plx_etcd_auth_service_user(plx_etcd *self, const char *cluster, const char *label,
+                               const char *password);
+/* The user this client logs in as, or NULL (etcd without authentication). */
+const char *plx_etcd_user(const plx_etcd *self);
 void plx_kv_free(plx_kv **kv_p);
 void plx_kvs_free(plx_kvs **kvs_p);
 

@@ -3,9 +3,9 @@
  * (docs/security.md "Keys on one machine").
  *
  * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue,
- * plx_link_handover, plx_link_fetch, plx_vouch_path, plx_vouch_node, plx_voucher_start,
- * plx_voucher_stop, plx_link_secure_vouched, plx_vouch_etcd, plx_link_operator_issue,
- * plx_link_operator.
+ * plx_link_handover, plx_link_handover_etcd, plx_link_etcd_password, plx_link_fetch,
+ * plx_vouch_path, plx_vouch_node, plx_voucher_start, plx_voucher_stop, plx_link_secure_vouched,
+ * plx_vouch_etcd, plx_link_operator_issue, plx_link_operator.
  *
  * A keys directory holds the cluster's trust root: root.pub (its Ed25519 public key, hex,
  * mode 0644) and root.key (its secret key, hex, mode 0600). PLEXUS_KEYS names the directory;
@@ -53,6 +53,20 @@ int plx_link_issue(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *w
 /* The text a node kernel writes on a new instance's standard input (PLEXUS_LINK=stdin): the
  * keys and the certificate issued for it. Returns its length, or -ENOSPC. */
 int plx_link_handover(const plx_link_keys *keys, const char *cert, char *out, size_t size);
+
+#define PLX_HANDOVER_USER_MAX 72 /* an etcd user's name handed over, with its NUL */
+#define PLX_ETCD_PASSWORD_MAX 33 /* 16 bytes in hex, with the NUL */
+
+/* Adds to a handover made by plx_link_handover (out, size) the etcd user and password RS made
+ * for the instance: the instance's etcd client logs in as that user (plx_etcd_new). Returns
+ * the text's new length, -EINVAL (an empty name or password, or one with blanks, or too long)
+ * or -ENOSPC. */
+int plx_link_handover_etcd(char *out, size_t size, const char *user, const char *password);
+/* The etcd password of user name, derived from the trust root's secret key (BLAKE2b keyed with
+ * it): whoever holds the root makes the same one again. out gets PLX_ETCD_PASSWORD_MAX bytes
+ * of hex and its NUL. Returns 0 or -ENOSPC. */
+int plx_link_etcd_password(const uint8_t secret_key[PLX_TRUST_SECRET], const char *name, char *out,
+                           size_t size);
 
 /* A netbooted node's keys (link_fetch.c): makes a CURVE key pair, sends its public half to url
  * (the PXE server's /cgi-bin/keys, GET url?HEX), checks the certificate that comes back (the
