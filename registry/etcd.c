@@ -452,6 +452,12 @@ static int s_authenticate(plx_etcd *self, const char *url)
 	if (rc == 0)
 		rc = s_decode(target, &buf, &reply);
 	free(buf.data);
+	if (rc < 0 && strstr(s_errmsg, "authentication is not enabled")) {
+		free(
+		    self->token); /* "": send no token until a request is refused for want of one */
+		self->token = strdup("");
+		return self->token ? 0 : -ENOMEM;
+	}
 	if (rc < 0)
 		return rc == -EACCES || rc == -EPROTO || rc == -EINVAL
 		           ? reg_seterr(-EACCES, "%s (authentication as %s)", s_errmsg, self->user)
@@ -474,7 +480,7 @@ char *reg_auth_header(plx_etcd *self, const char *url, int *err)
 	char *header = NULL;
 	pthread_mutex_lock(&self->auth_lock);
 	int rc = self->token ? 0 : s_authenticate(self, url);
-	if (rc == 0 && asprintf(&header, "Authorization: %s", self->token) < 0)
+	if (rc == 0 && self->token[0] && asprintf(&header, "Authorization: %s", self->token) < 0)
 		header = NULL, rc = -ENOMEM;
 	pthread_mutex_unlock(&self->auth_lock);
 	*err = rc;

@@ -404,7 +404,8 @@ static int s_put_as(plx_etcd *etcd, const char *key)
 
 /* A service's etcd user (plx_etcd_auth_service_user): it writes its own records and no one
  * else's — ep/mfs is not ep/mfs-data — revokes its own lease, and keeps working when RS
- * gives it its password again (a new RS's first start of it). */
+ * gives it its password again (a new RS's first start of it). A client with a user works
+ * before etcd's authentication is on, and logs in once it is. */
 static void test_service_user(void **state)
 {
 	(void)state;
@@ -413,14 +414,17 @@ static void test_service_user(void **state)
 	const char *url = plx_etcdh_url(h, 0);
 	plx_etcd *root = plx_etcd_new(&(plx_etcd_opts){.endpoints = url});
 	assert_int_equal(plx_etcd_auth_service_user(root, "t", "mfs", "pw1"), 0);
+	/* a client with a user, while etcd's authentication is off: served without a token */
+	plx_etcd *mfs =
+	    plx_etcd_new(&(plx_etcd_opts){.endpoints = url, .user = "s-mfs", .password = "pw1"});
+	assert_string_equal(plx_etcd_user(mfs), "s-mfs");
+	assert_int_equal(s_put_as(mfs, "ep/vfs"), 0); /* nobody's rights are checked yet */
 	assert_int_equal(plx_etcd_auth_enable(root, "rootpw"), 0);
 	plx_etcd_destroy(&root);
 	root =
 	    plx_etcd_new(&(plx_etcd_opts){.endpoints = url, .user = "root", .password = "rootpw"});
 	assert_int_equal(plx_etcd_auth_service_user(root, "t", "a/b", "pw"), -EINVAL);
-	plx_etcd *mfs =
-	    plx_etcd_new(&(plx_etcd_opts){.endpoints = url, .user = "s-mfs", .password = "pw1"});
-	assert_string_equal(plx_etcd_user(mfs), "s-mfs");
+	/* turned on: the same client logs in and has its role's rights only */
 	const char *mine[] = {"ep/mfs",
 	                      "gen/mfs",
 	                      "ds/mfs/state.mfs.x",
