@@ -29,20 +29,20 @@ static bool s_all_slashes(const char *path)
 
 /* After vn lost a name: its link count afresh (0 frees it at its last put). A file server
  * that cannot say is taken to have removed the last link: a wrong guess costs only a lookup.
- * Without links it stays so: an inode never gets a name back, and an answer (a lookup's, a
- * write's) that left the file server before the unlink must not put it on the unused list,
- * where its blocks would stay claimed until it is evicted. */
-static void s_unlinked(vfs_vnode *vn)
+ * Without links it stays so (vfs_vnode_unlinked): an inode never gets a name back, and neither
+ * an answer (a lookup's, a write's) that left the file server before the unlink nor a put that
+ * read the link count before it may park it on the unused list, where its blocks would stay
+ * claimed until it is evicted. */
+static void s_unlinked(vfs *v, vfs_vnode *vn)
 {
 	if (!vn)
 		return;
-	bool known = vfs_fs_refresh(vn) == 0;
-	pthread_mutex_lock(&vn->lock);
-	if (!known || vn->attr.nlink == 0) {
-		vn->attr.nlink = 0;
-		vn->unlinked = true;
-	}
-	pthread_mutex_unlock(&vn->lock);
+	vfs_attr a;
+	int rc = vfs_fs_errno(plx_fs_stat(vn->mount->client, vn->ino, &a));
+	if (rc == 0)
+		vfs_vnode_attr_set(vn, &a);
+	if (rc < 0 || a.nlink == 0)
+		vfs_vnode_unlinked(v, vn);
 }
 
 /* The sticky-bit rule for removing vn from dir. */
@@ -98,7 +98,7 @@ int do_unlink(vfs_req *req)
 		rc = vfs_fs_errno(plx_fs_unlink(dir->mount->client, dir->ino, name));
 	if (rc == 0) {
 		vfs_dcache_drop(req->vfs, dir, name);
-		s_unlinked(vn);
+		s_unlinked(req->vfs, vn);
 	}
 	vfs_vnode_put(req->vfs, vn);
 	vfs_vnode_put(req->vfs, dir);
@@ -126,7 +126,7 @@ int do_rmdir(vfs_req *req)
 		rc = vfs_fs_errno(plx_fs_rmdir(dir->mount->client, dir->ino, name));
 	if (rc == 0) {
 		vfs_dcache_drop(req->vfs, dir, name);
-		s_unlinked(vn);
+		s_unlinked(req->vfs, vn);
 	}
 	vfs_vnode_put(req->vfs, vn);
 	vfs_vnode_put(req->vfs, dir);
@@ -227,7 +227,7 @@ int do_rename(vfs_req *req)
 		if (rc == 0) {
 			vfs_dcache_drop(req->vfs, r.odir, r.oname);
 			vfs_dcache_drop(req->vfs, r.ndir, r.nname);
-			s_unlinked(r.nvn); /* the file the new name replaced, if any */
+			s_unlinked(req->vfs, r.nvn); /* the file the new name replaced, if any */
 		}
 		if (rc == 1)
 			rc = 0;

@@ -28,6 +28,20 @@ int vfs_fs_errno(int rc)
 	}
 }
 
+/* vn came from a lookup that raced a removal (the name cache generation moved meanwhile): its
+ * link count may be from before an unlink whose vnode is already freed, and with it the file
+ * would wait on the unused list with its blocks claimed. Its attributes are asked afresh, and
+ * without links it stays so. */
+static void s_raced(vfs *v, vfs_vnode *vn)
+{
+	vfs_attr a;
+	if (vfs_fs_errno(plx_fs_stat(vn->mount->client, vn->ino, &a)) < 0)
+		return;
+	vfs_vnode_attr_set(vn, &a);
+	if (a.nlink == 0)
+		vfs_vnode_unlinked(v, vn);
+}
+
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out)
 {
 	if ((*out = vfs_dcache_find(v, dir, name)))
@@ -40,6 +54,8 @@ int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out)
 	*out = vfs_vnode_get(v, dir->mount, &attr);
 	if (!*out)
 		return -ENOMEM;
+	if (vfs_dcache_gen(v) != gen)
+		s_raced(v, *out);
 	vfs_dcache_add(v, dir, name, *out, gen);
 	return 0;
 }

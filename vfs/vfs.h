@@ -9,7 +9,8 @@
  *   filedesc.c  vfs_fd_get, vfs_fd_install, vfs_fd_alloc, vfs_fd_close, vfs_fds_close_all,
  *               do_dup, do_dup2, do_fcntl, do_exec
  *   filp.c      vfs_filp_new, vfs_filp_hold, vfs_filp_put
- *   vnode.c     vfs_vnode_get, vfs_vnode_hold, vfs_vnode_put, vfs_vnode_attr_set
+ *   vnode.c     vfs_vnode_get, vfs_vnode_hold, vfs_vnode_put, vfs_vnode_unlinked,
+ *               vfs_vnode_attr_set
  *   path.c      vfs_path_resolve, vfs_path_parent
  *   mount.c     vfs_mount_* , do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts
  *   protect.c   vfs_may, do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask
@@ -112,7 +113,8 @@ typedef struct vfs_vnode {
 	pthread_mutex_t lock; /* attr */
 	pthread_rwlock_t io;  /* reads shared, writes and truncation exclusive */
 	vfs_attr attr;
-	bool unlinked;   /* lock: lost its last name; attr.nlink stays 0 whatever answers arrive */
+	bool unlinked;   /* set under lock and vfs->lock: lost its last name; attr.nlink stays 0
+	                  * whatever answers arrive, and its last put frees it */
 	void *dev_state; /* the devices side's per-vnode state (a pipe's buffer), or NULL */
 	struct vfs_vnode *hash_next;
 	struct vfs_vnode *lru_prev, *lru_next; /* vfs->lock: on the unused list while refs is 0 */
@@ -339,6 +341,10 @@ void vfs_vnode_hold(vfs *v, vfs_vnode *vn);
  * references go back (FS_PUTNODE) and the vnode is freed. Accepts NULL. Never call with any
  * vnode lock held. */
 void vfs_vnode_put(vfs *v, vfs_vnode *vn);
+/* Marks vn as without links for good (it lost its last name; the caller holds a reference):
+ * its link count stays 0 and its last put frees it, whatever answers the file server sent
+ * before the unlink. */
+void vfs_vnode_unlinked(vfs *v, vfs_vnode *vn);
 /* Frees every unused vnode of m (before unmounting it). */
 void vfs_vnode_evict(vfs *v, vfs_mount *m);
 /* vfs_vnode_hold with vfs->lock held (takes vn off the unused list when it was there). */

@@ -2,7 +2,7 @@
  * vnode.c — the vnode table: one vnode per (mount, inode) VFS holds, and the server state.
  *
  * Entry points: vfs_init, vfs_fini, vfs_vnode_get, vfs_vnode_hold, vfs_vnode_hold_locked,
- * vfs_vnode_put, vfs_vnode_evict,
+ * vfs_vnode_put, vfs_vnode_unlinked, vfs_vnode_evict,
  * vfs_vnode_attr_set, vfs_vnode_attr, vfs_attr_to_fs.
  *
  * Each answer of a file server that names an inode (lookup, create, mkdir, mknod, slink,
@@ -10,6 +10,8 @@
  * back with one FS_PUTNODE when it is freed. A vnode whose last VFS reference went waits on
  * the unused list (most recent first, at most lru_max) so that the next lookup of it costs no
  * FS_PUTNODE; files without links and vnodes of a mount going away are freed at once.
+ * Whether the last put parks or frees is decided under vfs->lock, where an unlink's mark
+ * (unlinked) is seen: the link count the putter read before may be older than the unlink.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -160,7 +162,7 @@ void vfs_vnode_put(vfs *v, vfs_vnode *vn)
 		return;
 	}
 	vfs_vnode *gone = NULL;
-	if (linked && !vn->dev_state && !vn->mount->unmounting && v->lru_max > 0) {
+	if (linked && !vn->unlinked && !vn->dev_state && !vn->mount->unmounting && v->lru_max > 0) {
 		vn->lru_next = v->lru_head;
 		vn->lru_prev = NULL;
 		if (v->lru_head)
@@ -181,6 +183,16 @@ void vfs_vnode_put(vfs *v, vfs_vnode *vn)
 	pthread_mutex_unlock(&v->lock);
 	if (gone)
 		s_free(v, gone);
+}
+
+void vfs_vnode_unlinked(vfs *v, vfs_vnode *vn)
+{
+	pthread_mutex_lock(&vn->lock);
+	vn->attr.nlink = 0;
+	pthread_mutex_lock(&v->lock);
+	vn->unlinked = true;
+	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&vn->lock);
 }
 
 void vfs_vnode_evict(vfs *v, vfs_mount *m)

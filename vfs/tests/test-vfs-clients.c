@@ -10,8 +10,9 @@
  *   blocks return to what they were before it started (statvfs).
  * test_exit_closes: VFS_EXIT from a client with files open frees them the same way.
  * test_unlink_races_stat: one client writes, unlinks and closes files over and over while
- *   another stats them without pause; an answer about a file that left the file server before
- *   its unlink must not keep its inode in VFS's cache: every block comes back.
+ *   another stats them and a third opens and closes them without pause; an answer about a
+ *   file that left the file server before its unlink must not keep its inode in VFS's cache:
+ *   every block comes back.
  * test_many_clients: 16 clients in threads at once, each working in a directory of its own,
  *   and all appending records to one shared file with O_APPEND: every record lands whole and
  *   none is lost.
@@ -192,16 +193,23 @@ static void test_exit_closes(void **state)
 
 typedef struct s_racer {
 	fsclient *c;
+	bool opens; /* opens and closes the file instead of stating it */
 	volatile int stop;
 	long stats;
 } s_racer;
 
-/* Stats the race file without pause until told to stop. */
+/* Stats (or opens and closes) the race file without pause until told to stop. */
 static void *s_stat_loop(void *arg)
 {
 	s_racer *r = arg;
 	while (!r->stop) {
-		vc_stat(r->c, "/race/f", NULL);
+		if (!r->opens) {
+			vc_stat(r->c, "/race/f", NULL);
+		} else {
+			int fd = fsc_open(r->c, "/race/f", O_RDONLY, 0);
+			if (fd >= 0)
+				fsc_close(r->c, fd);
+		}
 		r->stats++;
 	}
 	return NULL;
@@ -212,13 +220,15 @@ static void test_unlink_races_stat(void **state)
 	fscluster *f = *state;
 	fsclient *c = vc_client(f, "race-writer");
 	s_racer r = {.c = vc_client(f, "race-stat")};
+	s_racer o = {.c = vc_client(f, "race-open"), .opens = true};
 	assert_int_equal(vc_mkdir(c, "/race", 0755), 0);
 	uint64_t before = s_bfree(c);
 	char *data = malloc(S_RACE_BYTES);
 	assert_non_null(data);
 	memset(data, 'r', S_RACE_BYTES);
-	pthread_t t;
+	pthread_t t, to;
 	assert_int_equal(pthread_create(&t, NULL, s_stat_loop, &r), 0);
+	assert_int_equal(pthread_create(&to, NULL, s_stat_loop, &o), 0);
 	int failed_round = -1;
 	for (int i = 0; i < S_RACE_ROUNDS && failed_round < 0; i++) {
 		int fd = fsc_open(c, "/race/f", O_CREAT | O_EXCL | O_RDWR, 0644);
@@ -226,12 +236,14 @@ static void test_unlink_races_stat(void **state)
 		    fsc_unlink(c, "/race/f") != 0 || fsc_close(c, fd) != 0)
 			failed_round = i;
 	}
-	r.stop = 1;
+	r.stop = o.stop = 1;
 	pthread_join(t, NULL);
+	pthread_join(to, NULL);
 	free(data);
 	assert_int_equal(failed_round, -1);
-	assert_true(r.stats > 0);
+	assert_true(r.stats > 0 && o.stats > 0);
 	s_wait_bfree(c, before); /* no unlinked file's blocks stay claimed */
+	vc_client_destroy(&o.c, true);
 	vc_client_destroy(&r.c, true);
 	vc_client_destroy(&c, true);
 	f->passed = true;
