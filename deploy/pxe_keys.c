@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include <plexus/etcd.h>
 #include <plexus/etcd_tls.h>
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
@@ -163,10 +164,9 @@ static void s_hex(const char *data, char *out, size_t size)
 /* The certificate for node.NAME and the CURVE key in hex (its Z85 text's bytes) into cert, and
  * the trust root's public key in hex into pub. Returns 0 or a negative errno with err set. */
 static int s_issue_link(const char *keys, const char *node, const char *hex, char *cert,
-                        size_t cert_size, char pub[2 * PLX_TRUST_PUBLIC + 1], char *err,
-                        size_t size)
+                        size_t cert_size, char pub[2 * PLX_TRUST_PUBLIC + 1],
+                        char key[PLX_KEY_TEXT], char *err, size_t size)
 {
-	char key[PLX_KEY_TEXT] = "";
 	size_t len = 0;
 	if (strlen(hex) != 2 * (PLX_KEY_TEXT - 1) ||
 	    sodium_hex2bin((unsigned char *)key, PLX_KEY_TEXT - 1, hex, strlen(hex), NULL, &len,
@@ -229,22 +229,63 @@ static int s_issue_etcd(const char *keys, const char *addr, const char *etcd_hex
 	return 0;
 }
 
+/* The node's etcd user and its password sealed to the node's CURVE key (plx_link_seal), as
+ * "etcd USER HEX" into line: root (KEYS/etcd.password) for a member, which manages the
+ * members, n-NODE (derived from the root) for any other node; "-" when KEYS has no
+ * etcd.password (etcd without users). Returns 0 or a negative errno with err set. */
+static int s_issue_etcd_user(const char *keys, const char *node, bool member, const char *key,
+                             char *line, size_t line_size, char *err, size_t size)
+{
+	char path[PATH_MAX + 16], user[PLX_HANDOVER_USER_MAX], pw[PLX_ETCD_PASSWORD_MAX] = "";
+	char sealed[2 * (PLX_ETCD_PASSWORD_MAX + 64) + 1];
+	snprintf(path, sizeof path, "%s/etcd.password", keys);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? (snprintf(line, line_size, "-\n"), 0)
+		                       : s_fail(err, size, -errno, "", path);
+	bool got = fgets(pw, sizeof pw, f) != NULL;
+	fclose(f);
+	pw[strcspn(pw, "\n")] = '\0';
+	if (!got || !*pw)
+		return s_fail(err, size, -EBADMSG, "", path);
+	snprintf(user, sizeof user, "%s", "root");
+	if (!member) {
+		uint8_t sk[PLX_TRUST_SECRET];
+		int rc = plx_link_issuer(keys, sk);
+		if (rc < 0)
+			return sodium_memzero(pw, sizeof pw),
+			       s_fail(err, size, rc, "root.key in ", keys);
+		snprintf(user, sizeof user, PLX_ETCD_NODE_USER "%.63s", node);
+		plx_link_etcd_password(sk, user, pw, sizeof pw);
+		sodium_memzero(sk, sizeof sk);
+	}
+	int rc = plx_link_seal(key, pw, sealed, sizeof sealed);
+	sodium_memzero(pw, sizeof pw);
+	if (rc < 0)
+		return s_fail(err, size, rc, "sealing the etcd password to the node's key", "");
+	snprintf(line, line_size, "etcd %s %s\n", user, sealed);
+	return 0;
+}
+
 int plx_pxe_keys_issue(const char *keys, const char *node, const char *addr, const char *hex,
                        const char *etcd_hex, bool member, FILE *out)
 {
-	char cert[PLX_CERT_MAX], pub[2 * PLX_TRUST_PUBLIC + 1], err[512];
+	char cert[PLX_CERT_MAX], pub[2 * PLX_TRUST_PUBLIC + 1], err[512], key[PLX_KEY_TEXT] = "";
+	char user[PLX_HANDOVER_USER_MAX + 2 * (PLX_ETCD_PASSWORD_MAX + 64) + 16];
 	char *etcd = malloc(4 * S_PEM_MAX + 8);
-	int rc =
-	    etcd ? s_issue_link(keys, node, hex, cert, sizeof cert, pub, err, sizeof err) : -ENOMEM;
+	int rc = etcd ? s_issue_link(keys, node, hex, cert, sizeof cert, pub, key, err, sizeof err)
+	              : -ENOMEM;
 	if (rc == 0)
 		rc = s_issue_etcd(keys, addr, etcd_hex, member, etcd, 4 * S_PEM_MAX + 8, err,
 		                  sizeof err);
+	if (rc == 0)
+		rc = s_issue_etcd_user(keys, node, member, key, user, sizeof user, err, sizeof err);
 	if (rc < 0)
 		fprintf(out, "Status: 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n%s\n",
 		        etcd ? err : "out of memory");
 	else
-		fprintf(out, "Content-Type: text/plain\r\n\r\nplexus-cert-1\n%s\n%s\n%s", pub, cert,
-		        etcd);
+		fprintf(out, "Content-Type: text/plain\r\n\r\nplexus-cert-1\n%s\n%s\n%s%s", pub,
+		        cert, etcd, user);
 	fflush(out);
 	free(etcd);
 	return rc;

@@ -403,6 +403,8 @@ static int s_keys(plx_qcluster *self, char *err, size_t size)
 	            {"etcd-ca.crt", 0644}}; /* last: its presence says TLS */
 	snprintf(self->keys, sizeof self->keys, "%s/keys", netns_run_dir(self->nc));
 	int r = plx_link_keys_make(self->keys, err, size);
+	if (r == 0) /* etcd's users: RS turns authentication on, the VMs get theirs at boot */
+		r = plx_etcd_passwords_write(self->keys, err, size);
 	if (r == 0 && self->vm_etcd) { /* a new authority: its server pair serves nobody */
 		if ((r = plx_etcd_tls_make(self->keys, NULL, 0, err, size)) == 0)
 			setenv("PLEXUS_KEYS", self->keys, 1);

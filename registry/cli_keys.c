@@ -29,7 +29,11 @@ static const char s_usage[] =
     "--etcd also makes an authority for the cluster's etcd (etcd-ca.crt, etcd-ca.key 0600;\n"
     "made anew each time), a pair for an etcd serving at those addresses (etcd-server.*) and\n"
     "one for the commands here (etcd-client.*): the PXE server then certifies each node's\n"
-    "etcd key too, and a role = etcd node serves https only. See docs/security.md.\n"
+    "etcd key too, and a role = etcd node serves https only. It also writes etcd's users'\n"
+    "passwords, derived from root.key: etcd.password (root, mode 0600) and etcd.client\n"
+    "(plexus-client, read-only, 0644). plexus-rs, given PLEXUS_KEYS=DIR, then makes an etcd\n"
+    "user for each node and service, writing only its own records, and turns etcd's\n"
+    "authentication on; each node gets its user from the PXE server. See docs/security.md.\n"
     "\n"
     "operator: issues operator NAME (1-32 of a-z 0-9 _ -) a key pair and a certificate for\n"
     "plexus-op-NAME into FILE (made, mode 0600), signed with DIR's root.key. Hand FILE to the\n"
@@ -55,8 +59,13 @@ static int s_etcd(const char *dir, const char *list)
 	}
 	snprintf(key, sizeof key, "%s/etcd-client.key", dir);
 	chmod(key, 0600); /* this operator's alone */
+	if (plx_etcd_passwords_write(dir, err, sizeof err) < 0) {
+		fprintf(stderr, "plexus keys: etcd's passwords: %s\n", err);
+		return EX_CANTCREAT;
+	}
 	printf("Made an etcd authority in %s: etcd-ca.crt, etcd-ca.key (mode 0600), etcd-server.* "
-	       "for %s, etcd-client.*\n",
+	       "for %s, etcd-client.*; etcd's passwords etcd.password (root, mode 0600) and "
+	       "etcd.client\n",
 	       dir, list);
 	return EX_OK;
 }

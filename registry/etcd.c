@@ -2,6 +2,7 @@
  * etcd.c — the etcd client object: members, failover, authentication, one request.
  *
  * Entry points: plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint, plx_etcd_user,
+ * plx_etcd_auth_on,
  * reg_call, reg_seterr, reg_curl_error, reg_handle_get, reg_handle_put, reg_configure,
  * reg_auth_header, reg_forget_token.
  */
@@ -192,12 +193,12 @@ static bool s_user_handed(plx_etcd *self)
 	return true;
 }
 
-static int s_credentials_from_env(plx_etcd *self)
+static int s_credentials_from_env(plx_etcd *self, bool handed)
 {
 	const char *user = getenv("PLEXUS_ETCD_USER"), *keys = getenv("PLEXUS_KEYS");
 	s_tls_from_env(self);
 	char file[4096] = "";
-	if (s_user_handed(self))
+	if (handed && s_user_handed(self))
 		return 0;
 	if (user && *user) {
 		const char *pw = getenv("PLEXUS_ETCD_PASSWORD"),
@@ -234,7 +235,7 @@ plx_etcd *plx_etcd_new(const plx_etcd_opts *opts)
 	self->cert_file = s_dup(opts->cert_file);
 	self->key_file = s_dup(opts->key_file);
 	if (rc == 0 && !opts->user)
-		rc = s_credentials_from_env(self);
+		rc = s_credentials_from_env(self, !opts->not_handed_user);
 	else if (rc == 0) /* a user given: TLS still as the environment says */
 		s_tls_from_env(self);
 	self->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : PLX_ETCD_DEFAULT_TIMEOUT_MS;
@@ -268,6 +269,22 @@ void plx_etcd_destroy(plx_etcd **self_p)
 	pthread_mutex_destroy(&self->auth_lock);
 	free(self);
 	*self_p = NULL;
+}
+
+int plx_etcd_auth_on(plx_etcd *self)
+{
+	if (!self->user)
+		return -EINVAL;
+	reg_forget_token(self);
+	plx_kv *kv = NULL;
+	int rc = plx_etcd_get(self, "/plexus", &kv); /* logs in (or finds it off) on the way */
+	plx_kv_free(&kv);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	pthread_mutex_lock(&self->auth_lock);
+	int on = self->token && self->token[0];
+	pthread_mutex_unlock(&self->auth_lock);
+	return on;
 }
 
 const char *plx_etcd_user(const plx_etcd *self)

@@ -3,11 +3,13 @@
  *
  * Entry points: plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_compact,
  * plx_etcd_auth_enable, plx_etcd_auth_client, plx_etcd_auth_prefix_user,
- * plx_etcd_auth_service_user,
+ * plx_etcd_auth_service_user, plx_etcd_auth_node_user, plx_etcd_auth_turn_on,
  * plx_etcd_txn, plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke,
  * plx_etcd_lease_granted_ttl.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +156,10 @@ int plx_etcd_auth_enable(plx_etcd *self, const char *root_password)
 		return -EINVAL;
 	json_t *user = json_pack("{s:s, s:s}", "name", "root", "password", root_password);
 	int rc = s_send(self, "/v3/auth/user/add", user, NULL);
+	if (rc == -EPROTO) /* made by an attempt that did not finish: its password again */
+		rc = s_send(self, "/v3/auth/user/changepw",
+		            json_pack("{s:s, s:s}", "name", "root", "password", root_password),
+		            NULL);
 	if (rc == 0) {
 		json_t *grant = json_pack("{s:s, s:s}", "user", "root", "role", "root");
 		rc = s_send(self, "/v3/auth/user/grant", grant, NULL);
@@ -224,21 +230,32 @@ int plx_etcd_auth_prefix_user(plx_etcd *self, const char *cluster, const char *n
 	return s_auth_user(self, cluster, name, write, 2, password);
 }
 
-int plx_etcd_auth_service_user(plx_etcd *self, const char *cluster, const char *label,
-                               const char *password)
+/* User name with password, made with a role writing the nwrite keys (s_auth_user) unless it
+ * exists: then it is only given password again, which its running clients log in with when
+ * their tokens are renewed. */
+static int s_auth_own(plx_etcd *self, const char *cluster, const char *name,
+                      const char *const *write, size_t nwrite, const char *password)
 {
-	if (!cluster || !*cluster || !label || !*label || strlen(label) > 64 ||
-	    strchr(label, '/') || !password || !*password)
-		return -EINVAL;
-	char name[80];
-	snprintf(name, sizeof name, PLX_ETCD_SERVICE_USER "%.64s", label);
-	/* a user made before (an earlier RS, instances still running): the same password again,
-	 * which its instances log in with when their tokens are renewed */
 	int rc = s_send(self, "/v3/auth/user/changepw",
 	                json_pack("{s:s, s:s}", "name", name, "password", password), NULL);
 	if (rc != -EPROTO && rc != -ENOENT) /* done, or etcd away: not worth more calls */
 		return rc;
-	char ep[96], gen[96], ds[96], state[96], blk[96], chr[96];
+	return s_auth_user(self, cluster, name, write, nwrite, password);
+}
+
+/* Whether name can be part of a user's name and its keys. */
+static bool s_name_ok(const char *name)
+{
+	return name && *name && strlen(name) <= 64 && !strchr(name, '/');
+}
+
+int plx_etcd_auth_service_user(plx_etcd *self, const char *cluster, const char *label,
+                               const char *password)
+{
+	if (!cluster || !*cluster || !s_name_ok(label) || !password || !*password)
+		return -EINVAL;
+	char name[80], ep[96], gen[96], ds[96], state[96], blk[96], chr[96];
+	snprintf(name, sizeof name, PLX_ETCD_SERVICE_USER "%.64s", label);
 	snprintf(ep, sizeof ep, "ep/%.64s$", label);
 	snprintf(gen, sizeof gen, "gen/%.64s$", label);
 	snprintf(ds, sizeof ds, "ds/%.64s/", label);
@@ -246,7 +263,35 @@ int plx_etcd_auth_service_user(plx_etcd *self, const char *cluster, const char *
 	snprintf(blk, sizeof blk, "ds-owner/drv.blk.%.64s$", label);
 	snprintf(chr, sizeof chr, "ds-owner/drv.chr.%.64s$", label);
 	const char *write[] = {ep, gen, ds, state, blk, chr};
-	return s_auth_user(self, cluster, name, write, sizeof write / sizeof *write, password);
+	return s_auth_own(self, cluster, name, write, sizeof write / sizeof *write, password);
+}
+
+int plx_etcd_auth_node_user(plx_etcd *self, const char *cluster, const char *node,
+                            const char *password)
+{
+	if (!cluster || !*cluster || !s_name_ok(node) || !password || !*password)
+		return -EINVAL;
+	char name[80], rec[96], ep[96], gen[96];
+	snprintf(name, sizeof name, PLX_ETCD_NODE_USER "%.64s", node);
+	snprintf(rec, sizeof rec, "nodes/%.64s$", node);
+	snprintf(ep, sizeof ep, "ep/node.%.64s$", node);
+	snprintf(gen, sizeof gen, "gen/node.%.64s$", node);
+	const char *write[] = {rec, ep, gen};
+	return s_auth_own(self, cluster, name, write, sizeof write / sizeof *write, password);
+}
+
+int plx_etcd_auth_turn_on(plx_etcd *self, const char *cluster, const char *client_password)
+{
+	if (!cluster || !*cluster || !client_password || !*client_password)
+		return -EINVAL;
+	if (!self->user || strcmp(self->user, "root") != 0 || !self->password)
+		return -EPERM;
+	int rc = plx_etcd_auth_on(self);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	if ((rc = plx_etcd_auth_client(self, cluster, client_password)) == 0)
+		rc = plx_etcd_auth_enable(self, self->password);
+	return rc;
 }
 
 /* ---- transactions ---- */

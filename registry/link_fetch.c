@@ -12,7 +12,10 @@
  * certificate must be signed by that root and name the label asked for, every generation, and
  * this key; then DIR/root.pub, DIR/LABEL.link (the handover text, mode 0600) and, with etcd's,
  * DIR/etcd-client.key (0600), DIR/etcd-client.crt and DIR/etcd-ca.crt are written: what
- * plx_link_secure and plx_etcd_new look for in PLEXUS_KEYS. No secret crosses the wire.
+ * plx_link_secure and plx_etcd_new look for in PLEXUS_KEYS. A sixth line, "etcd USER HEX",
+ * gives the node's etcd user with its password sealed to the node's CURVE key (only this node
+ * opens it); it joins the link file as the handover's etcd line. No secret crosses the wire
+ * in the clear.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,18 +113,36 @@ typedef struct s_granted {
 	uint8_t root_pk[PLX_TRUST_PUBLIC];
 	char cert[PLX_CERT_MAX];
 	char etcd_ca[S_PEM_MAX], etcd_cert[S_PEM_MAX]; /* "": the cluster's etcd is plain */
+	char etcd_user[PLX_HANDOVER_USER_MAX];         /* "": etcd without users */
+	char etcd_password[PLX_ETCD_PASSWORD_MAX];
 } s_granted;
+
+/* The answer's last line, "etcd USER HEX" (the password sealed to this node's key), "-" or
+ * none (etcd without users), into g. Returns 0 or -EBADMSG. */
+static int s_etcd_user_line(const char *line, const plx_link_keys *keys, s_granted *g)
+{
+	char user[PLX_HANDOVER_USER_MAX], sealed[512], tail;
+	g->etcd_user[0] = g->etcd_password[0] = '\0';
+	if (!line || strcmp(line, "-") == 0)
+		return 0;
+	if (sscanf(line, "etcd %71s %511s %c", user, sealed, &tail) != 2 ||
+	    plx_link_unseal(keys, sealed, g->etcd_password, sizeof g->etcd_password) < 0)
+		return -EBADMSG;
+	memcpy(g->etcd_user, user, strlen(user) + 1);
+	return 0;
+}
 
 /* Checks the answer: the magic line, a root, a certificate of that root for label (every
  * generation) and public_key, etcd's authority and certificate or "-" for both. Fills *g.
  * Returns 0 or -EBADMSG with err set. */
-static int s_check(char *text, const char *label, const char *public_key, s_granted *g, char *err,
-                   size_t size)
+static int s_check(char *text, const char *label, const plx_link_keys *keys, s_granted *g,
+                   char *err, size_t size)
 {
+	const char *public_key = keys->public_key;
 	char *save = NULL;
 	const char *magic = strtok_r(text, "\n", &save), *root = strtok_r(NULL, "\n", &save);
 	const char *crt = strtok_r(NULL, "\n", &save), *ca = strtok_r(NULL, "\n", &save);
-	const char *mine = strtok_r(NULL, "\n", &save);
+	const char *mine = strtok_r(NULL, "\n", &save), *user = strtok_r(NULL, "\n", &save);
 	size_t len = 0;
 	if (!magic || strcmp(magic, S_MAGIC) != 0 || !root || !crt ||
 	    strlen(crt) >= sizeof g->cert ||
@@ -142,6 +163,11 @@ static int s_check(char *text, const char *label, const char *public_key, s_gran
 		return snprintf(err, size,
 		                "the certificate is not the root's for %s and this node's key (%s)",
 		                label, rc < 0 ? strerror(-rc) : "another name or key"),
+		       -EBADMSG;
+	if (s_etcd_user_line(user, keys, g) < 0)
+		return snprintf(err, size,
+		                "the etcd user line is not \"etcd USER PASSWORD\" sealed to this "
+		                "node's key"),
 		       -EBADMSG;
 	memcpy(g->cert, crt, strlen(crt) + 1);
 	return 0;
@@ -172,11 +198,13 @@ static int s_write(const char *dir, const char *name, const char *text, mode_t m
 static int s_save(const char *dir, const char *label, const s_granted *g, const plx_link_keys *keys,
                   const char *etcd_key, char *err, size_t size)
 {
-	char pub[2 * PLX_TRUST_PUBLIC + 2], link[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 64], name[96];
+	char pub[2 * PLX_TRUST_PUBLIC + 2], link[2 * PLX_KEY_TEXT + PLX_CERT_MAX + 192], name[96];
 	sodium_bin2hex(pub, sizeof pub - 1, g->root_pk, PLX_TRUST_PUBLIC);
 	strcat(pub, "\n");
 	snprintf(name, sizeof name, "%s.link", label);
 	int rc = plx_link_handover(keys, g->cert, link, sizeof link);
+	if (rc >= 0 && g->etcd_user[0]) /* its etcd user: plx_etcd_new reads it from PLEXUS_LINK */
+		rc = plx_link_handover_etcd(link, sizeof link, g->etcd_user, g->etcd_password);
 	if (rc >= 0 && (rc = s_write(dir, name, link, 0600)) == 0)
 		rc = s_write(dir, "root.pub", pub, 0644);
 	if (rc == 0 && g->etcd_ca[0] &&
@@ -204,11 +232,13 @@ int plx_link_fetch(const char *url, const char *label, const char *dir, char *er
 	s_granted *g = calloc(1, sizeof *g);
 	rc = a && g ? s_get(url, keys.public_key, etcd_pub, a, err, size) : -ENOMEM;
 	if (rc == 0)
-		rc = s_check(a->text, label, keys.public_key, g, err, size);
+		rc = s_check(a->text, label, &keys, g, err, size);
 	if (rc == 0)
 		rc = s_save(dir, label, g, &keys, etcd_key, err, size);
 	sodium_memzero(&keys, sizeof keys);
 	sodium_memzero(etcd_key, sizeof etcd_key);
+	if (g)
+		sodium_memzero(g, sizeof *g);
 	free(a);
 	free(g);
 	return rc;

@@ -3,7 +3,8 @@
  * node kernel on standard input (PLEXUS_LINK=stdin), a netbooted node kernel or an operator's
  * commands in a file of mode 0600 (docs/security.md).
  *
- * Entry points: plx_link_handover, plx_link_handover_etcd, plx_link_etcd_password;
+ * Entry points: plx_link_handover, plx_link_handover_etcd, plx_link_etcd_password,
+ * plx_link_seal, plx_link_unseal;
  * reg_handover_take, reg_handover_etcd (keys_internal.h).
  *
  * The text is line by line: "plexus-link-1", the CURVE public key, its secret key, the
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <zmq.h>
 
 #include <plexus/link_keys.h>
 
@@ -70,6 +72,37 @@ int plx_link_etcd_password(const uint8_t secret_key[PLX_TRUST_SECRET], const cha
 	sodium_bin2hex(out, size, bytes, sizeof bytes);
 	sodium_memzero(bytes, sizeof bytes);
 	return 0;
+}
+
+#define S_SEAL_MAX 128 /* the longest text sealed (an etcd password) */
+
+int plx_link_seal(const char *public_key, const char *text, char *out, size_t size)
+{
+	uint8_t pk[32], box[S_SEAL_MAX + crypto_box_SEALBYTES];
+	size_t n = strlen(text);
+	if (!public_key || strlen(public_key) != PLX_KEY_TEXT - 1 ||
+	    !zmq_z85_decode(pk, public_key) || n > S_SEAL_MAX)
+		return -EINVAL;
+	if (size < 2 * (n + crypto_box_SEALBYTES) + 1)
+		return -ENOSPC;
+	if (crypto_box_seal(box, (const uint8_t *)text, n, pk) != 0)
+		return -EINVAL;
+	sodium_bin2hex(out, size, box, n + crypto_box_SEALBYTES);
+	return 0;
+}
+
+int plx_link_unseal(const plx_link_keys *keys, const char *hex, char *out, size_t size)
+{
+	uint8_t pk[32], sk[32], box[S_SEAL_MAX + crypto_box_SEALBYTES];
+	size_t len = 0;
+	if (!zmq_z85_decode(pk, keys->public_key) || !zmq_z85_decode(sk, keys->secret_key) ||
+	    sodium_hex2bin(box, sizeof box, hex, strlen(hex), NULL, &len, NULL) != 0 ||
+	    len <= crypto_box_SEALBYTES || len - crypto_box_SEALBYTES >= size)
+		return sodium_memzero(sk, sizeof sk), -EBADMSG;
+	int rc = crypto_box_seal_open((uint8_t *)out, box, len, pk, sk) == 0 ? 0 : -EBADMSG;
+	sodium_memzero(sk, sizeof sk);
+	out[rc == 0 ? len - crypto_box_SEALBYTES : 0] = '\0';
+	return rc;
 }
 
 /* Splits a handover's text. Returns 0 or -EBADMSG. */

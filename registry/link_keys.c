@@ -2,7 +2,8 @@
  * link_keys.c — the cluster's trust root on disk and securing an endpoint from it
  * (plexus/link_keys.h).
  *
- * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue;
+ * Entry points: plx_link_keys_make, plx_etcd_passwords_write, plx_link_secure,
+ * plx_link_issuer, plx_link_issue;
  * reg_read_hex, reg_trust_root (keys_internal.h, for vouch.c and link_handover.c).
  */
 #include <errno.h>
@@ -81,6 +82,48 @@ int plx_link_keys_make(const char *dir, char *err, size_t size)
 		s_fail(err, size, rc, "writing", key);
 	else if ((rc = s_write_hex(pub, pk, sizeof pk, 0644)) < 0)
 		s_fail(err, size, rc, "writing", pub);
+	sodium_memzero(sk, sizeof sk);
+	return rc;
+}
+
+/* Writes "text\n" to path with mode, replacing what was there. Returns 0 or -errno. */
+static int s_write_line(const char *path, const char *text, mode_t mode)
+{
+	char tmp[4096 + 8];
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	size_t n = strlen(text);
+	int rc = write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1 ? 0 : -EIO;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+int plx_etcd_passwords_write(const char *dir, char *err, size_t size)
+{
+	static const struct {
+		const char *user, *file;
+		mode_t mode;
+	} files[] = {{"root", "etcd.password", 0600}, {"plexus-client", "etcd.client", 0644}};
+	uint8_t sk[PLX_TRUST_SECRET];
+	int rc = plx_link_issuer(dir, sk);
+	if (rc < 0)
+		return s_fail(err, size, rc, "the trust root's secret key in", dir);
+	for (size_t i = 0; rc == 0 && i < sizeof files / sizeof *files; i++) {
+		char pw[PLX_ETCD_PASSWORD_MAX], path[4096];
+		plx_link_etcd_password(sk, files[i].user, pw, sizeof pw);
+		snprintf(path, sizeof path, "%s/%s", dir, files[i].file);
+		if ((rc = s_write_line(path, pw, files[i].mode)) < 0)
+			s_fail(err, size, rc, "writing", path);
+		sodium_memzero(pw, sizeof pw);
+	}
 	sodium_memzero(sk, sizeof sk);
 	return rc;
 }

@@ -278,6 +278,7 @@ static int s_lead(rs *self)
 	}
 	self->issues =
 	    plx_link_issuer(NULL, self->root_key) == 0; /* secured: keys for each instance */
+	rs_etcd_users_setup(self);
 	if ((rc = plx_ep_bind(self->ep, bind)) < 0) {
 		fprintf(stderr, "plexus-rs: binding %s: %s\n", bind, plx_strerror(rc));
 		return EX_OSERR;

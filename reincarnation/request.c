@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <plexus/etcd.h>
 #include <plexus/link_keys.h>
 
 #include "plexus/proto/ipc.pb-c.h"
@@ -43,29 +42,6 @@ static int s_stop_rank(const plx_cluster *c, const plx_cluster_service *d, int g
 		rank = r > rank ? r : rank;
 	}
 	return rank;
-}
-
-/* The etcd user svc's instances log in as (s-LABEL, plx_etcd_auth_service_user), made or
- * given its password again once per RS life, when RS manages etcd's users (it logs in as
- * root and holds the trust root the password is derived from). False when not, or when etcd
- * refused: the instance then logs in as its environment says. */
-static bool s_etcd_user(rs *self, rs_svc *svc, char *user, size_t usize, char *pw, size_t psize)
-{
-	const char *me = plx_etcd_user(self->etcd);
-	if (!self->issues || !me || strcmp(me, "root") != 0)
-		return false;
-	snprintf(user, usize, PLX_ETCD_SERVICE_USER "%.63s", svc->desc->label);
-	plx_link_etcd_password(self->root_key, user, pw, psize);
-	int rc = svc->etcd_user_made ? 0
-	                             : plx_etcd_auth_service_user(self->etcd, self->cluster_name,
-	                                                          svc->desc->label, pw);
-	if (rc < 0)
-		fprintf(stderr,
-		        "plexus-rs: etcd did not make user %s (%s): %s logs in as its "
-		        "environment says\n",
-		        user, plx_strerror(rc), svc->desc->label);
-	svc->etcd_user_made = rc == 0;
-	return rc == 0;
 }
 
 int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uint64_t *id)
@@ -105,7 +81,7 @@ int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uin
 	}
 	char etcd_user[PLX_HANDOVER_USER_MAX], etcd_pw[PLX_ETCD_PASSWORD_MAX];
 	if (rc == 0 &&
-	    s_etcd_user(self, svc, etcd_user, sizeof etcd_user, etcd_pw, sizeof etcd_pw)) {
+	    rs_etcd_service_user(self, svc, etcd_user, sizeof etcd_user, etcd_pw, sizeof etcd_pw)) {
 		m.etcd_user = etcd_user;
 		m.etcd_password = etcd_pw;
 	}

@@ -302,6 +302,17 @@ int rs_adopt(rs *self);
 /* The JSON of svc's record (caller frees). */
 char *rs_svc_json(rs *self, rs_svc *svc);
 
+/* ---- etcd_users.c ---- */
+/* At the start of a lead, when RS logs into an https etcd as root and holds the trust root:
+ * an etcd user for each node kernel of the cluster file (n-NAME), then etcd's
+ * authentication turned on if it is off (docs/security.md "Keys on a rack"). Failures are
+ * logged: the nodes then log in as before. */
+void rs_etcd_users_setup(rs *self);
+/* The etcd user svc's instances log in as (s-LABEL) and its password, the user made or given
+ * its password again once per RS life. False when RS does not manage etcd's users or etcd
+ * refused (logged): the instance then logs in as its environment says. */
+bool rs_etcd_service_user(rs *self, rs_svc *svc, char *user, size_t usize, char *pw, size_t psize);
+
 /* ---- request.c ---- */
 int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uint64_t *id);
 int req_node_signal(rs *self, rs_svc *svc, int signo, uint64_t *id);

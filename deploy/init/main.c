@@ -369,7 +369,10 @@ static const char *s_etcd_state(const char *peer, char *cluster, size_t size)
 	char *argv[] = {NODE_BIN, "--join-etcd", s_args.etcd,
 	                s_node,   (char *)peer,  "/run/plexus/etcd-initial",
 	                NULL};
+	if (s_link[0]) /* its etcd user (root, for a member) is in the node's link file */
+		setenv("PLEXUS_LINK", s_link, 1);
 	int st = s_run(argv);
+	unsetenv("PLEXUS_LINK");
 	if (st == EX_TEMPFAIL)
 		return "new";
 	if (st == 0 && s_slurp("/run/plexus/etcd-initial", cluster, size) > 0) {

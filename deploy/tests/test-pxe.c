@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include <plexus/cluster.h>
+#include <plexus/etcd.h>
 #include <plexus/etcd_tls.h>
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
@@ -517,6 +518,36 @@ static void s_check_etcd(const char *lines, const char *pub, const char *addr, c
 	X509_free(ca);
 }
 
+/* The CGI's answer to addr (query: node's keys) ends with "etcd USER HEX": user, and a
+ * password sealed to node's key that only it opens: the one derived from the root for user
+ * (root's: keys/etcd.password). */
+static void s_check_etcd_user(const char *srv, const char *keys, const char *addr,
+                              const char *query, const plx_link_keys *node, const char *user)
+{
+	char got[16384], line[512], want[PLX_ETCD_PASSWORD_MAX + 1], pw[128];
+	s_cgi(srv, addr, query, got, sizeof got);
+	char *last = got + strlen(got) - 1;
+	*last = '\0';
+	snprintf(line, sizeof line, "%s", strrchr(got, '\n') + 1);
+	char name[80], sealed[400];
+	assert_int_equal(sscanf(line, "etcd %79s %399s", name, sealed), 2);
+	assert_string_equal(name, user);
+	assert_int_equal(plx_link_unseal(node, sealed, pw, sizeof pw), 0);
+	if (strcmp(user, "root") == 0) {
+		snprintf(want, sizeof want, "%s", s_read(keys, "etcd.password"));
+		want[strcspn(want, "\n")] = '\0';
+	} else {
+		uint8_t sk[PLX_TRUST_SECRET];
+		assert_int_equal(plx_link_issuer(keys, sk), 0);
+		plx_link_etcd_password(sk, user, want, sizeof want);
+	}
+	assert_string_equal(pw, want);
+	plx_link_keys other;
+	assert_int_equal(plx_link_keys_new(&other), 0);
+	assert_int_equal(plx_link_unseal(&other, sealed, pw, sizeof pw), -EBADMSG);
+	assert_int_equal(plx_link_unseal(node, "00ff", pw, sizeof pw), -EBADMSG);
+}
+
 /* The CGI certifies the keys a node sends, for the node at the address asking: the answer's
  * certificate is the trust root's, for node.n2 and that key, and etcd's (once the keys
  * directory has etcd's authority) is the authority's for that key and address; any other
@@ -553,7 +584,7 @@ static void test_keys_certified_per_address(void **state)
 	char pub[80];
 	snprintf(pub, sizeof pub, "%.64s\n", root);
 	assert_string_equal(s_read(keys, "root.pub"), pub); /* the cluster's own root */
-	assert_string_equal(etcd, "-\n-\n");                /* no etcd authority yet */
+	assert_string_equal(etcd, "-\n-\n-\n");             /* no etcd authority nor users yet */
 	*strchr(cert, '\n') = '\0';
 	plx_name who;
 	char key[PLX_KEY_TEXT];
@@ -577,6 +608,10 @@ static void test_keys_certified_per_address(void **state)
 	assert_memory_equal(got, head, strlen(head));
 	etcd = strchr(strchr(got + strlen(head), '\n') + 1, '\n') + 1;
 	s_check_etcd(etcd, etcd_pub, "10.0.0.2", "etcd");
+	/* with etcd's passwords: each node's user, its password sealed to the node's key */
+	assert_int_equal(plx_etcd_passwords_write(keys, err, sizeof err), 0);
+	s_check_etcd_user(srv, keys, "10.0.0.12", query, &node, "n-n2");
+	s_check_etcd_user(srv, keys, "10.0.0.2", query, &node, "root"); /* a member's */
 
 	static const char *const addrs[] = {"10.0.0.99", "10.0.0.1",   "../keys/10.0.0.12",
 	                                    "",          "10.0.0.12 ", "*"};
@@ -649,6 +684,7 @@ static void test_node_fetches_its_certificate(void **state)
 	plx_cluster *c = s_keyed(f, &s, keys, sizeof keys);
 	const char *ips[] = {"10.0.0.2"};
 	assert_int_equal(plx_etcd_tls_make(keys, ips, 1, err, sizeof err), 0);
+	assert_int_equal(plx_etcd_passwords_write(keys, err, sizeof err), 0);
 	snprintf(srv, sizeof srv, "%s/srv", f->dir);
 	assert_int_equal(plx_pxe_write(c, &s, srv, err, sizeof err), 0);
 	plx_cluster_destroy(&c);
@@ -686,6 +722,13 @@ static void test_node_fetches_its_certificate(void **state)
 	assert_int_equal(s_secure_as(dir, "node.n2.link", "node.n2"), 0);
 	assert_int_not_equal(s_secure_as(dir, "node.n2.link", "node.n1"), 0);
 	assert_int_not_equal(s_secure_as(dir, "node.n2.link", "rs"), 0);
+	/* its etcd user in the link file, where plx_etcd_new finds it (PLEXUS_LINK) */
+	setenv("PLEXUS_LINK", path, 1);
+	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = "https://127.0.0.1:1"});
+	unsetenv("PLEXUS_LINK");
+	assert_non_null(etcd);
+	assert_string_equal(plx_etcd_user(etcd), "n-n2");
+	plx_etcd_destroy(&etcd);
 	/* etcd's files, where plx_etcd_new looks (plexus/etcd_tls.h) */
 	snprintf(path, sizeof path, "%s/etcd-client.key", dir);
 	assert_int_equal(stat(path, &st), 0);

@@ -466,6 +466,50 @@ static void test_service_user(void **state)
 	plx_etcdh_stop(&h);
 }
 
+/* A rack's etcd, its authentication turned on by RS (plx_etcd_auth_turn_on, as root, after
+ * the node kernels' users): a node kernel's user writes its node's records only; the
+ * clients' user only reads; a client without a user is refused; only root turns it on. */
+static void test_node_user_and_turn_on(void **state)
+{
+	(void)state;
+	plx_etcdh *h = plx_etcdh_start(1);
+	assert_non_null(h);
+	const char *url = plx_etcdh_url(h, 0);
+	plx_etcd *root =
+	    plx_etcd_new(&(plx_etcd_opts){.endpoints = url, .user = "root", .password = "rootpw"});
+	plx_etcd *anyone = plx_etcd_new(&(plx_etcd_opts){.endpoints = url});
+	assert_int_equal(plx_etcd_auth_on(root), 0);
+	assert_int_equal(plx_etcd_auth_node_user(root, "t", "n1", "npw"), 0);
+	assert_int_equal(plx_etcd_auth_node_user(root, "t", "", "npw"), -EINVAL);
+	assert_int_equal(plx_etcd_auth_turn_on(anyone, "t", "cpw"), -EPERM);
+	assert_int_equal(s_put_as(anyone, "nodes/n2"), 0); /* off: anyone writes anything */
+	assert_int_equal(plx_etcd_auth_turn_on(root, "t", "cpw"), 0);
+	assert_int_equal(plx_etcd_auth_on(root), 1);
+	assert_int_equal(plx_etcd_auth_turn_on(root, "t", "cpw"), 0); /* on already */
+	assert_int_equal(s_put_as(anyone, "nodes/n2"), -EACCES);
+	plx_etcd *n1 =
+	    plx_etcd_new(&(plx_etcd_opts){.endpoints = url, .user = "n-n1", .password = "npw"});
+	const char *mine[] = {"nodes/n1", "ep/node.n1", "gen/node.n1"};
+	for (size_t i = 0; i < sizeof mine / sizeof *mine; i++)
+		assert_int_equal(s_put_as(n1, mine[i]), 0);
+	const char *others[] = {"nodes/n2", "nodes/n10", "ep/node.n10",
+	                        "ep/vfs",   "gen/vfs",   "svc/vfs"};
+	for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+		assert_int_equal(s_put_as(n1, others[i]), -EACCES);
+	plx_etcd *client = plx_etcd_new(
+	    &(plx_etcd_opts){.endpoints = url, .user = PLX_ETCD_CLIENT, .password = "cpw"});
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(client, "/plexus/t/nodes/n1", &kv), 0);
+	plx_kv_free(&kv);
+	assert_int_equal(s_put_as(client, "nodes/n1"), -EACCES);
+	assert_int_equal(s_put_as(root, "svc/vfs"), 0);
+	plx_etcd_destroy(&client);
+	plx_etcd_destroy(&n1);
+	plx_etcd_destroy(&anyone);
+	plx_etcd_destroy(&root);
+	plx_etcdh_stop(&h);
+}
+
 /* An etcd that serves https only and wants client certificates. */
 /* The files plx_etcd_tls_make wrote (the harness's directory): etcd's key for its owner only,
  * the clients' for all; a client given only PLEXUS_KEYS finds them (plexus/etcd_tls.h). */
@@ -552,6 +596,7 @@ int main(void)
 	    cmocka_unit_test(test_down_and_recovery),
 	    cmocka_unit_test(test_authentication),
 	    cmocka_unit_test(test_service_user),
+	    cmocka_unit_test(test_node_user_and_turn_on),
 	    cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);

@@ -210,7 +210,8 @@ static bool s_cannot_sign(void)
 /* Everything but the registration; returns 0 or a negative errno. */
 static int s_start(plexus *self, const plexus_opts *opts, const char *node)
 {
-	plx_etcd_opts eo = {.endpoints = s_or(opts->etcd, "PLEXUS_ETCD", PLX_ETCD_DEFAULT_URL)};
+	plx_etcd_opts eo = {.endpoints = s_or(opts->etcd, "PLEXUS_ETCD", PLX_ETCD_DEFAULT_URL),
+	                    .not_handed_user = true}; /* in a service: not the service's user */
 	char user[PLX_LABEL_MAX + 16] = "", password[128], err[512];
 	unsigned uid = (unsigned)geteuid();
 	if (s_cannot_sign()) { /* another user's process: its node kernel's etcd user for it */

@@ -50,6 +50,10 @@ typedef struct plx_etcd_opts {
 	const char *key_file;   /* TLS: client key */
 	int timeout_ms;         /* per request, default PLX_ETCD_DEFAULT_TIMEOUT_MS */
 	int connect_timeout_ms; /* per connection attempt, default timeout_ms / 2 */
+	/* Without a user: not the one handed over with this process's keys (a service's, from
+	 * RS; a netbooted node kernel's) but the environment's. libplexus: a client's records
+	 * are not the service's. */
+	bool not_handed_user;
 } plx_etcd_opts;
 
 /* One key and its value. value is NUL-terminated beyond value_size for convenience. */
@@ -135,6 +139,24 @@ int plx_etcd_auth_prefix_user(plx_etcd *self, const char *cluster, const char *n
  * Returns 0, -EINVAL or an etcd error. */
 int plx_etcd_auth_service_user(plx_etcd *self, const char *cluster, const char *label,
                                const char *password);
+#define PLX_ETCD_NODE_USER "n-" /* + node name: the etcd user of a netbooted node kernel */
+
+/* Makes user and role n-NODE with password, or when the user exists gives it password again:
+ * read everything under /plexus/CLUSTER/, write only the node kernel's own records:
+ * nodes/NODE, ep/node.NODE and gen/node.NODE (those keys alone). RS makes one for each node
+ * of the cluster file; the PXE server hands a netbooted node its password (docs/security.md
+ * "Keys on a rack"). Returns 0, -EINVAL or an etcd error. */
+int plx_etcd_auth_node_user(plx_etcd *self, const char *cluster, const char *node,
+                            const char *password);
+/* Turns etcd's authentication on when it is off, for a client logged in as root (its
+ * password becomes root's): user and role PLX_ETCD_CLIENT with client_password
+ * (plx_etcd_auth_client), root, then /v3/auth/enable. Make every other user first: clients
+ * without one are refused from then on. Returns 0 (also when it was on), -EPERM (this client
+ * is not root), -EINVAL or an etcd error. */
+int plx_etcd_auth_turn_on(plx_etcd *self, const char *cluster, const char *client_password);
+/* Whether etcd's authentication is on, as this client finds when it logs in afresh: 1, 0, or
+ * an error (-EACCES: on, and this client's user or password is refused). */
+int plx_etcd_auth_on(plx_etcd *self);
 /* The user this client logs in as, or NULL (etcd without authentication). */
 const char *plx_etcd_user(const plx_etcd *self);
 void plx_kv_free(plx_kv **kv_p);

@@ -2,10 +2,10 @@
  * link_keys.h — the cluster's keys on disk, and securing a process's endpoint from them
  * (docs/security.md "Keys on one machine").
  *
- * Entry points: plx_link_keys_make, plx_link_secure, plx_link_issuer, plx_link_issue,
- * plx_link_handover, plx_link_handover_etcd, plx_link_etcd_password, plx_link_fetch,
- * plx_vouch_path, plx_vouch_node, plx_voucher_start, plx_voucher_stop, plx_link_secure_vouched,
- * plx_vouch_etcd, plx_link_operator_issue, plx_link_operator.
+ * Entry points: plx_link_keys_make, plx_etcd_passwords_write, plx_link_secure, plx_link_issuer,
+ * plx_link_issue, plx_link_handover, plx_link_handover_etcd, plx_link_etcd_password,
+ * plx_link_fetch, plx_vouch_path, plx_vouch_node, plx_voucher_start, plx_voucher_stop,
+ * plx_link_secure_vouched, plx_vouch_etcd, plx_link_operator_issue, plx_link_operator.
  *
  * A keys directory holds the cluster's trust root: root.pub (its Ed25519 public key, hex,
  * mode 0644) and root.key (its secret key, hex, mode 0600). PLEXUS_KEYS names the directory;
@@ -35,6 +35,13 @@
 /* Makes dir (mode 0755: root.pub and the node kernels' sockets are for every user) with a new trust
  * root unless it has one already. Returns 0 or a negative errno with err set. */
 int plx_link_keys_make(const char *dir, char *err, size_t size);
+
+/* Writes dir/etcd.password (mode 0600) and dir/etcd.client (0644): the passwords of etcd's
+ * users root and plexus-client on a rack, derived from dir/root.key (plx_link_etcd_password),
+ * replacing what was there. RS, logged in as root with the first, turns etcd's
+ * authentication on; the PXE server hands role = etcd nodes the same (docs/security.md
+ * "Keys on a rack"). Returns 0 or a negative errno with err set. */
+int plx_etcd_passwords_write(const char *dir, char *err, size_t size);
 
 /* Secures ep's links when PLEXUS_KEYS is set (its context trusts the root; ep gets keys and
  * a certificate for its name); nothing otherwise. Before plx_ep_bind and before ep sends. The
@@ -67,6 +74,14 @@ int plx_link_handover_etcd(char *out, size_t size, const char *user, const char 
  * of hex and its NUL. Returns 0 or -ENOSPC. */
 int plx_link_etcd_password(const uint8_t secret_key[PLX_TRUST_SECRET], const char *name, char *out,
                            size_t size);
+
+/* text sealed to the CURVE public_key (Z85; libsodium's crypto_box_seal: only the holder of
+ * its secret key opens it), in hex into out. How the PXE server hands a node its etcd
+ * password over plain HTTP. Returns 0, -EINVAL (not a key, text over 128 bytes) or -ENOSPC. */
+int plx_link_seal(const char *public_key, const char *text, char *out, size_t size);
+/* Opens what plx_link_seal sealed to keys' public key into out (NUL-terminated). Returns 0 or
+ * -EBADMSG (not hex, not sealed to this key, or longer than size - 1). */
+int plx_link_unseal(const plx_link_keys *keys, const char *hex, char *out, size_t size);
 
 /* A netbooted node's keys (link_fetch.c): makes a CURVE key pair, sends its public half to url
  * (the PXE server's /cgi-bin/keys, GET url?HEX), checks the certificate that comes back (the
