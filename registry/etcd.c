@@ -143,18 +143,23 @@ static void s_tls_from_keys(plx_etcd *self, const char *keys)
 	self->key_file = strdup(key);
 }
 
-/* The password file of $PLEXUS_KEYS: root's, or for a user who cannot read it the client's
- * (mode 0644). Sets self->user; file "" when the system's etcd takes everyone. */
+/* The password file of $PLEXUS_KEYS: root's, or for a user who cannot read it, or a copy of
+ * the keys without it (an operator's), the client's (mode 0644). Sets self->user; file ""
+ * when the system's etcd takes everyone. */
 static void s_user_from_keys(plx_etcd *self, const char *keys, char *file, size_t size)
 {
+	char client_file[4096];
 	snprintf(file, size, "%s/etcd.password", keys);
-	if (access(file, F_OK) != 0 && errno == ENOENT) {
+	snprintf(client_file, sizeof client_file, "%s/etcd.client", keys);
+	bool root = access(file, F_OK) == 0, client = root && access(file, R_OK) != 0;
+	if (!root && access(client_file, F_OK) == 0)
+		client = true; /* an operator's copy of the keys, without root's password */
+	else if (!root) {
 		file[0] = '\0'; /* a secured system whose etcd takes everyone */
 		return;
 	}
-	bool client = access(file, R_OK) != 0 && errno == EACCES;
 	if (client)
-		snprintf(file, size, "%s/etcd.client", keys);
+		snprintf(file, size, "%s", client_file);
 	self->user = strdup(client ? PLX_ETCD_CLIENT : "root");
 }
 

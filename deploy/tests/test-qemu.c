@@ -423,6 +423,42 @@ static int s_etcd_without_keys(void *arg)
 	return rc;
 }
 
+/* After RS turned etcd's authentication on (run in the hub by netns_call): the cluster's
+ * root finds it on; node kernel vm1's user (its password derived from the root, as the PXE
+ * server hands it to vm1) reads the registry but may not write another's record; a wrong
+ * password is refused. Returns 0, or the step that went otherwise (1-4). */
+static int s_etcd_rights(void *arg)
+{
+	s_speaker *sp = arg;
+	uint8_t sk[PLX_TRUST_SECRET];
+	char pw[PLX_ETCD_PASSWORD_MAX], key[256];
+	if (plx_link_issuer(NULL, sk) < 0)
+		return 1;
+	plx_link_etcd_password(sk, "n-vm1", pw, sizeof pw);
+	plx_etcd *root = plx_etcd_new(&(plx_etcd_opts){.endpoints = sp->etcd, .timeout_ms = 3000});
+	int on = root ? plx_etcd_auth_on(root) : -ENOMEM;
+	plx_etcd_destroy(&root);
+	if (on != 1)
+		return 2;
+	plx_etcd *vm1 = plx_etcd_new(&(plx_etcd_opts){
+	    .endpoints = sp->etcd, .user = "n-vm1", .password = pw, .timeout_ms = 3000});
+	plx_kv *kv = NULL;
+	snprintf(key, sizeof key, "/plexus/%s/nodes/vm1", sp->cluster);
+	int read = vm1 ? plx_etcd_get(vm1, key, &kv) : -ENOMEM;
+	plx_kv_free(&kv);
+	snprintf(key, sizeof key, "/plexus/%s/ep/vfs", sp->cluster);
+	int forged = vm1 ? plx_etcd_put(vm1, key, "x", 1, 0, NULL) : -ENOMEM;
+	plx_etcd_destroy(&vm1);
+	if (read != 0 || forged != -EACCES)
+		return 3;
+	plx_etcd *wrong = plx_etcd_new(&(plx_etcd_opts){
+	    .endpoints = sp->etcd, .user = "n-vm1", .password = "guess", .timeout_ms = 3000});
+	read = wrong ? plx_etcd_get(wrong, key, &kv) : -ENOMEM;
+	plx_kv_free(&kv);
+	plx_etcd_destroy(&wrong);
+	return read == -EACCES ? 0 : 4;
+}
+
 /* The cluster is secured (plx_qcluster_opts.insecure false): vm1's node kernel published a
  * CURVE key and answers a key holder; a forged NODE_START claiming to come from rs, with no
  * keys or with keys from another root, gets no answer at all. */
@@ -582,9 +618,11 @@ out:
 }
 
 /* RS's qemu power backend against a real VM: plexus-rs runs in the hub with the cluster's
- * file (power = qemu, power.qmp = the VM's QMP socket); the VM is paused (its node lease
+ * file (power = qemu, power.qmp = the VM's QMP socket) and turns the hub etcd's
+ * authentication on (each node kernel its own user); the VM is paused (its node lease
  * expires, as if it hung), RS power-cycles it through QMP (system_reset, cont), the VM
- * netboots again and its plexus-node registers anew, with a higher node kernel generation. */
+ * netboots again and its plexus-node registers anew as its etcd user, with a higher node
+ * kernel generation. */
 static void test_rs_power_cycles_vm(void **state)
 {
 	pxe *f = *state;
@@ -597,6 +635,14 @@ static void test_rs_power_cycles_vm(void **state)
 	char log[256];
 	snprintf(log, sizeof log, "%s/hub.log", dir);
 	assert_int_equal(plx_wait_file_text(log, "plexus-rs", 30000), 0);
+	/* RS made the node kernels' etcd users and turned authentication on */
+	assert_int_equal(plx_wait_file_text(log,
+	                                    "plexus-rs: etcd's authentication turned on (users "
+	                                    "for 1 of 1 node kernels)",
+	                                    30000),
+	                 0);
+	s_speaker sp = {.etcd = plx_qcluster_etcd(f->c), .cluster = plx_qcluster_name(f->c)};
+	assert_int_equal(netns_call(plx_qcluster_netns(f->c), NETNS_HUB, s_etcd_rights, &sp), 0);
 
 	char qmp[256];
 	snprintf(qmp, sizeof qmp, "%s/vm1.qmp", dir);

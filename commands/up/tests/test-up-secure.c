@@ -40,6 +40,7 @@
 #include <plexus/transport.h>
 
 #include "plexus/proto/bdev.pb-c.h"
+#include "plexus/proto/fs.pb-c.h"
 #include "plexus/proto/node.pb-c.h"
 #include "uptest.h"
 
@@ -303,9 +304,10 @@ static int s_forge_node_start(uptest *t, const char *file, const uint8_t *root_p
 	return rc;
 }
 
-/* Sends BDEV_OPEN (minor 0, read-only) to vdisk as label, with the keys of PLEXUS_KEYS (the
+/* Sends one request (type, body) to service as label, with the keys of PLEXUS_KEYS (the
  * state's). Returns sendrec's result. */
-static int s_open_disk_as(uptest *t, const char *label)
+static int s_call_as(uptest *t, const char *label, const char *service, uint32_t type,
+                     const ProtobufCMessage *body)
 {
 	char url[256], keys[PATH_MAX + 8], err[512];
 	s_etcd(t, url, sizeof url);
@@ -313,24 +315,42 @@ static int s_open_disk_as(uptest *t, const char *label)
 	setenv("PLEXUS_KEYS", keys, 1);
 	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = url});
 	assert_non_null(etcd);
-	plx_endpoint_rec disk;
-	assert_int_equal(plx_endpoint_lookup(etcd, "default", "vdisk", &disk), 0);
+	plx_endpoint_rec rec;
+	assert_int_equal(plx_endpoint_lookup(etcd, "default", service, &rec), 0);
 	plx_etcd_destroy(&etcd);
 	plx_ctx *ctx = plx_ctx_new();
 	plx_ep *ep = plx_ep_new(ctx, label, 1);
 	assert_int_equal(plx_link_secure(ctx, ep, err, sizeof err), 0);
 	unsetenv("PLEXUS_KEYS");
-	assert_int_equal(plx_route_set(ctx, "vdisk", disk.generation, disk.address), 0);
-	Plexus__BdevOpen body = PLEXUS__BDEV_OPEN__INIT;
-	plx_request req = {.dst = {.label = "vdisk", .generation = disk.generation},
-	                   .type = PLEXUS__BDEV_TYPE__BDEV_OPEN,
-	                   .body = &body.base};
+	assert_int_equal(plx_route_set(ctx, service, rec.generation, rec.address), 0);
+	plx_request req = {.dst = {.generation = rec.generation}, .type = type, .body = body};
+	snprintf(req.dst.label, sizeof req.dst.label, "%s", service);
 	plx_msg *reply = NULL;
 	int rc = plx_sendrec(ep, &req, &reply, 5000);
 	plx_msg_destroy(&reply);
 	plx_ep_destroy(&ep);
 	plx_ctx_destroy(&ctx);
 	return rc;
+}
+
+/* BDEV_OPEN (minor 0, read-only) to vdisk as label. */
+static int s_open_disk_as(uptest *t, const char *label)
+{
+	Plexus__BdevOpen body = PLEXUS__BDEV_OPEN__INIT;
+	return s_call_as(t, label, "vdisk", PLEXUS__BDEV_TYPE__BDEV_OPEN, &body.base);
+}
+
+/* The probe "requests straight to mfs-data created a setuid-root file": FS_CREATE of a
+ * set-user-ID root file in mfs-data's root directory, as label. */
+static int s_create_setuid_as(uptest *t, const char *label)
+{
+	Plexus__FsCred cred = PLEXUS__FS_CRED__INIT;
+	Plexus__FsCreate body = PLEXUS__FS_CREATE__INIT;
+	body.dir = 1;
+	body.name = "suid-root";
+	body.mode = 0104755;
+	body.cred = &cred;
+	return s_call_as(t, label, "mfs-data", PLEXUS__FS_TYPE__FS_CREATE, &body.base);
 }
 
 /* Counts what reaches ep within ms (requests and notifications alike). */
@@ -639,6 +659,9 @@ static void test_forged_node_start(void **state)
 	/* who may call what: vdisk answers its file server (mfs-*), not another key holder */
 	assert_int_equal(s_open_disk_as(t, "intruder"), -PLX_ECALLDENIED);
 	assert_int_not_equal(s_open_disk_as(t, "mfs-probe"), -PLX_ECALLDENIED);
+	/* nor does a file server answer anyone but VFS: no set-user-ID root file made */
+	assert_int_equal(s_create_setuid_as(t, "intruder"), -PLX_ECALLDENIED);
+	assert_int_not_equal(uptest_sh(t, "\"$PLEXUS\" sh -c 'ls /data/suid-root'"), 0);
 
 	s_keys_from_rs(t);
 	s_service_etcd_users(t);
