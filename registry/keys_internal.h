@@ -2,7 +2,7 @@
  * keys_internal.h — what link_keys.c, link_handover.c and vouch.c share: the trust root on
  * disk, and what a process was handed with its keys.
  *
- * Entry points: reg_read_hex, reg_trust_root (link_keys.c); reg_handover_take,
+ * Entry points: reg_read_hex, reg_trust_root, reg_write_file (link_keys.c); reg_handover_take,
  * reg_handover_pending, reg_handover_etcd (link_handover.c).
  */
 #ifndef PLEXUS_KEYS_INTERNAL_H
@@ -11,12 +11,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <plexus/link_keys.h>
 #include <plexus/transport.h>
 
 /* Reads n bytes written as hex (one line) from path. Returns 0, -errno or -EBADMSG. */
 int reg_read_hex(const char *path, uint8_t *bytes, size_t n);
+/* Writes text to dir/name with mode, replacing what was there (through name.new and a
+ * rename; no symbolic link followed). Returns 0 or -errno. */
+int reg_write_file(const char *dir, const char *name, const char *text, mode_t mode);
 /* Makes ctx trust the cluster's root, dir/root.pub. Returns 0 or a negative errno with err
  * saying which file and why. */
 int reg_trust_root(plx_ctx *ctx, const char *dir, char *err, size_t size);

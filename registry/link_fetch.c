@@ -33,6 +33,8 @@
 #include <plexus/link_keys.h>
 #include <plexus/link_security.h>
 
+#include "keys_internal.h"
+
 #define S_ANSWER_MAX 16384
 #define S_PEM_MAX    4096
 #define S_MAGIC      "plexus-cert-1"
@@ -173,27 +175,6 @@ static int s_check(char *text, const char *label, const plx_link_keys *keys, s_g
 	return 0;
 }
 
-/* Writes text to dir/name with mode, replacing it. Returns 0 or -errno. */
-static int s_write(const char *dir, const char *name, const char *text, mode_t mode)
-{
-	char path[4096], tmp[4096 + 8];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	snprintf(tmp, sizeof tmp, "%s.new", path);
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	size_t n = strlen(text);
-	int rc = write(fd, text, n) == (ssize_t)n ? 0 : -EIO;
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
-}
-
 /* DIR/root.pub, DIR/LABEL.link and etcd's files from what was checked. */
 static int s_save(const char *dir, const char *label, const s_granted *g, const plx_link_keys *keys,
                   const char *etcd_key, char *err, size_t size)
@@ -205,13 +186,13 @@ static int s_save(const char *dir, const char *label, const s_granted *g, const 
 	int rc = plx_link_handover(keys, g->cert, link, sizeof link);
 	if (rc >= 0 && g->etcd_user[0]) /* its etcd user: plx_etcd_new reads it from PLEXUS_LINK */
 		rc = plx_link_handover_etcd(link, sizeof link, g->etcd_user, g->etcd_password);
-	if (rc >= 0 && (rc = s_write(dir, name, link, 0600)) == 0)
-		rc = s_write(dir, "root.pub", pub, 0644);
+	if (rc >= 0 && (rc = reg_write_file(dir, name, link, 0600)) == 0)
+		rc = reg_write_file(dir, "root.pub", pub, 0644);
 	if (rc == 0 && g->etcd_ca[0] &&
-	    (rc = s_write(dir, "etcd-client.key", etcd_key, 0600)) == 0 &&
-	    (rc = s_write(dir, "etcd-client.crt", g->etcd_cert, 0644)) == 0)
-		rc =
-		    s_write(dir, "etcd-ca.crt", g->etcd_ca, 0644); /* last: its presence says TLS */
+	    (rc = reg_write_file(dir, "etcd-client.key", etcd_key, 0600)) == 0 &&
+	    (rc = reg_write_file(dir, "etcd-client.crt", g->etcd_cert, 0644)) == 0)
+		rc = reg_write_file(dir, "etcd-ca.crt", g->etcd_ca,
+		                    0644); /* last: its presence says TLS */
 	sodium_memzero(link, sizeof link);
 	if (rc < 0)
 		snprintf(err, size, "writing %s/%s, root.pub and etcd's files: %s", dir, name,

@@ -4,7 +4,8 @@
  *
  * Entry points: plx_link_keys_make, plx_etcd_passwords_write, plx_link_secure,
  * plx_link_issuer, plx_link_issue;
- * reg_read_hex, reg_trust_root (keys_internal.h, for vouch.c and link_handover.c).
+ * reg_read_hex, reg_trust_root, reg_write_file (keys_internal.h, for vouch.c, link_handover.c
+ * and link_fetch.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,17 +87,17 @@ int plx_link_keys_make(const char *dir, char *err, size_t size)
 	return rc;
 }
 
-/* Writes "text\n" to path with mode, replacing what was there. Returns 0 or -errno. */
-static int s_write_line(const char *path, const char *text, mode_t mode)
+int reg_write_file(const char *dir, const char *name, const char *text, mode_t mode)
 {
-	char tmp[4096 + 8];
+	char path[4096], tmp[4096 + 8];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
 	snprintf(tmp, sizeof tmp, "%s.new", path);
 	unlink(tmp);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
 	size_t n = strlen(text);
-	int rc = write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1 ? 0 : -EIO;
+	int rc = write(fd, text, n) == (ssize_t)n ? 0 : -EIO;
 	if (close(fd) != 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, path) != 0)
@@ -117,11 +118,11 @@ int plx_etcd_passwords_write(const char *dir, char *err, size_t size)
 	if (rc < 0)
 		return s_fail(err, size, rc, "the trust root's secret key in", dir);
 	for (size_t i = 0; rc == 0 && i < sizeof files / sizeof *files; i++) {
-		char pw[PLX_ETCD_PASSWORD_MAX], path[4096];
+		char pw[PLX_ETCD_PASSWORD_MAX + 1];
 		plx_link_etcd_password(sk, files[i].user, pw, sizeof pw);
-		snprintf(path, sizeof path, "%s/%s", dir, files[i].file);
-		if ((rc = s_write_line(path, pw, files[i].mode)) < 0)
-			s_fail(err, size, rc, "writing", path);
+		strcat(pw, "\n");
+		if ((rc = reg_write_file(dir, files[i].file, pw, files[i].mode)) < 0)
+			s_fail(err, size, rc, "writing in", dir);
 		sodium_memzero(pw, sizeof pw);
 	}
 	sodium_memzero(sk, sizeof sk);
