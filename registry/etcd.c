@@ -456,8 +456,8 @@ static int s_decode(const char *url, const s_buf *buf, json_t **reply)
 	return 0;
 }
 
-/* Fetches a fresh token from url. Returns 0 or an error. Called with self->auth_lock held. */
-static int s_authenticate(plx_etcd *self, const char *url)
+/* One /v3/auth/authenticate at url into *reply. Returns 0 or an error. */
+static int s_authenticate_once(plx_etcd *self, const char *url, json_t **reply)
 {
 	char target[1024];
 	snprintf(target, sizeof target, "%s/v3/auth/authenticate", url);
@@ -468,12 +468,30 @@ static int s_authenticate(plx_etcd *self, const char *url)
 	if (!payload)
 		return -ENOMEM;
 	s_buf buf = {0};
-	json_t *reply = NULL;
 	int rc = s_post(self, target, payload, NULL, &buf);
 	free(payload);
 	if (rc == 0)
-		rc = s_decode(target, &buf, &reply);
+		rc = s_decode(target, &buf, reply);
 	free(buf.data);
+	return rc;
+}
+
+#define S_AUTH_TRIES                                                                               \
+	5 /* a member checks a password against what it has applied: one that                      \
+	   * lags the change making the user (RS's, just before it starts the                      \
+	   * service) refuses it for a moment; 50 ms doubling, 1.55 s in all */
+
+/* Fetches a fresh token from url. Returns 0 or an error. Called with self->auth_lock held. */
+static int s_authenticate(plx_etcd *self, const char *url)
+{
+	json_t *reply = NULL;
+	int rc = s_authenticate_once(self, url, &reply);
+	for (int i = 1; i < S_AUTH_TRIES && rc < 0 && strstr(s_errmsg, "authentication failed");
+	     i++) {
+		usleep(50000U << (i - 1));
+		rc = s_authenticate_once(self, url, &reply);
+	}
+	bool refused = rc == -EACCES || rc == -EPROTO || rc == -EINVAL;
 	if (rc < 0 && strstr(s_errmsg, "authentication is not enabled")) {
 		free(
 		    self->token); /* "": send no token until a request is refused for want of one */
@@ -481,7 +499,7 @@ static int s_authenticate(plx_etcd *self, const char *url)
 		return self->token ? 0 : -ENOMEM;
 	}
 	if (rc < 0)
-		return rc == -EACCES || rc == -EPROTO || rc == -EINVAL
+		return refused
 		           ? reg_seterr(-EACCES, "%s (authentication as %s)", s_errmsg, self->user)
 		           : rc;
 	const char *token = json_string_value(json_object_get(reply, "token"));

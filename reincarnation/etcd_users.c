@@ -23,12 +23,34 @@ static bool s_manages(rs *self)
 	       strncmp(plx_etcd_endpoint(self->etcd), "https://", 8) == 0;
 }
 
+/* Makes svc's user (or gives it its password again) unless done in this RS life; user and pw
+ * get its name and password. Returns 0 or an etcd error (logged). */
+static int s_service_user(rs *self, rs_svc *svc, char *user, size_t usize, char *pw, size_t psize)
+{
+	snprintf(user, usize, PLX_ETCD_SERVICE_USER "%.63s", svc->desc->label);
+	plx_link_etcd_password(self->root_key, user, pw, psize);
+	int rc = svc->etcd_user_made ? 0
+	                             : plx_etcd_auth_service_user(self->etcd, self->cluster_name,
+	                                                          svc->desc->label, pw);
+	if (rc < 0)
+		fprintf(stderr,
+		        "plexus-rs: etcd did not make user %s (%s): %s logs in as its environment "
+		        "says\n",
+		        user, plx_strerror(rc), svc->desc->label);
+	svc->etcd_user_made = rc == 0;
+	return rc;
+}
+
 void rs_etcd_users_setup(rs *self)
 {
 	if (!s_manages(self))
 		return;
 	const plx_cluster *c = self->cluster;
 	char user[PLX_HANDOVER_USER_MAX], pw[PLX_ETCD_PASSWORD_MAX];
+	/* the services' users now, well before their first start: an etcd member that lags a
+	 * user's making refuses its password for a moment */
+	for (size_t i = 0; i < self->nsvcs; i++)
+		(void)s_service_user(self, &self->svcs[i], user, sizeof user, pw, sizeof pw);
 	size_t made = 0;
 	for (size_t i = 0; i < c->nnodes; i++) {
 		snprintf(user, sizeof user, PLX_ETCD_NODE_USER "%.63s", c->nodes[i].name);
@@ -56,18 +78,5 @@ void rs_etcd_users_setup(rs *self)
 
 bool rs_etcd_service_user(rs *self, rs_svc *svc, char *user, size_t usize, char *pw, size_t psize)
 {
-	if (!s_manages(self))
-		return false;
-	snprintf(user, usize, PLX_ETCD_SERVICE_USER "%.63s", svc->desc->label);
-	plx_link_etcd_password(self->root_key, user, pw, psize);
-	int rc = svc->etcd_user_made ? 0
-	                             : plx_etcd_auth_service_user(self->etcd, self->cluster_name,
-	                                                          svc->desc->label, pw);
-	if (rc < 0)
-		fprintf(stderr,
-		        "plexus-rs: etcd did not make user %s (%s): %s logs in as its environment "
-		        "says\n",
-		        user, plx_strerror(rc), svc->desc->label);
-	svc->etcd_user_made = rc == 0;
-	return rc == 0;
+	return s_manages(self) && s_service_user(self, svc, user, usize, pw, psize) == 0;
 }

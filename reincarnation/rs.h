@@ -304,9 +304,9 @@ char *rs_svc_json(rs *self, rs_svc *svc);
 
 /* ---- etcd_users.c ---- */
 /* At the start of a lead, when RS logs into an https etcd as root and holds the trust root:
- * an etcd user for each node kernel of the cluster file (n-NAME), then etcd's
- * authentication turned on if it is off (docs/security.md "Keys on a rack"). Failures are
- * logged: the nodes then log in as before. */
+ * an etcd user for each service (s-LABEL) and each node kernel (n-NAME) of the cluster file,
+ * then etcd's authentication turned on if it is off (docs/security.md "Keys on a rack").
+ * Failures are logged: those then log in as before. */
 void rs_etcd_users_setup(rs *self);
 /* The etcd user svc's instances log in as (s-LABEL) and its password, the user made or given
  * its password again once per RS life. False when RS does not manage etcd's users or etcd
