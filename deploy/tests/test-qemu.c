@@ -444,8 +444,13 @@ static int s_etcd_rights(void *arg)
 	    .endpoints = sp->etcd, .user = "n-vm1", .password = pw, .timeout_ms = 3000});
 	plx_kv *kv = NULL;
 	snprintf(key, sizeof key, "/plexus/%s/nodes/vm1", sp->cluster);
-	int read = vm1 ? plx_etcd_get(vm1, key, &kv) : -ENOMEM;
-	plx_kv_free(&kv);
+	int read = -ENOENT; /* vm1's record, written by its node kernel as n-vm1 (once seen to be
+	                     * written anew right after the change: wait for it) */
+	for (int i = 0; vm1 && i < 1200 && read == -ENOENT; i++) {
+		if ((read = plx_etcd_get(vm1, key, &kv)) == -ENOENT)
+			usleep(250000);
+		plx_kv_free(&kv);
+	}
 	snprintf(key, sizeof key, "/plexus/%s/ep/vfs", sp->cluster);
 	int forged = vm1 ? plx_etcd_put(vm1, key, "x", 1, 0, NULL) : -ENOMEM;
 	plx_etcd_destroy(&vm1);

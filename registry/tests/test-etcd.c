@@ -467,15 +467,17 @@ static void test_service_user(void **state)
 	plx_etcdh_stop(&h);
 }
 
-/* A rack's etcd, its authentication turned on by RS (plx_etcd_auth_turn_on, as root, after
- * the node kernels' users): a node kernel's user writes its node's records only; the
- * clients' user only reads; a client without a user is refused; only root turns it on. */
+/* A rack's etcd (https, client certificates), its authentication turned on by RS
+ * (plx_etcd_auth_turn_on, as root, after the node kernels' users): a node kernel's user writes its
+ * node's records only; the clients' user only reads; a client without a user is refused; only root
+ * turns it on. */
 static void test_node_user_and_turn_on(void **state)
 {
 	(void)state;
-	plx_etcdh *h = plx_etcdh_start(1);
+	plx_etcdh *h = plx_etcdh_start_opts(&(plx_etcdh_opts){.members = 1, .tls = true});
 	assert_non_null(h);
 	const char *url = plx_etcdh_url(h, 0);
+	setenv("PLEXUS_KEYS", plx_etcdh_dir(h), 1); /* TLS, as a rack's: the clients' pair */
 	plx_etcd *root =
 	    plx_etcd_new(&(plx_etcd_opts){.endpoints = url, .user = "root", .password = "rootpw"});
 	plx_etcd *anyone = plx_etcd_new(&(plx_etcd_opts){.endpoints = url});
@@ -484,7 +486,21 @@ static void test_node_user_and_turn_on(void **state)
 	assert_int_equal(plx_etcd_auth_node_user(root, "t", "", "npw"), -EINVAL);
 	assert_int_equal(plx_etcd_auth_turn_on(anyone, "t", "cpw"), -EPERM);
 	assert_int_equal(s_put_as(anyone, "nodes/n2"), 0); /* off: anyone writes anything */
+	/* a node kernel up before authentication is on keeps its lease through the change */
+	plx_etcd *early =
+	    plx_etcd_new(&(plx_etcd_opts){.endpoints = url, .user = "n-n1", .password = "npw"});
+	plx_lease *lease = plx_lease_new(early, 2);
+	assert_non_null(lease);
+	assert_int_equal(
+	    plx_etcd_put(early, "/plexus/t/nodes/n1", "up", 2, plx_lease_id(lease), NULL), 0);
 	assert_int_equal(plx_etcd_auth_turn_on(root, "t", "cpw"), 0);
+	sleep(5); /* two TTLs and more */
+	assert_true(plx_lease_alive(lease));
+	plx_kv *held = NULL;
+	assert_int_equal(plx_etcd_get(early, "/plexus/t/nodes/n1", &held), 0);
+	plx_kv_free(&held);
+	plx_lease_destroy(&lease, true);
+	plx_etcd_destroy(&early);
 	assert_int_equal(plx_etcd_auth_on(root), 1);
 	assert_int_equal(plx_etcd_auth_turn_on(root, "t", "cpw"), 0); /* on already */
 	assert_int_equal(s_put_as(anyone, "nodes/n2"), -EACCES);
@@ -508,6 +524,7 @@ static void test_node_user_and_turn_on(void **state)
 	plx_etcd_destroy(&n1);
 	plx_etcd_destroy(&anyone);
 	plx_etcd_destroy(&root);
+	unsetenv("PLEXUS_KEYS");
 	plx_etcdh_stop(&h);
 }
 
