@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,7 +210,7 @@ static int s_take_file(const char *path, reg_handed *h)
 /* Standard input's handover, taken once per process. */
 static struct {
 	pthread_mutex_t lock;
-	bool taken, keys_used;
+	atomic_bool taken, keys_used; /* set under lock; read without it to choose the path */
 	int rc;
 	reg_handed h;
 } s_stdin = {.lock = PTHREAD_MUTEX_INITIALIZER};
