@@ -7,7 +7,7 @@
  *               vfs_driver_find
  *   device.c    vfs_chr_ops, vfs_blk_ops, vfs_cdev_send, vfs_dev_on_reply, vfs_cdevs_fail,
  *               vfs_chr_invalidate
- *   pipe.c      vfs_fifo_ops, do_pipe, vfs_pipe_revive, vfs_dev_vnode_release
+ *   pipe.c      vfs_fifo_ops, do_pipe, vfs_pipe_revive, vfs_pipe_vnode_release
  *   select.c    do_select, vfs_select_wake, vfs_select_sel2, vfs_selects_tick
  *   events.c    vfs_dev_start, vfs_dev_stop, vfs_dev_on_notify (the events worker)
  *   gc.c        vfs_gc_driver_down (character driver death)

@@ -2,7 +2,7 @@
  * pipe.c — pipes and FIFOs (MINIX's pipe.c): pipe(), the FIFO open rendezvous, and the
  * suspend/revive of reads and writes over the bytes PFS keeps.
  *
- * Entry points: vfs_fifo_ops, do_pipe, vfs_dev_vnode_release, vfs_pipes_tick,
+ * Entry points: vfs_fifo_ops, do_pipe, vfs_pipe_vnode_release, vfs_pipes_tick,
  * vfs_pipes_pfs_down.
  *
  * The bytes live in plexus-pfs, which never waits: an empty pipe answers -EAGAIN, a full one
@@ -112,7 +112,7 @@ static vfs_pipe *s_pipe_of(vfs *v, vfs_vnode *vn, bool anonymous)
 	return p;
 }
 
-void vfs_dev_vnode_release(vfs *v, vfs_vnode *vn)
+void vfs_pipe_vnode_release(vfs *v, vfs_vnode *vn)
 {
 	vfs_pipe *p = vn->dev_state;
 	if (!p)

@@ -524,9 +524,9 @@ void vfs_dev_on_notify(vfs *v, plx_msg *msg);
 /* The block driver serving device number rdev (a block special file used as mount source):
  * copies its label into label (PLX_LABEL_MAX). Returns 0 or -ENXIO. */
 int vfs_dmap_block(vfs *v, uint64_t rdev, char *label);
-/* Called with the vnode of a special file or FIFO when its last VFS reference goes (free
- * dev_state). */
-void vfs_dev_vnode_release(vfs *v, vfs_vnode *vn);
+/* Frees a FIFO's or pipe's state (vn->dev_state) when its vnode's last VFS reference goes;
+ * nothing for other vnodes. */
+void vfs_pipe_vnode_release(vfs *v, vfs_vnode *vn);
 
 /* Usage lines for the devices side's options (--help). */
 void vfs_dev_usage(FILE *out);

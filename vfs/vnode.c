@@ -77,7 +77,7 @@ static void s_unhash(vfs *v, vfs_vnode *vn)
 static void s_free(vfs *v, vfs_vnode *vn)
 {
 	if (vn->dev_state)
-		vfs_dev_vnode_release(v, vn);
+		vfs_pipe_vnode_release(v, vn);
 	if (vn->fs_refs > 0)
 		plx_fs_putnode(vn->mount->client, vn->ino, vn->fs_refs);
 	pthread_rwlock_destroy(&vn->io);
