@@ -2,10 +2,11 @@
  * events.c — news from outside the message loop: the etcd watches on nodes/ (a node joined,
  * refreshed its record, or its lease expired) and ep/ (a service instance published its
  * endpoint: it is ready), and the results of power threads. Each is queued under a lock and
- * the loop is woken with an RS_EVENT notify (source "rs-events"); rs_events_drain then handles
- * the queue in the loop's own thread.
+ * the loop is woken with an RS_EVENT notify (source "rs-events"); rs_events_drain (react.c)
+ * then takes the queue and handles it in the loop's own thread.
  *
- * Entry points: rs_events_new, rs_events_destroy, rs_events_power, rs_events_drain, rs_resync.
+ * Entry points: rs_events_new, rs_events_destroy, rs_events_power, rs_events_take,
+ * rs_node_record_generation.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,32 +19,22 @@
 
 #include "rs.h"
 
-typedef enum s_kind { S_NODE_PUT, S_NODE_DEL, S_EP_PUT, S_POWER, S_RESYNC } s_kind;
-
-typedef struct s_event {
-	s_kind kind;
-	char name[PLX_CLUSTER_NAME_MAX];
-	uint64_t generation;
-	int rc;
-	char msg[256];
-} s_event;
-
 struct rs_events {
 	plx_ep *ep;
 	char nodes_prefix[256];
 	char ep_prefix[256];
 	plx_watch *nodes, *eps;
 	pthread_mutex_t lock;
-	s_event *queue;
+	rs_event *queue;
 	size_t count, cap;
 };
 
-static void s_push(rs_events *self, const s_event *e)
+static void s_push(rs_events *self, const rs_event *e)
 {
 	pthread_mutex_lock(&self->lock);
 	if (self->count == self->cap) {
 		size_t cap = self->cap ? self->cap * 2 : 64;
-		s_event *q = realloc(self->queue, cap * sizeof *q);
+		rs_event *q = realloc(self->queue, cap * sizeof *q);
 		if (!q) {
 			pthread_mutex_unlock(&self->lock);
 			return; /* a resync after the next compaction or restart repairs it */
@@ -57,8 +48,7 @@ static void s_push(rs_events *self, const s_event *e)
 	plx_ep_notify_local(self->ep, &src, PLEXUS__RS_TYPE__RS_EVENT);
 }
 
-/* The generation in a node record's JSON, 0 when absent. */
-static uint64_t s_node_generation(const plx_kv *kv)
+uint64_t rs_node_record_generation(const plx_kv *kv)
 {
 	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
 	json_t *g = json_object_get(o, "generation");
@@ -70,9 +60,9 @@ static uint64_t s_node_generation(const plx_kv *kv)
 static void s_on_nodes(const plx_watch_event *ev, void *arg)
 {
 	rs_events *self = arg;
-	s_event e = {0};
+	rs_event e = {0};
 	if (ev->kind == PLX_WATCH_COMPACTED) {
-		e.kind = S_RESYNC;
+		e.kind = RS_EV_RESYNC;
 		s_push(self, &e);
 		return;
 	}
@@ -82,18 +72,18 @@ static void s_on_nodes(const plx_watch_event *ev, void *arg)
 	if (strlen(name) >= sizeof e.name)
 		return;
 	strcpy(e.name, name);
-	e.kind = ev->kind == PLX_WATCH_PUT ? S_NODE_PUT : S_NODE_DEL;
-	if (e.kind == S_NODE_PUT)
-		e.generation = s_node_generation(ev->kv);
+	e.kind = ev->kind == PLX_WATCH_PUT ? RS_EV_NODE_PUT : RS_EV_NODE_DEL;
+	if (e.kind == RS_EV_NODE_PUT)
+		e.generation = rs_node_record_generation(ev->kv);
 	s_push(self, &e);
 }
 
 static void s_on_eps(const plx_watch_event *ev, void *arg)
 {
 	rs_events *self = arg;
-	s_event e = {0};
+	rs_event e = {0};
 	if (ev->kind == PLX_WATCH_COMPACTED) {
-		e.kind = S_RESYNC;
+		e.kind = RS_EV_RESYNC;
 		s_push(self, &e);
 		return;
 	}
@@ -105,7 +95,7 @@ static void s_on_eps(const plx_watch_event *ev, void *arg)
 	    plx_endpoint_parse((const char *)ev->kv->value, ev->kv->value_size, label, &rec) < 0)
 		return;
 	strcpy(e.name, label);
-	e.kind = S_EP_PUT;
+	e.kind = RS_EV_EP_PUT;
 	e.generation = rec.generation;
 	s_push(self, &e);
 }
@@ -145,89 +135,21 @@ void rs_events_destroy(rs_events **self_p)
 
 void rs_events_power(rs_events *self, const char *node, int rc, const char *msg)
 {
-	s_event e = {.kind = S_POWER, .rc = rc};
+	rs_event e = {.kind = RS_EV_POWER, .rc = rc};
 	snprintf(e.name, sizeof e.name, "%s", node);
 	snprintf(e.msg, sizeof e.msg, "%s", msg ? msg : "");
 	s_push(self, &e);
 }
 
-static void s_handle(rs *self, const s_event *e)
+size_t rs_events_take(rs_events *self, rs_event **batch)
 {
-	switch (e->kind) {
-	case S_NODE_PUT:
-		rs_node_up(self, e->name, e->generation);
-		break;
-	case S_NODE_DEL:
-		rs_node_down(self, e->name, "its lease expired");
-		break;
-	case S_EP_PUT:
-		rs_svc_ready(self, e->name, e->generation);
-		break;
-	case S_POWER:
-		rs_node_power_done(self, e->name, e->rc, e->msg);
-		break;
-	case S_RESYNC:
-		rs_resync(self);
-		break;
+	pthread_mutex_lock(&self->lock);
+	size_t n = self->count;
+	*batch = n ? malloc(n * sizeof **batch) : NULL;
+	if (*batch) {
+		memcpy(*batch, self->queue, n * sizeof **batch);
+		self->count = 0;
 	}
-}
-
-void rs_events_drain(rs *self)
-{
-	rs_events *ev = self->events;
-	for (;;) {
-		pthread_mutex_lock(&ev->lock);
-		size_t n = ev->count;
-		s_event *batch = n ? malloc(n * sizeof *batch) : NULL;
-		if (batch) {
-			memcpy(batch, ev->queue, n * sizeof *batch);
-			ev->count = 0;
-		}
-		pthread_mutex_unlock(&ev->lock);
-		if (!batch)
-			return;
-		for (size_t i = 0; i < n; i++)
-			s_handle(self, &batch[i]);
-		free(batch);
-	}
-}
-
-/* Applies the current nodes/ records: joins, generation changes, and deaths missed. */
-static int s_resync_nodes(rs *self)
-{
-	char prefix[256];
-	snprintf(prefix, sizeof prefix, "/plexus/%s/nodes/", self->cluster_name);
-	plx_kvs *kvs = NULL;
-	int n = plx_etcd_range(self->etcd, prefix, &kvs);
-	if (n < 0)
-		return n;
-	bool *seen = calloc(self->nnodes + 1, sizeof *seen);
-	for (size_t i = 0; i < kvs->count; i++) {
-		const char *name = kvs->kvs[i].key + strlen(prefix);
-		rs_node *node = rs_node_find(self, name);
-		if (node && seen)
-			seen[node - self->nodes] = true;
-		rs_node_up(self, name, s_node_generation(&kvs->kvs[i]));
-	}
-	for (size_t i = 0; seen && i < self->nnodes; i++)
-		if (!seen[i] && self->nodes[i].alive)
-			rs_node_down(self, self->nodes[i].name, "its record is gone");
-	free(seen);
-	plx_kvs_free(&kvs);
-	return 0;
-}
-
-int rs_resync(rs *self)
-{
-	int rc = s_resync_nodes(self);
-	if (rc < 0)
-		return rc;
-	plx_endpoint_rec *recs = NULL;
-	int n = plx_endpoint_list(self->etcd, self->cluster_name, &recs, NULL);
-	if (n < 0)
-		return n;
-	for (int i = 0; i < n; i++)
-		rs_svc_ready(self, recs[i].label, recs[i].generation);
-	free(recs);
-	return 0;
+	pthread_mutex_unlock(&self->lock);
+	return *batch ? n : 0;
 }

@@ -2,7 +2,7 @@
  * exit.c — what node kernels tell RS: exit reports (NODE_EXIT) and the replies to RS's own
  * asynsends (NODE_START, NODE_SIGNAL, NODE_STOP, IPC_PING), matched by request id.
  *
- * Entry points: do_exit, rs_on_reply, rs_pending_add, rs_pending_expire.
+ * Entry points: do_exit, rs_on_reply.
  *
  * A report can come twice (the node sends it again when RS's answer is lost) and can come
  * from a generation RS has already replaced; label + generation + pid say which instance it
@@ -16,43 +16,6 @@
 
 #include "plexus/proto/ipc.pb-c.h"
 #include "rs.h"
-
-int rs_pending_add(rs *self, uint64_t id, rs_pending_kind kind, const char *label,
-                   uint64_t generation)
-{
-	if (self->npending == RS_PENDING_MAX)
-		rs_pending_expire(self, rs_mono_ms() - 1000);
-	if (self->npending == RS_PENDING_MAX)
-		return -ENOSPC;
-	rs_pending *p = &self->pending[self->npending++];
-	p->request_id = id;
-	p->kind = kind;
-	snprintf(p->label, sizeof p->label, "%s", label);
-	p->generation = generation;
-	p->sent_mono = rs_mono_ms();
-	return 0;
-}
-
-void rs_pending_expire(rs *self, int64_t older_than_mono)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < self->npending; i++)
-		if (self->pending[i].sent_mono >= older_than_mono)
-			self->pending[k++] = self->pending[i];
-	self->npending = k;
-}
-
-/* Takes the pending entry of request id out into *out. Returns false when unknown. */
-static bool s_pending_take(rs *self, uint64_t id, rs_pending *out)
-{
-	for (size_t i = 0; i < self->npending; i++)
-		if (self->pending[i].request_id == id) {
-			*out = self->pending[i];
-			self->pending[i] = self->pending[--self->npending];
-			return true;
-		}
-	return false;
-}
 
 /* The current instance of label, if generation is it and it may still be running. */
 static rs_svc *s_current(rs *self, const char *label, uint64_t generation)
@@ -189,7 +152,7 @@ void rs_on_reply(plx_server *server, plx_msg *msg)
 {
 	rs *self = plx_server_arg(server);
 	rs_pending p;
-	if (!s_pending_take(self, msg->request_id, &p)) {
+	if (!rs_pending_take(self, msg->request_id, &p)) {
 		plx_msg_destroy(&msg);
 		return;
 	}

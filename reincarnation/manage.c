@@ -2,7 +2,7 @@
  * manage.c — the operator's requests (MINIX's `service` command): RS_UP, RS_DOWN, RS_RESTART,
  * RS_REFRESH, RS_SIGNAL and RS_LIST, sent by `plexus service` (and RS_SIGNAL by plexus drill).
  *
- * Entry points: do_up, do_down, do_restart, do_refresh, do_signal, do_list, rs_svc_describe.
+ * Entry points: do_up, do_down, do_restart, do_refresh, do_signal, do_list.
  *
  * up, down, restart and refresh answer when the service has settled (up: its new instance is
  * ready; down: it has exited), like MINIX's late replies, with the service's RsService; a
@@ -15,20 +15,6 @@
 #include <string.h>
 
 #include "rs.h"
-
-void rs_svc_describe(rs_svc *svc, Plexus__RsService *out)
-{
-	out->label = (char *)svc->desc->label;
-	out->node = svc->node;
-	out->generation = svc->generation;
-	out->state = (char *)rs_state_name(svc->state);
-	out->restarts = svc->restarts;
-	out->last_exit = svc->last_exit;
-	out->since_ms = svc->since_ms;
-	out->pid = svc->pid;
-	out->policy = (char *)plx_restart_name(svc->desc->restart);
-	out->next_ms = svc->state == RS_BACKOFF ? rs_now_ms() + (svc->due_mono - rs_mono_ms()) : 0;
-}
 
 /* The service a request names, or NULL (then *status is the error). */
 static rs_svc *s_target(plx_call *call, int *status)

@@ -2,20 +2,27 @@
  * rs.h — plexus-rs's modules and the state they share (docs/reincarnation.md).
  *
  * Entry points, by file:
+ * Entry points, by file, from the top down (a file calls only files listed below it):
  *   main.c      main (options, election, set-up, the loop)
- *   lookup.c    rs_now_ms, rs_mono_ms, rs_find, rs_node_find (below every other file)
  *   table.c     rs_table
- *   leader.c    rs_leader_acquire, rs_leader_key, rs_leader_regain
- *   policy.c    rs_state_name, rs_state_parse, rs_after_exit, rs_backoff_ms, rs_exit_text
- *   service.c   rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_died,
- *               rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call
+ *   react.c     rs_events_drain, rs_resync (what the loop does with queued events)
  *   exit.c      do_exit, rs_on_reply
  *   manage.c    do_up, do_down, do_restart, do_refresh, do_signal, do_list
+ *   adopt.c     rs_adopt
  *   nodes.c     rs_node_up, rs_node_down, rs_nodes_tick, do_power
+ *   service.c   rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_died,
+ *               rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call
  *   power.c     rs_power_cycle, rs_power_run, rs_power_wait
- *   events.c    rs_events_new, rs_events_destroy, rs_events_drain
- *   publish.c   rs_publisher_new, rs_publisher_destroy, rs_publish, rs_adopt
+ *   events.c    rs_events_new, rs_events_destroy, rs_events_power, rs_events_take,
+ *               rs_node_record_generation (the etcd watches and the event queue)
+ *   publish.c   rs_publisher_new, rs_publisher_destroy, rs_publish
+ *   record.c    rs_svc_describe, rs_svc_json
+ *   pending.c   rs_pending_add, rs_pending_expire, rs_pending_take
  *   request.c   req_node_start, req_node_signal, req_node_stop, req_ping, req_node_ping
+ *   etcd_users.c rs_etcd_users_setup
+ *   leader.c    rs_leader_acquire, rs_leader_key, rs_leader_regain
+ *   policy.c    rs_state_name, rs_state_parse, rs_after_exit, rs_backoff_ms, rs_exit_text
+ *   lookup.c    rs_now_ms, rs_mono_ms, rs_find, rs_node_find (below every other file)
  */
 #ifndef PLEXUS_RS_H
 #define PLEXUS_RS_H
@@ -238,16 +245,18 @@ void rs_svc_publish(rs *self, rs_svc *svc);
 /* Moves svc to a live node after its node died: its own if alive, else the first live standby
  * (a restart at once), else RS_WAITING. */
 void rs_svc_relocate(rs *self, rs_svc *svc);
-/* Reads nodes/ and ep/ again and applies the differences (start-up, compaction). */
-int rs_resync(rs *self);
-
 /* ---- exit.c ---- */
 int do_exit(plx_call *call);
 void rs_on_reply(plx_server *server, plx_msg *msg);
+
+/* ---- pending.c ---- */
 /* Remembers an asynsend; returns 0 or -ENOSPC. */
 int rs_pending_add(rs *self, uint64_t id, rs_pending_kind kind, const char *label,
                    uint64_t generation);
+/* Forgets the asynsends sent before older_than_mono (their replies will not come). */
 void rs_pending_expire(rs *self, int64_t older_than_mono);
+/* Takes the entry of request id out into *out. Returns false when unknown. */
+bool rs_pending_take(rs *self, uint64_t id, rs_pending *out);
 
 /* ---- manage.c ---- */
 int do_up(plx_call *call);
@@ -256,8 +265,12 @@ int do_restart(plx_call *call);
 int do_refresh(plx_call *call);
 int do_signal(plx_call *call);
 int do_list(plx_call *call);
+
+/* ---- record.c ---- */
 /* Fills an RsService (strings point into svc) for lists and records. */
 void rs_svc_describe(rs_svc *svc, Plexus__RsService *out);
+/* The JSON of svc's record (caller frees). */
+char *rs_svc_json(rs *self, rs_svc *svc);
 
 /* ---- nodes.c ---- */
 /* RS_POWER: an operator's power cycle of a node through its backend. */
@@ -281,14 +294,37 @@ int rs_power_run(const plx_cluster_node *node, char *msg, size_t size);
 bool rs_power_wait(int timeout_ms);
 
 /* ---- events.c ---- */
+typedef enum rs_event_kind {
+	RS_EV_NODE_PUT, /* nodes/<name> written: a node kernel joined or refreshed its record */
+	RS_EV_NODE_DEL, /* nodes/<name> gone: its lease expired */
+	RS_EV_EP_PUT,   /* ep/<label> written: an instance published its endpoint */
+	RS_EV_POWER,    /* a power thread ended: rc and msg */
+	RS_EV_RESYNC,   /* a watch may have missed changes: read everything again */
+} rs_event_kind;
+typedef struct rs_event {
+	rs_event_kind kind;
+	char name[PLX_CLUSTER_NAME_MAX]; /* node or label */
+	uint64_t generation;
+	int rc;
+	char msg[256];
+} rs_event;
 /* Watches nodes/ and ep/ from now on and queues what changes, waking ep's loop with RS_EVENT.
  * Returns NULL with errno when a watch cannot start. */
 rs_events *rs_events_new(plx_etcd *etcd, const char *cluster, plx_ep *ep);
 void rs_events_destroy(rs_events **self_p);
 /* Queues a power result (from a power thread). */
 void rs_events_power(rs_events *self, const char *node, int rc, const char *msg);
+/* Takes every queued event: sets *batch (caller frees) and returns their number, 0 (and
+ * *batch NULL) when none is queued or memory is short (they stay queued then). */
+size_t rs_events_take(rs_events *self, rs_event **batch);
+/* The generation in a node record's JSON, 0 when absent. */
+uint64_t rs_node_record_generation(const plx_kv *kv);
+
+/* ---- react.c ---- */
 /* Handles every queued event in the loop's thread. */
 void rs_events_drain(rs *self);
+/* Reads nodes/ and ep/ again and applies the differences (start-up, compaction). */
+int rs_resync(rs *self);
 
 /* ---- publish.c ---- */
 rs_publisher *rs_publisher_new(plx_etcd *etcd, const char *cluster);
@@ -296,11 +332,11 @@ rs_publisher *rs_publisher_new(plx_etcd *etcd, const char *cluster);
 void rs_publisher_destroy(rs_publisher **self_p);
 /* Queues the record (JSON) of label, replacing one still queued. */
 void rs_publish(rs_publisher *self, const char *label, const char *json);
+
+/* ---- adopt.c ---- */
 /* Reads svc/ records and takes over services a previous leader ran. Returns the number
  * adopted or an etcd error. */
 int rs_adopt(rs *self);
-/* The JSON of svc's record (caller frees). */
-char *rs_svc_json(rs *self, rs_svc *svc);
 
 /* ---- etcd_users.c ---- */
 /* At the start of a lead, when RS logs into an https etcd as root and holds the trust root:
