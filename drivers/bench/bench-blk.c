@@ -287,38 +287,13 @@ static void s_usage(FILE *out)
 
 static int s_parse(int argc, char **argv, options *opt)
 {
-	static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
-	                                      {"rounds", required_argument, NULL, 'r'},
-	                                      {"disk-mb", required_argument, NULL, 'd'},
-	                                      {"help", no_argument, NULL, 'h'},
-	                                      {NULL, 0, NULL, 0}};
 	*opt = (options){.rounds = 5, .disk_mb = 256};
-	optind = 1;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1)
-		switch (ch) {
-		case 'j':
-			opt->json = true;
-			break;
-		case 'r':
-			opt->rounds = atoi(optarg);
-			break;
-		case 'd':
-			opt->disk_mb = atoi(optarg);
-			break;
-		case 'h':
-			s_usage(stdout);
-			return EX_OK;
-		default:
-			s_usage(stderr);
-			return EX_USAGE;
-		}
-	if (optind != argc || opt->rounds < 1 || opt->rounds > 1000 || opt->disk_mb < 16 ||
-	    opt->disk_mb > 65536) {
-		s_usage(stderr);
-		return EX_USAGE;
-	}
-	return -1;
+	const bench_arg args[] = {
+	    {.name = "json", .flag = &opt->json},
+	    {.name = "rounds", .number = &opt->rounds, .min = 1, .max = 1000},
+	    {.name = "disk-mb", .number = &opt->disk_mb, .min = 16, .max = 65536},
+	};
+	return bench_args_parse(argc, argv, args, sizeof args / sizeof *args, s_usage);
 }
 
 int plx_bench_blk(int argc, char **argv)

@@ -4,7 +4,7 @@
  *
  * Entry points: bench_samples_new, bench_samples_add, bench_samples_percentile,
  * bench_samples_destroy, bench_report_new, bench_report_add, bench_report_print,
- * bench_report_destroy, bench_now_ns, plx_bench_ipc.
+ * bench_report_destroy, bench_now_ns, bench_args_parse, plx_bench_ipc.
  */
 #ifndef PLEXUS_BENCH_H
 #define PLEXUS_BENCH_H
@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct bench_samples bench_samples;
 typedef struct bench_report bench_report;
@@ -34,6 +35,22 @@ void bench_report_add(bench_report *self, const char *name, const char *metric, 
 /* Prints the table (or the JSON object) to standard output. */
 void bench_report_print(const bench_report *self, bool json);
 void bench_report_destroy(bench_report **self_p);
+
+/* One option of a benchmark's command line (args.c): a flag (flag set: it becomes true), a
+ * number (number set: a whole decimal number in [min, max]) or a value parse(value, arg)
+ * takes (returns 0 or -EINVAL). */
+typedef struct bench_arg {
+	const char *name; /* without "--" */
+	bool *flag;
+	int *number;
+	int min, max;
+	int (*parse)(const char *value, void *arg);
+	void *arg;
+} bench_arg;
+/* Parses argv against the n options of args (--help and -h too). Returns -1 to go on, EX_OK
+ * after printing usage(stdout) for --help, or EX_USAGE after usage(stderr) for an unknown
+ * option, a bad value or an extra argument. */
+int bench_args_parse(int argc, char **argv, const bench_arg *args, size_t n, void (*usage)(FILE *));
 
 /* `plexus bench ipc [--json] [--iterations N]`; returns a sysexits.h code. */
 int plx_bench_ipc(int argc, char **argv);

@@ -20,7 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -585,8 +585,9 @@ static void s_usage(FILE *out)
 	        "  --json           one JSON object (docs/performance.md)\n");
 }
 
-static int s_targets(const char *list, s_opts *o)
+static int s_targets(const char *list, void *arg)
 {
+	s_opts *o = arg;
 	memset(o->targets, 0, sizeof o->targets);
 	char copy[64];
 	snprintf(copy, sizeof copy, "%s", list);
@@ -603,55 +604,33 @@ static int s_targets(const char *list, s_opts *o)
 	return o->targets[0] || o->targets[1] || o->targets[2] ? 0 : -EINVAL;
 }
 
+/* --seed: any unsigned decimal number. */
+static int s_seed(const char *value, void *arg)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long v = strtoul(value, &end, 10);
+	if (errno || end == value || *end || v > UINT_MAX)
+		return -EINVAL;
+	*(unsigned *)arg = (unsigned)v;
+	return 0;
+}
+
 static int s_parse(int argc, char **argv, s_opts *o)
 {
-	static const struct option longs[] = {
-	    {"json", no_argument, NULL, 'j'},          {"iterations", required_argument, NULL, 'i'},
-	    {"writers", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
-	    {"targets", required_argument, NULL, 't'}, {"self-test", no_argument, NULL, 'x'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
 	*o = (s_opts){.iterations = 500,
 	              .writers = 8,
 	              .seed = (unsigned)time(NULL),
 	              .targets = {true, true, true}};
-	optind = 1;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1)
-		switch (ch) {
-		case 'j':
-			o->json = true;
-			break;
-		case 'i':
-			o->iterations = atoi(optarg);
-			break;
-		case 'w':
-			o->writers = atoi(optarg);
-			break;
-		case 's':
-			o->seed = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 't':
-			if (s_targets(optarg, o) < 0) {
-				s_usage(stderr);
-				return EX_USAGE;
-			}
-			break;
-		case 'x':
-			o->self_test = true;
-			break;
-		case 'h':
-			s_usage(stdout);
-			return EX_OK;
-		default:
-			s_usage(stderr);
-			return EX_USAGE;
-		}
-	if (optind != argc || o->iterations < 1 || o->iterations > 1000000 || o->writers < 1 ||
-	    o->writers > S_WRITERS) {
-		s_usage(stderr);
-		return EX_USAGE;
-	}
-	return -1;
+	const bench_arg args[] = {
+	    {.name = "json", .flag = &o->json},
+	    {.name = "iterations", .number = &o->iterations, .min = 1, .max = 1000000},
+	    {.name = "writers", .number = &o->writers, .min = 1, .max = S_WRITERS},
+	    {.name = "seed", .parse = s_seed, .arg = &o->seed},
+	    {.name = "targets", .parse = s_targets, .arg = o},
+	    {.name = "self-test", .flag = &o->self_test},
+	};
+	return bench_args_parse(argc, argv, args, sizeof args / sizeof *args, s_usage);
 }
 
 int plx_bench_crash(int argc, char **argv)

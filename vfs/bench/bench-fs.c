@@ -436,46 +436,15 @@ static void s_usage(FILE *out)
 
 static int s_parse(int argc, char **argv, options *opt)
 {
-	static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
-	                                      {"rounds", required_argument, NULL, 'r'},
-	                                      {"file-mb", required_argument, NULL, 'm'},
-	                                      {"files", required_argument, NULL, 'f'},
-	                                      {"no-journal", no_argument, NULL, 'n'},
-	                                      {"help", no_argument, NULL, 'h'},
-	                                      {NULL, 0, NULL, 0}};
 	*opt = (options){.rounds = 3, .file_mb = 256, .files = 500};
-	optind = 1;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1)
-		switch (ch) {
-		case 'j':
-			opt->json = true;
-			break;
-		case 'r':
-			opt->rounds = atoi(optarg);
-			break;
-		case 'm':
-			opt->file_mb = atoi(optarg);
-			break;
-		case 'f':
-			opt->files = atoi(optarg);
-			break;
-		case 'n':
-			opt->no_journal = true;
-			break;
-		case 'h':
-			s_usage(stdout);
-			return EX_OK;
-		default:
-			s_usage(stderr);
-			return EX_USAGE;
-		}
-	if (optind != argc || opt->rounds < 1 || opt->rounds > 100 || opt->file_mb < 1 ||
-	    opt->file_mb > 4096 || opt->files < 1 || opt->files > 100000) {
-		s_usage(stderr);
-		return EX_USAGE;
-	}
-	return -1;
+	const bench_arg args[] = {
+	    {.name = "json", .flag = &opt->json},
+	    {.name = "rounds", .number = &opt->rounds, .min = 1, .max = 100},
+	    {.name = "file-mb", .number = &opt->file_mb, .min = 1, .max = 4096},
+	    {.name = "files", .number = &opt->files, .min = 1, .max = 100000},
+	    {.name = "no-journal", .flag = &opt->no_journal},
+	};
+	return bench_args_parse(argc, argv, args, sizeof args / sizeof *args, s_usage);
 }
 
 int plx_bench_fs(int argc, char **argv)
