@@ -189,11 +189,7 @@ node_register *node_register_new(const node_config *cfg, plx_ctx *ctx, node *n, 
 	self->node = n;
 	snprintf(self->key, sizeof self->key, "/plexus/%s/nodes/%s", cfg->cluster, cfg->name);
 	pthread_mutex_init(&self->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&self->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	plx_cond_init_monotonic(&self->cond);
 	int rc = s_start(self, ctx, err, errsize);
 	if (rc < 0) {
 		node_register_destroy(&self);
@@ -204,18 +200,24 @@ node_register *node_register_new(const node_config *cfg, plx_ctx *ctx, node *n, 
 	return self;
 }
 
+/* Ends the refreshing thread, if it was started, and waits for it. */
+static void s_stop_thread(node_register *self)
+{
+	if (!self->thread_started)
+		return;
+	pthread_mutex_lock(&self->lock);
+	self->stop = true;
+	pthread_cond_signal(&self->cond);
+	pthread_mutex_unlock(&self->lock);
+	pthread_join(self->thread, NULL);
+}
+
 void node_register_destroy(node_register **self_p)
 {
 	node_register *self = self_p ? *self_p : NULL;
 	if (!self)
 		return;
-	if (self->thread_started) {
-		pthread_mutex_lock(&self->lock);
-		self->stop = true;
-		pthread_cond_signal(&self->cond);
-		pthread_mutex_unlock(&self->lock);
-		pthread_join(self->thread, NULL);
-	}
+	s_stop_thread(self);
 	plx_epcache_destroy(&self->cache);
 	plx_lease_destroy(&self->lease, true); /* the endpoint and the record go with it */
 	plx_ep_destroy(&self->ep);

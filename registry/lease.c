@@ -1,8 +1,8 @@
 /*
  * lease.c — a lease kept alive from a background thread.
  *
- * Entry points: plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_safe_until,
- * plx_lease_destroy.
+ * Entry points: plx_cond_init_monotonic, plx_lease_new, plx_lease_id, plx_lease_alive,
+ * plx_lease_safe_until, plx_lease_destroy.
  *
  * The thread renews every ttl/3; a failed renewal (etcd unreachable) is retried every 200 ms
  * until it works or etcd says the lease is gone, which makes the lease dead for good. Each
@@ -72,6 +72,16 @@ static void *s_run(void *arg)
 	return NULL;
 }
 
+int plx_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	int rc = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return rc;
+}
+
 plx_lease *plx_lease_new(plx_etcd *etcd, int64_t ttl_s)
 {
 	plx_lease *self = calloc(1, sizeof *self);
@@ -91,11 +101,7 @@ plx_lease *plx_lease_new(plx_etcd *etcd, int64_t ttl_s)
 	atomic_init(&self->alive, true);
 	atomic_init(&self->safe_until, sent + ttl_s * 1000);
 	pthread_mutex_init(&self->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&self->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	plx_cond_init_monotonic(&self->cond);
 	if ((rc = pthread_create(&self->thread, NULL, s_run, self)) != 0) {
 		plx_etcd_lease_revoke(etcd, self->id);
 		pthread_cond_destroy(&self->cond);

@@ -192,11 +192,7 @@ plx_service *plx_service_new(const plx_service_cfg *cfg, char *err, size_t size)
 	}
 	self->cfg = *cfg;
 	pthread_mutex_init(&self->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&self->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	plx_cond_init_monotonic(&self->cond);
 	int rc = s_start(self, err, size);
 	if (rc < 0) {
 		plx_service_destroy(&self);

@@ -356,30 +356,24 @@ static int s_measure(s_bench *b, s_waiter *w, const s_case *c, bench_report *rep
 
 /* ---- command line ---- */
 
-static void s_usage(FILE *out)
-{
-	fprintf(
-	    out,
-	    "usage: plexus bench chr [--json] [--rounds N]\n\n"
-	    "Character device requests from node 0 to drivers on node 1 of a two-node\n"
-	    "network-namespace cluster: a 64 B and a 64 KiB read of plexus-memory's\n"
-	    "/dev/zero, and a read waiting on a plexus-tty pseudo-terminal woken by a\n"
-	    "line written to its master; next to raw TCP between the same namespaces\n"
-	    "(request/response, and a relay). Medians in microseconds. Needs root.\n\n"
-	    "  --json        print one JSON object instead of a table\n"
-	    "  --rounds N    measured rounds per case, alternating with the baseline (default 5)\n"
-	    "plexus-memory and plexus-tty are taken from $PLEXUS_MEMORY_BIN and\n"
-	    "$PLEXUS_TTY_BIN, the build tree, or PATH.\n");
-}
-
 static int s_parse(int argc, char **argv, options *opt)
 {
 	*opt = (options){.rounds = 5};
 	const bench_arg args[] = {
-	    {.name = "json", .flag = &opt->json},
-	    {.name = "rounds", .number = &opt->rounds, .min = 1, .max = 1000},
+	    {"json", NULL, "print one JSON object instead of a table", .flag = &opt->json},
+	    {"rounds", "N", "measured rounds per case, alternating with the baseline (default 5)",
+	     .number = &opt->rounds, .min = 1, .max = 1000},
 	};
-	return bench_args_parse(argc, argv, args, sizeof args / sizeof *args, s_usage);
+	return bench_args_parse(
+	    argc, argv, "chr",
+	    "Character device requests from node 0 to drivers on node 1 of a two-node\n"
+	    "network-namespace cluster: a 64 B and a 64 KiB read of plexus-memory's\n"
+	    "/dev/zero, and a read waiting on a plexus-tty pseudo-terminal woken by a\n"
+	    "line written to its master; next to raw TCP between the same namespaces\n"
+	    "(request/response, and a relay). Medians in microseconds. Needs root.\n"
+	    "plexus-memory and plexus-tty are taken from $PLEXUS_MEMORY_BIN and\n"
+	    "$PLEXUS_TTY_BIN, the build tree, or PATH.\n",
+	    args, sizeof args / sizeof *args);
 }
 
 int plx_bench_chr(int argc, char **argv)

@@ -270,30 +270,24 @@ static int s_measure(s_bench *b, const s_case *c, bench_report *report)
 
 /* ---- command line ---- */
 
-static void s_usage(FILE *out)
-{
-	fprintf(
-	    out,
-	    "usage: plexus bench blk [--json] [--rounds N] [--disk-mb N]\n\n"
-	    "Throughput of synchronous block reads and writes (4 KiB and 1 MiB, sequential\n"
-	    "and random) from node 0 to a plexus-memory RAM disk on node 1 of a two-node\n"
-	    "network-namespace cluster, next to raw TCP request/response between the same\n"
-	    "two namespaces with the same sizes. Needs root (network namespaces).\n\n"
-	    "  --json        print one JSON object instead of a table\n"
-	    "  --rounds N    measured rounds per case, alternating with the baseline (default 5)\n"
-	    "  --disk-mb N   the RAM disk's size in MiB (default 256, at least 16)\n"
-	    "plexus-memory is taken from $PLEXUS_MEMORY_BIN, the build tree, or PATH.\n");
-}
-
 static int s_parse(int argc, char **argv, options *opt)
 {
 	*opt = (options){.rounds = 5, .disk_mb = 256};
 	const bench_arg args[] = {
-	    {.name = "json", .flag = &opt->json},
-	    {.name = "rounds", .number = &opt->rounds, .min = 1, .max = 1000},
-	    {.name = "disk-mb", .number = &opt->disk_mb, .min = 16, .max = 65536},
+	    {"json", NULL, "print one JSON object instead of a table", .flag = &opt->json},
+	    {"rounds", "N", "measured rounds per case, alternating with the baseline (default 5)",
+	     .number = &opt->rounds, .min = 1, .max = 1000},
+	    {"disk-mb", "N", "the RAM disk's size in MiB (default 256, at least 16)",
+	     .number = &opt->disk_mb, .min = 16, .max = 65536},
 	};
-	return bench_args_parse(argc, argv, args, sizeof args / sizeof *args, s_usage);
+	return bench_args_parse(
+	    argc, argv, "blk",
+	    "Throughput of synchronous block reads and writes (4 KiB and 1 MiB, sequential\n"
+	    "and random) from node 0 to a plexus-memory RAM disk on node 1 of a two-node\n"
+	    "network-namespace cluster, next to raw TCP request/response between the same\n"
+	    "two namespaces with the same sizes. Needs root (network namespaces).\n"
+	    "plexus-memory is taken from $PLEXUS_MEMORY_BIN, the build tree, or PATH.\n",
+	    args, sizeof args / sizeof *args);
 }
 
 int plx_bench_blk(int argc, char **argv)

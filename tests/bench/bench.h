@@ -38,19 +38,25 @@ void bench_report_destroy(bench_report **self_p);
 
 /* One option of a benchmark's command line (args.c): a flag (flag set: it becomes true), a
  * number (number set: a whole decimal number in [min, max]) or a value parse(value, arg)
- * takes (returns 0 or -EINVAL). */
+ * takes (returns 0 or -EINVAL). value names the value in the usage ("N"; NULL for a flag),
+ * help is its line there. */
 typedef struct bench_arg {
 	const char *name; /* without "--" */
+	const char *value;
+	const char *help;
 	bool *flag;
 	int *number;
 	int min, max;
 	int (*parse)(const char *value, void *arg);
 	void *arg;
 } bench_arg;
-/* Parses argv against the n options of args (--help and -h too). Returns -1 to go on, EX_OK
- * after printing usage(stdout) for --help, or EX_USAGE after usage(stderr) for an unknown
- * option, a bad value or an extra argument. */
-int bench_args_parse(int argc, char **argv, const bench_arg *args, size_t n, void (*usage)(FILE *));
+/* Parses the command line of `plexus bench <bench>` against its n options (--help and -h
+ * too). The usage is made from them: a synopsis, about (what the benchmark does, ending in a
+ * newline) and a line per option. Returns -1 to go on, EX_OK after printing the usage on
+ * stdout for --help, or EX_USAGE after printing it on stderr for an unknown option, a bad
+ * value or an extra argument. */
+int bench_args_parse(int argc, char **argv, const char *bench, const char *about,
+                     const bench_arg *args, size_t n);
 
 /* `plexus bench ipc [--json] [--iterations N]`; returns a sysexits.h code. */
 int plx_bench_ipc(int argc, char **argv);

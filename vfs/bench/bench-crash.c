@@ -565,26 +565,6 @@ static void s_report(s_bench *b, int rounds, uint64_t ops)
 
 /* ---- command line ---- */
 
-static void s_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: plexus bench crash [--json] [--iterations N] [--writers W] [--seed S]\n"
-	        "                          [--targets mfs,driver,both] [--self-test]\n\n"
-	        "A crash-point soak: W writers create, append, rename, unlink, fsync and sync\n"
-	        "through libplexus on a private `plexus up`; at random instants plexus-mfs of\n"
-	        "/data, its driver or both are SIGKILLed (or SIGSTOPped, then SIGKILLed) and RS\n"
-	        "restores them. Each round checks every writer's files against the states its\n"
-	        "journal allows and runs fsck.minix -f on a copy of the image. Prints the\n"
-	        "violations and the recovery time percentiles next to RS's restart of a service\n"
-	        "without a file system; exits 1 when there are violations.\n\n"
-	        "  --iterations N   rounds (default 500)\n"
-	        "  --writers W      writers (default 8, at most 64)\n"
-	        "  --seed S         the random seed (default: the time)\n"
-	        "  --targets LIST   what is killed (default mfs,driver,both)\n"
-	        "  --self-test      damage the image once on purpose: must report a violation\n"
-	        "  --json           one JSON object (docs/performance.md)\n");
-}
-
 static int s_targets(const char *list, void *arg)
 {
 	s_opts *o = arg;
@@ -623,14 +603,27 @@ static int s_parse(int argc, char **argv, s_opts *o)
 	              .seed = (unsigned)time(NULL),
 	              .targets = {true, true, true}};
 	const bench_arg args[] = {
-	    {.name = "json", .flag = &o->json},
-	    {.name = "iterations", .number = &o->iterations, .min = 1, .max = 1000000},
-	    {.name = "writers", .number = &o->writers, .min = 1, .max = S_WRITERS},
-	    {.name = "seed", .parse = s_seed, .arg = &o->seed},
-	    {.name = "targets", .parse = s_targets, .arg = o},
-	    {.name = "self-test", .flag = &o->self_test},
+	    {"json", NULL, "one JSON object (docs/performance.md)", .flag = &o->json},
+	    {"iterations", "N", "rounds (default 500)", .number = &o->iterations, .min = 1,
+	     .max = 1000000},
+	    {"writers", "W", "writers (default 8, at most 64)", .number = &o->writers, .min = 1,
+	     .max = S_WRITERS},
+	    {"seed", "S", "the random seed (default: the time)", .parse = s_seed, .arg = &o->seed},
+	    {"targets", "LIST", "what is killed: mfs,driver,both (default all three)",
+	     .parse = s_targets, .arg = o},
+	    {"self-test", NULL, "damage the image once on purpose: must report a violation",
+	     .flag = &o->self_test},
 	};
-	return bench_args_parse(argc, argv, args, sizeof args / sizeof *args, s_usage);
+	return bench_args_parse(
+	    argc, argv, "crash",
+	    "A crash-point soak: W writers create, append, rename, unlink, fsync and sync\n"
+	    "through libplexus on a private `plexus up`; at random instants plexus-mfs of\n"
+	    "/data, its driver or both are SIGKILLed (or SIGSTOPped, then SIGKILLed) and RS\n"
+	    "restores them. Each round checks every writer's files against the states its\n"
+	    "journal allows and runs fsck.minix -f on a copy of the image. Prints the\n"
+	    "violations and the recovery time percentiles next to RS's restart of a service\n"
+	    "without a file system; exits 1 when there are violations.\n",
+	    args, sizeof args / sizeof *args);
 }
 
 int plx_bench_crash(int argc, char **argv)

@@ -415,36 +415,29 @@ static void s_teardown(s_bench *b)
 
 /* ---- command line ---- */
 
-static void s_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: plexus bench fs [--json] [--rounds N] [--file-mb N] [--files N]\n"
-	        "                       [--no-journal]\n\n"
-	        "Sequential write and read of a file, and create/stat/unlink of many files,\n"
-	        "through libplexus -> plexus-vfs -> plexus-mfs -> plexus-vdisk, each on its own\n"
-	        "node of a four-node network-namespace cluster; next to the same calls on this\n"
-	        "machine's tmpfs (/dev/shm) in the same run. Needs root.\n\n"
-	        "  --json        print one JSON object instead of a table\n"
-	        "  --rounds N    measured rounds, alternating with the baseline (default 3)\n"
-	        "  --file-mb N   the file's size in MiB (default 256)\n"
-	        "  --files N     files created, stat'ed and unlinked per round (default 500)\n"
-	        "  --no-journal  format with util-linux's mkfs.minix -3 instead of plexus mkfs:\n"
-	        "                no journal, MFS writes back as before it had one\n"
-	        "The servers are taken from $PLEXUS_VFS_BIN, $PLEXUS_MFS_BIN, $PLEXUS_VDISK_BIN,\n"
-	        "the build tree, or PATH.\n");
-}
-
 static int s_parse(int argc, char **argv, options *opt)
 {
 	*opt = (options){.rounds = 3, .file_mb = 256, .files = 500};
 	const bench_arg args[] = {
-	    {.name = "json", .flag = &opt->json},
-	    {.name = "rounds", .number = &opt->rounds, .min = 1, .max = 100},
-	    {.name = "file-mb", .number = &opt->file_mb, .min = 1, .max = 4096},
-	    {.name = "files", .number = &opt->files, .min = 1, .max = 100000},
-	    {.name = "no-journal", .flag = &opt->no_journal},
+	    {"json", NULL, "print one JSON object instead of a table", .flag = &opt->json},
+	    {"rounds", "N", "measured rounds, alternating with the baseline (default 3)",
+	     .number = &opt->rounds, .min = 1, .max = 100},
+	    {"file-mb", "N", "the file's size in MiB (default 256)", .number = &opt->file_mb,
+	     .min = 1, .max = 4096},
+	    {"files", "N", "files created, stat'ed and unlinked per round (default 500)",
+	     .number = &opt->files, .min = 1, .max = 100000},
+	    {"no-journal", NULL,
+	     "format with util-linux's mkfs.minix -3 instead of plexus mkfs: no journal",
+	     .flag = &opt->no_journal},
 	};
-	return bench_args_parse(argc, argv, args, sizeof args / sizeof *args, s_usage);
+	return bench_args_parse(
+	    argc, argv, "fs",
+	    "Sequential write and read of a file, and create/stat/unlink of many files,\n"
+	    "through libplexus -> plexus-vfs -> plexus-mfs -> plexus-vdisk, each on its own\n"
+	    "node of a four-node network-namespace cluster; next to the same calls on this\n"
+	    "machine's tmpfs (/dev/shm) in the same run. Needs root. The servers are taken\n"
+	    "from $PLEXUS_VFS_BIN, $PLEXUS_MFS_BIN, $PLEXUS_VDISK_BIN, the build tree, or PATH.\n",
+	    args, sizeof args / sizeof *args);
 }
 
 int plx_bench_fs(int argc, char **argv)

@@ -8,8 +8,8 @@
  *   plx_kv_free, plx_kvs_free
  *   plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke
  *   plx_etcd_leader, plx_etcd_members, plx_etcd_member_remove, plx_etcd_member_add, plx_etcd_join
- *   plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_safe_until, plx_lease_destroy
- *   plx_watch_new, plx_watch_revision, plx_watch_destroy
+ *   plx_cond_init_monotonic, plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_safe_until,
+ * plx_lease_destroy plx_watch_new, plx_watch_revision, plx_watch_destroy
  *
  * A client knows one or more etcd members ("http://127.0.0.1:2379,http://..."). A request goes
  * to the member that answered last; when a member cannot be reached the request moves on to the
@@ -28,6 +28,7 @@
 #ifndef PLEXUS_ETCD_H
 #define PLEXUS_ETCD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -227,6 +228,10 @@ int plx_etcd_lease_keepalive(plx_etcd *self, int64_t id);
 int plx_etcd_lease_revoke(plx_etcd *self, int64_t id);
 /* The TTL lease id was granted with, in seconds (> 0), or -ENOENT when it is gone. */
 int plx_etcd_lease_granted_ttl(plx_etcd *self, int64_t id);
+/* Initializes cond for deadlines on CLOCK_MONOTONIC, as every thread that renews a lease or a
+ * record waits (a step of the wall clock must not stretch a renewal). Returns 0 or an error
+ * number from pthread_cond_init. */
+int plx_cond_init_monotonic(pthread_cond_t *cond);
 
 /* ---- members ---- */
 
