@@ -80,50 +80,30 @@ static int s_parse(int argc, char **argv, s_opts *o)
 	              .cluster = s_env("PLEXUS_CLUSTER", "default"),
 	              .owner = S_CLI_OWNER,
 	              .type = "str"};
+	/* The options that take a string: where each goes. */
+	const struct {
+		int c;
+		const char **to;
+	} strings[] = {
+	    {'e', &o->etcd.endpoints}, {'c', &o->cluster},      {'u', &o->etcd.user},
+	    {'p', &o->etcd.password},  {'A', &o->etcd.ca_file}, {'C', &o->etcd.cert_file},
+	    {'K', &o->etcd.key_file},  {'o', &o->owner},        {'t', &o->type}};
 	optind = 0;
 	opterr = 1;
 	int c;
 	char *end;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'e':
-			o->etcd.endpoints = optarg;
-			break;
-		case 'c':
-			o->cluster = optarg;
-			break;
-		case 'u':
-			o->etcd.user = optarg;
-			break;
-		case 'p':
-			o->etcd.password = optarg;
-			break;
-		case 'A':
-			o->etcd.ca_file = optarg;
-			break;
-		case 'C':
-			o->etcd.cert_file = optarg;
-			break;
-		case 'K':
-			o->etcd.key_file = optarg;
-			break;
-		case 'o':
-			o->owner = optarg;
-			break;
-		case 't':
-			o->type = optarg;
-			break;
-		case 'n':
-			o->count = strtol(optarg, &end, 10);
-			if (*end || o->count <= 0)
-				return EX_USAGE;
-			break;
-		case 'h':
-			o->help = true;
-			break;
-		default:
+		size_t i = 0;
+		while (i < sizeof strings / sizeof *strings && strings[i].c != c)
+			i++;
+		if (i < sizeof strings / sizeof *strings)
+			*strings[i].to = optarg;
+		else if (c == 'n' && ((o->count = strtol(optarg, &end, 10)) <= 0 || *end))
 			return EX_USAGE;
-		}
+		else if (c == 'h')
+			o->help = true;
+		else if (c != 'n')
+			return EX_USAGE;
 	}
 	return 0;
 }

@@ -26,6 +26,16 @@
 
 #define S_FUSE_SUPER_MAGIC 0x65735546 /* statfs(2)'s f_type of every FUSE file system */
 
+/* A table of the calls named PREFIX_<call>, which each way through defines. */
+#define S_FILEOPS(THROUGH, PREFIX)                                                                 \
+	{                                                                                          \
+		.through = THROUGH, .connect = PREFIX##_connect,                                   \
+		.disconnect = PREFIX##_disconnect, .open = PREFIX##_open, .read = PREFIX##_read,   \
+		.write = PREFIX##_write, .fsync = PREFIX##_fsync, .close = PREFIX##_close,         \
+		.rename = PREFIX##_rename, .unlink = PREFIX##_unlink, .mkdir = PREFIX##_mkdir,     \
+		.stat = PREFIX##_stat,                                                             \
+	}
+
 struct drill_fs {
 	plexus *px;          /* libplexus: the handle */
 	char root[PATH_MAX]; /* the mount: where Plexus's "/" is */
@@ -104,20 +114,7 @@ static int s_px_stat(drill_fs *self, const char *path, struct stat *st)
 	return plexus_stat(self->px, path, st);
 }
 
-const drill_fileops drill_fileops_libplexus = {
-    .through = "libplexus",
-    .connect = s_px_connect,
-    .disconnect = s_px_disconnect,
-    .open = s_px_open,
-    .read = s_px_read,
-    .write = s_px_write,
-    .fsync = s_px_fsync,
-    .close = s_px_close,
-    .rename = s_px_rename,
-    .unlink = s_px_unlink,
-    .mkdir = s_px_mkdir,
-    .stat = s_px_stat,
-};
+const drill_fileops drill_fileops_libplexus = S_FILEOPS("libplexus", s_px);
 
 /* ---- POSIX through the mount ---- */
 
@@ -226,20 +223,7 @@ static int s_mnt_stat(drill_fs *self, const char *path, struct stat *st)
 	return s_mnt_path(self, path, p, sizeof p) ? stat(p, st) : -1;
 }
 
-const drill_fileops drill_fileops_mount = {
-    .through = "mount",
-    .connect = s_mnt_connect,
-    .disconnect = s_mnt_disconnect,
-    .open = s_mnt_open,
-    .read = s_mnt_read,
-    .write = s_mnt_write,
-    .fsync = s_mnt_fsync,
-    .close = s_mnt_close,
-    .rename = s_mnt_rename,
-    .unlink = s_mnt_unlink,
-    .mkdir = s_mnt_mkdir,
-    .stat = s_mnt_stat,
-};
+const drill_fileops drill_fileops_mount = S_FILEOPS("mount", s_mnt);
 
 int drill_mount_check(const char *dir, char *root, size_t size, char *why, size_t why_size)
 {

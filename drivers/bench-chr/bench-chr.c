@@ -130,17 +130,10 @@ static void *s_serve(void *arg)
 /* Listens in node 1, then connects the three baseline connections from node 0. */
 static int s_tcp_start(s_bench *b)
 {
-	int fd = netns_socket(b->c, 1, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa;
+	int fd = benchnet_tcp_listen(b->c, 1, &sa);
 	if (fd < 0)
 		return fd;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	inet_pton(AF_INET, netns_node_addr(b->c, 1), &sa.sin_addr);
-	socklen_t len = sizeof sa;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 4) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		close(fd);
-		return -errno;
-	}
 	b->listen_fd = fd;
 	if (pthread_create(&b->server, NULL, s_serve, b) != 0) {
 		close(fd);

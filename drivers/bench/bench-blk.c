@@ -118,17 +118,10 @@ static int s_tcp_start(s_bench *b)
 	if (!(s->disk = calloc(1, s->size)))
 		return -ENOMEM;
 	memset(s->disk, 1, s->size); /* touched, as the RAM disk will be */
-	int fd = netns_socket(b->c, 1, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa;
+	int fd = benchnet_tcp_listen(b->c, 1, &sa);
 	if (fd < 0)
 		return fd;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	inet_pton(AF_INET, netns_node_addr(b->c, 1), &sa.sin_addr);
-	socklen_t len = sizeof sa;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 4) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		close(fd);
-		return -errno;
-	}
 	s->listen_fd = fd;
 	if (pthread_create(&s->thread, NULL, s_tcp_serve, s) != 0) {
 		close(fd);

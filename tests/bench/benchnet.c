@@ -2,10 +2,11 @@
  * benchnet.c — the benchmarks' network-namespace cluster (benchnet.h).
  *
  * Entry points: benchnet_new, benchnet_destroy, benchnet_start, benchnet_bin, benchnet_ctx,
- * benchnet_ep, benchnet_etcd_url, benchnet_etcd, benchnet_netns.
+ * benchnet_ep, benchnet_etcd_url, benchnet_etcd, benchnet_netns, benchnet_tcp_listen.
  */
 #include "benchnet.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -152,4 +153,21 @@ plx_etcd *benchnet_etcd(benchnet *self)
 netns_cluster *benchnet_netns(benchnet *self)
 {
 	return self->c;
+}
+
+int benchnet_tcp_listen(netns_cluster *c, int node, struct sockaddr_in *sa)
+{
+	int fd = netns_socket(c, node, AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return fd;
+	*sa = (struct sockaddr_in){.sin_family = AF_INET};
+	inet_pton(AF_INET, netns_node_addr(c, node), &sa->sin_addr);
+	socklen_t len = sizeof *sa;
+	if (bind(fd, (struct sockaddr *)sa, sizeof *sa) < 0 || listen(fd, 4) < 0 ||
+	    getsockname(fd, (struct sockaddr *)sa, &len) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
 }

@@ -6,7 +6,7 @@
  * for until its endpoint is published.
  *
  * Entry points: benchnet_new, benchnet_destroy, benchnet_start, benchnet_bin, benchnet_ctx,
- * benchnet_ep, benchnet_etcd, benchnet_netns.
+ * benchnet_ep, benchnet_etcd, benchnet_netns, benchnet_tcp_listen.
  *
  * One thread at a time; the thread that made the cluster destroys it (it is the one in node 0).
  * Needs root (network namespaces).
@@ -14,6 +14,7 @@
 #ifndef PLEXUS_BENCHNET_H
 #define PLEXUS_BENCHNET_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 
 #include <plexus/etcd.h>
@@ -45,5 +46,9 @@ plx_ep *benchnet_ep(benchnet *self);
 const char *benchnet_etcd_url(benchnet *self);
 plx_etcd *benchnet_etcd(benchnet *self);
 netns_cluster *benchnet_netns(benchnet *self);
+/* A TCP socket listening in node of c on a port the kernel picks, for a benchmark's raw
+ * baseline; *sa is set to its address (the one to connect to). Returns the descriptor
+ * (caller closes) or a negative errno. */
+int benchnet_tcp_listen(netns_cluster *c, int node, struct sockaddr_in *sa);
 
 #endif
