@@ -5,7 +5,7 @@
  *
  * Entry points: plx_cluster_load, plx_cluster_parse, plx_cluster_destroy, plx_cluster_find_node,
  * plx_cluster_find_mac, plx_cluster_find_service, plx_cluster_extra, plx_cluster_expand,
- * plx_restart_name, plx_power_name.
+ * plx_restart_name, plx_power_name, plx_cluster_node_has_role.
  *
  * libinih reads through s_reader, which hands it one line at a time: that is how every message
  * knows its line number, and where section headers are read (with their node ranges) before
@@ -1175,6 +1175,18 @@ void plx_cluster_destroy(plx_cluster **self_p)
 	}
 	free(c);
 	*self_p = NULL;
+}
+
+bool plx_cluster_node_has_role(const plx_cluster_node *node, const char *role)
+{
+	size_t want = strlen(role);
+	for (const char *p = node->role; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == want && strncmp(p, role, len) == 0)
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
 }
 
 const plx_cluster_node *plx_cluster_find_node(const plx_cluster *self, const char *name)

@@ -2,7 +2,7 @@
  * pxe.c — the PXE server's files from the cluster description (plexus/pxe.h).
  *
  * Entry points: plx_pxe_settings_read, plx_pxe_node_cmdline, plx_pxe_check, plx_pxe_write,
- * plx_pxe_extra_sections, plx_pxe_is_etcd_node.
+ * plx_pxe_extra_sections.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,17 +59,6 @@ static int s_copy_ip(const plx_cluster *c, const char *key, char *out, char *err
 	return 0;
 }
 
-bool plx_pxe_is_etcd_node(const plx_cluster_node *n)
-{
-	for (const char *p = n->role; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len == 4 && strncmp(p, "etcd", 4) == 0)
-			return true;
-		p += len + (p[len] == ',');
-	}
-	return false;
-}
-
 /* The role = etcd nodes' URLs into s: clients' at :2379 into s->etcd (unless [cluster] etcd
  * named them), and, when there are several, NAME=URL of their peer ports at :2380 into
  * s->etcd_peers. https when the keys directory holds etcd's authority (each member then gets
@@ -82,7 +71,7 @@ static void s_etcd_members(const plx_cluster *c, plx_pxe_settings *s)
 	size_t nc = 0, np = 0, members = 0;
 	for (size_t i = 0; i < c->nnodes; i++) {
 		const plx_cluster_node *n = &c->nodes[i];
-		if (!plx_pxe_is_etcd_node(n))
+		if (!plx_cluster_node_has_role(n, "etcd"))
 			continue;
 		const char *sep = members++ ? "," : "";
 		nc += (size_t)snprintf(clients + nc, nc < sizeof clients ? sizeof clients - nc : 0,
@@ -176,7 +165,7 @@ int plx_pxe_node_cmdline(const plx_cluster *c, const plx_pxe_settings *s, const 
 {
 	char addr[48] = "", role[PLX_CLUSTER_NAME_MAX + 16] = "", keys[160] = "", url[128];
 	char peers[sizeof s->etcd_peers + 32] = "";
-	if (s->etcd_peers[0] && plx_pxe_is_etcd_node(n))
+	if (s->etcd_peers[0] && plx_cluster_node_has_role(n, "etcd"))
 		snprintf(peers, sizeof peers, " plexus.etcd_peers=%s", s->etcd_peers);
 	if (s->keys[0] && plx_pxe_keys_url(s, url, sizeof url) > 0)
 		snprintf(keys, sizeof keys, " plexus.keys=%s", url);

@@ -149,7 +149,7 @@ int plx_pxe_keys_write(const plx_cluster *c, const plx_pxe_settings *s, const ch
 		snprintf(name, sizeof name, "%s\n", c->nodes[i].name);
 		if ((rc = s_write(path, name, 0600)) < 0)
 			return s_fail(err, size, rc, path, "");
-		if ((rc = s_member_mark(path, plx_pxe_is_etcd_node(&c->nodes[i]))) < 0)
+		if ((rc = s_member_mark(path, plx_cluster_node_has_role(&c->nodes[i], "etcd"))) < 0)
 			return s_fail(err, size, rc, path, ".member");
 	}
 	return s_cgi(real, keys_dir, s, err, size);

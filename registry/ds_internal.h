@@ -1,7 +1,8 @@
 /*
- * ds_internal.h — what ds.c and ds_subscribe.c share; not installed.
+ * ds_internal.h — what ds.c, ds_entry.c and ds_subscribe.c share; not installed.
  *
- * Entry points: ds_entry_parse, ds_entry_clear, ds_split, ds_may_see, ds_sub_stop.
+ * Entry points: ds_type_name, ds_valid_name, ds_entry_parse, ds_entry_clear, ds_split,
+ * ds_may_see (ds_entry.c), ds_sub_stop (ds_subscribe.c).
  */
 #ifndef PLEXUS_DS_INTERNAL_H
 #define PLEXUS_DS_INTERNAL_H
@@ -28,6 +29,10 @@ struct plx_ds {
 	size_t cap;
 };
 
+/* The name of a PLX_DSF_TYPE_* in a record ("u32", "str", "mem", "label"), or NULL. */
+const char *ds_type_name(int type);
+/* True when name is not empty, shorter than max and (unless slash_ok) has no '/'. */
+bool ds_valid_name(const char *name, size_t max, bool slash_ok);
 /* Fills entry from a record kv found at its path. Returns 0 or -EBADMSG (entry->key and
  * entry->owner are still set when the path was ours). */
 int ds_entry_parse(const plx_ds *self, const plx_kv *kv, plx_ds_entry *entry);

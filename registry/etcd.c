@@ -2,7 +2,6 @@
  * etcd.c — the etcd client object: members, failover, authentication, one request.
  *
  * Entry points: plx_etcd_new, plx_etcd_destroy, plx_etcd_errmsg, plx_etcd_endpoint, plx_etcd_user,
- * plx_etcd_auth_on,
  * reg_call, reg_seterr, reg_curl_error, reg_handle_get, reg_handle_put, reg_configure,
  * reg_auth_header, reg_forget_token.
  */
@@ -274,22 +273,6 @@ void plx_etcd_destroy(plx_etcd **self_p)
 	pthread_mutex_destroy(&self->auth_lock);
 	free(self);
 	*self_p = NULL;
-}
-
-int plx_etcd_auth_on(plx_etcd *self)
-{
-	if (!self->user)
-		return -EINVAL;
-	reg_forget_token(self);
-	plx_kv *kv = NULL;
-	int rc = plx_etcd_get(self, "/plexus", &kv); /* logs in (or finds it off) on the way */
-	plx_kv_free(&kv);
-	if (rc < 0 && rc != -ENOENT)
-		return rc;
-	pthread_mutex_lock(&self->auth_lock);
-	int on = self->token && self->token[0];
-	pthread_mutex_unlock(&self->auth_lock);
-	return on;
 }
 
 const char *plx_etcd_user(const plx_etcd *self)

@@ -3,7 +3,7 @@
  *
  * Entry points: plx_etcd_get, plx_etcd_range, plx_etcd_put, plx_etcd_delete, plx_etcd_compact,
  * plx_etcd_auth_enable, plx_etcd_auth_client, plx_etcd_auth_prefix_user,
- * plx_etcd_auth_service_user, plx_etcd_auth_node_user, plx_etcd_auth_turn_on,
+ * plx_etcd_auth_service_user, plx_etcd_auth_node_user, plx_etcd_auth_turn_on, plx_etcd_auth_on,
  * plx_etcd_txn, plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke,
  * plx_etcd_lease_granted_ttl.
  */
@@ -475,4 +475,20 @@ int plx_etcd_lease_granted_ttl(plx_etcd *self, int64_t id)
 	if (ttl < 0 || granted <= 0)
 		return reg_seterr(-ENOENT, "etcd: lease %lld is gone", (long long)id);
 	return granted > INT32_MAX ? INT32_MAX : (int)granted;
+}
+
+int plx_etcd_auth_on(plx_etcd *self)
+{
+	if (!self->user)
+		return -EINVAL;
+	reg_forget_token(self);
+	plx_kv *kv = NULL;
+	int rc = plx_etcd_get(self, "/plexus", &kv); /* logs in (or finds it off) on the way */
+	plx_kv_free(&kv);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	pthread_mutex_lock(&self->auth_lock);
+	int on = self->token && self->token[0];
+	pthread_mutex_unlock(&self->auth_lock);
+	return on;
 }

@@ -3,7 +3,7 @@
  * help, exit, true, false.
  *
  * Entry points: sh_b_df, sh_b_mount, sh_b_umount, sh_b_sync, sh_b_nodes, sh_b_services,
- * sh_b_ps, sh_b_help, sh_b_exit, sh_b_true, sh_b_false.
+ * sh_b_ps, sh_b_exit, sh_b_true, sh_b_false.
  *
  * nodes and services are `plexus node ls` and `plexus service list` themselves (their CLI
  * libraries), which print with printf; when a builtin's output goes elsewhere (a pipe, a
@@ -248,23 +248,6 @@ int sh_b_ps(sh_io *io, int argc, char **argv)
 		}
 	}
 	plexus_ps_free(p, n);
-	return 0;
-}
-
-int sh_b_help(sh_io *io, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	size_t n;
-	const sh_builtin *b = sh_builtins(&n);
-	sh_printf(io,
-	          "Builtins (paths are in Plexus; host:PATH names a host file for cp and dd):\n");
-	for (size_t i = 0; i < n; i++) {
-		char usage[64];
-		snprintf(usage, sizeof usage, "%s %s", b[i].name, b[i].usage);
-		sh_printf(io, "  %-34s %s\n", usage, b[i].summary);
-	}
-	sh_printf(io, "Syntax: ; && || | < > >> 2> 2>&1, 'quotes', \"quotes\", $?, # comments\n");
 	return 0;
 }
 

@@ -8,7 +8,7 @@
  *   paths.c    sh_path_parse, sh_path_stat, sh_path_open, sh_path_mkdir, sh_path_list,
  *              sh_path_join
  *   opts.c     sh_getopts
- *   table.c    sh_builtin_find, sh_builtins
+ *   table.c    sh_builtin_find, sh_builtins, sh_b_help (the table and the builtin that lists it)
  *   b_*.c      the builtins (sh_b_<name>), one small function each
  *
  * A script is parsed into pipelines joined by ";", "&&" and "||"; a pipeline's commands are

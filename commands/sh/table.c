@@ -1,8 +1,10 @@
 /*
- * table.c — the shell's builtins: name to function, with the usage `help` prints.
+ * table.c — the shell's builtins: name to function, with the usage `help` prints (help is
+ * here, beside the table it lists).
  *
- * Entry points: sh_builtin_find, sh_builtins.
+ * Entry points: sh_builtin_find, sh_builtins, sh_b_help.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "sh.h"
@@ -53,4 +55,21 @@ const sh_builtin *sh_builtins(size_t *n)
 {
 	*n = sizeof s_builtins / sizeof *s_builtins;
 	return s_builtins;
+}
+
+int sh_b_help(sh_io *io, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	size_t n;
+	const sh_builtin *b = sh_builtins(&n);
+	sh_printf(io,
+	          "Builtins (paths are in Plexus; host:PATH names a host file for cp and dd):\n");
+	for (size_t i = 0; i < n; i++) {
+		char usage[64];
+		snprintf(usage, sizeof usage, "%s %s", b[i].name, b[i].usage);
+		sh_printf(io, "  %-34s %s\n", usage, b[i].summary);
+	}
+	sh_printf(io, "Syntax: ; && || | < > >> 2> 2>&1, 'quotes', \"quotes\", $?, # comments\n");
+	return 0;
 }

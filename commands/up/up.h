@@ -8,7 +8,8 @@
  *   spawn.c:   up_find_program, up_free_port, up_spawn, up_node_spawn, up_reap, up_log_tail,
  *              up_now_ms
  *   cluster.c: up_cluster_write
- *   boot.c:    up_boot, up_svc_get, up_print_status
+ *   boot.c:    up_boot
+ *   status.c:  up_svc_get, up_print_status
  *   down.c:    up_teardown, up_rmtree
  *   tour.c:    up_mount_data, up_root_save, up_tour
  *   netns.c:   up_net_create, up_net_kill, up_net_destroy

@@ -186,8 +186,8 @@ static void test_several_etcd_members(void **state)
 	    "e1=http://10.0.0.21:2380,e2=http://10.0.0.22:2380,e3=http://10.0.0.23:2380";
 	assert_string_equal(s.etcd, clients);
 	assert_string_equal(s.etcd_peers, peers);
-	assert_true(plx_pxe_is_etcd_node(plx_cluster_find_node(c, "e2")));
-	assert_false(plx_pxe_is_etcd_node(plx_cluster_find_node(c, "w1")));
+	assert_true(plx_cluster_node_has_role(plx_cluster_find_node(c, "e2"), "etcd"));
+	assert_false(plx_cluster_node_has_role(plx_cluster_find_node(c, "w1"), "etcd"));
 	assert_true(plx_pxe_node_cmdline(c, &s, plx_cluster_find_node(c, "e2"), cmd, sizeof cmd) >
 	            0);
 	char want[2048];

@@ -6,6 +6,7 @@
  * Entry points:
  *   plx_cluster_load, plx_cluster_parse, plx_cluster_destroy
  *   plx_cluster_find_node, plx_cluster_find_mac, plx_cluster_find_service, plx_cluster_extra
+ *   plx_cluster_node_has_role
  *   plx_cluster_expand, plx_restart_name, plx_power_name
  *
  * The file is INI (Debian's libinih does the lexing), described in docs/reincarnation.md:
@@ -149,6 +150,9 @@ plx_cluster *plx_cluster_parse(const char *text, const char *name, const plx_clu
 /* Frees the description and sets *self_p to NULL. Accepts NULL. */
 void plx_cluster_destroy(plx_cluster **self_p);
 
+/* True when role is one of the comma-separated words of node's role key ("etcd": the node
+ * runs a member of the registry). */
+bool plx_cluster_node_has_role(const plx_cluster_node *node, const char *role);
 /* Returns the node called name, or NULL. */
 const plx_cluster_node *plx_cluster_find_node(const plx_cluster *self, const char *name);
 /* Returns the node with this MAC (6 bytes), or NULL. */

@@ -60,9 +60,6 @@ typedef struct plx_pxe_settings {
 	char cli[4096];  /* the plexus command the keys CGI runs; "": this program */
 } plx_pxe_settings;
 
-/* True when the node's role (comma-separated words) names etcd. */
-bool plx_pxe_is_etcd_node(const plx_cluster_node *n);
-
 /* The extra section names plexus pxe asks the cluster parser to keep: {"pxe", NULL}. */
 extern const char *const plx_pxe_extra_sections[];
 
