@@ -34,16 +34,17 @@ static void *s_reader(void *arg)
 			break;
 		pthread_mutex_lock(&self->lock);
 		tty_input(&self->console, buf, (size_t)n);
-		ttys_wake(self, -1);
+		self->typed(self, -1);
 		pthread_mutex_unlock(&self->lock);
 	}
 	return NULL;
 }
 
-int console_start(ttys *self)
+int console_start(ttys *self, void (*typed)(ttys *self, int k))
 {
 	if (self->console_in < 0 || self->reading)
 		return 0;
+	self->typed = typed;
 	if (pipe(self->stop_pipe) < 0)
 		return -errno;
 	int rc = pthread_create(&self->reader, NULL, s_reader, self);

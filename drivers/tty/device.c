@@ -219,7 +219,7 @@ static int s_init(void *arg, plx_service *svc, bool restarted)
 {
 	(void)svc;
 	(void)restarted; /* a terminal's state is its users': nothing is kept across a restart */
-	return console_start(arg);
+	return console_start(arg, ttys_wake);
 }
 
 static void s_cleanup(void *arg)

@@ -91,6 +91,7 @@ typedef struct ttys {
 	int console_in;         /* -1: no console input */
 	pthread_t reader;
 	bool reading;
+	void (*typed)(struct ttys *self, int k); /* console input arrived: answer its waiters */
 	int stop_pipe[2];
 } ttys;
 
@@ -102,9 +103,9 @@ void ttys_wake(ttys *self, int k);
 
 /* ---- console.c ---- */
 
-/* Starts the thread that feeds console input (self->console_in) to the console. Returns 0 or
- * a negative errno. */
-int console_start(ttys *self);
+/* Starts the thread that feeds console input (self->console_in) to the console and then calls
+ * typed(self, -1) under the lock (device.c gives ttys_wake). Returns 0 or a negative errno. */
+int console_start(ttys *self, void (*typed)(ttys *self, int k));
 /* Stops and joins it. Accepts a console that never started. */
 void console_stop(ttys *self);
 
