@@ -19,7 +19,9 @@
 
 static void s_usage(const plx_service_desc *desc, FILE *out)
 {
-	if (desc->usage)
+	if (desc->usage_fn)
+		desc->usage_fn(out);
+	else if (desc->usage)
 		fputs(desc->usage, out);
 	else
 		fprintf(out, "usage: %s [options]\n\n", desc->program);
@@ -84,6 +86,7 @@ int plx_service_main_task(const plx_service_desc *desc, void *arg, plx_service_t
 	int code = s_configure(desc, arg, &cfg, argc, argv, err, sizeof err);
 	if (code >= 0)
 		return code;
+	err[0] = '\0';
 	code = desc->prepare ? desc->prepare(arg, err, sizeof err) : 0;
 	if (code != 0) {
 		if (err[0])

@@ -164,8 +164,9 @@ typedef struct plx_service_desc {
 	/* --help's text before the service options: the usage line, what the service is, its own
 	 * options (ending in a blank line); NULL: "usage: PROGRAM [options]". */
 	const char *usage;
-	const char *const *flags;                    /* own options without a value, or NULL */
-	plx_service_opt_fn *option;                  /* own options, or NULL: none */
+	void (*usage_fn)(FILE *out); /* instead of usage: prints a text that has values in it */
+	const char *const *flags;    /* own options without a value, or NULL */
+	plx_service_opt_fn *option;  /* own options, or NULL: none */
 	const ProtobufCEnumDescriptor *const *types; /* families named in traces, NULL-ended */
 	/* After the options, before the service starts (allocate, open files, check options):
 	 * returns 0 or a sysexits code with err set (EX_USAGE also prints the usage). Or NULL. */
