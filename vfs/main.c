@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <plexus/log.h>
+
 #include "vfs.h"
 
 #define S_MOUNTS_MAX 16
@@ -203,8 +205,8 @@ static int s_take_over(vfs *v, const char *fs)
 	plx_fs *client = plx_fs_new(v->ep, fs, v->fs_timeout_ms);
 	int rc = client ? plx_fs_unmount(client) : -ENOMEM;
 	plx_fs_destroy(&client);
-	fprintf(stderr, "plexus-vfs: %s was mounted by a previous instance; unmounting it: %s\n",
-	        fs, rc == 0 ? "done" : plx_strerror(rc));
+	plx_log(PLX_LOG_INFO, "%s was mounted by a previous instance; unmounting it: %s", fs,
+	        rc == 0 ? "done" : plx_strerror(rc));
 	return rc;
 }
 
@@ -304,7 +306,7 @@ static void s_mount_recorded(vfs *v, const s_opts *o)
 		int rc = s_record_parse(line, &m);
 		if (rc == 0)
 			rc = s_mount(v, &m, m.path, o->wait_s);
-		fprintf(stderr, "plexus-vfs: restart: mounting %s on %s again: %s\n",
+		plx_log(PLX_LOG_INFO, "restart: mounting %s on %s again: %s",
 		        rc == -EINVAL && !m.fs[0] ? "a bad record" : m.fs, m.path,
 		        rc == 0 ? "done" : plx_strerror(rc));
 	}

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "mfs.h"
@@ -87,7 +88,7 @@ int mfs_new_driver(plx_call *call)
 		return -EINVAL;
 	int rc = dev_new_driver(&fs->dev, nd->driver, nd->generation);
 	if (rc == 0)
-		fprintf(stderr, "plexus-mfs: FS_NEW_DRIVER: %s is generation %llu\n", nd->driver,
+		plx_log(PLX_LOG_INFO, "FS_NEW_DRIVER: %s is generation %llu", nd->driver,
 		        (unsigned long long)nd->generation);
 	return rc;
 }
@@ -125,7 +126,7 @@ static void s_run(mfs *fs, plx_call *call, bool stopping)
 	int sent = plx_call_reply(call, rc, rc < 0 ? NULL : &out.r.base, rc < 0 ? NULL : out.data,
 	                          rc < 0 ? 0 : out.data_size);
 	if (sent < 0 && sent != -PLX_EDEADSRCDST)
-		fprintf(stderr, "plexus-mfs: answering %s: %s\n", plx_type_name(call->msg->type),
+		plx_log(PLX_LOG_WARN, "answering %s: %s", plx_type_name(call->msg->type),
 		        plx_strerror(sent));
 	s_reply_free(&out);
 }
@@ -167,7 +168,7 @@ static void s_final_sync(mfs *fs)
 		super_release(fs);
 	}
 	if (rc < 0)
-		fprintf(stderr, "plexus-mfs: final write-back failed: %s\n", plx_strerror(rc));
+		plx_log(PLX_LOG_WARN, "final write-back failed: %s", plx_strerror(rc));
 }
 
 static bool s_worker_started; /* s_setup made the worker: s_teardown stops it */
