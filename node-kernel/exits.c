@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <plexus/log.h>
+
 #include "node.h"
 
 #define S_RESEND_MS 1000
@@ -119,7 +121,7 @@ void node_signals_destroy(node_signals **self_p)
 
 static void s_log_exit(const Plexus__NodeExit *e)
 {
-	fprintf(stderr, "plexus-node: %s generation %" PRIu64 " pid %" PRId64 " %s %d\n", e->label,
+	plx_log(PLX_LOG_INFO, "%s generation %" PRIu64 " pid %" PRId64 " %s %d", e->label,
 	        e->generation, e->pid, e->signaled ? "killed by signal" : "exited with status",
 	        e->status);
 }
@@ -132,12 +134,12 @@ int node_reap(node *self)
 		Plexus__NodeExit report;
 		reaped++;
 		if (node_services_exited(self->services, pid, wstatus, &report) < 0) {
-			fprintf(stderr, "plexus-node: reaped pid %d, no service\n", (int)pid);
+			plx_log(PLX_LOG_INFO, "reaped pid %d, no service", (int)pid);
 			continue;
 		}
 		s_log_exit(&report);
 		if (node_reports_add(self->reports, &report) < 0)
-			fprintf(stderr, "plexus-node: out of memory: exit of %s not reported\n",
+			plx_log(PLX_LOG_WARN, "out of memory: exit of %s not reported",
 			        report.label);
 	}
 	return reaped;
@@ -199,8 +201,7 @@ static void s_drop(node_reports *self, size_t i)
 int node_reports_add(node_reports *self, const Plexus__NodeExit *report)
 {
 	if (self->count == S_QUEUE_MAX) {
-		fprintf(stderr,
-		        "plexus-node: %d exit reports waiting for %s: dropping the oldest\n",
+		plx_log(PLX_LOG_WARN, "%d exit reports waiting for %s: dropping the oldest",
 		        S_QUEUE_MAX, self->rs_label);
 		s_drop(self, 0);
 	}
@@ -260,7 +261,7 @@ int node_reports_ack(node_reports *self, const plx_msg *reply)
 		if (self->queue[i].request_id != reply->request_id || !self->queue[i].sent_at)
 			continue;
 		if (reply->status != 0) {
-			fprintf(stderr, "plexus-node: %s refused the exit report of %s: %s\n",
+			plx_log(PLX_LOG_WARN, "%s refused the exit report of %s: %s",
 			        self->rs_label, self->queue[i].label, plx_strerror(reply->status));
 			return 0; /* sent again after the resend period */
 		}

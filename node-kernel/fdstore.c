@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <plexus/log.h>
+
 #include "node.h"
 
 #define S_STORE_FD 3 /* the store socket in the service; kept descriptors follow */
@@ -85,8 +87,7 @@ static void s_keep(node_fdstore *self, const char *name, int fd)
 			return;
 		}
 	if (self->nkept == NODE_KEPT_MAX) {
-		fprintf(stderr,
-		        "plexus-node: a service kept more than %d descriptors: %s dropped\n",
+		plx_log(PLX_LOG_WARN, "a service kept more than %d descriptors: %s dropped",
 		        NODE_KEPT_MAX, name);
 		close(fd);
 		return;

@@ -26,6 +26,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include <plexus/log.h>
+
 #include "node.h"
 
 #define S_MARGIN_MIN_MS 250
@@ -50,7 +52,7 @@ bool node_fence_tick(node *self)
 	int64_t left = s_left_ms(self);
 	if (left >= 0) {
 		if (self->fenced)
-			fprintf(stderr, "plexus-node: lease renewed: fence lifted\n");
+			plx_log(PLX_LOG_INFO, "lease renewed: fence lifted");
 		self->fenced = false;
 		return false;
 	}
@@ -58,15 +60,14 @@ bool node_fence_tick(node *self)
 	 * is killed too */
 	int killed = node_services_kill_all(self->services);
 	if (!self->fenced || killed > 0)
-		fprintf(
-		    stderr,
-		    "plexus-node: fenced: no lease renewal for too long; the lease could expire "
-		    "at etcd in %" PRId64 " ms: %d service(s) killed, starts refused\n",
-		    left + node_fence_margin_ms(self->cfg), killed);
+		plx_log(PLX_LOG_WARN,
+		        "fenced: no lease renewal for too long; the lease could expire "
+		        "at etcd in %" PRId64 " ms: %d service(s) killed, starts refused",
+		        left + node_fence_margin_ms(self->cfg), killed);
 	self->fenced = true;
 	if (!node_register_expired(self->reg))
 		return false;
-	fprintf(stderr, "plexus-node: the lease expired at etcd: the cluster took this node for "
-	                "dead; starting again as a new generation\n");
+	plx_log(PLX_LOG_WARN, "the lease expired at etcd: the cluster took this node for "
+	                      "dead; starting again as a new generation");
 	return true;
 }

@@ -24,6 +24,7 @@
 
 #include <plexus/etcd.h>
 #include <plexus/link_keys.h>
+#include <plexus/log.h>
 
 #include "node.h"
 
@@ -31,7 +32,7 @@
 
 int do_shutdown(plx_call *call)
 {
-	fprintf(stderr, "plexus-node: IPC_SHUTDOWN from %s\n", call->msg->source.label);
+	plx_log(PLX_LOG_INFO, "IPC_SHUTDOWN from %s", call->msg->source.label);
 	plx_server_stop(call->server);
 	return 0;
 }
@@ -45,7 +46,7 @@ static void s_on_notify(plx_server *server, plx_msg *msg)
 		if (msg->type == PLEXUS__NODE_TYPE__NODE_CHILD)
 			node_reap(n);
 		else if (msg->type == PLEXUS__NODE_TYPE__NODE_TERM) {
-			fprintf(stderr, "plexus-node: termination signal\n");
+			plx_log(PLX_LOG_INFO, "termination signal");
 			plx_server_stop(server);
 		}
 	}
@@ -100,8 +101,8 @@ static int s_serve(node *n, plx_ctx *ctx)
 		plx_server_on_notify(srv, s_on_notify);
 		plx_server_on_reply(srv, s_on_reply);
 		plx_server_on_tick(srv, s_on_tick, S_TICK_MS);
-		fprintf(stderr,
-		        "plexus-node: %s serving at %s (cluster %s, etcd %s, lease TTL %d s)\n",
+		plx_log_set_label(plx_ep_name(n->ep)->label, plx_ep_name(n->ep)->generation);
+		plx_log(PLX_LOG_INFO, "%s serving at %s (cluster %s, etcd %s, lease TTL %d s)",
 		        plx_ep_name(n->ep)->label, plx_ep_address(n->ep), n->cfg->cluster,
 		        n->cfg->etcd, n->cfg->lease_ttl);
 		rc = plx_server_run(srv);
@@ -109,8 +110,7 @@ static int s_serve(node *n, plx_ctx *ctx)
 	node_signals_destroy(&sig);
 	if (n->services) {
 		int stopped = node_services_stop_all(n->services, n->cfg->grace_ms);
-		fprintf(stderr,
-		        "plexus-node: leaving: %d services stopped, %zu exit reports unsent\n",
+		plx_log(PLX_LOG_INFO, "leaving: %d services stopped, %zu exit reports unsent",
 		        stopped, n->reports ? node_reports_count(n->reports) : 0);
 	}
 	node_services_destroy(&n->services); /* answers what is still suspended */
@@ -126,7 +126,7 @@ static void s_exec_again(char **argv)
 {
 	fflush(NULL);
 	execv("/proc/self/exe", argv);
-	fprintf(stderr, "plexus-node: executing %s again: %s\n", argv[0], strerror(errno));
+	plx_log(PLX_LOG_ERROR, "executing %s again: %s", argv[0], strerror(errno));
 }
 
 /* plexus-node --fetch-keys URL LABEL DIR: a netbooted node's key pair and its certificate from
@@ -135,7 +135,7 @@ static int s_fetch_keys(char **argv)
 {
 	char err[1024];
 	if (plx_link_fetch(argv[2], argv[3], argv[4], err, sizeof err) < 0) {
-		fprintf(stderr, "plexus-node: keys for %s: %s\n", argv[3], err);
+		plx_log(PLX_LOG_ERROR, "keys for %s: %s", argv[3], err);
 		return EX_UNAVAILABLE;
 	}
 	return EX_OK;
@@ -152,7 +152,7 @@ static int s_join_etcd(char **argv)
 	char initial[2048];
 	int rc = etcd ? plx_etcd_join(etcd, argv[3], argv[4], initial, sizeof initial) : -errno;
 	if (rc < 0)
-		fprintf(stderr, "plexus-node: joining etcd as %s: %s\n", argv[3],
+		plx_log(PLX_LOG_ERROR, "joining etcd as %s: %s", argv[3],
 		        etcd ? plx_etcd_errmsg() : strerror(-rc));
 	plx_etcd_destroy(&etcd);
 	if (rc == PLX_ETCD_JOIN_NEW)
@@ -176,8 +176,9 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc = node_config_parse(&cfg, argc, argv, err, sizeof err);
 	if (rc != 0) {
-		fprintf(stderr, "plexus-node: %s\n%s", err,
-		        rc == EX_USAGE ? node_config_usage : "");
+		plx_log(PLX_LOG_ERROR, "%s", err);
+		if (rc == EX_USAGE)
+			fputs(node_config_usage, stderr);
 		return rc;
 	}
 	if (cfg.help) {
@@ -185,11 +186,11 @@ int main(int argc, char **argv)
 		return EX_OK;
 	}
 	if ((rc = node_signals_block()) < 0) {
-		fprintf(stderr, "plexus-node: blocking signals: %s\n", strerror(-rc));
+		plx_log(PLX_LOG_ERROR, "blocking signals: %s", strerror(-rc));
 		return EX_OSERR;
 	}
 	if ((rc = s_mkdirs(cfg.log_dir)) < 0) {
-		fprintf(stderr, "plexus-node: log directory %s: %s\n", cfg.log_dir, strerror(-rc));
+		plx_log(PLX_LOG_ERROR, "log directory %s: %s", cfg.log_dir, strerror(-rc));
 		return EX_CANTCREAT;
 	}
 	plx_register_types(&plexus__node_type__descriptor);
@@ -197,23 +198,23 @@ int main(int argc, char **argv)
 	node n = {.cfg = &cfg};
 	node_register *reg = ctx ? node_register_new(&cfg, ctx, &n, &n.ep, err, sizeof err) : NULL;
 	if (!reg) {
-		fprintf(stderr, "plexus-node: %s\n", ctx ? err : "no ZeroMQ context");
+		plx_log(PLX_LOG_ERROR, "%s", ctx ? err : "no ZeroMQ context");
 		plx_ctx_destroy(&ctx);
 		return EX_UNAVAILABLE;
 	}
 	n.reg = reg;
 	plx_voucher *voucher = NULL;
 	if (plx_voucher_start(cfg.name, cfg.cluster, cfg.etcd, &voucher, err, sizeof err) < 0)
-		fprintf(stderr, "plexus-node: %s (other users' processes cannot connect)\n", err);
+		plx_log(PLX_LOG_WARN, "%s (other users' processes cannot connect)", err);
 	rc = s_serve(&n, ctx);
 	plx_voucher_stop(&voucher);
 	node_register_destroy(&reg);
 	plx_ctx_destroy(&ctx);
 	if (rc < 0)
-		fprintf(stderr, "plexus-node: message loop: %s\n", plx_strerror(rc));
+		plx_log(PLX_LOG_ERROR, "message loop: %s", plx_strerror(rc));
 	else if (n.again)
 		s_exec_again(argv);
 	else
-		fprintf(stderr, "plexus-node: lease revoked, bye\n");
+		plx_log(PLX_LOG_INFO, "lease revoked, bye");
 	return rc < 0 || n.again ? EX_SOFTWARE : EX_OK;
 }

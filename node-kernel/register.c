@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include <plexus/link_keys.h>
+#include <plexus/log.h>
 
 #include "node.h"
 
@@ -128,8 +129,7 @@ static void *s_refresher(void *arg)
 		char err[512];
 		bool failed = s_refresh(self, err, sizeof err) < 0;
 		if (failed != self->failing)
-			fprintf(stderr, "plexus-node: %s\n",
-			        failed ? err : "registry reachable again");
+			plx_log(PLX_LOG_WARN, "%s", failed ? err : "registry reachable again");
 		self->failing = failed;
 		pthread_mutex_lock(&self->lock);
 	}

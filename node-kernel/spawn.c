@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <plexus/link_keys.h>
+#include <plexus/log.h>
 
 #include "node.h"
 
@@ -333,8 +334,8 @@ int do_start(plx_call *call)
 		rc = -ENOMEM;
 	pid_t pid = rc == 0 ? s_start(n, s, req) : rc;
 	if (pid < 0) {
-		fprintf(stderr, "plexus-node: start %s generation %" PRIu64 " (%s) failed: %s\n",
-		        req->label, req->generation, req->program, plx_strerror(pid));
+		plx_log(PLX_LOG_INFO, "start %s generation %" PRIu64 " (%s) failed: %s", req->label,
+		        req->generation, req->program, plx_strerror(pid));
 		return pid;
 	}
 	s->generation = req->generation;
@@ -344,7 +345,7 @@ int do_start(plx_call *call)
 	s->start_ms = node_now_ms();
 	s->kill_at = 0;
 	atomic_fetch_add(&n->running, 1);
-	fprintf(stderr, "plexus-node: started %s generation %" PRIu64 " pid %d: %s\n", s->label,
+	plx_log(PLX_LOG_INFO, "started %s generation %" PRIu64 " pid %d: %s", s->label,
 	        s->generation, (int)pid, req->program);
 	Plexus__NodeStartReply reply = PLEXUS__NODE_START_REPLY__INIT;
 	reply.pid = pid;
@@ -369,8 +370,8 @@ int do_stop(plx_call *call)
 	s->state = PLEXUS__SERVICE_STATE__SERVICE_STOPPING;
 	s->kill_at = node_mono_ms() + grace;
 	s->stop_call = call;
-	fprintf(stderr, "plexus-node: stopping %s pid %d (SIGKILL in %d ms)\n", s->label,
-	        (int)s->pid, grace);
+	plx_log(PLX_LOG_INFO, "stopping %s pid %d (SIGKILL in %d ms)", s->label, (int)s->pid,
+	        grace);
 	return PLX_SUSPEND; /* answered with the exit, by node_services_exited */
 }
 
@@ -382,7 +383,7 @@ int do_signal(plx_call *call)
 		return -EINVAL;
 	if (!s)
 		return -ESRCH;
-	fprintf(stderr, "plexus-node: signal %d to %s pid %d\n", req->signo, s->label, (int)s->pid);
+	plx_log(PLX_LOG_INFO, "signal %d to %s pid %d", req->signo, s->label, (int)s->pid);
 	return kill(s->pid, req->signo) < 0 ? -errno : 0;
 }
 
@@ -462,8 +463,8 @@ void node_services_tick(node_services *self)
 	for (s_service *s = self->list; s; s = s->next)
 		if (s->state == PLEXUS__SERVICE_STATE__SERVICE_STOPPING && s->kill_at &&
 		    now >= s->kill_at) {
-			fprintf(stderr, "plexus-node: %s pid %d outlived its grace: SIGKILL\n",
-			        s->label, (int)s->pid);
+			plx_log(PLX_LOG_WARN, "%s pid %d outlived its grace: SIGKILL", s->label,
+			        (int)s->pid);
 			kill(-s->pid, SIGKILL);
 			s->kill_at = 0;
 		}
@@ -509,8 +510,7 @@ int node_services_kill_all(node_services *self)
 	for (s_service *s = self->list; s; s = s->next)
 		if (s->state == PLEXUS__SERVICE_STATE__SERVICE_RUNNING ||
 		    s->state == PLEXUS__SERVICE_STATE__SERVICE_STOPPING) {
-			fprintf(stderr,
-			        "plexus-node: fencing %s generation %" PRIu64 " pid %d: SIGKILL\n",
+			plx_log(PLX_LOG_WARN, "fencing %s generation %" PRIu64 " pid %d: SIGKILL",
 			        s->label, s->generation, (int)s->pid);
 			kill(-s->pid, SIGKILL);
 			s->kill_at = 0;
@@ -526,8 +526,8 @@ int node_services_stop_all(node_services *self, int grace_ms)
 	while ((rank = s_next_rank(self)) >= 0) {
 		for (s_service *s = self->list; s; s = s->next)
 			if (s->state == PLEXUS__SERVICE_STATE__SERVICE_RUNNING && s->rank == rank) {
-				fprintf(stderr, "plexus-node: stopping %s pid %d (rank %d)\n",
-				        s->label, (int)s->pid, rank);
+				plx_log(PLX_LOG_INFO, "stopping %s pid %d (rank %d)", s->label,
+				        (int)s->pid, rank);
 				kill(-s->pid, SIGTERM);
 				s->state = PLEXUS__SERVICE_STATE__SERVICE_STOPPING;
 				s->kill_at = kill_at;

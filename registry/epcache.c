@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <plexus/endpoint.h>
+#include <plexus/log.h>
 
 struct plx_epcache {
 	plx_etcd *etcd;
@@ -68,9 +69,9 @@ static int s_route(plx_epcache *self, const plx_endpoint_rec *rec, int64_t revis
 	int rc = plx_route_set_certified(self->ctx, rec->label, rec->generation, rec->address,
 	                                 rec->cert);
 	if (rc == -EACCES && atomic_exchange(&self->refused_revision, revision) != revision)
-		fprintf(stderr,
-		        "plexus: ep/%s generation %" PRIu64 ": not used: %s (a forged record?)\n",
-		        rec->label, rec->generation,
+		plx_log(PLX_LOG_WARN,
+		        "ep/%s generation %" PRIu64 ": not used: %s (a forged record?)", rec->label,
+		        rec->generation,
 		        rec->cert[0] ? "its certificate is not the cluster root's for this label, "
 		                       "generation and key"
 		                     : "a secured address without a certificate");

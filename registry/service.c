@@ -199,6 +199,7 @@ plx_service *plx_service_new(const plx_service_cfg *cfg, char *err, size_t size)
 		errno = -rc;
 		return NULL;
 	}
+	plx_log_set_label(self->rec.label, self->rec.generation); /* "PROGRAM LABEL/GEN: ..." */
 	return self;
 }
 
@@ -275,8 +276,8 @@ int plx_service_run(plx_service *self, plx_server *srv)
 	if (self->cfg.node[0])
 		plx_server_set_node(srv, self->cfg.node);
 	if (self->cfg.callers[0] && plx_server_set_callers(srv, self->cfg.callers) < 0) {
-		fprintf(stderr, "%s: callers \"%s\": more than 32 patterns or one too long\n",
-		        self->cfg.label, self->cfg.callers);
+		plx_log(PLX_LOG_DEBUG, "callers \"%s\": more than 32 patterns or one too long",
+		        self->cfg.callers);
 		return -EINVAL;
 	}
 	s_waiter w = {.srv = srv};

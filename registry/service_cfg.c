@@ -28,6 +28,7 @@ static const s_setting s_settings[] = {
     {"lease-ttl", "PLEXUS_LEASE_TTL", "S   TTL of its registry lease (default 2)"},
     {"init", "PLEXUS_INIT", "fresh|restart  how RS started it (default fresh)"},
     {"callers", "PLEXUS_CALLERS", "PATTERNS  who may call it (default anyone)"},
+    {"log-level", "PLEXUS_LOG_LEVEL", "LEVEL  error|warn|info|debug|trace (default info)"},
 };
 
 void plx_service_cfg_init(plx_service_cfg *cfg)
@@ -103,6 +104,16 @@ static int s_bind(plx_service_cfg *cfg, const char *value, char *err, size_t siz
 	return s_copy(cfg->bind, sizeof cfg->bind, "bind", value, err, size);
 }
 
+/* The log threshold is the process's, not the service's: set at once (plexus/log.h). */
+static int s_log_level(const char *value, char *err, size_t size)
+{
+	plx_log_level level;
+	if (plx_log_level_parse(value, &level) < 0)
+		return s_bad(err, size, "log-level", value, "error, warn, info, debug or trace");
+	plx_log_set_level(level);
+	return 0;
+}
+
 int plx_service_cfg_set(plx_service_cfg *cfg, const char *name, const char *value, char *err,
                         size_t size)
 {
@@ -134,6 +145,8 @@ int plx_service_cfg_set(plx_service_cfg *cfg, const char *name, const char *valu
 		return s_init(cfg, value, err, size);
 	if (strcmp(name, "callers") == 0)
 		return s_copy(cfg->callers, sizeof cfg->callers, name, value, err, size);
+	if (strcmp(name, "log-level") == 0)
+		return s_log_level(value, err, size);
 	return -ENOENT;
 }
 

@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include <plexus/log.h>
+
 #include "rs.h"
 
 /* Takes one record over. */
@@ -59,8 +61,8 @@ static void s_adopt_one(rs *self, rs_svc *svc, json_t *o)
 		svc->state = state;
 		break;
 	}
-	fprintf(stderr, "plexus-rs: %s: adopted as %s, generation %" PRIu64 " on %s\n",
-	        svc->desc->label, rs_state_name(svc->state), svc->generation, svc->node);
+	plx_log(PLX_LOG_INFO, "%s: adopted as %s, generation %" PRIu64 " on %s", svc->desc->label,
+	        rs_state_name(svc->state), svc->generation, svc->node);
 }
 
 int rs_adopt(rs *self)

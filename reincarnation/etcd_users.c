@@ -12,6 +12,7 @@
 
 #include <plexus/etcd.h>
 #include <plexus/link_keys.h>
+#include <plexus/log.h>
 
 #include "rs.h"
 
@@ -33,9 +34,9 @@ static int s_service_user(rs *self, rs_svc *svc, char *user, size_t usize, char 
 	                             : plx_etcd_auth_service_user(self->etcd, self->cluster_name,
 	                                                          svc->desc->label, pw);
 	if (rc < 0)
-		fprintf(stderr,
-		        "plexus-rs: etcd did not make user %s (%s): %s logs in as its environment "
-		        "says\n",
+		plx_log(PLX_LOG_WARN,
+		        "etcd did not make user %s (%s): %s logs in as its environment "
+		        "says",
 		        user, plx_strerror(rc), svc->desc->label);
 	svc->etcd_user_made = rc == 0;
 	return rc;
@@ -58,7 +59,7 @@ void rs_etcd_users_setup(rs *self)
 		int rc =
 		    plx_etcd_auth_node_user(self->etcd, self->cluster_name, c->nodes[i].name, pw);
 		if (rc < 0)
-			fprintf(stderr, "plexus-rs: etcd did not make user %s: %s\n", user,
+			plx_log(PLX_LOG_WARN, "etcd did not make user %s: %s", user,
 			        plx_strerror(rc));
 		made += rc == 0;
 	}
@@ -67,12 +68,12 @@ void rs_etcd_users_setup(rs *self)
 	int rc = on == 0 ? plx_etcd_auth_turn_on(self->etcd, self->cluster_name, pw) : 0;
 	explicit_bzero(pw, sizeof pw);
 	if (on == 0 && rc == 0)
-		fprintf(stderr,
-		        "plexus-rs: etcd's authentication turned on (users for %zu of %zu node "
-		        "kernels)\n",
+		plx_log(PLX_LOG_INFO,
+		        "etcd's authentication turned on (users for %zu of %zu node "
+		        "kernels)",
 		        made, c->nnodes);
 	else if (rc < 0 || on < 0)
-		fprintf(stderr, "plexus-rs: etcd's authentication not turned on: %s: %s\n",
+		plx_log(PLX_LOG_WARN, "etcd's authentication not turned on: %s: %s",
 		        plx_strerror(rc < 0 ? rc : on), plx_etcd_errmsg());
 }
 

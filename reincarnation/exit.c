@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <plexus/log.h>
+
 #include "plexus/proto/ipc.pb-c.h"
 #include "rs.h"
 
@@ -38,8 +40,8 @@ static void s_exit(rs *self, const Plexus__NodeExit *e, const char *from)
 	char node_label[PLX_LABEL_MAX];
 	snprintf(node_label, sizeof node_label, "node.%.58s", svc->node);
 	if (strcmp(from, node_label) != 0) {
-		fprintf(stderr, "plexus-rs: %s: exit report from %s ignored: it runs on %s\n",
-		        e->label, from, node_label);
+		plx_log(PLX_LOG_INFO, "%s: exit report from %s ignored: it runs on %s", e->label,
+		        from, node_label);
 		return;
 	}
 	char text[64], reason[RS_REASON_MAX];
@@ -80,7 +82,7 @@ static void s_ping_health(rs *self, rs_svc *svc, plx_msg *msg)
 		protobuf_c_message_free_unpacked(&pong->base, NULL);
 	svc->sick = sick ? svc->sick + 1 : 0;
 	if (svc->sick == 1)
-		fprintf(stderr, "plexus-rs: %s generation %" PRIu64 " answers but says it is %s\n",
+		plx_log(PLX_LOG_INFO, "%s generation %" PRIu64 " answers but says it is %s",
 		        svc->desc->label, svc->generation, why);
 	if (svc->sick >= S_SICK_REPLIES && svc->state == RS_UP && !svc->killing) {
 		svc->sick = 0;
@@ -114,7 +116,7 @@ static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
 		/* An instance RS lost track of still runs there under the label (its records were
 		 * lost, or its node was only cut off): kill it, then start again. */
 		uint64_t id;
-		fprintf(stderr, "plexus-rs: %s: an older instance still runs on %s; killing it\n",
+		plx_log(PLX_LOG_WARN, "%s: an older instance still runs on %s; killing it",
 		        svc->desc->label, svc->node);
 		if (req_node_signal(self, svc, SIGKILL, &id) == 0)
 			rs_pending_add(self, id, RS_P_SIGNAL, svc->desc->label, 0);
@@ -187,7 +189,7 @@ void rs_on_reply(plx_server *server, plx_msg *msg)
 			snprintf(reason, sizeof reason, "%.80s (not running)", svc->kill_reason);
 			rs_svc_exited(self, svc, reason, true, false);
 		} else if (msg->status < 0 && msg->status != -ESRCH) {
-			fprintf(stderr, "plexus-rs: %s: NODE_SIGNAL: %s\n", p.label,
+			plx_log(PLX_LOG_INFO, "%s: NODE_SIGNAL: %s", p.label,
 			        plx_strerror(msg->status));
 		}
 		break;

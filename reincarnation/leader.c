@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include <plexus/log.h>
+
 #include "rs.h"
 
 #define S_POLL_MS    200
@@ -68,8 +70,7 @@ int rs_leader_acquire(plx_etcd *etcd, const char *cluster, const char *name, con
 		} else {
 			failing_since = 0;
 			if (!said_waiting)
-				fprintf(stderr,
-				        "plexus-rs: %s: another instance leads; standing by\n",
+				plx_log(PLX_LOG_INFO, "%s: another instance leads; standing by",
 				        name);
 			said_waiting = true;
 		}

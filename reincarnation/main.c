@@ -31,6 +31,7 @@
 
 #include "plexus/proto/ipc.pb-c.h"
 #include <plexus/link_keys.h>
+#include <plexus/log.h>
 
 #include "rs.h"
 
@@ -150,7 +151,7 @@ static void *s_signal_thread(void *arg)
 	sigset_t *set = arg;
 	int sig;
 	while (sigwait(set, &sig) == 0) {
-		fprintf(stderr, "plexus-rs: signal %d: leaving\n", sig);
+		plx_log(PLX_LOG_INFO, "signal %d: leaving", sig);
 		s_stop = 1;
 		plx_server *srv = atomic_load(&s_server);
 		if (srv)
@@ -182,8 +183,7 @@ static void s_lease_lost(rs *self, plx_server *server)
 	if (now < self->regain_mono)
 		return;
 	if (!self->regain_mono)
-		fprintf(stderr,
-		        "plexus-rs: %s: leader lease lost; taking it again when etcd answers\n",
+		plx_log(PLX_LOG_WARN, "%s: leader lease lost; taking it again when etcd answers",
 		        self->cfg->name);
 	self->regain_mono = now + 500;
 	int rc = rs_leader_regain(self->etcd, self->cluster_name, self->cfg->name, self->cfg->addr,
@@ -191,14 +191,14 @@ static void s_lease_lost(rs *self, plx_server *server)
 	if (rc < 0)
 		return;
 	if (rc == 1 && (rc = s_publish_self(self)) == 0) {
-		fprintf(stderr, "plexus-rs: %s: leading again\n", self->cfg->name);
+		plx_log(PLX_LOG_INFO, "%s: leading again", self->cfg->name);
 		self->regain_mono = 0;
 		for (size_t i = 0; i < self->nsvcs; i++)
 			rs_svc_publish(self, &self->svcs[i]);
 		return;
 	}
-	fprintf(stderr, "plexus-rs: %s: another instance leads (%s); stepping down\n",
-	        self->cfg->name, rc == 0 ? "it holds the leader key" : plx_strerror(rc));
+	plx_log(PLX_LOG_INFO, "%s: another instance leads (%s); stepping down", self->cfg->name,
+	        rc == 0 ? "it holds the leader key" : plx_strerror(rc));
 	s_stop = 2;
 	plx_server_stop(server);
 }
@@ -255,8 +255,7 @@ static int s_publish_self(rs *self)
 static int s_fail(const char *what, int rc)
 {
 	const char *detail = plx_etcd_errmsg();
-	fprintf(stderr, "plexus-rs: %s: %s%s%s\n", what, plx_strerror(rc), *detail ? ": " : "",
-	        detail);
+	plx_log(PLX_LOG_ERROR, "%s: %s%s%s", what, plx_strerror(rc), *detail ? ": " : "", detail);
 	return EX_UNAVAILABLE;
 }
 
@@ -270,17 +269,18 @@ static int s_lead(rs *self)
 	char bind[64];
 	snprintf(bind, sizeof bind, "tcp://%s:*", self->cfg->addr);
 	char err[512];
+	plx_log_set_label(RS_LABEL, gen); /* "plexus-rs rs/GEN: ..." from here on */
 	if (!(self->ep = plx_ep_new(self->ctx, RS_LABEL, gen)))
 		return s_fail("endpoint", -errno);
 	if ((rc = plx_link_secure(self->ctx, self->ep, err, sizeof err)) < 0) {
-		fprintf(stderr, "plexus-rs: %s\n", err);
+		plx_log(PLX_LOG_ERROR, "%s", err);
 		return EX_NOPERM;
 	}
 	self->issues =
 	    plx_link_issuer(NULL, self->root_key) == 0; /* secured: keys for each instance */
 	rs_etcd_users_setup(self);
 	if ((rc = plx_ep_bind(self->ep, bind)) < 0) {
-		fprintf(stderr, "plexus-rs: binding %s: %s\n", bind, plx_strerror(rc));
+		plx_log(PLX_LOG_ERROR, "binding %s: %s", bind, plx_strerror(rc));
 		return EX_OSERR;
 	}
 	if (!(self->cache = plx_epcache_new(self->etcd, self->cluster_name, self->ctx)))
@@ -293,9 +293,9 @@ static int s_lead(rs *self)
 		return s_fail("reading nodes/ and ep/", rc);
 	if ((rc = rs_adopt(self)) < 0)
 		return s_fail("reading svc/", rc);
-	fprintf(stderr,
-	        "plexus-rs: %s leads cluster %s as rs generation %" PRIu64 " at %s; %d "
-	        "services adopted\n",
+	plx_log(PLX_LOG_INFO,
+	        "%s leads cluster %s as rs generation %" PRIu64 " at %s; %d "
+	        "services adopted",
 	        self->cfg->name, self->cluster_name, gen, plx_ep_address(self->ep), rc);
 	if ((rc = s_publish_self(self)) < 0)
 		return s_fail("publishing ep/rs", rc);
@@ -314,7 +314,7 @@ static int s_lead(rs *self)
 	rc = plx_server_run(self->srv);
 	atomic_store(&s_server, NULL);
 	if (rc < 0) {
-		fprintf(stderr, "plexus-rs: message loop: %s\n", plx_strerror(rc));
+		plx_log(PLX_LOG_ERROR, "message loop: %s", plx_strerror(rc));
 		return EX_SOFTWARE;
 	}
 	return s_stop == 2 ? EX_TEMPFAIL : EX_OK;
@@ -349,7 +349,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc = s_options(&cfg, argc, argv, err, sizeof err);
 	if (rc != 0) {
-		fprintf(stderr, "plexus-rs: %s\n%s", err, s_usage);
+		plx_log(PLX_LOG_ERROR, "%s", err);
+		fputs(s_usage, stderr);
 		return rc;
 	}
 	if (cfg.help) {
@@ -359,7 +360,7 @@ int main(int argc, char **argv)
 	rs self = {.cfg = &cfg};
 	self.cluster = plx_cluster_load(cfg.cluster_file, &rs_cluster_opts, err, sizeof err);
 	if (!self.cluster) {
-		fprintf(stderr, "plexus-rs: %s\n", err);
+		plx_log(PLX_LOG_ERROR, "%s", err);
 		return errno == EINVAL ? EX_CONFIG : EX_NOINPUT;
 	}
 	snprintf(self.cluster_name, sizeof self.cluster_name, "%s",
@@ -381,12 +382,12 @@ int main(int argc, char **argv)
 	plx_register_types(&plexus__rs_type__descriptor);
 	if (s_tables(&self) < 0 || !(self.ctx = plx_ctx_new()) ||
 	    !(self.etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = etcd}))) {
-		fprintf(stderr, "plexus-rs: set-up failed: %s\n", strerror(errno));
+		plx_log(PLX_LOG_ERROR, "set-up failed: %s", strerror(errno));
 		s_teardown(&self);
 		return EX_OSERR;
 	}
-	fprintf(stderr, "plexus-rs: %s: %zu services, %zu nodes in %s; etcd %s; electing\n",
-	        cfg.name, self.nsvcs, self.nnodes, cfg.cluster_file, etcd);
+	plx_log(PLX_LOG_INFO, "%s: %zu services, %zu nodes in %s; etcd %s; electing", cfg.name,
+	        self.nsvcs, self.nnodes, cfg.cluster_file, etcd);
 	rc = rs_leader_acquire(self.etcd, self.cluster_name, cfg.name, cfg.addr, cfg.lease_ttl,
 	                       &s_stop, &self.lease);
 	if (rc == -ECANCELED) {
@@ -400,6 +401,6 @@ int main(int argc, char **argv)
 	}
 	rc = s_lead(&self);
 	s_teardown(&self);
-	fprintf(stderr, "plexus-rs: %s: bye\n", cfg.name);
+	plx_log(PLX_LOG_INFO, "%s: bye", cfg.name);
 	return rc;
 }

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <plexus/log.h>
+
 #include "rs.h"
 
 /* The service a request names, or NULL (then *status is the error). */
@@ -119,7 +121,7 @@ int do_down(plx_call *call)
 		return -EALREADY;
 	const rs_svc *dep = s_running_dependent(self, svc);
 	if (dep) { /* dependency order: the dependents first (plexus down does so) */
-		fprintf(stderr, "plexus-rs: down %s refused: %s depends on it and runs\n",
+		plx_log(PLX_LOG_WARN, "down %s refused: %s depends on it and runs",
 		        svc->desc->label, dep->desc->label);
 		return -EBUSY;
 	}
@@ -149,7 +151,7 @@ static int s_reload(rs *self, const char *label, rs_svc **svc_p)
 	plx_cluster *c =
 	    plx_cluster_load(self->cfg->cluster_file, &rs_cluster_opts, err, sizeof err);
 	if (!c) {
-		fprintf(stderr, "plexus-rs: refresh: %s\n", err);
+		plx_log(PLX_LOG_WARN, "refresh: %s", err);
 		return -EINVAL;
 	}
 	const plx_cluster_service *d = plx_cluster_find_service(c, label);
@@ -205,8 +207,8 @@ int do_signal(plx_call *call)
 	if (rc < 0)
 		return rc;
 	rs_pending_add(self, id, RS_P_SIGNAL, svc->desc->label, svc->generation);
-	fprintf(stderr, "plexus-rs: %s: signal %d to generation %llu on %s, as asked\n",
-	        svc->desc->label, r->signal, (unsigned long long)svc->generation, svc->node);
+	plx_log(PLX_LOG_INFO, "%s: signal %d to generation %llu on %s, as asked", svc->desc->label,
+	        r->signal, (unsigned long long)svc->generation, svc->node);
 	return s_answer(self, svc, call);
 }
 

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <plexus/log.h>
+
 #include "rs.h"
 
 static void s_power(rs *self, rs_node *node)
@@ -24,15 +26,15 @@ static void s_power(rs *self, rs_node *node)
 		return; /* cycled a moment ago (an operator's RS_POWER): it is booting */
 	if (node->power_attempts >= RS_POWER_ATTEMPTS) {
 		if (node->power_attempts == RS_POWER_ATTEMPTS)
-			fprintf(stderr,
-			        "plexus-rs: node %s: still dead after %d power cycles; giving up\n",
-			        node->name, node->power_attempts);
+			plx_log(PLX_LOG_WARN,
+			        "node %s: still dead after %d power cycles; giving up", node->name,
+			        node->power_attempts);
 		node->power_attempts++;
 		return;
 	}
 	node->power_attempts++;
 	node->power_mono = rs_mono_ms();
-	fprintf(stderr, "plexus-rs: node %s: power cycle %d through %s\n", node->name,
+	plx_log(PLX_LOG_INFO, "node %s: power cycle %d through %s", node->name,
 	        node->power_attempts, plx_power_name(desc->power));
 	if (rs_power_cycle(self, desc) == 0)
 		node->power_busy = true;
@@ -44,7 +46,7 @@ static void s_node_lost(rs *self, rs_node *node, const char *name, const char *w
 {
 	node->alive = false;
 	node->power_attempts = 0;
-	fprintf(stderr, "plexus-rs: node %s died: %s\n", name, why);
+	plx_log(PLX_LOG_WARN, "node %s died: %s", name, why);
 	char reason[RS_REASON_MAX];
 	snprintf(reason, sizeof reason, "node %s died", name);
 	for (size_t i = 0; i < self->nsvcs; i++) {
@@ -81,7 +83,7 @@ void rs_node_up(rs *self, const char *name, uint64_t generation)
 	node->alive = true;
 	node->power_attempts = 0;
 	node->power_mono = 0;
-	fprintf(stderr, "plexus-rs: node %s is up (node kernel generation %" PRIu64 ")\n", name,
+	plx_log(PLX_LOG_INFO, "node %s is up (node kernel generation %" PRIu64 ")", name,
 	        generation);
 	for (size_t i = 0; i < self->nsvcs; i++) {
 		rs_svc *svc = &self->svcs[i];
@@ -103,10 +105,9 @@ void rs_node_power_done(rs *self, const char *name, int rc, const char *msg)
 		return;
 	node->power_busy = false;
 	if (rc < 0)
-		fprintf(stderr, "plexus-rs: node %s: power cycle failed: %s\n", name, msg);
+		plx_log(PLX_LOG_WARN, "node %s: power cycle failed: %s", name, msg);
 	else
-		fprintf(stderr, "plexus-rs: node %s: power cycled%s%s\n", name, *msg ? ": " : "",
-		        msg);
+		plx_log(PLX_LOG_INFO, "node %s: power cycled%s%s", name, *msg ? ": " : "", msg);
 }
 
 /* RS_POWER: an operator's power cycle of a node through its backend, whatever its state: a
@@ -132,7 +133,7 @@ int do_power(plx_call *call)
 		return rc;
 	node->power_busy = true;
 	node->power_mono = rs_mono_ms(); /* its death by lease, soon, needs no second cycle */
-	fprintf(stderr, "plexus-rs: node %s: power cycle through %s, as asked\n", node->name,
+	plx_log(PLX_LOG_INFO, "node %s: power cycle through %s, as asked", node->name,
 	        plx_power_name(desc->power));
 	return 0;
 }

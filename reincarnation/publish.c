@@ -20,6 +20,8 @@
 
 #include <jansson.h>
 
+#include <plexus/log.h>
+
 #include "rs.h"
 
 typedef struct s_item {
@@ -45,7 +47,7 @@ static int s_write(rs_publisher *self, s_item *it)
 	snprintf(key, sizeof key, "%s%s", self->prefix, it->label);
 	int rc = plx_etcd_put(self->etcd, key, it->json, strlen(it->json), 0, NULL);
 	if ((rc < 0) != self->failing)
-		fprintf(stderr, "plexus-rs: svc records: %s%s%s\n",
+		plx_log(PLX_LOG_WARN, "svc records: %s%s%s",
 		        rc < 0 ? plx_strerror(rc) : "written again", rc < 0 ? " " : "",
 		        rc < 0 ? plx_etcd_errmsg() : "");
 	self->failing = rc < 0;

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <plexus/log.h>
+
 #include "rs.h"
 
 #define S_RETRY_MS        1000  /* a start that could not be sent is tried again after this */
@@ -45,8 +47,8 @@ void rs_svc_finish_call(rs *self, rs_svc *svc, int status)
 static void s_set_state(rs *self, rs_svc *svc, rs_state state)
 {
 	if (svc->state != state)
-		fprintf(stderr, "plexus-rs: %s: %s -> %s\n", svc->desc->label,
-		        rs_state_name(svc->state), rs_state_name(state));
+		plx_log(PLX_LOG_INFO, "%s: %s -> %s", svc->desc->label, rs_state_name(svc->state),
+		        rs_state_name(state));
 	svc->state = state;
 	rs_svc_publish(self, svc);
 }
@@ -91,7 +93,7 @@ void rs_svc_start(rs *self, rs_svc *svc, const char *where, bool as_restart, boo
 	if (rc < 0) {
 		char why[RS_REASON_MAX];
 		snprintf(why, sizeof why, "registry: %s", plx_strerror(rc));
-		fprintf(stderr, "plexus-rs: %s: no generation: %s %s\n", label, plx_strerror(rc),
+		plx_log(PLX_LOG_WARN, "%s: no generation: %s %s", label, plx_strerror(rc),
 		        plx_etcd_errmsg());
 		s_retry_later(self, svc, why, as_restart, crash);
 		return;
@@ -110,14 +112,14 @@ void rs_svc_start(rs *self, rs_svc *svc, const char *where, bool as_restart, boo
 	if (rc < 0) {
 		char why[RS_REASON_MAX];
 		snprintf(why, sizeof why, "cannot reach node.%s: %s", node, plx_strerror(rc));
-		fprintf(stderr, "plexus-rs: %s: %s\n", label, why);
+		plx_log(PLX_LOG_WARN, "%s: %s", label, why);
 		svc->since_ms = 0;
 		s_retry_later(self, svc, why, as_restart, crash);
 		return;
 	}
 	rs_pending_add(self, id, RS_P_START, label, gen);
-	fprintf(stderr, "plexus-rs: %s: starting generation %" PRIu64 " on %s (%s)\n", label, gen,
-	        node, as_restart ? "restart" : "fresh");
+	plx_log(PLX_LOG_INFO, "%s: starting generation %" PRIu64 " on %s (%s)", label, gen, node,
+	        as_restart ? "restart" : "fresh");
 	s_set_state(self, svc, RS_STARTING);
 }
 
@@ -141,8 +143,8 @@ void rs_svc_relocate(rs *self, rs_svc *svc)
 	}
 	for (size_t i = 0; i < d->nstandby; i++)
 		if (s_alive(self, d->standby[i])) {
-			fprintf(stderr, "plexus-rs: %s: failing over from %s to standby %s\n",
-			        d->label, svc->node, d->standby[i]);
+			plx_log(PLX_LOG_WARN, "%s: failing over from %s to standby %s", d->label,
+			        svc->node, d->standby[i]);
 			rs_svc_start(self, svc, d->standby[i], true, false);
 			return;
 		}
@@ -172,7 +174,7 @@ void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool
 	bool was_ready = svc->ready;
 	int64_t uptime = was_ready ? rs_mono_ms() - svc->ready_mono : 0;
 	snprintf(svc->last_exit, sizeof svc->last_exit, "%s", reason);
-	fprintf(stderr, "plexus-rs: %s: generation %" PRIu64 " on %s ended: %s\n", svc->desc->label,
+	plx_log(PLX_LOG_INFO, "%s: generation %" PRIu64 " on %s ended: %s", svc->desc->label,
 	        svc->generation, svc->node, reason);
 	svc->pid = 0;
 	svc->ready = false;
@@ -190,7 +192,7 @@ void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool
 			snprintf(svc->last_exit, sizeof svc->last_exit,
 			         "failed during initialization %" PRIu32 " times: %.60s",
 			         svc->init_fails + 1, reason);
-		fprintf(stderr, "plexus-rs: %s: failed: %s\n", svc->desc->label, svc->last_exit);
+		plx_log(PLX_LOG_WARN, "%s: failed: %s", svc->desc->label, svc->last_exit);
 		s_set_state(self, svc, RS_FAILED);
 		rs_svc_finish_call(self, svc, -EIO);
 		return;
@@ -199,7 +201,7 @@ void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool
 		rs_svc_finish_call(self, svc, 0);
 		return;
 	case RS_ACT_GIVE_UP:
-		fprintf(stderr, "plexus-rs: %s: given up after %" PRIu32 " restarts in a row\n",
+		plx_log(PLX_LOG_WARN, "%s: given up after %" PRIu32 " restarts in a row",
 		        svc->desc->label, svc->streak);
 		s_set_state(self, svc, RS_GIVEN_UP);
 		rs_svc_finish_call(self, svc, -EIO);
@@ -213,9 +215,9 @@ void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool
 		rs_svc_start(self, svc, svc->node, true, true);
 	} else {
 		svc->due_mono = rs_mono_ms() + delay;
-		fprintf(stderr,
-		        "plexus-rs: %s: restart in %" PRId64 " ms (streak %" PRIu32
-		        ", failed initializations %" PRIu32 ")\n",
+		plx_log(PLX_LOG_INFO,
+		        "%s: restart in %" PRId64 " ms (streak %" PRIu32
+		        ", failed initializations %" PRIu32 ")",
 		        svc->desc->label, delay, svc->streak, svc->init_fails);
 		s_set_state(self, svc, RS_BACKOFF);
 	}
@@ -236,7 +238,7 @@ void rs_svc_ready(rs *self, const char *label, uint64_t generation)
 		svc->streak++;
 		svc->crash_restart = false;
 	}
-	fprintf(stderr, "plexus-rs: %s: generation %" PRIu64 " ready after %" PRId64 " ms\n", label,
+	plx_log(PLX_LOG_INFO, "%s: generation %" PRIu64 " ready after %" PRId64 " ms", label,
 	        generation, now - svc->start_mono);
 	s_set_state(self, svc, RS_UP);
 	rs_svc_finish_call(self, svc, 0);
@@ -249,7 +251,7 @@ void rs_svc_kill(rs *self, rs_svc *svc, const char *reason)
 		return;
 	svc->killing = true;
 	snprintf(svc->kill_reason, sizeof svc->kill_reason, "%s", reason);
-	fprintf(stderr, "plexus-rs: %s: SIGKILL to generation %" PRIu64 ": %s\n", svc->desc->label,
+	plx_log(PLX_LOG_INFO, "%s: SIGKILL to generation %" PRIu64 ": %s", svc->desc->label,
 	        svc->generation, reason);
 	uint64_t id;
 	if (req_node_signal(self, svc, SIGKILL, &id) == 0)
@@ -364,7 +366,7 @@ static void s_init_limit(rs *self, rs_svc *svc, int64_t now)
 		 * with -EEXIST and RS replaces the stray. */
 		char why[RS_REASON_MAX];
 		snprintf(why, sizeof why, "no answer to NODE_START from node.%.58s", svc->node);
-		fprintf(stderr, "plexus-rs: %s: %s\n", svc->desc->label, why);
+		plx_log(PLX_LOG_WARN, "%s: %s", svc->desc->label, why);
 		s_retry_later(self, svc, why, svc->as_restart, svc->crash_restart);
 		return;
 	}

@@ -14,7 +14,7 @@
 static bool s_trace_from_environment(void)
 {
 	const char *value = getenv("PLEXUS_TRACE");
-	return value && *value && strcmp(value, "0") != 0;
+	return (value && *value && strcmp(value, "0") != 0) || plx_log_enabled(PLX_LOG_TRACE);
 }
 
 /* ZeroMQ's socket limit from RLIMIT_NOFILE (plexus/transport.h): so that sockets run out

@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include <plexus/link_security.h>
+#include <plexus/log.h>
 #include <plexus/transport.h>
 
 #include "plexus/proto/envelope.pb-c.h"
@@ -276,6 +277,8 @@ void plx__routes_free(plx_ctx *ctx);
 uint64_t plx__now_us(void);
 void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size);
 void plx__trace_in(plx_ctx *ctx, const plx_msg *msg, uint64_t latency_us);
+/* Writes one log line at level whatever the threshold (the caller decided); log.c. */
+void plx__log_emit(plx_log_level level, const char *fmt, va_list ap);
 
 /* msg.c */
 plx_msg *plx__msg_new(size_t arena_size);

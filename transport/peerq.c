@@ -210,10 +210,10 @@ static bool s_over(const plx_ep *ep, int_fast64_t bytes, int_fast64_t total)
 
 static void s_tell(const plx_ep *ep, const plx_name *who, int_fast64_t bytes, int_fast64_t total)
 {
-	fprintf(stderr,
-	        "plexus: %s: %s/%llu makes it hold %lld bytes (replies it has not read, requests "
+	plx_log(PLX_LOG_WARN,
+	        "%s: %s/%llu makes it hold %lld bytes (replies it has not read, requests "
 	        "not yet served; %lld for all peers): its requests are refused (ENOBUFS) until "
-	        "that goes down\n",
+	        "that goes down",
 	        ep->name.label, who->label, (unsigned long long)who->generation, (long long)bytes,
 	        (long long)total);
 }

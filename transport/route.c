@@ -182,10 +182,9 @@ void plx__routes_secure(plx_ctx *ctx)
 	while (gone) {
 		route = gone;
 		gone = route->dropped;
-		fprintf(stderr,
-		        "plexus: %s/%" PRIu64
-		        ": route from the registry dropped: no certificate of "
-		        "the cluster's root for its key (a forged record?)\n",
+		plx_log(PLX_LOG_WARN,
+		        "%s/%" PRIu64 ": route from the registry dropped: no certificate of "
+		        "the cluster's root for its key (a forged record?)",
 		        route->label, route->generation);
 		s_wake_waiters(ctx, route->label, route->generation);
 		s_route_free(route);

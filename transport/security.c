@@ -416,8 +416,8 @@ static void s_log_refusal(plx_ep *ep, const char *user, const char *why)
 		snprintf(ep->logged[ep->nlogged++], PLX_KEY_TEXT, "%s", user);
 	else if (n % 1000 != 0)
 		return;
-	fprintf(stderr,
-	        "plexus: %s/%" PRIu64 ": dropped a message from key %s: %s (%" PRIu64 " so far)\n",
+	plx_log(PLX_LOG_WARN,
+	        "%s/%" PRIu64 ": dropped a message from key %s: %s (%" PRIu64 " so far)",
 	        ep->name.label, ep->name.generation, *user ? user : "(none)", why, n);
 }
 

@@ -8,6 +8,7 @@
  * nothing else; clocks are read only while it is on.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -83,15 +84,24 @@ static const char *s_kind_name(plx_kind kind)
 	return "?";
 }
 
-/* One line per message on standard error: direction, kind, type, who to whom, size, status. */
+static void s_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void s_log(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	plx__log_emit(PLX_LOG_TRACE, fmt, ap); /* the context's switch said so: no threshold */
+	va_end(ap);
+}
+
+/* One log line per message at level trace (plexus/log.h): direction, kind, type, who to whom,
+ * size, status. */
 static void s_print(const plx_trace_event *ev)
 {
-	fprintf(stderr,
-	        "plexus-trace %c %-7s %s(%" PRIu32 ") %s/%" PRIu64 " -> %s/%" PRIu64 " id=%" PRIu64
-	        " size=%zu status=%" PRId32 " latency=%" PRIu64 "us\n",
-	        ev->direction, s_kind_name(ev->kind), plx_type_name(ev->type), ev->type,
-	        ev->source->label, ev->source->generation, ev->destination->label,
-	        ev->destination->generation, ev->request_id, ev->size, ev->status, ev->latency_us);
+	s_log("%c %-7s %s(%" PRIu32 ") %s/%" PRIu64 " -> %s/%" PRIu64 " id=%" PRIu64
+	      " size=%zu status=%" PRId32 " latency=%" PRIu64 "us",
+	      ev->direction, s_kind_name(ev->kind), plx_type_name(ev->type), ev->type,
+	      ev->source->label, ev->source->generation, ev->destination->label,
+	      ev->destination->generation, ev->request_id, ev->size, ev->status, ev->latency_us);
 }
 
 static void s_emit(plx_ctx *ctx, const plx_trace_event *ev)

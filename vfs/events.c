@@ -24,6 +24,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <plexus/log.h>
+
 #include "dev.h"
 
 #define S_ROUND_MS 20
@@ -68,7 +70,7 @@ static void s_driver_round(vfs *v, vfs_driver *drv, bool *recover)
 		now = 0;
 	if (drv->gen != 0 && now != drv->gen) {
 		uint64_t dead = drv->gen;
-		fprintf(stderr, "plexus-vfs: driver %s/%llu is gone\n", drv->label,
+		plx_log(PLX_LOG_INFO, "driver %s/%llu is gone", drv->label,
 		        (unsigned long long)dead);
 		vfs_cdevs_fail(v, drv, dead, -EIO);
 		vfs_gc_driver_down(v, drv, dead);
@@ -79,13 +81,12 @@ static void s_driver_round(vfs *v, vfs_driver *drv, bool *recover)
 	if (now != 0 && drv->reopen_owed) {
 		drv->reopen_owed = false;
 		int failed = vfs_gc_reopen(v, drv, now);
-		fprintf(stderr, "plexus-vfs: driver %s/%llu: files reopened (%d failed)\n",
-		        drv->label, (unsigned long long)now, failed);
+		plx_log(PLX_LOG_WARN, "driver %s/%llu: files reopened (%d failed)", drv->label,
+		        (unsigned long long)now, failed);
 	}
 	if (now != 0 && *recover) {
 		int rc = vfs_recover_block(v, drv, now);
-		fprintf(stderr,
-		        "plexus-vfs: block driver %s/%llu: reopened, file servers told: %s\n",
+		plx_log(PLX_LOG_INFO, "block driver %s/%llu: reopened, file servers told: %s",
 		        drv->label, (unsigned long long)now, rc < 0 ? plx_strerror(rc) : "ok");
 		*recover = rc < 0 && rc != -PLX_EDEADSRCDST ? true : false;
 		if (rc == -PLX_EDEADSRCDST)
@@ -103,7 +104,7 @@ static void s_pfs_round(vfs *v, uint64_t *seen)
 	    plx_is_dead(plx_service_ctx(v->svc), d->pfs_label, now))
 		now = 0;
 	if (*seen != 0 && now != *seen) {
-		fprintf(stderr, "plexus-vfs: pipe server %s/%llu is gone: its pipes fail -EIO\n",
+		plx_log(PLX_LOG_WARN, "pipe server %s/%llu is gone: its pipes fail -EIO",
 		        d->pfs_label, (unsigned long long)*seen);
 		vfs_pipes_pfs_down(v);
 	}

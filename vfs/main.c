@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <plexus/log.h>
+
 #include "vfs.h"
 
 #define S_MOUNTS_MAX 16
@@ -44,41 +46,7 @@ typedef struct s_opts {
 	int wait_s; /* how long to wait for a file server at start */
 } s_opts;
 
-static void s_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: plexus-vfs [options]\n\n"
-	        "The virtual file system server: path resolution, descriptors, mounts; file\n"
-	        "servers (plexus-mfs, plexus-pfs) hold the files (docs/vfs.md).\n\n"
-	        "VFS options:\n"
-	        "  --root FS_LABEL          the file server instance of the root file system\n"
-	        "  --root-dev DRIVER:MINOR  the block device it serves (omit for none)\n"
-	        "  --mount FS_LABEL:DRIVER:MINOR:/path\n"
-	        "                           a further mount at start (DRIVER and MINOR may be\n"
-	        "                           empty for a file server without a device); repeat\n"
-	        "  --workers N              worker threads at start (default %d)\n"
-	        "  --workers-max N          most worker threads: more start while all are\n"
-	        "                           busy, e.g. waiting on a slow file server (default %d;\n"
-	        "                           fewer when the descriptors allow fewer connections)\n"
-	        "  --workers-idle MS        a worker beyond --workers idle this long ends, its\n"
-	        "                           connections closed (default %d)\n"
-	        "  --procs-per-uid N        clients one user (not root) may register at once;\n"
-	        "                           VFS_REGISTER past it fails EAGAIN (default %d)\n"
-	        "  --vnode-cache N          unused vnodes kept with their file server references\n"
-	        "                           for the next lookup (default %d; 0: none)\n"
-	        "  --dcache N               names remembered, so a path resolved before costs no\n"
-	        "                           FS_LOOKUP (default %d; 0: none)\n"
-	        "  --fs-timeout MS          a file server call unanswered by then fails -EIO\n"
-	        "                           (default %d)\n"
-	        "  --wait S                 how long to wait at start for the file servers of\n"
-	        "                           the mounts to appear (default 30)\n"
-	        "  --help                   this text\n",
-	        VFS_WORKERS, VFS_WORKERS_MAX, VFS_WORKER_IDLE_MS, VFS_PROCS_PER_UID,
-	        VFS_VNODE_CACHE, VFS_DCACHE_MAX, VFS_FS_TIMEOUT_MS);
-	vfs_dev_usage(out);
-	fputc('\n', out);
-	plx_service_usage(out);
-}
+static s_opts s_o; /* the options, filled by main and s_option */
 
 /* Parses DRIVER:MINOR into m (an empty DRIVER or "" means no device). */
 static int s_dev(const char *value, s_mount_opt *m)
@@ -122,9 +90,46 @@ static int s_mount_opt_parse(const char *value, s_mount_opt *m)
 	return s_dev(dev, m);
 }
 
+/* The text before the service options (plx_service_usage follows it). */
+static void s_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: plexus-vfs [options]\n\n"
+	        "The virtual file system server: path resolution, descriptors, mounts; file\n"
+	        "servers (plexus-mfs, plexus-pfs) hold the files (docs/vfs.md).\n\n"
+	        "VFS options:\n"
+	        "  --root FS_LABEL          the file server instance of the root file system\n"
+	        "  --root-dev DRIVER:MINOR  the block device it serves (omit for none)\n"
+	        "  --mount FS_LABEL:DRIVER:MINOR:/path\n"
+	        "                           a further mount at start (DRIVER and MINOR may be\n"
+	        "                           empty for a file server without a device); repeat\n"
+	        "  --workers N              worker threads at start (default %d)\n"
+	        "  --workers-max N          most worker threads: more start while all are\n"
+	        "                           busy, e.g. waiting on a slow file server (default %d;\n"
+	        "                           fewer when the descriptors allow fewer connections)\n"
+	        "  --workers-idle MS        a worker beyond --workers idle this long ends, its\n"
+	        "                           connections closed (default %d)\n"
+	        "  --procs-per-uid N        clients one user (not root) may register at once;\n"
+	        "                           VFS_REGISTER past it fails EAGAIN (default %d)\n"
+	        "  --vnode-cache N          unused vnodes kept with their file server references\n"
+	        "                           for the next lookup (default %d; 0: none)\n"
+	        "  --dcache N               names remembered, so a path resolved before costs no\n"
+	        "                           FS_LOOKUP (default %d; 0: none)\n"
+	        "  --fs-timeout MS          a file server call unanswered by then fails -EIO\n"
+	        "                           (default %d)\n"
+	        "  --wait S                 how long to wait at start for the file servers of\n"
+	        "                           the mounts to appear (default 30)\n"
+	        "  --help                   this text\n",
+	        VFS_WORKERS, VFS_WORKERS_MAX, VFS_WORKER_IDLE_MS, VFS_PROCS_PER_UID,
+	        VFS_VNODE_CACHE, VFS_DCACHE_MAX, VFS_FS_TIMEOUT_MS);
+	vfs_dev_usage(out);
+	fputc('\n', out);
+}
+
 static int s_option(void *arg, const char *name, const char *value, char *err, size_t size)
 {
-	s_opts *o = arg;
+	(void)arg;
+	s_opts *o = &s_o;
 	int rc = 0;
 	if (strcmp(name, "root") == 0) {
 		if (strlen(value) == 0 || strlen(value) >= sizeof o->root.fs)
@@ -200,8 +205,8 @@ static int s_take_over(vfs *v, const char *fs)
 	plx_fs *client = plx_fs_new(v->ep, fs, v->fs_timeout_ms);
 	int rc = client ? plx_fs_unmount(client) : -ENOMEM;
 	plx_fs_destroy(&client);
-	fprintf(stderr, "plexus-vfs: %s was mounted by a previous instance; unmounting it: %s\n",
-	        fs, rc == 0 ? "done" : plx_strerror(rc));
+	plx_log(PLX_LOG_INFO, "%s was mounted by a previous instance; unmounting it: %s", fs,
+	        rc == 0 ? "done" : plx_strerror(rc));
 	return rc;
 }
 
@@ -301,7 +306,7 @@ static void s_mount_recorded(vfs *v, const s_opts *o)
 		int rc = s_record_parse(line, &m);
 		if (rc == 0)
 			rc = s_mount(v, &m, m.path, o->wait_s);
-		fprintf(stderr, "plexus-vfs: restart: mounting %s on %s again: %s\n",
+		plx_log(PLX_LOG_INFO, "restart: mounting %s on %s again: %s",
 		        rc == -EINVAL && !m.fs[0] ? "a bad record" : m.fs, m.path,
 		        rc == 0 ? "done" : plx_strerror(rc));
 	}
@@ -336,15 +341,14 @@ static bool s_health(plx_server *srv, char *why, size_t size)
 	return !v->workers || vfs_workers_health(v->workers, why, size);
 }
 
-/* Starts everything, publishes, runs; returns 0 or a negative errno with err set. */
-static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
+/* Between making the server and publishing: the event callbacks, the workers, the devices,
+ * the mounts and the watch on ep/. Returns 0 or a negative errno with err set. */
+static int s_setup(void *arg, plx_service *svc, plx_server *srv, char *err, size_t size)
 {
-	size_t n;
-	const plx_handler *table = vfs_table(&n);
-	v->ep = plx_service_ep(v->svc);
-	v->srv = plx_server_new(v->ep, table, n, v);
-	if (!v->srv)
-		return snprintf(err, size, "server: %s", strerror(errno)), -errno;
+	(void)svc;
+	vfs *v = arg;
+	const s_opts *o = &s_o;
+	v->srv = srv;
 	plx_server_on_reply(v->srv, s_on_reply);
 	plx_server_on_notify(v->srv, s_on_notify);
 	plx_server_set_health(v->srv, s_health);
@@ -359,69 +363,64 @@ static int s_serve(vfs *v, const s_opts *o, char *err, size_t size)
 	s_mount_recorded(v, o);
 	if ((rc = vfs_procs_watch(v)) < 0)
 		return snprintf(err, size, "watching ep/: %s", plx_strerror(rc)), rc;
-	if ((rc = plx_service_publish(v->svc, "up")) < 0)
-		return snprintf(err, size, "publishing the endpoint: %s", plx_strerror(rc)), rc;
-	fprintf(stderr, "plexus-vfs: %s/%llu serving at %s (%s start, %d workers)\n",
-	        plx_service_config(v->svc)->label,
-	        (unsigned long long)plx_ep_name(v->ep)->generation, plx_ep_address(v->ep),
-	        plx_service_restarted(v->svc) ? "restart" : "fresh", o->workers);
-	rc = plx_service_run(v->svc, v->srv);
-	if (rc < 0)
-		snprintf(err, size, "message loop: %s", plx_strerror(rc));
-	return rc;
+	return 0;
 }
 
-/* Undoes s_serve in reverse. */
-static void s_teardown(vfs *v)
+/* Undoes s_setup in reverse (also a partial one); the server goes afterwards. */
+static void s_teardown(void *arg, plx_server *srv)
 {
+	(void)srv;
+	vfs *v = arg;
 	vfs_procs_unwatch(v);
 	vfs_dev_stop(v); /* its events thread defers work to the workers: stopped first */
 	vfs_workers_destroy(&v->workers);
 	vfs_procs_clear(v);
 	vfs_mounts_clear(v);
-	plx_server_destroy(&v->srv);
+	v->srv = NULL;
 }
+
+/* Starts everything, publishes, runs; returns 0 or a negative errno with err set. */
+static int s_run(void *arg, plx_service *svc, char *err, size_t size)
+{
+	vfs *v = arg;
+	char detail[32];
+	snprintf(detail, sizeof detail, "%d workers", s_o.workers);
+	const plx_serve_hooks hooks = {.setup = s_setup, .teardown = s_teardown, .detail = detail};
+	v->svc = svc;
+	v->ep = plx_service_ep(svc);
+	size_t n;
+	const plx_handler *table = vfs_table(&n);
+	int rc = plx_service_serve(svc, table, n, v, &hooks, err, size);
+	v->svc = NULL;
+	return rc;
+}
+
+static void s_cleanup(void *arg)
+{
+	vfs_fini(arg);
+}
+
+static const ProtobufCEnumDescriptor *const s_types[] = {&plexus__vfs_type__descriptor,
+                                                         &plexus__fs_type__descriptor, NULL};
+
+static const plx_service_desc s_desc = {
+    .program = "plexus-vfs",
+    .label = "vfs",
+    .usage_fn = s_usage,
+    .option = s_option,
+    .types = s_types,
+    .run = s_run,
+    .cleanup = s_cleanup,
+};
 
 int main(int argc, char **argv)
 {
-	char err[1024];
 	static vfs v;
 	if (vfs_init(&v) < 0)
 		return EX_OSERR;
 	v.lru_max = VFS_VNODE_CACHE;
 	v.ndents_max = VFS_DCACHE_MAX;
-	s_opts o = {
+	s_o = (s_opts){
 	    .vfs = &v, .workers = VFS_WORKERS, .workers_max = VFS_WORKERS_MAX, .wait_s = 30};
-	plx_service_cfg cfg;
-	plx_service_cfg_init(&cfg);
-	snprintf(cfg.label, sizeof cfg.label, "vfs");
-	int rc = plx_service_cfg_env(&cfg, err, sizeof err);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-vfs: %s\n", err);
-		return EX_CONFIG;
-	}
-	rc = plx_service_args(&cfg, argc, argv, NULL, s_option, &o, err, sizeof err);
-	if (rc != 0) {
-		if (rc < 0)
-			fprintf(stderr, "plexus-vfs: %s\n", err);
-		s_usage(rc < 0 ? stderr : stdout);
-		return rc < 0 ? EX_USAGE : EX_OK;
-	}
-	plx_register_types(&plexus__vfs_type__descriptor);
-	plx_register_types(&plexus__fs_type__descriptor);
-	v.svc = plx_service_new(&cfg, err, sizeof err);
-	if (!v.svc) {
-		fprintf(stderr, "plexus-vfs: %s\n", err);
-		return errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-	}
-	rc = s_serve(&v, &o, err, sizeof err);
-	s_teardown(&v);
-	plx_service_destroy(&v.svc);
-	vfs_fini(&v);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-vfs: %s\n", err);
-		return EX_SOFTWARE;
-	}
-	fprintf(stderr, "plexus-vfs: stopped\n");
-	return EX_OK;
+	return plx_service_main(&s_desc, &v, argc, argv);
 }

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "vfs.h"
@@ -201,7 +202,7 @@ static void s_finish_unmount(vfs *v, vfs_mount *m)
 	vfs_vnode_put(v, m->root);
 	int rc = plx_fs_unmount(m->client);
 	if (rc < 0)
-		fprintf(stderr, "plexus-vfs: unmounting %s from %s: %s\n", m->fs, m->target,
+		plx_log(PLX_LOG_WARN, "unmounting %s from %s: %s", m->fs, m->target,
 		        plx_strerror(rc));
 	vfs_vnode_put(v, m->covered);
 	s_mount_free(m);
@@ -233,7 +234,7 @@ void vfs_mounts_clear(vfs *v)
 		pthread_mutex_unlock(&v->lock);
 		if (!m)
 			return;
-		fprintf(stderr, "plexus-vfs: unmounting %s from %s\n", m->fs,
+		plx_log(PLX_LOG_INFO, "unmounting %s from %s", m->fs,
 		        m->target[0] ? m->target : "/");
 		s_finish_unmount(v, m);
 	}
@@ -274,7 +275,7 @@ static void s_record(vfs *v)
 	              : plx_service_state_drop(v->svc, S_RECORD_KEY);
 	pthread_mutex_unlock(&v->record_lock);
 	if (rc < 0 && rc != -ENOENT)
-		fprintf(stderr, "plexus-vfs: recording the mounts in DS: %s\n", plx_strerror(rc));
+		plx_log(PLX_LOG_WARN, "recording the mounts in DS: %s", plx_strerror(rc));
 	free(text);
 }
 

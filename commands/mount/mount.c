@@ -154,6 +154,14 @@ static void s_report(int *fd, int code)
 	*fd = -1;
 }
 
+/* Says why VFS cannot be reached: errno and what libplexus adds. */
+static void s_unreachable(void)
+{
+	const char *detail = plexus_connect_error();
+	fprintf(stderr, "plexus mount: cannot reach VFS: %s%s%s\n", strerror(errno),
+	        *detail ? ": " : "", detail);
+}
+
 /* The mount's life: connect, mount, serve, take down. Reports to fd (-1: foreground). */
 static int s_serve(const s_opts *o, int fd)
 {
@@ -165,7 +173,7 @@ static int s_serve(const s_opts *o, int fd)
 	po.name = "plexus-mount";
 	plexus *own = plexus_connect(&po);
 	if (!own) {
-		fprintf(stderr, "plexus mount: cannot reach VFS: %s\n", strerror(errno));
+		s_unreachable(); /* errno, and libplexus's detail if any */
 		s_report(&fd, EX_UNAVAILABLE);
 		return EX_UNAVAILABLE;
 	}

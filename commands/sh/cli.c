@@ -186,6 +186,14 @@ static int s_interactive(sh_shell *shell)
 	return shell->status;
 }
 
+/* Says why VFS cannot be reached: errno and what libplexus adds. */
+static void s_unreachable(void)
+{
+	const char *detail = plexus_connect_error();
+	fprintf(stderr, "plexus sh: cannot reach VFS: %s%s%s\n", strerror(errno),
+	        *detail ? ": " : "", detail);
+}
+
 int plx_sh_cli(int argc, char **argv)
 {
 	cli c = {0};
@@ -194,7 +202,7 @@ int plx_sh_cli(int argc, char **argv)
 		return rc < 0 ? EX_OK : rc;
 	sh_shell shell = {.etcd = c.opts.etcd, .cluster = c.opts.cluster};
 	if (!(shell.px = plexus_connect(&c.opts))) {
-		fprintf(stderr, "plexus sh: cannot reach VFS: %s\n", strerror(errno));
+		s_unreachable(); /* errno, and libplexus's detail if any */
 		return EX_UNAVAILABLE;
 	}
 	int status;

@@ -642,7 +642,7 @@ static void test_rs_power_cycles_vm(void **state)
 	assert_int_equal(plx_wait_file_text(log, "plexus-rs", 30000), 0);
 	/* RS made the node kernels' etcd users and turned authentication on */
 	assert_int_equal(plx_wait_file_text(log,
-	                                    "plexus-rs: etcd's authentication turned on (users "
+	                                    "etcd's authentication turned on (users "
 	                                    "for 1 of 1 node kernels)",
 	                                    30000),
 	                 0);
@@ -657,15 +657,14 @@ static void test_rs_power_cycles_vm(void **state)
 	while ((r = plx_qcluster_node_generation(f->c, 0, &again)) == 0 && s_now_ms() < deadline)
 		usleep(100000);
 	assert_int_equal(r, -ENOENT); /* the lease expired */
-	assert_int_equal(
-	    plx_wait_file_text(log, "plexus-rs: node vm1: power cycle 1 through qemu", 15000), 0);
+	assert_int_equal(plx_wait_file_text(log, "node vm1: power cycle 1 through qemu", 15000), 0);
 	deadline = s_now_ms() + 300000;
 	while ((r = plx_qcluster_node_generation(f->c, 0, &again)) != 0 && s_now_ms() < deadline)
 		usleep(250000);
 	assert_int_equal(r, 0);
 	assert_true(first >= 1);
 	assert_true(again > first);
-	assert_int_equal(plx_wait_file_text(log, "plexus-rs: node vm1: power cycled", 0), 0);
+	assert_int_equal(plx_wait_file_text(log, "node vm1: power cycled", 0), 0);
 	/* it booted twice: two DHCP answers with the HTTP script, two init runs */
 	snprintf(log, sizeof log, "%s/vm1.log", dir);
 	FILE *fp = fopen(log, "r");

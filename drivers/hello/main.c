@@ -10,12 +10,11 @@
  * or let RS start it from the cluster file; kill it with SIGKILL and RS restarts it with
  * PLEXUS_INIT=restart: the open count it saved is back.
  */
-#include <errno.h>    /* the error codes the callbacks return, negated */
-#include <stdio.h>    /* fprintf for the few lines a driver logs */
-#include <string.h>   /* strlen, memcpy, strcmp */
-#include <sysexits.h> /* EX_USAGE, EX_CONFIG, ...: how a service says why it did not start */
+#include <errno.h>  /* the error codes the callbacks return, negated */
+#include <string.h> /* strlen, memcpy */
 
-#include <plexus/chardriver.h> /* the character driver library: callbacks and the loop */
+#include <plexus/chardriver.h> /* the character driver library: callbacks, main and the loop */
+#include <plexus/log.h>        /* plx_log for the few lines a driver logs */
 #include <plexus/service.h>    /* the service runtime: label, endpoint, registry, saved state */
 
 #define HELLO_MESSAGE "Hello, World!\n" /* what a read returns */
@@ -52,8 +51,7 @@ static int hello_init(void *arg, plx_service *svc, bool restarted)
 	if (rc == 0 && size != sizeof self->open_counter)
 		return -EBADMSG; /* not what we save: refuse to start rather than guess */
 	if (rc == 0)
-		fprintf(stderr, "plexus-hello: restarted, open count %u restored\n",
-		        self->open_counter);
+		plx_log(PLX_LOG_INFO, "restarted, open count %u restored", self->open_counter);
 	return rc;
 }
 
@@ -71,7 +69,7 @@ static int hello_open(void *arg, uint32_t minor, uint32_t access)
 	(void)access; /* hello is read-only, but opening for write is no error: writes fail */
 	hello *self = arg;
 	self->open_counter++;
-	fprintf(stderr, "plexus-hello: open #%u\n", self->open_counter);
+	plx_log(PLX_LOG_INFO, "open #%u", self->open_counter);
 	return hello_save(self);
 }
 
@@ -103,48 +101,26 @@ static const plx_chardriver_ops hello_ops = {
     .init = hello_init,
 };
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: plexus-hello [options]\n\n"
-	             "MINIX's hello driver: a character device (minor 0) whose read returns\n"
-	             "\"Hello, World!\"; it counts opens and keeps the count across restarts\n"
-	             "(docs/drivers.md).\n\n"
-	             "  --help                this text\n\n");
-	plx_service_usage(out); /* --label, --etcd, --cluster, ...: every service has them */
-}
+/* What plx_chardriver_main needs to run hello as a service: its name for log lines and its
+ * --help text. hello has no options of its own, so the text lists only --help; the service
+ * options (--label, --etcd, --cluster, ...) follow it, as every service has them. */
+static const plx_service_desc hello_desc = {
+    .program = "plexus-hello",
+    .usage = "usage: plexus-hello [options]\n\n"
+             "MINIX's hello driver: a character device (minor 0) whose read returns\n"
+             "\"Hello, World!\"; it counts opens and keeps the count across restarts\n"
+             "(docs/drivers.md).\n\n"
+             "  --help                this text\n\n",
+};
 
+/* MINIX's hello main is sef_local_startup(); chardriver_task(&hello_tab);. Here one call does
+ * both: settings from plexus-node's environment, then the command line (exit EX_CONFIG or
+ * EX_USAGE when bad); the service (endpoint, registry connection, lease; EX_UNAVAILABLE when
+ * the registry cannot be reached); then the driver's whole life: init (fresh or restart),
+ * publish the endpoint, announce drv.chr.<label> = "up", answer requests and heartbeats until
+ * told to stop (EX_SOFTWARE if that fails, EX_OK after a clean stop). */
 int main(int argc, char **argv)
 {
-	char err[1024]; /* one line saying what failed, filled by the library calls */
-	plx_service_cfg cfg;
-	plx_service_cfg_init(&cfg); /* defaults */
-	/* Settings from plexus-node's environment (PLEXUS_LABEL, PLEXUS_INIT, ...)... */
-	if (plx_service_cfg_env(&cfg, err, sizeof err) < 0) {
-		fprintf(stderr, "plexus-hello: %s\n", err);
-		return EX_CONFIG;
-	}
-	/* ...then the command line, which wins. hello has no options of its own: own is NULL. */
-	int rc = plx_service_args(&cfg, argc, argv, NULL, NULL, NULL, err, sizeof err);
-	if (rc != 0) {
-		if (rc < 0)
-			fprintf(stderr, "plexus-hello: %s\n", err);
-		usage(rc < 0 ? stderr : stdout);
-		return rc < 0 ? EX_USAGE : EX_OK;
-	}
-	/* The service: endpoint, registry connection, lease. Nothing is published yet. */
-	plx_service *svc = plx_service_new(&cfg, err, sizeof err);
-	if (!svc) {
-		fprintf(stderr, "plexus-hello: %s\n", err);
-		return errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-	}
-	/* The driver's whole life: init (fresh or restart), publish the endpoint, announce
-	 * drv.chr.<label> = "up", answer requests and heartbeats until told to stop. */
-	hello self = {0};
-	rc = plx_chardriver_task(&hello_ops, &self, svc, NULL, err, sizeof err);
-	plx_service_destroy(&svc); /* withdraws the endpoint record */
-	if (rc < 0) {
-		fprintf(stderr, "plexus-hello: %s\n", err);
-		return EX_SOFTWARE;
-	}
-	return EX_OK;
+	static hello self; /* everything the driver knows, handed to every callback */
+	return plx_chardriver_main(&hello_ops, &self, &hello_desc, NULL, argc, argv);
 }

@@ -4,7 +4,7 @@
  *
  * Entry points: plx_blockdriver_new, plx_blockdriver_destroy, plx_blockdriver_attach,
  * plx_blockdriver_start, plx_blockdriver_announce, plx_blockdriver_tick,
- * plx_blockdriver_open_count, plx_blockdriver_task; bdr_of, bdr_part.
+ * plx_blockdriver_open_count, plx_blockdriver_task, plx_blockdriver_main; bdr_of, bdr_part.
  *
  * Handlers find their driver through the server they run in: a small table from server to
  * driver, so that a server's argument stays its owner's and several libraries' handlers can
@@ -175,4 +175,22 @@ int plx_blockdriver_task(const plx_blockdriver_ops *ops, void *arg, plx_service 
 	plx_server_destroy(&srv);
 	plx_blockdriver_destroy(&self);
 	return rc;
+}
+
+typedef struct s_main {
+	const plx_blockdriver_ops *ops;
+	void *arg;
+} s_main;
+
+static int s_task(void *task_arg, plx_service *svc, char *err, size_t size)
+{
+	s_main *m = task_arg;
+	return plx_blockdriver_task(m->ops, m->arg, svc, err, size);
+}
+
+int plx_blockdriver_main(const plx_blockdriver_ops *ops, void *arg, const plx_service_desc *desc,
+                         int argc, char **argv)
+{
+	s_main m = {ops, arg};
+	return plx_service_main_task(desc, arg, s_task, &m, argc, argv);
 }

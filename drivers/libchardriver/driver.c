@@ -4,7 +4,7 @@
  *
  * Entry points: plx_chardriver_new, plx_chardriver_destroy, plx_chardriver_attach,
  * plx_chardriver_start, plx_chardriver_announce, plx_chardriver_tick, plx_chardriver_abort,
- * plx_chardriver_task; cdr_of, cdr_minor.
+ * plx_chardriver_task, plx_chardriver_main; cdr_of, cdr_minor.
  *
  * Handlers find their driver through the server they run in: a small table from server to
  * driver, so that a server's argument stays its owner's and several libraries' handlers can
@@ -166,4 +166,23 @@ int plx_chardriver_task(const plx_chardriver_ops *ops, void *arg, plx_service *s
 		*self_p = NULL;
 	plx_server_destroy(&srv);
 	return rc;
+}
+
+typedef struct s_main {
+	const plx_chardriver_ops *ops;
+	void *arg;
+	plx_chardriver **self_p;
+} s_main;
+
+static int s_task(void *task_arg, plx_service *svc, char *err, size_t size)
+{
+	s_main *m = task_arg;
+	return plx_chardriver_task(m->ops, m->arg, svc, m->self_p, err, size);
+}
+
+int plx_chardriver_main(const plx_chardriver_ops *ops, void *arg, const plx_service_desc *desc,
+                        plx_chardriver **self_p, int argc, char **argv)
+{
+	s_main m = {ops, arg, self_p};
+	return plx_service_main_task(desc, arg, s_task, &m, argc, argv);
 }

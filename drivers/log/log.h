@@ -7,8 +7,8 @@
  * is minor 0: writes append, reads return what is there from a position on, select is readable
  * when lines arrive.
  */
-#ifndef PLEXUS_LOG_H
-#define PLEXUS_LOG_H
+#ifndef PLEXUS_LOG_DRIVER_H
+#define PLEXUS_LOG_DRIVER_H
 
 #include <stddef.h>
 #include <stdint.h>

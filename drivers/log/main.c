@@ -12,6 +12,7 @@
 #include <sysexits.h>
 
 #include <plexus/chardriver.h>
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "log.h"
@@ -21,19 +22,7 @@ typedef struct options {
 	const char *file;
 } options;
 
-static void s_usage(FILE *out)
-{
-	fprintf(out, "usage: plexus-log [options]\n\n"
-	             "The cluster log: a character device (minor 0) whose writes append lines\n"
-	             "stamped with the time and the writer, and whose reads return them from a\n"
-	             "position on (docs/drivers.md).\n\n"
-	             "Driver options:\n"
-	             "  --size BYTES   how much of the log to keep (default 1M; suffix K, M, G;\n"
-	             "                 at most 1G); the oldest lines go first\n"
-	             "  --file PATH    append every line to this file as well\n"
-	             "  --help         this text\n\n");
-	plx_service_usage(out);
-}
+static options s_o = {.size = LOG_SIZE_DEFAULT};
 
 /* Parses BYTES with an optional K, M or G suffix. Returns 0 or -EINVAL. */
 static int s_size(const char *text, size_t *size)
@@ -56,7 +45,8 @@ static int s_size(const char *text, size_t *size)
 
 static int s_option(void *arg, const char *name, const char *value, char *err, size_t size)
 {
-	options *o = arg;
+	(void)arg;
+	options *o = &s_o;
 	if (strcmp(name, "size") == 0) {
 		if (s_size(value, &o->size) < 0 || o->size < LOG_LINE_MAX + 256) {
 			snprintf(err, size, "--size: '%s' is no size from 5K to 1G", value);
@@ -71,48 +61,57 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 	return -ENOENT;
 }
 
-int main(int argc, char **argv)
+/* Opens the copy and makes the log. Returns 0 or an exit code with err set. */
+static int s_prepare(void *arg, char *err, size_t size)
 {
-	char err[1024];
-	plx_service_cfg cfg;
-	plx_service_cfg_init(&cfg);
-	if (plx_service_cfg_env(&cfg, err, sizeof err) < 0) {
-		fprintf(stderr, "plexus-log: %s\n", err);
-		return EX_CONFIG;
-	}
-	options o = {.size = LOG_SIZE_DEFAULT};
-	int rc = plx_service_args(&cfg, argc, argv, NULL, s_option, &o, err, sizeof err);
-	if (rc != 0) {
-		if (rc < 0)
-			fprintf(stderr, "plexus-log: %s\n", err);
-		s_usage(rc < 0 ? stderr : stdout);
-		return rc < 0 ? EX_USAGE : EX_OK;
-	}
-	FILE *file = o.file ? fopen(o.file, "a") : NULL;
-	if (o.file && !file) {
-		fprintf(stderr, "plexus-log: %s: %s\n", o.file, strerror(errno));
+	logdev *dev = arg;
+	FILE *file = s_o.file ? fopen(s_o.file, "a") : NULL;
+	if (s_o.file && !file) {
+		snprintf(err, size, "%s: %s", s_o.file, strerror(errno));
 		return EX_CANTCREAT;
 	}
-	logdev dev = {.log = logbuf_new(o.size, file)};
-	if (!dev.log) {
+	dev->log = logbuf_new(s_o.size, file);
+	if (!dev->log) {
 		if (file)
 			fclose(file);
 		return EX_OSERR;
 	}
-	plx_service *svc = plx_service_new(&cfg, err, sizeof err);
-	if (!svc) {
-		fprintf(stderr, "plexus-log: %s\n", err);
-		logbuf_destroy(&dev.log);
-		return errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-	}
-	fprintf(stderr, "plexus-log: %s keeping %zu bytes%s%s\n", cfg.label, o.size,
-	        o.file ? ", copying to " : "", o.file ? o.file : "");
-	rc = plx_chardriver_task(&logdev_ops, &dev, svc, &dev.driver, err, sizeof err);
-	plx_service_destroy(&svc);
-	logbuf_destroy(&dev.log);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-log: %s\n", err);
-		return EX_SOFTWARE;
-	}
-	return EX_OK;
+	return 0;
+}
+
+static int s_started(void *arg, plx_service *svc, char *err, size_t size)
+{
+	(void)arg, (void)svc, (void)err, (void)size;
+	plx_log(PLX_LOG_INFO, "keeping %zu bytes%s%s", s_o.size, s_o.file ? ", copying to " : "",
+	        s_o.file ? s_o.file : "");
+	return 0;
+}
+
+static void s_cleanup(void *arg)
+{
+	logdev *dev = arg;
+	logbuf_destroy(&dev->log);
+}
+
+static const plx_service_desc s_desc = {
+    .program = "plexus-log",
+    .usage = "usage: plexus-log [options]\n\n"
+             "The cluster log: a character device (minor 0) whose writes append lines\n"
+             "stamped with the time and the writer, and whose reads return them from a\n"
+             "position on (docs/drivers.md).\n\n"
+             "Driver options:\n"
+             "  --size BYTES   how much of the log to keep (default 1M; suffix K, M, G;\n"
+             "                 at most 1G); the oldest lines go first\n"
+             "  --file PATH    append every line to this file as well\n"
+             "  --help         this text\n\n",
+    .option = s_option,
+    .prepare = s_prepare,
+    .run = s_started,
+    .cleanup = s_cleanup,
+};
+
+int main(int argc, char **argv)
+{
+	static logdev dev;
+	return plx_chardriver_main(&logdev_ops, &dev, &s_desc, &dev.driver, argc, argv);
 }

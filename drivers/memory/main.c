@@ -18,37 +18,13 @@
 
 #include <plexus/blockdriver.h>
 #include <plexus/chardriver.h>
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "chardevs.h"
 #include "memory.h"
 
 #define S_TABLE_MAX 64
-
-static void s_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: plexus-memory [options]\n\n"
-	        "MINIX's memory driver: RAM disks as block devices (BDEV), and null (minor 3),\n"
-	        "zero (5), full (7), random (8) as character devices (docs/drivers.md).\n\n"
-	        "Driver options:\n"
-	        "  --ramdisk MINOR:SIZE[:IMAGE]\n"
-	        "                        a RAM disk on block minor MINOR (0..255) of SIZE bytes\n"
-	        "                        (suffix K, M, G or T; a multiple of 512; at most 1T);\n"
-	        "                        repeat for more disks. Memory is taken only as the\n"
-	        "                        disk is written. IMAGE: a new disk (a fresh start, or\n"
-	        "                        a start on another node) begins with that file's\n"
-	        "                        bytes, as a boot image fills MINIX's RAM disk.\n"
-	        "  --help                this text\n\n");
-	plx_service_usage(out);
-}
-
-static int s_option(void *arg, const char *name, const char *value, char *err, size_t size)
-{
-	if (strcmp(name, "ramdisk") == 0)
-		return ramdisks_add(arg, value, err, size) < 0 ? -EINVAL : 0;
-	return -ENOENT;
-}
 
 /* The block handlers and, after them, any other family's. Returns the count. */
 static size_t s_table(plx_handler *table)
@@ -79,9 +55,7 @@ static int s_serve(plx_service *svc, plx_blockdriver *blk, plx_chardriver *chr, 
 	    (step = "publishing the endpoint", rc = plx_service_publish(svc, "up")) == 0 &&
 	    (step = "announcing drv.blk", rc = plx_blockdriver_announce(blk, svc)) == 0 &&
 	    (step = "announcing drv.chr", rc = plx_chardriver_announce(chr, svc)) == 0) {
-		fprintf(stderr, "plexus-memory: %s/%llu serving at %s (%s start)\n",
-		        plx_service_config(svc)->label,
-		        (unsigned long long)plx_ep_name(plx_service_ep(svc))->generation,
+		plx_log(PLX_LOG_INFO, "serving at %s (%s start)",
 		        plx_ep_address(plx_service_ep(svc)),
 		        plx_service_restarted(svc) ? "restart" : "fresh");
 		step = "message loop";
@@ -94,53 +68,78 @@ static int s_serve(plx_service *svc, plx_blockdriver *blk, plx_chardriver *chr, 
 	return rc;
 }
 
+/* What the driver holds: the RAM disks and the two libraries' drivers on one server. */
+typedef struct s_memory {
+	ramdisks *disks;
+	plx_blockdriver *blk;
+	plx_chardriver *chr;
+} s_memory;
+
+/* Maps the RAM disks and makes the drivers. Returns 0 or an exit code with err set. */
+static int s_prepare(void *arg, char *err, size_t size)
+{
+	s_memory *m = arg;
+	int rc = ramdisks_map(m->disks, err, size);
+	if (rc < 0)
+		return rc == -ENOENT ? EX_NOINPUT : EX_OSERR;
+	m->blk = plx_blockdriver_new(&ramdisk_ops, m->disks);
+	m->chr = plx_chardriver_new(&memdev_ops, NULL);
+	if (!m->blk || !m->chr)
+		return snprintf(err, size, "out of memory"), EX_OSERR;
+	return 0;
+}
+
+static int s_run(void *arg, plx_service *svc, char *err, size_t size)
+{
+	s_memory *m = arg;
+	int rc = s_serve(svc, m->blk, m->chr, err, size);
+	plx_chardriver_destroy(&m->chr); /* before the service: they use its endpoint */
+	plx_blockdriver_destroy(&m->blk);
+	return rc;
+}
+
+static void s_cleanup(void *arg)
+{
+	s_memory *m = arg;
+	plx_chardriver_destroy(&m->chr);
+	plx_blockdriver_destroy(&m->blk);
+}
+
+static int s_option(void *arg, const char *name, const char *value, char *err, size_t size)
+{
+	s_memory *m = arg;
+	if (strcmp(name, "ramdisk") == 0)
+		return ramdisks_add(m->disks, value, err, size) < 0 ? -EINVAL : 0;
+	return -ENOENT;
+}
+
+static const plx_service_desc s_desc = {
+    .program = "plexus-memory",
+    .usage = "usage: plexus-memory [options]\n\n"
+             "MINIX's memory driver: RAM disks as block devices (BDEV), and null (minor 3),\n"
+             "zero (5), full (7), random (8) as character devices (docs/drivers.md).\n\n"
+             "Driver options:\n"
+             "  --ramdisk MINOR:SIZE[:IMAGE]\n"
+             "                        a RAM disk on block minor MINOR (0..255) of SIZE bytes\n"
+             "                        (suffix K, M, G or T; a multiple of 512; at most 1T);\n"
+             "                        repeat for more disks. Memory is taken only as the\n"
+             "                        disk is written. IMAGE: a new disk (a fresh start, or\n"
+             "                        a start on another node) begins with that file's\n"
+             "                        bytes, as a boot image fills MINIX's RAM disk.\n"
+             "  --help                this text\n\n",
+    .option = s_option,
+    .prepare = s_prepare,
+    .run = s_run,
+    .cleanup = s_cleanup,
+};
+
 int main(int argc, char **argv)
 {
-	char err[1024];
-	plx_service_cfg cfg;
-	plx_service_cfg_init(&cfg);
-	ramdisks *disks = ramdisks_new();
-	if (!disks)
+	s_memory m = {.disks = ramdisks_new()};
+	if (!m.disks)
 		return EX_OSERR;
-	int rc = plx_service_cfg_env(&cfg, err, sizeof err);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-memory: %s\n", err);
-		ramdisks_destroy(&disks);
-		return EX_CONFIG;
-	}
-	rc = plx_service_args(&cfg, argc, argv, NULL, s_option, disks, err, sizeof err);
-	if (rc != 0) {
-		if (rc < 0)
-			fprintf(stderr, "plexus-memory: %s\n", err);
-		s_usage(rc < 0 ? stderr : stdout);
-		ramdisks_destroy(&disks);
-		return rc < 0 ? EX_USAGE : EX_OK;
-	}
-	if ((rc = ramdisks_map(disks, err, sizeof err)) < 0) {
-		fprintf(stderr, "plexus-memory: %s\n", err);
-		ramdisks_destroy(&disks);
-		return rc == -ENOENT ? EX_NOINPUT : EX_OSERR;
-	}
-	plx_blockdriver *blk = plx_blockdriver_new(&ramdisk_ops, disks);
-	plx_chardriver *chr = plx_chardriver_new(&memdev_ops, NULL);
-	plx_service *svc = blk && chr ? plx_service_new(&cfg, err, sizeof err) : NULL;
-	if (!svc) {
-		int code = !blk || !chr ? EX_OSERR : errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-		fprintf(stderr, "plexus-memory: %s\n", blk && chr ? err : "out of memory");
-		plx_chardriver_destroy(&chr);
-		plx_blockdriver_destroy(&blk);
-		ramdisks_destroy(&disks);
-		return code;
-	}
-	rc = s_serve(svc, blk, chr, err, sizeof err);
-	plx_chardriver_destroy(&chr);
-	plx_blockdriver_destroy(&blk);
-	plx_service_destroy(&svc);
-	ramdisks_destroy(&disks);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-memory: %s\n", err);
-		return EX_SOFTWARE;
-	}
-	fprintf(stderr, "plexus-memory: stopped\n");
-	return EX_OK;
+	int code = plx_service_main(&s_desc, &m, argc, argv);
+	s_cleanup(&m); /* when prepare failed */
+	ramdisks_destroy(&m.disks);
+	return code;
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "memory.h"
@@ -172,7 +173,7 @@ static int s_memory(uint32_t minor, uint64_t bytes, const char *image, bool *kep
 	}
 	rc = plx_service_fd_store(name, fd);
 	if (rc < 0 && rc != -ENOTSUP) /* -ENOTSUP: run by hand, nobody to keep it */
-		fprintf(stderr, "plexus-memory: keeping RAM disk %u for a restart: %s\n", minor,
+		plx_log(PLX_LOG_WARN, "keeping RAM disk %u for a restart: %s", minor,
 		        strerror(-rc));
 	return fd;
 }
@@ -203,13 +204,11 @@ int ramdisks_map(ramdisks *self, char *err, size_t size)
 		}
 		d->base = base;
 		if (kept)
-			fprintf(stderr,
-			        "plexus-memory: RAM disk %u: %" PRIu64
-			        " bytes kept from the previous instance\n",
+			plx_log(PLX_LOG_INFO,
+			        "RAM disk %u: %" PRIu64 " bytes kept from the previous instance",
 			        minor, d->size);
 		else if (d->image)
-			fprintf(stderr, "plexus-memory: RAM disk %u: loaded from %s\n", minor,
-			        d->image);
+			plx_log(PLX_LOG_INFO, "RAM disk %u: loaded from %s", minor, d->image);
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <plexus/chardriver.h>
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "tty.h"
@@ -22,22 +23,13 @@ typedef struct options {
 	int ptys;
 } options;
 
-static void s_usage(FILE *out)
-{
-	fprintf(out, "usage: plexus-tty [options]\n\n"
-	             "The terminal driver: the node console on minor 0 and pseudo-terminal pairs,\n"
-	             "master 64+k and slave 128+k (docs/drivers.md).\n\n"
-	             "Driver options:\n"
-	             "  --console WHAT  stdio (standard input and output, the default), none, or\n"
-	             "                  the path of a terminal device to read and write\n"
-	             "  --ptys N        pseudo-terminal pairs, 0 to 64 (default 8)\n"
-	             "  --help          this text\n\n");
-	plx_service_usage(out);
-}
+static options s_o = {.console = "stdio", .ptys = TTY_PTYS_DEFAULT};
+static int s_out_fd = -1; /* the console's output */
 
 static int s_option(void *arg, const char *name, const char *value, char *err, size_t size)
 {
-	options *o = arg;
+	(void)arg;
+	options *o = &s_o;
 	if (strcmp(name, "console") == 0) {
 		o->console = value;
 		return *value ? 0 : (snprintf(err, size, "--console needs a value"), -EINVAL);
@@ -72,51 +64,62 @@ static int s_console(const char *what, int *in, int *out)
 	return *out < 0 ? -errno : 0;
 }
 
-int main(int argc, char **argv)
+/* Opens the console and makes the terminals. Returns 0 or an exit code with err set. */
+static int s_prepare(void *arg, char *err, size_t size)
 {
-	char err[1024];
-	plx_service_cfg cfg;
-	plx_service_cfg_init(&cfg);
-	if (plx_service_cfg_env(&cfg, err, sizeof err) < 0) {
-		fprintf(stderr, "plexus-tty: %s\n", err);
-		return EX_CONFIG;
-	}
-	options o = {.console = "stdio", .ptys = TTY_PTYS_DEFAULT};
-	int rc = plx_service_args(&cfg, argc, argv, NULL, s_option, &o, err, sizeof err);
-	if (rc != 0) {
-		if (rc < 0)
-			fprintf(stderr, "plexus-tty: %s\n", err);
-		s_usage(rc < 0 ? stderr : stdout);
-		return rc < 0 ? EX_USAGE : EX_OK;
-	}
-	ttys self = {.nptys = o.ptys, .console_in = -1};
-	int out_fd = -1;
-	if ((rc = s_console(o.console, &self.console_in, &out_fd)) < 0) {
-		fprintf(stderr, "plexus-tty: console %s: %s\n", o.console, strerror(-rc));
+	ttys *self = arg;
+	self->nptys = s_o.ptys;
+	self->console_in = -1;
+	int rc = s_console(s_o.console, &self->console_in, &s_out_fd);
+	if (rc < 0) {
+		snprintf(err, size, "console %s: %s", s_o.console, strerror(-rc));
 		return EX_NOINPUT;
 	}
-	pthread_mutex_init(&self.lock, NULL);
-	tty_init(&self.console, out_fd);
-	self.ptys = calloc(o.ptys ? (size_t)o.ptys : 1, sizeof *self.ptys);
-	for (int k = 0; self.ptys && k < o.ptys; k++)
-		tty_init(&self.ptys[k], -1);
-	plx_service *svc = self.ptys ? plx_service_new(&cfg, err, sizeof err) : NULL;
-	if (!svc) {
-		fprintf(stderr, "plexus-tty: %s\n", self.ptys ? err : "out of memory");
-		return !self.ptys ? EX_OSERR : errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-	}
-	fprintf(stderr, "plexus-tty: %s: console %s, %d pseudo-terminals\n", cfg.label, o.console,
-	        o.ptys);
-	rc = plx_chardriver_task(&ttydev_ops, &self, svc, &self.driver, err, sizeof err);
-	plx_service_destroy(&svc);
-	free(self.ptys);
-	if (self.console_in >= 0)
-		close(self.console_in);
-	close(out_fd);
-	pthread_mutex_destroy(&self.lock);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-tty: %s\n", err);
-		return EX_SOFTWARE;
-	}
-	return EX_OK;
+	pthread_mutex_init(&self->lock, NULL);
+	tty_init(&self->console, s_out_fd);
+	self->ptys = calloc(s_o.ptys ? (size_t)s_o.ptys : 1, sizeof *self->ptys);
+	if (!self->ptys)
+		return snprintf(err, size, "out of memory"), EX_OSERR;
+	for (int k = 0; k < s_o.ptys; k++)
+		tty_init(&self->ptys[k], -1);
+	return 0;
+}
+
+static int s_started(void *arg, plx_service *svc, char *err, size_t size)
+{
+	(void)arg, (void)svc, (void)err, (void)size;
+	plx_log(PLX_LOG_INFO, "console %s, %d pseudo-terminals", s_o.console, s_o.ptys);
+	return 0;
+}
+
+static void s_cleanup(void *arg)
+{
+	ttys *self = arg;
+	free(self->ptys);
+	if (self->console_in >= 0)
+		close(self->console_in);
+	close(s_out_fd);
+	pthread_mutex_destroy(&self->lock);
+}
+
+static const plx_service_desc s_desc = {
+    .program = "plexus-tty",
+    .usage = "usage: plexus-tty [options]\n\n"
+             "The terminal driver: the node console on minor 0 and pseudo-terminal pairs,\n"
+             "master 64+k and slave 128+k (docs/drivers.md).\n\n"
+             "Driver options:\n"
+             "  --console WHAT  stdio (standard input and output, the default), none, or\n"
+             "                  the path of a terminal device to read and write\n"
+             "  --ptys N        pseudo-terminal pairs, 0 to 64 (default 8)\n"
+             "  --help          this text\n\n",
+    .option = s_option,
+    .prepare = s_prepare,
+    .run = s_started,
+    .cleanup = s_cleanup,
+};
+
+int main(int argc, char **argv)
+{
+	static ttys self;
+	return plx_chardriver_main(&ttydev_ops, &self, &s_desc, &self.driver, argc, argv);
 }

@@ -11,25 +11,10 @@
 #include <sysexits.h>
 
 #include <plexus/blockdriver.h>
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "vdisk.h"
-
-static void s_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: plexus-vdisk --image PATH [options]\n\n"
-	        "A block driver (BDEV, docs/drivers.md) over a disk image file or a block device;\n"
-	        "minor 0 is the whole image.\n\n"
-	        "Driver options:\n"
-	        "  --image PATH        the image file or block device (required)\n"
-	        "  --direct            open it with O_DIRECT (no page cache; I/O through an\n"
-	        "                      aligned bounce buffer; the sector size defaults to 4096)\n"
-	        "  --read-only         open it read-only: writes are refused with EROFS\n"
-	        "  --sector-size N     the sector size: a power of two, 512..65536 (default 512)\n"
-	        "  --help              this text\n\n");
-	plx_service_usage(out);
-}
 
 static int s_option(void *arg, const char *name, const char *value, char *err, size_t size)
 {
@@ -65,58 +50,65 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 	return -ENOENT;
 }
 
-static int s_fail(vdisk *v, int code, const char *text)
+/* Checks the options and opens the image. Returns 0 or an exit code with err set. */
+static int s_prepare(void *arg, char *err, size_t size)
 {
-	fprintf(stderr, "plexus-vdisk: %s\n", text);
-	if (code == EX_USAGE)
-		s_usage(stderr);
-	free(v);
-	return code;
+	vdisk *v = arg;
+	if (!v->path[0])
+		return snprintf(err, size, "--image PATH is required"), EX_USAGE;
+	int rc = vdisk_open(v);
+	if (rc < 0) {
+		snprintf(err, size, "%s: %s", v->path, strerror(-rc));
+		return rc == -ENOENT ? EX_NOINPUT : EX_OSERR;
+	}
+	return 0;
 }
+
+static int s_started(void *arg, plx_service *svc, char *err, size_t size)
+{
+	(void)err, (void)size;
+	vdisk *v = arg;
+	plx_log(PLX_LOG_INFO, "%s, %llu bytes, sector %u%s%s (%s start)", v->path,
+	        (unsigned long long)v->size, v->sector_size, v->direct ? ", O_DIRECT" : "",
+	        v->read_only ? ", read-only" : "",
+	        plx_service_restarted(svc) ? "restart" : "fresh");
+	return 0;
+}
+
+/* Closes the image if the driver did not (its cleanup runs when the driver ran). */
+static void s_cleanup(void *arg)
+{
+	vdisk_ops.cleanup(arg);
+}
+
+static const char *const s_flags[] = {"direct", "read-only", NULL};
+
+static const plx_service_desc s_desc = {
+    .program = "plexus-vdisk",
+    .usage = "usage: plexus-vdisk --image PATH [options]\n\n"
+             "A block driver (BDEV, docs/drivers.md) over a disk image file or a block device;\n"
+             "minor 0 is the whole image.\n\n"
+             "Driver options:\n"
+             "  --image PATH        the image file or block device (required)\n"
+             "  --direct            open it with O_DIRECT (no page cache; I/O through an\n"
+             "                      aligned bounce buffer; the sector size defaults to 4096)\n"
+             "  --read-only         open it read-only: writes are refused with EROFS\n"
+             "  --sector-size N     the sector size: a power of two, 512..65536 (default 512)\n"
+             "  --help              this text\n\n",
+    .flags = s_flags,
+    .option = s_option,
+    .prepare = s_prepare,
+    .run = s_started,
+    .cleanup = s_cleanup,
+};
 
 int main(int argc, char **argv)
 {
-	static const char *const flags[] = {"direct", "read-only", NULL};
-	char err[PATH_MAX + 1024];
-	plx_service_cfg cfg;
-	plx_service_cfg_init(&cfg);
 	vdisk *v = calloc(1, sizeof *v);
 	if (!v)
 		return EX_OSERR;
 	v->fd = -1;
-	if (plx_service_cfg_env(&cfg, err, sizeof err) < 0)
-		return s_fail(v, EX_CONFIG, err);
-	int rc = plx_service_args(&cfg, argc, argv, flags, s_option, v, err, sizeof err);
-	if (rc < 0)
-		return s_fail(v, EX_USAGE, err);
-	if (rc == 1) {
-		s_usage(stdout);
-		free(v);
-		return EX_OK;
-	}
-	if (!v->path[0])
-		return s_fail(v, EX_USAGE, "--image PATH is required");
-	if ((rc = vdisk_open(v)) < 0) {
-		snprintf(err, sizeof err, "%s: %s", v->path, strerror(-rc));
-		return s_fail(v, rc == -ENOENT ? EX_NOINPUT : EX_OSERR, err);
-	}
-	plx_service *svc = plx_service_new(&cfg, err, sizeof err);
-	if (!svc) {
-		int code = errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-		vdisk_ops.cleanup(v);
-		return s_fail(v, code, err);
-	}
-	fprintf(stderr, "plexus-vdisk: %s, %llu bytes, sector %u%s%s (%s start)\n", v->path,
-	        (unsigned long long)v->size, v->sector_size, v->direct ? ", O_DIRECT" : "",
-	        v->read_only ? ", read-only" : "",
-	        plx_service_restarted(svc) ? "restart" : "fresh");
-	rc = plx_blockdriver_task(&vdisk_ops, v, svc, err, sizeof err);
-	plx_service_destroy(&svc);
+	int code = plx_blockdriver_main(&vdisk_ops, v, &s_desc, argc, argv);
 	free(v);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-vdisk: %s\n", err);
-		return EX_SOFTWARE;
-	}
-	fprintf(stderr, "plexus-vdisk: stopped\n");
-	return EX_OK;
+	return code;
 }

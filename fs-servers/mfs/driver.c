@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <plexus/log.h>
+
 #include "mfs.h"
 #include "plexus/proto/bdev.pb-c.h"
 
@@ -93,13 +95,12 @@ static int s_recover(mfs_dev *dev, int lost_rc, int *restarts, int64_t end)
 	if (!g) {
 		if (lost_rc == -ETIMEDOUT && dev->gen && mfs_now_ms() < end)
 			return 0; /* the same driver, slow: the caller tries once more per round */
-		fprintf(stderr, "plexus-mfs: driver %s: no new instance within %d ms\n", dev->label,
+		plx_log(PLX_LOG_WARN, "driver %s: no new instance within %d ms", dev->label,
 		        dev->wait_ms);
 		return -EIO;
 	}
 	if (dev->gen && ++*restarts > MFS_DRV_RESTARTS) {
-		fprintf(stderr,
-		        "plexus-mfs: driver %s restarted more than %d times during one transfer\n",
+		plx_log(PLX_LOG_WARN, "driver %s restarted more than %d times during one transfer",
 		        dev->label, MFS_DRV_RESTARTS);
 		return -EIO;
 	}
@@ -110,14 +111,13 @@ static int s_recover(mfs_dev *dev, int lost_rc, int *restarts, int64_t end)
 	if (rc == 0) {
 		dev->restarts += old != 0;
 		if (old)
-			fprintf(stderr,
-			        "plexus-mfs: driver %s: minor %u reopened on generation %llu\n",
+			plx_log(PLX_LOG_INFO, "driver %s: minor %u reopened on generation %llu",
 			        dev->label, dev->minor, (unsigned long long)g);
 		return 0;
 	}
 	if (s_lost(rc))
 		return -EAGAIN;
-	fprintf(stderr, "plexus-mfs: driver %s: reopening minor %u: %s\n", dev->label, dev->minor,
+	plx_log(PLX_LOG_WARN, "driver %s: reopening minor %u: %s", dev->label, dev->minor,
 	        plx_strerror(rc));
 	return rc == -EIO ? -EIO : rc;
 }
@@ -165,8 +165,7 @@ static int s_transfer(mfs_dev *dev, s_op op, uint64_t pos, void *buf, size_t siz
 			end = mfs_now_ms() + dev->wait_ms;
 		do {
 			if (++rounds > MFS_DRV_ROUNDS) {
-				fprintf(stderr,
-				        "plexus-mfs: driver %s: giving up after %d rounds (%s)\n",
+				plx_log(PLX_LOG_WARN, "driver %s: giving up after %d rounds (%s)",
 				        dev->label, MFS_DRV_ROUNDS, plx_strerror(rc));
 				return -EIO;
 			}

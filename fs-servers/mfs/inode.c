@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <plexus/log.h>
+
 #include "mfs.h"
 
 static size_t s_slot(uint32_t ino)
@@ -200,8 +202,7 @@ static void s_release(mfs *fs, mfs_inode *ip)
 	if (rc == 0 && stored == 0)
 		rc = bitmap_free_inode(fs, ip->ino);
 	if (rc < 0 || stored < 0)
-		fprintf(stderr,
-		        "plexus-mfs: freeing inode %u: %s (an orphan still: fsck.minix frees it)\n",
+		plx_log(PLX_LOG_WARN, "freeing inode %u: %s (an orphan still: fsck.minix frees it)",
 		        ip->ino, plx_strerror(rc < 0 ? rc : stored));
 }
 

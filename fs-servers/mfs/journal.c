@@ -27,6 +27,8 @@
 
 #include <sodium.h>
 
+#include <plexus/log.h>
+
 #include "mfs.h"
 
 static mfs_journal *s_j(mfs *fs)
@@ -101,8 +103,8 @@ static int s_replay(mfs *fs, const mfs_jheader *h, const char *driver)
 	mfs_journal *j = s_j(fs);
 	uint32_t desc = mfs_jdesc_blocks(h->count, fs->bs);
 	if (h->count == 0 || (uint64_t)1 + desc + h->count > j->blocks) {
-		fprintf(stderr, "plexus-mfs: %s minor %u: journal transaction %llu: bad count %u\n",
-		        driver, fs->dev.minor, (unsigned long long)h->seq, h->count);
+		plx_log(PLX_LOG_WARN, "%s minor %u: journal transaction %llu: bad count %u", driver,
+		        fs->dev.minor, (unsigned long long)h->seq, h->count);
 		return 0;
 	}
 	size_t size = (size_t)(desc + h->count) * fs->bs;
@@ -113,9 +115,9 @@ static int s_replay(mfs *fs, const mfs_jheader *h, const char *driver)
 	if (rc == 0)
 		journal_sum(h->seq, h->count, body, size, sum);
 	if (rc == 0 && memcmp(sum, h->sum, MFS_JNL_SUM) != 0) {
-		fprintf(stderr,
-		        "plexus-mfs: %s minor %u: journal transaction %llu does not match its "
-		        "sum: not replayed\n",
+		plx_log(PLX_LOG_WARN,
+		        "%s minor %u: journal transaction %llu does not match its "
+		        "sum: not replayed",
 		        driver, fs->dev.minor, (unsigned long long)h->seq);
 		free(body);
 		return 0;
@@ -130,8 +132,7 @@ static int s_replay(mfs *fs, const mfs_jheader *h, const char *driver)
 	if (rc == 0)
 		rc = dev_flush(&fs->dev);
 	if (rc == 0)
-		fprintf(stderr,
-		        "plexus-mfs: %s minor %u: replayed journal transaction %llu (%u blocks)\n",
+		plx_log(PLX_LOG_INFO, "%s minor %u: replayed journal transaction %llu (%u blocks)",
 		        driver, fs->dev.minor, (unsigned long long)h->seq, h->count);
 	return rc < 0 ? rc : 1;
 }
@@ -158,9 +159,9 @@ int journal_mount(mfs *fs, const char *driver)
 	mfs_jheader h;
 	if (!s_find(fs, &h)) {
 		if (!fs->read_only)
-			fprintf(stderr,
-			        "plexus-mfs: %s minor %u has no journal (plexus mkfs makes one): a "
-			        "crash may leave it for fsck.minix to repair\n",
+			plx_log(PLX_LOG_WARN,
+			        "%s minor %u has no journal (plexus mkfs makes one): a "
+			        "crash may leave it for fsck.minix to repair",
 			        driver, fs->dev.minor);
 		return 0;
 	}
@@ -169,9 +170,9 @@ int journal_mount(mfs *fs, const char *driver)
 	j->seq = h.seq;
 	int replayed = 0;
 	if (h.state == MFS_JNL_COMMITTED && fs->read_only)
-		fprintf(stderr,
-		        "plexus-mfs: %s minor %u: journal transaction %llu not replayed on a "
-		        "read-only mount\n",
+		plx_log(PLX_LOG_WARN,
+		        "%s minor %u: journal transaction %llu not replayed on a "
+		        "read-only mount",
 		        driver, fs->dev.minor, (unsigned long long)h.seq);
 	else if (h.state == MFS_JNL_COMMITTED)
 		replayed = s_replay(fs, &h, driver);
@@ -287,9 +288,9 @@ static int s_metadata(mfs *fs, mfs_buf **list, size_t n)
 	if (j->blocks && n <= s_capacity(fs))
 		return s_journaled(fs, list, (uint32_t)n);
 	if (j->blocks && !j->warned) {
-		fprintf(stderr,
-		        "plexus-mfs: a write-back of %zu metadata blocks is larger than the "
-		        "journal (%u): written without it\n",
+		plx_log(PLX_LOG_WARN,
+		        "a write-back of %zu metadata blocks is larger than the "
+		        "journal (%u): written without it",
 		        n, s_capacity(fs));
 		j->warned = true;
 	}

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "mfs.h"
@@ -27,31 +28,16 @@ typedef struct mfs_job {
 
 static mfs s_fs; /* the one file system this process serves */
 
-static void s_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: plexus-mfs [options]\n\n"
-	        "The MINIX file system (v3) server: answers VFS's FS_* requests for the block\n"
-	        "device FS_READSUPER names, reached over BDEV (docs/mfs.md).\n\n"
-	        "File server options:\n"
-	        "  --cache-mb N           buffer cache size in MiB (default 32)\n"
-	        "  --sync-interval-ms N   write dirty blocks back at least this often (default\n"
-	        "                         5000; 0 turns the periodic write-back off)\n"
-	        "  --readahead N          blocks read ahead on sequential reads (default 64)\n"
-	        "  --driver-timeout-ms N  how long one BDEV request may take (default 10000)\n"
-	        "  --driver-wait-ms N     how long one transfer waits in all for a restarted\n"
-	        "                         driver (default 20000, under VFS's 30 s)\n"
-	        "  --help                 this text\n\n");
-	plx_service_usage(out);
-}
-
 typedef struct s_opts {
 	long cache_mb, sync_ms, readahead, timeout_ms, wait_ms;
 } s_opts;
 
+static s_opts s_o = {32, 5000, 64, 10000, 20000};
+
 static int s_option(void *arg, const char *name, const char *value, char *err, size_t size)
 {
-	s_opts *o = arg;
+	(void)arg;
+	s_opts *o = &s_o;
 	static const char *const names[] = {"cache-mb", "sync-interval-ms", "readahead",
 	                                    "driver-timeout-ms", "driver-wait-ms"};
 	long *fields[] = {&o->cache_mb, &o->sync_ms, &o->readahead, &o->timeout_ms, &o->wait_ms};
@@ -102,7 +88,7 @@ int mfs_new_driver(plx_call *call)
 		return -EINVAL;
 	int rc = dev_new_driver(&fs->dev, nd->driver, nd->generation);
 	if (rc == 0)
-		fprintf(stderr, "plexus-mfs: FS_NEW_DRIVER: %s is generation %llu\n", nd->driver,
+		plx_log(PLX_LOG_INFO, "FS_NEW_DRIVER: %s is generation %llu", nd->driver,
 		        (unsigned long long)nd->generation);
 	return rc;
 }
@@ -140,7 +126,7 @@ static void s_run(mfs *fs, plx_call *call, bool stopping)
 	int sent = plx_call_reply(call, rc, rc < 0 ? NULL : &out.r.base, rc < 0 ? NULL : out.data,
 	                          rc < 0 ? 0 : out.data_size);
 	if (sent < 0 && sent != -PLX_EDEADSRCDST)
-		fprintf(stderr, "plexus-mfs: answering %s: %s\n", plx_type_name(call->msg->type),
+		plx_log(PLX_LOG_WARN, "answering %s: %s", plx_type_name(call->msg->type),
 		        plx_strerror(sent));
 	s_reply_free(&out);
 }
@@ -182,92 +168,86 @@ static void s_final_sync(mfs *fs)
 		super_release(fs);
 	}
 	if (rc < 0)
-		fprintf(stderr, "plexus-mfs: final write-back failed: %s\n", plx_strerror(rc));
+		plx_log(PLX_LOG_WARN, "final write-back failed: %s", plx_strerror(rc));
 }
 
-static int s_serve(plx_service *svc, mfs *fs, char *err, size_t size)
+static bool s_worker_started; /* s_setup made the worker: s_teardown stops it */
+
+/* Between making the server and publishing: the tick, the worker and, before anybody can send,
+ * a restarted instance mounts what its predecessor had (when that fails it serves unmounted,
+ * and VFS's next FS_READSUPER decides). */
+static int s_setup(void *arg, plx_service *svc, plx_server *srv, char *err, size_t size)
 {
-	size_t n;
-	const plx_handler *table = mfs_handlers(&n);
-	plx_server *srv = plx_server_new(plx_service_ep(svc), table, n, fs);
-	if (!srv) {
-		snprintf(err, size, "server: %s", strerror(errno));
-		return -errno;
-	}
+	mfs *fs = arg;
 	fs->srv = srv;
 	plx_server_on_tick(srv, s_tick, 1000);
-	pthread_mutex_init(&fs->qlock, NULL);
-	pthread_cond_init(&fs->qcond, NULL);
-	/* Before anybody can send: a restarted instance mounts what its predecessor had (when that
-	 * fails it serves unmounted, and VFS's next FS_READSUPER decides). */
 	fs->svc = svc;
 	super_restore(fs, plx_service_restarted(svc));
 	int rc = -pthread_create(&fs->worker, NULL, s_worker, fs);
-	const char *step = "worker thread";
-	if (rc == 0) {
-		step = "publishing the endpoint";
-		rc = plx_service_publish(svc, "up");
-		if (rc == 0) {
-			fprintf(stderr, "plexus-mfs: %s/%llu serving at %s (%s start)\n",
-			        plx_service_config(svc)->label,
-			        (unsigned long long)plx_ep_name(plx_service_ep(svc))->generation,
-			        plx_ep_address(plx_service_ep(svc)),
-			        plx_service_restarted(svc) ? "restart" : "fresh");
-			step = "message loop";
-			rc = plx_service_run(svc, srv);
-		}
-		pthread_mutex_lock(&fs->qlock);
-		fs->stopping = true; /* queued requests are answered -ESHUTDOWN */
-		pthread_cond_signal(&fs->qcond);
-		pthread_mutex_unlock(&fs->qlock);
-		pthread_join(fs->worker, NULL);
-		s_final_sync(fs);
-	}
 	if (rc < 0)
-		snprintf(err, size, "%s: %s", step, plx_strerror(rc));
-	plx_server_destroy(&srv);
+		return snprintf(err, size, "worker thread: %s", plx_strerror(rc)), rc;
+	s_worker_started = true;
+	return 0;
+}
+
+/* After the loop: queued requests are answered -ESHUTDOWN, then everything is written back. */
+static void s_teardown(void *arg, plx_server *srv)
+{
+	(void)srv;
+	mfs *fs = arg;
+	if (!s_worker_started)
+		return;
+	pthread_mutex_lock(&fs->qlock);
+	fs->stopping = true;
+	pthread_cond_signal(&fs->qcond);
+	pthread_mutex_unlock(&fs->qlock);
+	pthread_join(fs->worker, NULL);
+	s_final_sync(fs);
+}
+
+/* The service's life: the file system's settings, its device, the server. */
+static int s_life(void *arg, plx_service *svc, char *err, size_t size)
+{
+	static const plx_serve_hooks hooks = {.setup = s_setup, .teardown = s_teardown};
+	mfs *fs = arg;
+	fs->cache_bytes = (size_t)s_o.cache_mb << 20;
+	fs->sync_ms = (int)s_o.sync_ms;
+	fs->readahead = (int)s_o.readahead;
+	dev_init(&fs->dev, plx_service_ctx(svc), plx_service_ep(svc), (int)s_o.timeout_ms,
+	         (int)s_o.wait_ms);
+	pthread_mutex_init(&fs->qlock, NULL);
+	pthread_cond_init(&fs->qcond, NULL);
+	size_t n;
+	const plx_handler *table = mfs_handlers(&n);
+	int rc = plx_service_serve(svc, table, n, fs, &hooks, err, size);
 	pthread_cond_destroy(&fs->qcond);
 	pthread_mutex_destroy(&fs->qlock);
+	dev_fini(&fs->dev);
 	return rc;
 }
 
+static const ProtobufCEnumDescriptor *const s_types[] = {&plexus__fs_type__descriptor, NULL};
+
+static const plx_service_desc s_desc = {
+    .program = "plexus-mfs",
+    .usage = "usage: plexus-mfs [options]\n\n"
+             "The MINIX file system (v3) server: answers VFS's FS_* requests for the block\n"
+             "device FS_READSUPER names, reached over BDEV (docs/mfs.md).\n\n"
+             "File server options:\n"
+             "  --cache-mb N           buffer cache size in MiB (default 32)\n"
+             "  --sync-interval-ms N   write dirty blocks back at least this often (default\n"
+             "                         5000; 0 turns the periodic write-back off)\n"
+             "  --readahead N          blocks read ahead on sequential reads (default 64)\n"
+             "  --driver-timeout-ms N  how long one BDEV request may take (default 10000)\n"
+             "  --driver-wait-ms N     how long one transfer waits in all for a restarted\n"
+             "                         driver (default 20000, under VFS's 30 s)\n"
+             "  --help                 this text\n\n",
+    .option = s_option,
+    .types = s_types,
+    .run = s_life,
+};
+
 int main(int argc, char **argv)
 {
-	char err[1024];
-	plx_service_cfg cfg;
-	plx_service_cfg_init(&cfg);
-	s_opts o = {32, 5000, 64, 10000, 20000};
-	int rc = plx_service_cfg_env(&cfg, err, sizeof err);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-mfs: %s\n", err);
-		return EX_CONFIG;
-	}
-	rc = plx_service_args(&cfg, argc, argv, NULL, s_option, &o, err, sizeof err);
-	if (rc != 0) {
-		if (rc < 0)
-			fprintf(stderr, "plexus-mfs: %s\n", err);
-		s_usage(rc < 0 ? stderr : stdout);
-		return rc < 0 ? EX_USAGE : EX_OK;
-	}
-	plx_service *svc = plx_service_new(&cfg, err, sizeof err);
-	if (!svc) {
-		fprintf(stderr, "plexus-mfs: %s\n", err);
-		return errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-	}
-	plx_register_types(&plexus__fs_type__descriptor);
-	mfs *fs = &s_fs;
-	fs->cache_bytes = (size_t)o.cache_mb << 20;
-	fs->sync_ms = (int)o.sync_ms;
-	fs->readahead = (int)o.readahead;
-	dev_init(&fs->dev, plx_service_ctx(svc), plx_service_ep(svc), (int)o.timeout_ms,
-	         (int)o.wait_ms);
-	rc = s_serve(svc, fs, err, sizeof err);
-	dev_fini(&fs->dev);
-	plx_service_destroy(&svc);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-mfs: %s\n", err);
-		return EX_SOFTWARE;
-	}
-	fprintf(stderr, "plexus-mfs: stopped\n");
-	return EX_OK;
+	return plx_service_main(&s_desc, &s_fs, argc, argv);
 }

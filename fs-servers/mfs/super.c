@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "mfs.h"
@@ -69,7 +70,7 @@ static int s_read_super(mfs *fs, const char *driver)
 		rc = -EINVAL;
 	}
 	if (rc == -EINVAL)
-		fprintf(stderr, "plexus-mfs: %s minor %u: no MINIX v3 file system: %s\n", driver,
+		plx_log(PLX_LOG_WARN, "%s minor %u: no MINIX v3 file system: %s", driver,
 		        dev->minor, err);
 	if (rc == 0)
 		fs->sb = sb;
@@ -154,8 +155,7 @@ void super_orphans_reap(mfs *fs)
 	}
 	free(list);
 	if (freed)
-		fprintf(stderr,
-		        "plexus-mfs: freed %d inodes left unlinked by the crashed instance\n",
+		plx_log(PLX_LOG_INFO, "freed %d inodes left unlinked by the crashed instance",
 		        freed);
 }
 
@@ -182,25 +182,23 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 		rc = verify_mount(fs, driver); /* before orphans free zones through the map */
 	mfs_inode *root = rc < 0 ? NULL : inode_get(fs, MFS_ROOT_INO, &rc);
 	if (root && !S_ISDIR(root->d.mode)) {
-		fprintf(stderr, "plexus-mfs: %s minor %u: the root inode is no directory\n", driver,
+		plx_log(PLX_LOG_WARN, "%s minor %u: the root inode is no directory", driver,
 		        fs->dev.minor);
 		rc = -EINVAL;
 	}
 	if (rc == 0 && !fs->read_only && !(fs->sb.flags & MFS_FLAG_CLEAN)) {
 		int freed = s_orphans(fs);
 		if (freed > 0)
-			fprintf(stderr,
-			        "plexus-mfs: %s minor %u: freed %d inodes unlinked while open\n",
+			plx_log(PLX_LOG_INFO, "%s minor %u: freed %d inodes unlinked while open",
 			        driver, fs->dev.minor, freed);
 		rc = freed < 0 ? freed : 0;
 	}
 	if (rc == 0 && !fs->read_only) {
 		if (!(fs->sb.flags & MFS_FLAG_CLEAN))
-			fprintf(
-			    stderr,
-			    "plexus-mfs: %s minor %u has no clean flag (new from mkfs.minix, or "
-			    "not cleanly unmounted: fsck.minix -f checks it)\n",
-			    driver, fs->dev.minor);
+			plx_log(PLX_LOG_WARN,
+			        "%s minor %u has no clean flag (new from mkfs.minix, or "
+			        "not cleanly unmounted: fsck.minix -f checks it)",
+			        driver, fs->dev.minor);
 		rc = super_write(fs, false);
 		if (rc == 0)
 			rc = journal_commit(fs);
@@ -231,7 +229,7 @@ static void s_save(mfs *fs, const Plexus__FsReadsuper *rs)
 	             (unsigned long long)fs->mounter.generation);
 	int rc = fs->svc ? plx_service_state_save(fs->svc, S_STATE_KEY, text, (size_t)n) : 0;
 	if (rc < 0)
-		fprintf(stderr, "plexus-mfs: saving the mount in DS: %s\n", plx_strerror(rc));
+		plx_log(PLX_LOG_WARN, "saving the mount in DS: %s", plx_strerror(rc));
 }
 
 int do_readsuper(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
@@ -246,7 +244,7 @@ int do_readsuper(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_
 	fs->devno = rs->dev;
 	int rc = dev_open(&fs->dev, rs->driver, rs->minor, rs->read_only);
 	if (rc < 0) {
-		fprintf(stderr, "plexus-mfs: opening %s minor %u: %s\n", rs->driver, rs->minor,
+		plx_log(PLX_LOG_WARN, "opening %s minor %u: %s", rs->driver, rs->minor,
 		        plx_strerror(rc));
 		return rc;
 	}
@@ -261,9 +259,9 @@ int do_readsuper(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_
 		fs->mounter = msg->source;
 	s_save(fs, rs);
 	mfs_statvfs(fs, out);
-	fprintf(stderr,
-	        "plexus-mfs: mounted %s minor %u%s: %u-byte blocks, %u zones (%llu free), %u "
-	        "inodes (%llu free)\n",
+	plx_log(PLX_LOG_INFO,
+	        "mounted %s minor %u%s: %u-byte blocks, %u zones (%llu free), %u "
+	        "inodes (%llu free)",
 	        rs->driver, rs->minor, fs->read_only ? " read-only" : "", fs->bs, fs->sb.zones,
 	        (unsigned long long)fs->free_zones, fs->sb.ninodes,
 	        (unsigned long long)fs->free_inodes);
@@ -295,9 +293,9 @@ int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 	if (rc < 0)
 		return rc;
 	if (inode_busy(fs) && s_from_successor(fs, msg)) {
-		fprintf(stderr,
-		        "plexus-mfs: %s generation %llu takes over from generation %llu: its "
-		        "references are given up\n",
+		plx_log(PLX_LOG_INFO,
+		        "%s generation %llu takes over from generation %llu: its "
+		        "references are given up",
 		        msg->source.label, (unsigned long long)msg->source.generation,
 		        (unsigned long long)fs->mounter.generation);
 		inode_release_refs(fs);
@@ -319,7 +317,7 @@ int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 	fs->adopted = false;
 	if (fs->svc)
 		plx_service_state_drop(fs->svc, S_STATE_KEY);
-	fprintf(stderr, "plexus-mfs: unmounted %s minor %u\n", fs->dev.label, fs->dev.minor);
+	plx_log(PLX_LOG_INFO, "unmounted %s minor %u", fs->dev.label, fs->dev.minor);
 	return 0;
 }
 
@@ -338,7 +336,7 @@ int super_restore(mfs *fs, bool restarted)
 	unsigned long long gen = 0;
 	int ro;
 	if (sscanf(text, "%63s %u %d %u %63s %llu", driver, &minor, &ro, &dev, mounter, &gen) < 4) {
-		fprintf(stderr, "plexus-mfs: the saved mount '%s' does not parse\n", text);
+		plx_log(PLX_LOG_WARN, "the saved mount '%s' does not parse", text);
 		return -EINVAL;
 	}
 	memset(&fs->mounter, 0, sizeof fs->mounter);
@@ -356,7 +354,7 @@ int super_restore(mfs *fs, bool restarted)
 	fs->restoring = true;
 	int rc = do_readsuper(fs, NULL, &rs.base, &out);
 	fs->restoring = false;
-	fprintf(stderr, "plexus-mfs: restart: mounting %s minor %u again: %s\n", driver, minor,
+	plx_log(PLX_LOG_INFO, "restart: mounting %s minor %u again: %s", driver, minor,
 	        rc == 0 ? "done" : plx_strerror(rc));
 	if (rc == 0)
 		fs->adopted = true;

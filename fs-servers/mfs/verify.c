@@ -23,6 +23,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <plexus/log.h>
+
 #include "mfs.h"
 
 /* What the scan at mount found. */
@@ -149,10 +151,10 @@ int verify_mount(mfs *fs, const char *driver)
 		return f.rc;
 	}
 	if (f.unmarked || f.twice)
-		fprintf(stderr,
-		        "plexus-mfs: %s minor %u is damaged: %llu zones in use are free in the "
+		plx_log(PLX_LOG_WARN,
+		        "%s minor %u is damaged: %llu zones in use are free in the "
 		        "zone bitmap, %llu zones are claimed twice; they are never handed out "
-		        "(EIO instead): fsck.minix repairs it\n",
+		        "(EIO instead): fsck.minix repairs it",
 		        driver, fs->dev.minor, (unsigned long long)f.unmarked,
 		        (unsigned long long)f.twice);
 	return 0;
@@ -176,9 +178,9 @@ int verify_zone_taken(mfs *fs, uint32_t z)
 		return 0;
 	}
 	if (!fs->zone_lie_told) {
-		fprintf(stderr,
-		        "plexus-mfs: minor %u: the zone bitmap offered zone %u, which a file "
-		        "uses: refused (EIO); fsck.minix repairs the bitmap\n",
+		plx_log(PLX_LOG_WARN,
+		        "minor %u: the zone bitmap offered zone %u, which a file "
+		        "uses: refused (EIO); fsck.minix repairs the bitmap",
 		        fs->dev.minor, z);
 		fs->zone_lie_told = true;
 	}
@@ -202,9 +204,9 @@ int verify_inode_free(mfs *fs, const mfs_dinode *d, uint32_t ino)
 {
 	if (d->mode == 0)
 		return 0;
-	fprintf(stderr,
-	        "plexus-mfs: minor %u: the inode bitmap offered inode %u, which is in use: "
-	        "refused (EIO); fsck.minix repairs the bitmap\n",
+	plx_log(PLX_LOG_WARN,
+	        "minor %u: the inode bitmap offered inode %u, which is in use: "
+	        "refused (EIO); fsck.minix repairs the bitmap",
 	        fs->dev.minor, ino);
 	return -EIO;
 }
@@ -213,9 +215,9 @@ int verify_named(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip)
 {
 	uint32_t parent = 0;
 	if (ip->d.nlinks == 0 && ip != dp) {
-		fprintf(stderr,
-		        "plexus-mfs: minor %u: inode %u is named \"%s\" in directory %u but has no "
-		        "links: EIO; fsck.minix repairs the count\n",
+		plx_log(PLX_LOG_WARN,
+		        "minor %u: inode %u is named \"%s\" in directory %u but has no "
+		        "links: EIO; fsck.minix repairs the count",
 		        fs->dev.minor, ip->ino, name, dp->ino);
 		return -EIO;
 	}
@@ -224,9 +226,9 @@ int verify_named(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip)
 	int rc = dir_lookup(fs, ip, "..", &parent);
 	if (rc == 0 && parent == dp->ino)
 		return 0;
-	fprintf(stderr,
-	        "plexus-mfs: minor %u: directory inode %u is named \"%s\" in directory %u but "
-	        "its .. is %u (a second name or a cycle): EIO\n",
+	plx_log(PLX_LOG_WARN,
+	        "minor %u: directory inode %u is named \"%s\" in directory %u but "
+	        "its .. is %u (a second name or a cycle): EIO",
 	        fs->dev.minor, ip->ino, name, dp->ino, parent);
 	return -EIO;
 }

@@ -25,21 +25,6 @@ typedef struct s_opts {
 	uint32_t dev;
 } s_opts;
 
-static void s_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: plexus-pfs [options]\n\n"
-	        "The pipe file server: anonymous pipes and the data of named FIFOs for VFS.\n\n"
-	        "Server options:\n"
-	        "  --capacity BYTES  bytes one pipe holds (4096..16777216, default 65536)\n"
-	        "  --user-memory BYTES\n"
-	        "                    pipe capacity one user but root may hold in all; a new pipe\n"
-	        "                    past it fails ENFILE (default 67108864)\n"
-	        "  --dev N           device number reported in the pipes' attributes\n"
-	        "  --help            this text\n\n");
-	plx_service_usage(out);
-}
-
 static int s_number(const char *value, unsigned long long max, unsigned long long *out)
 {
 	char *end;
@@ -83,69 +68,53 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 	return -ENOENT;
 }
 
-/* Builds the server, publishes and runs. Returns 0 or a negative errno, err saying why. */
-static int s_serve(plx_service *svc, pfs *state, char *err, size_t size)
+static s_opts s_o = {.capacity = PFS_CAPACITY, .user_memory = PFS_USER_MEMORY};
+static pfs *s_state;
+
+static int s_prepare(void *arg, char *err, size_t size)
 {
+	(void)arg;
+	s_state = pfs_new(s_o.capacity, s_o.dev, s_o.user_memory);
+	return s_state ? 0 : (snprintf(err, size, "out of memory"), EX_OSERR);
+}
+
+/* Builds the server, publishes and runs. Returns 0 or a negative errno, err saying why. */
+static int s_run(void *arg, plx_service *svc, char *err, size_t size)
+{
+	(void)arg;
 	size_t n;
 	const plx_handler *table = pfs_handlers(&n);
-	plx_server *srv = plx_server_new(plx_service_ep(svc), table, n, state);
-	const char *step = "server";
-	int rc = srv ? 0 : -errno;
-	if (rc == 0 &&
-	    (step = "publishing the endpoint", rc = plx_service_publish(svc, "up")) == 0) {
-		fprintf(stderr, "plexus-pfs: %s/%llu serving at %s (%s start)\n",
-		        plx_service_config(svc)->label,
-		        (unsigned long long)plx_ep_name(plx_service_ep(svc))->generation,
-		        plx_ep_address(plx_service_ep(svc)),
-		        plx_service_restarted(svc) ? "restart" : "fresh");
-		step = "message loop";
-		rc = plx_service_run(svc, srv);
-	}
-	if (rc < 0)
-		snprintf(err, size, "%s: %s", step, plx_strerror(rc));
-	plx_server_destroy(&srv);
-	return rc;
+	return plx_service_serve(svc, table, n, s_state, NULL, err, size);
 }
+
+static void s_cleanup(void *arg)
+{
+	(void)arg;
+	pfs_destroy(&s_state);
+}
+
+static const ProtobufCEnumDescriptor *const s_types[] = {&plexus__fs_type__descriptor, NULL};
+
+static const plx_service_desc s_desc = {
+    .program = "plexus-pfs",
+    .label = "pfs",
+    .usage = "usage: plexus-pfs [options]\n\n"
+             "The pipe file server: anonymous pipes and the data of named FIFOs for VFS.\n\n"
+             "Server options:\n"
+             "  --capacity BYTES  bytes one pipe holds (4096..16777216, default 65536)\n"
+             "  --user-memory BYTES\n"
+             "                    pipe capacity one user but root may hold in all; a new pipe\n"
+             "                    past it fails ENFILE (default 67108864)\n"
+             "  --dev N           device number reported in the pipes' attributes\n"
+             "  --help            this text\n\n",
+    .option = s_option,
+    .types = s_types,
+    .prepare = s_prepare,
+    .run = s_run,
+    .cleanup = s_cleanup,
+};
 
 int main(int argc, char **argv)
 {
-	char err[1024];
-	plx_service_cfg cfg;
-	s_opts opts = {.capacity = PFS_CAPACITY, .user_memory = PFS_USER_MEMORY};
-	plx_service_cfg_init(&cfg);
-	snprintf(cfg.label, sizeof cfg.label, "pfs");
-	int rc = plx_service_cfg_env(&cfg, err, sizeof err);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-pfs: %s\n", err);
-		return EX_CONFIG;
-	}
-	rc = plx_service_args(&cfg, argc, argv, NULL, s_option, &opts, err, sizeof err);
-	if (rc != 0) {
-		if (rc < 0)
-			fprintf(stderr, "plexus-pfs: %s\n", err);
-		s_usage(rc < 0 ? stderr : stdout);
-		return rc < 0 ? EX_USAGE : EX_OK;
-	}
-	pfs *state = pfs_new(opts.capacity, opts.dev, opts.user_memory);
-	if (!state) {
-		fprintf(stderr, "plexus-pfs: out of memory\n");
-		return EX_OSERR;
-	}
-	plx_register_types(&plexus__fs_type__descriptor);
-	plx_service *svc = plx_service_new(&cfg, err, sizeof err);
-	if (!svc) {
-		int code = errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-		fprintf(stderr, "plexus-pfs: %s\n", err);
-		pfs_destroy(&state);
-		return code;
-	}
-	rc = s_serve(svc, state, err, sizeof err);
-	plx_service_destroy(&svc);
-	pfs_destroy(&state);
-	if (rc < 0) {
-		fprintf(stderr, "plexus-pfs: %s\n", err);
-		return EX_SOFTWARE;
-	}
-	fprintf(stderr, "plexus-pfs: stopped\n");
-	return EX_OK;
+	return plx_service_main(&s_desc, &s_o, argc, argv);
 }

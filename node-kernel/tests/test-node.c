@@ -807,7 +807,7 @@ static void test_cut_node_fences_itself(void **state)
 	assert_int_equal(rc, 0);
 	char *log = NULL;
 	assert_int_equal(netns_read_log(f->c, 1, &log), 0);
-	assert_non_null(strstr(log, "plexus-node: fenced: no lease renewal for too long"));
+	assert_non_null(strstr(log, "warn: fenced: no lease renewal for too long"));
 	assert_non_null(strstr(log, "starting again as a new generation"));
 	free(log);
 	f->passed = true;

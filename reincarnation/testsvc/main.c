@@ -15,7 +15,8 @@
  *   --hang-after MS    stop answering anything MS after being ready (the loop blocks)
  *   --sick-after MS    MS after being ready, go on answering IPC_PING but say it cannot
  *                      serve (its health check fails)
- * Each line it logs names its label, generation and whether RS said fresh or restart.
+ * Its lines go through plx_log, prefixed "plexus-testsvc LABEL/GENERATION"; the ready line says
+ * whether RS said fresh or restart. Its main is plx_service_main (a bad knob: EX_USAGE).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #include "plexus/proto/ipc.pb-c.h"
@@ -103,15 +105,15 @@ static void s_tick(plx_server *srv)
 	(void)srv;
 	long t = s_since_ready_ms();
 	if (s_k.crash_after >= 0 && t >= s_k.crash_after) {
-		fprintf(stderr, "testsvc: crashing as asked\n");
+		plx_log(PLX_LOG_WARN, "crashing as asked");
 		abort();
 	}
 	if (s_k.exit_after >= 0 && t >= s_k.exit_after) {
-		fprintf(stderr, "testsvc: exiting as asked\n");
+		plx_log(PLX_LOG_INFO, "exiting as asked");
 		_exit(0);
 	}
 	if (s_k.hang_after >= 0 && t >= s_k.hang_after) {
-		fprintf(stderr, "testsvc: hanging as asked\n");
+		plx_log(PLX_LOG_WARN, "hanging as asked");
 		for (;;)
 			pause();
 	}
@@ -127,85 +129,76 @@ static bool s_health(plx_server *srv, char *why, size_t size)
 	return false;
 }
 
-/* Parses the arguments: service options first, the knobs otherwise. */
-static int s_args(plx_service_cfg *cfg, int argc, char **argv, char *err, size_t size)
+/* A knob (the service options are plx_service_args's): returns 0, -ENOENT or -EINVAL. */
+static int s_option(void *arg, const char *name, const char *value, char *err, size_t size)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: plexus-testsvc [service options] [--init-delay MS] "
-			       "[--fail-init "
-			       "CODE]\n       [--crash-after MS] [--exit-after MS] [--hang-after "
-			       "MS] [--sick-after MS]\n");
-			plx_service_usage(stdout);
-			exit(EX_OK);
-		}
-		if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
-			snprintf(err, size, "bad argument \"%s\": expected --OPTION VALUE",
-			         argv[i]);
-			return -EINVAL;
-		}
-		const char *name = argv[i] + 2, *value = argv[++i];
-		int rc = plx_service_cfg_set(cfg, name, value, err, size);
-		if (rc != -ENOENT) {
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		char *end;
-		long v = strtol(value, &end, 10);
-		long *slot = strcmp(name, "init-delay") == 0    ? &s_k.init_delay
-		             : strcmp(name, "fail-init") == 0   ? &s_k.fail_init
-		             : strcmp(name, "crash-after") == 0 ? &s_k.crash_after
-		             : strcmp(name, "exit-after") == 0  ? &s_k.exit_after
-		             : strcmp(name, "hang-after") == 0  ? &s_k.hang_after
-		             : strcmp(name, "sick-after") == 0  ? &s_k.sick_after
-		                                                : NULL;
-		if (!slot || *end || v < 0) {
-			snprintf(err, size, "--%s %s: unknown option or not a number", name, value);
-			return -EINVAL;
-		}
-		*slot = v;
+	(void)arg;
+	long *slot = strcmp(name, "init-delay") == 0    ? &s_k.init_delay
+	             : strcmp(name, "fail-init") == 0   ? &s_k.fail_init
+	             : strcmp(name, "crash-after") == 0 ? &s_k.crash_after
+	             : strcmp(name, "exit-after") == 0  ? &s_k.exit_after
+	             : strcmp(name, "hang-after") == 0  ? &s_k.hang_after
+	             : strcmp(name, "sick-after") == 0  ? &s_k.sick_after
+	                                                : NULL;
+	if (!slot)
+		return -ENOENT;
+	char *end;
+	long v = strtol(value, &end, 10);
+	if (end == value || *end || v < 0) {
+		snprintf(err, size, "--%s %s: not a number", name, value);
+		return -EINVAL;
+	}
+	*slot = v;
+	return 0;
+}
+
+/* Before the service starts: the asked delay, and the asked failure. */
+static int s_prepare(void *arg, char *err, size_t size)
+{
+	(void)arg, (void)err, (void)size;
+	s_sleep_ms(s_k.init_delay);
+	if (s_k.fail_init >= 0) {
+		plx_log(PLX_LOG_ERROR, "failing initialization as asked");
+		exit((int)s_k.fail_init); /* any code, 0 included */
 	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Publishes, says it is ready, runs. Returns 0 or a negative errno with err set. */
+static int s_run(void *arg, plx_service *svc, char *err, size_t size)
 {
-	char err[512];
-	plx_service_cfg cfg;
-	plx_service_cfg_init(&cfg);
-	if (plx_service_cfg_env(&cfg, err, sizeof err) < 0 ||
-	    s_args(&cfg, argc, argv, err, sizeof err) < 0) {
-		fprintf(stderr, "testsvc: %s\n", err);
-		return EX_USAGE;
-	}
-	s_sleep_ms(s_k.init_delay);
-	if (s_k.fail_init >= 0) {
-		fprintf(stderr, "testsvc: %s: failing initialization as asked\n", cfg.label);
-		return (int)s_k.fail_init;
-	}
-	plx_service *svc = plx_service_new(&cfg, err, sizeof err);
-	if (!svc) {
-		fprintf(stderr, "testsvc: %s\n", err);
-		return EX_UNAVAILABLE;
-	}
+	(void)arg;
 	s_k.generation = plx_ep_name(plx_service_ep(svc))->generation;
 	plx_server *srv = plx_server_new(plx_service_ep(svc), s_table, 2, NULL);
 	int rc = srv ? plx_service_publish(svc, "up") : -ENOMEM;
 	if (rc < 0) {
-		fprintf(stderr, "testsvc: publishing: %s\n", plx_strerror(rc));
+		snprintf(err, size, "publishing: %s", plx_strerror(rc));
 		plx_server_destroy(&srv);
-		plx_service_destroy(&svc);
-		return EX_UNAVAILABLE;
+		return rc;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s_k.ready);
-	fprintf(stderr, "testsvc: %s generation %llu ready (%s)\n", cfg.label,
+	plx_log(PLX_LOG_INFO, "%s generation %llu ready (%s)", plx_service_config(svc)->label,
 	        (unsigned long long)s_k.generation,
 	        plx_service_restarted(svc) ? "restart" : "fresh");
 	plx_server_on_tick(srv, s_tick, 10);
 	plx_server_set_health(srv, s_health);
 	rc = plx_service_run(svc, srv);
+	if (rc < 0)
+		snprintf(err, size, "message loop: %s", plx_strerror(rc));
 	plx_server_destroy(&srv);
-	plx_service_destroy(&svc);
-	return rc < 0 ? EX_SOFTWARE : EX_OK;
+	return rc;
+}
+
+static const plx_service_desc s_desc = {
+    .program = "plexus-testsvc",
+    .usage = "usage: plexus-testsvc [service options] [--init-delay MS] [--fail-init CODE]\n"
+             "       [--crash-after MS] [--exit-after MS] [--hang-after MS] [--sick-after MS]\n",
+    .option = s_option,
+    .prepare = s_prepare,
+    .run = s_run,
+};
+
+int main(int argc, char **argv)
+{
+	return plx_service_main(&s_desc, NULL, argc, argv);
 }

@@ -1,7 +1,7 @@
 /*
  * connect.c — a process becomes a client of VFS, and stops being one.
  *
- * Entry points: plexus_opts_init, plexus_connect, plexus_disconnect.
+ * Entry points: plexus_opts_init, plexus_connect, plexus_connect_error, plexus_disconnect.
  *
  * A handle is an identity of its own, as a service has one (plexus/service.h), without the
  * service's signal handling: a label c-<node>-<uid>-<pid>-<n> (n counts the handles this
@@ -13,6 +13,9 @@
  * know the process: call.c). On a secured system a process that cannot read root.key gets its
  * certificate from its node kernel, which vouches for its uid and groups: VFS believes those, not
  * VFS_REGISTER's (docs/security.md).
+ *
+ * The library prints nothing: what a failed connect has to say beyond errno is kept for the
+ * calling thread (plexus_connect_error) and the caller prints it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +31,13 @@
 #include <plexus/svc.h>
 
 #include "client.h"
+
+static _Thread_local char s_error[640]; /* the last failed plexus_connect's detail */
+
+const char *plexus_connect_error(void)
+{
+	return s_error;
+}
 
 static atomic_uint s_handles;
 
@@ -74,7 +84,7 @@ static int s_endpoint(plexus *self, const char *node, unsigned uid)
 	if (rc == -EACCES) /* another user's process: the node kernel vouches for it */
 		rc = plx_link_secure_vouched(self->ctx, self->ep, node, err, sizeof err);
 	if (rc < 0) {
-		fprintf(stderr, "libplexus: %s\n", err);
+		snprintf(s_error, sizeof s_error, "%s", err);
 		return rc;
 	}
 	const char *addr = s_or(NULL, "PLEXUS_ADDR", "127.0.0.1");
@@ -218,7 +228,7 @@ static int s_start(plexus *self, const plexus_opts *opts, const char *node)
 		int rc = plx_vouch_etcd(node, user, sizeof user, password, sizeof password, err,
 		                        sizeof err);
 		if (rc < 0) {
-			fprintf(stderr, "libplexus: %s\n", err);
+			snprintf(s_error, sizeof s_error, "%s", err);
 			return rc;
 		}
 		eo.user = user[0] ? user : NULL;
@@ -280,14 +290,15 @@ plexus *plexus_connect(const plexus_opts *opts)
 		self->as_user = true;
 		self->creds = *opts->creds;
 	}
+	s_error[0] = '\0';
 	int rc = s_start(self, opts, node);
 	if (rc == 0)
 		rc = s_register_waiting(self);
 	const char *keys = getenv("PLEXUS_KEYS");
 	if ((rc == -EACCES || rc == -EPROTO) && !(keys && *keys)) /* a password, TLS */
-		fprintf(stderr, "libplexus: the system is secured (links, registry): set "
-		                "PLEXUS_KEYS to its keys directory (eval \"$(plexus env)\" sets "
-		                "it)\n");
+		snprintf(s_error, sizeof s_error,
+		         "the system is secured (links, registry): set PLEXUS_KEYS to its keys "
+		         "directory (eval \"$(plexus env)\" sets it)");
 	if (rc < 0) {
 		plexus_disconnect(&self);
 		errno = -rc;

@@ -9,6 +9,8 @@
  *   plx_service_ctx, plx_service_ep, plx_service_etcd, plx_service_ds, plx_service_config,
  *   plx_service_restarted, plx_service_state_save, plx_service_state_restore,
  *   plx_service_state_drop, plx_service_fd_store, plx_service_fd_restore
+ *   plx_service_main, plx_service_main_task, plx_service_serve (a service's whole main, and a
+ *   server's whole life)
  *
  * A service started by plexus-node learns who it is from its environment (docs/node-kernel.md):
  * PLEXUS_LABEL, PLEXUS_GENERATION, PLEXUS_NODE, PLEXUS_ETCD, PLEXUS_CLUSTER, PLEXUS_ADDR, and
@@ -30,6 +32,12 @@
  * Signals: plx_service_new blocks SIGTERM and SIGINT in the calling thread, so every thread
  * made afterwards has them blocked too; plx_service_run turns them into plx_server_stop.
  *
+ * Logging: plx_service_new gives the log helper (plexus/log.h) the label and generation, so
+ * every later line reads "PROGRAM LABEL/GENERATION: ..."; --log-level (PLEXUS_LOG_LEVEL) sets
+ * its threshold. The runtime itself logs nothing but debug lines; plx_service_main and
+ * plx_service_serve, which stand for a program's main, log what a main logs (failures, "serving
+ * at", "stopped").
+ *
  * Errors: negative errno values; the char *err buffers get one line naming what failed.
  */
 #ifndef PLEXUS_SERVICE_H
@@ -43,6 +51,7 @@
 #include <plexus/ds.h>
 #include <plexus/endpoint.h>
 #include <plexus/etcd.h>
+#include <plexus/log.h>
 #include <plexus/server.h>
 #include <plexus/transport.h>
 
@@ -80,7 +89,8 @@ void plx_service_cfg_init(plx_service_cfg *cfg);
  * and the value expected (cfg may be partly updated). */
 int plx_service_cfg_env(plx_service_cfg *cfg, char *err, size_t size);
 /* Sets one setting by its option name: "label", "generation", "node", "etcd", "cluster",
- * "addr", "bind", "lease-ttl", "init" (fresh|restart), "callers" (label patterns that may call
+ * "addr", "bind", "lease-ttl", "init" (fresh|restart), "log-level" (the log threshold, set at
+ * once: plexus/log.h), "callers" (label patterns that may call
  * it, enforced by plx_service_run; PLEXUS_CALLERS, from the cluster file's callers key). Returns 0,
  * -ENOENT for a name that is not a service setting (the caller's own option), -EINVAL with err for
  * a bad value. */
@@ -144,5 +154,62 @@ int plx_service_fd_store(const char *name, int fd);
 /* The descriptor a previous instance kept under name (the caller owns it; close-on-exec),
  * or -ENOENT. */
 int plx_service_fd_restore(const char *name);
+
+/* ---- a service's main (MINIX: sef_startup and the task loop) ---- */
+
+/* What plx_service_main needs to know of a service. Callbacks get the arg given to it. */
+typedef struct plx_service_desc {
+	const char *program; /* "plexus-mfs": the log lines' PROGRAM */
+	const char *label;   /* the default label, or NULL: --label / PLEXUS_LABEL required */
+	/* --help's text before the service options: the usage line, what the service is, its own
+	 * options (ending in a blank line); NULL: "usage: PROGRAM [options]". */
+	const char *usage;
+	void (*usage_fn)(FILE *out); /* instead of usage: prints a text that has values in it */
+	const char *const *flags;    /* own options without a value, or NULL */
+	plx_service_opt_fn *option;  /* own options, or NULL: none */
+	const ProtobufCEnumDescriptor *const *types; /* families named in traces, NULL-ended */
+	/* After the options, before the service starts (allocate, open files, check options):
+	 * returns 0 or a sysexits code with err set (EX_USAGE also prints the usage). Or NULL. */
+	int (*prepare)(void *arg, char *err, size_t size);
+	/* The service's life once started: returns 0, or a negative errno with err set. */
+	int (*run)(void *arg, plx_service *svc, char *err, size_t size);
+	/* After the service is destroyed, whenever prepare (if any) returned 0. Or NULL. */
+	void (*cleanup)(void *arg);
+} plx_service_desc;
+
+/* A service's whole main: the settings from the environment (EX_CONFIG when bad), the command
+ * line (--help: the usage on standard output, EX_OK; a bad option: the error and the usage on
+ * standard error, EX_USAGE), desc->prepare, the families for traces, plx_service_new (EX_USAGE
+ * with no label, EX_UNAVAILABLE when the registry cannot be reached), desc->run (EX_SOFTWARE
+ * when it fails), plx_service_destroy, desc->cleanup. Failures are logged at error, and a clean
+ * end "stopped" at info. Returns the exit code for main to return. */
+int plx_service_main(const plx_service_desc *desc, void *arg, int argc, char **argv);
+
+/* A library's part of a service's life (plx_chardriver_task, ...): returns 0 or -errno with
+ * err set. */
+typedef int plx_service_task_fn(void *task_arg, plx_service *svc, char *err, size_t size);
+/* plx_service_main for a library that runs the service: desc->run (if any) once the service
+ * has started, then task(task_arg, ...) unless run failed. The driver libraries' mains
+ * (plx_chardriver_main, plx_blockdriver_main) are this. */
+int plx_service_main_task(const plx_service_desc *desc, void *arg, plx_service_task_fn *task,
+                          void *task_arg, int argc, char **argv);
+
+/* What plx_service_serve calls around the loop; every member may be NULL. */
+typedef struct plx_serve_hooks {
+	/* After the server is made, before the endpoint is published: returns 0 or a negative
+	 * errno with err set (the service then stops without publishing). */
+	int (*setup)(void *arg, plx_service *svc, plx_server *srv, char *err, size_t size);
+	/* After the loop (or a failed setup: it must undo a partial one), before the server is
+	 * destroyed. */
+	void (*teardown)(void *arg, plx_server *srv);
+	const char *detail; /* appended to the "serving at" line's parenthesis, or NULL */
+} plx_serve_hooks;
+
+/* A server's whole life on svc's endpoint: makes the server from table (n handlers, arg its
+ * argument), hooks->setup, publishes "up", logs "serving at ADDRESS (fresh|restart start)",
+ * runs plx_service_run, hooks->teardown, destroys the server. Returns 0 or a negative errno
+ * with err naming the step that failed. */
+int plx_service_serve(plx_service *svc, const plx_handler *table, size_t n, void *arg,
+                      const plx_serve_hooks *hooks, char *err, size_t size);
 
 #endif

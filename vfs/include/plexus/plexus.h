@@ -3,7 +3,7 @@
  * (docs/using.md "The library").
  *
  * Entry points:
- *   plexus_connect, plexus_disconnect, plexus_opts_init
+ *   plexus_connect, plexus_connect_error, plexus_disconnect, plexus_opts_init
  *   files:        plexus_open, plexus_creat, plexus_close, plexus_read, plexus_write,
  *                 plexus_pread, plexus_pwrite, plexus_lseek, plexus_fsync, plexus_fdatasync,
  *                 plexus_syncfs, plexus_sync,
@@ -85,6 +85,10 @@ void plexus_opts_init(plexus_opts *opts);
  * ECONNREFUSED (etcd unreachable), ENOMEM, EINVAL (creds with a bad group count). opts may be
  * NULL. The caller owns the result. */
 plexus *plexus_connect(const plexus_opts *opts);
+/* What the calling thread's last failed plexus_connect has to say beyond errno (a link or
+ * registry credential problem, a hint to set PLEXUS_KEYS), or "" (the library prints nothing:
+ * the caller does). The text stays until the thread's next plexus_connect. */
+const char *plexus_connect_error(void);
 /* Tells VFS the client exits (its descriptors close), frees the handle, sets *self_p to NULL.
  * Accepts NULL. */
 void plexus_disconnect(plexus **self_p);

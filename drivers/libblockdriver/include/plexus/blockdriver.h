@@ -2,6 +2,7 @@
  * plexus/blockdriver.h — the block driver library: MINIX's libblockdriver for Plexus.
  *
  * Entry points:
+ *   plx_blockdriver_main (a plain block driver's whole main: MINIX's blockdriver_task)
  *   plx_blockdriver_task (the whole life of a plain block driver)
  *   plx_blockdriver_new, plx_blockdriver_destroy, plx_blockdriver_handlers,
  *   plx_blockdriver_attach, plx_blockdriver_start, plx_blockdriver_announce,
@@ -98,6 +99,12 @@ typedef struct plx_blockdriver plx_blockdriver;
  * drv.blk.<label>, and runs the loop until IPC_SHUTDOWN, SIGTERM or SIGINT. ops and arg must
  * outlive the call. Returns 0 after a clean stop, or a negative errno with err saying which
  * step failed. */
+/* A block driver's whole main (MINIX: sef_startup(); blockdriver_task(&tab)):
+ * plx_service_main with desc (its run, if any, once the service has started), then
+ * plx_blockdriver_task(ops, arg, svc, ...). Returns the exit code for main to return. */
+int plx_blockdriver_main(const plx_blockdriver_ops *ops, void *arg, const plx_service_desc *desc,
+                         int argc, char **argv);
+
 int plx_blockdriver_task(const plx_blockdriver_ops *ops, void *arg, plx_service *svc, char *err,
                          size_t size);
 

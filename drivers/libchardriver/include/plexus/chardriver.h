@@ -2,6 +2,7 @@
  * plexus/chardriver.h — the character driver library: MINIX's libchardriver for Plexus.
  *
  * Entry points:
+ *   plx_chardriver_main (a plain character driver's whole main: MINIX's chardriver_task)
  *   plx_chardriver_task (the whole life of a plain character driver)
  *   plx_chardriver_new, plx_chardriver_destroy, plx_chardriver_handlers,
  *   plx_chardriver_attach, plx_chardriver_start, plx_chardriver_announce,
@@ -114,6 +115,12 @@ typedef struct plx_chardriver plx_chardriver;
  * arg must outlive the call; *self_p, when not NULL, is set to the driver while it runs (for a
  * driver's own threads: plx_chardriver_next, plx_chardriver_ready) and to NULL when it returns.
  * Returns 0 after a clean stop, or a negative errno with err saying which step failed. */
+/* A character driver's whole main (MINIX: sef_startup(); chardriver_task(&tab)):
+ * plx_service_main with desc (its run, if any, once the service has started), then
+ * plx_chardriver_task(ops, arg, svc, self_p, ...). Returns the exit code for main to return. */
+int plx_chardriver_main(const plx_chardriver_ops *ops, void *arg, const plx_service_desc *desc,
+                        plx_chardriver **self_p, int argc, char **argv);
+
 int plx_chardriver_task(const plx_chardriver_ops *ops, void *arg, plx_service *svc,
                         plx_chardriver **self_p, char *err, size_t size);
 
