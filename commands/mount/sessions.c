@@ -14,6 +14,7 @@
  * lives in one VFS process, as a Linux descriptor acts with the credentials it was opened with.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -139,9 +140,16 @@ static plexus *s_connect(const mount_ctx *ctx, const plexus_creds *c)
 	plexus_opts o = ctx->opts;
 	o.creds = c;
 	plexus *p = plexus_connect(&o);
-	if (p)
+	if (p) {
 		plexus_umask(p, 0); /* the kernel applied the caller's umask already */
-	return p;
+		return p;
+	}
+	int err = errno;
+	const char *detail = plexus_connect_error();
+	fprintf(stderr, "plexus mount: uid %u: cannot reach VFS: %s%s%s\n", (unsigned)c->uid,
+	        strerror(err), *detail ? ": " : "", detail);
+	errno = err;
+	return NULL;
 }
 
 mount_session *mount_session_caller(mount_ctx *ctx, fuse_req_t req)

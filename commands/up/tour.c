@@ -90,7 +90,8 @@ int up_mount_data(const up_state *st)
 {
 	plexus *p = s_connect(st);
 	if (!p) {
-		fprintf(stderr, "plexus up: cannot reach VFS: %s\n", strerror(errno));
+		fprintf(stderr, "plexus up: cannot reach VFS: %s %s\n", strerror(errno),
+		        plexus_connect_error());
 		return EX_UNAVAILABLE;
 	}
 	int code = EX_OK;
@@ -245,7 +246,8 @@ int up_tour(const up_opts *o, const up_state *st)
 	printf("\nThe tour: a disk driver crashes in the middle of a write\n");
 	plexus *p = s_connect(st);
 	if (!p) {
-		fprintf(stderr, "tour: cannot reach VFS: %s\n", strerror(errno));
+		fprintf(stderr, "tour: cannot reach VFS: %s %s\n", strerror(errno),
+		        plexus_connect_error());
 		return EX_UNAVAILABLE;
 	}
 	uint8_t *buf = malloc(TOUR_CHUNK);
