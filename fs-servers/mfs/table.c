@@ -55,10 +55,18 @@ const plx_handler *mfs_handlers(size_t *n)
 {
 	static plx_handler table[S_NOPS + 1];
 	for (size_t i = 0; i < S_NOPS; i++)
-		table[i] =
-		    (plx_handler){s_ops[i].type, s_ops[i].name, mfs_enqueue, s_ops[i].body, NULL};
-	table[S_NOPS] = (plx_handler){S_FS(FS_NEW_DRIVER), "FS_NEW_DRIVER", mfs_new_driver,
-	                              &plexus__fs_new_driver__descriptor, NULL};
+		table[i] = (plx_handler){.type = s_ops[i].type,
+		                         .name = s_ops[i].name,
+		                         .fn = mfs_enqueue,
+		                         .body = s_ops[i].body,
+		                         .flags = PLX_IN_LOOP,
+		                         .allowed = NULL};
+	table[S_NOPS] = (plx_handler){.type = S_FS(FS_NEW_DRIVER),
+	                              .name = "FS_NEW_DRIVER",
+	                              .fn = mfs_new_driver,
+	                              .body = &plexus__fs_new_driver__descriptor,
+	                              .flags = PLX_IN_LOOP,
+	                              .allowed = NULL};
 	*n = S_NOPS + 1;
 	return table;
 }
