@@ -2,13 +2,13 @@
  * main.c — plexus-mfs, the MINIX file system (v3) server: one instance serves the one device
  * FS_READSUPER names (docs/mfs.md).
  *
- * Entry points: main, mfs_enqueue, mfs_new_driver.
+ * Entry points: main, mfs_new_driver.
  *
  * The service's loop (this thread) receives every request. FS_NEW_DRIVER is answered here at
- * once; every other FS_* request is queued to the worker thread, which handles them one at a
- * time in arrival order and answers each with plx_call_reply. So a request whose I/O waits for
- * a restarted block driver holds the worker only: the loop goes on answering pings and the
- * FS_NEW_DRIVER that ends the wait. A tick queues the periodic write-back the same way.
+ * once; every other FS_* request is handed to the worker thread (worker.c), which handles them
+ * one at a time in arrival order. So a request whose I/O waits for a restarted block driver
+ * holds the worker only: the loop goes on answering pings and the FS_NEW_DRIVER that ends the
+ * wait. A tick queues the periodic write-back the same way.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,11 +19,6 @@
 #include <plexus/service.h>
 
 #include "mfs.h"
-
-typedef struct mfs_job {
-	plx_call *call; /* NULL: the periodic write-back */
-	struct mfs_job *next;
-} mfs_job;
 
 static mfs s_fs; /* the one file system this process serves */
 
@@ -72,28 +67,6 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 	return -ENOENT;
 }
 
-static void s_push(mfs *fs, mfs_job *job)
-{
-	pthread_mutex_lock(&fs->qlock);
-	if (fs->qtail)
-		fs->qtail->next = job;
-	else
-		fs->qhead = job;
-	fs->qtail = job;
-	pthread_cond_signal(&fs->qcond);
-	pthread_mutex_unlock(&fs->qlock);
-}
-
-int mfs_enqueue(plx_call *call)
-{
-	mfs_job *job = calloc(1, sizeof *job);
-	if (!job)
-		return -ENOMEM;
-	job->call = call;
-	s_push(plx_server_arg(call->server), job);
-	return PLX_SUSPEND;
-}
-
 int mfs_new_driver(plx_call *call)
 {
 	mfs *fs = plx_server_arg(call->server);
@@ -105,68 +78,6 @@ int mfs_new_driver(plx_call *call)
 		fprintf(stderr, "plexus-mfs: FS_NEW_DRIVER: %s is generation %llu\n", nd->driver,
 		        (unsigned long long)nd->generation);
 	return rc;
-}
-
-static void s_tick(plx_server *srv)
-{
-	mfs *fs = plx_server_arg(srv);
-	pthread_mutex_lock(&fs->qlock);
-	bool queue = !fs->tick_queued && fs->sync_ms > 0;
-	fs->tick_queued |= queue;
-	pthread_mutex_unlock(&fs->qlock);
-	mfs_job *job = queue ? calloc(1, sizeof *job) : NULL;
-	if (job)
-		s_push(fs, job);
-}
-
-static void s_reply_free(mfs_reply *out)
-{
-	free(out->ents);
-	free(out->ptrs);
-	free(out->names);
-	free(out->data);
-}
-
-/* Runs one request and answers it. */
-static void s_run(mfs *fs, plx_call *call, bool stopping)
-{
-	mfs_reply out;
-	memset(&out, 0, sizeof out);
-	plexus__fs_reply__init(&out.r);
-	mfs_do_fn *fn = mfs_op(call->msg->type);
-	if (!stopping)
-		mfs_boundary(fs);
-	int rc = stopping ? -ESHUTDOWN : fn ? fn(fs, call->msg, call->body, &out) : -ENOSYS;
-	int sent = plx_call_reply(call, rc, rc < 0 ? NULL : &out.r.base, rc < 0 ? NULL : out.data,
-	                          rc < 0 ? 0 : out.data_size);
-	if (sent < 0 && sent != -PLX_EDEADSRCDST)
-		fprintf(stderr, "plexus-mfs: answering %s: %s\n", plx_type_name(call->msg->type),
-		        plx_strerror(sent));
-	s_reply_free(&out);
-}
-
-static void *s_worker(void *arg)
-{
-	mfs *fs = arg;
-	for (;;) {
-		pthread_mutex_lock(&fs->qlock);
-		while (!fs->qhead && !fs->stopping)
-			pthread_cond_wait(&fs->qcond, &fs->qlock);
-		mfs_job *job = fs->qhead;
-		if (job && !(fs->qhead = job->next))
-			fs->qtail = NULL;
-		bool stopping = fs->stopping;
-		if (job && !job->call)
-			fs->tick_queued = false;
-		pthread_mutex_unlock(&fs->qlock);
-		if (!job)
-			return NULL;
-		if (job->call)
-			s_run(fs, job->call, stopping);
-		else if (!stopping)
-			mfs_tick(fs);
-		free(job);
-	}
 }
 
 /* Stopping while mounted (SIGTERM without FS_UNMOUNT): write everything back, mark clean. */
@@ -195,14 +106,13 @@ static int s_serve(plx_service *svc, mfs *fs, char *err, size_t size)
 		return -errno;
 	}
 	fs->srv = srv;
-	plx_server_on_tick(srv, s_tick, 1000);
-	pthread_mutex_init(&fs->qlock, NULL);
-	pthread_cond_init(&fs->qcond, NULL);
+	plx_server_on_tick(srv, mfs_worker_tick, 1000);
+	plx_server_set_worker(srv, mfs_submit, fs);
 	/* Before anybody can send: a restarted instance mounts what its predecessor had (when that
 	 * fails it serves unmounted, and VFS's next FS_READSUPER decides). */
 	fs->svc = svc;
 	super_restore(fs, plx_service_restarted(svc));
-	int rc = -pthread_create(&fs->worker, NULL, s_worker, fs);
+	int rc = mfs_worker_start(fs);
 	const char *step = "worker thread";
 	if (rc == 0) {
 		step = "publishing the endpoint";
@@ -216,18 +126,12 @@ static int s_serve(plx_service *svc, mfs *fs, char *err, size_t size)
 			step = "message loop";
 			rc = plx_service_run(svc, srv);
 		}
-		pthread_mutex_lock(&fs->qlock);
-		fs->stopping = true; /* queued requests are answered -ESHUTDOWN */
-		pthread_cond_signal(&fs->qcond);
-		pthread_mutex_unlock(&fs->qlock);
-		pthread_join(fs->worker, NULL);
+		mfs_worker_stop(fs); /* queued requests are answered -ESHUTDOWN */
 		s_final_sync(fs);
 	}
 	if (rc < 0)
 		snprintf(err, size, "%s: %s", step, plx_strerror(rc));
 	plx_server_destroy(&srv);
-	pthread_cond_destroy(&fs->qcond);
-	pthread_mutex_destroy(&fs->qlock);
 	return rc;
 }
 
