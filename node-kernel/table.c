@@ -1,7 +1,7 @@
 /*
  * table.c — plexus-node's dispatch table: message type to handler, with the policy of each
  * (MINIX's system.conf): START, STOP, SIGNAL and IPC_SHUTDOWN from RS only; NODE_LIST and the
- * server library's IPC_PING from anyone.
+ * server library's IPC_PING from anyone. Every call runs in the loop thread (PLX_IN_LOOP).
  *
  * Entry points: node_table.
  */
@@ -11,12 +11,36 @@
 static const char *s_rs_only[2];
 
 static const plx_handler s_table[] = {
-    {PLEXUS__NODE_TYPE__NODE_START, "start", do_start, &plexus__node_start__descriptor, s_rs_only},
-    {PLEXUS__NODE_TYPE__NODE_STOP, "stop", do_stop, &plexus__node_stop__descriptor, s_rs_only},
-    {PLEXUS__NODE_TYPE__NODE_SIGNAL, "signal", do_signal, &plexus__node_signal__descriptor,
-     s_rs_only},
-    {PLEXUS__NODE_TYPE__NODE_LIST, "list", do_list, NULL, NULL},
-    {PLEXUS__IPC_TYPE__IPC_SHUTDOWN, "shutdown", do_shutdown, NULL, s_rs_only},
+    {.type = PLEXUS__NODE_TYPE__NODE_START,
+     .name = "start",
+     .fn = do_start,
+     .body = &plexus__node_start__descriptor,
+     .flags = PLX_IN_LOOP,
+     .allowed = s_rs_only},
+    {.type = PLEXUS__NODE_TYPE__NODE_STOP,
+     .name = "stop",
+     .fn = do_stop,
+     .body = &plexus__node_stop__descriptor,
+     .flags = PLX_IN_LOOP,
+     .allowed = s_rs_only},
+    {.type = PLEXUS__NODE_TYPE__NODE_SIGNAL,
+     .name = "signal",
+     .fn = do_signal,
+     .body = &plexus__node_signal__descriptor,
+     .flags = PLX_IN_LOOP,
+     .allowed = s_rs_only},
+    {.type = PLEXUS__NODE_TYPE__NODE_LIST,
+     .name = "list",
+     .fn = do_list,
+     .body = NULL,
+     .flags = PLX_IN_LOOP,
+     .allowed = NULL},
+    {.type = PLEXUS__IPC_TYPE__IPC_SHUTDOWN,
+     .name = "shutdown",
+     .fn = do_shutdown,
+     .body = NULL,
+     .flags = PLX_IN_LOOP,
+     .allowed = s_rs_only},
 };
 
 const plx_handler *node_table(const char *rs_label, size_t *n)

@@ -3,7 +3,11 @@
  *
  * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
  * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
- * plx_server_arg, plx_server_ep, plx_call_reply.
+ * plx_server_arg, plx_server_ep, plx_server_set_worker, plx_call_reply.
+ *
+ * One lookup per request: s_handle_request finds the entry, checks and unpacks, then s_start
+ * runs its fn here in the loop or, for a PLX_ON_WORKER entry, hands it to the server's submit
+ * function.
  */
 #include <assert.h>
 #include <dirent.h>
@@ -52,6 +56,8 @@ struct plx_server {
 	const char *callers[S_CALLERS_MAX + 1];
 	size_t ncallers;
 	plx_health_fn *health;           /* plx_server_set_health (set-up only) */
+	plx_submit_fn *submit;           /* plx_server_set_worker (set-up only) */
+	void *pool;                      /* handed to submit */
 	char node_kernel[PLX_LABEL_MAX]; /* plx_server_set_node: "node.NAME", "" any node kernel */
 };
 
@@ -66,17 +72,38 @@ static int s_do_trace_level(plx_call *call);
  * kernels, and operators' commands (plexus-cli, plexus-*). */
 static const char *const s_control[] = {"rs", "node.*", "plexus-*", NULL};
 
+/* IPC_PING's NULL allow-list is special: anyone (s_allowed), whatever the server's callers. */
 static const plx_handler s_fallback[] = {
-    {PLEXUS__IPC_TYPE__IPC_PING, "ping", s_do_ping, &plexus__ipc_ping__descriptor, NULL},
-    {PLEXUS__IPC_TYPE__IPC_SHUTDOWN, "shutdown", s_do_shutdown, NULL, s_control},
-    {PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, "trace_level", s_do_trace_level,
-     &plexus__ipc_trace_level__descriptor, s_control},
+    {.type = PLEXUS__IPC_TYPE__IPC_PING,
+     .name = "ping",
+     .fn = s_do_ping,
+     .body = &plexus__ipc_ping__descriptor,
+     .flags = PLX_IN_LOOP,
+     .allowed = NULL},
+    {.type = PLEXUS__IPC_TYPE__IPC_SHUTDOWN,
+     .name = "shutdown",
+     .fn = s_do_shutdown,
+     .body = NULL,
+     .flags = PLX_IN_LOOP,
+     .allowed = s_control},
+    {.type = PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL,
+     .name = "trace_level",
+     .fn = s_do_trace_level,
+     .body = &plexus__ipc_trace_level__descriptor,
+     .flags = PLX_IN_LOOP,
+     .allowed = s_control},
 };
 
 static int s_by_type(const void *a, const void *b)
 {
 	uint32_t x = ((const plx_handler *)a)->type, y = ((const plx_handler *)b)->type;
 	return x < y ? -1 : x > y;
+}
+
+/* An entry names the handler where it runs: fn in the loop, work on a worker. */
+static bool s_entry_ok(const plx_handler *h)
+{
+	return h->flags & PLX_ON_WORKER ? h->work != NULL : h->fn != NULL;
 }
 
 plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void *arg)
@@ -90,8 +117,9 @@ plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void 
 	if (n)
 		memcpy(self->table, table, n * sizeof *table);
 	qsort(self->table, n, sizeof *table, s_by_type);
-	for (size_t i = 1; i < n; i++)
-		if (self->table[i].type == self->table[i - 1].type) {
+	for (size_t i = 0; i < n; i++)
+		if (!s_entry_ok(&self->table[i]) ||
+		    (i > 0 && self->table[i].type == self->table[i - 1].type)) {
 			free(self->table);
 			free(self);
 			errno = EINVAL;
@@ -202,10 +230,23 @@ int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body,
 	return rc;
 }
 
+/* Starts the call where its entry says: returns the handler's status, or, for a worker entry,
+ * PLX_SUSPEND once the submit function took the call and its error otherwise. */
+static int s_start(plx_call *call, const plx_handler *h)
+{
+	if (!(h->flags & PLX_ON_WORKER))
+		return h->fn(call);
+	plx_server *self = call->server;
+	if (!self->submit)
+		return -ENOSYS;
+	int rc = self->submit(self->pool, call, h);
+	return rc < 0 ? rc : PLX_SUSPEND;
+}
+
 /* Runs the handler and settles the call according to what it returned. */
 static void s_run_handler(plx_call *call, const plx_handler *h)
 {
-	int status = h->fn(call);
+	int status = s_start(call, h);
 	if (status != PLX_SUSPEND) {
 		assert(atomic_load(&call->priv->state) == S_DISPATCHING &&
 		       "a handler that answered must return PLX_SUSPEND");
@@ -353,6 +394,12 @@ void *plx_server_arg(const plx_server *self)
 plx_ep *plx_server_ep(const plx_server *self)
 {
 	return self->ep;
+}
+
+void plx_server_set_worker(plx_server *self, plx_submit_fn *submit, void *pool)
+{
+	self->submit = submit;
+	self->pool = pool;
 }
 
 /* ---- the calls every server answers ---- */

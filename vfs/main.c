@@ -355,6 +355,7 @@ static int s_setup(void *arg, plx_service *svc, plx_server *srv, char *err, size
 	v->workers = vfs_workers_new(v, o->workers, s_workers_max(v, o), o->workers_idle_ms);
 	if (!v->workers)
 		return snprintf(err, size, "workers: %s", strerror(errno)), -errno;
+	plx_server_set_worker(v->srv, vfs_submit, v->workers);
 	int rc = vfs_dev_start(v);
 	if (rc < 0)
 		return snprintf(err, size, "devices: %s", plx_strerror(rc)), rc;

@@ -3,7 +3,8 @@
  *
  * Entry points (by file):
  *   main.c      the service: options, start, publish, run
- *   table.c     vfs_table: message type -> do_<call>
+ *   table.c     vfs_table (message type -> do_<call>, where it runs, who may call),
+ *               vfs_submit
  *   worker.c    vfs_workers_new, vfs_workers_destroy, vfs_workers_submit, vfs_workers_health
  *   proc.c      vfs_proc_find, vfs_proc_put, vfs_procs_watch, do_register, do_exit, do_ps
  *   filedesc.c  vfs_fd_get, vfs_fd_install, vfs_fd_alloc, vfs_fd_close, vfs_fds_close_all,
@@ -261,8 +262,12 @@ void vfs_fini(vfs *v);
 
 /* ---- table.c ---- */
 
-/* The server's dispatch table (every VFS_* type); *n gets its length. */
+/* The server's dispatch table (every VFS_* type, on a worker, and CDEV_SEL2_REPLY, in the
+ * loop); *n gets its length. */
 const plx_handler *vfs_table(size_t *n);
+/* The server's plx_submit_fn (pool: the vfs_workers): queues call for the entry's do_<call>
+ * with vfs_workers_submit. Returns 0 or -ENOMEM. */
+int vfs_submit(void *pool, plx_call *call, const plx_handler *h);
 
 /* ---- worker.c ---- */
 

@@ -4,13 +4,14 @@
  * Entry points: vfs_workers_new, vfs_workers_destroy, vfs_workers_submit, vfs_workers_defer,
  * vfs_workers_health, vfs_req_reply, vfs_req_free_text.
  *
- * The main loop thread only queues: every VFS call goes on one FIFO queue and a free worker
- * takes it (when none is free, another thread starts, up to the maximum, so calls stuck on a
- * slow file server do not starve the others; a thread beyond the initial number that stays
- * idle VFS_WORKER_IDLE_MS ends, its connections closed, so a burst leaves nothing behind), finds
- * the caller's process table entry (-ESRCH when it has none, but for VFS_REGISTER), runs the
- * handler and answers with what the handler left in the vfs_req, unless the handler took the call
- * (PLX_SUSPEND).
+ * The main loop thread only queues: the server library hands every call table.c flags
+ * PLX_ON_WORKER (every VFS_* call) to vfs_submit, which puts it with its do_<call> on one FIFO
+ * queue here (vfs_workers_submit). A free worker takes it (when none is free, another thread
+ * starts, up to the maximum, so calls stuck on a slow file server do not starve the others; a
+ * thread beyond the initial number that stays idle VFS_WORKER_IDLE_MS ends, its connections
+ * closed, so a burst leaves nothing behind), finds the caller's process table entry (-ESRCH
+ * when it has none, but for VFS_REGISTER), runs the handler and answers with what the handler
+ * left in the vfs_req, unless the handler took the call (PLX_SUSPEND).
  */
 #include <errno.h>
 #include <pthread.h>

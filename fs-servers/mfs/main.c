@@ -2,7 +2,7 @@
  * main.c — plexus-mfs, the MINIX file system (v3) server: one instance serves the one device
  * FS_READSUPER names (docs/mfs.md).
  *
- * Entry points: main, mfs_enqueue, mfs_new_driver.
+ * Entry points: main, mfs_new_driver.
  *
  * The service's loop (this thread) receives every request. FS_NEW_DRIVER is answered here at
  * once; every other FS_* request is queued to the worker thread, which handles them one at a
@@ -20,11 +20,6 @@
 #include <plexus/service.h>
 
 #include "mfs.h"
-
-typedef struct mfs_job {
-	plx_call *call; /* NULL: the periodic write-back */
-	struct mfs_job *next;
-} mfs_job;
 
 static mfs s_fs; /* the one file system this process serves */
 
@@ -58,28 +53,6 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 	return -ENOENT;
 }
 
-static void s_push(mfs *fs, mfs_job *job)
-{
-	pthread_mutex_lock(&fs->qlock);
-	if (fs->qtail)
-		fs->qtail->next = job;
-	else
-		fs->qhead = job;
-	fs->qtail = job;
-	pthread_cond_signal(&fs->qcond);
-	pthread_mutex_unlock(&fs->qlock);
-}
-
-int mfs_enqueue(plx_call *call)
-{
-	mfs_job *job = calloc(1, sizeof *job);
-	if (!job)
-		return -ENOMEM;
-	job->call = call;
-	s_push(plx_server_arg(call->server), job);
-	return PLX_SUSPEND;
-}
-
 int mfs_new_driver(plx_call *call)
 {
 	mfs *fs = plx_server_arg(call->server);
@@ -91,68 +64,6 @@ int mfs_new_driver(plx_call *call)
 		plx_log(PLX_LOG_INFO, "FS_NEW_DRIVER: %s is generation %llu", nd->driver,
 		        (unsigned long long)nd->generation);
 	return rc;
-}
-
-static void s_tick(plx_server *srv)
-{
-	mfs *fs = plx_server_arg(srv);
-	pthread_mutex_lock(&fs->qlock);
-	bool queue = !fs->tick_queued && fs->sync_ms > 0;
-	fs->tick_queued |= queue;
-	pthread_mutex_unlock(&fs->qlock);
-	mfs_job *job = queue ? calloc(1, sizeof *job) : NULL;
-	if (job)
-		s_push(fs, job);
-}
-
-static void s_reply_free(mfs_reply *out)
-{
-	free(out->ents);
-	free(out->ptrs);
-	free(out->names);
-	free(out->data);
-}
-
-/* Runs one request and answers it. */
-static void s_run(mfs *fs, plx_call *call, bool stopping)
-{
-	mfs_reply out;
-	memset(&out, 0, sizeof out);
-	plexus__fs_reply__init(&out.r);
-	mfs_do_fn *fn = mfs_op(call->msg->type);
-	if (!stopping)
-		mfs_boundary(fs);
-	int rc = stopping ? -ESHUTDOWN : fn ? fn(fs, call->msg, call->body, &out) : -ENOSYS;
-	int sent = plx_call_reply(call, rc, rc < 0 ? NULL : &out.r.base, rc < 0 ? NULL : out.data,
-	                          rc < 0 ? 0 : out.data_size);
-	if (sent < 0 && sent != -PLX_EDEADSRCDST)
-		plx_log(PLX_LOG_WARN, "answering %s: %s", plx_type_name(call->msg->type),
-		        plx_strerror(sent));
-	s_reply_free(&out);
-}
-
-static void *s_worker(void *arg)
-{
-	mfs *fs = arg;
-	for (;;) {
-		pthread_mutex_lock(&fs->qlock);
-		while (!fs->qhead && !fs->stopping)
-			pthread_cond_wait(&fs->qcond, &fs->qlock);
-		mfs_job *job = fs->qhead;
-		if (job && !(fs->qhead = job->next))
-			fs->qtail = NULL;
-		bool stopping = fs->stopping;
-		if (job && !job->call)
-			fs->tick_queued = false;
-		pthread_mutex_unlock(&fs->qlock);
-		if (!job)
-			return NULL;
-		if (job->call)
-			s_run(fs, job->call, stopping);
-		else if (!stopping)
-			mfs_tick(fs);
-		free(job);
-	}
 }
 
 /* Stopping while mounted (SIGTERM without FS_UNMOUNT): write everything back, mark clean. */
@@ -180,10 +91,11 @@ static int s_setup(void *arg, plx_service *svc, plx_server *srv, char *err, size
 {
 	mfs *fs = arg;
 	fs->srv = srv;
-	plx_server_on_tick(srv, s_tick, 1000);
+	plx_server_on_tick(srv, mfs_worker_tick, 1000);
+	plx_server_set_worker(srv, mfs_submit, fs);
 	fs->svc = svc;
 	super_restore(fs, plx_service_restarted(svc));
-	int rc = -pthread_create(&fs->worker, NULL, s_worker, fs);
+	int rc = mfs_worker_start(fs);
 	if (rc < 0)
 		return snprintf(err, size, "worker thread: %s", plx_strerror(rc)), rc;
 	s_worker_started = true;
@@ -197,11 +109,7 @@ static void s_teardown(void *arg, plx_server *srv)
 	mfs *fs = arg;
 	if (!s_worker_started)
 		return;
-	pthread_mutex_lock(&fs->qlock);
-	fs->stopping = true;
-	pthread_cond_signal(&fs->qcond);
-	pthread_mutex_unlock(&fs->qlock);
-	pthread_join(fs->worker, NULL);
+	mfs_worker_stop(fs); /* queued requests are answered -ESHUTDOWN */
 	s_final_sync(fs);
 }
 
@@ -215,13 +123,9 @@ static int s_life(void *arg, plx_service *svc, char *err, size_t size)
 	fs->readahead = (int)s_o.readahead;
 	dev_init(&fs->dev, plx_service_ctx(svc), plx_service_ep(svc), (int)s_o.timeout_ms,
 	         (int)s_o.wait_ms);
-	pthread_mutex_init(&fs->qlock, NULL);
-	pthread_cond_init(&fs->qcond, NULL);
 	size_t n;
 	const plx_handler *table = mfs_handlers(&n);
 	int rc = plx_service_serve(svc, table, n, fs, &hooks, err, size);
-	pthread_cond_destroy(&fs->qcond);
-	pthread_mutex_destroy(&fs->qlock);
 	dev_fini(&fs->dev);
 	return rc;
 }

@@ -1,8 +1,8 @@
 /*
  * mfs.h — plexus-mfs's internal interfaces: the device (driver.c), the buffer cache (cache.c),
  * bitmaps (bitmap.c), zones (zone.c), inodes (inode.c), directories (dir.c), the request
- * handlers (do_* in super.c, link.c, read.c, stat.c, protect.c, sync.c, dir.c) and the worker
- * (main.c, table.c). docs/mfs.md describes the whole.
+ * handlers (do_* in super.c, link.c, read.c, stat.c, protect.c, sync.c, dir.c), the table
+ * (table.c) and the worker (worker.c). docs/mfs.md describes the whole.
  *
  * Threads: the service's loop thread receives every request; FS_NEW_DRIVER and pings are
  * answered there, everything else is queued to one worker thread that runs the requests one
@@ -307,13 +307,24 @@ typedef struct mfs_reply {
 
 typedef int mfs_do_fn(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out);
 
-/* A request's handler by type, or NULL. table.c. */
-mfs_do_fn *mfs_op(uint32_t type);
-/* The server table: every FS_* type queued to the worker but FS_NEW_DRIVER. */
+/* The server table: every FS_* type runs on the worker (PLX_ON_WORKER, its mfs_do_fn as the
+ * entry's work) but FS_NEW_DRIVER, in the loop. table.c. */
 const plx_handler *mfs_handlers(size_t *n);
-/* Queues a call for the worker (the handlers' fn). main.c. */
-int mfs_enqueue(plx_call *call);
+/* The server's plx_submit_fn (pool: the mfs): queues call for the entry's do_<call> with
+ * mfs_worker_submit. Returns 0 or -ENOMEM. table.c. */
+int mfs_submit(void *pool, plx_call *call, const plx_handler *h);
+/* FS_NEW_DRIVER, answered in the loop thread. main.c. */
 int mfs_new_driver(plx_call *call);
+
+/* Starts the worker thread. Returns 0 or a negative errno. worker.c. */
+int mfs_worker_start(mfs *fs);
+/* Stops the worker after the request it runs; those still queued are answered -ESHUTDOWN.
+ * worker.c. */
+void mfs_worker_stop(mfs *fs);
+/* Queues call for fn on the worker; never blocks. Returns 0 or -ENOMEM. worker.c. */
+int mfs_worker_submit(mfs *fs, plx_call *call, mfs_do_fn *fn);
+/* The loop's tick: queues the periodic write-back (one at a time). worker.c. */
+void mfs_worker_tick(plx_server *srv);
 
 /* After a restart (PLEXUS_INIT=restart): mounts again what the previous instance had mounted
  * (saved in DS at FS_READSUPER, dropped at FS_UNMOUNT). Returns 0 (also when nothing was

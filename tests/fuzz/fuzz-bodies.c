@@ -374,7 +374,12 @@ static void s_add(uint32_t type, const char *name, plx_handler_fn *fn,
                   const ProtobufCMessageDescriptor *body, const char *const *allowed)
 {
 	FUZZ_CHECK(s_ntable < sizeof s_table / sizeof *s_table);
-	s_table[s_ntable++] = (plx_handler){type, name, fn, body, allowed};
+	s_table[s_ntable++] = (plx_handler){.type = type,
+	                                    .name = name,
+	                                    .fn = fn,
+	                                    .body = body,
+	                                    .flags = PLX_IN_LOOP,
+	                                    .allowed = allowed};
 }
 
 static void s_add_all(const plx_handler *table, size_t n, bool own)

@@ -2,7 +2,7 @@
  * mfsrun.c — plexus-mfs's requests run in this process (mfsrun.h).
  *
  * Entry points: mfsrun_init, mfsrun_fini, mfsrun_request, mfsrun_call, mfsrun_reply_free; and
- * table.c's mfs_enqueue and mfs_new_driver (main.c's, which is not linked here).
+ * table.c's mfs_new_driver (main.c's, which is not linked here).
  */
 #include <assert.h>
 #include <errno.h>
@@ -12,15 +12,8 @@
 
 #include "mfsrun.h"
 
-/* table.c names these as the server's handlers; requests are run here without the server's
- * loop, so nothing calls them. */
-int mfs_enqueue(plx_call *call)
-{
-	(void)call;
-	fprintf(stderr, "mfsrun: mfs_enqueue called without a server loop\n");
-	abort();
-}
-
+/* table.c names this as the server's loop handler; requests are run here without the
+ * server's loop, so nothing calls it. */
 int mfs_new_driver(plx_call *call)
 {
 	(void)call;
@@ -90,9 +83,9 @@ int mfsrun_call(mfs *fs, uint32_t type, uint64_t vfs_gen, const ProtobufCMessage
 	memset(out, 0, sizeof *out);
 	plexus__fs_reply__init(&out->r);
 	const plx_handler *h = s_entry(type);
-	mfs_do_fn *fn = mfs_op(type);
-	if (!h || h->fn != mfs_enqueue || !fn)
+	if (!h || !(h->flags & PLX_ON_WORKER))
 		return -ENOSYS;
+	mfs_do_fn *fn = (mfs_do_fn *)h->work; /* as table.c's mfs_submit does */
 	assert(h->body ? body && body->descriptor == h->body : !body);
 	plx_msg msg = {.kind = PLX_REQUEST,
 	               .type = type,
@@ -114,7 +107,7 @@ int mfsrun_request(mfs *fs, uint32_t type, uint64_t vfs_gen, const uint8_t *body
 {
 	memset(out, 0, sizeof *out);
 	const plx_handler *h = s_entry(type);
-	if (!h || h->fn != mfs_enqueue)
+	if (!h || !(h->flags & PLX_ON_WORKER))
 		return -ENOSYS;
 	ProtobufCMessage *unpacked = NULL;
 	if (h->body) {

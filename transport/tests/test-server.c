@@ -1,7 +1,8 @@
 /*
  * test-server.c — the server library: dispatch by type, ENOSYS for unknown types, allow-lists,
  * a server's callers (label patterns), body validation, the shared control calls (only from
- * RS, node kernels and operators' commands), and answering exactly once.
+ * RS, node kernels and operators' commands), answering exactly once, and entries flagged
+ * PLX_ON_WORKER handed to the server's submit function (plx_server_set_worker).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +26,24 @@
 #define T_GUARDED  0x0901 /* a type only "rs" may send */
 #define T_COUNT    0x0902 /* answers how many calls the server has handled */
 #define T_LATE     0x0903 /* answered later, from another thread */
+#define T_WORK     0x0904 /* PLX_ON_WORKER: runs on the test's worker thread */
+#define T_WHERE    0x0905 /* notes the thread it runs on (the loop's) */
+#define S_POOL_MAX 64
+
+struct state;
+/* The test's own handler type for worker entries, as VFS and MFS have theirs. */
+typedef int s_work_fn(struct state *st, plx_call *call);
+
+/* A one-thread worker pool: a FIFO of calls with their handlers. */
+typedef struct s_pool {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	plx_call *calls[S_POOL_MAX];
+	s_work_fn *fns[S_POOL_MAX];
+	int head, n;
+	bool stopping;
+} s_pool;
 
 typedef struct state {
 	plx_ctx *ctx;
@@ -41,6 +60,12 @@ typedef struct state {
 	const char *callers; /* plx_server_set_callers before the loop, or NULL */
 	int callers_rc;
 	atomic_int sick; /* what the health check says: 1 cannot serve */
+	s_pool pool;
+	atomic_int refuse;      /* the submit function refuses (-EAGAIN) */
+	atomic_int submitted;   /* calls the submit function took */
+	atomic_int worked;      /* T_WORK calls run */
+	pthread_t work_thread;  /* where T_WORK last ran (under lock) */
+	pthread_t where_thread; /* where T_WHERE last ran (under lock) */
 } state;
 
 static const char *const s_rs_only[] = {"rs", NULL};
@@ -79,11 +104,115 @@ static int s_do_late(plx_call *call)
 	return PLX_SUSPEND;
 }
 
+/* T_WORK's handler, of the test's own type: runs on the pool's thread. */
+static int s_work(state *st, plx_call *call)
+{
+	(void)call;
+	pthread_mutex_lock(&st->lock);
+	st->work_thread = pthread_self();
+	pthread_mutex_unlock(&st->lock);
+	atomic_fetch_add(&st->worked, 1);
+	return 0;
+}
+
+static int s_do_where(plx_call *call)
+{
+	state *st = plx_server_arg(call->server);
+	pthread_mutex_lock(&st->lock);
+	st->where_thread = pthread_self();
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* The server's plx_submit_fn: queues the call with the entry's handler cast back. */
+static int s_submit(void *arg, plx_call *call, const plx_handler *h)
+{
+	state *st = arg;
+	s_pool *pool = &st->pool;
+	if (atomic_load(&st->refuse))
+		return -EAGAIN;
+	pthread_mutex_lock(&pool->lock);
+	int rc = pool->n < S_POOL_MAX ? 0 : -EAGAIN;
+	if (rc == 0) {
+		int slot = (pool->head + pool->n++) % S_POOL_MAX;
+		pool->calls[slot] = call;
+		pool->fns[slot] = (s_work_fn *)h->work;
+		atomic_fetch_add(&st->submitted, 1);
+		pthread_cond_signal(&pool->cond);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return rc;
+}
+
+static void *s_pool_main(void *arg)
+{
+	state *st = arg;
+	s_pool *pool = &st->pool;
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		while (!pool->n && !pool->stopping)
+			pthread_cond_wait(&pool->cond, &pool->lock);
+		if (!pool->n)
+			break;
+		plx_call *call = pool->calls[pool->head];
+		s_work_fn *fn = pool->fns[pool->head];
+		pool->head = (pool->head + 1) % S_POOL_MAX;
+		pool->n--;
+		bool stopping = pool->stopping;
+		pthread_mutex_unlock(&pool->lock);
+		plx_call_reply(call, stopping ? -ESHUTDOWN : fn(st, call), NULL, NULL, 0);
+		pthread_mutex_lock(&pool->lock);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+static void s_pool_stop(state *st)
+{
+	pthread_mutex_lock(&st->pool.lock);
+	st->pool.stopping = true;
+	pthread_cond_signal(&st->pool.cond);
+	pthread_mutex_unlock(&st->pool.lock);
+	pthread_join(st->pool.thread, NULL);
+}
+
 static const plx_handler s_table[] = {
-    {T_LATE, "late", s_do_late, NULL, NULL},
-    {T_COUNT, "count", s_do_count, NULL, NULL},
-    {T_GUARDED, "guarded", s_do_guarded, NULL, s_rs_only},
-    {PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL},
+    {.type = T_LATE,
+     .name = "late",
+     .fn = s_do_late,
+     .body = NULL,
+     .flags = PLX_IN_LOOP,
+     .allowed = NULL},
+    {.type = T_COUNT,
+     .name = "count",
+     .fn = s_do_count,
+     .body = NULL,
+     .flags = PLX_IN_LOOP,
+     .allowed = NULL},
+    {.type = T_GUARDED,
+     .name = "guarded",
+     .fn = s_do_guarded,
+     .body = NULL,
+     .flags = PLX_IN_LOOP,
+     .allowed = s_rs_only},
+    {.type = PLEXUS__IPC_TYPE__IPC_ECHO,
+     .name = "echo",
+     .fn = s_do_echo,
+     .body = &plexus__ipc_echo__descriptor,
+     .flags = PLX_IN_LOOP,
+     .allowed = NULL},
+    {.type = T_WORK,
+     .name = "work",
+     .work = PLX_WORK(s_work),
+     .body = NULL,
+     .flags = PLX_ON_WORKER,
+     .allowed = NULL},
+    {.type = T_WHERE,
+     .name = "where",
+     .fn = s_do_where,
+     .body = NULL,
+     .flags = PLX_IN_LOOP,
+     .allowed = NULL},
 };
 
 static bool s_health(plx_server *server, char *why, size_t size)
@@ -107,11 +236,16 @@ static void *s_server_main(void *arg)
 	if (st->server)
 		plx_server_set_node(st->server, "n1"); /* node.n1's kernel stops it, no other */
 	plx_server_set_health(st->server, s_health);
+	plx_server_set_worker(st->server, s_submit, st);
+	pthread_mutex_init(&st->pool.lock, NULL);
+	pthread_cond_init(&st->pool.cond, NULL);
+	pthread_create(&st->pool.thread, NULL, s_pool_main, st);
 	pthread_mutex_lock(&st->lock);
 	st->ready = 1;
 	pthread_cond_signal(&st->cond);
 	pthread_mutex_unlock(&st->lock);
 	st->run_rc = plx_server_run(st->server);
+	s_pool_stop(st); /* calls still queued are answered -ESHUTDOWN */
 	plx_server_destroy(&st->server);
 	plx_ep_destroy(&st->ep);
 	return NULL;
@@ -393,11 +527,87 @@ static void test_duplicate_types_are_refused(void **pstate)
 {
 	state *st = *pstate;
 	const plx_handler twice[] = {
-	    {T_COUNT, "count", s_do_count, NULL, NULL},
-	    {T_COUNT, "count-again", s_do_count, NULL, NULL},
+	    {.type = T_COUNT,
+	     .name = "count",
+	     .fn = s_do_count,
+	     .body = NULL,
+	     .flags = PLX_IN_LOOP,
+	     .allowed = NULL},
+	    {.type = T_COUNT,
+	     .name = "count-again",
+	     .fn = s_do_count,
+	     .body = NULL,
+	     .flags = PLX_IN_LOOP,
+	     .allowed = NULL},
 	};
 	errno = 0;
 	assert_null(plx_server_new(st->ep, twice, 2, NULL));
+	assert_int_equal(errno, EINVAL);
+}
+
+/* A PLX_ON_WORKER entry runs on the thread the submit function hands it to, an entry without
+ * the flag in the loop's; a submit error is the reply; each request gets one answer, also when
+ * the worker answers before the submit function has returned to the library. */
+static void test_worker_entries(void **pstate)
+{
+	state *st = *pstate;
+	enum { N = 32 };
+	plx_ep *client = plx_ep_new(st->ctx, "client", 1);
+	uint64_t ids[N];
+	for (int i = 0; i < N; i++) {
+		plx_request req = tl_request("srv", T_WORK, NULL, NULL, 0);
+		assert_int_equal(plx_asynsend(client, &req, &ids[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		plx_msg *reply = NULL;
+		assert_int_equal(plx_receive(client, &reply, TIMEOUT_MS), 0);
+		assert_int_equal(reply->kind, PLX_REPLY);
+		assert_int_equal(reply->status, 0);
+		int found = 0;
+		for (int j = 0; j < N; j++)
+			if (ids[j] == reply->request_id) {
+				ids[j] = 0; /* a second answer would find nothing */
+				found = 1;
+			}
+		assert_true(found);
+		plx_msg_destroy(&reply);
+	}
+	plx_msg *extra = NULL;
+	assert_int_equal(plx_receive(client, &extra, 300), -ETIMEDOUT);
+	assert_int_equal(atomic_load(&st->submitted), N);
+	assert_int_equal(atomic_load(&st->worked), N);
+	plx_msg *reply = NULL;
+	plx_request req = tl_request("srv", T_WHERE, NULL, NULL, 0);
+	assert_int_equal(plx_sendrec(client, &req, &reply, TIMEOUT_MS), 0);
+	plx_msg_destroy(&reply);
+	pthread_mutex_lock(&st->lock);
+	assert_true(pthread_equal(st->work_thread, st->pool.thread));
+	assert_false(pthread_equal(st->work_thread, st->thread));
+	assert_true(pthread_equal(st->where_thread, st->thread));
+	pthread_mutex_unlock(&st->lock);
+	atomic_store(&st->refuse, 1);
+	req = tl_request("srv", T_WORK, NULL, NULL, 0);
+	assert_int_equal(plx_sendrec(client, &req, &reply, TIMEOUT_MS), -EAGAIN);
+	assert_int_equal(reply->status, -EAGAIN);
+	plx_msg_destroy(&reply);
+	assert_int_equal(atomic_load(&st->worked), N);
+	assert_int_equal(plx_receive(client, &extra, 300), -ETIMEDOUT);
+	plx_ep_destroy(&client);
+}
+
+/* A worker entry without work, or a loop entry without fn, is a table plx_server_new refuses. */
+static void test_worker_entries_checked(void **pstate)
+{
+	state *st = *pstate;
+	const plx_handler no_work[] = {
+	    {.type = T_WORK, .name = "work", .flags = PLX_ON_WORKER, .allowed = NULL}};
+	const plx_handler no_fn[] = {
+	    {.type = T_WHERE, .name = "where", .flags = PLX_IN_LOOP, .allowed = NULL}};
+	errno = 0;
+	assert_null(plx_server_new(st->ep, no_work, 1, NULL));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(plx_server_new(st->ep, no_fn, 1, NULL));
 	assert_int_equal(errno, EINVAL);
 }
 
@@ -427,6 +637,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_health_in_ping, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_callers, s_setup_callers, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_types_are_refused, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_worker_entries, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_worker_entries_checked, s_setup, s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,8 @@
  * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
  * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
  * plx_server_arg, plx_server_ep, plx_server_attach, plx_server_attached, plx_server_set_callers,
- * plx_server_set_node,
- * plx_server_set_health, plx_server_health, plx_call_reply.
+ * plx_server_set_node, plx_server_set_worker, plx_server_set_health, plx_server_health,
+ * plx_call_reply.
  *
  * A server declares a table from message type to handler. Before a handler runs, the library
  * has checked the message (plexus/transport.h validates frames and envelope), checked the
@@ -19,6 +19,21 @@
  * A handler returns the status to reply with (0 or a negative error code), or PLX_SUSPEND when
  * it has answered with plx_call_reply or will do so later, from any thread. Every request is
  * answered exactly once; answering twice is a programming error and asserts.
+ *
+ * Where a handler runs is the table's to say, entry by entry: an entry flagged PLX_IN_LOOP
+ * (0) runs its fn in the loop thread; an entry flagged PLX_ON_WORKER is, after the same checks and
+ * the unpacking, handed with the call to the submit function the server gave once with
+ * plx_server_set_worker, which queues it for one of the server's own worker threads. One
+ * lookup per message: the library finds the entry, the submit function gets the entry.
+ *
+ * A worker entry's handler is the server's own type (VFS's vfs_handler_fn takes the vfs_req
+ * its worker builds, MFS's mfs_do_fn the file system and an mfs_reply to fill), not
+ * plx_handler_fn: the table carries it as an opaque function pointer (work, written
+ * PLX_WORK(do_open)) that the server's submit function, in the same file as the table, casts
+ * back to its type. The alternative, one plx_handler_fn adapter per call that builds the
+ * worker's context, would put a second function beside every do_<call> and make the loop
+ * thread build what only the worker needs; a single cast, paired with the table that made it,
+ * keeps one entry per call and leaves the worker's context to the worker.
  */
 #ifndef PLEXUS_SERVER_H
 #define PLEXUS_SERVER_H
@@ -40,20 +55,38 @@ typedef struct plx_call {
 
 typedef int plx_handler_fn(plx_call *call);
 
+/* A worker entry's handler, of the server's own type; only its submit function calls it, cast
+ * back. (void (*)(void) is the function pointer type any other converts to and from.) */
+typedef void plx_work_fn(void);
+#define PLX_WORK(f) ((plx_work_fn *)(f))
+
+/* Where a handler runs (plx_handler.flags). */
+#define PLX_IN_LOOP   0x0u /* in the loop thread: fn */
+#define PLX_ON_WORKER 0x1u /* on a worker, through plx_server_set_worker's submit: work */
+
 typedef struct plx_handler {
 	uint32_t type;
-	const char *name; /* for logs and traces */
-	plx_handler_fn *fn;
+	const char *name;   /* for logs and traces */
+	plx_handler_fn *fn; /* runs in the loop thread; NULL for a PLX_ON_WORKER entry */
 	const ProtobufCMessageDescriptor *body; /* NULL: the body is not looked at */
 	const char *const *allowed; /* NULL-terminated label patterns; NULL: the server's callers */
+	unsigned flags;             /* PLX_IN_LOOP or PLX_ON_WORKER */
+	plx_work_fn *work;          /* PLX_ON_WORKER: the handler the submit function runs */
 } plx_handler;
+
+/* Queues call to run h->work on one of the server's workers (pool is what
+ * plx_server_set_worker was given). Returns 0 when the call is taken: the worker answers it
+ * with plx_call_reply, exactly once, and it may do so before this returns; or a negative errno
+ * (the call not taken), which the library sends as the reply. Runs in the loop thread. */
+typedef int plx_submit_fn(void *pool, plx_call *call, const plx_handler *h);
 
 typedef void plx_message_fn(plx_server *server, plx_msg *msg);
 typedef void plx_tick_fn(plx_server *server);
 
 /* Returns a server answering on ep (which it does not own) with the n handlers of table,
  * which must outlive it. arg is handed back by plx_server_arg. NULL with errno on failure
- * (EINVAL for a table with a type twice). */
+ * (EINVAL for a table with a type twice, or an entry without the handler its flags name: fn,
+ * or work for PLX_ON_WORKER). */
 plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void *arg);
 /* Frees the server and sets *self_p to NULL. Accepts NULL. Calls suspended at that point
  * must have been answered. */
@@ -91,6 +124,11 @@ int plx_server_set_callers(plx_server *self, const char *list);
  * node's kernel ("node.NODE") only, not from every node kernel's label. Set-up only. Returns 0
  * or -EINVAL (an empty or too long name). */
 int plx_server_set_node(plx_server *self, const char *node);
+
+/* The function that hands PLX_ON_WORKER entries' calls to the server's workers, and the pool
+ * it is given each time. Set-up only, before the loop runs. Without it such calls are answered
+ * -ENOSYS. */
+void plx_server_set_worker(plx_server *self, plx_submit_fn *submit, void *pool);
 
 /* A server's own health check: returns true when it can serve; otherwise writes why into why
  * (NUL-terminated, at most size). Runs in the loop's thread at each IPC_PING: it must not

@@ -266,7 +266,8 @@ static int s_handle(plx_call *call)
 
 #define S_ENTRY(t)                                                                                 \
 	{                                                                                          \
-		PLEXUS__VFS_TYPE__##t, #t, s_handle, NULL, NULL                                    \
+		.type = PLEXUS__VFS_TYPE__##t, .name = #t, .fn = s_handle, .body = NULL,           \
+		.flags = PLX_IN_LOOP, .allowed = NULL                                              \
 	}
 static const plx_handler s_table[] = {
     S_ENTRY(VFS_REGISTER), S_ENTRY(VFS_EXIT),      S_ENTRY(VFS_OPEN),     S_ENTRY(VFS_CLOSE),
