@@ -63,7 +63,7 @@ int plx_stub_call(plx_stub *self, uint32_t type, const ProtobufCMessage *body, c
                   size_t size, const ProtobufCMessageDescriptor *reply_desc,
                   ProtobufCMessage **reply, plx_msg **msg)
 {
-	if (!self)
+	if (!self || !self->ep)
 		return -EINVAL;
 	plx_request req = s_request(self, type, body, data, size);
 	plx_msg *m = NULL;
@@ -82,7 +82,7 @@ int plx_stub_call(plx_stub *self, uint32_t type, const ProtobufCMessage *body, c
 int plx_stub_send(plx_stub *self, uint32_t type, const ProtobufCMessage *body, const void *data,
                   size_t size, uint64_t *request_id)
 {
-	if (!self)
+	if (!self || !self->ep)
 		return -EINVAL;
 	plx_request req = s_request(self, type, body, data, size);
 	return plx_asynsend(self->ep, &req, request_id);
