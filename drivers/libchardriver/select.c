@@ -116,9 +116,9 @@ static void s_report(plx_ep *ep, const cdr_select *s, uint32_t ops)
 	body.id = s->id;
 	body.ops = ops;
 	plx_stub st;
+	/* a caller that has gone has nobody to tell */
 	if (plx_stub_init(&st, ep, s->caller.label, s->caller.generation, PLX_FOREVER) == 0)
-		(void)plx_cdev_sel2_send(&st, &body, NULL, 0,
-		                         NULL); /* a caller gone: nobody to tell */
+		(void)plx_cdev_sel2_send(&st, &body, NULL, 0, NULL);
 }
 
 int plx_chardriver_ready(plx_chardriver *self, uint32_t minor, uint32_t ops)
