@@ -4,9 +4,8 @@
  *
  * Entry points (by file):
  *   dmap.c      vfs_devs_of, vfs_dev_option, vfs_dev_usage, vfs_dmap_block, vfs_dmap_driver,
- *               vfs_driver_find
- *   device.c    vfs_chr_ops, vfs_blk_ops, vfs_cdev_send, vfs_dev_on_reply, vfs_cdevs_fail,
- *               vfs_chr_invalidate
+ *               vfs_driver_find, vfs_driver_stub
+ *   device.c    vfs_chr_ops, vfs_blk_ops, vfs_dev_on_reply, vfs_cdevs_fail, vfs_chr_invalidate
  *   pipe.c      vfs_fifo_ops, do_pipe, vfs_pipe_revive, vfs_pipe_vnode_release
  *   select.c    do_select, vfs_select_wake, vfs_select_sel2, vfs_selects_tick
  *   events.c    vfs_dev_start, vfs_dev_stop, vfs_dev_on_notify (the events worker)
@@ -17,10 +16,12 @@
  * (MINIX: majors that share a driver endpoint share one mutex). gen is the generation VFS
  * last saw alive; the events worker compares it with the route table and reacts to a change.
  *
- * Requests to character drivers go with plx_asynsend and are kept in a table of pending
- * requests keyed by the transport's request id; the main loop's reply (vfs_dev_on_reply), or
- * the driver's death (vfs_cdevs_fail), completes each exactly once, on a worker thread
- * (vfs_workers_defer), never in the loop. No lock is held across a sendrec.
+ * Requests to drivers go through the typed CDEV and BDEV stubs (plexus/cdev_stub.h,
+ * plexus/bdev_stub.h), addressed by vfs_driver_stub; VFS builds no driver message itself.
+ * Requests to character drivers go with the stubs' asynsend (plx_cdev_<request>_send) and are
+ * kept in a table of pending requests keyed by the transport's request id; the main loop's reply
+ * (vfs_dev_on_reply), or the driver's death (vfs_cdevs_fail), completes each exactly once, on a
+ * worker thread (vfs_workers_defer), never in the loop. No lock is held across a sendrec.
  *
  * LOCKS: devs->lock is a leaf below every lock of vfs.h but vfs->lock (never take vfs->lock
  * while holding it); a pipe's lock (pipe.c) and a selector's (select.c) come before it. A
@@ -34,10 +35,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <plexus/bdev_stub.h>
+#include <plexus/cdev_stub.h>
 #include <plexus/fsreq.h>
 
 #include "fileops.h"
-#include "plexus/proto/cdev.pb-c.h"
 
 #define VFS_DRIVERS_MAX 32
 #define VFS_MAJORS_MAX  256
@@ -101,15 +103,14 @@ vfs_devs *vfs_devs_of(vfs *v);
 vfs_driver *vfs_dmap_driver(vfs *v, uint64_t rdev);
 /* The driver with label, or NULL. */
 vfs_driver *vfs_driver_find(vfs *v, const char *label);
+/* Fills *st to address generation gen of drv (0: whichever the routes know) from VFS's
+ * endpoint, each sendrec waiting up to VFS_DEV_TIMEOUT. */
+void vfs_driver_stub(vfs *v, const vfs_driver *drv, uint64_t gen, plx_stub *st);
 
 /* ---- device.c ---- */
 
 extern const vfs_fileops vfs_chr_ops;
 extern const vfs_fileops vfs_blk_ops;
-/* Sends type (body, data) to drv asynchronously; done(v, arg, ...) runs once later on a
- * worker. Returns 0 or a negative errno (then done is not called). */
-int vfs_cdev_send(vfs *v, vfs_driver *drv, uint32_t type, const ProtobufCMessage *body,
-                  const void *data, size_t size, vfs_cdev_done_fn *done, void *arg);
 /* Completes every pending request to drv's generations up to gen with status (the driver
  * died). */
 void vfs_cdevs_fail(vfs *v, vfs_driver *drv, uint64_t gen, int status);

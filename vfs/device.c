@@ -3,14 +3,15 @@
  * character drivers that go out with asynsend and complete when the reply comes back to the
  * main loop (MINIX's "VFS: make all IPC asynchronous").
  *
- * Entry points: vfs_chr_ops, vfs_blk_ops, vfs_cdev_send, vfs_dev_on_reply, vfs_dev_sel2,
- * vfs_cdevs_fail, vfs_cdevs_cancel_dead, vfs_chr_invalidate, vfs_chr_select.
+ * Entry points: vfs_chr_ops, vfs_blk_ops, vfs_dev_on_reply, vfs_dev_sel2, vfs_cdevs_fail,
+ * vfs_cdevs_cancel_dead, vfs_chr_invalidate, vfs_chr_select.
  *
  * A read on a tty that waits holds no worker: the op sends CDEV_READ, keeps the call and a
  * filp reference in the pending table and returns PLX_SUSPEND; the loop hands the driver's
  * reply to a worker, which answers the client. When the driver dies, the events worker fails
  * what was pending on it (-EIO); when the client dies, the request is cancelled (CDEV_CANCEL).
- * Block special files are synchronous: sendrec under the driver's mutex.
+ * Block special files are synchronous: sendrec under the driver's mutex. Every request goes
+ * through its typed stub (plx_cdev_<request>_send / _call, plx_bdev_<request>_call).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,6 @@
 #include <sys/sysmacros.h>
 
 #include "dev.h"
-#include "plexus/proto/bdev.pb-c.h"
 
 struct vfs_cdev_pending {
 	uint64_t request_id;
@@ -69,32 +69,39 @@ static void s_complete(vfs *v, vfs_cdev_pending *p, int status, plx_msg *msg)
 	free(p);
 }
 
-/* Sends with the client and CDEV id recorded for a later cancel. */
-static int s_send(vfs *v, vfs_driver *drv, uint32_t type, const ProtobufCMessage *body,
-                  const void *data, size_t size, vfs_cdev_done_fn *done, void *arg,
-                  const plx_name *client, uint32_t minor, uint64_t cdev_id)
+/* The start of an asynchronous request to drv's current generation: a pending record that
+ * completes with done(v, arg, ...), and in *st the stub that addresses that generation. Returns
+ * the record with devs->lock held, so that the send and the record's insertion (s_send_end)
+ * are one step for the loop, which looks replies up under that lock; NULL with *err (-ENOMEM,
+ * or -EIO: the driver is down) and the lock not held. */
+static vfs_cdev_pending *s_send_begin(vfs *v, vfs_driver *drv, vfs_cdev_done_fn *done, void *arg,
+                                      plx_stub *st, int *err)
 {
 	vfs_devs *d = vfs_devs_of(v);
 	vfs_cdev_pending *p = calloc(1, sizeof *p);
-	if (!p)
-		return -ENOMEM;
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	p->drv = drv;
 	p->done = done;
 	p->arg = arg;
-	p->minor = minor;
-	p->cdev_id = cdev_id;
-	if (client)
-		p->client = *client;
 	if (plx_route_lookup(plx_service_ctx(v->svc), drv->label, &p->gen, NULL, 0) < 0) {
 		free(p);
-		return -EIO; /* the driver is down */
+		*err = -EIO; /* the driver is down */
+		return NULL;
 	}
-	plx_request req = {.type = type, .body = body, .data = data, .data_size = size};
-	snprintf(req.dst.label, sizeof req.dst.label, "%s", drv->label);
-	req.dst.generation = p->gen;
-	/* The lock covers send and insertion, so the reply (looked up under it) finds p. */
+	vfs_driver_stub(v, drv, p->gen, st);
 	pthread_mutex_lock(&d->lock);
-	int rc = plx_asynsend(v->ep, &req, &p->request_id);
+	return p;
+}
+
+/* The end of it: rc is the typed stub's send of p's request (which stored p->request_id).
+ * Lists p, or frees it when the send failed, and drops devs->lock. Returns 0 or a negative
+ * errno (-EIO for a dead driver); on failure done is not called. */
+static int s_send_end(vfs *v, vfs_cdev_pending *p, int rc)
+{
+	vfs_devs *d = vfs_devs_of(v);
 	if (rc == 0) {
 		p->next = d->pending;
 		d->pending = p;
@@ -105,12 +112,6 @@ static int s_send(vfs *v, vfs_driver *drv, uint32_t type, const ProtobufCMessage
 		return rc == -PLX_EDEADSRCDST ? -EIO : rc;
 	}
 	return 0;
-}
-
-int vfs_cdev_send(vfs *v, vfs_driver *drv, uint32_t type, const ProtobufCMessage *body,
-                  const void *data, size_t size, vfs_cdev_done_fn *done, void *arg)
-{
-	return s_send(v, drv, type, body, data, size, done, arg, NULL, 0, 0);
 }
 
 void vfs_dev_on_reply(vfs *v, plx_msg *msg)
@@ -161,6 +162,19 @@ static void s_ignore(vfs *v, void *arg, int status, const plx_msg *msg)
 	(void)v, (void)arg, (void)status, (void)msg;
 }
 
+/* Sends CDEV_CANCEL of request id on drv's minor; its reply is ignored. */
+static void s_cancel_send(vfs *v, vfs_driver *drv, uint32_t minor, uint64_t id)
+{
+	Plexus__CdevCancel c = PLEXUS__CDEV_CANCEL__INIT;
+	c.minor = minor;
+	c.id = id;
+	plx_stub st;
+	int rc = 0;
+	vfs_cdev_pending *p = s_send_begin(v, drv, s_ignore, NULL, &st, &rc);
+	if (p)
+		s_send_end(v, p, plx_cdev_cancel_send(&st, &c, NULL, 0, &p->request_id));
+}
+
 /* Sends CDEV_CANCEL for every pending request whose client has died (its endpoint is dead in
  * the route table): the driver answers them -EINTR and their completion finds nobody. */
 void vfs_cdevs_cancel_dead(vfs *v)
@@ -184,13 +198,8 @@ void vfs_cdevs_cancel_dead(vfs *v)
 				batch[n++] = (s_cancel){p->drv, p->minor, p->cdev_id};
 			}
 		pthread_mutex_unlock(&d->lock);
-		for (int i = 0; i < n; i++) {
-			Plexus__CdevCancel c = PLEXUS__CDEV_CANCEL__INIT;
-			c.minor = batch[i].minor;
-			c.id = batch[i].id;
-			vfs_cdev_send(v, batch[i].drv, PLEXUS__CDEV_TYPE__CDEV_CANCEL, &c.base,
-			              NULL, 0, s_ignore, NULL);
-		}
+		for (int i = 0; i < n; i++)
+			s_cancel_send(v, batch[i].drv, batch[i].minor, batch[i].id);
 	} while (n == 64);
 }
 
@@ -257,8 +266,11 @@ static int s_chr_open(vfs_req *req, vfs_filp *filp, int oflags)
 	             (acc != O_RDONLY ? PLEXUS__CDEV_ACCESS__CDEV_W_BIT : 0) |
 	             (oflags & O_NOCTTY ? PLEXUS__CDEV_ACCESS__CDEV_NOCTTY : 0);
 	co->access = msg.access;
-	int rc = vfs_cdev_send(v, drv, PLEXUS__CDEV_TYPE__CDEV_OPEN, &msg.base, NULL, 0,
-	                       s_chr_open_done, o);
+	plx_stub st;
+	int rc = 0;
+	vfs_cdev_pending *p = s_send_begin(v, drv, s_chr_open_done, o, &st, &rc);
+	if (p)
+		rc = s_send_end(v, p, plx_cdev_open_send(&st, &msg, NULL, 0, &p->request_id));
 	if (rc < 0) {
 		vfs_proc_put(v, o->proc);
 		free(o);
@@ -286,18 +298,25 @@ static void s_chr_release(vfs *v, vfs_filp *filp)
 	if (listed && !invalid) {
 		Plexus__CdevMinor m = PLEXUS__CDEV_MINOR__INIT;
 		m.minor = co->minor;
-		vfs_cdev_send(v, co->drv, PLEXUS__CDEV_TYPE__CDEV_CLOSE, &m.base, NULL, 0, s_ignore,
-		              NULL);
+		plx_stub st;
+		int rc = 0;
+		vfs_cdev_pending *p = s_send_begin(v, co->drv, s_ignore, NULL, &st, &rc);
+		if (p)
+			s_send_end(v, p, plx_cdev_close_send(&st, &m, NULL, 0, &p->request_id));
 	}
 	filp->priv = NULL;
 	free(co);
 }
+
+/* The typed stub that reads the reply of a CDEV_READ, CDEV_WRITE or CDEV_IOCTL. */
+typedef int s_reply_fn(const plx_msg *msg, Plexus__CdevReply **reply);
 
 /* A transfer in flight: the client's call and a filp reference. */
 typedef struct s_xfer {
 	plx_call *call;
 	vfs_filp *filp;
 	bool advance; /* VFS_READ / VFS_WRITE: move the filp's position */
+	s_reply_fn *reply;
 } s_xfer;
 
 static bool s_invalid(vfs *v, vfs_chr_open *co)
@@ -314,8 +333,7 @@ static void s_xfer_done(vfs *v, void *arg, int status, const plx_msg *msg)
 	s_xfer *x = arg;
 	Plexus__VfsReply r = PLEXUS__VFS_REPLY__INIT;
 	Plexus__CdevReply *cr = NULL;
-	if (status == 0 && msg &&
-	    !(cr = (Plexus__CdevReply *)plx_msg_unpack(msg, &plexus__cdev_reply__descriptor)))
+	if (status == 0 && msg && x->reply(msg, &cr) < 0)
 		status = -EIO;
 	if (status == PLX_EDEADSRCDST || status == -PLX_EDEADSRCDST || status == -ETIMEDOUT)
 		status = -EIO;
@@ -336,31 +354,50 @@ static void s_xfer_done(vfs *v, void *arg, int status, const plx_msg *msg)
 			pthread_mutex_unlock(&x->filp->lock);
 		}
 	}
-	if (cr)
-		protobuf_c_message_free_unpacked(&cr->base, NULL);
+	plx_stub_free(cr, NULL);
 	vfs_req_reply(x->call, status, status == 0 ? &r : NULL, data, size);
 	vfs_filp_put(v, x->filp);
 	free(x);
 }
 
-/* Sends one READ/WRITE/IOCTL for req on filp and parks the call. */
-static int s_chr_xfer(vfs_req *req, vfs_filp *filp, uint32_t type, const ProtobufCMessage *body,
-                      const void *data, size_t size, uint64_t id)
+/* The start of one READ/WRITE/IOCTL (request id, reply read by reply) for req on filp: as
+ * s_send_begin, with the client and id recorded for a later cancel and a filp reference held
+ * for the completion. */
+static vfs_cdev_pending *s_xfer_begin(vfs_req *req, vfs_filp *filp, s_reply_fn *reply, uint64_t id,
+                                      plx_stub *st, int *err)
 {
 	vfs *v = req->vfs;
 	vfs_chr_open *co = filp->priv;
 	s_xfer *x = calloc(1, sizeof *x);
-	if (!x)
-		return -ENOMEM;
+	if (!x) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	x->call = req->call;
 	x->filp = filp;
 	x->advance = req->msg->type == PLEXUS__VFS_TYPE__VFS_READ ||
 	             req->msg->type == PLEXUS__VFS_TYPE__VFS_WRITE;
+	x->reply = reply;
 	vfs_filp_hold(v, filp);
-	int rc = s_send(v, co->drv, type, body, data, size, s_xfer_done, x, &req->msg->source,
-	                co->minor, id);
-	if (rc < 0) {
+	vfs_cdev_pending *p = s_send_begin(v, co->drv, s_xfer_done, x, st, err);
+	if (!p) {
 		vfs_filp_put(v, filp);
+		free(x);
+		return NULL;
+	}
+	p->client = req->msg->source;
+	p->minor = co->minor;
+	p->cdev_id = id;
+	return p;
+}
+
+/* The end of it (rc: the typed stub's send): parks the call, or undoes s_xfer_begin. */
+static int s_xfer_end(vfs_req *req, vfs_cdev_pending *p, int rc)
+{
+	s_xfer *x = p->arg;
+	rc = s_send_end(req->vfs, p, rc);
+	if (rc < 0) {
+		vfs_filp_put(req->vfs, x->filp);
 		free(x);
 		return rc;
 	}
@@ -378,7 +415,12 @@ static int s_chr_read(vfs_req *req, vfs_filp *filp, size_t size, int64_t *pos)
 	io.size = size;
 	io.flags = (filp->flags & O_NONBLOCK) ? PLEXUS__CDEV_FLAG__CDEV_NONBLOCK : 0;
 	io.id = s_next_id(vfs_devs_of(req->vfs));
-	return s_chr_xfer(req, filp, PLEXUS__CDEV_TYPE__CDEV_READ, &io.base, NULL, 0, io.id);
+	plx_stub st;
+	int rc = 0;
+	vfs_cdev_pending *p = s_xfer_begin(req, filp, plx_cdev_read_reply, io.id, &st, &rc);
+	if (!p)
+		return rc;
+	return s_xfer_end(req, p, plx_cdev_read_send(&st, &io, NULL, 0, &p->request_id));
 }
 
 static int s_chr_write(vfs_req *req, vfs_filp *filp, const void *buf, size_t size, int64_t *pos)
@@ -392,7 +434,12 @@ static int s_chr_write(vfs_req *req, vfs_filp *filp, const void *buf, size_t siz
 	io.size = size;
 	io.flags = (filp->flags & O_NONBLOCK) ? PLEXUS__CDEV_FLAG__CDEV_NONBLOCK : 0;
 	io.id = s_next_id(vfs_devs_of(req->vfs));
-	return s_chr_xfer(req, filp, PLEXUS__CDEV_TYPE__CDEV_WRITE, &io.base, buf, size, io.id);
+	plx_stub st;
+	int rc = 0;
+	vfs_cdev_pending *p = s_xfer_begin(req, filp, plx_cdev_write_reply, io.id, &st, &rc);
+	if (!p)
+		return rc;
+	return s_xfer_end(req, p, plx_cdev_write_send(&st, &io, buf, size, &p->request_id));
 }
 
 static int s_chr_ioctl(vfs_req *req, vfs_filp *filp, uint32_t request, const void *in,
@@ -406,7 +453,12 @@ static int s_chr_ioctl(vfs_req *req, vfs_filp *filp, uint32_t request, const voi
 	io.request = request;
 	io.flags = (filp->flags & O_NONBLOCK) ? PLEXUS__CDEV_FLAG__CDEV_NONBLOCK : 0;
 	io.id = s_next_id(vfs_devs_of(req->vfs));
-	return s_chr_xfer(req, filp, PLEXUS__CDEV_TYPE__CDEV_IOCTL, &io.base, in, in_size, io.id);
+	plx_stub st;
+	int rc = 0;
+	vfs_cdev_pending *p = s_xfer_begin(req, filp, plx_cdev_ioctl_reply, io.id, &st, &rc);
+	if (!p)
+		return rc;
+	return s_xfer_end(req, p, plx_cdev_ioctl_send(&st, &io, in, in_size, &p->request_id));
 }
 
 int vfs_chr_select(vfs *v, vfs_filp *filp, int want, struct vfs_selector *sel)
@@ -421,21 +473,14 @@ int vfs_chr_select(vfs *v, vfs_filp *filp, int want, struct vfs_selector *sel)
 		s.ops |= PLEXUS__CDEV_SEL_OP__CDEV_SEL_NOTIFY;
 		s.id = vfs_selector_id(sel);
 	}
-	plx_request req = {.type = PLEXUS__CDEV_TYPE__CDEV_SELECT, .body = &s.base};
-	snprintf(req.dst.label, sizeof req.dst.label, "%s", co->drv->label);
-	req.dst.generation = co->gen;
-	plx_msg *msg = NULL;
-	int rc = plx_sendrec(v->ep, &req, &msg, VFS_DEV_TIMEOUT);
-	if (rc < 0) {
-		plx_msg_destroy(&msg);
-		return want; /* a dead or silent driver: reads and writes will say so */
-	}
-	Plexus__CdevReply *r =
-	    (Plexus__CdevReply *)plx_msg_unpack(msg, &plexus__cdev_reply__descriptor);
-	int ready = r ? (int)(r->ops & (uint32_t)want) : want;
-	if (r)
-		protobuf_c_message_free_unpacked(&r->base, NULL);
-	plx_msg_destroy(&msg);
+	plx_stub st;
+	vfs_driver_stub(v, co->drv, co->gen, &st);
+	Plexus__CdevReply *r = NULL;
+	int rc = plx_cdev_select_call(&st, &s, NULL, 0, &r, NULL);
+	if (rc < 0)
+		return want; /* a dead, silent or garbled driver: reads and writes will say so */
+	int ready = (int)(r->ops & (uint32_t)want);
+	plx_stub_free(r, NULL);
 	return ready;
 }
 
@@ -480,20 +525,19 @@ typedef struct s_blkdev {
 	uint32_t minor;
 } s_blkdev;
 
-/* sendrec to drv under its mutex; *reply (may be NULL) is the caller's. */
-static int s_bdev_call(vfs *v, vfs_driver *drv, uint32_t type, const ProtobufCMessage *body,
-                       const void *data, size_t size, plx_msg **reply)
+/* The start of a sendrec to drv (whichever generation the routes know): takes its mutex and
+ * fills *st. */
+static void s_bdev_begin(vfs *v, vfs_driver *drv, plx_stub *st)
 {
-	plx_request req = {.type = type, .body = body, .data = data, .data_size = size};
-	snprintf(req.dst.label, sizeof req.dst.label, "%s", drv->label);
-	plx_msg *msg = NULL;
+	vfs_driver_stub(v, drv, 0, st);
 	pthread_mutex_lock(&drv->mutex);
-	int rc = plx_sendrec(v->ep, &req, &msg, VFS_DEV_TIMEOUT);
+}
+
+/* The end of it (rc: the typed stub's call): drops the mutex; returns rc, a dead or silent
+ * driver as -EIO. */
+static int s_bdev_end(vfs_driver *drv, int rc)
+{
 	pthread_mutex_unlock(&drv->mutex);
-	if (reply && rc >= 0)
-		*reply = msg;
-	else
-		plx_msg_destroy(&msg);
 	return rc == -PLX_EDEADSRCDST || rc == -ETIMEDOUT ? -EIO : rc;
 }
 
@@ -515,7 +559,9 @@ static int s_blk_open(vfs_req *req, vfs_filp *filp, int oflags)
 	int acc = oflags & O_ACCMODE;
 	o.access = (acc != O_WRONLY ? PLEXUS__BDEV_ACCESS__BDEV_R_BIT : 0) |
 	           (acc != O_RDONLY ? PLEXUS__BDEV_ACCESS__BDEV_W_BIT : 0);
-	int rc = s_bdev_call(v, drv, PLEXUS__BDEV_TYPE__BDEV_OPEN, &o.base, NULL, 0, NULL);
+	plx_stub st;
+	s_bdev_begin(v, drv, &st);
+	int rc = s_bdev_end(drv, plx_bdev_open_call(&st, &o, NULL, 0, NULL, NULL));
 	if (rc < 0) {
 		free(bo);
 		return rc;
@@ -540,7 +586,9 @@ static void s_blk_release(vfs *v, vfs_filp *filp)
 	pthread_mutex_unlock(&d->lock);
 	Plexus__BdevMinor m = PLEXUS__BDEV_MINOR__INIT;
 	m.minor = bo->minor;
-	s_bdev_call(v, bo->drv, PLEXUS__BDEV_TYPE__BDEV_CLOSE, &m.base, NULL, 0, NULL);
+	plx_stub st;
+	s_bdev_begin(v, bo->drv, &st);
+	s_bdev_end(bo->drv, plx_bdev_close_call(&st, &m, NULL, 0, NULL, NULL));
 	filp->priv = NULL;
 	free(bo);
 }
@@ -555,10 +603,13 @@ static int s_blk_read(vfs_req *req, vfs_filp *filp, size_t size, int64_t *pos)
 	io.position = (uint64_t)*pos;
 	io.size = size;
 	plx_msg *msg = NULL;
-	int rc =
-	    s_bdev_call(req->vfs, bo->drv, PLEXUS__BDEV_TYPE__BDEV_READ, &io.base, NULL, 0, &msg);
-	if (rc < 0)
+	plx_stub st;
+	s_bdev_begin(req->vfs, bo->drv, &st);
+	int rc = s_bdev_end(bo->drv, plx_bdev_read_call(&st, &io, NULL, 0, NULL, &msg));
+	if (rc < 0) {
+		plx_msg_destroy(&msg);
 		return rc;
+	}
 	req->data = malloc(msg->data_size ? msg->data_size : 1);
 	if (!req->data) {
 		plx_msg_destroy(&msg);
@@ -582,16 +633,16 @@ static int s_blk_write(vfs_req *req, vfs_filp *filp, const void *buf, size_t siz
 	io.position = (uint64_t)*pos;
 	io.size = size;
 	plx_msg *msg = NULL;
-	int rc = s_bdev_call(req->vfs, bo->drv, PLEXUS__BDEV_TYPE__BDEV_WRITE, &io.base, buf, size,
-	                     &msg);
-	if (rc < 0)
+	plx_stub st;
+	s_bdev_begin(req->vfs, bo->drv, &st);
+	int rc = s_bdev_end(bo->drv, plx_bdev_write_call(&st, &io, buf, size, NULL, &msg));
+	Plexus__BdevReply *r = NULL;
+	if (rc < 0) {
+		plx_msg_destroy(&msg);
 		return rc;
-	Plexus__BdevReply *r =
-	    (Plexus__BdevReply *)plx_msg_unpack(msg, &plexus__bdev_reply__descriptor);
-	uint64_t n = r ? r->count : 0;
-	if (r)
-		protobuf_c_message_free_unpacked(&r->base, NULL);
-	plx_msg_destroy(&msg);
+	}
+	uint64_t n = plx_bdev_write_reply(msg, &r) == 0 ? r->count : 0; /* garbled: none written */
+	plx_stub_free(r, &msg);
 	req->reply.value = (int64_t)n;
 	*pos += (int64_t)n;
 	return 0;
@@ -604,7 +655,9 @@ static int s_blk_fsync(vfs *v, vfs_filp *filp)
 	s_blkdev *bo = filp->priv;
 	Plexus__BdevMinor m = PLEXUS__BDEV_MINOR__INIT;
 	m.minor = bo->minor;
-	return s_bdev_call(v, bo->drv, PLEXUS__BDEV_TYPE__BDEV_FLUSH, &m.base, NULL, 0, NULL);
+	plx_stub st;
+	s_bdev_begin(v, bo->drv, &st);
+	return s_bdev_end(bo->drv, plx_bdev_flush_call(&st, &m, NULL, 0, NULL, NULL));
 }
 
 const vfs_fileops vfs_blk_ops = {

@@ -3,7 +3,7 @@
  * plexus-vfs, and the devices side's state.
  *
  * Entry points: vfs_devs_of, vfs_dev_option, vfs_dev_usage, vfs_dmap_block, vfs_dmap_driver,
- * vfs_driver_find.
+ * vfs_driver_find, vfs_driver_stub.
  *
  * --dmap MAJOR=LABEL[,reopen] maps a major number (0..255) to a driver label (reopen: its
  * character files are reopened on its next generation, gc.c); the kind (block or
@@ -45,6 +45,12 @@ vfs_driver *vfs_driver_find(vfs *v, const char *label)
 		if (strcmp(d->drivers[i].label, label) == 0)
 			return &d->drivers[i];
 	return NULL;
+}
+
+void vfs_driver_stub(vfs *v, const vfs_driver *drv, uint64_t gen, plx_stub *st)
+{
+	*st = (plx_stub){0}; /* a label plx_stub_init refuses: every call answers -EINVAL */
+	plx_stub_init(st, v->ep, drv->label, gen, VFS_DEV_TIMEOUT);
 }
 
 vfs_driver *vfs_dmap_driver(vfs *v, uint64_t rdev)

@@ -17,7 +17,8 @@
  * A driver mapped with ",reopen" (--dmap MAJOR=LABEL,reopen: MINIX's reopenable files) keeps
  * its files listed: once its next generation is up, the events worker opens each of them
  * there again with the access it had (CDEV_OPEN, vfs_gc_reopen) and they work again; the I/O
- * that was in flight at the death still failed -EIO.
+ * that was in flight at the death still failed -EIO. The reopen is a plx_cdev_open_call
+ * addressed to that generation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,12 +82,9 @@ int vfs_gc_reopen(vfs *v, vfs_driver *drv, uint64_t gen)
 		Plexus__CdevOpen o = PLEXUS__CDEV_OPEN__INIT;
 		o.minor = minor;
 		o.access = access;
-		plx_request req = {.type = PLEXUS__CDEV_TYPE__CDEV_OPEN, .body = &o.base};
-		snprintf(req.dst.label, sizeof req.dst.label, "%s", drv->label);
-		req.dst.generation = gen;
-		plx_msg *msg = NULL;
-		int rc = plx_sendrec(v->ep, &req, &msg, VFS_DEV_TIMEOUT);
-		plx_msg_destroy(&msg);
+		plx_stub st;
+		vfs_driver_stub(v, drv, gen, &st);
+		int rc = plx_cdev_open_call(&st, &o, NULL, 0, NULL, NULL);
 		pthread_mutex_lock(&d->lock);
 		for (vfs_chr_open *o2 = d->chr_opens; o2; o2 = o2->next)
 			if (o2 == co) /* still open: valid again, or it stays invalid */

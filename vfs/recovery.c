@@ -13,31 +13,13 @@
  * not opened twice; after a fresh start VFS opens each minor as often as it holds it open.
  * Runs on the events worker: a second crash during the reopen fails these requests (the
  * transport reports the dead instance) and the next generation starts the sequence again.
+ * Both requests go through the typed BDEV stubs, addressed to the new generation.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "dev.h"
-#include "plexus/proto/bdev.pb-c.h"
-
-/* sendrec to generation gen of drv under its mutex; *reply (may be NULL) is the caller's. */
-static int s_call(vfs *v, vfs_driver *drv, uint64_t gen, uint32_t type,
-                  const ProtobufCMessage *body, plx_msg **reply)
-{
-	plx_request req = {.type = type, .body = body};
-	snprintf(req.dst.label, sizeof req.dst.label, "%s", drv->label);
-	req.dst.generation = gen;
-	plx_msg *msg = NULL;
-	pthread_mutex_lock(&drv->mutex);
-	int rc = plx_sendrec(v->ep, &req, &msg, VFS_DEV_TIMEOUT);
-	pthread_mutex_unlock(&drv->mutex);
-	if (reply && rc >= 0)
-		*reply = msg;
-	else
-		plx_msg_destroy(&msg);
-	return rc;
-}
 
 /* The driver's own open count of minor, or a negative errno. */
 static int s_open_count(vfs *v, vfs_driver *drv, uint64_t gen, uint32_t minor)
@@ -45,16 +27,16 @@ static int s_open_count(vfs *v, vfs_driver *drv, uint64_t gen, uint32_t minor)
 	Plexus__BdevIoctl io = PLEXUS__BDEV_IOCTL__INIT;
 	io.minor = minor;
 	io.request = PLEXUS__BDEV_IOCTL_REQUEST__BDEV_IOC_INFO;
-	plx_msg *msg = NULL;
-	int rc = s_call(v, drv, gen, PLEXUS__BDEV_TYPE__BDEV_IOCTL, &io.base, &msg);
+	plx_stub st;
+	vfs_driver_stub(v, drv, gen, &st);
+	Plexus__BdevReply *r = NULL;
+	pthread_mutex_lock(&drv->mutex);
+	int rc = plx_bdev_ioctl_call(&st, &io, NULL, 0, &r, NULL);
+	pthread_mutex_unlock(&drv->mutex);
 	if (rc < 0)
 		return rc;
-	Plexus__BdevReply *r =
-	    (Plexus__BdevReply *)plx_msg_unpack(msg, &plexus__bdev_reply__descriptor);
-	rc = r && r->info ? (int)r->info->open_count : -EBADMSG;
-	if (r)
-		protobuf_c_message_free_unpacked(&r->base, NULL);
-	plx_msg_destroy(&msg);
+	rc = r->info ? (int)r->info->open_count : -EBADMSG;
+	plx_stub_free(r, NULL);
 	return rc;
 }
 
@@ -69,8 +51,12 @@ static int s_reopen(vfs *v, vfs_driver *drv, uint64_t gen, uint32_t minor, uint3
 	Plexus__BdevOpen o = PLEXUS__BDEV_OPEN__INIT;
 	o.minor = minor;
 	o.access = PLEXUS__BDEV_ACCESS__BDEV_R_BIT | PLEXUS__BDEV_ACCESS__BDEV_W_BIT;
+	plx_stub st;
+	vfs_driver_stub(v, drv, gen, &st);
 	for (uint32_t i = 0; i < times; i++) {
-		int rc = s_call(v, drv, gen, PLEXUS__BDEV_TYPE__BDEV_OPEN, &o.base, NULL);
+		pthread_mutex_lock(&drv->mutex);
+		int rc = plx_bdev_open_call(&st, &o, NULL, 0, NULL, NULL);
+		pthread_mutex_unlock(&drv->mutex);
 		if (rc < 0)
 			return rc;
 	}

@@ -3,33 +3,32 @@
  *
  * Entry points: plx_cdev_new, plx_cdev_destroy, plx_cdev_open, plx_cdev_close, plx_cdev_read,
  * plx_cdev_write, plx_cdev_ioctl, plx_cdev_select, plx_cdev_cancel, plx_cdev_sel2_parse.
+ *
+ * Each is a short wrapper over the typed stub of its request (plexus/cdev_stub.h, expanded
+ * from proto/cdev.def): it fills the body and reads the reply into plain C arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <plexus/cdev.h>
-
-#include "plexus/proto/cdev.pb-c.h"
+#include <plexus/cdev_stub.h>
 
 struct plx_cdev {
-	plx_ep *ep;
-	plx_name dst;
-	int timeout_ms;
+	plx_stub stub;
 };
 
 plx_cdev *plx_cdev_new(plx_ep *ep, const char *label, int timeout_ms)
 {
-	if (!ep || !label || !*label || strlen(label) >= PLX_LABEL_MAX) {
+	plx_stub stub;
+	if (plx_stub_init(&stub, ep, label, 0, timeout_ms) < 0) {
 		errno = EINVAL;
 		return NULL;
 	}
 	plx_cdev *self = calloc(1, sizeof *self);
 	if (!self)
 		return NULL;
-	self->ep = ep;
-	snprintf(self->dst.label, sizeof self->dst.label, "%s", label);
-	self->timeout_ms = timeout_ms;
+	self->stub = stub;
 	plx_register_types(&plexus__cdev_type__descriptor);
 	return self;
 }
@@ -42,40 +41,19 @@ void plx_cdev_destroy(plx_cdev **self_p)
 	*self_p = NULL;
 }
 
-/* Sends one request; returns the reply's status, *reply set when a reply came (may be NULL:
- * then dropped). */
-static int s_call(plx_cdev *self, uint32_t type, const ProtobufCMessage *body, const void *data,
-                  size_t size, plx_msg **reply)
-{
-	plx_request req = {
-	    .dst = self->dst, .type = type, .body = body, .data = data, .data_size = size};
-	plx_msg *msg = NULL;
-	int rc = plx_sendrec(self->ep, &req, &msg, self->timeout_ms);
-	if (reply && msg && rc >= 0)
-		*reply = msg;
-	else
-		plx_msg_destroy(&msg);
-	return rc;
-}
-
-static Plexus__CdevReply *s_body(plx_msg *reply)
-{
-	return (Plexus__CdevReply *)plx_msg_unpack(reply, &plexus__cdev_reply__descriptor);
-}
-
 int plx_cdev_open(plx_cdev *self, uint32_t minor, uint32_t access)
 {
 	Plexus__CdevOpen body = PLEXUS__CDEV_OPEN__INIT;
 	body.minor = minor;
 	body.access = access;
-	return s_call(self, PLEXUS__CDEV_TYPE__CDEV_OPEN, &body.base, NULL, 0, NULL);
+	return plx_cdev_open_call(&self->stub, &body, NULL, 0, NULL, NULL);
 }
 
 int plx_cdev_close(plx_cdev *self, uint32_t minor)
 {
 	Plexus__CdevMinor body = PLEXUS__CDEV_MINOR__INIT;
 	body.minor = minor;
-	return s_call(self, PLEXUS__CDEV_TYPE__CDEV_CLOSE, &body.base, NULL, 0, NULL);
+	return plx_cdev_close_call(&self->stub, &body, NULL, 0, NULL, NULL);
 }
 
 ssize_t plx_cdev_read(plx_cdev *self, uint32_t minor, uint64_t position, void *buf, size_t size,
@@ -87,22 +65,18 @@ ssize_t plx_cdev_read(plx_cdev *self, uint32_t minor, uint64_t position, void *b
 	body.size = size;
 	body.flags = flags;
 	body.id = id;
+	Plexus__CdevReply *r = NULL;
 	plx_msg *reply = NULL;
-	int rc = s_call(self, PLEXUS__CDEV_TYPE__CDEV_READ, &body.base, NULL, 0, &reply);
-	if (rc < 0)
-		return rc;
-	Plexus__CdevReply *r = s_body(reply);
-	ssize_t n = -EBADMSG;
-	if (r && r->count == reply->data_size && reply->data_size <= size) {
+	int rc = plx_cdev_read_call(&self->stub, &body, NULL, 0, &r, &reply);
+	ssize_t n = rc < 0 ? rc : -EBADMSG;
+	if (rc >= 0 && r->count == reply->data_size && reply->data_size <= size) {
 		if (reply->data_size)
 			memcpy(buf, reply->data, reply->data_size);
 		if (position_out)
 			*position_out = r->position;
 		n = (ssize_t)reply->data_size;
 	}
-	if (r)
-		protobuf_c_message_free_unpacked(&r->base, NULL);
-	plx_msg_destroy(&reply);
+	plx_stub_free(r, &reply);
 	return n;
 }
 
@@ -115,15 +89,10 @@ ssize_t plx_cdev_write(plx_cdev *self, uint32_t minor, uint64_t position, const 
 	body.size = size;
 	body.flags = flags;
 	body.id = id;
-	plx_msg *reply = NULL;
-	int rc = s_call(self, PLEXUS__CDEV_TYPE__CDEV_WRITE, &body.base, buf, size, &reply);
-	if (rc < 0)
-		return rc;
-	Plexus__CdevReply *r = s_body(reply);
-	ssize_t n = r && r->count <= size ? (ssize_t)r->count : -EBADMSG;
-	if (r)
-		protobuf_c_message_free_unpacked(&r->base, NULL);
-	plx_msg_destroy(&reply);
+	Plexus__CdevReply *r = NULL;
+	int rc = plx_cdev_write_call(&self->stub, &body, buf, size, &r, NULL);
+	ssize_t n = rc < 0 ? rc : r->count <= size ? (ssize_t)r->count : -EBADMSG;
+	plx_stub_free(r, NULL);
 	return n;
 }
 
@@ -135,9 +104,11 @@ int plx_cdev_ioctl(plx_cdev *self, uint32_t minor, uint32_t request, const void 
 	body.request = request;
 	body.id = id;
 	plx_msg *reply = NULL;
-	int rc = s_call(self, PLEXUS__CDEV_TYPE__CDEV_IOCTL, &body.base, in, in_size, &reply);
-	if (rc < 0)
+	int rc = plx_cdev_ioctl_call(&self->stub, &body, in, in_size, NULL, &reply);
+	if (rc < 0) {
+		plx_msg_destroy(&reply);
 		return rc;
+	}
 	size_t n = reply->data_size;
 	if (out_size) {
 		if (n > *out_size)
@@ -156,15 +127,11 @@ int plx_cdev_select(plx_cdev *self, uint32_t minor, uint32_t ops, uint64_t id)
 	body.minor = minor;
 	body.ops = ops;
 	body.id = id;
-	plx_msg *reply = NULL;
-	int rc = s_call(self, PLEXUS__CDEV_TYPE__CDEV_SELECT, &body.base, NULL, 0, &reply);
-	if (rc < 0)
-		return rc;
-	Plexus__CdevReply *r = s_body(reply);
-	rc = r ? (int)(r->ops & 0xffff) : -EBADMSG;
-	if (r)
-		protobuf_c_message_free_unpacked(&r->base, NULL);
-	plx_msg_destroy(&reply);
+	Plexus__CdevReply *r = NULL;
+	int rc = plx_cdev_select_call(&self->stub, &body, NULL, 0, &r, NULL);
+	if (rc >= 0)
+		rc = (int)(r->ops & 0xffff);
+	plx_stub_free(r, NULL);
 	return rc;
 }
 
@@ -173,7 +140,7 @@ int plx_cdev_cancel(plx_cdev *self, uint32_t minor, uint64_t id)
 	Plexus__CdevCancel body = PLEXUS__CDEV_CANCEL__INIT;
 	body.minor = minor;
 	body.id = id;
-	return s_call(self, PLEXUS__CDEV_TYPE__CDEV_CANCEL, &body.base, NULL, 0, NULL);
+	return plx_cdev_cancel_call(&self->stub, &body, NULL, 0, NULL, NULL);
 }
 
 int plx_cdev_sel2_parse(const plx_msg *msg, uint32_t *minor, uint64_t *id, uint32_t *ops)

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <plexus/cdev_stub.h>
+
 #include "internal.h"
 
 #define S_OP_BITS                                                                                  \
@@ -106,16 +108,17 @@ int cdr_do_select(plx_call *call)
 	return PLX_SUSPEND;
 }
 
-/* Sends one CDEV_SEL2_REPLY from ep. */
+/* Sends one CDEV_SEL2_REPLY from ep, through its typed stub. */
 static void s_report(plx_ep *ep, const cdr_select *s, uint32_t ops)
 {
 	Plexus__CdevSelReady body = PLEXUS__CDEV_SEL_READY__INIT;
 	body.minor = s->minor;
 	body.id = s->id;
 	body.ops = ops;
-	plx_request req = {
-	    .dst = s->caller, .type = PLEXUS__CDEV_TYPE__CDEV_SEL2_REPLY, .body = &body.base};
-	(void)plx_asynsend(ep, &req, NULL); /* a caller that has gone has nobody to tell */
+	plx_stub st;
+	/* a caller that has gone has nobody to tell */
+	if (plx_stub_init(&st, ep, s->caller.label, s->caller.generation, PLX_FOREVER) == 0)
+		(void)plx_cdev_sel2_send(&st, &body, NULL, 0, NULL);
 }
 
 int plx_chardriver_ready(plx_chardriver *self, uint32_t minor, uint32_t ops)

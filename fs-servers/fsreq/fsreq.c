@@ -7,36 +7,36 @@
  * plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink, plx_fs_rmdir,
  * plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush, plx_fs_statvfs,
  * plx_fs_new_driver, plx_fs_observe.
+ *
+ * Each is a short wrapper over the typed stub of its request (plexus/fs_stub.h, expanded from
+ * proto/fs.def): it fills the body and turns the reply into the plain C structs of fsreq.h.
+ * The observer rides on the stub's (plx_stub_observe).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <plexus/fs_stub.h>
 #include <plexus/fsreq.h>
 
-#include "plexus/proto/fs.pb-c.h"
-
 struct plx_fs {
-	plx_ep *ep;
-	plx_name dst;
-	int timeout_ms;
+	plx_stub stub;
 	plx_fs_observer *observe; /* may be NULL */
 	void *observe_arg;
 };
 
 plx_fs *plx_fs_new(plx_ep *ep, const char *label, int timeout_ms)
 {
-	if (!ep || !label || !*label || strlen(label) >= PLX_LABEL_MAX) {
+	plx_stub stub;
+	if (plx_stub_init(&stub, ep, label, 0, timeout_ms) < 0) {
 		errno = EINVAL;
 		return NULL;
 	}
 	plx_fs *self = calloc(1, sizeof *self);
 	if (!self)
 		return NULL;
-	self->ep = ep;
-	snprintf(self->dst.label, sizeof self->dst.label, "%s", label);
-	self->timeout_ms = timeout_ms;
+	self->stub = stub;
 	plx_register_types(&plexus__fs_type__descriptor);
 	return self;
 }
@@ -51,13 +51,13 @@ void plx_fs_destroy(plx_fs **self_p)
 
 const char *plx_fs_label(const plx_fs *self)
 {
-	return self->dst.label;
+	return self->stub.dst.label;
 }
 
-void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg)
+/* The stub self sends with (NULL for no self: the typed stubs then answer -EINVAL). */
+static plx_stub *s_stub(plx_fs *self)
 {
-	self->observe = fn;
-	self->observe_arg = arg;
+	return self ? &self->stub : NULL;
 }
 
 /* The inodes body names, by its fields ino, dir, old_dir and new_dir (at most two are set in
@@ -80,45 +80,28 @@ static void s_event_inos(const ProtobufCMessage *body, plx_fs_event *e)
 	}
 }
 
-/* Tells self's observer of a request of type with body that msg answered (r: its unpacked
- * reply, or NULL). */
-static void s_observe(plx_fs *self, uint32_t type, const ProtobufCMessage *body, const plx_msg *msg,
-                      const Plexus__FsReply *r)
+/* Tells the plx_fs arg's observer of a request of type with body that msg answered (the
+ * stub's observer). */
+static void s_observe(void *arg, uint32_t type, const ProtobufCMessage *body, const plx_msg *msg)
 {
+	plx_fs *self = arg;
 	plx_fs_event e = {
 	    .type = type, .status = msg->status, .generation = msg->source.generation};
 	s_event_inos(body, &e);
 	bool makes = type == PLEXUS__FS_TYPE__FS_CREATE || type == PLEXUS__FS_TYPE__FS_MKDIR ||
 	             type == PLEXUS__FS_TYPE__FS_MKNOD || type == PLEXUS__FS_TYPE__FS_SLINK;
-	if (makes && r && r->attr)
+	Plexus__FsReply *r = NULL;
+	if (makes && msg->status >= 0 && plx_fs_create_reply(msg, &r) == 0 && r->attr)
 		e.made = r->attr->ino;
+	plx_stub_free(r, NULL);
 	self->observe(self->observe_arg, self, &e);
 }
 
-/* Sends one request. Returns the reply's status (or the transport's error); when it is not
- * negative and r is not NULL, *r gets the unpacked FsReply (-EBADMSG if it does not parse) and
- * *reply_p, when not NULL, the message (for its data frame). */
-static int s_call(plx_fs *self, uint32_t type, const ProtobufCMessage *body, const void *data,
-                  size_t size, Plexus__FsReply **r, plx_msg **reply_p)
+void plx_fs_observe(plx_fs *self, plx_fs_observer *fn, void *arg)
 {
-	if (!self)
-		return -EINVAL;
-	plx_request req = {
-	    .dst = self->dst, .type = type, .body = body, .data = data, .data_size = size};
-	plx_msg *msg = NULL;
-	int rc = plx_sendrec(self->ep, &req, &msg, self->timeout_ms);
-	if (rc >= 0 && r) {
-		*r = (Plexus__FsReply *)plx_msg_unpack(msg, &plexus__fs_reply__descriptor);
-		if (!*r)
-			rc = -EBADMSG;
-	}
-	if (msg && self->observe)
-		s_observe(self, type, body, msg, rc >= 0 && r ? *r : NULL);
-	if (rc >= 0 && reply_p)
-		*reply_p = msg;
-	else
-		plx_msg_destroy(&msg);
-	return rc;
+	self->observe = fn;
+	self->observe_arg = arg;
+	plx_stub_observe(&self->stub, fn ? s_observe : NULL, self);
 }
 
 static void s_free(Plexus__FsReply *r)
@@ -158,11 +141,10 @@ static void s_statvfs(const Plexus__FsStatvfs *s, struct plx_fs_statvfs *out)
 	                               .read_only = s->read_only};
 }
 
-/* A call whose reply carries FsReply.attr: fills *out when out is not NULL. */
-static int s_attr_call(plx_fs *self, uint32_t type, const ProtobufCMessage *body, plx_fs_attr *out)
+/* The end of a call whose reply carries FsReply.attr (rc: its typed stub's result, r: the
+ * reply it unpacked): fills *out when out is not NULL. Frees r. */
+static int s_attr_out(int rc, Plexus__FsReply *r, plx_fs_attr *out)
 {
-	Plexus__FsReply *r = NULL;
-	int rc = s_call(self, type, body, NULL, 0, &r, NULL);
 	if (rc < 0)
 		return rc;
 	if (!r->attr)
@@ -182,7 +164,7 @@ int plx_fs_readsuper(plx_fs *self, const char *driver, uint32_t minor, bool read
 	body.read_only = read_only;
 	body.dev = dev;
 	Plexus__FsReply *r = NULL;
-	int rc = s_call(self, PLEXUS__FS_TYPE__FS_READSUPER, &body.base, NULL, 0, &r, NULL);
+	int rc = plx_fs_readsuper_call(s_stub(self), &body, NULL, 0, &r, NULL);
 	if (rc < 0)
 		return rc;
 	if (!r->attr) {
@@ -199,16 +181,15 @@ int plx_fs_readsuper(plx_fs *self, const char *driver, uint32_t minor, bool read
 	return 0;
 }
 
-/* A call whose reply is only a status. */
-static int s_simple(plx_fs *self, uint32_t type, const ProtobufCMessage *body)
+/* The result of a call whose reply is only a status. */
+static int s_status(int rc)
 {
-	int rc = s_call(self, type, body, NULL, 0, NULL, NULL);
 	return rc < 0 ? rc : 0;
 }
 
 int plx_fs_unmount(plx_fs *self)
 {
-	return s_simple(self, PLEXUS__FS_TYPE__FS_UNMOUNT, NULL);
+	return s_status(plx_fs_unmount_call(s_stub(self), NULL, NULL, 0, NULL, NULL));
 }
 
 int plx_fs_lookup(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out)
@@ -218,7 +199,9 @@ int plx_fs_lookup(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out
 	Plexus__FsName body = PLEXUS__FS_NAME__INIT;
 	body.dir = dir;
 	body.name = (char *)name;
-	return s_attr_call(self, PLEXUS__FS_TYPE__FS_LOOKUP, &body.base, out);
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_lookup_call(s_stub(self), &body, NULL, 0, &r, NULL);
+	return s_attr_out(rc, r, out);
 }
 
 int plx_fs_putnode(plx_fs *self, uint64_t ino, uint32_t count)
@@ -226,12 +209,17 @@ int plx_fs_putnode(plx_fs *self, uint64_t ino, uint32_t count)
 	Plexus__FsPutnode body = PLEXUS__FS_PUTNODE__INIT;
 	body.ino = ino;
 	body.count = count;
-	return s_simple(self, PLEXUS__FS_TYPE__FS_PUTNODE, &body.base);
+	return s_status(plx_fs_putnode_call(s_stub(self), &body, NULL, 0, NULL, NULL));
 }
 
+/* The typed stub of FS_CREATE, FS_MKDIR, FS_MKNOD, FS_SLINK or FS_NEWNODE. */
+typedef int s_create_call(plx_stub *s, const Plexus__FsCreate *body, const void *data, size_t size,
+                          Plexus__FsReply **reply, plx_msg **msg);
+
 /* FS_CREATE, FS_MKDIR, FS_MKNOD, FS_SLINK, FS_NEWNODE: an FsCreate body, an attr reply. */
-static int s_create(plx_fs *self, uint32_t type, uint64_t dir, const char *name, uint32_t mode,
-                    uint64_t rdev, const char *target, uint32_t uid, uint32_t gid, plx_fs_attr *out)
+static int s_create(plx_fs *self, s_create_call *call, uint64_t dir, const char *name,
+                    uint32_t mode, uint64_t rdev, const char *target, uint32_t uid, uint32_t gid,
+                    plx_fs_attr *out)
 {
 	if (!name)
 		return -EINVAL;
@@ -245,28 +233,29 @@ static int s_create(plx_fs *self, uint32_t type, uint64_t dir, const char *name,
 	body.cred = &cred;
 	body.rdev = rdev;
 	body.target = (char *)(target ? target : "");
-	return s_attr_call(self, type, &body.base, out);
+	Plexus__FsReply *r = NULL;
+	int rc = call(s_stub(self), &body, NULL, 0, &r, NULL);
+	return s_attr_out(rc, r, out);
 }
 
 int plx_fs_create(plx_fs *self, uint64_t dir, const char *name, uint32_t mode, uint32_t uid,
                   uint32_t gid, plx_fs_attr *out)
 {
-	return s_create(self, PLEXUS__FS_TYPE__FS_CREATE, dir, name, (mode & 07777) | S_IFREG, 0,
-	                NULL, uid, gid, out);
+	return s_create(self, plx_fs_create_call, dir, name, (mode & 07777) | S_IFREG, 0, NULL, uid,
+	                gid, out);
 }
 
 int plx_fs_mkdir(plx_fs *self, uint64_t dir, const char *name, uint32_t mode, uint32_t uid,
                  uint32_t gid, plx_fs_attr *out)
 {
-	return s_create(self, PLEXUS__FS_TYPE__FS_MKDIR, dir, name, (mode & 07777) | S_IFDIR, 0,
-	                NULL, uid, gid, out);
+	return s_create(self, plx_fs_mkdir_call, dir, name, (mode & 07777) | S_IFDIR, 0, NULL, uid,
+	                gid, out);
 }
 
 int plx_fs_mknod(plx_fs *self, uint64_t dir, const char *name, uint32_t mode, uint64_t rdev,
                  uint32_t uid, uint32_t gid, plx_fs_attr *out)
 {
-	return s_create(self, PLEXUS__FS_TYPE__FS_MKNOD, dir, name, mode, rdev, NULL, uid, gid,
-	                out);
+	return s_create(self, plx_fs_mknod_call, dir, name, mode, rdev, NULL, uid, gid, out);
 }
 
 int plx_fs_slink(plx_fs *self, uint64_t dir, const char *name, const char *target, uint32_t uid,
@@ -274,13 +263,13 @@ int plx_fs_slink(plx_fs *self, uint64_t dir, const char *name, const char *targe
 {
 	if (!target)
 		return -EINVAL;
-	return s_create(self, PLEXUS__FS_TYPE__FS_SLINK, dir, name, S_IFLNK | 0777, 0, target, uid,
-	                gid, out);
+	return s_create(self, plx_fs_slink_call, dir, name, S_IFLNK | 0777, 0, target, uid, gid,
+	                out);
 }
 
 int plx_fs_newnode(plx_fs *self, uint32_t mode, uint32_t uid, uint32_t gid, plx_fs_attr *out)
 {
-	return s_create(self, PLEXUS__FS_TYPE__FS_NEWNODE, 0, "", mode, 0, NULL, uid, gid, out);
+	return s_create(self, plx_fs_newnode_call, 0, "", mode, 0, NULL, uid, gid, out);
 }
 
 ssize_t plx_fs_read(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, size_t size)
@@ -293,9 +282,11 @@ ssize_t plx_fs_read(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, size_t 
 	body.size = size;
 	Plexus__FsReply *r = NULL;
 	plx_msg *reply = NULL;
-	int rc = s_call(self, PLEXUS__FS_TYPE__FS_READ, &body.base, NULL, 0, &r, &reply);
-	if (rc < 0)
+	int rc = plx_fs_read_call(s_stub(self), &body, NULL, 0, &r, &reply);
+	if (rc < 0) {
+		plx_msg_destroy(&reply);
 		return rc;
+	}
 	ssize_t count = (ssize_t)r->count;
 	/* A read must bring what it says, and no more than asked. */
 	if (r->count > size || reply->data_size != r->count)
@@ -317,8 +308,7 @@ ssize_t plx_fs_write(plx_fs *self, uint64_t ino, uint64_t pos, const void *buf, 
 	body.position = pos;
 	body.size = size;
 	Plexus__FsReply *r = NULL;
-	int rc =
-	    s_call(self, PLEXUS__FS_TYPE__FS_WRITE, &body.base, size ? buf : NULL, size, &r, NULL);
+	int rc = plx_fs_write_call(s_stub(self), &body, size ? buf : NULL, size, &r, NULL);
 	if (rc < 0)
 		return rc;
 	ssize_t count = (ssize_t)r->count;
@@ -342,7 +332,7 @@ int plx_fs_getdents(plx_fs *self, uint64_t dir, uint64_t cookie, size_t size, pl
 	body.position = cookie;
 	body.size = size;
 	Plexus__FsReply *r = NULL;
-	int rc = s_call(self, PLEXUS__FS_TYPE__FS_GETDENTS, &body.base, NULL, 0, &r, NULL);
+	int rc = plx_fs_getdents_call(s_stub(self), &body, NULL, 0, &r, NULL);
 	if (rc < 0)
 		return rc;
 	size_t n = r->n_dirents < max ? r->n_dirents : max;
@@ -370,7 +360,9 @@ int plx_fs_stat(plx_fs *self, uint64_t ino, plx_fs_attr *out)
 {
 	Plexus__FsIno body = PLEXUS__FS_INO__INIT;
 	body.ino = ino;
-	return s_attr_call(self, PLEXUS__FS_TYPE__FS_STAT, &body.base, out);
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_stat_call(s_stub(self), &body, NULL, 0, &r, NULL);
+	return s_attr_out(rc, r, out);
 }
 
 int plx_fs_chmod(plx_fs *self, uint64_t ino, uint32_t mode, plx_fs_attr *out)
@@ -379,7 +371,9 @@ int plx_fs_chmod(plx_fs *self, uint64_t ino, uint32_t mode, plx_fs_attr *out)
 	body.ino = ino;
 	body.flags = PLEXUS__FS_SETATTR_FLAG__FS_SET_MODE;
 	body.mode = mode & 07777;
-	return s_attr_call(self, PLEXUS__FS_TYPE__FS_CHMOD, &body.base, out);
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_chmod_call(s_stub(self), &body, NULL, 0, &r, NULL);
+	return s_attr_out(rc, r, out);
 }
 
 int plx_fs_chown(plx_fs *self, uint64_t ino, uint32_t uid, uint32_t gid, plx_fs_attr *out)
@@ -394,7 +388,9 @@ int plx_fs_chown(plx_fs *self, uint64_t ino, uint32_t uid, uint32_t gid, plx_fs_
 		body.flags |= PLEXUS__FS_SETATTR_FLAG__FS_SET_GID;
 		body.gid = gid;
 	}
-	return s_attr_call(self, PLEXUS__FS_TYPE__FS_CHOWN, &body.base, out);
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_chown_call(s_stub(self), &body, NULL, 0, &r, NULL);
+	return s_attr_out(rc, r, out);
 }
 
 int plx_fs_ftrunc(plx_fs *self, uint64_t ino, uint64_t size, plx_fs_attr *out)
@@ -403,7 +399,9 @@ int plx_fs_ftrunc(plx_fs *self, uint64_t ino, uint64_t size, plx_fs_attr *out)
 	body.ino = ino;
 	body.flags = PLEXUS__FS_SETATTR_FLAG__FS_SET_SIZE;
 	body.size = size;
-	return s_attr_call(self, PLEXUS__FS_TYPE__FS_FTRUNC, &body.base, out);
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_ftrunc_call(s_stub(self), &body, NULL, 0, &r, NULL);
+	return s_attr_out(rc, r, out);
 }
 
 int plx_fs_utime(plx_fs *self, uint64_t ino, const struct timespec times[2], plx_fs_attr *out)
@@ -433,7 +431,9 @@ int plx_fs_utime(plx_fs *self, uint64_t ino, const struct timespec times[2], plx
 			body.mtime_nsec = (uint32_t)times[1].tv_nsec;
 		}
 	}
-	return s_attr_call(self, PLEXUS__FS_TYPE__FS_UTIME, &body.base, out);
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_utime_call(s_stub(self), &body, NULL, 0, &r, NULL);
+	return s_attr_out(rc, r, out);
 }
 
 int plx_fs_link(plx_fs *self, uint64_t dir, const char *name, uint64_t ino)
@@ -444,27 +444,31 @@ int plx_fs_link(plx_fs *self, uint64_t dir, const char *name, uint64_t ino)
 	body.dir = dir;
 	body.name = (char *)name;
 	body.ino = ino;
-	return s_simple(self, PLEXUS__FS_TYPE__FS_LINK, &body.base);
+	return s_status(plx_fs_link_call(s_stub(self), &body, NULL, 0, NULL, NULL));
 }
 
-static int s_name(plx_fs *self, uint32_t type, uint64_t dir, const char *name)
+/* The typed stub of FS_UNLINK or FS_RMDIR. */
+typedef int s_name_call(plx_stub *s, const Plexus__FsName *body, const void *data, size_t size,
+                        Plexus__NONE **reply, plx_msg **msg);
+
+static int s_name(plx_fs *self, s_name_call *call, uint64_t dir, const char *name)
 {
 	if (!name)
 		return -EINVAL;
 	Plexus__FsName body = PLEXUS__FS_NAME__INIT;
 	body.dir = dir;
 	body.name = (char *)name;
-	return s_simple(self, type, &body.base);
+	return s_status(call(s_stub(self), &body, NULL, 0, NULL, NULL));
 }
 
 int plx_fs_unlink(plx_fs *self, uint64_t dir, const char *name)
 {
-	return s_name(self, PLEXUS__FS_TYPE__FS_UNLINK, dir, name);
+	return s_name(self, plx_fs_unlink_call, dir, name);
 }
 
 int plx_fs_rmdir(plx_fs *self, uint64_t dir, const char *name)
 {
-	return s_name(self, PLEXUS__FS_TYPE__FS_RMDIR, dir, name);
+	return s_name(self, plx_fs_rmdir_call, dir, name);
 }
 
 int plx_fs_rename(plx_fs *self, uint64_t old_dir, const char *old_name, uint64_t new_dir,
@@ -477,7 +481,7 @@ int plx_fs_rename(plx_fs *self, uint64_t old_dir, const char *old_name, uint64_t
 	body.old_name = (char *)old_name;
 	body.new_dir = new_dir;
 	body.new_name = (char *)new_name;
-	return s_simple(self, PLEXUS__FS_TYPE__FS_RENAME, &body.base);
+	return s_status(plx_fs_rename_call(s_stub(self), &body, NULL, 0, NULL, NULL));
 }
 
 ssize_t plx_fs_rdlink(plx_fs *self, uint64_t ino, char *buf, size_t size)
@@ -487,7 +491,7 @@ ssize_t plx_fs_rdlink(plx_fs *self, uint64_t ino, char *buf, size_t size)
 	Plexus__FsIno body = PLEXUS__FS_INO__INIT;
 	body.ino = ino;
 	Plexus__FsReply *r = NULL;
-	int rc = s_call(self, PLEXUS__FS_TYPE__FS_RDLINK, &body.base, NULL, 0, &r, NULL);
+	int rc = plx_fs_rdlink_call(s_stub(self), &body, NULL, 0, &r, NULL);
 	if (rc < 0)
 		return rc;
 	const char *target = r->target ? r->target : "";
@@ -500,25 +504,25 @@ ssize_t plx_fs_rdlink(plx_fs *self, uint64_t ino, char *buf, size_t size)
 
 int plx_fs_sync(plx_fs *self)
 {
-	return s_simple(self, PLEXUS__FS_TYPE__FS_SYNC, NULL);
+	return s_status(plx_fs_sync_call(s_stub(self), NULL, NULL, 0, NULL, NULL));
 }
 
 int plx_fs_fsync(plx_fs *self, uint64_t ino)
 {
 	Plexus__FsIno body = PLEXUS__FS_INO__INIT;
 	body.ino = ino;
-	return s_simple(self, PLEXUS__FS_TYPE__FS_FSYNC, &body.base);
+	return s_status(plx_fs_fsync_call(s_stub(self), &body, NULL, 0, NULL, NULL));
 }
 
 int plx_fs_flush(plx_fs *self)
 {
-	return s_simple(self, PLEXUS__FS_TYPE__FS_FLUSH, NULL);
+	return s_status(plx_fs_flush_call(s_stub(self), NULL, NULL, 0, NULL, NULL));
 }
 
 int plx_fs_statvfs(plx_fs *self, struct plx_fs_statvfs *out)
 {
 	Plexus__FsReply *r = NULL;
-	int rc = s_call(self, PLEXUS__FS_TYPE__FS_STATVFS, NULL, NULL, 0, &r, NULL);
+	int rc = plx_fs_statvfs_call(s_stub(self), NULL, NULL, 0, &r, NULL);
 	if (rc < 0)
 		return rc;
 	rc = r->statvfs ? 0 : -EBADMSG;
@@ -535,5 +539,5 @@ int plx_fs_new_driver(plx_fs *self, const char *driver, uint64_t generation)
 	Plexus__FsNewDriver body = PLEXUS__FS_NEW_DRIVER__INIT;
 	body.driver = (char *)driver;
 	body.generation = generation;
-	return s_simple(self, PLEXUS__FS_TYPE__FS_NEW_DRIVER, &body.base);
+	return s_status(plx_fs_new_driver_call(s_stub(self), &body, NULL, 0, NULL, NULL));
 }

@@ -10,6 +10,8 @@
  * from an endpoint the caller owns, with sendrec. Results: a byte count or 0, or a negative
  * error: the driver's answer (-ENXIO, -EINVAL, -EROFS, -EIO, ... as docs/drivers.md lists) or
  * the transport's (-ETIMEDOUT, -PLX_EDEADSRCDST). Usable from any thread, as plx_sendrec is.
+ * Each is a wrapper over the typed stub of its request (plexus/bdev_stub.h, expanded from
+ * proto/bdev.def, docs/stubs.md).
  */
 #ifndef PLEXUS_BDEV_H
 #define PLEXUS_BDEV_H

@@ -13,6 +13,9 @@
  * -EBADMSG, -ENOTTY, -EAGAIN, -EINTR, -EIO, ... as docs/drivers.md lists) or the transport's
  * (-ETIMEDOUT, -PLX_EDEADSRCDST). Usable from any thread, as plx_sendrec is.
  *
+ * Each is a wrapper over the typed stub of its request (plexus/cdev_stub.h, expanded from
+ * proto/cdev.def, docs/stubs.md), which also has asynchronous sends and any generation.
+ *
  * Later select readiness comes to the endpoint as a CDEV_SEL2_REPLY request (the endpoint
  * must be bound and published so that the driver can reach it): plx_cdev_sel2_parse reads it;
  * the receiver answers it with an empty plx_reply.

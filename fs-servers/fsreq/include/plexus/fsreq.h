@@ -16,7 +16,8 @@
  * -ENOTEMPTY, -ENOSPC, -ENAMETOOLONG, -EIO, ... docs/protocol.md "File servers") or the
  * transport's (-ETIMEDOUT, -PLX_EDEADSRCDST, -EMSGSIZE); -EBADMSG for a reply that does not
  * parse or lacks what the call answers. Output parameters are left untouched on failure.
- * Usable from any thread at once, as plx_sendrec is.
+ * Usable from any thread at once, as plx_sendrec is. Each is a wrapper over the typed stub of
+ * its request (plexus/fs_stub.h, expanded from proto/fs.def, docs/stubs.md).
  */
 #ifndef PLEXUS_FSREQ_H
 #define PLEXUS_FSREQ_H
