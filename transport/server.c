@@ -74,24 +74,10 @@ static const char *const s_control[] = {"rs", "node.*", "plexus-*", NULL};
 
 /* IPC_PING's NULL allow-list is special: anyone (s_allowed), whatever the server's callers. */
 static const plx_handler s_fallback[] = {
-    {.type = PLEXUS__IPC_TYPE__IPC_PING,
-     .name = "ping",
-     .fn = s_do_ping,
-     .body = &plexus__ipc_ping__descriptor,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
-    {.type = PLEXUS__IPC_TYPE__IPC_SHUTDOWN,
-     .name = "shutdown",
-     .fn = s_do_shutdown,
-     .body = NULL,
-     .flags = PLX_IN_LOOP,
-     .allowed = s_control},
-    {.type = PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL,
-     .name = "trace_level",
-     .fn = s_do_trace_level,
-     .body = &plexus__ipc_trace_level__descriptor,
-     .flags = PLX_IN_LOOP,
-     .allowed = s_control},
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_PING, "ping", s_do_ping, &plexus__ipc_ping__descriptor, NULL),
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_SHUTDOWN, "shutdown", s_do_shutdown, NULL, s_control),
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, "trace_level", s_do_trace_level,
+             &plexus__ipc_trace_level__descriptor, s_control),
 };
 
 static int s_by_type(const void *a, const void *b)

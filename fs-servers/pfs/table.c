@@ -8,27 +8,20 @@
  */
 #include "pfs.h"
 
-#define S_FS(t)   .type = PLEXUS__FS_TYPE__##t, .name = #t
-#define S_CALLERS NULL /* the server's callers */
+/* An entry that runs in the loop thread. */
+#define S_L(T, F, B, A) PLX_LOOP(PLEXUS__FS_TYPE__##T, #T, F, B, A)
+#define S_CALLERS       NULL /* the server's callers */
 
 static const plx_handler s_table[] = {
-    {S_FS(FS_NEWNODE), .fn = pfs_do_newnode, .body = &plexus__fs_create__descriptor,
-     .flags = PLX_IN_LOOP, .allowed = S_CALLERS},
-    {S_FS(FS_PUTNODE), .fn = pfs_do_putnode, .body = &plexus__fs_putnode__descriptor,
-     .flags = PLX_IN_LOOP, .allowed = S_CALLERS},
-    {S_FS(FS_STAT), .fn = pfs_do_stat, .body = &plexus__fs_ino__descriptor, .flags = PLX_IN_LOOP,
-     .allowed = S_CALLERS},
-    {S_FS(FS_FTRUNC), .fn = pfs_do_ftrunc, .body = &plexus__fs_setattr__descriptor,
-     .flags = PLX_IN_LOOP, .allowed = S_CALLERS},
-    {S_FS(FS_READ), .fn = pfs_do_read, .body = &plexus__fs_io__descriptor, .flags = PLX_IN_LOOP,
-     .allowed = S_CALLERS},
-    {S_FS(FS_WRITE), .fn = pfs_do_write, .body = &plexus__fs_io__descriptor, .flags = PLX_IN_LOOP,
-     .allowed = S_CALLERS},
-    {S_FS(FS_SYNC), .fn = pfs_do_sync, .body = NULL, .flags = PLX_IN_LOOP, .allowed = S_CALLERS},
-    {S_FS(FS_FSYNC), .fn = pfs_do_sync, .body = &plexus__fs_ino__descriptor, .flags = PLX_IN_LOOP,
-     .allowed = S_CALLERS},
-    {S_FS(FS_STATVFS), .fn = pfs_do_statvfs, .body = NULL, .flags = PLX_IN_LOOP,
-     .allowed = S_CALLERS},
+    S_L(FS_NEWNODE, pfs_do_newnode, &plexus__fs_create__descriptor, S_CALLERS),
+    S_L(FS_PUTNODE, pfs_do_putnode, &plexus__fs_putnode__descriptor, S_CALLERS),
+    S_L(FS_STAT, pfs_do_stat, &plexus__fs_ino__descriptor, S_CALLERS),
+    S_L(FS_FTRUNC, pfs_do_ftrunc, &plexus__fs_setattr__descriptor, S_CALLERS),
+    S_L(FS_READ, pfs_do_read, &plexus__fs_io__descriptor, S_CALLERS),
+    S_L(FS_WRITE, pfs_do_write, &plexus__fs_io__descriptor, S_CALLERS),
+    S_L(FS_SYNC, pfs_do_sync, NULL, S_CALLERS),
+    S_L(FS_FSYNC, pfs_do_sync, &plexus__fs_ino__descriptor, S_CALLERS),
+    S_L(FS_STATVFS, pfs_do_statvfs, NULL, S_CALLERS),
 };
 
 const plx_handler *pfs_handlers(size_t *n)

@@ -96,18 +96,8 @@ static int do_sleep(plx_call *call)
 }
 
 static const plx_handler s_table[] = {
-    {.type = PLEXUS__IPC_TYPE__IPC_ECHO,
-     .name = "echo",
-     .fn = do_echo,
-     .body = &plexus__ipc_echo__descriptor,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
-    {.type = PLEXUS__IPC_TYPE__IPC_SLEEP,
-     .name = "sleep",
-     .fn = do_sleep,
-     .body = &plexus__ipc_sleep__descriptor,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_ECHO, "echo", do_echo, &plexus__ipc_echo__descriptor, NULL),
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_SLEEP, "sleep", do_sleep, &plexus__ipc_sleep__descriptor, NULL),
 };
 
 static void s_tick(plx_server *srv)

@@ -101,12 +101,7 @@ static int s_do_echo(plx_call *call)
 }
 
 static const plx_handler s_table[] = {
-    {.type = PLEXUS__IPC_TYPE__IPC_ECHO,
-     .name = "echo",
-     .fn = s_do_echo,
-     .body = NULL,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, NULL, NULL),
 };
 
 /* Gives ep CURVE keys and a certificate from root_sk for its name. Returns 0 or an error. */

@@ -177,42 +177,12 @@ static void s_pool_stop(state *st)
 }
 
 static const plx_handler s_table[] = {
-    {.type = T_LATE,
-     .name = "late",
-     .fn = s_do_late,
-     .body = NULL,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
-    {.type = T_COUNT,
-     .name = "count",
-     .fn = s_do_count,
-     .body = NULL,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
-    {.type = T_GUARDED,
-     .name = "guarded",
-     .fn = s_do_guarded,
-     .body = NULL,
-     .flags = PLX_IN_LOOP,
-     .allowed = s_rs_only},
-    {.type = PLEXUS__IPC_TYPE__IPC_ECHO,
-     .name = "echo",
-     .fn = s_do_echo,
-     .body = &plexus__ipc_echo__descriptor,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
-    {.type = T_WORK,
-     .name = "work",
-     .work = PLX_WORK(s_work),
-     .body = NULL,
-     .flags = PLX_ON_WORKER,
-     .allowed = NULL},
-    {.type = T_WHERE,
-     .name = "where",
-     .fn = s_do_where,
-     .body = NULL,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
+    PLX_LOOP(T_LATE, "late", s_do_late, NULL, NULL),
+    PLX_LOOP(T_COUNT, "count", s_do_count, NULL, NULL),
+    PLX_LOOP(T_GUARDED, "guarded", s_do_guarded, NULL, s_rs_only),
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL),
+    PLX_WORKER(T_WORK, "work", s_work, NULL, NULL),
+    PLX_LOOP(T_WHERE, "where", s_do_where, NULL, NULL),
 };
 
 static bool s_health(plx_server *server, char *why, size_t size)
@@ -527,18 +497,8 @@ static void test_duplicate_types_are_refused(void **pstate)
 {
 	state *st = *pstate;
 	const plx_handler twice[] = {
-	    {.type = T_COUNT,
-	     .name = "count",
-	     .fn = s_do_count,
-	     .body = NULL,
-	     .flags = PLX_IN_LOOP,
-	     .allowed = NULL},
-	    {.type = T_COUNT,
-	     .name = "count-again",
-	     .fn = s_do_count,
-	     .body = NULL,
-	     .flags = PLX_IN_LOOP,
-	     .allowed = NULL},
+	    PLX_LOOP(T_COUNT, "count", s_do_count, NULL, NULL),
+	    PLX_LOOP(T_COUNT, "count-again", s_do_count, NULL, NULL),
 	};
 	errno = 0;
 	assert_null(plx_server_new(st->ep, twice, 2, NULL));

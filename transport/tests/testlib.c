@@ -101,30 +101,11 @@ static int s_do_no_reply(plx_call *call)
 }
 
 static const plx_handler s_table[] = {
-    {.type = PLEXUS__IPC_TYPE__IPC_ECHO,
-     .name = "echo",
-     .fn = s_do_echo,
-     .body = &plexus__ipc_echo__descriptor,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
-    {.type = PLEXUS__IPC_TYPE__IPC_SINK,
-     .name = "sink",
-     .fn = s_do_sink,
-     .body = NULL,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
-    {.type = PLEXUS__IPC_TYPE__IPC_SLEEP,
-     .name = "sleep",
-     .fn = s_do_sleep,
-     .body = &plexus__ipc_sleep__descriptor,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
-    {.type = PLEXUS__IPC_TYPE__IPC_NO_REPLY,
-     .name = "no_reply",
-     .fn = s_do_no_reply,
-     .body = NULL,
-     .flags = PLX_IN_LOOP,
-     .allowed = NULL},
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_ECHO, "echo", s_do_echo, &plexus__ipc_echo__descriptor, NULL),
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_SINK, "sink", s_do_sink, NULL, NULL),
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_SLEEP, "sleep", s_do_sleep, &plexus__ipc_sleep__descriptor,
+             NULL),
+    PLX_LOOP(PLEXUS__IPC_TYPE__IPC_NO_REPLY, "no_reply", s_do_no_reply, NULL, NULL),
 };
 
 static void s_on_notify(plx_server *server, plx_msg *msg)

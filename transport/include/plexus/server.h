@@ -74,6 +74,21 @@ typedef struct plx_handler {
 	plx_work_fn *work;          /* PLX_ON_WORKER: the handler the submit function runs */
 } plx_handler;
 
+/* A table entry on one line: the message type's value and its name (for logs and traces), the
+ * handler, the body to unpack (NULL: not looked at) and the allow-list (NULL: the server's
+ * callers). PLX_LOOP runs fn in the loop thread; PLX_WORKER hands work, of the server's own
+ * handler type, to its submit function. */
+#define PLX_LOOP(TYPE, NAME, FN, BODY, ALLOWED)                                                    \
+	{                                                                                          \
+		.type = (TYPE), .name = (NAME), .fn = (FN), .body = (BODY), .allowed = (ALLOWED),  \
+		.flags = PLX_IN_LOOP                                                               \
+	}
+#define PLX_WORKER(TYPE, NAME, WORK, BODY, ALLOWED)                                                \
+	{                                                                                          \
+		.type = (TYPE), .name = (NAME), .work = PLX_WORK(WORK), .body = (BODY),            \
+		.allowed = (ALLOWED), .flags = PLX_ON_WORKER                                       \
+	}
+
 /* Queues call to run h->work on one of the server's workers (pool is what
  * plx_server_set_worker was given). Returns 0 when the call is taken: the worker answers it
  * with plx_call_reply, exactly once, and it may do so before this returns; or a negative errno
