@@ -2,7 +2,7 @@
  * stub.c — the generic client calls behind every family's typed stubs (plexus/stub.h).
  *
  * Entry points: plx_stub_new, plx_stub_destroy, plx_stub_init, plx_stub_observe, plx_stub_call,
- * plx_stub_send, plx_stub_unpack, plx_stub_free.
+ * plx_stub_send, plx_stub_unpack, plx_stub_free, plx_stub_holder_new.
  *
  * The typed stubs (plx_cdev_open_call, ...) are expanded from proto/<family>.def beside the
  * family's client library and come here with the request type and the reply descriptor.
@@ -34,6 +34,22 @@ plx_stub *plx_stub_new(plx_ep *ep, const char *label, uint64_t gen, int timeout_
 	plx_stub *self = malloc(sizeof *self);
 	if (self)
 		*self = probe;
+	return self;
+}
+
+void *plx_stub_holder_new(size_t size, plx_ep *ep, const char *label, int timeout_ms,
+                          const ProtobufCEnumDescriptor *family)
+{
+	plx_stub probe;
+	if (size < sizeof probe || plx_stub_init(&probe, ep, label, 0, timeout_ms) < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	plx_stub *self = calloc(1, size);
+	if (!self)
+		return NULL;
+	*self = probe;
+	plx_register_types(family);
 	return self;
 }
 

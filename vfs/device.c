@@ -404,7 +404,10 @@ static int s_xfer_end(vfs_req *req, vfs_cdev_pending *p, int rc)
 	return PLX_SUSPEND;
 }
 
-static int s_chr_read(vfs_req *req, vfs_filp *filp, size_t size, int64_t *pos)
+/* Sends a read or (is_write) a write of buf's size bytes at *pos, the reply handled as the
+ * pending request's completion. */
+static int s_chr_io(vfs_req *req, vfs_filp *filp, bool is_write, const void *buf, size_t size,
+                    int64_t *pos)
 {
 	vfs_chr_open *co = filp->priv;
 	if (!co || s_invalid(req->vfs, co))
@@ -417,29 +420,23 @@ static int s_chr_read(vfs_req *req, vfs_filp *filp, size_t size, int64_t *pos)
 	io.id = s_next_id(vfs_devs_of(req->vfs));
 	plx_stub st;
 	int rc = 0;
-	vfs_cdev_pending *p = s_xfer_begin(req, filp, plx_cdev_read_reply, io.id, &st, &rc);
+	vfs_cdev_pending *p = s_xfer_begin(
+	    req, filp, is_write ? plx_cdev_write_reply : plx_cdev_read_reply, io.id, &st, &rc);
 	if (!p)
 		return rc;
-	return s_xfer_end(req, p, plx_cdev_read_send(&st, &io, NULL, 0, &p->request_id));
+	rc = is_write ? plx_cdev_write_send(&st, &io, buf, size, &p->request_id)
+	              : plx_cdev_read_send(&st, &io, NULL, 0, &p->request_id);
+	return s_xfer_end(req, p, rc);
+}
+
+static int s_chr_read(vfs_req *req, vfs_filp *filp, size_t size, int64_t *pos)
+{
+	return s_chr_io(req, filp, false, NULL, size, pos);
 }
 
 static int s_chr_write(vfs_req *req, vfs_filp *filp, const void *buf, size_t size, int64_t *pos)
 {
-	vfs_chr_open *co = filp->priv;
-	if (!co || s_invalid(req->vfs, co))
-		return -EIO;
-	Plexus__CdevIo io = PLEXUS__CDEV_IO__INIT;
-	io.minor = co->minor;
-	io.position = (uint64_t)*pos;
-	io.size = size;
-	io.flags = (filp->flags & O_NONBLOCK) ? PLEXUS__CDEV_FLAG__CDEV_NONBLOCK : 0;
-	io.id = s_next_id(vfs_devs_of(req->vfs));
-	plx_stub st;
-	int rc = 0;
-	vfs_cdev_pending *p = s_xfer_begin(req, filp, plx_cdev_write_reply, io.id, &st, &rc);
-	if (!p)
-		return rc;
-	return s_xfer_end(req, p, plx_cdev_write_send(&st, &io, buf, size, &p->request_id));
+	return s_chr_io(req, filp, true, buf, size, pos);
 }
 
 static int s_chr_ioctl(vfs_req *req, vfs_filp *filp, uint32_t request, const void *in,

@@ -21,17 +21,8 @@ struct plx_bdev {
 
 plx_bdev *plx_bdev_new(plx_ep *ep, const char *label, int timeout_ms)
 {
-	plx_stub stub;
-	if (plx_stub_init(&stub, ep, label, 0, timeout_ms) < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	plx_bdev *self = calloc(1, sizeof *self);
-	if (!self)
-		return NULL;
-	self->stub = stub;
-	plx_register_types(&plexus__bdev_type__descriptor);
-	return self;
+	return plx_stub_holder_new(sizeof(plx_bdev), ep, label, timeout_ms,
+	                           &plexus__bdev_type__descriptor);
 }
 
 void plx_bdev_destroy(plx_bdev **self_p)
@@ -42,19 +33,19 @@ void plx_bdev_destroy(plx_bdev **self_p)
 	*self_p = NULL;
 }
 
+int plx_bdev_close(plx_bdev *self, uint32_t minor)
+{
+	Plexus__BdevMinor body = PLEXUS__BDEV_MINOR__INIT;
+	body.minor = minor;
+	return plx_bdev_close_call(&self->stub, &body, NULL, 0, NULL, NULL);
+}
+
 int plx_bdev_open(plx_bdev *self, uint32_t minor, uint32_t access)
 {
 	Plexus__BdevOpen body = PLEXUS__BDEV_OPEN__INIT;
 	body.minor = minor;
 	body.access = access;
 	return plx_bdev_open_call(&self->stub, &body, NULL, 0, NULL, NULL);
-}
-
-int plx_bdev_close(plx_bdev *self, uint32_t minor)
-{
-	Plexus__BdevMinor body = PLEXUS__BDEV_MINOR__INIT;
-	body.minor = minor;
-	return plx_bdev_close_call(&self->stub, &body, NULL, 0, NULL, NULL);
 }
 
 int plx_bdev_flush(plx_bdev *self, uint32_t minor)

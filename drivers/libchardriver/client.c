@@ -20,17 +20,8 @@ struct plx_cdev {
 
 plx_cdev *plx_cdev_new(plx_ep *ep, const char *label, int timeout_ms)
 {
-	plx_stub stub;
-	if (plx_stub_init(&stub, ep, label, 0, timeout_ms) < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	plx_cdev *self = calloc(1, sizeof *self);
-	if (!self)
-		return NULL;
-	self->stub = stub;
-	plx_register_types(&plexus__cdev_type__descriptor);
-	return self;
+	return plx_stub_holder_new(sizeof(plx_cdev), ep, label, timeout_ms,
+	                           &plexus__cdev_type__descriptor);
 }
 
 void plx_cdev_destroy(plx_cdev **self_p)

@@ -102,16 +102,20 @@ static void s_cleanup(void *arg)
 	pthread_mutex_destroy(&self->lock);
 }
 
+/* --help: what the driver is and its own options (the service options follow). */
+static const char s_usage[] =
+    "usage: plexus-tty [options]\n\n"
+    "The terminal driver: the node console on minor 0 and pseudo-terminal pairs,\n"
+    "master 64+k and slave 128+k (docs/drivers.md).\n\n"
+    "Driver options:\n"
+    "  --console WHAT  stdio (standard input and output, the default), none, or\n"
+    "                  the path of a terminal device to read and write\n"
+    "  --ptys N        pseudo-terminal pairs, 0 to 64 (default 8)\n"
+    "  --help          this text\n\n";
+
 static const plx_service_desc s_desc = {
     .program = "plexus-tty",
-    .usage = "usage: plexus-tty [options]\n\n"
-             "The terminal driver: the node console on minor 0 and pseudo-terminal pairs,\n"
-             "master 64+k and slave 128+k (docs/drivers.md).\n\n"
-             "Driver options:\n"
-             "  --console WHAT  stdio (standard input and output, the default), none, or\n"
-             "                  the path of a terminal device to read and write\n"
-             "  --ptys N        pseudo-terminal pairs, 0 to 64 (default 8)\n"
-             "  --help          this text\n\n",
+    .usage = s_usage,
     .option = s_option,
     .prepare = s_prepare,
     .run = s_started,

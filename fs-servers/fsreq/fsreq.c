@@ -28,17 +28,8 @@ struct plx_fs {
 
 plx_fs *plx_fs_new(plx_ep *ep, const char *label, int timeout_ms)
 {
-	plx_stub stub;
-	if (plx_stub_init(&stub, ep, label, 0, timeout_ms) < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	plx_fs *self = calloc(1, sizeof *self);
-	if (!self)
-		return NULL;
-	self->stub = stub;
-	plx_register_types(&plexus__fs_type__descriptor);
-	return self;
+	return plx_stub_holder_new(sizeof(plx_fs), ep, label, timeout_ms,
+	                           &plexus__fs_type__descriptor);
 }
 
 void plx_fs_destroy(plx_fs **self_p)

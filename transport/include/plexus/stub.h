@@ -4,7 +4,8 @@
  * into typed stubs (docs/stubs.md).
  *
  * Entry points: plx_stub_new, plx_stub_destroy, plx_stub_init, plx_stub_observe, plx_stub_call,
- * plx_stub_send, plx_stub_unpack, plx_stub_free; macros PLX_STUB_DECLARE, PLX_STUB_DEFINE.
+ * plx_stub_send, plx_stub_unpack, plx_stub_free, plx_stub_holder_new; macros PLX_STUB_DECLARE,
+ * PLX_STUB_DEFINE.
  *
  * A plx_stub names one peer (a label, a generation or 0 for whichever the routes know, and a
  * timeout) and sends from an endpoint the caller owns. plx_stub_call is a sendrec: it returns
@@ -59,6 +60,12 @@ typedef ProtobufCMessage Plexus__NONE;
 plx_stub *plx_stub_new(plx_ep *ep, const char *label, uint64_t gen, int timeout_ms);
 /* Frees the stub and sets *self_p to NULL. Accepts NULL. */
 void plx_stub_destroy(plx_stub **self_p);
+/* For a family's handle whose first member is a plx_stub (plx_cdev, plx_bdev, plx_fs):
+ * allocates size zeroed bytes, fills the stub as plx_stub_new does (generation 0) and
+ * registers family's type names for traces. Returns it (caller frees), or NULL with errno
+ * EINVAL or ENOMEM. */
+void *plx_stub_holder_new(size_t size, plx_ep *ep, const char *label, int timeout_ms,
+                          const ProtobufCEnumDescriptor *family);
 /* Fills *self in place, as plx_stub_new does (a stub per call, on the stack, costs nothing).
  * Returns 0 or -EINVAL (self untouched). */
 int plx_stub_init(plx_stub *self, plx_ep *ep, const char *label, uint64_t gen, int timeout_ms);
