@@ -1,10 +1,9 @@
 /*
- * exits.c — children that end: the signal thread that notices them, the reaper, and the queue
- * of exit reports to RS.
+ * exits.c — children that end: the signal thread that notices them, and the queue of exit
+ * reports to RS (the reaper, node_reap, is spawn.c's).
  *
- * Entry points: node_signals_block, node_signals_new, node_signals_destroy, node_reap,
- * node_reports_new, node_reports_destroy, node_reports_add, node_reports_flush,
- * node_reports_ack, node_reports_count.
+ * Entry points: node_signals_block, node_signals_new, node_signals_destroy, node_reports_new,
+ * node_reports_destroy, node_reports_add, node_reports_flush, node_reports_ack, node_reports_count.
  *
  * SIGCHLD, SIGTERM and SIGINT are blocked in every thread and read from a signalfd by one
  * thread, which turns them into notifies in the message loop (NODE_CHILD, NODE_TERM from
@@ -118,32 +117,6 @@ void node_signals_destroy(node_signals **self_p)
 }
 
 /* ---- the reaper ---- */
-
-static void s_log_exit(const Plexus__NodeExit *e)
-{
-	plx_log(PLX_LOG_INFO, "%s generation %" PRIu64 " pid %" PRId64 " %s %d", e->label,
-	        e->generation, e->pid, e->signaled ? "killed by signal" : "exited with status",
-	        e->status);
-}
-
-int node_reap(node *self)
-{
-	int reaped = 0, wstatus;
-	pid_t pid;
-	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
-		Plexus__NodeExit report;
-		reaped++;
-		if (node_services_exited(self->services, pid, wstatus, &report) < 0) {
-			plx_log(PLX_LOG_INFO, "reaped pid %d, no service", (int)pid);
-			continue;
-		}
-		s_log_exit(&report);
-		if (node_reports_add(self->reports, &report) < 0)
-			plx_log(PLX_LOG_WARN, "out of memory: exit of %s not reported",
-			        report.label);
-	}
-	return reaped;
-}
 
 /* ---- reports to RS ---- */
 

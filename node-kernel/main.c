@@ -1,7 +1,7 @@
 /*
  * main.c — plexus-node, the per-node daemon: option parsing, set-up, the message loop.
  *
- * Entry points: main, do_shutdown.
+ * Entry points: main.
  *
  * The loop (plx_server) dispatches RS's requests through table.c; notifies from the signal
  * thread make it reap children (NODE_CHILD) or leave (NODE_TERM); replies from RS acknowledge
@@ -29,13 +29,6 @@
 #include "node.h"
 
 #define S_TICK_MS 100
-
-int do_shutdown(plx_call *call)
-{
-	plx_log(PLX_LOG_INFO, "IPC_SHUTDOWN from %s", call->msg->source.label);
-	plx_server_stop(call->server);
-	return 0;
-}
 
 static void s_on_notify(plx_server *server, plx_msg *msg)
 {

@@ -5,15 +5,14 @@
  *   config.c    node_config_parse, node_config_usage, node_label_ok
  *   table.c     node_table
  *   spawn.c     node_services_new, node_services_destroy, do_start, do_stop, do_signal, do_list,
- *               node_services_exited, node_services_tick, node_services_stop_all,
- *               node_services_kill_all, node_now_ms, node_mono_ms
- *   exits.c     node_signals_block, node_signals_new, node_signals_destroy, node_reap,
- *               node_reports_new, node_reports_destroy, node_reports_add, node_reports_flush,
- *               node_reports_ack, node_reports_count
+ *               do_shutdown, node_services_exited, node_reap, node_services_tick,
+ *               node_services_stop_all, node_services_kill_all, node_now_ms, node_mono_ms
+ *   exits.c     node_signals_block, node_signals_new, node_signals_destroy, node_reports_new,
+ * node_reports_destroy, node_reports_add, node_reports_flush, node_reports_ack, node_reports_count
  *   register.c  node_register_new, node_register_destroy, node_register_safe_until,
  *               node_register_expired
  *   fence.c     node_fence_tick, node_fence_margin_ms
- *   main.c      main (option parsing, set-up, the message loop), do_shutdown
+ *   main.c      main (option parsing, set-up, the message loop)
  */
 #ifndef PLEXUS_NODE_H
 #define PLEXUS_NODE_H
@@ -89,11 +88,6 @@ typedef struct node {
  * from rs_label only; the string must outlive the table. */
 const plx_handler *node_table(const char *rs_label, size_t *n);
 
-/* ---- main.c ---- */
-
-/* IPC_SHUTDOWN from RS: leave the loop, stop every service, revoke the lease. */
-int do_shutdown(plx_call *call);
-
 /* ---- fdstore.c ---- */
 
 #define NODE_KEPT_MAX  16 /* descriptors one service may keep */
@@ -131,6 +125,8 @@ int do_start(plx_call *call);
 int do_stop(plx_call *call);
 int do_signal(plx_call *call);
 int do_list(plx_call *call);
+/* IPC_SHUTDOWN from RS: leave the loop, stop every service, revoke the lease. */
+int do_shutdown(plx_call *call);
 /* Records that pid ended with waitpid status wstatus: fills *report (strings point into the
  * table, valid until the next call), answers a pending NODE_STOP. Returns 0, or -ESRCH when
  * pid is no service of ours. */
@@ -143,6 +139,9 @@ int node_services_stop_all(node_services *self, int grace_ms);
 /* SIGKILLs the process group of every service running or stopping (fence.c). Returns how
  * many. */
 int node_services_kill_all(node_services *self);
+/* Reaps every child that ended, records it in the service table and queues its report.
+ * Returns the number reaped. */
+int node_reap(node *self);
 
 /* ---- exits.c ---- */
 
@@ -154,9 +153,6 @@ int node_signals_block(void);
  * ep's loop: NODE_CHILD for SIGCHLD, NODE_TERM for SIGTERM and SIGINT. NULL with errno. */
 node_signals *node_signals_new(plx_ep *ep);
 void node_signals_destroy(node_signals **self_p);
-/* Reaps every child that ended, records it in the service table and queues its report.
- * Returns the number reaped. */
-int node_reap(node *self);
 /* The queue of exit reports for RS: kept until RS acknowledges each. */
 node_reports *node_reports_new(plx_ctx *ctx, plx_ep *ep, const char *rs_label);
 void node_reports_destroy(node_reports **self_p);

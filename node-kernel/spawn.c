@@ -3,8 +3,8 @@
  * one ended.
  *
  * Entry points: node_services_new, node_services_destroy, do_start, do_stop, do_signal,
- * do_list, node_services_exited, node_services_tick, node_services_stop_all,
- * node_services_kill_all, node_now_ms, node_mono_ms.
+ * do_list, do_shutdown, node_services_exited, node_reap, node_services_tick,
+ * node_services_stop_all, node_services_kill_all, node_now_ms, node_mono_ms.
  *
  * A service is a child process in its own process group, started by fork and exec with
  * PR_SET_PDEATHSIG = SIGKILL (a service never outlives its node kernel), stdin from /dev/null
@@ -428,6 +428,13 @@ int do_list(plx_call *call)
 	return PLX_SUSPEND;
 }
 
+int do_shutdown(plx_call *call)
+{
+	plx_log(PLX_LOG_INFO, "IPC_SHUTDOWN from %s", call->msg->source.label);
+	plx_server_stop(call->server);
+	return 0;
+}
+
 /* ---- exits ---- */
 
 int node_services_exited(node_services *self, pid_t pid, int wstatus, Plexus__NodeExit *report)
@@ -468,6 +475,32 @@ void node_services_tick(node_services *self)
 			kill(-s->pid, SIGKILL);
 			s->kill_at = 0;
 		}
+}
+
+static void s_log_exit(const Plexus__NodeExit *e)
+{
+	plx_log(PLX_LOG_INFO, "%s generation %" PRIu64 " pid %" PRId64 " %s %d", e->label,
+	        e->generation, e->pid, e->signaled ? "killed by signal" : "exited with status",
+	        e->status);
+}
+
+int node_reap(node *self)
+{
+	int reaped = 0, wstatus;
+	pid_t pid;
+	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+		Plexus__NodeExit report;
+		reaped++;
+		if (node_services_exited(self->services, pid, wstatus, &report) < 0) {
+			plx_log(PLX_LOG_INFO, "reaped pid %d, no service", (int)pid);
+			continue;
+		}
+		s_log_exit(&report);
+		if (node_reports_add(self->reports, &report) < 0)
+			plx_log(PLX_LOG_WARN, "out of memory: exit of %s not reported",
+			        report.label);
+	}
+	return reaped;
 }
 
 /* Waits for SIGCHLD (blocked, so it stays pending) up to ms, then reaps. */

@@ -57,6 +57,17 @@ void cdr_req_free(plx_cdev_req *req);
 /* Takes the pending request (caller, minor, id) off the list, or returns NULL. */
 plx_cdev_req *cdr_pending_take(plx_chardriver *self, const plx_name *caller, uint32_t minor,
                                uint64_t id);
+/* The select operations a registration may await. */
+#define CDR_SEL_OP_BITS                                                                            \
+	(PLEXUS__CDEV_SEL_OP__CDEV_SEL_RD | PLEXUS__CDEV_SEL_OP__CDEV_SEL_WR |                     \
+	 PLEXUS__CDEV_SEL_OP__CDEV_SEL_ERR)
+/* Replaces the registration (caller, minor, id) by one for ops (none when ops is 0). Returns 0
+ * or -ENOSPC. */
+int cdr_select_register(plx_chardriver *self, const plx_name *caller, uint32_t minor, uint64_t id,
+                        uint32_t ops);
+/* Removes ready from the registration (caller, minor, id), if it is still there. */
+void cdr_select_trim(plx_chardriver *self, const plx_name *caller, uint32_t minor, uint64_t id,
+                     uint32_t ready);
 /* Forgets every select registration. */
 void cdr_selects_clear(plx_chardriver *self);
 

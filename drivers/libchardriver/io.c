@@ -1,9 +1,9 @@
 /*
- * io.c — CDEV_OPEN, CDEV_CLOSE, CDEV_READ, CDEV_WRITE, CDEV_IOCTL and CDEV_CANCEL: the one place
- * these requests are checked before a callback sees them.
+ * io.c — CDEV_OPEN, CDEV_CLOSE, CDEV_READ, CDEV_WRITE, CDEV_IOCTL, CDEV_CANCEL and CDEV_SELECT:
+ * the one place these requests are checked before a callback sees them.
  *
  * Entry points: cdr_do_open, cdr_do_close, cdr_do_read, cdr_do_write, cdr_do_ioctl,
- * cdr_do_cancel.
+ * cdr_do_cancel, cdr_do_select (its registrations are select.c's).
  *
  * The checks and their results, in order, are those of plexus/chardriver.h: -ENXIO for a minor
  * the driver does not have; -EINVAL for unknown access or flag bits, a transfer over
@@ -209,4 +209,31 @@ int cdr_do_cancel(plx_call *call)
 		self->ops->cancel(self->arg, req->minor, req->id);
 	plx_cdev_req_reply(pending, -EINTR, NULL, 0);
 	return 0;
+}
+
+int cdr_do_select(plx_call *call)
+{
+	const Plexus__CdevSelect *req = (const Plexus__CdevSelect *)call->body;
+	plx_chardriver *self = cdr_of(call);
+	int rc = self ? cdr_minor(self, req->minor) : -ENXIO;
+	if (rc < 0)
+		return rc;
+	if ((req->ops & ~(uint32_t)(CDR_SEL_OP_BITS | PLEXUS__CDEV_SEL_OP__CDEV_SEL_NOTIFY)) != 0)
+		return -EINVAL;
+	if (call->msg->data_size != 0)
+		return -EBADMSG;
+	uint32_t want = req->ops & CDR_SEL_OP_BITS;
+	bool notify = (req->ops & PLEXUS__CDEV_SEL_OP__CDEV_SEL_NOTIFY) != 0;
+	const plx_name *caller = &call->msg->source;
+	if ((rc = cdr_select_register(self, caller, req->minor, req->id, notify ? want : 0)) < 0)
+		return rc;
+	uint32_t ready = want;
+	if (self->ops->select && want)
+		ready = self->ops->select(self->arg, req->minor, want) & want;
+	if (notify && want)
+		cdr_select_trim(self, caller, req->minor, req->id, ready);
+	Plexus__CdevReply body = PLEXUS__CDEV_REPLY__INIT;
+	body.ops = ready;
+	plx_call_reply(call, 0, &body.base, NULL, 0);
+	return PLX_SUSPEND;
 }

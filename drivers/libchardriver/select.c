@@ -1,7 +1,8 @@
 /*
- * select.c — CDEV_SELECT and the later readiness reports (CDEV_SEL2_REPLY).
+ * select.c — the select registrations CDEV_SELECT makes (io.c) and the later readiness
+ * reports (CDEV_SEL2_REPLY).
  *
- * Entry points: cdr_do_select, plx_chardriver_ready; cdr_selects_clear.
+ * Entry points: plx_chardriver_ready; cdr_select_register, cdr_select_trim, cdr_selects_clear.
  *
  * A registration is (caller endpoint, minor, id, operations still awaited). It is made before
  * the driver's select callback is asked, and trimmed by what the callback says is ready, so a
@@ -15,10 +16,6 @@
 #include <plexus/cdev_stub.h>
 
 #include "internal.h"
-
-#define S_OP_BITS                                                                                  \
-	(PLEXUS__CDEV_SEL_OP__CDEV_SEL_RD | PLEXUS__CDEV_SEL_OP__CDEV_SEL_WR |                     \
-	 PLEXUS__CDEV_SEL_OP__CDEV_SEL_ERR)
 
 static bool s_same(const cdr_select *s, const plx_name *caller, uint32_t minor, uint64_t id)
 {
@@ -40,10 +37,8 @@ static cdr_select *s_unlink(plx_chardriver *self, const plx_name *caller, uint32
 	return NULL;
 }
 
-/* Replaces the registration (caller, minor, id) by one for ops (none when ops is 0). Returns 0
- * or -ENOSPC. */
-static int s_register(plx_chardriver *self, const plx_name *caller, uint32_t minor, uint64_t id,
-                      uint32_t ops)
+int cdr_select_register(plx_chardriver *self, const plx_name *caller, uint32_t minor, uint64_t id,
+                        uint32_t ops)
 {
 	int rc = 0;
 	pthread_mutex_lock(&self->lock);
@@ -65,9 +60,8 @@ static int s_register(plx_chardriver *self, const plx_name *caller, uint32_t min
 	return rc;
 }
 
-/* Removes ready from the registration (caller, minor, id), if it is still there. */
-static void s_trim(plx_chardriver *self, const plx_name *caller, uint32_t minor, uint64_t id,
-                   uint32_t ready)
+void cdr_select_trim(plx_chardriver *self, const plx_name *caller, uint32_t minor, uint64_t id,
+                     uint32_t ready)
 {
 	pthread_mutex_lock(&self->lock);
 	cdr_select *s = s_unlink(self, caller, minor, id);
@@ -79,33 +73,6 @@ static void s_trim(plx_chardriver *self, const plx_name *caller, uint32_t minor,
 	}
 	free(s);
 	pthread_mutex_unlock(&self->lock);
-}
-
-int cdr_do_select(plx_call *call)
-{
-	const Plexus__CdevSelect *req = (const Plexus__CdevSelect *)call->body;
-	plx_chardriver *self = cdr_of(call);
-	int rc = self ? cdr_minor(self, req->minor) : -ENXIO;
-	if (rc < 0)
-		return rc;
-	if ((req->ops & ~(uint32_t)(S_OP_BITS | PLEXUS__CDEV_SEL_OP__CDEV_SEL_NOTIFY)) != 0)
-		return -EINVAL;
-	if (call->msg->data_size != 0)
-		return -EBADMSG;
-	uint32_t want = req->ops & S_OP_BITS;
-	bool notify = (req->ops & PLEXUS__CDEV_SEL_OP__CDEV_SEL_NOTIFY) != 0;
-	const plx_name *caller = &call->msg->source;
-	if ((rc = s_register(self, caller, req->minor, req->id, notify ? want : 0)) < 0)
-		return rc;
-	uint32_t ready = want;
-	if (self->ops->select && want)
-		ready = self->ops->select(self->arg, req->minor, want) & want;
-	if (notify && want)
-		s_trim(self, caller, req->minor, req->id, ready);
-	Plexus__CdevReply body = PLEXUS__CDEV_REPLY__INIT;
-	body.ops = ready;
-	plx_call_reply(call, 0, &body.base, NULL, 0);
-	return PLX_SUSPEND;
 }
 
 /* Sends one CDEV_SEL2_REPLY from ep, through its typed stub. */
@@ -124,7 +91,7 @@ static void s_report(plx_ep *ep, const cdr_select *s, uint32_t ops)
 int plx_chardriver_ready(plx_chardriver *self, uint32_t minor, uint32_t ops)
 {
 	int sent = 0;
-	ops &= S_OP_BITS;
+	ops &= CDR_SEL_OP_BITS;
 	pthread_mutex_lock(&self->lock);
 	plx_ep *ep = self->server ? plx_server_ep(self->server) : NULL;
 	for (cdr_select **p = &self->selects; *p && ep;) {

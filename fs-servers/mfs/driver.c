@@ -3,7 +3,7 @@
  * libbdev's recovery rules (docs/mfs.md "When the driver dies").
  *
  * Entry points: dev_init, dev_fini, dev_open, dev_close, dev_read, dev_write, dev_flush,
- * dev_new_driver.
+ * dev_new_driver, mfs_new_driver (FS_NEW_DRIVER, answered in the loop thread).
  *
  * A transfer answered -EIO is tried MFS_EIO_RETRIES more times. One that finds the driver dead
  * or silent (-PLX_EDEADSRCDST, -ETIMEDOUT) waits for a new generation — the route the
@@ -250,5 +250,18 @@ int dev_new_driver(mfs_dev *dev, const char *label, uint64_t generation)
 		pthread_cond_broadcast(&dev->cond);
 	}
 	pthread_mutex_unlock(&dev->lock);
+	return rc;
+}
+
+int mfs_new_driver(plx_call *call)
+{
+	mfs *fs = plx_server_arg(call->server);
+	const Plexus__FsNewDriver *nd = (const Plexus__FsNewDriver *)call->body;
+	if (!nd->driver || !*nd->driver || nd->generation == 0)
+		return -EINVAL;
+	int rc = dev_new_driver(&fs->dev, nd->driver, nd->generation);
+	if (rc == 0)
+		plx_log(PLX_LOG_INFO, "FS_NEW_DRIVER: %s is generation %llu", nd->driver,
+		        (unsigned long long)nd->generation);
 	return rc;
 }

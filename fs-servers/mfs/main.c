@@ -2,7 +2,7 @@
  * main.c — plexus-mfs, the MINIX file system (v3) server: one instance serves the one device
  * FS_READSUPER names (docs/mfs.md).
  *
- * Entry points: main, mfs_new_driver.
+ * Entry points: main.
  *
  * The service's loop (this thread) receives every request. FS_NEW_DRIVER is answered here at
  * once; every other FS_* request is queued to the worker thread, which handles them one at a
@@ -51,19 +51,6 @@ static int s_option(void *arg, const char *name, const char *value, char *err, s
 		return 0;
 	}
 	return -ENOENT;
-}
-
-int mfs_new_driver(plx_call *call)
-{
-	mfs *fs = plx_server_arg(call->server);
-	const Plexus__FsNewDriver *nd = (const Plexus__FsNewDriver *)call->body;
-	if (!nd->driver || !*nd->driver || nd->generation == 0)
-		return -EINVAL;
-	int rc = dev_new_driver(&fs->dev, nd->driver, nd->generation);
-	if (rc == 0)
-		plx_log(PLX_LOG_INFO, "FS_NEW_DRIVER: %s is generation %llu", nd->driver,
-		        (unsigned long long)nd->generation);
-	return rc;
 }
 
 /* Stopping while mounted (SIGTERM without FS_UNMOUNT): write everything back, mark clean. */

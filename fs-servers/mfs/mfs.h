@@ -313,7 +313,7 @@ const plx_handler *mfs_handlers(size_t *n);
 /* The server's plx_submit_fn (pool: the mfs): queues call for the entry's do_<call> with
  * mfs_worker_submit. Returns 0 or -ENOMEM. table.c. */
 int mfs_submit(void *pool, plx_call *call, const plx_handler *h);
-/* FS_NEW_DRIVER, answered in the loop thread. main.c. */
+/* FS_NEW_DRIVER, answered in the loop thread. driver.c. */
 int mfs_new_driver(plx_call *call);
 
 /* Starts the worker thread. Returns 0 or a negative errno. worker.c. */
