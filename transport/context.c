@@ -2,7 +2,7 @@
  * context.c — the per-process transport context.
  *
  * Entry points: plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data,
- * plx_ctx_max_sockets.
+ * plx_ctx_max_sockets, plx_ctx_trust (plexus/link_security.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -71,6 +71,14 @@ int plx_ctx_set_max_data(plx_ctx *self, size_t bytes)
 		return -EINVAL;
 	atomic_store(&self->max_data, bytes);
 	return 0;
+}
+
+int plx_ctx_trust(plx_ctx *self, const uint8_t public_key[PLX_TRUST_PUBLIC])
+{
+	int rc = plx__trust_start(self, public_key);
+	if (rc == 0)
+		plx__routes_secure(self); /* routes the registry gave before: certified now too */
+	return rc;
 }
 
 size_t plx_ctx_max_data(const plx_ctx *self)

@@ -2,7 +2,7 @@
  * endpoint.c — endpoints: one service instance's name, its inbound socket and its mailbox.
  *
  * Entry points: plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_ctx, plx_ep_destroy;
- * internal plx__is_owner, plx__address_ok, plx__ep_hold, plx__ep_release.
+ * internal plx__ep_hold, plx__ep_release.
  *
  * The inbound socket is a ROUTER: it learns each sender's routing id so that replies find
  * their way back, and with ZMQ_ROUTER_MANDATORY a reply to a vanished sender fails instead of
@@ -22,11 +22,6 @@
 #define S_REPLY_TIMEOUT_MS 1000 /* longest a reply may wait for room in a full queue */
 
 static atomic_uint_fast64_t s_wake_serial;
-
-bool plx__is_owner(const plx_ep *ep)
-{
-	return pthread_equal(ep->owner, pthread_self());
-}
 
 /*
  * A wake-up is how another thread ends the owner's loop, after which the owner destroys the
@@ -88,34 +83,12 @@ plx_ep *plx_ep_new(plx_ctx *ctx, const char *label, uint64_t generation)
 	return self;
 }
 
-/* True for an in-process address (inproc://): the peer is in this process. */
-bool plx__address_local(const char *address)
-{
-	return strncmp(address, "inproc://", 9) == 0;
-}
-
-/* True for the address kinds Plexus speaks: inproc://, ipc:// and tcp://, each with
- * something after the scheme. */
-bool plx__address_ok(const char *address)
-{
-	static const char *const schemes[] = {"inproc://", "ipc://", "tcp://"};
-	char key[PLX_KEY_TEXT];
-	if (address && strncmp(address, "curve:", 6) == 0) /* a secured endpoint's: its key first */
-		address = plx__address_plain(address, key);
-	for (size_t i = 0; address && i < sizeof schemes / sizeof *schemes; i++) {
-		size_t n = strlen(schemes[i]);
-		if (strncmp(address, schemes[i], n) == 0 && address[n] != '\0')
-			return true;
-	}
-	return false;
-}
-
 static void s_router_options(plx_ep *self)
 {
 	int one = 1, linger = 0, send_timeout = S_REPLY_TIMEOUT_MS;
 	/* A hard guard against memory exhaustion: ZeroMQ drops larger messages and disconnects
 	 * their sender. Between the maximum and the guard a sender is answered -EMSGSIZE. */
-	int64_t max = (int64_t)(2 * plx_ctx_max_data(self->ctx) + PLX_ENVELOPE_MAX);
+	int64_t max = (int64_t)(2 * plx__max_data(self->ctx) + PLX_ENVELOPE_MAX);
 	zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
 	zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_setsockopt(self->router, ZMQ_SNDTIMEO, &send_timeout, sizeof send_timeout);

@@ -191,7 +191,7 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
                       const plx_outgoing *out, zmq_msg_t *frames, int *nframes)
 {
 	bool has_data = out->data && out->data_size > 0;
-	if (has_data && out->data_size > plx_ctx_max_data(ctx)) {
+	if (has_data && out->data_size > plx__max_data(ctx)) {
 		s_free_data(out);
 		return -EMSGSIZE;
 	}
@@ -391,7 +391,7 @@ static int s_attach_data(plx_ctx *ctx, plx_msg *msg, const s_declared *d, zmq_ms
 	size_t actual = zmq_msg_size(&frames[1]);
 	if (actual == 0 || d->data_size != actual)
 		return -EBADMSG;
-	if (actual > plx_ctx_max_data(ctx))
+	if (actual > plx__max_data(ctx))
 		return -EMSGSIZE;
 	msg->priv->data_frame = frames[1];
 	zmq_msg_init(&frames[1]);

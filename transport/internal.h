@@ -296,18 +296,38 @@ bool plx__sock_readable(void *sock);
 /* receive.c */
 void plx__ep_flush_mailbox(plx_ep *ep);
 
-/* endpoint.c */
-bool plx__is_owner(const plx_ep *ep);
+/* True in the endpoint's owner thread. */
+static inline bool plx__is_owner(const plx_ep *ep)
+{
+	return pthread_equal(ep->owner, pthread_self());
+}
+/* The largest data frame ctx takes (plx_ctx_max_data). */
+static inline size_t plx__max_data(const plx_ctx *ctx)
+{
+	return atomic_load(&ctx->max_data);
+}
+
+/* ---- address.c ---- */
+
+/* True for an in-process address (inproc://): the peer is in this process. */
+bool plx__address_local(const char *address);
+/* True for the address kinds Plexus speaks: inproc://, ipc:// and tcp://, each with
+ * something after the scheme (a secured endpoint's with its key first). */
 bool plx__address_ok(const char *address);
+/* A CURVE public key in Z85: 40 characters that decode. */
+bool plx__key_ok(const char *key);
+/* The ZeroMQ address inside address ("curve:KEY@tcp://..." gives "tcp://..." and KEY;
+ * otherwise address itself and key ""). NULL for a malformed key part. */
+const char *plx__address_plain(const char *address, char key[PLX_KEY_TEXT]);
 
 /* ---- security.c ---- */
 
 /* The ROUTER's CURVE server options (keyed endpoints of a secured context) and the ZAP
  * domain. Before bind. Returns 0 or -errno. */
 int plx__secure_router(plx_ep *ep);
-/* The ZeroMQ address inside address ("curve:KEY@tcp://..." gives "tcp://..." and KEY;
- * otherwise address itself and key ""). NULL for a malformed key part. */
-const char *plx__address_plain(const char *address, char key[PLX_KEY_TEXT]);
+/* Trusts public_key as ctx's root: starts the ZAP handler (plx_ctx_trust, context.c, then
+ * certifies the routes already known). Returns 0, -EALREADY or a negative errno. */
+int plx__trust_start(plx_ctx *self, const uint8_t public_key[PLX_TRUST_PUBLIC]);
 /* 0 when ctx trusts no root, when address carries no key, or when cert is from ctx's root
  * for label at generation (or every one) and the address's key; else -EACCES. */
 int plx__cert_names(const plx_ctx *ctx, const char *cert, const char *label, uint64_t generation,
@@ -329,7 +349,6 @@ int plx__vouched_key(plx_ep *ep, zmq_msg_t *frame, plx_name *who, plx_cred *cred
 bool plx__vouched_name(plx_ep *ep, const plx_name *who, const plx_msg *msg, zmq_msg_t *frame);
 /* Joins the ZAP thread after zmq_ctx_term. */
 void plx__secure_free(plx_ctx *ctx);
-bool plx__address_local(const char *address);
 void plx__ep_hold(plx_ep *ep);
 void plx__ep_release(plx_ep *ep);
 

@@ -87,7 +87,7 @@ static void *s_dealer_new(plx_ep *ep, const char *address)
 		return NULL;
 	}
 	int linger = S_LINGER_MS;
-	int64_t max = (int64_t)(2 * plx_ctx_max_data(ep->ctx) + PLX_ENVELOPE_MAX);
+	int64_t max = (int64_t)(2 * plx__max_data(ep->ctx) + PLX_ENVELOPE_MAX);
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
 	if (zmq_connect(sock, plain) != 0) {

@@ -2,9 +2,9 @@
  * security.c — CURVE links, the ZAP handler and certificates (plexus/link_security.h).
  *
  * Entry points: plx_link_keys_new, plx_trust_new, plx_cert_issue, plx_cert_issue_user,
- * plx_cert_check, plx_cert_check_user, plx_ctx_trust, plx_ep_set_keys, plx_ep_refused,
- * plx_ep_cert, plx_msg_vouched, plx__cert_names, plx__secure_router, plx__secure_dealer,
- * plx__vouched_key, plx__vouched_name, plx__secure_free.
+ * plx_cert_check, plx_cert_check_user, plx_ep_set_keys, plx_ep_refused, plx_ep_cert,
+ * plx_msg_vouched, plx__trust_start (plx_ctx_trust's start, context.c), plx__cert_names,
+ * plx__secure_router, plx__secure_dealer, plx__vouched_key, plx__vouched_name, plx__secure_free.
  *
  * The ZAP handler (RFC 27) runs on a thread of the context: it admits every CURVE client
  * (the handshake already proved it holds the secret half of its key) and names it by its
@@ -48,13 +48,6 @@ int plx_trust_new(uint8_t public_key[PLX_TRUST_PUBLIC], uint8_t secret_key[PLX_T
 	return crypto_sign_keypair(public_key, secret_key) == 0 ? 0 : -EIO;
 }
 
-/* A CURVE public key in Z85: 40 characters that decode. */
-static bool s_key_ok(const char *key)
-{
-	uint8_t bin[32];
-	return key && strlen(key) == PLX_KEY_TEXT - 1 && zmq_z85_decode(bin, key) != NULL;
-}
-
 /* A label a certificate can carry: printable, no spaces. */
 static bool s_label_ok(const char *label)
 {
@@ -95,7 +88,7 @@ static int s_signed_text(const plx_name *who, const char *key, const plx_cred *c
 static int s_issue(const uint8_t secret_key[PLX_TRUST_SECRET], const plx_name *who,
                    const char *public_key, const plx_cred *cred, char *cert, size_t size)
 {
-	if (!who || !s_label_ok(who->label) || !s_key_ok(public_key) ||
+	if (!who || !s_label_ok(who->label) || !plx__key_ok(public_key) ||
 	    (cred && cred->ngroups > PLX_CRED_GROUPS))
 		return -EINVAL;
 	if (sodium_init() < 0)
@@ -177,7 +170,8 @@ int plx_cert_check_user(const uint8_t public_key[PLX_TRUST_PUBLIC], const char *
 	char *end = NULL;
 	plx_name w = {0};
 	plx_cred c;
-	if (!s_label_ok(label) || !s_key_ok(key) || (user && !s_cred_parse(f[4], f[5], f[6], &c)))
+	if (!s_label_ok(label) || !plx__key_ok(key) ||
+	    (user && !s_cred_parse(f[4], f[5], f[6], &c)))
 		return -EBADMSG;
 	if (!*gen || *gen == '-')
 		return -EBADMSG;
@@ -274,7 +268,7 @@ static void *s_zap_loop(void *arg)
 	return NULL;
 }
 
-int plx_ctx_trust(plx_ctx *self, const uint8_t public_key[PLX_TRUST_PUBLIC])
+int plx__trust_start(plx_ctx *self, const uint8_t public_key[PLX_TRUST_PUBLIC])
 {
 	if (self->secure)
 		return -EALREADY;
@@ -296,7 +290,6 @@ int plx_ctx_trust(plx_ctx *self, const uint8_t public_key[PLX_TRUST_PUBLIC])
 		zmq_close(self->zap_sock);
 		return -rc;
 	}
-	plx__routes_secure(self); /* routes the registry gave before: certified now too */
 	return 0;
 }
 
@@ -369,21 +362,6 @@ int plx__secure_router(plx_ep *ep)
 	    zmq_setsockopt(ep->router, ZMQ_CURVE_SECRETKEY, ep->keys.secret_key, PLX_KEY_TEXT) != 0)
 		return -errno;
 	return 0;
-}
-
-const char *plx__address_plain(const char *address, char key[PLX_KEY_TEXT])
-{
-	key[0] = '\0';
-	if (strncmp(address, "curve:", 6) != 0)
-		return address;
-	/* the key is 40 characters of Z85, which has '@' too: the separator is at a fixed place */
-	if (strnlen(address, 6 + PLX_KEY_TEXT) < 6 + PLX_KEY_TEXT ||
-	    address[6 + PLX_KEY_TEXT - 1] != '@')
-		return NULL;
-	const char *at = address + 6 + PLX_KEY_TEXT - 1;
-	memcpy(key, address + 6, PLX_KEY_TEXT - 1);
-	key[PLX_KEY_TEXT - 1] = '\0';
-	return s_key_ok(key) ? at + 1 : NULL;
 }
 
 int plx__secure_dealer(plx_ep *ep, void *sock, const char *server_key, bool local)
