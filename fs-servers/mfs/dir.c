@@ -3,7 +3,7 @@
  * first; a free slot has inode number 0 and is reused before the directory grows.
  *
  * Entry points: dir_name_ok, dir_lookup, dir_enter, dir_remove, dir_set, dir_empty,
- * do_getdents.
+ * do_getdents, dir_named_ok.
  *
  * FS_GETDENTS's cookie is the byte offset of the next entry in the directory; each entry says
  * where the one after it starts (FsDirent.next).
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <plexus/log.h>
 
 #include "mfs.h"
 
@@ -327,7 +329,7 @@ int do_lookup(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_rep
 	else
 		rc = -ENOTDIR;
 	mfs_inode *ip = rc < 0 ? NULL : inode_get(fs, ino, &rc);
-	if (ip && (rc = verify_named(fs, dp, n->name, ip)) < 0) {
+	if (ip && (rc = dir_named_ok(fs, dp, n->name, ip)) < 0) {
 		inode_put(fs, ip);
 		ip = NULL;
 	}
@@ -340,4 +342,26 @@ int do_lookup(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_rep
 	inode_put(fs, ip);
 	inode_put(fs, dp);
 	return rc;
+}
+
+int dir_named_ok(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip)
+{
+	uint32_t parent = 0;
+	if (ip->d.nlinks == 0 && ip != dp) {
+		plx_log(PLX_LOG_WARN,
+		        "minor %u: inode %u is named \"%s\" in directory %u but has no "
+		        "links: EIO; fsck.minix repairs the count",
+		        fs->dev.minor, ip->ino, name, dp->ino);
+		return -EIO;
+	}
+	if (!S_ISDIR(ip->d.mode) || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
+		return 0;
+	int rc = dir_lookup(fs, ip, "..", &parent);
+	if (rc == 0 && parent == dp->ino)
+		return 0;
+	plx_log(PLX_LOG_WARN,
+	        "minor %u: directory inode %u is named \"%s\" in directory %u but "
+	        "its .. is %u (a second name or a cycle): EIO",
+	        fs->dev.minor, ip->ino, name, dp->ino, parent);
+	return -EIO;
 }

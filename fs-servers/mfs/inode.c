@@ -3,7 +3,7 @@
  * one, FS_PUTNODE takes them back) and those the current request uses.
  *
  * Entry points: inode_get, inode_alloc, inode_put, inode_touch, inode_flush_all,
- * inode_drop_all, inode_busy, inode_attr, inode_scan.
+ * inode_drop_all, inode_busy, inode_attr, inode_scan, inode_orphan_claim, mfs_reply_attr.
  *
  * A changed inode is encoded into its block in the buffer cache when the request is done with
  * it, so a sync writes blocks only. An inode nobody holds is forgotten; if its link count is
@@ -100,7 +100,7 @@ mfs_inode *inode_get(mfs *fs, uint64_t ino, int *rc)
 		*rc = -EINVAL;
 		return NULL;
 	}
-	bool orphan = fs->norphans && super_orphans_claim(fs, ino);
+	bool orphan = fs->norphans && inode_orphan_claim(fs, ino);
 	mfs_inode *ip = s_find(fs, (uint32_t)ino);
 	if (!ip) {
 		mfs_dinode d;
@@ -335,4 +335,21 @@ int do_putnode(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 	ip->users++;
 	inode_put(fs, ip);
 	return 0;
+}
+
+void mfs_reply_attr(mfs *fs, mfs_reply *out, const mfs_inode *ip)
+{
+	inode_attr(fs, ip, &out->attr);
+	out->r.attr = &out->attr;
+}
+
+bool inode_orphan_claim(mfs *fs, uint64_t ino)
+{
+	bool claimed = false;
+	for (size_t i = 0; i < fs->norphans; i++)
+		if (fs->orphans[i] == ino) {
+			fs->orphans[i] = 0; /* VFS still uses it: freed at its FS_PUTNODE */
+			claimed = true;
+		}
+	return claimed;
 }

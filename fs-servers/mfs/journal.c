@@ -302,9 +302,7 @@ int journal_commit(mfs *fs)
 	if (fs->read_only)
 		return 0;
 	mfs_cache *c = &fs->cache;
-	int rc = inode_flush_all(fs);
-	if (rc == 0)
-		rc = cache_write_data(c);
+	int rc = cache_write_data(c);
 	mfs_buf **list = NULL;
 	int64_t n = rc < 0 ? rc : cache_dirty_meta(c, &list);
 	rc = n < 0 ? (int)n : n > 0 ? s_metadata(fs, list, (size_t)n) : 0;

@@ -62,7 +62,7 @@ static void s_final_sync(mfs *fs)
 	memset(&out, 0, sizeof out);
 	int rc = do_unmount(fs, NULL, NULL, &out);
 	if (rc == -EBUSY) { /* VFS still holds inodes: write back, leave the clean flag unset */
-		rc = journal_commit(fs);
+		rc = super_commit(fs);
 		super_release(fs);
 	}
 	if (rc < 0)

@@ -12,10 +12,12 @@
 #ifndef PLEXUS_MFS_H
 #define PLEXUS_MFS_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <plexus/bdev.h>
 #include <plexus/server.h>
@@ -184,7 +186,7 @@ typedef struct mfs {
 	int64_t last_sync_ms;
 } mfs;
 
-/* ---- what is checked of an untrusted image (verify.c) ---- */
+/* ---- what is checked of an untrusted image (verify.c at mount, claims.c at allocation) ---- */
 
 /* At mount, after the bitmaps were counted: the map of zones in use, from every inode; damage
  * reported on stderr. Returns 0 or an I/O error. */
@@ -198,10 +200,6 @@ void verify_zone_freed(mfs *fs, uint32_t z);
 bool verify_zone_shared(const mfs *fs, uint32_t z);
 /* The inode the bitmap offered (d as on disk): 0 when free, -EIO when in use. */
 int verify_inode_free(mfs *fs, const mfs_dinode *d, uint32_t ino);
-/* ip was found as name in dp: 0, or -EIO when ip has no links (a named inode would be freed
- * under its name) or is a directory whose .. is not dp (another name of a directory: a hard
- * link or a cycle). */
-int verify_named(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip);
 
 /* ---- bitmaps (bitmap.c) ---- */
 
@@ -219,9 +217,9 @@ int bitmap_count(mfs *fs);
  * transaction. Returns 1 (replayed: read the superblock again), 0, or an I/O error. */
 int journal_mount(mfs *fs, const char *driver);
 void journal_unmount(mfs *fs);
-/* Writes everything changed back as one transaction and flushes the device: what fsync, sync,
- * the periodic write-back and unmount do. At a request boundary only. Returns 0 or an error
- * (what was not written stays dirty). */
+/* Writes every changed block back as one transaction and flushes the device; the changed
+ * inodes must be in their blocks already (super_commit puts them there first). Returns 0 or
+ * an error (what was not written stays dirty). */
 int journal_commit(mfs *fs);
 /* After the last commit of a clean unmount: the journal says it holds nothing. */
 int journal_quiesce(mfs *fs);
@@ -284,6 +282,10 @@ void inode_attr(const mfs *fs, const mfs_inode *ip, Plexus__FsAttr *a);
 /* Checks a component: -EINVAL (empty, '/'), -ENAMETOOLONG (over 60 bytes). */
 int dir_name_ok(const char *name);
 int dir_lookup(mfs *fs, mfs_inode *dp, const char *name, uint32_t *ino);
+/* ip was found as name in dp: 0, or -EIO when ip has no links (a named inode would be freed
+ * under its name) or is a directory whose .. is not dp (another name of a directory: a hard
+ * link or a cycle). */
+int dir_named_ok(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip);
 int dir_enter(mfs *fs, mfs_inode *dp, const char *name, uint32_t ino);
 int dir_remove(mfs *fs, mfs_inode *dp, const char *name);
 /* Points an existing entry at ino. */
@@ -331,8 +333,12 @@ void mfs_worker_tick(plx_server *srv);
  * mounted) or the mount's error. A fresh start forgets a saved mount. super.c. */
 int super_restore(mfs *fs, bool restarted);
 /* A request named ino: if the restart found it unlinked, VFS still holds it (true then).
- * super.c. */
-bool super_orphans_claim(mfs *fs, uint64_t ino);
+ * inode.c. */
+bool inode_orphan_claim(mfs *fs, uint64_t ino);
+/* Writes every changed inode into its block, then everything changed back as one journal
+ * transaction (journal_commit): what fsync, sync, the periodic write-back and unmount do. At
+ * a request boundary only. Returns 0 or an error. super.c. */
+int super_commit(mfs *fs);
 /* Frees the inodes a restart found unlinked and nobody named since (the predecessor's VFS
  * references were given back before it crashed). super.c. */
 void super_orphans_reap(mfs *fs);
@@ -343,13 +349,28 @@ void super_orphans_reap(mfs *fs);
 void super_release(mfs *fs);
 /* Writes the superblock into the cache with the clean flag set or cleared. super.c. */
 int super_write(mfs *fs, bool clean);
-/* Sets out->r.statvfs from the counters. sync.c. */
+/* Sets out->r.statvfs from the counters. super.c. */
 void mfs_statvfs(mfs *fs, mfs_reply *out);
-/* Sets out->r.attr from ip. */
+/* Sets out->r.attr from ip. inode.c. */
 void mfs_reply_attr(mfs *fs, mfs_reply *out, const mfs_inode *ip);
+
 /* -EINVAL unless mounted; -EROFS for a change on a read-only mount when write. */
-int mfs_check(const mfs *fs, bool write);
-int64_t mfs_now_ms(void);
+static inline int mfs_check(const mfs *fs, bool write)
+{
+	if (!fs->mounted)
+		return -EINVAL;
+	if (write && fs->read_only)
+		return -EROFS;
+	return 0;
+}
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline int64_t mfs_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 mfs_do_fn do_readsuper, do_unmount, do_lookup, do_putnode, do_create, do_mkdir, do_mknod, do_slink,
     do_read, do_write, do_getdents, do_stat, do_chmod, do_chown, do_ftrunc, do_utime, do_link,

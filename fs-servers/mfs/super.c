@@ -2,7 +2,8 @@
  * super.c — mounting and unmounting: FS_READSUPER reads and checks the superblock, FS_UNMOUNT
  * writes everything back and marks the file system clean.
  *
- * Entry points: do_readsuper, do_unmount, super_write, super_restore.
+ * Entry points: do_readsuper, do_unmount, super_commit, super_write, super_restore,
+ * super_release, super_orphans_reap, mfs_statvfs.
  *
  * The superblock's s_flags (offset 14; a pad util-linux leaves 0) carries MINIX's clean flag:
  * cleared while mounted read-write, set again by a clean unmount. fsck.minix ignores it for v3
@@ -31,6 +32,27 @@
 #include "mfs.h"
 
 #define S_STATE_KEY "mount"
+
+void mfs_statvfs(mfs *fs, mfs_reply *out)
+{
+	plexus__fs_statvfs__init(&out->st);
+	out->st.bsize = fs->bs;
+	out->st.blocks = fs->sb.zones;
+	out->st.bfree = fs->free_zones;
+	out->st.files = fs->sb.ninodes;
+	out->st.ffree = fs->free_inodes;
+	out->st.namemax = MFS_NAME_MAX;
+	out->st.read_only = fs->read_only;
+	out->r.statvfs = &out->st;
+}
+
+int super_commit(mfs *fs)
+{
+	if (fs->read_only)
+		return 0;
+	int rc = inode_flush_all(fs);
+	return rc < 0 ? rc : journal_commit(fs);
+}
 
 int super_write(mfs *fs, bool clean)
 {
@@ -125,17 +147,6 @@ static int s_orphans(mfs *fs)
 	return rc < 0 ? rc : (int)n;
 }
 
-bool super_orphans_claim(mfs *fs, uint64_t ino)
-{
-	bool claimed = false;
-	for (size_t i = 0; i < fs->norphans; i++)
-		if (fs->orphans[i] == ino) {
-			fs->orphans[i] = 0; /* VFS still uses it: freed at its FS_PUTNODE */
-			claimed = true;
-		}
-	return claimed;
-}
-
 void super_orphans_reap(mfs *fs)
 {
 	if (!fs->norphans || mfs_now_ms() < fs->orphans_due_ms)
@@ -201,7 +212,7 @@ static int s_mount(mfs *fs, const char *driver, mfs_reply *out)
 			        driver, fs->dev.minor);
 		rc = super_write(fs, false);
 		if (rc == 0)
-			rc = journal_commit(fs);
+			rc = super_commit(fs);
 	}
 	if (rc < 0) {
 		if (root)
@@ -306,7 +317,7 @@ int do_unmount(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 	super_orphans_reap(fs);
 	rc = super_write(fs, true);
 	if (rc == 0)
-		rc = journal_commit(fs);
+		rc = super_commit(fs);
 	if (rc == 0)
 		rc = journal_quiesce(fs);
 	if (rc < 0) {

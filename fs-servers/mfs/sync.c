@@ -1,9 +1,9 @@
 /*
- * sync.c — writing back and figures: FS_SYNC, FS_FSYNC, FS_FLUSH, FS_STATVFS, the periodic
- * write-back, and the helpers every handler uses.
+ * sync.c — writing back and figures: FS_SYNC, FS_FSYNC, FS_FLUSH, FS_STATVFS and the periodic
+ * write-back.
  *
- * Entry points: do_sync, do_fsync, do_flush, do_statvfs, mfs_tick, mfs_boundary, mfs_orphans_tick,
- * mfs_statvfs, mfs_reply_attr, mfs_check, mfs_now_ms.
+ * Entry points: do_sync, do_fsync, do_flush, do_statvfs, mfs_tick, mfs_boundary,
+ * mfs_orphans_tick.
  *
  * FS_FSYNC commits everything changed, not only the file's (as MINIX writes every dirty
  * block): one journal transaction (journal.c) holds the file's data, its inode, the directory
@@ -15,46 +15,11 @@
 
 #include "mfs.h"
 
-int64_t mfs_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int mfs_check(const mfs *fs, bool write)
-{
-	if (!fs->mounted)
-		return -EINVAL;
-	if (write && fs->read_only)
-		return -EROFS;
-	return 0;
-}
-
-void mfs_reply_attr(mfs *fs, mfs_reply *out, const mfs_inode *ip)
-{
-	inode_attr(fs, ip, &out->attr);
-	out->r.attr = &out->attr;
-}
-
-void mfs_statvfs(mfs *fs, mfs_reply *out)
-{
-	plexus__fs_statvfs__init(&out->st);
-	out->st.bsize = fs->bs;
-	out->st.blocks = fs->sb.zones;
-	out->st.bfree = fs->free_zones;
-	out->st.files = fs->sb.ninodes;
-	out->st.ffree = fs->free_inodes;
-	out->st.namemax = MFS_NAME_MAX;
-	out->st.read_only = fs->read_only;
-	out->r.statvfs = &out->st;
-}
-
 /* Every changed inode and block to the driver as one transaction, then the driver's own
  * flush. */
 static int s_sync(mfs *fs)
 {
-	return fs->read_only ? 0 : journal_commit(fs);
+	return fs->read_only ? 0 : super_commit(fs);
 }
 
 int do_sync(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
@@ -106,14 +71,14 @@ void mfs_tick(mfs *fs)
 	mfs_orphans_tick(fs);
 	if (!fs->mounted || fs->read_only || mfs_now_ms() - fs->last_sync_ms < fs->sync_ms)
 		return;
-	journal_commit(fs);
+	super_commit(fs);
 }
 
 void mfs_boundary(mfs *fs)
 {
 	mfs_orphans_tick(fs);
 	if (fs->mounted && journal_due(fs))
-		journal_commit(fs);
+		super_commit(fs);
 }
 
 void mfs_orphans_tick(mfs *fs)

@@ -3,8 +3,8 @@
  * images"): it never hands out a zone or an inode that is in use, whatever the bitmaps say,
  * and a directory is reached under one name only.
  *
- * Entry points: verify_mount, verify_unmount, verify_zone_taken, verify_zone_freed,
- * verify_zone_shared, verify_inode_free, verify_named.
+ * Entry points: verify_mount, verify_unmount (the checks at allocation are claims.c's, the
+ * check of a name dir.c's dir_named_ok).
  *
  * At mount every inode in use (mode set) is read and each zone it uses, indirect blocks
  * included, marked in a map kept in memory; the zone bitmap saying such a zone is free, or a
@@ -166,69 +166,4 @@ void verify_unmount(mfs *fs)
 	free(fs->zones_shared);
 	fs->zones_used = fs->zones_shared = NULL;
 	fs->zones_used_bits = 0;
-}
-
-int verify_zone_taken(mfs *fs, uint32_t z)
-{
-	uint32_t bit = z - fs->sb.firstdatazone + 1;
-	if (!fs->zones_used || bit >= fs->zones_used_bits)
-		return 0;
-	if (!mfs_bit_get(fs->zones_used, bit)) {
-		mfs_bit_set(fs->zones_used, bit);
-		return 0;
-	}
-	if (!fs->zone_lie_told) {
-		plx_log(PLX_LOG_WARN,
-		        "minor %u: the zone bitmap offered zone %u, which a file "
-		        "uses: refused (EIO); fsck.minix repairs the bitmap",
-		        fs->dev.minor, z);
-		fs->zone_lie_told = true;
-	}
-	return -EIO;
-}
-
-void verify_zone_freed(mfs *fs, uint32_t z)
-{
-	uint32_t bit = z - fs->sb.firstdatazone + 1;
-	if (fs->zones_used && bit < fs->zones_used_bits)
-		mfs_bit_clear(fs->zones_used, bit);
-}
-
-bool verify_zone_shared(const mfs *fs, uint32_t z)
-{
-	uint32_t bit = z - fs->sb.firstdatazone + 1;
-	return fs->zones_shared && bit < fs->zones_used_bits && mfs_bit_get(fs->zones_shared, bit);
-}
-
-int verify_inode_free(mfs *fs, const mfs_dinode *d, uint32_t ino)
-{
-	if (d->mode == 0)
-		return 0;
-	plx_log(PLX_LOG_WARN,
-	        "minor %u: the inode bitmap offered inode %u, which is in use: "
-	        "refused (EIO); fsck.minix repairs the bitmap",
-	        fs->dev.minor, ino);
-	return -EIO;
-}
-
-int verify_named(mfs *fs, mfs_inode *dp, const char *name, mfs_inode *ip)
-{
-	uint32_t parent = 0;
-	if (ip->d.nlinks == 0 && ip != dp) {
-		plx_log(PLX_LOG_WARN,
-		        "minor %u: inode %u is named \"%s\" in directory %u but has no "
-		        "links: EIO; fsck.minix repairs the count",
-		        fs->dev.minor, ip->ino, name, dp->ino);
-		return -EIO;
-	}
-	if (!S_ISDIR(ip->d.mode) || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
-		return 0;
-	int rc = dir_lookup(fs, ip, "..", &parent);
-	if (rc == 0 && parent == dp->ino)
-		return 0;
-	plx_log(PLX_LOG_WARN,
-	        "minor %u: directory inode %u is named \"%s\" in directory %u but "
-	        "its .. is %u (a second name or a cycle): EIO",
-	        fs->dev.minor, ip->ino, name, dp->ino, parent);
-	return -EIO;
 }

@@ -2,7 +2,7 @@
  * mfsrun.c — plexus-mfs's requests run in this process (mfsrun.h).
  *
  * Entry points: mfsrun_init, mfsrun_fini, mfsrun_request, mfsrun_call, mfsrun_reply_free; and
- * table.c's mfs_new_driver (main.c's, which is not linked here).
+ * table.c's mfs_new_driver (driver.c's, which is not linked here).
  */
 #include <assert.h>
 #include <errno.h>
@@ -35,7 +35,7 @@ void mfsrun_fini(mfs *fs)
 	memset(&out, 0, sizeof out);
 	int rc = fs->mounted ? do_unmount(fs, NULL, NULL, &out) : 0;
 	if (rc == -EBUSY) /* VFS still holds inodes: write back, leave the clean flag unset */
-		journal_commit(fs);
+		super_commit(fs);
 	if (fs->mounted)
 		super_release(fs);
 	free(fs->orphans);
