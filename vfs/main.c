@@ -352,7 +352,8 @@ static int s_setup(void *arg, plx_service *svc, plx_server *srv, char *err, size
 	plx_server_on_reply(v->srv, s_on_reply);
 	plx_server_on_notify(v->srv, s_on_notify);
 	plx_server_set_health(v->srv, s_health);
-	v->workers = vfs_workers_new(v, o->workers, s_workers_max(v, o), o->workers_idle_ms);
+	v->workers =
+	    vfs_workers_new(v, vfs_run, o->workers, s_workers_max(v, o), o->workers_idle_ms);
 	if (!v->workers)
 		return snprintf(err, size, "workers: %s", strerror(errno)), -errno;
 	plx_server_set_worker(v->srv, vfs_submit, v->workers);

@@ -1,9 +1,8 @@
 /*
  * mount.c — the mount table.
  *
- * Entry points: vfs_root, vfs_mount_fs, vfs_mounts_clear, vfs_mounts_recorded,
- * vfs_mounts_forget, do_mount,
- * do_umount, do_statvfs, do_fstatvfs, do_mounts.
+ * Entry points: vfs_mount_fs, vfs_mounts_clear, vfs_mounts_recorded, vfs_mounts_forget,
+ * do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts.
  *
  * One file server instance per mounted file system. Mounting reserves a slot (so a second
  * mount on the same directory or of the same file server is -EBUSY at once), asks the file
@@ -29,17 +28,6 @@
 #include "vfs.h"
 
 #define S_RECORD_KEY "mounts"
-
-vfs_vnode *vfs_root(vfs *v)
-{
-	pthread_mutex_lock(&v->lock);
-	vfs_mount *m = v->mounts[0];
-	vfs_vnode *root = m && m->root ? m->root : NULL;
-	if (root)
-		root->refs++;
-	pthread_mutex_unlock(&v->lock);
-	return root;
-}
 
 static void s_mount_free(vfs_mount *m)
 {

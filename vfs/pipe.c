@@ -102,6 +102,7 @@ static vfs_pipe *s_pipe_of(vfs *v, vfs_vnode *vn, bool anonymous)
 		p->anonymous = anonymous;
 		p->vn = vn;
 		vn->dev_state = p;
+		vn->dev_release = vfs_pipe_vnode_release;
 		pthread_mutex_lock(&s_pipes_lock);
 		p->next_pipe = s_pipes;
 		s_pipes = p;

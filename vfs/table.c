@@ -2,7 +2,7 @@
  * table.c — plexus-vfs's dispatch table: message type -> do_<call>, with where each runs and
  * who may call it.
  *
- * Entry points: vfs_table, vfs_submit.
+ * Entry points: vfs_table, vfs_submit, vfs_run.
  *
  * The server library checks and unpacks each call with the body descriptor named here, then,
  * for an entry flagged PLX_ON_WORKER (every VFS_* call), hands it to vfs_submit, which queues
@@ -10,7 +10,9 @@
  * select report (device.c), is answered in the loop thread. Every entry takes the server's
  * callers (S_CALLERS: plx_server_set_callers).
  */
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "dev.h"
 #include "vfs.h"
@@ -86,4 +88,40 @@ const plx_handler *vfs_table(size_t *n)
 int vfs_submit(void *pool, plx_call *call, const plx_handler *h)
 {
 	return vfs_workers_submit(pool, call, (vfs_handler_fn *)h->work);
+}
+
+void vfs_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
+{
+	vfs_req req;
+	memset(&req, 0, sizeof req);
+	req.vfs = v;
+	req.call = call;
+	req.msg = call->msg;
+	req.body = call->body;
+	plexus__vfs_reply__init(&req.reply);
+	plexus__fs_attr__init(&req.reply_stat);
+	plexus__fs_statvfs__init(&req.reply_statvfs);
+	int rc;
+	req.proc = vfs_proc_find(v, &call->msg->source);
+	if (!req.proc && fn != do_register) {
+		rc = -ESRCH;
+	} else {
+		if (req.proc)
+			vfs_proc_cred(req.proc, &req.cred);
+		vfs_errseq_request_begin();
+		rc = vfs_path_at_begin(&req);
+		if (rc == 0)
+			rc = fn(&req);
+		if (rc >= 0 && rc != PLX_SUSPEND)
+			vfs_errseq_request_end(&req.reply);
+	}
+	if (rc != PLX_SUSPEND)
+		vfs_req_reply(call, rc, rc >= 0 ? &req.reply : NULL, rc >= 0 ? req.data : NULL,
+		              rc >= 0 ? req.data_size : 0);
+	if (req.data && req.data_free)
+		req.data_free(req.data);
+	if (req.cleanup)
+		req.cleanup(&req);
+	vfs_path_at_end(&req);
+	vfs_proc_put(v, req.proc);
 }

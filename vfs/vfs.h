@@ -4,17 +4,18 @@
  * Entry points (by file):
  *   main.c      the service: options, start, publish, run
  *   table.c     vfs_table (message type -> do_<call>, where it runs, who may call),
- *               vfs_submit
+ *               vfs_submit, vfs_run (one call on a worker)
  *   worker.c    vfs_workers_new, vfs_workers_destroy, vfs_workers_submit, vfs_workers_health
  *   proc.c      vfs_proc_find, vfs_proc_put, vfs_procs_watch, do_register, do_exit, do_ps
  *   filedesc.c  vfs_fd_get, vfs_fd_install, vfs_fd_alloc, vfs_fd_close, vfs_fds_close_all,
  *               do_dup, do_dup2, do_fcntl, do_exec
  *   filp.c      vfs_filp_new, vfs_filp_hold, vfs_filp_put
  *   vnode.c     vfs_vnode_get, vfs_vnode_hold, vfs_vnode_put, vfs_vnode_unlinked,
- *               vfs_vnode_attr_set
+ *               vfs_vnode_attr_set, vfs_root
  *   path.c      vfs_path_resolve, vfs_path_parent
  *   mount.c     vfs_mount_* , do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts
- *   protect.c   vfs_may, do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask
+ *   perm.c      vfs_may, vfs_is_member
+ *   protect.c   do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask
  *   fileops.c   vfs_fileops_lookup (fileops.h)
  *   dcache.c    vfs_dcache_find, vfs_dcache_check, vfs_dcache_add, vfs_dcache_drop,
  *               vfs_dcache_forget
@@ -99,6 +100,7 @@
 
 struct vfs_fileops;
 struct vfs_mount;
+struct vfs;
 
 /* The cached attributes of an inode: the file server's answer (plexus/fsreq.h). */
 typedef plx_fs_attr vfs_attr;
@@ -117,6 +119,7 @@ typedef struct vfs_vnode {
 	bool unlinked;   /* set under lock and vfs->lock: lost its last name; attr.nlink stays 0
 	                  * whatever answers arrive, and its last put frees it */
 	void *dev_state; /* the devices side's per-vnode state (a pipe's buffer), or NULL */
+	void (*dev_release)(struct vfs *v, struct vfs_vnode *vn); /* frees dev_state; set with it */
 	struct vfs_vnode *hash_next;
 	struct vfs_vnode *lru_prev, *lru_next; /* vfs->lock: on the unused list while refs is 0 */
 	int ndents; /* vfs->lock: name cache entries naming it (as directory or target) */
@@ -268,13 +271,18 @@ const plx_handler *vfs_table(size_t *n);
 /* The server's plx_submit_fn (pool: the vfs_workers): queues call for the entry's do_<call>
  * with vfs_workers_submit. Returns 0 or -ENOMEM. */
 int vfs_submit(void *pool, plx_call *call, const plx_handler *h);
+/* Runs one call on the worker that took it: finds the caller's process table entry (-ESRCH
+ * when it has none, but for VFS_REGISTER), runs fn and answers with what it left in the
+ * vfs_req, unless fn took the call (PLX_SUSPEND). The workers' run function. */
+void vfs_run(vfs *v, plx_call *call, vfs_handler_fn *fn);
 
 /* ---- worker.c ---- */
 
-/* Starts n worker threads; more start (up to max) while every thread is busy and calls wait,
- * and end again after idle_ms idle (0: VFS_WORKER_IDLE_MS).
- * NULL with errno on failure (EINVAL: n < 1 or max < n). */
-vfs_workers *vfs_workers_new(vfs *v, int n, int max, int idle_ms);
+/* Starts n worker threads that run each call with run; more start (up to max) while every thread is
+ * busy and calls wait, and end again after idle_ms idle (0: VFS_WORKER_IDLE_MS). NULL with errno on
+ * failure (EINVAL: n < 1 or max < n). */
+typedef void vfs_run_fn(vfs *v, plx_call *call, vfs_handler_fn *fn);
+vfs_workers *vfs_workers_new(vfs *v, vfs_run_fn *run, int n, int max, int idle_ms);
 /* Stops the threads (after the calls they are running) and frees the pool. Calls still queued
  * are answered -ESHUTDOWN. Accepts NULL. */
 void vfs_workers_destroy(vfs_workers **self_p);
@@ -421,7 +429,7 @@ void vfs_path_at_end(vfs_req *req);
  * not write the directory, or a resolution error. */
 int vfs_new_name(vfs_req *req, const char *path, vfs_vnode **dir, char *name);
 
-/* ---- protect.c ---- */
+/* ---- perm.c ---- */
 
 /* True when gid is cred's effective group or one of its supplementary groups. */
 bool vfs_is_member(const vfs_cred *cred, uint32_t gid);
@@ -493,7 +501,7 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const vfs_mou
 char *vfs_mounts_recorded(vfs *v);
 /* Drops the record (a fresh start). */
 void vfs_mounts_forget(vfs *v);
-/* The root mount's root vnode with one reference, or NULL when nothing is mounted. */
+/* The root mount's root vnode with one reference, or NULL when nothing is mounted. vnode.c. */
 vfs_vnode *vfs_root(vfs *v);
 /* Unmounts every file system (shutdown), leaves first. */
 void vfs_mounts_clear(vfs *v);

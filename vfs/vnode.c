@@ -3,7 +3,7 @@
  *
  * Entry points: vfs_init, vfs_fini, vfs_vnode_get, vfs_vnode_hold, vfs_vnode_hold_locked,
  * vfs_vnode_put, vfs_vnode_unlinked, vfs_vnode_evict,
- * vfs_vnode_attr_set, vfs_vnode_attr, vfs_attr_to_fs.
+ * vfs_vnode_attr_set, vfs_vnode_attr, vfs_attr_to_fs, vfs_root.
  *
  * Each answer of a file server that names an inode (lookup, create, mkdir, mknod, slink,
  * readsuper) gave VFS one reference on it; the vnode counts them (fs_refs) and gives them all
@@ -76,8 +76,8 @@ static void s_unhash(vfs *v, vfs_vnode *vn)
 /* Gives the file server's references back and frees vn (out of the table, no lock held). */
 static void s_free(vfs *v, vfs_vnode *vn)
 {
-	if (vn->dev_state)
-		vfs_pipe_vnode_release(v, vn);
+	if (vn->dev_state && vn->dev_release)
+		vn->dev_release(v, vn); /* a pipe's (pipe.c) */
 	if (vn->fs_refs > 0)
 		plx_fs_putnode(vn->mount->client, vn->ino, vn->fs_refs);
 	pthread_rwlock_destroy(&vn->io);
@@ -231,4 +231,15 @@ void vfs_attr_to_fs(const vfs_attr *a, Plexus__FsAttr *out)
 	out->blocks = a->blocks;
 	out->blksize = a->blksize;
 	out->dev = a->dev;
+}
+
+vfs_vnode *vfs_root(vfs *v)
+{
+	pthread_mutex_lock(&v->lock);
+	vfs_mount *m = v->mounts[0];
+	vfs_vnode *root = m && m->root ? m->root : NULL;
+	if (root)
+		root->refs++;
+	pthread_mutex_unlock(&v->lock);
+	return root;
 }

@@ -9,9 +9,8 @@
  * queue here (vfs_workers_submit). A free worker takes it (when none is free, another thread
  * starts, up to the maximum, so calls stuck on a slow file server do not starve the others; a
  * thread beyond the initial number that stays idle VFS_WORKER_IDLE_MS ends, its connections
- * closed, so a burst leaves nothing behind), finds the caller's process table entry (-ESRCH
- * when it has none, but for VFS_REGISTER), runs the handler and answers with what the handler
- * left in the vfs_req, unless the handler took the call (PLX_SUSPEND).
+ * closed, so a burst leaves nothing behind) and runs it with the pool's run function
+ * (table.c's vfs_run: the caller's process, the handler, the answer).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +32,7 @@ typedef struct s_job {
 
 struct vfs_workers {
 	vfs *vfs;
+	vfs_run_fn *run; /* runs one call (table.c's vfs_run) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_cond_t left; /* a thread leaving (idle) has taken itself out of threads */
@@ -58,43 +58,6 @@ void vfs_req_free_text(vfs_req *req)
 {
 	free(req->reply.text);
 	req->reply.text = NULL;
-}
-
-/* Runs one call on this worker. */
-static void s_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
-{
-	vfs_req req;
-	memset(&req, 0, sizeof req);
-	req.vfs = v;
-	req.call = call;
-	req.msg = call->msg;
-	req.body = call->body;
-	plexus__vfs_reply__init(&req.reply);
-	plexus__fs_attr__init(&req.reply_stat);
-	plexus__fs_statvfs__init(&req.reply_statvfs);
-	int rc;
-	req.proc = vfs_proc_find(v, &call->msg->source);
-	if (!req.proc && fn != do_register) {
-		rc = -ESRCH;
-	} else {
-		if (req.proc)
-			vfs_proc_cred(req.proc, &req.cred);
-		vfs_errseq_request_begin();
-		rc = vfs_path_at_begin(&req);
-		if (rc == 0)
-			rc = fn(&req);
-		if (rc >= 0 && rc != PLX_SUSPEND)
-			vfs_errseq_request_end(&req.reply);
-	}
-	if (rc != PLX_SUSPEND)
-		vfs_req_reply(call, rc, rc >= 0 ? &req.reply : NULL, rc >= 0 ? req.data : NULL,
-		              rc >= 0 ? req.data_size : 0);
-	if (req.data && req.data_free)
-		req.data_free(req.data);
-	if (req.cleanup)
-		req.cleanup(&req);
-	vfs_path_at_end(&req);
-	vfs_proc_put(v, req.proc);
 }
 
 /* Under the lock: waits for work; false when this thread should end (stopping, or, for a
@@ -160,7 +123,7 @@ static void s_loop(vfs_workers *self, bool core)
 			self->tail = NULL;
 		pthread_mutex_unlock(&self->lock);
 		if (job->call)
-			s_run(self->vfs, job->call, job->fn);
+			self->run(self->vfs, job->call, job->fn);
 		else
 			job->defer(self->vfs, job->arg);
 		free(job);
@@ -187,9 +150,9 @@ static void *s_extra_thread(void *arg)
 	return NULL;
 }
 
-vfs_workers *vfs_workers_new(vfs *v, int n, int max, int idle_ms)
+vfs_workers *vfs_workers_new(vfs *v, vfs_run_fn *run, int n, int max, int idle_ms)
 {
-	if (n < 1 || max < n) {
+	if (n < 1 || max < n || !run) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -200,6 +163,7 @@ vfs_workers *vfs_workers_new(vfs *v, int n, int max, int idle_ms)
 		return NULL;
 	}
 	self->vfs = v;
+	self->run = run;
 	self->min = n;
 	self->max = max;
 	self->idle_ms = idle_ms > 0 ? idle_ms : VFS_WORKER_IDLE_MS;
