@@ -58,6 +58,8 @@ static int s_start(const plx_service_desc *desc, void *arg, const s_task *task,
 {
 	for (size_t i = 0; desc->types && desc->types[i]; i++)
 		plx_register_types(desc->types[i]);
+	for (size_t i = 0; desc->families && desc->families[i]; i++)
+		plx_register_family(desc->families[i]);
 	plx_service *svc = plx_service_new(cfg, err, size);
 	if (!svc) {
 		int code = errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
