@@ -58,6 +58,8 @@ static int s_start(const plx_service_desc *desc, void *arg, const s_task *task,
 {
 	for (size_t i = 0; desc->types && desc->types[i]; i++)
 		plx_register_types(desc->types[i]);
+	for (size_t i = 0; desc->families && desc->families[i]; i++)
+		plx_register_family(desc->families[i]);
 	plx_service *svc = plx_service_new(cfg, err, size);
 	if (!svc) {
 		int code = errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
@@ -121,6 +123,20 @@ static int s_publish_run(plx_service *svc, plx_server *srv, const char *detail, 
 	return plx_service_run(svc, srv);
 }
 
+/* Why plx_server_new failed with rc, into err: for a table it refused, which entry. */
+static void s_server_failed(const plx_handler *table, size_t n, int rc, char *err, size_t size)
+{
+	size_t bad;
+	if (rc == -EINVAL && plx_server_check(table, n, &bad) < 0)
+		snprintf(
+		    err, size,
+		    "server: table entry %zu (%s) refused: a type twice, no handler, or not the "
+		    "body its family's .def says",
+		    bad, table[bad].name ? table[bad].name : "?");
+	else
+		snprintf(err, size, "server: %s", plx_strerror(rc));
+}
+
 int plx_service_serve(plx_service *svc, const plx_handler *table, size_t n, void *arg,
                       const plx_serve_hooks *hooks, char *err, size_t size)
 {
@@ -129,7 +145,7 @@ int plx_service_serve(plx_service *svc, const plx_handler *table, size_t n, void
 	plx_server *srv = plx_server_new(plx_service_ep(svc), table, n, arg);
 	if (!srv) {
 		int rc = -errno;
-		snprintf(err, size, "server: %s", plx_strerror(rc));
+		s_server_failed(table, n, rc, err, size);
 		return rc;
 	}
 	const char *step = NULL;

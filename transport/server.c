@@ -1,13 +1,17 @@
 /*
  * server.c — the server library: message loop, dispatch table, shared control handlers.
  *
- * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
- * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
- * plx_server_arg, plx_server_ep, plx_server_set_worker, plx_call_reply.
+ * Entry points: plx_server_new, plx_server_check, plx_server_destroy, plx_server_run,
+ * plx_server_stop, plx_server_dispatch, plx_server_on_notify, plx_server_on_reply,
+ * plx_server_on_tick, plx_server_arg, plx_server_ep, plx_server_set_worker, plx_call_reply.
  *
  * One lookup per request: s_handle_request finds the entry, checks and unpacks, then s_start
  * runs its fn here in the loop or, for a PLX_ON_WORKER entry, hands it to the server's submit
  * function.
+ *
+ * plx_server_new first checks the table (plx_server_check): each entry's body must be what its
+ * family's .def says (plexus/family.h) for every registered family, so that a server table
+ * and the family table it serves cannot drift apart.
  */
 #include <assert.h>
 #include <dirent.h>
@@ -20,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <plexus/family.h>
 #include <plexus/server.h>
 
 #include "internal.h"
@@ -86,14 +91,38 @@ static int s_by_type(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* An entry names the handler where it runs: fn in the loop, work on a worker. */
+/* An entry names the handler where it runs (fn in the loop, work on a worker), and the body
+ * its family's table says (plexus/family.h), when its family is registered. */
 static bool s_entry_ok(const plx_handler *h)
 {
+	const plx_request_line *line = plx_family_request(h->type);
+	if (line && line->body != h->body)
+		return false;
 	return h->flags & PLX_ON_WORKER ? h->work != NULL : h->fn != NULL;
+}
+
+int plx_server_check(const plx_handler *table, size_t n, size_t *bad)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool twice = false;
+		for (size_t j = 0; j < i; j++)
+			twice = twice || table[j].type == table[i].type;
+		if (twice || !s_entry_ok(&table[i])) {
+			if (bad)
+				*bad = i;
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void *arg)
 {
+	assert(plx_server_check(s_fallback, sizeof s_fallback / sizeof *s_fallback, NULL) == 0);
+	if (plx_server_check(table, n, NULL) < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
 	plx_server *self = calloc(1, sizeof *self);
 	if (!self || !(self->table = malloc((n ? n : 1) * sizeof *table))) {
 		free(self);
@@ -103,14 +132,6 @@ plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void 
 	if (n)
 		memcpy(self->table, table, n * sizeof *table);
 	qsort(self->table, n, sizeof *table, s_by_type);
-	for (size_t i = 0; i < n; i++)
-		if (!s_entry_ok(&self->table[i]) ||
-		    (i > 0 && self->table[i].type == self->table[i - 1].type)) {
-			free(self->table);
-			free(self);
-			errno = EINVAL;
-			return NULL;
-		}
 	self->ep = ep;
 	self->n = n;
 	self->arg = arg;

@@ -1,8 +1,9 @@
 /*
  * trace.c — the message trace and the names of message types.
  *
- * Entry points: plx_trace_set, plx_trace_enabled, plx_register_types, plx_type_name;
- * internal plx__now_us, plx__trace_out, plx__trace_in.
+ * Entry points: plx_trace_set, plx_trace_enabled, plx_register_types, plx_type_name,
+ * plx_register_family, plx_family_request (plexus/family.h); internal plx__now_us, plx__trace_out,
+ * plx__trace_in.
  *
  * When tracing is off the transport checks one relaxed atomic flag per message and does
  * nothing else; clocks are read only while it is on.
@@ -12,31 +13,66 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <plexus/family.h>
+
 #include "internal.h"
 #include "plexus/proto/ipc.pb-c.h"
 
 #define S_FAMILIES_MAX 32
 
-static const ProtobufCEnumDescriptor *s_families[S_FAMILIES_MAX] = {&plexus__ipc_type__descriptor};
+/* The registry of families (plexus/family.h says why one registry holds both): each entry's
+ * enum names types in traces; its table, when it has one, is what plx_server_new checks table
+ * entries against. An entry is written before the count that makes it visible; a table added
+ * to an entry already visible (names first, table later) is published atomically. */
+static struct {
+	const ProtobufCEnumDescriptor *types;
+	_Atomic(const plx_family *) requests; /* NULL: names only */
+} s_families[S_FAMILIES_MAX] = {{&plexus__ipc_type__descriptor, &plx_family_ipc}};
 static atomic_int s_nfamilies = 1;
 static pthread_mutex_t s_families_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int plx_register_types(const ProtobufCEnumDescriptor *family)
+/* Registers types, with its table family (NULL: names only). */
+static int s_register(const ProtobufCEnumDescriptor *types, const plx_family *family)
 {
 	int rc = 0;
 	pthread_mutex_lock(&s_families_lock);
-	int n = atomic_load(&s_nfamilies);
-	bool known = false;
-	for (int i = 0; i < n; i++)
-		known = known || s_families[i] == family;
-	if (!known && n == S_FAMILIES_MAX)
+	int n = atomic_load(&s_nfamilies), i = 0;
+	while (i < n && s_families[i].types != types)
+		i++;
+	if (i == n && n == S_FAMILIES_MAX)
 		rc = -ENOSPC;
-	else if (!known) {
-		s_families[n] = family;
+	else if (i == n) {
+		s_families[n].types = types;
+		atomic_store(&s_families[n].requests, family);
 		atomic_store(&s_nfamilies, n + 1);
-	}
+	} else if (family)
+		atomic_store(&s_families[i].requests, family);
 	pthread_mutex_unlock(&s_families_lock);
 	return rc;
+}
+
+int plx_register_types(const ProtobufCEnumDescriptor *family)
+{
+	return s_register(family, NULL);
+}
+
+int plx_register_family(const plx_family *family)
+{
+	if (!family)
+		return -EINVAL;
+	return s_register(family->types, family);
+}
+
+const plx_request_line *plx_family_request(uint32_t type)
+{
+	int n = atomic_load(&s_nfamilies);
+	for (int i = 0; i < n; i++) {
+		const plx_family *f = atomic_load(&s_families[i].requests);
+		for (size_t j = 0; f && j < f->n; j++)
+			if (f->lines[j].type == type)
+				return &f->lines[j];
+	}
+	return NULL;
 }
 
 const char *plx_type_name(uint32_t type)
@@ -44,7 +80,7 @@ const char *plx_type_name(uint32_t type)
 	int n = atomic_load(&s_nfamilies);
 	for (int i = 0; i < n; i++) {
 		const ProtobufCEnumValue *value =
-		    protobuf_c_enum_descriptor_get_value(s_families[i], (int)type);
+		    protobuf_c_enum_descriptor_get_value(s_families[i].types, (int)type);
 		if (value && type != 0)
 			return value->name;
 	}

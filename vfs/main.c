@@ -402,15 +402,16 @@ static void s_cleanup(void *arg)
 	vfs_fini(arg);
 }
 
-static const ProtobufCEnumDescriptor *const s_types[] = {&plexus__vfs_type__descriptor,
-                                                         &plexus__fs_type__descriptor, NULL};
+/* What VFS serves (VFS, and CDEV_SEL2_REPLY) and calls (FS, CDEV, BDEV). */
+static const plx_family *const s_families[] = {&plx_family_vfs, &plx_family_fs, &plx_family_cdev,
+                                               &plx_family_bdev, NULL};
 
 static const plx_service_desc s_desc = {
     .program = "plexus-vfs",
     .label = "vfs",
     .usage_fn = s_usage,
     .option = s_option,
-    .types = s_types,
+    .families = s_families,
     .run = s_run,
     .cleanup = s_cleanup,
 };

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <plexus/family.h>
+
 #include "internal.h"
 
 static const char s_key = 0; /* this library's slot in a server (plx_server_attach) */
@@ -31,7 +33,7 @@ plx_blockdriver *plx_blockdriver_new(const plx_blockdriver_ops *ops, void *arg)
 		return NULL;
 	self->ops = ops;
 	self->arg = arg;
-	plx_register_types(&plexus__bdev_type__descriptor);
+	plx_register_family(&plx_family_bdev);
 	return self;
 }
 

@@ -7,6 +7,8 @@
  * library has unpacked it (or answered -EBADMSG) before any handler runs. Every handler runs in
  * the loop thread (PLX_IN_LOOP) and takes the server's callers (allowed NULL).
  */
+#include <plexus/family.h>
+
 #include "internal.h"
 
 static const plx_handler s_table[] = {
@@ -30,7 +32,7 @@ static const plx_handler s_table[] = {
 
 const plx_handler *plx_blockdriver_handlers(size_t *n)
 {
-	plx_register_types(&plexus__bdev_type__descriptor);
+	plx_register_family(&plx_family_bdev);
 	*n = sizeof s_table / sizeof *s_table;
 	return s_table;
 }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <plexus/family.h>
+
 #include "internal.h"
 
 static const char s_key = 0; /* this library's slot in a server (plx_server_attach) */
@@ -31,7 +33,7 @@ plx_chardriver *plx_chardriver_new(const plx_chardriver_ops *ops, void *arg)
 	self->ops = ops;
 	self->arg = arg;
 	pthread_mutex_init(&self->lock, NULL);
-	plx_register_types(&plexus__cdev_type__descriptor);
+	plx_register_family(&plx_family_cdev);
 	return self;
 }
 

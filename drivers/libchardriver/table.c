@@ -8,6 +8,8 @@
  * receives it (a driver that does gets -ENOSYS from the server library). Every handler runs in
  * the loop thread (PLX_IN_LOOP) and takes the server's callers (allowed NULL).
  */
+#include <plexus/family.h>
+
 #include "internal.h"
 
 static const plx_handler s_table[] = {
@@ -29,7 +31,7 @@ static const plx_handler s_table[] = {
 
 const plx_handler *plx_chardriver_handlers(size_t *n)
 {
-	plx_register_types(&plexus__cdev_type__descriptor);
+	plx_register_family(&plx_family_cdev);
 	*n = sizeof s_table / sizeof *s_table;
 	return s_table;
 }

@@ -117,7 +117,7 @@ static int s_life(void *arg, plx_service *svc, char *err, size_t size)
 	return rc;
 }
 
-static const ProtobufCEnumDescriptor *const s_types[] = {&plexus__fs_type__descriptor, NULL};
+static const plx_family *const s_families[] = {&plx_family_fs, NULL};
 
 static const plx_service_desc s_desc = {
     .program = "plexus-mfs",
@@ -134,7 +134,7 @@ static const plx_service_desc s_desc = {
              "                         driver (default 20000, under VFS's 30 s)\n"
              "  --help                 this text\n\n",
     .option = s_option,
-    .types = s_types,
+    .families = s_families,
     .run = s_life,
 };
 

@@ -93,7 +93,7 @@ static void s_cleanup(void *arg)
 	pfs_destroy(&s_state);
 }
 
-static const ProtobufCEnumDescriptor *const s_types[] = {&plexus__fs_type__descriptor, NULL};
+static const plx_family *const s_families[] = {&plx_family_fs, NULL};
 
 static const plx_service_desc s_desc = {
     .program = "plexus-pfs",
@@ -108,7 +108,7 @@ static const plx_service_desc s_desc = {
              "  --dev N           device number reported in the pipes' attributes\n"
              "  --help            this text\n\n",
     .option = s_option,
-    .types = s_types,
+    .families = s_families,
     .prepare = s_prepare,
     .run = s_run,
     .cleanup = s_cleanup,

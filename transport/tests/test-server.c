@@ -2,7 +2,8 @@
  * test-server.c — the server library: dispatch by type, ENOSYS for unknown types, allow-lists,
  * a server's callers (label patterns), body validation, the shared control calls (only from
  * RS, node kernels and operators' commands), answering exactly once, and entries flagged
- * PLX_ON_WORKER handed to the server's submit function (plx_server_set_worker).
+ * PLX_ON_WORKER handed to the server's submit function (plx_server_set_worker), and tables
+ * checked against the registered families' request tables (plexus/family.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +21,10 @@
 
 #include <cmocka.h>
 
+#include <plexus/family.h>
+
+#include "plexus/proto/bdev.pb-c.h"
+#include "plexus/proto/cdev.pb-c.h"
 #include "testlib.h"
 
 #define TIMEOUT_MS 20000
@@ -571,6 +576,50 @@ static void test_worker_entries_checked(void **pstate)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* A table is checked against the families registered (plexus/family.h): an entry whose body
+ * is not the one its family's .def says is refused, and plx_server_check names it; a matching
+ * entry, and an entry of a type no registered family has, are taken. */
+static void test_bodies_checked_against_family(void **pstate)
+{
+	state *st = *pstate;
+	assert_int_equal(plx_register_family(&plx_family_cdev), 0);
+	assert_int_equal(plx_register_family(NULL), -EINVAL);
+	const plx_request_line *open = plx_family_request(PLEXUS__CDEV_TYPE__CDEV_OPEN);
+	assert_non_null(open);
+	assert_ptr_equal(open->body, &plexus__cdev_open__descriptor);
+	assert_null(open->reply);
+	assert_null(plx_family_request(PLEXUS__BDEV_TYPE__BDEV_OPEN)); /* not registered here */
+	const plx_handler table[] = {
+	    PLX_LOOP(PLEXUS__CDEV_TYPE__CDEV_OPEN, "open", s_do_count,
+	             &plexus__cdev_open__descriptor, NULL),
+	    /* the wrong body: CDEV_READ takes a CdevIo */
+	    PLX_LOOP(PLEXUS__CDEV_TYPE__CDEV_READ, "read", s_do_count,
+	             &plexus__cdev_minor__descriptor, NULL),
+	    /* BDEV is not registered: whatever body it names is taken */
+	    PLX_LOOP(PLEXUS__BDEV_TYPE__BDEV_OPEN, "bdev-open", s_do_count,
+	             &plexus__cdev_minor__descriptor, NULL),
+	    PLX_LOOP(T_COUNT, "count", s_do_count, NULL, NULL),
+	};
+	size_t bad = 99;
+	assert_int_equal(plx_server_check(table, 4, &bad), -EINVAL);
+	assert_int_equal(bad, 1); /* CDEV_READ's entry */
+	errno = 0;
+	assert_null(plx_server_new(st->ep, table, 4, NULL));
+	assert_int_equal(errno, EINVAL);
+	const plx_handler no_body[] = {
+	    /* the family says CdevOpen; NULL is a difference too */
+	    PLX_LOOP(PLEXUS__CDEV_TYPE__CDEV_OPEN, "open", s_do_count, NULL, NULL)};
+	assert_int_equal(plx_server_check(no_body, 1, &bad), -EINVAL);
+	assert_int_equal(bad, 0);
+	const plx_handler good[] = {table[0], table[2], table[3]};
+	bad = 99;
+	assert_int_equal(plx_server_check(good, 3, &bad), 0);
+	assert_int_equal(bad, 99); /* untouched */
+	plx_server *srv = plx_server_new(st->ep, good, 3, NULL);
+	assert_non_null(srv);
+	plx_server_destroy(&srv);
+}
+
 static int s_teardown_joined(void **pstate)
 {
 	state *st = *pstate;
@@ -599,6 +648,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicate_types_are_refused, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_worker_entries, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_worker_entries_checked, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_bodies_checked_against_family, s_setup,
+	                                    s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
  * plexus__stat_from, plexus__statvfs_from, plexus__times_to, plexus__set_chunk_max,
  * plexus__chunk_max, plexus__label.
  *
- * A call is one plx_sendrec from the calling thread on the handle's endpoint: the transport
+ * Call sites reach it through their requests' typed calls (request.c, from proto/vfs.def),
+ * which pass each request's type and body here. A call is one plx_sendrec from the calling
+ * thread on the handle's endpoint: the transport
  * gives each thread its own connection, so threads never wait for one another here. A reply's
  * status is VFS's answer (0 or the call's negated errno); without a reply the transport's
  * error is mapped to the errno plexus.h promises. A call naming a descriptor goes to the VFS

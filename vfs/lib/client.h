@@ -2,7 +2,9 @@
  * client.h — libplexus's inside: the handle, the one call path every system call takes to
  * VFS, and the conversions from VFS's answers to POSIX structures.
  *
- * Entry points: plexus__call, plexus__call_raw, plexus__answer_free, plexus__register,
+ * Entry points: plexus__call, plexus__call_raw, the typed calls plexus__vfs_<name> and
+ * plexus__vfs_<name>_raw (request.c, one per line of proto/vfs.def), plexus__answer_free,
+ * plexus__register,
  * plexus__rejoin, plexus__fail, plexus__check_path, plexus__stat_from, plexus__statvfs_from,
  * plexus__mount_flags,
  * plexus__times_to, plexus__set_chunk_max, plexus__chunk_max, plexus__label, the
@@ -19,6 +21,7 @@
 #include <plexus/endpoint.h>
 #include <plexus/etcd.h>
 #include <plexus/plexus.h>
+#include <plexus/stub.h>
 #include <plexus/transport.h>
 
 #include "plexus/proto/vfs.pb-c.h"
@@ -174,6 +177,28 @@ int64_t plexus__call(plexus *self, uint32_t type, const ProtobufCMessage *body, 
 int64_t plexus__call_raw(plexus *self, uint32_t type, const ProtobufCMessage *body, int timeout_ms,
                          plexus__answer *ans);
 void plexus__answer_free(plexus__answer *ans);
+
+/* ---- request.c: the VFS family's typed calls, one per line of proto/vfs.def ---- */
+
+/* plexus__vfs_<name> is plexus__call of the line's type with a body of the line's message
+ * (NULL for NONE; another message is a build error, a cast one an assertion);
+ * plexus__vfs_<name>_raw is plexus__call_raw of it. Every reply is a VfsReply (ans). */
+#define PLX_REQUEST(NAME, name, Req, req, Rep, rep)                                                \
+	int64_t plexus__vfs_##name(plexus *self, const Plexus__##Req *body, const void *data,      \
+	                           size_t size, int timeout_ms, plexus__answer *ans);              \
+	int64_t plexus__vfs_##name##_raw(plexus *self, const Plexus__##Req *body, int timeout_ms,  \
+	                                 plexus__answer *ans);
+#include "plexus/proto/vfs.def"
+#undef PLX_REQUEST
+
+/* The typed calls of the VfsPath and VfsFd requests, for a caller that picks one (stat or
+ * lstat, read or pread): the compiler checks that the call picked takes that body. */
+typedef int64_t plexus__path_call(plexus *self, const Plexus__VfsPath *body, const void *data,
+                                  size_t size, int timeout_ms, plexus__answer *ans);
+typedef int64_t plexus__fd_call(plexus *self, const Plexus__VfsFd *body, const void *data,
+                                size_t size, int timeout_ms, plexus__answer *ans);
+typedef int64_t plexus__fd_raw(plexus *self, const Plexus__VfsFd *body, int timeout_ms,
+                               plexus__answer *ans);
 /* VFS_REGISTER with the process's credentials (again, when VFS forgot the process). Returns
  * 0 or a negative errno. */
 int plexus__register(plexus *self);

@@ -196,8 +196,7 @@ int plexus__register(plexus *self)
 	s_creds(self, &reg, gids);
 	reg.umask = mask;
 	plexus__answer ans;
-	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_REGISTER, &reg.base, NULL, 0,
-	                          self->timeout_ms, &ans);
+	int64_t rc = plexus__vfs_register(self, &reg, NULL, 0, self->timeout_ms, &ans);
 	if (rc >= 0) {
 		__atomic_store_n(&self->vfs_gen, ans.msg->source.generation, __ATOMIC_RELEASE);
 		self->registered = true;
@@ -326,8 +325,7 @@ void plexus_disconnect(plexus **self_p)
 	if (!self)
 		return;
 	if (self->registered)
-		(void)plexus__call(self, PLEXUS__VFS_TYPE__VFS_EXIT, NULL, NULL, 0,
-		                   self->timeout_ms, NULL);
+		(void)plexus__vfs_exit(self, NULL, NULL, 0, self->timeout_ms, NULL);
 	if (self->etcd)
 		s_withdraw(self);
 	plx_epcache_destroy(&self->cache);

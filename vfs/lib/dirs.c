@@ -37,8 +37,7 @@ ssize_t plexus_getdents(plexus *self, int fd, struct plexus_dirent *ents, size_t
 	req.fd = fd;
 	req.size = (uint64_t)n * S_NAME_BYTES;
 	plexus__answer ans;
-	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_GETDENTS, &req.base, NULL, 0,
-	                          self->timeout_ms, &ans);
+	int64_t rc = plexus__vfs_getdents(self, &req, NULL, 0, self->timeout_ms, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	size_t got = ans.reply->n_dirents < n ? ans.reply->n_dirents : n;

@@ -193,21 +193,16 @@ void plexus__fd_cwd(plexus *self, const char *path, int fd)
 	pthread_mutex_unlock(&self->fds_lock);
 }
 
-/* One call to the current VFS that never registers again (plexus__fds_restore runs inside
- * a rejoin). */
-static int64_t s_raw(plexus *self, uint32_t type, const ProtobufCMessage *body, plexus__answer *ans)
-{
-	return plexus__call_raw(self, type, body, self->timeout_ms, ans);
-}
-
-static int64_t s_fd_op(plexus *self, uint32_t type, int fd, int fd2, int64_t offset)
+/* One VfsFd call to the current VFS that never registers again (plexus__fds_restore runs
+ * inside a rejoin); call is the request's raw typed call (request.c). */
+static int64_t s_fd_op(plexus *self, plexus__fd_raw *call, int fd, int fd2, int64_t offset)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
 	req.fd2 = fd2;
 	req.offset = offset;
 	req.whence = SEEK_SET;
-	return s_raw(self, type, &req.base, NULL);
+	return call(self, &req, self->timeout_ms, NULL);
 }
 
 /* Opens f's path on the new instance; returns the new descriptor or a negative errno
@@ -218,7 +213,7 @@ static int s_reopen(plexus *self, const plexus__fd *f)
 	req.path = f->path;
 	req.flags = f->flags & ~S_REOPEN_DROP;
 	plexus__answer ans;
-	int64_t fd = s_raw(self, PLEXUS__VFS_TYPE__VFS_OPEN, &req.base, &ans);
+	int64_t fd = plexus__vfs_open_raw(self, &req, self->timeout_ms, &ans);
 	if (fd < 0)
 		return fd == -ENOENT ? -ESTALE : (int)fd;
 	bool same = ans.reply->stat && ans.reply->stat->ino == f->ino &&
@@ -226,7 +221,7 @@ static int s_reopen(plexus *self, const plexus__fd *f)
 	            (ans.reply->stat->mode & S_IFMT) == (f->mode & S_IFMT);
 	plexus__answer_free(&ans);
 	if (!same) {
-		s_fd_op(self, PLEXUS__VFS_TYPE__VFS_CLOSE, (int)fd, 0, 0);
+		s_fd_op(self, plexus__vfs_close_raw, (int)fd, 0, 0);
 		return -ESTALE;
 	}
 	return (int)fd;
@@ -237,8 +232,8 @@ static int s_place(plexus *self, int nfd, int fd)
 {
 	if (nfd == fd)
 		return 0;
-	int64_t rc = s_fd_op(self, PLEXUS__VFS_TYPE__VFS_DUP2, nfd, fd, 0);
-	s_fd_op(self, PLEXUS__VFS_TYPE__VFS_CLOSE, nfd, 0, 0);
+	int64_t rc = s_fd_op(self, plexus__vfs_dup2_raw, nfd, fd, 0);
+	s_fd_op(self, plexus__vfs_close_raw, nfd, 0, 0);
 	return rc < 0 ? (int)rc : 0;
 }
 
@@ -249,7 +244,7 @@ static void s_hold(plexus *self, int fd)
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	req.path = "/";
 	req.flags = O_RDONLY | O_DIRECTORY;
-	int64_t nfd = s_raw(self, PLEXUS__VFS_TYPE__VFS_OPEN, &req.base, NULL);
+	int64_t nfd = plexus__vfs_open_raw(self, &req, self->timeout_ms, NULL);
 	if (nfd >= 0)
 		s_place(self, (int)nfd, fd);
 }
@@ -260,7 +255,7 @@ static void s_restore_one(plexus *self, int fd, plexus__fd *f)
 	int nfd = f->path ? s_reopen(self, f) : -ESTALE;
 	int rc = nfd < 0 ? nfd : s_place(self, nfd, fd);
 	if (rc == 0 && S_ISREG(f->mode) && !(f->flags & O_APPEND) && f->offset)
-		rc = (int)s_fd_op(self, PLEXUS__VFS_TYPE__VFS_LSEEK, fd, 0, f->offset);
+		rc = (int)s_fd_op(self, plexus__vfs_lseek_raw, fd, 0, f->offset);
 	if (rc < 0) {
 		f->stale = true;
 		s_hold(self, fd);
@@ -273,7 +268,7 @@ int plexus__fds_restore(plexus *self)
 	Plexus__VfsPath cd = PLEXUS__VFS_PATH__INIT;
 	cd.path = self->cwd;
 	if (strcmp(self->cwd, "/") != 0 &&
-	    s_raw(self, PLEXUS__VFS_TYPE__VFS_CHDIR, &cd.base, NULL) < 0)
+	    plexus__vfs_chdir_raw(self, &cd, self->timeout_ms, NULL) < 0)
 		snprintf(self->cwd, sizeof self->cwd, "/"); /* gone: the new instance's "/" */
 	int stale = 0;
 	for (size_t fd = 0; fd < self->nfds; fd++) { /* VFS holds none of them now */

@@ -24,12 +24,6 @@
 
 #include "client.h"
 
-/* One VfsFd request; returns the reply's value or a negative errno. */
-static int64_t s_fd_call(plexus *self, uint32_t type, Plexus__VfsFd *req, int timeout_ms)
-{
-	return plexus__call(self, type, &req->base, NULL, 0, timeout_ms, NULL);
-}
-
 static int s_result(int64_t rc)
 {
 	return rc < 0 ? plexus__fail(rc) : (int)rc;
@@ -58,8 +52,7 @@ static int s_open(plexus *self, int dirfd, const char *path, int flags, mode_t m
 	}
 	/* Opening a FIFO waits for its other end. */
 	plexus__answer ans;
-	int64_t fd =
-	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_OPEN, &req.base, NULL, 0, PLEXUS__WAIT, &ans);
+	int64_t fd = plexus__vfs_open(self, &req, NULL, 0, PLEXUS__WAIT, &ans);
 	if (fd >= 0) {
 		plexus__fd_opened(self, (int)fd, req.at ? abs : path, flags, ans.reply->stat);
 		plexus__answer_free(&ans);
@@ -105,17 +98,16 @@ int plexus_close(plexus *self, int fd)
 	uint64_t generation, serial = self ? plexus__fd_serial(self, fd) : 0;
 	int64_t rc;
 	if (self && plexus__fd_bind(self, fd, &generation) == -ESTALE) /* its stand-in on "/" */
-		rc = plexus__call_raw(self, PLEXUS__VFS_TYPE__VFS_CLOSE, &req.base,
-		                      self->timeout_ms, NULL);
+		rc = plexus__vfs_close_raw(self, &req, self->timeout_ms, NULL);
 	else
-		rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_CLOSE, &req, self->timeout_ms);
+		rc = plexus__vfs_close(self, &req, NULL, 0, self->timeout_ms, NULL);
 	if (self && (rc >= 0 || rc == -EBADF))
 		plexus__fd_closed(self, fd, serial);
 	return s_result(rc);
 }
 
 /* One VFS_READ or VFS_PREAD of at most one chunk into buf. Returns the count or -errno. */
-static int64_t s_read_chunk(plexus *self, uint32_t type, int fd, void *buf, size_t count,
+static int64_t s_read_chunk(plexus *self, plexus__fd_call *call, int fd, void *buf, size_t count,
                             off_t offset)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
@@ -123,7 +115,7 @@ static int64_t s_read_chunk(plexus *self, uint32_t type, int fd, void *buf, size
 	req.size = count;
 	req.offset = offset;
 	plexus__answer ans;
-	int64_t rc = plexus__call(self, type, &req.base, NULL, 0, PLEXUS__WAIT, &ans);
+	int64_t rc = call(self, &req, NULL, 0, PLEXUS__WAIT, &ans);
 	if (rc < 0)
 		return rc;
 	size_t got = ans.msg->data_size;
@@ -131,7 +123,7 @@ static int64_t s_read_chunk(plexus *self, uint32_t type, int fd, void *buf, size
 		rc = -EPROTO; /* more than asked, or a count that is not what came */
 	else if (got)
 		memcpy(buf, ans.msg->data, got);
-	if (rc > 0 && type == PLEXUS__VFS_TYPE__VFS_READ)
+	if (rc > 0 && call == plexus__vfs_read)
 		plexus__fd_moved(self, fd, rc, true);
 	plexus__answer_free(&ans);
 	return rc;
@@ -146,7 +138,8 @@ static bool s_seekable(plexus *self, int fd)
 
 /* Reads count bytes in chunks; pread when positioned. Returns the total or -errno (an error
  * after some bytes were read ends the read with what it has). */
-static ssize_t s_read(plexus *self, uint32_t type, int fd, void *buf, size_t count, off_t offset)
+static ssize_t s_read(plexus *self, plexus__fd_call *call, int fd, void *buf, size_t count,
+                      off_t offset)
 {
 	if (!buf && count)
 		return -EFAULT;
@@ -155,7 +148,7 @@ static ssize_t s_read(plexus *self, uint32_t type, int fd, void *buf, size_t cou
 	do {
 		size_t want = count - done < chunk ? count - done : chunk;
 		int64_t got =
-		    s_read_chunk(self, type, fd, (char *)buf + done, want, offset + (off_t)done);
+		    s_read_chunk(self, call, fd, (char *)buf + done, want, offset + (off_t)done);
 		if (got < 0)
 			return done ? (ssize_t)done : (ssize_t)got;
 		done += (size_t)got;
@@ -167,7 +160,7 @@ static ssize_t s_read(plexus *self, uint32_t type, int fd, void *buf, size_t cou
 
 ssize_t plexus_read(plexus *self, int fd, void *buf, size_t count)
 {
-	ssize_t rc = s_read(self, PLEXUS__VFS_TYPE__VFS_READ, fd, buf, count, 0);
+	ssize_t rc = s_read(self, plexus__vfs_read, fd, buf, count, 0);
 	return rc < 0 ? plexus__fail(rc) : rc;
 }
 
@@ -175,12 +168,12 @@ ssize_t plexus_pread(plexus *self, int fd, void *buf, size_t count, off_t offset
 {
 	if (offset < 0)
 		return plexus__fail(-EINVAL);
-	ssize_t rc = s_read(self, PLEXUS__VFS_TYPE__VFS_PREAD, fd, buf, count, offset);
+	ssize_t rc = s_read(self, plexus__vfs_pread, fd, buf, count, offset);
 	return rc < 0 ? plexus__fail(rc) : rc;
 }
 
 /* Writes count bytes in chunks; returns the total or -errno as s_read. */
-static ssize_t s_write(plexus *self, uint32_t type, int fd, const void *buf, size_t count,
+static ssize_t s_write(plexus *self, plexus__fd_call *call, int fd, const void *buf, size_t count,
                        off_t offset)
 {
 	if (!buf && count)
@@ -192,13 +185,12 @@ static ssize_t s_write(plexus *self, uint32_t type, int fd, const void *buf, siz
 		req.fd = fd;
 		req.size = want;
 		req.offset = offset + (off_t)done;
-		int64_t put = plexus__call(self, type, &req.base, (const char *)buf + done, want,
-		                           PLEXUS__WAIT, NULL);
+		int64_t put = call(self, &req, (const char *)buf + done, want, PLEXUS__WAIT, NULL);
 		if (put < 0)
 			return done ? (ssize_t)done : (ssize_t)put;
 		if ((uint64_t)put > want)
 			return -EPROTO;
-		if (type == PLEXUS__VFS_TYPE__VFS_WRITE)
+		if (call == plexus__vfs_write)
 			plexus__fd_moved(self, fd, put, true);
 		done += (size_t)put;
 		if ((size_t)put < want)
@@ -209,7 +201,7 @@ static ssize_t s_write(plexus *self, uint32_t type, int fd, const void *buf, siz
 
 ssize_t plexus_write(plexus *self, int fd, const void *buf, size_t count)
 {
-	ssize_t rc = s_write(self, PLEXUS__VFS_TYPE__VFS_WRITE, fd, buf, count, 0);
+	ssize_t rc = s_write(self, plexus__vfs_write, fd, buf, count, 0);
 	return rc < 0 ? plexus__fail(rc) : rc;
 }
 
@@ -217,7 +209,7 @@ ssize_t plexus_pwrite(plexus *self, int fd, const void *buf, size_t count, off_t
 {
 	if (offset < 0)
 		return plexus__fail(-EINVAL);
-	ssize_t rc = s_write(self, PLEXUS__VFS_TYPE__VFS_PWRITE, fd, buf, count, offset);
+	ssize_t rc = s_write(self, plexus__vfs_pwrite, fd, buf, count, offset);
 	return rc < 0 ? plexus__fail(rc) : rc;
 }
 
@@ -227,7 +219,7 @@ off_t plexus_lseek(plexus *self, int fd, off_t offset, int whence)
 	req.fd = fd;
 	req.offset = offset;
 	req.whence = whence;
-	int64_t rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_LSEEK, &req, self->timeout_ms);
+	int64_t rc = plexus__vfs_lseek(self, &req, NULL, 0, self->timeout_ms, NULL);
 	if (rc >= 0)
 		plexus__fd_moved(self, fd, rc, false);
 	return rc < 0 ? plexus__fail(rc) : (off_t)rc;
@@ -237,7 +229,7 @@ int plexus_fsync(plexus *self, int fd)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_FSYNC, &req, PLEXUS__WAIT));
+	return s_result(plexus__vfs_fsync(self, &req, NULL, 0, PLEXUS__WAIT, NULL));
 }
 
 int plexus_fdatasync(plexus *self, int fd)
@@ -249,13 +241,12 @@ int plexus_syncfs(plexus *self, int fd)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_SYNCFS, &req, PLEXUS__WAIT));
+	return s_result(plexus__vfs_syncfs(self, &req, NULL, 0, PLEXUS__WAIT, NULL));
 }
 
 int plexus_sync(plexus *self)
 {
-	return s_result(
-	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_SYNC, NULL, NULL, 0, PLEXUS__WAIT, NULL));
+	return s_result(plexus__vfs_sync(self, NULL, NULL, 0, PLEXUS__WAIT, NULL));
 }
 
 int plexus_truncate(plexus *self, const char *path, off_t length)
@@ -266,8 +257,7 @@ int plexus_truncate(plexus *self, const char *path, off_t length)
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	req.path = (char *)path;
 	req.length = length;
-	return s_result(plexus__call(self, PLEXUS__VFS_TYPE__VFS_TRUNCATE, &req.base, NULL, 0,
-	                             self->timeout_ms, NULL));
+	return s_result(plexus__vfs_truncate(self, &req, NULL, 0, self->timeout_ms, NULL));
 }
 
 int plexus_ftruncate(plexus *self, int fd, off_t length)
@@ -275,7 +265,7 @@ int plexus_ftruncate(plexus *self, int fd, off_t length)
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
 	req.offset = length;
-	return s_result(s_fd_call(self, PLEXUS__VFS_TYPE__VFS_FTRUNCATE, &req, self->timeout_ms));
+	return s_result(plexus__vfs_ftruncate(self, &req, NULL, 0, self->timeout_ms, NULL));
 }
 
 int plexus_ioctl(plexus *self, int fd, uint32_t request, const void *in, size_t in_size, void *out,
@@ -288,8 +278,7 @@ int plexus_ioctl(plexus *self, int fd, uint32_t request, const void *in, size_t 
 	req.arg = request;
 	req.size = out_size ? *out_size : 0;
 	plexus__answer ans;
-	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_IOCTL, &req.base, in, in_size,
-	                          PLEXUS__WAIT, &ans);
+	int64_t rc = plexus__vfs_ioctl(self, &req, in, in_size, PLEXUS__WAIT, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	if (out_size) {
@@ -306,7 +295,7 @@ int plexus_dup(plexus *self, int fd)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	int64_t rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_DUP, &req, self->timeout_ms);
+	int64_t rc = plexus__vfs_dup(self, &req, NULL, 0, self->timeout_ms, NULL);
 	if (rc >= 0)
 		plexus__fd_copied(self, fd, (int)rc);
 	return s_result(rc);
@@ -320,7 +309,7 @@ int plexus_dup3(plexus *self, int fd, int fd2, int flags)
 	req.fd = fd;
 	req.fd2 = fd2;
 	req.arg = flags;
-	int64_t rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_DUP2, &req, self->timeout_ms);
+	int64_t rc = plexus__vfs_dup2(self, &req, NULL, 0, self->timeout_ms, NULL);
 	if (rc >= 0)
 		plexus__fd_copied(self, fd, (int)rc);
 	return s_result(rc);
@@ -357,7 +346,7 @@ int plexus_fcntl(plexus *self, int fd, int cmd, ...)
 	default:
 		return plexus__fail(-EINVAL);
 	}
-	int64_t rc = s_fd_call(self, PLEXUS__VFS_TYPE__VFS_FCNTL, &req, self->timeout_ms);
+	int64_t rc = plexus__vfs_fcntl(self, &req, NULL, 0, self->timeout_ms, NULL);
 	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		plexus__fd_copied(self, fd, (int)rc);
 	if (rc >= 0 && (cmd == F_DUPFD_CLOEXEC || cmd == F_SETFD))
@@ -375,8 +364,7 @@ int plexus_pipe2(plexus *self, int fds[2], int flags)
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.arg = flags;
 	plexus__answer ans;
-	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_PIPE, &req.base, NULL, 0,
-	                          self->timeout_ms, &ans);
+	int64_t rc = plexus__vfs_pipe(self, &req, NULL, 0, self->timeout_ms, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	bool ok = ans.reply->n_fds == 2;
@@ -430,8 +418,7 @@ int plexus_select(plexus *self, int nfds, fd_set *readfds, fd_set *writefds, fd_
 	req.except = ex;
 	req.timeout_ms = timeout ? timeout->tv_sec * 1000 + timeout->tv_usec / 1000 : -1;
 	plexus__answer ans;
-	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_SELECT, &req.base, NULL, 0,
-	                          PLEXUS__WAIT, &ans);
+	int64_t rc = plexus__vfs_select(self, &req, NULL, 0, PLEXUS__WAIT, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	Plexus__VfsSelect *ready = ans.reply->select;
@@ -446,8 +433,7 @@ int plexus_select(plexus *self, int nfds, fd_set *readfds, fd_set *writefds, fd_
 
 int plexus_closeexec(plexus *self)
 {
-	int64_t rc =
-	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_EXEC, NULL, NULL, 0, self->timeout_ms, NULL);
+	int64_t rc = plexus__vfs_exec(self, NULL, NULL, 0, self->timeout_ms, NULL);
 	if (rc >= 0)
 		plexus__fds_exec(self);
 	return s_result(rc);

@@ -34,8 +34,7 @@ int plexus_mount(plexus *self, const char *source, const char *target, const cha
 	            (flags & MS_NOEXEC ? PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOEXEC : 0) |
 	            (flags & PLEXUS_MS_DEV ? PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_DEV : 0) |
 	            (flags & PLEXUS_MS_SUID ? PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_SUID : 0);
-	int64_t r = plexus__call(self, PLEXUS__VFS_TYPE__VFS_MOUNT, &req.base, NULL, 0,
-	                         self->timeout_ms, NULL);
+	int64_t r = plexus__vfs_mount(self, &req, NULL, 0, self->timeout_ms, NULL);
 	return r < 0 ? plexus__fail(r) : 0;
 }
 
@@ -47,42 +46,43 @@ int plexus_umount(plexus *self, const char *target)
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	req.path = (char *)target;
 	req.path2 = "";
-	int64_t r = plexus__call(self, PLEXUS__VFS_TYPE__VFS_UMOUNT, &req.base, NULL, 0,
-	                         self->timeout_ms, NULL);
+	int64_t r = plexus__vfs_umount(self, &req, NULL, 0, self->timeout_ms, NULL);
 	return r < 0 ? plexus__fail(r) : 0;
 }
 
-/* A call answered by a statvfs. */
-static int s_statvfs(plexus *self, uint32_t type, const ProtobufCMessage *req, struct statvfs *buf)
+/* The end of a call answered by a statvfs: rc and ans as the call returned them. */
+static int s_statvfs(int64_t rc, plexus__answer *ans, struct statvfs *buf)
 {
-	if (!buf)
-		return plexus__fail(-EFAULT);
-	plexus__answer ans;
-	int64_t rc = plexus__call(self, type, req, NULL, 0, self->timeout_ms, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
-	bool ok = ans.reply->statvfs != NULL;
+	bool ok = ans->reply->statvfs != NULL;
 	if (ok)
-		plexus__statvfs_from(ans.reply->statvfs, buf);
-	plexus__answer_free(&ans);
+		plexus__statvfs_from(ans->reply->statvfs, buf);
+	plexus__answer_free(ans);
 	return ok ? 0 : plexus__fail(-EPROTO);
 }
 
 int plexus_statvfs(plexus *self, const char *path, struct statvfs *buf)
 {
 	int rc = plexus__check_path(path);
-	if (rc < 0)
-		return plexus__fail(rc);
+	if (rc < 0 || !buf)
+		return plexus__fail(rc < 0 ? rc : -EFAULT);
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	req.path = (char *)path;
-	return s_statvfs(self, PLEXUS__VFS_TYPE__VFS_STATVFS, &req.base, buf);
+	plexus__answer ans;
+	int64_t r = plexus__vfs_statvfs(self, &req, NULL, 0, self->timeout_ms, &ans);
+	return s_statvfs(r, &ans, buf);
 }
 
 int plexus_fstatvfs(plexus *self, int fd, struct statvfs *buf)
 {
+	if (!buf)
+		return plexus__fail(-EFAULT);
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	return s_statvfs(self, PLEXUS__VFS_TYPE__VFS_FSTATVFS, &req.base, buf);
+	plexus__answer ans;
+	int64_t r = plexus__vfs_fstatvfs(self, &req, NULL, 0, self->timeout_ms, &ans);
+	return s_statvfs(r, &ans, buf);
 }
 
 /* Copies one entry; returns false when out of memory. */
@@ -103,8 +103,7 @@ int plexus_mounts(plexus *self, plexus_mount_info **mounts, size_t *n)
 	if (!mounts || !n)
 		return plexus__fail(-EFAULT);
 	plexus__answer ans;
-	int64_t rc =
-	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_MOUNTS, NULL, NULL, 0, self->timeout_ms, &ans);
+	int64_t rc = plexus__vfs_mounts(self, NULL, NULL, 0, self->timeout_ms, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	size_t count = ans.reply->n_mounts;

@@ -34,9 +34,10 @@ static int s_at(int dirfd, const char *path, uint32_t *at)
 	return 0;
 }
 
-/* One VfsPath call on path relative to dirfd (and path2 relative to dirfd2 when not NULL); ans
- * as plexus__call. Returns the value or a negative errno. */
-static int64_t s_path_call(plexus *self, uint32_t type, Plexus__VfsPath *req, int dirfd,
+/* One VfsPath call (call: the request's typed call, request.c) on path relative to dirfd (and
+ * path2 relative to dirfd2 when not NULL); ans as plexus__call. Returns the value or a negative
+ * errno. */
+static int64_t s_path_call(plexus *self, plexus__path_call *call, Plexus__VfsPath *req, int dirfd,
                            const char *path, int dirfd2, const char *path2, plexus__answer *ans)
 {
 	int rc = plexus__check_path(path);
@@ -53,7 +54,7 @@ static int64_t s_path_call(plexus *self, uint32_t type, Plexus__VfsPath *req, in
 	}
 	req->path = (char *)path;
 	req->path2 = (char *)(path2 ? path2 : "");
-	return plexus__call(self, type, &req->base, NULL, 0, self->timeout_ms, ans);
+	return call(self, req, NULL, 0, self->timeout_ms, ans);
 }
 
 static int s_result(int64_t rc)
@@ -62,13 +63,14 @@ static int s_result(int64_t rc)
 }
 
 /* A path call whose answer is a stat. */
-static int s_stat(plexus *self, uint32_t type, int dirfd, const char *path, struct stat *st)
+static int s_stat(plexus *self, plexus__path_call *call, int dirfd, const char *path,
+                  struct stat *st)
 {
 	if (!st)
 		return plexus__fail(-EFAULT);
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	plexus__answer ans;
-	int64_t rc = s_path_call(self, type, &req, dirfd, path, AT_FDCWD, NULL, &ans);
+	int64_t rc = s_path_call(self, call, &req, dirfd, path, AT_FDCWD, NULL, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	if (!ans.reply->stat) {
@@ -97,9 +99,9 @@ int plexus_fstatat(plexus *self, int dirfd, const char *path, struct stat *st, i
 	if ((flags & AT_EMPTY_PATH) && path && !*path) /* the descriptor itself */
 		return dirfd == AT_FDCWD ? plexus_stat(self, ".", st)
 		                         : plexus_fstat(self, dirfd, st);
-	uint32_t type =
-	    flags & AT_SYMLINK_NOFOLLOW ? PLEXUS__VFS_TYPE__VFS_LSTAT : PLEXUS__VFS_TYPE__VFS_STAT;
-	return s_stat(self, type, dirfd, path, st);
+	plexus__path_call *call =
+	    flags & AT_SYMLINK_NOFOLLOW ? plexus__vfs_lstat : plexus__vfs_stat;
+	return s_stat(self, call, dirfd, path, st);
 }
 
 int plexus_fstat(plexus *self, int fd, struct stat *st)
@@ -109,8 +111,7 @@ int plexus_fstat(plexus *self, int fd, struct stat *st)
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
 	plexus__answer ans;
-	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_FSTAT, &req.base, NULL, 0,
-	                          self->timeout_ms, &ans);
+	int64_t rc = plexus__vfs_fstat(self, &req, NULL, 0, self->timeout_ms, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	bool ok = ans.reply->stat != NULL;
@@ -121,11 +122,12 @@ int plexus_fstat(plexus *self, int fd, struct stat *st)
 }
 
 /* A path call with a mode. */
-static int s_path_mode(plexus *self, uint32_t type, int dirfd, const char *path, mode_t mode)
+static int s_path_mode(plexus *self, plexus__path_call *call, int dirfd, const char *path,
+                       mode_t mode)
 {
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	req.mode = mode;
-	return s_result(s_path_call(self, type, &req, dirfd, path, AT_FDCWD, NULL, NULL));
+	return s_result(s_path_call(self, call, &req, dirfd, path, AT_FDCWD, NULL, NULL));
 }
 
 int plexus_mkdir(plexus *self, const char *path, mode_t mode)
@@ -135,7 +137,7 @@ int plexus_mkdir(plexus *self, const char *path, mode_t mode)
 
 int plexus_mkdirat(plexus *self, int dirfd, const char *path, mode_t mode)
 {
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_MKDIR, dirfd, path, mode);
+	return s_path_mode(self, plexus__vfs_mkdir, dirfd, path, mode);
 }
 
 int plexus_rmdir(plexus *self, const char *path)
@@ -152,13 +154,13 @@ int plexus_unlinkat(plexus *self, int dirfd, const char *path, int flags)
 {
 	if (flags & ~AT_REMOVEDIR)
 		return plexus__fail(-EINVAL);
-	uint32_t type = flags ? PLEXUS__VFS_TYPE__VFS_RMDIR : PLEXUS__VFS_TYPE__VFS_UNLINK;
-	return s_path_mode(self, type, dirfd, path, 0);
+	plexus__path_call *call = flags ? plexus__vfs_rmdir : plexus__vfs_unlink;
+	return s_path_mode(self, call, dirfd, path, 0);
 }
 
 int plexus_mkfifo(plexus *self, const char *path, mode_t mode)
 {
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_MKFIFO, AT_FDCWD, path, mode);
+	return s_path_mode(self, plexus__vfs_mkfifo, AT_FDCWD, path, mode);
 }
 
 int plexus_chmod(plexus *self, const char *path, mode_t mode)
@@ -172,7 +174,7 @@ int plexus_fchmodat(plexus *self, int dirfd, const char *path, mode_t mode, int 
 		return plexus__fail(-EOPNOTSUPP);
 	if (flags)
 		return plexus__fail(-EINVAL);
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_CHMOD, dirfd, path, mode);
+	return s_path_mode(self, plexus__vfs_chmod, dirfd, path, mode);
 }
 
 int plexus_access(plexus *self, const char *path, int mode)
@@ -184,7 +186,7 @@ int plexus_faccessat(plexus *self, int dirfd, const char *path, int mode, int fl
 {
 	if ((mode & ~(R_OK | W_OK | X_OK)) || flags)
 		return plexus__fail(-EINVAL);
-	return s_path_mode(self, PLEXUS__VFS_TYPE__VFS_ACCESS, dirfd, path, (mode_t)mode);
+	return s_path_mode(self, plexus__vfs_access, dirfd, path, (mode_t)mode);
 }
 
 /* After a chdir: the handle keeps the new working directory, as VFS names it, to set it
@@ -199,19 +201,18 @@ static int s_chdir_done(plexus *self, int rc)
 
 int plexus_chdir(plexus *self, const char *path)
 {
-	return s_chdir_done(self,
-	                    s_path_mode(self, PLEXUS__VFS_TYPE__VFS_CHDIR, AT_FDCWD, path, 0));
+	return s_chdir_done(self, s_path_mode(self, plexus__vfs_chdir, AT_FDCWD, path, 0));
 }
 
 /* A call on two names, each relative to its directory; flags as VfsPath.flags. */
-static int s_two(plexus *self, uint32_t type, int dirfd, const char *path, int dirfd2,
+static int s_two(plexus *self, plexus__path_call *call, int dirfd, const char *path, int dirfd2,
                  const char *path2, int flags)
 {
 	if (!path2)
 		return plexus__fail(-EFAULT);
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	req.flags = flags;
-	return s_result(s_path_call(self, type, &req, dirfd, path, dirfd2, path2, NULL));
+	return s_result(s_path_call(self, call, &req, dirfd, path, dirfd2, path2, NULL));
 }
 
 int plexus_rename(plexus *self, const char *oldpath, const char *newpath)
@@ -222,7 +223,7 @@ int plexus_rename(plexus *self, const char *oldpath, const char *newpath)
 int plexus_renameat(plexus *self, int olddirfd, const char *oldpath, int newdirfd,
                     const char *newpath)
 {
-	return s_two(self, PLEXUS__VFS_TYPE__VFS_RENAME, olddirfd, oldpath, newdirfd, newpath, 0);
+	return s_two(self, plexus__vfs_rename, olddirfd, oldpath, newdirfd, newpath, 0);
 }
 
 int plexus_link(plexus *self, const char *oldpath, const char *newpath)
@@ -235,7 +236,7 @@ int plexus_linkat(plexus *self, int olddirfd, const char *oldpath, int newdirfd,
 {
 	if (flags & ~AT_SYMLINK_FOLLOW)
 		return plexus__fail(-EINVAL);
-	return s_two(self, PLEXUS__VFS_TYPE__VFS_LINK, olddirfd, oldpath, newdirfd, newpath,
+	return s_two(self, plexus__vfs_link, olddirfd, oldpath, newdirfd, newpath,
 	             flags ? PLEXUS__VFS_FLAG__VFS_FOLLOW : 0);
 }
 
@@ -249,7 +250,7 @@ int plexus_symlinkat(plexus *self, const char *target, int newdirfd, const char 
 	/* VFS_SYMLINK: path is the new link, path2 what it points to (text, never resolved). */
 	if (!target)
 		return plexus__fail(-EFAULT);
-	return s_two(self, PLEXUS__VFS_TYPE__VFS_SYMLINK, newdirfd, linkpath, AT_FDCWD, target, 0);
+	return s_two(self, plexus__vfs_symlink, newdirfd, linkpath, AT_FDCWD, target, 0);
 }
 
 ssize_t plexus_readlink(plexus *self, const char *path, char *buf, size_t size)
@@ -265,8 +266,8 @@ ssize_t plexus_readlinkat(plexus *self, int dirfd, const char *path, char *buf, 
 		return plexus__fail(-EINVAL);
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	plexus__answer ans;
-	int64_t rc = s_path_call(self, PLEXUS__VFS_TYPE__VFS_READLINK, &req, dirfd, path, AT_FDCWD,
-	                         NULL, &ans);
+	int64_t rc =
+	    s_path_call(self, plexus__vfs_readlink, &req, dirfd, path, AT_FDCWD, NULL, &ans);
 	if (rc < 0)
 		return plexus__fail(rc);
 	size_t n = strlen(ans.reply->text);
@@ -282,8 +283,8 @@ int plexus_mknod(plexus *self, const char *path, mode_t mode, dev_t dev)
 	Plexus__VfsPath req = PLEXUS__VFS_PATH__INIT;
 	req.mode = mode;
 	req.dev = dev;
-	return s_result(s_path_call(self, PLEXUS__VFS_TYPE__VFS_MKNOD, &req, AT_FDCWD, path,
-	                            AT_FDCWD, NULL, NULL));
+	return s_result(
+	    s_path_call(self, plexus__vfs_mknod, &req, AT_FDCWD, path, AT_FDCWD, NULL, NULL));
 }
 
 /* An id as VFS takes it: -1 keeps the current one. */
@@ -313,8 +314,8 @@ int plexus_fchownat(plexus *self, int dirfd, const char *path, uid_t uid, gid_t 
 	req.uid = s_id(uid);
 	req.gid = s_id(gid);
 	req.flags = flags & AT_SYMLINK_NOFOLLOW ? PLEXUS__VFS_FLAG__VFS_NOFOLLOW : 0;
-	return s_result(s_path_call(self, PLEXUS__VFS_TYPE__VFS_CHOWN, &req, dirfd, path, AT_FDCWD,
-	                            NULL, NULL));
+	return s_result(
+	    s_path_call(self, plexus__vfs_chown, &req, dirfd, path, AT_FDCWD, NULL, NULL));
 }
 
 int plexus_utimens(plexus *self, const char *path, const struct timespec times[2], int flags)
@@ -332,14 +333,14 @@ int plexus_utimensat(plexus *self, int dirfd, const char *path, const struct tim
 	plexus__times_to(times, &t);
 	req.times = times ? &t : NULL;
 	req.flags = flags ? PLEXUS__VFS_FLAG__VFS_NOFOLLOW : 0;
-	return s_result(s_path_call(self, PLEXUS__VFS_TYPE__VFS_UTIMENS, &req, dirfd, path,
-	                            AT_FDCWD, NULL, NULL));
+	return s_result(
+	    s_path_call(self, plexus__vfs_utimens, &req, dirfd, path, AT_FDCWD, NULL, NULL));
 }
 
 /* A VfsFd call that answers nothing but its status. */
-static int s_fd(plexus *self, uint32_t type, Plexus__VfsFd *req)
+static int s_fd(plexus *self, plexus__fd_call *call, Plexus__VfsFd *req)
 {
-	return s_result(plexus__call(self, type, &req->base, NULL, 0, self->timeout_ms, NULL));
+	return s_result(call(self, req, NULL, 0, self->timeout_ms, NULL));
 }
 
 int plexus_futimens(plexus *self, int fd, const struct timespec times[2])
@@ -349,7 +350,7 @@ int plexus_futimens(plexus *self, int fd, const struct timespec times[2])
 	plexus__times_to(times, &t);
 	req.fd = fd;
 	req.times = times ? &t : NULL;
-	return s_fd(self, PLEXUS__VFS_TYPE__VFS_FUTIMENS, &req);
+	return s_fd(self, plexus__vfs_futimens, &req);
 }
 
 int plexus_fchmod(plexus *self, int fd, mode_t mode)
@@ -357,7 +358,7 @@ int plexus_fchmod(plexus *self, int fd, mode_t mode)
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
 	req.arg = mode;
-	return s_fd(self, PLEXUS__VFS_TYPE__VFS_FCHMOD, &req);
+	return s_fd(self, plexus__vfs_fchmod, &req);
 }
 
 int plexus_fchown(plexus *self, int fd, uid_t uid, gid_t gid)
@@ -366,14 +367,14 @@ int plexus_fchown(plexus *self, int fd, uid_t uid, gid_t gid)
 	req.fd = fd;
 	req.uid = s_id(uid);
 	req.gid = s_id(gid);
-	return s_fd(self, PLEXUS__VFS_TYPE__VFS_FCHOWN, &req);
+	return s_fd(self, plexus__vfs_fchown, &req);
 }
 
 int plexus_fchdir(plexus *self, int fd)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.fd = fd;
-	return s_chdir_done(self, s_fd(self, PLEXUS__VFS_TYPE__VFS_FCHDIR, &req));
+	return s_chdir_done(self, s_fd(self, plexus__vfs_fchdir, &req));
 }
 
 char *plexus_getcwd(plexus *self, char *buf, size_t size)
@@ -383,8 +384,7 @@ char *plexus_getcwd(plexus *self, char *buf, size_t size)
 		return NULL;
 	}
 	plexus__answer ans;
-	int64_t rc =
-	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_GETCWD, NULL, NULL, 0, self->timeout_ms, &ans);
+	int64_t rc = plexus__vfs_getcwd(self, NULL, NULL, 0, self->timeout_ms, &ans);
 	if (rc < 0) {
 		plexus__fail(rc);
 		return NULL;
@@ -411,8 +411,7 @@ mode_t plexus_umask(plexus *self, mode_t mask)
 {
 	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
 	req.arg = mask & 0777;
-	int64_t rc = plexus__call(self, PLEXUS__VFS_TYPE__VFS_UMASK, &req.base, NULL, 0,
-	                          self->timeout_ms, NULL);
+	int64_t rc = plexus__vfs_umask(self, &req, NULL, 0, self->timeout_ms, NULL);
 	if (rc < 0) { /* umask(2) cannot fail; a handle whose VFS is gone says so in errno */
 		plexus__fail(rc);
 		return (mode_t)-1;

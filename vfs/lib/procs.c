@@ -43,8 +43,7 @@ static int s_ps_page(plexus *self, const char *after, plexus_proc **list, size_t
 	Plexus__VfsPsQuery q = PLEXUS__VFS_PS_QUERY__INIT;
 	q.after = (char *)after;
 	plexus__answer ans;
-	int64_t rc =
-	    plexus__call(self, PLEXUS__VFS_TYPE__VFS_PS, &q.base, NULL, 0, self->timeout_ms, &ans);
+	int64_t rc = plexus__vfs_ps(self, &q, NULL, 0, self->timeout_ms, &ans);
 	if (rc < 0)
 		return (int)rc;
 	const Plexus__VfsReply *r = ans.reply;

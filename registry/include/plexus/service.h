@@ -51,6 +51,7 @@
 #include <plexus/ds.h>
 #include <plexus/endpoint.h>
 #include <plexus/etcd.h>
+#include <plexus/family.h>
 #include <plexus/log.h>
 #include <plexus/server.h>
 #include <plexus/transport.h>
@@ -168,6 +169,10 @@ typedef struct plx_service_desc {
 	const char *const *flags;    /* own options without a value, or NULL */
 	plx_service_opt_fn *option;  /* own options, or NULL: none */
 	const ProtobufCEnumDescriptor *const *types; /* families named in traces, NULL-ended */
+	/* The families with a .def the service serves or calls (plexus/family.h), NULL-ended:
+	 * registered (their names, and their tables that plx_server_new checks the service's
+	 * table against) before the service starts. Or NULL. */
+	const plx_family *const *families;
 	/* After the options, before the service starts (allocate, open files, check options):
 	 * returns 0 or a sysexits code with err set (EX_USAGE also prints the usage). Or NULL. */
 	int (*prepare)(void *arg, char *err, size_t size);
@@ -179,10 +184,10 @@ typedef struct plx_service_desc {
 
 /* A service's whole main: the settings from the environment (EX_CONFIG when bad), the command
  * line (--help: the usage on standard output, EX_OK; a bad option: the error and the usage on
- * standard error, EX_USAGE), desc->prepare, the families for traces, plx_service_new (EX_USAGE
- * with no label, EX_UNAVAILABLE when the registry cannot be reached), desc->run (EX_SOFTWARE
- * when it fails), plx_service_destroy, desc->cleanup. Failures are logged at error, and a clean
- * end "stopped" at info. Returns the exit code for main to return. */
+ * standard error, EX_USAGE), desc->prepare, the families (for traces, and for plx_server_new's
+ * check), plx_service_new (EX_USAGE with no label, EX_UNAVAILABLE when the registry cannot be
+ * reached), desc->run (EX_SOFTWARE when it fails), plx_service_destroy, desc->cleanup. Failures are
+ * logged at error, and a clean end "stopped" at info. Returns the exit code for main to return. */
 int plx_service_main(const plx_service_desc *desc, void *arg, int argc, char **argv);
 
 /* A library's part of a service's life (plx_chardriver_task, ...): returns 0 or -errno with

@@ -2,11 +2,11 @@
  * plexus/server.h — the server library: a message loop, a dispatch table, and the calls every
  * server answers the same way.
  *
- * Entry points: plx_server_new, plx_server_destroy, plx_server_run, plx_server_stop,
- * plx_server_dispatch, plx_server_on_notify, plx_server_on_reply, plx_server_on_tick,
- * plx_server_arg, plx_server_ep, plx_server_attach, plx_server_attached, plx_server_set_callers,
- * plx_server_set_node, plx_server_set_worker, plx_server_set_health, plx_server_health,
- * plx_call_reply.
+ * Entry points: plx_server_new, plx_server_check, plx_server_destroy, plx_server_run,
+ * plx_server_stop, plx_server_dispatch, plx_server_on_notify, plx_server_on_reply,
+ * plx_server_on_tick, plx_server_arg, plx_server_ep, plx_server_attach, plx_server_attached,
+ * plx_server_set_callers, plx_server_set_node, plx_server_set_worker, plx_server_set_health,
+ * plx_server_health, plx_call_reply.
  *
  * A server declares a table from message type to handler. Before a handler runs, the library
  * has checked the message (plexus/transport.h validates frames and envelope), checked the
@@ -34,6 +34,11 @@
  * worker's context, would put a second function beside every do_<call> and make the loop
  * thread build what only the worker needs; a single cast, paired with the table that made it,
  * keeps one entry per call and leaves the worker's context to the worker.
+ *
+ * A table names each entry's body descriptor; its family's .def names it too. plx_server_new
+ * refuses a table whose entry for a registered family's type (plexus/family.h) unpacks another
+ * body than the family's table says, so a server registers the families it serves before
+ * making its server, and the two descriptions cannot drift apart unnoticed.
  */
 #ifndef PLEXUS_SERVER_H
 #define PLEXUS_SERVER_H
@@ -100,9 +105,15 @@ typedef void plx_tick_fn(plx_server *server);
 
 /* Returns a server answering on ep (which it does not own) with the n handlers of table,
  * which must outlive it. arg is handed back by plx_server_arg. NULL with errno on failure
- * (EINVAL for a table with a type twice, or an entry without the handler its flags name: fn,
- * or work for PLX_ON_WORKER). */
+ * (EINVAL for a table plx_server_check refuses). */
 plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void *arg);
+/* Checks a table as plx_server_new does: no type twice, each entry naming the handler its
+ * flags say (fn, or work for PLX_ON_WORKER), and each entry of a registered family's type
+ * (plexus/family.h: plx_register_family, before the server is made) unpacking the body that
+ * family's table says for it (NULL where it says none). Types of no registered family are not
+ * checked. Returns 0, or -EINVAL with the index of the first entry refused in *bad (may be
+ * NULL). */
+int plx_server_check(const plx_handler *table, size_t n, size_t *bad);
 /* Frees the server and sets *self_p to NULL. Accepts NULL. Calls suspended at that point
  * must have been answered. */
 void plx_server_destroy(plx_server **self_p);
