@@ -2,13 +2,12 @@
  * client.h — libplexus's inside: the handle, the one call path every system call takes to
  * VFS, and the conversions from VFS's answers to POSIX structures.
  *
- * Entry points: plexus__call, plexus__call_raw, the typed calls plexus__vfs_<name> and
- * plexus__vfs_<name>_raw (request.c, one per line of proto/vfs.def), plexus__answer_free,
- * plexus__register,
- * plexus__rejoin, plexus__fail, plexus__check_path, plexus__stat_from, plexus__statvfs_from,
- * plexus__mount_flags,
- * plexus__times_to, plexus__set_chunk_max, plexus__chunk_max, plexus__label, the
- * descriptor table's (fds.c) plexus__fd_*, plexus__fds_restore, plexus__fds_free, and the
+ * Entry points: plexus__call, plexus__call_raw (call.c); the typed calls plexus__vfs_<name> and
+ * plexus__vfs_<name>_raw (request.c, one per line of proto/vfs.def); plexus__register,
+ * plexus__rejoin (connect.c); plexus__answer_free, plexus__vfs_gen, plexus__set_chunk_max,
+ * plexus__chunk_max, plexus__label (handle.c); plexus__fail, plexus__check_path,
+ * plexus__stat_from, plexus__statvfs_from, plexus__mount_flags, plexus__times_to (convert.c);
+ * the descriptor table's (fds.c) plexus__fd_*, plexus__fds_restore, plexus__fds_free; and the
  * lost changes' (durable.c) plexus__durable_*.
  */
 #ifndef PLEXUS_CLIENT_H
