@@ -8,9 +8,9 @@
  * SIGCHLD, SIGTERM and SIGINT are blocked in every thread and read from a signalfd by one
  * thread, which turns them into notifies in the message loop (NODE_CHILD, NODE_TERM from
  * "node-signals"): the loop reaps and reports at once, and no handler runs in signal context.
- * A report (NODE_EXIT, asynsend to the RS label) stays queued until RS answers it with status
- * 0: while RS has no route it waits, and a report RS has not answered within a second is sent
- * again (RS treats label + generation + pid as the report's identity).
+ * A report (NODE_EXIT, asynsend to the RS label: plx_node_exit_send) stays queued until RS
+ * answers it with status 0: while RS has no route it waits, and a report RS has not answered
+ * within a second is sent again (RS treats label + generation + pid as the report's identity).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <plexus/log.h>
+#include <plexus/node_stub.h>
 
 #include "node.h"
 
@@ -194,16 +195,17 @@ int node_reports_add(node_reports *self, const Plexus__NodeExit *report)
 	return 0;
 }
 
-/* Sends report r; returns what plx_asynsend returns. */
+/* Sends report r (NODE_EXIT to RS, whichever generation the routes know); returns what
+ * plx_node_exit_send returns. */
 static int s_send(node_reports *self, s_report *r)
 {
 	r->exit.label = r->label; /* the queue may have moved since it was added */
 	r->exit.node = r->node;
-	plx_request req = {
-	    .dst = {.generation = 0}, .type = PLEXUS__NODE_TYPE__NODE_EXIT, .body = &r->exit.base};
-	snprintf(req.dst.label, sizeof req.dst.label, "%s", self->rs_label);
+	plx_stub rs;
 	uint64_t id;
-	int rc = plx_asynsend(self->ep, &req, &id);
+	int rc = plx_stub_init(&rs, self->ep, self->rs_label, 0, PLX_FOREVER);
+	if (rc == 0)
+		rc = plx_node_exit_send(&rs, &r->exit, NULL, 0, &id);
 	if (rc == 0) {
 		r->request_id = id;
 		r->sent_at = s_mono_ms();

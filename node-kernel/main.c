@@ -22,6 +22,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <plexus/family.h>
 #include <plexus/etcd.h>
 #include <plexus/link_keys.h>
 #include <plexus/log.h>
@@ -186,7 +187,7 @@ int main(int argc, char **argv)
 		plx_log(PLX_LOG_ERROR, "log directory %s: %s", cfg.log_dir, strerror(-rc));
 		return EX_CANTCREAT;
 	}
-	plx_register_types(&plexus__node_type__descriptor);
+	plx_register_family(&plx_family_node);
 	plx_ctx *ctx = plx_ctx_new();
 	node n = {.cfg = &cfg};
 	node_register *reg = ctx ? node_register_new(&cfg, ctx, &n, &n.ep, err, sizeof err) : NULL;

@@ -36,11 +36,11 @@
 #include <jansson.h>
 
 #include <plexus/endpoint.h>
+#include <plexus/ipc_stub.h>
 #include <plexus/rs_cli.h>
 
 #include "bench.h"
 #include "netns_harness.h"
-#include "plexus/proto/ipc.pb-c.h"
 
 #define S_CLUSTER "rsbench"
 #define S_TTL_S   2
@@ -132,16 +132,16 @@ static int s_echo(s_bench *b, const char *label, uint64_t *gen)
 {
 	Plexus__IpcEcho body = PLEXUS__IPC_ECHO__INIT;
 	body.text = "ping";
-	plx_request req = {.type = PLEXUS__IPC_TYPE__IPC_ECHO, .body = &body.base};
-	snprintf(req.dst.label, sizeof req.dst.label, "%s", label);
+	plx_stub s;
 	plx_msg *reply = NULL;
-	int rc = plx_sendrec(b->ep, &req, &reply, 500);
+	int rc = plx_stub_init(&s, b->ep, label, 0, 500);
+	if (rc == 0)
+		rc = plx_ipc_echo_call(&s, &body, NULL, 0, NULL, &reply);
 	if (rc == 0) {
-		Plexus__IpcEcho *e =
-		    (Plexus__IpcEcho *)plx_msg_unpack(reply, &plexus__ipc_echo__descriptor);
+		Plexus__IpcEcho *e = NULL;
+		plx_ipc_echo_reply(reply, &e);
 		*gen = e ? e->sequence : 0;
-		if (e)
-			protobuf_c_message_free_unpacked(&e->base, NULL);
+		plx_stub_free(e, NULL);
 	}
 	plx_msg_destroy(&reply);
 	return rc;

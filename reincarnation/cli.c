@@ -2,9 +2,11 @@
  * cli.c — `plexus service ...` (MINIX's `service` command): list from the registry's svc/
  * records; up, down, restart and refresh through the leading RS (RS_UP, RS_DOWN, RS_RESTART,
  * RS_REFRESH), which answers once the service has settled; kill (RS_SIGNAL), a signal to the
- * running instance wherever it runs, for drills (also plx_rs_signal, which plexus drill uses).
+ * running instance wherever it runs, for drills (also plx_rs_signal, which plexus drill uses);
+ * `plexus node cycle` (RS_POWER, also plx_rs_power). Every call goes through the RS family's
+ * typed stubs (plexus/rs_stub.h).
  *
- * Entry points: plx_service_cli, plx_rs_signal.
+ * Entry points: plx_service_cli, plx_rs_signal, plx_rs_power, plx_node_cycle_cli.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,11 +21,11 @@
 
 #include <jansson.h>
 
+#include <plexus/family.h>
 #include <plexus/link_keys.h>
 #include <plexus/endpoint.h>
 #include <plexus/rs_cli.h>
-
-#include "plexus/proto/rs.pb-c.h"
+#include <plexus/rs_stub.h>
 
 static const char s_usage[] =
     "usage: plexus service list                 every service: label, node, generation, state,\n"
@@ -185,32 +187,58 @@ static int s_list(const s_opts *o, plx_etcd *etcd)
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	uint32_t type;
-} s_calls[] = {{"up", PLEXUS__RS_TYPE__RS_UP},
-               {"down", PLEXUS__RS_TYPE__RS_DOWN},
-               {"restart", PLEXUS__RS_TYPE__RS_RESTART},
-               {"refresh", PLEXUS__RS_TYPE__RS_REFRESH}};
+/* A call to RS whose reply is an RsService (proto/rs.def): its typed stubs. */
+typedef int s_rs_call_fn(plx_stub *s, const Plexus__RsRequest *body, const void *data, size_t size,
+                         Plexus__RsService **reply, plx_msg **msg);
+typedef int s_rs_reply_fn(const plx_msg *msg, Plexus__RsService **reply);
 
-static void s_print_result(const char *verb, plx_msg *reply)
+typedef struct s_verb {
+	const char *name;
+	s_rs_call_fn *call;
+	s_rs_reply_fn *reply;
+} s_verb;
+
+static const s_verb s_verbs[] = {{"up", plx_rs_up_call, plx_rs_up_reply},
+                                 {"down", plx_rs_down_call, plx_rs_down_reply},
+                                 {"restart", plx_rs_restart_call, plx_rs_restart_reply},
+                                 {"refresh", plx_rs_refresh_call, plx_rs_refresh_reply},
+                                 {"kill", plx_rs_signal_call, plx_rs_signal_reply}};
+
+/* The management call named verb, or NULL. */
+static const s_verb *s_find_verb(const char *verb)
 {
-	Plexus__RsService *s =
-	    reply ? (Plexus__RsService *)plx_msg_unpack(reply, &plexus__rs_service__descriptor)
-	          : NULL;
+	for (size_t i = 0; i < sizeof s_verbs / sizeof *s_verbs; i++)
+		if (strcmp(verb, s_verbs[i].name) == 0)
+			return &s_verbs[i];
+	return NULL;
+}
+
+/* RS_POWER as an s_rs_call_fn: its reply has no body. */
+static int s_power_call(plx_stub *s, const Plexus__RsRequest *body, const void *data, size_t size,
+                        Plexus__RsService **reply, plx_msg **msg)
+{
+	(void)reply;
+	return plx_rs_power_call(s, body, data, size, NULL, msg);
+}
+
+static void s_print_result(const s_verb *v, plx_msg *reply)
+{
+	Plexus__RsService *s = NULL;
+	if (reply)
+		v->reply(reply, &s);
+	const char *verb = v->name;
 	if (s && s->label && *s->label)
 		printf("%s: %s on %s, generation %" PRIu64 "%s%s\n", s->label, s->state, s->node,
 		       s->generation, s->last_exit && *s->last_exit ? "; last exit: " : "",
 		       s->last_exit ? s->last_exit : "");
 	else
 		printf("%s: done\n", verb);
-	if (s)
-		protobuf_c_message_free_unpacked(&s->base, NULL);
+	plx_stub_free(s, NULL);
 }
 
-/* One call to the leading RS of cluster: its status, and its answer in *reply (caller
- * destroys) when one came. err says why when no answer could be asked for. */
-static int s_rs_call(plx_etcd *etcd, const char *cluster, uint32_t type, const char *label,
+/* One call to the leading RS of cluster through its typed stub: its status, and its answer
+ * in *reply (caller destroys) when one came. err says why when no answer could be asked for. */
+static int s_rs_call(plx_etcd *etcd, const char *cluster, s_rs_call_fn *call, const char *label,
                      int signo, int timeout_ms, plx_msg **reply, char *err, size_t size)
 {
 	plx_endpoint_rec rec;
@@ -220,7 +248,7 @@ static int s_rs_call(plx_etcd *etcd, const char *cluster, uint32_t type, const c
 		         rc == -ENOENT ? "no ep/rs record" : plx_strerror(rc));
 		return -EHOSTUNREACH;
 	}
-	plx_register_types(&plexus__rs_type__descriptor);
+	plx_register_family(&plx_family_rs);
 	char me[PLX_LABEL_MAX] = "plexus-cli"; /* or an operator's (PLEXUS_OPERATOR) */
 	int op = plx_link_operator(me, sizeof me);
 	if (op < 0) {
@@ -249,8 +277,10 @@ static int s_rs_call(plx_etcd *etcd, const char *cluster, uint32_t type, const c
 		Plexus__RsRequest body = PLEXUS__RS_REQUEST__INIT;
 		body.label = (char *)label;
 		body.signal = signo;
-		plx_request req = {.dst = {.label = "rs"}, .type = type, .body = &body.base};
-		rc = plx_sendrec(ep, &req, reply, timeout_ms);
+		plx_stub rs;
+		rc = plx_stub_init(&rs, ep, "rs", 0, timeout_ms);
+		if (rc == 0)
+			rc = call(&rs, &body, NULL, 0, NULL, reply);
 		snprintf(err, size, "%s", plx_strerror(rc));
 	}
 	plx_ep_destroy(&ep);
@@ -259,13 +289,13 @@ static int s_rs_call(plx_etcd *etcd, const char *cluster, uint32_t type, const c
 }
 
 /* Sends one management call to RS and reports its answer. */
-static int s_call(const s_opts *o, plx_etcd *etcd, uint32_t type, const char *verb,
-                  const char *label, int signo)
+static int s_call(const s_opts *o, plx_etcd *etcd, const s_verb *v, const char *label, int signo)
 {
 	char err[512];
 	plx_msg *reply = NULL;
-	int rc =
-	    s_rs_call(etcd, o->cluster, type, label, signo, o->timeout_ms, &reply, err, sizeof err);
+	int rc = s_rs_call(etcd, o->cluster, v->call, label, signo, o->timeout_ms, &reply, err,
+	                   sizeof err);
+	const char *verb = v->name;
 	int ex = EX_OK;
 	if (rc == -EHOSTUNREACH || rc == -EACCES || rc == -ENOMEM) {
 		fprintf(stderr, "plexus service: %s\n", err);
@@ -291,10 +321,10 @@ static int s_call(const s_opts *o, plx_etcd *etcd, uint32_t type, const char *ve
 			    "it first (plexus service list; the description's depends = lines)\n",
 			    label);
 		if (reply)
-			s_print_result(verb, reply);
+			s_print_result(v, reply);
 		ex = EX_SOFTWARE;
 	} else {
-		s_print_result(verb, reply);
+		s_print_result(v, reply);
 	}
 	plx_msg_destroy(&reply);
 	return ex;
@@ -304,21 +334,16 @@ int plx_rs_signal(plx_etcd *etcd, const char *cluster, const char *label, int si
                   uint64_t *generation, char *err, size_t size)
 {
 	plx_msg *reply = NULL;
-	int rc = s_rs_call(etcd, cluster, PLEXUS__RS_TYPE__RS_SIGNAL, label, signo, timeout_ms,
-	                   &reply, err, size);
-	Plexus__RsService *s =
-	    rc >= 0 && reply
-	        ? (Plexus__RsService *)plx_msg_unpack(reply, &plexus__rs_service__descriptor)
-	        : NULL;
-	if (rc >= 0 && !s) {
+	int rc = s_rs_call(etcd, cluster, plx_rs_signal_call, label, signo, timeout_ms, &reply, err,
+	                   size);
+	Plexus__RsService *s = NULL;
+	if (rc >= 0 && plx_rs_signal_reply(reply, &s) < 0) {
 		snprintf(err, size, "RS's answer to RS_SIGNAL does not parse");
 		rc = -EBADMSG;
 	}
 	if (s && generation)
 		*generation = s->generation;
-	if (s)
-		protobuf_c_message_free_unpacked(&s->base, NULL);
-	plx_msg_destroy(&reply);
+	plx_stub_free(s, &reply);
 	return rc;
 }
 
@@ -326,8 +351,7 @@ int plx_rs_power(plx_etcd *etcd, const char *cluster, const char *node, int time
                  size_t size)
 {
 	plx_msg *reply = NULL;
-	int rc = s_rs_call(etcd, cluster, PLEXUS__RS_TYPE__RS_POWER, node, 0, timeout_ms, &reply,
-	                   err, size);
+	int rc = s_rs_call(etcd, cluster, s_power_call, node, 0, timeout_ms, &reply, err, size);
 	plx_msg_destroy(&reply);
 	return rc;
 }
@@ -421,15 +445,11 @@ int plx_service_cli(int argc, char **argv)
 		fputs(s_usage, stderr);
 		return EX_USAGE;
 	}
-	uint32_t type = 0;
-	for (size_t i = 0; i < sizeof s_calls / sizeof *s_calls; i++)
-		if (strcmp(verb, s_calls[i].name) == 0)
-			type = s_calls[i].type;
+	const s_verb *v = s_find_verb(verb);
 	bool list = strcmp(verb, "list") == 0 || strcmp(verb, "ls") == 0;
 	bool kill = strcmp(verb, "kill") == 0;
 	int operands = argc - optind - 1, signo = SIGKILL;
 	if (kill) {
-		type = PLEXUS__RS_TYPE__RS_SIGNAL;
 		if (operands == 2 && (signo = s_signal(argv[optind + 2])) < 0) {
 			fprintf(stderr,
 			        "plexus service kill: bad signal '%s' (a name such as KILL, "
@@ -439,10 +459,9 @@ int plx_service_cli(int argc, char **argv)
 		}
 		operands = operands == 2 ? 1 : operands;
 	}
-	if ((!list && !type) || (list && operands != 0) || (type && operands != 1)) {
+	if ((!list && !v) || (list && operands != 0) || (v && operands != 1)) {
 		fprintf(stderr, "plexus service: %s\n%s",
-		        !list && !type ? "unknown subcommand" : "wrong number of arguments",
-		        s_usage);
+		        !list && !v ? "unknown subcommand" : "wrong number of arguments", s_usage);
 		return EX_USAGE;
 	}
 	plx_etcd *etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = o.etcd});
@@ -450,7 +469,7 @@ int plx_service_cli(int argc, char **argv)
 		fprintf(stderr, "plexus service: --etcd \"%s\": no usable URL\n", o.etcd);
 		return EX_USAGE;
 	}
-	rc = list ? s_list(&o, etcd) : s_call(&o, etcd, type, verb, argv[optind + 1], signo);
+	rc = list ? s_list(&o, etcd) : s_call(&o, etcd, v, argv[optind + 1], signo);
 	plx_etcd_destroy(&etcd);
 	return rc;
 }

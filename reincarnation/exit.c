@@ -1,6 +1,8 @@
 /*
  * exit.c — what node kernels tell RS: exit reports (NODE_EXIT) and the replies to RS's own
- * asynsends (NODE_START, NODE_SIGNAL, NODE_STOP, IPC_PING), matched by request id.
+ * asynsends (NODE_START, NODE_SIGNAL, NODE_STOP, IPC_PING), matched by request id and read
+ * with the families' typed stubs (plx_node_start_reply, plx_node_stop_reply,
+ * plx_ipc_ping_reply).
  *
  * Entry points: do_exit, rs_on_reply.
  *
@@ -14,9 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <plexus/ipc_stub.h>
 #include <plexus/log.h>
+#include <plexus/node_stub.h>
 
-#include "plexus/proto/ipc.pb-c.h"
 #include "rs.h"
 
 /* The current instance of label, if generation is it and it may still be running. */
@@ -72,14 +75,13 @@ int do_exit(plx_call *call)
 #define S_SICK_REPLIES 3
 static void s_ping_health(rs *self, rs_svc *svc, plx_msg *msg)
 {
-	Plexus__IpcPing *pong =
-	    (Plexus__IpcPing *)plx_msg_unpack(msg, &plexus__ipc_ping__descriptor);
+	Plexus__IpcPing *pong = NULL;
+	plx_ipc_ping_reply(msg, &pong);
 	char why[RS_REASON_MAX];
 	bool sick = pong && pong->trouble && pong->trouble[0];
 	if (sick)
 		snprintf(why, sizeof why, "unhealthy: %.100s", pong->trouble);
-	if (pong)
-		protobuf_c_message_free_unpacked(&pong->base, NULL);
+	plx_stub_free(pong, NULL);
 	svc->sick = sick ? svc->sick + 1 : 0;
 	if (svc->sick == 1)
 		plx_log(PLX_LOG_INFO, "%s generation %" PRIu64 " answers but says it is %s",
@@ -96,11 +98,10 @@ static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
 	if (!svc)
 		return;
 	if (msg->status == 0) { /* it may be up already: its endpoint can come first */
-		Plexus__NodeStartReply *r = (Plexus__NodeStartReply *)plx_msg_unpack(
-		    msg, &plexus__node_start_reply__descriptor);
-		if (r) {
+		Plexus__NodeStartReply *r = NULL;
+		if (plx_node_start_reply(msg, &r) == 0) {
 			svc->pid = r->pid;
-			protobuf_c_message_free_unpacked(&r->base, NULL);
+			plx_stub_free(r, NULL);
 		}
 		rs_svc_publish(self, svc);
 		return;
@@ -137,11 +138,10 @@ static void s_start_reply(rs *self, const rs_pending *p, plx_msg *msg)
 static void s_stop_reply(rs *self, const rs_pending *p, plx_msg *msg)
 {
 	if (msg->status == 0) {
-		Plexus__NodeExit *e =
-		    (Plexus__NodeExit *)plx_msg_unpack(msg, &plexus__node_exit__descriptor);
-		if (e) {
+		Plexus__NodeExit *e = NULL;
+		if (plx_node_stop_reply(msg, &e) == 0) {
 			s_exit(self, e, msg->source.label);
-			protobuf_c_message_free_unpacked(&e->base, NULL);
+			plx_stub_free(e, NULL);
 		}
 		return;
 	}

@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 
 #include "plexus/proto/ipc.pb-c.h"
+#include <plexus/family.h>
 #include <plexus/link_keys.h>
 #include <plexus/log.h>
 
@@ -378,8 +379,8 @@ int main(int argc, char **argv)
 	pthread_t sig_thread;
 	pthread_create(&sig_thread, NULL, s_signal_thread, &set);
 	pthread_detach(sig_thread);
-	plx_register_types(&plexus__node_type__descriptor);
-	plx_register_types(&plexus__rs_type__descriptor);
+	plx_register_family(&plx_family_node);
+	plx_register_family(&plx_family_rs);
 	if (s_tables(&self) < 0 || !(self.ctx = plx_ctx_new()) ||
 	    !(self.etcd = plx_etcd_new(&(plx_etcd_opts){.endpoints = etcd}))) {
 		plx_log(PLX_LOG_ERROR, "set-up failed: %s", strerror(errno));

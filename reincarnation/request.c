@@ -1,7 +1,8 @@
 /*
  * request.c — every request RS sends, one stub each: NODE_START, NODE_SIGNAL and NODE_STOP to
- * a node kernel (node.<name>), IPC_PING to a service instance. All go by asynsend; the replies
- * come back through rs_on_reply (exit.c), matched by request id.
+ * a node kernel (node.<name>), IPC_PING to a service instance. All go by asynsend through the
+ * families' typed stubs (plexus/node_stub.h, plexus/ipc_stub.h); the replies come back through
+ * rs_on_reply (exit.c), matched by request id.
  *
  * Entry points: req_node_start, req_node_signal, req_node_stop, req_ping, req_node_ping.
  */
@@ -10,26 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <plexus/ipc_stub.h>
 #include <plexus/link_keys.h>
+#include <plexus/node_stub.h>
 
-#include "plexus/proto/ipc.pb-c.h"
 #include "rs.h"
 
-static int s_send(rs *self, const char *label, uint64_t generation, uint32_t type,
-                  const ProtobufCMessage *body, uint64_t *id)
-{
-	plx_request req = {.type = type, .body = body};
-	snprintf(req.dst.label, sizeof req.dst.label, "%s", label);
-	req.dst.generation = generation;
-	return plx_asynsend(self->ep, &req, id);
-}
-
-static int s_to_node(rs *self, const char *node, uint32_t type, const ProtobufCMessage *body,
-                     uint64_t *id)
+/* Fills *s with a stub addressing node's kernel (node.<name>, whichever generation the routes
+ * know). Returns 0 or -EINVAL. */
+static int s_node_stub(rs *self, const char *node, plx_stub *s)
 {
 	char label[PLX_LABEL_MAX];
 	snprintf(label, sizeof label, "node.%.58s", node);
-	return s_send(self, label, 0, type, body, id);
+	return plx_stub_init(s, self->ep, label, 0, PLX_FOREVER);
 }
 
 /* A service's depth in the dependency graph: 0 with no dependencies, else one more than its
@@ -85,8 +79,9 @@ int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uin
 		m.etcd_user = etcd_user;
 		m.etcd_password = etcd_pw;
 	}
-	if (rc == 0)
-		rc = s_to_node(self, node, PLEXUS__NODE_TYPE__NODE_START, &m.base, id);
+	plx_stub s;
+	if (rc == 0 && (rc = s_node_stub(self, node, &s)) == 0)
+		rc = plx_node_start_send(&s, &m, NULL, 0, id);
 	explicit_bzero(&keys, sizeof keys);
 	explicit_bzero(etcd_pw, sizeof etcd_pw);
 	free(env);
@@ -98,7 +93,9 @@ int req_node_signal(rs *self, rs_svc *svc, int signo, uint64_t *id)
 	Plexus__NodeSignal m = PLEXUS__NODE_SIGNAL__INIT;
 	m.label = (char *)svc->desc->label;
 	m.signo = signo;
-	return s_to_node(self, svc->node, PLEXUS__NODE_TYPE__NODE_SIGNAL, &m.base, id);
+	plx_stub s;
+	int rc = s_node_stub(self, svc->node, &s);
+	return rc < 0 ? rc : plx_node_signal_send(&s, &m, NULL, 0, id);
 }
 
 int req_node_stop(rs *self, rs_svc *svc, uint64_t *id)
@@ -106,20 +103,25 @@ int req_node_stop(rs *self, rs_svc *svc, uint64_t *id)
 	Plexus__NodeStop m = PLEXUS__NODE_STOP__INIT;
 	m.label = (char *)svc->desc->label;
 	m.grace_ms = (uint32_t)svc->desc->stop_grace_ms;
-	return s_to_node(self, svc->node, PLEXUS__NODE_TYPE__NODE_STOP, &m.base, id);
+	plx_stub s;
+	int rc = s_node_stub(self, svc->node, &s);
+	return rc < 0 ? rc : plx_node_stop_send(&s, &m, NULL, 0, id);
 }
 
 int req_ping(rs *self, rs_svc *svc, uint64_t *id)
 {
 	Plexus__IpcPing m = PLEXUS__IPC_PING__INIT;
 	m.sequence = ++svc->ping_seq;
-	return s_send(self, svc->desc->label, svc->generation, PLEXUS__IPC_TYPE__IPC_PING, &m.base,
-	              id);
+	plx_stub s;
+	int rc = plx_stub_init(&s, self->ep, svc->desc->label, svc->generation, PLX_FOREVER);
+	return rc < 0 ? rc : plx_ipc_ping_send(&s, &m, NULL, 0, id);
 }
 
 int req_node_ping(rs *self, rs_svc *svc, uint64_t *id)
 {
 	Plexus__IpcPing m = PLEXUS__IPC_PING__INIT;
 	m.sequence = svc->ping_seq;
-	return s_to_node(self, svc->node, PLEXUS__IPC_TYPE__IPC_PING, &m.base, id);
+	plx_stub s;
+	int rc = s_node_stub(self, svc->node, &s);
+	return rc < 0 ? rc : plx_ipc_ping_send(&s, &m, NULL, 0, id);
 }

@@ -3,7 +3,7 @@
  * (plexus/family.h).
  *
  * Entry points: plx_family_ipc, plx_family_cdev, plx_family_bdev, plx_family_fs,
- * plx_family_vfs (the registry that holds them is trace.c's).
+ * plx_family_vfs, plx_family_rs, plx_family_node (the registry that holds them is trace.c's).
  *
  * A family is the .def's lines, each turned into a plx_request_line by S_LINE, and the enum of
  * its types. A .def can only be included from a line of its own, so a family takes one short
@@ -16,6 +16,8 @@
 #include "plexus/proto/cdev.pb-c.h"
 #include "plexus/proto/fs.pb-c.h"
 #include "plexus/proto/ipc.pb-c.h"
+#include "plexus/proto/node.pb-c.h"
+#include "plexus/proto/rs.pb-c.h"
 #include "plexus/proto/vfs.pb-c.h"
 
 /* A .def body's descriptor: NULL for NONE. */
@@ -56,8 +58,21 @@ static const plx_request_line s_vfs_lines[] = {
 #undef PLX_REQUEST
 };
 
+static const plx_request_line s_rs_lines[] = {
+#define PLX_REQUEST(NAME, name, Req, req, Rep, rep) S_LINE(RS, NAME, req, rep)
+#include "plexus/proto/rs.def"
+#undef PLX_REQUEST
+};
+static const plx_request_line s_node_lines[] = {
+#define PLX_REQUEST(NAME, name, Req, req, Rep, rep) S_LINE(NODE, NAME, req, rep)
+#include "plexus/proto/node.def"
+#undef PLX_REQUEST
+};
+
 S_FAMILY(ipc);
 S_FAMILY(cdev);
 S_FAMILY(bdev);
 S_FAMILY(fs);
 S_FAMILY(vfs);
+S_FAMILY(rs);
+S_FAMILY(node);

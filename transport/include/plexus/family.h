@@ -4,7 +4,8 @@
  * (docs/stubs.md).
  *
  * Entry points: plx_register_family, plx_family_request; the tables plx_family_ipc,
- * plx_family_cdev, plx_family_bdev, plx_family_fs, plx_family_vfs.
+ * plx_family_cdev, plx_family_bdev, plx_family_fs, plx_family_vfs, plx_family_rs,
+ * plx_family_node.
  *
  * A .def line is PLX_REQUEST(TYPE, name, Req, req, Rep, rep); its expansion here is one
  * plx_request_line: the type's value, its name, the request body's descriptor and the reply
@@ -48,6 +49,8 @@ extern const plx_family plx_family_cdev;
 extern const plx_family plx_family_bdev;
 extern const plx_family plx_family_fs;
 extern const plx_family plx_family_vfs;
+extern const plx_family plx_family_rs;
+extern const plx_family plx_family_node;
 
 /* Registers family (which must outlive the process: one of the tables above): its type names
  * for plx_type_name and its requests for plx_family_request, so that plx_server_new checks
