@@ -68,8 +68,8 @@ void plx_stub_observe(plx_stub *self, plx_stub_observer *fn, void *arg)
 }
 
 /* The request self sends for type, body and data. */
-static plx_request s_request(const plx_stub *self, uint32_t type, const ProtobufCMessage *body,
-                             const void *data, size_t size)
+static plx_request s_make_request(const plx_stub *self, uint32_t type, const ProtobufCMessage *body,
+                                  const void *data, size_t size)
 {
 	return (plx_request){
 	    .dst = self->dst, .type = type, .body = body, .data = data, .data_size = size};
@@ -81,7 +81,7 @@ int plx_stub_call(plx_stub *self, uint32_t type, const ProtobufCMessage *body, c
 {
 	if (!self || !self->ep)
 		return -EINVAL;
-	plx_request req = s_request(self, type, body, data, size);
+	plx_request req = s_make_request(self, type, body, data, size);
 	plx_msg *m = NULL;
 	int rc = plx_sendrec(self->ep, &req, &m, self->timeout_ms);
 	if (rc >= 0 && m && reply && reply_desc && plx_stub_unpack(m, reply_desc, reply) < 0)
@@ -100,7 +100,7 @@ int plx_stub_send(plx_stub *self, uint32_t type, const ProtobufCMessage *body, c
 {
 	if (!self || !self->ep)
 		return -EINVAL;
-	plx_request req = s_request(self, type, body, data, size);
+	plx_request req = s_make_request(self, type, body, data, size);
 	return plx_asynsend(self->ep, &req, request_id);
 }
 
