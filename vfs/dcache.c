@@ -2,8 +2,12 @@
  * dcache.c — the name cache: (directory vnode, name) -> vnode, so a path VFS resolved before
  * costs no FS_LOOKUP (MINIX's VFS asks the file server each time; Linux keeps dentries).
  *
- * Entry points: vfs_dcache_find, vfs_dcache_check, vfs_dcache_check_fs, vfs_dcache_gen,
- * vfs_dcache_add, vfs_dcache_drop, vfs_dcache_forget, vfs_dcache_fini.
+ * Entry points: vfs_dcache_cacheable, vfs_dcache_find_locked, vfs_dcache_server_changed,
+ * vfs_dcache_gen, vfs_dcache_add, vfs_dcache_drop, vfs_dcache_forget, vfs_dcache_fini.
+ *
+ * The table only: it holds no reference and calls nothing of the vnode table's. Taking a
+ * reference on what it finds, and evicting vnodes when a file server restarted, are
+ * request.c's (vfs_fs_lookup, vfs_fs_check).
  *
  * Every change of a name goes through this VFS (one VFS serves the namespace), so the cache
  * stays true as long as the calls that remove or move a name drop its entry (unlink, rmdir,
@@ -38,7 +42,7 @@ static size_t s_bucket(const vfs_vnode *dir, const char *name)
 	return (size_t)(h % S_BUCKETS);
 }
 
-static bool s_cacheable(const char *name)
+bool vfs_dcache_cacheable(const char *name)
 {
 	return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
@@ -74,11 +78,7 @@ static void s_forget_mount(vfs *v, vfs_mount *m)
 				pp = &(*pp)->next;
 }
 
-/* When m's file server is a newer generation than the one the caches were filled from (it
- * restarted, and went back to its last committed state: names and inodes made since may be
- * gone), its names and unused vnodes are forgotten. True when that happened (vfs->lock held;
- * the caller evicts the vnodes once it is released). */
-static bool s_server_changed(vfs *v, vfs_mount *m)
+bool vfs_dcache_server_changed(vfs *v, vfs_mount *m)
 {
 	uint64_t gen = 0;
 	if (!m || !v->svc || plx_route_lookup(plx_service_ctx(v->svc), m->fs, &gen, NULL, 0) < 0 ||
@@ -91,77 +91,13 @@ static bool s_server_changed(vfs *v, vfs_mount *m)
 	return known;
 }
 
-/* Names to the restarted server every inode VFS still holds on m (FS_STAT), so that it keeps
- * those it found unlinked (open files whose names are gone) and frees the rest. */
-static void s_name_held(vfs *v, vfs_mount *m)
+vfs_vnode *vfs_dcache_find_locked(vfs *v, vfs_vnode *dir, const char *name)
 {
-	size_t n = 0, cap = 64;
-	uint64_t *inos = malloc(cap * sizeof *inos);
-	pthread_mutex_lock(&v->lock);
-	for (size_t b = 0; inos && b < v->nbuckets; b++)
-		for (vfs_vnode *vn = v->vnodes[b]; vn && inos; vn = vn->hash_next) {
-			if (vn->mount != m || vn->refs <= 0)
-				continue;
-			if (n == cap) {
-				uint64_t *more = realloc(inos, (cap *= 2) * sizeof *inos);
-				if (!more)
-					break;
-				inos = more;
-			}
-			inos[n++] = vn->ino;
-		}
-	pthread_mutex_unlock(&v->lock);
-	for (size_t i = 0; i < n; i++) {
-		plx_fs_attr a;
-		(void)plx_fs_stat(m->client, inos[i], &a);
-	}
-	free(inos);
-}
-
-void vfs_dcache_check(vfs *v, vfs_mount *m)
-{
-	pthread_mutex_lock(&v->lock);
-	bool changed = s_server_changed(v, m);
-	pthread_mutex_unlock(&v->lock);
-	if (changed) {
-		vfs_vnode_evict(v, m);
-		s_name_held(v, m);
-	}
-}
-
-void vfs_dcache_check_fs(vfs *v, const char *fs)
-{
-	vfs_vnode *root = NULL;
-	pthread_mutex_lock(&v->lock);
-	for (int i = 0; i < VFS_MOUNT_MAX && !root; i++)
-		if (v->mounts[i] && v->mounts[i]->root && strcmp(v->mounts[i]->fs, fs) == 0) {
-			root = v->mounts[i]->root;
-			vfs_vnode_hold_locked(v, root); /* keeps the mount while it is checked */
-		}
-	pthread_mutex_unlock(&v->lock);
-	if (root) {
-		vfs_dcache_check(v, root->mount);
-		vfs_vnode_put(v, root);
-	}
-}
-
-vfs_vnode *vfs_dcache_find(vfs *v, vfs_vnode *dir, const char *name)
-{
-	if (!s_cacheable(name))
-		return NULL;
-	vfs_dcache_check(v, dir->mount);
-	vfs_vnode *vn = NULL;
-	pthread_mutex_lock(&v->lock);
 	vfs_dent **t = s_table(v);
-	for (vfs_dent *d = t ? t[s_bucket(dir, name)] : NULL; d; d = d->next) {
-		if (d->dir == dir && strcmp(d->name, name) == 0) {
-			vn = d->child;
-			vfs_vnode_hold_locked(v, vn);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&v->lock);
-	return vn;
+	for (vfs_dent *d = t ? t[s_bucket(dir, name)] : NULL; d; d = d->next)
+		if (d->dir == dir && strcmp(d->name, name) == 0)
+			return d->child;
+	return NULL;
 }
 
 uint64_t vfs_dcache_gen(vfs *v)
@@ -174,7 +110,7 @@ uint64_t vfs_dcache_gen(vfs *v)
 
 void vfs_dcache_add(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode *child, uint64_t gen)
 {
-	if (!s_cacheable(name) || v->ndents_max == 0)
+	if (!vfs_dcache_cacheable(name) || v->ndents_max == 0)
 		return;
 	size_t len = strlen(name);
 	vfs_dent *d = malloc(sizeof *d + len + 1);

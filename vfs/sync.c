@@ -45,9 +45,9 @@ int do_sync(vfs_req *req)
 			memcpy(labels[n++], v->mounts[i]->fs, PLX_LABEL_MAX);
 	pthread_mutex_unlock(&v->lock);
 	/* A restarted file server learns first which inodes VFS still holds: FS_SYNC frees the
-	 * unlinked ones nobody named (dcache.c, docs/mfs.md). */
+	 * unlinked ones nobody named (request.c, docs/mfs.md). */
 	for (int i = 0; i < n; i++)
-		vfs_dcache_check_fs(v, labels[i]);
+		vfs_fs_check_label(v, labels[i]);
 	int rc = 0;
 	for (int i = 0; i < n; i++) {
 		int r = s_sync_fs(v, labels[i]);

@@ -17,8 +17,8 @@
  *   perm.c      vfs_may, vfs_is_member
  *   protect.c   do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask
  *   fileops.c   vfs_fileops_lookup (fileops.h)
- *   dcache.c    vfs_dcache_find, vfs_dcache_check, vfs_dcache_add, vfs_dcache_drop,
- *               vfs_dcache_forget
+ *   dcache.c    vfs_dcache_find_locked, vfs_dcache_add, vfs_dcache_drop, vfs_dcache_forget,
+ *               vfs_dcache_server_changed
  *   request.c   VFS-side helpers around the FS family stubs (plexus/fsreq.h)
  *   errseq.c    vfs_errseq_*: changes a dying file server lost, reported by fsync and sync
  *   open.c, read.c, link.c, stat.c, time.c, sync.c, cwd.c: the do_<call> handlers named after them
@@ -365,13 +365,16 @@ void vfs_vnode_hold_locked(vfs *v, vfs_vnode *vn);
 
 /* ---- dcache.c: the name cache ---- */
 
-/* Forgets m's cached names and unused vnodes when its file server restarted since they were
- * cached (a restarted MFS may have gone back to its last commit). vfs->lock not held. */
-void vfs_dcache_check(vfs *v, struct vfs_mount *m);
-/* The same for the mount of file server fs, if there is one. */
-void vfs_dcache_check_fs(vfs *v, const char *fs);
-/* The vnode name names in dir (one reference), or NULL when the cache does not know. */
-vfs_vnode *vfs_dcache_find(vfs *v, vfs_vnode *dir, const char *name);
+/* True for a name the cache keeps (not "." or ".."). */
+bool vfs_dcache_cacheable(const char *name);
+/* The vnode name names in dir, or NULL when the cache does not know (vfs->lock held; no
+ * reference is taken). */
+vfs_vnode *vfs_dcache_find_locked(vfs *v, vfs_vnode *dir, const char *name);
+/* When m's file server is a newer generation than the one the caches were filled from (it
+ * restarted, and went back to its last committed state: names and inodes made since may be
+ * gone), forgets its names. True when that happened: the caller then evicts m's unused vnodes
+ * once vfs->lock is released (vfs_fs_check). vfs->lock held. */
+bool vfs_dcache_server_changed(vfs *v, struct vfs_mount *m);
 /* The generation to pass to vfs_dcache_add, read before the FS_LOOKUP. */
 uint64_t vfs_dcache_gen(vfs *v);
 /* Remembers that name in dir is child (a name that exists, found by an FS_LOOKUP begun at
@@ -452,6 +455,12 @@ int vfs_fs_errno(int rc);
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out);
 /* FS_STAT into vn's cached attributes. Returns 0 or a negative errno. */
 int vfs_fs_refresh(vfs_vnode *vn);
+/* Forgets m's cached names and unused vnodes when its file server restarted since they were
+ * cached (a restarted MFS may have gone back to its last commit), and names to it every inode
+ * VFS still holds there (FS_STAT). vfs->lock not held. */
+void vfs_fs_check(vfs *v, struct vfs_mount *m);
+/* The same for the mount of file server fs, if there is one. */
+void vfs_fs_check_label(vfs *v, const char *fs);
 
 /* ---- errseq.c ---- */
 
