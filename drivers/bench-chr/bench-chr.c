@@ -37,6 +37,7 @@
 #include <plexus/cdev.h>
 #include <plexus/endpoint.h>
 #include <plexus/etcd.h>
+#include <plexus/ipc_stub.h>
 
 #include "bench.h"
 #include "bench_chr.h"
@@ -232,13 +233,12 @@ static double s_zero_tcp(s_bench *b, size_t size)
 static double s_ping(s_bench *b)
 {
 	Plexus__IpcPing ping = PLEXUS__IPC_PING__INIT;
-	plx_request req = {
-	    .dst = {.label = S_MEMORY}, .type = PLEXUS__IPC_TYPE__IPC_PING, .body = &ping.base};
-	plx_msg *reply = NULL;
+	plx_stub st;
+	if (plx_stub_init(&st, b->ep, S_MEMORY, 0, S_TIMEOUT) < 0)
+		return -1;
 	uint64_t start = bench_now_ns();
-	int rc = plx_sendrec(b->ep, &req, &reply, S_TIMEOUT);
+	int rc = plx_ipc_ping_call(&st, &ping, NULL, 0, NULL, NULL);
 	uint64_t end = bench_now_ns();
-	plx_msg_destroy(&reply);
 	return rc == 0 ? (double)(end - start) / 1e3 : -1;
 }
 
