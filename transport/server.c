@@ -91,12 +91,13 @@ static int s_by_type(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* An entry names the handler where it runs (fn in the loop, work on a worker), and the body
- * its family's table says (plexus/family.h), when its family is registered. */
+/* An entry names the handler where it runs (fn in the loop, work on a worker), and, when its
+ * family is registered, either the body that family's table says (plexus/family.h) or none (a
+ * handler that does not look at the body: nothing is unpacked for it). */
 static bool s_entry_ok(const plx_handler *h)
 {
 	const plx_request_line *line = plx_family_request(h->type);
-	if (line && line->body != h->body)
+	if (line && h->body && line->body != h->body)
 		return false;
 	return h->flags & PLX_ON_WORKER ? h->work != NULL : h->fn != NULL;
 }

@@ -110,9 +110,9 @@ plx_server *plx_server_new(plx_ep *ep, const plx_handler *table, size_t n, void 
 /* Checks a table as plx_server_new does: no type twice, each entry naming the handler its
  * flags say (fn, or work for PLX_ON_WORKER), and each entry of a registered family's type
  * (plexus/family.h: plx_register_family, before the server is made) unpacking the body that
- * family's table says for it (NULL where it says none). Types of no registered family are not
- * checked. Returns 0, or -EINVAL with the index of the first entry refused in *bad (may be
- * NULL). */
+ * family's table says for it, or none (NULL: a handler that does not look at the body). Types of no
+ * registered family are not checked. Returns 0, or -EINVAL with the index of the first entry
+ * refused in *bad (may be NULL). */
 int plx_server_check(const plx_handler *table, size_t n, size_t *bad);
 /* Frees the server and sets *self_p to NULL. Accepts NULL. Calls suspended at that point
  * must have been answered. */
