@@ -7,9 +7,9 @@
  *
  * Inode bitmap bit i is inode i; zone bitmap bit z - firstdatazone + 1 is zone z (format.h).
  * Searches start at a hint (the last bit handed out or freed lower), as MINIX's s_isearch and
- * s_zsearch, and wrap around once. A zone freed in the open journal transaction is not
- * handed out before it committed (journal.c); one a file uses is never handed out, whatever
- * the bitmap says (verify.c).
+ * s_zsearch, and wrap around once. A zone or an inode freed in the open journal transaction
+ * is not handed out before it committed (journal.c); a zone a file uses is never handed out,
+ * whatever the bitmap says (verify.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,13 +33,20 @@ static s_map s_zmap(const mfs *fs)
 	               (uint64_t)fs->sb.zones - fs->sb.firstdatazone + 1};
 }
 
-/* The first clear bit of map at or after s that may be handed out: for zones, not one freed
- * in the open transaction (journal.c). -1 when none. */
+/* Whether bit of the zone map (zones) or of the inode map was freed in the open transaction
+ * (journal.c). */
+static bool s_busy(const mfs *fs, uint64_t bit, bool zones)
+{
+	return zones ? journal_zone_busy(fs, bit) : journal_inode_busy(fs, bit);
+}
+
+/* The first clear bit of map at or after s that may be handed out: not one freed in the open
+ * transaction. -1 when none. */
 static int64_t s_find_clear(const mfs *fs, const uint8_t *map, uint64_t lo, uint32_t nbits,
                             uint32_t s, bool zones)
 {
 	int64_t bit = mfs_bit_find_clear(map, nbits, s);
-	while (zones && bit >= 0 && journal_zone_busy(fs, lo + (uint64_t)bit))
+	while (bit >= 0 && s_busy(fs, lo + (uint64_t)bit, zones))
 		bit = mfs_bit_find_clear(map, nbits, (uint32_t)bit + 1);
 	return bit;
 }
@@ -128,8 +135,10 @@ int bitmap_free_zone(mfs *fs, uint32_t zone)
 int bitmap_free_inode(mfs *fs, uint32_t ino)
 {
 	int rc = s_free(fs, s_imap(fs), ino, &fs->isearch);
-	if (rc == 0)
+	if (rc == 0) {
 		fs->free_inodes++;
+		journal_inode_freed(fs, ino);
+	}
 	return rc;
 }
 

@@ -3,7 +3,7 @@
  * instant leaves the file system as it was after some request (docs/mfs.md "The journal").
  *
  * Entry points: journal_mount, journal_unmount, journal_commit, journal_quiesce, journal_due,
- * journal_zone_freed, journal_zone_busy, journal_sum.
+ * journal_zone_freed, journal_zone_busy, journal_inode_freed, journal_inode_busy, journal_sum.
  *
  * Ordered mode, as ext3's: a transaction is all changed metadata (inodes, bitmaps,
  * directories, indirect blocks, the superblock) at a request boundary. File data goes to its
@@ -14,7 +14,9 @@
  * after it, the next mount replays the transaction (writing the same blocks again is
  * harmless). A zone freed in the open transaction is not handed out again until that
  * transaction committed, or data written in place could land in a zone the committed state
- * still gives to its old file.
+ * still gives to its old file. Nor is an inode: VFS keeps inode numbers across a restart, and
+ * the number of a file the crash took back must not name another file in the state found
+ * (without a journal too: there the commit is the write-back of everything).
  *
  * The journal lives past the file system's last zone (s_zones on) where mkfs.minix,
  * fsck.minix and Linux's minix driver never look; `plexus mkfs` keeps room for it. A device
@@ -137,6 +139,54 @@ static int s_replay(mfs *fs, const mfs_jheader *h, const char *driver)
 	return rc < 0 ? rc : 1;
 }
 
+/* ---- bits freed in the open transaction ---- */
+
+static int s_pending_init(mfs_pending *p, uint64_t nbits)
+{
+	p->nbits = nbits;
+	p->bits = calloc((size_t)(nbits + 7) / 8, 1);
+	return p->bits ? 0 : -ENOMEM;
+}
+
+static void s_pending_add(mfs_pending *p, uint64_t bit)
+{
+	if (!p->bits || bit >= p->nbits || mfs_bit_get(p->bits, (uint32_t)bit))
+		return;
+	if (p->nfreed == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 256;
+		uint32_t *more = realloc(p->freed, cap * sizeof *more);
+		if (!more)
+			return; /* handed out again at once: as without a journal */
+		p->freed = more;
+		p->cap = cap;
+	}
+	p->freed[p->nfreed++] = (uint32_t)bit;
+	mfs_bit_set(p->bits, (uint32_t)bit);
+}
+
+static bool s_pending_has(const mfs_pending *p, uint64_t bit)
+{
+	return p->bits && bit < p->nbits && mfs_bit_get(p->bits, (uint32_t)bit);
+}
+
+/* The transaction committed: what it freed may be handed out again. */
+static void s_pending_release(mfs_pending *p)
+{
+	for (size_t i = 0; i < p->nfreed; i++)
+		mfs_bit_clear(p->bits, p->freed[i]);
+	p->nfreed = 0;
+}
+
+/* Whether the pending bits leave fewer than a sixteenth of total (at least floor) to hand out. */
+static bool s_pending_short(const mfs_pending *p, uint64_t free_now, uint64_t total, uint64_t floor)
+{
+	uint64_t spare = free_now > p->nfreed ? free_now - p->nfreed : 0;
+	uint64_t want = total / 16 > floor ? total / 16 : floor;
+	return p->nfreed && spare < want;
+}
+
+/* ---- the journal ---- */
+
 /* Finds the journal past s_zones: its header, sealed, for this file system. */
 static bool s_find(mfs *fs, mfs_jheader *h)
 {
@@ -156,6 +206,8 @@ int journal_mount(mfs *fs, const char *driver)
 {
 	mfs_journal *j = s_j(fs);
 	memset(j, 0, sizeof *j);
+	if (!fs->read_only && s_pending_init(&j->inodes, (uint64_t)fs->sb.ninodes + 1) < 0)
+		return -ENOMEM; /* inodes wait for the write-back with or without a journal */
 	mfs_jheader h;
 	if (!s_find(fs, &h)) {
 		if (!fs->read_only)
@@ -178,63 +230,53 @@ int journal_mount(mfs *fs, const char *driver)
 		replayed = s_replay(fs, &h, driver);
 	if (replayed < 0)
 		return replayed;
-	if (!fs->read_only) {
-		j->nbits = (uint64_t)fs->sb.zones - fs->sb.firstdatazone + 1;
-		j->pending = calloc((size_t)(j->nbits + 7) / 8, 1);
-		if (!j->pending)
-			return -ENOMEM;
-	}
+	if (!fs->read_only &&
+	    s_pending_init(&j->zones, (uint64_t)fs->sb.zones - fs->sb.firstdatazone + 1) < 0)
+		return -ENOMEM;
 	return replayed;
 }
 
 void journal_unmount(mfs *fs)
 {
 	mfs_journal *j = s_j(fs);
-	free(j->pending);
-	free(j->freed);
+	mfs_pending *sets[] = {&j->zones, &j->inodes};
+	for (int i = 0; i < 2; i++) {
+		free(sets[i]->bits);
+		free(sets[i]->freed);
+	}
 	memset(j, 0, sizeof *j);
 }
 
 void journal_zone_freed(mfs *fs, uint64_t bit)
 {
-	mfs_journal *j = s_j(fs);
-	if (!j->pending || bit >= j->nbits || mfs_bit_get(j->pending, (uint32_t)bit))
-		return;
-	if (j->nfreed == j->cap) {
-		size_t cap = j->cap ? 2 * j->cap : 256;
-		uint32_t *more = realloc(j->freed, cap * sizeof *more);
-		if (!more)
-			return; /* the zone is handed out again at once: as without a journal */
-		j->freed = more;
-		j->cap = cap;
-	}
-	j->freed[j->nfreed++] = (uint32_t)bit;
-	mfs_bit_set(j->pending, (uint32_t)bit);
+	s_pending_add(&s_j(fs)->zones, bit);
 }
 
 bool journal_zone_busy(const mfs *fs, uint64_t bit)
 {
-	const mfs_journal *j = &fs->jnl;
-	return j->pending && bit < j->nbits && mfs_bit_get(j->pending, (uint32_t)bit);
+	return s_pending_has(&fs->jnl.zones, bit);
 }
 
-/* The zones freed by the committed transaction may be handed out again. */
-static void s_release_pending(mfs *fs)
+void journal_inode_freed(mfs *fs, uint64_t ino)
 {
-	mfs_journal *j = s_j(fs);
-	for (size_t i = 0; i < j->nfreed; i++)
-		mfs_bit_clear(j->pending, j->freed[i]);
-	j->nfreed = 0;
+	s_pending_add(&s_j(fs)->inodes, ino);
+}
+
+bool journal_inode_busy(const mfs *fs, uint64_t ino)
+{
+	return s_pending_has(&fs->jnl.inodes, ino);
 }
 
 bool journal_due(const mfs *fs)
 {
 	const mfs_journal *j = &fs->jnl;
-	if (fs->read_only || !j->blocks)
+	if (fs->read_only)
 		return false;
-	uint64_t spare = fs->free_zones > j->nfreed ? fs->free_zones - j->nfreed : 0;
-	uint64_t want = fs->sb.zones / 16 > 64 ? fs->sb.zones / 16 : 64;
-	return fs->cache.ndirty_meta > s_capacity(fs) / 2 || (j->nfreed && spare < want);
+	bool inodes = s_pending_short(&j->inodes, fs->free_inodes, fs->sb.ninodes, 16);
+	if (!j->blocks)
+		return inodes; /* the write-back then is everything, in place */
+	return inodes || fs->cache.ndirty_meta > s_capacity(fs) / 2 ||
+	       s_pending_short(&j->zones, fs->free_zones, fs->sb.zones, 64);
 }
 
 /* The descriptors and images of list's n blocks, in one buffer for the journal. */
@@ -311,7 +353,8 @@ int journal_commit(mfs *fs)
 		rc = dev_flush(&fs->dev);
 	if (rc == 0) {
 		c->unflushed = false;
-		s_release_pending(fs);
+		s_pending_release(&fs->jnl.zones);
+		s_pending_release(&fs->jnl.inodes);
 	}
 	fs->last_sync_ms = mfs_now_ms();
 	return rc;

@@ -133,16 +133,21 @@ typedef struct mfs_inode {
 
 #define MFS_ITABLE 1024
 
-/* The journal (journal.c): where it is and the zones the open transaction freed. */
+/* Bitmap bits freed in the open transaction, not handed out until it committed (journal.c). */
+typedef struct mfs_pending {
+	uint8_t *bits;
+	uint64_t nbits;
+	uint32_t *freed; /* the same bits as a list, to clear after the commit */
+	size_t nfreed, cap;
+} mfs_pending;
+
+/* The journal (journal.c): where it is and the zones and inodes the open transaction freed. */
 typedef struct mfs_journal {
 	uint64_t start;   /* its header's block (s_zones) */
 	uint32_t blocks;  /* 0: the device has none */
 	uint64_t seq;     /* of the last transaction committed */
 	uint64_t commits; /* by this instance, for the log */
-	uint8_t *pending; /* zone bitmap bits freed in the open transaction */
-	uint64_t nbits;
-	uint32_t *freed; /* the same bits as a list, to clear after the commit */
-	size_t nfreed, cap;
+	mfs_pending zones, inodes;
 	bool warned; /* said once that a transaction was too big for it */
 } mfs_journal;
 
@@ -224,11 +229,16 @@ int journal_commit(mfs *fs);
 /* After the last commit of a clean unmount: the journal says it holds nothing. */
 int journal_quiesce(mfs *fs);
 /* True when a transaction should commit before the next request (the journal half full, or
- * zones waiting for a commit needed soon). */
+ * zones or inodes waiting for a commit needed soon). */
 bool journal_due(const mfs *fs);
 /* Zone bitmap bit freed in the open transaction: not handed out until it committed. */
 void journal_zone_freed(mfs *fs, uint64_t bit);
 bool journal_zone_busy(const mfs *fs, uint64_t bit);
+/* The same for an inode number, with or without a journal: a file's number is never another
+ * file's in the state a crash goes back to, so a handle VFS kept across a restart names its
+ * own file or none (vfs.md). */
+void journal_inode_freed(mfs *fs, uint64_t ino);
+bool journal_inode_busy(const mfs *fs, uint64_t ino);
 /* The sum of a transaction (MFS_JNL_SUM bytes into out): BLAKE2b of seq, count, then its
  * descriptor blocks and images (body), as the header records it. */
 void journal_sum(uint64_t seq, uint32_t count, const uint8_t *body, size_t size, uint8_t *out);
