@@ -2,12 +2,12 @@
  * dcache.c — the name cache: (directory vnode, name) -> vnode, so a path VFS resolved before
  * costs no FS_LOOKUP (MINIX's VFS asks the file server each time; Linux keeps dentries).
  *
- * Entry points: vfs_dcache_cacheable, vfs_dcache_find_locked, vfs_dcache_server_changed,
+ * Entry points: vfs_dcache_cacheable, vfs_dcache_find_locked, vfs_dcache_forget_mount,
  * vfs_dcache_gen, vfs_dcache_add, vfs_dcache_drop, vfs_dcache_forget, vfs_dcache_fini.
  *
  * The table only: it holds no reference and calls nothing of the vnode table's. Taking a
- * reference on what it finds, and evicting vnodes when a file server restarted, are
- * request.c's (vfs_fs_lookup, vfs_fs_check).
+ * reference on what it finds is request.c's (vfs_fs_lookup); forgetting a restarted file
+ * server's names is fsgen.c's call (vfs_fs_follow).
  *
  * Every change of a name goes through this VFS (one VFS serves the namespace), so the cache
  * stays true as long as the calls that remove or move a name drop its entry (unlink, rmdir,
@@ -66,8 +66,7 @@ static void s_remove(vfs *v, vfs_dent **pp)
 	free(d);
 }
 
-/* Drops every name of file system m (vfs->lock held). */
-static void s_forget_mount(vfs *v, vfs_mount *m)
+void vfs_dcache_forget_mount(vfs *v, vfs_mount *m)
 {
 	v->dgen++;
 	for (size_t b = 0; v->dents && b < S_BUCKETS; b++)
@@ -76,19 +75,6 @@ static void s_forget_mount(vfs *v, vfs_mount *m)
 				s_remove(v, pp);
 			else
 				pp = &(*pp)->next;
-}
-
-bool vfs_dcache_server_changed(vfs *v, vfs_mount *m)
-{
-	uint64_t gen = 0;
-	if (!m || !v->svc || plx_route_lookup(plx_service_ctx(v->svc), m->fs, &gen, NULL, 0) < 0 ||
-	    gen == m->fs_gen)
-		return false;
-	bool known = m->fs_gen != 0;
-	m->fs_gen = gen;
-	if (known)
-		s_forget_mount(v, m);
-	return known;
 }
 
 vfs_vnode *vfs_dcache_find_locked(vfs *v, vfs_vnode *dir, const char *name)

@@ -70,9 +70,10 @@ typedef struct vfs_devs {
 	int ndrivers;
 	int major[VFS_MAJORS_MAX]; /* index into drivers + 1; 0: unmapped */
 	char pfs_label[PLX_LABEL_MAX];
-	plx_fs *pfs;               /* stubs of the pipe file server */
-	vfs_mount pfs_mount;       /* a mount that is in no table: the pipes' vnodes hang on it */
-	vfs_cdev_pending *pending; /* requests to char drivers in flight */
+	plx_fs *pfs;         /* stubs of the pipe file server */
+	vfs_mount pfs_mount; /* a mount that is in no table: the pipes' vnodes hang on it */
+	vfs_fsgen pfs_gen;   /* pfs_mount's one generation: whichever (a pipe dies with PFS) */
+	vfs_cdev_pending *pending;      /* requests to char drivers in flight */
 	struct vfs_chr_open *chr_opens; /* open character special files (gc.c walks them) */
 	struct vfs_selector *selectors; /* selects waiting (select.c) */
 	uint64_t next_id;

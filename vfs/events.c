@@ -13,8 +13,8 @@
  *   2. once a new instance is up, recovers the block side (recovery.c: reopen, then
  *      FS_NEW_DRIVER), retrying on its next round while that fails.
  * Every round (at most 20 ms apart) it also answers select timeouts, cancels the requests of
- * clients that died (select.c, device.c, pipe.c), and breaks the pipes of a PFS instance that
- * died (pipe.c).
+ * clients that died (select.c, device.c, pipe.c), breaks the pipes of a PFS instance that
+ * died (pipe.c), and queues the follow of a restarted file server (fsgen.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -129,6 +129,7 @@ static void *s_events(void *arg)
 		for (int i = 0; i < d->ndrivers; i++)
 			s_driver_round(v, &d->drivers[i], &recover[i]);
 		s_pfs_round(v, &pfs_gen);
+		vfs_fs_follow_due(v);
 		vfs_selects_tick(v);
 		vfs_cdevs_cancel_dead(v);
 		vfs_pipes_tick(v);

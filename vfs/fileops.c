@@ -31,7 +31,7 @@ static int s_reg_read(vfs_req *req, vfs_filp *f, size_t size, int64_t *pos)
 	pthread_rwlock_rdlock(&vn->io);
 	while (total < size) {
 		size_t chunk = size - total < VFS_IO_MAX ? size - total : VFS_IO_MAX;
-		ssize_t n = plx_fs_read(vn->mount->client, vn->ino, (uint64_t)*pos + total,
+		ssize_t n = plx_fs_read(vfs_fs(req->vfs, vn), vn->ino, (uint64_t)*pos + total,
 		                        buf + total, chunk);
 		if (n < 0) {
 			rc = vfs_fs_errno((int)n);
@@ -68,7 +68,7 @@ static int s_reg_write(vfs_req *req, vfs_filp *f, const void *buf, size_t size, 
 	while (total < size) {
 		size_t chunk = size - total < VFS_IO_MAX ? size - total : VFS_IO_MAX;
 		vfs_attr a;
-		ssize_t n = plx_fs_write(vn->mount->client, vn->ino, (uint64_t)*pos + total,
+		ssize_t n = plx_fs_write(vfs_fs(req->vfs, vn), vn->ino, (uint64_t)*pos + total,
 		                         (const char *)buf + total, chunk, &a);
 		if (n < 0) {
 			rc = vfs_fs_errno((int)n);
@@ -106,7 +106,7 @@ static int s_fs_fsync(vfs *v, vfs_filp *f)
 {
 	vfs_vnode *vn = f->vnode;
 	uint64_t snap = vfs_errseq_begin(v, vn->mount->fs);
-	int status = plx_fs_fsync(vn->mount->client, vn->ino);
+	int status = plx_fs_fsync(vfs_fs(v, vn), vn->ino);
 	int rc = vfs_fs_errno(status);
 	vfs_errseq_end(v, vn->mount->fs, snap, status);
 	int lost = vfs_errseq_check_file(v, f);

@@ -38,7 +38,7 @@ static void s_unlinked(vfs *v, vfs_vnode *vn)
 	if (!vn)
 		return;
 	vfs_attr a;
-	int rc = vfs_fs_errno(plx_fs_stat(vn->mount->client, vn->ino, &a));
+	int rc = vfs_fs_errno(plx_fs_stat(vfs_fs(v, vn), vn->ino, &a));
 	if (rc == 0)
 		vfs_vnode_attr_set(vn, &a);
 	if (rc < 0 || a.nlink == 0)
@@ -95,7 +95,7 @@ int do_unlink(vfs_req *req)
 	else if (trailing)
 		rc = -ENOTDIR;
 	else
-		rc = vfs_fs_errno(plx_fs_unlink(dir->mount->client, dir->ino, name));
+		rc = vfs_fs_errno(plx_fs_unlink(vfs_fs(req->vfs, dir), dir->ino, name));
 	if (rc == 0) {
 		vfs_dcache_drop(req->vfs, dir, name);
 		s_unlinked(req->vfs, vn);
@@ -123,7 +123,7 @@ int do_rmdir(vfs_req *req)
 	else if (vn->mounted)
 		rc = -EBUSY;
 	else
-		rc = vfs_fs_errno(plx_fs_rmdir(dir->mount->client, dir->ino, name));
+		rc = vfs_fs_errno(plx_fs_rmdir(vfs_fs(req->vfs, dir), dir->ino, name));
 	if (rc == 0) {
 		vfs_dcache_drop(req->vfs, dir, name);
 		s_unlinked(req->vfs, vn);
@@ -221,9 +221,11 @@ int do_rename(vfs_req *req)
 	req->at_cur = 0;
 	if (rc == 0) {
 		rc = s_rename_check(req, &r);
+		plx_fs *fs = rc == 0 ? vfs_fs_pair(req->vfs, r.odir, r.ndir) : NULL;
 		if (rc == 0)
-			rc = vfs_fs_errno(plx_fs_rename(r.odir->mount->client, r.odir->ino, r.oname,
-			                                r.ndir->ino, r.nname));
+			rc = fs ? vfs_fs_errno(
+			              plx_fs_rename(fs, r.odir->ino, r.oname, r.ndir->ino, r.nname))
+			        : -EIO;
 		if (rc == 0) {
 			vfs_dcache_drop(req->vfs, r.odir, r.oname);
 			vfs_dcache_drop(req->vfs, r.ndir, r.nname);
@@ -256,13 +258,13 @@ int do_link(vfs_req *req)
 	rc = vfs_new_name(req, m->path2, &dir, name);
 	req->at_cur = 0;
 	if (rc == 0) {
+		plx_fs *fs = dir->mount == ovn->mount ? vfs_fs_pair(req->vfs, dir, ovn) : NULL;
 		if (dir->mount != ovn->mount)
 			rc = -EXDEV;
 		else
-			rc =
-			    vfs_fs_errno(plx_fs_link(dir->mount->client, dir->ino, name, ovn->ino));
+			rc = fs ? vfs_fs_errno(plx_fs_link(fs, dir->ino, name, ovn->ino)) : -EIO;
 		if (rc == 0)
-			vfs_fs_refresh(ovn);
+			vfs_fs_refresh(req->vfs, ovn);
 		vfs_vnode_put(req->vfs, dir);
 	}
 	vfs_vnode_put(req->vfs, ovn);
@@ -282,10 +284,11 @@ int do_symlink(vfs_req *req)
 	if (rc < 0)
 		return rc;
 	vfs_attr a;
-	rc = vfs_fs_errno(plx_fs_slink(dir->mount->client, dir->ino, name, m->path2, req->cred.uid,
-	                               req->cred.gid, &a));
+	plx_fs *fs = vfs_fs(req->vfs, dir); /* the reference goes back to who gave it */
+	rc = vfs_fs_errno(
+	    plx_fs_slink(fs, dir->ino, name, m->path2, req->cred.uid, req->cred.gid, &a));
 	if (rc == 0)
-		plx_fs_putnode(dir->mount->client, a.ino, 1);
+		plx_fs_putnode(fs, a.ino, 1);
 	vfs_vnode_put(req->vfs, dir);
 	return rc;
 }
@@ -303,8 +306,8 @@ int do_readlink(vfs_req *req)
 	else if (!buf)
 		rc = -ENOMEM;
 	else
-		rc =
-		    vfs_fs_errno((int)plx_fs_rdlink(vn->mount->client, vn->ino, buf, VFS_PATH_MAX));
+		rc = vfs_fs_errno(
+		    (int)plx_fs_rdlink(vfs_fs(req->vfs, vn), vn->ino, buf, VFS_PATH_MAX));
 	vfs_vnode_put(req->vfs, vn);
 	if (rc < 0) {
 		free(buf);

@@ -34,6 +34,8 @@ static void s_mount_free(vfs_mount *m)
 	if (!m)
 		return;
 	plx_fs_destroy(&m->client);
+	vfs_fsgen_free_all(m);
+	pthread_mutex_destroy(&m->follow_lock);
 	vfs_errseq_free(m);
 	free(m);
 }
@@ -112,6 +114,7 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const vfs_mou
 	           (PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV | PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOSUID |
 	            PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NOEXEC);
 	m->recorded = recorded;
+	pthread_mutex_init(&m->follow_lock, NULL);
 	m->client = plx_fs_new(v->ep, fs, v->fs_timeout_ms);
 	if (!m->client) {
 		free(m);
@@ -137,8 +140,10 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const vfs_mou
 	if (rc == 0)
 		rc = vfs_fs_errno(plx_fs_readsuper(m->client, m->driver, m->minor, read_only,
 		                                   m->dev, &root, NULL));
-	if (rc == 0 && !(m->root = vfs_vnode_get(v, m, &root)))
-		rc = -ENOMEM;
+	if (rc == 0)
+		rc = vfs_fsgen_bind(v, m);
+	if (rc == 0)
+		rc = vfs_vnode_get(v, m, m->gen, &root, &m->root);
 	if (rc < 0) {
 		pthread_mutex_lock(&v->lock);
 		if (m->dev == v->next_dev - 1) /* the next try (a take-over) gets the same number */

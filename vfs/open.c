@@ -58,13 +58,11 @@ static int s_create(vfs_req *req, vfs_vnode *dir, const char *name, uint32_t mod
 	bool sgid;
 	uint32_t gid = s_new_gid(req, dir, &sgid);
 	vfs_attr a;
-	rc = vfs_fs_errno(plx_fs_create(dir->mount->client, dir->ino, name,
+	vfs_fsgen *g = vfs_fs_gen(req->vfs, dir);
+	rc = vfs_fs_errno(plx_fs_create(g->client, dir->ino, name,
 	                                S_IFREG | (mode & 07777 & ~s_umask(req)), req->cred.uid,
 	                                gid, &a));
-	if (rc < 0)
-		return rc;
-	*out = vfs_vnode_get(req->vfs, dir->mount, &a);
-	return *out ? 0 : -ENOMEM;
+	return rc < 0 ? rc : vfs_vnode_get(req->vfs, dir->mount, g, &a, out);
 }
 
 static int s_open_creat_at(vfs_req *req, const char *path, int flags, uint32_t mode,
@@ -81,7 +79,7 @@ static int s_creat_target(vfs_req *req, const char *path, vfs_vnode *vn, int fla
 	int rc = target && next ? 0 : -ENOMEM;
 	ssize_t n = 0;
 	if (rc == 0) {
-		n = plx_fs_rdlink(vn->mount->client, vn->ino, target, VFS_PATH_MAX - 1);
+		n = plx_fs_rdlink(vfs_fs(req->vfs, vn), vn->ino, target, VFS_PATH_MAX - 1);
 		rc = n < 0 ? vfs_fs_errno((int)n) : n == 0 ? -ENOENT : 0;
 	}
 	if (rc == 0) {
@@ -167,14 +165,14 @@ static int s_open_check(vfs_req *req, vfs_vnode *vn, int flags, bool created)
 }
 
 /* O_TRUNC of a regular file. */
-static int s_truncate(vfs_vnode *vn)
+static int s_truncate(vfs *v, vfs_vnode *vn)
 {
 	vfs_attr a;
 	vfs_vnode_attr(vn, &a);
 	if ((a.mode & S_IFMT) != S_IFREG || a.size == 0)
 		return 0;
 	pthread_rwlock_wrlock(&vn->io);
-	int rc = vfs_fs_errno(plx_fs_ftrunc(vn->mount->client, vn->ino, 0, &a));
+	int rc = vfs_fs_errno(plx_fs_ftrunc(vfs_fs(v, vn), vn->ino, 0, &a));
 	if (rc == 0)
 		vfs_vnode_attr_set(vn, &a);
 	pthread_rwlock_unlock(&vn->io);
@@ -194,7 +192,8 @@ static int s_open_filp(vfs_req *req, vfs_vnode *vn, const char *path, int flags)
 	if ((type == S_IFCHR || type == S_IFBLK) &&
 	    (vn->mount->flags & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV))
 		return -EACCES; /* as Linux: device nodes on a nodev mount open nothing */
-	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && (rc = s_truncate(vn)) < 0)
+	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY &&
+	    (rc = s_truncate(req->vfs, vn)) < 0)
 		return rc;
 	char *abs = vfs_path_join(req, path);
 	vfs_filp *f = abs ? vfs_filp_new(req->vfs, vn, flags, ops, abs) : NULL;
@@ -298,10 +297,10 @@ int do_mkdir(vfs_req *req)
 	uint32_t gid = s_new_gid(req, dir, &sgid);
 	uint32_t mode = (m->mode & 07777 & ~s_umask(req)) | (sgid ? S_ISGID : 0);
 	vfs_attr a;
-	rc = vfs_fs_errno(plx_fs_mkdir(dir->mount->client, dir->ino, name, S_IFDIR | mode,
-	                               req->cred.uid, gid, &a));
+	plx_fs *fs = vfs_fs(req->vfs, dir); /* the reference goes back to who gave it */
+	rc = vfs_fs_errno(plx_fs_mkdir(fs, dir->ino, name, S_IFDIR | mode, req->cred.uid, gid, &a));
 	if (rc == 0)
-		plx_fs_putnode(dir->mount->client, a.ino, 1);
+		plx_fs_putnode(fs, a.ino, 1);
 	vfs_vnode_put(req->vfs, dir);
 	return rc;
 }
@@ -326,16 +325,16 @@ static int s_mknod(vfs_req *req, const char *path, uint32_t mode, uint64_t rdev)
 	uint32_t gid = s_new_gid(req, dir, &sgid);
 	uint32_t perm = mode & 07777 & ~s_umask(req);
 	vfs_attr a;
+	plx_fs *fs = vfs_fs(req->vfs, dir); /* the reference goes back to who gave it */
 	if (type == S_IFREG)
-		rc = plx_fs_create(dir->mount->client, dir->ino, name, S_IFREG | perm,
-		                   req->cred.uid, gid, &a);
+		rc = plx_fs_create(fs, dir->ino, name, S_IFREG | perm, req->cred.uid, gid, &a);
 	else
-		rc = plx_fs_mknod(dir->mount->client, dir->ino, name, type | perm,
+		rc = plx_fs_mknod(fs, dir->ino, name, type | perm,
 		                  type == S_IFCHR || type == S_IFBLK ? rdev : 0, req->cred.uid, gid,
 		                  &a);
 	rc = vfs_fs_errno(rc);
 	if (rc == 0)
-		plx_fs_putnode(dir->mount->client, a.ino, 1);
+		plx_fs_putnode(fs, a.ino, 1);
 	vfs_vnode_put(req->vfs, dir);
 	return rc;
 }

@@ -159,7 +159,7 @@ static int s_follow(s_walk *w, vfs_vnode *link, const char *next, char **rest)
 	char *target = malloc(VFS_PATH_MAX);
 	if (!target)
 		return -ENOMEM;
-	ssize_t n = plx_fs_rdlink(link->mount->client, link->ino, target, VFS_PATH_MAX);
+	ssize_t n = plx_fs_rdlink(vfs_fs(w->req->vfs, link), link->ino, target, VFS_PATH_MAX);
 	int rc = n < 0 ? vfs_fs_errno((int)n) : 0;
 	if (rc == 0 && n == 0)
 		rc = -ENOENT;

@@ -80,6 +80,8 @@ static plx_fs *s_pfs(vfs *v)
 	pthread_mutex_lock(&d->lock);
 	if (!d->pfs && (d->pfs = plx_fs_new(v->ep, d->pfs_label, v->fs_timeout_ms))) {
 		d->pfs_mount.client = d->pfs;
+		d->pfs_gen.client = d->pfs;
+		d->pfs_mount.gen = &d->pfs_gen;
 		snprintf(d->pfs_mount.fs, sizeof d->pfs_mount.fs, "%s", d->pfs_label);
 		d->pfs_mount.dev = 0;
 	}
@@ -515,9 +517,10 @@ int do_pipe(vfs_req *req)
 	int rc = plx_fs_newnode(pfs, S_IFIFO | 0600, req->cred.uid, req->cred.gid, &a);
 	if (rc < 0)
 		return rc == -ENOMEM || rc == -ENOSPC ? -ENFILE : -EIO;
-	vfs_vnode *vn = vfs_vnode_get(v, &vfs_devs_of(v)->pfs_mount, &a);
-	if (!vn)
-		return -ENOMEM;
+	vfs_vnode *vn;
+	vfs_devs *d = vfs_devs_of(v);
+	if ((rc = vfs_vnode_get(v, &d->pfs_mount, &d->pfs_gen, &a, &vn)) < 0)
+		return rc;
 	vfs_pipe *p = s_pipe_of(v, vn, true);
 	char path[64];
 	snprintf(path, sizeof path, "pipe:[%" PRIu64 "]", a.ino);

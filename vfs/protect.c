@@ -25,7 +25,7 @@ static int s_chmod(vfs_req *req, vfs_vnode *vn, uint32_t mode)
 	if (req->cred.uid != 0 && !vfs_is_member(&req->cred, a.gid))
 		mode &= ~(uint32_t)S_ISGID;
 	vfs_attr out;
-	int rc = vfs_fs_errno(plx_fs_chmod(vn->mount->client, vn->ino, mode, &out));
+	int rc = vfs_fs_errno(plx_fs_chmod(vfs_fs(req->vfs, vn), vn->ino, mode, &out));
 	if (rc == 0)
 		vfs_vnode_attr_set(vn, &out);
 	return rc;
@@ -51,10 +51,10 @@ static int s_chown(vfs_req *req, vfs_vnode *vn, int64_t uid, int64_t gid)
 		return -EROFS;
 	vfs_attr out;
 	int rc = vfs_fs_errno(
-	    plx_fs_chown(vn->mount->client, vn->ino, (uint32_t)uid, (uint32_t)gid, &out));
+	    plx_fs_chown(vfs_fs(req->vfs, vn), vn->ino, (uint32_t)uid, (uint32_t)gid, &out));
 	if (rc == 0 && (out.mode & S_IFMT) != S_IFDIR && (out.mode & (S_ISUID | S_ISGID)) &&
 	    (uid != -1 || gid != -1) && !root)
-		rc = vfs_fs_errno(plx_fs_chmod(vn->mount->client, vn->ino,
+		rc = vfs_fs_errno(plx_fs_chmod(vfs_fs(req->vfs, vn), vn->ino,
 		                               out.mode & 07777 & ~(uint32_t)(S_ISUID | S_ISGID),
 		                               &out));
 	if (rc == 0)

@@ -107,7 +107,7 @@ int do_lseek(vfs_req *req)
 	int64_t base = 0;
 	if (!f->ops->seekable)
 		rc = -ESPIPE;
-	else if (m->whence == SEEK_END && (rc = vfs_fs_refresh(f->vnode)) == 0) {
+	else if (m->whence == SEEK_END && (rc = vfs_fs_refresh(req->vfs, f->vnode)) == 0) {
 		vfs_attr a;
 		vfs_vnode_attr(f->vnode, &a);
 		base = (int64_t)a.size;
@@ -183,7 +183,7 @@ int do_getdents(vfs_req *req)
 	if (rc == 0) {
 		pthread_mutex_lock(&f->lock);
 		bool eof = false;
-		int n = plx_fs_getdents(vn->mount->client, vn->ino, (uint64_t)f->position, size,
+		int n = plx_fs_getdents(vfs_fs(req->vfs, vn), vn->ino, (uint64_t)f->position, size,
 		                        d->raw, max, &eof);
 		rc = n < 0 ? vfs_fs_errno(n) : 0;
 		if (n == 0 && !eof)

@@ -1,7 +1,7 @@
 /*
  * request.c — VFS-side helpers around the FS family stubs (plexus/fsreq.h).
  *
- * Entry points: vfs_fs_errno, vfs_fs_lookup, vfs_fs_refresh, vfs_fs_check, vfs_fs_check_label.
+ * Entry points: vfs_fs_errno, vfs_fs_lookup, vfs_fs_refresh.
  *
  * A file server that is gone, silent or answering nonsense is an I/O error to the client
  * (-EIO); its own answers (-ENOENT, -ENOSPC, ...) pass through.
@@ -37,65 +37,11 @@ int vfs_fs_errno(int rc)
 static void s_raced(vfs *v, vfs_vnode *vn)
 {
 	vfs_attr a;
-	if (vfs_fs_errno(plx_fs_stat(vn->mount->client, vn->ino, &a)) < 0)
+	if (vfs_fs_errno(plx_fs_stat(vfs_fs(v, vn), vn->ino, &a)) < 0)
 		return;
 	vfs_vnode_attr_set(vn, &a);
 	if (a.nlink == 0)
 		vfs_vnode_unlinked(v, vn);
-}
-
-/* Names to the restarted server every inode VFS still holds on m (FS_STAT), so that it keeps
- * those it found unlinked (open files whose names are gone) and frees the rest. */
-static void s_name_held(vfs *v, vfs_mount *m)
-{
-	size_t n = 0, cap = 64;
-	uint64_t *inos = malloc(cap * sizeof *inos);
-	pthread_mutex_lock(&v->lock);
-	for (size_t b = 0; inos && b < v->nbuckets; b++)
-		for (vfs_vnode *vn = v->vnodes[b]; vn && inos; vn = vn->hash_next) {
-			if (vn->mount != m || vn->refs <= 0)
-				continue;
-			if (n == cap) {
-				uint64_t *more = realloc(inos, (cap *= 2) * sizeof *inos);
-				if (!more)
-					break;
-				inos = more;
-			}
-			inos[n++] = vn->ino;
-		}
-	pthread_mutex_unlock(&v->lock);
-	for (size_t i = 0; i < n; i++) {
-		plx_fs_attr a;
-		(void)plx_fs_stat(m->client, inos[i], &a);
-	}
-	free(inos);
-}
-
-void vfs_fs_check(vfs *v, vfs_mount *m)
-{
-	pthread_mutex_lock(&v->lock);
-	bool changed = vfs_dcache_server_changed(v, m);
-	pthread_mutex_unlock(&v->lock);
-	if (changed) {
-		vfs_vnode_evict(v, m);
-		s_name_held(v, m);
-	}
-}
-
-void vfs_fs_check_label(vfs *v, const char *fs)
-{
-	vfs_vnode *root = NULL;
-	pthread_mutex_lock(&v->lock);
-	for (int i = 0; i < VFS_MOUNT_MAX && !root; i++)
-		if (v->mounts[i] && v->mounts[i]->root && strcmp(v->mounts[i]->fs, fs) == 0) {
-			root = v->mounts[i]->root;
-			vfs_vnode_hold_locked(v, root); /* keeps the mount while it is checked */
-		}
-	pthread_mutex_unlock(&v->lock);
-	if (root) {
-		vfs_fs_check(v, root->mount);
-		vfs_vnode_put(v, root);
-	}
 }
 
 /* The vnode name names in dir with one reference, from the name cache, or NULL. */
@@ -103,7 +49,7 @@ static vfs_vnode *s_cached(vfs *v, vfs_vnode *dir, const char *name)
 {
 	if (!vfs_dcache_cacheable(name))
 		return NULL;
-	vfs_fs_check(v, dir->mount);
+	(void)vfs_fs_follow(v, dir->mount); /* a restarted file server's names are forgotten */
 	pthread_mutex_lock(&v->lock);
 	vfs_vnode *vn = vfs_dcache_find_locked(v, dir, name);
 	if (vn)
@@ -118,22 +64,22 @@ int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out)
 		return 0;
 	uint64_t gen = vfs_dcache_gen(v);
 	vfs_attr attr;
-	int rc = vfs_fs_errno(plx_fs_lookup(dir->mount->client, dir->ino, name, &attr));
+	vfs_fsgen *g = vfs_fs_gen(v, dir);
+	int rc = vfs_fs_errno(plx_fs_lookup(g->client, dir->ino, name, &attr));
+	if (rc == 0)
+		rc = vfs_vnode_get(v, dir->mount, g, &attr, out);
 	if (rc < 0)
 		return rc;
-	*out = vfs_vnode_get(v, dir->mount, &attr);
-	if (!*out)
-		return -ENOMEM;
 	if (vfs_dcache_gen(v) != gen)
 		s_raced(v, *out);
 	vfs_dcache_add(v, dir, name, *out, gen);
 	return 0;
 }
 
-int vfs_fs_refresh(vfs_vnode *vn)
+int vfs_fs_refresh(vfs *v, vfs_vnode *vn)
 {
 	vfs_attr attr;
-	int rc = vfs_fs_errno(plx_fs_stat(vn->mount->client, vn->ino, &attr));
+	int rc = vfs_fs_errno(plx_fs_stat(vfs_fs(v, vn), vn->ino, &attr));
 	if (rc == 0)
 		vfs_vnode_attr_set(vn, &attr);
 	return rc;

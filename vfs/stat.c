@@ -13,7 +13,7 @@
 /* Answers vn's attributes. */
 static int s_stat(vfs_req *req, vfs_vnode *vn)
 {
-	int rc = vfs_fs_refresh(vn);
+	int rc = vfs_fs_refresh(req->vfs, vn);
 	if (rc < 0)
 		return rc;
 	vfs_attr a;

@@ -45,9 +45,9 @@ int do_sync(vfs_req *req)
 			memcpy(labels[n++], v->mounts[i]->fs, PLX_LABEL_MAX);
 	pthread_mutex_unlock(&v->lock);
 	/* A restarted file server learns first which inodes VFS still holds: FS_SYNC frees the
-	 * unlinked ones nobody named (request.c, docs/mfs.md). */
+	 * unlinked ones nobody named (fsgen.c, docs/mfs.md). */
 	for (int i = 0; i < n; i++)
-		vfs_fs_check_label(v, labels[i]);
+		vfs_fs_follow_label(v, labels[i]);
 	int rc = 0;
 	for (int i = 0; i < n; i++) {
 		int r = s_sync_fs(v, labels[i]);
@@ -90,7 +90,7 @@ int do_fsync(vfs_req *req)
 }
 
 /* Sets vn's size to length (checks done by the caller but the type's). */
-static int s_truncate(vfs_vnode *vn, int64_t length)
+static int s_truncate(vfs *v, vfs_vnode *vn, int64_t length)
 {
 	vfs_attr a;
 	vfs_vnode_attr(vn, &a);
@@ -103,7 +103,7 @@ static int s_truncate(vfs_vnode *vn, int64_t length)
 	if (vn->mount->read_only)
 		return -EROFS;
 	pthread_rwlock_wrlock(&vn->io);
-	int rc = vfs_fs_errno(plx_fs_ftrunc(vn->mount->client, vn->ino, (uint64_t)length, &a));
+	int rc = vfs_fs_errno(plx_fs_ftrunc(vfs_fs(v, vn), vn->ino, (uint64_t)length, &a));
 	if (rc == 0)
 		vfs_vnode_attr_set(vn, &a);
 	pthread_rwlock_unlock(&vn->io);
@@ -126,7 +126,7 @@ int do_truncate(vfs_req *req)
 	else
 		rc = vfs_may(&req->cred, vn, VFS_MAY_WRITE);
 	if (rc == 0)
-		rc = s_truncate(vn, m->length);
+		rc = s_truncate(req->vfs, vn, m->length);
 	vfs_vnode_put(req->vfs, vn);
 	return rc;
 }
@@ -137,7 +137,7 @@ int do_ftruncate(vfs_req *req)
 	vfs_filp *f = vfs_fd_get(req->vfs, req->proc, m->fd);
 	if (!f)
 		return -EBADF;
-	int rc = f->mode == O_RDONLY ? -EINVAL : s_truncate(f->vnode, m->offset);
+	int rc = f->mode == O_RDONLY ? -EINVAL : s_truncate(req->vfs, f->vnode, m->offset);
 	vfs_filp_put(req->vfs, f);
 	return rc;
 }

@@ -37,7 +37,7 @@ static int s_utimens(vfs_req *req, vfs_vnode *vn, const Plexus__VfsTimes *t)
 		if (vfs_may(&req->cred, vn, VFS_MAY_WRITE) < 0)
 			return -EACCES;
 	}
-	int rc = vfs_fs_errno(plx_fs_utime(vn->mount->client, vn->ino, ts, &a));
+	int rc = vfs_fs_errno(plx_fs_utime(vfs_fs(req->vfs, vn), vn->ino, ts, &a));
 	if (rc == 0)
 		vfs_vnode_attr_set(vn, &a);
 	return rc;

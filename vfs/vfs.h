@@ -18,8 +18,9 @@
  *   protect.c   do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask
  *   fileops.c   vfs_fileops_lookup (fileops.h)
  *   dcache.c    vfs_dcache_find_locked, vfs_dcache_add, vfs_dcache_drop, vfs_dcache_forget,
- *               vfs_dcache_server_changed
+ *               vfs_dcache_forget_mount
  *   request.c   VFS-side helpers around the FS family stubs (plexus/fsreq.h)
+ *   fsgen.c     a mount's file server generations: vfs_fs, vfs_fs_follow (restarts)
  *   errseq.c    vfs_errseq_*: changes a dying file server lost, reported by fsync and sync
  *   open.c, read.c, link.c, stat.c, time.c, sync.c, cwd.c: the do_<call> handlers named after them
  *   device.c, dmap.c, pipe.c, select.c, recovery.c, gc.c, events.c: character and block
@@ -106,8 +107,18 @@ struct vfs;
 typedef plx_fs_attr vfs_attr;
 
 /* One inode VFS holds. ino and mount never change; attr under lock. */
+/* One generation of a mount's file server and stubs that reach it alone (fsgen.c). gen 0:
+ * whichever instance the routes know (a mount that does not follow restarts: PFS's pipes,
+ * or a VFS without a registry). Kept until the mount goes. */
+typedef struct vfs_fsgen {
+	plx_fs *client;
+	uint64_t gen;
+	struct vfs_fsgen *older;
+} vfs_fsgen;
+
 typedef struct vfs_vnode {
 	struct vfs_mount *mount; /* the file system it lives on */
+	vfs_fsgen *fsg;          /* (atomic) the generation its inode number is valid on */
 	uint64_t ino;
 	int refs;         /* VFS references (vfs->lock) */
 	uint32_t fs_refs; /* references the file server gave us (vfs->lock) */
@@ -123,16 +134,21 @@ typedef struct vfs_vnode {
 	struct vfs_vnode *hash_next;
 	struct vfs_vnode *lru_prev, *lru_next; /* vfs->lock: on the unused list while refs is 0 */
 	int ndents; /* vfs->lock: name cache entries naming it (as directory or target) */
+	bool stale; /* vfs->lock: its file server restarted without it: out of the table, every
+	             * call fails -EIO, its references are not given back (fsgen.c) */
 } vfs_vnode;
 
 /* One mounted file system. Fields but refs/busy never change while it is in the table. */
 typedef struct vfs_mount {
-	uint32_t dev;               /* the device number VFS gave it: st_dev of its files */
-	char fs[PLX_LABEL_MAX];     /* file server label */
-	char source[VFS_PATH_MAX];  /* as given to mount ("" for none) */
-	char target[VFS_PATH_MAX];  /* the absolute path it is mounted on */
-	char driver[PLX_LABEL_MAX]; /* block driver label ("" for none) */
-	plx_fs *client;             /* the file server's stubs (any thread) */
+	uint32_t dev;                /* the device number VFS gave it: st_dev of its files */
+	char fs[PLX_LABEL_MAX];      /* file server label */
+	char source[VFS_PATH_MAX];   /* as given to mount ("" for none) */
+	char target[VFS_PATH_MAX];   /* the absolute path it is mounted on */
+	char driver[PLX_LABEL_MAX];  /* block driver label ("" for none) */
+	plx_fs *client;              /* stubs for calls that name no inode (any generation) */
+	vfs_fsgen *gen;              /* (atomic) the generation followed, with its stubs */
+	pthread_mutex_t follow_lock; /* one follow of a restart at a time (fsgen.c) */
+	bool follow_queued;          /* vfs->lock: a worker is to follow it (fsgen.c) */
 	uint32_t minor;
 	bool read_only;
 	uint32_t flags;     /* VFS_MNT_NODEV, _NOSUID, _NOEXEC in force (proto/vfs.proto) */
@@ -140,7 +156,6 @@ typedef struct vfs_mount {
 	vfs_vnode *root;    /* its root directory (one reference) */
 	vfs_vnode *covered; /* the directory it covers (one reference), NULL for "/" */
 	bool unmounting;    /* vfs->lock: an umount is under way; lookups into it fail -EBUSY */
-	uint64_t fs_gen;    /* vfs->lock: the file server generation the caches were filled from */
 	/* Changes acknowledged and maybe lost (errseq.c), all under vfs->lock: */
 	uint64_t dirty_gen; /* the file server generation that acknowledged unsynced changes */
 	uint64_t changes;   /* changes acknowledged so far */
@@ -342,11 +357,12 @@ void vfs_filp_put(vfs *v, vfs_filp *f);
 
 /* ---- vnode.c ---- */
 
-/* Returns the vnode of (m, attr->ino) with one reference, creating it when VFS has none, and
- * records one more file server reference on it (the caller got attr from a call that gave one:
- * lookup, create, mkdir, mknod, slink, readsuper). Its attributes become attr. NULL on ENOMEM
- * (the file server reference is then given back). */
-vfs_vnode *vfs_vnode_get(vfs *v, vfs_mount *m, const vfs_attr *attr);
+/* Sets *out to the vnode of (m, attr->ino) with one reference, creating it when VFS has none,
+ * and records one more file server reference on it (the caller got attr from generation
+ * from's answer to a call that gave one: lookup, create, mkdir, mknod, slink, readsuper). Its
+ * attributes become attr. Returns 0, -ENOMEM, or -EIO when the vnode VFS has is on another
+ * generation (the answer came from one the mount has left); the reference is then given back. */
+int vfs_vnode_get(vfs *v, vfs_mount *m, vfs_fsgen *from, const vfs_attr *attr, vfs_vnode **out);
 void vfs_vnode_hold(vfs *v, vfs_vnode *vn);
 /* Puts a reference. With the last, the vnode goes on the unused list (still in the table, its
  * file server references kept for the next lookup), unless its file has no links left or its
@@ -360,6 +376,12 @@ void vfs_vnode_put(vfs *v, vfs_vnode *vn);
 void vfs_vnode_unlinked(vfs *v, vfs_vnode *vn);
 /* Frees every unused vnode of m (before unmounting it). */
 void vfs_vnode_evict(vfs *v, vfs_mount *m);
+/* Every vnode of m not on generation keep leaves the table: the unused are freed, the held
+ * marked stale (their file server references are not given back: the generation that gave
+ * them is gone). For the follow of a restart (fsgen.c). */
+void vfs_vnode_retire(vfs *v, vfs_mount *m, vfs_fsgen *keep);
+/* The generation vn's requests go to. */
+vfs_fsgen *vfs_vnode_fsgen(const vfs_vnode *vn);
 /* vfs_vnode_hold with vfs->lock held (takes vn off the unused list when it was there). */
 void vfs_vnode_hold_locked(vfs *v, vfs_vnode *vn);
 
@@ -370,11 +392,8 @@ bool vfs_dcache_cacheable(const char *name);
 /* The vnode name names in dir, or NULL when the cache does not know (vfs->lock held; no
  * reference is taken). */
 vfs_vnode *vfs_dcache_find_locked(vfs *v, vfs_vnode *dir, const char *name);
-/* When m's file server is a newer generation than the one the caches were filled from (it
- * restarted, and went back to its last committed state: names and inodes made since may be
- * gone), forgets its names. True when that happened: the caller then evicts m's unused vnodes
- * once vfs->lock is released (vfs_fs_check). vfs->lock held. */
-bool vfs_dcache_server_changed(vfs *v, struct vfs_mount *m);
+/* Forgets every name of file system m (its file server restarted; vfs->lock held). */
+void vfs_dcache_forget_mount(vfs *v, struct vfs_mount *m);
 /* The generation to pass to vfs_dcache_add, read before the FS_LOOKUP. */
 uint64_t vfs_dcache_gen(vfs *v);
 /* Remembers that name in dir is child (a name that exists, found by an FS_LOOKUP begun at
@@ -454,13 +473,35 @@ int vfs_fs_errno(int rc);
  * mount crossing: sets *out (one reference). Returns 0 or a negative errno. */
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out);
 /* FS_STAT into vn's cached attributes. Returns 0 or a negative errno. */
-int vfs_fs_refresh(vfs_vnode *vn);
-/* Forgets m's cached names and unused vnodes when its file server restarted since they were
- * cached (a restarted MFS may have gone back to its last commit), and names to it every inode
- * VFS still holds there (FS_STAT). vfs->lock not held. */
-void vfs_fs_check(vfs *v, struct vfs_mount *m);
+int vfs_fs_refresh(vfs *v, vfs_vnode *vn);
+
+/* ---- fsgen.c ---- */
+
+/* After m's FS_READSUPER: binds m to the generation the routes show (0 when they do not, or
+ * with no registry). Returns 0 or -ENOMEM. */
+int vfs_fsgen_bind(vfs *v, struct vfs_mount *m);
+/* Frees m's generations (the mount goes). */
+void vfs_fsgen_free_all(struct vfs_mount *m);
+/* When the routes show a newer generation of m's file server than m follows (it restarted,
+ * back at its last commit: names and inodes made since may be gone), follows it: m's names
+ * forgotten, every held vnode asked for at the new instance (FS_STAT) before anything else
+ * goes there, and moved to it or left stale. Returns 0 or -EIO (the new instance did not
+ * answer: tried again at the next call). vfs->lock not held. */
+int vfs_fs_follow(vfs *v, struct vfs_mount *m);
 /* The same for the mount of file server fs, if there is one. */
-void vfs_fs_check_label(vfs *v, const char *fs);
+void vfs_fs_follow_label(vfs *v, const char *fs);
+/* Queues on a worker the follow of each mount whose file server the routes show restarted
+ * (the devices' events round: a restart is followed before the new instance frees the
+ * unlinked files VFS still holds, even when no call comes). */
+void vfs_fs_follow_due(vfs *v);
+/* vn's file server stubs, addressed to the generation its inode number is valid on, after
+ * following a restart of it. */
+plx_fs *vfs_fs(vfs *v, vfs_vnode *vn);
+/* The same with the generation (for vfs_vnode_get). */
+vfs_fsgen *vfs_fs_gen(vfs *v, vfs_vnode *vn);
+/* The stubs for a call that names two inodes of one mount, when both are on one generation;
+ * NULL when one was left on a dead generation (the call is then -EIO). */
+plx_fs *vfs_fs_pair(vfs *v, vfs_vnode *a, vfs_vnode *b);
 
 /* ---- errseq.c ---- */
 

@@ -2,7 +2,7 @@
  * vnode.c — the vnode table: one vnode per (mount, inode) VFS holds, and the server state.
  *
  * Entry points: vfs_init, vfs_fini, vfs_vnode_get, vfs_vnode_hold, vfs_vnode_hold_locked,
- * vfs_vnode_put, vfs_vnode_unlinked, vfs_vnode_evict,
+ * vfs_vnode_put, vfs_vnode_unlinked, vfs_vnode_evict, vfs_vnode_retire, vfs_vnode_fsgen,
  * vfs_vnode_attr_set, vfs_vnode_attr, vfs_attr_to_fs, vfs_root.
  *
  * Each answer of a file server that names an inode (lookup, create, mkdir, mknod, slink,
@@ -63,23 +63,31 @@ static void s_lru_unlink(vfs *v, vfs_vnode *vn)
 	v->nlru--;
 }
 
-/* Takes vn out of the table (vfs->lock held); the caller then calls s_free. */
+/* Takes vn out of the table (vfs->lock held; a stale vnode is out already); the caller then
+ * calls s_free. */
 static void s_unhash(vfs *v, vfs_vnode *vn)
 {
 	vfs_dcache_forget(v, vn);
 	vfs_vnode **pp = &v->vnodes[s_bucket(v, vn->mount, vn->ino)];
-	while (*pp != vn)
+	while (*pp && *pp != vn)
 		pp = &(*pp)->hash_next;
-	*pp = vn->hash_next;
+	if (*pp)
+		*pp = vn->hash_next;
 }
 
-/* Gives the file server's references back and frees vn (out of the table, no lock held). */
+vfs_fsgen *vfs_vnode_fsgen(const vfs_vnode *vn)
+{
+	return __atomic_load_n(&vn->fsg, __ATOMIC_ACQUIRE);
+}
+
+/* Gives the file server's references back (not a stale vnode's: their generation is gone)
+ * and frees vn (out of the table, no lock held). */
 static void s_free(vfs *v, vfs_vnode *vn)
 {
 	if (vn->dev_state && vn->dev_release)
 		vn->dev_release(v, vn); /* a pipe's (pipe.c) */
-	if (vn->fs_refs > 0)
-		plx_fs_putnode(vn->mount->client, vn->ino, vn->fs_refs);
+	if (vn->fs_refs > 0 && !vn->stale)
+		plx_fs_putnode(vfs_vnode_fsgen(vn)->client, vn->ino, vn->fs_refs);
 	pthread_rwlock_destroy(&vn->io);
 	pthread_mutex_destroy(&vn->lock);
 	free(vn);
@@ -102,15 +110,19 @@ void vfs_vnode_attr(vfs_vnode *vn, vfs_attr *out)
 	pthread_mutex_unlock(&vn->lock);
 }
 
-vfs_vnode *vfs_vnode_get(vfs *v, vfs_mount *m, const vfs_attr *attr)
+int vfs_vnode_get(vfs *v, vfs_mount *m, vfs_fsgen *from, const vfs_attr *attr, vfs_vnode **out)
 {
 	vfs_vnode *fresh = calloc(1, sizeof *fresh);
+	int rc = 0;
 	pthread_mutex_lock(&v->lock);
 	size_t b = s_bucket(v, m, attr->ino);
 	vfs_vnode *vn = v->vnodes[b];
 	while (vn && (vn->mount != m || vn->ino != attr->ino))
 		vn = vn->hash_next;
-	if (vn) {
+	if (vn && vn->fsg != from) {
+		vn = NULL; /* an answer of a generation the mount has left */
+		rc = -EIO;
+	} else if (vn) {
 		if (vn->refs++ == 0)
 			s_lru_unlink(v, vn);
 		vn->fs_refs++;
@@ -118,6 +130,7 @@ vfs_vnode *vfs_vnode_get(vfs *v, vfs_mount *m, const vfs_attr *attr)
 		vn = fresh;
 		fresh = NULL;
 		vn->mount = m;
+		vn->fsg = from;
 		vn->ino = attr->ino;
 		vn->refs = 1;
 		vn->fs_refs = 1;
@@ -125,15 +138,18 @@ vfs_vnode *vfs_vnode_get(vfs *v, vfs_mount *m, const vfs_attr *attr)
 		pthread_rwlock_init(&vn->io, NULL);
 		vn->hash_next = v->vnodes[b];
 		v->vnodes[b] = vn;
+	} else {
+		rc = -ENOMEM;
 	}
 	pthread_mutex_unlock(&v->lock);
 	free(fresh);
+	*out = vn;
 	if (!vn) {
-		plx_fs_putnode(m->client, attr->ino, 1);
-		return NULL;
+		plx_fs_putnode(from->client, attr->ino, 1);
+		return rc;
 	}
 	vfs_vnode_attr_set(vn, attr);
-	return vn;
+	return 0;
 }
 
 void vfs_vnode_hold_locked(vfs *v, vfs_vnode *vn)
@@ -162,7 +178,8 @@ void vfs_vnode_put(vfs *v, vfs_vnode *vn)
 		return;
 	}
 	vfs_vnode *gone = NULL;
-	if (linked && !vn->unlinked && !vn->dev_state && !vn->mount->unmounting && v->lru_max > 0) {
+	if (linked && !vn->unlinked && !vn->stale && !vn->dev_state && !vn->mount->unmounting &&
+	    v->lru_max > 0) {
 		vn->lru_next = v->lru_head;
 		vn->lru_prev = NULL;
 		if (v->lru_head)
@@ -193,6 +210,34 @@ void vfs_vnode_unlinked(vfs *v, vfs_vnode *vn)
 	vn->unlinked = true;
 	pthread_mutex_unlock(&v->lock);
 	pthread_mutex_unlock(&vn->lock);
+}
+
+void vfs_vnode_retire(vfs *v, vfs_mount *m, vfs_fsgen *keep)
+{
+	vfs_vnode *unused = NULL;
+	pthread_mutex_lock(&v->lock);
+	for (size_t b = 0; b < v->nbuckets; b++)
+		for (vfs_vnode **pp = &v->vnodes[b]; *pp;) {
+			vfs_vnode *vn = *pp;
+			if (vn->mount != m || vn->fsg == keep) {
+				pp = &vn->hash_next;
+				continue;
+			}
+			*pp = vn->hash_next;
+			vfs_dcache_forget(v, vn);
+			vn->stale = true;
+			if (vn->refs == 0) { /* on the unused list: freed below */
+				s_lru_unlink(v, vn);
+				vn->hash_next = unused;
+				unused = vn;
+			}
+		}
+	pthread_mutex_unlock(&v->lock);
+	while (unused) {
+		vfs_vnode *next = unused->hash_next;
+		s_free(v, unused);
+		unused = next;
+	}
 }
 
 void vfs_vnode_evict(vfs *v, vfs_mount *m)

@@ -1,12 +1,12 @@
 /*
  * fsreq.c — FS requests, one stub each (plexus/fsreq.h).
  *
- * Entry points: plx_fs_new, plx_fs_destroy, plx_fs_label, plx_fs_readsuper, plx_fs_unmount,
- * plx_fs_lookup, plx_fs_putnode, plx_fs_create, plx_fs_mkdir, plx_fs_mknod, plx_fs_slink,
- * plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat, plx_fs_chmod,
- * plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink, plx_fs_rmdir,
- * plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush, plx_fs_statvfs,
- * plx_fs_new_driver, plx_fs_observe.
+ * Entry points: plx_fs_new, plx_fs_new_at, plx_fs_destroy, plx_fs_label, plx_fs_readsuper,
+ * plx_fs_unmount, plx_fs_lookup, plx_fs_putnode, plx_fs_create, plx_fs_mkdir, plx_fs_mknod,
+ * plx_fs_slink, plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat,
+ * plx_fs_chmod, plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink,
+ * plx_fs_rmdir, plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush,
+ * plx_fs_statvfs, plx_fs_new_driver, plx_fs_observe.
  *
  * Each is a short wrapper over the typed stub of its request (plexus/fs_stub.h, expanded from
  * proto/fs.def): it fills the body and turns the reply into the plain C structs of fsreq.h.
@@ -30,6 +30,14 @@ plx_fs *plx_fs_new(plx_ep *ep, const char *label, int timeout_ms)
 {
 	return plx_stub_holder_new(sizeof(plx_fs), ep, label, timeout_ms,
 	                           &plexus__fs_type__descriptor);
+}
+
+plx_fs *plx_fs_new_at(plx_ep *ep, const char *label, uint64_t gen, int timeout_ms)
+{
+	plx_fs *self = plx_fs_new(ep, label, timeout_ms);
+	if (self)
+		self->stub.dst.generation = gen;
+	return self;
 }
 
 void plx_fs_destroy(plx_fs **self_p)

@@ -11,7 +11,8 @@
  * (its record gone) that comes back by itself; calls failing with EHOSTDOWN once VFS is gone.
  * Durability: fsync, fdatasync, syncfs and sync on every kind of file; what they answered 0
  * for still there after plexus-mfs is SIGKILLed and restarted (MFS runs without periodic
- * write-back here); changes it acknowledged and lost reported EIO once per description.
+ * write-back here); changes it acknowledged and lost reported EIO once per description;
+ * descriptors held across that restart reach their own file or fail EIO, never another.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1030,6 +1031,64 @@ typedef struct worker {
 	int errors;
 } worker;
 
+/* Descriptors held across an MFS restart (no journal on this disk, no periodic write-back):
+ * an O_APPEND write goes to the end of the file as the new instance has it (the lost bytes
+ * leave no hole), and a descriptor of a file whose creation was lost fails EIO from then on.
+ * It never reaches another file: not the one the lost unlink had freed (the crash took the
+ * unlink back; MFS gives no freed inode number out before a write-back), nor one made after
+ * the restart. */
+static void test_descriptors_across_fs_restart(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "across");
+	char a[1000], b[1000], c[1000], back[4000];
+	memset(a, 'a', sizeof a);
+	memset(b, 'b', sizeof b);
+	memset(c, 'c', sizeof c);
+	assert_int_equal(plexus_mkdir(px, "/ac", 0755), 0);
+	s_put(px, "/ac/one", "one, synced");
+	int ap = plexus_open(px, "/ac/log", O_WRONLY | O_CREAT | O_APPEND, 0644);
+	assert_true(ap >= 0);
+	assert_int_equal(plexus_write(px, ap, a, sizeof a), 1000);
+	assert_int_equal(plexus_sync(px), 0);
+	assert_int_equal(plexus_write(px, ap, b, sizeof b), 1000); /* never synced */
+	assert_int_equal(plexus_unlink(px, "/ac/one"), 0);         /* never synced */
+	int two = plexus_open(px, "/ac/two", O_RDWR | O_CREAT | O_EXCL, 0644);
+	assert_true(two >= 0);
+	assert_int_equal(plexus_write(px, two, "two", 3), 3);
+	s_restart_mfs(f, px);
+
+	assert_int_equal(plexus_write(px, ap, c, sizeof c), 1000);
+	assert_errno(plexus_fsync(px, ap), EIO); /* the b's */
+	assert_int_equal(plexus_fsync(px, ap), 0);
+	int rd = plexus_open(px, "/ac/log", O_RDONLY);
+	assert_int_equal(plexus_read(px, rd, back, sizeof back), 2000);
+	assert_memory_equal(back, a, 1000);
+	assert_memory_equal(back + 1000, c, 1000);
+	assert_int_equal(plexus_close(px, rd), 0);
+
+	struct stat st;
+	assert_errno(plexus_write(px, two, "2", 1), EIO);
+	assert_errno(plexus_fstat(px, two, &st), EIO);
+	assert_errno(plexus_stat(px, "/ac/two", &st), ENOENT);
+	s_put(px, "/ac/three", "three, made after"); /* may get two's number again */
+	assert_errno(plexus_pwrite(px, two, "XX", 2, 0), EIO);
+	assert_errno(plexus_ftruncate(px, two, 0), EIO);
+	rd = plexus_open(px, "/ac/one", O_RDONLY); /* back: its unlink was lost */
+	assert_true(rd >= 0);
+	assert_int_equal(plexus_read(px, rd, back, sizeof back), 11);
+	assert_memory_equal(back, "one, synced", 11);
+	assert_int_equal(plexus_close(px, rd), 0);
+	rd = plexus_open(px, "/ac/three", O_RDONLY);
+	assert_int_equal(plexus_read(px, rd, back, sizeof back), 17);
+	assert_memory_equal(back, "three, made after", 17);
+	assert_int_equal(plexus_close(px, rd), 0);
+	assert_int_equal(plexus_close(px, two), 0);
+	assert_int_equal(plexus_close(px, ap), 0);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* Each thread its own file: write, read back, stat, list, remove; 20 rounds. */
 static void *s_worker(void *arg)
 {
@@ -1404,6 +1463,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lost_through_another_descriptor, test_setup,
 	                                    test_teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_names_per_directory, test_setup,
+	                                    test_teardown),
+	    cmocka_unit_test_setup_teardown(test_descriptors_across_fs_restart, test_setup,
 	                                    test_teardown),
 	    cmocka_unit_test_setup_teardown(test_threads_one_handle, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_close_open_race, test_setup, test_teardown),

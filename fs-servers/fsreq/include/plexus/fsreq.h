@@ -2,12 +2,12 @@
  * plexus/fsreq.h — the client side of the FS protocol (proto/fs.proto): one stub per FS_*
  * request, as MINIX's VFS has req_* for its REQ_* messages. Used by VFS and by tests.
  *
- * Entry points: plx_fs_new, plx_fs_destroy, plx_fs_label, plx_fs_readsuper, plx_fs_unmount,
- * plx_fs_lookup, plx_fs_putnode, plx_fs_create, plx_fs_mkdir, plx_fs_mknod, plx_fs_slink,
- * plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat, plx_fs_chmod,
- * plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink, plx_fs_rmdir,
- * plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush, plx_fs_statvfs,
- * plx_fs_new_driver, plx_fs_observe.
+ * Entry points: plx_fs_new, plx_fs_new_at, plx_fs_destroy, plx_fs_label, plx_fs_readsuper,
+ * plx_fs_unmount, plx_fs_lookup, plx_fs_putnode, plx_fs_create, plx_fs_mkdir, plx_fs_mknod,
+ * plx_fs_slink, plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat,
+ * plx_fs_chmod, plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink,
+ * plx_fs_rmdir, plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush,
+ * plx_fs_statvfs, plx_fs_new_driver, plx_fs_observe.
  *
  * A plx_fs names one file server instance (a label; generation 0, whichever the routes know)
  * and sends from an endpoint the caller owns, with sendrec. Callers never touch protobuf: the
@@ -78,6 +78,9 @@ struct plx_fs_statvfs {
  * request waiting up to timeout_ms (PLX_FOREVER: no limit); NULL with errno EINVAL or ENOMEM.
  * Makes the FS type names known to plx_type_name. */
 plx_fs *plx_fs_new(plx_ep *ep, const char *label, int timeout_ms);
+/* The same for generation gen of label only (0: as plx_fs_new): any other instance refuses
+ * its requests, which then fail -PLX_EDEADSRCDST. */
+plx_fs *plx_fs_new_at(plx_ep *ep, const char *label, uint64_t gen, int timeout_ms);
 /* Frees the client and sets *self_p to NULL. Accepts NULL. */
 void plx_fs_destroy(plx_fs **self_p);
 /* Returns the file server's label. Owned by self. */
