@@ -12,11 +12,17 @@
  * SIGKILLed); RS restores them. A host journal (each writer's model) records every
  * acknowledged state: after the restore each writer's files (names, sizes, every byte) must
  * equal one of its states from the last fsync or sync that returned to the request in flight
- * when it stopped — the journal commits whole states (docs/mfs.md "Guarantees"). Then a sync,
- * and `fsck.minix -f` on a copy of the image. Violations: a state the journal does not allow,
- * an fsck that is not clean, a call that hung (no answer within 60 s). Recovery time: from the
- * kill to the first call that works on a new generation. The baseline: RS's restart of a
- * service with no file system (plexus-log), measured in the same run.
+ * when it stopped — the journal commits whole states (docs/mfs.md "Guarantees"). Each writer
+ * appends through one O_APPEND descriptor it keeps open across rounds, and so across kills:
+ * when its file is in the state found, the next append must land at that state's end; when
+ * the restore took the file's creation back, a write through it must fail EIO (docs/vfs.md
+ * "A restarted file server"). Then a sync, and `fsck.minix -f` on a copy of the image.
+ * Violations: a state the journal does not allow, such a descriptor that writes, an fsck that
+ * is not clean, a call that hung (no answer within 60 s). On one, the state directory, the
+ * services' logs, the image as found and the writer's states are kept (`--keep` keeps them
+ * always). Recovery time: from the kill to the first call that works on a new generation. The
+ * baseline: RS's restart of a service with no file system (plexus-log), measured in the same
+ * run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +72,8 @@ typedef struct s_writer {
 	uint32_t next_id;
 	unsigned seed;
 	volatile bool *stop;
+	int held_fd, held_slot; /* an O_APPEND descriptor kept across rounds and kills, or -1 */
+	uint32_t held_id;       /* the file it was opened on */
 	int hung;
 	uint64_t ops;
 	pthread_t thread;
@@ -75,7 +83,7 @@ typedef struct s_opts {
 	int iterations, writers;
 	unsigned seed;
 	bool json, targets[3]; /* mfs, driver, both */
-	bool self_test;
+	bool self_test, keep;
 } s_opts;
 
 typedef struct s_bench {
@@ -142,6 +150,34 @@ static int s_create(s_writer *w, int slot, s_state *next)
 	return fd < 0 ? s_err(w, -1) : s_err(w, plexus_close(w->px, fd));
 }
 
+/* Closes the descriptor kept open, if any. */
+static void s_held_close(s_writer *w)
+{
+	if (w->held_fd >= 0)
+		plexus_close(w->px, w->held_fd);
+	w->held_fd = w->held_slot = -1;
+}
+
+/* The O_APPEND descriptor of slot's file (id): the one kept open, or a new one kept from now
+ * on. -1 when the open fails. */
+static int s_append_fd(s_writer *w, int slot, uint32_t id)
+{
+	if (w->held_fd >= 0 && w->held_slot == slot)
+		return w->held_fd;
+	s_held_close(w);
+	char p[128];
+	s_path(w, slot, p, sizeof p);
+	int fd = plexus_open(w->px, p, O_WRONLY | O_APPEND);
+	if (fd >= 0) {
+		w->held_fd = fd;
+		w->held_slot = slot;
+		w->held_id = id;
+	}
+	return fd;
+}
+
+/* Appends through a descriptor kept open across rounds (and so across kills): its writes must
+ * go to the end of the file as the restored state has it. */
 static int s_append(s_writer *w, int slot, s_state *next)
 {
 	s_file *f = &next->f[slot];
@@ -151,17 +187,16 @@ static int s_append(s_writer *w, int slot, s_state *next)
 	uint8_t buf[5000];
 	for (uint32_t i = 0; i < n; i++)
 		buf[i] = s_pat(f->id, f->len + i);
-	char p[128];
-	s_path(w, slot, p, sizeof p);
-	int fd = plexus_open(w->px, p, O_WRONLY | O_APPEND);
+	int fd = s_append_fd(w, slot, f->id);
 	if (fd < 0)
 		return s_err(w, -1);
 	f->len += n;
 	s_push(w, next);
 	ssize_t put = plexus_write(w->px, fd, buf, n);
-	int rc = put == (ssize_t)n ? 0 : s_err(w, -1);
-	plexus_close(w->px, fd);
-	return rc ? rc : (put == (ssize_t)n ? 0 : -EIO);
+	int rc = put == (ssize_t)n ? 0 : put < 0 ? s_err(w, -1) : -EIO;
+	if (rc < 0)
+		s_held_close(w); /* the next append opens the file afresh */
+	return rc;
 }
 
 static int s_rename(s_writer *w, int from, s_state *next)
@@ -169,6 +204,8 @@ static int s_rename(s_writer *w, int from, s_state *next)
 	int to = rand_r(&w->seed) % S_SLOTS;
 	if (to == from)
 		return 0;
+	if (w->held_slot == from || w->held_slot == to)
+		s_held_close(w); /* the descriptor kept names the file at its slot */
 	char a[128], b[128];
 	s_path(w, from, a, sizeof a);
 	s_path(w, to, b, sizeof b);
@@ -180,6 +217,8 @@ static int s_rename(s_writer *w, int from, s_state *next)
 
 static int s_unlink(s_writer *w, int slot, s_state *next)
 {
+	if (w->held_slot == slot)
+		s_held_close(w);
 	char p[128];
 	s_path(w, slot, p, sizeof p);
 	next->f[slot] = (s_file){0, 0};
@@ -279,34 +318,6 @@ static bool s_matches(const s_state *c, const s_state *got, const uint8_t *bytes
 	return true;
 }
 
-/* Checks writer w against its journal; the journal goes on from the state found. */
-static bool s_check(s_bench *b, s_writer *w, int round, const char *target)
-{
-	s_state got;
-	uint8_t *bytes = malloc((size_t)S_SLOTS * S_MAXLEN);
-	char why[300] = "no state of the journal matches";
-	bool ok = bytes && s_read_back(w, &got, bytes, why, sizeof why) == 0;
-	size_t match = w->ncand;
-	for (size_t i = w->ncand; ok && i-- > 0;)
-		if (s_matches(&w->cand[i], &got, bytes)) {
-			match = i;
-			break;
-		}
-	free(bytes);
-	if (!ok || match == w->ncand) {
-		fprintf(
-		    stderr,
-		    "violation: round %d (%s): writer %d: lost or corrupt acknowledged data: %s "
-		    "(%zu states since its last sync)\n",
-		    round, target, w->index, why, w->ncand);
-		b->violations++;
-		return false;
-	}
-	w->cur = w->cand[match];
-	s_synced(w);
-	return true;
-}
-
 static int s_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int s_sh(const char *fmt, ...)
 {
@@ -317,6 +328,131 @@ static int s_sh(const char *fmt, ...)
 	va_end(ap);
 	int st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One line per slot of st: "slot id len" (id 0: no file; -1: as read back). */
+static void s_dump_state(FILE *f, const s_state *st)
+{
+	for (int s = 0; s < S_SLOTS; s++)
+		if (st->f[s].id)
+			fprintf(f, " %d:%d/%u", s,
+			        st->f[s].id == UINT32_MAX ? -1 : (int)st->f[s].id, st->f[s].len);
+	fputc('\n', f);
+}
+
+/* The first byte of slot s that differs from state c's file there, or -1. */
+static long s_first_bad(const s_state *c, int s, const uint8_t *bytes, uint32_t len)
+{
+	for (uint32_t i = 0; i < len && i < c->f[s].len; i++)
+		if (bytes[(size_t)s * S_MAXLEN + i] != s_pat(c->f[s].id, i))
+			return (long)i;
+	return -1;
+}
+
+/* A violation's evidence in DIR/violation-rROUND-wW.txt: what was read back, and each state
+ * the journal allowed with how the files differ from it. */
+static void s_dump(s_bench *b, s_writer *w, int round, const s_state *got, const uint8_t *bytes)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/violation-r%d-w%d.txt", b->dir, round, w->index);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	fprintf(f, "read back (slot:id/len, id -1):");
+	s_dump_state(f, got);
+	for (size_t i = 0; i < w->ncand; i++) {
+		fprintf(f, "state %zu:", i);
+		s_dump_state(f, &w->cand[i]);
+		for (int s = 0; s < S_SLOTS; s++) {
+			long bad = got->f[s].id && w->cand[i].f[s].id
+			               ? s_first_bad(&w->cand[i], s, bytes, got->f[s].len)
+			               : -1;
+			if (bad >= 0)
+				fprintf(f, "  slot %d: first wrong byte at %ld\n", s, bad);
+		}
+	}
+	fclose(f);
+	if (!b->o.keep) /* the first one: the image as the violation left it, too */
+		s_sh("cp --sparse=always '%s' '%s/violation-r%d.img'", b->image, b->dir, round);
+	fprintf(stderr, "bench crash: the evidence is in %s\n", path);
+	b->o.keep = true;
+}
+
+/* The slot of file id in st, or -1. */
+static int s_slot_of(const s_state *st, uint32_t id)
+{
+	for (int s = 0; s < S_SLOTS; s++)
+		if (st->f[s].id == id)
+			return s;
+	return -1;
+}
+
+/* The descriptor w kept open, after the state found: when its file is there (at its slot, or
+ * at another when the restore took a rename back) it goes on, and its next append must land
+ * at the file's end; when the restore took the file's creation back, a write through it must
+ * fail EIO and change nothing (its inode number may be another file's now). */
+static bool s_check_held(s_bench *b, s_writer *w, int round, const char *target)
+{
+	int at = w->held_fd < 0 ? -1 : s_slot_of(&w->cur, w->held_id);
+	if (at >= 0)
+		w->held_slot = at; /* a rename the restore took back moves it */
+	if (w->held_fd < 0 || at >= 0)
+		return true;
+	errno = 0;
+	ssize_t n = plexus_write(w->px, w->held_fd, "X", 1);
+	int e = errno, slot = w->held_slot;
+	s_held_close(w);
+	if (n < 0 && e == EIO)
+		return true;
+	fprintf(stderr,
+	        "violation: round %d (%s): writer %d: the descriptor of file %u (slot %d), which "
+	        "the restore took back, %s\n",
+	        round, target, w->index, w->held_id, slot, n >= 0 ? "wrote" : strerror(e));
+	b->violations++;
+	return false;
+}
+
+/* The latest state of w's journal that what was read back matches (w->ncand: none). Empty
+ * files of different ids read back alike: a state that keeps the file of w's descriptor is
+ * preferred, as the file that descriptor names is there whenever one of them is. */
+static size_t s_match(const s_writer *w, const s_state *got, const uint8_t *bytes, bool ok)
+{
+	size_t match = w->ncand;
+	for (size_t i = w->ncand; ok && i-- > 0;) {
+		if (!s_matches(&w->cand[i], got, bytes))
+			continue;
+		if (match == w->ncand)
+			match = i;
+		if (w->held_fd < 0 || s_slot_of(&w->cand[i], w->held_id) >= 0)
+			return i;
+	}
+	return match;
+}
+
+/* Checks writer w against its journal; the journal goes on from the state found. */
+static bool s_check(s_bench *b, s_writer *w, int round, const char *target)
+{
+	s_state got;
+	uint8_t *bytes = malloc((size_t)S_SLOTS * S_MAXLEN);
+	char why[300] = "no state of the journal matches";
+	bool ok = bytes && s_read_back(w, &got, bytes, why, sizeof why) == 0;
+	size_t match = s_match(w, &got, bytes, ok);
+	if (ok && match == w->ncand)
+		s_dump(b, w, round, &got, bytes);
+	free(bytes);
+	if (!ok || match == w->ncand) {
+		fprintf(
+		    stderr,
+		    "violation: round %d (%s): writer %d: lost or corrupt acknowledged data: %s "
+		    "(%zu states since its last sync)\n",
+		    round, target, w->index, why, w->ncand);
+		b->violations++;
+		s_held_close(w);
+		return false;
+	}
+	w->cur = w->cand[match];
+	s_synced(w);
+	return s_check_held(b, w, round, target);
 }
 
 /* fsck.minix -f on a copy of the image taken after a sync, with nobody writing (damaged on
@@ -462,6 +598,8 @@ static int s_writers_start(s_bench *b)
 		snprintf(name, sizeof name, "crash-w%d", i);
 		po.name = name;
 		*w = (s_writer){.index = i,
+		                .held_fd = -1,
+		                .held_slot = -1,
 		                .next_id = 1,
 		                .seed = b->o.seed + (unsigned)i * 7919,
 		                .stop = &b->stop};
@@ -491,7 +629,11 @@ static void s_teardown(s_bench *b)
 	plx_etcd_destroy(&b->etcd);
 	if (b->dir[0]) {
 		s_sh("'%s' down --state-dir '%s' > /dev/null 2>&1", b->exe, b->state);
-		s_sh("rm -rf '%s'", b->dir);
+		if (b->o.keep)
+			fprintf(stderr, "bench crash: kept %s (the services' logs in state/logs)\n",
+			        b->dir);
+		else
+			s_sh("rm -rf '%s'", b->dir);
 	}
 }
 
@@ -613,6 +755,8 @@ static int s_parse(int argc, char **argv, s_opts *o)
 	     .parse = s_targets, .arg = o},
 	    {"self-test", NULL, "damage the image once on purpose: must report a violation",
 	     .flag = &o->self_test},
+	    {"keep", NULL, "keep the state directory and logs (kept anyway after a violation)",
+	     .flag = &o->keep},
 	};
 	return bench_args_parse(
 	    argc, argv, "crash",
