@@ -12,7 +12,8 @@
  * SIGKILLed); RS restores them. A host journal (each writer's model) records every
  * acknowledged state: after the restore each writer's files (names, sizes, every byte) must
  * equal one of its states from the last fsync or sync that returned to the request in flight
- * when it stopped — the journal commits whole states (docs/mfs.md "Guarantees"). Each writer
+ * when it stopped — the journal commits whole states (docs/mfs.md "Guarantees") — or one of
+ * them with its last call applied, which may have straddled the kill. Each writer
  * appends through one O_APPEND descriptor it keeps open across rounds, and so across kills:
  * when its file is in the state found, the next append must land at that state's end; when
  * the restore took the file's creation back, a write through it must fail EIO (docs/vfs.md
@@ -55,9 +56,22 @@
 #define S_WRITERS 64
 #define S_HUNG_MS 60000
 
+/* A file of the model: byte o is s_pat(id, o), but from tail_at on s_pat(id, tail_from + o -
+ * tail_at) (tail_at == tail_from: no tail): an append that straddled a restart landed at the
+ * end the restore left, with the bytes meant for the end before it. */
 typedef struct s_file {
 	uint32_t id, len; /* id 0: empty slot */
+	uint32_t tail_at, tail_from;
 } s_file;
+
+/* A writer's last call, which may have straddled the kill: sent to the dead instance, it
+ * reached the restored one (a path looked up before, a descriptor kept: the call applies to
+ * the restored state, not after the calls the restore took back). */
+typedef struct s_op {
+	char kind; /* 'c'reate, 'a'ppend, 'r'ename, 'u'nlink; 0: none that changes anything */
+	int slot, to;
+	uint32_t id, n, at; /* create: id; append: file id, bytes, the model's length before */
+} s_op;
 
 typedef struct s_state {
 	s_file f[S_SLOTS];
@@ -69,6 +83,7 @@ typedef struct s_writer {
 	char dir[64];
 	s_state cur, *cand;
 	size_t ncand;
+	s_op last;
 	uint32_t next_id;
 	unsigned seed;
 	volatile bool *stop;
@@ -144,7 +159,8 @@ static int s_create(s_writer *w, int slot, s_state *next)
 {
 	char p[128];
 	s_path(w, slot, p, sizeof p);
-	next->f[slot] = (s_file){w->next_id++, 0};
+	w->last = (s_op){.kind = 'c', .slot = slot, .id = w->next_id};
+	next->f[slot] = (s_file){.id = w->next_id++};
 	s_push(w, next);
 	int fd = plexus_open(w->px, p, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	return fd < 0 ? s_err(w, -1) : s_err(w, plexus_close(w->px, fd));
@@ -182,14 +198,15 @@ static int s_append(s_writer *w, int slot, s_state *next)
 {
 	s_file *f = &next->f[slot];
 	uint32_t n = 1 + (uint32_t)(rand_r(&w->seed) % 5000);
-	if (f->len + n > S_MAXLEN)
-		return 0;
+	if (f->len + n > S_MAXLEN || f->tail_at != f->tail_from)
+		return 0; /* full, or with a tail: no second one */
 	uint8_t buf[5000];
 	for (uint32_t i = 0; i < n; i++)
 		buf[i] = s_pat(f->id, f->len + i);
 	int fd = s_append_fd(w, slot, f->id);
 	if (fd < 0)
 		return s_err(w, -1);
+	w->last = (s_op){.kind = 'a', .id = f->id, .n = n, .at = f->len};
 	f->len += n;
 	s_push(w, next);
 	ssize_t put = plexus_write(w->px, fd, buf, n);
@@ -209,8 +226,9 @@ static int s_rename(s_writer *w, int from, s_state *next)
 	char a[128], b[128];
 	s_path(w, from, a, sizeof a);
 	s_path(w, to, b, sizeof b);
+	w->last = (s_op){.kind = 'r', .slot = from, .to = to};
 	next->f[to] = next->f[from];
-	next->f[from] = (s_file){0, 0};
+	next->f[from] = (s_file){0};
 	s_push(w, next);
 	return s_err(w, plexus_rename(w->px, a, b));
 }
@@ -221,7 +239,8 @@ static int s_unlink(s_writer *w, int slot, s_state *next)
 		s_held_close(w);
 	char p[128];
 	s_path(w, slot, p, sizeof p);
-	next->f[slot] = (s_file){0, 0};
+	w->last = (s_op){.kind = 'u', .slot = slot};
+	next->f[slot] = (s_file){0};
 	s_push(w, next);
 	return s_err(w, plexus_unlink(w->px, p));
 }
@@ -301,9 +320,15 @@ static int s_read_back(s_writer *w, s_state *got, uint8_t *bytes, char *why, siz
 				w->hung++;
 			return -1;
 		}
-		got->f[s] = (s_file){UINT32_MAX, (uint32_t)n};
+		got->f[s] = (s_file){.id = UINT32_MAX, .len = (uint32_t)n};
 	}
 	return 0;
+}
+
+/* Byte o of model file f. */
+static uint8_t s_byte(const s_file *f, uint32_t o)
+{
+	return s_pat(f->id, o < f->tail_at ? o : f->tail_from + (o - f->tail_at));
 }
 
 static bool s_matches(const s_state *c, const s_state *got, const uint8_t *bytes)
@@ -312,7 +337,7 @@ static bool s_matches(const s_state *c, const s_state *got, const uint8_t *bytes
 		if ((c->f[s].id != 0) != (got->f[s].id != 0) || c->f[s].len != got->f[s].len)
 			return false;
 		for (uint32_t i = 0; i < c->f[s].len; i++)
-			if (bytes[(size_t)s * S_MAXLEN + i] != s_pat(c->f[s].id, i))
+			if (bytes[(size_t)s * S_MAXLEN + i] != s_byte(&c->f[s], i))
 				return false;
 	}
 	return true;
@@ -344,7 +369,7 @@ static void s_dump_state(FILE *f, const s_state *st)
 static long s_first_bad(const s_state *c, int s, const uint8_t *bytes, uint32_t len)
 {
 	for (uint32_t i = 0; i < len && i < c->f[s].len; i++)
-		if (bytes[(size_t)s * S_MAXLEN + i] != s_pat(c->f[s].id, i))
+		if (bytes[(size_t)s * S_MAXLEN + i] != s_byte(&c->f[s], i))
 			return (long)i;
 	return -1;
 }
@@ -412,21 +437,75 @@ static bool s_check_held(s_bench *b, s_writer *w, int round, const char *target)
 	return false;
 }
 
-/* The latest state of w's journal that what was read back matches (w->ncand: none). Empty
- * files of different ids read back alike: a state that keeps the file of w's descriptor is
- * preferred, as the file that descriptor names is there whenever one of them is. */
-static size_t s_match(const s_writer *w, const s_state *got, const uint8_t *bytes, bool ok)
+/* State in with op applied as the restored instance would (by name: a name that is not
+ * there, or is taken for a create, changes nothing; an append goes to its file wherever a
+ * taken-back rename left it, at that file's end). Returns false when nothing changes. */
+static bool s_straddle(const s_op *op, const s_state *in, s_state *out)
 {
-	size_t match = w->ncand;
-	for (size_t i = w->ncand; ok && i-- > 0;) {
-		if (!s_matches(&w->cand[i], got, bytes))
-			continue;
-		if (match == w->ncand)
-			match = i;
-		if (w->held_fd < 0 || s_slot_of(&w->cand[i], w->held_id) >= 0)
-			return i;
+	*out = *in;
+	s_file *f = op->kind == 'a' ? NULL : &out->f[op->slot];
+	switch (op->kind) {
+	case 'c':
+		if (f->id)
+			return false;
+		*f = (s_file){.id = op->id};
+		return true;
+	case 'r':
+		if (!f->id)
+			return false;
+		out->f[op->to] = *f;
+		*f = (s_file){0};
+		return true;
+	case 'u':
+		if (!f->id)
+			return false;
+		*f = (s_file){0};
+		return true;
+	case 'a': {
+		int at = s_slot_of(out, op->id);
+		if (at < 0 || out->f[at].tail_at != out->f[at].tail_from)
+			return false;
+		f = &out->f[at];
+		if (f->len != op->at) { /* the bytes meant for op->at land at the restored end */
+			f->tail_at = f->len;
+			f->tail_from = op->at;
+		}
+		f->len += op->n;
+		return f->len <= S_MAXLEN;
 	}
-	return match;
+	}
+	return false;
+}
+
+/* Whether st matches what was read back, and is the best so far: the latest state matching
+ * wins, but empty files of different ids read back alike, and a state that keeps the file of
+ * w's descriptor is preferred (that file is there whenever one of them says so). */
+static bool s_take(const s_writer *w, const s_state *st, const s_state *got, const uint8_t *bytes,
+                   s_state *found, int *quality)
+{
+	if (*quality == 2 || !s_matches(st, got, bytes))
+		return false;
+	int q = w->held_fd < 0 || s_slot_of(st, w->held_id) >= 0 ? 2 : 1;
+	if (q > *quality) {
+		*found = *st;
+		*quality = q;
+	}
+	return true;
+}
+
+/* The state of w's journal that what was read back matches, into *found: one of the states
+ * since the last sync, or one of them with the writer's last call applied (it may have
+ * straddled the kill). Returns false when none does. */
+static bool s_match(const s_writer *w, const s_state *got, const uint8_t *bytes, s_state *found)
+{
+	int quality = 0;
+	s_state alt;
+	for (size_t i = w->ncand; i-- > 0;) {
+		s_take(w, &w->cand[i], got, bytes, found, &quality);
+		if (i + 1 < w->ncand && s_straddle(&w->last, &w->cand[i], &alt))
+			s_take(w, &alt, got, bytes, found, &quality);
+	}
+	return quality > 0;
 }
 
 /* Checks writer w against its journal; the journal goes on from the state found. */
@@ -436,11 +515,12 @@ static bool s_check(s_bench *b, s_writer *w, int round, const char *target)
 	uint8_t *bytes = malloc((size_t)S_SLOTS * S_MAXLEN);
 	char why[300] = "no state of the journal matches";
 	bool ok = bytes && s_read_back(w, &got, bytes, why, sizeof why) == 0;
-	size_t match = s_match(w, &got, bytes, ok);
-	if (ok && match == w->ncand)
+	s_state found;
+	bool match = ok && s_match(w, &got, bytes, &found);
+	if (ok && !match)
 		s_dump(b, w, round, &got, bytes);
 	free(bytes);
-	if (!ok || match == w->ncand) {
+	if (!match) {
 		fprintf(
 		    stderr,
 		    "violation: round %d (%s): writer %d: lost or corrupt acknowledged data: %s "
@@ -450,7 +530,7 @@ static bool s_check(s_bench *b, s_writer *w, int round, const char *target)
 		s_held_close(w);
 		return false;
 	}
-	w->cur = w->cand[match];
+	w->cur = found;
 	s_synced(w);
 	return s_check_held(b, w, round, target);
 }
@@ -654,6 +734,8 @@ static int s_pick(const s_bench *b, unsigned *seed)
 static void s_round(s_bench *b, int round, unsigned *seed)
 {
 	b->stop = false;
+	for (int i = 0; i < b->o.writers; i++)
+		b->w[i].last = (s_op){0};
 	for (int i = 0; i < b->o.writers; i++)
 		pthread_create(&b->w[i].thread, NULL, s_writer_loop, &b->w[i]);
 	usleep((useconds_t)(30 + rand_r(seed) % 600) * 1000);
