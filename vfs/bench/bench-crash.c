@@ -284,7 +284,10 @@ static int s_step(s_writer *w)
 		return rc;
 	w->cur = next;
 	w->ops++;
-	if (sync)
+	/* A sync that may have straddled the kill confirms nothing: answered by the restored
+	 * instance, it reports the losses of its own file (fsync) or of none (sync), not those
+	 * of the writer's other files (using.md "Durability"); they stay possible states. */
+	if (sync && !*w->stop)
 		s_synced(w);
 	return 0;
 }
