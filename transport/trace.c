@@ -129,15 +129,25 @@ static void s_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* This host's wall clock (CLOCK_REALTIME) in microseconds: the t= of a trace line, which
+ * `plexus trace` aligns across nodes from the messages themselves (docs/trace.md). */
+static int64_t s_wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* One log line per message at level trace (plexus/log.h): direction, kind, type, who to whom,
- * size, status. */
+ * size, status, round trip, then the wall clock at the end (older readers stop before it). */
 static void s_print(const plx_trace_event *ev)
 {
 	s_log("%c %-7s %s(%" PRIu32 ") %s/%" PRIu64 " -> %s/%" PRIu64 " id=%" PRIu64
-	      " size=%zu status=%" PRId32 " latency=%" PRIu64 "us",
+	      " size=%zu status=%" PRId32 " latency=%" PRIu64 "us t=%" PRId64,
 	      ev->direction, s_kind_name(ev->kind), plx_type_name(ev->type), ev->type,
 	      ev->source->label, ev->source->generation, ev->destination->label,
-	      ev->destination->generation, ev->request_id, ev->size, ev->status, ev->latency_us);
+	      ev->destination->generation, ev->request_id, ev->size, ev->status, ev->latency_us,
+	      s_wall_us());
 }
 
 static void s_emit(plx_ctx *ctx, const plx_trace_event *ev)
