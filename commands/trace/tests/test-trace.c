@@ -177,6 +177,15 @@ static void test_cat_through_the_servers(void **state)
 	char *err_path = s_path(f, "cat.err"), *err = s_read_file(err_path);
 	if (status != 0 || !strstr(err, "hello plexus"))
 		fail_msg("plexus trace -- plexus sh: status %d\n%s", status, err);
+	/* The command's clock and the nodes' are this host's: the offset estimated from the
+	 * messages alone must be 0 within its uncertainty. */
+	const char *clock = strstr(err, "clock command: offset ");
+	long long offset = 0, uncertainty = -1;
+	assert_non_null(clock);
+	assert_int_equal(
+	    sscanf(clock, "clock command: offset %lld us +- %lld us", &offset, &uncertainty), 2);
+	if (offset > uncertainty || -offset > uncertainty)
+		fail_msg("offset %lld us +- %lld us: 0 is outside\n%s", offset, uncertainty, err);
 	/* show: the same page, byte for byte; and the Mermaid text */
 	char *show_html[] = {PLEXUS_BIN, "trace", "show", saved, NULL};
 	assert_int_equal(s_exec(f, show_html, "cat-show.html", "show.err"), 0);
