@@ -60,7 +60,7 @@ static const char s_usage[] =
     "                   draw what happened while it ran\n"
     "\n"
     "Exit codes (sysexits.h): 0 drawn, 64 usage, 65 a saved trace unreadable, 66 no logs,\n"
-    "69 no running system to trace a command in, 73 FILE cannot be written.\n";
+    "70 out of memory, 73 FILE cannot be written. docs/trace.md has the details.\n";
 
 /* RFC 3339: 2026-12-07T04:30:00[.ffffff](Z|+HH:MM|-HH:MM). */
 static bool s_rfc3339(const char *s, int64_t *us)
