@@ -26,7 +26,7 @@
 
 #define S_LOGS_MAX 64
 
-typedef enum s_format { S_HTML, S_SVG, S_MERMAID } s_format;
+typedef enum s_format { S_HTML, S_SVG, S_MERMAID, S_PLANTUML } s_format;
 
 typedef struct s_opts {
 	const char *logs[S_LOGS_MAX];
@@ -52,7 +52,8 @@ static const char s_usage[] =
     "                   several nodes. Default: the running plexus up's STATE/logs\n"
     "  --since T, --until T  only messages in this window: microseconds since 1970 (the t=\n"
     "                   of trace lines) or RFC 3339 (2026-12-07T04:30:00.25Z)\n"
-    "  --format F       html (default: one page, SVG inside, no scripts), svg, mermaid\n"
+    "  --format F       html (default: one page, SVG inside, no scripts), svg, mermaid,\n"
+    "                   plantuml\n"
     "  -o FILE          write the diagram to FILE instead of standard output\n"
     "  --save FILE      also write the parsed, aligned trace (plexus trace show draws it)\n"
     "  -- COMMAND ...   switch tracing on in every running service, run COMMAND with\n"
@@ -102,8 +103,8 @@ static bool s_time(const char *s, int64_t *us)
 
 static bool s_format_name(const char *s, s_format *f)
 {
-	static const char *const names[] = {"html", "svg", "mermaid"};
-	for (int i = 0; i < 3; i++)
+	static const char *const names[] = {"html", "svg", "mermaid", "plantuml"};
+	for (int i = 0; i < 4; i++)
 		if (strcmp(s, names[i]) == 0) {
 			*f = (s_format)i;
 			return true;
@@ -165,9 +166,10 @@ static bool s_parse(int argc, char **argv, s_opts *o, bool show)
 
 static int s_render(const tr_trace *t, s_format f, FILE *out)
 {
-	return f == S_SVG       ? tr_render_svg(t, out)
-	       : f == S_MERMAID ? tr_render_mermaid(t, out)
-	                        : tr_render_html(t, out);
+	return f == S_SVG        ? tr_render_svg(t, out)
+	       : f == S_MERMAID  ? tr_render_mermaid(t, out)
+	       : f == S_PLANTUML ? tr_render_plantuml(t, out)
+	                         : tr_render_html(t, out);
 }
 
 /* The diagram into o->output (or standard output). */

@@ -11,6 +11,7 @@
  *   errno.c:  tr_errno_name
  *   render_svg.c:     tr_render_svg, tr_render_html
  *   render_mermaid.c: tr_render_mermaid
+ *   render_plantuml.c: tr_render_plantuml
  *   cli.c:    plx_trace_cli (plexus/trace_cli.h)
  *
  * A trace owns all it holds; tr_trace_destroy frees it. Functions return 0 or a negative
@@ -140,6 +141,7 @@ const tr_event *tr_msg_event(const tr_trace *self, const tr_msg *m);
 int tr_render_svg(const tr_trace *self, FILE *out);
 int tr_render_html(const tr_trace *self, FILE *out);
 int tr_render_mermaid(const tr_trace *self, FILE *out);
+int tr_render_plantuml(const tr_trace *self, FILE *out);
 
 /* "ENOENT" for -2 and so on ("E?" when unknown). */
 const char *tr_errno_name(int32_t status);

@@ -240,12 +240,12 @@ static void test_save_and_load_draw_the_same(void **unused)
 	char *again = s_render(back, tr_save);
 	assert_string_equal(saved, again);
 	int (*renderers[])(const tr_trace *, FILE *) = {tr_render_html, tr_render_svg,
-	                                                tr_render_mermaid};
+	                                                tr_render_mermaid, tr_render_plantuml};
 	tr_trace *back2 = NULL;
 	in = fmemopen(again, strlen(again), "r");
 	assert_int_equal(tr_load(in, &back2), 0);
 	fclose(in);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof renderers / sizeof *renderers; i++) {
 		char *a = s_render(back, renderers[i]), *b = s_render(back2, renderers[i]);
 		assert_string_equal(a, b);
 		free(a);
@@ -308,6 +308,13 @@ static void test_diagrams_show_errors_replies_and_restarts(void **unused)
 	                                "    p0->>p1: BDEV_READ\n    p1-->>p0: BDEV_READ\n"));
 	assert_non_null(strstr(mermaid, "p1--xp0: BDEV_READ EDEADSRCDST\n"));
 	assert_non_null(strstr(mermaid, "    Note over p1: restart vdisk/2\n"));
+	char *uml = s_render(t, tr_render_plantuml);
+	assert_non_null(strstr(uml, "@startuml\nparticipant \"mfs\" as p0\n"));
+	assert_non_null(strstr(uml, "p0 -[#red]>x p1 : BDEV_READ (to dead vdisk/1)\n"));
+	assert_non_null(strstr(uml, "p1 -[#red]-> p0 : BDEV_READ EDEADSRCDST\n"));
+	assert_non_null(strstr(uml, "hnote over p1 #FFDD88 : restart vdisk/2\n"));
+	assert_non_null(strstr(uml, "@enduml\n"));
+	free(uml);
 	free(html);
 	free(mermaid);
 	tr_trace_destroy(&t);
