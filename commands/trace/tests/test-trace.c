@@ -130,6 +130,13 @@ static char *s_dom(fscluster *f, const char *page)
 	return dom;
 }
 
+static int64_t s_wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static const char *s_find(const char *dom, const char *needle, const char *from)
 {
 	const char *p = strstr(from ? from : dom, needle);
@@ -150,10 +157,48 @@ static void s_same_file(fscluster *f, const char *a, const char *b)
 	free(tb);
 }
 
+/* Every "clock NAME: offset X us +- U us" line of err holds 0 within U (one host: all clocks
+ * are the same); returns how many there are. */
+static int s_clocks_hold_zero(const char *err)
+{
+	int n = 0;
+	for (const char *p = strstr(err, "clock "); p; p = strstr(p + 1, "clock ")) {
+		const char *o = strstr(p, ": offset ");
+		long long offset = 0, uncertainty = -1;
+		if (!o || sscanf(o, ": offset %lld us +- %lld us", &offset, &uncertainty) != 2)
+			fail_msg("a clock without a two-sided bound:\n%s", err);
+		if (offset > uncertainty || -offset > uncertainty)
+			fail_msg("offset %lld us +- %lld us: 0 is outside\n%s", offset, uncertainty,
+			         err);
+		n++;
+	}
+	return n;
+}
+
+/* The fixture's nodes share one log directory: each service's log is linked into a directory
+ * of its node's, so that each is a clock domain of its own, aligned from real messages. */
+static void s_split_logs(fscluster *f)
+{
+	static const struct {
+		const char *node, *log;
+	} logs[] = {{"n1", "vfs.log"}, {"n2", "mfs.log"}, {"n3", "disk.log"}};
+	for (size_t i = 0; i < sizeof logs / sizeof *logs; i++) {
+		char dir[600], from[600], to[700];
+		snprintf(dir, sizeof dir, "%s/%s", f->d->dir, logs[i].node);
+		snprintf(from, sizeof from, "%s/%s", f->d->dir, logs[i].log);
+		snprintf(to, sizeof to, "%s/%s", dir, logs[i].log);
+		assert_true(mkdir(dir, 0755) == 0 || errno == EEXIST);
+		unlink(to);
+		assert_int_equal(link(from, to), 0);
+	}
+}
+
 static void test_cat_through_the_servers(void **state)
 {
 	fscluster *f = *state;
 	s_failed++;
+	char since[32];
+	snprintf(since, sizeof since, "%lld", (long long)s_wall_us());
 	char *logs = f->d->dir, *html = s_path(f, "cat.html"), *saved = s_path(f, "cat.trace");
 	char *argv[] = {PLEXUS_BIN,
 	                "trace",
@@ -179,13 +224,22 @@ static void test_cat_through_the_servers(void **state)
 		fail_msg("plexus trace -- plexus sh: status %d\n%s", status, err);
 	/* The command's clock and the nodes' are this host's: the offset estimated from the
 	 * messages alone must be 0 within its uncertainty. */
-	const char *clock = strstr(err, "clock command: offset ");
-	long long offset = 0, uncertainty = -1;
-	assert_non_null(clock);
-	assert_int_equal(
-	    sscanf(clock, "clock command: offset %lld us +- %lld us", &offset, &uncertainty), 2);
-	if (offset > uncertainty || -offset > uncertainty)
-		fail_msg("offset %lld us +- %lld us: 0 is outside\n%s", offset, uncertainty, err);
+	assert_non_null(strstr(err, "clock command: offset "));
+	assert_int_equal(s_clocks_hold_zero(err), 2);
+	/* The same with one domain per node: VFS's, MFS's and the disk's logs apart. */
+	s_split_logs(f);
+	char *n1 = s_path(f, "n1"), *n2 = s_path(f, "n2"), *n3 = s_path(f, "n3");
+	char *nodes[] = {PLEXUS_BIN, "trace",   "--logs", n1,         "--logs",  n2,  "--logs",
+	                 n3,         "--since", since,    "--format", "mermaid", NULL};
+	assert_int_equal(s_exec(f, nodes, "nodes.mmd", "nodes.err"), 0);
+	char *nodes_err_path = s_path(f, "nodes.err"), *nodes_err = s_read_file(nodes_err_path);
+	print_message("three nodes' logs:\n%s", nodes_err);
+	assert_int_equal(s_clocks_hold_zero(nodes_err), 3);
+	free(nodes_err);
+	free(nodes_err_path);
+	free(n1);
+	free(n2);
+	free(n3);
 	/* show: the same page, byte for byte; and the Mermaid text */
 	char *show_html[] = {PLEXUS_BIN, "trace", "show", saved, NULL};
 	assert_int_equal(s_exec(f, show_html, "cat-show.html", "show.err"), 0);
@@ -229,13 +283,6 @@ static void s_trace_level(fscluster *f, const char *label, bool on)
 	level.enabled = on;
 	assert_int_equal(
 	    drvcluster_call(f->d, label, PLEXUS__IPC_TYPE__IPC_TRACE_LEVEL, &level.base, NULL), 0);
-}
-
-static int64_t s_wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void test_driver_crash_shows_restart_and_error(void **state)
