@@ -8,7 +8,8 @@
  * replies dashed, errors (status < 0) red with the errno's name, messages to a dead generation
  * red and crossed, restarts an orange mark on the lifeline with the new generation. Elements
  * carry classes and data- attributes (lifeline, msg, request, reply, error, dead, restart) and
- * a <title> with the whole message, so a page needs no script to be read or checked.
+ * a <title> with the whole message, so a page needs no script to be read or checked. The clock
+ * domains and their offsets are written below the diagram (SVG) or in a table (HTML).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -193,14 +194,36 @@ static void s_body(const tr_trace *t, FILE *out, const char **labels, int n)
 	}
 }
 
-static int s_svg(const tr_trace *t, FILE *out)
+/* The clock domains under the diagram (a standalone SVG has no table beside it). */
+static void s_clock_lines(const tr_trace *t, FILE *out, int y)
+{
+	for (size_t d = 0; d < t->ndomains; d++, y += 16) {
+		const tr_domain *dom = &t->domains[d];
+		fprintf(
+		    out,
+		    "<text class=\"clock\" x=\"10\" y=\"%d\" font-size=\"11\" fill=\"#555\">clock ",
+		    y);
+		s_xml(out, dom->name);
+		fprintf(out, ": offset %" PRId64 " &#181;s", dom->offset);
+		if (!dom->aligned)
+			fprintf(out, " (not linked to the others)");
+		else if (dom->uncertainty < 0)
+			fprintf(out, " (bounded one way only)");
+		else
+			fprintf(out, " &#177; %" PRId64 " &#181;s", dom->uncertainty);
+		fprintf(out, "</text>\n");
+	}
+}
+
+static int s_svg(const tr_trace *t, FILE *out, bool clocks)
 {
 	const char **labels;
 	int n = tr_lifelines(t, &labels);
 	if (n < 0)
 		return n;
 	int width = S_LEFT + (n ? n : 1) * S_COL + 60;
-	int height = S_TOP + (int)(s_rows(t) + 1) * S_ROW + S_BOTTOM;
+	int diagram = S_TOP + (int)(s_rows(t) + 1) * S_ROW + S_BOTTOM;
+	int height = diagram + (clocks ? (int)t->ndomains * 16 + 10 : 0);
 	fprintf(out,
 	        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plexus-trace\" width=\"%d\" "
 	        "height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"13\">\n"
@@ -212,8 +235,10 @@ static int s_svg(const tr_trace *t, FILE *out)
 	        "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"11\" fill=\"#555\">time"
 	        "</text>\n",
 	        width, height, width, height, S_LEFT - 10, 29);
-	s_heads(out, labels, n, height);
+	s_heads(out, labels, n, diagram);
 	s_body(t, out, labels, n);
+	if (clocks)
+		s_clock_lines(t, out, diagram + 10);
 	fprintf(out, "</svg>\n");
 	free(labels);
 	return ferror(out) ? -EIO : 0;
@@ -222,7 +247,7 @@ static int s_svg(const tr_trace *t, FILE *out)
 int tr_render_svg(const tr_trace *self, FILE *out)
 {
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	return s_svg(self, out);
+	return s_svg(self, out, true);
 }
 
 static void s_domains(const tr_trace *t, FILE *out)
@@ -258,7 +283,7 @@ int tr_render_html(const tr_trace *self, FILE *out)
 	        "<p class=\"summary\">Messages: %zu. Restarts: %zu. Trace lines skipped: %zu "
 	        "unreadable, %zu without a time (t=).</p>\n",
 	        self->nmsgs, self->nnotes, self->skipped, self->untimed);
-	int rc = s_svg(self, out);
+	int rc = s_svg(self, out, false); /* the clocks: a table below */
 	s_domains(self, out);
 	fprintf(out, "</body></html>\n");
 	return rc < 0 ? rc : ferror(out) ? -EIO : 0;
