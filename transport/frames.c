@@ -251,9 +251,11 @@ int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t ro
 		return rc;
 	size_t size = zmq_msg_size(&frames[routing_id ? 1 : 0]) +
 	              (n > (routing_id ? 2 : 1) ? out->data_size : 0);
+	bool traced = atomic_load_explicit(&ctx->trace_on, memory_order_relaxed);
+	int64_t wall_us = traced ? plx__wall_us() : 0; /* before it leaves: never after arrival */
 	rc = s_send_frames(sock, frames, n, flags);
-	if (rc == 0 && atomic_load_explicit(&ctx->trace_on, memory_order_relaxed))
-		plx__trace_out(ctx, out, size);
+	if (rc == 0 && traced)
+		plx__trace_out(ctx, out, size, wall_us);
 	return rc;
 }
 

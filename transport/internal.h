@@ -3,7 +3,7 @@
  *
  * Entry points (internal): plx__head_for, plx__head_read, plx__port_get, plx__port_destroy,
  * plx__sock_for, plx__frames_send, plx__frames_parse, plx__waiter_add, plx__waiter_remove,
- * plx__trace, plx__now_us, plx__msg_new, plx__mailbox_address.
+ * plx__trace_out, plx__trace_in, plx__now_us, plx__wall_us, plx__msg_new, plx__mailbox_address.
  */
 #ifndef PLEXUS_TRANSPORT_INTERNAL_H
 #define PLEXUS_TRANSPORT_INTERNAL_H
@@ -275,7 +275,10 @@ void plx__routes_free(plx_ctx *ctx);
 
 /* trace.c */
 uint64_t plx__now_us(void);
-void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size);
+/* The wall clock (CLOCK_REALTIME) in microseconds: a trace line's t=. */
+int64_t plx__wall_us(void);
+/* Traces out, sent with its wall clock read before it left (wall_us). */
+void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size, int64_t wall_us);
 void plx__trace_in(plx_ctx *ctx, const plx_msg *msg, uint64_t latency_us);
 /* Writes one log line at level whatever the threshold (the caller decided); log.c. */
 void plx__log_emit(plx_log_level level, const char *fmt, va_list ap);

@@ -291,7 +291,7 @@ int plx__mailbox_send(plx_ep *ep, char tag, const char *address, const void *rou
 		return rc;
 	}
 	if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
-		plx__trace_out(ep->ctx, out, out->data_size);
+		plx__trace_out(ep->ctx, out, out->data_size, plx__wall_us());
 	s_mailbox_push(ep, h);
 	return 0;
 }

@@ -2,8 +2,8 @@
  * trace.c — the message trace and the names of message types.
  *
  * Entry points: plx_trace_set, plx_trace_enabled, plx_register_types, plx_type_name,
- * plx_register_family, plx_family_request (plexus/family.h); internal plx__now_us, plx__trace_out,
- * plx__trace_in.
+ * plx_register_family, plx_family_request (plexus/family.h); internal plx__now_us, plx__wall_us,
+ * plx__trace_out, plx__trace_in.
  *
  * When tracing is off the transport checks one relaxed atomic flag per message and does
  * nothing else; clocks are read only while it is on.
@@ -129,15 +129,25 @@ static void s_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* This host's wall clock (CLOCK_REALTIME) in microseconds: the t= of a trace line, which
+ * `plexus trace` aligns across nodes from the messages themselves (docs/trace.md). */
+int64_t plx__wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* One log line per message at level trace (plexus/log.h): direction, kind, type, who to whom,
- * size, status. */
+ * size, status, round trip, then the wall clock at the end (older readers stop before it). */
 static void s_print(const plx_trace_event *ev)
 {
 	s_log("%c %-7s %s(%" PRIu32 ") %s/%" PRIu64 " -> %s/%" PRIu64 " id=%" PRIu64
-	      " size=%zu status=%" PRId32 " latency=%" PRIu64 "us",
+	      " size=%zu status=%" PRId32 " latency=%" PRIu64 "us t=%" PRId64,
 	      ev->direction, s_kind_name(ev->kind), plx_type_name(ev->type), ev->type,
 	      ev->source->label, ev->source->generation, ev->destination->label,
-	      ev->destination->generation, ev->request_id, ev->size, ev->status, ev->latency_us);
+	      ev->destination->generation, ev->request_id, ev->size, ev->status, ev->latency_us,
+	      ev->wall_us);
 }
 
 static void s_emit(plx_ctx *ctx, const plx_trace_event *ev)
@@ -148,7 +158,7 @@ static void s_emit(plx_ctx *ctx, const plx_trace_event *ev)
 		s_print(ev);
 }
 
-void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size)
+void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size, int64_t wall_us)
 {
 	static const plx_name nobody = {.label = "", .generation = 0};
 	plx_trace_event ev = {
@@ -160,6 +170,7 @@ void plx__trace_out(plx_ctx *ctx, const plx_outgoing *out, size_t size)
 	    .source = out->source ? out->source : &nobody,
 	    .destination = out->destination ? out->destination : &nobody,
 	    .size = size,
+	    .wall_us = wall_us,
 	};
 	s_emit(ctx, &ev);
 }
@@ -176,6 +187,7 @@ void plx__trace_in(plx_ctx *ctx, const plx_msg *msg, uint64_t latency_us)
 	    .destination = &msg->destination,
 	    .size = zmq_msg_size(&msg->priv->envelope_frame) + msg->data_size,
 	    .latency_us = latency_us,
+	    .wall_us = plx__wall_us(),
 	};
 	s_emit(ctx, &ev);
 }

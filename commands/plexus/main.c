@@ -18,6 +18,7 @@
 #include <plexus/registry_cli.h>
 #include <plexus/rs_cli.h>
 #include <plexus/sh_cli.h>
+#include <plexus/trace_cli.h>
 #include <plexus/up_cli.h>
 #ifdef PLEXUS_DRILL
 #include <plexus/drill_cli.h>
@@ -66,6 +67,8 @@ static const command s_commands[] = {
      plx_sh_cli, true},
     {"ds", "ls|get|put|watch ...", "the data store: keys, values, live changes", plx_ds_cli, true},
     {"ep", "ls", "the endpoint table: label, generation, node, address", plx_ep_cli, true},
+    {"trace", "[-- COMMAND]|show FILE",
+     "sequence diagrams of the message trace: HTML, SVG, Mermaid", plx_trace_cli, true},
     {"node", "ls|cycle NODE", "the nodes: address, age, load, services; a power cycle", s_node,
      true},
     {"service", "VERB [LABEL]", "services under RS: list, up, down, restart, refresh",

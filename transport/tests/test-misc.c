@@ -1,5 +1,6 @@
 /*
- * test-misc.c — the route table, chunking, error strings, type names and the message trace.
+ * test-misc.c — the route table, chunking, error strings, type names and the message trace
+ * (its records and its printed lines).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -141,6 +144,49 @@ static void test_trace_records_both_directions_only_when_on(void **unused)
 	plx_ctx_destroy(&ctx);
 }
 
+/* The printed trace (no function given): each line ends with the wall clock, t= in
+ * microseconds, which `plexus trace` reads (docs/trace.md). */
+static void test_trace_lines_end_with_the_wall_clock(void **unused)
+{
+	(void)unused;
+	char path[] = "/tmp/test-misc-trace-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long long before = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	plx_ctx *ctx = plx_ctx_new();
+	tl_server *server = tl_server_start(ctx, "traced", 1, TL_INPROC);
+	plx_ep *client = plx_ep_new(ctx, "student", 1);
+	plx_trace_set(ctx, true, NULL, NULL);
+	plx_request req = tl_request("traced", PLEXUS__IPC_TYPE__IPC_SINK, NULL, "abc", 3);
+	plx_msg *reply = NULL;
+	assert_int_equal(plx_sendrec(client, &req, &reply, 10000), 0);
+	plx_msg_destroy(&reply);
+	tl_server_stop(&server);
+	plx_trace_set(ctx, false, NULL, NULL);
+	plx_ep_destroy(&client);
+	plx_ctx_destroy(&ctx);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char text[4096] = "";
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_true(n > 0);
+	const char *line = strstr(text, "> request IPC_SINK(17) student/1 -> traced/1 id=");
+	assert_non_null(line);
+	const char *t = strstr(line, "us t=");
+	assert_non_null(t);
+	assert_true(t < strchr(line, '\n'));
+	long long stamp = strtoll(t + 5, NULL, 10);
+	assert_true(stamp >= before && stamp < before + 60 * 1000000LL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +194,7 @@ int main(void)
 	    cmocka_unit_test(test_chunks_cover_the_transfer),
 	    cmocka_unit_test(test_error_strings_and_type_names),
 	    cmocka_unit_test(test_trace_records_both_directions_only_when_on),
+	    cmocka_unit_test(test_trace_lines_end_with_the_wall_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,7 +223,8 @@ void plx_msg_destroy(plx_msg **msg_p);
 /* ---- tracing ---- */
 
 /* One traced message. direction is '>' for sent, '<' for received. latency_us is the round
- * trip for a reply received by sendrec, otherwise 0. */
+ * trip for a reply received by sendrec, otherwise 0. wall_us is this host's wall clock
+ * (CLOCK_REALTIME, microseconds) read before the message left or after it arrived. */
 typedef struct plx_trace_event {
 	char direction;
 	plx_kind kind;
@@ -234,6 +235,7 @@ typedef struct plx_trace_event {
 	const plx_name *destination;
 	size_t size; /* envelope plus data bytes */
 	uint64_t latency_us;
+	int64_t wall_us;
 } plx_trace_event;
 
 typedef void plx_trace_fn(const plx_trace_event *event, void *arg);

@@ -1,0 +1,66 @@
+/*
+ * render_mermaid.c — the sequence diagram as Mermaid text (sequenceDiagram), for slides.
+ *
+ * Entry points: tr_render_mermaid.
+ *
+ * Participants are p0, p1... named after their labels; requests are ->> arrows, replies
+ * -->>, errors and messages to a dead generation end in a cross (-x, --x) with the errno's
+ * name; restarts are notes over the lifeline. The clock domains follow as %% comments.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace.h"
+
+static int s_index(const char **labels, int n, const char *label)
+{
+	int i = 0;
+	while (i < n - 1 && strcmp(labels[i], label) != 0)
+		i++;
+	return i;
+}
+
+static void s_message(const tr_trace *t, const tr_msg *m, const char **labels, int n, FILE *out)
+{
+	const tr_event *e = tr_msg_event(t, m);
+	bool bad = e->status < 0 || m->dead;
+	const char *arrow = e->kind == TR_REPLY ? (bad ? "--x" : "-->>") : (bad ? "-x" : "->>");
+	fprintf(out, "    p%d%sp%d: %s", s_index(labels, n, e->src), arrow,
+	        s_index(labels, n, e->dst), e->type);
+	if (m->dead)
+		fprintf(out, " (to dead %s/%" PRIu64 ")", e->dst, e->dst_gen);
+	else if (e->status < 0)
+		fprintf(out, " %s", tr_errno_name(e->status));
+	else if (e->kind == TR_NOTIFY)
+		fprintf(out, " (notify)");
+	fputc('\n', out);
+}
+
+int tr_render_mermaid(const tr_trace *self, FILE *out)
+{
+	const char **labels;
+	int n = tr_lifelines(self, &labels);
+	if (n < 0)
+		return n;
+	fprintf(out, "sequenceDiagram\n");
+	for (int i = 0; i < n; i++)
+		fprintf(out, "    participant p%d as %s\n", i, labels[i][0] ? labels[i] : "(none)");
+	size_t note = 0;
+	for (size_t i = 0; i <= self->nmsgs; i++) {
+		for (; note < self->nnotes && self->notes[note].before == i; note++)
+			fprintf(out, "    Note over p%d: restart %s/%" PRIu64 "\n",
+			        s_index(labels, n, self->notes[note].label),
+			        self->notes[note].label, self->notes[note].gen);
+		if (i < self->nmsgs)
+			s_message(self, &self->msgs[i], labels, n, out);
+	}
+	for (size_t d = 0; d < self->ndomains; d++)
+		fprintf(out, "%%%% clock %s: offset %" PRId64 "us uncertainty %" PRId64 "us%s\n",
+		        self->domains[d].name, self->domains[d].offset,
+		        self->domains[d].uncertainty,
+		        self->domains[d].aligned ? "" : " (not linked)");
+	free(labels);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,27 @@
+/*
+ * switch.h — tracing switched in running services, and a command run traced (switch.c).
+ *
+ * Entry points: tr_switch_all, tr_run, tr_now_us.
+ */
+#ifndef PLEXUS_TRACE_SWITCH_H
+#define PLEXUS_TRACE_SWITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sends IPC_TRACE_LEVEL(enabled) to every endpoint of the cluster PLEXUS_ETCD and
+ * PLEXUS_CLUSTER name (VFS's clients, c-*, left out). Returns how many obeyed, the labels of
+ * those that did not answer or refused in missed (space-separated, cut at msize), or a
+ * negative errno with err set when none could be asked. */
+int tr_switch_all(bool enabled, char *missed, size_t msize, char *err, size_t size);
+
+/* Runs argv with PLEXUS_TRACE=1, its standard error into capture_fd and its standard output
+ * onto this process's standard error; waits for it (*status as waitpid sets it). Returns 0 or
+ * a negative errno (it could not be started). */
+int tr_run(char **argv, int capture_fd, int *status);
+
+/* This host's wall clock in microseconds (the t= of trace lines). */
+int64_t tr_now_us(void);
+
+#endif
