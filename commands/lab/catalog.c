@@ -16,6 +16,9 @@ static const lab s_labs[] = {
     {2, "2-remember", "A driver that remembers across a crash",
      "plexus-upper keeps its text in DS, so a restart after SIGKILL goes on from it", 30,
      "plexus-upper", "docs/drivers.md \"state\", registry/include/plexus/service.h"},
+    {3, "3-rs-policy", "An RS restart policy",
+     "RS's policy.c: exponential backoff with a cap, and giving up after N crashes in a row", 40,
+     "plexus-rs", "docs/reincarnation.md, reincarnation/policy.c (MINIX servers/rs/manager.c)"},
 };
 
 const lab *lab_catalog(void)

@@ -3,7 +3,8 @@
  * as a process, and the PASS/FAIL lines.
  *
  * Entry points: lab_harness_new, lab_harness_destroy, lab_harness_ep, lab_harness_etcd,
- * lab_harness_label, lab_start, lab_stop, lab_crash, lab_running, lab_log, lab_check.
+ * lab_harness_label, lab_harness_dir, lab_harness_etcd_endpoints, lab_start, lab_stop,
+ * lab_crash, lab_running, lab_log, lab_spawn, lab_check.
  */
 #include "labharness.h"
 
@@ -33,7 +34,9 @@ struct lab_harness {
 	char dir[256];
 	char label[32];
 	char client[32];
-	pid_t pid; /* the driver, 0 when none runs */
+	pid_t pid;       /* the driver, 0 when none runs */
+	pid_t others[8]; /* lab_spawn's, killed at the end */
+	int nothers;
 	int passed, failed;
 };
 
@@ -88,6 +91,10 @@ int lab_harness_destroy(lab_harness **self_p)
 	if (!self)
 		return 1;
 	lab_stop(self);
+	for (int i = self->nothers - 1; i >= 0; i--) {
+		kill(self->others[i], SIGKILL);
+		waitpid(self->others[i], NULL, 0);
+	}
 	if (self->ep)
 		plx_endpoint_withdraw(self->etcd, LAB_CLUSTER, self->client,
 		                      plx_ep_name(self->ep)->generation);
@@ -128,11 +135,21 @@ const char *lab_harness_label(lab_harness *self)
 	return self->label;
 }
 
-/* The child's side of lab_start: output to <dir>/driver.log, then exec. */
-static void s_exec(lab_harness *self, const char *init)
+const char *lab_harness_dir(lab_harness *self)
+{
+	return self->dir;
+}
+
+const char *lab_harness_etcd_endpoints(lab_harness *self)
+{
+	return plx_etcdh_endpoints(self->h);
+}
+
+/* In a child: output to <dir>/<name>.log, input from /dev/null, dies with its parent. */
+static void s_child_io(lab_harness *self, const char *name)
 {
 	char log[512];
-	snprintf(log, sizeof log, "%s/driver.log", self->dir);
+	snprintf(log, sizeof log, "%s/%s.log", self->dir, name);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd >= 0) {
@@ -140,6 +157,28 @@ static void s_exec(lab_harness *self, const char *init)
 		dup2(fd, 2);
 	}
 	dup2(open("/dev/null", O_RDONLY), 0);
+}
+
+pid_t lab_spawn(lab_harness *self, char *const argv[], const char *name)
+{
+	if (self->nothers == (int)(sizeof self->others / sizeof *self->others))
+		return -ENOSPC;
+	pid_t pid = fork();
+	if (pid == 0) {
+		s_child_io(self, name);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -errno;
+	self->others[self->nothers++] = pid;
+	return pid;
+}
+
+/* The child's side of lab_start: output to <dir>/driver.log, then exec. */
+static void s_exec(lab_harness *self, const char *init)
+{
+	s_child_io(self, "driver");
 	if (init)
 		setenv("PLEXUS_INIT", init, 1);
 	else

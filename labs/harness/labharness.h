@@ -3,7 +3,8 @@
  * the student's driver started as a real service, and one PASS/FAIL line per check.
  *
  * Entry points: lab_harness_new, lab_harness_destroy, lab_harness_ep, lab_harness_etcd,
- * lab_harness_label, lab_start, lab_stop, lab_crash, lab_log, lab_check.
+ * lab_harness_label, lab_harness_dir, lab_harness_etcd_endpoints, lab_start, lab_stop,
+ * lab_crash, lab_running, lab_log, lab_spawn, lab_check.
  */
 #ifndef PLEXUS_LABHARNESS_H
 #define PLEXUS_LABHARNESS_H
@@ -31,6 +32,9 @@ int lab_harness_destroy(lab_harness **self_p);
 plx_ep *lab_harness_ep(lab_harness *self);
 plx_etcd *lab_harness_etcd(lab_harness *self);
 const char *lab_harness_label(lab_harness *self);
+/* The harness's private directory (logs, files a check writes) and etcd's client URL. */
+const char *lab_harness_dir(lab_harness *self);
+const char *lab_harness_etcd_endpoints(lab_harness *self);
 
 /* Starts the driver under the harness's label with PLEXUS_INIT=init (NULL: none) and waits
  * until it publishes a new endpoint. Returns 0, or -ETIMEDOUT (it did not publish; it is
@@ -44,6 +48,10 @@ void lab_crash(lab_harness *self);
 bool lab_running(lab_harness *self);
 /* The driver's output so far (a static buffer, the last 4 KiB at most). */
 const char *lab_log(lab_harness *self);
+
+/* Starts argv (argv[0] a path) with its output in <dir>/<name>.log; the harness kills it
+ * (SIGKILL) when destroyed. Returns its pid, or -errno. */
+pid_t lab_spawn(lab_harness *self, char *const argv[], const char *name);
 
 /* Prints "PASS name" or "FAIL name: hint" and counts it. Returns ok. */
 bool lab_check(lab_harness *self, const char *name, bool ok, const char *hint);
