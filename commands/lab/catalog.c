@@ -19,6 +19,9 @@ static const lab s_labs[] = {
     {3, "3-rs-policy", "An RS restart policy",
      "RS's policy.c: exponential backoff with a cap, and giving up after N crashes in a row", 40,
      "plexus-rs", "docs/reincarnation.md, reincarnation/policy.c (MINIX servers/rs/manager.c)"},
+    {4, "4-fifo", "Reads that wait: a pipe device",
+     "plexus-fifo: a read with nothing to read waits until a write answers it", 40, "plexus-fifo",
+     "drivers/log/device.c, chardriver.h \"suspend\" (MINIX drivers/tty)"},
 };
 
 const lab *lab_catalog(void)
