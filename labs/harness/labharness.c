@@ -107,7 +107,7 @@ int lab_harness_destroy(lab_harness **self_p)
 		printf("%d of %d checks pass%s\n", self->passed, total,
 		       self->failed ? "" : ": well done");
 	if (self->failed && self->dir[0])
-		printf("the driver's output is kept in %s\n", self->dir);
+		printf("the processes' output is kept in %s\n", self->dir);
 	else if (self->dir[0]) {
 		char cmd[512];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", self->dir);
