@@ -59,10 +59,12 @@ static int s_one(int argc, char **argv, int (*fn)(const lab *, const char *))
 int plx_lab_cli(int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : "";
-	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
-		s_usage(stdout);
-		return EX_OK;
-	}
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "help") == 0) {
+			s_usage(stdout);
+			return EX_OK;
+		}
 	if (strcmp(verb, "list") == 0 && argc == 2)
 		return s_list();
 	if (strcmp(verb, "start") == 0)
