@@ -6,7 +6,8 @@
 set -u
 plexus=$1 n=$2 labs=$3
 top=$(mktemp -d "${TMPDIR:-/tmp}/plexus-test-lab-$n-XXXXXX") || exit 1
-trap 'rm -rf "$top"' EXIT INT TERM
+trap 'rm -rf "$top"' EXIT
+trap 'exit 1' INT TERM
 export TMPDIR="$top"
 "$plexus" lab start "$n" "$top/lab" || { echo "lab $n: start failed"; exit 1; }
 "$plexus" lab check "$n" "$top/lab"
