@@ -26,6 +26,9 @@
 #ifdef PLEXUS_MOUNT
 #include <plexus/mount_cli.h>
 #endif
+#ifdef PLEXUS_LAB
+#include <plexus/lab_cli.h>
+#endif
 
 #include "commands.h"
 
@@ -84,6 +87,10 @@ static const command s_commands[] = {
      false},
     {"mkfs", "[-b N] [-i N] TARGET", "a new MINIX v3 file system (image or driver)", plx_mkfs_cli,
      true},
+#ifdef PLEXUS_LAB
+    {"lab", "list|start|check N", "labs that grade themselves: do one, then check it", plx_lab_cli,
+     false},
+#endif
     {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, fs, boot...)", cmd_bench,
      false},
     {"version", "", "print the version", s_version, false},
