@@ -35,14 +35,15 @@ typedef struct s_opts {
 	s_format format;
 	const char *output; /* NULL: standard output */
 	const char *save;
-	char **command; /* after --, or NULL */
+	const char *hide; /* message types left out, comma-separated, or NULL */
+	char **command;   /* after --, or NULL */
 	bool help;
 } s_opts;
 
 static const char s_usage[] =
     "usage: plexus trace [--logs DIR|FILE]... [--since T] [--until T] [--format FORMAT]\n"
-    "                    [-o FILE] [--save FILE] [-- COMMAND ARGS...]\n"
-    "       plexus trace show FILE [--format FORMAT] [-o FILE]\n"
+    "                    [--hide TYPES] [-o FILE] [--save FILE] [-- COMMAND ARGS...]\n"
+    "       plexus trace show FILE [--format FORMAT] [--hide TYPES] [-o FILE]\n"
     "\n"
     "Draws the messages of the Plexus message trace as a sequence diagram: one lifeline per\n"
     "process, one arrow per message, replies dashed, errors red, restarts marked. The clocks\n"
@@ -54,6 +55,8 @@ static const char s_usage[] =
     "                   of trace lines) or RFC 3339 (2026-12-07T04:30:00.25Z)\n"
     "  --format F       html (default: one page, SVG inside, no scripts), svg, mermaid,\n"
     "                   plantuml\n"
+    "  --hide TYPES     leave out messages of these types, comma-separated (requests and\n"
+    "                   replies): --hide IPC_PING,RS_EVENT drops RS's heartbeats\n"
     "  -o FILE          write the diagram to FILE instead of standard output\n"
     "  --save FILE      also write the parsed, aligned trace (plexus trace show draws it)\n"
     "  -- COMMAND ...   switch tracing on in every running service, run COMMAND with\n"
@@ -133,6 +136,9 @@ static bool s_option(int c, const char *arg, s_opts *o)
 	case 'S':
 		o->save = arg;
 		return true;
+	case 'H':
+		o->hide = arg;
+		return true;
 	case 'h':
 		o->help = true;
 		return true;
@@ -144,11 +150,15 @@ static bool s_option(int c, const char *arg, s_opts *o)
  * words, FILE, are moved to the end, from optind on). */
 static bool s_parse(int argc, char **argv, s_opts *o, bool show)
 {
-	static const struct option longs[] = {
-	    {"logs", required_argument, NULL, 'l'},   {"since", required_argument, NULL, 's'},
-	    {"until", required_argument, NULL, 'u'},  {"format", required_argument, NULL, 'f'},
-	    {"output", required_argument, NULL, 'o'}, {"save", required_argument, NULL, 'S'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"logs", required_argument, NULL, 'l'},
+	                                      {"since", required_argument, NULL, 's'},
+	                                      {"until", required_argument, NULL, 'u'},
+	                                      {"format", required_argument, NULL, 'f'},
+	                                      {"output", required_argument, NULL, 'o'},
+	                                      {"save", required_argument, NULL, 'S'},
+	                                      {"hide", required_argument, NULL, 'H'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
 	*o = (s_opts){.since = INT64_MIN, .until = INT64_MAX, .format = S_HTML};
 	optind = 1;
 	int c;
@@ -249,6 +259,8 @@ static int s_finish(tr_trace *t, const s_opts *o, int64_t since, int64_t until)
 		rc = tr_align(t);
 	if (rc == 0)
 		rc = tr_window(t, since, until);
+	if (rc == 0 && o->hide)
+		rc = tr_hide(t, o->hide);
 	if (rc == 0)
 		rc = s_round_trip(t, &back);
 	if (rc < 0) {
@@ -295,10 +307,10 @@ static int s_from_logs(const s_opts *o)
 	return ex;
 }
 
-static void s_switch(bool on)
+static void s_switch(bool on, tr_trace *known)
 {
 	char err[512] = "", missed[512] = "";
-	int n = tr_switch_all(on, missed, sizeof missed, err, sizeof err);
+	int n = tr_switch_all(on, known, missed, sizeof missed, err, sizeof err);
 	if (n < 0)
 		fprintf(stderr, "plexus trace: tracing not switched %s: %s\n", on ? "on" : "off",
 		        err);
@@ -313,11 +325,11 @@ static int s_command(tr_trace *t, const s_opts *o, int64_t *start, int64_t *end)
 	FILE *capture = tmpfile();
 	if (!capture)
 		return EX_CANTCREAT;
-	s_switch(true);
+	s_switch(true, t); /* the generations as the window opens: a later one is a restart */
 	*start = tr_now_us();
 	int status = 0, rc = tr_run(o->command, fileno(capture), &status);
 	*end = tr_now_us();
-	s_switch(false);
+	s_switch(false, NULL);
 	if (rc < 0)
 		fprintf(stderr, "plexus trace: %s: %s\n", o->command[0], strerror(-rc));
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -370,6 +382,8 @@ static int s_show(int argc, char **argv)
 	tr_trace *t = NULL;
 	int rc = tr_load(in, &t);
 	fclose(in);
+	if (rc == 0 && o.hide)
+		rc = tr_hide(t, o.hide);
 	if (rc < 0) {
 		fprintf(stderr, "plexus trace show: %s: not a saved trace of version 1 (%s)\n",
 		        argv[optind], strerror(-rc));

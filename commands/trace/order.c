@@ -111,10 +111,12 @@ static int s_mark_restarts(tr_trace *self)
 	free(self->notes);
 	self->notes = NULL;
 	self->nnotes = 0;
-	size_t cap = 2 * self->nmsgs + 1, nseen = 0;
+	size_t cap = 2 * self->nmsgs + self->nknown + 1, nseen = 0;
 	char(*seen)[TR_LABEL_MAX] = calloc(cap, TR_LABEL_MAX);
 	uint64_t *gens = calloc(cap, sizeof *gens);
 	int rc = seen && gens ? 0 : -ENOMEM;
+	for (size_t k = 0; rc == 0 && k < self->nknown; k++) /* as the window opened */
+		rc = s_note(self, 0, self->known[k].label, self->known[k].gen, seen, gens, &nseen);
 	for (size_t i = 0; rc == 0 && i < self->nmsgs; i++) {
 		const tr_event *e = tr_msg_event(self, &self->msgs[i]);
 		rc = s_note(self, i, e->src, e->src_gen, seen, gens, &nseen);
@@ -132,6 +134,28 @@ int tr_apply_offsets(tr_trace *self)
 	s_link_replies(self);
 	s_mark_dead(self);
 	return s_mark_restarts(self);
+}
+
+/* Whether type is one of the comma-separated names of list. */
+static bool s_listed(const char *list, const char *type)
+{
+	size_t n = strlen(type);
+	for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, type, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+int tr_hide(tr_trace *self, const char *types)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < self->nmsgs; i++)
+		if (!s_listed(types, tr_msg_event(self, &self->msgs[i])->type))
+			self->msgs[kept++] = self->msgs[i];
+	self->nmsgs = kept;
+	return tr_apply_offsets(self);
 }
 
 int tr_window(tr_trace *self, int64_t since, int64_t until)

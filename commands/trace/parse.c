@@ -1,7 +1,7 @@
 /*
  * parse.c — trace lines into events.
  *
- * Entry points: tr_trace_new, tr_trace_destroy, tr_domain_add, tr_parse_line,
+ * Entry points: tr_trace_new, tr_trace_destroy, tr_domain_add, tr_known_add, tr_parse_line,
  * tr_parse_stream, tr_parse_path.
  *
  * A trace line (transport/trace.c, docs/trace.md "The line format"):
@@ -34,8 +34,21 @@ void tr_trace_destroy(tr_trace **self_p)
 	free(self->msgs);
 	free(self->domains);
 	free(self->notes);
+	free(self->known);
 	free(self);
 	*self_p = NULL;
+}
+
+int tr_known_add(tr_trace *self, const char *label, uint64_t gen)
+{
+	tr_gen *k = realloc(self->known, (self->nknown + 1) * sizeof *k);
+	if (!k)
+		return -ENOMEM;
+	self->known = k;
+	k = &self->known[self->nknown++];
+	snprintf(k->label, sizeof k->label, "%s", label);
+	k->gen = gen;
+	return 0;
 }
 
 int tr_domain_add(tr_trace *self, const char *name)

@@ -8,6 +8,7 @@
  *   plexus-trace 1
  *   counts SKIPPED UNTIMED
  *   domain OFFSET UNCERTAINTY ALIGNED NAME...
+ *   known GEN LABEL                    (a generation when the window opened; may be none)
  *   DOMAIN trace: > request TYPE(N) SRC/G -> DST/G id=N size=N status=N latency=Nus t=N
  * The events are trace lines as the services wrote them, after the index of their domain;
  * the domains keep the offsets estimated when the trace was saved, so a window cut then stays.
@@ -43,6 +44,8 @@ int tr_save(const tr_trace *self, FILE *out)
 		fprintf(out, "domain %" PRId64 " %" PRId64 " %d %s\n", dom->offset,
 		        dom->uncertainty, dom->aligned, dom->name);
 	}
+	for (size_t k = 0; k < self->nknown; k++)
+		fprintf(out, "known %" PRIu64 " %s\n", self->known[k].gen, self->known[k].label);
 	for (size_t i = 0; i < self->nmsgs; i++) {
 		const tr_msg *m = &self->msgs[i];
 		if (m->send >= 0)
@@ -71,6 +74,15 @@ static int s_domain(tr_trace *self, const char *line)
 	self->domains[d].uncertainty = uncertainty;
 	self->domains[d].aligned = aligned != 0;
 	return 0;
+}
+
+static int s_known(tr_trace *self, const char *line)
+{
+	uint64_t gen;
+	char label[TR_LABEL_MAX];
+	if (sscanf(line, "known %" SCNu64 " %63s", &gen, label) != 2)
+		return -EINVAL;
+	return tr_known_add(self, label, gen);
 }
 
 static int s_event_line(tr_trace *self, const char *line)
@@ -104,8 +116,9 @@ static int s_load(tr_trace *self, FILE *in)
 	    sscanf(line, "counts %zu %zu", &self->skipped, &self->untimed) != 2)
 		return -EINVAL;
 	while (fgets(line, sizeof line, in)) {
-		int rc = strncmp(line, "domain ", 7) == 0 ? s_domain(self, line)
-		                                          : s_event_line(self, line);
+		int rc = strncmp(line, "domain ", 7) == 0  ? s_domain(self, line)
+		         : strncmp(line, "known ", 6) == 0 ? s_known(self, line)
+		                                           : s_event_line(self, line);
 		if (rc < 0)
 			return rc;
 	}

@@ -25,6 +25,7 @@
 #include <plexus/link_security.h>
 
 #include "switch.h"
+#include "trace.h"
 
 #define S_TIMEOUT_MS 1000
 
@@ -80,7 +81,8 @@ static int s_switch_recs(const plx_endpoint_rec *recs, int n, bool enabled, char
 	return rc < 0 ? rc : done;
 }
 
-int tr_switch_all(bool enabled, char *missed, size_t msize, char *err, size_t size)
+int tr_switch_all(bool enabled, struct tr_trace *known, char *missed, size_t msize, char *err,
+                  size_t size)
 {
 	plx_etcd_opts opts = {.endpoints = s_env("PLEXUS_ETCD", PLX_ETCD_DEFAULT_URL),
 	                      .user = s_env("PLEXUS_ETCD_USER", NULL),
@@ -99,6 +101,10 @@ int tr_switch_all(bool enabled, char *missed, size_t msize, char *err, size_t si
 		return n;
 	}
 	int rc = s_switch_recs(recs, n, enabled, missed, msize, err, size);
+	for (int i = 0; known && rc >= 0 && i < n; i++)
+		if (strncmp(recs[i].label, "c-", 2) != 0 &&
+		    tr_known_add(known, recs[i].label, recs[i].generation) < 0)
+			rc = -ENOMEM;
 	free(recs);
 	return rc;
 }

@@ -10,11 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct tr_trace;
+
 /* Sends IPC_TRACE_LEVEL(enabled) to every endpoint of the cluster PLEXUS_ETCD and
  * PLEXUS_CLUSTER name (VFS's clients, c-*, left out). Returns how many obeyed, the labels of
  * those that did not answer or refused in missed (space-separated, cut at msize), or a
- * negative errno with err set when none could be asked. */
-int tr_switch_all(bool enabled, char *missed, size_t msize, char *err, size_t size);
+ * negative errno with err set when none could be asked. When known is not NULL, each
+ * endpoint's generation goes to it (tr_known_add): a later one in the window is a restart. */
+int tr_switch_all(bool enabled, struct tr_trace *known, char *missed, size_t msize, char *err,
+                  size_t size);
 
 /* Runs argv with PLEXUS_TRACE=1, its standard error into capture_fd and its standard output
  * onto this process's standard error; waits for it (*status as waitpid sets it). Returns 0 or

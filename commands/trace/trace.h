@@ -3,10 +3,10 @@
  * messages, clock domains with their estimated offsets, and the renderers.
  *
  * Entry points:
- *   parse.c:  tr_trace_new, tr_trace_destroy, tr_domain_add, tr_parse_line, tr_parse_stream,
- *             tr_parse_path
+ *   parse.c:  tr_trace_new, tr_trace_destroy, tr_domain_add, tr_known_add, tr_parse_line,
+ *             tr_parse_stream, tr_parse_path
  *   align.c:  tr_pair, tr_align, tr_msg_event
- *   order.c:  tr_apply_offsets, tr_window, tr_lifelines
+ *   order.c:  tr_apply_offsets, tr_window, tr_hide, tr_lifelines
  *   save.c:   tr_save, tr_load
  *   errno.c:  tr_errno_name
  *   render_svg.c:     tr_render_svg, tr_render_html
@@ -65,6 +65,13 @@ typedef struct tr_domain {
 	bool aligned;        /* false: no message links it to the reference (offset 0) */
 } tr_domain;
 
+/* A label's generation when the window opened (the endpoint table, read by `-- COMMAND`): a
+ * label whose first message shows a newer one restarted inside the window. */
+typedef struct tr_gen {
+	char label[TR_LABEL_MAX];
+	uint64_t gen;
+} tr_gen;
+
 /* A mark on a lifeline: a label seen with a newer generation (a restart). */
 typedef struct tr_note {
 	size_t before; /* drawn before this message (nmsgs: at the end) */
@@ -81,6 +88,8 @@ typedef struct tr_trace {
 	size_t ndomains;
 	tr_note *notes;
 	size_t nnotes;
+	tr_gen *known; /* generations when the window opened (may be none) */
+	size_t nknown;
 	size_t skipped; /* trace lines that could not be read */
 	size_t untimed; /* trace lines without t= (written before it existed) */
 } tr_trace;
@@ -91,6 +100,9 @@ void tr_trace_destroy(tr_trace **self_p);
 
 /* Adds a clock domain named name (or finds it). Returns its index or -ENOMEM. */
 int tr_domain_add(tr_trace *self, const char *name);
+
+/* Records label's generation when the window opened. Returns 0 or -ENOMEM. */
+int tr_known_add(tr_trace *self, const char *label, uint64_t gen);
 
 /* Reads one log line into *ev (domain left alone). Returns 1 for a trace line, 0 for a line
  * that is no trace line at all, -EINVAL for a trace line that cannot be read, -ENODATA for
@@ -121,6 +133,10 @@ int tr_apply_offsets(tr_trace *self);
 /* Keeps only the messages with since <= at <= until (INT64_MIN/INT64_MAX: open) and the
  * events they hold. Returns 0 or -ENOMEM. */
 int tr_window(tr_trace *self, int64_t since, int64_t until);
+
+/* Drops the messages whose type is one of the comma-separated names of types (a request and
+ * its reply alike: e.g. "IPC_PING,RS_EVENT", RS's heartbeats). Returns 0 or -ENOMEM. */
+int tr_hide(tr_trace *self, const char *types);
 
 /* Writes the trace (events, domains with offsets, counts) in the save format, version 1.
  * Returns 0 or -EIO. */

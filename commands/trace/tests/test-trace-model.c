@@ -320,6 +320,50 @@ static void test_diagrams_show_errors_replies_and_restarts(void **unused)
 	tr_trace_destroy(&t);
 }
 
+/* A label first seen in the window with a newer generation than the endpoint table had when
+ * the window opened restarted inside it (its old generation sent nothing meanwhile); the
+ * generations known are saved and read back; --hide drops a type's requests and replies. */
+static void test_known_generations_and_hidden_types(void **unused)
+{
+	(void)unused;
+	static const char lines[] =
+	    "a trace: > request IPC_PING(1) rs/1 -> vfs/1 id=1 size=1 status=0 latency=0us t=100\n"
+	    "a trace: > reply   IPC_PING(1) vfs/1 -> rs/1 id=1 size=1 status=0 latency=0us t=110\n"
+	    "a trace: > request BDEV_OPEN(2) mfs/1 -> vdisk/3 id=2 size=1 status=0 latency=0us "
+	    "t=200\n"
+	    "a trace: > reply   BDEV_OPEN(2) vdisk/3 -> mfs/1 id=2 size=1 status=0 latency=0us "
+	    "t=210\n";
+	FILE *in = fmemopen((void *)lines, sizeof lines - 1, "r");
+	tr_trace *t = tr_trace_new();
+	assert_int_equal(tr_known_add(t, "vdisk", 2), 0);
+	assert_int_equal(tr_known_add(t, "mfs", 1), 0);
+	assert_int_equal(tr_parse_stream(t, in, tr_domain_add(t, "one")), 0);
+	fclose(in);
+	assert_int_equal(tr_pair(t), 0);
+	assert_int_equal(tr_align(t), 0);
+	assert_int_equal(t->nnotes, 1);
+	assert_string_equal(t->notes[0].label, "vdisk");
+	assert_int_equal(t->notes[0].gen, 3);
+	assert_int_equal(t->notes[0].before, 2); /* before the BDEV_OPEN, after the ping */
+	char *saved = s_render(t, tr_save);
+	assert_non_null(strstr(saved, "known 2 vdisk\nknown 1 mfs\n"));
+	in = fmemopen(saved, strlen(saved), "r");
+	tr_trace *back = NULL;
+	assert_int_equal(tr_load(in, &back), 0);
+	fclose(in);
+	assert_int_equal(back->nnotes, 1);
+	assert_int_equal(tr_hide(back, "RS_EVENT,IPC_PING"), 0);
+	assert_int_equal(back->nmsgs, 2);
+	assert_string_equal(tr_msg_event(back, &back->msgs[0])->type, "BDEV_OPEN");
+	assert_int_equal(back->nnotes, 1);
+	assert_int_equal(back->notes[0].before, 0);
+	assert_int_equal(tr_hide(back, "BDEV_OPE,IPC"), 0); /* whole names only */
+	assert_int_equal(back->nmsgs, 2);
+	free(saved);
+	tr_trace_destroy(&back);
+	tr_trace_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +375,7 @@ int main(void)
 	    cmocka_unit_test(test_a_domain_without_messages_is_not_linked),
 	    cmocka_unit_test(test_save_and_load_draw_the_same),
 	    cmocka_unit_test(test_diagrams_show_errors_replies_and_restarts),
+	    cmocka_unit_test(test_known_generations_and_hidden_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
