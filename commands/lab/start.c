@@ -1,6 +1,7 @@
 /*
  * start.c — `plexus lab start N [DIR]`: the lab's skeleton and task into the student's
- * directory. The solution stays in the tree.
+ * directory (an operator's lab's script also boots and breaks its Plexus: system.c). The
+ * solution stays in the tree.
  *
  * Entry points: lab_start.
  */
@@ -63,6 +64,8 @@ static int s_copy(const lab *l, const char *dir)
 
 int lab_start(const lab *l, const char *dir)
 {
+	if (l->script)
+		return lab_system(l, "start", dir);
 	int code = s_prepare(dir);
 	if (code == EX_OK)
 		code = s_copy(l, dir);

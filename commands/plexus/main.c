@@ -88,8 +88,8 @@ static const command s_commands[] = {
     {"mkfs", "[-b N] [-i N] TARGET", "a new MINIX v3 file system (image or driver)", plx_mkfs_cli,
      true},
 #ifdef PLEXUS_LAB
-    {"lab", "list|start|check N", "labs that grade themselves: do one, then check it", plx_lab_cli,
-     false},
+    {"lab", "list|start|check|stop N", "labs that grade themselves: do one, then check it",
+     plx_lab_cli, false},
 #endif
     {"bench", "NAME [--json]", "run a benchmark against its baseline (ipc, fs, boot...)", cmd_bench,
      false},
