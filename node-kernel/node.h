@@ -12,6 +12,7 @@
  *   register.c  node_register_new, node_register_destroy, node_register_safe_until,
  *               node_register_expired
  *   fence.c     node_fence_tick, node_fence_margin_ms
+ *   traces.c    do_trace_read (the trace lines of the node's logs, for plexus trace)
  *   main.c      main (option parsing, set-up, the message loop)
  */
 #ifndef PLEXUS_NODE_H
@@ -127,6 +128,8 @@ int do_signal(plx_call *call);
 int do_list(plx_call *call);
 /* IPC_SHUTDOWN from RS: leave the loop, stop every service, revoke the lease. */
 int do_shutdown(plx_call *call);
+/* NODE_TRACE_READ from an operator: the trace lines of the log files in a window (traces.c). */
+int do_trace_read(plx_call *call);
 /* Records that pid ended with waitpid status wstatus: fills *report (strings point into the
  * table, valid until the next call), answers a pending NODE_STOP. Returns 0, or -ESRCH when
  * pid is no service of ours. */

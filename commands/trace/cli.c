@@ -24,7 +24,8 @@
 #include "switch.h"
 #include "trace.h"
 
-#define S_LOGS_MAX 64
+#define S_LOGS_MAX      64
+#define S_NODE_SLACK_US (300LL * 1000000) /* a node's clock this far off still finds lines */
 
 typedef enum s_format { S_HTML, S_SVG, S_MERMAID, S_PLANTUML } s_format;
 
@@ -36,13 +37,14 @@ typedef struct s_opts {
 	const char *output; /* NULL: standard output */
 	const char *save;
 	const char *hide; /* message types left out, comma-separated, or NULL */
+	bool nodes;       /* from the node kernels (NODE_TRACE_READ), not from log files */
 	char **command;   /* after --, or NULL */
 	bool help;
 } s_opts;
 
 static const char s_usage[] =
     "usage: plexus trace [--logs DIR|FILE]... [--since T] [--until T] [--format FORMAT]\n"
-    "                    [--hide TYPES] [-o FILE] [--save FILE] [-- COMMAND ARGS...]\n"
+    "                    [--nodes] [--hide TYPES] [-o FILE] [--save FILE] [-- COMMAND ...]\n"
     "       plexus trace show FILE [--format FORMAT] [--hide TYPES] [-o FILE]\n"
     "\n"
     "Draws the messages of the Plexus message trace as a sequence diagram: one lifeline per\n"
@@ -50,7 +52,10 @@ static const char s_usage[] =
     "of the nodes are aligned from the messages themselves.\n"
     "\n"
     "  --logs DIR|FILE  log files (a directory: its *.log files, one node's clock); repeat for\n"
-    "                   several nodes. Default: the running plexus up's STATE/logs\n"
+    "                   several nodes. Default: the running plexus up's STATE/logs, or\n"
+    "                   --nodes when there is none\n"
+    "  --nodes          ask every node kernel of the cluster (PLEXUS_ETCD) for the trace\n"
+    "                   lines of its logs (NODE_TRACE_READ): each node one clock\n"
     "  --since T, --until T  only messages in this window: microseconds since 1970 (the t=\n"
     "                   of trace lines) or RFC 3339 (2026-12-07T04:30:00.25Z)\n"
     "  --format F       html (default: one page, SVG inside, no scripts), svg, mermaid,\n"
@@ -139,6 +144,9 @@ static bool s_option(int c, const char *arg, s_opts *o)
 	case 'H':
 		o->hide = arg;
 		return true;
+	case 'N':
+		o->nodes = true;
+		return true;
 	case 'h':
 		o->help = true;
 		return true;
@@ -150,15 +158,12 @@ static bool s_option(int c, const char *arg, s_opts *o)
  * words, FILE, are moved to the end, from optind on). */
 static bool s_parse(int argc, char **argv, s_opts *o, bool show)
 {
-	static const struct option longs[] = {{"logs", required_argument, NULL, 'l'},
-	                                      {"since", required_argument, NULL, 's'},
-	                                      {"until", required_argument, NULL, 'u'},
-	                                      {"format", required_argument, NULL, 'f'},
-	                                      {"output", required_argument, NULL, 'o'},
-	                                      {"save", required_argument, NULL, 'S'},
-	                                      {"hide", required_argument, NULL, 'H'},
-	                                      {"help", no_argument, NULL, 'h'},
-	                                      {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {
+	    {"logs", required_argument, NULL, 'l'},   {"since", required_argument, NULL, 's'},
+	    {"until", required_argument, NULL, 'u'},  {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'o'}, {"save", required_argument, NULL, 'S'},
+	    {"hide", required_argument, NULL, 'H'},   {"help", no_argument, NULL, 'h'},
+	    {"nodes", no_argument, NULL, 'N'},        {NULL, 0, NULL, 0}};
 	*o = (s_opts){.since = INT64_MIN, .until = INT64_MAX, .format = S_HTML};
 	optind = 1;
 	int c;
@@ -275,12 +280,28 @@ static int s_finish(tr_trace *t, const s_opts *o, int64_t since, int64_t until)
 	return ex;
 }
 
-/* The logs o names, or the running plexus up's. */
-static int s_read_logs(tr_trace *t, const s_opts *o)
+/* The trace lines of every node kernel's logs in [since, until]. */
+static int s_read_nodes(tr_trace *t, int64_t since, int64_t until)
+{
+	char err[512] = "", missed[512] = "";
+	int n = tr_read_nodes(t, since, until, missed, sizeof missed, err, sizeof err);
+	if (n < 0)
+		fprintf(stderr, "plexus trace: the nodes' logs: %s\n", err);
+	else
+		fprintf(stderr, "plexus trace: trace lines from %d nodes%s%s\n", n,
+		        missed[0] ? "; no answer from " : "", missed);
+	return n < 0 ? (n == -ENOMEM ? EX_SOFTWARE : EX_UNAVAILABLE) : EX_OK;
+}
+
+/* The logs o names, or the running plexus up's, or (--nodes, or neither) the node kernels'
+ * lines in [since, until]. */
+static int s_read_logs(tr_trace *t, const s_opts *o, int64_t since, int64_t until)
 {
 	char dflt[PATH_MAX];
 	const char *state = getenv("PLEXUS_STATE_DIR");
 	snprintf(dflt, sizeof dflt, "%s/logs", state && *state ? state : "/run/plexus");
+	if (o->nodes || (!o->nlogs && access(dflt, R_OK) != 0))
+		return s_read_nodes(t, since, until);
 	const char *one[] = {dflt};
 	const char *const *paths = o->nlogs ? o->logs : one;
 	int n = o->nlogs ? o->nlogs : 1;
@@ -300,7 +321,7 @@ static int s_from_logs(const s_opts *o)
 	tr_trace *t = tr_trace_new();
 	if (!t)
 		return EX_SOFTWARE;
-	int ex = s_read_logs(t, o);
+	int ex = s_read_logs(t, o, o->since, o->until);
 	if (ex == EX_OK)
 		ex = s_finish(t, o, o->since, o->until);
 	tr_trace_destroy(&t);
@@ -349,8 +370,8 @@ static int s_traced_command(const s_opts *o)
 		return EX_SOFTWARE;
 	int64_t start = 0, end = 0;
 	int ex = s_command(t, o, &start, &end);
-	if (ex == EX_OK)
-		ex = s_read_logs(t, o);
+	if (ex == EX_OK) /* the nodes' clocks may be off: a wide window, cut after alignment */
+		ex = s_read_logs(t, o, start - S_NODE_SLACK_US, end + S_NODE_SLACK_US);
 	if (ex == EX_OK) {
 		/* The command ran on this host's clock: its window on the reference clock. */
 		int rc = tr_pair(t) < 0 || tr_align(t) < 0 ? -ENOMEM : 0;
@@ -369,8 +390,8 @@ static int s_traced_command(const s_opts *o)
 static int s_show(int argc, char **argv)
 {
 	s_opts o;
-	if (!s_parse(argc, argv, &o, true) || o.help || optind != argc - 1 || o.nlogs || o.save ||
-	    o.since != INT64_MIN || o.until != INT64_MAX) {
+	if (!s_parse(argc, argv, &o, true) || o.help || optind != argc - 1 || o.nlogs || o.nodes ||
+	    o.save || o.since != INT64_MIN || o.until != INT64_MAX) {
 		fputs(s_usage, o.help ? stdout : stderr);
 		return o.help ? EX_OK : EX_USAGE;
 	}

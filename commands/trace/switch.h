@@ -1,7 +1,7 @@
 /*
  * switch.h — tracing switched in running services, and a command run traced (switch.c).
  *
- * Entry points: tr_switch_all, tr_run, tr_now_us.
+ * Entry points: tr_switch_all, tr_read_nodes, tr_run, tr_now_us.
  */
 #ifndef PLEXUS_TRACE_SWITCH_H
 #define PLEXUS_TRACE_SWITCH_H
@@ -19,6 +19,13 @@ struct tr_trace;
  * endpoint's generation goes to it (tr_known_add): a later one in the window is a restart. */
 int tr_switch_all(bool enabled, struct tr_trace *known, char *missed, size_t msize, char *err,
                   size_t size);
+
+/* Asks every node kernel of the endpoint table (node.NAME) for the trace lines of its log files
+ * in [since, until] (INT64_MIN/INT64_MAX: open) and adds them to t, one clock domain per node
+ * ("node NAME"). Returns how many nodes answered, the labels of those that did not in missed,
+ * or a negative errno with err set when none could be asked. */
+int tr_read_nodes(struct tr_trace *t, int64_t since, int64_t until, char *missed, size_t msize,
+                  char *err, size_t size);
 
 /* Runs argv with PLEXUS_TRACE=1, its standard error into capture_fd and its standard output
  * onto this process's standard error; waits for it (*status as waitpid sets it). Returns 0 or

@@ -611,6 +611,62 @@ static void test_policy_and_bad_requests(void **state)
 	f->passed = true;
 }
 
+/* NODE_TRACE_READ: the trace lines of the node's log files in the window asked, to operators'
+ * commands (plexus-*) only; other lines and lines without t= never. */
+static void test_trace_read(void **state)
+{
+	fixture *f = *state;
+	char path[400];
+	snprintf(path, sizeof path, "%s/traced.log", f->dir);
+	FILE *log = fopen(path, "w");
+	assert_non_null(log);
+	fputs("plexus-x x/1 trace: > request FS_READ(1) a/1 -> b/1 id=1 size=1 status=0 "
+	      "latency=0us t=100\n"
+	      "plexus-x x/1: an ordinary line t=250\n"
+	      "plexus-x x/1 trace: > request FS_READ(1) a/1 -> b/1 id=2 size=1 status=0 "
+	      "latency=0us t=300\n"
+	      "plexus-x x/1 trace: > request FS_READ(1) a/1 -> b/1 id=3 size=1 status=0 "
+	      "latency=0us\n",
+	      log);
+	fclose(log);
+	Plexus__NodeTraceRead q = PLEXUS__NODE_TRACE_READ__INIT;
+	q.since_us = 200;
+	q.until_us = 1000;
+	assert_int_equal(
+	    s_call(f->intruder, "node.n0", PLEXUS__NODE_TYPE__NODE_TRACE_READ, &q.base, NULL),
+	    -PLX_ECALLDENIED);
+	plx_ep *op = plx_ep_new(f->ctx, "plexus-test", 1);
+	assert_non_null(op);
+	plx_msg *reply = NULL;
+	assert_int_equal(s_call(op, "node.n0", PLEXUS__NODE_TYPE__NODE_TRACE_READ, &q.base, &reply),
+	                 0);
+	const char *want = "plexus-x x/1 trace: > request FS_READ(1) a/1 -> b/1 id=2 size=1 "
+	                   "status=0 latency=0us t=300\n";
+	assert_int_equal(reply->data_size, strlen(want));
+	assert_memory_equal(reply->data, want, strlen(want));
+	Plexus__NodeTraceReadReply *r =
+	    plexus__node_trace_read_reply__unpack(NULL, reply->body_size, reply->body);
+	assert_non_null(r);
+	assert_int_equal(r->lines, 1);
+	assert_false(r->truncated);
+	assert_true(r->files >= 1);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	plx_msg_destroy(&reply);
+	q.since_us = 0;
+	q.until_us = 0;
+	q.max_bytes = 50; /* not even one line fits */
+	assert_int_equal(s_call(op, "node.n0", PLEXUS__NODE_TYPE__NODE_TRACE_READ, &q.base, &reply),
+	                 0);
+	assert_int_equal(reply->data_size, 0);
+	r = plexus__node_trace_read_reply__unpack(NULL, reply->body_size, reply->body);
+	assert_non_null(r);
+	assert_true(r->truncated);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	plx_msg_destroy(&reply);
+	plx_ep_destroy(&op);
+	f->passed = true;
+}
+
 /* STOP: SIGTERM ends a plain service; one that ignores SIGTERM gets SIGKILL after the grace. */
 static void test_stop(void **state)
 {
@@ -822,6 +878,7 @@ int main(void)
 	    S_TEST(test_sigkill_is_reported),
 	    S_TEST(test_exit_status_and_log),
 	    S_TEST(test_policy_and_bad_requests),
+	    S_TEST(test_trace_read),
 	    S_TEST(test_stop),
 	    S_TEST(test_report_waits_for_rs),
 	    S_TEST(test_killed_node_disappears),

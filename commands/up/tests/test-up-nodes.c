@@ -1,6 +1,7 @@
 /*
  * test-up-nodes.c — `plexus up --nodes 3` (root): three nodes in network namespaces on a
  * bridge, the services spread over them, the tour across nodes, a FUSE mount from the host,
+ * a command traced from the node kernels' logs (plexus trace --nodes),
  * and `plexus down` removing every process, namespace, the bridge and the mount; and etcd as
  * three members (--etcd-members 3) riding through the death of its leader.
  */
@@ -70,6 +71,20 @@ static void test_three_nodes(void **state)
 	assert_int_equal(uptest_sh(t, "ip netns list"), 0);
 	for (int i = 0; i < 3; i++)
 		assert_true(uptest_output(t, ns[i]));
+
+	/* plexus trace from the node kernels (NODE_TRACE_READ): a directory listing of /data, VFS
+	 * on n1, its file server and disk on n2 (the nodes share up's log directory here: each
+	 * line counts once) */
+	assert_int_equal(uptest_sh(t, "PLEXUS_STATE_DIR=\"$STATE\" \"$PLEXUS\" trace --nodes "
+	                              "--format mermaid --hide IPC_PING,RS_EVENT -- \"$PLEXUS\" sh "
+	                              "-c 'ls /data' 2>&1"),
+	                 0);
+	assert_true(uptest_output(t, "trace lines from 3 nodes"));
+	assert_true(uptest_output(t, "sequenceDiagram"));
+	assert_true(uptest_output(t, "participant p1 as vfs"));
+	assert_true(uptest_output(t, ": VFS_OPEN\n"));
+	assert_true(uptest_output(t, ": FS_GETDENTS\n"));
+	assert_true(uptest_output(t, "tour.bin"));
 
 	/* n2's power cut (every process in its namespace killed): RS moves vdisk and mfs-data
 	 * and power-cycles n2 through up's power controller (power = netns); its kernel comes
