@@ -14,7 +14,7 @@ export TMPDIR="$top"
 rc=$?
 [ "$rc" -eq 1 ] || { echo "lab $n: the skeleton's check exited $rc, not 1"; exit 1; }
 [ ! -e "$top/lab/solution" ] || { echo "lab $n: start copied the solution"; exit 1; }
-cp -R "$labs/$(basename "$labs"/"$n"-*)/solution/." "$top/lab/" || exit 1
+cp -RL "$labs/$(basename "$labs"/"$n"-*)/solution/." "$top/lab/" || exit 1
 "$plexus" lab check "$n" "$top/lab"
 rc=$?
 [ "$rc" -eq 0 ] || { echo "lab $n: the solution's check exited $rc, not 0"; exit 1; }
