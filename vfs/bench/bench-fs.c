@@ -521,7 +521,7 @@ static int s_setup(s_bench *b, char *err, size_t size)
 	if (b->opt.targets[S_TMPFS])
 		s_posix_place(b, S_TMPFS, b->tmpfs, "");
 	int rc = 0;
-	if (b->opt.tree_files > 0) {
+	if (b->opt.tree_files > 0 && b->opt.targets[S_FUSE]) { /* its rows are FUSE's */
 		snprintf(b->tar, sizeof b->tar, "/dev/shm/plexus-benchfs-%d.tar", (int)getpid());
 		if ((rc = fs_work_tarball(b->tar, b->opt.tree_files, err, size)) < 0)
 			return rc;
