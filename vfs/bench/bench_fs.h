@@ -6,7 +6,8 @@
 #ifndef PLEXUS_BENCH_FS_H
 #define PLEXUS_BENCH_FS_H
 
-/* `plexus bench fs [--json] [--rounds N] [--file-mb N] [--files N]`; returns a sysexits.h code. */
+/* `plexus bench fs [--json] [--rounds N] [--file-mb N] [--files N] [--tree-files N]
+ * [--targets LIST] [--no-journal]`; returns a sysexits.h code. */
 int plx_bench_fs(int argc, char **argv);
 
 #endif
