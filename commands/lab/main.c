@@ -29,12 +29,13 @@ static void s_usage(FILE *out)
 	        "  stop N [DIR]  stop the Plexus an operator's lab runs and remove its state\n"
 	        "                (lab 5; for the other labs there is nothing to stop)\n\n"
 	        "Lab 5 is an operator's lab: start boots a private Plexus (plexus up --port auto,\n"
-	        "its state outside DIR, named in DIR/.lab) and breaks one service; check grades\n"
-	        "DIR/answers.txt and the system's health. PLEXUS_LAB_FAULT=crash-loop|stopped|\n"
-	        "hung forces the fault (else one is picked at random).\n\n"
+	        "its state outside DIR, named in DIR/.lab) and breaks one service, or kills a\n"
+	        "whole node of two (root only); check grades DIR/answers.txt and the system's\n"
+	        "health. PLEXUS_LAB_FAULT=crash-loop|stopped|hung|node forces the fault (else\n"
+	        "one is picked at random).\n\n"
 	        "Exit codes: 0 every check passes, 1 some check fails or the code does not\n"
 	        "build, others from sysexits.h (64 usage, 66 no lab in DIR, 73 DIR not empty,\n"
-	        "69 etcd or the checks could not run).\n");
+	        "69 etcd or the checks could not run, 77 lab 5's node failure without root).\n");
 }
 
 static int s_list(void)

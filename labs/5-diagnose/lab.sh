@@ -3,17 +3,22 @@
 #   start: boots a private `plexus up` (its state directory under $TMPDIR, named in
 #          DIR/.lab), breaks one service (a fault picked at random, or $PLEXUS_LAB_FAULT:
 #          crash-loop, stopped or hung; $PLEXUS_LAB_SERVICE forces the service: log or
-#          tty) and records the truth in the state directory (lab5.truth, mode 0600), where
-#          DIR does not show it; copies README.md and the answers.txt template into DIR.
-#   check: grades DIR/answers.txt against the truth, then checks the system is healthy
-#          again: the service up with a newer generation than the broken one, a write through
-#          it answered. PASS/FAIL lines; exit 0 when all pass, 1 when one fails, 66 when DIR
-#          holds no started lab 5, 69 when its system is not running.
+#          tty) or, for the fault `node` (root only: network namespaces), boots two nodes
+#          and kills every process of the node running that service, waiting until RS has
+#          moved it; records the truth in the state directory (lab5.truth, mode 0600),
+#          where DIR does not show it; copies README.md and the answers.txt template into DIR.
+#   check: grades DIR/answers.txt against the truth (`service:` is the node's name for a
+#          node failure, `what:` node-down), then checks the system is healthy again: the
+#          service up with a newer generation than the broken one (for a node failure every
+#          service up), a write through it answered. PASS/FAIL lines; exit 0 when all pass,
+#          1 when one fails, 66 when DIR holds no started lab 5, 69 when its system is not
+#          running.
 #   stop:  `plexus down` on the lab's system; removes its state directory and DIR/.lab.
 set -u
 verb=$1 plexus=$2 dir=$3
 services="log tty"          # leaf drivers: nothing else fails with them
-faults="crash-loop stopped hung"
+faults="crash-loop stopped hung node"
+whats="crash-loop stopped hung node-down"   # answers.txt's vocabulary, in the order of faults
 
 # The lab's own system, found by every plexus command through PLEXUS_STATE_DIR.
 s_state() {
@@ -69,8 +74,27 @@ s_loop() {
 	return 1
 }
 
+# The services of `plexus service list` that are not up ("LABEL STATE" lines).
+s_notup() {
+	"$plexus" service list 2>/dev/null | awk 'NR > 1 && NF >= 4 && $1 != "rs" && $4 != "up" {print $1, $4}'
+}
+
+# Kills every process of the network namespace of the node running service $1 (a power cut)
+# and waits (up to 60 s) until RS runs $1 again with a new generation; sets node and gen
+# (the generation before the cut).
+s_cut() {
+	row=$("$plexus" service list 2>/dev/null | awk -v l="$1" '$1==l {print $2, $3; exit}')
+	node=${row% *} gen=${row#* }
+	ns=$(sed -n "s/^netns \(.*-$node\)\$/\1/p" "$state/state")
+	[ -n "$node" ] && [ -n "$ns" ] || return 1
+	ip netns pids "$ns" | xargs -r kill -9
+	g=$gen
+	s_wait "$1" 60 up "$g" && gen=$g
+}
+
 s_inject() {
 	case $2 in
+	node) s_cut "$1" ;;
 	stopped) "$plexus" service down "$1" >/dev/null && gen=$(s_row "$1" | cut -d' ' -f1) ;;
 	crash-loop) s_loop "$1" KILL ;;
 	hung) s_loop "$1" STOP ;;
@@ -78,6 +102,19 @@ s_inject() {
 }
 
 s_start() {
+	fault=${PLEXUS_LAB_FAULT:-}
+	if [ -z "$fault" ]; then
+		# the node failure needs network namespaces: root only
+		if [ "$(id -u)" -eq 0 ]; then fault=$(s_pick x "$faults"); else
+			fault=$(s_pick x "${faults% node}"); fi
+	fi
+	case " $faults " in *" $fault "*) ;; *)
+		echo "plexus lab: PLEXUS_LAB_FAULT: want one of: $faults" >&2; exit 64 ;;
+	esac
+	[ "$fault" != node ] || [ "$(id -u)" -eq 0 ] || {
+		echo "plexus lab: the node failure needs root (its nodes are network namespaces)" >&2
+		exit 77
+	}
 	mkdir -p "$dir" && [ -z "$(ls -A "$dir")" ] || {
 		echo "plexus lab: $dir is not empty; nothing was changed (give another DIR)" >&2
 		exit 73
@@ -86,8 +123,10 @@ s_start() {
 	chmod 700 "$state"
 	echo "state=$state" >"$dir/.lab"
 	s_state
+	nodes=
+	[ "$fault" = node ] && nodes="--nodes 2"
 	echo "Booting a private Plexus (state directory $state) ..."
-	"$plexus" up --no-tour --port auto --quiet --state-dir "$state" \
+	"$plexus" up --no-tour --port auto --quiet --state-dir "$state" $nodes \
 		--service-option max_restarts=3 --service-option backoff=100ms \
 		--service-option backoff_cap=10s >"$state/lab-up.log" 2>&1 || {
 		cat "$state/lab-up.log" >&2
@@ -95,22 +134,20 @@ s_start() {
 		exit 69
 	}
 	service=${PLEXUS_LAB_SERVICE:-$(s_pick x "$services")}
-	fault=${PLEXUS_LAB_FAULT:-$(s_pick x "$faults")}
-	case " $faults " in *" $fault "*) ;; *)
-		echo "plexus lab: PLEXUS_LAB_FAULT: want one of: $faults" >&2; exit 64 ;;
-	esac
 	echo "Something is about to go wrong in it ..."
 	s_inject "$service" "$fault" || {
 		echo "plexus lab: could not break $service ($fault); plexus lab stop 5 $dir" >&2
 		exit 69
 	}
-	(umask 077 && printf 'service=%s\nwhat=%s\ngen=%s\n' "$service" "$fault" "$gen" \
-		>"$state/lab5.truth")
+	probe=$service what=$fault
+	[ "$fault" = node ] && service=$node what=node-down
+	(umask 077 && printf 'service=%s\nwhat=%s\ngen=%s\nprobe=%s\n' "$service" "$what" "$gen" \
+		"$probe" >"$state/lab5.truth")
 	cp "$(dirname "$0")/skeleton/answers.txt" "$(dirname "$0")/README.md" "$dir/"
 	cat <<END
 Lab 5: Diagnose a failure
 
-A Plexus runs with one fault in it. Find which service is broken and how, write it in
+A Plexus runs with one fault in it. Find which service (or node) broke and how, write it in
 $dir/answers.txt, and fix the system. The task is in $dir/README.md.
 
 Point your shell at this system first (every plexus command then talks to it):
@@ -120,9 +157,9 @@ Then look around:
   plexus sh -c 'ls -l /dev'
   ls $state/logs/
 
-answers.txt, one line each (what: one of $faults):
-  service: LABEL
-  what: crash-loop|stopped|hung
+answers.txt, one line each (what: one of $whats):
+  service: LABEL (for node-down: the NODE's name)
+  what: crash-loop|stopped|hung|node-down
   evidence: what you saw (not graded)
 
 When you are ready:  plexus lab check 5 $dir
@@ -152,7 +189,9 @@ s_check() {
 		echo "plexus lab: no lab 5 in $dir; start one with plexus lab start 5 $dir" >&2
 		exit 66
 	}
+	probe=
 	. "$state/lab5.truth"
+	probe=${probe:-$service}
 	"$plexus" env >/dev/null 2>&1 || {
 		echo "plexus lab: the lab's Plexus is not running; plexus lab stop 5 $dir, then start again" >&2
 		exit 69
@@ -164,21 +203,21 @@ s_check() {
 	if [ "$a" = "$service" ]; then
 		echo "PASS service"; pass=$((pass + 1))
 	else
-		echo "FAIL service: $(s_said "$a" "not the broken one") (plexus service list: which one is not up? rs.log: what did RS do?)"
+		echo "FAIL service: $(s_said "$a" "not the broken one") (plexus service list: which one is not up, or ended how? rs.log: what did RS do?)"
 	fi
 	a=$(s_answer what)
 	if [ "$a" = "$what" ]; then
 		echo "PASS what"; pass=$((pass + 1))
 	else
-		echo "FAIL what: $(s_said "$a" "not what happened") (one of $faults: read STATE and LAST EXIT, and rs.log)"
+		echo "FAIL what: $(s_said "$a" "not what happened") (one of $whats: read STATE and LAST EXIT, and rs.log)"
 	fi
-	row=$(s_row "$service")
-	if [ "${row#* }" = up ] && [ "${row% *}" -gt "$gen" ]; then
+	row=$(s_row "$probe")
+	if [ "${row#* }" = up ] && [ "${row% *}" -gt "$gen" ] && [ -z "$(s_notup)" ]; then
 		echo "PASS fixed"; pass=$((pass + 1))
 	else
-		echo "FAIL fixed: the broken service is not up again with a new generation (plexus service --help: which verb starts it?)"
+		echo "FAIL fixed: the broken service is not up again with a new generation, or another is not up (plexus service --help: which verb starts it?)"
 	fi
-	if s_call "$service"; then
+	if s_call "$probe"; then
 		echo "PASS works"; pass=$((pass + 1))
 	else
 		echo "FAIL works: a write to the broken service's device is not answered (is it up?)"
