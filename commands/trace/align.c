@@ -1,7 +1,7 @@
 /*
  * align.c — events into messages, and the clocks of the domains aligned from them.
  *
- * Entry points: tr_pair, tr_align, tr_msg_event (order.c puts the messages in order).
+ * Entry points: tr_pair, tr_align (order.c puts the messages in order).
  *
  * Clock alignment (docs/trace.md "Clock alignment"): a message sent at a on domain A's clock
  * and received at b on B's cannot arrive before it left, so off(B) - off(A) <= b - a; the
@@ -98,11 +98,6 @@ int tr_pair(tr_trace *self)
 	}
 	free(idx);
 	return 0;
-}
-
-const tr_event *tr_msg_event(const tr_trace *self, const tr_msg *m)
-{
-	return &self->events[m->send >= 0 ? m->send : m->recv];
 }
 
 /* ---- clock alignment ---- */

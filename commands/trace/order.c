@@ -1,7 +1,7 @@
 /*
  * order.c — the messages in time order on the reference clock, with what a diagram marks.
  *
- * Entry points: tr_apply_offsets, tr_window, tr_lifelines.
+ * Entry points: tr_msg_event, tr_apply_offsets, tr_window, tr_hide, tr_lifelines.
  *
  * Messages are ordered by when they were sent (else received) on the reference clock, ties
  * by the event's place in the input, so one trace gives one order. A reply is linked to its
@@ -57,6 +57,11 @@ static void s_link_replies(tr_trace *self)
 }
 
 /* The newest generation a label shows anywhere in the trace. */
+const tr_event *tr_msg_event(const tr_trace *self, const tr_msg *m)
+{
+	return &self->events[m->send >= 0 ? m->send : m->recv];
+}
+
 static uint64_t s_newest(const tr_trace *self, const char *label)
 {
 	uint64_t gen = 0;

@@ -5,8 +5,8 @@
  * Entry points:
  *   parse.c:  tr_trace_new, tr_trace_destroy, tr_domain_add, tr_known_add, tr_parse_line,
  *             tr_parse_stream, tr_parse_path
- *   align.c:  tr_pair, tr_align, tr_msg_event
- *   order.c:  tr_apply_offsets, tr_window, tr_hide, tr_lifelines
+ *   align.c:  tr_pair, tr_align
+ *   order.c:  tr_msg_event, tr_apply_offsets, tr_window, tr_hide, tr_lifelines
  *   save.c:   tr_save, tr_load
  *   errno.c:  tr_errno_name
  *   render_svg.c:     tr_render_svg, tr_render_html
