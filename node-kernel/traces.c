@@ -5,8 +5,9 @@
  *
  * Entry points: do_trace_read.
  *
- * Every <label>.log file of --log-dir is read in name order; a line is sent when it is a
- * trace line (" trace: " in it) whose t= is in the window asked. At most the bytes asked (and
+ * Every <label>.log file of --log-dir is read in name order (its last 8 MiB: the node
+ * kernel's loop waits meanwhile); a line is sent when it is a trace line (" trace: " in it)
+ * whose t= is in the window asked. At most the bytes asked (and
  * never more than S_MAX_BYTES) go back, as the reply's data; the reply says when more were
  * left out. The node's own clock stamped every line: the caller aligns the nodes' clocks from
  * the messages themselves. Operators only (the table's allow-list): the trace names who talks
@@ -25,6 +26,7 @@
 
 #define S_MAX_BYTES (8u * 1024 * 1024)
 #define S_LINE_MAX  4096
+#define S_TAIL_MAX  (8L * 1024 * 1024) /* of each file, its last bytes only: the loop waits */
 
 typedef struct s_out {
 	char *buf;
@@ -114,6 +116,25 @@ static int s_logs(const char *dir, char ***names)
 	return (int)n;
 }
 
+/* Positions f at the start of a line within its last S_TAIL_MAX bytes. Returns true when
+ * older lines are left out. The node kernel's loop (its lease renewal among it) waits while a
+ * request reads: a log file of any size must cost it little. */
+static bool s_tail(FILE *f)
+{
+	if (fseek(f, 0, SEEK_END) != 0)
+		return false;
+	long size = ftell(f);
+	if (size <= S_TAIL_MAX) {
+		rewind(f);
+		return false;
+	}
+	fseek(f, size - S_TAIL_MAX, SEEK_SET);
+	int c;
+	while ((c = fgetc(f)) != EOF && c != '\n')
+		;
+	return true;
+}
+
 /* Reads every log file of dir into o. Returns the files read or a negative errno. */
 static int s_read_dir(const char *dir, s_out *o)
 {
@@ -125,6 +146,8 @@ static int s_read_dir(const char *dir, s_out *o)
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
 		FILE *f = fopen(path, "r");
 		files += f != NULL;
+		if (f && s_tail(f))
+			o->truncated = true; /* its older lines were not read */
 		while (f && fgets(line, S_LINE_MAX, f))
 			s_line(o, line);
 		if (f)
