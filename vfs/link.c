@@ -27,18 +27,19 @@ static bool s_all_slashes(const char *path)
 	return path[0] == '/' && path[strspn(path, "/")] == '\0';
 }
 
-/* After vn lost a name: its link count afresh (0 frees it at its last put). A file server
+/* After vn lost a name: its link count as the removal's answer gave it (after, an attribute
+ * set of vn's inode number), else asked afresh (0 frees it at its last put). A file server
  * that cannot say is taken to have removed the last link: a wrong guess costs only a lookup.
  * Without links it stays so (vfs_vnode_unlinked): an inode never gets a name back, and neither
  * an answer (a lookup's, a write's) that left the file server before the unlink nor a put that
  * read the link count before it may park it on the unused list, where its blocks would stay
  * claimed until it is evicted. */
-static void s_unlinked(vfs *v, vfs_vnode *vn)
+static void s_unlinked(vfs *v, vfs_vnode *vn, const vfs_attr *after)
 {
 	if (!vn)
 		return;
-	vfs_attr a;
-	int rc = vfs_fs_errno(plx_fs_stat(vfs_fs(v, vn), vn->ino, &a));
+	vfs_attr a = after ? *after : (vfs_attr){0};
+	int rc = a.ino == vn->ino ? 0 : vfs_fs_errno(plx_fs_stat(vfs_fs(v, vn), vn->ino, &a));
 	if (rc == 0)
 		vfs_vnode_attr_set(vn, &a);
 	if (rc < 0 || a.nlink == 0)
@@ -83,6 +84,7 @@ int do_unlink(vfs_req *req)
 {
 	const Plexus__VfsPath *m = (const Plexus__VfsPath *)req->body;
 	vfs_vnode *dir, *vn;
+	vfs_attr after = {0};
 	char name[VFS_NAME_MAX + 1];
 	bool trailing;
 	int rc = s_victim(req, m->path, &dir, &vn, name, &trailing);
@@ -95,10 +97,10 @@ int do_unlink(vfs_req *req)
 	else if (trailing)
 		rc = -ENOTDIR;
 	else
-		rc = vfs_fs_errno(plx_fs_unlink(vfs_fs(req->vfs, dir), dir->ino, name));
+		rc = vfs_fs_errno(plx_fs_unlink(vfs_fs(req->vfs, dir), dir->ino, name, &after));
 	if (rc == 0) {
 		vfs_dcache_drop(req->vfs, dir, name);
-		s_unlinked(req->vfs, vn);
+		s_unlinked(req->vfs, vn, &after);
 	}
 	vfs_vnode_put(req->vfs, vn);
 	vfs_vnode_put(req->vfs, dir);
@@ -111,6 +113,7 @@ int do_rmdir(vfs_req *req)
 	if (s_all_slashes(m->path))
 		return -EBUSY;
 	vfs_vnode *dir, *vn;
+	vfs_attr after = {0};
 	char name[VFS_NAME_MAX + 1];
 	bool trailing;
 	int rc = s_victim(req, m->path, &dir, &vn, name, &trailing);
@@ -123,10 +126,10 @@ int do_rmdir(vfs_req *req)
 	else if (vn->mounted)
 		rc = -EBUSY;
 	else
-		rc = vfs_fs_errno(plx_fs_rmdir(vfs_fs(req->vfs, dir), dir->ino, name));
+		rc = vfs_fs_errno(plx_fs_rmdir(vfs_fs(req->vfs, dir), dir->ino, name, &after));
 	if (rc == 0) {
 		vfs_dcache_drop(req->vfs, dir, name);
-		s_unlinked(req->vfs, vn);
+		s_unlinked(req->vfs, vn, &after);
 	}
 	vfs_vnode_put(req->vfs, vn);
 	vfs_vnode_put(req->vfs, dir);
@@ -229,7 +232,8 @@ int do_rename(vfs_req *req)
 		if (rc == 0) {
 			vfs_dcache_drop(req->vfs, r.odir, r.oname);
 			vfs_dcache_drop(req->vfs, r.ndir, r.nname);
-			s_unlinked(req->vfs, r.nvn); /* the file the new name replaced, if any */
+			s_unlinked(req->vfs, r.nvn,
+			           NULL); /* the file the new name replaced, if any */
 		}
 		if (rc == 1)
 			rc = 0;

@@ -145,9 +145,12 @@ int vfs_path_lookup(vfs_req *req, vfs_vnode *dir, const char *name, vfs_vnode **
 	if (strcmp(name, "..") == 0)
 		return s_dotdot(req, dir, out);
 	vfs_vnode *vn;
-	if ((rc = vfs_fs_lookup(req->vfs, dir, name, &vn)) < 0)
+	bool asked;
+	if ((rc = vfs_fs_lookup_asked(req->vfs, dir, name, &vn, &asked)) < 0)
 		return rc;
 	*out = s_cross_down(req->vfs, vn);
+	if (asked && *out == vn)
+		req->fresh = vn;
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * request.c — VFS-side helpers around the FS family stubs (plexus/fsreq.h).
  *
- * Entry points: vfs_fs_errno, vfs_fs_lookup, vfs_fs_refresh.
+ * Entry points: vfs_fs_errno, vfs_fs_lookup, vfs_fs_lookup_asked, vfs_fs_refresh.
  *
  * A file server that is gone, silent or answering nonsense is an I/O error to the client
  * (-EIO); its own answers (-ENOENT, -ENOSPC, ...) pass through.
@@ -60,8 +60,16 @@ static vfs_vnode *s_cached(vfs *v, vfs_vnode *dir, const char *name)
 
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out)
 {
+	bool asked;
+	return vfs_fs_lookup_asked(v, dir, name, out, &asked);
+}
+
+int vfs_fs_lookup_asked(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out, bool *asked)
+{
+	*asked = false;
 	if ((*out = s_cached(v, dir, name)))
 		return 0;
+	*asked = true;
 	uint64_t gen = vfs_dcache_gen(v);
 	vfs_attr attr;
 	vfs_fsgen *g = vfs_fs_gen(v, dir);

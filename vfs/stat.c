@@ -3,17 +3,19 @@
  *
  * Entry points: do_stat, do_fstat, do_lstat.
  *
- * The attributes are asked of the file server afresh (it keeps the times), and st_dev is the
- * device number of the mount the file lives on.
+ * The attributes are asked of the file server afresh (it keeps the times) — one FS_STAT, or
+ * none when the path's lookup in this request went to the file server, whose FS_LOOKUP answer
+ * carries them — and st_dev is the device number of the mount the file lives on.
  */
 #include <errno.h>
 
 #include "vfs.h"
 
-/* Answers vn's attributes. */
+/* Answers vn's attributes: the file server's answer to this request's lookup of it, else
+ * asked afresh. */
 static int s_stat(vfs_req *req, vfs_vnode *vn)
 {
-	int rc = vfs_fs_refresh(req->vfs, vn);
+	int rc = req->fresh == vn ? 0 : vfs_fs_refresh(req->vfs, vn);
 	if (rc < 0)
 		return rc;
 	vfs_attr a;

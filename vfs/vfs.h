@@ -267,6 +267,11 @@ typedef struct vfs_req {
 	vfs_vnode *at[2];
 	char *at_path[2];
 	int at_cur;
+	/* The vnode a lookup of this request last had the file server answer for: its
+	 * attributes are as fresh as an FS_STAT's would be (stat.c asks no more). Compared only,
+	 * never dereferenced: a vnode made anew at the same address got its attributes from an
+	 * answer of this request too. */
+	const vfs_vnode *fresh;
 } vfs_req;
 
 typedef int vfs_handler_fn(vfs_req *req);
@@ -472,6 +477,9 @@ int vfs_fs_errno(int rc);
 /* name in dir from the name cache, or by FS_LOOKUP (then cached); no permission check, no
  * mount crossing: sets *out (one reference). Returns 0 or a negative errno. */
 int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out);
+/* The same, setting *asked when the file server answered (then *out's attributes are its
+ * answer of this call, as fresh as an FS_STAT's), false for a name cache hit. */
+int vfs_fs_lookup_asked(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out, bool *asked);
 /* FS_STAT into vn's cached attributes. Returns 0 or a negative errno. */
 int vfs_fs_refresh(vfs *v, vfs_vnode *vn);
 

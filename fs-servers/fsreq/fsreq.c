@@ -448,26 +448,35 @@ int plx_fs_link(plx_fs *self, uint64_t dir, const char *name, uint64_t ino)
 
 /* The typed stub of FS_UNLINK or FS_RMDIR. */
 typedef int s_name_call(plx_stub *s, const Plexus__FsName *body, const void *data, size_t size,
-                        Plexus__NONE **reply, plx_msg **msg);
+                        Plexus__FsReply **reply, plx_msg **msg);
 
-static int s_name(plx_fs *self, s_name_call *call, uint64_t dir, const char *name)
+static int s_name(plx_fs *self, s_name_call *call, uint64_t dir, const char *name, plx_fs_attr *out)
 {
+	if (out)
+		out->ino = 0;
 	if (!name)
 		return -EINVAL;
 	Plexus__FsName body = PLEXUS__FS_NAME__INIT;
 	body.dir = dir;
 	body.name = (char *)name;
-	return s_status(call(s_stub(self), &body, NULL, 0, NULL, NULL));
+	Plexus__FsReply *r = NULL;
+	int rc = call(s_stub(self), &body, NULL, 0, &r, NULL);
+	if (rc < 0)
+		return rc;
+	if (r->attr && out) /* older servers answer without them */
+		s_attr(r->attr, out);
+	s_free(r);
+	return 0;
 }
 
-int plx_fs_unlink(plx_fs *self, uint64_t dir, const char *name)
+int plx_fs_unlink(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out)
 {
-	return s_name(self, plx_fs_unlink_call, dir, name);
+	return s_name(self, plx_fs_unlink_call, dir, name, out);
 }
 
-int plx_fs_rmdir(plx_fs *self, uint64_t dir, const char *name)
+int plx_fs_rmdir(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out)
 {
-	return s_name(self, plx_fs_rmdir_call, dir, name);
+	return s_name(self, plx_fs_rmdir_call, dir, name, out);
 }
 
 int plx_fs_rename(plx_fs *self, uint64_t old_dir, const char *old_name, uint64_t new_dir,

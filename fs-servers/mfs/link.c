@@ -62,8 +62,9 @@ int do_link(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply
 	return rc;
 }
 
-/* FS_UNLINK and FS_RMDIR. */
-static int s_remove(mfs *fs, const Plexus__FsName *n, bool dir)
+/* FS_UNLINK and FS_RMDIR; out gets the inode's attributes after (its link count left, so VFS
+ * need not ask). */
+static int s_remove(mfs *fs, const Plexus__FsName *n, bool dir, mfs_reply *out)
 {
 	int rc = mfs_check(fs, true);
 	if (rc == 0)
@@ -92,6 +93,7 @@ static int s_remove(mfs *fs, const Plexus__FsName *n, bool dir)
 			ip->d.nlinks--;
 		}
 		inode_touch(ip, "c");
+		mfs_reply_attr(fs, out, ip);
 	}
 	inode_put(fs, ip);
 	inode_put(fs, dp);
@@ -100,14 +102,14 @@ static int s_remove(mfs *fs, const Plexus__FsName *n, bool dir)
 
 int do_unlink(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
 {
-	(void)msg, (void)out;
-	return s_remove(fs, (const Plexus__FsName *)body, false);
+	(void)msg;
+	return s_remove(fs, (const Plexus__FsName *)body, false, out);
 }
 
 int do_rmdir(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
 {
-	(void)msg, (void)out;
-	return s_remove(fs, (const Plexus__FsName *)body, true);
+	(void)msg;
+	return s_remove(fs, (const Plexus__FsName *)body, true, out);
 }
 
 /* -EINVAL when directory ino is dir or one of dir's ancestors (a move into itself). */

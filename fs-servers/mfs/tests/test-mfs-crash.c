@@ -156,7 +156,7 @@ static int s_op_unlink(s_run *r, int slot, s_state *next)
 	s_name(slot, name);
 	next->f[slot] = (s_file){0, 0};
 	s_push(r, next);
-	return plx_fs_unlink(r->fs, r->dir[slot / S_NAMES], name);
+	return plx_fs_unlink(r->fs, r->dir[slot / S_NAMES], name, NULL);
 }
 
 /* fsync of one file or a sync: afterwards the state is the synced one. */

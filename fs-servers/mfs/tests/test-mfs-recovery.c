@@ -203,7 +203,7 @@ static void test_mfs_restarted(void **state)
 	assert_int_equal(plx_fs_create(fs, 1, "gone", 0644, 0, 0, &g), 0);
 	assert_int_equal(plx_fs_write(fs, g.ino, 0, "still here", 10, NULL), 10);
 	assert_int_equal(plx_fs_lookup(fs, 1, "gone", &g), 0); /* two references */
-	assert_int_equal(plx_fs_unlink(fs, 1, "gone"), 0);
+	assert_int_equal(plx_fs_unlink(fs, 1, "gone", NULL), 0);
 	assert_int_equal(plx_fs_sync(fs), 0);
 	mfstest_kill(t, srv);
 	srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, "restart", NULL, NULL);
@@ -248,7 +248,7 @@ static void test_orphans_after_crash(void **state)
 	assert_int_equal(plx_fs_statvfs(fs, &st0), 0);
 	assert_int_equal(plx_fs_create(fs, 1, "open-then-gone", 0644, 0, 0, &g), 0);
 	s_write_all(fs, g.ino, 4);
-	assert_int_equal(plx_fs_unlink(fs, 1, "open-then-gone"), 0);
+	assert_int_equal(plx_fs_unlink(fs, 1, "open-then-gone", NULL), 0);
 	assert_int_equal(plx_fs_sync(fs), 0); /* on disk: allocated, no links */
 	mfstest_kill(t, srv);
 	srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, NULL, NULL, NULL);

@@ -281,17 +281,24 @@ static void test_calls_and_errors(void **state)
 	assert_int_equal(a.nlink, 2);
 	assert_int_equal(plx_fs_link(fs, 1, "dirlink", dir.ino), -EPERM);
 	assert_int_equal(plx_fs_link(fs, 1, "file", f), -EEXIST);
-	assert_int_equal(plx_fs_unlink(fs, 1, "dir"), -EISDIR);
-	assert_int_equal(plx_fs_unlink(fs, 1, "nothing"), -ENOENT);
-	assert_int_equal(plx_fs_rmdir(fs, 1, "file"), -ENOTDIR);
-	assert_int_equal(plx_fs_rmdir(fs, 1, "dir"), -ENOTEMPTY);
-	assert_int_equal(plx_fs_rmdir(fs, dir.ino, "."), -EINVAL);
-	assert_int_equal(plx_fs_unlink(fs, dir.ino, "hard"), 0);
+	assert_int_equal(plx_fs_unlink(fs, 1, "dir", NULL), -EISDIR);
+	assert_int_equal(plx_fs_unlink(fs, 1, "nothing", NULL), -ENOENT);
+	assert_int_equal(plx_fs_rmdir(fs, 1, "file", NULL), -ENOTDIR);
+	assert_int_equal(plx_fs_rmdir(fs, 1, "dir", NULL), -ENOTEMPTY);
+	assert_int_equal(plx_fs_rmdir(fs, dir.ino, ".", NULL), -EINVAL);
+	assert_int_equal(plx_fs_unlink(fs, 1, "nothing", &a), -ENOENT);
+	assert_int_equal(a.ino, 0); /* no attributes with an error */
+	assert_int_equal(plx_fs_unlink(fs, dir.ino, "hard", &a), 0);
+	assert_int_equal(a.ino, f); /* the removal answers the link count left */
+	assert_int_equal(a.nlink, 1);
 	assert_int_equal(plx_fs_stat(fs, f, &a), 0);
 	assert_int_equal(a.nlink, 1);
 	assert_int_equal(plx_fs_stat(fs, 1, &a), 0);
 	assert_int_equal(a.nlink, 3);
-	assert_int_equal(plx_fs_rmdir(fs, 1, "dir"), 0);
+	plx_fs_attr gone;
+	assert_int_equal(plx_fs_rmdir(fs, 1, "dir", &gone), 0);
+	assert_int_equal(gone.ino, dir.ino);
+	assert_int_equal(gone.nlink, 0);
 	assert_int_equal(plx_fs_stat(fs, 1, &a), 0);
 	assert_int_equal(a.nlink, 2);
 	assert_int_equal(plx_fs_create(fs, dir.ino, "x", 0644, 0, 0, &a), -ENOENT); /* removed */
@@ -449,7 +456,7 @@ static void test_many_entries(void **state)
 	for (int i = 0; i < N; i += 2) {
 		char name[64];
 		snprintf(name, sizeof name, "entry-%05d-with-a-longer-name", i);
-		assert_int_equal(plx_fs_unlink(fs, d.ino, name), 0);
+		assert_int_equal(plx_fs_unlink(fs, d.ino, name, NULL), 0);
 	}
 	assert_int_equal(plx_fs_lookup(fs, d.ino, "entry-00002-with-a-longer-name", &a), -ENOENT);
 	assert_int_equal(plx_fs_lookup(fs, d.ino, "entry-02999-with-a-longer-name", &a), 0);
@@ -553,7 +560,7 @@ static void test_unlink_while_referenced(void **state)
 	uint64_t f = s_create(fs, 1, "open-file");
 	assert_int_equal(plx_fs_lookup(fs, 1, "open-file", &a), 0); /* a second reference */
 	s_write_pat(fs, f, 0, 500000, 5);
-	assert_int_equal(plx_fs_unlink(fs, 1, "open-file"), 0);
+	assert_int_equal(plx_fs_unlink(fs, 1, "open-file", NULL), 0);
 	assert_int_equal(plx_fs_lookup(fs, 1, "open-file", &a), -ENOENT);
 	assert_int_equal(plx_fs_stat(fs, f, &a), 0);
 	assert_int_equal(a.nlink, 0);
@@ -613,7 +620,7 @@ static void test_inode_numbers_wait_for_commit(void **state)
 	uint64_t first = s_create(fs, 1, "first");
 	assert_int_equal(plx_fs_putnode(fs, first, 1), 0);
 	assert_int_equal(plx_fs_sync(fs), 0);
-	assert_int_equal(plx_fs_unlink(fs, 1, "first"), 0); /* freed: nobody holds it */
+	assert_int_equal(plx_fs_unlink(fs, 1, "first", NULL), 0); /* freed: nobody holds it */
 	uint64_t second = s_create(fs, 1, "second");
 	assert_int_not_equal(second, first);
 	assert_int_equal(plx_fs_putnode(fs, second, 1), 0);
@@ -632,7 +639,7 @@ static void test_inode_numbers_wait_for_commit(void **state)
 		for (int i = 0; i < made; i++) {
 			char name[16];
 			snprintf(name, sizeof name, "i%d", i);
-			assert_int_equal(plx_fs_unlink(fs, 1, name), 0);
+			assert_int_equal(plx_fs_unlink(fs, 1, name, NULL), 0);
 		}
 	}
 	assert_int_equal(plx_fs_lookup(fs, 1, "second", &a), 0);
@@ -693,7 +700,7 @@ static void test_plexus_mkfs(void **state)
 	s_read_pat(fs, a.ino, 0, 1 * S_MB, 2);
 	assert_int_equal(plx_fs_create(fs, 1, "no", 0644, 0, 0, &a), -EROFS);
 	assert_int_equal(plx_fs_write(fs, f, 0, "x", 1, NULL), -EROFS);
-	assert_int_equal(plx_fs_unlink(fs, 1, "on-ram"), -EROFS);
+	assert_int_equal(plx_fs_unlink(fs, 1, "on-ram", NULL), -EROFS);
 	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
 	assert_int_equal(plx_fs_unmount(fs), 0);
 	mfstest_stop(t, drv);
@@ -974,7 +981,7 @@ static void test_untrusted_images(void **state)
 	assert_int_equal(plx_fs_lookup(fs, a, "b", &at), 0);
 	assert_int_equal(at.ino, b);
 	assert_int_equal(plx_fs_putnode(fs, b, 1), 0);
-	assert_int_equal(plx_fs_rmdir(fs, 1, "a"), -ENOTEMPTY);
+	assert_int_equal(plx_fs_rmdir(fs, 1, "a", NULL), -ENOTEMPTY);
 	s_unmount_damaged(t, &fs, drv, srv);
 
 	/* a directory size that ends inside an entry, past a hole: a new entry goes on the next
@@ -1161,7 +1168,8 @@ static void test_random_tree(void **state)
 				bool empty = true;
 				for (int m = 0; m < NAMES; m++)
 					empty &= ino[k][m] == 0;
-				assert_int_equal(plx_fs_rmdir(fs, 1, name), empty ? 0 : -ENOTEMPTY);
+				assert_int_equal(plx_fs_rmdir(fs, 1, name, NULL),
+				                 empty ? 0 : -ENOTEMPTY);
 				if (empty)
 					dino[k] = 0;
 			}
@@ -1173,7 +1181,8 @@ static void test_random_tree(void **state)
 				assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
 			}
 		} else if (kind == 3) { /* unlink */
-			assert_int_equal(plx_fs_unlink(fs, dino[d], name), ino[d][n] ? 0 : -ENOENT);
+			assert_int_equal(plx_fs_unlink(fs, dino[d], name, NULL),
+			                 ino[d][n] ? 0 : -ENOENT);
 			ino[d][n] = 0;
 		} else if (kind == 4 && ino[d][n]) { /* a hard link elsewhere */
 			int d2 = (int)(S_RAND() % (DIRS + 1)), n2 = (int)(S_RAND() % NAMES);
@@ -1255,7 +1264,7 @@ static void test_full_disk(void **state)
 	assert_int_equal(st.bfree, 0);
 	assert_int_equal(plx_fs_mkdir(fs, 1, "nodir", 0755, 0, 0, &a), -ENOSPC); /* needs a block */
 	assert_int_equal(plx_fs_putnode(fs, f, 1), 0);
-	assert_int_equal(plx_fs_unlink(fs, 1, "filler"), 0);
+	assert_int_equal(plx_fs_unlink(fs, 1, "filler", NULL), 0);
 	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
 	assert_int_equal(st.bfree, st0.bfree);
 	/* Inodes: 64, the root has one. */
@@ -1272,7 +1281,7 @@ static void test_full_disk(void **state)
 	for (int i = 0; i < made; i += 2) {
 		char name[16];
 		snprintf(name, sizeof name, "i%d", i);
-		assert_int_equal(plx_fs_unlink(fs, 1, name), 0);
+		assert_int_equal(plx_fs_unlink(fs, 1, name, NULL), 0);
 	}
 	assert_int_equal(plx_fs_statvfs(fs, &st), 0);
 	assert_int_equal(st.ffree, 32);

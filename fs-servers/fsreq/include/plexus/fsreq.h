@@ -162,9 +162,11 @@ int plx_fs_utime(plx_fs *self, uint64_t ino, const struct timespec times[2], plx
 
 /* FS_LINK: a new name for ino (never a directory: -EPERM) in dir. Returns 0 or an error. */
 int plx_fs_link(plx_fs *self, uint64_t dir, const char *name, uint64_t ino);
-/* FS_UNLINK (-EISDIR for a directory), FS_RMDIR (-ENOTEMPTY, -ENOTDIR). */
-int plx_fs_unlink(plx_fs *self, uint64_t dir, const char *name);
-int plx_fs_rmdir(plx_fs *self, uint64_t dir, const char *name);
+/* FS_UNLINK (-EISDIR for a directory), FS_RMDIR (-ENOTEMPTY, -ENOTDIR). The removed inode's
+ * attributes after the removal (its link count left) into out (may be NULL); out->ino is 0
+ * when the server did not send them. */
+int plx_fs_unlink(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out);
+int plx_fs_rmdir(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out);
 /* FS_RENAME: an existing new name is replaced at once. Returns 0 or a negative error. */
 int plx_fs_rename(plx_fs *self, uint64_t old_dir, const char *old_name, uint64_t new_dir,
                   const char *new_name);
