@@ -3,8 +3,9 @@
  *
  * Entry points: do_open, do_mkdir, do_mknod, do_mkfifo, vfs_open_complete, vfs_new_name.
  *
- * open: O_CREAT looks the last component up in its directory and creates a regular file when
- * it is missing (O_EXCL: -EEXIST when it is there, and no link followed); a symbolic link
+ * open: O_CREAT creates a regular file when the last component is missing in its directory
+ * (a name the name cache does not hold is tried with FS_CREATE first, and looked up only when
+ * that fails; O_EXCL: -EEXIST when it is there, and no link followed); a symbolic link
  * there is followed, and when its target is missing the target is created, as on Linux;
  * otherwise the path is resolved (O_NOFOLLOW: -ELOOP for a link as last component). Then the type
  * checks (O_DIRECTORY, writing a directory), the permission check (not for a file just created),
@@ -98,6 +99,23 @@ static int s_creat_target(vfs_req *req, const char *path, vfs_vnode *vn, int fla
 	return rc;
 }
 
+/* O_CREAT of a name the name cache does not hold: most such names are new, so the file is
+ * created at once (one round trip instead of a lookup and a create). Returns 0 (*created),
+ * -EEXIST under O_EXCL, or -EAGAIN when the lookup must decide as usual: the name exists
+ * (maybe a link to follow or a mount point), the directory does not let the caller create
+ * (an existing file may still open), the file system is read-only or full. */
+static int s_create_first(vfs_req *req, vfs_vnode *dir, const char *name, int flags, uint32_t mode,
+                          vfs_vnode **out, bool *created)
+{
+	if (vfs_fs_known(req->vfs, dir, name))
+		return -EAGAIN;
+	int rc = s_create(req, dir, name, mode, out);
+	*created = rc == 0;
+	if (rc == 0 || (rc == -EEXIST && (flags & O_EXCL)))
+		return rc;
+	return -EAGAIN;
+}
+
 /* The O_CREAT half of open: finds or creates the file. *created says which. */
 static int s_open_creat(vfs_req *req, const char *path, int flags, uint32_t mode, vfs_vnode **out,
                         bool *created)
@@ -120,13 +138,15 @@ static int s_open_creat_at(vfs_req *req, const char *path, int flags, uint32_t m
 		return -EISDIR;
 	}
 	vfs_vnode *vn = NULL;
-	rc = vfs_path_lookup(req, dir, name, &vn);
+	rc = s_create_first(req, dir, name, flags, mode, &vn, created);
+	if (rc == -EAGAIN)
+		rc = vfs_path_lookup(req, dir, name, &vn);
 	if (rc == -ENOENT) {
 		rc = s_create(req, dir, name, mode, &vn);
 		*created = rc == 0;
 		if (rc == -EEXIST && !(flags & O_EXCL)) /* made meanwhile by someone else */
 			rc = vfs_path_lookup(req, dir, name, &vn);
-	} else if (rc == 0 && (flags & O_EXCL)) {
+	} else if (rc == 0 && !*created && (flags & O_EXCL)) {
 		rc = -EEXIST;
 	}
 	if (rc == 0 && !*created && s_type(vn) == S_IFLNK) {

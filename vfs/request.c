@@ -1,7 +1,7 @@
 /*
  * request.c — VFS-side helpers around the FS family stubs (plexus/fsreq.h).
  *
- * Entry points: vfs_fs_errno, vfs_fs_lookup, vfs_fs_lookup_asked, vfs_fs_refresh.
+ * Entry points: vfs_fs_errno, vfs_fs_lookup, vfs_fs_lookup_asked, vfs_fs_known, vfs_fs_refresh.
  *
  * A file server that is gone, silent or answering nonsense is an I/O error to the client
  * (-EIO); its own answers (-ENOENT, -ENOSPC, ...) pass through.
@@ -82,6 +82,13 @@ int vfs_fs_lookup_asked(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **ou
 		s_raced(v, *out);
 	vfs_dcache_add(v, dir, name, *out, gen);
 	return 0;
+}
+
+bool vfs_fs_known(vfs *v, vfs_vnode *dir, const char *name)
+{
+	vfs_vnode *vn = s_cached(v, dir, name);
+	vfs_vnode_put(v, vn);
+	return vn != NULL;
 }
 
 int vfs_fs_refresh(vfs *v, vfs_vnode *vn)

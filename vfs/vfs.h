@@ -480,6 +480,8 @@ int vfs_fs_lookup(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out);
 /* The same, setting *asked when the file server answered (then *out's attributes are its
  * answer of this call, as fresh as an FS_STAT's), false for a name cache hit. */
 int vfs_fs_lookup_asked(vfs *v, vfs_vnode *dir, const char *name, vfs_vnode **out, bool *asked);
+/* Whether the name cache holds name in dir (asks the file server nothing). */
+bool vfs_fs_known(vfs *v, vfs_vnode *dir, const char *name);
 /* FS_STAT into vn's cached attributes. Returns 0 or a negative errno. */
 int vfs_fs_refresh(vfs *v, vfs_vnode *vn);
 

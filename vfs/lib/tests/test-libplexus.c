@@ -157,6 +157,50 @@ static void test_files(void **state)
 	PASSED();
 }
 
+/* O_CREAT of names VFS's name cache does not hold (each renamed into place, which drops the
+ * cached names): VFS tries FS_CREATE first, and an existing file, directory or dangling link
+ * must still come out as open(2) says. */
+static void test_create_uncached_names(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "uncached");
+	assert_int_equal(plexus_mkdir(px, "/lu", 0755), 0);
+	int fd = plexus_open(px, "/lu/a", O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_write(px, fd, "keep", 4), 4);
+	assert_int_equal(plexus_close(px, fd), 0);
+	struct stat before, after;
+	assert_int_equal(plexus_stat(px, "/lu/a", &before), 0);
+	assert_int_equal(plexus_rename(px, "/lu/a", "/lu/b"), 0);
+	fd = plexus_open(px, "/lu/b", O_RDWR | O_CREAT, 0600); /* exists: opened, not truncated */
+	assert_true(fd >= 0);
+	char buf[8] = "";
+	assert_int_equal(plexus_read(px, fd, buf, sizeof buf), 4);
+	assert_memory_equal(buf, "keep", 4);
+	assert_int_equal(plexus_fstat(px, fd, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_int_equal(after.st_mode & 07777, 0644);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_int_equal(plexus_rename(px, "/lu/b", "/lu/c"), 0);
+	assert_errno(plexus_open(px, "/lu/c", O_RDWR | O_CREAT | O_EXCL, 0600), EEXIST);
+	assert_int_equal(plexus_mkdir(px, "/lu/d0", 0755), 0);
+	assert_int_equal(plexus_rename(px, "/lu/d0", "/lu/d"), 0);
+	assert_errno(plexus_open(px, "/lu/d", O_RDWR | O_CREAT, 0600), EISDIR);
+	assert_int_equal(plexus_symlink(px, "target", "/lu/l0"), 0);
+	assert_int_equal(plexus_rename(px, "/lu/l0", "/lu/l"), 0);
+	fd = plexus_open(px, "/lu/l", O_WRONLY | O_CREAT, 0600); /* the link's target is made */
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_int_equal(plexus_stat(px, "/lu/target", &after), 0);
+	assert_true(S_ISREG(after.st_mode));
+	assert_int_equal(plexus_symlink(px, "target2", "/lu/m0"), 0);
+	assert_int_equal(plexus_rename(px, "/lu/m0", "/lu/m"), 0);
+	assert_errno(plexus_open(px, "/lu/m", O_WRONLY | O_CREAT | O_EXCL, 0600), EEXIST);
+	assert_errno(plexus_stat(px, "/lu/target2", &after), ENOENT);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* Bytes that differ at every offset. */
 static void s_pattern(uint8_t *buf, size_t size, unsigned seed)
 {
@@ -1448,6 +1492,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_files, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_create_uncached_names, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_large_io, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_descriptors, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_pipes_and_select, test_setup, test_teardown),
