@@ -63,7 +63,9 @@ static int s_create(vfs_req *req, vfs_vnode *dir, const char *name, uint32_t mod
 	rc = vfs_fs_errno(plx_fs_create(g->client, dir->ino, name,
 	                                S_IFREG | (mode & 07777 & ~s_umask(req)), req->cred.uid,
 	                                gid, &a));
-	return rc < 0 ? rc : vfs_vnode_get(req->vfs, dir->mount, g, &a, out);
+	if (rc == 0 && (rc = vfs_vnode_get(req->vfs, dir->mount, g, &a, out)) == 0)
+		req->fresh = *out; /* its attributes are FS_CREATE's answer */
+	return rc;
 }
 
 static int s_open_creat_at(vfs_req *req, const char *path, int flags, uint32_t mode,
@@ -212,8 +214,8 @@ static int s_open_filp(vfs_req *req, vfs_vnode *vn, const char *path, int flags)
 	if ((type == S_IFCHR || type == S_IFBLK) &&
 	    (vn->mount->flags & PLEXUS__VFS_MOUNT_FLAG__VFS_MNT_NODEV))
 		return -EACCES; /* as Linux: device nodes on a nodev mount open nothing */
-	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY &&
-	    (rc = s_truncate(req->vfs, vn)) < 0)
+	bool truncate = (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY;
+	if (truncate && (rc = s_truncate(req->vfs, vn)) < 0)
 		return rc;
 	char *abs = vfs_path_join(req, path);
 	vfs_filp *f = abs ? vfs_filp_new(req->vfs, vn, flags, ops, abs) : NULL;
@@ -231,8 +233,11 @@ static int s_open_filp(vfs_req *req, vfs_vnode *vn, const char *path, int flags)
 		return rc;
 	req->reply.value =
 	    rc; /* and what was opened: a client reopening it checks it is the same */
+	vfs_vnode_attr(vn, &a);
 	vfs_attr_to_fs(&a, &req->reply_stat);
 	req->reply.stat = &req->reply_stat;
+	/* fresh when the file server answered for it in this call: no fstat needed after */
+	req->reply.stat_fresh = truncate || req->fresh == vn;
 	return 0;
 }
 

@@ -39,14 +39,9 @@ static long s_open_path(plexus *p, const char *path, const char *unused, void *a
 {
 	(void)unused;
 	s_open *o = arg;
-	int fd = plexus_open(p, path, o->flags, o->mode);
-	if (fd >= 0 && o->stat && plexus_fstat(p, fd, &o->st) < 0) {
-		int saved = errno;
-		plexus_close(p, fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
+	/* the status from the open's own answer when it is fresh (no VFS_FSTAT after a create) */
+	return o->stat ? plexus_open_stat(p, path, o->flags, o->mode, &o->st)
+	               : plexus_open(p, path, o->flags, o->mode);
 }
 
 /* Opens place for the caller as o says: the descriptor, on *s (held), or -errno. */

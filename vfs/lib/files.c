@@ -1,11 +1,11 @@
 /*
  * files.c — descriptors: open, read and write them, move in them, copy and close them.
  *
- * Entry points: plexus_open, plexus_creat, plexus_close, plexus_read, plexus_write,
- * plexus_pread, plexus_pwrite, plexus_lseek, plexus_fsync, plexus_fdatasync, plexus_syncfs,
- * plexus_sync, plexus_truncate,
- * plexus_ftruncate, plexus_ioctl, plexus_dup, plexus_dup2, plexus_dup3, plexus_fcntl,
- * plexus_pipe, plexus_pipe2, plexus_select, plexus_closeexec.
+ * Entry points: plexus_open, plexus_creat, plexus_open_stat, plexus_close, plexus_read,
+ * plexus_write, plexus_pread, plexus_pwrite, plexus_lseek, plexus_fsync, plexus_fdatasync,
+ * plexus_syncfs, plexus_sync, plexus_truncate, plexus_ftruncate, plexus_ioctl, plexus_dup,
+ * plexus_dup2, plexus_dup3, plexus_fcntl, plexus_pipe, plexus_pipe2, plexus_select,
+ * plexus_closeexec.
  *
  * Reads and writes larger than the handle's chunk go as several requests of one chunk each.
  * A write goes on until every chunk is written or one is short; a read goes on past its first
@@ -29,8 +29,10 @@ static int s_result(int64_t rc)
 	return rc < 0 ? plexus__fail(rc) : (int)rc;
 }
 
-/* open and openat: path relative to dirfd (AT_FDCWD: the working directory). */
-static int s_open(plexus *self, int dirfd, const char *path, int flags, mode_t mode)
+/* open and openat: path relative to dirfd (AT_FDCWD: the working directory). st (may be
+ * NULL) gets the file's status when the answer carries it fresh (*fresh). */
+static int s_open(plexus *self, int dirfd, const char *path, int flags, mode_t mode,
+                  struct stat *st, bool *fresh)
 {
 	int rc = plexus__check_path(path);
 	if (rc < 0)
@@ -55,6 +57,10 @@ static int s_open(plexus *self, int dirfd, const char *path, int flags, mode_t m
 	int64_t fd = plexus__vfs_open(self, &req, NULL, 0, PLEXUS__WAIT, &ans);
 	if (fd >= 0) {
 		plexus__fd_opened(self, (int)fd, req.at ? abs : path, flags, ans.reply->stat);
+		if (st && ans.reply->stat && ans.reply->stat_fresh) {
+			plexus__stat_from(ans.reply->stat, st);
+			*fresh = true;
+		}
 		plexus__answer_free(&ans);
 	}
 	free(abs);
@@ -76,14 +82,28 @@ int plexus_open(plexus *self, const char *path, int flags, ...)
 {
 	mode_t mode = 0; /* O_TMPFILE has O_DIRECTORY: both bits say it */
 	S_MODE_ARG(flags, mode);
-	return s_open(self, AT_FDCWD, path, flags, mode);
+	return s_open(self, AT_FDCWD, path, flags, mode, NULL, NULL);
+}
+
+int plexus_open_stat(plexus *self, const char *path, int flags, mode_t mode, struct stat *st)
+{
+	if (!st)
+		return plexus__fail(-EFAULT);
+	bool fresh = false;
+	int fd = s_open(self, AT_FDCWD, path, flags, mode, st, &fresh);
+	if (fd < 0 || fresh || plexus_fstat(self, fd, st) == 0)
+		return fd;
+	int error = errno;
+	plexus_close(self, fd);
+	errno = error;
+	return -1;
 }
 
 int plexus_openat(plexus *self, int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 	S_MODE_ARG(flags, mode);
-	return s_open(self, dirfd, path, flags, mode);
+	return s_open(self, dirfd, path, flags, mode, NULL, NULL);
 }
 
 int plexus_creat(plexus *self, const char *path, mode_t mode)

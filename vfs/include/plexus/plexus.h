@@ -10,8 +10,8 @@
  *                 plexus_truncate, plexus_ftruncate, plexus_ioctl
  *   descriptors:  plexus_dup, plexus_dup2, plexus_dup3, plexus_fcntl, plexus_pipe,
  *                 plexus_pipe2, plexus_select, plexus_closeexec
- *   names:        plexus_stat, plexus_fstat, plexus_lstat, plexus_mkdir, plexus_rmdir,
- *                 plexus_unlink, plexus_rename, plexus_link, plexus_symlink, plexus_readlink,
+ *   names:        plexus_open_stat, plexus_stat, plexus_fstat, plexus_lstat, plexus_mkdir,
+ * plexus_rmdir, plexus_unlink, plexus_rename, plexus_link, plexus_symlink, plexus_readlink,
  *                 plexus_mknod, plexus_mkfifo, plexus_chmod, plexus_fchmod, plexus_chown,
  *                 plexus_fchown, plexus_lchown, plexus_utimens, plexus_futimens, plexus_access,
  *                 plexus_chdir, plexus_fchdir, plexus_getcwd, plexus_umask
@@ -95,6 +95,11 @@ void plexus_disconnect(plexus **self_p);
 
 int plexus_open(plexus *self, const char *path, int flags, ...);
 int plexus_creat(plexus *self, const char *path, mode_t mode);
+/* open, and the opened file's status into st as fstat would give it right after: taken from
+ * the open's own answer when VFS says the file server gave it in that call (a file created,
+ * looked up afresh or truncated), else asked with VFS_FSTAT. Returns the descriptor, or -1
+ * with errno (then nothing stays open). */
+int plexus_open_stat(plexus *self, const char *path, int flags, mode_t mode, struct stat *st);
 int plexus_close(plexus *self, int fd);
 ssize_t plexus_read(plexus *self, int fd, void *buf, size_t count);
 ssize_t plexus_write(plexus *self, int fd, const void *buf, size_t count);

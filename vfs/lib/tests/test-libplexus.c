@@ -201,6 +201,47 @@ static void test_create_uncached_names(void **state)
 	PASSED();
 }
 
+/* plexus_open_stat gives what fstat gives right after the open: from the open's own answer
+ * when VFS had the file server answer for the file in that call (created, truncated, looked up
+ * afresh), else by an fstat (a cached name, whose copy in VFS may be old). */
+static void test_open_stat(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "openstat");
+	struct stat st, want;
+	int fd = plexus_open_stat(px, "/os", O_RDWR | O_CREAT | O_EXCL, 0640, &st);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_fstat(px, fd, &want), 0);
+	assert_int_equal(st.st_ino, want.st_ino);
+	assert_int_equal(st.st_mode, want.st_mode);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(plexus_write(px, fd, "twelve bytes", 12), 12);
+	assert_int_equal(plexus_close(px, fd), 0);
+	fd = plexus_open_stat(px, "/os", O_RDONLY, 0, &st); /* a cached name: asked with fstat */
+	assert_true(fd >= 0);
+	assert_int_equal(st.st_size, 12);
+	assert_int_equal(st.st_ino, want.st_ino);
+	assert_int_equal(plexus_close(px, fd), 0);
+	fd = plexus_open_stat(px, "/os", O_WRONLY | O_TRUNC, 0, &st); /* truncated in the call */
+	assert_true(fd >= 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_int_equal(plexus_rename(px, "/os", "/os2"), 0);
+	fd = plexus_open_stat(px, "/os2", O_RDONLY, 0, &st); /* looked up afresh */
+	assert_true(fd >= 0);
+	assert_int_equal(st.st_ino, want.st_ino);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(plexus_close(px, fd), 0);
+	errno = 0;
+	assert_int_equal(plexus_open_stat(px, "/none", O_RDONLY, 0, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(plexus_open_stat(px, "/os2", O_RDONLY, 0, NULL), -1);
+	assert_int_equal(errno, EFAULT);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* Bytes that differ at every offset. */
 static void s_pattern(uint8_t *buf, size_t size, unsigned seed)
 {
@@ -1493,6 +1534,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_files, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_create_uncached_names, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_stat, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_large_io, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_descriptors, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_pipes_and_select, test_setup, test_teardown),
