@@ -176,6 +176,10 @@ struct plx_msg_private {
 	plx_held held;     /* a request counted toward its peer (peerq.c) */
 	size_t arena_size; /* PLX_ARENA_FOR(envelope), or 0 (local envelopes) */
 	/* not zeroed from here on */
+	bool pooled; /* a block of msg.c's per-thread pool size: returned to a pool, not freed */
+	/* the server library's call record for this request (server.c), which lives and dies
+	 * with the message: no allocation of its own */
+	_Alignas(max_align_t) uint8_t call[64];
 	uint8_t routing_id[256];               /* routing_id_size bytes */
 	_Alignas(max_align_t) uint8_t arena[]; /* arena_size bytes */
 };
