@@ -65,6 +65,7 @@ typedef struct plx_conn {
 	void *sock;
 	int fd;          /* ZMQ_FD, for poll(2) */
 	int outstanding; /* owner only: asynsends whose replies have not arrived */
+	bool local;      /* address is in-process (inproc://) */
 	uint64_t last_used;
 } plx_conn;
 
@@ -252,6 +253,7 @@ void plx__peerq_unhold(plx_msg *msg);
 plx_port *plx__port_get(plx_ep *ep);
 void plx__port_destroy(plx_port *port);
 void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address);
+plx_conn *plx__conn_for(plx_ep *ep, plx_port *port, const char *address);
 plx_conn *plx__conn_find(plx_port *port, const char *address);
 
 /* frames.c */
