@@ -4,13 +4,13 @@
  * Entry points: plx_msg_unpack, plx_msg_is_local, plx_msg_destroy; internal plx__msg_new,
  * plx__queue_push, plx__queue_pop, plx__queue_clear.
  *
- * Messages come from a small per-thread pool of blocks of one size, big enough for every
- * message whose envelope is at most S_POOL_ENVELOPE bytes (all small ones): a busy endpoint
- * makes and destroys two messages per round trip, often 64 at a time (a drained batch), more
- * than malloc's per-thread cache holds, and its slower path cost about 300 instructions per
- * message (docs/performance.md). A destroyed block goes back to the pool of the thread that
- * destroys it, up to S_POOL_MAX blocks; the rest, and bigger messages, go to free(). The pool
- * is emptied when its thread ends. Under AddressSanitizer there is no pool, so that a use
+ * A message is one block of one size: its envelope is read in place (frames.c), so it needs no
+ * room of its own. Blocks come from a small per-thread pool: a busy endpoint makes and
+ * destroys two messages per round trip, often 64 at a time (a drained batch), more than
+ * malloc's per-thread cache holds, and its slower path cost about 300 instructions per message
+ * (docs/performance.md). A destroyed block goes back to the pool of the thread that destroys
+ * it, up to S_POOL_MAX blocks; the rest go to free(). The pool is emptied when its thread
+ * ends. Under AddressSanitizer there is no pool, so that a use
  * after destroy is still caught.
  */
 #include <pthread.h>
@@ -30,10 +30,7 @@
 #define S_POOLED 1
 #endif
 
-#define S_POOL_ENVELOPE 640 /* envelope bytes a pooled block's arena holds */
-#define S_POOL_MAX      64  /* blocks a thread keeps (PLX_RECEIVE_BATCH) */
-#define S_POOL_ARENA    PLX_ARENA_FOR(S_POOL_ENVELOPE)
-#define S_POOL_BLOCK    (sizeof(plx_msg) + sizeof(struct plx_msg_private) + S_POOL_ARENA)
+#define S_POOL_MAX 64 /* blocks a thread keeps (PLX_RECEIVE_BATCH) */
 
 /* A thread's free blocks, linked through their first bytes. */
 typedef struct s_pool {
@@ -63,7 +60,7 @@ static void s_pool_init(void)
 		s_pool_key = (pthread_key_t)-1;
 }
 
-/* A block of S_POOL_BLOCK bytes from this thread's pool, or NULL when it is empty. */
+/* A message's block from this thread's pool, or NULL when it is empty. */
 static void *s_pool_take(void)
 {
 	s_pool *pool = &s_free_blocks;
@@ -94,42 +91,15 @@ static bool s_pool_put(void *block)
 	return true;
 }
 
-static void *s_arena_alloc(void *data, size_t size)
+/* Returns a new, empty message, or NULL. */
+plx_msg *plx__msg_new(void)
 {
-	struct plx_msg_private *priv = data;
-	size_t rounded = (size + 15) & ~(size_t)15;
-	if (rounded <= priv->arena_size - priv->arena_used) {
-		void *p = priv->arena + priv->arena_used;
-		priv->arena_used += rounded;
-		return p;
-	}
-	priv->arena_spills++;
-	return malloc(size);
-}
-
-static void s_arena_free(void *data, void *p)
-{
-	struct plx_msg_private *priv = data;
-	if ((uint8_t *)p < priv->arena || (uint8_t *)p >= priv->arena + priv->arena_size)
-		free(p);
-}
-
-/* Returns a new, empty message whose allocator hands out its arena of arena_size bytes (0 for
- * none), or NULL. */
-plx_msg *plx__msg_new(size_t arena_size)
-{
-	bool pooled = S_POOLED && arena_size <= S_POOL_ARENA;
-	plx_msg *msg = pooled ? s_pool_take() : NULL;
-	if (!msg)
-		msg = malloc(pooled ? S_POOL_BLOCK : sizeof *msg + sizeof *msg->priv + arena_size);
-	if (!msg)
+	plx_msg *msg = s_pool_take();
+	if (!msg && !(msg = malloc(sizeof *msg + sizeof *msg->priv)))
 		return NULL;
 	memset(msg, 0, sizeof *msg + offsetof(struct plx_msg_private, routing_id));
 	struct plx_msg_private *priv = (struct plx_msg_private *)(msg + 1);
 	msg->priv = priv;
-	priv->arena_size = arena_size;
-	priv->pooled = pooled;
-	priv->allocator = (ProtobufCAllocator){s_arena_alloc, s_arena_free, priv};
 	zmq_msg_init(&priv->envelope_frame);
 	zmq_msg_init(&priv->data_frame);
 	atomic_init(&priv->replied, false);
@@ -144,9 +114,7 @@ void plx_msg_destroy(plx_msg **msg_p)
 	plx__peerq_unhold(msg);
 	zmq_msg_close(&msg->priv->envelope_frame);
 	zmq_msg_close(&msg->priv->data_frame);
-	if (msg->priv->envelope && msg->priv->arena_spills)
-		plexus__envelope__free_unpacked(msg->priv->envelope, &msg->priv->allocator);
-	if (!msg->priv->pooled || !s_pool_put(msg))
+	if (!s_pool_put(msg))
 		free(msg);
 	*msg_p = NULL;
 }

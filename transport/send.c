@@ -302,7 +302,7 @@ int plx_ep_notify_local(plx_ep *self, const plx_name *source, uint32_t type)
 	    strnlen(source->label, PLX_LABEL_MAX) == PLX_LABEL_MAX)
 		return -EINVAL;
 	plx_handover *h = calloc(1, sizeof *h);
-	plx_msg *msg = h ? plx__msg_new(0) : NULL;
+	plx_msg *msg = h ? plx__msg_new() : NULL;
 	if (!msg) {
 		free(h);
 		return -ENOMEM;
