@@ -166,10 +166,10 @@ struct plx_msg_private {
 	plx_msg *next; /* in a plx_queue */
 	plx_held held; /* a request counted toward its peer (peerq.c) */
 	/* not zeroed from here on */
+	uint8_t routing_id[256]; /* routing_id_size bytes */
 	/* the server library's call record for this request (server.c), which lives and dies
 	 * with the message: no allocation of its own */
 	_Alignas(max_align_t) uint8_t call[64];
-	uint8_t routing_id[256]; /* routing_id_size bytes */
 };
 
 /* The envelope of a message between endpoints of one process (inproc://), instead of the

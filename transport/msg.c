@@ -52,6 +52,8 @@ static void s_pool_drain(void *arg)
 		pool->head = next;
 	}
 	pool->n = 0;
+	pool->registered =
+	    false; /* a message destroyed later in the thread's end registers again */
 }
 
 static void s_pool_init(void)
