@@ -18,7 +18,8 @@
  * protobuf envelope (docs/protocol.md).
  *
  * The protobuf envelope carries its head (version, kind, type, source, destination) packed in a
- * bytes field; head.c packs a given head once and decodes a given one once per thread.
+ * bytes field; head.c packs a given head once and decodes a given one once per thread, and
+ * envelope.c writes and reads the envelope itself without protobuf-c, in place.
  *
  * Validation, in order: frame count, envelope size, protobuf unpack (or the local envelope's
  * marker and sizes), the head's unpack and labels, version, kind, type, source label,
@@ -30,13 +31,6 @@
 #include "internal.h"
 
 #define S_SMALL_BODY 512
-
-/* Room for the envelope's fields apart from the head, the body and the inline data: six tags,
- * three varints of at most 10 bytes and three length prefixes of at most 10. */
-#define S_ENVELOPE_FIXED 96
-/* Envelopes up to this size are packed on the stack in one pass and copied into their frame;
- * bigger ones are measured first and packed into the frame. */
-#define S_ENVELOPE_STACK 1024
 
 const uint8_t plx__local_marker[8] = {0xff, 'p', 'l', 'x', 'l', 'o', 'c', 0};
 
@@ -63,24 +57,15 @@ static bool s_inline(const plx_outgoing *out)
 	       !out->data_frame;
 }
 
-/* Packs env into a new frame: in one pass through a stack buffer when it surely fits there
- * (computing the exact size first costs as much as packing). */
-static int s_pack_envelope(const Plexus__Envelope *env, size_t bound, zmq_msg_t *frame)
+/* Packs env straight into a new frame (envelope.c). */
+static int s_pack_envelope(const plx_wire *env, zmq_msg_t *frame)
 {
-	uint8_t buf[S_ENVELOPE_STACK];
-	if (bound <= sizeof buf) {
-		size_t size = protobuf_c_message_pack(&env->base, buf);
-		if (zmq_msg_init_size(frame, size) != 0)
-			return -ENOMEM;
-		memcpy(zmq_msg_data(frame), buf, size);
-		return 0;
-	}
-	size_t size = protobuf_c_message_get_packed_size(&env->base);
+	size_t size = plx__wire_size(env);
 	if (size > PLX_ENVELOPE_MAX)
 		return -EMSGSIZE;
 	if (zmq_msg_init_size(frame, size) != 0)
 		return -ENOMEM;
-	protobuf_c_message_pack(&env->base, zmq_msg_data(frame));
+	plx__wire_pack(env, zmq_msg_data(frame));
 	return 0;
 }
 
@@ -91,21 +76,19 @@ static int s_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t
 	const plx_head *head = plx__head_for(out);
 	if (!head)
 		return -EINVAL;
-	Plexus__Envelope env = PLEXUS__ENVELOPE__INIT;
-	env.head.data = (uint8_t *)head->bytes;
-	env.head.len = head->size;
-	env.request_id = out->request_id;
-	env.status = out->status;
-	env.body.data = (uint8_t *)body;
-	env.body.len = body_size;
+	plx_wire env = {.head = head->bytes,
+	                .head_size = head->size,
+	                .request_id = out->request_id,
+	                .status = out->status,
+	                .body = body,
+	                .body_size = body_size};
 	if (s_inline(out)) {
-		env.inline_data.data = (uint8_t *)out->data;
-		env.inline_data.len = out->data_size;
+		env.inline_data = out->data;
+		env.inline_size = out->data_size;
 	} else {
 		env.data_size = out->data ? out->data_size : 0;
 	}
-	size_t bound = S_ENVELOPE_FIXED + head->size + body_size + env.inline_data.len;
-	return s_pack_envelope(&env, bound, frame);
+	return s_pack_envelope(&env, frame);
 }
 
 /* The name as is (senders hold valid names; the receiver checks the label's length). */
@@ -295,14 +278,14 @@ void plx__frames_close(zmq_msg_t *frames, int nframes)
 		zmq_msg_close(&frames[i]);
 }
 
-/* Fills msg from its unpacked protobuf envelope and the head inside it. */
-static int s_fill(plx_msg *msg, const Plexus__Envelope *env, s_declared *d)
+/* Fills msg from its read protobuf envelope and the head inside it. */
+static int s_fill(plx_msg *msg, const plx_wire *env, s_declared *d)
 {
 	msg->status = env->status;
 	msg->request_id = env->request_id;
-	msg->body = env->body.len ? env->body.data : NULL;
-	msg->body_size = env->body.len;
-	const plx_head *head = plx__head_read(env->head.data, env->head.len);
+	msg->body = env->body_size ? env->body : NULL;
+	msg->body_size = env->body_size;
+	const plx_head *head = plx__head_read(env->head, env->head_size);
 	if (!head)
 		return -EBADMSG;
 	msg->kind = (plx_kind)head->kind;
@@ -312,20 +295,20 @@ static int s_fill(plx_msg *msg, const Plexus__Envelope *env, s_declared *d)
 	*d = (s_declared){.version = head->version,
 	                  .kind = head->kind,
 	                  .data_size = env->data_size,
-	                  .inline_data = env->inline_data.data,
-	                  .inline_size = env->inline_data.len};
+	                  .inline_data = env->inline_data,
+	                  .inline_size = env->inline_size};
 	return 0;
 }
 
-/* Unpacks the protobuf envelope p (size bytes) into msg. Returns 0, -EBADMSG with msg filled
- * as far as it could be, or -ENOMSG when it does not unpack at all (nothing to answer). */
+/* Reads the protobuf envelope p (size bytes, kept by msg) into msg. Returns 0, -EBADMSG with
+ * msg filled as far as it could be, or -ENOMSG when it does not read at all (nothing to
+ * answer). */
 static int s_read_envelope(plx_msg *msg, const uint8_t *p, size_t size, s_declared *d)
 {
-	Plexus__Envelope *env = plexus__envelope__unpack(&msg->priv->allocator, size, p);
-	if (!env)
+	plx_wire env;
+	if (plx__wire_unpack(p, size, &env) != 0)
 		return -ENOMSG;
-	msg->priv->envelope = env;
-	return s_fill(msg, env, d);
+	return s_fill(msg, &env, d);
 }
 
 static bool s_name_ok(const plx_name *name)
@@ -428,8 +411,7 @@ int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, bool local_p
 	size_t size = zmq_msg_size(&frames[0]);
 	const uint8_t *p = zmq_msg_data(&frames[0]);
 	bool local = s_is_local(local_peer, p, size);
-	plx_msg *msg =
-	    size <= PLX_ENVELOPE_MAX ? plx__msg_new(local ? 0 : PLX_ARENA_FOR(size)) : NULL;
+	plx_msg *msg = size <= PLX_ENVELOPE_MAX ? plx__msg_new() : NULL;
 	int rc = size > PLX_ENVELOPE_MAX ? -EMSGSIZE : msg ? 0 : -ENOMEM;
 	if (msg) {
 		msg->priv->envelope_frame = frames[0];

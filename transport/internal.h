@@ -65,6 +65,7 @@ typedef struct plx_conn {
 	void *sock;
 	int fd;          /* ZMQ_FD, for poll(2) */
 	int outstanding; /* owner only: asynsends whose replies have not arrived */
+	bool local;      /* address is in-process (inproc://) */
 	uint64_t last_used;
 } plx_conn;
 
@@ -142,15 +143,6 @@ struct plx_ep {
 	int nlogged;
 };
 
-/* Bytes of arena that always hold a protobuf envelope of size packed bytes once unpacked:
- * the structure, and its byte fields (no bigger than the packed bytes together), each rounded
- * up to 16 bytes. */
-#define PLX_ARENA_FOR(size) (((sizeof(Plexus__Envelope) + 15) & ~(size_t)15) + (size) + 4 * 16)
-
-/* The routing and lifetime state of a received message. A protobuf envelope is unpacked into
- * the message's own arena, sized from the envelope's frame, so a message costs one allocation
- * however many fields it has; a message with a local envelope has no arena. Small messages
- * stay small enough for malloc's per-thread cache. */
 /* A request's bytes counted toward its peer (peerq.c) until the message is destroyed. */
 typedef struct plx_held {
 	plx_peerq *q; /* NULL: not counted */
@@ -158,26 +150,26 @@ typedef struct plx_held {
 	size_t size;
 } plx_held;
 
+/* The routing and lifetime state of a received message. Its envelope is read in place
+ * (envelope.c, or a local envelope): body and inline data point into envelope_frame, so a
+ * message is one block of one size, from msg.c's per-thread pool. */
 struct plx_msg_private {
-	ProtobufCAllocator allocator;
-	size_t arena_used;
-	int arena_spills; /* allocations the arena could not hold, made with malloc */
 	zmq_msg_t envelope_frame;
 	zmq_msg_t data_frame;
 	bool has_data;
-	Plexus__Envelope *envelope;
 	size_t routing_id_size; /* 0: arrived on a DEALER (a reply or a mailbox message) */
 	atomic_bool replied;
 	bool local;          /* raised in this process by plx_ep_notify_local */
 	bool local_envelope; /* came with a local envelope: answered with one */
 	bool vouched_user; /* a user certificate proved the sender: vouched holds its credentials */
 	plx_cred vouched;
-	plx_msg *next;     /* in a plx_queue */
-	plx_held held;     /* a request counted toward its peer (peerq.c) */
-	size_t arena_size; /* PLX_ARENA_FOR(envelope), or 0 (local envelopes) */
+	plx_msg *next; /* in a plx_queue */
+	plx_held held; /* a request counted toward its peer (peerq.c) */
 	/* not zeroed from here on */
-	uint8_t routing_id[256];               /* routing_id_size bytes */
-	_Alignas(max_align_t) uint8_t arena[]; /* arena_size bytes */
+	uint8_t routing_id[256]; /* routing_id_size bytes */
+	/* the server library's call record for this request (server.c), which lives and dies
+	 * with the message: no allocation of its own */
+	_Alignas(max_align_t) uint8_t call[64];
 };
 
 /* The envelope of a message between endpoints of one process (inproc://), instead of the
@@ -248,6 +240,7 @@ void plx__peerq_unhold(plx_msg *msg);
 plx_port *plx__port_get(plx_ep *ep);
 void plx__port_destroy(plx_port *port);
 void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address);
+plx_conn *plx__conn_for(plx_ep *ep, plx_port *port, const char *address);
 plx_conn *plx__conn_find(plx_port *port, const char *address);
 
 /* frames.c */
@@ -259,6 +252,26 @@ int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, bool local_p
                       plx_msg **msg_p);
 int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes, int flags);
 void plx__frames_close(zmq_msg_t *frames, int nframes);
+
+/* The fields of a protobuf envelope (plexus.Envelope); a read one's bytes fields point into
+ * the packed bytes (envelope.c). */
+typedef struct plx_wire {
+	const uint8_t *head;
+	size_t head_size;
+	uint64_t request_id;
+	int32_t status;
+	const uint8_t *body;
+	size_t body_size;
+	uint64_t data_size;
+	const uint8_t *inline_data;
+	size_t inline_size;
+} plx_wire;
+
+/* envelope.c: the packed size of w, exactly; packs w into out (plx__wire_size bytes) and
+ * returns the size; reads size bytes into *w, 0 or -EBADMSG (not an envelope). */
+size_t plx__wire_size(const plx_wire *w);
+size_t plx__wire_pack(const plx_wire *w, uint8_t *out);
+int plx__wire_unpack(const uint8_t *bytes, size_t size, plx_wire *w);
 
 /* head.c: the packed head for out, from this thread's cache or packed now (NULL: a label is
  * too long); the fields of a packed head, from this thread's cache or unpacked now (NULL: not
@@ -284,7 +297,7 @@ void plx__trace_in(plx_ctx *ctx, const plx_msg *msg, uint64_t latency_us);
 void plx__log_emit(plx_log_level level, const char *fmt, va_list ap);
 
 /* msg.c */
-plx_msg *plx__msg_new(size_t arena_size);
+plx_msg *plx__msg_new(void);
 void plx__queue_push(plx_queue *q, plx_msg *msg);
 plx_msg *plx__queue_pop(plx_queue *q);
 void plx__queue_clear(plx_queue *q);

@@ -3,44 +3,105 @@
  *
  * Entry points: plx_msg_unpack, plx_msg_is_local, plx_msg_destroy; internal plx__msg_new,
  * plx__queue_push, plx__queue_pop, plx__queue_clear.
+ *
+ * A message is one block of one size: its envelope is read in place (frames.c), so it needs no
+ * room of its own. Blocks come from a small per-thread pool: a busy endpoint makes and
+ * destroys two messages per round trip, often 64 at a time (a drained batch), more than
+ * malloc's per-thread cache holds, and its slower path cost about 300 instructions per message
+ * (docs/performance.md). A destroyed block goes back to the pool of the thread that destroys
+ * it, up to S_POOL_MAX blocks; the rest go to free(). The pool is emptied when its thread
+ * ends. Under AddressSanitizer there is no pool, so that a use
+ * after destroy is still caught.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-static void *s_arena_alloc(void *data, size_t size)
+#if defined(__SANITIZE_ADDRESS__)
+#define S_POOLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define S_POOLED 0
+#endif
+#endif
+#ifndef S_POOLED
+#define S_POOLED 1
+#endif
+
+#define S_POOL_MAX 64 /* blocks a thread keeps (PLX_RECEIVE_BATCH) */
+
+/* A thread's free blocks, linked through their first bytes. */
+typedef struct s_pool {
+	void *head;
+	int n;
+	bool registered; /* s_pool_key set, so that the thread's end empties the pool */
+} s_pool;
+
+static _Thread_local s_pool s_free_blocks;
+static pthread_key_t s_pool_key;
+static pthread_once_t s_pool_once = PTHREAD_ONCE_INIT;
+
+static void s_pool_drain(void *arg)
 {
-	struct plx_msg_private *priv = data;
-	size_t rounded = (size + 15) & ~(size_t)15;
-	if (rounded <= priv->arena_size - priv->arena_used) {
-		void *p = priv->arena + priv->arena_used;
-		priv->arena_used += rounded;
-		return p;
+	s_pool *pool = arg;
+	while (pool->head) {
+		void *next = *(void **)pool->head;
+		free(pool->head);
+		pool->head = next;
 	}
-	priv->arena_spills++;
-	return malloc(size);
+	pool->n = 0;
+	pool->registered =
+	    false; /* a message destroyed later in the thread's end registers again */
 }
 
-static void s_arena_free(void *data, void *p)
+static void s_pool_init(void)
 {
-	struct plx_msg_private *priv = data;
-	if ((uint8_t *)p < priv->arena || (uint8_t *)p >= priv->arena + priv->arena_size)
-		free(p);
+	if (pthread_key_create(&s_pool_key, s_pool_drain) != 0)
+		s_pool_key = (pthread_key_t)-1;
 }
 
-/* Returns a new, empty message whose allocator hands out its arena of arena_size bytes (0 for
- * none), or NULL. */
-plx_msg *plx__msg_new(size_t arena_size)
+/* A message's block from this thread's pool, or NULL when it is empty. */
+static void *s_pool_take(void)
 {
-	plx_msg *msg = malloc(sizeof *msg + sizeof *msg->priv + arena_size);
-	if (!msg)
+	s_pool *pool = &s_free_blocks;
+	void *block = pool->head;
+	if (block) {
+		pool->head = *(void **)block;
+		pool->n--;
+	}
+	return block;
+}
+
+/* Keeps block for this thread's next message; false when the pool is full (or cannot be
+ * emptied at the thread's end), and the caller frees it. */
+static bool s_pool_put(void *block)
+{
+	s_pool *pool = &s_free_blocks;
+	if (!S_POOLED || pool->n >= S_POOL_MAX)
+		return false;
+	if (!pool->registered) {
+		pthread_once(&s_pool_once, s_pool_init);
+		if (s_pool_key == (pthread_key_t)-1 || pthread_setspecific(s_pool_key, pool) != 0)
+			return false;
+		pool->registered = true;
+	}
+	*(void **)block = pool->head;
+	pool->head = block;
+	pool->n++;
+	return true;
+}
+
+/* Returns a new, empty message, or NULL. */
+plx_msg *plx__msg_new(void)
+{
+	plx_msg *msg = s_pool_take();
+	if (!msg && !(msg = malloc(sizeof *msg + sizeof *msg->priv)))
 		return NULL;
 	memset(msg, 0, sizeof *msg + offsetof(struct plx_msg_private, routing_id));
 	struct plx_msg_private *priv = (struct plx_msg_private *)(msg + 1);
 	msg->priv = priv;
-	priv->arena_size = arena_size;
-	priv->allocator = (ProtobufCAllocator){s_arena_alloc, s_arena_free, priv};
 	zmq_msg_init(&priv->envelope_frame);
 	zmq_msg_init(&priv->data_frame);
 	atomic_init(&priv->replied, false);
@@ -55,9 +116,8 @@ void plx_msg_destroy(plx_msg **msg_p)
 	plx__peerq_unhold(msg);
 	zmq_msg_close(&msg->priv->envelope_frame);
 	zmq_msg_close(&msg->priv->data_frame);
-	if (msg->priv->envelope && msg->priv->arena_spills)
-		plexus__envelope__free_unpacked(msg->priv->envelope, &msg->priv->allocator);
-	free(msg);
+	if (!s_pool_put(msg))
+		free(msg);
 	*msg_p = NULL;
 }
 

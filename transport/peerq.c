@@ -11,7 +11,7 @@
  * 16 MiB each are 640 MB. Every data frame a ROUTER sends (a reply's data) is made here with a
  * free function, which ZeroMQ calls once the frame has left for the peer (written to the
  * socket, or dropped with the connection): the bytes are counted from the send to that call.
- * Every request the ROUTER delivers is counted (its frames and arena) from its reading
+ * Every request the ROUTER delivers is counted (its frames and its block) from its reading
  * (receive.c) to plx_msg_destroy, wherever it waits meanwhile: in the endpoint's queue, in a
  * server's own queue of jobs, or suspended in a handler. A request from a peer whose count is
  * at the limit (plx_ctx_set_peer_bytes) is answered -ENOBUFS without being delivered
@@ -222,8 +222,8 @@ int plx__peerq_admit(plx_ep *ep, const uint8_t *rid, size_t rid_size, plx_msg *m
 {
 	plx_peerq *q = ep->peerq;
 	struct plx_msg_private *priv = msg->priv;
-	size_t size = sizeof *msg + sizeof *priv + priv->arena_size +
-	              zmq_msg_size(&priv->envelope_frame) + zmq_msg_size(&priv->data_frame);
+	size_t size = sizeof *msg + sizeof *priv + zmq_msg_size(&priv->envelope_frame) +
+	              zmq_msg_size(&priv->data_frame);
 	pthread_mutex_lock(&q->lock);
 	s_peer *p = s_find(q, rid, rid_size, true);
 	int_fast64_t bytes = p ? atomic_load_explicit(&p->bytes, memory_order_relaxed) : 0;

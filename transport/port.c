@@ -3,7 +3,7 @@
  * its wake-up eventfd.
  *
  * Entry points: plx_ep_thread_done; (internal) plx__port_get, plx__port_destroy,
- * plx__sock_for.
+ * plx__sock_for, plx__conn_for.
  *
  * ZeroMQ sockets may not be shared between threads, so every thread that sends through an
  * endpoint gets its own DEALER per destination address. That is what lets many worker threads
@@ -123,17 +123,17 @@ plx_conn *plx__conn_find(plx_port *port, const char *address)
 }
 
 /*
- * Returns the calling thread's DEALER connected to address, creating it (and closing the
- * least recently used one when the cache is full). NULL with errno set when ZeroMQ refuses
- * the address.
+ * Returns the calling thread's connection to address, its DEALER created when there was none
+ * (closing the least recently used one when the cache is full). NULL with errno set when
+ * ZeroMQ refuses the address.
  */
-void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address)
+plx_conn *plx__conn_for(plx_ep *ep, plx_port *port, const char *address)
 {
 	port->use_clock++;
 	plx_conn *known = plx__conn_find(port, address);
 	if (known) {
 		known->last_used = port->use_clock;
-		return known->sock;
+		return known;
 	}
 	void *sock = s_dealer_new(ep, address);
 	int fd = -1;
@@ -155,6 +155,14 @@ void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address)
 	port->conns[slot].sock = sock;
 	port->conns[slot].fd = fd;
 	port->conns[slot].outstanding = 0;
+	port->conns[slot].local = plx__address_local(address);
 	port->conns[slot].last_used = port->use_clock;
-	return sock;
+	return &port->conns[slot];
+}
+
+/* plx__conn_for's DEALER. */
+void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address)
+{
+	plx_conn *conn = plx__conn_for(ep, port, address);
+	return conn ? conn->sock : NULL;
 }

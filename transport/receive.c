@@ -142,7 +142,7 @@ static bool s_from_dealer(plx_ep *ep, plx_conn *conn)
 	if (plx__frames_recv(sock, frames, 2, &n, ZMQ_DONTWAIT) != 0)
 		return false;
 	plx_msg *msg = NULL;
-	int rc = plx__frames_parse(ep->ctx, frames, n, plx__address_local(conn->address), &msg);
+	int rc = plx__frames_parse(ep->ctx, frames, n, conn->local, &msg);
 	if (rc == 0 && msg->kind == PLX_REPLY) {
 		if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
 			plx__trace_in(ep->ctx, msg, 0);
@@ -168,8 +168,8 @@ static void s_forward(plx_ep *ep, plx_port *port, plx_handover *h)
 	}
 	void *sock = ep->router;
 	plx_conn *conn = NULL;
-	if (h->tag == 'A' && (sock = plx__sock_for(ep, port, h->address)))
-		conn = plx__conn_find(port, h->address);
+	if (h->tag == 'A')
+		sock = (conn = plx__conn_for(ep, port, h->address)) ? conn->sock : NULL;
 	int i = 0;
 	for (; sock && i < h->nframes; i++)
 		if (zmq_msg_send(&h->frames[i], sock, i + 1 < h->nframes ? ZMQ_SNDMORE : 0) < 0)

@@ -50,6 +50,14 @@ static uint64_t s_dead_below(plx_ctx *ctx, const char *label)
 	return dead ? dead->generation : 0;
 }
 
+/* s_dead_below for a label of len bytes whose uthash hash value is hash. */
+static uint64_t s_dead_below_hashed(plx_ctx *ctx, const char *label, size_t len, unsigned hash)
+{
+	plx_dead *dead;
+	HASH_FIND_BYHASHVALUE(hh, ctx->dead, label, len, hash, dead);
+	return dead ? dead->generation : 0;
+}
+
 /* Wakes every sendrec waiting on label at a generation up to generation. */
 static void s_wake_waiters(plx_ctx *ctx, const char *label, uint64_t generation)
 {
@@ -245,17 +253,20 @@ int plx__resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *ad
 	if (!s_fits(dst->label, PLX_LABEL_MAX))
 		return -EINVAL;
 	int rc = 0;
+	size_t len = strlen(dst->label);
+	unsigned hash;
+	HASH_VALUE(dst->label, len, hash); /* both tables are keyed by label: hashed once */
 	pthread_rwlock_rdlock(&ctx->routes_lock);
 	plx_route *route;
-	HASH_FIND_STR(ctx->routes, dst->label, route);
+	HASH_FIND_BYHASHVALUE(hh, ctx->routes, dst->label, len, hash, route);
 	if (!route) {
 		rc = -PLX_EDEADSRCDST;
 	} else {
 		uint64_t generation = dst->generation ? dst->generation : route->generation;
-		if (generation <= s_dead_below(ctx, dst->label)) {
+		if (generation <= s_dead_below_hashed(ctx, dst->label, len, hash)) {
 			rc = -PLX_EDEADSRCDST;
 		} else {
-			memcpy(resolved->label, dst->label, strlen(dst->label) + 1);
+			memcpy(resolved->label, dst->label, len + 1);
 			resolved->generation = generation;
 			memcpy(address, route->address, strlen(route->address) + 1);
 		}

@@ -111,7 +111,7 @@ static int s_take_reply(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t req
 	if (plx__frames_recv(conn->sock, frames, 2, &n, flags) != 0)
 		return -1;
 	plx_msg *msg = NULL;
-	int rc = plx__frames_parse(ep->ctx, frames, n, plx__address_local(conn->address), &msg);
+	int rc = plx__frames_parse(ep->ctx, frames, n, conn->local, &msg);
 	if (rc == 0 && msg->kind == PLX_REPLY && msg->request_id == request_id) {
 		*reply = msg;
 		return 1;
@@ -190,14 +190,14 @@ int plx_sendrec(plx_ep *self, const plx_request *req, plx_msg **reply, int timeo
 	if (rc == 0)
 		rc = plx__resolve(self->ctx, &req->dst, &dst, address);
 	plx_port *port = rc == 0 ? plx__port_get(self) : NULL;
-	void *sock = port ? plx__sock_for(self, port, address) : NULL;
+	plx_conn *conn = port ? plx__conn_for(self, port, address) : NULL;
+	void *sock = conn ? conn->sock : NULL;
 	if (rc == 0 && !sock)
 		rc = errno ? -errno : -EINVAL;
 	if (rc != 0) {
 		s_drop_data(req);
 		return rc;
 	}
-	plx_conn *conn = plx__conn_find(port, address);
 	uint64_t start = plx__now_us();
 	uint64_t deadline = timeout_ms < 0 ? 0 : start + (uint64_t)timeout_ms * 1000u;
 	plx_waiter waiter = {.dst = &dst, .wake_fd = port->wake_fd};
@@ -302,7 +302,7 @@ int plx_ep_notify_local(plx_ep *self, const plx_name *source, uint32_t type)
 	    strnlen(source->label, PLX_LABEL_MAX) == PLX_LABEL_MAX)
 		return -EINVAL;
 	plx_handover *h = calloc(1, sizeof *h);
-	plx_msg *msg = h ? plx__msg_new(0) : NULL;
+	plx_msg *msg = h ? plx__msg_new() : NULL;
 	if (!msg) {
 		free(h);
 		return -ENOMEM;
@@ -328,12 +328,12 @@ static int s_post(plx_ep *self, plx_outgoing *out, const char *address)
 		return -ENOMEM;
 	if (!port->owner)
 		return plx__mailbox_send(self, 'A', address, NULL, 0, out);
-	void *sock = plx__sock_for(self, port, address);
-	if (!sock)
+	plx_conn *conn = plx__conn_for(self, port, address);
+	if (!conn)
 		return errno ? -errno : -EINVAL;
-	int rc = plx__frames_send(self->ctx, sock, NULL, 0, out, ZMQ_DONTWAIT);
+	int rc = plx__frames_send(self->ctx, conn->sock, NULL, 0, out, ZMQ_DONTWAIT);
 	if (rc == 0 && out->kind == PLX_REQUEST)
-		plx__conn_find(port, address)->outstanding++;
+		conn->outstanding++;
 	return rc;
 }
 

@@ -217,12 +217,13 @@ int plx_server_set_callers(plx_server *self, const char *list)
 	return 0;
 }
 
+/* The call lives inside its message (s_call_new): destroying the message frees both. */
 static void s_call_free(plx_call *call)
 {
 	if (call->body)
 		protobuf_c_message_free_unpacked(call->body, NULL);
-	plx_msg_destroy(&call->msg);
-	free(call);
+	plx_msg *msg = call->msg;
+	plx_msg_destroy(&msg);
 }
 
 int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body, const void *data,
@@ -269,11 +270,10 @@ static void s_run_handler(plx_call *call, const plx_handler *h)
 
 static plx_call *s_call_new(plx_server *self, plx_msg *msg, const plx_handler *h)
 {
-	/* malloc, not calloc: glibc's calloc skips the per-thread cache, and a server makes and
-	 * frees one call per request */
-	plx_call *call = malloc(sizeof *call + sizeof *call->priv);
-	if (!call)
-		return NULL;
+	/* in the message's own block: a server makes and frees one call per request */
+	_Static_assert(sizeof(plx_call) + sizeof(struct plx_call_private) <= sizeof msg->priv->call,
+	               "a call record fits in its message");
+	plx_call *call = (plx_call *)msg->priv->call;
 	memset(call, 0, sizeof *call + sizeof *call->priv);
 	call->priv = (struct plx_call_private *)(call + 1);
 	call->server = self;
