@@ -257,13 +257,14 @@ static void test_cat_through_the_servers(void **state)
 		s_find(dom, lifeline, NULL);
 	}
 	s_find(dom, "class=\"lifeline\" data-label=\"c-", NULL); /* the shell, a VFS client */
-	/* the call goes down the servers: VFS_OPEN, then FS_LOOKUP, then BDEV_READ */
+	/* the call goes down the servers: VFS_OPEN, then FS_CREATE (a name VFS has not seen is
+	 * created at once), then BDEV_READ (the directory's block) */
 	const char *open = s_find(dom, "class=\"msg request\" data-type=\"VFS_OPEN\"", NULL);
-	const char *lookup = s_find(dom, "class=\"msg request\" data-type=\"FS_LOOKUP\"", open);
-	s_find(dom, "class=\"msg request\" data-type=\"BDEV_READ\"", lookup);
+	const char *create = s_find(dom, "class=\"msg request\" data-type=\"FS_CREATE\"", open);
+	s_find(dom, "class=\"msg request\" data-type=\"BDEV_READ\"", create);
 	/* each answered, replies after their requests */
 	s_find(dom, "class=\"msg reply\" data-type=\"VFS_OPEN\"", open);
-	s_find(dom, "class=\"msg reply\" data-type=\"FS_LOOKUP\"", lookup);
+	s_find(dom, "class=\"msg reply\" data-type=\"FS_CREATE\"", create);
 	s_find(dom, "class=\"msg reply\" data-type=\"VFS_READ\"", open);
 	assert_null(strstr(dom, "class=\"restart\""));
 	free(dom);
