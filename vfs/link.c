@@ -225,15 +225,15 @@ int do_rename(vfs_req *req)
 	if (rc == 0) {
 		rc = s_rename_check(req, &r);
 		plx_fs *fs = rc == 0 ? vfs_fs_pair(req->vfs, r.odir, r.ndir) : NULL;
+		vfs_attr replaced = {0};
 		if (rc == 0)
-			rc = fs ? vfs_fs_errno(
-			              plx_fs_rename(fs, r.odir->ino, r.oname, r.ndir->ino, r.nname))
+			rc = fs ? vfs_fs_errno(plx_fs_rename(fs, r.odir->ino, r.oname, r.ndir->ino,
+			                                     r.nname, &replaced))
 			        : -EIO;
 		if (rc == 0) {
 			vfs_dcache_drop(req->vfs, r.odir, r.oname);
 			vfs_dcache_drop(req->vfs, r.ndir, r.nname);
-			s_unlinked(req->vfs, r.nvn,
-			           NULL); /* the file the new name replaced, if any */
+			s_unlinked(req->vfs, r.nvn, &replaced); /* the file the new name replaced */
 		}
 		if (rc == 1)
 			rc = 0;

@@ -480,8 +480,10 @@ int plx_fs_rmdir(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out)
 }
 
 int plx_fs_rename(plx_fs *self, uint64_t old_dir, const char *old_name, uint64_t new_dir,
-                  const char *new_name)
+                  const char *new_name, plx_fs_attr *replaced)
 {
+	if (replaced)
+		replaced->ino = 0;
 	if (!old_name || !new_name)
 		return -EINVAL;
 	Plexus__FsRename body = PLEXUS__FS_RENAME__INIT;
@@ -489,7 +491,14 @@ int plx_fs_rename(plx_fs *self, uint64_t old_dir, const char *old_name, uint64_t
 	body.old_name = (char *)old_name;
 	body.new_dir = new_dir;
 	body.new_name = (char *)new_name;
-	return s_status(plx_fs_rename_call(s_stub(self), &body, NULL, 0, NULL, NULL));
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_rename_call(s_stub(self), &body, NULL, 0, &r, NULL);
+	if (rc < 0)
+		return rc;
+	if (r->attr && replaced)
+		s_attr(r->attr, replaced);
+	s_free(r);
+	return 0;
 }
 
 ssize_t plx_fs_rdlink(plx_fs *self, uint64_t ino, char *buf, size_t size)

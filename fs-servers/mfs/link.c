@@ -206,7 +206,7 @@ static int s_rename_apply(mfs *fs, const Plexus__FsRename *r, s_ren *x)
 
 int do_rename(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
 {
-	(void)msg, (void)out;
+	(void)msg;
 	const Plexus__FsRename *r = (const Plexus__FsRename *)body;
 	int rc = mfs_check(fs, true);
 	if (rc == 0 && (rc = dir_name_ok(r->old_name)) == 0)
@@ -222,6 +222,8 @@ int do_rename(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_rep
 		rc = s_rename_check(fs, r, &x);
 	if (rc == 0)
 		rc = s_rename_apply(fs, r, &x);
+	if (rc == 0 && x.nip) /* the inode the new name replaced: its links left */
+		mfs_reply_attr(fs, out, x.nip);
 	inode_put(fs, x.nip);
 	inode_put(fs, x.oip);
 	inode_put(fs, x.ndp);

@@ -147,7 +147,7 @@ static int s_op_rename(s_run *r, int from, s_state *next)
 	next->f[to] = next->f[from];
 	next->f[from] = (s_file){0, 0};
 	s_push(r, next);
-	return plx_fs_rename(r->fs, r->dir[from / S_NAMES], a, r->dir[to / S_NAMES], b);
+	return plx_fs_rename(r->fs, r->dir[from / S_NAMES], a, r->dir[to / S_NAMES], b, NULL);
 }
 
 static int s_op_unlink(s_run *r, int slot, s_state *next)

@@ -489,12 +489,15 @@ static void test_rename(void **state)
 	assert_int_equal(plx_fs_write(fs, fb, 0, "BB", 2, NULL), 2);
 	assert_int_equal(plx_fs_putnode(fs, fb, 1), 0);
 	/* Same directory, new name. */
-	assert_int_equal(plx_fs_rename(fs, 1, "a", 1, "c"), 0);
+	assert_int_equal(plx_fs_rename(fs, 1, "a", 1, "c", &e), 0);
+	assert_int_equal(e.ino, 0); /* no name replaced */
 	assert_int_equal(plx_fs_lookup(fs, 1, "a", &a), -ENOENT);
 	assert_int_equal(plx_fs_lookup(fs, 1, "c", &a), 0);
 	assert_int_equal(a.ino, fa);
 	/* Onto an existing file: replaced, its inode freed (nobody holds it). */
-	assert_int_equal(plx_fs_rename(fs, 1, "c", 1, "b"), 0);
+	assert_int_equal(plx_fs_rename(fs, 1, "c", 1, "b", &e), 0);
+	assert_int_equal(e.ino, fb); /* the replaced inode, without links */
+	assert_int_equal(e.nlink, 0);
 	assert_int_equal(plx_fs_lookup(fs, 1, "b", &b), 0);
 	assert_int_equal(b.ino, fa);
 	assert_int_equal(b.size, 4);
@@ -502,7 +505,7 @@ static void test_rename(void **state)
 	assert_int_equal(st.ffree, st0.ffree - 1);
 	/* Onto itself (a hard link to the same inode): nothing happens. */
 	assert_int_equal(plx_fs_link(fs, 1, "b2", fa), 0);
-	assert_int_equal(plx_fs_rename(fs, 1, "b", 1, "b2"), 0);
+	assert_int_equal(plx_fs_rename(fs, 1, "b", 1, "b2", NULL), 0);
 	assert_int_equal(plx_fs_lookup(fs, 1, "b", &a), 0);
 	assert_int_equal(plx_fs_stat(fs, fa, &a), 0);
 	assert_int_equal(a.nlink, 2);
@@ -511,7 +514,7 @@ static void test_rename(void **state)
 	assert_int_equal(plx_fs_mkdir(fs, 1, "d2", 0755, 0, 0, &d2), 0);
 	assert_int_equal(plx_fs_mkdir(fs, d1.ino, "sub", 0755, 0, 0, &sub), 0);
 	uint64_t inner = s_create(fs, sub.ino, "inner");
-	assert_int_equal(plx_fs_rename(fs, d1.ino, "sub", d2.ino, "moved"), 0);
+	assert_int_equal(plx_fs_rename(fs, d1.ino, "sub", d2.ino, "moved", NULL), 0);
 	assert_int_equal(plx_fs_lookup(fs, sub.ino, "..", &a), 0);
 	assert_int_equal(a.ino, d2.ino); /* ".." follows */
 	assert_int_equal(plx_fs_stat(fs, d1.ino, &a), 0);
@@ -519,17 +522,17 @@ static void test_rename(void **state)
 	assert_int_equal(plx_fs_stat(fs, d2.ino, &a), 0);
 	assert_int_equal(a.nlink, 3);
 	/* Into itself or below itself. */
-	assert_int_equal(plx_fs_rename(fs, 1, "d2", sub.ino, "loop"), -EINVAL);
-	assert_int_equal(plx_fs_rename(fs, 1, "d2", d2.ino, "loop"), -EINVAL);
+	assert_int_equal(plx_fs_rename(fs, 1, "d2", sub.ino, "loop", NULL), -EINVAL);
+	assert_int_equal(plx_fs_rename(fs, 1, "d2", d2.ino, "loop", NULL), -EINVAL);
 	/* Kinds that do not replace each other. */
-	assert_int_equal(plx_fs_rename(fs, 1, "b", 1, "d1"), -EISDIR);
-	assert_int_equal(plx_fs_rename(fs, 1, "d1", 1, "b"), -ENOTDIR);
-	assert_int_equal(plx_fs_rename(fs, 1, "d1", d2.ino, "moved"), -ENOTEMPTY);
-	assert_int_equal(plx_fs_rename(fs, 1, "nothing", 1, "x"), -ENOENT);
-	assert_int_equal(plx_fs_rename(fs, 1, ".", 1, "x"), -EINVAL);
+	assert_int_equal(plx_fs_rename(fs, 1, "b", 1, "d1", NULL), -EISDIR);
+	assert_int_equal(plx_fs_rename(fs, 1, "d1", 1, "b", NULL), -ENOTDIR);
+	assert_int_equal(plx_fs_rename(fs, 1, "d1", d2.ino, "moved", NULL), -ENOTEMPTY);
+	assert_int_equal(plx_fs_rename(fs, 1, "nothing", 1, "x", NULL), -ENOENT);
+	assert_int_equal(plx_fs_rename(fs, 1, ".", 1, "x", NULL), -EINVAL);
 	/* A directory onto an empty one: replaced, link counts right. */
 	assert_int_equal(plx_fs_mkdir(fs, 1, "empty", 0755, 0, 0, &e), 0);
-	assert_int_equal(plx_fs_rename(fs, d2.ino, "moved", 1, "empty"), 0);
+	assert_int_equal(plx_fs_rename(fs, d2.ino, "moved", 1, "empty", NULL), 0);
 	assert_int_equal(plx_fs_lookup(fs, 1, "empty", &a), 0);
 	assert_int_equal(a.ino, sub.ino);
 	assert_int_equal(plx_fs_lookup(fs, a.ino, "inner", &b), 0);
@@ -1200,7 +1203,7 @@ static void test_random_tree(void **state)
 			snprintf(name2, sizeof name2, "n%d", n2);
 			if (!dino[d2])
 				continue;
-			int rc = plx_fs_rename(fs, dino[d], name, dino[d2], name2);
+			int rc = plx_fs_rename(fs, dino[d], name, dino[d2], name2, NULL);
 			assert_int_equal(rc, ino[d][n] ? 0 : -ENOENT);
 			if (rc == 0 && ino[d][n] != ino[d2][n2]) {
 				ino[d2][n2] = ino[d][n];

@@ -167,9 +167,11 @@ int plx_fs_link(plx_fs *self, uint64_t dir, const char *name, uint64_t ino);
  * when the server did not send them. */
 int plx_fs_unlink(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out);
 int plx_fs_rmdir(plx_fs *self, uint64_t dir, const char *name, plx_fs_attr *out);
-/* FS_RENAME: an existing new name is replaced at once. Returns 0 or a negative error. */
+/* FS_RENAME: an existing new name is replaced at once; the replaced inode's attributes after
+ * into replaced (may be NULL; ino 0 when none was replaced or the server did not say).
+ * Returns 0 or a negative error. */
 int plx_fs_rename(plx_fs *self, uint64_t old_dir, const char *old_name, uint64_t new_dir,
-                  const char *new_name);
+                  const char *new_name, plx_fs_attr *replaced);
 /* FS_RDLINK: copies the link's target into buf, truncated to size - 1 bytes and always
  * NUL-terminated when size > 0. Returns the target's full length (truncated when >= size) or a
  * negative error (-EINVAL for no symbolic link). */
