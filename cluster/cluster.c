@@ -729,9 +729,8 @@ static int s_service_key(s_parser *p, const char *key, const char *value)
 	if (strcmp(key, "spare") == 0) {
 		x->line_spare = p->lineno;
 		s->has_spare = true;
-		return s_once(p, 11, key) &&
-		       s_copy(p, key, strcmp(value, "same") == 0 ? "" : value, s->spare_node,
-		              sizeof s->spare_node);
+		return s_once(p, 11, key) && s_copy(p, key, strcmp(value, "same") == 0 ? "" : value,
+		                                    s->spare_node, sizeof s->spare_node);
 	}
 	if (strcmp(key, "depends") == 0) {
 		x->line_depends = p->lineno;
