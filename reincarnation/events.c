@@ -99,6 +99,14 @@ static void s_on_record(rs_events *self, const plx_watch_event *ev, const char *
 	strcpy(e.name, label);
 	e.kind = kind;
 	e.generation = rec.generation;
+	if (kind == RS_EV_SPARE_PUT) { /* kept for the activation: no read then */
+		if (ev->kv->value_size >= sizeof e.record)
+			return;
+		memcpy(e.record, ev->kv->value, ev->kv->value_size);
+		e.record_size = ev->kv->value_size;
+		e.lease = ev->kv->lease;
+		e.mod_revision = ev->kv->mod_revision;
+	}
 	s_push(self, &e);
 }
 

@@ -128,6 +128,9 @@ typedef struct rs_svc {
 	int64_t spare_start_mono;
 	int64_t spare_due_mono; /* RS_SPARE_NONE: when to start the next one */
 	uint32_t spare_fails;   /* spares lost in a row: the backoff exponent */
+	char *spare_record;     /* RS_SPARE_READY: spare/<label> as read (its endpoint record) */
+	size_t spare_record_size;
+	int64_t spare_lease, spare_mod; /* ... its lease and mod revision */
 } rs_svc;
 
 typedef struct rs_node {
@@ -157,6 +160,7 @@ typedef struct rs_pending {
 } rs_pending;
 
 typedef struct rs_events rs_events;
+struct rs_event;
 typedef struct rs_publisher rs_publisher;
 
 typedef struct rs {
@@ -270,8 +274,8 @@ void rs_svc_relocate(rs *self, rs_svc *svc);
 /* ---- spare.c ---- */
 /* Starts svc's next warm spare when it is due (svc up, a spare declared, none running). */
 void rs_spare_tick(rs *self, rs_svc *svc);
-/* spare/<label> now holds generation. */
-void rs_spare_ready(rs *self, const char *label, uint64_t generation);
+/* spare/<label> now holds e's record (RS_EV_SPARE_PUT). */
+void rs_spare_ready(rs *self, const struct rs_event *e);
 /* Activates svc's ready spare in place of the instance that just ended (one etcd transaction:
  * gen/<label> and ep/<label>). Returns true when svc is up again on it. */
 bool rs_spare_activate(rs *self, rs_svc *svc);
@@ -353,6 +357,10 @@ typedef struct rs_event {
 	uint64_t generation;
 	int rc;
 	char msg[256];
+	/* RS_EV_SPARE_PUT: the spare's record as written, its lease and mod revision */
+	char record[2048];
+	size_t record_size;
+	int64_t lease, mod_revision;
 } rs_event;
 /* Watches nodes/ and ep/ from now on and queues what changes, waking ep's loop with RS_EVENT.
  * Returns NULL with errno when a watch cannot start. */

@@ -10,7 +10,8 @@
  * A spare of generation G+1 (gen/<label> still says G: the active instance is not fenced)
  * runs on its node under the slot the active instance does not use, <label> or <label>.spare,
  * with PLEXUS_SPARE=1 (and PLEXUS_SERVICE_LABEL=<label> in the .spare slot); once ready it
- * writes spare/<label> (its endpoint record, on its own lease). Activation compares
+ * writes spare/<label> (its endpoint record, on its own lease), which RS keeps from its watch.
+ * Activation (no read: one transaction) compares
  * gen/<label> == G and spare/<label>'s mod revision, and sets gen/<label> = G+1, ep/<label> =
  * the spare's record on the spare's lease and deletes spare/<label>: clients see a new
  * generation exactly as after a restart. A lost spare is replaced after
@@ -29,6 +30,9 @@
 
 #define S_SUFFIX   ".spare"
 #define S_RETRY_MS 1000 /* a spare whose start could not be sent: tried again after this */
+#define S_NEXT_MS                                                                                  \
+	100 /* after an activation, the next spare starts this much later: the                     \
+	     * activated instance has the CPU for its first answers */
 
 const char *rs_spare_state_name(rs_spare_state s)
 {
@@ -64,6 +68,18 @@ static void s_publish(rs *self, rs_svc *svc)
 	free(json);
 }
 
+/* Keeps the spare's record, lease and mod revision for the activation (size 0: none). */
+static void s_keep(rs_svc *svc, const void *record, size_t size, int64_t lease, int64_t mod)
+{
+	free(svc->spare_record);
+	svc->spare_record = size ? malloc(size) : NULL;
+	svc->spare_record_size = svc->spare_record ? size : 0;
+	if (svc->spare_record)
+		memcpy(svc->spare_record, record, size);
+	svc->spare_lease = lease;
+	svc->spare_mod = mod;
+}
+
 static void s_key(rs *self, const char *kind, const char *label, char *out, size_t size)
 {
 	snprintf(out, size, "/plexus/%s/%s/%s", self->cluster_name, kind, label);
@@ -93,6 +109,7 @@ static int s_counter(rs *self, const char *label, uint64_t *value)
 
 static void s_lost(rs *self, rs_svc *svc)
 {
+	s_keep(svc, NULL, 0, 0, 0);
 	svc->spare = RS_SPARE_NONE;
 	svc->spare_pid = 0;
 	svc->spare_fails++;
@@ -157,11 +174,14 @@ void rs_spare_start_reply(rs *self, const rs_pending *p, int status, int64_t pid
 	s_lost(self, svc);
 }
 
-void rs_spare_ready(rs *self, const char *label, uint64_t generation)
+void rs_spare_ready(rs *self, const rs_event *e)
 {
+	const char *label = e->name;
+	uint64_t generation = e->generation;
 	rs_svc *svc = rs_find(self, label);
 	if (!svc || svc->spare != RS_SPARE_STARTING || svc->spare_gen != generation)
 		return;
+	s_keep(svc, e->record, e->record_size, e->lease, e->mod_revision);
 	plx_log(PLX_LOG_INFO, "%s: warm spare generation %" PRIu64 " ready after %" PRId64 " ms",
 	        label, generation, rs_mono_ms() - svc->spare_start_mono);
 	svc->spare = RS_SPARE_READY;
@@ -177,6 +197,7 @@ void rs_spare_drop(rs *self, rs_svc *svc, const char *why)
 	uint64_t id;
 	(void)req_node_signal_slot(self, svc->spare_node, svc->spare_slot, SIGKILL, &id);
 	svc->spare = RS_SPARE_KILLED;
+	s_keep(svc, NULL, 0, 0, 0);
 	s_publish(self, svc);
 }
 
@@ -189,6 +210,7 @@ bool rs_spare_exited(rs *self, const char *slot, uint64_t generation, const char
 	plx_log(PLX_LOG_INFO, "%s: warm spare generation %" PRIu64 " on %s ended: %s",
 	        svc->desc->label, generation, svc->spare_node, reason);
 	if (svc->spare == RS_SPARE_KILLED) { /* RS dropped it: not its fault, replace it at once */
+		s_keep(svc, NULL, 0, 0, 0);
 		svc->spare = RS_SPARE_NONE;
 		svc->spare_pid = 0;
 		svc->spare_due_mono = 0;
@@ -209,6 +231,7 @@ void rs_spare_node_died(rs *self, const char *node)
 			svc->spare = RS_SPARE_NONE;
 			svc->spare_pid = 0;
 			svc->spare_due_mono = 0;
+			s_keep(svc, NULL, 0, 0, 0);
 			s_publish(self, svc);
 		}
 	}
@@ -240,24 +263,17 @@ void rs_spare_adopt(rs *self, rs_svc *svc, const json_t *spare)
 		rs_spare_drop(self, svc, "adopted before it was ready");
 }
 
-/* The transaction. Returns 1 (activated), 0 (the registry disagrees) or an etcd error. */
+/* The transaction, on the record kept when the spare became ready. Returns 1 (activated), 0
+ * (the registry disagrees) or an etcd error. */
 static int s_activate_txn(rs *self, rs_svc *svc)
 {
 	const char *label = svc->desc->label;
 	char gen_key[512], ep_key[512], spare_key[512], expect[24], next[24];
+	if (!svc->spare_record)
+		return 0;
 	s_key(self, "gen", label, gen_key, sizeof gen_key);
 	s_key(self, "ep", label, ep_key, sizeof ep_key);
 	s_key(self, "spare", label, spare_key, sizeof spare_key);
-	plx_kv *kv = NULL;
-	int rc = plx_etcd_get(self->etcd, spare_key, &kv);
-	if (rc < 0)
-		return rc == -ENOENT ? 0 : rc;
-	plx_endpoint_rec rec;
-	if (plx_endpoint_parse((const char *)kv->value, kv->value_size, label, &rec) < 0 ||
-	    rec.generation != svc->spare_gen) {
-		plx_kv_free(&kv);
-		return 0;
-	}
 	snprintf(expect, sizeof expect, "%" PRIu64, svc->spare_gen - 1);
 	snprintf(next, sizeof next, "%" PRIu64, svc->spare_gen);
 	plx_cmp cmp[] = {
@@ -265,21 +281,19 @@ static int s_activate_txn(rs *self, rs_svc *svc)
 	     .target = PLX_CMP_VALUE,
 	     .value = expect,
 	     .value_size = strlen(expect)},
-	    {.key = spare_key, .target = PLX_CMP_MOD, .number = kv->mod_revision},
+	    {.key = spare_key, .target = PLX_CMP_MOD, .number = svc->spare_mod},
 	};
 	plx_op ops[] = {
 	    {.type = PLX_OP_PUT, .key = gen_key, .value = next, .value_size = strlen(next)},
 	    {.type = PLX_OP_PUT,
 	     .key = ep_key,
-	     .value = kv->value,
-	     .value_size = kv->value_size,
-	     .lease = kv->lease},
+	     .value = svc->spare_record,
+	     .value_size = svc->spare_record_size,
+	     .lease = svc->spare_lease},
 	    {.type = PLX_OP_DELETE, .key = spare_key},
 	};
 	plx_txn txn = {cmp, 2, ops, 3, NULL, 0};
-	rc = plx_etcd_txn(self->etcd, &txn, NULL);
-	plx_kv_free(&kv);
-	return rc;
+	return plx_etcd_txn(self->etcd, &txn, NULL);
 }
 
 bool rs_spare_activate(rs *self, rs_svc *svc)
@@ -302,7 +316,8 @@ bool rs_spare_activate(rs *self, rs_svc *svc)
 	snprintf(svc->slot, sizeof svc->slot, "%s", svc->spare_slot);
 	svc->spare = RS_SPARE_NONE;
 	svc->spare_pid = 0;
+	s_keep(svc, NULL, 0, 0, 0);
 	svc->spare_fails = 0;
-	svc->spare_due_mono = 0;
+	svc->spare_due_mono = rs_mono_ms() + S_NEXT_MS;
 	return true;
 }
