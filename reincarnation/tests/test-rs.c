@@ -1101,6 +1101,33 @@ static void test_warm_spare(void **state)
 	f->passed = true;
 }
 
+/* A spare on another node takes over when the active instance's node dies: its pid answers
+ * as the next generation on n2, with no start after the node's death. */
+static void test_warm_spare_node_death(void **state)
+{
+	fixture *f = *state;
+	char *s =
+	    s_svc("far", "n1", "--init-delay 1500", "heartbeat = 1s\nstandby = n3\nspare = n2");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "far", "up", 1, 20000, &r) >= 0);
+	assert_true(s_wait_spare(f, "far", 2, 0, 10000, &r) >= 0);
+	assert_string_equal(r.spare_node, "n2");
+	int64_t spare_pid = r.spare_pid;
+	assert_int_equal(netns_kill_node(f->c, 1), 0);
+	assert_true(s_wait_echo(f, "far", 2, 15000) >= 0);
+	assert_true(s_wait(f, "far", "up", 2, 5000, &r) >= 0);
+	assert_string_equal(r.node, "n2");
+	assert_int_equal(r.pid, spare_pid);
+	assert_int_equal(r.restarts, 0); /* not the service's fault */
+	assert_non_null(strstr(r.last_exit, "node n1 died"));
+	/* the next spare, on n2 as declared */
+	assert_true(s_wait_spare(f, "far", 3, 0, 10000, &r) >= 0);
+	assert_string_equal(r.spare_node, "n2");
+	f->passed = true;
+}
+
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
 
 int main(void)
@@ -1109,6 +1136,7 @@ int main(void)
 	    S_TEST(test_dependency_order_and_fresh_start),
 	    S_TEST(test_crash_restarts_new_generation),
 	    S_TEST(test_warm_spare),
+	    S_TEST(test_warm_spare_node_death),
 	    S_TEST(test_hung_service_killed),
 	    S_TEST(test_sick_service_restarted),
 	    S_TEST(test_crash_loop_backoff_given_up),
