@@ -28,11 +28,12 @@
 
 #include "rs.h"
 
-#define S_SUFFIX   ".spare"
-#define S_RETRY_MS 1000 /* a spare whose start could not be sent: tried again after this */
-#define S_NEXT_MS                                                                                  \
-	100 /* after an activation, the next spare starts this much later: the                     \
-	     * activated instance has the CPU for its first answers */
+#define S_SUFFIX    ".spare"
+#define S_RETRY_MS  1000 /* a spare whose start could not be sent: tried again after this */
+#define S_KILLED_MS 5000 /* a killed spare with no exit report this long is taken as gone */
+/* After an activation the next spare starts this much later: the activated instance has the
+ * CPU for its first answers. */
+#define S_NEXT_MS 100
 
 const char *rs_spare_state_name(rs_spare_state s)
 {
@@ -127,6 +128,11 @@ void rs_spare_tick(rs *self, rs_svc *svc)
 		svc->spare_due_mono = now + rs_backoff_ms(d, svc->spare_fails);
 		return;
 	}
+	if (svc->spare == RS_SPARE_KILLED && now - svc->spare_start_mono > S_KILLED_MS) {
+		svc->spare = RS_SPARE_NONE; /* its exit report was lost (a node kernel restart) */
+		svc->spare_pid = 0;
+		s_publish(self, svc);
+	}
 	if (!d->has_spare || svc->state != RS_UP || svc->killing || svc->spare != RS_SPARE_NONE ||
 	    now < svc->spare_due_mono || !self->leading)
 		return;
@@ -197,6 +203,7 @@ void rs_spare_drop(rs *self, rs_svc *svc, const char *why)
 	uint64_t id;
 	(void)req_node_signal_slot(self, svc->spare_node, svc->spare_slot, SIGKILL, &id);
 	svc->spare = RS_SPARE_KILLED;
+	svc->spare_start_mono = rs_mono_ms(); /* now: when it was killed */
 	s_keep(svc, NULL, 0, 0, 0);
 	s_publish(self, svc);
 }
