@@ -1,7 +1,8 @@
 /*
  * service.c — a service's life: endpoint, lease, publication, signals, saved state.
  *
- * Entry points: plx_service_new, plx_service_destroy, plx_service_publish, plx_service_run,
+ * Entry points: plx_service_new, plx_service_destroy, plx_service_publish,
+ * plx_service_on_activate, plx_service_run,
  * plx_service_ctx, plx_service_ep, plx_service_etcd, plx_service_ds, plx_service_config,
  * plx_service_restarted, plx_service_state_save, plx_service_state_restore,
  * plx_service_state_drop.
@@ -45,6 +46,8 @@ struct plx_service {
 	bool stop;
 	pthread_t refresher;
 	bool refresher_started;
+	void (*on_activate)(void *arg, plx_service *svc); /* a warm spare's, once activated */
+	void *on_activate_arg;
 };
 
 static int s_err(char *err, size_t size, int rc, const char *what)
@@ -322,8 +325,16 @@ static int s_spare_publish(plx_service *self)
 		pthread_mutex_lock(&self->lock);
 		self->published = true;
 		pthread_mutex_unlock(&self->lock);
+		if (self->on_activate)
+			self->on_activate(self->on_activate_arg, self);
 	}
 	return rc;
+}
+
+void plx_service_on_activate(plx_service *self, void (*fn)(void *arg, plx_service *svc), void *arg)
+{
+	self->on_activate = fn;
+	self->on_activate_arg = arg;
 }
 
 int plx_service_publish(plx_service *self, const char *state)

@@ -5,7 +5,8 @@
  * Entry points:
  *   plx_service_cfg_init, plx_service_cfg_env, plx_service_cfg_set, plx_service_args,
  *   plx_service_usage
- *   plx_service_new, plx_service_destroy, plx_service_publish, plx_service_run
+ *   plx_service_new, plx_service_destroy, plx_service_publish, plx_service_on_activate,
+ *   plx_service_run
  *   plx_service_ctx, plx_service_ep, plx_service_etcd, plx_service_ds, plx_service_config,
  *   plx_service_restarted, plx_service_state_save, plx_service_state_restore,
  *   plx_service_state_drop, plx_service_fd_store, plx_service_fd_restore
@@ -127,6 +128,10 @@ void plx_service_destroy(plx_service **self_p);
  * instead, and blocks until RS activates it (writes ep/<label> with this generation, on this
  * lease): 0 then, -ECANCELED when SIGTERM or SIGINT came first (docs/reincarnation.md). */
 int plx_service_publish(plx_service *self, const char *state);
+/* For a warm spare (cfg.spare): fn(arg, self) runs once RS has activated it, before
+ * plx_service_publish returns — for what an instance does with the registry's state at start
+ * (a saved-state restore) that may have changed since the spare started. No effect on others. */
+void plx_service_on_activate(plx_service *self, void (*fn)(void *arg, plx_service *svc), void *arg);
 /* Runs srv's loop until plx_server_stop, IPC_SHUTDOWN, SIGTERM or SIGINT, in the thread that
  * called plx_service_new (the endpoint's owner), after giving srv the configured callers
  * (plx_server_set_callers). Returns what plx_server_run returns, or -EINVAL for callers it
