@@ -39,7 +39,7 @@ static void s_exit(rs *self, const Plexus__NodeExit *e, const char *from)
 {
 	char text[64], reason[RS_REASON_MAX];
 	bool failure = rs_exit_text(e->signaled, e->status, text, sizeof text);
-	if (rs_spare_exited(self, e->label, e->generation, text))
+	if (rs_spare_exited(self, from, e->label, e->generation, text))
 		return; /* a warm spare's (spare.c) */
 	rs_svc *svc = rs_find_slot(self, e->label);
 	if (svc)

@@ -281,9 +281,10 @@ void rs_spare_ready(rs *self, const struct rs_event *e);
 bool rs_spare_activate(rs *self, rs_svc *svc);
 /* SIGKILLs svc's spare, if any, and forgets it (a normal start takes its generation). */
 void rs_spare_drop(rs *self, rs_svc *svc, const char *why);
-/* An exit report or start reply about slot's instance of generation: returns true when it was
- * svc's spare's (and handles it). */
-bool rs_spare_exited(rs *self, const char *slot, uint64_t generation, const char *reason);
+/* An exit report from node kernel label from about slot's instance of generation: returns
+ * true when it was a spare's (handled, or ignored when from is not the spare's node). */
+bool rs_spare_exited(rs *self, const char *from, const char *slot, uint64_t generation,
+                     const char *reason);
 void rs_spare_start_reply(rs *self, const rs_pending *p, int status, int64_t pid);
 /* Its node died: a spare there is gone. */
 void rs_spare_node_died(rs *self, const char *node);

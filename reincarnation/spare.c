@@ -208,12 +208,20 @@ void rs_spare_drop(rs *self, rs_svc *svc, const char *why)
 	s_publish(self, svc);
 }
 
-bool rs_spare_exited(rs *self, const char *slot, uint64_t generation, const char *reason)
+bool rs_spare_exited(rs *self, const char *from, const char *slot, uint64_t generation,
+                     const char *reason)
 {
 	rs_svc *svc = rs_find_slot(self, slot);
 	if (!svc || svc->spare == RS_SPARE_NONE || svc->spare_gen != generation ||
 	    strcmp(svc->spare_slot, slot) != 0)
 		return false;
+	char node_label[PLX_LABEL_MAX];
+	snprintf(node_label, sizeof node_label, "node.%.58s", svc->spare_node);
+	if (strcmp(from, node_label) != 0) {
+		plx_log(PLX_LOG_INFO, "%s: spare exit report from %s ignored: it runs on %s",
+		        svc->desc->label, from, node_label);
+		return true;
+	}
 	plx_log(PLX_LOG_INFO, "%s: warm spare generation %" PRIu64 " on %s ended: %s",
 	        svc->desc->label, generation, svc->spare_node, reason);
 	if (svc->spare == RS_SPARE_KILLED) { /* RS dropped it: not its fault, replace it at once */
