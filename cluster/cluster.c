@@ -38,7 +38,7 @@ typedef struct s_node_tmpl {
 typedef struct s_svc_extra {
 	char **args;
 	size_t nargs;
-	int line_node, line_standby, line_depends;
+	int line_node, line_standby, line_depends, line_spare;
 	unsigned seen; /* bit per scalar key */
 } s_svc_extra;
 
@@ -726,6 +726,12 @@ static int s_service_key(s_parser *p, const char *key, const char *value)
 		x->line_standby = p->lineno;
 		return s_name_list(p, key, value, &s->standby, &s->nstandby, true);
 	}
+	if (strcmp(key, "spare") == 0) {
+		x->line_spare = p->lineno;
+		s->has_spare = true;
+		return s_once(p, 11, key) && s_copy(p, key, strcmp(value, "same") == 0 ? "" : value,
+		                                    s->spare_node, sizeof s->spare_node);
+	}
 	if (strcmp(key, "depends") == 0) {
 		x->line_depends = p->lineno;
 		return s_name_list(p, key, value, &s->depends, &s->ndepends, false);
@@ -755,7 +761,7 @@ static int s_service_key(s_parser *p, const char *key, const char *value)
 		return s_once(p, 10, key) && s_callers_key(p, s, value);
 	return s_fail(p, p->lineno,
 	              "unknown key \"%s\" in [%s]: expected program, args, env, node, standby, "
-	              "restart, heartbeat, depends, backoff, backoff_cap, max_restarts, "
+	              "spare, restart, heartbeat, depends, backoff, backoff_cap, max_restarts, "
 	              "init_timeout, init_retries, stop_grace or callers",
 	              key, p->section);
 }
@@ -903,6 +909,17 @@ static int s_check_service(s_parser *p, size_t i)
 			    "nodes",
 			    s->node, s->label);
 	}
+	if (s->spare_node[0] && !plx_cluster_find_node(c, s->spare_node))
+		return s_fail(p, x->line_spare,
+		              "spare node \"%s\" of service %s: expected same or a node defined in "
+		              "a [node] section",
+		              s->spare_node, s->label);
+	size_t len = strlen(s->label);
+	if (len > 6 && strcmp(s->label + len - 6, ".spare") == 0)
+		return s_fail(p, s->line,
+		              "service label %s: expected a label not ending in .spare (the name "
+		              "of a warm spare's process on its node)",
+		              s->label);
 	for (size_t k = 0; k < s->ndepends; k++) {
 		if (strcmp(s->depends[k], s->label) == 0)
 			return s_fail(p, x->line_depends,

@@ -1,10 +1,15 @@
 /*
  * service.c — a service's life: endpoint, lease, publication, signals, saved state.
  *
- * Entry points: plx_service_new, plx_service_destroy, plx_service_publish, plx_service_run,
+ * Entry points: plx_service_new, plx_service_destroy, plx_service_publish,
+ * plx_service_on_activate, plx_service_run,
  * plx_service_ctx, plx_service_ep, plx_service_etcd, plx_service_ds, plx_service_config,
  * plx_service_restarted, plx_service_state_save, plx_service_state_restore,
  * plx_service_state_drop.
+ *
+ * A warm spare (cfg.spare) does everything but publish: plx_service_publish writes
+ * spare/<label> (the record it would publish, on its lease) and waits, with a watch on
+ * ep/<label>, until RS's activation transaction names its generation there.
  *
  * A thread of ours checks the lease every TTL/2: when it was lost (etcd unreachable for longer
  * than the TTL), it takes a new one and writes the endpoint record again, as plexus-node does
@@ -21,6 +26,7 @@
 #include <unistd.h>
 
 #include <plexus/link_keys.h>
+#include <plexus/log.h>
 #include <plexus/service.h>
 
 #define S_STATE_PREFIX "state."
@@ -40,6 +46,8 @@ struct plx_service {
 	bool stop;
 	pthread_t refresher;
 	bool refresher_started;
+	void (*on_activate)(void *arg, plx_service *svc); /* a warm spare's, once activated */
+	void *on_activate_arg;
 };
 
 static int s_err(char *err, size_t size, int rc, const char *what)
@@ -230,8 +238,113 @@ void plx_service_destroy(plx_service **self_p)
 	*self_p = NULL;
 }
 
+/* ---- warm spares ---- */
+
+typedef struct s_spare_wait {
+	const plx_service *svc;
+	char key[512];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool active;
+} s_spare_wait;
+
+static void s_on_ep(const plx_watch_event *ev, void *arg)
+{
+	s_spare_wait *w = arg;
+	plx_endpoint_rec rec;
+	if (ev->kind != PLX_WATCH_PUT || strcmp(ev->kv->key, w->key) != 0 ||
+	    plx_endpoint_parse((const char *)ev->kv->value, ev->kv->value_size, NULL, &rec) < 0 ||
+	    rec.generation != w->svc->rec.generation)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->active = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* True when SIGTERM or SIGINT is pending (both are blocked in every thread). */
+static bool s_stop_pending(void)
+{
+	sigset_t set;
+	sigpending(&set);
+	return sigismember(&set, SIGTERM) || sigismember(&set, SIGINT);
+}
+
+/* Waits until ep/<label> holds this generation (checked once more after the watch started, in
+ * case RS was quicker). Returns 0 or -ECANCELED. */
+static int s_spare_wait_active(plx_service *self, s_spare_wait *w)
+{
+	plx_endpoint_rec now;
+	if (plx_endpoint_lookup(self->etcd, self->cfg.cluster, self->cfg.label, &now) == 0 &&
+	    now.generation == self->rec.generation)
+		return 0;
+	int rc = 0;
+	pthread_mutex_lock(&w->lock);
+	while (!w->active && !(rc = s_stop_pending() ? -ECANCELED : 0)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return w->active ? 0 : rc;
+}
+
+/* The spare's half of plx_service_publish. */
+static int s_spare_publish(plx_service *self)
+{
+	s_spare_wait w = {.svc = self};
+	snprintf(w.key, sizeof w.key, "/plexus/%s/ep/%s", self->cfg.cluster, self->cfg.label);
+	pthread_mutex_init(&w.lock, NULL);
+	plx_cond_init_monotonic(&w.cond);
+	plx_watch *watch = plx_watch_new(self->etcd, w.key, 0, s_on_ep, &w);
+	int rc = watch ? 0 : -errno;
+	char key[512];
+	snprintf(key, sizeof key, "/plexus/%s/spare/%s", self->cfg.cluster, self->cfg.label);
+	pthread_mutex_lock(&self->lock);
+	char *json = rc == 0 ? plx_endpoint_format(&self->rec) : NULL;
+	if (rc == 0)
+		rc = json ? plx_etcd_put(self->etcd, key, json, strlen(json),
+		                         plx_lease_id(self->lease), NULL)
+		          : -EINVAL;
+	pthread_mutex_unlock(&self->lock);
+	free(json);
+	if (rc == 0) {
+		plx_log(PLX_LOG_INFO, "warm spare: ready, waiting to be activated");
+		rc = s_spare_wait_active(self, &w);
+	}
+	plx_watch_destroy(&watch);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	if (rc == 0) {
+		plx_log(PLX_LOG_INFO, "warm spare: activated");
+		pthread_mutex_lock(&self->lock);
+		self->published = true;
+		pthread_mutex_unlock(&self->lock);
+		if (self->on_activate)
+			self->on_activate(self->on_activate_arg, self);
+	}
+	return rc;
+}
+
+void plx_service_on_activate(plx_service *self, void (*fn)(void *arg, plx_service *svc), void *arg)
+{
+	self->on_activate = fn;
+	self->on_activate_arg = arg;
+}
+
 int plx_service_publish(plx_service *self, const char *state)
 {
+	if (self->cfg.spare && !self->published) {
+		pthread_mutex_lock(&self->lock);
+		snprintf(self->rec.state, sizeof self->rec.state, "%s", state);
+		pthread_mutex_unlock(&self->lock);
+		return s_spare_publish(self);
+	}
 	pthread_mutex_lock(&self->lock);
 	snprintf(self->rec.state, sizeof self->rec.state, "%s", state);
 	int rc = s_write_record(self);

@@ -27,6 +27,9 @@ static const s_setting s_settings[] = {
     {"bind", "PLEXUS_BIND", "ADDRESS     where to bind (default tcp://ADDR:*)"},
     {"lease-ttl", "PLEXUS_LEASE_TTL", "S   TTL of its registry lease (default 2)"},
     {"init", "PLEXUS_INIT", "fresh|restart  how RS started it (default fresh)"},
+    {"service-label", "PLEXUS_SERVICE_LABEL",
+     "LABEL  its label, when the node knows it by another"},
+    {"spare", "PLEXUS_SPARE", "0|1      run as a warm spare (set by RS)"},
     {"callers", "PLEXUS_CALLERS", "PATTERNS  who may call it (default anyone)"},
     {"log-level", "PLEXUS_LOG_LEVEL", "LEVEL  error|warn|info|debug|trace (default info)"},
 };
@@ -143,6 +146,14 @@ int plx_service_cfg_set(plx_service_cfg *cfg, const char *name, const char *valu
 		return s_bind(cfg, value, err, size);
 	if (strcmp(name, "init") == 0)
 		return s_init(cfg, value, err, size);
+	if (strcmp(name, "service-label") == 0)
+		return s_label(cfg, value, err, size);
+	if (strcmp(name, "spare") == 0) {
+		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+			return s_bad(err, size, name, value, "0 or 1");
+		cfg->spare = value[0] == '1';
+		return 0;
+	}
 	if (strcmp(name, "callers") == 0)
 		return s_copy(cfg->callers, sizeof cfg->callers, name, value, err, size);
 	if (strcmp(name, "log-level") == 0)

@@ -33,6 +33,9 @@ static void s_adopt_one(rs *self, rs_svc *svc, json_t *o)
 	svc->since_ms = json_integer_value(json_object_get(o, "since"));
 	const char *last = json_string_value(json_object_get(o, "last_exit"));
 	snprintf(svc->last_exit, sizeof svc->last_exit, "%s", last ? last : "");
+	const char *slot = json_string_value(json_object_get(o, "slot"));
+	snprintf(svc->slot, sizeof svc->slot, "%s", slot ? slot : "");
+	rs_spare_adopt(self, svc, json_object_get(o, "spare"));
 	int64_t now = rs_mono_ms();
 	switch (state) {
 	case RS_UP:

@@ -4,14 +4,18 @@
  *
  * Entry points: plx_bench_recovery.
  *
- * Set-up: three nodes (n0 runs plexus-rs, n1 and n2 plexus-node), etcd on the hub, and one
- * service, plexus-testsvc on n1 with n2 as its standby; this process sits on the hub as the
+ * Set-up: three nodes (n0 runs plexus-rs, n1 and n2 plexus-node), etcd on the hub, and two
+ * services, plexus-testsvc on n1 with n2 as its standby (driver) and with a warm spare on n1
+ * (warm); this process sits on the hub as the
  * service's client. Cases:
  *   driver_crash  SIGKILL to the service, to the first IPC_ECHO answered by a newer generation
  *                 (p50 and p99 over --crashes crashes, 50 by default). Baseline: the same
  *                 service started by hand (fork + exec in n1, no RS) to its first answer, as
  *                 many times, interleaved: what a restart costs without the detection, the
  *                 generation and the node kernel.
+ *   driver_crash_warm  the same for a second service, "warm", declared with spare = same:
+ *                 each crash once its spare is ready, interleaved with the others (same
+ *                 baseline).
  *   node_death    the service's node killed (netns_kill_node: SIGKILL to all in it, then its
  *                 network gone) to the first answer from the standby (p50 and max over
  *                 --deaths deaths, 3 by default; the killed node comes back between rounds).
@@ -112,6 +116,10 @@ static int s_write_file(s_bench *b)
 		        netns_node_addr(b->c, i));
 	fprintf(f,
 	        "[service driver]\nprogram = %s\nnode = n1\nstandby = n2\nheartbeat = 1s\n"
+	        "backoff = 1ms\nbackoff_cap = 1ms\nmax_restarts = 0\n\n",
+	        s_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN));
+	fprintf(f,
+	        "[service warm]\nprogram = %s\nnode = n1\nspare = same\nheartbeat = 1s\n"
 	        "backoff = 1ms\nbackoff_cap = 1ms\nmax_restarts = 0\n",
 	        s_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN));
 	return fclose(f) == 0 ? 0 : -errno;
@@ -217,18 +225,52 @@ static void s_teardown(s_bench *b)
 	netns_cluster_destroy(&b->c);
 }
 
+/* True once RS's record of label says its warm spare is ready. */
+static bool s_spare_ready(s_bench *b, const char *label)
+{
+	char key[256];
+	snprintf(key, sizeof key, "/plexus/%s/svc/%s", S_CLUSTER, label);
+	plx_kv *kv = NULL;
+	if (plx_etcd_get(b->etcd, key, &kv) < 0)
+		return false;
+	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
+	plx_kv_free(&kv);
+	const char *st = json_string_value(json_object_get(json_object_get(o, "spare"), "state"));
+	bool ready = st && strcmp(st, "ready") == 0;
+	json_decref(o);
+	return ready;
+}
+
+/* Waits up to ms for label's warm spare to be ready. */
+static bool s_wait_spare(s_bench *b, const char *label, int ms)
+{
+	uint64_t start = bench_now_ns();
+	while (!s_spare_ready(b, label)) {
+		if (s_ms(start) > ms)
+			return false;
+		struct timespec ts = {0, 5000000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
 /* One crash under RS: ms from SIGKILL to the first answer of the next generation. */
-static double s_crash(s_bench *b)
+static double s_crash(s_bench *b, const char *label)
 {
 	plx_endpoint_rec rec;
 	uint64_t gen = 0;
-	if (s_instance(b, "driver", &rec) < 0 || s_echo(b, "driver", &gen) < 0 ||
-	    gen != rec.generation)
+	if (s_instance(b, label, &rec) < 0 || s_echo(b, label, &gen) < 0 || gen != rec.generation)
 		return -1;
 	uint64_t start = bench_now_ns();
 	if (kill((pid_t)rec.pid, SIGKILL) < 0)
 		return -1;
-	return s_until_answer(b, "driver", gen, 10000) ? s_ms(start) : -1;
+	return s_until_answer(b, label, gen, 10000) ? s_ms(start) : -1;
+}
+
+/* One crash of the service with a warm spare, once its spare is ready. */
+static double s_crash_warm(s_bench *b)
+{
+	return s_wait_spare(b, "warm", 10000) ? s_crash(b, "warm") : -1;
 }
 
 /* The baseline: the same program started by hand in n1, to its first answer. */
@@ -283,10 +325,11 @@ static int s_run(s_bench *b, int crashes, int deaths, bool json)
 	bench_samples *crash = bench_samples_new((size_t)crashes);
 	bench_samples *bare = bench_samples_new((size_t)crashes);
 	bench_samples *death = bench_samples_new((size_t)deaths);
-	int rc = crash && bare && death ? EX_OK : EX_OSERR;
+	bench_samples *warm = bench_samples_new((size_t)crashes);
+	int rc = crash && bare && death && warm ? EX_OK : EX_OSERR;
 	for (int i = 0; rc == EX_OK && i < crashes; i++) {
-		double c = s_crash(b), r = s_bare(b);
-		if (c < 0 || r < 0) {
+		double c = s_crash(b, "driver"), r = s_bare(b), w = s_crash_warm(b);
+		if (c < 0 || r < 0 || w < 0) {
 			fprintf(stderr, "plexus bench recovery: round %d failed (logs in %s)\n", i,
 			        netns_run_dir(b->c));
 			rc = EX_SOFTWARE;
@@ -294,6 +337,7 @@ static int s_run(s_bench *b, int crashes, int deaths, bool json)
 		}
 		bench_samples_add(crash, c);
 		bench_samples_add(bare, r);
+		bench_samples_add(warm, w);
 		if (!json && isatty(2))
 			fprintf(stderr, "\rdriver_crash %d/%d", i + 1, crashes);
 	}
@@ -317,6 +361,12 @@ static int s_run(s_bench *b, int crashes, int deaths, bool json)
 		                 base, bench_samples_percentile(bare, 50), true);
 		bench_report_add(r, "driver_crash", "p99_ms", bench_samples_percentile(crash, 99),
 		                 base, bench_samples_percentile(bare, 99), true);
+		bench_report_add(r, "driver_crash_warm", "p50_ms",
+		                 bench_samples_percentile(warm, 50), base,
+		                 bench_samples_percentile(bare, 50), true);
+		bench_report_add(r, "driver_crash_warm", "p99_ms",
+		                 bench_samples_percentile(warm, 99), base,
+		                 bench_samples_percentile(bare, 99), true);
 		bench_report_add(r, "node_death", "p50_ms", bench_samples_percentile(death, 50),
 		                 "node lease TTL", S_TTL_S * 1000.0, true);
 		bench_report_add(r, "node_death", "max_ms", bench_samples_percentile(death, 100),
@@ -327,6 +377,7 @@ static int s_run(s_bench *b, int crashes, int deaths, bool json)
 	bench_samples_destroy(&crash);
 	bench_samples_destroy(&bare);
 	bench_samples_destroy(&death);
+	bench_samples_destroy(&warm);
 	return rc;
 }
 
@@ -334,6 +385,8 @@ static const char s_usage[] =
     "usage: plexus bench recovery [--json] [--crashes N] [--deaths N]\n"
     "  driver_crash: SIGKILL to a service, to the first answer of its next generation\n"
     "                (baseline: the same service started by hand, fork+exec to first answer)\n"
+    "  driver_crash_warm: the same for a service declared with a warm spare (spare = same),\n"
+    "                once its spare is ready (same baseline)\n"
     "  node_death:   its node killed, to the first answer from its standby node\n"
     "                (baseline: the node lease's TTL, 2 s)\n"
     "Builds a cluster in network namespaces (root needed): etcd, plexus-node, plexus-rs.\n";

@@ -146,6 +146,22 @@ static void s_leader(const s_opts *o, plx_etcd *etcd)
 	plx_kv_free(&kv);
 }
 
+/* The line under a service with a warm spare: its state, node, generation and pid. */
+static void s_spare_line(const json_t *spare)
+{
+	const char *state = json_string_value(json_object_get(spare, "state"));
+	const char *node = json_string_value(json_object_get(spare, "node"));
+	if (!state)
+		return;
+	if (strcmp(state, "none") == 0 || !node || !*node) {
+		printf("%-16s spare none\n", "");
+		return;
+	}
+	printf("%-16s spare %s on %s, generation %" PRId64 ", pid %" PRId64 "\n", "", state, node,
+	       (int64_t)json_integer_value(json_object_get(spare, "generation")),
+	       (int64_t)json_integer_value(json_object_get(spare, "pid")));
+}
+
 static int s_list(const s_opts *o, plx_etcd *etcd)
 {
 	char prefix[256];
@@ -180,6 +196,7 @@ static int s_list(const s_opts *o, plx_etcd *etcd)
 		       (int64_t)json_integer_value(json_object_get(r, "generation")), state,
 		       (int64_t)json_integer_value(json_object_get(r, "restarts")), uptime,
 		       last && *last ? last : "-");
+		s_spare_line(json_object_get(r, "spare"));
 		json_decref(r);
 	}
 	plx_kvs_free(&kvs);

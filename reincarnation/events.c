@@ -1,9 +1,9 @@
 /*
  * events.c — news from outside the message loop: the etcd watches on nodes/ (a node joined,
- * refreshed its record, or its lease expired) and ep/ (a service instance published its
- * endpoint: it is ready), and the results of power threads. Each is queued under a lock and
- * the loop is woken with an RS_EVENT notify (source "rs-events"); rs_events_drain (react.c)
- * then takes the queue and handles it in the loop's own thread.
+ * refreshed its record, or its lease expired), ep/ (a service instance published its
+ * endpoint: it is ready) and spare/ (a warm spare is ready), and the results of power threads. Each
+ * is queued under a lock and the loop is woken with an RS_EVENT notify (source "rs-events");
+ * rs_events_drain (react.c) then takes the queue and handles it in the loop's own thread.
  *
  * Entry points: rs_events_new, rs_events_destroy, rs_events_power, rs_events_take,
  * rs_node_record_generation.
@@ -23,7 +23,8 @@ struct rs_events {
 	plx_ep *ep;
 	char nodes_prefix[256];
 	char ep_prefix[256];
-	plx_watch *nodes, *eps;
+	char spare_prefix[256];
+	plx_watch *nodes, *eps, *spares;
 	pthread_mutex_t lock;
 	rs_event *queue;
 	size_t count, cap;
@@ -78,9 +79,10 @@ static void s_on_nodes(const plx_watch_event *ev, void *arg)
 	s_push(self, &e);
 }
 
-static void s_on_eps(const plx_watch_event *ev, void *arg)
+/* ep/<label> (ready) or spare/<label> (a warm spare ready) written. */
+static void s_on_record(rs_events *self, const plx_watch_event *ev, const char *prefix,
+                        rs_event_kind kind)
 {
-	rs_events *self = arg;
 	rs_event e = {0};
 	if (ev->kind == PLX_WATCH_COMPACTED) {
 		e.kind = RS_EV_RESYNC;
@@ -89,15 +91,35 @@ static void s_on_eps(const plx_watch_event *ev, void *arg)
 	}
 	if (ev->kind != PLX_WATCH_PUT)
 		return;
-	const char *label = ev->kv->key + strlen(self->ep_prefix);
+	const char *label = ev->kv->key + strlen(prefix);
 	plx_endpoint_rec rec;
 	if (strlen(label) >= sizeof e.name ||
 	    plx_endpoint_parse((const char *)ev->kv->value, ev->kv->value_size, label, &rec) < 0)
 		return;
 	strcpy(e.name, label);
-	e.kind = RS_EV_EP_PUT;
+	e.kind = kind;
 	e.generation = rec.generation;
+	if (kind == RS_EV_SPARE_PUT) { /* kept for the activation: no read then */
+		if (ev->kv->value_size >= sizeof e.record)
+			return;
+		memcpy(e.record, ev->kv->value, ev->kv->value_size);
+		e.record_size = ev->kv->value_size;
+		e.lease = ev->kv->lease;
+		e.mod_revision = ev->kv->mod_revision;
+	}
 	s_push(self, &e);
+}
+
+static void s_on_spares(const plx_watch_event *ev, void *arg)
+{
+	rs_events *self = arg;
+	s_on_record(self, ev, self->spare_prefix, RS_EV_SPARE_PUT);
+}
+
+static void s_on_eps(const plx_watch_event *ev, void *arg)
+{
+	rs_events *self = arg;
+	s_on_record(self, ev, self->ep_prefix, RS_EV_EP_PUT);
 }
 
 rs_events *rs_events_new(plx_etcd *etcd, const char *cluster, plx_ep *ep)
@@ -110,8 +132,11 @@ rs_events *rs_events_new(plx_etcd *etcd, const char *cluster, plx_ep *ep)
 	snprintf(self->nodes_prefix, sizeof self->nodes_prefix, "/plexus/%s/nodes/", cluster);
 	snprintf(self->ep_prefix, sizeof self->ep_prefix, "/plexus/%s/ep/", cluster);
 	self->nodes = plx_watch_new(etcd, self->nodes_prefix, 0, s_on_nodes, self);
+	snprintf(self->spare_prefix, sizeof self->spare_prefix, "/plexus/%s/spare/", cluster);
 	self->eps = self->nodes ? plx_watch_new(etcd, self->ep_prefix, 0, s_on_eps, self) : NULL;
-	if (!self->eps) {
+	self->spares =
+	    self->eps ? plx_watch_new(etcd, self->spare_prefix, 0, s_on_spares, self) : NULL;
+	if (!self->spares) {
 		int e = errno;
 		rs_events_destroy(&self);
 		errno = e;
@@ -127,6 +152,7 @@ void rs_events_destroy(rs_events **self_p)
 	rs_events *self = *self_p;
 	plx_watch_destroy(&self->nodes);
 	plx_watch_destroy(&self->eps);
+	plx_watch_destroy(&self->spares);
 	pthread_mutex_destroy(&self->lock);
 	free(self->queue);
 	free(self);

@@ -37,8 +37,15 @@ static rs_svc *s_current(rs *self, const char *label, uint64_t generation)
  * node kernel's label). */
 static void s_exit(rs *self, const Plexus__NodeExit *e, const char *from)
 {
-	rs_svc *svc = s_current(self, e->label, e->generation);
-	if (!svc || (svc->pid && e->pid && svc->pid != e->pid))
+	char text[64], reason[RS_REASON_MAX];
+	bool failure = rs_exit_text(e->signaled, e->status, text, sizeof text);
+	if (rs_spare_exited(self, from, e->label, e->generation, text))
+		return; /* a warm spare's (spare.c) */
+	rs_svc *svc = rs_find_slot(self, e->label);
+	if (svc)
+		svc = s_current(self, svc->desc->label, e->generation);
+	if (!svc || strcmp(rs_svc_slot(svc), e->label) != 0 ||
+	    (svc->pid && e->pid && svc->pid != e->pid))
 		return; /* an older instance, or a report that came twice */
 	char node_label[PLX_LABEL_MAX];
 	snprintf(node_label, sizeof node_label, "node.%.58s", svc->node);
@@ -47,8 +54,6 @@ static void s_exit(rs *self, const Plexus__NodeExit *e, const char *from)
 		        from, node_label);
 		return;
 	}
-	char text[64], reason[RS_REASON_MAX];
-	bool failure = rs_exit_text(e->signaled, e->status, text, sizeof text);
 	if (svc->killing) {
 		snprintf(reason, sizeof reason, "%.80s (%.40s)", svc->kill_reason, text);
 		failure = true;
@@ -162,6 +167,16 @@ void rs_on_reply(plx_server *server, plx_msg *msg)
 	case RS_P_START:
 		s_start_reply(self, &p, msg);
 		break;
+	case RS_P_SPARE_START: {
+		Plexus__NodeStartReply *r = NULL;
+		int64_t pid = 0;
+		if (msg->status == 0 && plx_node_start_reply(msg, &r) == 0) {
+			pid = r->pid;
+			plx_stub_free(r, NULL);
+		}
+		rs_spare_start_reply(self, &p, msg->status, pid);
+		break;
+	}
 	case RS_P_STOP:
 		s_stop_reply(self, &p, msg);
 		break;

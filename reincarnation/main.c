@@ -336,6 +336,8 @@ static void s_teardown(rs *self)
 	plx_lease_destroy(&self->lease, true); /* a standby takes over at once */
 	plx_ctx_destroy(&self->ctx);
 	plx_etcd_destroy(&self->etcd);
+	for (size_t i = 0; self->svcs && i < self->nsvcs; i++)
+		free(self->svcs[i].spare_record);
 	free(self->svcs);
 	free(self->nodes);
 	for (size_t i = 0; i < self->nold; i++)

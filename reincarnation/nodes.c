@@ -49,6 +49,7 @@ static void s_node_lost(rs *self, rs_node *node, const char *name, const char *w
 	plx_log(PLX_LOG_WARN, "node %s died: %s", name, why);
 	char reason[RS_REASON_MAX];
 	snprintf(reason, sizeof reason, "node %s died", name);
+	rs_spare_node_died(self, name); /* before the services: a spare elsewhere takes over */
 	for (size_t i = 0; i < self->nsvcs; i++) {
 		rs_svc *svc = &self->svcs[i];
 		if (strcmp(svc->node, name) != 0)

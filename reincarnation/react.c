@@ -23,6 +23,9 @@ static void s_handle(rs *self, const rs_event *e)
 	case RS_EV_EP_PUT:
 		rs_svc_ready(self, e->name, e->generation);
 		break;
+	case RS_EV_SPARE_PUT:
+		rs_spare_ready(self, e);
+		break;
 	case RS_EV_POWER:
 		rs_node_power_done(self, e->name, e->rc, e->msg);
 		break;

@@ -3,6 +3,9 @@
  * list`) and the JSON of its svc/<label> record (publish.c writes it, adopt.c reads it back).
  *
  * Entry points: rs_svc_describe, rs_svc_json.
+ *
+ * A service with a warm spare has "spare": {"state", "node", "generation", "pid"} too, and
+ * one whose active instance started as a spare "slot" (its name on its node, <label>.spare).
  */
 #include <jansson.h>
 
@@ -32,6 +35,16 @@ char *rs_svc_json(rs *self, rs_svc *svc)
 	    (json_int_t)d.restarts, "streak", (json_int_t)svc->streak, "last_exit", d.last_exit,
 	    "since", (json_int_t)d.since_ms, "pid", (json_int_t)d.pid, "policy", d.policy, "next",
 	    (json_int_t)d.next_ms, "rs", self->cfg->name);
+	if (o && svc->desc->has_spare) /* its warm spare (spare.c) */
+		json_object_set_new(
+		    o, "spare",
+		    json_pack("{s:s, s:s, s:I, s:I}", "state", rs_spare_state_name(svc->spare),
+		              "node", svc->spare == RS_SPARE_NONE ? "" : svc->spare_node,
+		              "generation",
+		              (json_int_t)(svc->spare == RS_SPARE_NONE ? 0 : svc->spare_gen), "pid",
+		              (json_int_t)svc->spare_pid));
+	if (o && svc->slot[0]) /* the active instance's name on its node, when not the label */
+		json_object_set_new(o, "slot", json_string(svc->slot));
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;

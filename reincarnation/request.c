@@ -4,7 +4,11 @@
  * families' typed stubs (plexus/node_stub.h, plexus/ipc_stub.h); the replies come back through
  * rs_on_reply (exit.c), matched by request id.
  *
- * Entry points: req_node_start, req_node_signal, req_node_stop, req_ping, req_node_ping.
+ * Entry points: req_node_start, req_node_start_as, req_node_signal, req_node_signal_slot,
+ * req_node_stop, req_ping, req_node_ping, rs_svc_slot.
+ *
+ * A node kernel knows an instance by its slot: the label, or <label>.spare for an instance
+ * started as a warm spare (it keeps that name on its node after its activation).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,22 +42,40 @@ static int s_stop_rank(const plx_cluster *c, const plx_cluster_service *d, int g
 	return rank;
 }
 
+const char *rs_svc_slot(const rs_svc *svc)
+{
+	return svc->slot[0] ? svc->slot : svc->desc->label;
+}
+
 int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uint64_t *id)
+{
+	return req_node_start_as(self, svc, node, rs_svc_slot(svc), svc->generation, as_restart,
+	                         false, id);
+}
+
+int req_node_start_as(rs *self, rs_svc *svc, const char *node, const char *slot,
+                      uint64_t generation, bool as_restart, bool spare, uint64_t *id)
 {
 	const plx_cluster_service *d = svc->desc;
 	Plexus__NodeStart m = PLEXUS__NODE_START__INIT;
-	m.label = (char *)d->label;
+	m.label = (char *)slot;
 	m.program = (char *)d->program;
 	m.argv = d->argv;
 	m.n_argv = d->argc;
-	char init[32], rank[40], callers[PLX_CLUSTER_TEXT_MAX + 16];
+	char init[32], rank[40], callers[PLX_CLUSTER_TEXT_MAX + 16], own[PLX_LABEL_MAX + 24];
+	char spare_on[] = "PLEXUS_SPARE=1";
 	snprintf(init, sizeof init, "PLEXUS_INIT=%s", as_restart ? "restart" : "fresh");
 	snprintf(rank, sizeof rank, "PLEXUS_STOP_RANK=%d", s_stop_rank(self->cluster, d, 0));
 	snprintf(callers, sizeof callers, "PLEXUS_CALLERS=%s", d->callers);
-	char **env = calloc(d->nenv + 3, sizeof *env);
+	snprintf(own, sizeof own, "PLEXUS_SERVICE_LABEL=%s", d->label);
+	char **env = calloc(d->nenv + 5, sizeof *env);
 	if (!env)
 		return -ENOMEM;
 	size_t n = 0;
+	if (strcmp(slot, d->label) != 0) /* its label, not the slot the node knows it by */
+		env[n++] = own;
+	if (spare)
+		env[n++] = spare_on;
 	env[n++] = init;
 	env[n++] = rank;
 	if (d->callers[0]) /* who may call it (plx_service_run enforces it) */
@@ -62,10 +84,10 @@ int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uin
 		env[n++] = d->env[i];
 	m.env = env;
 	m.n_env = n;
-	m.generation = svc->generation;
+	m.generation = generation;
 	plx_link_keys keys;
 	char cert[PLX_CERT_MAX];
-	plx_name who = {.generation = svc->generation};
+	plx_name who = {.generation = generation};
 	snprintf(who.label, sizeof who.label, "%s", d->label);
 	int rc = self->issues ? plx_link_issue(self->root_key, &who, &keys, cert, sizeof cert) : 0;
 	if (self->issues && rc == 0) { /* on a CURVE link to the node kernel */
@@ -90,18 +112,23 @@ int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uin
 
 int req_node_signal(rs *self, rs_svc *svc, int signo, uint64_t *id)
 {
+	return req_node_signal_slot(self, svc->node, rs_svc_slot(svc), signo, id);
+}
+
+int req_node_signal_slot(rs *self, const char *node, const char *slot, int signo, uint64_t *id)
+{
 	Plexus__NodeSignal m = PLEXUS__NODE_SIGNAL__INIT;
-	m.label = (char *)svc->desc->label;
+	m.label = (char *)slot;
 	m.signo = signo;
 	plx_stub s;
-	int rc = s_node_stub(self, svc->node, &s);
+	int rc = s_node_stub(self, node, &s);
 	return rc < 0 ? rc : plx_node_signal_send(&s, &m, NULL, 0, id);
 }
 
 int req_node_stop(rs *self, rs_svc *svc, uint64_t *id)
 {
 	Plexus__NodeStop m = PLEXUS__NODE_STOP__INIT;
-	m.label = (char *)svc->desc->label;
+	m.label = (char *)rs_svc_slot(svc);
 	m.grace_ms = (uint32_t)svc->desc->stop_grace_ms;
 	plx_stub s;
 	int rc = s_node_stub(self, svc->node, &s);

@@ -12,6 +12,8 @@
  *   nodes.c     rs_node_up, rs_node_down, rs_nodes_tick, do_power
  *   service.c   rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_died,
  *               rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call
+ *   spare.c     rs_spare_tick, rs_spare_ready, rs_spare_activate, rs_spare_drop,
+ *               rs_spare_exited, rs_spare_start_reply, rs_spare_node_died, rs_find_slot
  *   power.c     rs_power_cycle, rs_power_run, rs_power_wait
  *   events.c    rs_events_new, rs_events_destroy, rs_events_power, rs_events_take,
  *               rs_node_record_generation (the etcd watches and the event queue)
@@ -31,6 +33,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include <plexus/cluster.h>
 #include <plexus/endpoint.h>
@@ -74,6 +78,13 @@ typedef struct rs_config {
 	bool help;
 } rs_config;
 
+typedef enum rs_spare_state {
+	RS_SPARE_NONE = 0, /* no spare (none declared, or the next one not started yet) */
+	RS_SPARE_STARTING, /* NODE_START sent; spare/<label> not written yet */
+	RS_SPARE_READY,    /* spare/<label> holds its generation: it can be activated */
+	RS_SPARE_KILLED,   /* SIGKILL sent; waiting for its exit */
+} rs_spare_state;
+
 /* One service as RS manages it. */
 typedef struct rs_svc {
 	const plx_cluster_service *desc; /* into rs.cluster (or an older one kept alive) */
@@ -105,8 +116,21 @@ typedef struct rs_svc {
 	bool want_down;  /* service down in progress */
 	bool then_start; /* service restart / refresh: start again once stopped */
 	char last_exit[RS_REASON_MAX];
-	plx_call *call;        /* an operator's request answered when this one settles */
-	int64_t call_deadline; /* monotonic */
+	plx_call *call;           /* an operator's request answered when this one settles */
+	int64_t call_deadline;    /* monotonic */
+	char slot[PLX_LABEL_MAX]; /* the active instance's node label; "": the label (request.c) */
+	/* Its warm spare (spare.c), when the cluster file declares one. */
+	rs_spare_state spare;
+	char spare_node[PLX_CLUSTER_NAME_MAX];
+	char spare_slot[PLX_LABEL_MAX];
+	uint64_t spare_gen;
+	int64_t spare_pid;
+	int64_t spare_start_mono;
+	int64_t spare_due_mono; /* RS_SPARE_NONE: when to start the next one */
+	uint32_t spare_fails;   /* spares lost in a row: the backoff exponent */
+	char *spare_record;     /* RS_SPARE_READY: spare/<label> as read (its endpoint record) */
+	size_t spare_record_size;
+	int64_t spare_lease, spare_mod; /* ... its lease and mod revision */
 } rs_svc;
 
 typedef struct rs_node {
@@ -123,8 +147,9 @@ typedef enum rs_pending_kind {
 	RS_P_START = 1,
 	RS_P_SIGNAL,
 	RS_P_STOP,
-	RS_P_PING,      /* a heartbeat to the service */
-	RS_P_NODE_PING, /* to its node kernel, before calling a silent service hung */
+	RS_P_PING,        /* a heartbeat to the service */
+	RS_P_NODE_PING,   /* to its node kernel, before calling a silent service hung */
+	RS_P_SPARE_START, /* NODE_START of a warm spare */
 } rs_pending_kind;
 typedef struct rs_pending {
 	uint64_t request_id;
@@ -135,6 +160,7 @@ typedef struct rs_pending {
 } rs_pending;
 
 typedef struct rs_events rs_events;
+struct rs_event;
 typedef struct rs_publisher rs_publisher;
 
 typedef struct rs {
@@ -245,6 +271,30 @@ void rs_svc_publish(rs *self, rs_svc *svc);
 /* Moves svc to a live node after its node died: its own if alive, else the first live standby
  * (a restart at once), else RS_WAITING. */
 void rs_svc_relocate(rs *self, rs_svc *svc);
+/* ---- spare.c ---- */
+/* Starts svc's next warm spare when it is due (svc up, a spare declared, none running). */
+void rs_spare_tick(rs *self, rs_svc *svc);
+/* spare/<label> now holds e's record (RS_EV_SPARE_PUT). */
+void rs_spare_ready(rs *self, const struct rs_event *e);
+/* Activates svc's ready spare in place of the instance that just ended (one etcd transaction:
+ * gen/<label> and ep/<label>). Returns true when svc is up again on it. */
+bool rs_spare_activate(rs *self, rs_svc *svc);
+/* SIGKILLs svc's spare, if any, and forgets it (a normal start takes its generation). */
+void rs_spare_drop(rs *self, rs_svc *svc, const char *why);
+/* An exit report from node kernel label from about slot's instance of generation: returns
+ * true when it was a spare's (handled, or ignored when from is not the spare's node). */
+bool rs_spare_exited(rs *self, const char *from, const char *slot, uint64_t generation,
+                     const char *reason);
+void rs_spare_start_reply(rs *self, const rs_pending *p, int status, int64_t pid);
+/* Its node died: a spare there is gone. */
+void rs_spare_node_died(rs *self, const char *node);
+/* A new leader takes over the spare its predecessor recorded (record.c's "spare" object, may
+ * be NULL): ready when spare/<label> holds its generation, else SIGKILLed and replaced. */
+void rs_spare_adopt(rs *self, rs_svc *svc, const json_t *spare);
+/* The service a node label names: the label itself or <label>.spare. */
+rs_svc *rs_find_slot(rs *self, const char *slot);
+const char *rs_spare_state_name(rs_spare_state s);
+
 /* ---- exit.c ---- */
 int do_exit(plx_call *call);
 void rs_on_reply(plx_server *server, plx_msg *msg);
@@ -295,11 +345,12 @@ bool rs_power_wait(int timeout_ms);
 
 /* ---- events.c ---- */
 typedef enum rs_event_kind {
-	RS_EV_NODE_PUT, /* nodes/<name> written: a node kernel joined or refreshed its record */
-	RS_EV_NODE_DEL, /* nodes/<name> gone: its lease expired */
-	RS_EV_EP_PUT,   /* ep/<label> written: an instance published its endpoint */
-	RS_EV_POWER,    /* a power thread ended: rc and msg */
-	RS_EV_RESYNC,   /* a watch may have missed changes: read everything again */
+	RS_EV_NODE_PUT,  /* nodes/<name> written: a node kernel joined or refreshed its record */
+	RS_EV_NODE_DEL,  /* nodes/<name> gone: its lease expired */
+	RS_EV_EP_PUT,    /* ep/<label> written: an instance published its endpoint */
+	RS_EV_SPARE_PUT, /* spare/<label> written: a warm spare is ready */
+	RS_EV_POWER,     /* a power thread ended: rc and msg */
+	RS_EV_RESYNC,    /* a watch may have missed changes: read everything again */
 } rs_event_kind;
 typedef struct rs_event {
 	rs_event_kind kind;
@@ -307,6 +358,10 @@ typedef struct rs_event {
 	uint64_t generation;
 	int rc;
 	char msg[256];
+	/* RS_EV_SPARE_PUT: the spare's record as written, its lease and mod revision */
+	char record[2048];
+	size_t record_size;
+	int64_t lease, mod_revision;
 } rs_event;
 /* Watches nodes/ and ep/ from now on and queues what changes, waking ep's loop with RS_EVENT.
  * Returns NULL with errno when a watch cannot start. */
@@ -351,7 +406,13 @@ bool rs_etcd_service_user(rs *self, rs_svc *svc, char *user, size_t usize, char 
 
 /* ---- request.c ---- */
 int req_node_start(rs *self, rs_svc *svc, const char *node, bool as_restart, uint64_t *id);
+/* NODE_START of generation under the node label slot; spare: as a warm spare of svc. */
+int req_node_start_as(rs *self, rs_svc *svc, const char *node, const char *slot,
+                      uint64_t generation, bool as_restart, bool spare, uint64_t *id);
 int req_node_signal(rs *self, rs_svc *svc, int signo, uint64_t *id);
+int req_node_signal_slot(rs *self, const char *node, const char *slot, int signo, uint64_t *id);
+/* The node label svc's active instance runs under: its label or <label>.spare. */
+const char *rs_svc_slot(const rs_svc *svc);
 int req_node_stop(rs *self, rs_svc *svc, uint64_t *id);
 int req_ping(rs *self, rs_svc *svc, uint64_t *id);
 int req_node_ping(rs *self, rs_svc *svc, uint64_t *id);

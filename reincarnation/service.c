@@ -1,7 +1,7 @@
 /*
  * service.c — the life of one service under RS: start (a new generation each time), ready,
  * exit and the restart decision, heartbeats, init time limits, backoff timers, failover to a
- * standby node.
+ * standby node, or to a warm spare (spare.c).
  *
  * Entry points: rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_answered,
  * rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call, rs_svc_publish, rs_svc_relocate.
@@ -46,6 +46,8 @@ void rs_svc_finish_call(rs *self, rs_svc *svc, int status)
 
 static void s_set_state(rs *self, rs_svc *svc, rs_state state)
 {
+	if (state == RS_DOWN || state == RS_FAILED || state == RS_EXITED || state == RS_GIVEN_UP)
+		rs_spare_drop(self, svc, rs_state_name(state));
 	if (svc->state != state)
 		plx_log(PLX_LOG_INFO, "%s: %s -> %s", svc->desc->label, rs_state_name(svc->state),
 		        rs_state_name(state));
@@ -88,6 +90,7 @@ void rs_svc_start(rs *self, rs_svc *svc, const char *where, bool as_restart, boo
 		s_set_state(self, svc, RS_PENDING);
 		return;
 	}
+	rs_spare_drop(self, svc, "a normal start takes its generation");
 	uint64_t gen;
 	int rc = plx_generation_next(self->etcd, self->cluster_name, label, &gen);
 	if (rc < 0) {
@@ -169,6 +172,32 @@ static void s_stopped(rs *self, rs_svc *svc)
 	rs_svc_finish_call(self, svc, 0);
 }
 
+/* Puts svc's ready warm spare in place of the instance that ended; crash: counted as a crash
+ * restart. Returns false (nothing changed) when there is none or it could not be activated. */
+static bool s_take_spare(rs *self, rs_svc *svc, bool crash)
+{
+	if (!rs_spare_activate(self, svc))
+		return false;
+	int64_t now = rs_mono_ms();
+	svc->ready = true;
+	svc->killing = false;
+	svc->init_fails = 0;
+	svc->as_restart = true;
+	svc->crash_restart = false;
+	svc->since_ms = rs_now_ms();
+	svc->start_mono = svc->ready_mono = svc->alive_mono = svc->ping_mono = now;
+	svc->suspect_mono = svc->judge_mono = 0;
+	svc->sick = 0;
+	if (crash) {
+		svc->restarts++;
+		svc->streak++;
+	}
+	s_set_state(self, svc, RS_UP);
+	rs_svc_finish_call(self, svc, 0);
+	rs_svc_start_pending(self);
+	return true;
+}
+
 void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool node_death)
 {
 	bool was_ready = svc->ready;
@@ -209,6 +238,8 @@ void rs_svc_exited(rs *self, rs_svc *svc, const char *reason, bool failure, bool
 	case RS_ACT_RESTART:
 		break;
 	}
+	if ((node_death || delay == 0) && s_take_spare(self, svc, !node_death))
+		return;
 	if (node_death || !s_alive(self, svc->node)) {
 		rs_svc_relocate(self, svc);
 	} else if (delay == 0) {
@@ -395,7 +426,7 @@ void rs_svc_tick(rs *self)
 			s_init_limit(self, svc, now);
 			break;
 		case RS_BACKOFF:
-			if (now >= svc->due_mono) {
+			if (now >= svc->due_mono && !s_take_spare(self, svc, true)) {
 				if (s_alive(self, svc->node))
 					rs_svc_start(self, svc, svc->node, true, true);
 				else
@@ -407,6 +438,7 @@ void rs_svc_tick(rs *self)
 		}
 		if (svc->call && now > svc->call_deadline)
 			rs_svc_finish_call(self, svc, -ETIMEDOUT);
+		rs_spare_tick(self, svc);
 	}
 	rs_svc_start_pending(self);
 	rs_pending_expire(self, now - 30000);

@@ -69,6 +69,7 @@ static const char s_good[] = "; a lab of ten machines\n"
                              "max_restarts = 3\n"
                              "init_timeout = 5s\n"
                              "stop_grace = 1s\n"
+                             "spare = n3\n"
                              "\n"
                              "[service ds]\n"
                              "program = plexus-ds\n"
@@ -152,6 +153,8 @@ static void test_good_file(void **state)
 	assert_int_equal(m->init_timeout_ms, 5000);
 	assert_int_equal(m->stop_grace_ms, 1000);
 	assert_int_equal(m->line, 30);
+	assert_true(m->has_spare);
+	assert_string_equal(m->spare_node, "n3");
 
 	/* Defaults. */
 	const plx_cluster_service *v = plx_cluster_find_service(c, "vfs");
@@ -159,6 +162,7 @@ static void test_good_file(void **state)
 	assert_string_equal(v->argv[0], "plexus-vfs");
 	assert_int_equal(v->nenv, 0);
 	assert_int_equal(v->nstandby, 0);
+	assert_false(v->has_spare);
 	assert_int_equal(v->ndepends, 2);
 	assert_string_equal(v->depends[0], "memory");
 	assert_string_equal(v->depends[1], "ds");
@@ -200,6 +204,14 @@ static void test_defaults_and_padding(void **state)
 	assert_string_equal(c->nodes[3].addr, "192.168.1.253");
 	assert_string_equal(c->nodes[3].power_dir, "/tmp/power");
 	assert_int_equal(c->nservices, 0);
+	plx_cluster_destroy(&c);
+
+	/* A spare on the active instance's node. */
+	c = s_parse("[node a]\nmac = 02:00:00:00:00:01\naddr = 10.0.0.1\n"
+	            "[service s]\nprogram = x\nnode = a\nspare = same\n");
+	assert_non_null(c);
+	assert_true(c->services[0].has_spare);
+	assert_string_equal(c->services[0].spare_node, "");
 	plx_cluster_destroy(&c);
 
 	/* An empty file is an empty cluster. */
@@ -421,6 +433,14 @@ static const bad_case s_bad[] = {
     {NODE_A "[service s]\nprogram = x\nnode = a\nstandby = c[1-2]\n",
      "c.ini:7: standby node \"c1\" of service s: expected a node defined in a [node] "
      "section"},
+    {NODE_A "[service s]\nprogram = x\nnode = a\nspare = b\n",
+     "c.ini:7: spare node \"b\" of service s: expected same or a node defined in a [node] "
+     "section"},
+    {NODE_A "[service s]\nprogram = x\nnode = a\nspare = same\nspare = a\n",
+     "c.ini:8: spare given twice in [service s]: expected it once"},
+    {NODE_A "[service s.spare]\nprogram = x\nnode = a\n",
+     "c.ini:4: service label s.spare: expected a label not ending in .spare (the name of a "
+     "warm spare's process on its node)"},
     {NODE_A "[service s]\nprogram = x\nnode = a\ndepends = t\n",
      "c.ini:7: dependency \"t\" of service s: expected a service defined in a [service] "
      "section"},
@@ -453,7 +473,7 @@ static const bad_case s_bad[] = {
      "c.ini:6: program given twice in [service s]: expected it once"},
     {NODE_A "[service s]\nrestarts = always\n",
      "c.ini:5: unknown key \"restarts\" in [service s]: expected program, args, env, node, "
-     "standby, restart, heartbeat, depends, backoff, backoff_cap, max_restarts, "
+     "standby, spare, restart, heartbeat, depends, backoff, backoff_cap, max_restarts, "
      "init_timeout, init_retries, stop_grace or callers"},
     {NODE_A "[service s]\nprogram = x\nnode = a\ncallers = vfs; rm\n",
      "c.ini:7: callers: bad pattern at \"; rm\": expected labels and patterns (letters, "

@@ -107,6 +107,27 @@ int bdr_opens_save(plx_blockdriver *self)
 	return plx_service_state_save(self->svc, key, self->opens, n * sizeof *self->opens);
 }
 
+/* The open counts the previous instance saved: 0 or an error (the counts then all 0). */
+static int s_restore_opens(plx_blockdriver *self, plx_service *svc)
+{
+	size_t size = sizeof self->opens;
+	memset(self->opens, 0, sizeof self->opens);
+	int rc = plx_service_state_restore(svc, PLX_BDEV_STATE_KEY, self->opens, &size);
+	if (rc == -ENOENT || rc == -ESRCH)
+		rc = 0; /* nothing was open */
+	else if (rc == 0 && size % sizeof *self->opens != 0)
+		rc = -EBADMSG;
+	if (rc < 0)
+		memset(self->opens, 0, sizeof self->opens);
+	return rc;
+}
+
+/* A warm spare activated: the counts saved since it started are the ones that hold now. */
+static void s_activated(void *arg, plx_service *svc)
+{
+	(void)s_restore_opens(arg, svc);
+}
+
 int plx_blockdriver_start(plx_blockdriver *self, plx_service *svc)
 {
 	bool restarted = plx_service_restarted(svc);
@@ -114,12 +135,8 @@ int plx_blockdriver_start(plx_blockdriver *self, plx_service *svc)
 	memset(self->opens, 0, sizeof self->opens);
 	int rc = 0;
 	if (restarted) {
-		size_t size = sizeof self->opens;
-		rc = plx_service_state_restore(svc, PLX_BDEV_STATE_KEY, self->opens, &size);
-		if (rc == -ENOENT || rc == -ESRCH)
-			rc = 0; /* nothing was open */
-		else if (rc == 0 && size % sizeof *self->opens != 0)
-			rc = -EBADMSG;
+		rc = s_restore_opens(self, svc);
+		plx_service_on_activate(svc, s_activated, self);
 	} else
 		rc = bdr_opens_save(self); /* drops a previous life's counts */
 	if (rc < 0) {

@@ -2,8 +2,8 @@
  * test-service.c — the service runtime against a private etcd: settings from the environment
  * and options (with their errors), publication only when asked, a peer reaching the service
  * by its label, SIGTERM ending the loop, the record withdrawn on a clean stop, a replaced
- * generation refused, and saved state that survives the instance and stays private to its
- * label.
+ * generation refused, a warm spare waiting for its activation, and saved state that survives the
+ * instance and stays private to its label.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -186,6 +186,119 @@ static void test_replaced_generation_is_refused(void **state)
 	plx_service_destroy(&old);
 }
 
+/* ---- warm spares ---- */
+
+typedef struct s_rs {
+	const char *label;
+	uint64_t gen;   /* the active generation, G; the spare is G+1 */
+	bool term;      /* SIGTERM instead of an activation */
+	int64_t lease;  /* the spare record's */
+	bool saw_no_ep; /* ep/<label> absent while the spare waited */
+} s_rs;
+
+/* Plays RS: waits for spare/<label>, then activates it in one transaction as plexus-rs does
+ * (or sends SIGTERM). */
+static void *s_rs_thread(void *arg)
+{
+	s_rs *r = arg;
+	char spare_key[256], gen_key[256], ep_key[256], expect[24], next[24];
+	snprintf(spare_key, sizeof spare_key, "/plexus/%s/spare/%s", s_cluster, r->label);
+	snprintf(gen_key, sizeof gen_key, "/plexus/%s/gen/%s", s_cluster, r->label);
+	snprintf(ep_key, sizeof ep_key, "/plexus/%s/ep/%s", s_cluster, r->label);
+	plx_kv *kv = NULL;
+	for (int i = 0; i < 500 && plx_etcd_get(s_etcd, spare_key, &kv) != 0; i++)
+		usleep(10 * 1000);
+	if (!kv)
+		return (void *)-1;
+	plx_endpoint_rec rec;
+	r->saw_no_ep = plx_endpoint_lookup(s_etcd, s_cluster, r->label, &rec) == -ENOENT;
+	r->lease = kv->lease;
+	int rc = 0;
+	if (r->term) {
+		kill(getpid(), SIGTERM);
+	} else {
+		snprintf(expect, sizeof expect, "%llu", (unsigned long long)r->gen);
+		snprintf(next, sizeof next, "%llu", (unsigned long long)r->gen + 1);
+		plx_cmp cmp = {.key = gen_key,
+		               .target = PLX_CMP_VALUE,
+		               .value = expect,
+		               .value_size = strlen(expect)};
+		plx_op ops[] = {
+		    {.type = PLX_OP_PUT, .key = gen_key, .value = next, .value_size = strlen(next)},
+		    {.type = PLX_OP_PUT,
+		     .key = ep_key,
+		     .value = kv->value,
+		     .value_size = kv->value_size,
+		     .lease = kv->lease},
+		    {.type = PLX_OP_DELETE, .key = spare_key},
+		};
+		plx_txn txn = {&cmp, 1, ops, 3, NULL, 0};
+		rc = plx_etcd_txn(s_etcd, &txn, NULL) == 1 ? 0 : -1;
+	}
+	plx_kv_free(&kv);
+	return (void *)(intptr_t)rc;
+}
+
+static void s_count(void *arg, plx_service *svc)
+{
+	(void)svc;
+	(*(int *)arg)++;
+}
+
+/* A spare writes spare/<label> instead of ep/<label>, waits, and returns from publish once
+ * RS's transaction names its generation in ep/<label> (its hook run once); SIGTERM while it
+ * waits ends the wait with -ECANCELED. */
+static void test_spare_waits_for_activation(void **state)
+{
+	(void)state;
+	char err[256] = "";
+	uint64_t gen;
+	assert_int_equal(plx_generation_next(s_etcd, s_cluster, "svc-s", &gen), 0);
+	plx_service_cfg cfg = s_cfg("svc-s.spare");
+	assert_int_equal(plx_service_cfg_set(&cfg, "service-label", "svc-s", err, sizeof err), 0);
+	assert_int_equal(plx_service_cfg_set(&cfg, "spare", "1", err, sizeof err), 0);
+	assert_int_equal(plx_service_cfg_set(&cfg, "spare", "2", err, sizeof err), -EINVAL);
+	cfg.generation = gen + 1;
+	plx_service *svc = plx_service_new(&cfg, err, sizeof err);
+	assert_non_null(svc);
+	int activated = 0;
+	plx_service_on_activate(svc, s_count, &activated);
+	s_rs r = {.label = "svc-s", .gen = gen};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_rs_thread, &r), 0);
+	assert_int_equal(plx_service_publish(svc, "up"), 0);
+	void *rc;
+	assert_int_equal(pthread_join(t, &rc), 0);
+	assert_int_equal((intptr_t)rc, 0);
+	assert_true(r.saw_no_ep);
+	assert_int_equal(activated, 1);
+	plx_endpoint_rec rec;
+	assert_int_equal(plx_endpoint_lookup(s_etcd, s_cluster, "svc-s", &rec), 0);
+	assert_int_equal(rec.generation, gen + 1);
+	assert_int_equal(rec.lease, r.lease);
+	assert_int_equal(rec.pid, getpid());
+	assert_int_equal(s_ping("svc-s"), -ETIMEDOUT); /* no loop runs: reached, not answered */
+	plx_service_destroy(&svc);
+	assert_int_equal(plx_endpoint_lookup(s_etcd, s_cluster, "svc-s", &rec), -ENOENT);
+
+	/* stopped while a spare */
+	assert_int_equal(plx_generation_next(s_etcd, s_cluster, "svc-s", &gen), 0);
+	cfg.generation = gen + 1;
+	svc = plx_service_new(&cfg, err, sizeof err);
+	assert_non_null(svc);
+	r = (s_rs){.label = "svc-s", .gen = gen, .term = true};
+	assert_int_equal(pthread_create(&t, NULL, s_rs_thread, &r), 0);
+	assert_int_equal(plx_service_publish(svc, "up"), -ECANCELED);
+	assert_int_equal(pthread_join(t, &rc), 0);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	struct timespec ts = {1, 0};
+	assert_int_equal(sigtimedwait(&set, NULL, &ts),
+	                 SIGTERM); /* taken: later tests unaffected */
+	plx_service_destroy(&svc);
+}
+
 static void test_state_survives_and_is_private(void **state)
 {
 	(void)state;
@@ -237,6 +350,7 @@ int main(void)
 	    cmocka_unit_test(test_no_label_is_refused),
 	    cmocka_unit_test(test_publish_reach_and_stop),
 	    cmocka_unit_test(test_replaced_generation_is_refused),
+	    cmocka_unit_test(test_spare_waits_for_activation),
 	    cmocka_unit_test(test_state_survives_and_is_private),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);

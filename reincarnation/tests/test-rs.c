@@ -75,6 +75,10 @@ typedef struct svc_rec {
 	uint64_t gen;
 	int64_t restarts, pid, since;
 	char last_exit[160];
+	char spare_state[16]; /* its warm spare's, "" when none is declared */
+	char spare_node[16];
+	uint64_t spare_gen;
+	int64_t spare_pid;
 } svc_rec;
 
 static const char *s_bin(const char *env, const char *built)
@@ -219,6 +223,15 @@ static bool s_rec(fixture *f, const char *label, svc_rec *r)
 	r->restarts = json_integer_value(json_object_get(o, "restarts"));
 	r->pid = json_integer_value(json_object_get(o, "pid"));
 	r->since = json_integer_value(json_object_get(o, "since"));
+	json_t *sp = json_object_get(o, "spare");
+	if (json_is_object(sp)) {
+		snprintf(r->spare_state, sizeof r->spare_state, "%s",
+		         json_string_value(json_object_get(sp, "state")));
+		snprintf(r->spare_node, sizeof r->spare_node, "%s",
+		         json_string_value(json_object_get(sp, "node")));
+		r->spare_gen = (uint64_t)json_integer_value(json_object_get(sp, "generation"));
+		r->spare_pid = json_integer_value(json_object_get(sp, "pid"));
+	}
 	json_decref(o);
 	return true;
 }
@@ -1004,6 +1017,117 @@ static void test_leader_cut_off_leads_again(void **state)
 	f->passed = true;
 }
 
+/* Waits until label's warm spare is ready with generation gen (and its pid known, not
+ * not_pid). */
+static int64_t s_wait_spare(fixture *f, const char *label, uint64_t gen, int64_t not_pid, int ms,
+                            svc_rec *r)
+{
+	int64_t start = s_mono();
+	for (;;) {
+		s_pump(f);
+		if (s_rec(f, label, r) && strcmp(r->spare_state, "ready") == 0 &&
+		    r->spare_gen == gen && r->spare_pid > 0 && r->spare_pid != not_pid)
+			return s_mono() - start;
+		if (s_mono() - start > ms) {
+			print_error("%s: waited %d ms for a ready spare of generation %" PRIu64
+			            "; last: %s gen %" PRIu64 "\n",
+			            label, ms, gen, r->spare_state, r->spare_gen);
+			return -1;
+		}
+		usleep(10 * 1000);
+	}
+}
+
+/* Warm spares: a crash activates the spare (generation G+1, already running: no start), and
+ * the next spare appears; a killed spare is replaced, the active untouched; a crash while the
+ * spare is not ready yet is a normal restart. */
+static void test_warm_spare(void **state)
+{
+	fixture *f = *state;
+	char *s = s_svc("warm", "n1", "--init-delay 1500",
+	                "heartbeat = 1s\nbackoff = 100ms\nspare = same");
+	s_run(f, s);
+	free(s);
+	svc_rec r, r2;
+	assert_true(s_wait(f, "warm", "up", 1, 20000, &r) >= 0);
+	assert_true(s_wait_spare(f, "warm", 2, 0, 10000, &r) >= 0);
+	assert_int_equal(r.gen, 1);
+	assert_string_equal(r.spare_node, "n1");
+	assert_true(r.spare_pid != r.pid);
+	/* not published while a spare: generation 1 answers */
+	uint64_t seen = 0;
+	assert_int_equal(s_echo(f, "warm", 0, &seen), 0);
+	assert_int_equal(seen, 1);
+	char out[4096];
+	assert_int_equal(s_cli(f, out, sizeof out, "list", NULL), EX_OK);
+	assert_non_null(strstr(out, "spare ready"));
+
+	/* crash: the spare answers as generation 2, well within its 1.5 s init delay */
+	int64_t spare_pid = r.spare_pid;
+	assert_int_equal(kill((pid_t)r.pid, SIGKILL), 0);
+	int64_t took = s_wait_echo(f, "warm", 2, 1000);
+	assert_true(took >= 0);
+	assert_true(s_wait(f, "warm", "up", 2, 5000, &r) >= 0);
+	assert_int_equal(r.gen, 2);
+	assert_int_equal(r.pid, spare_pid);
+	assert_int_equal(r.restarts, 1);
+	assert_int_equal(s_echo(f, "warm", 1, NULL), -PLX_EDEADSRCDST);
+	assert_true(s_log_has(f, "warm.spare", "warm spare: activated"));
+	/* the next spare: generation 3, in the slot the dead instance left */
+	assert_true(s_wait_spare(f, "warm", 3, 0, 10000, &r) >= 0);
+
+	/* the spare dies: replaced, the active untouched */
+	assert_int_equal(kill((pid_t)r.spare_pid, SIGKILL), 0);
+	assert_true(s_wait_spare(f, "warm", 3, r.spare_pid, 10000, &r2) >= 0);
+	assert_true(r2.spare_pid != r.spare_pid);
+	assert_int_equal(r2.gen, 2);
+	assert_int_equal(r2.pid, r.pid);
+	assert_int_equal(s_echo(f, "warm", 2, NULL), 0);
+
+	/* the spare is killed and the active crashes before the next spare is ready: a normal
+	 * restart, generation 3 */
+	assert_int_equal(kill((pid_t)r2.spare_pid, SIGKILL), 0);
+	usleep(300 * 1000); /* RS has started the next spare: still in its init delay */
+	assert_int_equal(kill((pid_t)r2.pid, SIGKILL), 0);
+	assert_true(s_wait(f, "warm", "up", 3, 10000, &r) >= 0);
+	assert_int_equal(r.gen, 3);
+	assert_true(s_wait_echo(f, "warm", 3, 5000) >= 0);
+	/* its slot on the node is the crashed instance's, warm.spare */
+	assert_true(s_log_has(f, "warm.spare", "warm generation 3 ready (restart)"));
+	assert_false(s_log_has(f, "warm", "warm/3: warm spare: activated"));
+	assert_false(s_log_has(f, "warm.spare", "warm/3: warm spare: activated"));
+	assert_true(s_wait_spare(f, "warm", 4, 0, 10000, &r) >= 0);
+	print_message("SIGKILL to the first answer from the warm spare: %" PRId64 " ms\n", took);
+	f->passed = true;
+}
+
+/* A spare on another node takes over when the active instance's node dies: its pid answers
+ * as the next generation on n2, with no start after the node's death. */
+static void test_warm_spare_node_death(void **state)
+{
+	fixture *f = *state;
+	char *s =
+	    s_svc("far", "n1", "--init-delay 1500", "heartbeat = 1s\nstandby = n3\nspare = n2");
+	s_run(f, s);
+	free(s);
+	svc_rec r;
+	assert_true(s_wait(f, "far", "up", 1, 20000, &r) >= 0);
+	assert_true(s_wait_spare(f, "far", 2, 0, 10000, &r) >= 0);
+	assert_string_equal(r.spare_node, "n2");
+	int64_t spare_pid = r.spare_pid;
+	assert_int_equal(netns_kill_node(f->c, 1), 0);
+	assert_true(s_wait_echo(f, "far", 2, 15000) >= 0);
+	assert_true(s_wait(f, "far", "up", 2, 5000, &r) >= 0);
+	assert_string_equal(r.node, "n2");
+	assert_int_equal(r.pid, spare_pid);
+	assert_int_equal(r.restarts, 0); /* not the service's fault */
+	assert_non_null(strstr(r.last_exit, "node n1 died"));
+	/* the next spare, on n2 as declared */
+	assert_true(s_wait_spare(f, "far", 3, 0, 10000, &r) >= 0);
+	assert_string_equal(r.spare_node, "n2");
+	f->passed = true;
+}
+
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
 
 int main(void)
@@ -1011,6 +1135,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    S_TEST(test_dependency_order_and_fresh_start),
 	    S_TEST(test_crash_restarts_new_generation),
+	    S_TEST(test_warm_spare),
+	    S_TEST(test_warm_spare_node_death),
 	    S_TEST(test_hung_service_killed),
 	    S_TEST(test_sick_service_restarted),
 	    S_TEST(test_crash_loop_backoff_given_up),
@@ -1025,5 +1151,7 @@ int main(void)
 	    S_TEST(test_service_command),
 	    S_TEST(test_bad_requests_and_list),
 	};
+	if (getenv("TEST_RS_ONLY")) /* one test by name, while working on it */
+		cmocka_set_test_filter(getenv("TEST_RS_ONLY"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

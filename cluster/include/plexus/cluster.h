@@ -30,6 +30,7 @@
  *   env = PLEXUS_TRACE=1             ; repeatable
  *   node = n1
  *   standby = n2, n[3-4]
+ *   spare = same                     ; a warm spare: same (the active's node) or a node name
  *   restart = always                 ; always | on-failure | never
  *   heartbeat = 1s                   ; 0 turns pings off
  *   depends = ds, vfs
@@ -95,6 +96,10 @@ typedef struct plx_cluster_service {
 	char node[PLX_CLUSTER_NAME_MAX];
 	char (*standby)[PLX_CLUSTER_NAME_MAX]; /* nstandby node names, in preference order */
 	size_t nstandby;
+	/* A warm spare (docs/reincarnation.md "Warm spares"): has_spare; spare_node "" runs it
+	 * on the active instance's node (spare = same), else on that node. */
+	bool has_spare;
+	char spare_node[PLX_CLUSTER_NAME_MAX];
 	char (*depends)[PLX_CLUSTER_NAME_MAX]; /* ndepends labels */
 	size_t ndepends;
 	/* who may call it: label patterns; "": anyone. Not given for a file server (plexus-mfs,

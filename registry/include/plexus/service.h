@@ -5,7 +5,8 @@
  * Entry points:
  *   plx_service_cfg_init, plx_service_cfg_env, plx_service_cfg_set, plx_service_args,
  *   plx_service_usage
- *   plx_service_new, plx_service_destroy, plx_service_publish, plx_service_run
+ *   plx_service_new, plx_service_destroy, plx_service_publish, plx_service_on_activate,
+ *   plx_service_run
  *   plx_service_ctx, plx_service_ep, plx_service_etcd, plx_service_ds, plx_service_config,
  *   plx_service_restarted, plx_service_state_save, plx_service_state_restore,
  *   plx_service_state_drop, plx_service_fd_store, plx_service_fd_restore
@@ -79,6 +80,7 @@ typedef struct plx_service_cfg {
 	int lease_ttl;                   /* seconds */
 	plx_init_type init;
 	char callers[PLX_SERVICE_CALLERS_MAX]; /* "": anyone (plx_server_set_callers) */
+	bool spare; /* a warm spare (PLEXUS_SPARE=1, set by RS): plx_service_publish waits */
 } plx_service_cfg;
 
 typedef struct plx_service plx_service;
@@ -90,11 +92,13 @@ void plx_service_cfg_init(plx_service_cfg *cfg);
  * and the value expected (cfg may be partly updated). */
 int plx_service_cfg_env(plx_service_cfg *cfg, char *err, size_t size);
 /* Sets one setting by its option name: "label", "generation", "node", "etcd", "cluster",
- * "addr", "bind", "lease-ttl", "init" (fresh|restart), "log-level" (the log threshold, set at
- * once: plexus/log.h), "callers" (label patterns that may call
- * it, enforced by plx_service_run; PLEXUS_CALLERS, from the cluster file's callers key). Returns 0,
- * -ENOENT for a name that is not a service setting (the caller's own option), -EINVAL with err for
- * a bad value. */
+ * "addr", "bind", "lease-ttl", "init" (fresh|restart), "service-label" (the label, when the
+ * node kernel knows the process by another name, its slot <label>.spare;
+ * PLEXUS_SERVICE_LABEL), "spare" (0|1: a warm spare; PLEXUS_SPARE), "log-level" (the log
+ * threshold, set at once: plexus/log.h), "callers" (label patterns that may call it, enforced
+ * by plx_service_run; PLEXUS_CALLERS, from the cluster file's callers key). Returns 0, -ENOENT
+ * for a name that is not a service setting (the caller's own option), -EINVAL with err for a
+ * bad value. */
 int plx_service_cfg_set(plx_service_cfg *cfg, const char *name, const char *value, char *err,
                         size_t size);
 /* A service's own option: returns 0, -ENOENT (no such option) or -EINVAL with err set. */
@@ -119,8 +123,15 @@ plx_service *plx_service_new(const plx_service_cfg *cfg, char *err, size_t size)
 void plx_service_destroy(plx_service **self_p);
 
 /* Writes ep/<label> with state (e.g. "up") on the service's lease. Returns 0, -ESTALE (a newer
- * generation exists: this instance has been replaced and should exit) or an etcd error. */
+ * generation exists: this instance has been replaced and should exit) or an etcd error.
+ * A warm spare (cfg.spare) writes the record it would publish to spare/<label> on its lease
+ * instead, and blocks until RS activates it (writes ep/<label> with this generation, on this
+ * lease): 0 then, -ECANCELED when SIGTERM or SIGINT came first (docs/reincarnation.md). */
 int plx_service_publish(plx_service *self, const char *state);
+/* For a warm spare (cfg.spare): fn(arg, self) runs once RS has activated it, before
+ * plx_service_publish returns — for what an instance does with the registry's state at start
+ * (a saved-state restore) that may have changed since the spare started. No effect on others. */
+void plx_service_on_activate(plx_service *self, void (*fn)(void *arg, plx_service *svc), void *arg);
 /* Runs srv's loop until plx_server_stop, IPC_SHUTDOWN, SIGTERM or SIGINT, in the thread that
  * called plx_service_new (the endpoint's owner), after giving srv the configured callers
  * (plx_server_set_callers). Returns what plx_server_run returns, or -EINVAL for callers it
