@@ -9,6 +9,8 @@
  * n1..nN) and S plexus-testsvc services per node (s<i>-<k> on ni, standby n(i%N+1)); this
  * process sits on the hub as the services' client. Measured:
  *   boot_all      plexus-rs started (every node registered) to every service answering IPC_ECHO.
+ *   boot_events   watch events etcd sent meanwhile (etcd_debugging_mvcc_events_total): one per
+ *                 change and watcher that covers it, the fan-out of every publication.
  *   rs_cpu        plexus-rs's CPU (utime + stime from /proc/PID/stat) over --rest seconds at rest.
  *   etcd_rps      gRPC messages etcd received per second over the same window (the sum of
  *                 grpc_server_msg_received_total from its /metrics: every range, txn, lease
@@ -63,7 +65,7 @@ typedef struct s_scale {
 
 typedef struct s_result {
 	int n, deaths;
-	double load, boot_ms, rs_cpu, etcd_rps, detect_ms, recover_ms, multi_ms;
+	double load, boot_ms, boot_events, rs_cpu, etcd_rps, detect_ms, recover_ms, multi_ms;
 } s_result;
 
 /* The services a death phase waits for: label and generation at the kill. */
@@ -371,8 +373,9 @@ static void s_teardown(s_scale *b)
 	netns_cluster_destroy(&b->c);
 }
 
-/* Starts plexus-rs and waits for every service to answer: ms, or -1. */
-static double s_boot(s_scale *b)
+/* Starts plexus-rs and waits for every service to answer: ms, or -1; *events: the watch
+ * events etcd sent meanwhile. */
+static double s_boot(s_scale *b, double *events)
 {
 	s_victims all = {0};
 	all.n = (size_t)(b->n * b->per);
@@ -395,10 +398,12 @@ static double s_boot(s_scale *b)
 	                "--name",
 	                "rs-scale",
 	                NULL};
+	double before = s_etcd_metric(b, "etcd_debugging_mvcc_events_total");
 	uint64_t start = bench_now_ns();
 	double ms = netns_exec(b->c, 0, argv, s_envp(), &b->rs) < 0
 	                ? -1
 	                : s_until_all(b, &all, start, 60000 + 3000 * b->n);
+	*events = s_etcd_metric(b, "etcd_debugging_mvcc_events_total") - before;
 	s_victims_free(&all);
 	return ms;
 }
@@ -462,7 +467,7 @@ static int s_measure(s_scale *b, int rest_s, s_result *r)
 {
 	r->n = b->n;
 	r->load = s_loadavg();
-	if ((r->boot_ms = s_boot(b)) < 0)
+	if ((r->boot_ms = s_boot(b, &r->boot_events)) < 0)
 		return fprintf(stderr, "plexus bench scale: n=%d: not every service answered\n",
 		               b->n),
 		       -1;
@@ -497,6 +502,9 @@ static void s_report(const s_result *r, int count, bool json)
 		bench_report_add(rep, name, "1min", r[i].load, "cores", 2, true);
 		snprintf(name, sizeof name, "n%d boot_all", r[i].n);
 		bench_report_add(rep, name, "ms", r[i].boot_ms, lin, base->boot_ms * f, true);
+		snprintf(name, sizeof name, "n%d boot_events", r[i].n);
+		bench_report_add(rep, name, "events", r[i].boot_events, lin, base->boot_events * f,
+		                 true);
 		snprintf(name, sizeof name, "n%d rs_cpu_rest", r[i].n);
 		bench_report_add(rep, name, "pct", r[i].rs_cpu, lin, base->rs_cpu * f, true);
 		snprintf(name, sizeof name, "n%d etcd_rest", r[i].n);
@@ -543,7 +551,8 @@ static int s_parse_sizes(const char *value, void *arg)
 static const char s_about[] =
     "Builds, for each N, a cluster in network namespaces (root needed): etcd, plexus-rs on its\n"
     "own node, plexus-node on N nodes with S plexus-testsvc services each; measures boot_all\n"
-    "(RS start to every service answering), RS's CPU and etcd's received messages/s at rest,\n"
+    "(RS start to every service answering) and etcd's watch events meanwhile, RS's CPU\n"
+    "and etcd's received messages/s at rest,\n"
     "one node's death (detection: its key gone; recovery: its services answering again) and\n"
     "min(8, N/2) deaths at once. Baselines: the first N scaled linearly, the node lease TTL.\n";
 
