@@ -236,7 +236,8 @@ static int s_follow_label(plx_epcache *self, const char *label)
 }
 
 /* Follows all of ep/ instead of label by label. Under follow_lock. The label watches stop
- * first, so that no older event of theirs lands after the full read. */
+ * first, so that no older event of theirs lands after the full read; when the read or the
+ * watch fails, the routes they kept are dropped rather than left unfollowed. */
 static int s_follow_all(plx_epcache *self)
 {
 	for (size_t i = 0; i < self->nfollows; i++) {
@@ -249,6 +250,15 @@ static int s_follow_all(plx_epcache *self)
 	    !(self->watch = plx_watch_new(self->etcd, self->prefix,
 	                                  atomic_load(&self->revision) + 1, s_on_event, self)))
 		rc = -errno;
+	if (rc < 0) { /* nothing follows the routes set so far: drop them, a miss re-reads them */
+		pthread_mutex_lock(&self->lock);
+		for (size_t i = 0; i < self->nlabels; i++) {
+			plx_route_remove(self->ctx, self->labels[i]);
+			free(self->labels[i]);
+		}
+		self->nlabels = 0;
+		pthread_mutex_unlock(&self->lock);
+	}
 	return rc;
 }
 
