@@ -183,7 +183,10 @@ static double s_until_all(s_scale *b, const s_victims *v, uint64_t start, int ti
 	while (done && left > 0 && s_ms(start) < timeout_ms) {
 		for (size_t i = 0; i < v->n; i++) {
 			uint64_t gen = 0;
-			if (!done[i] && s_echo(b, v->label[i], &gen) == 0 && gen > v->gen[i]) {
+			/* no echo before the route moved on (one to a dead node waits) */
+			if (!done[i] && plx_route_lookup(b->ctx, v->label[i], &gen, NULL, 0) == 0 &&
+			    gen > v->gen[i] && s_echo(b, v->label[i], &gen) == 0 &&
+			    gen > v->gen[i]) {
 				done[i] = true;
 				left--;
 			}
