@@ -2,7 +2,7 @@
  * epcache.c — the endpoint cache: ep/ in etcd mirrored into the transport's route table, for
  * the labels this process uses.
  *
- * Entry points: plx_epcache_new, plx_epcache_revision, plx_epcache_destroy.
+ * Entry points: plx_epcache_new, plx_epcache_new_all, plx_epcache_revision, plx_epcache_destroy.
  *
  * The cache follows labels on demand: it is the context's route-miss function, so the first
  * lookup of (or send to) a label without a route reads ep/<label> and then watches that key
@@ -312,6 +312,22 @@ plx_epcache *plx_epcache_new(plx_etcd *etcd, const char *cluster, plx_ctx *ctx)
 		return NULL;
 	}
 	plx_ctx_set_route_miss(ctx, s_on_miss, self);
+	return self;
+}
+
+plx_epcache *plx_epcache_new_all(plx_etcd *etcd, const char *cluster, plx_ctx *ctx)
+{
+	plx_epcache *self = plx_epcache_new(etcd, cluster, ctx);
+	if (!self)
+		return NULL;
+	pthread_mutex_lock(&self->follow_lock);
+	int rc = s_follow_all(self);
+	pthread_mutex_unlock(&self->follow_lock);
+	if (rc < 0) {
+		plx_epcache_destroy(&self);
+		errno = -rc;
+		return NULL;
+	}
 	return self;
 }
 

@@ -6,7 +6,7 @@
  *   plx_generation_next, plx_endpoint_publish, plx_endpoint_withdraw, plx_endpoint_lookup,
  *   plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format, plx_endpoint_public_address,
  *   plx_endpoint_rec_address,
- *   plx_epcache_new, plx_epcache_destroy, plx_epcache_revision
+ *   plx_epcache_new, plx_epcache_new_all, plx_epcache_destroy, plx_epcache_revision
  *
  * Keys (docs/registry.md):
  *   /plexus/<cluster>/gen/<label>  the label's last generation, decimal; advanced only by
@@ -92,6 +92,12 @@ void plx_endpoint_rec_address(plx_endpoint_rec *rec, const plx_ep *ep, const cha
  * watched from its first lookup or send on. Returns once etcd answered, or NULL with errno set
  * (etcd unreachable). etcd and ctx must outlive it. */
 plx_epcache *plx_epcache_new(plx_etcd *etcd, const char *cluster, plx_ctx *ctx);
+/* The same cache following all of ep/ from the start, as it does after 32 labels: for a
+ * process that talks to most of the cluster and must never wait on etcd for a first route
+ * (RS: a route miss reads etcd on the asking thread, which stalls a single-threaded server
+ * while etcd is unreachable). Returns once every record is in the table and the watch runs,
+ * or NULL with errno set. */
+plx_epcache *plx_epcache_new_all(plx_etcd *etcd, const char *cluster, plx_ctx *ctx);
 /* Returns the etcd revision the cache has applied every change up to. */
 int64_t plx_epcache_revision(plx_epcache *self);
 /* Stops being ctx's route-miss function and the watches, frees the cache and sets *self_p to
