@@ -553,11 +553,11 @@ static int s_parse_sizes(const char *value, void *arg)
 
 static const char s_about[] =
     "Builds, for each N, a cluster in network namespaces (root needed): etcd, plexus-rs on its\n"
-    "own node, plexus-node on N nodes with S plexus-testsvc services each; measures boot_all\n"
-    "(RS start to every service answering) and etcd's watch events meanwhile, RS's CPU\n"
-    "and etcd's received messages/s at rest,\n"
-    "one node's death (detection: its key gone; recovery: its services answering again) and\n"
-    "min(8, N/2) deaths at once. Baselines: the first N scaled linearly, the node lease TTL.\n";
+    "own node, plexus-node on N nodes with S plexus-testsvc services each. Measures boot_all\n"
+    "(RS start to every service answering) and the watch events etcd sent meanwhile; RS's CPU\n"
+    "and etcd's received messages/s at rest; one node's death (detection: its key gone;\n"
+    "recovery: its services answering again) and min(8, N/2) deaths at once. Baselines: the\n"
+    "first N scaled linearly, the node lease TTL.\n";
 
 int plx_bench_scale(int argc, char **argv)
 {
