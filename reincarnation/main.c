@@ -284,7 +284,7 @@ static int s_lead(rs *self)
 		plx_log(PLX_LOG_ERROR, "binding %s: %s", bind, plx_strerror(rc));
 		return EX_OSERR;
 	}
-	if (!(self->cache = plx_epcache_new(self->etcd, self->cluster_name, self->ctx)))
+	if (!(self->cache = plx_epcache_new_all(self->etcd, self->cluster_name, self->ctx)))
 		return s_fail("endpoint cache", -errno);
 	if (!(self->events = rs_events_new(self->etcd, self->cluster_name, self->ep)))
 		return s_fail("watching nodes/ and ep/", -errno);

@@ -46,6 +46,7 @@ plx_ctx *plx_ctx_new(void)
 	atomic_init(&self->peer_bytes_all, PLX_DEFAULT_PEER_BYTES_ALL);
 	atomic_init(&self->trace_on, s_trace_from_environment());
 	pthread_rwlock_init(&self->routes_lock, NULL);
+	pthread_rwlock_init(&self->miss_lock, NULL);
 	pthread_mutex_init(&self->waiters_lock, NULL);
 	return self;
 }
@@ -60,6 +61,7 @@ void plx_ctx_destroy(plx_ctx **self_p)
 	plx__secure_free(self);
 	plx__routes_free(self);
 	pthread_rwlock_destroy(&self->routes_lock);
+	pthread_rwlock_destroy(&self->miss_lock);
 	pthread_mutex_destroy(&self->waiters_lock);
 	free(self);
 	*self_p = NULL;

@@ -50,6 +50,9 @@ struct plx_ctx {
 	pthread_rwlock_t routes_lock; /* guards routes and dead */
 	plx_route *routes;            /* uthash by label */
 	plx_dead *dead;               /* uthash by label: highest dead generation */
+	pthread_rwlock_t miss_lock;   /* guards miss_fn, miss_arg; read-held while one runs */
+	plx_route_miss_fn *miss_fn;
+	void *miss_arg;
 	pthread_mutex_t waiters_lock;
 	plx_waiter *waiters;
 	/* link security (security.c): set once by plx_ctx_trust */

@@ -3,11 +3,13 @@
  * waiters woken when an endpoint dies.
  *
  * Entry points: plx_route_set, plx_route_set_certified, plx_route_remove, plx_route_lookup,
- * plx_mark_dead, plx_is_dead; internal plx__resolve, plx__waiter_add, plx__waiter_remove,
- * plx__routes_secure, plx__routes_free.
+ * plx_mark_dead, plx_is_dead, plx_ctx_set_route_miss; internal plx__resolve, plx__waiter_add,
+ * plx__waiter_remove, plx__routes_secure, plx__routes_free.
  *
  * The registry keeps this table current from its watch, so resolving a label costs a hash
- * lookup under a read lock and never a round trip. A route from the registry keeps the
+ * lookup under a read lock and never a round trip once the label is known; the first lookup of
+ * a label without a route asks the route-miss function (the registry's cache, which then
+ * fetches and follows that label). A route from the registry keeps the
  * certificate that came with it: on a secured context (plx_ctx_trust, before or after the
  * route came) a keyed address stands only while its certificate proves that key.
  */
@@ -219,11 +221,41 @@ int plx_route_remove(plx_ctx *self, const char *label)
 	return 0;
 }
 
+void plx_ctx_set_route_miss(plx_ctx *self, plx_route_miss_fn *fn, void *arg)
+{
+	pthread_rwlock_wrlock(&self->miss_lock);
+	self->miss_fn = fn;
+	self->miss_arg = arg;
+	pthread_rwlock_unlock(&self->miss_lock);
+}
+
+/* True when label has a route. */
+static bool s_has_route(plx_ctx *ctx, const char *label)
+{
+	plx_route *route;
+	pthread_rwlock_rdlock(&ctx->routes_lock);
+	HASH_FIND_STR(ctx->routes, label, route);
+	pthread_rwlock_unlock(&ctx->routes_lock);
+	return route != NULL;
+}
+
+/* Asks the route-miss function about label when it has no route. */
+static void s_miss(plx_ctx *ctx, const char *label)
+{
+	if (s_has_route(ctx, label))
+		return;
+	pthread_rwlock_rdlock(&ctx->miss_lock);
+	if (ctx->miss_fn)
+		ctx->miss_fn(ctx->miss_arg, label);
+	pthread_rwlock_unlock(&ctx->miss_lock);
+}
+
 int plx_route_lookup(plx_ctx *self, const char *label, uint64_t *generation, char *address,
                      size_t size)
 {
 	if (!s_fits(label, PLX_LABEL_MAX))
 		return -ENOENT;
+	s_miss(self, label);
 	int rc = 0;
 	pthread_rwlock_rdlock(&self->routes_lock);
 	plx_route *route;
@@ -252,6 +284,7 @@ int plx__resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *ad
 {
 	if (!s_fits(dst->label, PLX_LABEL_MAX))
 		return -EINVAL;
+	s_miss(ctx, dst->label);
 	int rc = 0;
 	size_t len = strlen(dst->label);
 	unsigned hash;

@@ -34,6 +34,8 @@ static const benchmark s_benchmarks[] = {
     {"ipc", "sendrec and asynsend over inproc/ipc/tcp vs raw ZeroMQ and TCP", plx_bench_ipc},
     {"registry", "cached lookups and publish-to-notification vs etcdctl watch", plx_bench_registry},
     {"recovery", "RS: driver crash and node death to service restored (root)", plx_bench_recovery},
+    {"scale", "RS and etcd at 8..64 nodes: boot, load at rest, node deaths (root)",
+     plx_bench_scale},
     {"boot", "QEMU: power-on to registered and to cluster ready, PXE vs direct; image size (root)",
      plx_bench_boot},
 #ifdef PLEXUS_BENCH_BLK

@@ -46,7 +46,7 @@
 
 typedef struct netns_cluster netns_cluster;
 
-#define NETNS_MAX_NODES 64
+#define NETNS_MAX_NODES 80
 #define NETNS_HUB       (-1) /* the hub, as a place */
 
 typedef struct netns_options {

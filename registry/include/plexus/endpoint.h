@@ -6,7 +6,7 @@
  *   plx_generation_next, plx_endpoint_publish, plx_endpoint_withdraw, plx_endpoint_lookup,
  *   plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format, plx_endpoint_public_address,
  *   plx_endpoint_rec_address,
- *   plx_epcache_new, plx_epcache_destroy, plx_epcache_revision
+ *   plx_epcache_new, plx_epcache_new_all, plx_epcache_destroy, plx_epcache_revision
  *
  * Keys (docs/registry.md):
  *   /plexus/<cluster>/gen/<label>  the label's last generation, decimal; advanced only by
@@ -19,9 +19,11 @@
  * A record is only written while the counter still holds its generation: a slow old instance
  * cannot overwrite the record of its successor (-ESTALE).
  *
- * The cache (plx_epcache) reads ep/ once, then follows it with a watch and calls the
- * transport's plx_route_set_certified / plx_route_remove, so plx_route_lookup answers from
- * memory and requests pending on an instance fail as soon as it is removed or replaced. A
+ * The cache (plx_epcache) follows the labels its process uses: the first lookup of (or send
+ * to) a label without a route reads ep/<label> and watches it from then on (after 32 labels,
+ * one watch over all of ep/ instead); it calls the transport's plx_route_set_certified /
+ * plx_route_remove, so plx_route_lookup answers from memory after that first look and requests
+ * pending on an instance fail as soon as it is removed or replaced. A
  * secured context takes a keyed address only with its certificate: the registry is not
  * trusted to say who holds a key. While etcd is
  * unreachable the cache keeps the last known routes; the watch resumes without losing events.
@@ -85,13 +87,21 @@ char *plx_endpoint_format(const plx_endpoint_rec *rec);
  * addr, plx_endpoint_public_address; addr NULL: as bound) and its cert to ep's certificate. */
 void plx_endpoint_rec_address(plx_endpoint_rec *rec, const plx_ep *ep, const char *addr);
 
-/* Starts a cache of cluster's endpoints feeding ctx's route table. Returns once the current
- * records are in the table and the watch runs, or NULL with errno set (etcd unreachable).
- * etcd and ctx must outlive it. */
+/* Starts a cache of cluster's endpoints feeding ctx's route table: it becomes ctx's route-miss
+ * function (plx_ctx_set_route_miss; one cache per context), so a label's record is read and
+ * watched from its first lookup or send on. Returns once etcd answered, or NULL with errno set
+ * (etcd unreachable). etcd and ctx must outlive it. */
 plx_epcache *plx_epcache_new(plx_etcd *etcd, const char *cluster, plx_ctx *ctx);
+/* The same cache following all of ep/ from the start, as it does after 32 labels: for a
+ * process that talks to most of the cluster and must never wait on etcd for a first route
+ * (RS: a route miss reads etcd on the asking thread, which stalls a single-threaded server
+ * while etcd is unreachable). Returns once every record is in the table and the watch runs,
+ * or NULL with errno set. */
+plx_epcache *plx_epcache_new_all(plx_etcd *etcd, const char *cluster, plx_ctx *ctx);
 /* Returns the etcd revision the cache has applied every change up to. */
 int64_t plx_epcache_revision(plx_epcache *self);
-/* Stops the watch, frees the cache and sets *self_p to NULL (routes stay). Accepts NULL. */
+/* Stops being ctx's route-miss function and the watches, frees the cache and sets *self_p to
+ * NULL (routes stay). Accepts NULL. */
 void plx_epcache_destroy(plx_epcache **self_p);
 
 /* The address peers use for an endpoint bound at bound (plx_ep_address): a wildcard host

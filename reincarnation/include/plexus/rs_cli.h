@@ -1,7 +1,7 @@
 /*
  * plexus/rs_cli.h — the reincarnation server's commands for the plexus CLI.
  *
- * Entry points: plx_service_cli, plx_rs_signal, plx_bench_recovery.
+ * Entry points: plx_service_cli, plx_rs_signal, plx_bench_recovery, plx_bench_scale.
  */
 #ifndef PLEXUS_RS_CLI_H
 #define PLEXUS_RS_CLI_H
@@ -48,5 +48,11 @@ int plx_node_cycle_cli(int argc, char **argv);
  * fork+exec+first reply of the same service, and node_death (node killed to service answering
  * on its standby) against the node lease's TTL. Needs root. */
 int plx_bench_recovery(int argc, char **argv);
+
+/* plexus bench scale [--json] [--nodes N,N,...] [--services S] [--rest SEC]: for each N, a
+ * cluster of N nodes with S services each on the network-namespace harness; boot-all time,
+ * RS's CPU and etcd's messages/s at rest, one node's death and min(8, N/2) deaths at once,
+ * against the first N scaled linearly and the node lease's TTL. Needs root. */
+int plx_bench_scale(int argc, char **argv);
 
 #endif

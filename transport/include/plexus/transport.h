@@ -3,7 +3,7 @@
  *
  * Entry points:
  *   plx_ctx_new, plx_ctx_destroy, plx_ctx_set_max_data, plx_ctx_max_data, plx_ctx_max_sockets,
- *   plx_ctx_set_peer_bytes
+ *   plx_ctx_set_peer_bytes, plx_ctx_set_route_miss
  *   plx_route_set, plx_route_remove, plx_route_lookup, plx_mark_dead, plx_is_dead
  *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_ctx, plx_ep_destroy,
  *   plx_ep_thread_done
@@ -140,8 +140,16 @@ int plx_ctx_set_peer_bytes(plx_ctx *self, size_t per_peer, size_t all);
 int plx_route_set(plx_ctx *self, const char *label, uint64_t generation, const char *address);
 /* Forgets label's route and marks its instance dead. Returns 0 or -ENOENT. */
 int plx_route_remove(plx_ctx *self, const char *label);
-/* Looks label up in the local table; no I/O. Copies the address into address (size bytes)
- * and sets *generation. Either output may be NULL. Returns 0, -ENOENT or -ENAMETOOLONG. */
+/* What the table asks when it has no route for a label (a lookup or a send): fn(arg, label)
+ * may fetch the label's record and plx_route_set it; the caller then looks again. It runs on
+ * the asking thread with no lock held, so it may block (a registry round trip); it should be
+ * cheap for a label it already follows. plx_ctx_set_route_miss(ctx, NULL, NULL) removes it
+ * and returns once no call of the previous one is running. */
+typedef void plx_route_miss_fn(void *arg, const char *label);
+void plx_ctx_set_route_miss(plx_ctx *self, plx_route_miss_fn *fn, void *arg);
+/* Looks label up in the local table (after asking the route-miss function once, when one is
+ * set and the label has no route). Copies the address into address (size bytes) and sets
+ * *generation. Either output may be NULL. Returns 0, -ENOENT or -ENAMETOOLONG. */
 int plx_route_lookup(plx_ctx *self, const char *label, uint64_t *generation, char *address,
                      size_t size);
 /* Marks every generation of label up to and including generation dead: requests pending on
