@@ -2,7 +2,7 @@
  * record.c — what RS says of one service: its RsService description (for `plexus service
  * list`) and the JSON of its svc/<label> record (publish.c writes it, adopt.c reads it back).
  *
- * Entry points: rs_svc_describe, rs_svc_json.
+ * Entry points: rs_spare_state_name, rs_svc_describe, rs_svc_json.
  *
  * A service with a warm spare has "spare": {"state", "node", "generation", "pid"} too, and
  * one whose active instance started as a spare "slot" (its name on its node, <label>.spare).
@@ -10,6 +10,20 @@
 #include <jansson.h>
 
 #include "rs.h"
+
+const char *rs_spare_state_name(rs_spare_state s)
+{
+	switch (s) {
+	case RS_SPARE_STARTING:
+		return "starting";
+	case RS_SPARE_READY:
+		return "ready";
+	case RS_SPARE_KILLED:
+		return "stopping";
+	default:
+		return "none";
+	}
+}
 
 void rs_svc_describe(rs_svc *svc, Plexus__RsService *out)
 {

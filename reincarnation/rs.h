@@ -18,7 +18,7 @@
  *   events.c    rs_events_new, rs_events_destroy, rs_events_power, rs_events_take,
  *               rs_node_record_generation (the etcd watches and the event queue)
  *   publish.c   rs_publisher_new, rs_publisher_destroy, rs_publish
- *   record.c    rs_svc_describe, rs_svc_json
+ *   record.c    rs_spare_state_name, rs_svc_describe, rs_svc_json
  *   pending.c   rs_pending_add, rs_pending_expire, rs_pending_take
  *   request.c   req_node_start, req_node_signal, req_node_stop, req_ping, req_node_ping
  *   etcd_users.c rs_etcd_users_setup
@@ -293,7 +293,6 @@ void rs_spare_node_died(rs *self, const char *node);
 void rs_spare_adopt(rs *self, rs_svc *svc, const json_t *spare);
 /* The service a node label names: the label itself or <label>.spare. */
 rs_svc *rs_find_slot(rs *self, const char *slot);
-const char *rs_spare_state_name(rs_spare_state s);
 
 /* ---- exit.c ---- */
 int do_exit(plx_call *call);
@@ -317,6 +316,8 @@ int do_signal(plx_call *call);
 int do_list(plx_call *call);
 
 /* ---- record.c ---- */
+/* A spare's state as `plexus service list` and the svc/<label> record say it. */
+const char *rs_spare_state_name(rs_spare_state s);
 /* Fills an RsService (strings point into svc) for lists and records. */
 void rs_svc_describe(rs_svc *svc, Plexus__RsService *out);
 /* The JSON of svc's record (caller frees). */

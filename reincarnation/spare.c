@@ -4,8 +4,7 @@
  * transaction when the active instance crashes.
  *
  * Entry points: rs_spare_tick, rs_spare_ready, rs_spare_activate, rs_spare_drop,
- * rs_spare_exited, rs_spare_start_reply, rs_spare_node_died, rs_spare_adopt, rs_find_slot,
- * rs_spare_state_name.
+ * rs_spare_exited, rs_spare_start_reply, rs_spare_node_died, rs_spare_adopt, rs_find_slot.
  *
  * A spare of generation G+1 (gen/<label> still says G: the active instance is not fenced)
  * runs on its node under the slot the active instance does not use, <label> or <label>.spare,
@@ -34,20 +33,6 @@
 /* After an activation the next spare starts this much later: the activated instance has the
  * CPU for its first answers. */
 #define S_NEXT_MS 100
-
-const char *rs_spare_state_name(rs_spare_state s)
-{
-	switch (s) {
-	case RS_SPARE_STARTING:
-		return "starting";
-	case RS_SPARE_READY:
-		return "ready";
-	case RS_SPARE_KILLED:
-		return "stopping";
-	default:
-		return "none";
-	}
-}
 
 rs_svc *rs_find_slot(rs *self, const char *slot)
 {
