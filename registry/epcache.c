@@ -173,6 +173,30 @@ static void s_on_event(const plx_watch_event *event, void *arg)
 	}
 }
 
+/* label has no record: every generation before the last it was given (gen/<label>, which
+ * outlives them) is dead, replaced by a later one, so that such a caller is known dead
+ * (plx_is_gone) though this process never followed its label. The last one is not marked: it
+ * may be an instance that has not published yet (it takes its generation first). A label never
+ * published has no gen/<label> and nothing is marked. */
+static void s_mark_retired(plx_epcache *self, const char *label)
+{
+	size_t n = strlen(self->prefix);
+	char key[512];
+	snprintf(key, sizeof key, "%.*sgen/%s", (int)(n - strlen("ep/")), self->prefix, label);
+	plx_kv *kv = NULL;
+	if (plx_etcd_get(self->etcd, key, &kv) < 0)
+		return;
+	char text[24];
+	size_t len = kv->value_size < sizeof text - 1 ? kv->value_size : sizeof text - 1;
+	memcpy(text, kv->value, len);
+	text[len] = '\0';
+	char *end;
+	unsigned long long gen = strtoull(text, &end, 10);
+	if (end != text && *end == '\0' && gen > 1)
+		plx_mark_dead(self->ctx, label, (uint64_t)gen - 1);
+	plx_kv_free(&kv);
+}
+
 /* Reads ep/<label> and makes its route match; *revision: the read's. Returns 0 or an etcd
  * error. */
 static int s_load_label(plx_epcache *self, const char *label, int64_t *revision)
@@ -188,6 +212,8 @@ static int s_load_label(plx_epcache *self, const char *label, int64_t *revision)
 		if (strcmp(kvs->kvs[i].key, key) == 0)
 			kv = &kvs->kvs[i];
 	s_apply(self, key, kv);
+	if (!kv)
+		s_mark_retired(self, label);
 	*revision = kvs->revision;
 	s_advance(self, kvs->revision);
 	plx_kvs_free(&kvs);

@@ -164,7 +164,9 @@ static int s_start(plx_service *self, char *err, size_t size)
 	int rc = s_endpoint(self, err, size);
 	if (rc < 0)
 		return rc;
-	if (!(self->cache = plx_epcache_new(self->etcd, self->cfg.cluster, self->ctx)))
+	if (!(self->cache = self->cfg.follow_all
+	                        ? plx_epcache_new_all(self->etcd, self->cfg.cluster, self->ctx)
+	                        : plx_epcache_new(self->etcd, self->cfg.cluster, self->ctx)))
 		return s_err(err, size, -errno, "endpoint cache");
 	if (!(self->ds = plx_ds_new(self->etcd, self->cfg.cluster, self->cfg.label)))
 		return s_err(err, size, -errno, "DS handle");

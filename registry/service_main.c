@@ -60,7 +60,9 @@ static int s_start(const plx_service_desc *desc, void *arg, const s_task *task,
 		plx_register_types(desc->types[i]);
 	for (size_t i = 0; desc->families && desc->families[i]; i++)
 		plx_register_family(desc->families[i]);
-	plx_service *svc = plx_service_new(cfg, err, size);
+	plx_service_cfg with = *cfg;
+	with.follow_all = with.follow_all || desc->follow_all;
+	plx_service *svc = plx_service_new(&with, err, size);
 	if (!svc) {
 		int code = errno == EINVAL ? EX_USAGE : EX_UNAVAILABLE;
 		plx_log(PLX_LOG_ERROR, "%s", err);

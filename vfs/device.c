@@ -193,7 +193,7 @@ void vfs_cdevs_cancel_dead(vfs *v)
 		pthread_mutex_lock(&d->lock);
 		for (vfs_cdev_pending *p = d->pending; p && n < 64; p = p->next)
 			if (p->cdev_id && !p->cancelled && p->client.label[0] &&
-			    plx_is_dead(ctx, p->client.label, p->client.generation)) {
+			    plx_is_gone(ctx, p->client.label, p->client.generation)) {
 				p->cancelled = true;
 				batch[n++] = (s_cancel){p->drv, p->minor, p->cdev_id};
 			}

@@ -414,6 +414,7 @@ static const plx_service_desc s_desc = {
     .families = s_families,
     .run = s_run,
     .cleanup = s_cleanup,
+    .follow_all = true, /* its clients' deaths cancel their device requests (device.c) */
 };
 
 int main(int argc, char **argv)

@@ -126,7 +126,7 @@ static bool s_match(const plx_cdev_req *req, uint32_t minor, uint32_t type)
 static bool s_caller_dead(const plx_chardriver *self, const plx_cdev_req *req)
 {
 	const plx_name *src = &req->call->msg->source;
-	return self->ctx && plx_is_dead(self->ctx, src->label, src->generation);
+	return self->ctx && plx_is_gone(self->ctx, src->label, src->generation);
 }
 
 plx_cdev_req *plx_chardriver_next(plx_chardriver *self, uint32_t minor, uint32_t type)

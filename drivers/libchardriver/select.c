@@ -102,7 +102,7 @@ int plx_chardriver_ready(plx_chardriver *self, uint32_t minor, uint32_t ops)
 		}
 		*p = s->next;
 		self->nselects--;
-		if (!self->ctx || !plx_is_dead(self->ctx, s->caller.label, s->caller.generation)) {
+		if (!self->ctx || !plx_is_gone(self->ctx, s->caller.label, s->caller.generation)) {
 			s_report(ep, s, s->ops & ops); /* asynsend queues; it does not wait */
 			sent++;
 		}

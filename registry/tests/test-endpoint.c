@@ -134,6 +134,40 @@ static void test_publish_lookup_withdraw(void **state)
 	assert_int_equal(plx_endpoint_withdraw(s_etcd, "pub", "disk", g2), -ENOENT);
 }
 
+/* plx_is_gone: whether a caller died, for a label this process never sent to. The cache asks
+ * the registry on first use: a generation before the label's last (gen/<label>) is dead even
+ * with no record left, the last is not (it may not have published yet), and once a newer
+ * generation is published every older one is dead. */
+static void test_callers_known_gone(void **state)
+{
+	(void)state;
+	uint64_t g1 = 0, g2 = 0, g3 = 0;
+	assert_int_equal(plx_generation_next(s_etcd, "gone", "client.x", &g1), 0);
+	assert_int_equal(plx_generation_next(s_etcd, "gone", "client.x", &g2), 0);
+	plx_endpoint_rec rec = s_rec("client.x", g2, "tcp://10.0.0.3:5000");
+	assert_int_equal(plx_endpoint_publish(s_etcd, "gone", &rec, 0), 0);
+	assert_int_equal(plx_endpoint_withdraw(s_etcd, "gone", "client.x", g2), 0);
+	plx_ctx *ctx = plx_ctx_new();
+	assert_non_null(ctx);
+	plx_epcache *cache = plx_epcache_new(s_etcd, "gone", ctx);
+	assert_non_null(cache);
+	assert_false(
+	    plx_is_dead(ctx, "client.x", g1)); /* never followed: the table knows nothing */
+	assert_true(plx_is_gone(ctx, "client.x", g1));
+	assert_false(plx_is_gone(ctx, "client.x", g2));
+	assert_false(plx_is_gone(ctx, "never.published", 1));
+	assert_int_equal(plx_generation_next(s_etcd, "gone", "client.x", &g3), 0);
+	rec = s_rec("client.x", g3, "tcp://10.0.0.3:5001");
+	assert_int_equal(plx_endpoint_publish(s_etcd, "gone", &rec, 0), 0);
+	bool seen = false; /* the label is followed now: the new record arrives by the watch */
+	for (int i = 0; i < 200 && !seen; i++, usleep(10 * 1000))
+		seen = plx_is_gone(ctx, "client.x", g2);
+	assert_true(seen);
+	assert_false(plx_is_gone(ctx, "client.x", g3));
+	plx_epcache_destroy(&cache);
+	plx_ctx_destroy(&ctx);
+}
+
 static void test_malformed_records(void **state)
 {
 	(void)state;
@@ -403,6 +437,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_generations_never_repeat),
 	    cmocka_unit_test(test_publish_lookup_withdraw),
+	    cmocka_unit_test(test_callers_known_gone),
 	    cmocka_unit_test(test_malformed_records),
 	    cmocka_unit_test(test_lease_expiry_removes_endpoints),
 	    cmocka_unit_test(test_cache_fails_pending_requests),

@@ -81,6 +81,10 @@ typedef struct plx_service_cfg {
 	plx_init_type init;
 	char callers[PLX_SERVICE_CALLERS_MAX]; /* "": anyone (plx_server_set_callers) */
 	bool spare; /* a warm spare (PLEXUS_SPARE=1, set by RS): plx_service_publish waits */
+	/* Its endpoint cache follows every record of ep/ from the start instead of the labels it
+	 * uses: for a hub that must learn at once when any of its callers dies (VFS, for its
+	 * clients' pending device requests), as RS does for every service. */
+	bool follow_all;
 } plx_service_cfg;
 
 typedef struct plx_service plx_service;
@@ -191,6 +195,7 @@ typedef struct plx_service_desc {
 	int (*run)(void *arg, plx_service *svc, char *err, size_t size);
 	/* After the service is destroyed, whenever prepare (if any) returned 0. Or NULL. */
 	void (*cleanup)(void *arg);
+	bool follow_all; /* plx_service_cfg.follow_all */
 } plx_service_desc;
 
 /* A service's whole main: the settings from the environment (EX_CONFIG when bad), the command

@@ -157,6 +157,11 @@ int plx_route_lookup(plx_ctx *self, const char *label, uint64_t *generation, cha
 void plx_mark_dead(plx_ctx *self, const char *label, uint64_t generation);
 /* Returns true when plx_mark_dead (or a route change) declared this instance dead. */
 bool plx_is_dead(plx_ctx *self, const char *label, uint64_t generation);
+/* The same for an instance that called this process (a caller, whose label it may never have
+ * sent to): a label the table knows nothing of is asked of the route-miss function first, so
+ * that the registry says whether it died (its record gone, or a newer generation there), and
+ * is followed from then on. May block on the registry the first time per label. */
+bool plx_is_gone(plx_ctx *self, const char *label, uint64_t generation);
 
 /* ---- endpoints ---- */
 
