@@ -44,123 +44,47 @@
 #include <plexus/rs_cli.h>
 
 #include "bench.h"
+#include "benchcluster.h"
 #include "netns_harness.h"
 
 #define S_CLUSTER "rsbench"
 #define S_TTL_S   2
 #define S_NODES   3
+#define S_ECHO_MS 500
 
 typedef struct s_bench {
-	netns_cluster *c;
-	int own_ns;
-	char file[512];
+	benchcluster h;
 	pid_t node[S_NODES];
 	pid_t rs;
-	plx_ctx *ctx;
-	plx_etcd *etcd;
-	plx_epcache *cache;
-	plx_ep *ep;
 	int bare_count;
 } s_bench;
 
-static const char *s_bin(const char *env, const char *built)
-{
-	const char *v = getenv(env);
-	return v && *v ? v : built;
-}
-
-static double s_ms(uint64_t from_ns)
-{
-	return (double)(bench_now_ns() - from_ns) / 1e6;
-}
-
-static char **s_envp(void)
-{
-	static char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	return envp;
-}
-
-static int s_start_node(s_bench *b, int i)
-{
-	char name[16], ttl[16];
-	snprintf(name, sizeof name, "n%d", i);
-	snprintf(ttl, sizeof ttl, "%d", S_TTL_S);
-	char *argv[] = {(char *)s_bin("PLEXUS_NODE_BIN", PLEXUS_NODE_BIN),
-	                "--node",
-	                name,
-	                "--addr",
-	                (char *)netns_node_addr(b->c, i),
-	                "--etcd",
-	                (char *)netns_hub_etcd_endpoints(b->c),
-	                "--cluster",
-	                S_CLUSTER,
-	                "--lease-ttl",
-	                ttl,
-	                "--log-dir",
-	                (char *)netns_run_dir(b->c),
-	                "--cmdline",
-	                "/dev/null",
-	                NULL};
-	return netns_exec(b->c, i, argv, s_envp(), &b->node[i]);
-}
-
 static int s_write_file(s_bench *b)
 {
-	snprintf(b->file, sizeof b->file, "%s/cluster.ini", netns_run_dir(b->c));
-	FILE *f = fopen(b->file, "w");
+	FILE *f = fopen(b->h.file, "w");
 	if (!f)
 		return -errno;
 	fprintf(f, "[cluster]\nname = %s\nlease_ttl = %ds\n\n", S_CLUSTER, S_TTL_S);
 	for (int i = 0; i < S_NODES; i++)
 		fprintf(f, "[node n%d]\nmac = 02:00:00:00:01:%02x\naddr = %s\n\n", i, i,
-		        netns_node_addr(b->c, i));
+		        netns_node_addr(b->h.c, i));
 	fprintf(f,
 	        "[service driver]\nprogram = %s\nnode = n1\nstandby = n2\nheartbeat = 1s\n"
 	        "backoff = 1ms\nbackoff_cap = 1ms\nmax_restarts = 0\n\n",
-	        s_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN));
+	        benchcluster_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN));
 	fprintf(f,
 	        "[service warm]\nprogram = %s\nnode = n1\nspare = same\nheartbeat = 1s\n"
 	        "backoff = 1ms\nbackoff_cap = 1ms\nmax_restarts = 0\n",
-	        s_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN));
+	        benchcluster_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN));
 	return fclose(f) == 0 ? 0 : -errno;
-}
-
-static int s_enter_hub(s_bench *b)
-{
-	int fd = open(netns_ns_path(b->c, NETNS_HUB), O_RDONLY | O_CLOEXEC);
-	b->own_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int rc = fd < 0 || b->own_ns < 0 || setns(fd, CLONE_NEWNET) < 0 ? -1 : 0;
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* IPC_ECHO to label's current generation; returns 0 and the answering generation. */
-static int s_echo(s_bench *b, const char *label, uint64_t *gen)
-{
-	Plexus__IpcEcho body = PLEXUS__IPC_ECHO__INIT;
-	body.text = "ping";
-	plx_stub s;
-	plx_msg *reply = NULL;
-	int rc = plx_stub_init(&s, b->ep, label, 0, 500);
-	if (rc == 0)
-		rc = plx_ipc_echo_call(&s, &body, NULL, 0, NULL, &reply);
-	if (rc == 0) {
-		Plexus__IpcEcho *e = NULL;
-		plx_ipc_echo_reply(reply, &e);
-		*gen = e ? e->sequence : 0;
-		plx_stub_free(e, NULL);
-	}
-	plx_msg_destroy(&reply);
-	return rc;
 }
 
 /* Waits until label answers from a generation above after; returns the generation or 0. */
 static uint64_t s_until_answer(s_bench *b, const char *label, uint64_t after, int ms)
 {
 	uint64_t start = bench_now_ns(), gen = 0;
-	while (!(s_echo(b, label, &gen) == 0 && gen > after)) {
-		if (s_ms(start) > ms)
+	while (!(benchcluster_echo(&b->h, label, S_ECHO_MS, &gen) == 0 && gen > after)) {
+		if (benchcluster_ms(start) > ms)
 			return 0;
 		struct timespec ts = {0, 500000};
 		nanosleep(&ts, NULL);
@@ -171,41 +95,34 @@ static uint64_t s_until_answer(s_bench *b, const char *label, uint64_t after, in
 /* The pid and node of the service's current instance, from its endpoint record. */
 static int s_instance(s_bench *b, const char *label, plx_endpoint_rec *rec)
 {
-	return plx_endpoint_lookup(b->etcd, S_CLUSTER, label, rec);
+	return plx_endpoint_lookup(b->h.etcd, S_CLUSTER, label, rec);
 }
 
 static int s_setup(s_bench *b)
 {
-	b->own_ns = -1;
-	if (!(b->c = netns_cluster_new(S_NODES, NULL)) || netns_hub_etcd_start(b->c, 1) < 0) {
-		fprintf(stderr, "plexus bench recovery: harness: %s\n", netns_error());
-		return EX_UNAVAILABLE;
-	}
-	if (s_write_file(b) < 0 || s_enter_hub(b) < 0)
-		return EX_OSERR;
-	plx_etcd_opts opts = {.endpoints = netns_hub_etcd_endpoints(b->c)};
-	if (!(b->etcd = plx_etcd_new(&opts)) || !(b->ctx = plx_ctx_new()) ||
-	    !(b->ep = plx_ep_new(b->ctx, "bench", 1)) ||
-	    !(b->cache = plx_epcache_new(b->etcd, S_CLUSTER, b->ctx)))
-		return EX_UNAVAILABLE;
+	int rc = benchcluster_open(&b->h, S_NODES, "plexus bench recovery");
+	if (rc == 0)
+		rc = s_write_file(b) < 0 ? EX_OSERR : benchcluster_enter(&b->h, S_CLUSTER);
+	if (rc != 0)
+		return rc;
 	for (int i = 1; i < S_NODES; i++)
-		if (s_start_node(b, i) < 0)
+		if (benchcluster_start_node(&b->h, i, S_CLUSTER, S_TTL_S, &b->node[i]) < 0)
 			return EX_OSERR;
-	char *argv[] = {(char *)s_bin("PLEXUS_RS_BIN", PLEXUS_RS_BIN),
+	char *argv[] = {(char *)benchcluster_bin("PLEXUS_RS_BIN", PLEXUS_RS_BIN),
 	                "--cluster-file",
-	                b->file,
+	                b->h.file,
 	                "--etcd",
-	                (char *)netns_hub_etcd_endpoints(b->c),
+	                (char *)netns_hub_etcd_endpoints(b->h.c),
 	                "--addr",
-	                (char *)netns_node_addr(b->c, 0),
+	                (char *)netns_node_addr(b->h.c, 0),
 	                "--name",
 	                "rs-bench",
 	                NULL};
-	if (netns_exec(b->c, 0, argv, s_envp(), &b->rs) < 0)
+	if (netns_exec(b->h.c, 0, argv, benchcluster_envp(), &b->rs) < 0)
 		return EX_OSERR;
 	if (!s_until_answer(b, "driver", 0, 30000)) {
 		fprintf(stderr, "plexus bench recovery: the service never answered (logs in %s)\n",
-		        netns_run_dir(b->c));
+		        netns_run_dir(b->h.c));
 		return EX_SOFTWARE;
 	}
 	return 0;
@@ -213,16 +130,7 @@ static int s_setup(s_bench *b)
 
 static void s_teardown(s_bench *b)
 {
-	plx_epcache_destroy(&b->cache);
-	plx_ep_destroy(&b->ep);
-	plx_etcd_destroy(&b->etcd);
-	plx_ctx_destroy(&b->ctx);
-	if (b->own_ns >= 0) {
-		if (setns(b->own_ns, CLONE_NEWNET) < 0)
-			abort();
-		close(b->own_ns);
-	}
-	netns_cluster_destroy(&b->c);
+	benchcluster_close(&b->h);
 }
 
 /* True once RS's record of label says its warm spare is ready. */
@@ -231,7 +139,7 @@ static bool s_spare_ready(s_bench *b, const char *label)
 	char key[256];
 	snprintf(key, sizeof key, "/plexus/%s/svc/%s", S_CLUSTER, label);
 	plx_kv *kv = NULL;
-	if (plx_etcd_get(b->etcd, key, &kv) < 0)
+	if (plx_etcd_get(b->h.etcd, key, &kv) < 0)
 		return false;
 	json_t *o = json_loadb((const char *)kv->value, kv->value_size, 0, NULL);
 	plx_kv_free(&kv);
@@ -246,7 +154,7 @@ static bool s_wait_spare(s_bench *b, const char *label, int ms)
 {
 	uint64_t start = bench_now_ns();
 	while (!s_spare_ready(b, label)) {
-		if (s_ms(start) > ms)
+		if (benchcluster_ms(start) > ms)
 			return false;
 		struct timespec ts = {0, 5000000};
 		nanosleep(&ts, NULL);
@@ -259,12 +167,13 @@ static double s_crash(s_bench *b, const char *label)
 {
 	plx_endpoint_rec rec;
 	uint64_t gen = 0;
-	if (s_instance(b, label, &rec) < 0 || s_echo(b, label, &gen) < 0 || gen != rec.generation)
+	if (s_instance(b, label, &rec) < 0 ||
+	    benchcluster_echo(&b->h, label, S_ECHO_MS, &gen) < 0 || gen != rec.generation)
 		return -1;
 	uint64_t start = bench_now_ns();
 	if (kill((pid_t)rec.pid, SIGKILL) < 0)
 		return -1;
-	return s_until_answer(b, label, gen, 10000) ? s_ms(start) : -1;
+	return s_until_answer(b, label, gen, 10000) ? benchcluster_ms(start) : -1;
 }
 
 /* One crash of the service with a warm spare, once its spare is ready. */
@@ -279,19 +188,19 @@ static double s_bare(s_bench *b)
 	char label[32], env_label[64], env_etcd[600], env_cluster[64], env_node[32], env_addr[64];
 	snprintf(label, sizeof label, "bare%d", b->bare_count++);
 	snprintf(env_label, sizeof env_label, "PLEXUS_LABEL=%s", label);
-	snprintf(env_etcd, sizeof env_etcd, "PLEXUS_ETCD=%s", netns_hub_etcd_endpoints(b->c));
+	snprintf(env_etcd, sizeof env_etcd, "PLEXUS_ETCD=%s", netns_hub_etcd_endpoints(b->h.c));
 	snprintf(env_cluster, sizeof env_cluster, "PLEXUS_CLUSTER=%s", S_CLUSTER);
 	snprintf(env_node, sizeof env_node, "PLEXUS_NODE=n1");
-	snprintf(env_addr, sizeof env_addr, "PLEXUS_ADDR=%s", netns_node_addr(b->c, 1));
+	snprintf(env_addr, sizeof env_addr, "PLEXUS_ADDR=%s", netns_node_addr(b->h.c, 1));
 	char *envp[] = {env_label, env_etcd, env_cluster, env_node, env_addr, NULL};
-	char *argv[] = {(char *)s_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN), NULL};
+	char *argv[] = {(char *)benchcluster_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN), NULL};
 	pid_t pid;
 	uint64_t start = bench_now_ns();
-	if (netns_exec(b->c, 1, argv, envp, &pid) < 0)
+	if (netns_exec(b->h.c, 1, argv, envp, &pid) < 0)
 		return -1;
-	double ms = s_until_answer(b, label, 0, 10000) ? s_ms(start) : -1;
+	double ms = s_until_answer(b, label, 0, 10000) ? benchcluster_ms(start) : -1;
 	kill(pid, SIGTERM);
-	netns_wait(b->c, pid, NULL, 5000);
+	netns_wait(b->h.c, pid, NULL, 5000);
 	return ms;
 }
 
@@ -300,21 +209,23 @@ static double s_death(s_bench *b)
 {
 	plx_endpoint_rec rec;
 	uint64_t gen = 0;
-	if (s_instance(b, "driver", &rec) < 0 || s_echo(b, "driver", &gen) < 0)
+	if (s_instance(b, "driver", &rec) < 0 ||
+	    benchcluster_echo(&b->h, "driver", S_ECHO_MS, &gen) < 0)
 		return -1;
 	int i = strcmp(rec.node, "n1") == 0 ? 1 : 2;
 	uint64_t start = bench_now_ns();
-	if (netns_kill_node(b->c, i) < 0)
+	if (netns_kill_node(b->h.c, i) < 0)
 		return -1;
-	double ms = s_until_answer(b, "driver", gen, 20000) ? s_ms(start) : -1;
+	double ms = s_until_answer(b, "driver", gen, 20000) ? benchcluster_ms(start) : -1;
 	/* the node comes back for the next round */
-	if (netns_revive_node(b->c, i) < 0 || s_start_node(b, i) < 0)
+	if (netns_revive_node(b->h.c, i) < 0 ||
+	    benchcluster_start_node(&b->h, i, S_CLUSTER, S_TTL_S, &b->node[i]) < 0)
 		return -1;
 	char key[128];
 	snprintf(key, sizeof key, "/plexus/%s/nodes/n%d", S_CLUSTER, i);
 	plx_kv *kv = NULL;
-	for (uint64_t t = bench_now_ns(); plx_etcd_get(b->etcd, key, &kv) != 0; usleep(10000))
-		if (s_ms(t) > 10000)
+	for (uint64_t t = bench_now_ns(); plx_etcd_get(b->h.etcd, key, &kv) != 0; usleep(10000))
+		if (benchcluster_ms(t) > 10000)
 			return -1;
 	plx_kv_free(&kv);
 	return ms;
@@ -331,7 +242,7 @@ static int s_run(s_bench *b, int crashes, int deaths, bool json)
 		double c = s_crash(b, "driver"), r = s_bare(b), w = s_crash_warm(b);
 		if (c < 0 || r < 0 || w < 0) {
 			fprintf(stderr, "plexus bench recovery: round %d failed (logs in %s)\n", i,
-			        netns_run_dir(b->c));
+			        netns_run_dir(b->h.c));
 			rc = EX_SOFTWARE;
 			break;
 		}

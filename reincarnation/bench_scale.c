@@ -43,6 +43,7 @@
 #include <plexus/rs_cli.h>
 
 #include "bench.h"
+#include "benchcluster.h"
 #include "netns_harness.h"
 
 #define S_CLUSTER    "scale"
@@ -52,15 +53,9 @@
 #define S_ECHO_MS    200
 
 typedef struct s_scale {
-	netns_cluster *c;
-	int own_ns;
+	benchcluster h;
 	int n, per; /* nodes (places 1..n), services per node */
-	char file[512];
 	pid_t rs;
-	plx_ctx *ctx;
-	plx_etcd *etcd;
-	plx_epcache *cache;
-	plx_ep *ep;
 } s_scale;
 
 typedef struct s_result {
@@ -75,103 +70,30 @@ typedef struct s_victims {
 	size_t n;
 } s_victims;
 
-static const char *s_bin(const char *env, const char *built)
-{
-	const char *v = getenv(env);
-	return v && *v ? v : built;
-}
-
-static double s_ms(uint64_t from_ns)
-{
-	return (double)(bench_now_ns() - from_ns) / 1e6;
-}
-
 static void s_sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
 	nanosleep(&ts, NULL);
 }
 
-static char **s_envp(void)
-{
-	static char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	return envp;
-}
-
-static int s_start_node(s_scale *b, int i)
-{
-	char name[16], ttl[16];
-	snprintf(name, sizeof name, "n%d", i);
-	snprintf(ttl, sizeof ttl, "%d", S_TTL_S);
-	char *argv[] = {(char *)s_bin("PLEXUS_NODE_BIN", PLEXUS_NODE_BIN),
-	                "--node",
-	                name,
-	                "--addr",
-	                (char *)netns_node_addr(b->c, i),
-	                "--etcd",
-	                (char *)netns_hub_etcd_endpoints(b->c),
-	                "--cluster",
-	                S_CLUSTER,
-	                "--lease-ttl",
-	                ttl,
-	                "--log-dir",
-	                (char *)netns_run_dir(b->c),
-	                "--cmdline",
-	                "/dev/null",
-	                NULL};
-	pid_t pid;
-	return netns_exec(b->c, i, argv, s_envp(), &pid);
-}
-
 static int s_write_file(s_scale *b)
 {
-	snprintf(b->file, sizeof b->file, "%s/cluster.ini", netns_run_dir(b->c));
-	FILE *f = fopen(b->file, "w");
+	FILE *f = fopen(b->h.file, "w");
 	if (!f)
 		return -errno;
 	fprintf(f, "[cluster]\nname = %s\nlease_ttl = %ds\n\n", S_CLUSTER, S_TTL_S);
 	for (int i = 0; i <= b->n; i++)
 		fprintf(f, "[node n%d]\nmac = 02:00:00:00:01:%02x\naddr = %s\n\n", i, i,
-		        netns_node_addr(b->c, i));
+		        netns_node_addr(b->h.c, i));
 	for (int i = 1; i <= b->n; i++)
 		for (int k = 0; k < b->per; k++)
 			fprintf(f,
 			        "[service s%d-%d]\nprogram = %s\nnode = n%d\nstandby = n%d\n"
 			        "heartbeat = 1s\nbackoff = 1ms\nbackoff_cap = 1ms\nmax_restarts = "
 			        "0\n\n",
-			        i, k, s_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN), i,
+			        i, k, benchcluster_bin("PLEXUS_TESTSVC_BIN", PLEXUS_TESTSVC_BIN), i,
 			        i % b->n + 1);
 	return fclose(f) == 0 ? 0 : -errno;
-}
-
-static int s_enter_hub(s_scale *b)
-{
-	int fd = open(netns_ns_path(b->c, NETNS_HUB), O_RDONLY | O_CLOEXEC);
-	b->own_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int rc = fd < 0 || b->own_ns < 0 || setns(fd, CLONE_NEWNET) < 0 ? -1 : 0;
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* IPC_ECHO to label's current generation; returns 0 and the answering generation. */
-static int s_echo(s_scale *b, const char *label, uint64_t *gen)
-{
-	Plexus__IpcEcho body = PLEXUS__IPC_ECHO__INIT;
-	body.text = "ping";
-	plx_stub s;
-	plx_msg *reply = NULL;
-	int rc = plx_stub_init(&s, b->ep, label, 0, S_ECHO_MS);
-	if (rc == 0)
-		rc = plx_ipc_echo_call(&s, &body, NULL, 0, NULL, &reply);
-	if (rc == 0) {
-		Plexus__IpcEcho *e = NULL;
-		plx_ipc_echo_reply(reply, &e);
-		*gen = e ? e->sequence : 0;
-		plx_stub_free(e, NULL);
-	}
-	plx_msg_destroy(&reply);
-	return rc;
 }
 
 /* Waits until every victim answers from a generation above its own; ms from start, or -1
@@ -180,12 +102,14 @@ static double s_until_all(s_scale *b, const s_victims *v, uint64_t start, int ti
 {
 	bool *done = calloc(v->n + 1, sizeof *done);
 	size_t left = v->n;
-	while (done && left > 0 && s_ms(start) < timeout_ms) {
+	while (done && left > 0 && benchcluster_ms(start) < timeout_ms) {
 		for (size_t i = 0; i < v->n; i++) {
 			uint64_t gen = 0;
 			/* no echo before the route moved on (one to a dead node waits) */
-			if (!done[i] && plx_route_lookup(b->ctx, v->label[i], &gen, NULL, 0) == 0 &&
-			    gen > v->gen[i] && s_echo(b, v->label[i], &gen) == 0 &&
+			if (!done[i] &&
+			    plx_route_lookup(b->h.ctx, v->label[i], &gen, NULL, 0) == 0 &&
+			    gen > v->gen[i] &&
+			    benchcluster_echo(&b->h, v->label[i], S_ECHO_MS, &gen) == 0 &&
 			    gen > v->gen[i]) {
 				done[i] = true;
 				left--;
@@ -195,7 +119,7 @@ static double s_until_all(s_scale *b, const s_victims *v, uint64_t start, int ti
 			s_sleep_ms(5);
 	}
 	free(done);
-	return left == 0 ? s_ms(start) : -1;
+	return left == 0 ? benchcluster_ms(start) : -1;
 }
 
 /* Number of keys under /plexus/<cluster>/<kind>/, or a negative error. */
@@ -204,7 +128,7 @@ static int s_count(s_scale *b, const char *kind)
 	char prefix[128];
 	snprintf(prefix, sizeof prefix, "/plexus/%s/%s/", S_CLUSTER, kind);
 	plx_kvs *kvs = NULL;
-	int rc = plx_etcd_range(b->etcd, prefix, &kvs);
+	int rc = plx_etcd_range(b->h.etcd, prefix, &kvs);
 	if (rc < 0)
 		return rc;
 	rc = (int)kvs->count;
@@ -217,7 +141,7 @@ static bool s_node_key(s_scale *b, int i)
 	char key[128];
 	snprintf(key, sizeof key, "/plexus/%s/nodes/n%d", S_CLUSTER, i);
 	plx_kv *kv = NULL;
-	int rc = plx_etcd_get(b->etcd, key, &kv);
+	int rc = plx_etcd_get(b->h.etcd, key, &kv);
 	plx_kv_free(&kv);
 	return rc == 0;
 }
@@ -226,7 +150,7 @@ static bool s_node_key(s_scale *b, int i)
 static int s_victims_on(s_scale *b, const int *kill, int nkill, s_victims *v)
 {
 	plx_endpoint_rec *recs = NULL;
-	int n = plx_endpoint_list(b->etcd, S_CLUSTER, &recs, NULL);
+	int n = plx_endpoint_list(b->h.etcd, S_CLUSTER, &recs, NULL);
 	if (n < 0)
 		return n;
 	v->label = calloc((size_t)n + 1, sizeof *v->label);
@@ -255,7 +179,7 @@ static void s_victims_free(s_victims *v)
 /* Sum of every sample of metric name in etcd's /metrics, or a negative value. */
 static double s_etcd_metric(s_scale *b, const char *name)
 {
-	const char *url = netns_hub_etcd_endpoints(b->c);
+	const char *url = netns_hub_etcd_endpoints(b->h.c);
 	char host[64];
 	int port = 0;
 	if (!url || sscanf(url, "http://%63[^:]:%d", host, &port) != 2)
@@ -334,24 +258,18 @@ static double s_loadavg(void)
 
 static int s_setup(s_scale *b)
 {
-	b->own_ns = -1;
-	if (!(b->c = netns_cluster_new(b->n + 1, NULL)) || netns_hub_etcd_start(b->c, 1) < 0) {
-		fprintf(stderr, "plexus bench scale: harness: %s\n", netns_error());
-		return EX_UNAVAILABLE;
-	}
-	if (s_write_file(b) < 0 || s_enter_hub(b) < 0)
-		return EX_OSERR;
-	plx_etcd_opts opts = {.endpoints = netns_hub_etcd_endpoints(b->c)};
-	if (!(b->etcd = plx_etcd_new(&opts)) || !(b->ctx = plx_ctx_new()) ||
-	    !(b->ep = plx_ep_new(b->ctx, "bench", 1)) ||
-	    !(b->cache = plx_epcache_new(b->etcd, S_CLUSTER, b->ctx)))
-		return EX_UNAVAILABLE;
+	int rc = benchcluster_open(&b->h, b->n + 1, "plexus bench scale");
+	if (rc == 0)
+		rc = s_write_file(b) < 0 ? EX_OSERR : benchcluster_enter(&b->h, S_CLUSTER);
+	if (rc != 0)
+		return rc;
+	pid_t pid; /* the harness kills what runs in a place; nobody waits for it here */
 	for (int i = 1; i <= b->n; i++)
-		if (s_start_node(b, i) < 0)
+		if (benchcluster_start_node(&b->h, i, S_CLUSTER, S_TTL_S, &pid) < 0)
 			return EX_OSERR;
 	uint64_t start = bench_now_ns();
 	while (s_count(b, "nodes") < b->n) {
-		if (s_ms(start) > 30000 + 1000.0 * b->n) {
+		if (benchcluster_ms(start) > 30000 + 1000.0 * b->n) {
 			fprintf(stderr, "plexus bench scale: only %d of %d nodes registered\n",
 			        s_count(b, "nodes"), b->n);
 			return EX_SOFTWARE;
@@ -363,17 +281,7 @@ static int s_setup(s_scale *b)
 
 static void s_teardown(s_scale *b)
 {
-	plx_epcache_destroy(&b->cache);
-	plx_ep_destroy(&b->ep);
-	plx_etcd_destroy(&b->etcd);
-	plx_ctx_destroy(&b->ctx);
-	if (b->own_ns >= 0) {
-		if (setns(b->own_ns, CLONE_NEWNET) < 0)
-			abort();
-		close(b->own_ns);
-		b->own_ns = -1;
-	}
-	netns_cluster_destroy(&b->c);
+	benchcluster_close(&b->h);
 }
 
 /* Starts plexus-rs and waits for every service to answer: ms, or -1; *events: the watch
@@ -391,19 +299,19 @@ static double s_boot(s_scale *b, double *events)
 	for (int i = 1; i <= b->n; i++)
 		for (int k = 0; k < b->per; k++)
 			snprintf(all.label[(i - 1) * b->per + k], PLX_LABEL_MAX, "s%d-%d", i, k);
-	char *argv[] = {(char *)s_bin("PLEXUS_RS_BIN", PLEXUS_RS_BIN),
+	char *argv[] = {(char *)benchcluster_bin("PLEXUS_RS_BIN", PLEXUS_RS_BIN),
 	                "--cluster-file",
-	                b->file,
+	                b->h.file,
 	                "--etcd",
-	                (char *)netns_hub_etcd_endpoints(b->c),
+	                (char *)netns_hub_etcd_endpoints(b->h.c),
 	                "--addr",
-	                (char *)netns_node_addr(b->c, 0),
+	                (char *)netns_node_addr(b->h.c, 0),
 	                "--name",
 	                "rs-scale",
 	                NULL};
 	double before = s_etcd_metric(b, "etcd_debugging_mvcc_events_total");
 	uint64_t start = bench_now_ns();
-	double ms = netns_exec(b->c, 0, argv, s_envp(), &b->rs) < 0
+	double ms = netns_exec(b->h.c, 0, argv, benchcluster_envp(), &b->rs) < 0
 	                ? -1
 	                : s_until_all(b, &all, start, 60000 + 3000 * b->n);
 	*events = s_etcd_metric(b, "etcd_debugging_mvcc_events_total") - before;
@@ -438,14 +346,14 @@ static double s_deaths(s_scale *b, const int *kill, int nkill, double *detect_ms
 	}
 	uint64_t start = bench_now_ns();
 	for (int k = 0; k < nkill; k++)
-		if (netns_kill_node(b->c, kill[k]) < 0) {
+		if (netns_kill_node(b->h.c, kill[k]) < 0) {
 			s_victims_free(&v);
 			return -1;
 		}
 	if (detect_ms) {
-		while (s_node_key(b, kill[0]) && s_ms(start) < 30000)
+		while (s_node_key(b, kill[0]) && benchcluster_ms(start) < 30000)
 			s_sleep_ms(5);
-		*detect_ms = s_ms(start);
+		*detect_ms = benchcluster_ms(start);
 	}
 	double ms = s_until_all(b, &v, start, 30000 + 500 * (int)v.n);
 	s_victims_free(&v);
@@ -455,11 +363,13 @@ static double s_deaths(s_scale *b, const int *kill, int nkill, double *detect_ms
 /* Brings node i back and waits for its registration. */
 static int s_revive(s_scale *b, int i)
 {
-	if (netns_revive_node(b->c, i) < 0 || s_start_node(b, i) < 0)
+	pid_t pid;
+	if (netns_revive_node(b->h.c, i) < 0 ||
+	    benchcluster_start_node(&b->h, i, S_CLUSTER, S_TTL_S, &pid) < 0)
 		return -1;
 	uint64_t start = bench_now_ns();
 	while (!s_node_key(b, i))
-		if (s_ms(start) > 20000)
+		if (benchcluster_ms(start) > 20000)
 			return -1;
 		else
 			s_sleep_ms(10);
@@ -588,8 +498,8 @@ int plx_bench_scale(int argc, char **argv)
 		rc = s_setup(&b);
 		if (rc == EX_OK)
 			rc = s_measure(&b, rest_s, &results[i]) == 0 ? EX_OK : EX_SOFTWARE;
-		if (rc != EX_OK && b.c)
-			netns_cluster_failed(b.c);
+		if (rc != EX_OK && b.h.c)
+			netns_cluster_failed(b.h.c);
 		s_teardown(&b);
 		if (rc == EX_OK)
 			done++;
