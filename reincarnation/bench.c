@@ -108,17 +108,7 @@ static int s_setup(s_bench *b)
 	for (int i = 1; i < S_NODES; i++)
 		if (benchcluster_start_node(&b->h, i, S_CLUSTER, S_TTL_S, &b->node[i]) < 0)
 			return EX_OSERR;
-	char *argv[] = {(char *)benchcluster_bin("PLEXUS_RS_BIN", PLEXUS_RS_BIN),
-	                "--cluster-file",
-	                b->h.file,
-	                "--etcd",
-	                (char *)netns_hub_etcd_endpoints(b->h.c),
-	                "--addr",
-	                (char *)netns_node_addr(b->h.c, 0),
-	                "--name",
-	                "rs-bench",
-	                NULL};
-	if (netns_exec(b->h.c, 0, argv, benchcluster_envp(), &b->rs) < 0)
+	if (benchcluster_start_rs(&b->h, "rs-bench", &b->rs) < 0)
 		return EX_OSERR;
 	if (!s_until_answer(b, "driver", 0, 30000)) {
 		fprintf(stderr, "plexus bench recovery: the service never answered (logs in %s)\n",

@@ -299,19 +299,9 @@ static double s_boot(s_scale *b, double *events)
 	for (int i = 1; i <= b->n; i++)
 		for (int k = 0; k < b->per; k++)
 			snprintf(all.label[(i - 1) * b->per + k], PLX_LABEL_MAX, "s%d-%d", i, k);
-	char *argv[] = {(char *)benchcluster_bin("PLEXUS_RS_BIN", PLEXUS_RS_BIN),
-	                "--cluster-file",
-	                b->h.file,
-	                "--etcd",
-	                (char *)netns_hub_etcd_endpoints(b->h.c),
-	                "--addr",
-	                (char *)netns_node_addr(b->h.c, 0),
-	                "--name",
-	                "rs-scale",
-	                NULL};
 	double before = s_etcd_metric(b, "etcd_debugging_mvcc_events_total");
 	uint64_t start = bench_now_ns();
-	double ms = netns_exec(b->h.c, 0, argv, benchcluster_envp(), &b->rs) < 0
+	double ms = benchcluster_start_rs(&b->h, "rs-scale", &b->rs) < 0
 	                ? -1
 	                : s_until_all(b, &all, start, 60000 + 3000 * b->n);
 	*events = s_etcd_metric(b, "etcd_debugging_mvcc_events_total") - before;

@@ -2,7 +2,8 @@
  * benchcluster.c — the cluster the RS benchmarks build (benchcluster.h).
  *
  * Entry points: benchcluster_bin, benchcluster_ms, benchcluster_envp, benchcluster_open,
- * benchcluster_enter, benchcluster_close, benchcluster_start_node, benchcluster_echo.
+ * benchcluster_enter, benchcluster_close, benchcluster_start_node, benchcluster_start_rs,
+ * benchcluster_echo.
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -98,6 +99,21 @@ int benchcluster_start_node(benchcluster *b, int i, const char *cluster, int ttl
 	                "/dev/null",
 	                NULL};
 	return netns_exec(b->c, i, argv, benchcluster_envp(), pid);
+}
+
+int benchcluster_start_rs(benchcluster *b, const char *name, pid_t *pid)
+{
+	char *argv[] = {(char *)benchcluster_bin("PLEXUS_RS_BIN", PLEXUS_RS_BIN),
+	                "--cluster-file",
+	                b->file,
+	                "--etcd",
+	                (char *)netns_hub_etcd_endpoints(b->c),
+	                "--addr",
+	                (char *)netns_node_addr(b->c, 0),
+	                "--name",
+	                (char *)name,
+	                NULL};
+	return netns_exec(b->c, 0, argv, benchcluster_envp(), pid);
 }
 
 int benchcluster_echo(benchcluster *b, const char *label, int timeout_ms, uint64_t *gen)

@@ -1,7 +1,8 @@
 /*
  * benchcluster.h — what `plexus bench recovery` (bench.c) and `plexus bench scale`
  * (bench_scale.c) share: a network-namespace cluster with etcd on the hub, this process on the
- * hub as a client of the services, node kernels started in places, and IPC_ECHO to a label.
+ * hub as a client of the services, node kernels and RS started in places, and IPC_ECHO to a
+ * label.
  */
 #ifndef PLEXUS_RS_BENCHCLUSTER_H
 #define PLEXUS_RS_BENCHCLUSTER_H
@@ -42,6 +43,8 @@ void benchcluster_close(benchcluster *b);
 /* Starts plexus-node in place i as node n<i> of cluster (lease TTL ttl_s): *pid. Returns 0 or
  * -1 (netns_error). */
 int benchcluster_start_node(benchcluster *b, int i, const char *cluster, int ttl_s, pid_t *pid);
+/* Starts plexus-rs named name in place 0 on the cluster file: *pid. Returns 0 or -1. */
+int benchcluster_start_rs(benchcluster *b, const char *name, pid_t *pid);
 /* IPC_ECHO to label's current generation within timeout_ms: 0 and the answering generation in
  * *gen, or the call's negative errno. */
 int benchcluster_echo(benchcluster *b, const char *label, int timeout_ms, uint64_t *gen);
