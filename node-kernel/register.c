@@ -173,6 +173,10 @@ static int s_start(node_register *self, plx_ctx *ctx, char *err, size_t size)
 		rc = s_publish(self, err, size);
 	if (rc == 0 && !(self->cache = plx_epcache_new(self->etcd, self->cfg->cluster, ctx)))
 		rc = s_err(err, size, -errno, "endpoint cache");
+	/* RS's label, the one the loop sends to (exit reports), followed now: a first lookup from
+	 * the loop would read etcd there, and a node cut off from etcd would then fence late */
+	if (rc == 0 && (rc = plx_epcache_follow(self->cache, self->cfg->rs_label)) < 0)
+		s_err(err, size, rc, "following RS's endpoint");
 	if (rc == 0 && (rc = -pthread_create(&self->thread, NULL, s_refresher, self)) < 0)
 		snprintf(err, size, "refresh thread: %s", strerror(-rc));
 	self->thread_started = rc == 0;

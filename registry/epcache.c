@@ -2,7 +2,8 @@
  * epcache.c — the endpoint cache: ep/ in etcd mirrored into the transport's route table, for
  * the labels this process uses.
  *
- * Entry points: plx_epcache_new, plx_epcache_new_all, plx_epcache_revision, plx_epcache_destroy.
+ * Entry points: plx_epcache_new, plx_epcache_new_all, plx_epcache_follow, plx_epcache_revision,
+ * plx_epcache_destroy.
  *
  * The cache follows labels on demand: it is the context's route-miss function, so the first
  * lookup of (or send to) a label without a route reads ep/<label> and then watches that key
@@ -285,6 +286,21 @@ static int s_follow_all(plx_epcache *self)
 		self->nlabels = 0;
 		pthread_mutex_unlock(&self->lock);
 	}
+	return rc;
+}
+
+int plx_epcache_follow(plx_epcache *self, const char *label)
+{
+	if (!*label || strchr(label, '/') || strlen(label) >= PLX_LABEL_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&self->follow_lock);
+	bool known = self->watch != NULL;
+	for (size_t i = 0; i < self->nfollows && !known; i++)
+		known = strcmp(self->follows[i]->label, label) == 0;
+	int rc = known                           ? 0
+	         : self->nfollows < S_FOLLOW_MAX ? s_follow_label(self, label)
+	                                         : s_follow_all(self);
+	pthread_mutex_unlock(&self->follow_lock);
 	return rc;
 }
 

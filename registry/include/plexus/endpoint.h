@@ -6,7 +6,8 @@
  *   plx_generation_next, plx_endpoint_publish, plx_endpoint_withdraw, plx_endpoint_lookup,
  *   plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format, plx_endpoint_public_address,
  *   plx_endpoint_rec_address,
- *   plx_epcache_new, plx_epcache_new_all, plx_epcache_destroy, plx_epcache_revision
+ *   plx_epcache_new, plx_epcache_new_all, plx_epcache_follow, plx_epcache_destroy,
+ *   plx_epcache_revision
  *
  * Keys (docs/registry.md):
  *   /plexus/<cluster>/gen/<label>  the label's last generation, decimal; advanced only by
@@ -98,6 +99,10 @@ plx_epcache *plx_epcache_new(plx_etcd *etcd, const char *cluster, plx_ctx *ctx);
  * while etcd is unreachable). Returns once every record is in the table and the watch runs,
  * or NULL with errno set. */
 plx_epcache *plx_epcache_new_all(plx_etcd *etcd, const char *cluster, plx_ctx *ctx);
+/* Follows label now (its record read, then watched), so that no later lookup of it waits on
+ * etcd: for a label a thread that must never block (a node kernel's loop, whose fence is
+ * timed) will send to. Returns 0 (also when followed already) or etcd's error. */
+int plx_epcache_follow(plx_epcache *self, const char *label);
 /* Returns the etcd revision the cache has applied every change up to. */
 int64_t plx_epcache_revision(plx_epcache *self);
 /* Stops being ctx's route-miss function and the watches, frees the cache and sets *self_p to
