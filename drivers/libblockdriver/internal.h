@@ -9,6 +9,15 @@
 
 #include "plexus/proto/bdev.pb-c.h"
 
+#define BDR_CALLERS_MAX 64 /* caller labels whose generations are kept in order (callers.c) */
+
+/* The newest generation of one caller label served so far (generation 0: a free slot). */
+typedef struct bdr_caller {
+	char label[PLX_LABEL_MAX];
+	uint64_t generation;
+	uint64_t seen; /* callers_clock when last heard from */
+} bdr_caller;
+
 struct plx_blockdriver {
 	const plx_blockdriver_ops *ops;
 	void *arg;
@@ -17,10 +26,16 @@ struct plx_blockdriver {
 	uint32_t opens[PLX_BDEV_MINORS];
 	uint8_t *buf; /* reads land here; kept between requests (fresh pages cost a fault each) */
 	size_t buf_size;
+	bdr_caller callers[BDR_CALLERS_MAX];
+	uint64_t callers_clock;
 };
 
 /* The block driver attached to the server call runs in, or NULL. */
 plx_blockdriver *bdr_of(const plx_call *call);
+/* Sets *self_p to the call's block driver (NULL: none) and admits the call: 0, -ENXIO without
+ * a driver, or -ESTALE for a caller generation older than one already served (callers.c).
+ * Every BDEV handler starts with it. */
+int bdr_admit(const plx_call *call, plx_blockdriver **self_p);
 /* Fills *part for the request's minor; -ENXIO for an unknown one. */
 int bdr_part(plx_blockdriver *self, uint32_t minor, plx_bdev_part *part);
 /* Saves the open counts when the driver has a service. Returns 0 or a DS error. */

@@ -128,9 +128,11 @@ static uint8_t *s_read_buf(plx_blockdriver *self, size_t size)
 
 int bdr_do_transfer(plx_call *call)
 {
-	plx_blockdriver *self = bdr_of(call);
-	s_xfer x;
-	int rc = self ? s_check(self, call, &x) : -ENXIO;
+	plx_blockdriver *self;
+	s_xfer x = {0};
+	int rc = bdr_admit(call, &self);
+	if (rc == 0)
+		rc = s_check(self, call, &x);
 	if (rc < 0)
 		return rc;
 	if (x.clipped == 0)

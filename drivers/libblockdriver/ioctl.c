@@ -26,10 +26,12 @@ static int s_info(plx_call *call, plx_blockdriver *self, uint32_t minor, const p
 
 int bdr_do_ioctl(plx_call *call)
 {
-	plx_blockdriver *self = bdr_of(call);
+	plx_blockdriver *self;
 	const Plexus__BdevIoctl *req = (const Plexus__BdevIoctl *)call->body;
 	plx_bdev_part part;
-	int rc = self ? bdr_part(self, req->minor, &part) : -ENXIO;
+	int rc = bdr_admit(call, &self);
+	if (rc == 0)
+		rc = bdr_part(self, req->minor, &part);
 	if (rc < 0)
 		return rc;
 	if (call->msg->data_size > PLX_BDEV_IOCTL_MAX)
@@ -56,10 +58,12 @@ int bdr_do_ioctl(plx_call *call)
 
 int bdr_do_flush(plx_call *call)
 {
-	plx_blockdriver *self = bdr_of(call);
+	plx_blockdriver *self;
 	const Plexus__BdevMinor *req = (const Plexus__BdevMinor *)call->body;
 	plx_bdev_part part;
-	int rc = self ? bdr_part(self, req->minor, &part) : -ENXIO;
+	int rc = bdr_admit(call, &self);
+	if (rc == 0)
+		rc = bdr_part(self, req->minor, &part);
 	if (rc < 0)
 		return rc;
 	return self->ops->flush ? self->ops->flush(self->arg, req->minor) : 0;

@@ -12,10 +12,12 @@
 
 int bdr_do_open(plx_call *call)
 {
-	plx_blockdriver *self = bdr_of(call);
+	plx_blockdriver *self;
 	const Plexus__BdevOpen *req = (const Plexus__BdevOpen *)call->body;
 	plx_bdev_part part;
-	int rc = self ? bdr_part(self, req->minor, &part) : -ENXIO;
+	int rc = bdr_admit(call, &self);
+	if (rc == 0)
+		rc = bdr_part(self, req->minor, &part);
 	if (rc < 0)
 		return rc;
 	if ((req->access & ~(uint32_t)S_ACCESS_BITS) != 0)
@@ -38,10 +40,12 @@ int bdr_do_open(plx_call *call)
 
 int bdr_do_close(plx_call *call)
 {
-	plx_blockdriver *self = bdr_of(call);
+	plx_blockdriver *self;
 	const Plexus__BdevMinor *req = (const Plexus__BdevMinor *)call->body;
 	plx_bdev_part part;
-	int rc = self ? bdr_part(self, req->minor, &part) : -ENXIO;
+	int rc = bdr_admit(call, &self);
+	if (rc == 0)
+		rc = bdr_part(self, req->minor, &part);
 	if (rc < 0)
 		return rc;
 	if (self->opens[req->minor] == 0)

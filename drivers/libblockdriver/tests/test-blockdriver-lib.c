@@ -5,7 +5,8 @@
  * request the library refuses, and is called with the clipped, aligned vector; open and close
  * callbacks may refuse without the count changing; ioctl argument and result bytes pass
  * through; the alarm ticks; a server takes one block driver and a driver one server; handlers
- * of a server with no block driver answer -ENXIO; plx_service_args.
+ * of a server with no block driver answer -ENXIO; plx_service_args; a caller's generations are
+ * served in order (a replaced instance's requests still queued never reach the disk).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -20,12 +21,14 @@
 #include <cmocka.h>
 
 #include <plexus/bdev.h>
+#include <plexus/bdev_stub.h>
 #include <plexus/blockdriver.h>
 
 #include "plexus/proto/bdev.pb-c.h"
 
 #define S_SIZE    (1024 * 1024)
 #define S_TIMEOUT 10000
+#define S_GATE    (S_SIZE - 512) /* a transfer here waits until the test opens the gate */
 
 /* The recording driver: one minor (2) of S_SIZE bytes, 512-byte sectors. */
 typedef struct rec {
@@ -39,6 +42,9 @@ typedef struct rec {
 	int ticks;
 	uint32_t last_request;
 	bool bad_call; /* a transfer the library should not have let through (server thread) */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+	bool in_gate, gate_open;
 } rec;
 
 typedef struct fixture {
@@ -52,7 +58,11 @@ typedef struct fixture {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool ready;
-	bool bare; /* a server without a block driver */
+	bool bare;      /* a server without a block driver */
+	plx_ep *mfs[2]; /* two generations of one caller label, made by the tests that use them */
+	plx_bdev *mfs_b[2];
+	pthread_t gate;    /* the write waiting at the gate, joined by whoever opens it */
+	bool gate_running; /* and their handles: teardown frees them, whatever failed */
 } fixture;
 
 static int s_part(void *arg, uint32_t minor, plx_bdev_part *part)
@@ -69,6 +79,14 @@ static ssize_t s_transfer(void *arg, uint32_t minor, bool write, uint64_t positi
 {
 	(void)minor, (void)flags;
 	rec *r = arg;
+	if (position == S_GATE) {
+		pthread_mutex_lock(&r->gate_lock);
+		r->in_gate = true;
+		pthread_cond_broadcast(&r->gate_cond);
+		while (!r->gate_open)
+			pthread_cond_wait(&r->gate_cond, &r->gate_lock);
+		pthread_mutex_unlock(&r->gate_lock);
+	}
 	r->transfers++;
 	r->last_position = position;
 	r->last_iovcnt = iovcnt;
@@ -158,6 +176,9 @@ static int s_start(fixture *f)
 {
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
+	pthread_mutex_init(&f->r.gate_lock, NULL);
+	pthread_cond_init(&f->r.gate_cond, NULL);
+	f->r.gate_open = true;
 	f->ctx = plx_ctx_new();
 	f->blk = plx_blockdriver_new(&s_ops, &f->r);
 	if (!f->ctx || !f->blk || plx_route_set(f->ctx, "blk", 1, "inproc://blk-lib-test") < 0 ||
@@ -192,6 +213,16 @@ static int setup_bare(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
+	for (int i = 1; i >= 0; i--)
+		plx_bdev_destroy(&f->mfs_b[i]);
+	for (int i = 1; i >= 0; i--)
+		plx_ep_destroy(&f->mfs[i]);
+	pthread_mutex_lock(&f->r.gate_lock);
+	f->r.gate_open = true; /* a test that failed at the gate leaves it shut */
+	pthread_cond_broadcast(&f->r.gate_cond);
+	pthread_mutex_unlock(&f->r.gate_lock);
+	if (f->gate_running)
+		pthread_join(f->gate, NULL);
 	plx_server_stop(f->srv);
 	pthread_join(f->thread, NULL);
 	plx_bdev_destroy(&f->b);
@@ -200,6 +231,8 @@ static int teardown(void **state)
 	plx_ctx_destroy(&f->ctx);
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->r.gate_cond);
+	pthread_mutex_destroy(&f->r.gate_lock);
 	free(f);
 	return 0;
 }
@@ -323,6 +356,112 @@ static int s_own(void *arg, const char *name, const char *value, char *err, size
 	return 0;
 }
 
+/* f->mfs[0] and [1]: "mfs" generations 1 and 2, with block handles to "blk". */
+static void s_two_generations(fixture *f)
+{
+	for (int i = 0; i < 2; i++) {
+		f->mfs[i] = plx_ep_new(f->ctx, "mfs", (uint64_t)i + 1);
+		assert_non_null(f->mfs[i]);
+		f->mfs_b[i] = plx_bdev_new(f->mfs[i], "blk", S_TIMEOUT);
+		assert_non_null(f->mfs_b[i]);
+	}
+}
+
+/* Two instances of one caller label: once generation 2 was served, generation 1 is refused
+ * (-ESTALE) before the driver sees it; other labels go on as before. */
+static void test_older_generation_refused(void **state)
+{
+	fixture *f = *state;
+	uint8_t buf[512];
+	memset(buf, 'x', sizeof buf);
+	s_two_generations(f);
+	plx_bdev *bo = f->mfs_b[0], *by = f->mfs_b[1];
+	assert_int_equal(plx_bdev_write(bo, 2, 0, buf, sizeof buf, 0), 512);
+	assert_int_equal(plx_bdev_write(by, 2, 0, buf, sizeof buf, 0), 512);
+	int before = f->r.transfers;
+	assert_int_equal(plx_bdev_write(bo, 2, 0, buf, sizeof buf, 0), -ESTALE);
+	assert_int_equal(plx_bdev_read(bo, 2, 0, buf, sizeof buf, 0), -ESTALE);
+	assert_int_equal(plx_bdev_open(bo, 2, PLEXUS__BDEV_ACCESS__BDEV_R_BIT), -ESTALE);
+	assert_int_equal(plx_bdev_flush(bo, 2), -ESTALE);
+	assert_int_equal(f->r.transfers, before);
+	assert_int_equal(plx_bdev_read(by, 2, 0, buf, sizeof buf, 0), 512);
+	assert_int_equal(plx_bdev_read(f->b, 2, 0, buf, sizeof buf, 0), 512);
+}
+
+static void *s_gate_writer(void *arg)
+{
+	fixture *f = arg;
+	uint8_t buf[512] = {0};
+	return (void *)(intptr_t)plx_bdev_write(f->b, 2, S_GATE, buf, sizeof buf, 0);
+}
+
+/* Queues count writes of fill at position 0 from ep, without waiting. */
+static void s_queue_writes(plx_ep *ep, int count, char fill)
+{
+	plx_stub stub;
+	assert_int_equal(plx_stub_init(&stub, ep, "blk", 0, S_TIMEOUT), 0);
+	uint8_t buf[512];
+	memset(buf, fill, sizeof buf);
+	Plexus__BdevIo io = PLEXUS__BDEV_IO__INIT;
+	io.minor = 2;
+	io.size = sizeof buf;
+	for (int i = 0; i < count; i++)
+		assert_int_equal(plx_bdev_write_send(&stub, &io, buf, sizeof buf, NULL), 0);
+}
+
+/* Waits for count replies on ep; returns how many said -ESTALE (the others must be 0). */
+static int s_collect(plx_ep *ep, int count)
+{
+	int stale = 0;
+	for (int i = 0; i < count; i++) {
+		plx_msg *m = NULL;
+		assert_int_equal(plx_receive(ep, &m, S_TIMEOUT), 0);
+		assert_int_equal(m->kind, PLX_REPLY);
+		if (m->status == -ESTALE)
+			stale++;
+		else
+			assert_int_equal(m->status, 0);
+		plx_msg_destroy(&m);
+	}
+	return stale;
+}
+
+/* The file server's restart in miniature: while the driver is busy, generation 1 queues 32
+ * writes of 'A' and generation 2 one of 'B', all to one block. The driver takes its peers'
+ * queues in turn, so generation 2's write runs among generation 1's. Those of generation 1
+ * behind it must not run: the block ends as 'B', and they are answered -ESTALE. */
+static void test_queued_writes_of_a_replaced_caller_never_land(void **state)
+{
+	fixture *f = *state;
+	s_two_generations(f);
+	plx_ep *old = f->mfs[0], *young = f->mfs[1];
+	f->r.gate_open = false;
+	assert_int_equal(pthread_create(&f->gate, NULL, s_gate_writer, f), 0);
+	f->gate_running = true;
+	pthread_mutex_lock(&f->r.gate_lock);
+	while (!f->r.in_gate)
+		pthread_cond_wait(&f->r.gate_cond, &f->r.gate_lock);
+	pthread_mutex_unlock(&f->r.gate_lock);
+	s_queue_writes(old, 32, 'A');
+	s_queue_writes(young, 1, 'B');
+	pthread_mutex_lock(&f->r.gate_lock);
+	f->r.gate_open = true;
+	pthread_cond_broadcast(&f->r.gate_cond);
+	pthread_mutex_unlock(&f->r.gate_lock);
+	void *gate_rc;
+	pthread_join(f->gate, &gate_rc);
+	f->gate_running = false;
+	assert_int_equal((intptr_t)gate_rc, 512);
+	assert_int_equal(s_collect(young, 1), 0);
+	int stale = s_collect(old, 32);
+	print_message("generation 1: %d of 32 writes ran, %d were refused\n", 32 - stale, stale);
+	assert_true(stale > 0);
+	uint8_t buf[512], want[512];
+	memset(want, 'B', sizeof want);
+	assert_int_equal(plx_bdev_read(f->mfs_b[1], 2, 0, buf, sizeof buf, 0), 512);
+	assert_memory_equal(buf, want, sizeof buf);
+}
+
 static void test_args(void **state)
 {
 	(void)state;
@@ -370,6 +509,9 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_attach_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_server_without_driver, setup_bare, teardown),
+	    cmocka_unit_test_setup_teardown(test_older_generation_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queued_writes_of_a_replaced_caller_never_land,
+	                                    setup, teardown),
 	    cmocka_unit_test(test_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
