@@ -19,6 +19,8 @@
  *   4. a write (or an open for writing) on a read-only minor        -> -EROFS
  *   5. range: a transfer starting at or past the end transfers nothing (count 0); one that
  *      crosses the end is cut at the end (count is what was transferred).
+ * Before these, a request from an older generation of a caller label than one already served
+ * is refused -ESTALE (callers.c): a replaced instance's requests still queued never run.
  * So a transfer callback is only ever called with a known minor, a non-empty, aligned vector
  * that lies entirely inside the minor.
  *
