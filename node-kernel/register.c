@@ -114,14 +114,7 @@ static void *s_refresher(void *arg)
 	int period_ms = self->cfg->lease_ttl * 1000 / 2;
 	pthread_mutex_lock(&self->lock);
 	while (!self->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += period_ms / 1000;
-		ts.tv_nsec += (long)(period_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		struct timespec ts = plx_deadline_in(CLOCK_MONOTONIC, period_ms);
 		if (pthread_cond_timedwait(&self->cond, &self->lock, &ts) != ETIMEDOUT ||
 		    self->stop)
 			continue;

@@ -1,8 +1,8 @@
 /*
  * lease.c — a lease kept alive from a background thread.
  *
- * Entry points: plx_cond_init_monotonic, plx_lease_new, plx_lease_id, plx_lease_alive,
- * plx_lease_safe_until, plx_lease_destroy.
+ * Entry points: plx_cond_init_monotonic, plx_deadline_in, plx_lease_new, plx_lease_id,
+ * plx_lease_alive, plx_lease_safe_until, plx_lease_destroy.
  *
  * The thread renews every ttl/3; a failed renewal (etcd unreachable) is retried every 200 ms
  * until it works or etcd says the lease is gone, which makes the lease dead for good. Each
@@ -33,14 +33,7 @@ struct plx_lease {
 /* Waits ms milliseconds or until stopped. Returns true when stopped. */
 static bool s_wait(plx_lease *self, int64_t ms)
 {
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += ms / 1000;
-	deadline.tv_nsec += (ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	struct timespec deadline = plx_deadline_in(CLOCK_MONOTONIC, ms);
 	pthread_mutex_lock(&self->lock);
 	while (!self->stop &&
 	       pthread_cond_timedwait(&self->cond, &self->lock, &deadline) != ETIMEDOUT)
@@ -80,6 +73,19 @@ int plx_cond_init_monotonic(pthread_cond_t *cond)
 	int rc = pthread_cond_init(cond, &attr);
 	pthread_condattr_destroy(&attr);
 	return rc;
+}
+
+struct timespec plx_deadline_in(clockid_t clock, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
 }
 
 plx_lease *plx_lease_new(plx_etcd *etcd, int64_t ttl_s)

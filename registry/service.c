@@ -121,15 +121,7 @@ static void *s_refresher(void *arg)
 	plx_service *self = arg;
 	pthread_mutex_lock(&self->lock);
 	while (!self->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		long period_ms = self->cfg.lease_ttl * 500L;
-		ts.tv_sec += period_ms / 1000;
-		ts.tv_nsec += (period_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = plx_deadline_in(CLOCK_MONOTONIC, self->cfg.lease_ttl * 500L);
 		if (pthread_cond_timedwait(&self->cond, &self->lock, &ts) == ETIMEDOUT &&
 		    !self->stop)
 			s_refresh(self);
@@ -283,13 +275,7 @@ static int s_spare_wait_active(plx_service *self, s_spare_wait *w)
 	int rc = 0;
 	pthread_mutex_lock(&w->lock);
 	while (!w->active && !(rc = s_stop_pending() ? -ECANCELED : 0)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = plx_deadline_in(CLOCK_MONOTONIC, 100);
 		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
 	}
 	pthread_mutex_unlock(&w->lock);

@@ -98,13 +98,7 @@ static void *s_thread(void *arg)
 		if (rc < 0 && !self->stop) {
 			/* etcd unreachable: keep the record and try again shortly */
 			s_requeue(self, it);
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			struct timespec ts = plx_deadline_in(CLOCK_REALTIME, 200);
 			pthread_cond_timedwait(&self->cond, &self->lock, &ts);
 		} else {
 			free(it.label);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <plexus/etcd.h>
 #include <plexus/log.h>
 
 #include "mfs.h"
@@ -68,13 +69,7 @@ static uint64_t s_wait_generation(mfs_dev *dev, int64_t end)
 			return g;
 		if (mfs_now_ms() >= end)
 			return 0;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = plx_deadline_in(CLOCK_REALTIME, 50);
 		pthread_mutex_lock(&dev->lock);
 		if (dev->announced == ann)
 			pthread_cond_timedwait(&dev->cond, &dev->lock, &ts);

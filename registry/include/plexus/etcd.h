@@ -8,8 +8,8 @@
  *   plx_kv_free, plx_kvs_free
  *   plx_etcd_lease_grant, plx_etcd_lease_keepalive, plx_etcd_lease_revoke
  *   plx_etcd_leader, plx_etcd_members, plx_etcd_member_remove, plx_etcd_member_add, plx_etcd_join
- *   plx_cond_init_monotonic, plx_lease_new, plx_lease_id, plx_lease_alive, plx_lease_safe_until,
- * plx_lease_destroy plx_watch_new, plx_watch_revision, plx_watch_destroy
+ *   plx_cond_init_monotonic, plx_deadline_in, plx_lease_new, plx_lease_id, plx_lease_alive,
+ *   plx_lease_safe_until, plx_lease_destroy, plx_watch_new, plx_watch_revision, plx_watch_destroy
  *
  * A client knows one or more etcd members ("http://127.0.0.1:2379,http://..."). A request goes
  * to the member that answered last; when a member cannot be reached the request moves on to the
@@ -232,6 +232,9 @@ int plx_etcd_lease_granted_ttl(plx_etcd *self, int64_t id);
  * record waits (a step of the wall clock must not stretch a renewal). Returns 0 or an error
  * number from pthread_cond_init. */
 int plx_cond_init_monotonic(pthread_cond_t *cond);
+/* The time ms milliseconds (>= 0) from now on clock, for pthread_cond_timedwait on a
+ * condition variable of that clock (CLOCK_MONOTONIC for plx_cond_init_monotonic's). */
+struct timespec plx_deadline_in(clockid_t clock, int64_t ms);
 
 /* ---- members ---- */
 
