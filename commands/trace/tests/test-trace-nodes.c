@@ -6,7 +6,8 @@
  * under a write and a sync, traced, and RS restarts it through its node kernel. Each page is
  * opened in headless Chromium: the lifelines (the client, VFS, MFS, the driver; RS and the
  * node kernel for the crash), the arrows in order, a time on every row, never decreasing,
- * the restart mark; the PlantUML and Mermaid texts of the saved traces are checked too.
+ * the killed generation's end and the restart mark; the PlantUML and Mermaid texts of the saved
+ * traces are checked too.
  *
  * Entry point: main (cmocka).
  */
@@ -202,6 +203,9 @@ static void s_driver_crash(uptest *t)
 	char mark[96];
 	snprintf(mark, sizeof mark, "class=\"restart\" data-label=\"vdisk\" data-gen=\"%ld\"", now);
 	const char *restart = s_find(dom, mark, start);
+	/* the killed generation's end: it sent nothing in the window, so at the top */
+	snprintf(mark, sizeof mark, "class=\"end\" data-label=\"vdisk\" data-gen=\"%ld\"", gen);
+	assert_true(s_find(dom, mark, NULL) < exit);
 	const char *sync = s_find(dom, "class=\"msg request\" data-type=\"VFS_SYNC\"", NULL);
 	s_find(dom, "class=\"msg request\" data-type=\"BDEV_WRITE\"",
 	       restart > sync ? restart : sync);
@@ -215,6 +219,7 @@ static void s_driver_crash(uptest *t)
 	assert_true(uptest_output(t, ": NODE_EXIT\n"));
 	assert_true(uptest_output(t, "hnote over "));
 	assert_true(uptest_output(t, ": restart vdisk/"));
+	assert_true(uptest_output(t, ": end vdisk/"));
 	s_plantuml_draws(t, "crash.trace", "NODE_START");
 }
 
