@@ -6,8 +6,9 @@
  * under a write and a sync, traced, and RS restarts it through its node kernel. Each page is
  * opened in headless Chromium: the lifelines (the client, VFS, MFS, the driver; RS and the
  * node kernel for the crash), the arrows in order, a time on every row, never decreasing,
- * the killed generation's end and the restart mark; the PlantUML and Mermaid texts of the saved
- * traces are checked too.
+ * the killed generation's end and the restart mark; the PlantUML and Mermaid texts of the
+ * saved traces are checked too. With the system down, `plexus trace show` draws the same
+ * pages again, byte for byte, and they are self-contained.
  *
  * Entry point: main (cmocka).
  */
@@ -223,6 +224,33 @@ static void s_driver_crash(uptest *t)
 	s_plantuml_draws(t, "crash.trace", "NODE_START");
 }
 
+/* With the system down, `plexus trace show` of the saved trace draws the same page, byte for
+ * byte, as the traced run did (a class sees the same run), and the page and the standalone
+ * SVG are self-contained: no script, nothing a browser would fetch. */
+static void s_replay(uptest *t, const char *name)
+{
+	int rc = uptest_sh(t,
+	                   "\"$PLEXUS\" trace show \"$T/%s.trace\" -o \"$T/%s-replay.html\" && "
+	                   "cmp \"$T/%s.html\" \"$T/%s-replay.html\" && \"$PLEXUS\" trace show "
+	                   "\"$T/%s.trace\" --format svg -o \"$T/%s.svg\" 2>&1",
+	                   name, name, name, name, name, name);
+	if (rc != 0)
+		fail_msg("the replay of %s: status %d\n%s", name, rc, t->text);
+	static const char *const fetches[] = {"<script",     " src=",    "<link", "@import",
+	                                      "href=\"http", "url(http", NULL};
+	char page[32];
+	for (int k = 0; k < 2; k++) {
+		snprintf(page, sizeof page, k ? "%s.svg" : "%s.html", name);
+		const char *text = s_cat(t, page);
+		for (const char *const *f = fetches; *f; f++)
+			if (strstr(text, *f))
+				fail_msg("%s is not self-contained: it has %s", page, *f);
+	}
+	char *dom = s_dom(t, page); /* the standalone SVG as a browser shows it */
+	s_lifeline(dom, "vdisk");
+	free(dom);
+}
+
 static void test_cat_and_crash_across_four_nodes(void **state)
 {
 	uptest *t = *state;
@@ -231,6 +259,8 @@ static void test_cat_and_crash_across_four_nodes(void **state)
 	s_cat_file(t);
 	s_driver_crash(t);
 	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
+	s_replay(t, "cat");
+	s_replay(t, "crash");
 }
 
 int main(void)
