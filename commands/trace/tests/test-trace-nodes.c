@@ -7,7 +7,8 @@
  * opened in headless Chromium: the lifelines (the client, VFS, MFS, the driver; RS and the
  * node kernel for the crash), the arrows in order, a time on every row, never decreasing,
  * the killed generation's end and the restart mark; the PlantUML and Mermaid texts of the
- * saved traces are checked too. With the system down, `plexus trace show` draws the same
+ * saved traces are checked too, and the crash again from a time window (--since, --until)
+ * instead of a command. With the system down, `plexus trace show` draws the same
  * pages again, byte for byte, and they are self-contained.
  *
  * Entry point: main (cmocka).
@@ -179,12 +180,14 @@ static void s_driver_crash(uptest *t)
 {
 	long gen = 0, pid = uptest_service_pid(t, "vdisk", &gen);
 	assert_true(pid > 0);
-	int rc = uptest_sh(t,
-	                   S_ENV "\"$PLEXUS\" trace --nodes --hide IPC_PING,RS_EVENT -o "
-	                         "\"$T/crash.html\" --save \"$T/crash.trace\" -- sh -c 'kill -9 "
-	                         "%ld; sleep 2; \"$PLEXUS\" sh -c \"echo more >> /data/file; "
-	                         "sync; cat /data/file\"' 2>&1",
-	                   pid);
+	int rc =
+	    uptest_sh(t,
+	              "date +%%s%%6N >\"$T/since\"; " S_ENV
+	              "\"$PLEXUS\" trace --nodes --hide IPC_PING,RS_EVENT -o "
+	              "\"$T/crash.html\" --save \"$T/crash.trace\" -- sh -c 'kill -9 "
+	              "%ld; sleep 2; \"$PLEXUS\" sh -c \"echo more >> /data/file; "
+	              "sync; cat /data/file\"' 2>&1; s=$?; date +%%s%%6N >\"$T/until\"; exit $s",
+	              pid);
 	if (rc != 0 || !uptest_output(t, "more"))
 		fail_msg("plexus trace -- (vdisk killed, write, sync): status %d\n%s", rc, t->text);
 	print_message("%s", t->text);
@@ -222,6 +225,21 @@ static void s_driver_crash(uptest *t)
 	assert_true(uptest_output(t, ": restart vdisk/"));
 	assert_true(uptest_output(t, ": end vdisk/"));
 	s_plantuml_draws(t, "crash.trace", "NODE_START");
+
+	/* the same from a time window instead of a command: the node kernels' lines between two
+	 * times of this host (microseconds since 1970) */
+	rc = uptest_sh(t, S_ENV "\"$PLEXUS\" trace --nodes --since $(cat \"$T/since\") --until "
+	                        "$(cat \"$T/until\") --hide IPC_PING,RS_EVENT --format mermaid "
+	                        "2>&1");
+	if (rc != 0)
+		fail_msg("plexus trace --nodes --since --until: status %d\n%s", rc, t->text);
+	assert_true(uptest_output(t, "trace lines from 4 nodes\n"));
+	assert_true(uptest_output(t, ": NODE_EXIT\n"));
+	assert_true(uptest_output(t, ": NODE_START\n"));
+	assert_true(uptest_output(t, ": BDEV_WRITE\n"));
+	assert_true(uptest_output(t, ": VFS_SYNC\n"));
+	snprintf(mark, sizeof mark, ": restart vdisk/%ld\n", now);
+	assert_true(uptest_output(t, mark));
 }
 
 /* With the system down, `plexus trace show` of the saved trace draws the same page, byte for
