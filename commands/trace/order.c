@@ -7,9 +7,12 @@
  * by the event's place in the input, so one trace gives one order. A reply is linked to its
  * request (same id, reversed direction, same type); a message never received whose
  * destination's label later shows a newer generation went to a dead process; a label whose
- * generation grows gets a restart mark before the first message that shows the new one.
+ * generation grows gets a restart mark before the first message that shows the new one, and
+ * an end mark for the generation it replaced after that generation's last message (sent, or
+ * received: a message it never received does not count).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,7 +102,6 @@ static int s_note(tr_trace *self, size_t before, const char *label, uint64_t gen
 	}
 	if (gen <= gens[k])
 		return 0;
-	gens[k] = gen;
 	tr_note *n = realloc(self->notes, (self->nnotes + 1) * sizeof *n);
 	if (!n)
 		return -ENOMEM;
@@ -108,6 +110,8 @@ static int s_note(tr_trace *self, size_t before, const char *label, uint64_t gen
 	n->before = before;
 	memcpy(n->label, label, TR_LABEL_MAX);
 	n->gen = gen;
+	n->prev = gens[k];
+	gens[k] = gen;
 	return 0;
 }
 
@@ -133,12 +137,54 @@ static int s_mark_restarts(tr_trace *self)
 	return rc;
 }
 
+/* Whether message m shows label's generation gen alive: it sent m (its own line says so; an
+ * error reply the transport made up in its name does not), or received it. */
+static bool s_alive_in(const tr_trace *self, const tr_msg *m, const char *label, uint64_t gen)
+{
+	const tr_event *e = tr_msg_event(self, m);
+	if (m->send >= 0 && strcmp(e->src, label) == 0 && e->src_gen == gen)
+		return true;
+	return m->recv >= 0 && strcmp(e->dst, label) == 0 && e->dst_gen == gen;
+}
+
+/* The end of the generation each restart replaced, after that generation's last message and
+ * never below its restart. */
+static int s_mark_ends(tr_trace *self)
+{
+	free(self->ends);
+	self->ends = self->nnotes ? calloc(self->nnotes, sizeof *self->ends) : NULL;
+	self->nends = 0;
+	if (self->nnotes && !self->ends)
+		return -ENOMEM;
+	for (size_t k = 0; k < self->nnotes; k++) {
+		const tr_note *r = &self->notes[k];
+		size_t before = 0;
+		for (size_t i = r->before; i > 0 && before == 0; i--)
+			if (s_alive_in(self, &self->msgs[i - 1], r->label, r->prev))
+				before = i;
+		tr_note *e = &self->ends[self->nends++];
+		*e = *r;
+		e->gen = r->prev;
+		e->prev = 0;
+		e->before = before;
+	}
+	/* ends sit at or above their restart, so in message order once sorted */
+	for (size_t k = 1; k < self->nends; k++)
+		for (size_t j = k; j > 0 && self->ends[j - 1].before > self->ends[j].before; j--) {
+			tr_note tmp = self->ends[j];
+			self->ends[j] = self->ends[j - 1];
+			self->ends[j - 1] = tmp;
+		}
+	return 0;
+}
+
 int tr_apply_offsets(tr_trace *self)
 {
 	s_sort(self);
 	s_link_replies(self);
 	s_mark_dead(self);
-	return s_mark_restarts(self);
+	int rc = s_mark_restarts(self);
+	return rc < 0 ? rc : s_mark_ends(self);
 }
 
 /* Whether type is one of the comma-separated names of list. */

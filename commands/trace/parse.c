@@ -34,6 +34,7 @@ void tr_trace_destroy(tr_trace **self_p)
 	free(self->msgs);
 	free(self->domains);
 	free(self->notes);
+	free(self->ends);
 	free(self->known);
 	free(self);
 	*self_p = NULL;

@@ -5,7 +5,8 @@
  *
  * Participants are p0, p1... named after their labels; requests are ->> arrows, replies
  * -->>, errors and messages to a dead generation end in a cross (-x, --x) with the errno's
- * name; restarts are notes over the lifeline. The clock domains follow as %% comments.
+ * name; restarts, and the ends of the generations they replaced, are notes over the
+ * lifeline. The clock domains follow as %% comments.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -47,8 +48,12 @@ int tr_render_mermaid(const tr_trace *self, FILE *out)
 	fprintf(out, "sequenceDiagram\n");
 	for (int i = 0; i < n; i++)
 		fprintf(out, "    participant p%d as %s\n", i, labels[i][0] ? labels[i] : "(none)");
-	size_t note = 0;
+	size_t note = 0, end = 0;
 	for (size_t i = 0; i <= self->nmsgs; i++) {
+		for (; end < self->nends && self->ends[end].before == i; end++)
+			fprintf(out, "    Note over p%d: end %s/%" PRIu64 "\n",
+			        s_index(labels, n, self->ends[end].label), self->ends[end].label,
+			        self->ends[end].gen);
 		for (; note < self->nnotes && self->notes[note].before == i; note++)
 			fprintf(out, "    Note over p%d: restart %s/%" PRIu64 "\n",
 			        s_index(labels, n, self->notes[note].label),

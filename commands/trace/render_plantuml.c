@@ -5,7 +5,8 @@
  *
  * Participants are p0, p1... named after their labels; requests are -> arrows, replies
  * -->, errors red with the errno's name, messages to a dead generation end in a cross (->x);
- * restarts are notes over the lifeline. The clock domains follow as ' comments.
+ * restarts, and the ends of the generations they replaced, are notes over the lifeline. The clock
+ * domains follow as ' comments.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -54,8 +55,12 @@ int tr_render_plantuml(const tr_trace *self, FILE *out)
 	fprintf(out, "@startuml\n");
 	for (int i = 0; i < n; i++)
 		fprintf(out, "participant \"%s\" as p%d\n", labels[i][0] ? labels[i] : "(none)", i);
-	size_t note = 0;
+	size_t note = 0, end = 0;
 	for (size_t i = 0; i <= self->nmsgs; i++) {
+		for (; end < self->nends && self->ends[end].before == i; end++)
+			fprintf(out, "hnote over p%d #FFBBBB : end %s/%" PRIu64 "\n",
+			        s_index(labels, n, self->ends[end].label), self->ends[end].label,
+			        self->ends[end].gen);
 		for (; note < self->nnotes && self->notes[note].before == i; note++)
 			fprintf(out, "hnote over p%d #FFDD88 : restart %s/%" PRIu64 "\n",
 			        s_index(labels, n, self->notes[note].label),

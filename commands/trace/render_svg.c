@@ -6,8 +6,9 @@
  * One lifeline per label (its generations merged), one row per message in time order on the
  * reference clock, the time since the first message on the left. Requests are solid arrows,
  * replies dashed, errors (status < 0) red with the errno's name, messages to a dead generation
- * red and crossed, restarts an orange mark on the lifeline with the new generation. Elements
- * carry classes and data- attributes (lifeline, msg, request, reply, error, dead, restart) and
+ * red and crossed, restarts an orange mark on the lifeline with the new generation, the end of
+ * the generation a restart replaced a red cross after its last message. Elements carry
+ * classes and data- attributes (lifeline, msg, request, reply, error, dead, restart, end) and
  * a <title> with the whole message, so a page needs no script to be read or checked. The clock
  * domains and their offsets are written below the diagram (SVG) or in a table (HTML).
  */
@@ -87,6 +88,20 @@ static void s_restart(FILE *out, const tr_note *n, int x, int y)
 	        "rx=\"3\" fill=\"#fd8\" stroke=\"#c60\"/><text x=\"%d\" y=\"%d\" "
 	        "text-anchor=\"middle\" font-size=\"12\">restart: ",
 	        n->gen, x - S_COL / 2 + 14, y - 14, S_COL - 28, x, y);
+	s_xml(out, n->label);
+	fprintf(out, "/%" PRIu64 "</text></g>\n", n->gen);
+}
+
+/* The end of a generation: a red cross on the lifeline and "end: LABEL/GEN". */
+static void s_end(FILE *out, const tr_note *n, int x, int y)
+{
+	fprintf(out, "<g class=\"end\" data-label=\"");
+	s_xml(out, n->label);
+	fprintf(out,
+	        "\" data-gen=\"%" PRIu64 "\"><path d=\"M%d %d l12 12 m0 -12 l-12 12\" "
+	        "stroke=\"#c00\" stroke-width=\"3\"/><text x=\"%d\" y=\"%d\" font-size=\"12\" "
+	        "fill=\"#c00\">end: ",
+	        n->gen, x - 6, y - 10, x + 12, y);
 	s_xml(out, n->label);
 	fprintf(out, "/%" PRIu64 "</text></g>\n", n->gen);
 }
@@ -173,15 +188,17 @@ static void s_time(FILE *out, int64_t since_us, int y)
 /* Rows: each note and each message takes one. */
 static size_t s_rows(const tr_trace *t)
 {
-	return t->nmsgs + t->nnotes;
+	return t->nmsgs + t->nnotes + t->nends;
 }
 
 static void s_body(const tr_trace *t, FILE *out, const char **labels, int n)
 {
-	size_t note = 0;
+	size_t note = 0, end = 0;
 	int y = S_TOP + S_ROW;
 	int64_t start = t->nmsgs ? t->msgs[0].at : 0;
 	for (size_t i = 0; i <= t->nmsgs; i++) {
+		for (; end < t->nends && t->ends[end].before == i; end++, y += S_ROW)
+			s_end(out, &t->ends[end], s_x(labels, n, t->ends[end].label), y);
 		for (; note < t->nnotes && t->notes[note].before == i; note++, y += S_ROW)
 			s_restart(out, &t->notes[note], s_x(labels, n, t->notes[note].label), y);
 		if (i == t->nmsgs)

@@ -72,11 +72,14 @@ typedef struct tr_gen {
 	uint64_t gen;
 } tr_gen;
 
-/* A mark on a lifeline: a label seen with a newer generation (a restart). */
+/* A mark on a lifeline: a label seen with a newer generation (a restart, in notes), or the
+ * end of the generation it replaced (in ends): drawn after the last message that generation
+ * sent or received, or at the top when it took part in none. */
 typedef struct tr_note {
 	size_t before; /* drawn before this message (nmsgs: at the end) */
 	char label[TR_LABEL_MAX];
-	uint64_t gen; /* the new generation */
+	uint64_t gen;  /* a restart: the new generation; an end: the generation that ended */
+	uint64_t prev; /* a restart: the generation it replaced; an end: 0 */
 } tr_note;
 
 typedef struct tr_trace {
@@ -86,8 +89,10 @@ typedef struct tr_trace {
 	size_t nmsgs;
 	tr_domain *domains;
 	size_t ndomains;
-	tr_note *notes;
+	tr_note *notes; /* restarts, in message order */
 	size_t nnotes;
+	tr_note *ends; /* the generations the restarts replaced, in message order */
+	size_t nends;
 	tr_gen *known; /* generations when the window opened (may be none) */
 	size_t nknown;
 	size_t skipped; /* trace lines that could not be read */
@@ -127,7 +132,8 @@ int tr_pair(tr_trace *self);
 int tr_align(tr_trace *self);
 
 /* Recomputes at from the domains' offsets, sorts the messages, links replies to requests,
- * marks dead messages and restarts (tr_align and tr_load end with it). Returns 0 or -ENOMEM. */
+ * marks dead messages, restarts and the ends of the generations they replaced (tr_align and
+ * tr_load end with it). Returns 0 or -ENOMEM. */
 int tr_apply_offsets(tr_trace *self);
 
 /* Keeps only the messages with since <= at <= until (INT64_MIN/INT64_MAX: open) and the

@@ -12,7 +12,9 @@
  * reads back, and the disk image itself holds each file.
  *
  * test_drill_command: the real `plexus drill`, run in the hub as an operator runs it there
- * (the cluster's etcd, keys and name, the hub's address) after `plexus sh -c 'mkdir /data'`:
+ * (the cluster's etcd, keys and name, the hub's address) after `plexus sh -c 'mkdir /data'`
+ * and a write, sync and cat traced with `plexus trace --nodes` (every VM's logs, each VM its
+ * own clock domain, aligned from the messages):
  * kill-node (VFS's node vm1 power-cycled by RS through QMP) and kill-driver (vdisk killed by
  * RS through vm3's node kernel), each with two writers; each JSON report must say passed, the
  * fault detected and the service restarted as a newer generation, every acknowledged file
@@ -621,6 +623,64 @@ static void s_fsck_data(drill *f)
 	assert_int_equal(rc, 0);
 }
 
+/* `plexus trace --nodes` from the hub, as an operator runs it there (docs/trace.md "From the
+ * nodes"): a write, a sync and a cat traced, the trace lines asked of each VM's node kernel
+ * (NODE_TRACE_READ; each VM keeps its own logs and has its own clock). The Mermaid text must
+ * have VFS's, MFS's and vdisk's lifelines with the calls going down to the disk in causal
+ * order, and one clock domain per VM, each linked to the others by the messages (offset and
+ * uncertainty, no "not linked"). */
+static void s_trace_nodes(drill *f)
+{
+	char mmd[PATH_MAX], text[65536] = "";
+	snprintf(mmd, sizeof mmd, "%s/trace.mmd", plx_qcluster_dir(f->c));
+	char *trace[] = {PLEXUS_CLI_BIN,
+	                 "trace",
+	                 "--nodes",
+	                 "--hide",
+	                 "IPC_PING,RS_EVENT",
+	                 "--format",
+	                 "mermaid",
+	                 "-o",
+	                 mmd,
+	                 "--",
+	                 PLEXUS_CLI_BIN,
+	                 "sh",
+	                 "-c",
+	                 "echo traced > /data/traced; sync; cat /data/traced",
+	                 NULL};
+	assert_int_equal(s_cli_run(f, trace, NULL, 300000), 0);
+	FILE *fp = fopen(mmd, "re");
+	assert_non_null(fp);
+	text[fread(text, 1, sizeof text - 1, fp)] = '\0';
+	fclose(fp);
+	print_message("plexus trace --nodes: %zu bytes of Mermaid, ending:\n%s\n", strlen(text),
+	              strlen(text) > 1500 ? text + strlen(text) - 1500 : text);
+	static const char *const want[] = {"sequenceDiagram\n",
+	                                   " as vfs\n",
+	                                   " as mfs\n",
+	                                   " as vdisk\n",
+	                                   ": VFS_OPEN\n",
+	                                   ": FS_SYNC\n",
+	                                   ": BDEV_WRITE\n",
+	                                   "%% clock node vm1: offset ",
+	                                   "%% clock node vm2: offset ",
+	                                   "%% clock node vm3: offset ",
+	                                   NULL};
+	for (const char *const *w = want; *w; w++)
+		if (!strstr(text, *w))
+			fail_msg("the traced diagram has no %s", *w);
+	assert_null(strstr(text, "(not linked)"));
+	/* in causal order although the VMs' clocks differ (by hundreds of ms under TCG): the
+	 * sync goes down to MFS, which writes and flushes the disk, and only then is answered */
+	const char *at = text;
+	static const char *const order[] = {
+	    ": VFS_SYNC\n", ": FS_SYNC\n", ": BDEV_WRITE\n", ": BDEV_FLUSH\n", ": FS_SYNC\n",
+	    ": VFS_SYNC\n", NULL};
+	for (const char *const *o = order; *o; at += strlen(*o), o++)
+		if (!(at = strstr(at, *o)))
+			fail_msg("the traced diagram has no %s where the sync should have it", *o);
+}
+
 /* The real `plexus drill` on the cluster, run from the hub as docs/drills.md says: /data made
  * first (the root is mfs and nothing is mounted there), then kill-node — vm1, VFS's node,
  * power-cycled by RS through QMP; it netboots again and RS starts vfs and pfs there —,
@@ -638,6 +698,7 @@ static void test_drill_command(void **state)
 		assert_true(s_wait_svc(f, labels[i], 0, 300000) > 0);
 	char *mkdata[] = {PLEXUS_CLI_BIN, "sh", "-c", "mkdir /data", NULL};
 	assert_int_equal(s_cli_run(f, mkdata, NULL, 120000), 0);
+	s_trace_nodes(f);
 	s_drill(f, "kill-node", "vfs", "power cycle by RS");
 	/* the VM netbooted again under TCG: its services settle before the next fault */
 	for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)

@@ -25,8 +25,9 @@ typedef struct lab_harness lab_harness;
  * caller owns the result. */
 lab_harness *lab_harness_new(const char *program);
 /* Stops what the harness started (the driver too) and removes its directory unless a check
- * failed (then its path is printed). Prints the summary; returns 0 when every check passed,
- * 1 otherwise. Accepts NULL (returns 1). */
+ * failed (then its path is printed). Prints the summary, which counts the build `plexus lab
+ * check` passed and printed before (the checks run on a built program only); returns 0 when
+ * every check passed, 1 otherwise. Accepts NULL (returns 1). */
 int lab_harness_destroy(lab_harness **self_p);
 /* The client endpoint requests go from, the registry client and the driver's label. */
 plx_ep *lab_harness_ep(lab_harness *self);

@@ -217,7 +217,9 @@ static void test_a_domain_without_messages_is_not_linked(void **unused)
 	tr_trace_destroy(&t);
 }
 
-static char *s_render(const tr_trace *t, int (*fn)(const tr_trace *, FILE *))
+/* noinline: GCC 12 takes the text for a pointer to the local open_memstream fills */
+__attribute__((noinline)) static char *s_render(const tr_trace *t,
+                                                int (*fn)(const tr_trace *, FILE *))
 {
 	char *text = NULL;
 	size_t size = 0;
@@ -225,6 +227,13 @@ static char *s_render(const tr_trace *t, int (*fn)(const tr_trace *, FILE *))
 	assert_int_equal(fn(t, out), 0);
 	fclose(out);
 	return text;
+}
+
+/* Where needle first is in text, or -1. */
+static long s_at(const char *text, const char *needle)
+{
+	const char *p = strstr(text, needle);
+	return p ? (long)(p - text) : -1;
 }
 
 static void test_save_and_load_draw_the_same(void **unused)
@@ -295,7 +304,18 @@ static void test_diagrams_show_errors_replies_and_restarts(void **unused)
 	assert_int_equal(t->nnotes, 1);
 	assert_string_equal(t->notes[0].label, "vdisk");
 	assert_int_equal(t->notes[0].gen, 2);
+	assert_int_equal(t->notes[0].before, 4);
+	/* vdisk/1 ended after its last reply: the error "from" it was the transport's, sent by
+	 * nobody */
+	assert_int_equal(t->nends, 1);
+	assert_string_equal(t->ends[0].label, "vdisk");
+	assert_int_equal(t->ends[0].gen, 1);
+	assert_int_equal(t->ends[0].before, 2);
 	char *html = s_render(t, tr_render_html);
+	long end = s_at(html, "<g class=\"end\" data-label=\"vdisk\" data-gen=\"1\">");
+	long dead = s_at(html, "data-type=\"BDEV_READ\" data-id=\"2\"");
+	long restart = s_at(html, "class=\"restart\"");
+	assert_true(end >= 0 && end < dead && dead < restart);
 	assert_non_null(strstr(html, "<g class=\"lifeline\" data-label=\"mfs\">"));
 	assert_non_null(strstr(html, "<g class=\"lifeline\" data-label=\"vdisk\">"));
 	assert_non_null(strstr(html, "class=\"restart\" data-label=\"vdisk\" data-gen=\"2\""));
@@ -307,11 +327,14 @@ static void test_diagrams_show_errors_replies_and_restarts(void **unused)
 	                                "    participant p1 as vdisk\n"
 	                                "    p0->>p1: BDEV_READ\n    p1-->>p0: BDEV_READ\n"));
 	assert_non_null(strstr(mermaid, "p1--xp0: BDEV_READ EDEADSRCDST\n"));
+	assert_non_null(strstr(mermaid, "    p1-->>p0: BDEV_READ\n    Note over p1: end vdisk/1\n"
+	                                "    p0-xp1: BDEV_READ (to dead vdisk/1)\n"));
 	assert_non_null(strstr(mermaid, "    Note over p1: restart vdisk/2\n"));
 	char *uml = s_render(t, tr_render_plantuml);
 	assert_non_null(strstr(uml, "@startuml\nparticipant \"mfs\" as p0\n"));
 	assert_non_null(strstr(uml, "p0 -[#red]>x p1 : BDEV_READ (to dead vdisk/1)\n"));
 	assert_non_null(strstr(uml, "p1 -[#red]-> p0 : BDEV_READ EDEADSRCDST\n"));
+	assert_non_null(strstr(uml, "hnote over p1 #FFBBBB : end vdisk/1\n"));
 	assert_non_null(strstr(uml, "hnote over p1 #FFDD88 : restart vdisk/2\n"));
 	assert_non_null(strstr(uml, "@enduml\n"));
 	free(uml);
@@ -345,6 +368,9 @@ static void test_known_generations_and_hidden_types(void **unused)
 	assert_string_equal(t->notes[0].label, "vdisk");
 	assert_int_equal(t->notes[0].gen, 3);
 	assert_int_equal(t->notes[0].before, 2); /* before the BDEV_OPEN, after the ping */
+	assert_int_equal(t->nends, 1);           /* vdisk/2 ended unseen: at the top */
+	assert_int_equal(t->ends[0].gen, 2);
+	assert_int_equal(t->ends[0].before, 0);
 	char *saved = s_render(t, tr_save);
 	assert_non_null(strstr(saved, "known 2 vdisk\nknown 1 mfs\n"));
 	in = fmemopen(saved, strlen(saved), "r");

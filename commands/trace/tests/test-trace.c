@@ -3,8 +3,9 @@
  * and its programs on node 0, VFS on node 1, MFS and PFS on node 2, the disk on node 3):
  * a `cat` traced through `plexus trace -- plexus sh -c ...`, and a disk driver killed under
  * reads of a block special file and started again. Each diagram is opened in headless
- * Chromium, whose DOM must have the lifelines, the arrows in order, the replies, the restart
- * mark and the red error; `plexus trace show` of the saved trace must give the same bytes.
+ * Chromium, whose DOM must have the lifelines, the arrows in order, the replies, the killed
+ * generation's end, the restart mark and the red error; `plexus trace show` of the saved trace must
+ * give the same bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -300,6 +301,7 @@ static void test_driver_crash_shows_restart_and_error(void **state)
 	s_trace_level(f, "disk", true);
 	char buf[4096];
 	assert_int_equal(fsc_read(c, fd, buf, sizeof buf, S_CALL_MS), sizeof buf);
+	uint64_t old_gen = fscluster_gen(f, FSCLUSTER_DISK);
 	fscluster_kill(f, FSCLUSTER_DISK, SIGKILL);
 	ssize_t n = fsc_read(c, fd, buf, sizeof buf, S_CALL_MS); /* no driver: an error */
 	print_message("a read with the driver dead: %zd\n", n);
@@ -335,6 +337,13 @@ static void test_driver_crash_shows_restart_and_error(void **state)
 	const char *restart = s_find(dom, mark, first);
 	const char *error = s_find(dom, " error\" data-type=\"", first);
 	assert_true(error < restart); /* the failed read came before the new driver */
+	/* the killed generation's end: after its last answer, before the failed read */
+	snprintf(mark, sizeof mark, "class=\"end\" data-label=\"disk\" data-gen=\"%llu\"",
+	         (unsigned long long)old_gen);
+	const char *end = s_find(dom, mark, first);
+	assert_true(end < error);
+	s_find(dom, "class=\"msg reply\" data-type=\"BDEV_READ\"", first);
+	assert_true(strstr(first, "class=\"msg reply\" data-type=\"BDEV_READ\"") < end);
 	s_find(dom, "class=\"msg request\" data-type=\"BDEV_READ\"", restart);
 	s_find(dom, "fill=\"#c00\"", error);
 	free(dom);
