@@ -254,15 +254,16 @@ int plx_etcd_auth_service_user(plx_etcd *self, const char *cluster, const char *
 {
 	if (!cluster || !*cluster || !s_name_ok(label) || !password || !*password)
 		return -EINVAL;
-	char name[80], ep[96], gen[96], ds[96], state[96], blk[96], chr[96];
+	char name[80], ep[96], gen[96], spare[96], ds[96], state[96], blk[96], chr[96];
 	snprintf(name, sizeof name, PLX_ETCD_SERVICE_USER "%.64s", label);
 	snprintf(ep, sizeof ep, "ep/%.64s$", label);
 	snprintf(gen, sizeof gen, "gen/%.64s$", label);
+	snprintf(spare, sizeof spare, "spare/%.64s$", label);
 	snprintf(ds, sizeof ds, "ds/%.64s/", label);
 	snprintf(state, sizeof state, "ds-owner/state.%.64s.", label);
 	snprintf(blk, sizeof blk, "ds-owner/drv.blk.%.64s$", label);
 	snprintf(chr, sizeof chr, "ds-owner/drv.chr.%.64s$", label);
-	const char *write[] = {ep, gen, ds, state, blk, chr};
+	const char *write[] = {ep, gen, spare, ds, state, blk, chr};
 	return s_auth_own(self, cluster, name, write, sizeof write / sizeof *write, password);
 }
 

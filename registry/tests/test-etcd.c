@@ -428,6 +428,7 @@ static void test_service_user(void **state)
 	/* turned on: the same client logs in and has its role's rights only */
 	const char *mine[] = {"ep/mfs",
 	                      "gen/mfs",
+	                      "spare/mfs",
 	                      "ds/mfs/state.mfs.x",
 	                      "ds-owner/state.mfs.x",
 	                      "ds-owner/drv.blk.mfs",
@@ -437,6 +438,8 @@ static void test_service_user(void **state)
 	const char *others[] = {"ep/mfs-data",
 	                        "ep/vfs",
 	                        "gen/mfs-data",
+	                        "spare/mfs-data",
+	                        "spare/vfs",
 	                        "ds/vfs/x",
 	                        "ds/mfs-data/x",
 	                        "ds-owner/state.vfs.x",
