@@ -134,8 +134,8 @@ int plx_etcd_auth_prefix_user(plx_etcd *self, const char *cluster, const char *n
 
 /* Makes user and role s-LABEL with password, or when the user exists gives it password
  * again: read everything under /plexus/CLUSTER/, write only the service's own records —
- * ep/LABEL, gen/LABEL and spare/LABEL (those keys alone: ep/mfs is not ep/mfs-data), its DS records
- * ds/LABEL/..., and the DS index entries of the names it publishes (state.LABEL.*,
+ * ep/LABEL, gen/LABEL and spare/LABEL (those keys alone: ep/mfs is not ep/mfs-data), its DS
+ * records ds/LABEL/..., and the DS index entries of the names it publishes (state.LABEL.*,
  * drv.blk.LABEL, drv.chr.LABEL). RS hands it to each instance it starts (docs/security.md).
  * Returns 0, -EINVAL or an etcd error. */
 int plx_etcd_auth_service_user(plx_etcd *self, const char *cluster, const char *label,
