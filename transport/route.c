@@ -3,8 +3,8 @@
  * waiters woken when an endpoint dies.
  *
  * Entry points: plx_route_set, plx_route_set_certified, plx_route_remove, plx_route_lookup,
- * plx_mark_dead, plx_is_dead, plx_is_gone, plx_ctx_set_route_miss; internal plx__resolve,
- * plx__waiter_add, plx__waiter_remove, plx__routes_secure, plx__routes_free.
+ * plx_mark_dead, plx_is_dead, plx_is_gone, plx_is_known_gone, plx_ctx_set_route_miss; internal
+ * plx__resolve, plx__waiter_add, plx__waiter_remove, plx__routes_secure, plx__routes_free.
  *
  * The registry keeps this table current from its watch, so resolving a label costs a hash
  * lookup under a read lock and never a round trip once the label is known; the first lookup of
@@ -256,6 +256,13 @@ bool plx_is_gone(plx_ctx *self, const char *label, uint64_t generation)
 		return false;
 	if (!plx_is_dead(self, label, generation))
 		s_miss(self, label);
+	return plx_is_known_gone(self, label, generation);
+}
+
+bool plx_is_known_gone(plx_ctx *self, const char *label, uint64_t generation)
+{
+	if (!s_fits(label, PLX_LABEL_MAX))
+		return false;
 	pthread_rwlock_rdlock(&self->routes_lock);
 	plx_route *route;
 	HASH_FIND_STR(self->routes, label, route);

@@ -54,6 +54,10 @@ int cdr_minor(plx_chardriver *self, uint32_t minor);
 /* A request for call; NULL with -ENOMEM semantics. */
 plx_cdev_req *cdr_req_new(plx_chardriver *self, plx_call *call, uint32_t minor);
 void cdr_req_free(plx_cdev_req *req);
+/* Starts following caller's label in the route table (plx_is_gone: one registry read the
+ * first time, maybe blocking), so that later checks under the driver's lock
+ * (plx_is_known_gone) read memory only. Called before the lock is taken. */
+void cdr_follow_caller(plx_chardriver *self, const plx_name *caller);
 /* Takes the pending request (caller, minor, id) off the list, or returns NULL. */
 plx_cdev_req *cdr_pending_take(plx_chardriver *self, const plx_name *caller, uint32_t minor,
                                uint64_t id);

@@ -5,7 +5,8 @@
  * Entry points: plx_cdev_req_minor, plx_cdev_req_type, plx_cdev_req_position,
  * plx_cdev_req_size, plx_cdev_req_flags, plx_cdev_req_id, plx_cdev_req_source,
  * plx_cdev_req_data, plx_cdev_req_set_position, plx_cdev_req_suspend, plx_cdev_req_reply,
- * plx_chardriver_next, plx_chardriver_pending; cdr_req_new, cdr_req_free, cdr_pending_take.
+ * plx_chardriver_next, plx_chardriver_pending; cdr_req_new, cdr_follow_caller, cdr_req_free,
+ * cdr_pending_take.
  *
  * A request on the list belongs to the library (a cancel may answer it); one taken off by
  * plx_chardriver_next belongs to the driver. Both moves happen under the driver's lock, so a
@@ -17,6 +18,12 @@
 
 #include "internal.h"
 
+void cdr_follow_caller(plx_chardriver *self, const plx_name *caller)
+{
+	if (self->ctx)
+		(void)plx_is_gone(self->ctx, caller->label, caller->generation);
+}
+
 plx_cdev_req *cdr_req_new(plx_chardriver *self, plx_call *call, uint32_t minor)
 {
 	plx_cdev_req *req = calloc(1, sizeof *req);
@@ -26,6 +33,7 @@ plx_cdev_req *cdr_req_new(plx_chardriver *self, plx_call *call, uint32_t minor)
 	req->call = call;
 	req->type = call->msg->type;
 	req->minor = minor;
+	cdr_follow_caller(self, &call->msg->source);
 	return req;
 }
 
@@ -122,11 +130,12 @@ static bool s_match(const plx_cdev_req *req, uint32_t minor, uint32_t type)
 }
 
 /* True when the registry has declared the caller of req dead (it crashed, or a newer
- * generation replaced it). Under the lock. */
+ * generation replaced it). Under the lock: only what the route table holds, which follows the
+ * caller's label since its request came (cdr_req_new). */
 static bool s_caller_dead(const plx_chardriver *self, const plx_cdev_req *req)
 {
 	const plx_name *src = &req->call->msg->source;
-	return self->ctx && plx_is_gone(self->ctx, src->label, src->generation);
+	return self->ctx && plx_is_known_gone(self->ctx, src->label, src->generation);
 }
 
 plx_cdev_req *plx_chardriver_next(plx_chardriver *self, uint32_t minor, uint32_t type)

@@ -41,6 +41,8 @@ int cdr_select_register(plx_chardriver *self, const plx_name *caller, uint32_t m
                         uint32_t ops)
 {
 	int rc = 0;
+	if (ops)
+		cdr_follow_caller(self, caller);
 	pthread_mutex_lock(&self->lock);
 	free(s_unlink(self, caller, minor, id));
 	if (ops) {
@@ -102,7 +104,8 @@ int plx_chardriver_ready(plx_chardriver *self, uint32_t minor, uint32_t ops)
 		}
 		*p = s->next;
 		self->nselects--;
-		if (!self->ctx || !plx_is_gone(self->ctx, s->caller.label, s->caller.generation)) {
+		if (!self->ctx ||
+		    !plx_is_known_gone(self->ctx, s->caller.label, s->caller.generation)) {
 			s_report(ep, s, s->ops & ops); /* asynsend queues; it does not wait */
 			sent++;
 		}

@@ -134,7 +134,8 @@ static void test_publish_lookup_withdraw(void **state)
 	assert_int_equal(plx_endpoint_withdraw(s_etcd, "pub", "disk", g2), -ENOENT);
 }
 
-/* plx_is_gone: whether a caller died, for a label this process never sent to. The cache asks
+/* plx_is_gone: whether a caller died, for a label this process never sent to (and
+ * plx_is_known_gone, the same from the table alone, never asking). The cache asks
  * the registry on first use: a generation before the label's last (gen/<label>) is dead even
  * with no record left, the last is not (it may not have published yet), and once a newer
  * generation is published every older one is dead. */
@@ -153,7 +154,9 @@ static void test_callers_known_gone(void **state)
 	assert_non_null(cache);
 	assert_false(
 	    plx_is_dead(ctx, "client.x", g1)); /* never followed: the table knows nothing */
+	assert_false(plx_is_known_gone(ctx, "client.x", g1)); /* asks nobody */
 	assert_true(plx_is_gone(ctx, "client.x", g1));
+	assert_true(plx_is_known_gone(ctx, "client.x", g1)); /* followed now */
 	assert_false(plx_is_gone(ctx, "client.x", g2));
 	assert_false(plx_is_gone(ctx, "never.published", 1));
 	assert_int_equal(plx_generation_next(s_etcd, "gone", "client.x", &g3), 0);
@@ -161,7 +164,7 @@ static void test_callers_known_gone(void **state)
 	assert_int_equal(plx_endpoint_publish(s_etcd, "gone", &rec, 0), 0);
 	bool seen = false; /* the label is followed now: the new record arrives by the watch */
 	for (int i = 0; i < 200 && !seen; i++, usleep(10 * 1000))
-		seen = plx_is_gone(ctx, "client.x", g2);
+		seen = plx_is_known_gone(ctx, "client.x", g2);
 	assert_true(seen);
 	assert_false(plx_is_gone(ctx, "client.x", g3));
 	plx_epcache_destroy(&cache);

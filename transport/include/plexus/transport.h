@@ -162,6 +162,10 @@ bool plx_is_dead(plx_ctx *self, const char *label, uint64_t generation);
  * that the registry says whether it died (its record gone, or a newer generation there), and
  * is followed from then on. May block on the registry the first time per label. */
 bool plx_is_gone(plx_ctx *self, const char *label, uint64_t generation);
+/* What plx_is_gone answers from what the table already holds, without asking the registry:
+ * never blocks, so it may be called under a caller's lock once plx_is_gone has been asked
+ * for the label outside it (which starts following it). */
+bool plx_is_known_gone(plx_ctx *self, const char *label, uint64_t generation);
 
 /* ---- endpoints ---- */
 
