@@ -123,8 +123,49 @@ static void s_placement(FILE *f, const s_service *s, const char *subnet, int nod
 	fprintf(f, "\n");
 }
 
+/* The --service-option lines for label: those without a label and those for it, the label
+ * left out. */
+static void s_extra(FILE *f, const char *extra, const char *label)
+{
+	size_t n = strlen(label);
+	for (const char *line = extra; line && *line;) {
+		const char *end = strchr(line, '\n'), *eq = strchr(line, '=');
+		end = end ? end + 1 : line + strlen(line);
+		const char *colon = memchr(line, ':', eq && eq < end ? (size_t)(eq - line) : 0);
+		if (!colon)
+			fprintf(f, "%.*s", (int)(end - line), line);
+		else if ((size_t)(colon - line) == n && strncmp(line, label, n) == 0)
+			fprintf(f, "%.*s", (int)(end - colon - 1), colon + 1);
+		line = end;
+	}
+}
+
+/* The first --service-option line naming a label no service has, or NULL. */
+static const char *s_extra_unknown(const char *extra)
+{
+	for (const char *line = extra; line && *line;) {
+		const char *end = strchr(line, '\n'), *eq = strchr(line, '=');
+		end = end ? end + 1 : line + strlen(line);
+		const char *colon = memchr(line, ':', eq && eq < end ? (size_t)(eq - line) : 0);
+		bool known = !colon;
+		for (size_t i = 0; !known && i < sizeof s_services / sizeof *s_services; i++)
+			known = strlen(s_services[i].label) == (size_t)(colon - line) &&
+			        strncmp(line, s_services[i].label, (size_t)(colon - line)) == 0;
+		if (!known)
+			return line;
+		line = end;
+	}
+	return NULL;
+}
+
 int up_cluster_write(const char *path, const up_cluster_desc *d, char *err, size_t size)
 {
+	const char *unknown = s_extra_unknown(d->extra);
+	if (unknown) {
+		snprintf(err, size, "--service-option %.*s: no service of that label",
+		         (int)strcspn(unknown, "\n"), unknown);
+		return -EINVAL;
+	}
 	FILE *f = fopen(path, "we");
 	if (!f) {
 		int rc = -errno;
@@ -155,8 +196,7 @@ int up_cluster_write(const char *path, const up_cluster_desc *d, char *err, size
 			fprintf(f, "depends = %s\n", s->depends);
 		if (s->callers)
 			fprintf(f, "callers = %s\n", s->callers);
-		if (d->extra)
-			fputs(d->extra, f);
+		s_extra(f, d->extra, s->label);
 	}
 	if (fclose(f) != 0) {
 		int rc = -errno;

@@ -43,9 +43,10 @@ static void s_up_usage(FILE *out)
 	    "  --timeout MS         the longest wait for one step (default 60000)\n"
 	    "  --tour               run the tour even with a terminal\n"
 	    "  --no-tour            boot, print the status and exit (no shell, no tour)\n"
-	    "  --service-option KEY=VALUE\n"
-	    "                       add KEY = VALUE to every service of the default description\n"
-	    "                       (e.g. backoff_cap=200ms; repeatable; docs/reincarnation.md)\n"
+	    "  --service-option [LABEL:]KEY=VALUE\n"
+	    "                       add KEY = VALUE to every service of the default description,\n"
+	    "                       or to service LABEL only (e.g. backoff_cap=200ms,\n"
+	    "                       vdisk:spare=same; repeatable; docs/reincarnation.md)\n"
 	    "  --nodes N            N nodes (1..16), each in a network namespace on a bridge\n"
 	    "                       of this host, the services spread over them (root); RS\n"
 	    "                       power-cycles a dead one through up's own power\n"
@@ -200,10 +201,13 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 		case O_SVCOPT: {
 			const char *eq = strchr(optarg, '=');
 			size_t len = strlen(o->service_extra);
-			if (!eq || eq == optarg || strchr(optarg, '\n') ||
+			const char *colon = memchr(optarg, ':', eq ? (size_t)(eq - optarg) : 0);
+			if (!eq || eq == optarg || colon == optarg || (colon && colon + 1 == eq) ||
+			    strchr(optarg, '\n') ||
 			    len + strlen(optarg) + 4 >= sizeof o->service_extra) {
 				fprintf(stderr,
-				        "plexus up: bad --service-option '%s': want KEY=VALUE\n",
+				        "plexus up: bad --service-option '%s': want "
+				        "[LABEL:]KEY=VALUE\n",
 				        optarg);
 				return EX_USAGE;
 			}

@@ -80,7 +80,7 @@ typedef struct up_opts {
 	int etcd_members; /* etcd's members on this host: 1, 3 or 5 (--etcd-members) */
 	bool rs_standby;  /* --rs-standby: a second RS waits for the leader's lease */
 	bool quiet;
-	char service_extra[1024]; /* --service-option lines ("key = value\n") for every service */
+	char service_extra[1024]; /* --service-option lines ("[label:]key = value\n") */
 	bool secure;              /* --secure: links secured with a trust root in STATE/keys */
 } up_opts;
 
@@ -151,7 +151,7 @@ typedef struct up_cluster_desc {
 	int nodes;
 	const char *power_dir; /* with subnet: the nodes' power = netns requests (power.c) */
 	bool first;            /* the first of the two descriptions: no file system services */
-	const char *extra;     /* lines for every service (--service-option), or NULL */
+	const char *extra;     /* --service-option lines, "[label:]key = value\n", or NULL */
 } up_cluster_desc;
 
 /* Writes the default cluster description for this machine to path: etcd at d->etcd; with

@@ -23,7 +23,8 @@
  * services' logs, the image as found and the writer's states are kept (`--keep` keeps them
  * always). Recovery time: from the kill to the first call that works on a new generation. The
  * baseline: RS's restart of a service with no file system (plexus-log), measured in the same
- * run.
+ * run. With --spare the driver is declared with a warm spare (`spare = same`): a kill of it is
+ * met by the spare's activation when one is ready, and the report counts them from RS's log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +100,7 @@ typedef struct s_opts {
 	unsigned seed;
 	bool json, targets[3]; /* mfs, driver, both */
 	bool self_test, keep;
+	bool spare; /* the driver runs with a warm spare: its kills are activations */
 } s_opts;
 
 typedef struct s_bench {
@@ -109,6 +111,7 @@ typedef struct s_bench {
 	s_writer w[S_WRITERS];
 	volatile bool stop;
 	int violations;
+	int driver_kills; /* rounds that killed the driver (alone or with mfs) */
 	bench_samples *recovery, *baseline;
 } s_bench;
 
@@ -594,6 +597,7 @@ static int64_t s_kill(s_bench *b, int target, unsigned *seed)
 	for (int i = 0; i < 2; i++)
 		if (target == 2 || target == i)
 			pid[i] = s_pid(b, labels[i], &gen[i]);
+	b->driver_kills += target != 0;
 	bool stop_first = rand_r(seed) % 4 == 0;
 	for (int i = 0; i < 2; i++)
 		if (pid[i] > 0 && stop_first)
@@ -645,9 +649,10 @@ static int s_boot(s_bench *b)
 	 * second or two is met by an immediate restart each time, not a growing wait */
 	if (s_sh("'%s' up --state-dir '%s' --port auto --no-tour --quiet "
 	         "--service-option backoff=50ms --service-option backoff_cap=200ms "
-	         "--service-option max_restarts=0 > '%s/up.log' "
+	         "--service-option max_restarts=0 %s > '%s/up.log' "
 	         "2>&1",
-	         b->exe, b->state, b->dir) != 0) {
+	         b->exe, b->state, b->o.spare ? "--service-option vdisk:spare=same" : "",
+	         b->dir) != 0) {
 		fprintf(stderr, "bench crash: plexus up failed (see %s/up.log)\n", b->dir);
 		return -EIO;
 	}
@@ -768,8 +773,28 @@ static void s_round(s_bench *b, int round, unsigned *seed)
 		s_baseline(b);
 }
 
+/* How many times RS's log says a warm spare of vdisk was activated. */
+static int s_activations(const s_bench *b)
+{
+	char path[PATH_MAX + 32], line[1024];
+	snprintf(path, sizeof path, "%s/logs/rs.log", b->state);
+	FILE *f = fopen(path, "re");
+	int n = 0;
+	while (f && fgets(line, sizeof line, f))
+		n += strstr(line, "vdisk: warm spare generation") && strstr(line, " activated");
+	if (f)
+		fclose(f);
+	return n;
+}
+
 static void s_report(s_bench *b, int rounds, uint64_t ops)
 {
+	int activations = b->o.spare ? s_activations(b) : 0;
+	if (b->o.spare && activations == 0 && b->driver_kills >= 3) {
+		fprintf(stderr, "bench crash: --spare, yet no kill of the driver activated "
+		                "its spare: the spare's path was not tested\n");
+		b->violations++;
+	}
 	bench_report *r = bench_report_new("crash");
 	bench_report_add(r, "violations", "count", b->violations, "zero violations", 0, true);
 	double base = bench_samples_percentile(b->baseline, 50);
@@ -786,6 +811,10 @@ static void s_report(s_bench *b, int rounds, uint64_t ops)
 		printf("plexus bench crash: %d iterations, %d writers, %llu requests acknowledged, "
 		       "%d violations\n",
 		       rounds, b->o.writers, (unsigned long long)ops, b->violations);
+	if (b->o.spare && !b->o.json)
+		printf("plexus bench crash: the driver was killed %d times, its warm spare "
+		       "activated %d times\n",
+		       b->driver_kills, activations);
 	bench_report_print(r, b->o.json);
 	bench_report_destroy(&r);
 }
@@ -842,6 +871,8 @@ static int s_parse(int argc, char **argv, s_opts *o)
 	     .flag = &o->self_test},
 	    {"keep", NULL, "keep the state directory and logs (kept anyway after a violation)",
 	     .flag = &o->keep},
+	    {"spare", NULL, "give the driver a warm spare (spare = same): kills activate it",
+	     .flag = &o->spare},
 	};
 	return bench_args_parse(
 	    argc, argv, "crash",
@@ -851,7 +882,8 @@ static int s_parse(int argc, char **argv, s_opts *o)
 	    "restores them. Each round checks every writer's files against the states its\n"
 	    "journal allows and runs fsck.minix -f on a copy of the image. Prints the\n"
 	    "violations and the recovery time percentiles next to RS's restart of a service\n"
-	    "without a file system; exits 1 when there are violations.\n",
+	    "without a file system; exits 1 when there are violations. With --spare the\n"
+	    "driver has a warm spare, so its kills test the spare's activation.\n",
 	    args, sizeof args / sizeof *args);
 }
 
