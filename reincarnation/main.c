@@ -211,9 +211,11 @@ static void s_on_tick(plx_server *server)
 		s_lease_lost(self, server);
 		return;
 	}
+	rs_svc_batch_begin(self); /* the starts of one tick go out together */
 	rs_events_drain(self);
 	rs_svc_tick(self);
 	rs_nodes_tick(self);
+	rs_svc_batch_end(self);
 }
 
 /* ---- set-up ---- */
@@ -311,7 +313,9 @@ static int s_lead(rs *self)
 	if (s_stop)
 		return EX_OK;
 	self->leading = true;
+	rs_svc_batch_begin(self); /* the first starts: their generations in one transaction */
 	rs_svc_start_pending(self);
+	rs_svc_batch_end(self);
 	rc = plx_server_run(self->srv);
 	atomic_store(&s_server, NULL);
 	if (rc < 0) {
