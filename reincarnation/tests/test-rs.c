@@ -12,7 +12,7 @@
  * failure during initialization is not restarted; the policies always / on-failure / never;
  * a killed node's service fails over to its standby within the lease TTL + 1 s; two nodes
  * killed at once: their services' new generations taken together (one etcd transaction per
- * batch of starts, as at RS's start), not one after another; a killed node
+ * batch of starts), not one after another; a killed node
  * without standby is power-cycled through the netns backend and its service restarts there
  * when it rejoins; the RS leader killed: the standby takes over without restarting the healthy
  * service, and restarts it when it crashes afterwards; `plexus service` list, down, up,
@@ -727,8 +727,7 @@ static int64_t s_gen_revision(fixture *f, const char *label)
 
 /* Two nodes with three services each die at once: every service answers again on its standby,
  * and RS took the new generations of each node's services together (one etcd transaction: the
- * same mod revision on their gen/ keys), as it took the first generations of all six at its
- * start, instead of one round trip after another. */
+ * same mod revision on their gen/ keys) instead of one round trip after another. */
 static void test_node_deaths_started_together(void **state)
 {
 	fixture *f = *state;
@@ -745,8 +744,6 @@ static void test_node_deaths_started_together(void **state)
 	svc_rec r;
 	for (int i = 0; i < 6; i++)
 		assert_true(s_wait(f, labels[i], "up", 1, 20000, &r) >= 0);
-	for (int i = 1; i < 6; i++) /* the first starts: one batch */
-		assert_int_equal(s_gen_revision(f, labels[i]), s_gen_revision(f, labels[0]));
 	assert_int_equal(netns_kill_node(f->c, 1), 0);
 	assert_int_equal(netns_kill_node(f->c, 2), 0);
 	for (int i = 0; i < 6; i++) {
