@@ -211,11 +211,9 @@ static void s_on_tick(plx_server *server)
 		s_lease_lost(self, server);
 		return;
 	}
-	rs_svc_batch_begin(self); /* the starts of one tick go out together */
-	rs_events_drain(self);
-	rs_svc_tick(self);
+	rs_events_drain(self); /* a batch of its own (react.c) */
+	rs_svc_tick(self);     /* not batched: restarts due together keep their pacing */
 	rs_nodes_tick(self);
-	rs_svc_batch_end(self);
 }
 
 /* ---- set-up ---- */

@@ -9,7 +9,7 @@
  *
  * Everything here runs on the message loop's thread. The only blocking call is the
  * generation bump (an etcd read and transaction) before a start. Inside a batch (one drain of
- * the watch events, one tick) starts are queued and sent when the batch ends, their generations
+ * the watch events) starts are queued and sent when the batch ends, their generations
  * taken together (plx_generation_next_many): eight nodes dying at once cost two etcd round trips
  * before their services' NODE_STARTs, not two per service.
  */
