@@ -1,9 +1,9 @@
 /*
  * endpoint.c — endpoint records and generation counters in etcd.
  *
- * Entry points: plx_generation_next, plx_endpoint_publish, plx_endpoint_withdraw,
- * plx_endpoint_lookup, plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format,
- * plx_endpoint_public_address, plx_endpoint_rec_address.
+ * Entry points: plx_generation_next, plx_generation_next_many, plx_endpoint_publish,
+ * plx_endpoint_withdraw, plx_endpoint_lookup, plx_endpoint_list, plx_endpoint_parse,
+ * plx_endpoint_format, plx_endpoint_public_address, plx_endpoint_rec_address.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -86,6 +86,98 @@ int plx_generation_next(plx_etcd *etcd, const char *cluster, const char *label,
 	if (rc == 0)
 		*generation = next;
 	return rc;
+}
+
+/* The counter key holds in got (read at got's revision): *value and *mod, 0 and 0 when got does
+ * not have it. Returns 0 or -EBADMSG. */
+static int s_counter_in(const plx_kvs *got, const char *key, uint64_t *value, int64_t *mod)
+{
+	*value = 0;
+	*mod = 0;
+	for (size_t i = 0; got && i < got->count; i++) {
+		const plx_kv *kv = &got->kvs[i];
+		if (strcmp(kv->key, key) != 0)
+			continue;
+		char *end = NULL;
+		errno = 0;
+		unsigned long long n = strtoull((char *)kv->value, &end, 10);
+		if (errno || end == (char *)kv->value || *end)
+			return -EBADMSG;
+		*value = n;
+		*mod = kv->mod_revision;
+	}
+	return 0;
+}
+
+/* One batch of at most PLX_GENERATION_BATCH labels: reads every counter in one transaction,
+ * then writes every counter + 1 in one transaction that holds only if none moved. Returns 1
+ * (generations set), 0 (one moved: nothing written) or an etcd error. */
+static int s_next_batch(plx_etcd *etcd, char **keys, size_t n, uint64_t *generations)
+{
+	plx_op ops[PLX_GENERATION_BATCH];
+	plx_cmp cmps[PLX_GENERATION_BATCH];
+	char text[PLX_GENERATION_BATCH][24];
+	for (size_t i = 0; i < n; i++)
+		ops[i] = (plx_op){.type = PLX_OP_GET, .key = keys[i]};
+	plx_kvs *got = NULL;
+	plx_txn read = {NULL, 0, ops, n, NULL, 0};
+	int rc = plx_etcd_txn(etcd, &read, &got);
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		uint64_t value;
+		int64_t mod;
+		rc = s_counter_in(got, keys[i], &value, &mod);
+		generations[i] = value + 1;
+		snprintf(text[i], sizeof text[i], "%" PRIu64, generations[i]);
+		/* mod 0 compares as "absent": etcd reads a missing key's mod revision as 0. */
+		cmps[i] = (plx_cmp){.key = keys[i], .target = PLX_CMP_MOD, .number = mod};
+		ops[i] = (plx_op){.type = PLX_OP_PUT,
+		                  .key = keys[i],
+		                  .value = text[i],
+		                  .value_size = strlen(text[i])};
+	}
+	plx_kvs_free(&got);
+	if (rc < 0)
+		return rc;
+	plx_txn write = {cmps, n, ops, n, NULL, 0};
+	return plx_etcd_txn(etcd, &write, NULL);
+}
+
+int plx_generation_next_many(plx_etcd *etcd, const char *cluster, const char *const *labels,
+                             size_t n, uint64_t *generations, int *rcs)
+{
+	if (!cluster || !*cluster || (n && (!labels || !generations || !rcs)))
+		return -EINVAL;
+	int failed = 0;
+	for (size_t at = 0; at < n; at += PLX_GENERATION_BATCH) {
+		size_t m = n - at < PLX_GENERATION_BATCH ? n - at : PLX_GENERATION_BATCH, k = 0;
+		char *keys[PLX_GENERATION_BATCH];
+		size_t idx[PLX_GENERATION_BATCH];
+		uint64_t gens[PLX_GENERATION_BATCH];
+		for (size_t i = at; i < at + m; i++) {
+			rcs[i] = s_valid_label(labels[i]) ? 0 : -EINVAL;
+			keys[k] = rcs[i] ? NULL : s_key(cluster, "gen", labels[i]);
+			if (!rcs[i] && !keys[k])
+				rcs[i] = -ENOMEM;
+			if (!rcs[i])
+				idx[k++] = i;
+		}
+		int rc = k ? s_next_batch(etcd, keys, k, gens) : 1;
+		for (size_t j = 0; j < k; j++) {
+			size_t i = idx[j];
+			if (rc == 1) /* written together */
+				generations[i] = gens[j];
+			else if (rc ==
+			         0) /* a counter moved: each on its own, as plx_generation_next */
+				rcs[i] =
+				    plx_generation_next(etcd, cluster, labels[i], &generations[i]);
+			else
+				rcs[i] = rc;
+			free(keys[j]);
+		}
+		for (size_t i = at; i < at + m; i++)
+			failed += rcs[i] < 0;
+	}
+	return failed;
 }
 
 char *plx_endpoint_format(const plx_endpoint_rec *rec)

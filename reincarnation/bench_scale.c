@@ -19,6 +19,8 @@
  *   death_recover n1 killed to each of its services answering from a newer generation.
  *   deaths_recover min(8, N/2) nodes (n2, n4, ...) killed at once to all their services
  *                 answering from newer generations.
+ *   deaths_kill   how long the harness took to kill those nodes (one after another: their
+ *                 namespaces deleted): the last death starts this much after the clock.
  * Baselines: the first N's figure scaled linearly to this N ("linear from nK": a ratio above 1
  * grows faster than linearly), and the node lease's TTL for detection and recovery. The load
  * average at the start of each N is reported too (the machine may be shared).
@@ -61,6 +63,7 @@ typedef struct s_scale {
 typedef struct s_result {
 	int n, deaths;
 	double load, boot_ms, boot_events, rs_cpu, etcd_rps, detect_ms, recover_ms, multi_ms;
+	double multi_kill_ms; /* the harness killing those nodes, one after another */
 } s_result;
 
 /* The services a death phase waits for: label and generation at the kill. */
@@ -326,8 +329,9 @@ static int s_rest(s_scale *b, int rest_s, s_result *r)
 }
 
 /* Kills the nodes in kill[0..nkill) at once; ms to every service that was on them answering
- * again (and, for one node, to its key gone in *detect_ms). -1 on failure. */
-static double s_deaths(s_scale *b, const int *kill, int nkill, double *detect_ms)
+ * again (and, for one node, to its key gone in *detect_ms; in *kill_ms the kills' own time).
+ * -1 on failure. */
+static double s_deaths(s_scale *b, const int *kill, int nkill, double *detect_ms, double *kill_ms)
 {
 	s_victims v = {0};
 	if (s_victims_on(b, kill, nkill, &v) < 0 || v.n == 0) {
@@ -340,6 +344,7 @@ static double s_deaths(s_scale *b, const int *kill, int nkill, double *detect_ms
 			s_victims_free(&v);
 			return -1;
 		}
+	*kill_ms = benchcluster_ms(start);
 	if (detect_ms) {
 		while (s_node_key(b, kill[0]) && benchcluster_ms(start) < 30000)
 			s_sleep_ms(5);
@@ -379,14 +384,17 @@ static int s_measure(s_scale *b, int rest_s, s_result *r)
 		               b->n),
 		       -1;
 	int one[] = {1};
-	if ((r->recover_ms = s_deaths(b, one, 1, &r->detect_ms)) < 0 || s_revive(b, 1) < 0)
+	double kill_ms;
+	if ((r->recover_ms = s_deaths(b, one, 1, &r->detect_ms, &kill_ms)) < 0 ||
+	    s_revive(b, 1) < 0)
 		return fprintf(stderr, "plexus bench scale: n=%d: one node's death failed\n", b->n),
 		       -1;
 	int kill[S_MAX_DEATHS];
 	r->deaths = b->n / 2 < S_MAX_DEATHS ? b->n / 2 : S_MAX_DEATHS;
 	for (int k = 0; k < r->deaths; k++)
 		kill[k] = 2 * (k + 1);
-	if (r->deaths > 0 && (r->multi_ms = s_deaths(b, kill, r->deaths, NULL)) < 0)
+	if (r->deaths > 0 &&
+	    (r->multi_ms = s_deaths(b, kill, r->deaths, NULL, &r->multi_kill_ms)) < 0)
 		return fprintf(stderr, "plexus bench scale: n=%d: %d deaths failed\n", b->n,
 		               r->deaths),
 		       -1;
@@ -423,6 +431,9 @@ static void s_report(const s_result *r, int count, bool json)
 			snprintf(name, sizeof name, "n%d deaths%d_recover", r[i].n, r[i].deaths);
 			bench_report_add(rep, name, "ms", r[i].multi_ms, "node lease TTL",
 			                 S_TTL_S * 1000.0, true);
+			snprintf(name, sizeof name, "n%d deaths%d_kill", r[i].n, r[i].deaths);
+			bench_report_add(rep, name, "ms", r[i].multi_kill_ms, lin,
+			                 base->multi_kill_ms * f, true);
 		}
 	}
 	bench_report_print(rep, json);
@@ -456,8 +467,9 @@ static const char s_about[] =
     "own node, plexus-node on N nodes with S plexus-testsvc services each. Measures boot_all\n"
     "(RS start to every service answering) and the watch events etcd sent meanwhile; RS's CPU\n"
     "and etcd's received messages/s at rest; one node's death (detection: its key gone;\n"
-    "recovery: its services answering again) and min(8, N/2) deaths at once. Baselines: the\n"
-    "first N scaled linearly, the node lease TTL.\n";
+    "recovery: its services answering again) and min(8, N/2) deaths at once (and how long\n"
+    "the harness took to kill them). Baselines: the first N scaled linearly, the node lease\n"
+    "TTL.\n";
 
 int plx_bench_scale(int argc, char **argv)
 {

@@ -211,8 +211,8 @@ static void s_on_tick(plx_server *server)
 		s_lease_lost(self, server);
 		return;
 	}
-	rs_events_drain(self);
-	rs_svc_tick(self);
+	rs_events_drain(self); /* a batch of its own (react.c) */
+	rs_svc_tick(self);     /* not batched: restarts due together keep their pacing */
 	rs_nodes_tick(self);
 }
 
@@ -311,6 +311,8 @@ static int s_lead(rs *self)
 	if (s_stop)
 		return EX_OK;
 	self->leading = true;
+	/* Not batched: every service of the cluster at once (128 at 32 nodes) overloads a small
+	 * machine until node kernels miss their lease renewals (docs/reincarnation.md). */
 	rs_svc_start_pending(self);
 	rc = plx_server_run(self->srv);
 	atomic_store(&s_server, NULL);

@@ -39,11 +39,13 @@ void rs_events_drain(rs *self)
 {
 	rs_event *batch;
 	size_t n;
+	rs_svc_batch_begin(self); /* the starts these events cause go out together */
 	while ((n = rs_events_take(self->events, &batch)) > 0) {
 		for (size_t i = 0; i < n; i++)
 			s_handle(self, &batch[i]);
 		free(batch);
 	}
+	rs_svc_batch_end(self);
 }
 
 /* Applies the current nodes/ records: joins, generation changes, and deaths missed. */

@@ -11,7 +11,8 @@
  *   adopt.c     rs_adopt
  *   nodes.c     rs_node_up, rs_node_down, rs_nodes_tick, do_power
  *   service.c   rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_died,
- *               rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call
+ *               rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call, rs_svc_batch_begin,
+ *               rs_svc_batch_end
  *   spare.c     rs_spare_tick, rs_spare_ready, rs_spare_activate, rs_spare_drop,
  *               rs_spare_exited, rs_spare_start_reply, rs_spare_node_died, rs_find_slot
  *   power.c     rs_power_cycle, rs_power_run, rs_power_wait
@@ -119,6 +120,8 @@ typedef struct rs_svc {
 	plx_call *call;           /* an operator's request answered when this one settles */
 	int64_t call_deadline;    /* monotonic */
 	char slot[PLX_LABEL_MAX]; /* the active instance's node label; "": the label (request.c) */
+	bool start_queued;        /* RS_STARTING inside a batch: generation and start to come */
+	rs_state queued_from;     /* ... and the state it had before (logged and published) */
 	/* Its warm spare (spare.c), when the cluster file declares one. */
 	rs_spare_state spare;
 	char spare_node[PLX_CLUSTER_NAME_MAX];
@@ -188,6 +191,8 @@ typedef struct rs {
 	uint8_t root_key[PLX_TRUST_SECRET];
 	int64_t regain_mono;  /* the lease died: next attempt to take the leader key again */
 	int64_t trouble_mono; /* the last sign of network trouble (a node silent, lease lost) */
+	int batching;         /* open batches (rs_svc_batch_begin): starts are queued */
+	size_t nqueued;       /* services with start_queued */
 } rs;
 
 /* ---- lookup.c ---- */
@@ -271,6 +276,13 @@ void rs_svc_publish(rs *self, rs_svc *svc);
 /* Moves svc to a live node after its node died: its own if alive, else the first live standby
  * (a restart at once), else RS_WAITING. */
 void rs_svc_relocate(rs *self, rs_svc *svc);
+/* Opens a batch: until the matching rs_svc_batch_end, rs_svc_start queues its start (the
+ * service is RS_STARTING with generation 0, not yet published). Batches nest. */
+void rs_svc_batch_begin(rs *self);
+/* Closes a batch; the outermost takes the generations of every queued start at once
+ * (plx_generation_next_many: two etcd requests per 64 services) and sends their NODE_STARTs.
+ * A start whose generation could not be taken is tried again a second later, as one alone. */
+void rs_svc_batch_end(rs *self);
 /* ---- spare.c ---- */
 /* Starts svc's next warm spare when it is due (svc up, a spare declared, none running). */
 void rs_spare_tick(rs *self, rs_svc *svc);

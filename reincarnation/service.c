@@ -4,10 +4,14 @@
  * standby node, or to a warm spare (spare.c).
  *
  * Entry points: rs_svc_start, rs_svc_exited, rs_svc_ready, rs_svc_kill, rs_svc_node_answered,
- * rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call, rs_svc_publish, rs_svc_relocate.
+ * rs_svc_start_pending, rs_svc_tick, rs_svc_finish_call, rs_svc_publish, rs_svc_relocate,
+ * rs_svc_batch_begin, rs_svc_batch_end.
  *
  * Everything here runs on the message loop's thread. The only blocking call is the
- * generation bump (one etcd transaction) before a start.
+ * generation bump (an etcd read and transaction) before a start. Inside a batch (one drain of
+ * the watch events) starts are queued and sent when the batch ends, their generations
+ * taken together (plx_generation_next_many): eight nodes dying at once cost two etcd round trips
+ * before their services' NODE_STARTs, not two per service.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +31,8 @@
 
 void rs_svc_publish(rs *self, rs_svc *svc)
 {
+	if (svc->start_queued)
+		return; /* published when its start is sent, with its generation */
 	char *json = rs_svc_json(self, svc);
 	if (json)
 		rs_publish(self->pub, svc->desc->label, json);
@@ -44,8 +50,20 @@ void rs_svc_finish_call(rs *self, rs_svc *svc, int status)
 	svc->call = NULL;
 }
 
+/* A start queued in the current batch (RS_STARTING, generation 0 until the batch ends) is
+ * forgotten when the service moves on before the batch ends (its new node died meanwhile). */
+static void s_unqueue(rs *self, rs_svc *svc)
+{
+	if (!svc->start_queued)
+		return;
+	svc->start_queued = false;
+	svc->state = svc->queued_from; /* the state logged and published last */
+	self->nqueued--;
+}
+
 static void s_set_state(rs *self, rs_svc *svc, rs_state state)
 {
+	s_unqueue(self, svc);
 	if (state == RS_DOWN || state == RS_FAILED || state == RS_EXITED || state == RS_GIVEN_UP)
 		rs_spare_drop(self, svc, rs_state_name(state));
 	if (svc->state != state)
@@ -76,6 +94,68 @@ static bool s_route_ready(rs *self, const char *node)
 	return plx_route_lookup(self->ctx, label, &gen, NULL, 0) == 0 && gen == n->generation;
 }
 
+/* The generation could not be taken (rc): tried again a second later. */
+static void s_no_generation(rs *self, rs_svc *svc, int rc, bool as_restart, bool crash)
+{
+	char why[RS_REASON_MAX];
+	snprintf(why, sizeof why, "registry: %s", plx_strerror(rc));
+	plx_log(PLX_LOG_WARN, "%s: no generation: %s %s", svc->desc->label, plx_strerror(rc),
+	        plx_etcd_errmsg());
+	s_retry_later(self, svc, why, as_restart, crash);
+}
+
+/* Sends NODE_START of generation gen to node. */
+static void s_send_start(rs *self, rs_svc *svc, const char *node, uint64_t gen, bool as_restart,
+                         bool crash)
+{
+	const char *label = svc->desc->label;
+	svc->generation = gen;
+	if (node != svc->node)
+		snprintf(svc->node, sizeof svc->node, "%s", node);
+	svc->pid = 0;
+	svc->ready = false;
+	svc->killing = false;
+	svc->as_restart = as_restart;
+	svc->crash_restart = crash;
+	svc->since_ms = rs_now_ms();
+	svc->start_mono = rs_mono_ms();
+	uint64_t id;
+	int rc = req_node_start(self, svc, node, as_restart, &id);
+	if (rc < 0) {
+		char why[RS_REASON_MAX];
+		snprintf(why, sizeof why, "cannot reach node.%s: %s", node, plx_strerror(rc));
+		plx_log(PLX_LOG_WARN, "%s: %s", label, why);
+		svc->since_ms = 0;
+		s_retry_later(self, svc, why, as_restart, crash);
+		return;
+	}
+	rs_pending_add(self, id, RS_P_START, label, gen);
+	plx_log(PLX_LOG_INFO, "%s: starting generation %" PRIu64 " on %s (%s)", label, gen, node,
+	        as_restart ? "restart" : "fresh");
+	s_set_state(self, svc, RS_STARTING);
+}
+
+/* Inside a batch: svc is RS_STARTING on node with no generation yet (0: no report, reply or
+ * record of an older instance matches it); rs_svc_batch_end takes one and sends the start. */
+static void s_queue_start(rs *self, rs_svc *svc, const char *node, bool as_restart, bool crash)
+{
+	if (!svc->start_queued) {
+		svc->queued_from = svc->state;
+		svc->start_queued = true;
+		self->nqueued++;
+	}
+	svc->state = RS_STARTING;
+	svc->generation = 0;
+	snprintf(svc->node, sizeof svc->node, "%s", node);
+	svc->pid = 0;
+	svc->ready = false;
+	svc->killing = false;
+	svc->since_ms = 0;
+	svc->as_restart = as_restart;
+	svc->crash_restart = crash;
+	svc->start_mono = rs_mono_ms();
+}
+
 void rs_svc_start(rs *self, rs_svc *svc, const char *where, bool as_restart, bool crash)
 {
 	const char *label = svc->desc->label;
@@ -91,39 +171,62 @@ void rs_svc_start(rs *self, rs_svc *svc, const char *where, bool as_restart, boo
 		return;
 	}
 	rs_spare_drop(self, svc, "a normal start takes its generation");
+	if (self->batching) {
+		s_queue_start(self, svc, node, as_restart, crash);
+		return;
+	}
 	uint64_t gen;
 	int rc = plx_generation_next(self->etcd, self->cluster_name, label, &gen);
 	if (rc < 0) {
-		char why[RS_REASON_MAX];
-		snprintf(why, sizeof why, "registry: %s", plx_strerror(rc));
-		plx_log(PLX_LOG_WARN, "%s: no generation: %s %s", label, plx_strerror(rc),
-		        plx_etcd_errmsg());
-		s_retry_later(self, svc, why, as_restart, crash);
+		s_no_generation(self, svc, rc, as_restart, crash);
 		return;
 	}
-	svc->generation = gen;
-	snprintf(svc->node, sizeof svc->node, "%s", node);
-	svc->pid = 0;
-	svc->ready = false;
-	svc->killing = false;
-	svc->as_restart = as_restart;
-	svc->crash_restart = crash;
-	svc->since_ms = rs_now_ms();
-	svc->start_mono = rs_mono_ms();
-	uint64_t id;
-	rc = req_node_start(self, svc, node, as_restart, &id);
-	if (rc < 0) {
-		char why[RS_REASON_MAX];
-		snprintf(why, sizeof why, "cannot reach node.%s: %s", node, plx_strerror(rc));
-		plx_log(PLX_LOG_WARN, "%s: %s", label, why);
-		svc->since_ms = 0;
-		s_retry_later(self, svc, why, as_restart, crash);
-		return;
+	s_send_start(self, svc, node, gen, as_restart, crash);
+}
+
+void rs_svc_batch_begin(rs *self)
+{
+	self->batching++;
+}
+
+/* Takes the generations of every queued start in one go and sends the starts. Nothing queues
+ * meanwhile (no batch is open), so the queued services are the same in both passes. */
+static void s_flush_starts(rs *self)
+{
+	size_t n = 0;
+	const char **labels = calloc(self->nsvcs, sizeof *labels);
+	uint64_t *gens = calloc(self->nsvcs, sizeof *gens);
+	int *rcs = calloc(self->nsvcs, sizeof *rcs);
+	for (size_t i = 0; labels && i < self->nsvcs; i++)
+		if (self->svcs[i].start_queued)
+			labels[n++] = self->svcs[i].desc->label;
+	int failed =
+	    labels && gens && rcs
+	        ? plx_generation_next_many(self->etcd, self->cluster_name, labels, n, gens, rcs)
+	        : -ENOMEM;
+	for (size_t i = 0, k = 0; i < self->nsvcs; i++) {
+		rs_svc *svc = &self->svcs[i];
+		if (!svc->start_queued)
+			continue;
+		int rc = failed < 0 ? failed : rcs[k];
+		uint64_t gen = failed < 0 ? 0 : gens[k];
+		k++;
+		s_unqueue(self, svc);
+		if (rc < 0)
+			s_no_generation(self, svc, rc, svc->as_restart, svc->crash_restart);
+		else
+			s_send_start(self, svc, svc->node, gen, svc->as_restart,
+			             svc->crash_restart);
 	}
-	rs_pending_add(self, id, RS_P_START, label, gen);
-	plx_log(PLX_LOG_INFO, "%s: starting generation %" PRIu64 " on %s (%s)", label, gen, node,
-	        as_restart ? "restart" : "fresh");
-	s_set_state(self, svc, RS_STARTING);
+	free(labels);
+	free(gens);
+	free(rcs);
+}
+
+void rs_svc_batch_end(rs *self)
+{
+	if (--self->batching == 0 && self->nqueued > 0)
+		s_flush_starts(self);
 }
 
 /* True when node name is alive. */

@@ -1,6 +1,7 @@
 /*
  * test-endpoint.c — endpoint records against a private etcd: generations by compare-and-swap
- * from 8 threads, publish/lookup/withdraw, stale publishers, lease expiry removing a node's
+ * from 8 threads, and in batches (plx_generation_next_many) racing single bumps and beyond one
+ * transaction's size, publish/lookup/withdraw, stale publishers, lease expiry removing a node's
  * endpoints within TTL + 1 s, and the endpoint cache driving the transport's route table so
  * that a pending sendrec fails the moment its endpoint is removed or replaced; on a secured
  * context the cache takes a keyed address only with the root's certificate for it.
@@ -95,6 +96,101 @@ static void test_generations_never_repeat(void **state)
 	uint64_t next = 0;
 	assert_int_equal(plx_generation_next(s_etcd, "gens", "racy", &next), 0);
 	assert_int_equal(next, THREADS * BUMPS_PER_THREAD + 1);
+}
+
+/* Batches: each label its own next value, absent labels start at 1, a bad label fails alone,
+ * more labels than one transaction takes. */
+static void test_generation_batches(void **state)
+{
+	(void)state;
+	uint64_t g = 0, gens[PLX_GENERATION_BATCH * 2 + 8];
+	int rcs[PLX_GENERATION_BATCH * 2 + 8];
+	assert_int_equal(plx_generation_next(s_etcd, "batch", "a", &g), 0);
+	assert_int_equal(plx_generation_next(s_etcd, "batch", "a", &g), 0);
+	assert_int_equal(plx_generation_next(s_etcd, "batch", "b", &g), 0);
+	const char *labels[] = {"a", "b", "c", "bad/label"};
+	assert_int_equal(plx_generation_next_many(s_etcd, "batch", labels, 4, gens, rcs), 1);
+	assert_int_equal(rcs[0], 0);
+	assert_int_equal(gens[0], 3);
+	assert_int_equal(rcs[1], 0);
+	assert_int_equal(gens[1], 2);
+	assert_int_equal(rcs[2], 0);
+	assert_int_equal(gens[2], 1);
+	assert_int_equal(rcs[3], -EINVAL);
+	assert_int_equal(plx_generation_next(s_etcd, "batch", "c", &g), 0);
+	assert_int_equal(g, 2);
+	size_t n = sizeof gens / sizeof *gens;
+	char names[sizeof gens / sizeof *gens][16];
+	const char *many[sizeof gens / sizeof *gens];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[i], sizeof names[i], "m%zu", i);
+		many[i] = names[i];
+	}
+	for (uint64_t round = 1; round <= 2; round++) {
+		assert_int_equal(plx_generation_next_many(s_etcd, "batch", many, n, gens, rcs), 0);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(rcs[i], 0);
+			assert_int_equal(gens[i], round);
+		}
+	}
+	assert_int_equal(plx_generation_next_many(s_etcd, "batch", NULL, 0, NULL, NULL), 0);
+	assert_int_equal(plx_generation_next_many(s_etcd, "", labels, 1, gens, rcs), -EINVAL);
+}
+
+typedef struct batcher {
+	uint64_t got[BUMPS_PER_THREAD][2];
+	int rc;
+} batcher;
+
+static void *s_bump_batch(void *arg)
+{
+	batcher *b = arg;
+	const char *labels[] = {"racy", "other"};
+	int rcs[2];
+	for (int i = 0; i < BUMPS_PER_THREAD && b->rc == 0; i++)
+		if (plx_generation_next_many(s_etcd, "gensb", labels, 2, b->got[i], rcs) != 0)
+			b->rc = rcs[0] ? rcs[0] : rcs[1];
+	return NULL;
+}
+
+static void *s_bump_one(void *arg)
+{
+	bumper *b = arg;
+	for (int i = 0; i < BUMPS_PER_THREAD && b->rc == 0; i++)
+		b->rc = plx_generation_next(s_etcd, "gensb", "racy", &b->got[i]);
+	return NULL;
+}
+
+/* 4 threads advance "racy" and "other" in batches while 4 advance "racy" alone: every value of
+ * "racy" is taken exactly once, and every value of "other" too. */
+static void test_generation_batches_race(void **state)
+{
+	(void)state;
+	batcher bb[THREADS / 2] = {0};
+	bumper bo[THREADS / 2] = {0};
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS / 2; i++) {
+		assert_int_equal(pthread_create(&t[i], NULL, s_bump_batch, &bb[i]), 0);
+		assert_int_equal(pthread_create(&t[THREADS / 2 + i], NULL, s_bump_one, &bo[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	int racy[THREADS * BUMPS_PER_THREAD + 1] = {0}, other[THREADS * BUMPS_PER_THREAD + 1] = {0};
+	for (int i = 0; i < THREADS / 2; i++) {
+		assert_int_equal(bb[i].rc, 0);
+		assert_int_equal(bo[i].rc, 0);
+		for (int j = 0; j < BUMPS_PER_THREAD; j++) {
+			assert_true(bb[i].got[j][0] >= 1 &&
+			            bb[i].got[j][0] <= THREADS * BUMPS_PER_THREAD);
+			assert_true(bo[i].got[j] >= 1 &&
+			            bo[i].got[j] <= THREADS * BUMPS_PER_THREAD);
+			assert_true(bb[i].got[j][1] >= 1 &&
+			            bb[i].got[j][1] <= THREADS / 2 * BUMPS_PER_THREAD);
+			assert_int_equal(racy[bb[i].got[j][0]]++, 0);
+			assert_int_equal(racy[bo[i].got[j]]++, 0);
+			assert_int_equal(other[bb[i].got[j][1]]++, 0);
+		}
+	}
 }
 
 static void test_publish_lookup_withdraw(void **state)
@@ -439,6 +535,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_generations_never_repeat),
+	    cmocka_unit_test(test_generation_batches),
+	    cmocka_unit_test(test_generation_batches_race),
 	    cmocka_unit_test(test_publish_lookup_withdraw),
 	    cmocka_unit_test(test_callers_known_gone),
 	    cmocka_unit_test(test_malformed_records),

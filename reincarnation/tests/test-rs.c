@@ -10,7 +10,9 @@
  * on the old generation fails; a hung service (SIGSTOP) is killed within two heartbeat periods
  * and restarted; a crash loop backs off then is "given up", and `service up` clears it; a
  * failure during initialization is not restarted; the policies always / on-failure / never;
- * a killed node's service fails over to its standby within the lease TTL + 1 s; a killed node
+ * a killed node's service fails over to its standby within the lease TTL + 1 s; two nodes
+ * killed at once: their services' new generations taken together (one etcd transaction per
+ * batch of starts), not one after another; a killed node
  * without standby is power-cycled through the netns backend and its service restarts there
  * when it rejoins; the RS leader killed: the standby takes over without restarting the healthy
  * service, and restarts it when it crashes afterwards; `plexus service` list, down, up,
@@ -711,6 +713,55 @@ static void test_node_death_fails_over(void **state)
 	f->passed = true;
 }
 
+/* The mod revision of gen/<label>: the etcd transaction that took its last generation. */
+static int64_t s_gen_revision(fixture *f, const char *label)
+{
+	char key[128];
+	snprintf(key, sizeof key, "/plexus/%s/gen/%s", S_CLUSTER, label);
+	plx_kv *kv = NULL;
+	assert_int_equal(plx_etcd_get(f->etcd, key, &kv), 0);
+	int64_t rev = kv->mod_revision;
+	plx_kv_free(&kv);
+	return rev;
+}
+
+/* Two nodes with three services each die at once: every service answers again on its standby,
+ * and RS took the new generations of each node's services together (one etcd transaction: the
+ * same mod revision on their gen/ keys) instead of one round trip after another. */
+static void test_node_deaths_started_together(void **state)
+{
+	fixture *f = *state;
+	static const char *labels[] = {"a1", "a2", "a3", "b1", "b2", "b3"};
+	char text[8192] = "";
+	for (int i = 0; i < 6; i++) {
+		char *s =
+		    s_svc(labels[i], i < 3 ? "n1" : "n2", "--init-delay 0",
+		          i < 3 ? "heartbeat = 1s\nstandby = n3" : "heartbeat = 1s\nstandby = n0");
+		strncat(text, s, sizeof text - strlen(text) - 1);
+		free(s);
+	}
+	s_run(f, text);
+	svc_rec r;
+	for (int i = 0; i < 6; i++)
+		assert_true(s_wait(f, labels[i], "up", 1, 20000, &r) >= 0);
+	assert_int_equal(netns_kill_node(f->c, 1), 0);
+	assert_int_equal(netns_kill_node(f->c, 2), 0);
+	for (int i = 0; i < 6; i++) {
+		assert_true(s_wait_echo(f, labels[i], 2, 15000) >= 0);
+		assert_true(s_wait(f, labels[i], "up", 2, 5000, &r) >= 0);
+		assert_string_equal(r.node, i < 3 ? "n3" : "n0");
+		assert_int_equal(r.gen, 2);
+		assert_int_equal(r.restarts, 0); /* not the services' fault */
+		assert_non_null(strstr(r.last_exit, i < 3 ? "node n1 died" : "node n2 died"));
+	}
+	/* each dead node's services: their generations taken in one transaction */
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(s_gen_revision(f, labels[i]), s_gen_revision(f, labels[0]));
+		assert_int_equal(s_gen_revision(f, labels[3 + i]), s_gen_revision(f, labels[3]));
+	}
+	f->passed = true;
+}
+
 static void test_node_death_power_cycle(void **state)
 {
 	fixture *f = *state;
@@ -1142,6 +1193,7 @@ int main(void)
 	    S_TEST(test_crash_loop_backoff_given_up),
 	    S_TEST(test_init_failure_and_policies),
 	    S_TEST(test_node_death_fails_over),
+	    S_TEST(test_node_deaths_started_together),
 	    S_TEST(test_node_death_power_cycle),
 	    S_TEST(test_node_cycle_command),
 	    S_TEST(test_node_kernel_restart),

@@ -3,9 +3,9 @@
  * resolves labels from.
  *
  * Entry points:
- *   plx_generation_next, plx_endpoint_publish, plx_endpoint_withdraw, plx_endpoint_lookup,
- *   plx_endpoint_list, plx_endpoint_parse, plx_endpoint_format, plx_endpoint_public_address,
- *   plx_endpoint_rec_address,
+ *   plx_generation_next, plx_generation_next_many, plx_endpoint_publish,
+ *   plx_endpoint_withdraw, plx_endpoint_lookup, plx_endpoint_list, plx_endpoint_parse,
+ *   plx_endpoint_format, plx_endpoint_public_address, plx_endpoint_rec_address,
  *   plx_epcache_new, plx_epcache_new_all, plx_epcache_follow, plx_epcache_destroy,
  *   plx_epcache_revision
  *
@@ -64,6 +64,17 @@ typedef struct plx_epcache plx_epcache;
  * etcd error (-EAGAIN after 1000 lost races in a row). */
 int plx_generation_next(plx_etcd *etcd, const char *cluster, const char *label,
                         uint64_t *generation);
+/* Labels plx_generation_next_many advances in one pair of etcd requests (etcd refuses a
+ * transaction of more than 128 operations by default). */
+#define PLX_GENERATION_BATCH 64
+/* Advances the counters of labels[0..n) as plx_generation_next does each, in two etcd requests
+ * per PLX_GENERATION_BATCH labels instead of two per label: one transaction reads them, one
+ * writes them all provided none moved meanwhile (when one did, each label of that batch is
+ * advanced on its own). Sets generations[i] and rcs[i] (0 or an etcd error, the same for every
+ * label of a batch whose request failed; -EINVAL for a bad label). Returns the number of labels
+ * that failed, or -EINVAL. */
+int plx_generation_next_many(plx_etcd *etcd, const char *cluster, const char *const *labels,
+                             size_t n, uint64_t *generations, int *rcs);
 /* Writes rec at ep/<rec->label>, attached to lease (0: none), provided the generation counter
  * still holds rec->generation. Returns 0, -ESTALE (a newer generation exists), -EINVAL. */
 int plx_endpoint_publish(plx_etcd *etcd, const char *cluster, const plx_endpoint_rec *rec,
