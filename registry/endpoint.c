@@ -34,6 +34,27 @@ static char *s_key(const char *cluster, const char *kind, const char *label)
 	return asprintf(&key, "/plexus/%s/%s/%s", cluster, kind, label) < 0 ? NULL : key;
 }
 
+/* A counter's record: its decimal value and mod revision. Returns 0 or -EBADMSG. */
+static int s_parse_counter(const plx_kv *kv, uint64_t *value, int64_t *mod)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long n = strtoull((char *)kv->value, &end, 10);
+	*value = n;
+	*mod = kv->mod_revision;
+	return errno || end == (char *)kv->value || *end ? -EBADMSG : 0;
+}
+
+/* The compare-and-put that moves key from value (at mod revision mod; 0: absent, as etcd reads
+ * a missing key's mod revision) to value + 1, written as decimal into text. */
+static void s_counter_bump(const char *key, uint64_t value, int64_t mod, char text[24],
+                           plx_cmp *cmp, plx_op *put)
+{
+	snprintf(text, 24, "%" PRIu64, value + 1);
+	*cmp = (plx_cmp){.key = key, .target = PLX_CMP_MOD, .number = mod};
+	*put = (plx_op){.type = PLX_OP_PUT, .key = key, .value = text, .value_size = strlen(text)};
+}
+
 /* Reads the counter: *value 0 and *mod 0 when absent. */
 static int s_read_counter(plx_etcd *etcd, const char *key, uint64_t *value, int64_t *mod)
 {
@@ -46,12 +67,7 @@ static int s_read_counter(plx_etcd *etcd, const char *key, uint64_t *value, int6
 	}
 	if (rc < 0)
 		return rc;
-	char *end = NULL;
-	errno = 0;
-	unsigned long long n = strtoull((char *)kv->value, &end, 10);
-	rc = errno || end == (char *)kv->value || *end ? -EBADMSG : 0;
-	*value = n;
-	*mod = kv->mod_revision;
+	rc = s_parse_counter(kv, value, mod);
 	plx_kv_free(&kv);
 	return rc;
 }
@@ -73,11 +89,9 @@ int plx_generation_next(plx_etcd *etcd, const char *cluster, const char *label,
 		if ((rc = s_read_counter(etcd, key, &value, &mod)) < 0)
 			break;
 		next = value + 1;
-		snprintf(text, sizeof text, "%" PRIu64, next);
-		/* mod 0 compares as "absent": etcd reads a missing key's mod revision as 0. */
-		plx_cmp cmp = {.key = key, .target = PLX_CMP_MOD, .number = mod};
-		plx_op put = {
-		    .type = PLX_OP_PUT, .key = key, .value = text, .value_size = strlen(text)};
+		plx_cmp cmp;
+		plx_op put;
+		s_counter_bump(key, value, mod, text, &cmp, &put);
 		plx_txn txn = {&cmp, 1, &put, 1, NULL, 0};
 		rc = plx_etcd_txn(etcd, &txn, NULL);
 		rc = rc == 1 ? 0 : rc == 0 ? -EAGAIN : rc;
@@ -94,18 +108,9 @@ static int s_counter_in(const plx_kvs *got, const char *key, uint64_t *value, in
 {
 	*value = 0;
 	*mod = 0;
-	for (size_t i = 0; got && i < got->count; i++) {
-		const plx_kv *kv = &got->kvs[i];
-		if (strcmp(kv->key, key) != 0)
-			continue;
-		char *end = NULL;
-		errno = 0;
-		unsigned long long n = strtoull((char *)kv->value, &end, 10);
-		if (errno || end == (char *)kv->value || *end)
-			return -EBADMSG;
-		*value = n;
-		*mod = kv->mod_revision;
-	}
+	for (size_t i = 0; got && i < got->count; i++)
+		if (strcmp(got->kvs[i].key, key) == 0)
+			return s_parse_counter(&got->kvs[i], value, mod);
 	return 0;
 }
 
@@ -127,13 +132,7 @@ static int s_next_batch(plx_etcd *etcd, char **keys, size_t n, uint64_t *generat
 		int64_t mod;
 		rc = s_counter_in(got, keys[i], &value, &mod);
 		generations[i] = value + 1;
-		snprintf(text[i], sizeof text[i], "%" PRIu64, generations[i]);
-		/* mod 0 compares as "absent": etcd reads a missing key's mod revision as 0. */
-		cmps[i] = (plx_cmp){.key = keys[i], .target = PLX_CMP_MOD, .number = mod};
-		ops[i] = (plx_op){.type = PLX_OP_PUT,
-		                  .key = keys[i],
-		                  .value = text[i],
-		                  .value_size = strlen(text[i])};
+		s_counter_bump(keys[i], value, mod, text[i], &cmps[i], &ops[i]);
 	}
 	plx_kvs_free(&got);
 	if (rc < 0)

@@ -123,37 +123,41 @@ static void s_placement(FILE *f, const s_service *s, const char *subnet, int nod
 	fprintf(f, "\n");
 }
 
+/* One --service-option line starting at line: sets *end past it and returns the ':' ending
+ * its label, or NULL for a line meant for every service. */
+static const char *s_extra_line(const char *line, const char **end)
+{
+	const char *nl = strchr(line, '\n'), *eq = strchr(line, '=');
+	*end = nl ? nl + 1 : line + strlen(line);
+	return memchr(line, ':', eq && eq < *end ? (size_t)(eq - line) : 0);
+}
+
 /* The --service-option lines for label: those without a label and those for it, the label
  * left out. */
 static void s_extra(FILE *f, const char *extra, const char *label)
 {
 	size_t n = strlen(label);
-	for (const char *line = extra; line && *line;) {
-		const char *end = strchr(line, '\n'), *eq = strchr(line, '=');
-		end = end ? end + 1 : line + strlen(line);
-		const char *colon = memchr(line, ':', eq && eq < end ? (size_t)(eq - line) : 0);
+	for (const char *line = extra, *end; line && *line; line = end) {
+		const char *colon = s_extra_line(line, &end);
 		if (!colon)
 			fprintf(f, "%.*s", (int)(end - line), line);
 		else if ((size_t)(colon - line) == n && strncmp(line, label, n) == 0)
 			fprintf(f, "%.*s", (int)(end - colon - 1), colon + 1);
-		line = end;
 	}
 }
 
 /* The first --service-option line naming a label no service has, or NULL. */
 static const char *s_extra_unknown(const char *extra)
 {
-	for (const char *line = extra; line && *line;) {
-		const char *end = strchr(line, '\n'), *eq = strchr(line, '=');
-		end = end ? end + 1 : line + strlen(line);
-		const char *colon = memchr(line, ':', eq && eq < end ? (size_t)(eq - line) : 0);
+	for (const char *line = extra, *end; line && *line; line = end) {
+		const char *colon = s_extra_line(line, &end);
+		size_t n = colon ? (size_t)(colon - line) : 0;
 		bool known = !colon;
 		for (size_t i = 0; !known && i < sizeof s_services / sizeof *s_services; i++)
-			known = strlen(s_services[i].label) == (size_t)(colon - line) &&
-			        strncmp(line, s_services[i].label, (size_t)(colon - line)) == 0;
+			known = strlen(s_services[i].label) == n &&
+			        strncmp(line, s_services[i].label, n) == 0;
 		if (!known)
 			return line;
-		line = end;
 	}
 	return NULL;
 }
