@@ -177,8 +177,12 @@ void plx_ep_destroy(plx_ep **self_p)
 		plx__port_destroy(self->ports);
 		self->ports = next;
 	}
-	if (self->router)
+	if (self->router) {
+		plx__batch_send(&self->replies, self->router, self->replies_rid,
+		                self->replies_rid_size, ZMQ_DONTWAIT);
 		zmq_close(self->router);
+	}
+	plx__batch_free(&self->replies);
 	plx__peerq_release(&self->peerq); /* freed when ZeroMQ let go of its last counted frame */
 	s_mailbox_clear(self);
 	close(self->mailbox_fd);

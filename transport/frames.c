@@ -57,39 +57,16 @@ static bool s_inline(const plx_outgoing *out)
 	       !out->data_frame;
 }
 
-/* Packs env straight into a new frame (envelope.c). */
-static int s_pack_envelope(const plx_wire *env, zmq_msg_t *frame)
-{
-	size_t size = plx__wire_size(env);
-	if (size > PLX_ENVELOPE_MAX)
-		return -EMSGSIZE;
-	if (zmq_msg_init_size(frame, size) != 0)
-		return -ENOMEM;
-	plx__wire_pack(env, zmq_msg_data(frame));
-	return 0;
-}
-
-/* Packs the envelope for out into a new frame. body holds the packed body. */
-static int s_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
-                            zmq_msg_t *frame)
-{
-	const plx_head *head = plx__head_for(out);
-	if (!head)
-		return -EINVAL;
-	plx_wire env = {.head = head->bytes,
-	                .head_size = head->size,
-	                .request_id = out->request_id,
-	                .status = out->status,
-	                .body = body,
-	                .body_size = body_size};
-	if (s_inline(out)) {
-		env.inline_data = out->data;
-		env.inline_size = out->data_size;
-	} else {
-		env.data_size = out->data ? out->data_size : 0;
-	}
-	return s_pack_envelope(&env, frame);
-}
+/* An envelope about to be written: a protobuf one (wire) or a local one (local), and its
+ * size. */
+typedef struct s_envelope {
+	bool local;
+	plx_wire wire;
+	plx_local_envelope head;
+	const uint8_t *body;
+	const void *inline_data;
+	size_t size;
+} s_envelope;
 
 /* The name as is (senders hold valid names; the receiver checks the label's length). */
 static plx_name s_local_name(const plx_name *name)
@@ -97,34 +74,84 @@ static plx_name s_local_name(const plx_name *name)
 	return name ? *name : (plx_name){.label = "", .generation = 0};
 }
 
-/* Writes the local envelope for out (a peer in this process) into a new frame. */
-static int s_local_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
-                                  zmq_msg_t *frame)
+/* Plans the local envelope for out (a peer in this process). */
+static void s_plan_local(const plx_outgoing *out, const uint8_t *body, size_t body_size,
+                         s_envelope *plan)
 {
-	plx_local_envelope h = {
+	bool in = s_inline(out);
+	plan->local = true;
+	plan->head = (plx_local_envelope){
 	    .version = PLX_PROTOCOL_VERSION,
 	    .kind = (uint32_t)out->kind,
 	    .type = out->type,
 	    .status = out->status,
 	    .request_id = out->request_id,
-	    .data_size = out->data && !s_inline(out) ? out->data_size : 0,
+	    .data_size = out->data && !in ? out->data_size : 0,
 	    .body_size = (uint32_t)body_size,
-	    .inline_size = s_inline(out) ? (uint32_t)out->data_size : 0,
+	    .inline_size = in ? (uint32_t)out->data_size : 0,
 	    .source = s_local_name(out->source),
 	    .destination = s_local_name(out->destination),
 	};
-	memcpy(h.marker, plx__local_marker, sizeof h.marker);
-	size_t size = sizeof h + body_size + h.inline_size;
-	if (size > PLX_ENVELOPE_MAX)
-		return -EMSGSIZE;
-	if (zmq_msg_init_size(frame, size) != 0)
+	memcpy(plan->head.marker, plx__local_marker, sizeof plan->head.marker);
+	plan->body = body;
+	plan->inline_data = out->data;
+	plan->size = sizeof plan->head + body_size + plan->head.inline_size;
+}
+
+/* Plans the envelope of out, protobuf or local as out->local says. body holds the packed
+ * body. Returns 0, or -EINVAL (a label too long) or -EMSGSIZE (over PLX_ENVELOPE_MAX). */
+static int s_plan(const plx_outgoing *out, const uint8_t *body, size_t body_size, s_envelope *plan)
+{
+	if (out->local) {
+		s_plan_local(out, body, body_size, plan);
+	} else {
+		const plx_head *head = plx__head_for(out);
+		if (!head)
+			return -EINVAL;
+		plan->local = false;
+		plan->wire = (plx_wire){.head = head->bytes,
+		                        .head_size = head->size,
+		                        .request_id = out->request_id,
+		                        .status = out->status,
+		                        .body = body,
+		                        .body_size = body_size};
+		if (s_inline(out)) {
+			plan->wire.inline_data = out->data;
+			plan->wire.inline_size = out->data_size;
+		} else {
+			plan->wire.data_size = out->data ? out->data_size : 0;
+		}
+		plan->size = plx__wire_size(&plan->wire);
+	}
+	return plan->size > PLX_ENVELOPE_MAX ? -EMSGSIZE : 0;
+}
+
+/* Writes the planned envelope at p (plan->size bytes). */
+static void s_write(const s_envelope *plan, uint8_t *p)
+{
+	if (!plan->local) {
+		plx__wire_pack(&plan->wire, p); /* envelope.c */
+		return;
+	}
+	const plx_local_envelope *h = &plan->head;
+	memcpy(p, h, sizeof *h);
+	if (h->body_size)
+		memcpy(p + sizeof *h, plan->body, h->body_size);
+	if (h->inline_size)
+		memcpy(p + sizeof *h + h->body_size, plan->inline_data, h->inline_size);
+}
+
+/* Writes the envelope for out into a new frame. body holds the packed body. */
+static int s_envelope_frame(const plx_outgoing *out, const uint8_t *body, size_t body_size,
+                            zmq_msg_t *frame)
+{
+	s_envelope plan;
+	int rc = s_plan(out, body, body_size, &plan);
+	if (rc != 0)
+		return rc;
+	if (zmq_msg_init_size(frame, plan.size) != 0)
 		return -ENOMEM;
-	uint8_t *p = zmq_msg_data(frame);
-	memcpy(p, &h, sizeof h);
-	if (body_size)
-		memcpy(p + sizeof h, body, body_size);
-	if (h.inline_size)
-		memcpy(p + sizeof h + body_size, out->data, h.inline_size);
+	s_write(&plan, zmq_msg_data(frame));
 	return 0;
 }
 
@@ -165,6 +192,29 @@ static int s_send_frames(void *sock, zmq_msg_t *frames, int n, int flags)
 	return 0;
 }
 
+/* Packs out's body: into small when it fits, else into a new buffer (released with
+ * s_body_done), or out's packed body as is. Returns 0 or -ENOMEM. */
+static int s_body(const plx_outgoing *out, uint8_t small[S_SMALL_BODY], uint8_t **body,
+                  size_t *body_size)
+{
+	*body = (uint8_t *)out->packed_body;
+	*body_size = out->packed_body_size;
+	if (!out->body)
+		return 0;
+	*body_size = protobuf_c_message_get_packed_size(out->body);
+	*body = *body_size <= S_SMALL_BODY ? small : malloc(*body_size);
+	if (!*body)
+		return -ENOMEM;
+	protobuf_c_message_pack(out->body, *body);
+	return 0;
+}
+
+static void s_body_done(const plx_outgoing *out, const uint8_t *small, uint8_t *body)
+{
+	if (body != small && body != out->packed_body)
+		free(body);
+}
+
 /*
  * Builds the frames of out (after routing_id when it is not NULL) into frames (room for 3)
  * and sets *nframes. Returns 0, or -EMSGSIZE over a maximum, or -ENOMEM. With
@@ -179,16 +229,11 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
 		return -EMSGSIZE;
 	}
 	uint8_t small[S_SMALL_BODY];
-	uint8_t *body = (uint8_t *)out->packed_body;
-	size_t body_size = out->packed_body_size;
-	if (out->body) {
-		body_size = protobuf_c_message_get_packed_size(out->body);
-		body = body_size <= sizeof small ? small : malloc(body_size);
-		if (!body) {
-			s_free_data(out);
-			return -ENOMEM;
-		}
-		protobuf_c_message_pack(out->body, body);
+	uint8_t *body;
+	size_t body_size;
+	if (s_body(out, small, &body, &body_size) != 0) {
+		s_free_data(out);
+		return -ENOMEM;
 	}
 	int n = 0, rc = 0;
 	if (routing_id) {
@@ -199,12 +244,10 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
 	plx_outgoing shown = *out;
 	shown.data_size = has_data ? out->data_size : 0;
 	if (rc == 0)
-		rc = out->local ? s_local_envelope_frame(&shown, body, body_size, &frames[n])
-		                : s_envelope_frame(&shown, body, body_size, &frames[n]);
+		rc = s_envelope_frame(&shown, body, body_size, &frames[n]);
 	if (rc == 0)
 		n++;
-	if (body != small && body != out->packed_body)
-		free(body);
+	s_body_done(out, small, body);
 	bool own_frame = has_data && !s_inline(out);
 	if (rc == 0 && own_frame &&
 	    (rc = s_data_frame(out, routing_id, routing_id_size, &frames[n])) == 0)
@@ -217,6 +260,36 @@ int plx__frames_build(plx_ctx *ctx, const void *routing_id, size_t routing_id_si
 	}
 	*nframes = n;
 	return 0;
+}
+
+/*
+ * Writes out's envelope at dst, which has room bytes, for a batch (batch.c), and sets *size.
+ * Only a message whose data, if any, goes inline can be written so. Returns 0 (out->data
+ * released when out->data_free is set), -ENOSPC when out has a data frame of its own or its
+ * envelope does not fit in room (out->data still the caller's), or -EINVAL / -EMSGSIZE /
+ * -ENOMEM (out->data released).
+ */
+int plx__frames_pack(const plx_outgoing *out, uint8_t *dst, size_t room, size_t *size)
+{
+	if (out->data && out->data_size > 0 && !s_inline(out))
+		return -ENOSPC;
+	uint8_t small[S_SMALL_BODY];
+	uint8_t *body;
+	size_t body_size;
+	s_envelope plan;
+	int rc = s_body(out, small, &body, &body_size);
+	if (rc == 0)
+		rc = s_plan(out, body, body_size, &plan);
+	if (rc == 0 && plan.size > room)
+		rc = -ENOSPC;
+	if (rc == 0) {
+		s_write(&plan, dst);
+		*size = plan.size;
+	}
+	s_body_done(out, small, body);
+	if (rc != -ENOSPC)
+		s_free_data(out);
+	return rc;
 }
 
 /*
@@ -394,6 +467,30 @@ static bool s_is_local(bool local_peer, const uint8_t *p, size_t size)
 	       memcmp(p, plx__local_marker, sizeof plx__local_marker) == 0;
 }
 
+/* Reads the envelope of size bytes at off in msg's envelope frame, with the data frame of
+ * frames when nframes is 2, and checks it. Sets *msg_p and returns as plx__frames_parse; when
+ * the envelope does not read at all destroys msg and returns -EBADMSG. */
+static int s_read(plx_ctx *ctx, plx_msg *msg, size_t off, size_t size, bool local_peer,
+                  zmq_msg_t *frames, int nframes, plx_msg **msg_p)
+{
+	/* small frames hold their bytes: the address is the message's own frame's */
+	const uint8_t *p = (const uint8_t *)zmq_msg_data(&msg->priv->envelope_frame) + off;
+	msg->priv->envelope_size = size;
+	s_declared d = {0};
+	int rc = s_is_local(local_peer, p, size) ? s_read_local(msg, p, size, &d)
+	                                         : s_read_envelope(msg, p, size, &d);
+	if (rc == -ENOMSG) {
+		plx_msg_destroy(&msg);
+		return -EBADMSG;
+	}
+	*msg_p = msg;
+	if (rc == 0)
+		rc = s_check_envelope(msg, &d);
+	if (rc == 0)
+		rc = s_attach_data(ctx, msg, &d, frames, nframes);
+	return rc;
+}
+
 /*
  * Validates the frames of one message (without the routing id) and turns them into a new
  * message, taking the frames over. local_peer: they came through an in-process socket, so
@@ -409,27 +506,28 @@ int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, bool local_p
 		return -EBADMSG;
 	}
 	size_t size = zmq_msg_size(&frames[0]);
-	const uint8_t *p = zmq_msg_data(&frames[0]);
-	bool local = s_is_local(local_peer, p, size);
 	plx_msg *msg = size <= PLX_ENVELOPE_MAX ? plx__msg_new() : NULL;
 	int rc = size > PLX_ENVELOPE_MAX ? -EMSGSIZE : msg ? 0 : -ENOMEM;
 	if (msg) {
 		msg->priv->envelope_frame = frames[0];
 		zmq_msg_init(&frames[0]);
-		p = zmq_msg_data(&msg->priv->envelope_frame); /* small frames hold their bytes */
-		s_declared d = {0};
-		rc = local ? s_read_local(msg, p, size, &d) : s_read_envelope(msg, p, size, &d);
-		if (rc == -ENOMSG) {
-			plx_msg_destroy(&msg);
-			rc = -EBADMSG;
-		} else {
-			*msg_p = msg;
-			if (rc == 0)
-				rc = s_check_envelope(msg, &d);
-			if (rc == 0)
-				rc = s_attach_data(ctx, msg, &d, frames, nframes);
-		}
+		rc = s_read(ctx, msg, 0, size, local_peer, frames, nframes, msg_p);
 	}
 	plx__frames_close(frames, nframes);
 	return rc;
+}
+
+int plx__frames_parse_slice(plx_ctx *ctx, zmq_msg_t *whole, size_t off, size_t size,
+                            bool local_peer, plx_msg **msg_p)
+{
+	if (size > PLX_ENVELOPE_MAX)
+		return -EMSGSIZE;
+	plx_msg *msg = plx__msg_new();
+	if (!msg)
+		return -ENOMEM;
+	if (zmq_msg_copy(&msg->priv->envelope_frame, whole) != 0) { /* shared, not copied */
+		plx_msg_destroy(&msg);
+		return -ENOMEM;
+	}
+	return s_read(ctx, msg, off, size, local_peer, NULL, 1, msg_p);
 }

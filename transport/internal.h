@@ -20,17 +20,27 @@
 
 #include "plexus/proto/envelope.pb-c.h"
 
-#define PLX_RECEIVE_BATCH  64   /* messages drained per receive round (notify coalescing) */
-#define PLX_READ_AHEAD_US  1000 /* an owner busy this long drains its ROUTER (receive.c) */
-#define PLX_FAST_WAIT_MS   5    /* a sendrec first blocks in ZeroMQ this long (see send.c) */
-#define PLX_WAKE_TOKEN     16   /* bytes of the secret that marks a wake-up on the ROUTER */
-#define PLX_KNOWN_KEYS     64   /* peer keys whose certificates an endpoint remembers */
-#define PLX_REFUSED_LOGGED 16   /* peer keys an endpoint logs a refusal of once */
+#define PLX_RECEIVE_BATCH  64          /* messages drained per receive round (notify coalescing) */
+#define PLX_READ_AHEAD_US  1000        /* an owner busy this long drains its ROUTER (receive.c) */
+#define PLX_FAST_WAIT_MS   5           /* a sendrec first blocks in ZeroMQ this long (see send.c) */
+#define PLX_WAKE_TOKEN     16          /* bytes of the secret that marks a wake-up on the ROUTER */
+#define PLX_KNOWN_KEYS     64          /* peer keys whose certificates an endpoint remembers */
+#define PLX_REFUSED_LOGGED 16          /* peer keys an endpoint logs a refusal of once */
+#define PLX_BATCH_MESSAGES 64          /* messages in one batch frame at most (batch.c) */
+#define PLX_BATCH_BYTES    (32 * 1024) /* bytes of one batch frame at most */
 
 typedef struct plx_route plx_route;
 typedef struct plx_dead plx_dead;
 typedef struct plx_waiter plx_waiter;
 typedef struct plx_peerq plx_peerq;
+
+/* Messages held to leave together in one batch frame (batch.c): an owner's asynsends sent
+ * with more to one connection, or its replies to one peer. */
+typedef struct plx_batch {
+	uint8_t *buf; /* PLX_BATCH_BYTES, allocated when first needed */
+	size_t len;   /* bytes written, the marker included; 0: nothing held */
+	int count;    /* messages held */
+} plx_batch;
 
 /* One pending sendrec: woken through its eventfd when its destination is marked dead. */
 struct plx_waiter {
@@ -70,6 +80,7 @@ typedef struct plx_conn {
 	int outstanding; /* owner only: asynsends whose replies have not arrived */
 	bool local;      /* address is in-process (inproc://) */
 	uint64_t last_used;
+	plx_batch held; /* owner only: asynsends sent with more, not yet out */
 } plx_conn;
 
 /* A thread's private state for one endpoint: its outbound connections and its wake-up
@@ -127,6 +138,10 @@ struct plx_ep {
 	atomic_uint_fast64_t next_request_id;
 	plx_queue queue;
 	plx_queue notifies;
+	/* replies the owner holds for one peer while that peer's next request waits (batch.c) */
+	plx_batch replies;
+	uint8_t replies_rid[256];
+	size_t replies_rid_size;
 	atomic_bool woken; /* plx_ep_wake was called: plx_receive returns -EINTR when idle */
 	atomic_int holds;  /* threads inside plx_ep_wake & co.: plx_ep_destroy waits for 0 */
 	/* link security (security.c): keys set before bind; the rest the owner's */
@@ -157,7 +172,8 @@ typedef struct plx_held {
  * (envelope.c, or a local envelope): body and inline data point into envelope_frame, so a
  * message is one block of one size, from msg.c's per-thread pool. */
 struct plx_msg_private {
-	zmq_msg_t envelope_frame;
+	zmq_msg_t envelope_frame; /* the envelope's frame, or the batch frame it came in */
+	size_t envelope_size;     /* the envelope's bytes in that frame */
 	zmq_msg_t data_frame;
 	bool has_data;
 	size_t routing_id_size; /* 0: arrived on a DEALER (a reply or a mailbox message) */
@@ -239,8 +255,9 @@ int plx__peerq_track(plx_peerq *q, const uint8_t *rid, size_t rid_size, const pl
 int plx__peerq_admit(plx_ep *ep, const uint8_t *rid, size_t rid_size, plx_msg *msg);
 void plx__peerq_unhold(plx_msg *msg);
 
-/* port.c */
+/* port.c; plx__conn_flush sends what the owner holds for conn (batch.c) */
 plx_port *plx__port_get(plx_ep *ep);
+void plx__conn_flush(plx_conn *conn);
 void plx__port_destroy(plx_port *port);
 void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address);
 plx_conn *plx__conn_for(plx_ep *ep, plx_port *port, const char *address);
@@ -253,8 +270,29 @@ int plx__frames_send(plx_ctx *ctx, void *sock, const void *routing_id, size_t ro
                      const plx_outgoing *out, int flags);
 int plx__frames_parse(plx_ctx *ctx, zmq_msg_t *frames, int nframes, bool local_peer,
                       plx_msg **msg_p);
+int plx__frames_parse_slice(plx_ctx *ctx, zmq_msg_t *whole, size_t off, size_t size,
+                            bool local_peer, plx_msg **msg_p);
+int plx__frames_pack(const plx_outgoing *out, uint8_t *dst, size_t room, size_t *size);
 int plx__frames_recv(void *sock, zmq_msg_t *frames, int max, int *nframes, int flags);
 void plx__frames_close(zmq_msg_t *frames, int nframes);
+
+/* batch.c: several messages in one frame (docs/protocol.md "Batches"). A message held in b,
+ * its envelope's size in *size (0; -ENOSPC: b is full or out cannot be batched, out->data still the
+ * caller's; else an error of plx__frames_pack); b sent as one frame on sock after routing id rid
+ * when rid_size is not 0, and emptied (0 or a negative errno: what was held is gone either way);
+ * whether a frame is a batch; a batch frame split into its messages, in order, each with the result
+ * plx__frames_parse would give it (items[i].msg NULL when its envelope did not read), the
+ * count returned, or -EBADMSG for a frame that is not a well-formed batch; frame closed. */
+typedef struct plx_batch_item {
+	plx_msg *msg;
+	int rc;
+} plx_batch_item;
+int plx__batch_hold(plx_batch *b, const plx_outgoing *out, size_t *size);
+int plx__batch_send(plx_batch *b, void *sock, const uint8_t *rid, size_t rid_size, int flags);
+void plx__batch_free(plx_batch *b);
+bool plx__batch_is(const zmq_msg_t *frame);
+int plx__batch_parse(plx_ctx *ctx, zmq_msg_t *frame, bool local_peer,
+                     plx_batch_item items[PLX_BATCH_MESSAGES]);
 
 /* The fields of a protobuf envelope (plexus.Envelope); a read one's bytes fields point into
  * the packed bytes (envelope.c). */
@@ -312,8 +350,10 @@ void plx__mailbox_signal(plx_ep *ep, plx_port *port);
 int plx__wait_fds(struct pollfd *fds, int n, int timeout_ms);
 bool plx__sock_readable(void *sock);
 
-/* receive.c */
+/* receive.c; plx__flush_held sends everything the owner holds (its connections' batches and
+ * its replies'), before it waits */
 void plx__ep_flush_mailbox(plx_ep *ep);
+void plx__flush_held(plx_ep *ep, plx_port *port);
 
 /* True in the endpoint's owner thread. */
 static inline bool plx__is_owner(const plx_ep *ep)

@@ -3,7 +3,7 @@
  * its wake-up eventfd.
  *
  * Entry points: plx_ep_thread_done; (internal) plx__port_get, plx__port_destroy,
- * plx__sock_for, plx__conn_for.
+ * plx__sock_for, plx__conn_for, plx__conn_flush.
  *
  * ZeroMQ sockets may not be shared between threads, so every thread that sends through an
  * endpoint gets its own DEALER per destination address. That is what lets many worker threads
@@ -43,10 +43,25 @@ plx_port *plx__port_get(plx_ep *ep)
 	return port;
 }
 
+/* Sends what conn holds and closes its socket. */
+static void s_conn_close(plx_conn *conn)
+{
+	plx__conn_flush(conn);
+	plx__batch_free(&conn->held);
+	zmq_close(conn->sock);
+}
+
+void plx__conn_flush(plx_conn *conn)
+{
+	int held = conn->held.count;
+	if (held && plx__batch_send(&conn->held, conn->sock, NULL, 0, ZMQ_DONTWAIT) != 0)
+		conn->outstanding -= held < conn->outstanding ? held : conn->outstanding;
+}
+
 void plx__port_destroy(plx_port *port)
 {
 	for (int i = 0; i < port->nconns; i++)
-		zmq_close(port->conns[i].sock);
+		s_conn_close(&port->conns[i]);
 	if (port->wake_sock)
 		zmq_close(port->wake_sock);
 	close(port->wake_fd);
@@ -147,7 +162,7 @@ plx_conn *plx__conn_for(plx_ep *ep, plx_port *port, const char *address)
 	int slot = port->nconns;
 	if (slot == PLX_PORT_CACHE_MAX) {
 		slot = s_victim(port);
-		zmq_close(port->conns[slot].sock);
+		s_conn_close(&port->conns[slot]);
 	} else {
 		port->nconns++;
 	}

@@ -8,7 +8,13 @@
  * PLX_RECEIVE_BATCH messages per socket: requests are validated here (malformed ones and ones
  * for another instance are answered with an error at once and never returned), notifies from
  * the same source and of the same type that meet in a round coalesce into one, and, as in
- * MINIX, pending notifies are delivered before other messages.
+ * MINIX, pending notifies are delivered before other messages. A frame may be a batch of
+ * messages (batch.c): each is checked and taken as if it had come alone.
+ *
+ * A reply from the owner to a peer whose next request already waits in the queue is held, so
+ * that the replies to a peer's pipelined requests go back in one batch frame: at the last of
+ * them, at a reply to another peer, or before the owner next waits (plx_receive with nothing
+ * queued, plx_sendrec), whichever comes first.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -88,6 +94,30 @@ static bool s_is_wake(const plx_ep *ep, zmq_msg_t *frames, int n)
 	       memcmp(zmq_msg_data(&frames[1]), ep->wake_token, PLX_WAKE_TOKEN) == 0;
 }
 
+/* Who sent a frame on the ROUTER, as its link proved (security.c). */
+typedef struct s_sender {
+	bool checked; /* a secured endpoint: the key must vouch for each message's source */
+	int vouched;  /* 1: a user certificate vouched, cred holds its credentials */
+	plx_name who;
+	plx_cred cred;
+} s_sender;
+
+/* Takes one message that came on the ROUTER from sender, alone or in a batch. */
+static void s_take(plx_ep *ep, const uint8_t *rid, size_t rid_size, const s_sender *sender,
+                   plx_msg *msg, int rc)
+{
+	if (sender->checked && msg &&
+	    !plx__vouched_name(ep, &sender->who, msg, &msg->priv->envelope_frame)) {
+		plx_msg_destroy(&msg);
+		return;
+	}
+	if (msg && sender->vouched == 1) {
+		msg->priv->vouched_user = true;
+		msg->priv->vouched = sender->cred;
+	}
+	s_accept(ep, rid, rid_size, msg, rc);
+}
+
 /* Reads one message from the ROUTER (flags: ZMQ_DONTWAIT, or 0 to wait up to its
  * ZMQ_RCVTIMEO). A wake-up from another thread empties the mailbox. Returns false when
  * nothing came. */
@@ -111,47 +141,58 @@ static bool s_from_router(plx_ep *ep, plx_port *port, int flags)
 	memcpy(rid, zmq_msg_data(&frames[0]), rid_size);
 	zmq_msg_close(&frames[0]);
 	/* a secured endpoint answers only what a trusted key sent, in its own name */
-	plx_name who;
-	plx_cred cred;
-	bool checked = ep->ctx->secure && !ep->inproc;
-	int vouched = checked ? plx__vouched_key(ep, &frames[1], &who, &cred) : 0;
-	if (vouched < 0) {
+	s_sender sender = {.checked = ep->ctx->secure && !ep->inproc};
+	sender.vouched =
+	    sender.checked ? plx__vouched_key(ep, &frames[1], &sender.who, &sender.cred) : 0;
+	if (sender.vouched < 0) {
 		plx__frames_close(frames + 1, (n > 3 ? 3 : n) - 1);
+		return true;
+	}
+	if (n == 2 && plx__batch_is(&frames[1])) {
+		plx_batch_item items[PLX_BATCH_MESSAGES];
+		int count = plx__batch_parse(ep->ctx, &frames[1], ep->inproc, items);
+		for (int i = 0; i < count; i++)
+			s_take(ep, rid, rid_size, &sender, items[i].msg, items[i].rc);
 		return true;
 	}
 	plx_msg *msg = NULL;
 	int rc = plx__frames_parse(ep->ctx, frames + 1, n - 1, ep->inproc, &msg);
-	if (checked && msg && !plx__vouched_name(ep, &who, msg, &msg->priv->envelope_frame)) {
-		plx_msg_destroy(&msg);
-		return true;
-	}
-	if (msg && vouched == 1) {
-		msg->priv->vouched_user = true;
-		msg->priv->vouched = cred;
-	}
-	s_accept(ep, rid, rid_size, msg, rc);
+	s_take(ep, rid, rid_size, &sender, msg, rc);
 	return true;
 }
 
-/* Reads one asynsend reply from an owner DEALER. Returns false when none was waiting. */
+/* Queues an asynsend's reply that came on conn; drops anything else. */
+static void s_take_reply(plx_ep *ep, plx_conn *conn, plx_msg *msg, int rc)
+{
+	if (rc != 0 || msg->kind != PLX_REPLY) {
+		plx_msg_destroy(&msg);
+		return;
+	}
+	if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
+		plx__trace_in(ep->ctx, msg, 0);
+	if (conn->outstanding > 0)
+		conn->outstanding--;
+	plx__queue_push(&ep->queue, msg);
+}
+
+/* Reads one frame of asynsend replies (one, or a batch) from an owner DEALER. Returns false
+ * when none was waiting. */
 static bool s_from_dealer(plx_ep *ep, plx_conn *conn)
 {
-	void *sock = conn->sock;
 	zmq_msg_t frames[2];
 	int n;
-	if (plx__frames_recv(sock, frames, 2, &n, ZMQ_DONTWAIT) != 0)
+	if (plx__frames_recv(conn->sock, frames, 2, &n, ZMQ_DONTWAIT) != 0)
 		return false;
+	if (n == 1 && plx__batch_is(&frames[0])) {
+		plx_batch_item items[PLX_BATCH_MESSAGES];
+		int count = plx__batch_parse(ep->ctx, &frames[0], conn->local, items);
+		for (int i = 0; i < count; i++)
+			s_take_reply(ep, conn, items[i].msg, items[i].rc);
+		return true;
+	}
 	plx_msg *msg = NULL;
 	int rc = plx__frames_parse(ep->ctx, frames, n, conn->local, &msg);
-	if (rc == 0 && msg->kind == PLX_REPLY) {
-		if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
-			plx__trace_in(ep->ctx, msg, 0);
-		if (conn->outstanding > 0)
-			conn->outstanding--;
-		plx__queue_push(&ep->queue, msg);
-	} else {
-		plx_msg_destroy(&msg);
-	}
+	s_take_reply(ep, conn, msg, rc);
 	return true;
 }
 
@@ -325,6 +366,7 @@ int plx_receive(plx_ep *self, plx_msg **msg, int timeout_ms)
 				return -ETIMEDOUT;
 			wait = now >= deadline ? 0 : (int)((deadline - now + 999) / 1000);
 		}
+		plx__flush_held(self, port); /* before the owner waits */
 		int rc = s_poll(self, port, wait);
 		if (rc < 0)
 			return rc;
@@ -336,6 +378,60 @@ int plx_receive(plx_ep *self, plx_msg **msg, int timeout_ms)
 	}
 }
 
+static bool s_same_peer(const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
+{
+	return a_size == b_size && memcmp(a, b, a_size) == 0;
+}
+
+/* Sends the replies the owner holds. */
+static void s_flush_replies(plx_ep *ep)
+{
+	if (ep->replies.count)
+		plx__batch_send(&ep->replies, ep->router, ep->replies_rid, ep->replies_rid_size, 0);
+}
+
+void plx__flush_held(plx_ep *ep, plx_port *port)
+{
+	s_flush_replies(ep);
+	for (int i = 0; i < port->nconns; i++)
+		if (port->conns[i].held.count)
+			plx__conn_flush(&port->conns[i]);
+}
+
+/*
+ * Holds a reply of the owner's while the same peer's next request already waits in the
+ * queue: the peer sent several at once, and their replies go back together, at the last of
+ * them or when the owner next waits. Returns 0 when held (or sent with those held before it),
+ * -ENOSPC when it goes alone, or an error (the reply's data released).
+ */
+static int s_hold_reply(plx_ep *ep, const uint8_t *rid, size_t rid_size, const plx_outgoing *out)
+{
+	const plx_msg *next = ep->queue.head;
+	bool more = next && next->kind == PLX_REQUEST &&
+	            s_same_peer(next->priv->routing_id, next->priv->routing_id_size, rid, rid_size);
+	bool joins = ep->replies.count > 0 &&
+	             s_same_peer(ep->replies_rid, ep->replies_rid_size, rid, rid_size);
+	if (!joins)
+		s_flush_replies(ep);
+	if (!more && !joins)
+		return -ENOSPC;
+	size_t size = 0;
+	int rc = plx__batch_hold(&ep->replies, out, &size);
+	if (rc == -ENOSPC && joins && more) {
+		s_flush_replies(ep);
+		rc = plx__batch_hold(&ep->replies, out, &size);
+	}
+	if (rc != 0)
+		return rc;
+	memcpy(ep->replies_rid, rid, rid_size);
+	ep->replies_rid_size = rid_size;
+	if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
+		plx__trace_out(ep->ctx, out, size, plx__wall_us());
+	if (!more)
+		s_flush_replies(ep);
+	return 0;
+}
+
 static int s_send_reply(plx_ep *self, const plx_msg *req, const plx_outgoing *out)
 {
 	plx_port *port = plx__port_get(self);
@@ -345,7 +441,11 @@ static int s_send_reply(plx_ep *self, const plx_msg *req, const plx_outgoing *ou
 	size_t rid_size = req->priv->routing_id_size;
 	if (!port->owner)
 		return plx__mailbox_send(self, 'R', NULL, rid, rid_size, out);
-	int rc = plx__frames_send(self->ctx, self->router, rid, rid_size, out, 0);
+	int rc = s_hold_reply(self, rid, rid_size, out);
+	if (rc == -ENOSPC) {
+		s_flush_replies(self); /* what was held goes first */
+		rc = plx__frames_send(self->ctx, self->router, rid, rid_size, out, 0);
+	}
 	if (rc == -EHOSTUNREACH)
 		return -PLX_EDEADSRCDST;
 	return rc == -EAGAIN ? -ETIMEDOUT : rc;
@@ -392,13 +492,16 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	return rc;
 }
 
-/* In the owner thread: sends what other threads handed over (replies above all) without
- * receiving anything, so that a reply given just before a server stops still leaves. */
+/* In the owner thread: sends what it holds and what other threads handed over (replies above
+ * all) without receiving anything, so that a reply given just before a server stops still leaves.
+ */
 void plx__ep_flush_mailbox(plx_ep *ep)
 {
 	plx_port *port = plx__port_get(ep);
-	if (port && port->owner)
+	if (port && port->owner) {
+		plx__flush_held(ep, port);
 		s_empty_mailbox(ep, port);
+	}
 }
 
 int plx_ep_wake(plx_ep *self)

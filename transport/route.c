@@ -296,17 +296,9 @@ int plx_route_lookup(plx_ctx *self, const char *label, uint64_t *generation, cha
 	return rc;
 }
 
-/*
- * Turns dst into the concrete instance to send to and its address (PLX_ADDRESS_MAX bytes).
- * Generation 0 takes the route's generation; an explicit generation is sent as asked and the
- * receiver judges it. Returns 0, or -PLX_EDEADSRCDST when there is no route or the instance
- * is marked dead, or -EINVAL for a bad label.
- */
-int plx__resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *address)
+/* plx__resolve's lookup: -ENOENT when there is no route for dst's label. */
+static int s_resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *address)
 {
-	if (!s_fits(dst->label, PLX_LABEL_MAX))
-		return -EINVAL;
-	s_miss(ctx, dst->label);
 	int rc = 0;
 	size_t len = strlen(dst->label);
 	unsigned hash;
@@ -315,7 +307,7 @@ int plx__resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *ad
 	plx_route *route;
 	HASH_FIND_BYHASHVALUE(hh, ctx->routes, dst->label, len, hash, route);
 	if (!route) {
-		rc = -PLX_EDEADSRCDST;
+		rc = -ENOENT;
 	} else {
 		uint64_t generation = dst->generation ? dst->generation : route->generation;
 		if (generation <= s_dead_below_hashed(ctx, dst->label, len, hash)) {
@@ -328,6 +320,25 @@ int plx__resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *ad
 	}
 	pthread_rwlock_unlock(&ctx->routes_lock);
 	return rc;
+}
+
+/*
+ * Turns dst into the concrete instance to send to and its address (PLX_ADDRESS_MAX bytes).
+ * Generation 0 takes the route's generation; an explicit generation is sent as asked and the
+ * receiver judges it. A label without a route is first asked of the route-miss function.
+ * Returns 0, or -PLX_EDEADSRCDST when there is no route or the instance is marked dead, or
+ * -EINVAL for a bad label.
+ */
+int plx__resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *address)
+{
+	if (!s_fits(dst->label, PLX_LABEL_MAX))
+		return -EINVAL;
+	int rc = s_resolve(ctx, dst, resolved, address);
+	if (rc == -ENOENT) {
+		s_miss(ctx, dst->label);
+		rc = s_resolve(ctx, dst, resolved, address);
+	}
+	return rc == -ENOENT ? -PLX_EDEADSRCDST : rc;
 }
 
 void plx__waiter_add(plx_ctx *ctx, plx_waiter *waiter)

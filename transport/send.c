@@ -13,8 +13,10 @@
  * destination dies. So a sendrec ends with its reply, its deadline or its destination's
  * death (noticed within PLX_FAST_WAIT_MS at worst), whichever comes first. Every system call
  * counts on a virtual machine (docs/performance.md). asynsend from the owner goes
- * straight out; from any other thread it is handed to the owner through the mailbox, so that
- * every asynsend reply lands on a socket plx_receive watches.
+ * straight out, or, sent with more, is held in its connection's batch (batch.c) until a
+ * message without more, the owner's next wait (plx_receive with nothing queued, plx_sendrec)
+ * or a full batch; from any other thread it is handed to the owner through the mailbox, so
+ * that every asynsend reply lands on a socket plx_receive watches.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,20 +101,12 @@ static int s_send_until(plx_ctx *ctx, void *sock, const plx_outgoing *out, uint6
 	}
 }
 
-/*
- * Takes the next message waiting on a sendrec's DEALER. Returns 1 when it is the awaited
- * reply (stored in *reply), 0 when it was set aside or dropped, -1 when none was waiting.
- */
-static int s_take_reply(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t request_id,
-                        plx_msg **reply, int flags)
+/* Sorts one message that came on a sendrec's DEALER: the awaited reply (stored in *reply,
+ * returns 1), an asynsend's reply (queued for plx_receive) or nothing anyone waits for. */
+static int s_sort_reply(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t request_id,
+                        plx_msg *msg, int rc, plx_msg **reply)
 {
-	zmq_msg_t frames[2];
-	int n;
-	if (plx__frames_recv(conn->sock, frames, 2, &n, flags) != 0)
-		return -1;
-	plx_msg *msg = NULL;
-	int rc = plx__frames_parse(ep->ctx, frames, n, conn->local, &msg);
-	if (rc == 0 && msg->kind == PLX_REPLY && msg->request_id == request_id) {
+	if (rc == 0 && msg->kind == PLX_REPLY && msg->request_id == request_id && !*reply) {
 		*reply = msg;
 		return 1;
 	}
@@ -123,6 +117,31 @@ static int s_take_reply(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t req
 		plx_msg_destroy(&msg); /* late reply to a request that timed out, or garbage */
 	}
 	return 0;
+}
+
+/*
+ * Takes the next frame waiting on a sendrec's DEALER: one message or a batch of them.
+ * Returns 1 when it held the awaited reply (stored in *reply), 0 when everything was set
+ * aside or dropped, -1 when nothing was waiting.
+ */
+static int s_take_reply(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t request_id,
+                        plx_msg **reply, int flags)
+{
+	zmq_msg_t frames[2];
+	int n;
+	if (plx__frames_recv(conn->sock, frames, 2, &n, flags) != 0)
+		return -1;
+	if (n == 1 && plx__batch_is(&frames[0])) {
+		plx_batch_item items[PLX_BATCH_MESSAGES];
+		int count = plx__batch_parse(ep->ctx, &frames[0], conn->local, items), found = 0;
+		for (int i = 0; i < count; i++)
+			found |= s_sort_reply(ep, port, conn, request_id, items[i].msg, items[i].rc,
+			                      reply);
+		return found;
+	}
+	plx_msg *msg = NULL;
+	int rc = plx__frames_parse(ep->ctx, frames, n, conn->local, &msg);
+	return s_sort_reply(ep, port, conn, request_id, msg, rc, reply);
 }
 
 static void s_drain_wake(int fd)
@@ -198,6 +217,8 @@ int plx_sendrec(plx_ep *self, const plx_request *req, plx_msg **reply, int timeo
 		s_drop_data(req);
 		return rc;
 	}
+	if (port->owner)
+		plx__flush_held(self, port); /* a wait: nothing the owner holds may wait with it */
 	uint64_t start = plx__now_us();
 	uint64_t deadline = timeout_ms < 0 ? 0 : start + (uint64_t)timeout_ms * 1000u;
 	plx_waiter waiter = {.dst = &dst, .wake_fd = port->wake_fd};
@@ -320,8 +341,40 @@ int plx_ep_notify_local(plx_ep *self, const plx_name *source, uint32_t type)
 	return 0;
 }
 
-/* Sends out to address from the owner, or through the owner from any other thread. */
-static int s_post(plx_ep *self, plx_outgoing *out, const char *address)
+/* Whether ZeroMQ takes one more message on sock now (its queue is not full). */
+static bool s_has_room(void *sock)
+{
+	int events = 0;
+	size_t size = sizeof events;
+	return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLOUT);
+}
+
+/*
+ * Holds out in conn's batch, sending what it held first when it is full. A batch starts only
+ * while ZeroMQ has room for one more message on the socket, and nothing else is sent on it
+ * before the batch (the socket is this thread's), so sending the batch cannot find the queue
+ * full. Returns 0 when held, -ENOSPC when out must go alone, or an error (out's data
+ * released).
+ */
+static int s_hold(plx_ep *ep, plx_conn *conn, const plx_outgoing *out)
+{
+	size_t size = 0;
+	int rc = -ENOSPC;
+	for (int tries = 0; tries < 2 && rc == -ENOSPC; tries++) {
+		if (conn->held.count > 0 && tries > 0)
+			plx__conn_flush(conn);
+		if (conn->held.count == 0 && !s_has_room(conn->sock))
+			return -ENOSPC;
+		rc = plx__batch_hold(&conn->held, out, &size);
+	}
+	if (rc == 0 && atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
+		plx__trace_out(ep->ctx, out, size, plx__wall_us());
+	return rc;
+}
+
+/* Sends out to address from the owner (held in the connection's batch when more follow), or
+ * through the owner from any other thread. */
+static int s_post(plx_ep *self, plx_outgoing *out, const char *address, bool more)
 {
 	plx_port *port = plx__port_get(self);
 	if (!port)
@@ -331,7 +384,11 @@ static int s_post(plx_ep *self, plx_outgoing *out, const char *address)
 	plx_conn *conn = plx__conn_for(self, port, address);
 	if (!conn)
 		return errno ? -errno : -EINVAL;
-	int rc = plx__frames_send(self->ctx, conn->sock, NULL, 0, out, ZMQ_DONTWAIT);
+	int rc = more ? s_hold(self, conn, out) : -ENOSPC;
+	if (rc == -ENOSPC) {
+		plx__conn_flush(conn); /* what was held goes first */
+		rc = plx__frames_send(self->ctx, conn->sock, NULL, 0, out, ZMQ_DONTWAIT);
+	}
 	if (rc == 0 && out->kind == PLX_REQUEST)
 		conn->outstanding++;
 	return rc;
@@ -350,7 +407,7 @@ int plx_asynsend(plx_ep *self, const plx_request *req, uint64_t *request_id)
 	}
 	plx_outgoing out;
 	s_request_out(self, req, &dst, address, &out);
-	rc = s_post(self, &out, address);
+	rc = s_post(self, &out, address, req->more);
 	if (rc == 0 && request_id)
 		*request_id = out.request_id;
 	return rc;
@@ -372,5 +429,5 @@ int plx_notify(plx_ep *self, const plx_name *dst, uint32_t type)
 	plx_outgoing out;
 	s_request_out(self, &req, &resolved, address, &out);
 	out.kind = PLX_NOTIFY;
-	return s_post(self, &out, address);
+	return s_post(self, &out, address, false);
 }

@@ -185,7 +185,7 @@ void plx__trace_in(plx_ctx *ctx, const plx_msg *msg, uint64_t latency_us)
 	    .request_id = msg->request_id,
 	    .source = &msg->source,
 	    .destination = &msg->destination,
-	    .size = zmq_msg_size(&msg->priv->envelope_frame) + msg->data_size,
+	    .size = msg->priv->envelope_size + msg->data_size,
 	    .latency_us = latency_us,
 	    .wall_us = plx__wall_us(),
 	};

@@ -254,7 +254,10 @@ static int s_tcp_rtt(int fd, void *buf, size_t size, int n, bench_samples *out)
 /* Messages per second for n asynsends with WINDOW in flight, every reply received. */
 static double s_plexus_throughput(plx_ep *client, const void *data, size_t size, int n)
 {
-	plx_request req = {.type = PLEXUS__IPC_TYPE__IPC_ECHO, .data = data, .data_size = size};
+	plx_request req = {.type = PLEXUS__IPC_TYPE__IPC_ECHO,
+	                   .data = data,
+	                   .data_size = size,
+	                   .more = true}; /* leave in batches (docs/transport.md) */
 	snprintf(req.dst.label, sizeof req.dst.label, "bench");
 	int sent = 0, received = 0;
 	uint64_t start = bench_now_ns();

@@ -5,10 +5,11 @@
  *
  * Entry point: LLVMFuzzerTestOneInput.
  *
- * Input: a control byte, then the frames. Control bit 0: the frames came through an
- * in-process socket (so the envelope may be a local one); bits 1-2: the number of frames (1,
- * 2, or 3 for "more than two"; 0 counts as 1). With more than one frame the last two bytes of
- * the input give the size of the data frame, taken from the end of what is left.
+ * Input: a control byte, then the frames. A single frame that is a batch (transport/batch.c)
+ * is split as a receiver splits it, and each message in it checked as one alone. Control bit 0: the
+ * frames came through an in-process socket (so the envelope may be a local one); bits 1-2: the
+ * number of frames (1, 2, or 3 for "more than two"; 0 counts as 1). With more than one frame the
+ * last two bytes of the input give the size of the data frame, taken from the end of what is left.
  *
  * Besides running without a crash, a leak or undefined behaviour, the decoder must keep what
  * frames.c promises: the result is 0 or the error a receiver answers with (-EBADMSG,
@@ -122,6 +123,19 @@ static int s_frames(const uint8_t *data, size_t size, zmq_msg_t *frames)
 	return want == 3 ? 3 : stored;
 }
 
+/* Checks one decoded message (alone, or from a batch) and its result, and frees it. */
+static void s_take(plx_msg *msg, int rc)
+{
+	FUZZ_CHECK(rc == 0 || rc == -EBADMSG || rc == -EMSGSIZE || rc == -EPROTO);
+	FUZZ_CHECK(rc != 0 || msg != NULL);
+	if (rc == 0) {
+		s_check_msg(msg);
+		plx__trace_in(s_ctx, msg, 0);
+		s_round_trip(msg);
+	}
+	plx_msg_destroy(&msg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -134,15 +148,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool local_peer = data[0] & 1;
 	zmq_msg_t frames[2];
 	int n = s_frames(data, size, frames);
+	if (n == 1 && plx__batch_is(&frames[0])) {
+		plx_batch_item items[PLX_BATCH_MESSAGES];
+		int count = plx__batch_parse(s_ctx, &frames[0], local_peer, items);
+		FUZZ_CHECK(count == -EBADMSG || (count >= 1 && count <= PLX_BATCH_MESSAGES));
+		for (int i = 0; i < count; i++)
+			s_take(items[i].msg, items[i].rc);
+		return 0;
+	}
 	plx_msg *msg = NULL;
 	int rc = plx__frames_parse(s_ctx, frames, n, local_peer, &msg);
-	FUZZ_CHECK(rc == 0 || rc == -EBADMSG || rc == -EMSGSIZE || rc == -EPROTO);
-	FUZZ_CHECK(rc != 0 || msg != NULL);
-	if (rc == 0) {
-		s_check_msg(msg);
-		plx__trace_in(s_ctx, msg, 0);
-		s_round_trip(msg);
-	}
-	plx_msg_destroy(&msg);
+	s_take(msg, rc);
 	return 0;
 }

@@ -121,6 +121,34 @@ static void s_envelope(const char *name, plx_kind kind, uint32_t type, int32_t s
 	free(b);
 }
 
+/* A batch frame (transport/batch.c) of three messages, as plx__batch_hold writes it. */
+static void s_batch(const char *name, bool local)
+{
+	plx_name src = {.label = "client", .generation = 2},
+	         dst = {.label = "bench", .generation = 1};
+	plx_batch batch = {0};
+	for (uint64_t id = 1; id <= 3; id++) {
+		uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, (uint8_t)id};
+		plx_outgoing out = {.kind = id == 2 ? PLX_NOTIFY : PLX_REQUEST,
+		                    .type = PLEXUS__IPC_TYPE__IPC_ECHO,
+		                    .request_id = id,
+		                    .source = &src,
+		                    .destination = &dst,
+		                    .data = data,
+		                    .data_size = sizeof data,
+		                    .local = local};
+		size_t size;
+		if (plx__batch_hold(&batch, &out, &size) != 0)
+			s_die("batch");
+	}
+	s_buf *b = calloc(1, sizeof *b);
+	s_byte(b, local ? 1 : 0);
+	s_put(b, batch.buf, batch.len);
+	s_save("envelope", name, b);
+	free(b);
+	plx__batch_free(&batch);
+}
+
 static void s_envelopes(void)
 {
 	Plexus__IpcPing ping = PLEXUS__IPC_PING__INIT;
@@ -135,6 +163,8 @@ static void s_envelopes(void)
 	s_envelope("data-frame", PLX_REQUEST, S_FS(FS_WRITE), 0, &io.base, 3000, false);
 	s_envelope("local", PLX_REQUEST, S_FS(FS_WRITE), 0, &io.base, 100, true);
 	s_envelope("local-data-frame", PLX_REPLY, S_FS(FS_READ), 0, &io.base, 1000, true);
+	s_batch("batch", false);
+	s_batch("batch-local", true);
 }
 
 /* ---- bodies: [type][flags][length][body][data size] per request ---- */

@@ -2,7 +2,8 @@
  * test-malformed.c — a raw ZeroMQ peer sends what no Plexus sender would: random bytes,
  * truncated envelopes, broken heads, a wrong version, unknown types, wrong frame counts, lying
  * sizes, and, in-process, broken local envelopes. Each is answered with an error (or, for a
- * stray reply, ignored) and the server keeps serving. And a peer that does not read its
+ * stray reply, ignored) and the server keeps serving; batch frames are served message by
+ * message, and one whose layout is wrong is dropped whole. And a peer that does not read its
  * replies is refused once they fill their bytes (peerq.c). Over inproc the raw peer lives in the
  * server's own ZeroMQ context (white box: the context and the local envelope's layout come
  * from the transport's internal.h).
@@ -690,6 +691,153 @@ static void test_unserved_requests_are_bounded_in_bytes(void **state)
 	free(data);
 }
 
+/* ---- batches (batch.c): several envelopes in one frame ---- */
+
+static const uint8_t s_batch_marker[8] = {0xfe, 'p', 'l', 'x', 'b', 'a', 't', 0};
+
+/* Appends one item (its 4-byte little-endian length, then its bytes) to the batch in buf. */
+static size_t s_batch_add(uint8_t *buf, size_t at, const void *item, size_t size, uint32_t declared)
+{
+	if (at == 0) {
+		memcpy(buf, s_batch_marker, sizeof s_batch_marker);
+		at = sizeof s_batch_marker;
+	}
+	for (int i = 0; i < 4; i++)
+		buf[at + (size_t)i] = (uint8_t)(declared >> (8 * i));
+	memcpy(buf + at + 4, item, size);
+	return at + 4 + size;
+}
+
+/* Appends a well-formed PING request with id to the batch in buf. */
+static size_t s_batch_ping(uint8_t *buf, size_t at, uint64_t id)
+{
+	uint8_t env[256];
+	size_t size = s_envelope(env, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST,
+	                         PLEXUS__IPC_TYPE__IPC_PING, id, 0);
+	return s_batch_add(buf, at, env, size, (uint32_t)size);
+}
+
+/* Notes the request id and status of one reply envelope of size bytes at p. */
+static void s_note_reply(const uint8_t *p, size_t size, uint64_t *ids, int *statuses, int *n)
+{
+	Plexus__Envelope *env = plexus__envelope__unpack(NULL, size, p);
+	assert_non_null(env);
+	Plexus__EnvelopeHead *head = s_head_of(env);
+	assert_int_equal(head->kind, PLEXUS__KIND__KIND_REPLY);
+	plexus__envelope_head__free_unpacked(head, NULL);
+	ids[*n] = env->request_id;
+	statuses[(*n)++] = env->status;
+	plexus__envelope__free_unpacked(env, NULL);
+}
+
+/* Reads replies, alone or in batch frames, until want of them came. */
+static void s_batch_replies(fixture *f, int want, uint64_t *ids, int *statuses)
+{
+	static uint8_t buf[PLX_BATCH_BYTES];
+	int n = 0;
+	while (n < want) {
+		int got = zmq_recv(f->raw, buf, sizeof buf, 0);
+		assert_true(got > 0);
+		size_t size = (size_t)got;
+		if (size < sizeof s_batch_marker || memcmp(buf, s_batch_marker, 8) != 0) {
+			s_note_reply(buf, size, ids, statuses, &n);
+			continue;
+		}
+		for (size_t at = sizeof s_batch_marker; at < size;) {
+			uint32_t len = (uint32_t)buf[at] | (uint32_t)buf[at + 1] << 8 |
+			               (uint32_t)buf[at + 2] << 16 | (uint32_t)buf[at + 3] << 24;
+			assert_true(len > 0 && len <= size - at - 4);
+			assert_true(n < want);
+			s_note_reply(buf + at + 4, len, ids, statuses, &n);
+			at += 4 + len;
+		}
+	}
+}
+
+static void s_send_one(fixture *f, const void *frame, size_t size)
+{
+	const void *frames[] = {frame};
+	size_t sizes[] = {size};
+	s_send_frames(f->raw, frames, sizes, 1);
+}
+
+/* A batch of three pings is answered three times, in order, whatever frames the replies
+ * come in; a batch with a bad envelope inside answers that one's error and serves the rest. */
+static void test_batch_is_served_message_by_message(void **state)
+{
+	fixture *f = *state;
+	static uint8_t buf[PLX_BATCH_BYTES];
+	size_t at = 0;
+	for (uint64_t id = 1; id <= 3; id++)
+		at = s_batch_ping(buf, at, id);
+	s_send_one(f, buf, at);
+	uint64_t ids[8];
+	int statuses[8];
+	s_batch_replies(f, 3, ids, statuses);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ids[i], (uint64_t)i + 1);
+		assert_int_equal(statuses[i], 0);
+	}
+	/* 11 fine, 12 a wrong version (-EPROTO), 13 garbage (-EBADMSG, and with no readable id
+	 * answered as request 0, as alone), 14 fine. Refusals leave at once, replies may wait
+	 * for the rest of the batch: the order between them is not fixed. */
+	uint8_t env[256], junk[40];
+	memset(junk, 0xff, sizeof junk); /* a key longer than 10 bytes: unreadable */
+	at = s_batch_ping(buf, 0, 11);
+	size_t size = s_envelope(env, PLX_PROTOCOL_VERSION + 7, PLEXUS__KIND__KIND_REQUEST,
+	                         PLEXUS__IPC_TYPE__IPC_PING, 12, 0);
+	at = s_batch_add(buf, at, env, size, (uint32_t)size);
+	at = s_batch_add(buf, at, junk, sizeof junk, sizeof junk);
+	at = s_batch_ping(buf, at, 14);
+	s_send_one(f, buf, at);
+	s_batch_replies(f, 4, ids, statuses);
+	int want[15] = {[11] = 0, [12] = -EPROTO, [0] = -EBADMSG, [14] = 0};
+	bool seen[15] = {false};
+	for (int i = 0; i < 4; i++) {
+		assert_true(ids[i] < 15 && (ids[i] == 0 || ids[i] >= 11) && ids[i] != 13);
+		assert_false(seen[ids[i]]);
+		seen[ids[i]] = true;
+		assert_int_equal(statuses[i], want[ids[i]]);
+	}
+	s_still_serving(f);
+}
+
+/* A batch whose layout is wrong is dropped whole (nothing in it can be trusted), and the
+ * server goes on serving: a length past the end, a zero length, a marker alone, a length cut
+ * short, more than PLX_BATCH_MESSAGES messages, more than PLX_BATCH_BYTES bytes. */
+static void test_bad_batch_layouts(void **state)
+{
+	fixture *f = *state;
+	static uint8_t buf[PLX_BATCH_BYTES + 1024];
+	uint8_t env[256];
+	size_t size = s_envelope(env, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST,
+	                         PLEXUS__IPC_TYPE__IPC_PING, 21, 0);
+	size_t at = s_batch_ping(buf, 0, 20);
+	s_send_one(f, buf, s_batch_add(buf, at, env, size, (uint32_t)size + 1)); /* past the end */
+	s_send_one(f, buf, s_batch_add(buf, at, env, size, 0));                  /* zero length */
+	s_send_one(f, buf, sizeof s_batch_marker);                               /* empty */
+	s_send_one(f, buf, at + 2);                                              /* cut short */
+	at = 0;
+	for (int i = 0; i <= PLX_BATCH_MESSAGES; i++)
+		at = s_batch_ping(buf, at, 100 + (uint64_t)i);
+	s_send_one(f, buf, at); /* one message too many */
+	uint8_t big[4096];
+	memset(big, 0, sizeof big);
+	at = 0;
+	while (at <= PLX_BATCH_BYTES)
+		at = s_batch_add(buf, at, big, sizeof big, sizeof big);
+	s_send_one(f, buf, at); /* too long */
+	/* none of them was answered: the next reply the peer sees is its own ping's */
+	at = s_batch_ping(buf, 0, 99);
+	s_send_one(f, buf, at);
+	uint64_t ids[1];
+	int statuses[1];
+	s_batch_replies(f, 1, ids, statuses);
+	assert_int_equal(ids[0], 99);
+	assert_int_equal(statuses[0], 0);
+	s_still_serving(f);
+}
+
 #define EACH_KIND(test)                                                                            \
 	cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &inproc),              \
 	    cmocka_unit_test_prestate_setup_teardown(test, s_setup, s_teardown, &ipc),             \
@@ -711,6 +859,8 @@ int main(void)
 	    EACH_KIND(test_bad_inline_data),
 	    EACH_KIND(test_oversize_envelope),
 	    EACH_KIND(test_stray_reply_is_ignored),
+	    EACH_KIND(test_batch_is_served_message_by_message),
+	    EACH_KIND(test_bad_batch_layouts),
 	    cmocka_unit_test_prestate_setup_teardown(test_bad_local_envelope, s_setup, s_teardown,
 	                                             &inproc),
 	    cmocka_unit_test_prestate_setup_teardown(test_local_envelope_from_another_process,

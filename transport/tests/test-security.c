@@ -293,6 +293,49 @@ static void test_untrusted_clients_dropped(void **state)
 	s_server_stop(s);
 }
 
+/* Each message of a batch frame is checked against the link's certificate as one alone: a
+ * batch from "cli" that slips in a request in the name of "rs" has that one dropped and
+ * counted, and the others answered. The forger writes the batch by hand (white box). */
+static void test_batch_checked_message_by_message(void **state)
+{
+	(void)state;
+	server *s = s_server_start();
+	client c = s_client(s, s_root_pk, s_root_sk, "cli");
+	assert_int_equal(s_ping(&c, 5000), 0); /* connected; served 1 */
+	plx_name me = {.label = "cli", .generation = 1}, rs = {.label = "rs", .generation = 1},
+	         srv = {.label = "srv", .generation = 1};
+	plx_batch batch = {0};
+	for (uint64_t id = 100; id < 103; id++) {
+		plx_outgoing out = {.kind = PLX_REQUEST,
+		                    .type = PLEXUS__IPC_TYPE__IPC_ECHO,
+		                    .request_id = id,
+		                    .source = id == 101 ? &rs : &me,
+		                    .destination = &srv};
+		size_t size;
+		assert_int_equal(plx__batch_hold(&batch, &out, &size), 0);
+	}
+	plx_port *port = plx__port_get(c.ep);
+	plx_conn *conn = plx__conn_for(c.ep, port, plx_ep_address(s->ep));
+	assert_non_null(conn);
+	conn->outstanding += 2;
+	assert_int_equal(plx__batch_send(&batch, conn->sock, NULL, 0, 0), 0);
+	plx__batch_free(&batch);
+	bool got[3] = {false};
+	for (int i = 0; i < 2; i++) {
+		plx_msg *reply = NULL;
+		assert_int_equal(plx_receive(c.ep, &reply, 5000), 0);
+		assert_true(reply->request_id == 100 || reply->request_id == 102);
+		got[reply->request_id - 100] = true;
+		plx_msg_destroy(&reply);
+	}
+	assert_true(got[0] && got[2]);
+	plx_msg *none = NULL;
+	assert_int_equal(plx_receive(c.ep, &none, 300), -ETIMEDOUT);
+	assert_int_equal(plx_ep_refused(s->ep), 1);
+	s_client_end(&c);
+	s_server_stop(s);
+}
+
 /* A secured client refuses to connect where it has no key to check the server by. */
 static void test_no_server_key_no_connection(void **state)
 {
@@ -483,6 +526,7 @@ int main(void)
 	    cmocka_unit_test(test_certificates),
 	    cmocka_unit_test(test_trusted_client_answered),
 	    cmocka_unit_test(test_untrusted_clients_dropped),
+	    cmocka_unit_test(test_batch_checked_message_by_message),
 	    cmocka_unit_test(test_no_server_key_no_connection),
 	    cmocka_unit_test(test_routes_need_certificates),
 	    cmocka_unit_test(test_routes_checked_when_trust_comes),

@@ -48,7 +48,7 @@
 
 #include <plexus/error.h>
 
-#define PLX_PROTOCOL_VERSION 3
+#define PLX_PROTOCOL_VERSION 4
 #define PLX_LABEL_MAX        64  /* bytes, with the terminating NUL */
 #define PLX_ADDRESS_MAX      256 /* bytes, with the terminating NUL */
 #define PLX_ENVELOPE_MAX     (256 * 1024)
@@ -102,6 +102,11 @@ typedef struct plx_request {
 	size_t data_size;
 	void (*data_free)(void *data, void *hint);
 	void *data_hint;
+	/* plx_asynsend from the owner thread: more messages follow at once, so this one may wait
+	 * to leave with them in one frame (docs/transport.md "Batches"). It leaves, at the
+	 * latest, with the owner's next message without more, or when the owner next waits
+	 * (plx_receive with nothing queued, plx_sendrec, plx_ep_destroy). Ignored elsewhere. */
+	bool more;
 } plx_request;
 
 /* ---- context ---- */
