@@ -72,8 +72,9 @@ static void s_usage(FILE *out)
 	        "writers' calls) in one SVG file a browser shows.\n"
 	        "--through-rs: a service's crash or hang sent by RS through its node kernel\n"
 	        "(RS_SIGNAL), as it is for services not on this machine (a QEMU or PXE\n"
-	        "cluster), and kill-node as a power cycle by RS through the node's power\n"
-	        "backend (RS_POWER, plexus node cycle); else this machine's kill(2).\n"
+	        "cluster), and kill-node and kill-node-fs as a power cycle by RS through the\n"
+	        "node's power backend (RS_POWER, plexus node cycle); else this machine's\n"
+	        "kill(2).\n"
 	        "--mount DIR: the writers make plain POSIX calls (open, write, fsync, close,\n"
 	        "rename, unlink, mkdir, a directory's fsync) on DIR/data/drill-PID, DIR being\n"
 	        "where a running `plexus mount DIR` has Plexus's root, as Linux programs do;\n"
@@ -190,8 +191,8 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 	while (drill_scenarios[nsc].name && drill_scenarios[nsc].kind == DRILL_SERVICE)
 		nsc++;
 	const drill_scenario *node_fs = drill_scenario_find("kill-node-fs");
-	if (!sc && !o->plan && !drill_node_here(etcd, cluster, node_fs->label))
-		node_fs = NULL;
+	if (sc || o->plan || !drill_node_here(etcd, cluster, node_fs->label))
+		node_fs = NULL; /* soak's, where mfs-data's node is a namespace here */
 	for (int i = 0; o->plan && i < o->plan->n; i++) { /* a drill from a file, in order */
 		s_sleep_ms(o->plan->steps[i].after_ms);
 		drill_inject(etcd, cluster, o->plan->steps[i].scenario, w, &how,

@@ -5,7 +5,9 @@
  * faults from a seed repeats the same faults, in the same order, for the same seed, and its
  * timeline (--svg) is a picture headless Chromium draws with marks on it. VFS and /data's file
  * server killed together both come back, and the writers lose nothing acknowledged. Then the
- * driver, the file server and VFS of a three-node `up --nodes 3` (root). Unknown
+ * driver, the file server and VFS of a three-node `up --nodes 3` (root), and the whole node
+ * of /data's file server and its driver at three points of the writers' work, and a soak
+ * that draws that node's death. Unknown
  * scenarios are usage errors; a drill without a running system fails with EX_UNAVAILABLE.
  * Through a FUSE mount (--mount, root): the writers' plain POSIX calls survive VFS, /data's
  * file server and both killed with nothing acknowledged lost; a mount stopped under them is
@@ -353,8 +355,10 @@ static void test_scenarios(void **state)
 /* Every drill on three nodes in network namespaces and a three-member etcd (root): the
  * services hit live on other nodes than the writers' host and come back there or on a
  * standby; an etcd member's death restarts nothing; a whole node's death moves its services;
- * a node cut off stops its services before RS starts them elsewhere, and comes back; the RS
- * leader's death hands over to the standby without starting anything again. */
+ * a node cut off stops its services before RS starts them elsewhere, and comes back; the node
+ * of /data's file server and its driver, killed three times, has both back on a standby with
+ * nothing acknowledged lost, and a soak draws that fault; the RS leader's death hands over to
+ * the standby without starting anything again. */
 static void test_three_nodes(void **state)
 {
 	uptest *t = *state;
