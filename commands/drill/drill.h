@@ -5,8 +5,8 @@
  * drill_workload_clean, drill_calls_after, drill_fileops_libplexus, drill_fileops_mount,
  * drill_mount_check, drill_fsck, drill_data_image, drill_diskwatch_start,
  * drill_diskwatch_count, drill_diskwatch_stop, drill_bridge_port, drill_plan_load,
- * drill_scenario_find, drill_scenarios, drill_inject, drill_fault_back_ms, drill_report_text,
- * drill_report_json, drill_timeline_svg.
+ * drill_scenario_find, drill_scenarios, drill_inject, drill_node_here, drill_fault_back_ms,
+ * drill_report_text, drill_report_json, drill_timeline_svg.
  *
  * A drill runs a workload of writers against a running system, injects faults into it one
  * after another, times each fault's course from what RS publishes (svc/ records) and from what
@@ -119,8 +119,8 @@ void drill_workload_free(drill_workload **self);
 
 /* ---- faults.c: the scenarios and their course ---- */
 
-/* A second service a fault hits at the same moment (kill-vfs-fs: mfs-data with VFS), followed
- * as the fault's own. */
+/* A second service a fault hits at the same moment (kill-vfs-fs: mfs-data with VFS;
+ * kill-node-fs: vdisk, on mfs-data's node), followed as the fault's own. */
 typedef struct drill_hit {
 	char label[64]; /* "" when the fault hits one service */
 	uint64_t generation, new_generation;
@@ -151,7 +151,8 @@ enum { DRILL_SERVICE, DRILL_NODE, DRILL_ETCD, DRILL_PARTITION, DRILL_RS };
 typedef struct drill_scenario {
 	const char *name;
 	const char *label; /* the service it hits (DRILL_NODE: whose node it kills) */
-	const char *also;  /* DRILL_SERVICE: a second service hit at the same moment, or NULL */
+	const char *also;  /* a second service hit at the same moment (DRILL_NODE: one on the
+	                    * same node, followed as well), or NULL */
 	int signal;        /* SIGKILL, or SIGSTOP for a hang (RS's heartbeat finds it) */
 	int kind;          /* DRILL_SERVICE: its process; DRILL_NODE: every process of its node
 	                    * (plexus up --nodes); DRILL_ETCD: an etcd member (--etcd-members) */
@@ -171,6 +172,9 @@ typedef struct drill_how {
 } drill_how;
 void drill_inject(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, drill_workload *w,
                   const drill_how *how, drill_fault *f);
+/* Whether label's node is a network namespace of this machine (plexus up --nodes), so that
+ * a node scenario on it is SIGKILL to its processes here (soak draws kill-node-fs then). */
+bool drill_node_here(plx_etcd *etcd, const char *cluster, const char *label);
 /* When every service f hit was up again (the later restart of a pair), or -1 when one was
  * not. */
 int64_t drill_fault_back_ms(const drill_fault *f);

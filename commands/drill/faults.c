@@ -2,7 +2,8 @@
  * faults.c — the drill's scenarios: what each hits, how, and the course of each fault
  * (drill.h, docs/drills.md "Scenarios").
  *
- * Entry points: drill_scenarios, drill_scenario_find, drill_inject, drill_fault_back_ms.
+ * Entry points: drill_scenarios, drill_scenario_find, drill_inject, drill_node_here,
+ * drill_fault_back_ms.
  *
  * A fault hits the process of a service's current instance, found from its endpoint record
  * (ep/LABEL: pid and generation), with a signal: SIGKILL for a crash, SIGSTOP for a hang that
@@ -10,8 +11,10 @@
  * (kill-vfs-fs: VFS and /data's file server, whose recoveries then overlap), each followed
  * until it is back; or every process of the node it runs on (kill-node: the node's
  * network namespace under plexus up --nodes), which RS finds by the node's lease and answers
- * by starting the services on a standby; or an etcd member (kill-etcd-member, its pid from the
- * running up's state), after which no service may restart at all; or the link of VFS's node
+ * by starting the services on a standby (kill-node-fs: the node of /data's file server, with
+ * its driver followed as the second service; one node kill, s_kill_node, for both); or an
+ * etcd member (kill-etcd-member, its pid from the running up's state), after which no
+ * service may restart at all; or the link of VFS's node
  * (partition: `ip link set` down on its host end), after which the cut-off instance must be gone
  * — the node fenced itself (docs/node-kernel.md "Fencing") — before RS has the new one up, and
  * the node must come back once the link is mended. The process must be a Plexus
@@ -54,6 +57,9 @@ const drill_scenario drill_scenarios[] = {
     {"kill-node", "vfs", NULL, SIGKILL, DRILL_NODE,
      "SIGKILL to every process of VFS's node (up --nodes; elsewhere RS power-cycles it): "
      "RS moves its services"},
+    {"kill-node-fs", "mfs-data", "vdisk", SIGKILL, DRILL_NODE,
+     "SIGKILL to every process of the node of /data's file server and its driver (up "
+     "--nodes): RS starts both on a standby together, the journal replays"},
     {"kill-etcd-member", "leader", NULL, SIGKILL, DRILL_ETCD,
      "SIGKILL to the etcd member that leads (up --etcd-members 3): no service may restart"},
     {"kill-rs", "rs", NULL, SIGKILL, DRILL_RS,
@@ -258,11 +264,13 @@ static bool s_failover_node(plx_etcd *etcd, const char *cluster, const char *nod
 	return others > 0;
 }
 
-/* SIGKILL to every process in the network namespace of the node kernel of node. Returns how
- * many, or -errno with f->error set. */
-static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
+/* The network namespace of node's kernel (s_netns's text) into ns: a Plexus process of this
+ * machine in a namespace other than the drill's (plexus up --nodes). Returns 0 or -errno with
+ * f->error set (naming f->scenario). */
+static int s_node_netns(plx_etcd *etcd, const char *cluster, const char *node, char *ns,
+                        size_t size, drill_fault *f)
 {
-	char label[80], ns[64], mine[64];
+	char label[80], mine[64];
 	plx_endpoint_rec rec;
 	snprintf(label, sizeof label, "node.%s", node);
 	if (plx_endpoint_lookup(etcd, cluster, label, &rec) < 0 ||
@@ -270,15 +278,27 @@ static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, dr
 		snprintf(f->error, sizeof f->error, "no node kernel of node %.40s here", node);
 		return -ENOENT;
 	}
-	s_netns((long)rec.pid, ns, sizeof ns);
+	s_netns((long)rec.pid, ns, size);
 	s_netns((long)getpid(), mine, sizeof mine);
 	if (!ns[0] || strcmp(ns, mine) == 0) {
 		snprintf(
 		    f->error, sizeof f->error,
-		    "node %.40s shares this machine's network: kill-node needs plexus up --nodes N",
-		    node);
+		    "node %.40s shares this machine's network: %.31s needs plexus up --nodes N",
+		    node, f->scenario);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* SIGKILL to every process in the network namespace of the node kernel of node, when another
+ * node is up to take its services: the one node kill of every node scenario (kill-node,
+ * kill-node-fs). Returns how many, or -errno with f->error set. */
+static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, drill_fault *f)
+{
+	char ns[64];
+	int rc = s_node_netns(etcd, cluster, node, ns, sizeof ns, f);
+	if (rc < 0)
+		return rc;
 	if (!s_failover_node(etcd, cluster, node, f))
 		return -EHOSTDOWN;
 	long pids[S_NODE_PIDS_MAX];
@@ -287,6 +307,15 @@ static int s_kill_node(plx_etcd *etcd, const char *cluster, const char *node, dr
 	for (size_t i = 0; i < n; i++)
 		killed += kill((pid_t)pids[i], SIGKILL) == 0;
 	return killed;
+}
+
+bool drill_node_here(plx_etcd *etcd, const char *cluster, const char *label)
+{
+	plx_endpoint_rec rec;
+	drill_fault f = {0};
+	char ns[64];
+	return plx_endpoint_lookup(etcd, cluster, label, &rec) == 0 &&
+	       s_node_netns(etcd, cluster, rec.node, ns, sizeof ns, &f) == 0;
 }
 
 /* The pid of the etcd member at index (0 is "etcd", i is "etcdI") in the running up's state
@@ -806,6 +835,12 @@ static int s_instances(plx_etcd *etcd, const char *cluster, const drill_scenario
 	if (s_instance(etcd, cluster, sc->label, rec, f) < 0 ||
 	    (sc->also && s_instance(etcd, cluster, sc->also, &also, f) < 0))
 		return -ENOENT;
+	if (sc->also && sc->kind == DRILL_NODE && strcmp(also.node, rec->node) != 0) {
+		snprintf(f->error, sizeof f->error,
+		         "%.40s runs on node %.40s, not on %.40s's node %.40s: %.31s hits one node",
+		         sc->also, also.node, sc->label, rec->node, sc->name);
+		return -EXDEV;
+	}
 	f->generation = rec->generation;
 	f->pid = (long)rec->pid;
 	f->here = f->pid > 1 && s_ours(f->pid, rec->start_time, true);

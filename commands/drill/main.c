@@ -62,7 +62,8 @@ static void s_usage(FILE *out)
 	fprintf(out,
 	        "  %-12s a fault of a random one of the first six every 2-4 s for --seconds\n"
 	        "               (default 30), chosen from --seed (default: the clock), so a run\n"
-	        "               can be repeated\n"
+	        "               can be repeated; under plexus up --nodes N, kill-node-fs too\n"
+	        "               (about one fault in seven, the others as on one node)\n"
 	        "FILE.ini: faults in order from a file ([drill] writers, seed, timeout, mount;\n"
 	        "[fault NAME] scenario, after = 2s of quiet before it; docs/drills.md).\n"
 	        "--seed N: what the writers do, when a scenario's fault comes (1.5-3.5 s after\n"
@@ -71,8 +72,9 @@ static void s_usage(FILE *out)
 	        "writers' calls) in one SVG file a browser shows.\n"
 	        "--through-rs: a service's crash or hang sent by RS through its node kernel\n"
 	        "(RS_SIGNAL), as it is for services not on this machine (a QEMU or PXE\n"
-	        "cluster), and kill-node as a power cycle by RS through the node's power\n"
-	        "backend (RS_POWER, plexus node cycle); else this machine's kill(2).\n"
+	        "cluster), and kill-node and kill-node-fs as a power cycle by RS through the\n"
+	        "node's power backend (RS_POWER, plexus node cycle); else this machine's\n"
+	        "kill(2).\n"
 	        "--mount DIR: the writers make plain POSIX calls (open, write, fsync, close,\n"
 	        "rename, unlink, mkdir, a directory's fsync) on DIR/data/drill-PID, DIR being\n"
 	        "where a running `plexus mount DIR` has Plexus's root, as Linux programs do;\n"
@@ -165,17 +167,32 @@ static void s_services(plx_etcd *etcd, const char *cluster, drill_result *r)
 	plx_kvs_free(&kvs);
 }
 
+/* soak's next scenario: one of the first nsc (those that signal services: they work on any
+ * up) drawn from *seed, as it always was; then, when node_fs is not NULL (mfs-data's node is
+ * a namespace here: plexus up --nodes), one draw in nsc + 1 of *node_seed, a stream of its
+ * own, makes it node_fs instead, so the other draws stay what they are for the seed. */
+static const drill_scenario *s_soak_draw(unsigned *seed, unsigned *node_seed, int nsc,
+                                         const drill_scenario *node_fs)
+{
+	const drill_scenario *now = &drill_scenarios[rand_r(seed) % (unsigned)nsc];
+	if (node_fs && rand_r(node_seed) % (unsigned)(nsc + 1) == 0)
+		now = node_fs;
+	return now;
+}
+
 /* Runs the faults: one of sc, or (sc NULL) soak's random ones for o->seconds. */
 static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *sc, const s_opts *o,
                      drill_workload *w, drill_result *r)
 {
-	unsigned seed = o->seed;
+	unsigned seed = o->seed, node_seed = o->seed ^ 0x40deu;
 	int64_t end = drill_ms() + (int64_t)o->seconds * 1000;
 	drill_how how = {.timeout_ms = o->timeout_s * 1000, .through_rs = o->through_rs};
-	int nsc =
-	    0; /* soak draws from the leading ones that signal services: they work on any up */
+	int nsc = 0;
 	while (drill_scenarios[nsc].name && drill_scenarios[nsc].kind == DRILL_SERVICE)
 		nsc++;
+	const drill_scenario *node_fs = drill_scenario_find("kill-node-fs");
+	if (sc || o->plan || !drill_node_here(etcd, cluster, node_fs->label))
+		node_fs = NULL; /* soak's, where mfs-data's node is a namespace here */
 	for (int i = 0; o->plan && i < o->plan->n; i++) { /* a drill from a file, in order */
 		s_sleep_ms(o->plan->steps[i].after_ms);
 		drill_inject(etcd, cluster, o->plan->steps[i].scenario, w, &how,
@@ -184,8 +201,7 @@ static void s_faults(plx_etcd *etcd, const char *cluster, const drill_scenario *
 	if (o->plan)
 		return;
 	do {
-		const drill_scenario *now =
-		    sc ? sc : &drill_scenarios[rand_r(&seed) % (unsigned)nsc];
+		const drill_scenario *now = sc ? sc : s_soak_draw(&seed, &node_seed, nsc, node_fs);
 		drill_fault *f = &r->faults[r->nfaults++];
 		drill_inject(etcd, cluster, now, w, &how, f);
 		if (!sc)

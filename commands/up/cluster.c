@@ -9,7 +9,7 @@
  * adds mfs-root, mfs-data and vfs (the new RS adopts the running services, as it would after
  * a leader change).
  *
- * Entry points: up_cluster_write.
+ * Entry points: up_cluster_write, up_cluster_check_extra.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -162,14 +162,20 @@ static const char *s_extra_unknown(const char *extra)
 	return NULL;
 }
 
+int up_cluster_check_extra(const char *extra, char *err, size_t size)
+{
+	const char *unknown = s_extra_unknown(extra);
+	if (!unknown)
+		return 0;
+	snprintf(err, size, "--service-option %.*s: no service of that label",
+	         (int)strcspn(unknown, "\n"), unknown);
+	return -EINVAL;
+}
+
 int up_cluster_write(const char *path, const up_cluster_desc *d, char *err, size_t size)
 {
-	const char *unknown = s_extra_unknown(d->extra);
-	if (unknown) {
-		snprintf(err, size, "--service-option %.*s: no service of that label",
-		         (int)strcspn(unknown, "\n"), unknown);
+	if (up_cluster_check_extra(d->extra, err, size) < 0)
 		return -EINVAL;
-	}
 	FILE *f = fopen(path, "we");
 	if (!f) {
 		int rc = -errno;

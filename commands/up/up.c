@@ -46,7 +46,8 @@ static void s_up_usage(FILE *out)
 	    "  --service-option [LABEL:]KEY=VALUE\n"
 	    "                       add KEY = VALUE to every service of the default description,\n"
 	    "                       or to service LABEL only (e.g. backoff_cap=200ms,\n"
-	    "                       vdisk:spare=same; repeatable; docs/reincarnation.md)\n"
+	    "                       vdisk:spare=same; repeatable; docs/reincarnation.md);\n"
+	    "                       a LABEL no service has is a usage error\n"
 	    "  --nodes N            N nodes (1..16), each in a network namespace on a bridge\n"
 	    "                       of this host, the services spread over them (root); RS\n"
 	    "                       power-cycles a dead one through up's own power\n"
@@ -230,6 +231,11 @@ static int s_up_options(int argc, char **argv, up_opts *o)
 	if (optind < argc) {
 		fprintf(stderr, "plexus up: unexpected '%s' (see plexus up --help)\n",
 		        argv[optind]);
+		return EX_USAGE;
+	}
+	char err[sizeof o->service_extra + 64];
+	if (!o->cluster_file[0] && up_cluster_check_extra(o->service_extra, err, sizeof err) < 0) {
+		fprintf(stderr, "plexus up: %s\n", err); /* before anything starts */
 		return EX_USAGE;
 	}
 	if (!o->image[0])

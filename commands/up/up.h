@@ -7,7 +7,7 @@
  *              up_state_add_proc, up_proc_alive, up_state_running
  *   spawn.c:   up_find_program, up_free_port, up_spawn, up_node_spawn, up_reap, up_log_tail,
  *              up_now_ms
- *   cluster.c: up_cluster_write
+ *   cluster.c: up_cluster_write, up_cluster_check_extra
  *   boot.c:    up_boot
  *   status.c:  up_svc_get, up_print_status
  *   down.c:    up_teardown, up_rmtree
@@ -160,6 +160,11 @@ typedef struct up_cluster_desc {
  * RAM disk, loaded from root_image when it starts anew), log, tty, vdisk over image, pfs;
  * unless first, also mfs-root, mfs-data and vfs. Returns 0 or -errno; err says what failed. */
 int up_cluster_write(const char *path, const up_cluster_desc *d, char *err, size_t size);
+
+/* Whether every --service-option line of extra ("[label:]key = value\n" lines, or NULL)
+ * names a service of the default description (or none). Returns 0, or -EINVAL with err
+ * naming the first that does not ("--service-option L:K = V: no service of that label"). */
+int up_cluster_check_extra(const char *extra, char *err, size_t size);
 
 /* A service as RS's svc/<label> record describes it. */
 typedef struct up_svc {

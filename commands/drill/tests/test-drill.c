@@ -5,7 +5,9 @@
  * faults from a seed repeats the same faults, in the same order, for the same seed, and its
  * timeline (--svg) is a picture headless Chromium draws with marks on it. VFS and /data's file
  * server killed together both come back, and the writers lose nothing acknowledged. Then the
- * driver, the file server and VFS of a three-node `up --nodes 3` (root). Unknown
+ * driver, the file server and VFS of a three-node `up --nodes 3` (root), and the whole node
+ * of /data's file server and its driver at three points of the writers' work, and a soak
+ * that draws that node's death. Unknown
  * scenarios are usage errors; a drill without a running system fails with EX_UNAVAILABLE.
  * Through a FUSE mount (--mount, root): the writers' plain POSIX calls survive VFS, /data's
  * file server and both killed with nothing acknowledged lost; a mount stopped under them is
@@ -192,6 +194,56 @@ static void s_pair(uptest *t)
 	json_decref(o);
 }
 
+/* kill-node-fs with seed: every process of the node holding mfs-data and vdisk SIGKILLed
+ * (delay_ms after the writers started: another point of their work for another seed); both
+ * back under newer generations (RS starts them together on a standby), their old processes
+ * gone, the writers served after the later restart, every acknowledged file there whole
+ * (verified == files, lost 0: a missing or different file fails here), nothing hung, fsck
+ * clean, every service up. Returns the fault's delay_ms. */
+static json_int_t s_node_fs(uptest *t, unsigned seed)
+{
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-node-fs --writers 4 --seed %u --json", seed),
+	                 0);
+	json_t *o = s_report(t);
+	assert_true(json_is_true(json_object_get(o, "passed")));
+	assert_string_equal(json_string_value(json_object_get(o, "scenario")), "kill-node-fs");
+	json_t *faults = json_object_get(o, "faults");
+	assert_int_equal(json_array_size(faults), 1);
+	json_t *f = json_array_get(faults, 0), *also = json_object_get(f, "also");
+	assert_null(json_object_get(f, "error"));
+	assert_string_equal(json_string_value(json_object_get(f, "service")), "mfs-data");
+	assert_string_equal(json_string_value(json_object_get(f, "how")), "kill");
+	assert_string_equal(json_string_value(json_object_get(also, "service")), "vdisk");
+	json_int_t injected = s_int(f, "injected_ms", NULL);
+	assert_true(injected > 0);
+	assert_true(s_int(f, "old_gone_ms", NULL) >= injected);
+	assert_true(s_int(f, "detected_ms", NULL) >= injected);
+	assert_true(s_int(f, "restarted_ms", NULL) >= s_int(f, "detected_ms", NULL));
+	assert_true(s_int(f, "new_generation", NULL) > s_int(f, "generation", NULL));
+	assert_true(s_int(also, "old_gone_ms", NULL) >= injected);
+	assert_true(s_int(also, "detected_ms", NULL) >= injected);
+	assert_true(s_int(also, "restarted_ms", NULL) >= s_int(also, "detected_ms", NULL));
+	assert_true(s_int(also, "new_generation", NULL) > s_int(also, "generation", NULL));
+	assert_true(s_int(f, "first_ok_ms", NULL) >= injected);
+	assert_true(s_int(f, "calls_after_restart", NULL) > 0);
+	json_int_t files = s_int(o, "data", "files");
+	assert_true(files > 0);
+	assert_int_equal(s_int(o, "data", "lost"), 0);
+	assert_int_equal(s_int(o, "data", "verified"), files);
+	assert_int_equal(s_int(o, "clients", "hung"), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "fsck")), "clean");
+	assert_string_equal(json_string_value(json_object_get(o, "services_not_back")), "");
+	json_int_t delay = s_int(o, "delay_ms", NULL);
+	print_message("kill-node-fs seed %u: the node killed %lld ms into the writing; mfs-data "
+	              "back +%lld ms, vdisk +%lld ms; %lld files verified, %lld calls failed\n",
+	              seed, (long long)delay,
+	              (long long)(s_int(f, "restarted_ms", NULL) - injected),
+	              (long long)(s_int(also, "restarted_ms", NULL) - injected), (long long)files,
+	              (long long)s_int(o, "clients", "failed"));
+	json_decref(o);
+	return delay;
+}
+
 static void test_scenarios(void **state)
 {
 	uptest *t = *state;
@@ -288,6 +340,8 @@ static void test_scenarios(void **state)
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-node --writers 2"), 1);
 	assert_true(uptest_output(t, "kill-node needs plexus up --nodes N"));
 	assert_true(uptest_output(t, "FAIL"));
+	assert_int_equal(uptest_sh(t, S_DRILL "kill-node-fs --writers 2"), 1);
+	assert_true(uptest_output(t, "kill-node-fs needs plexus up --nodes N"));
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-etcd-member --writers 2"), 1);
 	assert_true(uptest_output(t, "kill-etcd-member needs plexus up --etcd-members 3"));
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-rs --writers 2"), 1);
@@ -301,8 +355,10 @@ static void test_scenarios(void **state)
 /* Every drill on three nodes in network namespaces and a three-member etcd (root): the
  * services hit live on other nodes than the writers' host and come back there or on a
  * standby; an etcd member's death restarts nothing; a whole node's death moves its services;
- * a node cut off stops its services before RS starts them elsewhere, and comes back; the RS
- * leader's death hands over to the standby without starting anything again. */
+ * a node cut off stops its services before RS starts them elsewhere, and comes back; the node
+ * of /data's file server and its driver, killed three times, has both back on a standby with
+ * nothing acknowledged lost, and a soak draws that fault; the RS leader's death hands over to
+ * the standby without starting anything again. */
 static void test_three_nodes(void **state)
 {
 	uptest *t = *state;
@@ -315,8 +371,6 @@ static void test_three_nodes(void **state)
 	s_scenario(t, "kill-vfs", "vfs");
 	s_scenario(t, "kill-pfs", "pfs");
 	s_pair(t);
-	assert_int_equal(uptest_sh(t, S_DRILL "soak --seconds 4 --seed 3 --writers 3"), 0);
-	assert_true(uptest_output(t, "PASS"));
 	/* the etcd member that leads: nothing restarts, nothing fails */
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-etcd-member --writers 4 --json"), 0);
 	json_t *o = s_report(t);
@@ -359,6 +413,18 @@ static void test_three_nodes(void **state)
 	f = json_array_get(json_object_get(o, "faults"), 0);
 	assert_true(s_int(f, "cut_writes", NULL) >= 0);
 	assert_int_equal(s_int(f, "cut_writes_after_failover", NULL), 0);
+	json_decref(o);
+	/* the node of /data's file server and its driver, killed at three points of the
+	 * writers' work: both come back together on a standby, the journal replays */
+	json_int_t d1 = s_node_fs(t, 2), d2 = s_node_fs(t, 13), d3 = s_node_fs(t, 27);
+	assert_true(d1 != d2 && d2 != d3 && d1 != d3);
+	/* a soak under --nodes draws kill-node-fs too: seed 3's first fault */
+	assert_int_equal(uptest_sh(t, S_DRILL "soak --seconds 4 --seed 3 --writers 3 --json"), 0);
+	o = s_report(t);
+	assert_true(json_is_true(json_object_get(o, "passed")));
+	f = json_array_get(json_object_get(o, "faults"), 0);
+	assert_string_equal(json_string_value(json_object_get(f, "scenario")), "kill-node-fs");
+	assert_int_equal(s_int(o, "data", "lost"), 0);
 	json_decref(o);
 	/* the RS leader: the standby takes over, no service is started again */
 	assert_int_equal(uptest_sh(t, S_DRILL "kill-rs --writers 4 --json"), 0);

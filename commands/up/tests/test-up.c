@@ -1,7 +1,7 @@
 /*
  * test-up.c — `plexus up` (the tour, without a terminal), `plexus sh -c` against it, a FUSE
  * mount on it, and `plexus down` leaving nothing behind; a failing service named with its
- * log; running up twice.
+ * log; running up twice; an unknown --service-option label refused before anything starts.
  *
  * Every test runs the real plexus command with a private state directory and etcd on a free
  * port (--port auto), so two runs never collide; the teardown runs `plexus down` and removes
@@ -159,12 +159,36 @@ static void test_failed_service_is_named(void **state)
 	assert_true(uptest_output(t, "Plexus is not up"));
 }
 
+/* --service-option with a label no service has: a usage error before anything starts (no
+ * boot, no etcd, no log, no state), the option named. */
+static void test_unknown_service_option(void **state)
+{
+	uptest *t = *state;
+	int rc = uptest_sh(t, "\"$PLEXUS\" up --state-dir \"$STATE\" --port auto --no-tour "
+	                      "--service-option backoff=100ms --service-option frob:spare=same");
+	assert_int_equal(rc, EX_USAGE);
+	assert_true(uptest_output(t, "plexus up: --service-option frob:spare = same: no service "
+	                             "of that label"));
+	assert_false(uptest_output(t, "Booting Plexus"));
+	assert_false(uptest_output(t, "stopping what was started"));
+	/* nothing started: no log, no state, no process that names the state directory (etcd's
+	 * --data-dir would), nothing for down to stop */
+	assert_int_equal(uptest_sh(t, "test -e \"$STATE/logs\" || test -e \"$STATE/state\" || "
+	                              "test -e \"$STATE/etcd\""),
+	                 1);
+	assert_int_equal(uptest_sh(t, "pgrep -f \"$STATE\""), 1);
+	assert_int_equal(uptest_sh(t, "\"$PLEXUS\" down --state-dir \"$STATE\""), 0);
+	assert_true(uptest_output(t, "Plexus is not up"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_up_tour_sh_mount_down, uptest_setup,
 	                                    uptest_teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_service_is_named, uptest_setup,
+	                                    uptest_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_service_option, uptest_setup,
 	                                    uptest_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
