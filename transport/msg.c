@@ -6,8 +6,9 @@
  *
  * A message is one block of one size: its envelope is read in place (frames.c), so it needs no
  * room of its own. Blocks come from a small per-thread pool: a busy endpoint makes and
- * destroys two messages per round trip, often 64 at a time (a drained batch), more than
- * malloc's per-thread cache holds, and its slower path cost about 300 instructions per message
+ * destroys two messages per round trip, often 64 at a time (a drained round, or one batch
+ * frame; a client with a window of asynsends holds several), more than malloc's per-thread
+ * cache holds, and its slower path cost about 300 instructions per message
  * (docs/performance.md). A destroyed block goes back to the pool of the thread that destroys
  * it, up to S_POOL_MAX blocks; the rest go to free(). The pool is emptied when its thread
  * ends. Under AddressSanitizer there is no pool, so that a use
@@ -30,7 +31,7 @@
 #define S_POOLED 1
 #endif
 
-#define S_POOL_MAX 64 /* blocks a thread keeps (PLX_RECEIVE_BATCH) */
+#define S_POOL_MAX 256 /* blocks a thread keeps: four batch frames of messages */
 
 /* A thread's free blocks, linked through their first bytes. */
 typedef struct s_pool {
