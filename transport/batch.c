@@ -2,7 +2,7 @@
  * batch.c — several messages in one ZeroMQ frame (docs/protocol.md "Batches").
  *
  * Entry points (internal): plx__batch_hold, plx__batch_send, plx__batch_free, plx__batch_is,
- * plx__batch_parse.
+ * plx__batch_parse, plx__conn_flush, plx__replies_flush, plx__flush_held.
  *
  * ZeroMQ's cost is per frame: a send queues it through a pipe to an I/O thread, a receive
  * takes it back, each with its own bookkeeping. An owner that sends many small messages to
@@ -160,4 +160,27 @@ int plx__batch_parse(plx_ctx *ctx, zmq_msg_t *frame, bool local_peer,
 	}
 	zmq_msg_close(frame);
 	return n;
+}
+
+/* ---- what an owner holds ---- */
+
+void plx__conn_flush(plx_conn *conn)
+{
+	int held = conn->held.count;
+	if (held && plx__batch_send(&conn->held, conn->sock, NULL, 0, ZMQ_DONTWAIT) != 0)
+		conn->outstanding -= held < conn->outstanding ? held : conn->outstanding;
+}
+
+void plx__replies_flush(plx_ep *ep)
+{
+	if (ep->replies.count)
+		plx__batch_send(&ep->replies, ep->router, ep->replies_rid, ep->replies_rid_size, 0);
+}
+
+void plx__flush_held(plx_ep *ep, plx_port *port)
+{
+	plx__replies_flush(ep);
+	for (int i = 0; i < port->nconns; i++)
+		if (port->conns[i].held.count)
+			plx__conn_flush(&port->conns[i]);
 }

@@ -255,9 +255,8 @@ int plx__peerq_track(plx_peerq *q, const uint8_t *rid, size_t rid_size, const pl
 int plx__peerq_admit(plx_ep *ep, const uint8_t *rid, size_t rid_size, plx_msg *msg);
 void plx__peerq_unhold(plx_msg *msg);
 
-/* port.c; plx__conn_flush sends what the owner holds for conn (batch.c) */
+/* port.c */
 plx_port *plx__port_get(plx_ep *ep);
-void plx__conn_flush(plx_conn *conn);
 void plx__port_destroy(plx_port *port);
 void *plx__sock_for(plx_ep *ep, plx_port *port, const char *address);
 plx_conn *plx__conn_for(plx_ep *ep, plx_port *port, const char *address);
@@ -293,6 +292,12 @@ void plx__batch_free(plx_batch *b);
 bool plx__batch_is(const zmq_msg_t *frame);
 int plx__batch_parse(plx_ctx *ctx, zmq_msg_t *frame, bool local_peer,
                      plx_batch_item items[PLX_BATCH_MESSAGES]);
+/* batch.c, what an owner holds: conn's batch sent (on failure its requests no longer count as
+ * outstanding); the held replies sent; both for every connection of port, before the owner
+ * waits. */
+void plx__conn_flush(plx_conn *conn);
+void plx__replies_flush(plx_ep *ep);
+void plx__flush_held(plx_ep *ep, plx_port *port);
 
 /* The fields of a protobuf envelope (plexus.Envelope); a read one's bytes fields point into
  * the packed bytes (envelope.c). */
@@ -350,10 +355,8 @@ void plx__mailbox_signal(plx_ep *ep, plx_port *port);
 int plx__wait_fds(struct pollfd *fds, int n, int timeout_ms);
 bool plx__sock_readable(void *sock);
 
-/* receive.c; plx__flush_held sends everything the owner holds (its connections' batches and
- * its replies'), before it waits */
+/* receive.c */
 void plx__ep_flush_mailbox(plx_ep *ep);
-void plx__flush_held(plx_ep *ep, plx_port *port);
 
 /* True in the endpoint's owner thread. */
 static inline bool plx__is_owner(const plx_ep *ep)

@@ -3,7 +3,7 @@
  * its wake-up eventfd.
  *
  * Entry points: plx_ep_thread_done; (internal) plx__port_get, plx__port_destroy,
- * plx__sock_for, plx__conn_for, plx__conn_flush.
+ * plx__sock_for, plx__conn_for.
  *
  * ZeroMQ sockets may not be shared between threads, so every thread that sends through an
  * endpoint gets its own DEALER per destination address. That is what lets many worker threads
@@ -49,13 +49,6 @@ static void s_conn_close(plx_conn *conn)
 	plx__conn_flush(conn);
 	plx__batch_free(&conn->held);
 	zmq_close(conn->sock);
-}
-
-void plx__conn_flush(plx_conn *conn)
-{
-	int held = conn->held.count;
-	if (held && plx__batch_send(&conn->held, conn->sock, NULL, 0, ZMQ_DONTWAIT) != 0)
-		conn->outstanding -= held < conn->outstanding ? held : conn->outstanding;
 }
 
 void plx__port_destroy(plx_port *port)

@@ -383,21 +383,6 @@ static bool s_same_peer(const uint8_t *a, size_t a_size, const uint8_t *b, size_
 	return a_size == b_size && memcmp(a, b, a_size) == 0;
 }
 
-/* Sends the replies the owner holds. */
-static void s_flush_replies(plx_ep *ep)
-{
-	if (ep->replies.count)
-		plx__batch_send(&ep->replies, ep->router, ep->replies_rid, ep->replies_rid_size, 0);
-}
-
-void plx__flush_held(plx_ep *ep, plx_port *port)
-{
-	s_flush_replies(ep);
-	for (int i = 0; i < port->nconns; i++)
-		if (port->conns[i].held.count)
-			plx__conn_flush(&port->conns[i]);
-}
-
 /*
  * Holds a reply of the owner's while the same peer's next request already waits in the
  * queue: the peer sent several at once, and their replies go back together, at the last of
@@ -412,13 +397,13 @@ static int s_hold_reply(plx_ep *ep, const uint8_t *rid, size_t rid_size, const p
 	bool joins = ep->replies.count > 0 &&
 	             s_same_peer(ep->replies_rid, ep->replies_rid_size, rid, rid_size);
 	if (!joins)
-		s_flush_replies(ep);
+		plx__replies_flush(ep);
 	if (!more && !joins)
 		return -ENOSPC;
 	size_t size = 0;
 	int rc = plx__batch_hold(&ep->replies, out, &size);
 	if (rc == -ENOSPC && joins && more) {
-		s_flush_replies(ep);
+		plx__replies_flush(ep);
 		rc = plx__batch_hold(&ep->replies, out, &size);
 	}
 	if (rc != 0)
@@ -428,7 +413,7 @@ static int s_hold_reply(plx_ep *ep, const uint8_t *rid, size_t rid_size, const p
 	if (atomic_load_explicit(&ep->ctx->trace_on, memory_order_relaxed))
 		plx__trace_out(ep->ctx, out, size, plx__wall_us());
 	if (!more)
-		s_flush_replies(ep);
+		plx__replies_flush(ep);
 	return 0;
 }
 
@@ -443,7 +428,7 @@ static int s_send_reply(plx_ep *self, const plx_msg *req, const plx_outgoing *ou
 		return plx__mailbox_send(self, 'R', NULL, rid, rid_size, out);
 	int rc = s_hold_reply(self, rid, rid_size, out);
 	if (rc == -ENOSPC) {
-		s_flush_replies(self); /* what was held goes first */
+		plx__replies_flush(self); /* what was held goes first */
 		rc = plx__frames_send(self->ctx, self->router, rid, rid_size, out, 0);
 	}
 	if (rc == -EHOSTUNREACH)
