@@ -39,6 +39,8 @@ plx_ctx *plx_ctx_new(void)
 		free(self);
 		return NULL;
 	}
+	static atomic_uint_fast64_t ids;
+	self->id = atomic_fetch_add(&ids, 1) + 1;
 	self->max_sockets = s_socket_budget();
 	zmq_ctx_set(self->zmq, ZMQ_MAX_SOCKETS, self->max_sockets);
 	atomic_init(&self->max_data, PLX_DEFAULT_MAX_DATA);

@@ -57,10 +57,12 @@ struct plx_ctx {
 	atomic_bool trace_on;
 	plx_trace_fn *trace_fn;
 	void *trace_arg;
+	uint64_t id;                  /* unique in the process: a thread's route cache's key */
 	pthread_rwlock_t routes_lock; /* guards routes and dead */
-	plx_route *routes;            /* uthash by label */
-	plx_dead *dead;               /* uthash by label: highest dead generation */
-	pthread_rwlock_t miss_lock;   /* guards miss_fn, miss_arg; read-held while one runs */
+	atomic_uint_fast64_t routes_version; /* bumped by every change of routes or dead */
+	plx_route *routes;                   /* uthash by label */
+	plx_dead *dead;                      /* uthash by label: highest dead generation */
+	pthread_rwlock_t miss_lock; /* guards miss_fn, miss_arg; read-held while one runs */
 	plx_route_miss_fn *miss_fn;
 	void *miss_arg;
 	pthread_mutex_t waiters_lock;
@@ -78,6 +80,7 @@ typedef struct plx_conn {
 	void *sock;
 	int fd;          /* ZMQ_FD, for poll(2) */
 	int outstanding; /* owner only: asynsends whose replies have not arrived */
+	int rcvtimeo;    /* the ZMQ_RCVTIMEO last set on sock (ZeroMQ's default: -1) */
 	bool local;      /* address is in-process (inproc://) */
 	uint64_t last_used;
 	plx_batch held; /* owner only: asynsends sent with more, not yet out */

@@ -163,6 +163,7 @@ plx_conn *plx__conn_for(plx_ep *ep, plx_port *port, const char *address)
 	port->conns[slot].sock = sock;
 	port->conns[slot].fd = fd;
 	port->conns[slot].outstanding = 0;
+	port->conns[slot].rcvtimeo = -1;
 	port->conns[slot].local = plx__address_local(address);
 	port->conns[slot].last_used = port->use_clock;
 	return &port->conns[slot];

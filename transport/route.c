@@ -7,7 +7,10 @@
  * plx__resolve, plx__waiter_add, plx__waiter_remove, plx__routes_secure, plx__routes_free.
  *
  * The registry keeps this table current from its watch, so resolving a label costs a hash
- * lookup under a read lock and never a round trip once the label is known; the first lookup of
+ * lookup under a read lock and never a round trip once the label is known; a thread that
+ * sends to the same destination again skips even that: it keeps its last resolve, valid while
+ * the table's version (bumped by every change, a death included) stays the same, so a change
+ * is still seen by the next message; the first lookup of
  * a label without a route asks the route-miss function (the registry's cache, which then
  * fetches and follows that label). A route from the registry keeps the
  * certificate that came with it: on a secured context (plx_ctx_trust, before or after the
@@ -32,6 +35,13 @@ struct plx_route {
 	struct plx_route *dropped; /* plx__routes_secure's list of what it took out */
 	UT_hash_handle hh;
 };
+
+/* Ends a change of the table: later resolves see it (the threads' last resolves are void). */
+static void s_changed_unlock(plx_ctx *ctx)
+{
+	atomic_fetch_add_explicit(&ctx->routes_version, 1, memory_order_release);
+	pthread_rwlock_unlock(&ctx->routes_lock);
+}
 
 /* The highest generation of a label known to be dead; every lower one is dead too. */
 struct plx_dead {
@@ -95,7 +105,7 @@ void plx_mark_dead(plx_ctx *self, const char *label, uint64_t generation)
 		return;
 	pthread_rwlock_wrlock(&self->routes_lock);
 	s_record_dead(self, label, generation);
-	pthread_rwlock_unlock(&self->routes_lock);
+	s_changed_unlock(self);
 	s_wake_waiters(self, label, generation);
 }
 
@@ -155,7 +165,7 @@ static int s_route_set(plx_ctx *self, const char *label, uint64_t generation, co
 	int rc = cert ? plx__cert_names(self, cert, label, generation, address) : 0;
 	if (rc == 0)
 		rc = s_set(self, label, generation, address, cert, &replaced);
-	pthread_rwlock_unlock(&self->routes_lock);
+	s_changed_unlock(self);
 	if (replaced)
 		s_wake_waiters(self, label, replaced);
 	return rc;
@@ -188,7 +198,7 @@ void plx__routes_secure(plx_ctx *ctx)
 		route->dropped = gone; /* their waiters are woken once the lock is free */
 		gone = route;
 	}
-	pthread_rwlock_unlock(&ctx->routes_lock);
+	s_changed_unlock(ctx);
 	while (gone) {
 		route = gone;
 		gone = route->dropped;
@@ -216,7 +226,7 @@ int plx_route_remove(plx_ctx *self, const char *label)
 	HASH_DEL(self->routes, route);
 	s_route_free(route);
 	s_record_dead(self, label, generation);
-	pthread_rwlock_unlock(&self->routes_lock);
+	s_changed_unlock(self);
 	s_wake_waiters(self, label, generation);
 	return 0;
 }
@@ -322,6 +332,25 @@ static int s_resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char
 	return rc;
 }
 
+/* A thread's last resolve, valid while its context's table is at version. */
+typedef struct s_last {
+	uint64_t ctx_id; /* 0: none */
+	uint64_t version;
+	plx_name dst;
+	plx_name resolved;
+	size_t address_size; /* with the NUL */
+	char address[PLX_ADDRESS_MAX];
+} s_last;
+
+static _Thread_local s_last s_last_resolve;
+
+static bool s_last_fits(const s_last *last, const plx_ctx *ctx, uint64_t version,
+                        const plx_name *dst)
+{
+	return last->ctx_id == ctx->id && last->version == version &&
+	       last->dst.generation == dst->generation && strcmp(last->dst.label, dst->label) == 0;
+}
+
 /*
  * Turns dst into the concrete instance to send to and its address (PLX_ADDRESS_MAX bytes).
  * Generation 0 takes the route's generation; an explicit generation is sent as asked and the
@@ -333,10 +362,24 @@ int plx__resolve(plx_ctx *ctx, const plx_name *dst, plx_name *resolved, char *ad
 {
 	if (!s_fits(dst->label, PLX_LABEL_MAX))
 		return -EINVAL;
+	s_last *last = &s_last_resolve;
+	uint64_t version = atomic_load_explicit(&ctx->routes_version, memory_order_acquire);
+	if (s_last_fits(last, ctx, version, dst)) {
+		*resolved = last->resolved;
+		memcpy(address, last->address, last->address_size);
+		return 0;
+	}
 	int rc = s_resolve(ctx, dst, resolved, address);
 	if (rc == -ENOENT) {
 		s_miss(ctx, dst->label);
+		version = atomic_load_explicit(&ctx->routes_version, memory_order_acquire);
 		rc = s_resolve(ctx, dst, resolved, address);
+	}
+	if (rc == 0) { /* the version read before the lookup: a change since voids it */
+		*last = (s_last){.ctx_id = ctx->id, .version = version, .resolved = *resolved};
+		memcpy(&last->dst, dst, sizeof *dst);
+		last->address_size = strlen(address) + 1;
+		memcpy(last->address, address, last->address_size);
 	}
 	return rc == -ENOENT ? -PLX_EDEADSRCDST : rc;
 }

@@ -163,7 +163,9 @@ static int s_await_fast(plx_ep *ep, plx_port *port, plx_conn *conn, uint64_t req
 	int window = s_remaining(deadline);
 	if (window < 0 || window > PLX_FAST_WAIT_MS)
 		window = PLX_FAST_WAIT_MS;
-	zmq_setsockopt(conn->sock, ZMQ_RCVTIMEO, &window, sizeof window);
+	if (window != conn->rcvtimeo &&
+	    zmq_setsockopt(conn->sock, ZMQ_RCVTIMEO, &window, sizeof window) == 0)
+		conn->rcvtimeo = window; /* set only when it changes: a call into ZeroMQ less */
 	uint64_t end = plx__now_us() + (uint64_t)window * 1000u;
 	int taken;
 	do

@@ -127,6 +127,33 @@ static void test_dead_or_unknown_destination_fails_without_sending(void **state)
 	assert_false(plx_is_dead(f->ctx, "disk", 8));
 }
 
+/* A thread keeps its last resolve (route.c), and still sees the next change of the table at
+ * its next message: a death, then a new generation. */
+static void test_a_route_change_is_seen_by_the_next_message(void **state)
+{
+	tl_fixture *f = *state;
+	plx_request req = tl_request("disk", PLEXUS__IPC_TYPE__IPC_ECHO, NULL, NULL, 0);
+	plx_msg *reply = NULL;
+	for (int i = 0; i < 3; i++) { /* resolved, then from the thread's last resolve */
+		assert_int_equal(plx_sendrec(f->client, &req, &reply, LONG_TIMEOUT_MS), 0);
+		assert_int_equal(reply->source.generation, 7);
+		plx_msg_destroy(&reply);
+	}
+	char address[PLX_ADDRESS_MAX];
+	assert_int_equal(plx_route_lookup(f->ctx, "disk", NULL, address, sizeof address), 0);
+	plx_mark_dead(f->ctx, "disk", 7);
+	assert_int_equal(plx_asynsend(f->client, &req, NULL), -PLX_EDEADSRCDST);
+	assert_int_equal(plx_sendrec(f->client, &req, &reply, LONG_TIMEOUT_MS), -PLX_EDEADSRCDST);
+	/* a new generation at the same address: the message goes, named for generation 8, and the
+	 * instance there (still 7) refuses it */
+	assert_int_equal(plx_route_set(f->ctx, "disk", 8, address), 0);
+	assert_int_equal(plx_sendrec(f->client, &req, &reply, LONG_TIMEOUT_MS), -PLX_EDEADSRCDST);
+	assert_non_null(reply); /* answered: it went out */
+	assert_int_equal(reply->status, -PLX_EDEADSRCDST);
+	assert_int_equal(reply->source.generation, 7);
+	plx_msg_destroy(&reply);
+}
+
 static void test_stale_generation_is_refused_by_the_receiver(void **state)
 {
 	tl_fixture *f = *state;
@@ -243,6 +270,7 @@ int main(void)
 	    TL_EACH_KIND(test_a_new_generation_fails_requests_to_the_old_one),
 	    TL_EACH_KIND(test_removing_the_route_fails_pending_requests),
 	    TL_EACH_KIND(test_dead_or_unknown_destination_fails_without_sending),
+	    TL_EACH_KIND(test_a_route_change_is_seen_by_the_next_message),
 	    TL_EACH_KIND(test_stale_generation_is_refused_by_the_receiver),
 	    TL_EACH_KIND(test_nobody_listening_times_out),
 	    TL_EACH_KIND(test_oversize_payload_is_refused_by_sender_and_receiver),
