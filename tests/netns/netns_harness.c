@@ -522,7 +522,8 @@ static void s_track(netns_cluster *self, bool on)
 	}
 }
 
-/* Kills everything the cluster runs and deletes its namespaces. Async-signal-safe. */
+/* Kills everything the cluster runs (one pass over /proc for all its namespaces) and deletes
+ * its namespaces. Async-signal-safe. */
 static void s_teardown(netns_cluster *self)
 {
 	for (int i = 0; i < S_MAX_PROCS; i++)
@@ -530,14 +531,21 @@ static void s_teardown(netns_cluster *self)
 	for (int i = 0; self->etcd && i < plx_etcdh_members(self->etcd); i++)
 		if (plx_etcdh_pid(self->etcd, i) > 0)
 			kill(-plx_etcdh_pid(self->etcd, i), SIGKILL);
-	for (int i = 0; i < self->nodes; i++) {
-		if (self->node[i].up)
-			s_delete_ns(self->node[i].path);
-		self->node[i].up = false;
+	struct stat ns[NETNS_MAX_NODES + 1];
+	int m = 0;
+	for (int i = -1; i < self->nodes; i++) {
+		s_place *p = i < 0 ? &self->hub : &self->node[i];
+		if (p->up && stat(p->path, &ns[m]) == 0)
+			m++;
 	}
-	if (self->hub.up)
-		s_delete_ns(self->hub.path);
-	self->hub.up = false;
+	if (m > 0 && s_kill_matching(ns, m) > 0)
+		s_kill_rest(ns, m);
+	for (int i = -1; i < self->nodes; i++) {
+		s_place *p = i < 0 ? &self->hub : &self->node[i];
+		if (p->up)
+			s_unmount_ns(p->path);
+		p->up = false;
+	}
 }
 
 /* Drops the state file and its lock. Async-signal-safe. */
