@@ -17,10 +17,12 @@
  *                 keep-alive and watch request, the JSON gateway's included).
  *   death_detect  n1 killed (netns_kill_node) to its key under nodes/ gone from etcd.
  *   death_recover n1 killed to each of its services answering from a newer generation.
- *   deaths_recover min(8, N/2) nodes (n2, n4, ...) killed at once to all their services
- *                 answering from newer generations.
- *   deaths_kill   how long the harness took to kill those nodes (one after another: their
- *                 namespaces deleted): the last death starts this much after the clock.
+ *   deaths_recover min(8, N/2) nodes (n2, n4, ...) killed at once (netns_kill_nodes) to all
+ *                 their services answering from newer generations.
+ *   deaths_signal the clock's start to the last SIGKILL to a process then in those nodes:
+ *                 how far apart the deaths were.
+ *   deaths_kill   how long the harness took to kill those nodes (signals, namespaces deleted,
+ *                 processes reaped, links gone).
  * Baselines: the first N's figure scaled linearly to this N ("linear from nK": a ratio above 1
  * grows faster than linearly), and the node lease's TTL for detection and recovery. The load
  * average at the start of each N is reported too (the machine may be shared).
@@ -63,7 +65,8 @@ typedef struct s_scale {
 typedef struct s_result {
 	int n, deaths;
 	double load, boot_ms, boot_events, rs_cpu, etcd_rps, detect_ms, recover_ms, multi_ms;
-	double multi_kill_ms; /* the harness killing those nodes, one after another */
+	double multi_kill_ms;   /* the harness killing those nodes */
+	double multi_signal_ms; /* the clock's start to their last SIGKILL */
 } s_result;
 
 /* The services a death phase waits for: label and generation at the kill. */
@@ -329,9 +332,10 @@ static int s_rest(s_scale *b, int rest_s, s_result *r)
 }
 
 /* Kills the nodes in kill[0..nkill) at once; ms to every service that was on them answering
- * again (and, for one node, to its key gone in *detect_ms; in *kill_ms the kills' own time).
- * -1 on failure. */
-static double s_deaths(s_scale *b, const int *kill, int nkill, double *detect_ms, double *kill_ms)
+ * again (and, for one node, to its key gone in *detect_ms; in *kill_ms the kill's own time,
+ * in *signal_ms the time to its last SIGKILL). -1 on failure. */
+static double s_deaths(s_scale *b, const int *kill, int nkill, double *detect_ms, double *kill_ms,
+                       double *signal_ms)
 {
 	s_victims v = {0};
 	if (s_victims_on(b, kill, nkill, &v) < 0 || v.n == 0) {
@@ -339,12 +343,12 @@ static double s_deaths(s_scale *b, const int *kill, int nkill, double *detect_ms
 		return -1;
 	}
 	uint64_t start = bench_now_ns();
-	for (int k = 0; k < nkill; k++)
-		if (netns_kill_node(b->h.c, kill[k]) < 0) {
-			s_victims_free(&v);
-			return -1;
-		}
+	if (netns_kill_nodes(b->h.c, kill, nkill) < 0) {
+		s_victims_free(&v);
+		return -1;
+	}
 	*kill_ms = benchcluster_ms(start);
+	*signal_ms = (double)(netns_kill_signalled_ns(b->h.c) - start) / 1e6;
 	if (detect_ms) {
 		while (s_node_key(b, kill[0]) && benchcluster_ms(start) < 30000)
 			s_sleep_ms(5);
@@ -384,8 +388,8 @@ static int s_measure(s_scale *b, int rest_s, s_result *r)
 		               b->n),
 		       -1;
 	int one[] = {1};
-	double kill_ms;
-	if ((r->recover_ms = s_deaths(b, one, 1, &r->detect_ms, &kill_ms)) < 0 ||
+	double kill_ms, signal_ms;
+	if ((r->recover_ms = s_deaths(b, one, 1, &r->detect_ms, &kill_ms, &signal_ms)) < 0 ||
 	    s_revive(b, 1) < 0)
 		return fprintf(stderr, "plexus bench scale: n=%d: one node's death failed\n", b->n),
 		       -1;
@@ -393,8 +397,8 @@ static int s_measure(s_scale *b, int rest_s, s_result *r)
 	r->deaths = b->n / 2 < S_MAX_DEATHS ? b->n / 2 : S_MAX_DEATHS;
 	for (int k = 0; k < r->deaths; k++)
 		kill[k] = 2 * (k + 1);
-	if (r->deaths > 0 &&
-	    (r->multi_ms = s_deaths(b, kill, r->deaths, NULL, &r->multi_kill_ms)) < 0)
+	if (r->deaths > 0 && (r->multi_ms = s_deaths(b, kill, r->deaths, NULL, &r->multi_kill_ms,
+	                                             &r->multi_signal_ms)) < 0)
 		return fprintf(stderr, "plexus bench scale: n=%d: %d deaths failed\n", b->n,
 		               r->deaths),
 		       -1;
@@ -431,6 +435,9 @@ static void s_report(const s_result *r, int count, bool json)
 			snprintf(name, sizeof name, "n%d deaths%d_recover", r[i].n, r[i].deaths);
 			bench_report_add(rep, name, "ms", r[i].multi_ms, "node lease TTL",
 			                 S_TTL_S * 1000.0, true);
+			snprintf(name, sizeof name, "n%d deaths%d_signal", r[i].n, r[i].deaths);
+			bench_report_add(rep, name, "ms", r[i].multi_signal_ms, lin,
+			                 base->multi_signal_ms * f, true);
 			snprintf(name, sizeof name, "n%d deaths%d_kill", r[i].n, r[i].deaths);
 			bench_report_add(rep, name, "ms", r[i].multi_kill_ms, lin,
 			                 base->multi_kill_ms * f, true);
@@ -468,8 +475,8 @@ static const char s_about[] =
     "(RS start to every service answering) and the watch events etcd sent meanwhile; RS's CPU\n"
     "and etcd's received messages/s at rest; one node's death (detection: its key gone;\n"
     "recovery: its services answering again) and min(8, N/2) deaths at once (and how long\n"
-    "the harness took to kill them). Baselines: the first N scaled linearly, the node lease\n"
-    "TTL.\n";
+    "the harness took to signal and to kill them). Baselines: the first N scaled linearly,\n"
+    "the node lease TTL.\n";
 
 int plx_bench_scale(int argc, char **argv)
 {

@@ -744,8 +744,8 @@ static void test_node_deaths_started_together(void **state)
 	svc_rec r;
 	for (int i = 0; i < 6; i++)
 		assert_true(s_wait(f, labels[i], "up", 1, 20000, &r) >= 0);
-	assert_int_equal(netns_kill_node(f->c, 1), 0);
-	assert_int_equal(netns_kill_node(f->c, 2), 0);
+	const int dead[] = {1, 2};
+	assert_int_equal(netns_kill_nodes(f->c, dead, 2), 0);
 	for (int i = 0; i < 6; i++) {
 		assert_true(s_wait_echo(f, labels[i], 2, 15000) >= 0);
 		assert_true(s_wait(f, labels[i], "up", 2, 5000, &r) >= 0);

@@ -5,8 +5,9 @@
  * Entry points: netns_harness_check, netns_harness_reap_stale, netns_error,
  * netns_cluster_new, netns_cluster_destroy, netns_cluster_failed, netns_nodes, netns_node_addr,
  * netns_hub_addr, netns_ns_path, netns_veth, netns_run_dir, netns_log_path, netns_exec,
- * netns_wait, netns_run, netns_kill_node, netns_revive_node, netns_node_up, netns_cut_link,
- * netns_restore_link, netns_call, netns_socket, netns_tcp_probe, netns_hub_etcd_start,
+ * netns_wait, netns_run, netns_kill_nodes, netns_kill_node, netns_kill_signalled_ns,
+ * netns_revive_node, netns_node_up, netns_cut_link, netns_restore_link, netns_call,
+ * netns_socket, netns_tcp_probe, netns_hub_etcd_start,
  * netns_hub_etcd_start_tls,
  * netns_hub_etcd_endpoints, netns_hub_etcd, netns_hub_etcd_stop, netns_read_log,
  * netns_save_logs.
@@ -81,6 +82,7 @@ struct netns_cluster {
 	char state_path[300];
 	int state_fd; /* holds the flock that says "alive" */
 	bool failed;
+	uint64_t signalled_ns; /* CLOCK_MONOTONIC: netns_kill_nodes' last first-pass SIGKILL */
 	plx_etcdh *etcd;
 	s_place hub;
 	s_place node[NETNS_MAX_NODES];
@@ -107,11 +109,16 @@ const char *netns_error(void)
 	return s_error;
 }
 
-static int64_t s_now_ms(void)
+static uint64_t s_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t s_now_ms(void)
+{
+	return (int64_t)(s_now_ns() / 1000000u);
 }
 
 static void s_sleep_ms(int ms)
@@ -183,8 +190,17 @@ static int s_copy_dir(const char *from, const char *to, const char *prefix, cons
 
 /* ---- processes in a namespace (async-signal-safe) ---- */
 
-/* Sends SIGKILL to every other process whose network namespace is ns. Returns how many. */
-static int s_kill_matching(const struct stat *ns)
+static bool s_ns_in(const struct stat *st, const struct stat *ns, int n)
+{
+	for (int k = 0; k < n; k++)
+		if (st->st_ino == ns[k].st_ino && st->st_dev == ns[k].st_dev)
+			return true;
+	return false;
+}
+
+/* Sends SIGKILL to every other process whose network namespace is one of ns[0..count), in
+ * one pass over /proc. Returns how many. */
+static int s_kill_matching(const struct stat *ns, int count)
 {
 	char buf[8192], path[64];
 	int found = 0, dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -201,8 +217,7 @@ static int s_kill_matching(const struct stat *ns)
 			strcat(path, d->d_name);
 			strcat(path, "/ns/net");
 			struct stat st;
-			if (stat(path, &st) == 0 && st.st_ino == ns->st_ino &&
-			    st.st_dev == ns->st_dev) {
+			if (stat(path, &st) == 0 && s_ns_in(&st, ns, count)) {
 				kill((pid_t)pid, SIGKILL);
 				found++;
 			}
@@ -213,24 +228,30 @@ static int s_kill_matching(const struct stat *ns)
 	return found;
 }
 
-/* Kills every process in the namespace file path until none is left (bounded). */
-static void s_kill_ns_procs(const char *path)
+/* Kills again, until none is left (bounded), the processes in ns[0..n) that a first pass
+ * of s_kill_matching found: those still exiting, and any they forked meanwhile. */
+static void s_kill_rest(const struct stat *ns, int n)
 {
-	struct stat ns;
-	if (stat(path, &ns) < 0)
-		return;
-	for (int round = 0; round < S_REAP_LIMIT_MS / 5 && s_kill_matching(&ns) > 0; round++)
-		s_sleep_ms(5);
+	for (int round = 0; round < S_REAP_LIMIT_MS && s_kill_matching(ns, n) > 0; round++)
+		s_sleep_ms(1);
 }
 
-/* Kills what runs in a namespace and deletes it, as `ip netns del` does (unmounting more
- * than once if two first-ever `ip netns add` raced and stacked the netns directory). */
-static void s_delete_ns(const char *path)
+/* Deletes a namespace file as `ip netns del` does (unmounting more than once if two
+ * first-ever `ip netns add` raced and stacked the netns directory). */
+static void s_unmount_ns(const char *path)
 {
-	s_kill_ns_procs(path);
 	for (int k = 0; k < 8 && umount2(path, MNT_DETACH) == 0; k++)
 		;
 	unlink(path);
+}
+
+/* Kills what runs in a namespace and deletes it. */
+static void s_delete_ns(const char *path)
+{
+	struct stat ns;
+	if (stat(path, &ns) == 0 && s_kill_matching(&ns, 1) > 0)
+		s_kill_rest(&ns, 1);
+	s_unmount_ns(path);
 }
 
 /* SIGKILL to pid's process group while pid is still our child (so the group is ours). */
@@ -501,7 +522,8 @@ static void s_track(netns_cluster *self, bool on)
 	}
 }
 
-/* Kills everything the cluster runs and deletes its namespaces. Async-signal-safe. */
+/* Kills everything the cluster runs (one pass over /proc for all its namespaces) and deletes
+ * its namespaces. Async-signal-safe. */
 static void s_teardown(netns_cluster *self)
 {
 	for (int i = 0; i < S_MAX_PROCS; i++)
@@ -509,14 +531,21 @@ static void s_teardown(netns_cluster *self)
 	for (int i = 0; self->etcd && i < plx_etcdh_members(self->etcd); i++)
 		if (plx_etcdh_pid(self->etcd, i) > 0)
 			kill(-plx_etcdh_pid(self->etcd, i), SIGKILL);
-	for (int i = 0; i < self->nodes; i++) {
-		if (self->node[i].up)
-			s_delete_ns(self->node[i].path);
-		self->node[i].up = false;
+	struct stat ns[NETNS_MAX_NODES + 1];
+	int m = 0;
+	for (int i = -1; i < self->nodes; i++) {
+		s_place *p = i < 0 ? &self->hub : &self->node[i];
+		if (p->up && stat(p->path, &ns[m]) == 0)
+			m++;
 	}
-	if (self->hub.up)
-		s_delete_ns(self->hub.path);
-	self->hub.up = false;
+	if (m > 0 && s_kill_matching(ns, m) > 0)
+		s_kill_rest(ns, m);
+	for (int i = -1; i < self->nodes; i++) {
+		s_place *p = i < 0 ? &self->hub : &self->node[i];
+		if (p->up)
+			s_unmount_ns(p->path);
+		p->up = false;
+	}
 }
 
 /* Drops the state file and its lock. Async-signal-safe. */
@@ -724,14 +753,14 @@ netns_cluster *netns_cluster_new(int nodes, const netns_options *opts)
 	return self;
 }
 
-/* Waits (bounded) for every process netns_exec started in place (any place when place is
- * INT32_MIN) and frees their slots. */
-static void s_reap_place(netns_cluster *self, int place)
+/* Waits (bounded, one limit for all) for every process netns_exec started in a node with
+ * in[node] set (in any place when in is NULL) and frees their slots. */
+static void s_reap_places(netns_cluster *self, const bool *in)
 {
 	int64_t deadline = s_now_ms() + S_REAP_LIMIT_MS;
 	for (int i = 0; i < S_MAX_PROCS; i++) {
 		s_proc *p = &self->procs[i];
-		if (p->pid <= 0 || (place != INT32_MIN && p->place != place))
+		if (p->pid <= 0 || (in && (p->place < 0 || !in[p->place])))
 			continue;
 		while (waitpid(p->pid, NULL, WNOHANG) == 0 && s_now_ms() < deadline)
 			s_sleep_ms(2);
@@ -779,7 +808,7 @@ void netns_cluster_destroy(netns_cluster **self_p)
 			s_report_failed(self);
 		plx_etcdh_stop(&self->etcd);
 		s_teardown(self);
-		s_reap_place(self, INT32_MIN);
+		s_reap_places(self, NULL);
 		s_remove_tree(self->run_dir);
 		s_drop_state(self);
 	}
@@ -1065,40 +1094,98 @@ int netns_tcp_probe(netns_cluster *self, int place, const char *addr, int port, 
 
 /* ---- nodes ---- */
 
-static int s_ifindex_fn(void *arg)
+typedef struct s_links {
+	const netns_cluster *self;
+	const int *nodes;
+	int n;
+} s_links;
+
+/* In the hub: how many of the nodes' hub-side links still exist. */
+static int s_links_left_fn(void *arg)
 {
-	return (int)if_nametoindex(arg);
+	const s_links *l = arg;
+	int left = 0;
+	for (int k = 0; k < l->n; k++)
+		left += if_nametoindex(l->self->node[l->nodes[k]].veth) > 0;
+	return left;
 }
 
-/* Waits until node i's hub-side link is gone (the kernel frees a namespace lazily). */
-static int s_wait_link_gone(netns_cluster *self, int i)
+/* Waits until the hub-side links of nodes[0..n) are all gone (the kernel frees a deleted
+ * namespace lazily, and frees namespaces deleted together in one batch). */
+static int s_wait_links_gone(netns_cluster *self, const int *nodes, int n)
 {
+	s_links l = {self, nodes, n};
 	int64_t deadline = s_now_ms() + S_GONE_LIMIT_MS;
-	while (netns_call(self, NETNS_HUB, s_ifindex_fn, self->node[i].veth) > 0) {
+	while (netns_call(self, NETNS_HUB, s_links_left_fn, &l) > 0) {
 		if (s_now_ms() >= deadline)
-			return s_fail(-EBUSY,
-			              "%s still exists %d ms after its node was deleted; "
-			              "does an open socket hold the namespace?",
-			              self->node[i].veth, S_GONE_LIMIT_MS);
-		s_sleep_ms(5);
+			return s_fail(
+			    -EBUSY,
+			    "a link of the %d nodes killed still exists %d ms after their "
+			    "namespaces were deleted; does an open socket hold one?",
+			    n, S_GONE_LIMIT_MS);
+		s_sleep_ms(2);
 	}
 	return 0;
 }
 
+/* Checks nodes[0..n) (distinct, alive) and marks them in in[]. */
+static int s_check_victims(netns_cluster *self, const int *nodes, int n, bool *in)
+{
+	if (!nodes || n < 1 || n > self->nodes)
+		return s_fail(-EINVAL, "netns_kill_nodes: %d nodes of %d", n, self->nodes);
+	for (int k = 0; k < n; k++) {
+		int i = nodes[k];
+		if (i < 0 || i >= self->nodes || in[i])
+			return s_fail(-EINVAL, "no node %d, or named twice", i);
+		if (!self->node[i].up)
+			return s_fail(-EHOSTDOWN, "node %d is already dead", i);
+		in[i] = true;
+	}
+	return 0;
+}
+
+/* SIGKILL to every process in the nodes marked in in[] (and to any they forked meanwhile)
+ * until none is left: their groups first, then one pass over /proc for all their namespaces;
+ * stamps the time the last signal of those went out. */
+static void s_kill_procs_of(netns_cluster *self, const int *nodes, int n, const bool *in)
+{
+	struct stat ns[NETNS_MAX_NODES];
+	int m = 0;
+	for (int k = 0; k < S_MAX_PROCS; k++)
+		if (self->procs[k].pid > 0 && self->procs[k].place >= 0 && in[self->procs[k].place])
+			s_kill_group(self->procs[k].pid);
+	for (int k = 0; k < n; k++)
+		if (stat(self->node[nodes[k]].path, &ns[m]) == 0)
+			m++;
+	int found = m > 0 ? s_kill_matching(ns, m) : 0;
+	self->signalled_ns = s_now_ns();
+	if (found > 0)
+		s_kill_rest(ns, m);
+}
+
+int netns_kill_nodes(netns_cluster *self, const int *nodes, int n)
+{
+	bool in[NETNS_MAX_NODES] = {false};
+	int rc = s_check_victims(self, nodes, n, in);
+	if (rc < 0)
+		return rc;
+	s_kill_procs_of(self, nodes, n, in);
+	for (int k = 0; k < n; k++) {
+		s_unmount_ns(self->node[nodes[k]].path);
+		self->node[nodes[k]].up = false;
+	}
+	s_reap_places(self, in);
+	return s_wait_links_gone(self, nodes, n);
+}
+
 int netns_kill_node(netns_cluster *self, int i)
 {
-	if (i < 0 || i >= self->nodes)
-		return s_fail(-EINVAL, "no node %d", i);
-	s_place *p = &self->node[i];
-	if (!p->up)
-		return s_fail(-EHOSTDOWN, "node %d is already dead", i);
-	for (int k = 0; k < S_MAX_PROCS; k++)
-		if (self->procs[k].place == i)
-			s_kill_group(self->procs[k].pid);
-	s_delete_ns(p->path);
-	p->up = false;
-	s_reap_place(self, i);
-	return s_wait_link_gone(self, i);
+	return netns_kill_nodes(self, &i, 1);
+}
+
+uint64_t netns_kill_signalled_ns(const netns_cluster *self)
+{
+	return self->signalled_ns;
 }
 
 int netns_revive_node(netns_cluster *self, int i)

@@ -5,8 +5,9 @@
  * Entry points: netns_harness_check, netns_harness_reap_stale, netns_error,
  * netns_cluster_new, netns_cluster_destroy, netns_cluster_failed, netns_nodes, netns_node_addr,
  * netns_hub_addr, netns_ns_path, netns_veth, netns_run_dir, netns_log_path, netns_exec,
- * netns_wait, netns_run, netns_kill_node, netns_revive_node, netns_node_up, netns_cut_link,
- * netns_restore_link, netns_call, netns_socket, netns_tcp_probe, netns_pid_gone,
+ * netns_wait, netns_run, netns_kill_nodes, netns_kill_node, netns_kill_signalled_ns,
+ * netns_revive_node, netns_node_up, netns_cut_link, netns_restore_link, netns_call,
+ * netns_socket, netns_tcp_probe, netns_pid_gone,
  * netns_hub_etcd_start, netns_hub_etcd_endpoints, netns_hub_etcd, netns_hub_etcd_stop,
  * netns_read_log, netns_save_logs.
  *
@@ -40,6 +41,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "etcd_harness.h"
@@ -119,11 +121,22 @@ int netns_wait(netns_cluster *self, pid_t pid, int *status, int timeout_ms);
 int netns_run(netns_cluster *self, int place, char *const argv[], char *const envp[],
               int timeout_ms, int *status);
 
-/* Kills node i as a power cut would: SIGKILL to every process in its namespace, then deletes
- * the namespace and waits until its link and address are gone (up to 10 s). Returns 0,
- * -EINVAL, -EHOSTDOWN (already dead) or -EBUSY (something still holds the namespace, such
- * as a socket from netns_socket: close those first). */
+/* Kills the n nodes nodes[0..n) at once, as a power cut of all of them would: SIGKILL to
+ * the process groups netns_exec started in any of them, then to every other process in their
+ * namespaces (one pass over /proc for all; again until none is left), then deletes all their
+ * namespaces, reaps, and waits until all their links and addresses are gone (up to 10 s, one
+ * wait for all). Returns 0, -EINVAL (n out of 1..nodes, a node out of range or named twice:
+ * nothing killed), -EHOSTDOWN (one is already dead: nothing killed) or -EBUSY (something
+ * still holds a namespace, such as a socket from netns_socket: close those first). */
+int netns_kill_nodes(netns_cluster *self, const int *nodes, int n);
+
+/* Kills node i: netns_kill_nodes(self, &i, 1). */
 int netns_kill_node(netns_cluster *self, int i);
+
+/* When (CLOCK_MONOTONIC, ns) the last netns_kill_nodes had sent its SIGKILLs to every
+ * process then in its nodes (later signals only hit processes still exiting or just forked);
+ * 0 before any kill. */
+uint64_t netns_kill_signalled_ns(const netns_cluster *self);
 
 /* Brings a killed node i back: a fresh namespace with the same names, address and MAC.
  * Returns 0, -EINVAL, -EALREADY (alive) or -EIO (ip failed; see netns_error). */

@@ -2,10 +2,11 @@
  * test-netns.c — the multi-node harness against real network namespaces: every node reaches
  * every other node and the hub, and nothing outside; a process in a node reaches etcd on the
  * hub; a cut link isolates a node until it is restored; a killed node loses its address and
- * its processes, and comes back when revived; destroy leaves no namespace, interface, process
- * or file; a run killed with SIGKILL leaves state that the reaper removes (and a live run's
- * state is left alone); without root the harness refuses with EPERM; exec errors; logs are
- * saved on request and when a run is marked failed.
+ * its processes, and comes back when revived; nodes killed together leave none of their
+ * processes, namespaces or links, and a dead node cannot be killed again; destroy leaves no
+ * namespace, interface, process or file; a run killed with SIGKILL leaves state that the reaper
+ * removes (and a live run's state is left alone); without root the harness refuses with EPERM; exec
+ * errors; logs are saved on request and when a run is marked failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -329,6 +330,53 @@ static void test_kill_and_revive_node(void **state)
 	assert_int_equal(s_probe_until(c, 0, a1, true, 5000, &back_ms), 0);
 	assert_int_equal(netns_tcp_probe(c, 1, netns_hub_addr(c), S_PORT, 2000), 0);
 	print_message("revived node reachable after %lld ms\n", (long long)back_ms);
+	f->passed = true;
+}
+
+/* Kills nodes 1..3 together: none of their processes, namespaces or links is left when
+ * netns_kill_nodes returns; bad lists kill nothing; dead nodes cannot be killed again. */
+static void test_kill_nodes_at_once(void **state)
+{
+	fixture *f = *state;
+	netns_cluster *c = f->c;
+	pid_t direct[4], daemon[4];
+	for (int i = 1; i <= 3; i++)
+		s_start_sleepers(c, i, &direct[i], &daemon[i]);
+	const int twice[] = {1, 1}, outside[] = {1, 9}, nodes[] = {1, 2, 3};
+	assert_int_equal(netns_kill_nodes(c, twice, 2), -EINVAL);
+	assert_int_equal(netns_kill_nodes(c, outside, 2), -EINVAL);
+	assert_int_equal(netns_kill_nodes(c, nodes, 0), -EINVAL);
+	assert_int_equal(netns_kill_nodes(c, NULL, 1), -EINVAL);
+	assert_false(netns_pid_gone(direct[1]) || netns_pid_gone(daemon[1]));
+	assert_true(netns_node_up(c, 1));
+
+	uint64_t before = (uint64_t)s_now_ms() * 1000000u;
+	int64_t t0 = s_now_ms();
+	int rc = netns_kill_nodes(c, nodes, 3);
+	if (rc < 0)
+		print_error("netns_kill_nodes: %s\n", netns_error());
+	assert_int_equal(rc, 0);
+	print_message("kill 3 nodes: %lld ms\n", (long long)(s_now_ms() - t0));
+	assert_true(netns_kill_signalled_ns(c) >= before);
+	assert_true(netns_kill_signalled_ns(c) <= (uint64_t)(s_now_ms() + 1) * 1000000u);
+	for (int i = 1; i <= 3; i++) {
+		assert_true(netns_pid_gone(direct[i]));
+		assert_true(netns_pid_gone(daemon[i]));
+		assert_false(netns_node_up(c, i));
+		assert_false(s_exists(netns_ns_path(c, i)));
+		assert_int_equal(netns_call(c, NETNS_HUB, s_ifindex, (void *)netns_veth(c, i)), 0);
+	}
+	assert_int_equal(netns_tcp_probe(c, 0, netns_hub_addr(c), S_PORT, 2000), 0);
+
+	const int with_dead[] = {0, 2};
+	assert_int_equal(netns_kill_nodes(c, nodes + 1, 1), -EHOSTDOWN);
+	assert_int_equal(netns_kill_node(c, 3), -EHOSTDOWN);
+	assert_int_equal(netns_kill_nodes(c, with_dead, 2), -EHOSTDOWN);
+	assert_true(netns_node_up(c, 0)); /* nothing killed */
+	for (int i = 1; i <= 3; i++)
+		assert_int_equal(netns_revive_node(c, i), 0);
+	int64_t back_ms;
+	assert_int_equal(s_probe_until(c, 0, netns_node_addr(c, 3), true, 5000, &back_ms), 0);
 	f->passed = true;
 }
 
@@ -676,6 +724,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_node_reaches_etcd_on_hub, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_cut_and_restore_link, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_kill_and_revive_node, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_nodes_at_once, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_destroy_leaves_nothing, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_reaper_after_sigkill, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_errors, s_setup, s_teardown),
