@@ -222,8 +222,10 @@ int plx__peerq_admit(plx_ep *ep, const uint8_t *rid, size_t rid_size, plx_msg *m
 {
 	plx_peerq *q = ep->peerq;
 	struct plx_msg_private *priv = msg->priv;
-	size_t size =
-	    sizeof *msg + sizeof *priv + priv->envelope_size + zmq_msg_size(&priv->data_frame);
+	/* the whole frame the envelope came in: a message from a batch keeps all of it alive, so a
+	 * peer cannot hold a 32 KiB batch frame for the price of one small message */
+	size_t size = sizeof *msg + sizeof *priv + zmq_msg_size(&priv->envelope_frame) +
+	              zmq_msg_size(&priv->data_frame);
 	pthread_mutex_lock(&q->lock);
 	s_peer *p = s_find(q, rid, rid_size, true);
 	int_fast64_t bytes = p ? atomic_load_explicit(&p->bytes, memory_order_relaxed) : 0;
