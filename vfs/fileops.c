@@ -7,20 +7,73 @@
  * Regular file I/O goes to the file server in pieces of at most VFS_IO_MAX bytes, under the
  * vnode's io lock: shared for reads, exclusive for writes, so a write (O_APPEND included)
  * lands whole and a read never sees half of one.
+ *
+ * A read asked with VfsFd.direct, and a write whose bytes the caller staged at the file
+ * server (VfsFd.stage), are one FS request each whose bytes move between the caller and the
+ * file server directly (docs/protocol.md "Staged data"): VFS checks, positions and locks as
+ * for any other.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "dev.h"
 #include "fileops.h"
 
-#define S_READ_MAX (16u * 1024 * 1024) /* bytes one read answers at most */
+#define S_READ_MAX  (16u * 1024 * 1024) /* bytes one read answers at most */
+#define S_STAGE_MAX (4u * 1024 * 1024)  /* bytes of one staged read (a file server's most) */
+
+static void s_stage_label_free(vfs_req *req)
+{
+	free(req->reply.stage_label);
+}
+
+/* A read the caller asked to take from the file server directly (VfsFd.direct): one FS_READ
+ * whose bytes the file server holds for the caller; VFS answers with their stage. When the
+ * server sends them instead, they are answered as any read's. */
+static int s_reg_read_staged(vfs_req *req, vfs_filp *f, size_t size, int64_t *pos)
+{
+	vfs_vnode *vn = f->vnode;
+	char *buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	uint64_t stage = 0;
+	plx_fs *fs = vfs_fs(req->vfs, vn);
+	pthread_rwlock_rdlock(&vn->io);
+	ssize_t n = plx_fs_read_for(fs, vn->ino, (uint64_t)*pos, buf, size,
+	                            req->msg->source.label, &stage);
+	pthread_rwlock_unlock(&vn->io);
+	if (n < 0 || stage) {
+		free(buf);
+		buf = NULL;
+	}
+	if (n < 0)
+		return vfs_fs_errno((int)n);
+	if (stage) {
+		req->reply.stage_label = strdup(plx_fs_label(fs));
+		if (!req->reply.stage_label)
+			return -ENOMEM; /* the stage is dropped when its time is up */
+		req->cleanup = s_stage_label_free;
+		req->reply.stage = stage;
+		req->reply.stage_offset = *pos;
+	} else {
+		req->data = buf;
+		req->data_size = (size_t)n;
+		req->data_free = free;
+	}
+	*pos += n;
+	req->reply.value = n;
+	return 0;
+}
 
 static int s_reg_read(vfs_req *req, vfs_filp *f, size_t size, int64_t *pos)
 {
 	vfs_vnode *vn = f->vnode;
+	const Plexus__VfsFd *m = (const Plexus__VfsFd *)req->body;
+	if (m->direct && size && size <= S_STAGE_MAX)
+		return s_reg_read_staged(req, f, size, pos);
 	if (size > S_READ_MAX)
 		size = S_READ_MAX;
 	char *buf = malloc(size ? size : 1);
@@ -54,6 +107,20 @@ static int s_reg_read(vfs_req *req, vfs_filp *f, size_t size, int64_t *pos)
 	return 0;
 }
 
+/* One FS_WRITE of the bytes the caller staged at the file server (VfsFd.stage, buf NULL):
+ * the server takes them from the caller's stage, or answers -EXDEV and the caller sends them
+ * with the call. */
+static ssize_t s_reg_write_staged(vfs_req *req, vfs_vnode *vn, size_t size, int64_t pos)
+{
+	const Plexus__VfsFd *m = (const Plexus__VfsFd *)req->body;
+	vfs_attr a;
+	ssize_t n = plx_fs_write_staged(vfs_fs(req->vfs, vn), vn->ino, (uint64_t)pos, size,
+	                                req->msg->source.label, m->stage, &a);
+	if (n >= 0)
+		vfs_vnode_attr_set(vn, &a);
+	return n;
+}
+
 static int s_reg_write(vfs_req *req, vfs_filp *f, const void *buf, size_t size, int64_t *pos)
 {
 	vfs_vnode *vn = f->vnode;
@@ -64,6 +131,12 @@ static int s_reg_write(vfs_req *req, vfs_filp *f, const void *buf, size_t size, 
 		vfs_attr a;
 		vfs_vnode_attr(vn, &a);
 		*pos = (int64_t)a.size;
+	}
+	if (!buf) {
+		ssize_t n = s_reg_write_staged(req, vn, size, *pos);
+		rc = n < 0 ? vfs_fs_errno((int)n) : 0;
+		total = n < 0 ? 0 : (size_t)n;
+		size = 0; /* done in one request */
 	}
 	while (total < size) {
 		size_t chunk = size - total < VFS_IO_MAX ? size - total : VFS_IO_MAX;

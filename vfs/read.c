@@ -54,19 +54,28 @@ static int s_read(vfs_req *req, int fd, uint64_t size, int64_t offset)
 
 static int s_write(vfs_req *req, int fd, int64_t offset)
 {
+	const Plexus__VfsFd *m = (const Plexus__VfsFd *)req->body;
 	vfs_filp *f;
 	int rc = s_filp(req, fd, true, &f);
 	if (rc < 0)
 		return rc;
 	const void *buf = req->msg->data ? (const void *)req->msg->data : "";
-	if (!f->ops->write) {
+	size_t size = req->msg->data_size;
+	if (m->stage) { /* the bytes wait at the file server (fileops.c) */
+		buf = NULL;
+		size = m->size;
+		if (f->ops != &vfs_regular_ops)
+			rc = -EXDEV;
+		else if (req->msg->data_size)
+			rc = -EINVAL;
+	}
+	if (rc == 0 && !f->ops->write) {
 		rc = -EINVAL;
-	} else if (offset >= 0) {
-		rc = f->ops->seekable ? f->ops->write(req, f, buf, req->msg->data_size, &offset)
-		                      : -ESPIPE;
-	} else {
+	} else if (rc == 0 && offset >= 0) {
+		rc = f->ops->seekable ? f->ops->write(req, f, buf, size, &offset) : -ESPIPE;
+	} else if (rc == 0) {
 		pthread_mutex_lock(&f->lock);
-		rc = f->ops->write(req, f, buf, req->msg->data_size, &f->position);
+		rc = f->ops->write(req, f, buf, size, &f->position);
 		pthread_mutex_unlock(&f->lock);
 	}
 	vfs_filp_put(req->vfs, f);

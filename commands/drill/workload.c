@@ -6,7 +6,9 @@
  *
  * Each writer is a client of its own (libplexus's, or plain POSIX calls through a `plexus
  * mount`: a table of file calls, fileops.c) with a directory DIR/wN. It repeats: create a file
- * fID of 1 byte to 16 KiB whose every byte follows from (writer, ID, offset), write it, fsync,
+ * fID of 1 byte to 16 KiB (one in eight: 64 to 160 KiB, whose bytes move between the client and
+ * the file server directly, docs/protocol.md "Staged data") whose every byte follows from
+ * (writer, ID, offset), write it, fsync,
  * close; or append to one (O_APPEND, the bytes that follow, fsync); or either of these closed
  * without an fsync and then opened again and fsynced, as `sync FILE` does after a program's
  * close; or rename a file fID to rID and fsync the directory; or unlink one and fsync the
@@ -35,7 +37,8 @@
 #include "drill.h"
 
 #define S_FILES   4096 /* files a writer makes at most; then it only renames and unlinks */
-#define S_LEN_MAX (16 * 1024)
+#define S_LEN_MAX   (160 * 1024)
+#define S_LEN_SMALL (16 * 1024) /* most files; one in eight is 64 KiB or more */
 #define S_STOP_MS 60000 /* the longest the stop waits for writers in calls */
 
 typedef struct s_file {
@@ -246,11 +249,20 @@ static bool s_write_durable(s_writer *wr, const char *path, int flags, uint32_t 
 	return ok;
 }
 
+/* A new file's length: 1 byte to 16 KiB, or one time in eight 64 to 160 KiB. */
+static uint32_t s_new_len(s_writer *wr)
+{
+	uint32_t r = (uint32_t)rand_r(&wr->seed);
+	if (r % 8 == 0)
+		return 64 * 1024 + (r / 8) % (S_LEN_MAX - 64 * 1024 + 1);
+	return 1 + (r / 8) % S_LEN_SMALL;
+}
+
 static void s_create(s_writer *wr, bool after_close)
 {
 	if (wr->nfiles == S_FILES)
 		return;
-	s_file f = {.id = wr->next_id++, .len = 1 + (uint32_t)rand_r(&wr->seed) % S_LEN_MAX};
+	s_file f = {.id = wr->next_id++, .len = s_new_len(wr)};
 	char path[300];
 	s_name(wr, &f, false, path, sizeof path);
 	for (uint32_t i = 0; i < f.len; i++)

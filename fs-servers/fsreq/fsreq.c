@@ -6,7 +6,8 @@
  * plx_fs_slink, plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat,
  * plx_fs_chmod, plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink,
  * plx_fs_rmdir, plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush,
- * plx_fs_statvfs, plx_fs_new_driver, plx_fs_observe.
+ * plx_fs_statvfs, plx_fs_new_driver, plx_fs_observe, plx_fs_read_for, plx_fs_write_staged,
+ * plx_fs_stage, plx_fs_collect, plx_fs_unstage.
  *
  * Each is a short wrapper over the typed stub of its request (plexus/fs_stub.h, expanded from
  * proto/fs.def): it fills the body and turns the reply into the plain C structs of fsreq.h.
@@ -319,6 +320,105 @@ ssize_t plx_fs_write(plx_fs *self, uint64_t ino, uint64_t pos, const void *buf, 
 		count = -EBADMSG;
 	s_free(r);
 	return count;
+}
+
+ssize_t plx_fs_read_for(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, size_t size,
+                        const char *owner, uint64_t *stage)
+{
+	if (!buf && size)
+		return -EINVAL;
+	Plexus__FsIo body = PLEXUS__FS_IO__INIT;
+	body.ino = ino;
+	body.position = pos;
+	body.size = size;
+	body.stage_owner = (char *)(owner ? owner : "");
+	Plexus__FsReply *r = NULL;
+	plx_msg *reply = NULL;
+	int rc = plx_fs_read_call(s_stub(self), &body, NULL, 0, &r, &reply);
+	if (rc < 0) {
+		plx_msg_destroy(&reply);
+		return rc;
+	}
+	ssize_t count = (ssize_t)r->count;
+	/* Held: nothing came. Sent: what the count says, and no more than asked. */
+	size_t came = r->stage ? 0 : r->count;
+	if (r->count > size || reply->data_size != came || (r->stage && !r->count))
+		count = -EBADMSG;
+	else if (came)
+		memcpy(buf, reply->data, came);
+	if (count >= 0)
+		*stage = r->stage;
+	s_free(r);
+	plx_msg_destroy(&reply);
+	return count;
+}
+
+ssize_t plx_fs_write_staged(plx_fs *self, uint64_t ino, uint64_t pos, size_t size,
+                            const char *owner, uint64_t stage, plx_fs_attr *attr)
+{
+	if (!owner || !*owner || !stage)
+		return -EINVAL;
+	Plexus__FsIo body = PLEXUS__FS_IO__INIT;
+	body.ino = ino;
+	body.position = pos;
+	body.size = size;
+	body.stage = stage;
+	body.stage_owner = (char *)owner;
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_write_call(s_stub(self), &body, NULL, 0, &r, NULL);
+	if (rc < 0)
+		return rc;
+	ssize_t count = (ssize_t)r->count;
+	if (r->count > size || !r->attr)
+		count = -EBADMSG;
+	else if (attr)
+		s_attr(r->attr, attr);
+	s_free(r);
+	return count;
+}
+
+int plx_fs_stage(plx_fs *self, const void *buf, size_t size, uint64_t *stage)
+{
+	if (!buf || !size)
+		return -EINVAL;
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_stage_call(s_stub(self), NULL, buf, size, &r, NULL);
+	if (rc < 0)
+		return rc;
+	if (!r->stage)
+		rc = -EBADMSG;
+	else
+		*stage = r->stage;
+	s_free(r);
+	return rc < 0 ? rc : 0;
+}
+
+static int s_collect(plx_fs *self, uint64_t stage, bool drop, plx_msg **reply)
+{
+	Plexus__FsStage body = PLEXUS__FS_STAGE__INIT;
+	body.stage = stage;
+	body.drop = drop;
+	return plx_fs_collect_call(s_stub(self), &body, NULL, 0, NULL, reply);
+}
+
+ssize_t plx_fs_collect(plx_fs *self, uint64_t stage, void *buf, size_t size)
+{
+	if (!buf && size)
+		return -EINVAL;
+	plx_msg *reply = NULL;
+	int rc = s_collect(self, stage, false, &reply);
+	ssize_t count = rc < 0 ? rc : (ssize_t)size;
+	if (rc >= 0 && reply->data_size != size)
+		count = -EBADMSG;
+	else if (rc >= 0 && size)
+		memcpy(buf, reply->data, size);
+	plx_msg_destroy(&reply);
+	return count;
+}
+
+int plx_fs_unstage(plx_fs *self, uint64_t stage)
+{
+	return s_collect(self, stage, true, NULL);
 }
 
 int plx_fs_getdents(plx_fs *self, uint64_t dir, uint64_t cookie, size_t size, plx_fs_dirent *out,

@@ -97,6 +97,7 @@ static void s_teardown(void *arg, plx_server *srv)
 	if (!s_worker_started)
 		return;
 	mfs_worker_stop(fs); /* queued requests are answered -ESHUTDOWN */
+	stage_fini(fs);
 	s_final_sync(fs);
 }
 

@@ -151,6 +151,21 @@ typedef struct mfs_journal {
 	bool warned; /* said once that a transaction was too big for it */
 } mfs_journal;
 
+/* Staged data (stage.c): bytes a client sent or a read left for it, by random id. */
+#define MFS_STAGES           64
+#define MFS_STAGES_PER_OWNER 8
+#define MFS_STAGE_MAX        (4u * 1024 * 1024)  /* bytes of one stage */
+#define MFS_STAGE_BYTES      (64u * 1024 * 1024) /* bytes of all stages */
+#define MFS_STAGE_TTL_MS     10000
+
+typedef struct mfs_stage {
+	uint64_t id; /* 0: a free slot */
+	char owner[PLX_LABEL_MAX];
+	uint8_t *data;
+	size_t size;
+	int64_t due_ms; /* dropped then, unused */
+} mfs_stage;
+
 typedef struct mfs {
 	plx_server *srv;
 	struct plx_service *svc; /* for the mount saved in DS (super.c) */
@@ -189,6 +204,10 @@ typedef struct mfs {
 	bool stopping;
 	bool tick_queued;
 	int64_t last_sync_ms;
+	/* staged data (stage.c), the worker's only */
+	mfs_stage stages[MFS_STAGES];
+	size_t stage_bytes;
+	uint64_t stage_serial;
 } mfs;
 
 /* ---- what is checked of an untrusted image (verify.c at mount, claims.c at allocation) ---- */
@@ -384,7 +403,20 @@ static inline int64_t mfs_now_ms(void)
 
 mfs_do_fn do_readsuper, do_unmount, do_lookup, do_putnode, do_create, do_mkdir, do_mknod, do_slink,
     do_read, do_write, do_getdents, do_stat, do_chmod, do_chown, do_ftrunc, do_utime, do_link,
-    do_unlink, do_rmdir, do_rename, do_rdlink, do_sync, do_fsync, do_flush, do_statvfs;
+    do_unlink, do_rmdir, do_rename, do_rdlink, do_sync, do_fsync, do_flush, do_statvfs, do_stage,
+    do_collect;
+
+/* ---- staged data (stage.c) ---- */
+
+/* Holds size bytes of data (taken: freed with the stage) for owner as a new stage (*id).
+ * Returns 0, -EAGAIN when owner or the server holds all it may, -EINVAL for a bad owner. */
+int stage_hold(mfs *fs, const char *owner, uint8_t *data, size_t size, uint64_t *id);
+/* The bytes of stage id when owner holds it (the stage ends; caller frees), else NULL. */
+uint8_t *stage_take(mfs *fs, uint64_t id, const char *owner, size_t *size);
+/* Drops the stages whose time is up. */
+void stage_expire(mfs *fs);
+/* Drops every stage. */
+void stage_fini(mfs *fs);
 
 /* The periodic write-back (sync.c), run by the worker. */
 void mfs_tick(mfs *fs);

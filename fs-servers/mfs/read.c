@@ -3,6 +3,9 @@
  *
  * Entry points: do_read, do_write, do_ftrunc.
  *
+ * When VFS names a client (FsIo.stage_owner, stage), a read leaves its bytes as a stage for
+ * that client and a write takes them from the client's stage (stage.c).
+ *
  * A read first brings the blocks it needs into the cache in as few BDEV reads as the layout
  * allows (consecutive zones in one request); when it continues where the previous read of
  * that file ended it also reads ahead fs->readahead blocks. A write fills cache blocks (a
@@ -92,8 +95,11 @@ int do_read(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply
 		out->data = malloc(n);
 		rc = out->data ? s_copy_out(fs, ip, io->position, out->data, n) : -ENOMEM;
 	}
+	if (rc == 0 && n && io->stage_owner && *io->stage_owner &&
+	    stage_hold(fs, io->stage_owner, out->data, n, &out->r.stage) == 0)
+		out->data = NULL; /* held for the client VFS named (stage.c) */
 	if (rc == 0) {
-		out->data_size = n;
+		out->data_size = out->data ? n : 0;
 		out->r.count = n;
 		ip->next_read = io->position + n;
 		if (!fs->read_only && n)
@@ -135,12 +141,21 @@ static int64_t s_copy_in(mfs *fs, mfs_inode *ip, uint64_t pos, const uint8_t *bu
 int do_write(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
 {
 	const Plexus__FsIo *io = (const Plexus__FsIo *)body;
+	const uint8_t *data = msg->data;
+	size_t size = msg->data_size;
+	uint8_t *staged = NULL;
+	if (io->stage && !(staged = stage_take(fs, io->stage, io->stage_owner, &size)))
+		return -EXDEV; /* not here: the client sends the bytes with the call */
+	if (staged)
+		data = staged;
 	int rc = mfs_check(fs, true);
-	if (rc == 0 && io->size != msg->data_size)
-		rc = -EINVAL; /* the data frame must hold what the body says */
+	if (rc == 0 && io->size != size)
+		rc = -EINVAL; /* the data (frame or stage) must hold what the body says */
 	mfs_inode *ip = rc < 0 ? NULL : inode_get(fs, io->ino, &rc);
-	if (!ip)
+	if (!ip) {
+		free(staged);
 		return rc;
+	}
 	if (S_ISDIR(ip->d.mode))
 		rc = -EISDIR;
 	else if (!S_ISREG(ip->d.mode))
@@ -150,7 +165,7 @@ int do_write(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_repl
 		rc = -EFBIG;
 	int64_t n = 0;
 	if (rc == 0 && io->size) {
-		n = s_copy_in(fs, ip, io->position, msg->data, (size_t)io->size);
+		n = s_copy_in(fs, ip, io->position, data, (size_t)io->size);
 		if (n < 0)
 			rc = (int)n;
 	}
@@ -163,6 +178,7 @@ int do_write(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_repl
 		mfs_reply_attr(fs, out, ip);
 	}
 	inode_put(fs, ip);
+	free(staged);
 	return rc;
 }
 

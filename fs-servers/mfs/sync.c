@@ -69,6 +69,7 @@ int do_statvfs(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_re
 void mfs_tick(mfs *fs)
 {
 	mfs_orphans_tick(fs);
+	stage_expire(fs);
 	if (!fs->mounted || fs->read_only || mfs_now_ms() - fs->last_sync_ms < fs->sync_ms)
 		return;
 	super_commit(fs);

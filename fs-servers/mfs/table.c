@@ -8,7 +8,7 @@
  * with its call to mfs_submit, which queues the entry's do_<call> for the worker thread
  * (worker.c). FS_NEW_DRIVER runs in the loop thread (mfs_new_driver) so it gets through while
  * the worker waits for the driver. Every entry takes the server's callers (S_CALLERS:
- * plx_server_set_callers). Types not listed (FS_NEWNODE is pfs's) are answered -ENOSYS. The
+ * plx_server_set_callers) but FS_STAGE and FS_COLLECT, the clients'. Types not listed (FS_NEWNODE is pfs's) are answered -ENOSYS. The
  * fuzz harnesses number requests by their index here: new entries go at the end.
  */
 #include <stddef.h>
@@ -20,6 +20,10 @@
 /* An entry that runs in the loop thread. */
 #define S_L(T, F, B, A) PLX_LOOP(PLEXUS__FS_TYPE__##T, #T, F, B, A)
 #define S_CALLERS       NULL /* the server's callers */
+
+/* Staged data comes from and goes to the processes using files, whatever the callers (their
+ * labels, docs/security.md); what they stage is used only as VFS says. */
+static const char *const s_clients[] = {"c-*", NULL};
 
 static const plx_handler s_table[] = {
     S_W(FS_READSUPER, do_readsuper, &plexus__fs_readsuper__descriptor, S_CALLERS),
@@ -48,6 +52,8 @@ static const plx_handler s_table[] = {
     S_W(FS_STATVFS, do_statvfs, NULL, S_CALLERS),
     S_W(FS_FSYNC, do_fsync, &plexus__fs_ino__descriptor, S_CALLERS),
     S_L(FS_NEW_DRIVER, mfs_new_driver, &plexus__fs_new_driver__descriptor, S_CALLERS),
+    S_W(FS_STAGE, do_stage, NULL, s_clients),
+    S_W(FS_COLLECT, do_collect, &plexus__fs_stage__descriptor, s_clients),
 };
 
 const plx_handler *mfs_handlers(size_t *n)

@@ -8,7 +8,8 @@
  * plexus__chunk_max, plexus__label (handle.c); plexus__fail, plexus__check_path,
  * plexus__stat_from, plexus__statvfs_from, plexus__mount_flags, plexus__times_to (convert.c);
  * the descriptor table's (fds.c) plexus__fd_*, plexus__fds_restore, plexus__fds_free; and the
- * lost changes' (durable.c) plexus__durable_*.
+ * lost changes' (durable.c) plexus__durable_*, plexus__fs_slot; staged data's (direct.c)
+ * plexus__direct_*.
  */
 #ifndef PLEXUS_CLIENT_H
 #define PLEXUS_CLIENT_H
@@ -19,6 +20,7 @@
 
 #include <plexus/endpoint.h>
 #include <plexus/etcd.h>
+#include <plexus/fsreq.h>
 #include <plexus/plexus.h>
 #include <plexus/stub.h>
 #include <plexus/transport.h>
@@ -50,6 +52,7 @@ typedef struct plexus__fd {
 	bool dirty_told;    /* their loss was told through another descriptor of the file */
 	uint64_t serial;    /* which opening this is: a close notes its own only (fds.c) */
 	uint64_t dirty_seq; /* the handle's acks at its latest unsynced write (durable.c) */
+	uint16_t direct_fs; /* the file server (as dirty_fs) its writes stage at (direct.c) */
 } plexus__fd;
 
 #define PLEXUS__FS_MAX     16 /* file servers whose instances a handle follows (durable.c) */
@@ -85,6 +88,7 @@ struct plexus {
 		char label[PLX_LABEL_MAX];
 		uint64_t ns_gen;
 		uint64_t ns_seq; /* the handle's acks at the latest */
+		plx_fs *direct;  /* for staged data (direct.c); NULL until used */
 	} fs[PLEXUS__FS_MAX];
 	int nfs;
 	/* fds_lock: unsynced writes of descriptors closed since, per file (durable.c) */
@@ -105,6 +109,7 @@ struct plexus {
 	} dirs[PLEXUS__DIRS_MAX];
 	int ndirs;
 	uint64_t acks; /* fds_lock: changes noted so far (durable.c) */
+	uint64_t direct_writes, direct_reads; /* (atomic) bytes that moved once (direct.c) */
 };
 
 /* ---- fds.c ---- */
@@ -140,6 +145,9 @@ int plexus__fds_restore(plexus *self);
 void plexus__fds_free(plexus *self);
 
 /* ---- durable.c ---- */
+
+/* The handle's slot for file server label (1-based; 0: the table is full). fds_lock held. */
+int plexus__fs_slot(plexus *self, const char *label);
 
 /* The changes noted so far: taken before a sync's request goes out, it is that sync's mark. */
 uint64_t plexus__durable_mark(plexus *self);
@@ -223,5 +231,29 @@ void plexus__set_chunk_max(plexus *self, size_t bytes);
 size_t plexus__chunk_max(const plexus *self);
 /* The handle's endpoint label and generation (as VFS sees it). */
 const char *plexus__label(const plexus *self, uint64_t *generation);
+
+/* ---- direct.c: data that moves once (docs/protocol.md "Staged data") ---- */
+
+#define PLEXUS__DIRECT_MIN (64u * 1024)       /* bytes: smaller reads and writes go through VFS */
+#define PLEXUS__DIRECT_MAX (4u * 1024 * 1024) /* bytes of one stage */
+
+/* Whether a read of want bytes asks for them directly (VfsFd.direct). */
+bool plexus__direct_wanted(size_t want);
+/* VFS answered a read asked with direct (r: its reply, count: its value) by staging the bytes:
+ * collects them into buf from the file server; when that fails, reads them through VFS at
+ * the offset the reply names. Returns count or a negative errno. */
+int64_t plexus__direct_collect(plexus *self, int fd, const Plexus__VfsReply *r, int64_t count,
+                               void *buf);
+/* A write of want bytes of buf through fd (at offset for VFS_PWRITE) with the bytes staged at
+ * the file server fd's writes go to. Returns false when it was not tried that way (the caller
+ * sends the bytes with the call); true with *put what VFS answered otherwise. */
+bool plexus__direct_write(plexus *self, plexus__fd_call *call, int fd, const void *buf,
+                          size_t want, off_t offset, int64_t *put);
+/* fd's data is at file server label (a write's answer): later writes stage there. */
+void plexus__direct_learn(plexus *self, int fd, const char *label);
+/* Frees the file server handles. */
+void plexus__direct_free(plexus *self);
+/* Tests: the bytes written and read so far whose data moved directly. */
+void plexus__direct_counts(plexus *self, uint64_t *written, uint64_t *read);
 
 #endif

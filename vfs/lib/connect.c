@@ -330,6 +330,7 @@ void plexus_disconnect(plexus **self_p)
 		s_withdraw(self);
 	plx_epcache_destroy(&self->cache);
 	plx_lease_destroy(&self->lease, true);
+	plexus__direct_free(self);
 	plx_ep_destroy(&self->ep);
 	plx_etcd_destroy(&self->etcd);
 	plx_ctx_destroy(&self->ctx);

@@ -51,7 +51,7 @@
 #include "client.h"
 
 /* The handle's slot for file server label (1-based; 0: the table is full). fds_lock held. */
-static int s_fs_slot(plexus *self, const char *label)
+int plexus__fs_slot(plexus *self, const char *label)
 {
 	for (int i = 0; i < self->nfs; i++)
 		if (strcmp(self->fs[i].label, label) == 0)
@@ -309,7 +309,7 @@ int64_t plexus__durable_answer(plexus *self, uint32_t type, const ProtobufCMessa
 		return value;
 	bool lost = false;
 	pthread_mutex_lock(&self->fds_lock);
-	int slot = s_fs_slot(self, r->fs_label);
+	int slot = plexus__fs_slot(self, r->fs_label);
 	plexus__fd *f = s_fd(self, fd);
 	if (slot && r->changed_gen)
 		s_changed(self, type, body, f, slot, r->changed_gen);

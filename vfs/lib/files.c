@@ -134,12 +134,17 @@ static int64_t s_read_chunk(plexus *self, plexus__fd_call *call, int fd, void *b
 	req.fd = fd;
 	req.size = count;
 	req.offset = offset;
+	req.direct = plexus__direct_wanted(count);
 	plexus__answer ans;
 	int64_t rc = call(self, &req, NULL, 0, PLEXUS__WAIT, &ans);
 	if (rc < 0)
 		return rc;
 	size_t got = ans.msg->data_size;
-	if (got > count || (uint64_t)rc != got)
+	if (ans.reply->stage && (got || (uint64_t)rc > count))
+		rc = -EPROTO; /* a stage holds all the bytes, at most what was asked */
+	else if (ans.reply->stage)
+		rc = plexus__direct_collect(self, fd, ans.reply, rc, buf);
+	else if (got > count || (uint64_t)rc != got)
 		rc = -EPROTO; /* more than asked, or a count that is not what came */
 	else if (got)
 		memcpy(buf, ans.msg->data, got);
@@ -192,6 +197,26 @@ ssize_t plexus_pread(plexus *self, int fd, void *buf, size_t count, off_t offset
 	return rc < 0 ? plexus__fail(rc) : rc;
 }
 
+/* One VFS_WRITE or VFS_PWRITE of want bytes: staged at the file server when fd's is known
+ * (direct.c), else with the call. Returns the count or -errno. */
+static int64_t s_write_chunk(plexus *self, plexus__fd_call *call, int fd, const char *buf,
+                             size_t want, off_t offset)
+{
+	int64_t put;
+	if (plexus__direct_write(self, call, fd, buf, want, offset, &put))
+		return put;
+	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
+	req.fd = fd;
+	req.size = want;
+	req.offset = offset;
+	plexus__answer ans = {0};
+	put = call(self, &req, buf, want, PLEXUS__WAIT, plexus__direct_wanted(want) ? &ans : NULL);
+	if (put >= 0 && ans.reply)
+		plexus__direct_learn(self, fd, ans.reply->fs_label);
+	plexus__answer_free(&ans);
+	return put;
+}
+
 /* Writes count bytes in chunks; returns the total or -errno as s_read. */
 static ssize_t s_write(plexus *self, plexus__fd_call *call, int fd, const void *buf, size_t count,
                        off_t offset)
@@ -201,11 +226,8 @@ static ssize_t s_write(plexus *self, plexus__fd_call *call, int fd, const void *
 	size_t chunk = self->chunk_max, done = 0;
 	do {
 		size_t want = count - done < chunk ? count - done : chunk;
-		Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
-		req.fd = fd;
-		req.size = want;
-		req.offset = offset + (off_t)done;
-		int64_t put = call(self, &req, (const char *)buf + done, want, PLEXUS__WAIT, NULL);
+		int64_t put = s_write_chunk(self, call, fd, (const char *)buf + done, want,
+		                            offset + (off_t)done);
 		if (put < 0)
 			return done ? (ssize_t)done : (ssize_t)put;
 		if ((uint64_t)put > want)

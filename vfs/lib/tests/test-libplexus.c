@@ -815,6 +815,114 @@ static void s_write_synced(plexus *px, const char *path, uint8_t *buf, size_t si
 	assert_int_equal(plexus_close(px, fd), 0);
 }
 
+/* Data that moves once (docs/protocol.md "Staged data"): writes and reads of 64 KiB or more
+ * move their bytes between the program and MFS directly once the descriptor's file server is
+ * known (the first write learns it); smaller ones, and pipes, go through VFS. The bytes are
+ * the same either way, also across an MFS restart (a new instance, no stages) and after
+ * it. A stage is its owner's only: another process can neither collect it nor have VFS write
+ * it, and VFS refuses a stage on a descriptor not open for writing, or one the server does
+ * not hold (-EXDEV). */
+static void test_data_moves_once(void **state)
+{
+	fscluster *f = *state;
+	plexus *px = s_connect(f, "direct"), *other = s_connect(f, "other");
+	size_t part = 256 * 1024, size = 4 * part;
+	uint8_t *data = malloc(size), *back = malloc(size);
+	s_pattern(data, size, 11);
+	int fd = plexus_open(px, "/direct", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < size; i += part)
+		assert_int_equal(plexus_write(px, fd, data + i, part), (ssize_t)part);
+	assert_int_equal(plexus_write(px, fd, "tail", 4), 4); /* small: through VFS */
+	uint64_t written, read;
+	plexus__direct_counts(px, &written, &read);
+	assert_int_equal(written, size - part); /* the first one learnt where the file is */
+	assert_int_equal(read, 0);
+	assert_int_equal(plexus_lseek(px, fd, 0, SEEK_SET), 0);
+	for (size_t i = 0; i < size; i += part)
+		assert_int_equal(plexus_read(px, fd, back + i, part), (ssize_t)part);
+	assert_memory_equal(back, data, size);
+	assert_int_equal(plexus_read(px, fd, back, part), 4); /* the tail, at the end */
+	assert_memory_equal(back, "tail", 4);
+	plexus__direct_counts(px, &written, &read);
+	assert_int_equal(read, size + 4);
+
+	/* A stage VFS left for px: other cannot collect it, px can, once. */
+	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
+	req.fd = fd;
+	req.size = part;
+	req.offset = (int64_t)part;
+	req.direct = true;
+	plexus__answer ans;
+	assert_int_equal(plexus__vfs_pread(px, &req, NULL, 0, 10000, &ans), (int64_t)part);
+	assert_true(ans.reply->stage != 0);
+	assert_int_equal(ans.reply->stage_offset, (int64_t)part);
+	assert_int_equal(ans.msg->data_size, 0);
+	plx_fs *theirs = plx_fs_new(other->ep, ans.reply->stage_label, 10000);
+	plx_fs *mine = plx_fs_new(px->ep, ans.reply->stage_label, 10000);
+	assert_int_equal(plx_fs_collect(theirs, ans.reply->stage, back, part), -ENOENT);
+	assert_int_equal(plx_fs_collect(mine, ans.reply->stage, back, part), (ssize_t)part);
+	assert_memory_equal(back, data + part, part);
+	assert_int_equal(plx_fs_collect(mine, ans.reply->stage, back, part), -ENOENT);
+	plexus__answer_free(&ans);
+
+	/* px's stage written through other's descriptor: VFS names other, MFS holds none. */
+	uint64_t stage = 0;
+	memset(back, 'X', part);
+	assert_int_equal(plx_fs_stage(mine, back, part, &stage), 0);
+	int ofd = plexus_open(other, "/direct", O_WRONLY);
+	assert_true(ofd >= 0);
+	Plexus__VfsFd w = PLEXUS__VFS_FD__INIT;
+	w.fd = ofd;
+	w.size = part;
+	w.stage = stage;
+	assert_int_equal(plexus__vfs_pwrite(other, &w, NULL, 0, 10000, NULL), -EXDEV);
+	int ro = plexus_open(px, "/direct", O_RDONLY); /* px's own stage, a read-only descriptor */
+	w.fd = ro;
+	assert_int_equal(plexus__vfs_pwrite(px, &w, NULL, 0, 10000, NULL), -EBADF);
+	w.fd = fd;
+	w.stage = stage + 1; /* not one MFS holds */
+	assert_int_equal(plexus__vfs_pwrite(px, &w, NULL, 0, 10000, NULL), -EXDEV);
+	assert_int_equal(plx_fs_unstage(mine, stage), 0);
+	w.stage = stage; /* given up: gone */
+	assert_int_equal(plexus__vfs_pwrite(px, &w, NULL, 0, 10000, NULL), -EXDEV);
+	assert_int_equal(plexus_pread(px, fd, back, size, 0), (ssize_t)size);
+	assert_memory_equal(back, data, size); /* none of those wrote a byte */
+	plx_fs_destroy(&theirs);
+	plx_fs_destroy(&mine);
+
+	/* A new MFS instance: writes and reads still whole (direct again, or through VFS). */
+	assert_int_equal(plexus_fsync(px, fd), 0);
+	s_restart_mfs(f, px);
+	s_pattern(data, size, 12);
+	for (size_t i = 0; i < size; i += part)
+		assert_int_equal(plexus_pwrite(px, fd, data + i, part, (off_t)i), (ssize_t)part);
+	assert_int_equal(plexus_pread(px, fd, back, size, 0), (ssize_t)size);
+	assert_memory_equal(back, data, size);
+	assert_int_equal(plexus_close(px, fd), 0);
+	assert_int_equal(plexus_close(px, ro), 0);
+	assert_int_equal(plexus_close(other, ofd), 0);
+
+	/* A pipe's descriptor never stages. */
+	int p[2];
+	assert_int_equal(plexus_pipe(px, p), 0);
+	plexus__direct_counts(px, &written, &read);
+	assert_int_equal(plexus_write(px, p[1], data, 65536), 65536);
+	assert_int_equal(plexus_read(px, p[0], back, 65536), 65536);
+	assert_memory_equal(back, data, 65536);
+	uint64_t written2, read2;
+	plexus__direct_counts(px, &written2, &read2);
+	assert_int_equal(written2, written);
+	assert_int_equal(read2, read);
+	assert_int_equal(plexus_close(px, p[0]), 0);
+	assert_int_equal(plexus_close(px, p[1]), 0);
+	free(data);
+	free(back);
+	plexus_disconnect(&other);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* What fsync, fdatasync, syncfs and sync answered 0 for is there after MFS is SIGKILLed
  * (its cache lost; no periodic write-back here) and restarted as RS does: a file written and
  * fsynced, one written through a temporary name renamed into place and made durable by the
@@ -1536,6 +1644,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_create_uncached_names, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_open_stat, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_large_io, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_data_moves_once, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_descriptors, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_pipes_and_select, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_names, test_setup, test_teardown),

@@ -7,7 +7,8 @@
  * plx_fs_slink, plx_fs_newnode, plx_fs_read, plx_fs_write, plx_fs_getdents, plx_fs_stat,
  * plx_fs_chmod, plx_fs_chown, plx_fs_ftrunc, plx_fs_utime, plx_fs_link, plx_fs_unlink,
  * plx_fs_rmdir, plx_fs_rename, plx_fs_rdlink, plx_fs_sync, plx_fs_fsync, plx_fs_flush,
- * plx_fs_statvfs, plx_fs_new_driver, plx_fs_observe.
+ * plx_fs_statvfs, plx_fs_new_driver, plx_fs_observe, plx_fs_read_for, plx_fs_write_staged,
+ * plx_fs_stage, plx_fs_collect, plx_fs_unstage.
  *
  * A plx_fs names one file server instance (a label; generation 0, whichever the routes know)
  * and sends from an endpoint the caller owns, with sendrec. Callers never touch protobuf: the
@@ -141,6 +142,28 @@ ssize_t plx_fs_read(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, size_t 
  * (-ENOSPC, -EFBIG, -EROFS). Bounded by the transport's data maximum (-EMSGSIZE). */
 ssize_t plx_fs_write(plx_fs *self, uint64_t ino, uint64_t pos, const void *buf, size_t size,
                      plx_fs_attr *attr);
+
+/* Staged data (docs/protocol.md "Staged data"): the bytes of a read or write move between the
+ * client and the file server directly, VFS sending only the request.
+ *
+ * VFS's side. FS_READ for client owner: as plx_fs_read, but the server may hold the bytes for
+ * owner to collect, then *stage is their stage and buf is untouched (0: they came, in buf). */
+ssize_t plx_fs_read_for(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, size_t size,
+                        const char *owner, uint64_t *stage);
+/* FS_WRITE of the size bytes client owner staged as stage. As plx_fs_write; -EXDEV when the
+ * instance holds no such stage of owner (the client sends the bytes some other way). */
+ssize_t plx_fs_write_staged(plx_fs *self, uint64_t ino, uint64_t pos, size_t size,
+                            const char *owner, uint64_t stage, plx_fs_attr *attr);
+/* The client's side. FS_STAGE: size bytes of buf (1 to 4 MiB) held at the server as a new
+ * stage of the sender's, *stage. Returns 0 or a negative error (-EAGAIN: the server holds all
+ * it may; -EFBIG). */
+int plx_fs_stage(plx_fs *self, const void *buf, size_t size, uint64_t *stage);
+/* FS_COLLECT: the bytes of the sender's stage into buf, which holds size (the count VFS
+ * answered). Returns the bytes, -ENOENT (no such stage: gone with a restart, or its time was
+ * up) or -EBADMSG (not size bytes). */
+ssize_t plx_fs_collect(plx_fs *self, uint64_t stage, void *buf, size_t size);
+/* FS_COLLECT with drop: the stage given up unused. Returns 0 or a negative error. */
+int plx_fs_unstage(plx_fs *self, uint64_t stage);
 
 /* FS_GETDENTS: the entries of directory dir from cookie (0: the start), at most size bytes of
  * names and at most max entries, into out. Sets *eof (may be NULL) when no entries follow the
