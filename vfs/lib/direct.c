@@ -45,9 +45,8 @@ static plx_fs *s_fs(plexus *self, int slot)
 static int s_fd_slot(plexus *self, int fd)
 {
 	pthread_mutex_lock(&self->fds_lock);
-	int slot = fd >= 0 && (size_t)fd < self->nfds && self->fds[fd].used
-	               ? self->fds[fd].direct_fs
-	               : 0;
+	int slot =
+	    fd >= 0 && (size_t)fd < self->nfds && self->fds[fd].used ? self->fds[fd].direct_fs : 0;
 	pthread_mutex_unlock(&self->fds_lock);
 	return slot;
 }
@@ -95,8 +94,8 @@ int64_t plexus__direct_collect(plexus *self, int fd, const Plexus__VfsReply *r, 
 	return rc;
 }
 
-bool plexus__direct_write(plexus *self, plexus__fd_call *call, int fd, const void *buf,
-                          size_t want, off_t offset, int64_t *put)
+bool plexus__direct_write(plexus *self, plexus__fd_call *call, int fd, const void *buf, size_t want,
+                          off_t offset, int64_t *put)
 {
 	plx_fs *fs = plexus__direct_wanted(want) ? s_fs(self, s_fd_slot(self, fd)) : NULL;
 	uint64_t stage = 0;

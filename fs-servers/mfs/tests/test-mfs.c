@@ -32,7 +32,8 @@
 #include "mfstest.h"
 #include "plexus/proto/fs.pb-c.h"
 
-#define S_MB (1024u * 1024)
+#define MFS_TEST_STAGE_MAX (4u * 1024 * 1024) /* MFS_STAGE_MAX */
+#define S_MB               (1024u * 1024)
 
 /* A pattern byte for position i of a file with seed s. */
 static uint8_t s_pat(uint64_t i, unsigned s)
@@ -408,6 +409,82 @@ static void test_large_files(void **state)
 	assert_int_equal(plx_fs_putnode(fs, a.ino, 1), 0);
 	assert_int_equal(plx_fs_lookup(fs, 1, "big", &a), 0);
 	assert_int_equal(plx_fs_putnode(fs, a.ino, 2), 0);
+	mfstest_unmount(t, &fs, image, drv, srv);
+}
+
+/* Staged data (stage.c): FS_STAGE and FS_COLLECT are the clients' (c-*) only; a stage is
+ * written by an FS_WRITE naming its owner, once, whole; a read for a client leaves its bytes
+ * for that client alone; limits per owner and in size; a new instance holds no stage. */
+static void test_staged_data(void **state)
+{
+	mfstest *t = *state;
+	char image[512];
+	snprintf(image, sizeof image, "%s",
+	         mfstest_image(t, "staged", 32 * S_MB, MFSTEST_JOURNALED));
+	plx_fs_attr root, a;
+	pid_t drv, srv;
+	plx_fs *fs = mfstest_mount(t, image, &root, &drv, &srv);
+	plx_ep *ep_a = plx_ep_new(t->ctx, "c-test-a", 1), *ep_b = plx_ep_new(t->ctx, "c-test-b", 1);
+	assert_non_null(ep_a);
+	assert_non_null(ep_b);
+	plx_fs *ca = plx_fs_new(ep_a, t->fs, MFSTEST_TIMEOUT),
+	       *cb = plx_fs_new(ep_b, t->fs, MFSTEST_TIMEOUT);
+	size_t n = 100000;
+	uint8_t *data = malloc(MFS_TEST_STAGE_MAX + 1), *back = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	uint64_t st = 0, st2 = 0;
+	assert_int_equal(plx_fs_stage(fs, data, n, &st), -PLX_ECALLDENIED); /* not a client */
+	uint64_t ino = s_create(fs, 1, "staged");
+	assert_int_equal(plx_fs_stage(ca, data, n, &st), 0);
+	assert_int_equal(plx_fs_write_staged(fs, ino, 0, n, "c-test-b", st, &a), -EXDEV);
+	assert_int_equal(plx_fs_write_staged(fs, ino, 0, n - 1, "c-test-a", st, &a), -EINVAL);
+	assert_int_equal(plx_fs_write_staged(fs, ino, 0, n, "c-test-a", st, &a),
+	                 -EXDEV); /* used up */
+	assert_int_equal(plx_fs_stage(ca, data, n, &st), 0);
+	assert_int_equal(plx_fs_write_staged(fs, ino, 0, n, "c-test-a", st, &a), (ssize_t)n);
+	assert_int_equal(a.size, n);
+	assert_int_equal(plx_fs_read(fs, ino, 0, back, n), (ssize_t)n);
+	assert_memory_equal(back, data, n);
+	/* A read for a: b cannot collect it; a can, once. */
+	assert_int_equal(plx_fs_read_for(fs, ino, 10, back, n, "c-test-a", &st), (ssize_t)(n - 10));
+	assert_true(st != 0);
+	assert_int_equal(plx_fs_collect(cb, st, back, n - 10), -ENOENT);
+	assert_int_equal(plx_fs_collect(ca, st, back, n - 9), -EBADMSG); /* not the count: taken */
+	assert_int_equal(plx_fs_read_for(fs, ino, 10, back, n, "c-test-a", &st), (ssize_t)(n - 10));
+	assert_int_equal(plx_fs_collect(ca, st, back, n - 10), (ssize_t)(n - 10));
+	assert_memory_equal(back, data + 10, n - 10);
+	assert_int_equal(plx_fs_collect(ca, st, back, n - 10), -ENOENT);
+	/* Limits: a stage of more than 4 MiB, more than 8 stages of one owner. */
+	assert_int_equal(plx_fs_stage(ca, data, MFS_TEST_STAGE_MAX + 1, &st), -EFBIG);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(plx_fs_stage(ca, data, 10, &st), 0);
+	assert_int_equal(plx_fs_stage(ca, data, 10, &st2), -EAGAIN);
+	assert_int_equal(plx_fs_stage(cb, data, 10, &st2), 0); /* another owner still may */
+	assert_int_equal(plx_fs_unstage(ca, st), 0);
+	assert_int_equal(plx_fs_stage(ca, data, 10, &st), 0);
+	/* A read past the owner's limit sends its bytes with the reply. */
+	assert_int_equal(plx_fs_read_for(fs, ino, 0, back, n, "c-test-a", &st2), (ssize_t)n);
+	assert_int_equal(st2, 0);
+	assert_memory_equal(back, data, n);
+	/* A restart (SIGKILL, a new instance mounting by itself) holds none of them. */
+	assert_int_equal(plx_fs_stage(cb, data, n, &st), 0);
+	assert_int_equal(plx_fs_fsync(fs, ino), 0);
+	mfstest_kill(t, srv);
+	srv = mfstest_start(t, PLEXUS_MFS_BIN, t->fs, "restart", NULL, NULL);
+	ssize_t w = -1;
+	for (int i = 0;
+	     i < 100 && (w = plx_fs_write_staged(fs, ino, 0, n, "c-test-b", st, &a)) != -EXDEV; i++)
+		usleep(50 * 1000); /* until the new instance has mounted */
+	assert_int_equal(w, -EXDEV);
+	assert_int_equal(plx_fs_collect(cb, st, back, n), -ENOENT);
+	assert_int_equal(plx_fs_putnode(fs, ino, 1), 0);
+	plx_fs_destroy(&ca);
+	plx_fs_destroy(&cb);
+	plx_ep_destroy(&ep_a);
+	plx_ep_destroy(&ep_b);
+	free(data);
+	free(back);
 	mfstest_unmount(t, &fs, image, drv, srv);
 }
 
@@ -1483,6 +1560,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_mkfs_minix_image, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_calls_and_errors, mfstest_test_setup,
+	                                    mfstest_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_staged_data, mfstest_test_setup,
 	                                    mfstest_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_large_files, mfstest_test_setup,
 	                                    mfstest_test_teardown),
