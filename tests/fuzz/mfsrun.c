@@ -38,6 +38,7 @@ void mfsrun_fini(mfs *fs)
 		super_commit(fs);
 	if (fs->mounted)
 		super_release(fs);
+	stage_fini(fs);
 	free(fs->orphans);
 	fs->orphans = NULL;
 	fs->norphans = 0;
