@@ -140,6 +140,7 @@ static int64_t s_read_chunk(plexus *self, plexus__fd_call *call, int fd, void *b
 	if (rc < 0)
 		return rc;
 	size_t got = ans.msg->data_size;
+	int64_t moved = rc; /* what VFS moved the position by */
 	if (ans.reply->stage && (got || (uint64_t)rc > count))
 		rc = -EPROTO; /* a stage holds all the bytes, at most what was asked */
 	else if (ans.reply->stage)
@@ -148,8 +149,8 @@ static int64_t s_read_chunk(plexus *self, plexus__fd_call *call, int fd, void *b
 		rc = -EPROTO; /* more than asked, or a count that is not what came */
 	else if (got)
 		memcpy(buf, ans.msg->data, got);
-	if (rc > 0 && call == plexus__vfs_read)
-		plexus__fd_moved(self, fd, rc, true);
+	if (rc >= 0 && moved > 0 && call == plexus__vfs_read)
+		plexus__fd_moved(self, fd, moved, true);
 	plexus__answer_free(&ans);
 	return rc;
 }
