@@ -2,7 +2,7 @@
  * fileops.c — the file operations of regular files and directories (through their file
  * server), and the switch that picks a vnode type's operations.
  *
- * Entry points: vfs_fileops_lookup, vfs_regular_ops, vfs_dir_ops.
+ * Entry points: vfs_fileops_lookup, vfs_reply_stage_label, vfs_regular_ops, vfs_dir_ops.
  *
  * Regular file I/O goes to the file server in pieces of at most VFS_IO_MAX bytes, under the
  * vnode's io lock: shared for reads, exclusive for writes, so a write (O_APPEND included)
@@ -30,6 +30,15 @@ static void s_stage_label_free(vfs_req *req)
 	free(req->reply.stage_label);
 }
 
+int vfs_reply_stage_label(vfs_req *req, vfs_vnode *vn)
+{
+	req->reply.stage_label = strdup(plx_fs_label(vfs_fs(req->vfs, vn)));
+	if (!req->reply.stage_label)
+		return -ENOMEM;
+	req->cleanup = s_stage_label_free;
+	return 0;
+}
+
 /* A read the caller asked to take from the file server directly (VfsFd.direct): one FS_READ
  * whose bytes the file server holds for the caller; VFS answers with their stage. When the
  * server sends them instead, they are answered as any read's. */
@@ -52,10 +61,8 @@ static int s_reg_read_staged(vfs_req *req, vfs_filp *f, size_t size, int64_t *po
 	if (n < 0)
 		return vfs_fs_errno((int)n);
 	if (stage) {
-		req->reply.stage_label = strdup(plx_fs_label(fs));
-		if (!req->reply.stage_label)
+		if (vfs_reply_stage_label(req, vn) < 0)
 			return -ENOMEM; /* the stage is dropped when its time is up */
-		req->cleanup = s_stage_label_free;
 		req->reply.stage = stage;
 		req->reply.stage_offset = *pos;
 	} else {

@@ -1,7 +1,7 @@
 /*
  * fileops.h — what an open file does, per vnode type (docs/vfs.md "File operations").
  *
- * Entry points: vfs_fileops_lookup; the op tables vfs_regular_ops, vfs_dir_ops (fileops.c,
+ * Entry points: vfs_fileops_lookup, vfs_reply_stage_label; the op tables vfs_regular_ops, vfs_dir_ops (fileops.c,
  * through the file server) and, from the devices side, the character/block special file and
  * FIFO ops (device.c, pipe.c), plugged into the one switch in vfs_fileops_lookup.
  *
@@ -62,6 +62,9 @@ typedef struct vfs_fileops {
 } vfs_fileops;
 
 extern const vfs_fileops vfs_regular_ops;
+/* Names vn's file server in req's reply (VfsReply.stage_label: where the caller stages and
+ * collects the file's data, docs/protocol.md "Staged data"). Returns 0 or -ENOMEM. */
+int vfs_reply_stage_label(vfs_req *req, vfs_vnode *vn);
 extern const vfs_fileops vfs_dir_ops;
 
 /* Sets *ops to the operations for a vnode of type mode (S_IFMT bits). Returns 0, -ENXIO for a

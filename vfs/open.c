@@ -238,6 +238,8 @@ static int s_open_filp(vfs_req *req, vfs_vnode *vn, const char *path, int flags)
 	req->reply.stat = &req->reply_stat;
 	/* fresh when the file server answered for it in this call: no fstat needed after */
 	req->reply.stat_fresh = truncate || req->fresh == vn;
+	if (ops == &vfs_regular_ops)
+		(void)vfs_reply_stage_label(req, vn); /* without it, the data goes through VFS */
 	return 0;
 }
 

@@ -57,6 +57,7 @@ static int s_open(plexus *self, int dirfd, const char *path, int flags, mode_t m
 	int64_t fd = plexus__vfs_open(self, &req, NULL, 0, PLEXUS__WAIT, &ans);
 	if (fd >= 0) {
 		plexus__fd_opened(self, (int)fd, req.at ? abs : path, flags, ans.reply->stat);
+		plexus__direct_learn(self, (int)fd, ans.reply->stage_label);
 		if (st && ans.reply->stat && ans.reply->stat_fresh) {
 			plexus__stat_from(ans.reply->stat, st);
 			*fresh = true;
