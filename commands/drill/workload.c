@@ -36,10 +36,10 @@
 
 #include "drill.h"
 
-#define S_FILES   4096 /* files a writer makes at most; then it only renames and unlinks */
+#define S_FILES     4096 /* files a writer makes at most; then it only renames and unlinks */
 #define S_LEN_MAX   (160 * 1024)
 #define S_LEN_SMALL (16 * 1024) /* most files; one in eight is 64 KiB or more */
-#define S_STOP_MS 60000 /* the longest the stop waits for writers in calls */
+#define S_STOP_MS   60000       /* the longest the stop waits for writers in calls */
 
 typedef struct s_file {
 	uint32_t id, len;
