@@ -16,6 +16,7 @@
  * for its own record. During plx_service_run a second thread waits for SIGTERM / SIGINT.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -179,8 +180,21 @@ static void s_block_stop_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* A server's memory comes and goes in megabytes per request (1 MiB data frames, read and
+ * write buffers) from several threads. glibc's defaults map each such block anew, or shrink
+ * a thread's heap as soon as it is freed, so every request paid for fresh pages (page faults,
+ * zeroing: a third of plexus-mfs's worker time, docs/performance.md). Blocks up to 32 MiB come
+ * from the heaps and the heaps keep up to 256 MiB free: a server stays at its high-water
+ * mark, as a cache would. */
+static void s_malloc_settings(void)
+{
+	(void)mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+}
+
 plx_service *plx_service_new(const plx_service_cfg *cfg, char *err, size_t size)
 {
+	s_malloc_settings();
 	if (!cfg->label[0]) {
 		snprintf(err, size, "no label: give --label or PLEXUS_LABEL");
 		errno = EINVAL;

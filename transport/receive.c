@@ -1,7 +1,7 @@
 /*
  * receive.c — the receiving side: plx_receive and plx_reply.
  *
- * Entry points: plx_receive, plx_reply, plx_ep_wake.
+ * Entry points: plx_receive, plx_reply, plx_reply_owned, plx_ep_wake.
  *
  * plx_receive polls, in the owner thread, the inbound ROUTER, the mailbox and those of the
  * owner's outbound DEALERs that await asynsend replies. Each round drains up to
@@ -420,8 +420,11 @@ static int s_hold_reply(plx_ep *ep, const uint8_t *rid, size_t rid_size, const p
 static int s_send_reply(plx_ep *self, const plx_msg *req, const plx_outgoing *out)
 {
 	plx_port *port = plx__port_get(self);
-	if (!port)
+	if (!port) {
+		if (out->data_free && out->data)
+			out->data_free((void *)out->data, out->data_hint);
 		return -ENOMEM;
+	}
 	const uint8_t *rid = req->priv->routing_id;
 	size_t rid_size = req->priv->routing_id_size;
 	if (!port->owner)
@@ -439,11 +442,20 @@ static int s_send_reply(plx_ep *self, const plx_msg *req, const plx_outgoing *ou
 int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage *body,
               const void *data, size_t data_size)
 {
-	if (!req || req->kind != PLX_REQUEST || req->priv->routing_id_size == 0)
-		return -EINVAL;
+	return plx_reply_owned(self, req, status, body, (void *)data, data_size, NULL, NULL);
+}
+
+int plx_reply_owned(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage *body,
+                    void *data, size_t data_size, void (*data_free)(void *data, void *hint),
+                    void *data_hint)
+{
 	bool expected = false;
-	if (!atomic_compare_exchange_strong(&req->priv->replied, &expected, true))
+	if (!req || req->kind != PLX_REQUEST || req->priv->routing_id_size == 0 ||
+	    !atomic_compare_exchange_strong(&req->priv->replied, &expected, true)) {
+		if (data_free && data)
+			data_free(data, data_hint);
 		return -EINVAL;
+	}
 	plx_outgoing out = {
 	    .kind = PLX_REPLY,
 	    .type = req->type,
@@ -454,6 +466,8 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	    .body = body,
 	    .data = data,
 	    .data_size = data_size,
+	    .data_free = data_free,
+	    .data_hint = data_hint,
 	    .local = req->priv->local_envelope,
 	    .queue = self->peerq,
 	};
@@ -461,7 +475,7 @@ int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage
 	 * when the peers are in this process. Over ipc and tcp the frame may hold ZeroMQ's
 	 * receive buffer, which a copy releases sooner: sharing there made 64 KiB round trips
 	 * about 20 % slower (docs/performance.md). */
-	if (self->inproc && req->priv->has_data && data && data == req->data &&
+	if (!data_free && self->inproc && req->priv->has_data && data && data == req->data &&
 	    data_size == req->data_size)
 		out.data_frame = &req->priv->data_frame;
 	int rc = s_send_reply(self, req, &out);

@@ -229,7 +229,15 @@ static void s_call_free(plx_call *call)
 int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body, const void *data,
                    size_t data_size)
 {
-	int rc = plx_reply(plx_server_ep(call->server), call->msg, status, body, data, data_size);
+	return plx_call_reply_owned(call, status, body, (void *)data, data_size, NULL, NULL);
+}
+
+int plx_call_reply_owned(plx_call *call, int32_t status, const ProtobufCMessage *body, void *data,
+                         size_t data_size, void (*data_free)(void *data, void *hint),
+                         void *data_hint)
+{
+	int rc = plx_reply_owned(plx_server_ep(call->server), call->msg, status, body, data,
+	                         data_size, data_free, data_hint);
 	int state = S_DISPATCHING;
 	if (atomic_compare_exchange_strong(&call->priv->state, &state, S_ANSWERED_IN_DISPATCH))
 		return rc; /* the dispatcher frees it when the handler returns */

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dev.h"
@@ -90,6 +91,12 @@ int vfs_submit(void *pool, plx_call *call, const plx_handler *h)
 	return vfs_workers_submit(pool, call, (vfs_handler_fn *)h->work);
 }
 
+static void s_data_free(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
 void vfs_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
 {
 	vfs_req req;
@@ -115,9 +122,15 @@ void vfs_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
 		if (rc >= 0 && rc != PLX_SUSPEND)
 			vfs_errseq_request_end(&req.reply);
 	}
-	if (rc != PLX_SUSPEND)
+	if (rc != PLX_SUSPEND && rc >= 0 && req.data && req.data_free == free) {
+		/* malloc'd bytes (a read's) go as they are: no copy */
+		plx_call_reply_owned(call, rc, &req.reply.base, req.data, req.data_size, s_data_free,
+		                     NULL);
+		req.data = NULL;
+	} else if (rc != PLX_SUSPEND) {
 		vfs_req_reply(call, rc, rc >= 0 ? &req.reply : NULL, rc >= 0 ? req.data : NULL,
 		              rc >= 0 ? req.data_size : 0);
+	}
 	if (req.data && req.data_free)
 		req.data_free(req.data);
 	if (req.cleanup)

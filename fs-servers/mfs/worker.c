@@ -69,6 +69,12 @@ static void s_reply_free(mfs_reply *out)
 	free(out->data);
 }
 
+static void s_data_free(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
 /* Runs one request and answers it. */
 static void s_run(mfs *fs, const mfs_job *job, bool stopping)
 {
@@ -79,8 +85,11 @@ static void s_run(mfs *fs, const mfs_job *job, bool stopping)
 	if (!stopping)
 		mfs_boundary(fs);
 	int rc = stopping ? -ESHUTDOWN : job->fn(fs, call->msg, call->body, &out);
-	int sent = plx_call_reply(call, rc, rc < 0 ? NULL : &out.r.base, rc < 0 ? NULL : out.data,
-	                          rc < 0 ? 0 : out.data_size);
+	uint8_t *data = rc < 0 ? NULL : out.data;
+	if (data)
+		out.data = NULL; /* the transport's now: freed once sent, no copy */
+	int sent = plx_call_reply_owned(call, rc, rc < 0 ? NULL : &out.r.base, data,
+	                                data ? out.data_size : 0, data ? s_data_free : NULL, NULL);
 	if (sent < 0 && sent != -PLX_EDEADSRCDST)
 		plx_log(PLX_LOG_WARN, "answering %s: %s", plx_type_name(call->msg->type),
 		        plx_strerror(sent));

@@ -6,7 +6,7 @@
  * plx_server_stop, plx_server_dispatch, plx_server_on_notify, plx_server_on_reply,
  * plx_server_on_tick, plx_server_arg, plx_server_ep, plx_server_attach, plx_server_attached,
  * plx_server_set_callers, plx_server_set_node, plx_server_set_worker, plx_server_set_health,
- * plx_server_health, plx_call_reply.
+ * plx_server_health, plx_call_reply, plx_call_reply_owned.
  *
  * A server declares a table from message type to handler. Before a handler runs, the library
  * has checked the message (plexus/transport.h validates frames and envelope), checked the
@@ -177,5 +177,9 @@ plx_ep *plx_server_ep(const plx_server *self);
  * Thread-safe. Returns what plx_reply returns. */
 int plx_call_reply(plx_call *call, int32_t status, const ProtobufCMessage *body, const void *data,
                    size_t data_size);
+/* The same, taking data as plx_reply_owned does (zero copy). */
+int plx_call_reply_owned(plx_call *call, int32_t status, const ProtobufCMessage *body, void *data,
+                         size_t data_size, void (*data_free)(void *data, void *hint),
+                         void *data_hint);
 
 #endif

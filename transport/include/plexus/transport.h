@@ -8,6 +8,7 @@
  *   plx_ep_new, plx_ep_bind, plx_ep_address, plx_ep_name, plx_ep_ctx, plx_ep_destroy,
  *   plx_ep_thread_done
  *   plx_sendrec, plx_asynsend, plx_notify, plx_ep_notify_local, plx_receive, plx_reply,
+ *   plx_reply_owned,
  *   plx_ep_wake
  *   plx_msg_unpack, plx_msg_is_local, plx_msg_destroy
  *   plx_trace_set, plx_trace_enabled, plx_type_name, plx_register_types
@@ -229,6 +230,11 @@ int plx_ep_wake(plx_ep *self);
  * requester is gone), -EMSGSIZE, or -EINVAL (req is no request or was answered already). */
 int plx_reply(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage *body,
               const void *data, size_t data_size);
+/* The same, taking data (zero copy): data_free(data, data_hint) is called once ZeroMQ is done
+ * with it, or at once when the reply cannot be sent (whatever this returns). */
+int plx_reply_owned(plx_ep *self, plx_msg *req, int32_t status, const ProtobufCMessage *body,
+                    void *data, size_t data_size, void (*data_free)(void *data, void *hint),
+                    void *data_hint);
 
 /* ---- messages ---- */
 
