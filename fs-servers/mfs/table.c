@@ -8,8 +8,9 @@
  * with its call to mfs_submit, which queues the entry's do_<call> for the worker thread
  * (worker.c). FS_NEW_DRIVER runs in the loop thread (mfs_new_driver) so it gets through while
  * the worker waits for the driver. Every entry takes the server's callers (S_CALLERS:
- * plx_server_set_callers) but FS_STAGE and FS_COLLECT, the clients'. Types not listed (FS_NEWNODE is pfs's) are answered -ENOSYS. The
- * fuzz harnesses number requests by their index here: new entries go at the end.
+ * plx_server_set_callers) but FS_STAGE and FS_COLLECT, the clients'. Types not listed (FS_NEWNODE
+ * is pfs's) are answered -ENOSYS. The fuzz harnesses number requests by their index here: new
+ * entries go at the end.
  */
 #include <stddef.h>
 
