@@ -253,6 +253,44 @@ static void test_ping_is_answered_by_the_server_library(void **state)
 	plx_msg_destroy(&reply);
 }
 
+/* A reply that hands its data over (plx_reply_owned): the bytes arrive whole and the buffer
+ * is released exactly once; a second answer, refused, releases its buffer at once. */
+static void test_owned_reply_data_is_released_once(void **state)
+{
+	tl_fixture *f = *state;
+	char address[PLX_ADDRESS_MAX];
+	tl_address(f->kind, address, sizeof address);
+	assert_int_equal(plx_ep_bind(f->client, address), 0);
+	assert_int_equal(plx_route_set(f->ctx, "client", 1, plx_ep_address(f->client)), 0);
+	plx_ep *peer = plx_ep_new(f->ctx, "peer", 3);
+	plx_request req = tl_request("client", PLEXUS__IPC_TYPE__IPC_ECHO, NULL, "x", 1);
+	uint64_t id = 0;
+	assert_int_equal(plx_asynsend(peer, &req, &id), 0);
+	plx_msg *msg = NULL;
+	assert_int_equal(plx_receive(f->client, &msg, TIMEOUT_MS), 0);
+	size_t size = 1u << 20;
+	uint8_t *buf = malloc(size), *again = malloc(16);
+	assert_non_null(buf);
+	assert_non_null(again);
+	tl_pattern(buf, size, 42);
+	int released = 0, refused = 0;
+	assert_int_equal(
+	    plx_reply_owned(f->client, msg, 0, NULL, buf, size, s_free_buffer, &released), 0);
+	assert_int_equal(
+	    plx_reply_owned(f->client, msg, 0, NULL, again, 16, s_free_buffer, &refused), -EINVAL);
+	assert_int_equal(refused, 1);
+	plx_msg_destroy(&msg);
+	assert_int_equal(plx_receive(peer, &msg, TIMEOUT_MS), 0);
+	assert_int_equal(msg->request_id, id);
+	assert_int_equal(msg->data_size, size);
+	assert_true(tl_check_pattern(msg->data, size, 42));
+	plx_msg_destroy(&msg);
+	for (int i = 0; i < 200 && released == 0; i++)
+		usleep(5000); /* ZeroMQ may let go of the frame a moment later */
+	assert_int_equal(released, 1);
+	plx_ep_destroy(&peer);
+}
+
 int main(void)
 {
 	TL_FIXTURES("echo", 7, "client");
@@ -263,6 +301,7 @@ int main(void)
 	    TL_EACH_KIND(test_zero_copy_data_is_released_once),
 	    TL_EACH_KIND(test_asynsend_reply_arrives_through_receive),
 	    TL_EACH_KIND(test_receive_reply_and_notify_between_two_endpoints),
+	    TL_EACH_KIND(test_owned_reply_data_is_released_once),
 	    TL_EACH_KIND(test_notify_reaches_a_server),
 	    TL_EACH_KIND(test_ping_is_answered_by_the_server_library),
 	};
