@@ -903,6 +903,24 @@ static void test_data_moves_once(void **state)
 	assert_int_equal(plexus_close(px, ro), 0);
 	assert_int_equal(plexus_close(other, ofd), 0);
 
+	/* The largest stage, 4 MiB, both ways. */
+	size_t big = 4 * 1024 * 1024;
+	uint8_t *bdata = malloc(big), *bback = malloc(big);
+	s_pattern(bdata, big, 13);
+	plexus__direct_counts(px, &written, &read);
+	fd = plexus_open(px, "/direct-big", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_pwrite(px, fd, bdata, big, 0), (ssize_t)big);
+	assert_int_equal(plexus_pread(px, fd, bback, big, 0), (ssize_t)big);
+	assert_memory_equal(bback, bdata, big);
+	uint64_t bw, br;
+	plexus__direct_counts(px, &bw, &br);
+	assert_int_equal(bw - written, big);
+	assert_int_equal(br - read, big);
+	assert_int_equal(plexus_close(px, fd), 0);
+	free(bdata);
+	free(bback);
+
 	/* A pipe's descriptor never stages. */
 	int p[2];
 	assert_int_equal(plexus_pipe(px, p), 0);
