@@ -272,56 +272,6 @@ int plx_fs_newnode(plx_fs *self, uint32_t mode, uint32_t uid, uint32_t gid, plx_
 	return s_create(self, plx_fs_newnode_call, 0, "", mode, 0, NULL, uid, gid, out);
 }
 
-ssize_t plx_fs_read(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, size_t size)
-{
-	if (!buf && size)
-		return -EINVAL;
-	Plexus__FsIo body = PLEXUS__FS_IO__INIT;
-	body.ino = ino;
-	body.position = pos;
-	body.size = size;
-	Plexus__FsReply *r = NULL;
-	plx_msg *reply = NULL;
-	int rc = plx_fs_read_call(s_stub(self), &body, NULL, 0, &r, &reply);
-	if (rc < 0) {
-		plx_msg_destroy(&reply);
-		return rc;
-	}
-	ssize_t count = (ssize_t)r->count;
-	/* A read must bring what it says, and no more than asked. */
-	if (r->count > size || reply->data_size != r->count)
-		count = -EBADMSG;
-	else if (count)
-		memcpy(buf, reply->data, (size_t)count);
-	s_free(r);
-	plx_msg_destroy(&reply);
-	return count;
-}
-
-ssize_t plx_fs_write(plx_fs *self, uint64_t ino, uint64_t pos, const void *buf, size_t size,
-                     plx_fs_attr *attr)
-{
-	if (!buf && size)
-		return -EINVAL;
-	Plexus__FsIo body = PLEXUS__FS_IO__INIT;
-	body.ino = ino;
-	body.position = pos;
-	body.size = size;
-	Plexus__FsReply *r = NULL;
-	int rc = plx_fs_write_call(s_stub(self), &body, size ? buf : NULL, size, &r, NULL);
-	if (rc < 0)
-		return rc;
-	ssize_t count = (ssize_t)r->count;
-	if (r->count > size)
-		count = -EBADMSG;
-	else if (attr && r->attr)
-		s_attr(r->attr, attr);
-	else if (attr)
-		count = -EBADMSG;
-	s_free(r);
-	return count;
-}
-
 ssize_t plx_fs_read_for(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, size_t size,
                         const char *owner, uint64_t *stage)
 {
@@ -342,7 +292,8 @@ ssize_t plx_fs_read_for(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, siz
 	ssize_t count = (ssize_t)r->count;
 	/* Held: nothing came. Sent: what the count says, and no more than asked. */
 	size_t came = r->stage ? 0 : r->count;
-	if (r->count > size || reply->data_size != came || (r->stage && !r->count))
+	if (r->count > size || reply->data_size != came ||
+	    (r->stage && (!r->count || !*body.stage_owner)))
 		count = -EBADMSG;
 	else if (came)
 		memcpy(buf, reply->data, came);
@@ -351,6 +302,40 @@ ssize_t plx_fs_read_for(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, siz
 	s_free(r);
 	plx_msg_destroy(&reply);
 	return count;
+}
+
+ssize_t plx_fs_read(plx_fs *self, uint64_t ino, uint64_t pos, void *buf, size_t size)
+{
+	uint64_t stage; /* none: no owner asked */
+	return plx_fs_read_for(self, ino, pos, buf, size, NULL, &stage);
+}
+
+/* FS_WRITE of body, its bytes data (NULL: a stage's); fills attr when not NULL. */
+static ssize_t s_write(plx_fs *self, const Plexus__FsIo *body, const void *data, plx_fs_attr *attr)
+{
+	Plexus__FsReply *r = NULL;
+	int rc = plx_fs_write_call(s_stub(self), body, data, data ? body->size : 0, &r, NULL);
+	if (rc < 0)
+		return rc;
+	ssize_t count = (ssize_t)r->count;
+	if (r->count > body->size || (attr && !r->attr))
+		count = -EBADMSG;
+	else if (attr)
+		s_attr(r->attr, attr);
+	s_free(r);
+	return count;
+}
+
+ssize_t plx_fs_write(plx_fs *self, uint64_t ino, uint64_t pos, const void *buf, size_t size,
+                     plx_fs_attr *attr)
+{
+	if (!buf && size)
+		return -EINVAL;
+	Plexus__FsIo body = PLEXUS__FS_IO__INIT;
+	body.ino = ino;
+	body.position = pos;
+	body.size = size;
+	return s_write(self, &body, size ? buf : NULL, attr);
 }
 
 ssize_t plx_fs_write_staged(plx_fs *self, uint64_t ino, uint64_t pos, size_t size,
@@ -364,17 +349,7 @@ ssize_t plx_fs_write_staged(plx_fs *self, uint64_t ino, uint64_t pos, size_t siz
 	body.size = size;
 	body.stage = stage;
 	body.stage_owner = (char *)owner;
-	Plexus__FsReply *r = NULL;
-	int rc = plx_fs_write_call(s_stub(self), &body, NULL, 0, &r, NULL);
-	if (rc < 0)
-		return rc;
-	ssize_t count = (ssize_t)r->count;
-	if (r->count > size || !r->attr)
-		count = -EBADMSG;
-	else if (attr)
-		s_attr(r->attr, attr);
-	s_free(r);
-	return count;
+	return s_write(self, &body, NULL, attr);
 }
 
 int plx_fs_stage(plx_fs *self, const void *buf, size_t size, uint64_t *stage)
