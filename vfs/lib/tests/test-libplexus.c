@@ -941,6 +941,66 @@ static void test_data_moves_once(void **state)
 	PASSED();
 }
 
+/* The fixture, for s_restarting_pwrite. */
+static fscluster *s_cluster;
+
+/* VFS_PWRITE after a restart of MFS: the stage the caller sent is gone with the old instance. */
+static int64_t s_restarting_pwrite(plexus *self, const Plexus__VfsFd *body, const void *data,
+                                   size_t size, int timeout_ms, plexus__answer *ans)
+{
+	s_restart_mfs(s_cluster, self);
+	return plexus__vfs_pwrite(self, body, data, size, timeout_ms, ans);
+}
+
+/* MFS restarted between the two steps of a direct transfer: a write whose stage the new
+ * instance does not hold writes nothing and tells the caller to send the bytes with the call
+ * (which plexus_pwrite then does); a read whose stage is gone reads the same bytes through VFS. */
+static void test_direct_across_mfs_restart(void **state)
+{
+	fscluster *f = *state;
+	s_cluster = f;
+	plexus *px = s_connect(f, "direct-restart");
+	size_t n = 128 * 1024;
+	uint8_t *data = malloc(n), *back = malloc(n);
+	s_pattern(data, n, 21);
+	int fd = plexus_open(px, "/direct-restart", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(plexus_write(px, fd, data, n), (ssize_t)n);
+	assert_int_equal(plexus_fsync(px, fd), 0);
+
+	/* The write: stage, MFS restarts, VFS_PWRITE names the stage: -EXDEV, nothing written. */
+	uint8_t *other = malloc(n);
+	s_pattern(other, n, 22);
+	int64_t put = 0;
+	assert_false(plexus__direct_write(px, s_restarting_pwrite, fd, other, n, 0, &put));
+	assert_int_equal(plexus_pread(px, fd, back, n, 0), (ssize_t)n);
+	assert_memory_equal(back, data, n);
+	assert_int_equal(plexus_pwrite(px, fd, other, n, 0), (ssize_t)n); /* the usual way */
+	assert_int_equal(plexus_pread(px, fd, back, n, 0), (ssize_t)n);
+	assert_memory_equal(back, other, n);
+
+	/* The read: a stage left for px, MFS restarts before px collects it. */
+	assert_int_equal(plexus_fsync(px, fd), 0);
+	Plexus__VfsFd req = PLEXUS__VFS_FD__INIT;
+	req.fd = fd;
+	req.size = n;
+	req.direct = true;
+	plexus__answer ans;
+	assert_int_equal(plexus__vfs_pread(px, &req, NULL, 0, 10000, &ans), (int64_t)n);
+	assert_true(ans.reply->stage != 0);
+	s_restart_mfs(f, px);
+	memset(back, 0, n);
+	assert_int_equal(plexus__direct_collect(px, fd, ans.reply, (int64_t)n, back), (int64_t)n);
+	assert_memory_equal(back, other, n);
+	plexus__answer_free(&ans);
+	assert_int_equal(plexus_close(px, fd), 0);
+	free(data);
+	free(other);
+	free(back);
+	plexus_disconnect(&px);
+	PASSED();
+}
+
 /* What fsync, fdatasync, syncfs and sync answered 0 for is there after MFS is SIGKILLed
  * (its cache lost; no periodic write-back here) and restarted as RS does: a file written and
  * fsynced, one written through a temporary name renamed into place and made durable by the
@@ -1663,6 +1723,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_stat, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_large_io, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_data_moves_once, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_direct_across_mfs_restart, test_setup,
+	                                    test_teardown),
 	    cmocka_unit_test_setup_teardown(test_descriptors, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_pipes_and_select, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_names, test_setup, test_teardown),
