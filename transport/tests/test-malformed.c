@@ -761,6 +761,53 @@ static void s_send_one(fixture *f, const void *frame, size_t size)
 	s_send_frames(f->raw, frames, sizes, 1);
 }
 
+/* Appends an IPC_SLEEP request with id, asleep ms, with 200 bytes of inline data, to the
+ * batch in buf. */
+static size_t s_batch_sleep(uint8_t *buf, size_t at, uint64_t id, uint32_t ms)
+{
+	uint8_t head[PLX_HEAD_MAX], body[16], env[512], data[200];
+	memset(data, 'd', sizeof data);
+	Plexus__IpcSleep sleep = PLEXUS__IPC_SLEEP__INIT;
+	sleep.milliseconds = ms;
+	Plexus__Envelope e = PLEXUS__ENVELOPE__INIT;
+	e.head.data = head;
+	e.head.len = s_head(head, PLX_PROTOCOL_VERSION, PLEXUS__KIND__KIND_REQUEST,
+	                    PLEXUS__IPC_TYPE__IPC_SLEEP);
+	e.request_id = id;
+	e.body.data = body;
+	e.body.len = protobuf_c_message_pack(&sleep.base, body);
+	e.inline_data.data = data;
+	e.inline_data.len = sizeof data;
+	size_t size = protobuf_c_message_pack(&e.base, env);
+	return s_batch_add(buf, at, env, size, (uint32_t)size);
+}
+
+/* Requests that came in one batch frame are each counted with the whole frame, which each of
+ * them keeps alive (peerq.c): 32 requests of about 250 bytes that the server holds (asleep),
+ * in a frame of about 8 KiB, against a limit of 40 KiB per peer, are mostly refused (ENOBUFS)
+ * at once; counted by their own bytes (and the message's block, under 1 KiB), all 32 would
+ * have been taken. */
+static void test_batched_requests_count_their_frame(void **state)
+{
+	fixture *f = *state;
+	assert_int_equal(plx_ctx_set_peer_bytes(f->ctx, 40 * 1024, 64 * S_UNREAD_MB), 0);
+	static uint8_t buf[PLX_BATCH_BYTES];
+	size_t at = 0;
+	for (uint64_t id = 1; id <= 32; id++)
+		at = s_batch_sleep(buf, at, id, 1500);
+	assert_true(at > 7 * 1024 && at < 9 * 1024);
+	s_send_one(f, buf, at);
+	uint64_t ids[32];
+	int statuses[32], refused = 0;
+	s_batch_replies(f, 32, ids, statuses);
+	for (int i = 0; i < 32; i++)
+		refused += statuses[i] == -ENOBUFS;
+	assert_true(refused >= 24);
+	assert_true(refused < 32);   /* a peer holding nothing is served */
+	for (int i = 0; i < 32; i++) /* the rest slept and answered */
+		assert_true(statuses[i] == 0 || statuses[i] == -ENOBUFS);
+}
+
 /* A batch of three pings is answered three times, in order, whatever frames the replies
  * come in; a batch with a bad envelope inside answers that one's error and serves the rest. */
 static void test_batch_is_served_message_by_message(void **state)
@@ -875,6 +922,10 @@ int main(void)
 	    cmocka_unit_test_prestate_setup_teardown(test_unserved_requests_are_bounded_in_bytes,
 	                                             s_setup, s_teardown, &ipc),
 	    cmocka_unit_test_prestate_setup_teardown(test_unserved_requests_are_bounded_in_bytes,
+	                                             s_setup, s_teardown, &tcp),
+	    cmocka_unit_test_prestate_setup_teardown(test_batched_requests_count_their_frame,
+	                                             s_setup, s_teardown, &ipc),
+	    cmocka_unit_test_prestate_setup_teardown(test_batched_requests_count_their_frame,
 	                                             s_setup, s_teardown, &tcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
