@@ -51,8 +51,8 @@ static int s_reg_read_staged(vfs_req *req, vfs_filp *f, size_t size, int64_t *po
 	uint64_t stage = 0;
 	plx_fs *fs = vfs_fs(req->vfs, vn);
 	pthread_rwlock_rdlock(&vn->io);
-	ssize_t n = plx_fs_read_for(fs, vn->ino, (uint64_t)*pos, buf, size,
-	                            req->msg->source.label, &stage);
+	ssize_t n =
+	    plx_fs_read_for(fs, vn->ino, (uint64_t)*pos, buf, size, req->msg->source.label, &stage);
 	pthread_rwlock_unlock(&vn->io);
 	if (n < 0 || stage) {
 		free(buf);
