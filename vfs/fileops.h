@@ -1,9 +1,9 @@
 /*
  * fileops.h — what an open file does, per vnode type (docs/vfs.md "File operations").
  *
- * Entry points: vfs_fileops_lookup, vfs_reply_stage_label; the op tables vfs_regular_ops, vfs_dir_ops (fileops.c,
- * through the file server) and, from the devices side, the character/block special file and
- * FIFO ops (device.c, pipe.c), plugged into the one switch in vfs_fileops_lookup.
+ * Entry points: vfs_fileops_lookup, vfs_reply_stage_label; the op tables vfs_regular_ops,
+ * vfs_dir_ops (fileops.c, through the file server) and, from the devices side, the character/block
+ * special file and FIFO ops (device.c, pipe.c), plugged into the one switch in vfs_fileops_lookup.
  *
  * open.c picks a filp's ops when it opens a vnode; read.c, filedesc.c (close) and select.c
  * call through them and never look at the vnode's type themselves.

@@ -124,8 +124,8 @@ void vfs_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
 	}
 	if (rc != PLX_SUSPEND && rc >= 0 && req.data && req.data_free == free) {
 		/* malloc'd bytes (a read's) go as they are: no copy */
-		plx_call_reply_owned(call, rc, &req.reply.base, req.data, req.data_size, s_data_free,
-		                     NULL);
+		plx_call_reply_owned(call, rc, &req.reply.base, req.data, req.data_size,
+		                     s_data_free, NULL);
 		req.data = NULL;
 	} else if (rc != PLX_SUSPEND) {
 		vfs_req_reply(call, rc, rc >= 0 ? &req.reply : NULL, rc >= 0 ? req.data : NULL,

@@ -108,7 +108,7 @@ struct plexus {
 		char *dir;    /* absolute, normalized; owned */
 	} dirs[PLEXUS__DIRS_MAX];
 	int ndirs;
-	uint64_t acks; /* fds_lock: changes noted so far (durable.c) */
+	uint64_t acks;                        /* fds_lock: changes noted so far (durable.c) */
 	uint64_t direct_writes, direct_reads; /* (atomic) bytes that moved once (direct.c) */
 };
 
@@ -247,8 +247,8 @@ int64_t plexus__direct_collect(plexus *self, int fd, const Plexus__VfsReply *r, 
 /* A write of want bytes of buf through fd (at offset for VFS_PWRITE) with the bytes staged at
  * the file server fd's writes go to. Returns false when it was not tried that way (the caller
  * sends the bytes with the call); true with *put what VFS answered otherwise. */
-bool plexus__direct_write(plexus *self, plexus__fd_call *call, int fd, const void *buf,
-                          size_t want, off_t offset, int64_t *put);
+bool plexus__direct_write(plexus *self, plexus__fd_call *call, int fd, const void *buf, size_t want,
+                          off_t offset, int64_t *put);
 /* fd's data is at file server label (a write's answer): later writes stage there. */
 void plexus__direct_learn(plexus *self, int fd, const char *label);
 /* Frees the file server handles. */
