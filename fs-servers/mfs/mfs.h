@@ -204,6 +204,11 @@ typedef struct mfs {
 	bool stopping;
 	bool tick_queued;
 	int64_t last_sync_ms;
+	/* the read-ahead the last sequential read asked for, run once it is answered (read.c) */
+	struct mfs_readahead {
+		bool due;
+		uint64_t ino, first, last; /* file blocks first..last */
+	} ra;
 	/* staged data (stage.c), the worker's only */
 	mfs_stage stages[MFS_STAGES];
 	size_t stage_bytes;
@@ -418,6 +423,8 @@ void stage_expire(mfs *fs);
 /* Drops every stage. */
 void stage_fini(mfs *fs);
 
+/* The read-ahead the last request planned (read.c), run by the worker after its answer. */
+void mfs_readahead(mfs *fs);
 /* The periodic write-back (sync.c), run by the worker. */
 void mfs_tick(mfs *fs);
 /* Before each request (sync.c): commits a transaction when the journal says it is due. */

@@ -1,14 +1,16 @@
 /*
  * read.c — file contents: FS_READ, FS_WRITE, FS_FTRUNC (MINIX's read.c and truncate).
  *
- * Entry points: do_read, do_write, do_ftrunc.
+ * Entry points: do_read, do_write, do_ftrunc, mfs_readahead.
  *
  * When VFS names a client (FsIo.stage_owner, stage), a read leaves its bytes as a stage for
  * that client and a write takes them from the client's stage (stage.c).
  *
  * A read first brings the blocks it needs into the cache in as few BDEV reads as the layout
  * allows (consecutive zones in one request); when it continues where the previous read of
- * that file ended it also reads ahead fs->readahead blocks. A write fills cache blocks (a
+ * that file ended, the worker reads ahead as many blocks as it read (at least fs->readahead)
+ * right after answering it (mfs_readahead), while the client takes the bytes and asks for the
+ * next ones. A write fills cache blocks (a
  * whole new block is never read first) that go to the driver later (cache.c).
  */
 #include <errno.h>
@@ -69,6 +71,35 @@ static int s_copy_out(mfs *fs, mfs_inode *ip, uint64_t pos, uint8_t *buf, size_t
 	return 0;
 }
 
+/* Plans the read-ahead of a sequential read that ends at end, n bytes long: as many blocks
+ * as it read (at least fs->readahead), to be read once it is answered (mfs_readahead). */
+static void s_readahead_plan(mfs *fs, const mfs_inode *ip, uint64_t end, uint64_t n)
+{
+	uint64_t from = end / fs->bs, last = (ip->d.size - 1) / fs->bs;
+	uint64_t count =
+	    n / fs->bs > (uint64_t)fs->readahead ? n / fs->bs : (uint64_t)fs->readahead;
+	if (end >= ip->d.size)
+		return;
+	fs->ra = (struct mfs_readahead){.due = true,
+	                                .ino = ip->ino,
+	                                .first = from,
+	                                .last = from + count - 1 < last ? from + count - 1 : last};
+}
+
+void mfs_readahead(mfs *fs)
+{
+	if (!fs->ra.due)
+		return;
+	fs->ra.due = false;
+	int rc = 0;
+	mfs_inode *ip = fs->mounted ? inode_get(fs, fs->ra.ino, &rc) : NULL;
+	if (!ip)
+		return;
+	if (S_ISREG(ip->d.mode))
+		s_prefetch(fs, ip, fs->ra.first, fs->ra.last);
+	inode_put(fs, ip);
+}
+
 int do_read(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply *out)
 {
 	(void)msg;
@@ -87,11 +118,9 @@ int do_read(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply
 		if (n > S_IO_MAX)
 			n = S_IO_MAX;
 		bool sequential = io->position && io->position == ip->next_read;
-		if (sequential && fs->readahead) { /* the blocks after this read, too */
-			uint64_t from = (io->position + n) / fs->bs, last = (size - 1) / fs->bs;
-			uint64_t to = from + (uint64_t)fs->readahead - 1;
-			s_prefetch(fs, ip, from, to < last ? to : last);
-		}
+		if (sequential &&
+		    fs->readahead) /* the blocks after this read, once it is answered */
+			s_readahead_plan(fs, ip, io->position + n, n);
 		out->data = malloc(n);
 		rc = out->data ? s_copy_out(fs, ip, io->position, out->data, n) : -ENOMEM;
 	}

@@ -79,6 +79,7 @@ static void s_data_free(void *data, void *hint)
 static void s_run(mfs *fs, const mfs_job *job, bool stopping)
 {
 	plx_call *call = job->call;
+	uint32_t type = call->msg->type; /* the call is gone once answered */
 	mfs_reply out;
 	memset(&out, 0, sizeof out);
 	plexus__fs_reply__init(&out.r);
@@ -91,9 +92,10 @@ static void s_run(mfs *fs, const mfs_job *job, bool stopping)
 	int sent = plx_call_reply_owned(call, rc, rc < 0 ? NULL : &out.r.base, data,
 	                                data ? out.data_size : 0, data ? s_data_free : NULL, NULL);
 	if (sent < 0 && sent != -PLX_EDEADSRCDST)
-		plx_log(PLX_LOG_WARN, "answering %s: %s", plx_type_name(call->msg->type),
-		        plx_strerror(sent));
+		plx_log(PLX_LOG_WARN, "answering %s: %s", plx_type_name(type), plx_strerror(sent));
 	s_reply_free(&out);
+	if (!stopping)
+		mfs_readahead(fs); /* while the client takes what it read */
 }
 
 static void *s_worker(void *arg)
