@@ -10,8 +10,8 @@
  * allows (consecutive zones in one request); when it continues where the previous read of
  * that file ended, the worker reads ahead as many blocks as it read (at least fs->readahead)
  * right after answering it (mfs_readahead), while the client takes the bytes and asks for the
- * next ones. A write fills cache blocks (a
- * whole new block is never read first) that go to the driver later (cache.c).
+ * next ones. A write fills cache blocks (a whole new block is never read first) that go to the
+ * driver later (cache.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -118,8 +118,8 @@ int do_read(mfs *fs, const plx_msg *msg, const ProtobufCMessage *body, mfs_reply
 		if (n > S_IO_MAX)
 			n = S_IO_MAX;
 		bool sequential = io->position && io->position == ip->next_read;
-		if (sequential &&
-		    fs->readahead) /* the blocks after this read, once it is answered */
+		/* the blocks after this read, once it is answered */
+		if (sequential && fs->readahead)
 			s_readahead_plan(fs, ip, io->position + n, n);
 		out->data = malloc(n);
 		rc = out->data ? s_copy_out(fs, ip, io->position, out->data, n) : -ENOMEM;
