@@ -181,15 +181,15 @@ static void s_block_stop_signals(void)
 }
 
 /* A server's memory comes and goes in megabytes per request (1 MiB data frames, read and
- * write buffers) from several threads. glibc's defaults map each such block anew, or shrink
- * a thread's heap as soon as it is freed, so every request paid for fresh pages (page faults,
- * zeroing: a third of plexus-mfs's worker time, docs/performance.md). Blocks up to 32 MiB come
- * from the heaps and the heaps keep up to 256 MiB free: a server stays at its high-water
- * mark, as a cache would. */
+ * write buffers up to 4 MiB) from several threads. glibc's defaults map each such block anew,
+ * or shrink a thread's heap as soon as it is freed, so every request paid for fresh pages
+ * (page faults, zeroing: a third of plexus-mfs's worker time, docs/performance.md). Blocks up
+ * to 8 MiB come from the heaps, and a heap keeps up to 64 MiB free: enough for the requests'
+ * buffers, bounded for nodes with little memory (a QEMU node has 384 MiB). */
 static void s_malloc_settings(void)
 {
-	(void)mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-	(void)mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	(void)mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
 plx_service *plx_service_new(const plx_service_cfg *cfg, char *err, size_t size)

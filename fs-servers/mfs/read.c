@@ -75,11 +75,11 @@ static int s_copy_out(mfs *fs, mfs_inode *ip, uint64_t pos, uint8_t *buf, size_t
  * as it read (at least fs->readahead), to be read once it is answered (mfs_readahead). */
 static void s_readahead_plan(mfs *fs, const mfs_inode *ip, uint64_t end, uint64_t n)
 {
+	if (end >= ip->d.size)
+		return; /* nothing after it */
 	uint64_t from = end / fs->bs, last = (ip->d.size - 1) / fs->bs;
 	uint64_t count =
 	    n / fs->bs > (uint64_t)fs->readahead ? n / fs->bs : (uint64_t)fs->readahead;
-	if (end >= ip->d.size)
-		return;
 	fs->ra = (struct mfs_readahead){.due = true,
 	                                .ino = ip->ino,
 	                                .first = from,

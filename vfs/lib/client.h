@@ -249,7 +249,7 @@ int64_t plexus__direct_collect(plexus *self, int fd, const Plexus__VfsReply *r, 
  * sends the bytes with the call); true with *put what VFS answered otherwise. */
 bool plexus__direct_write(plexus *self, plexus__fd_call *call, int fd, const void *buf, size_t want,
                           off_t offset, int64_t *put);
-/* fd's data is at file server label (a write's answer): later writes stage there. */
+/* fd's data is at file server label (VFS_OPEN's answer): its writes stage there. */
 void plexus__direct_learn(plexus *self, int fd, const char *label);
 /* Frees the file server handles. */
 void plexus__direct_free(plexus *self);

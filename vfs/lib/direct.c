@@ -11,8 +11,9 @@
  * descriptor, takes the position and the file's lock as for any write and has the file server
  * write the stage. A read asks VFS with VfsFd.direct; VFS has the file server keep the bytes
  * for this process and answers with their stage, which this process then collects
- * (FS_COLLECT). Which file server holds a descriptor's file is learnt from VFS's answers (a
- * write's fs_label, a read's stage_label); until then, and whenever the direct way fails (a
+ * (FS_COLLECT). Which file server holds a descriptor's file is learnt from VFS's answers
+ * (VFS_OPEN's and a staged read's stage_label: regular files only, so a pipe never tries);
+ * without it, and whenever the direct way fails (a
  * file server that restarted has no stages, one that holds too many refuses more, a stage
  * was not of that server's), the bytes go through VFS as before, so nothing is lost and no
  * call fails for it.
@@ -109,10 +110,8 @@ bool plexus__direct_write(plexus *self, plexus__fd_call *call, int fd, const voi
 	int64_t rc = call(self, &req, NULL, 0, PLEXUS__WAIT, NULL);
 	if (rc < 0)
 		(void)plx_fs_unstage(fs, stage); /* when unused; gone anyway after its time */
-	if (rc == -EXDEV) {
-		(void)s_learn(self, fd, NULL); /* not there: through VFS from now on */
-		return false;
-	}
+	if (rc == -EXDEV)
+		return false; /* not there (a new instance): this one through VFS */
 	if (rc > 0)
 		__atomic_add_fetch(&self->direct_writes, (uint64_t)rc, __ATOMIC_RELAXED);
 	*put = rc;

@@ -200,7 +200,7 @@ ssize_t plexus_pread(plexus *self, int fd, void *buf, size_t count, off_t offset
 }
 
 /* One VFS_WRITE or VFS_PWRITE of want bytes: staged at the file server when fd's is known
- * (direct.c), else with the call. Returns the count or -errno. */
+ * (VFS_OPEN named it: direct.c), else with the call. Returns the count or -errno. */
 static int64_t s_write_chunk(plexus *self, plexus__fd_call *call, int fd, const char *buf,
                              size_t want, off_t offset)
 {
@@ -211,12 +211,7 @@ static int64_t s_write_chunk(plexus *self, plexus__fd_call *call, int fd, const 
 	req.fd = fd;
 	req.size = want;
 	req.offset = offset;
-	plexus__answer ans = {0};
-	put = call(self, &req, buf, want, PLEXUS__WAIT, plexus__direct_wanted(want) ? &ans : NULL);
-	if (put >= 0 && ans.reply)
-		plexus__direct_learn(self, fd, ans.reply->fs_label);
-	plexus__answer_free(&ans);
-	return put;
+	return call(self, &req, buf, want, PLEXUS__WAIT, NULL);
 }
 
 /* Writes count bytes in chunks; returns the total or -errno as s_read. */
