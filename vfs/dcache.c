@@ -135,6 +135,7 @@ void vfs_dcache_drop(vfs *v, vfs_vnode *dir, const char *name)
 			s_remove(v, pp);
 	}
 	pthread_mutex_unlock(&v->lock);
+	vfs_watch_changed(v, dir, name); /* clients that cache the name */
 }
 
 void vfs_dcache_forget(vfs *v, vfs_vnode *vn)

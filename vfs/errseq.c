@@ -222,6 +222,7 @@ void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event)
 			s_made(m, event->made);
 			s_dirty(m, event->made);
 		}
+		vfs_watch_fs_change_locked(v, m, event); /* clients that cache them */
 	}
 	pthread_mutex_unlock(&v->lock);
 }

@@ -14,7 +14,8 @@
  *      FS_NEW_DRIVER), retrying on its next round while that fails.
  * Every round (at most 20 ms apart) it also answers select timeouts, cancels the requests of
  * clients that died (select.c, device.c, pipe.c), breaks the pipes of a PFS instance that
- * died (pipe.c), and queues the follow of a restarted file server (fsgen.c).
+ * died (pipe.c), queues the follow of a restarted file server (fsgen.c), and answers the
+ * watches' polls (watch.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -133,6 +134,7 @@ static void *s_events(void *arg)
 		vfs_selects_tick(v);
 		vfs_cdevs_cancel_dead(v);
 		vfs_pipes_tick(v);
+		vfs_watches_tick(v);
 	}
 	return NULL;
 }

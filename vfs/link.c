@@ -44,6 +44,7 @@ static void s_unlinked(vfs *v, vfs_vnode *vn, const vfs_attr *after)
 		vfs_vnode_attr_set(vn, &a);
 	if (rc < 0 || a.nlink == 0)
 		vfs_vnode_unlinked(v, vn);
+	vfs_watch_changed(v, vn, NULL); /* its link count */
 }
 
 /* The sticky-bit rule for removing vn from dir. */

@@ -376,6 +376,7 @@ static void s_teardown(void *arg, plx_server *srv)
 	vfs_procs_unwatch(v);
 	vfs_dev_stop(v); /* its events thread defers work to the workers: stopped first */
 	vfs_workers_destroy(&v->workers);
+	vfs_watches_stop(v);
 	vfs_procs_clear(v);
 	vfs_mounts_clear(v);
 	v->srv = NULL;

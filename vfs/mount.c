@@ -159,6 +159,8 @@ int vfs_mount_fs(vfs_req *req, const char *fs, const char *source, const vfs_mou
 	if (m->covered)
 		m->covered->mounted = m;
 	pthread_mutex_unlock(&v->lock);
+	if (m->covered)
+		vfs_watch_forget(v, m->covered); /* its names now lead into m */
 	return 0;
 }
 
@@ -181,8 +183,10 @@ static void s_detach(vfs *v, vfs_mount *m)
 	for (int i = 0; i < VFS_MOUNT_MAX; i++)
 		if (v->mounts[i] == m)
 			v->mounts[i] = NULL;
-	if (m->covered)
+	if (m->covered) {
 		m->covered->mounted = NULL;
+		vfs_watch_forget(v, m->covered); /* its own names show again */
+	}
 	m->unmounting = true;
 }
 

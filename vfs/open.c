@@ -233,11 +233,12 @@ static int s_open_filp(vfs_req *req, vfs_vnode *vn, const char *path, int flags)
 		return rc;
 	req->reply.value =
 	    rc; /* and what was opened: a client reopening it checks it is the same */
+	vfs_watch_hold(req, vn);
 	vfs_vnode_attr(vn, &a);
 	vfs_attr_to_fs(&a, &req->reply_stat);
 	req->reply.stat = &req->reply_stat;
 	/* fresh when the file server answered for it in this call: no fstat needed after */
-	req->reply.stat_fresh = truncate || req->fresh == vn;
+	req->reply.stat_fresh = (truncate || req->fresh == vn) && vfs_watch_fresh(req);
 	if (ops == &vfs_regular_ops)
 		(void)vfs_reply_stage_label(req, vn); /* without it, the data goes through VFS */
 	return 0;

@@ -144,11 +144,13 @@ int vfs_path_lookup(vfs_req *req, vfs_vnode *dir, const char *name, vfs_vnode **
 	}
 	if (strcmp(name, "..") == 0)
 		return s_dotdot(req, dir, out);
+	vfs_watch_hold(req, dir); /* its names, before they are looked up */
 	vfs_vnode *vn;
 	bool asked;
 	if ((rc = vfs_fs_lookup_asked(req->vfs, dir, name, &vn, &asked)) < 0)
 		return rc;
 	*out = s_cross_down(req->vfs, vn);
+	vfs_watch_hold(req, *out); /* names are made in it (the last directory of a path) */
 	if (asked && *out == vn)
 		req->fresh = vn;
 	return 0;

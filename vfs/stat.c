@@ -5,7 +5,8 @@
  *
  * The attributes are asked of the file server afresh (it keeps the times) — one FS_STAT, or
  * none when the path's lookup in this request went to the file server, whose FS_LOOKUP answer
- * carries them — and st_dev is the device number of the mount the file lives on.
+ * carries them — and st_dev is the device number of the mount the file lives on. A client
+ * with a watch (watch.c) is told of the file's changes from before its attributes are read.
  */
 #include <errno.h>
 
@@ -15,7 +16,8 @@
  * asked afresh. */
 static int s_stat(vfs_req *req, vfs_vnode *vn)
 {
-	int rc = req->fresh == vn ? 0 : vfs_fs_refresh(req->vfs, vn);
+	vfs_watch_hold(req, vn);
+	int rc = req->fresh == vn && vfs_watch_fresh(req) ? 0 : vfs_fs_refresh(req->vfs, vn);
 	if (rc < 0)
 		return rc;
 	vfs_attr a;

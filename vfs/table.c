@@ -76,6 +76,7 @@ static const plx_handler s_table[] = {
     S_W(VFS_PS, do_ps, &plexus__vfs_ps_query__descriptor, S_CALLERS),
     S_W(VFS_MOUNTS, do_mounts, NULL, S_CALLERS),
     S_W(VFS_SYNCFS, do_syncfs, FD, S_CALLERS),
+    S_W(VFS_WATCH, do_watch, &plexus__vfs_watch__descriptor, S_CALLERS),
     PLX_LOOP(PLEXUS__CDEV_TYPE__CDEV_SEL2_REPLY, "CDEV_SEL2_REPLY", vfs_dev_sel2,
              &plexus__cdev_sel_ready__descriptor, S_CALLERS),
 };
@@ -116,11 +117,13 @@ void vfs_run(vfs *v, plx_call *call, vfs_handler_fn *fn)
 		if (req.proc)
 			vfs_proc_cred(req.proc, &req.cred);
 		vfs_errseq_request_begin();
+		vfs_watch_request_begin(&req);
 		rc = vfs_path_at_begin(&req);
 		if (rc == 0)
 			rc = fn(&req);
 		if (rc >= 0 && rc != PLX_SUSPEND)
 			vfs_errseq_request_end(&req.reply);
+		vfs_watch_request_end();
 	}
 	if (rc != PLX_SUSPEND && rc >= 0 && req.data && req.data_free == free) {
 		/* malloc'd bytes (a read's) go as they are: no copy */

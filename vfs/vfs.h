@@ -22,6 +22,7 @@
  *   request.c   VFS-side helpers around the FS family stubs (plexus/fsreq.h)
  *   fsgen.c     a mount's file server generations: vfs_fs, vfs_fs_follow (restarts)
  *   errseq.c    vfs_errseq_*: changes a dying file server lost, reported by fsync and sync
+ *   watch.c     do_watch, vfs_watch*: telling clients that cache what changed (VFS_WATCH)
  *   open.c, read.c, link.c, stat.c, time.c, sync.c, cwd.c: the do_<call> handlers named after them
  *   device.c, dmap.c, pipe.c, select.c, recovery.c, gc.c, events.c: character and block
  *               special files, the device map, pipes and FIFOs, select, driver recovery (the
@@ -98,6 +99,7 @@
 #define VFS_VNODE_CACHE    1024         /* default unused vnodes kept */
 #define VFS_DCACHE_MAX     8192         /* default name cache entries */
 #define VFS_FS_TIMEOUT_MS  30000        /* a file server call not answered by then: -EIO */
+#define VFS_WATCHES        64           /* watches at most (watch.c): one bit each in a vnode */
 
 struct vfs_fileops;
 struct vfs_mount;
@@ -136,6 +138,7 @@ typedef struct vfs_vnode {
 	int ndents; /* vfs->lock: name cache entries naming it (as directory or target) */
 	bool stale; /* vfs->lock: its file server restarted without it: out of the table, every
 	             * call fails -EIO, its references are not given back (fsgen.c) */
+	uint64_t holders; /* (atomic) the watches told of its changes, a bit each (watch.c) */
 } vfs_vnode;
 
 /* One mounted file system. Fields but refs/busy never change while it is in the table. */
@@ -206,6 +209,7 @@ typedef struct vfs_proc {
 	vfs_vnode *cwd; /* one reference */
 	char *cwd_path; /* absolute */
 	vfs_fd fds[VFS_OPEN_MAX];
+	uint64_t watch; /* (atomic) the watch its calls count for (watch.c), 0: none */
 	struct vfs_proc *next;
 } vfs_proc;
 
@@ -240,8 +244,9 @@ typedef struct vfs {
 	pthread_mutex_t record_lock;      /* one writer of the recorded mounts at a time */
 	uint32_t next_dev;
 	int fs_timeout_ms;
-	void *dev;   /* the devices side's state (device.c/dmap.c/...), or NULL */
-	void *watch; /* proc.c: the watch on ep/ */
+	void *dev;                   /* the devices side's state (device.c/dmap.c/...), or NULL */
+	void *watch;                 /* proc.c: the watch on ep/ */
+	struct vfs_watches *watches; /* watch.c: the clients' watches (VFS_WATCH) */
 } vfs;
 
 /* One client call being handled: what every do_<call> gets. */
@@ -417,6 +422,39 @@ void vfs_vnode_attr(vfs_vnode *vn, vfs_attr *out);
 /* Fills an FsAttr (for replies) from a vfs_attr. */
 void vfs_attr_to_fs(const vfs_attr *a, Plexus__FsAttr *out);
 
+/* The vnode of (m, ino) in the table, or NULL (vfs->lock held; no reference taken). */
+vfs_vnode *vfs_vnode_find_locked(vfs *v, vfs_mount *m, uint64_t ino);
+
+/* ---- watch.c: what clients that cache are told ---- */
+
+/* Sets up the watches (vfs_init). Returns 0 or -ENOMEM. */
+int vfs_watches_init(vfs *v);
+/* Answers every waiting poll -ESHUTDOWN and frees the watches (shutdown, before the clients
+ * go). */
+void vfs_watches_stop(vfs *v);
+/* The events thread's round: answers the polls whose changes came or whose wait ended, and
+ * frees the watches whose owner is gone. */
+void vfs_watches_tick(vfs *v);
+/* Around one request on this thread (vfs_run): which watch it counts for, and the changes the
+ * file servers acknowledged meanwhile. */
+void vfs_watch_request_begin(vfs_req *req);
+void vfs_watch_request_end(void);
+/* The request's client may cache vn's attributes or the names in it: its watch, if it has
+ * one, is told of vn's changes from now on. Call before reading what is answered. */
+void vfs_watch_hold(vfs_req *req, vfs_vnode *vn);
+/* Whether attributes a file server answered earlier in this request are still good to answer
+ * a client with a watch: no change was acknowledged since the request began but its own. */
+bool vfs_watch_fresh(const vfs_req *req);
+/* vn changed (name NULL), or name in directory vn was removed, replaced or moved: its holders
+ * but the calling request's watch are told. */
+void vfs_watch_changed(vfs *v, vfs_vnode *vn, const char *name);
+/* VFS lets vn go (freed, or a file system mounted on it or taken off it): its holders are
+ * told to forget it, and hold it no more. */
+void vfs_watch_forget(vfs *v, vfs_vnode *vn);
+/* A file server acknowledged a change (errseq.c's observer, vfs->lock held): the vnodes it
+ * named changed. */
+void vfs_watch_fs_change_locked(vfs *v, vfs_mount *m, const plx_fs_event *event);
+
 /* ---- path.c ---- */
 
 #define VFS_PATH_NOFOLLOW 1 /* do not follow a symbolic link in the last component */
@@ -577,7 +615,7 @@ vfs_handler_fn do_truncate, do_ftruncate, do_fsync, do_syncfs, do_sync;
 vfs_handler_fn do_chmod, do_fchmod, do_chown, do_fchown, do_access, do_umask;
 vfs_handler_fn do_utimens, do_futimens;
 vfs_handler_fn do_mount, do_umount, do_statvfs, do_fstatvfs, do_mounts;
-vfs_handler_fn do_dup, do_dup2, do_fcntl, do_exec;
+vfs_handler_fn do_dup, do_dup2, do_fcntl, do_exec, do_watch;
 vfs_handler_fn do_chdir, do_fchdir, do_getcwd;
 /* The devices side's (pipe.c, select.c). */
 vfs_handler_fn do_pipe, do_select;

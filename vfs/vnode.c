@@ -31,7 +31,7 @@ int vfs_init(vfs *v)
 	if (v->fs_timeout_ms == 0)
 		v->fs_timeout_ms = VFS_FS_TIMEOUT_MS;
 	v->procs_per_uid = VFS_PROCS_PER_UID;
-	return v->vnodes ? 0 : -ENOMEM;
+	return v->vnodes && vfs_watches_init(v) == 0 ? 0 : -ENOMEM;
 }
 
 void vfs_fini(vfs *v)
@@ -75,6 +75,14 @@ static void s_unhash(vfs *v, vfs_vnode *vn)
 		*pp = vn->hash_next;
 }
 
+vfs_vnode *vfs_vnode_find_locked(vfs *v, vfs_mount *m, uint64_t ino)
+{
+	vfs_vnode *vn = v->vnodes[s_bucket(v, m, ino)];
+	while (vn && (vn->mount != m || vn->ino != ino))
+		vn = vn->hash_next;
+	return vn;
+}
+
 vfs_fsgen *vfs_vnode_fsgen(const vfs_vnode *vn)
 {
 	return __atomic_load_n(&vn->fsg, __ATOMIC_ACQUIRE);
@@ -84,6 +92,7 @@ vfs_fsgen *vfs_vnode_fsgen(const vfs_vnode *vn)
  * and frees vn (out of the table, no lock held). */
 static void s_free(vfs *v, vfs_vnode *vn)
 {
+	vfs_watch_forget(v, vn);
 	if (vn->dev_state && vn->dev_release)
 		vn->dev_release(v, vn); /* a pipe's (pipe.c) */
 	if (vn->fs_refs > 0 && !vn->stale)

@@ -27,9 +27,12 @@ static long s_lstat(plexus *p, const char *path, const char *unused, void *st)
 static int s_attr(fuse_req_t req, fuse_ino_t ino, mount_file *f, struct stat *st)
 {
 	mount_ctx *ctx = mount_req_ctx(req);
+	mount_watch_begin(ctx);
 	mount_file *any = f ? NULL : mount_node_file(ctx, ino, NULL);
 	mount_file *use = f ? f : any;
 	int rc;
+	if (use)
+		mount_watch_session(ctx, use->s);
 	if (use)
 		rc = plexus_fstat(use->s->p, use->fd, st) < 0 ? -mount_errno() : 0;
 	else if ((rc = (int)mount_call_at(req, ino, NULL, s_lstat, st)) == 0 &&
@@ -49,7 +52,7 @@ static void s_reply_attr(fuse_req_t req, fuse_ino_t ino, mount_file *f)
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, &st, 0);
+		fuse_reply_attr(req, &st, mount_watch_timeout(mount_req_ctx(req)));
 }
 
 void mount_do_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -76,10 +76,11 @@ void mount_reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, stru
 	}
 	mount_fix_stat(st);
 	e.attr = *st;
-	/* No attribute cache: the kernel would miss changes made by other clients of VFS; names
-	 * are kept for --entry-timeout (a second). */
-	e.attr_timeout = 0;
-	e.entry_timeout = ctx->entry_timeout;
+	/* While VFS's watch tells of other clients' changes (watch.c), the kernel keeps both
+	 * for --cache-timeout; without it, attributes not at all (it would miss those changes)
+	 * and names for --entry-timeout (a second). */
+	e.attr_timeout = mount_watch_timeout(ctx);
+	e.entry_timeout = e.attr_timeout > 0 ? e.attr_timeout : ctx->entry_timeout;
 	if (fuse_reply_entry(req, &e) != 0) /* the request was interrupted: no lookup counted */
 		mount_node_forget(ctx, e.ino, 1);
 }

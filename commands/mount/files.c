@@ -100,6 +100,7 @@ void mount_do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	mount_ctx *ctx = mount_req_ctx(req);
 	mount_session *s = NULL;
 	s_open o = {.flags = s_flags(fi->flags) | O_CREAT, .mode = mode, .stat = true};
+	mount_watch_begin(ctx);
 	mount_place place = {parent, name};
 	int fd = s_open_as_caller(req, &place, &o, &s);
 	if (fd < 0) {
@@ -119,7 +120,8 @@ void mount_do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	}
 	mount_fix_stat(&o.st);
 	e.attr = o.st;
-	e.entry_timeout = ctx->entry_timeout; /* attributes uncached, as mount_reply_entry says */
+	e.attr_timeout = mount_watch_timeout(ctx); /* as mount_reply_entry */
+	e.entry_timeout = e.attr_timeout > 0 ? e.attr_timeout : ctx->entry_timeout;
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		mount_file_release(ctx, mount_fi_file(fi));
 		mount_node_forget(ctx, e.ino, 1);

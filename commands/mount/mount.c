@@ -39,6 +39,7 @@ typedef struct s_opts {
 	const char *fuse_opts;
 	const char *state_dir;
 	int entry_timeout; /* seconds the kernel keeps a name */
+	int cache_timeout; /* seconds it keeps names and attributes under VFS's watch */
 } s_opts;
 
 static void s_usage(FILE *out)
@@ -59,13 +60,29 @@ static void s_usage(FILE *out)
 	    "                     else default)\n"
 	    "  --vfs LABEL        VFS's label (default vfs)\n"
 	    "  --state-dir DIR    the plexus up state to look in (default as plexus up's)\n"
-	    "  --entry-timeout S  seconds the kernel keeps a name it looked up (default 1,\n"
-	    "                     0..3600); names other clients of VFS change meanwhile are\n"
-	    "                     seen only after it\n"
+	    "  --cache-timeout S  seconds the kernel keeps names and attributes while VFS\n"
+	    "                     tells the mount what other clients change (default 30,\n"
+	    "                     0..3600; 0: keep no attributes, ask VFS every time)\n"
+	    "  --entry-timeout S  seconds the kernel keeps a name when VFS cannot tell of\n"
+	    "                     changes (--cache-timeout 0, or while VFS restarts; default\n"
+	    "                     1, 0..3600); changes by other clients are seen after it\n"
 	    "  -o OPTS            more FUSE mount options (comma-separated)\n"
 	    "  --help             this text\n\n"
 	    "Exit codes (sysexits.h): 0, EX_USAGE, EX_NOINPUT (DIR is not a directory),\n"
 	    "EX_UNAVAILABLE (no VFS to talk to), EX_OSERR (the FUSE mount failed).\n");
+}
+
+/* A timeout option's value, 0..3600 seconds, into *out: 0, or -1 having said why. */
+static int s_seconds(const char *option, const char *value, int *out)
+{
+	char *end = NULL;
+	long n = strtol(value, &end, 10);
+	if (!*value || *end || n < 0 || n > 3600) {
+		fprintf(stderr, "plexus mount: bad %s '%s': want 0..3600\n", option, value);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
 }
 
 static int s_options(int argc, char **argv, s_opts *o)
@@ -77,11 +94,13 @@ static int s_options(int argc, char **argv, s_opts *o)
 	    {"vfs", required_argument, NULL, 'v'},
 	    {"state-dir", required_argument, NULL, 's'},
 	    {"entry-timeout", required_argument, NULL, 't'},
+	    {"cache-timeout", required_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	memset(o, 0, sizeof *o);
 	o->entry_timeout = 1;
+	o->cache_timeout = 30;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, ":fho:", longs, NULL)) != -1) {
@@ -104,18 +123,12 @@ static int s_options(int argc, char **argv, s_opts *o)
 		case 'o':
 			o->fuse_opts = optarg;
 			break;
-		case 't': {
-			char *end = NULL;
-			long n = strtol(optarg, &end, 10);
-			if (!*optarg || *end || n < 0 || n > 3600) {
-				fprintf(stderr,
-				        "plexus mount: bad --entry-timeout '%s': want 0..3600\n",
-				        optarg);
+		case 't':
+		case 'T':
+			if (s_seconds(c == 't' ? "--entry-timeout" : "--cache-timeout", optarg,
+			              c == 't' ? &o->entry_timeout : &o->cache_timeout) < 0)
 				return EX_USAGE;
-			}
-			o->entry_timeout = (int)n;
 			break;
-		}
 		case 'h':
 			s_usage(stdout);
 			return -1;
@@ -182,6 +195,7 @@ static int s_serve(const s_opts *o, int fd)
 	mount_sessions_init(&ctx, own, &po, geteuid() == 0);
 	mount_nodes_init(&ctx);
 	ctx.entry_timeout = o->entry_timeout;
+	ctx.cache_timeout = o->cache_timeout;
 	char mopts[1024];
 	snprintf(mopts, sizeof mopts, "fsname=plexus,subtype=plexus%s%s%s",
 	         geteuid() == 0 ? ",allow_other" : "", o->fuse_opts ? "," : "",
@@ -207,6 +221,11 @@ static int s_serve(const s_opts *o, int fd)
 		        "plexus mount: not watching for file servers that restart (%s): a name one "
 		        "lost stays in the kernel's cache until --entry-timeout\n",
 		        strerror(-watching));
+	if ((watching = mount_watch_start(&ctx, se)) < 0)
+		fprintf(stderr,
+		        "plexus mount: no watch on VFS (%s): the kernel keeps no attributes, and "
+		        "names for --entry-timeout\n",
+		        strerror(-watching));
 	plx_up_note_mount(o->state_dir, o->dir, true);
 	if (fd >= 0) { /* the daemon: no terminal, no working directory to pin */
 		int null = open("/dev/null", O_RDWR);
@@ -223,6 +242,7 @@ static int s_serve(const s_opts *o, int fd)
 	}
 	s_report(&fd, EX_OK);
 	int rc = fuse_session_loop_mt(se, 0);
+	mount_watch_stop(&ctx);
 	mount_servers_unwatch(&ctx);
 	fuse_remove_signal_handlers(se);
 	fuse_session_unmount(se);

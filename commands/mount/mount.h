@@ -27,6 +27,7 @@ typedef struct mount_session {
 	int users;          /* calls in progress on it and its open files: never closed before 0 */
 	uint64_t used; /* the pool's clock at its last use (the least recent idle goes first) */
 	pthread_mutex_t cwd_lock; /* its working directory, for calls by long paths (paths.c) */
+	uint64_t joined; /* atomic: the epoch of the mount's watch it joined (watch.c), 0: none */
 } mount_session;
 
 typedef struct mount_node mount_node;
@@ -61,6 +62,9 @@ typedef struct mount_ctx {
 	fuse_ino_t next_id;
 	struct mount_servers *servers; /* servers.c, NULL when not watching */
 	int entry_timeout;             /* seconds the kernel keeps a name (--entry-timeout) */
+	int cache_timeout; /* seconds the kernel keeps names and attributes while VFS's watch
+	                    * tells of changes (--cache-timeout; 0: no watch) */
+	struct mount_watch *watch; /* watch.c, NULL when not watching */
 } mount_ctx;
 
 /* The operations table. */
@@ -107,6 +111,30 @@ typedef struct mount_known {
  * Returns the count, or -ENOMEM. */
 long mount_nodes_known(mount_ctx *ctx, mount_known **out);
 void mount_known_free(mount_known *known, long n);
+
+/* The nodes' names in directory node id (mount_known_free them). Returns the count, or
+ * -ENOMEM. */
+long mount_node_children(mount_ctx *ctx, fuse_ino_t id, mount_known **out);
+/* The node of Plexus inode (dev, ino), or 0 when the table has none. */
+fuse_ino_t mount_node_of(mount_ctx *ctx, uint64_t dev, uint64_t ino);
+
+/* The kernel keeps names and attributes while VFS's watch says nothing changed (watch.c).
+ * mount_watch_start starts the thread that holds the watch (nothing with no cache_timeout);
+ * 0 or -errno (the mount works on without a cache). */
+int mount_watch_start(mount_ctx *ctx, struct fuse_session *se);
+void mount_watch_stop(mount_ctx *ctx);
+/* The watch may have missed changes (a server came back): the kernel forgets all, and a new
+ * watch is made. */
+void mount_watch_lost(mount_ctx *ctx);
+/* The kernel forgets every name and attribute the mount gave it. */
+void mount_invalidate_all(mount_ctx *ctx, struct fuse_session *se);
+/* An operation begins on this thread: notes the live watch's epoch (0: none). */
+uint64_t mount_watch_begin(mount_ctx *ctx);
+/* The operation uses session s: joins it to the live watch if it has not yet. */
+void mount_watch_session(mount_ctx *ctx, mount_session *s);
+/* Seconds the kernel may keep what this thread's operation answers: cache_timeout when the
+ * watch it began under is live still and every session it used had joined it; else 0. */
+double mount_watch_timeout(mount_ctx *ctx);
 
 /* The kernel forgets what a restarted file server may have lost (servers.c): from a watch on
  * the services' records, started once the session is mounted. Returns 0, or -errno when the

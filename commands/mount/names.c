@@ -35,6 +35,7 @@ static long s_lstat(plexus *p, const char *path, const char *unused, void *st)
 void mount_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct stat st;
+	mount_watch_begin(mount_req_ctx(req));
 	long rc = mount_call_at(req, parent, name, s_lstat, &st);
 	if (rc == -ENOENT)
 		mount_node_unlearn(mount_req_ctx(req), parent, name);
@@ -105,6 +106,7 @@ static long s_mknod(plexus *p, const char *path, const char *unused, void *arg)
 void mount_do_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	s_make m = {.mode = mode, .rdev = rdev};
+	mount_watch_begin(mount_req_ctx(req));
 	s_made(req, parent, name, mount_call_at(req, parent, name, s_mknod, &m), &m);
 }
 
@@ -118,6 +120,7 @@ static long s_mkdir(plexus *p, const char *path, const char *unused, void *arg)
 void mount_do_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	s_make m = {.mode = mode};
+	mount_watch_begin(mount_req_ctx(req));
 	s_made(req, parent, name, mount_call_at(req, parent, name, s_mkdir, &m), &m);
 }
 
@@ -131,6 +134,7 @@ static long s_symlink(plexus *p, const char *path, const char *unused, void *arg
 void mount_do_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	s_make m = {.target = link};
+	mount_watch_begin(mount_req_ctx(req));
 	s_made(req, parent, name, mount_call_at(req, parent, name, s_symlink, &m), &m);
 }
 
@@ -144,6 +148,7 @@ void mount_do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
 {
 	s_make m = {0};
 	mount_place from = {ino, NULL}, to = {newparent, newname};
+	mount_watch_begin(mount_req_ctx(req));
 	s_made(req, newparent, newname, mount_call_at2(req, &from, &to, s_link, &m), &m);
 }
 

@@ -5,7 +5,7 @@
  * Entry points: mount_nodes_init, mount_nodes_free, mount_node_path, mount_node_same,
  * mount_node_learn, mount_node_unlearn, mount_node_moved, mount_node_forget, mount_file_open,
  * mount_node_file, mount_file_hold, mount_file_put, mount_file_release, mount_nodes_known,
- * mount_known_free.
+ * mount_node_children, mount_node_of, mount_known_free.
  *
  * The kernel names files by the node ids the mount hands out in its entry replies (lookup,
  * mkdir, mknod, symlink, link, create), counts those replies and gives them back with FORGET.
@@ -227,6 +227,8 @@ bool mount_node_same(mount_ctx *ctx, fuse_ino_t id, const struct stat *st)
 	s_lock(ctx);
 	mount_node *n = s_node(ctx, id);
 	bool same = n && (n == ctx->root || memcmp(&n->inode, &key, sizeof key) == 0);
+	if (n == ctx->root) /* what "/" is now, for the changes VFS reports (watch.c) */
+		n->inode = key;
 	s_unlock(ctx);
 	return same;
 }
@@ -410,14 +412,21 @@ int mount_file_release(mount_ctx *ctx, mount_file *f)
 	return mount_file_put(ctx, f);
 }
 
-long mount_nodes_known(mount_ctx *ctx, mount_known **out)
+/* Copies of the names the table knows in directory parent (0: everywhere) into *out. */
+static long s_known(mount_ctx *ctx, fuse_ino_t parent, mount_known **out)
 {
 	s_lock(ctx);
-	long n = (long)HASH_CNT(hh, ctx->names), i = 0;
+	mount_node *dir = parent ? s_node(ctx, parent) : NULL;
+	long n = parent ? 0 : (long)HASH_CNT(hh, ctx->names), i = 0;
+	if (dir && dir->pins > 0) /* names under it pin it: else there are none to look for */
+		for (mount_name *nm = ctx->names; nm; nm = nm->hh.next)
+			n += nm->parent == dir;
 	mount_known *known = calloc((size_t)n + 1, sizeof *known);
-	for (mount_name *nm = ctx->names; known && nm; nm = nm->hh.next, i++) {
+	for (mount_name *nm = ctx->names; known && nm && i < n; nm = nm->hh.next) {
+		if (parent && nm->parent != dir)
+			continue;
 		known[i] = (mount_known){.parent = nm->parent->id, .node = nm->node->id};
-		if (!(known[i].name = strndup(nm->key + sizeof nm->parent->id, nm->len))) {
+		if (!(known[i++].name = strndup(nm->key + sizeof nm->parent->id, nm->len))) {
 			mount_known_free(known, i);
 			known = NULL;
 		}
@@ -425,6 +434,30 @@ long mount_nodes_known(mount_ctx *ctx, mount_known **out)
 	s_unlock(ctx);
 	*out = known;
 	return known ? n : -ENOMEM;
+}
+
+long mount_nodes_known(mount_ctx *ctx, mount_known **out)
+{
+	return s_known(ctx, 0, out);
+}
+
+long mount_node_children(mount_ctx *ctx, fuse_ino_t id, mount_known **out)
+{
+	return s_known(ctx, id, out);
+}
+
+fuse_ino_t mount_node_of(mount_ctx *ctx, uint64_t dev, uint64_t ino)
+{
+	s_inode_key key = {dev, ino};
+	mount_node *n = NULL;
+	s_lock(ctx);
+	if (memcmp(&ctx->root->inode, &key, sizeof key) == 0)
+		n = ctx->root;
+	else
+		HASH_FIND(by_inode, ctx->inodes, &key, sizeof key, n);
+	fuse_ino_t id = n ? n->id : 0;
+	s_unlock(ctx);
+	return id;
 }
 
 void mount_known_free(mount_known *known, long n)

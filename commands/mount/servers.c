@@ -64,19 +64,6 @@ static bool s_came_back(struct mount_servers *w, const char *label, uint64_t gen
 	return back;
 }
 
-static void s_invalidate(struct mount_servers *w)
-{
-	mount_known *known = NULL;
-	long n = mount_nodes_known(w->ctx, &known);
-	for (long i = 0; i < n; i++)
-		fuse_lowlevel_notify_inval_entry(w->se, known[i].parent, known[i].name,
-		                                 strlen(known[i].name));
-	for (long i = 0; i < n; i++)
-		fuse_lowlevel_notify_inval_inode(w->se, known[i].node, 0, 0);
-	fuse_lowlevel_notify_inval_inode(w->se, FUSE_ROOT_ID, 0, 0);
-	mount_known_free(known, n);
-}
-
 static void s_on_event(const plx_watch_event *event, void *arg)
 {
 	struct mount_servers *w = arg;
@@ -86,8 +73,11 @@ static void s_on_event(const plx_watch_event *event, void *arg)
 	const char *label = event->kv->key + strlen(w->prefix);
 	if (plx_endpoint_parse((const char *)event->kv->value, event->kv->value_size, label,
 	                       &rec) == 0 &&
-	    s_serves_files(label) && s_came_back(w, label, rec.generation))
-		s_invalidate(w);
+	    s_serves_files(label) && s_came_back(w, label, rec.generation)) {
+		mount_watch_lost(
+		    w->ctx); /* VFS's watch may be gone with it, or have missed changes */
+		mount_invalidate_all(w->ctx, w->se);
+	}
 }
 
 /* The generations running now, so that the first record of a restart is seen as one. */

@@ -152,7 +152,8 @@ static plexus *s_connect(const mount_ctx *ctx, const plexus_creds *c)
 	return NULL;
 }
 
-mount_session *mount_session_caller(mount_ctx *ctx, fuse_req_t req)
+/* The session of req's user, held (mount_session_caller without the watch). */
+static mount_session *s_caller(mount_ctx *ctx, fuse_req_t req)
 {
 	plexus_creds want;
 	if (!ctx->per_caller) {
@@ -176,7 +177,7 @@ mount_session *mount_session_caller(mount_ctx *ctx, fuse_req_t req)
 	if ((s = s_find(ctx, &want)) != NULL) /* another call of the same user was quicker */
 		evicted = p;
 	else if ((s = s_slot(ctx, &evicted)) != NULL)
-		s->p = p, s->creds = want, s->users = 0;
+		s->p = p, s->creds = want, s->users = 0, s->joined = 0;
 	else
 		evicted = p;
 	if (s)
@@ -185,6 +186,14 @@ mount_session *mount_session_caller(mount_ctx *ctx, fuse_req_t req)
 	plexus_disconnect(&evicted);
 	if (!s)
 		errno = ENFILE;
+	return s;
+}
+
+mount_session *mount_session_caller(mount_ctx *ctx, fuse_req_t req)
+{
+	mount_session *s = s_caller(ctx, req);
+	if (s)
+		mount_watch_session(ctx, s);
 	return s;
 }
 

@@ -313,6 +313,7 @@ static const s_copy s_vfs_special[] = {
     {S_VFS(VFS_EXEC), NULL, NULL},
     {S_VFS(VFS_PS), NULL, NULL},
     {S_VFS(VFS_MOUNTS), NULL, NULL},
+    {S_VFS(VFS_WATCH), &plexus__vfs_watch__descriptor, NULL},
 };
 static const uint32_t s_vfs_fd[] = {
     S_VFS(VFS_CLOSE),     S_VFS(VFS_READ),     S_VFS(VFS_WRITE),  S_VFS(VFS_PREAD),

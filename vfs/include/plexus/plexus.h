@@ -22,6 +22,7 @@
  *   file systems: plexus_mount, plexus_umount, plexus_statvfs, plexus_fstatvfs,
  *                 plexus_mounts, plexus_mounts_free
  *   processes:    plexus_ps, plexus_ps_free
+ *   watches:      plexus_watch_new, plexus_watch_join, plexus_watch_poll, plexus_changes_free
  *
  * A plexus handle is one client process of VFS: plexus_connect finds VFS through the registry
  * (endpoint record "vfs" unless opts name another label), makes an endpoint of its own whose
@@ -255,6 +256,30 @@ typedef struct plexus_proc {
 /* Sets *procs to an array of *n entries (caller frees with plexus_ps_free). 0 or -1. */
 int plexus_ps(plexus *self, plexus_proc **procs, size_t *n);
 void plexus_ps_free(plexus_proc *procs, size_t n);
+
+/* Watches (docs/using.md "Watches"): a program that keeps attributes or names between its
+ * calls learns when another process changes them. What the handles counting for a watch
+ * looked up or asked the attributes of is followed; their own changes are not reported. */
+typedef struct plexus_change {
+	dev_t dev; /* st_dev and st_ino, as plexus_stat gives them */
+	ino_t ino;
+	char *name; /* NULL: the file's attributes or data changed; else also this name in the
+	             * directory was removed, replaced or moved away */
+	int forget; /* VFS no longer follows the file: forget it and every name in it */
+} plexus_change;
+/* Makes the handle's watch (or finds it again: one per handle) and sets *token. 0 or -1
+ * (EAGAIN: the user has as many as VFS allows; ENOSPC: VFS has no room). */
+int plexus_watch_new(plexus *self, uint64_t *token);
+/* The handle's calls count for watch token (made by another handle of the program) from now
+ * on. 0 or -1 (ENOENT: no such watch). */
+int plexus_watch_join(plexus *self, uint64_t token);
+/* Waits up to wait_ms (at most 30000) for changes of the handle's own watch token. Sets
+ * *changes to an array of them (free with plexus_changes_free) and *lost when some were
+ * dropped (VFS's queue overflowed: forget everything). Returns how many (0: none came), or -1
+ * (ENOENT: the watch is gone, as after VFS restarted: forget everything, make another). */
+ssize_t plexus_watch_poll(plexus *self, uint64_t token, int wait_ms, plexus_change **changes,
+                          int *lost);
+void plexus_changes_free(plexus_change *changes, size_t n);
 
 #ifdef __cplusplus
 }

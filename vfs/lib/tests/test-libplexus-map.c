@@ -282,7 +282,7 @@ static const plx_handler s_table[] = {
     S_ENTRY(VFS_PIPE),     S_ENTRY(VFS_MKFIFO),    S_ENTRY(VFS_SELECT),   S_ENTRY(VFS_IOCTL),
     S_ENTRY(VFS_DUP),      S_ENTRY(VFS_DUP2),      S_ENTRY(VFS_FCNTL),    S_ENTRY(VFS_CHDIR),
     S_ENTRY(VFS_FCHDIR),   S_ENTRY(VFS_GETCWD),    S_ENTRY(VFS_UMASK),    S_ENTRY(VFS_EXEC),
-    S_ENTRY(VFS_PS),       S_ENTRY(VFS_MOUNTS),    S_ENTRY(VFS_SYNCFS),
+    S_ENTRY(VFS_PS),       S_ENTRY(VFS_MOUNTS),    S_ENTRY(VFS_SYNCFS),   S_ENTRY(VFS_WATCH),
 };
 
 static void s_ready(peer *p, int state)

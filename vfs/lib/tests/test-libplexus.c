@@ -13,6 +13,7 @@
  * for still there after plexus-mfs is SIGKILLed and restarted (MFS runs without periodic
  * write-back here); changes it acknowledged and lost reported EIO once per description;
  * descriptors held across that restart reach their own file or fail EIO, never another.
+ * Watches: what a caching client is told of other clients' changes (test_watch).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -269,6 +270,126 @@ static void test_large_io(void **state)
 	free(data);
 	free(back);
 	plexus_disconnect(&px);
+	PASSED();
+}
+
+/* A change a test waits for: of st's inode, naming name (NULL: naming none). */
+typedef struct s_expect {
+	const struct stat *st;
+	const char *name;
+	bool seen;
+} s_expect;
+
+/* Polls watch token of px until each of the n changes in want came, or 10 s pass. Returns
+ * whether they all came. */
+static bool s_told_all(plexus *px, uint64_t token, s_expect *want, int n)
+{
+	int left = n;
+	for (int round = 0; round < 10 && left > 0; round++) {
+		plexus_change *c = NULL;
+		int lost = 0;
+		ssize_t got = plexus_watch_poll(px, token, 1000, &c, &lost);
+		assert_true(got >= 0);
+		for (ssize_t i = 0; i < got; i++)
+			for (int k = 0; k < n; k++)
+				if (!want[k].seen && c[i].dev == want[k].st->st_dev &&
+				    c[i].ino == want[k].st->st_ino &&
+				    (want[k].name
+				         ? c[i].name && strcmp(c[i].name, want[k].name) == 0
+				         : !c[i].name)) {
+					want[k].seen = true;
+					left--;
+				}
+		plexus_changes_free(c, (size_t)got);
+	}
+	return left == 0;
+}
+
+static bool s_told(plexus *px, uint64_t token, const struct stat *st, const char *name)
+{
+	s_expect want = {st, name, false};
+	return s_told_all(px, token, &want, 1);
+}
+
+/* Whether a poll of token waiting wait_ms brings nothing. */
+static bool s_quiet(plexus *px, uint64_t token, int wait_ms)
+{
+	plexus_change *c = NULL;
+	int lost = 0;
+	ssize_t n = plexus_watch_poll(px, token, wait_ms, &c, &lost);
+	plexus_changes_free(c, n > 0 ? (size_t)n : 0);
+	return n == 0 && !lost;
+}
+
+/* Watches: a client that caches is told of other clients' changes to what it looked at — a
+ * file written, a name removed — not of its own nor of those of a client that joined its
+ * watch; a queue that overflows says so; only the owner polls; the watch goes with its owner
+ * and with VFS. */
+static void test_watch(void **state)
+{
+	fscluster *f = *state;
+	plexus *a = s_connect(f, "watcher"), *b = s_connect(f, "changer"),
+	       *c = s_connect(f, "joiner");
+	uint64_t token = 0, again = 0;
+	assert_int_equal(plexus_watch_new(a, &token), 0);
+	assert_int_equal(plexus_watch_new(a, &again), 0);
+	assert_true(token != 0 && again == token); /* one per client */
+	assert_int_equal(plexus_mkdir(b, "/w", 0777), 0);
+	s_put(b, "/w/f", "one");
+	s_put(b, "/w/g", "two");
+	struct stat dir, file, other;
+	assert_int_equal(plexus_stat(a, "/w", &dir), 0);
+	assert_int_equal(plexus_stat(a, "/w/f", &file), 0);
+	assert_true(s_quiet(a, token, 0));
+	s_put(b, "/w/f", "three"); /* its data and attributes */
+	assert_true(s_told(a, token, &file, NULL));
+	assert_int_equal(plexus_unlink(b, "/w/f"), 0);
+	s_expect unlinked[] = {{&dir, "f", false},    /* a name in a directory it looked in */
+	                       {&file, NULL, false}}; /* and the file's link count */
+	assert_true(s_told_all(a, token, unlinked, 2));
+	/* its own changes, and those of a client that joined its watch, are not told */
+	assert_int_equal(plexus_watch_join(c, token), 0);
+	assert_int_equal(plexus_stat(c, "/w/g", &other), 0);
+	assert_int_equal(plexus_chmod(a, "/w/g", 0600), 0);
+	assert_int_equal(plexus_chmod(c, "/w/g", 0640), 0);
+	assert_true(s_quiet(a, token, 300));
+	s_put(b, "/w/g", "four"); /* what the joiner looked at is followed too */
+	assert_true(s_told(a, token, &other, NULL));
+	/* only the owner polls; a token nobody holds is refused */
+	plexus_change *ch = NULL;
+	int lost = 0;
+	assert_errno(plexus_watch_poll(b, token, 0, &ch, &lost), EPERM);
+	assert_errno(plexus_watch_poll(a, token ^ 1, 0, &ch, &lost), ENOENT);
+	assert_errno(plexus_watch_join(b, token ^ 1), ENOENT);
+	/* more changes than VFS queues: the poll says some were lost */
+	char name[32];
+	for (int i = 0; i < 2100; i++) {
+		snprintf(name, sizeof name, "/w/n%d", i);
+		int fd = plexus_open(b, name, O_CREAT | O_WRONLY, 0644);
+		assert_true(fd >= 0);
+		plexus_close(b, fd);
+		assert_int_equal(plexus_unlink(b, name), 0);
+	}
+	ssize_t n = plexus_watch_poll(a, token, 1000, &ch, &lost);
+	assert_true(n >= 0);
+	assert_true(lost);
+	plexus_changes_free(ch, (size_t)n);
+	assert_true(s_quiet(a, token, 0)); /* and then starts afresh */
+	/* the watch goes with its owner: the joiner's token is unknown then */
+	plexus_disconnect(&a);
+	int rc = 0;
+	for (int i = 0; i < 100 && (rc = plexus_watch_join(c, token)) == 0; i++)
+		usleep(20 * 1000);
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, ENOENT);
+	/* and with VFS: a restarted VFS knows no watch */
+	assert_int_equal(plexus_watch_new(c, &token), 0);
+	fscluster_restart(f, FSCLUSTER_VFS);
+	assert_errno(plexus_watch_poll(c, token, 0, &ch, &lost), ENOENT);
+	assert_int_equal(plexus_watch_new(c, &again), 0);
+	assert_true(again != 0);
+	plexus_disconnect(&c);
+	plexus_disconnect(&b);
 	PASSED();
 }
 
@@ -1725,6 +1846,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_data_moves_once, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_direct_across_mfs_restart, test_setup,
 	                                    test_teardown),
+	    cmocka_unit_test_setup_teardown(test_watch, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_descriptors, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_pipes_and_select, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_names, test_setup, test_teardown),

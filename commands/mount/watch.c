@@ -1,0 +1,224 @@
+/*
+ * watch.c — the kernel keeps attributes and names while VFS says they did not change.
+ *
+ * Entry points: mount_watch_start, mount_watch_stop, mount_watch_lost, mount_invalidate_all,
+ * mount_watch_begin, mount_watch_session, mount_watch_timeout.
+ *
+ * Without it every stat through the mount is a round trip to VFS and the file server: the
+ * kernel may not keep what another client of VFS could change. With it, a thread of the mount
+ * holds a VFS watch (VFS_WATCH, docs/vfs.md "Watches") on a client of its own, and every
+ * session joins it, so VFS tells the watch about changes other clients make to what the
+ * sessions looked up or asked the attributes of. The thread hands each change to the kernel
+ * (fuse_lowlevel_notify_inval_inode, _entry); the kernel then keeps attributes and names for
+ * --cache-timeout seconds. The kernel's own changes are not reported: it knows them.
+ *
+ * A reply may be cached only when the watch was live, with the session joined to it, from
+ * before the call to VFS until the reply: a call that began under one watch and ended under
+ * none (VFS restarted, its watch gone) answers with the old timeouts. mount_watch_begin notes
+ * the watch at the start of an operation (in a thread-local: one FUSE request runs on one
+ * thread), mount_watch_session that the session used is joined, and mount_watch_timeout
+ * whether both still hold. A change that comes while the reply is on its way is not lost: the
+ * kernel drops attributes older than an invalidation (its attr_version), and an entry waits
+ * for the lookup that makes it (the directory's lock).
+ *
+ * When the watch is lost (the poll fails: VFS restarted; the queue overflowed; a server came
+ * back), every name and attribute the kernel holds is invalidated and a new watch is made.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mount.h"
+
+#define S_POLL_MS  1000 /* each poll's wait: also how long stopping may take */
+#define S_RETRY_MS 1000 /* between attempts to make a watch */
+
+struct mount_watch {
+	mount_ctx *ctx;
+	struct fuse_session *se;
+	plexus *p;            /* the watch's own client: its polls hold no session */
+	pthread_mutex_t lock; /* token */
+	uint64_t token;       /* 0: to make (again) */
+	uint64_t live;        /* atomic: the epoch of the live watch, 0 while there is none */
+	uint64_t epochs;      /* the thread's: epochs given out */
+	bool stop;            /* atomic */
+	pthread_t thread;
+};
+
+/* The operation on this thread: the epoch it began under (0: not cacheable), and whether
+ * every session it used had joined that watch. */
+static _Thread_local uint64_t s_begun;
+static _Thread_local bool s_joined;
+
+static void s_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+uint64_t mount_watch_begin(mount_ctx *ctx)
+{
+	struct mount_watch *w = ctx->watch;
+	s_begun = w ? __atomic_load_n(&w->live, __ATOMIC_ACQUIRE) : 0;
+	s_joined = true;
+	return s_begun;
+}
+
+void mount_watch_session(mount_ctx *ctx, mount_session *s)
+{
+	struct mount_watch *w = ctx->watch;
+	uint64_t live = w ? __atomic_load_n(&w->live, __ATOMIC_ACQUIRE) : 0;
+	if (live && __atomic_load_n(&s->joined, __ATOMIC_ACQUIRE) != live) {
+		pthread_mutex_lock(&w->lock);
+		uint64_t token = w->token;
+		live = __atomic_load_n(&w->live, __ATOMIC_ACQUIRE);
+		pthread_mutex_unlock(&w->lock);
+		if (token && live && plexus_watch_join(s->p, token) == 0)
+			__atomic_store_n(&s->joined, live, __ATOMIC_RELEASE);
+	}
+	if (__atomic_load_n(&s->joined, __ATOMIC_ACQUIRE) != s_begun)
+		s_joined = false;
+}
+
+double mount_watch_timeout(mount_ctx *ctx)
+{
+	struct mount_watch *w = ctx->watch;
+	if (!w || !s_begun || !s_joined || __atomic_load_n(&w->live, __ATOMIC_ACQUIRE) != s_begun)
+		return 0;
+	return ctx->cache_timeout;
+}
+
+void mount_invalidate_all(mount_ctx *ctx, struct fuse_session *se)
+{
+	mount_known *known = NULL;
+	long n = mount_nodes_known(ctx, &known);
+	for (long i = 0; i < n; i++)
+		fuse_lowlevel_notify_inval_entry(se, known[i].parent, known[i].name,
+		                                 strlen(known[i].name));
+	for (long i = 0; i < n; i++)
+		fuse_lowlevel_notify_inval_inode(se, known[i].node, 0, 0);
+	fuse_lowlevel_notify_inval_inode(se, FUSE_ROOT_ID, 0, 0);
+	mount_known_free(known, n);
+}
+
+void mount_watch_lost(mount_ctx *ctx)
+{
+	struct mount_watch *w = ctx->watch;
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	__atomic_store_n(&w->live, 0, __ATOMIC_RELEASE);
+	w->token = 0;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The kernel forgets what change c says changed. */
+static void s_apply(struct mount_watch *w, const plexus_change *c)
+{
+	fuse_ino_t id = mount_node_of(w->ctx, (uint64_t)c->dev, (uint64_t)c->ino);
+	if (!id)
+		return; /* the kernel has no node of it */
+	if (c->forget) {
+		mount_known *known = NULL;
+		long n = mount_node_children(w->ctx, id, &known);
+		for (long i = 0; i < n; i++)
+			fuse_lowlevel_notify_inval_entry(w->se, id, known[i].name,
+			                                 strlen(known[i].name));
+		mount_known_free(known, n);
+	} else if (c->name) {
+		fuse_lowlevel_notify_inval_entry(w->se, id, c->name, strlen(c->name));
+	}
+	fuse_lowlevel_notify_inval_inode(w->se, id, 0, 0); /* attributes and cached data */
+}
+
+/* Makes the watch; true when it is live. */
+static bool s_make(struct mount_watch *w)
+{
+	uint64_t token = 0;
+	if (plexus_watch_new(w->p, &token) < 0)
+		return false;
+	pthread_mutex_lock(&w->lock);
+	w->token = token;
+	__atomic_store_n(&w->live, ++w->epochs, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&w->lock);
+	return true;
+}
+
+/* One poll and what it brings. */
+static void s_poll(struct mount_watch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	uint64_t token = w->token;
+	pthread_mutex_unlock(&w->lock);
+	plexus_change *changes = NULL;
+	int lost = 0;
+	ssize_t n = plexus_watch_poll(w->p, token, S_POLL_MS, &changes, &lost);
+	if (n < 0) { /* the watch is gone (VFS restarted) or VFS does not answer */
+		mount_watch_lost(w->ctx);
+		mount_invalidate_all(w->ctx, w->se);
+		return;
+	}
+	if (lost)
+		mount_invalidate_all(w->ctx, w->se);
+	for (ssize_t i = 0; !lost && i < n; i++)
+		s_apply(w, &changes[i]);
+	plexus_changes_free(changes, (size_t)n);
+}
+
+static void *s_run(void *arg)
+{
+	struct mount_watch *w = arg;
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&w->lock);
+		bool have = w->token != 0;
+		pthread_mutex_unlock(&w->lock);
+		if (!have && !s_make(w))
+			s_sleep_ms(S_RETRY_MS);
+		else
+			s_poll(w);
+	}
+	return NULL;
+}
+
+int mount_watch_start(mount_ctx *ctx, struct fuse_session *se)
+{
+	if (ctx->cache_timeout <= 0)
+		return 0; /* asked for no cache */
+	struct mount_watch *w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	*w = (struct mount_watch){.ctx = ctx, .se = se};
+	pthread_mutex_init(&w->lock, NULL);
+	plexus_opts po = ctx->opts;
+	po.name = "plexus-mount-watch";
+	if (!(w->p = plexus_connect(&po))) {
+		int e = errno ? errno : EIO;
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return -e;
+	}
+	ctx->watch = w;
+	int rc = pthread_create(&w->thread, NULL, s_run, w);
+	if (rc != 0) {
+		ctx->watch = NULL;
+		plexus_disconnect(&w->p);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return -rc;
+	}
+	return 0;
+}
+
+void mount_watch_stop(mount_ctx *ctx)
+{
+	struct mount_watch *w = ctx->watch;
+	if (!w)
+		return;
+	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+	pthread_join(w->thread, NULL);
+	ctx->watch = NULL;
+	plexus_disconnect(&w->p);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
