@@ -127,6 +127,7 @@ static void s_apply(struct mount_watch *w, const plexus_change *c)
 			                                 strlen(known[i].name));
 		mount_known_free(known, n);
 	} else if (c->name) {
+		mount_node_unlearn(w->ctx, id, c->name); /* calls go by the node's other names */
 		fuse_lowlevel_notify_inval_entry(w->se, id, c->name, strlen(c->name));
 	}
 	fuse_lowlevel_notify_inval_inode(w->se, id, 0, 0); /* attributes and cached data */

@@ -3,10 +3,13 @@
  * free port): a directory tree from the host into Plexus and back with `cp -a` (contents,
  * modes, symbolic links, file times), `tar c | tar x` inside the mount, `git init && git add
  * && git commit` inside the mount, errors as Linux reports them, other users acting as
- * themselves through root's mount, and `plexus umount` leaving no mount behind. The files live on
+ * themselves through root's mount, changes by another client of VFS seen through the mount at
+ * once though the kernel caches (and after VFS restarts), and `plexus umount` leaving no mount
+ * behind. The files live on
  * /data (mfs-data over vdisk) and / (mfs-root over the RAM disk), so two file servers are crossed.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -241,6 +244,55 @@ static void test_other_users(void **state)
 /* The differences from Linux that plexus-conform finds through the mount, and why
  * (docs/using.md "Differences from ext4"): none left. The test fails when one goes away as
  * well as when another appears, so that a list here stays true. */
+/* The state's etcd, for plexus sh as another client of VFS. */
+#define S_ENV "PLEXUS_ETCD=$(awk '/^etcd/{print $2}' \"$STATE/state\") "
+/* Runs its command again (every 50 ms, 3 s at most) until it succeeds. */
+#define S_UNTIL                                                                                    \
+	"until_ok() { for i in $(seq 60); do \"$@\" && return 0; sleep 0.05; done; return 1; }; "
+
+/* Another client of VFS changes what the mount looked at: the change shows through the mount
+ * at once, though the kernel keeps names and attributes (a stat answers while VFS is stopped);
+ * so after VFS restarts too. */
+static void s_seen_through_mount(uptest *t, const char *round)
+{
+	assert_int_equal(
+	    uptest_sh(t,
+	              S_UNTIL
+	              "cd \"$T/mnt/data\" && mkdir -p seen && echo one > seen/f && "
+	              "ln seen/f seen/g && stat -c '%%s %%h' seen/f seen/g && cat seen/f && " S_ENV
+	              "\"$PLEXUS\" sh -c 'echo twenty-one-bytes-%s > /data/seen/f; "
+	              "rm /data/seen/g; echo new > /data/seen/n' && "
+	              "until_ok test \"$(stat -c %%s seen/f)\" = 19 && "
+	              "until_ok test ! -e seen/g && cat seen/f && " S_ENV
+	              "\"$PLEXUS\" sh -c 'mv /data/seen/f /data/seen/h' && "
+	              "until_ok test ! -e seen/f && stat -c '%%s %%h' seen/h && "
+	              "cat seen/n && rm seen/h seen/n && echo seen-ok",
+	              round),
+	    0);
+	assert_true(uptest_output(t, "4 2\n4 2\none\n"));
+	assert_true(uptest_output(t, "twenty-one-bytes-"));
+	assert_true(uptest_output(t, "19 1\nnew\nseen-ok"));
+}
+
+static void test_changes_by_other_clients(void **state)
+{
+	uptest *t = *state;
+	assert_int_equal(
+	    uptest_sh(t, "echo kept > \"$T/mnt/data/kept\" && stat -c %%s \"$T/mnt/data/kept\""),
+	    0);
+	long gen, pid = uptest_service_pid(t, "vfs", &gen);
+	assert_true(pid > 0);
+	assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+	int rc = uptest_sh(t, "timeout 5 stat -c '%%s %%h' \"$T/mnt/data/kept\"");
+	kill((pid_t)pid, SIGCONT);
+	assert_int_equal(rc, 0); /* from the kernel's cache: VFS could not answer */
+	assert_true(uptest_output(t, "5 1"));
+	s_seen_through_mount(t, "a");
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	uptest_wait_back(t, "vfs", gen);
+	s_seen_through_mount(t, "b"); /* a new watch on the new VFS */
+}
+
 static const char *const s_known[] = {
     NULL,
 };
@@ -311,11 +363,17 @@ static void test_umount_leaves_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cp_round_trip),    cmocka_unit_test(test_tar_inside),
-	    cmocka_unit_test(test_git_inside),       cmocka_unit_test(test_errors_and_rename),
-	    cmocka_unit_test(test_make_and_editing), cmocka_unit_test(test_foreground_sigterm),
-	    cmocka_unit_test(test_other_users),      cmocka_unit_test(test_format_limits),
-	    cmocka_unit_test(test_conformance),      cmocka_unit_test(test_umount_leaves_nothing),
+	    cmocka_unit_test(test_cp_round_trip),
+	    cmocka_unit_test(test_tar_inside),
+	    cmocka_unit_test(test_git_inside),
+	    cmocka_unit_test(test_errors_and_rename),
+	    cmocka_unit_test(test_make_and_editing),
+	    cmocka_unit_test(test_foreground_sigterm),
+	    cmocka_unit_test(test_other_users),
+	    cmocka_unit_test(test_format_limits),
+	    cmocka_unit_test(test_conformance),
+	    cmocka_unit_test(test_changes_by_other_clients),
+	    cmocka_unit_test(test_umount_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
