@@ -192,6 +192,8 @@ void vfs_watch_changed(vfs *v, vfs_vnode *vn, const char *name)
 void vfs_watch_forget(vfs *v, vfs_vnode *vn)
 {
 	uint64_t bits = __atomic_exchange_n(&vn->holders, 0, __ATOMIC_ACQ_REL);
+	if (__atomic_load_n(&vn->unlinked, __ATOMIC_ACQUIRE))
+		return; /* dead: its holders were told of its last name and its link count */
 	s_change c = {.dev = vn->mount->dev, .ino = vn->ino, .forget = true};
 	s_post(v, bits, &c);
 }
