@@ -1,7 +1,8 @@
 /*
  * test-nodes.c — the mount's inode table (nodes.c) on its own: node ids for names, paths built
  * through the parents, hard links, renames, unlinks, forgets, inode numbers given again, paths
- * longer than VFS takes, and a loop of stale names that must end in ELOOP, not a hang. Run
+ * longer than VFS takes, a loop of stale names that must end in ELOOP, not a hang, and the
+ * nodes and names a change VFS reports leads to. Run
  * under AddressSanitizer too, which would catch a node freed while a name still points at it.
  */
 #include <errno.h>
@@ -165,6 +166,41 @@ static void test_forget_keeps_parents(void **state)
 	s_path_is(FUSE_ROOT_ID, NULL, "/");
 }
 
+/* What a change VFS reports names (watch.c): the node of a (device, inode), the root's once
+ * seen, and the names the table knows in one directory. */
+static void test_changes_find_nodes(void **state)
+{
+	(void)state;
+	fuse_ino_t dir = s_learn(FUSE_ROOT_ID, "dir", 10);
+	fuse_ino_t a = s_learn(dir, "a", 11), b = s_learn(dir, "b", 12);
+	s_learn(FUSE_ROOT_ID, "other", 13);
+	assert_int_equal(mount_node_of(&s_ctx, 1, 10), dir);
+	assert_int_equal(mount_node_of(&s_ctx, 1, 12), b);
+	assert_int_equal(mount_node_of(&s_ctx, 2, 12), 0); /* another device's inode 12 */
+	assert_int_equal(mount_node_of(&s_ctx, 1, 99), 0);
+	assert_int_equal(mount_node_of(&s_ctx, 1, 1), 0); /* "/" before it was seen */
+	struct stat root = {.st_dev = 1, .st_ino = 1};
+	assert_true(mount_node_same(&s_ctx, FUSE_ROOT_ID, &root));
+	assert_int_equal(mount_node_of(&s_ctx, 1, 1), FUSE_ROOT_ID);
+	mount_known *known = NULL;
+	long n = mount_node_children(&s_ctx, dir, &known);
+	assert_int_equal(n, 2);
+	bool saw_a = false, saw_b = false;
+	for (long i = 0; i < n; i++) {
+		assert_int_equal(known[i].parent, dir);
+		saw_a = saw_a || (known[i].node == a && strcmp(known[i].name, "a") == 0);
+		saw_b = saw_b || (known[i].node == b && strcmp(known[i].name, "b") == 0);
+	}
+	assert_true(saw_a && saw_b);
+	mount_known_free(known, n);
+	assert_int_equal(mount_node_children(&s_ctx, a, &known), 0); /* a file: none */
+	mount_known_free(known, 0);
+	mount_node_unlearn(&s_ctx, dir, "a"); /* another client removed it */
+	assert_int_equal(mount_node_children(&s_ctx, dir, &known), 1);
+	assert_string_equal(known[0].name, "b");
+	mount_known_free(known, 1);
+}
+
 static void test_long_paths(void **state)
 {
 	(void)state;
@@ -201,6 +237,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_known_names, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_hard_links_and_reuse, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_forget_keeps_parents, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_changes_find_nodes, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_long_paths, s_setup, s_teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_loop, s_setup, s_teardown),
 	};
