@@ -12,9 +12,9 @@
  * joined it) resolved a name in the vnode or was answered its attributes, before they were
  * read. Then, in the spirit of NFSv4's delegations and AFS's callbacks:
  *   - a change to a held vnode — what a file server acknowledged for it (a write, a truncation,
- *     new attributes, a name made in it), a link lost — or a name in it removed or moved (the
- *     name cache's drops) queues a change for each holding watch but the one the call counted
- *     for (its own client knows what it did);
+ *     new attributes), a link lost — or a name in it made, removed or moved (what the file
+ *     server acknowledged, the name cache's drops) queues a change for each holding watch but
+ *     the one the call counted for (its own client knows what it did);
  *   - when VFS lets a held vnode go (its last reference and its place in the cache, a
  *     mount over it), the holders are told to forget it: VFS would not see its changes any more.
  * The owner polls (VFS_WATCH with its token): answered at once when changes wait, else by the
@@ -210,6 +210,9 @@ void vfs_watch_fs_change_locked(vfs *v, vfs_mount *m, const plx_fs_event *event)
 		if (vn)
 			vfs_watch_changed(v, vn, NULL);
 	}
+	vfs_vnode *dir = event->name ? vfs_vnode_find_locked(v, m, event->name_dir) : NULL;
+	if (dir) /* a name that now exists: a client may have kept that it did not */
+		vfs_watch_changed(v, dir, event->name);
 }
 
 /* ---- the calls ---- */

@@ -80,6 +80,24 @@ static void s_event_inos(const ProtobufCMessage *body, plx_fs_event *e)
 	}
 }
 
+/* The name a request of type with body made, and its directory, into e. */
+static void s_event_name(uint32_t type, const ProtobufCMessage *body, plx_fs_event *e)
+{
+	if (!body)
+		return;
+	if (type == PLEXUS__FS_TYPE__FS_CREATE || type == PLEXUS__FS_TYPE__FS_MKDIR ||
+	    type == PLEXUS__FS_TYPE__FS_MKNOD || type == PLEXUS__FS_TYPE__FS_SLINK) {
+		const Plexus__FsCreate *m = (const Plexus__FsCreate *)body;
+		e->name = m->name, e->name_dir = m->dir;
+	} else if (type == PLEXUS__FS_TYPE__FS_LINK) {
+		const Plexus__FsLink *m = (const Plexus__FsLink *)body;
+		e->name = m->name, e->name_dir = m->dir;
+	} else if (type == PLEXUS__FS_TYPE__FS_RENAME) {
+		const Plexus__FsRename *m = (const Plexus__FsRename *)body;
+		e->name = m->new_name, e->name_dir = m->new_dir;
+	}
+}
+
 /* Tells the plx_fs arg's observer of a request of type with body that msg answered (the
  * stub's observer). */
 static void s_observe(void *arg, uint32_t type, const ProtobufCMessage *body, const plx_msg *msg)
@@ -88,6 +106,7 @@ static void s_observe(void *arg, uint32_t type, const ProtobufCMessage *body, co
 	plx_fs_event e = {
 	    .type = type, .status = msg->status, .generation = msg->source.generation};
 	s_event_inos(body, &e);
+	s_event_name(type, body, &e);
 	bool makes = type == PLEXUS__FS_TYPE__FS_CREATE || type == PLEXUS__FS_TYPE__FS_MKDIR ||
 	             type == PLEXUS__FS_TYPE__FS_MKNOD || type == PLEXUS__FS_TYPE__FS_SLINK;
 	Plexus__FsReply *r = NULL;

@@ -259,14 +259,15 @@ static void s_seen_through_mount(uptest *t, const char *round)
 	    uptest_sh(t,
 	              S_UNTIL
 	              "cd \"$T/mnt/data\" && mkdir -p seen && echo one > seen/f && "
-	              "ln seen/f seen/g && stat -c '%%s %%h' seen/f seen/g && cat seen/f && " S_ENV
+	              "ln seen/f seen/g && stat -c '%%s %%h' seen/f seen/g && cat seen/f && "
+	              "test ! -e seen/n && " S_ENV
 	              "\"$PLEXUS\" sh -c 'echo twenty-one-bytes-%s > /data/seen/f; "
 	              "rm /data/seen/g; echo new > /data/seen/n' && "
 	              "until_ok test \"$(stat -c %%s seen/f)\" = 19 && "
 	              "until_ok test ! -e seen/g && cat seen/f && " S_ENV
 	              "\"$PLEXUS\" sh -c 'mv /data/seen/f /data/seen/h' && "
 	              "until_ok test ! -e seen/f && stat -c '%%s %%h' seen/h && "
-	              "cat seen/n && rm seen/h seen/n && echo seen-ok",
+	              "until_ok test -e seen/n && cat seen/n && rm seen/h seen/n && echo seen-ok",
 	              round),
 	    0);
 	assert_true(uptest_output(t, "4 2\n4 2\none\n"));

@@ -347,6 +347,8 @@ static void test_watch(void **state)
 	s_expect unlinked[] = {{&dir, "f", false},    /* a name in a directory it looked in */
 	                       {&file, NULL, false}}; /* and the file's link count */
 	assert_true(s_told_all(a, token, unlinked, 2));
+	s_put(b, "/w/made", "x"); /* a name made where it found none */
+	assert_true(s_told(a, token, &dir, "made"));
 	/* its own changes, and those of a client that joined its watch, are not told */
 	assert_int_equal(plexus_watch_join(c, token), 0);
 	assert_int_equal(plexus_stat(c, "/w/g", &other), 0);

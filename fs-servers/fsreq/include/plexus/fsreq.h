@@ -95,6 +95,10 @@ typedef struct plx_fs_event {
 	uint64_t inos[2];    /* the inodes the request names (its ino, dir, old_dir, new_dir) */
 	size_t ninos;
 	uint64_t made; /* the inode a create, mkdir, mknod or slink made (its reply's), or 0 */
+	/* The name a create, mkdir, mknod, slink, link or rename made in directory name_dir (the
+	 * request's; valid during the call), or NULL. */
+	const char *name;
+	uint64_t name_dir;
 } plx_fs_event;
 
 /* Called on the requesting thread after each request of self that got a reply. Requests that
