@@ -9,6 +9,8 @@
  * plexus-mfs answers a write (or a create, a rename, ...) once the change is in its cache; the
  * change reaches the disk with its write-back or an FS_SYNC / FS_FSYNC. When the instance dies
  * first, RS starts the next generation, which mounts the disk again and serves on without it.
+ * The same observer tells the watches (watch.c) of every change a file server acknowledged.
+ *
  * VFS sees every reply of a mounted file server (plx_fs_observe on its stubs): a mount keeps
  * the generation that acknowledged changes not known to be on the disk (dirty_gen, cleared by
  * a sync from that generation that began after them) and the inodes those changes touched
@@ -193,6 +195,22 @@ static void s_made(vfs_mount *m, uint64_t ino)
 		e->seen = true;
 }
 
+/* The vnodes a change named changed, and so did the name it made: their watches are told
+ * (vfs->lock held). */
+static void s_tell_watches(vfs *v, vfs_mount *m, const plx_fs_event *event)
+{
+	vfs_watch_count_change(v);
+	for (size_t i = 0; i <= event->ninos; i++) {
+		uint64_t ino = i < event->ninos ? event->inos[i] : event->made;
+		vfs_vnode *vn = ino ? vfs_vnode_find_locked(v, m, ino) : NULL;
+		if (vn)
+			vfs_watch_changed(v, vn, NULL);
+	}
+	vfs_vnode *dir = event->name ? vfs_vnode_find_locked(v, m, event->name_dir) : NULL;
+	if (dir) /* a name that now exists: a client may have kept that it did not */
+		vfs_watch_changed(v, dir, event->name);
+}
+
 void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event)
 {
 	vfs *v = arg;
@@ -222,7 +240,7 @@ void vfs_errseq_observe(void *arg, const plx_fs *fs, const plx_fs_event *event)
 			s_made(m, event->made);
 			s_dirty(m, event->made);
 		}
-		vfs_watch_fs_change_locked(v, m, event); /* clients that cache them */
+		s_tell_watches(v, m, event);
 	}
 	pthread_mutex_unlock(&v->lock);
 }

@@ -75,6 +75,7 @@ static void s_remove(vfs *v, vfs_proc *p)
 	pthread_mutex_unlock(&p->lock);
 	if (was_gone)
 		return;
+	vfs_watch_proc_gone(v, p);
 	vfs_fds_close_all(v, p, false);
 	vfs_proc_put(v, p);
 }

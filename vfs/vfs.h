@@ -432,9 +432,10 @@ int vfs_watches_init(vfs *v);
 /* Answers every waiting poll -ESHUTDOWN and frees the watches (shutdown, before the clients
  * go). */
 void vfs_watches_stop(vfs *v);
-/* The events thread's round: answers the polls whose changes came or whose wait ended, and
- * frees the watches whose owner is gone. */
+/* The events thread's round: answers the polls whose changes came or whose wait ended. */
 void vfs_watches_tick(vfs *v);
+/* Client p left the table: its watch goes (a poll waiting is answered -ESRCH). */
+void vfs_watch_proc_gone(vfs *v, const vfs_proc *p);
 /* Around one request on this thread (vfs_run): which watch it counts for, and the changes the
  * file servers acknowledged meanwhile. */
 void vfs_watch_request_begin(vfs_req *req);
@@ -451,9 +452,9 @@ void vfs_watch_changed(vfs *v, vfs_vnode *vn, const char *name);
 /* VFS lets vn go (freed, or a file system mounted on it or taken off it): its holders are
  * told to forget it, and hold it no more. */
 void vfs_watch_forget(vfs *v, vfs_vnode *vn);
-/* A file server acknowledged a change (errseq.c's observer, vfs->lock held): the vnodes it
- * named changed. */
-void vfs_watch_fs_change_locked(vfs *v, vfs_mount *m, const plx_fs_event *event);
+/* A file server acknowledged a change (errseq.c's observer, which then tells the vnodes it
+ * named with vfs_watch_changed): counted for vfs_watch_fresh. */
+void vfs_watch_count_change(vfs *v);
 
 /* ---- path.c ---- */
 

@@ -3,8 +3,8 @@
  * (docs/protocol.md "Watches", docs/vfs.md "Watches").
  *
  * Entry points: do_watch, vfs_watches_init, vfs_watches_stop, vfs_watches_tick,
- * vfs_watch_request_begin, vfs_watch_request_end, vfs_watch_hold, vfs_watch_changed,
- * vfs_watch_fs_change_locked, vfs_watch_forget.
+ * vfs_watch_proc_gone, vfs_watch_request_begin, vfs_watch_request_end, vfs_watch_fresh,
+ * vfs_watch_hold, vfs_watch_changed, vfs_watch_forget, vfs_watch_count_change.
  *
  * A client that keeps attributes and names between its calls (plexus mount, through the
  * kernel's caches) makes a watch, one of at most VFS_WATCHES. Each vnode carries a bit per
@@ -18,13 +18,15 @@
  *   - when VFS lets a held vnode go (its last reference and its place in the cache, a
  *     mount over it), the holders are told to forget it: VFS would not see its changes any more.
  * The owner polls (VFS_WATCH with its token): answered at once when changes wait, else by the
- * events thread's round (vfs_watches_tick) when one comes or its wait ends. A queue past
- * S_QUEUE_MAX is dropped and the next poll says so (changes_lost): the client forgets all.
- * A watch goes with its owner. A change reaches the holders after the call that made it was
- * answered, within a round: not at once (docs/vfs.md says what that means for a cache).
+ * events thread's round (vfs_watches_tick, every 20 ms) once one came or its wait ended. A queue
+ * past S_QUEUE_MAX is dropped and the next poll says so (changes_lost): the client forgets all. A
+ * watch goes with its owner (proc.c tells: vfs_watch_proc_gone). A change reaches the holders after
+ * the call that made it was answered, within a round: not at once (docs/vfs.md says what that means
+ * for a cache).
  *
  * Locking: w->lock (the watches) is a leaf, taken under vfs->lock (the file server observer
- * posts with it held). holders and a client's watch are atomics.
+ * posts with it held). holders and a client's watch are atomics. This file calls no other of
+ * VFS's: what it needs of a vnode or a client is in their structures.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -49,7 +51,7 @@ typedef struct s_change {
 
 typedef struct s_watch {
 	uint64_t token;
-	vfs_proc *owner; /* one reference */
+	const vfs_proc *owner; /* compared only: the watch goes when its owner leaves the table */
 	uint32_t uid;
 	s_change *queue;
 	size_t n, cap;
@@ -179,7 +181,6 @@ static void s_post(vfs *v, uint64_t bits, const s_change *c)
 		if ((bits & (1ull << i)) && w->slots[i])
 			s_queue(w->slots[i], c);
 	pthread_mutex_unlock(&w->lock);
-	vfs_events_kick(v);
 }
 
 void vfs_watch_changed(vfs *v, vfs_vnode *vn, const char *name)
@@ -198,21 +199,12 @@ void vfs_watch_forget(vfs *v, vfs_vnode *vn)
 	s_post(v, bits, &c);
 }
 
-void vfs_watch_fs_change_locked(vfs *v, vfs_mount *m, const plx_fs_event *event)
+void vfs_watch_count_change(vfs *v)
 {
 	if (!v->watches)
 		return;
 	__atomic_add_fetch(&v->watches->changes, 1, __ATOMIC_ACQ_REL);
 	s_own_changes++;
-	for (size_t i = 0; i <= event->ninos; i++) {
-		uint64_t ino = i < event->ninos ? event->inos[i] : event->made;
-		vfs_vnode *vn = ino ? vfs_vnode_find_locked(v, m, ino) : NULL;
-		if (vn)
-			vfs_watch_changed(v, vn, NULL);
-	}
-	vfs_vnode *dir = event->name ? vfs_vnode_find_locked(v, m, event->name_dir) : NULL;
-	if (dir) /* a name that now exists: a client may have kept that it did not */
-		vfs_watch_changed(v, dir, event->name);
 }
 
 /* ---- the calls ---- */
@@ -294,7 +286,7 @@ static int s_make(vfs_req *req, struct vfs_watches *w, bool *made)
 			free(nw);
 			return -EAGAIN;
 		}
-	nw->owner = req->proc; /* with the reference s_new took */
+	nw->owner = req->proc;
 	nw->uid = req->cred.uid;
 	w->slots[free_slot] = nw;
 	*made = true;
@@ -304,9 +296,6 @@ static int s_make(vfs_req *req, struct vfs_watches *w, bool *made)
 static int s_new(vfs_req *req)
 {
 	struct vfs_watches *w = req->vfs->watches;
-	pthread_mutex_lock(&req->vfs->lock);
-	req->proc->refs++; /* the new watch's */
-	pthread_mutex_unlock(&req->vfs->lock);
 	bool made = false;
 	pthread_mutex_lock(&w->lock);
 	int slot = s_make(req, w, &made);
@@ -315,8 +304,6 @@ static int s_new(vfs_req *req)
 		__atomic_store_n(&req->proc->watch, s_word(w, slot), __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&w->lock);
-	if (!made)
-		vfs_proc_put(req->vfs, req->proc);
 	return slot < 0 ? slot : 0;
 }
 
@@ -361,7 +348,7 @@ static int s_poll(vfs_req *req, uint64_t token, int64_t wait_ms)
 	pthread_mutex_unlock(&w->lock);
 	if (older) {
 		Plexus__VfsReply empty = PLEXUS__VFS_REPLY__INIT;
-		vfs_req_reply(older, 0, &empty, NULL, 0);
+		plx_call_reply(older, 0, &empty.base, NULL, 0);
 	}
 	return rc;
 }
@@ -386,33 +373,34 @@ typedef struct s_answer {
 	s_watch *gone; /* a watch whose owner went, freed after the answer */
 } s_answer;
 
-static void s_watch_free(vfs *v, s_watch *sw)
+static void s_watch_free(s_watch *sw)
 {
 	for (size_t i = 0; i < sw->n; i++)
 		free(sw->queue[i].name);
 	free(sw->queue);
-	vfs_proc_put(v, sw->owner);
 	free(sw);
 }
 
-static void s_send(vfs *v, s_answer *a, size_t n)
+static void s_send(s_answer *a, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (a[i].call)
-			vfs_req_reply(a[i].call, a[i].status, a[i].status == 0 ? &a[i].reply : NULL,
-			              NULL, 0);
+			plx_call_reply(a[i].call, a[i].status,
+			               a[i].status == 0 ? &a[i].reply.base : NULL, NULL, 0);
 		s_answer_free(&a[i].reply);
 		if (a[i].gone)
-			s_watch_free(v, a[i].gone);
+			s_watch_free(a[i].gone);
 	}
 }
 
-/* What the round does for slot i (both locks held): an answer into a, or nothing. */
-static bool s_due(struct vfs_watches *w, int i, int64_t now, bool stop, s_answer *a)
+/* What the round does for slot i (w->lock held): an answer into a, or nothing. The watch
+ * goes when stopping or when its owner is gone (NULL: none is). */
+static bool s_due(struct vfs_watches *w, int i, int64_t now, bool stop, const vfs_proc *gone,
+                  s_answer *a)
 {
 	s_watch *sw = w->slots[i];
 	*a = (s_answer){.reply = PLEXUS__VFS_REPLY__INIT};
-	if (stop || sw->owner->gone) {
+	if (stop || (gone && sw->owner == gone)) {
 		w->slots[i] = NULL;
 		__atomic_fetch_add(&w->gens[i], 1, __ATOMIC_ACQ_REL);
 		a->call = sw->poll;
@@ -420,7 +408,7 @@ static bool s_due(struct vfs_watches *w, int i, int64_t now, bool stop, s_answer
 		a->gone = sw;
 		return true;
 	}
-	if (!sw->poll || (sw->n == 0 && !sw->lost && now < sw->deadline_ms))
+	if (gone || !sw->poll || (sw->n == 0 && !sw->lost && now < sw->deadline_ms))
 		return false;
 	a->call = sw->poll;
 	sw->poll = NULL;
@@ -428,7 +416,7 @@ static bool s_due(struct vfs_watches *w, int i, int64_t now, bool stop, s_answer
 	return true;
 }
 
-static void s_round(vfs *v, bool stop)
+static void s_round(vfs *v, bool stop, const vfs_proc *gone)
 {
 	struct vfs_watches *w = v->watches;
 	if (!w)
@@ -436,24 +424,27 @@ static void s_round(vfs *v, bool stop)
 	s_answer a[VFS_WATCHES];
 	size_t n = 0;
 	int64_t now = s_now_ms();
-	pthread_mutex_lock(&v->lock);
 	pthread_mutex_lock(&w->lock);
 	for (int i = 0; i < VFS_WATCHES; i++)
-		if (w->slots[i] && s_due(w, i, now, stop, &a[n]))
+		if (w->slots[i] && s_due(w, i, now, stop, gone, &a[n]))
 			n++;
 	pthread_mutex_unlock(&w->lock);
-	pthread_mutex_unlock(&v->lock);
-	s_send(v, a, n);
+	s_send(a, n);
 }
 
 void vfs_watches_tick(vfs *v)
 {
-	s_round(v, false);
+	s_round(v, false, NULL);
+}
+
+void vfs_watch_proc_gone(vfs *v, const vfs_proc *p)
+{
+	s_round(v, false, p);
 }
 
 void vfs_watches_stop(vfs *v)
 {
-	s_round(v, true);
+	s_round(v, true, NULL);
 	if (v->watches) {
 		pthread_mutex_destroy(&v->watches->lock);
 		free(v->watches);

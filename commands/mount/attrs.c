@@ -32,7 +32,7 @@ static int s_attr(fuse_req_t req, fuse_ino_t ino, mount_file *f, struct stat *st
 	mount_file *use = f ? f : any;
 	int rc;
 	if (use)
-		mount_watch_session(ctx, use->s);
+		mount_session_use(ctx, use->s);
 	if (use)
 		rc = plexus_fstat(use->s->p, use->fd, st) < 0 ? -mount_errno() : 0;
 	else if ((rc = (int)mount_call_at(req, ino, NULL, s_lstat, st)) == 0 &&

@@ -27,7 +27,7 @@ typedef struct mount_session {
 	int users;          /* calls in progress on it and its open files: never closed before 0 */
 	uint64_t used; /* the pool's clock at its last use (the least recent idle goes first) */
 	pthread_mutex_t cwd_lock; /* its working directory, for calls by long paths (paths.c) */
-	uint64_t joined; /* atomic: the epoch of the mount's watch it joined (watch.c), 0: none */
+	uint64_t joined; /* atomic: the watch epoch it joined (ctx->watch_live's), 0: none */
 } mount_session;
 
 typedef struct mount_node mount_node;
@@ -65,6 +65,10 @@ typedef struct mount_ctx {
 	int cache_timeout; /* seconds the kernel keeps names and attributes while VFS's watch
 	                    * tells of changes (--cache-timeout; 0: no watch) */
 	struct mount_watch *watch; /* watch.c, NULL when not watching */
+	/* The live watch, as watch.c keeps it for the sessions to join (sessions.c): */
+	pthread_mutex_t watch_lock; /* watch_token, and watch_live's changes */
+	uint64_t watch_token;       /* 0: none (yet) */
+	uint64_t watch_live;        /* atomic: the live watch's epoch, 0 while there is none */
 } mount_ctx;
 
 /* The operations table. */
@@ -81,6 +85,14 @@ void mount_sessions_close(mount_ctx *ctx);
 mount_session *mount_session_caller(mount_ctx *ctx, fuse_req_t req);
 /* Lets go of a hold (a call's, or an open file's once it is closed). */
 void mount_session_put(mount_ctx *ctx, mount_session *s);
+/* The operation on this thread uses session s (mount_session_caller says so itself): it joins
+ * the live watch if it has not yet. */
+void mount_session_use(mount_ctx *ctx, mount_session *s);
+/* An operation begins on this thread (mount_watch_begin calls it). */
+void mount_session_op_begin(void);
+/* The watch epoch every session the operation used had joined; 0 when they differ or one had
+ * joined none; UINT64_MAX when it used none. */
+uint64_t mount_session_op_joined(void);
 
 /* The inode table: node 1 is "/". */
 void mount_nodes_init(mount_ctx *ctx);
@@ -130,8 +142,6 @@ void mount_watch_lost(mount_ctx *ctx);
 void mount_invalidate_all(mount_ctx *ctx, struct fuse_session *se);
 /* An operation begins on this thread: notes the live watch's epoch (0: none). */
 uint64_t mount_watch_begin(mount_ctx *ctx);
-/* The operation uses session s: joins it to the live watch if it has not yet. */
-void mount_watch_session(mount_ctx *ctx, mount_session *s);
 /* Seconds the kernel may keep what this thread's operation answers: cache_timeout when the
  * watch it began under is live still and every session it used had joined it; else 0. */
 double mount_watch_timeout(mount_ctx *ctx);

@@ -65,6 +65,7 @@ void mount_sessions_init(mount_ctx *ctx, plexus *own, const plexus_opts *opts, b
 {
 	memset(ctx, 0, sizeof *ctx);
 	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_mutex_init(&ctx->watch_lock, NULL);
 	for (int i = 0; i < MOUNT_SESSIONS; i++)
 		pthread_mutex_init(&ctx->sessions[i].cwd_lock, NULL);
 	ctx->per_caller = per_caller;
@@ -193,8 +194,37 @@ mount_session *mount_session_caller(mount_ctx *ctx, fuse_req_t req)
 {
 	mount_session *s = s_caller(ctx, req);
 	if (s)
-		mount_watch_session(ctx, s);
+		mount_session_use(ctx, s);
 	return s;
+}
+
+/* The watch epoch every session this thread's operation used had joined (as
+ * mount_session_op_joined says). */
+static _Thread_local uint64_t s_op_joined = UINT64_MAX;
+
+void mount_session_op_begin(void)
+{
+	s_op_joined = UINT64_MAX;
+}
+
+uint64_t mount_session_op_joined(void)
+{
+	return s_op_joined;
+}
+
+void mount_session_use(mount_ctx *ctx, mount_session *s)
+{
+	uint64_t live = __atomic_load_n(&ctx->watch_live, __ATOMIC_ACQUIRE);
+	if (live && __atomic_load_n(&s->joined, __ATOMIC_ACQUIRE) != live) {
+		pthread_mutex_lock(&ctx->watch_lock);
+		uint64_t token = ctx->watch_token;
+		live = __atomic_load_n(&ctx->watch_live, __ATOMIC_ACQUIRE);
+		pthread_mutex_unlock(&ctx->watch_lock);
+		if (token && live && plexus_watch_join(s->p, token) == 0)
+			__atomic_store_n(&s->joined, live, __ATOMIC_RELEASE);
+	}
+	uint64_t joined = __atomic_load_n(&s->joined, __ATOMIC_ACQUIRE);
+	s_op_joined = s_op_joined == UINT64_MAX || s_op_joined == joined ? joined : 0;
 }
 
 void mount_session_put(mount_ctx *ctx, mount_session *s)

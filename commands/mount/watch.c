@@ -2,7 +2,7 @@
  * watch.c — the kernel keeps attributes and names while VFS says they did not change.
  *
  * Entry points: mount_watch_start, mount_watch_stop, mount_watch_lost, mount_invalidate_all,
- * mount_watch_begin, mount_watch_session, mount_watch_timeout.
+ * mount_watch_begin, mount_watch_timeout.
  *
  * Without it every stat through the mount is a round trip to VFS and the file server: the
  * kernel may not keep what another client of VFS could change. With it, a thread of the mount
@@ -16,10 +16,10 @@
  * before the call to VFS until the reply: a call that began under one watch and ended under
  * none (VFS restarted, its watch gone) answers with the old timeouts. mount_watch_begin notes
  * the watch at the start of an operation (in a thread-local: one FUSE request runs on one
- * thread), mount_watch_session that the session used is joined, and mount_watch_timeout
- * whether both still hold. A change that comes while the reply is on its way is not lost: the
- * kernel drops attributes older than an invalidation (its attr_version), and an entry waits
- * for the lookup that makes it (the directory's lock).
+ * thread), the sessions it uses join that watch and say so (sessions.c, mount_session_use),
+ * and mount_watch_timeout checks both still hold. A change that comes while the reply is on its way
+ * is not lost: the kernel drops attributes older than an invalidation (its attr_version), and an
+ * entry waits for the lookup that makes it (the directory's lock).
  *
  * When the watch is lost (the poll fails: VFS restarted; the queue overflowed; a server came
  * back), every name and attribute the kernel holds is invalidated and a new watch is made.
@@ -34,22 +34,19 @@
 #define S_POLL_MS  1000 /* each poll's wait: also how long stopping may take */
 #define S_RETRY_MS 1000 /* between attempts to make a watch */
 
+/* The token and the live epoch are in the mount_ctx (watch_token, watch_live, under
+ * watch_lock), where the sessions join (sessions.c). */
 struct mount_watch {
 	mount_ctx *ctx;
 	struct fuse_session *se;
-	plexus *p;            /* the watch's own client: its polls hold no session */
-	pthread_mutex_t lock; /* token */
-	uint64_t token;       /* 0: to make (again) */
-	uint64_t live;        /* atomic: the epoch of the live watch, 0 while there is none */
-	uint64_t epochs;      /* the thread's: epochs given out */
-	bool stop;            /* atomic */
+	plexus *p;       /* the watch's own client: its polls hold no session */
+	uint64_t epochs; /* the thread's: epochs given out */
+	bool stop;       /* atomic */
 	pthread_t thread;
 };
 
-/* The operation on this thread: the epoch it began under (0: not cacheable), and whether
- * every session it used had joined that watch. */
+/* The epoch the operation on this thread began under (0: not cacheable). */
 static _Thread_local uint64_t s_begun;
-static _Thread_local bool s_joined;
 
 static void s_sleep_ms(int ms)
 {
@@ -59,32 +56,15 @@ static void s_sleep_ms(int ms)
 
 uint64_t mount_watch_begin(mount_ctx *ctx)
 {
-	struct mount_watch *w = ctx->watch;
-	s_begun = w ? __atomic_load_n(&w->live, __ATOMIC_ACQUIRE) : 0;
-	s_joined = true;
+	mount_session_op_begin();
+	s_begun = __atomic_load_n(&ctx->watch_live, __ATOMIC_ACQUIRE);
 	return s_begun;
-}
-
-void mount_watch_session(mount_ctx *ctx, mount_session *s)
-{
-	struct mount_watch *w = ctx->watch;
-	uint64_t live = w ? __atomic_load_n(&w->live, __ATOMIC_ACQUIRE) : 0;
-	if (live && __atomic_load_n(&s->joined, __ATOMIC_ACQUIRE) != live) {
-		pthread_mutex_lock(&w->lock);
-		uint64_t token = w->token;
-		live = __atomic_load_n(&w->live, __ATOMIC_ACQUIRE);
-		pthread_mutex_unlock(&w->lock);
-		if (token && live && plexus_watch_join(s->p, token) == 0)
-			__atomic_store_n(&s->joined, live, __ATOMIC_RELEASE);
-	}
-	if (__atomic_load_n(&s->joined, __ATOMIC_ACQUIRE) != s_begun)
-		s_joined = false;
 }
 
 double mount_watch_timeout(mount_ctx *ctx)
 {
-	struct mount_watch *w = ctx->watch;
-	if (!w || !s_begun || !s_joined || __atomic_load_n(&w->live, __ATOMIC_ACQUIRE) != s_begun)
+	if (!s_begun || mount_session_op_joined() != s_begun ||
+	    __atomic_load_n(&ctx->watch_live, __ATOMIC_ACQUIRE) != s_begun)
 		return 0;
 	return ctx->cache_timeout;
 }
@@ -104,13 +84,10 @@ void mount_invalidate_all(mount_ctx *ctx, struct fuse_session *se)
 
 void mount_watch_lost(mount_ctx *ctx)
 {
-	struct mount_watch *w = ctx->watch;
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->lock);
-	__atomic_store_n(&w->live, 0, __ATOMIC_RELEASE);
-	w->token = 0;
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_lock(&ctx->watch_lock);
+	__atomic_store_n(&ctx->watch_live, 0, __ATOMIC_RELEASE);
+	ctx->watch_token = 0;
+	pthread_mutex_unlock(&ctx->watch_lock);
 }
 
 /* The kernel forgets what change c says changed. */
@@ -139,19 +116,19 @@ static bool s_make(struct mount_watch *w)
 	uint64_t token = 0;
 	if (plexus_watch_new(w->p, &token) < 0)
 		return false;
-	pthread_mutex_lock(&w->lock);
-	w->token = token;
-	__atomic_store_n(&w->live, ++w->epochs, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_lock(&w->ctx->watch_lock);
+	w->ctx->watch_token = token;
+	__atomic_store_n(&w->ctx->watch_live, ++w->epochs, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&w->ctx->watch_lock);
 	return true;
 }
 
 /* One poll and what it brings. */
 static void s_poll(struct mount_watch *w)
 {
-	pthread_mutex_lock(&w->lock);
-	uint64_t token = w->token;
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_lock(&w->ctx->watch_lock);
+	uint64_t token = w->ctx->watch_token;
+	pthread_mutex_unlock(&w->ctx->watch_lock);
 	plexus_change *changes = NULL;
 	int lost = 0;
 	ssize_t n = plexus_watch_poll(w->p, token, S_POLL_MS, &changes, &lost);
@@ -171,9 +148,9 @@ static void *s_run(void *arg)
 {
 	struct mount_watch *w = arg;
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-		pthread_mutex_lock(&w->lock);
-		bool have = w->token != 0;
-		pthread_mutex_unlock(&w->lock);
+		pthread_mutex_lock(&w->ctx->watch_lock);
+		bool have = w->ctx->watch_token != 0;
+		pthread_mutex_unlock(&w->ctx->watch_lock);
 		if (!have && !s_make(w))
 			s_sleep_ms(S_RETRY_MS);
 		else
@@ -190,12 +167,10 @@ int mount_watch_start(mount_ctx *ctx, struct fuse_session *se)
 	if (!w)
 		return -ENOMEM;
 	*w = (struct mount_watch){.ctx = ctx, .se = se};
-	pthread_mutex_init(&w->lock, NULL);
 	plexus_opts po = ctx->opts;
 	po.name = "plexus-mount-watch";
 	if (!(w->p = plexus_connect(&po))) {
 		int e = errno ? errno : EIO;
-		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return -e;
 	}
@@ -204,7 +179,6 @@ int mount_watch_start(mount_ctx *ctx, struct fuse_session *se)
 	if (rc != 0) {
 		ctx->watch = NULL;
 		plexus_disconnect(&w->p);
-		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return -rc;
 	}
@@ -218,8 +192,8 @@ void mount_watch_stop(mount_ctx *ctx)
 		return;
 	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
 	pthread_join(w->thread, NULL);
+	mount_watch_lost(ctx); /* nothing is cached from now on */
 	ctx->watch = NULL;
 	plexus_disconnect(&w->p);
-	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
