@@ -36,6 +36,7 @@ int vfs_init(vfs *v)
 
 void vfs_fini(vfs *v)
 {
+	vfs_watches_stop(v); /* when the loop never ran (a start that failed) */
 	vfs_dcache_fini(v);
 	free(v->vnodes);
 	v->vnodes = NULL;

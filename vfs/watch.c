@@ -297,13 +297,17 @@ static int s_new(vfs_req *req)
 {
 	struct vfs_watches *w = req->vfs->watches;
 	bool made = false;
+	/* vfs->lock too: a client leaving (gone set under it, then vfs_watch_proc_gone) either
+	 * is seen here or finds the watch made */
+	pthread_mutex_lock(&req->vfs->lock);
 	pthread_mutex_lock(&w->lock);
-	int slot = s_make(req, w, &made);
+	int slot = req->proc->gone ? -ESRCH : s_make(req, w, &made);
 	if (slot >= 0) {
 		req->reply.watch_token = w->slots[slot]->token;
 		__atomic_store_n(&req->proc->watch, s_word(w, slot), __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&req->vfs->lock);
 	return slot < 0 ? slot : 0;
 }
 

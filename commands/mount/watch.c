@@ -129,6 +129,8 @@ static void s_poll(struct mount_watch *w)
 	pthread_mutex_lock(&w->ctx->watch_lock);
 	uint64_t token = w->ctx->watch_token;
 	pthread_mutex_unlock(&w->ctx->watch_lock);
+	if (!token)
+		return; /* lost meanwhile: made again first */
 	plexus_change *changes = NULL;
 	int lost = 0;
 	ssize_t n = plexus_watch_poll(w->p, token, S_POLL_MS, &changes, &lost);
