@@ -8,9 +8,10 @@
  * The kernel names files by node (nodes.c): a call on a name is sent by the path of its
  * directory's node and the name, a call on a node by the node's path, or through a file open
  * on it when its names are gone; paths of any length go through paths.c. Permissions are
- * Plexus's: the kernel's default_permissions is off, so VFS checks every call against the
- * credentials its client registered with: the calling user's own on a mount made by root (a
- * session per user, sessions.c), else the mounter's. A call on an open file goes to the
+ * Plexus's: VFS checks every call against the credentials its client registered with: the
+ * calling user's own on a mount made by root (a session per user, sessions.c), else the
+ * mounter's. Root's mount with a cache adds the kernel's default_permissions, so what the
+ * kernel answers from its cache is checked for each user too (mount.c). A call on an open file goes to the
  * session that opened it. The handlers live in names.c (entries), attrs.c (attributes),
  * files.c (open files) and dirs.c (open directories); what they share in calls.c.
  */
