@@ -11,9 +11,10 @@
  * Plexus's: VFS checks every call against the credentials its client registered with: the
  * calling user's own on a mount made by root (a session per user, sessions.c), else the
  * mounter's. Root's mount with a cache adds the kernel's default_permissions, so what the
- * kernel answers from its cache is checked for each user too (mount.c). A call on an open file goes
- * to the session that opened it. The handlers live in names.c (entries), attrs.c (attributes),
- * files.c (open files) and dirs.c (open directories); what they share in calls.c.
+ * kernel answers from its cache is checked for each user too (mount.c). A call on an open
+ * file goes to the session that opened it. The handlers live in names.c (entries), attrs.c
+ * (attributes), files.c (open files) and dirs.c (open directories); what they share in
+ * calls.c.
  */
 #include "mount.h"
 #include "ops.h"
