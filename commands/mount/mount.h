@@ -3,8 +3,10 @@
  *
  * Entry points: mount_ops (ops.c, the table; names.c, attrs.c, files.c, dirs.c, the
  * operations; calls.c, what they share); mount_sessions_init, mount_sessions_close,
- * mount_session_caller, mount_session_put (sessions.c); mount_nodes_init, mount_nodes_free,
- * mount_node_*, mount_file_* (nodes.c); mount_path_call, mount_path2_call (paths.c).
+ * mount_session_caller, mount_session_put, mount_session_use, mount_session_op_* (sessions.c);
+ * mount_nodes_init, mount_nodes_free, mount_node_*, mount_file_* (nodes.c); mount_path_call,
+ * mount_path2_call (paths.c); mount_servers_* (servers.c); mount_watch_*,
+ * mount_invalidate_all (watch.c).
  */
 #ifndef PLEXUS_MOUNT_H
 #define PLEXUS_MOUNT_H
