@@ -31,12 +31,13 @@ static int s_attr(fuse_req_t req, fuse_ino_t ino, mount_file *f, struct stat *st
 	mount_file *any = f ? NULL : mount_node_file(ctx, ino, NULL);
 	mount_file *use = f ? f : any;
 	int rc;
-	if (use)
+	if (use) {
 		mount_session_use(ctx, use->s);
-	if (use)
 		rc = plexus_fstat(use->s->p, use->fd, st) < 0 ? -mount_errno() : 0;
-	else if ((rc = (int)mount_call_at(req, ino, NULL, s_lstat, st)) == 0 &&
-	         !mount_node_same(ctx, ino, st))
+		if (rc == 0)
+			mount_node_set_mode(ctx, ino, st->st_mode);
+	} else if ((rc = (int)mount_call_at(req, ino, NULL, s_lstat, st)) == 0 &&
+	           !mount_node_same(ctx, ino, st))
 		rc = -ESTALE;
 	if (any)
 		mount_file_put(ctx, any);
@@ -157,6 +158,9 @@ void mount_do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		f = s_own_file(req, ino);
 	long rc = f ? (s_change_fd(f, &c) < 0 ? -mount_errno() : 0)
 	            : mount_call_at(req, ino, NULL, s_change_path, &c);
+	if (rc == 0 && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    S_ISDIR(mount_node_mode(ctx, ino)))
+		mount_watch_dir_changed(ctx, ino); /* who may search it changed */
 	if (rc < 0)
 		fuse_reply_err(req, (int)-rc);
 	else

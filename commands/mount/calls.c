@@ -77,10 +77,11 @@ void mount_reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, stru
 	mount_fix_stat(st);
 	e.attr = *st;
 	/* While VFS's watch tells of other clients' changes (watch.c), the kernel keeps both
-	 * for --cache-timeout; without it, attributes not at all (it would miss those changes)
-	 * and names for --entry-timeout (a second). */
+	 * for --cache-timeout (the name not in a directory closed to some users, on root's
+	 * mount); without it, attributes not at all (it would miss those changes) and names for
+	 * --entry-timeout (a second). */
 	e.attr_timeout = mount_watch_timeout(ctx);
-	e.entry_timeout = e.attr_timeout > 0 ? e.attr_timeout : ctx->entry_timeout;
+	e.entry_timeout = mount_watch_entry_timeout(ctx, parent);
 	if (fuse_reply_entry(req, &e) != 0) /* the request was interrupted: no lookup counted */
 		mount_node_forget(ctx, e.ino, 1);
 }

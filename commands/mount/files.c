@@ -121,7 +121,7 @@ void mount_do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	mount_fix_stat(&o.st);
 	e.attr = o.st;
 	e.attr_timeout = mount_watch_timeout(ctx); /* as mount_reply_entry */
-	e.entry_timeout = e.attr_timeout > 0 ? e.attr_timeout : ctx->entry_timeout;
+	e.entry_timeout = mount_watch_entry_timeout(ctx, parent);
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		mount_file_release(ctx, mount_fi_file(fi));
 		mount_node_forget(ctx, e.ino, 1);

@@ -197,13 +197,9 @@ static int s_serve(const s_opts *o, int fd)
 	ctx.entry_timeout = o->entry_timeout;
 	ctx.cache_timeout = o->cache_timeout;
 	char mopts[1024];
-	/* Root's mount serves every user, and the kernel's cache (--cache-timeout) is shared by
-	 * them: the kernel checks each user's permissions on what it keeps (default_permissions),
-	 * as VFS does on what it is asked. */
-	bool shared_cache = geteuid() == 0 && o->cache_timeout > 0;
-	snprintf(mopts, sizeof mopts, "fsname=plexus,subtype=plexus%s%s%s%s",
-	         geteuid() == 0 ? ",allow_other" : "", shared_cache ? ",default_permissions" : "",
-	         o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "");
+	snprintf(mopts, sizeof mopts, "fsname=plexus,subtype=plexus%s%s%s",
+	         geteuid() == 0 ? ",allow_other" : "", o->fuse_opts ? "," : "",
+	         o->fuse_opts ? o->fuse_opts : "");
 	char *fargv[] = {"plexus-mount", "-o", mopts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	struct fuse_session *se =

@@ -102,7 +102,7 @@ void mount_nodes_free(mount_ctx *ctx);
 /* The absolute path of node id, with "/name" appended when name is not NULL, in *path (the
  * caller frees it). Returns 0, -ESTALE (no such node, or no name left), -ELOOP, -ENOMEM. */
 int mount_node_path(mount_ctx *ctx, fuse_ino_t id, const char *name, char **path);
-/* Whether st is node id's inode (the root: any). */
+/* Whether st is node id's inode (the root: any); then st's mode is noted as the node's. */
 bool mount_node_same(mount_ctx *ctx, fuse_ino_t id, const struct stat *st);
 /* name in directory node parent is st's inode: its node (made if need be) counts one more
  * lookup by the kernel. Returns the node's id, or 0 (out of memory, no such parent). */
@@ -131,6 +131,9 @@ void mount_known_free(mount_known *known, long n);
 long mount_node_children(mount_ctx *ctx, fuse_ino_t id, mount_known **out);
 /* The node of Plexus inode (dev, ino), or 0 when the table has none. */
 fuse_ino_t mount_node_of(mount_ctx *ctx, uint64_t dev, uint64_t ino);
+/* Node id's mode as last seen (a lookup's, a getattr's), 0 when unknown. */
+mode_t mount_node_mode(mount_ctx *ctx, fuse_ino_t id);
+void mount_node_set_mode(mount_ctx *ctx, fuse_ino_t id, mode_t mode);
 
 /* The kernel keeps names and attributes while VFS's watch says nothing changed (watch.c).
  * mount_watch_start starts the thread that holds the watch (nothing with no cache_timeout);
@@ -147,6 +150,14 @@ uint64_t mount_watch_begin(mount_ctx *ctx);
 /* Seconds the kernel may keep what this thread's operation answers: cache_timeout when the
  * watch it began under is live still and every session it used had joined it; else 0. */
 double mount_watch_timeout(mount_ctx *ctx);
+/* Seconds the kernel may keep a name (or that there is none) in directory parent: as
+ * mount_watch_timeout, but 0 on root's mount when parent is not searchable by every user
+ * (the kernel's cache is shared, and checks nobody's permissions); --entry-timeout when there
+ * is no watch. */
+double mount_watch_entry_timeout(mount_ctx *ctx, fuse_ino_t parent);
+/* Directory node id's attributes changed by the mount's own call (chmod, chown): the names
+ * the kernel keeps in it are forgotten (on a thread of its own: not inside the request). */
+void mount_watch_dir_changed(mount_ctx *ctx, fuse_ino_t id);
 
 /* The kernel forgets what a restarted file server may have lost (servers.c): from a watch on
  * the services' records, started once the session is mounted. Returns 0, or -errno when the

@@ -39,7 +39,10 @@ void mount_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	long rc = mount_call_at(req, parent, name, s_lstat, &st);
 	if (rc == -ENOENT)
 		mount_node_unlearn(mount_req_ctx(req), parent, name);
-	struct fuse_entry_param none = {.entry_timeout = mount_watch_timeout(mount_req_ctx(req))};
+	mount_ctx *ctx = mount_req_ctx(req);
+	struct fuse_entry_param none = {
+	    .entry_timeout =
+	        mount_watch_timeout(ctx) > 0 ? mount_watch_entry_timeout(ctx, parent) : 0};
 	if (rc == -ENOENT && none.entry_timeout > 0) /* kept: VFS tells when another makes it */
 		fuse_reply_entry(req, &none);
 	else if (rc < 0)

@@ -5,7 +5,7 @@
  * Entry points: mount_nodes_init, mount_nodes_free, mount_node_path, mount_node_same,
  * mount_node_learn, mount_node_unlearn, mount_node_moved, mount_node_forget, mount_file_open,
  * mount_node_file, mount_file_hold, mount_file_put, mount_file_release, mount_nodes_known,
- * mount_node_children, mount_node_of, mount_known_free.
+ * mount_node_children, mount_node_of, mount_node_mode, mount_node_set_mode, mount_known_free.
  *
  * The kernel names files by the node ids the mount hands out in its entry replies (lookup,
  * mkdir, mknod, symlink, link, create), counts those replies and gives them back with FORGET.
@@ -40,6 +40,7 @@ typedef struct mount_name mount_name;
 struct mount_node {
 	fuse_ino_t id;
 	s_inode_key inode; /* {0, 0} for the root until it is first seen */
+	mode_t mode;       /* as last seen (type and permissions); 0 for the root until then */
 	uint64_t lookups;  /* the kernel's */
 	int pins;          /* names of other nodes under it, open files on it */
 	mount_name *names; /* newest first */
@@ -229,6 +230,8 @@ bool mount_node_same(mount_ctx *ctx, fuse_ino_t id, const struct stat *st)
 	bool same = n && (n == ctx->root || memcmp(&n->inode, &key, sizeof key) == 0);
 	if (n == ctx->root) /* what "/" is now, for the changes VFS reports (watch.c) */
 		n->inode = key;
+	if (same)
+		n->mode = st->st_mode;
 	s_unlock(ctx);
 	return same;
 }
@@ -269,6 +272,7 @@ fuse_ino_t mount_node_learn(mount_ctx *ctx, fuse_ino_t parent_id, const char *na
 	mount_node *n = parent ? s_node_of(ctx, st) : NULL;
 	fuse_ino_t id = 0;
 	if (n) {
+		n->mode = st->st_mode;
 		n->lookups++; /* before the old name goes: it may have been n's last hold */
 		bool known = old && old->node == n;
 		if (old && !known)
@@ -444,6 +448,24 @@ long mount_nodes_known(mount_ctx *ctx, mount_known **out)
 long mount_node_children(mount_ctx *ctx, fuse_ino_t id, mount_known **out)
 {
 	return s_known(ctx, id, out);
+}
+
+void mount_node_set_mode(mount_ctx *ctx, fuse_ino_t id, mode_t mode)
+{
+	s_lock(ctx);
+	mount_node *n = s_node(ctx, id);
+	if (n)
+		n->mode = mode;
+	s_unlock(ctx);
+}
+
+mode_t mount_node_mode(mount_ctx *ctx, fuse_ino_t id)
+{
+	s_lock(ctx);
+	mount_node *n = s_node(ctx, id);
+	mode_t mode = n ? n->mode : 0;
+	s_unlock(ctx);
+	return mode;
 }
 
 fuse_ino_t mount_node_of(mount_ctx *ctx, uint64_t dev, uint64_t ino)

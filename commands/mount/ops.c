@@ -10,9 +10,9 @@
  * on it when its names are gone; paths of any length go through paths.c. Permissions are
  * Plexus's: VFS checks every call against the credentials its client registered with: the
  * calling user's own on a mount made by root (a session per user, sessions.c), else the
- * mounter's. Root's mount with a cache adds the kernel's default_permissions, so what the
- * kernel answers from its cache is checked for each user too (mount.c). A call on an open
- * file goes to the session that opened it. The handlers live in names.c (entries), attrs.c
+ * mounter's; the kernel's default_permissions is off (so what the kernel keeps for one user,
+ * another may not see: mount_watch_entry_timeout, watch.c). A call on an open file goes to
+ * the session that opened it. The handlers live in names.c (entries), attrs.c
  * (attributes), files.c (open files) and dirs.c (open directories); what they share in
  * calls.c.
  */

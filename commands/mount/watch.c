@@ -31,7 +31,8 @@
 
 #include "mount.h"
 
-#define S_POLL_MS  1000 /* each poll's wait: also how long stopping may take */
+#define S_POLL_MS  250  /* each poll's wait: also how long stopping may take */
+#define S_DIRS_MAX 64   /* directories the mount's own calls changed, waiting for the thread */
 #define S_RETRY_MS 1000 /* between attempts to make a watch */
 
 /* The token and the live epoch are in the mount_ctx (watch_token, watch_live, under
@@ -39,9 +40,12 @@
 struct mount_watch {
 	mount_ctx *ctx;
 	struct fuse_session *se;
-	plexus *p;       /* the watch's own client: its polls hold no session */
-	uint64_t epochs; /* the thread's: epochs given out */
-	bool stop;       /* atomic */
+	plexus *p;                   /* the watch's own client: its polls hold no session */
+	uint64_t epochs;             /* the thread's: epochs given out */
+	bool stop;                   /* atomic */
+	fuse_ino_t dirs[S_DIRS_MAX]; /* mount_watch_dir_changed's, under ctx->watch_lock */
+	size_t ndirs;
+	bool dirs_lost; /* more than dirs holds: forget everything */
 	pthread_t thread;
 };
 
@@ -67,6 +71,55 @@ double mount_watch_timeout(mount_ctx *ctx)
 	    __atomic_load_n(&ctx->watch_live, __ATOMIC_ACQUIRE) != s_begun)
 		return 0;
 	return ctx->cache_timeout;
+}
+
+double mount_watch_entry_timeout(mount_ctx *ctx, fuse_ino_t parent)
+{
+	double t = mount_watch_timeout(ctx);
+	if (t <= 0)
+		return ctx->entry_timeout;
+	mode_t mode = ctx->per_caller ? mount_node_mode(ctx, parent) : S_IFDIR | S_IXOTH;
+	return S_ISDIR(mode) && (mode & S_IXOTH) ? t : 0;
+}
+
+/* The kernel forgets the names it keeps in directory node id. */
+static void s_forget_names(mount_ctx *ctx, struct fuse_session *se, fuse_ino_t id)
+{
+	mount_known *known = NULL;
+	long n = mount_node_children(ctx, id, &known);
+	for (long i = 0; i < n; i++)
+		fuse_lowlevel_notify_inval_entry(se, id, known[i].name, strlen(known[i].name));
+	mount_known_free(known, n);
+}
+
+void mount_watch_dir_changed(mount_ctx *ctx, fuse_ino_t id)
+{
+	struct mount_watch *w = ctx->watch;
+	if (!w || !ctx->per_caller)
+		return;
+	pthread_mutex_lock(&ctx->watch_lock);
+	if (w->ndirs < S_DIRS_MAX)
+		w->dirs[w->ndirs++] = id;
+	else
+		w->dirs_lost = true;
+	pthread_mutex_unlock(&ctx->watch_lock);
+}
+
+/* The directories the mount's own calls changed: their names forgotten (the watch thread). */
+static void s_dirs_changed(struct mount_watch *w)
+{
+	fuse_ino_t dirs[S_DIRS_MAX];
+	pthread_mutex_lock(&w->ctx->watch_lock);
+	size_t n = w->ndirs;
+	bool lost = w->dirs_lost;
+	memcpy(dirs, w->dirs, n * sizeof *dirs);
+	w->ndirs = 0;
+	w->dirs_lost = false;
+	pthread_mutex_unlock(&w->ctx->watch_lock);
+	if (lost)
+		mount_invalidate_all(w->ctx, w->se);
+	for (size_t i = 0; !lost && i < n; i++)
+		s_forget_names(w->ctx, w->se, dirs[i]);
 }
 
 void mount_invalidate_all(mount_ctx *ctx, struct fuse_session *se)
@@ -96,13 +149,10 @@ static void s_apply(struct mount_watch *w, const plexus_change *c)
 	fuse_ino_t id = mount_node_of(w->ctx, (uint64_t)c->dev, (uint64_t)c->ino);
 	if (!id)
 		return; /* the kernel has no node of it */
-	if (c->forget) {
-		mount_known *known = NULL;
-		long n = mount_node_children(w->ctx, id, &known);
-		for (long i = 0; i < n; i++)
-			fuse_lowlevel_notify_inval_entry(w->se, id, known[i].name,
-			                                 strlen(known[i].name));
-		mount_known_free(known, n);
+	if (c->forget || (!c->name && w->ctx->per_caller && S_ISDIR(mount_node_mode(w->ctx, id)))) {
+		/* forgotten, or a directory's attributes changed (its mode may now keep someone
+		 * out of names the kernel keeps for everyone) */
+		s_forget_names(w->ctx, w->se, id);
 	} else if (c->name) {
 		mount_node_unlearn(w->ctx, id, c->name); /* calls go by the node's other names */
 		fuse_lowlevel_notify_inval_entry(w->se, id, c->name, strlen(c->name));
@@ -153,6 +203,7 @@ static void *s_run(void *arg)
 		pthread_mutex_lock(&w->ctx->watch_lock);
 		bool have = w->ctx->watch_token != 0;
 		pthread_mutex_unlock(&w->ctx->watch_lock);
+		s_dirs_changed(w);
 		if (!have && !s_make(w))
 			s_sleep_ms(S_RETRY_MS);
 		else

@@ -233,6 +233,15 @@ static void test_other_users(void **state)
 	                              "'stat -c %%s closed/in; ls closed; true' 2>&1"),
 	                 0);
 	assert_int_equal(uptest_count(t, "Permission denied"), 2);
+	/* nor after root closed a directory the kernel kept names in for everyone */
+	assert_int_equal(uptest_sh(t, "cd \"$T/mnt/data/users\" && mkdir -m 755 shut && "
+	                              "echo yy > shut/in && stat -c %%s shut/in && setpriv --reuid "
+	                              "65534 --regid 65534 --clear-groups stat -c %%s shut/in && "
+	                              "chmod 700 shut && sleep 0.5 && setpriv --reuid 65534 "
+	                              "--regid 65534 --clear-groups sh -c 'stat -c %%s shut/in; "
+	                              "true' 2>&1"),
+	                 0);
+	assert_true(uptest_output(t, "3\n3\nstat: cannot statx 'shut/in': Permission denied"));
 	/* 41 users, more than the mount's 32 sessions, while 65534 holds pub/m open */
 	assert_int_equal(
 	    uptest_sh(t, "cd \"$T/mnt/data/users\" && (setpriv --reuid 65534 --regid 65534 "
