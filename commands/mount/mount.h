@@ -71,6 +71,9 @@ typedef struct mount_ctx {
 	pthread_mutex_t watch_lock; /* watch_token, and watch_live's changes */
 	uint64_t watch_token;       /* 0: none (yet) */
 	uint64_t watch_live;        /* atomic: the live watch's epoch, 0 while there is none */
+	struct mount_negative
+	    *negatives; /* watch.c: failed lookups the kernel keeps (watch_lock) */
+	size_t nnegatives;
 } mount_ctx;
 
 /* The operations table. */
@@ -155,6 +158,9 @@ double mount_watch_timeout(mount_ctx *ctx);
  * (the kernel's cache is shared, and checks nobody's permissions); --entry-timeout when there
  * is no watch. */
 double mount_watch_entry_timeout(mount_ctx *ctx, fuse_ino_t parent);
+/* A failed lookup of name in parent is to be kept by the kernel for timeout seconds: noted,
+ * so that losing the watch forgets it too. False when it may not be kept (too many kept). */
+bool mount_watch_negative(mount_ctx *ctx, fuse_ino_t parent, const char *name, double timeout);
 /* Directory node id's attributes changed by the mount's own call (chmod, chown): the names
  * the kernel keeps in it are forgotten (on a thread of its own: not inside the request). */
 void mount_watch_dir_changed(mount_ctx *ctx, fuse_ino_t id);

@@ -43,7 +43,8 @@ void mount_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param none = {
 	    .entry_timeout =
 	        mount_watch_timeout(ctx) > 0 ? mount_watch_entry_timeout(ctx, parent) : 0};
-	if (rc == -ENOENT && none.entry_timeout > 0) /* kept: VFS tells when another makes it */
+	if (rc == -ENOENT && none.entry_timeout > 0 && /* kept: VFS tells when another makes it */
+	    mount_watch_negative(ctx, parent, name, none.entry_timeout))
 		fuse_reply_entry(req, &none);
 	else if (rc < 0)
 		fuse_reply_err(req, (int)-rc);

@@ -29,11 +29,23 @@
 #include <string.h>
 #include <time.h>
 
+#include <uthash.h>
+
 #include "mount.h"
 
-#define S_POLL_MS  250  /* each poll's wait: also how long stopping may take */
-#define S_DIRS_MAX 64   /* directories the mount's own calls changed, waiting for the thread */
-#define S_RETRY_MS 1000 /* between attempts to make a watch */
+#define S_POLL_MS       250  /* each poll's wait: also how long stopping may take */
+#define S_DIRS_MAX      64   /* directories the mount's own calls changed, waiting for the thread */
+#define S_RETRY_MS      1000 /* between attempts to make a watch */
+#define S_NEGATIVES_MAX 8192 /* failed lookups the kernel keeps at once */
+
+/* A failed lookup the kernel keeps until `until` (CLOCK_MONOTONIC seconds): the kernel has
+ * no call that forgets them all, so the mount knows them (mount_invalidate_all). */
+struct mount_negative {
+	char *key; /* the parent's id (8 bytes), then the name */
+	size_t len;
+	double until;
+	UT_hash_handle hh;
+};
 
 /* The token and the live epoch are in the mount_ctx (watch_token, watch_live, under
  * watch_lock), where the sessions join (sessions.c). */
@@ -122,8 +134,84 @@ static void s_dirs_changed(struct mount_watch *w)
 		s_forget_names(w->ctx, w->se, dirs[i]);
 }
 
+static double s_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void s_negative_free(mount_ctx *ctx, struct mount_negative *neg)
+{
+	HASH_DEL(ctx->negatives, neg);
+	ctx->nnegatives--;
+	free(neg->key);
+	free(neg);
+}
+
+/* Forgets the noted failed lookups the kernel no longer keeps (ctx->watch_lock held). */
+static void s_negatives_expire(mount_ctx *ctx, double now)
+{
+	struct mount_negative *neg, *tmp;
+	HASH_ITER(hh, ctx->negatives, neg, tmp)
+	if (neg->until < now)
+		s_negative_free(ctx, neg);
+}
+
+bool mount_watch_negative(mount_ctx *ctx, fuse_ino_t parent, const char *name, double timeout)
+{
+	size_t nlen = strlen(name), len = sizeof parent + nlen;
+	struct mount_negative *neg = calloc(1, sizeof *neg), *old = NULL;
+	char *key = malloc(len);
+	bool room = false;
+	if (neg && key) {
+		memcpy(key, &parent, sizeof parent);
+		memcpy(key + sizeof parent, name, nlen);
+		double now = s_now();
+		pthread_mutex_lock(&ctx->watch_lock);
+		HASH_FIND(hh, ctx->negatives, key, len, old);
+		if (old)
+			s_negative_free(ctx, old);
+		if (ctx->nnegatives >= S_NEGATIVES_MAX)
+			s_negatives_expire(ctx, now);
+		if ((room = ctx->nnegatives < S_NEGATIVES_MAX)) {
+			*neg =
+			    (struct mount_negative){.key = key, .len = len, .until = now + timeout};
+			HASH_ADD_KEYPTR(hh, ctx->negatives, neg->key, len, neg);
+			ctx->nnegatives++;
+		}
+		pthread_mutex_unlock(&ctx->watch_lock);
+	}
+	if (!room) {
+		free(neg);
+		free(key);
+	}
+	return room;
+}
+
+/* The kernel forgets every failed lookup it keeps. */
+static void s_forget_negatives(mount_ctx *ctx, struct fuse_session *se)
+{
+	pthread_mutex_lock(&ctx->watch_lock);
+	struct mount_negative *all = ctx->negatives, *neg, *tmp;
+	ctx->negatives = NULL;
+	ctx->nnegatives = 0;
+	pthread_mutex_unlock(&ctx->watch_lock);
+	HASH_ITER(hh, all, neg, tmp)
+	{
+		fuse_ino_t parent;
+		memcpy(&parent, neg->key, sizeof parent);
+		fuse_lowlevel_notify_inval_entry(se, parent, neg->key + sizeof parent,
+		                                 neg->len - sizeof parent);
+		HASH_DEL(all, neg);
+		free(neg->key);
+		free(neg);
+	}
+}
+
 void mount_invalidate_all(mount_ctx *ctx, struct fuse_session *se)
 {
+	s_forget_negatives(ctx, se);
 	mount_known *known = NULL;
 	long n = mount_nodes_known(ctx, &known);
 	for (long i = 0; i < n; i++)
@@ -246,6 +334,9 @@ void mount_watch_stop(mount_ctx *ctx)
 	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
 	pthread_join(w->thread, NULL);
 	mount_watch_lost(ctx); /* nothing is cached from now on */
+	pthread_mutex_lock(&ctx->watch_lock);
+	s_negatives_expire(ctx, 1e300); /* every record: the kernel is done with them */
+	pthread_mutex_unlock(&ctx->watch_lock);
 	ctx->watch = NULL;
 	plexus_disconnect(&w->p);
 	free(w);
