@@ -240,7 +240,8 @@ static void s_take(s_watch *w, Plexus__VfsReply *r)
 		r->changes[got] = c;
 	}
 	r->n_changes = got;
-	memmove(w->queue, w->queue + got, (w->n - got) * sizeof *w->queue);
+	if (got > 0) /* (a watch told nothing yet has no queue) */
+		memmove(w->queue, w->queue + got, (w->n - got) * sizeof *w->queue);
 	w->n -= got;
 	r->more = w->n > 0;
 	r->changes_lost = w->lost;
