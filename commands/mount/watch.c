@@ -41,7 +41,7 @@
 /* A failed lookup the kernel keeps until `until` (CLOCK_MONOTONIC seconds): the kernel has
  * no call that forgets them all, so the mount knows them (mount_invalidate_all). */
 struct mount_negative {
-	char *key; /* the parent's id (8 bytes), then the name */
+	char *key; /* the parent's id (8 bytes), then the name and a NUL (not hashed) */
 	size_t len;
 	double until;
 	UT_hash_handle hh;
@@ -162,11 +162,11 @@ bool mount_watch_negative(mount_ctx *ctx, fuse_ino_t parent, const char *name, d
 {
 	size_t nlen = strlen(name), len = sizeof parent + nlen;
 	struct mount_negative *neg = calloc(1, sizeof *neg), *old = NULL;
-	char *key = malloc(len);
+	char *key = malloc(len + 1); /* NUL-terminated: the kernel is sent the name with it */
 	bool room = false;
 	if (neg && key) {
 		memcpy(key, &parent, sizeof parent);
-		memcpy(key + sizeof parent, name, nlen);
+		memcpy(key + sizeof parent, name, nlen + 1);
 		double now = s_now();
 		pthread_mutex_lock(&ctx->watch_lock);
 		HASH_FIND(hh, ctx->negatives, key, len, old);
