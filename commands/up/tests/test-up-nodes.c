@@ -81,7 +81,8 @@ static void test_three_nodes(void **state)
 	                 0);
 	assert_true(uptest_output(t, "trace lines from 3 nodes"));
 	assert_true(uptest_output(t, "sequenceDiagram"));
-	assert_true(uptest_output(t, "participant p1 as vfs"));
+	/* (which participant VFS is depends on who spoke first: the mount's watch polls too) */
+	assert_true(uptest_output(t, " as vfs\n"));
 	assert_true(uptest_output(t, ": VFS_OPEN\n"));
 	assert_true(uptest_output(t, ": FS_GETDENTS\n"));
 	assert_true(uptest_output(t, "tour.bin"));
