@@ -199,7 +199,8 @@ static void s_made(vfs_mount *m, uint64_t ino)
  * (vfs->lock held). */
 static void s_tell_watches(vfs *v, vfs_mount *m, const plx_fs_event *event)
 {
-	vfs_watch_count_change(v);
+	if (!vfs_watch_count_change(v))
+		return; /* no client watches: nobody to tell */
 	for (size_t i = 0; i <= event->ninos; i++) {
 		uint64_t ino = i < event->ninos ? event->inos[i] : event->made;
 		vfs_vnode *vn = ino ? vfs_vnode_find_locked(v, m, ino) : NULL;

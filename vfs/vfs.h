@@ -453,8 +453,9 @@ void vfs_watch_changed(vfs *v, vfs_vnode *vn, const char *name);
  * told to forget it, and hold it no more. */
 void vfs_watch_forget(vfs *v, vfs_vnode *vn);
 /* A file server acknowledged a change (errseq.c's observer, which then tells the vnodes it
- * named with vfs_watch_changed): counted for vfs_watch_fresh. */
-void vfs_watch_count_change(vfs *v);
+ * named with vfs_watch_changed): counted for vfs_watch_fresh. Returns whether any client has
+ * a watch (else there is nobody to tell). */
+bool vfs_watch_count_change(vfs *v);
 
 /* ---- path.c ---- */
 

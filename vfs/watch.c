@@ -65,6 +65,7 @@ struct vfs_watches {
 	s_watch *slots[VFS_WATCHES];
 	uint32_t gens[VFS_WATCHES]; /* atomic: bumped when a slot's watch goes */
 	uint64_t changes;           /* atomic: changes the file servers acknowledged */
+	int count;                  /* atomic: watches in slots (written under lock) */
 };
 
 /* This thread's request: the watch slot (+ 1) it counts for (0: none), the changes acknowledged
@@ -199,12 +200,13 @@ void vfs_watch_forget(vfs *v, vfs_vnode *vn)
 	s_post(v, bits, &c);
 }
 
-void vfs_watch_count_change(vfs *v)
+bool vfs_watch_count_change(vfs *v)
 {
 	if (!v->watches)
-		return;
+		return false;
 	__atomic_add_fetch(&v->watches->changes, 1, __ATOMIC_ACQ_REL);
 	s_own_changes++;
+	return __atomic_load_n(&v->watches->count, __ATOMIC_ACQUIRE) > 0;
 }
 
 /* ---- the calls ---- */
@@ -290,6 +292,7 @@ static int s_make(vfs_req *req, struct vfs_watches *w, bool *made)
 	nw->owner = req->proc;
 	nw->uid = req->cred.uid;
 	w->slots[free_slot] = nw;
+	__atomic_add_fetch(&w->count, 1, __ATOMIC_ACQ_REL);
 	*made = true;
 	return free_slot;
 }
@@ -408,6 +411,7 @@ static bool s_due(struct vfs_watches *w, int i, int64_t now, bool stop, const vf
 	if (stop || (gone && sw->owner == gone)) {
 		w->slots[i] = NULL;
 		__atomic_fetch_add(&w->gens[i], 1, __ATOMIC_ACQ_REL);
+		__atomic_sub_fetch(&w->count, 1, __ATOMIC_ACQ_REL);
 		a->call = sw->poll;
 		a->status = stop ? -ESHUTDOWN : -ESRCH;
 		a->gone = sw;

@@ -154,8 +154,10 @@ static void s_negatives_expire(mount_ctx *ctx, double now)
 {
 	struct mount_negative *neg, *tmp;
 	HASH_ITER(hh, ctx->negatives, neg, tmp)
-	if (neg->until < now)
-		s_negative_free(ctx, neg);
+	{
+		if (neg->until < now)
+			s_negative_free(ctx, neg);
+	}
 }
 
 bool mount_watch_negative(mount_ctx *ctx, fuse_ino_t parent, const char *name, double timeout)
